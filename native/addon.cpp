@@ -1,0 +1,258 @@
+// Module exports only; the engine lives in the other files of native/.
+
+#include <napi.h>
+
+#include <thread>
+
+#include "common.h"
+#include "count_worker.h"
+#include "forward.h"
+#include "gemm.h"
+#include "ir.h"
+#include "patterns.h"
+#include "peak.h"
+#include "prng.h"
+#include "simd.h"
+#include "stats.h"
+
+#ifndef SWAPNAS_VERSION
+#define SWAPNAS_VERSION "0.0.0"
+#endif
+#ifndef SWAPNAS_BUILD_FLAGS
+#define SWAPNAS_BUILD_FLAGS ""
+#endif
+#ifndef SWAPNAS_BUILD_SYSTEM
+#define SWAPNAS_BUILD_SYSTEM "unknown"
+#endif
+
+namespace swapnas {
+
+namespace {
+
+Napi::Error codedError(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+template <typename T>
+T typedArg(const Napi::Value& v, napi_typedarray_type type, const char* name, const char* typeName) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) fail(std::string(name) + " must be a " + typeName);
+  return v.As<T>();
+}
+
+int intArg(const Napi::Value& v, const char* name, int min, int max) {
+  if (!v.IsNumber()) fail(std::string(name) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<long long>(d))) {
+    fail(std::string(name) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return static_cast<int>(d);
+}
+
+uint32_t u32Arg(const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) fail(std::string(name) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<long long>(d))) fail(std::string(name) + " must be a u32");
+  return static_cast<uint32_t>(d);
+}
+
+// One network program and its input batch, as taken by the synchronous diagnostics.
+struct SyncArgs {
+  Net net;
+  std::vector<float> input;
+  int n = 0;
+  uint32_t seed = 0;
+};
+
+SyncArgs syncArgs(const Napi::CallbackInfo& info) {
+  SyncArgs a;
+  auto program = typedArg<Napi::Int32Array>(info[0], napi_int32_array, "program", "Int32Array");
+  auto input = typedArg<Napi::Float32Array>(info[1], napi_float32_array, "input", "Float32Array");
+  a.n = intArg(info[2], "n", 1, 1 << 20);
+  const int c = intArg(info[3], "c", 1, 1 << 24), h = intArg(info[4], "h", 1, 1 << 24), w = intArg(info[5], "w", 1, 1 << 24);
+  a.seed = u32Arg(info[6], "seed");
+  if (static_cast<double>(input.ElementLength()) != static_cast<double>(a.n) * c * h * w) {
+    fail("input has " + std::to_string(input.ElementLength()) + " values, not n*c*h*w");
+  }
+  a.net = parseNet(program.Data(), program.ElementLength(), c, h, w);
+  a.input.assign(input.Data(), input.Data() + input.ElementLength());
+  return a;
+}
+
+class CodesSink : public LayerSink {
+ public:
+  explicit CodesSink(int S) : words32_((S + 31) / 32), words64_(patternWords(S)) {}
+  void layer(int node, size_t per, const uint64_t* codes) override {
+    nodes.push_back(node);
+    sizes.push_back(static_cast<int32_t>(per));
+    for (size_t j = 0; j < per; ++j)
+      for (int k = 0; k < words32_; ++k) codes32.push_back(static_cast<uint32_t>(codes[j * words64_ + k / 2] >> (32 * (k % 2))));
+  }
+  int words32() const { return words32_; }
+  std::vector<int32_t> nodes, sizes;
+  std::vector<uint32_t> codes32;
+
+ private:
+  int words32_, words64_;
+};
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", SWAPNAS_VERSION);
+  o.Set("simd", kSimdName);
+  o.Set("vectorBits", kVecFloats * 32);
+  o.Set("cuda", false);
+  o.Set("threads", static_cast<double>(std::max(1u, std::thread::hardware_concurrency())));
+  o.Set("kernel", std::to_string(kMR) + "x" + std::to_string(kNR));
+#if defined(__clang__)
+  o.Set("compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+  o.Set("compiler", "gcc " __VERSION__);
+#else
+  o.Set("compiler", "unknown");
+#endif
+  o.Set("flags", SWAPNAS_BUILD_FLAGS);
+  o.Set("buildSystem", SWAPNAS_BUILD_SYSTEM);
+  o.Set("napiVersion", NAPI_VERSION);
+  return o;
+}
+
+Napi::Value PrngFill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    const uint32_t seed = u32Arg(info[0], "seed");
+    const uint32_t tensor = u32Arg(info[1], "tensor");
+    const int count = intArg(info[2], "count", 0, 1 << 30);
+    Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(count));
+    fillGaussian(out.Data(), static_cast<size_t>(count), seed, tensor);
+    return out;
+  } catch (const Failure& f) {
+    throw codedError(env, f.code, f.what());
+  }
+}
+
+Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!info[0].IsObject()) fail("job must be an object");
+    Napi::Object job = info[0].As<Napi::Object>();
+    CountJob j;
+    auto program = typedArg<Napi::Int32Array>(job.Get("program"), napi_int32_array, "job.program", "Int32Array");
+    auto offsets = typedArg<Napi::Int32Array>(job.Get("offsets"), napi_int32_array, "job.offsets", "Int32Array");
+    auto input = typedArg<Napi::Float32Array>(job.Get("input"), napi_float32_array, "job.input", "Float32Array");
+    auto seeds = typedArg<Napi::Uint32Array>(job.Get("seeds"), napi_uint32_array, "job.seeds", "Uint32Array");
+    auto cancel = typedArg<Napi::Int32Array>(job.Get("cancel"), napi_int32_array, "job.cancel", "Int32Array");
+    if (cancel.ElementLength() < 1) fail("job.cancel must hold at least one element");
+    j.n = intArg(job.Get("n"), "job.n", 1, 1 << 20);
+    j.c = intArg(job.Get("c"), "job.c", 1, 1 << 24);
+    j.h = intArg(job.Get("h"), "job.h", 1, 1 << 24);
+    j.w = intArg(job.Get("w"), "job.w", 1, 1 << 24);
+    j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
+    if (static_cast<double>(input.ElementLength()) != static_cast<double>(j.n) * j.c * j.h * j.w) {
+      fail("job.input has " + std::to_string(input.ElementLength()) + " values, not n*c*h*w");
+    }
+    j.program.assign(program.Data(), program.Data() + program.ElementLength());
+    j.offsets.assign(offsets.Data(), offsets.Data() + offsets.ElementLength());
+    j.input.assign(input.Data(), input.Data() + input.ElementLength());
+    j.seeds.assign(seeds.Data(), seeds.Data() + seeds.ElementLength());
+    j.cancel = cancel.Data();
+    auto* worker = new CountWorker(env, std::move(j), cancel, info[1]);
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  } catch (const Failure& f) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(codedError(env, f.code, f.what()).Value());
+    return d.Promise();
+  }
+}
+
+Napi::Value PatternCodes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    SyncArgs a = syncArgs(info);
+    Executor ex;
+    CodesSink sink(a.n);
+    ex.run(a.net, a.input.data(), a.n, a.seed, sink, nullptr);
+    Napi::Object o = Napi::Object::New(env);
+    auto nodes = Napi::Int32Array::New(env, sink.nodes.size());
+    std::copy(sink.nodes.begin(), sink.nodes.end(), nodes.Data());
+    auto sizes = Napi::Int32Array::New(env, sink.sizes.size());
+    std::copy(sink.sizes.begin(), sink.sizes.end(), sizes.Data());
+    auto codes = Napi::Uint32Array::New(env, sink.codes32.size());
+    std::copy(sink.codes32.begin(), sink.codes32.end(), codes.Data());
+    o.Set("nodes", nodes);
+    o.Set("sizes", sizes);
+    o.Set("codes", codes);
+    o.Set("words", sink.words32());
+    return o;
+  } catch (const Failure& f) {
+    throw codedError(env, f.code, f.what());
+  } catch (const std::bad_alloc&) {
+    throw codedError(env, "E_BACKEND", "out of memory");
+  }
+}
+
+Napi::Value NodeValues(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    SyncArgs a = syncArgs(info);
+    const int node = intArg(info[7], "node", 0, static_cast<int>(a.net.nodes.size()) - 1);
+    Executor ex;
+    std::vector<float> v = ex.nodeValues(a.net, a.input.data(), a.n, a.seed, node);
+    auto out = Napi::Float32Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), out.Data());
+    return out;
+  } catch (const Failure& f) {
+    throw codedError(env, f.code, f.what());
+  } catch (const std::bad_alloc&) {
+    throw codedError(env, "E_BACKEND", "out of memory");
+  }
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool reset = info.Length() > 0 && info[0].ToBoolean().Value();
+  uint64_t items = 0;
+  const Timing t = globalTiming(items, reset);
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("items", static_cast<double>(items));
+  o.Set("prngMs", ms(t.prng));
+  o.Set("convMs", ms(t.conv));
+  o.Set("bnMs", ms(t.bn));
+  o.Set("poolMs", ms(t.pool));
+  o.Set("eltwiseMs", ms(t.eltwise));
+  o.Set("packMs", ms(t.pack));
+  o.Set("countMs", ms(t.count));
+  o.Set("itemMs", ms(t.item));
+  return o;
+}
+
+Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
+  double seconds = 0.2;
+  if (info.Length() > 0 && info[0].IsNumber()) seconds = std::min(5.0, std::max(0.01, info[0].As<Napi::Number>().DoubleValue()));
+  return Napi::Number::New(info.Env(), measurePeakGflops(seconds));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("prngFill", Napi::Function::New(env, PrngFill, "prngFill"));
+  exports.Set("countPatterns", Napi::Function::New(env, CountPatterns, "countPatterns"));
+  exports.Set("patternCodes", Napi::Function::New(env, PatternCodes, "patternCodes"));
+  exports.Set("nodeValues", Napi::Function::New(env, NodeValues, "nodeValues"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
+  return exports;
+}
+
+}  // namespace
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Init(env, exports); }
+
+}  // namespace swapnas
+
+using swapnas::InitModule;
+NODE_API_MODULE(swapnas, InitModule)

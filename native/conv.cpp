@@ -1,0 +1,213 @@
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.h"
+
+namespace swapnas {
+
+namespace {
+
+// Cost of writing one im2col element, in multiply-accumulates (measured: short strided rows make it dear);
+// decides implicit (padded) vs explicit im2col for stride-1 convolutions.
+constexpr double kIm2colCost = 48.0;
+
+// Row copies here are short (8-64 floats): explicit vector moves. The empty asm stops the compiler from turning
+// the loop back into a memmove call, whose overhead dominates at these lengths.
+inline void copyRow(float* __restrict dst, const float* __restrict src, int n) {
+  int i = 0;
+  for (; i + kVecFloats <= n; i += kVecFloats) {
+    storeu(dst + i, loadu(src + i));
+    __asm__ volatile("");
+  }
+  for (; i < n; ++i) {
+    dst[i] = src[i];
+    __asm__ volatile("");
+  }
+}
+
+inline size_t roundUp(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+// Packs the weights of every group as kMR-row blocks of K x kMR, zero rows past cout/groups.
+void packWeights(const float* w, int G, int coutG, int K, int mBlocks, float* A) {
+  for (int g = 0; g < G; ++g) {
+    for (int mb = 0; mb < mBlocks; ++mb) {
+      float* dst = A + (static_cast<size_t>(g) * mBlocks + mb) * K * kMR;
+      for (int m = 0; m < kMR; ++m) {
+        const int co = mb * kMR + m;
+        if (co < coutG) {
+          const float* src = w + (static_cast<size_t>(g) * coutG + co) * K;
+          for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * kMR + m] = src[k];
+        } else {
+          for (int k = 0; k < K; ++k) dst[static_cast<size_t>(k) * kMR + m] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Depthwise (one input and one output channel per group): a direct loop beats a GEMM with one useful row.
+void depthwise(const Node& n, const Node& in, const float* x, float* y, int S, const float* w) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, C = n.cout;
+  for (int s = 0; s < S; ++s) {
+    for (int c = 0; c < C; ++c) {
+      const float* xp = x + (static_cast<size_t>(s) * C + c) * H * W;
+      float* yp = y + (static_cast<size_t>(s) * C + c) * OH * OW;
+      const float* wc = w + static_cast<size_t>(c) * k * k;
+      for (int i = 0; i < OH * OW; ++i) yp[i] = 0.0f;
+      for (int kh = 0; kh < k; ++kh) {
+        for (int kw = 0; kw < k; ++kw) {
+          const float wv = wc[kh * k + kw];
+          for (int oh = 0; oh < OH; ++oh) {
+            const int ih = oh * st - p + kh * d;
+            if (ih < 0 || ih >= H) continue;
+            const float* row = xp + static_cast<size_t>(ih) * W;
+            float* out = yp + static_cast<size_t>(oh) * OW;
+            for (int ow = 0; ow < OW; ++ow) {
+              const int iw = ow * st - p + kw * d;
+              if (iw >= 0 && iw < W) out[ow] += wv * row[iw];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Copies rows [0, rows) x [0, cols) of a wide (ldw-strided) result into the dense output planes.
+void compact(const float* wide, size_t ldw, int rows, int OH, int OW, int rowStride, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* src = wide + static_cast<size_t>(r) * ldw;
+    float* dst = out + static_cast<size_t>(r) * OH * OW;
+    for (int oh = 0; oh < OH; ++oh) copyRow(dst + static_cast<size_t>(oh) * OW, src + static_cast<size_t>(oh) * rowStride, OW);
+  }
+}
+
+}  // namespace
+
+int convInputSlack() { return kNR; }
+
+void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, G = n.groups;
+  const int cinG = n.cin / G, coutG = n.cout / G;
+  const size_t inPer = in.numel(), outPer = n.numel();
+  const size_t HW = static_cast<size_t>(H) * W, OHW = static_cast<size_t>(OH) * OW;
+  if (cinG == 1 && coutG == 1) {
+    depthwise(n, in, x, y, S, w);
+    return;
+  }
+  const int K = cinG * k * k;
+  const int mBlocks = (coutG + kMR - 1) / kMR;
+  const int Mpad = mBlocks * kMR;
+  float* A = sc.packedA.reserve(static_cast<size_t>(G) * Mpad * K);
+  packWeights(w, G, coutG, K, mBlocks, A);
+  const size_t aGroup = static_cast<size_t>(Mpad) * K;
+
+  const bool pointwise = k == 1 && st == 1 && p == 0;
+  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const size_t HpWp = static_cast<size_t>(Hp) * Wp;
+  bool implicit = false;
+  if (pointwise) {
+    implicit = true;
+  } else if (st == 1) {
+    const double costImplicit = static_cast<double>(roundUp(static_cast<size_t>(OH) * Wp, kNR)) * K * Mpad + 2.0 * cinG * HpWp;
+    const double costIm2col = static_cast<double>(roundUp(OHW, kNR)) * K * Mpad + kIm2colCost * K * static_cast<double>(OHW);
+    implicit = costImplicit <= costIm2col;
+  }
+
+  std::vector<int32_t>& off = sc.off;
+  off.resize(static_cast<size_t>(K));
+
+  if (implicit) {
+    // Output position o = oh*Wp + ow over a padded input: every (ci, kh, kw) is a constant offset, so B needs no packing.
+    const int rowStride = pointwise ? W : Wp;
+    const size_t N = roundUp(static_cast<size_t>(OH) * rowStride, kNR);
+    const size_t plane = pointwise ? HW : HpWp;
+    for (int ci = 0; ci < cinG; ++ci)
+      for (int kh = 0; kh < k; ++kh)
+        for (int kw = 0; kw < k; ++kw) off[static_cast<size_t>((ci * k + kh) * k + kw)] = static_cast<int32_t>(ci * plane + kh * d * Wp + kw * d);
+    float* padded = nullptr;
+    if (!pointwise) {
+      const size_t maxRead = static_cast<size_t>(n.cin - 1) * HpWp + static_cast<size_t>(k - 1) * d * (Wp + 1) + N;
+      const size_t size = std::max(static_cast<size_t>(n.cin) * HpWp, maxRead);
+      padded = sc.padded.reserve(size);
+      std::memset(padded, 0, size * sizeof(float));
+    }
+    const bool direct = pointwise && N == OHW && Mpad == coutG;
+    float* wide = direct ? nullptr : sc.wide.reserve(static_cast<size_t>(G) * Mpad * N);
+    for (int s = 0; s < S; ++s) {
+      const float* xs = x + s * inPer;
+      float* ys = y + s * outPer;
+      const float* B = xs;
+      if (!pointwise) {
+        for (int ci = 0; ci < n.cin; ++ci)
+          for (int ih = 0; ih < H; ++ih)
+            copyRow(padded + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
+        B = padded;
+      }
+      for (int g = 0; g < G; ++g) {
+        const float* Bg = B + static_cast<size_t>(g) * cinG * plane;
+        if (direct) {
+          gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), ys + static_cast<size_t>(g) * coutG * OHW, OHW);
+        } else {
+          float* Cg = wide + static_cast<size_t>(g) * Mpad * N;
+          gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), Cg, N);
+          compact(Cg, N, coutG, OH, OW, rowStride, ys + static_cast<size_t>(g) * coutG * OHW);
+        }
+      }
+    }
+    return;
+  }
+
+  // Explicit im2col: col[K][N], N = output positions rounded up to a tile (the tail columns stay zero).
+  const size_t N = roundUp(OHW, kNR);
+  for (int r = 0; r < K; ++r) off[static_cast<size_t>(r)] = static_cast<int32_t>(static_cast<size_t>(r) * N);
+  float* col = sc.col.reserve(static_cast<size_t>(K) * N);
+  std::memset(col, 0, static_cast<size_t>(K) * N * sizeof(float));
+  const bool direct = N == OHW && Mpad == coutG;
+  float* wide = direct ? nullptr : sc.wide.reserve(static_cast<size_t>(Mpad) * N);
+  for (int s = 0; s < S; ++s) {
+    const float* xs = x + s * inPer;
+    float* ys = y + s * outPer;
+    for (int g = 0; g < G; ++g) {
+      for (int ci = 0; ci < cinG; ++ci) {
+        const float* plane = xs + static_cast<size_t>(g * cinG + ci) * HW;
+        for (int kh = 0; kh < k; ++kh) {
+          for (int kw = 0; kw < k; ++kw) {
+            float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
+            const int shift = kw * d - p;
+            // Output columns whose input column is inside the image: [lo, hi).
+            int lo = 0, hi = OW;
+            while (lo < OW && lo * st + shift < 0) ++lo;
+            while (hi > lo && (hi - 1) * st + shift >= W) --hi;
+            for (int oh = 0; oh < OH; ++oh) {
+              float* drow = dst + static_cast<size_t>(oh) * OW;
+              const int ih = oh * st - p + kh * d;
+              if (ih < 0 || ih >= H) {
+                std::memset(drow, 0, sizeof(float) * OW);
+                continue;
+              }
+              const float* srow = plane + static_cast<size_t>(ih) * W;
+              for (int ow = 0; ow < lo; ++ow) drow[ow] = 0.0f;
+              if (st == 1) {
+                copyRow(drow + lo, srow + lo + shift, hi - lo);
+              } else {
+                for (int ow = lo; ow < hi; ++ow) drow[ow] = srow[ow * st + shift];
+              }
+              for (int ow = hi; ow < OW; ++ow) drow[ow] = 0.0f;
+            }
+          }
+        }
+      }
+      if (direct) {
+        gemmOffsets(mBlocks, K, A + g * aGroup, col, off.data(), static_cast<int>(N), ys + static_cast<size_t>(g) * coutG * OHW, OHW);
+      } else {
+        gemmOffsets(mBlocks, K, A + g * aGroup, col, off.data(), static_cast<int>(N), wide, N);
+        compact(wide, N, coutG, OH, OW, OW, ys + static_cast<size_t>(g) * coutG * OHW);
+      }
+    }
+  }
+}
+
+}  // namespace swapnas

@@ -1,0 +1,27 @@
+#pragma once
+// 2-D convolution (groups, stride, padding, dilation; bias ignored as in the reference) on NCHW float32 batches.
+
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+#include "ir.h"
+
+namespace swapnas {
+
+// Per-thread buffers reused across layers and work items.
+struct ConvScratch {
+  AlignedArray<float> packedA;
+  AlignedArray<float> padded;
+  AlignedArray<float> col;
+  AlignedArray<float> wide;
+  std::vector<int32_t> off;
+};
+
+// Floats that may be read past the end of a conv input tensor (the pointwise path reads B in whole tiles).
+int convInputSlack();
+
+// y = conv(x) for S samples; w holds the node's weights in PyTorch layout [cout][cin/groups][k][k].
+void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc);
+
+}  // namespace swapnas

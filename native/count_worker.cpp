@@ -1,0 +1,196 @@
+#include "count_worker.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "common.h"
+#include "forward.h"
+#include "ir.h"
+#include "patterns.h"
+#include "stats.h"
+#include "thread_pool.h"
+
+namespace swapnas {
+
+namespace {
+
+constexpr uint64_t kProgressIntervalNs = 50'000'000;
+
+class CountSink : public LayerSink {
+ public:
+  explicit CountSink(PatternSet& set) : set_(set) {}
+  void layer(int, size_t per, const uint64_t* codes) override { set_.insert(codes, per); }
+
+ private:
+  PatternSet& set_;
+};
+
+std::vector<Net> parseJob(const CountJob& job) {
+  const size_t nets = job.offsets.empty() ? 0 : job.offsets.size() - 1;
+  if (job.offsets.empty()) fail("offsets must hold at least one entry");
+  std::vector<Net> out;
+  out.reserve(nets);
+  for (size_t i = 0; i < nets; ++i) {
+    const int32_t a = job.offsets[i], b = job.offsets[i + 1];
+    if (a < 0 || b < a || static_cast<size_t>(b) > job.program.size()) {
+      fail("offsets[" + std::to_string(i) + ".." + std::to_string(i + 1) + "] = " + std::to_string(a) + ".." + std::to_string(b) +
+           " is not a range of the " + std::to_string(job.program.size()) + "-word program");
+    }
+    try {
+      out.push_back(parseNet(job.program.data() + a, static_cast<size_t>(b - a), job.c, job.h, job.w));
+    } catch (const Failure& f) {
+      throw Failure(f.code, "network " + std::to_string(i) + ": " + f.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+CountWorker::CountWorker(Napi::Env env, CountJob job, Napi::Object cancelArray, Napi::Value onProgress)
+    : Napi::AsyncProgressWorker<CountProgress>(env, "swapnas.countPatterns"),
+      job_(std::move(job)),
+      deferred_(Napi::Promise::Deferred::New(env)) {
+  cancelRef_ = Napi::Persistent(cancelArray);
+  if (onProgress.IsFunction()) onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+}
+
+void CountWorker::Execute(const ExecutionProgress& progress) {
+  std::vector<Net> nets;
+  try {
+    nets = parseJob(job_);
+  } catch (const Failure& f) {
+    errorCode_ = f.code;
+    SetError(f.what());
+    return;
+  } catch (const std::bad_alloc&) {
+    SetError("out of memory while parsing the programs");
+    return;
+  }
+  const size_t R = job_.seeds.size();
+  const size_t total = nets.size() * R;
+  total_ = total;
+  counts_.assign(total, 0.0);
+  if (total == 0) return;
+  const int threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(1, job_.threads)), total));
+
+  CancelToken token;
+  token.flags[0] = job_.cancel;
+  token.flags[1] = &stopFlag_;
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> cancelled{false};
+  std::atomic<uint64_t> lastSend{0};
+  std::mutex errorMutex;
+  std::string errorCode, errorMessage;
+  auto recordError = [&](const std::string& code, const std::string& msg) {
+    std::lock_guard<std::mutex> lock(errorMutex);
+    if (errorMessage.empty()) {
+      errorCode = code;
+      errorMessage = msg;
+    }
+    stop.store(true);
+  };
+
+  runOnThreads(threads, [&](int) {
+    Executor ex;
+    PatternSet set;
+    CountSink sink(set);
+    uint64_t items = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (token.requested()) {
+        cancelled.store(true);
+        stop.store(true);
+        break;
+      }
+      const size_t it = next.fetch_add(1);
+      if (it >= total) break;
+      const size_t net = it / R, rep = it % R;
+      const std::string where = "network " + std::to_string(net) + ", repeat " + std::to_string(rep);
+      try {
+        set.reset(job_.n);
+        ex.run(nets[net], job_.input.data(), job_.n, job_.seeds[rep], sink, &token);
+        counts_[it] = static_cast<double>(set.size());
+      } catch (const Cancelled&) {
+        cancelled.store(true);
+        stop.store(true);
+        break;
+      } catch (const Failure& f) {
+        recordError(f.code, where + ": " + f.what());
+        break;
+      } catch (const std::bad_alloc&) {
+        recordError("E_BACKEND", where + ": out of memory");
+        break;
+      } catch (const std::exception& e) {
+        recordError("E_BACKEND", where + ": " + e.what());
+        break;
+      }
+      ++items;
+      const uint64_t d = done.fetch_add(1) + 1;
+      const uint64_t now = nowNs();
+      uint64_t prev = lastSend.load();
+      if ((d == total || now - prev >= kProgressIntervalNs) && lastSend.compare_exchange_strong(prev, now)) {
+        const CountProgress p{d, total};
+        progress.Send(&p, 1);
+      }
+    }
+    addGlobalTiming(ex.timing(), items);
+  });
+
+  if (!errorMessage.empty()) {
+    errorCode_ = errorCode;
+    SetError(errorMessage);
+  } else if (cancelled.load()) {
+    errorCode_ = "E_CANCELLED";
+    SetError("scoring cancelled");
+  }
+}
+
+void CountWorker::report(uint64_t done, uint64_t total) {
+  if (onProgress_.IsEmpty() || !callbackError_.IsEmpty()) return;
+  delivered_ = done;
+  Napi::Env env = Env();
+  try {
+    onProgress_.Call({Napi::Number::New(env, static_cast<double>(done)), Napi::Number::New(env, static_cast<double>(total))});
+  } catch (const Napi::Error& e) {
+    Napi::Object holder = Napi::Object::New(env);
+    holder.Set("error", e.Value());
+    callbackError_ = Napi::Persistent(holder);
+    __atomic_store_n(&stopFlag_, 1, __ATOMIC_RELAXED);
+  }
+}
+
+void CountWorker::OnProgress(const CountProgress* data, size_t count) {
+  if (!data || count == 0) return;
+  Napi::HandleScope scope(Env());
+  const CountProgress& p = data[count - 1];
+  if (p.done > delivered_) report(p.done, p.total);
+}
+
+void CountWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (delivered_ < total_) report(total_, total_);
+  if (!callbackError_.IsEmpty()) {
+    deferred_.Reject(callbackError_.Value().Get("error"));
+    return;
+  }
+  Napi::Float64Array out = Napi::Float64Array::New(env, counts_.size());
+  std::copy(counts_.begin(), counts_.end(), out.Data());
+  deferred_.Resolve(out);
+}
+
+void CountWorker::OnError(const Napi::Error& e) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (!callbackError_.IsEmpty()) {
+    deferred_.Reject(callbackError_.Value().Get("error"));
+    return;
+  }
+  Napi::Error err = Napi::Error::New(env, e.Message());
+  err.Set("code", Napi::String::New(env, errorCode_));
+  deferred_.Reject(err.Value());
+}
+
+}  // namespace swapnas

@@ -1,0 +1,58 @@
+#pragma once
+// countPatterns: an AsyncProgressWorker whose Execute() (no N-API calls) fans (network, repeat) items out to a
+// thread group and settles a promise.
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swapnas {
+
+// Plain copy of everything the worker threads read; only `cancel` points into JS memory (kept alive below).
+struct CountJob {
+  std::vector<int32_t> program;
+  std::vector<int32_t> offsets;
+  std::vector<float> input;
+  int n = 0, c = 0, h = 0, w = 0;
+  std::vector<uint32_t> seeds;
+  int threads = 1;
+  const int32_t* cancel = nullptr;
+};
+
+struct CountProgress {
+  uint64_t done;
+  uint64_t total;
+};
+
+class CountWorker : public Napi::AsyncProgressWorker<CountProgress> {
+ public:
+  CountWorker(Napi::Env env, CountJob job, Napi::Object cancelArray, Napi::Value onProgress);
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override;
+  void OnProgress(const CountProgress* data, size_t count) override;
+  void OnOK() override;
+  void OnError(const Napi::Error& e) override;
+
+ private:
+  void report(uint64_t done, uint64_t total);
+
+  CountJob job_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference cancelRef_;
+  Napi::FunctionReference onProgress_;
+  // { error } holding what the progress callback threw (any value, so it is wrapped in an object).
+  Napi::ObjectReference callbackError_;
+  // Set when the progress callback throws: the job stops and rejects with that exception.
+  int32_t stopFlag_ = 0;
+  std::vector<double> counts_;
+  std::string errorCode_ = "E_BACKEND";
+  uint64_t total_ = 0;
+  uint64_t delivered_ = 0;
+};
+
+}  // namespace swapnas

@@ -1,0 +1,60 @@
+#pragma once
+// The network IR as parsed from the flat Int32 program of src/ir/serialize.ts.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace swapnas {
+
+enum class Op : int32_t {
+  Input = 0,
+  Conv = 1,
+  Bn = 2,
+  Relu = 3,
+  AvgPool = 4,
+  MaxPool = 5,
+  Add = 6,
+  Concat = 7,
+  Zero = 8,
+  Gap = 9,
+  Linear = 10,
+};
+
+const char* opName(Op op);
+
+struct Node {
+  Op op = Op::Input;
+  std::vector<int> inputs;
+  int rank = 3;
+  // Per-sample shape; rank-1 tensors use c = features, h = w = 1.
+  int c = 1, h = 1, w = 1;
+  // conv / pool attributes
+  int cin = 0, cout = 0, k = 1, stride = 1, pad = 0, dilation = 1, groups = 1;
+  bool bias = false;
+  bool countIncludePad = false;
+  // linear
+  int fin = 0, fout = 0;
+  // relu on a 4-D tensor: its output feeds the pattern count
+  bool recorded = false;
+
+  size_t numel() const { return static_cast<size_t>(c) * h * w; }
+};
+
+struct Net {
+  std::vector<Node> nodes;
+  int output = 0;
+  // Ancestors of recorded ReLUs; everything else (the classifier head) is skipped.
+  std::vector<uint8_t> needed;
+  // Last needed consumer of each node (-1: none), so buffers are recycled right after it ran.
+  std::vector<int> lastUse;
+  // Recorded neurons per sample (V) and the number of recorded ReLUs.
+  size_t recordedNeurons = 0;
+  int recordedLayers = 0;
+};
+
+// Parses and validates one network program of `len` words; the input node must be c×h×w.
+// Throws Failure("E_BACKEND", ...) naming the node and field that is wrong.
+Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW);
+
+}  // namespace swapnas

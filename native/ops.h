@@ -1,0 +1,32 @@
+#pragma once
+// Non-convolution layers. Each follows src/backends/reference/forward.ts: sums in double, float32 storage.
+// Element-wise ops read every input element before writing the same output element, so they run in place.
+
+#include <cstddef>
+
+#include "ir.h"
+
+namespace swapnas {
+
+inline constexpr double kBnEps = 1e-5;
+
+// Batch-statistics BatchNorm (biased variance, gamma = 1, beta = 0) over S samples of C x HW.
+void batchNorm(const float* x, float* y, int S, int C, size_t HW);
+
+void relu(const float* x, float* y, size_t count);
+
+void avgPool(const Node& n, const Node& in, const float* x, float* y, int S);
+void maxPool(const Node& n, const Node& in, const float* x, float* y, int S);
+
+// y = sum of the inputs, accumulated in double.
+void addTensors(const float* const* xs, size_t nInputs, float* y, size_t count);
+
+// Channel concatenation of 4-D inputs (per-sample sizes `per[i]`).
+void concat(const float* const* xs, const size_t* per, size_t nInputs, float* y, int S);
+
+void globalAvgPool(const float* x, float* y, int S, int C, size_t HW);
+
+// w is [fout][fin]; bias ignored as in the reference.
+void linear(const float* x, const float* w, float* y, int S, int fin, int fout);
+
+}  // namespace swapnas

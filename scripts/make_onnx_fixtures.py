@@ -1,0 +1,353 @@
+#!/usr/bin/python3
+"""Make the small ONNX fixtures of test/onnx*.test.ts with PyTorch, and the official SWAP scores they must give.
+
+Run with Debian's python3-torch (the interpreter at /usr/bin/python3, torch 1.13):
+
+    /usr/bin/python3 scripts/make_onnx_fixtures.py            # writes test/fixtures/onnx/
+
+Every fixture is a tiny network exported with torch.onnx.export (do_constant_folding=False, so BatchNormalization
+nodes stay BatchNormalization nodes). Weights are the official Gaussian init (Conv2d/Linear weight ~ N(0,1) drawn
+by torch after torch.manual_seed, biases 0, BN weight 1 / bias 0). The expected score is computed here exactly as
+the official SWAP code does (pym1024/SWAP src/metrics/swap.py): forward hooks on every nn.ReLU whose input is 4-D
+store the output; the model is in train() mode (BN uses batch statistics); the outputs are flattened to (S, -1),
+concatenated, binarised with sign(), transposed and counted with torch.unique(dim=0).
+
+Inputs are the first S CIFAR-10 test images of data/cifar10_test_first20.bin, normalised with the CIFAR-10
+mean/std in float64 and rounded once to float32: bit-identical to swapnas' defaultBatch(S).
+
+Output: <name>.onnx files and expected.json (one entry per fixture).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "test", "fixtures", "onnx")
+CIFAR = os.path.join(REPO, "data", "cifar10_test_first20.bin")
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.247, 0.2435, 0.2616)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Inputs and the official count
+# --------------------------------------------------------------------------------------------------------------
+
+def cifar_batch(n):
+    raw = np.fromfile(CIFAR, dtype=np.uint8).reshape(-1, 3073)[:n, 1:].reshape(n, 3, 32, 32)
+    x = raw.astype(np.float64) / 255.0
+    x = (x - np.array(MEAN).reshape(1, 3, 1, 1)) / np.array(STD).reshape(1, 3, 1, 1)
+    return torch.from_numpy(x.astype(np.float32))
+
+
+def gaussian_init(model):
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            if m.weight is not None:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+
+def official_swap(model, x, train=True):
+    """The official SWAP-Score: hooks on every nn.ReLU with a 4-D input, sign, unique rows."""
+    feats = []
+
+    def hook(module, inputs, output):
+        if inputs[0].dim() == 4:
+            feats.append(output.detach())
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+    model.train(train)
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    if not feats:
+        return {"swap": None, "hooked": 0, "recorded": 0}
+    s = x.shape[0]
+    acts = torch.cat([f.reshape(s, -1) for f in feats], dim=1)
+    patterns = torch.sign(acts).t()
+    return {
+        "swap": int(torch.unique(patterns, dim=0).shape[0]),
+        "hooked": len(feats),
+        "recorded": int(acts.shape[1]),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Networks
+# --------------------------------------------------------------------------------------------------------------
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+class Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def relu_conv_bn(cin, cout, k, stride, pad):
+    return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, stride, pad, bias=False), nn.BatchNorm2d(cout))
+
+
+def make_op(name, c):
+    return {
+        "none": lambda: Zero(),
+        "skip_connect": lambda: Identity(),
+        "nor_conv_1x1": lambda: relu_conv_bn(c, c, 1, 1, 0),
+        "nor_conv_3x3": lambda: relu_conv_bn(c, c, 3, 1, 1),
+        "avg_pool_3x3": lambda: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    }[name]()
+
+
+def parse_arch(arch):
+    nodes = []
+    for group in arch.strip().split("+"):
+        nodes.append([(e.split("~")[0], int(e.split("~")[1])) for e in group.strip().strip("|").split("|")])
+    return nodes
+
+
+class Cell(nn.Module):
+    """NB201 InferCell: node j = sum over i < j of op_ij(node i)."""
+
+    def __init__(self, nodes, c):
+        super().__init__()
+        self.sources = [[src for _, src in edges] for edges in nodes]
+        self.edges = nn.ModuleList(nn.ModuleList(make_op(op, c) for op, _ in edges) for edges in nodes)
+
+    def forward(self, x):
+        states = [x]
+        for ops, srcs in zip(self.edges, self.sources):
+            total = None
+            for op, src in zip(ops, srcs):
+                y = op(states[src])
+                total = y if total is None else total + y
+            states.append(total)
+        return states[-1]
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv_a = relu_conv_bn(cin, cout, 3, 2, 1)
+        self.conv_b = relu_conv_bn(cout, cout, 3, 1, 1)
+        self.downsample = nn.Sequential(nn.AvgPool2d(2, 2, 0), nn.Conv2d(cin, cout, 1, 1, 0, bias=False))
+
+    def forward(self, x):
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class TinyNetwork(nn.Module):
+    """NB201 macro network (xautodl TinyNetwork), C channels, N cells per stage."""
+
+    def __init__(self, arch, C=4, N=1, classes=10):
+        super().__init__()
+        nodes = parse_arch(arch)
+        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        layers, c = [], C
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResBlock(c, 2 * c))
+                c *= 2
+            layers.extend(Cell(nodes, c) for _ in range(N))
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, classes)
+
+    def forward(self, x):
+        x = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(self.pool(x).flatten(1))
+
+
+class HeadNet(nn.Module):
+    """Conv features with one nn.ReLU applied twice to the same tensor, and an MLP head with a ReLU on 2-D.
+
+    Every op has an IR equivalent, so swapnas imports it (with --reinit)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=True)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 8, 1, bias=False)
+        self.pool = nn.MaxPool2d(2)
+        self.mix = nn.Conv2d(16, 8, 1, bias=False)
+        self.fc1 = nn.Linear(8, 16)
+        self.act2d = nn.ReLU()
+        self.fc2 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = self.bn1(self.conv1(x))
+        a = self.relu(y)
+        b = self.relu(y)  # the same nn.ReLU on the same tensor: recorded twice by the hooks, counts once
+        z = self.bn2(self.conv2(a + b))
+        z = self.pool(self.relu(z) + self.conv3(self.relu(z)))
+        z = self.mix(torch.cat([z, self.relu(z)], dim=1))
+        h = z.mean(dim=(2, 3))
+        return self.fc2(self.act2d(self.fc1(h)))
+
+
+class NoReluNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 10)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).mean(dim=(2, 3)))
+
+
+class MlpNet(nn.Module):
+    """Only ReLUs on 2-D tensors: the official hooks record nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.AvgPool2d(4)
+        self.fc1 = nn.Linear(3 * 8 * 8, 16)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(self.pool(x).flatten(1))))
+
+
+class SeNet(nn.Module):
+    """Squeeze-and-excitation (Sigmoid, Mul: ops outside the IR) with a ReLU on an (N, C, 1, 1) tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.squeeze = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(8, 4, 1, bias=True)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Conv2d(4, 8, 1, bias=True)
+        self.body = nn.Sequential(nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        w = torch.sigmoid(self.fc2(self.relu(self.fc1(self.squeeze(x)))))
+        x = self.body(x * w)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------------------------
+
+ARCH_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+ARCH_B = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|none~2|"
+
+
+def export(model, name, opset, train=True, dynamic=False, batch=16):
+    path = os.path.join(OUT, name + ".onnx")
+    x = cifar_batch(batch)
+    kwargs = dict(
+        export_params=True,
+        opset_version=opset,
+        do_constant_folding=False,
+        training=torch.onnx.TrainingMode.TRAINING if train else torch.onnx.TrainingMode.EVAL,
+        input_names=["input"],
+        output_names=["logits"],
+    )
+    if dynamic:
+        kwargs["dynamic_axes"] = {"input": {0: "N"}, "logits": {0: "N"}}
+    # Exporting runs the model, which in train mode updates the BN running statistics; they are not used in
+    # train mode, and are kept as they are (non-trivial values) in the file.
+    model.train(train)
+    torch.onnx.export(model, x, path, **kwargs)
+    return path
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.set_num_threads(1)
+    entries = {}
+
+    def add(name, model, opset, batches, train=True, dynamic=False, seed=0, note=""):
+        path = export(model, name, opset, train=train, dynamic=dynamic, batch=batches[0])
+        e = {
+            "file": os.path.basename(path),
+            "opset": opset,
+            "exported_training_mode": train,
+            "dynamic_batch": dynamic,
+            "torch": torch.__version__,
+            "weights": "torch.manual_seed(%d) then official Gaussian init" % seed,
+            "inputs": "first S CIFAR-10 test images (data/cifar10_test_first20.bin), CIFAR-10 mean/std",
+            "note": note,
+            "expected": {},
+        }
+        for s in batches:
+            x = cifar_batch(s)
+            e["expected"][str(s)] = official_swap(model, x, train=True)
+            if not train:
+                e["expected_eval_bn"] = {str(s): official_swap(model, x, train=False)}
+        entries[name] = e
+        print("%-22s %7d bytes  %s" % (name, os.path.getsize(path), json.dumps(e["expected"])))
+
+    torch.manual_seed(0)
+    m = TinyNetwork(ARCH_A, C=4, N=1)
+    gaussian_init(m)
+    add("nb201_a_opset17", m, 17, [16], note="NB201 C=4 N=1 " + ARCH_A + "; fixed batch 16")
+
+    torch.manual_seed(1)
+    m = TinyNetwork(ARCH_B, C=4, N=1)
+    gaussian_init(m)
+    add("nb201_b_opset13", m, 13, [16, 12], dynamic=True, seed=1, note="NB201 C=4 N=1 " + ARCH_B + "; opset 13 (5-output BN), dynamic batch")
+
+    torch.manual_seed(2)
+    m = TinyNetwork(ARCH_A, C=4, N=1)
+    gaussian_init(m)
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.running_mean.normal_(0, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+    add("nb201_a_eval", m, 17, [16], train=False, dynamic=True, seed=2,
+        note="NB201 C=4 N=1 exported in eval mode (BN training_mode=0, random running statistics)")
+
+    torch.manual_seed(3)
+    m = HeadNet()
+    gaussian_init(m)
+    add("headnet", m, 17, [16], dynamic=True, seed=3,
+        note="one nn.ReLU applied twice to the same tensor; ReLU on a 2-D tensor in the head (ignored); concat, maxpool, conv bias, mean")
+
+    torch.manual_seed(4)
+    m = SeNet()
+    gaussian_init(m)
+    add("senet", m, 17, [16], dynamic=True, seed=4, note="squeeze-excitation: Sigmoid/Mul (not in the IR), ReLU on (N, C, 1, 1)")
+
+    torch.manual_seed(5)
+    m = NoReluNet()
+    gaussian_init(m)
+    add("norelu", m, 17, [16], dynamic=True, seed=5, note="no ReLU at all")
+
+    torch.manual_seed(6)
+    m = MlpNet()
+    gaussian_init(m)
+    add("mlp2d", m, 17, [16], dynamic=True, seed=6, note="only a ReLU on a 2-D tensor")
+
+    with open(os.path.join(OUT, "expected.json"), "w") as fh:
+        json.dump(entries, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+import { SwapError } from '../util/errors.js';
+import { referenceProvider } from './reference/index.js';
+import { nativeProvider } from './native/index.js';
+import type { Backend, BackendName, BackendProvider } from './types.js';
+
+/** A backend that was not chosen, and why. */
+export interface SkippedBackend {
+  readonly name: BackendName;
+  readonly reason: string;
+}
+
+export interface BackendChoice {
+  readonly backend: Backend;
+  /** Higher-priority backends that could not be used, with the reason (for the result's report). */
+  readonly skipped: readonly SkippedBackend[];
+}
+
+/**
+ * Backends by priority (cuda > native > webgpu > reference). A registry is a plain object owned by the caller;
+ * providers can be added (e.g. by tests or plug-ins) without touching globals.
+ */
+export class BackendRegistry {
+  private readonly providers: BackendProvider[];
+
+  constructor(providers: readonly BackendProvider[] = defaultProviders()) {
+    this.providers = [...providers].sort((a, b) => b.priority - a.priority);
+  }
+
+  register(p: BackendProvider): void {
+    this.providers.push(p);
+    this.providers.sort((a, b) => b.priority - a.priority);
+  }
+
+  list(): readonly BackendProvider[] {
+    return this.providers;
+  }
+
+  /** Probe every backend; for `swapnas backends` and reports. */
+  async describe(): Promise<{ name: BackendName; priority: number; available: boolean; reason?: string; description: string }[]> {
+    const rows = [];
+    for (const p of this.providers) {
+      const r = await p.probe();
+      rows.push({ name: p.name, priority: p.priority, description: p.description, available: r.available, ...(r.available ? {} : { reason: r.reason }) });
+    }
+    return rows;
+  }
+
+  /**
+   * Pick a backend: a named one (error `E_BACKEND_UNAVAILABLE` with the reason when it cannot run) or, for
+   * `auto`, the highest-priority available one, reporting why each better one was skipped.
+   */
+  async choose(name: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {
+    if (name !== 'auto') {
+      const p = this.providers.find((q) => q.name === name);
+      if (!p) {
+        throw new SwapError('E_OPTION', `unknown backend ${JSON.stringify(name)} (known: ${this.providers.map((q) => q.name).join(', ')}, auto)`);
+      }
+      const r = await p.probe();
+      if (!r.available) throw new SwapError('E_BACKEND_UNAVAILABLE', `backend ${name} is unavailable: ${r.reason}`);
+      return { backend: await p.create(), skipped: [] };
+    }
+    const skipped: SkippedBackend[] = [];
+    for (const p of this.providers) {
+      const r = await p.probe();
+      if (r.available) return { backend: await p.create(), skipped };
+      skipped.push({ name: p.name, reason: r.reason });
+    }
+    throw new SwapError('E_BACKEND_UNAVAILABLE', `no backend available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  }
+}
+
+export function defaultProviders(): BackendProvider[] {
+  return [nativeProvider, referenceProvider];
+}

@@ -1,0 +1,27 @@
+import { SwapError } from '../util/errors.js';
+import type { InputBatch } from '../data/batch.js';
+import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, defaultBatch, loadCifarBinary } from '../data/cifar.js';
+import { loadNpyBatch } from '../data/npy.js';
+import { gaussianBatch } from '../data/gaussian.js';
+
+export interface InputFlags {
+  images?: string;
+  npy?: string;
+  gaussian?: boolean;
+  gaussianSeed?: string;
+  norm?: string;
+  batch?: string;
+  inputSize?: string;
+}
+
+/** Choose the input batch from CLI flags: a CIFAR binary, a .npy batch, a seeded Gaussian batch, or the default. */
+export function inputsFromFlags(f: InputFlags, size: number, want: number): InputBatch {
+  const chosen = [f.images, f.npy, f.gaussian ? 'g' : undefined].filter((x) => x !== undefined);
+  if (chosen.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --images, --npy, --gaussian');
+  if (f.gaussian) return gaussianBatch(want, 3, size, size, Number(f.gaussianSeed ?? 0));
+  if (f.npy) return loadNpyBatch(f.npy);
+  const norm = f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100') throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+  if (f.images) return loadCifarBinary(f.images, want, norm);
+  return defaultBatch(want);
+}

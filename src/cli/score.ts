@@ -1,0 +1,174 @@
+import { createWriteStream, existsSync, readFileSync, truncateSync } from 'node:fs';
+import type { Command } from 'commander';
+import { nb201Space } from '../spaces/nb201/index.js';
+import type { Nb201Genotype } from '../spaces/nb201/genotype.js';
+import { Rng } from '../util/rng.js';
+import { SwapError } from '../util/errors.js';
+import { BackendRegistry } from '../backends/registry.js';
+import type { BackendName } from '../backends/types.js';
+import { checkInputsFit, resolveScoreOptions, summarise, type ScoreSettings } from '../score/swap.js';
+import { repeatSeed } from '../init/prng.js';
+import { Progress } from '../util/progress.js';
+import { inputsFromFlags, type InputFlags } from './inputs.js';
+import { int, num } from './parse.js';
+
+interface ScoreFlags extends InputFlags {
+  sample?: string;
+  seed: string;
+  all?: boolean;
+  repeats: string;
+  channels: string;
+  cells: string;
+  classes: string;
+  mu?: string;
+  sigma?: string;
+  backend: string;
+  threads?: string;
+  format: string;
+  output?: string;
+  resume?: boolean;
+  chunk: string;
+  progress: boolean;
+}
+
+const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
+
+/** `swapnas score`: SWAP / reg-SWAP of NB201 cells, streamed as JSON, JSONL or CSV; resumable with --output. */
+export function registerScore(program: Command): void {
+  program
+    .command('score')
+    .description('SWAP-Score and reg-SWAP of NB201 architectures')
+    .argument('[arch...]', 'NB201 arch strings, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
+    .option('--sample <n>', 'score n uniformly sampled cells')
+    .option('--seed <k>', 'seed for sampling and weights', '0')
+    .option('--all', 'score all 15,625 cells')
+    .option('--batch <S>', 'samples per batch', '16')
+    .option('--repeats <R>', 'weight re-initialisations averaged', '32')
+    .option('--channels <C>', 'proxy network channels', '16')
+    .option('--cells <N>', 'cells per stage', '5')
+    .option('--classes <n>', 'classifier outputs (only changes Θ)', '10')
+    .option('--input-size <px>', 'input height/width for --gaussian', '32')
+    .option('--mu <K>', 'reg-SWAP μ, thousands of parameters')
+    .option('--sigma <K2>', 'reg-SWAP σ (divides (Θ-μ)² directly)')
+    .option('--backend <name>', 'auto | native | reference', 'auto')
+    .option('--threads <n>', 'worker threads (default: all cores)')
+    .option('--images <file>', 'CIFAR binary file for the input batch')
+    .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
+    .option('--npy <file>', 'float32 NCHW .npy input batch')
+    .option('--gaussian', 'seeded N(0,1) input batch')
+    .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
+    .option('--format <fmt>', 'json | jsonl | csv', 'json')
+    .option('-o, --output <file>', 'write results to a file (jsonl/csv are appended as they finish)')
+    .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
+    .option('--chunk <n>', 'networks per backend call', '64')
+    .option('--no-progress', 'no progress on stderr')
+    .action(async (archs: string[], f: ScoreFlags) => {
+      await runScore(archs, f);
+    });
+}
+
+async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
+  if (!['json', 'jsonl', 'csv'].includes(f.format)) throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
+  const seed = int('--seed', f.seed, 0);
+  const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all)].filter(Boolean).length;
+  if (modes !== 1) throw new SwapError('E_OPTION', 'give arch strings, or --sample N, or --all (exactly one)');
+  let genotypes: Nb201Genotype[];
+  if (f.all) genotypes = [...nb201Space.enumerate!()];
+  else if (f.sample !== undefined) {
+    const n = int('--sample', f.sample, 1);
+    const all = [...nb201Space.enumerate!()];
+    genotypes = new Rng(seed).sample(all.length, n).map((i) => all[i]!);
+  } else genotypes = archTexts.map((a) => nb201Space.parse(a));
+
+  const netOpts = { channels: int('--channels', f.channels, 1), cells: int('--cells', f.cells, 1), classes: int('--classes', f.classes, 1) };
+  const S = int('--batch', f.batch ?? '16', 1);
+  const size = int('--input-size', f.inputSize ?? '32', 4);
+  const inputs = inputsFromFlags(f, size, S);
+  const resolved = resolveScoreOptions({
+    inputs,
+    batch: S,
+    repeats: int('--repeats', f.repeats, 1),
+    seed,
+    ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
+    ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
+  });
+  const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
+
+  // Resume: skip what the output file already holds.
+  const done = new Set<string>();
+  if (f.resume) {
+    if (!f.output || f.format === 'json') throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
+    if (existsSync(f.output)) {
+      let text = readFileSync(f.output, 'utf8');
+      // A process killed mid-write leaves a partial last line: drop it (that architecture is re-scored).
+      if (text.length > 0 && !text.endsWith('\n')) {
+        text = text.slice(0, text.lastIndexOf('\n') + 1);
+        truncateSync(f.output, Buffer.byteLength(text));
+      }
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        if (f.format === 'jsonl') {
+          try {
+            done.add((JSON.parse(line) as { arch: string }).arch);
+          } catch {
+            throw new SwapError('E_JOURNAL', `${f.output}: line ${JSON.stringify(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`);
+          }
+        } else if (line.startsWith('|')) done.add(line.split(',')[0]!);
+      }
+    }
+  }
+  const todo = genotypes.filter((g) => !done.has(nb201Space.format(g)));
+
+  const registry = new BackendRegistry();
+  const { backend, skipped } = await registry.choose(f.backend as BackendName | 'auto');
+  for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
+  const settings: ScoreSettings & Record<string, unknown> = {
+    batch: resolved.inputs.n,
+    repeats: resolved.repeats,
+    seed,
+    inputs: resolved.inputs.source,
+    backend: backend.name,
+    skippedBackends: skipped,
+    regulariser: resolved.reg ?? null,
+    network: { space: 'nb201', ...netOptsFull },
+  };
+
+  const out = f.output ? createWriteStream(f.output, { flags: f.resume ? 'a' : 'w' }) : process.stdout;
+  const write = (s: string) => new Promise<void>((res, rej) => out.write(s, (e) => (e ? rej(e) : res())));
+  if (f.format === 'csv' && !(f.resume && done.size > 0)) await write(`${CSV_HEAD}\n`);
+  const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
+  const chunk = int('--chunk', f.chunk, 1);
+  const seeds = Array.from({ length: resolved.repeats }, (_, r) => repeatSeed(seed, r));
+  const rows: object[] = [];
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.once('SIGINT', onSig);
+  try {
+    for (let i = 0; i < todo.length; i += chunk) {
+      const part = todo.slice(i, i + chunk);
+      const nets = part.map((g) => nb201Space.build(g, netOptsFull));
+      checkInputsFit(nets, resolved.inputs);
+      const base = i * resolved.repeats;
+      const counts = await backend.countPatterns({
+        networks: nets,
+        inputs: resolved.inputs,
+        seeds,
+        ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+        signal: ac.signal,
+        onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
+      });
+      for (let k = 0; k < part.length; k++) {
+        const s = summarise(nets[k]!, counts[k]!, resolved.reg);
+        const row = { arch: nb201Space.format(part[k]!), ...s };
+        if (f.format === 'json') rows.push(row);
+        else if (f.format === 'jsonl') await write(`${JSON.stringify({ ...row, settings })}\n`);
+        else await write(`${row.arch},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`);
+      }
+    }
+    if (f.format === 'json') await write(`${JSON.stringify({ settings, results: rows }, null, 2)}\n`);
+  } finally {
+    process.off('SIGINT', onSig);
+    await backend.close?.();
+    if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+  }
+}

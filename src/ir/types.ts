@@ -1,0 +1,93 @@
+/**
+ * The network IR: a typed, topologically ordered layer graph with per-sample shapes. Every backend consumes it.
+ *
+ * Conventions:
+ * - Tensors are NCHW float32; the batch dimension is implicit (shapes are per sample).
+ * - Node ids equal their index in {@link Network.nodes}; inputs always refer to earlier nodes.
+ * - Weighted nodes (conv, linear) own the PRNG tensor whose id is the node id (see `init/prng.ts`).
+ * - BatchNorm always uses batch statistics (training mode, biased variance); γ=1, β=0 at initialisation,
+ *   so its affine parameters only count towards Θ.
+ * - Every `relu` node whose input is 4-D is *recorded*: its output feeds the sample-wise pattern count.
+ *   Builders create one ReLU per producer, so a tensor that PyTorch would hook several times is recorded once
+ *   (duplicates never change the number of distinct patterns).
+ */
+export type Shape3 = readonly [c: number, h: number, w: number];
+export type Shape = Shape3 | readonly [f: number];
+
+export interface InputNode {
+  readonly op: 'input';
+}
+export interface ConvNode {
+  readonly op: 'conv';
+  readonly cin: number;
+  readonly cout: number;
+  readonly k: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly dilation: number;
+  readonly groups: number;
+  readonly bias: boolean;
+}
+export interface BatchNormNode {
+  readonly op: 'bn';
+  /** Learnable γ/β present (counted in Θ); the forward pass is the same either way at init. */
+  readonly affine: boolean;
+}
+export interface ReluNode {
+  readonly op: 'relu';
+}
+export interface PoolNode {
+  readonly op: 'avgpool' | 'maxpool';
+  readonly k: number;
+  readonly stride: number;
+  readonly pad: number;
+  /** avgpool only: divide by the full window (true) or by the in-bounds count (false). */
+  readonly countIncludePad: boolean;
+}
+export interface AddNode {
+  readonly op: 'add';
+}
+export interface ConcatNode {
+  readonly op: 'concat';
+}
+export interface ZeroNode {
+  /** All-zero tensor of the node's shape (a dead node: every input edge is `none`). */
+  readonly op: 'zero';
+}
+export interface GapNode {
+  readonly op: 'gap';
+}
+export interface LinearNode {
+  readonly op: 'linear';
+  readonly fin: number;
+  readonly fout: number;
+  readonly bias: boolean;
+}
+
+export type LayerSpec =
+  | InputNode
+  | ConvNode
+  | BatchNormNode
+  | ReluNode
+  | PoolNode
+  | AddNode
+  | ConcatNode
+  | ZeroNode
+  | GapNode
+  | LinearNode;
+
+export type OpName = LayerSpec['op'];
+
+export type IRNode = LayerSpec & {
+  readonly id: number;
+  readonly inputs: readonly number[];
+  readonly shape: Shape;
+};
+
+/** A built network: nodes in topological order, one `input` node (id 0) and one output node. */
+export interface Network {
+  readonly nodes: readonly IRNode[];
+  readonly output: number;
+  /** Free-form description of how it was built (space, genotype, options), for reports. */
+  readonly meta?: Readonly<Record<string, string | number>>;
+}

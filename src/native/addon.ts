@@ -1,0 +1,92 @@
+/**
+ * Type of the C++ addon's exports (native/addon.cpp). TypeScript validates every argument before calling;
+ * the addon still checks types and program structure and reports failures as Errors with a `code`
+ * (`E_BACKEND`, `E_CANCELLED`) instead of crashing.
+ */
+export interface NativeCountJob {
+  /** Concatenated serialized networks (see `ir/serialize.ts`). */
+  readonly program: Int32Array;
+  /** `offsets[i]` = start of network i in `program`; length = networks + 1. */
+  readonly offsets: Int32Array;
+  /** NCHW float32 batch, already normalised. */
+  readonly input: Float32Array;
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  /** One PRNG seed (u32) per repeat. */
+  readonly seeds: Uint32Array;
+  /** Worker threads (≥ 1); each (network, repeat) item runs on one thread. */
+  readonly threads: number;
+  /** Cancellation flag: the worker stops soon after `cancel[0]` becomes non-zero (checked between layers). */
+  readonly cancel: Int32Array;
+}
+
+export interface NativeCodes {
+  /** Recorded ReLU node ids, in network order. */
+  readonly nodes: Int32Array;
+  /** Neurons per sample of each recorded ReLU. */
+  readonly sizes: Int32Array;
+  /** Patterns: `words` u32 words per neuron (bit s of neuron j = sample s active), neurons in node order. */
+  readonly codes: Uint32Array;
+  readonly words: number;
+}
+
+export interface NativeBuildInfo {
+  readonly version: string;
+  /** Vector ISA the kernels were compiled for (`avx512`, `avx2+fma`, `neon`, …). */
+  readonly simd: string;
+  readonly vectorBits: number;
+  readonly cuda: boolean;
+  /** Hardware threads of this machine. */
+  readonly threads: number;
+  /** GEMM micro-kernel tile, rows x columns. */
+  readonly kernel: string;
+  readonly compiler: string;
+  readonly flags: string;
+  readonly buildSystem: string;
+  readonly napiVersion: number;
+}
+
+/**
+ * Cumulative thread CPU time (summed over worker threads, so unaffected by other processes time-sharing the cores)
+ * spent in each part of `countPatterns` since the last reset.
+ */
+export interface NativeStats {
+  /** Finished (network, repeat) items. */
+  readonly items: number;
+  readonly prngMs: number;
+  readonly convMs: number;
+  readonly bnMs: number;
+  readonly poolMs: number;
+  /** input copy, zero, add, concat, unrecorded ReLU. */
+  readonly eltwiseMs: number;
+  /** ReLU of recorded layers fused with sign-bit packing. */
+  readonly packMs: number;
+  /** Inserting packed patterns into the distinct-pattern set. */
+  readonly countMs: number;
+  /** Whole forward passes including the above and bookkeeping. */
+  readonly itemMs: number;
+}
+
+export interface NativeAddon {
+  /** Addon build description (version, compiler flags, CUDA compiled in or not). */
+  buildInfo(): NativeBuildInfo;
+  /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */
+  prngFill(seed: number, tensor: number, count: number): Float32Array;
+  /**
+   * Count distinct sample-wise patterns for every network × seed, asynchronously on a worker pool.
+   * Resolves to `counts[net * seeds.length + r]`; rejects with an Error whose `code` is set (E_CANCELLED, E_BACKEND).
+   * `onProgress(done, total)` runs on the main thread, throttled, and once more with done = total before resolving;
+   * if it throws, the job stops and rejects with that exception.
+   */
+  countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
+  /** Synchronous: all per-neuron patterns of one network under one seed (diagnostics, NWOT, parity tests). */
+  patternCodes(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number): NativeCodes;
+  /** Synchronous diagnostics: the `n × numel` float32 output of node `node` (only its ancestors are evaluated). */
+  nodeValues(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number, node: number): Float32Array;
+  /** Timing breakdown of `countPatterns` since the last reset (`reset` = true zeroes it after reading). */
+  stats(reset?: boolean): NativeStats;
+  /** Measured single-thread fp32 FMA throughput of this CPU, GFLOP/s (runs for about `seconds`, default 0.2). */
+  peakGflops(seconds?: number): number;
+}

@@ -1,0 +1,38 @@
+import { countParams } from '../ir/analysis.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { Rng } from '../util/rng.js';
+import type { Regulariser } from './regularise.js';
+
+/**
+ * Width constant κ of the data-free rule (σ = κ·(Θmax − Θmin)²); see {@link dataFreeRegulariser}.
+ */
+export const AUTO_REG_KAPPA = 1;
+
+/**
+ * Data-free μ/σ for reg-SWAP, computed from the parameter counts of the space's own proxy networks (no
+ * accuracies): Θ is sampled over `samples` random architectures (or every one, for small spaces);
+ * μ = max Θ (K) and σ = κ·(max Θ − min Θ)² (K²).
+ *
+ * Rationale: within a cell space, larger proxy networks are better on average, so μ at the top of the size
+ * range makes f(Θ) = exp(−(Θ−μ)²/σ) increase monotonically over the whole space; σ proportional to the squared
+ * range makes the rule scale-free (the same κ works for any C, N, classes or space) and bounds the penalty of
+ * the smallest network at exp(−1/κ), so Ψ still orders networks of similar size.
+ */
+export function dataFreeRegulariser<G, N extends object>(
+  space: SearchSpace<G, N>,
+  networkOptions: Partial<N> = {},
+  opts: { samples?: number; seed?: number; kappa?: number } = {},
+): Regulariser {
+  const samples = opts.samples ?? 500;
+  const kappa = opts.kappa ?? AUTO_REG_KAPPA;
+  const rng = new Rng(opts.seed ?? 0x5eed);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < samples; i++) {
+    const k = countParams(space.build(space.sample(rng), networkOptions)) / 1000;
+    lo = Math.min(lo, k);
+    hi = Math.max(hi, k);
+  }
+  const range = Math.max(hi - lo, 1e-3);
+  return { mu: hi, sigma: kappa * range * range, source: `data-free(max Θ, κ=${kappa}·range², ${samples} samples)` };
+}

@@ -1,0 +1,124 @@
+import type { BackendName, ProgressFn } from '../backends/types.js';
+import { BackendRegistry, type SkippedBackend } from '../backends/registry.js';
+import { takeSamples, type InputBatch } from '../data/batch.js';
+import { defaultBatch } from '../data/cifar.js';
+import { countParams, recordedValues } from '../ir/analysis.js';
+import type { Network } from '../ir/types.js';
+import { repeatSeed } from '../init/prng.js';
+import { SwapError } from '../util/errors.js';
+import { checkRegulariser, regFactor, type Regulariser } from './regularise.js';
+
+/** Options of a scoring run. Defaults follow the official protocol (S=16, R=32). */
+export interface ScoreOptions {
+  /** Samples S taken from the input batch (default: 16, or all of a smaller batch). */
+  readonly batch?: number;
+  /** Weight re-initialisations R averaged into Ψ (default 32). */
+  readonly repeats?: number;
+  /** User seed; repeat r uses `repeatSeed(seed, r)` (default 0). */
+  readonly seed?: number;
+  /** reg-SWAP μ (K params) and σ (K²); both or neither. Without them reg-SWAP equals Ψ (factor 1). */
+  readonly mu?: number;
+  readonly sigma?: number;
+  /** Input batch (default: the embedded CIFAR-10 test images). */
+  readonly inputs?: InputBatch;
+  readonly backend?: BackendName | 'auto';
+  readonly registry?: BackendRegistry;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressFn;
+}
+
+/** Score of one network. */
+export interface NetworkScore {
+  /** Ψ: mean distinct-pattern count over the repeats. */
+  readonly swap: number;
+  /** Ψ of each repeat (integers). */
+  readonly perRepeat: readonly number[];
+  /** Θ, absolute trainable parameter count. */
+  readonly params: number;
+  /** f(Θ) (1 when no regulariser). */
+  readonly regFactor: number;
+  /** Ψ · f(Θ). */
+  readonly regSwap: number;
+  /** V: recorded activation values per sample (Ψ ≤ min(V, 2^S)). */
+  readonly recorded: number;
+}
+
+/** Settings actually used, so a result can be reproduced. */
+export interface ScoreSettings {
+  readonly batch: number;
+  readonly repeats: number;
+  readonly seed: number;
+  readonly inputs: string;
+  readonly backend: BackendName;
+  readonly skippedBackends: readonly SkippedBackend[];
+  readonly regulariser: Regulariser | null;
+}
+
+export interface ScoreRun {
+  readonly scores: NetworkScore[];
+  readonly settings: ScoreSettings;
+}
+
+function checkInt(name: string, v: number, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** Resolve and validate options (shared by `scoreNetworks` and long-running callers that score in chunks). */
+export function resolveScoreOptions(opts: ScoreOptions): { inputs: InputBatch; repeats: number; seed: number; reg: Regulariser | undefined } {
+  const base = opts.inputs ?? defaultBatch(16);
+  const S = checkInt('batch', opts.batch ?? Math.min(16, base.n), 1);
+  const inputs = takeSamples(base, S);
+  const repeats = checkInt('repeats', opts.repeats ?? 32, 1);
+  const seed = checkInt('seed', opts.seed ?? 0, 0);
+  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
+  return { inputs, repeats, seed, reg: checkRegulariser(opts.mu, opts.sigma) };
+}
+
+/** Check that every network takes the batch's per-sample shape. */
+export function checkInputsFit(networks: readonly Network[], inputs: InputBatch): void {
+  for (const net of networks) {
+    const s = net.nodes[0]!.shape;
+    if (s.length !== 3 || s[0] !== inputs.c || s[1] !== inputs.h || s[2] !== inputs.w) {
+      throw new SwapError('E_INPUT_SHAPE', `network ${net.meta?.['arch'] ?? ''} expects ${s.join('x')} inputs, batch ${inputs.source} is ${inputs.c}x${inputs.h}x${inputs.w}`);
+    }
+    if (recordedValues(net) === 0) throw new SwapError('E_IR_SHAPE', `network ${net.meta?.['arch'] ?? ''} has no ReLU on a 4-D tensor: SWAP is undefined`);
+  }
+}
+
+/**
+ * SWAP-Score and reg-SWAP of many networks in one coarse backend call (every network × every repeat).
+ */
+export async function scoreNetworks(networks: readonly Network[], opts: ScoreOptions = {}): Promise<ScoreRun> {
+  const { inputs, repeats, seed, reg } = resolveScoreOptions(opts);
+  checkInputsFit(networks, inputs);
+  const registry = opts.registry ?? new BackendRegistry();
+  const { backend, skipped } = await registry.choose(opts.backend ?? 'auto');
+  try {
+    const seeds = Array.from({ length: repeats }, (_, r) => repeatSeed(seed, r));
+    const counts = await backend.countPatterns({
+      networks,
+      inputs,
+      seeds,
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const scores = networks.map((net, i) => summarise(net, counts[i]!, reg));
+    return {
+      scores,
+      settings: { batch: inputs.n, repeats, seed, inputs: inputs.source, backend: backend.name, skippedBackends: skipped, regulariser: reg ?? null },
+    };
+  } finally {
+    await backend.close?.();
+  }
+}
+
+/** Turn per-repeat counts into a {@link NetworkScore}. */
+export function summarise(net: Network, perRepeat: readonly number[], reg: Regulariser | undefined): NetworkScore {
+  const params = countParams(net);
+  const swap = perRepeat.reduce((a, b) => a + b, 0) / perRepeat.length;
+  const f = reg ? regFactor(params / 1000, reg.mu, reg.sigma) : 1;
+  return { swap, perRepeat: [...perRepeat], params, regFactor: f, regSwap: swap * f, recorded: recordedValues(net) };
+}

@@ -1,0 +1,143 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backends/types.js';
+import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
+import { CIFAR10_MEAN, CIFAR10_STD, defaultBatch, cifar100Batch, loadCifarBinary } from '../data/cifar.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import { dataDir } from '../data/paths.js';
+import { countMacs, countParams } from '../ir/analysis.js';
+import { repeatSeed } from '../init/prng.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { SwapError } from '../util/errors.js';
+
+/** Image sources for proxy batches. */
+export const IMAGE_SOURCES = ['cifar10', 'cifar10-b', 'cifar100', 'gaussian'] as const;
+export type ImageSource = (typeof IMAGE_SOURCES)[number];
+
+/** One scoring-proxy configuration of a study. */
+export interface ProxySetting {
+  readonly channels: number;
+  readonly cells: number;
+  /** Samples S per batch. */
+  readonly batch: number;
+  readonly repeats: number;
+  /**
+   * `cifar10`: the default batch (test images 0…S−1, pixel-exact up to 20); `cifar10-b`: a disjoint batch (JPEG
+   * test images 500…500+S−1); `cifar100`: CIFAR-100 test images (S ≤ 20); `gaussian`: seeded N(0,1).
+   */
+  readonly images: ImageSource;
+  readonly seed: number;
+  /** Also compute NWOT (needs a backend with `nwot`). */
+  readonly nwot?: boolean;
+}
+
+export function settingKey(s: ProxySetting): string {
+  return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}-seed${s.seed}${s.nwot ? '-nwot' : ''}`;
+}
+
+/** The input batch a setting uses (32×32 RGB). */
+export function settingInputs(s: ProxySetting): InputBatch {
+  switch (s.images) {
+    case 'cifar10':
+      return defaultBatch(s.batch);
+    case 'cifar10-b': {
+      const all = loadCifarBinary(join(dataDir(), 'cifar10_test_jpeg1000.bin'), 1000, { mean: CIFAR10_MEAN, std: CIFAR10_STD });
+      const per = 3 * 32 * 32;
+      if (s.batch > 500) throw new SwapError('E_OPTION', 'cifar10-b batches hold at most 500 images');
+      return makeBatch(all.data.slice(500 * per, (500 + s.batch) * per), s.batch, 3, 32, 32, `cifar10_test_jpeg1000.bin[500:${500 + s.batch}]`);
+    }
+    case 'cifar100':
+      return takeSamples(cifar100Batch(20), s.batch);
+    case 'gaussian':
+      return gaussianBatch(s.batch, 3, 32, 32, s.seed);
+  }
+}
+
+/** What a study measures per architecture. */
+export interface Measurement {
+  readonly arch: string;
+  readonly perRepeat: readonly number[];
+  readonly swap: number;
+  readonly params: number;
+  readonly macs: number;
+  readonly nwot?: number;
+}
+
+/**
+ * Measure genotypes under one proxy setting with `backend`, in chunks, appending each finished chunk to a JSONL
+ * cache (`<cacheDir>/<settingKey>.jsonl`) so an interrupted study resumes where it stopped. Returns arch → result.
+ */
+export async function measure<G, N extends object>(
+  space: SearchSpace<G, N>,
+  genotypes: readonly G[],
+  setting: ProxySetting,
+  ctx: {
+    backend: Backend;
+    cacheDir?: string;
+    threads?: number;
+    chunk?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    /** Builder options besides channels/cells (e.g. classes). */
+    network?: Partial<N>;
+  },
+): Promise<Map<string, Measurement>> {
+  const out = new Map<string, Measurement>();
+  const file = ctx.cacheDir ? join(ctx.cacheDir, `${space.name}-${settingKey(setting)}.jsonl`) : undefined;
+  if (ctx.cacheDir) mkdirSync(ctx.cacheDir, { recursive: true });
+  if (file && existsSync(file)) {
+    let text = readFileSync(file, 'utf8');
+    if (text.length > 0 && !text.endsWith('\n')) {
+      text = text.slice(0, text.lastIndexOf('\n') + 1);
+      truncateSync(file, Buffer.byteLength(text));
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const m = JSON.parse(line) as Measurement;
+        out.set(m.arch, m);
+      } catch {
+        throw new SwapError('E_JOURNAL', `${file}: corrupt line ${JSON.stringify(line.slice(0, 60))}`);
+      }
+    }
+  }
+  if (setting.nwot && !ctx.backend.nwot) throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
+  const inputs = settingInputs(setting);
+  const todo = genotypes.filter((g) => !out.has(space.format(g)));
+  const seeds = Array.from({ length: setting.repeats }, (_, r) => repeatSeed(setting.seed, r));
+  const chunk = ctx.chunk ?? 32;
+  const total = genotypes.length;
+  let done = total - todo.length;
+  ctx.onProgress?.(done, total);
+  for (let i = 0; i < todo.length; i += chunk) {
+    const part = todo.slice(i, i + chunk);
+    const nets = part.map((g) => space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells } as unknown as Partial<N>));
+    const req = {
+      networks: nets,
+      inputs,
+      seeds,
+      ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    };
+    const counts = await ctx.backend.countPatterns(req);
+    const nw = setting.nwot ? await ctx.backend.nwot!({ ...req, seeds: seeds.slice(0, 1) }) : undefined;
+    const lines: string[] = [];
+    part.forEach((g, k) => {
+      const pr = counts[k]!;
+      const m: Measurement = {
+        arch: space.format(g),
+        perRepeat: pr,
+        swap: pr.reduce((a, b) => a + b, 0) / pr.length,
+        params: countParams(nets[k]!),
+        macs: countMacs(nets[k]!),
+        ...(nw ? { nwot: nw[k]![0]! } : {}),
+      };
+      out.set(m.arch, m);
+      lines.push(JSON.stringify(m));
+    });
+    if (file) appendFileSync(file, `${lines.join('\n')}\n`);
+    done += part.length;
+    ctx.onProgress?.(done, total);
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+/**
+ * Every error swapnas raises on bad input carries a stable `code` (E_…) that scripts can match on; the message
+ * names the problem and where it is.
+ */
+export type ErrorCode =
+  | 'E_ARCH_SYNTAX'
+  | 'E_ARCH_OP'
+  | 'E_ARCH_EDGE'
+  | 'E_IR_SHAPE'
+  | 'E_IR_INPUT'
+  | 'E_INPUT_SHAPE'
+  | 'E_INPUT_NAN'
+  | 'E_INPUT_EMPTY'
+  | 'E_INPUT_FILE'
+  | 'E_OPTION'
+  | 'E_BACKEND_UNAVAILABLE'
+  | 'E_BACKEND'
+  | 'E_NATIVE_LOAD'
+  | 'E_CANCELLED'
+  | 'E_SPACE'
+  | 'E_DATASET'
+  | 'E_TABLE'
+  | 'E_JOURNAL';
+
+export class SwapError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SwapError';
+    this.code = code;
+  }
+}
+
+export function isSwapError(e: unknown): e is SwapError {
+  return e instanceof SwapError;
+}

@@ -1,0 +1,74 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '2', '--backend', 'reference', '--no-progress'];
+const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+}
+
+describe('swapnas CLI (built dist/)', () => {
+  beforeAll(() => {
+    // `npm test` builds dist/ first; build here too when the file runs alone.
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('score prints JSON with scores and reproducible settings', () => {
+    const r = run(['score', ARCH, ...TINY, '--seed', '3', '--mu', '10', '--sigma', '100']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; results: { arch: string; swap: number; perRepeat: number[]; params: number; regSwap: number }[] };
+    expect(out.results).toHaveLength(1);
+    expect(out.results[0]!.arch).toBe(ARCH);
+    expect(out.results[0]!.perRepeat).toHaveLength(2);
+    expect(out.settings).toMatchObject({ batch: 8, repeats: 2, seed: 3, backend: 'reference', regulariser: { mu: 10, sigma: 100 } });
+    // same command, same numbers
+    const again = JSON.parse(run(['score', ARCH, ...TINY, '--seed', '3', '--mu', '10', '--sigma', '100']).stdout);
+    expect(again.results).toEqual(out.results);
+  });
+
+  it('bad input exits 2 with a coded message', () => {
+    const r = run(['score', '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|', ...TINY]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error E_ARCH_SYNTAX|error E_ARCH_OP/);
+    const r2 = run(['score', ARCH, ...TINY, '--repeats', 'many']);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/E_OPTION.*--repeats/);
+    const r3 = run(['score', ARCH, '--images', '/nonexistent.bin', '--backend', 'reference']);
+    expect(r3.status).toBe(2);
+    expect(r3.stderr).toMatch(/E_INPUT_FILE/);
+  });
+
+  it('csv output and --resume continue a partial jsonl file without redoing rows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli-'));
+    const csv = run(['score', '--sample', '3', '--seed', '1', ...TINY, '--format', 'csv']);
+    expect(csv.status).toBe(0);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe('arch,swap,reg_swap,params,reg_factor,recorded,per_repeat');
+    expect(lines).toHaveLength(4);
+
+    const file = join(dir, 'out.jsonl');
+    expect(run(['score', '--sample', '2', '--seed', '1', ...TINY, '--format', 'jsonl', '-o', file]).status).toBe(0);
+    const first = readFileSync(file, 'utf8');
+    appendFileSync(file, '{"arch":"|nor_conv');
+    // a partially written last line (killed process) is tolerated and re-scored
+    const r = run(['score', '--sample', '4', '--seed', '1', ...TINY, '--format', 'jsonl', '-o', file, '--resume']);
+    expect(r.status).toBe(0);
+    const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { arch: string; swap: number });
+    expect(readFileSync(file, 'utf8').startsWith(first)).toBe(true);
+    expect(new Set(rows.map((x) => x.arch)).size).toBe(4);
+    expect(rows).toHaveLength(4);
+  });
+
+  it('backends lists every backend with availability', () => {
+    const r = run(['backends', '--json']);
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as { name: string; available: boolean; reason?: string }[];
+    expect(rows.find((x) => x.name === 'reference')?.available).toBe(true);
+    for (const x of rows) if (!x.available) expect(x.reason).toBeTruthy();
+  });
+});

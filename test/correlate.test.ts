@@ -1,0 +1,78 @@
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ReferenceBackend } from '../src/backends/reference/index.js';
+import { runCorrelate, selectNb201, writeCorrelateReport } from '../src/study/correlate-run.js';
+import { Nb201Table, checkDataset } from '../src/tables/nb201.js';
+import { nb201Space } from '../src/spaces/nb201/index.js';
+
+describe('correlate', () => {
+  const table = Nb201Table.load();
+
+  it('selects stratified, disjoint and isomorphism-class samples', () => {
+    const a = selectNb201(table, { kind: 'sample', n: 100, seed: 1, stratified: true });
+    expect(a).toHaveLength(100);
+    const accs = a.map((g) => table.require(nb201Space.format(g)).test.cifar10).sort((x, y) => x - y);
+    const all = table.records.map((r) => r.test.cifar10).sort((x, y) => x - y);
+    // every decile is represented: the sample reaches into both tails of the space
+    expect(accs[0]!).toBeLessThan(all[Math.floor(all.length * 0.1)]!);
+    expect(accs[99]!).toBeGreaterThan(all[Math.floor(all.length * 0.9)]!);
+    const b = selectNb201(table, { kind: 'sample', n: 100, seed: 2, stratified: true, exclude: new Set(a.map(nb201Space.format)) });
+    expect(b.filter((g) => a.map(nb201Space.format).includes(nb201Space.format(g)))).toHaveLength(0);
+    expect(selectNb201(table, { kind: 'iso' })).toHaveLength(6466);
+  });
+
+  it('scores, correlates with CIs, resumes from its cache and writes JSON/markdown/SVG', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-corr-'));
+    const genotypes = selectNb201(table, { kind: 'sample', n: 16, seed: 3, stratified: true });
+    const opts = {
+      table,
+      dataset: 'cifar100' as const,
+      genotypes,
+      setting: { channels: 2, cells: 1, batch: 8, repeats: 1, images: 'cifar10' as const, seed: 0, nwot: true },
+      backend: new ReferenceBackend(),
+      cacheDir: join(dir, 'cache'),
+      resamples: 50,
+    };
+    const r = await runCorrelate(opts);
+    expect(r.architectures).toBe(16);
+    const names = r.rows.map((x) => x.metric);
+    expect(names).toEqual(expect.arrayContaining(['reg-SWAP', 'SWAP', 'NWOT', 'params', 'FLOPs', 'zen (NASLib)']));
+    for (const row of r.rows.filter((x) => x.origin === 'in-house')) {
+      expect(row.n + row.dropped).toBe(16);
+      expect(row.spearman.low).toBeLessThanOrEqual(row.spearman.high);
+      expect(Math.abs(row.spearman.estimate)).toBeLessThanOrEqual(1);
+    }
+    // params of the full network correlate positively with accuracy on any stratified sample
+    expect(r.rows.find((x) => x.metric === 'params')!.spearman.estimate).toBeGreaterThan(0.3);
+    // second run is served from the cache: identical measurements, no fresh timing
+    const again = await runCorrelate(opts);
+    expect(again.measurements).toEqual(r.measurements);
+    expect(again.secondsPerArch).toBeNull();
+    const files = await writeCorrelateReport(r, dir);
+    expect(JSON.parse(readFileSync(files.json, 'utf8')).rows.length).toBe(r.rows.length);
+    expect(readFileSync(files.md, 'utf8')).toMatch(/\| reg-SWAP \| in-house \| 16 \|/);
+    expect(readFileSync(files.svg, 'utf8')).toMatch(/^<svg/);
+    expect(existsSync(join(dir, 'cache'))).toBe(true);
+  });
+
+  it('bad input: unknown dataset, malformed table rows, architectures absent from the table', async () => {
+    expect(() => checkDataset('mnist')).toThrowError(expect.objectContaining({ code: 'E_DATASET' }));
+    const head = readFileSync(table.source, 'utf8').split('\n').slice(0, 3);
+    const broken = [head[0], head[1], head[2]!.replace(/,[0-9.]+,/, ',abc,')].join('\n');
+    expect(() => Nb201Table.parse(broken, 'broken.csv')).toThrowError(expect.objectContaining({ code: 'E_TABLE', message: expect.stringMatching(/line 3/) }));
+    const short = [head[0], head[1]!.split(',').slice(0, 5).join(',')].join('\n');
+    expect(() => Nb201Table.parse(short, 'short.csv')).toThrowError(expect.objectContaining({ code: 'E_TABLE' }));
+    const small = Nb201Table.parse(head.join('\n'), 'two-rows.csv');
+    await expect(
+      runCorrelate({
+        table: small,
+        dataset: 'cifar10',
+        genotypes: [nb201Space.parse('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|')],
+        setting: { channels: 2, cells: 1, batch: 4, repeats: 1, images: 'gaussian', seed: 0 },
+        backend: new ReferenceBackend(),
+      }),
+    ).rejects.toMatchObject({ code: 'E_TABLE' });
+  });
+});

@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../src/native/loader.js';
+import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
+import { NativeBackend } from '../src/backends/native/index.js';
+import { fillGaussian, repeatSeed } from '../src/init/prng.js';
+import { serializeNetwork, serializeNetworks } from '../src/ir/serialize.js';
+import { referenceCount } from '../src/backends/reference/forward.js';
+import { makeBatch, type InputBatch } from '../src/data/batch.js';
+import { Rng } from '../src/util/rng.js';
+import { formatNb201, parseNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
+import { buildNb201Network } from '../src/spaces/nb201/network.js';
+import type { Network } from '../src/ir/types.js';
+
+const load = loadAddon();
+if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
+const addon: NativeAddon = load.addon;
+
+function randomBatch(n: number, c: number, size: number, seed: number): InputBatch {
+  const rng = new Rng(seed);
+  const data = new Float32Array(n * c * size * size);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return makeBatch(data, n, c, size, size, `normal(${seed})`);
+}
+
+function job(nets: readonly Network[], batch: InputBatch, seeds: readonly number[], threads = 2, cancel = new Int32Array(1)): NativeCountJob {
+  const { program, offsets } = serializeNetworks(nets);
+  return { program, offsets, input: batch.data, n: batch.n, c: batch.c, h: batch.h, w: batch.w, seeds: Uint32Array.from(seeds), threads, cancel };
+}
+
+/** Distinct patterns among native per-neuron codes (checks patternCodes against countPatterns). */
+function distinctCodes(codes: Uint32Array, words: number): number {
+  const seen = new Set<string>();
+  for (let j = 0; j < codes.length; j += words) seen.add(Array.from(codes.subarray(j, j + words)).join(':'));
+  return seen.size;
+}
+
+describe('native addon: build', () => {
+  it('reports its build', () => {
+    const info = addon.buildInfo();
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.cuda).toBe(false);
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(typeof info.simd).toBe('string');
+  });
+});
+
+describe('native addon: PRNG', () => {
+  it('matches fillGaussian bit for bit', () => {
+    const cases: [number, number, number][] = [
+      [0, 0, 1000],
+      [1, 2, 5000],
+      [0xffffffff, 7, 3000],
+      [repeatSeed(42, 0), 12, 131_072],
+      [repeatSeed(42, 31), 1, 20_000],
+      [123456789, 0xfffffff, 777],
+    ];
+    let total = 0;
+    for (const [seed, tensor, count] of cases) {
+      const want = fillGaussian(new Float32Array(count), seed, tensor);
+      const got = addon.prngFill(seed, tensor, count);
+      expect(got.length).toBe(count);
+      const a = new Uint32Array(want.buffer);
+      const b = new Uint32Array(got.buffer);
+      let mismatches = 0;
+      for (let i = 0; i < count; i++) if (a[i] !== b[i]) mismatches++;
+      expect(mismatches, `seed ${seed} tensor ${tensor}`).toBe(0);
+      total += count;
+    }
+    expect(total).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
+describe('native addon: parity with the reference on small NB201 networks', () => {
+  const rng = new Rng(2024);
+  const cells = Array.from({ length: 30 }, () => sampleNb201(rng));
+  const nets = cells.map((g) => buildNb201Network(g, { channels: 4, cells: 1, inputSize: 8 }));
+  const seeds = [repeatSeed(7, 0), repeatSeed(7, 1)];
+
+  for (const S of [1, 8, 40, 70]) {
+    it(`S=${S}: counts equal referenceCount exactly for 30 cells x 2 seeds`, async () => {
+      const batch = randomBatch(S, 3, 8, 100 + S);
+      const counts = await addon.countPatterns(job(nets, batch, seeds), () => {});
+      expect(counts.length).toBe(nets.length * seeds.length);
+      const mismatches: string[] = [];
+      nets.forEach((net, i) => {
+        seeds.forEach((seed, r) => {
+          const want = referenceCount(net, batch, seed);
+          const got = counts[i * seeds.length + r];
+          if (got !== want) mismatches.push(`${formatNb201(cells[i]!)} seed ${r}: native ${got}, reference ${want}`);
+        });
+      });
+      expect(mismatches).toEqual([]);
+    });
+  }
+
+  it('patternCodes agree with countPatterns (S=8 and the multi-word S=70)', async () => {
+    for (const S of [8, 70]) {
+      const batch = randomBatch(S, 3, 8, 100 + S);
+      const counts = await addon.countPatterns(job(nets.slice(0, 5), batch, [seeds[0]!]), () => {});
+      for (let i = 0; i < 5; i++) {
+        const codes = addon.patternCodes(serializeNetwork(nets[i]!), batch.data, S, 3, 8, 8, seeds[0]!);
+        expect(codes.words).toBe(Math.ceil(S / 32));
+        const total = Array.from(codes.sizes).reduce((a, b) => a + b, 0);
+        expect(codes.codes.length).toBe(total * codes.words);
+        expect(distinctCodes(codes.codes, codes.words)).toBe(counts[i]);
+      }
+    }
+  });
+
+  it('runs as the native Backend with the same results', async () => {
+    const batch = randomBatch(8, 3, 8, 108);
+    const backend = new NativeBackend(addon);
+    const progress: number[] = [];
+    const res = await backend.countPatterns({ networks: nets.slice(0, 4), inputs: batch, seeds, threads: 2, onProgress: (d) => progress.push(d) });
+    expect(res.length).toBe(4);
+    res.forEach((row, i) => row.forEach((v, r) => expect(v).toBe(referenceCount(nets[i]!, batch, seeds[r]!))));
+    expect(progress.at(-1)).toBe(8);
+  });
+});
+
+describe('native addon: worker behaviour', () => {
+  const big = [
+    buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|')),
+  ];
+  const batch = randomBatch(16, 3, 32, 5);
+
+  it('rejects with E_CANCELLED when cancelled mid-job', async () => {
+    const cancel = new Int32Array(1);
+    const seeds = Array.from({ length: 64 }, (_, r) => repeatSeed(1, r));
+    const t0 = Date.now();
+    const p = addon.countPatterns(job(big, batch, seeds, 2, cancel), () => {});
+    setTimeout(() => {
+      cancel[0] = 1;
+    }, 30);
+    await expect(p).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('rejects with E_CANCELLED when cancelled before it starts', async () => {
+    const cancel = Int32Array.of(1);
+    await expect(addon.countPatterns(job(big, batch, [1, 2, 3], 1, cancel), () => {})).rejects.toMatchObject({ code: 'E_CANCELLED' });
+  });
+
+  it('keeps the event loop free while counting', async () => {
+    const seeds = Array.from({ length: 6 }, (_, r) => repeatSeed(3, r));
+    let ticks = 0;
+    let maxGap = 0;
+    let last = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 5);
+    const t0 = Date.now();
+    const progress: [number, number][] = [];
+    try {
+      const counts = await addon.countPatterns(job(big, batch, seeds, 1), (d, t) => progress.push([d, t]));
+      expect(counts.length).toBe(6);
+    } finally {
+      clearInterval(timer);
+    }
+    const elapsed = Date.now() - t0;
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
+    expect(maxGap).toBeLessThan(100);
+    expect(progress.at(-1)).toEqual([6, 6]);
+  });
+
+  it('rejects a bad program with E_BACKEND instead of crashing', async () => {
+    const good = job(big, batch, [1]);
+    const variants: [string, Int32Array, Int32Array][] = [];
+    const p = good.program;
+    variants.push(['bad magic', Int32Array.from([1, ...p.subarray(1)]), good.offsets]);
+    variants.push(['truncated', p.slice(0, p.length - 3), Int32Array.of(0, p.length - 3)]);
+    const inputs = p.slice();
+    inputs[5] = 99; // node 0 (the input) claims 99 inputs
+    variants.push(['bad input count', inputs, good.offsets]);
+    variants.push(['offsets out of range', p, Int32Array.of(0, p.length + 10)]);
+    const wrongOp = p.slice();
+    wrongOp[4] = 42;
+    variants.push(['unknown opcode', wrongOp, good.offsets]);
+    for (const [name, program, offsets] of variants) {
+      await expect(addon.countPatterns({ ...good, program, offsets }, () => {}), name).rejects.toMatchObject({ code: 'E_BACKEND' });
+    }
+    // input shape that does not match the network
+    const small = randomBatch(4, 3, 16, 1);
+    await expect(addon.countPatterns(job(big, small, [1]), () => {})).rejects.toMatchObject({ code: 'E_BACKEND', message: expect.stringMatching(/expects input/) });
+    expect(() => addon.patternCodes(Int32Array.of(1, 2, 3), small.data, 4, 3, 16, 16, 1)).toThrow(expect.objectContaining({ code: 'E_BACKEND' }));
+    // garbage arguments
+    await expect(addon.countPatterns({ ...good, seeds: [1] as unknown as Uint32Array }, () => {})).rejects.toMatchObject({ code: 'E_BACKEND' });
+  });
+
+  it('fuzzed programs never crash the process', async () => {
+    const rng = new Rng(99);
+    const tiny = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|'), {
+      channels: 4,
+      cells: 1,
+      inputSize: 8,
+    });
+    const prog = serializeNetwork(tiny);
+    const b = randomBatch(2, 3, 8, 3);
+    const base = job([tiny], b, [1], 1);
+    let rejected = 0;
+    for (let t = 0; t < 300; t++) {
+      const p = prog.slice();
+      const edits = 1 + rng.int(3);
+      for (let e = 0; e < edits; e++) p[4 + rng.int(p.length - 4)] = rng.int(7) - 2 + (rng.next() < 0.1 ? 1 << 20 : 0);
+      try {
+        const counts = await addon.countPatterns({ ...base, program: p, offsets: Int32Array.of(0, p.length) }, () => {});
+        expect(Number.isInteger(counts[0])).toBe(true);
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('E_BACKEND');
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+  });
+
+  it('rejects with the exception thrown by the progress callback', async () => {
+    const boom = new Error('boom');
+    await expect(addon.countPatterns(job(big, batch, [1, 2], 1), () => {
+      throw boom;
+    })).rejects.toBe(boom);
+  });
+});
