@@ -18,6 +18,7 @@ mean/std in float64 and rounded once to float32: bit-identical to swapnas' defau
 Output: <name>.onnx files and expected.json (one entry per fixture).
 """
 
+import copy
 import json
 import os
 import sys
@@ -57,7 +58,11 @@ def gaussian_init(model):
 
 
 def official_swap(model, x, train=True):
-    """The official SWAP-Score: hooks on every nn.ReLU with a 4-D input, sign, unique rows."""
+    """The official SWAP-Score: hooks on every nn.ReLU with a 4-D input, sign, unique rows.
+
+    Runs on a copy: a train-mode forward updates the BN running statistics, which must not leak into the
+    exported file or into another expectation."""
+    model = copy.deepcopy(model)
     feats = []
 
     def hook(module, inputs, output):
@@ -320,7 +325,10 @@ def main():
             mod.running_mean.normal_(0, 0.5)
             mod.running_var.uniform_(0.5, 2.0)
     add("nb201_a_eval", m, 17, [16], train=False, dynamic=True, seed=2,
-        note="NB201 C=4 N=1 exported in eval mode (BN training_mode=0, random running statistics)")
+        note="NB201 C=4 N=1 exported in eval mode with random running statistics. PyTorch's eval-mode export folds "
+             "every Conv+BN pair into the Conv (even without constant folding); only the final BN stays, with "
+             "training_mode=0. expected_eval_bn is the official count with the model in eval mode: what the file "
+             "computes. expected (train mode) cannot be recovered from the file.")
 
     torch.manual_seed(3)
     m = HeadNet()

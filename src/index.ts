@@ -23,3 +23,16 @@ export { referenceCount, referenceForward } from './backends/reference/forward.j
 export { PatternCounter } from './score/patterns.js';
 export * from './score/regularise.js';
 export * from './score/swap.js';
+export { OrtBackend, ortProvider } from './backends/ort/index.js';
+export { countDistinctPatterns } from './onnx/count.js';
+export { networkToOnnx, exportNetworkOnnx, type OnnxExport, type OnnxExportOptions } from './onnx/export.js';
+export { loadOnnxModel, DEFAULT_MAX_MODEL_BYTES, MIN_OPSET, type LoadedModel } from './onnx/load.js';
+export { importOnnxModel, type ImportOptions, type ImportResult } from './onnx/import.js';
+export { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from './onnx/score-model.js';
+export { loadImageFolder, listImageFiles, type ImageFolderOptions } from './data/images.js';
+export { ONNX_ERROR_CODES } from './onnx/errors.js';
+export { Nb201Table, NB201_DATASETS, checkDataset, type Nb201Dataset, type Nb201Record } from './tables/nb201.js';
+export * from './stats/rank.js';
+export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
+export { runCorrelate, selectNb201, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
+export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';

@@ -107,6 +107,7 @@ export function registerCorrelate(program: Command): void {
           signal: ac.signal,
         });
         const files = await writeCorrelateReport(report, f.out);
+        for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
         process.stdout.write(markdownTable(report.rows, `NB201 ${dataset}: ${report.architectures} cells, ${report.settingKey}`));
         process.stdout.write(`\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
           `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`);

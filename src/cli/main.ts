@@ -4,12 +4,14 @@ import { isSwapError } from '../util/errors.js';
 import { registerScore } from './score.js';
 import { registerBackends } from './backends.js';
 import { registerCorrelate } from './correlate.js';
+import { registerExport } from './export.js';
 
 const program = new Command();
 program.name('swapnas').description('Training-free NAS: SWAP-Score, reg-SWAP, SWAP-NAS and PRE-NAS').version('0.1.0');
 registerScore(program);
 registerBackends(program);
 registerCorrelate(program);
+registerExport(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isSwapError(e)) {

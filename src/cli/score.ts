@@ -11,6 +11,7 @@ import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
 import { inputsFromFlags, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
+import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 
 interface ScoreFlags extends InputFlags {
   sample?: string;
@@ -35,9 +36,9 @@ const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
 
 /** `swapnas score`: SWAP / reg-SWAP of NB201 cells, streamed as JSON, JSONL or CSV; resumable with --output. */
 export function registerScore(program: Command): void {
-  program
+  const cmd = program
     .command('score')
-    .description('SWAP-Score and reg-SWAP of NB201 architectures')
+    .description('SWAP-Score and reg-SWAP of NB201 architectures, or of an ONNX model (model.onnx)')
     .argument('[arch...]', 'NB201 arch strings, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
     .option('--sample <n>', 'score n uniformly sampled cells')
     .option('--seed <k>', 'seed for sampling and weights', '0')
@@ -61,10 +62,14 @@ export function registerScore(program: Command): void {
     .option('-o, --output <file>', 'write results to a file (jsonl/csv are appended as they finish)')
     .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
     .option('--chunk <n>', 'networks per backend call', '64')
-    .option('--no-progress', 'no progress on stderr')
-    .action(async (archs: string[], f: ScoreFlags) => {
-      await runScore(archs, f);
-    });
+    .option('--no-progress', 'no progress on stderr');
+  addScoreOnnxOptions(cmd).action(async (archs: string[], f: ScoreFlags) => {
+    if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx')) {
+      await runScoreOnnx(archs[0]!, f as unknown as Parameters<typeof runScoreOnnx>[1]);
+      return;
+    }
+    await runScore(archs, f);
+  });
 }
 
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {

@@ -14,6 +14,9 @@ import { Rng } from '../util/rng.js';
 import { correlate, markdownTable, type CorrelationRow } from './metrics.js';
 import { measure, settingKey, type Measurement, type ProxySetting } from './measure.js';
 
+/** An external proxy is reported only where it covers at least this many of the measured cells. */
+export const MIN_EXTERNAL_ROWS = 30;
+
 /** How the architectures of a correlation run are chosen. */
 export type Selection = { kind: 'all' } | { kind: 'iso' } | { kind: 'sample'; n: number; seed: number; stratified: boolean; exclude?: ReadonlySet<string> };
 
@@ -73,6 +76,8 @@ export interface CorrelateReport {
   readonly architectures: number;
   readonly truth: string;
   readonly rows: readonly CorrelationRow[];
+  /** Warnings with counts (e.g. external proxies covering too few of the cells). */
+  readonly notes: readonly string[];
   readonly measurements: readonly (Measurement & { regSwap: number; accuracy: number })[];
   /** Seconds of backend time per architecture (all repeats), measured in this run (cached rows excluded). */
   readonly secondsPerArch: number | null;
@@ -111,11 +116,16 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
   if (o.setting.nwot) rows.push(correlate('NWOT', meas.map((m) => m.nwot), truth, 'in-house', opt));
   rows.push(correlate('params', recs.map((r) => r.params[o.dataset]), truth, 'in-house', opt));
   rows.push(correlate('FLOPs', recs.map((r) => r.flops[o.dataset]), truth, 'in-house', opt));
+  const notes: string[] = [];
   if (o.external !== false) {
     const ext = loadExternalProxies(o.dataset);
     for (const [name, values] of ext.values) {
       const v = archs.map((a) => values.get(a));
-      if (v.every((x) => x === undefined)) continue;
+      const covered = v.filter((x) => x !== undefined).length;
+      if (covered < MIN_EXTERNAL_ROWS) {
+        if (covered > 0) notes.push(`${name}: only ${covered} of the ${archs.length} cells have a published value (< ${MIN_EXTERNAL_ROWS}); not reported`);
+        continue;
+      }
       rows.push(correlate(name, v, truth, 'external', opt));
     }
   }
@@ -128,6 +138,7 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
     architectures: archs.length,
     truth: `${o.dataset} test accuracy (200 epochs, ${o.table.source})`,
     rows,
+    notes,
     measurements: meas.map((m, i) => ({ ...m, regSwap: regSwap[i]!, accuracy: truth[i]! })),
     secondsPerArch: fresh > 0 ? secs / fresh : null,
   };

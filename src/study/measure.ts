@@ -27,12 +27,14 @@ export interface ProxySetting {
    */
   readonly images: ImageSource;
   readonly seed: number;
+  /** Score the pruned network (dead cell edges removed; see `Nb201NetworkOptions.prune`). */
+  readonly prune?: boolean;
   /** Also compute NWOT (needs a backend with `nwot`). */
   readonly nwot?: boolean;
 }
 
 export function settingKey(s: ProxySetting): string {
-  return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}-seed${s.seed}${s.nwot ? '-nwot' : ''}`;
+  return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}-seed${s.seed}${s.prune ? '-pruned' : ''}${s.nwot ? '-nwot' : ''}`;
 }
 
 /** The input batch a setting uses (32×32 RGB). */
@@ -111,7 +113,7 @@ export async function measure<G, N extends object>(
   ctx.onProgress?.(done, total);
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
-    const nets = part.map((g) => space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells } as unknown as Partial<N>));
+    const nets = part.map((g) => space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells, ...(setting.prune ? { prune: true } : {}) } as unknown as Partial<N>));
     const req = {
       networks: nets,
       inputs,

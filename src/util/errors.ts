@@ -20,7 +20,12 @@ export type ErrorCode =
   | 'E_SPACE'
   | 'E_DATASET'
   | 'E_TABLE'
-  | 'E_JOURNAL';
+  | 'E_JOURNAL'
+  | 'E_ONNX_FORMAT'
+  | 'E_ONNX_OPSET'
+  | 'E_ONNX_DYNAMIC'
+  | 'E_ONNX_TOO_LARGE'
+  | 'E_ONNX_RUNTIME';
 
 export class SwapError extends Error {
   readonly code: ErrorCode;

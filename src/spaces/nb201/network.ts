@@ -14,16 +14,42 @@ export interface Nb201NetworkOptions {
   /** Input height = width (CIFAR: 32, ImageNet16: 16). */
   readonly inputSize?: number;
   readonly inputChannels?: number;
+  /**
+   * Drop edges that cannot influence the cell output: an edge whose source is identically zero (no path from the
+   * cell input through non-`none` edges) or whose target never reaches node 3. The network computes the same
+   * function, but the ReLUs of dead convolutions are no longer recorded. `false` reproduces the official code,
+   * which computes and hooks dead branches too. Default `false`; the ranking study measures both.
+   */
+  readonly prune?: boolean;
 }
 
-export const NB201_DEFAULT_NETWORK = { channels: 16, cells: 5, classes: 10, inputSize: 32, inputChannels: 3 } as const;
+export const NB201_DEFAULT_NETWORK = { channels: 16, cells: 5, classes: 10, inputSize: 32, inputChannels: 3, prune: false } as const;
 
-function cell(b: GraphBuilder, x: number, g: Nb201Genotype, c: number): number {
+/** Edges that can influence node 3: source reachable from node 0 and target reaching node 3 (non-`none` edges). */
+export function liveEdges(g: Nb201Genotype): boolean[] {
+  const fromInput = [true, false, false, false];
+  for (let j = 1; j <= 3; j++) {
+    NB201_EDGES.forEach(([to, from], e) => {
+      if (to === j && g[e] !== 'none' && fromInput[from]) fromInput[j] = true;
+    });
+  }
+  const toOutput = [false, false, false, true];
+  for (let i = 2; i >= 0; i--) {
+    NB201_EDGES.forEach(([to, from], e) => {
+      if (from === i && g[e] !== 'none' && toOutput[to]) toOutput[i] = true;
+    });
+  }
+  return NB201_EDGES.map(([to, from], e) => g[e] !== 'none' && fromInput[from]! && toOutput[to]!);
+}
+
+function cell(b: GraphBuilder, x: number, g: Nb201Genotype, c: number, prune: boolean): number {
   const nodes: number[] = [x];
+  const live = prune ? liveEdges(g) : undefined;
   for (let j = 1; j <= 3; j++) {
     const terms: number[] = [];
     NB201_EDGES.forEach(([to, from], e) => {
       if (to !== j) return;
+      if (live && !live[e]) return;
       const src = nodes[from]!;
       switch (g[e]) {
         case 'none':
@@ -63,6 +89,7 @@ function reduction(b: GraphBuilder, x: number, cout: number): number {
 export function buildNb201Network(g: Nb201Genotype, opts: Nb201NetworkOptions = {}): Network {
   const o = { ...NB201_DEFAULT_NETWORK, ...opts };
   for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'boolean') continue;
     if (!Number.isInteger(v) || v < 1) throw new SwapError('E_OPTION', `NB201 network option ${k} must be a positive integer, got ${v}`);
   }
   if (o.inputSize < 4) throw new SwapError('E_OPTION', `NB201 input size must be at least 4, got ${o.inputSize}`);
@@ -74,7 +101,7 @@ export function buildNb201Network(g: Nb201Genotype, opts: Nb201NetworkOptions = 
       c *= 2;
       x = reduction(b, x, c);
     }
-    for (let i = 0; i < o.cells; i++) x = cell(b, x, g, c);
+    for (let i = 0; i < o.cells; i++) x = cell(b, x, g, c, o.prune);
   }
   x = b.relu(b.bn(x));
   const out = b.linear(b.gap(x), o.classes, true);
@@ -85,5 +112,6 @@ export function buildNb201Network(g: Nb201Genotype, opts: Nb201NetworkOptions = 
     cells: o.cells,
     classes: o.classes,
     inputSize: o.inputSize,
+    prune: o.prune ? 1 : 0,
   });
 }

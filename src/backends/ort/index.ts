@@ -1,0 +1,69 @@
+/**
+ * The `ort` backend: each IR network is exported to ONNX (weights as graph inputs, BatchNormalization in
+ * training mode, only what the recorded ReLUs depend on, every recorded ReLU output a graph output), loaded
+ * once into an onnxruntime-node CPU session, and run once per weight seed with that seed's PRNG weights.
+ * Sign bits of the fetched ReLU outputs are counted exactly by `countDistinctPatterns`. Sessions run on
+ * worker threads (see `pool.ts`).
+ */
+import { networkToOnnx } from '../../onnx/export.js';
+import { encodeModel } from '../../onnx/proto.js';
+import { recordedValues } from '../../ir/analysis.js';
+import { SwapError } from '../../util/errors.js';
+import type { Backend, BackendProbe, BackendProvider, CountRequest, CountResult } from '../types.js';
+import { loadOrt, type OrtJob } from './job.js';
+import { runOrtJobs } from './pool.js';
+
+export { runOrtJobs, workerScript, type PoolOptions } from './pool.js';
+export { loadOrt, runOrtJob, sessionOptions, type OrtJob, type OrtJobResult } from './job.js';
+
+export class OrtBackend implements Backend {
+  readonly name = 'ort' as const;
+
+  async countPatterns(req: CountRequest): Promise<CountResult> {
+    const { n, c, h, w } = req.inputs;
+    const jobs: OrtJob[] = req.networks.map((net, i) => {
+      if (recordedValues(net) === 0) throw new SwapError('E_IR_SHAPE', `network ${net.meta?.['arch'] ?? i} has no ReLU on a 4-D tensor: SWAP is undefined`);
+      const ex = networkToOnnx(net, { weights: 'inputs', prune: true, batch: n });
+      return {
+        model: encodeModel(ex.model),
+        inputName: ex.inputName,
+        input: req.inputs.data,
+        inputDims: [n, c, h, w],
+        outputs: ex.recorded.map((r) => r.name),
+        weights: ex.weightInputs,
+        seeds: req.seeds,
+        intraOpThreads: 1,
+        label: `network ${net.meta?.['arch'] ?? i}`,
+      };
+    });
+    const results = await runOrtJobs(jobs, {
+      ...(req.threads !== undefined ? { threads: req.threads } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    });
+    return results.map((r) => r.counts);
+  }
+}
+
+/** Whether onnxruntime-node's native binding loads on this machine. */
+export function probeOrt(): BackendProbe {
+  try {
+    const ort = loadOrt() as unknown as { listSupportedBackends?: () => { name: string }[] };
+    const cpu = ort.listSupportedBackends?.().some((b) => b.name === 'cpu') ?? true;
+    return cpu ? { available: true } : { available: false, reason: 'onnxruntime-node has no CPU execution provider' };
+  } catch (e) {
+    return { available: false, reason: `onnxruntime-node does not load: ${(e as Error).message}` };
+  }
+}
+
+export const ortProvider: BackendProvider = {
+  name: 'ort',
+  priority: 5,
+  description: 'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
+  probe: async () => probeOrt(),
+  create: async () => {
+    const p = probeOrt();
+    if (!p.available) throw new SwapError('E_BACKEND_UNAVAILABLE', p.reason);
+    return new OrtBackend();
+  },
+};

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { nb201Space } from '../spaces/nb201/index.js';
+import { repeatSeed } from '../init/prng.js';
+import { exportNetworkOnnx } from '../onnx/export.js';
+import { writeFileAtomic } from '../onnx/write.js';
+import { countParams, recordedValues } from '../ir/analysis.js';
+import { SwapError } from '../util/errors.js';
+import { int } from './parse.js';
+
+interface ExportFlags {
+  output?: string;
+  space: string;
+  seed: string;
+  channels: string;
+  cells: string;
+  classes: string;
+  inputSize: string;
+  batch?: string;
+  exposeRecorded?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * `swapnas export <arch> -o net.onnx`: the scoring network of an architecture as an ONNX model (opset 17)
+ * with the PRNG weights of repeat 0 of `--seed` (so `swapnas score net.onnx` equals
+ * `swapnas score <arch> --seed k --repeats 1`) and BatchNormalization in training mode. Written atomically.
+ */
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write the scoring network of an architecture as an ONNX model with its initialised weights')
+    .argument('<arch>', 'architecture string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
+    .requiredOption('-o, --output <file>', 'ONNX file to write')
+    .option('--space <name>', 'search space: nb201', 'nb201')
+    .option('--seed <k>', 'weights of repeat 0 of this seed (as `score --seed k`)', '0')
+    .option('--channels <C>', 'network channels', '16')
+    .option('--cells <N>', 'cells per stage', '5')
+    .option('--classes <n>', 'classifier outputs', '10')
+    .option('--input-size <px>', 'input height/width', '32')
+    .option('--batch <S>', 'fixed batch dimension (default: symbolic "N")')
+    .option('--expose-recorded', 'also make every recorded ReLU output (ReLU on a 4-D tensor) a graph output')
+    .option('-q, --quiet', 'no summary on stderr')
+    .action((arch: string, f: ExportFlags) => {
+      runExport(arch, f);
+    });
+}
+
+export function runExport(arch: string, f: ExportFlags): void {
+  if (f.space !== 'nb201') throw new SwapError('E_OPTION', `--space must be nb201 (the spaces with an IR builder), got ${JSON.stringify(f.space)}`);
+  if (!f.output) throw new SwapError('E_OPTION', 'give the output file with -o');
+  const seed = int('--seed', f.seed, 0);
+  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
+  const g = nb201Space.parse(arch);
+  const net = nb201Space.build(g, {
+    channels: int('--channels', f.channels, 1),
+    cells: int('--cells', f.cells, 1),
+    classes: int('--classes', f.classes, 1),
+    inputSize: int('--input-size', f.inputSize, 4),
+  });
+  const weightSeed = repeatSeed(seed, 0);
+  const bytes = exportNetworkOnnx(net, {
+    seed: weightSeed,
+    ...(f.batch !== undefined ? { batch: int('--batch', f.batch, 1) } : {}),
+    exposeRecorded: Boolean(f.exposeRecorded),
+    metadata: { 'swapnas.seed': seed, 'swapnas.repeat': 0 },
+  });
+  writeFileAtomic(f.output, bytes);
+  if (!f.quiet) {
+    process.stderr.write(
+      `swapnas: wrote ${f.output} (${bytes.length} bytes, opset 17, ${countParams(net)} parameters, ${recordedValues(net)} recorded values per sample, weights of seed ${seed} repeat 0)\n`,
+    );
+  }
+}

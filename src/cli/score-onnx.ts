@@ -1,0 +1,237 @@
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { BackendName } from '../backends/types.js';
+import type { InputBatch } from '../data/batch.js';
+import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, loadCifarBinary } from '../data/cifar.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import { loadNpyBatch } from '../data/npy.js';
+import type { Shape3 } from '../ir/types.js';
+import { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from '../onnx/score-model.js';
+import { loadOnnxModel } from '../onnx/load.js';
+import { writeFileAtomic } from '../onnx/write.js';
+import { SwapError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+import { int, num } from './parse.js';
+
+/**
+ * Flags of `swapnas score model.onnx` (commander's camel-cased option values; all optional strings so the
+ * NB201 `score` command's flag object can be passed as it is).
+ */
+export interface ScoreOnnxFlags {
+  /** .npy input batch (float32, N×C×H×W); `npy` is accepted as an alias. */
+  input?: string;
+  npy?: string;
+  /** A folder of PNG/JPEG images, or a CIFAR binary file. */
+  images?: string;
+  /** Seeded N(0,1) batch of the model's input shape. */
+  gaussian?: boolean;
+  gaussianSeed?: string;
+  batch?: string;
+  reinit?: boolean;
+  repeats?: string;
+  seed?: string;
+  format?: string;
+  /** Comma-separated per-channel mean / std for --images (0–1 scale). */
+  mean?: string;
+  std?: string;
+  /** cifar10 | cifar100: default mean/std. */
+  norm?: string;
+  /** Per-sample input shape "C,H,W" for models with dynamic dimensions. */
+  inputShape?: string;
+  /** Size limit in MiB (default 512). */
+  maxModelSize?: string;
+  /** model | batch. */
+  bn?: string;
+  /** auto | ir | ort. */
+  engine?: string;
+  /** IR backend (auto | native | reference | webgpu …); `ort` forces the ONNX Runtime engine. */
+  backend?: string;
+  threads?: string;
+  mu?: string;
+  sigma?: string;
+  output?: string;
+  progress?: boolean;
+  // NB201-only flags of `swapnas score`, rejected when set for a model
+  sample?: string;
+  all?: boolean;
+  resume?: boolean;
+}
+
+const CSV_HEAD = 'model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat';
+
+/** Add the ONNX-only options to a command (`swapnas score` adds them next to its own). */
+export function addScoreOnnxOptions(cmd: Command): Command {
+  return cmd
+    .option('--input <npy>', '(.onnx) float32 N×C×H×W .npy input batch')
+    .option('--reinit', '(.onnx) re-initialise Conv/Gemm/MatMul weights with the official Gaussian scheme over --repeats (default: the model\'s own weights, one run)')
+    .option('--mean <list>', '(.onnx --images folder) per-channel mean, e.g. 0.485,0.456,0.406 (default CIFAR-10)')
+    .option('--std <list>', '(.onnx --images folder) per-channel std (default CIFAR-10)')
+    .option('--input-shape <C,H,W>', '(.onnx) per-sample input shape for models with dynamic dimensions')
+    .option('--max-model-size <MiB>', '(.onnx) refuse larger model files', '512')
+    .option('--bn <mode>', '(.onnx) BatchNormalization statistics: model (as exported) | batch (train mode, always)', 'model')
+    .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto');
+}
+
+/** `swapnas score-onnx <model.onnx>` as a stand-alone command (the same as `swapnas score model.onnx`). */
+export function registerScoreOnnx(program: Command): void {
+  const cmd = program
+    .command('score-onnx')
+    .description('SWAP-Score of an ONNX model (opset ≥ 13)')
+    .argument('<model>', 'ONNX model file')
+    .option('--images <path>', 'folder of PNG/JPEG images (or a CIFAR binary file)')
+    .option('--npy <file>', 'alias of --input')
+    .option('--gaussian', 'seeded N(0,1) input batch of the model\'s input shape')
+    .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
+    .option('--norm <name>', 'cifar10 | cifar100 statistics for images', 'cifar10')
+    .option('--batch <S>', 'samples per batch', '16')
+    .option('--repeats <R>', 'weight re-initialisations with --reinit', '32')
+    .option('--seed <k>', 'seed of the --reinit weights', '0')
+    .option('--mu <K>', 'reg-SWAP μ, thousands of parameters')
+    .option('--sigma <K2>', 'reg-SWAP σ')
+    .option('--backend <name>', 'IR backend for imported models (auto | native | reference | …), or ort', 'auto')
+    .option('--threads <n>', 'worker threads (default: all cores)')
+    .option('--format <fmt>', 'json | jsonl | csv', 'json')
+    .option('-o, --output <file>', 'write the result to a file (atomically)')
+    .option('--no-progress', 'no progress on stderr');
+  addScoreOnnxOptions(cmd).action(async (file: string, f: ScoreOnnxFlags) => {
+    await runScoreOnnx(file, f);
+  });
+}
+
+function list(name: string, text: string): number[] {
+  const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${JSON.stringify(text)}`);
+  return parts.map((p) => num(name, p));
+}
+
+function parseShape(text: string): Shape3 {
+  const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
+  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${JSON.stringify(text)}`);
+  return parts.map((p) => int('--input-shape', p, 1)) as unknown as Shape3;
+}
+
+/** Translate CLI flags into library options (inputs loaded here). */
+export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScoreOptions {
+  if (f.sample !== undefined || f.all || f.resume) throw new SwapError('E_OPTION', '--sample, --all and --resume apply to NB201 architectures, not to an ONNX model');
+  const npy = f.input ?? f.npy;
+  if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy) throw new SwapError('E_OPTION', 'give --input or --npy, not both');
+  const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);
+  if (sources.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --input, --images, --gaussian');
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100') throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+  const bn = f.bn ?? 'model';
+  if (bn !== 'model' && bn !== 'batch') throw new SwapError('E_OPTION', `--bn must be model or batch, got ${JSON.stringify(bn)}`);
+  let engine = f.engine ?? 'auto';
+  if (!['auto', 'ir', 'ort'].includes(engine)) throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${JSON.stringify(engine)}`);
+  const backend = f.backend ?? 'auto';
+  if (backend === 'ort') {
+    if (engine === 'ir') throw new SwapError('E_OPTION', '--backend ort contradicts --engine ir');
+    engine = 'ort';
+  }
+  const S = int('--batch', f.batch ?? '16', 1);
+  const maxMiB = num('--max-model-size', f.maxModelSize ?? '512');
+  if (maxMiB <= 0) throw new SwapError('E_OPTION', `--max-model-size must be positive, got ${maxMiB}`);
+  const cifar100 = f.norm === 'cifar100';
+  const opts: {
+    -readonly [K in keyof OnnxScoreOptions]: OnnxScoreOptions[K];
+  } = {
+    batch: S,
+    reinit: Boolean(f.reinit),
+    repeats: int('--repeats', f.repeats ?? '32', 1),
+    seed: int('--seed', f.seed ?? '0', 0),
+    bn,
+    engine: engine as 'auto' | 'ir' | 'ort',
+    maxModelBytes: Math.floor(maxMiB * 1024 * 1024),
+  };
+  if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
+  if (f.inputShape !== undefined) opts.inputShape = parseShape(f.inputShape);
+  if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
+  if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
+  if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
+  if (f.mean !== undefined) opts.mean = list('--mean', f.mean);
+  else if (cifar100) opts.mean = [...CIFAR100_MEAN];
+  if (f.std !== undefined) opts.std = list('--std', f.std);
+  else if (cifar100) opts.std = [...CIFAR100_STD];
+
+  let batch: InputBatch | undefined;
+  if (npy !== undefined) batch = loadNpyBatch(npy);
+  else if (f.images !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(f.images).isDirectory();
+    } catch (e) {
+      throw new SwapError('E_INPUT_FILE', `cannot read ${f.images}: ${(e as Error).message}`, { cause: e });
+    }
+    if (isDir) opts.images = f.images;
+    else batch = loadCifarBinary(f.images, S, cifar100 ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD });
+  } else if (f.gaussian) {
+    const m = loadOnnxModel(file, { maxBytes: opts.maxModelBytes! });
+    const d = m.input.dims.slice(1);
+    const shape = opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
+    if (!shape) throw new SwapError('E_INPUT_SHAPE', `${file} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`);
+    batch = gaussianBatch(S, shape[0], shape[1], shape[2], int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
+  }
+  if (batch) opts.inputs = batch;
+  return opts;
+}
+
+function row(r: OnnxScore): Record<string, unknown> {
+  return {
+    model: r.model,
+    engine: r.engine,
+    swap: r.swap,
+    regSwap: r.regSwap,
+    params: r.params,
+    regFactor: r.regFactor,
+    recorded: r.recorded,
+    perRepeat: r.perRepeat,
+    relus: r.relus,
+    ignoredRelus: r.ignoredRelus,
+    importable: r.importable,
+    ...(r.importReason !== undefined ? { importReason: r.importReason } : {}),
+    warnings: r.warnings,
+  };
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Format a result as json, jsonl or csv text. */
+export function formatOnnxScore(r: OnnxScore, format: string): string {
+  const settings = { ...r.settings, engine: r.engine };
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify({ settings, results: [row(r)] }, null, 2)}\n`;
+    case 'jsonl':
+      return `${JSON.stringify({ ...row(r), settings })}\n`;
+    case 'csv':
+      return `${CSV_HEAD}\n${[csvCell(r.model), r.engine, r.swap, r.regSwap, r.params, r.regFactor, r.recorded, r.perRepeat.join(' ')].join(',')}\n`;
+    default:
+      throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+  }
+}
+
+/**
+ * Score one ONNX model from the command line and print (or write, atomically, with -o) the result. Nothing
+ * is written when scoring fails.
+ */
+export async function runScoreOnnx(file: string, f: ScoreOnnxFlags): Promise<OnnxScore> {
+  const format = f.format ?? 'json';
+  if (!['json', 'jsonl', 'csv'].includes(format)) throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+  const opts = onnxOptionsFromFlags(file, f);
+  const progress = new Progress('score', f.progress !== false && (opts.reinit ?? false) && (opts.repeats ?? 1) > 1);
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.once('SIGINT', onSig);
+  let r: OnnxScore;
+  try {
+    r = await scoreOnnxModel(file, { ...opts, signal: ac.signal, onProgress: (d, t) => progress.update(d, t) });
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+  for (const w of r.warnings) process.stderr.write(`swapnas: warning: ${w}\n`);
+  const text = formatOnnxScore(r, format);
+  if (f.output) writeFileAtomic(f.output, text);
+  else process.stdout.write(text);
+  return r;
+}

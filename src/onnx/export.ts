@@ -1,0 +1,221 @@
+/**
+ * IR network → ONNX ModelProto (opset 17), written with the `onnx-proto` schema package.
+ *
+ * Semantics are exactly what swapnas scores:
+ * - Conv/Gemm weights are the PRNG weights of the given seed (element i of node t's weight = `gaussian(seed, t, i)`
+ *   in PyTorch layout), biases 0; BatchNormalization has γ=1, β=0, ε=1e-5 and **training_mode=1**, so ONNX
+ *   Runtime normalises with the batch statistics (biased variance), as PyTorch does in train mode. The
+ *   running-mean/variance outputs of training-mode BN are declared but unused.
+ * - Every IR node becomes one ONNX node in IR order (the `zero` node, which has no inputs, becomes
+ *   Shape→Concat→ConstantOfShape; `gap` becomes GlobalAveragePool→Flatten), so {@link importOnnxModel} of an
+ *   exported model rebuilds the same IR node ids, and therefore the same PRNG weights.
+ * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
+ */
+import { numel } from '../ir/analysis.js';
+import type { IRNode, Network } from '../ir/types.js';
+import { fillGaussian } from '../init/prng.js';
+import { neededNodes, BN_EPS } from '../backends/reference/forward.js';
+import { SwapError } from '../util/errors.js';
+import {
+  attrFloat,
+  attrInt,
+  attrInts,
+  attrTensor,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
+  node,
+  valueInfo,
+  type IModelProto,
+  type INodeProto,
+  type ITensorProto,
+  type IValueInfoProto,
+} from './proto.js';
+import type { WeightSpec } from './weights.js';
+
+export const EXPORT_OPSET = 17;
+export const EXPORT_IR_VERSION = 8;
+export const INPUT_NAME = 'input';
+
+export interface OnnxExportOptions {
+  /** PRNG seed of the weights (used with `weights: 'initializers'`; default 0). */
+  readonly seed?: number;
+  /**
+   * `initializers` (default): a self-contained model holding the seed's weights. `inputs`: Conv/Gemm weights
+   * become graph inputs (listed in {@link OnnxExport.weightInputs}) so one session serves every seed.
+   */
+  readonly weights?: 'initializers' | 'inputs';
+  /** Also make every recorded ReLU output (ReLU on a 4-D tensor) a graph output. */
+  readonly exposeRecorded?: boolean;
+  /** Keep only what recorded ReLUs depend on (drops the classifier head); the graph outputs are then the recorded ReLUs. */
+  readonly prune?: boolean;
+  /** Batch dimension of inputs/outputs: a number or a symbolic name (default `N`). */
+  readonly batch?: number | string;
+  /** Extra `metadata_props` entries. */
+  readonly metadata?: Readonly<Record<string, string | number>>;
+}
+
+export interface OnnxExport {
+  readonly model: IModelProto;
+  readonly inputName: string;
+  /** Graph output of the network's output node (absent when pruned away). */
+  readonly outputName?: string;
+  /** Recorded ReLU outputs, in node order. */
+  readonly recorded: readonly { readonly name: string; readonly node: number; readonly perSample: number }[];
+  /** Weights fed as inputs (`weights: 'inputs'`). */
+  readonly weightInputs: readonly WeightSpec[];
+}
+
+const out = (id: number) => `n${id}`;
+
+function isRecorded(n: IRNode): boolean {
+  return n.op === 'relu' && n.shape.length === 3;
+}
+
+/** Build the ONNX model of a network. */
+export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxExport {
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must be a 32-bit unsigned integer, got ${seed}`);
+  const mode = opts.weights ?? 'initializers';
+  const batch = opts.batch ?? 'N';
+  const keep = opts.prune ? neededNodes(net) : new Uint8Array(net.nodes.length).fill(1);
+  const inShape = net.nodes[0]?.shape;
+  if (!inShape || net.nodes[0]!.op !== 'input' || inShape.length !== 3) throw new SwapError('E_IR_SHAPE', 'network must start with a 4-D input node');
+
+  const nodes: INodeProto[] = [];
+  const inits: ITensorProto[] = [];
+  const weightInputs: WeightSpec[] = [];
+  const inputs: IValueInfoProto[] = [valueInfo(INPUT_NAME, [batch, ...inShape])];
+  const recorded: { name: string; node: number; perSample: number }[] = [];
+  const src = (id: number) => (id === 0 ? INPUT_NAME : out(id));
+
+  const weight = (name: string, dims: number[], tensor: number) => {
+    if (mode === 'inputs') {
+      weightInputs.push({ name, dims, tensor, layout: 'direct' });
+      inputs.push(valueInfo(name, dims));
+    } else {
+      inits.push(floatTensor(name, dims, fillGaussian(new Float32Array(numel(dims)), seed, tensor)));
+    }
+  };
+  const constant = (name: string, dims: number[], value: number) => inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
+
+  for (const n of net.nodes) {
+    if (n.op === 'input' || !keep[n.id]) continue;
+    const x = n.inputs.map(src);
+    const y = out(n.id);
+    const name = `${n.op}_${n.id}`;
+    switch (n.op) {
+      case 'conv': {
+        const w = `w${n.id}`;
+        weight(w, [n.cout, n.cin / n.groups, n.k, n.k], n.id);
+        const ins = [x[0]!, w];
+        if (n.bias) {
+          constant(`b${n.id}`, [n.cout], 0);
+          ins.push(`b${n.id}`);
+        }
+        nodes.push(
+          node('Conv', ins, [y], name, [
+            attrInts('kernel_shape', [n.k, n.k]),
+            attrInts('strides', [n.stride, n.stride]),
+            attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
+            attrInts('dilations', [n.dilation, n.dilation]),
+            attrInt('group', n.groups),
+          ]),
+        );
+        break;
+      }
+      case 'bn': {
+        const c = n.shape[0];
+        const p = `bn${n.id}`;
+        constant(`${p}_scale`, [c], 1);
+        constant(`${p}_bias`, [c], 0);
+        constant(`${p}_mean`, [c], 0);
+        constant(`${p}_var`, [c], 1);
+        nodes.push(
+          node('BatchNormalization', [x[0]!, `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`], [y, `${p}_running_mean`, `${p}_running_var`], name, [
+            attrFloat('epsilon', BN_EPS),
+            attrFloat('momentum', 0.9),
+            attrInt('training_mode', 1),
+          ]),
+        );
+        break;
+      }
+      case 'relu':
+        nodes.push(node('Relu', x, [y], name));
+        if (isRecorded(n)) recorded.push({ name: y, node: n.id, perSample: numel(n.shape) });
+        break;
+      case 'avgpool':
+      case 'maxpool': {
+        const attrs = [attrInts('kernel_shape', [n.k, n.k]), attrInts('strides', [n.stride, n.stride]), attrInts('pads', [n.pad, n.pad, n.pad, n.pad])];
+        if (n.op === 'avgpool') attrs.push(attrInt('count_include_pad', n.countIncludePad ? 1 : 0));
+        nodes.push(node(n.op === 'avgpool' ? 'AveragePool' : 'MaxPool', x, [y], name, attrs));
+        break;
+      }
+      case 'add':
+        nodes.push(node(x.length === 2 ? 'Add' : 'Sum', x, [y], name));
+        break;
+      case 'concat':
+        nodes.push(node('Concat', x, [y], name, [attrInt('axis', 1)]));
+        break;
+      case 'zero': {
+        const [c, h, w] = n.shape as [number, number, number];
+        inits.push(int64Tensor(`${y}_chw`, [3], [c, h, w]));
+        nodes.push(node('Shape', [INPUT_NAME], [`${y}_n`], `${name}_batch`, [attrInt('start', 0), attrInt('end', 1)]));
+        nodes.push(node('Concat', [`${y}_n`, `${y}_chw`], [`${y}_shape`], `${name}_shape`, [attrInt('axis', 0)]));
+        nodes.push(node('ConstantOfShape', [`${y}_shape`], [y], name, [attrTensor('value', floatTensor('', [1], new Float32Array(1)))]));
+        break;
+      }
+      case 'gap':
+        nodes.push(node('GlobalAveragePool', x, [`${y}_pooled`], name));
+        nodes.push(node('Flatten', [`${y}_pooled`], [y], `${name}_flatten`, [attrInt('axis', 1)]));
+        break;
+      case 'linear': {
+        const w = `w${n.id}`;
+        weight(w, [n.fout, n.fin], n.id);
+        const ins = [x[0]!, w];
+        if (n.bias) {
+          constant(`b${n.id}`, [n.fout], 0);
+          ins.push(`b${n.id}`);
+        }
+        nodes.push(node('Gemm', ins, [y], name, [attrFloat('alpha', 1), attrFloat('beta', 1), attrInt('transA', 0), attrInt('transB', 1)]));
+        break;
+      }
+    }
+  }
+
+  const outputs: IValueInfoProto[] = [];
+  let outputName: string | undefined;
+  if (keep[net.output] && net.output !== 0) {
+    outputName = out(net.output);
+    outputs.push(valueInfo(outputName, [batch, ...net.nodes[net.output]!.shape]));
+  }
+  if (opts.exposeRecorded || opts.prune) {
+    for (const r of recorded) {
+      if (r.name !== outputName) outputs.push(valueInfo(r.name, [batch, ...net.nodes[r.node]!.shape]));
+    }
+  }
+  if (outputs.length === 0) throw new SwapError('E_IR_SHAPE', 'the exported graph would have no outputs (no recorded ReLU to keep)');
+
+  const meta: Record<string, string | number> = { ...(net.meta ?? {}), ...(mode === 'initializers' ? { 'swapnas.weight_seed': seed } : {}), ...(opts.metadata ?? {}) };
+  const model: IModelProto = {
+    irVersion: EXPORT_IR_VERSION,
+    opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+    producerName: 'swapnas',
+    producerVersion: '0.1.0',
+    docString: 'Exported by swapnas: PRNG-initialised network; BatchNormalization in training mode (batch statistics).',
+    graph: {
+      name: String(net.meta?.['arch'] ?? 'swapnas_network'),
+      node: nodes,
+      initializer: inits,
+      input: inputs,
+      output: outputs,
+    },
+    metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value: String(value) })),
+  };
+  return { model, inputName: INPUT_NAME, ...(outputName !== undefined ? { outputName } : {}), recorded, weightInputs };
+}
+
+/** Serialised ONNX bytes of a network with the seed's weights (see {@link networkToOnnx}). */
+export function exportNetworkOnnx(net: Network, opts: OnnxExportOptions = {}): Uint8Array {
+  return encodeModel(networkToOnnx(net, opts).model);
+}

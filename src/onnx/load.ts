@@ -1,0 +1,141 @@
+/**
+ * Reading and validating a user's ONNX model: size limit, protobuf decoding, opset, the data input, constants.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SwapError } from '../util/errors.js';
+import { onnxError } from './errors.js';
+import {
+  DT_FLOAT,
+  decodeModel,
+  getInt,
+  isExternal,
+  toNum,
+  valueInfoDims,
+  valueInfoElemType,
+  type IModelProto,
+  type INodeProto,
+  type ITensorProto,
+} from './proto.js';
+
+/** Default size limit of a model file: 512 MiB. */
+export const DEFAULT_MAX_MODEL_BYTES = 512 * 1024 * 1024;
+/** Oldest default-domain opset accepted. */
+export const MIN_OPSET = 13;
+
+export interface LoadedModel {
+  readonly model: IModelProto;
+  /** Where it came from (path or a label), for messages. */
+  readonly source: string;
+  readonly sizeBytes: number;
+  /** Default-domain (ai.onnx) opset. */
+  readonly opset: number;
+  /** The one graph input that is not an initializer: the image batch. */
+  readonly input: { readonly name: string; readonly dims: readonly (number | string)[] };
+  /** Initializers and Constant-node values by tensor name. */
+  readonly consts: ReadonlyMap<string, ITensorProto>;
+  readonly producer: string;
+}
+
+export interface LoadOptions {
+  /** Size limit in bytes (default {@link DEFAULT_MAX_MODEL_BYTES}). */
+  readonly maxBytes?: number;
+  /** Label used in messages when loading from bytes. */
+  readonly source?: string;
+}
+
+/** Constant-node value as a tensor (the `value*` attributes of Constant). */
+export function constantNodeTensor(n: INodeProto): ITensorProto | undefined {
+  for (const a of n.attribute ?? []) {
+    switch (a.name) {
+      case 'value':
+        return a.t ?? undefined;
+      case 'value_float':
+        return { dims: [], dataType: DT_FLOAT, floatData: [a.f ?? 0] };
+      case 'value_floats':
+        return { dims: [(a.floats ?? []).length], dataType: DT_FLOAT, floatData: [...(a.floats ?? [])] };
+      case 'value_int':
+        return { dims: [], dataType: 7, int64Data: [toNum(a.i)] };
+      case 'value_ints':
+        return { dims: [(a.ints ?? []).length], dataType: 7, int64Data: (a.ints ?? []).map(toNum) };
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+/** Read (with the size limit) and validate an ONNX model from a path or bytes. */
+export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOptions = {}): LoadedModel {
+  const max = opts.maxBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  if (!(max > 0)) throw new SwapError('E_OPTION', `model size limit must be positive, got ${max}`);
+  let bytes: Uint8Array;
+  let source: string;
+  if (typeof pathOrBytes === 'string') {
+    source = pathOrBytes;
+    let size: number;
+    try {
+      const st = statSync(pathOrBytes);
+      if (!st.isFile()) throw new Error('not a regular file');
+      size = st.size;
+    } catch (e) {
+      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, { cause: e });
+    }
+    if (size > max) throw onnxError('too-large', `ONNX model ${pathOrBytes} is ${size} bytes, over the ${max}-byte limit (raise it with --max-model-size)`);
+    try {
+      bytes = readFileSync(pathOrBytes);
+    } catch (e) {
+      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, { cause: e });
+    }
+  } else {
+    bytes = pathOrBytes;
+    source = opts.source ?? 'ONNX model';
+    if (bytes.length > max) throw onnxError('too-large', `${source} is ${bytes.length} bytes, over the ${max}-byte limit`);
+  }
+  if (bytes.length === 0) throw onnxError('format', `${source} is empty`);
+
+  let model: IModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw onnxError('format', `${source} is not a valid ONNX model (truncated or not protobuf): ${(e as Error).message}`, e);
+  }
+  const g = model.graph;
+  const irVersion = toNum(model.irVersion);
+  if (!g || (g.node ?? []).length === 0 || irVersion < 3 || (model.opsetImport ?? []).length === 0) {
+    throw onnxError('format', `${source} is not an ONNX model (no graph, nodes, IR version or opset)`);
+  }
+  const def = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!def) throw onnxError('format', `${source} imports no default-domain (ai.onnx) opset`);
+  const opset = toNum(def.version);
+  if (opset < MIN_OPSET) throw onnxError('opset', `${source} uses opset ${opset}; swapnas supports opset ${MIN_OPSET} or newer (re-export with opset_version ≥ ${MIN_OPSET})`);
+
+  const consts = new Map<string, ITensorProto>();
+  for (const t of g.initializer ?? []) {
+    if (isExternal(t)) throw onnxError('format', `${source}: tensor ${t.name} keeps its data in an external file, which is not supported (save the model with all tensors inside)`);
+    if (t.name) consts.set(t.name, t);
+  }
+  if ((g.sparseInitializer ?? []).length > 0) throw onnxError('format', `${source}: sparse initializers are not supported`);
+  for (const n of g.node ?? []) {
+    if (n.opType === 'Constant' && (!n.domain || n.domain === 'ai.onnx')) {
+      const t = constantNodeTensor(n);
+      if (t && n.output?.[0]) consts.set(n.output[0], t);
+    }
+  }
+  const inputs = (g.input ?? []).filter((v) => v.name && !consts.has(v.name));
+  if (inputs.length !== 1) {
+    throw new SwapError('E_INPUT_SHAPE', `${source} has ${inputs.length} data inputs (${inputs.map((v) => v.name).join(', ')}); swapnas feeds exactly one image batch`);
+  }
+  const inp = inputs[0]!;
+  const dims = valueInfoDims(inp);
+  if (valueInfoElemType(inp) !== DT_FLOAT) throw new SwapError('E_INPUT_SHAPE', `${source}: input ${inp.name} must be float32 (ONNX type ${valueInfoElemType(inp)})`);
+  if (!dims || dims.length !== 4) throw new SwapError('E_INPUT_SHAPE', `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch, its shape is ${dims ? `[${dims.join(', ')}]` : 'unknown'}`);
+  return { model, source, sizeBytes: bytes.length, opset, input: { name: inp.name!, dims }, consts, producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || basename(source) };
+}
+
+/** Whether a BatchNormalization node normalises with batch statistics (training mode). */
+export function bnIsTraining(n: INodeProto, opset: number): boolean {
+  if (opset >= 14) return getInt(n, 'training_mode', 0) === 1;
+  return (n.output ?? []).filter((o) => o).length > 1;
+}
+

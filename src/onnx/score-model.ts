@@ -1,0 +1,283 @@
+/**
+ * SWAP-Score of an arbitrary ONNX model (opset ≥ 13), as the official SWAP code would score the same PyTorch
+ * model: every Relu whose input is 4-D is recorded (a Relu applied twice to the same tensor counts once),
+ * BatchNormalization exported in training mode keeps batch statistics, and Ψ counts distinct sample-wise
+ * sign patterns over all recorded values.
+ *
+ * Weights: the model's own (default; one deterministic run), or `reinit` — the official Gaussian scheme
+ * (Conv/Gemm/MatMul weights N(0,1) from swapnas' counter-based PRNG, biases 0, BN scale 1 / bias 0) drawn
+ * anew for each of R repeats (repeat r uses `repeatSeed(seed, r)`).
+ *
+ * Engines: with `reinit`, a model whose ops all have IR equivalents is imported into the IR and scored by
+ * the fast backends (`engine: "ir:<backend>"`); everything else runs on ONNX Runtime (`engine: "ort"`).
+ * Own weights always run on ONNX Runtime (the IR backends only generate PRNG weights). Both engines use the
+ * same PRNG tensor ids (the IR node ids), so for an importable model they agree up to the sign-flip rule.
+ */
+import { BackendRegistry, type SkippedBackend } from '../backends/registry.js';
+import type { BackendName, ProgressFn } from '../backends/types.js';
+import { runOrtJobs } from '../backends/ort/pool.js';
+import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
+import { defaultBatch } from '../data/cifar.js';
+import { loadImageFolder } from '../data/images.js';
+import { recordedValues } from '../ir/analysis.js';
+import type { Shape3 } from '../ir/types.js';
+import { repeatSeed } from '../init/prng.js';
+import { checkRegulariser, regFactor } from '../score/regularise.js';
+import { SwapError } from '../util/errors.js';
+import { onnxError } from './errors.js';
+import { importOnnxModel } from './import.js';
+import { loadOnnxModel, type LoadedModel } from './load.js';
+import { onnxParamCount, prepareForOrt } from './prepare.js';
+
+export interface OnnxScoreOptions {
+  /** Input batch (e.g. from a .npy file); its first `batch` samples are used. */
+  readonly inputs?: InputBatch;
+  /** Folder of PNG/JPEG images, resized/cropped to the model's input size (see `data/images.ts`). */
+  readonly images?: string;
+  /** Samples S (default 16, or all of a smaller given batch). */
+  readonly batch?: number;
+  /** Per-sample input shape [C, H, W]: required when the model's C/H/W are symbolic and no batch is given. */
+  readonly inputShape?: Shape3;
+  /** Image normalisation (default CIFAR-10 statistics). */
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+  /** Re-initialise weights with the official Gaussian scheme (default: keep the model's own weights). */
+  readonly reinit?: boolean;
+  /** Repeats R with `reinit` (default 32); own weights always run once. */
+  readonly repeats?: number;
+  readonly seed?: number;
+  /** `batch`: every BatchNormalization uses batch statistics (PyTorch train mode); `model` (default): as exported. */
+  readonly bn?: 'model' | 'batch';
+  /** `auto` (default), `ir` (imported network on an IR backend; needs `reinit`) or `ort`. */
+  readonly engine?: 'auto' | 'ir' | 'ort';
+  /** IR backend for the `ir` engine (default `auto`). */
+  readonly backend?: BackendName | 'auto';
+  readonly registry?: BackendRegistry;
+  readonly threads?: number;
+  /** Model size limit in bytes (default 512 MiB). */
+  readonly maxModelBytes?: number;
+  /** reg-SWAP μ (K params) and σ; both or neither. */
+  readonly mu?: number;
+  readonly sigma?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressFn;
+}
+
+export interface OnnxScore {
+  /** Model path (or label). */
+  readonly model: string;
+  /** `ir:<backend>` or `ort`. */
+  readonly engine: string;
+  /** Ψ (mean over repeats). */
+  readonly swap: number;
+  readonly perRepeat: readonly number[];
+  /** Θ: floating-point initializer elements (BN running statistics excluded). */
+  readonly params: number;
+  readonly regFactor: number;
+  readonly regSwap: number;
+  /** V: recorded values per sample (each distinct recorded tensor once). */
+  readonly recorded: number;
+  /** Recorded Relu tensors, and Relu tensors of another rank (ignored, as in the official hooks). */
+  readonly relus: number;
+  readonly ignoredRelus: number;
+  /** Whether the model imports into the IR, and why not. */
+  readonly importable: boolean;
+  readonly importReason?: string;
+  readonly warnings: readonly string[];
+  readonly settings: {
+    readonly batch: number;
+    readonly repeats: number;
+    readonly seed: number;
+    readonly reinit: boolean;
+    readonly bn: 'model' | 'batch';
+    readonly inputs: string;
+    readonly inputShape: Shape3;
+    readonly opset: number;
+    readonly producer: string;
+    readonly skippedBackends: readonly SkippedBackend[];
+    readonly regulariser: { mu: number; sigma: number } | null;
+  };
+}
+
+function checkInt(name: string, v: number, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** The per-sample input shape: the model's fixed dims, else --input-shape, else the given batch's. */
+export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, batch: InputBatch | undefined): Shape3 {
+  const d = m.input.dims.slice(1);
+  const fixed = d.every((x) => typeof x === 'number' && x > 0);
+  const candidate: Shape3 | undefined = given ?? (batch ? [batch.c, batch.h, batch.w] : undefined);
+  if (fixed) {
+    const s = d as unknown as Shape3;
+    if (given && given.join('x') !== s.join('x')) throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${s.join('x')} inputs, --input-shape says ${given.join('x')}`);
+    return s;
+  }
+  if (!candidate) {
+    throw onnxError('dynamic', `${m.source}: input ${m.input.name} has dynamic dimensions [${m.input.dims.join(', ')}]; give the per-sample shape with --input-shape C,H,W (or an --input batch)`);
+  }
+  d.forEach((x, i) => {
+    if (typeof x === 'number' && x > 0 && x !== candidate[i]) {
+      throw new SwapError('E_INPUT_SHAPE', `${m.source}: input dimension ${i + 1} is ${x}, the given shape is ${candidate.join('x')}`);
+    }
+  });
+  candidate.forEach((x, i) => checkInt(`input shape dimension ${i + 1}`, x, 1));
+  return candidate;
+}
+
+async function resolveInputs(m: LoadedModel, shape: Shape3, S: number, opts: OnnxScoreOptions): Promise<InputBatch> {
+  if (opts.inputs && opts.images) throw new SwapError('E_OPTION', 'give an input batch or an image folder, not both');
+  let b: InputBatch;
+  if (opts.inputs) {
+    const i = opts.inputs;
+    b = takeSamples(makeBatch(i.data, i.n, i.c, i.h, i.w, i.source), S);
+  } else if (opts.images) {
+    b = await loadImageFolder(opts.images, {
+      count: S,
+      channels: shape[0],
+      height: shape[1],
+      width: shape[2],
+      ...(opts.mean ? { mean: opts.mean } : {}),
+      ...(opts.std ? { std: opts.std } : {}),
+    });
+  } else {
+    if (shape.join('x') !== '3x32x32') {
+      throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${shape.join('x')} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`);
+    }
+    b = defaultBatch(S);
+  }
+  if (b.c !== shape[0] || b.h !== shape[1] || b.w !== shape[2]) {
+    throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${shape.join('x')} inputs, batch ${b.source} is ${b.c}x${b.h}x${b.w}`);
+  }
+  return b;
+}
+
+/** Score an ONNX model file (or its bytes). */
+export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: OnnxScoreOptions = {}): Promise<OnnxScore> {
+  const reinit = opts.reinit ?? false;
+  const bn = opts.bn ?? 'model';
+  if (bn !== 'model' && bn !== 'batch') throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${JSON.stringify(bn)}`);
+  const engineOpt = opts.engine ?? 'auto';
+  if (!['auto', 'ir', 'ort'].includes(engineOpt)) throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${JSON.stringify(engineOpt)}`);
+  const seed = checkInt('seed', opts.seed ?? 0, 0);
+  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
+  const repeatsAsked = checkInt('repeats', opts.repeats ?? 32, 1);
+  const repeats = reinit ? repeatsAsked : 1;
+  const reg = checkRegulariser(opts.mu, opts.sigma);
+  const warnings: string[] = [];
+
+  const m = loadOnnxModel(pathOrBytes, { ...(opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {}) });
+  const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
+  const S = checkInt('batch', opts.batch ?? Math.min(16, opts.inputs?.n ?? 16), 1);
+  const inputs = await resolveInputs(m, shape, S, opts);
+  const modelBatch = m.input.dims[0];
+  if (typeof modelBatch === 'number' && modelBatch > 0 && modelBatch !== S) {
+    warnings.push(`the model was exported with batch size ${modelBatch}; its batch dimension was set to ${S}`);
+  }
+
+  const imp = importOnnxModel(m, { inputShape: shape, bn });
+  if (engineOpt === 'ir') {
+    if (!reinit) throw new SwapError('E_OPTION', 'the IR engine scores PRNG weights only: use it with --reinit (own weights run on ONNX Runtime)');
+    if (!imp.ok) throw new SwapError('E_OPTION', `${m.source} cannot be imported into the IR: ${imp.reason}`);
+  }
+  const useIr = engineOpt !== 'ort' && reinit && imp.ok;
+  const seeds = reinit ? Array.from({ length: repeats }, (_, r) => repeatSeed(seed, r)) : [seed];
+  const params = onnxParamCount(m);
+
+  let engine: string;
+  let perRepeat: number[];
+  let recorded: number;
+  let relus: number;
+  let ignoredRelus: number;
+  let skipped: readonly SkippedBackend[] = [];
+
+  if (useIr && imp.ok) {
+    const net = imp.network;
+    recorded = recordedValues(net);
+    relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).length;
+    ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length !== 3).length;
+    if (recorded === 0) throw onnxError('no-relu', `${m.source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`);
+    const registry = opts.registry ?? new BackendRegistry();
+    const choice = await registry.choose(opts.backend ?? 'auto');
+    skipped = choice.skipped;
+    try {
+      const counts = await choice.backend.countPatterns({
+        networks: [net],
+        inputs,
+        seeds,
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      perRepeat = counts[0]!;
+    } finally {
+      await choice.backend.close?.();
+    }
+    engine = `ir:${choice.backend.name}`;
+  } else {
+    const prep = prepareForOrt(m, { batch: S, inputShape: shape, reinit, bn, ...(imp.ok ? { weightIds: imp.weightIds } : {}) });
+    if (prep.bnEval > 0 && bn !== 'batch') {
+      warnings.push(
+        `${prep.bnEval} BatchNormalization node(s) use running statistics (exported in eval mode); the official code scores in train mode — use bn "batch" (--bn batch) for batch statistics`,
+      );
+    }
+    if (prep.reluOutputs.length === 0) throw onnxError('no-relu', `${m.source} has no Relu: the SWAP-Score is undefined`);
+    const [res] = await runOrtJobs(
+      [
+        {
+          model: prep.bytes,
+          inputName: prep.inputName,
+          input: inputs.data,
+          inputDims: prep.inputDims,
+          outputs: prep.reluOutputs,
+          weights: prep.weights,
+          seeds,
+          intraOpThreads: 1,
+          label: m.source,
+        },
+      ],
+      {
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      },
+    );
+    perRepeat = res!.counts;
+    recorded = res!.recorded.reduce((a, r) => a + r.dims.slice(1).reduce((x, y) => x * y, 1), 0);
+    relus = res!.recorded.length;
+    ignoredRelus = res!.ignored.length;
+    engine = 'ort';
+  }
+
+  const swap = perRepeat.reduce((a, b) => a + b, 0) / perRepeat.length;
+  const f = reg ? regFactor(params / 1000, reg.mu, reg.sigma) : 1;
+  return {
+    model: m.source,
+    engine,
+    swap,
+    perRepeat,
+    params,
+    regFactor: f,
+    regSwap: swap * f,
+    recorded,
+    relus,
+    ignoredRelus,
+    importable: imp.ok,
+    ...(imp.ok ? {} : { importReason: imp.reason }),
+    warnings,
+    settings: {
+      batch: S,
+      repeats,
+      seed,
+      reinit,
+      bn,
+      inputs: inputs.source,
+      inputShape: shape,
+      opset: m.opset,
+      producer: m.producer,
+      skippedBackends: skipped,
+      regulariser: reg ?? null,
+    },
+  };
+}

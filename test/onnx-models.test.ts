@@ -1,0 +1,255 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultBatch } from '../src/data/cifar.js';
+import { encodeNpy } from '../src/data/npy.js';
+import { makeBatch } from '../src/data/batch.js';
+import { scoreOnnxModel } from '../src/onnx/score-model.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { decodeModel, encodeModel, valueInfo } from '../src/onnx/proto.js';
+import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
+import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
+
+const DIR = join(__dirname, 'fixtures', 'onnx');
+interface Expectation {
+  file: string;
+  expected: Record<string, { swap: number | null; hooked: number; recorded: number }>;
+  expected_eval_bn?: Record<string, { swap: number }>;
+}
+const EXPECTED = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, Expectation>;
+const fx = (name: string) => join(DIR, EXPECTED[name]!.file);
+const tmp = () => mkdtempSync(join(tmpdir(), 'swapnas-onnx-'));
+
+/** Rewrite a fixture's ModelProto and write it to a temporary file. */
+function variant(name: string, edit: (m: ReturnType<typeof decodeModel>) => void): string {
+  const m = decodeModel(readFileSync(fx(name)));
+  edit(m);
+  const file = join(tmp(), `${name}-variant.onnx`);
+  writeFileSync(file, encodeModel(m));
+  return file;
+}
+
+describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)', () => {
+  it('own weights: Ψ equals the official SWAP count computed by PyTorch, exactly', async () => {
+    const checked: string[] = [];
+    for (const [name, e] of Object.entries(EXPECTED)) {
+      for (const [S, want] of Object.entries(e.expected)) {
+        if (want.swap === null || e.expected_eval_bn) continue;
+        const r = await scoreOnnxModel(fx(name), { batch: Number(S) });
+        expect(r.engine).toBe('ort');
+        expect(r.perRepeat, `${name} S=${S}`).toEqual([want.swap]);
+        expect(r.settings.inputs).toContain('cifar10_test_first20.bin');
+        checked.push(`${name}@${S}`);
+      }
+    }
+    expect(checked).toEqual(expect.arrayContaining(['nb201_a_opset17@16', 'nb201_b_opset13@16', 'nb201_b_opset13@12', 'headnet@16', 'senet@16']));
+  });
+
+  it('eval-mode BN keeps its running statistics by default; --bn batch switches to batch statistics', async () => {
+    const e = EXPECTED['nb201_a_eval']!;
+    const r = await scoreOnnxModel(fx('nb201_a_eval'), { batch: 16 });
+    expect(r.perRepeat).toEqual([e.expected_eval_bn!['16']!.swap]);
+    expect(r.warnings.join(' ')).toMatch(/running statistics/);
+    const b = await scoreOnnxModel(fx('nb201_a_eval'), { batch: 16, bn: 'batch' });
+    expect(b.perRepeat[0]).not.toBe(r.perRepeat[0]);
+    expect(b.warnings).toEqual([]);
+  });
+
+  it('--bn batch turns eval-mode BatchNormalization back into training mode (opset 13 and 17)', async () => {
+    for (const [name, S] of [
+      ['nb201_a_opset17', 16],
+      ['nb201_b_opset13', 12],
+    ] as const) {
+      const evalFile = variant(name, (m) => {
+        for (const n of m.graph!.node!) {
+          if (n.opType !== 'BatchNormalization') continue;
+          n.output = [n.output![0]!];
+          n.attribute = n.attribute!.filter((a) => a.name !== 'training_mode');
+        }
+      });
+      const asEval = await scoreOnnxModel(evalFile, { batch: S });
+      expect(asEval.warnings.join(' ')).toMatch(/running statistics/);
+      const want = EXPECTED[name]!.expected[String(S)]!.swap;
+      expect(asEval.perRepeat[0]).not.toBe(want);
+      expect((await scoreOnnxModel(evalFile, { batch: S, bn: 'batch' })).perRepeat).toEqual([want]);
+      expect(importOnnxModel(loadOnnxModel(evalFile), { inputShape: [3, 32, 32] }).ok).toBe(false);
+      expect(importOnnxModel(loadOnnxModel(evalFile), { inputShape: [3, 32, 32], bn: 'batch' }).ok).toBe(true);
+    }
+  });
+
+  it('ReLUs on 2-D tensors are ignored; the same Relu input fetched twice counts once', async () => {
+    const r = await scoreOnnxModel(fx('headnet'), { batch: 16 });
+    expect(r.ignoredRelus).toBe(1);
+    expect(r.relus).toBe(3);
+    // add a second Relu node on an already-rectified tensor's input, consumed by an Add: Ψ unchanged
+    const file = variant('headnet', (m) => {
+      const nodes = m.graph!.node!;
+      const i = nodes.findIndex((n) => n.opType === 'Relu');
+      const relu = nodes[i]!;
+      const twin = { opType: 'Relu', input: [relu.input![0]!], output: ['twin_relu'], name: 'twin' };
+      const add = nodes[i + 1]!;
+      expect(add.opType).toBe('Add');
+      add.input = [relu.output![0]!, 'twin_relu'];
+      nodes.splice(i + 1, 0, twin);
+    });
+    const t = await scoreOnnxModel(file, { batch: 16 });
+    expect(t.perRepeat).toEqual(r.perRepeat);
+    expect(t.relus).toBe(3);
+    const imp = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+    expect(imp.ok && imp.network.nodes.filter((n) => n.op === 'relu').length).toBe(4);
+  });
+
+  it('no ReLU on a 4-D tensor is a clear error, on every engine', async () => {
+    for (const name of ['norelu', 'mlp2d']) {
+      for (const reinit of [false, true]) {
+        await expect(scoreOnnxModel(fx(name), { batch: 16, reinit, repeats: 1 })).rejects.toMatchObject({
+          code: CODE['no-relu'],
+          message: expect.stringMatching(/no Relu/),
+        });
+      }
+    }
+  });
+
+  it('reinit: imported models run on the IR engine and agree with ONNX Runtime', async () => {
+    for (const [name, S] of [
+      ['nb201_a_opset17', 16],
+      ['nb201_b_opset13', 12],
+      ['headnet', 16],
+    ] as const) {
+      const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
+      expect(ir.engine).toBe('ir:reference');
+      expect(ir.importable).toBe(true);
+      const viaOrt = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, engine: 'ort' });
+      expect(viaOrt.engine).toBe('ort');
+      // sign-flip rule: values within rounding of zero may differ; on these models none does
+      expect(viaOrt.perRepeat, name).toEqual(ir.perRepeat);
+      expect(ir.perRepeat[0]).not.toBe(ir.perRepeat[1]);
+    }
+  });
+
+  it('reinit: models with ops outside the IR run on ONNX Runtime and say why', async () => {
+    const r = await scoreOnnxModel(fx('senet'), { batch: 16, reinit: true, repeats: 2 });
+    expect(r.engine).toBe('ort');
+    expect(r.importable).toBe(false);
+    expect(r.importReason).toMatch(/Conv|Sigmoid|Mul/);
+    expect(r.perRepeat).toHaveLength(2);
+    await expect(scoreOnnxModel(fx('senet'), { batch: 16, reinit: true, repeats: 1, engine: 'ir' })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(scoreOnnxModel(fx('headnet'), { batch: 16, engine: 'ir' })).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+
+  it('a model exported with a fixed batch runs at another S (with a warning)', async () => {
+    const r = await scoreOnnxModel(fx('nb201_a_opset17'), { batch: 12 });
+    expect(r.settings.batch).toBe(12);
+    expect(r.warnings.join(' ')).toMatch(/batch size 16/);
+  });
+});
+
+describe('inputs and output formats', () => {
+  it('--input batch.npy equals the default batch; csv / jsonl / json formats', async () => {
+    const dir = tmp();
+    const npy = join(dir, 'x.npy');
+    writeFileSync(npy, encodeNpy(defaultBatch(16)));
+    const out = join(dir, 'r.json');
+    const r = await runScoreOnnx(fx('nb201_b_opset13'), { input: npy, format: 'json', output: out, progress: false });
+    expect(r.perRepeat).toEqual([EXPECTED['nb201_b_opset13']!.expected['16']!.swap]);
+    const j = JSON.parse(readFileSync(out, 'utf8')) as { settings: { engine: string }; results: { swap: number; engine: string }[] };
+    expect(j.results[0]!.swap).toBe(r.swap);
+    expect(j.settings.engine).toBe('ort');
+    expect(formatOnnxScore(r, 'csv').split('\n')[0]).toBe('model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat');
+    expect(JSON.parse(formatOnnxScore(r, 'jsonl'))).toMatchObject({ engine: 'ort', swap: r.swap, settings: { batch: 16 } });
+    expect(readdirSync(dir).sort()).toEqual(['r.json', 'x.npy']);
+  });
+});
+
+describe('bad input: coded errors, no partial output', () => {
+  const codeOf = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+    return 'resolved';
+  };
+
+  it('truncated, empty, non-ONNX and missing files', async () => {
+    const dir = tmp();
+    const bytes = readFileSync(fx('headnet'));
+    const cut = join(dir, 'cut.onnx');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const text = join(dir, 'text.onnx');
+    writeFileSync(text, 'this is not a model\n'.repeat(20));
+    const empty = join(dir, 'empty.onnx');
+    writeFileSync(empty, '');
+    for (const f of [cut, text, empty]) expect(await codeOf(scoreOnnxModel(f)), f).toBe(CODE.format);
+    for (const f of [join(dir, 'missing.onnx'), dir]) expect(await codeOf(scoreOnnxModel(f)), f).toBe('E_INPUT_FILE');
+    // nothing written by the CLI on failure
+    const out = join(dir, 'out.json');
+    expect(await codeOf(runScoreOnnx(cut, { output: out, progress: false }))).toBe(CODE.format);
+    expect(readdirSync(dir).includes('out.json')).toBe(false);
+  });
+
+  it('unsupported opset, size limit, several inputs, non-image input', async () => {
+    const old = variant('headnet', (m) => {
+      m.opsetImport![0]!.version = 12;
+    });
+    await expect(scoreOnnxModel(old)).rejects.toMatchObject({ code: CODE.opset, message: expect.stringMatching(/opset 12/) });
+    await expect(scoreOnnxModel(fx('headnet'), { maxModelBytes: 1000 })).rejects.toMatchObject({ code: CODE['too-large'], message: expect.stringMatching(/limit/) });
+    expect(await codeOf(runScoreOnnx(fx('headnet'), { maxModelSize: '0.001', progress: false }))).toBe(CODE['too-large']);
+    const two = variant('headnet', (m) => {
+      m.graph!.input!.push(valueInfo('extra', ['N', 3]));
+    });
+    await expect(scoreOnnxModel(two)).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    const flat = variant('headnet', (m) => {
+      m.graph!.input![0] = valueInfo('input', ['N', 3072]);
+    });
+    await expect(scoreOnnxModel(flat)).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+  });
+
+  it('dynamic shapes need --input-shape (or an input batch)', async () => {
+    const dyn = variant('nb201_b_opset13', (m) => {
+      m.graph!.input![0] = valueInfo('input', ['N', 3, 'H', 'W']);
+    });
+    await expect(scoreOnnxModel(dyn)).rejects.toMatchObject({ code: CODE.dynamic, message: expect.stringMatching(/--input-shape/) });
+    const r = await scoreOnnxModel(dyn, { inputShape: [3, 32, 32] });
+    expect(r.perRepeat).toEqual([EXPECTED['nb201_b_opset13']!.expected['16']!.swap]);
+    const r2 = await scoreOnnxModel(dyn, { inputs: defaultBatch(16) });
+    expect(r2.perRepeat).toEqual(r.perRepeat);
+    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    expect(await codeOf(runScoreOnnx(dyn, { inputShape: '3,32', progress: false }))).toBe('E_OPTION');
+  });
+
+  it('inputs with the wrong shape or NaN', async () => {
+    const dir = tmp();
+    const b = defaultBatch(4);
+    const small = makeBatch(b.data.slice(0, 4 * 3 * 16 * 16), 4, 3, 16, 16, 'small');
+    await expect(scoreOnnxModel(fx('headnet'), { inputs: small })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    const nan = new Float32Array(b.data);
+    nan[100] = NaN;
+    const npy = join(dir, 'nan.npy');
+    writeFileSync(npy, encodeNpy({ ...b, data: nan }));
+    expect(await codeOf(runScoreOnnx(fx('headnet'), { input: npy, progress: false }))).toBe('E_INPUT_NAN');
+    await expect(scoreOnnxModel(fx('headnet'), { inputs: { ...b, data: nan } })).rejects.toMatchObject({ code: 'E_INPUT_NAN' });
+    await expect(scoreOnnxModel(fx('headnet'), { batch: 8, inputs: b })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    // a model whose input is not 32x32 has no default batch
+    const dyn = variant('headnet', (m) => {
+      m.graph!.input![0] = valueInfo('input', ['N', 3, 'H', 'W']);
+    });
+    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE', message: expect.stringMatching(/--images/) });
+  });
+
+  it('flag validation', async () => {
+    for (const flags of [{ format: 'xml' }, { bn: 'eval' }, { engine: 'gpu' }, { batch: '0' }, { repeats: 'x' }, { sample: '3' }, { input: 'a.npy', images: 'dir' }, { mean: 'a,b' }]) {
+      expect(await codeOf(runScoreOnnx(fx('headnet'), { ...flags, progress: false })), JSON.stringify(flags)).toBe('E_OPTION');
+    }
+  });
+
+  it('a model ONNX Runtime rejects is a coded error', async () => {
+    const broken = variant('headnet', (m) => {
+      const conv = m.graph!.node!.find((n) => n.opType === 'Conv')!;
+      conv.input![1] = 'no_such_weight';
+    });
+    expect(await codeOf(scoreOnnxModel(broken))).toBe(CODE.runtime);
+  });
+});
