@@ -36,3 +36,4 @@ export * from './stats/rank.js';
 export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
 export { runCorrelate, selectNb201, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
 export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';
+export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';

@@ -2,6 +2,7 @@ import { SwapError } from '../util/errors.js';
 import { referenceProvider } from './reference/index.js';
 import { nativeProvider } from './native/index.js';
 import { ortProvider } from './ort/index.js';
+import { webgpuProvider } from './webgpu/index.js';
 import type { Backend, BackendName, BackendProvider } from './types.js';
 
 /** A backend that was not chosen, and why. */
@@ -71,5 +72,5 @@ export class BackendRegistry {
 }
 
 export function defaultProviders(): BackendProvider[] {
-  return [nativeProvider, ortProvider, referenceProvider];
+  return [nativeProvider, webgpuProvider, ortProvider, referenceProvider];
 }

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
-import { countParams } from '../ir/analysis.js';
 import { scatterSvg } from '../report/plot.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { regFactor, type Regulariser } from '../score/regularise.js';
@@ -14,7 +13,7 @@ import { Rng } from '../util/rng.js';
 import { correlate, markdownTable, type CorrelationRow } from './metrics.js';
 import { measure, settingKey, type Measurement, type ProxySetting } from './measure.js';
 
-/** An external proxy is reported only where it covers at least this many of the measured cells. */
+/** An external proxy is reported only where it covers at least this many (or all) of the measured cells. */
 export const MIN_EXTERNAL_ROWS = 30;
 
 /** How the architectures of a correlation run are chosen. */
@@ -87,7 +86,7 @@ export interface CorrelateReport {
 export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport> {
   const missing = o.genotypes.map((g) => nb201Space.format(g)).filter((a) => !o.table.get(a));
   if (missing.length > 0) throw new SwapError('E_TABLE', `${missing.length} architectures are absent from ${o.table.source}, e.g. ${missing[0]}`);
-  const net = { channels: o.setting.channels, cells: o.setting.cells };
+  const net = { channels: o.setting.channels, cells: o.setting.cells, prune: Boolean(o.setting.prune) };
   const reg = o.regulariser ?? dataFreeRegulariser(nb201Space, net);
   const t0 = performance.now();
   let fresh = 0;
@@ -109,7 +108,8 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
   const truth = recs.map((r) => r.test[o.dataset]);
   const rows: CorrelationRow[] = [];
   const meas = archs.map((a) => ms.get(a)!);
-  const regSwap = meas.map((m, i) => m.swap * regFactor(countParams(nb201Space.build(o.genotypes[i]!, net)) / 1000, reg.mu, reg.sigma));
+  // Θ of the network that was scored (a pruned network loses its dead convolutions' parameters).
+  const regSwap = meas.map((m) => m.swap * regFactor(m.params / 1000, reg.mu, reg.sigma));
   const opt = { resamples: o.resamples ?? 1000, seed: 7 };
   rows.push(correlate('reg-SWAP', regSwap, truth, 'in-house', opt));
   rows.push(correlate('SWAP', meas.map((m) => m.swap), truth, 'in-house', opt));
@@ -122,8 +122,9 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
     for (const [name, values] of ext.values) {
       const v = archs.map((a) => values.get(a));
       const covered = v.filter((x) => x !== undefined).length;
-      if (covered < MIN_EXTERNAL_ROWS) {
-        if (covered > 0) notes.push(`${name}: only ${covered} of the ${archs.length} cells have a published value (< ${MIN_EXTERNAL_ROWS}); not reported`);
+      const need = Math.min(MIN_EXTERNAL_ROWS, archs.length);
+      if (covered < need) {
+        if (covered > 0) notes.push(`${name}: only ${covered} of the ${archs.length} cells have a published value (< ${need}); not reported`);
         continue;
       }
       rows.push(correlate(name, v, truth, 'external', opt));

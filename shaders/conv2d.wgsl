@@ -1,0 +1,82 @@
+// Direct 2-D convolution (NCHW, batch-major), with groups, stride, padding and dilation. No bias: conv biases are
+// not part of the SWAP forward pass (NB201-style convs have none, and the reference backend ignores them too).
+// One invocation computes OCB consecutive output channels (same group) of one output pixel of one sample, so each
+// input value it loads is reused OCB times. Weights live in one buffer for the whole network, at `w_off`,
+// in PyTorch's layout [cout][cin/groups][k][k].
+
+override WG: u32 = 64u;   // threads per workgroup (≤ 128 on compatibility-mode adapters)
+override OCB: u32 = 1u;   // output channels per invocation: 1, 2 or 4; divides cout / groups
+
+struct Params {
+  total: u32,   // S * (cout / OCB) * OH * OW invocations
+  grid_x: u32,  // workgroups along x (2-D dispatch when the count exceeds maxComputeWorkgroupsPerDimension)
+  cin: u32,
+  h: u32,
+  w: u32,
+  cout: u32,
+  oh: u32,
+  ow: u32,
+  k: u32,
+  stride: u32,
+  pad: u32,
+  dilation: u32,
+  groups: u32,
+  w_off: u32,
+  _p0: u32,
+  _p1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * p.grid_x + wg.x) * WG + li;
+  if (i >= p.total) {
+    return;
+  }
+  let ow = i % p.ow;
+  var r = i / p.ow;
+  let oh = r % p.oh;
+  r = r / p.oh;
+  let nb = p.cout / OCB;
+  let ob = r % nb;
+  let s = r / nb;
+  let oc0 = ob * OCB;
+  let cin_g = p.cin / p.groups;
+  let cout_g = p.cout / p.groups;
+  let g = oc0 / cout_g;
+  let kk = p.k * p.k;
+  let hw = p.h * p.w;
+  let x_base = s * p.cin * hw;
+  let w_stride = cin_g * kk;  // distance between consecutive output channels' filters
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var icg = 0u; icg < cin_g; icg++) {
+    let xc = x_base + (g * cin_g + icg) * hw;
+    let wb = p.w_off + oc0 * w_stride + icg * kk;
+    for (var kh = 0u; kh < p.k; kh++) {
+      let ih = i32(oh * p.stride + kh * p.dilation) - i32(p.pad);
+      if (ih < 0 || ih >= i32(p.h)) {
+        continue;
+      }
+      for (var kw = 0u; kw < p.k; kw++) {
+        let iw = i32(ow * p.stride + kw * p.dilation) - i32(p.pad);
+        if (iw < 0 || iw >= i32(p.w)) {
+          continue;
+        }
+        let xv = x[xc + u32(ih) * p.w + u32(iw)];
+        let wi = wb + kh * p.k + kw;
+        for (var o = 0u; o < OCB; o++) {
+          acc[o] += wt[wi + o * w_stride] * xv;
+        }
+      }
+    }
+  }
+  let plane = p.oh * p.ow;
+  let y_base = s * p.cout * plane + oh * p.ow + ow;
+  for (var o = 0u; o < OCB; o++) {
+    y[y_base + (oc0 + o) * plane] = acc[o];
+  }
+}
