@@ -15,14 +15,23 @@
 #include "simd.h"
 #include "stats.h"
 
+// CMake passes quoted strings; node-gyp cannot, so it passes the bare version and a marker.
+#define SWAPNAS_STR2(x) #x
+#define SWAPNAS_STR(x) SWAPNAS_STR2(x)
+#if !defined(SWAPNAS_VERSION) && defined(SWAPNAS_VERSION_RAW)
+#define SWAPNAS_VERSION SWAPNAS_STR(SWAPNAS_VERSION_RAW)
+#endif
 #ifndef SWAPNAS_VERSION
 #define SWAPNAS_VERSION "0.0.0"
 #endif
-#ifndef SWAPNAS_BUILD_FLAGS
-#define SWAPNAS_BUILD_FLAGS ""
+#if !defined(SWAPNAS_BUILD_SYSTEM) && defined(SWAPNAS_BUILD_SYSTEM_GYP)
+#define SWAPNAS_BUILD_SYSTEM "node-gyp"
 #endif
 #ifndef SWAPNAS_BUILD_SYSTEM
 #define SWAPNAS_BUILD_SYSTEM "unknown"
+#endif
+#ifndef SWAPNAS_BUILD_FLAGS
+#define SWAPNAS_BUILD_FLAGS ""
 #endif
 
 namespace swapnas {

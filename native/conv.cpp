@@ -15,10 +15,18 @@ constexpr double kIm2colCost = 48.0;
 
 // Row copies here are short (8-64 floats): explicit vector moves. The empty asm stops the compiler from turning
 // the loop back into a memmove call, whose overhead dominates at these lengths.
+typedef float vquarter __attribute__((vector_size(16)));
+
 inline void copyRow(float* __restrict dst, const float* __restrict src, int n) {
   int i = 0;
   for (; i + kVecFloats <= n; i += kVecFloats) {
     storeu(dst + i, loadu(src + i));
+    __asm__ volatile("");
+  }
+  for (; i + 4 <= n; i += 4) {
+    vquarter v;
+    std::memcpy(&v, src + i, sizeof v);
+    std::memcpy(dst + i, &v, sizeof v);
     __asm__ volatile("");
   }
   for (; i < n; ++i) {
@@ -86,8 +94,6 @@ void compact(const float* wide, size_t ldw, int rows, int OH, int OW, int rowStr
 
 }  // namespace
 
-int convInputSlack() { return kNR; }
-
 void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, G = n.groups;
   const int cinG = n.cin / G, coutG = n.cout / G;
@@ -118,93 +124,68 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
 
   std::vector<int32_t>& off = sc.off;
   off.resize(static_cast<size_t>(K));
-
-  if (implicit) {
-    // Output position o = oh*Wp + ow over a padded input: every (ci, kh, kw) is a constant offset, so B needs no packing.
-    const int rowStride = pointwise ? W : Wp;
-    const size_t N = roundUp(static_cast<size_t>(OH) * rowStride, kNR);
-    const size_t plane = pointwise ? HW : HpWp;
-    for (int ci = 0; ci < cinG; ++ci)
-      for (int kh = 0; kh < k; ++kh)
-        for (int kw = 0; kw < k; ++kw) off[static_cast<size_t>((ci * k + kh) * k + kw)] = static_cast<int32_t>(ci * plane + kh * d * Wp + kw * d);
-    float* padded = nullptr;
-    if (!pointwise) {
-      const size_t maxRead = static_cast<size_t>(n.cin - 1) * HpWp + static_cast<size_t>(k - 1) * d * (Wp + 1) + N;
-      const size_t size = std::max(static_cast<size_t>(n.cin) * HpWp, maxRead);
-      padded = sc.padded.reserve(size);
-      std::memset(padded, 0, size * sizeof(float));
-    }
-    const bool direct = pointwise && N == OHW && Mpad == coutG;
-    float* wide = direct ? nullptr : sc.wide.reserve(static_cast<size_t>(G) * Mpad * N);
-    for (int s = 0; s < S; ++s) {
-      const float* xs = x + s * inPer;
-      float* ys = y + s * outPer;
-      const float* B = xs;
-      if (!pointwise) {
-        for (int ci = 0; ci < n.cin; ++ci)
-          for (int ih = 0; ih < H; ++ih)
-            copyRow(padded + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
-        B = padded;
+  const int rowStride = pointwise ? W : Wp;
+  const size_t plane = pointwise ? HW : HpWp;
+  // Implicit: output position o = oh*Wp + ow over the padded input, every (ci, kh, kw) a constant offset, so B
+  // needs no packing. Explicit: col[K][N] gathered from the padded input, N = output positions rounded to a tile.
+  const size_t N = implicit ? roundUp(static_cast<size_t>(OH) * rowStride, kNR) : roundUp(OHW, kNR);
+  for (int ci = 0; ci < cinG; ++ci)
+    for (int kh = 0; kh < k; ++kh)
+      for (int kw = 0; kw < k; ++kw) {
+        const size_t r = static_cast<size_t>((ci * k + kh) * k + kw);
+        off[r] = static_cast<int32_t>(implicit ? ci * plane + kh * d * Wp + kw * d : r * N);
       }
-      for (int g = 0; g < G; ++g) {
-        const float* Bg = B + static_cast<size_t>(g) * cinG * plane;
-        if (direct) {
-          gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), ys + static_cast<size_t>(g) * coutG * OHW, OHW);
-        } else {
-          float* Cg = wide + static_cast<size_t>(g) * Mpad * N;
-          gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), Cg, N);
-          compact(Cg, N, coutG, OH, OW, rowStride, ys + static_cast<size_t>(g) * coutG * OHW);
-        }
-      }
-    }
-    return;
+  float* padded = nullptr;
+  if (!pointwise) {
+    const size_t maxRead = implicit ? static_cast<size_t>(n.cin - 1) * HpWp + static_cast<size_t>(k - 1) * d * (Wp + 1) + N : 0;
+    const size_t size = std::max(static_cast<size_t>(n.cin) * HpWp, maxRead);
+    padded = sc.padded.reserve(size);
+    std::memset(padded, 0, size * sizeof(float));
   }
-
-  // Explicit im2col: col[K][N], N = output positions rounded up to a tile (the tail columns stay zero).
-  const size_t N = roundUp(OHW, kNR);
-  for (int r = 0; r < K; ++r) off[static_cast<size_t>(r)] = static_cast<int32_t>(static_cast<size_t>(r) * N);
-  float* col = sc.col.reserve(static_cast<size_t>(K) * N);
-  std::memset(col, 0, static_cast<size_t>(K) * N * sizeof(float));
-  const bool direct = N == OHW && Mpad == coutG;
-  float* wide = direct ? nullptr : sc.wide.reserve(static_cast<size_t>(Mpad) * N);
+  float* col = nullptr;
+  if (!implicit) {
+    // The tail columns past OH*OW stay zero.
+    col = sc.col.reserve(static_cast<size_t>(K) * N);
+    std::memset(col, 0, static_cast<size_t>(K) * N * sizeof(float));
+  }
+  const bool direct = (implicit ? pointwise : true) && N == OHW && Mpad == coutG;
+  float* wide = direct ? nullptr : sc.wide.reserve(static_cast<size_t>(G) * Mpad * N);
   for (int s = 0; s < S; ++s) {
     const float* xs = x + s * inPer;
     float* ys = y + s * outPer;
+    const float* B = xs;
+    if (!pointwise) {
+      for (int ci = 0; ci < n.cin; ++ci)
+        for (int ih = 0; ih < H; ++ih) copyRow(padded + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
+      B = padded;
+    }
     for (int g = 0; g < G; ++g) {
-      for (int ci = 0; ci < cinG; ++ci) {
-        const float* plane = xs + static_cast<size_t>(g * cinG + ci) * HW;
-        for (int kh = 0; kh < k; ++kh) {
-          for (int kw = 0; kw < k; ++kw) {
-            float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
-            const int shift = kw * d - p;
-            // Output columns whose input column is inside the image: [lo, hi).
-            int lo = 0, hi = OW;
-            while (lo < OW && lo * st + shift < 0) ++lo;
-            while (hi > lo && (hi - 1) * st + shift >= W) --hi;
-            for (int oh = 0; oh < OH; ++oh) {
-              float* drow = dst + static_cast<size_t>(oh) * OW;
-              const int ih = oh * st - p + kh * d;
-              if (ih < 0 || ih >= H) {
-                std::memset(drow, 0, sizeof(float) * OW);
-                continue;
+      const float* Bg = B + static_cast<size_t>(g) * cinG * plane;
+      if (!implicit) {
+        for (int ci = 0; ci < cinG; ++ci)
+          for (int kh = 0; kh < k; ++kh)
+            for (int kw = 0; kw < k; ++kw) {
+              float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
+              const float* src = Bg + ci * plane + static_cast<size_t>(kh) * d * Wp + kw * d;
+              for (int oh = 0; oh < OH; ++oh) {
+                const float* srow = src + static_cast<size_t>(oh) * st * Wp;
+                float* drow = dst + static_cast<size_t>(oh) * OW;
+                if (st == 1) {
+                  copyRow(drow, srow, OW);
+                } else {
+                  for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[ow * st];
+                }
               }
-              const float* srow = plane + static_cast<size_t>(ih) * W;
-              for (int ow = 0; ow < lo; ++ow) drow[ow] = 0.0f;
-              if (st == 1) {
-                copyRow(drow + lo, srow + lo + shift, hi - lo);
-              } else {
-                for (int ow = lo; ow < hi; ++ow) drow[ow] = srow[ow * st + shift];
-              }
-              for (int ow = hi; ow < OW; ++ow) drow[ow] = 0.0f;
             }
-          }
-        }
+        Bg = col;
       }
+      float* yg = ys + static_cast<size_t>(g) * coutG * OHW;
       if (direct) {
-        gemmOffsets(mBlocks, K, A + g * aGroup, col, off.data(), static_cast<int>(N), ys + static_cast<size_t>(g) * coutG * OHW, OHW);
+        gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), yg, OHW);
       } else {
-        gemmOffsets(mBlocks, K, A + g * aGroup, col, off.data(), static_cast<int>(N), wide, N);
-        compact(wide, N, coutG, OH, OW, OW, ys + static_cast<size_t>(g) * coutG * OHW);
+        float* Cg = wide + static_cast<size_t>(g) * Mpad * N;
+        gemmOffsets(mBlocks, K, A + g * aGroup, Bg, off.data(), static_cast<int>(N), Cg, N);
+        compact(Cg, N, coutG, OH, OW, implicit ? rowStride : OW, yg);
       }
     }
   }

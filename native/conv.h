@@ -18,9 +18,8 @@ struct ConvScratch {
   std::vector<int32_t> off;
 };
 
-// Floats that may be read past the end of a conv input tensor (the pointwise path reads B in whole tiles).
-int convInputSlack();
-
+// The pointwise path reads its input in whole column tiles, up to kNR - 1 floats past the tensor's end: inputs
+// need that much readable slack (TensorPool provides it).
 // y = conv(x) for S samples; w holds the node's weights in PyTorch layout [cout][cin/groups][k][k].
 void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc);
 

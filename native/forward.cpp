@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "gemm.h"
 #include "ops.h"
 #include "patterns.h"
 #include "prng.h"
@@ -13,6 +14,7 @@ namespace {
 
 // Zeroed floats after every activation buffer: tile-wide GEMM reads may run past a tensor's end.
 constexpr size_t kSlack = 256;
+static_assert(kSlack >= static_cast<size_t>(kNR), "conv reads up to one column tile past its input");
 
 class ScopedTimer {
  public:

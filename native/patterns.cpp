@@ -21,6 +21,15 @@ inline uint64_t mix64(uint64_t x) {
   return x;
 }
 
+// Slots for `expected` inserts at load <= 1/2, so a network's patterns never trigger a rehash.
+inline size_t slotsFor(size_t expected, int S) {
+  size_t distinct = expected;
+  if (S < 62) distinct = std::min(distinct, size_t(1) << S);
+  size_t slots = kInitialSlots;
+  while (slots < 2 * distinct && slots < (size_t(1) << 40)) slots <<= 1;
+  return slots;
+}
+
 inline uint64_t hashWords(const uint64_t* w, int n) {
   uint64_t h = 0x9e3779b97f4a7c15ull;
   for (int i = 0; i < n; ++i) h = mix64(h ^ w[i]) + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
@@ -32,30 +41,46 @@ inline uint64_t hashWords(const uint64_t* w, int n) {
 void reluPack(const float* x, float* y, int S, size_t per, uint64_t* codes) {
   const int words = patternWords(S);
   constexpr size_t kBlock = 1024;
+  // Bits are gathered 32 samples at a time in 32-bit lanes (twice the neurons per vector of 64-bit lanes).
+  uint32_t c32[kBlock];
   for (size_t j0 = 0; j0 < per; j0 += kBlock) {
     const size_t len = std::min(kBlock, per - j0);
     uint64_t* cb = codes + j0 * words;
-    std::memset(cb, 0, len * words * sizeof(uint64_t));
-    for (int s = 0; s < S; ++s) {
-      const float* xs = x + static_cast<size_t>(s) * per + j0;
-      if (y) {
-        float* ys = y + static_cast<size_t>(s) * per + j0;
-        for (size_t j = 0; j < len; ++j) ys[j] = xs[j] > 0 ? xs[j] : 0.0f;
+    for (int s0 = 0; s0 < S; s0 += 32) {
+      const int s1 = std::min(S, s0 + 32);
+      std::memset(c32, 0, sizeof c32);
+      for (int s = s0; s < s1; ++s) {
+        const float* xs = x + static_cast<size_t>(s) * per + j0;
+        const int bit = s - s0;
+        if (y) {
+          float* ys = y + static_cast<size_t>(s) * per + j0;
+          for (size_t j = 0; j < len; ++j) {
+            const float v = xs[j];
+            ys[j] = v > 0 ? v : 0.0f;
+            c32[j] |= static_cast<uint32_t>(v > 0) << bit;
+          }
+        } else {
+          for (size_t j = 0; j < len; ++j) c32[j] |= static_cast<uint32_t>(xs[j] > 0) << bit;
+        }
       }
-      if (words == 1) {
-        for (size_t j = 0; j < len; ++j) cb[j] |= static_cast<uint64_t>(xs[j] > 0) << s;
+      const int word = s0 / 64;
+      if (s0 % 64 == 0) {
+        if (words == 1) {
+          for (size_t j = 0; j < len; ++j) cb[j] = c32[j];
+        } else {
+          for (size_t j = 0; j < len; ++j) cb[j * words + word] = c32[j];
+        }
       } else {
-        const int wi = s >> 6;
-        const int bit = s & 63;
-        for (size_t j = 0; j < len; ++j) cb[j * words + wi] |= static_cast<uint64_t>(xs[j] > 0) << bit;
+        for (size_t j = 0; j < len; ++j) cb[j * words + word] |= static_cast<uint64_t>(c32[j]) << 32;
       }
     }
   }
 }
 
-void PatternSet::reset(int S) {
+void PatternSet::reset(int S, size_t expected) {
   words_ = patternWords(S);
   count_ = 0;
+  pending_.clear();
   hasZero_ = false;
   if (S <= kMaxBitmapSamples) {
     mode_ = Mode::Bitmap;
@@ -63,26 +88,40 @@ void PatternSet::reset(int S) {
     bitmap_.assign(n, 0);
   } else if (words_ == 1) {
     mode_ = Mode::Hash;
-    if (table_.size() < kInitialSlots) table_.resize(kInitialSlots);
+    const size_t want = slotsFor(expected, S);
+    if (table_.size() < want) table_.resize(want);
     std::fill(table_.begin(), table_.end(), 0);
     mask_ = table_.size() - 1;
   } else {
     mode_ = Mode::Wide;
-    if (tags_.size() < kInitialSlots) tags_.resize(kInitialSlots);
+    const size_t want = slotsFor(expected, S);
+    if (tags_.size() < want) tags_.resize(want);
     std::fill(tags_.begin(), tags_.end(), 0);
     keys_.resize(tags_.size() * words_);
     mask_ = tags_.size() - 1;
   }
 }
 
-uint64_t PatternSet::size() const { return count_ + (hasZero_ ? 1 : 0); }
+uint64_t PatternSet::size() {
+  flush();
+  return count_ + (hasZero_ ? 1 : 0);
+}
 
 void PatternSet::insert(const uint64_t* codes, size_t count) {
-  switch (mode_) {
-    case Mode::Bitmap: insertBitmap(codes, count); break;
-    case Mode::Hash: insertHash(codes, count); break;
-    case Mode::Wide: insertWide(codes, count); break;
+  if (mode_ == Mode::Bitmap) {
+    insertBitmap(codes, count);
+  } else {
+    pending_.insert(pending_.end(), codes, codes + count * words_);
   }
+}
+
+void PatternSet::flush() {
+  if (pending_.empty()) return;
+  if (mode_ == Mode::Hash)
+    insertHash(pending_.data(), pending_.size());
+  else
+    insertWide(pending_.data(), pending_.size() / words_);
+  pending_.clear();
 }
 
 void PatternSet::insertBitmap(const uint64_t* codes, size_t count) {

@@ -17,13 +17,16 @@ void reluPack(const float* x, float* y, int S, size_t per, uint64_t* codes);
 
 class PatternSet {
  public:
-  // Empties the set for patterns of S samples; storage is kept for the next work item.
-  void reset(int S);
+  // Empties the set for patterns of S samples, sized for `expected` inserts (growing if exceeded); storage is
+  // kept for the next work item.
+  void reset(int S, size_t expected = 0);
   void insert(const uint64_t* codes, size_t count);
-  uint64_t size() const;
+  // Distinct patterns inserted since reset (flushes pending inserts).
+  uint64_t size();
 
  private:
   enum class Mode { Bitmap, Hash, Wide };
+  void flush();
   void insertBitmap(const uint64_t* codes, size_t count);
   void insertHash(const uint64_t* codes, size_t count);
   void insertWide(const uint64_t* codes, size_t count);
@@ -41,6 +44,9 @@ class PatternSet {
   // Wide: slot i holds words_ key words at keys_[i * words_]; tags_[i] = hash | 1, 0 when empty.
   std::vector<uint64_t> tags_;
   std::vector<uint64_t> keys_;
+  // Hash/Wide: codes are queued per network and hashed in one burst, while the table is cache-resident rather
+  // than evicted by the convolutions between layers (measured 4x faster at S=64).
+  std::vector<uint64_t> pending_;
 };
 
 }  // namespace swapnas

@@ -5,6 +5,7 @@
 // Environment:
 //   SWAPNAS_SKIP_NATIVE=1     skip the build (the pure TypeScript backends still work)
 //   SWAPNAS_NATIVE_ARCH=0     build portable code instead of -march=native
+//   SWAPNAS_ARCH_FLAGS=...    with SWAPNAS_NATIVE_ARCH=0: explicit target flags, e.g. "-march=x86-64-v3"
 //   SWAPNAS_DEBUG=1           Debug configuration
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -58,7 +59,10 @@ if (!existsSync(cmakeJs)) die(`cannot build the native addon: ${cmakeJs} is miss
 
 const args = [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build')];
 args.push('--config', env.SWAPNAS_DEBUG === '1' ? 'Debug' : 'Release');
-if (env.SWAPNAS_NATIVE_ARCH === '0' || env.SWAPNAS_NATIVE_ARCH === 'OFF') args.push('--CDSWAPNAS_NATIVE_ARCH=OFF');
+if (env.SWAPNAS_NATIVE_ARCH === '0' || env.SWAPNAS_NATIVE_ARCH === 'OFF') {
+  args.push('--CDSWAPNAS_NATIVE_ARCH=OFF');
+  if (env.SWAPNAS_ARCH_FLAGS) args.push(`--CDSWAPNAS_ARCH_FLAGS=${env.SWAPNAS_ARCH_FLAGS}`);
+}
 if (env.CMAKE) args.push('--cmake-path', env.CMAKE);
 
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });

@@ -10,6 +10,7 @@ import { Rng } from '../src/util/rng.js';
 import { formatNb201, parseNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { buildNb201Network } from '../src/spaces/nb201/network.js';
 import type { Network } from '../src/ir/types.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
@@ -118,6 +119,75 @@ describe('native addon: parity with the reference on small NB201 networks', () =
   });
 });
 
+/**
+ * Random small graphs exercising every op and conv variant the NB201 cells do not: groups (incl. depthwise),
+ * dilation, stride 2, 5x5 and 1x1 kernels, maxpool, avgpool with and without padding in the count, concat,
+ * multi-input add, zero, and a classifier head that must be skipped.
+ */
+function genericNet(rng: Rng, size: number): Network {
+  const b = new GraphBuilder([3, size, size]);
+  let x = b.bn(b.conv(b.input, 8, 3));
+  const live = [x];
+  for (let step = 0; step < 6; step++) {
+    const src = live[rng.int(live.length)]!;
+    const [c, h] = b.shape3(src);
+    let y: number;
+    switch (rng.int(9)) {
+      case 0:
+        y = b.bn(b.conv(b.relu(src), c, 3, { groups: c })); // depthwise
+        break;
+      case 1:
+        y = c % 2 === 0 ? b.bn(b.conv(b.relu(src), 2 * c > 32 ? c : 2 * c, 3, { groups: 2 })) : b.bn(b.conv(b.relu(src), c, 3));
+        break;
+      case 2:
+        y = b.bn(b.conv(b.relu(src), c, 3, { dilation: 2 }));
+        break;
+      case 3:
+        y = b.bn(b.conv(b.relu(src), c, 5));
+        break;
+      case 4:
+        y = h >= 4 ? b.bn(b.conv(b.relu(src), c, 3, { stride: 2, pad: 1 })) : b.maxpool(src, 3, 1, 1);
+        break;
+      case 5:
+        y = b.maxpool(src, 3, 1, 1);
+        break;
+      case 6:
+        y = b.avgpool(src, 3, 1, 1, rng.next() < 0.5);
+        break;
+      case 7:
+        y = b.bn(b.conv(b.relu(src), c + 3, 1, { pad: 0 }));
+        break;
+      default:
+        y = b.bn(b.conv(b.relu(src), c, 3));
+        break;
+    }
+    const same = live.filter((v) => b.shape(v).join('x') === b.shape(y).join('x'));
+    if (same.length > 0 && rng.next() < 0.5) y = b.add([y, same[rng.int(same.length)]!, ...(rng.next() < 0.3 ? [b.zero(b.shape3(y))] : [])]);
+    const sameHw = live.filter((v) => b.shape3(v)[1] === b.shape3(y)[1] && b.shape3(v)[0] + b.shape3(y)[0] <= 40);
+    if (sameHw.length > 0 && rng.next() < 0.3) y = b.concat([y, sameHw[rng.int(sameHw.length)]!]);
+    live.push(y);
+    x = y;
+  }
+  const out = b.linear(b.gap(b.relu(b.bn(x))), 10, true);
+  return b.finish(out);
+}
+
+describe('native addon: parity with the reference on generic graphs', () => {
+  it('30 random graphs x S in {3, 33, 65} agree exactly', async () => {
+    const rng = new Rng(77);
+    const nets = Array.from({ length: 30 }, (_, i) => genericNet(rng, i % 2 === 0 ? 8 : 11));
+    for (const S of [3, 33, 65]) {
+      for (const size of [8, 11]) {
+        const group = nets.filter((n) => n.nodes[0]!.shape[1] === size);
+        const batch = randomBatch(S, 3, size, S * 100 + size);
+        const seeds = [repeatSeed(5, S)];
+        const counts = await addon.countPatterns(job(group, batch, seeds), () => {});
+        group.forEach((net, i) => expect(counts[i], `graph ${i} S=${S}`).toBe(referenceCount(net, batch, seeds[0]!)));
+      }
+    }
+  });
+});
+
 describe('native addon: worker behaviour', () => {
   const big = [
     buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|')),
@@ -142,7 +212,7 @@ describe('native addon: worker behaviour', () => {
   });
 
   it('keeps the event loop free while counting', async () => {
-    const seeds = Array.from({ length: 6 }, (_, r) => repeatSeed(3, r));
+    const seeds = Array.from({ length: 10 }, (_, r) => repeatSeed(3, r));
     let ticks = 0;
     let maxGap = 0;
     let last = Date.now();
@@ -156,14 +226,15 @@ describe('native addon: worker behaviour', () => {
     const progress: [number, number][] = [];
     try {
       const counts = await addon.countPatterns(job(big, batch, seeds, 1), (d, t) => progress.push([d, t]));
-      expect(counts.length).toBe(6);
+      expect(counts.length).toBe(10);
     } finally {
       clearInterval(timer);
     }
     const elapsed = Date.now() - t0;
-    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
-    expect(maxGap).toBeLessThan(100);
-    expect(progress.at(-1)).toEqual([6, 6]);
+    // A blocked loop would show one gap as long as the job; the slack allows for a loaded CI machine.
+    expect(maxGap).toBeLessThan(Math.max(250, elapsed / 3));
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 10);
+    expect(progress.at(-1)).toEqual([10, 10]);
   });
 
   it('rejects a bad program with E_BACKEND instead of crashing', async () => {

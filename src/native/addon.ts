@@ -16,7 +16,7 @@ export interface NativeCountJob {
   readonly w: number;
   /** One PRNG seed (u32) per repeat. */
   readonly seeds: Uint32Array;
-  /** Worker threads (≥ 1); each (network, repeat) item runs on one thread. */
+  /** Worker threads (≥ 1; at most min(items, 256) are started); each (network, repeat) item runs on one thread. */
   readonly threads: number;
   /** Cancellation flag: the worker stops soon after `cancel[0]` becomes non-zero (checked between layers). */
   readonly cancel: Int32Array;

@@ -1,0 +1,53 @@
+{
+  "variables": {
+    "swapnas_native_arch%": "true"
+  },
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-fast-math"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+    "defines": [
+      "NAPI_VERSION=8",
+      "NAPI_CPP_EXCEPTIONS",
+      "NODE_ADDON_API_DISABLE_DEPRECATED",
+      "SWAPNAS_VERSION_RAW=<!(node -p \"require('./package.json').version\")",
+      "SWAPNAS_BUILD_SYSTEM_GYP"
+    ],
+    "xcode_settings": {
+      "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-fast-math"]
+    },
+    "conditions": [
+      ["swapnas_native_arch=='true'", {
+        "cflags_cc": ["-march=native"],
+        "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-march=native"] }
+      }]
+    ]
+  },
+  "targets": [
+    {
+      "target_name": "swapnas_prng",
+      "type": "static_library",
+      "sources": ["native/prng.cpp"],
+      "cflags_cc": ["-fPIC", "-ffp-contract=off", "-fno-math-errno"],
+      "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off", "-fno-math-errno"] }
+    },
+    {
+      "target_name": "swapnas",
+      "dependencies": ["swapnas_prng"],
+      "sources": [
+        "native/addon.cpp",
+        "native/conv.cpp",
+        "native/count_worker.cpp",
+        "native/forward.cpp",
+        "native/gemm.cpp",
+        "native/ir.cpp",
+        "native/ops.cpp",
+        "native/patterns.cpp",
+        "native/peak.cpp",
+        "native/stats.cpp"
+      ]
+    }
+  ]
+}

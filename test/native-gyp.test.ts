@@ -1,0 +1,62 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/native/loader.js';
+
+/** binding.gyp (the node-gyp fallback) must build exactly what CMakeLists.txt builds, with the same PRNG flags. */
+const root = packageRoot();
+
+interface GypTarget {
+  target_name: string;
+  sources?: string[];
+  cflags_cc?: string[];
+}
+
+function gyp(): { targets: GypTarget[] } {
+  // gyp files are Python literals; ours is kept to the JSON subset (minus '#' comment lines).
+  const text = readFileSync(join(root, 'binding.gyp'), 'utf8')
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('#'))
+    .join('\n');
+  return JSON.parse(text) as { targets: GypTarget[] };
+}
+
+function cmake(): string {
+  return readFileSync(join(root, 'CMakeLists.txt'), 'utf8').replace(/#.*$/gm, '');
+}
+
+/** Arguments of `set(NAME ...)` in CMakeLists.txt. */
+function cmakeSet(text: string, name: string): string[] {
+  const m = new RegExp(`set\\(\\s*${name}\\s+([^)]*)\\)`).exec(text);
+  if (!m) throw new Error(`CMakeLists.txt has no set(${name} ...)`);
+  return m[1]!.split(/\s+/).filter(Boolean);
+}
+
+describe('native build files', () => {
+  it('binding.gyp and CMakeLists.txt list the same C++ sources, and every native/*.cpp', () => {
+    const fromCmake = cmakeSet(cmake(), 'SWAPNAS_SOURCES').filter((s) => s.endsWith('.cpp')).sort();
+    const fromGyp = gyp()
+      .targets.flatMap((t) => t.sources ?? [])
+      .filter((s) => s.endsWith('.cpp'))
+      .sort();
+    expect(fromGyp).toEqual(fromCmake);
+    const onDisk = readdirSync(join(root, 'native'))
+      .filter((f) => f.endsWith('.cpp'))
+      .map((f) => `native/${f}`)
+      .sort();
+    expect(fromCmake).toEqual(onDisk);
+  });
+
+  it('both compile the PRNG without FMA contraction or fast-math', () => {
+    const text = cmake();
+    const prngFlags = cmakeSet(text, 'SWAPNAS_PRNG_FLAGS');
+    expect(prngFlags).toContain('-ffp-contract=off');
+    expect(text).toMatch(/set_source_files_properties\(\s*native\/prng\.cpp\s+PROPERTIES\s+COMPILE_OPTIONS\s+"\$\{SWAPNAS_PRNG_FLAGS\}"\s*\)/);
+    expect(text).not.toMatch(/-ffast-math|-Ofast/);
+    const prngTargets = gyp().targets.filter((t) => (t.sources ?? []).includes('native/prng.cpp'));
+    expect(prngTargets).toHaveLength(1);
+    expect(prngTargets[0]!.sources).toEqual(['native/prng.cpp']);
+    expect(prngTargets[0]!.cflags_cc).toContain('-ffp-contract=off');
+    expect(readFileSync(join(root, 'binding.gyp'), 'utf8')).not.toMatch(/-ffast-math|-Ofast/);
+  });
+});
