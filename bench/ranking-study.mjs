@@ -12,7 +12,6 @@ import { measure, settingKey } from '../dist/study/measure.js';
 import { selectNb201 } from '../dist/study/correlate-run.js';
 import { Nb201Table } from '../dist/tables/nb201.js';
 import { nb201Space } from '../dist/spaces/nb201/index.js';
-import { countParams } from '../dist/ir/analysis.js';
 import { dataFreeRegulariser } from '../dist/score/auto-reg.js';
 import { regFactor } from '../dist/score/regularise.js';
 import { spearman, kendallTauB } from '../dist/stats/rank.js';
@@ -69,8 +68,9 @@ for (const s of settings) {
     },
   });
   const secs = (performance.now() - t0) / 1000;
-  const net = { channels: setting.channels, cells: setting.cells };
-  const thetaK = genotypes.map((g) => countParams(nb201Space.build(g, net)) / 1000);
+  // Θ of the network that was scored (pruned networks lose their dead convolutions' parameters).
+  const net = { channels: setting.channels, cells: setting.cells, prune: Boolean(setting.prune) };
+  const thetaK = archs.map((x) => ms.get(x).params / 1000);
   const psi = archs.map((x) => ms.get(x).swap);
   const row = { sample: label, key: settingKey(setting), setting, n: archs.length, secondsPerArch: fresh > 0 ? secs / fresh : null, rho: {} };
   for (const ds of ['cifar10', 'cifar100', 'imagenet16']) {

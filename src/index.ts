@@ -37,3 +37,5 @@ export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
 export { runCorrelate, selectNb201, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
 export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';
 export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
+export * from './search/index.js';
+export { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } from './score/defaults.js';

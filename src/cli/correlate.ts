@@ -27,6 +27,7 @@ interface CorrelateFlags {
   images: string;
   weightSeed: string;
   nwot: boolean;
+  prune: boolean;
   mu?: string;
   sigma?: string;
   backend: string;
@@ -55,6 +56,7 @@ export function registerCorrelate(program: Command): void {
     .option('--repeats <R>', 'weight re-initialisations', String(d.repeats))
     .option('--channels <C>', 'proxy network channels', String(d.channels))
     .option('--cells <N>', 'proxy cells per stage', String(d.cells))
+    .option('--no-prune', 'keep dead cell edges (official behaviour)')
     .option('--images <src>', `input batch: ${IMAGE_SOURCES.join(' | ')}`, d.images)
     .option('--weight-seed <k>', 'weight seed', '0')
     .option('--no-nwot', 'skip the NWOT baseline')
@@ -96,6 +98,7 @@ export function registerCorrelate(program: Command): void {
             images: f.images as ImageSource,
             seed: int('--weight-seed', f.weightSeed, 0),
             nwot: f.nwot,
+            prune: f.prune,
           },
           backend,
           ...(reg ? { regulariser: reg } : {}),

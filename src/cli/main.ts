@@ -5,6 +5,7 @@ import { registerScore } from './score.js';
 import { registerBackends } from './backends.js';
 import { registerCorrelate } from './correlate.js';
 import { registerExport } from './export.js';
+import { registerSearch } from './search.js';
 
 const program = new Command();
 program.name('swapnas').description('Training-free NAS: SWAP-Score, reg-SWAP, SWAP-NAS and PRE-NAS').version('0.1.0');
@@ -12,6 +13,7 @@ registerScore(program);
 registerBackends(program);
 registerCorrelate(program);
 registerExport(program);
+registerSearch(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isSwapError(e)) {

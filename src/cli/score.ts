@@ -11,15 +11,20 @@ import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
 import { inputsFromFlags, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
+import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../score/defaults.js';
+import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 
 interface ScoreFlags extends InputFlags {
   sample?: string;
   seed: string;
   all?: boolean;
-  repeats: string;
-  channels: string;
-  cells: string;
+  repeats?: string;
+  channels?: string;
+  cells?: string;
+  prune: boolean;
+  official?: boolean;
+  reg: boolean;
   classes: string;
   mu?: string;
   sigma?: string;
@@ -43,14 +48,17 @@ export function registerScore(program: Command): void {
     .option('--sample <n>', 'score n uniformly sampled cells')
     .option('--seed <k>', 'seed for sampling and weights', '0')
     .option('--all', 'score all 15,625 cells')
-    .option('--batch <S>', 'samples per batch', '16')
-    .option('--repeats <R>', 'weight re-initialisations averaged', '32')
-    .option('--channels <C>', 'proxy network channels', '16')
-    .option('--cells <N>', 'cells per stage', '5')
+    .option('--batch <S>', `samples per batch (default ${D.batch})`)
+    .option('--repeats <R>', `weight re-initialisations averaged (default ${D.repeats})`)
+    .option('--channels <C>', `proxy network channels (default ${D.channels})`)
+    .option('--cells <N>', `cells per stage (default ${D.cells})`)
+    .option('--no-prune', 'keep dead cell edges (the official code hooks them too)')
+    .option('--official', `the official SWAP protocol: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning (explicit options still win)`)
+    .option('--no-reg', 'no size regulariser: reg-SWAP = Ψ')
     .option('--classes <n>', 'classifier outputs (only changes Θ)', '10')
     .option('--input-size <px>', 'input height/width for --gaussian', '32')
-    .option('--mu <K>', 'reg-SWAP μ, thousands of parameters')
-    .option('--sigma <K2>', 'reg-SWAP σ (divides (Θ-μ)² directly)')
+    .option('--mu <K>', 'reg-SWAP μ, thousands of parameters (default: data-free rule)')
+    .option('--sigma <K2>', 'reg-SWAP σ, divides (Θ-μ)² directly (default: data-free rule)')
     .option('--backend <name>', 'auto | native | reference', 'auto')
     .option('--threads <n>', 'worker threads (default: all cores)')
     .option('--images <file>', 'CIFAR binary file for the input batch')
@@ -85,19 +93,26 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     genotypes = new Rng(seed).sample(all.length, n).map((i) => all[i]!);
   } else genotypes = archTexts.map((a) => nb201Space.parse(a));
 
-  const netOpts = { channels: int('--channels', f.channels, 1), cells: int('--cells', f.cells, 1), classes: int('--classes', f.classes, 1) };
-  const S = int('--batch', f.batch ?? '16', 1);
+  const base = f.official ? O : D;
+  const netOpts = {
+    channels: f.channels !== undefined ? int('--channels', f.channels, 1) : base.channels,
+    cells: f.cells !== undefined ? int('--cells', f.cells, 1) : base.cells,
+    classes: int('--classes', f.classes, 1),
+    prune: f.official && process.argv.every((a) => a !== '--prune') ? false : f.prune,
+  };
+  const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
   const size = int('--input-size', f.inputSize ?? '32', 4);
   const inputs = inputsFromFlags(f, size, S);
   const resolved = resolveScoreOptions({
     inputs,
     batch: S,
-    repeats: int('--repeats', f.repeats, 1),
+    repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : base.repeats,
     seed,
     ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
   });
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
+  if (!resolved.reg && f.reg) resolved.reg = dataFreeRegulariser(nb201Space, netOptsFull);
 
   // Resume: skip what the output file already holds.
   const done = new Set<string>();

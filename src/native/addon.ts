@@ -20,6 +20,18 @@ export interface NativeCountJob {
   readonly threads: number;
   /** Cancellation flag: the worker stops soon after `cancel[0]` becomes non-zero (checked between layers). */
   readonly cancel: Int32Array;
+  /**
+   * Also compute NWOT (log|det K|, K_ij = recorded neurons whose bits for samples i and j agree) from the same
+   * patterns; the promise then resolves to {@link NativeCountsWithNwot} instead of the bare counts.
+   */
+  readonly nwot?: boolean;
+}
+
+/** Result of `countPatterns` with `nwot: true`; both arrays are indexed `net * seeds.length + r`. */
+export interface NativeCountsWithNwot {
+  readonly counts: Float64Array;
+  /** log|det K| per (network, repeat); −Infinity when K is singular. */
+  readonly nwot: Float64Array;
 }
 
 export interface NativeCodes {
@@ -65,6 +77,8 @@ export interface NativeStats {
   readonly packMs: number;
   /** Inserting packed patterns into the distinct-pattern set. */
   readonly countMs: number;
+  /** NWOT kernel accumulation and log-determinant (jobs with `nwot: true` only). */
+  readonly nwotMs: number;
   /** Whole forward passes including the above and bookkeeping. */
   readonly itemMs: number;
 }
@@ -76,11 +90,13 @@ export interface NativeAddon {
   prngFill(seed: number, tensor: number, count: number): Float32Array;
   /**
    * Count distinct sample-wise patterns for every network × seed, asynchronously on a worker pool.
-   * Resolves to `counts[net * seeds.length + r]`; rejects with an Error whose `code` is set (E_CANCELLED, E_BACKEND).
+   * Resolves to `counts[net * seeds.length + r]` (with `job.nwot`: to `{ counts, nwot }`); rejects with an Error whose `code` is set (E_CANCELLED, E_BACKEND).
    * `onProgress(done, total)` runs on the main thread, throttled, and once more with done = total before resolving;
    * if it throws, the job stops and rejects with that exception.
    */
-  countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
+  countPatterns(job: NativeCountJob & { readonly nwot: true }, onProgress?: (done: number, total: number) => void): Promise<NativeCountsWithNwot>;
+  countPatterns(job: NativeCountJob & { readonly nwot?: false }, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
+  countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array | NativeCountsWithNwot>;
   /** Synchronous: all per-neuron patterns of one network under one seed (diagnostics, NWOT, parity tests). */
   patternCodes(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number): NativeCodes;
   /** Synchronous diagnostics: the `n × numel` float32 output of node `node` (only its ancestors are evaluated). */

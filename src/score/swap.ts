@@ -16,6 +16,8 @@ export interface ScoreOptions {
   readonly repeats?: number;
   /** User seed; repeat r uses `repeatSeed(seed, r)` (default 0). */
   readonly seed?: number;
+  /** A ready regulariser (e.g. from `dataFreeRegulariser`); alternative to `mu`/`sigma`. */
+  readonly regulariser?: Regulariser;
   /** reg-SWAP μ (K params) and σ (K²); both or neither. Without them reg-SWAP equals Ψ (factor 1). */
   readonly mu?: number;
   readonly sigma?: number;
@@ -67,13 +69,14 @@ function checkInt(name: string, v: number, min: number): number {
 
 /** Resolve and validate options (shared by `scoreNetworks` and long-running callers that score in chunks). */
 export function resolveScoreOptions(opts: ScoreOptions): { inputs: InputBatch; repeats: number; seed: number; reg: Regulariser | undefined } {
+  if (opts.regulariser && (opts.mu !== undefined || opts.sigma !== undefined)) throw new SwapError('E_OPTION', 'give either regulariser or mu/sigma, not both');
   const base = opts.inputs ?? defaultBatch(16);
   const S = checkInt('batch', opts.batch ?? Math.min(16, base.n), 1);
   const inputs = takeSamples(base, S);
   const repeats = checkInt('repeats', opts.repeats ?? 32, 1);
   const seed = checkInt('seed', opts.seed ?? 0, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
-  return { inputs, repeats, seed, reg: checkRegulariser(opts.mu, opts.sigma) };
+  return { inputs, repeats, seed, reg: opts.regulariser ?? checkRegulariser(opts.mu, opts.sigma) };
 }
 
 /** Check that every network takes the batch's per-sample shape. */

@@ -1,13 +1,8 @@
+import { SWAP_DEFAULTS } from '../score/defaults.js';
 import type { ImageSource } from './measure.js';
 
-/**
- * Default scoring proxy of `correlate` (and the ranking study's starting point): see docs/ranking-study.md for
- * the measurements behind each value.
- */
-export const STUDY_DEFAULTS: { channels: number; cells: number; batch: number; repeats: number; images: ImageSource } = {
-  channels: 16,
-  cells: 5,
-  batch: 16,
-  repeats: 4,
+/** Default scoring proxy of `correlate`: the package-wide {@link SWAP_DEFAULTS} on the CIFAR-10 batch. */
+export const STUDY_DEFAULTS: { channels: number; cells: number; batch: number; repeats: number; prune: boolean; images: ImageSource } = {
+  ...SWAP_DEFAULTS,
   images: 'cifar10',
 };

@@ -3,7 +3,13 @@ import { serializeNetworks } from '../../ir/serialize.js';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
 import type { Backend, BackendProvider, CountRequest, CountResult } from '../types.js';
-import type { NativeAddon } from '../../native/addon.js';
+import type { NativeAddon, NativeCountJob } from '../../native/addon.js';
+
+/** SWAP pattern counts and NWOT scores of the same evaluations, both `[network][repeat]`. */
+export interface CountsAndNwot {
+  readonly counts: CountResult;
+  readonly nwot: CountResult;
+}
 
 /** The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. */
 export class NativeBackend implements Backend {
@@ -11,6 +17,22 @@ export class NativeBackend implements Backend {
   constructor(private readonly addon: NativeAddon) {}
 
   async countPatterns(req: CountRequest): Promise<CountResult> {
+    const flat = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: false }, onProgress));
+    return split(flat, req);
+  }
+
+  /** NWOT log|det K| for every network × seed (−Infinity where K is singular). */
+  async nwot(req: CountRequest): Promise<CountResult> {
+    return (await this.countAndNwot(req)).nwot;
+  }
+
+  /** Both scores from one forward pass per (network, seed). */
+  async countAndNwot(req: CountRequest): Promise<CountsAndNwot> {
+    const r = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: true }, onProgress));
+    return { counts: split(r.counts, req), nwot: split(r.nwot, req) };
+  }
+
+  private async run<T>(req: CountRequest, call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
     const { program, offsets } = serializeNetworks(req.networks);
     const cancel = new Int32Array(1);
     if (req.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring cancelled');
@@ -18,9 +40,8 @@ export class NativeBackend implements Backend {
       cancel[0] = 1;
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    const R = req.seeds.length;
     try {
-      const flat = await this.addon.countPatterns(
+      return await call(
         {
           program,
           offsets,
@@ -35,7 +56,6 @@ export class NativeBackend implements Backend {
         },
         (done, total) => req.onProgress?.(done, total),
       );
-      return req.networks.map((_, i) => Array.from(flat.subarray(i * R, (i + 1) * R)));
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'E_CANCELLED') throw new SwapError('E_CANCELLED', 'scoring cancelled', { cause: e });
@@ -44,6 +64,11 @@ export class NativeBackend implements Backend {
       req.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function split(flat: Float64Array, req: CountRequest): CountResult {
+  const R = req.seeds.length;
+  return req.networks.map((_, i) => Array.from(flat.subarray(i * R, (i + 1) * R)));
 }
 
 export const nativeProvider: BackendProvider = {

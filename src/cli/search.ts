@@ -1,0 +1,223 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { BackendName } from '../backends/types.js';
+import { Nb201Table } from '../tables/nb201.js';
+import { SwapError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
+import { DEFAULT_BUDGETS, runSearch, type EvaluatorChoice, type SearchOptions } from '../search/run.js';
+import { formatSummary, renderPlotSvg } from '../search/report.js';
+import { checkStrategy, PRE_NAS_DEFAULTS, SWAP_NAS_DEFAULTS, type PreNasOptions, type SwapNasOptions } from '../search/strategies/index.js';
+import { inputsFromFlags, type InputFlags } from './inputs.js';
+import { int, num } from './parse.js';
+
+interface SearchFlags extends InputFlags {
+  prune: boolean;
+  space: string;
+  strategy: string;
+  dataset: string;
+  seed: string;
+  budget?: string;
+  population?: string;
+  cycles?: string;
+  sampleSize?: string;
+  mutations?: string;
+  crossover: boolean;
+  initial?: string;
+  perGeneration?: string;
+  parents?: string;
+  offspring?: string;
+  tournament?: string;
+  topFraction?: string;
+  maxOpChanges?: string;
+  trees?: string;
+  warmStart?: string;
+  targetParams?: string;
+  mu?: string;
+  sigma?: string;
+  repeats?: string;
+  channels?: string;
+  cells?: string;
+  backend: string;
+  threads?: string;
+  journal?: string;
+  resume?: boolean;
+  out?: string;
+  plot?: string;
+  json?: boolean;
+  evaluator: string;
+  evalCmd?: string;
+  evalTimeout?: string;
+  runDir?: string;
+  progress: boolean;
+}
+
+const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
+const PRE_FLAGS = ['initial', 'perGeneration', 'parents', 'offspring', 'tournament', 'topFraction', 'maxOpChanges', 'trees', 'warmStart'] as const;
+const PROXY_FLAGS = ['batch', 'repeats', 'channels', 'cells', 'threads', 'images', 'npy', 'gaussian', 'targetParams', 'mu', 'sigma'] as const;
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** `swapnas search`: SWAP-NAS, PRE-NAS, hybrid or random search on NB201, journaled and resumable. */
+export function registerSearch(program: Command): void {
+  const P = SEARCH_PROXY_DEFAULTS;
+  const S = SWAP_NAS_DEFAULTS;
+  const R = PRE_NAS_DEFAULTS;
+  program
+    .command('search')
+    .description('architecture search: swap-nas (zero queries), pre-nas, hybrid or random (ground-truth queries)')
+    .option('--space <name>', 'search space', 'nb201')
+    .option('--strategy <name>', 'swap-nas | pre-nas | hybrid | random', 'swap-nas')
+    .option('--dataset <name>', 'cifar10 | cifar100 | imagenet16', 'cifar10')
+    .option('--seed <k>', 'seed of every random choice and of the proxy weights', '0')
+    .option('--budget <n>', `ground-truth queries (pre-nas ${DEFAULT_BUDGETS['pre-nas']}, hybrid ${DEFAULT_BUDGETS.hybrid}, random ${DEFAULT_BUDGETS.random})`)
+    .option('--population <P>', `swap-nas population (${S.population})`)
+    .option('--cycles <C>', `swap-nas cycles (${S.cycles})`)
+    .option('--sample-size <S>', `swap-nas candidates per cycle (${S.sampleSize})`)
+    .option('--mutations <M>', `swap-nas mutants per cycle (${S.mutations})`)
+    .option('--no-crossover', 'swap-nas: never use the crossover child as parent')
+    .option('--initial <n>', `pre-nas/hybrid initial random sample (${R.initial})`)
+    .option('--per-generation <k>', `pre-nas/hybrid evaluations per generation (${R.perGeneration})`)
+    .option('--parents <n>', `pre-nas/hybrid parents per generation (${R.parents})`)
+    .option('--offspring <n>', `pre-nas/hybrid offspring per parent (${R.offspring})`)
+    .option('--tournament <n>', `pre-nas/hybrid parent tournament size (${R.tournament})`)
+    .option('--top-fraction <f>', `pre-nas/hybrid: stratify over this top fraction of predictions (${R.topFraction})`)
+    .option('--max-op-changes <n>', `pre-nas/hybrid: offspring differ in 1..n ops (${R.maxOpChanges})`)
+    .option('--trees <n>', `pre-nas/hybrid random-forest trees (${R.trees})`)
+    .option('--warm-start <x>', `hybrid: initial sample = best-SWAP of x·initial random cells, 0 = off (${R.warmStart})`)
+    .option('--target-params <K>', 'reg-SWAP μ = σ = K (thousands of proxy-network parameters)')
+    .option('--mu <K>', 'reg-SWAP μ (thousands of proxy-network parameters)')
+    .option('--sigma <K2>', 'reg-SWAP σ')
+    .option('--batch <S>', `proxy input samples (${P.batch})`)
+    .option('--repeats <R>', `proxy weight initialisations (${P.repeats})`)
+    .option('--channels <C>', `proxy network channels (${P.channels})`)
+    .option('--cells <N>', `proxy cells per stage (${P.cells})`)
+    .option('--no-prune', 'keep dead cell edges in the proxy network (official behaviour)')
+    .option('--images <file>', 'CIFAR binary file for the proxy input batch')
+    .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
+    .option('--npy <file>', 'float32 NCHW .npy proxy input batch')
+    .option('--gaussian', 'seeded N(0,1) proxy input batch')
+    .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
+    .option('--input-size <px>', 'input height/width for --gaussian', '32')
+    .option('--backend <name>', 'auto | native | reference', 'auto')
+    .option('--threads <n>', 'scoring threads (default: all cores)')
+    .option('--evaluator <kind>', 'ground truth: table (NB201 lookup) | command (--eval-cmd)', 'table')
+    .option('--eval-cmd <cmd>', 'shell command that trains {arch} in {dir} and prints its accuracy (%) as its last stdout line')
+    .option('--eval-timeout <s>', 'kill the evaluator command after s seconds (0 = no limit)')
+    .option('--run-dir <dir>', 'run directories of the command evaluator (default <journal>.runs)')
+    .option('--journal <file>', 'JSONL journal of every evaluation')
+    .option('--resume', 'continue the search recorded in --journal')
+    .option('--out <file>', 'write the JSON report')
+    .option('--plot <file>', 'write an SVG plot of best-so-far accuracy vs wall time and vs evaluations')
+    .option('--json', 'print the JSON report on stdout instead of the summary')
+    .option('--no-progress', 'no progress on stderr')
+    .action(async (f: SearchFlags) => {
+      await runSearchCli(f);
+    });
+}
+
+function given<K extends keyof SearchFlags>(f: SearchFlags, keys: readonly K[]): K[] {
+  return keys.filter((k) => f[k] !== undefined && !(k === ('gaussian' as K) && f[k] === false));
+}
+
+async function runSearchCli(f: SearchFlags): Promise<void> {
+  const strategy = checkStrategy(f.strategy);
+  const seed = int('--seed', f.seed, 0);
+  const usesProxy = strategy === 'swap-nas' || strategy === 'hybrid';
+  const strayedSwap = given(f, SWAP_FLAGS);
+  if (strategy !== 'swap-nas' && (strayedSwap.length > 0 || f.crossover === false)) {
+    throw new SwapError('E_OPTION', `--${kebab(strayedSwap[0] ?? 'no-crossover')} applies to swap-nas only`);
+  }
+  const strayedPre = given(f, PRE_FLAGS);
+  if (!(strategy === 'pre-nas' || strategy === 'hybrid') && strayedPre.length > 0) {
+    throw new SwapError('E_OPTION', `--${kebab(strayedPre[0]!)} applies to pre-nas and hybrid only`);
+  }
+  if (strategy !== 'hybrid' && f.warmStart !== undefined) throw new SwapError('E_OPTION', '--warm-start applies to hybrid only');
+  const strayedProxy = given(f, PROXY_FLAGS);
+  if (!usesProxy && strayedProxy.length > 0) throw new SwapError('E_OPTION', `--${kebab(strayedProxy[0]!)} applies to swap-nas and hybrid (the strategies that score with SWAP)`);
+
+  const swapNas: SwapNasOptions = {
+    ...(f.population !== undefined ? { population: int('--population', f.population, 2) } : {}),
+    ...(f.cycles !== undefined ? { cycles: int('--cycles', f.cycles, 0) } : {}),
+    ...(f.sampleSize !== undefined ? { sampleSize: int('--sample-size', f.sampleSize, 2) } : {}),
+    ...(f.mutations !== undefined ? { mutations: int('--mutations', f.mutations, 1) } : {}),
+    ...(f.crossover === false ? { crossover: false } : {}),
+  };
+  const preNas: PreNasOptions = {
+    ...(f.initial !== undefined ? { initial: int('--initial', f.initial, 1) } : {}),
+    ...(f.perGeneration !== undefined ? { perGeneration: int('--per-generation', f.perGeneration, 1) } : {}),
+    ...(f.parents !== undefined ? { parents: int('--parents', f.parents, 1) } : {}),
+    ...(f.offspring !== undefined ? { offspring: int('--offspring', f.offspring, 1) } : {}),
+    ...(f.tournament !== undefined ? { tournament: int('--tournament', f.tournament, 1) } : {}),
+    ...(f.topFraction !== undefined ? { topFraction: num('--top-fraction', f.topFraction) } : {}),
+    ...(f.maxOpChanges !== undefined ? { maxOpChanges: int('--max-op-changes', f.maxOpChanges, 1) } : {}),
+    ...(f.trees !== undefined ? { trees: int('--trees', f.trees, 1) } : {}),
+    ...(f.warmStart !== undefined ? { warmStart: int('--warm-start', f.warmStart, 0) } : {}),
+  };
+
+  let evaluator: EvaluatorChoice;
+  if (f.evaluator === 'table') {
+    if (f.evalCmd !== undefined) throw new SwapError('E_OPTION', '--eval-cmd needs --evaluator command');
+    evaluator = { kind: 'table' };
+  } else if (f.evaluator === 'command') {
+    if (f.evalCmd === undefined || f.evalCmd.trim() === '') throw new SwapError('E_OPTION', '--evaluator command needs --eval-cmd "..."');
+    evaluator = {
+      kind: 'command',
+      command: f.evalCmd,
+      ...(f.evalTimeout !== undefined ? { timeoutSec: num('--eval-timeout', f.evalTimeout) } : {}),
+      ...(f.runDir !== undefined ? { runDir: f.runDir } : {}),
+    };
+  } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${JSON.stringify(f.evaluator)}`);
+
+  const proxy = {
+    ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
+    ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
+    prune: f.prune,
+    ...(f.batch !== undefined ? { batch: int('--batch', f.batch, 1) } : {}),
+    ...(f.repeats !== undefined ? { repeats: int('--repeats', f.repeats, 1) } : {}),
+  };
+  const batch = proxy.batch ?? SEARCH_PROXY_DEFAULTS.batch;
+  const inputs = usesProxy ? inputsFromFlags(f, int('--input-size', f.inputSize ?? '32', 4), batch) : undefined;
+
+  const progress = new Progress(`search ${strategy}`, f.progress);
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const opts: SearchOptions = {
+    strategy,
+    space: f.space,
+    dataset: f.dataset,
+    seed,
+    ...(f.budget !== undefined ? { budget: int('--budget', f.budget, 1) } : {}),
+    ...(Object.keys(swapNas).length ? { swapNas } : {}),
+    ...(Object.keys(preNas).length ? { preNas } : {}),
+    proxy,
+    ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
+    ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
+    ...(f.targetParams !== undefined ? { targetParams: num('--target-params', f.targetParams) } : {}),
+    evaluator,
+    ...(f.journal !== undefined ? { journal: f.journal } : {}),
+    ...(f.resume ? { resume: true } : {}),
+    backend: f.backend as BackendName | 'auto',
+    ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+    signal: ac.signal,
+    onProgress: (d, t) => progress.update(d, t),
+  };
+  let report;
+  try {
+    report = await runSearch(opts, { table: Nb201Table.load(), ...(inputs ? { inputs } : {}) });
+  } catch (e) {
+    if (e instanceof SwapError && e.code === 'E_CANCELLED') {
+      throw new SwapError('E_CANCELLED', f.journal ? `search interrupted; continue it with the same options plus --resume (journal ${f.journal})` : 'search interrupted (no --journal, nothing to resume)');
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  }
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (f.out) writeFileSync(f.out, json);
+  if (f.plot) writeFileSync(f.plot, await renderPlotSvg(report));
+  process.stdout.write(f.json ? json : formatSummary(report));
+  if (!report.chosen) process.exitCode = 1;
+}

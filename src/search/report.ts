@@ -1,0 +1,113 @@
+import { SwapError } from '../util/errors.js';
+import type { SearchReport } from './run.js';
+
+const f2 = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
+
+/** Human summary of a search (the CLI prints it on stdout). */
+export function formatSummary(r: SearchReport): string {
+  const lines: string[] = [];
+  lines.push(`search ${r.strategy} on ${r.space}/${r.dataset}, seed ${r.seed}${r.resumed ? ' (resumed)' : ''}`);
+  if (r.chosen) {
+    lines.push(`  chosen:          ${r.chosen.arch}`);
+    lines.push(`  test accuracy:   ${f2(r.chosen.test)} %   (table optimum ${f2(r.optimum.test)} %, regret ${f2(r.regret)})`);
+    lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
+    lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} %` : r.chosen.signal.toPrecision(6)}`);
+  } else {
+    lines.push('  chosen:          none (every evaluation failed)');
+  }
+  lines.push(`  networks scored: ${r.networksScored}${r.session.proxyReplayed > 0 ? ` (${r.session.proxyReplayed} from the journal)` : ''}`);
+  lines.push(`  queries spent:   ${r.queries}${r.failedQueries > 0 ? ` (${r.failedQueries} failed)` : ''}${r.session.queriesReplayed > 0 ? ` (${r.session.queriesReplayed} from the journal)` : ''}`);
+  lines.push(`  wall time:       ${r.wallTimeSec.toFixed(1)} s${r.resumed ? ` (this session ${r.session.wallTimeSec.toFixed(1)} s)` : ''}`);
+  if (r.proxy) {
+    const reg = r.proxy.regulariser;
+    lines.push(`  proxy:           ${r.proxy.name} on ${r.proxy.backend ?? 'n/a'}${reg ? `, μ=${reg.mu.toPrecision(4)} σ=${reg.sigma.toPrecision(4)} (${reg.source})` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The Vega (v6) spec of the best-so-far plot: test accuracy (table) of the strategy's incumbent against wall
+ * time and against evaluations (ground-truth queries for query-based strategies, networks scored otherwise),
+ * drawn as step lines side by side.
+ */
+export function plotSpec(r: SearchReport): Record<string, unknown> {
+  const byQueries = r.queries > 0;
+  const xEval = byQueries ? 'queries' : 'scored';
+  const pts = r.trajectory.filter((p) => p.test !== null);
+  const endT = Math.max(r.wallTimeSec, ...pts.map((p) => p.t));
+  const endE = byQueries ? r.queries : r.networksScored;
+  const last = pts[pts.length - 1];
+  // Extend the step line to the end of the search.
+  const values = last ? [...pts.map((p) => ({ t: p.t, e: p[xEval], acc: p.test })), { t: endT, e: endE, acc: last.test }] : [];
+  const title = `${r.strategy} on ${r.space}/${r.dataset}, seed ${r.seed}: best-so-far test accuracy`;
+  const accs = pts.map((p) => p.test as number);
+  const lo = Math.min(r.optimum.test, ...accs);
+  const yDomain = [Math.floor(lo - 0.5), Math.ceil(r.optimum.test + 0.25)];
+  const W = 320;
+  const H = 220;
+  const panel = (x: 't' | 'e', xTitle: string, offset: number) => ({
+    type: 'group',
+    encode: { enter: { x: { value: offset }, width: { value: W }, height: { value: H } } },
+    scales: [
+      { name: 'x', type: 'linear', domain: { data: 'traj', field: x }, range: [0, W], nice: true, zero: true },
+      { name: 'y', type: 'linear', domain: yDomain, range: [H, 0], nice: true, zero: false, clamp: true },
+    ],
+    axes: [
+      { orient: 'bottom', scale: 'x', title: xTitle, grid: true },
+      { orient: 'left', scale: 'y', title: `test accuracy (%)`, grid: true },
+    ],
+    marks: [
+      {
+        type: 'line',
+        from: { data: 'traj' },
+        encode: { enter: { x: { scale: 'x', field: x }, y: { scale: 'y', field: 'acc' }, interpolate: { value: 'step-after' }, stroke: { value: '#1f77b4' }, strokeWidth: { value: 2 } } },
+      },
+      {
+        type: 'symbol',
+        from: { data: 'points' },
+        encode: { enter: { x: { scale: 'x', field: x }, y: { scale: 'y', field: 'acc' }, size: { value: 20 }, fill: { value: '#1f77b4' } } },
+      },
+      {
+        type: 'rule',
+        encode: {
+          enter: {
+            x: { value: 0 },
+            x2: { value: W },
+            y: { scale: 'y', value: r.optimum.test },
+            stroke: { value: '#d62728' },
+            strokeDash: { value: [4, 3] },
+          },
+        },
+      },
+    ],
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega/v6.json',
+    description: title,
+    width: 2 * W + 80,
+    height: H,
+    padding: 10,
+    title: { text: title, subtitle: `dashed: table optimum ${r.optimum.test.toFixed(2)} %` },
+    data: [
+      { name: 'traj', values },
+      { name: 'points', values: values.slice(0, -1) },
+    ],
+    marks: [panel('t', 'wall time (s)', 0), panel('e', byQueries ? 'ground-truth queries' : 'networks scored', W + 80)],
+  };
+}
+
+/** Render {@link plotSpec} to SVG with Vega's headless renderer. */
+export async function renderPlotSvg(r: SearchReport): Promise<string> {
+  let vega: typeof import('vega');
+  try {
+    vega = await import('vega');
+  } catch (e) {
+    throw new SwapError('E_OPTION', `plotting needs the "vega" package (npm install vega): ${(e as Error).message}`, { cause: e });
+  }
+  const view = new vega.View(vega.parse(plotSpec(r) as import('vega').Spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

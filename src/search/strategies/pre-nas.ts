@@ -1,0 +1,232 @@
+import { SwapError } from '../../util/errors.js';
+import { RandomForest } from '../forest.js';
+import { stratifiedSample } from '../stratified.js';
+import type { Evaluation, ProxyScore, Strategy, StrategyContext, StrategyOutcome, StrategyName } from '../types.js';
+import { checkFraction, checkPositiveInt, sampleDistinct } from './common.js';
+
+/** PRE-NAS / hybrid hyper-parameters; see {@link PRE_NAS_DEFAULTS} for the values and why. */
+export interface PreNasOptions {
+  /** Random architectures evaluated before the predictor is first trained. */
+  readonly initial?: number;
+  /** Architectures evaluated per generation (the stratified sample size). */
+  readonly perGeneration?: number;
+  /** Parents per generation (tournament winners among evaluated architectures). */
+  readonly parents?: number;
+  /** Offspring generated per parent (all share the parent's topology); the predictor ranks them. */
+  readonly offspring?: number;
+  /** Tournament size for parent selection. */
+  readonly tournament?: number;
+  /** Stratified sampling covers the top fraction of the predicted ranking. */
+  readonly topFraction?: number;
+  /** An offspring differs from its parent in 1..maxOpChanges operations (never in topology). */
+  readonly maxOpChanges?: number;
+  /** Trees of the random forest predictor. */
+  readonly trees?: number;
+  /**
+   * hybrid only: the initial sample is the best-by-reg-SWAP `initial` of `warmStart × initial` random
+   * architectures (0 = plain random initial sample).
+   */
+  readonly warmStart?: number;
+}
+
+/**
+ * Defaults. The PRE-NAS papers give only the NB201 budget (100 queries), the predictor family (random forest
+ * first among those compared) and the selection rule (percentile-stratified sampling over predicted accuracy);
+ * the rest was chosen by measurement on the NB201 table (`node bench/search-tune.mjs pre-nas`, 3 datasets ×
+ * 20 seeds, budget 100; mean test accuracy C10 / C100 / IN16, std ≈ 0.25 / 0.8 / 0.6):
+ *
+ * | variant (changes from the defaults)  | C10   | C100  | IN16  |
+ * |--------------------------------------|-------|-------|-------|
+ * | random search, same budget           | 93.88 | 71.72 | 45.82 |
+ * | **defaults**                         | 94.19 | 72.85 | 46.27 |
+ * | topFraction 0.5 / 0.2 / 0.1          | 94.16 / 94.02 / 93.99 | 72.76 / 72.44 / 72.36 | 46.15 / 46.09 / 46.05 |
+ * | initial 20                           | 94.15 | 72.90 | 46.38 |
+ * | perGeneration 3 / 10                 | 94.16 / 94.11 | 73.00 / 72.81 | 46.32 / 46.03 |
+ * | parents 1 × offspring 90             | 94.17 | 72.70 | 46.08 |
+ * | tournament 2                         | 94.08 | 72.28 | 45.91 |
+ *
+ * - `topFraction` 1: the strata cover the whole predicted ranking (one evaluation per 20 % percentile band, the
+ *   top band greedily). Narrowing it to the top 20 % or 10 % (greedier) was consistently worse: the forest,
+ *   trained on ≤ 100 points, learns more from evaluations spread over its ranking.
+ * - `initial` 10: the smallest random sample the forest can start from; 20 was no better.
+ * - `perGeneration` 5, `parents` 3 × `offspring` 30, `tournament` 5: 90 same-topology candidates per generation
+ *   from three good topologies, so the topology still changes between generations; the alternatives were
+ *   within noise except a weaker tournament (2), which was worse.
+ * - `maxOpChanges` 2: offspring 1–2 op changes away (1 or 4 were within noise in the first round).
+ * - `trees` 100: see {@link RandomForest}.
+ * - `warmStart` 10 (hybrid; not tuned: SWAP is too slow on the reference backend to score the thousands of
+ *   cells a study needs): the 10 initial queries go to the best-reg-SWAP 10 of 100 random cells.
+ */
+export const PRE_NAS_DEFAULTS = Object.freeze({
+  initial: 10,
+  perGeneration: 5,
+  parents: 3,
+  offspring: 30,
+  tournament: 5,
+  topFraction: 1,
+  maxOpChanges: 2,
+  trees: 100,
+  warmStart: 10,
+});
+
+interface Evaluated<G> {
+  readonly g: G;
+  readonly key: string;
+  readonly acc: number;
+  readonly features: number[];
+}
+
+const safeLog = (x: number) => Math.log(Math.max(x, 1e-12));
+
+/**
+ * PRE-NAS (Peng et al., GECCO 2022 / TEVC 2023; algorithms.md §3) on the table: predictor-assisted evolution.
+ * After an initial random sample, each generation (1) fits a random forest to every successful evaluation so
+ * far, (2) picks parents by tournament on evaluated accuracy, (3) generates offspring that keep the parent's
+ * topology (same non-`none` edges) and change 1..maxOpChanges operations, (4) predicts their accuracy and
+ * evaluates a percentile-stratified sample of the best predicted. Failed evaluations spend budget but are not
+ * training data. Returns the evaluated architecture with the best accuracy.
+ *
+ * `hybrid` is the same algorithm whose predictor features also contain log Ψ and log reg-SWAP of each candidate
+ * (from the cached proxy), and whose initial sample is warm-started by reg-SWAP.
+ */
+export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid' = 'pre-nas'): Strategy<G> {
+  const o = { ...PRE_NAS_DEFAULTS, ...opts };
+  for (const [k, min] of [
+    ['initial', 1],
+    ['perGeneration', 1],
+    ['parents', 1],
+    ['offspring', 1],
+    ['tournament', 1],
+    ['maxOpChanges', 1],
+    ['trees', 1],
+    ['warmStart', 0],
+  ] as const) {
+    checkPositiveInt(k, o[k], min);
+  }
+  checkFraction('topFraction', o.topFraction);
+  const hybrid = variant === 'hybrid';
+  const options: Record<string, unknown> = { ...o };
+  if (!hybrid) delete options['warmStart'];
+  return {
+    name: variant as StrategyName,
+    usesProxy: hybrid,
+    usesQueries: true,
+    options,
+    async run(ctx: StrategyContext<G>): Promise<StrategyOutcome<G>> {
+      const { space, rng } = ctx;
+      const query = ctx.query;
+      const topo = ctx.topology;
+      if (!query) throw new SwapError('E_OPTION', `${variant} needs an evaluator`);
+      if (!topo) throw new SwapError('E_SPACE', `${variant} needs topology operators for space ${space.name}`);
+      if (hybrid && !ctx.proxy) throw new SwapError('E_OPTION', 'hybrid needs a proxy');
+      if (ctx.budget < o.initial) throw new SwapError('E_OPTION', `budget ${ctx.budget} is smaller than the initial sample ${o.initial}`);
+
+      const seen = new Set<string>(); // keys evaluated (or failed)
+      const data: Evaluated<G>[] = [];
+      let used = 0;
+      let failed = 0;
+      let best: Evaluated<G> | undefined;
+      let generations = 0;
+      let fallbacks = 0;
+
+      const features = async (gs: readonly G[]): Promise<number[][]> => {
+        if (!hybrid) return gs.map((g) => space.encode(g));
+        const s: ProxyScore[] = await ctx.proxy!.scoreDetailed(gs);
+        return gs.map((g, i) => [...space.encode(g), safeLog(s[i]!.swap), safeLog(s[i]!.fitness)]);
+      };
+      const evaluate = async (gs: readonly G[], feats: readonly number[][]) => {
+        for (let i = 0; i < gs.length && used < ctx.budget; i++) {
+          const g = gs[i]!;
+          const key = space.canonicalKey(g);
+          seen.add(key);
+          const r: Evaluation = await query(g);
+          used++;
+          ctx.progress(used, ctx.budget);
+          if (!r.ok) {
+            failed++;
+            continue;
+          }
+          const e = { g, key, acc: r.accuracy, features: feats[i]! };
+          data.push(e);
+          if (!best || e.acc > best.acc) {
+            best = e;
+            ctx.incumbent(g, e.acc);
+          }
+        }
+      };
+
+      // Initial sample.
+      let init: G[];
+      if (hybrid && o.warmStart > 1) {
+        const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(seen));
+        const fit = await ctx.proxy!.scoreGenotypes(pool);
+        init = pool
+          .map((g, i) => ({ g, f: fit[i]!, i }))
+          .sort((a, b) => b.f - a.f || a.i - b.i)
+          .slice(0, o.initial)
+          .map((x) => x.g);
+      } else init = sampleDistinct(space, rng, o.initial, new Set(seen));
+      await evaluate(init, await features(init));
+
+      while (used < ctx.budget) {
+        if (ctx.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
+        generations++;
+        let pool: G[] = [];
+        const poolKeys = new Set<string>(seen);
+        if (data.length >= 2) {
+          // Parents by tournament on evaluated accuracy.
+          for (let p = 0; p < o.parents; p++) {
+            const t = rng.sample(data.length, o.tournament).map((i) => data[i]!);
+            const parent = t.reduce((a, b) => (b.acc > a.acc ? b : a));
+            let attempts = 0;
+            let made = 0;
+            while (made < o.offspring && attempts < o.offspring * 20) {
+              attempts++;
+              let child: G | undefined = parent.g;
+              const changes = 1 + rng.int(o.maxOpChanges);
+              for (let c = 0; c < changes && child !== undefined; c++) child = topo.mutateOps(child, rng);
+              if (child === undefined) break;
+              const k = space.canonicalKey(child);
+              if (poolKeys.has(k)) continue;
+              poolKeys.add(k);
+              pool.push(child);
+              made++;
+            }
+          }
+        }
+        if (pool.length === 0) {
+          // Nothing to breed from (too few successful evaluations, or every same-topology offspring was seen):
+          // fall back to random architectures.
+          fallbacks++;
+          pool = sampleDistinct(space, rng, o.parents * o.offspring, poolKeys);
+          if (pool.length === 0) break; // space exhausted
+        }
+        const feats = await features(pool);
+        const k = Math.min(o.perGeneration, ctx.budget - used);
+        let picks: number[];
+        if (data.length >= 2) {
+          const rf = RandomForest.fit(
+            data.map((d) => d.features),
+            data.map((d) => d.acc),
+            { trees: o.trees, seed: (ctx.seed * 1000003 + generations) >>> 0 },
+          );
+          picks = stratifiedSample(rf.predictMany(feats), k, rng, { topFraction: o.topFraction });
+        } else picks = rng.sample(pool.length, k);
+        await evaluate(
+          picks.map((i) => pool[i]!),
+          picks.map((i) => feats[i]!),
+        );
+      }
+      return {
+        best: best?.g,
+        signal: best?.acc,
+        stats: { queries: used, failed, generations, randomFallbacks: fallbacks, trainingRows: data.length },
+      };
+    },
+  };
+}
+
+/** Hybrid: PRE-NAS with zero-cost features (log Ψ, log reg-SWAP) and a reg-SWAP warm start. */
+export function hybridNas<G>(opts: PreNasOptions = {}): Strategy<G> {
+  return preNas<G>(opts, 'hybrid');
+}
