@@ -43,6 +43,7 @@
         "native/forward.cpp",
         "native/gemm.cpp",
         "native/ir.cpp",
+        "native/nwot.cpp",
         "native/ops.cpp",
         "native/patterns.cpp",
         "native/peak.cpp",

@@ -8,12 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCells } from './native-cells.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(join(root, 'dist', p));
 const { loadAddon } = await dist('native/loader.js');
 const { buildNb201Network } = await dist('spaces/nb201/network.js');
-const { parseNb201, formatNb201, nb201FromOrdinal, nb201OpCounts } = await dist('spaces/nb201/genotype.js');
+const { parseNb201, formatNb201, nb201OpCounts } = await dist('spaces/nb201/genotype.js');
 const { serializeNetworks } = await dist('ir/serialize.js');
 const { countMacs, recordedValues } = await dist('ir/analysis.js');
 const { loadCifarBinary, CIFAR10_MEAN, CIFAR10_STD } = await dist('data/cifar.js');
@@ -64,18 +65,7 @@ if (argv.includes('--rss-child')) {
   process.exit(0);
 }
 
-const handPicked = [
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-  '|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|',
-  '|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|',
-  '|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|',
-  '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
-].map(parseNb201);
-const rng = new Rng(2025);
-const cells = [...handPicked];
-while (cells.length < Math.max(nCells, handPicked.length)) cells.push(nb201FromOrdinal(rng.int(15625)));
-cells.length = Math.max(nCells, Math.min(cells.length, nCells));
+const cells = benchCells(nCells, await dist('spaces/nb201/genotype.js'), Rng);
 
 const batch = cifarBatch(16);
 const S = batch.n;

@@ -159,6 +159,11 @@ Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
     j.h = intArg(job.Get("h"), "job.h", 1, 1 << 24);
     j.w = intArg(job.Get("w"), "job.w", 1, 1 << 24);
     j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
+    {
+      const Napi::Value nw = job.Get("nwot");
+      if (!nw.IsUndefined() && !nw.IsBoolean()) fail("job.nwot must be a boolean");
+      j.nwot = nw.IsBoolean() && nw.As<Napi::Boolean>().Value();
+    }
     if (static_cast<double>(input.ElementLength()) != static_cast<double>(j.n) * j.c * j.h * j.w) {
       fail("job.input has " + std::to_string(input.ElementLength()) + " values, not n*c*h*w");
     }
@@ -236,6 +241,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("eltwiseMs", ms(t.eltwise));
   o.Set("packMs", ms(t.pack));
   o.Set("countMs", ms(t.count));
+  o.Set("nwotMs", ms(t.nwot));
   o.Set("itemMs", ms(t.item));
   return o;
 }

@@ -1,6 +1,7 @@
 #include "conv.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "gemm.h"
@@ -92,7 +93,68 @@ void compact(const float* wide, size_t ldw, int rows, int OH, int OW, int rowStr
   }
 }
 
+// Stride-1 convolution whose output rows are whole vectors (rowsPerVector = 1) or half vectors (2), weights packed.
+// Samples are padded a chunk at a time (the chunk's padded input stays in L2) and the chunk's output vectors form
+// one tile sequence, so register tiles run across sample boundaries.
+void convRows(const Node& n, const Node& in, const float* x, float* y, int S, const float* A, size_t aGroup, int mBlocks, int rowsPerVector,
+              ConvScratch& sc) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, p = n.pad, d = n.dilation, G = n.groups;
+  const int cinG = n.cin / G, coutG = n.cout / G;
+  const int K = cinG * k * k;
+  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const size_t HpWp = static_cast<size_t>(Hp) * Wp, HW = static_cast<size_t>(H) * W, OHW = static_cast<size_t>(OH) * OW;
+  const size_t inPer = in.numel(), outPer = n.numel();
+  const size_t padPer = static_cast<size_t>(n.cin) * HpWp;
+  constexpr size_t kChunkFloats = 96 * 1024;
+  // Offsets within a chunk are int32: at most 2^31 - 1 input or output floats per chunk.
+  const size_t maxChunk = std::min(kChunkFloats / padPer, static_cast<size_t>(INT32_MAX) / std::max(outPer, padPer));
+  const int chunk = static_cast<int>(std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(S), maxChunk)));
+  std::vector<int32_t>& off = sc.off;
+  off.resize(static_cast<size_t>(K));
+  for (int ci = 0; ci < cinG; ++ci)
+    for (int kh = 0; kh < k; ++kh)
+      for (int kw = 0; kw < k; ++kw) off[static_cast<size_t>((ci * k + kh) * k + kw)] = static_cast<int32_t>(ci * HpWp + kh * d * Wp + kw * d);
+  const int perSample = static_cast<int>(OHW / kVecFloats);
+  std::vector<int32_t>& bBase = sc.base;
+  std::vector<int32_t>& cBase = sc.cbase;
+  bBase.resize(static_cast<size_t>(perSample) * chunk);
+  cBase.resize(static_cast<size_t>(perSample) * chunk);
+  for (int sl = 0; sl < chunk; ++sl)
+    for (int q = 0; q < perSample; ++q) {
+      const int pos = q * kVecFloats;
+      bBase[static_cast<size_t>(sl) * perSample + q] = static_cast<int32_t>(sl * padPer + (pos / OW) * Wp + pos % OW);
+      cBase[static_cast<size_t>(sl) * perSample + q] = static_cast<int32_t>(sl * outPer + pos);
+    }
+  float* padded = sc.padded.reserve(padPer * chunk);
+  // Borders are written once; only the interior is rewritten per sample.
+  std::memset(padded, 0, padPer * chunk * sizeof(float));
+  for (int s0 = 0; s0 < S; s0 += chunk) {
+    const int len = std::min(chunk, S - s0);
+    for (int sl = 0; sl < len; ++sl) {
+      const float* xs = x + static_cast<size_t>(s0 + sl) * inPer;
+      float* ps = padded + sl * padPer;
+      for (int ci = 0; ci < n.cin; ++ci)
+        for (int ih = 0; ih < H; ++ih) copyRow(ps + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
+    }
+    float* ys = y + static_cast<size_t>(s0) * outPer;
+    for (int g = 0; g < G; ++g) {
+      gemmDirect(mBlocks, K, A + g * aGroup, padded + static_cast<size_t>(g) * cinG * HpWp, off.data(), bBase.data(), cBase.data(), perSample * len,
+                 rowsPerVector, Wp, ys + static_cast<size_t>(g) * coutG * OHW, OHW);
+    }
+  }
+}
+
 }  // namespace
+
+int convRowsLayout(const Node& n) {
+  const int coutG = n.cout / n.groups;
+  const bool pointwise = n.k == 1 && n.stride == 1 && n.pad == 0;
+  const bool depthwise = n.cin == n.groups && n.cout == n.groups;
+  if (pointwise || depthwise || n.stride != 1 || coutG % kMR != 0) return 0;
+  if (n.w % kVecFloats == 0) return 1;
+  if (2 * n.w == kVecFloats && n.h % 2 == 0) return 2;
+  return 0;
+}
 
 void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, G = n.groups;
@@ -113,6 +175,10 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
   const bool pointwise = k == 1 && st == 1 && p == 0;
   const int Hp = H + 2 * p, Wp = W + 2 * p;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp;
+  if (const int rowsPerVector = convRowsLayout(n)) {
+    convRows(n, in, x, y, S, A, aGroup, mBlocks, rowsPerVector, sc);
+    return;
+  }
   bool implicit = false;
   if (pointwise) {
     implicit = true;

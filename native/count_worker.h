@@ -19,6 +19,8 @@ struct CountJob {
   int n = 0, c = 0, h = 0, w = 0;
   std::vector<uint32_t> seeds;
   int threads = 1;
+  // Also compute NWOT log|det K| per item (resolves to { counts, nwot }).
+  bool nwot = false;
   const int32_t* cancel = nullptr;
 };
 
@@ -50,6 +52,7 @@ class CountWorker : public Napi::AsyncProgressWorker<CountProgress> {
   // Set when the progress callback throws: the job stops and rejects with that exception.
   int32_t stopFlag_ = 0;
   std::vector<double> counts_;
+  std::vector<double> nwot_;
   std::string errorCode_ = "E_BACKEND";
   uint64_t total_ = 0;
   uint64_t delivered_ = 0;

@@ -67,6 +67,39 @@ void TensorPool::releaseAll() {
   for (Slot& s : slots_) s.used = false;
 }
 
+const float* WeightCache::get(uint32_t seed, uint32_t tensor, size_t count, AlignedArray<float>& scratch) {
+  if (!valid_ || seed != seed_) {
+    map_.clear();
+    used_ = 0;
+    seed_ = seed;
+    valid_ = true;
+  }
+  const uint64_t key = (static_cast<uint64_t>(tensor) << 32) | static_cast<uint64_t>(count & 0xffffffffu);
+  auto it = map_.find(key);
+  if (it != map_.end() && it->second.capacity() >= count) {
+    ++hits_;
+    return it->second.data();
+  }
+  ++misses_;
+  float* w;
+  if (used_ + count <= budget_) {
+    AlignedArray<float>& slot = map_[key];
+    w = slot.reserve(count);
+    used_ += count;
+  } else {
+    w = scratch.reserve(count);
+  }
+  fillGaussian(w, count, seed, tensor);
+  return w;
+}
+
+const float* Executor::weights(uint32_t seed, int node, size_t count) {
+  if (cache_) return cache_->get(seed, static_cast<uint32_t>(node), count, weights_);
+  float* w = weights_.reserve(count);
+  fillGaussian(w, count, seed, static_cast<uint32_t>(node));
+  return w;
+}
+
 void Executor::run(const Net& net, const float* input, int S, uint32_t seed, LayerSink& sink, const CancelToken* cancel) {
   ScopedTimer t(timing_.item);
   forward(net, net.needed, net.lastUse, input, S, seed, &sink, cancel, -1, nullptr);
@@ -135,10 +168,10 @@ void Executor::forward(const Net& net, const std::vector<uint8_t>& need, const s
       case Op::Conv: {
         const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
         const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-        float* w = weights_.reserve(wcount);
+        const float* w;
         {
           ScopedTimer t(timing_.prng);
-          fillGaussian(w, wcount, seed, static_cast<uint32_t>(i));
+          w = weights(seed, i, wcount);
         }
         ScopedTimer t(timing_.conv);
         y = pool_.acquire(total);
@@ -214,10 +247,10 @@ void Executor::forward(const Net& net, const std::vector<uint8_t>& need, const s
       }
       case Op::Linear: {
         const size_t wcount = static_cast<size_t>(n.fin) * n.fout;
-        float* w = weights_.reserve(wcount);
+        const float* w;
         {
           ScopedTimer t(timing_.prng);
-          fillGaussian(w, wcount, seed, static_cast<uint32_t>(i));
+          w = weights(seed, i, wcount);
         }
         ScopedTimer t(timing_.conv);
         y = pool_.acquire(total);

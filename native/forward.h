@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "common.h"
@@ -35,8 +36,31 @@ class TensorPool {
   std::vector<Slot> slots_;
 };
 
+// Generated weight tensors of one seed, kept for the next networks evaluated under the same seed: a weight is a pure
+// function of (seed, tensor id, index), so networks sharing a node id and tensor size share the tensor (NB201 cells
+// share most of them). Bounded: past `budget` floats, tensors are generated without being kept.
+class WeightCache {
+ public:
+  explicit WeightCache(size_t budgetFloats) : budget_(budgetFloats) {}
+  // The `count` weights of tensor `tensor` under `seed`; `scratch` holds them when they are not kept.
+  const float* get(uint32_t seed, uint32_t tensor, size_t count, AlignedArray<float>& scratch);
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+
+ private:
+  size_t budget_;
+  size_t used_ = 0;
+  uint32_t seed_ = 0;
+  bool valid_ = false;
+  std::unordered_map<uint64_t, AlignedArray<float>> map_;
+  uint64_t hits_ = 0, misses_ = 0;
+};
+
 class Executor {
  public:
+  // Weights come from `cache` (not owned; null: generated per network) from now on.
+  void setWeightCache(WeightCache* cache) { cache_ = cache; }
+
   // Evaluates the ancestors of recorded ReLUs, handing their patterns to `sink`. `cancel` (may be null) is
   // polled between layers; a request throws Cancelled.
   void run(const Net& net, const float* input, int S, uint32_t seed, LayerSink& sink, const CancelToken* cancel);
@@ -48,12 +72,14 @@ class Executor {
   void clearTiming() { timing_ = Timing{}; }
 
  private:
+  const float* weights(uint32_t seed, int node, size_t count);
   void forward(const Net& net, const std::vector<uint8_t>& need, const std::vector<int>& lastUse, const float* input, int S, uint32_t seed,
                LayerSink* sink, const CancelToken* cancel, int keep, std::vector<float>* kept);
 
   TensorPool pool_;
   ConvScratch conv_;
   AlignedArray<float> weights_;
+  WeightCache* cache_ = nullptr;
   AlignedArray<uint64_t> codes_;
   std::vector<float*> vals_;
   std::vector<uint8_t> owned_;

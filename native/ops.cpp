@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "simd.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace swapnas {
 
@@ -17,9 +22,30 @@ typedef float vhalf __attribute__((vector_size(kVecFloats * sizeof(float) / 2)))
 constexpr int kHalf = kVecFloats / 2;
 
 inline vdouble widen(const float* p) {
+#if defined(__AVX512F__)
+  // One vcvtps2pd zmm (the generic conversion is split in two when GCC prefers 256-bit vectors).
+  const __m512d r = _mm512_maskz_cvtps_pd(0xff, _mm256_loadu_ps(p));  // maskz: no "undefined" passthrough warning
+  vdouble v;
+  std::memcpy(&v, &r, sizeof v);
+  return v;
+#else
   vhalf h;
   std::memcpy(&h, p, sizeof h);
   return __builtin_convertvector(h, vdouble);
+#endif
+}
+
+inline vhalf narrow(vdouble v) {
+#if defined(__AVX512F__)
+  __m512d d;
+  std::memcpy(&d, &v, sizeof d);
+  const __m256 r = _mm512_maskz_cvtpd_ps(0xff, d);
+  vhalf h;
+  std::memcpy(&h, &r, sizeof h);
+  return h;
+#else
+  return __builtin_convertvector(v, vhalf);
+#endif
 }
 
 inline double hsum(vdouble v) {
@@ -54,10 +80,136 @@ inline void shiftedSums(const float* x, size_t n, double k, double& sum1, double
 inline void normalize(const float* x, float* y, size_t n, double mean, double inv) {
   size_t i = 0;
   for (; i + kHalf <= n; i += kHalf) {
-    const vhalf r = __builtin_convertvector((widen(x + i) - mean) * inv, vhalf);
+    const vhalf r = narrow((widen(x + i) - mean) * inv);
     std::memcpy(y + i, &r, sizeof r);
   }
   for (; i < n; ++i) y[i] = static_cast<float>((static_cast<double>(x[i]) - mean) * inv);
+}
+
+typedef int64_t vi64 __attribute__((vector_size(kVecFloats / 2 * sizeof(int64_t))));
+typedef uint64_t vu64 __attribute__((vector_size(kVecFloats / 2 * sizeof(uint64_t))));
+
+inline vdouble loadd(const double* p) {
+  vdouble v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void stored(double* p, vdouble v) { std::memcpy(p, &v, sizeof v); }
+
+// float(a / d) as the reference computes it (the double quotient rounded to float), from q = a * (1/d) with a
+// correctly rounded reciprocal and no division. q is within 2 double ulps of RN(a / d), so float(q) is right unless
+// q lies near a float halfway point M (low 29 mantissa bits 0x10000000). Those cases are common (sums of a few
+// floats have ~26 significant bits, so exact quotients on M occur) and are settled exactly: P = M*d and a - P are
+// exact (M has 25 significant bits, d is a small integer; Sterbenz), RN(a / d) = M iff |a - P| <= d*ulp(M)/2 (M is
+// even, so a tie rounds to it), and otherwise RN(a / d) lies strictly on the side of M given by the sign of a - P.
+// `slow` is set for lanes in the float subnormal range, which the caller divides.
+inline vdouble quotient(vdouble a, vdouble d, vdouble q, vi64& slow) {
+  const vu64 bits = (vu64)q;
+  const vi64 low = (vi64)(bits & 0x1fffffffull) - 0x10000000ll;
+  const vi64 nearM = (low < 8) & (low > -8);
+  const vu64 mag = bits & 0x7fffffffffffffffull;
+  // 0x3820000000000000 = 2^-125.
+  slow |= (vi64)((mag < 0x3820000000000000ull) & (mag != 0));
+  const vu64 mBits = (bits & ~0x1fffffffull) | 0x10000000ull;
+  const vdouble M = (vdouble)mBits;
+  const vdouble ulp = (vdouble)((mBits & 0x7ff0000000000000ull) - (52ull << 52));
+  const vdouble diff = a - M * d;
+  const vdouble absDiff = (vdouble)((vu64)diff & 0x7fffffffffffffffull);
+  const vdouble side = diff > 0 ? M + ulp : M - ulp;
+  const vdouble exact = absDiff <= d * ulp * 0.5 ? M : side;
+  return nearM ? exact : q;
+}
+
+inline bool anyLane(vi64 m) {
+#if defined(__AVX512F__)
+  static_assert(sizeof(vi64) == 64, "AVX-512 double vectors are 8 lanes");
+  __m512i v;
+  std::memcpy(&v, &m, sizeof v);
+  return _mm512_test_epi64_mask(v, v) != 0;
+#else
+  int64_t r = 0;
+  for (int l = 0; l < kHalf; ++l) r |= m[l];
+  return r != 0;
+#endif
+}
+
+// Lanes shifted up by one (lane 0 = +0) / down by one (last lane = +0).
+inline vdouble shiftInZeroLow(vdouble v) {
+#if (defined(__clang__) || __GNUC__ >= 12) && defined(__AVX512F__)
+  return __builtin_shufflevector(vdouble{}, v, 0, 8, 9, 10, 11, 12, 13, 14);
+#elif (defined(__clang__) || __GNUC__ >= 12) && defined(__AVX__)
+  return __builtin_shufflevector(vdouble{}, v, 0, 4, 5, 6);
+#else
+  vdouble r;
+  r[0] = 0.0;
+  for (int l = 1; l < kHalf; ++l) r[l] = v[l - 1];
+  return r;
+#endif
+}
+
+inline vdouble shiftInZeroHigh(vdouble v) {
+#if (defined(__clang__) || __GNUC__ >= 12) && defined(__AVX512F__)
+  return __builtin_shufflevector(v, vdouble{}, 1, 2, 3, 4, 5, 6, 7, 8);
+#elif (defined(__clang__) || __GNUC__ >= 12) && defined(__AVX__)
+  return __builtin_shufflevector(v, vdouble{}, 1, 2, 3, 4);
+#else
+  vdouble r;
+  for (int l = 0; l + 1 < kHalf; ++l) r[l] = v[l + 1];
+  r[kHalf - 1] = 0.0;
+  return r;
+#endif
+}
+
+// 3x3, stride 1, pad 1 average pooling (NB201's avg_pool_3x3) on rows that are whole double vectors. Per plane,
+// every input row's 3-wide sums are formed in registers from shifted loads (in double) and kept in hs; output row
+// oh then adds the rows of its window. The reference sums the window in (kh, kw) order; sums of at most 9 floats
+// are exact in double, so the order does not change the value.
+void avgPool3x3(const Node& n, const Node& in, const float* x, float* y, int S) {
+  const int H = in.h, W = in.w, C = n.c;
+  std::vector<double> hs(static_cast<size_t>(H) * W);
+  // Divisor and its reciprocal per (rows in the window, output column).
+  std::vector<double> div(static_cast<size_t>(4) * W, 1.0), rec(static_cast<size_t>(4) * W, 1.0);
+  for (int rows = 1; rows <= 3; ++rows)
+    for (int ow = 0; ow < W; ++ow) {
+      const int cols = std::min(W, ow + 2) - std::max(0, ow - 1);
+      const double d = n.countIncludePad ? 9.0 : static_cast<double>(rows) * cols;
+      div[static_cast<size_t>(rows) * W + ow] = d;
+      rec[static_cast<size_t>(rows) * W + ow] = 1.0 / d;
+    }
+  const size_t plane = static_cast<size_t>(H) * W;
+  for (size_t pl = 0; pl < static_cast<size_t>(S) * C; ++pl) {
+    const float* xp = x + pl * plane;
+    float* yp = y + pl * plane;
+    for (int ih = 0; ih < H; ++ih) {
+      const float* xr = xp + static_cast<size_t>(ih) * W;
+      double* h = hs.data() + static_cast<size_t>(ih) * W;
+      for (int ow = 0; ow < W; ow += kHalf) {
+        const vdouble c = widen(xr + ow);
+        const vdouble l = ow > 0 ? widen(xr + ow - 1) : shiftInZeroLow(c);
+        const vdouble r = ow + kHalf < W ? widen(xr + ow + 1) : shiftInZeroHigh(c);
+        stored(h + ow, l + c + r);
+      }
+    }
+    for (int oh = 0; oh < H; ++oh) {
+      const int a = std::max(0, oh - 1), b = std::min(H, oh + 2);
+      const double* dv = div.data() + static_cast<size_t>(b - a) * W;
+      const double* rv = rec.data() + static_cast<size_t>(b - a) * W;
+      const double* h0 = hs.data() + static_cast<size_t>(a) * W;
+      float* out = yp + static_cast<size_t>(oh) * W;
+      for (int ow = 0; ow < W; ow += kHalf) {
+        // The reference starts its sum from +0 (so an all -0 window gives +0).
+        vdouble acc = (vdouble{} + loadd(h0 + ow)) + loadd(h0 + W + ow);
+        if (b - a == 3) acc += loadd(h0 + 2 * W + ow);
+        const vdouble d = loadd(dv + ow);
+        vi64 slow = vi64{};
+        vdouble q = quotient(acc, d, acc * loadd(rv + ow), slow);
+        if (__builtin_expect(anyLane(slow), 0)) q = acc / d;
+        const vhalf r = narrow(q);
+        std::memcpy(out + ow, &r, sizeof r);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -81,6 +233,10 @@ void relu(const float* x, float* y, size_t count) {
 }
 
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {
+  if (n.k == 3 && n.stride == 1 && n.pad == 1 && in.w % kHalf == 0 && in.h >= 2) {
+    avgPool3x3(n, in, x, y, S);
+    return;
+  }
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, C = n.c;
   // Window sums of at most k*k floats are exact in double, so a separable (rows, then columns) sum gives the
   // reference's value; the division by the window size happens in double as there.
@@ -178,21 +334,27 @@ void addTensors(const float* const* xs, size_t nInputs, float* y, size_t count) 
     return;
   }
   if (nInputs == 2) {
+    // float(double(a) + double(b)) is the float sum a + b (double has more than 2*24+2 bits, so the double rounding
+    // is innocuous): add in float, a full vector at a time.
     const float* a = xs[0];
     const float* b = xs[1];
-    for (size_t i = 0; i < count; ++i) y[i] = static_cast<float>(static_cast<double>(a[i]) + static_cast<double>(b[i]));
+    size_t i = 0;
+    for (; i + kVecFloats <= count; i += kVecFloats) storeu(y + i, loadu(a + i) + loadu(b + i));
+    for (; i < count; ++i) y[i] = a[i] + b[i];
     return;
   }
-  constexpr size_t kBlock = 1024;
-  double acc[kBlock];
-  for (size_t start = 0; start < count; start += kBlock) {
-    const size_t len = std::min(kBlock, count - start);
-    for (size_t i = 0; i < len; ++i) acc[i] = static_cast<double>(xs[0][start + i]);
-    for (size_t j = 1; j < nInputs; ++j) {
-      const float* xj = xs[j] + start;
-      for (size_t i = 0; i < len; ++i) acc[i] += static_cast<double>(xj[i]);
-    }
-    for (size_t i = 0; i < len; ++i) y[start + i] = static_cast<float>(acc[i]);
+  // Three or more inputs: accumulate in double (as the reference), kHalf lanes at a time.
+  size_t i = 0;
+  for (; i + kHalf <= count; i += kHalf) {
+    vdouble acc = widen(xs[0] + i);
+    for (size_t j = 1; j < nInputs; ++j) acc += widen(xs[j] + i);
+    const vhalf r = narrow(acc);
+    std::memcpy(y + i, &r, sizeof r);
+  }
+  for (; i < count; ++i) {
+    double acc = static_cast<double>(xs[0][i]);
+    for (size_t j = 1; j < nInputs; ++j) acc += static_cast<double>(xs[j][i]);
+    y[i] = static_cast<float>(acc);
   }
 }
 

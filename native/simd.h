@@ -35,4 +35,32 @@ inline vfloat loadu(const float* p) {
 
 inline void storeu(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 
+typedef float vhalf __attribute__((vector_size(kVecFloats * sizeof(float) / 2)));
+
+inline vhalf loadHalf(const float* p) {
+  vhalf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// [lo, hi] as one register (a lane insert, not a round trip through memory).
+inline vfloat combineHalves(vhalf lo, vhalf hi) {
+#if defined(__clang__) || __GNUC__ >= 12
+#if defined(__AVX512F__)
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif defined(__AVX__)
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+#else
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3);
+#endif
+#else
+  vfloat r;
+  for (int i = 0; i < kVecFloats / 2; ++i) {
+    r[i] = lo[i];
+    r[i + kVecFloats / 2] = hi[i];
+  }
+  return r;
+#endif
+}
+
 }  // namespace swapnas

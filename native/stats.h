@@ -15,6 +15,8 @@ struct Timing {
   uint64_t eltwise = 0;
   uint64_t pack = 0;
   uint64_t count = 0;
+  // NWOT kernel accumulation and log-determinant (only when requested).
+  uint64_t nwot = 0;
   // Whole work items (parsing and set reset excluded).
   uint64_t item = 0;
 
@@ -26,6 +28,7 @@ struct Timing {
     eltwise += o.eltwise;
     pack += o.pack;
     count += o.count;
+    nwot += o.nwot;
     item += o.item;
     return *this;
   }

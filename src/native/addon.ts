@@ -21,11 +21,15 @@ export interface NativeCountJob {
   /** Cancellation flag: the worker stops soon after `cancel[0]` becomes non-zero (checked between layers). */
   readonly cancel: Int32Array;
   /**
-   * Also compute NWOT (log|det K|, K_ij = recorded neurons whose bits for samples i and j agree) from the same
-   * patterns; the promise then resolves to {@link NativeCountsWithNwot} instead of the bare counts.
+   * `true`: also compute NWOT (log|det K|, K_ij = recorded neurons whose bits for samples i and j agree) from the
+   * same patterns; the promise then resolves to {@link NativeCountsWithNwot} instead of the bare counts (see
+   * {@link NativeNwotJob}).
    */
-  readonly nwot?: boolean;
+  readonly nwot?: false;
 }
+
+/** A count job that also computes NWOT. */
+export type NativeNwotJob = Omit<NativeCountJob, 'nwot'> & { readonly nwot: true };
 
 /** Result of `countPatterns` with `nwot: true`; both arrays are indexed `net * seeds.length + r`. */
 export interface NativeCountsWithNwot {
@@ -94,9 +98,8 @@ export interface NativeAddon {
    * `onProgress(done, total)` runs on the main thread, throttled, and once more with done = total before resolving;
    * if it throws, the job stops and rejects with that exception.
    */
-  countPatterns(job: NativeCountJob & { readonly nwot: true }, onProgress?: (done: number, total: number) => void): Promise<NativeCountsWithNwot>;
-  countPatterns(job: NativeCountJob & { readonly nwot?: false }, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
-  countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array | NativeCountsWithNwot>;
+  countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
+  countPatterns(job: NativeNwotJob, onProgress?: (done: number, total: number) => void): Promise<NativeCountsWithNwot>;
   /** Synchronous: all per-neuron patterns of one network under one seed (diagnostics, NWOT, parity tests). */
   patternCodes(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number): NativeCodes;
   /** Synchronous diagnostics: the `n × numel` float32 output of node `node` (only its ancestors are evaluated). */

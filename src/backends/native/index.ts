@@ -17,7 +17,7 @@ export class NativeBackend implements Backend {
   constructor(private readonly addon: NativeAddon) {}
 
   async countPatterns(req: CountRequest): Promise<CountResult> {
-    const flat = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: false }, onProgress));
+    const flat = await this.run(req, (job, onProgress) => this.addon.countPatterns(job, onProgress));
     return split(flat, req);
   }
 
