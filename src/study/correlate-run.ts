@@ -113,7 +113,13 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
   const opt = { resamples: o.resamples ?? 1000, seed: 7 };
   rows.push(correlate('reg-SWAP', regSwap, truth, 'in-house', opt));
   rows.push(correlate('SWAP', meas.map((m) => m.swap), truth, 'in-house', opt));
-  if (o.setting.nwot) rows.push(correlate('NWOT', meas.map((m) => m.nwot), truth, 'in-house', opt));
+  if (o.setting.nwot) {
+    // A singular kernel (log|det K| = −∞: every sample has the same code) carries no information: rank it last
+    // rather than dropping it (JSON stores −∞ as null).
+    const nw = meas.map((m) => (typeof m.nwot === 'number' && Number.isFinite(m.nwot) ? m.nwot : undefined));
+    const floor = Math.min(...nw.filter((v): v is number => v !== undefined)) - 1;
+    rows.push(correlate('NWOT', nw.map((v) => v ?? floor), truth, 'in-house', opt));
+  }
   rows.push(correlate('params', recs.map((r) => r.params[o.dataset]), truth, 'in-house', opt));
   rows.push(correlate('FLOPs', recs.map((r) => r.flops[o.dataset]), truth, 'in-house', opt));
   const notes: string[] = [];
