@@ -1,3 +1,5 @@
+# The CUDA engine (native/cuda/, SWAPNAS_WITH_CUDA) is built by CMake only (CMakeLists.txt, SWAPNAS_CUDA): a node-gyp
+# build has no CUDA entry points except cudaProbe, which reports "built without CUDA".
 {
   "variables": {
     "swapnas_native_arch%": "true"

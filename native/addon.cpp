@@ -36,6 +36,11 @@
 
 namespace swapnas {
 
+#if defined(SWAPNAS_WITH_CUDA)
+// native/cuda/cuda_addon.cpp: cudaProbe, cudaCountPatterns.
+void registerCudaExports(Napi::Env env, Napi::Object exports);
+#endif
+
 namespace {
 
 Napi::Error codedError(Napi::Env env, const std::string& code, const std::string& msg) {
@@ -112,7 +117,11 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("version", SWAPNAS_VERSION);
   o.Set("simd", kSimdName);
   o.Set("vectorBits", kVecFloats * 32);
+#if defined(SWAPNAS_WITH_CUDA)
+  o.Set("cuda", true);
+#else
   o.Set("cuda", false);
+#endif
   o.Set("threads", static_cast<double>(std::max(1u, std::thread::hardware_concurrency())));
   o.Set("kernel", std::to_string(kMR) + "x" + std::to_string(kNR));
 #if defined(__clang__)
@@ -260,6 +269,21 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nodeValues", Napi::Function::New(env, NodeValues, "nodeValues"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
+#if defined(SWAPNAS_WITH_CUDA)
+  registerCudaExports(env, exports);
+#else
+  // Without the CUDA engine only the probe exists, so `--backend cuda` can say why it is unavailable.
+  exports.Set("cudaProbe", Napi::Function::New(
+                               env,
+                               [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                 Napi::Object o = Napi::Object::New(info.Env());
+                                 o.Set("compiled", false);
+                                 o.Set("available", false);
+                                 o.Set("reason", "the addon was built without CUDA (no nvcc found at build time, or SWAPNAS_CUDA=0)");
+                                 return o;
+                               },
+                               "cudaProbe"));
+#endif
   return exports;
 }
 

@@ -7,8 +7,9 @@
 //   SWAPNAS_NATIVE_ARCH=0     build portable code instead of -march=native
 //   SWAPNAS_ARCH_FLAGS=...    with SWAPNAS_NATIVE_ARCH=0: explicit target flags, e.g. "-march=x86-64-v3"
 //   SWAPNAS_DEBUG=1           Debug configuration
+//   SWAPNAS_CUDA=0|1          0: build without the CUDA engine; 1: require it (fail without nvcc); unset: when nvcc is found
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,18 @@ args.push('--config', env.SWAPNAS_DEBUG === '1' ? 'Debug' : 'Release');
 if (env.SWAPNAS_NATIVE_ARCH === '0' || env.SWAPNAS_NATIVE_ARCH === 'OFF') {
   args.push('--CDSWAPNAS_NATIVE_ARCH=OFF');
   if (env.SWAPNAS_ARCH_FLAGS) args.push(`--CDSWAPNAS_ARCH_FLAGS=${env.SWAPNAS_ARCH_FLAGS}`);
+}
+{
+  const cuda = (env.SWAPNAS_CUDA ?? '').toUpperCase();
+  const mode = ['0', 'OFF', 'NO', 'FALSE'].includes(cuda) ? 'OFF' : ['1', 'ON', 'YES', 'TRUE'].includes(cuda) ? 'ON' : 'AUTO';
+  args.push(`--CDSWAPNAS_CUDA=${mode}`);
+  // cmake-js only configures (and so only applies -D options) when build/CMakeCache.txt is missing: drop a cache
+  // configured with another CUDA mode (objects stay; only what changed is rebuilt).
+  const cache = join(root, 'build', 'CMakeCache.txt');
+  if (existsSync(cache)) {
+    const m = /^SWAPNAS_CUDA:[A-Z]+=(.*)$/m.exec(readFileSync(cache, 'utf8'));
+    if (!m || m[1].trim().toUpperCase() !== mode) rmSync(cache);
+  }
 }
 if (env.CMAKE) args.push('--cmake-path', env.CMAKE);
 

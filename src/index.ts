@@ -39,3 +39,4 @@ export { measure, settingKey, type ProxySetting, type Measurement } from './stud
 export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
 export * from './search/index.js';
 export { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } from './score/defaults.js';
+export { CudaBackend, cudaProvider, probeCuda } from './backends/cuda/index.js';

@@ -39,7 +39,7 @@ describe('native addon: build', () => {
   it('reports its build', () => {
     const info = addon.buildInfo();
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(info.cuda).toBe(false);
+    expect(typeof info.cuda).toBe('boolean');
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(typeof info.simd).toBe('string');
   });

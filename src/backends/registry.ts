@@ -1,5 +1,6 @@
 import { SwapError } from '../util/errors.js';
 import { referenceProvider } from './reference/index.js';
+import { cudaProvider } from './cuda/index.js';
 import { nativeProvider } from './native/index.js';
 import { ortProvider } from './ort/index.js';
 import { webgpuProvider } from './webgpu/index.js';
@@ -72,5 +73,5 @@ export class BackendRegistry {
 }
 
 export function defaultProviders(): BackendProvider[] {
-  return [nativeProvider, webgpuProvider, ortProvider, referenceProvider];
+  return [cudaProvider, nativeProvider, webgpuProvider, ortProvider, referenceProvider];
 }

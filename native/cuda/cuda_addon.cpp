@@ -1,0 +1,232 @@
+// N-API entry points of the CUDA engine: cudaProbe() and cudaCountPatterns(job, onProgress?). Compiled only with
+// SWAPNAS_WITH_CUDA (CMakeLists.txt); addon.cpp calls registerCudaExports. Execute() makes no N-API calls.
+
+#include <napi.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "cuda/engine.h"
+#include "ir.h"
+#include "stats.h"
+
+namespace swapnas {
+
+namespace {
+
+constexpr uint64_t kProgressIntervalNs = 50'000'000;
+
+struct CudaJobData {
+  std::vector<int32_t> program, offsets;
+  std::vector<float> input;
+  int n = 0, c = 0, h = 0, w = 0;
+  std::vector<uint32_t> seeds;
+  int streams = 4;
+  const int32_t* cancel = nullptr;
+};
+
+struct Progress {
+  uint64_t done, total;
+};
+
+Napi::Error codedError(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+template <typename T>
+T typedArg(const Napi::Value& v, napi_typedarray_type type, const char* name, const char* typeName) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) fail(std::string(name) + " must be a " + typeName);
+  return v.As<T>();
+}
+
+int intArg(const Napi::Value& v, const char* name, int min, int max) {
+  if (!v.IsNumber()) fail(std::string(name) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<long long>(d)))
+    fail(std::string(name) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  return static_cast<int>(d);
+}
+
+class CudaCountWorker : public Napi::AsyncProgressWorker<Progress> {
+ public:
+  CudaCountWorker(Napi::Env env, CudaJobData job, Napi::Object cancelArray, Napi::Value onProgress)
+      : Napi::AsyncProgressWorker<Progress>(env, "swapnas.cudaCountPatterns"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
+    cancelRef_ = Napi::Persistent(cancelArray);
+    if (onProgress.IsFunction()) onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      if (job_.offsets.empty()) fail("offsets must hold at least one entry");
+      std::vector<Net> nets;
+      for (size_t i = 0; i + 1 < job_.offsets.size(); ++i) {
+        const int32_t a = job_.offsets[i], b = job_.offsets[i + 1];
+        if (a < 0 || b < a || static_cast<size_t>(b) > job_.program.size())
+          fail("offsets[" + std::to_string(i) + ".." + std::to_string(i + 1) + "] is not a range of the program");
+        try {
+          nets.push_back(parseNet(job_.program.data() + a, static_cast<size_t>(b - a), job_.c, job_.h, job_.w));
+        } catch (const Failure& f) {
+          throw Failure(f.code, "network " + std::to_string(i) + ": " + f.what());
+        }
+      }
+      CancelToken token;
+      token.flags[0] = job_.cancel;
+      token.flags[1] = &stopFlag_;
+      total_ = nets.size() * job_.seeds.size();
+      std::atomic<uint64_t> lastSend{0};
+      cuda::Job j;
+      j.nets = &nets;
+      j.input = job_.input.data();
+      j.n = job_.n;
+      j.c = job_.c;
+      j.h = job_.h;
+      j.w = job_.w;
+      j.seeds = &job_.seeds;
+      j.streams = job_.streams;
+      j.cancel = &token;
+      j.progress = [&](uint64_t done, uint64_t total) {
+        const uint64_t now = nowNs();
+        uint64_t prev = lastSend.load();
+        if ((done == total || now - prev >= kProgressIntervalNs) && lastSend.compare_exchange_strong(prev, now)) {
+          const Progress p{done, total};
+          progress.Send(&p, 1);
+        }
+      };
+      cuda::countPatterns(j, counts_);
+    } catch (const Cancelled&) {
+      errorCode_ = "E_CANCELLED";
+      SetError("scoring cancelled");
+    } catch (const Failure& f) {
+      errorCode_ = f.code;
+      SetError(f.what());
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnProgress(const Progress* data, size_t count) override {
+    if (!data || count == 0) return;
+    Napi::HandleScope scope(Env());
+    if (data[count - 1].done > delivered_) report(data[count - 1].done, data[count - 1].total);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (delivered_ < total_) report(total_, total_);
+    if (!callbackError_.IsEmpty()) {
+      deferred_.Reject(callbackError_.Value().Get("error"));
+      return;
+    }
+    Napi::Float64Array out = Napi::Float64Array::New(env, counts_.size());
+    std::copy(counts_.begin(), counts_.end(), out.Data());
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (!callbackError_.IsEmpty()) {
+      deferred_.Reject(callbackError_.Value().Get("error"));
+      return;
+    }
+    deferred_.Reject(codedError(env, errorCode_, e.Message()).Value());
+  }
+
+ private:
+  void report(uint64_t done, uint64_t total) {
+    if (onProgress_.IsEmpty() || !callbackError_.IsEmpty()) return;
+    delivered_ = done;
+    Napi::Env env = Env();
+    try {
+      onProgress_.Call({Napi::Number::New(env, static_cast<double>(done)), Napi::Number::New(env, static_cast<double>(total))});
+    } catch (const Napi::Error& e) {
+      Napi::Object holder = Napi::Object::New(env);
+      holder.Set("error", e.Value());
+      callbackError_ = Napi::Persistent(holder);
+      __atomic_store_n(&stopFlag_, 1, __ATOMIC_RELAXED);
+    }
+  }
+
+  CudaJobData job_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference cancelRef_;
+  Napi::FunctionReference onProgress_;
+  Napi::ObjectReference callbackError_;
+  int32_t stopFlag_ = 0;
+  std::vector<double> counts_;
+  std::string errorCode_ = "E_BACKEND";
+  uint64_t total_ = 0;
+  uint64_t delivered_ = 0;
+};
+
+Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const cuda::Probe p = cuda::probe();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("compiled", true);
+  o.Set("available", p.available);
+  o.Set("reason", p.available ? std::string() : p.reason);
+  o.Set("architectures", cuda::architectures());
+  o.Set("devices", p.devices);
+  o.Set("device", p.name);
+  o.Set("computeCapability", p.available || p.major ? std::to_string(p.major) + "." + std::to_string(p.minor) : std::string());
+  o.Set("memoryBytes", p.memoryBytes);
+  o.Set("multiprocessors", p.smCount);
+  o.Set("runtimeVersion", p.runtimeVersion);
+  o.Set("driverVersion", p.driverVersion);
+  o.Set("maxSamples", cuda::kMaxSamples);
+  return o;
+}
+
+Napi::Value CudaCountPatterns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!info[0].IsObject()) fail("job must be an object");
+    Napi::Object job = info[0].As<Napi::Object>();
+    CudaJobData j;
+    auto program = typedArg<Napi::Int32Array>(job.Get("program"), napi_int32_array, "job.program", "Int32Array");
+    auto offsets = typedArg<Napi::Int32Array>(job.Get("offsets"), napi_int32_array, "job.offsets", "Int32Array");
+    auto input = typedArg<Napi::Float32Array>(job.Get("input"), napi_float32_array, "job.input", "Float32Array");
+    auto seeds = typedArg<Napi::Uint32Array>(job.Get("seeds"), napi_uint32_array, "job.seeds", "Uint32Array");
+    auto cancel = typedArg<Napi::Int32Array>(job.Get("cancel"), napi_int32_array, "job.cancel", "Int32Array");
+    if (cancel.ElementLength() < 1) fail("job.cancel must hold at least one element");
+    j.n = intArg(job.Get("n"), "job.n", 1, 1 << 20);
+    j.c = intArg(job.Get("c"), "job.c", 1, 1 << 24);
+    j.h = intArg(job.Get("h"), "job.h", 1, 1 << 24);
+    j.w = intArg(job.Get("w"), "job.w", 1, 1 << 24);
+    j.streams = intArg(job.Get("streams"), "job.streams", 1, 4096);
+    if (static_cast<double>(input.ElementLength()) != static_cast<double>(j.n) * j.c * j.h * j.w)
+      fail("job.input has " + std::to_string(input.ElementLength()) + " values, not n*c*h*w");
+    j.program.assign(program.Data(), program.Data() + program.ElementLength());
+    j.offsets.assign(offsets.Data(), offsets.Data() + offsets.ElementLength());
+    j.input.assign(input.Data(), input.Data() + input.ElementLength());
+    j.seeds.assign(seeds.Data(), seeds.Data() + seeds.ElementLength());
+    j.cancel = cancel.Data();
+    auto* worker = new CudaCountWorker(env, std::move(j), cancel, info[1]);
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  } catch (const Failure& f) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(codedError(env, f.code, f.what()).Value());
+    return d.Promise();
+  }
+}
+
+}  // namespace
+
+void registerCudaExports(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe, "cudaProbe"));
+  exports.Set("cudaCountPatterns", Napi::Function::New(env, CudaCountPatterns, "cudaCountPatterns"));
+}
+
+}  // namespace swapnas

@@ -1,0 +1,134 @@
+import { availableParallelism } from 'node:os';
+import { serializeNetworks } from '../../ir/serialize.js';
+import { loadAddon } from '../../native/loader.js';
+import { SwapError } from '../../util/errors.js';
+import type { NativeAddon } from '../../native/addon.js';
+import type { Backend, BackendProbe, BackendProvider, CountRequest, CountResult } from '../types.js';
+
+/** `cudaProbe()` of the addon (native/cuda/cuda_addon.cpp; a stub saying "built without CUDA" otherwise). */
+export interface CudaProbeInfo {
+  /** The addon was compiled with the CUDA engine (nvcc found at build time and SWAPNAS_CUDA not 0). */
+  readonly compiled: boolean;
+  readonly available: boolean;
+  /** Why it cannot run, e.g. "cudaGetDeviceCount: no CUDA-capable device is detected"; empty when available. */
+  readonly reason: string;
+  /** Compiled targets, e.g. "80-real 90" (SASS for sm_80, SASS + PTX for sm_90). */
+  readonly architectures?: string;
+  readonly devices?: number;
+  /** Name of device 0 (the one used). */
+  readonly device?: string;
+  readonly computeCapability?: string;
+  readonly memoryBytes?: number;
+  readonly multiprocessors?: number;
+  readonly runtimeVersion?: number;
+  readonly driverVersion?: number;
+  /** Largest batch S the engine takes (one 64-bit pattern word per neuron). */
+  readonly maxSamples?: number;
+}
+
+/** Job of `cudaCountPatterns`: the native count job with CUDA streams instead of CPU threads. */
+export interface CudaCountJob {
+  readonly program: Int32Array;
+  readonly offsets: Int32Array;
+  readonly input: Float32Array;
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly seeds: Uint32Array;
+  /** Host threads, one CUDA stream each (at most 16 are used). */
+  readonly streams: number;
+  readonly cancel: Int32Array;
+}
+
+/** The CUDA exports of the addon (present when it was compiled with CUDA; `cudaProbe` always). */
+export interface CudaAddon {
+  cudaProbe?(): CudaProbeInfo;
+  cudaCountPatterns?(job: CudaCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
+}
+
+type CudaReady = { readonly ok: true; readonly addon: Required<CudaAddon> & NativeAddon; readonly info: CudaProbeInfo } | { readonly ok: false; readonly reason: string };
+
+/** Addon loaded AND compiled with CUDA AND a usable device; otherwise the precise reason. Never throws. */
+export function probeCuda(): CudaReady {
+  const r = loadAddon();
+  if (!r.ok) return { ok: false, reason: `native addon not loaded: ${r.reason}` };
+  const addon = r.addon as NativeAddon & CudaAddon;
+  if (typeof addon.cudaProbe !== 'function') return { ok: false, reason: 'not compiled in: the loaded addon has no CUDA entry points (rebuild with npm run build:native)' };
+  let info: CudaProbeInfo;
+  try {
+    info = addon.cudaProbe();
+  } catch (e) {
+    return { ok: false, reason: `cudaProbe failed: ${(e as Error).message}` };
+  }
+  if (!info.compiled) return { ok: false, reason: `not compiled in: ${info.reason}` };
+  if (!info.available) return { ok: false, reason: `no device: ${info.reason}` };
+  if (typeof addon.cudaCountPatterns !== 'function') return { ok: false, reason: 'not compiled in: cudaCountPatterns is missing' };
+  return { ok: true, addon: addon as Required<CudaAddon> & NativeAddon, info };
+}
+
+/**
+ * The CUDA engine of the addon: forward pass, fused ReLU + sign packing and distinct-pattern counting on the GPU
+ * (only the counts come back). Weights come from the CPU PRNG port and are uploaded once per (seed, tensor) per
+ * stream. Batches of at most 64 samples. Counts equal the native backend's up to the documented sign-flip rule
+ * (float32 convolution sums in a different order; see test/native-fullsize.test.ts).
+ */
+export class CudaBackend implements Backend {
+  readonly name = 'cuda' as const;
+  constructor(
+    private readonly addon: Required<CudaAddon>,
+    readonly info: CudaProbeInfo,
+  ) {}
+
+  async countPatterns(req: CountRequest): Promise<CountResult> {
+    const max = this.info.maxSamples ?? 64;
+    if (req.inputs.n > max) throw new SwapError('E_BACKEND', `cuda backend: batch of ${req.inputs.n} samples; this engine takes at most ${max} (use the native backend)`);
+    const { program, offsets } = serializeNetworks(req.networks);
+    const cancel = new Int32Array(1);
+    if (req.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring cancelled');
+    const onAbort = () => {
+      cancel[0] = 1;
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const flat = await this.addon.cudaCountPatterns(
+        {
+          program,
+          offsets,
+          input: req.inputs.data,
+          n: req.inputs.n,
+          c: req.inputs.c,
+          h: req.inputs.h,
+          w: req.inputs.w,
+          seeds: Uint32Array.from(req.seeds),
+          streams: Math.max(1, Math.min(16, Math.floor(req.threads ?? Math.max(4, availableParallelism())))),
+          cancel,
+        },
+        (done, total) => req.onProgress?.(done, total),
+      );
+      const R = req.seeds.length;
+      return req.networks.map((_, i) => Array.from(flat.subarray(i * R, (i + 1) * R)));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'E_CANCELLED') throw new SwapError('E_CANCELLED', 'scoring cancelled', { cause: e });
+      throw new SwapError('E_BACKEND', `cuda backend failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+export const cudaProvider: BackendProvider = {
+  name: 'cuda',
+  priority: 30,
+  description: 'CUDA kernels in the C++ addon: forward pass, fused ReLU sign packing and counting on an NVIDIA GPU',
+  probe: async (): Promise<BackendProbe> => {
+    const r = probeCuda();
+    return r.ok ? { available: true } : { available: false, reason: r.reason };
+  },
+  create: async () => {
+    const r = probeCuda();
+    if (!r.ok) throw new SwapError('E_BACKEND_UNAVAILABLE', `backend cuda is unavailable: ${r.reason}`);
+    return new CudaBackend(r.addon, r.info);
+  },
+};
