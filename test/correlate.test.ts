@@ -6,6 +6,9 @@ import { ReferenceBackend } from '../src/backends/reference/index.js';
 import { runCorrelate, selectNb201, writeCorrelateReport } from '../src/study/correlate-run.js';
 import { Nb201Table, checkDataset } from '../src/tables/nb201.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
+import { loadAddon } from '../src/native/loader.js';
+import { NativeBackend } from '../src/backends/native/index.js';
+import { measure } from '../src/study/measure.js';
 
 describe('correlate', () => {
   const table = Nb201Table.load();
@@ -74,5 +77,26 @@ describe('correlate', () => {
         backend: new ReferenceBackend(),
       }),
     ).rejects.toMatchObject({ code: 'E_TABLE' });
+  });
+});
+
+const addonLoad = loadAddon();
+if (!addonLoad.ok) console.warn(`[measure] native addon unavailable, NWOT comparison skipped: ${addonLoad.reason}`);
+
+describe('measure with NWOT', () => {
+  it.skipIf(!addonLoad.ok)('the native one-pass path gives the same counts and NWOT as the reference', async () => {
+    if (!addonLoad.ok) return;
+    const load = addonLoad;
+    const table = Nb201Table.load();
+    const genotypes = selectNb201(table, { kind: 'sample', n: 6, seed: 5, stratified: false });
+    const setting = { channels: 2, cells: 1, batch: 8, repeats: 2, images: 'gaussian' as const, seed: 3, nwot: true };
+    const a = await measure(nb201Space, genotypes, setting, { backend: new NativeBackend(load.addon) });
+    const b = await measure(nb201Space, genotypes, setting, { backend: new ReferenceBackend() });
+    for (const [arch, m] of a) {
+      const r = b.get(arch)!;
+      expect(m.perRepeat).toEqual(r.perRepeat);
+      if (Number.isFinite(r.nwot!)) expect(m.nwot!).toBeCloseTo(r.nwot!, 6);
+      else expect(m.nwot).toBe(r.nwot);
+    }
   });
 });

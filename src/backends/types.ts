@@ -29,6 +29,8 @@ export interface Backend {
    * for every network × seed, `[network][repeat]`.
    */
   nwot?(req: CountRequest): Promise<CountResult>;
+  /** Optional: counts and NWOT from one forward pass per network × seed. */
+  countAndNwot?(req: CountRequest): Promise<{ counts: CountResult; nwot: CountResult }>;
   /** Release native/GPU resources. */
   close?(): Promise<void> | void;
 }

@@ -121,8 +121,15 @@ export async function measure<G, N extends object>(
       ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     };
-    const counts = await ctx.backend.countPatterns(req);
-    const nw = setting.nwot ? await ctx.backend.nwot!({ ...req, seeds: seeds.slice(0, 1) }) : undefined;
+    let counts: number[][];
+    let nw: number[][] | undefined;
+    if (setting.nwot && ctx.backend.countAndNwot) {
+      // one forward pass gives both; NWOT is reported for the first weight seed, as on other backends
+      ({ counts, nwot: nw } = await ctx.backend.countAndNwot(req));
+    } else {
+      counts = await ctx.backend.countPatterns(req);
+      nw = setting.nwot ? await ctx.backend.nwot!({ ...req, seeds: seeds.slice(0, 1) }) : undefined;
+    }
     const lines: string[] = [];
     part.forEach((g, k) => {
       const pr = counts[k]!;
