@@ -4,6 +4,8 @@
 
 #include <napi.h>
 
+#include "napi_args.h"
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -12,16 +14,10 @@
 namespace swapnas {
 
 // Plain copy of everything the worker threads read; only `cancel` points into JS memory (kept alive below).
-struct CountJob {
-  std::vector<int32_t> program;
-  std::vector<int32_t> offsets;
-  std::vector<float> input;
-  int n = 0, c = 0, h = 0, w = 0;
-  std::vector<uint32_t> seeds;
+struct CountJob : JobInputs {
   int threads = 1;
   // Also compute NWOT log|det K| per item (resolves to { counts, nwot }).
   bool nwot = false;
-  const int32_t* cancel = nullptr;
 };
 
 struct CountProgress {

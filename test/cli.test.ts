@@ -72,3 +72,34 @@ describe('swapnas CLI (built dist/)', () => {
     for (const x of rows) if (!x.available) expect(x.reason).toBeTruthy();
   });
 });
+
+describe('CLI guards', () => {
+  it('usage errors exit 2 with E_OPTION; bad options never truncate an existing output', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli2-'));
+    const r = run(['score', '--bogus', ARCH]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/E_OPTION/);
+    const keep = join(dir, 'keep.csv');
+    appendFileSync(keep, 'keep\n');
+    expect(run(['score', '--sample', '2', ...TINY, '--chunk', '0', '-o', keep]).status).toBe(2);
+    expect(readFileSync(keep, 'utf8')).toBe('keep\n');
+    expect(run(['score', '--sample', '20000', ...TINY]).stderr).toMatch(/E_OPTION.*exceeds/);
+    expect(run(['score', ARCH, ...TINY, '--gaussian-seed', 'abc']).stderr).toMatch(/E_OPTION.*--gaussian-seed/);
+  });
+
+  it('--resume refuses a file scored with other settings, and writes one csv header', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli3-'));
+    const file = join(dir, 'a.jsonl');
+    expect(run(['score', '--sample', '2', '--seed', '1', ...TINY, '--format', 'jsonl', '-o', file]).status).toBe(0);
+    const other = run(['score', '--sample', '2', '--seed', '1', ...TINY, '--repeats', '3', '--format', 'jsonl', '-o', file, '--resume']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/E_JOURNAL.*other settings/);
+    const csv = join(dir, 'a.csv');
+    expect(run(['score', '--sample', '2', '--seed', '1', ...TINY, '--format', 'csv', '-o', csv]).status).toBe(0);
+    expect(run(['score', '--sample', '3', '--seed', '1', ...TINY, '--format', 'csv', '-o', csv, '--resume']).status).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('arch,'))).toHaveLength(1);
+    expect(lines).toHaveLength(4);
+    expect(run(['score', '--sample', '3', '--seed', '1', ...TINY, '--repeats', '1', '--format', 'csv', '-o', csv, '--resume']).status).toBe(2);
+  });
+});

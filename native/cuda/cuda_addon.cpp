@@ -10,6 +10,7 @@
 #include "common.h"
 #include "cuda/engine.h"
 #include "ir.h"
+#include "napi_args.h"
 #include "stats.h"
 
 namespace swapnas {
@@ -18,38 +19,13 @@ namespace {
 
 constexpr uint64_t kProgressIntervalNs = 50'000'000;
 
-struct CudaJobData {
-  std::vector<int32_t> program, offsets;
-  std::vector<float> input;
-  int n = 0, c = 0, h = 0, w = 0;
-  std::vector<uint32_t> seeds;
+struct CudaJobData : JobInputs {
   int streams = 4;
-  const int32_t* cancel = nullptr;
 };
 
 struct Progress {
   uint64_t done, total;
 };
-
-Napi::Error codedError(Napi::Env env, const std::string& code, const std::string& msg) {
-  Napi::Error err = Napi::Error::New(env, msg);
-  err.Set("code", Napi::String::New(env, code));
-  return err;
-}
-
-template <typename T>
-T typedArg(const Napi::Value& v, napi_typedarray_type type, const char* name, const char* typeName) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) fail(std::string(name) + " must be a " + typeName);
-  return v.As<T>();
-}
-
-int intArg(const Napi::Value& v, const char* name, int min, int max) {
-  if (!v.IsNumber()) fail(std::string(name) + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<long long>(d)))
-    fail(std::string(name) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-  return static_cast<int>(d);
-}
 
 class CudaCountWorker : public Napi::AsyncProgressWorker<Progress> {
  public:
@@ -193,24 +169,8 @@ Napi::Value CudaCountPatterns(const Napi::CallbackInfo& info) {
     if (!info[0].IsObject()) fail("job must be an object");
     Napi::Object job = info[0].As<Napi::Object>();
     CudaJobData j;
-    auto program = typedArg<Napi::Int32Array>(job.Get("program"), napi_int32_array, "job.program", "Int32Array");
-    auto offsets = typedArg<Napi::Int32Array>(job.Get("offsets"), napi_int32_array, "job.offsets", "Int32Array");
-    auto input = typedArg<Napi::Float32Array>(job.Get("input"), napi_float32_array, "job.input", "Float32Array");
-    auto seeds = typedArg<Napi::Uint32Array>(job.Get("seeds"), napi_uint32_array, "job.seeds", "Uint32Array");
-    auto cancel = typedArg<Napi::Int32Array>(job.Get("cancel"), napi_int32_array, "job.cancel", "Int32Array");
-    if (cancel.ElementLength() < 1) fail("job.cancel must hold at least one element");
-    j.n = intArg(job.Get("n"), "job.n", 1, 1 << 20);
-    j.c = intArg(job.Get("c"), "job.c", 1, 1 << 24);
-    j.h = intArg(job.Get("h"), "job.h", 1, 1 << 24);
-    j.w = intArg(job.Get("w"), "job.w", 1, 1 << 24);
+    Napi::Int32Array cancel = readJobInputs(job, j);
     j.streams = intArg(job.Get("streams"), "job.streams", 1, 4096);
-    if (static_cast<double>(input.ElementLength()) != static_cast<double>(j.n) * j.c * j.h * j.w)
-      fail("job.input has " + std::to_string(input.ElementLength()) + " values, not n*c*h*w");
-    j.program.assign(program.Data(), program.Data() + program.ElementLength());
-    j.offsets.assign(offsets.Data(), offsets.Data() + offsets.ElementLength());
-    j.input.assign(input.Data(), input.Data() + input.ElementLength());
-    j.seeds.assign(seeds.Data(), seeds.Data() + seeds.ElementLength());
-    j.cancel = cancel.Data();
     auto* worker = new CudaCountWorker(env, std::move(j), cancel, info[1]);
     Napi::Promise p = worker->promise();
     worker->Queue();

@@ -3,6 +3,7 @@ import type { InputBatch } from '../data/batch.js';
 import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, defaultBatch, loadCifarBinary } from '../data/cifar.js';
 import { loadNpyBatch } from '../data/npy.js';
 import { gaussianBatch } from '../data/gaussian.js';
+import { int } from './parse.js';
 
 export interface InputFlags {
   images?: string;
@@ -18,7 +19,7 @@ export interface InputFlags {
 export function inputsFromFlags(f: InputFlags, size: number, want: number): InputBatch {
   const chosen = [f.images, f.npy, f.gaussian ? 'g' : undefined].filter((x) => x !== undefined);
   if (chosen.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --images, --npy, --gaussian');
-  if (f.gaussian) return gaussianBatch(want, 3, size, size, Number(f.gaussianSeed ?? 0));
+  if (f.gaussian) return gaussianBatch(want, 3, size, size, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   if (f.npy) return loadNpyBatch(f.npy);
   const norm = f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100') throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);

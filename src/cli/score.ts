@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { nb201Space } from '../spaces/nb201/index.js';
 import type { Nb201Genotype } from '../spaces/nb201/genotype.js';
@@ -67,7 +67,7 @@ export function registerScore(program: Command): void {
     .option('--gaussian', 'seeded N(0,1) input batch')
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
     .option('--format <fmt>', 'json | jsonl | csv', 'json')
-    .option('-o, --output <file>', 'write results to a file (jsonl/csv are appended as they finish)')
+    .option('-o, --output <file>', 'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json)')
     .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
     .option('--chunk <n>', 'networks per backend call', '64')
     .option('--no-progress', 'no progress on stderr');
@@ -90,15 +90,18 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   else if (f.sample !== undefined) {
     const n = int('--sample', f.sample, 1);
     const all = [...nb201Space.enumerate!()];
+    if (n > all.length) throw new SwapError('E_OPTION', `--sample ${n} exceeds the ${all.length} cells of the space (use --all)`);
     genotypes = new Rng(seed).sample(all.length, n).map((i) => all[i]!);
   } else genotypes = archTexts.map((a) => nb201Space.parse(a));
 
+  const chunk = int('--chunk', f.chunk, 1);
+  const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const base = f.official ? O : D;
   const netOpts = {
     channels: f.channels !== undefined ? int('--channels', f.channels, 1) : base.channels,
     cells: f.cells !== undefined ? int('--cells', f.cells, 1) : base.cells,
     classes: int('--classes', f.classes, 1),
-    prune: f.official && process.argv.every((a) => a !== '--prune') ? false : f.prune,
+    prune: f.official ? false : f.prune,
   };
   const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
   const size = int('--input-size', f.inputSize ?? '32', 4);
@@ -114,8 +117,14 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
   if (!resolved.reg && f.reg) resolved.reg = dataFreeRegulariser(nb201Space, netOptsFull);
 
-  // Resume: skip what the output file already holds.
+  // Resume: skip what the output file already holds (rows scored with other settings are refused).
   const done = new Set<string>();
+  let sawHeader = false;
+  const rowSettings: Record<string, unknown>[] = [];
+  const csvSettings: string[] = [];
+  const sidecar = f.output && f.format === 'csv' ? `${f.output}.settings.json` : undefined;
+  if (f.resume && sidecar && existsSync(sidecar)) csvSettings.push(readFileSync(sidecar, 'utf8'));
+  const comparable = (x: Record<string, unknown>) => JSON.stringify({ ...x, backend: undefined, skippedBackends: undefined });
   if (f.resume) {
     if (!f.output || f.format === 'json') throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
     if (existsSync(f.output)) {
@@ -128,12 +137,16 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
       for (const line of text.split('\n')) {
         if (!line.trim()) continue;
         if (f.format === 'jsonl') {
+          let row: { arch: string; settings?: Record<string, unknown> };
           try {
-            done.add((JSON.parse(line) as { arch: string }).arch);
+            row = JSON.parse(line) as { arch: string; settings?: Record<string, unknown> };
           } catch {
             throw new SwapError('E_JOURNAL', `${f.output}: line ${JSON.stringify(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`);
           }
-        } else if (line.startsWith('|')) done.add(line.split(',')[0]!);
+          rowSettings.push(row.settings ?? {});
+          done.add(row.arch);
+        } else if (line === CSV_HEAD) sawHeader = true;
+        else if (line.startsWith('|')) done.add(line.split(',')[0]!);
       }
     }
   }
@@ -153,11 +166,16 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     network: { space: 'nb201', ...netOptsFull },
   };
 
+  const mine = comparable(settings);
+  if (rowSettings.some((r) => comparable(r) !== mine) || csvSettings.some((c) => comparable(JSON.parse(c) as Record<string, unknown>) !== mine)) {
+    throw new SwapError('E_JOURNAL', `${f.output} holds results scored with other settings; resume with the same options or write a new file`);
+  }
   const out = f.output ? createWriteStream(f.output, { flags: f.resume ? 'a' : 'w' }) : process.stdout;
   const write = (s: string) => new Promise<void>((res, rej) => out.write(s, (e) => (e ? rej(e) : res())));
-  if (f.format === 'csv' && !(f.resume && done.size > 0)) await write(`${CSV_HEAD}\n`);
+  if (f.format === 'csv' && !sawHeader) await write(`${CSV_HEAD}\n`);
+  // CSV rows carry no settings: they go to a side file, which --resume checks.
+  if (sidecar) writeFileSync(sidecar, `${JSON.stringify(settings, null, 1)}\n`);
   const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
-  const chunk = int('--chunk', f.chunk, 1);
   const seeds = Array.from({ length: resolved.repeats }, (_, r) => repeatSeed(seed, r));
   const rows: object[] = [];
   const ac = new AbortController();
@@ -173,7 +191,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
         networks: nets,
         inputs: resolved.inputs,
         seeds,
-        ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+        ...(threads !== undefined ? { threads } : {}),
         signal: ac.signal,
         onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
       });
