@@ -66,14 +66,6 @@ std::vector<Net> parseJob(const CountJob& job) {
 
 }  // namespace
 
-CountWorker::CountWorker(Napi::Env env, CountJob job, Napi::Object cancelArray, Napi::Value onProgress)
-    : Napi::AsyncProgressWorker<CountProgress>(env, "swapnas.countPatterns"),
-      job_(std::move(job)),
-      deferred_(Napi::Promise::Deferred::New(env)) {
-  cancelRef_ = Napi::Persistent(cancelArray);
-  if (onProgress.IsFunction()) onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
-}
-
 void CountWorker::Execute(const ExecutionProgress& progress) {
   std::vector<Net> nets;
   try {
@@ -191,35 +183,10 @@ void CountWorker::Execute(const ExecutionProgress& progress) {
   }
 }
 
-void CountWorker::report(uint64_t done, uint64_t total) {
-  if (onProgress_.IsEmpty() || !callbackError_.IsEmpty()) return;
-  delivered_ = done;
-  Napi::Env env = Env();
-  try {
-    onProgress_.Call({Napi::Number::New(env, static_cast<double>(done)), Napi::Number::New(env, static_cast<double>(total))});
-  } catch (const Napi::Error& e) {
-    Napi::Object holder = Napi::Object::New(env);
-    holder.Set("error", e.Value());
-    callbackError_ = Napi::Persistent(holder);
-    __atomic_store_n(&stopFlag_, 1, __ATOMIC_RELAXED);
-  }
-}
-
-void CountWorker::OnProgress(const CountProgress* data, size_t count) {
-  if (!data || count == 0) return;
-  Napi::HandleScope scope(Env());
-  const CountProgress& p = data[count - 1];
-  if (p.done > delivered_) report(p.done, p.total);
-}
-
 void CountWorker::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  if (delivered_ < total_) report(total_, total_);
-  if (!callbackError_.IsEmpty()) {
-    deferred_.Reject(callbackError_.Value().Get("error"));
-    return;
-  }
+  if (!settleProgress(total_)) return;
   Napi::Float64Array out = Napi::Float64Array::New(env, counts_.size());
   std::copy(counts_.begin(), counts_.end(), out.Data());
   if (!job_.nwot) {
@@ -232,18 +199,6 @@ void CountWorker::OnOK() {
   o.Set("counts", out);
   o.Set("nwot", nw);
   deferred_.Resolve(o);
-}
-
-void CountWorker::OnError(const Napi::Error& e) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  if (!callbackError_.IsEmpty()) {
-    deferred_.Reject(callbackError_.Value().Get("error"));
-    return;
-  }
-  Napi::Error err = Napi::Error::New(env, e.Message());
-  err.Set("code", Napi::String::New(env, errorCode_));
-  deferred_.Reject(err.Value());
 }
 
 }  // namespace swapnas

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "napi_args.h"
+#include "promise_worker.h"
 
 #include <atomic>
 #include <cstdint>
@@ -20,38 +21,22 @@ struct CountJob : JobInputs {
   bool nwot = false;
 };
 
-struct CountProgress {
-  uint64_t done;
-  uint64_t total;
-};
 
-class CountWorker : public Napi::AsyncProgressWorker<CountProgress> {
+
+class CountWorker : public PromiseProgressWorker {
  public:
-  CountWorker(Napi::Env env, CountJob job, Napi::Object cancelArray, Napi::Value onProgress);
-  Napi::Promise promise() const { return deferred_.Promise(); }
+  CountWorker(Napi::Env env, CountJob job, Napi::Object cancelArray, Napi::Value onProgress)
+      : PromiseProgressWorker(env, "swapnas.countPatterns", cancelArray, onProgress), job_(std::move(job)) {}
 
  protected:
   void Execute(const ExecutionProgress& progress) override;
-  void OnProgress(const CountProgress* data, size_t count) override;
   void OnOK() override;
-  void OnError(const Napi::Error& e) override;
 
  private:
-  void report(uint64_t done, uint64_t total);
-
   CountJob job_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference cancelRef_;
-  Napi::FunctionReference onProgress_;
-  // { error } holding what the progress callback threw (any value, so it is wrapped in an object).
-  Napi::ObjectReference callbackError_;
-  // Set when the progress callback throws: the job stops and rejects with that exception.
-  int32_t stopFlag_ = 0;
   std::vector<double> counts_;
   std::vector<double> nwot_;
-  std::string errorCode_ = "E_BACKEND";
   uint64_t total_ = 0;
-  uint64_t delivered_ = 0;
 };
 
 }  // namespace swapnas

@@ -11,6 +11,7 @@
 #include "cuda/engine.h"
 #include "ir.h"
 #include "napi_args.h"
+#include "promise_worker.h"
 #include "stats.h"
 
 namespace swapnas {
@@ -23,18 +24,10 @@ struct CudaJobData : JobInputs {
   int streams = 4;
 };
 
-struct Progress {
-  uint64_t done, total;
-};
-
-class CudaCountWorker : public Napi::AsyncProgressWorker<Progress> {
+class CudaCountWorker : public PromiseProgressWorker {
  public:
   CudaCountWorker(Napi::Env env, CudaJobData job, Napi::Object cancelArray, Napi::Value onProgress)
-      : Napi::AsyncProgressWorker<Progress>(env, "swapnas.cudaCountPatterns"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    cancelRef_ = Napi::Persistent(cancelArray);
-    if (onProgress.IsFunction()) onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
-  }
-  Napi::Promise promise() const { return deferred_.Promise(); }
+      : PromiseProgressWorker(env, "swapnas.cudaCountPatterns", cancelArray, onProgress), job_(std::move(job)) {}
 
  protected:
   void Execute(const ExecutionProgress& progress) override {
@@ -70,7 +63,7 @@ class CudaCountWorker : public Napi::AsyncProgressWorker<Progress> {
         const uint64_t now = nowNs();
         uint64_t prev = lastSend.load();
         if ((done == total || now - prev >= kProgressIntervalNs) && lastSend.compare_exchange_strong(prev, now)) {
-          const Progress p{done, total};
+          const CountProgress p{done, total};
           progress.Send(&p, 1);
         }
       };
@@ -88,60 +81,19 @@ class CudaCountWorker : public Napi::AsyncProgressWorker<Progress> {
     }
   }
 
-  void OnProgress(const Progress* data, size_t count) override {
-    if (!data || count == 0) return;
-    Napi::HandleScope scope(Env());
-    if (data[count - 1].done > delivered_) report(data[count - 1].done, data[count - 1].total);
-  }
-
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (delivered_ < total_) report(total_, total_);
-    if (!callbackError_.IsEmpty()) {
-      deferred_.Reject(callbackError_.Value().Get("error"));
-      return;
-    }
+    if (!settleProgress(total_)) return;
     Napi::Float64Array out = Napi::Float64Array::New(env, counts_.size());
     std::copy(counts_.begin(), counts_.end(), out.Data());
     deferred_.Resolve(out);
   }
 
-  void OnError(const Napi::Error& e) override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (!callbackError_.IsEmpty()) {
-      deferred_.Reject(callbackError_.Value().Get("error"));
-      return;
-    }
-    deferred_.Reject(codedError(env, errorCode_, e.Message()).Value());
-  }
-
  private:
-  void report(uint64_t done, uint64_t total) {
-    if (onProgress_.IsEmpty() || !callbackError_.IsEmpty()) return;
-    delivered_ = done;
-    Napi::Env env = Env();
-    try {
-      onProgress_.Call({Napi::Number::New(env, static_cast<double>(done)), Napi::Number::New(env, static_cast<double>(total))});
-    } catch (const Napi::Error& e) {
-      Napi::Object holder = Napi::Object::New(env);
-      holder.Set("error", e.Value());
-      callbackError_ = Napi::Persistent(holder);
-      __atomic_store_n(&stopFlag_, 1, __ATOMIC_RELAXED);
-    }
-  }
-
   CudaJobData job_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference cancelRef_;
-  Napi::FunctionReference onProgress_;
-  Napi::ObjectReference callbackError_;
-  int32_t stopFlag_ = 0;
   std::vector<double> counts_;
-  std::string errorCode_ = "E_BACKEND";
   uint64_t total_ = 0;
-  uint64_t delivered_ = 0;
 };
 
 Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
