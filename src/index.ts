@@ -40,3 +40,4 @@ export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
 export * from './search/index.js';
 export { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } from './score/defaults.js';
 export { CudaBackend, cudaProvider, probeCuda } from './backends/cuda/index.js';
+export * from './spaces/darts/genotype.js';
