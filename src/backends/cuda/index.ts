@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { serializeNetworks } from '../../ir/serialize.js';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
 import type { NativeAddon } from '../../native/addon.js';
+import { runAddonJob, splitByNetwork } from '../addon-job.js';
 import type { Backend, BackendProbe, BackendProvider, CountRequest, CountResult } from '../types.js';
 
 /** `cudaProbe()` of the addon (native/cuda/cuda_addon.cpp; a stub saying "built without CUDA" otherwise). */
@@ -83,38 +83,9 @@ export class CudaBackend implements Backend {
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const max = this.info.maxSamples ?? 64;
     if (req.inputs.n > max) throw new SwapError('E_BACKEND', `cuda backend: batch of ${req.inputs.n} samples; this engine takes at most ${max} (use the native backend)`);
-    const { program, offsets } = serializeNetworks(req.networks);
-    const cancel = new Int32Array(1);
-    if (req.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring cancelled');
-    const onAbort = () => {
-      cancel[0] = 1;
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const flat = await this.addon.cudaCountPatterns(
-        {
-          program,
-          offsets,
-          input: req.inputs.data,
-          n: req.inputs.n,
-          c: req.inputs.c,
-          h: req.inputs.h,
-          w: req.inputs.w,
-          seeds: Uint32Array.from(req.seeds),
-          streams: Math.max(1, Math.min(16, Math.floor(req.threads ?? Math.max(4, availableParallelism())))),
-          cancel,
-        },
-        (done, total) => req.onProgress?.(done, total),
-      );
-      const R = req.seeds.length;
-      return req.networks.map((_, i) => Array.from(flat.subarray(i * R, (i + 1) * R)));
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'E_CANCELLED') throw new SwapError('E_CANCELLED', 'scoring cancelled', { cause: e });
-      throw new SwapError('E_BACKEND', `cuda backend failed: ${(e as Error).message}`, { cause: e });
-    } finally {
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+    const streams = Math.max(1, Math.min(16, Math.floor(req.threads ?? Math.max(4, availableParallelism()))));
+    const flat = await runAddonJob('cuda', req, (job, onProgress) => this.addon.cudaCountPatterns({ ...job, streams }, onProgress));
+    return splitByNetwork(flat, req);
   }
 }
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { serializeNetworks } from '../../ir/serialize.js';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
+import { runAddonJob, splitByNetwork } from '../addon-job.js';
 import type { Backend, BackendProvider, CountRequest, CountResult } from '../types.js';
 import type { NativeAddon, NativeCountJob } from '../../native/addon.js';
 
@@ -18,7 +18,7 @@ export class NativeBackend implements Backend {
 
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const flat = await this.run(req, (job, onProgress) => this.addon.countPatterns(job, onProgress));
-    return split(flat, req);
+    return splitByNetwork(flat, req);
   }
 
   /** NWOT log|det K| for every network × seed (−Infinity where K is singular). */
@@ -29,46 +29,13 @@ export class NativeBackend implements Backend {
   /** Both scores from one forward pass per (network, seed). */
   async countAndNwot(req: CountRequest): Promise<CountsAndNwot> {
     const r = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: true }, onProgress));
-    return { counts: split(r.counts, req), nwot: split(r.nwot, req) };
+    return { counts: splitByNetwork(r.counts, req), nwot: splitByNetwork(r.nwot, req) };
   }
 
-  private async run<T>(req: CountRequest, call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
-    const { program, offsets } = serializeNetworks(req.networks);
-    const cancel = new Int32Array(1);
-    if (req.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring cancelled');
-    const onAbort = () => {
-      cancel[0] = 1;
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await call(
-        {
-          program,
-          offsets,
-          input: req.inputs.data,
-          n: req.inputs.n,
-          c: req.inputs.c,
-          h: req.inputs.h,
-          w: req.inputs.w,
-          seeds: Uint32Array.from(req.seeds),
-          threads: Math.max(1, Math.floor(req.threads ?? availableParallelism())),
-          cancel,
-        },
-        (done, total) => req.onProgress?.(done, total),
-      );
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'E_CANCELLED') throw new SwapError('E_CANCELLED', 'scoring cancelled', { cause: e });
-      throw new SwapError('E_BACKEND', `native backend failed: ${(e as Error).message}`, { cause: e });
-    } finally {
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+  private run<T>(req: CountRequest, call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+    const threads = Math.max(1, Math.floor(req.threads ?? availableParallelism()));
+    return runAddonJob('native', req, (job, onProgress) => call({ ...job, threads }, onProgress));
   }
-}
-
-function split(flat: Float64Array, req: CountRequest): CountResult {
-  const R = req.seeds.length;
-  return req.networks.map((_, i) => Array.from(flat.subarray(i * R, (i + 1) * R)));
 }
 
 export const nativeProvider: BackendProvider = {
