@@ -102,6 +102,23 @@ export class GraphBuilder {
     return this.push({ op: 'concat' }, [...xs], [c, h, w]);
   }
 
+  /** The window `[c0, c0+c) × [h0, h0+h) × [w0, w0+w)` of `x`; the full tensor is returned unchanged (no node). */
+  slice(x: number, o: { c0?: number; c?: number; h0?: number; h?: number; w0?: number; w?: number }): number {
+    const [C, H, W] = this.shape3(x);
+    const c0 = o.c0 ?? 0;
+    const h0 = o.h0 ?? 0;
+    const w0 = o.w0 ?? 0;
+    const c = o.c ?? C - c0;
+    const h = o.h ?? H - h0;
+    const w = o.w ?? W - w0;
+    const ok = (a: number, n: number, N: number) => Number.isInteger(a) && Number.isInteger(n) && a >= 0 && n >= 1 && a + n <= N;
+    if (!ok(c0, c, C) || !ok(h0, h, H) || !ok(w0, w, W)) {
+      throw new SwapError('E_IR_SHAPE', `slice ${c0}+${c}, ${h0}+${h}, ${w0}+${w} does not fit ${C}x${H}x${W}`);
+    }
+    if (c0 === 0 && h0 === 0 && w0 === 0 && c === C && h === H && w === W) return x;
+    return this.push({ op: 'slice', c0, h0, w0 }, [x], [c, h, w]);
+  }
+
   zero(shape: Shape3): number {
     return this.push({ op: 'zero' }, [], shape);
   }

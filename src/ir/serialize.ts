@@ -20,6 +20,7 @@ import type { Network } from './types.js';
  * | zero     | 8    | —                                                  |
  * | gap      | 9    | —                                                  |
  * | linear   | 10   | fin, fout, bias                                    |
+ * | slice    | 11   | c0, h0, w0 (the window's size is the node's shape) |
  *
  * The PRNG tensor id of a conv/linear weight is its node index.
  */
@@ -37,6 +38,7 @@ export const OPCODES = {
   zero: 8,
   gap: 9,
   linear: 10,
+  slice: 11,
 } as const;
 
 export function serializeNetwork(net: Network): Int32Array {
@@ -62,6 +64,9 @@ export function serializeNetwork(net: Network): Int32Array {
         break;
       case 'linear':
         attrs = [n.fin, n.fout, n.bias ? 1 : 0];
+        break;
+      case 'slice':
+        attrs = [n.c0, n.h0, n.w0];
         break;
       default:
         break;

@@ -54,6 +54,16 @@ export interface ZeroNode {
   /** All-zero tensor of the node's shape (a dead node: every input edge is `none`). */
   readonly op: 'zero';
 }
+/**
+ * A window of the input: `y[c][i][j] = x[c0 + c][h0 + i][w0 + j]`, with the output size given by the node's shape.
+ * Covers channel truncation (NAS-Bench-101) and the one-pixel offset of DARTS' FactorizedReduce (`x[:, :, 1:, 1:]`).
+ */
+export interface SliceNode {
+  readonly op: 'slice';
+  readonly c0: number;
+  readonly h0: number;
+  readonly w0: number;
+}
 export interface GapNode {
   readonly op: 'gap';
 }
@@ -73,6 +83,7 @@ export type LayerSpec =
   | AddNode
   | ConcatNode
   | ZeroNode
+  | SliceNode
   | GapNode
   | LinearNode;
 

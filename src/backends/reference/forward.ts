@@ -161,6 +161,16 @@ function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch:
       }
       return out;
     }
+    case 'slice': {
+      const [C, H, W] = n.shape as [number, number, number];
+      const [IC, IH, IW] = inShape(0) as [number, number, number];
+      const x = xs[0]!;
+      for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) {
+        const src = s * IC * IH * IW + (n.c0 + c) * IH * IW + (n.h0 + h) * IW + n.w0;
+        out.set(x.subarray(src, src + W), s * per + (c * H + h) * W);
+      }
+      return out;
+    }
     case 'gap': {
       const [C, H, W] = inShape(0) as [number, number, number];
       const x = xs[0]!;
