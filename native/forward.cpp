@@ -238,6 +238,13 @@ void Executor::forward(const Net& net, const std::vector<uint8_t>& need, const s
         concat(xs.data(), pers.data(), xs.size(), y, S);
         break;
       }
+      case Op::Slice: {
+        ScopedTimer t(timing_.eltwise);
+        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+        y = pool_.acquire(total);
+        sliceWindow(n, in, x(0), y, S);
+        break;
+      }
       case Op::Gap: {
         ScopedTimer t(timing_.pool);
         const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];

@@ -89,6 +89,7 @@ const char* opName(Op op) {
     case Op::Zero: return "zero";
     case Op::Gap: return "gap";
     case Op::Linear: return "linear";
+    case Op::Slice: return "slice";
   }
   return "?";
 }
@@ -109,7 +110,7 @@ Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
   for (int id = 0; id < count; ++id) {
     Node& n = net.nodes[static_cast<size_t>(id)];
     int32_t opcode = r.next("opcode", id);
-    if (opcode < 0 || opcode > 10) fail("node " + std::to_string(id) + ": unknown opcode " + std::to_string(opcode));
+    if (opcode < 0 || opcode > 11) fail("node " + std::to_string(id) + ": unknown opcode " + std::to_string(opcode));
     n.op = static_cast<Op>(opcode);
     int32_t nIn = r.next("input count", id);
     if (nIn < 0 || nIn > count) bad(id, n, "bad input count " + std::to_string(nIn));
@@ -223,6 +224,21 @@ Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
         expectShape(id, n, 1, n.fout, 1, 1);
         if (static_cast<size_t>(n.fin) * n.fout > kMaxNumel) bad(id, n, "weight tensor too large");
         break;
+      case Op::Slice: {
+        expectInputs(id, n, 1);
+        expectAttrs(id, n, a, 3);
+        n.c0 = a[0];
+        n.h0 = a[1];
+        n.w0 = a[2];
+        const Node& x = in(0);
+        if (x.rank != 3 || n.rank != 3) bad(id, n, "input and output must be 4-D feature maps");
+        auto fits = [](int o, int len, int full) { return o >= 0 && static_cast<long long>(o) + len <= full; };
+        if (!fits(n.c0, n.c, x.c) || !fits(n.h0, n.h, x.h) || !fits(n.w0, n.w, x.w)) {
+          bad(id, n, "window at (" + std::to_string(n.c0) + ", " + std::to_string(n.h0) + ", " + std::to_string(n.w0) + ") of size " +
+                         shapeStr(n) + " does not fit the " + shapeStr(x) + " input");
+        }
+        break;
+      }
     }
   }
   if (r.pos() != len) fail("program has " + std::to_string(len - r.pos()) + " trailing word(s) after node " + std::to_string(count - 1));

@@ -19,6 +19,7 @@ enum class Op : int32_t {
   Zero = 8,
   Gap = 9,
   Linear = 10,
+  Slice = 11,
 };
 
 const char* opName(Op op);
@@ -35,6 +36,8 @@ struct Node {
   bool countIncludePad = false;
   // linear
   int fin = 0, fout = 0;
+  // slice: window origin in the input
+  int c0 = 0, h0 = 0, w0 = 0;
   // relu on a 4-D tensor: its output feeds the pattern count
   bool recorded = false;
 

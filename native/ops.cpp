@@ -370,6 +370,17 @@ void concat(const float* const* xs, const size_t* per, size_t nInputs, float* y,
   }
 }
 
+void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S) {
+  const size_t inHW = static_cast<size_t>(in.h) * in.w;
+  const size_t row = static_cast<size_t>(n.w) * sizeof(float);
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < n.c; ++c) {
+      const float* xp = x + (static_cast<size_t>(s) * in.c + n.c0 + c) * inHW + static_cast<size_t>(n.h0) * in.w + n.w0;
+      float* yp = y + (static_cast<size_t>(s) * n.c + c) * static_cast<size_t>(n.h) * n.w;
+      for (int i = 0; i < n.h; ++i) std::memcpy(yp + static_cast<size_t>(i) * n.w, xp + static_cast<size_t>(i) * in.w, row);
+    }
+}
+
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW) {
   for (int s = 0; s < S; ++s)
     for (int c = 0; c < C; ++c) {

@@ -25,6 +25,9 @@ void addTensors(const float* const* xs, size_t nInputs, float* y, size_t count);
 // Channel concatenation of 4-D inputs (per-sample sizes `per[i]`).
 void concat(const float* const* xs, const size_t* per, size_t nInputs, float* y, int S);
 
+// The window y[c][i][j] = x[n.c0 + c][n.h0 + i][n.w0 + j] (n: the slice node, in: its input).
+void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S);
+
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW);
 
 // w is [fout][fin]; bias ignored as in the reference.

@@ -218,6 +218,18 @@ __global__ void concatKernel(const float* __restrict__ x, float* __restrict__ y,
   }
 }
 
+__global__ void sliceKernel(const float* __restrict__ x, float* __restrict__ y, int S, int C, int H, int W, int IC, int IH, int IW, int c0,
+                            int h0, int w0) {
+  const size_t n = static_cast<size_t>(S) * C * H * W;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % W);
+    const int h = static_cast<int>((i / W) % H);
+    const int c = static_cast<int>((i / (static_cast<size_t>(W) * H)) % C);
+    const size_t s = i / (static_cast<size_t>(W) * H * C);
+    y[i] = x[((s * IC + c0 + c) * IH + h0 + h) * IW + w0 + j];
+  }
+}
+
 __global__ void gapKernel(const float* __restrict__ x, float* __restrict__ y, int SC, int HW) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < SC; i += gridDim.x * blockDim.x) {
     const float* xp = x + static_cast<size_t>(i) * HW;
@@ -470,6 +482,12 @@ void Lane::run(const Net& net, const float* dInput, int S, uint32_t seed, unsign
           concatKernel<<<grid(p * S), kThreads, 0, stream_>>>(x(k), y, S, p, per, offset);
           offset += p;
         }
+        break;
+      }
+      case Op::Slice: {
+        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+        y = a.floats(total);
+        sliceKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h, n.w, in.c, in.h, in.w, n.c0, n.h0, n.w0);
         break;
       }
       case Op::Gap: {

@@ -165,6 +165,14 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
         nodes.push(node('ConstantOfShape', [`${y}_shape`], [y], name, [attrTensor('value', floatTensor('', [1], new Float32Array(1)))]));
         break;
       }
+      case 'slice': {
+        const [c, h, w] = n.shape as [number, number, number];
+        inits.push(int64Tensor(`${y}_starts`, [3], [n.c0, n.h0, n.w0]));
+        inits.push(int64Tensor(`${y}_ends`, [3], [n.c0 + c, n.h0 + h, n.w0 + w]));
+        inits.push(int64Tensor(`${y}_axes`, [3], [1, 2, 3]));
+        nodes.push(node('Slice', [x[0]!, `${y}_starts`, `${y}_ends`, `${y}_axes`], [y], name));
+        break;
+      }
       case 'gap':
         nodes.push(node('GlobalAveragePool', x, [`${y}_pooled`], name));
         nodes.push(node('Flatten', [`${y}_pooled`], [y], `${name}_flatten`, [attrInt('axis', 1)]));

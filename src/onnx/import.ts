@@ -333,6 +333,28 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
         if (axis !== 0) fail('Concat of shape values on axis ≠ 0');
         return set(n, { k: 'shape', v: vals.flatMap((v) => intVector(v, 'Concat input')) });
       }
+      case 'Slice': {
+        const x = ir3(n, 0);
+        const dims = [0, ...shapeOf(x)]; // the batch axis may not be sliced
+        const starts = Array.from(tensorValues(cst(n, 1)));
+        const ends = Array.from(tensorValues(cst(n, 2)));
+        const axes = n.input?.[3] ? Array.from(tensorValues(cst(n, 3))) : starts.map((_, i) => i);
+        const steps = n.input?.[4] ? Array.from(tensorValues(cst(n, 4))) : starts.map(() => 1);
+        if (starts.length !== ends.length || axes.length !== starts.length || steps.length !== starts.length) fail('Slice with inconsistent starts/ends/axes/steps');
+        const lo = [0, 0, 0, 0];
+        const hi = [...dims];
+        axes.forEach((a0, i) => {
+          const a = a0 < 0 ? a0 + 4 : a0;
+          if (a < 1 || a > 3) fail(`Slice on axis ${a0} (only channel and spatial axes can be sliced)`);
+          if (steps[i] !== 1) fail(`Slice with step ${steps[i]}`);
+          const d = dims[a]!;
+          const clamp = (v: number) => Math.min(d, Math.max(0, v < 0 ? v + d : v));
+          lo[a] = clamp(starts[i]!);
+          hi[a] = clamp(ends[i]!);
+        });
+        if (hi.slice(1).some((h, k) => h <= lo[k + 1]!)) fail('Slice gives an empty tensor');
+        return set(n, { k: 'ir', id: b.slice(x, { c0: lo[1]!, c: hi[1]! - lo[1]!, h0: lo[2]!, h: hi[2]! - lo[2]!, w0: lo[3]!, w: hi[3]! - lo[3]! }) });
+      }
       case 'GlobalAveragePool':
         return set(n, { k: 'gap', src: ir3(n, 0) });
       case 'ReduceMean': {

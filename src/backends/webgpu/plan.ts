@@ -228,6 +228,12 @@ export function planNetwork(net: Network, samples: number, opts: PlanOptions = {
         weightCount += count;
         break;
       }
+      case 'slice': {
+        const [C, H, W] = shape3(n);
+        const [IC, IH, IW] = shape3(nodes[n.inputs[0]!]!);
+        push(PROGRAMS.slice, { total, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 }, [ref(n.inputs[0]!), alloc()]);
+        break;
+      }
       case 'gap': {
         const [C, H, W] = shape3(nodes[n.inputs[0]!]!);
         push(PROGRAMS.gap, { total: S * C, hw: H * W }, [ref(n.inputs[0]!), alloc()]);

@@ -133,6 +133,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  slice: {
+    name: 'slice',
+    file: 'slice.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'c', 'h', 'w', 'ic', 'ih', 'iw', 'c0', 'h0', 'w0', '_p0'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   fill: {
     name: 'fill_zero',
     file: 'fill.wgsl',
