@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { BackendRegistry } from '../dist/backends/registry.js';
 import { measure, settingKey } from '../dist/study/measure.js';
-import { selectNb201 } from '../dist/study/correlate-run.js';
+import { selectArchitectures } from '../dist/study/correlate-run.js';
+import { nb201Benchmark } from '../dist/tables/nb201-benchmark.js';
 import { Nb201Table } from '../dist/tables/nb201.js';
 import { nb201Space } from '../dist/spaces/nb201/index.js';
 import { dataFreeRegulariser } from '../dist/score/auto-reg.js';
@@ -31,15 +32,15 @@ const { values: a } = parseArgs({
 });
 const table = Nb201Table.load();
 const n = Number(a.sample);
-const sampleA = selectNb201(table, { kind: 'sample', n, seed: Number(a.seed), stratified: true });
+const sampleA = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n, seed: Number(a.seed), stratified: true });
 let genotypes = sampleA;
 let label = `A(seed ${a.seed})`;
 if (a['second-seed']) {
-  genotypes = selectNb201(table, { kind: 'sample', n, seed: Number(a['second-seed']), stratified: true, exclude: new Set(sampleA.map(nb201Space.format)) });
+  genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n, seed: Number(a['second-seed']), stratified: true, exclude: new Set(sampleA.map(nb201Space.format)) });
   label = `B(seed ${a['second-seed']}, disjoint from A)`;
 }
 if (a.all) {
-  genotypes = selectNb201(table, { kind: 'all' });
+  genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'all' });
   label = 'all 15,625';
 }
 const settings = [

@@ -30,6 +30,8 @@ const dist = resolve(a.dist);
 const { runSearch, DEFAULT_BUDGETS } = await import(join(dist, 'search', 'index.js'));
 const { Nb201Table } = await import(join(dist, 'tables', 'nb201.js'));
 const table = Nb201Table.load();
+const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js'));
+const benchmark = nb201Benchmark(table);
 
 const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i);
 const datasets = a.datasets.split(',');
@@ -54,7 +56,7 @@ for (const strategy of strategies) {
     const scored = [];
     const wall = [];
     for (const seed of seeds) {
-      const r = await runSearch({ strategy, dataset, seed, ...(a.threads ? { threads: Number(a.threads) } : {}) }, { table });
+      const r = await runSearch({ strategy, dataset, seed, ...(a.threads ? { threads: Number(a.threads) } : {}) }, { table: benchmark });
       backend = r.proxy?.backend ?? backend;
       acc.push(r.chosen?.test ?? NaN);
       valid.push(r.chosen?.valid ?? NaN);

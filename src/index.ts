@@ -34,7 +34,7 @@ export { ONNX_ERROR_CODES } from './onnx/errors.js';
 export { Nb201Table, NB201_DATASETS, checkDataset, type Nb201Dataset, type Nb201Record } from './tables/nb201.js';
 export * from './stats/rank.js';
 export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
-export { runCorrelate, selectNb201, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
+export { runCorrelate, selectArchitectures, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
 export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';
 export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
 export * from './search/index.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../src/backends/reference/index.js';
-import { runCorrelate, selectNb201, writeCorrelateReport } from '../src/study/correlate-run.js';
+import { runCorrelate, selectArchitectures, writeCorrelateReport } from '../src/study/correlate-run.js';
+import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
 import { Nb201Table, checkDataset } from '../src/tables/nb201.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { loadAddon } from '../src/native/loader.js';
@@ -14,23 +15,24 @@ describe('correlate', () => {
   const table = Nb201Table.load();
 
   it('selects stratified, disjoint and isomorphism-class samples', () => {
-    const a = selectNb201(table, { kind: 'sample', n: 100, seed: 1, stratified: true });
+    const a = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 100, seed: 1, stratified: true });
     expect(a).toHaveLength(100);
     const accs = a.map((g) => table.require(nb201Space.format(g)).test.cifar10).sort((x, y) => x - y);
     const all = table.records.map((r) => r.test.cifar10).sort((x, y) => x - y);
     // every decile is represented: the sample reaches into both tails of the space
     expect(accs[0]!).toBeLessThan(all[Math.floor(all.length * 0.1)]!);
     expect(accs[99]!).toBeGreaterThan(all[Math.floor(all.length * 0.9)]!);
-    const b = selectNb201(table, { kind: 'sample', n: 100, seed: 2, stratified: true, exclude: new Set(a.map(nb201Space.format)) });
+    const b = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 100, seed: 2, stratified: true, exclude: new Set(a.map(nb201Space.format)) });
     expect(b.filter((g) => a.map(nb201Space.format).includes(nb201Space.format(g)))).toHaveLength(0);
-    expect(selectNb201(table, { kind: 'iso' })).toHaveLength(6466);
+    expect(selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'iso' })).toHaveLength(6466);
   });
 
   it('scores, correlates with CIs, resumes from its cache and writes JSON/markdown/SVG', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-corr-'));
-    const genotypes = selectNb201(table, { kind: 'sample', n: 16, seed: 3, stratified: true });
+    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 16, seed: 3, stratified: true });
     const opts = {
-      table,
+      space: nb201Space,
+      table: nb201Benchmark(table),
       dataset: 'cifar100' as const,
       genotypes,
       setting: { channels: 2, cells: 1, batch: 8, repeats: 1, images: 'cifar10' as const, seed: 0, nwot: true },
@@ -70,7 +72,8 @@ describe('correlate', () => {
     const small = Nb201Table.parse(head.join('\n'), 'two-rows.csv');
     await expect(
       runCorrelate({
-        table: small,
+        space: nb201Space,
+        table: nb201Benchmark(small),
         dataset: 'cifar10',
         genotypes: [nb201Space.parse('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|')],
         setting: { channels: 2, cells: 1, batch: 4, repeats: 1, images: 'gaussian', seed: 0 },
@@ -88,7 +91,7 @@ describe('measure with NWOT', () => {
     if (!addonLoad.ok) return;
     const load = addonLoad;
     const table = Nb201Table.load();
-    const genotypes = selectNb201(table, { kind: 'sample', n: 6, seed: 5, stratified: false });
+    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 6, seed: 5, stratified: false });
     const setting = { channels: 2, cells: 1, batch: 8, repeats: 2, images: 'gaussian' as const, seed: 3, nwot: true };
     const a = await measure(nb201Space, genotypes, setting, { backend: new NativeBackend(load.addon) });
     const b = await measure(nb201Space, genotypes, setting, { backend: new ReferenceBackend() });

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { Nb201Table } from '../src/tables/nb201.js';
+import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
 import { runSearch, type SearchOptions, type SearchReport } from '../src/search/run.js';
 import { formatSummary, renderPlotSvg } from '../src/search/report.js';
 import { registerSearch } from '../src/cli/search.js';
@@ -28,7 +29,7 @@ beforeAll(() => {
 
 // SEARCH_TEST_BACKEND=reference checks the suite without the native addon ('auto' uses the best available).
 const testBackend = process.env['SEARCH_TEST_BACKEND'] as SearchOptions['backend'] | undefined;
-const search = (o: SearchOptions) => runSearch({ ...(testBackend ? { backend: testBackend } : {}), ...o }, { table, inputs });
+const search = (o: SearchOptions) => runSearch({ ...(testBackend ? { backend: testBackend } : {}), ...o }, { table: nb201Benchmark(table), inputs });
 const swapOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({ strategy: 'swap-nas', seed, ...TINY, swapNas: SMALL_SWAP, ...extra });
 const hybridOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({ strategy: 'hybrid', seed, budget: 14, ...TINY, preNas: SMALL_HYBRID, ...extra });
 

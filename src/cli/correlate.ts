@@ -4,9 +4,9 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import { checkRegulariser } from '../score/regularise.js';
 import { IMAGE_SOURCES, type ImageSource } from '../study/measure.js';
-import { runCorrelate, selectNb201, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
+import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
 import { markdownTable } from '../study/metrics.js';
-import { Nb201Table, checkDataset } from '../tables/nb201.js';
+import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
@@ -14,7 +14,7 @@ import { STUDY_DEFAULTS } from '../study/defaults.js';
 
 interface CorrelateFlags {
   space: string;
-  dataset: string;
+  dataset?: string;
   sample?: string;
   seed: string;
   stratified: boolean;
@@ -22,8 +22,9 @@ interface CorrelateFlags {
   iso?: boolean;
   batch: string;
   repeats: string;
-  channels: string;
-  cells: string;
+  channels?: string;
+  cells?: string;
+  inputSize?: string;
   images: string;
   weightSeed: string;
   nwot: boolean;
@@ -39,23 +40,24 @@ interface CorrelateFlags {
   progress: boolean;
 }
 
-/** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with NB201 accuracies. */
+/** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
 export function registerCorrelate(program: Command): void {
   const d = STUDY_DEFAULTS;
   program
     .command('correlate')
     .description('Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy')
-    .option('--space <name>', 'search space (nb201)', 'nb201')
-    .option('--dataset <name>', 'cifar10 | cifar100 | imagenet16', 'cifar10')
+    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
+    .option('--dataset <name>', 'target of the space\'s table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)')
     .option('--sample <n>', 'score a seeded sample of n cells')
     .option('--seed <k>', 'sample seed', '0')
     .option('--no-stratified', 'uniform instead of accuracy-decile-stratified sampling')
-    .option('--all', 'all 15,625 cells')
-    .option('--iso', 'one cell per isomorphism class (6,466)')
+    .option('--all', 'every architecture of the table (NB201: 15,625 cells)')
+    .option('--iso', 'one architecture per isomorphism class (NB201: 6,466)')
     .option('--batch <S>', 'samples per batch', String(d.batch))
     .option('--repeats <R>', 'weight re-initialisations', String(d.repeats))
-    .option('--channels <C>', 'proxy network channels', String(d.channels))
-    .option('--cells <N>', 'proxy cells per stage', String(d.cells))
+    .option('--channels <C>', 'proxy network channels (default: the space\'s proxy)')
+    .option('--cells <N>', 'proxy cells (per stage) (default: the space\'s proxy)')
+    .option('--input-size <px>', 'resize the input images to px×px (default: the space\'s input size for the target)')
     .option('--no-prune', 'keep dead cell edges (official behaviour)')
     .option('--images <src>', `input batch: ${IMAGE_SOURCES.join(' | ')}`, d.images)
     .option('--weight-seed <k>', 'weight seed', '0')
@@ -67,17 +69,20 @@ export function registerCorrelate(program: Command): void {
     .option('--out <dir>', 'report folder (JSON, markdown, SVG) and resumable cache', 'runs/correlate')
     .option('--no-external', 'skip the published proxy columns')
     .option('--resamples <n>', 'bootstrap resamples', '1000')
-    .option('--table <csv>', 'NB201 ground-truth table (default: the shipped data/nb201.csv)')
+    .option('--table <csv>', 'ground-truth table with the shipped file\'s columns (default: the shipped table of the space)')
     .option('--no-progress', 'no progress on stderr')
     .action(async (f: CorrelateFlags) => {
-      if (f.space !== 'nb201') throw new SwapError('E_SPACE', `correlate supports --space nb201 (got ${JSON.stringify(f.space)})`);
-      const dataset = checkDataset(f.dataset);
+      const entry = spaceEntry(f.space);
+      if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
+      const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
       if (!(IMAGE_SOURCES as readonly string[]).includes(f.images)) throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
       const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso)].filter(Boolean).length;
       if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso');
-      const table = f.table ? Nb201Table.load(f.table) : Nb201Table.load();
+      const table = entry.loadTable(f.table);
       const sel: Selection = f.all ? { kind: 'all' } : f.iso ? { kind: 'iso' } : { kind: 'sample', n: int('--sample', f.sample!, 2), seed: int('--seed', f.seed, 0), stratified: f.stratified };
-      const genotypes = selectNb201(table, sel);
+      const genotypes = selectArchitectures(entry.space, table, sel);
+      const network = entry.networkFor(dataset);
+      const px = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (network['inputSize'] as number | undefined);
       const reg = checkRegulariser(f.mu !== undefined ? num('--mu', f.mu) : undefined, f.sigma !== undefined ? num('--sigma', f.sigma) : undefined);
       const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
       for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
@@ -87,12 +92,15 @@ export function registerCorrelate(program: Command): void {
       process.once('SIGINT', onSig);
       try {
         const report = await runCorrelate({
+          space: entry.space,
           table,
           dataset,
           genotypes,
+          network,
           setting: {
-            channels: int('--channels', f.channels, 1),
-            cells: int('--cells', f.cells, 1),
+            channels: f.channels !== undefined ? int('--channels', f.channels, 1) : entry.proxyDefaults.channels,
+            cells: f.cells !== undefined ? int('--cells', f.cells, 1) : entry.proxyDefaults.cells,
+            ...(px !== undefined && px !== 32 ? { inputSize: px } : {}),
             batch: int('--batch', f.batch, 1),
             repeats: int('--repeats', f.repeats, 1),
             images: f.images as ImageSource,
@@ -111,7 +119,7 @@ export function registerCorrelate(program: Command): void {
         });
         const files = await writeCorrelateReport(report, f.out);
         for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
-        process.stdout.write(markdownTable(report.rows, `NB201 ${dataset}: ${report.architectures} cells, ${report.settingKey}`));
+        process.stdout.write(markdownTable(report.rows, `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`));
         process.stdout.write(`\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
           `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`);
       } finally {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/types.js';
-import { Nb201Table } from '../tables/nb201.js';
+import { spaceEntry, spaceNames } from '../spaces/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
@@ -15,7 +15,7 @@ interface SearchFlags extends InputFlags {
   prune: boolean;
   space: string;
   strategy: string;
-  dataset: string;
+  dataset?: string;
   seed: string;
   budget?: string;
   population?: string;
@@ -65,9 +65,9 @@ export function registerSearch(program: Command): void {
   program
     .command('search')
     .description('architecture search: swap-nas (zero queries), pre-nas, hybrid or random (ground-truth queries)')
-    .option('--space <name>', 'search space', 'nb201')
+    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
     .option('--strategy <name>', 'swap-nas | pre-nas | hybrid | random', 'swap-nas')
-    .option('--dataset <name>', 'cifar10 | cifar100 | imagenet16', 'cifar10')
+    .option('--dataset <name>', 'dataset or task of the space (nb201: cifar10 | cifar100 | imagenet16; darts: cifar10 | imagenet; default: the first)')
     .option('--seed <k>', 'seed of every random choice and of the proxy weights', '0')
     .option('--budget <n>', `ground-truth queries (pre-nas ${DEFAULT_BUDGETS['pre-nas']}, hybrid ${DEFAULT_BUDGETS.hybrid}, random ${DEFAULT_BUDGETS.random})`)
     .option('--population <P>', `swap-nas population (${S.population})`)
@@ -186,7 +186,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   const opts: SearchOptions = {
     strategy,
     space: f.space,
-    dataset: f.dataset,
+    ...(f.dataset !== undefined ? { dataset: f.dataset } : {}),
     seed,
     ...(f.budget !== undefined ? { budget: int('--budget', f.budget, 1) } : {}),
     ...(Object.keys(swapNas).length ? { swapNas } : {}),
@@ -205,7 +205,10 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   };
   let report;
   try {
-    report = await runSearch(opts, { table: Nb201Table.load(), ...(inputs ? { inputs } : {}) });
+    const entry = spaceEntry(f.space);
+    // A table that covers only part of a space (NB301's subset of DARTS) says nothing about a SWAP-NAS pick.
+    const table = entry.loadTable && (strategy !== 'swap-nas' || entry.space.enumerate) ? entry.loadTable() : undefined;
+    report = await runSearch(opts, { ...(table ? { table } : {}), ...(inputs ? { inputs } : {}) });
   } catch (e) {
     if (e instanceof SwapError && e.code === 'E_CANCELLED') {
       throw new SwapError('E_CANCELLED', f.journal ? `search interrupted; continue it with the same options plus --resume (journal ${f.journal})` : 'search interrupted (no --journal, nothing to resume)');

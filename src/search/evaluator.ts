@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SearchSpace } from '../spaces/types.js';
-import type { Nb201Dataset, Nb201Table } from '../tables/nb201.js';
+import type { BenchmarkTable } from '../tables/types.js';
 import { SwapError } from '../util/errors.js';
 import type { Evaluation, EvaluationRequest, Evaluator } from './types.js';
 
 /**
- * Ground truth from the NB201 table. The search selects on the **validation** accuracy (CIFAR-10: `cifar10-valid`
- * x-valid; CIFAR-100 / ImageNet16-120: the table's validation column), as NAS benchmarks prescribe; the test
- * accuracy is returned for reporting only. An arch missing from the table is a failed evaluation.
+ * Ground truth from a benchmark table. The search selects on the **validation** value (NB201 CIFAR-10:
+ * `cifar10-valid` x-valid; tables that only have validation values use them), as NAS benchmarks prescribe; the
+ * test accuracy is returned for reporting only. An arch missing from the table is a failed evaluation.
  */
 export class TableEvaluator<G> implements Evaluator<G> {
   readonly name = 'table';
@@ -18,17 +18,20 @@ export class TableEvaluator<G> implements Evaluator<G> {
 
   constructor(
     private readonly space: SearchSpace<G, object>,
-    private readonly table: Nb201Table,
-    private readonly dataset: Nb201Dataset,
+    private readonly table: BenchmarkTable,
+    private readonly dataset: string,
   ) {
-    this.metadata = { evaluator: 'table', table: 'nb201', dataset, selectOn: 'valid' };
+    this.metadata = { evaluator: 'table', table: table.name, dataset, selectOn: 'valid' };
   }
 
   async evaluate(g: G): Promise<Evaluation> {
     const arch = this.space.format(g);
     const r = this.table.get(arch);
     if (!r) return { ok: false, error: `arch ${arch} is not in the table` };
-    return { ok: true, accuracy: r.valid[this.dataset], valid: r.valid[this.dataset], test: r.test[this.dataset] };
+    const truth = r.truth[this.dataset];
+    const valid = r.valid?.[this.dataset] ?? truth;
+    if (truth === undefined || valid === undefined) return { ok: false, error: `arch ${arch} has no ${this.dataset} value in ${this.table.name}` };
+    return { ok: true, accuracy: valid, valid, test: truth };
   }
 }
 

@@ -18,7 +18,7 @@ export {
   type BestRecord,
   type DoneRecord,
 } from './journal.js';
-export { nb201Topology, SEARCH_SPACES, searchSpace, type SearchSpaceEntry, type SearchSpaceName } from './spaces.js';
+export { nb201Topology, searchSpace, spaceNames, type SearchSpaceEntry } from './spaces.js';
 export * from './strategies/index.js';
 export {
   runSearch,

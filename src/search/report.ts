@@ -9,8 +9,11 @@ export function formatSummary(r: SearchReport): string {
   lines.push(`search ${r.strategy} on ${r.space}/${r.dataset}, seed ${r.seed}${r.resumed ? ' (resumed)' : ''}`);
   if (r.chosen) {
     lines.push(`  chosen:          ${r.chosen.arch}`);
-    lines.push(`  test accuracy:   ${f2(r.chosen.test)} %   (table optimum ${f2(r.optimum.test)} %, regret ${f2(r.regret)})`);
-    lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
+    if (r.optimum) {
+      lines.push(`  test accuracy:   ${f2(r.chosen.test)} %   (table optimum ${f2(r.optimum.test)} %, regret ${f2(r.regret)})`);
+      lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
+    }
+    if (r.chosen.evalParams != null) lines.push(`  params:          ${(r.chosen.evalParams / 1e6).toFixed(2)} M in the evaluation network (${r.chosen.evalNetwork})`);
     lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} %` : r.chosen.signal.toPrecision(6)}`);
   } else {
     lines.push('  chosen:          none (every evaluation failed)');
@@ -41,8 +44,9 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
   const values = last ? [...pts.map((p) => ({ t: p.t, e: p[xEval], acc: p.test })), { t: endT, e: endE, acc: last.test }] : [];
   const title = `${r.strategy} on ${r.space}/${r.dataset}, seed ${r.seed}: best-so-far test accuracy`;
   const accs = pts.map((p) => p.test as number);
-  const lo = Math.min(r.optimum.test, ...accs);
-  const yDomain = [Math.floor(lo - 0.5), Math.ceil(r.optimum.test + 0.25)];
+  const top = r.optimum?.test ?? Math.max(0, ...accs);
+  const lo = Math.min(top, ...accs);
+  const yDomain = [Math.floor(lo - 0.5), Math.ceil(top + 0.25)];
   const W = 320;
   const H = 220;
   const panel = (x: 't' | 'e', xTitle: string, offset: number) => ({
@@ -73,7 +77,7 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
           enter: {
             x: { value: 0 },
             x2: { value: W },
-            y: { scale: 'y', value: r.optimum.test },
+            y: { scale: 'y', value: top },
             stroke: { value: '#d62728' },
             strokeDash: { value: [4, 3] },
           },
@@ -87,7 +91,7 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
     width: 2 * W + 80,
     height: H,
     padding: 10,
-    title: { text: title, subtitle: `dashed: table optimum ${r.optimum.test.toFixed(2)} %` },
+    title: { text: title, subtitle: r.optimum ? `dashed: table optimum ${r.optimum.test.toFixed(2)} %` : 'no benchmark table' },
     data: [
       { name: 'traj', values },
       { name: 'points', values: values.slice(0, -1) },

@@ -7,7 +7,9 @@ import type { InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { checkRegulariser, type Regulariser } from '../score/regularise.js';
-import { checkDataset, type Nb201Dataset, type Nb201Table } from '../tables/nb201.js';
+import type { BenchmarkTable } from '../tables/types.js';
+import { countParams } from '../ir/analysis.js';
+import { checkTarget } from '../spaces/registry.js';
 import { SwapError, isSwapError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { CommandEvaluator, TableEvaluator } from './evaluator.js';
@@ -88,8 +90,11 @@ export interface SearchOptions {
 
 /** Heavy shared objects, passed in (no globals). */
 export interface SearchDeps {
-  /** NB201 ground truth: the table evaluator and the final (uncounted) report lookup. */
-  readonly table: Nb201Table;
+  /**
+   * Ground truth of the space's benchmark: the table evaluator and the (uncounted) report lookup. Absent: queries
+   * need `--evaluator command`, and the report has no accuracies (e.g. a DARTS search).
+   */
+  readonly table?: BenchmarkTable;
   readonly registry?: BackendRegistry;
   /** Proxy input batch (default: the embedded CIFAR-10 images, `defaultBatch(batch)`). */
   readonly inputs?: InputBatch;
@@ -115,24 +120,28 @@ export interface SearchReport {
   readonly version: 1;
   readonly strategy: StrategyName;
   readonly space: string;
-  readonly dataset: Nb201Dataset;
+  readonly dataset: string;
   readonly seed: number;
   /** The options that define the trajectory (hashed into the journal header). */
   readonly options: Readonly<Record<string, unknown>>;
   readonly optionsHash: string;
   readonly chosen: {
     readonly arch: string;
-    /** NB201 table index, test and validation accuracy (%), benchmark-network parameters. */
+    /** Benchmark index, test and validation accuracy (%), benchmark-network parameters (null: not in the table). */
     readonly index: number | null;
     readonly test: number | null;
     readonly valid: number | null;
     readonly benchmarkParams: number | null;
+    /** Trainable parameters of the network a user would train for the dataset (the space's evaluation network). */
+    readonly evalParams: number | null;
+    /** How that network is configured (e.g. "cifar: C=36, 20 cells"). */
+    readonly evalNetwork: string | null;
     /** The value the strategy chose it by. */
     readonly signal: number | null;
     readonly signalName: 'reg-swap' | 'accuracy';
   } | null;
-  /** Best test accuracy in the table for the dataset, and how far the chosen arch is from it. */
-  readonly optimum: { readonly arch: string; readonly test: number };
+  /** Best test accuracy in the table for the dataset, and how far the chosen arch is from it (null: no table). */
+  readonly optimum: { readonly arch: string; readonly test: number } | null;
   readonly regret: number | null;
   /** Distinct networks scored by the proxy (replayed + computed). */
   readonly networksScored: number;
@@ -153,6 +162,13 @@ export interface SearchReport {
   readonly strategyStats: Readonly<Record<string, unknown>>;
   readonly trajectory: readonly TrajectoryPoint[];
   readonly journal: string | null;
+}
+
+/** Θ of the evaluation network of `g` for `dataset` (null when the space defines none). */
+function evalNetworkOf<G>(entry: SearchSpaceEntry<G>, g: G, dataset: string): { evalParams: number | null; evalNetwork: string | null } {
+  const opts = entry.evalNetworkFor?.(dataset);
+  if (!opts) return { evalParams: null, evalNetwork: null };
+  return { evalParams: countParams(entry.space.build(g, opts)), evalNetwork: Object.entries(opts).map(([k, v]) => `${k}=${String(v)}`).join(', ') };
 }
 
 function checkSeed(seed: number): number {
@@ -192,12 +208,14 @@ export function resolveRegulariser(
  */
 export async function runSearch(opts: SearchOptions, deps: SearchDeps): Promise<SearchReport> {
   const sessionStart = performance.now();
-  return runIn(searchSpace(opts.space ?? 'nb201'), opts, deps, sessionStart);
+  return runIn(searchSpace(opts.space ?? 'nb201') as SearchSpaceEntry<unknown>, opts, deps, sessionStart);
 }
 
 async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: SearchDeps, sessionStart: number): Promise<SearchReport> {
   const space = entry.space;
-  const dataset = checkDataset(opts.dataset ?? 'cifar10');
+  const dataset = checkTarget(entry, opts.dataset ?? entry.targets[0]!);
+  const table = deps.table;
+  if (table && table.space !== space.name) throw new SwapError('E_TABLE', `table ${table.name} belongs to space ${table.space}, not ${space.name}`);
   const seed = checkSeed(opts.seed ?? 0);
   const strategy = createStrategy<G>(opts.strategy, { ...(opts.swapNas ? { swapNas: opts.swapNas } : {}), ...(opts.preNas ? { preNas: opts.preNas } : {}) });
   const name = strategy.name;
@@ -229,7 +247,7 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
   let baseT = 0; // wall time (ms) already spent by the journal's earlier sessions
   const clock = () => baseT + (performance.now() - sessionStart);
   if (strategy.usesProxy) {
-    const p = { ...SEARCH_PROXY_DEFAULTS, ...opts.proxy };
+    const p = { ...(entry.proxyDefaults ?? SEARCH_PROXY_DEFAULTS), ...opts.proxy };
     checkInt('channels', p.channels, 1);
     checkInt('cells', p.cells, 1);
     checkInt('batch', p.batch, 1);
@@ -261,7 +279,10 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
   let evaluator: Evaluator<G> | undefined;
   if (strategy.usesQueries) {
     const ev = opts.evaluator ?? { kind: 'table' };
-    if (ev.kind === 'table') evaluator = new TableEvaluator(space, deps.table, dataset);
+    if (ev.kind === 'table') {
+      if (!table) throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${dataset}: use --evaluator command`);
+      evaluator = new TableEvaluator(space, table, dataset);
+    }
     else if (ev.kind === 'command') {
       const runDir = ev.runDir ?? (opts.journal ? `${opts.journal}.runs` : join(tmpdir(), `swapnas-search-${process.pid}-${Date.now()}`));
       evaluator = new CommandEvaluator(space, { command: ev.command, runDir, dataset, seed, ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}) });
@@ -359,15 +380,15 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
       writer?.write({ type: 'best', t, arch, signal });
     }
     bestIdx++;
-    const r = deps.table.get(arch);
+    const r = table?.get(arch);
     trajectory.push({
       t: t / 1000,
       scored: cached?.scored ?? 0,
       queries,
       arch,
       signal,
-      test: r ? r.test[dataset] : null,
-      valid: r ? r.valid[dataset] : null,
+      test: r?.truth[dataset] ?? null,
+      valid: r ? (r.valid?.[dataset] ?? r.truth[dataset] ?? null) : null,
     });
   };
 
@@ -399,17 +420,22 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
 
   const wall = clock() / 1000;
   const best = outcome.best;
-  const rec = best === undefined ? undefined : deps.table.get(space.format(best));
-  const opt = deps.table.best(dataset);
+  const rec = best === undefined ? undefined : table?.get(space.format(best));
+  let opt: { arch: string; test: number } | null = null;
+  for (const r of table?.records ?? []) {
+    const v = r.truth[dataset];
+    if (v !== undefined && (opt === null || v > opt.test)) opt = { arch: r.arch, test: v };
+  }
   const chosen: SearchReport['chosen'] =
     best === undefined
       ? null
       : {
           arch: space.format(best),
           index: rec?.index ?? null,
-          test: rec ? rec.test[dataset] : null,
-          valid: rec ? rec.valid[dataset] : null,
-          benchmarkParams: rec ? rec.params[dataset] : null,
+          test: rec?.truth[dataset] ?? null,
+          valid: rec ? (rec.valid?.[dataset] ?? rec.truth[dataset] ?? null) : null,
+          benchmarkParams: rec?.params?.[dataset] ?? null,
+          ...evalNetworkOf(entry, best, dataset),
           signal: outcome.signal ?? null,
           signalName: strategy.usesQueries ? 'accuracy' : 'reg-swap',
         };
@@ -422,8 +448,8 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     options: hashed,
     optionsHash,
     chosen,
-    optimum: { arch: opt.arch, test: opt.test[dataset] },
-    regret: chosen?.test != null ? opt.test[dataset] - chosen.test : null,
+    optimum: opt,
+    regret: chosen?.test != null && opt ? opt.test - chosen.test : null,
     networksScored: cached?.scored ?? 0,
     queries,
     failedQueries,

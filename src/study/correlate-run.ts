@@ -4,10 +4,9 @@ import type { Backend } from '../backends/types.js';
 import { scatterSvg } from '../report/plot.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { regFactor, type Regulariser } from '../score/regularise.js';
-import { nb201Space, type Nb201Genotype } from '../spaces/nb201/index.js';
+import type { SearchSpace } from '../spaces/types.js';
 import { rankAverage } from '../stats/rank.js';
-import { loadExternalProxies } from '../tables/nb201-proxies.js';
-import type { Nb201Dataset, Nb201Table } from '../tables/nb201.js';
+import type { BenchmarkTable } from '../tables/types.js';
 import { SwapError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { correlate, markdownTable, type CorrelationRow } from './metrics.js';
@@ -20,41 +19,56 @@ export const MIN_EXTERNAL_ROWS = 30;
 export type Selection = { kind: 'all' } | { kind: 'iso' } | { kind: 'sample'; n: number; seed: number; stratified: boolean; exclude?: ReadonlySet<string> };
 
 /**
- * Pick NB201 architectures: all 15,625; one representative per isomorphism class (6,466); or a seeded sample,
- * optionally stratified (equal counts from each decile of CIFAR-10 test accuracy, so the sample covers the whole
- * range; the deciles only choose which cells are measured, nothing is fitted to them). `exclude` makes a second
- * sample disjoint from a first one.
+ * Pick a table's architectures: all; one representative per isomorphism class (the first row of each
+ * `space.canonicalKey`); or a seeded sample, optionally stratified (equal counts from each decile of the table's
+ * first target, so the sample covers the whole range; the deciles only choose which architectures are measured,
+ * nothing is fitted to them). `exclude` makes a second sample disjoint from a first one.
  */
-export function selectNb201(table: Nb201Table, sel: Selection): Nb201Genotype[] {
-  const recs = table.records;
+export function selectArchitectures<G>(space: SearchSpace<G, object>, table: BenchmarkTable, sel: Selection): G[] {
+  const recs = table.records.map((r, index) => ({ r, index }));
   let chosen: string[];
-  if (sel.kind === 'all') chosen = recs.map((r) => r.arch);
-  else if (sel.kind === 'iso') chosen = recs.filter((r) => r.isoRep === r.index).map((r) => r.arch);
-  else {
-    const pool = recs.filter((r) => !sel.exclude?.has(r.arch));
-    if (sel.n > pool.length) throw new SwapError('E_OPTION', `sample of ${sel.n} exceeds the ${pool.length} available cells`);
+  if (sel.kind === 'all') chosen = recs.map(({ r }) => r.arch);
+  else if (sel.kind === 'iso') {
+    const seen = new Set<string>();
+    chosen = [];
+    for (const { r } of recs) {
+      const key = space.canonicalKey(space.parse(r.arch));
+      if (!seen.has(key)) {
+        seen.add(key);
+        chosen.push(r.arch);
+      }
+    }
+  } else {
+    const pool = recs.filter(({ r }) => !sel.exclude?.has(r.arch));
+    if (sel.n > pool.length) throw new SwapError('E_OPTION', `sample of ${sel.n} exceeds the ${pool.length} available architectures`);
     const rng = new Rng(sel.seed);
-    if (!sel.stratified) chosen = rng.sample(pool.length, sel.n).map((i) => pool[i]!.arch);
+    if (!sel.stratified) chosen = rng.sample(pool.length, sel.n).map((i) => pool[i]!.r.arch);
     else {
-      const sorted = [...pool].sort((a, b) => a.test.cifar10 - b.test.cifar10 || a.index - b.index);
+      const key = table.targets[0]!;
+      const v = (x: (typeof pool)[number]) => x.r.truth[key] ?? -Infinity;
+      const sorted = [...pool].sort((a, b) => v(a) - v(b) || a.index - b.index);
       const bins = 10;
       chosen = [];
       for (let b = 0; b < bins; b++) {
         const lo = Math.floor((b * sorted.length) / bins);
         const hi = Math.floor(((b + 1) * sorted.length) / bins);
         const want = Math.floor(((b + 1) * sel.n) / bins) - Math.floor((b * sel.n) / bins);
-        chosen.push(...rng.sample(hi - lo, want).map((i) => sorted[lo + i]!.arch));
+        chosen.push(...rng.sample(hi - lo, want).map((i) => sorted[lo + i]!.r.arch));
       }
     }
   }
-  return chosen.map((a) => nb201Space.parse(a));
+  return chosen.map((a) => space.parse(a));
 }
 
-export interface CorrelateOptions {
-  readonly table: Nb201Table;
-  readonly dataset: Nb201Dataset;
-  readonly genotypes: readonly Nb201Genotype[];
+export interface CorrelateOptions<G> {
+  readonly space: SearchSpace<G, object>;
+  readonly table: BenchmarkTable;
+  /** The table target (dataset or task) to correlate with. */
+  readonly dataset: string;
+  readonly genotypes: readonly G[];
   readonly setting: ProxySetting;
+  /** Builder options besides channels/cells/prune (classes, input size, …: the space entry's `networkFor`). */
+  readonly network?: Readonly<Record<string, unknown>>;
   readonly backend: Backend;
   /** μ/σ; default: the data-free rule on the proxy network. */
   readonly regulariser?: Regulariser;
@@ -67,7 +81,9 @@ export interface CorrelateOptions {
 }
 
 export interface CorrelateReport {
-  readonly dataset: Nb201Dataset;
+  readonly space: string;
+  readonly table: string;
+  readonly dataset: string;
   readonly setting: ProxySetting;
   readonly settingKey: string;
   readonly backend: string;
@@ -83,16 +99,20 @@ export interface CorrelateReport {
 }
 
 /** Score the architectures and correlate SWAP, reg-SWAP, NWOT, params, FLOPs (and external proxies) with accuracy. */
-export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport> {
-  const missing = o.genotypes.map((g) => nb201Space.format(g)).filter((a) => !o.table.get(a));
-  if (missing.length > 0) throw new SwapError('E_TABLE', `${missing.length} architectures are absent from ${o.table.source}, e.g. ${missing[0]}`);
-  const net = { channels: o.setting.channels, cells: o.setting.cells, prune: Boolean(o.setting.prune) };
-  const reg = o.regulariser ?? dataFreeRegulariser(nb201Space, net);
+export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<CorrelateReport> {
+  const space = o.space;
+  if (o.table.space !== space.name) throw new SwapError('E_TABLE', `table ${o.table.name} belongs to space ${o.table.space}, not ${space.name}`);
+  if (!o.table.targets.includes(o.dataset)) throw new SwapError('E_DATASET', `${o.table.name} has no target ${JSON.stringify(o.dataset)} (expected ${o.table.targets.join(', ')})`);
+  const missing = o.genotypes.map((g) => space.format(g)).filter((a) => o.table.get(a)?.truth[o.dataset] === undefined);
+  if (missing.length > 0) throw new SwapError('E_TABLE', `${missing.length} architectures have no ${o.dataset} value in ${o.table.source}, e.g. ${missing[0]}`);
+  const net = { ...o.network, channels: o.setting.channels, cells: o.setting.cells, prune: Boolean(o.setting.prune) };
+  const reg = o.regulariser ?? dataFreeRegulariser(space, net);
   const t0 = performance.now();
   let fresh = 0;
   let initial = -1;
-  const ms = await measure(nb201Space, o.genotypes, o.setting, {
+  const ms = await measure(space, o.genotypes, o.setting, {
     backend: o.backend,
+    ...(o.network ? { network: o.network } : {}),
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -103,9 +123,8 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
     },
   });
   const secs = (performance.now() - t0) / 1000;
-  const archs = o.genotypes.map((g) => nb201Space.format(g));
-  const recs = archs.map((a) => o.table.require(a));
-  const truth = recs.map((r) => r.test[o.dataset]);
+  const archs = o.genotypes.map((g) => space.format(g));
+  const truth = archs.map((a) => o.table.get(a)!.truth[o.dataset]!);
   const rows: CorrelationRow[] = [];
   const meas = archs.map((a) => ms.get(a)!);
   // Θ of the network that was scored (a pruned network loses its dead convolutions' parameters).
@@ -120,12 +139,16 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
     const floor = Math.min(...nw.filter((v): v is number => v !== undefined)) - 1;
     rows.push(correlate('NWOT', nw.map((v) => v ?? floor), truth, 'in-house', opt));
   }
-  rows.push(correlate('params', recs.map((r) => r.params[o.dataset]), truth, 'in-house', opt));
-  rows.push(correlate('FLOPs', recs.map((r) => r.flops[o.dataset]), truth, 'in-house', opt));
+  const baselines = o.table.baselines?.(o.dataset);
+  if (baselines && baselines.size > 0) {
+    for (const [name, values] of baselines) rows.push(correlate(name, archs.map((a) => values.get(a)), truth, 'in-house', opt));
+  } else {
+    rows.push(correlate('params (scored net)', meas.map((m) => m.params), truth, 'in-house', opt));
+    rows.push(correlate('MACs (scored net)', meas.map((m) => m.macs), truth, 'in-house', opt));
+  }
   const notes: string[] = [];
-  if (o.external !== false) {
-    const ext = loadExternalProxies(o.dataset);
-    for (const [name, values] of ext.values) {
+  if (o.external !== false && o.table.external) {
+    for (const [name, values] of o.table.external(o.dataset)) {
       const v = archs.map((a) => values.get(a));
       const covered = v.filter((x) => x !== undefined).length;
       const need = Math.min(MIN_EXTERNAL_ROWS, archs.length);
@@ -137,13 +160,15 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
     }
   }
   return {
+    space: space.name,
+    table: o.table.name,
     dataset: o.dataset,
     setting: o.setting,
     settingKey: settingKey(o.setting),
     backend: o.backend.name,
     regulariser: reg,
     architectures: archs.length,
-    truth: `${o.dataset} test accuracy (200 epochs, ${o.table.source})`,
+    truth: o.table.describe(o.dataset),
     rows,
     notes,
     measurements: meas.map((m, i) => ({ ...m, regSwap: regSwap[i]!, accuracy: truth[i]! })),
@@ -154,7 +179,7 @@ export async function runCorrelate(o: CorrelateOptions): Promise<CorrelateReport
 /** Write `correlate.json`, `correlate.md` and `scatter.svg` (reg-SWAP rank vs accuracy rank) into `dir`. */
 export async function writeCorrelateReport(r: CorrelateReport, dir: string): Promise<{ json: string; md: string; svg: string }> {
   mkdirSync(dir, { recursive: true });
-  const title = `NB201 ${r.dataset}, ${r.architectures} cells, ${r.settingKey}, μ=${r.regulariser.mu.toFixed(1)} σ=${r.regulariser.sigma.toFixed(1)}`;
+  const title = `${r.table} ${r.dataset}, ${r.architectures} architectures, ${r.settingKey}, μ=${r.regulariser.mu.toFixed(1)} σ=${r.regulariser.sigma.toFixed(1)}`;
   const md = markdownTable(r.rows, title);
   const json = join(dir, 'correlate.json');
   writeFileSync(json, `${JSON.stringify(r, null, 1)}\n`);
@@ -164,7 +189,7 @@ export async function writeCorrelateReport(r: CorrelateReport, dir: string): Pro
   const ar = rankAverage(r.measurements.map((m) => m.accuracy));
   const svg = await scatterSvg(
     sr.map((x, i) => ({ x, y: ar[i]! })),
-    { title: `reg-SWAP rank vs ${r.dataset} test-accuracy rank`, x: 'reg-SWAP rank', y: 'accuracy rank' },
+    { title: `reg-SWAP rank vs ${r.table} ${r.dataset} rank`, x: 'reg-SWAP rank', y: `${r.dataset} rank` },
   );
   const svgPath = join(dir, 'scatter.svg');
   writeFileSync(svgPath, svg);

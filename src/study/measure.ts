@@ -4,6 +4,7 @@ import type { Backend } from '../backends/types.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { CIFAR10_MEAN, CIFAR10_STD, defaultBatch, cifar100Batch, loadCifarBinary } from '../data/cifar.js';
 import { gaussianBatch } from '../data/gaussian.js';
+import { resizeBatch } from '../data/resize.js';
 import { dataDir } from '../data/paths.js';
 import { countMacs, countParams } from '../ir/analysis.js';
 import { repeatSeed } from '../init/prng.js';
@@ -26,6 +27,8 @@ export interface ProxySetting {
    * test images 500…500+S−1); `cifar100`: CIFAR-100 test images (S ≤ 20); `gaussian`: seeded N(0,1).
    */
   readonly images: ImageSource;
+  /** Resize the images to this height = width (bilinear; default: the source's 32×32). */
+  readonly inputSize?: number;
   readonly seed: number;
   /** Score the pruned network (dead cell edges removed; see `Nb201NetworkOptions.prune`). */
   readonly prune?: boolean;
@@ -34,11 +37,18 @@ export interface ProxySetting {
 }
 
 export function settingKey(s: ProxySetting): string {
-  return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}-seed${s.seed}${s.prune ? '-pruned' : ''}${s.nwot ? '-nwot' : ''}`;
+  return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}${s.inputSize !== undefined && s.inputSize !== 32 ? `-px${s.inputSize}` : ''}-seed${s.seed}${s.prune ? '-pruned' : ''}${s.nwot ? '-nwot' : ''}`;
 }
 
-/** The input batch a setting uses (32×32 RGB). */
+/** The input batch a setting uses (RGB, 32×32 unless `inputSize` resizes it). */
 export function settingInputs(s: ProxySetting): InputBatch {
+  const size = s.inputSize ?? 32;
+  if (s.images === 'gaussian') return gaussianBatch(s.batch, 3, size, size, s.seed);
+  const b = sourceBatch(s);
+  return size === 32 ? b : resizeBatch(b, size);
+}
+
+function sourceBatch(s: ProxySetting): InputBatch {
   switch (s.images) {
     case 'cifar10':
       return defaultBatch(s.batch);

@@ -7,8 +7,15 @@ export interface BenchmarkRecord {
   readonly arch: string;
   /** Ground truth per target (dataset or task), e.g. `{ cifar10: 94.1 }`; a missing target is absent. */
   readonly truth: Readonly<Record<string, number>>;
-  /** Trainable parameters of the benchmark's own network, when the table records them (absolute count). */
-  readonly params?: number;
+  /**
+   * What a search may select on per target (benchmarks that report test accuracy also give a validation value;
+   * searches must not select on test). Absent: `truth` is itself a validation value.
+   */
+  readonly valid?: Readonly<Record<string, number>>;
+  /** Trainable parameters of the benchmark's own network per target, when the table records them. */
+  readonly params?: Readonly<Record<string, number>>;
+  /** The benchmark's own index of the architecture, when it has one. */
+  readonly index?: number;
 }
 
 export interface BenchmarkTable {
@@ -24,6 +31,11 @@ export interface BenchmarkTable {
   get(arch: string): BenchmarkRecord | undefined;
   /** What the truth column of `target` means, for reports (e.g. "NB301 surrogate CIFAR-10 validation accuracy (%)"). */
   describe(target: string): string;
+  /**
+   * Baselines the table itself records for `target` (e.g. the benchmark network's parameter count and FLOPs):
+   * `name → arch → value`. Without them, `correlate` reports the parameters and MACs of the scored network.
+   */
+  baselines?(target: string): ReadonlyMap<string, ReadonlyMap<string, number>>;
   /**
    * Published zero-cost proxy values for `target` (`proxy name → arch → value`), for comparison rows. Sentinels
    * (NASLib's −1e8), NaN and ±inf are left out.
