@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { nb201Space } from '../spaces/nb201/index.js';
+import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
 import { repeatSeed } from '../init/prng.js';
 import { exportNetworkOnnx } from '../onnx/export.js';
 import { writeFileAtomic } from '../onnx/write.js';
@@ -10,33 +10,38 @@ import { int } from './parse.js';
 interface ExportFlags {
   output?: string;
   space: string;
+  dataset?: string;
+  proxy?: boolean;
   seed: string;
-  channels: string;
-  cells: string;
-  classes: string;
-  inputSize: string;
+  channels?: string;
+  cells?: string;
+  classes?: string;
+  inputSize?: string;
   batch?: string;
   exposeRecorded?: boolean;
   quiet?: boolean;
 }
 
 /**
- * `swapnas export <arch> -o net.onnx`: the scoring network of an architecture as an ONNX model (opset 17)
+ * `swapnas export <arch> -o net.onnx`: the evaluation network of an architecture (the network one trains for
+ * `--dataset`; `--proxy`: the scoring proxy) as an ONNX model (opset 17)
  * with the PRNG weights of repeat 0 of `--seed` (so `swapnas score net.onnx` equals
  * `swapnas score <arch> --seed k --repeats 1`) and BatchNormalization in training mode. Written atomically.
  */
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write the scoring network of an architecture as an ONNX model with its initialised weights')
+    .description('write the evaluation (or scoring) network of an architecture as an ONNX model with its initialised weights')
     .argument('<arch>', 'architecture string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
     .requiredOption('-o, --output <file>', 'ONNX file to write')
-    .option('--space <name>', 'search space: nb201', 'nb201')
+    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
+    .option('--dataset <name>', 'the target whose evaluation network is written (default: the space\'s first; darts: cifar10 | imagenet)')
+    .option('--proxy', 'write the scoring proxy network instead of the evaluation network')
     .option('--seed <k>', 'weights of repeat 0 of this seed (as `score --seed k`)', '0')
-    .option('--channels <C>', 'network channels', '16')
-    .option('--cells <N>', 'cells per stage', '5')
-    .option('--classes <n>', 'classifier outputs', '10')
-    .option('--input-size <px>', 'input height/width', '32')
+    .option('--channels <C>', 'network channels (default: the chosen network\'s)')
+    .option('--cells <N>', 'cells (per stage) (default: the chosen network\'s)')
+    .option('--classes <n>', 'classifier outputs (default: the dataset\'s)')
+    .option('--input-size <px>', 'input height/width (default: the dataset\'s)')
     .option('--batch <S>', 'fixed batch dimension (default: symbolic "N")')
     .option('--expose-recorded', 'also make every recorded ReLU output (ReLU on a 4-D tensor) a graph output')
     .option('-q, --quiet', 'no summary on stderr')
@@ -46,16 +51,21 @@ export function registerExport(program: Command): void {
 }
 
 export function runExport(arch: string, f: ExportFlags): void {
-  if (f.space !== 'nb201') throw new SwapError('E_OPTION', `--space must be nb201 (the spaces with an IR builder), got ${JSON.stringify(f.space)}`);
+  const entry = spaceEntry(f.space);
+  const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
   if (!f.output) throw new SwapError('E_OPTION', 'give the output file with -o');
   const seed = int('--seed', f.seed, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
-  const g = nb201Space.parse(arch);
-  const net = nb201Space.build(g, {
-    channels: int('--channels', f.channels, 1),
-    cells: int('--cells', f.cells, 1),
-    classes: int('--classes', f.classes, 1),
-    inputSize: int('--input-size', f.inputSize, 4),
+  const g = entry.space.parse(arch);
+  const base = f.proxy || !entry.evalNetworkFor
+    ? { ...entry.networkFor(target), channels: entry.proxyDefaults.channels, cells: entry.proxyDefaults.cells, prune: false }
+    : entry.evalNetworkFor(target);
+  const net = entry.space.build(g, {
+    ...base,
+    ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
+    ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
+    ...(f.classes !== undefined ? { classes: int('--classes', f.classes, 1) } : {}),
+    ...(f.inputSize !== undefined ? { inputSize: int('--input-size', f.inputSize, 4) } : {}),
   });
   const weightSeed = repeatSeed(seed, 0);
   const bytes = exportNetworkOnnx(net, {

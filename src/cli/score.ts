@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { nb201Space } from '../spaces/nb201/index.js';
-import type { Nb201Genotype } from '../spaces/nb201/genotype.js';
+import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { csvField, firstCsvField } from './csv.js';
 import { Rng } from '../util/rng.js';
 import { SwapError } from '../util/errors.js';
 import { BackendRegistry } from '../backends/registry.js';
@@ -9,13 +9,15 @@ import type { BackendName } from '../backends/types.js';
 import { checkInputsFit, resolveScoreOptions, summarise, type ScoreSettings } from '../score/swap.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
-import { inputsFromFlags, type InputFlags } from './inputs.js';
+import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
 import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../score/defaults.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 
 interface ScoreFlags extends InputFlags {
+  space: string;
+  dataset?: string;
   sample?: string;
   seed: string;
   all?: boolean;
@@ -25,7 +27,7 @@ interface ScoreFlags extends InputFlags {
   prune: boolean;
   official?: boolean;
   reg: boolean;
-  classes: string;
+  classes?: string;
   mu?: string;
   sigma?: string;
   backend: string;
@@ -39,29 +41,32 @@ interface ScoreFlags extends InputFlags {
 
 const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
 
-/** `swapnas score`: SWAP / reg-SWAP of NB201 cells, streamed as JSON, JSONL or CSV; resumable with --output. */
+/** `swapnas score`: SWAP / reg-SWAP of a space's architectures, streamed as JSON, JSONL or CSV; resumable with --output. */
 export function registerScore(program: Command): void {
   const cmd = program
     .command('score')
-    .description('SWAP-Score and reg-SWAP of NB201 architectures, or of an ONNX model (model.onnx)')
-    .argument('[arch...]', 'NB201 arch strings, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
-    .option('--sample <n>', 'score n uniformly sampled cells')
+    .description('SWAP-Score and reg-SWAP of architectures of a search space, or of an ONNX model (model.onnx)')
+    .argument('[arch...]', 'arch strings of the space, e.g. NB201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
+    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
+    .option('--dataset <name>', 'target whose network options apply (classes, input size; default: the space\'s first)')
+    .option('--sample <n>', 'score n uniformly sampled (distinct) architectures')
     .option('--seed <k>', 'seed for sampling and weights', '0')
-    .option('--all', 'score all 15,625 cells')
+    .option('--all', 'score every architecture of an enumerable space (NB201: 15,625 cells)')
     .option('--batch <S>', `samples per batch (default ${D.batch})`)
     .option('--repeats <R>', `weight re-initialisations averaged (default ${D.repeats})`)
-    .option('--channels <C>', `proxy network channels (default ${D.channels})`)
-    .option('--cells <N>', `cells per stage (default ${D.cells})`)
+    .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${D.channels})`)
+    .option('--cells <N>', `cells (per stage) (default: the space's proxy, NB201 ${D.cells})`)
     .option('--no-prune', 'keep dead cell edges (the official code hooks them too)')
-    .option('--official', `the official SWAP protocol: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning (explicit options still win)`)
+    .option('--official', `NB201: the official SWAP protocol: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning (explicit options still win)`)
     .option('--no-reg', 'no size regulariser: reg-SWAP = Ψ')
-    .option('--classes <n>', 'classifier outputs (only changes Θ)', '10')
-    .option('--input-size <px>', 'input height/width for --gaussian', '32')
+    .option('--classes <n>', 'classifier outputs (only changes Θ; default: the dataset\'s)')
+    .option('--input-size <px>', 'input height/width (default: the dataset\'s; CIFAR images are resized to it)')
     .option('--mu <K>', 'reg-SWAP μ, thousands of parameters (default: data-free rule)')
     .option('--sigma <K2>', 'reg-SWAP σ, divides (Θ-μ)² directly (default: data-free rule)')
     .option('--backend <name>', 'auto | native | reference', 'auto')
     .option('--threads <n>', 'worker threads (default: all cores)')
     .option('--images <file>', 'CIFAR binary file for the input batch')
+    .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name), resized to the input size')
     .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
     .option('--npy <file>', 'float32 NCHW .npy input batch')
     .option('--gaussian', 'seeded N(0,1) input batch')
@@ -85,27 +90,49 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const seed = int('--seed', f.seed, 0);
   const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all)].filter(Boolean).length;
   if (modes !== 1) throw new SwapError('E_OPTION', 'give arch strings, or --sample N, or --all (exactly one)');
-  let genotypes: Nb201Genotype[];
-  if (f.all) genotypes = [...nb201Space.enumerate!()];
-  else if (f.sample !== undefined) {
+  const entry = spaceEntry(f.space);
+  const space = entry.space;
+  const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
+  if (f.official && space.name !== 'nb201') throw new SwapError('E_OPTION', `--official is NB201's protocol; the ${space.name} defaults already follow its paper's proxy`);
+  let genotypes: unknown[];
+  if (f.all) {
+    if (!space.enumerate) throw new SwapError('E_OPTION', `--all needs an enumerable space; ${space.name} is not (use --sample N)`);
+    genotypes = [...space.enumerate()];
+  } else if (f.sample !== undefined) {
     const n = int('--sample', f.sample, 1);
-    const all = [...nb201Space.enumerate!()];
-    if (n > all.length) throw new SwapError('E_OPTION', `--sample ${n} exceeds the ${all.length} cells of the space (use --all)`);
-    genotypes = new Rng(seed).sample(all.length, n).map((i) => all[i]!);
-  } else genotypes = archTexts.map((a) => nb201Space.parse(a));
+    const rng = new Rng(seed);
+    if (space.enumerate) {
+      const all = [...space.enumerate()];
+      if (n > all.length) throw new SwapError('E_OPTION', `--sample ${n} exceeds the ${all.length} architectures of the space (use --all)`);
+      genotypes = rng.sample(all.length, n).map((i) => all[i]!);
+    } else {
+      const seen = new Set<string>();
+      genotypes = [];
+      for (let tries = 0; genotypes.length < n && tries < 100 * n; tries++) {
+        const g = space.sample(rng);
+        const k = space.canonicalKey(g);
+        if (!seen.has(k)) {
+          seen.add(k);
+          genotypes.push(g);
+        }
+      }
+    }
+  } else genotypes = archTexts.map((a) => space.parse(a));
 
   const chunk = int('--chunk', f.chunk, 1);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
-  const base = f.official ? O : D;
+  const base = f.official ? O : entry.proxyDefaults;
+  const targetNet = entry.networkFor(target);
   const netOpts = {
+    ...targetNet,
     channels: f.channels !== undefined ? int('--channels', f.channels, 1) : base.channels,
     cells: f.cells !== undefined ? int('--cells', f.cells, 1) : base.cells,
-    classes: int('--classes', f.classes, 1),
+    ...(f.classes !== undefined ? { classes: int('--classes', f.classes, 1) } : {}),
     prune: f.official ? false : f.prune,
   };
   const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
-  const size = int('--input-size', f.inputSize ?? '32', 4);
-  const inputs = inputsFromFlags(f, size, S);
+  const wanted = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (targetNet['inputSize'] as number | undefined);
+  const inputs = await inputsFromFlagsAsync(f, wanted ?? 32, S, wanted);
   const resolved = resolveScoreOptions({
     inputs,
     batch: S,
@@ -115,7 +142,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
   });
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
-  if (!resolved.reg && f.reg) resolved.reg = dataFreeRegulariser(nb201Space, netOptsFull);
+  if (!resolved.reg && f.reg) resolved.reg = dataFreeRegulariser(space, netOptsFull);
 
   // Resume: skip what the output file already holds (rows scored with other settings are refused).
   const done = new Set<string>();
@@ -146,11 +173,11 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
           rowSettings.push(row.settings ?? {});
           done.add(row.arch);
         } else if (line === CSV_HEAD) sawHeader = true;
-        else if (line.startsWith('|')) done.add(line.split(',')[0]!);
+        else done.add(firstCsvField(line));
       }
     }
   }
-  const todo = genotypes.filter((g) => !done.has(nb201Space.format(g)));
+  const todo = genotypes.filter((g) => !done.has(space.format(g)));
 
   const registry = new BackendRegistry();
   const { backend, skipped } = await registry.choose(f.backend as BackendName | 'auto');
@@ -163,7 +190,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     backend: backend.name,
     skippedBackends: skipped,
     regulariser: resolved.reg ?? null,
-    network: { space: 'nb201', ...netOptsFull },
+    network: { space: space.name, ...netOptsFull },
   };
 
   const mine = comparable(settings);
@@ -184,7 +211,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   try {
     for (let i = 0; i < todo.length; i += chunk) {
       const part = todo.slice(i, i + chunk);
-      const nets = part.map((g) => nb201Space.build(g, netOptsFull));
+      const nets = part.map((g) => space.build(g, netOptsFull));
       checkInputsFit(nets, resolved.inputs);
       const base = i * resolved.repeats;
       const counts = await backend.countPatterns({
@@ -197,10 +224,10 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
       });
       for (let k = 0; k < part.length; k++) {
         const s = summarise(nets[k]!, counts[k]!, resolved.reg);
-        const row = { arch: nb201Space.format(part[k]!), ...s };
+        const row = { arch: space.format(part[k]!), ...s };
         if (f.format === 'json') rows.push(row);
         else if (f.format === 'jsonl') await write(`${JSON.stringify({ ...row, settings })}\n`);
-        else await write(`${row.arch},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`);
+        else await write(`${csvField(row.arch)},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`);
       }
     }
     if (f.format === 'json') await write(`${JSON.stringify({ settings, results: rows }, null, 2)}\n`);

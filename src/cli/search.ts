@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/types.js';
-import { spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
 import { DEFAULT_BUDGETS, runSearch, type EvaluatorChoice, type SearchOptions } from '../search/run.js';
 import { formatSummary, renderPlotSvg } from '../search/report.js';
 import { checkStrategy, PRE_NAS_DEFAULTS, SWAP_NAS_DEFAULTS, type PreNasOptions, type SwapNasOptions } from '../search/strategies/index.js';
-import { inputsFromFlags, type InputFlags } from './inputs.js';
+import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
 
 interface SearchFlags extends InputFlags {
@@ -93,11 +93,12 @@ export function registerSearch(program: Command): void {
     .option('--cells <N>', `proxy cells per stage (${P.cells})`)
     .option('--no-prune', 'keep dead cell edges in the proxy network (official behaviour)')
     .option('--images <file>', 'CIFAR binary file for the proxy input batch')
+    .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name) for the proxy input batch, resized to the input size')
     .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
     .option('--npy <file>', 'float32 NCHW .npy proxy input batch')
     .option('--gaussian', 'seeded N(0,1) proxy input batch')
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
-    .option('--input-size <px>', 'input height/width for --gaussian', '32')
+    .option('--input-size <px>', 'proxy input height/width (default: the dataset\'s, e.g. 224 for darts imagenet; CIFAR images are resized)')
     .option('--backend <name>', 'auto | native | reference', 'auto')
     .option('--threads <n>', 'scoring threads (default: all cores)')
     .option('--evaluator <kind>', 'ground truth: table (NB201 lookup) | command (--eval-cmd)', 'table')
@@ -175,8 +176,11 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     ...(f.batch !== undefined ? { batch: int('--batch', f.batch, 1) } : {}),
     ...(f.repeats !== undefined ? { repeats: int('--repeats', f.repeats, 1) } : {}),
   };
-  const batch = proxy.batch ?? SEARCH_PROXY_DEFAULTS.batch;
-  const inputs = usesProxy ? inputsFromFlags(f, int('--input-size', f.inputSize ?? '32', 4), batch) : undefined;
+  const entry = spaceEntry(f.space);
+  const batch = proxy.batch ?? entry.proxyDefaults.batch ?? SEARCH_PROXY_DEFAULTS.batch;
+  const targetSize = entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined;
+  const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
+  const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
 
   const progress = new Progress(`search ${strategy}`, f.progress);
   const ac = new AbortController();
@@ -205,7 +209,6 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   };
   let report;
   try {
-    const entry = spaceEntry(f.space);
     // A table that covers only part of a space (NB301's subset of DARTS) says nothing about a SWAP-NAS pick.
     const table = entry.loadTable && (strategy !== 'swap-nas' || entry.space.enumerate) ? entry.loadTable() : undefined;
     report = await runSearch(opts, { ...(table ? { table } : {}), ...(inputs ? { inputs } : {}) });

@@ -7,6 +7,8 @@ import { SwapError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { NB201_OPS, nb201Space, type Nb201Genotype, type Nb201Op } from './nb201/index.js';
 import type { SearchSpace } from './types.js';
+import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from './nb101/index.js';
+import { loadNb101Table } from '../tables/nb101.js';
 
 /** Scoring-proxy settings of a space (the defaults of `score`, `correlate` and `search` for it). */
 export interface ProxyDefaults {
@@ -73,8 +75,32 @@ const nb201Entry: SpaceEntry<Nb201Genotype> = {
   topology: nb201Topology,
 };
 
+/** NB101 topology = the (pruned) adjacency matrix; offspring relabel one interior vertex. */
+export const nb101Topology: TopologyOps<Nb101Genotype> = {
+  topologyKey: (g) => g.matrix.map((r) => r.join('')).join('.'),
+  mutateOps(g: Nb101Genotype, rng: Rng): Nb101Genotype | undefined {
+    const interior = g.ops.length - 2;
+    if (interior < 1) return undefined;
+    const v = 1 + rng.int(interior);
+    const ops = g.ops.slice();
+    ops[v] = rng.pick(NB101_OPS.filter((o) => o !== g.ops[v]));
+    return makeNb101(g.matrix, ops);
+  },
+};
+
+const nb101Entry: SpaceEntry<Nb101Genotype> = {
+  space: nb101Space as SearchSpace<Nb101Genotype, object>,
+  targets: ['cifar10'],
+  networkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10 }),
+  evalNetworkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10, channels: 128, cells: 3, stacks: 3 }),
+  proxyDefaults: { channels: 16, cells: 1, batch: 16, repeats: 8, prune: false },
+  loadTable: (path) => (path ? loadNb101Table(path) : loadNb101Table()),
+  topology: nb101Topology,
+};
+
 const ENTRIES: Readonly<Record<string, SpaceEntry<never>>> = {
   nb201: nb201Entry as unknown as SpaceEntry<never>,
+  nb101: nb101Entry as unknown as SpaceEntry<never>,
 };
 
 /** Names of the registered spaces. */
