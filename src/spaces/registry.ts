@@ -9,6 +9,10 @@ import { NB201_OPS, nb201Space, type Nb201Genotype, type Nb201Op } from './nb201
 import type { SearchSpace } from './types.js';
 import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from './nb101/index.js';
 import { loadNb101Table } from '../tables/nb101.js';
+import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from './darts/index.js';
+import { loadNb301Table } from '../tables/nb301.js';
+import { TNB101_TASKS, TNB101_TASK_NETWORK, tnb101Space, tnb101Topology, type Tnb101Genotype, type Tnb101Task } from './tnb101/index.js';
+import { loadTnb101Table } from '../tables/tnb101.js';
 
 /** Scoring-proxy settings of a space (the defaults of `score`, `correlate` and `search` for it). */
 export interface ProxyDefaults {
@@ -98,9 +102,49 @@ const nb101Entry: SpaceEntry<Nb101Genotype> = {
   topology: nb101Topology,
 };
 
+/** DARTS topology = the sources of all 16 edges; offspring change the op of one edge (never to `none`). */
+export const dartsTopology: TopologyOps<DartsGenotype> = {
+  topologyKey: (g) => [...g.normal, ...g.reduce].map((e) => e[1]).join(''),
+  mutateOps(g: DartsGenotype, rng: Rng): DartsGenotype | undefined {
+    const which = rng.int(2) === 0 ? 'normal' : 'reduce';
+    const cell = g[which];
+    const k = rng.int(cell.length);
+    const op = rng.pick(DARTS_OPS.filter((o) => o !== 'none' && o !== cell[k]![0]));
+    const next: DartsCell = Object.freeze(cell.map((e, i) => (i === k ? (Object.freeze([op as DartsOp, e[1]]) as DartsCell[number]) : e)));
+    return Object.freeze({ ...g, [which]: next });
+  },
+};
+
+const DARTS_TARGETS = ['cifar10', 'imagenet'] as const;
+const dartsEntry: SpaceEntry<DartsGenotype> = {
+  space: dartsSpace as SearchSpace<DartsGenotype, object>,
+  targets: DARTS_TARGETS,
+  // The official scoring proxy: one reduction cell, C = 3 (6 in the cell), no stem (algorithms.md §1.5).
+  networkFor: (t) => (targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet' ? { kind: 'proxy', classes: 1000, inputSize: 224 } : { kind: 'proxy', classes: 10 }),
+  evalNetworkFor: (t) =>
+    targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet'
+      ? { kind: 'imagenet', classes: 1000, channels: 48, cells: 14, inputSize: 224 }
+      : { kind: 'cifar', classes: 10, channels: 36, cells: 20, inputSize: 32 },
+  proxyDefaults: { channels: 3, cells: 1, batch: 16, repeats: 8, prune: false },
+  loadTable: (path) => (path ? loadNb301Table(path) : loadNb301Table()),
+  topology: dartsTopology,
+};
+
+const tnb101Entry: SpaceEntry<Tnb101Genotype> = {
+  space: tnb101Space as SearchSpace<Tnb101Genotype, object>,
+  targets: TNB101_TASKS,
+  networkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task] }),
+  evalNetworkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 }),
+  proxyDefaults: { channels: 8, cells: 2, batch: 16, repeats: 4, prune: true },
+  loadTable: (path) => (path ? loadTnb101Table(path) : loadTnb101Table()),
+  topology: tnb101Topology,
+};
+
 const ENTRIES: Readonly<Record<string, SpaceEntry<never>>> = {
   nb201: nb201Entry as unknown as SpaceEntry<never>,
   nb101: nb101Entry as unknown as SpaceEntry<never>,
+  darts: dartsEntry as unknown as SpaceEntry<never>,
+  'tnb101-micro': tnb101Entry as unknown as SpaceEntry<never>,
 };
 
 /** Names of the registered spaces. */

@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
@@ -65,6 +66,10 @@ function sourceBatch(s: ProxySetting): InputBatch {
   }
 }
 
+function stableJson(o: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
 /** What a study measures per architecture. */
 export interface Measurement {
   readonly arch: string;
@@ -95,7 +100,9 @@ export async function measure<G, N extends object>(
   },
 ): Promise<Map<string, Measurement>> {
   const out = new Map<string, Measurement>();
-  const file = ctx.cacheDir ? join(ctx.cacheDir, `${space.name}-${settingKey(setting)}.jsonl`) : undefined;
+  // Builder options (classes, input size, head) change Θ: results under other options live in another file.
+  const netKey = ctx.network && Object.keys(ctx.network).length > 0 ? `-net${createHash('sha256').update(stableJson(ctx.network)).digest('hex').slice(0, 8)}` : '';
+  const file = ctx.cacheDir ? join(ctx.cacheDir, `${space.name}-${settingKey(setting)}${netKey}.jsonl`) : undefined;
   if (ctx.cacheDir) mkdirSync(ctx.cacheDir, { recursive: true });
   if (file && existsSync(file)) {
     let text = readFileSync(file, 'utf8');
