@@ -82,7 +82,7 @@ export function registerCorrelate(program: Command): void {
       const sel: Selection = f.all ? { kind: 'all' } : f.iso ? { kind: 'iso' } : { kind: 'sample', n: int('--sample', f.sample!, 2), seed: int('--seed', f.seed, 0), stratified: f.stratified };
       const genotypes = selectArchitectures(entry.space, table, sel);
       const network = entry.networkFor(dataset);
-      const px = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (network['inputSize'] as number | undefined);
+      const px = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
       const reg = checkRegulariser(f.mu !== undefined ? num('--mu', f.mu) : undefined, f.sigma !== undefined ? num('--sigma', f.sigma) : undefined);
       const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
       for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);

@@ -57,7 +57,7 @@ export function registerScore(program: Command): void {
     .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${D.channels})`)
     .option('--cells <N>', `cells (per stage) (default: the space's proxy, NB201 ${D.cells})`)
     .option('--no-prune', 'keep dead cell edges (the official code hooks them too)')
-    .option('--official', `NB201: the official SWAP protocol: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning (explicit options still win)`)
+    .option('--official', `the paper's scoring protocol (NB201: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning; DARTS: one reduction cell, C=3, R=32); explicit options still win`)
     .option('--no-reg', 'no size regulariser: reg-SWAP = Ψ')
     .option('--classes <n>', 'classifier outputs (only changes Θ; default: the dataset\'s)')
     .option('--input-size <px>', 'input height/width (default: the dataset\'s; CIFAR images are resized to it)')
@@ -93,7 +93,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const entry = spaceEntry(f.space);
   const space = entry.space;
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-  if (f.official && space.name !== 'nb201') throw new SwapError('E_OPTION', `--official is NB201's protocol; the ${space.name} defaults already follow its paper's proxy`);
+  if (f.official && !entry.official) throw new SwapError('E_OPTION', `${space.name} has no separate official protocol; its defaults are the paper's proxy`);
   let genotypes: unknown[];
   if (f.all) {
     if (!space.enumerate) throw new SwapError('E_OPTION', `--all needs an enumerable space; ${space.name} is not (use --sample N)`);
@@ -121,8 +121,8 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
 
   const chunk = int('--chunk', f.chunk, 1);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
-  const base = f.official ? O : entry.proxyDefaults;
-  const targetNet = entry.networkFor(target);
+  const base = f.official ? entry.official!.proxy : entry.proxyDefaults;
+  const targetNet = { ...entry.networkFor(target), ...(f.official ? entry.official!.network : {}) };
   const netOpts = {
     ...targetNet,
     channels: f.channels !== undefined ? int('--channels', f.channels, 1) : base.channels,
@@ -131,7 +131,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     prune: f.official ? false : f.prune,
   };
   const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
-  const wanted = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (targetNet['inputSize'] as number | undefined);
+  const wanted = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (base.inputSize ?? (targetNet['inputSize'] as number | undefined));
   const inputs = await inputsFromFlagsAsync(f, wanted ?? 32, S, wanted);
   const resolved = resolveScoreOptions({
     inputs,

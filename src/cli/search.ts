@@ -178,7 +178,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   };
   const entry = spaceEntry(f.space);
   const batch = proxy.batch ?? entry.proxyDefaults.batch ?? SEARCH_PROXY_DEFAULTS.batch;
-  const targetSize = entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined;
+  const targetSize = entry.proxyDefaults.inputSize ?? (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
   const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
   const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
 

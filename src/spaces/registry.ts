@@ -1,5 +1,5 @@
 import type { TopologyOps } from '../search/types.js';
-import { SWAP_DEFAULTS } from '../score/defaults.js';
+import { OFFICIAL_PROTOCOL, SWAP_DEFAULTS } from '../score/defaults.js';
 import { nb201Benchmark } from '../tables/nb201-benchmark.js';
 import { NB201_DATASETS, Nb201Table } from '../tables/nb201.js';
 import type { BenchmarkTable } from '../tables/types.js';
@@ -24,6 +24,8 @@ export interface ProxyDefaults {
   readonly repeats: number;
   /** Drop dead cell edges (spaces whose builder supports it). */
   readonly prune: boolean;
+  /** Input height = width the proxy scores at (images are resized); absent: the target's own input size. */
+  readonly inputSize?: number;
 }
 
 /**
@@ -40,6 +42,11 @@ export interface SpaceEntry<G = unknown> {
   /** The network a user would train for `target` (its Θ is what papers quote); absent: the proxy network. */
   evalNetworkFor?(target: string): Record<string, unknown>;
   readonly proxyDefaults: ProxyDefaults;
+  /**
+   * The scoring protocol of the space's paper, where it differs from {@link proxyDefaults} (`score --official`):
+   * proxy settings plus builder options.
+   */
+  readonly official?: { readonly proxy: ProxyDefaults; readonly network: Readonly<Record<string, unknown>> };
   /** The space's benchmark table (ground truth), from `path` or the shipped file. */
   loadTable?(path?: string): BenchmarkTable;
   /** Topology-preserving operators (PRE-NAS offspring); absent: strategies that need them refuse the space. */
@@ -75,6 +82,7 @@ const nb201Entry: SpaceEntry<Nb201Genotype> = {
   networkFor: (t) => ({ classes: NB201_CLASSES[targetCheck('nb201', NB201_DATASETS)(t)]! }),
   evalNetworkFor: (t) => ({ classes: NB201_CLASSES[targetCheck('nb201', NB201_DATASETS)(t)]!, channels: 16, cells: 5, prune: false }),
   proxyDefaults: SWAP_DEFAULTS,
+  official: { proxy: OFFICIAL_PROTOCOL, network: {} },
   loadTable: (path) => nb201Benchmark(path ? Nb201Table.load(path) : Nb201Table.load()),
   topology: nb201Topology,
 };
@@ -97,7 +105,7 @@ const nb101Entry: SpaceEntry<Nb101Genotype> = {
   targets: ['cifar10'],
   networkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10 }),
   evalNetworkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10, channels: 128, cells: 3, stacks: 3 }),
-  proxyDefaults: { channels: 16, cells: 1, batch: 16, repeats: 8, prune: false },
+  proxyDefaults: { channels: 16, cells: 3, batch: 16, repeats: 8, prune: false },
   loadTable: (path) => (path ? loadNb101Table(path) : loadNb101Table()),
   topology: nb101Topology,
 };
@@ -116,16 +124,22 @@ export const dartsTopology: TopologyOps<DartsGenotype> = {
 };
 
 const DARTS_TARGETS = ['cifar10', 'imagenet'] as const;
+/**
+ * DARTS scoring proxy: a small evaluation-style network (stem, C=4, 5 cells with both cell types, reductions at
+ * cells 1 and 3). The official SWAP proxy — one reduction cell, no stem (algorithms.md §1.5; `--official`) — never
+ * sees the normal cell, which is harmless on SWAP's set (normal = reduce) but ranks NAS-Bench-301 at ρ ≈ 0.2
+ * against ≈ 0.6 here (docs/ranking-study.md).
+ */
 const dartsEntry: SpaceEntry<DartsGenotype> = {
   space: dartsSpace as SearchSpace<DartsGenotype, object>,
   targets: DARTS_TARGETS,
-  // The official scoring proxy: one reduction cell, C = 3 (6 in the cell), no stem (algorithms.md §1.5).
-  networkFor: (t) => (targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet' ? { kind: 'proxy', classes: 1000, inputSize: 224 } : { kind: 'proxy', classes: 10 }),
+  networkFor: (t) => (targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet' ? { kind: 'imagenet', classes: 1000, inputSize: 224 } : { kind: 'cifar', classes: 10, inputSize: 32 }),
   evalNetworkFor: (t) =>
     targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet'
       ? { kind: 'imagenet', classes: 1000, channels: 48, cells: 14, inputSize: 224 }
       : { kind: 'cifar', classes: 10, channels: 36, cells: 20, inputSize: 32 },
-  proxyDefaults: { channels: 3, cells: 1, batch: 16, repeats: 8, prune: false },
+  proxyDefaults: { channels: 4, cells: 5, batch: 16, repeats: 8, prune: false },
+  official: { proxy: { channels: 3, cells: 1, batch: 16, repeats: 32, prune: false }, network: { kind: 'proxy' } },
   loadTable: (path) => (path ? loadNb301Table(path) : loadNb301Table()),
   topology: dartsTopology,
 };
@@ -135,7 +149,8 @@ const tnb101Entry: SpaceEntry<Tnb101Genotype> = {
   targets: TNB101_TASKS,
   networkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task] }),
   evalNetworkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 }),
-  proxyDefaults: { channels: 8, cells: 2, batch: 16, repeats: 4, prune: true },
+  // Scored at 64×64 (images resized): 256×256 ranks no better at 16× the cost (docs/ranking-study.md).
+  proxyDefaults: { channels: 8, cells: 2, batch: 16, repeats: 4, prune: true, inputSize: 64 },
   loadTable: (path) => (path ? loadTnb101Table(path) : loadTnb101Table()),
   topology: tnb101Topology,
 };

@@ -130,7 +130,9 @@ export async function measure<G, N extends object>(
   ctx.onProgress?.(done, total);
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
-    const nets = part.map((g) => space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells, ...(setting.prune ? { prune: true } : {}) } as unknown as Partial<N>));
+    const nets = part.map((g) =>
+      space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells, inputSize: inputs.h, ...(setting.prune ? { prune: true } : {}) } as unknown as Partial<N>),
+    );
     const req = {
       networks: nets,
       inputs,

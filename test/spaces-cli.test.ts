@@ -1,0 +1,117 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { parseDarts } from '../src/spaces/darts/genotype.js';
+import { DARTS_KNOWN_ARCHS } from '../src/spaces/darts/known.js';
+import { buildDartsNetwork } from '../src/spaces/darts/network.js';
+import { countParams } from '../src/ir/analysis.js';
+import { spaceEntry, spaceNames } from '../src/spaces/registry.js';
+import { Rng } from '../src/util/rng.js';
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const V2 = DARTS_KNOWN_ARCHS.DARTS_V2;
+
+describe('space registry', () => {
+  it('every space has targets, a table whose rows parse, and topology operators that keep the topology', () => {
+    expect(spaceNames()).toEqual(expect.arrayContaining(['nb201', 'nb101', 'darts', 'tnb101-micro']));
+    for (const name of spaceNames()) {
+      const e = spaceEntry(name);
+      expect(e.targets.length).toBeGreaterThan(0);
+      const table = e.loadTable!();
+      expect(table.space).toBe(name);
+      const first = table.records[0]!;
+      expect(e.space.format(e.space.parse(first.arch))).toBe(first.arch);
+      const rng = new Rng(3);
+      for (let i = 0; i < 20; i++) {
+        const g = e.space.sample(rng);
+        const m = e.topology!.mutateOps(g, rng);
+        if (m !== undefined) expect(e.topology!.topologyKey(m)).toBe(e.topology!.topologyKey(g));
+      }
+    }
+    expect(() => spaceEntry('nb999')).toThrowError(expect.objectContaining({ code: 'E_SPACE' }));
+  });
+});
+
+describe('CLI on the other spaces (built dist/)', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('correlate --space darts | nb101 | tnb101-micro reports ρ against the space table', () => {
+    for (const [space, extra] of [
+      ['darts', ['--channels', '2', '--cells', '3']],
+      ['nb101', ['--channels', '4', '--cells', '1']],
+      ['tnb101-micro', ['--dataset', 'room_layout', '--channels', '4', '--cells', '1', '--input-size', '32']],
+    ] as const) {
+      const out = mkdtempSync(join(tmpdir(), `swapnas-${space}-`));
+      const r = run(['correlate', '--space', space, '--sample', '30', ...extra, '--batch', '8', '--repeats', '1', '--no-nwot', '--resamples', '20', '--out', out, '--no-progress']);
+      expect(r.status, r.stderr).toBe(0);
+      const rep = JSON.parse(readFileSync(join(out, 'correlate.json'), 'utf8')) as { space: string; architectures: number; rows: { metric: string; n: number }[]; truth: string };
+      expect(rep.space).toBe(space);
+      expect(rep.architectures).toBe(30);
+      expect(rep.rows.find((x) => x.metric === 'reg-SWAP')!.n).toBe(30);
+    }
+    const bad = run(['correlate', '--space', 'tnb101-micro', '--dataset', 'cifar10', '--sample', '5']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/E_DATASET.*class_scene/);
+  });
+
+  it('search --space darts prints the genotype, its evaluation-network size and the time; --target-params steers the size', () => {
+    const args = ['search', '--space', 'darts', '--population', '6', '--cycles', '6', '--channels', '2', '--cells', '3', '--batch', '8', '--repeats', '1', '--no-progress', '--json'];
+    const small = JSON.parse(run([...args, '--target-params', '0.5']).stdout) as { chosen: { arch: string; evalParams: number }; wallTimeSec: number; queries: number };
+    const large = JSON.parse(run([...args, '--target-params', '50']).stdout) as typeof small;
+    expect(small.queries).toBe(0);
+    expect(small.wallTimeSec).toBeGreaterThan(0);
+    expect(parseDarts(small.chosen.arch)).toBeDefined();
+    expect(small.chosen.evalParams).toBe(countParams(buildDartsNetwork(parseDarts(small.chosen.arch), { kind: 'cifar' })));
+    expect(large.chosen.evalParams).toBeGreaterThan(small.chosen.evalParams);
+    const text = run(args.filter((a) => a !== '--json'));
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/chosen: +Genotype\(normal=/);
+    expect(text.stdout).toMatch(/params: +\d+\.\d\d M in the evaluation network/);
+    expect(text.stdout).toMatch(/wall time: +\d/);
+  });
+
+  it('export --space darts writes the evaluation network (CIFAR and ImageNet) as ONNX', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-darts-onnx-'));
+    for (const [dataset, params] of [
+      ['cifar10', 3_349_342],
+      ['imagenet', 4_718_752],
+    ] as const) {
+      const file = join(dir, `${dataset}.onnx`);
+      const r = run(['export', '--space', 'darts', '--dataset', dataset, V2, '-o', file]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`${params} parameters`);
+      const m = loadOnnxModel(readFileSync(file));
+      expect(m.model.graph!.node!.some((n) => n.opType === 'Slice')).toBe(true); // FactorizedReduce
+    }
+  });
+
+  it('score --space darts: user images and Gaussian batches at 224×224 (ImageNet proxy)', async () => {
+    const r = run(['score', '--space', 'darts', '--dataset', 'imagenet', V2, '--channels', '2', '--cells', '3', '--gaussian', '--batch', '4', '--repeats', '1', '--no-progress']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { settings: { inputs: string; network: Record<string, unknown> }; results: { swap: number }[] };
+    expect(out.settings.network).toMatchObject({ space: 'darts', kind: 'imagenet', inputSize: 224 });
+    expect(out.results[0]!.swap).toBeGreaterThan(1);
+    // a folder of user images (sizes other than 224 are resized)
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-imgs-'));
+    for (let i = 0; i < 4; i++) {
+      const px = Buffer.alloc(40 * 30 * 3, 0);
+      for (let k = 0; k < px.length; k++) px[k] = (k * (i + 3) * 7) % 251;
+      await sharp(px, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(join(dir, `img${i}.png`));
+    }
+    const u = run(['score', '--space', 'darts', '--dataset', 'imagenet', V2, '--channels', '2', '--cells', '3', '--image-dir', dir, '--batch', '4', '--repeats', '1', '--no-progress']);
+    expect(u.status, u.stderr).toBe(0);
+    const uo = JSON.parse(u.stdout) as typeof out;
+    expect(uo.settings.inputs).toContain(dir);
+    expect(uo.results[0]!.swap).toBeGreaterThan(1);
+    const off = run(['score', '--space', 'darts', V2, '--official', '--repeats', '2', '--no-progress', '--format', 'csv']);
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout.split('\n')[1]).toMatch(/^"Genotype\(normal=\[/);
+  });
+});
