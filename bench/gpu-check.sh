@@ -35,7 +35,7 @@ node -e "const a=require('./build/Release/swapnas.node'); const p=a.cudaProbe();
 
 step "parity tests"
 if [ -x node_modules/.bin/vitest ]; then
-  timeout 180 node_modules/.bin/vitest run test/cuda.test.ts >&2 || { echo "gpu-check: CUDA parity tests FAILED" >&2; status=1; }
+  timeout 180 node_modules/.bin/vitest run test/cuda.test.ts test/spaces-parity.test.ts >&2 || { echo "gpu-check: CUDA parity tests FAILED" >&2; status=1; }
 else
   echo "gpu-check: vitest is not installed, skipping test/cuda.test.ts (the benchmark still checks every count)" >&2
 fi

@@ -20,8 +20,8 @@ interface CorrelateFlags {
   stratified: boolean;
   all?: boolean;
   iso?: boolean;
-  batch: string;
-  repeats: string;
+  batch?: string;
+  repeats?: string;
   channels?: string;
   cells?: string;
   inputSize?: string;
@@ -53,8 +53,8 @@ export function registerCorrelate(program: Command): void {
     .option('--no-stratified', 'uniform instead of accuracy-decile-stratified sampling')
     .option('--all', 'every architecture of the table (NB201: 15,625 cells)')
     .option('--iso', 'one architecture per isomorphism class (NB201: 6,466)')
-    .option('--batch <S>', 'samples per batch', String(d.batch))
-    .option('--repeats <R>', 'weight re-initialisations', String(d.repeats))
+    .option('--batch <S>', `samples per batch (default: the space's proxy, NB201 ${d.batch})`)
+    .option('--repeats <R>', `weight re-initialisations (default: the space's proxy, NB201 ${d.repeats})`)
     .option('--channels <C>', 'proxy network channels (default: the space\'s proxy)')
     .option('--cells <N>', 'proxy cells (per stage) (default: the space\'s proxy)')
     .option('--input-size <px>', 'resize the input images to px×px (default: the space\'s input size for the target)')
@@ -101,12 +101,12 @@ export function registerCorrelate(program: Command): void {
             channels: f.channels !== undefined ? int('--channels', f.channels, 1) : entry.proxyDefaults.channels,
             cells: f.cells !== undefined ? int('--cells', f.cells, 1) : entry.proxyDefaults.cells,
             ...(px !== undefined && px !== 32 ? { inputSize: px } : {}),
-            batch: int('--batch', f.batch, 1),
-            repeats: int('--repeats', f.repeats, 1),
+            batch: f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch,
+            repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : entry.proxyDefaults.repeats,
             images: f.images as ImageSource,
             seed: int('--weight-seed', f.weightSeed, 0),
             nwot: f.nwot,
-            prune: f.prune,
+            prune: f.prune && entry.proxyDefaults.prune, // spaces without dead-edge pruning ignore it
           },
           backend,
           ...(reg ? { regulariser: reg } : {}),

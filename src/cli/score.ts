@@ -128,7 +128,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     channels: f.channels !== undefined ? int('--channels', f.channels, 1) : base.channels,
     cells: f.cells !== undefined ? int('--cells', f.cells, 1) : base.cells,
     ...(f.classes !== undefined ? { classes: int('--classes', f.classes, 1) } : {}),
-    prune: f.official ? false : f.prune,
+    prune: f.official ? false : f.prune && entry.proxyDefaults.prune,
   };
   const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
   const wanted = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (base.inputSize ?? (targetNet['inputSize'] as number | undefined));

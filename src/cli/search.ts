@@ -169,14 +169,14 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     };
   } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${JSON.stringify(f.evaluator)}`);
 
+  const entry = spaceEntry(f.space);
   const proxy = {
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
     ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
-    prune: f.prune,
+    prune: f.prune && entry.proxyDefaults.prune,
     ...(f.batch !== undefined ? { batch: int('--batch', f.batch, 1) } : {}),
     ...(f.repeats !== undefined ? { repeats: int('--repeats', f.repeats, 1) } : {}),
   };
-  const entry = spaceEntry(f.space);
   const batch = proxy.batch ?? entry.proxyDefaults.batch ?? SEARCH_PROXY_DEFAULTS.batch;
   const targetSize = entry.proxyDefaults.inputSize ?? (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
   const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;

@@ -10,8 +10,8 @@ export function formatSummary(r: SearchReport): string {
   if (r.chosen) {
     lines.push(`  chosen:          ${r.chosen.arch}`);
     if (r.optimum) {
-      lines.push(`  test accuracy:   ${f2(r.chosen.test)} %   (table optimum ${f2(r.optimum.test)} %, regret ${f2(r.regret)})`);
-      lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
+      lines.push(`  table value:     ${f2(r.chosen.test)}   (table optimum ${f2(r.optimum.test)}, regret ${f2(r.regret)}; ${r.truth ?? 'benchmark table'})`);
+      if (r.chosen.valid !== r.chosen.test) lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
     }
     if (r.chosen.evalParams != null) lines.push(`  params:          ${(r.chosen.evalParams / 1e6).toFixed(2)} M in the evaluation network (${r.chosen.evalNetwork})`);
     lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} %` : r.chosen.signal.toPrecision(6)}`);

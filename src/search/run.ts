@@ -140,6 +140,8 @@ export interface SearchReport {
     readonly signal: number | null;
     readonly signalName: 'reg-swap' | 'accuracy';
   } | null;
+  /** What `test` values are (the table's description of its ground truth; null: no table). */
+  readonly truth: string | null;
   /** Best test accuracy in the table for the dataset, and how far the chosen arch is from it (null: no table). */
   readonly optimum: { readonly arch: string; readonly test: number } | null;
   readonly regret: number | null;
@@ -448,6 +450,7 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     options: hashed,
     optionsHash,
     chosen,
+    truth: table ? table.describe(dataset) : null,
     optimum: opt,
     regret: chosen?.test != null && opt ? opt.test - chosen.test : null,
     networksScored: cached?.scored ?? 0,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { dataDir } from '../data/paths.js';
 import { formatNb101, makeNb101, nb101Hash, parseNb101, type Nb101Genotype } from '../spaces/nb101/genotype.js';
 import { SwapError } from '../util/errors.js';
+import { splitCsvLine } from '../util/csv.js';
 import type { BenchmarkRecord, BenchmarkTable } from './types.js';
 
 /** NASLib's sentinel for a proxy that could not be computed. */
@@ -24,43 +25,7 @@ function readCsv(path: string, what: string): { head: string[]; rows: string[][]
   }
   const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
   if (lines.length < 2) throw new SwapError('E_TABLE', `${path}: no data rows`);
-  const split = (line: string, ln: number): string[] => {
-    const out: string[] = [];
-    let i = 0;
-    for (;;) {
-      if (line[i] === '"') {
-        let s = '';
-        i++;
-        for (;;) {
-          const q = line.indexOf('"', i);
-          if (q < 0) throw new SwapError('E_TABLE', `${path} line ${ln}: unterminated quoted field`);
-          s += line.slice(i, q);
-          if (line[q + 1] === '"') {
-            s += '"';
-            i = q + 2;
-          } else {
-            i = q + 1;
-            break;
-          }
-        }
-        out.push(s);
-        if (i < line.length && line[i] !== ',') throw new SwapError('E_TABLE', `${path} line ${ln}: text after a closing quote at column ${i + 1}`);
-      } else {
-        const c = line.indexOf(',', i);
-        const end = c < 0 ? line.length : c;
-        const field = line.slice(i, end);
-        if (field.includes('"')) throw new SwapError('E_TABLE', `${path} line ${ln}: stray quote in field ${JSON.stringify(field)}`);
-        out.push(field);
-        i = end;
-      }
-      if (i >= line.length) return out;
-      i++; // the comma
-      if (i === line.length) {
-        out.push('');
-        return out;
-      }
-    }
-  };
+  const split = (line: string, ln: number): string[] => splitCsvLine(line, `${path} line ${ln}`);
   const head = split(lines[0]!, 1);
   const rows = lines.slice(1).map((l, k) => {
     const cells = split(l, k + 2);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { dataDir } from '../data/paths.js';
 import { formatDarts, makeDartsGenotype } from '../spaces/darts/genotype.js';
 import { SwapError } from '../util/errors.js';
+import { splitCsvLine } from '../util/csv.js';
 import type { BenchmarkRecord, BenchmarkTable } from './types.js';
 
 /** Targets of the NB301 table: the surrogate's CIFAR-10 validation accuracy only. */
@@ -13,43 +14,6 @@ export const NB301_PROXY_COLUMNS = Object.freeze(['epe_nas', 'fisher', 'flops', 
 
 /** NASLib's value for a proxy that could not be computed. */
 const SENTINEL = -1e8;
-
-/**
- * Split one CSV line (RFC 4180: fields may be double-quoted, `""` escapes a quote inside quotes). Throws `E_TABLE`
- * naming `where` on an unterminated quote or text after a closing quote.
- */
-function splitCsvLine(line: string, where: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw new SwapError('E_TABLE', `${where}: unterminated quoted field`);
-        field += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      if (i < line.length && line[i] !== ',') throw new SwapError('E_TABLE', `${where}: text after a closing quote at column ${i + 1}`);
-    } else {
-      const c = line.indexOf(',', i);
-      const end = c < 0 ? line.length : c;
-      field = line.slice(i, end);
-      if (field.includes('"')) throw new SwapError('E_TABLE', `${where}: stray quote in field ${out.length + 1}`);
-      i = end;
-    }
-    out.push(field);
-    if (i >= line.length) return out;
-    i++; // the comma
-  }
-}
 
 function parseCell(text: string, name: string, where: string): [string, number][] {
   let v: unknown;
