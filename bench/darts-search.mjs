@@ -33,4 +33,4 @@ for (let seed = 0; seed < Number(a['imagenet-seeds']); seed++) await run('imagen
 console.log(`SWAP-NAS on DARTS (${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, native backend), default search settings, proxy = the space default.\n`);
 console.log('| dataset | μ/σ | seed | genotype (compact) | eval-network params (M) | networks scored | search time (s) |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} |`);
+for (const r of rows) console.log(`| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact.replace("|", "\\|")}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} |`);
