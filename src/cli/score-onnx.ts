@@ -112,12 +112,14 @@ function parseShape(text: string): Shape3 {
 
 /** Translate CLI flags into library options (inputs loaded here). */
 export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScoreOptions {
-  if (f.sample !== undefined || f.all || f.resume) throw new SwapError('E_OPTION', '--sample, --all and --resume apply to NB201 architectures, not to an ONNX model');
-  const nb201Only = f as unknown as Record<string, unknown>;
-  for (const [key, flag] of [['official', '--official'], ['channels', '--channels'], ['cells', '--cells']] as const) {
-    if (nb201Only[key] !== undefined && nb201Only[key] !== false) throw new SwapError('E_OPTION', `${flag} builds an NB201 proxy network; it does not apply to an ONNX model`);
+  if (f.sample !== undefined || f.all || f.resume) throw new SwapError('E_OPTION', '--sample, --all and --resume apply to search-space architectures, not to an ONNX model');
+  const spaceOnly = f as unknown as Record<string, unknown>;
+  for (const [key, flag] of [['official', '--official'], ['channels', '--channels'], ['cells', '--cells'], ['dataset', '--dataset']] as const) {
+    if (spaceOnly[key] !== undefined && spaceOnly[key] !== false) throw new SwapError('E_OPTION', `${flag} configures a search space's proxy network; it does not apply to an ONNX model`);
   }
-  if (nb201Only['prune'] === false) throw new SwapError('E_OPTION', '--no-prune applies to NB201 architectures, not to an ONNX model');
+  if (spaceOnly['space'] !== undefined && spaceOnly['space'] !== 'nb201') throw new SwapError('E_OPTION', '--space does not apply to an ONNX model');
+  if (spaceOnly['imageDir'] !== undefined) throw new SwapError('E_OPTION', 'for an ONNX model give the image folder with --images <folder>');
+  if (spaceOnly['prune'] === false) throw new SwapError('E_OPTION', '--no-prune applies to search-space architectures, not to an ONNX model');
   const npy = f.input ?? f.npy;
   if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy) throw new SwapError('E_OPTION', 'give --input or --npy, not both');
   const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);

@@ -31,7 +31,7 @@ export interface ProxySetting {
   /** Resize the images to this height = width (bilinear; default: the source's 32×32). */
   readonly inputSize?: number;
   readonly seed: number;
-  /** Score the pruned network (dead cell edges removed; see `Nb201NetworkOptions.prune`). */
+  /** Score the pruned network (dead cell edges removed, in spaces whose builder supports it: NB201, TNB101). */
   readonly prune?: boolean;
   /** Also compute NWOT (needs a backend with `nwot`). */
   readonly nwot?: boolean;
