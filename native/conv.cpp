@@ -68,14 +68,19 @@ void depthwise(const Node& n, const Node& in, const float* x, float* y, int S, c
       for (int kh = 0; kh < k; ++kh) {
         for (int kw = 0; kw < k; ++kw) {
           const float wv = wc[kh * k + kw];
+          // Output columns whose tap lands inside the row: [lo, hi) (no per-element bounds test, so it vectorises).
+          const int off = kw * d - p;
+          const int lo = std::min(OW, off >= 0 ? 0 : (-off + st - 1) / st);
+          const int hi = std::max(lo, std::min(OW, W - 1 - off < 0 ? 0 : (W - 1 - off) / st + 1));
           for (int oh = 0; oh < OH; ++oh) {
             const int ih = oh * st - p + kh * d;
             if (ih < 0 || ih >= H) continue;
             const float* row = xp + static_cast<size_t>(ih) * W;
             float* out = yp + static_cast<size_t>(oh) * OW;
-            for (int ow = 0; ow < OW; ++ow) {
-              const int iw = ow * st - p + kw * d;
-              if (iw >= 0 && iw < W) out[ow] += wv * row[iw];
+            if (st == 1) {
+              for (int ow = lo; ow < hi; ++ow) out[ow] += wv * row[ow + off];
+            } else {
+              for (int ow = lo; ow < hi; ++ow) out[ow] += wv * row[ow * st + off];
             }
           }
         }

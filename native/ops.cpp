@@ -304,25 +304,67 @@ void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {
   }
 }
 
+namespace {
+
+// Math.max semantics (NaN wins), one window, as the reference evaluates it.
+void maxPoolPlaneExact(const Node& n, const Node& in, const float* xp, float* yp) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
+  for (int oh = 0; oh < OH; ++oh) {
+    const int hlo = std::max(0, oh * st - p), hhi = std::min(H, oh * st - p + k);
+    for (int ow = 0; ow < OW; ++ow) {
+      const int wlo = std::max(0, ow * st - p), whi = std::min(W, ow * st - p + k);
+      float m = -std::numeric_limits<float>::infinity();
+      for (int ih = hlo; ih < hhi; ++ih)
+        for (int iw = wlo; iw < whi; ++iw) {
+          const float v = xp[static_cast<size_t>(ih) * W + iw];
+          m = (v > m || std::isnan(v)) && !std::isnan(m) ? v : m;
+        }
+      yp[static_cast<size_t>(oh) * OW + ow] = m;
+    }
+  }
+}
+
+}  // namespace
+
+// Separable: the max over each row segment of a window, then over the window's rows. The max of a set does not
+// depend on the order it is taken in, so this equals the reference exactly (a plane holding a NaN takes the exact
+// path, which reproduces Math.max's NaN propagation).
 void maxPool(const Node& n, const Node& in, const float* x, float* y, int S) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, C = n.c;
-  for (int s = 0; s < S; ++s) {
-    for (int c = 0; c < C; ++c) {
-      const float* xp = x + (static_cast<size_t>(s) * C + c) * H * W;
-      float* yp = y + (static_cast<size_t>(s) * C + c) * OH * OW;
-      for (int oh = 0; oh < OH; ++oh) {
-        const int hlo = std::max(0, oh * st - p), hhi = std::min(H, oh * st - p + k);
-        for (int ow = 0; ow < OW; ++ow) {
-          const int wlo = std::max(0, ow * st - p), whi = std::min(W, ow * st - p + k);
-          float m = -std::numeric_limits<float>::infinity();
-          for (int ih = hlo; ih < hhi; ++ih)
-            for (int iw = wlo; iw < whi; ++iw) {
-              // Math.max semantics: NaN wins.
-              const float v = xp[static_cast<size_t>(ih) * W + iw];
-              m = (v > m || std::isnan(v)) && !std::isnan(m) ? v : m;
-            }
-          yp[static_cast<size_t>(oh) * OW + ow] = m;
-        }
+  std::vector<float> rows(static_cast<size_t>(H) * OW);
+  std::vector<int> wlo(static_cast<size_t>(OW)), whi(static_cast<size_t>(OW));
+  for (int ow = 0; ow < OW; ++ow) {
+    wlo[static_cast<size_t>(ow)] = std::max(0, ow * st - p);
+    whi[static_cast<size_t>(ow)] = std::min(W, ow * st - p + k);
+  }
+  const size_t inPlane = static_cast<size_t>(H) * W, outPlane = static_cast<size_t>(OH) * OW;
+  for (size_t pl = 0; pl < static_cast<size_t>(S) * C; ++pl) {
+    const float* xp = x + pl * inPlane;
+    float* yp = y + pl * outPlane;
+    bool nan = false;
+    for (size_t i = 0; i < inPlane; ++i) nan |= xp[i] != xp[i];
+    if (nan) {
+      maxPoolPlaneExact(n, in, xp, yp);
+      continue;
+    }
+    for (int ih = 0; ih < H; ++ih) {
+      const float* row = xp + static_cast<size_t>(ih) * W;
+      float* r = rows.data() + static_cast<size_t>(ih) * OW;
+      for (int ow = 0; ow < OW; ++ow) {
+        const int a = wlo[static_cast<size_t>(ow)], b = whi[static_cast<size_t>(ow)];
+        float m = row[a];
+        for (int iw = a + 1; iw < b; ++iw) m = row[iw] > m ? row[iw] : m;
+        r[ow] = m;
+      }
+    }
+    for (int oh = 0; oh < OH; ++oh) {
+      const int a = std::max(0, oh * st - p), b = std::min(H, oh * st - p + k);
+      float* out = yp + static_cast<size_t>(oh) * OW;
+      const float* r0 = rows.data() + static_cast<size_t>(a) * OW;
+      for (int ow = 0; ow < OW; ++ow) out[ow] = r0[ow];
+      for (int ih = a + 1; ih < b; ++ih) {
+        const float* ri = rows.data() + static_cast<size_t>(ih) * OW;
+        for (int ow = 0; ow < OW; ++ow) out[ow] = ri[ow] > out[ow] ? ri[ow] : out[ow];
       }
     }
   }
