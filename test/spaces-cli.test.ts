@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -113,5 +113,50 @@ describe('CLI on the other spaces (built dist/)', () => {
     const off = run(['score', '--space', 'darts', V2, '--official', '--repeats', '2', '--no-progress', '--format', 'csv']);
     expect(off.status, off.stderr).toBe(0);
     expect(off.stdout.split('\n')[1]).toMatch(/^"Genotype\(normal=\[/);
+  });
+
+  it('refuses table queries on a table that covers only part of the space, and NB101 μ/σ skip unbuildable samples', () => {
+    const r = run(['search', '--space', 'darts', '--strategy', 'random', '--budget', '5', '--no-progress']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/E_OPTION.*nb301 table holds 725 architectures.*--evaluator command/);
+    // with 2 channels some random NB101 cells cannot be built; the data-free μ/σ rule leaves them out
+    const s = run(['score', 'i3o:10.1', '--space', 'nb101', '--channels', '2', '--cells', '1', '--batch', '4', '--repeats', '1', '--no-progress']);
+    expect(s.status, s.stderr).toBe(0);
+    expect((JSON.parse(s.stdout) as { settings: { regulariser: { mu: number } } }).settings.regulariser.mu).toBeGreaterThan(0);
+  });
+
+  it('export --proxy writes the network that score scores (pruned NB201 proxy)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-proxy-onnx-'));
+    const arch = '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|';
+    const file = join(dir, 'p.onnx');
+    const tiny = ['--channels', '4', '--cells', '1'];
+    expect(run(['export', arch, '--proxy', ...tiny, '-o', file, '-q']).status).toBe(0);
+    const viaOnnx = JSON.parse(run(['score', file, '--batch', '8', '--no-progress']).stdout) as { results: { swap: number }[] };
+    const direct = JSON.parse(run(['score', arch, ...tiny, '--batch', '8', '--repeats', '1', '--no-progress']).stdout) as { results: { swap: number }[] };
+    expect(viaOnnx.results[0]!.swap).toBe(direct.results[0]!.swap);
+  });
+
+  it('resume accepts a file whose settings list the same values in another key order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-resume-order-'));
+    const file = join(dir, 'r.jsonl');
+    const args = ['score', '--space', 'tnb101-micro', '--sample', '3', '--channels', '4', '--cells', '1', '--input-size', '32', '--batch', '4', '--repeats', '1', '--format', 'jsonl', '-o', file, '--no-progress'];
+    expect(run(args).status).toBe(0);
+    const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown> & { settings: Record<string, unknown> });
+    const reversed = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).reverse());
+    writeFileSync(file, `${JSON.stringify({ ...rows[0]!, settings: { ...reversed(rows[0]!.settings), network: reversed(rows[0]!.settings['network'] as Record<string, unknown>) } })}\n`);
+    const again = run([...args, '--resume']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+});
+
+describe('TransNAS-Bench-101 evaluation size', () => {
+  it('adds the dense-task decoder to Θ, and the builder takes undefined options as defaults', () => {
+    const e = spaceEntry('tnb101-micro');
+    const g = e.space.parse('64-41414-3_33_333');
+    const backbone = countParams(e.space.build(g, e.evalNetworkFor!('normal')));
+    expect(e.evalParams!(g, 'normal')).toBeGreaterThan(backbone + 1_000_000);
+    expect(e.evalParams!(g, 'class_scene')).toBe(countParams(e.space.build(g, e.evalNetworkFor!('class_scene'))));
+    expect(countParams(e.space.build(g, { prune: undefined, channels: 8 } as Record<string, unknown>))).toBeGreaterThan(0);
   });
 });

@@ -50,7 +50,7 @@ export function registerCorrelate(program: Command): void {
     .option('--dataset <name>', 'target of the space\'s table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)')
     .option('--sample <n>', 'score a seeded sample of n cells')
     .option('--seed <k>', 'sample seed', '0')
-    .option('--no-stratified', 'uniform instead of accuracy-decile-stratified sampling')
+    .option('--no-stratified', 'uniform sampling instead of stratified by deciles of the table\'s first target (NB201: CIFAR-10 test accuracy; the same sample for every --dataset)')
     .option('--all', 'every architecture of the table (NB201: 15,625 cells)')
     .option('--iso', 'one architecture per isomorphism class (NB201: 6,466)')
     .option('--batch <S>', `samples per batch (default: the space's proxy, NB201 ${d.batch})`)
@@ -79,6 +79,8 @@ export function registerCorrelate(program: Command): void {
       const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso)].filter(Boolean).length;
       if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso');
       const table = entry.loadTable(f.table);
+      if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
+
       const sel: Selection = f.all ? { kind: 'all' } : f.iso ? { kind: 'iso' } : { kind: 'sample', n: int('--sample', f.sample!, 2), seed: int('--seed', f.seed, 0), stratified: f.stratified };
       const genotypes = selectArchitectures(entry.space, table, sel);
       const network = entry.networkFor(dataset);

@@ -58,7 +58,13 @@ export function runExport(arch: string, f: ExportFlags): void {
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
   const g = entry.space.parse(arch);
   const base = f.proxy || !entry.evalNetworkFor
-    ? { ...entry.networkFor(target), channels: entry.proxyDefaults.channels, cells: entry.proxyDefaults.cells, prune: false }
+    ? {
+        ...entry.networkFor(target),
+        channels: entry.proxyDefaults.channels,
+        cells: entry.proxyDefaults.cells,
+        prune: entry.proxyDefaults.prune,
+        ...(entry.proxyDefaults.inputSize !== undefined ? { inputSize: entry.proxyDefaults.inputSize } : {}),
+      }
     : entry.evalNetworkFor(target);
   const net = entry.space.build(g, {
     ...base,

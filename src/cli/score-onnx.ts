@@ -114,7 +114,7 @@ function parseShape(text: string): Shape3 {
 export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScoreOptions {
   if (f.sample !== undefined || f.all || f.resume) throw new SwapError('E_OPTION', '--sample, --all and --resume apply to search-space architectures, not to an ONNX model');
   const spaceOnly = f as unknown as Record<string, unknown>;
-  for (const [key, flag] of [['official', '--official'], ['channels', '--channels'], ['cells', '--cells'], ['dataset', '--dataset']] as const) {
+  for (const [key, flag] of [['official', '--official'], ['channels', '--channels'], ['cells', '--cells'], ['dataset', '--dataset'], ['classes', '--classes'], ['inputSize', '--input-size']] as const) {
     if (spaceOnly[key] !== undefined && spaceOnly[key] !== false) throw new SwapError('E_OPTION', `${flag} configures a search space's proxy network; it does not apply to an ONNX model`);
   }
   if (spaceOnly['space'] !== undefined && spaceOnly['space'] !== 'nb201') throw new SwapError('E_OPTION', '--space does not apply to an ONNX model');

@@ -39,6 +39,15 @@ interface ScoreFlags extends InputFlags {
   progress: boolean;
 }
 
+/** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
+function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
 const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
 
 /** `swapnas score`: SWAP / reg-SWAP of a space's architectures, streamed as JSON, JSONL or CSV; resumable with --output. */
@@ -93,7 +102,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const entry = spaceEntry(f.space);
   const space = entry.space;
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-  if (f.official && !entry.official) throw new SwapError('E_OPTION', `${space.name} has no separate official protocol; its defaults are the paper's proxy`);
+  if (f.official && !entry.official) throw new SwapError('E_OPTION', `${space.name} has no official SWAP protocol (the paper released no code for it); its defaults come from this package's ranking study`);
   let genotypes: unknown[];
   if (f.all) {
     if (!space.enumerate) throw new SwapError('E_OPTION', `--all needs an enumerable space; ${space.name} is not (use --sample N)`);
@@ -122,6 +131,8 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const chunk = int('--chunk', f.chunk, 1);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const base = f.official ? entry.official!.proxy : entry.proxyDefaults;
+  if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
+
   const targetNet = { ...entry.networkFor(target), ...(f.official ? entry.official!.network : {}) };
   const netOpts = {
     ...targetNet,
@@ -151,7 +162,8 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const csvSettings: string[] = [];
   const sidecar = f.output && f.format === 'csv' ? `${f.output}.settings.json` : undefined;
   if (f.resume && sidecar && existsSync(sidecar)) csvSettings.push(readFileSync(sidecar, 'utf8'));
-  const comparable = (x: Record<string, unknown>) => JSON.stringify({ ...x, backend: undefined, skippedBackends: undefined });
+  // Key order is not part of the settings (files written by earlier versions list them in another order).
+  const comparable = (x: Record<string, unknown>) => sortedJson({ ...x, backend: undefined, skippedBackends: undefined });
   if (f.resume) {
     if (!f.output || f.format === 'json') throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
     if (existsSync(f.output)) {

@@ -54,10 +54,10 @@ interface SearchFlags extends InputFlags {
 
 const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
 const PRE_FLAGS = ['initial', 'perGeneration', 'parents', 'offspring', 'tournament', 'topFraction', 'maxOpChanges', 'trees', 'warmStart'] as const;
-const PROXY_FLAGS = ['batch', 'repeats', 'channels', 'cells', 'threads', 'images', 'npy', 'gaussian', 'targetParams', 'mu', 'sigma'] as const;
+const PROXY_FLAGS = ['batch', 'repeats', 'channels', 'cells', 'threads', 'images', 'imageDir', 'npy', 'gaussian', 'inputSize', 'targetParams', 'mu', 'sigma'] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** `swapnas search`: SWAP-NAS, PRE-NAS, hybrid or random search on NB201, journaled and resumable. */
+/** `swapnas search`: SWAP-NAS, PRE-NAS, hybrid or random search on any registered space, journaled and resumable. */
 export function registerSearch(program: Command): void {
   const P = SEARCH_PROXY_DEFAULTS;
   const S = SWAP_NAS_DEFAULTS;
@@ -87,10 +87,10 @@ export function registerSearch(program: Command): void {
     .option('--target-params <K>', 'reg-SWAP μ = σ = K (thousands of proxy-network parameters)')
     .option('--mu <K>', 'reg-SWAP μ (thousands of proxy-network parameters)')
     .option('--sigma <K2>', 'reg-SWAP σ')
-    .option('--batch <S>', `proxy input samples (${P.batch})`)
-    .option('--repeats <R>', `proxy weight initialisations (${P.repeats})`)
-    .option('--channels <C>', `proxy network channels (${P.channels})`)
-    .option('--cells <N>', `proxy cells per stage (${P.cells})`)
+    .option('--batch <S>', `proxy input samples (default: the space's proxy, NB201 ${P.batch})`)
+    .option('--repeats <R>', `proxy weight initialisations (default: the space's proxy, NB201 ${P.repeats})`)
+    .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${P.channels})`)
+    .option('--cells <N>', `proxy cells (per stage) (default: the space's proxy, NB201 ${P.cells})`)
     .option('--no-prune', 'keep dead cell edges in the proxy network (official behaviour)')
     .option('--images <file>', 'CIFAR binary file for the proxy input batch')
     .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name) for the proxy input batch, resized to the input size')
@@ -170,6 +170,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${JSON.stringify(f.evaluator)}`);
 
   const entry = spaceEntry(f.space);
+  if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
   const proxy = {
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
     ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),

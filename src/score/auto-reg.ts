@@ -1,6 +1,7 @@
 import { countParams } from '../ir/analysis.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
+import { isSwapError } from '../util/errors.js';
 import type { Regulariser } from './regularise.js';
 
 /**
@@ -28,11 +29,24 @@ export function dataFreeRegulariser<G, N extends object>(
   const rng = new Rng(opts.seed ?? 0x5eed);
   let lo = Infinity;
   let hi = -Infinity;
+  let built = 0;
+  let firstError: unknown;
   for (let i = 0; i < samples; i++) {
-    const k = countParams(space.build(space.sample(rng), networkOptions)) / 1000;
+    let k: number;
+    try {
+      k = countParams(space.build(space.sample(rng), networkOptions)) / 1000;
+    } catch (e) {
+      // Some architectures cannot be built under narrow options (an NB101 vertex needs a channel per output
+      // edge): they are not part of this proxy's space, so they do not enter its size range.
+      if (!isSwapError(e)) throw e;
+      firstError ??= e;
+      continue;
+    }
+    built++;
     lo = Math.min(lo, k);
     hi = Math.max(hi, k);
   }
+  if (built === 0) throw firstError;
   const range = Math.max(hi - lo, 1e-3);
   return { mu: hi, sigma: kappa * range * range, source: `data-free(max Θ, κ=${kappa}·range², ${samples} samples)` };
 }

@@ -14,7 +14,7 @@ export function formatSummary(r: SearchReport): string {
       if (r.chosen.valid !== r.chosen.test) lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
     }
     if (r.chosen.evalParams != null) lines.push(`  params:          ${(r.chosen.evalParams / 1e6).toFixed(2)} M in the evaluation network (${r.chosen.evalNetwork})`);
-    lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} %` : r.chosen.signal.toPrecision(6)}`);
+    lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} (validation value)` : r.chosen.signal.toPrecision(6)}`);
   } else {
     lines.push('  chosen:          none (every evaluation failed)');
   }

@@ -5,6 +5,7 @@ import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
+import { resizeBatch } from '../data/resize.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { checkRegulariser, type Regulariser } from '../score/regularise.js';
 import type { BenchmarkTable } from '../tables/types.js';
@@ -170,7 +171,8 @@ export interface SearchReport {
 function evalNetworkOf<G>(entry: SearchSpaceEntry<G>, g: G, dataset: string): { evalParams: number | null; evalNetwork: string | null } {
   const opts = entry.evalNetworkFor?.(dataset);
   if (!opts) return { evalParams: null, evalNetwork: null };
-  return { evalParams: countParams(entry.space.build(g, opts)), evalNetwork: Object.entries(opts).map(([k, v]) => `${k}=${String(v)}`).join(', ') };
+  const evalParams = entry.evalParams ? entry.evalParams(g, dataset) : countParams(entry.space.build(g, opts));
+  return { evalParams, evalNetwork: Object.entries(opts).map(([k, v]) => `${k}=${String(v)}`).join(', ') };
 }
 
 function checkSeed(seed: number): number {
@@ -254,7 +256,9 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     checkInt('cells', p.cells, 1);
     checkInt('batch', p.batch, 1);
     checkInt('repeats', p.repeats, 1);
-    const inputs = deps.inputs ?? defaultBatch(p.batch);
+    // Default batch: the embedded CIFAR-10 images, resized to the proxy's (or the target's) input size.
+    const size = entry.proxyDefaults.inputSize ?? (entry.networkFor(dataset)['inputSize'] as number | undefined) ?? 32;
+    const inputs = deps.inputs ?? resizeBatch(defaultBatch(p.batch), size);
     const network = { ...entry.networkFor(dataset), channels: p.channels, cells: p.cells, prune: p.prune, inputSize: inputs.h, inputChannels: inputs.c };
     reg = resolveRegulariser(opts, () => dataFreeRegulariser(space, network));
     swap = new SwapProxy(space, {
@@ -283,6 +287,13 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     const ev = opts.evaluator ?? { kind: 'table' };
     if (ev.kind === 'table') {
       if (!table) throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${dataset}: use --evaluator command`);
+      // Strategies sample the whole space: a table holding only part of it would answer most queries "not found".
+      if (space.size === undefined || table.records.length < space.size) {
+        throw new SwapError(
+          'E_OPTION',
+          `the ${table.name} table holds ${table.records.length} architectures, not the whole ${space.name} space${space.size ? ` (${space.size})` : ''}, so table queries would mostly miss: use --evaluator command`,
+        );
+      }
       evaluator = new TableEvaluator(space, table, dataset);
     }
     else if (ev.kind === 'command') {

@@ -11,7 +11,8 @@ import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from './nb101/in
 import { loadNb101Table } from '../tables/nb101.js';
 import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from './darts/index.js';
 import { loadNb301Table } from '../tables/nb301.js';
-import { TNB101_TASKS, TNB101_TASK_NETWORK, tnb101Space, tnb101Topology, type Tnb101Genotype, type Tnb101Task } from './tnb101/index.js';
+import { TNB101_TASKS, TNB101_TASK_NETWORK, tnb101DecoderParams, tnb101Space, tnb101Topology, type Tnb101Genotype, type Tnb101Task } from './tnb101/index.js';
+import { countParams } from '../ir/analysis.js';
 import { loadTnb101Table } from '../tables/tnb101.js';
 
 /** Scoring-proxy settings of a space (the defaults of `score`, `correlate` and `search` for it). */
@@ -41,6 +42,11 @@ export interface SpaceEntry<G = unknown> {
   networkFor(target: string): Record<string, unknown>;
   /** The network a user would train for `target` (its Θ is what papers quote); absent: the proxy network. */
   evalNetworkFor?(target: string): Record<string, unknown>;
+  /**
+   * Θ of the benchmark's whole model for `target` where the evaluation network leaves trainable parts out
+   * (TransNAS-Bench-101's dense-task decoders have no ReLU, so they are not built); absent: Θ of the built network.
+   */
+  evalParams?(g: G, target: string): number;
   readonly proxyDefaults: ProxyDefaults;
   /**
    * The scoring protocol of the space's paper, where it differs from {@link proxyDefaults} (`score --official`):
@@ -149,6 +155,13 @@ const tnb101Entry: SpaceEntry<Tnb101Genotype> = {
   targets: TNB101_TASKS,
   networkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task] }),
   evalNetworkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 }),
+  evalParams: (g, t) => {
+    const opts = { ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 };
+    const net = tnb101Space.build(g, opts);
+    const dense = (['segmentsemantic', 'normal', 'autoencoder'] as const).find((d) => d === t);
+    const meta = net.meta ?? {};
+    return countParams(net) + (dense ? tnb101DecoderParams(dense, Number(meta['featureChannels']), Number(meta['featureSize']), opts.inputSize) : 0);
+  },
   // C=8 at the tasks' own input size (CIFAR images resized to 256×256): 0.03–0.04 better ρ than 64×64 at
   // 0.03 s per cell (docs/ranking-study.md).
   proxyDefaults: { channels: 8, cells: 2, batch: 16, repeats: 4, prune: true },

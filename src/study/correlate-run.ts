@@ -105,7 +105,7 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
   if (!o.table.targets.includes(o.dataset)) throw new SwapError('E_DATASET', `${o.table.name} has no target ${JSON.stringify(o.dataset)} (expected ${o.table.targets.join(', ')})`);
   const missing = o.genotypes.map((g) => space.format(g)).filter((a) => o.table.get(a)?.truth[o.dataset] === undefined);
   if (missing.length > 0) throw new SwapError('E_TABLE', `${missing.length} architectures have no ${o.dataset} value in ${o.table.source}, e.g. ${missing[0]}`);
-  const net = { ...o.network, channels: o.setting.channels, cells: o.setting.cells, inputSize: o.setting.inputSize ?? 32, prune: Boolean(o.setting.prune) };
+  const net = { ...o.network, channels: o.setting.channels, cells: o.setting.cells, inputSize: o.setting.inputSize ?? (o.network?.['inputSize'] as number | undefined) ?? 32, prune: Boolean(o.setting.prune) };
   const reg = o.regulariser ?? dataFreeRegulariser(space, net);
   const t0 = performance.now();
   let fresh = 0;

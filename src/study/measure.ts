@@ -121,7 +121,9 @@ export async function measure<G, N extends object>(
     }
   }
   if (setting.nwot && !ctx.backend.nwot) throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
-  const inputs = settingInputs(setting);
+  // Without an explicit size, score at the network's own input size (e.g. 256 px for TransNAS-Bench-101 tasks).
+  const netSize = (ctx.network as { inputSize?: unknown } | undefined)?.inputSize;
+  const inputs = settingInputs(setting.inputSize === undefined && typeof netSize === 'number' ? { ...setting, inputSize: netSize } : setting);
   const todo = genotypes.filter((g) => !out.has(space.format(g)));
   const seeds = Array.from({ length: setting.repeats }, (_, r) => repeatSeed(setting.seed, r));
   const chunk = ctx.chunk ?? 32;

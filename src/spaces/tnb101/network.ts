@@ -129,7 +129,9 @@ function checkOptions(o: Required<Tnb101NetworkOptions>): void {
  * and its sources). The output is the head's logits, or the last cell's feature map when `classes` is 0.
  */
 export function buildTnb101Network(g: Tnb101Genotype, opts: Tnb101NetworkOptions = {}): Network {
-  const o = { ...TNB101_DEFAULT_NETWORK, ...opts } as Required<Tnb101NetworkOptions>;
+  // Unset (undefined) options take their defaults; options of other spaces are ignored.
+  const given = Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && Object.hasOwn(TNB101_DEFAULT_NETWORK, k)));
+  const o = { ...TNB101_DEFAULT_NETWORK, ...given } as Required<Tnb101NetworkOptions>;
   checkOptions(o);
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
   let x = b.bn(b.conv(b.input, o.channels / 2, 3, { stride: 2, pad: 1 }));
