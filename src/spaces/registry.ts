@@ -111,7 +111,7 @@ const nb101Entry: SpaceEntry<Nb101Genotype> = {
   targets: ['cifar10'],
   networkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10 }),
   evalNetworkFor: (t) => (targetCheck('nb101', ['cifar10'])(t), { classes: 10, channels: 128, cells: 3, stacks: 3 }),
-  proxyDefaults: { channels: 16, cells: 3, batch: 16, repeats: 8, prune: false },
+  proxyDefaults: { channels: 32, cells: 3, batch: 16, repeats: 4, prune: false },
   loadTable: (path) => (path ? loadNb101Table(path) : loadNb101Table()),
   topology: nb101Topology,
 };
@@ -144,7 +144,7 @@ const dartsEntry: SpaceEntry<DartsGenotype> = {
     targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet'
       ? { kind: 'imagenet', classes: 1000, channels: 48, cells: 14, inputSize: 224 }
       : { kind: 'cifar', classes: 10, channels: 36, cells: 20, inputSize: 32 },
-  proxyDefaults: { channels: 4, cells: 5, batch: 16, repeats: 8, prune: false },
+  proxyDefaults: { channels: 4, cells: 5, batch: 16, repeats: 4, prune: false },
   official: { proxy: { channels: 3, cells: 1, batch: 16, repeats: 32, prune: false }, network: { kind: 'proxy' } },
   loadTable: (path) => (path ? loadNb301Table(path) : loadNb301Table()),
   topology: dartsTopology,
