@@ -11,3 +11,11 @@ export function nb201Rows(): Record<string, string>[] {
     return Object.fromEntries(head.map((h, i) => [h, cells[i]!]));
   });
 }
+
+/**
+ * Whether a missing WebGPU adapter must fail the suite instead of skipping: CI installs Mesa's software driver,
+ * so there (CI set, or SWAPNAS_REQUIRE_WEBGPU=1) the WebGPU parity tests have to run.
+ */
+export function webgpuRequired(): boolean {
+  return process.env['SWAPNAS_REQUIRE_WEBGPU'] === '1' || (process.env['CI'] ?? '') !== '';
+}

@@ -14,6 +14,7 @@ import { loadOnnxModel } from '../src/onnx/load.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadAddon } from '../src/native/loader.js';
 import { SwapError } from '../src/util/errors.js';
+import { webgpuRequired } from './helpers.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 
@@ -83,7 +84,7 @@ describe('slice op', () => {
 });
 
 const probe = await probeWebgpu();
-const required = process.env['SWAPNAS_REQUIRE_WEBGPU'] === '1' || (process.env['CI'] ?? '') !== '';
+const required = webgpuRequired();
 if (!probe.available) console.warn(`[slice] webgpu parity skipped: ${probe.reason}`);
 
 describe.runIf(required)('webgpu availability (required in CI)', () => {

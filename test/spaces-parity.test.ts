@@ -10,6 +10,7 @@ import { cudaProvider } from '../src/backends/cuda/index.js';
 import type { Backend } from '../src/backends/types.js';
 import { loadAddon } from '../src/native/loader.js';
 import { Rng } from '../src/util/rng.js';
+import { webgpuRequired } from './helpers.js';
 
 /**
  * Every registered space, scored by every available backend on small networks built with the space's own builder
@@ -74,7 +75,7 @@ describe('every space on every CPU backend', () => {
 });
 
 const gpu = await probeWebgpu();
-const requireGpu = process.env['SWAPNAS_REQUIRE_WEBGPU'] === '1' || (process.env['CI'] ?? '') !== '';
+const requireGpu = webgpuRequired();
 if (!gpu.available) console.warn(`[spaces] webgpu parity skipped: ${gpu.reason}`);
 describe.runIf(requireGpu)('webgpu availability (required in CI)', () => {
   it('has an adapter', () => expect(gpu.available, gpu.available ? '' : gpu.reason).toBe(true));

@@ -20,6 +20,7 @@ import { referenceProvider } from '../src/backends/reference/index.js';
 import { WebGpuBackend, findAdapter, planNetwork, probeWebgpu, webgpuProvider, type WebGpuInspection } from '../src/backends/webgpu/index.js';
 import { grid } from '../src/backends/webgpu/programs.js';
 import { sizeClass } from '../src/backends/webgpu/pool.js';
+import { webgpuRequired } from './helpers.js';
 
 const TINY = { channels: 4, cells: 1, inputSize: 8 } as const;
 const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
@@ -29,7 +30,7 @@ const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
  * the suite must run: with CI or SWAPNAS_REQUIRE_WEBGPU=1 set, a missing adapter fails instead of skipping.
  */
 const probe = await probeWebgpu();
-const required = process.env['SWAPNAS_REQUIRE_WEBGPU'] === '1' || (process.env['CI'] ?? '') !== '';
+const required = webgpuRequired();
 if (!probe.available) console.warn(`[webgpu] tests skipped: ${probe.reason}`);
 else console.info(`[webgpu] adapter: ${probe.info}`);
 
