@@ -50,7 +50,7 @@ const refCells = num('ref-cells', 2);
 const refRepeats = num('ref-repeats', 1);
 const python = opt('python', '/usr/bin/python3');
 const outFile = join(root, opt('out', 'bench/out/compare-official.md'));
-const command = `node bench/compare-official.mjs${argv.length ? ' ' + argv.join(' ') : ''}`;
+const command = `node bench/compare-official.mjs${argv.length ? ` ${argv.join(' ')}` : ''}`;
 const log = (msg) => process.stderr.write(`[compare-official] ${msg}\n`);
 const t00 = performance.now();
 
@@ -118,7 +118,10 @@ function nativeJob(net) {
 }
 
 const peak = addon.peakGflops(0.5);
-await addon.countPatterns({ ...nativeJob(buildNb201Network(cells[0])), seeds: Uint32Array.from(seeds.slice(0, 2)) }, () => {});
+await addon.countPatterns(
+  { ...nativeJob(buildNb201Network(cells[0])), seeds: Uint32Array.from(seeds.slice(0, 2)) },
+  () => {},
+);
 const native = [];
 for (const [i, g] of cells.entries()) {
   addon.stats(true);
@@ -146,7 +149,9 @@ for (const [i, g] of cells.entries()) {
     gflopsWall: macs > 0 ? (flopPerRepeat * repeats) / (seconds * 1e9) : 0,
     meanPsi: mean(Array.from(counts)),
   });
-  log(`native ${i + 1}/${cells.length}: ${seconds.toFixed(3)} s for R=${repeats} (${((st.itemMs / st.items)).toFixed(1)} ms CPU/repeat)  ${archs[i]}`);
+  log(
+    `native ${i + 1}/${cells.length}: ${seconds.toFixed(3)} s for R=${repeats} (${(st.itemMs / st.items).toFixed(1)} ms CPU/repeat)  ${archs[i]}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,7 +167,12 @@ for (let i = 0; i < Math.min(refCells, cells.length); i++) {
     times.push((performance.now() - t0) / 1000);
   }
   const perRepeat = median(times);
-  reference.push({ arch: archs[i], repeatsRun: times.length, secondsPerRepeat: perRepeat, secondsPerArch: perRepeat * repeats });
+  reference.push({
+    arch: archs[i],
+    repeatsRun: times.length,
+    secondsPerRepeat: perRepeat,
+    secondsPerArch: perRepeat * repeats,
+  });
   log(`reference ${i + 1}/${Math.min(refCells, cells.length)}: ${perRepeat.toFixed(2)} s per repeat`);
 }
 
@@ -172,7 +182,7 @@ for (let i = 0; i < Math.min(refCells, cells.length); i++) {
 const outDir = dirname(outFile);
 mkdirSync(outDir, { recursive: true });
 const archFile = join(outDir, 'compare-official-archs.txt');
-writeFileSync(archFile, archs.join('\n') + '\n');
+writeFileSync(archFile, `${archs.join('\n')}\n`);
 const torchRuns = {};
 const torchCommands = {};
 for (const [method, cap] of [
@@ -208,7 +218,9 @@ for (const [method, cap] of [
   log(`torch ${method}: ${torchCommands[method]}`);
   const r = spawnSync(python, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0 || !existsSync(json)) {
-    log(`torch ${method} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    log(
+      `torch ${method} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`,
+    );
     torchRuns[method] = { error: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-1)[0] };
     continue;
   }
@@ -243,13 +255,21 @@ for (const [method, cap] of [
 // swapnas score --all at a cheap setting.
 
 let scoreAll = null;
-const scoreAllCommand = 'node dist/cli/main.js score --all --repeats 1 --channels 8 --cells 1 --format csv -o /tmp/all.csv --no-progress';
+const scoreAllCommand =
+  'node dist/cli/main.js score --all --repeats 1 --channels 8 --cells 1 --format csv -o /tmp/all.csv --no-progress';
 if (has('with-all')) {
   log(`running: ${scoreAllCommand}`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, scoreAllCommand.split(' ').slice(1), { cwd: root, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, scoreAllCommand.split(' ').slice(1), {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const seconds = (performance.now() - t0) / 1000;
-  const rows = r.status === 0 && existsSync('/tmp/all.csv') ? readFileSync('/tmp/all.csv', 'utf8').trim().split('\n').length - 1 : 0;
+  const rows =
+    r.status === 0 && existsSync('/tmp/all.csv')
+      ? readFileSync('/tmp/all.csv', 'utf8').trim().split('\n').length - 1
+      : 0;
   scoreAll = r.status === 0 ? { seconds, rows } : { error: (r.stderr ?? '').trim().split('\n').slice(-1)[0] };
 }
 
@@ -259,7 +279,12 @@ if (has('with-all')) {
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 // Short arch names for the tables; '|' escaped so it does not split the table cell.
 const short = (a) =>
-  a.replaceAll('nor_conv_', 'c').replaceAll('avg_pool_3x3', 'ap').replaceAll('skip_connect', 'sk').replaceAll('none', 'no').replaceAll('|', '\\|');
+  a
+    .replaceAll('nor_conv_', 'c')
+    .replaceAll('avg_pool_3x3', 'ap')
+    .replaceAll('skip_connect', 'sk')
+    .replaceAll('none', 'no')
+    .replaceAll('|', '\\|');
 const official = torchRuns.official?.byArch;
 const packed = torchRuns.packed?.byArch;
 const rows = native.map((n) => {
@@ -281,17 +306,30 @@ const extrapolationBase = sample.length > 0 ? sample : native;
 const allCellsSeconds = mean(extrapolationBase.map((n) => n.seconds)) * 15625;
 const officialAllSeconds = mean(extrapolationBase.map((n) => official?.get(n.arch)?.secondsPerArch ?? NaN)) * 15625;
 const convHeavy = native.filter((n) => genotype.nb201OpCounts(genotype.parseNb201(n.arch)).nor_conv_3x3 >= 4);
-const hms = (s) => (!Number.isFinite(s) ? '–' : s < 120 ? `${s.toFixed(1)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
+const hms = (s) =>
+  !Number.isFinite(s)
+    ? '–'
+    : s < 120
+      ? `${s.toFixed(1)} s`
+      : s < 7200
+        ? `${(s / 60).toFixed(1)} min`
+        : `${(s / 3600).toFixed(1)} h`;
 
 const lines = [];
 lines.push(`# Native engine vs the official SWAP code (PyTorch)`);
 lines.push('');
 lines.push(`- Command: \`${command}\``);
 lines.push(`- Date: ${new Date().toISOString()}; whole run ${hms((performance.now() - t00) / 1000)}`);
-lines.push(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${f(machine.memoryGiB, 0)} GiB; Node ${machine.node}; addon ${machine.addon.simd}, ${machine.addon.compiler}, kernel ${machine.addon.kernel}`);
+lines.push(
+  `- Machine: ${machine.cpu}, ${machine.cores} cores, ${f(machine.memoryGiB, 0)} GiB; Node ${machine.node}; addon ${machine.addon.simd}, ${machine.addon.compiler}, kernel ${machine.addon.kernel}`,
+);
 lines.push(`- Measured single-core fp32 peak: ${f(peak, 0)} GFLOP/s (x ${threads} threads = ${f(peak * threads, 0)})`);
-lines.push(`- Protocol: NB201 C=16, N=5, 32x32, S=${S} (first ${S} images of data/cifar10_test_first20.bin, CIFAR-10 mean/std), R=${repeats}, ${threads} threads for native and PyTorch (torch ${torchRuns.official?.torch ?? torchRuns.packed?.torch ?? 'n/a'})`);
-lines.push(`- (a) native: wall time of one \`countPatterns\` call per architecture (network build and serialisation included); CPU ms/repeat, counting share and GFLOP/s from the addon's thread-CPU-time \`stats()\`.`);
+lines.push(
+  `- Protocol: NB201 C=16, N=5, 32x32, S=${S} (first ${S} images of data/cifar10_test_first20.bin, CIFAR-10 mean/std), R=${repeats}, ${threads} threads for native and PyTorch (torch ${torchRuns.official?.torch ?? torchRuns.packed?.torch ?? 'n/a'})`,
+);
+lines.push(
+  `- (a) native: wall time of one \`countPatterns\` call per architecture (network build and serialisation included); CPU ms/repeat, counting share and GFLOP/s from the addon's thread-CPU-time \`stats()\`.`,
+);
 lines.push(
   reference.length
     ? `- (b) reference (single-threaded TypeScript): ${reference.length} cell(s) x ${refRepeats} repeat(s), **extrapolated x${repeats}**.`
@@ -304,12 +342,21 @@ for (const [m, cmd] of Object.entries(torchCommands)) lines.push(`  - ${m}: \`${
 lines.push('');
 lines.push(`## Summary`);
 lines.push('');
-lines.push(`| | seconds per architecture (median over ${native.length}) | ratio to native (median of per-arch ratios) | worst per-arch ratio | target |`);
+lines.push(
+  `| | seconds per architecture (median over ${native.length}) | ratio to native (median of per-arch ratios) | worst per-arch ratio | target |`,
+);
 lines.push(`|---|---:|---:|---:|---|`);
 lines.push(`| (a) native | ${f(med.native, 3)} | 1 | | |`);
-if (reference.length) lines.push(`| (b) reference (subset, extrapolated) | ${f(median(reference.map((r) => r.secondsPerArch)), 1)} (${reference.length} cells) | ${f(median(reference.map((r) => r.secondsPerArch / (native.find((n) => n.arch === r.arch)?.seconds ?? NaN))), 0)}x | | |`);
-lines.push(`| (c) PyTorch official (extrapolated) | ${f(med.official, 2)} | ${f(med.ratioC, 1)}x | ${f(med.minRatioC, 1)}x | >= 50x: ${Number.isFinite(med.ratioC) ? (med.ratioC >= 50 ? 'met' : 'NOT met') : 'n/a'} |`);
-lines.push(`| (d) PyTorch + packed counting (extrapolated) | ${f(med.packed, 2)} | ${f(med.ratioD, 1)}x | ${f(med.minRatioD, 1)}x | >= 2x: ${Number.isFinite(med.ratioD) ? (med.ratioD >= 2 ? 'met' : 'NOT met') : 'n/a'} |`);
+if (reference.length)
+  lines.push(
+    `| (b) reference (subset, extrapolated) | ${f(median(reference.map((r) => r.secondsPerArch)), 1)} (${reference.length} cells) | ${f(median(reference.map((r) => r.secondsPerArch / (native.find((n) => n.arch === r.arch)?.seconds ?? NaN))), 0)}x | | |`,
+  );
+lines.push(
+  `| (c) PyTorch official (extrapolated) | ${f(med.official, 2)} | ${f(med.ratioC, 1)}x | ${f(med.minRatioC, 1)}x | >= 50x: ${Number.isFinite(med.ratioC) ? (med.ratioC >= 50 ? 'met' : 'NOT met') : 'n/a'} |`,
+);
+lines.push(
+  `| (d) PyTorch + packed counting (extrapolated) | ${f(med.packed, 2)} | ${f(med.ratioD, 1)}x | ${f(med.minRatioD, 1)}x | >= 2x: ${Number.isFinite(med.ratioD) ? (med.ratioD >= 2 ? 'met' : 'NOT met') : 'n/a'} |`,
+);
 lines.push('');
 lines.push(
   `- Native counting share of thread CPU time (target < 5%): distinct-pattern counting median ${f(100 * median(native.map((n) => n.countingShare)), 1)}%, max ${f(100 * Math.max(...native.map((n) => n.countingShare)), 1)}%; with the fused ReLU + sign-packing pass (which also produces the ReLU output the next layer reads) median ${f(100 * median(native.map((n) => n.packCountingShare)), 1)}%, max ${f(100 * Math.max(...native.map((n) => n.packCountingShare)), 1)}%.`,
@@ -332,9 +379,13 @@ if (scoreAll) {
 lines.push('');
 lines.push(`## Per architecture`);
 lines.push('');
-lines.push(`c = nor_conv_, ap = avg_pool_3x3, sk = skip_connect, no = none. Native: measured; PyTorch: reps run of ${repeats}, extrapolated.`);
+lines.push(
+  `c = nor_conv_, ap = avg_pool_3x3, sk = skip_connect, no = none. Native: measured; PyTorch: reps run of ${repeats}, extrapolated.`,
+);
 lines.push('');
-lines.push(`| arch | MFLOP/sample | native s (R=${repeats}) | native CPU ms/rep | count % (+pack) | GFLOP/s/core | (c) official s | reps | (c)/native | (d) packed s | reps | (d)/native |`);
+lines.push(
+  `| arch | MFLOP/sample | native s (R=${repeats}) | native CPU ms/rep | count % (+pack) | GFLOP/s/core | (c) official s | reps | (c)/native | (d) packed s | reps | (d)/native |`,
+);
 lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
 for (const { n, c, d, ratioC, ratioD } of rows) {
   lines.push(
@@ -349,11 +400,13 @@ if (reference.length) {
   lines.push(`|---|---:|---:|---:|`);
   for (const r of reference) {
     const n = native.find((x) => x.arch === r.arch);
-    lines.push(`| \`${short(r.arch)}\` | ${f(r.secondsPerRepeat, 2)} | ${f(r.secondsPerArch, 0)} | ${f(r.secondsPerArch / (n?.seconds ?? NaN), 0)}x |`);
+    lines.push(
+      `| \`${short(r.arch)}\` | ${f(r.secondsPerRepeat, 2)} | ${f(r.secondsPerArch, 0)} | ${f(r.secondsPerArch / (n?.seconds ?? NaN), 0)}x |`,
+    );
   }
 }
 for (const [m, run] of Object.entries(torchRuns)) if (run.error) lines.push(`\nPyTorch ${m} did not run: ${run.error}`);
-const report = lines.join('\n') + '\n';
+const report = `${lines.join('\n')}\n`;
 writeFileSync(outFile, report);
 process.stdout.write(report);
 log(`wrote ${relative(root, outFile)} in ${hms((performance.now() - t00) / 1000)}`);

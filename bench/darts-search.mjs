@@ -17,20 +17,50 @@ const { values: a } = parseArgs({
   },
 });
 const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => i);
-const variants = [{ name: 'data-free μ/σ' }, ...a.targets.split(',').map((k) => ({ name: `μ=σ=${k}K`, targetParams: Number(k) }))];
+const variants = [
+  { name: 'data-free μ/σ' },
+  ...a.targets.split(',').map((k) => ({ name: `μ=σ=${k}K`, targetParams: Number(k) })),
+];
 const rows = [];
 const run = async (dataset, v, seed, inputs) => {
-  const r = await runSearch({ strategy: 'swap-nas', space: 'darts', dataset, seed, ...(v.targetParams ? { targetParams: v.targetParams } : {}) }, { inputs });
+  const r = await runSearch(
+    {
+      strategy: 'swap-nas',
+      space: 'darts',
+      dataset,
+      seed,
+      ...(v.targetParams ? { targetParams: v.targetParams } : {}),
+    },
+    { inputs },
+  );
   const g = dartsSpace.parse(r.chosen.arch);
-  const row = { dataset, variant: v.name, seed, compact: formatDartsCompact(g), evalParamsM: r.chosen.evalParams / 1e6, seconds: r.wallTimeSec, scored: r.networksScored, mu: r.proxy.regulariser.mu, sigma: r.proxy.regulariser.sigma };
+  const row = {
+    dataset,
+    variant: v.name,
+    seed,
+    compact: formatDartsCompact(g),
+    evalParamsM: r.chosen.evalParams / 1e6,
+    seconds: r.wallTimeSec,
+    scored: r.networksScored,
+    mu: r.proxy.regulariser.mu,
+    sigma: r.proxy.regulariser.sigma,
+  };
   rows.push(row);
   console.error(JSON.stringify(row));
 };
 for (const v of variants) for (const seed of seeds) await run('cifar10', v, seed, defaultBatch(16));
 const imagenet = resizeBatch(defaultBatch(16), 224);
-for (let seed = 0; seed < Number(a['imagenet-seeds']); seed++) await run('imagenet', { name: 'μ=σ=25K (paper)', targetParams: 25 }, seed, imagenet);
+for (let seed = 0; seed < Number(a['imagenet-seeds']); seed++)
+  await run('imagenet', { name: 'μ=σ=25K (paper)', targetParams: 25 }, seed, imagenet);
 
-console.log(`SWAP-NAS on DARTS (${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, native backend), default search settings, proxy = the space default.\n`);
-console.log('| dataset | μ/σ | seed | genotype (compact) | eval-network params (M) | networks scored | search time (s) |');
+console.log(
+  `SWAP-NAS on DARTS (${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, native backend), default search settings, proxy = the space default.\n`,
+);
+console.log(
+  '| dataset | μ/σ | seed | genotype (compact) | eval-network params (M) | networks scored | search time (s) |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact.replace("|", "\\|")}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact.replace('|', '\\|')}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} |`,
+  );

@@ -49,7 +49,9 @@ if (!probe.available) {
 const cuda = await cudaProvider.create();
 const native = new NativeBackend(load.addon);
 const info = load.addon.cudaProbe();
-console.error(`gpu-bench: ${info.device} (cc ${info.computeCapability}, ${(info.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${info.multiprocessors} SMs), native threads ${nativeThreads}`);
+console.error(
+  `gpu-bench: ${info.device} (cc ${info.computeCapability}, ${(info.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${info.multiprocessors} SMs), native threads ${nativeThreads}`,
+);
 
 const protocols = [
   { name: 'default', ...SWAP_DEFAULTS },
@@ -92,7 +94,9 @@ for (const p of protocols) {
       meanPsiCuda: c.counts[0].reduce((a, b) => a + b, 0) / seeds.length,
       mismatches,
     });
-    console.error(`  ${p.name} ${genotype.formatNb201(g)}: native ${n.seconds.toFixed(3)} s, cuda ${c.seconds.toFixed(3)} s, mismatches ${mismatches}`);
+    console.error(
+      `  ${p.name} ${genotype.formatNb201(g)}: native ${n.seconds.toFixed(3)} s, cuda ${c.seconds.toFixed(3)} s, mismatches ${mismatches}`,
+    );
   }
 }
 
@@ -109,9 +113,19 @@ for (const p of protocols) {
   const nSub = Math.min(nNativeBig, nBig);
   const n = await timed(native, nets.slice(0, nSub), inputs, seeds, nativeThreads);
   let mismatches = 0;
-  for (let i = 0; i < nSub; i++) for (let r = 0; r < seeds.length; r++) if (!within(c.counts[i][r], n.counts[i][r])) mismatches++;
+  for (let i = 0; i < nSub; i++)
+    for (let r = 0; r < seeds.length; r++) if (!within(c.counts[i][r], n.counts[i][r])) mismatches++;
   const nativeFull = (n.seconds * nBig) / nSub;
-  result.big.push({ protocol: p.name, cells: nBig, cudaSeconds: c.seconds, nativeSeconds: nativeFull, nativeExtrapolatedFrom: nSub, speedup: nativeFull / c.seconds, cudaGflops: flop / c.seconds / 1e9, mismatchesInNativeSubset: mismatches });
+  result.big.push({
+    protocol: p.name,
+    cells: nBig,
+    cudaSeconds: c.seconds,
+    nativeSeconds: nativeFull,
+    nativeExtrapolatedFrom: nSub,
+    speedup: nativeFull / c.seconds,
+    cudaGflops: flop / c.seconds / 1e9,
+    mismatchesInNativeSubset: mismatches,
+  });
   if (all === 'yes' || (all === 'auto' && c.seconds < 3.5)) {
     const allNets = genotype.enumerateNb201().map((g) => netOf(g, p));
     const a = await timed(cuda, allNets, inputs, seeds);
@@ -124,19 +138,36 @@ writeFileSync(join(root, 'bench', 'out', 'gpu-bench.json'), JSON.stringify(resul
 
 const f = (x, d = 3) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
 const lines = [];
-lines.push(`GPU: ${info.device} (cc ${info.computeCapability}); native = ${nativeThreads} CPU threads; s = seconds per network, all R repeats`);
+lines.push(
+  `GPU: ${info.device} (cc ${info.computeCapability}); native = ${nativeThreads} CPU threads; s = seconds per network, all R repeats`,
+);
 lines.push('| protocol | arch | native s | cuda s | speedup | native GFLOP/s | cuda GFLOP/s | count mismatches |');
 lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
-for (const r of result.perArch) lines.push(`| ${r.protocol} | ${r.arch} | ${f(r.nativeSeconds)} | ${f(r.cudaSeconds)} | ${f(r.speedup, 1)}x | ${f(r.nativeGflops, 1)} | ${f(r.cudaGflops, 1)} | ${r.mismatches} |`);
+for (const r of result.perArch)
+  lines.push(
+    `| ${r.protocol} | ${r.arch} | ${f(r.nativeSeconds)} | ${f(r.cudaSeconds)} | ${f(r.speedup, 1)}x | ${f(r.nativeGflops, 1)} | ${f(r.cudaGflops, 1)} | ${r.mismatches} |`,
+  );
 for (const p of protocols) {
   const rows = result.perArch.filter((r) => r.protocol === p.name);
   const sum = (k) => rows.reduce((a, r) => a + r[k], 0);
-  lines.push(`| ${p.name} | **total ${rows.length} cells** | ${f(sum('nativeSeconds'))} | ${f(sum('cudaSeconds'))} | ${f(sum('nativeSeconds') / sum('cudaSeconds'), 1)}x | | | ${sum('mismatches')} |`);
+  lines.push(
+    `| ${p.name} | **total ${rows.length} cells** | ${f(sum('nativeSeconds'))} | ${f(sum('cudaSeconds'))} | ${f(sum('nativeSeconds') / sum('cudaSeconds'), 1)}x | | | ${sum('mismatches')} |`,
+  );
 }
 for (const b of result.big)
-  lines.push(`${b.cells} NB201 cells, ${b.protocol} protocol: cuda ${f(b.cudaSeconds, 2)} s (${f(b.cudaGflops, 0)} GFLOP/s), native ${f(b.nativeSeconds, 1)} s (extrapolated from ${b.nativeExtrapolatedFrom}), speedup ${f(b.speedup, 1)}x, mismatches ${b.mismatchesInNativeSubset}`);
-if (result.all) lines.push(`all ${result.all.cells} NB201 cells, ${result.all.protocol} protocol: cuda ${f(result.all.cudaSeconds, 1)} s (goal < 60 s)`);
-const mismatches = result.perArch.reduce((a, r) => a + r.mismatches, 0) + result.big.reduce((a, b) => a + b.mismatchesInNativeSubset, 0);
-lines.push(mismatches === 0 ? 'parity: every cuda count within the sign-flip rule of native' : `parity: ${mismatches} counts outside the sign-flip rule`);
+  lines.push(
+    `${b.cells} NB201 cells, ${b.protocol} protocol: cuda ${f(b.cudaSeconds, 2)} s (${f(b.cudaGflops, 0)} GFLOP/s), native ${f(b.nativeSeconds, 1)} s (extrapolated from ${b.nativeExtrapolatedFrom}), speedup ${f(b.speedup, 1)}x, mismatches ${b.mismatchesInNativeSubset}`,
+  );
+if (result.all)
+  lines.push(
+    `all ${result.all.cells} NB201 cells, ${result.all.protocol} protocol: cuda ${f(result.all.cudaSeconds, 1)} s (goal < 60 s)`,
+  );
+const mismatches =
+  result.perArch.reduce((a, r) => a + r.mismatches, 0) + result.big.reduce((a, b) => a + b.mismatchesInNativeSubset, 0);
+lines.push(
+  mismatches === 0
+    ? 'parity: every cuda count within the sign-flip rule of native'
+    : `parity: ${mismatches} counts outside the sign-flip rule`,
+);
 console.log(lines.join('\n'));
 if (mismatches > 0) process.exit(3);

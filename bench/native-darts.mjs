@@ -16,10 +16,23 @@ const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const addon = load.addon;
 const rng = new Rng(1);
-const nets = Array.from({ length: 20 }, () => dartsSpace.build(dartsSpace.sample(rng), { kind: 'cifar', channels: 4, cells: 5 }));
+const nets = Array.from({ length: 20 }, () =>
+  dartsSpace.build(dartsSpace.sample(rng), { kind: 'cifar', channels: 4, cells: 5 }),
+);
 const batch = defaultBatch(16);
 const { program, offsets } = serializeNetworks(nets);
-const job = { program, offsets, input: batch.data, n: 16, c: 3, h: 32, w: 32, seeds: Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), threads: 2, cancel: new Int32Array(1) };
+const job = {
+  program,
+  offsets,
+  input: batch.data,
+  n: 16,
+  c: 3,
+  h: 32,
+  w: 32,
+  seeds: Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+  threads: 2,
+  cancel: new Int32Array(1),
+};
 await addon.countPatterns(job, () => {}); // warm-up
 addon.stats(true);
 const t0 = performance.now();

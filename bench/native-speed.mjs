@@ -39,7 +39,10 @@ if (!load.ok) {
 const addon = load.addon;
 
 function cifarBatch(count) {
-  const candidates = [join(root, 'data', 'cifar10_test_first20.bin'), join(root, '..', 'shared', 'data', 'cifar10_test_first20.bin')];
+  const candidates = [
+    join(root, 'data', 'cifar10_test_first20.bin'),
+    join(root, '..', 'shared', 'data', 'cifar10_test_first20.bin'),
+  ];
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`no CIFAR-10 test images found (tried ${candidates.join(', ')})`);
   return loadCifarBinary(file, count, { mean: CIFAR10_MEAN, std: CIFAR10_STD });
@@ -47,7 +50,18 @@ function cifarBatch(count) {
 
 function job(nets, batch, seeds, t) {
   const { program, offsets } = serializeNetworks(nets);
-  return { program, offsets, input: batch.data, n: batch.n, c: batch.c, h: batch.h, w: batch.w, seeds: Uint32Array.from(seeds), threads: t, cancel: new Int32Array(1) };
+  return {
+    program,
+    offsets,
+    input: batch.data,
+    n: batch.n,
+    c: batch.c,
+    h: batch.h,
+    w: batch.w,
+    seeds: Uint32Array.from(seeds),
+    threads: t,
+    cancel: new Int32Array(1),
+  };
 }
 
 // Peak RSS of one C=16, N=5 network at S=64 (fresh process so maxRSS is this job's peak).
@@ -56,12 +70,22 @@ if (argv.includes('--rss-child')) {
   const rng = new Rng(5);
   const data = new Float32Array(S * 3 * 32 * 32).map(() => rng.normal());
   const batch = { data, n: S, c: 3, h: 32, w: 32 };
-  const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'));
+  const net = buildNb201Network(
+    parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+  );
   const before = process.resourceUsage().maxRSS;
   const t0 = performance.now();
   const counts = await addon.countPatterns(job([net], batch, [1, 2], 1), () => {});
   const ms = performance.now() - t0;
-  console.log(JSON.stringify({ S, baselineMaxRssMB: before / 1024, maxRssMB: process.resourceUsage().maxRSS / 1024, counts: Array.from(counts), msPerRepeat: ms / 2 }));
+  console.log(
+    JSON.stringify({
+      S,
+      baselineMaxRssMB: before / 1024,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+      counts: Array.from(counts),
+      msPerRepeat: ms / 2,
+    }),
+  );
   process.exit(0);
 }
 

@@ -32,11 +32,22 @@ const { values: a } = parseArgs({
 });
 const table = Nb201Table.load();
 const n = Number(a.sample);
-const sampleA = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n, seed: Number(a.seed), stratified: true });
+const sampleA = selectArchitectures(nb201Space, nb201Benchmark(table), {
+  kind: 'sample',
+  n,
+  seed: Number(a.seed),
+  stratified: true,
+});
 let genotypes = sampleA;
 let label = `A(seed ${a.seed})`;
 if (a['second-seed']) {
-  genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n, seed: Number(a['second-seed']), stratified: true, exclude: new Set(sampleA.map(nb201Space.format)) });
+  genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), {
+    kind: 'sample',
+    n,
+    seed: Number(a['second-seed']),
+    stratified: true,
+    exclude: new Set(sampleA.map(nb201Space.format)),
+  });
   label = `B(seed ${a['second-seed']}, disjoint from A)`;
 }
 if (a.all) {
@@ -73,17 +84,34 @@ for (const s of settings) {
   const net = { channels: setting.channels, cells: setting.cells, prune: Boolean(setting.prune) };
   const thetaK = archs.map((x) => ms.get(x).params / 1000);
   const psi = archs.map((x) => ms.get(x).swap);
-  const row = { sample: label, key: settingKey(setting), setting, n: archs.length, secondsPerArch: fresh > 0 ? secs / fresh : null, rho: {} };
+  const row = {
+    sample: label,
+    key: settingKey(setting),
+    setting,
+    n: archs.length,
+    secondsPerArch: fresh > 0 ? secs / fresh : null,
+    rho: {},
+  };
   for (const ds of ['cifar10', 'cifar100', 'imagenet16']) {
     const y = recs.map((r) => r.test[ds]);
-    const r = { swap: spearman(psi, y), logParams: spearman(recs.map((q) => q.params[ds]), y) };
+    const r = {
+      swap: spearman(psi, y),
+      logParams: spearman(
+        recs.map((q) => q.params[ds]),
+        y,
+      ),
+    };
     for (const k of kappas) {
       const reg = dataFreeRegulariser(nb201Space, net, { kappa: k });
       const v = psi.map((p, i) => p * regFactor(thetaK[i], reg.mu, reg.sigma));
       r[`reg_k${k}`] = spearman(v, y);
       if (k === 1) r.tau_reg_k1 = kendallTauB(v, y);
     }
-    if (setting.nwot) r.nwot = spearman(archs.map((x) => ms.get(x).nwot ?? Number.NaN).map((v) => (Number.isFinite(v) ? v : -1e9)), y);
+    if (setting.nwot)
+      r.nwot = spearman(
+        archs.map((x) => ms.get(x).nwot ?? Number.NaN).map((v) => (Number.isFinite(v) ? v : -1e9)),
+        y,
+      );
     row.rho[ds] = Object.fromEntries(Object.entries(r).map(([k2, v]) => [k2, Math.round(v * 1000) / 1000]));
   }
   results.push(row);

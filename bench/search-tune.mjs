@@ -55,7 +55,16 @@ async function preNasStudy() {
       const acc = [];
       for (const seed of seeds) {
         const t0 = performance.now();
-        const r = await s.runSearch({ strategy: v.strategy, dataset, seed, ...(v.preNas ? { preNas: v.preNas } : {}), ...(v.budget ? { budget: v.budget } : {}) }, { table: benchmark });
+        const r = await s.runSearch(
+          {
+            strategy: v.strategy,
+            dataset,
+            seed,
+            ...(v.preNas ? { preNas: v.preNas } : {}),
+            ...(v.budget ? { budget: v.budget } : {}),
+          },
+          { table: benchmark },
+        );
         time += performance.now() - t0;
         acc.push(r.chosen.test);
       }
@@ -71,11 +80,13 @@ function columnSource(file, col) {
   const head = lines[0].split(',');
   const ai = head.indexOf('arch');
   const ci = head.indexOf(col);
-  const m = new Map(lines.slice(1).map((l) => {
-    const c = l.split(',');
-    const v = Number(c[ci]);
-    return [c[ai], Number.isFinite(v) && v > -1e7 ? v : -1e9];
-  }));
+  const m = new Map(
+    lines.slice(1).map((l) => {
+      const c = l.split(',');
+      const v = Number(c[ci]);
+      return [c[ai], Number.isFinite(v) && v > -1e7 ? v : -1e9];
+    }),
+  );
   return m;
 }
 
@@ -85,7 +96,11 @@ async function swapNasStudy() {
   const best = [...zc.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
   console.log(`surrogate optimum ${best[1]} at ${best[0]}: test ${table.get(best[0]).test.cifar10}`);
   const variants = [];
-  for (const P of [10, 20, 50]) for (const S of [3, 5, 10]) for (const M of [2, 4, 8]) for (const C of [15, 30, 60]) if (S <= P) variants.push({ population: P, sampleSize: S, mutations: M, cycles: C });
+  for (const P of [10, 20, 50])
+    for (const S of [3, 5, 10])
+      for (const M of [2, 4, 8])
+        for (const C of [15, 30, 60])
+          if (S <= P) variants.push({ population: P, sampleSize: S, mutations: M, cycles: C });
   console.log('| P | S | M | C | networks | fitness gap to optimum | test C10 |');
   console.log('|---|---|---|---|---|---|---|');
   for (const o of variants) {
@@ -93,16 +108,30 @@ async function swapNasStudy() {
     const accs = [];
     let nets = 0;
     for (const seed of seeds) {
-      const source = { name: 'surrogate', metadata: {}, compute: async (gs) => gs.map((g) => ({ fitness: zc.get(nb201Space.format(g)), swap: 0, params: 0 })) };
+      const source = {
+        name: 'surrogate',
+        metadata: {},
+        compute: async (gs) => gs.map((g) => ({ fitness: zc.get(nb201Space.format(g)), swap: 0, params: 0 })),
+      };
       const proxy = new s.CachedProxy(nb201Space, source);
       let inc;
       const strat = s.swapNas(o);
-      const out = await strat.run({ space: nb201Space, rng: new Rng(seed), proxy, budget: 0, seed, incumbent: (g) => (inc = g), progress: () => {} });
+      const out = await strat.run({
+        space: nb201Space,
+        rng: new Rng(seed),
+        proxy,
+        budget: 0,
+        seed,
+        incumbent: (g) => (inc = g),
+        progress: () => {},
+      });
       gaps.push(best[1] - out.signal);
       accs.push(table.get(nb201Space.format(out.best)).test.cifar10);
       nets += proxy.scored;
     }
-    console.log(`| ${o.population} | ${o.sampleSize} | ${o.mutations} | ${o.cycles} | ${(nets / seeds.length).toFixed(0)} | ${mean(gaps).toFixed(1)} | ${mean(accs).toFixed(2)} ± ${std(accs).toFixed(2)} |`);
+    console.log(
+      `| ${o.population} | ${o.sampleSize} | ${o.mutations} | ${o.cycles} | ${(nets / seeds.length).toFixed(0)} | ${mean(gaps).toFixed(1)} | ${mean(accs).toFixed(2)} ± ${std(accs).toFixed(2)} |`,
+    );
   }
 }
 

@@ -56,20 +56,33 @@ for (const strategy of strategies) {
     const scored = [];
     const wall = [];
     for (const seed of seeds) {
-      const r = await runSearch({ strategy, dataset, seed, ...(a.threads ? { threads: Number(a.threads) } : {}) }, { table: benchmark });
+      const r = await runSearch(
+        { strategy, dataset, seed, ...(a.threads ? { threads: Number(a.threads) } : {}) },
+        { table: benchmark },
+      );
       backend = r.proxy?.backend ?? backend;
       acc.push(r.chosen?.test ?? NaN);
       valid.push(r.chosen?.valid ?? NaN);
       queries.push(r.queries);
       scored.push(r.networksScored);
       wall.push(r.wallTimeSec);
-      if (!a.quiet) process.stderr.write(`${strategy} ${dataset} seed ${seed}: test ${r.chosen?.test?.toFixed(2)} queries ${r.queries} scored ${r.networksScored} ${r.wallTimeSec.toFixed(1)} s\n`);
+      if (!a.quiet)
+        process.stderr.write(
+          `${strategy} ${dataset} seed ${seed}: test ${r.chosen?.test?.toFixed(2)} queries ${r.queries} scored ${r.networksScored} ${r.wallTimeSec.toFixed(1)} s\n`,
+        );
     }
     measured[`${strategy}/${dataset}`] = mean(acc);
     let target = TARGETS[strategy]?.[dataset];
     if (strategy === 'hybrid') target = measured[`pre-nas/${dataset}`];
-    const gap = target === undefined ? '' : mean(acc) >= target ? `met (≥ ${target.toFixed(2)})` : `missed by ${(target - mean(acc)).toFixed(2)} (target ${target.toFixed(2)})`;
-    rows.push(`| ${strategy} | ${dataset} | ${pm(acc)} | ${pm(valid)} | ${mean(queries).toFixed(0)} | ${mean(scored).toFixed(0)} | ${pm(wall, 1)} | ${gap} |`);
+    const gap =
+      target === undefined
+        ? ''
+        : mean(acc) >= target
+          ? `met (≥ ${target.toFixed(2)})`
+          : `missed by ${(target - mean(acc)).toFixed(2)} (target ${target.toFixed(2)})`;
+    rows.push(
+      `| ${strategy} | ${dataset} | ${pm(acc)} | ${pm(valid)} | ${mean(queries).toFixed(0)} | ${mean(scored).toFixed(0)} | ${pm(wall, 1)} | ${gap} |`,
+    );
   }
 }
 

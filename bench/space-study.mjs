@@ -34,7 +34,11 @@ const { values: a } = parseArgs({
 const entry = spaceEntry(a.space);
 const table = entry.loadTable();
 const targets = a.targets ? a.targets.split(',') : [...table.targets];
-const genotypes = selectArchitectures(entry.space, table, a.all ? { kind: 'all' } : { kind: 'sample', n: Number(a.sample ?? 300), seed: Number(a.seed), stratified: true });
+const genotypes = selectArchitectures(
+  entry.space,
+  table,
+  a.all ? { kind: 'all' } : { kind: 'sample', n: Number(a.sample ?? 300), seed: Number(a.seed), stratified: true },
+);
 const archs = genotypes.map((g) => entry.space.format(g));
 const { backend } = await new BackendRegistry().choose('auto');
 mkdirSync(a.out, { recursive: true });
@@ -47,7 +51,8 @@ for (const text of a.setting ?? []) {
   const extra = Object.fromEntries(Object.entries(s).filter(([k]) => !PROXY_KEYS.includes(k)));
   for (const target of targets) {
     const network = { ...entry.networkFor(target), ...extra };
-    if (setting.inputSize === undefined && network.inputSize !== undefined && network.inputSize !== 32) setting.inputSize = network.inputSize;
+    if (setting.inputSize === undefined && network.inputSize !== undefined && network.inputSize !== 32)
+      setting.inputSize = network.inputSize;
     const t0 = performance.now();
     let first = -1;
     let fresh = 0;
@@ -63,7 +68,13 @@ for (const text of a.setting ?? []) {
       },
     });
     const secs = (performance.now() - t0) / 1000;
-    const reg = dataFreeRegulariser(entry.space, { ...network, channels: setting.channels, cells: setting.cells, inputSize: setting.inputSize ?? 32, prune: Boolean(setting.prune) });
+    const reg = dataFreeRegulariser(entry.space, {
+      ...network,
+      channels: setting.channels,
+      cells: setting.cells,
+      inputSize: setting.inputSize ?? 32,
+      prune: Boolean(setting.prune),
+    });
     const y = archs.map((x) => table.get(x).truth[target]);
     const psi = archs.map((x) => ms.get(x).swap);
     const theta = archs.map((x) => ms.get(x).params / 1000);
@@ -75,11 +86,22 @@ for (const text of a.setting ?? []) {
       network: extra,
       secondsPerArch: fresh > 0 ? secs / fresh : null,
       rho: {
-        regSwap: spearman(psi.map((p, i) => p * regFactor(theta[i], reg.mu, reg.sigma)), y),
+        regSwap: spearman(
+          psi.map((p, i) => p * regFactor(theta[i], reg.mu, reg.sigma)),
+          y,
+        ),
         swap: spearman(psi, y),
         params: spearman(theta, y),
         // weaker regularisers: σ × κ
-        ...Object.fromEntries([4, 16, 64].map((k) => [`regSwapK${k}`, spearman(psi.map((p, i) => p * regFactor(theta[i], reg.mu, reg.sigma * k)), y)])),
+        ...Object.fromEntries(
+          [4, 16, 64].map((k) => [
+            `regSwapK${k}`,
+            spearman(
+              psi.map((p, i) => p * regFactor(theta[i], reg.mu, reg.sigma * k)),
+              y,
+            ),
+          ]),
+        ),
       },
       regulariser: reg,
     };
@@ -88,7 +110,11 @@ for (const text of a.setting ?? []) {
   }
 }
 const f3 = (v) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
-console.log(`\n| setting | network | target | n | ρ reg-SWAP | ρ SWAP | ρ params (scored) | ρ reg-SWAP σ×4 / ×16 / ×64 | s/arch |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+console.log(
+  `\n| setting | network | target | n | ρ reg-SWAP | ρ SWAP | ρ params (scored) | ρ reg-SWAP σ×4 / ×16 / ×64 | s/arch |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+);
 for (const r of rows) {
-  console.log(`| ${r.key} | ${JSON.stringify(r.network)} | ${r.target} | ${r.n} | ${f3(r.rho.regSwap)} | ${f3(r.rho.swap)} | ${f3(r.rho.params)} | ${f3(r.rho.regSwapK4)} / ${f3(r.rho.regSwapK16)} / ${f3(r.rho.regSwapK64)} | ${r.secondsPerArch === null ? 'cached' : r.secondsPerArch.toFixed(3)} |`);
+  console.log(
+    `| ${r.key} | ${JSON.stringify(r.network)} | ${r.target} | ${r.n} | ${f3(r.rho.regSwap)} | ${f3(r.rho.swap)} | ${f3(r.rho.params)} | ${f3(r.rho.regSwapK4)} / ${f3(r.rho.regSwapK16)} / ${f3(r.rho.regSwapK64)} | ${r.secondsPerArch === null ? 'cached' : r.secondsPerArch.toFixed(3)} |`,
+  );
 }

@@ -40,9 +40,14 @@ if (!probe.available) {
 }
 
 function cifarBatch(count) {
-  const candidates = [join(root, 'data', 'cifar10_test_first20.bin'), join(root, '..', 'shared', 'data', 'cifar10_test_first20.bin')];
+  const candidates = [
+    join(root, 'data', 'cifar10_test_first20.bin'),
+    join(root, '..', 'shared', 'data', 'cifar10_test_first20.bin'),
+  ];
   const file = candidates.find((f) => existsSync(f));
-  return file ? loadCifarBinary(file, count, { mean: CIFAR10_MEAN, std: CIFAR10_STD }) : gaussianBatch(count, 3, 32, 32, 1);
+  return file
+    ? loadCifarBinary(file, count, { mean: CIFAR10_MEAN, std: CIFAR10_STD })
+    : gaussianBatch(count, 3, 32, 32, 1);
 }
 
 const handPicked = [
@@ -105,7 +110,12 @@ console.log(
       note: 'software adapters measure the rasteriser, not a GPU: for correctness tracking only',
       protocol: { repeats, inputs: Object.fromEntries(sizes.map((s) => [s.name, s.batch.source])) },
       stats: be.stats,
-      summary: Object.fromEntries(sizes.map((s) => [s.name, { meanMsPerArch: mean(rows.filter((r) => r.size === s.name).map((r) => r.msPerArch)) }])),
+      summary: Object.fromEntries(
+        sizes.map((s) => [
+          s.name,
+          { meanMsPerArch: mean(rows.filter((r) => r.size === s.name).map((r) => r.msPerArch)) },
+        ]),
+      ),
       ...(check ? { allMatch: rows.every((r) => r.match) } : {}),
       rows,
     },

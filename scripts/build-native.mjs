@@ -66,7 +66,11 @@ if (env.SWAPNAS_NATIVE_ARCH === '0' || env.SWAPNAS_NATIVE_ARCH === 'OFF') {
 }
 {
   const cuda = (env.SWAPNAS_CUDA ?? '').toUpperCase();
-  const mode = ['0', 'OFF', 'NO', 'FALSE'].includes(cuda) ? 'OFF' : ['1', 'ON', 'YES', 'TRUE'].includes(cuda) ? 'ON' : 'AUTO';
+  const mode = ['0', 'OFF', 'NO', 'FALSE'].includes(cuda)
+    ? 'OFF'
+    : ['1', 'ON', 'YES', 'TRUE'].includes(cuda)
+      ? 'ON'
+      : 'AUTO';
   args.push(`--CDSWAPNAS_CUDA=${mode}`);
   // cmake-js only configures (and so only applies -D options) when build/CMakeCache.txt is missing: drop a cache
   // configured with another CUDA mode (objects stay; only what changed is rebuilt).

@@ -34,7 +34,14 @@ export { ONNX_ERROR_CODES } from './onnx/errors.js';
 export { Nb201Table, NB201_DATASETS, checkDataset, type Nb201Dataset, type Nb201Record } from './tables/nb201.js';
 export * from './stats/rank.js';
 export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
-export { runCorrelate, selectArchitectures, writeCorrelateReport, type CorrelateReport, type CorrelateOptions, type Selection } from './study/correlate-run.js';
+export {
+  runCorrelate,
+  selectArchitectures,
+  writeCorrelateReport,
+  type CorrelateReport,
+  type CorrelateOptions,
+  type Selection,
+} from './study/correlate-run.js';
 export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';
 export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
 export * from './search/index.js';
@@ -44,7 +51,15 @@ export * from './spaces/darts/index.js';
 export * from './spaces/nb101/index.js';
 export * from './spaces/tnb101/index.js';
 export { Tnb101Table, loadTnb101Table } from './tables/tnb101.js';
-export { checkTarget, spaceEntry, spaceNames, nb101Topology, dartsTopology, type SpaceEntry, type ProxyDefaults } from './spaces/registry.js';
+export {
+  checkTarget,
+  spaceEntry,
+  spaceNames,
+  nb101Topology,
+  dartsTopology,
+  type SpaceEntry,
+  type ProxyDefaults,
+} from './spaces/registry.js';
 export type { BenchmarkTable, BenchmarkRecord } from './tables/types.js';
 export { nb201Benchmark } from './tables/nb201-benchmark.js';
 export { loadNb301Table } from './tables/nb301.js';

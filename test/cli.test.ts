@@ -5,7 +5,22 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
-const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '2', '--backend', 'reference', '--no-progress'];
+const TINY = [
+  '--channels',
+  '4',
+  '--cells',
+  '1',
+  '--gaussian',
+  '--input-size',
+  '8',
+  '--batch',
+  '8',
+  '--repeats',
+  '2',
+  '--backend',
+  'reference',
+  '--no-progress',
+];
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
 function run(args: string[]) {
@@ -21,11 +36,20 @@ describe('swapnas CLI (built dist/)', () => {
   it('score prints JSON with scores and reproducible settings', () => {
     const r = run(['score', ARCH, ...TINY, '--seed', '3', '--mu', '10', '--sigma', '100']);
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; results: { arch: string; swap: number; perRepeat: number[]; params: number; regSwap: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      settings: Record<string, unknown>;
+      results: { arch: string; swap: number; perRepeat: number[]; params: number; regSwap: number }[];
+    };
     expect(out.results).toHaveLength(1);
     expect(out.results[0]!.arch).toBe(ARCH);
     expect(out.results[0]!.perRepeat).toHaveLength(2);
-    expect(out.settings).toMatchObject({ batch: 8, repeats: 2, seed: 3, backend: 'reference', regulariser: { mu: 10, sigma: 100 } });
+    expect(out.settings).toMatchObject({
+      batch: 8,
+      repeats: 2,
+      seed: 3,
+      backend: 'reference',
+      regulariser: { mu: 10, sigma: 100 },
+    });
     // same command, same numbers
     const again = JSON.parse(run(['score', ARCH, ...TINY, '--seed', '3', '--mu', '10', '--sigma', '100']).stdout);
     expect(again.results).toEqual(out.results);
@@ -58,7 +82,10 @@ describe('swapnas CLI (built dist/)', () => {
     // a partially written last line (killed process) is tolerated and re-scored
     const r = run(['score', '--sample', '4', '--seed', '1', ...TINY, '--format', 'jsonl', '-o', file, '--resume']);
     expect(r.status).toBe(0);
-    const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { arch: string; swap: number });
+    const rows = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { arch: string; swap: number });
     expect(readFileSync(file, 'utf8').startsWith(first)).toBe(true);
     expect(new Set(rows.map((x) => x.arch)).size).toBe(4);
     expect(rows).toHaveLength(4);
@@ -91,15 +118,47 @@ describe('CLI guards', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli3-'));
     const file = join(dir, 'a.jsonl');
     expect(run(['score', '--sample', '2', '--seed', '1', ...TINY, '--format', 'jsonl', '-o', file]).status).toBe(0);
-    const other = run(['score', '--sample', '2', '--seed', '1', ...TINY, '--repeats', '3', '--format', 'jsonl', '-o', file, '--resume']);
+    const other = run([
+      'score',
+      '--sample',
+      '2',
+      '--seed',
+      '1',
+      ...TINY,
+      '--repeats',
+      '3',
+      '--format',
+      'jsonl',
+      '-o',
+      file,
+      '--resume',
+    ]);
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/E_JOURNAL.*other settings/);
     const csv = join(dir, 'a.csv');
     expect(run(['score', '--sample', '2', '--seed', '1', ...TINY, '--format', 'csv', '-o', csv]).status).toBe(0);
-    expect(run(['score', '--sample', '3', '--seed', '1', ...TINY, '--format', 'csv', '-o', csv, '--resume']).status).toBe(0);
+    expect(
+      run(['score', '--sample', '3', '--seed', '1', ...TINY, '--format', 'csv', '-o', csv, '--resume']).status,
+    ).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines.filter((l) => l.startsWith('arch,'))).toHaveLength(1);
     expect(lines).toHaveLength(4);
-    expect(run(['score', '--sample', '3', '--seed', '1', ...TINY, '--repeats', '1', '--format', 'csv', '-o', csv, '--resume']).status).toBe(2);
+    expect(
+      run([
+        'score',
+        '--sample',
+        '3',
+        '--seed',
+        '1',
+        ...TINY,
+        '--repeats',
+        '1',
+        '--format',
+        'csv',
+        '-o',
+        csv,
+        '--resume',
+      ]).status,
+    ).toBe(2);
   });
 });

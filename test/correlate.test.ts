@@ -15,21 +15,37 @@ describe('correlate', () => {
   const table = Nb201Table.load();
 
   it('selects stratified, disjoint and isomorphism-class samples', () => {
-    const a = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 100, seed: 1, stratified: true });
+    const a = selectArchitectures(nb201Space, nb201Benchmark(table), {
+      kind: 'sample',
+      n: 100,
+      seed: 1,
+      stratified: true,
+    });
     expect(a).toHaveLength(100);
     const accs = a.map((g) => table.require(nb201Space.format(g)).test.cifar10).sort((x, y) => x - y);
     const all = table.records.map((r) => r.test.cifar10).sort((x, y) => x - y);
     // every decile is represented: the sample reaches into both tails of the space
     expect(accs[0]!).toBeLessThan(all[Math.floor(all.length * 0.1)]!);
     expect(accs[99]!).toBeGreaterThan(all[Math.floor(all.length * 0.9)]!);
-    const b = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 100, seed: 2, stratified: true, exclude: new Set(a.map(nb201Space.format)) });
+    const b = selectArchitectures(nb201Space, nb201Benchmark(table), {
+      kind: 'sample',
+      n: 100,
+      seed: 2,
+      stratified: true,
+      exclude: new Set(a.map(nb201Space.format)),
+    });
     expect(b.filter((g) => a.map(nb201Space.format).includes(nb201Space.format(g)))).toHaveLength(0);
     expect(selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'iso' })).toHaveLength(6466);
   });
 
   it('scores, correlates with CIs, resumes from its cache and writes JSON/markdown/SVG', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-corr-'));
-    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 16, seed: 3, stratified: true });
+    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), {
+      kind: 'sample',
+      n: 16,
+      seed: 3,
+      stratified: true,
+    });
     const opts = {
       space: nb201Space,
       table: nb201Benchmark(table),
@@ -66,7 +82,9 @@ describe('correlate', () => {
     expect(() => checkDataset('mnist')).toThrowError(expect.objectContaining({ code: 'E_DATASET' }));
     const head = readFileSync(table.source, 'utf8').split('\n').slice(0, 3);
     const broken = [head[0], head[1], head[2]!.replace(/,[0-9.]+,/, ',abc,')].join('\n');
-    expect(() => Nb201Table.parse(broken, 'broken.csv')).toThrowError(expect.objectContaining({ code: 'E_TABLE', message: expect.stringMatching(/line 3/) }));
+    expect(() => Nb201Table.parse(broken, 'broken.csv')).toThrowError(
+      expect.objectContaining({ code: 'E_TABLE', message: expect.stringMatching(/line 3/) }),
+    );
     const short = [head[0], head[1]!.split(',').slice(0, 5).join(',')].join('\n');
     expect(() => Nb201Table.parse(short, 'short.csv')).toThrowError(expect.objectContaining({ code: 'E_TABLE' }));
     const small = Nb201Table.parse(head.join('\n'), 'two-rows.csv');
@@ -91,7 +109,12 @@ describe('measure with NWOT', () => {
     if (!addonLoad.ok) return;
     const load = addonLoad;
     const table = Nb201Table.load();
-    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), { kind: 'sample', n: 6, seed: 5, stratified: false });
+    const genotypes = selectArchitectures(nb201Space, nb201Benchmark(table), {
+      kind: 'sample',
+      n: 6,
+      seed: 5,
+      stratified: false,
+    });
     const setting = { channels: 2, cells: 1, batch: 8, repeats: 2, images: 'gaussian' as const, seed: 3, nwot: true };
     const a = await measure(nb201Space, genotypes, setting, { backend: new NativeBackend(load.addon) });
     const b = await measure(nb201Space, genotypes, setting, { backend: new ReferenceBackend() });

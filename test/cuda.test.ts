@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAddon, packageRoot } from '../src/native/loader.js';
 import { NativeBackend, nativeProvider } from '../src/backends/native/index.js';
-import { CudaBackend, cudaProvider, probeCuda, type CudaAddon } from '../src/backends/cuda/index.js';
+import { type CudaBackend, cudaProvider, probeCuda, type CudaAddon } from '../src/backends/cuda/index.js';
 import { BackendRegistry } from '../src/backends/registry.js';
 import { repeatSeed } from '../src/init/prng.js';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
@@ -82,7 +82,10 @@ describe('cuda: build and probe (runs everywhere)', () => {
     expect(r.ok).toBe(false);
     // --backend cuda says why; auto falls back to native and reports the skip.
     const reg = new BackendRegistry([cudaProvider, nativeProvider]);
-    await expect(reg.choose('cuda')).rejects.toMatchObject({ code: 'E_BACKEND_UNAVAILABLE', message: expect.stringContaining(p.reason) });
+    await expect(reg.choose('cuda')).rejects.toMatchObject({
+      code: 'E_BACKEND_UNAVAILABLE',
+      message: expect.stringContaining(p.reason),
+    });
     const auto = await reg.choose('auto');
     expect(auto.backend.name).toBe('native');
     expect(auto.skipped).toEqual([{ name: 'cuda', reason: p.reason }]);
@@ -90,11 +93,24 @@ describe('cuda: build and probe (runs everywhere)', () => {
 
   it('cudaCountPatterns rejects with the reason instead of crashing when no device is usable', async () => {
     if (probe.available || typeof addon.cudaCountPatterns !== 'function') return;
-    const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|'), { channels: 4, cells: 1, inputSize: 8 });
+    const net = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|'),
+      { channels: 4, cells: 1, inputSize: 8 },
+    );
     const { serializeNetworks } = await import('../src/ir/serialize.js');
     const batch = randomBatch(4, 3, 8, 1);
     await expect(
-      addon.cudaCountPatterns({ ...serializeNetworks([net]), input: batch.data, n: 4, c: 3, h: 8, w: 8, seeds: Uint32Array.of(1), streams: 1, cancel: new Int32Array(1) }),
+      addon.cudaCountPatterns({
+        ...serializeNetworks([net]),
+        input: batch.data,
+        n: 4,
+        c: 3,
+        h: 8,
+        w: 8,
+        seeds: Uint32Array.of(1),
+        streams: 1,
+        cancel: new Int32Array(1),
+      }),
     ).rejects.toMatchObject({ code: 'E_BACKEND', message: expect.stringContaining('CUDA unavailable') });
   });
 
@@ -150,11 +166,20 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
   it('reports progress, refuses S > 64 with a clear error, and honours cancellation', async () => {
     const b = await cuda();
     const progress: number[] = [];
-    await b.countPatterns({ networks: small.slice(0, 4), inputs: randomBatch(8, 3, 8, 9), seeds, onProgress: (d) => progress.push(d) });
+    await b.countPatterns({
+      networks: small.slice(0, 4),
+      inputs: randomBatch(8, 3, 8, 9),
+      seeds,
+      onProgress: (d) => progress.push(d),
+    });
     expect(progress.at(-1)).toBe(8);
-    await expect(b.countPatterns({ networks: small.slice(0, 1), inputs: randomBatch(65, 3, 8, 9), seeds })).rejects.toThrow(/at most 64/);
+    await expect(
+      b.countPatterns({ networks: small.slice(0, 1), inputs: randomBatch(65, 3, 8, 9), seeds }),
+    ).rejects.toThrow(/at most 64/);
     const ac = new AbortController();
     ac.abort();
-    await expect(b.countPatterns({ networks: small, inputs: randomBatch(8, 3, 8, 9), seeds, signal: ac.signal })).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    await expect(
+      b.countPatterns({ networks: small, inputs: randomBatch(8, 3, 8, 9), seeds, signal: ac.signal }),
+    ).rejects.toMatchObject({ code: 'E_CANCELLED' });
   });
 });

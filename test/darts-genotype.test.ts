@@ -63,7 +63,10 @@ describe('DARTS genotypes', () => {
       valid(g);
       // NASLib compact: [[(input, opIndex) × 8], [...]] with ops indexed as DARTS_SEARCH_OPS
       const naslib = [...cells[2]!.matchAll(/\((\d+),(\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-      const ours = [...g.normal, ...g.reduce].map(([op, src]) => [src, (DARTS_SEARCH_OPS as readonly string[]).indexOf(op)]);
+      const ours = [...g.normal, ...g.reduce].map(([op, src]) => [
+        src,
+        (DARTS_SEARCH_OPS as readonly string[]).indexOf(op),
+      ]);
       expect(ours).toEqual(naslib);
       expect(parseDarts(formatDarts(g))).toEqual(g);
     }
@@ -73,10 +76,20 @@ describe('DARTS genotypes', () => {
     expect(code(() => parseDarts('Genotype(normal=[], reduce=[])'))).toBe('E_ARCH_EDGE');
     expect(code(() => parseDarts('normal=[1,2]'))).toBe('E_ARCH_SYNTAX');
     expect(code(() => parseDarts(DARTS_V2.replace("'dil_conv_3x3', 2", "'conv_7x7', 2")))).toBe('E_ARCH_OP');
-    expect(() => parseDarts(DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"))).toThrow(/normal edge 7: node 5 cannot take input from node 5/);
+    expect(() => parseDarts(DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"))).toThrow(
+      /normal edge 7: node 5 cannot take input from node 5/,
+    );
     // SWAP's DARTS set feeds both edges of a node from one source: accepted
-    expect(parseDarts(DARTS_V2.replace("('sep_conv_3x3', 1), ('sep_conv_3x3', 0)", "('sep_conv_3x3', 1), ('sep_conv_3x3', 1)")).normal.slice(2, 4).map((e) => e[1])).toEqual([1, 1]);
-    expect(code(() => parseDarts(DARTS_V2.replace('reduce_concat=[2, 3, 4, 5]', 'reduce_concat=[2, 9]')))).toBe('E_ARCH_EDGE');
+    expect(
+      parseDarts(
+        DARTS_V2.replace("('sep_conv_3x3', 1), ('sep_conv_3x3', 0)", "('sep_conv_3x3', 1), ('sep_conv_3x3', 1)"),
+      )
+        .normal.slice(2, 4)
+        .map((e) => e[1]),
+    ).toEqual([1, 1]);
+    expect(code(() => parseDarts(DARTS_V2.replace('reduce_concat=[2, 3, 4, 5]', 'reduce_concat=[2, 9]')))).toBe(
+      'E_ARCH_EDGE',
+    );
     expect(code(() => parseDartsCompact('0123|4567'))).toBe('E_ARCH_SYNTAX');
   });
 
@@ -89,7 +102,9 @@ describe('DARTS genotypes', () => {
       valid(g);
       const m = mutateDarts(g, rng);
       valid(m);
-      const diff = [...g.normal, ...g.reduce].filter((e, k) => JSON.stringify(e) !== JSON.stringify([...m.normal, ...m.reduce][k])).length;
+      const diff = [...g.normal, ...g.reduce].filter(
+        (e, k) => JSON.stringify(e) !== JSON.stringify([...m.normal, ...m.reduce][k]),
+      ).length;
       expect(diff).toBe(1);
       const c = crossoverDarts(g, sampleDarts(rng), rng);
       valid(c);

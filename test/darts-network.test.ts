@@ -120,7 +120,11 @@ describe('DARTS macro structure', () => {
     // PC-DARTS' reduce cell has a stride-2 skip from node 1: one more FactorizedReduce per reduction cell.
     expect(count(buildDartsNetwork(K.PC_DARTS_IMAGENET, { kind: 'cifar' }), 'slice')).toBe(4);
     // generic callers pass channels and cells for every kind
-    expect(lastCellShape(buildDartsNetwork(K.DARTS_V2, { kind: 'cifar', channels: 8, cells: 5 }))).toEqual([4 * 32, 8, 8]);
+    expect(lastCellShape(buildDartsNetwork(K.DARTS_V2, { kind: 'cifar', channels: 8, cells: 5 }))).toEqual([
+      4 * 32,
+      8,
+      8,
+    ]);
   });
 
   it('FactorizedReduce: two 1×1 stride-2 halves on x and x[1:, 1:], concat, BN; odd sizes follow SWAP’s padded copy', () => {
@@ -160,9 +164,15 @@ describe('DARTS macro structure', () => {
   it('odd input sizes work (SWAP input-size ablation: 15×15, 3×3); bad options are coded errors', () => {
     expect(lastCellShape(buildDartsNetwork(K.PC_DARTS_CIFAR, { inputSize: 15 }))).toEqual([24, 8, 8]);
     expect(lastCellShape(buildDartsNetwork(K.PC_DARTS_CIFAR, { inputSize: 3 }))).toEqual([24, 2, 2]);
-    expect(lastCellShape(buildDartsNetwork(K.PC_DARTS_CIFAR, { kind: 'cifar', cells: 8, inputSize: 30 }))).toEqual([4 * 144, 8, 8]);
+    expect(lastCellShape(buildDartsNetwork(K.PC_DARTS_CIFAR, { kind: 'cifar', cells: 8, inputSize: 30 }))).toEqual([
+      4 * 144,
+      8,
+      8,
+    ]);
     expect(lastCellShape(buildDartsNetwork(K.DARTS_V2, { channels: 4, cells: 3 }))).toEqual([4 * 16, 8, 8]);
-    expect(lastCellShape(buildDartsNetwork(K.DARTS_V2, { channels: undefined, kind: undefined }))).toEqual([24, 16, 16]);
+    expect(lastCellShape(buildDartsNetwork(K.DARTS_V2, { channels: undefined, kind: undefined }))).toEqual([
+      24, 16, 16,
+    ]);
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { inputSize: 0 }))).toBe('E_OPTION');
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { channels: 2.5 }))).toBe('E_OPTION');
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { kind: 'mobile' as never }))).toBe('E_OPTION');
@@ -171,8 +181,26 @@ describe('DARTS macro structure', () => {
 
   it('none edges are zeros at the node resolution; a node with two none edges is a zero node', () => {
     const g = makeDartsGenotype(
-      [['none', 0], ['none', 1], ['sep_conv_3x3', 0], ['none', 2], ['skip_connect', 3], ['avg_pool_3x3', 1], ['max_pool_3x3', 4], ['dil_conv_5x5', 2]],
-      [['none', 0], ['none', 1], ['skip_connect', 0], ['none', 2], ['skip_connect', 3], ['avg_pool_3x3', 1], ['max_pool_3x3', 4], ['dil_conv_5x5', 2]],
+      [
+        ['none', 0],
+        ['none', 1],
+        ['sep_conv_3x3', 0],
+        ['none', 2],
+        ['skip_connect', 3],
+        ['avg_pool_3x3', 1],
+        ['max_pool_3x3', 4],
+        ['dil_conv_5x5', 2],
+      ],
+      [
+        ['none', 0],
+        ['none', 1],
+        ['skip_connect', 0],
+        ['none', 2],
+        ['skip_connect', 3],
+        ['avg_pool_3x3', 1],
+        ['max_pool_3x3', 4],
+        ['dil_conv_5x5', 2],
+      ],
     );
     const net = dartsSpace.build(g);
     expect(lastCellShape(net)).toEqual([24, 16, 16]);
@@ -196,10 +224,14 @@ describe('DARTS proxy under the reference scorer', () => {
 
 describe('DARTS space: canonical key and encoding', () => {
   const base = [
-    ['sep_conv_3x3', 0], ['skip_connect', 1],
-    ['max_pool_3x3', 0], ['avg_pool_3x3', 1],
-    ['sep_conv_5x5', 2], ['dil_conv_3x3', 3],
-    ['skip_connect', 2], ['sep_conv_3x3', 4],
+    ['sep_conv_3x3', 0],
+    ['skip_connect', 1],
+    ['max_pool_3x3', 0],
+    ['avg_pool_3x3', 1],
+    ['sep_conv_5x5', 2],
+    ['dil_conv_3x3', 3],
+    ['skip_connect', 2],
+    ['sep_conv_3x3', 4],
   ] as [string, number][];
 
   it('is invariant to the order of a node’s two edges and to a valid relabelling of intermediate nodes', () => {
@@ -209,7 +241,13 @@ describe('DARTS space: canonical key and encoding', () => {
     expect(dartsCanonicalKey(gs)).toBe(dartsCanonicalKey(g));
     // exchange nodes 2 and 3 (both read only nodes 0/1), relabelling their uses downstream
     const relabel = (s: number) => (s === 2 ? 3 : s === 3 ? 2 : s);
-    const r = [base[2]!, base[3]!, base[0]!, base[1]!, ...base.slice(4).map(([op, s]) => [op, relabel(s)] as [string, number])];
+    const r = [
+      base[2]!,
+      base[3]!,
+      base[0]!,
+      base[1]!,
+      ...base.slice(4).map(([op, s]) => [op, relabel(s)] as [string, number]),
+    ];
     const gr = makeDartsGenotype(base, r);
     expect(dartsCanonicalKey(gr)).toBe(dartsCanonicalKey(g));
     expect(dartsSpace.encode(gr)).toEqual(dartsSpace.encode(g));
@@ -217,7 +255,10 @@ describe('DARTS space: canonical key and encoding', () => {
     // the key is a genotype text of the same class
     expect(dartsCanonicalKey(dartsSpace.parse(dartsCanonicalKey(g)))).toBe(dartsCanonicalKey(g));
     // a real change is a different key
-    const other = makeDartsGenotype(base.map(([op, s], k) => (k === 4 ? ['sep_conv_3x3', s] : [op, s]) as [string, number]), base);
+    const other = makeDartsGenotype(
+      base.map(([op, s], k) => (k === 4 ? ['sep_conv_3x3', s] : [op, s]) as [string, number]),
+      base,
+    );
     expect(dartsCanonicalKey(other)).not.toBe(dartsCanonicalKey(g));
     expect(dartsCanonicalKey(makeDartsGenotype(base, base, [2, 3, 4, 5], [5, 4, 3, 2]))).toBe(dartsCanonicalKey(g));
   });

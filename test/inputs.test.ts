@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeCifarBinary, decodeNpyBatch, defaultBatch, encodeNpy, gaussianBatch, loadNpyBatch, CIFAR10_MEAN, CIFAR10_STD } from '../src/index.js';
+import {
+  decodeCifarBinary,
+  decodeNpyBatch,
+  defaultBatch,
+  encodeNpy,
+  gaussianBatch,
+  loadNpyBatch,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+} from '../src/index.js';
 
 describe('input batches', () => {
   it('the default batch is the first 16 CIFAR-10 test images, normalised', () => {
@@ -29,8 +38,12 @@ describe('input batches', () => {
     const b = decodeCifarBinary(rec, 1, { mean: [0, 0, 0], std: [1, 1, 1] }, 'hand');
     expect(b.data[0]).toBe(1);
     expect(b.data[1]).toBe(0);
-    expect(() => decodeCifarBinary(rec.subarray(0, 3000), 1, { mean: [0, 0, 0], std: [1, 1, 1] }, 'cut')).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
-    expect(() => decodeCifarBinary(rec, 2, { mean: [0, 0, 0], std: [1, 1, 1] }, 'one')).toThrowError(expect.objectContaining({ code: 'E_INPUT_SHAPE' }));
+    expect(() => decodeCifarBinary(rec.subarray(0, 3000), 1, { mean: [0, 0, 0], std: [1, 1, 1] }, 'cut')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_FILE' }),
+    );
+    expect(() => decodeCifarBinary(rec, 2, { mean: [0, 0, 0], std: [1, 1, 1] }, 'one')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_SHAPE' }),
+    );
   });
 
   it('round-trips .npy batches and rejects bad ones with coded errors', () => {
@@ -42,14 +55,25 @@ describe('input batches', () => {
     expect([back.n, back.c, back.h, back.w]).toEqual([2, 3, 4, 5]);
     expect(back.data).toEqual(g.data);
     const bytes = encodeNpy(g);
-    expect(() => decodeNpyBatch(bytes.subarray(0, bytes.length - 4), 'short')).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
-    expect(() => decodeNpyBatch(new TextEncoder().encode('not numpy at all'), 'text')).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
+    expect(() => decodeNpyBatch(bytes.subarray(0, bytes.length - 4), 'short')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_FILE' }),
+    );
+    expect(() => decodeNpyBatch(new TextEncoder().encode('not numpy at all'), 'text')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_FILE' }),
+    );
     const nan = { ...g, data: g.data.slice() };
     nan.data[3] = Number.NaN;
     expect(() => decodeNpyBatch(encodeNpy(nan), 'nan')).toThrowError(expect.objectContaining({ code: 'E_INPUT_NAN' }));
     const f64 = new TextDecoder('latin1').decode(bytes).replace("'<f4'", "'<f8'");
-    expect(() => decodeNpyBatch(Uint8Array.from(f64, (ch) => ch.charCodeAt(0)), 'f64')).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
-    expect(() => loadNpyBatch(join(dir, 'missing.npy'))).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
+    expect(() =>
+      decodeNpyBatch(
+        Uint8Array.from(f64, (ch) => ch.charCodeAt(0)),
+        'f64',
+      ),
+    ).toThrowError(expect.objectContaining({ code: 'E_INPUT_FILE' }));
+    expect(() => loadNpyBatch(join(dir, 'missing.npy'))).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_FILE' }),
+    );
   });
 
   it('Gaussian batches are seeded and reproducible', () => {

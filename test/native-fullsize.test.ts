@@ -38,7 +38,11 @@ const CELLS = [
 ];
 
 /** Checks rules 1–4 above for one network; returns the counts and the flip statistics. */
-async function checkParity(net: Network, batch: InputBatch, seed: number): Promise<{ want: number; nativeCount: number; flips: number; worst: number }> {
+async function checkParity(
+  net: Network,
+  batch: InputBatch,
+  seed: number,
+): Promise<{ want: number; nativeCount: number; flips: number; worst: number }> {
   const ref: { id: number; per: number; data: Float32Array }[] = [];
   const refCounter = new PatternCounter(batch.n);
   referenceForward(net, batch, seed, (n, data, per) => {
@@ -70,18 +74,35 @@ async function checkParity(net: Network, batch: InputBatch, seed: number): Promi
         const qi = q[i]!;
         const ri = r[i]!;
         worst = Math.max(worst, Math.abs(qi - ri) / (tol / TAU));
-        if (Math.abs(qi - ri) > tol) throw new Error(`node ${layer.id} neuron ${j} sample ${s}: native ${qi} vs reference ${ri} (tolerance ${tol})`);
-        if (((code >>> s) & 1) !== (qi > 0 ? 1 : 0)) throw new Error(`node ${layer.id} neuron ${j} sample ${s}: code bit disagrees with value ${qi}`);
-        if ((qi > 0) !== (ri > 0)) {
+        if (Math.abs(qi - ri) > tol)
+          throw new Error(
+            `node ${layer.id} neuron ${j} sample ${s}: native ${qi} vs reference ${ri} (tolerance ${tol})`,
+          );
+        if (((code >>> s) & 1) !== (qi > 0 ? 1 : 0))
+          throw new Error(`node ${layer.id} neuron ${j} sample ${s}: code bit disagrees with value ${qi}`);
+        if (qi > 0 !== ri > 0) {
           flips++;
-          if (Math.max(qi, ri) > tol) throw new Error(`node ${layer.id} neuron ${j} sample ${s}: sign differs at native ${qi} vs reference ${ri}, beyond ${tol}`);
+          if (Math.max(qi, ri) > tol)
+            throw new Error(
+              `node ${layer.id} neuron ${j} sample ${s}: sign differs at native ${qi} vs reference ${ri}, beyond ${tol}`,
+            );
         }
       }
     }
     offset += per;
   }
   const [nativeCount] = await addon.countPatterns(
-    { ...serializeNetworks([net]), input: batch.data, n: batch.n, c: batch.c, h: batch.h, w: batch.w, seeds: Uint32Array.of(seed), threads: 1, cancel: new Int32Array(1) },
+    {
+      ...serializeNetworks([net]),
+      input: batch.data,
+      n: batch.n,
+      c: batch.c,
+      h: batch.h,
+      w: batch.w,
+      seeds: Uint32Array.of(seed),
+      threads: 1,
+      cancel: new Int32Array(1),
+    },
     () => {},
   );
   expect(nativeCount).toBe(nativeCounter.count);
@@ -97,7 +118,9 @@ describe('native addon: full-size parity with the reference (C=16, N=5, 32x32, S
   for (const arch of CELLS) {
     it(arch, { timeout: 600_000 }, async () => {
       const { want, nativeCount, flips, worst } = await checkParity(buildNb201Network(parseNb201(arch)), batch, seed);
-      console.log(`${arch}: reference ${want}, native ${nativeCount}, flipped bits ${flips}, max |q-r|/rms ${worst.toExponential(2)}`);
+      console.log(
+        `${arch}: reference ${want}, native ${nativeCount}, flipped bits ${flips}, max |q-r|/rms ${worst.toExponential(2)}`,
+      );
     });
   }
 });
@@ -115,10 +138,19 @@ describe('native addon: default proxies of the other spaces, parity with the ref
     it(`${space} ${arch.slice(0, 40)}`, { timeout: 600_000 }, async () => {
       const e = spaceEntry(space);
       const size = (extra['inputSize'] as number | undefined) ?? 32;
-      const net = e.space.build(e.space.parse(arch), { ...e.networkFor(e.targets[0]!), channels: e.proxyDefaults.channels, cells: e.proxyDefaults.cells, prune: e.proxyDefaults.prune, ...extra, inputSize: size });
+      const net = e.space.build(e.space.parse(arch), {
+        ...e.networkFor(e.targets[0]!),
+        channels: e.proxyDefaults.channels,
+        cells: e.proxyDefaults.cells,
+        prune: e.proxyDefaults.prune,
+        ...extra,
+        inputSize: size,
+      });
       const batch = size === 32 ? defaultBatch(16) : resizeBatch(defaultBatch(16), size);
       const { want, nativeCount, flips, worst } = await checkParity(net, batch, seed);
-      console.log(`${space} ${arch}: reference ${want}, native ${nativeCount}, flipped bits ${flips}, max |q-r|/rms ${worst.toExponential(2)}`);
+      console.log(
+        `${space} ${arch}: reference ${want}, native ${nativeCount}, flipped bits ${flips}, max |q-r|/rms ${worst.toExponential(2)}`,
+      );
     });
   }
 });

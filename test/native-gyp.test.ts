@@ -34,7 +34,9 @@ function cmakeSet(text: string, name: string): string[] {
 
 describe('native build files', () => {
   it('binding.gyp and CMakeLists.txt list the same C++ sources, and every native/*.cpp', () => {
-    const fromCmake = cmakeSet(cmake(), 'SWAPNAS_SOURCES').filter((s) => s.endsWith('.cpp')).sort();
+    const fromCmake = cmakeSet(cmake(), 'SWAPNAS_SOURCES')
+      .filter((s) => s.endsWith('.cpp'))
+      .sort();
     const fromGyp = gyp()
       .targets.flatMap((t) => t.sources ?? [])
       .filter((s) => s.endsWith('.cpp'))
@@ -51,7 +53,9 @@ describe('native build files', () => {
     const text = cmake();
     const prngFlags = cmakeSet(text, 'SWAPNAS_PRNG_FLAGS');
     expect(prngFlags).toContain('-ffp-contract=off');
-    expect(text).toMatch(/set_source_files_properties\(\s*native\/prng\.cpp\s+PROPERTIES\s+COMPILE_OPTIONS\s+"\$\{SWAPNAS_PRNG_FLAGS\}"\s*\)/);
+    expect(text).toMatch(
+      /set_source_files_properties\(\s*native\/prng\.cpp\s+PROPERTIES\s+COMPILE_OPTIONS\s+"\$\{SWAPNAS_PRNG_FLAGS\}"\s*\)/,
+    );
     expect(text).not.toMatch(/-ffast-math|-Ofast/);
     const prngTargets = gyp().targets.filter((t) => (t.sources ?? []).includes('native/prng.cpp'));
     expect(prngTargets).toHaveLength(1);

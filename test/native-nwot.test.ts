@@ -19,7 +19,18 @@ const addon: NativeAddon = load.addon;
 
 function job(nets: readonly Network[], batch: InputBatch, seeds: readonly number[], threads = 2) {
   const { program, offsets } = serializeNetworks(nets);
-  return { program, offsets, input: batch.data, n: batch.n, c: batch.c, h: batch.h, w: batch.w, seeds: Uint32Array.from(seeds), threads, cancel: new Int32Array(1) };
+  return {
+    program,
+    offsets,
+    input: batch.data,
+    n: batch.n,
+    c: batch.c,
+    h: batch.h,
+    w: batch.w,
+    seeds: Uint32Array.from(seeds),
+    threads,
+    cancel: new Int32Array(1),
+  };
 }
 
 /** Same value within 1e-9 relative (both −Infinity counts as equal). */
@@ -63,7 +74,8 @@ describe('native addon: NWOT equals referenceNwot', () => {
           const got = both.nwot[i * seeds.length + r]!;
           if (Number.isFinite(want)) finite++;
           if (!close(got, want)) bad.push(`${formatNb201(cells[i]!)} seed ${r}: native ${got}, reference ${want}`);
-          if (!close(got, own)) bad.push(`${formatNb201(cells[i]!)} seed ${r}: native ${got}, from native codes ${own}`);
+          if (!close(got, own))
+            bad.push(`${formatNb201(cells[i]!)} seed ${r}: native ${got}, from native codes ${own}`);
         });
       });
       expect(bad).toEqual([]);
@@ -99,6 +111,8 @@ describe('native addon: NWOT equals referenceNwot', () => {
 
   it('rejects a non-boolean nwot flag', async () => {
     const batch = gaussianBatch(4, 3, 8, 8, 1);
-    await expect(addon.countPatterns({ ...job(nets.slice(0, 1), batch, [1]), nwot: 1 as unknown as true }, () => {})).rejects.toMatchObject({ code: 'E_BACKEND' });
+    await expect(
+      addon.countPatterns({ ...job(nets.slice(0, 1), batch, [1]), nwot: 1 as unknown as true }, () => {}),
+    ).rejects.toMatchObject({ code: 'E_BACKEND' });
   });
 });

@@ -23,9 +23,26 @@ function randomBatch(n: number, c: number, size: number, seed: number): InputBat
   return makeBatch(data, n, c, size, size, `normal(${seed})`);
 }
 
-function job(nets: readonly Network[], batch: InputBatch, seeds: readonly number[], threads = 2, cancel = new Int32Array(1)): NativeCountJob {
+function job(
+  nets: readonly Network[],
+  batch: InputBatch,
+  seeds: readonly number[],
+  threads = 2,
+  cancel = new Int32Array(1),
+): NativeCountJob {
   const { program, offsets } = serializeNetworks(nets);
-  return { program, offsets, input: batch.data, n: batch.n, c: batch.c, h: batch.h, w: batch.w, seeds: Uint32Array.from(seeds), threads, cancel };
+  return {
+    program,
+    offsets,
+    input: batch.data,
+    n: batch.n,
+    c: batch.c,
+    h: batch.h,
+    w: batch.w,
+    seeds: Uint32Array.from(seeds),
+    threads,
+    cancel,
+  };
 }
 
 /** Distinct patterns among native per-neuron codes (checks patternCodes against countPatterns). */
@@ -112,7 +129,13 @@ describe('native addon: parity with the reference on small NB201 networks', () =
     const batch = randomBatch(8, 3, 8, 108);
     const backend = new NativeBackend(addon);
     const progress: number[] = [];
-    const res = await backend.countPatterns({ networks: nets.slice(0, 4), inputs: batch, seeds, threads: 2, onProgress: (d) => progress.push(d) });
+    const res = await backend.countPatterns({
+      networks: nets.slice(0, 4),
+      inputs: batch,
+      seeds,
+      threads: 2,
+      onProgress: (d) => progress.push(d),
+    });
     expect(res.length).toBe(4);
     res.forEach((row, i) => row.forEach((v, r) => expect(v).toBe(referenceCount(nets[i]!, batch, seeds[r]!))));
     expect(progress.at(-1)).toBe(8);
@@ -137,7 +160,10 @@ function genericNet(rng: Rng, size: number): Network {
         y = b.bn(b.conv(b.relu(src), c, 3, { groups: c })); // depthwise
         break;
       case 1:
-        y = c % 2 === 0 ? b.bn(b.conv(b.relu(src), 2 * c > 32 ? c : 2 * c, 3, { groups: 2 })) : b.bn(b.conv(b.relu(src), c, 3));
+        y =
+          c % 2 === 0
+            ? b.bn(b.conv(b.relu(src), 2 * c > 32 ? c : 2 * c, 3, { groups: 2 }))
+            : b.bn(b.conv(b.relu(src), c, 3));
         break;
       case 2:
         y = b.bn(b.conv(b.relu(src), c, 3, { dilation: 2 }));
@@ -162,7 +188,8 @@ function genericNet(rng: Rng, size: number): Network {
         break;
     }
     const same = live.filter((v) => b.shape(v).join('x') === b.shape(y).join('x'));
-    if (same.length > 0 && rng.next() < 0.5) y = b.add([y, same[rng.int(same.length)]!, ...(rng.next() < 0.3 ? [b.zero(b.shape3(y))] : [])]);
+    if (same.length > 0 && rng.next() < 0.5)
+      y = b.add([y, same[rng.int(same.length)]!, ...(rng.next() < 0.3 ? [b.zero(b.shape3(y))] : [])]);
     const sameHw = live.filter((v) => b.shape3(v)[1] === b.shape3(y)[1] && b.shape3(v)[0] + b.shape3(y)[0] <= 40);
     if (sameHw.length > 0 && rng.next() < 0.3) y = b.concat([y, sameHw[rng.int(sameHw.length)]!]);
     live.push(y);
@@ -190,7 +217,9 @@ describe('native addon: parity with the reference on generic graphs', () => {
 
 describe('native addon: worker behaviour', () => {
   const big = [
-    buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|')),
+    buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+    ),
   ];
   const batch = randomBatch(16, 3, 32, 5);
 
@@ -208,7 +237,9 @@ describe('native addon: worker behaviour', () => {
 
   it('rejects with E_CANCELLED when cancelled before it starts', async () => {
     const cancel = Int32Array.of(1);
-    await expect(addon.countPatterns(job(big, batch, [1, 2, 3], 1, cancel), () => {})).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    await expect(addon.countPatterns(job(big, batch, [1, 2, 3], 1, cancel), () => {})).rejects.toMatchObject({
+      code: 'E_CANCELLED',
+    });
   });
 
   it('keeps the event loop free while counting', async () => {
@@ -251,23 +282,36 @@ describe('native addon: worker behaviour', () => {
     wrongOp[4] = 42;
     variants.push(['unknown opcode', wrongOp, good.offsets]);
     for (const [name, program, offsets] of variants) {
-      await expect(addon.countPatterns({ ...good, program, offsets }, () => {}), name).rejects.toMatchObject({ code: 'E_BACKEND' });
+      await expect(
+        addon.countPatterns({ ...good, program, offsets }, () => {}),
+        name,
+      ).rejects.toMatchObject({ code: 'E_BACKEND' });
     }
     // input shape that does not match the network
     const small = randomBatch(4, 3, 16, 1);
-    await expect(addon.countPatterns(job(big, small, [1]), () => {})).rejects.toMatchObject({ code: 'E_BACKEND', message: expect.stringMatching(/expects input/) });
-    expect(() => addon.patternCodes(Int32Array.of(1, 2, 3), small.data, 4, 3, 16, 16, 1)).toThrow(expect.objectContaining({ code: 'E_BACKEND' }));
+    await expect(addon.countPatterns(job(big, small, [1]), () => {})).rejects.toMatchObject({
+      code: 'E_BACKEND',
+      message: expect.stringMatching(/expects input/),
+    });
+    expect(() => addon.patternCodes(Int32Array.of(1, 2, 3), small.data, 4, 3, 16, 16, 1)).toThrow(
+      expect.objectContaining({ code: 'E_BACKEND' }),
+    );
     // garbage arguments
-    await expect(addon.countPatterns({ ...good, seeds: [1] as unknown as Uint32Array }, () => {})).rejects.toMatchObject({ code: 'E_BACKEND' });
+    await expect(
+      addon.countPatterns({ ...good, seeds: [1] as unknown as Uint32Array }, () => {}),
+    ).rejects.toMatchObject({ code: 'E_BACKEND' });
   });
 
   it('fuzzed programs never crash the process', async () => {
     const rng = new Rng(99);
-    const tiny = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|'), {
-      channels: 4,
-      cells: 1,
-      inputSize: 8,
-    });
+    const tiny = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|'),
+      {
+        channels: 4,
+        cells: 1,
+        inputSize: 8,
+      },
+    );
     const prog = serializeNetwork(tiny);
     const b = randomBatch(2, 3, 8, 3);
     const base = job([tiny], b, [1], 1);
@@ -277,7 +321,10 @@ describe('native addon: worker behaviour', () => {
       const edits = 1 + rng.int(3);
       for (let e = 0; e < edits; e++) p[4 + rng.int(p.length - 4)] = rng.int(7) - 2 + (rng.next() < 0.1 ? 1 << 20 : 0);
       try {
-        const counts = await addon.countPatterns({ ...base, program: p, offsets: Int32Array.of(0, p.length) }, () => {});
+        const counts = await addon.countPatterns(
+          { ...base, program: p, offsets: Int32Array.of(0, p.length) },
+          () => {},
+        );
         expect(Number.isInteger(counts[0])).toBe(true);
       } catch (e) {
         expect((e as { code?: string }).code).toBe('E_BACKEND');
@@ -289,8 +336,10 @@ describe('native addon: worker behaviour', () => {
 
   it('rejects with the exception thrown by the progress callback', async () => {
     const boom = new Error('boom');
-    await expect(addon.countPatterns(job(big, batch, [1, 2], 1), () => {
-      throw boom;
-    })).rejects.toBe(boom);
+    await expect(
+      addon.countPatterns(job(big, batch, [1, 2], 1), () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
   });
 });

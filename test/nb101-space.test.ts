@@ -52,7 +52,9 @@ function relabel(g: Nb101Genotype, rng: Rng): Nb101Genotype {
   const order = [0];
   const placed = new Set(order);
   while (order.length < n - 1) {
-    const ready = Array.from({ length: n - 2 }, (_, k) => k + 1).filter((v) => !placed.has(v) && g.matrix.every((row, u) => !row[v] || placed.has(u)));
+    const ready = Array.from({ length: n - 2 }, (_, k) => k + 1).filter(
+      (v) => !placed.has(v) && g.matrix.every((row, u) => !row[v] || placed.has(u)),
+    );
     const v = rng.pick(ready);
     order.push(v);
     placed.add(v);
@@ -140,11 +142,30 @@ describe('NB101 cell specs', () => {
       [0, 0, 0],
     ]);
     expect(formatNb101(g)).toBe('i3o:10.1');
-    expect(Object.isFrozen(g) && Object.isFrozen(g.matrix) && Object.isFrozen(g.matrix[0]) && Object.isFrozen(g.ops)).toBe(true);
+    expect(
+      Object.isFrozen(g) && Object.isFrozen(g.matrix) && Object.isFrozen(g.matrix[0]) && Object.isFrozen(g.ops),
+    ).toBe(true);
     // equal cells with different dead vertices format alike
-    expect(formatNb101(parseNb101('{"matrix": [[0,1,0,0],[0,0,0,1],[0,0,0,0],[0,0,0,0]], "ops": ["input","conv3x3-bn-relu","maxpool3x3","output"]}'))).toBe('i3o:10.1');
+    expect(
+      formatNb101(
+        parseNb101(
+          '{"matrix": [[0,1,0,0],[0,0,0,1],[0,0,0,0],[0,0,0,0]], "ops": ["input","conv3x3-bn-relu","maxpool3x3","output"]}',
+        ),
+      ),
+    ).toBe('i3o:10.1');
     // only input→output
-    expect(formatNb101(makeNb101([[0, 0, 1], [0, 0, 0], [0, 0, 0]], ['input', MP, 'output']))).toBe('io:1');
+    expect(
+      formatNb101(
+        makeNb101(
+          [
+            [0, 0, 1],
+            [0, 0, 0],
+            [0, 0, 0],
+          ],
+          ['input', MP, 'output'],
+        ),
+      ),
+    ).toBe('io:1');
     // the edge limit applies after pruning: 10 edges of which 1 is dead (3→5)
     const ten = [
       [0, 1, 1, 1, 0, 0, 0],
@@ -159,9 +180,45 @@ describe('NB101 cell specs', () => {
   });
 
   it.each([
-    ['not upper triangular', { matrix: [[0, 1, 0], [1, 0, 1], [0, 0, 0]], ops: ['input', C3, 'output'] }, 'E_ARCH_EDGE', /upper triangular.*\[1\]\[0\]/],
-    ['diagonal entry', { matrix: [[0, 1, 0], [0, 1, 1], [0, 0, 0]], ops: ['input', C3, 'output'] }, 'E_ARCH_EDGE', /upper triangular/],
-    ['no path input→output', { matrix: [[0, 1, 0], [0, 0, 0], [0, 0, 0]], ops: ['input', C3, 'output'] }, 'E_ARCH_EDGE', /no path from input to output/],
+    [
+      'not upper triangular',
+      {
+        matrix: [
+          [0, 1, 0],
+          [1, 0, 1],
+          [0, 0, 0],
+        ],
+        ops: ['input', C3, 'output'],
+      },
+      'E_ARCH_EDGE',
+      /upper triangular.*\[1\]\[0\]/,
+    ],
+    [
+      'diagonal entry',
+      {
+        matrix: [
+          [0, 1, 0],
+          [0, 1, 1],
+          [0, 0, 0],
+        ],
+        ops: ['input', C3, 'output'],
+      },
+      'E_ARCH_EDGE',
+      /upper triangular/,
+    ],
+    [
+      'no path input→output',
+      {
+        matrix: [
+          [0, 1, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+        ops: ['input', C3, 'output'],
+      },
+      'E_ARCH_EDGE',
+      /no path from input to output/,
+    ],
     [
       'too many edges',
       {
@@ -188,13 +245,92 @@ describe('NB101 cell specs', () => {
       'E_ARCH_EDGE',
       /too many vertices: 8/,
     ],
-    ['first op not input', { matrix: [[0, 1], [0, 0]], ops: [C3, 'output'] }, 'E_ARCH_OP', /first vertex must be 'input'/],
-    ['last op not output', { matrix: [[0, 1], [0, 0]], ops: ['input', MP] }, 'E_ARCH_OP', /last vertex must be 'output'/],
-    ['unknown op', { matrix: [[0, 1, 0], [0, 0, 1], [0, 0, 0]], ops: ['input', 'conv5x5', 'output'] }, 'E_ARCH_OP', /vertex 1: unknown op "conv5x5"/],
-    ['interior input', { matrix: [[0, 1, 0], [0, 0, 1], [0, 0, 0]], ops: ['input', 'input', 'output'] }, 'E_ARCH_OP', /interior vertex 1/],
-    ['not square', { matrix: [[0, 1, 0], [0, 0, 1]], ops: ['input', C3, 'output'] }, 'E_ARCH_SYNTAX', /square/],
-    ['ops length', { matrix: [[0, 1], [0, 0]], ops: ['input', C3, 'output'] }, 'E_ARCH_SYNTAX', /one label per vertex/],
-    ['entry not 0/1', { matrix: [[0, 2], [0, 0]], ops: ['input', 'output'] }, 'E_ARCH_SYNTAX', /\[0\]\[1\] is 2/],
+    [
+      'first op not input',
+      {
+        matrix: [
+          [0, 1],
+          [0, 0],
+        ],
+        ops: [C3, 'output'],
+      },
+      'E_ARCH_OP',
+      /first vertex must be 'input'/,
+    ],
+    [
+      'last op not output',
+      {
+        matrix: [
+          [0, 1],
+          [0, 0],
+        ],
+        ops: ['input', MP],
+      },
+      'E_ARCH_OP',
+      /last vertex must be 'output'/,
+    ],
+    [
+      'unknown op',
+      {
+        matrix: [
+          [0, 1, 0],
+          [0, 0, 1],
+          [0, 0, 0],
+        ],
+        ops: ['input', 'conv5x5', 'output'],
+      },
+      'E_ARCH_OP',
+      /vertex 1: unknown op "conv5x5"/,
+    ],
+    [
+      'interior input',
+      {
+        matrix: [
+          [0, 1, 0],
+          [0, 0, 1],
+          [0, 0, 0],
+        ],
+        ops: ['input', 'input', 'output'],
+      },
+      'E_ARCH_OP',
+      /interior vertex 1/,
+    ],
+    [
+      'not square',
+      {
+        matrix: [
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+        ops: ['input', C3, 'output'],
+      },
+      'E_ARCH_SYNTAX',
+      /square/,
+    ],
+    [
+      'ops length',
+      {
+        matrix: [
+          [0, 1],
+          [0, 0],
+        ],
+        ops: ['input', C3, 'output'],
+      },
+      'E_ARCH_SYNTAX',
+      /one label per vertex/,
+    ],
+    [
+      'entry not 0/1',
+      {
+        matrix: [
+          [0, 2],
+          [0, 0],
+        ],
+        ops: ['input', 'output'],
+      },
+      'E_ARCH_SYNTAX',
+      /\[0\]\[1\] is 2/,
+    ],
   ])('rejects a spec with %s', (_what, spec, code, msg) => {
     expect(codeOf(() => makeNb101(spec.matrix, spec.ops))).toBe(code);
     expect(() => parseNb101(JSON.stringify(spec))).toThrow(msg);
@@ -211,7 +347,7 @@ describe('NB101 cell specs', () => {
     ['i5o:10.1', 'E_ARCH_OP'],
     ['33o:10.1', 'E_ARCH_OP'],
     ['i3o:10.0', 'E_ARCH_EDGE'],
-    [`i${'3'.repeat(7)}o:${Array.from({ length: 8 }, (_, i) => '1' + '0'.repeat(7 - i)).join('.')}`, 'E_ARCH_EDGE'],
+    [`i${'3'.repeat(7)}o:${Array.from({ length: 8 }, (_, i) => `1${'0'.repeat(7 - i)}`).join('.')}`, 'E_ARCH_EDGE'],
   ])('rejects the text %j with %s', (text, code) => {
     expect(codeOf(() => parseNb101(text))).toBe(code);
   });
@@ -220,7 +356,13 @@ describe('NB101 cell specs', () => {
     const a = parseNb101('i31mo:1100.011.01.1');
     expect(a.ops).toEqual(['input', C3, C1, MP, 'output']);
     expect(parseNb101(JSON.stringify(a))).toEqual(a);
-    expect(parseNb101('  io:1 ')).toEqual({ matrix: [[0, 1], [0, 0]], ops: ['input', 'output'] });
+    expect(parseNb101('  io:1 ')).toEqual({
+      matrix: [
+        [0, 1],
+        [0, 0],
+      ],
+      ops: ['input', 'output'],
+    });
   });
 });
 
@@ -313,9 +455,17 @@ describe('NB101 benchmark table (NASLib subset)', () => {
     };
 
     it.each([
-      ['a missing column', `${head.replace(',synflow', '')}\n${rows[0]!.replace(/,[^,]*$/, '')}\n`, /missing column synflow/],
+      [
+        'a missing column',
+        `${head.replace(',synflow', '')}\n${rows[0]!.replace(/,[^,]*$/, '')}\n`,
+        /missing column synflow/,
+      ],
       ['a short row', `${head}\n${rows[0]!.replace(/,[^,]*$/, '')}\n`, /line 2: 14 fields, header has 15/],
-      ['a bad number', `${head}\n${rows[0]!.replace(/,92\.578125,/, ',abc,')}\n`, /line 2: val_accuracy is not a number/],
+      [
+        'a bad number',
+        `${head}\n${rows[0]!.replace(/,92\.578125,/, ',abc,')}\n`,
+        /line 2: val_accuracy is not a number/,
+      ],
       ['an invalid cell', `${head}\n${rows[0]!.replace('""input""', '""conv5x5""')}\n`, /line 2: .*unknown op/],
       ['an unterminated quote', `${head}\n"[[0,1]\n`, /line 2: unterminated quoted field/],
       ['no data rows', `${head}\n`, /no data rows/],

@@ -34,7 +34,14 @@ describe('NB201 arch strings', () => {
   });
 
   it('parses the documented example', () => {
-    expect(parseNb201(RESNET)).toEqual(['nor_conv_3x3', 'none', 'nor_conv_3x3', 'skip_connect', 'none', 'skip_connect']);
+    expect(parseNb201(RESNET)).toEqual([
+      'nor_conv_3x3',
+      'none',
+      'nor_conv_3x3',
+      'skip_connect',
+      'none',
+      'skip_connect',
+    ]);
   });
 
   it.each([
@@ -50,7 +57,9 @@ describe('NB201 arch strings', () => {
   });
 
   it('error messages say where the problem is', () => {
-    expect(() => parseNb201('|nor_conv_3x3~0|+|none~0|nor_conv_5x5~1|+|skip_connect~0|none~1|skip_connect~2|')).toThrow(/node 2 entry 2.*nor_conv_5x5/);
+    expect(() => parseNb201('|nor_conv_3x3~0|+|none~0|nor_conv_5x5~1|+|skip_connect~0|none~1|skip_connect~2|')).toThrow(
+      /node 2 entry 2.*nor_conv_5x5/,
+    );
   });
 });
 
@@ -69,8 +78,20 @@ describe('NB201 enumeration, sampling, mutation', () => {
   });
 
   it('samples reproducibly from a seed and roughly uniformly over ops', () => {
-    const a = Array.from({ length: 50 }, ((r) => () => formatNb201(sampleNb201(r)))(new Rng(7)));
-    const b = Array.from({ length: 50 }, ((r) => () => formatNb201(sampleNb201(r)))(new Rng(7)));
+    const a = Array.from(
+      { length: 50 },
+      (
+        (r) => () =>
+          formatNb201(sampleNb201(r))
+      )(new Rng(7)),
+    );
+    const b = Array.from(
+      { length: 50 },
+      (
+        (r) => () =>
+          formatNb201(sampleNb201(r))
+      )(new Rng(7)),
+    );
     expect(a).toEqual(b);
     const rng = new Rng(1);
     const counts = new Map<string, number>();

@@ -6,9 +6,12 @@ import { dartsSpace } from '../src/spaces/darts/index.js';
 import { NB301_PROXY_COLUMNS, loadNb301Table, parseNb301Table } from '../src/tables/nb301.js';
 
 const HEAD = `genotype_normal,genotype_reduce,naslib_compact,val_accuracy_nb301,${NB301_PROXY_COLUMNS.join(',')}`;
-const N = '"[[""max_pool_3x3"",0],[""dil_conv_3x3"",1],[""avg_pool_3x3"",1],[""avg_pool_3x3"",0],[""sep_conv_3x3"",1],[""sep_conv_3x3"",0],[""sep_conv_3x3"",1],[""skip_connect"",3]]"';
-const R = '"[[""max_pool_3x3"",1],[""skip_connect"",0],[""sep_conv_3x3"",1],[""sep_conv_3x3"",0],[""max_pool_3x3"",3],[""avg_pool_3x3"",0],[""max_pool_3x3"",2],[""dil_conv_5x5"",3]]"';
-const row = (acc: string, proxies: string[] = NB301_PROXY_COLUMNS.map((_, i) => String(i + 0.5)), n = N, r = R) => `${n},${r},"[]",${acc},${proxies.join(',')}`;
+const N =
+  '"[[""max_pool_3x3"",0],[""dil_conv_3x3"",1],[""avg_pool_3x3"",1],[""avg_pool_3x3"",0],[""sep_conv_3x3"",1],[""sep_conv_3x3"",0],[""sep_conv_3x3"",1],[""skip_connect"",3]]"';
+const R =
+  '"[[""max_pool_3x3"",1],[""skip_connect"",0],[""sep_conv_3x3"",1],[""sep_conv_3x3"",0],[""max_pool_3x3"",3],[""avg_pool_3x3"",0],[""max_pool_3x3"",2],[""dil_conv_5x5"",3]]"';
+const row = (acc: string, proxies: string[] = NB301_PROXY_COLUMNS.map((_, i) => String(i + 0.5)), n = N, r = R) =>
+  `${n},${r},"[]",${acc},${proxies.join(',')}`;
 
 function err(fn: () => unknown): { code?: string; message: string } {
   try {
@@ -84,13 +87,22 @@ describe('NB301 table', () => {
     bad(`${HEAD}\n${row('93')}\n${row('abc')}`, /line 3: duplicate genotype/);
     bad(`${HEAD}\n${row('9x3')}`, /line 2: val_accuracy_nb301 is not a number/);
     bad(`${HEAD}\n${row('')}`, /line 2: val_accuracy_nb301 is not a number/);
-    bad(`${HEAD}\n${row('93', NB301_PROXY_COLUMNS.map(() => 'oops'))}`, /line 2: epe_nas is not a number/);
+    bad(
+      `${HEAD}\n${row(
+        '93',
+        NB301_PROXY_COLUMNS.map(() => 'oops'),
+      )}`,
+      /line 2: epe_nas is not a number/,
+    );
     bad(`${HEAD}\n${row('93')},1`, /line 2: 17 fields, header has 16/);
     bad(`${HEAD}\n${row('93', undefined, N.slice(0, -1))}`, /line 2: (unterminated|text after)/);
     bad(`${HEAD}\n${row('93', undefined, '"[1, 2]"')}`, /line 2: genotype_normal must be a JSON list/);
     bad(`${HEAD}\n${row('93', undefined, '"not json"')}`, /line 2: genotype_normal is not JSON/);
     bad(`${HEAD}\n${row('93', undefined, N.replace('dil_conv_3x3', 'conv_9x9'))}`, /line 2: .*unknown op "conv_9x9"/);
-    bad(`${HEAD}\n${row('93', undefined, N.replace('""skip_connect"",3', '""skip_connect"",5'))}`, /line 2: .*cannot take input from node 5/);
+    bad(
+      `${HEAD}\n${row('93', undefined, N.replace('""skip_connect"",3', '""skip_connect"",5'))}`,
+      /line 2: .*cannot take input from node 5/,
+    );
     expect(err(() => loadNb301Table(join(dataDir(), 'no-such-file.csv'))).code).toBe('E_TABLE');
   });
 

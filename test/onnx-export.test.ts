@@ -43,7 +43,11 @@ function smallNets(n: number, seed: number): Network[] {
  * must be within float rounding of zero (relative to the layer's scale). Returns the number of such values
  * and the reference backend's count (`referenceCount`, from the same forward pass).
  */
-async function compareWithReference(net: Network, batch: InputBatch, seed: number): Promise<{ flips: number; reference: number }> {
+async function compareWithReference(
+  net: Network,
+  batch: InputBatch,
+  seed: number,
+): Promise<{ flips: number; reference: number }> {
   const ex = networkToOnnx(net, { seed, exposeRecorded: true });
   const s = await ort.InferenceSession.create(encodeModel(ex.model), { graphOptimizationLevel: 'disabled' });
   const res = await s.run({ input: new ort.Tensor('float32', batch.data, [batch.n, batch.c, batch.h, batch.w]) });
@@ -149,7 +153,12 @@ describe('ONNX export', () => {
     expect(got.flat().some((c) => c > 1000)).toBe(true); // informative counts, not saturated at a tiny cap
     // and the native engine, where its addon is built (the reference is the definition both are held to)
     if ((await nativeProvider.probe()).available) {
-      const native = await (await nativeProvider.create()).countPatterns({ networks: nets, inputs: batch, seeds, threads: 2 });
+      const native = await (await nativeProvider.create()).countPatterns({
+        networks: nets,
+        inputs: batch,
+        seeds,
+        threads: 2,
+      });
       expect(got).toEqual(native);
     }
   });
@@ -175,7 +184,21 @@ describe('ONNX export', () => {
     const file = join(dir, 'net.onnx');
     const p = new Command().exitOverride();
     registerExport(p);
-    await p.parseAsync(['node', 'swapnas', 'export', ARCH, '-o', file, '--seed', '3', '--channels', '4', '--cells', '1', '-q']);
+    await p.parseAsync([
+      'node',
+      'swapnas',
+      'export',
+      ARCH,
+      '-o',
+      file,
+      '--seed',
+      '3',
+      '--channels',
+      '4',
+      '--cells',
+      '1',
+      '-q',
+    ]);
     const r = await scoreOnnxModel(file, { batch: 16 });
     expect(r.engine).toBe('ort');
     expect(r.params).toBe(countParams(net));
@@ -183,7 +206,14 @@ describe('ONNX export', () => {
     const { defaultBatch } = await import('../src/data/cifar.js');
     expect(r.perRepeat).toEqual([referenceCount(net, defaultBatch(16), repeatSeed(3, 0))]);
     // --reinit on the IR engine reproduces the architecture's own score over repeats
-    const r2 = await scoreOnnxModel(file, { batch: 16, reinit: true, repeats: 2, seed: 3, engine: 'ir', backend: 'reference' });
+    const r2 = await scoreOnnxModel(file, {
+      batch: 16,
+      reinit: true,
+      repeats: 2,
+      seed: 3,
+      engine: 'ir',
+      backend: 'reference',
+    });
     expect(r2.engine).toBe('ir:reference');
     expect(r2.perRepeat[0]).toBe(r.perRepeat[0]);
   });
@@ -196,9 +226,13 @@ describe('ONNX export', () => {
       await p.parseAsync(['node', 'swapnas', 'export', ...args]);
     };
     const out = join(dir, 'bad.onnx');
-    await expect(run(['|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|', '-o', out, '-q'])).rejects.toMatchObject({ code: expect.stringMatching(/E_ARCH/) });
+    await expect(run(['|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|', '-o', out, '-q'])).rejects.toMatchObject({
+      code: expect.stringMatching(/E_ARCH/),
+    });
     await expect(run([ARCH, '-o', out, '--seed', '-1', '-q'])).rejects.toMatchObject({ code: 'E_OPTION' });
-    await expect(run([ARCH, '-o', join(dir, 'missing', 'x.onnx'), '-q'])).rejects.toMatchObject({ code: 'E_INPUT_FILE' });
+    await expect(run([ARCH, '-o', join(dir, 'missing', 'x.onnx'), '-q'])).rejects.toMatchObject({
+      code: 'E_INPUT_FILE',
+    });
     expect(readdirSync(dir)).toEqual([]);
     // an existing file is replaced only by a complete new one
     const keep = join(dir, 'keep.onnx');
@@ -209,7 +243,11 @@ describe('ONNX export', () => {
     const back = loadOnnxModel(keep);
     expect(back.opset).toBe(17);
     expect(back.input.dims).toEqual([8, 3, 32, 32]);
-    expect(back.model.graph!.output!.length).toBe(1 + nb201Space.build(nb201Space.parse(ARCH), { ...SMALL, inputSize: 32 }).nodes.filter((n) => n.op === 'relu').length);
+    expect(back.model.graph!.output!.length).toBe(
+      1 +
+        nb201Space.build(nb201Space.parse(ARCH), { ...SMALL, inputSize: 32 }).nodes.filter((n) => n.op === 'relu')
+          .length,
+    );
     expect(readdirSync(dir)).toEqual(['keep.onnx']);
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });

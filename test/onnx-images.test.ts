@@ -19,7 +19,9 @@ async function cifarPngs(dir: string, n: number): Promise<void> {
     const rec = raw.subarray(i * 3073 + 1, (i + 1) * 3073);
     const hwc = Buffer.alloc(32 * 32 * 3);
     for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) hwc[p * 3 + c] = rec[c * 1024 + p]!;
-    await sharp(hwc, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(dir, `img_${String(i).padStart(3, '0')}.png`));
+    await sharp(hwc, { raw: { width: 32, height: 32, channels: 3 } })
+      .png()
+      .toFile(join(dir, `img_${String(i).padStart(3, '0')}.png`));
   }
 }
 
@@ -33,7 +35,10 @@ describe('image folders', () => {
     expect([b.n, b.c, b.h, b.w]).toEqual([16, 3, 32, 32]);
     expect(Buffer.from(b.data.buffer).equals(Buffer.from(want.data.buffer))).toBe(true);
     // and a model scored on the folder gets the PyTorch number
-    const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as Record<string, { expected: Record<string, { swap: number }> }>;
+    const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as Record<
+      string,
+      { expected: Record<string, { swap: number }> }
+    >;
     const r = await scoreOnnxModel(join(FIX, 'nb201_a_opset17.onnx'), { images: dir });
     expect(r.perRepeat).toEqual([expected['nb201_a_opset17']!.expected['16']!.swap]);
     expect(r.settings.inputs).toBe(`${dir}[0:16]`);
@@ -46,10 +51,19 @@ describe('image folders', () => {
     const w = 64;
     const h = 40;
     const px = Buffer.alloc(w * h * 4);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px.fill(x < w / 2 ? 0 : 255, (y * w + x) * 4, (y * w + x) * 4 + 3).writeUInt8(128, (y * w + x) * 4 + 3);
-    await sharp(px, { raw: { width: w, height: h, channels: 4 } }).png().toFile(join(dir, 'b.png'));
-    await sharp(px, { raw: { width: w, height: h, channels: 4 } }).removeAlpha().jpeg({ quality: 95 }).toFile(join(dir, 'a.JPG'));
-    await sharp(Buffer.alloc(10 * 10, 200), { raw: { width: 10, height: 10, channels: 1 } }).png().toFile(join(dir, 'c.png'));
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        px.fill(x < w / 2 ? 0 : 255, (y * w + x) * 4, (y * w + x) * 4 + 3).writeUInt8(128, (y * w + x) * 4 + 3);
+    await sharp(px, { raw: { width: w, height: h, channels: 4 } })
+      .png()
+      .toFile(join(dir, 'b.png'));
+    await sharp(px, { raw: { width: w, height: h, channels: 4 } })
+      .removeAlpha()
+      .jpeg({ quality: 95 })
+      .toFile(join(dir, 'a.JPG'));
+    await sharp(Buffer.alloc(10 * 10, 200), { raw: { width: 10, height: 10, channels: 1 } })
+      .png()
+      .toFile(join(dir, 'c.png'));
     expect(listImageFiles(dir).map((f) => f.slice(dir.length + 1))).toEqual(['a.JPG', 'b.png', 'c.png']);
     const b = await loadImageFolder(dir, { count: 3, height: 20, width: 20, mean: [0, 0, 0], std: [1, 1, 1] });
     expect([b.n, b.c, b.h, b.w]).toEqual([3, 3, 20, 20]);
@@ -65,18 +79,35 @@ describe('image folders', () => {
 
   it('coded errors: missing or empty folder, too few images, undecodable file, bad mean/std', async () => {
     const dir = tmp();
-    await expect(loadImageFolder(join(dir, 'nope'), { count: 1, height: 8, width: 8 })).rejects.toMatchObject({ code: 'E_INPUT_FILE' });
-    await expect(loadImageFolder(dir, { count: 1, height: 8, width: 8 })).rejects.toMatchObject({ code: 'E_INPUT_EMPTY' });
+    await expect(loadImageFolder(join(dir, 'nope'), { count: 1, height: 8, width: 8 })).rejects.toMatchObject({
+      code: 'E_INPUT_FILE',
+    });
+    await expect(loadImageFolder(dir, { count: 1, height: 8, width: 8 })).rejects.toMatchObject({
+      code: 'E_INPUT_EMPTY',
+    });
     await cifarPngs(dir, 2);
-    await expect(loadImageFolder(dir, { count: 3, height: 8, width: 8 })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
-    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8, mean: [0.5] })).rejects.toMatchObject({ code: 'E_OPTION' });
-    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8, std: [1, 0, 1] })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(loadImageFolder(dir, { count: 3, height: 8, width: 8 })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+    });
+    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8, mean: [0.5] })).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
+    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8, std: [1, 0, 1] })).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
     writeFileSync(join(dir, 'img_000.png'), 'garbage');
-    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8 })).rejects.toMatchObject({ code: 'E_INPUT_FILE', message: expect.stringMatching(/img_000\.png/) });
+    await expect(loadImageFolder(dir, { count: 2, height: 8, width: 8 })).rejects.toMatchObject({
+      code: 'E_INPUT_FILE',
+      message: expect.stringMatching(/img_000\.png/),
+    });
     // through the CLI: --images folder with --mean/--std parsing
     const sub = join(dir, 'sub');
     mkdirSync(sub);
-    await expect(runScoreOnnx(join(FIX, 'headnet.onnx'), { images: sub, progress: false })).rejects.toMatchObject({ code: 'E_INPUT_EMPTY' });
-    await expect(runScoreOnnx(join(FIX, 'headnet.onnx'), { images: dir, batch: '2', mean: '0.5,0.5', progress: false })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(runScoreOnnx(join(FIX, 'headnet.onnx'), { images: sub, progress: false })).rejects.toMatchObject({
+      code: 'E_INPUT_EMPTY',
+    });
+    await expect(
+      runScoreOnnx(join(FIX, 'headnet.onnx'), { images: dir, batch: '2', mean: '0.5,0.5', progress: false }),
+    ).rejects.toMatchObject({ code: 'E_OPTION' });
   });
 });

@@ -44,7 +44,15 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         checked.push(`${name}@${S}`);
       }
     }
-    expect(checked).toEqual(expect.arrayContaining(['nb201_a_opset17@16', 'nb201_b_opset13@16', 'nb201_b_opset13@12', 'headnet@16', 'senet@16']));
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'nb201_a_opset17@16',
+        'nb201_b_opset13@16',
+        'nb201_b_opset13@12',
+        'headnet@16',
+        'senet@16',
+      ]),
+    );
   });
 
   it('eval-mode BN keeps its running statistics by default; --bn batch switches to batch statistics', async () => {
@@ -135,8 +143,12 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     expect(r.importable).toBe(false);
     expect(r.importReason).toMatch(/Conv|Sigmoid|Mul/);
     expect(r.perRepeat).toHaveLength(2);
-    await expect(scoreOnnxModel(fx('senet'), { batch: 16, reinit: true, repeats: 1, engine: 'ir' })).rejects.toMatchObject({ code: 'E_OPTION' });
-    await expect(scoreOnnxModel(fx('headnet'), { batch: 16, engine: 'ir' })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(
+      scoreOnnxModel(fx('senet'), { batch: 16, reinit: true, repeats: 1, engine: 'ir' }),
+    ).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(scoreOnnxModel(fx('headnet'), { batch: 16, engine: 'ir' })).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
   });
 
   it('a model exported with a fixed batch runs at another S (with a warning)', async () => {
@@ -154,11 +166,20 @@ describe('inputs and output formats', () => {
     const out = join(dir, 'r.json');
     const r = await runScoreOnnx(fx('nb201_b_opset13'), { input: npy, format: 'json', output: out, progress: false });
     expect(r.perRepeat).toEqual([EXPECTED['nb201_b_opset13']!.expected['16']!.swap]);
-    const j = JSON.parse(readFileSync(out, 'utf8')) as { settings: { engine: string }; results: { swap: number; engine: string }[] };
+    const j = JSON.parse(readFileSync(out, 'utf8')) as {
+      settings: { engine: string };
+      results: { swap: number; engine: string }[];
+    };
     expect(j.results[0]!.swap).toBe(r.swap);
     expect(j.settings.engine).toBe('ort');
-    expect(formatOnnxScore(r, 'csv').split('\n')[0]).toBe('model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat');
-    expect(JSON.parse(formatOnnxScore(r, 'jsonl'))).toMatchObject({ engine: 'ort', swap: r.swap, settings: { batch: 16 } });
+    expect(formatOnnxScore(r, 'csv').split('\n')[0]).toBe(
+      'model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat',
+    );
+    expect(JSON.parse(formatOnnxScore(r, 'jsonl'))).toMatchObject({
+      engine: 'ort',
+      swap: r.swap,
+      settings: { batch: 16 },
+    });
     expect(readdirSync(dir).sort()).toEqual(['r.json', 'x.npy']);
   });
 });
@@ -194,9 +215,17 @@ describe('bad input: coded errors, no partial output', () => {
     const old = variant('headnet', (m) => {
       m.opsetImport![0]!.version = 12;
     });
-    await expect(scoreOnnxModel(old)).rejects.toMatchObject({ code: CODE.opset, message: expect.stringMatching(/opset 12/) });
-    await expect(scoreOnnxModel(fx('headnet'), { maxModelBytes: 1000 })).rejects.toMatchObject({ code: CODE['too-large'], message: expect.stringMatching(/limit/) });
-    expect(await codeOf(runScoreOnnx(fx('headnet'), { maxModelSize: '0.001', progress: false }))).toBe(CODE['too-large']);
+    await expect(scoreOnnxModel(old)).rejects.toMatchObject({
+      code: CODE.opset,
+      message: expect.stringMatching(/opset 12/),
+    });
+    await expect(scoreOnnxModel(fx('headnet'), { maxModelBytes: 1000 })).rejects.toMatchObject({
+      code: CODE['too-large'],
+      message: expect.stringMatching(/limit/),
+    });
+    expect(await codeOf(runScoreOnnx(fx('headnet'), { maxModelSize: '0.001', progress: false }))).toBe(
+      CODE['too-large'],
+    );
     const two = variant('headnet', (m) => {
       m.graph!.input!.push(valueInfo('extra', ['N', 3]));
     });
@@ -211,7 +240,10 @@ describe('bad input: coded errors, no partial output', () => {
     const dyn = variant('nb201_b_opset13', (m) => {
       m.graph!.input![0] = valueInfo('input', ['N', 3, 'H', 'W']);
     });
-    await expect(scoreOnnxModel(dyn)).rejects.toMatchObject({ code: CODE.dynamic, message: expect.stringMatching(/--input-shape/) });
+    await expect(scoreOnnxModel(dyn)).rejects.toMatchObject({
+      code: CODE.dynamic,
+      message: expect.stringMatching(/--input-shape/),
+    });
     const r = await scoreOnnxModel(dyn, { inputShape: [3, 32, 32] });
     expect(r.perRepeat).toEqual([EXPECTED['nb201_b_opset13']!.expected['16']!.swap]);
     const r2 = await scoreOnnxModel(dyn, { inputs: defaultBatch(16) });
@@ -230,18 +262,36 @@ describe('bad input: coded errors, no partial output', () => {
     const npy = join(dir, 'nan.npy');
     writeFileSync(npy, encodeNpy({ ...b, data: nan }));
     expect(await codeOf(runScoreOnnx(fx('headnet'), { input: npy, progress: false }))).toBe('E_INPUT_NAN');
-    await expect(scoreOnnxModel(fx('headnet'), { inputs: { ...b, data: nan } })).rejects.toMatchObject({ code: 'E_INPUT_NAN' });
-    await expect(scoreOnnxModel(fx('headnet'), { batch: 8, inputs: b })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    await expect(scoreOnnxModel(fx('headnet'), { inputs: { ...b, data: nan } })).rejects.toMatchObject({
+      code: 'E_INPUT_NAN',
+    });
+    await expect(scoreOnnxModel(fx('headnet'), { batch: 8, inputs: b })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+    });
     // a model whose input is not 32x32 has no default batch
     const dyn = variant('headnet', (m) => {
       m.graph!.input![0] = valueInfo('input', ['N', 3, 'H', 'W']);
     });
-    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE', message: expect.stringMatching(/--images/) });
+    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/--images/),
+    });
   });
 
   it('flag validation', async () => {
-    for (const flags of [{ format: 'xml' }, { bn: 'eval' }, { engine: 'gpu' }, { batch: '0' }, { repeats: 'x' }, { sample: '3' }, { input: 'a.npy', images: 'dir' }, { mean: 'a,b' }]) {
-      expect(await codeOf(runScoreOnnx(fx('headnet'), { ...flags, progress: false })), JSON.stringify(flags)).toBe('E_OPTION');
+    for (const flags of [
+      { format: 'xml' },
+      { bn: 'eval' },
+      { engine: 'gpu' },
+      { batch: '0' },
+      { repeats: 'x' },
+      { sample: '3' },
+      { input: 'a.npy', images: 'dir' },
+      { mean: 'a,b' },
+    ]) {
+      expect(await codeOf(runScoreOnnx(fx('headnet'), { ...flags, progress: false })), JSON.stringify(flags)).toBe(
+        'E_OPTION',
+      );
     }
   });
 

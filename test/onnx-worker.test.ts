@@ -48,7 +48,18 @@ describe('ort backend on worker threads (compiled)', () => {
       process.execPath,
       [
         join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-        ...['--outDir', OUT, '--rootDir', join(ROOT, 'src'), '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'],
+        ...[
+          '--outDir',
+          OUT,
+          '--rootDir',
+          join(ROOT, 'src'),
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+        ],
         ...['--strict', '--skipLibCheck', '--esModuleInterop', '--resolveJsonModule', '--types', 'node'],
         join(ROOT, 'src', 'backends', 'ort', 'index.ts'),
         join(ROOT, 'src', 'backends', 'ort', 'worker.ts'),
@@ -63,12 +74,26 @@ describe('ort backend on worker threads (compiled)', () => {
 
   it('runs sessions off the main thread, equals the inline path, reports progress and cancels', async () => {
     expect(workerScript()).toBeUndefined(); // sources: inline
-    const r = spawnSync(process.execPath, [join(OUT, 'child.mjs'), JSON.stringify(ARCHS)], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(OUT, 'child.mjs'), JSON.stringify(ARCHS)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { worker: string; counts: number[][]; progress: number[][]; cancelled: string; maxGap: number };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      worker: string;
+      counts: number[][];
+      progress: number[][];
+      cancelled: string;
+      maxGap: number;
+    };
     expect(out.worker).toMatch(/backends\/ort\/worker\.js$/);
     const nets = ARCHS.map((a) => nb201Space.build(nb201Space.parse(a), NET));
-    const inline = await new OrtBackend().countPatterns({ networks: nets, inputs: gaussianBatch(16, 3, 16, 16, 1), seeds: [11, 12], threads: 1 });
+    const inline = await new OrtBackend().countPatterns({
+      networks: nets,
+      inputs: gaussianBatch(16, 3, 16, 16, 1),
+      seeds: [11, 12],
+      threads: 1,
+    });
     expect(out.counts).toEqual(inline);
     expect(out.progress.at(-1)).toEqual([6, 6]);
     expect(out.cancelled).toBe('E_CANCELLED');

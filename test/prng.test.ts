@@ -54,7 +54,9 @@ describe('counter-based PRNG', () => {
 
   it('detLog agrees with Math.log to ~1 ulp over (0, 1)', () => {
     for (const s of [1e-19, 1e-10, 0.001, 0.1, 0.25, 0.5, 0.70710678, 0.7071068, 0.9, 0.999999, 1 - 2 ** -40]) {
-      expect(Math.abs(detLog(s) - Math.log(s))).toBeLessThanOrEqual(4 * Number.EPSILON * Math.max(1, Math.abs(Math.log(s))));
+      expect(Math.abs(detLog(s) - Math.log(s))).toBeLessThanOrEqual(
+        4 * Number.EPSILON * Math.max(1, Math.abs(Math.log(s))),
+      );
     }
   });
 });

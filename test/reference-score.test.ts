@@ -23,11 +23,7 @@ const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
 describe('hand-checked networks (no weights involved)', () => {
   it('input → ReLU: patterns are the signs of the inputs', () => {
     // 3 samples of a 1×2×2 map; neuron j's pattern is bit s = (x[s][j] > 0).
-    const x = Float32Array.from([
-      /* s0 */ 1, -1, 0, 2,
-      /* s1 */ 1, 3, -2, 2,
-      /* s2 */ -1, 3, 0, 5,
-    ]);
+    const x = Float32Array.from([/* s0 */ 1, -1, 0, 2, /* s1 */ 1, 3, -2, 2, /* s2 */ -1, 3, 0, 5]);
     // neuron 0: s0=1 s1=1 s2=0 → 0b011; neuron 1: 0,1,1 → 0b110; neuron 2: 0,0,0 → 0; neuron 3: 1,1,1 → 0b111.
     const b = new GraphBuilder([1, 2, 2]);
     const r = b.relu(b.input);
@@ -90,12 +86,18 @@ describe('reference SWAP on NB201', () => {
       }
     }
     // a conv-heavy cell with S=2 realises all four patterns
-    const dense = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'), TINY);
+    const dense = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+      TINY,
+    );
     expect(referenceCount(dense, gaussianBatch(2, 3, 8, 8, 1), 0)).toBe(4);
   });
 
   it('any batch size: S = 1, 33 and 70 run and stay within bounds', () => {
-    const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'), TINY);
+    const net = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'),
+      TINY,
+    );
     const V = recordedValues(net);
     expect(referenceCount(net, gaussianBatch(1, 3, 8, 8, 0), 0)).toBeLessThanOrEqual(2);
     for (const S of [33, 70]) {
@@ -106,7 +108,10 @@ describe('reference SWAP on NB201', () => {
   });
 
   it('is deterministic: same seed → same ReLU outputs and score; another seed → other weights', () => {
-    const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'), TINY);
+    const net = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'),
+      TINY,
+    );
     const batch = gaussianBatch(8, 3, 8, 8, 5);
     const grab = (seed: number) => {
       const outs: Float32Array[] = [];
@@ -119,30 +124,56 @@ describe('reference SWAP on NB201', () => {
   });
 
   it('scoreNetworks reports Ψ, per-repeat counts, Θ, reg-SWAP and settings', async () => {
-    const g = parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|');
+    const g = parseNb201(
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
+    );
     const net = buildNb201Network(g, TINY);
-    const run = await scoreNetworks([net], { backend: 'reference', repeats: 3, seed: 4, batch: 8, inputs: gaussianBatch(8, 3, 8, 8, 0), mu: 5, sigma: 10 });
+    const run = await scoreNetworks([net], {
+      backend: 'reference',
+      repeats: 3,
+      seed: 4,
+      batch: 8,
+      inputs: gaussianBatch(8, 3, 8, 8, 0),
+      mu: 5,
+      sigma: 10,
+    });
     const s = run.scores[0]!;
     expect(s.perRepeat).toHaveLength(3);
     expect(s.swap).toBeCloseTo(s.perRepeat.reduce((a, b) => a + b, 0) / 3, 12);
     const k = s.params / 1000;
     expect(s.regFactor).toBeCloseTo(Math.exp(-((k - 5) ** 2) / 10), 12);
     expect(s.regSwap).toBeCloseTo(s.swap * s.regFactor, 9);
-    expect(run.settings).toMatchObject({ batch: 8, repeats: 3, seed: 4, backend: 'reference', regulariser: { mu: 5, sigma: 10 } });
+    expect(run.settings).toMatchObject({
+      batch: 8,
+      repeats: 3,
+      seed: 4,
+      backend: 'reference',
+      regulariser: { mu: 5, sigma: 10 },
+    });
   });
 });
 
 describe('inputs and options are validated with coded errors', () => {
   const net = buildNb201Network(parseNb201(ALL_NONE), TINY);
-  const code = async (p: Promise<unknown>) => p.then(() => 'no error', (e: unknown) => (e instanceof SwapError ? e.code : String(e)));
+  const code = async (p: Promise<unknown>) =>
+    p.then(
+      () => 'no error',
+      (e: unknown) => (e instanceof SwapError ? e.code : String(e)),
+    );
 
   it('rejects NaN, empty and mis-shaped batches', async () => {
     const bad = new Float32Array(2 * 3 * 8 * 8);
     bad[77] = Number.NaN;
     expect(() => makeBatch(bad, 2, 3, 8, 8, 'x')).toThrow(/non-finite value NaN at sample 0, element 77/);
-    expect(() => makeBatch(new Float32Array(0), 0, 3, 8, 8, 'x')).toThrowError(expect.objectContaining({ code: 'E_INPUT_EMPTY' }));
-    expect(() => makeBatch(new Float32Array(5), 1, 3, 8, 8, 'x')).toThrowError(expect.objectContaining({ code: 'E_INPUT_SHAPE' }));
-    expect(await code(scoreNetworks([net], { backend: 'reference', inputs: defaultBatch(4), repeats: 1 }))).toBe('E_INPUT_SHAPE');
+    expect(() => makeBatch(new Float32Array(0), 0, 3, 8, 8, 'x')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_EMPTY' }),
+    );
+    expect(() => makeBatch(new Float32Array(5), 1, 3, 8, 8, 'x')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_SHAPE' }),
+    );
+    expect(await code(scoreNetworks([net], { backend: 'reference', inputs: defaultBatch(4), repeats: 1 }))).toBe(
+      'E_INPUT_SHAPE',
+    );
   });
 
   it('rejects bad options and unknown backends', async () => {
@@ -157,12 +188,22 @@ describe('inputs and options are validated with coded errors', () => {
   it('a network without recorded ReLU is rejected', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const n = b.finish(b.bn(b.input));
-    expect(await code(scoreNetworks([n], { backend: 'reference', inputs: gaussianBatch(2, 3, 8, 8, 0) }))).toBe('E_IR_SHAPE');
+    expect(await code(scoreNetworks([n], { backend: 'reference', inputs: gaussianBatch(2, 3, 8, 8, 0) }))).toBe(
+      'E_IR_SHAPE',
+    );
   });
 
   it('the registry reports why a backend is unavailable', async () => {
     const reg = new BackendRegistry([
-      { name: 'cuda', priority: 30, description: 'test', probe: async () => ({ available: false, reason: 'no GPU here' }), create: async () => { throw new Error('unreachable'); } },
+      {
+        name: 'cuda',
+        priority: 30,
+        description: 'test',
+        probe: async () => ({ available: false, reason: 'no GPU here' }),
+        create: async () => {
+          throw new Error('unreachable');
+        },
+      },
       ...new BackendRegistry().list().filter((p) => p.name === 'reference'),
     ]);
     const choice = await reg.choose('auto');

@@ -54,7 +54,11 @@ describe('RandomForest', () => {
 
   it('predicts a constant for constant targets and respects minLeaf/maxDepth', () => {
     const { X } = dataset(30, 6);
-    const rf = RandomForest.fit(X, X.map(() => 2.5), { trees: 5 });
+    const rf = RandomForest.fit(
+      X,
+      X.map(() => 2.5),
+      { trees: 5 },
+    );
     expect(rf.predict([0.1, 0.2, 0.3, 0.4])).toBe(2.5);
     const { y } = dataset(30, 6);
     const stump = RandomForest.fit(X, y, { trees: 1, maxDepth: 0 });
@@ -99,7 +103,8 @@ describe('stratifiedSample', () => {
 
   it('covers every stratum over many draws and is deterministic per seed', () => {
     const seen = new Set<number>();
-    for (let seed = 0; seed < 200; seed++) for (const p of stratifiedSample(pred, 2, new Rng(seed), { greedyTop: false })) seen.add(p);
+    for (let seed = 0; seed < 200; seed++)
+      for (const p of stratifiedSample(pred, 2, new Rng(seed), { greedyTop: false })) seen.add(p);
     expect(seen.size).toBeGreaterThan(90);
     expect(stratifiedSample(pred, 7, new Rng(3))).toEqual(stratifiedSample(pred, 7, new Rng(3)));
   });
@@ -108,7 +113,9 @@ describe('stratifiedSample', () => {
     expect(stratifiedSample([1, 3, 2], 5, new Rng(0))).toEqual([1, 2, 0]);
     expect(stratifiedSample([], 3, new Rng(0))).toEqual([]);
     expect(stratifiedSample([1, 2], 0, new Rng(0))).toEqual([]);
-    expect(() => stratifiedSample([1], 1, new Rng(0), { topFraction: 0 })).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+    expect(() => stratifiedSample([1], 1, new Rng(0), { topFraction: 0 })).toThrow(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
   });
 });
 

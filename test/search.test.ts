@@ -29,9 +29,23 @@ beforeAll(() => {
 
 // SEARCH_TEST_BACKEND=reference checks the suite without the native addon ('auto' uses the best available).
 const testBackend = process.env['SEARCH_TEST_BACKEND'] as SearchOptions['backend'] | undefined;
-const search = (o: SearchOptions) => runSearch({ ...(testBackend ? { backend: testBackend } : {}), ...o }, { table: nb201Benchmark(table), inputs });
-const swapOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({ strategy: 'swap-nas', seed, ...TINY, swapNas: SMALL_SWAP, ...extra });
-const hybridOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({ strategy: 'hybrid', seed, budget: 14, ...TINY, preNas: SMALL_HYBRID, ...extra });
+const search = (o: SearchOptions) =>
+  runSearch({ ...(testBackend ? { backend: testBackend } : {}), ...o }, { table: nb201Benchmark(table), inputs });
+const swapOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({
+  strategy: 'swap-nas',
+  seed,
+  ...TINY,
+  swapNas: SMALL_SWAP,
+  ...extra,
+});
+const hybridOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({
+  strategy: 'hybrid',
+  seed,
+  budget: 14,
+  ...TINY,
+  preNas: SMALL_HYBRID,
+  ...extra,
+});
 
 function expectInTable(r: SearchReport) {
   expect(r.chosen).not.toBeNull();
@@ -79,9 +93,20 @@ describe('strategies end to end on NB201', () => {
 
   it('swap-nas: data-free μ/σ by default, and --target-params gives μ = σ = K', async () => {
     const { mu: _m, sigma: _s, ...noReg } = TINY;
-    const auto = await search({ strategy: 'swap-nas', seed: 1, ...noReg, swapNas: { population: 4, cycles: 1, sampleSize: 2, mutations: 1 } });
+    const auto = await search({
+      strategy: 'swap-nas',
+      seed: 1,
+      ...noReg,
+      swapNas: { population: 4, cycles: 1, sampleSize: 2, mutations: 1 },
+    });
     expect(auto.proxy!.regulariser!.source).toMatch(/data-free/);
-    const tgt = await search({ strategy: 'swap-nas', seed: 1, ...noReg, targetParams: 3, swapNas: { population: 4, cycles: 1, sampleSize: 2, mutations: 1 } });
+    const tgt = await search({
+      strategy: 'swap-nas',
+      seed: 1,
+      ...noReg,
+      targetParams: 3,
+      swapNas: { population: 4, cycles: 1, sampleSize: 2, mutations: 1 },
+    });
     expect(tgt.proxy!.regulariser).toMatchObject({ mu: 3, sigma: 3 });
   });
 
@@ -165,7 +190,15 @@ describe('journal and resume', () => {
     const p = tmp('pre.jsonl');
     const ac = new AbortController();
     await expect(
-      search({ strategy: 'pre-nas', seed: 11, budget: 20, preNas: SMALL_PRE, journal: p, signal: ac.signal, onProgress: (d) => d >= 12 && ac.abort() }),
+      search({
+        strategy: 'pre-nas',
+        seed: 11,
+        budget: 20,
+        preNas: SMALL_PRE,
+        journal: p,
+        signal: ac.signal,
+        onProgress: (d) => d >= 12 && ac.abort(),
+      }),
     ).rejects.toMatchObject({ code: 'E_CANCELLED' });
     const firstQueries = journalLines(p).filter((r) => r.type === 'query').length;
     expect(firstQueries).toBe(12);
@@ -196,18 +229,30 @@ describe('journal and resume', () => {
     const p = tmp('foreign.jsonl');
     await search({ strategy: 'random', seed: 1, budget: 5, journal: p });
     const code = { code: 'E_JOURNAL' };
-    await expect(search({ strategy: 'random', seed: 2, budget: 5, journal: p, resume: true })).rejects.toMatchObject(code);
-    await expect(search({ strategy: 'random', seed: 1, budget: 6, journal: p, resume: true })).rejects.toMatchObject(code);
-    await expect(search({ strategy: 'pre-nas', seed: 1, budget: 10, journal: p, resume: true })).rejects.toMatchObject(code);
-    await expect(search({ strategy: 'random', seed: 1, budget: 5, dataset: 'cifar100', journal: p, resume: true })).rejects.toMatchObject(code);
+    await expect(search({ strategy: 'random', seed: 2, budget: 5, journal: p, resume: true })).rejects.toMatchObject(
+      code,
+    );
+    await expect(search({ strategy: 'random', seed: 1, budget: 6, journal: p, resume: true })).rejects.toMatchObject(
+      code,
+    );
+    await expect(search({ strategy: 'pre-nas', seed: 1, budget: 10, journal: p, resume: true })).rejects.toMatchObject(
+      code,
+    );
+    await expect(
+      search({ strategy: 'random', seed: 1, budget: 5, dataset: 'cifar100', journal: p, resume: true }),
+    ).rejects.toMatchObject(code);
     await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: p })).rejects.toMatchObject(code);
     const lines = readFileSync(p, 'utf8').split('\n');
     lines[2] = '{"type":"query","seq":2,"t":1,"q":1';
     writeFileSync(p, lines.join('\n'));
-    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: p, resume: true })).rejects.toMatchObject(code);
+    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: p, resume: true })).rejects.toMatchObject(
+      code,
+    );
     const q = tmp('notjournal.jsonl');
     writeFileSync(q, 'hello\n');
-    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: q, resume: true })).rejects.toMatchObject(code);
+    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: q, resume: true })).rejects.toMatchObject(
+      code,
+    );
     // A journal whose queries disagree with this search (edited arch) is rejected, not silently reused.
     const d = tmp('diverge.jsonl');
     await search({ strategy: 'random', seed: 1, budget: 5, journal: d });
@@ -215,7 +260,9 @@ describe('journal and resume', () => {
     const rec = JSON.parse(dl[1]!) as { arch: string };
     dl[1] = JSON.stringify({ ...rec, arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|' });
     writeFileSync(d, dl.join('\n'));
-    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: d, resume: true })).rejects.toThrow(/diverges/);
+    await expect(search({ strategy: 'random', seed: 1, budget: 5, journal: d, resume: true })).rejects.toThrow(
+      /diverges/,
+    );
   });
 });
 
@@ -233,12 +280,20 @@ describe('command evaluator', () => {
 
   it('records failures and garbage as failed evaluations and keeps searching', async () => {
     const p = tmp('cmd.jsonl');
-    const r = await search({ strategy: 'random', seed: 3, budget: 7, journal: p, evaluator: { kind: 'command', command: cmd, timeoutSec: 1 } });
+    const r = await search({
+      strategy: 'random',
+      seed: 3,
+      budget: 7,
+      journal: p,
+      evaluator: { kind: 'command', command: cmd, timeoutSec: 1 },
+    });
     expect(r.queries).toBe(7);
     expect(r.failedQueries).toBe(4);
     expect(r.chosen).not.toBeNull();
     expect(r.chosen!.signal).toBe(56);
-    const qs = journalLines(p).filter((x) => x.type === 'query') as unknown as { result: { ok: boolean; error?: string } }[];
+    const qs = journalLines(p).filter((x) => x.type === 'query') as unknown as {
+      result: { ok: boolean; error?: string };
+    }[];
     expect(qs.map((q) => q.result.ok)).toEqual([false, false, false, false, true, true, true]);
     expect(qs[0]!.result.error).toMatch(/exit code 3.*boom/s);
     expect(qs[1]!.result.error).toMatch(/no accuracy/);
@@ -250,12 +305,24 @@ describe('command evaluator', () => {
   });
 
   it('pre-nas survives failing evaluations; a search whose evaluations all fail chooses nothing', async () => {
-    const flaky = 'if [ $((SWAPNAS_QUERY % 3)) -eq 0 ]; then echo garbage; else echo "{\\"accuracy\\": $((SWAPNAS_QUERY % 17 + 60))}"; fi';
-    const r = await search({ strategy: 'pre-nas', seed: 1, budget: 12, preNas: SMALL_PRE, evaluator: { kind: 'command', command: flaky } });
+    const flaky =
+      'if [ $((SWAPNAS_QUERY % 3)) -eq 0 ]; then echo garbage; else echo "{\\"accuracy\\": $((SWAPNAS_QUERY % 17 + 60))}"; fi';
+    const r = await search({
+      strategy: 'pre-nas',
+      seed: 1,
+      budget: 12,
+      preNas: SMALL_PRE,
+      evaluator: { kind: 'command', command: flaky },
+    });
     expect(r.queries).toBe(12);
     expect(r.failedQueries).toBe(4);
     expect(r.chosen).not.toBeNull();
-    const none = await search({ strategy: 'random', seed: 1, budget: 3, evaluator: { kind: 'command', command: 'exit 1' } });
+    const none = await search({
+      strategy: 'random',
+      seed: 1,
+      budget: 3,
+      evaluator: { kind: 'command', command: 'exit 1' },
+    });
     expect(none.chosen).toBeNull();
     expect(none.failedQueries).toBe(3);
     expect(formatSummary(none)).toMatch(/every evaluation failed/);
@@ -276,9 +343,13 @@ describe('bad input', () => {
     await expect(search({ strategy: 'random', mu: 1, sigma: 1 })).rejects.toEqual(code('E_OPTION'));
     await expect(search({ strategy: 'swap-nas', mu: 1 })).rejects.toEqual(code('E_OPTION'));
     await expect(search({ strategy: 'swap-nas', mu: 1, sigma: 1, targetParams: 2 })).rejects.toEqual(code('E_OPTION'));
-    await expect(search({ strategy: 'swap-nas', swapNas: { population: 3, sampleSize: 5 } })).rejects.toEqual(code('E_OPTION'));
+    await expect(search({ strategy: 'swap-nas', swapNas: { population: 3, sampleSize: 5 } })).rejects.toEqual(
+      code('E_OPTION'),
+    );
     await expect(search({ strategy: 'random', seed: -1 })).rejects.toEqual(code('E_OPTION'));
-    await expect(search({ strategy: 'random', evaluator: { kind: 'command', command: ' ' } })).rejects.toEqual(code('E_OPTION'));
+    await expect(search({ strategy: 'random', evaluator: { kind: 'command', command: ' ' } })).rejects.toEqual(
+      code('E_OPTION'),
+    );
   });
 });
 
@@ -302,7 +373,20 @@ describe('swapnas search CLI', () => {
   it('runs a search, prints the summary, writes the JSON report and the plot', async () => {
     const out = tmp('report.json');
     const plot = tmp('plot.svg');
-    const text = await cli(['--strategy', 'random', '--dataset', 'cifar100', '--seed', '2', '--budget', '12', '--out', out, '--plot', plot]);
+    const text = await cli([
+      '--strategy',
+      'random',
+      '--dataset',
+      'cifar100',
+      '--seed',
+      '2',
+      '--budget',
+      '12',
+      '--out',
+      out,
+      '--plot',
+      plot,
+    ]);
     expect(text).toMatch(/search random on nb201\/cifar100, seed 2/);
     expect(text).toMatch(/table value: .*test accuracy \(200 epochs/);
     const rep = JSON.parse(readFileSync(out, 'utf8')) as SearchReport;
@@ -313,7 +397,36 @@ describe('swapnas search CLI', () => {
 
   it('runs swap-nas with proxy flags and resumes from a journal', async () => {
     const j = tmp('cli.jsonl');
-    const args = ['--seed', '1', '--population', '4', '--cycles', '2', '--sample-size', '2', '--mutations', '2', '--channels', '4', '--cells', '1', '--batch', '8', '--repeats', '1', '--gaussian', '--input-size', '8', '--mu', '5', '--sigma', '50', '--journal', j, '--json'];
+    const args = [
+      '--seed',
+      '1',
+      '--population',
+      '4',
+      '--cycles',
+      '2',
+      '--sample-size',
+      '2',
+      '--mutations',
+      '2',
+      '--channels',
+      '4',
+      '--cells',
+      '1',
+      '--batch',
+      '8',
+      '--repeats',
+      '1',
+      '--gaussian',
+      '--input-size',
+      '8',
+      '--mu',
+      '5',
+      '--sigma',
+      '50',
+      '--journal',
+      j,
+      '--json',
+    ];
     const a = JSON.parse(await cli(args)) as SearchReport;
     const b = JSON.parse(await cli([...args, '--resume'])) as SearchReport;
     expect(b.chosen).toEqual(a.chosen);
@@ -321,14 +434,30 @@ describe('swapnas search CLI', () => {
   });
 
   it('rejects misplaced and bad flags with coded errors', async () => {
-    await expect(cli(['--strategy', 'pre-nas', '--population', '5'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
-    await expect(cli(['--strategy', 'random', '--channels', '4'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
-    await expect(cli(['--strategy', 'swap-nas', '--initial', '4'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
+    await expect(cli(['--strategy', 'pre-nas', '--population', '5'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
+    await expect(cli(['--strategy', 'random', '--channels', '4'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
+    await expect(cli(['--strategy', 'swap-nas', '--initial', '4'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
     await expect(cli(['--strategy', 'nope'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
-    await expect(cli(['--strategy', 'random', '--evaluator', 'command'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
-    await expect(cli(['--strategy', 'random', '--evaluator', 'oracle'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
-    await expect(cli(['--strategy', 'random', '--dataset', 'svhn'])).rejects.toEqual(expect.objectContaining({ code: 'E_DATASET' }));
-    await expect(cli(['--strategy', 'random', '--space', 'nb999'])).rejects.toEqual(expect.objectContaining({ code: 'E_SPACE' }));
-    await expect(cli(['--strategy', 'pre-nas', '--budget', '3'])).rejects.toEqual(expect.objectContaining({ code: 'E_OPTION' }));
+    await expect(cli(['--strategy', 'random', '--evaluator', 'command'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
+    await expect(cli(['--strategy', 'random', '--evaluator', 'oracle'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
+    await expect(cli(['--strategy', 'random', '--dataset', 'svhn'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_DATASET' }),
+    );
+    await expect(cli(['--strategy', 'random', '--space', 'nb999'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_SPACE' }),
+    );
+    await expect(cli(['--strategy', 'pre-nas', '--budget', '3'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
   });
 });

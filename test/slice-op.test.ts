@@ -62,7 +62,11 @@ describe('slice op', () => {
     const net = sliceNet();
     for (const S of [5, 16, 40]) {
       const batch = gaussianBatch(S, 3, 10, 10, S);
-      const got = await new NativeBackend(load.addon).countPatterns({ networks: [net, net], inputs: batch, seeds: [3, 4] });
+      const got = await new NativeBackend(load.addon).countPatterns({
+        networks: [net, net],
+        inputs: batch,
+        seeds: [3, 4],
+      });
       const want = [3, 4].map((seed) => referenceCount(net, batch, seed));
       expect(got).toEqual([want, want]);
     }
@@ -77,7 +81,9 @@ describe('slice op', () => {
     expect(imp.ok).toBe(true);
     if (imp.ok) expect(imp.network.nodes.map((n) => ({ ...n }))).toEqual(net.nodes.map((n) => ({ ...n })));
     const batch = gaussianBatch(12, 3, 10, 10, 1);
-    const [[count]] = (await new OrtBackend().countPatterns({ networks: [net], inputs: batch, seeds: [3] })) as [[number]];
+    const [[count]] = (await new OrtBackend().countPatterns({ networks: [net], inputs: batch, seeds: [3] })) as [
+      [number],
+    ];
     expect(count).toBe(referenceCount(net, batch, 3));
     expect(ort).toBeDefined();
   });

@@ -38,7 +38,11 @@ function cases(): { label: string; net: Network; size: number }[] {
     for (const { opts, size } of small) {
       for (let k = 0; k < 3; k++) {
         const g = entry.space.sample(rng);
-        out.push({ label: `${name} ${JSON.stringify(opts)} ${entry.space.format(g)}`, net: entry.space.build(g, { ...opts, inputSize: size }), size });
+        out.push({
+          label: `${name} ${JSON.stringify(opts)} ${entry.space.format(g)}`,
+          net: entry.space.build(g, { ...opts, inputSize: size }),
+          size,
+        });
       }
     }
   }
@@ -55,7 +59,8 @@ async function expectParity(backend: Backend): Promise<void> {
     const batch = gaussianBatch(S, 3, c.size, c.size, c.size);
     const [got] = await backend.countPatterns({ networks: [c.net], inputs: batch, seeds: SEEDS });
     const want = SEEDS.map((s) => referenceCount(c.net, batch, s));
-    if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`${c.label}: ${backend.name} ${JSON.stringify(got)}, reference ${JSON.stringify(want)}`);
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      bad.push(`${c.label}: ${backend.name} ${JSON.stringify(got)}, reference ${JSON.stringify(want)}`);
   }
   expect(bad).toEqual([]);
 }

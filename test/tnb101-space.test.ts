@@ -108,7 +108,8 @@ describe('TNB101 micro enumeration, sampling, mutation', () => {
   });
 
   it('samples reproducibly from a seed and roughly uniformly over ops', () => {
-    const draw = (seed: number) => ((r) => Array.from({ length: 50 }, () => formatTnb101(sampleTnb101(r))))(new Rng(seed));
+    const draw = (seed: number) =>
+      ((r) => Array.from({ length: 50 }, () => formatTnb101(sampleTnb101(r))))(new Rng(seed));
     expect(draw(7)).toEqual(draw(7));
     expect(draw(7)).not.toEqual(draw(8));
     const rng = new Rng(1);
@@ -241,7 +242,18 @@ describe('TNB101 micro network', () => {
     expect(convs.length).toBe(2 + 10 * 6);
     // cell outputs: 2 cells per module of 41414 → 128@32, 128@32, 256@16, 256@16, 512@8
     const sums = net.nodes.filter((n) => n.op === 'add' && n.inputs.length === 3).map((n) => n.shape.join('x'));
-    expect(sums).toEqual(['128x32x32', '128x32x32', '128x32x32', '128x32x32', '256x16x16', '256x16x16', '256x16x16', '256x16x16', '512x8x8', '512x8x8']);
+    expect(sums).toEqual([
+      '128x32x32',
+      '128x32x32',
+      '128x32x32',
+      '128x32x32',
+      '256x16x16',
+      '256x16x16',
+      '256x16x16',
+      '256x16x16',
+      '512x8x8',
+      '512x8x8',
+    ]);
     expect(net.nodes.filter((n) => n.op === 'relu').every((n) => n.shape.length === 3)).toBe(true);
   });
 
@@ -269,7 +281,9 @@ describe('TNB101 micro network', () => {
     const full = buildTnb101Network(g, { channels: 8, inputSize: 32 });
     const pruned = buildTnb101Network(g, { channels: 8, inputSize: 32, prune: true });
     expect(recordedValues(pruned)).toBeLessThan(recordedValues(full));
-    expect(countParams(pruned)).toBe(countParams(buildTnb101Network(parseTnb101('0_00_300'), { channels: 8, inputSize: 32 })));
+    expect(countParams(pruned)).toBe(
+      countParams(buildTnb101Network(parseTnb101('0_00_300'), { channels: 8, inputSize: 32 })),
+    );
   });
 
   it('rejects bad network options with a coded error', () => {
@@ -328,11 +342,17 @@ describe('TNB101 micro table', () => {
 
   it('external proxies per task, sentinels dropped', () => {
     const t = loadTnb101Table();
-    expect([...t.external('class_object').keys()].sort()).toEqual(['epe_nas (NASLib)', 'fisher (NASLib)', 'synflow (NASLib)', 'zen (NASLib)']);
+    expect([...t.external('class_object').keys()].sort()).toEqual([
+      'epe_nas (NASLib)',
+      'fisher (NASLib)',
+      'synflow (NASLib)',
+      'zen (NASLib)',
+    ]);
     expect([...t.external('normal').keys()]).toEqual(['zen (NASLib)']);
     expect(t.external('class_scene').get('zen (NASLib)')!.size).toBe(4096 - 169);
     expect(t.external('jigsaw').get('epe_nas (NASLib)')!.size).toBe(4096 - 108);
-    for (const m of t.external('room_layout').values()) for (const v of m.values()) expect(Number.isFinite(v) && v !== -1e8).toBe(true);
+    for (const m of t.external('room_layout').values())
+      for (const v of m.values()) expect(Number.isFinite(v) && v !== -1e8).toBe(true);
   });
 
   it('malformed CSV is an E_TABLE error naming the line', () => {

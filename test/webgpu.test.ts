@@ -17,7 +17,14 @@ import {
 import { loadAddon } from '../src/native/loader.js';
 import { BackendRegistry } from '../src/backends/registry.js';
 import { referenceProvider } from '../src/backends/reference/index.js';
-import { WebGpuBackend, findAdapter, planNetwork, probeWebgpu, webgpuProvider, type WebGpuInspection } from '../src/backends/webgpu/index.js';
+import {
+  WebGpuBackend,
+  findAdapter,
+  planNetwork,
+  probeWebgpu,
+  webgpuProvider,
+  type WebGpuInspection,
+} from '../src/backends/webgpu/index.js';
 import { grid } from '../src/backends/webgpu/programs.js';
 import { sizeClass } from '../src/backends/webgpu/pool.js';
 import { webgpuRequired } from './helpers.js';
@@ -36,7 +43,9 @@ else console.info(`[webgpu] adapter: ${probe.info}`);
 
 describe('webgpu planning (no device needed)', () => {
   it('plans NB201 networks: slots are reused, dispatch sizes fit the limits, head skipped', () => {
-    const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|'));
+    const net = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|'),
+    );
     const plan = planNetwork(net, 16);
     const computed = new Set(plan.dispatches.map((d) => d.node));
     expect(computed.has(net.output)).toBe(false); // the classifier is not an ancestor of a recorded ReLU
@@ -112,7 +121,8 @@ function checkAgainstReference(net: Network, batch: InputBatch, seed: number, in
     const gv = ins.values.get(r.node)!;
     const tol = 1e-5 * Math.max(1, maxAbs(rv));
     for (let k = 0; k < rv.length; k++) {
-      if (Math.abs(rv[k]! - gv[k]!) > tol) throw new Error(`node ${r.node} element ${k}: reference ${rv[k]} vs device ${gv[k]}`);
+      if (Math.abs(rv[k]! - gv[k]!) > tol)
+        throw new Error(`node ${r.node} element ${k}: reference ${rv[k]} vs device ${gv[k]}`);
     }
     for (let j = 0; j < r.per; j++) {
       for (let s = 0; s < S; s++) {
@@ -121,7 +131,8 @@ function checkAgainstReference(net: Network, batch: InputBatch, seed: number, in
         const devBit = ((word >>> (s & 31)) & 1) === 1;
         if (refBit === devBit) continue;
         const active = refBit ? rv[s * r.per + j]! : gv[s * r.per + j]!;
-        if (!(active <= tol)) throw new Error(`node ${r.node} neuron ${j} sample ${s}: pattern bit differs at |x| = ${active} > ${tol}`);
+        if (!(active <= tol))
+          throw new Error(`node ${r.node} neuron ${j} sample ${s}: pattern bit differs at |x| = ${active} > ${tol}`);
         flips++;
       }
     }
@@ -130,7 +141,14 @@ function checkAgainstReference(net: Network, batch: InputBatch, seed: number, in
 }
 
 /** One device evaluation with the outputs of every recorded ReLU (and of `extra` nodes) read back. */
-function inspect(be: WebGpuBackend, net: Network, batch: InputBatch, seed: number, extra: number[] = [], computeAll = false): Promise<WebGpuInspection> {
+function inspect(
+  be: WebGpuBackend,
+  net: Network,
+  batch: InputBatch,
+  seed: number,
+  extra: number[] = [],
+  computeAll = false,
+): Promise<WebGpuInspection> {
   const relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).map((n) => n.id);
   return be.inspect(net, batch, seed, [...relus, ...extra], { computeAll });
 }
@@ -156,7 +174,12 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
       const batch = gaussianBatch(S, 3, 8, 8, 11);
       const seeds = [7, 1234567];
       const progress: number[] = [];
-      const counts = await be.countPatterns({ networks: nets, inputs: batch, seeds, onProgress: (d) => progress.push(d) });
+      const counts = await be.countPatterns({
+        networks: nets,
+        inputs: batch,
+        seeds,
+        onProgress: (d) => progress.push(d),
+      });
       expect(progress.at(-1)).toBe(nets.length * seeds.length);
       let exact = 0;
       let flips = 0;
@@ -171,12 +194,16 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
           // not equal: every differing pattern bit must be a sign flip at a value within rounding of zero
           const ins = await inspect(be, net, batch, seeds[r]!);
           const f = checkAgainstReference(net, batch, seeds[r]!, ins);
-          expect(f, `${String(net.meta?.['arch'])}: counts ${counts[i]![r]} vs ${want} without any sign flip`).toBeGreaterThan(0);
+          expect(
+            f,
+            `${String(net.meta?.['arch'])}: counts ${counts[i]![r]} vs ${want} without any sign flip`,
+          ).toBeGreaterThan(0);
           flips += f;
         }
       }
       // patterns themselves, for the first few cells and seed 0
-      for (const net of nets.slice(0, 5)) flips += checkAgainstReference(net, batch, seeds[0]!, await inspect(be, net, batch, seeds[0]!));
+      for (const net of nets.slice(0, 5))
+        flips += checkAgainstReference(net, batch, seeds[0]!, await inspect(be, net, batch, seeds[0]!));
       console.info(`[webgpu] S=${S}: ${exact}/${nets.length * seeds.length} counts exact, ${flips} sign-flipped bits`);
       expect(exact).toBeGreaterThanOrEqual(nets.length * seeds.length - 2);
     });
@@ -185,16 +212,21 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
   it('the all-none cell scores 1', async () => {
     const net = buildNb201Network(parseNb201(ALL_NONE), TINY);
     const full = buildNb201Network(parseNb201(ALL_NONE));
-    const [small, big] = await be.countPatterns({ networks: [net], inputs: gaussianBatch(8, 3, 8, 8, 3), seeds: [1, 2] }).then(async (a) => [
-      a[0]!,
-      (await be.countPatterns({ networks: [full], inputs: gaussianBatch(16, 3, 32, 32, 3), seeds: [5] }))[0]!,
-    ]);
+    const [small, big] = await be
+      .countPatterns({ networks: [net], inputs: gaussianBatch(8, 3, 8, 8, 3), seeds: [1, 2] })
+      .then(async (a) => [
+        a[0]!,
+        (await be.countPatterns({ networks: [full], inputs: gaussianBatch(16, 3, 32, 32, 3), seeds: [5] }))[0]!,
+      ]);
     expect(small).toEqual([1, 1]);
     expect(big).toEqual([1]);
   });
 
   it('uploads bit-identical PRNG weights', async () => {
-    const net = buildNb201Network(parseNb201('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|'), TINY);
+    const net = buildNb201Network(
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|'),
+      TINY,
+    );
     const seed = 0xdeadbeef;
     const ins = await be.inspect(net, gaussianBatch(4, 3, 8, 8, 1), seed);
     expect(ins.weightTensors.length).toBeGreaterThan(3);
@@ -207,19 +239,28 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
         // conv2d_oc4 layout [cout/4][cin/groups·k·k][4] → PyTorch's [cout][cin/groups·k·k]
         const inner = t.pack4.cinG * t.pack4.kk;
         const plain = new Float32Array(t.count);
-        for (let oc = 0; oc < t.count / inner; oc++) for (let q = 0; q < inner; q++) plain[oc * inner + q] = got[Math.floor(oc / 4) * inner * 4 + q * 4 + (oc % 4)]!;
+        for (let oc = 0; oc < t.count / inner; oc++)
+          for (let q = 0; q < inner; q++)
+            plain[oc * inner + q] = got[Math.floor(oc / 4) * inner * 4 + q * 4 + (oc % 4)]!;
         got = plain;
         packed++;
       }
       expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
-      if (addon.ok) expect(new Uint32Array(addon.addon.prngFill(seed, t.node, t.count).buffer)).toEqual(new Uint32Array(want.buffer));
+      if (addon.ok)
+        expect(new Uint32Array(addon.addon.prngFill(seed, t.node, t.count).buffer)).toEqual(
+          new Uint32Array(want.buffer),
+        );
     }
     expect(packed).toBeGreaterThan(0);
   });
 
   it('medium network (C=8, 2 cells, 16×16, S=16) matches the reference', async () => {
     const rng = new Rng(99);
-    const gs = [parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'), sampleNb201(rng), sampleNb201(rng)];
+    const gs = [
+      parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+      sampleNb201(rng),
+      sampleNb201(rng),
+    ];
     const nets = gs.map((g) => buildNb201Network(g, { channels: 8, cells: 2, inputSize: 16 }));
     const batch = gaussianBatch(16, 3, 16, 16, 5);
     const counts = await be.countPatterns({ networks: nets, inputs: batch, seeds: [3] });
@@ -297,16 +338,22 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     expect(b[0]![0]).toBe(a[3]![1]);
     const ac = new AbortController();
     ac.abort();
-    await expect(be.countPatterns({ networks: nets, inputs: batch, seeds: [1], signal: ac.signal })).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    await expect(
+      be.countPatterns({ networks: nets, inputs: batch, seeds: [1], signal: ac.signal }),
+    ).rejects.toMatchObject({ code: 'E_CANCELLED' });
     const wrong = gaussianBatch(2, 3, 16, 16, 1);
-    await expect(be.countPatterns({ networks: nets, inputs: wrong, seeds: [1] })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    await expect(be.countPatterns({ networks: nets, inputs: wrong, seeds: [1] })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+    });
   });
 
   it('gives the same counts with 2-D dispatch grids (workgroups per dimension capped at 32)', async () => {
     const small = await WebGpuBackend.create({ maxWorkgroupsPerDimension: 32 });
     try {
       const rng = new Rng(77);
-      const nets = Array.from({ length: 4 }, () => buildNb201Network(sampleNb201(rng), { channels: 8, cells: 1, inputSize: 8 }));
+      const nets = Array.from({ length: 4 }, () =>
+        buildNb201Network(sampleNb201(rng), { channels: 8, cells: 1, inputSize: 8 }),
+      );
       const batch = gaussianBatch(33, 3, 8, 8, 4);
       const got = await small.countPatterns({ networks: nets, inputs: batch, seeds: [9] });
       expect(got).toEqual(await be.countPatterns({ networks: nets, inputs: batch, seeds: [9] }));
@@ -323,6 +370,8 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     expect(other.name).toBe('webgpu');
     await other.close?.();
     expect((other as WebGpuBackend).closed).toBe(true);
-    await expect(other.countPatterns({ networks: [], inputs: gaussianBatch(1, 3, 8, 8, 1), seeds: [1] })).rejects.toMatchObject({ code: 'E_BACKEND' });
+    await expect(
+      other.countPatterns({ networks: [], inputs: gaussianBatch(1, 3, 8, 8, 1), seeds: [1] }),
+    ).rejects.toMatchObject({ code: 'E_BACKEND' });
   });
 });

@@ -33,7 +33,17 @@ export async function runAddonJob<T>(
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await call(
-      { program, offsets, input: req.inputs.data, n: req.inputs.n, c: req.inputs.c, h: req.inputs.h, w: req.inputs.w, seeds: Uint32Array.from(req.seeds), cancel },
+      {
+        program,
+        offsets,
+        input: req.inputs.data,
+        n: req.inputs.n,
+        c: req.inputs.c,
+        h: req.inputs.h,
+        w: req.inputs.w,
+        seeds: Uint32Array.from(req.seeds),
+        cancel,
+      },
       (done, total) => req.onProgress?.(done, total),
     );
   } catch (e) {

@@ -39,11 +39,19 @@ export class BackendRegistry {
   }
 
   /** Probe every backend; for `swapnas backends` and reports. */
-  async describe(): Promise<{ name: BackendName; priority: number; available: boolean; reason?: string; description: string }[]> {
+  async describe(): Promise<
+    { name: BackendName; priority: number; available: boolean; reason?: string; description: string }[]
+  > {
     const rows = [];
     for (const p of this.providers) {
       const r = await p.probe();
-      rows.push({ name: p.name, priority: p.priority, description: p.description, available: r.available, ...(r.available ? {} : { reason: r.reason }) });
+      rows.push({
+        name: p.name,
+        priority: p.priority,
+        description: p.description,
+        available: r.available,
+        ...(r.available ? {} : { reason: r.reason }),
+      });
     }
     return rows;
   }
@@ -56,7 +64,10 @@ export class BackendRegistry {
     if (name !== 'auto') {
       const p = this.providers.find((q) => q.name === name);
       if (!p) {
-        throw new SwapError('E_OPTION', `unknown backend ${JSON.stringify(name)} (known: ${this.providers.map((q) => q.name).join(', ')}, auto)`);
+        throw new SwapError(
+          'E_OPTION',
+          `unknown backend ${JSON.stringify(name)} (known: ${this.providers.map((q) => q.name).join(', ')}, auto)`,
+        );
       }
       const r = await p.probe();
       if (!r.available) throw new SwapError('E_BACKEND_UNAVAILABLE', `backend ${name} is unavailable: ${r.reason}`);
@@ -68,7 +79,10 @@ export class BackendRegistry {
       if (r.available) return { backend: await p.create(), skipped };
       skipped.push({ name: p.name, reason: r.reason });
     }
-    throw new SwapError('E_BACKEND_UNAVAILABLE', `no backend available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+    throw new SwapError(
+      'E_BACKEND_UNAVAILABLE',
+      `no backend available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+    );
   }
 }
 

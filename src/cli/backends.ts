@@ -10,6 +10,10 @@ export function registerBackends(program: Command): void {
     .action(async (f: { json?: boolean }) => {
       const rows = await new BackendRegistry().describe();
       if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      else for (const r of rows) process.stdout.write(`${r.name.padEnd(10)} ${r.available ? 'available  ' : 'unavailable'} ${r.description}${r.reason ? ` — ${r.reason}` : ''}\n`);
+      else
+        for (const r of rows)
+          process.stdout.write(
+            `${r.name.padEnd(10)} ${r.available ? 'available  ' : 'unavailable'} ${r.description}${r.reason ? ` — ${r.reason}` : ''}\n`,
+          );
     });
 }

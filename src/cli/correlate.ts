@@ -45,19 +45,27 @@ export function registerCorrelate(program: Command): void {
   const d = STUDY_DEFAULTS;
   program
     .command('correlate')
-    .description('Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy')
+    .description(
+      'Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy',
+    )
     .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
-    .option('--dataset <name>', 'target of the space\'s table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)')
+    .option(
+      '--dataset <name>',
+      "target of the space's table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)",
+    )
     .option('--sample <n>', 'score a seeded sample of n cells')
     .option('--seed <k>', 'sample seed', '0')
-    .option('--no-stratified', 'uniform sampling instead of stratified by deciles of the table\'s first target (NB201: CIFAR-10 test accuracy; the same sample for every --dataset)')
+    .option(
+      '--no-stratified',
+      "uniform sampling instead of stratified by deciles of the table's first target (NB201: CIFAR-10 test accuracy; the same sample for every --dataset)",
+    )
     .option('--all', 'every architecture of the table (NB201: 15,625 cells)')
     .option('--iso', 'one architecture per isomorphism class (NB201: 6,466)')
     .option('--batch <S>', `samples per batch (default: the space's proxy, NB201 ${d.batch})`)
     .option('--repeats <R>', `weight re-initialisations (default: the space's proxy, NB201 ${d.repeats})`)
-    .option('--channels <C>', 'proxy network channels (default: the space\'s proxy)')
-    .option('--cells <N>', 'proxy cells (per stage) (default: the space\'s proxy)')
-    .option('--input-size <px>', 'resize the input images to px×px (default: the space\'s input size for the target)')
+    .option('--channels <C>', "proxy network channels (default: the space's proxy)")
+    .option('--cells <N>', "proxy cells (per stage) (default: the space's proxy)")
+    .option('--input-size <px>', "resize the input images to px×px (default: the space's input size for the target)")
     .option('--no-prune', 'keep dead cell edges (official behaviour)')
     .option('--images <src>', `input batch: ${IMAGE_SOURCES.join(' | ')}`, d.images)
     .option('--weight-seed <k>', 'weight seed', '0')
@@ -69,23 +77,45 @@ export function registerCorrelate(program: Command): void {
     .option('--out <dir>', 'report folder (JSON, markdown, SVG) and resumable cache', 'runs/correlate')
     .option('--no-external', 'skip the published proxy columns')
     .option('--resamples <n>', 'bootstrap resamples', '1000')
-    .option('--table <csv>', 'ground-truth table with the shipped file\'s columns (default: the shipped table of the space)')
+    .option(
+      '--table <csv>',
+      "ground-truth table with the shipped file's columns (default: the shipped table of the space)",
+    )
     .option('--no-progress', 'no progress on stderr')
     .action(async (f: CorrelateFlags) => {
       const entry = spaceEntry(f.space);
       if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
       const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-      if (!(IMAGE_SOURCES as readonly string[]).includes(f.images)) throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
+      if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
+        throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
       const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso)].filter(Boolean).length;
       if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso');
       const table = entry.loadTable(f.table);
-      if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
+      if (f.prune === false && !entry.proxyDefaults.prune)
+        process.stderr.write(
+          `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
+        );
 
-      const sel: Selection = f.all ? { kind: 'all' } : f.iso ? { kind: 'iso' } : { kind: 'sample', n: int('--sample', f.sample!, 2), seed: int('--seed', f.seed, 0), stratified: f.stratified };
+      const sel: Selection = f.all
+        ? { kind: 'all' }
+        : f.iso
+          ? { kind: 'iso' }
+          : {
+              kind: 'sample',
+              n: int('--sample', f.sample!, 2),
+              seed: int('--seed', f.seed, 0),
+              stratified: f.stratified,
+            };
       const genotypes = selectArchitectures(entry.space, table, sel);
       const network = entry.networkFor(dataset);
-      const px = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
-      const reg = checkRegulariser(f.mu !== undefined ? num('--mu', f.mu) : undefined, f.sigma !== undefined ? num('--sigma', f.sigma) : undefined);
+      const px =
+        f.inputSize !== undefined
+          ? int('--input-size', f.inputSize, 4)
+          : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
+      const reg = checkRegulariser(
+        f.mu !== undefined ? num('--mu', f.mu) : undefined,
+        f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
+      );
       const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
       for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
       const progress = new Progress('correlate', f.progress);
@@ -121,9 +151,16 @@ export function registerCorrelate(program: Command): void {
         });
         const files = await writeCorrelateReport(report, f.out);
         for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
-        process.stdout.write(markdownTable(report.rows, `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`));
-        process.stdout.write(`\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
-          `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`);
+        process.stdout.write(
+          markdownTable(
+            report.rows,
+            `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`,
+          ),
+        );
+        process.stdout.write(
+          `\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
+            `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`,
+        );
       } finally {
         process.off('SIGINT', onSig);
         await backend.close?.();

@@ -31,17 +31,25 @@ interface ExportFlags {
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write the evaluation (or scoring) network of an architecture as an ONNX model with its initialised weights')
-    .argument('<arch>', 'architecture string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
+    .description(
+      'write the evaluation (or scoring) network of an architecture as an ONNX model with its initialised weights',
+    )
+    .argument(
+      '<arch>',
+      'architecture string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"',
+    )
     .requiredOption('-o, --output <file>', 'ONNX file to write')
     .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
-    .option('--dataset <name>', 'the target whose evaluation network is written (default: the space\'s first; darts: cifar10 | imagenet)')
+    .option(
+      '--dataset <name>',
+      "the target whose evaluation network is written (default: the space's first; darts: cifar10 | imagenet)",
+    )
     .option('--proxy', 'write the scoring proxy network instead of the evaluation network')
     .option('--seed <k>', 'weights of repeat 0 of this seed (as `score --seed k`)', '0')
-    .option('--channels <C>', 'network channels (default: the chosen network\'s)')
-    .option('--cells <N>', 'cells (per stage) (default: the chosen network\'s)')
-    .option('--classes <n>', 'classifier outputs (default: the dataset\'s)')
-    .option('--input-size <px>', 'input height/width (default: the dataset\'s)')
+    .option('--channels <C>', "network channels (default: the chosen network's)")
+    .option('--cells <N>', "cells (per stage) (default: the chosen network's)")
+    .option('--classes <n>', "classifier outputs (default: the dataset's)")
+    .option('--input-size <px>', "input height/width (default: the dataset's)")
     .option('--batch <S>', 'fixed batch dimension (default: symbolic "N")')
     .option('--expose-recorded', 'also make every recorded ReLU output (ReLU on a 4-D tensor) a graph output')
     .option('-q, --quiet', 'no summary on stderr')
@@ -57,15 +65,16 @@ export function runExport(arch: string, f: ExportFlags): void {
   const seed = int('--seed', f.seed, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
   const g = entry.space.parse(arch);
-  const base = f.proxy || !entry.evalNetworkFor
-    ? {
-        ...entry.networkFor(target),
-        channels: entry.proxyDefaults.channels,
-        cells: entry.proxyDefaults.cells,
-        prune: entry.proxyDefaults.prune,
-        ...(entry.proxyDefaults.inputSize !== undefined ? { inputSize: entry.proxyDefaults.inputSize } : {}),
-      }
-    : entry.evalNetworkFor(target);
+  const base =
+    f.proxy || !entry.evalNetworkFor
+      ? {
+          ...entry.networkFor(target),
+          channels: entry.proxyDefaults.channels,
+          cells: entry.proxyDefaults.cells,
+          prune: entry.proxyDefaults.prune,
+          ...(entry.proxyDefaults.inputSize !== undefined ? { inputSize: entry.proxyDefaults.inputSize } : {}),
+        }
+      : entry.evalNetworkFor(target);
   const net = entry.space.build(g, {
     ...base,
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),

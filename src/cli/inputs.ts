@@ -1,6 +1,13 @@
 import { SwapError } from '../util/errors.js';
 import type { InputBatch } from '../data/batch.js';
-import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, defaultBatch, loadCifarBinary } from '../data/cifar.js';
+import {
+  CIFAR100_MEAN,
+  CIFAR100_STD,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  defaultBatch,
+  loadCifarBinary,
+} from '../data/cifar.js';
 import { loadNpyBatch } from '../data/npy.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import { loadImageFolder } from '../data/images.js';
@@ -25,13 +32,21 @@ export interface InputFlags {
  */
 export function inputsFromFlags(f: InputFlags, size: number, want: number, resizeTo?: number): InputBatch {
   const b = cifarOrOther(f, size, want);
-  return resizeTo !== undefined && !f.gaussian && !f.npy && (b.h !== resizeTo || b.w !== resizeTo) ? resizeBatch(b, resizeTo) : b;
+  return resizeTo !== undefined && !f.gaussian && !f.npy && (b.h !== resizeTo || b.w !== resizeTo)
+    ? resizeBatch(b, resizeTo)
+    : b;
 }
 
 /** {@link inputsFromFlags}, plus `--image-dir`: the first `want` images of a folder, decoded and resized to `size`. */
-export async function inputsFromFlagsAsync(f: InputFlags, size: number, want: number, resizeTo?: number): Promise<InputBatch> {
+export async function inputsFromFlagsAsync(
+  f: InputFlags,
+  size: number,
+  want: number,
+  resizeTo?: number,
+): Promise<InputBatch> {
   if (f.imageDir === undefined) return inputsFromFlags(f, size, want, resizeTo);
-  if (f.images || f.npy || f.gaussian) throw new SwapError('E_OPTION', 'choose at most one of --images, --image-dir, --npy, --gaussian');
+  if (f.images || f.npy || f.gaussian)
+    throw new SwapError('E_OPTION', 'choose at most one of --images, --image-dir, --npy, --gaussian');
   return loadImageFolder(f.imageDir, { count: want, height: resizeTo ?? size, width: resizeTo ?? size });
 }
 
@@ -40,8 +55,10 @@ function cifarOrOther(f: InputFlags, size: number, want: number): InputBatch {
   if (chosen.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --images, --npy, --gaussian');
   if (f.gaussian) return gaussianBatch(want, 3, size, size, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   if (f.npy) return loadNpyBatch(f.npy);
-  const norm = f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
-  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100') throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+  const norm =
+    f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
   if (f.images) return loadCifarBinary(f.images, want, norm);
   return defaultBatch(want);
 }

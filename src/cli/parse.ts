@@ -10,6 +10,7 @@ export function int(name: string, text: string, min: number): number {
 
 export function num(name: string, text: string): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new SwapError('E_OPTION', `${name} must be a finite number, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(v))
+    throw new SwapError('E_OPTION', `${name} must be a finite number, got ${JSON.stringify(text)}`);
   return v;
 }

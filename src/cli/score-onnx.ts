@@ -63,12 +63,19 @@ const CSV_HEAD = 'model,engine,swap,reg_swap,params,reg_factor,recorded,per_repe
 export function addScoreOnnxOptions(cmd: Command): Command {
   return cmd
     .option('--input <npy>', '(.onnx) float32 N×C×H×W .npy input batch')
-    .option('--reinit', '(.onnx) re-initialise Conv/Gemm/MatMul weights with the official Gaussian scheme over --repeats (default: the model\'s own weights, one run)')
+    .option(
+      '--reinit',
+      "(.onnx) re-initialise Conv/Gemm/MatMul weights with the official Gaussian scheme over --repeats (default: the model's own weights, one run)",
+    )
     .option('--mean <list>', '(.onnx --images folder) per-channel mean, e.g. 0.485,0.456,0.406 (default CIFAR-10)')
     .option('--std <list>', '(.onnx --images folder) per-channel std (default CIFAR-10)')
     .option('--input-shape <C,H,W>', '(.onnx) per-sample input shape for models with dynamic dimensions')
     .option('--max-model-size <MiB>', '(.onnx) refuse larger model files', '512')
-    .option('--bn <mode>', '(.onnx) BatchNormalization statistics: model (as exported) | batch (train mode, always)', 'model')
+    .option(
+      '--bn <mode>',
+      '(.onnx) BatchNormalization statistics: model (as exported) | batch (train mode, always)',
+      'model',
+    )
     .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto');
 }
 
@@ -80,7 +87,7 @@ export function registerScoreOnnx(program: Command): void {
     .argument('<model>', 'ONNX model file')
     .option('--images <path>', 'folder of PNG/JPEG images (or a CIFAR binary file)')
     .option('--npy <file>', 'alias of --input')
-    .option('--gaussian', 'seeded N(0,1) input batch of the model\'s input shape')
+    .option('--gaussian', "seeded N(0,1) input batch of the model's input shape")
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
     .option('--norm <name>', 'cifar10 | cifar100 statistics for images', 'cifar10')
     .option('--batch <S>', 'samples per batch', '16')
@@ -100,7 +107,8 @@ export function registerScoreOnnx(program: Command): void {
 
 function list(name: string, text: string): number[] {
   const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
-  if (parts.length === 0) throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${JSON.stringify(text)}`);
+  if (parts.length === 0)
+    throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${JSON.stringify(text)}`);
   return parts.map((p) => num(name, p));
 }
 
@@ -112,23 +120,45 @@ function parseShape(text: string): Shape3 {
 
 /** Translate CLI flags into library options (inputs loaded here). */
 export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScoreOptions {
-  if (f.sample !== undefined || f.all || f.resume) throw new SwapError('E_OPTION', '--sample, --all and --resume apply to search-space architectures, not to an ONNX model');
+  if (f.sample !== undefined || f.all || f.resume)
+    throw new SwapError(
+      'E_OPTION',
+      '--sample, --all and --resume apply to search-space architectures, not to an ONNX model',
+    );
   const spaceOnly = f as unknown as Record<string, unknown>;
-  for (const [key, flag] of [['official', '--official'], ['channels', '--channels'], ['cells', '--cells'], ['dataset', '--dataset'], ['classes', '--classes'], ['inputSize', '--input-size']] as const) {
-    if (spaceOnly[key] !== undefined && spaceOnly[key] !== false) throw new SwapError('E_OPTION', `${flag} configures a search space's proxy network; it does not apply to an ONNX model`);
+  for (const [key, flag] of [
+    ['official', '--official'],
+    ['channels', '--channels'],
+    ['cells', '--cells'],
+    ['dataset', '--dataset'],
+    ['classes', '--classes'],
+    ['inputSize', '--input-size'],
+  ] as const) {
+    if (spaceOnly[key] !== undefined && spaceOnly[key] !== false)
+      throw new SwapError(
+        'E_OPTION',
+        `${flag} configures a search space's proxy network; it does not apply to an ONNX model`,
+      );
   }
-  if (spaceOnly['space'] !== undefined && spaceOnly['space'] !== 'nb201') throw new SwapError('E_OPTION', '--space does not apply to an ONNX model');
-  if (spaceOnly['imageDir'] !== undefined) throw new SwapError('E_OPTION', 'for an ONNX model give the image folder with --images <folder>');
-  if (spaceOnly['prune'] === false) throw new SwapError('E_OPTION', '--no-prune applies to search-space architectures, not to an ONNX model');
+  if (spaceOnly['space'] !== undefined && spaceOnly['space'] !== 'nb201')
+    throw new SwapError('E_OPTION', '--space does not apply to an ONNX model');
+  if (spaceOnly['imageDir'] !== undefined)
+    throw new SwapError('E_OPTION', 'for an ONNX model give the image folder with --images <folder>');
+  if (spaceOnly['prune'] === false)
+    throw new SwapError('E_OPTION', '--no-prune applies to search-space architectures, not to an ONNX model');
   const npy = f.input ?? f.npy;
-  if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy) throw new SwapError('E_OPTION', 'give --input or --npy, not both');
+  if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy)
+    throw new SwapError('E_OPTION', 'give --input or --npy, not both');
   const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);
   if (sources.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --input, --images, --gaussian');
-  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100') throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
   const bn = f.bn ?? 'model';
-  if (bn !== 'model' && bn !== 'batch') throw new SwapError('E_OPTION', `--bn must be model or batch, got ${JSON.stringify(bn)}`);
+  if (bn !== 'model' && bn !== 'batch')
+    throw new SwapError('E_OPTION', `--bn must be model or batch, got ${JSON.stringify(bn)}`);
   let engine = f.engine ?? 'auto';
-  if (!['auto', 'ir', 'ort'].includes(engine)) throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${JSON.stringify(engine)}`);
+  if (!['auto', 'ir', 'ort'].includes(engine))
+    throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${JSON.stringify(engine)}`);
   const backend = f.backend ?? 'auto';
   if (backend === 'ort') {
     if (engine === 'ir') throw new SwapError('E_OPTION', '--backend ort contradicts --engine ir');
@@ -169,12 +199,22 @@ export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScore
       throw new SwapError('E_INPUT_FILE', `cannot read ${f.images}: ${(e as Error).message}`, { cause: e });
     }
     if (isDir) opts.images = f.images;
-    else batch = loadCifarBinary(f.images, S, cifar100 ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD });
+    else
+      batch = loadCifarBinary(
+        f.images,
+        S,
+        cifar100 ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD },
+      );
   } else if (f.gaussian) {
     const m = loadOnnxModel(file, { maxBytes: opts.maxModelBytes! });
     const d = m.input.dims.slice(1);
-    const shape = opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
-    if (!shape) throw new SwapError('E_INPUT_SHAPE', `${file} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`);
+    const shape =
+      opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
+    if (!shape)
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `${file} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
+      );
     batch = gaussianBatch(S, shape[0], shape[1], shape[2], int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   }
   if (batch) opts.inputs = batch;
@@ -224,7 +264,8 @@ export function formatOnnxScore(r: OnnxScore, format: string): string {
  */
 export async function runScoreOnnx(file: string, f: ScoreOnnxFlags): Promise<OnnxScore> {
   const format = f.format ?? 'json';
-  if (!['json', 'jsonl', 'csv'].includes(format)) throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+  if (!['json', 'jsonl', 'csv'].includes(format))
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
   const opts = onnxOptionsFromFlags(file, f);
   const progress = new Progress('score', f.progress !== false && (opts.reinit ?? false) && (opts.repeats ?? 1) > 1);
   const ac = new AbortController();

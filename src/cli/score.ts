@@ -43,7 +43,9 @@ interface ScoreFlags extends InputFlags {
 function sortedJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x !== null && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : x,
   );
 }
@@ -55,9 +57,12 @@ export function registerScore(program: Command): void {
   const cmd = program
     .command('score')
     .description('SWAP-Score and reg-SWAP of architectures of a search space, or of an ONNX model (model.onnx)')
-    .argument('[arch...]', 'arch strings of the space, e.g. NB201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"')
+    .argument(
+      '[arch...]',
+      'arch strings of the space, e.g. NB201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"',
+    )
     .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
-    .option('--dataset <name>', 'target whose network options apply (classes, input size; default: the space\'s first)')
+    .option('--dataset <name>', "target whose network options apply (classes, input size; default: the space's first)")
     .option('--sample <n>', 'score n uniformly sampled (distinct) architectures')
     .option('--seed <k>', 'seed for sampling and weights', '0')
     .option('--all', 'score every architecture of an enumerable space (NB201: 15,625 cells)')
@@ -66,10 +71,13 @@ export function registerScore(program: Command): void {
     .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${D.channels})`)
     .option('--cells <N>', `cells (per stage) (default: the space's proxy, NB201 ${D.cells})`)
     .option('--no-prune', 'keep dead cell edges (the official code hooks them too)')
-    .option('--official', `the paper's scoring protocol (NB201: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning; DARTS: one reduction cell, C=3, R=32); explicit options still win`)
+    .option(
+      '--official',
+      `the paper's scoring protocol (NB201: C=${O.channels}, N=${O.cells}, S=${O.batch}, R=${O.repeats}, no pruning; DARTS: one reduction cell, C=3, R=32); explicit options still win`,
+    )
     .option('--no-reg', 'no size regulariser: reg-SWAP = Ψ')
-    .option('--classes <n>', 'classifier outputs (only changes Θ; default: the dataset\'s)')
-    .option('--input-size <px>', 'input height/width (default: the dataset\'s; CIFAR images are resized to it)')
+    .option('--classes <n>', "classifier outputs (only changes Θ; default: the dataset's)")
+    .option('--input-size <px>', "input height/width (default: the dataset's; CIFAR images are resized to it)")
     .option('--mu <K>', 'reg-SWAP μ, thousands of parameters (default: data-free rule)')
     .option('--sigma <K2>', 'reg-SWAP σ, divides (Θ-μ)² directly (default: data-free rule)')
     .option('--backend <name>', 'auto | native | reference', 'auto')
@@ -81,7 +89,10 @@ export function registerScore(program: Command): void {
     .option('--gaussian', 'seeded N(0,1) input batch')
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
     .option('--format <fmt>', 'json | jsonl | csv', 'json')
-    .option('-o, --output <file>', 'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json)')
+    .option(
+      '-o, --output <file>',
+      'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json)',
+    )
     .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
     .option('--chunk <n>', 'networks per backend call', '64')
     .option('--no-progress', 'no progress on stderr');
@@ -95,24 +106,34 @@ export function registerScore(program: Command): void {
 }
 
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
-  if (!['json', 'jsonl', 'csv'].includes(f.format)) throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
+  if (!['json', 'jsonl', 'csv'].includes(f.format))
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
   const seed = int('--seed', f.seed, 0);
   const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all)].filter(Boolean).length;
   if (modes !== 1) throw new SwapError('E_OPTION', 'give arch strings, or --sample N, or --all (exactly one)');
   const entry = spaceEntry(f.space);
   const space = entry.space;
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-  if (f.official && !entry.official) throw new SwapError('E_OPTION', `${space.name} has no official SWAP protocol (the paper released no code for it); its defaults come from this package's ranking study`);
+  if (f.official && !entry.official)
+    throw new SwapError(
+      'E_OPTION',
+      `${space.name} has no official SWAP protocol (the paper released no code for it); its defaults come from this package's ranking study`,
+    );
   let genotypes: unknown[];
   if (f.all) {
-    if (!space.enumerate) throw new SwapError('E_OPTION', `--all needs an enumerable space; ${space.name} is not (use --sample N)`);
+    if (!space.enumerate)
+      throw new SwapError('E_OPTION', `--all needs an enumerable space; ${space.name} is not (use --sample N)`);
     genotypes = [...space.enumerate()];
   } else if (f.sample !== undefined) {
     const n = int('--sample', f.sample, 1);
     const rng = new Rng(seed);
     if (space.enumerate) {
       const all = [...space.enumerate()];
-      if (n > all.length) throw new SwapError('E_OPTION', `--sample ${n} exceeds the ${all.length} architectures of the space (use --all)`);
+      if (n > all.length)
+        throw new SwapError(
+          'E_OPTION',
+          `--sample ${n} exceeds the ${all.length} architectures of the space (use --all)`,
+        );
       genotypes = rng.sample(all.length, n).map((i) => all[i]!);
     } else {
       const seen = new Set<string>();
@@ -131,7 +152,10 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const chunk = int('--chunk', f.chunk, 1);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const base = f.official ? entry.official!.proxy : entry.proxyDefaults;
-  if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
+  if (f.prune === false && !entry.proxyDefaults.prune)
+    process.stderr.write(
+      `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
+    );
 
   const targetNet = { ...entry.networkFor(target), ...(f.official ? entry.official!.network : {}) };
   const netOpts = {
@@ -142,7 +166,10 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     prune: f.official ? false : f.prune && entry.proxyDefaults.prune,
   };
   const S = f.batch !== undefined ? int('--batch', f.batch, 1) : base.batch;
-  const wanted = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : (base.inputSize ?? (targetNet['inputSize'] as number | undefined));
+  const wanted =
+    f.inputSize !== undefined
+      ? int('--input-size', f.inputSize, 4)
+      : (base.inputSize ?? (targetNet['inputSize'] as number | undefined));
   const inputs = await inputsFromFlagsAsync(f, wanted ?? 32, S, wanted);
   const resolved = resolveScoreOptions({
     inputs,
@@ -163,9 +190,11 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const sidecar = f.output && f.format === 'csv' ? `${f.output}.settings.json` : undefined;
   if (f.resume && sidecar && existsSync(sidecar)) csvSettings.push(readFileSync(sidecar, 'utf8'));
   // Key order is not part of the settings (files written by earlier versions list them in another order).
-  const comparable = (x: Record<string, unknown>) => sortedJson({ ...x, backend: undefined, skippedBackends: undefined });
+  const comparable = (x: Record<string, unknown>) =>
+    sortedJson({ ...x, backend: undefined, skippedBackends: undefined });
   if (f.resume) {
-    if (!f.output || f.format === 'json') throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
+    if (!f.output || f.format === 'json')
+      throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
     if (existsSync(f.output)) {
       let text = readFileSync(f.output, 'utf8');
       // A process killed mid-write leaves a partial last line: drop it (that architecture is re-scored).
@@ -180,7 +209,10 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
           try {
             row = JSON.parse(line) as { arch: string; settings?: Record<string, unknown> };
           } catch {
-            throw new SwapError('E_JOURNAL', `${f.output}: line ${JSON.stringify(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`);
+            throw new SwapError(
+              'E_JOURNAL',
+              `${f.output}: line ${JSON.stringify(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`,
+            );
           }
           rowSettings.push(row.settings ?? {});
           done.add(row.arch);
@@ -206,8 +238,14 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   };
 
   const mine = comparable(settings);
-  if (rowSettings.some((r) => comparable(r) !== mine) || csvSettings.some((c) => comparable(JSON.parse(c) as Record<string, unknown>) !== mine)) {
-    throw new SwapError('E_JOURNAL', `${f.output} holds results scored with other settings; resume with the same options or write a new file`);
+  if (
+    rowSettings.some((r) => comparable(r) !== mine) ||
+    csvSettings.some((c) => comparable(JSON.parse(c) as Record<string, unknown>) !== mine)
+  ) {
+    throw new SwapError(
+      'E_JOURNAL',
+      `${f.output} holds results scored with other settings; resume with the same options or write a new file`,
+    );
   }
   const out = f.output ? createWriteStream(f.output, { flags: f.resume ? 'a' : 'w' }) : process.stdout;
   const write = (s: string) => new Promise<void>((res, rej) => out.write(s, (e) => (e ? rej(e) : res())));
@@ -239,7 +277,10 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
         const row = { arch: space.format(part[k]!), ...s };
         if (f.format === 'json') rows.push(row);
         else if (f.format === 'jsonl') await write(`${JSON.stringify({ ...row, settings })}\n`);
-        else await write(`${csvField(row.arch)},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`);
+        else
+          await write(
+            `${csvField(row.arch)},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`,
+          );
       }
     }
     if (f.format === 'json') await write(`${JSON.stringify({ settings, results: rows }, null, 2)}\n`);

@@ -7,7 +7,13 @@ import { Progress } from '../util/progress.js';
 import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
 import { DEFAULT_BUDGETS, runSearch, type EvaluatorChoice, type SearchOptions } from '../search/run.js';
 import { formatSummary, renderPlotSvg } from '../search/report.js';
-import { checkStrategy, PRE_NAS_DEFAULTS, SWAP_NAS_DEFAULTS, type PreNasOptions, type SwapNasOptions } from '../search/strategies/index.js';
+import {
+  checkStrategy,
+  PRE_NAS_DEFAULTS,
+  SWAP_NAS_DEFAULTS,
+  type PreNasOptions,
+  type SwapNasOptions,
+} from '../search/strategies/index.js';
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
 
@@ -53,8 +59,32 @@ interface SearchFlags extends InputFlags {
 }
 
 const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
-const PRE_FLAGS = ['initial', 'perGeneration', 'parents', 'offspring', 'tournament', 'topFraction', 'maxOpChanges', 'trees', 'warmStart'] as const;
-const PROXY_FLAGS = ['batch', 'repeats', 'channels', 'cells', 'threads', 'images', 'imageDir', 'npy', 'gaussian', 'inputSize', 'targetParams', 'mu', 'sigma'] as const;
+const PRE_FLAGS = [
+  'initial',
+  'perGeneration',
+  'parents',
+  'offspring',
+  'tournament',
+  'topFraction',
+  'maxOpChanges',
+  'trees',
+  'warmStart',
+] as const;
+const PROXY_FLAGS = [
+  'batch',
+  'repeats',
+  'channels',
+  'cells',
+  'threads',
+  'images',
+  'imageDir',
+  'npy',
+  'gaussian',
+  'inputSize',
+  'targetParams',
+  'mu',
+  'sigma',
+] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** `swapnas search`: SWAP-NAS, PRE-NAS, hybrid or random search on any registered space, journaled and resumable. */
@@ -67,9 +97,15 @@ export function registerSearch(program: Command): void {
     .description('architecture search: swap-nas (zero queries), pre-nas, hybrid or random (ground-truth queries)')
     .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
     .option('--strategy <name>', 'swap-nas | pre-nas | hybrid | random', 'swap-nas')
-    .option('--dataset <name>', 'dataset or task of the space (nb201: cifar10 | cifar100 | imagenet16; darts: cifar10 | imagenet; default: the first)')
+    .option(
+      '--dataset <name>',
+      'dataset or task of the space (nb201: cifar10 | cifar100 | imagenet16; darts: cifar10 | imagenet; default: the first)',
+    )
     .option('--seed <k>', 'seed of every random choice and of the proxy weights', '0')
-    .option('--budget <n>', `ground-truth queries (pre-nas ${DEFAULT_BUDGETS['pre-nas']}, hybrid ${DEFAULT_BUDGETS.hybrid}, random ${DEFAULT_BUDGETS.random})`)
+    .option(
+      '--budget <n>',
+      `ground-truth queries (pre-nas ${DEFAULT_BUDGETS['pre-nas']}, hybrid ${DEFAULT_BUDGETS.hybrid}, random ${DEFAULT_BUDGETS.random})`,
+    )
     .option('--population <P>', `swap-nas population (${S.population})`)
     .option('--cycles <C>', `swap-nas cycles (${S.cycles})`)
     .option('--sample-size <S>', `swap-nas candidates per cycle (${S.sampleSize})`)
@@ -83,7 +119,10 @@ export function registerSearch(program: Command): void {
     .option('--top-fraction <f>', `pre-nas/hybrid: stratify over this top fraction of predictions (${R.topFraction})`)
     .option('--max-op-changes <n>', `pre-nas/hybrid: offspring differ in 1..n ops (${R.maxOpChanges})`)
     .option('--trees <n>', `pre-nas/hybrid random-forest trees (${R.trees})`)
-    .option('--warm-start <x>', `hybrid: initial sample = best-SWAP of x·initial random cells, 0 = off (${R.warmStart})`)
+    .option(
+      '--warm-start <x>',
+      `hybrid: initial sample = best-SWAP of x·initial random cells, 0 = off (${R.warmStart})`,
+    )
     .option('--target-params <K>', 'reg-SWAP μ = σ = K (thousands of proxy-network parameters)')
     .option('--mu <K>', 'reg-SWAP μ (thousands of proxy-network parameters)')
     .option('--sigma <K2>', 'reg-SWAP σ')
@@ -93,16 +132,25 @@ export function registerSearch(program: Command): void {
     .option('--cells <N>', `proxy cells (per stage) (default: the space's proxy, NB201 ${P.cells})`)
     .option('--no-prune', 'keep dead cell edges in the proxy network (official behaviour)')
     .option('--images <file>', 'CIFAR binary file for the proxy input batch')
-    .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name) for the proxy input batch, resized to the input size')
+    .option(
+      '--image-dir <dir>',
+      'folder of PNG/JPEG images (first S by name) for the proxy input batch, resized to the input size',
+    )
     .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
     .option('--npy <file>', 'float32 NCHW .npy proxy input batch')
     .option('--gaussian', 'seeded N(0,1) proxy input batch')
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
-    .option('--input-size <px>', 'proxy input height/width (default: the dataset\'s, e.g. 224 for darts imagenet; CIFAR images are resized)')
+    .option(
+      '--input-size <px>',
+      "proxy input height/width (default: the dataset's, e.g. 224 for darts imagenet; CIFAR images are resized)",
+    )
     .option('--backend <name>', 'auto | native | reference', 'auto')
     .option('--threads <n>', 'scoring threads (default: all cores)')
     .option('--evaluator <kind>', 'ground truth: table (NB201 lookup) | command (--eval-cmd)', 'table')
-    .option('--eval-cmd <cmd>', 'shell command that trains {arch} in {dir} and prints its accuracy (%) as its last stdout line')
+    .option(
+      '--eval-cmd <cmd>',
+      'shell command that trains {arch} in {dir} and prints its accuracy (%) as its last stdout line',
+    )
     .option('--eval-timeout <s>', 'kill the evaluator command after s seconds (0 = no limit)')
     .option('--run-dir <dir>', 'run directories of the command evaluator (default <journal>.runs)')
     .option('--journal <file>', 'JSONL journal of every evaluation')
@@ -132,9 +180,14 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   if (!(strategy === 'pre-nas' || strategy === 'hybrid') && strayedPre.length > 0) {
     throw new SwapError('E_OPTION', `--${kebab(strayedPre[0]!)} applies to pre-nas and hybrid only`);
   }
-  if (strategy !== 'hybrid' && f.warmStart !== undefined) throw new SwapError('E_OPTION', '--warm-start applies to hybrid only');
+  if (strategy !== 'hybrid' && f.warmStart !== undefined)
+    throw new SwapError('E_OPTION', '--warm-start applies to hybrid only');
   const strayedProxy = given(f, PROXY_FLAGS);
-  if (!usesProxy && strayedProxy.length > 0) throw new SwapError('E_OPTION', `--${kebab(strayedProxy[0]!)} applies to swap-nas and hybrid (the strategies that score with SWAP)`);
+  if (!usesProxy && strayedProxy.length > 0)
+    throw new SwapError(
+      'E_OPTION',
+      `--${kebab(strayedProxy[0]!)} applies to swap-nas and hybrid (the strategies that score with SWAP)`,
+    );
 
   const swapNas: SwapNasOptions = {
     ...(f.population !== undefined ? { population: int('--population', f.population, 2) } : {}),
@@ -160,7 +213,8 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     if (f.evalCmd !== undefined) throw new SwapError('E_OPTION', '--eval-cmd needs --evaluator command');
     evaluator = { kind: 'table' };
   } else if (f.evaluator === 'command') {
-    if (f.evalCmd === undefined || f.evalCmd.trim() === '') throw new SwapError('E_OPTION', '--evaluator command needs --eval-cmd "..."');
+    if (f.evalCmd === undefined || f.evalCmd.trim() === '')
+      throw new SwapError('E_OPTION', '--evaluator command needs --eval-cmd "..."');
     evaluator = {
       kind: 'command',
       command: f.evalCmd,
@@ -170,7 +224,10 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${JSON.stringify(f.evaluator)}`);
 
   const entry = spaceEntry(f.space);
-  if (f.prune === false && !entry.proxyDefaults.prune) process.stderr.write(`swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`);
+  if (f.prune === false && !entry.proxyDefaults.prune)
+    process.stderr.write(
+      `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
+    );
   const proxy = {
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
     ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
@@ -179,7 +236,9 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     ...(f.repeats !== undefined ? { repeats: int('--repeats', f.repeats, 1) } : {}),
   };
   const batch = proxy.batch ?? entry.proxyDefaults.batch ?? SEARCH_PROXY_DEFAULTS.batch;
-  const targetSize = entry.proxyDefaults.inputSize ?? (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
+  const targetSize =
+    entry.proxyDefaults.inputSize ??
+    (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
   const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
   const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
 
@@ -208,14 +267,19 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     signal: ac.signal,
     onProgress: (d, t) => progress.update(d, t),
   };
-  let report;
+  let report: Awaited<ReturnType<typeof runSearch>>;
   try {
     // A table that covers only part of a space (NB301's subset of DARTS) says nothing about a SWAP-NAS pick.
     const table = entry.loadTable && (strategy !== 'swap-nas' || entry.space.enumerate) ? entry.loadTable() : undefined;
     report = await runSearch(opts, { ...(table ? { table } : {}), ...(inputs ? { inputs } : {}) });
   } catch (e) {
     if (e instanceof SwapError && e.code === 'E_CANCELLED') {
-      throw new SwapError('E_CANCELLED', f.journal ? `search interrupted; continue it with the same options plus --resume (journal ${f.journal})` : 'search interrupted (no --journal, nothing to resume)');
+      throw new SwapError(
+        'E_CANCELLED',
+        f.journal
+          ? `search interrupted; continue it with the same options plus --resume (journal ${f.journal})`
+          : 'search interrupted (no --journal, nothing to resume)',
+      );
     }
     throw e;
   } finally {

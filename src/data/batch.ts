@@ -14,16 +14,25 @@ export interface InputBatch {
 export function makeBatch(data: Float32Array, n: number, c: number, h: number, w: number, source: string): InputBatch {
   for (const [k, v] of Object.entries({ n, c, h, w })) {
     if (!Number.isInteger(v) || v < 1) {
-      throw new SwapError(v === 0 && k === 'n' ? 'E_INPUT_EMPTY' : 'E_INPUT_SHAPE', `input batch ${source}: ${k} must be a positive integer, got ${v}`);
+      throw new SwapError(
+        v === 0 && k === 'n' ? 'E_INPUT_EMPTY' : 'E_INPUT_SHAPE',
+        `input batch ${source}: ${k} must be a positive integer, got ${v}`,
+      );
     }
   }
   if (data.length !== n * c * h * w) {
-    throw new SwapError('E_INPUT_SHAPE', `input batch ${source}: ${data.length} values do not form ${n}x${c}x${h}x${w}`);
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `input batch ${source}: ${data.length} values do not form ${n}x${c}x${h}x${w}`,
+    );
   }
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) {
       const per = c * h * w;
-      throw new SwapError('E_INPUT_NAN', `input batch ${source}: non-finite value ${data[i]} at sample ${Math.floor(i / per)}, element ${i % per}`);
+      throw new SwapError(
+        'E_INPUT_NAN',
+        `input batch ${source}: non-finite value ${data[i]} at sample ${Math.floor(i / per)}, element ${i % per}`,
+      );
     }
   }
   return { data, n, c, h, w, source };

@@ -24,11 +24,16 @@ export interface Normalisation {
  */
 export function decodeCifarBinary(bytes: Uint8Array, count: number, norm: Normalisation, source: string): InputBatch {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new SwapError('E_INPUT_FILE', `${source}: ${bytes.length} bytes is not a whole number of 3073-byte CIFAR records`);
+    throw new SwapError(
+      'E_INPUT_FILE',
+      `${source}: ${bytes.length} bytes is not a whole number of 3073-byte CIFAR records`,
+    );
   }
   const available = bytes.length / RECORD;
-  if (!Number.isInteger(count) || count < 1) throw new SwapError('E_OPTION', `image count must be a positive integer, got ${count}`);
-  if (count > available) throw new SwapError('E_INPUT_SHAPE', `${source} holds ${available} images, ${count} requested`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new SwapError('E_OPTION', `image count must be a positive integer, got ${count}`);
+  if (count > available)
+    throw new SwapError('E_INPUT_SHAPE', `${source} holds ${available} images, ${count} requested`);
   const px = 32 * 32;
   const data = new Float32Array(count * 3 * px);
   for (let i = 0; i < count; i++) {
@@ -43,7 +48,11 @@ export function decodeCifarBinary(bytes: Uint8Array, count: number, norm: Normal
   return makeBatch(data, count, 3, 32, 32, `${source}[0:${count}]`);
 }
 
-export function loadCifarBinary(path: string, count: number, norm: Normalisation = { mean: CIFAR10_MEAN, std: CIFAR10_STD }): InputBatch {
+export function loadCifarBinary(
+  path: string,
+  count: number,
+  norm: Normalisation = { mean: CIFAR10_MEAN, std: CIFAR10_STD },
+): InputBatch {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -65,5 +74,8 @@ export function defaultBatch(count = 16): InputBatch {
 
 /** The embedded CIFAR-100 test images 0–19 with CIFAR-100 normalisation. */
 export function cifar100Batch(count = 16): InputBatch {
-  return loadCifarBinary(join(dataDir(), 'cifar100_test_first20.bin'), count, { mean: CIFAR100_MEAN, std: CIFAR100_STD });
+  return loadCifarBinary(join(dataDir(), 'cifar100_test_first20.bin'), count, {
+    mean: CIFAR100_MEAN,
+    std: CIFAR100_STD,
+  });
 }

@@ -47,7 +47,8 @@ export function listImageFiles(dir: string): string[] {
 function checkStats(name: string, v: readonly number[], c: number, positive: boolean): void {
   if (v.length !== c) throw new SwapError('E_OPTION', `${name} needs ${c} value(s), one per channel, got ${v.length}`);
   for (const x of v) {
-    if (!Number.isFinite(x) || (positive && x <= 0)) throw new SwapError('E_OPTION', `${name} values must be finite${positive ? ' and > 0' : ''}, got ${x}`);
+    if (!Number.isFinite(x) || (positive && x <= 0))
+      throw new SwapError('E_OPTION', `${name} values must be finite${positive ? ' and > 0' : ''}, got ${x}`);
   }
 }
 
@@ -55,9 +56,11 @@ function checkStats(name: string, v: readonly number[], c: number, positive: boo
 export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Promise<InputBatch> {
   const C = opts.channels ?? 3;
   const { count, height: H, width: W } = opts;
-  if (C !== 1 && C !== 3) throw new SwapError('E_INPUT_SHAPE', `images can feed 1- or 3-channel inputs, the model wants ${C}`);
+  if (C !== 1 && C !== 3)
+    throw new SwapError('E_INPUT_SHAPE', `images can feed 1- or 3-channel inputs, the model wants ${C}`);
   for (const [k, v] of Object.entries({ count, height: H, width: W })) {
-    if (!Number.isInteger(v) || v < 1) throw new SwapError('E_OPTION', `image ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new SwapError('E_OPTION', `image ${k} must be a positive integer, got ${v}`);
   }
   const mean = opts.mean ?? (C === 3 ? CIFAR10_MEAN : [CIFAR10_MEAN[0]]);
   const std = opts.std ?? (C === 3 ? CIFAR10_STD : [CIFAR10_STD[0]]);
@@ -66,14 +69,17 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
 
   const files = listImageFiles(dir);
   if (files.length === 0) throw new SwapError('E_INPUT_EMPTY', `image folder ${dir} holds no .png/.jpg/.jpeg files`);
-  if (files.length < count) throw new SwapError('E_INPUT_SHAPE', `image folder ${dir} holds ${files.length} images, ${count} requested`);
+  if (files.length < count)
+    throw new SwapError('E_INPUT_SHAPE', `image folder ${dir} holds ${files.length} images, ${count} requested`);
 
   // sharp (libvips) is loaded on first use, so that importing swapnas never depends on its binary.
   let sharp: typeof SharpNs;
   try {
     sharp = (await import('sharp')).default;
   } catch (e) {
-    throw new SwapError('E_INPUT_FILE', `the image decoder (sharp) does not load: ${(e as Error).message}`, { cause: e });
+    throw new SwapError('E_INPUT_FILE', `the image decoder (sharp) does not load: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const per = C * H * W;
   const data = new Float32Array(count * per);

@@ -32,8 +32,8 @@ export function mix32(x: number): number {
   return x >>> 0;
 }
 
-const LN2 = 0.6931471805599453;
-const SQRT_HALF = 0.7071067811865476;
+const LN2 = Math.LN2;
+const SQRT_HALF = Math.SQRT1_2;
 
 /**
  * Deterministic natural logarithm for 0 < s < 1 using only + − × ÷ on doubles.

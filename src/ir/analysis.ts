@@ -4,7 +4,7 @@ import type { IRNode, Network } from './types.js';
 export function nodeParams(n: IRNode): number {
   switch (n.op) {
     case 'conv':
-      return (n.cout * (n.cin / n.groups) * n.k * n.k) + (n.bias ? n.cout : 0);
+      return n.cout * (n.cin / n.groups) * n.k * n.k + (n.bias ? n.cout : 0);
     case 'bn':
       return n.affine ? 2 * (n.shape[0] as number) : 0;
     case 'linear':

@@ -44,17 +44,27 @@ export class GraphBuilder {
     return id;
   }
 
-  conv(x: number, cout: number, k: number, o: { stride?: number; pad?: number; dilation?: number; groups?: number; bias?: boolean } = {}): number {
+  conv(
+    x: number,
+    cout: number,
+    k: number,
+    o: { stride?: number; pad?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+  ): number {
     const [cin, h, w] = this.shape3(x);
     const stride = o.stride ?? 1;
     const dilation = o.dilation ?? 1;
     const pad = o.pad ?? Math.floor((dilation * (k - 1)) / 2);
     const groups = o.groups ?? 1;
-    if (cin % groups !== 0 || cout % groups !== 0) throw new SwapError('E_IR_SHAPE', `groups ${groups} must divide ${cin} and ${cout}`);
+    if (cin % groups !== 0 || cout % groups !== 0)
+      throw new SwapError('E_IR_SHAPE', `groups ${groups} must divide ${cin} and ${cout}`);
     const oh = outSize(h, k, stride, pad, dilation);
     const ow = outSize(w, k, stride, pad, dilation);
     if (oh < 1 || ow < 1) throw new SwapError('E_IR_SHAPE', `conv ${k}x${k}/${stride} on ${h}x${w} gives an empty map`);
-    return this.push({ op: 'conv', cin, cout, k, stride, pad, dilation, groups, bias: o.bias ?? false }, [x], [cout, oh, ow]);
+    return this.push(
+      { op: 'conv', cin, cout, k, stride, pad, dilation, groups, bias: o.bias ?? false },
+      [x],
+      [cout, oh, ow],
+    );
   }
 
   bn(x: number, affine = true): number {
@@ -71,12 +81,20 @@ export class GraphBuilder {
 
   avgpool(x: number, k: number, stride: number, pad: number, countIncludePad: boolean): number {
     const [c, h, w] = this.shape3(x);
-    return this.push({ op: 'avgpool', k, stride, pad, countIncludePad }, [x], [c, outSize(h, k, stride, pad), outSize(w, k, stride, pad)]);
+    return this.push(
+      { op: 'avgpool', k, stride, pad, countIncludePad },
+      [x],
+      [c, outSize(h, k, stride, pad), outSize(w, k, stride, pad)],
+    );
   }
 
   maxpool(x: number, k: number, stride: number, pad: number): number {
     const [c, h, w] = this.shape3(x);
-    return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false }, [x], [c, outSize(h, k, stride, pad), outSize(w, k, stride, pad)]);
+    return this.push(
+      { op: 'maxpool', k, stride, pad, countIncludePad: false },
+      [x],
+      [c, outSize(h, k, stride, pad), outSize(w, k, stride, pad)],
+    );
   }
 
   /** Sum of one or more same-shape tensors; a single input is returned unchanged (no node). */
@@ -85,7 +103,8 @@ export class GraphBuilder {
     if (xs.length === 1) return xs[0]!;
     const s = this.shape(xs[0]!);
     for (const x of xs) {
-      if (this.shape(x).join('x') !== s.join('x')) throw new SwapError('E_IR_SHAPE', `add of mismatched shapes ${this.shape(x).join('x')} vs ${s.join('x')}`);
+      if (this.shape(x).join('x') !== s.join('x'))
+        throw new SwapError('E_IR_SHAPE', `add of mismatched shapes ${this.shape(x).join('x')} vs ${s.join('x')}`);
     }
     return this.push({ op: 'add' }, [...xs], s);
   }
@@ -111,7 +130,8 @@ export class GraphBuilder {
     const c = o.c ?? C - c0;
     const h = o.h ?? H - h0;
     const w = o.w ?? W - w0;
-    const ok = (a: number, n: number, N: number) => Number.isInteger(a) && Number.isInteger(n) && a >= 0 && n >= 1 && a + n <= N;
+    const ok = (a: number, n: number, N: number) =>
+      Number.isInteger(a) && Number.isInteger(n) && a >= 0 && n >= 1 && a + n <= N;
     if (!ok(c0, c, C) || !ok(h0, h, H) || !ok(w0, w, W)) {
       throw new SwapError('E_IR_SHAPE', `slice ${c0}+${c}, ${h0}+${h}, ${w0}+${w} does not fit ${C}x${H}x${W}`);
     }
@@ -139,4 +159,3 @@ export class GraphBuilder {
     return meta ? { nodes: this.nodes.slice(), output, meta } : { nodes: this.nodes.slice(), output };
   }
 }
-

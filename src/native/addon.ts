@@ -101,9 +101,26 @@ export interface NativeAddon {
   countPatterns(job: NativeCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
   countPatterns(job: NativeNwotJob, onProgress?: (done: number, total: number) => void): Promise<NativeCountsWithNwot>;
   /** Synchronous: all per-neuron patterns of one network under one seed (diagnostics, NWOT, parity tests). */
-  patternCodes(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number): NativeCodes;
+  patternCodes(
+    program: Int32Array,
+    input: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    seed: number,
+  ): NativeCodes;
   /** Synchronous diagnostics: the `n × numel` float32 output of node `node` (only its ancestors are evaluated). */
-  nodeValues(program: Int32Array, input: Float32Array, n: number, c: number, h: number, w: number, seed: number, node: number): Float32Array;
+  nodeValues(
+    program: Int32Array,
+    input: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    seed: number,
+    node: number,
+  ): Float32Array;
   /** Timing breakdown of `countPatterns` since the last reset (`reset` = true zeroes it after reading). */
   stats(reset?: boolean): NativeStats;
   /** Measured single-thread fp32 FMA throughput of this CPU, GFLOP/s (runs for about `seconds`, default 0.2). */

@@ -8,7 +8,9 @@ import type { NativeAddon } from './addon.js';
  * The one place that loads the C++ addon. The result (addon or the reason it could not load) is cached per
  * loader call site in the returned object, never at import time.
  */
-export type AddonLoad = { readonly ok: true; readonly addon: NativeAddon; readonly path: string } | { readonly ok: false; readonly reason: string };
+export type AddonLoad =
+  | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }
+  | { readonly ok: false; readonly reason: string };
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -27,7 +27,10 @@ class WordSet {
   private mask: number;
   size = 0;
 
-  constructor(private readonly W: number, capacity = 1 << 12) {
+  constructor(
+    private readonly W: number,
+    capacity = 1 << 12,
+  ) {
     this.keys = new Uint32Array(capacity * W);
     this.used = new Uint8Array(capacity);
     this.mask = capacity - 1;
@@ -77,11 +80,17 @@ class WordSet {
  * Ψ over several recorded layers: `layers[l]` holds `S × perSample[l]` values (sample-major). Returns the
  * number of distinct sample-wise patterns over all neurons of all layers.
  */
-export function countDistinctPatterns(layers: readonly Float32Array[], perSample: readonly number[], S: number): number {
-  if (layers.length !== perSample.length) throw new RangeError(`countDistinctPatterns: ${layers.length} layers but ${perSample.length} sizes`);
+export function countDistinctPatterns(
+  layers: readonly Float32Array[],
+  perSample: readonly number[],
+  S: number,
+): number {
+  if (layers.length !== perSample.length)
+    throw new RangeError(`countDistinctPatterns: ${layers.length} layers but ${perSample.length} sizes`);
   if (!Number.isInteger(S) || S < 1) throw new RangeError(`countDistinctPatterns: bad sample count ${S}`);
   layers.forEach((d, l) => {
-    if (d.length !== S * perSample[l]!) throw new RangeError(`countDistinctPatterns: layer ${l} has ${d.length} values, expected ${S} × ${perSample[l]}`);
+    if (d.length !== S * perSample[l]!)
+      throw new RangeError(`countDistinctPatterns: layer ${l} has ${d.length} values, expected ${S} × ${perSample[l]}`);
   });
   const W = (S + 31) >>> 5;
   const bitmap = S <= 20 ? new Uint32Array(Math.max(1, (1 << S) >>> 5)) : undefined;

@@ -75,12 +75,14 @@ function isRecorded(n: IRNode): boolean {
 /** Build the ONNX model of a network. */
 export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxExport {
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must be a 32-bit unsigned integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new SwapError('E_OPTION', `seed must be a 32-bit unsigned integer, got ${seed}`);
   const mode = opts.weights ?? 'initializers';
   const batch = opts.batch ?? 'N';
   const keep = opts.prune ? neededNodes(net) : new Uint8Array(net.nodes.length).fill(1);
   const inShape = net.nodes[0]?.shape;
-  if (!inShape || net.nodes[0]!.op !== 'input' || inShape.length !== 3) throw new SwapError('E_IR_SHAPE', 'network must start with a 4-D input node');
+  if (!inShape || net.nodes[0]!.op !== 'input' || inShape.length !== 3)
+    throw new SwapError('E_IR_SHAPE', 'network must start with a 4-D input node');
 
   const nodes: INodeProto[] = [];
   const inits: ITensorProto[] = [];
@@ -97,7 +99,8 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       inits.push(floatTensor(name, dims, fillGaussian(new Float32Array(numel(dims)), seed, tensor)));
     }
   };
-  const constant = (name: string, dims: number[], value: number) => inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
+  const constant = (name: string, dims: number[], value: number) =>
+    inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
 
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
@@ -132,11 +135,13 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
         constant(`${p}_mean`, [c], 0);
         constant(`${p}_var`, [c], 1);
         nodes.push(
-          node('BatchNormalization', [x[0]!, `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`], [y, `${p}_running_mean`, `${p}_running_var`], name, [
-            attrFloat('epsilon', BN_EPS),
-            attrFloat('momentum', 0.9),
-            attrInt('training_mode', 1),
-          ]),
+          node(
+            'BatchNormalization',
+            [x[0]!, `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
+            [y, `${p}_running_mean`, `${p}_running_var`],
+            name,
+            [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 0.9), attrInt('training_mode', 1)],
+          ),
         );
         break;
       }
@@ -146,7 +151,11 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
         break;
       case 'avgpool':
       case 'maxpool': {
-        const attrs = [attrInts('kernel_shape', [n.k, n.k]), attrInts('strides', [n.stride, n.stride]), attrInts('pads', [n.pad, n.pad, n.pad, n.pad])];
+        const attrs = [
+          attrInts('kernel_shape', [n.k, n.k]),
+          attrInts('strides', [n.stride, n.stride]),
+          attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
+        ];
         if (n.op === 'avgpool') attrs.push(attrInt('count_include_pad', n.countIncludePad ? 1 : 0));
         nodes.push(node(n.op === 'avgpool' ? 'AveragePool' : 'MaxPool', x, [y], name, attrs));
         break;
@@ -162,7 +171,11 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
         inits.push(int64Tensor(`${y}_chw`, [3], [c, h, w]));
         nodes.push(node('Shape', [INPUT_NAME], [`${y}_n`], `${name}_batch`, [attrInt('start', 0), attrInt('end', 1)]));
         nodes.push(node('Concat', [`${y}_n`, `${y}_chw`], [`${y}_shape`], `${name}_shape`, [attrInt('axis', 0)]));
-        nodes.push(node('ConstantOfShape', [`${y}_shape`], [y], name, [attrTensor('value', floatTensor('', [1], new Float32Array(1)))]));
+        nodes.push(
+          node('ConstantOfShape', [`${y}_shape`], [y], name, [
+            attrTensor('value', floatTensor('', [1], new Float32Array(1))),
+          ]),
+        );
         break;
       }
       case 'slice': {
@@ -185,7 +198,14 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
           constant(`b${n.id}`, [n.fout], 0);
           ins.push(`b${n.id}`);
         }
-        nodes.push(node('Gemm', ins, [y], name, [attrFloat('alpha', 1), attrFloat('beta', 1), attrInt('transA', 0), attrInt('transB', 1)]));
+        nodes.push(
+          node('Gemm', ins, [y], name, [
+            attrFloat('alpha', 1),
+            attrFloat('beta', 1),
+            attrInt('transA', 0),
+            attrInt('transB', 1),
+          ]),
+        );
         break;
       }
     }
@@ -202,9 +222,14 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       if (r.name !== outputName) outputs.push(valueInfo(r.name, [batch, ...net.nodes[r.node]!.shape]));
     }
   }
-  if (outputs.length === 0) throw new SwapError('E_IR_SHAPE', 'the exported graph would have no outputs (no recorded ReLU to keep)');
+  if (outputs.length === 0)
+    throw new SwapError('E_IR_SHAPE', 'the exported graph would have no outputs (no recorded ReLU to keep)');
 
-  const meta: Record<string, string | number> = { ...(net.meta ?? {}), ...(mode === 'initializers' ? { 'swapnas.weight_seed': seed } : {}), ...(opts.metadata ?? {}) };
+  const meta: Record<string, string | number> = {
+    ...(net.meta ?? {}),
+    ...(mode === 'initializers' ? { 'swapnas.weight_seed': seed } : {}),
+    ...(opts.metadata ?? {}),
+  };
   const model: IModelProto = {
     irVersion: EXPORT_IR_VERSION,
     opsetImport: [{ domain: '', version: EXPORT_OPSET }],

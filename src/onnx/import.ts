@@ -19,7 +19,17 @@ import { GraphBuilder } from '../ir/builder.js';
 import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
-import { getFloat, getInt, getInts, getString, numelOf, tensorDims, tensorValues, type INodeProto, type ITensorProto } from './proto.js';
+import {
+  getFloat,
+  getInt,
+  getInts,
+  getString,
+  numelOf,
+  tensorDims,
+  tensorValues,
+  type INodeProto,
+  type ITensorProto,
+} from './proto.js';
 import { BN_EPS } from '../backends/reference/forward.js';
 
 export interface ImportOptions {
@@ -176,7 +186,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     } catch (e) {
       if (!(e instanceof Unsupported) && !isSwapError(e)) throw e;
       if (needed.has(idx)) fail(`${op} node ${n.name || idx}: ${(e as Error).message}`);
-      for (const o of n.output ?? []) if (o) env.set(o, { k: 'opaque', why: `${op} node ${n.name || idx} (${(e as Error).message})` });
+      for (const o of n.output ?? [])
+        if (o) env.set(o, { k: 'opaque', why: `${op} node ${n.name || idx} (${(e as Error).message})` });
     }
   });
 
@@ -204,14 +215,16 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
         } else x = ir3(n, 0);
         const w = cst(n, 1);
         const wd = tensorDims(w);
-        if (wd.length !== 4 || wd[2] !== wd[3]) fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] is not a square 2-D kernel`);
+        if (wd.length !== 4 || wd[2] !== wd[3])
+          fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] is not a square 2-D kernel`);
         const k = square('kernel_shape', getInts(n, 'kernel_shape'), wd[2]!);
         if (k !== wd[2]) fail(`Conv ${n.name}: kernel_shape disagrees with the weight`);
         const stride = square('strides', getInts(n, 'strides'), 1);
         const dilation = square('dilations', getInts(n, 'dilations'), 1);
         const groups = getInt(n, 'group', 1);
         const [cin, h, wid] = shapeOf(x) as Shape3;
-        if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
+        if (wd[1]! * groups !== cin)
+          fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
         let pad = autoPad(n, h, wid, k, stride, dilation) ?? symmetricPad(getInts(n, 'pads'));
         if (extraPad && pad !== 0) fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
         pad += extraPad;
@@ -227,7 +240,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       case 'BatchNormalization': {
         const x = ir3(n, 0);
         const training = opts.bn === 'batch' || bnIsTraining(n, m.opset);
-        if (!training) fail(`BatchNormalization ${n.name} uses its running statistics (exported in eval mode); the IR normalises with batch statistics`);
+        if (!training)
+          fail(
+            `BatchNormalization ${n.name} uses its running statistics (exported in eval mode); the IR normalises with batch statistics`,
+          );
         const eps = getFloat(n, 'epsilon', 1e-5);
         if (Math.abs(eps - BN_EPS) > 1e-9) fail(`BatchNormalization ${n.name}: epsilon ${eps} ≠ ${BN_EPS}`);
         for (let i = 1; i <= 4; i++) cst(n, i);
@@ -286,7 +302,12 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       case 'Mul': {
         const a = get(n, 0);
         const c = get(n, 1);
-        const [x, k] = a.k === 'ir' && c.k === 'const' ? [a.id, c.t] : c.k === 'ir' && a.k === 'const' ? [c.id, a.t] : fail('Mul of two tensors');
+        const [x, k] =
+          a.k === 'ir' && c.k === 'const'
+            ? [a.id, c.t]
+            : c.k === 'ir' && a.k === 'const'
+              ? [c.id, a.t]
+              : fail('Mul of two tensors');
         const kv = tensorValues(k);
         if (kv.length !== 1 || kv[0] !== 0) fail('Mul by a constant other than 0');
         const s = shapeOf(x);
@@ -297,7 +318,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
         const shp = intVector(get(n, 0), 'ConstantOfShape shape');
         const value = n.attribute?.find((a) => a.name === 'value')?.t;
         if (value && tensorValues(value).some((v) => v !== 0)) fail('ConstantOfShape with a non-zero value');
-        if (shp.length !== 4 || shp[0] !== 'N' || shp.slice(1).some((d) => typeof d !== 'number')) fail('ConstantOfShape of a shape other than (N, C, H, W)');
+        if (shp.length !== 4 || shp[0] !== 'N' || shp.slice(1).some((d) => typeof d !== 'number'))
+          fail('ConstantOfShape of a shape other than (N, C, H, W)');
         return set(n, { k: 'ir', id: b.zero(shp.slice(1) as unknown as Shape3) });
       }
       case 'Shape': {
@@ -312,12 +334,15 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
         const data = intVector(get(n, 0), 'Gather data');
         if (getInt(n, 'axis', 0) !== 0) fail('Gather on axis ≠ 0');
         const ix = Array.from(tensorValues(cst(n, 1)));
-        return set(n, { k: 'shape', v: ix.map((i) => data[i < 0 ? i + data.length : i] ?? fail('Gather index out of range')) });
+        return set(n, {
+          k: 'shape',
+          v: ix.map((i) => data[i < 0 ? i + data.length : i] ?? fail('Gather index out of range')),
+        });
       }
       case 'Unsqueeze': {
         const v = get(n, 0);
         if (v.k !== 'shape' && v.k !== 'const') fail('Unsqueeze of a feature tensor');
-        const axes = n.input?.[1] ? Array.from(tensorValues(cst(n, 1))) : getInts(n, 'axes') ?? [];
+        const axes = n.input?.[1] ? Array.from(tensorValues(cst(n, 1))) : (getInts(n, 'axes') ?? []);
         if (axes.length !== 1 || axes[0] !== 0) fail('Unsqueeze other than of a scalar on axis 0');
         return set(n, { k: 'shape', v: intVector(v, 'Unsqueeze input').slice(0, 1) });
       }
@@ -340,7 +365,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
         const ends = Array.from(tensorValues(cst(n, 2)));
         const axes = n.input?.[3] ? Array.from(tensorValues(cst(n, 3))) : starts.map((_, i) => i);
         const steps = n.input?.[4] ? Array.from(tensorValues(cst(n, 4))) : starts.map(() => 1);
-        if (starts.length !== ends.length || axes.length !== starts.length || steps.length !== starts.length) fail('Slice with inconsistent starts/ends/axes/steps');
+        if (starts.length !== ends.length || axes.length !== starts.length || steps.length !== starts.length)
+          fail('Slice with inconsistent starts/ends/axes/steps');
         const lo = [0, 0, 0, 0];
         const hi = [...dims];
         axes.forEach((a0, i) => {
@@ -353,13 +379,25 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
           hi[a] = clamp(ends[i]!);
         });
         if (hi.slice(1).some((h, k) => h <= lo[k + 1]!)) fail('Slice gives an empty tensor');
-        return set(n, { k: 'ir', id: b.slice(x, { c0: lo[1]!, c: hi[1]! - lo[1]!, h0: lo[2]!, h: hi[2]! - lo[2]!, w0: lo[3]!, w: hi[3]! - lo[3]! }) });
+        return set(n, {
+          k: 'ir',
+          id: b.slice(x, {
+            c0: lo[1]!,
+            c: hi[1]! - lo[1]!,
+            h0: lo[2]!,
+            h: hi[2]! - lo[2]!,
+            w0: lo[3]!,
+            w: hi[3]! - lo[3]!,
+          }),
+        });
       }
       case 'GlobalAveragePool':
         return set(n, { k: 'gap', src: ir3(n, 0) });
       case 'ReduceMean': {
         const x = ir3(n, 0);
-        const axes = (n.input?.[1] ? Array.from(tensorValues(cst(n, 1))) : getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+        const axes = (n.input?.[1] ? Array.from(tensorValues(cst(n, 1))) : (getInts(n, 'axes') ?? []))
+          .map((a) => (a < 0 ? a + 4 : a))
+          .sort();
         if (axes.join(',') !== '2,3') fail(`ReduceMean over axes ${axes.join(',')}`);
         if (getInt(n, 'keepdims', 1) === 0) {
           let id = gapOf.get(x);
@@ -378,7 +416,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       case 'Reshape': {
         const v = get(n, 0);
         const shp = intVector(get(n, 1), 'Reshape shape');
-        const per = v.k === 'gap' ? (shapeOf(v.src)[0] as number) : v.k === 'ir' ? shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
+        const per =
+          v.k === 'gap' ? (shapeOf(v.src)[0] as number) : v.k === 'ir' ? shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
         const okBatch = shp[0] === 'N' || (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0);
         if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
         return set(n, { k: 'ir', id: flattenOf(n, v) });
@@ -386,7 +425,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       case 'Gemm': {
         const x = ir(n, 0);
         if (shapeOf(x).length !== 1) fail('Gemm on a non-flat tensor');
-        if (getInt(n, 'transA', 0) !== 0 || getFloat(n, 'alpha', 1) !== 1 || getFloat(n, 'beta', 1) !== 1) fail('Gemm with transA/alpha/beta');
+        if (getInt(n, 'transA', 0) !== 0 || getFloat(n, 'alpha', 1) !== 1 || getFloat(n, 'beta', 1) !== 1)
+          fail('Gemm with transA/alpha/beta');
         const wd = tensorDims(cst(n, 1));
         if (wd.length !== 2) fail('Gemm weight is not 2-D');
         const transB = getInt(n, 'transB', 0) === 1;
@@ -426,7 +466,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     }
   }
 
-  const outs = (g.output ?? []).map((o) => env.get(o.name ?? '')).filter((v): v is { k: 'ir'; id: number } => v?.k === 'ir');
+  const outs = (g.output ?? [])
+    .map((o) => env.get(o.name ?? ''))
+    .filter((v): v is { k: 'ir'; id: number } => v?.k === 'ir');
   const built = b.finish(0);
   const last = built.nodes.length - 1;
   if (last < 1) fail('no layers were imported');

@@ -79,18 +79,27 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
       if (!st.isFile()) throw new Error('not a regular file');
       size = st.size;
     } catch (e) {
-      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, { cause: e });
+      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
-    if (size > max) throw onnxError('too-large', `ONNX model ${pathOrBytes} is ${size} bytes, over the ${max}-byte limit (raise it with --max-model-size)`);
+    if (size > max)
+      throw onnxError(
+        'too-large',
+        `ONNX model ${pathOrBytes} is ${size} bytes, over the ${max}-byte limit (raise it with --max-model-size)`,
+      );
     try {
       bytes = readFileSync(pathOrBytes);
     } catch (e) {
-      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, { cause: e });
+      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   } else {
     bytes = pathOrBytes;
     source = opts.source ?? 'ONNX model';
-    if (bytes.length > max) throw onnxError('too-large', `${source} is ${bytes.length} bytes, over the ${max}-byte limit`);
+    if (bytes.length > max)
+      throw onnxError('too-large', `${source} is ${bytes.length} bytes, over the ${max}-byte limit`);
   }
   if (bytes.length === 0) throw onnxError('format', `${source} is empty`);
 
@@ -98,7 +107,11 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
   try {
     model = decodeModel(bytes);
   } catch (e) {
-    throw onnxError('format', `${source} is not a valid ONNX model (truncated or not protobuf): ${(e as Error).message}`, e);
+    throw onnxError(
+      'format',
+      `${source} is not a valid ONNX model (truncated or not protobuf): ${(e as Error).message}`,
+      e,
+    );
   }
   const g = model.graph;
   const irVersion = toNum(model.irVersion);
@@ -108,14 +121,23 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
   const def = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   if (!def) throw onnxError('format', `${source} imports no default-domain (ai.onnx) opset`);
   const opset = toNum(def.version);
-  if (opset < MIN_OPSET) throw onnxError('opset', `${source} uses opset ${opset}; swapnas supports opset ${MIN_OPSET} or newer (re-export with opset_version ≥ ${MIN_OPSET})`);
+  if (opset < MIN_OPSET)
+    throw onnxError(
+      'opset',
+      `${source} uses opset ${opset}; swapnas supports opset ${MIN_OPSET} or newer (re-export with opset_version ≥ ${MIN_OPSET})`,
+    );
 
   const consts = new Map<string, ITensorProto>();
   for (const t of g.initializer ?? []) {
-    if (isExternal(t)) throw onnxError('format', `${source}: tensor ${t.name} keeps its data in an external file, which is not supported (save the model with all tensors inside)`);
+    if (isExternal(t))
+      throw onnxError(
+        'format',
+        `${source}: tensor ${t.name} keeps its data in an external file, which is not supported (save the model with all tensors inside)`,
+      );
     if (t.name) consts.set(t.name, t);
   }
-  if ((g.sparseInitializer ?? []).length > 0) throw onnxError('format', `${source}: sparse initializers are not supported`);
+  if ((g.sparseInitializer ?? []).length > 0)
+    throw onnxError('format', `${source}: sparse initializers are not supported`);
   for (const n of g.node ?? []) {
     if (n.opType === 'Constant' && (!n.domain || n.domain === 'ai.onnx')) {
       const t = constantNodeTensor(n);
@@ -124,13 +146,32 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
   }
   const inputs = (g.input ?? []).filter((v) => v.name && !consts.has(v.name));
   if (inputs.length !== 1) {
-    throw new SwapError('E_INPUT_SHAPE', `${source} has ${inputs.length} data inputs (${inputs.map((v) => v.name).join(', ')}); swapnas feeds exactly one image batch`);
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${source} has ${inputs.length} data inputs (${inputs.map((v) => v.name).join(', ')}); swapnas feeds exactly one image batch`,
+    );
   }
   const inp = inputs[0]!;
   const dims = valueInfoDims(inp);
-  if (valueInfoElemType(inp) !== DT_FLOAT) throw new SwapError('E_INPUT_SHAPE', `${source}: input ${inp.name} must be float32 (ONNX type ${valueInfoElemType(inp)})`);
-  if (!dims || dims.length !== 4) throw new SwapError('E_INPUT_SHAPE', `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch, its shape is ${dims ? `[${dims.join(', ')}]` : 'unknown'}`);
-  return { model, source, sizeBytes: bytes.length, opset, input: { name: inp.name!, dims }, consts, producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || basename(source) };
+  if (valueInfoElemType(inp) !== DT_FLOAT)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${source}: input ${inp.name} must be float32 (ONNX type ${valueInfoElemType(inp)})`,
+    );
+  if (dims?.length !== 4)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch, its shape is ${dims ? `[${dims.join(', ')}]` : 'unknown'}`,
+    );
+  return {
+    model,
+    source,
+    sizeBytes: bytes.length,
+    opset,
+    input: { name: inp.name!, dims },
+    consts,
+    producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || basename(source),
+  };
 }
 
 /** Whether a BatchNormalization node normalises with batch statistics (training mode). */
@@ -138,4 +179,3 @@ export function bnIsTraining(n: INodeProto, opset: number): boolean {
   if (opset >= 14) return getInt(n, 'training_mode', 0) === 1;
   return (n.output ?? []).filter((o) => o).length > 1;
 }
-

@@ -114,7 +114,8 @@ export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedMod
     const y = n.output?.[0] ?? '';
     const extra = m.opset >= 14 ? 2 : 4;
     n.output = [y, ...Array.from({ length: extra }, (_, i) => `${y}::swapnas_bn_stat${i}`)];
-    if (m.opset >= 14) n.attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'training_mode'), attrInt('training_mode', 1)];
+    if (m.opset >= 14)
+      n.attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'training_mode'), attrInt('training_mode', 1)];
   }
 
   // 3. Re-initialisation.
@@ -130,7 +131,11 @@ export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedMod
       if (!name) return undefined;
       const t = constOf(name);
       if (!t) return undefined;
-      if ((t.dataType ?? 0) !== DT_FLOAT) throw new SwapError('E_INPUT_FILE', `${m.source}: --reinit supports float32 weights; ${what} ${name} of ${n.opType} ${n.name} has ONNX type ${t.dataType}`);
+      if ((t.dataType ?? 0) !== DT_FLOAT)
+        throw new SwapError(
+          'E_INPUT_FILE',
+          `${m.source}: --reinit supports float32 weights; ${what} ${name} of ${n.opType} ${n.name} has ONNX type ${t.dataType}`,
+        );
       return t;
     };
     const gaussianInput = (n: INodeProto, i: number, tensor: number, layout: WeightSpec['layout']) => {

@@ -30,7 +30,7 @@ export function toNum(v: Int64Like): number {
 }
 
 function own(o: object, k: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, k);
+  return Object.hasOwn(o, k);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -50,7 +50,13 @@ export function attrTensor(name: string, t: ITensorProto): IAttributeProto {
   return { name, type: AT.TENSOR, t };
 }
 
-export function node(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attribute: IAttributeProto[] = []): INodeProto {
+export function node(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  name: string,
+  attribute: IAttributeProto[] = [],
+): INodeProto {
   return { opType, input: [...inputs], output: [...outputs], name, attribute };
 }
 
@@ -67,7 +73,11 @@ export function int64Tensor(name: string, dims: readonly number[], data: readonl
 }
 
 /** A float32 tensor value_info; a string dimension is symbolic (dim_param). */
-export function valueInfo(name: string, dims: readonly (number | string)[] | undefined, elemType = DT_FLOAT): IValueInfoProto {
+export function valueInfo(
+  name: string,
+  dims: readonly (number | string)[] | undefined,
+  elemType = DT_FLOAT,
+): IValueInfoProto {
   const tensorType: OnnxTypes.TypeProto.ITensor = { elemType };
   if (dims) tensorType.shape = { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
   return { name, type: { tensorType } };
@@ -135,7 +145,8 @@ export function tensorValues(t: ITensorProto): Float64Array {
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const size = { [DT_FLOAT]: 4, [DT_DOUBLE]: 8, [DT_INT64]: 8, [DT_INT32]: 4 }[type];
     if (size === undefined) throw new Error(`tensor ${t.name}: unsupported data type ${type}`);
-    if (raw.length !== n * size) throw new Error(`tensor ${t.name}: ${raw.length} raw bytes for ${n} elements of ${size} bytes`);
+    if (raw.length !== n * size)
+      throw new Error(`tensor ${t.name}: ${raw.length} raw bytes for ${n} elements of ${size} bytes`);
     for (let i = 0; i < n; i++) {
       if (type === DT_FLOAT) out[i] = dv.getFloat32(4 * i, true);
       else if (type === DT_DOUBLE) out[i] = dv.getFloat64(8 * i, true);
@@ -145,8 +156,17 @@ export function tensorValues(t: ITensorProto): Float64Array {
     return out;
   }
   const src: readonly Int64Like[] =
-    type === DT_FLOAT ? t.floatData ?? [] : type === DT_DOUBLE ? t.doubleData ?? [] : type === DT_INT64 ? t.int64Data ?? [] : type === DT_INT32 ? t.int32Data ?? [] : [];
-  if (![DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32].includes(type)) throw new Error(`tensor ${t.name}: unsupported data type ${type}`);
+    type === DT_FLOAT
+      ? (t.floatData ?? [])
+      : type === DT_DOUBLE
+        ? (t.doubleData ?? [])
+        : type === DT_INT64
+          ? (t.int64Data ?? [])
+          : type === DT_INT32
+            ? (t.int32Data ?? [])
+            : [];
+  if (![DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32].includes(type))
+    throw new Error(`tensor ${t.name}: unsupported data type ${type}`);
   if (src.length !== n) throw new Error(`tensor ${t.name}: ${src.length} values for shape [${dims.join(', ')}]`);
   for (let i = 0; i < n; i++) out[i] = toNum(src[i]);
   return out;

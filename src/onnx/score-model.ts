@@ -111,15 +111,25 @@ export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, bat
   const candidate: Shape3 | undefined = given ?? (batch ? [batch.c, batch.h, batch.w] : undefined);
   if (fixed) {
     const s = d as unknown as Shape3;
-    if (given && given.join('x') !== s.join('x')) throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${s.join('x')} inputs, --input-shape says ${given.join('x')}`);
+    if (given && given.join('x') !== s.join('x'))
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `${m.source} takes ${s.join('x')} inputs, --input-shape says ${given.join('x')}`,
+      );
     return s;
   }
   if (!candidate) {
-    throw onnxError('dynamic', `${m.source}: input ${m.input.name} has dynamic dimensions [${m.input.dims.join(', ')}]; give the per-sample shape with --input-shape C,H,W (or an --input batch)`);
+    throw onnxError(
+      'dynamic',
+      `${m.source}: input ${m.input.name} has dynamic dimensions [${m.input.dims.join(', ')}]; give the per-sample shape with --input-shape C,H,W (or an --input batch)`,
+    );
   }
   d.forEach((x, i) => {
     if (typeof x === 'number' && x > 0 && x !== candidate[i]) {
-      throw new SwapError('E_INPUT_SHAPE', `${m.source}: input dimension ${i + 1} is ${x}, the given shape is ${candidate.join('x')}`);
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `${m.source}: input dimension ${i + 1} is ${x}, the given shape is ${candidate.join('x')}`,
+      );
     }
   });
   candidate.forEach((x, i) => checkInt(`input shape dimension ${i + 1}`, x, 1));
@@ -143,23 +153,34 @@ async function resolveInputs(m: LoadedModel, shape: Shape3, S: number, opts: Onn
     });
   } else {
     if (shape.join('x') !== '3x32x32') {
-      throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${shape.join('x')} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`);
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `${m.source} takes ${shape.join('x')} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`,
+      );
     }
     b = defaultBatch(S);
   }
   if (b.c !== shape[0] || b.h !== shape[1] || b.w !== shape[2]) {
-    throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${shape.join('x')} inputs, batch ${b.source} is ${b.c}x${b.h}x${b.w}`);
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${m.source} takes ${shape.join('x')} inputs, batch ${b.source} is ${b.c}x${b.h}x${b.w}`,
+    );
   }
   return b;
 }
 
 /** Score an ONNX model file (or its bytes). */
-export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: OnnxScoreOptions = {}): Promise<OnnxScore> {
+export async function scoreOnnxModel(
+  pathOrBytes: string | Uint8Array,
+  opts: OnnxScoreOptions = {},
+): Promise<OnnxScore> {
   const reinit = opts.reinit ?? false;
   const bn = opts.bn ?? 'model';
-  if (bn !== 'model' && bn !== 'batch') throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${JSON.stringify(bn)}`);
+  if (bn !== 'model' && bn !== 'batch')
+    throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${JSON.stringify(bn)}`);
   const engineOpt = opts.engine ?? 'auto';
-  if (!['auto', 'ir', 'ort'].includes(engineOpt)) throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${JSON.stringify(engineOpt)}`);
+  if (!['auto', 'ir', 'ort'].includes(engineOpt))
+    throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${JSON.stringify(engineOpt)}`);
   const seed = checkInt('seed', opts.seed ?? 0, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
   const repeatsAsked = checkInt('repeats', opts.repeats ?? 32, 1);
@@ -167,7 +188,9 @@ export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: Onn
   const reg = checkRegulariser(opts.mu, opts.sigma);
   const warnings: string[] = [];
 
-  const m = loadOnnxModel(pathOrBytes, { ...(opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {}) });
+  const m = loadOnnxModel(pathOrBytes, {
+    ...(opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {}),
+  });
   const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
   const S = checkInt('batch', opts.batch ?? Math.min(16, opts.inputs?.n ?? 16), 1);
   const inputs = await resolveInputs(m, shape, S, opts);
@@ -178,7 +201,11 @@ export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: Onn
 
   const imp = importOnnxModel(m, { inputShape: shape, bn });
   if (engineOpt === 'ir') {
-    if (!reinit) throw new SwapError('E_OPTION', 'the IR engine scores PRNG weights only: use it with --reinit (own weights run on ONNX Runtime)');
+    if (!reinit)
+      throw new SwapError(
+        'E_OPTION',
+        'the IR engine scores PRNG weights only: use it with --reinit (own weights run on ONNX Runtime)',
+      );
     if (!imp.ok) throw new SwapError('E_OPTION', `${m.source} cannot be imported into the IR: ${imp.reason}`);
   }
   const useIr = engineOpt !== 'ort' && reinit && imp.ok;
@@ -197,7 +224,11 @@ export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: Onn
     recorded = recordedValues(net);
     relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).length;
     ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length !== 3).length;
-    if (recorded === 0) throw onnxError('no-relu', `${m.source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`);
+    if (recorded === 0)
+      throw onnxError(
+        'no-relu',
+        `${m.source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`,
+      );
     const registry = opts.registry ?? new BackendRegistry();
     const choice = await registry.choose(opts.backend ?? 'auto');
     skipped = choice.skipped;
@@ -216,13 +247,20 @@ export async function scoreOnnxModel(pathOrBytes: string | Uint8Array, opts: Onn
     }
     engine = `ir:${choice.backend.name}`;
   } else {
-    const prep = prepareForOrt(m, { batch: S, inputShape: shape, reinit, bn, ...(imp.ok ? { weightIds: imp.weightIds } : {}) });
+    const prep = prepareForOrt(m, {
+      batch: S,
+      inputShape: shape,
+      reinit,
+      bn,
+      ...(imp.ok ? { weightIds: imp.weightIds } : {}),
+    });
     if (prep.bnEval > 0 && bn !== 'batch') {
       warnings.push(
         `${prep.bnEval} BatchNormalization node(s) use running statistics (exported in eval mode); the official code scores in train mode — use bn "batch" (--bn batch) for batch statistics`,
       );
     }
-    if (prep.reluOutputs.length === 0) throw onnxError('no-relu', `${m.source} has no Relu: the SWAP-Score is undefined`);
+    if (prep.reluOutputs.length === 0)
+      throw onnxError('no-relu', `${m.source} has no Relu: the SWAP-Score is undefined`);
     const [res] = await runOrtJobs(
       [
         {

@@ -23,7 +23,8 @@ export function generateWeight(spec: WeightSpec, seed: number): Float32Array {
     for (let i = 0; i < n; i++) out[i] = gaussian(seed, spec.tensor, i);
   } else {
     const [fin, fout] = spec.dims as [number, number];
-    for (let o = 0; o < fout; o++) for (let i = 0; i < fin; i++) out[i * fout + o] = gaussian(seed, spec.tensor, o * fin + i);
+    for (let o = 0; o < fout; o++)
+      for (let i = 0; i < fin; i++) out[i * fout + o] = gaussian(seed, spec.tensor, o * fin + i);
   }
   return out;
 }

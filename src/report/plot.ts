@@ -19,7 +19,10 @@ export interface ScatterPoint {
 }
 
 /** Scatter plot (e.g. score rank vs accuracy rank), optionally faceted by `series` colour. */
-export function scatterSvg(points: readonly ScatterPoint[], o: { title: string; x: string; y: string }): Promise<string> {
+export function scatterSvg(
+  points: readonly ScatterPoint[],
+  o: { title: string; x: string; y: string },
+): Promise<string> {
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,

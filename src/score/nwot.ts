@@ -8,7 +8,13 @@
  */
 
 /** Accumulate K (S×S, row-major) from per-neuron patterns (`words` u32 words per neuron, S bits used). */
-export function accumulateHammingKernel(K: Float64Array, codes: Uint32Array, words: number, S: number, neurons: number): void {
+export function accumulateHammingKernel(
+  K: Float64Array,
+  codes: Uint32Array,
+  words: number,
+  S: number,
+  neurons: number,
+): void {
   const bit = (n: number, s: number) => (codes[n * words + (s >>> 5)]! >>> (s & 31)) & 1;
   for (let n = 0; n < neurons; n++) {
     for (let i = 0; i < S; i++) {

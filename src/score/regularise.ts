@@ -19,6 +19,7 @@ export function checkRegulariser(mu: number | undefined, sigma: number | undefin
   if (mu === undefined && sigma === undefined) return undefined;
   if (mu === undefined || sigma === undefined) throw new SwapError('E_OPTION', 'reg-SWAP needs both --mu and --sigma');
   if (!Number.isFinite(mu)) throw new SwapError('E_OPTION', `mu must be a finite number, got ${mu}`);
-  if (!Number.isFinite(sigma) || sigma <= 0) throw new SwapError('E_OPTION', `sigma must be a positive number, got ${sigma}`);
+  if (!Number.isFinite(sigma) || sigma <= 0)
+    throw new SwapError('E_OPTION', `sigma must be a positive number, got ${sigma}`);
   return { mu, sigma, source: 'user' };
 }

@@ -68,8 +68,14 @@ function checkInt(name: string, v: number, min: number): number {
 }
 
 /** Resolve and validate options (shared by `scoreNetworks` and long-running callers that score in chunks). */
-export function resolveScoreOptions(opts: ScoreOptions): { inputs: InputBatch; repeats: number; seed: number; reg: Regulariser | undefined } {
-  if (opts.regulariser && (opts.mu !== undefined || opts.sigma !== undefined)) throw new SwapError('E_OPTION', 'give either regulariser or mu/sigma, not both');
+export function resolveScoreOptions(opts: ScoreOptions): {
+  inputs: InputBatch;
+  repeats: number;
+  seed: number;
+  reg: Regulariser | undefined;
+} {
+  if (opts.regulariser && (opts.mu !== undefined || opts.sigma !== undefined))
+    throw new SwapError('E_OPTION', 'give either regulariser or mu/sigma, not both');
   const base = opts.inputs ?? defaultBatch(16);
   const S = checkInt('batch', opts.batch ?? Math.min(16, base.n), 1);
   const inputs = takeSamples(base, S);
@@ -84,9 +90,16 @@ export function checkInputsFit(networks: readonly Network[], inputs: InputBatch)
   for (const net of networks) {
     const s = net.nodes[0]!.shape;
     if (s.length !== 3 || s[0] !== inputs.c || s[1] !== inputs.h || s[2] !== inputs.w) {
-      throw new SwapError('E_INPUT_SHAPE', `network ${net.meta?.['arch'] ?? ''} expects ${s.join('x')} inputs, batch ${inputs.source} is ${inputs.c}x${inputs.h}x${inputs.w}`);
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `network ${net.meta?.['arch'] ?? ''} expects ${s.join('x')} inputs, batch ${inputs.source} is ${inputs.c}x${inputs.h}x${inputs.w}`,
+      );
     }
-    if (recordedValues(net) === 0) throw new SwapError('E_IR_SHAPE', `network ${net.meta?.['arch'] ?? ''} has no ReLU on a 4-D tensor: SWAP is undefined`);
+    if (recordedValues(net) === 0)
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `network ${net.meta?.['arch'] ?? ''} has no ReLU on a 4-D tensor: SWAP is undefined`,
+      );
   }
 }
 
@@ -111,7 +124,15 @@ export async function scoreNetworks(networks: readonly Network[], opts: ScoreOpt
     const scores = networks.map((net, i) => summarise(net, counts[i]!, reg));
     return {
       scores,
-      settings: { batch: inputs.n, repeats, seed, inputs: inputs.source, backend: backend.name, skippedBackends: skipped, regulariser: reg ?? null },
+      settings: {
+        batch: inputs.n,
+        repeats,
+        seed,
+        inputs: inputs.source,
+        backend: backend.name,
+        skippedBackends: skipped,
+        regulariser: reg ?? null,
+      },
     };
   } finally {
     await backend.close?.();

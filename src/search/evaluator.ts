@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +31,8 @@ export class TableEvaluator<G> implements Evaluator<G> {
     if (!r) return { ok: false, error: `arch ${arch} is not in the table` };
     const truth = r.truth[this.dataset];
     const valid = r.valid?.[this.dataset] ?? truth;
-    if (truth === undefined || valid === undefined) return { ok: false, error: `arch ${arch} has no ${this.dataset} value in ${this.table.name}` };
+    if (truth === undefined || valid === undefined)
+      return { ok: false, error: `arch ${arch} has no ${this.dataset} value in ${this.table.name}` };
     return { ok: true, accuracy: valid, valid, test: truth };
   }
 }
@@ -65,7 +67,10 @@ export function shellQuote(s: string): string {
  * `valid`, `test`, `cost` in seconds). Accuracies are percentages in [0, 100]. Returns an error string otherwise.
  */
 export function parseAccuracy(stdout: string): Evaluation {
-  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const last = lines[lines.length - 1];
   if (last === undefined) return { ok: false, error: 'the command printed nothing on stdout' };
   const shown = JSON.stringify(last.length > 200 ? `${last.slice(0, 200)}…` : last);
@@ -78,9 +83,11 @@ export function parseAccuracy(stdout: string): Evaluation {
       return { ok: false, error: `unparsable JSON on the last stdout line: ${shown}` };
     }
     const o = obj as Record<string, unknown>;
-    if (!inRange(o['accuracy'])) return { ok: false, error: `JSON output needs a numeric "accuracy" in [0, 100]: ${shown}` };
+    if (!inRange(o['accuracy']))
+      return { ok: false, error: `JSON output needs a numeric "accuracy" in [0, 100]: ${shown}` };
     const opt = (k: string) => (inRange(o[k]) ? { [k]: o[k] as number } : {});
-    const cost = typeof o['cost'] === 'number' && Number.isFinite(o['cost']) && o['cost'] >= 0 ? { cost: o['cost'] } : {};
+    const cost =
+      typeof o['cost'] === 'number' && Number.isFinite(o['cost']) && o['cost'] >= 0 ? { cost: o['cost'] } : {};
     return { ok: true, accuracy: o['accuracy'], ...opt('valid'), ...opt('test'), ...cost, extra: o };
   }
   const m = /^(?:[A-Za-z_][\w .-]*\s*[:=]\s*)?([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*%?$/.exec(last);
@@ -103,15 +110,20 @@ export class CommandEvaluator<G> implements Evaluator<G> {
     private readonly space: SearchSpace<G, object>,
     private readonly opts: CommandEvaluatorOptions,
   ) {
-    if (typeof opts.command !== 'string' || opts.command.trim() === '') throw new SwapError('E_OPTION', 'the command evaluator needs a command (--eval-cmd)');
+    if (typeof opts.command !== 'string' || opts.command.trim() === '')
+      throw new SwapError('E_OPTION', 'the command evaluator needs a command (--eval-cmd)');
     const t = opts.timeoutSec ?? 0;
-    if (!Number.isFinite(t) || t < 0) throw new SwapError('E_OPTION', `evaluator timeout must be a non-negative number of seconds, got ${t}`);
+    if (!Number.isFinite(t) || t < 0)
+      throw new SwapError('E_OPTION', `evaluator timeout must be a non-negative number of seconds, got ${t}`);
     this.metadata = { evaluator: 'command', command: opts.command, timeoutSec: t };
   }
 
   async evaluate(g: G, req: EvaluationRequest): Promise<Evaluation> {
     const arch = this.space.format(g);
-    const dir = join(this.opts.runDir, `q${String(req.index).padStart(4, '0')}-${createHash('sha256').update(arch).digest('hex').slice(0, 8)}`);
+    const dir = join(
+      this.opts.runDir,
+      `q${String(req.index).padStart(4, '0')}-${createHash('sha256').update(arch).digest('hex').slice(0, 8)}`,
+    );
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -127,11 +139,18 @@ export class CommandEvaluator<G> implements Evaluator<G> {
       ...(this.opts.seed !== undefined ? { SWAPNAS_SEED: String(this.opts.seed) } : {}),
     };
     const started = Date.now();
-    const res = await new Promise<{ code: number | null; sig: string | null; out: string; err: string; timedOut: boolean; spawnError?: string }>((resolve) => {
+    const res = await new Promise<{
+      code: number | null;
+      sig: string | null;
+      out: string;
+      err: string;
+      timedOut: boolean;
+      spawnError?: string;
+    }>((resolve) => {
       let out = '';
       let err = '';
       let timedOut = false;
-      let child;
+      let child: ChildProcessByStdio<null, Readable, Readable>;
       try {
         child = spawn('/bin/sh', ['-c', cmd], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {

@@ -153,11 +153,14 @@ export class RandomForest {
     if (d === 0) throw new SwapError('E_OPTION', 'random forest: rows have no features');
     for (let i = 0; i < n; i++) {
       const row = X[i]!;
-      if (row.length !== d) throw new SwapError('E_OPTION', `random forest: row ${i} has ${row.length} features, expected ${d}`);
-      if (!row.every(Number.isFinite) || !Number.isFinite(y[i]!)) throw new SwapError('E_OPTION', `random forest: row ${i} is not finite`);
+      if (row.length !== d)
+        throw new SwapError('E_OPTION', `random forest: row ${i} has ${row.length} features, expected ${d}`);
+      if (!row.every(Number.isFinite) || !Number.isFinite(y[i]!))
+        throw new SwapError('E_OPTION', `random forest: row ${i} is not finite`);
     }
     const nTrees = opts.trees ?? 100;
-    if (!Number.isInteger(nTrees) || nTrees < 1) throw new SwapError('E_OPTION', `random forest: trees must be a positive integer, got ${nTrees}`);
+    if (!Number.isInteger(nTrees) || nTrees < 1)
+      throw new SwapError('E_OPTION', `random forest: trees must be a positive integer, got ${nTrees}`);
     const mf = opts.maxFeatures ?? 1 / 3;
     if (!(mf > 0)) throw new SwapError('E_OPTION', `random forest: maxFeatures must be positive, got ${mf}`);
     const mtry = Math.min(d, Math.max(1, mf <= 1 ? Math.ceil(mf * d) : Math.floor(mf)));
@@ -177,7 +180,8 @@ export class RandomForest {
 
   /** Mean prediction of the trees. */
   predict(x: readonly number[]): number {
-    if (x.length !== this.features) throw new SwapError('E_OPTION', `random forest: expected ${this.features} features, got ${x.length}`);
+    if (x.length !== this.features)
+      throw new SwapError('E_OPTION', `random forest: expected ${this.features} features, got ${x.length}`);
     let s = 0;
     for (const t of this.trees) s += predictTree(t, x);
     return s / this.trees.length;

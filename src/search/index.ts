@@ -2,8 +2,21 @@
 export * from './types.js';
 export { RandomForest, type ForestOptions } from './forest.js';
 export { stratifiedSample, type StratifiedOptions } from './stratified.js';
-export { SEARCH_PROXY_DEFAULTS, SwapProxy, CachedProxy, type SwapProxyOptions, type ScoreSource, type ProxyStats } from './proxy.js';
-export { TableEvaluator, CommandEvaluator, parseAccuracy, shellQuote, type CommandEvaluatorOptions } from './evaluator.js';
+export {
+  SEARCH_PROXY_DEFAULTS,
+  SwapProxy,
+  CachedProxy,
+  type SwapProxyOptions,
+  type ScoreSource,
+  type ProxyStats,
+} from './proxy.js';
+export {
+  TableEvaluator,
+  CommandEvaluator,
+  parseAccuracy,
+  shellQuote,
+  type CommandEvaluatorOptions,
+} from './evaluator.js';
 export {
   JOURNAL_VERSION,
   JournalWriter,

@@ -98,10 +98,15 @@ function checkRecord(r: Record<string, unknown>): string | undefined {
   if (!Number.isInteger(r['seq']) || !isNum(r['t'])) return 'missing seq/t';
   switch (r['type']) {
     case 'proxy':
-      return isStr(r['key']) && isStr(r['arch']) && isNum(r['fitness']) && isNum(r['swap']) && isNum(r['params']) ? undefined : 'bad proxy record';
+      return isStr(r['key']) && isStr(r['arch']) && isNum(r['fitness']) && isNum(r['swap']) && isNum(r['params'])
+        ? undefined
+        : 'bad proxy record';
     case 'query': {
       const res = r['result'] as Record<string, unknown> | undefined;
-      const okRes = res !== null && typeof res === 'object' && (res['ok'] === true ? isNum(res['accuracy']) : res['ok'] === false && isStr(res['error']));
+      const okRes =
+        res !== null &&
+        typeof res === 'object' &&
+        (res['ok'] === true ? isNum(res['accuracy']) : res['ok'] === false && isStr(res['error']));
       return Number.isInteger(r['q']) && isStr(r['key']) && isStr(r['arch']) && okRes ? undefined : 'bad query record';
     }
     case 'best':
@@ -118,7 +123,10 @@ function checkRecord(r: Record<string, unknown>): string | undefined {
  * (nothing was evaluated). A cut **last** line (SIGKILL mid-write) is ignored; any other unparsable or invalid
  * line, a wrong version, or a header that does not match `expect` is an `E_JOURNAL` error naming the line/field.
  */
-export function readJournal(path: string, expect?: Pick<JournalHeader, 'strategy' | 'space' | 'dataset' | 'seed' | 'optionsHash'>): JournalContents | undefined {
+export function readJournal(
+  path: string,
+  expect?: Pick<JournalHeader, 'strategy' | 'space' | 'dataset' | 'seed' | 'optionsHash'>,
+): JournalContents | undefined {
   if (!existsSync(path)) return undefined;
   let buf: Buffer;
   try {
@@ -137,12 +145,20 @@ export function readJournal(path: string, expect?: Pick<JournalHeader, 'strategy
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
       return v as Record<string, unknown>;
     } catch (e) {
-      throw new SwapError('E_JOURNAL', `journal ${path} line ${i + 1} is corrupt (${(e as Error).message}); it is not a swapnas search journal or was edited`);
+      throw new SwapError(
+        'E_JOURNAL',
+        `journal ${path} line ${i + 1} is corrupt (${(e as Error).message}); it is not a swapnas search journal or was edited`,
+      );
     }
   };
   const h = parse(0);
-  if (h['type'] !== 'header' || h['tool'] !== 'swapnas-search') throw new SwapError('E_JOURNAL', `journal ${path} has no swapnas search header on line 1`);
-  if (h['version'] !== JOURNAL_VERSION) throw new SwapError('E_JOURNAL', `journal ${path} is version ${String(h['version'])}; this swapnas reads version ${JOURNAL_VERSION}`);
+  if (h['type'] !== 'header' || h['tool'] !== 'swapnas-search')
+    throw new SwapError('E_JOURNAL', `journal ${path} has no swapnas search header on line 1`);
+  if (h['version'] !== JOURNAL_VERSION)
+    throw new SwapError(
+      'E_JOURNAL',
+      `journal ${path} is version ${String(h['version'])}; this swapnas reads version ${JOURNAL_VERSION}`,
+    );
   const header = h as unknown as JournalHeader;
   if (expect) {
     for (const k of ['strategy', 'space', 'dataset', 'seed', 'optionsHash'] as const) {
@@ -159,7 +175,11 @@ export function readJournal(path: string, expect?: Pick<JournalHeader, 'strategy
     const r = parse(i);
     const bad = checkRecord(r);
     if (bad) throw new SwapError('E_JOURNAL', `journal ${path} line ${i + 1} is corrupt: ${bad}`);
-    if (r['seq'] !== records.length + 1) throw new SwapError('E_JOURNAL', `journal ${path} line ${i + 1} is corrupt: sequence ${String(r['seq'])}, expected ${records.length + 1}`);
+    if (r['seq'] !== records.length + 1)
+      throw new SwapError(
+        'E_JOURNAL',
+        `journal ${path} line ${i + 1} is corrupt: sequence ${String(r['seq'])}, expected ${records.length + 1}`,
+      );
     records.push(r as unknown as JournalRecord);
   }
   return { header, records, validBytes, truncatedTail };

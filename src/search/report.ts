@@ -10,20 +10,35 @@ export function formatSummary(r: SearchReport): string {
   if (r.chosen) {
     lines.push(`  chosen:          ${r.chosen.arch}`);
     if (r.optimum) {
-      lines.push(`  table value:     ${f2(r.chosen.test)}   (table optimum ${f2(r.optimum.test)}, regret ${f2(r.regret)}; ${r.truth ?? 'benchmark table'})`);
+      lines.push(
+        `  table value:     ${f2(r.chosen.test)}   (table optimum ${f2(r.optimum.test)}, regret ${f2(r.regret)}; ${r.truth ?? 'benchmark table'})`,
+      );
       if (r.chosen.valid !== r.chosen.test) lines.push(`  valid accuracy:  ${f2(r.chosen.valid)} %`);
     }
-    if (r.chosen.evalParams != null) lines.push(`  params:          ${(r.chosen.evalParams / 1e6).toFixed(2)} M in the evaluation network (${r.chosen.evalNetwork})`);
-    lines.push(`  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} (validation value)` : r.chosen.signal.toPrecision(6)}`);
+    if (r.chosen.evalParams != null)
+      lines.push(
+        `  params:          ${(r.chosen.evalParams / 1e6).toFixed(2)} M in the evaluation network (${r.chosen.evalNetwork})`,
+      );
+    lines.push(
+      `  chosen by:       ${r.chosen.signalName} = ${r.chosen.signal === null ? 'n/a' : r.chosen.signalName === 'accuracy' ? `${f2(r.chosen.signal)} (validation value)` : r.chosen.signal.toPrecision(6)}`,
+    );
   } else {
     lines.push('  chosen:          none (every evaluation failed)');
   }
-  lines.push(`  networks scored: ${r.networksScored}${r.session.proxyReplayed > 0 ? ` (${r.session.proxyReplayed} from the journal)` : ''}`);
-  lines.push(`  queries spent:   ${r.queries}${r.failedQueries > 0 ? ` (${r.failedQueries} failed)` : ''}${r.session.queriesReplayed > 0 ? ` (${r.session.queriesReplayed} from the journal)` : ''}`);
-  lines.push(`  wall time:       ${r.wallTimeSec.toFixed(1)} s${r.resumed ? ` (this session ${r.session.wallTimeSec.toFixed(1)} s)` : ''}`);
+  lines.push(
+    `  networks scored: ${r.networksScored}${r.session.proxyReplayed > 0 ? ` (${r.session.proxyReplayed} from the journal)` : ''}`,
+  );
+  lines.push(
+    `  queries spent:   ${r.queries}${r.failedQueries > 0 ? ` (${r.failedQueries} failed)` : ''}${r.session.queriesReplayed > 0 ? ` (${r.session.queriesReplayed} from the journal)` : ''}`,
+  );
+  lines.push(
+    `  wall time:       ${r.wallTimeSec.toFixed(1)} s${r.resumed ? ` (this session ${r.session.wallTimeSec.toFixed(1)} s)` : ''}`,
+  );
   if (r.proxy) {
     const reg = r.proxy.regulariser;
-    lines.push(`  proxy:           ${r.proxy.name} on ${r.proxy.backend ?? 'n/a'}${reg ? `, μ=${reg.mu.toPrecision(4)} σ=${reg.sigma.toPrecision(4)} (${reg.source})` : ''}`);
+    lines.push(
+      `  proxy:           ${r.proxy.name} on ${r.proxy.backend ?? 'n/a'}${reg ? `, μ=${reg.mu.toPrecision(4)} σ=${reg.sigma.toPrecision(4)} (${reg.source})` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -41,7 +56,9 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
   const endE = byQueries ? r.queries : r.networksScored;
   const last = pts[pts.length - 1];
   // Extend the step line to the end of the search.
-  const values = last ? [...pts.map((p) => ({ t: p.t, e: p[xEval], acc: p.test })), { t: endT, e: endE, acc: last.test }] : [];
+  const values = last
+    ? [...pts.map((p) => ({ t: p.t, e: p[xEval], acc: p.test })), { t: endT, e: endE, acc: last.test }]
+    : [];
   const title = `${r.strategy} on ${r.space}/${r.dataset}, seed ${r.seed}: best-so-far test accuracy`;
   const accs = pts.map((p) => p.test as number);
   const top = r.optimum?.test ?? Math.max(0, ...accs);
@@ -64,12 +81,27 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
       {
         type: 'line',
         from: { data: 'traj' },
-        encode: { enter: { x: { scale: 'x', field: x }, y: { scale: 'y', field: 'acc' }, interpolate: { value: 'step-after' }, stroke: { value: '#1f77b4' }, strokeWidth: { value: 2 } } },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: x },
+            y: { scale: 'y', field: 'acc' },
+            interpolate: { value: 'step-after' },
+            stroke: { value: '#1f77b4' },
+            strokeWidth: { value: 2 },
+          },
+        },
       },
       {
         type: 'symbol',
         from: { data: 'points' },
-        encode: { enter: { x: { scale: 'x', field: x }, y: { scale: 'y', field: 'acc' }, size: { value: 20 }, fill: { value: '#1f77b4' } } },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: x },
+            y: { scale: 'y', field: 'acc' },
+            size: { value: 20 },
+            fill: { value: '#1f77b4' },
+          },
+        },
       },
       {
         type: 'rule',
@@ -91,7 +123,10 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
     width: 2 * W + 80,
     height: H,
     padding: 10,
-    title: { text: title, subtitle: r.optimum ? `dashed: table optimum ${r.optimum.test.toFixed(2)} %` : 'no benchmark table' },
+    title: {
+      text: title,
+      subtitle: r.optimum ? `dashed: table optimum ${r.optimum.test.toFixed(2)} %` : 'no benchmark table',
+    },
     data: [
       { name: 'traj', values },
       { name: 'points', values: values.slice(0, -1) },
@@ -106,7 +141,9 @@ export async function renderPlotSvg(r: SearchReport): Promise<string> {
   try {
     vega = await import('vega');
   } catch (e) {
-    throw new SwapError('E_OPTION', `plotting needs the "vega" package (npm install vega): ${(e as Error).message}`, { cause: e });
+    throw new SwapError('E_OPTION', `plotting needs the "vega" package (npm install vega): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const view = new vega.View(vega.parse(plotSpec(r) as import('vega').Spec), { renderer: 'none' });
   try {

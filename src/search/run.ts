@@ -27,13 +27,17 @@ import {
 import { CachedProxy, SEARCH_PROXY_DEFAULTS, SwapProxy } from './proxy.js';
 import { searchSpace, type SearchSpaceEntry } from './spaces.js';
 import { createStrategy, type PreNasOptions, type SwapNasOptions } from './strategies/index.js';
-import type { Evaluation, Evaluator, StrategyContext, StrategyName } from './types.js';
+import type { Evaluation, Evaluator, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
 
 /**
  * Query budgets when none is given: 100 for PRE-NAS and random search (the PRE-NAS paper's NB201 budget, so
  * the two compare at equal cost) and 50 for hybrid (its target is to match PRE-NAS with half the queries).
  */
-export const DEFAULT_BUDGETS: Readonly<Record<Exclude<StrategyName, 'swap-nas'>, number>> = Object.freeze({ 'pre-nas': 100, random: 100, hybrid: 50 });
+export const DEFAULT_BUDGETS: Readonly<Record<Exclude<StrategyName, 'swap-nas'>, number>> = Object.freeze({
+  'pre-nas': 100,
+  random: 100,
+  hybrid: 50,
+});
 
 /** Proxy-network settings of a search (defaults: {@link SEARCH_PROXY_DEFAULTS}). */
 export interface SearchProxyOptions {
@@ -154,7 +158,13 @@ export interface SearchReport {
   readonly wallTimeSec: number;
   readonly resumed: boolean;
   /** Work done in this process vs. served from the journal. */
-  readonly session: { readonly proxyComputed: number; readonly proxyReplayed: number; readonly queriesRun: number; readonly queriesReplayed: number; readonly wallTimeSec: number };
+  readonly session: {
+    readonly proxyComputed: number;
+    readonly proxyReplayed: number;
+    readonly queriesRun: number;
+    readonly queriesReplayed: number;
+    readonly wallTimeSec: number;
+  };
   readonly proxy: {
     readonly name: string;
     readonly backend: string | null;
@@ -168,20 +178,31 @@ export interface SearchReport {
 }
 
 /** Θ of the evaluation network of `g` for `dataset` (null when the space defines none). */
-function evalNetworkOf<G>(entry: SearchSpaceEntry<G>, g: G, dataset: string): { evalParams: number | null; evalNetwork: string | null } {
+function evalNetworkOf<G>(
+  entry: SearchSpaceEntry<G>,
+  g: G,
+  dataset: string,
+): { evalParams: number | null; evalNetwork: string | null } {
   const opts = entry.evalNetworkFor?.(dataset);
   if (!opts) return { evalParams: null, evalNetwork: null };
   const evalParams = entry.evalParams ? entry.evalParams(g, dataset) : countParams(entry.space.build(g, opts));
-  return { evalParams, evalNetwork: Object.entries(opts).map(([k, v]) => `${k}=${String(v)}`).join(', ') };
+  return {
+    evalParams,
+    evalNetwork: Object.entries(opts)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', '),
+  };
 }
 
 function checkSeed(seed: number): number {
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must be an integer in [0, 2^32), got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new SwapError('E_OPTION', `seed must be an integer in [0, 2^32), got ${seed}`);
   return seed;
 }
 
 function checkInt(name: string, v: number, min: number): number {
-  if (!Number.isSafeInteger(v) || v < min) throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
   return v;
 }
 
@@ -194,11 +215,13 @@ export function resolveRegulariser(
   compute: () => Regulariser,
 ): Regulariser {
   const user = checkRegulariser(opts.mu, opts.sigma);
-  if (user && opts.targetParams !== undefined) throw new SwapError('E_OPTION', 'give either --target-params or --mu/--sigma, not both');
+  if (user && opts.targetParams !== undefined)
+    throw new SwapError('E_OPTION', 'give either --target-params or --mu/--sigma, not both');
   if (user) return user;
   if (opts.targetParams !== undefined) {
     const k = opts.targetParams;
-    if (!Number.isFinite(k) || k <= 0) throw new SwapError('E_OPTION', `target params must be a positive number of K parameters, got ${k}`);
+    if (!Number.isFinite(k) || k <= 0)
+      throw new SwapError('E_OPTION', `target params must be a positive number of K parameters, got ${k}`);
     return { mu: k, sigma: k, source: 'target-params (μ=σ=K)' };
   }
   return compute();
@@ -215,13 +238,22 @@ export async function runSearch(opts: SearchOptions, deps: SearchDeps): Promise<
   return runIn(searchSpace(opts.space ?? 'nb201') as SearchSpaceEntry<unknown>, opts, deps, sessionStart);
 }
 
-async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: SearchDeps, sessionStart: number): Promise<SearchReport> {
+async function runIn<G>(
+  entry: SearchSpaceEntry<G>,
+  opts: SearchOptions,
+  deps: SearchDeps,
+  sessionStart: number,
+): Promise<SearchReport> {
   const space = entry.space;
   const dataset = checkTarget(entry, opts.dataset ?? entry.targets[0]!);
   const table = deps.table;
-  if (table && table.space !== space.name) throw new SwapError('E_TABLE', `table ${table.name} belongs to space ${table.space}, not ${space.name}`);
+  if (table && table.space !== space.name)
+    throw new SwapError('E_TABLE', `table ${table.name} belongs to space ${table.space}, not ${space.name}`);
   const seed = checkSeed(opts.seed ?? 0);
-  const strategy = createStrategy<G>(opts.strategy, { ...(opts.swapNas ? { swapNas: opts.swapNas } : {}), ...(opts.preNas ? { preNas: opts.preNas } : {}) });
+  const strategy = createStrategy<G>(opts.strategy, {
+    ...(opts.swapNas ? { swapNas: opts.swapNas } : {}),
+    ...(opts.preNas ? { preNas: opts.preNas } : {}),
+  });
   const name = strategy.name;
 
   // Budget.
@@ -229,14 +261,25 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
   if (strategy.usesQueries) {
     budget = checkInt('budget', opts.budget ?? DEFAULT_BUDGETS[name as Exclude<StrategyName, 'swap-nas'>], 1);
     const initial = (strategy.options['initial'] as number | undefined) ?? 0;
-    if (budget < initial) throw new SwapError('E_OPTION', `budget ${budget} is smaller than the initial random sample ${initial} of ${name}`);
+    if (budget < initial)
+      throw new SwapError(
+        'E_OPTION',
+        `budget ${budget} is smaller than the initial random sample ${initial} of ${name}`,
+      );
     if (space.enumerate && budget > 1000) {
       const classes = new Set<string>();
       for (const g of space.enumerate()) classes.add(space.canonicalKey(g));
-      if (budget > classes.size) throw new SwapError('E_OPTION', `budget ${budget} exceeds the ${classes.size} distinct architectures of ${space.name}`);
+      if (budget > classes.size)
+        throw new SwapError(
+          'E_OPTION',
+          `budget ${budget} exceeds the ${classes.size} distinct architectures of ${space.name}`,
+        );
     }
   } else if (opts.budget !== undefined) {
-    throw new SwapError('E_OPTION', `${name} spends no ground-truth queries; --budget applies to pre-nas, hybrid and random (use --population/--cycles)`);
+    throw new SwapError(
+      'E_OPTION',
+      `${name} spends no ground-truth queries; --budget applies to pre-nas, hybrid and random (use --population/--cycles)`,
+    );
   }
   if (opts.resume && !opts.journal) throw new SwapError('E_OPTION', '--resume needs --journal FILE');
 
@@ -259,7 +302,14 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     // Default batch: the embedded CIFAR-10 images, resized to the proxy's (or the target's) input size.
     const size = entry.proxyDefaults.inputSize ?? (entry.networkFor(dataset)['inputSize'] as number | undefined) ?? 32;
     const inputs = deps.inputs ?? resizeBatch(defaultBatch(p.batch), size);
-    const network = { ...entry.networkFor(dataset), channels: p.channels, cells: p.cells, prune: p.prune, inputSize: inputs.h, inputChannels: inputs.c };
+    const network = {
+      ...entry.networkFor(dataset),
+      channels: p.channels,
+      cells: p.cells,
+      prune: p.prune,
+      inputSize: inputs.h,
+      inputChannels: inputs.c,
+    };
     reg = resolveRegulariser(opts, () => dataFreeRegulariser(space, network));
     swap = new SwapProxy(space, {
       network,
@@ -275,10 +325,22 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     });
     cached = new CachedProxy(space, swap, {
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onComputed: (g, key, s) => writer?.write({ type: 'proxy', t: clock(), key, arch: space.format(g), fitness: s.fitness, swap: s.swap, params: s.params }),
+      onComputed: (g, key, s) =>
+        writer?.write({
+          type: 'proxy',
+          t: clock(),
+          key,
+          arch: space.format(g),
+          fitness: s.fitness,
+          swap: s.swap,
+          params: s.params,
+        }),
     });
   } else if (opts.mu !== undefined || opts.sigma !== undefined || opts.targetParams !== undefined) {
-    throw new SwapError('E_OPTION', `${name} does not use the SWAP proxy; --mu/--sigma/--target-params apply to swap-nas and hybrid`);
+    throw new SwapError(
+      'E_OPTION',
+      `${name} does not use the SWAP proxy; --mu/--sigma/--target-params apply to swap-nas and hybrid`,
+    );
   }
 
   // Evaluator.
@@ -286,7 +348,8 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
   if (strategy.usesQueries) {
     const ev = opts.evaluator ?? { kind: 'table' };
     if (ev.kind === 'table') {
-      if (!table) throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${dataset}: use --evaluator command`);
+      if (!table)
+        throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${dataset}: use --evaluator command`);
       // Strategies sample the whole space: a table holding only part of it would answer most queries "not found".
       if (space.size === undefined || table.records.length < space.size) {
         throw new SwapError(
@@ -295,11 +358,22 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
         );
       }
       evaluator = new TableEvaluator(space, table, dataset);
-    }
-    else if (ev.kind === 'command') {
-      const runDir = ev.runDir ?? (opts.journal ? `${opts.journal}.runs` : join(tmpdir(), `swapnas-search-${process.pid}-${Date.now()}`));
-      evaluator = new CommandEvaluator(space, { command: ev.command, runDir, dataset, seed, ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}) });
-    } else throw new SwapError('E_OPTION', `unknown evaluator ${JSON.stringify((ev as { kind: unknown }).kind)} (expected table or command)`);
+    } else if (ev.kind === 'command') {
+      const runDir =
+        ev.runDir ??
+        (opts.journal ? `${opts.journal}.runs` : join(tmpdir(), `swapnas-search-${process.pid}-${Date.now()}`));
+      evaluator = new CommandEvaluator(space, {
+        command: ev.command,
+        runDir,
+        dataset,
+        seed,
+        ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}),
+      });
+    } else
+      throw new SwapError(
+        'E_OPTION',
+        `unknown evaluator ${JSON.stringify((ev as { kind: unknown }).kind)} (expected table or command)`,
+      );
   }
 
   const hashed: Record<string, unknown> = {
@@ -331,7 +405,10 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
   if (opts.journal) {
     if (opts.resume) contents = readJournal(opts.journal, header);
     else if (existsSync(opts.journal) && statSync(opts.journal).size > 0) {
-      throw new SwapError('E_JOURNAL', `journal ${opts.journal} already exists; pass --resume to continue that search, or remove the file`);
+      throw new SwapError(
+        'E_JOURNAL',
+        `journal ${opts.journal} already exists; pass --resume to continue that search, or remove the file`,
+      );
     }
     if (contents) {
       for (const r of contents.records) {
@@ -341,7 +418,11 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
         else if (r.type === 'best') replayBest.push(r);
       }
       replayQueries.forEach((r, i) => {
-        if (r.q !== i) throw new SwapError('E_JOURNAL', `journal ${opts.journal} is corrupt: query records out of order at query ${i}`);
+        if (r.q !== i)
+          throw new SwapError(
+            'E_JOURNAL',
+            `journal ${opts.journal} is corrupt: query records out of order at query ${i}`,
+          );
       });
       writer = JournalWriter.append(opts.journal, contents);
     } else writer = JournalWriter.create(opts.journal, header);
@@ -360,7 +441,10 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     let result: Evaluation;
     if (rep) {
       if (rep.arch !== arch) {
-        throw new SwapError('E_JOURNAL', `journal ${opts.journal} diverges from this search at query ${q}: it evaluated ${rep.arch}, the search now asks for ${arch}`);
+        throw new SwapError(
+          'E_JOURNAL',
+          `journal ${opts.journal} diverges from this search at query ${q}: it evaluated ${rep.arch}, the search now asks for ${arch}`,
+        );
       }
       result = rep.result;
       queriesReplayed++;
@@ -418,15 +502,19 @@ async function runIn<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: S
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
 
-  let outcome;
+  let outcome: StrategyOutcome<G>;
   try {
     outcome = await strategy.run(ctx);
     if (queries < replayQueries.length) {
-      throw new SwapError('E_JOURNAL', `journal ${opts.journal} holds ${replayQueries.length} queries but this search made only ${queries}: it belongs to a different version of the search`);
+      throw new SwapError(
+        'E_JOURNAL',
+        `journal ${opts.journal} holds ${replayQueries.length} queries but this search made only ${queries}: it belongs to a different version of the search`,
+      );
     }
     const chosenArch = outcome.best === undefined ? null : space.format(outcome.best);
     const last = contents?.records[contents.records.length - 1];
-    if (!(last?.type === 'done' && queriesRun === 0 && (cached?.stats.computed ?? 0) === 0)) writer?.write({ type: 'done', t: clock(), arch: chosenArch });
+    if (!(last?.type === 'done' && queriesRun === 0 && (cached?.stats.computed ?? 0) === 0))
+      writer?.write({ type: 'done', t: clock(), arch: chosenArch });
   } finally {
     writer?.close();
   }

@@ -1,2 +1,7 @@
 /** Search spaces as the search sees them: the shared space registry (src/spaces/registry.ts). */
-export { nb201Topology, spaceEntry as searchSpace, spaceNames, type SpaceEntry as SearchSpaceEntry } from '../spaces/registry.js';
+export {
+  nb201Topology,
+  spaceEntry as searchSpace,
+  spaceNames,
+  type SpaceEntry as SearchSpaceEntry,
+} from '../spaces/registry.js';

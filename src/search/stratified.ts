@@ -18,8 +18,14 @@ export interface StratifiedOptions {
  * and take one candidate from each stratum (the best of the top stratum when `greedyTop`, otherwise uniformly
  * at random). Returns candidate indices, top stratum first. With `k` ≥ the kept candidates, returns all of them.
  */
-export function stratifiedSample(predicted: readonly number[], k: number, rng: Rng, opts: StratifiedOptions = {}): number[] {
-  if (!Number.isInteger(k) || k < 0) throw new SwapError('E_OPTION', `stratified sample size must be a non-negative integer, got ${k}`);
+export function stratifiedSample(
+  predicted: readonly number[],
+  k: number,
+  rng: Rng,
+  opts: StratifiedOptions = {},
+): number[] {
+  if (!Number.isInteger(k) || k < 0)
+    throw new SwapError('E_OPTION', `stratified sample size must be a non-negative integer, got ${k}`);
   const frac = opts.topFraction ?? 1;
   if (!(frac > 0 && frac <= 1)) throw new SwapError('E_OPTION', `topFraction must be in (0, 1], got ${frac}`);
   const n = predicted.length;

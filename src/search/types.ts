@@ -76,9 +76,7 @@ export interface TopologyOps<G> {
 }
 
 /** The counted, journaled, replayable ground-truth query a strategy sees. */
-export interface QueryFn<G> {
-  (genotype: G): Promise<Evaluation>;
-}
+export type QueryFn<G> = (genotype: G) => Promise<Evaluation>;
 
 /** What a strategy gets: everything it may use, nothing global. */
 export interface StrategyContext<G> {

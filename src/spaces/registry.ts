@@ -11,7 +11,15 @@ import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from './nb101/in
 import { loadNb101Table } from '../tables/nb101.js';
 import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from './darts/index.js';
 import { loadNb301Table } from '../tables/nb301.js';
-import { TNB101_TASKS, TNB101_TASK_NETWORK, tnb101DecoderParams, tnb101Space, tnb101Topology, type Tnb101Genotype, type Tnb101Task } from './tnb101/index.js';
+import {
+  TNB101_TASKS,
+  TNB101_TASK_NETWORK,
+  tnb101DecoderParams,
+  tnb101Space,
+  tnb101Topology,
+  type Tnb101Genotype,
+  type Tnb101Task,
+} from './tnb101/index.js';
 import { countParams } from '../ir/analysis.js';
 import { loadTnb101Table } from '../tables/tnb101.js';
 
@@ -77,7 +85,11 @@ const NB201_CLASSES: Record<string, number> = { cifar10: 10, cifar100: 100, imag
 
 function targetCheck(space: string, targets: readonly string[]): (t: string) => string {
   return (t) => {
-    if (!targets.includes(t)) throw new SwapError('E_DATASET', `unknown ${space} dataset/task ${JSON.stringify(t)} (expected ${targets.join(', ')})`);
+    if (!targets.includes(t))
+      throw new SwapError(
+        'E_DATASET',
+        `unknown ${space} dataset/task ${JSON.stringify(t)} (expected ${targets.join(', ')})`,
+      );
     return t;
   };
 }
@@ -86,7 +98,12 @@ const nb201Entry: SpaceEntry<Nb201Genotype> = {
   space: nb201Space as SearchSpace<Nb201Genotype, object>,
   targets: NB201_DATASETS,
   networkFor: (t) => ({ classes: NB201_CLASSES[targetCheck('nb201', NB201_DATASETS)(t)]! }),
-  evalNetworkFor: (t) => ({ classes: NB201_CLASSES[targetCheck('nb201', NB201_DATASETS)(t)]!, channels: 16, cells: 5, prune: false }),
+  evalNetworkFor: (t) => ({
+    classes: NB201_CLASSES[targetCheck('nb201', NB201_DATASETS)(t)]!,
+    channels: 16,
+    cells: 5,
+    prune: false,
+  }),
   proxyDefaults: SWAP_DEFAULTS,
   official: { proxy: OFFICIAL_PROTOCOL, network: {} },
   loadTable: (path) => nb201Benchmark(path ? Nb201Table.load(path) : Nb201Table.load()),
@@ -124,7 +141,9 @@ export const dartsTopology: TopologyOps<DartsGenotype> = {
     const cell = g[which];
     const k = rng.int(cell.length);
     const op = rng.pick(DARTS_OPS.filter((o) => o !== 'none' && o !== cell[k]![0]));
-    const next: DartsCell = Object.freeze(cell.map((e, i) => (i === k ? (Object.freeze([op as DartsOp, e[1]]) as DartsCell[number]) : e)));
+    const next: DartsCell = Object.freeze(
+      cell.map((e, i) => (i === k ? (Object.freeze([op as DartsOp, e[1]]) as DartsCell[number]) : e)),
+    );
     return Object.freeze({ ...g, [which]: next });
   },
 };
@@ -139,7 +158,10 @@ const DARTS_TARGETS = ['cifar10', 'imagenet'] as const;
 const dartsEntry: SpaceEntry<DartsGenotype> = {
   space: dartsSpace as SearchSpace<DartsGenotype, object>,
   targets: DARTS_TARGETS,
-  networkFor: (t) => (targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet' ? { kind: 'imagenet', classes: 1000, inputSize: 224 } : { kind: 'cifar', classes: 10, inputSize: 32 }),
+  networkFor: (t) =>
+    targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet'
+      ? { kind: 'imagenet', classes: 1000, inputSize: 224 }
+      : { kind: 'cifar', classes: 10, inputSize: 32 },
   evalNetworkFor: (t) =>
     targetCheck('darts', DARTS_TARGETS)(t) === 'imagenet'
       ? { kind: 'imagenet', classes: 1000, channels: 48, cells: 14, inputSize: 224 }
@@ -154,13 +176,26 @@ const tnb101Entry: SpaceEntry<Tnb101Genotype> = {
   space: tnb101Space as SearchSpace<Tnb101Genotype, object>,
   targets: TNB101_TASKS,
   networkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task] }),
-  evalNetworkFor: (t) => ({ ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 }),
+  evalNetworkFor: (t) => ({
+    ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task],
+    channels: 64,
+    cells: 2,
+  }),
   evalParams: (g, t) => {
-    const opts = { ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task], channels: 64, cells: 2 };
+    const opts = {
+      ...TNB101_TASK_NETWORK[targetCheck('tnb101-micro', TNB101_TASKS)(t) as Tnb101Task],
+      channels: 64,
+      cells: 2,
+    };
     const net = tnb101Space.build(g, opts);
     const dense = (['segmentsemantic', 'normal', 'autoencoder'] as const).find((d) => d === t);
     const meta = net.meta ?? {};
-    return countParams(net) + (dense ? tnb101DecoderParams(dense, Number(meta['featureChannels']), Number(meta['featureSize']), opts.inputSize) : 0);
+    return (
+      countParams(net) +
+      (dense
+        ? tnb101DecoderParams(dense, Number(meta['featureChannels']), Number(meta['featureSize']), opts.inputSize)
+        : 0)
+    );
   },
   // C=8 at the tasks' own input size (CIFAR images resized to 256×256): 0.03–0.04 better ρ than 64×64 at
   // 0.03 s per cell (docs/ranking-study.md).

@@ -16,7 +16,10 @@ import { measure, settingKey, type Measurement, type ProxySetting } from './meas
 export const MIN_EXTERNAL_ROWS = 30;
 
 /** How the architectures of a correlation run are chosen. */
-export type Selection = { kind: 'all' } | { kind: 'iso' } | { kind: 'sample'; n: number; seed: number; stratified: boolean; exclude?: ReadonlySet<string> };
+export type Selection =
+  | { kind: 'all' }
+  | { kind: 'iso' }
+  | { kind: 'sample'; n: number; seed: number; stratified: boolean; exclude?: ReadonlySet<string> };
 
 /**
  * Pick a table's architectures: all; one representative per isomorphism class (the first row of each
@@ -40,7 +43,8 @@ export function selectArchitectures<G>(space: SearchSpace<G, object>, table: Ben
     }
   } else {
     const pool = recs.filter(({ r }) => !sel.exclude?.has(r.arch));
-    if (sel.n > pool.length) throw new SwapError('E_OPTION', `sample of ${sel.n} exceeds the ${pool.length} available architectures`);
+    if (sel.n > pool.length)
+      throw new SwapError('E_OPTION', `sample of ${sel.n} exceeds the ${pool.length} available architectures`);
     const rng = new Rng(sel.seed);
     if (!sel.stratified) chosen = rng.sample(pool.length, sel.n).map((i) => pool[i]!.r.arch);
     else {
@@ -101,11 +105,26 @@ export interface CorrelateReport {
 /** Score the architectures and correlate SWAP, reg-SWAP, NWOT, params, FLOPs (and external proxies) with accuracy. */
 export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<CorrelateReport> {
   const space = o.space;
-  if (o.table.space !== space.name) throw new SwapError('E_TABLE', `table ${o.table.name} belongs to space ${o.table.space}, not ${space.name}`);
-  if (!o.table.targets.includes(o.dataset)) throw new SwapError('E_DATASET', `${o.table.name} has no target ${JSON.stringify(o.dataset)} (expected ${o.table.targets.join(', ')})`);
+  if (o.table.space !== space.name)
+    throw new SwapError('E_TABLE', `table ${o.table.name} belongs to space ${o.table.space}, not ${space.name}`);
+  if (!o.table.targets.includes(o.dataset))
+    throw new SwapError(
+      'E_DATASET',
+      `${o.table.name} has no target ${JSON.stringify(o.dataset)} (expected ${o.table.targets.join(', ')})`,
+    );
   const missing = o.genotypes.map((g) => space.format(g)).filter((a) => o.table.get(a)?.truth[o.dataset] === undefined);
-  if (missing.length > 0) throw new SwapError('E_TABLE', `${missing.length} architectures have no ${o.dataset} value in ${o.table.source}, e.g. ${missing[0]}`);
-  const net = { ...o.network, channels: o.setting.channels, cells: o.setting.cells, inputSize: o.setting.inputSize ?? (o.network?.['inputSize'] as number | undefined) ?? 32, prune: Boolean(o.setting.prune) };
+  if (missing.length > 0)
+    throw new SwapError(
+      'E_TABLE',
+      `${missing.length} architectures have no ${o.dataset} value in ${o.table.source}, e.g. ${missing[0]}`,
+    );
+  const net = {
+    ...o.network,
+    channels: o.setting.channels,
+    cells: o.setting.cells,
+    inputSize: o.setting.inputSize ?? (o.network?.['inputSize'] as number | undefined) ?? 32,
+    prune: Boolean(o.setting.prune),
+  };
   const reg = o.regulariser ?? dataFreeRegulariser(space, net);
   const t0 = performance.now();
   let fresh = 0;
@@ -131,20 +150,61 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
   const regSwap = meas.map((m) => m.swap * regFactor(m.params / 1000, reg.mu, reg.sigma));
   const opt = { resamples: o.resamples ?? 1000, seed: 7 };
   rows.push(correlate('reg-SWAP', regSwap, truth, 'in-house', opt));
-  rows.push(correlate('SWAP', meas.map((m) => m.swap), truth, 'in-house', opt));
+  rows.push(
+    correlate(
+      'SWAP',
+      meas.map((m) => m.swap),
+      truth,
+      'in-house',
+      opt,
+    ),
+  );
   if (o.setting.nwot) {
     // A singular kernel (log|det K| = −∞: every sample has the same code) carries no information: rank it last
     // rather than dropping it (JSON stores −∞ as null).
     const nw = meas.map((m) => (typeof m.nwot === 'number' && Number.isFinite(m.nwot) ? m.nwot : undefined));
     const floor = Math.min(...nw.filter((v): v is number => v !== undefined)) - 1;
-    rows.push(correlate('NWOT', nw.map((v) => v ?? floor), truth, 'in-house', opt));
+    rows.push(
+      correlate(
+        'NWOT',
+        nw.map((v) => v ?? floor),
+        truth,
+        'in-house',
+        opt,
+      ),
+    );
   }
   const baselines = o.table.baselines?.(o.dataset);
   if (baselines && baselines.size > 0) {
-    for (const [name, values] of baselines) rows.push(correlate(name, archs.map((a) => values.get(a)), truth, 'in-house', opt));
+    for (const [name, values] of baselines)
+      rows.push(
+        correlate(
+          name,
+          archs.map((a) => values.get(a)),
+          truth,
+          'in-house',
+          opt,
+        ),
+      );
   } else {
-    rows.push(correlate('params (scored net)', meas.map((m) => m.params), truth, 'in-house', opt));
-    rows.push(correlate('MACs (scored net)', meas.map((m) => m.macs), truth, 'in-house', opt));
+    rows.push(
+      correlate(
+        'params (scored net)',
+        meas.map((m) => m.params),
+        truth,
+        'in-house',
+        opt,
+      ),
+    );
+    rows.push(
+      correlate(
+        'MACs (scored net)',
+        meas.map((m) => m.macs),
+        truth,
+        'in-house',
+        opt,
+      ),
+    );
   }
   const notes: string[] = [];
   if (o.external !== false && o.table.external) {
@@ -153,7 +213,10 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
       const covered = v.filter((x) => x !== undefined).length;
       const need = Math.min(MIN_EXTERNAL_ROWS, archs.length);
       if (covered < need) {
-        if (covered > 0) notes.push(`${name}: only ${covered} of the ${archs.length} cells have a published value (< ${need}); not reported`);
+        if (covered > 0)
+          notes.push(
+            `${name}: only ${covered} of the ${archs.length} cells have a published value (< ${need}); not reported`,
+          );
         continue;
       }
       rows.push(correlate(name, v, truth, 'external', opt));
@@ -177,7 +240,10 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
 }
 
 /** Write `correlate.json`, `correlate.md` and `scatter.svg` (reg-SWAP rank vs accuracy rank) into `dir`. */
-export async function writeCorrelateReport(r: CorrelateReport, dir: string): Promise<{ json: string; md: string; svg: string }> {
+export async function writeCorrelateReport(
+  r: CorrelateReport,
+  dir: string,
+): Promise<{ json: string; md: string; svg: string }> {
   mkdirSync(dir, { recursive: true });
   const title = `${r.table} ${r.dataset}, ${r.architectures} architectures, ${r.settingKey}, μ=${r.regulariser.mu.toFixed(1)} σ=${r.regulariser.sigma.toFixed(1)}`;
   const md = markdownTable(r.rows, title);

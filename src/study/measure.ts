@@ -54,10 +54,20 @@ function sourceBatch(s: ProxySetting): InputBatch {
     case 'cifar10':
       return defaultBatch(s.batch);
     case 'cifar10-b': {
-      const all = loadCifarBinary(join(dataDir(), 'cifar10_test_jpeg1000.bin'), 1000, { mean: CIFAR10_MEAN, std: CIFAR10_STD });
+      const all = loadCifarBinary(join(dataDir(), 'cifar10_test_jpeg1000.bin'), 1000, {
+        mean: CIFAR10_MEAN,
+        std: CIFAR10_STD,
+      });
       const per = 3 * 32 * 32;
       if (s.batch > 500) throw new SwapError('E_OPTION', 'cifar10-b batches hold at most 500 images');
-      return makeBatch(all.data.slice(500 * per, (500 + s.batch) * per), s.batch, 3, 32, 32, `cifar10_test_jpeg1000.bin[500:${500 + s.batch}]`);
+      return makeBatch(
+        all.data.slice(500 * per, (500 + s.batch) * per),
+        s.batch,
+        3,
+        32,
+        32,
+        `cifar10_test_jpeg1000.bin[500:${500 + s.batch}]`,
+      );
     }
     case 'cifar100':
       return takeSamples(cifar100Batch(20), s.batch);
@@ -101,7 +111,10 @@ export async function measure<G, N extends object>(
 ): Promise<Map<string, Measurement>> {
   const out = new Map<string, Measurement>();
   // Builder options (classes, input size, head) change Θ: results under other options live in another file.
-  const netKey = ctx.network && Object.keys(ctx.network).length > 0 ? `-net${createHash('sha256').update(stableJson(ctx.network)).digest('hex').slice(0, 8)}` : '';
+  const netKey =
+    ctx.network && Object.keys(ctx.network).length > 0
+      ? `-net${createHash('sha256').update(stableJson(ctx.network)).digest('hex').slice(0, 8)}`
+      : '';
   const file = ctx.cacheDir ? join(ctx.cacheDir, `${space.name}-${settingKey(setting)}${netKey}.jsonl`) : undefined;
   if (ctx.cacheDir) mkdirSync(ctx.cacheDir, { recursive: true });
   if (file && existsSync(file)) {
@@ -120,10 +133,13 @@ export async function measure<G, N extends object>(
       }
     }
   }
-  if (setting.nwot && !ctx.backend.nwot) throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
+  if (setting.nwot && !ctx.backend.nwot)
+    throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
   // Without an explicit size, score at the network's own input size (e.g. 256 px for TransNAS-Bench-101 tasks).
   const netSize = (ctx.network as { inputSize?: unknown } | undefined)?.inputSize;
-  const inputs = settingInputs(setting.inputSize === undefined && typeof netSize === 'number' ? { ...setting, inputSize: netSize } : setting);
+  const inputs = settingInputs(
+    setting.inputSize === undefined && typeof netSize === 'number' ? { ...setting, inputSize: netSize } : setting,
+  );
   const todo = genotypes.filter((g) => !out.has(space.format(g)));
   const seeds = Array.from({ length: setting.repeats }, (_, r) => repeatSeed(setting.seed, r));
   const chunk = ctx.chunk ?? 32;
@@ -133,7 +149,13 @@ export async function measure<G, N extends object>(
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
     const nets = part.map((g) =>
-      space.build(g, { ...ctx.network, channels: setting.channels, cells: setting.cells, inputSize: inputs.h, ...(setting.prune ? { prune: true } : {}) } as unknown as Partial<N>),
+      space.build(g, {
+        ...ctx.network,
+        channels: setting.channels,
+        cells: setting.cells,
+        inputSize: inputs.h,
+        ...(setting.prune ? { prune: true } : {}),
+      } as unknown as Partial<N>),
     );
     const req = {
       networks: nets,

@@ -10,7 +10,19 @@ import type { BenchmarkRecord, BenchmarkTable } from './types.js';
 const SENTINEL = -1e8;
 
 /** The proxy columns of `nb101_zc_naslib_subset.csv` (NAS-Bench-Suite-Zero). */
-export const NB101_NASLIB_PROXIES = ['epe_nas', 'fisher', 'flops', 'grad_norm', 'grasp', 'jacov', 'l2_norm', 'params', 'plain', 'snip', 'synflow'] as const;
+export const NB101_NASLIB_PROXIES = [
+  'epe_nas',
+  'fisher',
+  'flops',
+  'grad_norm',
+  'grasp',
+  'jacov',
+  'l2_norm',
+  'params',
+  'plain',
+  'snip',
+  'synflow',
+] as const;
 
 /**
  * Strict RFC-4180-style CSV: comma-separated fields, `"…"` quoting with `""` for a quote, one record per line
@@ -29,7 +41,8 @@ function readCsv(path: string, what: string): { head: string[]; rows: string[][]
   const head = split(lines[0]!, 1);
   const rows = lines.slice(1).map((l, k) => {
     const cells = split(l, k + 2);
-    if (cells.length !== head.length) throw new SwapError('E_TABLE', `${path} line ${k + 2}: ${cells.length} fields, header has ${head.length}`);
+    if (cells.length !== head.length)
+      throw new SwapError('E_TABLE', `${path} line ${k + 2}: ${cells.length} fields, header has ${head.length}`);
     return cells;
   });
   return { head, rows };
@@ -45,7 +58,8 @@ function columns(head: readonly string[], path: string, names: readonly string[]
 
 function num(cell: string, where: string, name: string): number {
   const v = Number(cell);
-  if (cell.trim() === '' || !Number.isFinite(v)) throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cell)})`);
+  if (cell.trim() === '' || !Number.isFinite(v))
+    throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cell)})`);
   return v;
 }
 
@@ -99,7 +113,8 @@ class Nb101BenchmarkTable implements BenchmarkTable {
   }
 
   describe(target: string): string {
-    if (target !== 'cifar10') throw new SwapError('E_DATASET', `NB101 has ground truth for cifar10 only, not ${JSON.stringify(target)}`);
+    if (target !== 'cifar10')
+      throw new SwapError('E_DATASET', `NB101 has ground truth for cifar10 only, not ${JSON.stringify(target)}`);
     return 'NAS-Bench-101 CIFAR-10 validation accuracy after 108 epochs (%, as NASLib returns it)';
   }
 
@@ -171,7 +186,9 @@ export function loadNb101Table(path = join(dataDir(), 'nb101_zc_naslib_subset.cs
   ]);
   for (const [hash, a] of cells) {
     const rec: BenchmarkRecord = { arch: a.arch, truth: Object.freeze({ cifar10: mean(a.val) }) };
-    records.push(Object.freeze(a.params === undefined ? rec : { ...rec, params: Object.freeze({ cifar10: a.params }) }));
+    records.push(
+      Object.freeze(a.params === undefined ? rec : { ...rec, params: Object.freeze({ cifar10: a.params }) }),
+    );
     hashes.push(hash);
     if (a.params !== undefined) own.get('params')!.set(a.arch, a.params);
     if (a.flops !== undefined) own.get('FLOPs')!.set(a.arch, a.flops);
@@ -200,12 +217,23 @@ export interface Nb101SampleRecord {
 /** Load `data/nb101_sample30.csv` (30 genuine records; a spot check of hashes and parameter counts). */
 export function loadNb101Sample(path = join(dataDir(), 'nb101_sample30.csv')): Nb101SampleRecord[] {
   const { head, rows } = readCsv(path, 'NB101 sample');
-  const names = ['hash', 'matrix', 'ops', 'params', 'n_runs', 'val_accuracy_mean', 'test_accuracy_mean', 'train_time_s_mean', 'halfway_val_accuracy_mean'];
+  const names = [
+    'hash',
+    'matrix',
+    'ops',
+    'params',
+    'n_runs',
+    'val_accuracy_mean',
+    'test_accuracy_mean',
+    'train_time_s_mean',
+    'halfway_val_accuracy_mean',
+  ];
   const c = columns(head, path, names);
   return rows.map((r, k) => {
     const where = `${path} line ${k + 2}`;
     const hash = r[c[0]!]!;
-    if (!/^[0-9a-f]{32}$/.test(hash)) throw new SwapError('E_TABLE', `${where}: hash ${JSON.stringify(hash)} is not 32 hex digits`);
+    if (!/^[0-9a-f]{32}$/.test(hash))
+      throw new SwapError('E_TABLE', `${where}: hash ${JSON.stringify(hash)} is not 32 hex digits`);
     return Object.freeze({
       hash,
       spec: specAt(r[c[1]!]!, r[c[2]!]!, where),

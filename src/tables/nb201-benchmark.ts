@@ -7,7 +7,13 @@ import type { BenchmarkRecord, BenchmarkTable } from './types.js';
  * table's own parameter counts and FLOPs are the baselines; Zen, NASWOT-v1 and NASLib's proxies are external.
  */
 export function nb201Benchmark(table: Nb201Table): BenchmarkTable {
-  const records: BenchmarkRecord[] = table.records.map((r) => ({ arch: r.arch, truth: r.test, valid: r.valid, params: r.params, index: r.index }));
+  const records: BenchmarkRecord[] = table.records.map((r) => ({
+    arch: r.arch,
+    truth: r.test,
+    valid: r.valid,
+    params: r.params,
+    index: r.index,
+  }));
   const byArch = new Map(records.map((r) => [r.arch, r]));
   return {
     name: 'nb201',

@@ -27,7 +27,8 @@ function parseCsv(path: string): { head: string[]; rows: string[][] } {
   const head = lines[0]?.split(',') ?? [];
   const rows = lines.slice(1).map((l, i) => {
     const c = l.split(',');
-    if (c.length !== head.length) throw new SwapError('E_TABLE', `${path} line ${i + 2}: ${c.length} fields, header has ${head.length}`);
+    if (c.length !== head.length)
+      throw new SwapError('E_TABLE', `${path} line ${i + 2}: ${c.length} fields, header has ${head.length}`);
     return c;
   });
   return { head, rows };

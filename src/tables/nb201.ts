@@ -24,7 +24,10 @@ export interface Nb201Record {
 
 export function checkDataset(d: string): Nb201Dataset {
   if (!(NB201_DATASETS as readonly string[]).includes(d)) {
-    throw new SwapError('E_DATASET', `unknown NB201 dataset ${JSON.stringify(d)} (expected ${NB201_DATASETS.join(', ')})`);
+    throw new SwapError(
+      'E_DATASET',
+      `unknown NB201 dataset ${JSON.stringify(d)} (expected ${NB201_DATASETS.join(', ')})`,
+    );
   }
   return d as Nb201Dataset;
 }
@@ -76,16 +79,26 @@ export class Nb201Table {
     };
     const per = (m: Readonly<Record<Nb201Dataset, string>>) =>
       Object.fromEntries(NB201_DATASETS.map((d) => [d, col(m[d])])) as Record<Nb201Dataset, number>;
-    const ci = { index: col(COLS.index), arch: col(COLS.arch), iso: col(COLS.iso), test: per(COLS.test), valid: per(COLS.valid), params: per(COLS.params), flops: per(COLS.flops) };
+    const ci = {
+      index: col(COLS.index),
+      arch: col(COLS.arch),
+      iso: col(COLS.iso),
+      test: per(COLS.test),
+      valid: per(COLS.valid),
+      params: per(COLS.params),
+      flops: per(COLS.flops),
+    };
     const records: Nb201Record[] = [];
     const seen = new Set<string>();
     for (let li = 1; li < lines.length; li++) {
       const cells = lines[li]!.split(',');
       const where = `${source} line ${li + 1}`;
-      if (cells.length !== head.length) throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
+      if (cells.length !== head.length)
+        throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
       const numAt = (i: number, name: string) => {
         const v = Number(cells[i]);
-        if (cells[i] === '' || !Number.isFinite(v)) throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cells[i])})`);
+        if (cells[i] === '' || !Number.isFinite(v))
+          throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cells[i])})`);
         return v;
       };
       const perNum = (m: Record<Nb201Dataset, number>, what: string) =>
@@ -100,7 +113,10 @@ export class Nb201Table {
         isoRep: numAt(ci.iso, 'iso_rep'),
         test: perNum(ci.test, 'test accuracy'),
         valid: perNum(ci.valid, 'valid accuracy'),
-        params: Object.fromEntries(NB201_DATASETS.map((d) => [d, Math.round(params[d] * 1e6)])) as Record<Nb201Dataset, number>,
+        params: Object.fromEntries(NB201_DATASETS.map((d) => [d, Math.round(params[d] * 1e6)])) as Record<
+          Nb201Dataset,
+          number
+        >,
         flops: perNum(ci.flops, 'flops'),
       });
     }

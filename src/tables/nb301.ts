@@ -10,7 +10,20 @@ import type { BenchmarkRecord, BenchmarkTable } from './types.js';
 export const NB301_TARGETS = Object.freeze(['cifar10'] as const);
 
 /** The 12 zero-cost proxies NASLib published for these genotypes (NAS-Bench-Suite-Zero), as CSV columns. */
-export const NB301_PROXY_COLUMNS = Object.freeze(['epe_nas', 'fisher', 'flops', 'grad_norm', 'grasp', 'jacov', 'l2_norm', 'nwot', 'params', 'plain', 'snip', 'synflow'] as const);
+export const NB301_PROXY_COLUMNS = Object.freeze([
+  'epe_nas',
+  'fisher',
+  'flops',
+  'grad_norm',
+  'grasp',
+  'jacov',
+  'l2_norm',
+  'nwot',
+  'params',
+  'plain',
+  'snip',
+  'synflow',
+] as const);
 
 /** NASLib's value for a proxy that could not be computed. */
 const SENTINEL = -1e8;
@@ -22,7 +35,10 @@ function parseCell(text: string, name: string, where: string): [string, number][
   } catch {
     throw new SwapError('E_TABLE', `${where}: ${name} is not JSON (${JSON.stringify(text.slice(0, 40))})`);
   }
-  if (!Array.isArray(v) || !v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'number')) {
+  if (
+    !Array.isArray(v) ||
+    !v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'number')
+  ) {
     throw new SwapError('E_TABLE', `${where}: ${name} must be a JSON list of [op, input] pairs`);
   }
   return v as [string, number][];
@@ -51,10 +67,16 @@ export function parseNb301Table(text: string, source: string): BenchmarkTable {
   for (let li = 1; li < lines.length; li++) {
     const where = `${source} line ${li + 1}`;
     const cells = splitCsvLine(lines[li]!, where);
-    if (cells.length !== head.length) throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
+    if (cells.length !== head.length)
+      throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
     let arch: string;
     try {
-      arch = formatDarts(makeDartsGenotype(parseCell(cells[ci.normal]!, 'genotype_normal', where), parseCell(cells[ci.reduce]!, 'genotype_reduce', where)));
+      arch = formatDarts(
+        makeDartsGenotype(
+          parseCell(cells[ci.normal]!, 'genotype_normal', where),
+          parseCell(cells[ci.reduce]!, 'genotype_reduce', where),
+        ),
+      );
     } catch (e) {
       if ((e as SwapError).code === 'E_TABLE') throw e;
       throw new SwapError('E_TABLE', `${where}: ${(e as Error).message}`, { cause: e });
@@ -62,11 +84,13 @@ export function parseNb301Table(text: string, source: string): BenchmarkTable {
     if (byArch.has(arch)) throw new SwapError('E_TABLE', `${where}: duplicate genotype ${arch}`);
     const accText = cells[ci.acc]!;
     const acc = Number(accText);
-    if (accText.trim() === '' || !Number.isFinite(acc)) throw new SwapError('E_TABLE', `${where}: val_accuracy_nb301 is not a number (${JSON.stringify(accText)})`);
+    if (accText.trim() === '' || !Number.isFinite(acc))
+      throw new SwapError('E_TABLE', `${where}: val_accuracy_nb301 is not a number (${JSON.stringify(accText)})`);
     for (const [p, i] of proxyCols) {
       const t = cells[i]!.trim();
       const v = Number(t);
-      if (t !== '' && Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(t)) throw new SwapError('E_TABLE', `${where}: ${p} is not a number (${JSON.stringify(t)})`);
+      if (t !== '' && Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(t))
+        throw new SwapError('E_TABLE', `${where}: ${p} is not a number (${JSON.stringify(t)})`);
       if (t !== '' && Number.isFinite(v) && v !== SENTINEL) proxies.get(`${p} (NASLib)`)!.set(arch, v);
     }
     const rec: BenchmarkRecord = Object.freeze({ arch, truth: Object.freeze({ cifar10: acc }) });
@@ -76,7 +100,10 @@ export function parseNb301Table(text: string, source: string): BenchmarkTable {
   Object.freeze(records);
   const checkTarget = (target: string) => {
     if (!(NB301_TARGETS as readonly string[]).includes(target)) {
-      throw new SwapError('E_DATASET', `NB301 has no target ${JSON.stringify(target)} (expected ${NB301_TARGETS.join(', ')})`);
+      throw new SwapError(
+        'E_DATASET',
+        `NB301 has no target ${JSON.stringify(target)} (expected ${NB301_TARGETS.join(', ')})`,
+      );
     }
   };
   return Object.freeze({

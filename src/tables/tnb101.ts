@@ -10,7 +10,12 @@ import type { BenchmarkRecord, BenchmarkTable } from './types.js';
 const SENTINEL = -1e8;
 
 /** Published proxy columns `<proxy>_<task>` the table may carry, and the name they get in {@link BenchmarkTable.external}. */
-const PROXIES = { zen: 'zen (NASLib)', synflow: 'synflow (NASLib)', epe_nas: 'epe_nas (NASLib)', fisher: 'fisher (NASLib)' } as const;
+const PROXIES = {
+  zen: 'zen (NASLib)',
+  synflow: 'synflow (NASLib)',
+  epe_nas: 'epe_nas (NASLib)',
+  fisher: 'fisher (NASLib)',
+} as const;
 
 /**
  * What each task's truth column holds: TransNAS-Bench-101's validation metric at the final epoch, as NASLib
@@ -44,7 +49,11 @@ export class Tnb101Table implements BenchmarkTable {
   private readonly byArch: ReadonlyMap<string, BenchmarkRecord>;
   private readonly proxies: ReadonlyMap<Tnb101Task, ReadonlyMap<string, ReadonlyMap<string, number>>>;
 
-  private constructor(records: readonly BenchmarkRecord[], proxies: ReadonlyMap<Tnb101Task, ReadonlyMap<string, ReadonlyMap<string, number>>>, source: string) {
+  private constructor(
+    records: readonly BenchmarkRecord[],
+    proxies: ReadonlyMap<Tnb101Task, ReadonlyMap<string, ReadonlyMap<string, number>>>,
+    source: string,
+  ) {
     this.records = records;
     this.proxies = proxies;
     this.source = source;
@@ -76,13 +85,17 @@ export class Tnb101Table implements BenchmarkTable {
     for (let li = 1; li < lines.length; li++) {
       const cells = lines[li]!.split(',');
       const where = `${source} line ${li + 1}`;
-      if (cells.length !== head.length) throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
+      if (cells.length !== head.length)
+        throw new SwapError('E_TABLE', `${where}: ${cells.length} fields, header has ${head.length}`);
       let arch: string;
       try {
         const g = parseTnb101(cells[archCol]!);
         arch = formatTnb101(g);
         if (cells[opsCol] !== tnb101CellOps(g)) {
-          throw new SwapError('E_TABLE', `${where}: cell_ops ${JSON.stringify(cells[opsCol])} does not match arch ${arch}`);
+          throw new SwapError(
+            'E_TABLE',
+            `${where}: cell_ops ${JSON.stringify(cells[opsCol])} does not match arch ${arch}`,
+          );
         }
       } catch (e) {
         if (isSwapError(e) && e.code === 'E_TABLE') throw e;
@@ -101,7 +114,8 @@ export class Tnb101Table implements BenchmarkTable {
       });
       for (const p of proxyCols) {
         const v = proxyNumber(cells[p.col]!);
-        if (v === undefined) throw new SwapError('E_TABLE', `${where}: ${head[p.col]} is not a number (${JSON.stringify(cells[p.col])})`);
+        if (v === undefined)
+          throw new SwapError('E_TABLE', `${where}: ${head[p.col]} is not a number (${JSON.stringify(cells[p.col])})`);
         if (Number.isFinite(v) && v !== SENTINEL) p.values.set(arch, v);
       }
       records.push(Object.freeze({ arch, truth: Object.freeze(truth) }));

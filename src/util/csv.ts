@@ -24,7 +24,8 @@ export function splitCsvLine(line: string, where: string): string[] {
           break;
         }
       }
-      if (i < line.length && line[i] !== ',') throw new SwapError('E_TABLE', `${where}: text after a closing quote at column ${i + 1}`);
+      if (i < line.length && line[i] !== ',')
+        throw new SwapError('E_TABLE', `${where}: text after a closing quote at column ${i + 1}`);
     } else {
       const c = line.indexOf(',', i);
       const end = c < 0 ? line.length : c;

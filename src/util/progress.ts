@@ -29,10 +29,14 @@ export class Progress {
     if (this.tty) {
       const width = 30;
       const fill = Math.round((width * done) / Math.max(total, 1));
-      this.stream.write(`\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} ${pct.toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `);
+      this.stream.write(
+        `\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} ${pct.toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `,
+      );
       if (final) this.stream.write('\n');
     } else {
-      this.stream.write(`${this.label}: ${done}/${total} (${pct.toFixed(1)}%) elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`);
+      this.stream.write(
+        `${this.label}: ${done}/${total} (${pct.toFixed(1)}%) elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`,
+      );
     }
   }
 }

@@ -47,14 +47,20 @@ export interface CudaAddon {
   cudaCountPatterns?(job: CudaCountJob, onProgress?: (done: number, total: number) => void): Promise<Float64Array>;
 }
 
-type CudaReady = { readonly ok: true; readonly addon: Required<CudaAddon> & NativeAddon; readonly info: CudaProbeInfo } | { readonly ok: false; readonly reason: string };
+type CudaReady =
+  | { readonly ok: true; readonly addon: Required<CudaAddon> & NativeAddon; readonly info: CudaProbeInfo }
+  | { readonly ok: false; readonly reason: string };
 
 /** Addon loaded AND compiled with CUDA AND a usable device; otherwise the precise reason. Never throws. */
 export function probeCuda(): CudaReady {
   const r = loadAddon();
   if (!r.ok) return { ok: false, reason: `native addon not loaded: ${r.reason}` };
   const addon = r.addon as NativeAddon & CudaAddon;
-  if (typeof addon.cudaProbe !== 'function') return { ok: false, reason: 'not compiled in: the loaded addon has no CUDA entry points (rebuild with npm run build:native)' };
+  if (typeof addon.cudaProbe !== 'function')
+    return {
+      ok: false,
+      reason: 'not compiled in: the loaded addon has no CUDA entry points (rebuild with npm run build:native)',
+    };
   let info: CudaProbeInfo;
   try {
     info = addon.cudaProbe();
@@ -63,7 +69,8 @@ export function probeCuda(): CudaReady {
   }
   if (!info.compiled) return { ok: false, reason: `not compiled in: ${info.reason}` };
   if (!info.available) return { ok: false, reason: `no device: ${info.reason}` };
-  if (typeof addon.cudaCountPatterns !== 'function') return { ok: false, reason: 'not compiled in: cudaCountPatterns is missing' };
+  if (typeof addon.cudaCountPatterns !== 'function')
+    return { ok: false, reason: 'not compiled in: cudaCountPatterns is missing' };
   return { ok: true, addon: addon as Required<CudaAddon> & NativeAddon, info };
 }
 
@@ -82,9 +89,15 @@ export class CudaBackend implements Backend {
 
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const max = this.info.maxSamples ?? 64;
-    if (req.inputs.n > max) throw new SwapError('E_BACKEND', `cuda backend: batch of ${req.inputs.n} samples; this engine takes at most ${max} (use the native backend)`);
+    if (req.inputs.n > max)
+      throw new SwapError(
+        'E_BACKEND',
+        `cuda backend: batch of ${req.inputs.n} samples; this engine takes at most ${max} (use the native backend)`,
+      );
     const streams = Math.max(1, Math.min(16, Math.floor(req.threads ?? Math.max(4, availableParallelism()))));
-    const flat = await runAddonJob('cuda', req, (job, onProgress) => this.addon.cudaCountPatterns({ ...job, streams }, onProgress));
+    const flat = await runAddonJob('cuda', req, (job, onProgress) =>
+      this.addon.cudaCountPatterns({ ...job, streams }, onProgress),
+    );
     return splitByNetwork(flat, req);
   }
 }

@@ -32,7 +32,10 @@ export class NativeBackend implements Backend {
     return { counts: splitByNetwork(r.counts, req), nwot: splitByNetwork(r.nwot, req) };
   }
 
-  private run<T>(req: CountRequest, call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+  private run<T>(
+    req: CountRequest,
+    call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>,
+  ): Promise<T> {
     const threads = Math.max(1, Math.floor(req.threads ?? availableParallelism()));
     return runAddonJob('native', req, (job, onProgress) => call({ ...job, threads }, onProgress));
   }

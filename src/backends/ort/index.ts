@@ -22,7 +22,11 @@ export class OrtBackend implements Backend {
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const { n, c, h, w } = req.inputs;
     const jobs: OrtJob[] = req.networks.map((net, i) => {
-      if (recordedValues(net) === 0) throw new SwapError('E_IR_SHAPE', `network ${net.meta?.['arch'] ?? i} has no ReLU on a 4-D tensor: SWAP is undefined`);
+      if (recordedValues(net) === 0)
+        throw new SwapError(
+          'E_IR_SHAPE',
+          `network ${net.meta?.['arch'] ?? i} has no ReLU on a 4-D tensor: SWAP is undefined`,
+        );
       const ex = networkToOnnx(net, { weights: 'inputs', prune: true, batch: n });
       return {
         model: encodeModel(ex.model),
@@ -59,7 +63,8 @@ export function probeOrt(): BackendProbe {
 export const ortProvider: BackendProvider = {
   name: 'ort',
   priority: 5,
-  description: 'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
+  description:
+    'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
   probe: async () => probeOrt(),
   create: async () => {
     const p = probeOrt();

@@ -22,7 +22,9 @@ export function loadOrt(): Ort {
     try {
       ortModule = createRequire(import.meta.url)('onnxruntime-node') as Ort;
     } catch (e) {
-      throw new SwapError('E_BACKEND_UNAVAILABLE', `onnxruntime-node does not load: ${(e as Error).message}`, { cause: e });
+      throw new SwapError('E_BACKEND_UNAVAILABLE', `onnxruntime-node does not load: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
   return ortModule;
@@ -78,7 +80,11 @@ export function sessionOptions(threads: number): OrtTypes.InferenceSession.Sessi
   };
 }
 
-export async function createSession(model: Uint8Array, threads: number, label: string): Promise<OrtTypes.InferenceSession> {
+export async function createSession(
+  model: Uint8Array,
+  threads: number,
+  label: string,
+): Promise<OrtTypes.InferenceSession> {
   const ort = loadOrt();
   try {
     return await ort.InferenceSession.create(model, sessionOptions(threads));
@@ -119,14 +125,25 @@ export async function runOrtJob(job: OrtJob, onRun?: () => void, stop?: () => bo
           ignored.push({ name, dims });
           continue;
         }
-        if (t.type !== 'float32') throw onnxError('runtime', `${job.label}: Relu output ${name} is ${t.type}; only float32 models are supported`);
-        if (dims[0] !== S) throw onnxError('runtime', `${job.label}: Relu output ${name} has shape [${dims.join(', ')}], its first dimension is not the batch (${S})`);
+        if (t.type !== 'float32')
+          throw onnxError(
+            'runtime',
+            `${job.label}: Relu output ${name} is ${t.type}; only float32 models are supported`,
+          );
+        if (dims[0] !== S)
+          throw onnxError(
+            'runtime',
+            `${job.label}: Relu output ${name} has shape [${dims.join(', ')}], its first dimension is not the batch (${S})`,
+          );
         recorded.push({ name, dims });
         layers.push(t.data as Float32Array);
         per.push(dims[1]! * dims[2]! * dims[3]!);
       }
       if (layers.length === 0) {
-        throw onnxError('no-relu', `${job.label} has no Relu on a 4-D tensor (${ignored.length} Relu on other ranks ignored): the SWAP-Score is undefined`);
+        throw onnxError(
+          'no-relu',
+          `${job.label} has no Relu on a 4-D tensor (${ignored.length} Relu on other ranks ignored): the SWAP-Score is undefined`,
+        );
       }
       counts.push(countDistinctPatterns(layers, per, S));
       for (const t of Object.values(res)) (t as OrtTypes.Tensor).dispose?.();

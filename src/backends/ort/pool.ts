@@ -95,7 +95,11 @@ export async function runOrtJobs(jobs: readonly OrtJob[], opts: PoolOptions = {}
         if (m.type === 'done') {
           results[i] = m.result!;
         } else {
-          fail(m.code === 'E_CANCELLED' && error !== undefined ? error : new SwapError((m.code ?? 'E_BACKEND') as ErrorCode, m.message ?? 'ONNX Runtime worker failed'));
+          fail(
+            m.code === 'E_CANCELLED' && error !== undefined
+              ? error
+              : new SwapError((m.code ?? 'E_BACKEND') as ErrorCode, m.message ?? 'ONNX Runtime worker failed'),
+          );
         }
         feed(w);
       };

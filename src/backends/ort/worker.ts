@@ -16,11 +16,20 @@ if (port) {
       return;
     }
     const cancel = msg.cancel;
-    runOrtJob(msg.job, () => port.postMessage({ type: 'run' }), () => Atomics.load(cancel, 0) === 1)
+    runOrtJob(
+      msg.job,
+      () => port.postMessage({ type: 'run' }),
+      () => Atomics.load(cancel, 0) === 1,
+    )
       .then((result) => port.postMessage({ type: 'done', result }))
       .catch((e: unknown) => {
         const err = e as { code?: string; message?: string; stack?: string };
-        port.postMessage({ type: 'error', code: typeof err.code === 'string' ? err.code : undefined, message: err.message ?? String(e), stack: err.stack });
+        port.postMessage({
+          type: 'error',
+          code: typeof err.code === 'string' ? err.code : undefined,
+          message: err.message ?? String(e),
+          stack: err.stack,
+        });
       });
   });
 }

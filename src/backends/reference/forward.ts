@@ -37,7 +37,10 @@ export function referenceForward(
   const S = batch.n;
   const inShape = net.nodes[0]!.shape;
   if (inShape.length !== 3 || inShape[0] !== batch.c || inShape[1] !== batch.h || inShape[2] !== batch.w) {
-    throw new SwapError('E_INPUT_SHAPE', `network expects input ${inShape.join('x')}, batch ${batch.source} is ${batch.c}x${batch.h}x${batch.w}`);
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `network expects input ${inShape.join('x')}, batch ${batch.source} is ${batch.c}x${batch.h}x${batch.w}`,
+    );
   }
   const need = neededNodes(net);
   const lastUse = new Int32Array(net.nodes.length).fill(-1);
@@ -53,7 +56,14 @@ export function referenceForward(
   }
 }
 
-function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch: InputBatch, seed: number): Float32Array {
+function evalNode(
+  net: Network,
+  n: IRNode,
+  xs: Float32Array[],
+  S: number,
+  batch: InputBatch,
+  seed: number,
+): Float32Array {
   const per = numel(n.shape);
   const out = new Float32Array(S * per);
   const inShape = (i: number) => net.nodes[n.inputs[i]!]!.shape;
@@ -65,7 +75,7 @@ function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch:
       return out;
     case 'relu': {
       const x = xs[0]!;
-      for (let i = 0; i < out.length; i++) out[i] = x[i]! > 0 ? x[i]! : 0;
+      for (let i = 0; i < out.length; i++) out[i] = Math.max(x[i]!, 0);
       return out;
     }
     case 'add': {
@@ -92,15 +102,17 @@ function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch:
         for (let s = 0; s < S; s++) for (let i = 0; i < hw; i++) sum += x[s * per + c * hw + i]!;
         const mean = sum / (S * hw);
         let sq = 0;
-        for (let s = 0; s < S; s++) for (let i = 0; i < hw; i++) {
-          const d = x[s * per + c * hw + i]! - mean;
-          sq += d * d;
-        }
+        for (let s = 0; s < S; s++)
+          for (let i = 0; i < hw; i++) {
+            const d = x[s * per + c * hw + i]! - mean;
+            sq += d * d;
+          }
         const inv = 1 / Math.sqrt(sq / (S * hw) + BN_EPS);
-        for (let s = 0; s < S; s++) for (let i = 0; i < hw; i++) {
-          const k = s * per + c * hw + i;
-          out[k] = (x[k]! - mean) * inv;
-        }
+        for (let s = 0; s < S; s++)
+          for (let i = 0; i < hw; i++) {
+            const k = s * per + c * hw + i;
+            out[k] = (x[k]! - mean) * inv;
+          }
       }
       return out;
     }
@@ -110,24 +122,27 @@ function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch:
       const [, H, W] = inShape(0) as [number, number, number];
       const x = xs[0]!;
       const inPer = C * H * W;
-      for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-        let acc = n.op === 'maxpool' ? -Infinity : 0;
-        let cnt = 0;
-        for (let kh = 0; kh < n.k; kh++) {
-          const ih = oh * n.stride - n.pad + kh;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < n.k; kw++) {
-            const iw = ow * n.stride - n.pad + kw;
-            if (iw < 0 || iw >= W) continue;
-            const v = x[s * inPer + c * H * W + ih * W + iw]!;
-            if (n.op === 'maxpool') acc = Math.max(acc, v);
-            else acc += v;
-            cnt++;
-          }
-        }
-        const div = n.op === 'avgpool' && n.countIncludePad ? n.k * n.k : cnt;
-        out[s * per + c * OH * OW + oh * OW + ow] = n.op === 'maxpool' ? acc : acc / div;
-      }
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < C; c++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++) {
+              let acc = n.op === 'maxpool' ? -Infinity : 0;
+              let cnt = 0;
+              for (let kh = 0; kh < n.k; kh++) {
+                const ih = oh * n.stride - n.pad + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < n.k; kw++) {
+                  const iw = ow * n.stride - n.pad + kw;
+                  if (iw < 0 || iw >= W) continue;
+                  const v = x[s * inPer + c * H * W + ih * W + iw]!;
+                  if (n.op === 'maxpool') acc = Math.max(acc, v);
+                  else acc += v;
+                  cnt++;
+                }
+              }
+              const div = n.op === 'avgpool' && n.countIncludePad ? n.k * n.k : cnt;
+              out[s * per + c * OH * OW + oh * OW + ow] = n.op === 'maxpool' ? acc : acc / div;
+            }
       return out;
     }
     case 'conv': {
@@ -139,56 +154,62 @@ function evalNode(net: Network, n: IRNode, xs: Float32Array[], S: number, batch:
       const wt = fillGaussian(new Float32Array(n.cout * cinG * n.k * n.k), seed, n.id);
       const inPer = n.cin * H * W;
       const acc = new Float64Array(OH * OW);
-      for (let s = 0; s < S; s++) for (let oc = 0; oc < n.cout; oc++) {
-        acc.fill(0);
-        const g = Math.floor(oc / coutG);
-        for (let icg = 0; icg < cinG; icg++) {
-          const ic = g * cinG + icg;
-          for (let kh = 0; kh < n.k; kh++) for (let kw = 0; kw < n.k; kw++) {
-            const wv = wt[((oc * cinG + icg) * n.k + kh) * n.k + kw]!;
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * n.stride - n.pad + kh * n.dilation;
-              if (ih < 0 || ih >= H) continue;
-              for (let ow = 0; ow < OW; ow++) {
-                const iw = ow * n.stride - n.pad + kw * n.dilation;
-                if (iw < 0 || iw >= W) continue;
-                acc[oh * OW + ow]! += wv * x[s * inPer + ic * H * W + ih * W + iw]!;
+      for (let s = 0; s < S; s++)
+        for (let oc = 0; oc < n.cout; oc++) {
+          acc.fill(0);
+          const g = Math.floor(oc / coutG);
+          for (let icg = 0; icg < cinG; icg++) {
+            const ic = g * cinG + icg;
+            for (let kh = 0; kh < n.k; kh++)
+              for (let kw = 0; kw < n.k; kw++) {
+                const wv = wt[((oc * cinG + icg) * n.k + kh) * n.k + kw]!;
+                for (let oh = 0; oh < OH; oh++) {
+                  const ih = oh * n.stride - n.pad + kh * n.dilation;
+                  if (ih < 0 || ih >= H) continue;
+                  for (let ow = 0; ow < OW; ow++) {
+                    const iw = ow * n.stride - n.pad + kw * n.dilation;
+                    if (iw < 0 || iw >= W) continue;
+                    acc[oh * OW + ow]! += wv * x[s * inPer + ic * H * W + ih * W + iw]!;
+                  }
+                }
               }
-            }
           }
+          out.set(acc, s * per + oc * OH * OW);
         }
-        out.set(acc, s * per + oc * OH * OW);
-      }
       return out;
     }
     case 'slice': {
       const [C, H, W] = n.shape as [number, number, number];
       const [IC, IH, IW] = inShape(0) as [number, number, number];
       const x = xs[0]!;
-      for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) {
-        const src = s * IC * IH * IW + (n.c0 + c) * IH * IW + (n.h0 + h) * IW + n.w0;
-        out.set(x.subarray(src, src + W), s * per + (c * H + h) * W);
-      }
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < C; c++)
+          for (let h = 0; h < H; h++) {
+            const src = s * IC * IH * IW + (n.c0 + c) * IH * IW + (n.h0 + h) * IW + n.w0;
+            out.set(x.subarray(src, src + W), s * per + (c * H + h) * W);
+          }
       return out;
     }
     case 'gap': {
       const [C, H, W] = inShape(0) as [number, number, number];
       const x = xs[0]!;
-      for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) {
-        let sum = 0;
-        for (let i = 0; i < H * W; i++) sum += x[s * C * H * W + c * H * W + i]!;
-        out[s * C + c] = sum / (H * W);
-      }
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < C; c++) {
+          let sum = 0;
+          for (let i = 0; i < H * W; i++) sum += x[s * C * H * W + c * H * W + i]!;
+          out[s * C + c] = sum / (H * W);
+        }
       return out;
     }
     case 'linear': {
       const x = xs[0]!;
       const wt = fillGaussian(new Float32Array(n.fout * n.fin), seed, n.id);
-      for (let s = 0; s < S; s++) for (let o = 0; o < n.fout; o++) {
-        let sum = 0;
-        for (let i = 0; i < n.fin; i++) sum += wt[o * n.fin + i]! * x[s * n.fin + i]!;
-        out[s * n.fout + o] = sum;
-      }
+      for (let s = 0; s < S; s++)
+        for (let o = 0; o < n.fout; o++) {
+          let sum = 0;
+          for (let i = 0; i < n.fin; i++) sum += wt[o * n.fin + i]! * x[s * n.fin + i]!;
+          out[s * n.fout + o] = sum;
+        }
       return out;
     }
   }
@@ -205,6 +226,8 @@ export function referenceCount(net: Network, batch: InputBatch, seed: number): n
 export function referenceNwot(net: Network, batch: InputBatch, seed: number): number {
   const S = batch.n;
   const K = new Float64Array(S * S);
-  referenceForward(net, batch, seed, (_n, data, per) => accumulateHammingKernel(K, packLayer(data, S, per), Math.ceil(S / 32), S, per));
+  referenceForward(net, batch, seed, (_n, data, per) =>
+    accumulateHammingKernel(K, packLayer(data, S, per), Math.ceil(S / 32), S, per),
+  );
   return logAbsDet(K, S);
 }

@@ -43,8 +43,11 @@ export interface WebGpuOptions {
 
 function checkInput(net: Network, batch: InputBatch): void {
   const s = net.nodes[0]?.shape;
-  if (!s || s.length !== 3 || s[0] !== batch.c || s[1] !== batch.h || s[2] !== batch.w) {
-    throw new SwapError('E_INPUT_SHAPE', `network expects input ${s?.join('x')}, batch ${batch.source} is ${batch.c}x${batch.h}x${batch.w}`);
+  if (s?.length !== 3 || s[0] !== batch.c || s[1] !== batch.h || s[2] !== batch.w) {
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `network expects input ${s?.join('x')}, batch ${batch.source} is ${batch.c}x${batch.h}x${batch.w}`,
+    );
   }
 }
 
@@ -74,7 +77,10 @@ export class WebGpuBackend implements Backend {
   ) {
     this.gpu = gpu;
     this.device = device;
-    this.maxGroupsPerDim = Math.max(1, Math.min(device.limits.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity));
+    this.maxGroupsPerDim = Math.max(
+      1,
+      Math.min(device.limits.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity),
+    );
     this.pipelines = new PipelineCache(device, device.limits.maxComputeInvocationsPerWorkgroup);
     this.pool = new BufferPool(device);
     this.dummy = device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: 'dummy' });
@@ -100,7 +106,11 @@ export class WebGpuBackend implements Backend {
         },
       });
     } catch (e) {
-      throw new SwapError('E_BACKEND_UNAVAILABLE', `webgpu: requestDevice failed on ${found.info}: ${(e as Error).message}`, { cause: e });
+      throw new SwapError(
+        'E_BACKEND_UNAVAILABLE',
+        `webgpu: requestDevice failed on ${found.info}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     return new WebGpuBackend(found.gpu, device, found.info, opts);
   }
@@ -170,7 +180,13 @@ export class WebGpuBackend implements Backend {
    * One evaluation with read-back of the patterns, the uploaded weights and the outputs of `nodes` (every node is
    * kept in its own buffer). For diagnostics and the parity tests.
    */
-  async inspect(net: Network, batch: InputBatch, seed: number, nodes: readonly number[] = [], opts: { computeAll?: boolean } = {}): Promise<WebGpuInspection> {
+  async inspect(
+    net: Network,
+    batch: InputBatch,
+    seed: number,
+    nodes: readonly number[] = [],
+    opts: { computeAll?: boolean } = {},
+  ): Promise<WebGpuInspection> {
     return this.serial(async () => {
       this.dev();
       checkInput(net, batch);
@@ -195,7 +211,15 @@ export class WebGpuBackend implements Backend {
               const words = await this.readU32(rz.slots[slot]!, batch.n * numel(n.shape));
               values.set(id, new Float32Array(words.buffer));
             }
-            return { count, codes, words: plan.words, recorded: plan.recorded, weights, weightTensors: plan.weights, values };
+            return {
+              count,
+              codes,
+              words: plan.words,
+              recorded: plan.recorded,
+              weights,
+              weightTensors: plan.weights,
+              values,
+            };
           } finally {
             this.unrealize(rz);
           }
@@ -213,7 +237,8 @@ export class WebGpuBackend implements Backend {
   async compileAll(): Promise<number> {
     return this.serial(() =>
       this.withErrorScope('shader compilation', async () => {
-        for (const p of [...Object.values(PROGRAMS), convProgram(1), convProgram(2), convProgram(4)]) this.pipelines.get(p);
+        for (const p of [...Object.values(PROGRAMS), convProgram(1), convProgram(2), convProgram(4)])
+          this.pipelines.get(p);
         return this.pipelines.compiled;
       }),
     );
@@ -239,7 +264,9 @@ export class WebGpuBackend implements Backend {
     } catch (e) {
       failure = e;
     }
-    const errors = (await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()])).filter((e) => e !== null);
+    const errors = (await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()])).filter(
+      (e) => e !== null,
+    );
     if (errors.length > 0) {
       const msg = errors.map((e) => e!.message.split('\n')[0]).join('; ');
       throw new SwapError('E_BACKEND', `webgpu: ${what} failed: ${msg}`, { cause: failure });
@@ -254,7 +281,10 @@ export class WebGpuBackend implements Backend {
   private checkSize(what: string, bytes: number): void {
     const lim = this.dev().limits.maxStorageBufferBindingSize;
     if (bytes > lim) {
-      throw new SwapError('E_BACKEND', `webgpu: ${what} needs ${bytes} bytes, more than this device's maxStorageBufferBindingSize (${lim}); use fewer samples or a smaller network`);
+      throw new SwapError(
+        'E_BACKEND',
+        `webgpu: ${what} needs ${bytes} bytes, more than this device's maxStorageBufferBindingSize (${lim}); use fewer samples or a smaller network`,
+      );
     }
   }
 

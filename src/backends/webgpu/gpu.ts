@@ -26,16 +26,22 @@ type WebgpuModule = { create(options: string[]): GPU };
 async function importWebgpu(): Promise<{ ok: true; mod: WebgpuModule } | { ok: false; reason: string }> {
   try {
     const mod = (await import('webgpu')) as unknown as WebgpuModule;
-    if (typeof mod.create !== 'function') return { ok: false, reason: 'the npm package "webgpu" does not export create()' };
+    if (typeof mod.create !== 'function')
+      return { ok: false, reason: 'the npm package "webgpu" does not export create()' };
     return { ok: true, mod };
   } catch (e) {
-    return { ok: false, reason: `the npm package "webgpu" (Dawn bindings) could not be loaded: ${(e as Error).message.split('\n')[0]}` };
+    return {
+      ok: false,
+      reason: `the npm package "webgpu" (Dawn bindings) could not be loaded: ${(e as Error).message.split('\n')[0]}`,
+    };
   }
 }
 
 function describe(adapter: GPUAdapter, backend: string, level: string): string {
   const i = adapter.info;
-  const parts = [i.vendor, i.architecture, i.device, i.description].filter((s) => typeof s === 'string' && s.length > 0);
+  const parts = [i.vendor, i.architecture, i.device, i.description].filter(
+    (s) => typeof s === 'string' && s.length > 0,
+  );
   return `${parts.join(' / ') || 'unnamed adapter'} (dawn backend ${backend}, ${level})`;
 }
 
@@ -64,7 +70,8 @@ export async function findAdapter(): Promise<AdapterResult> {
   // Mesa's EGL needs a platform when there is no display; "surfaceless" works headless.
   if (!process.env['EGL_PLATFORM']) process.env['EGL_PLATFORM'] = 'surfaceless';
   const forced = process.env['SWAPNAS_WEBGPU_BACKEND']?.trim();
-  if (forced === 'null') return { ok: false, reason: 'SWAPNAS_WEBGPU_BACKEND=null names Dawn\'s null backend, which computes nothing' };
+  if (forced === 'null')
+    return { ok: false, reason: "SWAPNAS_WEBGPU_BACKEND=null names Dawn's null backend, which computes nothing" };
   const attempts: { backend: string; opts: string[] }[] = forced
     ? [{ backend: forced, opts: [`backend=${forced}`] }]
     : [
@@ -83,7 +90,11 @@ export async function findAdapter(): Promise<AdapterResult> {
     for (const level of ['core', 'compatibility'] as const) {
       let adapter: GPUAdapter | null = null;
       try {
-        adapter = await gpu.requestAdapter(level === 'core' ? { powerPreference: 'high-performance' } : { featureLevel: 'compatibility', powerPreference: 'high-performance' });
+        adapter = await gpu.requestAdapter(
+          level === 'core'
+            ? { powerPreference: 'high-performance' }
+            : { featureLevel: 'compatibility', powerPreference: 'high-performance' },
+        );
       } catch (e) {
         tried.push(`${a.backend}/${level}: ${(e as Error).message.split('\n')[0]}`);
         continue;
@@ -101,7 +112,7 @@ export async function findAdapter(): Promise<AdapterResult> {
   }
   const hint = forced
     ? ''
-    : ' (without a GPU, install Mesa\'s software OpenGL ES driver: apt packages libegl1 libegl-mesa0 libgl1-mesa-dri)';
+    : " (without a GPU, install Mesa's software OpenGL ES driver: apt packages libegl1 libegl-mesa0 libgl1-mesa-dri)";
   return { ok: false, reason: `no WebGPU adapter found: ${tried.join('; ')}${hint}` };
 }
 
@@ -112,6 +123,8 @@ let probed: Promise<{ available: true; info: string } | { available: false; reas
  * adapter found is dropped; {@link findAdapter} gets a fresh one for each backend instance).
  */
 export function probeWebgpu(): Promise<{ available: true; info: string } | { available: false; reason: string }> {
-  probed ??= findAdapter().then((r) => (r.ok ? { available: true as const, info: r.info } : { available: false as const, reason: r.reason }));
+  probed ??= findAdapter().then((r) =>
+    r.ok ? { available: true as const, info: r.info } : { available: false as const, reason: r.reason },
+  );
   return probed;
 }

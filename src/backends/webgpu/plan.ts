@@ -71,7 +71,8 @@ export interface PlanOptions {
 const isRecorded = (n: IRNode) => n.op === 'relu' && n.shape.length === 3;
 
 function shape3(n: IRNode): [number, number, number] {
-  if (n.shape.length !== 3) throw new SwapError('E_IR_SHAPE', `node ${n.id} (${n.op}) needs a C×H×W shape, has ${n.shape.join('x')}`);
+  if (n.shape.length !== 3)
+    throw new SwapError('E_IR_SHAPE', `node ${n.id} (${n.op}) needs a C×H×W shape, has ${n.shape.join('x')}`);
   return n.shape as unknown as [number, number, number];
 }
 
@@ -148,7 +149,11 @@ export function planNetwork(net: Network, samples: number, opts: PlanOptions = {
         if (isRecorded(n)) {
           const writeY = consumers[n.id]! > 0 || opts.keepAll === true;
           const y = writeY ? alloc() : ({ kind: 'dummy' } as const);
-          push(PROGRAMS.reluPack, { total: per * words, s: S, per, words, code_base: neurons, write_y: writeY ? 1 : 0 }, [ref(n.inputs[0]!), y, { kind: 'codes' }]);
+          push(
+            PROGRAMS.reluPack,
+            { total: per * words, s: S, per, words, code_base: neurons, write_y: writeY ? 1 : 0 },
+            [ref(n.inputs[0]!), y, { kind: 'codes' }],
+          );
           recorded.push({ node: n.id, base: neurons, per });
           neurons += per;
         } else {
@@ -186,19 +191,23 @@ export function planNetwork(net: Network, samples: number, opts: PlanOptions = {
       case 'maxpool': {
         const [C, OH, OW] = shape3(n);
         const [, H, W] = shape3(nodes[n.inputs[0]!]!);
-        push(n.op === 'avgpool' ? PROGRAMS.avgpool : PROGRAMS.maxpool, {
-          total,
-          c: C,
-          h: H,
-          w: W,
-          oh: OH,
-          ow: OW,
-          k: n.k,
-          stride: n.stride,
-          pad: n.pad,
-          count_include_pad: n.op === 'avgpool' && n.countIncludePad ? 1 : 0,
-          neg_inf: 0xff800000,
-        }, [ref(n.inputs[0]!), alloc()]);
+        push(
+          n.op === 'avgpool' ? PROGRAMS.avgpool : PROGRAMS.maxpool,
+          {
+            total,
+            c: C,
+            h: H,
+            w: W,
+            oh: OH,
+            ow: OW,
+            k: n.k,
+            stride: n.stride,
+            pad: n.pad,
+            count_include_pad: n.op === 'avgpool' && n.countIncludePad ? 1 : 0,
+            neg_inf: 0xff800000,
+          },
+          [ref(n.inputs[0]!), alloc()],
+        );
         break;
       }
       case 'conv': {
@@ -209,29 +218,42 @@ export function planNetwork(net: Network, samples: number, opts: PlanOptions = {
         const count = n.cout * cinG * n.k * n.k;
         const ocb: 1 | 2 | 4 = coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
         if (ocb === 4) weightCount = Math.ceil(weightCount / 4) * 4;
-        weights.push({ node: n.id, offset: weightCount, count, ...(ocb === 4 ? { pack4: { cinG, kk: n.k * n.k } } : {}) });
-        push(convProgram(ocb), {
-          total: (S * n.cout * OH * OW) / ocb,
-          cin: n.cin,
-          h: H,
-          w: W,
-          cout: n.cout,
-          oh: OH,
-          ow: OW,
-          k: n.k,
-          stride: n.stride,
-          pad: n.pad,
-          dilation: n.dilation,
-          groups: n.groups,
-          w_off: weightCount,
-        }, [ref(n.inputs[0]!), { kind: 'weights' }, alloc()]);
+        weights.push({
+          node: n.id,
+          offset: weightCount,
+          count,
+          ...(ocb === 4 ? { pack4: { cinG, kk: n.k * n.k } } : {}),
+        });
+        push(
+          convProgram(ocb),
+          {
+            total: (S * n.cout * OH * OW) / ocb,
+            cin: n.cin,
+            h: H,
+            w: W,
+            cout: n.cout,
+            oh: OH,
+            ow: OW,
+            k: n.k,
+            stride: n.stride,
+            pad: n.pad,
+            dilation: n.dilation,
+            groups: n.groups,
+            w_off: weightCount,
+          },
+          [ref(n.inputs[0]!), { kind: 'weights' }, alloc()],
+        );
         weightCount += count;
         break;
       }
       case 'slice': {
         const [C, H, W] = shape3(n);
         const [IC, IH, IW] = shape3(nodes[n.inputs[0]!]!);
-        push(PROGRAMS.slice, { total, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 }, [ref(n.inputs[0]!), alloc()]);
+        push(
+          PROGRAMS.slice,
+          { total, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 },
+          [ref(n.inputs[0]!), alloc()],
+        );
         break;
       }
       case 'gap': {
@@ -242,7 +264,11 @@ export function planNetwork(net: Network, samples: number, opts: PlanOptions = {
       case 'linear': {
         const count = n.fout * n.fin;
         weights.push({ node: n.id, offset: weightCount, count });
-        push(PROGRAMS.linear, { total: S * n.fout, fin: n.fin, fout: n.fout, w_off: weightCount }, [ref(n.inputs[0]!), { kind: 'weights' }, alloc()]);
+        push(PROGRAMS.linear, { total: S * n.fout, fin: n.fin, fout: n.fout, w_off: weightCount }, [
+          ref(n.inputs[0]!),
+          { kind: 'weights' },
+          alloc(),
+        ]);
         weightCount += count;
         break;
       }

@@ -32,7 +32,11 @@ export interface ProgramSpec {
 }
 
 export function programKey(p: ProgramSpec, wg: number): string {
-  const c = p.constants ? Object.entries(p.constants).map(([k, v]) => `${k}=${v}`).join(',') : '';
+  const c = p.constants
+    ? Object.entries(p.constants)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    : '';
   return `${p.file}#${p.entryPoint}[WG=${wg}${c ? `,${c}` : ''}]`;
 }
 
@@ -41,7 +45,22 @@ export const UNIFORM_STRIDE = 256;
 /** Bytes bound per dispatch: every program's uniform block fits in 16 u32. */
 export const UNIFORM_BYTES = 64;
 
-const U_CONV = ['total', 'grid_x', 'cin', 'h', 'w', 'cout', 'oh', 'ow', 'k', 'stride', 'pad', 'dilation', 'groups', 'w_off'] as const;
+const U_CONV = [
+  'total',
+  'grid_x',
+  'cin',
+  'h',
+  'w',
+  'cout',
+  'oh',
+  'ow',
+  'k',
+  'stride',
+  'pad',
+  'dilation',
+  'groups',
+  'w_off',
+] as const;
 
 const convCache = new Map<number, ProgramSpec>();
 /**
@@ -53,7 +72,15 @@ export function convProgram(ocb: 1 | 2 | 4): ProgramSpec {
   if (!p) {
     p =
       ocb === 4
-        ? { name: 'conv2d_oc4', file: 'conv2d_oc4.wgsl', entryPoint: 'main', bindings: ['read', 'read', 'rw'], uniforms: U_CONV, dispatch: 'threads', workgroupSize: 64 }
+        ? {
+            name: 'conv2d_oc4',
+            file: 'conv2d_oc4.wgsl',
+            entryPoint: 'main',
+            bindings: ['read', 'read', 'rw'],
+            uniforms: U_CONV,
+            dispatch: 'threads',
+            workgroupSize: 64,
+          }
         : {
             name: `conv2d_ocb${ocb}`,
             file: 'conv2d.wgsl',
@@ -181,12 +208,19 @@ export const PROGRAMS = {
 } as const satisfies Record<string, ProgramSpec>;
 
 /** Encode a program's uniform block (u32 fields in declaration order) into `out` at byte `offset`. */
-export function packUniforms(p: ProgramSpec, values: Readonly<Record<string, number>>, out: DataView, offset: number): void {
-  if (p.uniforms.length * 4 > UNIFORM_BYTES) throw new Error(`program ${p.name}: uniform block larger than ${UNIFORM_BYTES} bytes`);
+export function packUniforms(
+  p: ProgramSpec,
+  values: Readonly<Record<string, number>>,
+  out: DataView,
+  offset: number,
+): void {
+  if (p.uniforms.length * 4 > UNIFORM_BYTES)
+    throw new Error(`program ${p.name}: uniform block larger than ${UNIFORM_BYTES} bytes`);
   p.uniforms.forEach((f, i) => {
     const v = values[f];
     if (v === undefined) throw new Error(`program ${p.name}: uniform ${f} not set`);
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new SwapError('E_BACKEND', `program ${p.name}: uniform ${f} = ${v} does not fit in u32`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new SwapError('E_BACKEND', `program ${p.name}: uniform ${f} = ${v} does not fit in u32`);
     out.setUint32(offset + 4 * i, v, true);
   });
 }
@@ -200,7 +234,8 @@ export function shaderDir(): string {
 export function grid(groups: number, maxPerDim: number): [x: number, y: number] {
   if (groups <= maxPerDim) return [Math.max(1, groups), 1];
   const y = Math.ceil(groups / maxPerDim);
-  if (y > maxPerDim) throw new SwapError('E_BACKEND', `dispatch of ${groups} workgroups exceeds the device's ${maxPerDim}² grid`);
+  if (y > maxPerDim)
+    throw new SwapError('E_BACKEND', `dispatch of ${groups} workgroups exceeds the device's ${maxPerDim}² grid`);
   return [maxPerDim, y];
 }
 
@@ -235,7 +270,9 @@ export class PipelineCache {
         try {
           code = readFileSync(path, 'utf8');
         } catch (err) {
-          throw new SwapError('E_BACKEND', `webgpu: cannot read shader ${path}: ${(err as Error).message}`, { cause: err });
+          throw new SwapError('E_BACKEND', `webgpu: cannot read shader ${path}: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         module = this.device.createShaderModule({ label: p.file, code });
         this.modules.set(p.file, module);
@@ -243,7 +280,11 @@ export class PipelineCache {
       const layout = this.device.createBindGroupLayout({
         label: p.name,
         entries: [
-          { binding: 0, visibility: 4 /* GPUShaderStage.COMPUTE */, buffer: { type: 'uniform', minBindingSize: UNIFORM_BYTES } },
+          {
+            binding: 0,
+            visibility: 4 /* GPUShaderStage.COMPUTE */,
+            buffer: { type: 'uniform', minBindingSize: UNIFORM_BYTES },
+          },
           ...p.bindings.map((b, i) => ({
             binding: i + 1,
             visibility: 4,

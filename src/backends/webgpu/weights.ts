@@ -16,7 +16,9 @@ export function generateWeights(tensors: readonly WeightTensor[], total: number,
   const addon = loadAddon();
   for (const t of tensors) {
     if (t.count === 0) continue;
-    const w = addon.ok ? addon.addon.prngFill(seed >>> 0, t.node, t.count) : fillGaussian(new Float32Array(t.count), seed >>> 0, t.node);
+    const w = addon.ok
+      ? addon.addon.prngFill(seed >>> 0, t.node, t.count)
+      : fillGaussian(new Float32Array(t.count), seed >>> 0, t.node);
     if (t.pack4) packOc4(w, t.pack4.cinG * t.pack4.kk, out, t.offset);
     else out.set(w, t.offset);
   }

@@ -3,11 +3,13 @@ import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
 
 export function checkPositiveInt(name: string, v: number, min: number): void {
-  if (!Number.isSafeInteger(v) || v < min) throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
 export function checkFraction(name: string, v: number): void {
-  if (!(typeof v === 'number' && v > 0 && v <= 1)) throw new SwapError('E_OPTION', `${name} must be in (0, 1], got ${v}`);
+  if (!(typeof v === 'number' && v > 0 && v <= 1))
+    throw new SwapError('E_OPTION', `${name} must be in (0, 1], got ${v}`);
 }
 
 /**

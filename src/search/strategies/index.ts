@@ -16,7 +16,10 @@ export function checkStrategy(name: string): StrategyName {
 }
 
 /** Build a strategy by name with its options (unknown name: `E_OPTION`). */
-export function createStrategy<G>(name: string, opts: { swapNas?: SwapNasOptions; preNas?: PreNasOptions } = {}): Strategy<G> {
+export function createStrategy<G>(
+  name: string,
+  opts: { swapNas?: SwapNasOptions; preNas?: PreNasOptions } = {},
+): Strategy<G> {
   switch (checkStrategy(name)) {
     case 'swap-nas':
       return swapNas<G>(opts.swapNas);

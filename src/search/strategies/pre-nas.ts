@@ -119,7 +119,8 @@ export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid
       if (!query) throw new SwapError('E_OPTION', `${variant} needs an evaluator`);
       if (!topo) throw new SwapError('E_SPACE', `${variant} needs topology operators for space ${space.name}`);
       if (hybrid && !ctx.proxy) throw new SwapError('E_OPTION', 'hybrid needs a proxy');
-      if (ctx.budget < o.initial) throw new SwapError('E_OPTION', `budget ${ctx.budget} is smaller than the initial sample ${o.initial}`);
+      if (ctx.budget < o.initial)
+        throw new SwapError('E_OPTION', `budget ${ctx.budget} is smaller than the initial sample ${o.initial}`);
 
       const seen = new Set<string>(); // keys evaluated (or failed)
       const data: Evaluated<G>[] = [];

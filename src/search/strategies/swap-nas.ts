@@ -29,7 +29,13 @@ export interface SwapNasOptions {
  *   M = 2 needed twice the cycles.
  * ≈ 150 networks keeps a search well inside the 2-minute budget with the search proxy (SEARCH_PROXY_DEFAULTS).
  */
-export const SWAP_NAS_DEFAULTS = Object.freeze({ population: 20, cycles: 30, sampleSize: 5, mutations: 8, crossover: true });
+export const SWAP_NAS_DEFAULTS = Object.freeze({
+  population: 20,
+  cycles: 30,
+  sampleSize: 5,
+  mutations: 8,
+  crossover: true,
+});
 
 interface Member<G> {
   readonly g: G;
@@ -49,7 +55,8 @@ export function swapNas<G>(opts: SwapNasOptions = {}): Strategy<G> {
   checkPositiveInt('cycles', o.cycles, 0);
   checkPositiveInt('sample size', o.sampleSize, 2);
   checkPositiveInt('mutations', o.mutations, 1);
-  if (o.sampleSize > o.population) throw new SwapError('E_OPTION', `sample size ${o.sampleSize} exceeds the population ${o.population}`);
+  if (o.sampleSize > o.population)
+    throw new SwapError('E_OPTION', `sample size ${o.sampleSize} exceeds the population ${o.population}`);
   return {
     name: 'swap-nas',
     usesProxy: true,
@@ -59,7 +66,8 @@ export function swapNas<G>(opts: SwapNasOptions = {}): Strategy<G> {
       const proxy = ctx.proxy;
       if (!proxy) throw new SwapError('E_OPTION', 'swap-nas needs a proxy');
       const { space, rng } = ctx;
-      if (space.size !== undefined && o.population > space.size) throw new SwapError('E_OPTION', `population ${o.population} exceeds the space size ${space.size}`);
+      if (space.size !== undefined && o.population > space.size)
+        throw new SwapError('E_OPTION', `population ${o.population} exceeds the space size ${space.size}`);
       const total = o.population + o.cycles * (o.mutations + (o.crossover ? 1 : 0));
       let done = 0;
       const tick = (n: number) => ctx.progress((done += n), total);

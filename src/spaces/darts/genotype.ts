@@ -6,11 +6,28 @@ import type { Rng } from '../../util/rng.js';
  * node i sums two ops applied to earlier nodes (0 and 1 are the outputs of the previous two
  * cells); the cell output concatenates nodes 2–5.
  */
-export const DARTS_OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'] as const;
+export const DARTS_OPS = [
+  'none',
+  'max_pool_3x3',
+  'avg_pool_3x3',
+  'skip_connect',
+  'sep_conv_3x3',
+  'sep_conv_5x5',
+  'dil_conv_3x3',
+  'dil_conv_5x5',
+] as const;
 export type DartsOp = (typeof DARTS_OPS)[number];
 
 /** The ops a searched genotype uses (DARTS never selects `none`); index = NASLib's compact op id. */
-export const DARTS_SEARCH_OPS = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'] as const;
+export const DARTS_SEARCH_OPS = [
+  'max_pool_3x3',
+  'avg_pool_3x3',
+  'skip_connect',
+  'sep_conv_3x3',
+  'sep_conv_5x5',
+  'dil_conv_3x3',
+  'dil_conv_5x5',
+] as const;
 
 /** One edge: the op and the index of its source node. */
 export type DartsEdge = readonly [op: DartsOp, src: number];
@@ -36,8 +53,13 @@ export function validateDartsCell(cell: readonly (readonly [string, number])[], 
   const out: DartsEdge[] = [];
   cell.forEach(([op, src], k) => {
     const node = 2 + (k >> 1);
-    if (!(DARTS_OPS as readonly string[]).includes(op)) bad('E_ARCH_OP', `${name} edge ${k} (node ${node}): unknown op ${JSON.stringify(op)} (expected one of ${DARTS_OPS.join(', ')})`);
-    if (!Number.isInteger(src) || src < 0 || src >= node) bad('E_ARCH_EDGE', `${name} edge ${k}: node ${node} cannot take input from node ${src} (must be 0…${node - 1})`);
+    if (!(DARTS_OPS as readonly string[]).includes(op))
+      bad(
+        'E_ARCH_OP',
+        `${name} edge ${k} (node ${node}): unknown op ${JSON.stringify(op)} (expected one of ${DARTS_OPS.join(', ')})`,
+      );
+    if (!Number.isInteger(src) || src < 0 || src >= node)
+      bad('E_ARCH_EDGE', `${name} edge ${k}: node ${node} cannot take input from node ${src} (must be 0…${node - 1})`);
     out.push(Object.freeze([op as DartsOp, src]) as DartsEdge);
   });
   // Both edges of a node may share a source: DARTS' own derivation never does that, but SWAP's 1,000-genotype
@@ -77,7 +99,8 @@ function parseEdgeList(text: string, name: string): [string, number][] {
     edges.push([m[1]!, Number(m[2])]);
   }
   const rest = body.slice(1, -1).replace(re, '').replace(/[\s,]/g, '');
-  if (rest.length > 0) bad('E_ARCH_SYNTAX', `${name}: cannot read ${JSON.stringify(rest.slice(0, 30))} as (op, input) pairs`);
+  if (rest.length > 0)
+    bad('E_ARCH_SYNTAX', `${name}: cannot read ${JSON.stringify(rest.slice(0, 30))} as (op, input) pairs`);
   return edges;
 }
 
@@ -85,8 +108,14 @@ function parseConcat(text: string, name: string): number[] {
   const t = text.trim();
   const range = /^range\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(t);
   if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) }, (_, i) => Number(range[1]) + i);
-  if (!/^\[[\d\s,]*\]$/.test(t)) bad('E_ARCH_SYNTAX', `${name}_concat ${JSON.stringify(t)} must be a list like [2, 3, 4, 5] or range(2, 6)`);
-  return t.slice(1, -1).split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (!/^\[[\d\s,]*\]$/.test(t))
+    bad('E_ARCH_SYNTAX', `${name}_concat ${JSON.stringify(t)} must be a list like [2, 3, 4, 5] or range(2, 6)`);
+  return t
+    .slice(1, -1)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
 }
 
 /**
@@ -98,12 +127,17 @@ export function parseDarts(text: string): DartsGenotype {
   const t = text.trim();
   if (/^[0-7]{16}\|[0-7]{16}$/.test(t)) return parseDartsCompact(t);
   const m = /^Genotype\s*\((.*)\)$/s.exec(t);
-  if (!m) bad('E_ARCH_SYNTAX', `expected "Genotype(normal=[…], normal_concat=…, reduce=[…], reduce_concat=…)", got ${JSON.stringify(t.slice(0, 40))}`);
+  if (!m)
+    bad(
+      'E_ARCH_SYNTAX',
+      `expected "Genotype(normal=[…], normal_concat=…, reduce=[…], reduce_concat=…)", got ${JSON.stringify(t.slice(0, 40))}`,
+    );
   const fields = new Map<string, string>();
   const inner = m[1]!;
   const re = /(normal_concat|reduce_concat|normal|reduce)\s*=\s*/g;
   const starts: { key: string; at: number; from: number }[] = [];
-  for (let f = re.exec(inner); f !== null; f = re.exec(inner)) starts.push({ key: f[1]!, at: f.index, from: f.index + f[0].length });
+  for (let f = re.exec(inner); f !== null; f = re.exec(inner))
+    starts.push({ key: f[1]!, at: f.index, from: f.index + f[0].length });
   starts.forEach((s, i) => {
     const end = i + 1 < starts.length ? starts[i + 1]!.at : inner.length;
     fields.set(s.key, inner.slice(s.from, end).trim().replace(/,\s*$/, ''));
@@ -129,15 +163,18 @@ export function formatDarts(g: DartsGenotype): string {
  */
 export function formatDartsCompact(g: DartsGenotype): string {
   const std = (c: readonly number[]) => c.length === 4 && c.every((x, i) => x === i + 2);
-  if (!std(g.normalConcat) || !std(g.reduceConcat)) throw new SwapError('E_ARCH_EDGE', 'the compact form needs the standard concat [2, 3, 4, 5]');
+  if (!std(g.normalConcat) || !std(g.reduceConcat))
+    throw new SwapError('E_ARCH_EDGE', 'the compact form needs the standard concat [2, 3, 4, 5]');
   const cell = (c: DartsCell) => c.map(([op, src]) => `${src}${DARTS_OPS.indexOf(op)}`).join('');
   return `${cell(g.normal)}|${cell(g.reduce)}`;
 }
 
 export function parseDartsCompact(text: string): DartsGenotype {
   const parts = text.trim().split('|');
-  if (parts.length !== 2 || parts.some((p) => !/^[0-7]{16}$/.test(p))) bad('E_ARCH_SYNTAX', `compact form must be two groups of 16 digits joined by '|', got ${JSON.stringify(text)}`);
-  const cell = (p: string) => Array.from({ length: 8 }, (_, k) => [DARTS_OPS[Number(p[2 * k + 1])]!, Number(p[2 * k])] as [string, number]);
+  if (parts.length !== 2 || parts.some((p) => !/^[0-7]{16}$/.test(p)))
+    bad('E_ARCH_SYNTAX', `compact form must be two groups of 16 digits joined by '|', got ${JSON.stringify(text)}`);
+  const cell = (p: string) =>
+    Array.from({ length: 8 }, (_, k) => [DARTS_OPS[Number(p[2 * k + 1])]!, Number(p[2 * k])] as [string, number]);
   return makeDartsGenotype(cell(parts[0]!), cell(parts[1]!));
 }
 
@@ -169,11 +206,14 @@ export function mutateDarts(g: DartsGenotype, rng: Rng): DartsGenotype {
     if (choices.length === 0) edge[0] = rng.pick(DARTS_SEARCH_OPS.filter((o) => o !== edge[0]));
     else edge[1] = rng.pick(choices);
   }
-  return which === 'normal' ? makeDartsGenotype(cell, g.reduce, g.normalConcat, g.reduceConcat) : makeDartsGenotype(g.normal, cell, g.normalConcat, g.reduceConcat);
+  return which === 'normal'
+    ? makeDartsGenotype(cell, g.reduce, g.normalConcat, g.reduceConcat)
+    : makeDartsGenotype(g.normal, cell, g.normalConcat, g.reduceConcat);
 }
 
 /** Node-wise uniform crossover: each intermediate node of each cell comes (both edges) from one parent. */
 export function crossoverDarts(a: DartsGenotype, b: DartsGenotype, rng: Rng): DartsGenotype {
-  const mix = (x: DartsCell, y: DartsCell) => x.flatMap((_, k) => (k % 2 === 0 ? (rng.next() < 0.5 ? [x[k]!, x[k + 1]!] : [y[k]!, y[k + 1]!]) : []));
+  const mix = (x: DartsCell, y: DartsCell) =>
+    x.flatMap((_, k) => (k % 2 === 0 ? (rng.next() < 0.5 ? [x[k]!, x[k + 1]!] : [y[k]!, y[k + 1]!]) : []));
   return makeDartsGenotype(mix(a.normal, b.normal), mix(a.reduce, b.reduce), a.normalConcat, a.reduceConcat);
 }

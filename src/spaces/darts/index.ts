@@ -95,7 +95,8 @@ export function encodeDarts(g: DartsGenotype): number[] {
     for (const o of DARTS_OPS) out.push(o === op ? 1 : 0);
     for (let s = 0; s < 5; s++) out.push(s === src ? 1 : 0);
   }
-  for (const concat of [c.normalConcat, c.reduceConcat]) for (let i = 2; i <= 5; i++) out.push(concat.includes(i) ? 1 : 0);
+  for (const concat of [c.normalConcat, c.reduceConcat])
+    for (let i = 2; i <= 5; i++) out.push(concat.includes(i) ? 1 : 0);
   return out;
 }
 

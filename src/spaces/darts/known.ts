@@ -27,5 +27,8 @@ export type DartsKnownName = keyof typeof DARTS_KNOWN_ARCHS;
 
 /** {@link DARTS_KNOWN_ARCHS} parsed: frozen genotypes by name. */
 export const DARTS_KNOWN_GENOTYPES: Readonly<Record<DartsKnownName, DartsGenotype>> = Object.freeze(
-  Object.fromEntries(Object.entries(DARTS_KNOWN_ARCHS).map(([k, v]) => [k, parseDarts(v)])) as Record<DartsKnownName, DartsGenotype>,
+  Object.fromEntries(Object.entries(DARTS_KNOWN_ARCHS).map(([k, v]) => [k, parseDarts(v)])) as Record<
+    DartsKnownName,
+    DartsGenotype
+  >,
 );

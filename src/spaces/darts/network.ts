@@ -35,11 +35,32 @@ export interface DartsNetworkOptions {
 }
 
 /** SWAP's official DARTS scoring network (algorithms.md §1.5): `Network(C=3, num_classes=10, layers=1)`, 32×32 input. */
-export const DARTS_PROXY_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({ kind: 'proxy', channels: 3, cells: 1, classes: 10, inputSize: 32, inputChannels: 3 });
+export const DARTS_PROXY_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'proxy',
+  channels: 3,
+  cells: 1,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+});
 /** DARTS' CIFAR-10 evaluation network: C=36, 20 cells (auxiliary head not built). */
-export const DARTS_CIFAR_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({ kind: 'cifar', channels: 36, cells: 20, classes: 10, inputSize: 32, inputChannels: 3 });
+export const DARTS_CIFAR_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'cifar',
+  channels: 36,
+  cells: 20,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+});
 /** DARTS' ImageNet (mobile setting) evaluation network: C=48, 14 cells, 224×224, 1000 classes. */
-export const DARTS_IMAGENET_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({ kind: 'imagenet', channels: 48, cells: 14, classes: 1000, inputSize: 224, inputChannels: 3 });
+export const DARTS_IMAGENET_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'imagenet',
+  channels: 48,
+  cells: 14,
+  classes: 1000,
+  inputSize: 224,
+  inputChannels: 3,
+});
 
 /** Defaults per kind; options given to {@link buildDartsNetwork} override the defaults of their `kind`. */
 export const DARTS_NETWORK_DEFAULTS: Readonly<Record<DartsNetworkKind, Readonly<DartsNetworkOptions>>> = Object.freeze({
@@ -127,7 +148,16 @@ function edgeOp(b: GraphBuilder, op: DartsOp, x: number, c: number, stride: numb
  * (ReLU-conv1×1-BN) to C channels; node i = sum of its two edges (stride 2 on edges from nodes 0/1 in a reduction
  * cell); output = concatenation of the `concat` nodes.
  */
-function cell(b: GraphBuilder, s0: number, s1: number, cellOps: DartsCell, concat: readonly number[], c: number, reduction: boolean, reductionPrev: boolean): number {
+function cell(
+  b: GraphBuilder,
+  s0: number,
+  s1: number,
+  cellOps: DartsCell,
+  concat: readonly number[],
+  c: number,
+  reduction: boolean,
+  reductionPrev: boolean,
+): number {
   const p0 = reductionPrev ? factorizedReduce(b, s0, c) : reluConvBn(b, s0, c, 1, 1, 0);
   const p1 = reluConvBn(b, s1, c, 1, 1, 0);
   const states = [p0, p1];
@@ -152,15 +182,22 @@ function cell(b: GraphBuilder, s0: number, s1: number, cellOps: DartsCell, conca
 function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions {
   const kind = opts.kind ?? 'proxy';
   if (!(DARTS_NETWORK_KINDS as readonly string[]).includes(kind)) {
-    throw new SwapError('E_OPTION', `unknown DARTS network kind ${JSON.stringify(kind)} (expected ${DARTS_NETWORK_KINDS.join(', ')})`);
+    throw new SwapError(
+      'E_OPTION',
+      `unknown DARTS network kind ${JSON.stringify(kind)} (expected ${DARTS_NETWORK_KINDS.join(', ')})`,
+    );
   }
-  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<DartsNetworkOptions>;
+  const given = Object.fromEntries(
+    Object.entries(opts).filter(([, v]) => v !== undefined),
+  ) as Partial<DartsNetworkOptions>;
   const o = { ...DARTS_NETWORK_DEFAULTS[kind], ...given, kind };
   for (const k of ['channels', 'cells', 'classes', 'inputSize', 'inputChannels'] as const) {
     const v = o[k];
-    if (!Number.isInteger(v) || v < 1) throw new SwapError('E_OPTION', `DARTS network option ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new SwapError('E_OPTION', `DARTS network option ${k} must be a positive integer, got ${v}`);
   }
-  if (o.kind === 'imagenet' && o.channels < 2) throw new SwapError('E_OPTION', `the DARTS ImageNet stem needs channels >= 2, got ${o.channels}`);
+  if (o.kind === 'imagenet' && o.channels < 2)
+    throw new SwapError('E_OPTION', `the DARTS ImageNet stem needs channels >= 2, got ${o.channels}`);
   return o;
 }
 
@@ -183,7 +220,9 @@ export function buildDartsNetwork(g: DartsGenotype, opts: Partial<DartsNetworkOp
     s0 = s1 = b.bn(b.conv(b.input, 3 * o.channels, 3, { pad: 1 }));
   } else {
     const half = Math.floor(o.channels / 2);
-    s0 = b.bn(b.conv(b.relu(b.bn(b.conv(b.input, half, 3, { stride: 2, pad: 1 }))), o.channels, 3, { stride: 2, pad: 1 }));
+    s0 = b.bn(
+      b.conv(b.relu(b.bn(b.conv(b.input, half, 3, { stride: 2, pad: 1 }))), o.channels, 3, { stride: 2, pad: 1 }),
+    );
     s1 = reluConvBn(b, s0, o.channels, 3, 2, 1);
     reductionPrev = true;
   }
@@ -192,7 +231,9 @@ export function buildDartsNetwork(g: DartsGenotype, opts: Partial<DartsNetworkOp
   for (let i = 0; i < o.cells; i++) {
     const reduction = reductions.has(i);
     if (reduction) c *= 2;
-    const out = reduction ? cell(b, s0, s1, g.reduce, g.reduceConcat, c, true, reductionPrev) : cell(b, s0, s1, g.normal, g.normalConcat, c, false, reductionPrev);
+    const out = reduction
+      ? cell(b, s0, s1, g.reduce, g.reduceConcat, c, true, reductionPrev)
+      : cell(b, s0, s1, g.normal, g.normalConcat, c, false, reductionPrev);
     s0 = s1;
     s1 = out;
     reductionPrev = reduction;

@@ -60,7 +60,10 @@ export interface Nb101PrunedSpec {
  * (forward and backward search along edges i→j, i < j), in their original order. Returns `undefined` when fewer
  * than 2 vertices survive (input not connected to output). The matrix must be square, 0/1 and upper triangular.
  */
-export function pruneNb101(matrix: readonly (readonly number[])[], ops: readonly string[]): Nb101PrunedSpec | undefined {
+export function pruneNb101(
+  matrix: readonly (readonly number[])[],
+  ops: readonly string[],
+): Nb101PrunedSpec | undefined {
   const n = matrix.length;
   const fromIn = new Array<boolean>(n).fill(false);
   const toOut = new Array<boolean>(n).fill(false);
@@ -101,25 +104,44 @@ export function makeNb101(matrix: readonly (readonly number[])[], ops: readonly 
   if (!Array.isArray(matrix) || matrix.length === 0) bad('E_ARCH_SYNTAX', 'matrix must be a non-empty array of rows');
   const n = matrix.length;
   matrix.forEach((row, r) => {
-    if (!Array.isArray(row) || row.length !== n) bad('E_ARCH_SYNTAX', `matrix must be square: row ${r} has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${n}`);
+    if (!Array.isArray(row) || row.length !== n)
+      bad(
+        'E_ARCH_SYNTAX',
+        `matrix must be square: row ${r} has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${n}`,
+      );
     row.forEach((x, c) => {
-      if (x !== 0 && x !== 1) bad('E_ARCH_SYNTAX', `matrix entry [${r}][${c}] is ${JSON.stringify(x)}, expected 0 or 1`);
-      if (x === 1 && c <= r) bad('E_ARCH_EDGE', `matrix is not upper triangular: entry [${r}][${c}] is 1 (edges must go from a lower to a higher vertex)`);
+      if (x !== 0 && x !== 1)
+        bad('E_ARCH_SYNTAX', `matrix entry [${r}][${c}] is ${JSON.stringify(x)}, expected 0 or 1`);
+      if (x === 1 && c <= r)
+        bad(
+          'E_ARCH_EDGE',
+          `matrix is not upper triangular: entry [${r}][${c}] is 1 (edges must go from a lower to a higher vertex)`,
+        );
     });
   });
-  if (!Array.isArray(ops) || ops.length !== n) bad('E_ARCH_SYNTAX', `ops must list one label per vertex: ${Array.isArray(ops) ? ops.length : 'no'} labels for ${n} vertices`);
+  if (!Array.isArray(ops) || ops.length !== n)
+    bad(
+      'E_ARCH_SYNTAX',
+      `ops must list one label per vertex: ${Array.isArray(ops) ? ops.length : 'no'} labels for ${n} vertices`,
+    );
   if (n < 2) bad('E_ARCH_EDGE', `a cell needs at least 2 vertices (input and output), got ${n}`);
   ops.forEach((op, v) => {
-    if (!(NB101_LABELS as readonly string[]).includes(op)) bad('E_ARCH_OP', `vertex ${v}: unknown op ${JSON.stringify(op)} (expected one of ${NB101_LABELS.join(', ')})`);
+    if (!(NB101_LABELS as readonly string[]).includes(op))
+      bad('E_ARCH_OP', `vertex ${v}: unknown op ${JSON.stringify(op)} (expected one of ${NB101_LABELS.join(', ')})`);
   });
   if (ops[0] !== 'input') bad('E_ARCH_OP', `the first vertex must be 'input', got ${JSON.stringify(ops[0])}`);
   if (ops[n - 1] !== 'output') bad('E_ARCH_OP', `the last vertex must be 'output', got ${JSON.stringify(ops[n - 1])}`);
   for (let v = 1; v < n - 1; v++) {
-    if (!(NB101_OPS as readonly string[]).includes(ops[v]!)) bad('E_ARCH_OP', `interior vertex ${v} has op ${JSON.stringify(ops[v])} (expected one of ${NB101_OPS.join(', ')})`);
+    if (!(NB101_OPS as readonly string[]).includes(ops[v]!))
+      bad(
+        'E_ARCH_OP',
+        `interior vertex ${v} has op ${JSON.stringify(ops[v])} (expected one of ${NB101_OPS.join(', ')})`,
+      );
   }
   const p = pruneNb101(matrix, ops);
   if (!p) bad('E_ARCH_EDGE', 'no path from input to output (the graph is disconnected)');
-  if (p.ops.length > NB101_MAX_VERTICES) bad('E_ARCH_EDGE', `too many vertices: ${p.ops.length} after pruning (max ${NB101_MAX_VERTICES})`);
+  if (p.ops.length > NB101_MAX_VERTICES)
+    bad('E_ARCH_EDGE', `too many vertices: ${p.ops.length} after pruning (max ${NB101_MAX_VERTICES})`);
   const e = countEdges(p.matrix);
   if (e > NB101_MAX_EDGES) bad('E_ARCH_EDGE', `too many edges: ${e} after pruning (max ${NB101_MAX_EDGES})`);
   return freeze(p.matrix, p.ops as Nb101Label[]);
@@ -155,21 +177,36 @@ export function formatNb101(g: Nb101Genotype): string {
 
 function parseCompact(text: string): Nb101Genotype {
   const m = /^([^:]*):(.*)$/.exec(text);
-  if (!m) bad('E_ARCH_SYNTAX', `${JSON.stringify(text)} is neither JSON {"matrix": …, "ops": …} nor the compact form "<ops>:<rows>" (e.g. "i31mo:1100.011.01.1")`);
+  if (!m)
+    bad(
+      'E_ARCH_SYNTAX',
+      `${JSON.stringify(text)} is neither JSON {"matrix": …, "ops": …} nor the compact form "<ops>:<rows>" (e.g. "i31mo:1100.011.01.1")`,
+    );
   const codes = m[1]!;
   const n = codes.length;
   if (n < 2) bad('E_ARCH_SYNTAX', `compact form ${JSON.stringify(text)}: need at least the codes "io" before ':'`);
   const ops = [...codes].map((ch, v) => {
     const l = LABEL_OF.get(ch);
-    if (!l) bad('E_ARCH_OP', `compact form ${JSON.stringify(text)}: vertex ${v} has unknown op code ${JSON.stringify(ch)} (expected i, 3, 1, m, o)`);
+    if (!l)
+      bad(
+        'E_ARCH_OP',
+        `compact form ${JSON.stringify(text)}: vertex ${v} has unknown op code ${JSON.stringify(ch)} (expected i, 3, 1, m, o)`,
+      );
     return l;
   });
   const rows = m[2]!.split('.');
-  if (rows.length !== n - 1) bad('E_ARCH_SYNTAX', `compact form ${JSON.stringify(text)}: ${n} vertices need ${n - 1} '.'-separated rows, found ${rows.length}`);
+  if (rows.length !== n - 1)
+    bad(
+      'E_ARCH_SYNTAX',
+      `compact form ${JSON.stringify(text)}: ${n} vertices need ${n - 1} '.'-separated rows, found ${rows.length}`,
+    );
   const matrix: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   rows.forEach((row, i) => {
     if (row.length !== n - 1 - i || !/^[01]*$/.test(row)) {
-      bad('E_ARCH_SYNTAX', `compact form ${JSON.stringify(text)}: row ${i} ${JSON.stringify(row)} must be ${n - 1 - i} digits 0/1 (edges to vertices ${i + 1}…${n - 1})`);
+      bad(
+        'E_ARCH_SYNTAX',
+        `compact form ${JSON.stringify(text)}: row ${i} ${JSON.stringify(row)} must be ${n - 1 - i} digits 0/1 (edges to vertices ${i + 1}…${n - 1})`,
+      );
     }
     for (let k = 0; k < row.length; k++) matrix[i]![i + 1 + k] = row[k] === '1' ? 1 : 0;
   });
@@ -193,7 +230,8 @@ export function parseNb101(text: string): Nb101Genotype {
   }
   const o = obj as { matrix?: unknown; ops?: unknown };
   if (!Array.isArray(o.matrix)) bad('E_ARCH_SYNTAX', 'JSON form needs a "matrix" array of rows');
-  if (!Array.isArray(o.ops) || o.ops.some((x) => typeof x !== 'string')) bad('E_ARCH_SYNTAX', 'JSON form needs an "ops" array of strings');
+  if (!Array.isArray(o.ops) || o.ops.some((x) => typeof x !== 'string'))
+    bad('E_ARCH_SYNTAX', 'JSON form needs an "ops" array of strings');
   return makeNb101(o.matrix as number[][], o.ops as string[]);
 }
 
@@ -226,7 +264,12 @@ export function nb101HashModule(matrix: readonly (readonly number[])[], labels: 
       return md5(`${ins.sort().join('')}|${outs.sort().join('')}|${own}`);
     });
   }
-  return md5(`[${[...h].sort().map((x) => `'${x}'`).join(', ')}]`);
+  return md5(
+    `[${[...h]
+      .sort()
+      .map((x) => `'${x}'`)
+      .join(', ')}]`,
+  );
 }
 
 /**
@@ -248,7 +291,11 @@ export function nb101EdgeCount(g: Nb101Genotype): number {
  * Place a cell on 7 vertices: kept interior vertex k goes to `slots[k]`, output to 6, the other interior slots are
  * dead (no edges) with op `fill(slot)`. Returns a mutable raw matrix and op list.
  */
-function padTo7(g: Nb101Genotype, slots: readonly number[], fill: (slot: number) => Nb101Op): { matrix: number[][]; ops: string[] } {
+function padTo7(
+  g: Nb101Genotype,
+  slots: readonly number[],
+  fill: (slot: number) => Nb101Op,
+): { matrix: number[][]; ops: string[] } {
   const n = g.ops.length;
   const pos = [0, ...slots, 6];
   const matrix = Array.from({ length: 7 }, () => new Array<number>(7).fill(0));
@@ -306,7 +353,10 @@ export function sampleNb101(rng: Rng): Nb101Genotype {
 export function mutateNb101(g: Nb101Genotype, rng: Rng, rate = 1): Nb101Genotype {
   const key = nb101Hash(g);
   for (let t = 0; t < MAX_TRIES; t++) {
-    const slots = rng.sample(5, g.ops.length - 2).map((s) => s + 1).sort((a, b) => a - b);
+    const slots = rng
+      .sample(5, g.ops.length - 2)
+      .map((s) => s + 1)
+      .sort((a, b) => a - b);
     const { matrix, ops } = padTo7(g, slots, () => NB101_OPS[rng.int(3)]!);
     for (const [i, j] of SPOTS) if (rng.next() < rate / 7) matrix[i]![j] = 1 - matrix[i]![j]!;
     for (let v = 1; v < 6; v++) {

@@ -18,7 +18,14 @@ export interface Nb101NetworkOptions {
   readonly inputChannels?: number;
 }
 
-export const NB101_DEFAULT_NETWORK = { channels: 128, cells: 3, stacks: 3, classes: 10, inputSize: 32, inputChannels: 3 } as const;
+export const NB101_DEFAULT_NETWORK = {
+  channels: 128,
+  cells: 3,
+  stacks: 3,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+} as const;
 
 /**
  * nasbench `compute_vertex_channels` on a pruned cell: the output channels are split evenly over the interior
@@ -45,7 +52,11 @@ export function nb101VertexChannels(cin: number, cout: number, matrix: readonly 
     for (let d = v + 1; d < n - 1; d++) if (matrix[v]![d]) ch[v] = Math.max(ch[v]!, ch[d]!);
   }
   for (let v = 1; v < n - 1; v++) {
-    if (!(ch[v]! > 0)) throw new SwapError('E_OPTION', `NB101 cell vertex ${v} gets no channels (output channels ${cout} too few for ${fanIn} output edges)`);
+    if (!(ch[v]! > 0))
+      throw new SwapError(
+        'E_OPTION',
+        `NB101 cell vertex ${v} gets no channels (output channels ${cout} too few for ${fanIn} output edges)`,
+      );
   }
   return ch;
 }
@@ -103,12 +114,16 @@ export function buildNb101Network(g: Nb101Genotype, opts: Nb101NetworkOptions = 
   const o: { -readonly [K in keyof typeof NB101_DEFAULT_NETWORK]: number } = { ...NB101_DEFAULT_NETWORK };
   for (const k of Object.keys(o) as (keyof typeof o)[]) {
     const v = opts[k] ?? o[k];
-    if (!Number.isInteger(v) || v < 1) throw new SwapError('E_OPTION', `NB101 network option ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new SwapError('E_OPTION', `NB101 network option ${k} must be a positive integer, got ${v}`);
     o[k] = v;
   }
   const shrink = 2 ** (o.stacks - 1);
   if (o.inputSize % shrink !== 0) {
-    throw new SwapError('E_OPTION', `NB101 input size ${o.inputSize} must be divisible by ${shrink} (${o.stacks - 1} 2×2 max-pools)`);
+    throw new SwapError(
+      'E_OPTION',
+      `NB101 input size ${o.inputSize} must be divisible by ${shrink} (${o.stacks - 1} 2×2 max-pools)`,
+    );
   }
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
   let x = convBnRelu(b, b.input, o.channels, 3);

@@ -42,15 +42,22 @@ export function parseNb201(text: string): Nb201Genotype {
       bad('E_ARCH_SYNTAX', text, `node ${node} group ${JSON.stringify(g)} must start and end with '|'`);
     }
     const entries = g.slice(1, -1).split('|');
-    if (entries.length !== node) bad('E_ARCH_EDGE', text, `node ${node} must have ${node} input edge(s), found ${entries.length}`);
+    if (entries.length !== node)
+      bad('E_ARCH_EDGE', text, `node ${node} must have ${node} input edge(s), found ${entries.length}`);
     entries.forEach((en, k) => {
       const parts = en.split('~');
-      if (parts.length !== 2) bad('E_ARCH_SYNTAX', text, `node ${node} entry ${k + 1} ${JSON.stringify(en)} is not 'op~source'`);
+      if (parts.length !== 2)
+        bad('E_ARCH_SYNTAX', text, `node ${node} entry ${k + 1} ${JSON.stringify(en)} is not 'op~source'`);
       const [op, src] = parts as [string, string];
       if (!(NB201_OPS as readonly string[]).includes(op)) {
-        bad('E_ARCH_OP', text, `node ${node} entry ${k + 1}: unknown op ${JSON.stringify(op)} (expected one of ${NB201_OPS.join(', ')})`);
+        bad(
+          'E_ARCH_OP',
+          text,
+          `node ${node} entry ${k + 1}: unknown op ${JSON.stringify(op)} (expected one of ${NB201_OPS.join(', ')})`,
+        );
       }
-      if (src !== String(k)) bad('E_ARCH_EDGE', text, `node ${node} entry ${k + 1}: source must be ${k}, found ${JSON.stringify(src)}`);
+      if (src !== String(k))
+        bad('E_ARCH_EDGE', text, `node ${node} entry ${k + 1}: source must be ${k}, found ${JSON.stringify(src)}`);
       ops.push(op as Nb201Op);
     });
   });
@@ -64,7 +71,8 @@ export function formatNb201(g: Nb201Genotype): string {
 
 /** Genotype number `i` in [0, 15625): base-5 digits over edges, edge 0 most significant. Not the NB201 table index. */
 export function nb201FromOrdinal(i: number): Nb201Genotype {
-  if (!Number.isInteger(i) || i < 0 || i >= NB201_SIZE) throw new SwapError('E_OPTION', `NB201 ordinal ${i} out of range`);
+  if (!Number.isInteger(i) || i < 0 || i >= NB201_SIZE)
+    throw new SwapError('E_OPTION', `NB201 ordinal ${i} out of range`);
   const ops: Nb201Op[] = [];
   for (let e = 5; e >= 0; e--) {
     ops[e] = NB201_OPS[i % 5]!;

@@ -23,7 +23,14 @@ export interface Nb201NetworkOptions {
   readonly prune?: boolean;
 }
 
-export const NB201_DEFAULT_NETWORK = { channels: 16, cells: 5, classes: 10, inputSize: 32, inputChannels: 3, prune: false } as const;
+export const NB201_DEFAULT_NETWORK = {
+  channels: 16,
+  cells: 5,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+  prune: false,
+} as const;
 
 /** Edges that can influence node 3: source reachable from node 0 and target reaching node 3 (non-`none` edges). */
 export function liveEdges(g: Nb201Genotype): boolean[] {
@@ -90,7 +97,8 @@ export function buildNb201Network(g: Nb201Genotype, opts: Nb201NetworkOptions = 
   const o = { ...NB201_DEFAULT_NETWORK, ...opts };
   for (const [k, v] of Object.entries(o)) {
     if (typeof v === 'boolean') continue;
-    if (!Number.isInteger(v) || v < 1) throw new SwapError('E_OPTION', `NB201 network option ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new SwapError('E_OPTION', `NB201 network option ${k} must be a positive integer, got ${v}`);
   }
   if (o.inputSize < 4) throw new SwapError('E_OPTION', `NB201 input size must be at least 4, got ${o.inputSize}`);
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);

@@ -54,7 +54,8 @@ function digits(text: string, cell: string, where: (i: number) => string): Tnb10
     const ch = cell[i]!;
     if (ch < '0' || ch > '9') bad('E_ARCH_SYNTAX', text, `${where(i)}: ${JSON.stringify(ch)} is not a digit`);
     const op = ch.charCodeAt(0) - 48;
-    if (op > 3) bad('E_ARCH_OP', text, `${where(i)}: unknown op ${op} (expected 0 none, 1 skip_connect, 2 conv_1x1, 3 conv_3x3)`);
+    if (op > 3)
+      bad('E_ARCH_OP', text, `${where(i)}: unknown op ${op} (expected 0 none, 1 skip_connect, 2 conv_1x1, 3 conv_3x3)`);
     ops.push(op as Tnb101Op);
   }
   return freeze(ops);
@@ -74,23 +75,43 @@ export function parseTnb101(text: string): Tnb101Genotype {
   if (typeof text !== 'string') bad('E_ARCH_SYNTAX', String(text), 'not a string');
   const s = text.trim();
   if (/^\d+$/.test(s)) {
-    if (s.length !== 6) bad('E_ARCH_SYNTAX', text, `bare cell_ops must be exactly 6 digits (left-pad with zeros), found ${s.length}`);
+    if (s.length !== 6)
+      bad('E_ARCH_SYNTAX', text, `bare cell_ops must be exactly 6 digits (left-pad with zeros), found ${s.length}`);
     return digits(text, s, (i) => edgeName(i));
   }
   let cell = s;
   const parts = s.split('-');
   if (parts.length > 1) {
-    if (parts.length !== 3) bad('E_ARCH_SYNTAX', text, `expected '${TNB101_ARCH_PREFIX}-a_bc_def' (3 '-'-separated parts), found ${parts.length} parts`);
+    if (parts.length !== 3)
+      bad(
+        'E_ARCH_SYNTAX',
+        text,
+        `expected '${TNB101_ARCH_PREFIX}-a_bc_def' (3 '-'-separated parts), found ${parts.length} parts`,
+      );
     const prefix = `${parts[0]}-${parts[1]}`;
     if (prefix !== TNB101_ARCH_PREFIX) {
-      bad('E_ARCH_SYNTAX', text, `the micro space has base channels and macro skeleton '${TNB101_ARCH_PREFIX}', found ${JSON.stringify(prefix)}`);
+      bad(
+        'E_ARCH_SYNTAX',
+        text,
+        `the micro space has base channels and macro skeleton '${TNB101_ARCH_PREFIX}', found ${JSON.stringify(prefix)}`,
+      );
     }
     cell = parts[2]!;
   }
   const groups = cell.split('_');
-  if (groups.length !== 3) bad('E_ARCH_SYNTAX', text, `cell ${JSON.stringify(cell)} must be 3 '_'-separated node groups 'a_bc_def', found ${groups.length}`);
+  if (groups.length !== 3)
+    bad(
+      'E_ARCH_SYNTAX',
+      text,
+      `cell ${JSON.stringify(cell)} must be 3 '_'-separated node groups 'a_bc_def', found ${groups.length}`,
+    );
   groups.forEach((g, gi) => {
-    if (g.length !== gi + 1) bad('E_ARCH_SYNTAX', text, `node ${gi + 1} group ${JSON.stringify(g)} must have ${gi + 1} digit(s), one per input edge`);
+    if (g.length !== gi + 1)
+      bad(
+        'E_ARCH_SYNTAX',
+        text,
+        `node ${gi + 1} group ${JSON.stringify(g)} must have ${gi + 1} digit(s), one per input edge`,
+      );
   });
   const offset = [0, 1, 3];
   return digits(text, groups.join(''), (i) => {
@@ -114,7 +135,8 @@ export function tnb101CellOps(g: Tnb101Genotype): string {
  * base 4. This is also the row order of the shipped table and of the benchmark's micro arch list.
  */
 export function tnb101FromOrdinal(i: number): Tnb101Genotype {
-  if (!Number.isInteger(i) || i < 0 || i >= TNB101_SIZE) throw new SwapError('E_OPTION', `TNB101 micro ordinal ${i} out of range`);
+  if (!Number.isInteger(i) || i < 0 || i >= TNB101_SIZE)
+    throw new SwapError('E_OPTION', `TNB101 micro ordinal ${i} out of range`);
   const ops: number[] = [];
   for (let e = 5; e >= 0; e--) {
     ops[e] = i % 4;
@@ -243,10 +265,16 @@ export function tnb101CanonicalKey(g: Tnb101Genotype): string {
   // Structural (tree) signature of each vertex: invariant under isomorphism, used to order the labelling.
   const sig: string[] = ['X'];
   const msig = (m: ReadonlyMap<number, number>) =>
-    [...m].map(([v, k]) => `${k}*${sig[v]}`).sort().join('+');
+    [...m]
+      .map(([v, k]) => `${k}*${sig[v]}`)
+      .sort()
+      .join('+');
   for (let v = 1; v < verts.length; v++) sig[v] = `${verts[v]!.op}(${msig(verts[v]!.input)})`;
   // Group vertices by signature (sorted), then take the smallest encoding over permutations inside each group.
-  const order = verts.map((_, v) => v).slice(1).sort((a, b) => (sig[a]! < sig[b]! ? -1 : sig[a]! > sig[b]! ? 1 : a - b));
+  const order = verts
+    .map((_, v) => v)
+    .slice(1)
+    .sort((a, b) => (sig[a]! < sig[b]! ? -1 : sig[a]! > sig[b]! ? 1 : a - b));
   const groups: number[][] = [];
   for (const v of order) {
     const last = groups[groups.length - 1];
@@ -255,7 +283,11 @@ export function tnb101CanonicalKey(g: Tnb101Genotype): string {
   }
   const encode = (labelOf: Map<number, number>) => {
     const ms = (m: ReadonlyMap<number, number>) =>
-      [...m].map(([v, k]) => [labelOf.get(v)!, k] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([l, k]) => (k === 1 ? `${l}` : `${k}*${l}`)).join('+');
+      [...m]
+        .map(([v, k]) => [labelOf.get(v)!, k] as const)
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+        .map(([l, k]) => (k === 1 ? `${l}` : `${k}*${l}`))
+        .join('+');
     const lines: string[] = [];
     const byLabel = [...labelOf].filter(([v]) => v !== 0).sort((a, b) => a[1] - b[1]);
     for (const [v, l] of byLabel) lines.push(`${l}=${verts[v]!.op}(${ms(verts[v]!.input)})`);

@@ -21,12 +21,23 @@ export * from './genotype.js';
 export * from './network.js';
 
 /** The seven TransNAS-Bench-101 tasks, spelled as in the benchmark and in the table's `val_<task>` columns. */
-export const TNB101_TASKS = ['class_scene', 'class_object', 'jigsaw', 'room_layout', 'segmentsemantic', 'normal', 'autoencoder'] as const;
+export const TNB101_TASKS = [
+  'class_scene',
+  'class_object',
+  'jigsaw',
+  'room_layout',
+  'segmentsemantic',
+  'normal',
+  'autoencoder',
+] as const;
 export type Tnb101Task = (typeof TNB101_TASKS)[number];
 
 export function checkTnb101Task(t: string): Tnb101Task {
   if (!(TNB101_TASKS as readonly string[]).includes(t)) {
-    throw new SwapError('E_DATASET', `unknown TransNAS-Bench-101 task ${JSON.stringify(t)} (expected ${TNB101_TASKS.join(', ')})`);
+    throw new SwapError(
+      'E_DATASET',
+      `unknown TransNAS-Bench-101 task ${JSON.stringify(t)} (expected ${TNB101_TASKS.join(', ')})`,
+    );
   }
   return t as Tnb101Task;
 }
@@ -40,7 +51,9 @@ export function checkTnb101Task(t: string): Tnb101Task {
  * decoders, left out of the scored network (`classes: 0`, see `tnb101DecoderParams`). Numbers only, so the values
  * merge into any option bag.
  */
-export const TNB101_TASK_NETWORK: Readonly<Record<Tnb101Task, Readonly<{ classes: number; inputSize: number; tiles: number }>>> = {
+export const TNB101_TASK_NETWORK: Readonly<
+  Record<Tnb101Task, Readonly<{ classes: number; inputSize: number; tiles: number }>>
+> = {
   class_scene: { classes: 47, inputSize: 256, tiles: 1 },
   class_object: { classes: 75, inputSize: 256, tiles: 1 },
   jigsaw: { classes: 1000, inputSize: 64, tiles: 9 },

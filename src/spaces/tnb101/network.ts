@@ -54,7 +54,15 @@ export interface Tnb101NetworkOptions {
 }
 
 /** The benchmark's network for class_scene (47 classes, 256×256 inputs). */
-export const TNB101_DEFAULT_NETWORK = { channels: 64, cells: 2, classes: 47, inputSize: 256, inputChannels: 3, tiles: 1, prune: false } as const;
+export const TNB101_DEFAULT_NETWORK = {
+  channels: 64,
+  cells: 2,
+  classes: 47,
+  inputSize: 256,
+  inputChannels: 3,
+  tiles: 1,
+  prune: false,
+} as const;
 
 /** The macro skeleton of the micro space: one digit per module. */
 export const TNB101_MACRO = '41414';
@@ -66,7 +74,11 @@ export const TNB101_MACRO = '41414';
 function factorizedReduce(b: GraphBuilder, x: number, cout: number, stride: number): number {
   // The 41414 skeleton only changes width together with stride 2; PyTorch's stride-1 variant keeps the padded
   // zero row/column in its output, which the IR cannot express and no cell of this space uses.
-  if (stride !== 2) throw new SwapError('E_OPTION', `TNB101 FactorizedReduce with stride ${stride} is not part of the ${TNB101_MACRO} skeleton`);
+  if (stride !== 2)
+    throw new SwapError(
+      'E_OPTION',
+      `TNB101 FactorizedReduce with stride ${stride} is not part of the ${TNB101_MACRO} skeleton`,
+    );
   const r = b.relu(x);
   const [, h, w] = b.shape3(r);
   const c1 = Math.floor(cout / 2);
@@ -96,7 +108,15 @@ function edgeOp(b: GraphBuilder, x: number, op: number, cin: number, cout: numbe
   }
 }
 
-function cell(b: GraphBuilder, x: number, g: Tnb101Genotype, cin: number, cout: number, stride: number, prune: boolean): number {
+function cell(
+  b: GraphBuilder,
+  x: number,
+  g: Tnb101Genotype,
+  cin: number,
+  cout: number,
+  stride: number,
+  prune: boolean,
+): number {
   const [, h, w] = b.shape3(x);
   const oh = Math.floor((h - 1) / stride) + 1;
   const ow = Math.floor((w - 1) / stride) + 1;
@@ -118,10 +138,13 @@ function checkOptions(o: Required<Tnb101NetworkOptions>): void {
   for (const [k, v] of Object.entries(o)) {
     if (typeof v === 'boolean') continue;
     const min = k === 'classes' ? 0 : 1;
-    if (!Number.isInteger(v) || v < min) throw new SwapError('E_OPTION', `TNB101 network option ${k} must be an integer ≥ ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new SwapError('E_OPTION', `TNB101 network option ${k} must be an integer ≥ ${min}, got ${v}`);
   }
-  if (o.channels % 2 !== 0) throw new SwapError('E_OPTION', `TNB101 channels must be even (the stem's first conv has C/2), got ${o.channels}`);
-  if (o.tiles > 1 && o.classes === 0) throw new SwapError('E_OPTION', 'TNB101 tiles > 1 needs a linear head (classes > 0)');
+  if (o.channels % 2 !== 0)
+    throw new SwapError('E_OPTION', `TNB101 channels must be even (the stem's first conv has C/2), got ${o.channels}`);
+  if (o.tiles > 1 && o.classes === 0)
+    throw new SwapError('E_OPTION', 'TNB101 tiles > 1 needs a linear head (classes > 0)');
 }
 
 /**
@@ -130,7 +153,9 @@ function checkOptions(o: Required<Tnb101NetworkOptions>): void {
  */
 export function buildTnb101Network(g: Tnb101Genotype, opts: Tnb101NetworkOptions = {}): Network {
   // Unset (undefined) options take their defaults; options of other spaces are ignored.
-  const given = Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && Object.hasOwn(TNB101_DEFAULT_NETWORK, k)));
+  const given = Object.fromEntries(
+    Object.entries(opts).filter(([k, v]) => v !== undefined && Object.hasOwn(TNB101_DEFAULT_NETWORK, k)),
+  );
   const o = { ...TNB101_DEFAULT_NETWORK, ...given } as Required<Tnb101NetworkOptions>;
   checkOptions(o);
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
@@ -176,10 +201,18 @@ export type Tnb101DenseTask = 'segmentsemantic' | 'normal' | 'autoencoder';
  * upsampling steps `⌊log2(target / featureSize)⌋` (2…6) depends on the backbone; the target is the input size.
  * Convs and deconvs have biases; every BN is affine.
  */
-export function tnb101DecoderParams(task: Tnb101DenseTask, featureChannels: number, featureSize: number, targetSize: number): number {
+export function tnb101DecoderParams(
+  task: Tnb101DenseTask,
+  featureChannels: number,
+  featureSize: number,
+  targetSize: number,
+): number {
   const up = Math.trunc(Math.log2(targetSize / featureSize));
   if (!(up >= 2 && up <= 6)) {
-    throw new SwapError('E_OPTION', `TNB101 ${task} decoder needs 2..6 upsampling steps, ${featureSize} → ${targetSize} gives ${up}`);
+    throw new SwapError(
+      'E_OPTION',
+      `TNB101 ${task} decoder needs 2..6 upsampling steps, ${featureSize} → ${targetSize} gives ${up}`,
+    );
   }
   // conv or deconv k3 with bias, optionally followed by an affine BN
   const layer = (cin: number, cout: number, bn = true) => cin * cout * 9 + cout + (bn ? 2 * cout : 0);
