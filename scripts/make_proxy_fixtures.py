@@ -1,0 +1,451 @@
+#!/usr/bin/python3
+"""Expected values of the zero-cost proxies, computed by their OFFICIAL implementations, for test/proxies-*.test.ts.
+
+Run with Debian's python3-torch (torch 1.13) and the official repositories checked out somewhere (any commit; the
+ones used are recorded in expected.json):
+
+    /usr/bin/python3 scripts/make_proxy_fixtures.py \\
+        --zc /tmp/official/zero-cost-nas --naslib /tmp/official/NASLib --zico /tmp/official/ZiCo \\
+        --meco /tmp/official/MeCo --aznas /tmp/official/AZ-NAS --vkdnw /tmp/official/VKDNW --zennas /tmp/official/ZenNAS
+
+Nothing from those repositories is copied here: their measure modules are imported from the given paths and called
+on small PyTorch networks defined below. Each network is exported to ONNX with its weights (BatchNormalization in
+training mode, no constant folding) next to the inputs/labels the official code saw, so swapnas can score the very
+same weights and data and must reproduce the numbers in expected.json.
+
+Stubs (only what cannot be avoided, none of them touches a computation):
+- `torch.nn.Module.cuda` / `torch.Tensor.cuda` return their receiver: ZiCo, AZ-NAS and VKDNW call `.cuda()`
+  unconditionally and this machine has no GPU. For ZiCo the network's zero_grad frees gradients (see run_zico).
+- Imports the measure code never uses at the lines we call: `tensorwatch` (NASLib's model_stats), the NASLib
+  package `__init__`s (they import every predictor), ZiCo/ZenNAS `global_utils`/`ModelLoader` (CLI helpers),
+  MeCo's NB201 script imports (`foresight.dataset` needs torchvision, which is not installed; `models`, NB201 API),
+  VKDNW's `scipy.stats.chisquare` (unused) and `torch.func` (torch >= 2.0 name): mapped to torch 1.13's
+  `torch.nn.utils.stateless.functional_call` (given the merged dict where torch 2 merges a (params, buffers)
+  tuple itself) and functorch's `jacrev`/`vmap`, the same functions under their old names.
+
+Random draws inside the official functions (re-initialisation, Gaussian inputs, Rademacher cotangents) come from
+torch's global RNG. The generator seeds it, calls the official function, then re-seeds and replays the same draws in
+the same order with the official init functions to recover the exact tensors the official code used; those tensors
+(weights in the ONNX file, inputs, cotangents as .npy) are what the swapnas tests feed in.
+"""
+
+import argparse
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "test", "fixtures", "proxies")
+CIFAR = os.path.join(REPO, "data", "cifar10_test_first20.bin")
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.247, 0.2435, 0.2616)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Networks: leaf modules registered in execution order directly on the root (so named_parameters() order is graph
+# order and every hooked module is a leaf); additions and concatenations are functional, as in most PyTorch code.
+# --------------------------------------------------------------------------------------------------------------
+
+
+class ResNetish(nn.Module):
+    """Conv-BN-ReLU stem, a residual block, a strided reduction with an avg-pool+1x1 shortcut, BN-ReLU-GAP-Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_relu = nn.ReLU()
+        self.a_conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.a_bn = nn.BatchNorm2d(c)
+        self.a_relu = nn.ReLU()
+        self.b_conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b_bn = nn.BatchNorm2d(c)
+        self.res_relu = nn.ReLU()
+        self.r_conv = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.r_bn = nn.BatchNorm2d(2 * c)
+        self.r_relu = nn.ReLU()
+        self.r_pool = nn.AvgPool2d(2, 2)
+        self.r_short = nn.Conv2d(c, 2 * c, 1, bias=False)
+        self.head_bn = nn.BatchNorm2d(2 * c)
+        self.head_relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        """Block outputs (AZ-NAS `extract_cell_features`) and the map before global pooling (Zen)."""
+        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        f1 = self.res_relu(f0 + self.b_bn(self.b_conv(self.a_relu(self.a_bn(self.a_conv(f0))))))
+        f2 = self.r_bn(self.r_conv(self.r_relu(f1))) + self.r_short(self.r_pool(f1))
+        pre = self.head_relu(self.head_bn(f2))
+        return [f0, f1, f2], pre
+
+    def forward_pre_GAP(self, x):
+        return self.features(x)[1]
+
+    forward_before_global_avg_pool = forward_pre_GAP
+
+    def extract_cell_features(self, x):
+        return self.features(x)[0]
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
+
+
+class Branchy(nn.Module):
+    """Conv with bias + non-affine BN, a max-pool branch concatenated with a dilated depthwise/pointwise branch,
+    an avg-pool without padded counts, a biased 1x1 conv, GAP and Linear."""
+
+    def __init__(self, classes=5, c=6, affine=False):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=True)
+        self.stem_bn = nn.BatchNorm2d(c, affine=affine)
+        self.stem_relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(3, 1, 1)
+        self.dw = nn.Conv2d(c, c, 3, padding=2, dilation=2, groups=c, bias=False)
+        self.pw = nn.Conv2d(c, c, 1, bias=False)
+        self.pw_bn = nn.BatchNorm2d(c)
+        self.cat_relu = nn.ReLU()
+        self.avg = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.mix = nn.Conv2d(2 * c, 10, 1, bias=True)
+        self.mix_bn = nn.BatchNorm2d(10)
+        self.mix_relu = nn.ReLU()
+        self.down = nn.Conv2d(10, 12, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(12)
+        self.down_relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(12, classes)
+
+    def features(self, x):
+        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        f1 = self.cat_relu(torch.cat([self.pool(f0), self.pw_bn(self.pw(self.dw(f0)))], 1))
+        f2 = self.mix_relu(self.mix_bn(self.mix(self.avg(f1))))
+        f3 = self.down_relu(self.down_bn(self.down(f2)))
+        return [f0, f1, f2, f3], f3
+
+    def forward_pre_GAP(self, x):
+        return self.features(x)[1]
+
+    forward_before_global_avg_pool = forward_pre_GAP
+
+    def extract_cell_features(self, x):
+        return self.features(x)[0]
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
+
+
+class WithFeatures(nn.Module):
+    """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        feats, pre = self.net.features(x)
+        return (self.net.fc(torch.flatten(self.net.gap(pre), 1)), *feats)
+
+
+class PairOutput(nn.Module):
+    """VKDNW's NB201 model returns (features, logits); this adds no parameters and keeps named_parameters order."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        y = self.net(x)
+        return y, y
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Loading the official code
+# --------------------------------------------------------------------------------------------------------------
+
+
+def stub(name, path=None, **attrs):
+    m = types.ModuleType(name)
+    if path is not None:
+        m.__path__ = [path]
+    for k, v in attrs.items():
+        setattr(m, k, v)
+    sys.modules[name] = m
+    return m
+
+
+def load_file(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def load_official(a):
+    torch.nn.Module.cuda = lambda self, *args, **kw: self
+    torch.Tensor.cuda = lambda self, *args, **kw: self
+    off = {}
+    # Zero-cost-NAS: the real package and harness (find_measures).
+    sys.path.insert(0, a.zc)
+    from foresight.pruners import predictive as zc_predictive
+
+    off["zc"] = zc_predictive
+    sys.path.remove(a.zc)
+    for k in [k for k in sys.modules if k == "foresight" or k.startswith("foresight.")]:
+        del sys.modules[k]
+    # NASLib: its pruners package (the same harness plus epe_nas, nwot, zen) without the naslib package imports.
+    base = os.path.join(a.naslib, "naslib")
+    stub("tensorwatch", ModelStats=object)  # only an annotation at import time
+    stub("naslib", base)
+    stub("naslib.predictors", os.path.join(base, "predictors"))
+    stub("naslib.predictors.utils", os.path.join(base, "predictors", "utils"))
+    from naslib.predictors.utils.pruners import predictive as nl_predictive
+
+    off["naslib"] = nl_predictive
+    # ZiCo and ZenNAS: single files; their CLI helper imports are stubbed.
+    stub("global_utils")
+    stub("ModelLoader")
+    off["zico"] = load_file("official_zico", os.path.join(a.zico, "ZeroShotProxy", "compute_zico.py"))
+    off["zennas"] = load_file("official_zen", os.path.join(a.zennas, "ZeroShotProxy", "compute_zen_score.py"))
+    # MeCo: the NB201 correlation script's get_score (what produced the paper's NB201 numbers).
+    stub("foresight", os.path.join(a.meco, "correlation", "foresight"), torch=torch, os=os)
+    stub("foresight.dataset", torch=torch, os=os)
+    stub("foresight.models")
+    stub("foresight.models.nasbench2")
+    stub("foresight.weight_initializers", init_net=None)
+    stub("models", get_cell_based_tiny_net=None)
+    off["meco"] = load_file("official_meco_nb201", os.path.join(a.meco, "correlation", "NAS_Bench_201.py"))
+    for k in ["foresight", "foresight.dataset", "foresight.models", "foresight.models.nasbench2",
+              "foresight.weight_initializers", "models"]:
+        del sys.modules[k]
+    # AZ-NAS and VKDNW (NB201 code).
+    off["az"] = load_file("official_az", os.path.join(a.aznas, "NB201", "ZeroShotProxy", "compute_az_nas_score.py"))
+    import functorch
+    from torch.nn.utils.stateless import functional_call as call_one_dict
+
+    def functional_call(module, dicts, args):
+        # torch >= 2.0 accepts a tuple of dicts (parameters, buffers) and merges them; 1.13 takes one dict.
+        merged = {}
+        for d in dicts if isinstance(dicts, tuple) else (dicts,):
+            merged.update(d)
+        return call_one_dict(module, merged, args)
+
+    stub("torch.func", functional_call=functional_call, jacrev=functorch.jacrev, vmap=functorch.vmap)
+    stub("scipy", None)
+    stub("scipy.stats", chisquare=None)
+    off["vk"] = load_file("official_vkdnw", os.path.join(a.vkdnw, "NB201", "ZeroShotProxy", "compute_vkdnw_score.py"))
+    return off
+
+
+def commit_of(path):
+    """The checkout's commit: `git rev-parse HEAD`, or the first line of a `.commit` file (for `git archive` copies)."""
+    try:
+        return subprocess.check_output(["git", "-C", path, "rev-parse", "HEAD"], text=True,
+                                       stderr=subprocess.DEVNULL).strip()
+    except Exception:
+        marker = os.path.join(path, ".commit")
+        return open(marker).readline().strip() if os.path.exists(marker) else "unknown"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Data and export
+# --------------------------------------------------------------------------------------------------------------
+
+
+def cifar(n, offset=0):
+    raw = np.fromfile(CIFAR, dtype=np.uint8).reshape(-1, 3073)[offset : offset + n]
+    y = raw[:, 0].astype(np.int64)
+    x = raw[:, 1:].reshape(n, 3, 32, 32).astype(np.float64) / 255.0
+    x = (x - np.array(MEAN).reshape(1, 3, 1, 1)) / np.array(STD).reshape(1, 3, 1, 1)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y)
+
+
+def save_npy(name, t):
+    np.save(os.path.join(OUT, name), t.detach().cpu().numpy())
+    return name
+
+
+def export(model, name, x, output_names=("logits",)):
+    """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched."""
+    path = os.path.join(OUT, name)
+    m = copy.deepcopy(model).train()
+    torch.onnx.export(
+        m,
+        x,
+        path,
+        export_params=True,
+        opset_version=13,
+        do_constant_folding=False,
+        training=torch.onnx.TrainingMode.TRAINING,
+        input_names=["input"],
+        output_names=list(output_names),
+    )
+    return name
+
+
+def f(v):
+    v = float(v)
+    return v if np.isfinite(v) else str(v)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The official proxies
+# --------------------------------------------------------------------------------------------------------------
+
+ZC_MEASURES = ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "plain", "synflow", "synflow_bn"]
+# l2_norm through NASLib: ZC's l2_norm does not accept the loss_fn its own harness passes.
+NL_MEASURES = ["epe_nas", "nwot", "jacov", "l2_norm"]
+
+
+def loader(x, y):
+    return [(x, y)]
+
+
+def run_zc(off, net, x, y, classes):
+    # ZC's find_measures moves the net to the CPU and computes each measure on a fresh copy (l2_norm on the net).
+    vals = off["zc"].find_measures(net, loader(x, y), ("random", 1, classes), torch.device("cpu"),
+                                   measure_names=ZC_MEASURES)
+    vals["jacob_cov"] = float(vals["jacob_cov"])
+    return {k: f(v) for k, v in vals.items()}
+
+
+def run_naslib(off, net, x, y, classes):
+    # NASLib's find_measures returns the score of one measure (the ZeroCost predictor asks for one at a time).
+    return {k: f(off["naslib"].find_measures(net, loader(x, y), ("random", 1, classes), torch.device("cpu"),
+                                             F.cross_entropy, measure_names=[k])) for k in NL_MEASURES}
+
+
+def run_zico(off, net, batches):
+    # ZiCo stores `grad.cpu().numpy()` per batch: on a GPU (or with torch >= 2.0, whose zero_grad frees the
+    # gradients) every batch gets its own array; on torch 1.13's CPU path all entries would alias one buffer that
+    # zero_grad() clears in place. zero_grad(set_to_none=True) restores the intended (GPU) behaviour.
+    m = copy.deepcopy(net)
+    m.zero_grad = lambda set_to_none=True: nn.Module.zero_grad(m, set_to_none=True)
+    return f(off["zico"].getzico(m, batches, F.cross_entropy))
+
+
+def run_meco(off, net, x1):
+    return f(off["meco"].get_score(copy.deepcopy(net), x1, torch.device("cpu"), measure="meco"))
+
+
+def replay_zen(off_init, net, shape, seed, gamma=1e-2):
+    """Re-seed and redo the official draws: init (official function), input, input2; the mixed input as computed."""
+    torch.manual_seed(seed)
+    m = copy.deepcopy(net)
+    off_init(m)
+    inp = torch.randn(size=list(shape), dtype=torch.float32)
+    inp2 = torch.randn(size=list(shape), dtype=torch.float32)
+    return m, inp, inp + gamma * inp2
+
+
+def run_zen_naslib(off, net, x, y, seed):
+    torch.manual_seed(seed)
+    v = off["naslib"].measures.calc_measure("zen", net, torch.device("cpu"), x, y, loss_fn=None, split_data=1)
+    init = sys.modules["naslib.predictors.utils.pruners.measures.zen"].network_weight_gaussian_init
+    return f(v), replay_zen(init, net, x.shape, seed)
+
+
+def run_zen_zennas(off, net, shape, seed):
+    torch.manual_seed(seed)
+    info = off["zennas"].compute_nas_score(None, copy.deepcopy(net), 1e-2, shape[2], shape[0], repeat=1)
+    return f(info["avg_nas_score"]), replay_zen(off["zennas"].network_weight_gaussian_init, net, shape, seed)
+
+
+def run_az(off, net, shape, seed):
+    torch.manual_seed(seed)
+    info = off["az"].compute_nas_score(copy.deepcopy(net), None, None, shape[2], shape[0])
+    # Replay: kaiming init (official), Gaussian input, then one Bernoulli draw per block pair, last pair first.
+    torch.manual_seed(seed)
+    m = copy.deepcopy(net).train()
+    off["az"].init_model(m, "kaiming_norm_fanin")
+    inp = torch.randn(size=list(shape), dtype=torch.float32)
+    feats = copy.deepcopy(m).extract_cell_features(inp)
+    gs = []
+    for i in reversed(range(1, len(feats))):
+        g = (torch.bernoulli(torch.ones_like(feats[i]) * 0.5) - 0.5) * 2
+        gs.append(g.detach().reshape(-1))
+    vals = {k: f(info[k]) for k in ("expressivity", "progressivity", "trainability")}
+    return vals, m, inp, torch.cat(gs), len(feats)
+
+
+def run_vkdnw(off, net, shape, seed):
+    torch.manual_seed(seed)
+    info = off["vk"].compute_nas_score(PairOutput(copy.deepcopy(net)), None, None, shape[2], shape[0], p=1.0)
+    torch.manual_seed(seed)
+    m = copy.deepcopy(net).train()
+    off["vk"].init_model(m, "kaiming_norm_fanin")
+    inp = torch.randn(size=list(shape), dtype=torch.float32)
+    return {"vkdnw_dim": f(info["vkdnw_dim"]), "vkdnw_entropy": f(info["vkdnw_entropy"])}, m, inp
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape):
+    """One network: real-input proxies on (x, y) [and (x2, y2)], random-input ones on draws of `rand_shape`."""
+    e = {"classes": classes, "onnx": export(net, f"{name}.onnx", x), "inputs": save_npy(f"{name}-x.npy", x),
+         "labels": save_npy(f"{name}-y.npy", y), "inputs2": save_npy(f"{name}-x2.npy", x2),
+         "labels2": save_npy(f"{name}-y2.npy", y2), "meco_input": save_npy(f"{name}-meco.npy", x[:1])}
+    e["zc"] = run_zc(off, net, x, y, classes)
+    e["naslib"] = run_naslib(off, net, x, y, classes)
+    e["zico"] = run_zico(off, net, [(x, y), (x2, y2)])
+    e["meco"] = run_meco(off, net, x[:1])
+    # NASLib zen only reads the shape of the batch it is given.
+    zen, (zm, zx, zmix) = run_zen_naslib(off, net, torch.zeros(rand_shape), y, seed)
+    e["zen_naslib"] = {"value": zen, "onnx": export(zm, f"{name}-zen.onnx", zx), "inputs": save_npy(f"{name}-zen-x.npy", zx),
+                       "mixup": save_npy(f"{name}-zen-mix.npy", zmix)}
+    if zennas:
+        zen, (zm, zx, zmix) = run_zen_zennas(off, net, rand_shape, seed + 1)
+        e["zen_zennas"] = {"value": zen, "onnx": export(zm, f"{name}-zen2.onnx", zx),
+                           "inputs": save_npy(f"{name}-zen2-x.npy", zx), "mixup": save_npy(f"{name}-zen2-mix.npy", zmix)}
+    vals, am, ax, ag, nf = run_az(off, net, rand_shape, seed + 2)
+    names = ["logits"] + [f"feature{i}" for i in range(nf)]
+    e["az"] = {**vals, "onnx": export(WithFeatures(am), f"{name}-az.onnx", ax, names), "features": names[1:],
+               "inputs": save_npy(f"{name}-az-x.npy", ax), "cotangents": save_npy(f"{name}-az-g.npy", ag.to(torch.int8))}
+    vals, vm, vx = run_vkdnw(off, net, rand_shape, seed + 3)
+    e["vkdnw"] = {**vals, "onnx": export(vm, f"{name}-vk.onnx", vx), "inputs": save_npy(f"{name}-vk-x.npy", vx)}
+    return e
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
+        p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
+    a = p.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    torch.set_num_threads(1)
+    off = load_official(a)
+    out = {"sources": {k: commit_of(getattr(a, k)) for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas")},
+           "torch": torch.__version__, "fixtures": {}}
+
+    torch.manual_seed(0)
+    net = ResNetish(10).train()
+    x, y = cifar(8)
+    x2, y2 = cifar(8, 8)
+    out["fixtures"]["resnetish"] = fixture(off, "resnetish", net, x, y, x2, y2, 10, 100, zennas=True, rand_shape=(8, 3, 16, 16))
+
+    torch.manual_seed(1)
+    net = Branchy(5).train()
+    x = torch.randn(6, 3, 12, 12)
+    y = torch.randint(0, 5, (6,))
+    x2 = torch.randn(6, 3, 12, 12)
+    y2 = torch.randint(0, 5, (6,))
+    out["fixtures"]["branchy"] = fixture(off, "branchy", net, x, y, x2, y2, 5, 200, zennas=False, rand_shape=(6, 3, 12, 12))
+
+    with open(os.path.join(OUT, "expected.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
+        fh.write("\n")
+    print(json.dumps(out["fixtures"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
