@@ -65,3 +65,8 @@ export { nb201Benchmark } from './tables/nb201-benchmark.js';
 export { loadNb301Table } from './tables/nb301.js';
 export { loadNb101Table, loadNb101Sample } from './tables/nb101.js';
 export { resizeBatch } from './data/resize.js';
+export type * from './grad/types.js';
+export { prngParams, paramRefs, paramTensor, mapParams, fanIn } from './grad/params.js';
+export { crossEntropy, type LossValue } from './grad/loss.js';
+export { forwardTape, type Tape } from './backends/reference/tape.js';
+export { backward, lossGradients, type LossGradientOptions } from './backends/reference/backward.js';

@@ -1,0 +1,232 @@
+/**
+ * Float64 vector-Jacobian products of the IR ops (reverse mode of `f64-forward.ts`). Each takes the cotangent
+ * `dy` of a node's output and returns the cotangents of its inputs and parameters. Gradients that are not
+ * asked for are not computed.
+ */
+import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
+import { numel } from '../../ir/analysis.js';
+import { type F64, forEachPoolTap, sliceSource } from './f64-forward.js';
+
+type S3 = readonly [number, number, number];
+
+/** Conv VJP: dx = convᵀ(dy, W) (when `w` is given), dW = Σ_b dy ⋆ x (when `x` is given), db = Σ dy. */
+export function convBackward(
+  n: ConvNode,
+  inS: S3,
+  outS: S3,
+  dy: F64,
+  B: number,
+  w: F64 | undefined,
+  x: F64 | undefined,
+): { dx?: F64; dw?: F64; db?: F64 } {
+  const [, H, W] = inS;
+  const [, OH, OW] = outS;
+  const cinG = n.cin / n.groups;
+  const coutG = n.cout / n.groups;
+  const inPer = n.cin * H * W;
+  const outPer = n.cout * OH * OW;
+  const dx = w ? new Float64Array(B * inPer) : undefined;
+  const dw = x ? new Float64Array(n.cout * cinG * n.k * n.k) : undefined;
+  for (let s = 0; s < B; s++)
+    for (let oc = 0; oc < n.cout; oc++) {
+      const yo = s * outPer + oc * OH * OW;
+      const g = Math.floor(oc / coutG);
+      for (let icg = 0; icg < cinG; icg++) {
+        const xo = s * inPer + (g * cinG + icg) * H * W;
+        for (let kh = 0; kh < n.k; kh++)
+          for (let kw = 0; kw < n.k; kw++) {
+            const wi = ((oc * cinG + icg) * n.k + kh) * n.k + kw;
+            const wv = w ? w[wi]! : 0;
+            let acc = 0;
+            for (let oh = 0; oh < OH; oh++) {
+              const ih = oh * n.stride - n.pad + kh * n.dilation;
+              if (ih < 0 || ih >= H) continue;
+              for (let ow = 0; ow < OW; ow++) {
+                const iw = ow * n.stride - n.pad + kw * n.dilation;
+                if (iw < 0 || iw >= W) continue;
+                const d = dy[yo + oh * OW + ow]!;
+                if (dx) dx[xo + ih * W + iw]! += wv * d;
+                if (x) acc += x[xo + ih * W + iw]! * d;
+              }
+            }
+            if (dw) dw[wi]! += acc;
+          }
+      }
+    }
+  return { dx, dw, db: n.bias ? channelSums(dy, n.cout, OH * OW, B) : undefined };
+}
+
+/** Per-channel Σ over batch and positions (bias / β gradients). */
+export function channelSums(dy: F64, C: number, hw: number, B: number): F64 {
+  const out = new Float64Array(C);
+  for (let s = 0; s < B; s++)
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let i = 0; i < hw; i++) sum += dy[(s * C + c) * hw + i]!;
+      out[c]! += sum;
+    }
+  return out;
+}
+
+/**
+ * BN VJP. With γ (1 when absent): dγ = Σ dy·x̂, dβ = Σ dy, g = γ·dy. Train mode (batch statistics):
+ * dx = inv·(g − mean(g) − x̂·mean(g·x̂)) per channel over batch and positions; eval / fixed statistics:
+ * dx = inv·g.
+ */
+export function bnBackward(
+  shape: S3,
+  dy: F64,
+  B: number,
+  xhat: F64,
+  inv: F64,
+  gamma: F64 | undefined,
+  train: boolean,
+): { dx: F64; dgamma: F64; dbeta: F64 } {
+  const [C, H, W] = shape;
+  const hw = H * W;
+  const N = B * hw;
+  const dx = new Float64Array(dy.length);
+  const dgamma = new Float64Array(C);
+  const dbeta = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let sdy = 0;
+    let sdyx = 0;
+    for (let s = 0; s < B; s++)
+      for (let i = 0; i < hw; i++) {
+        const k = (s * C + c) * hw + i;
+        sdy += dy[k]!;
+        sdyx += dy[k]! * xhat[k]!;
+      }
+    dgamma[c] = sdyx;
+    dbeta[c] = sdy;
+    const gm = gamma ? gamma[c]! : 1;
+    const a = gm * inv[c]!;
+    const mg = train ? sdy / N : 0;
+    const mgx = train ? sdyx / N : 0;
+    for (let s = 0; s < B; s++)
+      for (let i = 0; i < hw; i++) {
+        const k = (s * C + c) * hw + i;
+        dx[k] = a * (dy[k]! - mg - xhat[k]! * mgx);
+      }
+  }
+  return { dx, dgamma, dbeta };
+}
+
+/** Pooling VJP: max routes each cotangent to its recorded argmax; average spreads it over the window. */
+export function poolBackward(n: PoolNode, inS: S3, outS: S3, dy: F64, B: number, argmax: Int32Array | undefined): F64 {
+  const dx = new Float64Array(B * numel(inS));
+  if (argmax) {
+    for (let o = 0; o < dy.length; o++) if (argmax[o]! >= 0) dx[argmax[o]!]! += dy[o]!;
+    return dx;
+  }
+  const taps: number[] = [];
+  forEachPoolTap(
+    n,
+    inS,
+    outS,
+    B,
+    (_o, i) => taps.push(i),
+    (o, cnt) => {
+      const v = dy[o]! / (n.countIncludePad ? n.k * n.k : cnt);
+      for (const i of taps) dx[i]! += v;
+      taps.length = 0;
+    },
+  );
+  return dx;
+}
+
+/** Linear VJP: dx = Wᵀ·dy (when `w` is given), dW = Σ_b dy·xᵀ (when `x` is given), db = Σ_b dy. */
+export function linearBackward(
+  n: LinearNode,
+  dy: F64,
+  B: number,
+  w: F64 | undefined,
+  x: F64 | undefined,
+): { dx?: F64; dw?: F64; db?: F64 } {
+  const dx = w ? new Float64Array(B * n.fin) : undefined;
+  const dw = x ? new Float64Array(n.fout * n.fin) : undefined;
+  for (let s = 0; s < B; s++)
+    for (let o = 0; o < n.fout; o++) {
+      const d = dy[s * n.fout + o]!;
+      for (let i = 0; i < n.fin; i++) {
+        if (dx) dx[s * n.fin + i]! += w![o * n.fin + i]! * d;
+        if (dw) dw[o * n.fin + i]! += x![s * n.fin + i]! * d;
+      }
+    }
+  return { dx, dw, db: n.bias ? channelSums(dy, n.fout, 1, B) : undefined };
+}
+
+/** Global-average-pool VJP: dy/(H·W) broadcast over positions. */
+export function gapBackward(inS: S3, dy: F64, B: number): F64 {
+  const [C, H, W] = inS;
+  const hw = H * W;
+  const dx = new Float64Array(B * C * hw);
+  for (let sc = 0; sc < B * C; sc++) dx.fill(dy[sc]! / hw, sc * hw, (sc + 1) * hw);
+  return dx;
+}
+
+/** Slice VJP: the cotangent scattered into a zero tensor of the input's shape. */
+export function sliceBackward(n: SliceNode, inS: S3, outS: S3, dy: F64, B: number): F64 {
+  const per = numel(outS);
+  const inPer = numel(inS);
+  const dx = new Float64Array(B * inPer);
+  for (let j = 0; j < per; j++) {
+    const dst = sliceSource(n, inS, outS, j);
+    for (let s = 0; s < B; s++) dx[s * inPer + dst]! += dy[s * per + j]!;
+  }
+  return dx;
+}
+
+/** Concat VJP: the cotangent's channel blocks, one per input. */
+export function concatBackward(shapes: readonly Shape[], dy: F64, outPer: number, B: number): F64[] {
+  let off = 0;
+  return shapes.map((sh) => {
+    const p = numel(sh);
+    const dx = new Float64Array(B * p);
+    for (let s = 0; s < B; s++) dx.set(dy.subarray(s * outPer + off, s * outPer + off + p), s * p);
+    off += p;
+    return dx;
+  });
+}
+
+/**
+ * Per-sample contribution to the gradient of one weight scalar of a conv node: for each sample b,
+ * Σ_{oh,ow} dy_b[oc, oh, ow] · x_b[ic, ih, iw] (plus nothing else: weights enter linearly).
+ */
+export function convWeightPerSample(n: ConvNode, inS: S3, outS: S3, dy: F64, x: F64, B: number, index: number): F64 {
+  const [, H, W] = inS;
+  const [, OH, OW] = outS;
+  const cinG = n.cin / n.groups;
+  const kw = index % n.k;
+  const kh = Math.floor(index / n.k) % n.k;
+  const icg = Math.floor(index / (n.k * n.k)) % cinG;
+  const oc = Math.floor(index / (n.k * n.k * cinG));
+  const ic = Math.floor(oc / (n.cout / n.groups)) * cinG + icg;
+  const out = new Float64Array(B);
+  for (let s = 0; s < B; s++) {
+    let acc = 0;
+    for (let oh = 0; oh < OH; oh++) {
+      const ih = oh * n.stride - n.pad + kh * n.dilation;
+      if (ih < 0 || ih >= H) continue;
+      for (let ow = 0; ow < OW; ow++) {
+        const iw = ow * n.stride - n.pad + kw * n.dilation;
+        if (iw >= 0 && iw < W)
+          acc += dy[((s * n.cout + oc) * OH + oh) * OW + ow]! * x[((s * n.cin + ic) * H + ih) * W + iw]!;
+      }
+    }
+    out[s] = acc;
+  }
+  return out;
+}
+
+/** Per-sample Σ over positions of `a·b` in channel `c` (b = undefined means 1): bias, γ and β per-sample terms. */
+export function channelPerSample(a: F64, b: F64 | undefined, C: number, hw: number, B: number, c: number): F64 {
+  const out = new Float64Array(B);
+  for (let s = 0; s < B; s++) {
+    let acc = 0;
+    const o = (s * C + c) * hw;
+    for (let i = 0; i < hw; i++) acc += a[o + i]! * (b ? b[o + i]! : 1);
+    out[s] = acc;
+  }
+  return out;
+}

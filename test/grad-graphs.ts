@@ -1,0 +1,100 @@
+/**
+ * Small random graphs covering every IR op, random parameters and inputs, for the gradient tests
+ * (finite differences on the reference, parity of native against the reference).
+ */
+import { GraphBuilder } from '../src/ir/builder.js';
+import type { Network } from '../src/ir/types.js';
+import type { NetParams, NodeParams } from '../src/grad/types.js';
+import { Rng } from '../src/util/rng.js';
+import { numel } from '../src/ir/analysis.js';
+
+/** Append a classifier head (GAP → linear with bias) to a 4-D node and finish. */
+function head(b: GraphBuilder, x: number, classes: number, name: string): Network {
+  return b.finish(b.linear(b.gap(x), classes, true), { space: 'test', arch: name });
+}
+
+/** One named graph per op family; together they use every op and conv variant. */
+export function opGraphs(): { name: string; net: Network }[] {
+  const out: { name: string; net: Network }[] = [];
+  {
+    const b = new GraphBuilder([3, 7, 7]);
+    const c = b.conv(b.input, 4, 3, { bias: true });
+    out.push({ name: 'conv-bn-relu', net: head(b, b.relu(b.bn(c)), 5, 'conv-bn-relu') });
+  }
+  {
+    const b = new GraphBuilder([4, 9, 9]);
+    const s = b.conv(b.input, 6, 3, { stride: 2, pad: 1 });
+    const d = b.conv(s, 6, 3, { dilation: 2, groups: 2 });
+    const dw = b.conv(b.relu(d), 6, 3, { groups: 6, stride: 2, bias: true });
+    out.push({ name: 'strided-dilated-grouped-depthwise', net: head(b, b.relu(dw), 3, 'conv-variants') });
+  }
+  {
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.conv(b.input, 4, 1);
+    const na = b.bn(c, false);
+    const aff = b.bn(b.relu(na), true);
+    out.push({ name: 'bn-affine-and-not', net: head(b, aff, 4, 'bn') });
+  }
+  {
+    const b = new GraphBuilder([2, 8, 8]);
+    const c = b.conv(b.input, 3, 3);
+    const a1 = b.avgpool(c, 3, 1, 1, false);
+    const a2 = b.avgpool(c, 3, 2, 1, true);
+    const m = b.maxpool(b.relu(a1), 3, 2, 1);
+    const m2 = b.maxpool(c, 2, 2, 0);
+    out.push({ name: 'pools', net: head(b, b.concat([b.add([a2, m]), m2]), 3, 'pools') });
+  }
+  {
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.conv(b.input, 6, 3);
+    const z = b.zero([6, 6, 6]);
+    const sum = b.add([c, z, b.relu(c)]);
+    const sl = b.slice(sum, { c0: 1, c: 3, h0: 1, h: 5, w0: 1, w: 5 });
+    const cat = b.concat([sl, b.slice(b.input, { h0: 1, w0: 1 })]);
+    out.push({ name: 'add-zero-slice-concat', net: head(b, cat, 4, 'structure') });
+  }
+  {
+    const b = new GraphBuilder([2, 4, 4]);
+    const g = b.gap(b.relu(b.conv(b.input, 5, 3)));
+    const l1 = b.linear(g, 6, false);
+    out.push({ name: 'linear-chain', net: b.finish(b.linear(l1, 3, true), { space: 'test', arch: 'linear' }) });
+  }
+  return out;
+}
+
+function normals(rng: Rng, n: number, scale = 1, shift = 0): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = shift + scale * rng.normal();
+  return a;
+}
+
+/** Random parameters (non-trivial biases, γ around 1, β, running statistics) for every node of `net`. */
+export function randomParams(net: Network, seed: number): NetParams {
+  const rng = new Rng(seed);
+  return net.nodes.map((n): NodeParams | undefined => {
+    if (n.op === 'conv') {
+      const fan = (n.cin / n.groups) * n.k * n.k;
+      const weight = normals(rng, n.cout * fan, 1 / Math.sqrt(fan));
+      return n.bias ? { weight, bias: normals(rng, n.cout, 0.1) } : { weight };
+    }
+    if (n.op === 'linear') {
+      const weight = normals(rng, n.fout * n.fin, 1 / Math.sqrt(n.fin));
+      return n.bias ? { weight, bias: normals(rng, n.fout, 0.1) } : { weight };
+    }
+    if (n.op === 'bn') {
+      const c = n.shape[0];
+      const stats = { runningMean: normals(rng, c, 0.1), runningVar: normals(rng, c, 0.1, 1).map(Math.abs) };
+      return n.affine ? { gamma: normals(rng, c, 0.2, 1), beta: normals(rng, c, 0.2), ...stats } : stats;
+    }
+    return undefined;
+  });
+}
+
+/** A random input batch and random labels for `net`. */
+export function randomData(net: Network, batch: number, seed: number): { x: Float64Array; labels: Int32Array } {
+  const rng = new Rng(seed ^ 0x51ed);
+  const x = normals(rng, batch * numel(net.nodes[0]!.shape));
+  const classes = numel(net.nodes[net.output]!.shape);
+  const labels = Int32Array.from({ length: batch }, () => rng.int(classes));
+  return { x, labels };
+}
