@@ -16,6 +16,8 @@ Inputs are the first S CIFAR-10 test images of data/cifar10_test_first20.bin, no
 mean/std in float64 and rounded once to float32: bit-identical to swapnas' defaultBatch(S).
 
 Output: <name>.onnx files and expected.json (one entry per fixture).
+
+    /usr/bin/python3 scripts/make_onnx_fixtures.py grad       # writes test/fixtures/grad/ (see make_grad_fixtures)
 """
 
 import copy
@@ -358,4 +360,8 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["grad"]:
+        from make_grad_fixtures import main as grad_main
+
+        sys.exit(grad_main())
     sys.exit(main())

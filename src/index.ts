@@ -70,3 +70,4 @@ export { prngParams, paramRefs, paramTensor, mapParams, fanIn } from './grad/par
 export { crossEntropy, type LossValue } from './grad/loss.js';
 export { forwardTape, type Tape } from './backends/reference/tape.js';
 export { backward, lossGradients, type LossGradientOptions } from './backends/reference/backward.js';
+export { onnxParams, toOnnxLayout, type OnnxParams, type OnnxParamRef } from './onnx/params.js';
