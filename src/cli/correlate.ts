@@ -11,6 +11,7 @@ import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
+import { parseArchLines, readArchList } from './arch-list.js';
 
 interface CorrelateFlags {
   space: string;
@@ -38,6 +39,7 @@ interface CorrelateFlags {
   resamples: string;
   table?: string;
   progress: boolean;
+  archs?: string;
 }
 
 /** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
@@ -61,6 +63,10 @@ export function registerCorrelate(program: Command): void {
     )
     .option('--all', 'every architecture of the table (NB201: 15,625 cells)')
     .option('--iso', 'one architecture per isomorphism class (NB201: 6,466)')
+    .option(
+      '--archs <file>',
+      'architectures from a file (- = stdin): one per line, or JSON lines with an "arch" field; each must be in the table',
+    )
     .option('--batch <S>', `samples per batch (default: the space's proxy, NB201 ${d.batch})`)
     .option('--repeats <R>', `weight re-initialisations (default: the space's proxy, NB201 ${d.repeats})`)
     .option('--channels <C>', "proxy network channels (default: the space's proxy)")
@@ -88,8 +94,10 @@ export function registerCorrelate(program: Command): void {
       const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
       if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
         throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
-      const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso)].filter(Boolean).length;
-      if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso');
+      const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso), f.archs !== undefined].filter(
+        Boolean,
+      ).length;
+      if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso, --archs FILE');
       const table = entry.loadTable(f.table);
       if (f.prune === false && !entry.proxyDefaults.prune)
         process.stderr.write(
@@ -98,7 +106,7 @@ export function registerCorrelate(program: Command): void {
 
       const sel: Selection = f.all
         ? { kind: 'all' }
-        : f.iso
+        : f.iso || f.archs !== undefined
           ? { kind: 'iso' }
           : {
               kind: 'sample',
@@ -106,7 +114,10 @@ export function registerCorrelate(program: Command): void {
               seed: int('--seed', f.seed, 0),
               stratified: f.stratified,
             };
-      const genotypes = selectArchitectures(entry.space, table, sel);
+      const genotypes =
+        f.archs !== undefined
+          ? parseArchLines(entry.space, await readArchList(f.archs), f.archs === '-' ? 'stdin' : f.archs)
+          : selectArchitectures(entry.space, table, sel);
       const network = entry.networkFor(dataset);
       const px =
         f.inputSize !== undefined

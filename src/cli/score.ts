@@ -14,6 +14,9 @@ import { int, num } from './parse.js';
 import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../score/defaults.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
+import { parseArchLines, readArchList } from './arch-list.js';
+import { truthInfo, truthRow } from '../tables/truth.js';
+import type { BenchmarkTable } from '../tables/types.js';
 
 interface ScoreFlags extends InputFlags {
   space: string;
@@ -37,6 +40,8 @@ interface ScoreFlags extends InputFlags {
   resume?: boolean;
   chunk: string;
   progress: boolean;
+  archs?: string;
+  truth?: boolean;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
@@ -66,6 +71,11 @@ export function registerScore(program: Command): void {
     .option('--sample <n>', 'score n uniformly sampled (distinct) architectures')
     .option('--seed <k>', 'seed for sampling and weights', '0')
     .option('--all', 'score every architecture of an enumerable space (NB201: 15,625 cells)')
+    .option(
+      '--archs <file>',
+      'architectures to score from a file (- = stdin): one per line, or JSON lines with an "arch" field',
+    )
+    .option('--truth', "add the space's benchmark accuracies (one column per dataset) where the table has them")
     .option('--batch <S>', `samples per batch (default ${D.batch})`)
     .option('--repeats <R>', `weight re-initialisations averaged (default ${D.repeats})`)
     .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${D.channels})`)
@@ -109,8 +119,11 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
   const seed = int('--seed', f.seed, 0);
-  const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all)].filter(Boolean).length;
-  if (modes !== 1) throw new SwapError('E_OPTION', 'give arch strings, or --sample N, or --all (exactly one)');
+  const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all), f.archs !== undefined].filter(
+    Boolean,
+  ).length;
+  if (modes !== 1)
+    throw new SwapError('E_OPTION', 'give arch strings, or --archs FILE, or --sample N, or --all (exactly one)');
   const entry = spaceEntry(f.space);
   const space = entry.space;
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
@@ -147,7 +160,17 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
         }
       }
     }
+  } else if (f.archs !== undefined) {
+    const source = f.archs === '-' ? 'stdin' : f.archs;
+    genotypes = parseArchLines(space, await readArchList(f.archs), source);
   } else genotypes = archTexts.map((a) => space.parse(a));
+  let table: BenchmarkTable | undefined;
+  if (f.truth) {
+    if (!entry.loadTable) throw new SwapError('E_OPTION', `--truth: space ${space.name} has no benchmark table`);
+    table = entry.loadTable();
+  }
+  const truthCols = table ? table.targets : [];
+  const csvHead = CSV_HEAD + truthCols.map((t) => `,truth_${t}`).join('');
 
   const chunk = int('--chunk', f.chunk, 1);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
@@ -216,7 +239,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
           }
           rowSettings.push(row.settings ?? {});
           done.add(row.arch);
-        } else if (line === CSV_HEAD) sawHeader = true;
+        } else if (line === csvHead) sawHeader = true;
         else done.add(firstCsvField(line));
       }
     }
@@ -235,6 +258,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     skippedBackends: skipped,
     regulariser: resolved.reg ?? null,
     network: { space: space.name, ...netOptsFull },
+    ...(table ? { truth: truthInfo(table) } : {}),
   };
 
   const mine = comparable(settings);
@@ -249,7 +273,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   }
   const out = f.output ? createWriteStream(f.output, { flags: f.resume ? 'a' : 'w' }) : process.stdout;
   const write = (s: string) => new Promise<void>((res, rej) => out.write(s, (e) => (e ? rej(e) : res())));
-  if (f.format === 'csv' && !sawHeader) await write(`${CSV_HEAD}\n`);
+  if (f.format === 'csv' && !sawHeader) await write(`${csvHead}\n`);
   // CSV rows carry no settings: they go to a side file, which --resume checks.
   if (sidecar) writeFileSync(sidecar, `${JSON.stringify(settings, null, 1)}\n`);
   const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
@@ -274,12 +298,14 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
       });
       for (let k = 0; k < part.length; k++) {
         const s = summarise(nets[k]!, counts[k]!, resolved.reg);
-        const row = { arch: space.format(part[k]!), ...s };
+        const arch = space.format(part[k]!);
+        const truth = table ? truthRow(table, arch) : undefined;
+        const row = { arch, ...s, ...(truth ? { truth } : {}) };
         if (f.format === 'json') rows.push(row);
         else if (f.format === 'jsonl') await write(`${JSON.stringify({ ...row, settings })}\n`);
         else
           await write(
-            `${csvField(row.arch)},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}\n`,
+            `${csvField(row.arch)},${s.swap},${s.regSwap},${s.params},${s.regFactor},${s.recorded},${s.perRepeat.join(' ')}${truthCols.map((t) => `,${truth![t] ?? ''}`).join('')}\n`,
           );
       }
     }

@@ -25,7 +25,14 @@ export type ErrorCode =
   | 'E_ONNX_OPSET'
   | 'E_ONNX_DYNAMIC'
   | 'E_ONNX_TOO_LARGE'
-  | 'E_ONNX_RUNTIME';
+  | 'E_ONNX_RUNTIME'
+  | 'E_ARCH_LIST'
+  | 'E_REQUEST'
+  | 'E_REQUEST_TOO_LARGE'
+  | 'E_BUSY'
+  | 'E_UNAUTHORIZED'
+  | 'E_NOT_FOUND'
+  | 'E_SHUTTING_DOWN';
 
 export class SwapError extends Error {
   readonly code: ErrorCode;
