@@ -6,7 +6,7 @@
   },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fno-fast-math"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-fast-math", "-Werror=switch"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": [
       "NAPI_VERSION=8",
@@ -18,7 +18,7 @@
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-      "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-fast-math"]
+      "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-fast-math", "-Werror=switch"]
     },
     "conditions": [
       ["swapnas_native_arch=='true'", {

@@ -123,164 +123,197 @@ std::vector<float> Executor::nodeValues(const Net& net, const float* input, int 
   return kept;
 }
 
+// Per-op steps of Executor::forward. Each returns the node's output buffer (null when nothing reads it) and times
+// itself under the matching Timing field.
+
+const float* Executor::in(const Node& n, size_t k) const { return vals_[static_cast<size_t>(n.inputs[k])]; }
+
+float* Executor::takeInput(const Pass& p, const Node& n, int i, size_t k) {
+  const size_t j = static_cast<size_t>(n.inputs[k]);
+  if (!owned_[j] || p.lastUse[j] != i) return nullptr;
+  float* buf = vals_[j];
+  vals_[j] = nullptr;
+  owned_[j] = 0;
+  return buf;
+}
+
+float* Executor::takeOrAcquire(const Pass& p, const Node& n, int i, size_t k, size_t total) {
+  float* y = takeInput(p, n, i, k);
+  return y ? y : pool_.acquire(total);
+}
+
+float* Executor::runFill(const float* src, size_t total) {
+  ScopedTimer t(timing_.eltwise);
+  float* y = pool_.acquire(total);
+  if (src)
+    std::memcpy(y, src, total * sizeof(float));
+  else
+    std::memset(y, 0, total * sizeof(float));
+  return y;
+}
+
+float* Executor::runConv(const Pass& p, const Node& n, int i, size_t total) {
+  const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
+  const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+  const float* w;
+  {
+    ScopedTimer t(timing_.prng);
+    w = weights(p.seed, i, wcount);
+  }
+  ScopedTimer t(timing_.conv);
+  float* y = pool_.acquire(total);
+  convForward(n, in0, in(n, 0), y, p.S, w, conv_);
+  return y;
+}
+
+float* Executor::runBn(const Pass& p, const Node& n, int i, size_t total) {
+  ScopedTimer t(timing_.bn);
+  const float* x = in(n, 0);
+  float* y = takeOrAcquire(p, n, i, 0, total);
+  batchNorm(x, y, p.S, n.c, static_cast<size_t>(n.h) * n.w);
+  return y;
+}
+
+// A recorded ReLU hands its packed sign bits to the sink; its values are written only when something reads them.
+float* Executor::runRelu(const Pass& p, const Node& n, int i, size_t total, bool consumed) {
+  const float* x = in(n, 0);
+  float* y = consumed ? takeOrAcquire(p, n, i, 0, total) : nullptr;
+  const size_t per = n.numel();
+  if (n.recorded && p.sink) {
+    uint64_t* codes = codes_.reserve(per * static_cast<size_t>(patternWords(p.S)));
+    {
+      ScopedTimer t(timing_.pack);
+      reluPack(x, y, p.S, per, codes);
+    }
+    ScopedTimer t(timing_.count);
+    p.sink->layer(i, per, codes);
+  } else if (y) {
+    ScopedTimer t(timing_.eltwise);
+    relu(x, y, total);
+  }
+  return y;
+}
+
+float* Executor::runPool(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.pool);
+  const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
+  float* y = pool_.acquire(total);
+  if (n.op == Op::AvgPool)
+    avgPool(n, in0, in(n, 0), y, p.S);
+  else
+    maxPool(n, in0, in(n, 0), y, p.S);
+  return y;
+}
+
+float* Executor::runAdd(const Pass& p, const Node& n, int i, size_t total) {
+  ScopedTimer t(timing_.eltwise);
+  std::vector<const float*> xs(n.inputs.size());
+  for (size_t k = 0; k < xs.size(); ++k) xs[k] = in(n, k);
+  float* y = nullptr;
+  for (size_t k = 0; k < xs.size() && !y; ++k) y = takeInput(p, n, i, k);
+  if (!y) y = pool_.acquire(total);
+  addTensors(xs.data(), xs.size(), y, total);
+  return y;
+}
+
+float* Executor::runConcat(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.eltwise);
+  std::vector<const float*> xs(n.inputs.size());
+  std::vector<size_t> pers(n.inputs.size());
+  for (size_t k = 0; k < xs.size(); ++k) {
+    xs[k] = in(n, k);
+    pers[k] = p.net.nodes[static_cast<size_t>(n.inputs[k])].numel();
+  }
+  float* y = pool_.acquire(total);
+  concat(xs.data(), pers.data(), xs.size(), y, p.S);
+  return y;
+}
+
+float* Executor::runSlice(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.eltwise);
+  float* y = pool_.acquire(total);
+  sliceWindow(n, p.net.nodes[static_cast<size_t>(n.inputs[0])], in(n, 0), y, p.S);
+  return y;
+}
+
+float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.pool);
+  const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
+  float* y = pool_.acquire(total);
+  globalAvgPool(in(n, 0), y, p.S, in0.c, static_cast<size_t>(in0.h) * in0.w);
+  return y;
+}
+
+float* Executor::runLinear(const Pass& p, const Node& n, int i, size_t total) {
+  const float* w;
+  {
+    ScopedTimer t(timing_.prng);
+    w = weights(p.seed, i, static_cast<size_t>(n.fin) * n.fout);
+  }
+  ScopedTimer t(timing_.conv);
+  float* y = pool_.acquire(total);
+  linear(in(n, 0), w, y, p.S, n.fin, n.fout);
+  return y;
+}
+
+// No default: -Werror=switch makes a new opcode fail to compile until it has a kernel here.
+float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
+  const size_t total = n.numel() * static_cast<size_t>(p.S);
+  switch (n.op) {
+    case Op::Input: return runFill(p.input, total);
+    case Op::Zero: return runFill(nullptr, total);
+    case Op::Conv: return runConv(p, n, i, total);
+    case Op::Bn: return runBn(p, n, i, total);
+    case Op::Relu: return runRelu(p, n, i, total, consumed);
+    case Op::AvgPool:
+    case Op::MaxPool: return runPool(p, n, total);
+    case Op::Add: return runAdd(p, n, i, total);
+    case Op::Concat: return runConcat(p, n, total);
+    case Op::Slice: return runSlice(p, n, total);
+    case Op::Gap: return runGap(p, n, total);
+    case Op::Linear: return runLinear(p, n, i, total);
+  }
+  fail(std::string("no kernel for op ") + opName(n.op));
+}
+
+// Frees node i's inputs whose last reader it was, and its own output when nothing reads it.
+void Executor::releaseAfter(const Pass& p, const Node& n, int i, bool consumed) {
+  for (int j : n.inputs) {
+    const size_t uj = static_cast<size_t>(j);
+    if (p.lastUse[uj] == i && vals_[uj]) {
+      if (owned_[uj]) pool_.release(vals_[uj]);
+      vals_[uj] = nullptr;
+      owned_[uj] = 0;
+    }
+  }
+  const size_t ui = static_cast<size_t>(i);
+  if (!consumed && vals_[ui]) {
+    pool_.release(vals_[ui]);
+    vals_[ui] = nullptr;
+    owned_[ui] = 0;
+  }
+}
+
 void Executor::forward(const Net& net, const std::vector<uint8_t>& need, const std::vector<int>& lastUse, const float* input, int S,
                        uint32_t seed, LayerSink* sink, const CancelToken* cancel, int keep, std::vector<float>* kept) {
   const size_t count = net.nodes.size();
   pool_.releaseAll();
   vals_.assign(count, nullptr);
   owned_.assign(count, 0);
-  const int words = patternWords(S);
+  const Pass p{net, lastUse, input, S, seed, sink};
   const int last = keep >= 0 ? keep : static_cast<int>(count) - 1;
-
   for (int i = 0; i <= last; ++i) {
     const size_t ui = static_cast<size_t>(i);
     if (!need[ui]) continue;
     if (cancel && cancel->requested()) throw Cancelled{};
     const Node& n = net.nodes[ui];
-    const size_t per = n.numel();
-    const size_t total = per * static_cast<size_t>(S);
     // Consumers of this node's output (none: a recorded ReLU only feeding the skipped head).
     const bool consumed = lastUse[ui] >= 0 || i == keep;
-    auto x = [&](size_t k) { return vals_[static_cast<size_t>(n.inputs[k])]; };
-    // Takes over input k's buffer when this node is its last consumer.
-    auto inPlace = [&](size_t k) -> float* {
-      const size_t j = static_cast<size_t>(n.inputs[k]);
-      if (!owned_[j] || lastUse[j] != i) return nullptr;
-      float* p = vals_[j];
-      vals_[j] = nullptr;
-      owned_[j] = 0;
-      return p;
-    };
-    float* y = nullptr;
-    switch (n.op) {
-      case Op::Input: {
-        ScopedTimer t(timing_.eltwise);
-        y = pool_.acquire(total);
-        std::memcpy(y, input, total * sizeof(float));
-        break;
-      }
-      case Op::Zero: {
-        ScopedTimer t(timing_.eltwise);
-        y = pool_.acquire(total);
-        std::memset(y, 0, total * sizeof(float));
-        break;
-      }
-      case Op::Conv: {
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-        const float* w;
-        {
-          ScopedTimer t(timing_.prng);
-          w = weights(seed, i, wcount);
-        }
-        ScopedTimer t(timing_.conv);
-        y = pool_.acquire(total);
-        convForward(n, in, x(0), y, S, w, conv_);
-        break;
-      }
-      case Op::Bn: {
-        ScopedTimer t(timing_.bn);
-        const float* xi = x(0);
-        y = inPlace(0);
-        if (!y) y = pool_.acquire(total);
-        batchNorm(xi, y, S, n.c, static_cast<size_t>(n.h) * n.w);
-        break;
-      }
-      case Op::Relu: {
-        const float* xi = x(0);
-        if (consumed) {
-          y = inPlace(0);
-          if (!y) y = pool_.acquire(total);
-        }
-        if (n.recorded && sink) {
-          uint64_t* codes = codes_.reserve(per * static_cast<size_t>(words));
-          {
-            ScopedTimer t(timing_.pack);
-            reluPack(xi, y, S, per, codes);
-          }
-          ScopedTimer t(timing_.count);
-          sink->layer(i, per, codes);
-        } else if (y) {
-          ScopedTimer t(timing_.eltwise);
-          relu(xi, y, total);
-        }
-        break;
-      }
-      case Op::AvgPool:
-      case Op::MaxPool: {
-        ScopedTimer t(timing_.pool);
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = pool_.acquire(total);
-        if (n.op == Op::AvgPool)
-          avgPool(n, in, x(0), y, S);
-        else
-          maxPool(n, in, x(0), y, S);
-        break;
-      }
-      case Op::Add: {
-        ScopedTimer t(timing_.eltwise);
-        std::vector<const float*> xs(n.inputs.size());
-        for (size_t k = 0; k < xs.size(); ++k) xs[k] = x(k);
-        for (size_t k = 0; k < xs.size() && !y; ++k) y = inPlace(k);
-        if (!y) y = pool_.acquire(total);
-        addTensors(xs.data(), xs.size(), y, total);
-        break;
-      }
-      case Op::Concat: {
-        ScopedTimer t(timing_.eltwise);
-        std::vector<const float*> xs(n.inputs.size());
-        std::vector<size_t> pers(n.inputs.size());
-        for (size_t k = 0; k < xs.size(); ++k) {
-          xs[k] = x(k);
-          pers[k] = net.nodes[static_cast<size_t>(n.inputs[k])].numel();
-        }
-        y = pool_.acquire(total);
-        concat(xs.data(), pers.data(), xs.size(), y, S);
-        break;
-      }
-      case Op::Slice: {
-        ScopedTimer t(timing_.eltwise);
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = pool_.acquire(total);
-        sliceWindow(n, in, x(0), y, S);
-        break;
-      }
-      case Op::Gap: {
-        ScopedTimer t(timing_.pool);
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = pool_.acquire(total);
-        globalAvgPool(x(0), y, S, in.c, static_cast<size_t>(in.h) * in.w);
-        break;
-      }
-      case Op::Linear: {
-        const size_t wcount = static_cast<size_t>(n.fin) * n.fout;
-        const float* w;
-        {
-          ScopedTimer t(timing_.prng);
-          w = weights(seed, i, wcount);
-        }
-        ScopedTimer t(timing_.conv);
-        y = pool_.acquire(total);
-        linear(x(0), w, y, S, n.fin, n.fout);
-        break;
-      }
-    }
+    float* y = runNode(p, n, i, consumed);
     vals_[ui] = y;
     owned_[ui] = y ? 1 : 0;
-    if (i == keep && kept) kept->assign(y, y + total);
-    for (int j : n.inputs) {
-      const size_t uj = static_cast<size_t>(j);
-      if (lastUse[uj] == i && vals_[uj]) {
-        if (owned_[uj]) pool_.release(vals_[uj]);
-        vals_[uj] = nullptr;
-        owned_[uj] = 0;
-      }
-    }
-    if (!consumed && y) {
-      pool_.release(y);
-      vals_[ui] = nullptr;
-      owned_[ui] = 0;
-    }
+    if (i == keep && kept) kept->assign(y, y + n.numel() * static_cast<size_t>(S));
+    releaseAfter(p, n, i, consumed);
   }
   pool_.releaseAll();
 }

@@ -72,7 +72,33 @@ class Executor {
   void clearTiming() { timing_ = Timing{}; }
 
  private:
+  // What the per-op steps of one forward pass share.
+  struct Pass {
+    const Net& net;
+    const std::vector<int>& lastUse;
+    const float* input;
+    int S;
+    uint32_t seed;
+    LayerSink* sink;
+  };
+
   const float* weights(uint32_t seed, int node, size_t count);
+  const float* in(const Node& n, size_t k) const;
+  // Input k's buffer when node i is its last reader (the op then runs in place), else null.
+  float* takeInput(const Pass& p, const Node& n, int i, size_t k);
+  float* takeOrAcquire(const Pass& p, const Node& n, int i, size_t k, size_t total);
+  float* runNode(const Pass& p, const Node& n, int i, bool consumed);
+  float* runFill(const float* src, size_t total);
+  float* runConv(const Pass& p, const Node& n, int i, size_t total);
+  float* runBn(const Pass& p, const Node& n, int i, size_t total);
+  float* runRelu(const Pass& p, const Node& n, int i, size_t total, bool consumed);
+  float* runPool(const Pass& p, const Node& n, size_t total);
+  float* runAdd(const Pass& p, const Node& n, int i, size_t total);
+  float* runConcat(const Pass& p, const Node& n, size_t total);
+  float* runSlice(const Pass& p, const Node& n, size_t total);
+  float* runGap(const Pass& p, const Node& n, size_t total);
+  float* runLinear(const Pass& p, const Node& n, int i, size_t total);
+  void releaseAfter(const Pass& p, const Node& n, int i, bool consumed);
   void forward(const Net& net, const std::vector<uint8_t>& need, const std::vector<int>& lastUse, const float* input, int S, uint32_t seed,
                LayerSink* sink, const CancelToken* cancel, int keep, std::vector<float>* kept);
 

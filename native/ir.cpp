@@ -8,8 +8,6 @@ namespace swapnas {
 
 namespace {
 
-constexpr int32_t kMagic = 0x53574150;
-constexpr int32_t kVersion = 1;
 constexpr int32_t kMaxNodes = 1 << 20;
 constexpr int32_t kMaxDim = 1 << 24;
 constexpr size_t kMaxNumel = size_t(1) << 30;
@@ -41,18 +39,6 @@ int outSize(int n, int k, int stride, int pad, int dilation) {
   return static_cast<int>(v / stride + 1);
 }
 
-void expectAttrs(int id, const Node& n, const std::vector<int32_t>& attrs, size_t count) {
-  if (attrs.size() != count) {
-    bad(id, n, "expected " + std::to_string(count) + " attributes, found " + std::to_string(attrs.size()));
-  }
-}
-
-void expectInputs(int id, const Node& n, size_t count) {
-  if (n.inputs.size() != count) {
-    bad(id, n, "expected " + std::to_string(count) + " input(s), found " + std::to_string(n.inputs.size()));
-  }
-}
-
 std::string shapeStr(const Node& n) {
   if (n.rank == 1) return "[" + std::to_string(n.c) + "]";
   return std::to_string(n.c) + "x" + std::to_string(n.h) + "x" + std::to_string(n.w);
@@ -74,176 +60,187 @@ void checkWindow(int id, const Node& n, const Node& in) {
   expectShape(id, n, 3, n.op == Op::Conv ? n.cout : in.c, oh, ow);
 }
 
-}  // namespace
-
-const char* opName(Op op) {
-  switch (op) {
-    case Op::Input: return "input";
-    case Op::Conv: return "conv";
-    case Op::Bn: return "bn";
-    case Op::Relu: return "relu";
-    case Op::AvgPool: return "avgpool";
-    case Op::MaxPool: return "maxpool";
-    case Op::Add: return "add";
-    case Op::Concat: return "concat";
-    case Op::Zero: return "zero";
-    case Op::Gap: return "gap";
-    case Op::Linear: return "linear";
-    case Op::Slice: return "slice";
-  }
-  return "?";
+void expectMap(int id, const Node& n, const Node& in) {
+  if (in.rank != 3) bad(id, n, "input must be a 4-D feature map");
 }
 
-Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
-  Reader r(program, len);
-  if (r.next("magic", -1) != kMagic) fail("not a swapnas program (bad magic word)");
-  int32_t version = r.next("version", -1);
-  if (version != kVersion) fail("unsupported program version " + std::to_string(version) + " (expected " + std::to_string(kVersion) + ")");
-  int32_t count = r.next("node count", -1);
-  if (count < 1 || count > kMaxNodes) fail("bad node count " + std::to_string(count));
-  int32_t output = r.next("output id", -1);
-  if (output < 0 || output >= count) fail("output id " + std::to_string(output) + " is not a node");
+// What a per-op decoder sees: the node (opcode, inputs and shape already read), its attribute words (as many as
+// kOpAttrCount says), the earlier nodes, and the batch's input shape.
+struct NodeArgs {
+  int id;
+  Node& n;
+  const std::vector<int32_t>& a;
+  const Net& net;
+  int inC, inH, inW;
+  const Node& in(size_t i) const { return net.nodes[static_cast<size_t>(n.inputs[i])]; }
+};
 
-  Net net;
-  net.output = output;
-  net.nodes.resize(static_cast<size_t>(count));
-  for (int id = 0; id < count; ++id) {
-    Node& n = net.nodes[static_cast<size_t>(id)];
-    int32_t opcode = r.next("opcode", id);
-    if (opcode < 0 || opcode > 11) fail("node " + std::to_string(id) + ": unknown opcode " + std::to_string(opcode));
-    n.op = static_cast<Op>(opcode);
-    int32_t nIn = r.next("input count", id);
-    if (nIn < 0 || nIn > count) bad(id, n, "bad input count " + std::to_string(nIn));
-    n.inputs.resize(static_cast<size_t>(nIn));
-    for (int32_t i = 0; i < nIn; ++i) {
-      int32_t j = r.next("input id", id);
-      if (j < 0 || j >= id) bad(id, n, "input " + std::to_string(j) + " is not an earlier node");
-      n.inputs[static_cast<size_t>(i)] = j;
-    }
-    int32_t rank = r.next("rank", id);
-    if (rank != 1 && rank != 3) bad(id, n, "rank must be 1 or 3, found " + std::to_string(rank));
-    n.rank = rank;
-    int dims[3] = {1, 1, 1};
-    for (int32_t d = 0; d < rank; ++d) {
-      int32_t v = r.next("shape", id);
-      if (v < 1 || v > kMaxDim) bad(id, n, "shape dimension " + std::to_string(v) + " out of range");
-      dims[d] = v;
-    }
-    n.c = dims[0];
-    n.h = dims[1];
-    n.w = dims[2];
-    if (n.numel() > kMaxNumel) bad(id, n, "tensor too large");
-    int32_t nAttr = r.next("attribute count", id);
-    if (nAttr < 0 || nAttr > 64) bad(id, n, "bad attribute count " + std::to_string(nAttr));
-    std::vector<int32_t> a(static_cast<size_t>(nAttr));
-    for (auto& v : a) v = r.next("attribute", id);
-
-    auto in = [&](size_t i) -> const Node& { return net.nodes[static_cast<size_t>(n.inputs[i])]; };
-    switch (n.op) {
-      case Op::Input:
-        if (id != 0) bad(id, n, "only node 0 may be the input");
-        expectInputs(id, n, 0);
-        if (n.rank != 3 || n.c != inC || n.h != inH || n.w != inW) {
-          bad(id, n, "network expects input " + shapeStr(n) + ", batch is " + std::to_string(inC) + "x" + std::to_string(inH) + "x" +
-                         std::to_string(inW));
-        }
-        break;
-      case Op::Conv: {
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, 8);
-        n.cin = a[0];
-        n.cout = a[1];
-        n.k = a[2];
-        n.stride = a[3];
-        n.pad = a[4];
-        n.dilation = a[5];
-        n.groups = a[6];
-        n.bias = a[7] != 0;
-        const Node& x = in(0);
-        if (x.rank != 3 || x.c != n.cin) bad(id, n, "cin " + std::to_string(n.cin) + " does not match the input " + shapeStr(x));
-        if (n.groups < 1 || n.cin % n.groups != 0 || n.cout % n.groups != 0) bad(id, n, "groups must divide cin and cout");
-        checkWindow(id, n, x);
-        if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k > kMaxNumel) bad(id, n, "weight tensor too large");
-        break;
-      }
-      case Op::Bn:
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, 1);
-        if (in(0).rank != 3) bad(id, n, "input must be a 4-D feature map");
-        expectShape(id, n, 3, in(0).c, in(0).h, in(0).w);
-        break;
-      case Op::Relu:
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, 1);
-        expectShape(id, n, in(0).rank, in(0).c, in(0).h, in(0).w);
-        n.recorded = n.rank == 3;
-        if ((a[0] != 0) != n.recorded) bad(id, n, "recorded flag must be 1 exactly when the input is 4-D");
-        break;
-      case Op::AvgPool:
-      case Op::MaxPool: {
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, n.op == Op::AvgPool ? 4 : 3);
-        n.k = a[0];
-        n.stride = a[1];
-        n.pad = a[2];
-        n.countIncludePad = n.op == Op::AvgPool && a[3] != 0;
-        if (in(0).rank != 3) bad(id, n, "input must be a 4-D feature map");
-        // PyTorch's rule; it also guarantees every window overlaps the input.
-        if (n.pad > n.k / 2) bad(id, n, "pad must be at most half the kernel size");
-        checkWindow(id, n, in(0));
-        break;
-      }
-      case Op::Add:
-        if (n.inputs.empty()) bad(id, n, "needs at least one input");
-        for (size_t i = 0; i < n.inputs.size(); ++i) expectShape(id, n, in(i).rank, in(i).c, in(i).h, in(i).w);
-        break;
-      case Op::Concat: {
-        if (n.inputs.empty()) bad(id, n, "needs at least one input");
-        long long cs = 0;
-        for (size_t i = 0; i < n.inputs.size(); ++i) {
-          if (in(i).rank != 3 || in(i).h != n.h || in(i).w != n.w) bad(id, n, "input " + shapeStr(in(i)) + " does not match " + shapeStr(n));
-          cs += in(i).c;
-        }
-        expectShape(id, n, 3, static_cast<int>(cs), n.h, n.w);
-        break;
-      }
-      case Op::Zero:
-        break;
-      case Op::Gap:
-        expectInputs(id, n, 1);
-        if (in(0).rank != 3) bad(id, n, "input must be a 4-D feature map");
-        expectShape(id, n, 1, in(0).c, 1, 1);
-        break;
-      case Op::Linear:
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, 3);
-        n.fin = a[0];
-        n.fout = a[1];
-        n.bias = a[2] != 0;
-        if (in(0).rank != 1 || in(0).c != n.fin) bad(id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(in(0)));
-        expectShape(id, n, 1, n.fout, 1, 1);
-        if (static_cast<size_t>(n.fin) * n.fout > kMaxNumel) bad(id, n, "weight tensor too large");
-        break;
-      case Op::Slice: {
-        expectInputs(id, n, 1);
-        expectAttrs(id, n, a, 3);
-        n.c0 = a[0];
-        n.h0 = a[1];
-        n.w0 = a[2];
-        const Node& x = in(0);
-        if (x.rank != 3 || n.rank != 3) bad(id, n, "input and output must be 4-D feature maps");
-        auto fits = [](int o, int len, int full) { return o >= 0 && static_cast<long long>(o) + len <= full; };
-        if (!fits(n.c0, n.c, x.c) || !fits(n.h0, n.h, x.h) || !fits(n.w0, n.w, x.w)) {
-          bad(id, n, "window at (" + std::to_string(n.c0) + ", " + std::to_string(n.h0) + ", " + std::to_string(n.w0) + ") of size " +
-                         shapeStr(n) + " does not fit the " + shapeStr(x) + " input");
-        }
-        break;
-      }
-    }
+// Per-op decoding of the attribute words and checks against the inputs (the C++ side of OpSpec.shape).
+void decodeInput(const NodeArgs& p) {
+  const Node& n = p.n;
+  if (p.id != 0) bad(p.id, n, "only node 0 may be the input");
+  if (n.rank != 3 || n.c != p.inC || n.h != p.inH || n.w != p.inW) {
+    bad(p.id, n, "network expects input " + shapeStr(n) + ", batch is " + std::to_string(p.inC) + "x" + std::to_string(p.inH) + "x" +
+                     std::to_string(p.inW));
   }
-  if (r.pos() != len) fail("program has " + std::to_string(len - r.pos()) + " trailing word(s) after node " + std::to_string(count - 1));
-  if (net.nodes[0].op != Op::Input) fail("node 0 must be the input");
+}
 
+void decodeConv(const NodeArgs& p) {
+  using A = attr::Conv;
+  Node& n = p.n;
+  n.cin = p.a[A::Cin];
+  n.cout = p.a[A::Cout];
+  n.k = p.a[A::K];
+  n.stride = p.a[A::Stride];
+  n.pad = p.a[A::Pad];
+  n.dilation = p.a[A::Dilation];
+  n.groups = p.a[A::Groups];
+  n.bias = p.a[A::Bias] != 0;
+  const Node& x = p.in(0);
+  if (x.rank != 3 || x.c != n.cin) bad(p.id, n, "cin " + std::to_string(n.cin) + " does not match the input " + shapeStr(x));
+  if (n.groups < 1 || n.cin % n.groups != 0 || n.cout % n.groups != 0) bad(p.id, n, "groups must divide cin and cout");
+  checkWindow(p.id, n, x);
+  if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k > kMaxNumel) bad(p.id, n, "weight tensor too large");
+}
+
+void decodeBn(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectMap(p.id, p.n, x);
+  expectShape(p.id, p.n, 3, x.c, x.h, x.w);
+}
+
+void decodeRelu(const NodeArgs& p) {
+  Node& n = p.n;
+  const Node& x = p.in(0);
+  expectShape(p.id, n, x.rank, x.c, x.h, x.w);
+  n.recorded = n.rank == 3;
+  if ((p.a[attr::Relu::Recorded] != 0) != n.recorded) bad(p.id, n, "recorded flag must be 1 exactly when the input is 4-D");
+}
+
+void decodePool(const NodeArgs& p) {
+  // AvgPool's words are MaxPool's plus count_include_pad.
+  static_assert(+attr::AvgPool::K == +attr::MaxPool::K && +attr::AvgPool::Stride == +attr::MaxPool::Stride &&
+                    +attr::AvgPool::Pad == +attr::MaxPool::Pad,
+                "pool attribute layouts differ");
+  Node& n = p.n;
+  n.k = p.a[attr::MaxPool::K];
+  n.stride = p.a[attr::MaxPool::Stride];
+  n.pad = p.a[attr::MaxPool::Pad];
+  n.countIncludePad = n.op == Op::AvgPool && p.a[attr::AvgPool::CountIncludePad] != 0;
+  expectMap(p.id, n, p.in(0));
+  // PyTorch's rule; it also guarantees every window overlaps the input.
+  if (n.pad > n.k / 2) bad(p.id, n, "pad must be at most half the kernel size");
+  checkWindow(p.id, n, p.in(0));
+}
+
+void decodeAdd(const NodeArgs& p) {
+  for (size_t i = 0; i < p.n.inputs.size(); ++i) expectShape(p.id, p.n, p.in(i).rank, p.in(i).c, p.in(i).h, p.in(i).w);
+}
+
+void decodeConcat(const NodeArgs& p) {
+  const Node& n = p.n;
+  long long cs = 0;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const Node& x = p.in(i);
+    if (x.rank != 3 || x.h != n.h || x.w != n.w) bad(p.id, n, "input " + shapeStr(x) + " does not match " + shapeStr(n));
+    cs += x.c;
+  }
+  expectShape(p.id, n, 3, static_cast<int>(cs), n.h, n.w);
+}
+
+void decodeGap(const NodeArgs& p) {
+  expectMap(p.id, p.n, p.in(0));
+  expectShape(p.id, p.n, 1, p.in(0).c, 1, 1);
+}
+
+void decodeLinear(const NodeArgs& p) {
+  using A = attr::Linear;
+  Node& n = p.n;
+  n.fin = p.a[A::Fin];
+  n.fout = p.a[A::Fout];
+  n.bias = p.a[A::Bias] != 0;
+  const Node& x = p.in(0);
+  if (x.rank != 1 || x.c != n.fin) bad(p.id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(x));
+  expectShape(p.id, n, 1, n.fout, 1, 1);
+  if (static_cast<size_t>(n.fin) * n.fout > kMaxNumel) bad(p.id, n, "weight tensor too large");
+}
+
+void decodeSlice(const NodeArgs& p) {
+  using A = attr::Slice;
+  Node& n = p.n;
+  n.c0 = p.a[A::C0];
+  n.h0 = p.a[A::H0];
+  n.w0 = p.a[A::W0];
+  const Node& x = p.in(0);
+  if (x.rank != 3 || n.rank != 3) bad(p.id, n, "input and output must be 4-D feature maps");
+  auto fits = [](int o, int len, int full) { return o >= 0 && static_cast<long long>(o) + len <= full; };
+  if (!fits(n.c0, n.c, x.c) || !fits(n.h0, n.h, x.h) || !fits(n.w0, n.w, x.w)) {
+    bad(p.id, n, "window at (" + std::to_string(n.c0) + ", " + std::to_string(n.h0) + ", " + std::to_string(n.w0) + ") of size " +
+                     shapeStr(n) + " does not fit the " + shapeStr(x) + " input");
+  }
+}
+
+// No default: -Werror=switch makes a new opcode fail to compile until it has a decoder.
+void decode(const NodeArgs& p) {
+  switch (p.n.op) {
+    case Op::Input: return decodeInput(p);
+    case Op::Conv: return decodeConv(p);
+    case Op::Bn: return decodeBn(p);
+    case Op::Relu: return decodeRelu(p);
+    case Op::AvgPool:
+    case Op::MaxPool: return decodePool(p);
+    case Op::Add: return decodeAdd(p);
+    case Op::Concat: return decodeConcat(p);
+    case Op::Zero: return;
+    case Op::Gap: return decodeGap(p);
+    case Op::Linear: return decodeLinear(p);
+    case Op::Slice: return decodeSlice(p);
+  }
+}
+
+// Reads the opcode, inputs and shape of node `id` into `n`, checks its arity, and returns its attribute words
+// (checked against kOpAttrCount).
+std::vector<int32_t> readNode(Reader& r, int id, int count, Node& n) {
+  int32_t opcode = r.next("opcode", id);
+  if (opcode < 0 || opcode >= kOpCount) fail("node " + std::to_string(id) + ": unknown opcode " + std::to_string(opcode));
+  n.op = static_cast<Op>(opcode);
+  int32_t nIn = r.next("input count", id);
+  if (nIn < 0 || nIn > count) bad(id, n, "bad input count " + std::to_string(nIn));
+  n.inputs.resize(static_cast<size_t>(nIn));
+  for (int32_t i = 0; i < nIn; ++i) {
+    int32_t j = r.next("input id", id);
+    if (j < 0 || j >= id) bad(id, n, "input " + std::to_string(j) + " is not an earlier node");
+    n.inputs[static_cast<size_t>(i)] = j;
+  }
+  const int arity = kOpArity[opcode];
+  if (arity < 0 && nIn == 0) bad(id, n, "needs at least one input");
+  if (arity >= 0 && nIn != arity) bad(id, n, "expected " + std::to_string(arity) + " input(s), found " + std::to_string(nIn));
+  int32_t rank = r.next("rank", id);
+  if (rank != 1 && rank != 3) bad(id, n, "rank must be 1 or 3, found " + std::to_string(rank));
+  n.rank = rank;
+  int dims[3] = {1, 1, 1};
+  for (int32_t d = 0; d < rank; ++d) {
+    int32_t v = r.next("shape", id);
+    if (v < 1 || v > kMaxDim) bad(id, n, "shape dimension " + std::to_string(v) + " out of range");
+    dims[d] = v;
+  }
+  n.c = dims[0];
+  n.h = dims[1];
+  n.w = dims[2];
+  if (n.numel() > kMaxNumel) bad(id, n, "tensor too large");
+  int32_t nAttr = r.next("attribute count", id);
+  if (nAttr < 0 || nAttr > 64) bad(id, n, "bad attribute count " + std::to_string(nAttr));
+  std::vector<int32_t> a(static_cast<size_t>(nAttr));
+  for (auto& v : a) v = r.next("attribute", id);
+  if (nAttr != kOpAttrCount[opcode]) {
+    bad(id, n, "expected " + std::to_string(kOpAttrCount[opcode]) + " attributes, found " + std::to_string(nAttr));
+  }
+  return a;
+}
+
+// Ancestors of recorded ReLUs, last needed consumers, and the recorded totals.
+void markNeeded(Net& net) {
+  const int count = static_cast<int>(net.nodes.size());
   net.needed.assign(net.nodes.size(), 0);
   for (int i = count - 1; i >= 0; --i) {
     const Node& n = net.nodes[static_cast<size_t>(i)];
@@ -262,6 +259,36 @@ Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
       net.recordedLayers += 1;
     }
   }
+}
+
+}  // namespace
+
+const char* opName(Op op) {
+  const auto i = static_cast<int32_t>(op);
+  return i >= 0 && i < kOpCount ? kOpNames[i] : "?";
+}
+
+Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
+  Reader r(program, len);
+  if (r.next("magic", -1) != kIrMagic) fail("not a swapnas program (bad magic word)");
+  int32_t version = r.next("version", -1);
+  if (version != kIrVersion) fail("unsupported program version " + std::to_string(version) + " (expected " + std::to_string(kIrVersion) + ")");
+  int32_t count = r.next("node count", -1);
+  if (count < 1 || count > kMaxNodes) fail("bad node count " + std::to_string(count));
+  int32_t output = r.next("output id", -1);
+  if (output < 0 || output >= count) fail("output id " + std::to_string(output) + " is not a node");
+
+  Net net;
+  net.output = output;
+  net.nodes.resize(static_cast<size_t>(count));
+  for (int id = 0; id < count; ++id) {
+    Node& n = net.nodes[static_cast<size_t>(id)];
+    const std::vector<int32_t> a = readNode(r, id, count, n);
+    decode(NodeArgs{id, n, a, net, inC, inH, inW});
+  }
+  if (r.pos() != len) fail("program has " + std::to_string(len - r.pos()) + " trailing word(s) after node " + std::to_string(count - 1));
+  if (net.nodes[0].op != Op::Input) fail("node 0 must be the input");
+  markNeeded(net);
   return net;
 }
 

@@ -1,26 +1,15 @@
 #pragma once
 // The network IR as parsed from the flat Int32 program of src/ir/serialize.ts.
 
+// The opcodes, attribute layout and constants come from the generated ir_ops.h (src/ir/ops.ts is the source).
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace swapnas {
+#include "ir_ops.h"
 
-enum class Op : int32_t {
-  Input = 0,
-  Conv = 1,
-  Bn = 2,
-  Relu = 3,
-  AvgPool = 4,
-  MaxPool = 5,
-  Add = 6,
-  Concat = 7,
-  Zero = 8,
-  Gap = 9,
-  Linear = 10,
-  Slice = 11,
-};
+namespace swapnas {
 
 const char* opName(Op op);
 

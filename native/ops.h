@@ -8,8 +8,6 @@
 
 namespace swapnas {
 
-inline constexpr double kBnEps = 1e-5;
-
 // Batch-statistics BatchNorm (biased variance, gamma = 1, beta = 0) over S samples of C x HW; statistics in
 // double from one shifted pass (the reference's two passes give the same float32 outputs up to rare last-bit ties).
 void batchNorm(const float* x, float* y, int S, int C, size_t HW);

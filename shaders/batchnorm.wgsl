@@ -1,8 +1,9 @@
 // Batch normalisation with batch statistics (training mode) at initialisation: γ = 1, β = 0, biased variance,
-// eps = 1e-5. One workgroup per channel: a strided pass plus a tree reduction in workgroup memory gives the mean,
+// eps = EPS (set from BN_EPS of src/ir/ops.ts by the program). One workgroup per channel: a strided pass plus a tree reduction in workgroup memory gives the mean,
 // a second pass the variance (two-pass, like the reference), a third writes (x - mean) / sqrt(var + eps).
 
 override WG: u32 = 128u;  // power of two, ≤ 128 (the size of the reduction arrays)
+override EPS: f32;  // BatchNorm epsilon, supplied by the pipeline (programs.ts)
 
 struct Params {
   total: u32,   // workgroups that do work = channels
@@ -69,7 +70,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let d = x[(e / p.hw) * per + base + e % p.hw] - mean;
     sq += d * d;
   }
-  let inv = 1.0 / sqrt(sum_var(sq, li) / f32(n) + 1e-5);
+  let inv = 1.0 / sqrt(sum_var(sq, li) / f32(n) + EPS);
   for (var e = li; e < n; e += WG) {
     let k = (e / p.hw) * per + base + e % p.hw;
     y[k] = (x[k] - mean) * inv;

@@ -63,4 +63,19 @@ describe('native build files', () => {
     expect(prngTargets[0]!.cflags_cc).toContain('-ffp-contract=off');
     expect(readFileSync(join(root, 'binding.gyp'), 'utf8')).not.toMatch(/-ffast-math|-Ofast/);
   });
+
+  it('both turn a non-exhaustive switch into an error (-Werror=switch), the CUDA host code too', () => {
+    const text = cmake();
+    expect(cmakeSet(text, 'SWAPNAS_WARNING_FLAGS')).toContain('-Werror=switch');
+    expect(cmakeSet(text, 'SWAPNAS_CXX_FLAGS').join(' ')).toMatch(/\$\{SWAPNAS_WARNING_FLAGS\}/);
+    expect(text).toMatch(/COMPILE_LANGUAGE:CUDA>:[^>]*-Xcompiler=-Werror=switch/);
+    const g = JSON.parse(
+      readFileSync(join(root, 'binding.gyp'), 'utf8')
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n'),
+    ) as { target_defaults: { cflags_cc: string[]; xcode_settings: { OTHER_CPLUSPLUSFLAGS: string[] } } };
+    expect(g.target_defaults.cflags_cc).toContain('-Werror=switch');
+    expect(g.target_defaults.xcode_settings.OTHER_CPLUSPLUSFLAGS).toContain('-Werror=switch');
+  });
 });

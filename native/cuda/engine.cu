@@ -28,7 +28,6 @@ namespace cuda {
 
 namespace {
 
-constexpr double kBnEps = 1e-5;  // ops.h kBnEps
 constexpr int kThreads = 256;
 constexpr int kMaxAddInputs = 16;
 constexpr int kMaxStreams = 16;

@@ -1,3 +1,4 @@
+import { encodeAttrs, IR_MAGIC, IR_VERSION, OPS } from './ops.js';
 import type { Network } from './types.js';
 
 /**
@@ -5,73 +6,16 @@ import type { Network } from './types.js';
  * once, not the weights). Layout:
  *
  * `[MAGIC, VERSION, nNodes, output]`, then per node
- * `[opcode, nInputs, ...inputs, rank, ...shape, nAttrs, ...attrs]` with
+ * `[opcode, nInputs, ...inputs, rank, ...shape, nAttrs, ...attrs]`
  *
- * | op       | code | attrs                                              |
- * |----------|------|----------------------------------------------------|
- * | input    | 0    | —                                                  |
- * | conv     | 1    | cin, cout, k, stride, pad, dilation, groups, bias  |
- * | bn       | 2    | affine                                             |
- * | relu     | 3    | recorded (1 when the input is 4-D)                 |
- * | avgpool  | 4    | k, stride, pad, countIncludePad                    |
- * | maxpool  | 5    | k, stride, pad                                     |
- * | add      | 6    | —                                                  |
- * | concat   | 7    | —                                                  |
- * | zero     | 8    | —                                                  |
- * | gap      | 9    | —                                                  |
- * | linear   | 10   | fin, fout, bias                                    |
- * | slice    | 11   | c0, h0, w0 (the window's size is the node's shape) |
- *
+ * with each op's opcode and attribute words as specified in `ops.ts` (C++: the generated `native/ir_ops.h`).
  * The PRNG tensor id of a conv/linear weight is its node index.
  */
-export const IR_MAGIC = 0x53574150; // "SWAP"
-export const IR_VERSION = 1;
-export const OPCODES = {
-  input: 0,
-  conv: 1,
-  bn: 2,
-  relu: 3,
-  avgpool: 4,
-  maxpool: 5,
-  add: 6,
-  concat: 7,
-  zero: 8,
-  gap: 9,
-  linear: 10,
-  slice: 11,
-} as const;
-
 export function serializeNetwork(net: Network): Int32Array {
   const out: number[] = [IR_MAGIC, IR_VERSION, net.nodes.length, net.output];
   for (const n of net.nodes) {
-    out.push(OPCODES[n.op], n.inputs.length, ...n.inputs, n.shape.length, ...n.shape);
-    let attrs: number[] = [];
-    switch (n.op) {
-      case 'conv':
-        attrs = [n.cin, n.cout, n.k, n.stride, n.pad, n.dilation, n.groups, n.bias ? 1 : 0];
-        break;
-      case 'bn':
-        attrs = [n.affine ? 1 : 0];
-        break;
-      case 'relu':
-        attrs = [n.shape.length === 3 ? 1 : 0];
-        break;
-      case 'avgpool':
-        attrs = [n.k, n.stride, n.pad, n.countIncludePad ? 1 : 0];
-        break;
-      case 'maxpool':
-        attrs = [n.k, n.stride, n.pad];
-        break;
-      case 'linear':
-        attrs = [n.fin, n.fout, n.bias ? 1 : 0];
-        break;
-      case 'slice':
-        attrs = [n.c0, n.h0, n.w0];
-        break;
-      default:
-        break;
-    }
-    out.push(attrs.length, ...attrs);
+    const attrs = encodeAttrs(n);
+    out.push(OPS[n.op].opcode, n.inputs.length, ...n.inputs, n.shape.length, ...n.shape, attrs.length, ...attrs);
   }
   return Int32Array.from(out);
 }

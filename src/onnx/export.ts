@@ -2,8 +2,9 @@
  * IR network → ONNX ModelProto (opset 17), written with the `onnx-proto` schema package.
  *
  * Semantics are exactly what swapnas scores:
+ * - Each op's ONNX node(s) come from one exporter per op ({@link EXPORTERS}), the op types listed in `ir/ops.ts`.
  * - Conv/Gemm weights are the PRNG weights of the given seed (element i of node t's weight = `gaussian(seed, t, i)`
- *   in PyTorch layout), biases 0; BatchNormalization has γ=1, β=0, ε=1e-5 and **training_mode=1**, so ONNX
+ *   in PyTorch layout), biases 0; BatchNormalization has γ=1, β=0, ε=`BN_EPS` and **training_mode=1**, so ONNX
  *   Runtime normalises with the batch statistics (biased variance), as PyTorch does in train mode. The
  *   running-mean/variance outputs of training-mode BN are declared but unused.
  * - Every IR node becomes one ONNX node in IR order (the `zero` node, which has no inputs, becomes
@@ -11,10 +12,10 @@
  *   exported model rebuilds the same IR node ids, and therefore the same PRNG weights.
  * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
  */
-import { numel } from '../ir/analysis.js';
-import type { IRNode, Network } from '../ir/types.js';
+import { neededNodes } from '../ir/analysis.js';
+import { BN_EPS, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
+import type { Network, OpName } from '../ir/types.js';
 import { fillGaussian } from '../init/prng.js';
-import { neededNodes, BN_EPS } from '../backends/reference/forward.js';
 import { SwapError } from '../util/errors.js';
 import {
   attrFloat,
@@ -68,9 +69,133 @@ export interface OnnxExport {
 
 const out = (id: number) => `n${id}`;
 
-function isRecorded(n: IRNode): boolean {
-  return n.op === 'relu' && n.shape.length === 3;
+/** What a per-op exporter writes into. */
+interface ExportCtx {
+  readonly nodes: INodeProto[];
+  readonly inits: ITensorProto[];
+  /** Tensor name of node `id`'s output. */
+  readonly src: (id: number) => string;
+  /** Declare node `tensor`'s PRNG weight (an initializer or a graph input). */
+  readonly weight: (name: string, dims: number[], tensor: number) => void;
+  /** A constant float initializer. */
+  readonly constant: (name: string, dims: number[], value: number) => void;
 }
+
+type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
+
+/** Conv / Gemm: the PRNG weight, a zero bias when the node has one. */
+function weightedInputs(n: NodeOf<'conv' | 'linear'>, c: ExportCtx): string[] {
+  const w = `w${n.id}`;
+  c.weight(w, [...weightDims(n)!], n.id);
+  const ins = [c.src(n.inputs[0]!), w];
+  if (n.bias) {
+    c.constant(`b${n.id}`, [n.op === 'conv' ? n.cout : n.fout], 0);
+    ins.push(`b${n.id}`);
+  }
+  return ins;
+}
+
+function exportConv(n: NodeOf<'conv'>, c: ExportCtx): void {
+  c.nodes.push(
+    node('Conv', weightedInputs(n, c), [out(n.id)], `conv_${n.id}`, [
+      attrInts('kernel_shape', [n.k, n.k]),
+      attrInts('strides', [n.stride, n.stride]),
+      attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
+      attrInts('dilations', [n.dilation, n.dilation]),
+      attrInt('group', n.groups),
+    ]),
+  );
+}
+
+function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
+  const ch = n.shape[0];
+  const p = `bn${n.id}`;
+  c.constant(`${p}_scale`, [ch], 1);
+  c.constant(`${p}_bias`, [ch], 0);
+  c.constant(`${p}_mean`, [ch], 0);
+  c.constant(`${p}_var`, [ch], 1);
+  c.nodes.push(
+    node(
+      'BatchNormalization',
+      [c.src(n.inputs[0]!), `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
+      [out(n.id), `${p}_running_mean`, `${p}_running_var`],
+      `bn_${n.id}`,
+      [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 0.9), attrInt('training_mode', 1)],
+    ),
+  );
+}
+
+function exportPool(n: NodeOf<'avgpool' | 'maxpool'>, c: ExportCtx): void {
+  const attrs = [
+    attrInts('kernel_shape', [n.k, n.k]),
+    attrInts('strides', [n.stride, n.stride]),
+    attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
+  ];
+  if (n.op === 'avgpool') attrs.push(attrInt('count_include_pad', n.countIncludePad ? 1 : 0));
+  const x = c.src(n.inputs[0]!);
+  c.nodes.push(node(n.op === 'avgpool' ? 'AveragePool' : 'MaxPool', [x], [out(n.id)], `${n.op}_${n.id}`, attrs));
+}
+
+function exportZero(n: NodeOf<'zero'>, c: ExportCtx): void {
+  const [ch, h, w] = n.shape as [number, number, number];
+  const y = out(n.id);
+  const name = `zero_${n.id}`;
+  c.inits.push(int64Tensor(`${y}_chw`, [3], [ch, h, w]));
+  c.nodes.push(node('Shape', [INPUT_NAME], [`${y}_n`], `${name}_batch`, [attrInt('start', 0), attrInt('end', 1)]));
+  c.nodes.push(node('Concat', [`${y}_n`, `${y}_chw`], [`${y}_shape`], `${name}_shape`, [attrInt('axis', 0)]));
+  c.nodes.push(
+    node('ConstantOfShape', [`${y}_shape`], [y], name, [
+      attrTensor('value', floatTensor('', [1], new Float32Array(1))),
+    ]),
+  );
+}
+
+function exportSlice(n: NodeOf<'slice'>, c: ExportCtx): void {
+  const [ch, h, w] = n.shape as [number, number, number];
+  const y = out(n.id);
+  c.inits.push(int64Tensor(`${y}_starts`, [3], [n.c0, n.h0, n.w0]));
+  c.inits.push(int64Tensor(`${y}_ends`, [3], [n.c0 + ch, n.h0 + h, n.w0 + w]));
+  c.inits.push(int64Tensor(`${y}_axes`, [3], [1, 2, 3]));
+  c.nodes.push(node('Slice', [c.src(n.inputs[0]!), `${y}_starts`, `${y}_ends`, `${y}_axes`], [y], `slice_${n.id}`));
+}
+
+function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
+  const y = out(n.id);
+  c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [`${y}_pooled`], `gap_${n.id}`));
+  c.nodes.push(node('Flatten', [`${y}_pooled`], [y], `gap_${n.id}_flatten`, [attrInt('axis', 1)]));
+}
+
+function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
+  c.nodes.push(
+    node('Gemm', weightedInputs(n, c), [out(n.id)], `linear_${n.id}`, [
+      attrFloat('alpha', 1),
+      attrFloat('beta', 1),
+      attrInt('transA', 0),
+      attrInt('transB', 1),
+    ]),
+  );
+}
+
+/**
+ * The ONNX node(s) of each op, in the op types `OpSpec.onnx.export` lists (a new op fails to compile until it has
+ * an entry). `input` is the graph input, so it emits nothing.
+ */
+const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
+  input: () => {},
+  conv: exportConv,
+  bn: exportBn,
+  relu: (n, c) => c.nodes.push(node('Relu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`)),
+  avgpool: exportPool,
+  maxpool: exportPool,
+  add: (n, c) =>
+    c.nodes.push(node(n.inputs.length === 2 ? 'Add' : 'Sum', n.inputs.map(c.src), [out(n.id)], `add_${n.id}`)),
+  concat: (n, c) =>
+    c.nodes.push(node('Concat', n.inputs.map(c.src), [out(n.id)], `concat_${n.id}`, [attrInt('axis', 1)])),
+  zero: exportZero,
+  slice: exportSlice,
+  gap: exportGap,
+  linear: exportLinear,
+};
 
 /** Build the ONNX model of a network. */
 export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxExport {
@@ -102,113 +227,11 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const constant = (name: string, dims: number[], value: number) =>
     inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
 
+  const ctx: ExportCtx = { nodes, inits, src, weight, constant };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
-    const x = n.inputs.map(src);
-    const y = out(n.id);
-    const name = `${n.op}_${n.id}`;
-    switch (n.op) {
-      case 'conv': {
-        const w = `w${n.id}`;
-        weight(w, [n.cout, n.cin / n.groups, n.k, n.k], n.id);
-        const ins = [x[0]!, w];
-        if (n.bias) {
-          constant(`b${n.id}`, [n.cout], 0);
-          ins.push(`b${n.id}`);
-        }
-        nodes.push(
-          node('Conv', ins, [y], name, [
-            attrInts('kernel_shape', [n.k, n.k]),
-            attrInts('strides', [n.stride, n.stride]),
-            attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
-            attrInts('dilations', [n.dilation, n.dilation]),
-            attrInt('group', n.groups),
-          ]),
-        );
-        break;
-      }
-      case 'bn': {
-        const c = n.shape[0];
-        const p = `bn${n.id}`;
-        constant(`${p}_scale`, [c], 1);
-        constant(`${p}_bias`, [c], 0);
-        constant(`${p}_mean`, [c], 0);
-        constant(`${p}_var`, [c], 1);
-        nodes.push(
-          node(
-            'BatchNormalization',
-            [x[0]!, `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
-            [y, `${p}_running_mean`, `${p}_running_var`],
-            name,
-            [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 0.9), attrInt('training_mode', 1)],
-          ),
-        );
-        break;
-      }
-      case 'relu':
-        nodes.push(node('Relu', x, [y], name));
-        if (isRecorded(n)) recorded.push({ name: y, node: n.id, perSample: numel(n.shape) });
-        break;
-      case 'avgpool':
-      case 'maxpool': {
-        const attrs = [
-          attrInts('kernel_shape', [n.k, n.k]),
-          attrInts('strides', [n.stride, n.stride]),
-          attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
-        ];
-        if (n.op === 'avgpool') attrs.push(attrInt('count_include_pad', n.countIncludePad ? 1 : 0));
-        nodes.push(node(n.op === 'avgpool' ? 'AveragePool' : 'MaxPool', x, [y], name, attrs));
-        break;
-      }
-      case 'add':
-        nodes.push(node(x.length === 2 ? 'Add' : 'Sum', x, [y], name));
-        break;
-      case 'concat':
-        nodes.push(node('Concat', x, [y], name, [attrInt('axis', 1)]));
-        break;
-      case 'zero': {
-        const [c, h, w] = n.shape as [number, number, number];
-        inits.push(int64Tensor(`${y}_chw`, [3], [c, h, w]));
-        nodes.push(node('Shape', [INPUT_NAME], [`${y}_n`], `${name}_batch`, [attrInt('start', 0), attrInt('end', 1)]));
-        nodes.push(node('Concat', [`${y}_n`, `${y}_chw`], [`${y}_shape`], `${name}_shape`, [attrInt('axis', 0)]));
-        nodes.push(
-          node('ConstantOfShape', [`${y}_shape`], [y], name, [
-            attrTensor('value', floatTensor('', [1], new Float32Array(1))),
-          ]),
-        );
-        break;
-      }
-      case 'slice': {
-        const [c, h, w] = n.shape as [number, number, number];
-        inits.push(int64Tensor(`${y}_starts`, [3], [n.c0, n.h0, n.w0]));
-        inits.push(int64Tensor(`${y}_ends`, [3], [n.c0 + c, n.h0 + h, n.w0 + w]));
-        inits.push(int64Tensor(`${y}_axes`, [3], [1, 2, 3]));
-        nodes.push(node('Slice', [x[0]!, `${y}_starts`, `${y}_ends`, `${y}_axes`], [y], name));
-        break;
-      }
-      case 'gap':
-        nodes.push(node('GlobalAveragePool', x, [`${y}_pooled`], name));
-        nodes.push(node('Flatten', [`${y}_pooled`], [y], `${name}_flatten`, [attrInt('axis', 1)]));
-        break;
-      case 'linear': {
-        const w = `w${n.id}`;
-        weight(w, [n.fout, n.fin], n.id);
-        const ins = [x[0]!, w];
-        if (n.bias) {
-          constant(`b${n.id}`, [n.fout], 0);
-          ins.push(`b${n.id}`);
-        }
-        nodes.push(
-          node('Gemm', ins, [y], name, [
-            attrFloat('alpha', 1),
-            attrFloat('beta', 1),
-            attrInt('transA', 0),
-            attrInt('transB', 1),
-          ]),
-        );
-        break;
-      }
-    }
+    (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);
+    if (isRecorded(n)) recorded.push({ name: out(n.id), node: n.id, perSample: numel(n.shape) });
   }
 
   const outputs: IValueInfoProto[] = [];

@@ -6,7 +6,7 @@
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 import type { NodeParams } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
-import { BN_EPS } from './forward.js';
+import { BN_EPS } from '../../ir/ops.js';
 
 export type F64 = Float64Array;
 type S3 = readonly [number, number, number];

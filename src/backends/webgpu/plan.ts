@@ -1,7 +1,7 @@
-import { numel } from '../../ir/analysis.js';
-import type { IRNode, Network } from '../../ir/types.js';
+import { neededNodes } from '../../ir/analysis.js';
+import { isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
-import { neededNodes } from '../reference/forward.js';
 import { PROGRAMS, convProgram, type ProgramSpec } from './programs.js';
 
 /**
@@ -68,228 +68,274 @@ export interface PlanOptions {
   readonly computeAll?: boolean;
 }
 
-const isRecorded = (n: IRNode) => n.op === 'relu' && n.shape.length === 3;
-
 function shape3(n: IRNode): [number, number, number] {
   if (n.shape.length !== 3)
     throw new SwapError('E_IR_SHAPE', `node ${n.id} (${n.op}) needs a C×H×W shape, has ${n.shape.join('x')}`);
   return n.shape as unknown as [number, number, number];
 }
 
-export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {
-  const S = samples;
-  const words = Math.ceil(S / 32);
-  const need = opts.computeAll ? new Uint8Array(net.nodes.length).fill(1) : neededNodes(net);
-  const nodes = net.nodes;
-  // last needed reader of each node
-  const lastUse = new Int32Array(nodes.length).fill(-1);
-  const consumers = new Int32Array(nodes.length);
-  for (const n of nodes) {
-    if (!need[n.id]) continue;
-    for (const j of n.inputs) {
-      lastUse[j] = n.id;
-      consumers[j]!++;
-    }
-  }
+/** Activation slots: a freed slot is reused (best fit, else the largest free one grows) before a new one is added. */
+class SlotAllocator {
+  readonly bytes: number[] = [];
+  private readonly free: number[] = [];
 
-  const slotBytes: number[] = [];
-  const free: number[] = [];
-  const nodeSlot = new Int32Array(nodes.length).fill(-1);
-  const acquire = (bytes: number): number => {
-    // best fit among free slots (grow one if none is large enough)
+  acquire(bytes: number): number {
+    const { free, bytes: size } = this;
     let best = -1;
     for (let k = 0; k < free.length; k++) {
       const s = free[k]!;
-      if (slotBytes[s]! >= bytes && (best < 0 || slotBytes[s]! < slotBytes[free[best]!]!)) best = k;
+      if (size[s]! >= bytes && (best < 0 || size[s]! < size[free[best]!]!)) best = k;
     }
     if (best < 0 && free.length > 0) {
       // enlarge the largest free slot rather than adding one
       best = 0;
-      for (let k = 1; k < free.length; k++) if (slotBytes[free[k]!]! > slotBytes[free[best]!]!) best = k;
-      slotBytes[free[best]!] = bytes;
+      for (let k = 1; k < free.length; k++) if (size[free[k]!]! > size[free[best]!]!) best = k;
+      size[free[best]!] = bytes;
     }
     if (best >= 0) return free.splice(best, 1)[0]!;
-    slotBytes.push(bytes);
-    return slotBytes.length - 1;
-  };
+    size.push(bytes);
+    return size.length - 1;
+  }
 
-  const dispatches: PlannedDispatch[] = [];
-  const weights: WeightTensor[] = [];
-  let weightCount = 0;
-  const recorded: { node: number; base: number; per: number }[] = [];
-  let neurons = 0;
+  release(slot: number): void {
+    this.free.push(slot);
+  }
+}
 
-  const ref = (j: number): BufRef => {
-    if (nodes[j]!.op === 'input') return { kind: 'input' };
-    const s = nodeSlot[j]!;
+/** Planning state of one network, shared by the per-op planners. */
+class Planner {
+  readonly words: number;
+  readonly slots = new SlotAllocator();
+  readonly nodeSlot: Int32Array;
+  readonly dispatches: PlannedDispatch[] = [];
+  readonly weights: WeightTensor[] = [];
+  weightCount = 0;
+  readonly recorded: { node: number; base: number; per: number }[] = [];
+  neurons = 0;
+  /** Needed readers of each node. */
+  readonly consumers: Int32Array;
+
+  constructor(
+    readonly net: Network,
+    readonly S: number,
+    readonly opts: PlanOptions,
+    need: Uint8Array,
+  ) {
+    this.words = Math.ceil(S / 32);
+    this.nodeSlot = new Int32Array(net.nodes.length).fill(-1);
+    this.consumers = new Int32Array(net.nodes.length);
+    for (const n of net.nodes) if (need[n.id]) for (const j of n.inputs) this.consumers[j]!++;
+  }
+
+  push(n: IRNode, program: ProgramSpec, uniforms: Record<string, number>, buffers: BufRef[]): void {
+    this.dispatches.push({ program, uniforms, buffers, node: n.id });
+  }
+
+  /** A slot for node `n`'s output. */
+  alloc(n: IRNode): BufRef {
+    const s = this.slots.acquire(Math.max(4, this.S * numel(n.shape) * 4));
+    this.nodeSlot[n.id] = s;
+    return { kind: 'slot', slot: s };
+  }
+
+  /** Where node `j`'s output is. */
+  ref(j: number): BufRef {
+    if (this.net.nodes[j]!.op === 'input') return { kind: 'input' };
+    const s = this.nodeSlot[j]!;
     if (s < 0) throw new Error(`webgpu plan: node ${j} has no buffer`);
     return { kind: 'slot', slot: s };
-  };
+  }
 
-  for (const n of nodes) {
+  input(n: IRNode, k = 0): IRNode {
+    return this.net.nodes[n.inputs[k]!]!;
+  }
+
+  /** Reserve `count` weights (4-aligned when `pack4`) for node `n`; returns their offset. */
+  weight(n: IRNode, count: number, pack4?: WeightTensor['pack4']): number {
+    if (pack4) this.weightCount = Math.ceil(this.weightCount / 4) * 4;
+    const offset = this.weightCount;
+    this.weights.push({ node: n.id, offset, count, ...(pack4 ? { pack4 } : {}) });
+    this.weightCount += count;
+    return offset;
+  }
+}
+
+type OpPlanner<K extends OpName> = (n: NodeOf<K>, p: Planner) => void;
+
+function planRelu(n: NodeOf<'relu'>, p: Planner): void {
+  const per = numel(n.shape);
+  if (!isRecorded(n)) {
+    p.push(n, PROGRAMS.relu, { total: p.S * per }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+    return;
+  }
+  const writeY = p.consumers[n.id]! > 0 || p.opts.keepAll === true;
+  const y = writeY ? p.alloc(n) : ({ kind: 'dummy' } as const);
+  p.push(
+    n,
+    PROGRAMS.reluPack,
+    { total: per * p.words, s: p.S, per, words: p.words, code_base: p.neurons, write_y: writeY ? 1 : 0 },
+    [p.ref(n.inputs[0]!), y, { kind: 'codes' }],
+  );
+  p.recorded.push({ node: n.id, base: p.neurons, per });
+  p.neurons += per;
+}
+
+function planAdd(n: NodeOf<'add'>, p: Planner): void {
+  const ins = n.inputs.map((j) => p.ref(j));
+  if (ins.length === 0) throw new SwapError('E_IR_INPUT', `add node ${n.id} has no inputs`);
+  const y = p.alloc(n);
+  const total = p.S * numel(n.shape);
+  for (let k = 0; k < ins.length; k += 4) {
+    const chunk = ins.slice(k, k + 4);
+    const pad = Array.from({ length: 4 - chunk.length }, () => ({ kind: 'dummy' }) as const);
+    p.push(n, PROGRAMS.add, { total, n_in: chunk.length, accumulate: k > 0 ? 1 : 0 }, [y, ...chunk, ...pad]);
+  }
+}
+
+function planConcat(n: NodeOf<'concat'>, p: Planner): void {
+  const y = p.alloc(n);
+  const per = numel(n.shape);
+  let off = 0;
+  n.inputs.forEach((j, k) => {
+    const q = numel(p.input(n, k).shape);
+    p.push(n, PROGRAMS.concat, { total: p.S * q, per_in: q, per_out: per, off }, [p.ref(j), y]);
+    off += q;
+  });
+}
+
+function planPool(n: NodeOf<'avgpool' | 'maxpool'>, p: Planner): void {
+  const [C, OH, OW] = shape3(n);
+  const [, H, W] = shape3(p.input(n));
+  p.push(
+    n,
+    n.op === 'avgpool' ? PROGRAMS.avgpool : PROGRAMS.maxpool,
+    {
+      total: p.S * C * OH * OW,
+      c: C,
+      h: H,
+      w: W,
+      oh: OH,
+      ow: OW,
+      k: n.k,
+      stride: n.stride,
+      pad: n.pad,
+      count_include_pad: n.op === 'avgpool' && n.countIncludePad ? 1 : 0,
+      neg_inf: 0xff800000,
+    },
+    [p.ref(n.inputs[0]!), p.alloc(n)],
+  );
+}
+
+function planConv(n: NodeOf<'conv'>, p: Planner): void {
+  const [, OH, OW] = shape3(n);
+  const [, H, W] = shape3(p.input(n));
+  const cinG = n.cin / n.groups;
+  const coutG = n.cout / n.groups;
+  const ocb: 1 | 2 | 4 = coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
+  const wOff = p.weight(n, weightCount(n), ocb === 4 ? { cinG, kk: n.k * n.k } : undefined);
+  p.push(
+    n,
+    convProgram(ocb),
+    {
+      total: (p.S * n.cout * OH * OW) / ocb,
+      cin: n.cin,
+      h: H,
+      w: W,
+      cout: n.cout,
+      oh: OH,
+      ow: OW,
+      k: n.k,
+      stride: n.stride,
+      pad: n.pad,
+      dilation: n.dilation,
+      groups: n.groups,
+      w_off: wOff,
+    },
+    [p.ref(n.inputs[0]!), { kind: 'weights' }, p.alloc(n)],
+  );
+}
+
+function planSlice(n: NodeOf<'slice'>, p: Planner): void {
+  const [C, H, W] = shape3(n);
+  const [IC, IH, IW] = shape3(p.input(n));
+  p.push(
+    n,
+    PROGRAMS.slice,
+    { total: p.S * C * H * W, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 },
+    [p.ref(n.inputs[0]!), p.alloc(n)],
+  );
+}
+
+function planLinear(n: NodeOf<'linear'>, p: Planner): void {
+  const wOff = p.weight(n, weightCount(n));
+  p.push(n, PROGRAMS.linear, { total: p.S * n.fout, fin: n.fin, fout: n.fout, w_off: wOff }, [
+    p.ref(n.inputs[0]!),
+    { kind: 'weights' },
+    p.alloc(n),
+  ]);
+}
+
+/** The WebGPU kernel(s) of each op, as dispatches (a new op fails to compile until it has an entry). */
+const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
+  input: () => {},
+  zero: (n, p) => p.push(n, PROGRAMS.fill, { total: p.S * numel(n.shape) }, [p.alloc(n)]),
+  relu: planRelu,
+  add: planAdd,
+  concat: planConcat,
+  bn: (n, p) => {
+    const [C, H, W] = shape3(n);
+    p.push(n, PROGRAMS.batchnorm, { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+  },
+  avgpool: planPool,
+  maxpool: planPool,
+  conv: planConv,
+  slice: planSlice,
+  gap: (n, p) => {
+    const [C, H, W] = shape3(p.input(n));
+    p.push(n, PROGRAMS.gap, { total: p.S * C, hw: H * W }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+  },
+  linear: planLinear,
+};
+
+export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {
+  const need = opts.computeAll ? new Uint8Array(net.nodes.length).fill(1) : neededNodes(net);
+  const p = new Planner(net, samples, opts, need);
+  // last needed reader of each node
+  const lastUse = new Int32Array(net.nodes.length).fill(-1);
+  for (const n of net.nodes) if (need[n.id]) for (const j of n.inputs) lastUse[j] = n.id;
+
+  for (const n of net.nodes) {
     if (!need[n.id]) continue;
-    const per = numel(n.shape);
-    const total = S * per;
-    const push = (program: ProgramSpec, uniforms: Record<string, number>, buffers: BufRef[]) =>
-      dispatches.push({ program, uniforms, buffers, node: n.id });
-    const alloc = (): BufRef => {
-      const s = acquire(Math.max(4, total * 4));
-      nodeSlot[n.id] = s;
-      return { kind: 'slot', slot: s };
-    };
-    const inShape = (k: number) => nodes[n.inputs[k]!]!.shape;
-
-    switch (n.op) {
-      case 'input':
-        break;
-      case 'zero':
-        push(PROGRAMS.fill, { total }, [alloc()]);
-        break;
-      case 'relu': {
-        if (isRecorded(n)) {
-          const writeY = consumers[n.id]! > 0 || opts.keepAll === true;
-          const y = writeY ? alloc() : ({ kind: 'dummy' } as const);
-          push(
-            PROGRAMS.reluPack,
-            { total: per * words, s: S, per, words, code_base: neurons, write_y: writeY ? 1 : 0 },
-            [ref(n.inputs[0]!), y, { kind: 'codes' }],
-          );
-          recorded.push({ node: n.id, base: neurons, per });
-          neurons += per;
-        } else {
-          push(PROGRAMS.relu, { total }, [ref(n.inputs[0]!), alloc()]);
-        }
-        break;
-      }
-      case 'add': {
-        const ins = n.inputs.map(ref);
-        if (ins.length === 0) throw new SwapError('E_IR_INPUT', `add node ${n.id} has no inputs`);
-        const y = alloc();
-        for (let k = 0; k < ins.length; k += 4) {
-          const chunk = ins.slice(k, k + 4);
-          const pad = Array.from({ length: 4 - chunk.length }, () => ({ kind: 'dummy' }) as const);
-          push(PROGRAMS.add, { total, n_in: chunk.length, accumulate: k > 0 ? 1 : 0 }, [y, ...chunk, ...pad]);
-        }
-        break;
-      }
-      case 'concat': {
-        const y = alloc();
-        let off = 0;
-        n.inputs.forEach((j, k) => {
-          const p = numel(inShape(k));
-          push(PROGRAMS.concat, { total: S * p, per_in: p, per_out: per, off }, [ref(j), y]);
-          off += p;
-        });
-        break;
-      }
-      case 'bn': {
-        const [C, H, W] = shape3(n);
-        push(PROGRAMS.batchnorm, { total: C, c: C, hw: H * W, s: S }, [ref(n.inputs[0]!), alloc()]);
-        break;
-      }
-      case 'avgpool':
-      case 'maxpool': {
-        const [C, OH, OW] = shape3(n);
-        const [, H, W] = shape3(nodes[n.inputs[0]!]!);
-        push(
-          n.op === 'avgpool' ? PROGRAMS.avgpool : PROGRAMS.maxpool,
-          {
-            total,
-            c: C,
-            h: H,
-            w: W,
-            oh: OH,
-            ow: OW,
-            k: n.k,
-            stride: n.stride,
-            pad: n.pad,
-            count_include_pad: n.op === 'avgpool' && n.countIncludePad ? 1 : 0,
-            neg_inf: 0xff800000,
-          },
-          [ref(n.inputs[0]!), alloc()],
-        );
-        break;
-      }
-      case 'conv': {
-        const [, OH, OW] = shape3(n);
-        const [, H, W] = shape3(nodes[n.inputs[0]!]!);
-        const cinG = n.cin / n.groups;
-        const coutG = n.cout / n.groups;
-        const count = n.cout * cinG * n.k * n.k;
-        const ocb: 1 | 2 | 4 = coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
-        if (ocb === 4) weightCount = Math.ceil(weightCount / 4) * 4;
-        weights.push({
-          node: n.id,
-          offset: weightCount,
-          count,
-          ...(ocb === 4 ? { pack4: { cinG, kk: n.k * n.k } } : {}),
-        });
-        push(
-          convProgram(ocb),
-          {
-            total: (S * n.cout * OH * OW) / ocb,
-            cin: n.cin,
-            h: H,
-            w: W,
-            cout: n.cout,
-            oh: OH,
-            ow: OW,
-            k: n.k,
-            stride: n.stride,
-            pad: n.pad,
-            dilation: n.dilation,
-            groups: n.groups,
-            w_off: weightCount,
-          },
-          [ref(n.inputs[0]!), { kind: 'weights' }, alloc()],
-        );
-        weightCount += count;
-        break;
-      }
-      case 'slice': {
-        const [C, H, W] = shape3(n);
-        const [IC, IH, IW] = shape3(nodes[n.inputs[0]!]!);
-        push(
-          PROGRAMS.slice,
-          { total, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 },
-          [ref(n.inputs[0]!), alloc()],
-        );
-        break;
-      }
-      case 'gap': {
-        const [C, H, W] = shape3(nodes[n.inputs[0]!]!);
-        push(PROGRAMS.gap, { total: S * C, hw: H * W }, [ref(n.inputs[0]!), alloc()]);
-        break;
-      }
-      case 'linear': {
-        const count = n.fout * n.fin;
-        weights.push({ node: n.id, offset: weightCount, count });
-        push(PROGRAMS.linear, { total: S * n.fout, fin: n.fin, fout: n.fout, w_off: weightCount }, [
-          ref(n.inputs[0]!),
-          { kind: 'weights' },
-          alloc(),
-        ]);
-        weightCount += count;
-        break;
-      }
-    }
+    (PLANNERS[n.op] as OpPlanner<OpName>)(n, p);
     // release inputs whose last reader this was
     if (!opts.keepAll) {
       for (const j of new Set(n.inputs)) {
-        if (lastUse[j] === n.id && nodeSlot[j]! >= 0) free.push(nodeSlot[j]!);
+        if (lastUse[j] === n.id && p.nodeSlot[j]! >= 0) p.slots.release(p.nodeSlot[j]!);
       }
     }
   }
 
   let tableSize = 64;
-  while (tableSize < 2 * neurons) tableSize *= 2;
-  if (neurons > 0) {
-    dispatches.push({
+  while (tableSize < 2 * p.neurons) tableSize *= 2;
+  if (p.neurons > 0) {
+    p.dispatches.push({
       program: PROGRAMS.patternCount,
-      uniforms: { total: neurons, words, mask: tableSize - 1 },
+      uniforms: { total: p.neurons, words: p.words, mask: tableSize - 1 },
       buffers: [{ kind: 'codes' }, { kind: 'table' }, { kind: 'counter' }],
       node: -1,
     });
   }
-  return { samples: S, words, dispatches, slotBytes, nodeSlot, weights, weightCount, recorded, neurons, tableSize };
+  const { dispatches, nodeSlot, weights, weightCount, recorded, neurons, words } = p;
+  return {
+    samples,
+    words,
+    dispatches,
+    slotBytes: p.slots.bytes,
+    nodeSlot,
+    weights,
+    weightCount,
+    recorded,
+    neurons,
+    tableSize,
+  };
 }

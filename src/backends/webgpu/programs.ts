@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BN_EPS } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 
 /**
@@ -105,6 +106,7 @@ export const PROGRAMS = {
     uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
     dispatch: 'groups',
     workgroupSize: 128,
+    constants: { EPS: BN_EPS },
   },
   reluPack: {
     name: 'relu_pack',

@@ -1,0 +1,362 @@
+/**
+ * The op specification: every IR op is described here once — its opcode in the flat program, its ordered
+ * attribute words, its shape inference, its parameter and multiply-accumulate counts, the PRNG weight tensor it
+ * owns, and the ONNX op types it exports to and imports from. Everything else derives from this table:
+ *
+ * - `builder.ts` infers shapes with {@link inferShape}; `serialize.ts` writes {@link OpSpec.opcode} and
+ *   {@link encodeAttrs}; `analysis.ts` sums {@link OpSpec.params} / {@link OpSpec.macs};
+ * - `native/ir_ops.h` (opcode enum, attribute indices and counts, arity, BN ε) is generated from it by
+ *   `scripts/gen-native-ops.mjs`, and `test/op-spec.test.ts` fails when the committed header drifts;
+ * - each backend keeps one kernel per op in a table typed `{ [K in OpName]: … }`, so a new op fails to compile
+ *   until every backend (reference, webgpu planner, ONNX exporter) has its kernel.
+ *
+ * Adding an op: see docs/extending.md.
+ */
+import { SwapError } from '../util/errors.js';
+import type { IRNode, LayerSpec, OpName, Shape, Shape3 } from './types.js';
+
+/** BatchNorm ε (PyTorch's default), used by every backend and by the ONNX export/import. */
+export const BN_EPS = 1e-5;
+/** First word of a serialised program ("SWAP"). */
+export const IR_MAGIC = 0x53574150;
+/** Program format version; bump when the word layout changes. */
+export const IR_VERSION = 1;
+
+/** The attributes of an op (a layer spec narrowed to `op: K`). */
+export type SpecOf<K extends OpName> = LayerSpec & { readonly op: K };
+/** An IR node of op `K`. */
+export type NodeOf<K extends OpName> = IRNode & { readonly op: K };
+
+/** One attribute word of the flat program: its name (for the C++ index enum) and how it is read off a node. */
+export type AttrDef<K extends OpName> = readonly [name: string, get: (n: NodeOf<K>) => number | boolean];
+
+export interface OpSpec<K extends OpName> {
+  readonly op: K;
+  /** Opcode in the flat Int32 program (src/ir/serialize.ts, native/ir.cpp). */
+  readonly opcode: number;
+  /** The C++ enumerator name (`swapnas::Op::<native>`). */
+  readonly native: string;
+  /** Number of inputs, or `variadic` (one or more). */
+  readonly arity: number | 'variadic';
+  /** Attribute words in program order (booleans are written as 0/1). */
+  readonly attrs: readonly AttrDef<K>[];
+  /**
+   * Output shape (per sample) from the attributes and the input shapes; throws `E_IR_SHAPE` when they do not fit.
+   * `size` is the output size of ops whose shape is not implied by their inputs (input, zero, slice).
+   */
+  readonly shape: (a: SpecOf<K>, ins: readonly Shape[], size?: Shape3) => Shape;
+  /** Dims of the PRNG weight tensor the node owns (PyTorch layout; tensor id = node id); absent: unweighted. */
+  readonly weight?: (a: SpecOf<K>) => readonly number[];
+  /** Trainable parameters (PyTorch's `numel` sum: weights, biases, BN γ/β). */
+  readonly params: (n: NodeOf<K>) => number;
+  /** Multiply-accumulates per sample (the NAS papers' "FLOPs": one MAC counted as one FLOP). */
+  readonly macs: (n: NodeOf<K>) => number;
+  /**
+   * ONNX mapping: the op types `onnx/export.ts` emits for this op (in order; alternatives for `add`), and the op
+   * types `onnx/import.ts` turns into it. Both files hold one hook per entry, checked by test/op-spec.test.ts.
+   */
+  readonly onnx: { readonly export: readonly string[]; readonly import: readonly string[] };
+}
+
+/** Number of elements per sample. */
+export function numel(shape: readonly number[]): number {
+  let p = 1;
+  for (const d of shape) p *= d;
+  return p;
+}
+
+/** Output size of a k×k window (PyTorch's floor rule). */
+export function outSize(n: number, k: number, stride: number, pad: number, dilation = 1): number {
+  return Math.floor((n + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+function map3(op: string, s: Shape | undefined): Shape3 {
+  if (s?.length !== 3) throw new SwapError('E_IR_SHAPE', `${op} expects a 4-D feature map`);
+  return s;
+}
+
+function sized(op: string, size: Shape3 | undefined): Shape3 {
+  if (!size) throw new SwapError('E_IR_SHAPE', `${op} needs an explicit output size`);
+  return size;
+}
+
+const none = (): number => 0;
+const same = (_a: unknown, ins: readonly Shape[]): Shape => ins[0]!;
+
+function poolShape(a: SpecOf<'avgpool' | 'maxpool'>, ins: readonly Shape[]): Shape {
+  const [c, h, w] = map3(a.op, ins[0]);
+  return [c, outSize(h, a.k, a.stride, a.pad), outSize(w, a.k, a.stride, a.pad)];
+}
+
+const input: OpSpec<'input'> = {
+  op: 'input',
+  opcode: 0,
+  native: 'Input',
+  arity: 0,
+  attrs: [],
+  shape: (_a, _ins, size) => sized('input', size),
+  params: none,
+  macs: none,
+  onnx: { export: [], import: [] },
+};
+
+const conv: OpSpec<'conv'> = {
+  op: 'conv',
+  opcode: 1,
+  native: 'Conv',
+  arity: 1,
+  attrs: [
+    ['cin', (n) => n.cin],
+    ['cout', (n) => n.cout],
+    ['k', (n) => n.k],
+    ['stride', (n) => n.stride],
+    ['pad', (n) => n.pad],
+    ['dilation', (n) => n.dilation],
+    ['groups', (n) => n.groups],
+    ['bias', (n) => n.bias],
+  ],
+  shape: (a, ins) => {
+    const [cin, h, w] = map3('conv', ins[0]);
+    if (cin !== a.cin) throw new SwapError('E_IR_SHAPE', `conv expects ${a.cin} input channels, got ${cin}`);
+    if (cin % a.groups !== 0 || a.cout % a.groups !== 0)
+      throw new SwapError('E_IR_SHAPE', `groups ${a.groups} must divide ${cin} and ${a.cout}`);
+    const oh = outSize(h, a.k, a.stride, a.pad, a.dilation);
+    const ow = outSize(w, a.k, a.stride, a.pad, a.dilation);
+    if (oh < 1 || ow < 1)
+      throw new SwapError('E_IR_SHAPE', `conv ${a.k}x${a.k}/${a.stride} on ${h}x${w} gives an empty map`);
+    return [a.cout, oh, ow];
+  },
+  weight: (a) => [a.cout, a.cin / a.groups, a.k, a.k],
+  params: (n) => n.cout * (n.cin / n.groups) * n.k * n.k + (n.bias ? n.cout : 0),
+  macs: (n) => numel(n.shape) * (n.cin / n.groups) * n.k * n.k,
+  onnx: { export: ['Conv'], import: ['Conv'] },
+};
+
+const bn: OpSpec<'bn'> = {
+  op: 'bn',
+  opcode: 2,
+  native: 'Bn',
+  arity: 1,
+  attrs: [['affine', (n) => n.affine]],
+  shape: (_a, ins) => map3('bn', ins[0]),
+  params: (n) => (n.affine ? 2 * n.shape[0] : 0),
+  macs: none,
+  onnx: { export: ['BatchNormalization'], import: ['BatchNormalization'] },
+};
+
+const relu: OpSpec<'relu'> = {
+  op: 'relu',
+  opcode: 3,
+  native: 'Relu',
+  arity: 1,
+  // Recorded (its output feeds the pattern count) exactly when it acts on a 4-D tensor.
+  attrs: [['recorded', (n) => n.shape.length === 3]],
+  shape: same,
+  params: none,
+  macs: none,
+  onnx: { export: ['Relu'], import: ['Relu'] },
+};
+
+const avgpool: OpSpec<'avgpool'> = {
+  op: 'avgpool',
+  opcode: 4,
+  native: 'AvgPool',
+  arity: 1,
+  attrs: [
+    ['k', (n) => n.k],
+    ['stride', (n) => n.stride],
+    ['pad', (n) => n.pad],
+    ['countIncludePad', (n) => n.countIncludePad],
+  ],
+  shape: poolShape,
+  params: none,
+  macs: none,
+  onnx: { export: ['AveragePool'], import: ['AveragePool'] },
+};
+
+const maxpool: OpSpec<'maxpool'> = {
+  op: 'maxpool',
+  opcode: 5,
+  native: 'MaxPool',
+  arity: 1,
+  attrs: [
+    ['k', (n) => n.k],
+    ['stride', (n) => n.stride],
+    ['pad', (n) => n.pad],
+  ],
+  shape: poolShape,
+  params: none,
+  macs: none,
+  onnx: { export: ['MaxPool'], import: ['MaxPool'] },
+};
+
+const add: OpSpec<'add'> = {
+  op: 'add',
+  opcode: 6,
+  native: 'Add',
+  arity: 'variadic',
+  attrs: [],
+  shape: (_a, ins) => {
+    if (ins.length === 0) throw new SwapError('E_IR_INPUT', 'add needs at least one input');
+    const s = ins[0]!;
+    for (const x of ins) {
+      if (x.join('x') !== s.join('x'))
+        throw new SwapError('E_IR_SHAPE', `add of mismatched shapes ${x.join('x')} vs ${s.join('x')}`);
+    }
+    return s;
+  },
+  params: none,
+  macs: none,
+  // Two inputs export as Add, more as Sum.
+  onnx: { export: ['Add', 'Sum'], import: ['Add', 'Sum'] },
+};
+
+const concat: OpSpec<'concat'> = {
+  op: 'concat',
+  opcode: 7,
+  native: 'Concat',
+  arity: 'variadic',
+  attrs: [],
+  shape: (_a, ins) => {
+    const [, h, w] = map3('concat', ins[0]);
+    let c = 0;
+    for (const x of ins) {
+      const [ci, hi, wi] = map3('concat', x);
+      if (hi !== h || wi !== w) throw new SwapError('E_IR_SHAPE', 'concat of mismatched spatial sizes');
+      c += ci;
+    }
+    return [c, h, w];
+  },
+  params: none,
+  macs: none,
+  onnx: { export: ['Concat'], import: ['Concat'] },
+};
+
+const zero: OpSpec<'zero'> = {
+  op: 'zero',
+  opcode: 8,
+  native: 'Zero',
+  arity: 0,
+  attrs: [],
+  shape: (_a, _ins, size) => sized('zero', size),
+  params: none,
+  macs: none,
+  // No inputs: the batch size comes from the graph input (Shape → Concat → ConstantOfShape); NB201's `none`
+  // edge exported by PyTorch is `Mul` by 0.
+  onnx: { export: ['Shape', 'Concat', 'ConstantOfShape'], import: ['ConstantOfShape', 'Mul'] },
+};
+
+const gap: OpSpec<'gap'> = {
+  op: 'gap',
+  opcode: 9,
+  native: 'Gap',
+  arity: 1,
+  attrs: [],
+  shape: (_a, ins) => [map3('gap', ins[0])[0]],
+  params: none,
+  macs: none,
+  onnx: {
+    export: ['GlobalAveragePool', 'Flatten'],
+    import: ['GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape'],
+  },
+};
+
+const linear: OpSpec<'linear'> = {
+  op: 'linear',
+  opcode: 10,
+  native: 'Linear',
+  arity: 1,
+  attrs: [
+    ['fin', (n) => n.fin],
+    ['fout', (n) => n.fout],
+    ['bias', (n) => n.bias],
+  ],
+  shape: (a, ins) => {
+    const s = ins[0];
+    if (s?.length !== 1) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input');
+    if (s[0] !== a.fin) throw new SwapError('E_IR_SHAPE', `linear expects ${a.fin} features, got ${s[0]}`);
+    return [a.fout];
+  },
+  weight: (a) => [a.fout, a.fin],
+  params: (n) => n.fin * n.fout + (n.bias ? n.fout : 0),
+  macs: (n) => n.fin * n.fout,
+  onnx: { export: ['Gemm'], import: ['Gemm', 'MatMul'] },
+};
+
+const slice: OpSpec<'slice'> = {
+  op: 'slice',
+  opcode: 11,
+  native: 'Slice',
+  arity: 1,
+  // The window's size is the node's shape.
+  attrs: [
+    ['c0', (n) => n.c0],
+    ['h0', (n) => n.h0],
+    ['w0', (n) => n.w0],
+  ],
+  shape: (a, ins, size) => {
+    const [C, H, W] = map3('slice', ins[0]);
+    const [c, h, w] = sized('slice', size);
+    const ok = (o: number, n: number, N: number) =>
+      Number.isInteger(o) && Number.isInteger(n) && o >= 0 && n >= 1 && o + n <= N;
+    if (!ok(a.c0, c, C) || !ok(a.h0, h, H) || !ok(a.w0, w, W)) {
+      throw new SwapError('E_IR_SHAPE', `slice ${a.c0}+${c}, ${a.h0}+${h}, ${a.w0}+${w} does not fit ${C}x${H}x${W}`);
+    }
+    return [c, h, w];
+  },
+  params: none,
+  macs: none,
+  onnx: { export: ['Slice'], import: ['Slice'] },
+};
+
+/** The op table, by op name. */
+export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
+  input,
+  conv,
+  bn,
+  relu,
+  avgpool,
+  maxpool,
+  add,
+  concat,
+  zero,
+  gap,
+  linear,
+  slice,
+};
+
+/** Every op, in opcode order. */
+export const OP_LIST: readonly OpSpec<OpName>[] = (Object.values(OPS) as unknown as OpSpec<OpName>[]).sort(
+  (a, b) => a.opcode - b.opcode,
+);
+
+/** The spec of one op with its hooks widened to any node (the table guarantees each hook sees its own op). */
+export function opSpec(op: OpName): OpSpec<OpName> {
+  return OPS[op] as unknown as OpSpec<OpName>;
+}
+
+/** Output shape of a node with attributes `a` on inputs of shapes `ins` (see {@link OpSpec.shape}). */
+export function inferShape(a: LayerSpec, ins: readonly Shape[], size?: Shape3): Shape {
+  return opSpec(a.op).shape(a, ins, size);
+}
+
+/** The attribute words of a node, in program order. */
+export function encodeAttrs(n: IRNode): number[] {
+  return opSpec(n.op).attrs.map(([, get]) => Number(get(n)));
+}
+
+/** Dims of a node's PRNG weight tensor (PyTorch layout), or undefined when it has none. */
+export function weightDims(n: LayerSpec): readonly number[] | undefined {
+  return opSpec(n.op).weight?.(n);
+}
+
+/** Element count of a node's PRNG weight tensor (0 when it has none). */
+export function weightCount(n: LayerSpec): number {
+  const d = weightDims(n);
+  return d ? numel(d) : 0;
+}
+
+/** A ReLU is recorded when it acts on a 4-D (N, C, H, W) tensor, as in the official hooks. */
+export function isRecorded(n: IRNode): boolean {
+  return n.op === 'relu' && n.shape.length === 3;
+}

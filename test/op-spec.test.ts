@@ -1,0 +1,172 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script without type declarations
+import { HEADER_PATH, renderNativeOpsHeader } from '../scripts/gen-native-ops.mjs';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { BN_EPS, encodeAttrs, IR_MAGIC, IR_VERSION, OP_LIST, OPS, opSpec } from '../src/ir/ops.js';
+import { serializeNetwork } from '../src/ir/serialize.js';
+import type { Network, OpName } from '../src/ir/types.js';
+import { countMacs, countParams } from '../src/ir/analysis.js';
+import { networkToOnnx, exportNetworkOnnx } from '../src/onnx/export.js';
+import { ONNX_IMPORTERS, STRUCTURAL_ONNX_OPS, importOnnxModel } from '../src/onnx/import.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { convProgram, PROGRAMS, type ProgramSpec, UNIFORM_BYTES } from '../src/backends/webgpu/programs.js';
+import { packageRoot } from '../src/native/loader.js';
+
+/** A small network holding every op of the table at least once. */
+function everyOp(): Network {
+  const b = new GraphBuilder([3, 8, 8]);
+  const r = b.relu(b.bn(b.conv(b.input, 8, 3, { bias: true })));
+  const mp = b.maxpool(b.avgpool(r, 3, 1, 1, false), 3, 2, 1); // 8x4x4
+  const sl = b.slice(mp, { c0: 1, c: 4, h0: 1, w0: 1 }); // 4x3x3
+  const sum = b.add([sl, b.zero([4, 3, 3])]);
+  const cat = b.relu(b.concat([sum, sl])); // 8x3x3
+  return b.finish(b.linear(b.gap(cat), 10));
+}
+
+describe('op specification', () => {
+  it('numbers the ops 0..n-1, one entry per op name', () => {
+    expect(OP_LIST.map((s) => s.opcode)).toEqual(OP_LIST.map((_, i) => i));
+    for (const [name, s] of Object.entries(OPS)) expect(s.op).toBe(name);
+    expect(new Set(OP_LIST.map((s) => s.native)).size).toBe(OP_LIST.length);
+  });
+
+  it('the sample network covers every op, and each node serialises its declared attribute words', () => {
+    const net = everyOp();
+    expect(new Set(net.nodes.map((n) => n.op))).toEqual(new Set(OP_LIST.map((s) => s.op)));
+    const program = serializeNetwork(net);
+    expect([program[0], program[1]]).toEqual([IR_MAGIC, IR_VERSION]);
+    let at = 4;
+    for (const n of net.nodes) {
+      const spec = opSpec(n.op);
+      expect(program[at]).toBe(spec.opcode);
+      const nIn = program[at + 1]!;
+      if (spec.arity === 'variadic') expect(nIn).toBeGreaterThan(0);
+      else expect(nIn).toBe(spec.arity);
+      at += 2 + nIn;
+      at += 1 + program[at]!;
+      const nAttr = program[at]!;
+      expect(nAttr).toBe(spec.attrs.length);
+      expect(Array.from(program.subarray(at + 1, at + 1 + nAttr))).toEqual(encodeAttrs(n));
+      at += 1 + nAttr;
+    }
+    expect(at).toBe(program.length);
+  });
+
+  it('counts parameters and MACs from the table', () => {
+    const net = everyOp();
+    // conv 8·3·3·3 + bias 8, BN γ/β 2·8, linear 8·10 + bias 10
+    expect(countParams(net)).toBe(216 + 8 + 16 + 90);
+    // conv: 8·8·8 outputs × 27 taps; linear 8 × 10
+    expect(countMacs(net)).toBe(512 * 27 + 80);
+  });
+});
+
+describe('generated native header (native/ir_ops.h)', () => {
+  it('matches the op table; regenerate with `npm run build:ts && node scripts/gen-native-ops.mjs`', () => {
+    const want = renderNativeOpsHeader(OP_LIST, { magic: IR_MAGIC, version: IR_VERSION, bnEps: BN_EPS });
+    expect(readFileSync(HEADER_PATH, 'utf8')).toBe(want);
+  });
+
+  it('is the only place native code numbers ops or spells the BatchNorm epsilon', () => {
+    const root = packageRoot();
+    for (const f of [
+      'native/ir.cpp',
+      'native/ops.h',
+      'native/ops.cpp',
+      'native/forward.cpp',
+      'native/cuda/engine.cu',
+    ]) {
+      const text = readFileSync(join(root, f), 'utf8');
+      expect(text, f).not.toMatch(/opcode\s*[<>]=?\s*[1-9]/);
+      expect(text, f).not.toMatch(/1e-0?5\b/);
+      expect(text, f).not.toMatch(/enum class Op\b/);
+    }
+  });
+});
+
+describe('ONNX mapping', () => {
+  it('every exported ONNX node has an op type its IR op declares', () => {
+    const net = everyOp();
+    const { model } = networkToOnnx(net, { seed: 3 });
+    const seen = new Map<OpName, Set<string>>();
+    for (const n of model.graph!.node!) {
+      const id = Number(/^[a-z]+_(\d+)/.exec(n.name ?? '')?.[1]);
+      const op = net.nodes[id]!.op;
+      expect(OPS[op].onnx.export, `${n.name}`).toContain(n.opType);
+      seen.set(op, (seen.get(op) ?? new Set()).add(n.opType!));
+    }
+    for (const s of OP_LIST) {
+      if (s.op === 'input' || s.op === 'add') continue; // the graph input; add is Add or Sum by arity
+      expect([...(seen.get(s.op) ?? [])].sort(), s.op).toEqual([...s.onnx.export].sort());
+    }
+  });
+
+  it('has one importer per ONNX op type the table names, plus the structural ones', () => {
+    const fromSpec = OP_LIST.flatMap((s) => s.onnx.import);
+    expect(Object.keys(ONNX_IMPORTERS).sort()).toEqual([...new Set([...fromSpec, ...STRUCTURAL_ONNX_OPS])].sort());
+  });
+
+  it('export then import rebuilds the same IR', () => {
+    const net = everyOp();
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 1 })), { inputShape: [3, 8, 8] });
+    if (!imp.ok) throw new Error(imp.reason);
+    expect(imp.network.nodes).toEqual(net.nodes);
+    expect(imp.network.output).toBe(net.output);
+  });
+});
+
+/** Fields of `struct Params` and the storage bindings (1…n) of a WGSL file. */
+function wgslLayout(file: string): {
+  fields: { name: string; type: string }[];
+  bindings: string[];
+  required: string[];
+} {
+  const text = readFileSync(join(packageRoot(), 'shaders', file), 'utf8').replace(/\/\/.*$/gm, '');
+  const body = /struct\s+Params\s*\{([^}]*)\}/.exec(text)?.[1];
+  if (body === undefined) throw new Error(`${file}: no struct Params`);
+  const fields = body
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => {
+      const [name, type] = f.split(':').map((x) => x.trim());
+      return { name: name!, type: type! };
+    });
+  const bindings: string[] = [];
+  for (const m of text.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<([^>]*)>/g)) {
+    const i = Number(m[1]);
+    const access = m[2]!.replace(/\s/g, '');
+    if (i === 0) expect(access, `${file} binding 0`).toBe('uniform');
+    else bindings[i - 1] = access === 'storage,read' ? 'read' : access === 'storage,read_write' ? 'rw' : access;
+  }
+  // Pipeline-overridable constants without a default must be supplied by the program.
+  const required = [...text.matchAll(/override\s+(\w+)\s*:\s*\w+\s*;/g)].map((m) => m[1]!);
+  return { fields, bindings, required };
+}
+
+describe('WGSL uniform structs and bindings', () => {
+  const programs: ProgramSpec[] = [...Object.values(PROGRAMS), convProgram(1), convProgram(2), convProgram(4)];
+  it.each(programs.map((p) => [p.name, p] as const))('%s matches its shader', (_name, p) => {
+    const { fields, bindings, required } = wgslLayout(p.file);
+    // The program's fields are the struct's, in order; the struct may end in `_`-named padding.
+    expect(fields.slice(0, p.uniforms.length).map((f) => f.name)).toEqual([...p.uniforms]);
+    expect(fields.slice(p.uniforms.length).every((f) => f.name.startsWith('_'))).toBe(true);
+    expect(fields.every((f) => f.type === 'u32')).toBe(true);
+    expect(fields.length * 4).toBeLessThanOrEqual(UNIFORM_BYTES);
+    expect(bindings).toEqual([...p.bindings]);
+    for (const c of required) expect(Object.keys(p.constants ?? {}), c).toContain(c);
+  });
+
+  it('the BatchNorm shader takes its epsilon from the op table', () => {
+    expect(wgslLayout('batchnorm.wgsl').required).toContain('EPS');
+    expect(PROGRAMS.batchnorm.constants.EPS).toBe(BN_EPS);
+  });
+
+  it('every shader is used by a program', () => {
+    const files = new Set(programs.map((p) => p.file));
+    const onDisk = readdirSync(join(packageRoot(), 'shaders')).filter((f) => f.endsWith('.wgsl'));
+    expect([...files].sort()).toEqual(onDisk.sort());
+  });
+});
