@@ -79,32 +79,6 @@ export function addScoreOnnxOptions(cmd: Command): Command {
     .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto');
 }
 
-/** `swapnas score-onnx <model.onnx>` as a stand-alone command (the same as `swapnas score model.onnx`). */
-export function registerScoreOnnx(program: Command): void {
-  const cmd = program
-    .command('score-onnx')
-    .description('SWAP-Score of an ONNX model (opset ≥ 13)')
-    .argument('<model>', 'ONNX model file')
-    .option('--images <path>', 'folder of PNG/JPEG images (or a CIFAR binary file)')
-    .option('--npy <file>', 'alias of --input')
-    .option('--gaussian', "seeded N(0,1) input batch of the model's input shape")
-    .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
-    .option('--norm <name>', 'cifar10 | cifar100 statistics for images', 'cifar10')
-    .option('--batch <S>', 'samples per batch', '16')
-    .option('--repeats <R>', 'weight re-initialisations with --reinit', '32')
-    .option('--seed <k>', 'seed of the --reinit weights', '0')
-    .option('--mu <K>', 'reg-SWAP μ, thousands of parameters')
-    .option('--sigma <K2>', 'reg-SWAP σ')
-    .option('--backend <name>', 'IR backend for imported models (auto | native | reference | …), or ort', 'auto')
-    .option('--threads <n>', 'worker threads (default: all cores)')
-    .option('--format <fmt>', 'json | jsonl | csv', 'json')
-    .option('-o, --output <file>', 'write the result to a file (atomically)')
-    .option('--no-progress', 'no progress on stderr');
-  addScoreOnnxOptions(cmd).action(async (file: string, f: ScoreOnnxFlags) => {
-    await runScoreOnnx(file, f);
-  });
-}
-
 function list(name: string, text: string): number[] {
   const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
   if (parts.length === 0)

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { NativeAddon } from './addon.js';
 
 /**
- * The one place that loads the C++ addon. The result (addon or the reason it could not load) is cached per
- * loader call site in the returned object, never at import time.
+ * The one place that loads the C++ addon. Nothing happens at import time: the first {@link loadAddon} call loads
+ * it, and its result (the addon, or the reason it could not load) is cached for the rest of the process.
  */
 export type AddonLoad =
   | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }
@@ -30,6 +30,7 @@ export function addonCandidates(): string[] {
   ];
 }
 
+// Lazy process-wide cache of the load result (a Node addon cannot be unloaded, so there is nothing to refresh).
 let cached: AddonLoad | undefined;
 
 /** Load the addon once per process; never throws. */

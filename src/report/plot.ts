@@ -1,15 +1,40 @@
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+/**
+ * The one plotting path: Vega (and Vega-Lite) are optional dependencies loaded on first use, so importing this
+ * module costs nothing and a missing package is a coded error, not a crash at start-up.
+ */
+import type { Spec } from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
+import { SwapError } from '../util/errors.js';
 
-/** Render a Vega-Lite spec to a standalone SVG string, headless (no browser, no canvas). */
-export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+async function load<T>(name: 'vega' | 'vega-lite', get: () => Promise<T>): Promise<T> {
+  try {
+    return await get();
+  } catch (e) {
+    throw new SwapError(
+      'E_OPTION',
+      `plotting needs the "${name}" package (npm install ${name}): ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/** Render a Vega spec to a standalone SVG string, headless (no browser, no canvas). */
+export async function renderVegaSvg(spec: Spec): Promise<string> {
+  const vega = await load('vega', () => import('vega'));
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+/** Render a Vega-Lite spec to a standalone SVG string (compiled to Vega, then {@link renderVegaSvg}). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vl = await load('vega-lite', () => import('vega-lite'));
+  return renderVegaSvg(vl.compile(spec).spec);
 }
 
 export interface ScatterPoint {
@@ -34,29 +59,6 @@ export function scatterSvg(
       x: { field: 'x', type: 'quantitative', title: o.x },
       y: { field: 'y', type: 'quantitative', title: o.y },
       ...(points.some((p) => p.series) ? { color: { field: 'series', type: 'nominal', title: null } } : {}),
-    },
-  });
-}
-
-export interface LinePoint {
-  readonly x: number;
-  readonly y: number;
-  readonly series: string;
-}
-
-/** Line plot of several series (e.g. best-so-far accuracy against evaluations or wall time). */
-export function lineSvg(points: readonly LinePoint[], o: { title: string; x: string; y: string }): Promise<string> {
-  return renderSvg({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: o.title,
-    width: 480,
-    height: 300,
-    data: { values: points.map((p) => ({ ...p })) },
-    mark: { type: 'line', interpolate: 'step-after' },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: o.x },
-      y: { field: 'y', type: 'quantitative', title: o.y, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null },
     },
   });
 }

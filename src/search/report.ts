@@ -1,4 +1,5 @@
-import { SwapError } from '../util/errors.js';
+import type { Spec } from 'vega';
+import { renderVegaSvg } from '../report/plot.js';
 import type { SearchReport } from './run.js';
 
 const f2 = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
@@ -136,19 +137,6 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
 }
 
 /** Render {@link plotSpec} to SVG with Vega's headless renderer. */
-export async function renderPlotSvg(r: SearchReport): Promise<string> {
-  let vega: typeof import('vega');
-  try {
-    vega = await import('vega');
-  } catch (e) {
-    throw new SwapError('E_OPTION', `plotting needs the "vega" package (npm install vega): ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const view = new vega.View(vega.parse(plotSpec(r) as import('vega').Spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderPlotSvg(r: SearchReport): Promise<string> {
+  return renderVegaSvg(plotSpec(r) as Spec);
 }

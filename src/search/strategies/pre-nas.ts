@@ -226,8 +226,3 @@ export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid
     },
   };
 }
-
-/** Hybrid: PRE-NAS with zero-cost features (log Ψ, log reg-SWAP) and a reg-SWAP warm start. */
-export function hybridNas<G>(opts: PreNasOptions = {}): Strategy<G> {
-  return preNas<G>(opts, 'hybrid');
-}
