@@ -2,6 +2,7 @@ import { GraphBuilder } from '../../ir/builder.js';
 import type { Network } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
 import { NB201_EDGES, formatNb201, type Nb201Genotype } from './genotype.js';
+import { assertNever } from '../../util/assert.js';
 
 /** Options of the NB201 macro network ("TinyNetwork"). */
 export interface Nb201NetworkOptions {
@@ -58,7 +59,8 @@ function cell(b: GraphBuilder, x: number, g: Nb201Genotype, c: number, prune: bo
       if (to !== j) return;
       if (live && !live[e]) return;
       const src = nodes[from]!;
-      switch (g[e]) {
+      const op = g[e]!;
+      switch (op) {
         case 'none':
           return;
         case 'skip_connect':
@@ -73,6 +75,8 @@ function cell(b: GraphBuilder, x: number, g: Nb201Genotype, c: number, prune: bo
         case 'avg_pool_3x3':
           terms.push(b.avgpool(src, 3, 1, 1, false));
           return;
+        default:
+          assertNever(op, 'NB201 edge op');
       }
     });
     const [, h, w] = b.shape3(x);
