@@ -278,6 +278,11 @@ def export(model, name, x, output_names=("logits",)):
     """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched."""
     path = os.path.join(OUT, name)
     m = copy.deepcopy(model).train()
+    # Tracing runs a train-mode forward, which would move the running statistics written to the file; with
+    # momentum 0 they stay those of `model` (eval-mode BN in VKDNW and Zen's running_var read them).
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.momentum = 0.0
     torch.onnx.export(
         m,
         x,

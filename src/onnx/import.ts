@@ -45,6 +45,8 @@ export type ImportResult =
       readonly network: Network;
       /** IR node id of each weighted ONNX node (Conv/Gemm/MatMul), by index in `graph.node`: its PRNG tensor id. */
       readonly weightIds: ReadonlyMap<number, number>;
+      /** IR node id of each graph output that is a feature tensor, by output name (e.g. exported block features). */
+      readonly outputs: ReadonlyMap<string, number>;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -533,7 +535,12 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   if (last < 1) fail('no layers were imported');
   const output = outs[0]?.id ?? last;
   const network = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
-  return { ok: true, network, weightIds: s.weightIds };
+  const outputs = new Map<string, number>();
+  for (const o of g.output ?? []) {
+    const v = s.env.get(o.name ?? '');
+    if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
+  }
+  return { ok: true, network, weightIds: s.weightIds, outputs };
 }
 
 /** Symmetric padding of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */

@@ -1,0 +1,133 @@
+/**
+ * AZ-NAS components (cvlab-yonsei/AZ-NAS `NB201/ZeroShotProxy/compute_az_nas_score.py`) over block features
+ * F_0 … F_n (stem and block outputs) of one train-mode forward pass:
+ * - expressivity e_i: eigenvalues s of the C × C covariance of F_i's positions (B·H·W rows, centred columns),
+ *   p = s/Σs, e_i = −Σ p·ln(p + 1e-8); E = Σ_i e_i; progressivity P = min_i (e_{i+1} − e_i);
+ * - trainability: for i = n … 1, a Rademacher cotangent G at F_i and its VJP G' at F_{i−1} (the block alone, BN
+ *   batch terms included); identical G' = G ⇒ −∞; otherwise G' is space-to-depth'ed to F_i's size, M = G'ᵀG/(B·H·W)
+ *   and t_i = −σ_max − 1/(σ_max + 1e-6) + 2; T = mean t_i.
+ * NaN in any component becomes null (the official code maps it to −∞).
+ */
+import { backward } from '../backends/reference/backward.js';
+import { forwardTape } from '../backends/reference/tape.js';
+import type { NetParams } from '../grad/types.js';
+import type { Network, Shape3 } from '../ir/types.js';
+import { gaussian } from '../init/prng.js';
+import { gramT, largestSingularValue, symmetricEigenvalues } from './linalg.js';
+import { finite, type ProxyValue } from './value.js';
+
+export interface AzScores {
+  readonly expressivity: ProxyValue;
+  readonly progressivity: ProxyValue;
+  readonly trainability: ProxyValue;
+}
+
+/** Rademacher cotangents: `draw(pair, length)` for pair k = 0 (last block) …; the default uses the PRNG. */
+export type RademacherSource = (pair: number, length: number) => Float64Array;
+
+/** PRNG tensor ids of the Rademacher draws (disjoint from node ids, uniform and input streams). */
+const RADEMACHER_BASE = 0x60000000;
+
+export function prngRademacher(seed: number): RademacherSource {
+  return (pair, length) =>
+    Float64Array.from({ length }, (_, i) => (gaussian(seed, RADEMACHER_BASE + pair, i) >= 0 ? 1 : -1));
+}
+
+/** Rows = positions (b, h, w), columns = channels: `permute(0, 2, 3, 1).view(B·H·W, C)`. */
+function positionsByChannels(a: Float64Array, B: number, [C, H, W]: Shape3): Float64Array {
+  const hw = H * W;
+  const out = new Float64Array(B * hw * C);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++) for (let i = 0; i < hw; i++) out[(b * hw + i) * C + c] = a[(b * C + c) * hw + i]!;
+  return out;
+}
+
+/** Expressivity of one feature map (B × C × H × W). */
+export function featureEntropy(a: Float64Array, B: number, shape: Shape3): number {
+  const C = shape[0];
+  const X = positionsByChannels(a, B, shape);
+  const N = X.length / C;
+  for (let c = 0; c < C; c++) {
+    let m = 0;
+    for (let r = 0; r < N; r++) m += X[r * C + c]!;
+    m /= N;
+    for (let r = 0; r < N; r++) X[r * C + c]! -= m;
+  }
+  const sigma = gramT(X, C, X, C, N).map((v) => v / N);
+  const s = symmetricEigenvalues(sigma, C);
+  let total = 0;
+  for (const v of s) total += v;
+  let e = 0;
+  for (const v of s) {
+    const p = v / total;
+    e += -p * Math.log(p + 1e-8);
+  }
+  return e;
+}
+
+/** PixelUnshuffle by r: (B, C, H, W) → (B, C·r², H/r, W/r), channel c·r² + dy·r + dx. */
+function spaceToDepth(g: Float64Array, B: number, [C, H, W]: Shape3, r: number): Float64Array {
+  const oh = Math.floor(H / r);
+  const ow = Math.floor(W / r);
+  const out = new Float64Array(B * C * r * r * oh * ow);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let dy = 0; dy < r; dy++)
+        for (let dx = 0; dx < r; dx++)
+          for (let y = 0; y < oh; y++)
+            for (let x = 0; x < ow; x++) {
+              const oc = c * r * r + dy * r + dx;
+              out[((b * C * r * r + oc) * oh + y) * ow + x] = g[((b * C + c) * H + y * r + dy) * W + x * r + dx]!;
+            }
+  return out;
+}
+
+/** t_i of one block from the cotangent at its output and the VJP at its input. */
+export function blockTrainability(gOut: Float64Array, outS: Shape3, gIn: Float64Array, inS: Shape3, B: number): number {
+  if (gOut.length === gIn.length && outS.join() === inS.join() && gOut.every((v, i) => v === gIn[i])) return -Infinity;
+  let g = gIn;
+  let s: Shape3 = inS;
+  if (inS[1] !== outS[1] || inS[2] !== outS[2]) {
+    const r = Math.trunc(inS[1] / outS[1]);
+    g = spaceToDepth(gIn, B, inS, r);
+    s = [inS[0] * r * r, Math.floor(inS[1] / r), Math.floor(inS[2] / r)];
+  }
+  const rows = B * outS[1] * outS[2];
+  const M = gramT(positionsByChannels(g, B, s), s[0], positionsByChannels(gOut, B, outS), outS[0], rows).map(
+    (v) => v / rows,
+  );
+  const sigma = largestSingularValue(M, s[0], outS[0]);
+  return -sigma - 1 / (sigma + 1e-6) + 2;
+}
+
+/** The three AZ-NAS components of `net` with block features `features` (IR node ids, in order). */
+export function azNas(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  batch: number,
+  features: readonly number[],
+  rademacher: RademacherSource,
+): AzScores {
+  const tape = forwardTape(net, params, x, batch, { keep: [...features], backward: { params: false } });
+  const shapeOf = (id: number) => net.nodes[id]!.shape as Shape3;
+  const e = features.map((id) => featureEntropy(tape.activations.get(id)!, batch, shapeOf(id)));
+  let prog = Infinity;
+  for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
+  const t: number[] = [];
+  for (let i = features.length - 1, pair = 0; i >= 1; i--, pair++) {
+    const out = features[i]!;
+    const inp = features[i - 1]!;
+    const gOut = rademacher(pair, tape.activations.get(out)!.length);
+    const gIn = backward(tape, { seeds: new Map([[out, gOut]]), nodes: [inp] }).nodes.get(inp)!;
+    t.push(blockTrainability(gOut, shapeOf(out), gIn, shapeOf(inp), batch));
+  }
+  return {
+    expressivity: finite(
+      'az_expressivity',
+      e.reduce((a, b) => a + b, 0),
+    ),
+    progressivity: finite('az_progressivity', e.length > 1 ? prog : Number.NaN),
+    trainability: finite('az_trainability', t.length > 0 ? t.reduce((a, b) => a + b, 0) / t.length : Number.NaN),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * MeCo (HamsterMimi/MeCo `correlation/NAS_Bench_201.py` `get_score`, measure `meco`): one train-mode forward of
+ * (by protocol) a single image; for every module output of sample 0 with channels × positions, the Pearson
+ * correlation of the channels (NaN/Inf entries set to 0), and its smallest eigenvalue; S = Σ over modules.
+ *
+ * Modules here are the IR ops PyTorch implements as modules: conv, BN, ReLU, avg/max pool (4-D outputs).
+ * Functional additions/concatenations are not hooked, nor are container modules (the official hook on every
+ * `named_modules()` entry also fires on containers, e.g. an NB201 cell, counting their outputs again — the IR
+ * has no module tree, so networks built from flat modules match exactly). 2-D outputs (linear, pooled) give a
+ * one-column matrix whose correlations are NaN → 0 → eigenvalue 0, so they add nothing and are skipped.
+ */
+import { forwardTape } from '../backends/reference/tape.js';
+import type { BnMode, NetParams } from '../grad/types.js';
+import type { Network } from '../ir/types.js';
+import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
+import { finite, type ProxyValue } from './value.js';
+
+const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool']);
+
+/** IR nodes whose outputs MeCo reads. */
+export function mecoNodes(net: Network): number[] {
+  return net.nodes.filter((n) => HOOKED.has(n.op) && n.shape.length === 3).map((n) => n.id);
+}
+
+export function meco(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  batch: number,
+  bn: BnMode = 'train',
+): ProxyValue {
+  const nodes = mecoNodes(net);
+  const tape = forwardTape(net, params, x, batch, { bn, keep: nodes });
+  let s = 0;
+  for (const id of nodes) {
+    const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
+    const a = tape.activations.get(id)!;
+    const corr = corrcoefRows({ rows: C, cols: H * W, data: a.subarray(0, C * H * W) });
+    for (let i = 0; i < corr.length; i++) if (!Number.isFinite(corr[i]!)) corr[i] = 0;
+    const min = symmetricEigenvalues(corr, C)[0]!;
+    if (Number.isFinite(min)) s += min;
+  }
+  return finite('meco', s);
+}

@@ -1,0 +1,32 @@
+/**
+ * A user ONNX model as a network with its OWN weights for the proxies: IR import + {@link onnxParams}, where BN
+ * scale/bias count as trainable only when they are graph initializers (PyTorch exports a non-affine BatchNorm's
+ * γ = 1, β = 0 as Constant nodes), so parameter counts and orders follow the PyTorch model's `named_parameters`.
+ */
+import type { NetParams, NodeParams } from '../grad/types.js';
+import type { Network, Shape3 } from '../ir/types.js';
+import { importOnnxModel } from '../onnx/import.js';
+import type { LoadedModel } from '../onnx/load.js';
+import { onnxParams } from '../onnx/params.js';
+import { SwapError } from '../util/errors.js';
+
+export interface OnnxProxyModel {
+  readonly net: Network;
+  readonly params: NetParams;
+  /** Graph outputs that are feature tensors, by name → IR node id. */
+  readonly outputs: ReadonlyMap<string, number>;
+}
+
+export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
+  const r = importOnnxModel(m, { inputShape, bn: 'batch' });
+  if (!r.ok) throw new SwapError('E_ONNX_FORMAT', `${m.source}: cannot be scored by the proxies: ${r.reason}`);
+  const { params, names } = onnxParams(m, r.network, r.weightIds);
+  const initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+  const fixed = params.map((p) => (p ? { ...p } : undefined)) as (
+    | { -readonly [K in keyof NodeParams]: NodeParams[K] }
+    | undefined
+  )[];
+  for (const [name, ref] of names)
+    if ((ref.kind === 'gamma' || ref.kind === 'beta') && !initializers.has(name)) delete fixed[ref.node]![ref.kind];
+  return { net: r.network, params: fixed, outputs: r.outputs };
+}

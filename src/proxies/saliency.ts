@@ -1,0 +1,121 @@
+/**
+ * The gradient-saliency family of Zero-Cost-NAS (SamsungLabs/zero-cost-nas `foresight/pruners/measures`; NASLib
+ * runs the same code): grad_norm, snip, plain and fisher from ONE forward + cross-entropy backward pass in train
+ * mode, synflow from its own pass (|θ|, BN removed, a single all-ones float64 input), and l2_norm (no pass).
+ * "Weights" are the conv/linear weight tensors (biases and BN γ/β excluded), one per IR node.
+ */
+import { backward, lossGradients } from '../backends/reference/backward.js';
+import { forwardTape } from '../backends/reference/tape.js';
+import { fanIn, mapParams } from '../grad/params.js';
+import type { BnMode, NetParams } from '../grad/types.js';
+import { numel } from '../ir/analysis.js';
+import type { Network } from '../ir/types.js';
+import { finite, type ProxyValue } from './value.js';
+
+/** IR ids of the conv and linear nodes (the PyTorch `Conv2d`/`Linear` modules). */
+export function weightedNodes(net: Network): number[] {
+  return net.nodes.filter((n) => n.op === 'conv' || n.op === 'linear').map((n) => n.id);
+}
+
+/** grad_norm, snip, plain and fisher of one labelled batch. */
+export interface SaliencyScores {
+  readonly grad_norm: ProxyValue;
+  readonly snip: ProxyValue;
+  readonly plain: ProxyValue;
+  readonly fisher: ProxyValue;
+}
+
+/**
+ * One forward/backward of the mean cross-entropy (train-mode BN): Σ_l ‖g_l‖ (grad_norm), Σ|W⊙g| (snip),
+ * Σ W⊙g (plain), and fisher: per conv/linear output a_l and its gradient δ_l, Δ_lk = ½·mean_n(Σ_hw a·δ)², each
+ * |Δ_lk| counted once per weight of output channel k (× fan-in), as ZC broadcasts it.
+ */
+export function saliencies(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bn: BnMode = 'train',
+): SaliencyScores {
+  const layers = weightedNodes(net);
+  const { grads, activations } = lossGradients(net, params, x, labels, { bn, nodes: layers });
+  const B = labels.length;
+  let gn = 0;
+  let snip = 0;
+  let plain = 0;
+  let fisher = 0;
+  for (const id of layers) {
+    const w = params[id]!.weight!;
+    const g = grads.params?.[id]?.weight;
+    if (g) {
+      let sq = 0;
+      for (let i = 0; i < w.length; i++) {
+        sq += g[i]! * g[i]!;
+        snip += Math.abs(w[i]! * g[i]!);
+        plain += w[i]! * g[i]!;
+      }
+      gn += Math.sqrt(sq);
+    }
+    const a = activations.get(id);
+    const d = grads.nodes.get(id);
+    if (a && d) fisher += fisherLayer(net, id, a, d, B) * fanIn(net, id);
+  }
+  return {
+    grad_norm: finite('grad_norm', gn),
+    snip: finite('snip', snip),
+    plain: finite('plain', plain),
+    fisher: finite('fisher', fisher),
+  };
+}
+
+/** Σ_k |½·mean_n s_nk²| with s_nk = Σ_hw a_nkhw·δ_nkhw for one layer output (B × C × HW or B × C). */
+function fisherLayer(net: Network, id: number, a: Float64Array, d: Float64Array, B: number): number {
+  const shape = net.nodes[id]!.shape;
+  const C = shape[0];
+  const hw = numel(shape) / C;
+  let total = 0;
+  for (let k = 0; k < C; k++) {
+    let acc = 0;
+    for (let n = 0; n < B; n++) {
+      let s = 0;
+      const o = (n * C + k) * hw;
+      for (let i = 0; i < hw; i++) s += a[o + i]! * d[o + i]!;
+      acc += s * s;
+    }
+    total += Math.abs((0.5 * acc) / B);
+  }
+  return total;
+}
+
+/**
+ * synflow (ZC `synflow`, NASLib's default): every trainable tensor replaced by its absolute value (biases and BN
+ * γ/β included), BN removed (`identity`; `train` gives ZC's `synflow_bn`), one all-ones sample, the gradient of
+ * Σ logits; S = Σ_l Σ |W_l ⊙ g_l|. Float64 throughout, as the official code casts the network to double.
+ */
+export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'): ProxyValue {
+  const abs = mapParams(params, (v) => Math.abs(v));
+  const x = new Float64Array(numel(net.nodes[0]!.shape)).fill(1);
+  const tape = forwardTape(net, abs, x, 1, { bn, backward: { params: true } });
+  const g = backward(tape, {
+    seeds: new Map([[net.output, new Float64Array(tape.logits.length).fill(1)]]),
+    params: true,
+  });
+  let s = 0;
+  for (const id of weightedNodes(net)) {
+    const w = abs[id]!.weight!;
+    const gw = g.params?.[id]?.weight;
+    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(w[i]! * gw[i]!);
+  }
+  return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
+}
+
+/** l2_norm: Σ_l ‖W_l‖_F over the conv/linear weights as initialised; no data and no pass. */
+export function l2Norm(net: Network, params: NetParams): ProxyValue {
+  let s = 0;
+  for (const id of weightedNodes(net)) {
+    let sq = 0;
+    for (const v of params[id]!.weight!) sq += v * v;
+    s += Math.sqrt(sq);
+  }
+  return finite('l2_norm', s);
+}

@@ -1,0 +1,111 @@
+/**
+ * VKDNW (ondratybl/VKDNW `NB201/ZeroShotProxy/compute_vkdnw_score.py`, `p = 1`: one scalar, flat index 0, of each of
+ * the first 128 trainable tensors in parameter order): BN in eval mode (running statistics), per-sample Jacobians
+ * J_b = ∂f(x_b)/∂θ_S (K × P) from K backward passes (one per class, all samples at once — eval-mode samples are
+ * independent), the code's Cholesky-like factor L_b of diag(p̃) − p̃p̃ᵀ with p̃ = (1 − α)·softmax + α/K (α = 0.05
+ * held in a float16 tensor, so 1 − α and α/K are float16-rounded, as in the code), F = mean_b (L_b J_b)ᵀ(L_b J_b), λ = its eigenvalues, q = quantiles of λ
+ * at 0.1 … 0.9, q̃ = q/(Σ|q| + 1e-10) and VKDNW = −Σ q̃·ln(q̃ + 1e-10). `vkdnw_dim` = number of trainable tensors.
+ */
+import { backward } from '../backends/reference/backward.js';
+import { forwardTape } from '../backends/reference/tape.js';
+import { paramRefs } from '../grad/params.js';
+import type { NetParams, ScalarRef } from '../grad/types.js';
+import type { Network } from '../ir/types.js';
+import { quantile, symmetricEigenvalues } from './linalg.js';
+import { finite, type ProxyValue } from './value.js';
+
+/** float16(0.05): the smoothing constant as the official code stores it (a float16 tensor). */
+const ALPHA = 0.0499877929688;
+
+/** Round to the nearest IEEE float16 value (ties to even): `1 − α` and `α/K` are float16 tensor results. */
+export function toFloat16(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0 || !Number.isFinite(a)) return x;
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const step = 2 ** (e - 10);
+  const q = a / step;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 && r % 2 === 1) r -= 1;
+  return Math.sign(x) * r * step;
+}
+
+export interface VkdnwScores {
+  readonly vkdnw: ProxyValue;
+  readonly vkdnw_dim: ProxyValue;
+}
+
+/** The code's factor L (K × K, row-major) for smoothed probabilities p. */
+export function choleskyFactor(p: Float64Array): Float64Array {
+  const K = p.length;
+  const q = new Float64Array(K);
+  let cum = 0;
+  for (let k = 0; k < K; k++) {
+    cum += p[k]!;
+    q[k] = k === K - 1 ? 0 : 1 - cum;
+  }
+  const L = new Float64Array(K * K);
+  for (let k = 0; k < K; k++) {
+    const qPrev = k === 0 ? 1 : q[k - 1]!;
+    const d = Math.sqrt((p[k]! * q[k]!) / qPrev);
+    L[k * K + k] = d;
+    if (q[k] === 0) continue; // −p/0 = −∞ becomes 0 in the code
+    for (let i = k + 1; i < K; i++) L[i * K + k] = (-p[i]! / q[k]!) * d;
+  }
+  return L;
+}
+
+/** Smoothed softmax of one logit row. */
+function smoothed(logits: Float64Array): Float64Array {
+  const K = logits.length;
+  const m = Math.max(...logits);
+  const e = logits.map((v) => Math.exp(v - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  const keep = toFloat16(1 - ALPHA);
+  const floor = toFloat16(ALPHA / K);
+  return e.map((v) => (v / z) * keep + floor);
+}
+
+export function vkdnw(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  batch: number,
+  maxTensors = 128,
+): VkdnwScores {
+  const refs = paramRefs(params);
+  const chosen: ScalarRef[] = refs.slice(0, maxTensors).map((r) => ({ ...r, index: 0 }));
+  const P = chosen.length;
+  const tape = forwardTape(net, params, x, batch, { bn: 'eval', backward: { params: true } });
+  const K = tape.logits.length / batch;
+  // J[b][k][i] = ∂f_k(x_b)/∂θ_i
+  const J = new Float64Array(batch * K * P);
+  for (let k = 0; k < K; k++) {
+    const seed = new Float64Array(batch * K);
+    for (let b = 0; b < batch; b++) seed[b * K + k] = 1;
+    const g = backward(tape, { seeds: new Map([[net.output, seed]]), perSample: chosen });
+    g.perSample!.forEach((col, i) => {
+      for (let b = 0; b < batch; b++) J[(b * K + k) * P + i] = col[b]!;
+    });
+  }
+  const F = new Float64Array(P * P);
+  for (let b = 0; b < batch; b++) {
+    const L = choleskyFactor(smoothed(tape.logits.subarray(b * K, (b + 1) * K)));
+    const A = new Float64Array(K * P); // L·J_b
+    for (let r = 0; r < K; r++)
+      for (let k = 0; k <= r; k++) {
+        const l = L[r * K + k]!;
+        if (l !== 0) for (let i = 0; i < P; i++) A[r * P + i]! += l * J[(b * K + k) * P + i]!;
+      }
+    for (let r = 0; r < K; r++)
+      for (let i = 0; i < P; i++) {
+        const a = A[r * P + i]!;
+        if (a !== 0) for (let j = 0; j < P; j++) F[i * P + j]! += (a * A[r * P + j]!) / batch;
+      }
+  }
+  const lambdas = symmetricEigenvalues(F, P).map(Math.abs).sort();
+  const q = Array.from({ length: 9 }, (_, i) => quantile(lambdas, Math.fround(0.1 + 0.1 * i)));
+  const norm = q.reduce((a, v) => a + Math.abs(v), 0) + 1e-10;
+  let h = 0;
+  for (const v of q) h -= (v / norm) * Math.log(v / norm + 1e-10);
+  return { vkdnw: finite('vkdnw', h), vkdnw_dim: { value: refs.length } };
+}

@@ -1,0 +1,61 @@
+/**
+ * Zen-score (idstcv/ZenNAS `compute_zen_score.py`; NASLib `zen` is the same formula): with N(0, 1) weights
+ * (protocol), two train-mode forward passes to the map before global average pooling, on x and on the mixed input
+ * x + γ·x₂ (γ = 0.01): Δ = mean_b Σ_chw |f(x) − f(x + γx₂)|; every 2-D BatchNorm's running variance after those two
+ * passes (momentum 0.1, unbiased batch variance: rv = 0.81·rv₀ + 0.09·v₁ + 0.1·v₂) gives Σ ln sqrt(mean_c rv);
+ * S = ln Δ + Σ. A BN not on the path to the map keeps rv₀.
+ */
+import { forwardTape } from '../backends/reference/tape.js';
+import type { NetParams } from '../grad/types.js';
+import { numel } from '../ir/analysis.js';
+import type { Network } from '../ir/types.js';
+import { SwapError } from '../util/errors.js';
+import { finite, type ProxyValue } from './value.js';
+
+/** The node whose output is the map before global pooling: the input of the last `gap` node. */
+export function preGapNode(net: Network): number {
+  const gaps = net.nodes.filter((n) => n.op === 'gap');
+  if (gaps.length === 0) throw new SwapError('E_OPTION', 'zen needs a global average pool before the classifier');
+  return gaps[gaps.length - 1]!.inputs[0]!;
+}
+
+/** Mixed input x + γ·x₂ in float32, as the official code forms it from float32 tensors. */
+export function mixInputs(x: ArrayLike<number>, x2: ArrayLike<number>, gamma = 1e-2): Float32Array {
+  const g = Math.fround(gamma);
+  return Float32Array.from({ length: x.length }, (_, i) => Math.fround(x[i]! + Math.fround(g * x2[i]!)));
+}
+
+export function zen(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  mixed: ArrayLike<number>,
+  batch: number,
+): ProxyValue {
+  const feat = preGapNode(net);
+  const a = forwardTape(net, params, x, batch, { keep: [feat] });
+  const b = forwardTape(net, params, mixed, batch, { keep: [feat] });
+  const fa = a.activations.get(feat)!;
+  const fb = b.activations.get(feat)!;
+  let delta = 0;
+  for (let i = 0; i < fa.length; i++) delta += Math.abs(fa[i]! - fb[i]!);
+  delta /= batch;
+  let logBn = 0;
+  for (const n of net.nodes) {
+    if (n.op !== 'bn' || n.shape.length !== 3) continue;
+    const rv0 = params[n.id]?.runningVar;
+    const C = n.shape[0];
+    const per = numel(n.shape) / C;
+    const count = batch * per;
+    const unbiased = (v: Float64Array | undefined, c: number) => (v ? (v[c]! * count) / (count - 1) : undefined);
+    let mean = 0;
+    for (let c = 0; c < C; c++) {
+      const r0 = rv0 ? rv0[c]! : 1;
+      const v1 = unbiased(a.bnStats.get(n.id)?.variance, c);
+      const v2 = unbiased(b.bnStats.get(n.id)?.variance, c);
+      mean += v1 === undefined || v2 === undefined ? r0 : 0.81 * r0 + 0.09 * v1 + 0.1 * v2;
+    }
+    logBn += Math.log(Math.sqrt(mean / C));
+  }
+  return finite('zen', Math.log(delta) + logBn);
+}

@@ -1,0 +1,46 @@
+/**
+ * ZiCo (SLDGroup/ZiCo `ZeroShotProxy/compute_zico.py`): the conv/linear weight gradients of the mean cross-entropy
+ * on N ≥ 2 labelled batches (train-mode BN); per layer, over the elements whose gradient varies across batches,
+ * tmp = Σ mean_t|g_t| / std_t(g_t) (population std); S = Σ_layers ln tmp (layers with tmp = 0 are skipped).
+ */
+import { lossGradients } from '../backends/reference/backward.js';
+import type { NetParams } from '../grad/types.js';
+import type { Network } from '../ir/types.js';
+import { SwapError } from '../util/errors.js';
+import { weightedNodes } from './saliency.js';
+import { finite, type ProxyValue } from './value.js';
+
+export interface LabelledBatch {
+  readonly x: ArrayLike<number>;
+  readonly labels: ArrayLike<number>;
+}
+
+export function zico(net: Network, params: NetParams, batches: readonly LabelledBatch[]): ProxyValue {
+  if (batches.length < 2) throw new SwapError('E_OPTION', `zico needs at least 2 batches, got ${batches.length}`);
+  const layers = weightedNodes(net);
+  const grads = batches.map((b) => lossGradients(net, params, b.x, b.labels).grads.params);
+  const T = batches.length;
+  let s = 0;
+  for (const id of layers) {
+    const gs = grads.map((g) => g?.[id]?.weight);
+    if (gs.some((g) => !g)) continue;
+    const n = gs[0]!.length;
+    let tmp = 0;
+    for (let i = 0; i < n; i++) {
+      let mean = 0;
+      let meanAbs = 0;
+      for (const g of gs) {
+        mean += g![i]!;
+        meanAbs += Math.abs(g![i]!);
+      }
+      mean /= T;
+      meanAbs /= T;
+      let v = 0;
+      for (const g of gs) v += (g![i]! - mean) ** 2;
+      const std = Math.sqrt(v / T);
+      if (std !== 0) tmp += meanAbs / std;
+    }
+    if (tmp !== 0) s += Math.log(tmp);
+  }
+  return finite('zico', s);
+}

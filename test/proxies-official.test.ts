@@ -1,0 +1,112 @@
+/**
+ * Every proxy equals its OFFICIAL implementation on networks exported from PyTorch with their weights
+ * (test/fixtures/proxies, made by scripts/make_proxy_fixtures.py from the official repositories).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeNpy } from '../src/data/npy-array.js';
+import type { Shape3 } from '../src/ir/types.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
+import { azNas } from '../src/proxies/az.js';
+import { epeNasScore, inputJacobian, jacovScore } from '../src/proxies/jacobian.js';
+import { meco } from '../src/proxies/meco.js';
+import { nwotF64 } from '../src/proxies/nwot.js';
+import { l2Norm, saliencies, synflow } from '../src/proxies/saliency.js';
+import type { ProxyValue } from '../src/proxies/value.js';
+import { vkdnw } from '../src/proxies/vkdnw.js';
+import { zen } from '../src/proxies/zen.js';
+import { zico } from '../src/proxies/zico.js';
+
+const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
+
+function npy(name: string) {
+  return decodeNpy(readFileSync(join(DIR, name)), name);
+}
+
+function model(file: string, shape: readonly number[]) {
+  return onnxProxyModel(loadOnnxModel(join(DIR, file)), shape.slice(1) as unknown as Shape3);
+}
+
+function close(got: ProxyValue, want: number, rel = 1e-4) {
+  expect(got.value, got.reason).not.toBeNull();
+  expect(Math.abs(got.value! - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-12));
+}
+
+describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) => {
+  const e = expected.fixtures[name];
+  const x = npy(e.inputs);
+  const y = npy(e.labels).data;
+  const B = x.shape[0]!;
+  const { net, params } = model(e.onnx, x.shape);
+
+  it('grad_norm, snip, plain, fisher (ZC)', () => {
+    const s = saliencies(net, params, x.data, y);
+    close(s.grad_norm, e.zc.grad_norm);
+    close(s.snip, e.zc.snip);
+    close(s.plain, e.zc.plain);
+    close(s.fisher, e.zc.fisher);
+  });
+
+  it('synflow and synflow_bn (ZC)', () => {
+    close(synflow(net, params), e.zc.synflow);
+    close(synflow(net, params, 'train'), e.zc.synflow_bn);
+  });
+
+  it('jacov (ZC jacob_cov = NASLib jacov) and epe_nas (NASLib)', () => {
+    const { rows, outputs } = inputJacobian(net, params, x.data, B);
+    close(jacovScore(rows, B), e.zc.jacob_cov);
+    close(jacovScore(rows, B), e.naslib.jacov);
+    close(epeNasScore(rows, y, outputs), e.naslib.epe_nas);
+  });
+
+  it('l2_norm and nwot (NASLib)', () => {
+    close(l2Norm(net, params), e.naslib.l2_norm);
+    close(nwotF64(net, params, x.data, B), e.naslib.nwot);
+  });
+
+  it('zico on two batches (ZiCo)', () => {
+    const second = { x: npy(e.inputs2).data, labels: npy(e.labels2).data };
+    close(zico(net, params, [{ x: x.data, labels: y }, second]), e.zico);
+  });
+
+  it('meco on one image (MeCo)', () => {
+    const one = npy(e.meco_input);
+    close(meco(net, params, one.data, 1), e.meco);
+  });
+
+  it('zen (NASLib, and ZenNAS where present)', () => {
+    for (const z of [e.zen_naslib, e.zen_zennas].filter(Boolean)) {
+      const zx = npy(z.inputs);
+      const m = model(z.onnx, zx.shape);
+      close(zen(m.net, m.params, zx.data, npy(z.mixup).data, zx.shape[0]!), z.value);
+    }
+  });
+
+  it('AZ-NAS expressivity, progressivity, trainability', () => {
+    const ax = npy(e.az.inputs);
+    const m = model(e.az.onnx, ax.shape);
+    const feats = (e.az.features as string[]).map((f) => m.outputs.get(f)!);
+    const g = npy(e.az.cotangents).data;
+    let off = 0;
+    const draws = (_pair: number, n: number) => {
+      const out = g.slice(off, off + n);
+      off += n;
+      return out;
+    };
+    const s = azNas(m.net, m.params, ax.data, ax.shape[0]!, feats, draws);
+    close(s.expressivity, e.az.expressivity);
+    close(s.progressivity, e.az.progressivity, 1e-3);
+    close(s.trainability, e.az.trainability);
+  });
+
+  it('VKDNW entropy and dimension', () => {
+    const vx = npy(e.vkdnw.inputs);
+    const m = model(e.vkdnw.onnx, vx.shape);
+    const s = vkdnw(m.net, m.params, vx.data, vx.shape[0]!);
+    expect(s.vkdnw_dim.value).toBe(e.vkdnw.vkdnw_dim);
+    close(s.vkdnw, e.vkdnw.vkdnw_entropy);
+  });
+});
