@@ -17,8 +17,9 @@ import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
+import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
 
-interface ScoreFlags extends InputFlags {
+interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   space: string;
   dataset?: string;
   sample?: string;
@@ -106,13 +107,23 @@ export function registerScore(program: Command): void {
     .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
     .option('--chunk <n>', 'networks per backend call', '64')
     .option('--no-progress', 'no progress on stderr');
-  addScoreOnnxOptions(cmd).action(async (archs: string[], f: ScoreFlags) => {
+  addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
+    if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
+      await writeOut(f.output, await scoreOnnxWithProxies(archs[0]!, f));
+      return;
+    }
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx')) {
       await runScoreOnnx(archs[0]!, f as unknown as Parameters<typeof runScoreOnnx>[1]);
       return;
     }
     await runScore(archs, f);
   });
+}
+
+/** Write a finished text result to `--output` (atomically replaced) or stdout. */
+async function writeOut(output: string | undefined, text: string): Promise<void> {
+  if (output) writeFileSync(output, text);
+  else await new Promise<void>((res, rej) => process.stdout.write(text, (e) => (e ? rej(e) : res())));
 }
 
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
@@ -203,6 +214,12 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
   });
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
+  if (f.proxies !== undefined) {
+    const items = genotypes.map((g) => ({ id: space.format(g), net: space.build(g, netOptsFull) }));
+    const network = { space: space.name, ...netOptsFull };
+    await writeOut(f.output, await scoreNetworksWithProxies(items, f, seed, resolved.inputs.n, network));
+    return;
+  }
   if (!resolved.reg && f.reg) resolved.reg = dataFreeRegulariser(space, netOptsFull);
 
   // Resume: skip what the output file already holds (rows scored with other settings are refused).

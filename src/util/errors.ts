@@ -32,7 +32,11 @@ export type ErrorCode =
   | 'E_BUSY'
   | 'E_UNAUTHORIZED'
   | 'E_NOT_FOUND'
-  | 'E_SHUTTING_DOWN';
+  | 'E_SHUTTING_DOWN'
+  | 'E_PROXY_UNKNOWN'
+  | 'E_PROXY_BACKEND'
+  | 'E_PROXY_HEAD'
+  | 'E_LABELS';
 
 export class SwapError extends Error {
   readonly code: ErrorCode;

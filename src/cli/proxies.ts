@@ -1,0 +1,265 @@
+/**
+ * `--proxies a,b,…|all` on `score` (space architectures and ONNX models) and `correlate`: the zero-cost proxies of
+ * src/proxies/, each under its official protocol (default) or SWAP's (`--proxy-protocol swap`). They run on the
+ * reference engine (the only one with reverse mode and explicit weights); `--backend auto|reference` route there,
+ * an explicit other backend is refused.
+ */
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { type InputBatch, takeSamples } from '../data/batch.js';
+import {
+  CIFAR100_MEAN,
+  CIFAR100_STD,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  defaultBatch,
+  loadCifarBinary,
+} from '../data/cifar.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import { loadImageFolder } from '../data/images.js';
+import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
+import { loadNpyBatch } from '../data/npy.js';
+import { resizeBatch } from '../data/resize.js';
+import type { Network, Shape3 } from '../ir/types.js';
+import { loadOnnxModel } from '../onnx/load.js';
+import { onnxProxyModel } from '../proxies/onnx-model.js';
+import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
+import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
+import { SwapError } from '../util/errors.js';
+import { int } from './parse.js';
+
+export interface ProxyFlags {
+  proxies?: string;
+  proxyProtocol?: string;
+  labels?: string;
+  proxyBatch?: string;
+  backend?: string;
+  seed?: string;
+  format?: string;
+  images?: string;
+  imageDir?: string;
+  npy?: string;
+  input?: string;
+  gaussian?: boolean;
+  gaussianSeed?: string;
+  norm?: string;
+  reinit?: boolean;
+  inputShape?: string;
+}
+
+/** Add the proxy options to a command. */
+export function addProxyOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--proxies <list>',
+      'zero-cost proxies to compute instead of SWAP: comma-separated names or "all" (grad_norm, snip, synflow, jacov, zico, meco, zen, az_*, vkdnw, …)',
+    )
+    .option(
+      '--proxy-protocol <p>',
+      "official (each proxy's own batch, init, inputs) | swap (SWAP's inputs and weights)",
+      'official',
+    )
+    .option('--proxy-batch <n>', "samples per batch for every proxy (default: each proxy's official batch; swap: S)")
+    .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array');
+}
+
+/** The resolved proxy request of a command: names, protocol, batch override and engine routing. */
+export interface ProxyRequest {
+  readonly names: ProxyName[];
+  readonly protocol: 'official' | 'swap';
+  readonly batch?: number;
+  readonly engine: { readonly backend: 'reference'; readonly why: string };
+}
+
+export function proxyRequest(f: ProxyFlags): ProxyRequest {
+  const names = parseProxyList(f.proxies ?? '');
+  const protocol = f.proxyProtocol ?? 'official';
+  if (protocol !== 'official' && protocol !== 'swap')
+    throw new SwapError(
+      'E_OPTION',
+      `--proxy-protocol must be official or swap, got ${JSON.stringify(protocol.slice(0, 40))}`,
+    );
+  const backend = f.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'reference') {
+    const what = names.some((n) => proxySpec(n).backward) ? 'gradients' : 'explicit weights';
+    throw new SwapError(
+      'E_PROXY_BACKEND',
+      `backend ${backend.slice(0, 40)} cannot run ${names.join(', ')}: they need ${what}, which only the reference backend has; use --backend auto or reference`,
+    );
+  }
+  return {
+    names,
+    protocol,
+    ...(f.proxyBatch !== undefined ? { batch: int('--proxy-batch', f.proxyBatch, 1) } : {}),
+    engine: { backend: 'reference', why: 'gradients and explicit weights are implemented in the reference backend' },
+  };
+}
+
+/** Real images the proxies of `req` need (zico: two batches), given SWAP's batch size `swapBatch`. */
+export function imagesNeeded(req: ProxyRequest, swapBatch: number): number {
+  let n = 1;
+  for (const name of req.names) {
+    const s = settingsFor(name, {
+      protocol: req.protocol,
+      seed: 0,
+      images: { n: 0 } as InputBatch,
+      batch: req.batch ?? (req.protocol === 'swap' ? swapBatch : undefined),
+    });
+    if (s.input === 'real') n = Math.max(n, s.batch * s.batches);
+  }
+  return n;
+}
+
+/** Input images and their labels from the CLI flags: embedded CIFAR-10 (labelled) unless another source is given. */
+export async function proxyImages(
+  f: ProxyFlags,
+  count: number,
+  shape: Shape3,
+): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
+  const [c, h, w] = shape;
+  const npy = f.input ?? f.npy;
+  const fit = (b: InputBatch) => (b.h !== h || b.w !== w ? resizeBatch(b, h, w) : b);
+  let images: InputBatch;
+  let labels: Int32Array | undefined;
+  let labelSource = 'none';
+  const norm =
+    f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
+  if (f.gaussian) images = gaussianBatch(count, c, h, w, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
+  else if (npy !== undefined) images = loadNpyBatch(npy);
+  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, { count, height: h, width: w });
+  else if (f.images !== undefined && statSync(f.images).isDirectory())
+    images = await loadImageFolder(f.images, { count, height: h, width: w });
+  else if (f.images !== undefined) {
+    images = fit(loadCifarBinary(f.images, count, norm));
+    labels = cifarLabels(f.images, count);
+    labelSource = `${f.images} (record labels)`;
+  } else {
+    images = fit(defaultBatch(count));
+    labels = defaultLabels(count);
+    labelSource = 'embedded CIFAR-10 test labels';
+  }
+  if (f.labels !== undefined) {
+    labels = readLabels(f.labels);
+    labelSource = f.labels;
+    if (labels.length !== images.n)
+      throw new SwapError(
+        'E_LABELS',
+        `${labels.length} labels in ${f.labels.slice(0, 120)} for ${images.n} input images (${images.source.slice(0, 80)})`,
+      );
+  }
+  if (images.n > count) {
+    images = takeSamples(images, count);
+    labels = labels?.subarray(0, count);
+  }
+  if (images.c !== c)
+    throw new SwapError('E_INPUT_SHAPE', `the network takes ${c} channels, ${images.source} has ${images.c}`);
+  return { images, ...(labels ? { labels } : {}), labelSource };
+}
+
+/** One result row: values (null when not finite) and the reasons of the nulls. */
+export function proxyRow(key: string, id: string, run: ProxyRun): Record<string, unknown> {
+  const values: Record<string, number | null> = {};
+  const reasons: Record<string, string> = {};
+  for (const [name, v] of Object.entries(run.values)) {
+    values[name] = v!.value;
+    if (v!.reason) reasons[name] = v!.reason;
+  }
+  return { [key]: id, proxies: values, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) };
+}
+
+/** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null). */
+export function formatProxyRows(
+  rows: Record<string, unknown>[],
+  names: readonly ProxyName[],
+  settings: Record<string, unknown>,
+  format: string,
+  key: string,
+): string {
+  if (format === 'json') return `${JSON.stringify({ settings, results: rows }, null, 2)}\n`;
+  if (format === 'jsonl') return rows.map((r) => `${JSON.stringify({ ...r, settings })}\n`).join('');
+  if (format === 'csv') {
+    const cell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = rows.map((r) => {
+      const v = r['proxies'] as Record<string, number | null>;
+      return [
+        cell(String(r[key])),
+        ...names.map((n) => (v[n] === null || v[n] === undefined ? '' : String(v[n]))),
+      ].join(',');
+    });
+    return `${[key, ...names].join(',')}\n${lines.join('\n')}\n`;
+  }
+  throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+}
+
+/** Score space networks (already built) with the requested proxies. */
+export async function scoreNetworksWithProxies(
+  items: readonly { id: string; net: Network }[],
+  f: ProxyFlags,
+  seed: number,
+  swapBatch: number,
+  network: Record<string, unknown>,
+): Promise<string> {
+  const req = proxyRequest(f);
+  const shape = items[0]!.net.nodes[0]!.shape as Shape3;
+  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape);
+  const opts: ProxyRunOptions = {
+    protocol: req.protocol,
+    seed,
+    images: data.images,
+    ...(data.labels ? { labels: data.labels } : {}),
+    ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
+  };
+  const rows = items.map((it) => proxyRow('arch', it.id, runProxies(it.net, req.names, opts)));
+  const settings = proxySettings(req, opts, data, seed, { network });
+  return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
+}
+
+function proxySettings(
+  req: ProxyRequest,
+  o: ProxyRunOptions,
+  data: { images: InputBatch; labelSource: string },
+  seed: number,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    proxies: Object.fromEntries(req.names.map((n) => [n, settingsFor(n, o)])),
+    protocol: req.protocol,
+    seed,
+    inputs: data.images.source,
+    labels: data.labelSource,
+    backend: req.engine.backend,
+    engine: req.engine.why,
+    ...extra,
+  };
+}
+
+/** `swapnas score model.onnx --proxies …`: own weights (default) or `--reinit` with each protocol's init. */
+export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise<string> {
+  const req = proxyRequest(f);
+  const m = loadOnnxModel(file);
+  const dims = m.input.dims.slice(1);
+  const shape = f.inputShape
+    ? (f.inputShape.split(/[,x×\s]+/).map((p) => int('--input-shape', p, 1)) as unknown as Shape3)
+    : dims.every((d) => typeof d === 'number' && d > 0)
+      ? (dims as unknown as Shape3)
+      : undefined;
+  if (!shape || shape.length !== 3)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${file.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,
+    );
+  const model = onnxProxyModel(m, shape);
+  const seed = int('--seed', f.seed ?? '0', 0);
+  const data = await proxyImages(f, imagesNeeded(req, 16), shape);
+  const opts: ProxyRunOptions = {
+    protocol: req.protocol,
+    seed,
+    images: data.images,
+    ...(data.labels ? { labels: data.labels } : {}),
+    ...(f.reinit ? {} : { weights: model.params }),
+    ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? 16 } : {}),
+  };
+  const row = proxyRow('model', file, runProxies(model.net, req.names, opts));
+  const settings = proxySettings(req, opts, data, seed, { weights: f.reinit ? 'reinit (per protocol)' : 'model' });
+  return formatProxyRows([row], req.names, settings, f.format ?? 'json', 'model');
+}

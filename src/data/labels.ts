@@ -1,0 +1,71 @@
+/**
+ * Class labels of input batches: the embedded CIFAR images carry theirs (the first byte of each record); user
+ * inputs take a file — one integer per line, or a .npy array of integers.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SwapError } from '../util/errors.js';
+import { decodeNpy } from './npy-array.js';
+import { dataDir } from './paths.js';
+
+const RECORD = 3073;
+
+/** Labels of records `from … from+count−1` of a CIFAR binary file. */
+export function cifarLabels(path: string, count: number, from = 0): Int32Array {
+  const bytes = readFileSync(path);
+  if ((from + count) * RECORD > bytes.length)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${path} holds ${Math.floor(bytes.length / RECORD)} images, ${from + count} needed`,
+    );
+  return Int32Array.from({ length: count }, (_, i) => bytes[(from + i) * RECORD]!);
+}
+
+/** Labels of the embedded default CIFAR-10 batch of `count` images (the same images as `defaultBatch(count)`). */
+export function defaultLabels(count: number): Int32Array {
+  const file = count <= 20 ? 'cifar10_test_first20.bin' : 'cifar10_test_jpeg1000.bin';
+  return cifarLabels(join(dataDir(), file), count);
+}
+
+/** Labels of the embedded CIFAR-100 test images 0…count−1 (fine labels). */
+export function cifar100Labels(count: number): Int32Array {
+  return cifarLabels(join(dataDir(), 'cifar100_test_first20.bin'), count);
+}
+
+/** Parse a labels file: `.npy` (any integer dtype, or floats holding integers) or text with one integer per line. */
+export function readLabels(path: string): Int32Array {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new SwapError('E_INPUT_FILE', `cannot read labels ${path.slice(0, 200)}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const values = path.toLowerCase().endsWith('.npy') ? Array.from(decodeNpy(buf, path).data) : textLabels(buf, path);
+  values.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 0)
+      throw new SwapError(
+        'E_LABELS',
+        `${path.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative integer`,
+      );
+  });
+  if (values.length === 0) throw new SwapError('E_LABELS', `${path.slice(0, 200)} holds no labels`);
+  return Int32Array.from(values);
+}
+
+function textLabels(buf: Buffer, path: string): number[] {
+  return buf
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l, i) => {
+      if (!/^[+-]?\d+$/.test(l))
+        throw new SwapError(
+          'E_LABELS',
+          `${path.slice(0, 120)}: line ${i + 1} ${JSON.stringify(l.slice(0, 20))} is not an integer`,
+        );
+      return Number(l);
+    });
+}

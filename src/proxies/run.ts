@@ -1,0 +1,222 @@
+/**
+ * Compute a set of proxies on one network: each under its official protocol (its own init, input kind, batch, BN
+ * mode; see {@link proxySpec}) or under the SWAP protocol (SWAP's network, its S input images and Gaussian weights),
+ * one engine pass per proxy group. Own weights (an ONNX model) replace every protocol's initialisation.
+ */
+import type { InputBatch } from '../data/batch.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import type { NetParams } from '../grad/types.js';
+import { countParams, numel } from '../ir/analysis.js';
+import type { Network } from '../ir/types.js';
+import { SwapError } from '../util/errors.js';
+import { azNas, prngRademacher } from './az.js';
+import { blockFeatures } from './blocks.js';
+import { initParams, type InitScheme } from './init.js';
+import { epeNasScore, inputJacobian, jacovScore } from './jacobian.js';
+import { meco } from './meco.js';
+import { nwotF64 } from './nwot.js';
+import { type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
+import { l2Norm, saliencies, synflow } from './saliency.js';
+import type { ProxyValue } from './value.js';
+import { vkdnw } from './vkdnw.js';
+import { mixInputs, zen } from './zen.js';
+import { zico } from './zico.js';
+
+export interface ProxyRunOptions {
+  /** `official` (default): each proxy's own protocol; `swap`: SWAP's inputs (first `batch` images) and weights. */
+  readonly protocol?: 'official' | 'swap';
+  readonly seed: number;
+  /** Own weights (e.g. an ONNX model's); replace every protocol's initialisation. */
+  readonly weights?: NetParams;
+  /** Real images (normalised, sized for the network); labels, when given, one per image. */
+  readonly images: InputBatch;
+  readonly labels?: ArrayLike<number>;
+  /** Samples per batch: SWAP's S under `swap`; under `official` it overrides every proxy's batch when given. */
+  readonly batch?: number;
+  /** AZ-NAS block features (IR node ids); default {@link blockFeatures}. */
+  readonly features?: readonly number[];
+}
+
+/** What one proxy ran on, recorded next to its value. */
+export interface ProxySettings {
+  readonly protocol: 'official' | 'swap';
+  readonly init: InitScheme | 'model';
+  readonly input: ProxyProtocol['input'];
+  readonly batch: number;
+  readonly batches: number;
+  readonly bn: ProxyProtocol['bn'];
+  readonly dtype: 'float64';
+  readonly source: string;
+}
+
+export interface ProxyRun {
+  readonly values: Partial<Record<ProxyName, ProxyValue>>;
+  readonly settings: Partial<Record<ProxyName, ProxySettings>>;
+}
+
+/** AutoDL's FLOP count (NB201 API): conv/linear multiply-adds per sample, plus one add per output for a bias. */
+export function autodlFlops(net: Network): number {
+  let f = 0;
+  for (const n of net.nodes) {
+    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * n.k * n.k + (n.bias ? 1 : 0));
+    else if (n.op === 'linear') f += n.fout * (n.fin + (n.bias ? 1 : 0));
+  }
+  return f;
+}
+
+/** Settings of one proxy under the run's protocol. */
+export function settingsFor(name: ProxyName, o: ProxyRunOptions): ProxySettings {
+  const p = proxySpec(name).protocol;
+  const swap = o.protocol === 'swap';
+  const init = o.weights ? 'model' : swap && p.input !== 'none' ? 'gaussian' : p.init;
+  const batch = p.input === 'ones' || p.input === 'none' ? p.batch : (o.batch ?? p.batch);
+  const input = swap && p.input === 'gaussian' ? 'real' : p.input;
+  return {
+    protocol: swap ? 'swap' : 'official',
+    init,
+    input,
+    batch,
+    batches: p.batches,
+    bn: p.bn,
+    dtype: p.dtype,
+    source: p.source,
+  };
+}
+
+/**
+ * Refuse what cannot give an honest value, with coded errors: a label-based proxy without labels, a label count
+ * other than the number of images, labels outside 0…classes−1, and a loss/probability/pooling proxy on a network
+ * without a classifier head (flat logits after a global pool).
+ */
+export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): void {
+  const out = net.nodes[net.output]!;
+  const headless = out.shape.length !== 1 || !net.nodes.some((n) => n.op === 'gap');
+  for (const name of names) {
+    const spec = proxySpec(name);
+    if (spec.head && headless)
+      throw new SwapError(
+        'E_PROXY_HEAD',
+        `${name} needs a classifier head (global pool and flat logits); this network's output is ${out.shape.join('x')}`,
+      );
+    if (spec.labels && !o.labels)
+      throw new SwapError(
+        'E_LABELS',
+        `${name} needs class labels: the embedded CIFAR images carry them; give --labels for other inputs`,
+      );
+  }
+  if (!o.labels) return;
+  if (o.labels.length !== o.images.n)
+    throw new SwapError('E_LABELS', `${o.labels.length} labels for ${o.images.n} input images (one label per image)`);
+  if (out.shape.length !== 1) return;
+  const classes = numel(out.shape);
+  for (let i = 0; i < o.labels.length; i++) {
+    const y = o.labels[i]!;
+    if (!Number.isInteger(y) || y < 0 || y >= classes)
+      throw new SwapError(
+        'E_LABELS',
+        `label ${y} of image ${i} is outside 0…${classes - 1} (the network has ${classes} outputs)`,
+      );
+  }
+}
+
+/** Every proxy of `names` on `net` (validated first by {@link checkProxyRequest}). */
+export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): ProxyRun {
+  checkProxyRequest(net, names, o);
+  const values: Partial<Record<ProxyName, ProxyValue>> = {};
+  const settings: Partial<Record<ProxyName, ProxySettings>> = {};
+  const groups = new Map<ProxyGroup, ProxyName[]>();
+  for (const n of names) groups.set(proxySpec(n).group, [...(groups.get(proxySpec(n).group) ?? []), n]);
+  const paramCache = new Map<string, NetParams>();
+  const paramsFor = (s: ProxySettings): NetParams => {
+    if (o.weights) return o.weights;
+    const key = s.init;
+    if (!paramCache.has(key)) paramCache.set(key, initParams(net, s.init as InitScheme, o.seed));
+    return paramCache.get(key)!;
+  };
+  for (const [group, members] of groups) {
+    const s = settingsFor(members[0]!, o);
+    const got = runGroup(group, net, paramsFor(s), s, o);
+    for (const m of members) {
+      values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };
+      settings[m] = settingsFor(m, o);
+    }
+  }
+  return { values, settings };
+}
+
+/** The first `n` images (and labels) starting at image `from`. */
+function realBatch(o: ProxyRunOptions, n: number, from = 0): { x: Float32Array; labels?: Float64Array } {
+  const b = o.images;
+  if (from + n > b.n)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the proxies need ${from + n} input images, ${b.source} holds ${b.n} (lower the proxy batch)`,
+    );
+  const per = b.c * b.h * b.w;
+  const x = b.data.subarray(from * per, (from + n) * per);
+  return o.labels ? { x, labels: Float64Array.from(o.labels).subarray(from, from + n) } : { x };
+}
+
+function inputsFor(s: ProxySettings, o: ProxyRunOptions, net: Network, salt = 0): Float32Array {
+  const [c, h, w] = net.nodes[0]!.shape as readonly [number, number, number];
+  if (s.input === 'gaussian') return gaussianBatch(s.batch, c, h, w, (o.seed ^ (0x5bd1e995 * salt)) >>> 0).data;
+  return realBatch(o, s.batch, salt * s.batch).x;
+}
+
+function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Float64Array {
+  const l = realBatch(o, s.batch, which * s.batch).labels;
+  if (!l)
+    throw new SwapError(
+      'E_LABELS',
+      'this proxy needs class labels (the embedded CIFAR images carry them; give --labels for other inputs)',
+    );
+  return l;
+}
+
+function runGroup(
+  group: ProxyGroup,
+  net: Network,
+  params: NetParams,
+  s: ProxySettings,
+  o: ProxyRunOptions,
+): Partial<Record<ProxyName, ProxyValue>> {
+  switch (group) {
+    case 'count':
+      return { params: { value: countParams(net) }, flops: { value: autodlFlops(net) } };
+    case 'l2_norm':
+      return { l2_norm: l2Norm(net, params) };
+    case 'nwot':
+      return { nwot: nwotF64(net, params, inputsFor(s, o, net), s.batch, s.bn) };
+    case 'meco':
+      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn) };
+    case 'zen': {
+      const x = inputsFor(s, o, net);
+      const x2 = inputsFor({ ...s, input: 'gaussian' }, o, net, 1);
+      return { zen: zen(net, params, x, mixInputs(x, x2), s.batch) };
+    }
+    case 'az': {
+      const feats = o.features ?? blockFeatures(net);
+      const r = azNas(net, params, inputsFor(s, o, net), s.batch, feats, prngRademacher(o.seed));
+      return { az_expressivity: r.expressivity, az_progressivity: r.progressivity, az_trainability: r.trainability };
+    }
+    case 'saliency':
+      return { ...saliencies(net, params, inputsFor(s, o, net), labelsFor(s, o), s.bn) };
+    case 'jacobian': {
+      const { rows, outputs } = inputJacobian(net, params, inputsFor(s, o, net), s.batch, s.bn);
+      const out: Partial<Record<ProxyName, ProxyValue>> = { jacov: jacovScore(rows, s.batch) };
+      if (o.labels) out.epe_nas = epeNasScore(rows, labelsFor(s, o), outputs);
+      return out;
+    }
+    case 'synflow':
+    case 'synflow_bn':
+      return { [group]: synflow(net, params, s.bn) };
+    case 'zico': {
+      const batches = [0, 1].map((k) => ({ x: inputsFor(s, o, net, k), labels: labelsFor(s, o, k) }));
+      return { zico: zico(net, params, batches) };
+    }
+    case 'vkdnw': {
+      const r = vkdnw(net, params, inputsFor(s, o, net), s.batch);
+      return { vkdnw: r.vkdnw, vkdnw_dim: r.vkdnw_dim };
+    }
+  }
+}
