@@ -118,7 +118,7 @@ export async function proxyImages(
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
   const [c, h, w] = shape;
   const npy = f.input ?? f.npy;
-  const fit = (b: InputBatch) => (b.h !== h || b.w !== w ? resizeBatch(b, h, w) : b);
+  const sized = (b: InputBatch) => (b.h !== h || b.w !== w ? resizeBatch(b, h, w) : b);
   let images: InputBatch;
   let labels: Int32Array | undefined;
   let labelSource = 'none';
@@ -130,11 +130,11 @@ export async function proxyImages(
   else if (f.images !== undefined && statSync(f.images).isDirectory())
     images = await loadImageFolder(f.images, { count, height: h, width: w });
   else if (f.images !== undefined) {
-    images = fit(loadCifarBinary(f.images, count, norm));
+    images = sized(loadCifarBinary(f.images, count, norm));
     labels = cifarLabels(f.images, count);
     labelSource = `${f.images} (record labels)`;
   } else {
-    images = fit(defaultBatch(count));
+    images = sized(defaultBatch(count));
     labels = defaultLabels(count);
     labelSource = 'embedded CIFAR-10 test labels';
   }
@@ -243,7 +243,7 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
     : dims.every((d) => typeof d === 'number' && d > 0)
       ? (dims as unknown as Shape3)
       : undefined;
-  if (!shape || shape.length !== 3)
+  if (shape?.length !== 3)
     throw new SwapError(
       'E_INPUT_SHAPE',
       `${file.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,

@@ -215,8 +215,13 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   });
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
   if (f.proxies !== undefined) {
-    const items = genotypes.map((g) => ({ id: space.format(g), net: space.build(g, netOptsFull) }));
-    const network = { space: space.name, ...netOptsFull };
+    // Official proxy protocols score the benchmark's own network; the SWAP protocol its proxy network.
+    const official =
+      (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
+    const evalNet = official ? entry.evalNetworkFor?.(target) : undefined;
+    const opts = evalNet ? { ...evalNet, inputSize: resolved.inputs.h } : netOptsFull;
+    const items = genotypes.map((g) => ({ id: space.format(g), net: space.build(g, opts) }));
+    const network = { space: space.name, ...opts };
     await writeOut(f.output, await scoreNetworksWithProxies(items, f, seed, resolved.inputs.n, network));
     return;
   }

@@ -1,0 +1,89 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const FX = join(__dirname, 'fixtures', 'proxies');
+const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+const TINY = ['--channels', '4', '--cells', '1', '--input-size', '8', '--batch', '8', '--no-progress'];
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+}
+
+describe('--proxies on score (built dist/)', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('space architectures under the SWAP protocol: values and per-proxy settings', () => {
+    const r = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov,synflow,zen', '--proxy-protocol', 'swap']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out.results[0].proxies)).toEqual(['snip', 'jacov', 'synflow', 'zen']);
+    for (const v of Object.values(out.results[0].proxies)) expect(Number.isFinite(v)).toBe(true);
+    expect(out.settings.proxies.snip).toMatchObject({ protocol: 'swap', init: 'gaussian', batch: 8, input: 'real' });
+    expect(out.settings.proxies.synflow).toMatchObject({ batch: 1, input: 'ones', bn: 'identity' });
+    expect(out.settings.labels).toBe('embedded CIFAR-10 test labels');
+    expect(out.settings.backend).toBe('reference');
+    const csv = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov', '--proxy-protocol', 'swap', '--format', 'csv']);
+    expect(csv.stdout.split('\n')[0]).toBe('arch,snip,jacov');
+    expect(Number(csv.stdout.split('\n')[1]!.split(',').at(-2))).toBeCloseTo(out.results[0].proxies.snip, 10);
+  });
+
+  it('an ONNX model with its own weights equals the official implementation', () => {
+    const expected = JSON.parse(readFileSync(join(FX, 'expected.json'), 'utf8')).fixtures.resnetish;
+    const r = run([
+      'score',
+      join(FX, 'resnetish.onnx'),
+      '--proxies',
+      'grad_norm,fisher,jacov,epe_nas',
+      '--input',
+      join(FX, 'resnetish-x.npy'),
+      '--labels',
+      join(FX, 'resnetish-y.npy'),
+      '--proxy-batch',
+      '8',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const v = JSON.parse(r.stdout).results[0].proxies;
+    expect(v.grad_norm / expected.zc.grad_norm).toBeCloseTo(1, 4);
+    expect(v.fisher / expected.zc.fisher).toBeCloseTo(1, 4);
+    expect(v.jacov / expected.zc.jacob_cov).toBeCloseTo(1, 4);
+    expect(v.epe_nas / expected.naslib.epe_nas).toBeCloseTo(1, 4);
+  });
+
+  it('bad requests exit 2 with coded messages', () => {
+    const cases: [string[], string][] = [
+      [['--proxies', 'snip,grasp'], 'E_PROXY_UNKNOWN'],
+      [['--proxies', 'snip', '--backend', 'native'], 'E_PROXY_BACKEND'],
+      [['--proxies', 'snip', '--gaussian'], 'E_LABELS'],
+      [['--proxies', 'snip', '--proxy-protocol', 'mine'], 'E_OPTION'],
+    ];
+    for (const [args, code] of cases) {
+      const r = run(['score', ARCH, ...TINY, ...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(code);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-labels-'));
+    const few = join(dir, 'few.txt');
+    writeFileSync(few, '1\n2\n3\n');
+    const r = run([
+      'score',
+      join(FX, 'resnetish.onnx'),
+      '--proxies',
+      'snip',
+      '--input',
+      join(FX, 'resnetish-x.npy'),
+      '--labels',
+      few,
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('E_LABELS');
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, '1\n2\nx\n');
+    expect(run(['score', ARCH, ...TINY, '--proxies', 'snip', '--labels', bad]).stderr).toContain('E_LABELS');
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The proxy runner on every space's networks and its coded errors, plus invariants of the proxy definitions
+ * (docs/proxies.md §6) that hold whatever the official numbers are.
+ */
+import { describe, expect, it } from 'vitest';
+import { referenceNwot } from '../src/backends/reference/forward.js';
+import { defaultBatch } from '../src/data/cifar.js';
+import { defaultLabels } from '../src/data/labels.js';
+import { mapParams, prngParams } from '../src/grad/params.js';
+import { countParams } from '../src/ir/analysis.js';
+import { azNas, blockTrainability, prngRademacher } from '../src/proxies/az.js';
+import { blockFeatures } from '../src/proxies/blocks.js';
+import { jacovScore } from '../src/proxies/jacobian.js';
+import { PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
+import { autodlFlops, runProxies } from '../src/proxies/run.js';
+import { synflow } from '../src/proxies/saliency.js';
+import { choleskyFactor, toFloat16 } from '../src/proxies/vkdnw.js';
+import { spaceEntry } from '../src/spaces/registry.js';
+import { Rng } from '../src/util/rng.js';
+
+const NB201_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+function tinyNet(space: string, target?: string, extra: Record<string, unknown> = {}) {
+  const entry = spaceEntry(space);
+  const g = space === 'nb201' ? entry.space.parse(NB201_ARCH) : entry.space.sample(new Rng(3));
+  const opts = { ...entry.networkFor(target ?? entry.targets[0]!), channels: 4, cells: 1, inputSize: 8, ...extra };
+  return entry.space.build(g, opts);
+}
+
+const images = defaultBatch(8);
+const labels = defaultLabels(8);
+const small = (w: number) => {
+  // 8 × 8 crops of the embedded images, so every space's tiny network takes them
+  const data = new Float32Array(images.n * 3 * w * w);
+  for (let n = 0; n < images.n; n++)
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < w; y++)
+        for (let x = 0; x < w; x++) data[((n * 3 + c) * w + y) * w + x] = images.data[((n * 3 + c) * 32 + y) * 32 + x]!;
+  return { ...images, data, h: w, w };
+};
+
+describe('proxy names', () => {
+  it('all, lists, duplicates and unknown names', () => {
+    expect(parseProxyList('all')).toEqual([...PROXY_NAMES]);
+    expect(parseProxyList('snip, jacov,snip')).toEqual(['snip', 'jacov']);
+    expect(() => parseProxyList('snip,grasp')).toThrow(expect.objectContaining({ code: 'E_PROXY_UNKNOWN' }));
+    expect(() => parseProxyList(' , ')).toThrow(expect.objectContaining({ code: 'E_PROXY_UNKNOWN' }));
+  });
+});
+
+describe.each([
+  ['nb201', undefined],
+  ['darts', undefined],
+  ['nb101', undefined],
+  ['tnb101-micro', 'class_object'],
+])('every proxy on a %s network', (space, target) => {
+  it('gives a finite value or null with a reason, under both protocols', () => {
+    const net = tinyNet(space, target, space === 'darts' ? { cells: 2 } : {});
+    const classes = (net.nodes[net.output]!.shape[0] as number) ?? 10;
+    const lab = Int32Array.from(labels, (y) => y % classes);
+    for (const protocol of ['official', 'swap'] as const) {
+      const r = runProxies(net, PROXY_NAMES, { protocol, seed: 1, images: small(8), labels: lab, batch: 4 });
+      for (const name of PROXY_NAMES) {
+        const v = r.values[name]!;
+        expect(v, name).toBeDefined();
+        if (v.value === null) expect(v.reason, name).toMatch(name.split('_')[0]!);
+        else expect(Number.isFinite(v.value), name).toBe(true);
+        expect(r.settings[name]!.protocol).toBe(protocol);
+      }
+      expect(r.values.params!.value).toBe(countParams(net));
+      expect(r.values.flops!.value).toBe(autodlFlops(net));
+    }
+  });
+});
+
+describe('coded errors', () => {
+  const net = tinyNet('nb201');
+  const base = { seed: 0, images: small(8) };
+  it('a label-based proxy without labels', () => {
+    expect(() => runProxies(net, ['snip'], base)).toThrow(expect.objectContaining({ code: 'E_LABELS' }));
+    expect(() => runProxies(net, ['epe_nas'], base)).toThrow(expect.objectContaining({ code: 'E_LABELS' }));
+    expect(runProxies(net, ['jacov'], { ...base, batch: 4 }).values.jacov!.value).not.toBeNull();
+  });
+  it('label count and range', () => {
+    expect(() => runProxies(net, ['snip'], { ...base, labels: labels.subarray(0, 7) })).toThrow(
+      expect.objectContaining({ code: 'E_LABELS' }),
+    );
+    expect(() => runProxies(net, ['snip'], { ...base, labels: Int32Array.from(labels, (y) => y + 10) })).toThrow(
+      expect.objectContaining({ code: 'E_LABELS' }),
+    );
+  });
+  it('a loss-based proxy on a network without a classifier head', () => {
+    const dense = tinyNet('tnb101-micro', 'autoencoder');
+    expect(() => runProxies(dense, ['grad_norm'], { ...base, labels })).toThrow(
+      expect.objectContaining({ code: 'E_PROXY_HEAD' }),
+    );
+    expect(() => runProxies(dense, ['zen'], base)).toThrow(expect.objectContaining({ code: 'E_PROXY_HEAD' }));
+    // output-agnostic proxies still run on it
+    const r = runProxies(dense, ['synflow', 'jacov'], { ...base, batch: 4 });
+    expect(r.values.synflow!.value).toBeGreaterThan(0);
+  });
+  it('too few images for the protocol batch', () => {
+    expect(() => runProxies(net, ['jacov'], base)).toThrow(expect.objectContaining({ code: 'E_INPUT_SHAPE' }));
+  });
+});
+
+describe('invariants', () => {
+  const net = tinyNet('nb201');
+  it('nwot on PRNG weights equals the forward engine', () => {
+    const params = prngParams(net, 5);
+    const r = runProxies(net, ['nwot'], { seed: 5, images: small(8), batch: 8, weights: params });
+    expect(r.values.nwot!.value).toBeCloseTo(referenceNwot(net, small(8), 5), 6);
+  });
+  it('synflow depends only on |θ| and vanishes when no path is left', () => {
+    const params = prngParams(net, 2);
+    const flipped = mapParams(params, (v, ref) => (ref.node % 2 === 0 ? -v : v));
+    expect(synflow(net, flipped).value).toBeCloseTo(synflow(net, params).value!, 6);
+    const zeroed = mapParams(params, (v, ref) => (net.nodes[ref.node]!.op === 'linear' ? 0 : v));
+    expect(synflow(net, zeroed).value).toBe(0);
+  });
+  it('jacov: identical rows ≈ −1e5·(B−1), uncorrelated rows → −B', () => {
+    const B = 4;
+    const same = new Float64Array(B * 3).map((_, i) => [1, 2, 4][i % 3]!);
+    expect(jacovScore(same, B).value! / (-1e5 * (B - 1))).toBeCloseTo(1, 3);
+    const eye = new Float64Array(B * B * 2);
+    for (let b = 0; b < B; b++) {
+      eye[b * 2 * B + b] = 1;
+      eye[b * 2 * B + B + b] = -1;
+    }
+    expect(jacovScore(eye, B).value).toBeLessThan(0);
+    expect(jacovScore(new Float64Array(B * 3).fill(1), B).value).toBeNull();
+  });
+  it('AZ trainability: identity block −inf, maximum 0 at σ = 1', () => {
+    const g = Float64Array.of(1, -1, 1, 1);
+    expect(blockTrainability(g, [1, 2, 2], g.slice(), [1, 2, 2], 1)).toBe(-Infinity);
+    // one channel: σ = |⟨g', g⟩|/4, t = 2 − σ − 1/(σ + 1e-6)
+    expect(
+      Math.abs(
+        blockTrainability(
+          g,
+          [1, 2, 2],
+          g.map((v) => v * 0.999),
+          [1, 2, 2],
+          1,
+        ),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      blockTrainability(
+        g,
+        [1, 2, 2],
+        g.map((v) => v * 0.5),
+        [1, 2, 2],
+        1,
+      ),
+    ).toBeCloseTo(-0.5, 4);
+  });
+  it('AZ features of the NB201 network: stem, 15 cells, 2 reduction blocks', () => {
+    const full = spaceEntry('nb201').space.build(spaceEntry('nb201').space.parse(NB201_ARCH), {
+      channels: 4,
+      cells: 5,
+      classes: 10,
+      inputSize: 8,
+    });
+    expect(blockFeatures(full)).toHaveLength(18);
+    const r = azNas(
+      full,
+      prngParams(full, 1),
+      small(8).data.subarray(0, 4 * 192),
+      4,
+      blockFeatures(full),
+      prngRademacher(1),
+    );
+    expect(r.expressivity.value).toBeGreaterThan(0);
+    expect(r.trainability.value).toBeLessThan(0);
+  });
+  it('VKDNW factor: L·Lᵀ = diag(p) − ppᵀ except the last column, float16 rounding', () => {
+    const p = Float64Array.of(0.1, 0.2, 0.3, 0.4);
+    const L = choleskyFactor(p);
+    const K = 4;
+    for (let i = 0; i < K; i++)
+      for (let j = 0; j < K; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += L[i * K + k]! * L[j * K + k]!;
+        expect(s).toBeCloseTo((i === j ? p[i]! : 0) - p[i]! * p[j]!, 12);
+      }
+    expect(toFloat16(1 - 0.0499877929688)).toBe(0.9501953125);
+    expect(toFloat16(0.1)).toBe(0.0999755859375);
+  });
+});
