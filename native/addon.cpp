@@ -9,6 +9,7 @@
 #include "napi_args.h"
 #include "forward.h"
 #include "gemm.h"
+#include "grad_worker.h"
 #include "ir.h"
 #include "patterns.h"
 #include "peak.h"
@@ -232,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nodeValues", Napi::Function::New(env, NodeValues, "nodeValues"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
+  registerGradExports(env, exports);
 #if defined(SWAPNAS_WITH_CUDA)
   registerCudaExports(env, exports);
 #else

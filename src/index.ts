@@ -71,3 +71,6 @@ export { crossEntropy, type LossValue } from './grad/loss.js';
 export { forwardTape, type Tape } from './backends/reference/tape.js';
 export { backward, lossGradients, type LossGradientOptions } from './backends/reference/backward.js';
 export { onnxParams, toOnnxLayout, type OnnxParams, type OnnxParamRef } from './onnx/params.js';
+export { gradientSupport, type GradientSupport } from './backends/grad-support.js';
+export { referenceGradients } from './backends/reference/grad-job.js';
+export { nativeGradients, packParams, unpackGrads } from './backends/native/grad.js';

@@ -1,5 +1,6 @@
 import type { InputBatch } from '../data/batch.js';
 import type { Network } from '../ir/types.js';
+import type { GradientJob, NetworkGradients } from '../grad/types.js';
 
 /** Progress of a batch job: `done` of `total` (network × repeat) evaluations finished. */
 export type ProgressFn = (done: number, total: number) => void;
@@ -31,6 +32,11 @@ export interface Backend {
   nwot?(req: CountRequest): Promise<CountResult>;
   /** Optional: counts and NWOT from one forward pass per network × seed. */
   countAndNwot?(req: CountRequest): Promise<{ counts: CountResult; nwot: CountResult }>;
+  /**
+   * Optional reverse mode: one forward and one backward pass per network of the job (see `grad/types.ts`).
+   * Backends without it cannot run gradient proxies; {@link gradientSupport} says why.
+   */
+  gradients?(job: GradientJob): Promise<NetworkGradients[]>;
   /** Release native/GPU resources. */
   close?(): Promise<void> | void;
 }

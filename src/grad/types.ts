@@ -10,6 +10,8 @@
  * `[out][in/groups][kh][kw]`, linear weights `[out][in]`.
  */
 
+import type { Network } from '../ir/types.js';
+
 /** Trainable tensors (and BN running statistics) of one IR node, float64, PyTorch layouts. */
 export interface NodeParams {
   /** conv `[cout][cin/groups][k][k]`, linear `[fout][fin]`. */
@@ -103,4 +105,39 @@ export interface Gradients {
   readonly nodes: ReadonlyMap<number, Float64Array>;
   /** `perSample[i][b]` for the i-th requested scalar. */
   readonly perSample?: readonly Float64Array[];
+}
+
+/**
+ * One coarse gradient job: every network with its own parameters on one input batch. The objective is the mean
+ * cross-entropy against `labels`, or — without labels — the sum of the output node's values (all-ones cotangent:
+ * jacov's d(Σ logits)/dx, synflow's d(Σ logits)/dθ).
+ */
+export interface GradientJob {
+  readonly networks: readonly Network[];
+  /** One parameter set per network. */
+  readonly params: readonly NetParams[];
+  /** Input batch, batch × C × H × W. */
+  readonly input: ArrayLike<number>;
+  readonly batch: number;
+  readonly labels?: ArrayLike<number>;
+  readonly bn?: BnMode;
+  /** Gradients of every trainable tensor (default true). */
+  readonly wantParams?: boolean;
+  /** Gradient w.r.t. the input (default false). */
+  readonly wantInput?: boolean;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a {@link GradientJob} returns per network. */
+export interface NetworkGradients {
+  /** Mean cross-entropy (0 for the sum objective). */
+  readonly loss: number;
+  /** Output node values, batch × numel. */
+  readonly outputs: Float32Array | Float64Array;
+  readonly params?: NetParams;
+  readonly input?: Float32Array | Float64Array;
+  /** Largest activation + gradient memory held at once (bytes), where the backend measures it. */
+  readonly peakBytes?: number;
 }

@@ -125,4 +125,35 @@ export interface NativeAddon {
   stats(reset?: boolean): NativeStats;
   /** Measured single-thread fp32 FMA throughput of this CPU, GFLOP/s (runs for about `seconds`, default 0.2). */
   peakGflops(seconds?: number): number;
+  /**
+   * Reverse mode (native/grad_worker.cpp): one forward + backward pass per network, asynchronously on a worker
+   * pool; see `backends/native/grad.ts` for the packed parameter layout.
+   */
+  gradients(job: NativeGradJob, onProgress?: (done: number, total: number) => void): Promise<NativeGradResult[]>;
+}
+
+/** A gradient job: `seeds` is unused (empty); every network brings its packed parameters. */
+export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
+  /** Packed float32 parameters of every network, concatenated. */
+  readonly params: Float32Array;
+  /** Start of network i's parameters in `params`; length = networks + 1. */
+  readonly paramOffsets: Int32Array;
+  /** One label per sample (mean cross-entropy) or empty (objective = sum of the outputs). */
+  readonly labels: Int32Array;
+  /** 0 train (batch statistics), 1 eval (running statistics), 2 identity. */
+  readonly bn: number;
+  readonly wantParams: boolean;
+  readonly wantInput: boolean;
+}
+
+export interface NativeGradResult {
+  readonly loss: number;
+  /** Output node values, n × numel. */
+  readonly outputs: Float32Array;
+  /** Packed parameter gradients (empty unless wanted). */
+  readonly params: Float32Array;
+  /** Input gradient, n × c × h × w (empty unless wanted). */
+  readonly input: Float32Array;
+  /** Largest activation + gradient memory held at once. */
+  readonly peakBytes: number;
 }

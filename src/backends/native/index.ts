@@ -4,6 +4,8 @@ import { SwapError } from '../../util/errors.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
 import type { Backend, BackendProvider, CountRequest, CountResult } from '../types.js';
 import type { NativeAddon, NativeCountJob } from '../../native/addon.js';
+import type { GradientJob, NetworkGradients } from '../../grad/types.js';
+import { nativeGradients } from './grad.js';
 
 /** SWAP pattern counts and NWOT scores of the same evaluations, both `[network][repeat]`. */
 export interface CountsAndNwot {
@@ -30,6 +32,11 @@ export class NativeBackend implements Backend {
   async countAndNwot(req: CountRequest): Promise<CountsAndNwot> {
     const r = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: true }, onProgress));
     return { counts: splitByNetwork(r.counts, req), nwot: splitByNetwork(r.nwot, req) };
+  }
+
+  /** Reverse mode in float32, one network per work item on `job.threads` threads. */
+  gradients(job: GradientJob): Promise<NetworkGradients[]> {
+    return nativeGradients(this.addon, job);
   }
 
   private run<T>(

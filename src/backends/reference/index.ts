@@ -1,6 +1,8 @@
 import type { Backend, BackendProvider, CountRequest, CountResult } from '../types.js';
 import { SwapError } from '../../util/errors.js';
 import { referenceCount, referenceNwot } from './forward.js';
+import { referenceGradients } from './grad-job.js';
+import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 
 /** The plain TypeScript backend: the definition every fast path is checked against. Single-threaded. */
 export class ReferenceBackend implements Backend {
@@ -12,6 +14,11 @@ export class ReferenceBackend implements Backend {
 
   nwot(req: CountRequest): Promise<CountResult> {
     return this.each(req, referenceNwot);
+  }
+
+  /** Reverse mode in float64 (the definition the native engine is checked against). */
+  gradients(job: GradientJob): Promise<NetworkGradients[]> {
+    return referenceGradients(job);
   }
 
   private async each(req: CountRequest, f: typeof referenceCount): Promise<CountResult> {

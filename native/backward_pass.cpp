@@ -1,0 +1,164 @@
+// GradExecutor::backward: reverse topological order over the nodes between the output and the requested targets
+// (parameters, input), accumulating cotangents; a node's cotangent buffer is handed on to an input (element-wise
+// ops work in place) or released once the node is done.
+#include <algorithm>
+#include <cstring>
+
+#include "backward.h"
+
+namespace swapnas {
+
+namespace {
+
+void addInto(float* dst, const float* src, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace
+
+void GradExecutor::backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
+  const size_t N = net.nodes.size();
+  // flow[i]: node i is, or depends on, a target; only through such nodes do cotangents need to go.
+  std::vector<uint8_t> flow(N, 0);
+  for (size_t i = 0; i < N; ++i) {
+    const Node& n = net.nodes[i];
+    const bool hasParams = n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn != BnMode::Identity);
+    flow[i] = (req.wantParams && hasParams) || (req.wantInput && i == 0);
+    for (int j : n.inputs) flow[i] |= flow[static_cast<size_t>(j)];
+  }
+  if (req.wantParams) r.params.assign(offsets_.back(), 0.0f);
+  // Hands `buf` (S x numel of node j) to input j: owned when j had no cotangent yet, else added and released.
+  auto give = [&](int j, float*& buf) {
+    float*& g = grad_[static_cast<size_t>(j)];
+    if (!flow[static_cast<size_t>(j)]) {
+      release(buf);
+    } else if (!g) {
+      g = buf;
+      buf = nullptr;
+    } else {
+      addInto(g, buf, static_cast<size_t>(S) * net.nodes[static_cast<size_t>(j)].numel());
+      release(buf);
+    }
+  };
+  for (size_t i = static_cast<size_t>(net.output) + 1; i-- > 1;) {
+    float* dy = grad_[i];
+    if (!dy) continue;
+    if (cancel && cancel->requested()) throw Cancelled{};
+    grad_[i] = nullptr;
+    const Node& n = net.nodes[i];
+    const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
+    const Node* in = j0 < 0 ? nullptr : &net.nodes[static_cast<size_t>(j0)];
+    const size_t count = static_cast<size_t>(S) * n.numel();
+    const float* p = params + offsets_[i];
+    float* dp = req.wantParams ? r.params.data() + offsets_[i] : nullptr;
+    const bool dx = j0 >= 0 && flow[static_cast<size_t>(j0)];
+    switch (n.op) {
+      case Op::Input:
+      case Op::Zero:
+        release(dy);
+        break;
+      case Op::Relu: {
+        const float* y = out_[i];
+        for (size_t e = 0; e < count; ++e) dy[e] = y[e] > 0 ? dy[e] : 0.0f;
+        give(j0, dy);
+        break;
+      }
+      case Op::Add:
+        for (size_t k = 1; k < n.inputs.size(); ++k) {
+          float* copy = acquire(count, false);
+          std::memcpy(copy, dy, count * sizeof(float));
+          give(n.inputs[k], copy);
+        }
+        give(j0, dy);
+        break;
+      case Op::Concat: {
+        size_t off = 0;
+        for (int j : n.inputs) {
+          const size_t per = net.nodes[static_cast<size_t>(j)].numel();
+          float* part = acquire(static_cast<size_t>(S) * per, false);
+          for (int s = 0; s < S; ++s) std::memcpy(part + s * per, dy + s * n.numel() + off, per * sizeof(float));
+          off += per;
+          give(j, part);
+        }
+        release(dy);
+        break;
+      }
+      case Op::Bn: {
+        if (req.bn == BnMode::Identity) {
+          give(j0, dy);
+          break;
+        }
+        float* g = dx ? acquire(count, false) : nullptr;
+        float* scratch = g ? g : acquire(count, false);
+        bnBackward(req.bn == BnMode::Train, dy, xhat_[i], inv_[i].data(), S, n.c, static_cast<size_t>(n.h) * n.w, p, scratch,
+                   dp ? dp : nullptr, dp ? dp + n.c : nullptr);
+        release(dy);
+        if (g)
+          give(j0, g);
+        else
+          release(scratch);
+        break;
+      }
+      case Op::AvgPool:
+      case Op::MaxPool: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          poolBackward(n, *in, dy, n.op == Op::MaxPool ? argmax_[i].data() : nullptr, g, S);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
+      case Op::Conv: {
+        const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+        if (dp) {
+          convBackwardWeights(n, *in, out_[static_cast<size_t>(j0)], dy, S, dp, conv_);
+          if (n.bias) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
+        }
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          convBackwardData(n, *in, dy, g, S, p, conv_);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
+      case Op::Slice: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          sliceBackward(n, *in, dy, g, S);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
+      case Op::Gap: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          gapBackward(dy, g, S, in->c, static_cast<size_t>(in->h) * in->w);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
+      case Op::Linear: {
+        float* g = dx ? acquire(static_cast<size_t>(S) * in->numel(), false) : nullptr;
+        const size_t wCount = static_cast<size_t>(n.fin) * n.fout;
+        linearBackward(out_[static_cast<size_t>(j0)], p, dy, g, dp, dp && n.bias ? dp + wCount : nullptr, S, n.fin, n.fout);
+        release(dy);
+        if (g) give(j0, g);
+        break;
+      }
+    }
+  }
+  if (req.wantInput) {
+    const size_t count = static_cast<size_t>(S) * net.nodes[0].numel();
+    if (grad_[0])
+      r.input.assign(grad_[0], grad_[0] + count);
+    else
+      r.input.assign(count, 0.0f);
+  }
+  release(grad_[0]);
+}
+
+}  // namespace swapnas

@@ -1,0 +1,387 @@
+#include "grad_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops.h"
+#include "simd.h"
+
+namespace swapnas {
+
+namespace {
+
+// Direct transposed convolution for geometries the forward kernels cannot express (padding wider than the
+// dilated kernel, which no real network uses).
+void convBackwardDataNaive(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k;
+  const int cinG = n.cin / n.groups, coutG = n.cout / n.groups;
+  std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+  for (int s = 0; s < S; ++s)
+    for (int oc = 0; oc < n.cout; ++oc) {
+      const int g = oc / coutG;
+      const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * OH * OW;
+      for (int ci = 0; ci < cinG; ++ci) {
+        float* xp = dx + (static_cast<size_t>(s) * n.cin + g * cinG + ci) * H * W;
+        for (int kh = 0; kh < k; ++kh)
+          for (int kw = 0; kw < k; ++kw) {
+            const float wv = w[((static_cast<size_t>(oc) * cinG + ci) * k + kh) * k + kw];
+            for (int oh = 0; oh < OH; ++oh) {
+              const int ih = oh * n.stride - n.pad + kh * n.dilation;
+              if (ih < 0 || ih >= H) continue;
+              for (int ow = 0; ow < OW; ++ow) {
+                const int iw = ow * n.stride - n.pad + kw * n.dilation;
+                if (iw >= 0 && iw < W) xp[ih * W + iw] += wv * d[oh * OW + ow];
+              }
+            }
+          }
+      }
+    }
+}
+
+// Depthwise weight gradient: one input plane per output channel, a direct loop as in the forward pass.
+void depthwiseBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, C = n.cout;
+  for (int c = 0; c < C; ++c)
+    for (int kh = 0; kh < k; ++kh)
+      for (int kw = 0; kw < k; ++kw) {
+        double acc = 0;
+        for (int s = 0; s < S; ++s) {
+          const float* xp = x + (static_cast<size_t>(s) * C + c) * H * W;
+          const float* d = dy + (static_cast<size_t>(s) * C + c) * OH * OW;
+          for (int oh = 0; oh < OH; ++oh) {
+            const int ih = oh * n.stride - n.pad + kh * n.dilation;
+            if (ih < 0 || ih >= H) continue;
+            float row = 0;
+            for (int ow = 0; ow < OW; ++ow) {
+              const int iw = ow * n.stride - n.pad + kw * n.dilation;
+              if (iw >= 0 && iw < W) row += d[oh * OW + ow] * xp[ih * W + iw];
+            }
+            acc += row;
+          }
+        }
+        dw[(static_cast<size_t>(c) * k + kh) * k + kw] = static_cast<float>(acc);
+      }
+}
+
+// Register tile of gemmNT: MR rows of A x TR rows of B, accumulated over positions in vectors, then summed.
+template <int MR, int TR>
+inline void ntTile(size_t P, const float* __restrict A, const float* __restrict B, double* __restrict C, size_t ldc) {
+  vfloat acc[MR][TR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < TR; ++j) acc[i][j] = vfloat{};
+  size_t q = 0;
+  for (; q + kVecFloats <= P; q += kVecFloats) {
+    vfloat a[MR], b[TR];
+    for (int i = 0; i < MR; ++i) a[i] = loadu(A + i * P + q);
+    for (int j = 0; j < TR; ++j) b[j] = loadu(B + j * P + q);
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < TR; ++j) acc[i][j] += a[i] * b[j];
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < TR; ++j) {
+      double sum = 0;
+      for (int l = 0; l < kVecFloats; ++l) sum += acc[i][j][l];
+      for (size_t t = q; t < P; ++t) sum += static_cast<double>(A[i * P + t]) * B[j * P + t];
+      C[static_cast<size_t>(i) * ldc + j] += sum;
+    }
+}
+
+#if defined(__AVX512F__)
+inline constexpr int kNtRows = 4, kNtCols = 4;
+#else
+inline constexpr int kNtRows = 4, kNtCols = 2;
+#endif
+
+// C[m][t] += sum_p A[m][p] * B[t][p] (A: M rows, B: T rows, both P floats long and contiguous; C: M x T, double).
+void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
+  int m = 0;
+  for (; m + kNtRows <= M; m += kNtRows) {
+    int t = 0;
+    for (; t + kNtCols <= T; t += kNtCols) ntTile<kNtRows, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+    for (; t < T; ++t) ntTile<kNtRows, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  }
+  for (; m < M; ++m)
+    for (int t = 0; t < T; ++t) ntTile<1, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+}
+
+}  // namespace
+
+void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc) {
+  const int k = n.k, d = n.dilation, G = n.groups;
+  const int cinG = n.cin / G, coutG = n.cout / G;
+  const int padT = d * (k - 1) - n.pad;
+  if (padT < 0) {
+    convBackwardDataNaive(n, in, dy, dx, S, w);
+    return;
+  }
+  // The transposed convolution: input = dy (zero-inserted by the stride) of Lh x Lw, stride 1, padding
+  // d(k-1) - pad, weights flipped and with in/out channels swapped per group; its output is exactly H x W.
+  const int Lh = in.h + 2 * n.pad - d * (k - 1), Lw = in.w + 2 * n.pad - d * (k - 1);
+  Node zt;
+  zt.op = Op::Conv;
+  zt.c = n.cout;
+  zt.h = Lh;
+  zt.w = Lw;
+  Node ct = n;
+  ct.cin = n.cout;
+  ct.cout = n.cin;
+  ct.stride = 1;
+  ct.pad = padT;
+  ct.c = in.c;
+  ct.h = in.h;
+  ct.w = in.w;
+  const size_t kk = static_cast<size_t>(k) * k;
+  float* wT = sc.wT.reserve(static_cast<size_t>(n.cin) * coutG * kk);
+  for (int g = 0; g < G; ++g)
+    for (int co = 0; co < coutG; ++co)
+      for (int ci = 0; ci < cinG; ++ci) {
+        const float* src = w + ((static_cast<size_t>(g) * coutG + co) * cinG + ci) * kk;
+        float* dst = wT + ((static_cast<size_t>(g) * cinG + ci) * coutG + co) * kk;
+        for (size_t t = 0; t < kk; ++t) dst[t] = src[kk - 1 - t];
+      }
+  const float* z = dy;
+  if (n.stride != 1) {
+    const size_t zPer = static_cast<size_t>(n.cout) * Lh * Lw;
+    float* zb = sc.z.reserve(static_cast<size_t>(S) * zPer + 256);
+    std::memset(zb, 0, (static_cast<size_t>(S) * zPer + 256) * sizeof(float));
+    for (size_t pl = 0; pl < static_cast<size_t>(S) * n.cout; ++pl)
+      for (int oh = 0; oh < n.h; ++oh)
+        for (int ow = 0; ow < n.w; ++ow)
+          zb[pl * Lh * Lw + static_cast<size_t>(oh) * n.stride * Lw + static_cast<size_t>(ow) * n.stride] = dy[(pl * n.h + oh) * n.w + ow];
+    z = zb;
+  }
+  convForward(ct, zt, z, dx, S, wT, sc.conv);
+}
+
+void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc) {
+  const int G = n.groups, k = n.k, st = n.stride, p = n.pad, d = n.dilation;
+  const int cinG = n.cin / G, coutG = n.cout / G;
+  if (cinG == 1 && coutG == 1) {
+    depthwiseBackwardWeights(n, in, x, dy, S, dw);
+    return;
+  }
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w;
+  const size_t OHW = static_cast<size_t>(OH) * OW, HW = static_cast<size_t>(H) * W;
+  const int K = cinG * k * k;
+  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const size_t HpWp = static_cast<size_t>(Hp) * Wp;
+  // dW_g[co][tap] = sum over samples and positions of dy[co][pos] * col[tap][pos]: im2col rows are whole output rows
+  // copied from a zero-padded input (vector copies), and both operands are position-contiguous, so the reduction over
+  // positions runs in gemmNT. (The forward kernels reduce over an offset-indexed dimension; feeding them would need
+  // im2col transposed, scalar stores that cost more than the multiply-adds.)
+  float* xpad = sc.z.reserve(static_cast<size_t>(cinG) * HpWp);
+  std::memset(xpad, 0, static_cast<size_t>(cinG) * HpWp * sizeof(float));
+  float* col = sc.colT.reserve(static_cast<size_t>(K) * OHW);
+  double* acc = sc.acc.reserve(static_cast<size_t>(coutG) * K);
+  for (int g = 0; g < G; ++g) {
+    std::fill(acc, acc + static_cast<size_t>(coutG) * K, 0.0);
+    for (int s = 0; s < S; ++s) {
+      const float* xs = x + (static_cast<size_t>(s) * n.cin + static_cast<size_t>(g) * cinG) * HW;
+      for (int ci = 0; ci < cinG; ++ci)
+        for (int ih = 0; ih < H; ++ih)
+          std::memcpy(xpad + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W * sizeof(float));
+      for (int ci = 0; ci < cinG; ++ci)
+        for (int kh = 0; kh < k; ++kh)
+          for (int kw = 0; kw < k; ++kw) {
+            float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * OHW;
+            const float* src = xpad + ci * HpWp + static_cast<size_t>(kh) * d * Wp + static_cast<size_t>(kw) * d;
+            for (int oh = 0; oh < OH; ++oh) {
+              const float* srow = src + static_cast<size_t>(oh) * st * Wp;
+              float* drow = dst + static_cast<size_t>(oh) * OW;
+              if (st == 1) {
+                std::memcpy(drow, srow, OW * sizeof(float));
+              } else {
+                for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[static_cast<size_t>(ow) * st];
+              }
+            }
+          }
+      const float* dys = dy + (static_cast<size_t>(s) * n.cout + static_cast<size_t>(g) * coutG) * OHW;
+      gemmNT(coutG, K, OHW, dys, col, acc);
+    }
+    for (size_t i = 0; i < static_cast<size_t>(coutG) * K; ++i) dw[static_cast<size_t>(g) * coutG * K + i] = static_cast<float>(acc[i]);
+  }
+}
+
+void addChannelBias(float* y, const float* bias, int S, int C, size_t HW) {
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < C; ++c) {
+      float* yp = y + (static_cast<size_t>(s) * C + c) * HW;
+      const float b = bias[c];
+      for (size_t i = 0; i < HW; ++i) yp[i] += b;
+    }
+}
+
+void channelSums(const float* a, const float* b, int S, int C, size_t HW, float* out) {
+  for (int c = 0; c < C; ++c) {
+    double acc = 0;
+    for (int s = 0; s < S; ++s) {
+      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+      if (b) {
+        for (size_t i = 0; i < HW; ++i) acc += static_cast<double>(a[o + i]) * b[o + i];
+      } else {
+        for (size_t i = 0; i < HW; ++i) acc += a[o + i];
+      }
+    }
+    out[c] = static_cast<float>(acc);
+  }
+}
+
+void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
+               const float* runMean, const float* runVar) {
+  const double N = static_cast<double>(S) * HW;
+  for (int c = 0; c < C; ++c) {
+    double mean = runMean[c], var = runVar[c];
+    if (train) {
+      double sum = 0;
+      for (int s = 0; s < S; ++s) {
+        const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
+        for (size_t i = 0; i < HW; ++i) sum += xp[i];
+      }
+      mean = sum / N;
+      double sq = 0;
+      for (int s = 0; s < S; ++s) {
+        const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
+        for (size_t i = 0; i < HW; ++i) sq += (xp[i] - mean) * (xp[i] - mean);
+      }
+      var = sq / N;
+    }
+    inv[c] = 1.0 / std::sqrt(var + kBnEps);
+    const double g = gamma[c], b = beta[c];
+    for (int s = 0; s < S; ++s) {
+      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+      for (size_t i = 0; i < HW; ++i) {
+        const double h = (x[o + i] - mean) * inv[c];
+        xhat[o + i] = static_cast<float>(h);
+        y[o + i] = static_cast<float>(g * h + b);
+      }
+    }
+  }
+}
+
+void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
+                float* dgamma, float* dbeta) {
+  const double N = static_cast<double>(S) * HW;
+  for (int c = 0; c < C; ++c) {
+    double sdy = 0, sdyx = 0;
+    for (int s = 0; s < S; ++s) {
+      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+      for (size_t i = 0; i < HW; ++i) {
+        sdy += dy[o + i];
+        sdyx += static_cast<double>(dy[o + i]) * xhat[o + i];
+      }
+    }
+    if (dgamma) dgamma[c] = static_cast<float>(sdyx);
+    if (dbeta) dbeta[c] = static_cast<float>(sdy);
+    const double a = gamma[c] * inv[c];
+    const double mg = train ? sdy / N : 0, mgx = train ? sdyx / N : 0;
+    for (int s = 0; s < S; ++s) {
+      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+      for (size_t i = 0; i < HW; ++i) dx[o + i] = static_cast<float>(a * (dy[o + i] - mg - xhat[o + i] * mgx));
+    }
+  }
+}
+
+void maxPoolArgmax(const Node& n, const Node& in, const float* x, float* y, int32_t* argmax, int S) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
+  for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
+    const float* xp = x + pl * H * W;
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        float m = 0;
+        int32_t at = -1;
+        for (int ih = std::max(0, oh * st - p); ih < std::min(H, oh * st - p + k); ++ih)
+          for (int iw = std::max(0, ow * st - p); iw < std::min(W, ow * st - p + k); ++iw) {
+            const float v = xp[ih * W + iw];
+            // First maximum in window order wins ties; a NaN wins (PyTorch's rule).
+            if (at < 0 || v > m || std::isnan(v)) {
+              m = v;
+              at = ih * W + iw;
+            }
+          }
+        const size_t o = (pl * OH + oh) * OW + ow;
+        y[o] = m;
+        argmax[o] = at;
+      }
+  }
+}
+
+void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t* argmax, float* dx, int S) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
+  std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+  for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
+    float* xp = dx + pl * H * W;
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const size_t o = (pl * OH + oh) * OW + ow;
+        if (argmax) {
+          if (argmax[o] >= 0) xp[argmax[o]] += dy[o];
+          continue;
+        }
+        const int h0 = std::max(0, oh * st - p), h1 = std::min(H, oh * st - p + k);
+        const int w0 = std::max(0, ow * st - p), w1 = std::min(W, ow * st - p + k);
+        const double div = n.countIncludePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * (w1 - w0);
+        const float v = static_cast<float>(dy[o] / div);
+        for (int ih = h0; ih < h1; ++ih)
+          for (int iw = w0; iw < w1; ++iw) xp[ih * W + iw] += v;
+      }
+  }
+}
+
+void linearForward(const float* x, const float* w, const float* b, float* y, int S, int fin, int fout) {
+  for (int s = 0; s < S; ++s)
+    for (int o = 0; o < fout; ++o) {
+      double acc = b ? b[o] : 0.0;
+      const float* wr = w + static_cast<size_t>(o) * fin;
+      const float* xr = x + static_cast<size_t>(s) * fin;
+      for (int i = 0; i < fin; ++i) acc += static_cast<double>(wr[i]) * xr[i];
+      y[static_cast<size_t>(s) * fout + o] = static_cast<float>(acc);
+    }
+}
+
+void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int S, int fin, int fout) {
+  if (dx) {
+    for (int s = 0; s < S; ++s)
+      for (int i = 0; i < fin; ++i) {
+        double acc = 0;
+        for (int o = 0; o < fout; ++o) acc += static_cast<double>(w[static_cast<size_t>(o) * fin + i]) * dy[static_cast<size_t>(s) * fout + o];
+        dx[static_cast<size_t>(s) * fin + i] = static_cast<float>(acc);
+      }
+  }
+  if (dw) {
+    for (int o = 0; o < fout; ++o)
+      for (int i = 0; i < fin; ++i) {
+        double acc = 0;
+        for (int s = 0; s < S; ++s) acc += static_cast<double>(dy[static_cast<size_t>(s) * fout + o]) * x[static_cast<size_t>(s) * fin + i];
+        dw[static_cast<size_t>(o) * fin + i] = static_cast<float>(acc);
+      }
+  }
+  if (db) {
+    for (int o = 0; o < fout; ++o) {
+      double acc = 0;
+      for (int s = 0; s < S; ++s) acc += dy[static_cast<size_t>(s) * fout + o];
+      db[o] = static_cast<float>(acc);
+    }
+  }
+}
+
+void sliceBackward(const Node& n, const Node& in, const float* dy, float* dx, int S) {
+  std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < n.c; ++c)
+      for (int h = 0; h < n.h; ++h) {
+        const float* src = dy + ((static_cast<size_t>(s) * n.c + c) * n.h + h) * n.w;
+        float* dst = dx + ((static_cast<size_t>(s) * in.c + n.c0 + c) * in.h + n.h0 + h) * in.w + n.w0;
+        std::memcpy(dst, src, static_cast<size_t>(n.w) * sizeof(float));
+      }
+}
+
+void gapBackward(const float* dy, float* dx, int S, int C, size_t HW) {
+  for (size_t sc = 0; sc < static_cast<size_t>(S) * C; ++sc) {
+    const float v = static_cast<float>(static_cast<double>(dy[sc]) / HW);
+    std::fill(dx + sc * HW, dx + (sc + 1) * HW, v);
+  }
+}
+
+}  // namespace swapnas

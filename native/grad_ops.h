@@ -1,0 +1,64 @@
+#pragma once
+// Kernels of the CPU backward pass (and the forward pieces it needs that ops.h lacks: parameters, argmax).
+// Backward-data reuses the forward convolution (and so its GEMM kernels): a convolution of the (zero-inserted, for
+// strided convs) output gradient with the flipped, transposed weights. Backward-weights is a GEMM of the output
+// gradient against the im2col of the input, reduced over positions (gemmNT). Reductions accumulate in double.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+#include "conv.h"
+#include "ir.h"
+
+namespace swapnas {
+
+struct ConvGradScratch {
+  ConvScratch conv;
+  AlignedArray<float> wT;   // flipped, transposed weights (backward-data)
+  AlignedArray<float> z;    // zero-inserted output gradient (backward-data) / padded input sample (backward-weights)
+  AlignedArray<float> colT; // im2col of one input sample (backward-weights)
+  AlignedArray<double> acc; // weight-gradient accumulator
+};
+
+// dx = d(conv)/dx applied to dy (overwrites dx; S x in.numel()). `dx` needs kNR floats of slack past its end.
+void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc);
+
+// dw = sum over samples and positions of dy x im2col(x) (overwrites dw; [cout][cin/g][k][k]).
+void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc);
+
+// Adds bias[c] to every position of channel c (S x C x HW).
+void addChannelBias(float* y, const float* bias, int S, int C, size_t HW);
+
+// out[c] = sum over samples and positions of a (times b, when given), in double.
+void channelSums(const float* a, const float* b, int S, int C, size_t HW, float* out);
+
+// BN forward with parameters. Train: batch mean / biased variance; Eval: running statistics. Writes x-hat, 1/sigma
+// per channel and y = gamma * x-hat + beta.
+void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
+               const float* runMean, const float* runVar);
+
+// BN backward: dx (overwrites), dgamma / dbeta (overwrite, may be null).
+void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
+                float* dgamma, float* dbeta);
+
+// Max pooling that records, per output, the input offset (within the plane) of the first maximum in window order.
+void maxPoolArgmax(const Node& n, const Node& in, const float* x, float* y, int32_t* argmax, int S);
+
+// Pooling backward (overwrites dx). Max: routes through `argmax`; average: spreads over the window.
+void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t* argmax, float* dx, int S);
+
+// y = W x + b ([fout][fin]; bias may be null).
+void linearForward(const float* x, const float* w, const float* b, float* y, int S, int fin, int fout);
+
+// dx = W^T dy (overwrites; may be null); dw = sum_s dy x^T (overwrites; may be null); db = sum_s dy (may be null).
+void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int S, int fin, int fout);
+
+// Scatters dy into the slice's window of a zeroed dx.
+void sliceBackward(const Node& n, const Node& in, const float* dy, float* dx, int S);
+
+// dx[s][c][i] = dy[s][c] / HW.
+void gapBackward(const float* dy, float* dx, int S, int C, size_t HW);
+
+}  // namespace swapnas

@@ -1,0 +1,44 @@
+#pragma once
+// gradients(job): one coarse N-API call for a batch of networks. An AsyncProgressWorker whose Execute() (no N-API
+// calls) runs one network per work item on a thread group (GradExecutor per thread) and settles a promise with each
+// network's loss, outputs and packed parameter / input gradients.
+
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "backward.h"
+#include "napi_args.h"
+#include "promise_worker.h"
+
+namespace swapnas {
+
+struct GradJob : JobInputs {
+  int threads = 1;
+  std::vector<float> params;
+  std::vector<int32_t> paramOffsets;
+  std::vector<int32_t> labels;
+  BnMode bn = BnMode::Train;
+  bool wantParams = true;
+  bool wantInput = false;
+};
+
+class GradWorker : public PromiseProgressWorker {
+ public:
+  GradWorker(Napi::Env env, GradJob job, Napi::Object cancelArray, Napi::Value onProgress)
+      : PromiseProgressWorker(env, "swapnas.gradients", cancelArray, onProgress), job_(std::move(job)) {}
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override;
+  void OnOK() override;
+
+ private:
+  GradJob job_;
+  std::vector<GradResult> results_;
+};
+
+// Registers `gradients` on the addon's exports.
+void registerGradExports(Napi::Env env, Napi::Object exports);
+
+}  // namespace swapnas

@@ -1,0 +1,127 @@
+/**
+ * Gradient jobs on the C++ engine (native/backward.*): one coarse addon call per batch of networks, float32,
+ * parameters packed per network in node order (conv weight, bias; BN γ, β, running mean, running var; linear
+ * weight, bias), gradients returned in the same layout.
+ */
+import { availableParallelism } from 'node:os';
+import type { GradientJob, NetParams, NetworkGradients, NodeParams } from '../../grad/types.js';
+import type { Network } from '../../ir/types.js';
+import type { NativeAddon } from '../../native/addon.js';
+import { serializeNetworks } from '../../ir/serialize.js';
+import { SwapError } from '../../util/errors.js';
+
+const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
+
+type Slot = { kind: keyof NodeParams; size: number; fill: number };
+
+/** The packed layout of one node: which tensors, how long, and the value an absent tensor stands for. */
+function slots(net: Network, id: number): Slot[] {
+  const n = net.nodes[id]!;
+  if (n.op === 'conv' || n.op === 'linear') {
+    const w = n.op === 'conv' ? n.cout * (n.cin / n.groups) * n.k * n.k : n.fin * n.fout;
+    const b = n.op === 'conv' ? n.cout : n.fout;
+    return [{ kind: 'weight', size: w, fill: 0 }, ...(n.bias ? [{ kind: 'bias' as const, size: b, fill: 0 }] : [])];
+  }
+  if (n.op === 'bn') {
+    const c = n.shape[0];
+    return (['gamma', 'beta', 'runningMean', 'runningVar'] as const).map((kind, k) => ({
+      kind,
+      size: c,
+      fill: k === 0 || k === 3 ? 1 : 0,
+    }));
+  }
+  return [];
+}
+
+/** Pack one network's parameters (float32) in the addon's layout. */
+export function packParams(net: Network, params: NetParams): Float32Array {
+  const parts: ArrayLike<number>[] = [];
+  for (const n of net.nodes)
+    for (const s of slots(net, n.id)) {
+      const t = params[n.id]?.[s.kind];
+      if (t && t.length !== s.size)
+        throw new SwapError('E_OPTION', `node ${n.id}: ${s.kind} has ${t.length} values, expected ${s.size}`);
+      if (!t && (s.kind === 'weight' || s.kind === 'bias'))
+        throw new SwapError('E_OPTION', `node ${n.id} (${n.op}) has no ${s.kind}`);
+      parts.push(t ?? new Float32Array(s.size).fill(s.fill));
+    }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Unpack packed gradients into float64 {@link NetParams} with the tensors present in `params`. */
+export function unpackGrads(net: Network, params: NetParams, packed: Float32Array): NetParams {
+  let off = 0;
+  return net.nodes.map((n) => {
+    const g: { -readonly [K in keyof NodeParams]: NodeParams[K] } = {};
+    let any = false;
+    for (const s of slots(net, n.id)) {
+      const isTrainable = s.kind !== 'runningMean' && s.kind !== 'runningVar';
+      if (isTrainable && params[n.id]?.[s.kind]) {
+        g[s.kind] = Float64Array.from(packed.subarray(off, off + s.size));
+        any = true;
+      }
+      off += s.size;
+    }
+    return any ? g : undefined;
+  });
+}
+
+/** Run a {@link GradientJob} on the addon. */
+export async function nativeGradients(addon: NativeAddon, job: GradientJob): Promise<NetworkGradients[]> {
+  if (job.signal?.aborted) throw new SwapError('E_CANCELLED', 'gradient job cancelled');
+  const first = job.networks[0];
+  if (!first) return [];
+  const [c, h, w] = first.nodes[0]!.shape as [number, number, number];
+  const { program, offsets } = serializeNetworks(job.networks);
+  const packs = job.networks.map((net, i) => packParams(net, job.params[i]!));
+  const paramOffsets = new Int32Array(packs.length + 1);
+  packs.forEach((p, i) => (paramOffsets[i + 1] = paramOffsets[i]! + p.length));
+  const params = new Float32Array(paramOffsets[packs.length]!);
+  packs.forEach((p, i) => params.set(p, paramOffsets[i]!));
+  const cancel = new Int32Array(1);
+  const onAbort = () => (cancel[0] = 1);
+  job.signal?.addEventListener('abort', onAbort, { once: true });
+  const wantParams = job.wantParams ?? true;
+  try {
+    const res = await addon.gradients(
+      {
+        program,
+        offsets,
+        input: Float32Array.from(job.input),
+        n: job.batch,
+        c,
+        h,
+        w,
+        seeds: new Uint32Array(0),
+        cancel,
+        threads: Math.max(1, Math.floor(job.threads ?? availableParallelism())),
+        params,
+        paramOffsets,
+        labels: job.labels ? Int32Array.from(job.labels) : new Int32Array(0),
+        bn: BN_CODES[job.bn ?? 'train'],
+        wantParams,
+        wantInput: job.wantInput ?? false,
+      },
+      (done, total) => job.onProgress?.(done, total),
+    );
+    return res.map((r, i) => ({
+      loss: r.loss,
+      outputs: r.outputs,
+      ...(wantParams ? { params: unpackGrads(job.networks[i]!, job.params[i]!, r.params) } : {}),
+      ...(job.wantInput ? { input: r.input } : {}),
+      peakBytes: r.peakBytes,
+    }));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'E_CANCELLED') throw new SwapError('E_CANCELLED', 'gradient job cancelled', { cause: e });
+    throw new SwapError('E_BACKEND', `native backend failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    job.signal?.removeEventListener('abort', onAbort);
+  }
+}
