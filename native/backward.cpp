@@ -75,6 +75,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
   for (const Node& n : net.nodes) {
     if (n.op == Op::Relu) keep[&n - net.nodes.data()] = 1;
     if (req.wantParams && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i)

@@ -32,6 +32,8 @@ struct GradRequest {
   const int32_t* labels = nullptr;
   bool wantParams = true;
   bool wantInput = false;
+  // Per-sample channel saliency of every conv/linear output: s[b][c] = sum over positions of a * da (fisher).
+  bool wantSaliency = false;
 };
 
 struct GradResult {
@@ -39,6 +41,7 @@ struct GradResult {
   std::vector<float> logits;  // S x numel(output)
   std::vector<float> params;  // packed gradients (empty unless wanted)
   std::vector<float> input;   // S x numel(input) (empty unless wanted)
+  std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
 };
 

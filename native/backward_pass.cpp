@@ -23,10 +23,22 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net.nodes[i];
     const bool hasParams = n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn != BnMode::Identity);
-    flow[i] = (req.wantParams && hasParams) || (req.wantInput && i == 0);
+    const bool weighted = n.op == Op::Conv || n.op == Op::Linear;
+    flow[i] = (req.wantParams && hasParams) || (req.wantSaliency && weighted) || (req.wantInput && i == 0);
     for (int j : n.inputs) flow[i] |= flow[static_cast<size_t>(j)];
   }
   if (req.wantParams) r.params.assign(offsets_.back(), 0.0f);
+  // Saliency offsets: conv/linear nodes in node order, S x C each.
+  std::vector<size_t> salOff(N, 0);
+  if (req.wantSaliency) {
+    size_t total = 0;
+    for (size_t i = 0; i < N; ++i)
+      if (net.nodes[i].op == Op::Conv || net.nodes[i].op == Op::Linear) {
+        salOff[i] = total;
+        total += static_cast<size_t>(S) * net.nodes[i].c;
+      }
+    r.saliency.assign(total, 0.0f);
+  }
   // Hands `buf` (S x numel of node j) to input j: owned when j had no cotangent yet, else added and released.
   auto give = [&](int j, float*& buf) {
     float*& g = grad_[static_cast<size_t>(j)];
@@ -52,6 +64,14 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
     const float* p = params + offsets_[i];
     float* dp = req.wantParams ? r.params.data() + offsets_[i] : nullptr;
     const bool dx = j0 >= 0 && flow[static_cast<size_t>(j0)];
+    if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) {
+      const size_t hw = static_cast<size_t>(n.h) * n.w;
+      for (size_t sc = 0; sc < static_cast<size_t>(S) * n.c; ++sc) {
+        double acc = 0;
+        for (size_t e = 0; e < hw; ++e) acc += static_cast<double>(out_[i][sc * hw + e]) * dy[sc * hw + e];
+        r.saliency[salOff[i] + sc] = static_cast<float>(acc);
+      }
+    }
     switch (n.op) {
       case Op::Input:
       case Op::Zero:

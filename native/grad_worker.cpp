@@ -65,6 +65,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.labels = job_.labels.empty() ? nullptr : job_.labels.data();
   req.wantParams = job_.wantParams;
   req.wantInput = job_.wantInput;
+  req.wantSaliency = job_.wantSaliency;
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> stop{false}, cancelled{false};
   std::mutex errorMutex;
@@ -126,6 +127,7 @@ void GradWorker::OnOK() {
     o.Set("outputs", f32(r.logits));
     o.Set("params", f32(r.params));
     o.Set("input", f32(r.input));
+    o.Set("saliency", f32(r.saliency));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
     out.Set(static_cast<uint32_t>(i), o);
   }
@@ -159,6 +161,7 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) {
     j.bn = static_cast<BnMode>(intArg(job.Get("bn"), "job.bn", 0, 2));
     j.wantParams = boolField(job, "wantParams", true);
     j.wantInput = boolField(job, "wantInput", false);
+    j.wantSaliency = boolField(job, "wantSaliency", false);
     auto* worker = new GradWorker(env, std::move(j), cancel, info[1]);
     Napi::Promise p = worker->promise();
     worker->Queue();

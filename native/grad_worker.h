@@ -22,6 +22,7 @@ struct GradJob : JobInputs {
   BnMode bn = BnMode::Train;
   bool wantParams = true;
   bool wantInput = false;
+  bool wantSaliency = false;
 };
 
 class GradWorker : public PromiseProgressWorker {

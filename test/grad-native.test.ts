@@ -62,6 +62,12 @@ function expectParity(
     const err = relErr(paramTensor(mine.params!, r), paramTensor(ref.params!, r), 1e-4 * top);
     expect(err, `${what} ${r.kind}@${r.node}`).toBeLessThan(tol);
   }
+  if (ref.channelSaliency) {
+    expect(mine.channelSaliency?.size).toBe(ref.channelSaliency.size);
+    const sTop = Math.max(...[...ref.channelSaliency.values()].map(maxAbs));
+    for (const [id, s] of ref.channelSaliency)
+      expect(relErr(mine.channelSaliency!.get(id)!, s, 1e-4 * sTop), `${what} saliency@${id}`).toBeLessThan(tol);
+  }
   if (!ref.input) return;
   if (maxAbs(ref.input) < 1e-9) {
     // Exactly 0 (e.g. d Σ outputs / dx through a train-mode BN, whose outputs sum to a constant): round-off only.
@@ -102,6 +108,7 @@ describe('native backward equals the reference on every op', () => {
             labels: objective,
             bn,
             wantInput: true,
+            wantChannelSaliency: true,
           };
           const [mine, ref] = await both(job);
           idx.forEach((gi, k) =>
@@ -138,7 +145,15 @@ describe('native backward equals the reference on every op', () => {
     ];
     const params = nets.map((n, i) => prngParams(n, 7 + i));
     const { x, labels } = randomData(nets[0]!, 4, 8);
-    const job: GradientJob = { networks: nets, params, input: x, batch: 4, labels, wantInput: true };
+    const job: GradientJob = {
+      networks: nets,
+      params,
+      input: x,
+      batch: 4,
+      labels,
+      wantInput: true,
+      wantChannelSaliency: true,
+    };
     const [mine, ref] = await both(job);
     nets.forEach((_, i) => {
       expectParity(mine[i]!, ref[i]!, params[i]!, `network ${i}`);

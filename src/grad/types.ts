@@ -125,6 +125,11 @@ export interface GradientJob {
   readonly wantParams?: boolean;
   /** Gradient w.r.t. the input (default false). */
   readonly wantInput?: boolean;
+  /**
+   * Per-sample channel saliency of every conv/linear output a (default false): s[b][c] = Σ_positions a·∂obj/∂a,
+   * what fisher reduces (ZC's `fisher`, before squaring and averaging).
+   */
+  readonly wantChannelSaliency?: boolean;
   readonly threads?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
@@ -138,6 +143,8 @@ export interface NetworkGradients {
   readonly outputs: Float32Array | Float64Array;
   readonly params?: NetParams;
   readonly input?: Float32Array | Float64Array;
+  /** Conv/linear node id → batch × channels saliency (when asked). */
+  readonly channelSaliency?: ReadonlyMap<number, Float32Array | Float64Array>;
   /** Largest activation + gradient memory held at once (bytes), where the backend measures it. */
   readonly peakBytes?: number;
 }

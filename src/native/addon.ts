@@ -144,6 +144,8 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly bn: number;
   readonly wantParams: boolean;
   readonly wantInput: boolean;
+  /** Per-sample channel saliency Σ a·da of every conv/linear output. */
+  readonly wantSaliency: boolean;
 }
 
 export interface NativeGradResult {
@@ -154,6 +156,8 @@ export interface NativeGradResult {
   readonly params: Float32Array;
   /** Input gradient, n × c × h × w (empty unless wanted). */
   readonly input: Float32Array;
+  /** Channel saliency of each conv/linear node in node order, n × channels each (empty unless wanted). */
+  readonly saliency: Float32Array;
   /** Largest activation + gradient memory held at once. */
   readonly peakBytes: number;
 }

@@ -107,6 +107,7 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
         bn: BN_CODES[job.bn ?? 'train'],
         wantParams,
         wantInput: job.wantInput ?? false,
+        wantSaliency: job.wantChannelSaliency ?? false,
       },
       (done, total) => job.onProgress?.(done, total),
     );
@@ -115,6 +116,7 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
       outputs: r.outputs,
       ...(wantParams ? { params: unpackGrads(job.networks[i]!, job.params[i]!, r.params) } : {}),
       ...(job.wantInput ? { input: r.input } : {}),
+      ...(job.wantChannelSaliency ? { channelSaliency: splitSaliency(job.networks[i]!, job.batch, r.saliency) } : {}),
       peakBytes: r.peakBytes,
     }));
   } catch (e) {
@@ -124,4 +126,17 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
   } finally {
     job.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The addon's concatenated saliency (conv/linear nodes in order, batch × channels each) by node id. */
+function splitSaliency(net: Network, batch: number, flat: Float32Array): Map<number, Float32Array> {
+  const out = new Map<number, Float32Array>();
+  let off = 0;
+  for (const n of net.nodes) {
+    if (n.op !== 'conv' && n.op !== 'linear') continue;
+    const size = batch * n.shape[0];
+    out.set(n.id, flat.subarray(off, off + size));
+    off += size;
+  }
+  return out;
 }
