@@ -6,6 +6,7 @@ import { registerBackends } from './backends.js';
 import { registerCorrelate } from './correlate.js';
 import { registerExport } from './export.js';
 import { registerSearch } from './search.js';
+import { registerServe } from './serve.js';
 
 const program = new Command();
 // Usage errors (unknown option or command, missing argument) exit 2 with a code like every other bad input.
@@ -16,6 +17,7 @@ registerBackends(program);
 registerCorrelate(program);
 registerExport(program);
 registerSearch(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {

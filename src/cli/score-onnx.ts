@@ -93,7 +93,7 @@ function parseShape(text: string): Shape3 {
 }
 
 /** Translate CLI flags into library options (inputs loaded here). */
-export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScoreOptions {
+export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlags): OnnxScoreOptions {
   if (f.sample !== undefined || f.all || f.resume)
     throw new SwapError(
       'E_OPTION',
@@ -187,7 +187,7 @@ export function onnxOptionsFromFlags(file: string, f: ScoreOnnxFlags): OnnxScore
     if (!shape)
       throw new SwapError(
         'E_INPUT_SHAPE',
-        `${file} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
+        `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
       );
     batch = gaussianBatch(S, shape[0], shape[1], shape[2], int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   }

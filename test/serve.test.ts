@@ -1,0 +1,263 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ScoreServer } from '../src/serve/server.js';
+import { CLI, StdioServer } from './serve-helpers.js';
+
+const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+const TINY = { channels: 4, cells: 1, gaussian: true, inputSize: 8, batch: 8, repeats: 2, backend: 'reference' };
+const TINY_FLAGS = '--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference'.split(
+  ' ',
+);
+/** Slow on the reference backend (full-size NB201 network, many repeats): long enough to cancel or signal. */
+const SLOW = { channels: 16, cells: 5, repeats: 64, backend: 'reference', mu: 1, sigma: 1 };
+const ONNX = join(__dirname, 'fixtures', 'onnx', 'headnet.onnx');
+
+const cli = (args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--no-progress'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as { settings: unknown; results: Record<string, unknown>[] };
+};
+
+describe('ScoreServer (in process)', () => {
+  it('answers malformed requests with coded errors and keeps serving', async () => {
+    const s = new ScoreServer({ maxArchs: 2, maxModelBytes: 100 });
+    const code = async (p: Promise<unknown>) => ((await p) as { error?: { code: string } }).error?.code;
+    expect(await code(s.handleText('{"id": 1, "method": '))).toBe('E_REQUEST');
+    expect(await code(s.handle([1, 2]))).toBe('E_REQUEST');
+    expect(await code(s.handle({ id: 1, method: 'launch' }))).toBe('E_REQUEST');
+    expect(await code(s.handle({ id: 1, method: 'score', params: { archs: [] } }))).toBe('E_REQUEST');
+    expect(await code(s.handle({ id: 1, method: 'score', params: { archs: [A], colour: 'red' } }))).toBe('E_REQUEST');
+    expect(await code(s.handle({ id: 1, method: 'score', params: { archs: [A], repeats: true } }))).toBe('E_REQUEST');
+    expect(await code(s.handle({ id: 1, method: 'score', params: { archs: [A, A, A] } }))).toBe('E_REQUEST_TOO_LARGE');
+    expect(await code(s.handle({ id: 1, method: 'score_onnx', params: { bytes: 'A'.repeat(400) } }))).toBe(
+      'E_REQUEST_TOO_LARGE',
+    );
+    expect(await code(s.handle({ id: 1, method: 'score_onnx', params: { path: ONNX, bytes: 'AA==' } }))).toBe(
+      'E_REQUEST',
+    );
+    const badArch = await s.handle({ id: 'x', method: 'score', params: { archs: [A, '|bad~0|'], ...TINY } });
+    expect(badArch).toMatchObject({
+      id: 'x',
+      error: { code: 'E_ARCH_SYNTAX', message: expect.stringMatching(/^archs\[1\]/) },
+    });
+    const badOpt = await s.handle({ id: 2, method: 'score', params: { archs: [A], ...TINY, repeats: 0 } });
+    expect(badOpt).toMatchObject({ id: 2, error: { code: 'E_OPTION', message: expect.stringContaining('--repeats') } });
+    const ok = await s.handle({ id: 3, method: 'score', params: { archs: [A], ...TINY } });
+    expect(ok).toMatchObject({ id: 3, result: { results: [{ arch: A }] } });
+    expect((await s.handle({ id: 4, method: 'health' })) as unknown).toMatchObject({ result: { status: 'ok' } });
+    await s.close();
+  });
+
+  it('bounds the queue (E_BUSY), cancels queued and running requests, and keeps warm state per settings', async () => {
+    const s = new ScoreServer({ maxQueue: 1 });
+    const running = s.handle({ id: 'run', method: 'score', params: { archs: [A], ...SLOW } });
+    const queued = s.handle({ id: 'q', method: 'score', params: { archs: [A], ...TINY } });
+    const busy = await s.handle({ id: 'b', method: 'score', params: { archs: [A], ...TINY } });
+    expect(busy).toMatchObject({ id: 'b', error: { code: 'E_BUSY' } });
+    expect(await s.handle({ id: 'q', method: 'score', params: { archs: [A], ...TINY } })).toMatchObject({
+      error: { code: 'E_REQUEST' }, // the id is taken
+    });
+    expect(await s.handle({ id: 'c1', method: 'cancel', params: { id: 'q' } })).toEqual({
+      id: 'c1',
+      result: { cancelled: true },
+    });
+    expect(await queued).toMatchObject({ id: 'q', error: { code: 'E_CANCELLED' } });
+    expect(s.health()).toMatchObject({ running: 1, queued: 0 });
+    expect(await s.handle({ id: 'c2', method: 'cancel', params: { id: 'run' } })).toMatchObject({
+      result: { cancelled: true },
+    });
+    expect(await running).toMatchObject({ id: 'run', error: { code: 'E_CANCELLED' } });
+    expect(await s.handle({ id: 'c3', method: 'cancel', params: { id: 'nobody' } })).toMatchObject({
+      result: { cancelled: false },
+    });
+    // an aborted signal (an HTTP client that went away) cancels too
+    const ac = new AbortController();
+    const viaSignal = s.handle({ id: 'sig', method: 'score', params: { archs: [A], ...SLOW } }, ac.signal);
+    ac.abort();
+    expect(await viaSignal).toMatchObject({ error: { code: 'E_CANCELLED' } });
+    const one = await s.handle({ id: 1, method: 'score', params: { archs: [A], ...TINY } });
+    const two = await s.handle({ id: 2, method: 'score', params: { archs: [B], ...TINY } });
+    expect(one).toHaveProperty('result');
+    expect(two).toHaveProperty('result');
+    expect(s.warm.regularisers.size).toBe(1); // the data-free μ/σ of these settings was computed once
+    expect(s.warm.inputs.size).toBe(2); // SLOW (CIFAR batch) and TINY (Gaussian)
+    await s.close();
+  });
+
+  it('close() lets running and queued requests finish and refuses new ones', async () => {
+    const s = new ScoreServer();
+    const first = s.handle({ id: 1, method: 'score', params: { archs: [A], ...TINY, repeats: 8 } });
+    const second = s.handle({ id: 2, method: 'score', params: { archs: [B], ...TINY } });
+    const closed = s.close();
+    expect(await s.handle({ id: 3, method: 'score', params: { archs: [A], ...TINY } })).toMatchObject({
+      error: { code: 'E_SHUTTING_DOWN' },
+    });
+    expect(await s.handle({ id: 4, method: 'health' })).toMatchObject({ result: { status: 'closing' } });
+    await closed;
+    expect(await first).toHaveProperty('result');
+    expect(await second).toHaveProperty('result');
+  });
+});
+
+describe('swapnas serve over stdio (built dist/)', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('gives the CLI results for architectures of any space and for ONNX models (path and bytes)', async () => {
+    const srv = new StdioServer();
+    try {
+      const cases: [Record<string, unknown>, string[], string[]][] = [
+        [{ ...TINY, truth: true, seed: 3 }, [...TINY_FLAGS, '--truth', '--seed', '3'], [A, B]],
+        [{}, [], [A]], // the defaults: auto backend, CIFAR-10 images, data-free regulariser
+        [
+          { space: 'darts', channels: 2, cells: 1, gaussian: true, batch: 4, repeats: 1 },
+          '--space darts --channels 2 --cells 1 --gaussian --batch 4 --repeats 1'.split(' '),
+          [
+            "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])",
+          ],
+        ],
+      ];
+      for (const [i, [params, flags, archs]] of cases.entries()) {
+        const r = await srv.send(i, 'score', { archs, ...params });
+        expect(r.error, JSON.stringify(r.error)).toBeUndefined();
+        expect(r.result).toEqual(cli(['score', ...archs, ...flags]));
+      }
+      const bytes = readFileSync(ONNX).toString('base64');
+      for (const [params, flags] of [
+        [{ batch: 8 }, ['--batch', '8']],
+        [{ reinit: true, repeats: 3, seed: 2 }, '--reinit --repeats 3 --seed 2'.split(' ')],
+      ] as const) {
+        const want = cli(['score', ONNX, ...flags]);
+        const byPath = await srv.send('p', 'score_onnx', { path: ONNX, ...params });
+        expect(byPath.result).toEqual(want);
+        const byBytes = (await srv.send('b', 'score_onnx', { bytes, ...params })) as {
+          result: { settings: unknown; results: Record<string, unknown>[] };
+        };
+        expect(byBytes.result.settings).toEqual(want.settings);
+        expect({ ...byBytes.result.results[0], model: ONNX }).toEqual(want.results[0]);
+      }
+      const backends = (await srv.send('be', 'backends')).result as { name: string; available: boolean }[];
+      expect(backends.map((b) => b.name)).toContain('reference');
+      expect(backends.find((b) => b.name === 'reference')!.available).toBe(true);
+      expect(((await srv.send('pr', 'proxies')).result as { name: string }[]).map((p) => p.name)).toContain('swap');
+    } finally {
+      expect(await srv.close()).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  it('survives oversized and malformed lines, writes only responses, finishes in-flight work on SIGTERM', async () => {
+    const srv = new StdioServer(['--max-request-mb', '0.001']); // 1 KiB lines
+    const big = await srv.sendRaw(`{"id": 1, "pad": "${'x'.repeat(4000)}"}`, null);
+    expect(big.error?.code).toBe('E_REQUEST_TOO_LARGE');
+    expect((await srv.sendRaw('{"id": 2, "method": "score", "params": {"archs": [}', null)).error?.code).toBe(
+      'E_REQUEST',
+    );
+    expect((await srv.send(3, 'health')).result).toMatchObject({ status: 'ok' });
+    // ~1 s on the native backend: still running when the signal arrives
+    const slow = srv.send(4, 'score', {
+      archs: [A],
+      channels: 16,
+      cells: 5,
+      repeats: 4,
+      backend: 'native',
+      mu: 1,
+      sigma: 1,
+    });
+    expect((await srv.send(5, 'health')).result).toMatchObject({ running: 1 });
+    srv.child.kill('SIGTERM');
+    const done = await slow;
+    expect(done.error, JSON.stringify(done.error)).toBeUndefined();
+    expect(done.result).toMatchObject({ results: [{ arch: A }] });
+    expect(await srv.exited).toEqual({ code: 0, signal: null });
+    expect(srv.lines).toHaveLength(5);
+    for (const l of srv.lines) expect(JSON.parse(l)).toHaveProperty('id');
+  });
+});
+
+/** Start `swapnas serve --http 0 …`; resolves with the child and the URL it printed. */
+async function startHttp(args: string[] = [], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--http', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const first = await new Promise<string>((res, rej) => {
+    createInterface({ input: child.stdout }).once('line', res);
+    child.once('exit', () => rej(new Error(`serve exited: ${err}`)));
+  });
+  return { child, exited, url: (JSON.parse(first) as { url: string }).url, stderr: () => err };
+}
+
+describe('swapnas serve --http (built dist/)', () => {
+  it('serves score, health and lists on loopback with coded HTTP errors; SIGTERM lets the request finish', async () => {
+    const { child, exited, url } = await startHttp(['--max-request-mb', '0.002']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ result: { status: 'ok' } });
+    const score = await post('/score?id=7', { archs: [A], ...TINY, truth: true });
+    expect(score.status).toBe(200);
+    const body = (await score.json()) as { id: unknown; result: unknown };
+    expect(body.id).toBe('7');
+    expect(body.result).toEqual(cli(['score', A, ...TINY_FLAGS, '--truth']));
+    const rpc = await post('/rpc', { id: 8, method: 'proxies' });
+    expect(((await rpc.json()) as { id: number }).id).toBe(8);
+    const checks: [Promise<globalThis.Response>, number, string][] = [
+      [post('/rpc', '{"id": 1, "method"'), 400, 'E_REQUEST'],
+      [post('/score', { archs: ['|bad~0|'] }), 400, 'E_ARCH_SYNTAX'],
+      [post('/score', { archs: [A], pad: 'x'.repeat(5000) }), 413, 'E_REQUEST_TOO_LARGE'],
+      [fetch(`${url}/nowhere`), 404, 'E_NOT_FOUND'],
+    ];
+    for (const [p, status, code] of checks) {
+      const r = await p;
+      expect(r.status).toBe(status);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    const slow = post('/score', { archs: [A], channels: 16, cells: 5, repeats: 4, backend: 'native', mu: 1, sigma: 1 });
+    for (let i = 0; i < 100; i++) {
+      const h = (await (await fetch(`${url}/health`)).json()) as { result: { running: number } };
+      if (h.result.running === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGTERM');
+    const done = await slow;
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ result: { results: [{ arch: A }] } });
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a non-loopback address without a token, and checks the token when given', async () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--http', '0', '--host', '0.0.0.0'], {
+      encoding: 'utf8',
+      env: { ...process.env, SWAPNAS_SERVE_TOKEN: '' },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/E_OPTION.*--token/);
+    const token = 'a-long-enough-test-token';
+    const { child, exited, url } = await startHttp(['--host', '0.0.0.0'], { SWAPNAS_SERVE_TOKEN: token });
+    const port = new URL(url).port;
+    const at = `http://127.0.0.1:${port}/health`;
+    const none = await fetch(at);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('E_UNAUTHORIZED');
+    expect((await fetch(at, { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status).toBe(401);
+    expect((await fetch(at, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
