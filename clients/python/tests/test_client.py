@@ -1,0 +1,140 @@
+"""Tests of the Python client against a real ``swapnas serve`` (run by test/python-client.test.ts under npm test).
+
+$SWAPNAS_CMD is the server command (e.g. ``node dist/cli/main.js``); $SWAPNAS_REQUIRE_TORCH=1 turns a missing
+PyTorch into a failure instead of a skip (CI installs python3-torch).
+"""
+
+import base64
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import swapnas  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+ONNX = os.path.join(ROOT, "test", "fixtures", "onnx", "headnet.onnx")
+A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+B = "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+TINY = dict(channels=4, cells=1, gaussian=True, input_size=8, batch=8, repeats=2, backend="reference")
+TINY_FLAGS = "--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference".split()
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+REQUIRE_TORCH = os.environ.get("SWAPNAS_REQUIRE_TORCH") == "1"
+
+
+def command():
+    return shlex.split(os.environ["SWAPNAS_CMD"])
+
+
+def cli(*args):
+    out = subprocess.run(command() + list(args) + ["--no-progress"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+class StdioClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.client = swapnas.start(command())
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.client.close(timeout=120)
+        if status != 0:
+            raise AssertionError("swapnas serve exited with %r" % status)
+
+    def test_score_equals_cli(self):
+        got = self.client.score([A, B], space="nb201", truth=True, seed=3, **TINY)
+        self.assertEqual(got, cli("score", A, B, *TINY_FLAGS, "--truth", "--seed", "3"))
+        self.assertEqual([r["arch"] for r in got["results"]], [A, B])
+        self.assertGreater(got["results"][0]["truth"]["cifar10"], 50)
+        one = self.client.score(A, **TINY)  # a single string is a list of one
+        self.assertEqual(one["results"], cli("score", A, *TINY_FLAGS)["results"])
+
+    def test_errors_are_coded_and_the_server_stays_up(self):
+        with self.assertRaises(swapnas.SwapnasError) as e:
+            self.client.score(["|bad~0|"], **TINY)
+        self.assertEqual(e.exception.code, "E_ARCH_SYNTAX")
+        with self.assertRaises(swapnas.SwapnasError) as e:
+            self.client.score([A], colour="red")
+        self.assertEqual(e.exception.code, "E_REQUEST")
+        with self.assertRaises(swapnas.SwapnasError) as e:
+            self.client.score([A], dataset="mnist")
+        self.assertEqual(e.exception.code, "E_DATASET")
+        self.assertEqual(self.client.health()["status"], "ok")
+        self.assertIn("reference", [b["name"] for b in self.client.backends()])
+        self.assertIn("swap", [p["name"] for p in self.client.proxies()])
+
+    def test_score_onnx_path_and_bytes_equal_cli(self):
+        want = cli("score", ONNX, "--reinit", "--repeats", "3")
+        self.assertEqual(self.client.score_onnx(ONNX, reinit=True, repeats=3), want)
+        with open(ONNX, "rb") as f:
+            by_bytes = self.client.score_onnx(data=f.read(), reinit=True, repeats=3)
+        self.assertEqual(by_bytes["settings"], want["settings"])
+        self.assertEqual(dict(by_bytes["results"][0], model=ONNX), want["results"][0])
+
+    def test_cancel(self):
+        rid, fut = self.client.submit(
+            "score", {"archs": [A], "channels": 16, "cells": 5, "repeats": 64, "backend": "reference", "mu": 1, "sigma": 1}
+        )
+        self.assertTrue(self.client.cancel(rid))
+        reply = fut.result(120)
+        self.assertEqual(reply["error"]["code"], "E_CANCELLED")
+        self.assertFalse(self.client.cancel(rid))
+
+    @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
+    def test_score_torch_equals_cli_on_the_exported_file(self):
+        if torch is None:
+            self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1),
+            torch.nn.BatchNorm2d(8),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 8, 3, padding=1, stride=2),
+            torch.nn.BatchNorm2d(8),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(8, 10),
+        )
+        net.eval()
+        before = net[1].running_mean.clone()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "net.onnx")
+            got = self.client.score_torch(net, torch.randn(16, 3, 32, 32), onnx_path=path)
+            self.assertEqual(dict(got["results"][0], model=path), cli("score", path)["results"][0])
+            self.assertEqual(got["results"][0]["warnings"], [])  # BN exported in training mode
+            again = self.client.score_torch(net, torch.randn(16, 3, 32, 32), reinit=True, repeats=2)
+            self.assertEqual(again["results"][0]["swap"], cli("score", path, "--reinit", "--repeats", "2")["results"][0]["swap"])
+        self.assertFalse(net.training)  # the caller's module is untouched
+        self.assertTrue(torch.equal(before, net[1].running_mean))
+
+
+class HttpClientTest(unittest.TestCase):
+    def test_connect_scores_like_the_cli(self):
+        proc = subprocess.Popen(command() + ["serve", "--http", "0"], stdout=subprocess.PIPE, text=True)
+        try:
+            url = json.loads(proc.stdout.readline())["url"]
+            client = swapnas.connect(url, timeout=300)
+            self.assertEqual(client.health()["status"], "ok")
+            self.assertEqual(client.score([A], **TINY), cli("score", A, *TINY_FLAGS))
+            with self.assertRaises(swapnas.SwapnasError) as e:
+                client.score(["|bad~0|"])
+            self.assertEqual(e.exception.code, "E_ARCH_SYNTAX")
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(60), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
