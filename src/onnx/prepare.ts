@@ -24,6 +24,7 @@ import {
   numelOf,
   tensorDims,
   valueInfo,
+  type IGraphProto,
   type INodeProto,
   type ITensorProto,
 } from './proto.js';
@@ -85,139 +86,175 @@ export function onnxParamCount(m: LoadedModel): number {
 export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedModel {
   const model = decodeModel(encodeModel(m.model));
   const g = model.graph!;
-  const nodes = g.node ?? [];
   const inputDims = [opts.batch, ...opts.inputShape];
+  setConcreteInput(g, m.input.name, inputDims);
+  const bn = setBnMode(g.node ?? [], m.opset, opts.bn ?? 'model');
+  const weights = opts.reinit ? new Reinit(m, g).run(opts.weightIds) : [];
+  const relus = exposeRelus(g);
+  return { bytes: encodeModel(model), inputName: m.input.name, inputDims, ...relus, weights, ...bn };
+}
 
-  // 1. Concrete input shape; drop stale intermediate shapes.
+/** 1. Concrete input shape; drop stale intermediate shapes. */
+function setConcreteInput(g: IGraphProto, input: string, dims: readonly number[]): void {
   for (const v of g.input ?? []) {
-    if (v.name === m.input.name) v.type = valueInfo(v.name, inputDims).type!;
+    if (v.name === input) v.type = valueInfo(v.name, dims).type!;
   }
   g.valueInfo = [];
   for (const o of g.output ?? []) {
     const tt = o.type?.tensorType;
     if (tt) tt.shape = null;
   }
+}
 
-  // 2. BatchNormalization mode.
+/** 2. BatchNormalization mode: counts the modes as exported and, with `batch`, switches eval-mode nodes to training. */
+function setBnMode(
+  nodes: readonly INodeProto[],
+  opset: number,
+  mode: 'model' | 'batch',
+): Pick<PreparedModel, 'bnTraining' | 'bnEval' | 'bnSwitched'> {
   let bnTraining = 0;
   let bnEval = 0;
   let bnSwitched = 0;
   for (const n of nodes) {
     if (n.opType !== 'BatchNormalization' || !isDefault(n)) continue;
-    if (bnIsTraining(n, m.opset)) {
+    if (bnIsTraining(n, opset)) {
       bnTraining++;
       continue;
     }
     bnEval++;
-    if (opts.bn !== 'batch') continue;
+    if (mode !== 'batch') continue;
     bnSwitched++;
     const y = n.output?.[0] ?? '';
-    const extra = m.opset >= 14 ? 2 : 4;
+    const extra = opset >= 14 ? 2 : 4;
     n.output = [y, ...Array.from({ length: extra }, (_, i) => `${y}::swapnas_bn_stat${i}`)];
-    if (m.opset >= 14)
+    if (opset >= 14)
       n.attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'training_mode'), attrInt('training_mode', 1)];
   }
+  return { bnTraining, bnEval, bnSwitched };
+}
 
-  // 3. Re-initialisation.
-  const weights: WeightSpec[] = [];
-  if (opts.reinit) {
-    const inits = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t] as const));
-    const constOf = (name: string): ITensorProto | undefined => m.consts.get(name);
-    const newInits: ITensorProto[] = [];
-    const fed = new Map<string, string>();
-    const filled = new Map<string, string>();
-    const floatConst = (n: INodeProto, i: number, what: string): ITensorProto | undefined => {
-      const name = n.input?.[i];
-      if (!name) return undefined;
-      const t = constOf(name);
-      if (!t) return undefined;
-      if ((t.dataType ?? 0) !== DT_FLOAT)
-        throw new SwapError(
-          'E_INPUT_FILE',
-          `${m.source}: --reinit supports float32 weights; ${what} ${name} of ${n.opType} ${n.name} has ONNX type ${t.dataType}`,
-        );
-      return t;
-    };
-    const gaussianInput = (n: INodeProto, i: number, tensor: number, layout: WeightSpec['layout']) => {
-      const t = floatConst(n, i, 'weight');
-      if (!t) return;
-      const orig = n.input![i]!;
-      const dims = tensorDims(t);
-      if (layout === 'transposed' && dims.length !== 2) return;
-      let name = fed.get(orig);
-      if (!name) {
-        name = `${orig}::swapnas_w`;
-        fed.set(orig, name);
-        weights.push({ name, dims, tensor, layout });
-        (g.input ??= []).push(valueInfo(name, dims));
-      }
-      n.input![i] = name;
-    };
-    const fill = (n: INodeProto, i: number, value: 0 | 1) => {
-      const t = floatConst(n, i, value === 0 ? 'bias' : 'scale');
-      if (!t) return;
-      const orig = n.input![i]!;
-      const key = `${orig}|${value}`;
-      let name = filled.get(key);
-      if (!name) {
-        name = `${orig}::swapnas_${value === 0 ? 'zero' : 'one'}`;
-        filled.set(key, name);
-        const dims = tensorDims(t);
-        newInits.push(floatTensor(name, dims, new Float32Array(numelOf(dims)).fill(value)));
-      }
-      n.input![i] = name;
-    };
-    const consumers = new Map<string, INodeProto[]>();
-    for (const n of nodes) for (const x of n.input ?? []) if (x) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+/** 3. Re-initialisation: weights become graph inputs fed with the PRNG, biases 0, BN scale 1 / bias 0. */
+class Reinit {
+  private readonly nodes: readonly INodeProto[];
+  private readonly newInits: ITensorProto[] = [];
+  /** Graph input fed in place of each original weight. */
+  private readonly fed = new Map<string, string>();
+  /** Constant fill in place of each (original tensor, value). */
+  private readonly filled = new Map<string, string>();
+  private readonly weights: WeightSpec[] = [];
 
-    nodes.forEach((n, idx) => {
-      if (!isDefault(n)) return;
-      const tensor = opts.weightIds?.get(idx) ?? idx + 1;
-      switch (n.opType) {
-        case 'Conv':
-          gaussianInput(n, 1, tensor, 'direct');
-          fill(n, 2, 0);
-          break;
-        case 'Gemm': {
-          const transB = (n.attribute ?? []).some((a) => a.name === 'transB' && Number(a.i) === 1);
-          gaussianInput(n, 1, tensor, transB ? 'direct' : 'transposed');
-          fill(n, 2, 0);
-          break;
-        }
-        case 'MatMul': {
-          const w = floatConst(n, 1, 'weight');
-          if (!w || tensorDims(w).length !== 2) break;
-          gaussianInput(n, 1, tensor, 'transposed');
-          const out = n.output?.[0] ?? '';
-          const cons = consumers.get(out) ?? [];
-          const add = cons.length === 1 && cons[0]!.opType === 'Add' ? cons[0]! : undefined;
-          if (add) {
-            const bi = (add.input ?? []).findIndex((x) => x !== out);
-            const bt = bi >= 0 ? constOf(add.input![bi]!) : undefined;
-            if (bt && numelOf(tensorDims(bt)) === tensorDims(w)[1]) fill(add, bi, 0);
-          }
-          break;
-        }
-        case 'BatchNormalization':
-          fill(n, 1, 1);
-          fill(n, 2, 0);
-          break;
-        default:
-          break;
-      }
-    });
-    // Initializers no node reads any more are dropped; new constant fills are added.
-    const read = new Set<string>();
-    for (const n of nodes) for (const x of n.input ?? []) read.add(x);
-    for (const o of g.output ?? []) read.add(o.name ?? '');
-    g.initializer = [...(g.initializer ?? []).filter((t) => read.has(t.name ?? '')), ...newInits];
-    g.input = (g.input ?? []).filter((v) => !inits.has(v.name ?? '') || read.has(v.name ?? ''));
+  constructor(
+    private readonly m: LoadedModel,
+    private readonly g: IGraphProto,
+  ) {
+    this.nodes = g.node ?? [];
   }
 
-  // 4. Relu outputs as graph outputs.
+  /** Rewrites the graph; returns the weights to feed per repeat. */
+  run(weightIds: ReadonlyMap<number, number> | undefined): WeightSpec[] {
+    const consumers = new Map<string, INodeProto[]>();
+    for (const n of this.nodes)
+      for (const x of n.input ?? []) if (x) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+    this.nodes.forEach((n, idx) => {
+      if (isDefault(n)) this.node(n, weightIds?.get(idx) ?? idx + 1, consumers);
+    });
+    // Initializers no node reads any more are dropped; new constant fills are added.
+    const g = this.g;
+    const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+    const read = new Set<string>();
+    for (const n of this.nodes) for (const x of n.input ?? []) read.add(x);
+    for (const o of g.output ?? []) read.add(o.name ?? '');
+    g.initializer = [...(g.initializer ?? []).filter((t) => read.has(t.name ?? '')), ...this.newInits];
+    g.input = (g.input ?? []).filter((v) => !inits.has(v.name ?? '') || read.has(v.name ?? ''));
+    return this.weights;
+  }
+
+  private node(n: INodeProto, tensor: number, consumers: ReadonlyMap<string, INodeProto[]>): void {
+    switch (n.opType) {
+      case 'Conv':
+        this.gaussianInput(n, 1, tensor, 'direct');
+        this.fill(n, 2, 0);
+        return;
+      case 'Gemm': {
+        const transB = (n.attribute ?? []).some((a) => a.name === 'transB' && Number(a.i) === 1);
+        this.gaussianInput(n, 1, tensor, transB ? 'direct' : 'transposed');
+        this.fill(n, 2, 0);
+        return;
+      }
+      case 'MatMul': {
+        const w = this.floatConst(n, 1, 'weight');
+        if (!w || tensorDims(w).length !== 2) return;
+        this.gaussianInput(n, 1, tensor, 'transposed');
+        // The bias Add that only consumes this product.
+        const out = n.output?.[0] ?? '';
+        const cons = consumers.get(out) ?? [];
+        const add = cons.length === 1 && cons[0]!.opType === 'Add' ? cons[0]! : undefined;
+        if (add) {
+          const bi = (add.input ?? []).findIndex((x) => x !== out);
+          const bt = bi >= 0 ? this.m.consts.get(add.input![bi]!) : undefined;
+          if (bt && numelOf(tensorDims(bt)) === tensorDims(w)[1]) this.fill(add, bi, 0);
+        }
+        return;
+      }
+      case 'BatchNormalization':
+        this.fill(n, 1, 1);
+        this.fill(n, 2, 0);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private floatConst(n: INodeProto, i: number, what: string): ITensorProto | undefined {
+    const name = n.input?.[i];
+    if (!name) return undefined;
+    const t = this.m.consts.get(name);
+    if (!t) return undefined;
+    if ((t.dataType ?? 0) !== DT_FLOAT)
+      throw new SwapError(
+        'E_INPUT_FILE',
+        `${this.m.source}: --reinit supports float32 weights; ${what} ${name} of ${n.opType} ${n.name} has ONNX type ${t.dataType}`,
+      );
+    return t;
+  }
+
+  private gaussianInput(n: INodeProto, i: number, tensor: number, layout: WeightSpec['layout']): void {
+    const t = this.floatConst(n, i, 'weight');
+    if (!t) return;
+    const orig = n.input![i]!;
+    const dims = tensorDims(t);
+    if (layout === 'transposed' && dims.length !== 2) return;
+    let name = this.fed.get(orig);
+    if (!name) {
+      name = `${orig}::swapnas_w`;
+      this.fed.set(orig, name);
+      this.weights.push({ name, dims, tensor, layout });
+      (this.g.input ??= []).push(valueInfo(name, dims));
+    }
+    n.input![i] = name;
+  }
+
+  private fill(n: INodeProto, i: number, value: 0 | 1): void {
+    const t = this.floatConst(n, i, value === 0 ? 'bias' : 'scale');
+    if (!t) return;
+    const orig = n.input![i]!;
+    const key = `${orig}|${value}`;
+    let name = this.filled.get(key);
+    if (!name) {
+      name = `${orig}::swapnas_${value === 0 ? 'zero' : 'one'}`;
+      this.filled.set(key, name);
+      const dims = tensorDims(t);
+      this.newInits.push(floatTensor(name, dims, new Float32Array(numelOf(dims)).fill(value)));
+    }
+    n.input![i] = name;
+  }
+}
+
+/** 4. Relu outputs as graph outputs, one per distinct Relu input. */
+function exposeRelus(g: IGraphProto): Pick<PreparedModel, 'reluOutputs' | 'reluNodes' | 'duplicateRelus'> {
   const seen = new Map<string, string>();
   let reluNodes = 0;
-  for (const n of nodes) {
+  for (const n of g.node ?? []) {
     if (n.opType !== 'Relu' || !isDefault(n)) continue;
     reluNodes++;
     const x = n.input?.[0] ?? '';
@@ -227,17 +264,5 @@ export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedMod
   const reluOutputs = [...seen.values()];
   const have = new Set((g.output ?? []).map((o) => o.name));
   for (const y of reluOutputs) if (!have.has(y)) (g.output ??= []).push(valueInfo(y, undefined));
-
-  return {
-    bytes: encodeModel(model),
-    inputName: m.input.name,
-    inputDims,
-    reluOutputs,
-    reluNodes,
-    duplicateRelus: reluNodes - reluOutputs.length,
-    weights,
-    bnTraining,
-    bnEval,
-    bnSwitched,
-  };
+  return { reluOutputs, reluNodes, duplicateRelus: reluNodes - reluOutputs.length };
 }
