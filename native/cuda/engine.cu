@@ -44,6 +44,8 @@ std::string errText(cudaError_t e) { return std::string(cudaGetErrorName(e)) + "
     if (_e != cudaSuccess) fail(std::string("CUDA: " #expr " failed: ") + errText(_e)); \
   } while (0)
 
+// Grid size cap of the grid-stride kernels.
+constexpr unsigned kGridCap = 65535u * 8u;
 // At least one block: an empty grid is a launch error (cudaErrorInvalidConfiguration); the kernels bound-check.
 inline unsigned blocksFor(size_t n) { return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>((n + kThreads - 1) / kThreads, 1u << 30))); }
 
@@ -350,7 +352,10 @@ class Lane {
   void sync() { SWAPNAS_CK(cudaStreamSynchronize(stream_)); }
 
  private:
+  struct Item;
   const float* weights(uint32_t seed, int node, size_t count);
+  float* launch(Item& it, size_t i, bool consumed, bool& own);
+  void countDistinct(DevArena& a, unsigned long long* codes, size_t V, int S, unsigned long long* dCount);
 
   cudaStream_t stream_ = nullptr;
   std::unordered_map<uint64_t, float*> cache_;
@@ -388,120 +393,160 @@ const float* Lane::weights(uint32_t seed, int node, size_t count) {
   return d;
 }
 
+// What the per-node launches of one item share.
+struct Lane::Item {
+  const Net& net;
+  DevArena& a;
+  const float* input;
+  int S;
+  uint32_t seed;
+  std::vector<float*> vals;
+  // Packed sign bits of the recorded ReLUs, filled in network order.
+  unsigned long long* codes = nullptr;
+  size_t codeOffset = 0;
+  // Per-channel BN statistics (mean, 1/std), grown to the widest BN so far.
+  double* stats = nullptr;
+  size_t statsCap = 0;
+};
+
+// Enqueues the kernel(s) of node i; returns its output buffer (null when nothing reads it) and whether the item owns
+// it (the input batch is the caller's). No default: -Werror=switch makes a new opcode fail to compile until it has a
+// kernel here.
+float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
+  const Node& n = it.net.nodes[i];
+  const Net& net = it.net;
+  const int S = it.S;
+  const size_t per = n.numel();
+  const size_t total = per * static_cast<size_t>(S);
+  auto x = [&](size_t k) { return it.vals[static_cast<size_t>(n.inputs[k])]; };
+  auto grid = [](size_t m) { return std::min<unsigned>(blocksFor(m), kGridCap); };
+  float* y = nullptr;
+  own = true;
+  switch (n.op) {
+    case Op::Input:
+      y = const_cast<float*>(it.input);
+      own = false;
+      break;
+    case Op::Zero:
+      y = it.a.floats(total);
+      SWAPNAS_CK(cudaMemsetAsync(y, 0, total * sizeof(float), stream_));
+      break;
+    case Op::Conv: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+      const float* w = weights(it.seed, static_cast<int>(i), wcount);
+      y = it.a.floats(total);
+      const int coBlocks = (n.cout / n.groups + kCoBlock - 1) / kCoBlock;
+      const size_t threads = static_cast<size_t>(S) * n.groups * coBlocks * n.h * n.w;
+      convKernel<<<grid(threads), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, n.k, n.stride, n.pad, n.dilation,
+                                                          n.groups);
+      break;
+    }
+    case Op::Bn: {
+      if (it.statsCap < static_cast<size_t>(n.c)) {
+        it.a.free(it.stats);
+        it.statsCap = std::max<size_t>(static_cast<size_t>(n.c), 256);
+        it.stats = static_cast<double*>(it.a.bytes(it.statsCap * 2 * sizeof(double)));
+      }
+      y = it.a.floats(total);
+      const int HW = n.h * n.w;
+      bnStatsKernel<<<n.c, kThreads, 0, stream_>>>(x(0), it.stats, S, n.c, HW);
+      bnApplyKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, it.stats, n.c, HW, total);
+      break;
+    }
+    case Op::Relu: {
+      if (consumed) y = it.a.floats(total);
+      if (n.recorded) {
+        reluPackKernel<<<grid(per), kThreads, 0, stream_>>>(x(0), y, it.codes + it.codeOffset, S, per);
+        it.codeOffset += per;
+      } else if (y) {
+        reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total);
+      }
+      break;
+    }
+    case Op::AvgPool:
+    case Op::MaxPool: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      y = it.a.floats(total);
+      if (n.op == Op::AvgPool)
+        avgPoolKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, in.h, in.w, n.h, n.w, n.k, n.stride, n.pad, n.countIncludePad);
+      else
+        maxPoolKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, in.h, in.w, n.h, n.w, n.k, n.stride, n.pad);
+      break;
+    }
+    case Op::Add: {
+      if (n.inputs.size() > static_cast<size_t>(kMaxAddInputs))
+        fail("node " + std::to_string(i) + ": the CUDA engine adds at most " + std::to_string(kMaxAddInputs) + " inputs, not " +
+             std::to_string(n.inputs.size()));
+      AddInputs ai{};
+      for (size_t k = 0; k < n.inputs.size(); ++k) ai.p[k] = x(k);
+      y = it.a.floats(total);
+      addKernel<<<grid(total), kThreads, 0, stream_>>>(ai, static_cast<int>(n.inputs.size()), y, total);
+      break;
+    }
+    case Op::Concat: {
+      y = it.a.floats(total);
+      size_t offset = 0;
+      for (size_t k = 0; k < n.inputs.size(); ++k) {
+        const size_t p = net.nodes[static_cast<size_t>(n.inputs[k])].numel();
+        concatKernel<<<grid(p * S), kThreads, 0, stream_>>>(x(k), y, S, p, per, offset);
+        offset += p;
+      }
+      break;
+    }
+    case Op::Slice: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      y = it.a.floats(total);
+      sliceKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h, n.w, in.c, in.h, in.w, n.c0, n.h0, n.w0);
+      break;
+    }
+    case Op::Gap: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      y = it.a.floats(total);
+      gapKernel<<<grid(static_cast<size_t>(S) * in.c), kThreads, 0, stream_>>>(x(0), y, S * in.c, in.h * in.w);
+      break;
+    }
+    case Op::Linear: {
+      const float* w = weights(it.seed, static_cast<int>(i), static_cast<size_t>(n.fin) * n.fout);
+      y = it.a.floats(total);
+      linearKernel<<<grid(static_cast<size_t>(S) * n.fout), kThreads, 0, stream_>>>(x(0), w, y, S, n.fin, n.fout);
+      break;
+    }
+  }
+  return y;
+}
+
+// Sorts the item's V pattern codes and adds the number of distinct ones to dCount.
+void Lane::countDistinct(DevArena& a, unsigned long long* codes, size_t V, int S, unsigned long long* dCount) {
+  if (V == 0) return;
+  auto grid = [](size_t m) { return std::min<unsigned>(blocksFor(m), kGridCap); };
+  unsigned long long* sorted = static_cast<unsigned long long*>(a.bytes(V * sizeof(unsigned long long)));
+  size_t tempBytes = 0;
+  SWAPNAS_CK(cub::DeviceRadixSort::SortKeys(nullptr, tempBytes, codes, sorted, static_cast<int64_t>(V), 0, S, stream_));
+  void* temp = a.bytes(tempBytes);
+  SWAPNAS_CK(cub::DeviceRadixSort::SortKeys(temp, tempBytes, codes, sorted, static_cast<int64_t>(V), 0, S, stream_));
+  uniqueCountKernel<<<grid(V), kThreads, 0, stream_>>>(sorted, V, dCount);
+  SWAPNAS_CK(cudaGetLastError());
+  a.free(temp);
+  a.free(sorted);
+}
+
 void Lane::run(const Net& net, const float* dInput, int S, uint32_t seed, unsigned long long* dCount, const CancelToken* cancel) {
   DevArena a(stream_);
   const size_t count = net.nodes.size();
-  std::vector<float*> vals(count, nullptr);
+  Item it{net, a, dInput, S, seed, std::vector<float*>(count, nullptr)};
+  std::vector<float*>& vals = it.vals;
   std::vector<uint8_t> owned(count, 0);
   const size_t V = net.recordedNeurons;
-  unsigned long long* codes = static_cast<unsigned long long*>(a.bytes(std::max<size_t>(V, 1) * sizeof(unsigned long long)));
-  size_t codeOffset = 0;
-  double* stats = nullptr;
-  size_t statsCap = 0;
-  const unsigned gridCap = 65535u * 8u;
-  auto grid = [&](size_t n) { return std::min<unsigned>(blocksFor(n), gridCap); };
+  it.codes = static_cast<unsigned long long*>(a.bytes(std::max<size_t>(V, 1) * sizeof(unsigned long long)));
 
   for (size_t i = 0; i < count; ++i) {
     if (!net.needed[i]) continue;
     if (cancel && cancel->requested()) throw Cancelled{};
     const Node& n = net.nodes[i];
-    const size_t per = n.numel();
-    const size_t total = per * static_cast<size_t>(S);
     const bool consumed = net.lastUse[i] >= 0;
-    auto x = [&](size_t k) { return vals[static_cast<size_t>(n.inputs[k])]; };
-    float* y = nullptr;
     bool own = true;
-    switch (n.op) {
-      case Op::Input:
-        y = const_cast<float*>(dInput);
-        own = false;
-        break;
-      case Op::Zero:
-        y = a.floats(total);
-        SWAPNAS_CK(cudaMemsetAsync(y, 0, total * sizeof(float), stream_));
-        break;
-      case Op::Conv: {
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-        const float* w = weights(seed, static_cast<int>(i), wcount);
-        y = a.floats(total);
-        const int coBlocks = (n.cout / n.groups + kCoBlock - 1) / kCoBlock;
-        const size_t threads = static_cast<size_t>(S) * n.groups * coBlocks * n.h * n.w;
-        convKernel<<<grid(threads), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, n.k, n.stride, n.pad, n.dilation,
-                                                            n.groups);
-        break;
-      }
-      case Op::Bn: {
-        if (statsCap < static_cast<size_t>(n.c)) {
-          a.free(stats);
-          statsCap = std::max<size_t>(static_cast<size_t>(n.c), 256);
-          stats = static_cast<double*>(a.bytes(statsCap * 2 * sizeof(double)));
-        }
-        y = a.floats(total);
-        const int HW = n.h * n.w;
-        bnStatsKernel<<<n.c, kThreads, 0, stream_>>>(x(0), stats, S, n.c, HW);
-        bnApplyKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, stats, n.c, HW, total);
-        break;
-      }
-      case Op::Relu: {
-        if (consumed) y = a.floats(total);
-        if (n.recorded) {
-          reluPackKernel<<<grid(per), kThreads, 0, stream_>>>(x(0), y, codes + codeOffset, S, per);
-          codeOffset += per;
-        } else if (y) {
-          reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total);
-        }
-        break;
-      }
-      case Op::AvgPool:
-      case Op::MaxPool: {
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = a.floats(total);
-        if (n.op == Op::AvgPool)
-          avgPoolKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, in.h, in.w, n.h, n.w, n.k, n.stride, n.pad, n.countIncludePad);
-        else
-          maxPoolKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, in.h, in.w, n.h, n.w, n.k, n.stride, n.pad);
-        break;
-      }
-      case Op::Add: {
-        if (n.inputs.size() > static_cast<size_t>(kMaxAddInputs))
-          fail("node " + std::to_string(i) + ": the CUDA engine adds at most " + std::to_string(kMaxAddInputs) + " inputs, not " +
-               std::to_string(n.inputs.size()));
-        AddInputs ai{};
-        for (size_t k = 0; k < n.inputs.size(); ++k) ai.p[k] = x(k);
-        y = a.floats(total);
-        addKernel<<<grid(total), kThreads, 0, stream_>>>(ai, static_cast<int>(n.inputs.size()), y, total);
-        break;
-      }
-      case Op::Concat: {
-        y = a.floats(total);
-        size_t offset = 0;
-        for (size_t k = 0; k < n.inputs.size(); ++k) {
-          const size_t p = net.nodes[static_cast<size_t>(n.inputs[k])].numel();
-          concatKernel<<<grid(p * S), kThreads, 0, stream_>>>(x(k), y, S, p, per, offset);
-          offset += p;
-        }
-        break;
-      }
-      case Op::Slice: {
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = a.floats(total);
-        sliceKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h, n.w, in.c, in.h, in.w, n.c0, n.h0, n.w0);
-        break;
-      }
-      case Op::Gap: {
-        const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-        y = a.floats(total);
-        gapKernel<<<grid(static_cast<size_t>(S) * in.c), kThreads, 0, stream_>>>(x(0), y, S * in.c, in.h * in.w);
-        break;
-      }
-      case Op::Linear: {
-        const float* w = weights(seed, static_cast<int>(i), static_cast<size_t>(n.fin) * n.fout);
-        y = a.floats(total);
-        linearKernel<<<grid(static_cast<size_t>(S) * n.fout), kThreads, 0, stream_>>>(x(0), w, y, S, n.fin, n.fout);
-        break;
-      }
-    }
+    float* y = launch(it, i, consumed, own);
     SWAPNAS_CK(cudaGetLastError());
     vals[i] = y;
     owned[i] = (y && own) ? 1 : 0;
@@ -521,21 +566,10 @@ void Lane::run(const Net& net, const float* dInput, int S, uint32_t seed, unsign
   }
   for (size_t i = 0; i < count; ++i)
     if (owned[i]) a.free(vals[i]);
-  a.free(stats);
-  if (codeOffset != V) fail("recorded neurons: packed " + std::to_string(codeOffset) + ", expected " + std::to_string(V));
-
-  if (V > 0) {
-    unsigned long long* sorted = static_cast<unsigned long long*>(a.bytes(V * sizeof(unsigned long long)));
-    size_t tempBytes = 0;
-    SWAPNAS_CK(cub::DeviceRadixSort::SortKeys(nullptr, tempBytes, codes, sorted, static_cast<int64_t>(V), 0, S, stream_));
-    void* temp = a.bytes(tempBytes);
-    SWAPNAS_CK(cub::DeviceRadixSort::SortKeys(temp, tempBytes, codes, sorted, static_cast<int64_t>(V), 0, S, stream_));
-    uniqueCountKernel<<<grid(V), kThreads, 0, stream_>>>(sorted, V, dCount);
-    SWAPNAS_CK(cudaGetLastError());
-    a.free(temp);
-    a.free(sorted);
-  }
-  a.free(codes);
+  a.free(it.stats);
+  if (it.codeOffset != V) fail("recorded neurons: packed " + std::to_string(it.codeOffset) + ", expected " + std::to_string(V));
+  countDistinct(a, it.codes, V, S, dCount);
+  a.free(it.codes);
   for (void* p : pendingFree_) a.free(p);
   pendingFree_.clear();
 }
