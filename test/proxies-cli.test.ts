@@ -55,6 +55,19 @@ describe('--proxies on score (built dist/)', () => {
     expect(v.epe_nas / expected.naslib.epe_nas).toBeCloseTo(1, 4);
   });
 
+  it('correlate --proxies ranks against the table with bootstrap CIs', () => {
+    const out = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-'));
+    const args = ['correlate', '--sample', '6', '--proxies', 'params,synflow,jacov', '--proxy-protocol', 'swap'];
+    const r = run([...args, '--channels', '4', '--cells', '1', '--batch', '8', '--input-size', '8', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('| synflow | in-house | 6 |');
+    const report = JSON.parse(readFileSync(join(out, 'proxies.json'), 'utf8'));
+    expect(report.architectures).toBe(6);
+    expect(report.rows.map((x: { metric: string }) => x.metric)).toEqual(['params', 'synflow', 'jacov']);
+    expect(report.settings.proxies.jacov.protocol).toBe('swap');
+    for (const v of report.values) expect(v.proxies.params).toBeGreaterThan(0);
+  });
+
   it('bad requests exit 2 with coded messages', () => {
     const cases: [string[], string][] = [
       [['--proxies', 'snip,grasp'], 'E_PROXY_UNKNOWN'],

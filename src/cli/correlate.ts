@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Network } from '../ir/types.js';
 import { join } from 'node:path';
 import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
@@ -12,8 +13,11 @@ import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
+import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest } from './proxies.js';
+import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
+import type { Shape3 } from '../ir/types.js';
 
-interface CorrelateFlags {
+interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   space: string;
   dataset?: string;
   sample?: string;
@@ -45,7 +49,7 @@ interface CorrelateFlags {
 /** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
 export function registerCorrelate(program: Command): void {
   const d = STUDY_DEFAULTS;
-  program
+  const cmd = program
     .command('correlate')
     .description(
       'Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy',
@@ -87,94 +91,157 @@ export function registerCorrelate(program: Command): void {
       '--table <csv>',
       "ground-truth table with the shipped file's columns (default: the shipped table of the space)",
     )
-    .option('--no-progress', 'no progress on stderr')
-    .action(async (f: CorrelateFlags) => {
-      const entry = spaceEntry(f.space);
-      if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
-      const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-      if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
-        throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
-      const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso), f.archs !== undefined].filter(
-        Boolean,
-      ).length;
-      if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso, --archs FILE');
-      const table = entry.loadTable(f.table);
-      if (f.prune === false && !entry.proxyDefaults.prune)
-        process.stderr.write(
-          `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
-        );
-
-      const sel: Selection = f.all
-        ? { kind: 'all' }
-        : f.iso || f.archs !== undefined
-          ? { kind: 'iso' }
-          : {
-              kind: 'sample',
-              n: int('--sample', f.sample!, 2),
-              seed: int('--seed', f.seed, 0),
-              stratified: f.stratified,
-            };
-      const genotypes =
-        f.archs !== undefined
-          ? parseArchLines(entry.space, await readArchList(f.archs), f.archs === '-' ? 'stdin' : f.archs)
-          : selectArchitectures(entry.space, table, sel);
-      const network = entry.networkFor(dataset);
-      const px =
-        f.inputSize !== undefined
-          ? int('--input-size', f.inputSize, 4)
-          : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
-      const reg = checkRegulariser(
-        f.mu !== undefined ? num('--mu', f.mu) : undefined,
-        f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
+    .option('--no-progress', 'no progress on stderr');
+  addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
+    const entry = spaceEntry(f.space);
+    if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
+    const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
+    if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
+      throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
+    const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso), f.archs !== undefined].filter(
+      Boolean,
+    ).length;
+    if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso, --archs FILE');
+    const table = entry.loadTable(f.table);
+    if (f.prune === false && !entry.proxyDefaults.prune)
+      process.stderr.write(
+        `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
       );
-      const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
-      for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
-      const progress = new Progress('correlate', f.progress);
-      const ac = new AbortController();
-      const onSig = () => ac.abort();
-      process.once('SIGINT', onSig);
-      try {
-        const report = await runCorrelate({
-          space: entry.space,
-          table,
-          dataset,
-          genotypes,
-          network,
-          setting: {
-            channels: f.channels !== undefined ? int('--channels', f.channels, 1) : entry.proxyDefaults.channels,
-            cells: f.cells !== undefined ? int('--cells', f.cells, 1) : entry.proxyDefaults.cells,
-            ...(px !== undefined && px !== 32 ? { inputSize: px } : {}),
-            batch: f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch,
-            repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : entry.proxyDefaults.repeats,
-            images: f.images as ImageSource,
-            seed: int('--weight-seed', f.weightSeed, 0),
-            nwot: f.nwot,
-            prune: f.prune && entry.proxyDefaults.prune, // spaces without dead-edge pruning ignore it
-          },
-          backend,
-          ...(reg ? { regulariser: reg } : {}),
-          cacheDir: join(f.out, 'cache'),
-          ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
-          external: f.external,
-          resamples: int('--resamples', f.resamples, 10),
-          onProgress: (dn, t) => progress.update(dn, t),
-          signal: ac.signal,
-        });
-        const files = await writeCorrelateReport(report, f.out);
-        for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
-        process.stdout.write(
-          markdownTable(
-            report.rows,
-            `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`,
-          ),
-        );
-        process.stdout.write(
-          `\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
-            `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`,
-        );
-      } finally {
-        process.off('SIGINT', onSig);
-        await backend.close?.();
-      }
-    });
+
+    const sel: Selection = f.all
+      ? { kind: 'all' }
+      : f.iso || f.archs !== undefined
+        ? { kind: 'iso' }
+        : {
+            kind: 'sample',
+            n: int('--sample', f.sample!, 2),
+            seed: int('--seed', f.seed, 0),
+            stratified: f.stratified,
+          };
+    const genotypes =
+      f.archs !== undefined
+        ? parseArchLines(entry.space, await readArchList(f.archs), f.archs === '-' ? 'stdin' : f.archs)
+        : selectArchitectures(entry.space, table, sel);
+    const network = entry.networkFor(dataset);
+    const px =
+      f.inputSize !== undefined
+        ? int('--input-size', f.inputSize, 4)
+        : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
+    if (f.proxies !== undefined) {
+      const channels = f.channels !== undefined ? int('--channels', f.channels, 1) : undefined;
+      const cells = f.cells !== undefined ? int('--cells', f.cells, 1) : undefined;
+      await correlateProxies(f, entry, table, dataset, genotypes, network, px ?? 32, channels, cells);
+      return;
+    }
+    const reg = checkRegulariser(
+      f.mu !== undefined ? num('--mu', f.mu) : undefined,
+      f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
+    );
+    const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
+    for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
+    const progress = new Progress('correlate', f.progress);
+    const ac = new AbortController();
+    const onSig = () => ac.abort();
+    process.once('SIGINT', onSig);
+    try {
+      const report = await runCorrelate({
+        space: entry.space,
+        table,
+        dataset,
+        genotypes,
+        network,
+        setting: {
+          channels: f.channels !== undefined ? int('--channels', f.channels, 1) : entry.proxyDefaults.channels,
+          cells: f.cells !== undefined ? int('--cells', f.cells, 1) : entry.proxyDefaults.cells,
+          ...(px !== undefined && px !== 32 ? { inputSize: px } : {}),
+          batch: f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch,
+          repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : entry.proxyDefaults.repeats,
+          images: f.images as ImageSource,
+          seed: int('--weight-seed', f.weightSeed, 0),
+          nwot: f.nwot,
+          prune: f.prune && entry.proxyDefaults.prune, // spaces without dead-edge pruning ignore it
+        },
+        backend,
+        ...(reg ? { regulariser: reg } : {}),
+        cacheDir: join(f.out, 'cache'),
+        ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+        external: f.external,
+        resamples: int('--resamples', f.resamples, 10),
+        onProgress: (dn, t) => progress.update(dn, t),
+        signal: ac.signal,
+      });
+      const files = await writeCorrelateReport(report, f.out);
+      for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
+      process.stdout.write(
+        markdownTable(
+          report.rows,
+          `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`,
+        ),
+      );
+      process.stdout.write(
+        `\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
+          `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`,
+      );
+    } finally {
+      process.off('SIGINT', onSig);
+      await backend.close?.();
+    }
+  });
+}
+
+/** `correlate --proxies …`: the zero-cost proxies of src/proxies/ against the table (official or SWAP protocol). */
+async function correlateProxies<G>(
+  f: CorrelateFlags,
+  entry: ReturnType<typeof spaceEntry>,
+  table: ReturnType<NonNullable<ReturnType<typeof spaceEntry>['loadTable']>>,
+  dataset: string,
+  genotypes: readonly G[],
+  network: Record<string, unknown>,
+  px: number,
+  channels: number | undefined,
+  cells: number | undefined,
+): Promise<void> {
+  const req = proxyRequest(f);
+  const S = f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch;
+  const official = req.protocol === 'official' && channels === undefined && cells === undefined;
+  const evalNet = official ? entry.evalNetworkFor?.(dataset) : undefined;
+  const opts = evalNet
+    ? { ...evalNet, inputSize: px }
+    : {
+        ...network,
+        channels: channels ?? entry.proxyDefaults.channels,
+        cells: cells ?? entry.proxyDefaults.cells,
+        inputSize: px,
+        prune: f.prune && entry.proxyDefaults.prune,
+      };
+  const space = entry.space as unknown as { format(g: G): string; build(g: G, o: object): Network };
+  const first = space.build(genotypes[0]!, opts);
+  // --images names a source here (cifar10 | … | gaussian), not a file: the proxies use the embedded labelled
+  // CIFAR-10 images, or the seeded Gaussian batch (then only label-free proxies can run).
+  const src = {
+    ...(f.labels !== undefined ? { labels: f.labels } : {}),
+    ...(f.images === 'gaussian' ? { gaussian: true } : {}),
+  };
+  const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
+  const progress = new Progress('correlate', f.progress);
+  const report = runProxyCorrelate({
+    table,
+    dataset,
+    items: genotypes.map((g) => ({ arch: space.format(g), net: () => space.build(g, opts) })),
+    names: req.names,
+    run: {
+      protocol: req.protocol,
+      seed: int('--weight-seed', f.weightSeed, 0),
+      images: data.images,
+      ...(data.labels ? { labels: data.labels } : {}),
+      ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? S } : {}),
+    },
+    resamples: int('--resamples', f.resamples, 10),
+    onProgress: (d, t) => progress.update(d, t),
+  });
+  const md = writeProxyCorrelate(
+    { ...report, settings: { ...report.settings, network: opts, labels: data.labelSource } },
+    f.out,
+  );
+  process.stdout.write(md);
 }
