@@ -52,6 +52,11 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   GradResult r;
   try {
     forward(net, params, input, S, req, cancel);
+    for (size_t k = 0; k < req.keepCount; ++k) {
+      const size_t id = static_cast<size_t>(req.keepNodes[k]);
+      const float* v = out_[id];
+      r.activations.insert(r.activations.end(), v, v + static_cast<size_t>(S) * net.nodes[id].numel());
+    }
     seedOutput(net, S, req, r);
     backward(net, params, S, req, r, cancel);
   } catch (...) {
@@ -77,6 +82,14 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     if (req.wantParams && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
+  for (size_t k = 0; k < req.keepCount; ++k) {
+    const size_t id = static_cast<size_t>(req.keepNodes[k]);
+    keep[id] = 1;
+    eval[id] = 1;
+  }
+  for (size_t i = N; i-- > 0;)
+    if (eval[i])
+      for (int j : net.nodes[i].inputs) eval[static_cast<size_t>(j)] = 1;
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i)
     if (eval[i])

@@ -34,6 +34,9 @@ struct GradRequest {
   bool wantInput = false;
   // Per-sample channel saliency of every conv/linear output: s[b][c] = sum over positions of a * da (fisher).
   bool wantSaliency = false;
+  // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
+  const int32_t* keepNodes = nullptr;
+  size_t keepCount = 0;
 };
 
 struct GradResult {
@@ -42,6 +45,7 @@ struct GradResult {
   std::vector<float> params;  // packed gradients (empty unless wanted)
   std::vector<float> input;   // S x numel(input) (empty unless wanted)
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
+  std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
 };
 

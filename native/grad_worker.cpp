@@ -31,6 +31,13 @@ std::vector<Net> parseGradJob(const GradJob& job) {
     const int32_t pa = job.paramOffsets[i], pb = job.paramOffsets[i + 1];
     if (pa < 0 || pb < pa || static_cast<size_t>(pb) > job.params.size() || static_cast<size_t>(pb - pa) != packedParamOffsets(net).back())
       fail("network " + std::to_string(i) + ": parameter range does not match its packed layout");
+    if (!job.keepOffsets.empty()) {
+      const int32_t ka = job.keepOffsets[i], kb = job.keepOffsets[i + 1];
+      if (ka < 0 || kb < ka || static_cast<size_t>(kb) > job.keepNodes.size()) fail("network " + std::to_string(i) + ": bad keep range");
+      for (int32_t k = ka; k < kb; ++k)
+        if (job.keepNodes[static_cast<size_t>(k)] < 0 || static_cast<size_t>(job.keepNodes[static_cast<size_t>(k)]) >= net.nodes.size())
+          fail("network " + std::to_string(i) + ": kept node " + std::to_string(job.keepNodes[static_cast<size_t>(k)]) + " does not exist");
+    }
     const size_t K = net.nodes[static_cast<size_t>(net.output)].numel();
     for (int32_t y : job.labels)
       if (y < 0 || static_cast<size_t>(y) >= K) fail("network " + std::to_string(i) + ": label " + std::to_string(y) + " is outside its outputs");
@@ -81,7 +88,12 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
       const size_t i = next.fetch_add(1);
       if (i >= total) break;
       try {
-        results_[i] = ex.run(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, &token);
+        GradRequest mine = req;
+        if (!job_.keepOffsets.empty()) {
+          mine.keepNodes = job_.keepNodes.data() + job_.keepOffsets[i];
+          mine.keepCount = static_cast<size_t>(job_.keepOffsets[i + 1] - job_.keepOffsets[i]);
+        }
+        results_[i] = ex.run(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, mine, &token);
       } catch (const Cancelled&) {
         cancelled.store(true);
         stop.store(true);
@@ -128,6 +140,7 @@ void GradWorker::OnOK() {
     o.Set("params", f32(r.params));
     o.Set("input", f32(r.input));
     o.Set("saliency", f32(r.saliency));
+    o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
     out.Set(static_cast<uint32_t>(i), o);
   }
@@ -162,6 +175,13 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) {
     j.wantParams = boolField(job, "wantParams", true);
     j.wantInput = boolField(job, "wantInput", false);
     j.wantSaliency = boolField(job, "wantSaliency", false);
+    if (!job.Get("keepNodes").IsUndefined()) {
+      auto kn = typedArg<Napi::Int32Array>(job.Get("keepNodes"), napi_int32_array, "job.keepNodes", "Int32Array");
+      auto ko = typedArg<Napi::Int32Array>(job.Get("keepOffsets"), napi_int32_array, "job.keepOffsets", "Int32Array");
+      if (ko.ElementLength() != j.offsets.size()) fail("job.keepOffsets must have one entry per network plus one");
+      j.keepNodes.assign(kn.Data(), kn.Data() + kn.ElementLength());
+      j.keepOffsets.assign(ko.Data(), ko.Data() + ko.ElementLength());
+    }
     auto* worker = new GradWorker(env, std::move(j), cancel, info[1]);
     Napi::Promise p = worker->promise();
     worker->Queue();

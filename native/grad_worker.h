@@ -23,6 +23,8 @@ struct GradJob : JobInputs {
   bool wantParams = true;
   bool wantInput = false;
   bool wantSaliency = false;
+  std::vector<int32_t> keepNodes;
+  std::vector<int32_t> keepOffsets;
 };
 
 class GradWorker : public PromiseProgressWorker {

@@ -62,6 +62,11 @@ function expectParity(
     const err = relErr(paramTensor(mine.params!, r), paramTensor(ref.params!, r), 1e-4 * top);
     expect(err, `${what} ${r.kind}@${r.node}`).toBeLessThan(tol);
   }
+  if (ref.activations) {
+    expect(mine.activations?.size).toBe(ref.activations.size);
+    for (const [id, a] of ref.activations)
+      expect(relErr(mine.activations!.get(id)!, a), `${what} act@${id}`).toBeLessThan(tol);
+  }
   if (ref.channelSaliency) {
     expect(mine.channelSaliency?.size).toBe(ref.channelSaliency.size);
     const sTop = Math.max(...[...ref.channelSaliency.values()].map(maxAbs));
@@ -109,6 +114,7 @@ describe('native backward equals the reference on every op', () => {
             bn,
             wantInput: true,
             wantChannelSaliency: true,
+            keep: nets.map((n) => n.nodes.filter((m) => m.op !== 'input' && m.op !== 'zero').map((m) => m.id)),
           };
           const [mine, ref] = await both(job);
           idx.forEach((gi, k) =>
@@ -209,12 +215,34 @@ describe('native gradient jobs: bad input', () => {
     await expect(nativeGradients(addon, { networks: [net], params: [bad], input: x, batch: 2 })).rejects.toMatchObject({
       code: 'E_OPTION',
     });
+    await expect(
+      nativeGradients(addon, { networks: [net], params, input: x, batch: 2, keep: [[net.nodes.length]] }),
+    ).rejects.toMatchObject({ code: 'E_OPTION' });
     const ac = new AbortController();
     ac.abort();
     await expect(
       nativeGradients(addon, { networks: [net], params, input: x, batch: 2, signal: ac.signal }),
     ).rejects.toMatchObject({
       code: 'E_CANCELLED',
+    });
+  });
+});
+
+describe('native forward-only jobs (kept activations for forward proxies)', () => {
+  it('returns the kept feature maps of every network without computing gradients', async () => {
+    const nets = opGraphs()
+      .map((g) => g.net)
+      .filter((n) => n.nodes[0]!.shape.join('x') === '3x6x6');
+    const params = nets.map((n, i) => randomParams(n, 60 + i));
+    const { x } = randomData(nets[0]!, 2, 61);
+    const keep = nets.map((n) => n.nodes.filter((m) => m.op === 'relu' || m.op === 'bn').map((m) => m.id));
+    expect(keep.flat().length).toBeGreaterThan(2);
+    const job: GradientJob = { networks: nets, params, input: x, batch: 2, wantParams: false, keep };
+    const [mine, ref] = await both(job);
+    nets.forEach((_, i) => {
+      expect(mine[i]!.params).toBeUndefined();
+      for (const id of keep[i]!)
+        expect(relErr(mine[i]!.activations!.get(id)!, ref[i]!.activations!.get(id)!)).toBeLessThan(1e-5);
     });
   });
 });

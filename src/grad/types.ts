@@ -130,6 +130,8 @@ export interface GradientJob {
    * what fisher reduces (ZC's `fisher`, before squaring and averaging).
    */
   readonly wantChannelSaliency?: boolean;
+  /** Per network, nodes whose forward outputs are returned in {@link NetworkGradients.activations}. */
+  readonly keep?: readonly (readonly number[])[];
   readonly threads?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
@@ -143,6 +145,8 @@ export interface NetworkGradients {
   readonly outputs: Float32Array | Float64Array;
   readonly params?: NetParams;
   readonly input?: Float32Array | Float64Array;
+  /** Node id → its forward output (batch × numel) for the nodes listed in {@link GradientJob.keep}. */
+  readonly activations?: ReadonlyMap<number, Float32Array | Float64Array>;
   /** Conv/linear node id → batch × channels saliency (when asked). */
   readonly channelSaliency?: ReadonlyMap<number, Float32Array | Float64Array>;
   /** Largest activation + gradient memory held at once (bytes), where the backend measures it. */

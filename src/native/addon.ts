@@ -146,6 +146,10 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly wantInput: boolean;
   /** Per-sample channel saliency Σ a·da of every conv/linear output. */
   readonly wantSaliency: boolean;
+  /** Nodes whose forward outputs are returned, all networks' lists concatenated (with `keepOffsets`). */
+  readonly keepNodes?: Int32Array;
+  /** Start of network i's list in `keepNodes`; length = networks + 1. */
+  readonly keepOffsets?: Int32Array;
 }
 
 export interface NativeGradResult {
@@ -158,6 +162,8 @@ export interface NativeGradResult {
   readonly input: Float32Array;
   /** Channel saliency of each conv/linear node in node order, n × channels each (empty unless wanted). */
   readonly saliency: Float32Array;
+  /** Outputs of the kept nodes in list order, n × numel each (empty unless asked). */
+  readonly activations: Float32Array;
   /** Largest activation + gradient memory held at once. */
   readonly peakBytes: number;
 }

@@ -8,6 +8,7 @@ import type { GradientJob, NetParams, NetworkGradients, NodeParams } from '../..
 import type { Network } from '../../ir/types.js';
 import type { NativeAddon } from '../../native/addon.js';
 import { serializeNetworks } from '../../ir/serialize.js';
+import { numel } from '../../ir/analysis.js';
 import { SwapError } from '../../util/errors.js';
 
 const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
@@ -84,10 +85,11 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
   packs.forEach((p, i) => (paramOffsets[i + 1] = paramOffsets[i]! + p.length));
   const params = new Float32Array(paramOffsets[packs.length]!);
   packs.forEach((p, i) => params.set(p, paramOffsets[i]!));
+  const kept = keepLists(job);
+  const wantParams = job.wantParams ?? true;
   const cancel = new Int32Array(1);
   const onAbort = () => (cancel[0] = 1);
   job.signal?.addEventListener('abort', onAbort, { once: true });
-  const wantParams = job.wantParams ?? true;
   try {
     const res = await addon.gradients(
       {
@@ -108,6 +110,7 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
         wantParams,
         wantInput: job.wantInput ?? false,
         wantSaliency: job.wantChannelSaliency ?? false,
+        ...kept,
       },
       (done, total) => job.onProgress?.(done, total),
     );
@@ -116,6 +119,7 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
       outputs: r.outputs,
       ...(wantParams ? { params: unpackGrads(job.networks[i]!, job.params[i]!, r.params) } : {}),
       ...(job.wantInput ? { input: r.input } : {}),
+      ...(job.keep ? { activations: splitKept(job.networks[i]!, job.batch, job.keep[i] ?? [], r.activations) } : {}),
       ...(job.wantChannelSaliency ? { channelSaliency: splitSaliency(job.networks[i]!, job.batch, r.saliency) } : {}),
       peakBytes: r.peakBytes,
     }));
@@ -136,6 +140,33 @@ function splitSaliency(net: Network, batch: number, flat: Float32Array): Map<num
     if (n.op !== 'conv' && n.op !== 'linear') continue;
     const size = batch * n.shape[0];
     out.set(n.id, flat.subarray(off, off + size));
+    off += size;
+  }
+  return out;
+}
+
+/** The job's per-network kept-node lists as the addon's concatenated form. */
+function keepLists(job: GradientJob): { keepNodes?: Int32Array; keepOffsets?: Int32Array } {
+  if (!job.keep) return {};
+  const lists = job.networks.map((net, i) => {
+    const l = job.keep![i] ?? [];
+    for (const id of l)
+      if (!Number.isInteger(id) || id < 0 || id >= net.nodes.length)
+        throw new SwapError('E_OPTION', `network ${i}: kept node ${id} does not exist`);
+    return l;
+  });
+  const keepOffsets = new Int32Array(lists.length + 1);
+  lists.forEach((l, i) => (keepOffsets[i + 1] = keepOffsets[i]! + l.length));
+  return { keepNodes: Int32Array.from(lists.flat()), keepOffsets };
+}
+
+/** The addon's concatenated kept outputs by node id. */
+function splitKept(net: Network, batch: number, ids: readonly number[], flat: Float32Array): Map<number, Float32Array> {
+  const out = new Map<number, Float32Array>();
+  let off = 0;
+  for (const id of ids) {
+    const size = batch * numel(net.nodes[id]!.shape);
+    out.set(id, flat.subarray(off, off + size));
     off += size;
   }
   return out;

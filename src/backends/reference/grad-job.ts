@@ -17,7 +17,7 @@ export async function referenceGradients(job: GradientJob): Promise<NetworkGradi
       : [];
     const tape = forwardTape(net, job.params[i]!, job.input, job.batch, {
       bn: job.bn,
-      keep: weighted,
+      keep: [...weighted, ...(job.keep?.[i] ?? [])],
       backward: { params: wantParams },
     });
     const K = numel(net.nodes[net.output]!.shape);
@@ -34,6 +34,7 @@ export async function referenceGradients(job: GradientJob): Promise<NetworkGradi
       outputs: tape.logits,
       ...(g.params ? { params: g.params } : {}),
       ...(g.input ? { input: g.input } : {}),
+      ...(job.keep ? { activations: new Map((job.keep[i] ?? []).map((id) => [id, tape.activations.get(id)!])) } : {}),
       ...(job.wantChannelSaliency
         ? { channelSaliency: saliency(net, job.batch, weighted, tape.activations, g.nodes) }
         : {}),
