@@ -13,6 +13,7 @@ import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
+import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest } from './proxies.js';
 import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
 import type { Shape3 } from '../ir/types.js';
@@ -44,6 +45,8 @@ interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   table?: string;
   progress: boolean;
   archs?: string;
+  html?: string;
+  png?: boolean;
 }
 
 /** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
@@ -91,6 +94,8 @@ export function registerCorrelate(program: Command): void {
       '--table <csv>',
       "ground-truth table with the shipped file's columns (default: the shipped table of the space)",
     )
+    .option('--html <file>', 'also write one self-contained HTML report (tables and plots; no network needed)')
+    .option('--png', 'also write the plots as PNG (scatter.png, values.png, rho.png in --out)')
     .option('--no-progress', 'no progress on stderr');
   addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
     const entry = spaceEntry(f.space);
@@ -171,6 +176,7 @@ export function registerCorrelate(program: Command): void {
         signal: ac.signal,
       });
       const files = await writeCorrelateReport(report, f.out);
+      const extras = await writeReportExtras(report, f.out, f.html, f.png ?? false);
       for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
       process.stdout.write(
         markdownTable(
@@ -180,7 +186,7 @@ export function registerCorrelate(program: Command): void {
       );
       process.stdout.write(
         `\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
-          `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${files.json}, ${files.md}, ${files.svg}\n`,
+          `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${[files.json, files.md, files.svg, ...extras].join(', ')}\n`,
       );
     } finally {
       process.off('SIGINT', onSig);

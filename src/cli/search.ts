@@ -7,6 +7,8 @@ import { Progress } from '../util/progress.js';
 import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
 import { DEFAULT_BUDGETS, runSearch, type EvaluatorChoice, type SearchOptions } from '../search/run.js';
 import { formatSummary, renderPlotSvg } from '../search/report.js';
+import { searchHtml } from '../search/report-html.js';
+import { svgToPng } from '../report/png.js';
 import {
   checkStrategy,
   PRE_NAS_DEFAULTS,
@@ -50,6 +52,8 @@ interface SearchFlags extends InputFlags {
   resume?: boolean;
   out?: string;
   plot?: string;
+  html?: string;
+  png?: string;
   json?: boolean;
   evaluator: string;
   evalCmd?: string;
@@ -157,6 +161,8 @@ export function registerSearch(program: Command): void {
     .option('--resume', 'continue the search recorded in --journal')
     .option('--out <file>', 'write the JSON report')
     .option('--plot <file>', 'write an SVG plot of best-so-far accuracy vs wall time and vs evaluations')
+    .option('--html <file>', 'write one self-contained HTML report (summary, plot, settings, trajectory)')
+    .option('--png <file>', 'write the best-so-far plot as PNG')
     .option('--json', 'print the JSON report on stdout instead of the summary')
     .option('--no-progress', 'no progress on stderr')
     .action(async (f: SearchFlags) => {
@@ -289,6 +295,9 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (f.out) writeFileSync(f.out, json);
   if (f.plot) writeFileSync(f.plot, await renderPlotSvg(report));
+  if (f.png) writeFileSync(f.png, await svgToPng(await renderPlotSvg(report)));
+  if (f.html)
+    writeFileSync(f.html, await searchHtml(report, 'swapnas search report (self-contained; no network needed)'));
   process.stdout.write(f.json ? json : formatSummary(report));
   if (!report.chosen) process.exitCode = 1;
 }
