@@ -7,6 +7,8 @@ import { registerCorrelate } from './correlate.js';
 import { registerExport } from './export.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
+import { registerQueue } from './queue.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command();
 // Usage errors (unknown option or command, missing argument) exit 2 with a code like every other bad input.
@@ -18,6 +20,8 @@ registerCorrelate(program);
 registerExport(program);
 registerSearch(program);
 registerServe(program);
+registerWorker(program);
+registerQueue(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {

@@ -5,7 +5,7 @@ import { csvField, firstCsvField } from './csv.js';
 import { Rng } from '../util/rng.js';
 import { SwapError } from '../util/errors.js';
 import { BackendRegistry } from '../backends/registry.js';
-import type { BackendName } from '../backends/types.js';
+import type { Backend, BackendName } from '../backends/types.js';
 import { checkInputsFit, resolveScoreOptions, summarise, type ScoreSettings } from '../score/swap.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
@@ -18,6 +18,7 @@ import { parseArchLines, readArchList } from './arch-list.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
+import { openRemoteScore } from '../queue/score-remote.js';
 
 interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   space: string;
@@ -43,6 +44,7 @@ interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   progress: boolean;
   archs?: string;
   truth?: boolean;
+  redis?: string;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
@@ -105,7 +107,11 @@ export function registerScore(program: Command): void {
       'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json)',
     )
     .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
-    .option('--chunk <n>', 'networks per backend call', '64')
+    .option('--chunk <n>', 'networks per backend call (with --redis: per queued job)', '64')
+    .option(
+      '--redis <url>',
+      'fan the scoring out to `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)',
+    )
     .option('--no-progress', 'no progress on stderr');
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
@@ -214,6 +220,8 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
   });
   const netOptsFull = { ...netOpts, inputSize: resolved.inputs.h };
+  if (f.proxies !== undefined && f.redis)
+    throw new SwapError('E_OPTION', '--proxies runs locally; --redis fans out SWAP scoring only (drop one of them)');
   if (f.proxies !== undefined) {
     // Official proxy protocols score the benchmark's own network; the SWAP protocol its proxy network.
     const official =
@@ -268,15 +276,34 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   }
   const todo = genotypes.filter((g) => !done.has(space.format(g)));
 
-  const registry = new BackendRegistry();
-  const { backend, skipped } = await registry.choose(f.backend as BackendName | 'auto');
+  const ac = new AbortController();
+  // With --redis the workers score (the settings block names the backend they report); otherwise this process does.
+  const remote =
+    f.redis && todo.length > 0
+      ? await openRemoteScore({
+          url: f.redis,
+          space: space.name,
+          archs: genotypes.map((g) => space.format(g)),
+          wanted: todo.map((g) => space.format(g)),
+          chunk,
+          network: netOptsFull,
+          inputs: resolved.inputs,
+          repeats: resolved.repeats,
+          seed,
+          regulariser: resolved.reg ?? null,
+          backend: f.backend,
+          progress: f.progress,
+          signal: ac.signal,
+        })
+      : undefined;
+  const { backend, skipped } = remote?.ran ?? (await new BackendRegistry().choose(f.backend as BackendName | 'auto'));
   for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
   const settings: ScoreSettings & Record<string, unknown> = {
     batch: resolved.inputs.n,
     repeats: resolved.repeats,
     seed,
     inputs: resolved.inputs.source,
-    backend: backend.name,
+    backend: backend.name as BackendName,
     skippedBackends: skipped,
     regulariser: resolved.reg ?? null,
     network: { space: space.name, ...netOptsFull },
@@ -301,25 +328,28 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
   const seeds = Array.from({ length: resolved.repeats }, (_, r) => repeatSeed(seed, r));
   const rows: object[] = [];
-  const ac = new AbortController();
+  const scoreHere = async (part: unknown[], i: number) => {
+    const nets = part.map((g) => space.build(g, netOptsFull));
+    checkInputsFit(nets, resolved.inputs);
+    const base = i * resolved.repeats;
+    const counts = await (backend as Backend).countPatterns({
+      networks: nets,
+      inputs: resolved.inputs,
+      seeds,
+      ...(threads !== undefined ? { threads } : {}),
+      signal: ac.signal,
+      onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
+    });
+    return nets.map((net, k) => summarise(net, counts[k]!, resolved.reg));
+  };
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   try {
     for (let i = 0; i < todo.length; i += chunk) {
       const part = todo.slice(i, i + chunk);
-      const nets = part.map((g) => space.build(g, netOptsFull));
-      checkInputsFit(nets, resolved.inputs);
-      const base = i * resolved.repeats;
-      const counts = await backend.countPatterns({
-        networks: nets,
-        inputs: resolved.inputs,
-        seeds,
-        ...(threads !== undefined ? { threads } : {}),
-        signal: ac.signal,
-        onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
-      });
+      const scores = remote ? await remote.take(part.map((g) => space.format(g))) : await scoreHere(part, i);
       for (let k = 0; k < part.length; k++) {
-        const s = summarise(nets[k]!, counts[k]!, resolved.reg);
+        const s = scores[k]!;
         const arch = space.format(part[k]!);
         const truth = table ? truthRow(table, arch) : undefined;
         const row = { arch, ...s, ...(truth ? { truth } : {}) };
@@ -334,7 +364,8 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     if (f.format === 'json') await write(`${JSON.stringify({ settings, results: rows }, null, 2)}\n`);
   } finally {
     process.off('SIGINT', onSig);
-    await backend.close?.();
+    await (backend as Partial<Backend>).close?.();
+    await remote?.close();
     if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
   }
 }

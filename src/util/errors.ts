@@ -36,7 +36,10 @@ export type ErrorCode =
   | 'E_PROXY_UNKNOWN'
   | 'E_PROXY_BACKEND'
   | 'E_PROXY_HEAD'
-  | 'E_LABELS';
+  | 'E_LABELS'
+  | 'E_PAYLOAD'
+  | 'E_VERSION'
+  | 'E_QUEUE';
 
 export class SwapError extends Error {
   readonly code: ErrorCode;
