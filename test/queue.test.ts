@@ -3,10 +3,27 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUE_NAME } from '../src/queue/keys.js';
 import { startRedis, type TestRedis } from './redis-server.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 /** Tiny proxy networks: a chunk takes milliseconds. */
+/** Chunks of 12 of these take a noticeable time (≥ 0.5 s), so a kill lands mid-chunk. */
+const SLOWER = [
+  '--channels',
+  '8',
+  '--cells',
+  '1',
+  '--gaussian',
+  '--input-size',
+  '16',
+  '--batch',
+  '8',
+  '--repeats',
+  '4',
+];
 const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '2'];
 
 /** Run the CLI without blocking the event loop (the workers' output keeps flowing meanwhile). */
@@ -33,6 +50,18 @@ function worker(url: string, extra: string[] = []): { proc: ChildProcess; log: (
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   return { proc, log: () => out };
 }
+
+/** A CLI child process and its eventual outcome. */
+function cliChild(args: string[]) {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stdout!.resume();
+  const exit = new Promise<number | null>((r) => proc.on('close', (c) => r(c)));
+  return { proc, exit, stderr: () => stderr };
+}
+
+const doneJobs = (ws: { log: () => string }[]) => ws.flatMap((w) => w.log().match(/job \S+ done/g) ?? []);
 
 async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   const t0 = Date.now();
@@ -84,15 +113,155 @@ describe('queue: producer and workers on a real redis-server', () => {
         if (format === 'csv')
           expect(readFileSync(`${remote}.settings.json`, 'utf8')).toBe(readFileSync(`${local}.settings.json`, 'utf8'));
       }
-      // 7 jobs in all (40 archs in chunks of 6; csv and json reuse the stored results); no run record is left.
+      // correlate --redis: the same measurements, table and report (timing aside)
+      const corr = ['correlate', '--sample', '24', '--images', 'gaussian', ...TINY.slice(0, 4), '--batch', '8'];
+      corr.push('--repeats', '2', '--input-size', '8', '--no-external', '--resamples', '10', '--no-progress');
+      const cl = await cli([...corr, '--out', join(dir, 'corr-local')]);
+      const cr = await cli([...corr, '--out', join(dir, 'corr-remote'), '--redis', redis.url, '--chunk', '5']);
+      expect(cr.status).toBe(0);
+      const untimed = (t: string) => t.replace(/; [\d.]+ s\/arch/, '').replace(/wrote .*/, '');
+      expect(untimed(cr.stdout)).toBe(untimed(cl.stdout));
+      const report = (d: string) => {
+        const j = JSON.parse(readFileSync(join(dir, d, 'correlate.json'), 'utf8')) as Record<string, unknown>;
+        return { ...j, secondsPerArch: null };
+      };
+      expect(report('corr-remote')).toEqual(report('corr-local'));
+      expect(readFileSync(join(dir, 'corr-remote', 'correlate.md'), 'utf8')).toBe(
+        readFileSync(join(dir, 'corr-local', 'correlate.md'), 'utf8'),
+      );
+      // 7 + 5 jobs in all (40 archs in chunks of 6; csv and json reuse the stored results); no run record is left.
       const done = ws.map((w) => (w.log().match(/ done \(/g) ?? []).length);
-      expect(done.reduce((a, b) => a + b, 0)).toBe(7);
+      expect(done.reduce((a, b) => a + b, 0)).toBe(12);
       const after = JSON.parse((await cli(['queue', 'status', '--redis', redis.url, '--json'])).stdout) as {
         runs: unknown[];
         counts: Record<string, number>;
       };
       expect(after.runs).toEqual([]);
       expect(after.counts['waiting']).toBe(0);
+    } finally {
+      await stopAll(ws);
+    }
+  });
+
+  it('kill -9 of a worker mid-chunk: another worker takes the stalled job over; no hole, no duplicate', async () => {
+    const common = ['score', '--sample', '36', '--seed', '11', ...SLOWER, '--format', 'jsonl', '--no-progress'];
+    const local = join(dir, 'kill-local.jsonl');
+    const remote = join(dir, 'kill-remote.jsonl');
+    expect((await cli([...common, '-o', local])).status).toBe(0);
+    const fast = ['--lock-duration', '1000', '--stalled-interval', '300'];
+    const a = worker(redis.url, fast);
+    const others: ReturnType<typeof worker>[] = [];
+    const r = new Redis(redis.url);
+    const q = new Queue(QUEUE_NAME, { connection: r });
+    try {
+      await waitFor('worker a', () => /waiting for jobs/.test(a.log()));
+      const producer = cliChild([...common, '-o', remote, '--redis', redis.url, '--chunk', '12']);
+      let active: string | undefined;
+      for (let t = 0; active === undefined && t < 3000; t++) {
+        const js = await q.getActive();
+        active = js[0]?.id;
+        if (!active) await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(active).toBeDefined();
+      a.proc.kill('SIGKILL');
+      expect(a.log()).not.toContain(`job ${active} done`);
+      others.push(worker(redis.url, fast), worker(redis.url, fast));
+      expect(await producer.exit).toBe(0);
+      expect(readFileSync(remote, 'utf8')).toBe(readFileSync(local, 'utf8'));
+      // The killed worker's chunk was finished by one of the others (stalled-job recovery).
+      expect(doneJobs(others)).toContain(`job ${active} done`);
+    } finally {
+      await q.close();
+      r.disconnect();
+      await stopAll([a, ...others]);
+    }
+  });
+
+  it('kill -9 of the producer, then --resume: finished chunks are not redone and the file is complete', async () => {
+    const common = ['score', '--sample', '48', '--seed', '12', ...SLOWER, '--format', 'jsonl', '--no-progress'];
+    const local = join(dir, 'resume-local.jsonl');
+    const remote = join(dir, 'resume-remote.jsonl');
+    expect((await cli([...common, '-o', local])).status).toBe(0);
+    const w = worker(redis.url);
+    try {
+      await waitFor('worker', () => /waiting for jobs/.test(w.log()));
+      const args = [...common, '-o', remote, '--redis', redis.url, '--chunk', '6'];
+      const first = cliChild(args);
+      await waitFor('two finished chunks', () => doneJobs([w]).length >= 2);
+      first.proc.kill('SIGKILL');
+      await first.exit;
+      const again = await cli([...args, '--resume']);
+      expect(again.stderr).not.toMatch(/error/);
+      expect(again.status).toBe(0);
+      expect(readFileSync(remote, 'utf8')).toBe(readFileSync(local, 'utf8'));
+      // 48 architectures in chunks of 6: every chunk computed exactly once across both producer runs.
+      const done = doneJobs([w]);
+      expect(done).toHaveLength(8);
+      expect(new Set(done).size).toBe(8);
+    } finally {
+      await stopAll([w]);
+    }
+  });
+
+  it('Redis restarted mid-run (empty, no persistence): clients reconnect, lost chunks are requeued, the run completes', async () => {
+    const common = ['score', '--sample', '48', '--seed', '13', ...SLOWER, '--format', 'jsonl', '--no-progress'];
+    const local = join(dir, 'restart-local.jsonl');
+    const remote = join(dir, 'restart-remote.jsonl');
+    expect((await cli([...common, '-o', local])).status).toBe(0);
+    const ws = [worker(redis.url), worker(redis.url)];
+    try {
+      await waitFor('workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
+      const producer = cliChild([...common, '-o', remote, '--redis', redis.url, '--chunk', '6']);
+      await waitFor('a finished chunk', () => doneJobs(ws).length >= 1);
+      await redis.restart();
+      expect(await producer.exit).toBe(0);
+      expect(readFileSync(remote, 'utf8')).toBe(readFileSync(local, 'utf8'));
+      // Both workers are still serving the restarted Redis.
+      const status = JSON.parse((await cli(['queue', 'status', '--redis', redis.url, '--json'])).stdout) as {
+        workers: string[];
+      };
+      expect(status.workers).toHaveLength(2);
+    } finally {
+      await stopAll(ws);
+    }
+  });
+
+  it('search --redis: the population is scored and the hybrid queries are trained on the workers (their own command)', async () => {
+    // Deterministic "training": an accuracy from the arch's checksum; the job carries only the arch.
+    const train = `printf '%s' "$SWAPNAS_ARCH" | cksum | awk '{printf "{\\"accuracy\\": %d, \\"cost\\": 1}\\n", 50 + $1 % 40}'`;
+    const ws = [worker(redis.url, ['--evaluator', train]), worker(redis.url, ['--evaluator', train])];
+    const proxy = [...TINY, '--no-progress', '--json'];
+    const hybrid = ['search', '--strategy', 'hybrid', '--budget', '8', '--initial', '4', '--per-generation', '2'];
+    hybrid.push('--warm-start', '0', '--evaluator', 'command', '--seed', '3', ...proxy);
+    const swapNas = ['search', '--population', '8', '--cycles', '3', '--sample-size', '4', '--seed', '4', ...proxy];
+    const comparable = (text: string) => {
+      const r = JSON.parse(text) as Record<string, unknown> & { trajectory: Record<string, unknown>[] };
+      return {
+        ...r,
+        wallTimeSec: 0,
+        session: { ...(r['session'] as object), wallTimeSec: 0 },
+        trajectory: r.trajectory.map((p) => ({ ...p, t: 0 })),
+        // the evaluator (a local command vs the workers') is named in the options and their hash
+        options: { ...(r['options'] as object), evaluator: null },
+        optionsHash: '',
+        evaluator: null,
+      };
+    };
+    try {
+      await waitFor('workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
+      for (const args of [swapNas, hybrid]) {
+        const local = await cli(
+          args[1] === '--strategy' && args[2] === 'hybrid' ? [...args, '--eval-cmd', train] : args,
+        );
+        expect(local.status).toBe(0);
+        const remote = await cli([...args, '--redis', redis.url, '--chunk', '5']);
+        expect(remote.stderr).not.toMatch(/error/);
+        expect(remote.status).toBe(0);
+        expect(comparable(remote.stdout)).toEqual(comparable(local.stdout));
+      }
+      const refused = await cli([...hybrid, '--redis', redis.url, '--eval-cmd', 'touch /tmp/x']);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/E_OPTION: with --redis the training command is the workers'/);
     } finally {
       await stopAll(ws);
     }

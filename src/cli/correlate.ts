@@ -17,6 +17,7 @@ import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest } from './proxies.js';
 import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
 import type { Shape3 } from '../ir/types.js';
+import { remoteMeasurer } from '../queue/measure-remote.js';
 
 interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   space: string;
@@ -47,6 +48,8 @@ interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   archs?: string;
   html?: string;
   png?: boolean;
+  redis?: string;
+  chunk: string;
 }
 
 /** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
@@ -96,7 +99,9 @@ export function registerCorrelate(program: Command): void {
     )
     .option('--html <file>', 'also write one self-contained HTML report (tables and plots; no network needed)')
     .option('--png', 'also write the plots as PNG (scatter.png, values.png, rho.png in --out)')
-    .option('--no-progress', 'no progress on stderr');
+    .option('--no-progress', 'no progress on stderr')
+    .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
+    .option('--chunk <n>', 'architectures per queued job (with --redis)', '32');
   addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
     const entry = spaceEntry(f.space);
     if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
@@ -132,6 +137,8 @@ export function registerCorrelate(program: Command): void {
       f.inputSize !== undefined
         ? int('--input-size', f.inputSize, 4)
         : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
+    if (f.proxies !== undefined && f.redis)
+      throw new SwapError('E_OPTION', '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)');
     if (f.proxies !== undefined) {
       const channels = f.channels !== undefined ? int('--channels', f.channels, 1) : undefined;
       const cells = f.cells !== undefined ? int('--cells', f.cells, 1) : undefined;
@@ -144,7 +151,7 @@ export function registerCorrelate(program: Command): void {
     );
     const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
     for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
-    const progress = new Progress('correlate', f.progress);
+    const progress = new Progress('correlate', f.progress && !f.redis);
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once('SIGINT', onSig);
@@ -174,6 +181,16 @@ export function registerCorrelate(program: Command): void {
         resamples: int('--resamples', f.resamples, 10),
         onProgress: (dn, t) => progress.update(dn, t),
         signal: ac.signal,
+        ...(f.redis
+          ? {
+              measurer: remoteMeasurer({
+                url: f.redis,
+                chunk: int('--chunk', f.chunk, 1),
+                backend: f.backend,
+                progress: f.progress,
+              }),
+            }
+          : {}),
       });
       const files = await writeCorrelateReport(report, f.out);
       const extras = await writeReportExtras(report, f.out, f.html, f.png ?? false);

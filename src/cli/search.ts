@@ -18,6 +18,7 @@ import {
 } from '../search/strategies/index.js';
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
+import { openRemoteSearch } from '../queue/search-remote.js';
 
 interface SearchFlags extends InputFlags {
   prune: boolean;
@@ -60,6 +61,8 @@ interface SearchFlags extends InputFlags {
   evalTimeout?: string;
   runDir?: string;
   progress: boolean;
+  redis?: string;
+  chunk: string;
 }
 
 const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
@@ -165,6 +168,11 @@ export function registerSearch(program: Command): void {
     .option('--png <file>', 'write the best-so-far plot as PNG')
     .option('--json', 'print the JSON report on stdout instead of the summary')
     .option('--no-progress', 'no progress on stderr')
+    .option(
+      '--redis <url>',
+      "score the population (and, with --evaluator command, train each query) on `swapnas worker` processes through Redis; the training command is each worker's own --evaluator",
+    )
+    .option('--chunk <n>', 'architectures per queued scoring job (with --redis)', '16')
     .action(async (f: SearchFlags) => {
       await runSearchCli(f);
     });
@@ -218,6 +226,14 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   if (f.evaluator === 'table') {
     if (f.evalCmd !== undefined) throw new SwapError('E_OPTION', '--eval-cmd needs --evaluator command');
     evaluator = { kind: 'table' };
+  } else if (f.evaluator === 'command' && f.redis) {
+    // Jobs never carry commands: each worker trains with the command it was started with.
+    if (f.evalCmd !== undefined)
+      throw new SwapError(
+        'E_OPTION',
+        'with --redis the training command is the workers\' (swapnas worker --evaluator "…"); drop --eval-cmd',
+      );
+    evaluator = { kind: 'remote' };
   } else if (f.evaluator === 'command') {
     if (f.evalCmd === undefined || f.evalCmd.trim() === '')
       throw new SwapError('E_OPTION', '--evaluator command needs --eval-cmd "..."');
@@ -274,10 +290,23 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     onProgress: (d, t) => progress.update(d, t),
   };
   let report: Awaited<ReturnType<typeof runSearch>>;
+  const remote = f.redis
+    ? await openRemoteSearch({
+        url: f.redis,
+        chunk: int('--chunk', f.chunk, 1),
+        backend: f.backend,
+        progress: f.progress,
+        signal: ac.signal,
+      })
+    : undefined;
   try {
     // A table that covers only part of a space (NB301's subset of DARTS) says nothing about a SWAP-NAS pick.
     const table = entry.loadTable && (strategy !== 'swap-nas' || entry.space.enumerate) ? entry.loadTable() : undefined;
-    report = await runSearch(opts, { ...(table ? { table } : {}), ...(inputs ? { inputs } : {}) });
+    report = await runSearch(opts, {
+      ...(table ? { table } : {}),
+      ...(inputs ? { inputs } : {}),
+      ...(remote ? { remoteScorer: remote.scorer, remoteEvaluator: remote.evaluator } : {}),
+    });
   } catch (e) {
     if (e instanceof SwapError && e.code === 'E_CANCELLED') {
       throw new SwapError(
@@ -291,6 +320,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
+    remote?.close();
   }
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (f.out) writeFileSync(f.out, json);

@@ -63,7 +63,9 @@ export async function waitReady(r: Redis, url: string, timeoutMs = 10_000): Prom
     await Promise.race([r.ping(), timeout]);
   } catch (e) {
     if (e instanceof SwapError) throw e;
-    throw new SwapError('E_QUEUE', `Redis at ${redactUrl(url)}: ${String((e as Error).message).slice(0, 200)}`);
+    // The connection's own error (WRONGPASS, a refused certificate) says more than the command's NOAUTH.
+    const why = lastErrors.get(r) ?? String((e as Error).message);
+    throw new SwapError('E_QUEUE', `Redis at ${redactUrl(url)}: ${why.slice(0, 200)}`);
   } finally {
     clearTimeout(timer);
   }

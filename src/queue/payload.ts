@@ -37,6 +37,8 @@ export interface JobPayload {
   readonly dryRun?: boolean;
 }
 
+const FIELDS = new Set(['v', 'pkg', 'kind', 'run', 'chunk', 'hash', 'settings', 'archs', 'backend', 'dryRun']);
+
 const quote = (s: string) => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
 
 function bad(msg: string): never {
@@ -54,6 +56,9 @@ function str(o: Record<string, unknown>, k: string, max = 200): string {
 export function checkPayload(data: unknown): JobPayload {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) bad('job data must be an object');
   const o = data as Record<string, unknown>;
+  // Only data fields: anything else (a "command", a script) is refused, never looked at.
+  const extra = Object.keys(o).find((k) => !FIELDS.has(k));
+  if (extra !== undefined) bad(`unknown job field ${quote(extra)}: jobs carry architectures and settings only`);
   const bytes = Buffer.byteLength(JSON.stringify(o));
   if (bytes > LIMITS.payloadBytes) bad(`job data is ${bytes} bytes, over the ${LIMITS.payloadBytes}-byte limit`);
   if (o['v'] !== PAYLOAD_VERSION) bad(`job payload version ${quote(String(o['v']))} is not ${PAYLOAD_VERSION}`);

@@ -215,7 +215,9 @@ class Producer {
             jobId: jobId(this.id, i),
             attempts,
             backoff: { type: 'exponential', delay: 500 },
-            removeOnComplete: true,
+            // Finished jobs are kept a while (not their results: those live under the settings hash) so a
+            // rerun that re-adds a chunk finishing at that moment finds its id and does not queue it again.
+            removeOnComplete: { count: 1000 },
             removeOnFail: false,
           },
         };

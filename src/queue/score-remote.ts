@@ -40,7 +40,7 @@ export interface RemoteScore {
 }
 
 /** Float32 bytes of a batch and their SHA-256 (workers fetch the batch once and check it). */
-function batchBytes(b: InputBatch): { bytes: Buffer; sha: string } {
+export function batchBytes(b: InputBatch): { bytes: Buffer; sha: string } {
   const bytes = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
   return { bytes, sha: createHash('sha256').update(bytes).digest('hex') };
 }

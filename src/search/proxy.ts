@@ -3,7 +3,7 @@ import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import type { Regulariser } from '../score/regularise.js';
-import { scoreNetworks } from '../score/swap.js';
+import { resolveScoreOptions, scoreNetworks, type NetworkScore } from '../score/swap.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import type { FitnessProxy, ProxyScore } from './types.js';
@@ -30,6 +30,24 @@ export interface SwapProxyOptions<N extends object> {
   readonly registry?: BackendRegistry;
   readonly threads?: number;
   readonly signal?: AbortSignal;
+  /** Score elsewhere (queue workers, `search --redis`) with exactly these settings instead of a local backend. */
+  readonly remote?: RemoteSwapScorer;
+}
+
+/** What a remote scorer gets: the proxy's resolved settings (as plain data) and the architectures' texts. */
+export interface RemoteSwapRequest {
+  readonly space: string;
+  readonly network: Readonly<Record<string, unknown>>;
+  /** The batch already cut to the proxy's S samples. */
+  readonly inputs: InputBatch;
+  readonly repeats: number;
+  readonly seed: number;
+  readonly regulariser: Regulariser | null;
+}
+
+/** Scores architectures somewhere else (implemented by the queue), in order, with the backend that ran. */
+export interface RemoteSwapScorer {
+  score(req: RemoteSwapRequest, archs: readonly string[]): Promise<{ scores: NetworkScore[]; backend: string }>;
 }
 
 /** Uncached fitness source: computes scores of genotypes. */
@@ -64,6 +82,7 @@ export class SwapProxy<G, N extends object> implements ScoreSource<G> {
 
   async compute(genotypes: readonly G[]): Promise<ProxyScore[]> {
     if (genotypes.length === 0) return [];
+    if (this.opts.remote) return this.computeRemote(genotypes, this.opts.remote);
     const nets = genotypes.map((g) => this.space.build(g, this.opts.network));
     const run = await scoreNetworks(nets, {
       inputs: this.opts.inputs,
@@ -78,6 +97,24 @@ export class SwapProxy<G, N extends object> implements ScoreSource<G> {
     });
     this.backendUsed = run.settings.backend;
     return run.scores.map((s) => ({ fitness: s.regSwap, swap: s.swap, params: s.params }));
+  }
+
+  private async computeRemote(genotypes: readonly G[], remote: RemoteSwapScorer): Promise<ProxyScore[]> {
+    // The same resolution as the local path (S samples of the batch, a user μ/σ), so the scores are the same.
+    const { inputs, repeats, seed, reg } = resolveScoreOptions({
+      inputs: this.opts.inputs,
+      batch: this.opts.batch,
+      repeats: this.opts.repeats,
+      seed: this.opts.seed,
+      ...(this.opts.regulariser ? { mu: this.opts.regulariser.mu, sigma: this.opts.regulariser.sigma } : {}),
+    });
+    const req = { space: this.space.name, network: this.opts.network, inputs, repeats, seed, regulariser: reg ?? null };
+    const r = await remote.score(
+      req,
+      genotypes.map((g) => this.space.format(g)),
+    );
+    this.backendUsed = r.backend as BackendName;
+    return r.scores.map((s) => ({ fitness: s.regSwap, swap: s.swap, params: s.params }));
   }
 }
 

@@ -24,8 +24,9 @@ import {
   type JournalHeader,
   type QueryRecord,
 } from './journal.js';
-import { CachedProxy, SEARCH_PROXY_DEFAULTS, SwapProxy } from './proxy.js';
+import { CachedProxy, SEARCH_PROXY_DEFAULTS, SwapProxy, type RemoteSwapScorer } from './proxy.js';
 import { searchSpace, type SearchSpaceEntry } from './spaces.js';
+import type { SearchSpace } from '../spaces/types.js';
 import { createStrategy, type PreNasOptions, type SwapNasOptions } from './strategies/index.js';
 import type { Evaluation, Evaluator, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
 
@@ -60,7 +61,9 @@ export type EvaluatorChoice =
       readonly timeoutSec?: number;
       /** Where run directories go (default: `<journal>.runs`, or a fresh folder under the OS temp dir). */
       readonly runDir?: string;
-    };
+    }
+  /** Training on queue workers, each with its own configured command (`search --redis`, `SearchDeps.remoteEvaluator`). */
+  | { readonly kind: 'remote' };
 
 /** Everything that defines a search. Plain data; heavy objects come in {@link SearchDeps}. */
 export interface SearchOptions {
@@ -103,6 +106,10 @@ export interface SearchDeps {
   readonly registry?: BackendRegistry;
   /** Proxy input batch (default: the embedded CIFAR-10 images, `defaultBatch(batch)`). */
   readonly inputs?: InputBatch;
+  /** Score the proxy on queue workers (`search --redis`); the whole batch of a step goes out at once. */
+  readonly remoteScorer?: RemoteSwapScorer;
+  /** Ground-truth queries for `{ kind: 'remote' }`: run by the workers' own training command. */
+  readonly remoteEvaluator?: <G>(space: SearchSpace<G, object>, dataset: string, seed: number) => Evaluator<G>;
 }
 
 /** One point of the best-so-far trajectory. */
@@ -322,9 +329,11 @@ async function runIn<G>(
       ...(deps.registry ? { registry: deps.registry } : {}),
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(deps.remoteScorer ? { remote: deps.remoteScorer } : {}),
     });
     cached = new CachedProxy(space, swap, {
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
       onComputed: (g, key, s) =>
         writer?.write({
           type: 'proxy',
@@ -369,6 +378,8 @@ async function runIn<G>(
         seed,
         ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}),
       });
+    } else if (ev.kind === 'remote' && deps.remoteEvaluator) {
+      evaluator = deps.remoteEvaluator(space, dataset, seed);
     } else
       throw new SwapError(
         'E_OPTION',

@@ -82,6 +82,11 @@ export interface CorrelateOptions<G> {
   readonly resamples?: number;
   readonly onProgress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
+  /** Measure elsewhere (queue workers, `correlate --redis`) instead of with `backend`; its backend is reported. */
+  readonly measurer?: {
+    readonly backendName: string;
+    measure: typeof measure;
+  };
 }
 
 export interface CorrelateReport {
@@ -129,7 +134,7 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
   const t0 = performance.now();
   let fresh = 0;
   let initial = -1;
-  const ms = await measure(space, o.genotypes, o.setting, {
+  const ms = await (o.measurer ? o.measurer.measure.bind(o.measurer) : measure)(space, o.genotypes, o.setting, {
     backend: o.backend,
     ...(o.network ? { network: o.network } : {}),
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
@@ -228,7 +233,7 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
     dataset: o.dataset,
     setting: o.setting,
     settingKey: settingKey(o.setting),
-    backend: o.backend.name,
+    backend: o.measurer?.backendName ?? o.backend.name,
     regulariser: reg,
     architectures: archs.length,
     truth: o.table.describe(o.dataset),

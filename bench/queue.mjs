@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Queue (BullMQ on Redis) overhead and ceiling, in one run, against a private redis-server on a free loopback port
+// (temporary folder, no persistence). Needs `npm run build` and redis-server on PATH. Usage:
+//   node bench/queue.mjs [--cells 1000] [--threads 2] [--chunk 64] [--jobs 3000] [--procs 4] [--concurrency 8]
+// 1. Overhead: `swapnas score --sample N` with T threads locally vs one `swapnas worker --threads T` fed by
+//    `swapnas score --redis` (same cells, same settings; the outputs are checked to be byte-identical). The two
+//    runs alternate (local, queue, local, queue) and the ratio uses the sums.
+// 2. Ceiling: procs × concurrency dry-run workers (`swapnas worker --dry-run`: validate, store, return) and a
+//    producer of `jobs` one-architecture chunks: jobs/s and ms per job.
+// 3. Projection (by calculation from 2 and the per-cell times, not measured): wall time of 1.5 M evaluations.
+// Prints one JSON object.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(root, 'dist', 'cli', 'main.js');
+const dist = (p) => import(join(root, 'dist', p));
+const { produce } = await dist('queue/producer.js');
+const { connectRedis, waitReady } = await dist('queue/connect.js');
+const { nb201Space } = await dist('spaces/nb201/index.js');
+const { Rng } = await dist('util/rng.js');
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const cells = opt('cells', 1000);
+const threads = opt('threads', 2);
+const chunk = opt('chunk', 64);
+const jobs = opt('jobs', 3000);
+const procs = opt('procs', 4);
+const concurrency = opt('concurrency', 8);
+
+const port = await new Promise((res) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => res(p));
+  });
+});
+const dir = mkdtempSync(join(tmpdir(), 'swapnas-bench-queue-'));
+const redis = spawn(
+  'redis-server',
+  ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+  {
+    stdio: 'ignore',
+  },
+);
+const url = `redis://127.0.0.1:${port}`;
+const children = [redis];
+const sh = (args) => execFileSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+const startWorker = (extra) =>
+  new Promise((res) => {
+    const w = spawn(process.execPath, [CLI, 'worker', '--redis', url, ...extra], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(w);
+    let log = '';
+    w.stderr.on('data', (d) => {
+      log += d;
+      if (log.includes('waiting for jobs')) res(w);
+    });
+  });
+const stop = async (w) => {
+  const gone = new Promise((r) => w.once('exit', r));
+  w.kill('SIGTERM');
+  await gone;
+};
+
+try {
+  const conn = connectRedis(url);
+  await waitReady(conn, url);
+  const load0 = loadavg()[0];
+
+  // 1. Overhead of the queue on real scoring (default NB201 proxy).
+  const common = [
+    'score',
+    '--sample',
+    String(cells),
+    '--seed',
+    '7',
+    '--threads',
+    String(threads),
+    '--format',
+    'jsonl',
+    '--no-progress',
+  ];
+  const w1 = await startWorker(['--threads', String(threads)]);
+  const times = { local: [], queue: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const mode of ['local', 'queue']) {
+      await conn.flushdb(); // a second queue round must score again, not reuse the first round's results
+      const out = join(dir, `${mode}.jsonl`);
+      const t0 = performance.now();
+      sh([...common, '-o', out, ...(mode === 'queue' ? ['--redis', url, '--chunk', String(chunk)] : [])]);
+      times[mode].push((performance.now() - t0) / 1000);
+    }
+    if (readFileSync(join(dir, 'local.jsonl'), 'utf8') !== readFileSync(join(dir, 'queue.jsonl'), 'utf8'))
+      throw new Error('queue output differs from the local output');
+  }
+  await stop(w1);
+  const sum = (a) => a.reduce((x, y) => x + y, 0);
+  const overhead = sum(times.queue) / sum(times.local) - 1;
+
+  // 2. Ceiling: dry-run workers, one-architecture jobs.
+  await conn.flushdb();
+  const dry = [];
+  for (let i = 0; i < procs; i++) dry.push(await startWorker(['--dry-run', '--concurrency', String(concurrency)]));
+  const rng = new Rng(1);
+  const archs = Array.from({ length: jobs }, (_, i) => `${nb201Space.format(nb201Space.sample(rng))}#${i}`);
+  const settings = { bench: 'dry-run', space: 'nb201' };
+  const t1 = performance.now();
+  let got = 0;
+  for await (const c of produce(conn, { kind: 'score', settings, archs, chunk: 1, dryRun: true, sweepMs: 5000 }))
+    got += c.archs.length;
+  const ceilSecs = (performance.now() - t1) / 1000;
+  if (got !== jobs) throw new Error(`dry run returned ${got} of ${jobs} jobs`);
+  for (const w of dry) await stop(w);
+  const jobsPerSec = jobs / ceilSecs;
+  conn.disconnect();
+
+  // 3. Projection by calculation: compute-bound time N·t/W, unless the queue's jobs/s caps the rate.
+  const N = 1_500_000;
+  const perCell = { default: 0.024, official: 0.3 };
+  const projection = [];
+  for (const [protocol, t] of Object.entries(perCell)) {
+    for (const W of [1, 10, 100, 1000]) {
+      const compute = (N * t) / W;
+      const queueBound = N / chunk / jobsPerSec;
+      projection.push({
+        protocol,
+        workers: W,
+        secPerCell: t,
+        chunk,
+        hours: Math.max(compute, queueBound) / 3600,
+        redisSaturated: queueBound >= compute,
+        jobsPerSecNeeded: W / (t * chunk),
+      });
+    }
+  }
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cpus: cpus().length, loadavgAtStart: load0, loadavgAtEnd: loadavg()[0] },
+        overhead: { cells, threads, chunk, localSec: times.local, queueSec: times.queue, ratio: 1 + overhead },
+        ceiling: {
+          workers: procs * concurrency,
+          procs,
+          concurrency,
+          jobs,
+          seconds: ceilSecs,
+          jobsPerSec,
+          msPerJob: 1000 / jobsPerSec,
+        },
+        projection,
+      },
+      null,
+      1,
+    ),
+  );
+} finally {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,101 @@
+import type { Redis } from 'ioredis';
+import type { NetworkScore } from '../score/swap.js';
+import type { RemoteSwapRequest, RemoteSwapScorer } from '../search/proxy.js';
+import type { Evaluation, EvaluationRequest, Evaluator } from '../search/types.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { connectRedis, waitReady } from './connect.js';
+import { keys, RESULT_TTL_S } from './keys.js';
+import { produce } from './producer.js';
+import { queueProgress } from './progress.js';
+import type { ScoreJobSettings } from './request-adapter.js';
+import { batchBytes } from './score-remote.js';
+
+/** `search --redis`: the proxy's population scoring and the ground-truth queries, both on queue workers. */
+export interface RemoteSearch {
+  readonly scorer: RemoteSwapScorer;
+  evaluator<G>(space: SearchSpace<G, object>, dataset: string, seed: number): Evaluator<G>;
+  close(): void;
+}
+
+/** Connect to the queue at `url` for one search. */
+export async function openRemoteSearch(o: {
+  url: string;
+  chunk: number;
+  backend: string;
+  progress: boolean;
+  signal?: AbortSignal;
+}): Promise<RemoteSearch> {
+  const redis = connectRedis(o.url, 'swapnas-producer');
+  await waitReady(redis, o.url);
+  const show = queueProgress('search (queue)', o.progress);
+  const scorer: RemoteSwapScorer = {
+    score: async (req, archs) => scoreOn(redis, o, req, archs, show),
+  };
+  return {
+    scorer,
+    evaluator: <G>(space: SearchSpace<G, object>, dataset: string, seed: number): Evaluator<G> => ({
+      name: 'remote',
+      metadata: { evaluator: 'remote', dataset, note: "each worker's own --evaluator command" },
+      evaluate: (g: G, req: EvaluationRequest) => evaluateOn(redis, space.name, space.format(g), dataset, seed, req),
+    }),
+    close: () => redis.disconnect(),
+  };
+}
+
+async function scoreOn(
+  redis: Redis,
+  o: { chunk: number; backend: string; signal?: AbortSignal },
+  req: RemoteSwapRequest,
+  archs: readonly string[],
+  show: ReturnType<typeof queueProgress>,
+): Promise<{ scores: NetworkScore[]; backend: string }> {
+  const { bytes, sha } = batchBytes(req.inputs);
+  const settings: ScoreJobSettings = {
+    space: req.space,
+    network: req.network,
+    batch: req.inputs.n,
+    repeats: req.repeats,
+    seed: req.seed,
+    inputs: req.inputs.source,
+    inputsSha: sha,
+    inputsShape: [req.inputs.n, req.inputs.c, req.inputs.h, req.inputs.w],
+    regulariser: req.regulariser,
+  };
+  const scores: NetworkScore[] = [];
+  let backend = 'unknown';
+  for await (const c of produce(redis, {
+    kind: 'score',
+    settings: settings as unknown as Record<string, unknown>,
+    archs,
+    chunk: o.chunk,
+    backend: o.backend,
+    prepare: async (r) => void (await r.set(keys.blob(sha), bytes, 'EX', RESULT_TTL_S)),
+    onProgress: show,
+    ...(o.signal ? { signal: o.signal } : {}),
+  })) {
+    scores.push(...(c.results as NetworkScore[]));
+    backend = c.backends[0] ?? backend;
+  }
+  return { scores, backend };
+}
+
+/** One training query as one job; the worker runs its configured command (the job carries only the arch). */
+async function evaluateOn(
+  redis: Redis,
+  space: string,
+  arch: string,
+  dataset: string,
+  seed: number,
+  req: EvaluationRequest,
+): Promise<Evaluation> {
+  const runs = produce(redis, {
+    kind: 'evaluate',
+    settings: { space, dataset, seed, first: req.index },
+    archs: [arch],
+    chunk: 1,
+    attempts: 1,
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  for await (const c of runs) return c.results[0] as Evaluation;
+  return { ok: false, error: 'the queue returned no result' };
+}
