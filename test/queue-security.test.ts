@@ -184,10 +184,12 @@ describe('queue: validation, mixed deployments, password and TLS (real redis-ser
       expect(bad.stderr).toMatch(/E_QUEUE: .*(WRONGPASS|invalid username-password)/);
       expect(bad.stderr).not.toContain('nope'); // the password is masked in messages
       await waitFor('worker', () => /waiting for jobs/.test(w.log()));
-      const args = ['score', ARCH, ...TINY, '--format', 'jsonl', '--no-progress'];
+      const args = ['score', ARCH, ...TINY, '--format', 'jsonl'];
       const remote = await cli([...args, '--redis', secured.url]);
       expect(remote.status).toBe(0);
-      expect(remote.stdout).toBe((await cli(args)).stdout);
+      expect(remote.stdout).toBe((await cli([...args, '--no-progress'])).stdout);
+      // producer progress: done/total, rate, ETA, workers seen
+      expect(remote.stderr).toMatch(/score \(queue\): 1\/1 \(100\.0%\) [\d.]+\/s eta 0s, 1 worker\(s\) seen/);
     } finally {
       await stop(w.proc);
       await secured.stop();

@@ -138,7 +138,10 @@ export function registerCorrelate(program: Command): void {
         ? int('--input-size', f.inputSize, 4)
         : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
     if (f.proxies !== undefined && f.redis)
-      throw new SwapError('E_OPTION', '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)');
+      throw new SwapError(
+        'E_OPTION',
+        '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)',
+      );
     if (f.proxies !== undefined) {
       const channels = f.channels !== undefined ? int('--channels', f.channels, 1) : undefined;
       const cells = f.cells !== undefined ? int('--cells', f.cells, 1) : undefined;

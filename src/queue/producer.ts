@@ -27,6 +27,8 @@ export interface ChunkResult {
   readonly results: readonly unknown[];
   /** Backend each result was computed with. */
   readonly backends: readonly string[];
+  /** Backends the worker of the chunk's first result skipped, and why. */
+  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
 }
 
 /** A run to fan out: one job kind, its resolved settings, and the architectures (canonical texts). */
@@ -151,7 +153,7 @@ class Producer {
       this.pending.add(i);
       return;
     }
-    const parsed = vals.map((v) => JSON.parse(v!) as { b: string; r: unknown });
+    const parsed = vals.map((v) => JSON.parse(v!) as { b: string; r: unknown; s?: ChunkResult['skipped'] });
     const wasPending = this.pending.delete(i);
     this.settled.add(i);
     this.ready.set(i, {
@@ -159,6 +161,7 @@ class Producer {
       archs: this.chunks[i]!,
       results: parsed.map((x) => x.r),
       backends: parsed.map((x) => x.b),
+      skipped: parsed[0]?.s ?? [],
     });
     this.done += this.chunks[i]!.length;
     if (wasPending) this.doneInSession += this.chunks[i]!.length;

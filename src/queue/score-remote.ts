@@ -119,5 +119,7 @@ async function ranOf(redis: Redis, hash: string, first: ChunkResult | undefined)
     process.stderr.write(
       `swapnas: workers used several backends (${[...mixed].join(', ')}); counts agree across backends (parity-tested)\n`,
     );
-  return { backend: { name }, skipped: JSON.parse(all[name] ?? '[]') as SkippedBackend[] };
+  // The chunk's own report first: the per-settings record may be gone (a Redis restarted without persistence).
+  const skipped = first ? first.skipped : (JSON.parse(all[name] ?? '[]') as SkippedBackend[]);
+  return { backend: { name }, skipped: skipped as SkippedBackend[] };
 }

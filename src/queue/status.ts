@@ -37,12 +37,10 @@ async function withQueue<T>(redis: Redis, f: (q: Queue) => Promise<T>): Promise<
 export async function queueStatus(redis: Redis, maxFailed = 20): Promise<QueueSummary> {
   return withQueue(redis, async (q) => {
     const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
-    // BullMQ names a worker's connection "<prefix>:<queue>:w:<worker name>"; our worker names are host:pid:tag.
-    const workers = (await q.getWorkers()).map((w) => {
-      const raw = String(w['rawname'] ?? '');
-      const at = raw.indexOf(':w:');
-      return at >= 0 ? raw.slice(at + 3) : String(w['addr'] ?? '?');
-    });
+    // Workers name their connections "swapnas-worker-<host:pid:tag>"; ioredis names them again after a reconnect
+    // (BullMQ's own CLIENT SETNAME is not repeated, so its getWorkers() forgets workers after a Redis restart).
+    const list = String(await redis.call('CLIENT', 'LIST'));
+    const workers = [...new Set([...list.matchAll(/ name=swapnas-worker-(\S+)/g)].map((m) => m[1]!))].sort();
     const runs = Object.entries(await redis.hgetall(keys.runs)).map(
       ([id, v]) => ({ id, ...(JSON.parse(v) as Omit<RunRecord, 'id'>) }) as RunRecord,
     );

@@ -230,7 +230,10 @@ async function loadBlob(
  */
 async function storeResults(redis: Redis, p: JobPayload, out: Computed<unknown>, id: string): Promise<void> {
   const fields: string[] = [];
-  p.archs.forEach((a, k) => fields.push(a, JSON.stringify({ b: out.backend, r: out.results[k] })));
+  // The first result of a chunk also carries the backends skipped (the settings block's skippedBackends).
+  p.archs.forEach((a, k) =>
+    fields.push(a, JSON.stringify({ b: out.backend, r: out.results[k], ...(k === 0 ? { s: out.skipped } : {}) })),
+  );
   await redis
     .multi()
     .hset(keys.results(p.hash), ...fields)
