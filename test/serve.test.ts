@@ -49,6 +49,9 @@ describe('ScoreServer (in process)', () => {
     const ok = await s.handle({ id: 3, method: 'score', params: { archs: [A], ...TINY } });
     expect(ok).toMatchObject({ id: 3, result: { results: [{ arch: A }] } });
     expect((await s.handle({ id: 4, method: 'health' })) as unknown).toMatchObject({ result: { status: 'ok' } });
+    const proxies = (await s.handle({ id: 5, method: 'proxies' })) as { result: { name: string; served: boolean }[] };
+    expect(proxies.result.filter((p) => p.served).map((p) => p.name)).toEqual(['swap', 'reg-swap']);
+    expect(proxies.result.find((p) => p.name === 'synflow')).toMatchObject({ served: false, backward: true });
     await s.close();
   });
 

@@ -11,6 +11,7 @@ import { int, num } from '../cli/parse.js';
 import { formatOnnxScore, onnxOptionsFromFlags, type ScoreOnnxFlags } from '../cli/score-onnx.js';
 import { repeatSeed } from '../init/prng.js';
 import { scoreOnnxModel } from '../onnx/score-model.js';
+import { PROXY_NAMES, proxySpec } from '../proxies/registry.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import type { Regulariser } from '../score/regularise.js';
 import { checkInputsFit, resolveScoreOptions, summarise } from '../score/swap.js';
@@ -184,15 +185,28 @@ export async function scoreOnnx(
   return JSON.parse(formatOnnxScore(r, 'json')) as ScoreResult;
 }
 
-/** The proxies the server can compute (the CLI's: SWAP and reg-SWAP, in every result). */
-export function listProxies(): { name: string; direction: 'higher'; description: string }[] {
+/**
+ * The proxies: SWAP and reg-SWAP (every score result has both) and the zero-cost proxies of the registry with what
+ * each needs (`swapnas score --proxies` computes those; the server does not run them yet).
+ */
+export function listProxies(): Record<string, unknown>[] {
   return [
-    { name: 'swap', direction: 'higher', description: 'SWAP-Score Ψ: distinct sample-wise ReLU sign patterns' },
+    {
+      name: 'swap',
+      direction: 'higher',
+      served: true,
+      description: 'SWAP-Score Ψ: distinct sample-wise ReLU sign patterns',
+    },
     {
       name: 'reg-swap',
       direction: 'higher',
+      served: true,
       description: 'reg-SWAP: Ψ · exp(−(Θ−μ)²/σ), size-regularised (data-free μ/σ unless given)',
     },
+    ...PROXY_NAMES.map((name) => {
+      const p = proxySpec(name);
+      return { name, served: false, group: p.group, backward: p.backward, labels: p.labels, protocol: p.protocol };
+    }),
   ];
 }
 
