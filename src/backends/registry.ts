@@ -5,6 +5,7 @@ import { nativeProvider } from './native/index.js';
 import { ortProvider } from './ort/index.js';
 import { webgpuProvider } from './webgpu/index.js';
 import type { Backend, BackendName, BackendProvider } from './types.js';
+import { quote } from '../util/quote.js';
 
 /** A backend that was not chosen, and why. */
 export interface SkippedBackend {
@@ -66,7 +67,7 @@ export class BackendRegistry {
       if (!p) {
         throw new SwapError(
           'E_OPTION',
-          `unknown backend ${JSON.stringify(name)} (known: ${this.providers.map((q) => q.name).join(', ')}, auto)`,
+          `unknown backend ${quote(name)} (known: ${this.providers.map((q) => q.name).join(', ')}, auto)`,
         );
       }
       const r = await p.probe();

@@ -1,4 +1,5 @@
 import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
 import type { InputBatch } from '../data/batch.js';
 import {
   CIFAR100_MEAN,
@@ -58,7 +59,7 @@ function cifarOrOther(f: InputFlags, size: number, want: number): InputBatch {
   const norm =
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
-    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm)}`);
   if (f.images) return loadCifarBinary(f.images, want, norm);
   return defaultBatch(want);
 }

@@ -1,16 +1,45 @@
 import { SwapError } from '../util/errors.js';
+import { OPTION_MAX } from '../util/limits.js';
+import { quote } from '../util/quote.js';
 
-export function int(name: string, text: string, min: number): number {
+/** Upper bound of each integer option (by flag name); options not listed are bounded by 2^53 − 1 only. */
+const INT_MAX: Readonly<Record<string, number>> = {
+  '--batch': OPTION_MAX.batch,
+  '--repeats': OPTION_MAX.repeats,
+  '--channels': OPTION_MAX.channels,
+  '--cells': OPTION_MAX.cells,
+  '--classes': OPTION_MAX.classes,
+  '--input-size': OPTION_MAX.inputSize,
+  '--sample': OPTION_MAX.sample,
+  '--chunk': OPTION_MAX.chunk,
+  '--threads': OPTION_MAX.threads,
+  '--seed': OPTION_MAX.seed,
+  '--gaussian-seed': OPTION_MAX.seed,
+  '--weight-seed': OPTION_MAX.seed,
+  '--budget': OPTION_MAX.budget,
+  '--population': OPTION_MAX.budget,
+  '--cycles': OPTION_MAX.budget,
+  '--sample-size': OPTION_MAX.budget,
+  '--initial': OPTION_MAX.budget,
+  '--per-generation': OPTION_MAX.budget,
+  '--resamples': OPTION_MAX.budget,
+  '--trees': OPTION_MAX.repeats,
+};
+
+/** An integer option in [min, max] (max: the option's bound in {@link INT_MAX} unless given); coded error otherwise. */
+export function int(name: string, text: string, min: number, max = INT_MAX[name] ?? Number.MAX_SAFE_INTEGER): number {
   const v = Number(text);
-  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(v) || v < min) {
-    throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(v) || v < min || v > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? `between ${min} and ${max}` : `≥ ${min}`;
+    throw new SwapError('E_OPTION', `${name} must be an integer ${range}, got ${quote(text)}`);
   }
   return v;
 }
 
+/** A finite number option; coded error otherwise. */
 export function num(name: string, text: string): number {
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v))
-    throw new SwapError('E_OPTION', `${name} must be a finite number, got ${JSON.stringify(text)}`);
+    throw new SwapError('E_OPTION', `${name} must be a finite number, got ${quote(text)}`);
   return v;
 }

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../onnx/write.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
+import { quote } from '../util/quote.js';
 
 /**
  * Flags of `swapnas score model.onnx` (commander's camel-cased option values; all optional strings so the
@@ -81,14 +82,13 @@ export function addScoreOnnxOptions(cmd: Command): Command {
 
 function list(name: string, text: string): number[] {
   const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
-  if (parts.length === 0)
-    throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${JSON.stringify(text)}`);
+  if (parts.length === 0) throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${quote(text)}`);
   return parts.map((p) => num(name, p));
 }
 
 function parseShape(text: string): Shape3 {
   const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
-  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${JSON.stringify(text)}`);
+  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${quote(text)}`);
   return parts.map((p) => int('--input-shape', p, 1)) as unknown as Shape3;
 }
 
@@ -126,13 +126,13 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
   const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);
   if (sources.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --input, --images, --gaussian');
   if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
-    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm}`);
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm)}`);
   const bn = f.bn ?? 'model';
   if (bn !== 'model' && bn !== 'batch')
-    throw new SwapError('E_OPTION', `--bn must be model or batch, got ${JSON.stringify(bn)}`);
+    throw new SwapError('E_OPTION', `--bn must be model or batch, got ${quote(bn)}`);
   let engine = f.engine ?? 'auto';
   if (!['auto', 'ir', 'ort'].includes(engine))
-    throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${JSON.stringify(engine)}`);
+    throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${quote(engine)}`);
   const backend = f.backend ?? 'auto';
   if (backend === 'ort') {
     if (engine === 'ir') throw new SwapError('E_OPTION', '--backend ort contradicts --engine ir');
@@ -228,7 +228,7 @@ export function formatOnnxScore(r: OnnxScore, format: string): string {
     case 'csv':
       return `${CSV_HEAD}\n${[csvCell(r.model), r.engine, r.swap, r.regSwap, r.params, r.regFactor, r.recorded, r.perRepeat.join(' ')].join(',')}\n`;
     default:
-      throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+      throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
   }
 }
 
@@ -239,7 +239,7 @@ export function formatOnnxScore(r: OnnxScore, format: string): string {
 export async function runScoreOnnx(file: string, f: ScoreOnnxFlags): Promise<OnnxScore> {
   const format = f.format ?? 'json';
   if (!['json', 'jsonl', 'csv'].includes(format))
-    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
   const opts = onnxOptionsFromFlags(file, f);
   const progress = new Progress('score', f.progress !== false && (opts.reinit ?? false) && (opts.repeats ?? 1) > 1);
   const ac = new AbortController();

@@ -19,6 +19,7 @@ import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
 import { openRemoteScore } from '../queue/score-remote.js';
+import { quote } from '../util/quote.js';
 
 interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   space: string;
@@ -134,7 +135,7 @@ async function writeOut(output: string | undefined, text: string): Promise<void>
 
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
-    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(f.format)}`);
   const seed = int('--seed', f.seed, 0);
   const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all), f.archs !== undefined].filter(
     Boolean,
@@ -264,7 +265,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
           } catch {
             throw new SwapError(
               'E_JOURNAL',
-              `${f.output}: line ${JSON.stringify(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`,
+              `${f.output}: line ${quote(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`,
             );
           }
           rowSettings.push(row.settings ?? {});

@@ -19,6 +19,7 @@ import {
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
 import { openRemoteSearch } from '../queue/search-remote.js';
+import { quote } from '../util/quote.js';
 
 interface SearchFlags extends InputFlags {
   prune: boolean;
@@ -243,7 +244,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
       ...(f.evalTimeout !== undefined ? { timeoutSec: num('--eval-timeout', f.evalTimeout) } : {}),
       ...(f.runDir !== undefined ? { runDir: f.runDir } : {}),
     };
-  } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${JSON.stringify(f.evaluator)}`);
+  } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${quote(f.evaluator)}`);
 
   const entry = spaceEntry(f.space);
   if (f.prune === false && !entry.proxyDefaults.prune)

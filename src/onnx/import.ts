@@ -31,6 +31,7 @@ import {
   type INodeProto,
   type ITensorProto,
 } from './proto.js';
+import { quote } from '../util/quote.js';
 
 export interface ImportOptions {
   /** Per-sample input shape [C, H, W] (the model's own when its dims are fixed). */
@@ -91,13 +92,13 @@ function reluAncestors(nodes: readonly INodeProto[]): Set<number> {
 
 function square(name: string, v: readonly number[] | undefined, dflt: number): number {
   if (!v || v.length === 0) return dflt;
-  if (v.length !== 2 || v[0] !== v[1]) fail(`${name} ${JSON.stringify(v)} is not square/2-D`);
+  if (v.length !== 2 || v[0] !== v[1]) fail(`${name} ${quote(v)} is not square/2-D`);
   return v[0]!;
 }
 
 function symmetricPad(v: readonly number[] | undefined): number {
   if (!v || v.length === 0) return 0;
-  if (v.length !== 4 || v.some((x) => x !== v[0])) fail(`pads ${JSON.stringify(v)} are not symmetric`);
+  if (v.length !== 4 || v.some((x) => x !== v[0])) fail(`pads ${quote(v)} are not symmetric`);
   return v[0]!;
 }
 

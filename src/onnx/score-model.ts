@@ -28,6 +28,7 @@ import { onnxError } from './errors.js';
 import { importOnnxModel } from './import.js';
 import { loadOnnxModel, type LoadedModel } from './load.js';
 import { onnxParamCount, prepareForOrt } from './prepare.js';
+import { quote } from '../util/quote.js';
 
 export interface OnnxScoreOptions {
   /** Input batch (e.g. from a .npy file); its first `batch` samples are used. */
@@ -177,10 +178,10 @@ export async function scoreOnnxModel(
   const reinit = opts.reinit ?? false;
   const bn = opts.bn ?? 'model';
   if (bn !== 'model' && bn !== 'batch')
-    throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${JSON.stringify(bn)}`);
+    throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${quote(bn)}`);
   const engineOpt = opts.engine ?? 'auto';
   if (!['auto', 'ir', 'ort'].includes(engineOpt))
-    throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${JSON.stringify(engineOpt)}`);
+    throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${quote(engineOpt)}`);
   const seed = checkInt('seed', opts.seed ?? 0, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
   const repeatsAsked = checkInt('repeats', opts.repeats ?? 32, 1);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { SwapError } from '../util/errors.js';
 import type { Evaluation } from './types.js';
+import { quote } from '../util/quote.js';
 
 /** Journal format version (first field checked on `--resume`). */
 export const JOURNAL_VERSION = 1;
@@ -114,7 +115,7 @@ function checkRecord(r: Record<string, unknown>): string | undefined {
     case 'done':
       return isStr(r['arch']) || r['arch'] === null ? undefined : 'bad done record';
     default:
-      return `unknown record type ${JSON.stringify(r['type'])}`;
+      return `unknown record type ${quote(r['type'])}`;
   }
 }
 
@@ -165,7 +166,7 @@ export function readJournal(
       if (header[k] !== expect[k]) {
         throw new SwapError(
           'E_JOURNAL',
-          `journal ${path} belongs to a different search: ${k} is ${JSON.stringify(header[k])} there, ${JSON.stringify(expect[k])} here (resume needs the same strategy, space, dataset, seed and options)`,
+          `journal ${path} belongs to a different search: ${k} is ${quote(header[k])} there, ${quote(expect[k])} here (resume needs the same strategy, space, dataset, seed and options)`,
         );
       }
     }

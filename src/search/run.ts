@@ -29,6 +29,7 @@ import { searchSpace, type SearchSpaceEntry } from './spaces.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { createStrategy, type PreNasOptions, type SwapNasOptions } from './strategies/index.js';
 import type { Evaluation, Evaluator, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
+import { quote } from '../util/quote.js';
 
 /**
  * Query budgets when none is given: 100 for PRE-NAS and random search (the PRE-NAS paper's NB201 budget, so
@@ -383,7 +384,7 @@ async function runIn<G>(
     } else
       throw new SwapError(
         'E_OPTION',
-        `unknown evaluator ${JSON.stringify((ev as { kind: unknown }).kind)} (expected table or command)`,
+        `unknown evaluator ${quote((ev as { kind: unknown }).kind)} (expected table or command)`,
       );
   }
 

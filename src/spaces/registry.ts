@@ -22,6 +22,7 @@ import {
 } from './tnb101/index.js';
 import { countParams } from '../ir/analysis.js';
 import { loadTnb101Table } from '../tables/tnb101.js';
+import { quote } from '../util/quote.js';
 
 /** Scoring-proxy settings of a space (the defaults of `score`, `correlate` and `search` for it). */
 export interface ProxyDefaults {
@@ -86,10 +87,7 @@ const NB201_CLASSES: Record<string, number> = { cifar10: 10, cifar100: 100, imag
 function targetCheck(space: string, targets: readonly string[]): (t: string) => string {
   return (t) => {
     if (!targets.includes(t))
-      throw new SwapError(
-        'E_DATASET',
-        `unknown ${space} dataset/task ${JSON.stringify(t)} (expected ${targets.join(', ')})`,
-      );
+      throw new SwapError('E_DATASET', `unknown ${space} dataset/task ${quote(t)} (expected ${targets.join(', ')})`);
     return t;
   };
 }
@@ -219,7 +217,7 @@ export function spaceNames(): string[] {
 /** The registry entry of a space; `E_SPACE` naming the known spaces when there is none. */
 export function spaceEntry(name: string): SpaceEntry<unknown> {
   if (!Object.hasOwn(ENTRIES, name)) {
-    throw new SwapError('E_SPACE', `unknown search space ${JSON.stringify(name)} (known: ${spaceNames().join(', ')})`);
+    throw new SwapError('E_SPACE', `unknown search space ${quote(name)} (known: ${spaceNames().join(', ')})`);
   }
   return ENTRIES[name] as unknown as SpaceEntry<unknown>;
 }

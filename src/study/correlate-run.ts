@@ -11,6 +11,7 @@ import { SwapError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { correlate, markdownTable, type CorrelationRow } from './metrics.js';
 import { measure, settingKey, type Measurement, type ProxySetting } from './measure.js';
+import { quote } from '../util/quote.js';
 
 /** An external proxy is reported only where it covers at least this many (or all) of the measured cells. */
 export const MIN_EXTERNAL_ROWS = 30;
@@ -115,7 +116,7 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
   if (!o.table.targets.includes(o.dataset))
     throw new SwapError(
       'E_DATASET',
-      `${o.table.name} has no target ${JSON.stringify(o.dataset)} (expected ${o.table.targets.join(', ')})`,
+      `${o.table.name} has no target ${quote(o.dataset)} (expected ${o.table.targets.join(', ')})`,
     );
   const missing = o.genotypes.map((g) => space.format(g)).filter((a) => o.table.get(a)?.truth[o.dataset] === undefined);
   if (missing.length > 0)

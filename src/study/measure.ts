@@ -11,6 +11,7 @@ import { countMacs, countParams } from '../ir/analysis.js';
 import { repeatSeed } from '../init/prng.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
 
 /** Image sources for proxy batches. */
 export const IMAGE_SOURCES = ['cifar10', 'cifar10-b', 'cifar100', 'gaussian'] as const;
@@ -129,7 +130,7 @@ export async function measure<G, N extends object>(
         const m = JSON.parse(line) as Measurement;
         out.set(m.arch, m);
       } catch {
-        throw new SwapError('E_JOURNAL', `${file}: corrupt line ${JSON.stringify(line.slice(0, 60))}`);
+        throw new SwapError('E_JOURNAL', `${file}: corrupt line ${quote(line.slice(0, 60))}`);
       }
     }
   }

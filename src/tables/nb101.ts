@@ -5,6 +5,7 @@ import { formatNb101, makeNb101, nb101Hash, parseNb101, type Nb101Genotype } fro
 import { SwapError } from '../util/errors.js';
 import { splitCsvLine } from '../util/csv.js';
 import type { BenchmarkRecord, BenchmarkTable } from './types.js';
+import { quote } from '../util/quote.js';
 
 /** NASLib's sentinel for a proxy that could not be computed. */
 const SENTINEL = -1e8;
@@ -59,7 +60,7 @@ function columns(head: readonly string[], path: string, names: readonly string[]
 function num(cell: string, where: string, name: string): number {
   const v = Number(cell);
   if (cell.trim() === '' || !Number.isFinite(v))
-    throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cell)})`);
+    throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${quote(cell)})`);
   return v;
 }
 
@@ -114,7 +115,7 @@ class Nb101BenchmarkTable implements BenchmarkTable {
 
   describe(target: string): string {
     if (target !== 'cifar10')
-      throw new SwapError('E_DATASET', `NB101 has ground truth for cifar10 only, not ${JSON.stringify(target)}`);
+      throw new SwapError('E_DATASET', `NB101 has ground truth for cifar10 only, not ${quote(target)}`);
     return 'NAS-Bench-101 CIFAR-10 validation accuracy after 108 epochs (%, as NASLib returns it)';
   }
 
@@ -233,7 +234,7 @@ export function loadNb101Sample(path = join(dataDir(), 'nb101_sample30.csv')): N
     const where = `${path} line ${k + 2}`;
     const hash = r[c[0]!]!;
     if (!/^[0-9a-f]{32}$/.test(hash))
-      throw new SwapError('E_TABLE', `${where}: hash ${JSON.stringify(hash)} is not 32 hex digits`);
+      throw new SwapError('E_TABLE', `${where}: hash ${quote(hash)} is not 32 hex digits`);
     return Object.freeze({
       hash,
       spec: specAt(r[c[1]!]!, r[c[2]!]!, where),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../data/paths.js';
 import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
 
 export const NB201_DATASETS = ['cifar10', 'cifar100', 'imagenet16'] as const;
 export type Nb201Dataset = (typeof NB201_DATASETS)[number];
@@ -24,10 +25,7 @@ export interface Nb201Record {
 
 export function checkDataset(d: string): Nb201Dataset {
   if (!(NB201_DATASETS as readonly string[]).includes(d)) {
-    throw new SwapError(
-      'E_DATASET',
-      `unknown NB201 dataset ${JSON.stringify(d)} (expected ${NB201_DATASETS.join(', ')})`,
-    );
+    throw new SwapError('E_DATASET', `unknown NB201 dataset ${quote(d)} (expected ${NB201_DATASETS.join(', ')})`);
   }
   return d as Nb201Dataset;
 }
@@ -98,7 +96,7 @@ export class Nb201Table {
       const numAt = (i: number, name: string) => {
         const v = Number(cells[i]);
         if (cells[i] === '' || !Number.isFinite(v))
-          throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${JSON.stringify(cells[i])})`);
+          throw new SwapError('E_TABLE', `${where}: ${name} is not a number (${quote(cells[i])})`);
         return v;
       };
       const perNum = (m: Record<Nb201Dataset, number>, what: string) =>

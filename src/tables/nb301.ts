@@ -5,6 +5,7 @@ import { formatDarts, makeDartsGenotype } from '../spaces/darts/genotype.js';
 import { SwapError } from '../util/errors.js';
 import { splitCsvLine } from '../util/csv.js';
 import type { BenchmarkRecord, BenchmarkTable } from './types.js';
+import { quote } from '../util/quote.js';
 
 /** Targets of the NB301 table: the surrogate's CIFAR-10 validation accuracy only. */
 export const NB301_TARGETS = Object.freeze(['cifar10'] as const);
@@ -33,7 +34,7 @@ function parseCell(text: string, name: string, where: string): [string, number][
   try {
     v = JSON.parse(text);
   } catch {
-    throw new SwapError('E_TABLE', `${where}: ${name} is not JSON (${JSON.stringify(text.slice(0, 40))})`);
+    throw new SwapError('E_TABLE', `${where}: ${name} is not JSON (${quote(text.slice(0, 40))})`);
   }
   if (
     !Array.isArray(v) ||
@@ -85,12 +86,12 @@ export function parseNb301Table(text: string, source: string): BenchmarkTable {
     const accText = cells[ci.acc]!;
     const acc = Number(accText);
     if (accText.trim() === '' || !Number.isFinite(acc))
-      throw new SwapError('E_TABLE', `${where}: val_accuracy_nb301 is not a number (${JSON.stringify(accText)})`);
+      throw new SwapError('E_TABLE', `${where}: val_accuracy_nb301 is not a number (${quote(accText)})`);
     for (const [p, i] of proxyCols) {
       const t = cells[i]!.trim();
       const v = Number(t);
       if (t !== '' && Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(t))
-        throw new SwapError('E_TABLE', `${where}: ${p} is not a number (${JSON.stringify(t)})`);
+        throw new SwapError('E_TABLE', `${where}: ${p} is not a number (${quote(t)})`);
       if (t !== '' && Number.isFinite(v) && v !== SENTINEL) proxies.get(`${p} (NASLib)`)!.set(arch, v);
     }
     const rec: BenchmarkRecord = Object.freeze({ arch, truth: Object.freeze({ cifar10: acc }) });
@@ -100,10 +101,7 @@ export function parseNb301Table(text: string, source: string): BenchmarkTable {
   Object.freeze(records);
   const checkTarget = (target: string) => {
     if (!(NB301_TARGETS as readonly string[]).includes(target)) {
-      throw new SwapError(
-        'E_DATASET',
-        `NB301 has no target ${JSON.stringify(target)} (expected ${NB301_TARGETS.join(', ')})`,
-      );
+      throw new SwapError('E_DATASET', `NB301 has no target ${quote(target)} (expected ${NB301_TARGETS.join(', ')})`);
     }
   };
   return Object.freeze({

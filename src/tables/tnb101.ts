@@ -5,6 +5,7 @@ import { TNB101_TASKS, checkTnb101Task, type Tnb101Task } from '../spaces/tnb101
 import { formatTnb101, parseTnb101, tnb101CellOps } from '../spaces/tnb101/genotype.js';
 import { SwapError, isSwapError } from '../util/errors.js';
 import type { BenchmarkRecord, BenchmarkTable } from './types.js';
+import { quote } from '../util/quote.js';
 
 /** NASLib's sentinel for a proxy that could not be computed. */
 const SENTINEL = -1e8;
@@ -92,10 +93,7 @@ export class Tnb101Table implements BenchmarkTable {
         const g = parseTnb101(cells[archCol]!);
         arch = formatTnb101(g);
         if (cells[opsCol] !== tnb101CellOps(g)) {
-          throw new SwapError(
-            'E_TABLE',
-            `${where}: cell_ops ${JSON.stringify(cells[opsCol])} does not match arch ${arch}`,
-          );
+          throw new SwapError('E_TABLE', `${where}: cell_ops ${quote(cells[opsCol])} does not match arch ${arch}`);
         }
       } catch (e) {
         if (isSwapError(e) && e.code === 'E_TABLE') throw e;
@@ -108,14 +106,14 @@ export class Tnb101Table implements BenchmarkTable {
         const text = cells[valCol[k]!]!;
         const v = Number(text);
         if (text.trim() === '' || !Number.isFinite(v) || v === SENTINEL) {
-          throw new SwapError('E_TABLE', `${where}: val_${t} is not a valid metric (${JSON.stringify(text)})`);
+          throw new SwapError('E_TABLE', `${where}: val_${t} is not a valid metric (${quote(text)})`);
         }
         truth[t] = v;
       });
       for (const p of proxyCols) {
         const v = proxyNumber(cells[p.col]!);
         if (v === undefined)
-          throw new SwapError('E_TABLE', `${where}: ${head[p.col]} is not a number (${JSON.stringify(cells[p.col])})`);
+          throw new SwapError('E_TABLE', `${where}: ${head[p.col]} is not a number (${quote(cells[p.col])})`);
         if (Number.isFinite(v) && v !== SENTINEL) p.values.set(arch, v);
       }
       records.push(Object.freeze({ arch, truth: Object.freeze(truth) }));

@@ -39,12 +39,21 @@ export type ErrorCode =
   | 'E_LABELS'
   | 'E_PAYLOAD'
   | 'E_VERSION'
-  | 'E_QUEUE';
+  | 'E_QUEUE'
+  | 'E_MEMORY'
+  | 'E_LOCKED'
+  | 'E_OUTPUT';
+
+/**
+ * Longest message kept: input is quoted through `quote()` (≤ ~200 characters each); this cap is the backstop for
+ * anything else that grows with input (lists, nested causes).
+ */
+export const MESSAGE_MAX = 2000;
 
 export class SwapError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX)}… (message cut)` : message, options);
     this.name = 'SwapError';
     this.code = code;
   }

@@ -3,6 +3,7 @@ import { STRATEGY_NAMES, type Strategy, type StrategyName } from '../types.js';
 import { preNas, type PreNasOptions } from './pre-nas.js';
 import { randomSearch } from './random.js';
 import { swapNas, type SwapNasOptions } from './swap-nas.js';
+import { quote } from '../../util/quote.js';
 
 export * from './pre-nas.js';
 export * from './random.js';
@@ -10,7 +11,7 @@ export * from './swap-nas.js';
 
 export function checkStrategy(name: string): StrategyName {
   if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
-    throw new SwapError('E_OPTION', `unknown strategy ${JSON.stringify(name)} (expected ${STRATEGY_NAMES.join(', ')})`);
+    throw new SwapError('E_OPTION', `unknown strategy ${quote(name)} (expected ${STRATEGY_NAMES.join(', ')})`);
   }
   return name as StrategyName;
 }

@@ -1,5 +1,7 @@
 import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { quote } from '../../util/quote.js';
+import { checkArchText } from '../../util/limits.js';
 
 /**
  * The DARTS cell space (also NAS-Bench-301's): two cells (normal, reduce), each with intermediate nodes 2–5;
@@ -56,7 +58,7 @@ export function validateDartsCell(cell: readonly (readonly [string, number])[], 
     if (!(DARTS_OPS as readonly string[]).includes(op))
       bad(
         'E_ARCH_OP',
-        `${name} edge ${k} (node ${node}): unknown op ${JSON.stringify(op)} (expected one of ${DARTS_OPS.join(', ')})`,
+        `${name} edge ${k} (node ${node}): unknown op ${quote(op)} (expected one of ${DARTS_OPS.join(', ')})`,
       );
     if (!Number.isInteger(src) || src < 0 || src >= node)
       bad('E_ARCH_EDGE', `${name} edge ${k}: node ${node} cannot take input from node ${src} (must be 0…${node - 1})`);
@@ -69,7 +71,7 @@ export function validateDartsCell(cell: readonly (readonly [string, number])[], 
 
 function validateConcat(c: readonly number[], name: string): readonly number[] {
   if (c.length === 0 || c.some((x) => !Number.isInteger(x) || x < 2 || x > 5) || new Set(c).size !== c.length) {
-    bad('E_ARCH_EDGE', `${name}_concat ${JSON.stringify(c)} must list distinct intermediate nodes from 2–5`);
+    bad('E_ARCH_EDGE', `${name}_concat ${quote(c)} must list distinct intermediate nodes from 2–5`);
   }
   return Object.freeze([...c]);
 }
@@ -99,17 +101,25 @@ function parseEdgeList(text: string, name: string): [string, number][] {
     edges.push([m[1]!, Number(m[2])]);
   }
   const rest = body.slice(1, -1).replace(re, '').replace(/[\s,]/g, '');
-  if (rest.length > 0)
-    bad('E_ARCH_SYNTAX', `${name}: cannot read ${JSON.stringify(rest.slice(0, 30))} as (op, input) pairs`);
+  if (rest.length > 0) bad('E_ARCH_SYNTAX', `${name}: cannot read ${quote(rest.slice(0, 30))} as (op, input) pairs`);
   return edges;
 }
 
 function parseConcat(text: string, name: string): number[] {
   const t = text.trim();
   const range = /^range\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(t);
-  if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) }, (_, i) => Number(range[1]) + i);
+  if (range) {
+    // Checked before expanding: range(2, 4294967295) must not allocate four billion numbers.
+    const [lo, hi] = [Number(range[1]), Number(range[2])];
+    if (!(lo >= 2 && hi <= 6 && lo < hi))
+      bad(
+        'E_ARCH_EDGE',
+        `${name}_concat ${quote(t)} must be a range of intermediate nodes within 2–5, e.g. range(2, 6)`,
+      );
+    return Array.from({ length: hi - lo }, (_, i) => lo + i);
+  }
   if (!/^\[[\d\s,]*\]$/.test(t))
-    bad('E_ARCH_SYNTAX', `${name}_concat ${JSON.stringify(t)} must be a list like [2, 3, 4, 5] or range(2, 6)`);
+    bad('E_ARCH_SYNTAX', `${name}_concat ${quote(t)} must be a list like [2, 3, 4, 5] or range(2, 6)`);
   return t
     .slice(1, -1)
     .split(',')
@@ -124,13 +134,14 @@ function parseConcat(text: string, name: string): number[] {
  */
 export function parseDarts(text: string): DartsGenotype {
   if (typeof text !== 'string') bad('E_ARCH_SYNTAX', 'not a string');
+  checkArchText(text, 'DARTS genotype');
   const t = text.trim();
   if (/^[0-7]{16}\|[0-7]{16}$/.test(t)) return parseDartsCompact(t);
   const m = /^Genotype\s*\((.*)\)$/s.exec(t);
   if (!m)
     bad(
       'E_ARCH_SYNTAX',
-      `expected "Genotype(normal=[…], normal_concat=…, reduce=[…], reduce_concat=…)", got ${JSON.stringify(t.slice(0, 40))}`,
+      `expected "Genotype(normal=[…], normal_concat=…, reduce=[…], reduce_concat=…)", got ${quote(t.slice(0, 40))}`,
     );
   const fields = new Map<string, string>();
   const inner = m[1]!;
@@ -172,7 +183,7 @@ export function formatDartsCompact(g: DartsGenotype): string {
 export function parseDartsCompact(text: string): DartsGenotype {
   const parts = text.trim().split('|');
   if (parts.length !== 2 || parts.some((p) => !/^[0-7]{16}$/.test(p)))
-    bad('E_ARCH_SYNTAX', `compact form must be two groups of 16 digits joined by '|', got ${JSON.stringify(text)}`);
+    bad('E_ARCH_SYNTAX', `compact form must be two groups of 16 digits joined by '|', got ${quote(text)}`);
   const cell = (p: string) =>
     Array.from({ length: 8 }, (_, k) => [DARTS_OPS[Number(p[2 * k + 1])]!, Number(p[2 * k])] as [string, number]);
   return makeDartsGenotype(cell(parts[0]!), cell(parts[1]!));

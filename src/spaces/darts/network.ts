@@ -2,6 +2,7 @@ import { GraphBuilder } from '../../ir/builder.js';
 import type { Network } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
 import { formatDarts, type DartsCell, type DartsGenotype, type DartsOp } from './genotype.js';
+import { quote } from '../../util/quote.js';
 
 /**
  * Which DARTS macro network to build around a genotype:
@@ -184,7 +185,7 @@ function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions
   if (!(DARTS_NETWORK_KINDS as readonly string[]).includes(kind)) {
     throw new SwapError(
       'E_OPTION',
-      `unknown DARTS network kind ${JSON.stringify(kind)} (expected ${DARTS_NETWORK_KINDS.join(', ')})`,
+      `unknown DARTS network kind ${quote(kind)} (expected ${DARTS_NETWORK_KINDS.join(', ')})`,
     );
   }
   const given = Object.fromEntries(

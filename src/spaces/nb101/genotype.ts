@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { quote } from '../../util/quote.js';
+import { checkArchText } from '../../util/limits.js';
 
 /**
  * The NAS-Bench-101 cell space (Ying et al., ICML 2019): a DAG of at most 7 vertices and 9 edges given by an
@@ -110,8 +112,7 @@ export function makeNb101(matrix: readonly (readonly number[])[], ops: readonly 
         `matrix must be square: row ${r} has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${n}`,
       );
     row.forEach((x, c) => {
-      if (x !== 0 && x !== 1)
-        bad('E_ARCH_SYNTAX', `matrix entry [${r}][${c}] is ${JSON.stringify(x)}, expected 0 or 1`);
+      if (x !== 0 && x !== 1) bad('E_ARCH_SYNTAX', `matrix entry [${r}][${c}] is ${quote(x)}, expected 0 or 1`);
       if (x === 1 && c <= r)
         bad(
           'E_ARCH_EDGE',
@@ -127,16 +128,13 @@ export function makeNb101(matrix: readonly (readonly number[])[], ops: readonly 
   if (n < 2) bad('E_ARCH_EDGE', `a cell needs at least 2 vertices (input and output), got ${n}`);
   ops.forEach((op, v) => {
     if (!(NB101_LABELS as readonly string[]).includes(op))
-      bad('E_ARCH_OP', `vertex ${v}: unknown op ${JSON.stringify(op)} (expected one of ${NB101_LABELS.join(', ')})`);
+      bad('E_ARCH_OP', `vertex ${v}: unknown op ${quote(op)} (expected one of ${NB101_LABELS.join(', ')})`);
   });
-  if (ops[0] !== 'input') bad('E_ARCH_OP', `the first vertex must be 'input', got ${JSON.stringify(ops[0])}`);
-  if (ops[n - 1] !== 'output') bad('E_ARCH_OP', `the last vertex must be 'output', got ${JSON.stringify(ops[n - 1])}`);
+  if (ops[0] !== 'input') bad('E_ARCH_OP', `the first vertex must be 'input', got ${quote(ops[0])}`);
+  if (ops[n - 1] !== 'output') bad('E_ARCH_OP', `the last vertex must be 'output', got ${quote(ops[n - 1])}`);
   for (let v = 1; v < n - 1; v++) {
     if (!(NB101_OPS as readonly string[]).includes(ops[v]!))
-      bad(
-        'E_ARCH_OP',
-        `interior vertex ${v} has op ${JSON.stringify(ops[v])} (expected one of ${NB101_OPS.join(', ')})`,
-      );
+      bad('E_ARCH_OP', `interior vertex ${v} has op ${quote(ops[v])} (expected one of ${NB101_OPS.join(', ')})`);
   }
   const p = pruneNb101(matrix, ops);
   if (!p) bad('E_ARCH_EDGE', 'no path from input to output (the graph is disconnected)');
@@ -180,17 +178,17 @@ function parseCompact(text: string): Nb101Genotype {
   if (!m)
     bad(
       'E_ARCH_SYNTAX',
-      `${JSON.stringify(text)} is neither JSON {"matrix": …, "ops": …} nor the compact form "<ops>:<rows>" (e.g. "i31mo:1100.011.01.1")`,
+      `${quote(text)} is neither JSON {"matrix": …, "ops": …} nor the compact form "<ops>:<rows>" (e.g. "i31mo:1100.011.01.1")`,
     );
   const codes = m[1]!;
   const n = codes.length;
-  if (n < 2) bad('E_ARCH_SYNTAX', `compact form ${JSON.stringify(text)}: need at least the codes "io" before ':'`);
+  if (n < 2) bad('E_ARCH_SYNTAX', `compact form ${quote(text)}: need at least the codes "io" before ':'`);
   const ops = [...codes].map((ch, v) => {
     const l = LABEL_OF.get(ch);
     if (!l)
       bad(
         'E_ARCH_OP',
-        `compact form ${JSON.stringify(text)}: vertex ${v} has unknown op code ${JSON.stringify(ch)} (expected i, 3, 1, m, o)`,
+        `compact form ${quote(text)}: vertex ${v} has unknown op code ${quote(ch)} (expected i, 3, 1, m, o)`,
       );
     return l;
   });
@@ -198,14 +196,14 @@ function parseCompact(text: string): Nb101Genotype {
   if (rows.length !== n - 1)
     bad(
       'E_ARCH_SYNTAX',
-      `compact form ${JSON.stringify(text)}: ${n} vertices need ${n - 1} '.'-separated rows, found ${rows.length}`,
+      `compact form ${quote(text)}: ${n} vertices need ${n - 1} '.'-separated rows, found ${rows.length}`,
     );
   const matrix: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   rows.forEach((row, i) => {
     if (row.length !== n - 1 - i || !/^[01]*$/.test(row)) {
       bad(
         'E_ARCH_SYNTAX',
-        `compact form ${JSON.stringify(text)}: row ${i} ${JSON.stringify(row)} must be ${n - 1 - i} digits 0/1 (edges to vertices ${i + 1}…${n - 1})`,
+        `compact form ${quote(text)}: row ${i} ${quote(row)} must be ${n - 1 - i} digits 0/1 (edges to vertices ${i + 1}…${n - 1})`,
       );
     }
     for (let k = 0; k < row.length; k++) matrix[i]![i + 1 + k] = row[k] === '1' ? 1 : 0;
@@ -220,6 +218,7 @@ function parseCompact(text: string): Nb101Genotype {
  */
 export function parseNb101(text: string): Nb101Genotype {
   if (typeof text !== 'string') bad('E_ARCH_SYNTAX', `expected a string, got ${typeof text}`);
+  checkArchText(text, 'NB101 cell');
   const t = text.trim();
   if (!t.startsWith('{')) return parseCompact(t);
   let obj: unknown;

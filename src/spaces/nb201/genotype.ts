@@ -1,5 +1,7 @@
 import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { quote } from '../../util/quote.js';
+import { checkArchText } from '../../util/limits.js';
 
 /** The five NB201 edge operations, in NB201's own order. */
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
@@ -23,7 +25,7 @@ export type Nb201Genotype = readonly [Nb201Op, Nb201Op, Nb201Op, Nb201Op, Nb201O
 export const NB201_SIZE = 15625;
 
 function bad(code: 'E_ARCH_SYNTAX' | 'E_ARCH_OP' | 'E_ARCH_EDGE', text: string, msg: string): never {
-  throw new SwapError(code, `invalid NB201 arch ${JSON.stringify(text)}: ${msg}`);
+  throw new SwapError(code, `invalid NB201 arch ${quote(text)}: ${msg}`);
 }
 
 /**
@@ -32,6 +34,7 @@ function bad(code: 'E_ARCH_SYNTAX' | 'E_ARCH_OP' | 'E_ARCH_EDGE', text: string, 
  */
 export function parseNb201(text: string): Nb201Genotype {
   if (typeof text !== 'string') bad('E_ARCH_SYNTAX', String(text), 'not a string');
+  checkArchText(text, 'NB201 arch');
   const s = text.trim();
   const groups = s.split('+');
   if (groups.length !== 3) bad('E_ARCH_SYNTAX', text, `expected 3 '+'-separated node groups, found ${groups.length}`);
@@ -39,25 +42,24 @@ export function parseNb201(text: string): Nb201Genotype {
   groups.forEach((g, gi) => {
     const node = gi + 1;
     if (!g.startsWith('|') || !g.endsWith('|') || g.length < 2) {
-      bad('E_ARCH_SYNTAX', text, `node ${node} group ${JSON.stringify(g)} must start and end with '|'`);
+      bad('E_ARCH_SYNTAX', text, `node ${node} group ${quote(g)} must start and end with '|'`);
     }
     const entries = g.slice(1, -1).split('|');
     if (entries.length !== node)
       bad('E_ARCH_EDGE', text, `node ${node} must have ${node} input edge(s), found ${entries.length}`);
     entries.forEach((en, k) => {
       const parts = en.split('~');
-      if (parts.length !== 2)
-        bad('E_ARCH_SYNTAX', text, `node ${node} entry ${k + 1} ${JSON.stringify(en)} is not 'op~source'`);
+      if (parts.length !== 2) bad('E_ARCH_SYNTAX', text, `node ${node} entry ${k + 1} ${quote(en)} is not 'op~source'`);
       const [op, src] = parts as [string, string];
       if (!(NB201_OPS as readonly string[]).includes(op)) {
         bad(
           'E_ARCH_OP',
           text,
-          `node ${node} entry ${k + 1}: unknown op ${JSON.stringify(op)} (expected one of ${NB201_OPS.join(', ')})`,
+          `node ${node} entry ${k + 1}: unknown op ${quote(op)} (expected one of ${NB201_OPS.join(', ')})`,
         );
       }
       if (src !== String(k))
-        bad('E_ARCH_EDGE', text, `node ${node} entry ${k + 1}: source must be ${k}, found ${JSON.stringify(src)}`);
+        bad('E_ARCH_EDGE', text, `node ${node} entry ${k + 1}: source must be ${k}, found ${quote(src)}`);
       ops.push(op as Nb201Op);
     });
   });

@@ -1,5 +1,7 @@
 import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
+import { quote } from '../../util/quote.js';
+import { checkArchText } from '../../util/limits.js';
 
 /**
  * TransNAS-Bench-101 micro (cell-level) search space: one cell of 4 nodes and 6 edges, each edge one of four ops,
@@ -40,7 +42,7 @@ function freeze(ops: readonly number[]): Tnb101Genotype {
 }
 
 function bad(code: 'E_ARCH_SYNTAX' | 'E_ARCH_OP', text: string, msg: string): never {
-  throw new SwapError(code, `invalid TNB101 micro arch ${JSON.stringify(text)}: ${msg}`);
+  throw new SwapError(code, `invalid TNB101 micro arch ${quote(text)}: ${msg}`);
 }
 
 function edgeName(e: number): string {
@@ -52,7 +54,7 @@ function digits(text: string, cell: string, where: (i: number) => string): Tnb10
   const ops: Tnb101Op[] = [];
   for (let i = 0; i < cell.length; i++) {
     const ch = cell[i]!;
-    if (ch < '0' || ch > '9') bad('E_ARCH_SYNTAX', text, `${where(i)}: ${JSON.stringify(ch)} is not a digit`);
+    if (ch < '0' || ch > '9') bad('E_ARCH_SYNTAX', text, `${where(i)}: ${quote(ch)} is not a digit`);
     const op = ch.charCodeAt(0) - 48;
     if (op > 3)
       bad('E_ARCH_OP', text, `${where(i)}: unknown op ${op} (expected 0 none, 1 skip_connect, 2 conv_1x1, 3 conv_3x3)`);
@@ -73,6 +75,7 @@ function digits(text: string, cell: string, where: (i: number) => string): Tnb10
  */
 export function parseTnb101(text: string): Tnb101Genotype {
   if (typeof text !== 'string') bad('E_ARCH_SYNTAX', String(text), 'not a string');
+  checkArchText(text, 'TNB101 micro arch');
   const s = text.trim();
   if (/^\d+$/.test(s)) {
     if (s.length !== 6)
@@ -93,7 +96,7 @@ export function parseTnb101(text: string): Tnb101Genotype {
       bad(
         'E_ARCH_SYNTAX',
         text,
-        `the micro space has base channels and macro skeleton '${TNB101_ARCH_PREFIX}', found ${JSON.stringify(prefix)}`,
+        `the micro space has base channels and macro skeleton '${TNB101_ARCH_PREFIX}', found ${quote(prefix)}`,
       );
     }
     cell = parts[2]!;
@@ -103,15 +106,11 @@ export function parseTnb101(text: string): Tnb101Genotype {
     bad(
       'E_ARCH_SYNTAX',
       text,
-      `cell ${JSON.stringify(cell)} must be 3 '_'-separated node groups 'a_bc_def', found ${groups.length}`,
+      `cell ${quote(cell)} must be 3 '_'-separated node groups 'a_bc_def', found ${groups.length}`,
     );
   groups.forEach((g, gi) => {
     if (g.length !== gi + 1)
-      bad(
-        'E_ARCH_SYNTAX',
-        text,
-        `node ${gi + 1} group ${JSON.stringify(g)} must have ${gi + 1} digit(s), one per input edge`,
-      );
+      bad('E_ARCH_SYNTAX', text, `node ${gi + 1} group ${quote(g)} must have ${gi + 1} digit(s), one per input edge`);
   });
   const offset = [0, 1, 3];
   return digits(text, groups.join(''), (i) => {

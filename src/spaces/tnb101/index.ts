@@ -16,6 +16,7 @@ import {
   type Tnb101Op,
 } from './genotype.js';
 import { TNB101_DEFAULT_NETWORK, buildTnb101Network, type Tnb101NetworkOptions } from './network.js';
+import { quote } from '../../util/quote.js';
 
 export * from './genotype.js';
 export * from './network.js';
@@ -36,7 +37,7 @@ export function checkTnb101Task(t: string): Tnb101Task {
   if (!(TNB101_TASKS as readonly string[]).includes(t)) {
     throw new SwapError(
       'E_DATASET',
-      `unknown TransNAS-Bench-101 task ${JSON.stringify(t)} (expected ${TNB101_TASKS.join(', ')})`,
+      `unknown TransNAS-Bench-101 task ${quote(t)} (expected ${TNB101_TASKS.join(', ')})`,
     );
   }
   return t as Tnb101Task;
