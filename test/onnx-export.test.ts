@@ -230,8 +230,9 @@ describe('ONNX export', () => {
       code: expect.stringMatching(/E_ARCH/),
     });
     await expect(run([ARCH, '-o', out, '--seed', '-1', '-q'])).rejects.toMatchObject({ code: 'E_OPTION' });
+    // an output folder that does not exist is refused (E_OUTPUT) before anything is built
     await expect(run([ARCH, '-o', join(dir, 'missing', 'x.onnx'), '-q'])).rejects.toMatchObject({
-      code: 'E_INPUT_FILE',
+      code: 'E_OUTPUT',
     });
     expect(readdirSync(dir)).toEqual([]);
     // an existing file is replaced only by a complete new one

@@ -5,6 +5,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import { checkRegulariser } from '../score/regularise.js';
 import { IMAGE_SOURCES, type ImageSource } from '../study/measure.js';
+import { checkOutputDir } from '../io/output-path.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
 import { markdownTable } from '../study/metrics.js';
 import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
@@ -103,6 +104,7 @@ export function registerCorrelate(program: Command): void {
     .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
     .option('--chunk <n>', 'architectures per queued job (with --redis)', '32');
   addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
+    checkOutputDir(f.out, '--out');
     const entry = spaceEntry(f.space);
     if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
     const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
 import { repeatSeed } from '../init/prng.js';
 import { exportNetworkOnnx } from '../onnx/export.js';
-import { writeFileAtomic } from '../onnx/write.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile } from '../io/output-path.js';
 import { countParams, recordedValues } from '../ir/analysis.js';
 import { SwapError } from '../util/errors.js';
 import { int } from './parse.js';
@@ -62,6 +63,7 @@ export function runExport(arch: string, f: ExportFlags): void {
   const entry = spaceEntry(f.space);
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
   if (!f.output) throw new SwapError('E_OPTION', 'give the output file with -o');
+  checkOutputFile(f.output, '--output');
   const seed = int('--seed', f.seed, 0);
   if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
   const g = entry.space.parse(arch);

@@ -31,8 +31,14 @@ export interface InputFlags {
  * (the embedded CIFAR-10 test images). `size` is the Gaussian batch's size; `resizeTo` (when set) bilinearly
  * resizes CIFAR images to a network's input size (e.g. 224 for an ImageNet network).
  */
-export function inputsFromFlags(f: InputFlags, size: number, want: number, resizeTo?: number): InputBatch {
-  const b = cifarOrOther(f, size, want);
+export function inputsFromFlags(
+  f: InputFlags,
+  size: number,
+  want: number,
+  resizeTo?: number,
+  maxBytes?: number,
+): InputBatch {
+  const b = cifarOrOther(f, size, want, maxBytes);
   return resizeTo !== undefined && !f.gaussian && !f.npy && (b.h !== resizeTo || b.w !== resizeTo)
     ? resizeBatch(b, resizeTo)
     : b;
@@ -44,17 +50,18 @@ export async function inputsFromFlagsAsync(
   size: number,
   want: number,
   resizeTo?: number,
+  maxBytes?: number,
 ): Promise<InputBatch> {
-  if (f.imageDir === undefined) return inputsFromFlags(f, size, want, resizeTo);
+  if (f.imageDir === undefined) return inputsFromFlags(f, size, want, resizeTo, maxBytes);
   if (f.images || f.npy || f.gaussian)
     throw new SwapError('E_OPTION', 'choose at most one of --images, --image-dir, --npy, --gaussian');
   return loadImageFolder(f.imageDir, { count: want, height: resizeTo ?? size, width: resizeTo ?? size });
 }
 
-function cifarOrOther(f: InputFlags, size: number, want: number): InputBatch {
+function cifarOrOther(f: InputFlags, size: number, want: number, maxBytes?: number): InputBatch {
   const chosen = [f.images, f.npy, f.gaussian ? 'g' : undefined].filter((x) => x !== undefined);
   if (chosen.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --images, --npy, --gaussian');
-  if (f.gaussian) return gaussianBatch(want, 3, size, size, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
+  if (f.gaussian) return gaussianBatch(want, 3, size, size, int('--gaussian-seed', f.gaussianSeed ?? '0', 0), maxBytes);
   if (f.npy) return loadNpyBatch(f.npy);
   const norm =
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };

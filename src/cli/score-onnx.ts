@@ -8,7 +8,9 @@ import { loadNpyBatch } from '../data/npy.js';
 import type { Shape3 } from '../ir/types.js';
 import { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from '../onnx/score-model.js';
 import { loadOnnxModel } from '../onnx/load.js';
-import { writeFileAtomic } from '../onnx/write.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile } from '../io/output-path.js';
+import { memoryLimit } from '../util/limits.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { int, num } from './parse.js';
@@ -26,6 +28,7 @@ export interface ScoreOnnxFlags {
   images?: string;
   /** Seeded N(0,1) batch of the model's input shape. */
   gaussian?: boolean;
+  maxMemory?: string;
   gaussianSeed?: string;
   batch?: string;
   reinit?: boolean;
@@ -152,6 +155,7 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
     bn,
     engine: engine as 'auto' | 'ir' | 'ort',
     maxModelBytes: Math.floor(maxMiB * 1024 * 1024),
+    maxMemory: memoryLimit(f.maxMemory),
   };
   if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
   if (f.inputShape !== undefined) opts.inputShape = parseShape(f.inputShape);
@@ -189,7 +193,14 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
         'E_INPUT_SHAPE',
         `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
       );
-    batch = gaussianBatch(S, shape[0], shape[1], shape[2], int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
+    batch = gaussianBatch(
+      S,
+      shape[0],
+      shape[1],
+      shape[2],
+      int('--gaussian-seed', f.gaussianSeed ?? '0', 0),
+      opts.maxMemory,
+    );
   }
   if (batch) opts.inputs = batch;
   return opts;
@@ -240,6 +251,7 @@ export async function runScoreOnnx(file: string, f: ScoreOnnxFlags): Promise<Onn
   const format = f.format ?? 'json';
   if (!['json', 'jsonl', 'csv'].includes(format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
+  if (f.output !== undefined) checkOutputFile(f.output, '--output');
   const opts = onnxOptionsFromFlags(file, f);
   const progress = new Progress('score', f.progress !== false && (opts.reinit ?? false) && (opts.repeats ?? 1) > 1);
   const ac = new AbortController();

@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
 import { csvField, firstCsvField } from './csv.js';
@@ -6,7 +6,14 @@ import { Rng } from '../util/rng.js';
 import { SwapError } from '../util/errors.js';
 import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
-import { checkInputsFit, resolveScoreOptions, summarise, type ScoreSettings } from '../score/swap.js';
+import {
+  checkInputsFit,
+  type NetworkScore,
+  resolveScoreOptions,
+  summarise,
+  type ScoreSettings,
+} from '../score/swap.js';
+import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
@@ -19,6 +26,11 @@ import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
 import { openRemoteScore } from '../queue/score-remote.js';
+import { AppendFile, writeFileAtomic } from '../io/atomic.js';
+import { lockOutput } from '../io/lock.js';
+import { checkOutputFile } from '../io/output-path.js';
+import { DEFAULT_MEMORY_FRACTION, memoryLimit } from '../util/limits.js';
+import { guardScoreMemory } from '../score/memory.js';
 import { quote } from '../util/quote.js';
 
 interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
@@ -46,6 +58,7 @@ interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   archs?: string;
   truth?: boolean;
   redis?: string;
+  maxMemory?: string;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
@@ -57,6 +70,19 @@ function sortedJson(v: unknown): string {
         )
       : x,
   );
+}
+
+/** The networks of `items` that build (an unbuildable one fails later, with its own error). */
+function buildable<G, N>(items: readonly G[], build: (g: G) => N): N[] {
+  const out: N[] = [];
+  for (const g of items) {
+    try {
+      out.push(build(g));
+    } catch {
+      /* reported when it is scored */
+    }
+  }
+  return out;
 }
 
 const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
@@ -113,9 +139,14 @@ export function registerScore(program: Command): void {
       '--redis <url>',
       'fan the scoring out to `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)',
     )
-    .option('--no-progress', 'no progress on stderr');
+    .option('--no-progress', 'no progress on stderr')
+    .option(
+      '--max-memory <size>',
+      `refuse runs whose estimated peak memory exceeds this (e.g. 8G; default ${DEFAULT_MEMORY_FRACTION * 100}% of RAM)`,
+    );
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
+      if (f.output !== undefined) checkOutputFile(f.output, '--output');
       await writeOut(f.output, await scoreOnnxWithProxies(archs[0]!, f));
       return;
     }
@@ -129,11 +160,25 @@ export function registerScore(program: Command): void {
 
 /** Write a finished text result to `--output` (atomically replaced) or stdout. */
 async function writeOut(output: string | undefined, text: string): Promise<void> {
-  if (output) writeFileSync(output, text);
+  if (output) writeFileAtomic(output, text);
   else await new Promise<void>((res, rej) => process.stdout.write(text, (e) => (e ? rej(e) : res())));
 }
 
+/** Check the output paths before any work; hold the output's lock while appending to it (jsonl/csv). */
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
+  if (f.output !== undefined) {
+    checkOutputFile(f.output, '--output');
+    if (f.format === 'csv') checkOutputFile(`${f.output}.settings.json`, '--output (settings)');
+  }
+  const lock = f.output !== undefined && f.format !== 'json' ? lockOutput(f.output, 'score output') : undefined;
+  try {
+    await scoreLocked(archTexts, f);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(f.format)}`);
   const seed = int('--seed', f.seed, 0);
@@ -211,11 +256,21 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     f.inputSize !== undefined
       ? int('--input-size', f.inputSize, 4)
       : (base.inputSize ?? (targetNet['inputSize'] as number | undefined));
-  const inputs = await inputsFromFlagsAsync(f, wanted ?? 32, S, wanted);
+  const limit = memoryLimit(f.maxMemory);
+  const repeatsAsked = f.repeats !== undefined ? int('--repeats', f.repeats, 1) : base.repeats;
+  guardScoreMemory({
+    batch: S,
+    input: [3, wanted ?? 32, wanted ?? 32],
+    networks: buildable(genotypes.slice(0, 8), (g) => space.build(g, { ...netOpts, inputSize: wanted ?? 32 })),
+    items: genotypes.length * repeatsAsked,
+    ...(threads !== undefined ? { threads } : {}),
+    limit,
+  });
+  const inputs = await inputsFromFlagsAsync(f, wanted ?? 32, S, wanted, limit);
   const resolved = resolveScoreOptions({
     inputs,
     batch: S,
-    repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : base.repeats,
+    repeats: repeatsAsked,
     seed,
     ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
@@ -321,11 +376,15 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
       `${f.output} holds results scored with other settings; resume with the same options or write a new file`,
     );
   }
-  const out = f.output ? createWriteStream(f.output, { flags: f.resume ? 'a' : 'w' }) : process.stdout;
-  const write = (s: string) => new Promise<void>((res, rej) => out.write(s, (e) => (e ? rej(e) : res())));
+  // jsonl/csv rows are appended as they finish (resumable); a json file is written whole, atomically, at the end.
+  const file = f.output && f.format !== 'json' ? AppendFile.open(f.output, !f.resume) : undefined;
+  const write = (s: string) =>
+    file
+      ? Promise.resolve(file.write(s))
+      : new Promise<void>((res, rej) => process.stdout.write(s, (e) => (e ? rej(e) : res())));
   if (f.format === 'csv' && !sawHeader) await write(`${csvHead}\n`);
   // CSV rows carry no settings: they go to a side file, which --resume checks.
-  if (sidecar) writeFileSync(sidecar, `${JSON.stringify(settings, null, 1)}\n`);
+  if (sidecar) writeFileAtomic(sidecar, `${JSON.stringify(settings, null, 1)}\n`);
   const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
   const seeds = Array.from({ length: resolved.repeats }, (_, r) => repeatSeed(seed, r));
   const rows: object[] = [];
@@ -343,6 +402,9 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     });
     return nets.map((net, k) => summarise(net, counts[k]!, resolved.reg));
   };
+  const scored: NetworkScore[] = [];
+  const warnings = batchWarnings(resolved.inputs);
+  for (const w of warnings) process.stderr.write(`swapnas: warning: ${w}\n`);
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   try {
@@ -351,6 +413,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
       const scores = remote ? await remote.take(part.map((g) => space.format(g))) : await scoreHere(part, i);
       for (let k = 0; k < part.length; k++) {
         const s = scores[k]!;
+        scored.push(s);
         const arch = space.format(part[k]!);
         const truth = table ? truthRow(table, arch) : undefined;
         const row = { arch, ...s, ...(truth ? { truth } : {}) };
@@ -362,11 +425,19 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
           );
       }
     }
-    if (f.format === 'json') await write(`${JSON.stringify({ settings, results: rows }, null, 2)}\n`);
+    const late = scoreWarnings(scored);
+    for (const w of late) process.stderr.write(`swapnas: warning: ${w}\n`);
+    warnings.push(...late);
+    if (f.format === 'json') {
+      const body = warnings.length > 0 ? { settings, warnings, results: rows } : { settings, results: rows };
+      const text = `${JSON.stringify(body, null, 2)}\n`;
+      if (f.output) writeFileAtomic(f.output, text);
+      else await write(text);
+    }
   } finally {
     process.off('SIGINT', onSig);
     await (backend as Partial<Backend>).close?.();
     await remote?.close();
-    if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+    file?.close();
   }
 }

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/types.js';
 import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
@@ -19,6 +18,8 @@ import {
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
 import { openRemoteSearch } from '../queue/search-remote.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile } from '../io/output-path.js';
 import { quote } from '../util/quote.js';
 
 interface SearchFlags extends InputFlags {
@@ -184,6 +185,12 @@ function given<K extends keyof SearchFlags>(f: SearchFlags, keys: readonly K[]):
 }
 
 async function runSearchCli(f: SearchFlags): Promise<void> {
+  // Every output is checked before the search runs (a search can take hours).
+  if (f.out !== undefined) checkOutputFile(f.out, '--out');
+  if (f.plot !== undefined) checkOutputFile(f.plot, '--plot');
+  if (f.journal !== undefined) checkOutputFile(f.journal, '--journal');
+  if (f.png !== undefined) checkOutputFile(f.png, '--png');
+  if (f.html !== undefined) checkOutputFile(f.html, '--html');
   const strategy = checkStrategy(f.strategy);
   const seed = int('--seed', f.seed, 0);
   const usesProxy = strategy === 'swap-nas' || strategy === 'hybrid';
@@ -324,11 +331,11 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     remote?.close();
   }
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (f.out) writeFileSync(f.out, json);
-  if (f.plot) writeFileSync(f.plot, await renderPlotSvg(report));
-  if (f.png) writeFileSync(f.png, await svgToPng(await renderPlotSvg(report)));
+  if (f.out) writeFileAtomic(f.out, json);
+  if (f.plot) writeFileAtomic(f.plot, await renderPlotSvg(report));
+  if (f.png) writeFileAtomic(f.png, await svgToPng(await renderPlotSvg(report)));
   if (f.html)
-    writeFileSync(f.html, await searchHtml(report, 'swapnas search report (self-contained; no network needed)'));
+    writeFileAtomic(f.html, await searchHtml(report, 'swapnas search report (self-contained; no network needed)'));
   process.stdout.write(f.json ? json : formatSummary(report));
   if (!report.chosen) process.exitCode = 1;
 }

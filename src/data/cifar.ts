@@ -11,7 +11,21 @@ export const CIFAR10_STD = [0.247, 0.2435, 0.2616] as const;
 export const CIFAR100_MEAN = [0.5071, 0.4865, 0.4409] as const;
 export const CIFAR100_STD = [0.2673, 0.2564, 0.2762] as const;
 
-const RECORD = 1 + 3 * 32 * 32;
+const PIXELS = 3 * 32 * 32;
+/** CIFAR-10 records: 1 label byte + pixels. CIFAR-100 records: coarse + fine label bytes + pixels. */
+const RECORD_10 = 1 + PIXELS;
+const RECORD_100 = 2 + PIXELS;
+
+/**
+ * Label bytes per record of a CIFAR binary of `size` bytes: 1 (CIFAR-10 layout, also used by the embedded
+ * CIFAR-100 sample) or 2 (CIFAR-100's own files: coarse and fine label). A size that fits both takes `hint`.
+ */
+export function cifarLabelBytes(size: number, hint: 1 | 2 = 1): 1 | 2 | undefined {
+  const fits10 = size > 0 && size % RECORD_10 === 0;
+  const fits100 = size > 0 && size % RECORD_100 === 0;
+  if (fits10 && fits100) return hint;
+  return fits10 ? 1 : fits100 ? 2 : undefined;
+}
 
 export interface Normalisation {
   readonly mean: readonly number[];
@@ -19,16 +33,27 @@ export interface Normalisation {
 }
 
 /**
- * Decode the first `count` images of a CIFAR binary file (records of 1 label byte + 3072 pixel bytes, R, G, B
- * planes of 32×32, row-major) into a normalised NCHW batch.
+ * Decode the first `count` images of a CIFAR binary file into a normalised NCHW batch. Records are label byte(s)
+ * and 3072 pixel bytes (R, G, B planes of 32×32, row-major): 3,073 bytes in CIFAR-10's layout, 3,074 in
+ * CIFAR-100's (coarse + fine label); the layout follows from the file size (see {@link cifarLabelBytes}), a size
+ * that fits both is read as `layout` (default: CIFAR-100's when `norm` is CIFAR-100's statistics).
  */
-export function decodeCifarBinary(bytes: Uint8Array, count: number, norm: Normalisation, source: string): InputBatch {
-  if (bytes.length === 0 || bytes.length % RECORD !== 0) {
+export function decodeCifarBinary(
+  bytes: Uint8Array,
+  count: number,
+  norm: Normalisation,
+  source: string,
+  layout?: 'cifar10' | 'cifar100',
+): InputBatch {
+  const hint = (layout ?? (norm.mean[0] === CIFAR100_MEAN[0] ? 'cifar100' : 'cifar10')) === 'cifar100' ? 2 : 1;
+  const labels = cifarLabelBytes(bytes.length, hint);
+  if (labels === undefined) {
     throw new SwapError(
       'E_INPUT_FILE',
-      `${source}: ${bytes.length} bytes is not a whole number of 3073-byte CIFAR records`,
+      `${source}: ${bytes.length} bytes is not a whole number of CIFAR records (3,073 bytes for CIFAR-10, 3,074 for CIFAR-100)`,
     );
   }
+  const RECORD = labels + PIXELS;
   const available = bytes.length / RECORD;
   if (!Number.isInteger(count) || count < 1)
     throw new SwapError('E_OPTION', `image count must be a positive integer, got ${count}`);
@@ -41,7 +66,7 @@ export function decodeCifarBinary(bytes: Uint8Array, count: number, norm: Normal
       const m = norm.mean[c]!;
       const s = norm.std[c]!;
       for (let p = 0; p < px; p++) {
-        data[(i * 3 + c) * px + p] = (bytes[i * RECORD + 1 + c * px + p]! / 255 - m) / s;
+        data[(i * 3 + c) * px + p] = (bytes[i * RECORD + labels + c * px + p]! / 255 - m) / s;
       }
     }
   }

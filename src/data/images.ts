@@ -12,6 +12,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type SharpNs from 'sharp';
 import { SwapError } from '../util/errors.js';
+import { checkFloatAlloc } from '../util/limits.js';
 import { makeBatch, type InputBatch } from './batch.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from './cifar.js';
 
@@ -82,6 +83,7 @@ export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Pr
     });
   }
   const per = C * H * W;
+  checkFloatAlloc(count * per, `${count} images of ${C}x${H}x${W}`);
   const data = new Float32Array(count * per);
   for (let i = 0; i < count; i++) {
     const file = files[i]!;

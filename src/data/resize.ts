@@ -1,5 +1,6 @@
 import { makeBatch, type InputBatch } from './batch.js';
 import { SwapError } from '../util/errors.js';
+import { checkFloatAlloc } from '../util/limits.js';
 
 /**
  * Bilinear resize of every image of a batch to `size`×`size`, with PyTorch's `interpolate(mode='bilinear',
@@ -12,6 +13,7 @@ export function resizeBatch(b: InputBatch, size: number, width = size): InputBat
   }
   if (size === b.h && width === b.w) return b;
   const { n, c, h, w } = b;
+  checkFloatAlloc(n * c * size * width, `resizing ${n} images to ${size}x${width}`);
   const out = new Float32Array(n * c * size * width);
   const axis = (outN: number, inN: number) => {
     const scale = inN / outN;

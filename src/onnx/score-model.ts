@@ -29,6 +29,9 @@ import { importOnnxModel } from './import.js';
 import { loadOnnxModel, type LoadedModel } from './load.js';
 import { onnxParamCount, prepareForOrt } from './prepare.js';
 import { quote } from '../util/quote.js';
+import { checkMemory, estimateScoreBytes, memoryLimit } from '../util/limits.js';
+import type { Network } from '../ir/types.js';
+import { networkSize } from '../score/memory.js';
 
 export interface OnnxScoreOptions {
   /** Input batch (e.g. from a .npy file); its first `batch` samples are used. */
@@ -57,6 +60,8 @@ export interface OnnxScoreOptions {
   readonly threads?: number;
   /** Model size limit in bytes (default 512 MiB). */
   readonly maxModelBytes?: number;
+  /** Refuse runs whose estimated peak memory exceeds this many bytes (default: a fraction of RAM). */
+  readonly maxMemory?: number;
   /** reg-SWAP μ (K params) and σ; both or neither. */
   readonly mu?: number;
   readonly sigma?: number;
@@ -137,6 +142,20 @@ export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, bat
   return candidate;
 }
 
+/** Refuse a model whose input batch or (imported) activations would exceed the memory limit. */
+function checkOnnxMemory(shape: Shape3, S: number, net: Network | undefined, limit: number): void {
+  const est = estimateScoreBytes({
+    batch: S,
+    input: shape,
+    ...(net ? { network: networkSize(net) } : {}),
+  });
+  checkMemory(
+    est,
+    limit,
+    `scoring ${S} samples of ${shape.join('x')}${net ? ` through ${net.nodes.length} nodes` : ''}`,
+  );
+}
+
 async function resolveInputs(m: LoadedModel, shape: Shape3, S: number, opts: OnnxScoreOptions): Promise<InputBatch> {
   if (opts.inputs && opts.images) throw new SwapError('E_OPTION', 'give an input batch or an image folder, not both');
   let b: InputBatch;
@@ -194,6 +213,8 @@ export async function scoreOnnxModel(
   });
   const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
   const S = checkInt('batch', opts.batch ?? Math.min(16, opts.inputs?.n ?? 16), 1);
+  const limit = opts.maxMemory ?? memoryLimit();
+  checkOnnxMemory(shape, S, undefined, limit);
   const inputs = await resolveInputs(m, shape, S, opts);
   const modelBatch = m.input.dims[0];
   if (typeof modelBatch === 'number' && modelBatch > 0 && modelBatch !== S) {
@@ -201,6 +222,7 @@ export async function scoreOnnxModel(
   }
 
   const imp = importOnnxModel(m, { inputShape: shape, bn });
+  if (imp.ok) checkOnnxMemory(shape, S, imp.network, limit);
   if (engineOpt === 'ir') {
     if (!reinit)
       throw new SwapError(

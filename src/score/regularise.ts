@@ -18,7 +18,10 @@ export interface Regulariser {
 export function checkRegulariser(mu: number | undefined, sigma: number | undefined): Regulariser | undefined {
   if (mu === undefined && sigma === undefined) return undefined;
   if (mu === undefined || sigma === undefined) throw new SwapError('E_OPTION', 'reg-SWAP needs both --mu and --sigma');
-  if (!Number.isFinite(mu)) throw new SwapError('E_OPTION', `mu must be a finite number, got ${mu}`);
+  // Θ is a positive parameter count, so μ ≤ 0 puts every network on the same side of the peak: with a typical σ
+  // every factor underflows to 0 and reg-SWAP ranks nothing.
+  if (!Number.isFinite(mu) || mu <= 0)
+    throw new SwapError('E_OPTION', `mu must be a positive number (thousands of parameters), got ${mu}`);
   if (!Number.isFinite(sigma) || sigma <= 0)
     throw new SwapError('E_OPTION', `sigma must be a positive number, got ${sigma}`);
   return { mu, sigma, source: 'user' };

@@ -7,6 +7,7 @@ import type { Network } from '../ir/types.js';
 import { repeatSeed } from '../init/prng.js';
 import { SwapError } from '../util/errors.js';
 import { checkRegulariser, regFactor, type Regulariser } from './regularise.js';
+import { batchWarnings, scoreWarnings } from './degenerate.js';
 
 /** Options of a scoring run. Defaults follow the official protocol (S=16, R=32). */
 export interface ScoreOptions {
@@ -60,6 +61,8 @@ export interface ScoreSettings {
 export interface ScoreRun {
   readonly scores: NetworkScore[];
   readonly settings: ScoreSettings;
+  /** Degenerate inputs that make the scores meaningless (e.g. a constant batch: Ψ = 1 everywhere); see `score/degenerate`. */
+  readonly warnings: readonly string[];
 }
 
 function checkInt(name: string, v: number, min: number): number {
@@ -124,6 +127,7 @@ export async function scoreNetworks(networks: readonly Network[], opts: ScoreOpt
     const scores = networks.map((net, i) => summarise(net, counts[i]!, reg));
     return {
       scores,
+      warnings: [...batchWarnings(inputs), ...scoreWarnings(scores)],
       settings: {
         batch: inputs.n,
         repeats,

@@ -30,6 +30,7 @@ import type { SearchSpace } from '../spaces/types.js';
 import { createStrategy, type PreNasOptions, type SwapNasOptions } from './strategies/index.js';
 import type { Evaluation, Evaluator, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
 import { quote } from '../util/quote.js';
+import { type FileLock, lockOutput } from '../io/lock.js';
 
 /**
  * Query budgets when none is given: 100 for PRE-NAS and random search (the PRE-NAS paper's NB201 budget, so
@@ -414,30 +415,38 @@ async function runIn<G>(
 
   const replayQueries: QueryRecord[] = [];
   const replayBest: BestRecord[] = [];
+  // One writer per journal: the lock is taken before reading it back and held until the search ends.
+  let journalLock: FileLock | undefined;
   if (opts.journal) {
-    if (opts.resume) contents = readJournal(opts.journal, header);
-    else if (existsSync(opts.journal) && statSync(opts.journal).size > 0) {
-      throw new SwapError(
-        'E_JOURNAL',
-        `journal ${opts.journal} already exists; pass --resume to continue that search, or remove the file`,
-      );
-    }
-    if (contents) {
-      for (const r of contents.records) {
-        baseT = Math.max(baseT, r.t);
-        if (r.type === 'proxy') cached?.preload(r.key, { fitness: r.fitness, swap: r.swap, params: r.params });
-        else if (r.type === 'query') replayQueries.push(r);
-        else if (r.type === 'best') replayBest.push(r);
+    journalLock = lockOutput(opts.journal, 'search journal');
+    try {
+      if (opts.resume) contents = readJournal(opts.journal, header);
+      else if (existsSync(opts.journal) && statSync(opts.journal).size > 0) {
+        throw new SwapError(
+          'E_JOURNAL',
+          `journal ${opts.journal} already exists; pass --resume to continue that search, or remove the file`,
+        );
       }
-      replayQueries.forEach((r, i) => {
-        if (r.q !== i)
-          throw new SwapError(
-            'E_JOURNAL',
-            `journal ${opts.journal} is corrupt: query records out of order at query ${i}`,
-          );
-      });
-      writer = JournalWriter.append(opts.journal, contents);
-    } else writer = JournalWriter.create(opts.journal, header);
+      if (contents) {
+        for (const r of contents.records) {
+          baseT = Math.max(baseT, r.t);
+          if (r.type === 'proxy') cached?.preload(r.key, { fitness: r.fitness, swap: r.swap, params: r.params });
+          else if (r.type === 'query') replayQueries.push(r);
+          else if (r.type === 'best') replayBest.push(r);
+        }
+        replayQueries.forEach((r, i) => {
+          if (r.q !== i)
+            throw new SwapError(
+              'E_JOURNAL',
+              `journal ${opts.journal} is corrupt: query records out of order at query ${i}`,
+            );
+        });
+        writer = JournalWriter.append(opts.journal, contents);
+      } else writer = JournalWriter.create(opts.journal, header);
+    } catch (e) {
+      journalLock.release();
+      throw e;
+    }
   }
 
   // Counted, journaled, replayable query.
@@ -529,6 +538,7 @@ async function runIn<G>(
       writer?.write({ type: 'done', t: clock(), arch: chosenArch });
   } finally {
     writer?.close();
+    journalLock?.release();
   }
 
   const wall = clock() / 1000;

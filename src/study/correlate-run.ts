@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { scatterSvg } from '../report/plot.js';
@@ -250,13 +251,17 @@ export async function writeCorrelateReport(
   r: CorrelateReport,
   dir: string,
 ): Promise<{ json: string; md: string; svg: string }> {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new SwapError('E_OUTPUT', `cannot create report folder ${dir}: ${(e as Error).message}`, { cause: e });
+  }
   const title = `${r.table} ${r.dataset}, ${r.architectures} architectures, ${r.settingKey}, μ=${r.regulariser.mu.toFixed(1)} σ=${r.regulariser.sigma.toFixed(1)}`;
   const md = markdownTable(r.rows, title);
   const json = join(dir, 'correlate.json');
-  writeFileSync(json, `${JSON.stringify(r, null, 1)}\n`);
+  writeFileAtomic(json, `${JSON.stringify(r, null, 1)}\n`);
   const mdPath = join(dir, 'correlate.md');
-  writeFileSync(mdPath, md);
+  writeFileAtomic(mdPath, md);
   const sr = rankAverage(r.measurements.map((m) => m.regSwap));
   const ar = rankAverage(r.measurements.map((m) => m.accuracy));
   const svg = await scatterSvg(
@@ -264,6 +269,6 @@ export async function writeCorrelateReport(
     { title: `reg-SWAP rank vs ${r.table} ${r.dataset} rank`, x: 'reg-SWAP rank', y: `${r.dataset} rank` },
   );
   const svgPath = join(dir, 'scatter.svg');
-  writeFileSync(svgPath, svg);
+  writeFileAtomic(svgPath, svg);
   return { json, md: mdPath, svg: svgPath };
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
@@ -12,6 +12,8 @@ import { repeatSeed } from '../init/prng.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
+import { AppendFile } from '../io/atomic.js';
+import { lockOutput } from '../io/lock.js';
 
 /** Image sources for proxy batches. */
 export const IMAGE_SOURCES = ['cifar10', 'cifar10-b', 'cifar100', 'gaussian'] as const;
@@ -91,6 +93,18 @@ export interface Measurement {
   readonly nwot?: number;
 }
 
+/** Where and how {@link measure} runs. */
+export interface MeasureContext<N> {
+  backend: Backend;
+  cacheDir?: string;
+  threads?: number;
+  chunk?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** Builder options besides channels/cells (e.g. classes). */
+  network?: Partial<N>;
+}
+
 /**
  * Measure genotypes under one proxy setting with `backend`, in chunks, appending each finished chunk to a JSONL
  * cache (`<cacheDir>/<settingKey>.jsonl`) so an interrupted study resumes where it stopped. Returns arch → result.
@@ -99,16 +113,7 @@ export async function measure<G, N extends object>(
   space: SearchSpace<G, N>,
   genotypes: readonly G[],
   setting: ProxySetting,
-  ctx: {
-    backend: Backend;
-    cacheDir?: string;
-    threads?: number;
-    chunk?: number;
-    signal?: AbortSignal;
-    onProgress?: (done: number, total: number) => void;
-    /** Builder options besides channels/cells (e.g. classes). */
-    network?: Partial<N>;
-  },
+  ctx: MeasureContext<N>,
 ): Promise<Map<string, Measurement>> {
   const out = new Map<string, Measurement>();
   // Builder options (classes, input size, head) change Θ: results under other options live in another file.
@@ -117,7 +122,32 @@ export async function measure<G, N extends object>(
       ? `-net${createHash('sha256').update(stableJson(ctx.network)).digest('hex').slice(0, 8)}`
       : '';
   const file = ctx.cacheDir ? join(ctx.cacheDir, `${space.name}-${settingKey(setting)}${netKey}.jsonl`) : undefined;
-  if (ctx.cacheDir) mkdirSync(ctx.cacheDir, { recursive: true });
+  if (ctx.cacheDir) {
+    try {
+      mkdirSync(ctx.cacheDir, { recursive: true });
+    } catch (e) {
+      throw new SwapError('E_OUTPUT', `cannot create cache folder ${ctx.cacheDir}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+  // One writer per cache file: held from reading it back to the last appended line.
+  const lock = file ? lockOutput(file, 'measurement cache') : undefined;
+  try {
+    return await measureLocked(space, genotypes, setting, ctx, file, out);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function measureLocked<G, N extends object>(
+  space: SearchSpace<G, N>,
+  genotypes: readonly G[],
+  setting: ProxySetting,
+  ctx: MeasureContext<N>,
+  file: string | undefined,
+  out: Map<string, Measurement>,
+): Promise<Map<string, Measurement>> {
   if (file && existsSync(file)) {
     let text = readFileSync(file, 'utf8');
     if (text.length > 0 && !text.endsWith('\n')) {
@@ -134,6 +164,22 @@ export async function measure<G, N extends object>(
       }
     }
   }
+  const cache = file ? AppendFile.open(file) : undefined;
+  try {
+    return await measureChunks(space, genotypes, setting, ctx, out, cache);
+  } finally {
+    cache?.close();
+  }
+}
+
+async function measureChunks<G, N extends object>(
+  space: SearchSpace<G, N>,
+  genotypes: readonly G[],
+  setting: ProxySetting,
+  ctx: MeasureContext<N>,
+  out: Map<string, Measurement>,
+  cache: AppendFile | undefined,
+): Promise<Map<string, Measurement>> {
   if (setting.nwot && !ctx.backend.nwot)
     throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
   // Without an explicit size, score at the network's own input size (e.g. 256 px for TransNAS-Bench-101 tasks).
@@ -188,7 +234,7 @@ export async function measure<G, N extends object>(
       out.set(m.arch, m);
       lines.push(JSON.stringify(m));
     });
-    if (file) appendFileSync(file, `${lines.join('\n')}\n`);
+    cache?.write(`${lines.join('\n')}\n`);
     done += part.length;
     ctx.onProgress?.(done, total);
   }

@@ -100,3 +100,13 @@ export function checkMemory(estimate: number, limit: number, what: string): void
       `${what} needs an estimated ${formatBytes(estimate)} at peak, above the memory limit of ${formatBytes(limit)} (a smaller --batch, --threads or --chunk lowers it; --max-memory raises the limit)`,
     );
 }
+
+/**
+ * Refuse to allocate `count` float32 values for `what` when they alone exceed `limit` bytes (default: the
+ * default memory limit); called before every allocation whose size comes from input (batches, resizes).
+ */
+export function checkFloatAlloc(count: number, what: string, limit = memoryLimit()): void {
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new SwapError('E_MEMORY', `${what} would hold ${count} values, which no machine can allocate`);
+  checkMemory(4 * count, limit, what);
+}

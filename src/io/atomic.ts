@@ -1,0 +1,104 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { SwapError } from '../util/errors.js';
+import { clip } from '../util/quote.js';
+
+function writeAll(fd: number, data: Uint8Array | string): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+function closeQuietly(fd: number | undefined): void {
+  if (fd === undefined) return;
+  try {
+    closeSync(fd);
+  } catch {
+    /* already failing */
+  }
+}
+
+/** Whether `path` exists and is something other than a regular file (a device such as /dev/stdout, a pipe). */
+function isSpecial(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write a whole file crash-safely: the bytes go to a temporary file in the same folder, flushed to disk, which is
+ * renamed over the target only once complete; a kill at any moment leaves either the old file or the new one.
+ * On error the temporary file is removed and the target is untouched (coded `E_OUTPUT`). A device or pipe (e.g.
+ * /dev/stdout) cannot be replaced and is written in place.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  if (isSpecial(path)) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'a');
+      writeAll(fd, data);
+    } catch (e) {
+      throw new SwapError('E_OUTPUT', `cannot write ${clip(path)}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      closeQuietly(fd);
+    }
+    return;
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx');
+    writeAll(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    closeQuietly(fd);
+    rmSync(tmp, { force: true });
+    throw new SwapError('E_OUTPUT', `cannot write ${clip(path)}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * An append-only output written line by line with synchronous writes (a kill leaves at most one cut last line,
+ * which readers drop); write errors (a full disk, /dev/full) are coded `E_OUTPUT`, never an unhandled stream
+ * event.
+ */
+export class AppendFile {
+  private fd: number | undefined;
+  private constructor(
+    fd: number,
+    readonly path: string,
+  ) {
+    this.fd = fd;
+  }
+
+  /** Open for appending (`truncate`: start empty). */
+  static open(path: string, truncate = false): AppendFile {
+    try {
+      return new AppendFile(openSync(path, truncate ? 'w' : 'a'), path);
+    } catch (e) {
+      throw new SwapError('E_OUTPUT', `cannot open ${clip(path)} for writing: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Append text (whole lines); `sync` flushes it to disk. */
+  write(text: string, sync = false): void {
+    if (this.fd === undefined) throw new SwapError('E_OUTPUT', `${clip(this.path)} is closed`);
+    try {
+      writeAll(this.fd, text);
+      if (sync) fsyncSync(this.fd);
+    } catch (e) {
+      throw new SwapError('E_OUTPUT', `cannot write ${clip(this.path)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  close(): void {
+    closeQuietly(this.fd);
+    this.fd = undefined;
+  }
+}
