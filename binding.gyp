@@ -53,7 +53,8 @@
         "native/ops.cpp",
         "native/patterns.cpp",
         "native/peak.cpp",
-        "native/stats.cpp"
+        "native/stats.cpp",
+        "native/stderr_capture.cpp"
       ]
     }
   ]

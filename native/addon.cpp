@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "stderr_capture.h"
 #include "common.h"
 #include "count_worker.h"
 #include "napi_args.h"
@@ -234,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
   registerGradExports(env, exports);
+  swapnas::registerStderrCapture(env, exports);
 #if defined(SWAPNAS_WITH_CUDA)
   registerCudaExports(env, exports);
 #else

@@ -6,6 +6,7 @@ import type { BackendName } from '../backends/types.js';
 import { checkRegulariser } from '../score/regularise.js';
 import { IMAGE_SOURCES, type ImageSource } from '../study/measure.js';
 import { checkOutputDir } from '../io/output-path.js';
+import { reportSkipped } from './verbose.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
 import { markdownTable } from '../study/metrics.js';
 import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
@@ -21,6 +22,7 @@ import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
 
 interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
+  verbose?: boolean;
   space: string;
   dataset?: string;
   sample?: string;
@@ -102,7 +104,8 @@ export function registerCorrelate(program: Command): void {
     .option('--png', 'also write the plots as PNG (scatter.png, values.png, rho.png in --out)')
     .option('--no-progress', 'no progress on stderr')
     .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
-    .option('--chunk <n>', 'architectures per queued job (with --redis)', '32');
+    .option('--chunk <n>', 'architectures per queued job (with --redis)', '32')
+    .option('--verbose', 'also report skipped backends on stderr (the report records them anyway)');
   addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
     checkOutputDir(f.out, '--out');
     const entry = spaceEntry(f.space);
@@ -155,8 +158,8 @@ export function registerCorrelate(program: Command): void {
       f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
     );
     const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
-    for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
-    const progress = new Progress('correlate', f.progress && !f.redis);
+    reportSkipped(skipped, f.verbose);
+    const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
     const ac = new AbortController();
     const onSig = () => ac.abort();
     process.once('SIGINT', onSig);
@@ -251,7 +254,7 @@ async function correlateProxies<G>(
     ...(f.images === 'gaussian' ? { gaussian: true } : {}),
   };
   const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
-  const progress = new Progress('correlate', f.progress);
+  const progress = new Progress('correlate', f.progress, process.stderr, 'architectures');
   const report = runProxyCorrelate({
     table,
     dataset,

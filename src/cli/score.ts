@@ -29,6 +29,7 @@ import { openRemoteScore } from '../queue/score-remote.js';
 import { AppendFile, writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutputFile } from '../io/output-path.js';
+import { reportSkipped } from './verbose.js';
 import { DEFAULT_MEMORY_FRACTION, memoryLimit } from '../util/limits.js';
 import { guardScoreMemory } from '../score/memory.js';
 import { quote } from '../util/quote.js';
@@ -59,6 +60,7 @@ interface ScoreFlags extends InputFlags, Omit<ProxyFlags, keyof InputFlags> {
   truth?: boolean;
   redis?: string;
   maxMemory?: string;
+  verbose?: boolean;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
@@ -140,6 +142,7 @@ export function registerScore(program: Command): void {
       'fan the scoring out to `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)',
     )
     .option('--no-progress', 'no progress on stderr')
+    .option('--verbose', 'also report skipped backends and driver messages on stderr (settings record them anyway)')
     .option(
       '--max-memory <size>',
       `refuse runs whose estimated peak memory exceeds this (e.g. 8G; default ${DEFAULT_MEMORY_FRACTION * 100}% of RAM)`,
@@ -353,7 +356,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
         })
       : undefined;
   const { backend, skipped } = remote?.ran ?? (await new BackendRegistry().choose(f.backend as BackendName | 'auto'));
-  for (const s of skipped) process.stderr.write(`swapnas: backend ${s.name} skipped: ${s.reason}\n`);
+  reportSkipped(skipped, f.verbose);
   const settings: ScoreSettings & Record<string, unknown> = {
     batch: resolved.inputs.n,
     repeats: resolved.repeats,
@@ -385,7 +388,12 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (f.format === 'csv' && !sawHeader) await write(`${csvHead}\n`);
   // CSV rows carry no settings: they go to a side file, which --resume checks.
   if (sidecar) writeFileAtomic(sidecar, `${JSON.stringify(settings, null, 1)}\n`);
-  const progress = new Progress('score', f.progress && todo.length * resolved.repeats > 1);
+  const progress = new Progress(
+    'score',
+    f.progress && todo.length * resolved.repeats > 1,
+    process.stderr,
+    `network × repeat evaluations (${todo.length} network${todo.length === 1 ? '' : 's'} × ${resolved.repeats} repeat${resolved.repeats === 1 ? '' : 's'})`,
+  );
   const seeds = Array.from({ length: resolved.repeats }, (_, r) => repeatSeed(seed, r));
   const rows: object[] = [];
   const scoreHere = async (part: unknown[], i: number) => {

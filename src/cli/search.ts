@@ -272,7 +272,12 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
   const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
 
-  const progress = new Progress(`search ${strategy}`, f.progress);
+  const progress = new Progress(
+    `search ${strategy}`,
+    f.progress,
+    process.stderr,
+    strategy === 'swap-nas' ? 'candidate networks' : 'ground-truth queries',
+  );
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);

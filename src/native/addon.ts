@@ -130,6 +130,10 @@ export interface NativeAddon {
    * pool; see `backends/native/grad.ts` for the packed parameter layout.
    */
   gradients(job: NativeGradJob, onProgress?: (done: number, total: number) => void): Promise<NativeGradResult[]>;
+  /** Point fd 2 at a temporary file (false: not supported here, or a capture is already open). */
+  captureStderrBegin(): boolean;
+  /** Restore fd 2 and return what was written since {@link captureStderrBegin} (at most 1 MiB). */
+  captureStderrEnd(): string;
 }
 
 /** A gradient job: `seeds` is unused (empty); every network brings its packed parameters. */

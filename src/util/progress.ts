@@ -1,5 +1,6 @@
 /**
  * Progress on stderr: a redrawn bar on a TTY, plain throttled lines otherwise (logs, CI). Silent when disabled.
+ * `unit` says what is counted (e.g. "network × repeat evaluations"), so a count never reads as a network count.
  */
 export class Progress {
   private readonly tty: boolean;
@@ -11,6 +12,7 @@ export class Progress {
     private readonly label: string,
     private readonly enabled = true,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly unit = '',
   ) {
     this.tty = Boolean(stream.isTTY);
   }
@@ -30,12 +32,12 @@ export class Progress {
       const width = 30;
       const fill = Math.round((width * done) / Math.max(total, 1));
       this.stream.write(
-        `\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} ${pct.toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `,
+        `\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total}${this.unit ? ` ${this.unit}` : ''} ${pct.toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `,
       );
       if (final) this.stream.write('\n');
     } else {
       this.stream.write(
-        `${this.label}: ${done}/${total} (${pct.toFixed(1)}%) elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`,
+        `${this.label}: ${done}/${total}${this.unit ? ` ${this.unit}` : ''} (${pct.toFixed(1)}%) elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`,
       );
     }
   }

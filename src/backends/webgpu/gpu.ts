@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import { captureStderr, messageLines } from '../../native/stderr.js';
 /**
  * Finding a WebGPU adapter through the npm package `webgpu` (Dawn's Node bindings). Nothing here runs at import
  * time: the package is imported, and adapters requested, only when a probe or a backend asks.
@@ -18,8 +19,12 @@ export interface AdapterFound {
   /** Human-readable adapter description, e.g. "llvmpipe… (OpenGL ES 3.2 Mesa …) via opengles, compatibility". */
   readonly info: string;
   readonly featureLevel: 'core' | 'compatibility';
+  /** What Dawn printed while the adapter was searched (driver warnings); shown only with --verbose. */
+  readonly driverMessages: readonly string[];
 }
-export type AdapterResult = AdapterFound | { readonly ok: false; readonly reason: string };
+export type AdapterResult =
+  | AdapterFound
+  | { readonly ok: false; readonly reason: string; readonly driverMessages: readonly string[] };
 
 type WebgpuModule = { create(options: string[]): GPU };
 
@@ -53,11 +58,13 @@ function describe(adapter: GPUAdapter, backend: string, level: string): string {
  */
 const instances = new Map<string, GPU>();
 
-function instance(mod: WebgpuModule, opts: string[]): GPU {
+function instance(mod: WebgpuModule, opts: string[], messages: string[]): GPU {
   const key = opts.join(' ');
   let gpu = instances.get(key);
   if (!gpu) {
-    gpu = mod.create(opts);
+    const made = captureStderr(() => mod.create(opts));
+    messages.push(...messageLines(made.text));
+    gpu = made.value;
     instances.set(key, gpu);
   }
   return gpu;
@@ -66,12 +73,18 @@ function instance(mod: WebgpuModule, opts: string[]): GPU {
 /** Request a fresh adapter (every device needs its own: an adapter is consumed by requestDevice). */
 export async function findAdapter(): Promise<AdapterResult> {
   const m = await importWebgpu();
-  if (!m.ok) return m;
+  if (!m.ok) return { ...m, driverMessages: [] };
+  // Dawn prints driver warnings synchronously inside create() and requestAdapter(): captured, not shown.
+  const messages: string[] = [];
   // Mesa's EGL needs a platform when there is no display; "surfaceless" works headless.
   if (!process.env['EGL_PLATFORM']) process.env['EGL_PLATFORM'] = 'surfaceless';
   const forced = process.env['SWAPNAS_WEBGPU_BACKEND']?.trim();
   if (forced === 'null')
-    return { ok: false, reason: "SWAPNAS_WEBGPU_BACKEND=null names Dawn's null backend, which computes nothing" };
+    return {
+      ok: false,
+      reason: "SWAPNAS_WEBGPU_BACKEND=null names Dawn's null backend, which computes nothing",
+      driverMessages: [],
+    };
   const attempts: { backend: string; opts: string[] }[] = forced
     ? [{ backend: forced, opts: [`backend=${forced}`] }]
     : [
@@ -82,7 +95,7 @@ export async function findAdapter(): Promise<AdapterResult> {
   for (const a of attempts) {
     let gpu: GPU;
     try {
-      gpu = instance(m.mod, a.opts);
+      gpu = instance(m.mod, a.opts, messages);
     } catch (e) {
       tried.push(`${a.backend}: ${(e as Error).message.split('\n')[0]}`);
       continue;
@@ -90,11 +103,15 @@ export async function findAdapter(): Promise<AdapterResult> {
     for (const level of ['core', 'compatibility'] as const) {
       let adapter: GPUAdapter | null = null;
       try {
-        adapter = await gpu.requestAdapter(
-          level === 'core'
-            ? { powerPreference: 'high-performance' }
-            : { featureLevel: 'compatibility', powerPreference: 'high-performance' },
+        const asked = captureStderr(() =>
+          gpu.requestAdapter(
+            level === 'core'
+              ? { powerPreference: 'high-performance' }
+              : { featureLevel: 'compatibility', powerPreference: 'high-performance' },
+          ),
         );
+        messages.push(...messageLines(asked.text));
+        adapter = await asked.value;
       } catch (e) {
         tried.push(`${a.backend}/${level}: ${(e as Error).message.split('\n')[0]}`);
         continue;
@@ -107,24 +124,36 @@ export async function findAdapter(): Promise<AdapterResult> {
         tried.push(`${a.backend}/${level}: only Dawn's null backend`);
         continue;
       }
-      return { ok: true, gpu, adapter, info: describe(adapter, a.backend, level), featureLevel: level };
+      return {
+        ok: true,
+        gpu,
+        adapter,
+        info: describe(adapter, a.backend, level),
+        featureLevel: level,
+        driverMessages: messages,
+      };
     }
   }
   const hint = forced
     ? ''
     : " (without a GPU, install Mesa's software OpenGL ES driver: apt packages libegl1 libegl-mesa0 libgl1-mesa-dri)";
-  return { ok: false, reason: `no WebGPU adapter found: ${tried.join('; ')}${hint}` };
+  return { ok: false, reason: `no WebGPU adapter found: ${tried.join('; ')}${hint}`, driverMessages: messages };
 }
 
-let probed: Promise<{ available: true; info: string } | { available: false; reason: string }> | undefined;
+type WebgpuProbe =
+  | { available: true; info: string; driverMessages: readonly string[] }
+  | { available: false; reason: string; driverMessages: readonly string[] };
+let probed: Promise<WebgpuProbe> | undefined;
 
 /**
  * Probe once per process: whether the package loads and an adapter exists. Only the outcome is kept (the
  * adapter found is dropped; {@link findAdapter} gets a fresh one for each backend instance).
  */
-export function probeWebgpu(): Promise<{ available: true; info: string } | { available: false; reason: string }> {
+export function probeWebgpu(): Promise<WebgpuProbe> {
   probed ??= findAdapter().then((r) =>
-    r.ok ? { available: true as const, info: r.info } : { available: false as const, reason: r.reason },
+    r.ok
+      ? { available: true as const, info: r.info, driverMessages: r.driverMessages }
+      : { available: false as const, reason: r.reason, driverMessages: r.driverMessages },
   );
   return probed;
 }
