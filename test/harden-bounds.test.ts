@@ -93,7 +93,7 @@ describe('bounds on input sizes (issue 16, items 1 and 8)', () => {
 describe('CLI bounds (built dist/)', () => {
   beforeAll(() => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
-  });
+  }, 600_000);
 
   it('a 400-character DARTS genotype with a huge range is a coded error, not an abort', () => {
     const r = run(['score', '--space', 'darts', DARTS_V2('range(2, 4294967295)'), '--no-progress']);

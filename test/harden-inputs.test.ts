@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeBatch } from '../src/data/batch.js';
 import { CIFAR100_MEAN, CIFAR100_STD, cifarLabelBytes, decodeCifarBinary } from '../src/data/cifar.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
@@ -40,6 +40,11 @@ function withInput(c: number, h: number, w: number): string {
   return file;
 }
 
+// The CLI tests below run the built dist/ (as `npm test` leaves it); build it here too when the file runs alone.
+beforeAll(() => {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+}, 600_000);
+
 describe('memory guard and huge inputs (issue 16, items 6 and 9)', () => {
   it('a Gaussian batch beyond the limit is E_MEMORY before allocating', async () => {
     expect(await codeOf(() => gaussianBatch(16, 1e9, 1, 1, 0))).toBe('E_MEMORY');
@@ -57,7 +62,6 @@ describe('memory guard and huge inputs (issue 16, items 6 and 9)', () => {
   });
 
   it('CLI: --gaussian with huge ONNX dims and --batch 20000 under --max-memory are coded, naming the estimate', () => {
-    beforeAllBuild();
     const onnx = run(['score', withInput(1e9, 32, 32), '--gaussian']);
     expect(onnx.stderr).toMatch(/^swapnas: error E_MEMORY: .*needs an estimated .* (GiB|TiB|PiB)/);
     expect(onnx.status).toBe(2);
@@ -69,13 +73,6 @@ describe('memory guard and huge inputs (issue 16, items 6 and 9)', () => {
     expect(run(['score', ARCH, '--max-memory', 'lots']).stderr).toMatch(/E_OPTION: --max-memory must be a size/);
   });
 });
-
-let built = false;
-function beforeAllBuild(): void {
-  if (built) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
-  built = true;
-}
 
 describe('CIFAR-100 binary layout (issue 16, item 7)', () => {
   /** Records of CIFAR-100's own layout: coarse label, fine label, 3072 pixels. */
@@ -103,7 +100,6 @@ describe('CIFAR-100 binary layout (issue 16, item 7)', () => {
   });
 
   it('CLI: score --images <cifar-100 test.bin layout> --norm cifar100', () => {
-    beforeAllBuild();
     const f = join(dir, 'test.bin');
     writeFileSync(f, cifar100File(20));
     const r = run([
@@ -163,7 +159,6 @@ describe('degenerate inputs (issue 16, item 10)', () => {
   });
 
   it('CLI: --mu -100 is E_OPTION; a constant .npy batch prints the warning on stderr and records it', () => {
-    beforeAllBuild();
     const r = run(['score', ARCH, '--mu', '-100', '--sigma', '5', '--no-progress']);
     expect(r.stderr).toMatch(/^swapnas: error E_OPTION: mu must be a positive number/);
     const zeros = join(dir, 'zeros.npy');

@@ -113,7 +113,7 @@ describe('io: paths, atomic writes, locks (unit)', () => {
 describe('CLI outputs (built dist/)', () => {
   beforeAll(() => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
-  });
+  }, 600_000);
 
   it('unwritable or missing output paths are coded errors before any work, never a stack', () => {
     const cases: string[][] = [

@@ -19,7 +19,7 @@ const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '
 describe('quiet by default, truthful always (issue 16, item 11)', () => {
   beforeAll(() => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  });
+  }, 600_000);
 
   it('score: skipped backends only with --verbose; the settings record them either way', () => {
     const quiet = run(['score', ARCH, ...TINY, '--no-progress']);

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+/**
+ * Fuzz every input parser of swapnas (built dist/): arch strings of every space, CLI numbers and sizes, .npy files,
+ * CIFAR binaries, ONNX models (load + import) and image files (sharp). Inputs are random strings/bytes and random
+ * edits of valid inputs, from a seeded generator (reproducible). For each parser it reports crashes (anything that
+ * is not a coded SwapError), messages longer than 1,000 characters, and the slowest input.
+ *
+ *   node bench/fuzz.mjs [--n 100000] [--seed 16] [--only nb201,npy]
+ *
+ * Goal (issue 16): 0 crashes, 0 uncoded errors, no input slower than 100 ms.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => import(join(root, 'dist', p));
+const { isSwapError } = await dist('util/errors.js');
+const { parseBytes } = await dist('util/limits.js');
+const { int, num } = await dist('cli/parse.js');
+const { parseNb201 } = await dist('spaces/nb201/genotype.js');
+const { parseNb101 } = await dist('spaces/nb101/genotype.js');
+const { parseDarts } = await dist('spaces/darts/genotype.js');
+const { parseTnb101 } = await dist('spaces/tnb101/genotype.js');
+const { decodeNpyBatch, encodeNpy } = await dist('data/npy.js');
+const { gaussianBatch } = await dist('data/gaussian.js');
+const { decodeCifarBinary, CIFAR10_MEAN, CIFAR10_STD } = await dist('data/cifar.js');
+const { loadOnnxModel } = await dist('onnx/load.js');
+const { importOnnxModel } = await dist('onnx/import.js');
+const { loadImageFolder } = await dist('data/images.js');
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const N = Number(arg('n', '100000'));
+const SEED = Number(arg('seed', '16'));
+const ONLY = arg('only', '')?.split(',').filter(Boolean) ?? [];
+
+/** xorshift32: a small seeded generator (the fuzz inputs are reproducible from --seed). */
+function rng(seed) {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+  return { next, int: (n) => Math.floor(next() * n), pick: (a) => a[Math.floor(next() * a.length)] };
+}
+
+const TOKENS = [
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '|',
+  '~',
+  '-',
+  '_',
+  '.',
+  ':',
+  '9999999999',
+  '-1',
+  '0',
+  'range(2, 4294967295)',
+  '"',
+  "'",
+  '{',
+  '}',
+  'none',
+  '1e308',
+  'NaN',
+  '\u0000',
+  '😀',
+  ' ',
+];
+
+function randomString(r, max) {
+  const n = r.int(max);
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const k = r.next();
+    s += k < 0.6 ? String.fromCharCode(32 + r.int(95)) : k < 0.9 ? r.pick(TOKENS) : String.fromCharCode(r.int(0x3000));
+  }
+  return s;
+}
+
+function mutateString(r, valid) {
+  let s = valid;
+  const edits = 1 + r.int(4);
+  for (let e = 0; e < edits; e++) {
+    const i = r.int(s.length + 1);
+    const k = r.int(4);
+    const t = r.next() < 0.5 ? r.pick(TOKENS) : randomString(r, 6);
+    if (k === 0) s = s.slice(0, i) + t + s.slice(i);
+    else if (k === 1) s = s.slice(0, i) + s.slice(i + 1 + r.int(8));
+    else if (k === 2) s = s.slice(0, i) + t + s.slice(i + t.length);
+    else s = s.slice(0, i) + s.slice(i, i + 8).repeat(1 + r.int(3000)) + s.slice(i + 8);
+  }
+  return s;
+}
+
+function mutateBytes(r, valid) {
+  let b = Uint8Array.from(valid);
+  const edits = 1 + r.int(6);
+  for (let e = 0; e < edits; e++) {
+    const i = b.length === 0 ? 0 : r.int(b.length);
+    const k = r.int(4);
+    if (k === 0 && b.length > 0) b[i] = r.int(256);
+    else if (k === 1) {
+      const c = new Uint8Array(Math.max(0, b.length - 1 - r.int(64)));
+      c.set(b.subarray(0, i).subarray(0, c.length));
+      c.set(b.subarray(i + (b.length - c.length)).subarray(0, c.length - Math.min(i, c.length)), Math.min(i, c.length));
+      b = c;
+    } else if (k === 2) {
+      const extra = r.int(64);
+      const c = new Uint8Array(b.length + extra);
+      c.set(b.subarray(0, Math.min(i + extra, b.length)));
+      c.set(b.subarray(i), Math.min(i + extra, b.length));
+      b = c;
+    } else b = b.subarray(0, i);
+  }
+  return b;
+}
+
+function randomBytes(r, max) {
+  const b = new Uint8Array(r.int(max));
+  for (let i = 0; i < b.length; i++) b[i] = r.int(256);
+  return b;
+}
+
+const VALID = {
+  nb201: '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
+  nb101: [
+    'i31mo:1100.011.01.1',
+    '{"matrix": [[0,1,1,0],[0,0,1,1],[0,0,0,1],[0,0,0,0]], "ops": ["input","conv3x3-bn-relu","maxpool3x3","output"]}',
+  ],
+  darts:
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))",
+  tnb101: '64-41414-1_02_333',
+};
+const NPY = encodeNpy(gaussianBatch(2, 3, 4, 4, 1));
+const ONNX = ['headnet.onnx', 'norelu.onnx', 'senet.onnx', 'nb201_a_opset17.onnx'].map((f) =>
+  readFileSync(join(root, 'test', 'fixtures', 'onnx', f)),
+);
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
+const imgDir = mkdtempSync(join(tmpdir(), 'swapnas-fuzz-'));
+const norm = { mean: CIFAR10_MEAN, std: CIFAR10_STD };
+
+/** Each target: make(r) → input, run(input) → anything (sync or async). */
+const text = (valid) => (r) =>
+  r.next() < 0.3 ? randomString(r, 300) : mutateString(r, Array.isArray(valid) ? r.pick(valid) : valid);
+const TARGETS = {
+  nb201: { make: text(VALID.nb201), run: parseNb201 },
+  nb101: { make: text(VALID.nb101), run: parseNb101 },
+  darts: { make: text(VALID.darts), run: parseDarts },
+  tnb101: { make: text(VALID.tnb101), run: parseTnb101 },
+  'cli-numbers': {
+    make: (r) =>
+      r.next() < 0.5 ? randomString(r, 30) : mutateString(r, r.pick(['4096', '16', '512M', '1.5e3', '-0'])),
+    run: (s) => {
+      for (const f of [() => int('--batch', s, 1), () => num('--mu', s), () => parseBytes(s)]) {
+        try {
+          f();
+        } catch (e) {
+          if (!isSwapError(e)) throw e;
+        }
+      }
+    },
+  },
+  npy: {
+    make: (r) => (r.next() < 0.3 ? randomBytes(r, 300) : mutateBytes(r, NPY)),
+    run: (b) => decodeNpyBatch(b, 'f.npy'),
+  },
+  cifar: {
+    make: (r) => ({
+      bytes: new Uint8Array(r.next() < 0.5 ? r.pick([3073, 3074, 6146, 6148, 9219]) : r.int(20000)),
+      count: r.int(6) - 1,
+      layout: r.pick([undefined, 'cifar10', 'cifar100']),
+    }),
+    run: ({ bytes, count, layout }) => decodeCifarBinary(bytes, count, norm, 'f.bin', layout),
+  },
+  onnx: {
+    make: (r) => (r.next() < 0.2 ? randomBytes(r, 300) : mutateBytes(r, r.pick(ONNX))),
+    run: (b) => importOnnxModel(loadOnnxModel(b), { inputShape: [3, 32, 32] }),
+  },
+  images: {
+    make: (r) => (r.next() < 0.3 ? randomBytes(r, 200) : mutateBytes(r, PNG)),
+    run: async (b) => {
+      writeFileSync(join(imgDir, 'a.png'), b);
+      return loadImageFolder(imgDir, { count: 1, height: 4, width: 4 });
+    },
+  },
+};
+
+const show = (x) => {
+  const s =
+    typeof x === 'string'
+      ? JSON.stringify(x)
+      : x instanceof Uint8Array
+        ? `<${x.length} bytes>`
+        : JSON.stringify(x, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v));
+  return s.length > 160 ? `${s.slice(0, 160)}… (${s.length} chars)` : s;
+};
+
+console.log(`swapnas fuzz: ${N} inputs per parser, seed ${SEED}, node ${process.version}`);
+console.log('parser       inputs    ok   coded  crashes  long-msg  slowest(ms)  rerun(ms)  mean(µs)  slowest input');
+let bad = 0;
+for (const [name, t] of Object.entries(TARGETS)) {
+  if (ONLY.length && !ONLY.includes(name)) continue;
+  const r = rng(SEED ^ [...name].reduce((a, c) => a * 31 + c.charCodeAt(0), 7));
+  let ok = 0;
+  let codedN = 0;
+  let crashes = 0;
+  let long = 0;
+  let slowest = 0;
+  let slowInput;
+  let firstCrash;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const input = t.make(r);
+    const s = performance.now();
+    try {
+      await t.run(input);
+      ok++;
+    } catch (e) {
+      if (isSwapError(e)) {
+        codedN++;
+        if (e.message.length > 1000) long++;
+      } else {
+        crashes++;
+        firstCrash ??= `${e?.name}: ${String(e?.message).slice(0, 200)} on ${show(input)}`;
+      }
+    }
+    const d = performance.now() - s;
+    if (d > slowest) {
+      slowest = d;
+      slowInput = input;
+    }
+  }
+  const mean = ((performance.now() - t0) / N) * 1000;
+  // The slowest input once more, three times (best of): separates the input's own cost from a GC pause or a busy CPU.
+  let again = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const s = performance.now();
+    try {
+      await t.run(slowInput);
+    } catch {
+      /* counted above */
+    }
+    again = Math.min(again, performance.now() - s);
+  }
+  bad += crashes + long;
+  console.log(
+    `${name.padEnd(12)} ${String(N).padStart(6)} ${String(ok).padStart(5)} ${String(codedN).padStart(7)} ${String(crashes).padStart(8)} ${String(long).padStart(9)} ${slowest.toFixed(1).padStart(12)} ${again.toFixed(1).padStart(10)} ${mean.toFixed(0).padStart(9)}  ${show(slowInput)}`,
+  );
+  if (firstCrash) console.log(`  first crash: ${firstCrash}`);
+}
+rmSync(imgDir, { recursive: true, force: true });
+process.exitCode = bad > 0 ? 1 : 0;
