@@ -224,6 +224,7 @@ for (const [name, t] of Object.entries(TARGETS)) {
   let slowest = 0;
   let slowInput;
   let firstCrash;
+  let firstLong;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const input = t.make(r);
@@ -234,7 +235,10 @@ for (const [name, t] of Object.entries(TARGETS)) {
     } catch (e) {
       if (isSwapError(e)) {
         codedN++;
-        if (e.message.length > 1000) long++;
+        if (e.message.length > 1000) {
+          long++;
+          firstLong ??= `${e.code} (${e.message.length} chars): ${e.message.slice(0, 300)}`;
+        }
       } else {
         crashes++;
         firstCrash ??= `${e?.name}: ${String(e?.message).slice(0, 200)} on ${show(input)}`;
@@ -263,6 +267,7 @@ for (const [name, t] of Object.entries(TARGETS)) {
     `${name.padEnd(12)} ${String(N).padStart(6)} ${String(ok).padStart(5)} ${String(codedN).padStart(7)} ${String(crashes).padStart(8)} ${String(long).padStart(9)} ${slowest.toFixed(1).padStart(12)} ${again.toFixed(1).padStart(10)} ${mean.toFixed(0).padStart(9)}  ${show(slowInput)}`,
   );
   if (firstCrash) console.log(`  first crash: ${firstCrash}`);
+  if (firstLong) console.log(`  first long message: ${firstLong}`);
 }
 rmSync(imgDir, { recursive: true, force: true });
 process.exitCode = bad > 0 ? 1 : 0;

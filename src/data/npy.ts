@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SwapError } from '../util/errors.js';
+import { clip, quote } from '../util/quote.js';
 import { makeBatch, type InputBatch } from './batch.js';
 
 /** Parse a NumPy .npy file holding a little-endian float32 (`<f4`) C-order 4-D array (N, C, H, W). */
@@ -8,9 +9,13 @@ export function decodeNpyBatch(buf: Uint8Array, source: string): InputBatch {
   if (buf.length < 10 || magic.some((b, i) => buf[i] !== b))
     throw new SwapError('E_INPUT_FILE', `${source}: not a .npy file`);
   const major = buf[6]!;
+  if (major < 1 || major > 3) throw new SwapError('E_INPUT_FILE', `${source}: .npy format version ${major} is unknown`);
+  const hstart = major === 1 ? 10 : 12;
+  if (buf.length < hstart) throw new SwapError('E_INPUT_FILE', `${source}: truncated .npy header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const hstart = major === 1 ? 10 : 12;
+  if (hstart + hlen > buf.length)
+    throw new SwapError('E_INPUT_FILE', `${source}: .npy header of ${hlen} bytes runs past the end of the file`);
   const header = new TextDecoder('latin1').decode(buf.subarray(hstart, hstart + hlen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -18,7 +23,7 @@ export function decodeNpyBatch(buf: Uint8Array, source: string): InputBatch {
   if (descr !== '<f4')
     throw new SwapError(
       'E_INPUT_FILE',
-      `${source}: dtype ${descr ?? '?'} unsupported, expected little-endian float32 '<f4'`,
+      `${source}: dtype ${quote(descr ?? '?', 40)} unsupported, expected little-endian float32 '<f4'`,
     );
   if (fortran !== 'False') throw new SwapError('E_INPUT_FILE', `${source}: Fortran-order arrays are not supported`);
   const shape = (shapeText ?? '')
@@ -29,7 +34,7 @@ export function decodeNpyBatch(buf: Uint8Array, source: string): InputBatch {
   if (shape.length !== 4)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${source}: expected a 4-D (N, C, H, W) array, got shape (${shape.join(', ')})`,
+      `${source}: expected a 4-D (N, C, H, W) array, got shape (${clip(shape.join(', '), 80)})`,
     );
   const [n, c, h, w] = shape as [number, number, number, number];
   const start = hstart + hlen;

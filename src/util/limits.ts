@@ -43,7 +43,8 @@ export const DEFAULT_MEMORY_FRACTION = 0.6;
 
 /** `12345`, `512M`, `4G`, `1.5GiB` … → bytes; coded error otherwise. */
 export function parseBytes(text: string, name = '--max-memory'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  // Trimmed first: one regex with \s* on both sides of optional groups backtracks quadratically on long input.
+  const m = text.length <= 40 ? /^(\d+(?:\.\d+)?) ?([kmgt]?)(?:i?b)?$/i.exec(text.trim()) : null;
   const scale: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
   const v = m ? Number(m[1]) * scale[m[2]!.toLowerCase()]! : Number.NaN;
   if (!Number.isFinite(v) || v < 1)
