@@ -122,3 +122,13 @@ describe('CLI bounds (built dist/)', () => {
     }
   });
 });
+
+describe('quote() with escapes', () => {
+  it('control characters and lone surrogates (6 characters each when escaped) still quote to ~200 characters', () => {
+    for (const ch of ['\u0000', '\ude00', '"', '\\']) {
+      const q = quote(ch.repeat(5000));
+      expect(q.length).toBeLessThan(QUOTE_MAX + 30);
+      expect(q).toMatch(/…" \(5,000 chars\)$/);
+    }
+  });
+});

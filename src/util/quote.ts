@@ -21,12 +21,19 @@ export function quote(value: unknown, max = QUOTE_MAX): string {
     }
     if (text.length <= max) return text;
   }
-  if (text.length <= max) return JSON.stringify(text);
+  const whole = JSON.stringify(text);
+  if (whole.length <= max + 2) return whole;
+  // Cut so that the quoted (escaped) form stays within `max`: control characters and lone surrogates escape to
+  // six characters each, so `max` input characters may quote to 6·max.
   // Never cut a surrogate pair in half (the quoted text stays valid UTF-16).
-  let end = max;
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${JSON.stringify(`${text.slice(0, end)}…`)} (${text.length.toLocaleString('en-US')} chars)`;
+  const pairSafe = (e: number) => (e > 0 && /[\ud800-\udbff]/.test(text.charAt(e - 1)) ? e - 1 : e);
+  let end = pairSafe(Math.min(text.length, max));
+  let q = JSON.stringify(text.slice(0, end));
+  while (q.length > max + 2 && end > 0) {
+    end = pairSafe(Math.max(0, Math.min(end - 1, Math.floor((end * max) / q.length))));
+    q = JSON.stringify(text.slice(0, end));
+  }
+  return `${q.slice(0, -1)}…" (${text.length.toLocaleString('en-US')} chars)`;
 }
 
 /** A plain (unquoted) text cut to `max` characters, with the cut marked; for paths and lines named in messages. */
