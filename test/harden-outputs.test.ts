@@ -147,7 +147,8 @@ describe('CLI outputs (built dist/)', () => {
 
   it('two score --resume writers: the second gets E_LOCKED, the file holds each arch once', async () => {
     const f = tmp('two.jsonl');
-    const args = ['score', '--sample', '60', ...TINY, '--backend', 'reference', '-o', f, '--format', 'jsonl'];
+    // enough work that the first writer is still running when the second starts (~2 s of node start-up)
+    const args = ['score', '--sample', '600', ...TINY, '--backend', 'reference', '-o', f, '--format', 'jsonl'];
     const a = startUntil([...args, '--resume'], /score/);
     await a.started;
     const b = run([...args, '--resume', '--no-progress']);
@@ -158,8 +159,8 @@ describe('CLI outputs (built dist/)', () => {
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { arch: string }).arch);
-    expect(archs).toHaveLength(60);
-    expect(new Set(archs).size).toBe(60);
+    expect(archs).toHaveLength(600);
+    expect(new Set(archs).size).toBe(600);
     expect(existsSync(`${f}.lock`)).toBe(false);
   });
 
