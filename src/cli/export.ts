@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry } from '../catalog/registry.js';
 import { repeatSeed } from '../init/prng.js';
 import { exportNetworkOnnx } from '../onnx/export.js';
 import { writeFileAtomic } from '../onnx/write.js';
 import { countParams, recordedValues } from '../ir/analysis.js';
 import { SwapError } from '../util/errors.js';
-import { int } from './parse.js';
+import { resolveNetwork } from '../request/resolve.js';
+import { addSpaceOptions } from './options.js';
+import { int, seedArg } from './parse.js';
 
 interface ExportFlags {
   output?: string;
@@ -29,7 +31,7 @@ interface ExportFlags {
  * `swapnas score <arch> --seed k --repeats 1`) and BatchNormalization in training mode. Written atomically.
  */
 export function registerExport(program: Command): void {
-  program
+  const cmd = program
     .command('export')
     .description(
       'write the evaluation (or scoring) network of an architecture as an ONNX model with its initialised weights',
@@ -38,12 +40,11 @@ export function registerExport(program: Command): void {
       '<arch>',
       'architecture string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"',
     )
-    .requiredOption('-o, --output <file>', 'ONNX file to write')
-    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
-    .option(
-      '--dataset <name>',
-      "the target whose evaluation network is written (default: the space's first; darts: cifar10 | imagenet)",
-    )
+    .requiredOption('-o, --output <file>', 'ONNX file to write');
+  addSpaceOptions(
+    cmd,
+    "the target whose evaluation network is written (default: the space's first; darts: cifar10 | imagenet)",
+  )
     .option('--proxy', 'write the scoring proxy network instead of the evaluation network')
     .option('--seed <k>', 'weights of repeat 0 of this seed (as `score --seed k`)', '0')
     .option('--channels <C>', "network channels (default: the chosen network's)")
@@ -62,18 +63,12 @@ export function runExport(arch: string, f: ExportFlags): void {
   const entry = spaceEntry(f.space);
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
   if (!f.output) throw new SwapError('E_OPTION', 'give the output file with -o');
-  const seed = int('--seed', f.seed, 0);
-  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
+  const seed = seedArg('--seed', f.seed);
   const g = entry.space.parse(arch);
+  const proxySize = entry.proxyDefaults.inputSize;
   const base =
     f.proxy || !entry.evalNetworkFor
-      ? {
-          ...entry.networkFor(target),
-          channels: entry.proxyDefaults.channels,
-          cells: entry.proxyDefaults.cells,
-          prune: entry.proxyDefaults.prune,
-          ...(entry.proxyDefaults.inputSize !== undefined ? { inputSize: entry.proxyDefaults.inputSize } : {}),
-        }
+      ? { ...resolveNetwork(entry, target, {}), ...(proxySize !== undefined ? { inputSize: proxySize } : {}) }
       : entry.evalNetworkFor(target);
   const net = entry.space.build(g, {
     ...base,

@@ -1,17 +1,17 @@
 import { createWriteStream, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
 import { csvField, firstCsvField } from './csv.js';
 import { Rng } from '../util/rng.js';
 import { SwapError } from '../util/errors.js';
 import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
-import { checkInputsFit, resolveScoreOptions, summarise, type ScoreSettings } from '../score/swap.js';
+import { checkInputsFit, resolveScoreOptions, scoreWithBackend, type ScoreSettings } from '../score/swap.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
-import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
-import { int, num } from './parse.js';
-import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../score/defaults.js';
+import { backendHelp, inputsFromFlagsAsync, type InputFlags } from './options.js';
+import { int, num, seedArg } from './parse.js';
+import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../catalog/defaults.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 import { parseArchLines, readArchList } from './arch-list.js';
@@ -93,7 +93,7 @@ export function registerScore(program: Command): void {
     .option('--input-size <px>', "input height/width (default: the dataset's; CIFAR images are resized to it)")
     .option('--mu <K>', 'reg-SWAP μ, thousands of parameters (default: data-free rule)')
     .option('--sigma <K2>', 'reg-SWAP σ, divides (Θ-μ)² directly (default: data-free rule)')
-    .option('--backend <name>', 'auto | native | reference', 'auto')
+    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
     .option('--threads <n>', 'worker threads (default: all cores)')
     .option('--images <file>', 'CIFAR binary file for the input batch')
     .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name), resized to the input size')
@@ -135,7 +135,7 @@ async function writeOut(output: string | undefined, text: string): Promise<void>
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${f.format}`);
-  const seed = int('--seed', f.seed, 0);
+  const seed = seedArg('--seed', f.seed);
   const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all), f.archs !== undefined].filter(
     Boolean,
   ).length;
@@ -332,15 +332,14 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     const nets = part.map((g) => space.build(g, netOptsFull));
     checkInputsFit(nets, resolved.inputs);
     const base = i * resolved.repeats;
-    const counts = await (backend as Backend).countPatterns({
-      networks: nets,
+    return scoreWithBackend(nets, backend as Backend, {
       inputs: resolved.inputs,
       seeds,
+      regulariser: resolved.reg,
       ...(threads !== undefined ? { threads } : {}),
       signal: ac.signal,
       onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
     });
-    return nets.map((net, k) => summarise(net, counts[k]!, resolved.reg));
   };
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
