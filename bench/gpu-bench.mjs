@@ -21,7 +21,7 @@ const { countMacs } = await dist('ir/analysis.js');
 const { defaultBatch } = await dist('data/cifar.js');
 const { repeatSeed } = await dist('init/prng.js');
 const { Rng } = await dist('util/rng.js');
-const { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } = await dist('score/defaults.js');
+const { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } = await dist('catalog/defaults.js');
 const { NativeBackend } = await dist('backends/native/index.js');
 const { cudaProvider } = await dist('backends/cuda/index.js');
 

@@ -14,7 +14,7 @@ import { nb201Benchmark } from '../dist/tables/nb201-benchmark.js';
 import { Nb201Table } from '../dist/tables/nb201.js';
 import { nb201Space } from '../dist/spaces/nb201/index.js';
 import { dataFreeRegulariser } from '../dist/score/auto-reg.js';
-import { regFactor } from '../dist/score/regularise.js';
+import { regFactor } from '../dist/proxies/regularise.js';
 import { spearman, kendallTauB } from '../dist/stats/rank.js';
 
 const { values: a } = parseArgs({

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { BackendRegistry } from '../dist/backends/registry.js';
 import { measure, settingKey } from '../dist/study/measure.js';
 import { selectArchitectures } from '../dist/study/correlate-run.js';
-import { spaceEntry } from '../dist/spaces/registry.js';
+import { spaceEntry } from '../dist/catalog/registry.js';
 import { dataFreeRegulariser } from '../dist/score/auto-reg.js';
-import { regFactor } from '../dist/score/regularise.js';
+import { regFactor } from '../dist/proxies/regularise.js';
 import { spearman } from '../dist/stats/rank.js';
 
 const { values: a } = parseArgs({

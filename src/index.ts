@@ -18,17 +18,34 @@ export * from './data/npy.js';
 export * from './data/gaussian.js';
 export type * from './backends/types.js';
 export { BackendRegistry, defaultProviders, type BackendChoice, type SkippedBackend } from './backends/registry.js';
-export { ReferenceBackend } from './backends/reference/index.js';
+export { ReferenceBackend, referenceMeasure } from './backends/reference/index.js';
+export { countPatterns } from './backends/measure.js';
+export { MEASUREMENT_KINDS } from './backends/types.js';
+export type * from './proxies/types.js';
+export { defineProxy } from './proxies/types.js';
+export { ProxyRegistry, defaultProxies } from './proxies/plugins.js';
+export {
+  runProxies,
+  consumedKinds,
+  type MeasurementRoute,
+  type ProxyEngineOptions,
+  type ProxyRun,
+} from './proxies/engine.js';
+export { swapProxy, meanOf } from './proxies/builtin/swap.js';
+export { regSwapProxy } from './proxies/builtin/reg-swap.js';
+export { nwotProxy } from './proxies/builtin/nwot.js';
+export { paramsProxy } from './proxies/builtin/params.js';
+export { flopsProxy } from './proxies/builtin/flops.js';
 export { referenceCount, referenceForward } from './backends/reference/forward.js';
-export { PatternCounter } from './score/patterns.js';
-export * from './score/regularise.js';
+export { PatternCounter } from './backends/reference/patterns.js';
+export * from './proxies/regularise.js';
 export * from './score/swap.js';
 export { OrtBackend, ortProvider } from './backends/ort/index.js';
 export { countDistinctPatterns } from './onnx/count.js';
 export { networkToOnnx, exportNetworkOnnx, type OnnxExport, type OnnxExportOptions } from './onnx/export.js';
 export { loadOnnxModel, DEFAULT_MAX_MODEL_BYTES, MIN_OPSET, type LoadedModel } from './onnx/load.js';
 export { importOnnxModel, type ImportOptions, type ImportResult } from './onnx/import.js';
-export { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from './onnx/score-model.js';
+export { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from './score/onnx-model.js';
 export { loadImageFolder, listImageFiles, type ImageFolderOptions } from './data/images.js';
 export { ONNX_ERROR_CODES } from './onnx/errors.js';
 export { Nb201Table, NB201_DATASETS, checkDataset, type Nb201Dataset, type Nb201Record } from './tables/nb201.js';
@@ -45,7 +62,7 @@ export {
 export { measure, settingKey, type ProxySetting, type Measurement } from './study/measure.js';
 export { WebGpuBackend, webgpuProvider } from './backends/webgpu/index.js';
 export * from './search/index.js';
-export { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } from './score/defaults.js';
+export { SWAP_DEFAULTS, OFFICIAL_PROTOCOL } from './catalog/defaults.js';
 export { CudaBackend, cudaProvider, probeCuda } from './backends/cuda/index.js';
 export * from './spaces/darts/index.js';
 export * from './spaces/nb101/index.js';
@@ -59,12 +76,21 @@ export {
   dartsTopology,
   type SpaceEntry,
   type ProxyDefaults,
-} from './spaces/registry.js';
+} from './catalog/registry.js';
 export type { BenchmarkTable, BenchmarkRecord } from './tables/types.js';
 export { nb201Benchmark } from './tables/nb201-benchmark.js';
 export { loadNb301Table } from './tables/nb301.js';
 export { loadNb101Table, loadNb101Sample } from './tables/nb101.js';
 export { resizeBatch } from './data/resize.js';
+export type { ScoringOptions, ScoringRequest } from './request/types.js';
+export { loadInputs, type InputChoice } from './request/inputs.js';
+export { checkInt, checkSeed } from './util/checks.js';
+export {
+  resolveScoringRequest,
+  resolveNetwork,
+  requestKey,
+  type ResolvedScoring,
+} from './request/resolve.js';
 export type * from './grad/types.js';
 export { prngParams, paramRefs, paramTensor, mapParams, fanIn } from './grad/params.js';
 export { crossEntropy, type LossValue } from './grad/loss.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseArchLines, parseArchList } from '../src/cli/arch-list.js';
-import { spaceEntry } from '../src/spaces/registry.js';
+import { spaceEntry } from '../src/catalog/registry.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { Rng } from '../src/util/rng.js';
 import { nb201Rows } from './helpers.js';

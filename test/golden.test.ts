@@ -10,7 +10,7 @@ import { gaussianBatch } from '../src/data/gaussian.js';
 import { repeatSeed } from '../src/init/prng.js';
 import { countMacs } from '../src/ir/analysis.js';
 import { scoreNetworks } from '../src/score/swap.js';
-import { spaceEntry, spaceNames } from '../src/spaces/registry.js';
+import { spaceEntry, spaceNames } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
 
 /**
@@ -87,8 +87,8 @@ async function measureCase(c: LibraryCase, backends: Record<string, Backend>): P
       sigma: SIGMA,
       backend: name as 'native',
     });
-    const nwot = await backend.nwot!({ networks: [net], inputs, seeds });
-    perBackend[name] = { ...run.scores[0]!, nwot: nwot[0]! };
+    const nwot = await backend.measure({ networks: [net], inputs, seeds, measurements: ['relu-kernel-logdet'] });
+    perBackend[name] = { ...run.scores[0]!, nwot: nwot['relu-kernel-logdet']![0]! };
   }
   return { ...c, macs: countMacs(net), scores: perBackend };
 }

@@ -6,11 +6,11 @@ import { parseNb201 } from '../src/spaces/nb201/genotype.js';
 import { buildNb201Network } from '../src/spaces/nb201/network.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { repeatSeed } from '../src/init/prng.js';
-import { PatternCounter } from '../src/score/patterns.js';
+import { PatternCounter } from '../src/backends/reference/patterns.js';
 import type { Network } from '../src/ir/types.js';
 import type { InputBatch } from '../src/data/batch.js';
 import { resizeBatch } from '../src/data/resize.js';
-import { spaceEntry } from '../src/spaces/registry.js';
+import { spaceEntry } from '../src/catalog/registry.js';
 import { DARTS_KNOWN_ARCHS } from '../src/spaces/darts/known.js';
 
 const load = loadAddon();

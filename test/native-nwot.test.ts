@@ -5,7 +5,7 @@ import { NativeBackend } from '../src/backends/native/index.js';
 import { referenceCount, referenceNwot } from '../src/backends/reference/forward.js';
 import { repeatSeed } from '../src/init/prng.js';
 import { serializeNetwork, serializeNetworks } from '../src/ir/serialize.js';
-import { accumulateHammingKernel, logAbsDet } from '../src/score/nwot.js';
+import { accumulateHammingKernel, logAbsDet } from '../src/backends/reference/nwot-kernel.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import type { InputBatch } from '../src/data/batch.js';
 import type { Network } from '../src/ir/types.js';
@@ -83,17 +83,17 @@ describe('native addon: NWOT equals referenceNwot', () => {
     });
   }
 
-  it('NativeBackend.nwot and countAndNwot match the reference', async () => {
+  it('NativeBackend.measure: NWOT alone and with counts match the reference', async () => {
     const batch = gaussianBatch(16, 3, 8, 8, 77);
     const backend = new NativeBackend(addon);
     const req = { networks: nets.slice(0, 4), inputs: batch, seeds, threads: 2 };
-    const nw = await backend.nwot(req);
-    const both = await backend.countAndNwot(req);
-    expect(both.nwot).toEqual(nw);
+    const nw = (await backend.measure({ ...req, measurements: ['relu-kernel-logdet'] }))['relu-kernel-logdet']!;
+    const both = await backend.measure({ ...req, measurements: ['relu-patterns', 'relu-kernel-logdet'] });
+    expect(both['relu-kernel-logdet']).toEqual(nw);
     nw.forEach((row, i) =>
       row.forEach((v, r) => {
         expect(close(v, referenceNwot(nets[i]!, batch, seeds[r]!)), `net ${i} seed ${r}`).toBe(true);
-        expect(both.counts[i]![r]).toBe(referenceCount(nets[i]!, batch, seeds[r]!));
+        expect(both['relu-patterns']![i]![r]).toBe(referenceCount(nets[i]!, batch, seeds[r]!));
       }),
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHammingKernel, logAbsDet, packLayer } from '../src/score/nwot.js';
+import { accumulateHammingKernel, logAbsDet, packLayer } from '../src/backends/reference/nwot-kernel.js';
 
 describe('NWOT kernel', () => {
   it('K_ij counts agreeing units (hand-checked)', () => {

@@ -12,15 +12,16 @@ import { referenceCount, referenceForward } from '../src/backends/reference/forw
 import { ReferenceBackend } from '../src/backends/reference/index.js';
 import { OrtBackend, ortProvider } from '../src/backends/ort/index.js';
 import { nativeProvider } from '../src/backends/native/index.js';
+import { countPatterns } from '../src/backends/measure.js';
 import { repeatSeed } from '../src/init/prng.js';
 import { Rng } from '../src/util/rng.js';
-import { PatternCounter } from '../src/score/patterns.js';
+import { PatternCounter } from '../src/backends/reference/patterns.js';
 import { countDistinctPatterns } from '../src/onnx/count.js';
 import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
 import { decodeModel, encodeModel, toNum } from '../src/onnx/proto.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { scoreOnnxModel } from '../src/onnx/score-model.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { registerExport } from '../src/cli/export.js';
 import type { Network } from '../src/ir/types.js';
 import { countParams, recordedValues } from '../src/ir/analysis.js';
@@ -153,7 +154,7 @@ describe('ONNX export', () => {
     expect(got.flat().some((c) => c > 1000)).toBe(true); // informative counts, not saturated at a tiny cap
     // and the native engine, where its addon is built (the reference is the definition both are held to)
     if ((await nativeProvider.probe()).available) {
-      const native = await (await nativeProvider.create()).countPatterns({
+      const native = await countPatterns(await nativeProvider.create(), {
         networks: nets,
         inputs: batch,
         seeds,

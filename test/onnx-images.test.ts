@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
 import { dataDir } from '../src/data/paths.js';
 import { listImageFiles, loadImageFolder } from '../src/data/images.js';
-import { scoreOnnxModel } from '../src/onnx/score-model.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { runScoreOnnx } from '../src/cli/score-onnx.js';
 
 const FIX = join(__dirname, 'fixtures', 'onnx');

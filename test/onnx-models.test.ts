@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
 import { encodeNpy } from '../src/data/npy.js';
 import { makeBatch } from '../src/data/batch.js';
-import { scoreOnnxModel } from '../src/onnx/score-model.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { decodeModel, encodeModel, valueInfo } from '../src/onnx/proto.js';

@@ -15,7 +15,7 @@ import { PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
 import { autodlFlops, runProxies } from '../src/proxies/run.js';
 import { synflow } from '../src/proxies/saliency.js';
 import { choleskyFactor, toFloat16 } from '../src/proxies/vkdnw.js';
-import { spaceEntry } from '../src/spaces/registry.js';
+import { spaceEntry } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
 
 const NB201_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';

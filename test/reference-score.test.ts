@@ -199,6 +199,7 @@ describe('inputs and options are validated with coded errors', () => {
         name: 'cuda',
         priority: 30,
         description: 'test',
+        capabilities: ['relu-patterns'],
         probe: async () => ({ available: false, reason: 'no GPU here' }),
         create: async () => {
           throw new Error('unreachable');

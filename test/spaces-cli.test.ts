@@ -9,7 +9,7 @@ import { parseDarts } from '../src/spaces/darts/genotype.js';
 import { DARTS_KNOWN_ARCHS } from '../src/spaces/darts/known.js';
 import { buildDartsNetwork } from '../src/spaces/darts/network.js';
 import { countParams } from '../src/ir/analysis.js';
-import { spaceEntry, spaceNames } from '../src/spaces/registry.js';
+import { spaceEntry, spaceNames } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');

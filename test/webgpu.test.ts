@@ -17,6 +17,7 @@ import {
 import { loadAddon } from '../src/native/loader.js';
 import { BackendRegistry } from '../src/backends/registry.js';
 import { referenceProvider } from '../src/backends/reference/index.js';
+import { countPatterns } from '../src/backends/measure.js';
 import {
   WebGpuBackend,
   findAdapter,
@@ -371,7 +372,7 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     await other.close?.();
     expect((other as WebGpuBackend).closed).toBe(true);
     await expect(
-      other.countPatterns({ networks: [], inputs: gaussianBatch(1, 3, 8, 8, 1), seeds: [1] }),
+      countPatterns(other, { networks: [], inputs: gaussianBatch(1, 3, 8, 8, 1), seeds: [1] }),
     ).rejects.toMatchObject({ code: 'E_BACKEND' });
   });
 });

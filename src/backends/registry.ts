@@ -4,7 +4,7 @@ import { cudaProvider } from './cuda/index.js';
 import { nativeProvider } from './native/index.js';
 import { ortProvider } from './ort/index.js';
 import { webgpuProvider } from './webgpu/index.js';
-import type { Backend, BackendName, BackendProvider } from './types.js';
+import type { Backend, BackendName, BackendProvider, MeasurementKind } from './types.js';
 import { quote } from '../util/quote.js';
 
 /** A backend that was not chosen, and why. */
@@ -85,6 +85,43 @@ export class BackendRegistry {
       `no backend available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
     );
   }
+
+  /**
+   * Backends for measurements the chosen backend (`except`) cannot make: for each kind the highest-priority
+   * available provider that declares it, one created backend per provider (the caller closes them).
+   * `E_BACKEND_UNAVAILABLE` naming the kind and each capable provider's reason when none can run.
+   */
+  async routeMeasurements(kinds: readonly MeasurementKind[], except: BackendName): Promise<MeasurementGroup[]> {
+    const byProvider = new Map<BackendProvider, MeasurementKind[]>();
+    for (const kind of kinds) {
+      const why: string[] = [];
+      let chosen: BackendProvider | undefined;
+      for (const p of this.providers) {
+        if (p.name === except || !p.capabilities.includes(kind)) continue;
+        const r = await p.probe();
+        if (r.available) {
+          chosen = p;
+          break;
+        }
+        why.push(`${p.name}: ${r.reason}`);
+      }
+      if (!chosen)
+        throw new SwapError(
+          'E_BACKEND_UNAVAILABLE',
+          `backend ${except} does not compute ${kind} and no other backend can${why.length ? ` (${why.join('; ')})` : ''}`,
+        );
+      byProvider.set(chosen, [...(byProvider.get(chosen) ?? []), kind]);
+    }
+    const out: MeasurementGroup[] = [];
+    for (const [p, ks] of byProvider) out.push({ backend: await p.create(), kinds: ks });
+    return out;
+  }
+}
+
+/** Measurements one routed backend computes (see {@link BackendRegistry.routeMeasurements}). */
+export interface MeasurementGroup {
+  readonly backend: Backend;
+  readonly kinds: MeasurementKind[];
 }
 
 export function defaultProviders(): BackendProvider[] {

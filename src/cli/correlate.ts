@@ -3,16 +3,17 @@ import type { Network } from '../ir/types.js';
 import { join } from 'node:path';
 import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
-import { checkRegulariser } from '../score/regularise.js';
+import { checkRegulariser } from '../proxies/regularise.js';
 import { IMAGE_SOURCES, type ImageSource } from '../study/measure.js';
 import { checkOutputDir } from '../io/output-path.js';
 import { reportSkipped } from './verbose.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
 import { markdownTable } from '../study/metrics.js';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { int, num } from './parse.js';
+import { int, num, seedArg } from './parse.js';
+import { backendHelp } from './options.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
@@ -91,7 +92,7 @@ export function registerCorrelate(program: Command): void {
     .option('--no-nwot', 'skip the NWOT baseline')
     .option('--mu <K>', 'reg-SWAP μ (default: data-free rule)')
     .option('--sigma <K2>', 'reg-SWAP σ (default: data-free rule)')
-    .option('--backend <name>', 'auto | native | reference | …', 'auto')
+    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
     .option('--threads <n>', 'worker threads')
     .option('--out <dir>', 'report folder (JSON, markdown, SVG) and resumable cache', 'runs/correlate')
     .option('--no-external', 'skip the published proxy columns')
@@ -130,7 +131,7 @@ export function registerCorrelate(program: Command): void {
         : {
             kind: 'sample',
             n: int('--sample', f.sample!, 2),
-            seed: int('--seed', f.seed, 0),
+            seed: seedArg('--seed', f.seed),
             stratified: f.stratified,
           };
     const genotypes =
@@ -177,7 +178,7 @@ export function registerCorrelate(program: Command): void {
           batch: f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch,
           repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : entry.proxyDefaults.repeats,
           images: f.images as ImageSource,
-          seed: int('--weight-seed', f.weightSeed, 0),
+          seed: seedArg('--weight-seed', f.weightSeed),
           nwot: f.nwot,
           prune: f.prune && entry.proxyDefaults.prune, // spaces without dead-edge pruning ignore it
         },
@@ -262,7 +263,7 @@ async function correlateProxies<G>(
     names: req.names,
     run: {
       protocol: req.protocol,
-      seed: int('--weight-seed', f.weightSeed, 0),
+      seed: seedArg('--weight-seed', f.weightSeed),
       images: data.images,
       ...(data.labels ? { labels: data.labels } : {}),
       ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? S } : {}),

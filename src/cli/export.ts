@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
 import { repeatSeed } from '../init/prng.js';
 import { exportNetworkOnnx } from '../onnx/export.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -6,7 +6,7 @@ import { registerBackends } from './backends.js';
 import { registerCorrelate } from './correlate.js';
 import { registerExport } from './export.js';
 import { registerSearch } from './search.js';
-import { registerServe } from './serve.js';
+import { registerServe } from '../serve/command.js';
 import { registerQueue } from './queue.js';
 import { registerWorker } from './worker.js';
 

@@ -43,3 +43,10 @@ export function num(name: string, text: string): number {
     throw new SwapError('E_OPTION', `${name} must be a finite number, got ${quote(text)}`);
   return v;
 }
+
+/** A seed flag: an integer in [0, 2^32) (one message for every seed flag). */
+export function seedArg(name: string, text: string): number {
+  const v = int(name, text, 0);
+  if (v > 0xffffffff) throw new SwapError('E_OPTION', `${name} must be an integer in [0, 2^32), got ${v}`);
+  return v;
+}

@@ -6,7 +6,7 @@ import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, loadCifarBinary
 import { gaussianBatch } from '../data/gaussian.js';
 import { loadNpyBatch } from '../data/npy.js';
 import type { Shape3 } from '../ir/types.js';
-import { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from '../onnx/score-model.js';
+import { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from '../score/onnx-model.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
 import { csvField, firstCsvField } from './csv.js';
 import { Rng } from '../util/rng.js';
 import { SwapError } from '../util/errors.js';
@@ -10,7 +10,7 @@ import {
   checkInputsFit,
   type NetworkScore,
   resolveScoreOptions,
-  summarise,
+  scoreWithBackend,
   type ScoreSettings,
 } from '../score/swap.js';
 import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
@@ -18,7 +18,7 @@ import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
 import { int, num } from './parse.js';
-import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../score/defaults.js';
+import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../catalog/defaults.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 import { parseArchLines, readArchList } from './arch-list.js';
@@ -400,15 +400,14 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     const nets = part.map((g) => space.build(g, netOptsFull));
     checkInputsFit(nets, resolved.inputs);
     const base = i * resolved.repeats;
-    const counts = await (backend as Backend).countPatterns({
-      networks: nets,
+    return scoreWithBackend(nets, backend as Backend, {
       inputs: resolved.inputs,
       seeds,
+      regulariser: resolved.reg,
       ...(threads !== undefined ? { threads } : {}),
       signal: ac.signal,
       onProgress: (d) => progress.update(base + d, todo.length * resolved.repeats),
     });
-    return nets.map((net, k) => summarise(net, counts[k]!, resolved.reg));
   };
   const scored: NetworkScore[] = [];
   const warnings = batchWarnings(resolved.inputs);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/types.js';
-import { checkTarget, spaceEntry, spaceNames } from '../spaces/registry.js';
+import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
@@ -15,8 +15,8 @@ import {
   type PreNasOptions,
   type SwapNasOptions,
 } from '../search/strategies/index.js';
-import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
-import { int, num } from './parse.js';
+import { backendHelp, inputsFromFlagsAsync, type InputFlags } from './options.js';
+import { int, num, seedArg } from './parse.js';
 import { openRemoteSearch } from '../queue/search-remote.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
@@ -153,7 +153,7 @@ export function registerSearch(program: Command): void {
       '--input-size <px>',
       "proxy input height/width (default: the dataset's, e.g. 224 for darts imagenet; CIFAR images are resized)",
     )
-    .option('--backend <name>', 'auto | native | reference', 'auto')
+    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
     .option('--threads <n>', 'scoring threads (default: all cores)')
     .option('--evaluator <kind>', 'ground truth: table (NB201 lookup) | command (--eval-cmd)', 'table')
     .option(
@@ -192,7 +192,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   if (f.png !== undefined) checkOutputFile(f.png, '--png');
   if (f.html !== undefined) checkOutputFile(f.html, '--html');
   const strategy = checkStrategy(f.strategy);
-  const seed = int('--seed', f.seed, 0);
+  const seed = seedArg('--seed', f.seed);
   const usesProxy = strategy === 'swap-nas' || strategy === 'hybrid';
   const strayedSwap = given(f, SWAP_FLAGS);
   if (strategy !== 'swap-nas' && (strayedSwap.length > 0 || f.crossover === false)) {

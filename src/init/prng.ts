@@ -19,18 +19,11 @@
  * (conv `[out][in/groups][kh][kw]`, linear `[out][in]`).
  */
 
-const GOLDEN = 0x9e3779b9;
+import { mix32 } from '../util/hash.js';
 
-/** Wellons' lowbias32 hash: a bijection on u32 with good avalanche. */
-export function mix32(x: number): number {
-  x >>>= 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+export { mix32 };
+
+const GOLDEN = 0x9e3779b9;
 
 const LN2 = Math.LN2;
 const SQRT_HALF = Math.SQRT1_2;

@@ -7,7 +7,7 @@ import { forwardTape } from '../backends/reference/tape.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
-import { logAbsDet } from '../score/nwot.js';
+import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { finite, type ProxyValue } from './value.js';
 
 export function nwotF64(

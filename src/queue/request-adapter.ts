@@ -8,9 +8,9 @@ import type { SkippedBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { repeatSeed } from '../init/prng.js';
-import { checkInputsFit, summarise, type NetworkScore } from '../score/swap.js';
-import type { Regulariser } from '../score/regularise.js';
-import { spaceEntry } from '../spaces/registry.js';
+import { checkInputsFit, scoreWithBackend, type NetworkScore } from '../score/swap.js';
+import type { Regulariser } from '../proxies/regularise.js';
+import { spaceEntry } from '../catalog/registry.js';
 import { IMAGE_SOURCES, measure, type Measurement, type ProxySetting } from '../study/measure.js';
 import { SwapError } from '../util/errors.js';
 import type { JobKind } from './payload.js';
@@ -168,13 +168,12 @@ export async function computeScore(
   const nets = genotypes.map((g) => space.build(g, s.network));
   checkInputsFit(nets, inputs);
   const seeds = Array.from({ length: s.repeats }, (_, r) => repeatSeed(s.seed, r));
-  const counts = await ctx.backend.countPatterns({
-    networks: nets,
+  return scoreWithBackend(nets, ctx.backend, {
     inputs,
     seeds,
+    regulariser: s.regulariser ?? undefined,
     ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
   });
-  return nets.map((net, k) => summarise(net, counts[k]!, s.regulariser ?? undefined));
 }
 
 /** Study measurements of a chunk, through the same `measure` a local `correlate` runs. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { SkippedBackend } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
 import type { NetworkScore } from '../score/swap.js';
-import type { Regulariser } from '../score/regularise.js';
+import type { Regulariser } from '../proxies/regularise.js';
 import { connectRedis, waitReady } from './connect.js';
 import { keys, RESULT_TTL_S } from './keys.js';
 import { produce, type ChunkResult } from './producer.js';

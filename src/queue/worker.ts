@@ -7,7 +7,7 @@ import { BackendRegistry, type BackendChoice } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import { makeBatch, type InputBatch } from '../data/batch.js';
 import { CommandEvaluator } from '../search/evaluator.js';
-import { spaceEntry } from '../spaces/registry.js';
+import { spaceEntry } from '../catalog/registry.js';
 import { SwapError, isSwapError } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
 import { connectRedis, waitReady } from './connect.js';

@@ -2,7 +2,7 @@ import { countParams } from '../ir/analysis.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
 import { isSwapError } from '../util/errors.js';
-import type { Regulariser } from './regularise.js';
+import type { Regulariser } from '../proxies/regularise.js';
 
 /**
  * Width constant κ of the data-free rule (σ = κ·(Θmax − Θmin)²); see {@link dataFreeRegulariser}.

@@ -1,13 +1,18 @@
-import type { BackendName, ProgressFn } from '../backends/types.js';
+import type { Backend, BackendName, CountRequest, ProgressFn } from '../backends/types.js';
 import { BackendRegistry, type SkippedBackend } from '../backends/registry.js';
 import { takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
-import { countParams, recordedValues } from '../ir/analysis.js';
+import { recordedValues } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
 import { repeatSeed } from '../init/prng.js';
+import { checkInt, checkSeed } from '../util/checks.js';
 import { SwapError } from '../util/errors.js';
-import { checkRegulariser, regFactor, type Regulariser } from './regularise.js';
+import { checkRegulariser, regFactor, type Regulariser } from '../proxies/regularise.js';
 import { batchWarnings, scoreWarnings } from './degenerate.js';
+import { runProxies } from '../proxies/engine.js';
+import { paramsProxy } from '../proxies/builtin/params.js';
+import { regSwapProxy } from '../proxies/builtin/reg-swap.js';
+import { swapProxy } from '../proxies/builtin/swap.js';
 
 /** Options of a scoring run. Defaults follow the official protocol (S=16, R=32). */
 export interface ScoreOptions {
@@ -65,11 +70,6 @@ export interface ScoreRun {
   readonly warnings: readonly string[];
 }
 
-function checkInt(name: string, v: number, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
-}
-
 /** Resolve and validate options (shared by `scoreNetworks` and long-running callers that score in chunks). */
 export function resolveScoreOptions(opts: ScoreOptions): {
   inputs: InputBatch;
@@ -83,8 +83,7 @@ export function resolveScoreOptions(opts: ScoreOptions): {
   const S = checkInt('batch', opts.batch ?? Math.min(16, base.n), 1);
   const inputs = takeSamples(base, S);
   const repeats = checkInt('repeats', opts.repeats ?? 32, 1);
-  const seed = checkInt('seed', opts.seed ?? 0, 0);
-  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
+  const seed = checkSeed('seed', opts.seed ?? 0);
   return { inputs, repeats, seed, reg: opts.regulariser ?? checkRegulariser(opts.mu, opts.sigma) };
 }
 
@@ -115,16 +114,15 @@ export async function scoreNetworks(networks: readonly Network[], opts: ScoreOpt
   const registry = opts.registry ?? new BackendRegistry();
   const { backend, skipped } = await registry.choose(opts.backend ?? 'auto');
   try {
-    const seeds = Array.from({ length: repeats }, (_, r) => repeatSeed(seed, r));
-    const counts = await backend.countPatterns({
-      networks,
+    const scores = await scoreWithBackend(networks, backend, {
       inputs,
-      seeds,
+      seeds: Array.from({ length: repeats }, (_, r) => repeatSeed(seed, r)),
+      regulariser: reg,
+      registry,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    const scores = networks.map((net, i) => summarise(net, counts[i]!, reg));
     return {
       scores,
       warnings: [...batchWarnings(inputs), ...scoreWarnings(scores)],
@@ -143,10 +141,34 @@ export async function scoreNetworks(networks: readonly Network[], opts: ScoreOpt
   }
 }
 
-/** Turn per-repeat counts into a {@link NetworkScore}. */
-export function summarise(net: Network, perRepeat: readonly number[], reg: Regulariser | undefined): NetworkScore {
-  const params = countParams(net);
-  const swap = perRepeat.reduce((a, b) => a + b, 0) / perRepeat.length;
-  const f = reg ? regFactor(params / 1000, reg.mu, reg.sigma) : 1;
-  return { swap, perRepeat: [...perRepeat], params, regFactor: f, regSwap: swap * f, recorded: recordedValues(net) };
+/** The proxies behind a {@link NetworkScore}. */
+const SCORE_PROXIES = [swapProxy, regSwapProxy, paramsProxy];
+
+/**
+ * {@link NetworkScore}s of networks on an open backend (one engine pass for SWAP, reg-SWAP and Θ): the chunk
+ * step of long-running callers that keep one backend for many calls.
+ */
+export async function scoreWithBackend(
+  networks: readonly Network[],
+  backend: Backend,
+  opts: Omit<CountRequest, 'networks'> & { regulariser: Regulariser | undefined; registry?: BackendRegistry },
+): Promise<NetworkScore[]> {
+  const { regulariser, registry, ...req } = opts;
+  const run = await runProxies(networks, SCORE_PROXIES, {
+    ...req,
+    backend,
+    ...(registry ? { registry } : {}),
+    context: { regulariser },
+  });
+  return networks.map((net, i) => {
+    const params = run.values['params']![i]!;
+    return {
+      swap: run.values['swap']![i]!,
+      perRepeat: run.measured['relu-patterns']![i]!,
+      params,
+      regFactor: regulariser ? regFactor(params / 1000, regulariser.mu, regulariser.sigma) : 1,
+      regSwap: run.values['reg-swap']![i]!,
+      recorded: recordedValues(net),
+    };
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { SwapError } from '../util/errors.js';
+import { canonicalJson } from '../util/json.js';
 import type { Evaluation } from './types.js';
 import { quote } from '../util/quote.js';
 
@@ -67,16 +68,7 @@ export type JournalRecord = ProxyRecord | QueryRecord | BestRecord | DoneRecord;
 type NoSeq<R> = R extends JournalRecord ? Omit<R, 'seq'> : never;
 
 /** Canonical JSON (object keys sorted) for hashing. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
-}
+export { canonicalJson };
 
 export function optionsHash(options: unknown): string {
   return createHash('sha256').update(canonicalJson(options)).digest('hex').slice(0, 16);

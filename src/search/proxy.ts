@@ -1,8 +1,8 @@
-import { SWAP_DEFAULTS } from '../score/defaults.js';
+import { SWAP_DEFAULTS } from '../catalog/defaults.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
-import type { Regulariser } from '../score/regularise.js';
+import type { Regulariser } from '../proxies/regularise.js';
 import { resolveScoreOptions, scoreNetworks, type NetworkScore } from '../score/swap.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';

@@ -4,4 +4,4 @@ export {
   spaceEntry as searchSpace,
   spaceNames,
   type SpaceEntry as SearchSpaceEntry,
-} from '../spaces/registry.js';
+} from '../catalog/registry.js';

@@ -1,4 +1,4 @@
-import type { SearchSpace } from '../spaces/types.js';
+import type { SearchSpace, TopologyOps } from '../spaces/types.js';
 import type { Rng } from '../util/rng.js';
 
 /** Names of the built-in search strategies. */
@@ -64,16 +64,7 @@ export interface Evaluator<G> {
   evaluate(genotype: G, req: EvaluationRequest): Promise<Evaluation>;
 }
 
-/**
- * Space-specific knowledge PRE-NAS needs: a genotype's topology (which edges are not `none`), and a mutation
- * that changes operations but keeps the topology.
- */
-export interface TopologyOps<G> {
-  /** Equal for genotypes with the same set of non-`none` edges. */
-  topologyKey(g: G): string;
-  /** Change one non-`none` edge to another non-`none` op; `undefined` when `g` has no such edge. */
-  mutateOps(g: G, rng: Rng): G | undefined;
-}
+export type { TopologyOps } from '../spaces/types.js';
 
 /** The counted, journaled, replayable ground-truth query a strategy sees. */
 export type QueryFn<G> = (genotype: G) => Promise<Evaluation>;

@@ -6,16 +6,16 @@
 import { statSync } from 'node:fs';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
-import { inputsFromFlagsAsync, type InputFlags } from '../cli/inputs.js';
+import { inputsFromFlagsAsync, type InputFlags } from '../cli/options.js';
 import { int, num } from '../cli/parse.js';
 import { formatOnnxScore, onnxOptionsFromFlags, type ScoreOnnxFlags } from '../cli/score-onnx.js';
 import { repeatSeed } from '../init/prng.js';
-import { scoreOnnxModel } from '../onnx/score-model.js';
+import { scoreOnnxModel } from '../score/onnx-model.js';
 import { PROXY_NAMES, proxySpec } from '../proxies/registry.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
-import type { Regulariser } from '../score/regularise.js';
-import { checkInputsFit, resolveScoreOptions, summarise } from '../score/swap.js';
-import { checkTarget, spaceEntry, type SpaceEntry } from '../spaces/registry.js';
+import type { Regulariser } from '../proxies/regularise.js';
+import { checkInputsFit, resolveScoreOptions, scoreWithBackend } from '../score/swap.js';
+import { checkTarget, spaceEntry, type SpaceEntry } from '../catalog/registry.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { isSwapError, SwapError } from '../util/errors.js';
@@ -157,16 +157,17 @@ export async function scoreArchs(
     const part = genotypes.slice(i, i + CHUNK);
     const nets = part.map((g) => space.build(g, netOptsFull));
     checkInputsFit(nets, resolved.inputs);
-    const counts = await backend.countPatterns({
-      networks: nets,
+    const scores = await scoreWithBackend(nets, backend, {
       inputs: resolved.inputs,
       seeds,
+      regulariser: resolved.reg,
+      registry: warm.registry,
       ...(threads !== undefined ? { threads } : {}),
       signal,
     });
     for (let k = 0; k < part.length; k++) {
       const arch = space.format(part[k]!);
-      const s = summarise(nets[k]!, counts[k]!, resolved.reg);
+      const s = scores[k]!;
       results.push({ arch, ...s, ...(table ? { truth: truthRow(table, arch) } : {}) });
     }
   }

@@ -64,6 +64,7 @@ export class WarmState {
       name: p.name,
       priority: p.priority,
       description: p.description,
+      capabilities: p.capabilities,
       probe: () => probe.get('probe', () => p.probe()),
       create: () =>
         kept.get('backend', async () => {

@@ -25,3 +25,14 @@ export interface SearchSpace<G, N extends object = object> {
   /** Default network options of the scoring proxy. */
   readonly defaultNetwork: Readonly<N>;
 }
+
+/**
+ * Space-specific knowledge PRE-NAS needs: a genotype's topology (which edges are not `none`), and a mutation
+ * that changes operations but keeps the topology.
+ */
+export interface TopologyOps<G> {
+  /** Equal for genotypes with the same set of non-`none` edges. */
+  topologyKey(g: G): string;
+  /** Change one non-`none` edge to another non-`none` op; `undefined` when `g` has no such edge. */
+  mutateOps(g: G, rng: Rng): G | undefined;
+}

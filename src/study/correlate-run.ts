@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
 import { scatterSvg } from '../report/plot.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
-import { regFactor, type Regulariser } from '../score/regularise.js';
+import { regFactor, type Regulariser } from '../proxies/regularise.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { rankAverage } from '../stats/rank.js';
 import type { BenchmarkTable } from '../tables/types.js';

@@ -1,4 +1,4 @@
-import { SWAP_DEFAULTS } from '../score/defaults.js';
+import { SWAP_DEFAULTS } from '../catalog/defaults.js';
 import type { ImageSource } from './measure.js';
 
 /** Default scoring proxy of `correlate`: the package-wide {@link SWAP_DEFAULTS} on the CIFAR-10 batch. */

@@ -7,7 +7,11 @@ import { CIFAR10_MEAN, CIFAR10_STD, defaultBatch, cifar100Batch, loadCifarBinary
 import { gaussianBatch } from '../data/gaussian.js';
 import { resizeBatch } from '../data/resize.js';
 import { dataDir } from '../data/paths.js';
-import { countMacs, countParams } from '../ir/analysis.js';
+import { runProxies } from '../proxies/engine.js';
+import { flopsProxy } from '../proxies/builtin/flops.js';
+import { nwotProxy } from '../proxies/builtin/nwot.js';
+import { paramsProxy } from '../proxies/builtin/params.js';
+import { swapProxy } from '../proxies/builtin/swap.js';
 import { repeatSeed } from '../init/prng.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
@@ -180,8 +184,6 @@ async function measureChunks<G, N extends object>(
   out: Map<string, Measurement>,
   cache: AppendFile | undefined,
 ): Promise<Map<string, Measurement>> {
-  if (setting.nwot && !ctx.backend.nwot)
-    throw new SwapError('E_BACKEND', `backend ${ctx.backend.name} cannot compute NWOT`);
   // Without an explicit size, score at the network's own input size (e.g. 256 px for TransNAS-Bench-101 tasks).
   const netSize = (ctx.network as { inputSize?: unknown } | undefined)?.inputSize;
   const inputs = settingInputs(
@@ -211,25 +213,21 @@ async function measureChunks<G, N extends object>(
       ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     };
-    let counts: number[][];
-    let nw: number[][] | undefined;
-    if (setting.nwot && ctx.backend.countAndNwot) {
-      // one forward pass gives both; NWOT is reported for the first weight seed, as on other backends
-      ({ counts, nwot: nw } = await ctx.backend.countAndNwot(req));
-    } else {
-      counts = await ctx.backend.countPatterns(req);
-      nw = setting.nwot ? await ctx.backend.nwot!({ ...req, seeds: seeds.slice(0, 1) }) : undefined;
-    }
+    const proxies = setting.nwot
+      ? [swapProxy, paramsProxy, flopsProxy, nwotProxy]
+      : [swapProxy, paramsProxy, flopsProxy];
+    // One engine pass; NWOT (first weight seed) is routed to a capable backend when this one has none.
+    const run = await runProxies(nets, proxies, { ...req, backend: ctx.backend });
+    const v = run.values;
     const lines: string[] = [];
     part.forEach((g, k) => {
-      const pr = counts[k]!;
       const m: Measurement = {
         arch: space.format(g),
-        perRepeat: pr,
-        swap: pr.reduce((a, b) => a + b, 0) / pr.length,
-        params: countParams(nets[k]!),
-        macs: countMacs(nets[k]!),
-        ...(nw ? { nwot: nw[k]![0]! } : {}),
+        perRepeat: run.measured['relu-patterns']![k]!,
+        swap: v['swap']![k]!,
+        params: v['params']![k]!,
+        macs: v['flops']![k]!,
+        ...(setting.nwot ? { nwot: v['nwot']![k]! } : {}),
       };
       out.set(m.arch, m);
       lines.push(JSON.stringify(m));

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'E_DATASET'
   | 'E_TABLE'
   | 'E_JOURNAL'
+  | 'E_PROXY'
   | 'E_ONNX_FORMAT'
   | 'E_ONNX_OPSET'
   | 'E_ONNX_DYNAMIC'

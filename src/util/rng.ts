@@ -1,4 +1,4 @@
-import { mix32 } from '../init/prng.js';
+import { mix32 } from './hash.js';
 
 /**
  * Small seeded RNG for sampling and search decisions (not for weights). A 32-bit counter hashed with

@@ -3,7 +3,17 @@ import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
 import type { NativeAddon } from '../../native/addon.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
-import type { Backend, BackendProbe, BackendProvider, CountRequest, CountResult } from '../types.js';
+import { measureCountsOnly } from '../measure.js';
+import type {
+  Backend,
+  BackendProbe,
+  BackendProvider,
+  CountRequest,
+  CountResult,
+  MeasureRequest,
+  MeasureResult,
+  MeasurementKind,
+} from '../types.js';
 
 /** `cudaProbe()` of the addon (native/cuda/cuda_addon.cpp; a stub saying "built without CUDA" otherwise). */
 export interface CudaProbeInfo {
@@ -87,6 +97,13 @@ export class CudaBackend implements Backend {
     readonly info: CudaProbeInfo,
   ) {}
 
+  readonly capabilities: readonly MeasurementKind[] = ['relu-patterns'];
+
+  measure(req: MeasureRequest): Promise<MeasureResult> {
+    return measureCountsOnly('cuda', req, (r) => this.countPatterns(r));
+  }
+
+  /** Ψ of every network × seed. */
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const max = this.info.maxSamples ?? 64;
     if (req.inputs.n > max)
@@ -105,6 +122,7 @@ export class CudaBackend implements Backend {
 export const cudaProvider: BackendProvider = {
   name: 'cuda',
   priority: 30,
+  capabilities: ['relu-patterns'],
   description: 'CUDA kernels in the C++ addon: forward pass, fused ReLU sign packing and counting on an NVIDIA GPU',
   probe: async (): Promise<BackendProbe> => {
     const r = probeCuda();

@@ -2,36 +2,41 @@ import { availableParallelism } from 'node:os';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
-import type { Backend, BackendProvider, CountRequest, CountResult } from '../types.js';
+import type {
+  Backend,
+  BackendProvider,
+  CountRequest,
+  CountResult,
+  MeasureRequest,
+  MeasureResult,
+  MeasurementKind,
+} from '../types.js';
 import type { NativeAddon, NativeCountJob } from '../../native/addon.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 import { nativeGradients } from './grad.js';
 
-/** SWAP pattern counts and NWOT scores of the same evaluations, both `[network][repeat]`. */
-export interface CountsAndNwot {
-  readonly counts: CountResult;
-  readonly nwot: CountResult;
-}
+const NATIVE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-patterns', 'relu-kernel-logdet']);
 
 /** The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. */
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
+  readonly capabilities = NATIVE_CAPABILITIES;
   constructor(private readonly addon: NativeAddon) {}
 
+  /** Counts, and NWOT when asked (−Infinity where K is singular), from one forward pass per (network, seed). */
+  async measure(req: MeasureRequest): Promise<MeasureResult> {
+    if (!req.measurements.includes('relu-kernel-logdet')) return { 'relu-patterns': await this.countPatterns(req) };
+    const r = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: true }, onProgress));
+    return {
+      ...(req.measurements.includes('relu-patterns') ? { 'relu-patterns': splitByNetwork(r.counts, req) } : {}),
+      'relu-kernel-logdet': splitByNetwork(r.nwot, req),
+    };
+  }
+
+  /** Ψ of every network × seed. */
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const flat = await this.run(req, (job, onProgress) => this.addon.countPatterns(job, onProgress));
     return splitByNetwork(flat, req);
-  }
-
-  /** NWOT log|det K| for every network × seed (−Infinity where K is singular). */
-  async nwot(req: CountRequest): Promise<CountResult> {
-    return (await this.countAndNwot(req)).nwot;
-  }
-
-  /** Both scores from one forward pass per (network, seed). */
-  async countAndNwot(req: CountRequest): Promise<CountsAndNwot> {
-    const r = await this.run(req, (job, onProgress) => this.addon.countPatterns({ ...job, nwot: true }, onProgress));
-    return { counts: splitByNetwork(r.counts, req), nwot: splitByNetwork(r.nwot, req) };
   }
 
   /** Reverse mode in float32, one network per work item on `job.threads` threads. */
@@ -52,6 +57,7 @@ export const nativeProvider: BackendProvider = {
   name: 'native',
   priority: 20,
   description: 'C++ addon, multi-threaded CPU forward pass with bit-packed counting',
+  capabilities: NATIVE_CAPABILITIES,
   probe: async () => {
     const r = loadAddon();
     return r.ok ? { available: true } : { available: false, reason: r.reason };

@@ -9,7 +9,17 @@ import { networkToOnnx } from '../../onnx/export.js';
 import { encodeModel } from '../../onnx/proto.js';
 import { recordedValues } from '../../ir/analysis.js';
 import { SwapError } from '../../util/errors.js';
-import type { Backend, BackendProbe, BackendProvider, CountRequest, CountResult } from '../types.js';
+import { measureCountsOnly } from '../measure.js';
+import type {
+  Backend,
+  BackendProbe,
+  BackendProvider,
+  CountRequest,
+  CountResult,
+  MeasureRequest,
+  MeasureResult,
+  MeasurementKind,
+} from '../types.js';
 import { loadOrt, type OrtJob } from './job.js';
 import { runOrtJobs } from './pool.js';
 
@@ -18,7 +28,13 @@ export { loadOrt, runOrtJob, sessionOptions, type OrtJob, type OrtJobResult } fr
 
 export class OrtBackend implements Backend {
   readonly name = 'ort' as const;
+  readonly capabilities: readonly MeasurementKind[] = ['relu-patterns'];
 
+  measure(req: MeasureRequest): Promise<MeasureResult> {
+    return measureCountsOnly('ort', req, (r) => this.countPatterns(r));
+  }
+
+  /** Ψ of every network × seed. */
   async countPatterns(req: CountRequest): Promise<CountResult> {
     const { n, c, h, w } = req.inputs;
     const jobs: OrtJob[] = req.networks.map((net, i) => {
@@ -63,6 +79,7 @@ export function probeOrt(): BackendProbe {
 export const ortProvider: BackendProvider = {
   name: 'ort',
   priority: 5,
+  capabilities: ['relu-patterns'],
   description:
     'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
   probe: async () => probeOrt(),

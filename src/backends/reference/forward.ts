@@ -2,8 +2,8 @@ import { neededNodes } from '../../ir/analysis.js';
 import { isRecorded, numel } from '../../ir/ops.js';
 import type { IRNode, Network } from '../../ir/types.js';
 import type { InputBatch } from '../../data/batch.js';
-import { PatternCounter } from '../../score/patterns.js';
-import { accumulateHammingKernel, logAbsDet, packLayer } from '../../score/nwot.js';
+import { PatternCounter } from './patterns.js';
+import { accumulateHammingKernel, logAbsDet, packLayer } from './nwot-kernel.js';
 import { SwapError } from '../../util/errors.js';
 import { runReferenceKernel } from './kernels.js';
 

@@ -3,7 +3,8 @@ import type { InputBatch } from '../../data/batch.js';
 import { numel } from '../../ir/analysis.js';
 import type { Network } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
-import type { Backend, CountRequest, CountResult } from '../types.js';
+import { measureCountsOnly } from '../measure.js';
+import type { Backend, CountRequest, CountResult, MeasureRequest, MeasureResult, MeasurementKind } from '../types.js';
 import { findAdapter } from './gpu.js';
 import { planNetwork, type BufRef, type NetworkPlan, type WeightTensor } from './plan.js';
 import { BufferPool, MAP_MODE_READ, STORAGE_USAGE, USAGE } from './pool.js';
@@ -133,6 +134,13 @@ export class WebGpuBackend implements Backend {
     return run;
   }
 
+  readonly capabilities: readonly MeasurementKind[] = ['relu-patterns'];
+
+  measure(req: MeasureRequest): Promise<MeasureResult> {
+    return measureCountsOnly('webgpu', req, (r) => this.countPatterns(r));
+  }
+
+  /** Ψ of every network × seed. */
   async countPatterns(req: CountRequest): Promise<CountResult> {
     return this.serial(() => this.count(req));
   }

@@ -14,6 +14,7 @@ export { PROGRAMS, convProgram, programKey, type ProgramSpec } from './programs.
 export const webgpuProvider: BackendProvider = {
   name: 'webgpu',
   priority: 10,
+  capabilities: ['relu-patterns'],
   description: 'WGSL compute shaders via WebGPU (Dawn); forward pass, sign packing and counting on the device',
   probe: async () => {
     const r = await probeWebgpu();

@@ -1,4 +1,4 @@
-import type { TopologyOps } from '../../search/types.js';
+import type { TopologyOps } from '../types.js';
 import type { SearchSpace } from '../types.js';
 import { SwapError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';

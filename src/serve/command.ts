@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { listenHttp } from '../serve/http.js';
-import { SERVER_DEFAULTS, ScoreServer } from '../serve/server.js';
-import { serveStdio } from '../serve/stdio.js';
-import { int, num } from './parse.js';
+import { listenHttp } from './http.js';
+import { SERVER_DEFAULTS, ScoreServer } from './server.js';
+import { serveStdio } from './stdio.js';
+import { int, num } from '../cli/parse.js';
 
 interface ServeFlags {
   http?: string;

@@ -13,6 +13,7 @@
  * Own weights always run on ONNX Runtime (the IR backends only generate PRNG weights). Both engines use the
  * same PRNG tensor ids (the IR node ids), so for an importable model they agree up to the sign-flip rule.
  */
+import { countPatterns } from '../backends/measure.js';
 import { BackendRegistry, type SkippedBackend } from '../backends/registry.js';
 import type { BackendName, ProgressFn } from '../backends/types.js';
 import { runOrtJobs } from '../backends/ort/pool.js';
@@ -22,16 +23,16 @@ import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
 import type { Shape3 } from '../ir/types.js';
 import { repeatSeed } from '../init/prng.js';
-import { checkRegulariser, regFactor } from '../score/regularise.js';
+import { checkRegulariser, regFactor } from '../proxies/regularise.js';
 import { SwapError } from '../util/errors.js';
-import { onnxError } from './errors.js';
-import { importOnnxModel } from './import.js';
-import { loadOnnxModel, type LoadedModel } from './load.js';
-import { onnxParamCount, prepareForOrt } from './prepare.js';
+import { onnxError } from '../onnx/errors.js';
+import { importOnnxModel } from '../onnx/import.js';
+import { loadOnnxModel, type LoadedModel } from '../onnx/load.js';
+import { onnxParamCount, prepareForOrt } from '../onnx/prepare.js';
 import { quote } from '../util/quote.js';
 import { checkMemory, estimateScoreBytes, memoryLimit } from '../util/limits.js';
 import type { Network } from '../ir/types.js';
-import { networkSize } from '../score/memory.js';
+import { networkSize } from './memory.js';
 
 export interface OnnxScoreOptions {
   /** Input batch (e.g. from a .npy file); its first `batch` samples are used. */
@@ -256,7 +257,7 @@ export async function scoreOnnxModel(
     const choice = await registry.choose(opts.backend ?? 'auto');
     skipped = choice.skipped;
     try {
-      const counts = await choice.backend.countPatterns({
+      const counts = await countPatterns(choice.backend, {
         networks: [net],
         inputs,
         seeds,

@@ -1,15 +1,14 @@
-import type { TopologyOps } from '../search/types.js';
-import { OFFICIAL_PROTOCOL, SWAP_DEFAULTS } from '../score/defaults.js';
+import type { SearchSpace, TopologyOps } from '../spaces/types.js';
+import { OFFICIAL_PROTOCOL, SWAP_DEFAULTS } from './defaults.js';
 import { nb201Benchmark } from '../tables/nb201-benchmark.js';
 import { NB201_DATASETS, Nb201Table } from '../tables/nb201.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { SwapError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { NB201_OPS, nb201Space, type Nb201Genotype, type Nb201Op } from './nb201/index.js';
-import type { SearchSpace } from './types.js';
-import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from './nb101/index.js';
+import { NB201_OPS, nb201Space, type Nb201Genotype, type Nb201Op } from '../spaces/nb201/index.js';
+import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from '../spaces/nb101/index.js';
 import { loadNb101Table } from '../tables/nb101.js';
-import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from './darts/index.js';
+import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from '../spaces/darts/index.js';
 import { loadNb301Table } from '../tables/nb301.js';
 import {
   TNB101_TASKS,
@@ -19,7 +18,7 @@ import {
   tnb101Topology,
   type Tnb101Genotype,
   type Tnb101Task,
-} from './tnb101/index.js';
+} from '../spaces/tnb101/index.js';
 import { countParams } from '../ir/analysis.js';
 import { loadTnb101Table } from '../tables/tnb101.js';
 import { quote } from '../util/quote.js';

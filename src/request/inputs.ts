@@ -1,0 +1,65 @@
+import type { InputBatch } from '../data/batch.js';
+import {
+  CIFAR100_MEAN,
+  CIFAR100_STD,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  defaultBatch,
+  loadCifarBinary,
+} from '../data/cifar.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import { loadImageFolder } from '../data/images.js';
+import { loadNpyBatch } from '../data/npy.js';
+import { resizeBatch } from '../data/resize.js';
+import { checkSeed } from '../util/checks.js';
+
+/** Where a scoring request's input batch comes from (plain data; {@link loadInputs} reads it). */
+export type InputChoice =
+  /** The embedded CIFAR-10 test images. */
+  | { readonly kind: 'cifar10' }
+  /** A CIFAR binary file, normalised with CIFAR-10 or CIFAR-100 statistics. */
+  | { readonly kind: 'cifar-file'; readonly file: string; readonly norm: 'cifar10' | 'cifar100' }
+  /** PNG/JPEG images of a folder, the first S by name. */
+  | { readonly kind: 'image-dir'; readonly dir: string }
+  /** A float32 NCHW .npy batch (used as stored: never resized). */
+  | { readonly kind: 'npy'; readonly file: string }
+  /** Seeded N(0,1) values at the input size. */
+  | { readonly kind: 'gaussian'; readonly seed: number }
+  /** A batch the library caller already holds (never resized; its `source` is what results record). */
+  | { readonly kind: 'batch'; readonly batch: InputBatch };
+
+/**
+ * The input batch of a choice: `want` samples (files may hold more) at `size`×`size` where the source is images
+ * (CIFAR images are resized bilinearly when `resizeTo` is set and differs from their 32×32).
+ */
+export async function loadInputs(
+  choice: InputChoice,
+  size: number,
+  want: number,
+  resizeTo?: number,
+): Promise<InputBatch> {
+  switch (choice.kind) {
+    case 'batch':
+      return choice.batch;
+    case 'npy':
+      return loadNpyBatch(choice.file);
+    case 'gaussian':
+      return gaussianBatch(want, 3, size, size, checkSeed('gaussian seed', choice.seed));
+    case 'image-dir':
+      return loadImageFolder(choice.dir, { count: want, height: resizeTo ?? size, width: resizeTo ?? size });
+    case 'cifar-file':
+    case 'cifar10': {
+      const b =
+        choice.kind === 'cifar10'
+          ? defaultBatch(want)
+          : loadCifarBinary(
+              choice.file,
+              want,
+              choice.norm === 'cifar100'
+                ? { mean: CIFAR100_MEAN, std: CIFAR100_STD }
+                : { mean: CIFAR10_MEAN, std: CIFAR10_STD },
+            );
+      return resizeTo !== undefined && (b.h !== resizeTo || b.w !== resizeTo) ? resizeBatch(b, resizeTo) : b;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { takeSamples, type InputBatch } from '../data/batch.js';
+import { checkRegulariser, type Regulariser } from '../proxies/regularise.js';
+import { dataFreeRegulariser } from '../score/auto-reg.js';
+import { checkTarget, spaceEntry, type ProxyDefaults, type SpaceEntry } from '../catalog/registry.js';
+import { SwapError } from '../util/errors.js';
+import { canonicalJson } from '../util/json.js';
+import { checkInt, checkSeed } from '../util/checks.js';
+import { loadInputs } from './inputs.js';
+import type { ScoringOptions, ScoringRequest } from './types.js';
+
+/** A resolved request and the input batch it names (the batch is loaded once, here). */
+export interface ResolvedScoring {
+  readonly request: ScoringRequest;
+  readonly inputs: InputBatch;
+}
+
+/** The space's proxy settings for a run: its paper's protocol with `official`, else its studied defaults. */
+export function proxyBase(entry: SpaceEntry<unknown>, official: boolean): ProxyDefaults {
+  if (!official) return entry.proxyDefaults;
+  if (!entry.official)
+    throw new SwapError(
+      'E_OPTION',
+      `${entry.space.name} has no official SWAP protocol (the paper released no code for it); its defaults come from this package's ranking study`,
+    );
+  return entry.official.proxy;
+}
+
+/**
+ * Builder options of the scored network: the target's options, the official protocol's, then explicit channels,
+ * cells, classes and pruning (`official` never prunes; spaces without pruning ignore it). `inputSize` is set by
+ * the caller once the batch is known.
+ */
+export function resolveNetwork(
+  entry: SpaceEntry<unknown>,
+  target: string,
+  o: Pick<ScoringOptions, 'official' | 'channels' | 'cells' | 'classes' | 'prune'>,
+): Record<string, unknown> {
+  const base = proxyBase(entry, Boolean(o.official));
+  return {
+    ...entry.networkFor(target),
+    ...(o.official ? entry.official!.network : {}),
+    channels: o.channels !== undefined ? checkInt('channels', o.channels, 1) : base.channels,
+    cells: o.cells !== undefined ? checkInt('cells', o.cells, 1) : base.cells,
+    ...(o.classes !== undefined ? { classes: checkInt('classes', o.classes, 1) } : {}),
+    prune: o.official ? false : (o.prune ?? true) && entry.proxyDefaults.prune,
+  };
+}
+
+/** The input size a run scores at when none is given: the proxy's, else the target network's (else none). */
+export function defaultInputSize(entry: SpaceEntry<unknown>, target: string, official: boolean): number | undefined {
+  return proxyBase(entry, official).inputSize ?? (entry.networkFor(target)['inputSize'] as number | undefined);
+}
+
+/**
+ * μ/σ of reg-SWAP: explicit `mu`/`sigma`; else `targetParams` K → μ = σ = K; else, unless `reg` is false, the
+ * data-free rule over the space's own networks (`dataFree`); else none.
+ */
+export function resolveRegulariser(
+  o: Pick<ScoringOptions, 'mu' | 'sigma' | 'targetParams' | 'reg'>,
+  dataFree: () => Regulariser,
+): Regulariser | null {
+  const user = checkRegulariser(o.mu, o.sigma);
+  if (user && o.targetParams !== undefined)
+    throw new SwapError('E_OPTION', 'give either --target-params or --mu/--sigma, not both');
+  if (user) return user;
+  if (o.targetParams !== undefined) {
+    const k = o.targetParams;
+    if (!Number.isFinite(k) || k <= 0)
+      throw new SwapError('E_OPTION', `target params must be a positive number of K parameters, got ${k}`);
+    return { mu: k, sigma: k, source: 'target-params (μ=σ=K)' };
+  }
+  return o.reg === false ? null : dataFree();
+}
+
+/**
+ * Turn scoring options into one explicit request: space and target checked, the space's (or its official)
+ * proxy defaults filled in, every number validated, the input batch loaded (S samples at the network's input
+ * size) and μ/σ fixed (the data-free rule runs here, once).
+ */
+export async function resolveScoringRequest(o: ScoringOptions = {}): Promise<ResolvedScoring> {
+  const entry = spaceEntry(o.space ?? 'nb201');
+  const target = checkTarget(entry, o.target ?? entry.targets[0]!);
+  const official = Boolean(o.official);
+  const base = proxyBase(entry, official);
+  const network = resolveNetwork(entry, target, o);
+  const batch = checkInt('batch', o.batch ?? base.batch, 1);
+  const repeats = checkInt('repeats', o.repeats ?? base.repeats, 1);
+  const seed = checkSeed('seed', o.seed ?? 0);
+  const wanted =
+    o.inputSize !== undefined ? checkInt('input size', o.inputSize, 4) : defaultInputSize(entry, target, official);
+  const inputs = takeSamples(await loadInputs(o.inputs ?? { kind: 'cifar10' }, wanted ?? 32, batch, wanted), batch);
+  // A batch of other than 3 channels (a .npy) builds networks with as many input channels.
+  const full = { ...network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
+  const regulariser = resolveRegulariser(o, () => dataFreeRegulariser(entry.space, full));
+  const request: ScoringRequest = {
+    space: entry.space.name,
+    target,
+    official,
+    network: full,
+    batch,
+    repeats,
+    seed,
+    inputs: inputs.source,
+    regulariser,
+    backend: o.backend ?? 'auto',
+  };
+  return { request, inputs };
+}
+
+/** A stable key of a request (sha-256 of its canonical JSON, 16 hex digits): equal requests, equal keys. */
+export function requestKey(r: ScoringRequest): string {
+  return createHash('sha256').update(canonicalJson(r)).digest('hex').slice(0, 16);
+}
