@@ -17,7 +17,8 @@ import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
 import { inputsFromFlagsAsync, type InputFlags } from './inputs.js';
-import { int, num } from './parse.js';
+import { int, num, seedArg } from './parse.js';
+import { backendHelp } from './options.js';
 import { OFFICIAL_PROTOCOL as O, SWAP_DEFAULTS as D } from '../catalog/defaults.js';
 import { dataFreeRegulariser } from '../score/auto-reg.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
@@ -122,7 +123,7 @@ export function registerScore(program: Command): void {
     .option('--input-size <px>', "input height/width (default: the dataset's; CIFAR images are resized to it)")
     .option('--mu <K>', 'reg-SWAP μ, thousands of parameters (default: data-free rule)')
     .option('--sigma <K2>', 'reg-SWAP σ, divides (Θ-μ)² directly (default: data-free rule)')
-    .option('--backend <name>', 'auto | native | reference', 'auto')
+    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
     .option('--threads <n>', 'worker threads (default: all cores)')
     .option('--images <file>', 'CIFAR binary file for the input batch')
     .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name), resized to the input size')
@@ -184,7 +185,7 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
 async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(f.format)}`);
-  const seed = int('--seed', f.seed, 0);
+  const seed = seedArg('--seed', f.seed);
   const modes = [archTexts.length > 0, f.sample !== undefined, Boolean(f.all), f.archs !== undefined].filter(
     Boolean,
   ).length;
