@@ -1,36 +1,29 @@
-import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
-import { defaultBatch } from '../data/cifar.js';
-import { resizeBatch } from '../data/resize.js';
-import { dataFreeRegulariser } from '../score/auto-reg.js';
-import { checkRegulariser, type Regulariser } from '../proxies/regularise.js';
+import type { Regulariser } from '../proxies/regularise.js';
+import { checkInt, checkSeed } from '../util/checks.js';
+import type { InputChoice } from '../request/inputs.js';
+import { resolveScoringRequest } from '../request/resolve.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { countParams } from '../ir/analysis.js';
 import { checkTarget } from '../catalog/registry.js';
-import { SwapError, isSwapError } from '../util/errors.js';
+import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
 import { Rng } from '../util/rng.js';
 import { CommandEvaluator, TableEvaluator } from './evaluator.js';
-import {
-  JOURNAL_VERSION,
-  JournalWriter,
-  optionsHash as hashOptions,
-  readJournal,
-  type BestRecord,
-  type JournalContents,
-  type JournalHeader,
-  type QueryRecord,
-} from './journal.js';
-import { CachedProxy, SEARCH_PROXY_DEFAULTS, SwapProxy, type RemoteSwapScorer } from './proxy.js';
-import { searchSpace, type SearchSpaceEntry } from './spaces.js';
+import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
+import { CachedProxy, SwapProxy, type RemoteSwapScorer } from './proxy.js';
 import type { SearchSpace } from '../spaces/types.js';
+import { SearchSession, type TrajectoryPoint } from './session.js';
+import { searchSpace, type SearchSpaceEntry } from './spaces.js';
 import { createStrategy, type PreNasOptions, type SwapNasOptions } from './strategies/index.js';
-import type { Evaluation, Evaluator, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
-import { quote } from '../util/quote.js';
-import { type FileLock, lockOutput } from '../io/lock.js';
+import type { Evaluator, Strategy, StrategyContext, StrategyName, StrategyOutcome } from './types.js';
+
+export type { TrajectoryPoint } from './session.js';
+export { resolveRegulariser } from '../request/resolve.js';
 
 /**
  * Query budgets when none is given: 100 for PRE-NAS and random search (the PRE-NAS paper's NB201 budget, so
@@ -52,6 +45,8 @@ export interface SearchProxyOptions {
   readonly repeats?: number;
   /** Drop dead cell edges from the proxy network (NB201). */
   readonly prune?: boolean;
+  /** Input height = width (default: the proxy's, else the target's). */
+  readonly inputSize?: number;
 }
 
 export type EvaluatorChoice =
@@ -81,6 +76,8 @@ export interface SearchOptions {
   readonly swapNas?: SwapNasOptions;
   readonly preNas?: PreNasOptions;
   readonly proxy?: SearchProxyOptions;
+  /** Where the proxy's input batch comes from (default: the embedded CIFAR-10 images; `deps.inputs` wins). */
+  readonly inputs?: InputChoice;
   /** reg-SWAP μ (K params of the proxy network) and σ (K²): both or neither. */
   readonly mu?: number;
   readonly sigma?: number;
@@ -112,22 +109,6 @@ export interface SearchDeps {
   readonly remoteScorer?: RemoteSwapScorer;
   /** Ground-truth queries for `{ kind: 'remote' }`: run by the workers' own training command. */
   readonly remoteEvaluator?: <G>(space: SearchSpace<G, object>, dataset: string, seed: number) => Evaluator<G>;
-}
-
-/** One point of the best-so-far trajectory. */
-export interface TrajectoryPoint {
-  /** Search wall time in seconds (summed over resumed sessions). */
-  readonly t: number;
-  /** Networks scored by the proxy so far (distinct isomorphism classes). */
-  readonly scored: number;
-  /** Ground-truth queries spent so far. */
-  readonly queries: number;
-  readonly arch: string;
-  /** What the strategy ranks by: reg-SWAP (swap-nas) or evaluated accuracy. */
-  readonly signal: number;
-  /** Table test / validation accuracy of `arch` (reporting only; not a query). */
-  readonly test: number | null;
-  readonly valid: number | null;
 }
 
 export interface SearchReport {
@@ -203,37 +184,184 @@ function evalNetworkOf<G>(
   };
 }
 
-function checkSeed(seed: number): number {
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new SwapError('E_OPTION', `seed must be an integer in [0, 2^32), got ${seed}`);
-  return seed;
+/** What the validation step fixed: the target, the seed, the strategy and its query budget. */
+interface SearchPlan<G> {
+  readonly dataset: string;
+  readonly seed: number;
+  readonly strategy: Strategy<G>;
+  readonly budget: number;
 }
 
-function checkInt(name: string, v: number, min: number): number {
-  if (!Number.isSafeInteger(v) || v < min)
-    throw new SwapError('E_OPTION', `${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
+/** Check the options that do not depend on the proxy or the evaluator, and fix the budget. */
+function planSearch<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: SearchDeps): SearchPlan<G> {
+  const space = entry.space;
+  const dataset = checkTarget(entry, opts.dataset ?? entry.targets[0]!);
+  const table = deps.table;
+  if (table && table.space !== space.name)
+    throw new SwapError('E_TABLE', `table ${table.name} belongs to space ${table.space}, not ${space.name}`);
+  const seed = checkSeed('seed', opts.seed ?? 0);
+  const strategy = createStrategy<G>(opts.strategy, {
+    ...(opts.swapNas ? { swapNas: opts.swapNas } : {}),
+    ...(opts.preNas ? { preNas: opts.preNas } : {}),
+  });
+  const budget = checkBudget(entry, strategy, opts.budget);
+  if (opts.resume && !opts.journal) throw new SwapError('E_OPTION', '--resume needs --journal FILE');
+  if (!strategy.usesProxy && (opts.mu !== undefined || opts.sigma !== undefined || opts.targetParams !== undefined))
+    throw new SwapError(
+      'E_OPTION',
+      `${strategy.name} does not use the SWAP proxy; --mu/--sigma/--target-params apply to swap-nas and hybrid`,
+    );
+  return { dataset, seed, strategy, budget };
 }
 
-/**
- * μ/σ of the search's reg-SWAP: explicit `mu`/`sigma`; else `targetParams` K → μ = σ = K; else the data-free
- * rule over the space's own proxy networks.
- */
-export function resolveRegulariser(
-  opts: Pick<SearchOptions, 'mu' | 'sigma' | 'targetParams'>,
-  compute: () => Regulariser,
-): Regulariser {
-  const user = checkRegulariser(opts.mu, opts.sigma);
-  if (user && opts.targetParams !== undefined)
-    throw new SwapError('E_OPTION', 'give either --target-params or --mu/--sigma, not both');
-  if (user) return user;
-  if (opts.targetParams !== undefined) {
-    const k = opts.targetParams;
-    if (!Number.isFinite(k) || k <= 0)
-      throw new SwapError('E_OPTION', `target params must be a positive number of K parameters, got ${k}`);
-    return { mu: k, sigma: k, source: 'target-params (μ=σ=K)' };
+/** The query budget of a query-based strategy (its default when unset); 0 for zero-query strategies. */
+function checkBudget<G>(entry: SearchSpaceEntry<G>, strategy: Strategy<G>, given: number | undefined): number {
+  const name = strategy.name;
+  const space = entry.space;
+  if (!strategy.usesQueries) {
+    if (given !== undefined)
+      throw new SwapError(
+        'E_OPTION',
+        `${name} spends no ground-truth queries; --budget applies to pre-nas, hybrid and random (use --population/--cycles)`,
+      );
+    return 0;
   }
-  return compute();
+  const budget = checkInt('budget', given ?? DEFAULT_BUDGETS[name as Exclude<StrategyName, 'swap-nas'>], 1);
+  const initial = (strategy.options['initial'] as number | undefined) ?? 0;
+  if (budget < initial)
+    throw new SwapError('E_OPTION', `budget ${budget} is smaller than the initial random sample ${initial} of ${name}`);
+  if (space.enumerate && budget > 1000) {
+    const classes = new Set<string>();
+    for (const g of space.enumerate()) classes.add(space.canonicalKey(g));
+    if (budget > classes.size)
+      throw new SwapError(
+        'E_OPTION',
+        `budget ${budget} exceeds the ${classes.size} distinct architectures of ${space.name}`,
+      );
+  }
+  return budget;
+}
+
+/** The search's reg-SWAP proxy: the scoring request resolved once, uncached source plus journaled cache. */
+interface SearchProxy<G> {
+  readonly swap: SwapProxy<G, object>;
+  readonly cached: CachedProxy<G>;
+  readonly regulariser: Regulariser | null;
+}
+
+async function buildProxy<G>(
+  entry: SearchSpaceEntry<G>,
+  plan: SearchPlan<G>,
+  opts: SearchOptions,
+  deps: SearchDeps,
+  session: SearchSession<G>,
+): Promise<SearchProxy<G>> {
+  const p = opts.proxy ?? {};
+  const { request, inputs } = await resolveScoringRequest({
+    space: entry.space.name,
+    target: plan.dataset,
+    ...p,
+    seed: plan.seed,
+    // Default batch: the embedded CIFAR-10 images, resized to the proxy's (or the target's) input size.
+    inputs: deps.inputs ? { kind: 'batch', batch: deps.inputs } : (opts.inputs ?? { kind: 'cifar10' }),
+    ...(opts.mu !== undefined ? { mu: opts.mu } : {}),
+    ...(opts.sigma !== undefined ? { sigma: opts.sigma } : {}),
+    ...(opts.targetParams !== undefined ? { targetParams: opts.targetParams } : {}),
+  });
+  // The search's network records its input channels (part of the journal's options hash).
+  const { inputSize, inputChannels: _c, ...rest } = request.network;
+  const network = { ...rest, inputSize, inputChannels: inputs.c };
+  const regulariser = request.regulariser;
+  const swap = new SwapProxy(entry.space, {
+    network,
+    inputs,
+    batch: request.batch,
+    repeats: request.repeats,
+    seed: plan.seed,
+    ...(regulariser ? { regulariser } : {}),
+    ...(opts.backend ? { backend: opts.backend } : {}),
+    ...(deps.registry ? { registry: deps.registry } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(deps.remoteScorer ? { remote: deps.remoteScorer } : {}),
+  });
+  const cached = new CachedProxy(entry.space, swap, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
+    onComputed: (g, key, s) => session.recordProxy(g, key, s),
+  });
+  return { swap, cached, regulariser };
+}
+
+/** The ground-truth evaluator of a query-based strategy: the benchmark table or a training command. */
+function buildEvaluator<G>(
+  entry: SearchSpaceEntry<G>,
+  plan: SearchPlan<G>,
+  opts: SearchOptions,
+  deps: SearchDeps,
+): Evaluator<G> {
+  const table = deps.table;
+  const space = entry.space;
+  const ev = opts.evaluator ?? { kind: 'table' };
+  if (ev.kind === 'table') {
+    if (!table)
+      throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${plan.dataset}: use --evaluator command`);
+    // Strategies sample the whole space: a table holding only part of it would answer most queries "not found".
+    if (space.size === undefined || table.records.length < space.size)
+      throw new SwapError(
+        'E_OPTION',
+        `the ${table.name} table holds ${table.records.length} architectures, not the whole ${space.name} space${space.size ? ` (${space.size})` : ''}, so table queries would mostly miss: use --evaluator command`,
+      );
+    return new TableEvaluator(space, table, plan.dataset);
+  }
+  if (ev.kind === 'command') {
+    const runDir =
+      ev.runDir ??
+      (opts.journal ? `${opts.journal}.runs` : join(tmpdir(), `swapnas-search-${process.pid}-${Date.now()}`));
+    return new CommandEvaluator(space, {
+      command: ev.command,
+      runDir,
+      dataset: plan.dataset,
+      seed: plan.seed,
+      ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}),
+    });
+  }
+  if (ev.kind === 'remote' && deps.remoteEvaluator) return deps.remoteEvaluator(space, plan.dataset, plan.seed);
+  throw new SwapError(
+    'E_OPTION',
+    `unknown evaluator ${quote((ev as { kind: unknown }).kind)} (expected table or command)`,
+  );
+}
+
+/** The options that define the trajectory (hashed into the journal header) and the header itself. */
+function journalHeader<G>(
+  space: string,
+  plan: SearchPlan<G>,
+  evaluator: Evaluator<G> | undefined,
+  proxy: SearchProxy<G> | undefined,
+): JournalHeader {
+  const hashed: Record<string, unknown> = {
+    version: JOURNAL_VERSION,
+    strategy: plan.strategy.name,
+    space,
+    dataset: plan.dataset,
+    seed: plan.seed,
+    strategyOptions: plan.strategy.options,
+    ...(evaluator ? { budget: plan.budget, evaluator: evaluator.metadata } : {}),
+    ...(proxy ? { proxy: proxy.swap.metadata, regulariserSource: proxy.regulariser?.source ?? null } : {}),
+  };
+  return {
+    type: 'header',
+    version: JOURNAL_VERSION,
+    tool: 'swapnas-search',
+    strategy: plan.strategy.name,
+    space,
+    dataset: plan.dataset,
+    seed: plan.seed,
+    optionsHash: hashOptions(hashed),
+    options: hashed,
+    created: new Date().toISOString(),
+  };
 }
 
 /**
@@ -253,301 +381,71 @@ async function runIn<G>(
   deps: SearchDeps,
   sessionStart: number,
 ): Promise<SearchReport> {
-  const space = entry.space;
-  const dataset = checkTarget(entry, opts.dataset ?? entry.targets[0]!);
-  const table = deps.table;
-  if (table && table.space !== space.name)
-    throw new SwapError('E_TABLE', `table ${table.name} belongs to space ${table.space}, not ${space.name}`);
-  const seed = checkSeed(opts.seed ?? 0);
-  const strategy = createStrategy<G>(opts.strategy, {
-    ...(opts.swapNas ? { swapNas: opts.swapNas } : {}),
-    ...(opts.preNas ? { preNas: opts.preNas } : {}),
-  });
-  const name = strategy.name;
-
-  // Budget.
-  let budget = 0;
-  if (strategy.usesQueries) {
-    budget = checkInt('budget', opts.budget ?? DEFAULT_BUDGETS[name as Exclude<StrategyName, 'swap-nas'>], 1);
-    const initial = (strategy.options['initial'] as number | undefined) ?? 0;
-    if (budget < initial)
-      throw new SwapError(
-        'E_OPTION',
-        `budget ${budget} is smaller than the initial random sample ${initial} of ${name}`,
-      );
-    if (space.enumerate && budget > 1000) {
-      const classes = new Set<string>();
-      for (const g of space.enumerate()) classes.add(space.canonicalKey(g));
-      if (budget > classes.size)
-        throw new SwapError(
-          'E_OPTION',
-          `budget ${budget} exceeds the ${classes.size} distinct architectures of ${space.name}`,
-        );
-    }
-  } else if (opts.budget !== undefined) {
-    throw new SwapError(
-      'E_OPTION',
-      `${name} spends no ground-truth queries; --budget applies to pre-nas, hybrid and random (use --population/--cycles)`,
-    );
-  }
-  if (opts.resume && !opts.journal) throw new SwapError('E_OPTION', '--resume needs --journal FILE');
-
-  // Journal: opened once the options (and so the header to match) are known, below.
-  let writer: JournalWriter | undefined;
-  let contents: JournalContents | undefined;
-
-  // Proxy.
-  let cached: CachedProxy<G> | undefined;
-  let swap: SwapProxy<G, object> | undefined;
-  let reg: Regulariser | null = null;
-  let baseT = 0; // wall time (ms) already spent by the journal's earlier sessions
-  const clock = () => baseT + (performance.now() - sessionStart);
-  if (strategy.usesProxy) {
-    const p = { ...(entry.proxyDefaults ?? SEARCH_PROXY_DEFAULTS), ...opts.proxy };
-    checkInt('channels', p.channels, 1);
-    checkInt('cells', p.cells, 1);
-    checkInt('batch', p.batch, 1);
-    checkInt('repeats', p.repeats, 1);
-    // Default batch: the embedded CIFAR-10 images, resized to the proxy's (or the target's) input size.
-    const size = entry.proxyDefaults.inputSize ?? (entry.networkFor(dataset)['inputSize'] as number | undefined) ?? 32;
-    const inputs = deps.inputs ?? resizeBatch(defaultBatch(p.batch), size);
-    const network = {
-      ...entry.networkFor(dataset),
-      channels: p.channels,
-      cells: p.cells,
-      prune: p.prune,
-      inputSize: inputs.h,
-      inputChannels: inputs.c,
-    };
-    reg = resolveRegulariser(opts, () => dataFreeRegulariser(space, network));
-    swap = new SwapProxy(space, {
-      network,
-      inputs,
-      batch: p.batch,
-      repeats: p.repeats,
-      seed,
-      regulariser: reg,
-      ...(opts.backend ? { backend: opts.backend } : {}),
-      ...(deps.registry ? { registry: deps.registry } : {}),
-      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  const plan = planSearch(entry, opts, deps);
+  const session = new SearchSession<G>(
+    entry.space,
+    plan.dataset,
+    {
+      ...(opts.journal !== undefined ? { journal: opts.journal } : {}),
+      ...(opts.resume ? { resume: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(deps.remoteScorer ? { remote: deps.remoteScorer } : {}),
-    });
-    cached = new CachedProxy(space, swap, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
-      onComputed: (g, key, s) =>
-        writer?.write({
-          type: 'proxy',
-          t: clock(),
-          key,
-          arch: space.format(g),
-          fitness: s.fitness,
-          swap: s.swap,
-          params: s.params,
-        }),
-    });
-  } else if (opts.mu !== undefined || opts.sigma !== undefined || opts.targetParams !== undefined) {
-    throw new SwapError(
-      'E_OPTION',
-      `${name} does not use the SWAP proxy; --mu/--sigma/--target-params apply to swap-nas and hybrid`,
-    );
-  }
-
-  // Evaluator.
-  let evaluator: Evaluator<G> | undefined;
-  if (strategy.usesQueries) {
-    const ev = opts.evaluator ?? { kind: 'table' };
-    if (ev.kind === 'table') {
-      if (!table)
-        throw new SwapError('E_OPTION', `no benchmark table for ${space.name} ${dataset}: use --evaluator command`);
-      // Strategies sample the whole space: a table holding only part of it would answer most queries "not found".
-      if (space.size === undefined || table.records.length < space.size) {
-        throw new SwapError(
-          'E_OPTION',
-          `the ${table.name} table holds ${table.records.length} architectures, not the whole ${space.name} space${space.size ? ` (${space.size})` : ''}, so table queries would mostly miss: use --evaluator command`,
-        );
-      }
-      evaluator = new TableEvaluator(space, table, dataset);
-    } else if (ev.kind === 'command') {
-      const runDir =
-        ev.runDir ??
-        (opts.journal ? `${opts.journal}.runs` : join(tmpdir(), `swapnas-search-${process.pid}-${Date.now()}`));
-      evaluator = new CommandEvaluator(space, {
-        command: ev.command,
-        runDir,
-        dataset,
-        seed,
-        ...(ev.timeoutSec !== undefined ? { timeoutSec: ev.timeoutSec } : {}),
-      });
-    } else if (ev.kind === 'remote' && deps.remoteEvaluator) {
-      evaluator = deps.remoteEvaluator(space, dataset, seed);
-    } else
-      throw new SwapError(
-        'E_OPTION',
-        `unknown evaluator ${quote((ev as { kind: unknown }).kind)} (expected table or command)`,
-      );
-  }
-
-  const hashed: Record<string, unknown> = {
-    version: JOURNAL_VERSION,
-    strategy: name,
-    space: space.name,
-    dataset,
-    seed,
-    strategyOptions: strategy.options,
-    ...(strategy.usesQueries ? { budget, evaluator: evaluator!.metadata } : {}),
-    ...(swap ? { proxy: swap.metadata, regulariserSource: reg?.source ?? null } : {}),
-  };
-  const optionsHash = hashOptions(hashed);
-  const header: JournalHeader = {
-    type: 'header',
-    version: JOURNAL_VERSION,
-    tool: 'swapnas-search',
-    strategy: name,
-    space: space.name,
-    dataset,
-    seed,
-    optionsHash,
-    options: hashed,
-    created: new Date().toISOString(),
-  };
-
-  const replayQueries: QueryRecord[] = [];
-  const replayBest: BestRecord[] = [];
-  // One writer per journal: the lock is taken before reading it back and held until the search ends.
-  let journalLock: FileLock | undefined;
-  if (opts.journal) {
-    journalLock = lockOutput(opts.journal, 'search journal');
-    try {
-      if (opts.resume) contents = readJournal(opts.journal, header);
-      else if (existsSync(opts.journal) && statSync(opts.journal).size > 0) {
-        throw new SwapError(
-          'E_JOURNAL',
-          `journal ${opts.journal} already exists; pass --resume to continue that search, or remove the file`,
-        );
-      }
-      if (contents) {
-        for (const r of contents.records) {
-          baseT = Math.max(baseT, r.t);
-          if (r.type === 'proxy') cached?.preload(r.key, { fitness: r.fitness, swap: r.swap, params: r.params });
-          else if (r.type === 'query') replayQueries.push(r);
-          else if (r.type === 'best') replayBest.push(r);
-        }
-        replayQueries.forEach((r, i) => {
-          if (r.q !== i)
-            throw new SwapError(
-              'E_JOURNAL',
-              `journal ${opts.journal} is corrupt: query records out of order at query ${i}`,
-            );
-        });
-        writer = JournalWriter.append(opts.journal, contents);
-      } else writer = JournalWriter.create(opts.journal, header);
-    } catch (e) {
-      journalLock.release();
-      throw e;
-    }
-  }
-
-  // Counted, journaled, replayable query.
-  let queries = 0;
-  let failedQueries = 0;
-  let queriesRun = 0;
-  let queriesReplayed = 0;
-  const query = async (g: G): Promise<Evaluation> => {
-    if (opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
-    const arch = space.format(g);
-    const q = queries;
-    const rep = replayQueries[q];
-    let result: Evaluation;
-    if (rep) {
-      if (rep.arch !== arch) {
-        throw new SwapError(
-          'E_JOURNAL',
-          `journal ${opts.journal} diverges from this search at query ${q}: it evaluated ${rep.arch}, the search now asks for ${arch}`,
-        );
-      }
-      result = rep.result;
-      queriesReplayed++;
-    } else {
-      try {
-        result = await evaluator!.evaluate(g, { index: q, ...(opts.signal ? { signal: opts.signal } : {}) });
-      } catch (e) {
-        if (isSwapError(e) && e.code === 'E_CANCELLED') throw e;
-        result = { ok: false, error: `evaluator threw: ${(e as Error).message ?? String(e)}` };
-      }
-      queriesRun++;
-      writer?.write({ type: 'query', t: clock(), q, key: space.canonicalKey(g), arch, result });
-    }
-    queries++;
-    if (!result.ok) failedQueries++;
-    return result;
-  };
-
-  const trajectory: TrajectoryPoint[] = [];
-  let bestIdx = 0;
-  let replayingBest = true;
-  const incumbent = (g: G, signal: number) => {
-    const arch = space.format(g);
-    const rep = replayingBest ? replayBest[bestIdx] : undefined;
-    let t: number;
-    if (rep && rep.arch === arch) t = rep.t;
-    else {
-      replayingBest = false;
-      t = clock();
-      writer?.write({ type: 'best', t, arch, signal });
-    }
-    bestIdx++;
-    const r = table?.get(arch);
-    trajectory.push({
-      t: t / 1000,
-      scored: cached?.scored ?? 0,
-      queries,
-      arch,
-      signal,
-      test: r?.truth[dataset] ?? null,
-      valid: r ? (r.valid?.[dataset] ?? r.truth[dataset] ?? null) : null,
-    });
-  };
-
+      ...(deps.table ? { table: deps.table } : {}),
+    },
+    sessionStart,
+  );
+  const proxy = plan.strategy.usesProxy ? await buildProxy(entry, plan, opts, deps, session) : undefined;
+  const evaluator = plan.strategy.usesQueries ? buildEvaluator(entry, plan, opts, deps) : undefined;
+  const header = journalHeader(entry.space.name, plan, evaluator, proxy);
+  session.open(header, proxy?.cached);
   const ctx: StrategyContext<G> = {
-    space,
-    rng: new Rng(seed),
-    ...(cached ? { proxy: cached } : {}),
-    ...(strategy.usesQueries ? { query } : {}),
-    budget,
+    space: entry.space,
+    rng: new Rng(plan.seed),
+    ...(proxy ? { proxy: proxy.cached } : {}),
+    ...(evaluator ? { query: (g: G) => session.query(g, evaluator) } : {}),
+    budget: plan.budget,
     topology: entry.topology,
-    seed,
-    incumbent,
+    seed: plan.seed,
+    incumbent: (g, signal) => session.incumbent(g, signal, proxy?.cached.scored ?? 0),
     progress: (d, t) => opts.onProgress?.(d, t),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
-
   let outcome: StrategyOutcome<G>;
   try {
-    outcome = await strategy.run(ctx);
-    if (queries < replayQueries.length) {
-      throw new SwapError(
-        'E_JOURNAL',
-        `journal ${opts.journal} holds ${replayQueries.length} queries but this search made only ${queries}: it belongs to a different version of the search`,
-      );
-    }
-    const chosenArch = outcome.best === undefined ? null : space.format(outcome.best);
-    const last = contents?.records[contents.records.length - 1];
-    if (!(last?.type === 'done' && queriesRun === 0 && (cached?.stats.computed ?? 0) === 0))
-      writer?.write({ type: 'done', t: clock(), arch: chosenArch });
+    outcome = await plan.strategy.run(ctx);
+    session.finish(
+      outcome.best === undefined ? null : entry.space.format(outcome.best),
+      proxy?.cached.stats.computed ?? 0,
+    );
   } finally {
-    writer?.close();
-    journalLock?.release();
+    session.close();
   }
+  return buildReport(entry, { plan, header, session, proxy, evaluator, outcome, opts, table: deps.table });
+}
 
-  const wall = clock() / 1000;
-  const best = outcome.best;
+/** The report of a finished search (chosen architecture, regret, trajectory, settings). */
+function buildReport<G>(
+  entry: SearchSpaceEntry<G>,
+  r: {
+    plan: SearchPlan<G>;
+    header: JournalHeader;
+    session: SearchSession<G>;
+    proxy: SearchProxy<G> | undefined;
+    evaluator: Evaluator<G> | undefined;
+    outcome: StrategyOutcome<G>;
+    opts: SearchOptions;
+    table: BenchmarkTable | undefined;
+  },
+): SearchReport {
+  const { plan, session, proxy, table } = r;
+  const space = entry.space;
+  const dataset = plan.dataset;
+  const wall = session.clock() / 1000;
+  const best = r.outcome.best;
   const rec = best === undefined ? undefined : table?.get(space.format(best));
   let opt: { arch: string; test: number } | null = null;
-  for (const r of table?.records ?? []) {
-    const v = r.truth[dataset];
-    if (v !== undefined && (opt === null || v > opt.test)) opt = { arch: r.arch, test: v };
+  for (const t of table?.records ?? []) {
+    const v = t.truth[dataset];
+    if (v !== undefined && (opt === null || v > opt.test)) opt = { arch: t.arch, test: v };
   }
   const chosen: SearchReport['chosen'] =
     best === undefined
@@ -559,39 +457,44 @@ async function runIn<G>(
           valid: rec ? (rec.valid?.[dataset] ?? rec.truth[dataset] ?? null) : null,
           benchmarkParams: rec?.params?.[dataset] ?? null,
           ...evalNetworkOf(entry, best, dataset),
-          signal: outcome.signal ?? null,
-          signalName: strategy.usesQueries ? 'accuracy' : 'reg-swap',
+          signal: r.outcome.signal ?? null,
+          signalName: plan.strategy.usesQueries ? 'accuracy' : 'reg-swap',
         };
   return {
     version: 1,
-    strategy: name,
+    strategy: plan.strategy.name,
     space: space.name,
     dataset,
-    seed,
-    options: hashed,
-    optionsHash,
+    seed: plan.seed,
+    options: r.header.options,
+    optionsHash: r.header.optionsHash,
     chosen,
     truth: table ? table.describe(dataset) : null,
     optimum: opt,
     regret: chosen?.test != null && opt ? opt.test - chosen.test : null,
-    networksScored: cached?.scored ?? 0,
-    queries,
-    failedQueries,
+    networksScored: proxy?.cached.scored ?? 0,
+    queries: session.queries,
+    failedQueries: session.failedQueries,
     wallTimeSec: wall,
-    resumed: contents !== undefined,
+    resumed: session.contents !== undefined,
     session: {
-      proxyComputed: cached?.stats.computed ?? 0,
-      proxyReplayed: cached?.stats.replayed ?? 0,
-      queriesRun,
-      queriesReplayed,
-      wallTimeSec: (performance.now() - sessionStart) / 1000,
+      proxyComputed: proxy?.cached.stats.computed ?? 0,
+      proxyReplayed: proxy?.cached.stats.replayed ?? 0,
+      queriesRun: session.queriesRun,
+      queriesReplayed: session.queriesReplayed,
+      wallTimeSec: session.sessionSeconds(),
     },
-    proxy: swap
-      ? { name: swap.name, backend: swap.backendUsed ?? null, regulariser: reg, settings: swap.metadata }
+    proxy: proxy
+      ? {
+          name: proxy.swap.name,
+          backend: proxy.swap.backendUsed ?? null,
+          regulariser: proxy.regulariser,
+          settings: proxy.swap.metadata,
+        }
       : null,
-    evaluator: evaluator ? evaluator.metadata : null,
-    strategyStats: outcome.stats ?? {},
-    trajectory,
-    journal: opts.journal ?? null,
+    evaluator: r.evaluator ? r.evaluator.metadata : null,
+    strategyStats: r.outcome.stats ?? {},
+    trajectory: session.trajectory,
+    journal: r.opts.journal ?? null,
   };
 }
