@@ -5,6 +5,7 @@ import { loadInputs, type InputChoice } from '../request/inputs.js';
 import type { ScoringOptions } from '../request/types.js';
 import { spaceNames } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
 import { int, num, seedArg } from './parse.js';
 
 /**
@@ -111,7 +112,7 @@ export function inputChoiceFromFlags(f: ScoringFlags): InputChoice {
   if (f.gaussian) return { kind: 'gaussian', seed: seedArg('--gaussian-seed', f.gaussianSeed ?? '0') };
   if (f.npy) return { kind: 'npy', file: f.npy };
   if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
-    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${f.norm.slice(0, 40)}`);
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm)}`);
   if (f.images) return { kind: 'cifar-file', file: f.images, norm: f.norm === 'cifar100' ? 'cifar100' : 'cifar10' };
   return { kind: 'cifar10' };
 }

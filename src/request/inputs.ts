@@ -30,13 +30,15 @@ export type InputChoice =
 
 /**
  * The input batch of a choice: `want` samples (files may hold more) at `size`×`size` where the source is images
- * (CIFAR images are resized bilinearly when `resizeTo` is set and differs from their 32×32).
+ * (CIFAR images are resized bilinearly when `resizeTo` is set and differs from their 32×32). A generated batch
+ * larger than `maxBytes` (default: the default memory limit) is refused before it is allocated.
  */
 export async function loadInputs(
   choice: InputChoice,
   size: number,
   want: number,
   resizeTo?: number,
+  maxBytes?: number,
 ): Promise<InputBatch> {
   switch (choice.kind) {
     case 'batch':
@@ -44,7 +46,7 @@ export async function loadInputs(
     case 'npy':
       return loadNpyBatch(choice.file);
     case 'gaussian':
-      return gaussianBatch(want, 3, size, size, checkSeed('gaussian seed', choice.seed));
+      return gaussianBatch(want, 3, size, size, checkSeed('gaussian seed', choice.seed), maxBytes);
     case 'image-dir':
       return loadImageFolder(choice.dir, { count: want, height: resizeTo ?? size, width: resizeTo ?? size });
     case 'cifar-file':

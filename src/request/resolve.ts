@@ -76,9 +76,12 @@ export function resolveRegulariser(
 /**
  * Turn scoring options into one explicit request: space and target checked, the space's (or its official)
  * proxy defaults filled in, every number validated, the input batch loaded (S samples at the network's input
- * size) and μ/σ fixed (the data-free rule runs here, once).
+ * size; a generated one over `limits.maxInputBytes` is refused) and μ/σ fixed (the data-free rule runs here, once).
  */
-export async function resolveScoringRequest(o: ScoringOptions = {}): Promise<ResolvedScoring> {
+export async function resolveScoringRequest(
+  o: ScoringOptions = {},
+  limits: { readonly maxInputBytes?: number } = {},
+): Promise<ResolvedScoring> {
   const entry = spaceEntry(o.space ?? 'nb201');
   const target = checkTarget(entry, o.target ?? entry.targets[0]!);
   const official = Boolean(o.official);
@@ -89,7 +92,8 @@ export async function resolveScoringRequest(o: ScoringOptions = {}): Promise<Res
   const seed = checkSeed('seed', o.seed ?? 0);
   const wanted =
     o.inputSize !== undefined ? checkInt('input size', o.inputSize, 4) : defaultInputSize(entry, target, official);
-  const inputs = takeSamples(await loadInputs(o.inputs ?? { kind: 'cifar10' }, wanted ?? 32, batch, wanted), batch);
+  const choice = o.inputs ?? { kind: 'cifar10' };
+  const inputs = takeSamples(await loadInputs(choice, wanted ?? 32, batch, wanted, limits.maxInputBytes), batch);
   // A batch of other than 3 channels (a .npy) builds networks with as many input channels.
   const full = { ...network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
   const regulariser = resolveRegulariser(o, () => dataFreeRegulariser(entry.space, full));

@@ -1,0 +1,157 @@
+import { existsSync, readFileSync, truncateSync } from 'node:fs';
+import type { NetworkScore } from '../score/swap.js';
+import { AppendFile, writeFileAtomic } from '../io/atomic.js';
+import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
+import { csvField, firstCsvField } from './csv.js';
+
+/** Columns of `score --format csv` before the truth columns. */
+export const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
+
+/** What `score --output` and `--format` say about where rows go. */
+export interface OutputFlags {
+  format: string;
+  output?: string;
+  resume?: boolean;
+}
+
+/** What an existing output holds for `--resume`: scored architectures and the settings they were scored with. */
+export interface ResumeState {
+  readonly done: Set<string>;
+  readonly sawHeader: boolean;
+  readonly rowSettings: Record<string, unknown>[];
+  readonly csvSettings: string[];
+}
+
+/** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
+function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : x,
+  );
+}
+
+/** The side file of a csv output that holds its settings (csv rows carry none). */
+export function settingsSidecar(f: OutputFlags): string | undefined {
+  return f.output && f.format === 'csv' ? `${f.output}.settings.json` : undefined;
+}
+
+/**
+ * Read back what `--resume` skips: the architectures already in the output (a partial last line, left by a killed
+ * process, is cut off and re-scored) and the settings of its rows.
+ */
+export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
+  const state: ResumeState = { done: new Set(), sawHeader: false, rowSettings: [], csvSettings: [] };
+  if (!f.resume) return state;
+  if (!f.output || f.format === 'json')
+    throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
+  const sidecar = settingsSidecar(f);
+  if (sidecar && existsSync(sidecar)) state.csvSettings.push(readFileSync(sidecar, 'utf8'));
+  if (!existsSync(f.output)) return state;
+  let text = readFileSync(f.output, 'utf8');
+  if (text.length > 0 && !text.endsWith('\n')) {
+    text = text.slice(0, text.lastIndexOf('\n') + 1);
+    truncateSync(f.output, Buffer.byteLength(text));
+  }
+  let sawHeader = false;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    if (f.format === 'jsonl') {
+      const row = parseRow(line, f.output);
+      state.rowSettings.push(row.settings ?? {});
+      state.done.add(row.arch);
+    } else if (line === csvHead) sawHeader = true;
+    else state.done.add(firstCsvField(line));
+  }
+  return { ...state, sawHeader };
+}
+
+function parseRow(line: string, file: string): { arch: string; settings?: Record<string, unknown> } {
+  try {
+    return JSON.parse(line) as { arch: string; settings?: Record<string, unknown> };
+  } catch {
+    throw new SwapError(
+      'E_JOURNAL',
+      `${file}: line ${quote(line.slice(0, 60))} is not a result row; refusing to resume into a corrupt file`,
+    );
+  }
+}
+
+/** Refuse to resume into an output scored with other settings (key order and the backend that ran do not count). */
+export function checkResumeSettings(state: ResumeState, settings: Record<string, unknown>, output?: string): void {
+  const comparable = (x: Record<string, unknown>) =>
+    sortedJson({ ...x, backend: undefined, skippedBackends: undefined });
+  const mine = comparable(settings);
+  if (
+    state.rowSettings.some((r) => comparable(r) !== mine) ||
+    state.csvSettings.some((c) => comparable(JSON.parse(c) as Record<string, unknown>) !== mine)
+  )
+    throw new SwapError(
+      'E_JOURNAL',
+      `${output} holds results scored with other settings; resume with the same options or write a new file`,
+    );
+}
+
+/** One row of `score` output: the architecture, its scores and (with `--truth`) its benchmark accuracies. */
+export type ScoreRow = { arch: string; truth?: Record<string, number | null> } & NetworkScore;
+
+/**
+ * Where `score` rows go: jsonl/csv rows are appended as they finish (to `--output`, resumable, or stdout); a json
+ * document is written whole at the end (atomically to `--output`).
+ */
+export class ScoreSink {
+  private readonly file: AppendFile | undefined;
+  private readonly rows: ScoreRow[] = [];
+
+  constructor(
+    private readonly f: OutputFlags,
+    private readonly settings: Record<string, unknown>,
+    private readonly truthCols: readonly string[],
+  ) {
+    this.file = f.output && f.format !== 'json' ? AppendFile.open(f.output, !f.resume) : undefined;
+  }
+
+  /** Write the csv header (unless the resumed file has it) and the settings side file. */
+  async begin(csvHead: string, sawHeader: boolean): Promise<void> {
+    if (this.f.format === 'csv' && !sawHeader) await this.write(`${csvHead}\n`);
+    const sidecar = settingsSidecar(this.f);
+    if (sidecar) writeFileAtomic(sidecar, `${JSON.stringify(this.settings, null, 1)}\n`);
+  }
+
+  async row(row: ScoreRow): Promise<void> {
+    if (this.f.format === 'json') this.rows.push(row);
+    else if (this.f.format === 'jsonl') await this.write(`${JSON.stringify({ ...row, settings: this.settings })}\n`);
+    else {
+      const t = row.truth;
+      const truth = this.truthCols.map((c) => `,${t?.[c] ?? ''}`).join('');
+      await this.write(
+        `${csvField(row.arch)},${row.swap},${row.regSwap},${row.params},${row.regFactor},${row.recorded},${row.perRepeat.join(' ')}${truth}\n`,
+      );
+    }
+  }
+
+  /** The json document (settings, warnings when any, results), written once every row is in. */
+  async end(warnings: readonly string[]): Promise<void> {
+    if (this.f.format !== 'json') return;
+    const body =
+      warnings.length > 0
+        ? { settings: this.settings, warnings, results: this.rows }
+        : { settings: this.settings, results: this.rows };
+    const text = `${JSON.stringify(body, null, 2)}\n`;
+    if (this.f.output) writeFileAtomic(this.f.output, text);
+    else await this.write(text);
+  }
+
+  close(): void {
+    this.file?.close();
+  }
+
+  private write(s: string): Promise<void> {
+    return this.file
+      ? Promise.resolve(this.file.write(s))
+      : new Promise<void>((res, rej) => process.stdout.write(s, (e) => (e ? rej(e) : res())));
+  }
+}
