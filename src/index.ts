@@ -25,7 +25,7 @@ export type * from './proxies/types.js';
 export { defineProxy } from './proxies/types.js';
 export { ProxyRegistry, defaultProxies } from './proxies/plugins.js';
 export {
-  runProxies,
+  measureProxies,
   consumedKinds,
   type MeasurementRoute,
   type ProxyEngineOptions,

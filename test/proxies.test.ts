@@ -6,8 +6,9 @@ import { referenceCount, referenceNwot } from '../src/backends/reference/forward
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { repeatSeed } from '../src/init/prng.js';
 import { countMacs, countParams, recordedValues } from '../src/ir/analysis.js';
-import { consumedKinds, runProxies } from '../src/proxies/engine.js';
-import { ProxyRegistry, defaultProxies } from '../src/proxies/plugins.js';
+import { consumedKinds, measureProxies } from '../src/proxies/engine.js';
+import { ProxyRegistry, defaultProxies, engineProxies } from '../src/proxies/plugins.js';
+import { PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
 import { regFactor } from '../src/proxies/regularise.js';
 import { defineProxy } from '../src/proxies/types.js';
 import { buildNb201Network } from '../src/spaces/nb201/network.js';
@@ -22,9 +23,26 @@ const BATCH = gaussianBatch(12, 3, 8, 8, 5);
 const SEEDS = [repeatSeed(3, 0), repeatSeed(3, 1)];
 
 describe('proxy plug-ins', () => {
+  it('one registry: every suite proxy is a plug-in with a suite form, and the engine refuses suite-only ones', async () => {
+    const reg = new ProxyRegistry();
+    const suite = reg.list().filter((p) => p.suite !== undefined);
+    expect(suite.map((p) => p.name).sort()).toEqual([...PROXY_NAMES].sort());
+    for (const name of PROXY_NAMES) {
+      const spec = proxySpec(name);
+      expect(spec.consumes.length).toBeGreaterThan(0);
+      expect(spec.protocol.source.length).toBeGreaterThan(0);
+      // Loss-based proxies declare labels and a head; gradient proxies declare a gradient input.
+      if (spec.backward) expect(spec.consumes.some((c) => c.includes('gradient') || c.includes('jacobian'))).toBe(true);
+    }
+    await expect(
+      measureProxies(NETS, [reg.get('snip')], { backend: new ReferenceBackend(), inputs: BATCH, seeds: SEEDS }),
+    ).rejects.toMatchObject({ code: 'E_PROXY_BACKEND' });
+  });
+
   it('the registry lists the built-in proxies and refuses unknown or duplicate names with E_PROXY', () => {
     const reg = new ProxyRegistry();
-    expect(reg.names()).toEqual(['swap', 'reg-swap', 'nwot', 'params', 'flops']);
+    expect(reg.names().slice(0, 5)).toEqual(['swap', 'reg-swap', 'nwot', 'params', 'flops']);
+    expect(engineProxies(reg).map((p) => p.name)).toEqual(['swap', 'reg-swap', 'nwot', 'params', 'flops']);
     expect(() => reg.get('synflw')).toThrow(expect.objectContaining({ code: 'E_PROXY' }));
     expect(() => reg.register(defaultProxies()[0]!)).toThrow(expect.objectContaining({ code: 'E_PROXY' }));
     for (const p of reg.list()) {
@@ -36,7 +54,7 @@ describe('proxy plug-ins', () => {
   it('one reference pass gives every built-in proxy, equal to the definitions computed one at a time', async () => {
     const reg = new ProxyRegistry();
     const regulariser = { mu: 5, sigma: 20, source: 'user' };
-    const run = await runProxies(NETS, reg.list(), {
+    const run = await measureProxies(NETS, engineProxies(reg), {
       backend: new ReferenceBackend(),
       inputs: BATCH,
       seeds: SEEDS,
@@ -63,7 +81,7 @@ describe('proxy plug-ins', () => {
 
   it('structure-only proxies need no engine pass', async () => {
     const reg = new ProxyRegistry();
-    const run = await runProxies(NETS, [reg.get('params'), reg.get('flops')], {
+    const run = await measureProxies(NETS, [reg.get('params'), reg.get('flops')], {
       backend: new ReferenceBackend(),
       inputs: BATCH,
       seeds: SEEDS,
@@ -78,7 +96,7 @@ describe('proxy plug-ins', () => {
     const registry = new BackendRegistry([ortProvider, referenceProvider]);
     const ort = new OrtBackend();
     expect(ort.capabilities).toEqual(['relu-patterns']);
-    const run = await runProxies(NETS, [reg.get('swap'), reg.get('nwot')], {
+    const run = await measureProxies(NETS, [reg.get('swap'), reg.get('nwot')], {
       backend: ort,
       registry,
       inputs: BATCH,
@@ -98,7 +116,7 @@ describe('proxy plug-ins', () => {
     });
     // no capable backend at all: a coded error naming the measurement
     await expect(
-      runProxies(NETS, [reg.get('nwot')], {
+      measureProxies(NETS, [reg.get('nwot')], {
         backend: ort,
         registry: new BackendRegistry([ortProvider]),
         inputs: BATCH,
@@ -128,7 +146,7 @@ describe('proxy plug-ins', () => {
         return backend.measure(req);
       },
     };
-    const run = await runProxies(NETS, [reg.get('swap'), reg.get('pattern-density')], {
+    const run = await measureProxies(NETS, [reg.get('swap'), reg.get('pattern-density')], {
       backend: counting,
       inputs: BATCH,
       seeds: SEEDS,

@@ -7,6 +7,7 @@ import {
   type MeasureResult,
   type MeasurementKind,
 } from '../backends/types.js';
+import { SwapError } from '../util/errors.js';
 import type { AnyProxy, ProxyContext } from './types.js';
 
 /** Where a measurement was computed, and why when it was not the chosen backend. */
@@ -17,7 +18,7 @@ export interface MeasurementRoute {
   readonly reason?: string;
 }
 
-/** Options of {@link runProxies}: the engine request (without the networks) plus the chosen backend. */
+/** Options of {@link measureProxies}: the engine request (without the networks) plus the chosen backend. */
 export interface ProxyEngineOptions extends Omit<CountRequest, 'networks'> {
   /** The backend the caller chose; measurements it does not compute are routed to a capable one. */
   readonly backend: Backend;
@@ -26,7 +27,7 @@ export interface ProxyEngineOptions extends Omit<CountRequest, 'networks'> {
   readonly context?: ProxyContext;
 }
 
-/** Result of {@link runProxies}. */
+/** Result of {@link measureProxies}. */
 export interface ProxyRun {
   /** Value of each requested proxy per network: `values[proxy][network]`. */
   readonly values: Readonly<Record<string, number[]>>;
@@ -47,11 +48,17 @@ export function consumedKinds(proxies: readonly AnyProxy[]): MeasurementKind[] {
  * one pass on the best available capable backend (by registry priority) for the rest, then each proxy's
  * per-network reduction. Proxies that consume nothing (params, FLOPs) need no pass.
  */
-export async function runProxies(
+export async function measureProxies(
   networks: CountRequest['networks'],
   proxies: readonly AnyProxy[],
   opts: ProxyEngineOptions,
 ): Promise<ProxyRun> {
+  for (const p of proxies)
+    if (!p.reduce)
+      throw new SwapError(
+        'E_PROXY_BACKEND',
+        `${p.name} is computed by the proxy suite (score/correlate --proxies), not from engine measurements`,
+      );
   const kinds = consumedKinds(proxies);
   const own = kinds.filter((k) => opts.backend.capabilities.includes(k));
   const rest = kinds.filter((k) => !own.includes(k));
@@ -92,5 +99,5 @@ function reduceOne(
 ): number {
   const own: Partial<Record<MeasurementKind, readonly number[]>> = {};
   for (const k of p.consumes) own[k] = measured[k]![i]!;
-  return p.reduce({ network, measured: own as Record<MeasurementKind, readonly number[]>, context: context ?? {} });
+  return p.reduce!({ network, measured: own as Record<MeasurementKind, readonly number[]>, context: context ?? {} });
 }

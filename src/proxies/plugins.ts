@@ -4,11 +4,51 @@ import { nwotProxy } from './builtin/nwot.js';
 import { paramsProxy } from './builtin/params.js';
 import { regSwapProxy } from './builtin/reg-swap.js';
 import { swapProxy } from './builtin/swap.js';
+import { azExpressivityProxy, azProgressivityProxy, azTrainabilityProxy } from './builtin/az.js';
+import { epeNasProxy, jacovProxy } from './builtin/jacobian.js';
+import { l2NormProxy } from './builtin/l2-norm.js';
+import { mecoProxy } from './builtin/meco.js';
+import { fisherProxy, gradNormProxy, plainProxy, snipProxy } from './builtin/saliency.js';
+import { synflowBnProxy, synflowProxy } from './builtin/synflow.js';
+import { vkdnwDimProxy, vkdnwProxy } from './builtin/vkdnw.js';
+import { zenProxy } from './builtin/zen.js';
+import { zicoProxy } from './builtin/zico.js';
 import type { AnyProxy } from './types.js';
 
-/** The built-in proxies, in report order. */
+/**
+ * The built-in proxies, in report order: the engine-measured ones (SWAP, reg-SWAP, NWOT, params, FLOPs), then
+ * the rest of the zero-cost suite in the order of `--proxies all`.
+ */
 export function defaultProxies(): AnyProxy[] {
-  return [swapProxy, regSwapProxy, nwotProxy, paramsProxy, flopsProxy];
+  return [
+    swapProxy,
+    regSwapProxy,
+    nwotProxy,
+    paramsProxy,
+    flopsProxy,
+    l2NormProxy,
+    mecoProxy,
+    zenProxy,
+    azExpressivityProxy,
+    azProgressivityProxy,
+    azTrainabilityProxy,
+    gradNormProxy,
+    snipProxy,
+    plainProxy,
+    fisherProxy,
+    jacovProxy,
+    epeNasProxy,
+    synflowProxy,
+    synflowBnProxy,
+    zicoProxy,
+    vkdnwProxy,
+    vkdnwDimProxy,
+  ];
+}
+
+/** The engine-measured proxies (those with a `reduce`): what a backend's measurement pass can give. */
+export function engineProxies(registry = new ProxyRegistry()): AnyProxy[] {
+  return registry.list().filter((p) => p.reduce !== undefined);
 }
 
 /**
@@ -24,10 +64,10 @@ export class ProxyRegistry {
 
   /** Add a proxy; `E_PROXY` when the name is taken or malformed. */
   register(p: AnyProxy): void {
-    if (!/^[a-z][a-z0-9-]*$/.test(p.name))
+    if (!/^[a-z][a-z0-9_-]*$/.test(p.name))
       throw new SwapError(
         'E_PROXY',
-        `proxy name ${JSON.stringify(p.name.slice(0, 60))} must be lower-case-with-dashes`,
+        `proxy name ${JSON.stringify(p.name.slice(0, 60))} must be lower-case letters, digits, dashes or underscores`,
       );
     if (this.byName.has(p.name)) throw new SwapError('E_PROXY', `proxy ${p.name} is already registered`);
     this.byName.set(p.name, p);

@@ -1,12 +1,15 @@
 /**
- * The zero-cost proxies swapnas computes besides SWAP, with what each needs and its official protocol (the
- * defaults; `swap` protocol runs them on SWAP's network, inputs and Gaussian weights instead). Definitions and
- * sources: docs/proxies.md.
+ * The zero-cost suite's names and their official protocols, read from the proxy plug-ins (src/proxies/builtin/,
+ * one registry: {@link ProxyRegistry}); `swap` protocol runs them on SWAP's network, inputs and Gaussian weights
+ * instead. Definitions and sources: docs/zero-cost-proxies.md.
  */
-import type { BnMode } from '../grad/types.js';
 import { SwapError } from '../util/errors.js';
-import type { InitScheme } from './init.js';
+import { defaultProxies } from './plugins.js';
+import type { SuiteForm, SuiteProtocol } from './suite-protocol.js';
 
+export type { InputKind, ProxyGroup } from './suite-protocol.js';
+
+/** The proxies `--proxies all` computes, in report order (each a plug-in with a `suite` form). */
 export const PROXY_NAMES = [
   'params',
   'flops',
@@ -31,154 +34,19 @@ export const PROXY_NAMES = [
 ] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 
-/** Which input a proxy's official protocol feeds. */
-export type InputKind = 'none' | 'real' | 'gaussian' | 'ones';
+/** The official protocol of a suite proxy. */
+export type ProxyProtocol = SuiteProtocol;
 
-/** The computation a proxy belongs to: proxies of one group share one engine pass. */
-export type ProxyGroup =
-  | 'count'
-  | 'l2_norm'
-  | 'nwot'
-  | 'meco'
-  | 'zen'
-  | 'az'
-  | 'saliency'
-  | 'jacobian'
-  | 'synflow'
-  | 'synflow_bn'
-  | 'zico'
-  | 'vkdnw';
-
-export interface ProxyProtocol {
-  readonly init: InitScheme;
-  readonly input: InputKind;
-  /** Samples per batch (per batch for zico). */
-  readonly batch: number;
-  /** Number of batches (zico: 2). */
-  readonly batches: number;
-  readonly bn: BnMode;
-  readonly dtype: 'float64';
-  /** Where the protocol comes from (official repository and file). */
-  readonly source: string;
-}
-
-export interface ProxySpec {
+/** A suite proxy's name with how the suite computes it (its plug-in's `suite` form). */
+export interface ProxySpec extends SuiteForm {
   readonly name: ProxyName;
-  readonly group: ProxyGroup;
-  /** Needs reverse mode (gradients), i.e. a backend with gradient support. */
-  readonly backward: boolean;
-  /** Needs integer class labels (cross-entropy or per-class grouping). */
-  readonly labels: boolean;
-  /** Needs a classifier head: flat logits (loss, class probabilities) or a global pool (zen). */
-  readonly head: boolean;
-  readonly protocol: ProxyProtocol;
 }
 
-const ZC = 'SamsungLabs/zero-cost-nas foresight/pruners/measures';
-const real = (batch: number, source: string, bn: BnMode = 'train'): ProxyProtocol => ({
-  init: 'pytorch',
-  input: 'real',
-  batch,
-  batches: 1,
-  bn,
-  dtype: 'float64',
-  source,
-});
-const gauss = (init: InitScheme, bn: BnMode, source: string): ProxyProtocol => ({
-  init,
-  input: 'gaussian',
-  batch: 64,
-  batches: 1,
-  bn,
-  dtype: 'float64',
-  source,
-});
-const none: ProxyProtocol = {
-  init: 'pytorch',
-  input: 'none',
-  batch: 0,
-  batches: 0,
-  bn: 'train',
-  dtype: 'float64',
-  source: '',
-};
-const AZ = 'cvlab-yonsei/AZ-NAS NB201/ZeroShotProxy/compute_az_nas_score.py';
-const VK = 'ondratybl/VKDNW NB201/ZeroShotProxy/compute_vkdnw_score.py';
-const ones = (bn: BnMode): ProxyProtocol => ({ ...real(1, `${ZC}/synflow.py`, bn), input: 'ones' });
-
-const SPECS: Record<ProxyName, Omit<ProxySpec, 'name'>> = {
-  params: { group: 'count', backward: false, labels: false, head: false, protocol: { ...none, source: 'NB201 API' } },
-  flops: { group: 'count', backward: false, labels: false, head: false, protocol: { ...none, source: 'NB201 API' } },
-  l2_norm: {
-    group: 'l2_norm',
-    backward: false,
-    labels: false,
-    head: false,
-    protocol: { ...none, source: `${ZC}/l2_norm.py` },
-  },
-  nwot: {
-    group: 'nwot',
-    backward: false,
-    labels: false,
-    head: false,
-    protocol: real(32, 'automl/NASLib measures/nwot.py'),
-  },
-  meco: {
-    group: 'meco',
-    backward: false,
-    labels: false,
-    head: false,
-    protocol: real(1, 'HamsterMimi/MeCo correlation/NAS_Bench_201.py'),
-  },
-  zen: {
-    group: 'zen',
-    backward: false,
-    labels: false,
-    head: true,
-    protocol: gauss('gaussian', 'train', 'idstcv/ZenNAS ZeroShotProxy/compute_zen_score.py'),
-  },
-  az_expressivity: {
-    group: 'az',
-    backward: false,
-    labels: false,
-    head: false,
-    protocol: gauss('kaiming', 'train', AZ),
-  },
-  az_progressivity: {
-    group: 'az',
-    backward: false,
-    labels: false,
-    head: false,
-    protocol: gauss('kaiming', 'train', AZ),
-  },
-  az_trainability: { group: 'az', backward: true, labels: false, head: false, protocol: gauss('kaiming', 'train', AZ) },
-  grad_norm: { group: 'saliency', backward: true, labels: true, head: true, protocol: real(64, `${ZC}/grad_norm.py`) },
-  snip: { group: 'saliency', backward: true, labels: true, head: true, protocol: real(64, `${ZC}/snip.py`) },
-  plain: { group: 'saliency', backward: true, labels: true, head: true, protocol: real(64, `${ZC}/plain.py`) },
-  fisher: { group: 'saliency', backward: true, labels: true, head: true, protocol: real(64, `${ZC}/fisher.py`) },
-  jacov: { group: 'jacobian', backward: true, labels: false, head: false, protocol: real(64, `${ZC}/jacob_cov.py`) },
-  epe_nas: {
-    group: 'jacobian',
-    backward: true,
-    labels: true,
-    head: true,
-    protocol: real(32, 'automl/NASLib measures/epe_nas.py'),
-  },
-  synflow: { group: 'synflow', backward: true, labels: false, head: false, protocol: ones('identity') },
-  synflow_bn: { group: 'synflow_bn', backward: true, labels: false, head: false, protocol: ones('train') },
-  zico: {
-    group: 'zico',
-    backward: true,
-    labels: true,
-    head: true,
-    protocol: { ...real(64, 'SLDGroup/ZiCo ZeroShotProxy/compute_zico.py'), batches: 2 },
-  },
-  vkdnw: { group: 'vkdnw', backward: true, labels: false, head: true, protocol: gauss('kaiming', 'eval', VK) },
-  vkdnw_dim: { group: 'vkdnw', backward: false, labels: false, head: false, protocol: gauss('kaiming', 'eval', VK) },
-};
-
+/** The suite form of a proxy of {@link PROXY_NAMES} (from the built-in plug-ins). */
 export function proxySpec(name: ProxyName): ProxySpec {
-  return { name, ...SPECS[name] };
+  const p = defaultProxies().find((d) => d.name === name);
+  if (!p?.suite) throw new SwapError('E_PROXY_UNKNOWN', `proxy ${name} has no suite form`);
+  return { name, ...p.suite };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { MeasurementKind, MeasurementValues } from '../backends/types.js';
 import type { Network } from '../ir/types.js';
 import type { Regulariser } from './regularise.js';
+import type { SuiteForm } from './suite-protocol.js';
 
 /** Which way a proxy ranks: `higher` means a larger value predicts a better architecture. */
 export type ProxyDirection = 'higher' | 'lower';
@@ -32,21 +33,24 @@ export interface ProxyInput<K extends MeasurementKind> {
 }
 
 /**
- * A zero-cost proxy as a plug-in: what it consumes from the engine pass, how it reduces one network's
- * measurements to one number, which way it ranks and its official protocol. One file per proxy in src/proxies/
- * (see docs/adding-a-proxy.md); the engine (`runProxies`) makes one pass per backend for every requested proxy.
+ * A zero-cost proxy as a plug-in: its name, which way it ranks, its protocol, and how it is computed — from the
+ * engine pass's measurements on any capable backend (`consumes` + `reduce`: SWAP, reg-SWAP, NWOT, params, FLOPs),
+ * by the proxy suite's pass under its official protocol (`suite`: every zero-cost proxy of src/proxies/run.ts), or
+ * both. Files in src/proxies/builtin/ (see docs/adding-a-proxy.md); one {@link ProxyRegistry} holds them all.
  */
 export interface ProxyDefinition<K extends MeasurementKind = MeasurementKind> {
-  /** Stable name (CLI `--proxies`, result keys), lower-case with dashes, e.g. `reg-swap`. */
+  /** Stable name (CLI `--proxies`, result keys), lower-case with dashes or underscores, e.g. `reg-swap`, `grad_norm`. */
   readonly name: string;
   /** One line for `--help` and reports. */
   readonly description: string;
-  /** Engine measurements it needs; empty for proxies computed from the network alone (params, FLOPs). */
+  /** Engine measurements `reduce` needs; empty for proxies computed from the network alone (params, FLOPs). */
   readonly consumes: readonly K[];
   readonly direction: ProxyDirection;
   readonly protocol: ProxyProtocol;
-  /** The per-network value from its measurements (deterministic, no I/O). */
-  reduce(input: ProxyInput<K>): number;
+  /** The per-network value from its engine measurements (deterministic, no I/O); absent: suite-only proxy. */
+  reduce?(input: ProxyInput<K>): number;
+  /** How the proxy suite computes it (official protocol, what its pass consumes); absent: engine-only proxy. */
+  readonly suite?: SuiteForm;
 }
 
 /** A proxy whose consumed kinds are erased (how registries and the engine hold them). */

@@ -9,7 +9,7 @@ import { checkInt, checkSeed } from '../util/checks.js';
 import { SwapError } from '../util/errors.js';
 import { checkRegulariser, regFactor, type Regulariser } from '../proxies/regularise.js';
 import { batchWarnings, scoreWarnings } from './degenerate.js';
-import { runProxies } from '../proxies/engine.js';
+import { measureProxies } from '../proxies/engine.js';
 import { paramsProxy } from '../proxies/builtin/params.js';
 import { regSwapProxy } from '../proxies/builtin/reg-swap.js';
 import { swapProxy } from '../proxies/builtin/swap.js';
@@ -154,7 +154,7 @@ export async function scoreWithBackend(
   opts: Omit<CountRequest, 'networks'> & { regulariser: Regulariser | undefined; registry?: BackendRegistry },
 ): Promise<NetworkScore[]> {
   const { regulariser, registry, ...req } = opts;
-  const run = await runProxies(networks, SCORE_PROXIES, {
+  const run = await measureProxies(networks, SCORE_PROXIES, {
     ...req,
     backend,
     ...(registry ? { registry } : {}),

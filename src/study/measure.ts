@@ -7,7 +7,7 @@ import { CIFAR10_MEAN, CIFAR10_STD, defaultBatch, cifar100Batch, loadCifarBinary
 import { gaussianBatch } from '../data/gaussian.js';
 import { resizeBatch } from '../data/resize.js';
 import { dataDir } from '../data/paths.js';
-import { runProxies } from '../proxies/engine.js';
+import { measureProxies } from '../proxies/engine.js';
 import { flopsProxy } from '../proxies/builtin/flops.js';
 import { nwotProxy } from '../proxies/builtin/nwot.js';
 import { paramsProxy } from '../proxies/builtin/params.js';
@@ -217,7 +217,7 @@ async function measureChunks<G, N extends object>(
       ? [swapProxy, paramsProxy, flopsProxy, nwotProxy]
       : [swapProxy, paramsProxy, flopsProxy];
     // One engine pass; NWOT (first weight seed) is routed to a capable backend when this one has none.
-    const run = await runProxies(nets, proxies, { ...req, backend: ctx.backend });
+    const run = await measureProxies(nets, proxies, { ...req, backend: ctx.backend });
     const v = run.values;
     const lines: string[] = [];
     part.forEach((g, k) => {

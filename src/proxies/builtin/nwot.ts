@@ -1,4 +1,5 @@
 import { defineProxy } from '../types.js';
+import { realInput } from '../suite-protocol.js';
 
 /**
  * NWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021): log|det K| of the Hamming
@@ -12,4 +13,12 @@ export const nwotProxy = defineProxy({
   direction: 'higher',
   protocol: { batch: 128, repeats: 1, source: 'Mellor et al., ICML 2021, official code (batch 128, one init)' },
   reduce: ({ measured }) => measured['relu-kernel-logdet'][0]!,
+  suite: {
+    group: 'nwot',
+    consumes: ['relu-codes'],
+    backward: false,
+    labels: false,
+    head: false,
+    protocol: realInput(32, 'automl/NASLib measures/nwot.py'),
+  },
 });
