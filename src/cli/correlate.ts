@@ -9,11 +9,20 @@ import { checkOutputDir } from '../io/output-path.js';
 import { reportSkipped } from './verbose.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
 import { markdownTable } from '../study/metrics.js';
-import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
+import { checkTarget, type SpaceEntry, spaceEntry } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { int, num, seedArg } from './parse.js';
-import { backendHelp } from './options.js';
+import {
+  addBackendOptions,
+  addNetworkOptions,
+  addRegOptions,
+  addSamplingOptions,
+  addSpaceOptions,
+  scoringOptionsFromFlags,
+} from './options.js';
+import { type ResolvedSetting, resolveSetting } from '../request/resolve.js';
+import type { BenchmarkTable } from '../tables/types.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
@@ -63,12 +72,12 @@ export function registerCorrelate(program: Command): void {
     .command('correlate')
     .description(
       'Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy',
-    )
-    .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
-    .option(
-      '--dataset <name>',
-      "target of the space's table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)",
-    )
+    );
+  addSpaceOptions(
+    cmd,
+    "target of the space's table (nb201: cifar10 | cifar100 | imagenet16; tnb101-micro: a task; default: the first)",
+  );
+  cmd
     .option('--sample <n>', 'score a seeded sample of n cells')
     .option('--seed <k>', 'sample seed', '0')
     .option(
@@ -80,20 +89,15 @@ export function registerCorrelate(program: Command): void {
     .option(
       '--archs <file>',
       'architectures from a file (- = stdin): one per line, or JSON lines with an "arch" field; each must be in the table',
-    )
-    .option('--batch <S>', `samples per batch (default: the space's proxy, NB201 ${d.batch})`)
-    .option('--repeats <R>', `weight re-initialisations (default: the space's proxy, NB201 ${d.repeats})`)
-    .option('--channels <C>', "proxy network channels (default: the space's proxy)")
-    .option('--cells <N>', "proxy cells (per stage) (default: the space's proxy)")
-    .option('--input-size <px>', "resize the input images to px×px (default: the space's input size for the target)")
-    .option('--no-prune', 'keep dead cell edges (official behaviour)')
+    );
+  addSamplingOptions(cmd);
+  addNetworkOptions(cmd, { prune: true });
+  cmd
     .option('--images <src>', `input batch: ${IMAGE_SOURCES.join(' | ')}`, d.images)
     .option('--weight-seed <k>', 'weight seed', '0')
-    .option('--no-nwot', 'skip the NWOT baseline')
-    .option('--mu <K>', 'reg-SWAP μ (default: data-free rule)')
-    .option('--sigma <K2>', 'reg-SWAP σ (default: data-free rule)')
-    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
-    .option('--threads <n>', 'worker threads')
+    .option('--no-nwot', 'skip the NWOT baseline');
+  addRegOptions(cmd);
+  addBackendOptions(cmd)
     .option('--out <dir>', 'report folder (JSON, markdown, SVG) and resumable cache', 'runs/correlate')
     .option('--no-external', 'skip the published proxy columns')
     .option('--resamples <n>', 'bootstrap resamples', '1000')
@@ -107,145 +111,147 @@ export function registerCorrelate(program: Command): void {
     .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
     .option('--chunk <n>', 'architectures per queued job (with --redis)', '32')
     .option('--verbose', 'also report skipped backends on stderr (the report records them anyway)');
-  addProxyOptions(cmd).action(async (f: CorrelateFlags) => {
-    checkOutputDir(f.out, '--out');
-    const entry = spaceEntry(f.space);
-    if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
-    const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
-    if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
-      throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
-    const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso), f.archs !== undefined].filter(
-      Boolean,
-    ).length;
-    if (modes !== 1) throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso, --archs FILE');
-    const table = entry.loadTable(f.table);
-    if (f.prune === false && !entry.proxyDefaults.prune)
-      process.stderr.write(
-        `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
-      );
+  addProxyOptions(cmd).action((f: CorrelateFlags) => runCorrelateCli(f));
+}
 
-    const sel: Selection = f.all
-      ? { kind: 'all' }
-      : f.iso || f.archs !== undefined
-        ? { kind: 'iso' }
-        : {
-            kind: 'sample',
-            n: int('--sample', f.sample!, 2),
-            seed: seedArg('--seed', f.seed),
-            stratified: f.stratified,
-          };
-    const genotypes =
-      f.archs !== undefined
-        ? parseArchLines(entry.space, await readArchList(f.archs), f.archs === '-' ? 'stdin' : f.archs)
-        : selectArchitectures(entry.space, table, sel);
-    const network = entry.networkFor(dataset);
-    const px =
-      f.inputSize !== undefined
-        ? int('--input-size', f.inputSize, 4)
-        : (entry.proxyDefaults.inputSize ?? (network['inputSize'] as number | undefined));
-    if (f.proxies !== undefined && f.redis)
-      throw new SwapError(
-        'E_OPTION',
-        '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)',
-      );
-    if (f.proxies !== undefined) {
-      const channels = f.channels !== undefined ? int('--channels', f.channels, 1) : undefined;
-      const cells = f.cells !== undefined ? int('--cells', f.cells, 1) : undefined;
-      await correlateProxies(f, entry, table, dataset, genotypes, network, px ?? 32, channels, cells);
-      return;
-    }
-    const reg = checkRegulariser(
-      f.mu !== undefined ? num('--mu', f.mu) : undefined,
-      f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
+/** What every correlate run fixed: the table, its target, the architectures and the resolved proxy setting. */
+interface CorrelatePlan {
+  readonly entry: SpaceEntry<unknown>;
+  readonly table: BenchmarkTable;
+  readonly dataset: string;
+  readonly genotypes: unknown[];
+  /** The scoring setting through the one resolver (space defaults, target and flags merged once). */
+  readonly setting: ResolvedSetting;
+}
+
+async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
+  checkOutputDir(f.out, '--out');
+  if (f.proxies !== undefined && f.redis)
+    throw new SwapError(
+      'E_OPTION',
+      '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)',
     );
-    const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
-    reportSkipped(skipped, f.verbose);
-    const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
-    const ac = new AbortController();
-    const onSig = () => ac.abort();
-    process.once('SIGINT', onSig);
-    try {
-      const report = await runCorrelate({
-        space: entry.space,
-        table,
-        dataset,
-        genotypes,
-        network,
-        setting: {
-          channels: f.channels !== undefined ? int('--channels', f.channels, 1) : entry.proxyDefaults.channels,
-          cells: f.cells !== undefined ? int('--cells', f.cells, 1) : entry.proxyDefaults.cells,
-          ...(px !== undefined && px !== 32 ? { inputSize: px } : {}),
-          batch: f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch,
-          repeats: f.repeats !== undefined ? int('--repeats', f.repeats, 1) : entry.proxyDefaults.repeats,
-          images: f.images as ImageSource,
-          seed: seedArg('--weight-seed', f.weightSeed),
-          nwot: f.nwot,
-          prune: f.prune && entry.proxyDefaults.prune, // spaces without dead-edge pruning ignore it
-        },
-        backend,
-        ...(reg ? { regulariser: reg } : {}),
-        cacheDir: join(f.out, 'cache'),
-        ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
-        external: f.external,
-        resamples: int('--resamples', f.resamples, 10),
-        onProgress: (dn, t) => progress.update(dn, t),
-        signal: ac.signal,
-        ...(f.redis
-          ? {
-              measurer: remoteMeasurer({
-                url: f.redis,
-                chunk: int('--chunk', f.chunk, 1),
-                backend: f.backend,
-                progress: f.progress,
-              }),
-            }
-          : {}),
-      });
-      const files = await writeCorrelateReport(report, f.out);
-      const extras = await writeReportExtras(report, f.out, f.html, f.png ?? false);
-      for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
-      process.stdout.write(
-        markdownTable(
-          report.rows,
-          `${table.name} ${dataset}: ${report.architectures} architectures, ${report.settingKey}`,
-        ),
-      );
-      process.stdout.write(
-        `\nreg-SWAP μ=${report.regulariser.mu.toFixed(2)} σ=${report.regulariser.sigma.toFixed(2)} (${report.regulariser.source}); backend ${report.backend}` +
-          `${report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : ''}\nwrote ${[files.json, files.md, files.svg, ...extras].join(', ')}\n`,
-      );
-    } finally {
-      process.off('SIGINT', onSig);
-      await backend.close?.();
-    }
-  });
+  const plan = await planCorrelate(f);
+  if (f.proxies !== undefined) await correlateProxies(f, plan);
+  else await correlateSwap(f, plan);
+}
+
+/** Check the flags, load the table, choose the architectures and resolve the setting. */
+async function planCorrelate(f: CorrelateFlags): Promise<CorrelatePlan> {
+  const entry = spaceEntry(f.space);
+  if (!entry.loadTable) throw new SwapError('E_SPACE', `space ${f.space} has no benchmark table to correlate with`);
+  const dataset = checkTarget(entry, f.dataset ?? entry.targets[0]!);
+  if (!(IMAGE_SOURCES as readonly string[]).includes(f.images))
+    throw new SwapError('E_OPTION', `--images must be one of ${IMAGE_SOURCES.join(', ')}`);
+  const modes = [f.sample !== undefined, Boolean(f.all), Boolean(f.iso), f.archs !== undefined];
+  if (modes.filter(Boolean).length !== 1)
+    throw new SwapError('E_OPTION', 'give exactly one of --sample N, --all, --iso, --archs FILE');
+  const table = entry.loadTable(f.table);
+  if (f.prune === false && !entry.proxyDefaults.prune)
+    process.stderr.write(
+      `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
+    );
+  const sel: Selection = f.all
+    ? { kind: 'all' }
+    : f.iso || f.archs !== undefined
+      ? { kind: 'iso' }
+      : { kind: 'sample', n: int('--sample', f.sample!, 2), seed: seedArg('--seed', f.seed), stratified: f.stratified };
+  const genotypes =
+    f.archs !== undefined
+      ? parseArchLines(entry.space, await readArchList(f.archs), f.archs === '-' ? 'stdin' : f.archs)
+      : selectArchitectures(entry.space, table, sel);
+  // --images names a source here, not a file; the weight seed is --weight-seed (--seed draws the sample).
+  const { images: _i, seed: _s, ...flags } = f;
+  const setting = resolveSetting({ ...scoringOptionsFromFlags(flags), space: entry.space.name, target: dataset });
+  return { entry, table, dataset, genotypes, setting };
+}
+
+/** SWAP, reg-SWAP and the baselines of the study's measurement cache (local backend or queue workers). */
+async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<void> {
+  const { entry, table, dataset, setting: s } = plan;
+  const reg = checkRegulariser(
+    f.mu !== undefined ? num('--mu', f.mu) : undefined,
+    f.sigma !== undefined ? num('--sigma', f.sigma) : undefined,
+  );
+  const { backend, skipped } = await new BackendRegistry().choose(f.backend as BackendName | 'auto');
+  reportSkipped(skipped, f.verbose);
+  const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.once('SIGINT', onSig);
+  try {
+    const report = await runCorrelate({
+      space: entry.space,
+      table,
+      dataset,
+      genotypes: plan.genotypes,
+      network: entry.networkFor(dataset),
+      setting: {
+        channels: s.network['channels'] as number,
+        cells: s.network['cells'] as number,
+        ...(s.inputSize !== undefined && s.inputSize !== 32 ? { inputSize: s.inputSize } : {}),
+        batch: s.batch,
+        repeats: s.repeats,
+        images: f.images as ImageSource,
+        seed: seedArg('--weight-seed', f.weightSeed),
+        nwot: f.nwot,
+        prune: s.network['prune'] as boolean, // spaces without dead-edge pruning ignore it
+      },
+      backend,
+      ...(reg ? { regulariser: reg } : {}),
+      cacheDir: join(f.out, 'cache'),
+      ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+      external: f.external,
+      resamples: int('--resamples', f.resamples, 10),
+      onProgress: (dn, t) => progress.update(dn, t),
+      signal: ac.signal,
+      ...(f.redis
+        ? {
+            measurer: remoteMeasurer({
+              url: f.redis,
+              chunk: int('--chunk', f.chunk, 1),
+              backend: f.backend,
+              progress: f.progress,
+            }),
+          }
+        : {}),
+    });
+    await printCorrelateReport(report, f, `${table.name} ${dataset}`);
+  } finally {
+    process.off('SIGINT', onSig);
+    await backend.close?.();
+  }
+}
+
+/** Write the report files and print the table and the run's summary. */
+async function printCorrelateReport(
+  report: Awaited<ReturnType<typeof runCorrelate>>,
+  f: CorrelateFlags,
+  title: string,
+): Promise<void> {
+  const files = await writeCorrelateReport(report, f.out);
+  const extras = await writeReportExtras(report, f.out, f.html, f.png ?? false);
+  for (const n of report.notes) process.stderr.write(`swapnas: ${n}\n`);
+  process.stdout.write(
+    markdownTable(report.rows, `${title}: ${report.architectures} architectures, ${report.settingKey}`),
+  );
+  const r = report.regulariser;
+  const rate = report.secondsPerArch !== null ? `; ${report.secondsPerArch.toFixed(3)} s/arch` : '';
+  process.stdout.write(
+    `\nreg-SWAP μ=${r.mu.toFixed(2)} σ=${r.sigma.toFixed(2)} (${r.source}); backend ${report.backend}${rate}\nwrote ${[files.json, files.md, files.svg, ...extras].join(', ')}\n`,
+  );
 }
 
 /** `correlate --proxies …`: the zero-cost proxies of src/proxies/ against the table (official or SWAP protocol). */
-async function correlateProxies<G>(
-  f: CorrelateFlags,
-  entry: ReturnType<typeof spaceEntry>,
-  table: ReturnType<NonNullable<ReturnType<typeof spaceEntry>['loadTable']>>,
-  dataset: string,
-  genotypes: readonly G[],
-  network: Record<string, unknown>,
-  px: number,
-  channels: number | undefined,
-  cells: number | undefined,
-): Promise<void> {
+async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise<void> {
+  const { entry, table, dataset, genotypes, setting: s } = plan;
   const req = proxyRequest(f);
-  const S = f.batch !== undefined ? int('--batch', f.batch, 1) : entry.proxyDefaults.batch;
-  const official = req.protocol === 'official' && channels === undefined && cells === undefined;
+  const S = s.batch;
+  const px = s.inputSize ?? 32;
+  const official = req.protocol === 'official' && f.channels === undefined && f.cells === undefined;
   const evalNet = official ? entry.evalNetworkFor?.(dataset) : undefined;
-  const opts = evalNet
-    ? { ...evalNet, inputSize: px }
-    : {
-        ...network,
-        channels: channels ?? entry.proxyDefaults.channels,
-        cells: cells ?? entry.proxyDefaults.cells,
-        inputSize: px,
-        prune: f.prune && entry.proxyDefaults.prune,
-      };
+  const opts = evalNet ? { ...evalNet, inputSize: px } : { ...s.network, inputSize: px };
+  type G = unknown;
   const space = entry.space as unknown as { format(g: G): string; build(g: G, o: object): Network };
   const first = space.build(genotypes[0]!, opts);
   // --images names a source here (cifar10 | … | gaussian), not a file: the proxies use the embedded labelled

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkTarget, type SpaceEntry, spaceEntry } from '../catalog/registry.js';
+import { type SpaceEntry, spaceEntry } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
 import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
@@ -32,7 +32,7 @@ import { reportSkipped } from './verbose.js';
 import { DEFAULT_MEMORY_FRACTION, memoryLimit } from '../util/limits.js';
 import { guardScoreMemory } from '../score/memory.js';
 import { quote } from '../util/quote.js';
-import { defaultInputSize, proxyBase, resolveNetwork, resolveScoringRequest } from '../request/resolve.js';
+import { resolveScoringRequest, resolveSetting } from '../request/resolve.js';
 import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { selectGenotypes } from './score-select.js';
 import { CSV_HEAD, checkResumeSettings, readResumeState, ScoreSink } from './score-output.js';
@@ -221,29 +221,26 @@ async function planScore(archTexts: string[], f: ScoreFlags): Promise<ScorePlan>
   // The proxies' own protocols have no size regulariser: the data-free rule is not run for them.
   const opts = { ...scoringOptionsFromFlags(f), ...(f.proxies !== undefined ? { reg: false } : {}) };
   const limit = memoryLimit(f.maxMemory);
-  guardMemory(entry, genotypes, opts, threads, limit);
+  guardMemory(genotypes, opts, threads, limit);
   const { request, inputs } = await resolveScoringRequest(opts, { maxInputBytes: limit });
   return { space, request, inputs, genotypes, table, threads };
 }
 
 /** Refuse, before any image is loaded, a run whose estimated peak memory exceeds the limit (`E_MEMORY`). */
 function guardMemory(
-  entry: SpaceEntry<unknown>,
   genotypes: readonly unknown[],
   opts: ScoringOptions,
   threads: number | undefined,
   limit: number,
 ): void {
-  const target = checkTarget(entry, opts.target ?? entry.targets[0]!);
-  const base = proxyBase(entry, Boolean(opts.official));
-  const size = opts.inputSize ?? defaultInputSize(entry, target, Boolean(opts.official)) ?? 32;
-  const net = { ...resolveNetwork(entry, target, opts), inputSize: size };
-  const batch = opts.batch ?? base.batch;
+  const s = resolveSetting(opts);
+  const size = s.inputSize ?? 32;
+  const net = { ...s.network, inputSize: size };
   guardScoreMemory({
-    batch,
+    batch: s.batch,
     input: [3, size, size],
-    networks: buildable(genotypes.slice(0, 8), (g) => entry.space.build(g, net)),
-    items: genotypes.length * (opts.repeats ?? base.repeats),
+    networks: buildable(genotypes.slice(0, 8), (g) => s.entry.space.build(g, net)),
+    items: genotypes.length * s.repeats,
     ...(threads !== undefined ? { threads } : {}),
     limit,
   });

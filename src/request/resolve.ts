@@ -73,38 +73,67 @@ export function resolveRegulariser(
   return o.reg === false ? null : dataFree();
 }
 
+/** The part of a request that needs no input batch: checked space and target, network options, S, R, seed. */
+export interface ResolvedSetting {
+  readonly entry: SpaceEntry<unknown>;
+  readonly target: string;
+  readonly official: boolean;
+  /** Builder options of the scored network, without `inputSize` (set once the batch is known). */
+  readonly network: Record<string, unknown>;
+  readonly batch: number;
+  readonly repeats: number;
+  readonly seed: number;
+  /** The input size asked for or the space's default for the target; undefined: the batch's own. */
+  readonly inputSize: number | undefined;
+}
+
 /**
- * Turn scoring options into one explicit request: space and target checked, the space's (or its official)
- * proxy defaults filled in, every number validated, the input batch loaded (S samples at the network's input
- * size; a generated one over `limits.maxInputBytes` is refused) and μ/σ fixed (the data-free rule runs here, once).
+ * The batch-free part of {@link resolveScoringRequest}: space and target checked, the space's (or its official)
+ * proxy defaults filled in and every number validated. Commands that load their inputs another way (correlate's
+ * image sources) and pre-flight checks (the memory guard) use it so that the merge has one definition.
+ */
+export function resolveSetting(o: ScoringOptions = {}): ResolvedSetting {
+  const entry = spaceEntry(o.space ?? 'nb201');
+  const target = checkTarget(entry, o.target ?? entry.targets[0]!);
+  const official = Boolean(o.official);
+  const base = proxyBase(entry, official);
+  return {
+    entry,
+    target,
+    official,
+    network: resolveNetwork(entry, target, o),
+    batch: checkInt('batch', o.batch ?? base.batch, 1),
+    repeats: checkInt('repeats', o.repeats ?? base.repeats, 1),
+    seed: checkSeed('seed', o.seed ?? 0),
+    inputSize:
+      o.inputSize !== undefined ? checkInt('input size', o.inputSize, 4) : defaultInputSize(entry, target, official),
+  };
+}
+
+/**
+ * Turn scoring options into one explicit request: {@link resolveSetting}, then the input batch loaded (S samples
+ * at the network's input size; a generated one over `limits.maxInputBytes` is refused) and μ/σ fixed (the
+ * data-free rule runs here, once).
  */
 export async function resolveScoringRequest(
   o: ScoringOptions = {},
   limits: { readonly maxInputBytes?: number } = {},
 ): Promise<ResolvedScoring> {
-  const entry = spaceEntry(o.space ?? 'nb201');
-  const target = checkTarget(entry, o.target ?? entry.targets[0]!);
-  const official = Boolean(o.official);
-  const base = proxyBase(entry, official);
-  const network = resolveNetwork(entry, target, o);
-  const batch = checkInt('batch', o.batch ?? base.batch, 1);
-  const repeats = checkInt('repeats', o.repeats ?? base.repeats, 1);
-  const seed = checkSeed('seed', o.seed ?? 0);
-  const wanted =
-    o.inputSize !== undefined ? checkInt('input size', o.inputSize, 4) : defaultInputSize(entry, target, official);
+  const s = resolveSetting(o);
   const choice = o.inputs ?? { kind: 'cifar10' };
-  const inputs = takeSamples(await loadInputs(choice, wanted ?? 32, batch, wanted, limits.maxInputBytes), batch);
+  const wanted = s.inputSize;
+  const inputs = takeSamples(await loadInputs(choice, wanted ?? 32, s.batch, wanted, limits.maxInputBytes), s.batch);
   // A batch of other than 3 channels (a .npy) builds networks with as many input channels.
-  const full = { ...network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
-  const regulariser = resolveRegulariser(o, () => dataFreeRegulariser(entry.space, full));
+  const full = { ...s.network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
+  const regulariser = resolveRegulariser(o, () => dataFreeRegulariser(s.entry.space, full));
   const request: ScoringRequest = {
-    space: entry.space.name,
-    target,
-    official,
+    space: s.entry.space.name,
+    target: s.target,
+    official: s.official,
     network: full,
-    batch,
-    repeats,
-    seed,
+    batch: s.batch,
+    repeats: s.repeats,
+    seed: s.seed,
     inputs: inputs.source,
     regulariser,
     backend: o.backend ?? 'auto',
