@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The folders of src/ form layers (docs/architecture.md): a module may import its own folder, a folder of its own
+ * The folders of src/ form layers (README "Layout"): a module may import its own folder, a folder of its own
  * layer, or a lower layer — never a higher one — and the folder graph has no cycle. A new folder goes into LAYERS.
  */
 const LAYERS: readonly (readonly string[])[] = [
