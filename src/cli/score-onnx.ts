@@ -95,8 +95,8 @@ function parseShape(text: string): Shape3 {
   return parts.map((p) => int('--input-shape', p, 1)) as unknown as Shape3;
 }
 
-/** Translate CLI flags into library options (inputs loaded here). */
-export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlags): OnnxScoreOptions {
+/** Refuse the flags of `swapnas score` that configure a search space's architectures or proxy network. */
+function rejectSpaceFlags(f: ScoreOnnxFlags): void {
   if (f.sample !== undefined || f.all || f.resume)
     throw new SwapError(
       'E_OPTION',
@@ -123,16 +123,10 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
     throw new SwapError('E_OPTION', 'for an ONNX model give the image folder with --images <folder>');
   if (spaceOnly['prune'] === false)
     throw new SwapError('E_OPTION', '--no-prune applies to search-space architectures, not to an ONNX model');
-  const npy = f.input ?? f.npy;
-  if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy)
-    throw new SwapError('E_OPTION', 'give --input or --npy, not both');
-  const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);
-  if (sources.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --input, --images, --gaussian');
-  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
-    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm)}`);
-  const bn = f.bn ?? 'model';
-  if (bn !== 'model' && bn !== 'batch')
-    throw new SwapError('E_OPTION', `--bn must be model or batch, got ${quote(bn)}`);
+}
+
+/** The engine after `--backend ort` (which forces ONNX Runtime), and the IR backend name. */
+function engineFromFlags(f: ScoreOnnxFlags): { engine: 'auto' | 'ir' | 'ort'; backend: string } {
   let engine = f.engine ?? 'auto';
   if (!['auto', 'ir', 'ort'].includes(engine))
     throw new SwapError('E_OPTION', `--engine must be auto, ir or ort, got ${quote(engine)}`);
@@ -141,32 +135,43 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
     if (engine === 'ir') throw new SwapError('E_OPTION', '--backend ort contradicts --engine ir');
     engine = 'ort';
   }
-  const S = int('--batch', f.batch ?? '16', 1);
-  const maxMiB = num('--max-model-size', f.maxModelSize ?? '512');
-  if (maxMiB <= 0) throw new SwapError('E_OPTION', `--max-model-size must be positive, got ${maxMiB}`);
-  const cifar100 = f.norm === 'cifar100';
-  const opts: {
-    -readonly [K in keyof OnnxScoreOptions]: OnnxScoreOptions[K];
-  } = {
-    batch: S,
-    reinit: Boolean(f.reinit),
-    repeats: int('--repeats', f.repeats ?? '32', 1),
-    seed: int('--seed', f.seed ?? '0', 0),
-    bn,
-    engine: engine as 'auto' | 'ir' | 'ort',
-    maxModelBytes: Math.floor(maxMiB * 1024 * 1024),
-    maxMemory: memoryLimit(f.maxMemory),
-  };
-  if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
-  if (f.inputShape !== undefined) opts.inputShape = parseShape(f.inputShape);
-  if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
-  if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
-  if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
-  if (f.mean !== undefined) opts.mean = list('--mean', f.mean);
-  else if (cifar100) opts.mean = [...CIFAR100_MEAN];
-  if (f.std !== undefined) opts.std = list('--std', f.std);
-  else if (cifar100) opts.std = [...CIFAR100_STD];
+  return { engine: engine as 'auto' | 'ir' | 'ort', backend };
+}
 
+type MutableOnnxOptions = { -readonly [K in keyof OnnxScoreOptions]: OnnxScoreOptions[K] };
+
+/** A seeded Gaussian batch of the model's input shape (or --input-shape when the model's is dynamic). */
+function gaussianForModel(file: string | Uint8Array, f: ScoreOnnxFlags, opts: MutableOnnxOptions, S: number) {
+  const m = loadOnnxModel(file, { maxBytes: opts.maxModelBytes! });
+  const d = m.input.dims.slice(1);
+  const shape =
+    opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
+  if (!shape)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
+    );
+  return gaussianBatch(
+    S,
+    shape[0],
+    shape[1],
+    shape[2],
+    int('--gaussian-seed', f.gaussianSeed ?? '0', 0),
+    opts.maxMemory,
+  );
+}
+
+/**
+ * Set the input of `opts` from --input/--npy, --images (a folder is resolved by the scorer, a CIFAR binary
+ * file is loaded here) or --gaussian; none leaves the default batch.
+ */
+function setInputs(
+  file: string | Uint8Array,
+  f: ScoreOnnxFlags,
+  opts: MutableOnnxOptions,
+  npy: string | undefined,
+  S: number,
+): void {
   let batch: InputBatch | undefined;
   if (npy !== undefined) batch = loadNpyBatch(npy);
   else if (f.images !== undefined) {
@@ -181,28 +186,50 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
       batch = loadCifarBinary(
         f.images,
         S,
-        cifar100 ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD },
+        f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD },
       );
-  } else if (f.gaussian) {
-    const m = loadOnnxModel(file, { maxBytes: opts.maxModelBytes! });
-    const d = m.input.dims.slice(1);
-    const shape =
-      opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
-    if (!shape)
-      throw new SwapError(
-        'E_INPUT_SHAPE',
-        `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
-      );
-    batch = gaussianBatch(
-      S,
-      shape[0],
-      shape[1],
-      shape[2],
-      int('--gaussian-seed', f.gaussianSeed ?? '0', 0),
-      opts.maxMemory,
-    );
-  }
+  } else if (f.gaussian) batch = gaussianForModel(file, f, opts, S);
   if (batch) opts.inputs = batch;
+}
+
+/** Translate CLI flags into library options (inputs loaded here). */
+export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlags): OnnxScoreOptions {
+  rejectSpaceFlags(f);
+  const npy = f.input ?? f.npy;
+  if (f.input !== undefined && f.npy !== undefined && f.input !== f.npy)
+    throw new SwapError('E_OPTION', 'give --input or --npy, not both');
+  const sources = [npy, f.images, f.gaussian ? 'gaussian' : undefined].filter((x) => x !== undefined);
+  if (sources.length > 1) throw new SwapError('E_OPTION', 'choose at most one of --input, --images, --gaussian');
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm)}`);
+  const bn = f.bn ?? 'model';
+  if (bn !== 'model' && bn !== 'batch')
+    throw new SwapError('E_OPTION', `--bn must be model or batch, got ${quote(bn)}`);
+  const { engine, backend } = engineFromFlags(f);
+  const S = int('--batch', f.batch ?? '16', 1);
+  const maxMiB = num('--max-model-size', f.maxModelSize ?? '512');
+  if (maxMiB <= 0) throw new SwapError('E_OPTION', `--max-model-size must be positive, got ${maxMiB}`);
+  const cifar100 = f.norm === 'cifar100';
+  const opts: MutableOnnxOptions = {
+    batch: S,
+    reinit: Boolean(f.reinit),
+    repeats: int('--repeats', f.repeats ?? '32', 1),
+    seed: int('--seed', f.seed ?? '0', 0),
+    bn,
+    engine,
+    maxModelBytes: Math.floor(maxMiB * 1024 * 1024),
+    maxMemory: memoryLimit(f.maxMemory),
+  };
+  if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
+  if (f.inputShape !== undefined) opts.inputShape = parseShape(f.inputShape);
+  if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
+  if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
+  if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
+  if (f.mean !== undefined) opts.mean = list('--mean', f.mean);
+  else if (cifar100) opts.mean = [...CIFAR100_MEAN];
+  if (f.std !== undefined) opts.std = list('--std', f.std);
+  else if (cifar100) opts.std = [...CIFAR100_STD];
+  setInputs(file, f, opts, npy, S);
   return opts;
 }
 

@@ -98,10 +98,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** `swapnas search`: SWAP-NAS, PRE-NAS, hybrid or random search on any registered space, journaled and resumable. */
 export function registerSearch(program: Command): void {
-  const P = SEARCH_PROXY_DEFAULTS;
-  const S = SWAP_NAS_DEFAULTS;
-  const R = PRE_NAS_DEFAULTS;
-  program
+  const cmd = program
     .command('search')
     .description('architecture search: swap-nas (zero queries), pre-nas, hybrid or random (ground-truth queries)')
     .option('--space <name>', `search space: ${spaceNames().join(' | ')}`, 'nb201')
@@ -114,7 +111,20 @@ export function registerSearch(program: Command): void {
     .option(
       '--budget <n>',
       `ground-truth queries (pre-nas ${DEFAULT_BUDGETS['pre-nas']}, hybrid ${DEFAULT_BUDGETS.hybrid}, random ${DEFAULT_BUDGETS.random})`,
-    )
+    );
+  addStrategyOptions(cmd);
+  addProxyOptions(cmd);
+  addRunOptions(cmd);
+  cmd.action(async (f: SearchFlags) => {
+    await runSearchCli(f);
+  });
+}
+
+/** The swap-nas and pre-nas/hybrid hyper-parameter flags (defaults shown from the strategies' constants). */
+function addStrategyOptions(cmd: Command): void {
+  const S = SWAP_NAS_DEFAULTS;
+  const R = PRE_NAS_DEFAULTS;
+  cmd
     .option('--population <P>', `swap-nas population (${S.population})`)
     .option('--cycles <C>', `swap-nas cycles (${S.cycles})`)
     .option('--sample-size <S>', `swap-nas candidates per cycle (${S.sampleSize})`)
@@ -131,7 +141,13 @@ export function registerSearch(program: Command): void {
     .option(
       '--warm-start <x>',
       `hybrid: initial sample = best-SWAP of x·initial random cells, 0 = off (${R.warmStart})`,
-    )
+    );
+}
+
+/** The SWAP proxy flags: regulariser, proxy network, input batch, backend (swap-nas and hybrid). */
+function addProxyOptions(cmd: Command): void {
+  const P = SEARCH_PROXY_DEFAULTS;
+  cmd
     .option('--target-params <K>', 'reg-SWAP μ = σ = K (thousands of proxy-network parameters)')
     .option('--mu <K>', 'reg-SWAP μ (thousands of proxy-network parameters)')
     .option('--sigma <K2>', 'reg-SWAP σ')
@@ -154,7 +170,12 @@ export function registerSearch(program: Command): void {
       "proxy input height/width (default: the dataset's, e.g. 224 for darts imagenet; CIFAR images are resized)",
     )
     .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
-    .option('--threads <n>', 'scoring threads (default: all cores)')
+    .option('--threads <n>', 'scoring threads (default: all cores)');
+}
+
+/** Evaluator, journal, report outputs and Redis flags. */
+function addRunOptions(cmd: Command): void {
+  cmd
     .option('--evaluator <kind>', 'ground truth: table (NB201 lookup) | command (--eval-cmd)', 'table')
     .option(
       '--eval-cmd <cmd>',
@@ -174,26 +195,24 @@ export function registerSearch(program: Command): void {
       '--redis <url>',
       "score the population (and, with --evaluator command, train each query) on `swapnas worker` processes through Redis; the training command is each worker's own --evaluator",
     )
-    .option('--chunk <n>', 'architectures per queued scoring job (with --redis)', '16')
-    .action(async (f: SearchFlags) => {
-      await runSearchCli(f);
-    });
+    .option('--chunk <n>', 'architectures per queued scoring job (with --redis)', '16');
 }
 
 function given<K extends keyof SearchFlags>(f: SearchFlags, keys: readonly K[]): K[] {
   return keys.filter((k) => f[k] !== undefined && !(k === ('gaussian' as K) && f[k] === false));
 }
 
-async function runSearchCli(f: SearchFlags): Promise<void> {
-  // Every output is checked before the search runs (a search can take hours).
+/** Check every output path before the search runs (a search can take hours). */
+function checkOutputs(f: SearchFlags): void {
   if (f.out !== undefined) checkOutputFile(f.out, '--out');
   if (f.plot !== undefined) checkOutputFile(f.plot, '--plot');
   if (f.journal !== undefined) checkOutputFile(f.journal, '--journal');
   if (f.png !== undefined) checkOutputFile(f.png, '--png');
   if (f.html !== undefined) checkOutputFile(f.html, '--html');
-  const strategy = checkStrategy(f.strategy);
-  const seed = seedArg('--seed', f.seed);
-  const usesProxy = strategy === 'swap-nas' || strategy === 'hybrid';
+}
+
+/** Refuse flags of another strategy (swap-nas, pre-nas/hybrid, hybrid, or proxy flags without a proxy). */
+function checkStrayFlags(f: SearchFlags, strategy: string, usesProxy: boolean): void {
   const strayedSwap = given(f, SWAP_FLAGS);
   if (strategy !== 'swap-nas' && (strayedSwap.length > 0 || f.crossover === false)) {
     throw new SwapError('E_OPTION', `--${kebab(strayedSwap[0] ?? 'no-crossover')} applies to swap-nas only`);
@@ -210,15 +229,22 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
       'E_OPTION',
       `--${kebab(strayedProxy[0]!)} applies to swap-nas and hybrid (the strategies that score with SWAP)`,
     );
+}
 
-  const swapNas: SwapNasOptions = {
+/** The swap-nas options given on the command line. */
+function swapNasFromFlags(f: SearchFlags): SwapNasOptions {
+  return {
     ...(f.population !== undefined ? { population: int('--population', f.population, 2) } : {}),
     ...(f.cycles !== undefined ? { cycles: int('--cycles', f.cycles, 0) } : {}),
     ...(f.sampleSize !== undefined ? { sampleSize: int('--sample-size', f.sampleSize, 2) } : {}),
     ...(f.mutations !== undefined ? { mutations: int('--mutations', f.mutations, 1) } : {}),
     ...(f.crossover === false ? { crossover: false } : {}),
   };
-  const preNas: PreNasOptions = {
+}
+
+/** The pre-nas/hybrid options given on the command line. */
+function preNasFromFlags(f: SearchFlags): PreNasOptions {
+  return {
     ...(f.initial !== undefined ? { initial: int('--initial', f.initial, 1) } : {}),
     ...(f.perGeneration !== undefined ? { perGeneration: int('--per-generation', f.perGeneration, 1) } : {}),
     ...(f.parents !== undefined ? { parents: int('--parents', f.parents, 1) } : {}),
@@ -229,31 +255,40 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     ...(f.trees !== undefined ? { trees: int('--trees', f.trees, 1) } : {}),
     ...(f.warmStart !== undefined ? { warmStart: int('--warm-start', f.warmStart, 0) } : {}),
   };
+}
 
-  let evaluator: EvaluatorChoice;
+/** The ground-truth evaluator: the table, a training command, or (with --redis) the workers' command. */
+function evaluatorFromFlags(f: SearchFlags): EvaluatorChoice {
   if (f.evaluator === 'table') {
     if (f.evalCmd !== undefined) throw new SwapError('E_OPTION', '--eval-cmd needs --evaluator command');
-    evaluator = { kind: 'table' };
-  } else if (f.evaluator === 'command' && f.redis) {
+    return { kind: 'table' };
+  }
+  if (f.evaluator === 'command' && f.redis) {
     // Jobs never carry commands: each worker trains with the command it was started with.
     if (f.evalCmd !== undefined)
       throw new SwapError(
         'E_OPTION',
         'with --redis the training command is the workers\' (swapnas worker --evaluator "…"); drop --eval-cmd',
       );
-    evaluator = { kind: 'remote' };
-  } else if (f.evaluator === 'command') {
+    return { kind: 'remote' };
+  }
+  if (f.evaluator === 'command') {
     if (f.evalCmd === undefined || f.evalCmd.trim() === '')
       throw new SwapError('E_OPTION', '--evaluator command needs --eval-cmd "..."');
-    evaluator = {
+    return {
       kind: 'command',
       command: f.evalCmd,
       ...(f.evalTimeout !== undefined ? { timeoutSec: num('--eval-timeout', f.evalTimeout) } : {}),
       ...(f.runDir !== undefined ? { runDir: f.runDir } : {}),
     };
-  } else throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${quote(f.evaluator)}`);
+  }
+  throw new SwapError('E_OPTION', `--evaluator must be table or command, got ${quote(f.evaluator)}`);
+}
 
-  const entry = spaceEntry(f.space);
+type SpaceEntry = ReturnType<typeof spaceEntry>;
+
+/** The proxy-network flags over the space's defaults, and the input batch when the strategy scores with SWAP. */
+async function proxyFromFlags(f: SearchFlags, entry: SpaceEntry, usesProxy: boolean) {
   if (f.prune === false && !entry.proxyDefaults.prune)
     process.stderr.write(
       `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
@@ -271,17 +306,21 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
   const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
   const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
+  return { proxy, inputs };
+}
 
-  const progress = new Progress(
-    `search ${strategy}`,
-    f.progress,
-    process.stderr,
-    strategy === 'swap-nas' ? 'candidate networks' : 'ground-truth queries',
-  );
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  process.once('SIGINT', onSig);
-  process.once('SIGTERM', onSig);
+/** Parse and check every flag into runSearch's options (all errors before anything runs). */
+async function searchOptionsFromFlags(f: SearchFlags) {
+  checkOutputs(f);
+  const strategy = checkStrategy(f.strategy);
+  const seed = seedArg('--seed', f.seed);
+  const usesProxy = strategy === 'swap-nas' || strategy === 'hybrid';
+  checkStrayFlags(f, strategy, usesProxy);
+  const swapNas = swapNasFromFlags(f);
+  const preNas = preNasFromFlags(f);
+  const evaluator = evaluatorFromFlags(f);
+  const entry = spaceEntry(f.space);
+  const { proxy, inputs } = await proxyFromFlags(f, entry, usesProxy);
   const opts: SearchOptions = {
     strategy,
     space: f.space,
@@ -299,9 +338,35 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     ...(f.resume ? { resume: true } : {}),
     backend: f.backend as BackendName | 'auto',
     ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
-    signal: ac.signal,
-    onProgress: (d, t) => progress.update(d, t),
   };
+  return { opts, entry, inputs };
+}
+
+/** Write the requested report files and print the summary (or the JSON report). */
+async function writeSearchOutputs(f: SearchFlags, report: Awaited<ReturnType<typeof runSearch>>): Promise<void> {
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (f.out) writeFileAtomic(f.out, json);
+  if (f.plot) writeFileAtomic(f.plot, await renderPlotSvg(report));
+  if (f.png) writeFileAtomic(f.png, await svgToPng(await renderPlotSvg(report)));
+  if (f.html)
+    writeFileAtomic(f.html, await searchHtml(report, 'swapnas search report (self-contained; no network needed)'));
+  process.stdout.write(f.json ? json : formatSummary(report));
+}
+
+async function runSearchCli(f: SearchFlags): Promise<void> {
+  const { opts: parsed, entry, inputs } = await searchOptionsFromFlags(f);
+  const strategy = parsed.strategy;
+  const progress = new Progress(
+    `search ${strategy}`,
+    f.progress,
+    process.stderr,
+    strategy === 'swap-nas' ? 'candidate networks' : 'ground-truth queries',
+  );
+  const ac = new AbortController();
+  const onSig = () => ac.abort();
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const opts: SearchOptions = { ...parsed, signal: ac.signal, onProgress: (d, t) => progress.update(d, t) };
   let report: Awaited<ReturnType<typeof runSearch>>;
   const remote = f.redis
     ? await openRemoteSearch({
@@ -335,12 +400,6 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     process.off('SIGTERM', onSig);
     remote?.close();
   }
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (f.out) writeFileAtomic(f.out, json);
-  if (f.plot) writeFileAtomic(f.plot, await renderPlotSvg(report));
-  if (f.png) writeFileAtomic(f.png, await svgToPng(await renderPlotSvg(report)));
-  if (f.html)
-    writeFileAtomic(f.html, await searchHtml(report, 'swapnas search report (self-contained; no network needed)'));
-  process.stdout.write(f.json ? json : formatSummary(report));
+  await writeSearchOutputs(f, report);
   if (!report.chosen) process.exitCode = 1;
 }

@@ -13,6 +13,7 @@ import {
   toNum,
   valueInfoDims,
   valueInfoElemType,
+  type IGraphProto,
   type IModelProto,
   type INodeProto,
   type ITensorProto,
@@ -65,44 +66,34 @@ export function constantNodeTensor(n: INodeProto): ITensorProto | undefined {
   return undefined;
 }
 
-/** Read (with the size limit) and validate an ONNX model from a path or bytes. */
-export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOptions = {}): LoadedModel {
-  const max = opts.maxBytes ?? DEFAULT_MAX_MODEL_BYTES;
-  if (!(max > 0)) throw new SwapError('E_OPTION', `model size limit must be positive, got ${max}`);
-  let bytes: Uint8Array;
-  let source: string;
-  if (typeof pathOrBytes === 'string') {
-    source = pathOrBytes;
-    let size: number;
-    try {
-      const st = statSync(pathOrBytes);
-      if (!st.isFile()) throw new Error('not a regular file');
-      size = st.size;
-    } catch (e) {
-      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    if (size > max)
-      throw onnxError(
-        'too-large',
-        `ONNX model ${pathOrBytes} is ${size} bytes, over the ${max}-byte limit (raise it with --max-model-size)`,
-      );
-    try {
-      bytes = readFileSync(pathOrBytes);
-    } catch (e) {
-      throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${pathOrBytes}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  } else {
-    bytes = pathOrBytes;
-    source = opts.source ?? 'ONNX model';
-    if (bytes.length > max)
-      throw onnxError('too-large', `${source} is ${bytes.length} bytes, over the ${max}-byte limit`);
+/** Read a model file's bytes, refusing a non-file or one over `max` bytes before reading it. */
+function readModelFile(path: string, max: number): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    size = st.size;
+  } catch (e) {
+    throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (bytes.length === 0) throw onnxError('format', `${source} is empty`);
+  if (size > max)
+    throw onnxError(
+      'too-large',
+      `ONNX model ${path} is ${size} bytes, over the ${max}-byte limit (raise it with --max-model-size)`,
+    );
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new SwapError('E_INPUT_FILE', `cannot read ONNX model ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
 
+/** Decode the protobuf and check it is a graph with a default-domain opset ≥ {@link MIN_OPSET}; returns the opset. */
+function decodeChecked(bytes: Uint8Array, source: string): { model: IModelProto; opset: number } {
   let model: IModelProto;
   try {
     model = decodeModel(bytes);
@@ -126,7 +117,11 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
       'opset',
       `${source} uses opset ${opset}; swapnas supports opset ${MIN_OPSET} or newer (re-export with opset_version ≥ ${MIN_OPSET})`,
     );
+  return { model, opset };
+}
 
+/** Initializers and default-domain Constant-node values by name; external or sparse tensors are refused. */
+function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto> {
   const consts = new Map<string, ITensorProto>();
   for (const t of g.initializer ?? []) {
     if (isExternal(t))
@@ -144,6 +139,11 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
       if (t && n.output?.[0]) consts.set(n.output[0], t);
     }
   }
+  return consts;
+}
+
+/** The one graph input that is not a constant; it must be a float32 4-D (N, C, H, W) batch. */
+function dataInput(g: IGraphProto, consts: ReadonlyMap<string, ITensorProto>, source: string): LoadedModel['input'] {
   const inputs = (g.input ?? []).filter((v) => v.name && !consts.has(v.name));
   if (inputs.length !== 1) {
     throw new SwapError(
@@ -163,12 +163,34 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
       'E_INPUT_SHAPE',
       `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch, its shape is ${dims ? `[${dims.join(', ')}]` : 'unknown'}`,
     );
+  return { name: inp.name!, dims };
+}
+
+/** Read (with the size limit) and validate an ONNX model from a path or bytes. */
+export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOptions = {}): LoadedModel {
+  const max = opts.maxBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  if (!(max > 0)) throw new SwapError('E_OPTION', `model size limit must be positive, got ${max}`);
+  let bytes: Uint8Array;
+  let source: string;
+  if (typeof pathOrBytes === 'string') {
+    source = pathOrBytes;
+    bytes = readModelFile(pathOrBytes, max);
+  } else {
+    bytes = pathOrBytes;
+    source = opts.source ?? 'ONNX model';
+    if (bytes.length > max)
+      throw onnxError('too-large', `${source} is ${bytes.length} bytes, over the ${max}-byte limit`);
+  }
+  if (bytes.length === 0) throw onnxError('format', `${source} is empty`);
+  const { model, opset } = decodeChecked(bytes, source);
+  const g = model.graph!;
+  const consts = collectConsts(g, source);
   return {
     model,
     source,
     sizeBytes: bytes.length,
     opset,
-    input: { name: inp.name!, dims },
+    input: dataInput(g, consts, source),
     consts,
     producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || basename(source),
   };

@@ -190,25 +190,133 @@ async function resolveInputs(m: LoadedModel, shape: Shape3, S: number, opts: Onn
   return b;
 }
 
+/** The checked scalar options of {@link scoreOnnxModel} (the model-dependent ones are resolved after loading). */
+interface OnnxSettings {
+  readonly reinit: boolean;
+  readonly bn: 'model' | 'batch';
+  readonly engine: 'auto' | 'ir' | 'ort';
+  readonly seed: number;
+  /** R: the asked repeats with `reinit`, else 1 (own weights run once). */
+  readonly repeats: number;
+  readonly reg: { mu: number; sigma: number } | undefined;
+}
+
+/** Validate the options that do not depend on the model (coded E_OPTION errors). */
+function checkOnnxSettings(opts: OnnxScoreOptions): OnnxSettings {
+  const reinit = opts.reinit ?? false;
+  const bn = opts.bn ?? 'model';
+  if (bn !== 'model' && bn !== 'batch')
+    throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${quote(bn)}`);
+  const engine = opts.engine ?? 'auto';
+  if (!['auto', 'ir', 'ort'].includes(engine))
+    throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${quote(engine)}`);
+  const seed = checkInt('seed', opts.seed ?? 0, 0);
+  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
+  const repeatsAsked = checkInt('repeats', opts.repeats ?? 32, 1);
+  const reg = checkRegulariser(opts.mu, opts.sigma);
+  return { reinit, bn, engine, seed, repeats: reinit ? repeatsAsked : 1, reg };
+}
+
+/** What one engine measured: Ψ per repeat and the recorded-value bookkeeping. */
+interface EngineRun {
+  readonly engine: string;
+  readonly perRepeat: number[];
+  readonly recorded: number;
+  readonly relus: number;
+  readonly ignoredRelus: number;
+  readonly skipped: readonly SkippedBackend[];
+}
+
+/** The run options shared by both engines (threads, abort signal, progress). */
+function runOptions(opts: OnnxScoreOptions) {
+  return {
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
+}
+
+/** Score the imported network on an IR backend (PRNG weights, one count per seed). */
+async function runOnIr(
+  net: Network,
+  source: string,
+  inputs: InputBatch,
+  seeds: number[],
+  opts: OnnxScoreOptions,
+): Promise<EngineRun> {
+  const recorded = recordedValues(net);
+  const relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).length;
+  const ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length !== 3).length;
+  if (recorded === 0)
+    throw onnxError(
+      'no-relu',
+      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`,
+    );
+  const registry = opts.registry ?? new BackendRegistry();
+  const choice = await registry.choose(opts.backend ?? 'auto');
+  let perRepeat: number[];
+  try {
+    const counts = await countPatterns(choice.backend, { networks: [net], inputs, seeds, ...runOptions(opts) });
+    perRepeat = counts[0]!;
+  } finally {
+    await choice.backend.close?.();
+  }
+  return { engine: `ir:${choice.backend.name}`, perRepeat, recorded, relus, ignoredRelus, skipped: choice.skipped };
+}
+
+/** Score the model on ONNX Runtime (own weights, or re-initialised with the IR's tensor ids when importable). */
+async function runOnOrt(
+  m: LoadedModel,
+  imp: ReturnType<typeof importOnnxModel>,
+  batch: { readonly shape: Shape3; readonly S: number; readonly inputs: InputBatch },
+  seeds: number[],
+  set: OnnxSettings,
+  opts: OnnxScoreOptions,
+  warnings: string[],
+): Promise<EngineRun> {
+  const { shape, S, inputs } = batch;
+  const prep = prepareForOrt(m, {
+    batch: S,
+    inputShape: shape,
+    reinit: set.reinit,
+    bn: set.bn,
+    ...(imp.ok ? { weightIds: imp.weightIds } : {}),
+  });
+  if (prep.bnEval > 0 && set.bn !== 'batch') {
+    warnings.push(
+      `${prep.bnEval} BatchNormalization node(s) use running statistics (exported in eval mode); the official code scores in train mode — use bn "batch" (--bn batch) for batch statistics`,
+    );
+  }
+  if (prep.reluOutputs.length === 0) throw onnxError('no-relu', `${m.source} has no Relu: the SWAP-Score is undefined`);
+  const job = {
+    model: prep.bytes,
+    inputName: prep.inputName,
+    input: inputs.data,
+    inputDims: prep.inputDims,
+    outputs: prep.reluOutputs,
+    weights: prep.weights,
+    seeds,
+    intraOpThreads: 1,
+    label: m.source,
+  };
+  const [res] = await runOrtJobs([job], runOptions(opts));
+  return {
+    engine: 'ort',
+    perRepeat: res!.counts,
+    recorded: res!.recorded.reduce((a, r) => a + r.dims.slice(1).reduce((x, y) => x * y, 1), 0),
+    relus: res!.recorded.length,
+    ignoredRelus: res!.ignored.length,
+    skipped: [],
+  };
+}
+
 /** Score an ONNX model file (or its bytes). */
 export async function scoreOnnxModel(
   pathOrBytes: string | Uint8Array,
   opts: OnnxScoreOptions = {},
 ): Promise<OnnxScore> {
-  const reinit = opts.reinit ?? false;
-  const bn = opts.bn ?? 'model';
-  if (bn !== 'model' && bn !== 'batch')
-    throw new SwapError('E_OPTION', `bn must be "model" or "batch", got ${quote(bn)}`);
-  const engineOpt = opts.engine ?? 'auto';
-  if (!['auto', 'ir', 'ort'].includes(engineOpt))
-    throw new SwapError('E_OPTION', `engine must be auto, ir or ort, got ${quote(engineOpt)}`);
-  const seed = checkInt('seed', opts.seed ?? 0, 0);
-  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `seed must fit in 32 bits, got ${seed}`);
-  const repeatsAsked = checkInt('repeats', opts.repeats ?? 32, 1);
-  const repeats = reinit ? repeatsAsked : 1;
-  const reg = checkRegulariser(opts.mu, opts.sigma);
+  const set = checkOnnxSettings(opts);
   const warnings: string[] = [];
-
   const m = loadOnnxModel(pathOrBytes, {
     ...(opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {}),
   });
@@ -222,124 +330,51 @@ export async function scoreOnnxModel(
     warnings.push(`the model was exported with batch size ${modelBatch}; its batch dimension was set to ${S}`);
   }
 
-  const imp = importOnnxModel(m, { inputShape: shape, bn });
+  const imp = importOnnxModel(m, { inputShape: shape, bn: set.bn });
   if (imp.ok) checkOnnxMemory(shape, S, imp.network, limit);
-  if (engineOpt === 'ir') {
-    if (!reinit)
+  if (set.engine === 'ir') {
+    if (!set.reinit)
       throw new SwapError(
         'E_OPTION',
         'the IR engine scores PRNG weights only: use it with --reinit (own weights run on ONNX Runtime)',
       );
     if (!imp.ok) throw new SwapError('E_OPTION', `${m.source} cannot be imported into the IR: ${imp.reason}`);
   }
-  const useIr = engineOpt !== 'ort' && reinit && imp.ok;
-  const seeds = reinit ? Array.from({ length: repeats }, (_, r) => repeatSeed(seed, r)) : [seed];
+  const seeds = set.reinit ? Array.from({ length: set.repeats }, (_, r) => repeatSeed(set.seed, r)) : [set.seed];
   const params = onnxParamCount(m);
+  const run =
+    set.engine !== 'ort' && set.reinit && imp.ok
+      ? await runOnIr(imp.network, m.source, inputs, seeds, opts)
+      : await runOnOrt(m, imp, { shape, S, inputs }, seeds, set, opts, warnings);
 
-  let engine: string;
-  let perRepeat: number[];
-  let recorded: number;
-  let relus: number;
-  let ignoredRelus: number;
-  let skipped: readonly SkippedBackend[] = [];
-
-  if (useIr && imp.ok) {
-    const net = imp.network;
-    recorded = recordedValues(net);
-    relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).length;
-    ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length !== 3).length;
-    if (recorded === 0)
-      throw onnxError(
-        'no-relu',
-        `${m.source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`,
-      );
-    const registry = opts.registry ?? new BackendRegistry();
-    const choice = await registry.choose(opts.backend ?? 'auto');
-    skipped = choice.skipped;
-    try {
-      const counts = await countPatterns(choice.backend, {
-        networks: [net],
-        inputs,
-        seeds,
-        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      });
-      perRepeat = counts[0]!;
-    } finally {
-      await choice.backend.close?.();
-    }
-    engine = `ir:${choice.backend.name}`;
-  } else {
-    const prep = prepareForOrt(m, {
-      batch: S,
-      inputShape: shape,
-      reinit,
-      bn,
-      ...(imp.ok ? { weightIds: imp.weightIds } : {}),
-    });
-    if (prep.bnEval > 0 && bn !== 'batch') {
-      warnings.push(
-        `${prep.bnEval} BatchNormalization node(s) use running statistics (exported in eval mode); the official code scores in train mode — use bn "batch" (--bn batch) for batch statistics`,
-      );
-    }
-    if (prep.reluOutputs.length === 0)
-      throw onnxError('no-relu', `${m.source} has no Relu: the SWAP-Score is undefined`);
-    const [res] = await runOrtJobs(
-      [
-        {
-          model: prep.bytes,
-          inputName: prep.inputName,
-          input: inputs.data,
-          inputDims: prep.inputDims,
-          outputs: prep.reluOutputs,
-          weights: prep.weights,
-          seeds,
-          intraOpThreads: 1,
-          label: m.source,
-        },
-      ],
-      {
-        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      },
-    );
-    perRepeat = res!.counts;
-    recorded = res!.recorded.reduce((a, r) => a + r.dims.slice(1).reduce((x, y) => x * y, 1), 0);
-    relus = res!.recorded.length;
-    ignoredRelus = res!.ignored.length;
-    engine = 'ort';
-  }
-
-  const swap = perRepeat.reduce((a, b) => a + b, 0) / perRepeat.length;
-  const f = reg ? regFactor(params / 1000, reg.mu, reg.sigma) : 1;
+  const swap = run.perRepeat.reduce((a, b) => a + b, 0) / run.perRepeat.length;
+  const f = set.reg ? regFactor(params / 1000, set.reg.mu, set.reg.sigma) : 1;
   return {
     model: m.source,
-    engine,
+    engine: run.engine,
     swap,
-    perRepeat,
+    perRepeat: run.perRepeat,
     params,
     regFactor: f,
     regSwap: swap * f,
-    recorded,
-    relus,
-    ignoredRelus,
+    recorded: run.recorded,
+    relus: run.relus,
+    ignoredRelus: run.ignoredRelus,
     importable: imp.ok,
     ...(imp.ok ? {} : { importReason: imp.reason }),
     warnings,
     settings: {
       batch: S,
-      repeats,
-      seed,
-      reinit,
-      bn,
+      repeats: set.repeats,
+      seed: set.seed,
+      reinit: set.reinit,
+      bn: set.bn,
       inputs: inputs.source,
       inputShape: shape,
       opset: m.opset,
       producer: m.producer,
-      skippedBackends: skipped,
-      regulariser: reg ?? null,
+      skippedBackends: run.skipped,
+      regulariser: set.reg ?? null,
     },
   };
 }

@@ -97,6 +97,61 @@ export function parseAccuracy(stdout: string): Evaluation {
   return { ok: true, accuracy: v };
 }
 
+/** What a finished shell command left: exit code or signal, stdout (capped), stderr tail, timeout or spawn failure. */
+interface ShellResult {
+  code: number | null;
+  sig: string | null;
+  out: string;
+  err: string;
+  timedOut: boolean;
+  spawnError?: string;
+}
+
+/**
+ * Run `cmd` with /bin/sh in its own process group; the whole group is killed after `tSec` seconds (0 = never)
+ * or when `signal` aborts. Never rejects: failures are in the result.
+ */
+function runShell(cmd: string, env: NodeJS.ProcessEnv, tSec: number, signal: AbortSignal | undefined) {
+  return new Promise<ShellResult>((resolve) => {
+    let out = '';
+    let err = '';
+    let timedOut = false;
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn('/bin/sh', ['-c', cmd], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      resolve({ code: null, sig: null, out, err, timedOut, spawnError: (e as Error).message });
+      return;
+    }
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = tSec > 0 ? setTimeout(() => ((timedOut = true), killGroup()), tSec * 1000) : undefined;
+    const onAbort = () => killGroup();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.length < MAX_STDOUT) out += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString('utf8')).slice(-16 * TAIL);
+    });
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ code: null, sig: null, out, err, timedOut, spawnError: e.message });
+    });
+    child.on('close', (code, sig) => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ code, sig, out, err, timedOut });
+    });
+  });
+}
+
 /**
  * Ground truth from a user command that trains the network and prints its accuracy. Non-zero exit, a signal,
  * a timeout or unparsable output is a failed evaluation (recorded, never thrown). The command's stdout and
@@ -139,52 +194,7 @@ export class CommandEvaluator<G> implements Evaluator<G> {
       ...(this.opts.seed !== undefined ? { SWAPNAS_SEED: String(this.opts.seed) } : {}),
     };
     const started = Date.now();
-    const res = await new Promise<{
-      code: number | null;
-      sig: string | null;
-      out: string;
-      err: string;
-      timedOut: boolean;
-      spawnError?: string;
-    }>((resolve) => {
-      let out = '';
-      let err = '';
-      let timedOut = false;
-      let child: ChildProcessByStdio<null, Readable, Readable>;
-      try {
-        child = spawn('/bin/sh', ['-c', cmd], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (e) {
-        resolve({ code: null, sig: null, out, err, timedOut, spawnError: (e as Error).message });
-        return;
-      }
-      const killGroup = () => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      };
-      const tSec = this.opts.timeoutSec ?? 0;
-      const timer = tSec > 0 ? setTimeout(() => ((timedOut = true), killGroup()), tSec * 1000) : undefined;
-      const onAbort = () => killGroup();
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdout.on('data', (d: Buffer) => {
-        if (out.length < MAX_STDOUT) out += d.toString('utf8');
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        err = (err + d.toString('utf8')).slice(-16 * TAIL);
-      });
-      child.on('error', (e) => {
-        if (timer) clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
-        resolve({ code: null, sig: null, out, err, timedOut, spawnError: e.message });
-      });
-      child.on('close', (code, sig) => {
-        if (timer) clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
-        resolve({ code, sig, out, err, timedOut });
-      });
-    });
+    const res = await runShell(cmd, env, this.opts.timeoutSec ?? 0, req.signal);
     try {
       writeFileSync(join(dir, 'stdout.txt'), res.out);
       writeFileSync(join(dir, 'stderr.txt'), res.err);

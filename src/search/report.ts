@@ -44,6 +44,62 @@ export function formatSummary(r: SearchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+const PANEL_W = 320;
+const PANEL_H = 220;
+
+/**
+ * One panel of the best-so-far plot: the step line of the `traj` data over field `x`, its points, and a dashed
+ * rule at `top` (the table optimum or best value), at horizontal `offset`.
+ */
+function plotPanel(x: 't' | 'e', xTitle: string, offset: number, yDomain: number[], top: number) {
+  const W = PANEL_W;
+  const H = PANEL_H;
+  const at = { x: { scale: 'x', field: x }, y: { scale: 'y', field: 'acc' } };
+  return {
+    type: 'group',
+    encode: { enter: { x: { value: offset }, width: { value: W }, height: { value: H } } },
+    scales: [
+      { name: 'x', type: 'linear', domain: { data: 'traj', field: x }, range: [0, W], nice: true, zero: true },
+      { name: 'y', type: 'linear', domain: yDomain, range: [H, 0], nice: true, zero: false, clamp: true },
+    ],
+    axes: [
+      { orient: 'bottom', scale: 'x', title: xTitle, grid: true },
+      { orient: 'left', scale: 'y', title: `test accuracy (%)`, grid: true },
+    ],
+    marks: [
+      {
+        type: 'line',
+        from: { data: 'traj' },
+        encode: {
+          enter: {
+            ...at,
+            interpolate: { value: 'step-after' },
+            stroke: { value: '#1f77b4' },
+            strokeWidth: { value: 2 },
+          },
+        },
+      },
+      {
+        type: 'symbol',
+        from: { data: 'points' },
+        encode: { enter: { ...at, size: { value: 20 }, fill: { value: '#1f77b4' } } },
+      },
+      {
+        type: 'rule',
+        encode: {
+          enter: {
+            x: { value: 0 },
+            x2: { value: W },
+            y: { scale: 'y', value: top },
+            stroke: { value: '#d62728' },
+            strokeDash: { value: [4, 3] },
+          },
+        },
+      },
+    ],
+  };
+}
+
 /**
  * The Vega (v6) spec of the best-so-far plot: test accuracy (table) of the strategy's incumbent against wall
  * time and against evaluations (ground-truth queries for query-based strategies, networks scored otherwise),
@@ -65,64 +121,11 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
   const top = r.optimum?.test ?? Math.max(0, ...accs);
   const lo = Math.min(top, ...accs);
   const yDomain = [Math.floor(lo - 0.5), Math.ceil(top + 0.25)];
-  const W = 320;
-  const H = 220;
-  const panel = (x: 't' | 'e', xTitle: string, offset: number) => ({
-    type: 'group',
-    encode: { enter: { x: { value: offset }, width: { value: W }, height: { value: H } } },
-    scales: [
-      { name: 'x', type: 'linear', domain: { data: 'traj', field: x }, range: [0, W], nice: true, zero: true },
-      { name: 'y', type: 'linear', domain: yDomain, range: [H, 0], nice: true, zero: false, clamp: true },
-    ],
-    axes: [
-      { orient: 'bottom', scale: 'x', title: xTitle, grid: true },
-      { orient: 'left', scale: 'y', title: `test accuracy (%)`, grid: true },
-    ],
-    marks: [
-      {
-        type: 'line',
-        from: { data: 'traj' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: x },
-            y: { scale: 'y', field: 'acc' },
-            interpolate: { value: 'step-after' },
-            stroke: { value: '#1f77b4' },
-            strokeWidth: { value: 2 },
-          },
-        },
-      },
-      {
-        type: 'symbol',
-        from: { data: 'points' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: x },
-            y: { scale: 'y', field: 'acc' },
-            size: { value: 20 },
-            fill: { value: '#1f77b4' },
-          },
-        },
-      },
-      {
-        type: 'rule',
-        encode: {
-          enter: {
-            x: { value: 0 },
-            x2: { value: W },
-            y: { scale: 'y', value: top },
-            stroke: { value: '#d62728' },
-            strokeDash: { value: [4, 3] },
-          },
-        },
-      },
-    ],
-  });
   return {
     $schema: 'https://vega.github.io/schema/vega/v6.json',
     description: title,
-    width: 2 * W + 80,
-    height: H,
+    width: 2 * PANEL_W + 80,
+    height: PANEL_H,
     padding: 10,
     title: {
       text: title,
@@ -132,7 +135,10 @@ export function plotSpec(r: SearchReport): Record<string, unknown> {
       { name: 'traj', values },
       { name: 'points', values: values.slice(0, -1) },
     ],
-    marks: [panel('t', 'wall time (s)', 0), panel('e', byQueries ? 'ground-truth queries' : 'networks scored', W + 80)],
+    marks: [
+      plotPanel('t', 'wall time (s)', 0, yDomain, top),
+      plotPanel('e', byQueries ? 'ground-truth queries' : 'networks scored', PANEL_W + 80, yDomain, top),
+    ],
   };
 }
 

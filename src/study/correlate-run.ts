@@ -109,8 +109,8 @@ export interface CorrelateReport {
   readonly secondsPerArch: number | null;
 }
 
-/** Score the architectures and correlate SWAP, reg-SWAP, NWOT, params, FLOPs (and external proxies) with accuracy. */
-export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<CorrelateReport> {
+/** Refuse a table of another space, a missing target, or genotypes without a truth value. */
+function checkCorrelateInputs<G>(o: CorrelateOptions<G>): void {
   const space = o.space;
   if (o.table.space !== space.name)
     throw new SwapError('E_TABLE', `table ${o.table.name} belongs to space ${o.table.space}, not ${space.name}`);
@@ -125,18 +125,16 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
       'E_TABLE',
       `${missing.length} architectures have no ${o.dataset} value in ${o.table.source}, e.g. ${missing[0]}`,
     );
-  const net = {
-    ...o.network,
-    channels: o.setting.channels,
-    cells: o.setting.cells,
-    inputSize: o.setting.inputSize ?? (o.network?.['inputSize'] as number | undefined) ?? 32,
-    prune: Boolean(o.setting.prune),
-  };
-  const reg = o.regulariser ?? dataFreeRegulariser(space, net);
+}
+
+/** Measure every genotype (cache first); also how many were measured afresh and how long that took. */
+async function measureTimed<G>(
+  o: CorrelateOptions<G>,
+): Promise<{ ms: Map<string, Measurement>; secs: number; fresh: number }> {
   const t0 = performance.now();
   let fresh = 0;
   let initial = -1;
-  const ms = await (o.measurer ? o.measurer.measure.bind(o.measurer) : measure)(space, o.genotypes, o.setting, {
+  const ms = await (o.measurer ? o.measurer.measure.bind(o.measurer) : measure)(o.space, o.genotypes, o.setting, {
     backend: o.backend,
     ...(o.network ? { network: o.network } : {}),
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
@@ -148,87 +146,105 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
       o.onProgress?.(d, t);
     },
   });
-  const secs = (performance.now() - t0) / 1000;
-  const archs = o.genotypes.map((g) => space.format(g));
-  const truth = archs.map((a) => o.table.get(a)!.truth[o.dataset]!);
+  return { ms, secs: (performance.now() - t0) / 1000, fresh };
+}
+
+type CorrelateOpt = Parameters<typeof correlate>[4];
+
+/** Rows of the in-house proxies: reg-SWAP, SWAP, NWOT (if measured), then the table's baselines or params/MACs. */
+function inHouseRows<G>(
+  o: CorrelateOptions<G>,
+  archs: readonly string[],
+  meas: readonly Measurement[],
+  regSwap: readonly number[],
+  truth: readonly number[],
+  opt: CorrelateOpt,
+): CorrelationRow[] {
   const rows: CorrelationRow[] = [];
-  const meas = archs.map((a) => ms.get(a)!);
-  // Θ of the network that was scored (a pruned network loses its dead convolutions' parameters).
-  const regSwap = meas.map((m) => m.swap * regFactor(m.params / 1000, reg.mu, reg.sigma));
-  const opt = { resamples: o.resamples ?? 1000, seed: 7 };
-  rows.push(correlate('reg-SWAP', regSwap, truth, 'in-house', opt));
-  rows.push(
-    correlate(
-      'SWAP',
-      meas.map((m) => m.swap),
-      truth,
-      'in-house',
-      opt,
-    ),
+  const row = (name: string, values: readonly (number | undefined)[]) =>
+    rows.push(correlate(name, values, truth, 'in-house', opt));
+  row('reg-SWAP', regSwap);
+  row(
+    'SWAP',
+    meas.map((m) => m.swap),
   );
   if (o.setting.nwot) {
     // A singular kernel (log|det K| = −∞: every sample has the same code) carries no information: rank it last
     // rather than dropping it (JSON stores −∞ as null).
     const nw = meas.map((m) => (typeof m.nwot === 'number' && Number.isFinite(m.nwot) ? m.nwot : undefined));
     const floor = Math.min(...nw.filter((v): v is number => v !== undefined)) - 1;
-    rows.push(
-      correlate(
-        'NWOT',
-        nw.map((v) => v ?? floor),
-        truth,
-        'in-house',
-        opt,
-      ),
+    row(
+      'NWOT',
+      nw.map((v) => v ?? floor),
     );
   }
   const baselines = o.table.baselines?.(o.dataset);
   if (baselines && baselines.size > 0) {
     for (const [name, values] of baselines)
-      rows.push(
-        correlate(
-          name,
-          archs.map((a) => values.get(a)),
-          truth,
-          'in-house',
-          opt,
-        ),
+      row(
+        name,
+        archs.map((a) => values.get(a)),
       );
   } else {
-    rows.push(
-      correlate(
-        'params (scored net)',
-        meas.map((m) => m.params),
-        truth,
-        'in-house',
-        opt,
-      ),
+    row(
+      'params (scored net)',
+      meas.map((m) => m.params),
     );
-    rows.push(
-      correlate(
-        'MACs (scored net)',
-        meas.map((m) => m.macs),
-        truth,
-        'in-house',
-        opt,
-      ),
+    row(
+      'MACs (scored net)',
+      meas.map((m) => m.macs),
     );
   }
+  return rows;
+}
+
+/** Rows of the table's external (published) proxies that cover enough cells; notes for those that do not. */
+function externalRows<G>(
+  o: CorrelateOptions<G>,
+  archs: readonly string[],
+  truth: readonly number[],
+  opt: CorrelateOpt,
+): { rows: CorrelationRow[]; notes: string[] } {
+  const rows: CorrelationRow[] = [];
   const notes: string[] = [];
-  if (o.external !== false && o.table.external) {
-    for (const [name, values] of o.table.external(o.dataset)) {
-      const v = archs.map((a) => values.get(a));
-      const covered = v.filter((x) => x !== undefined).length;
-      const need = Math.min(MIN_EXTERNAL_ROWS, archs.length);
-      if (covered < need) {
-        if (covered > 0)
-          notes.push(
-            `${name}: only ${covered} of the ${archs.length} cells have a published value (< ${need}); not reported`,
-          );
-        continue;
-      }
-      rows.push(correlate(name, v, truth, 'external', opt));
+  if (o.external === false || !o.table.external) return { rows, notes };
+  for (const [name, values] of o.table.external(o.dataset)) {
+    const v = archs.map((a) => values.get(a));
+    const covered = v.filter((x) => x !== undefined).length;
+    const need = Math.min(MIN_EXTERNAL_ROWS, archs.length);
+    if (covered < need) {
+      if (covered > 0)
+        notes.push(
+          `${name}: only ${covered} of the ${archs.length} cells have a published value (< ${need}); not reported`,
+        );
+      continue;
     }
+    rows.push(correlate(name, v, truth, 'external', opt));
   }
+  return { rows, notes };
+}
+
+/** Score the architectures and correlate SWAP, reg-SWAP, NWOT, params, FLOPs (and external proxies) with accuracy. */
+export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<CorrelateReport> {
+  const space = o.space;
+  checkCorrelateInputs(o);
+  const net = {
+    ...o.network,
+    channels: o.setting.channels,
+    cells: o.setting.cells,
+    inputSize: o.setting.inputSize ?? (o.network?.['inputSize'] as number | undefined) ?? 32,
+    prune: Boolean(o.setting.prune),
+  };
+  const reg = o.regulariser ?? dataFreeRegulariser(space, net);
+  const { ms, secs, fresh } = await measureTimed(o);
+  const archs = o.genotypes.map((g) => space.format(g));
+  const truth = archs.map((a) => o.table.get(a)!.truth[o.dataset]!);
+  const meas = archs.map((a) => ms.get(a)!);
+  // Θ of the network that was scored (a pruned network loses its dead convolutions' parameters).
+  const regSwap = meas.map((m) => m.swap * regFactor(m.params / 1000, reg.mu, reg.sigma));
+  const opt = { resamples: o.resamples ?? 1000, seed: 7 };
+  const rows = inHouseRows(o, archs, meas, regSwap, truth, opt);
+  const ext = externalRows(o, archs, truth, opt);
   return {
     space: space.name,
     table: o.table.name,
@@ -239,8 +255,8 @@ export async function runCorrelate<G>(o: CorrelateOptions<G>): Promise<Correlate
     regulariser: reg,
     architectures: archs.length,
     truth: o.table.describe(o.dataset),
-    rows,
-    notes,
+    rows: [...rows, ...ext.rows],
+    notes: ext.notes,
     measurements: meas.map((m, i) => ({ ...m, regSwap: regSwap[i]!, accuracy: truth[i]! })),
     secondsPerArch: fresh > 0 ? secs / fresh : null,
   };

@@ -32,6 +32,10 @@ function cancelled(): SwapError {
   return new SwapError('E_CANCELLED', 'scoring cancelled');
 }
 
+/**
+ * Run the jobs (each over all its seeds) on up to `threads` worker threads, or inline when no compiled worker
+ * script exists; results in job order. Cancellation (`signal`) and the first failure stop every worker.
+ */
 export async function runOrtJobs(jobs: readonly OrtJob[], opts: PoolOptions = {}): Promise<OrtJobResult[]> {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   const total = jobs.reduce((a, j) => a + j.seeds.length, 0);
@@ -40,17 +44,25 @@ export async function runOrtJobs(jobs: readonly OrtJob[], opts: PoolOptions = {}
   if (opts.signal?.aborted) throw cancelled();
   if (jobs.length === 0) return [];
   const script = opts.inline ? undefined : workerScript();
-  const results: OrtJobResult[] = new Array(jobs.length);
-
   if (!script) {
+    const results: OrtJobResult[] = new Array(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
       results[i] = await runOrtJob({ ...jobs[i]!, intraOpThreads: threads }, tick, () => opts.signal?.aborted === true);
     }
     return results;
   }
-
   const nWorkers = Math.min(threads, jobs.length);
   const intra = Math.max(1, Math.floor(threads / Math.max(1, nWorkers)));
+  return runOnWorkers(script, jobs, { nWorkers, intra, tick, ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
+/** Feed `jobs` to `nWorkers` worker threads (each session with `intra` intra-op threads), one job per worker at a time. */
+function runOnWorkers(
+  script: URL,
+  jobs: readonly OrtJob[],
+  { nWorkers, intra, tick, signal }: { nWorkers: number; intra: number; tick: () => void; signal?: AbortSignal },
+): Promise<OrtJobResult[]> {
+  const results: OrtJobResult[] = new Array(jobs.length);
   // Cancellation is cooperative: a worker is never terminated inside onnxruntime (that aborts the process);
   // it checks this flag before each run, and idle workers are asked to exit.
   const cancel = new Int32Array(new SharedArrayBuffer(4));
@@ -67,7 +79,7 @@ export async function runOrtJobs(jobs: readonly OrtJob[], opts: PoolOptions = {}
     };
     const settle = () => {
       if (live.size > 0) return;
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       if (error !== undefined) reject(error);
       else resolve(results);
     };
@@ -77,7 +89,7 @@ export async function runOrtJobs(jobs: readonly OrtJob[], opts: PoolOptions = {}
       for (const w of live) if (!busy.has(w)) dismiss(w);
     };
     const onAbort = () => fail(cancelled());
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     const feed = (w: Worker) => {
       if (error !== undefined || next >= jobs.length) {
         dismiss(w);

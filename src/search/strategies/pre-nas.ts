@@ -78,19 +78,136 @@ interface Evaluated<G> {
 
 const safeLog = (x: number) => Math.log(Math.max(x, 1e-12));
 
-/**
- * PRE-NAS (Peng et al., GECCO 2022 / TEVC 2023; algorithms.md §3) on the table: predictor-assisted evolution.
- * After an initial random sample, each generation (1) fits a random forest to every successful evaluation so
- * far, (2) picks parents by tournament on evaluated accuracy, (3) generates offspring that keep the parent's
- * topology (same non-`none` edges) and change 1..maxOpChanges operations, (4) predicts their accuracy and
- * evaluates a percentile-stratified sample of the best predicted. Failed evaluations spend budget but are not
- * training data. Returns the evaluated architecture with the best accuracy.
- *
- * `hybrid` is the same algorithm whose predictor features also contain log Ψ and log reg-SWAP of each candidate
- * (from the cached proxy), and whose initial sample is warm-started by reg-SWAP.
- */
-export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid' = 'pre-nas'): Strategy<G> {
-  const o = { ...PRE_NAS_DEFAULTS, ...opts };
+type PreNasSettings = Required<PreNasOptions>;
+
+/** The state of one PRE-NAS run: what was evaluated, the incumbent and the counters reported in `stats`. */
+class PreNasRun<G> {
+  /** Keys evaluated (or failed). */
+  readonly seen = new Set<string>();
+  /** Successful evaluations: the predictor's training rows. */
+  readonly data: Evaluated<G>[] = [];
+  used = 0;
+  failed = 0;
+  best: Evaluated<G> | undefined;
+  generations = 0;
+  fallbacks = 0;
+
+  constructor(
+    private readonly ctx: StrategyContext<G>,
+    private readonly o: PreNasSettings,
+    private readonly hybrid: boolean,
+    private readonly query: (g: G) => Promise<Evaluation>,
+  ) {}
+
+  /** Predictor features: the space encoding, plus log Ψ and log reg-SWAP for hybrid. */
+  async features(gs: readonly G[]): Promise<number[][]> {
+    const { space } = this.ctx;
+    if (!this.hybrid) return gs.map((g) => space.encode(g));
+    const s: ProxyScore[] = await this.ctx.proxy!.scoreDetailed(gs);
+    return gs.map((g, i) => [...space.encode(g), safeLog(s[i]!.swap), safeLog(s[i]!.fitness)]);
+  }
+
+  /** Query `gs` in order while budget remains; successes become training rows, the best the incumbent. */
+  async evaluate(gs: readonly G[], feats: readonly number[][]): Promise<void> {
+    const ctx = this.ctx;
+    for (let i = 0; i < gs.length && this.used < ctx.budget; i++) {
+      const g = gs[i]!;
+      const key = ctx.space.canonicalKey(g);
+      this.seen.add(key);
+      const r: Evaluation = await this.query(g);
+      this.used++;
+      ctx.progress(this.used, ctx.budget);
+      if (!r.ok) {
+        this.failed++;
+        continue;
+      }
+      const e = { g, key, acc: r.accuracy, features: feats[i]! };
+      this.data.push(e);
+      if (!this.best || e.acc > this.best.acc) {
+        this.best = e;
+        ctx.incumbent(g, e.acc);
+      }
+    }
+  }
+
+  /** The initial sample: random, or (hybrid with warmStart > 1) the best-by-reg-SWAP of a larger random pool. */
+  async initialSample(): Promise<G[]> {
+    const { space, rng } = this.ctx;
+    const o = this.o;
+    if (!(this.hybrid && o.warmStart > 1)) return sampleDistinct(space, rng, o.initial, new Set(this.seen));
+    const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(this.seen));
+    const fit = await this.ctx.proxy!.scoreGenotypes(pool);
+    return pool
+      .map((g, i) => ({ g, f: fit[i]!, i }))
+      .sort((a, b) => b.f - a.f || a.i - b.i)
+      .slice(0, o.initial)
+      .map((x) => x.g);
+  }
+
+  /** Same-topology offspring of tournament-selected parents, unseen and distinct (keys added to `poolKeys`). */
+  offspring(poolKeys: Set<string>): G[] {
+    const { space, rng } = this.ctx;
+    const topo = this.ctx.topology!;
+    const o = this.o;
+    const pool: G[] = [];
+    for (let p = 0; p < o.parents; p++) {
+      const t = rng.sample(this.data.length, o.tournament).map((i) => this.data[i]!);
+      const parent = t.reduce((a, b) => (b.acc > a.acc ? b : a));
+      let attempts = 0;
+      let made = 0;
+      while (made < o.offspring && attempts < o.offspring * 20) {
+        attempts++;
+        let child: G | undefined = parent.g;
+        const changes = 1 + rng.int(o.maxOpChanges);
+        for (let c = 0; c < changes && child !== undefined; c++) child = topo.mutateOps(child, rng);
+        if (child === undefined) break;
+        const k = space.canonicalKey(child);
+        if (poolKeys.has(k)) continue;
+        poolKeys.add(k);
+        pool.push(child);
+        made++;
+      }
+    }
+    return pool;
+  }
+
+  /** Indices of `k` candidates to evaluate: stratified over the forest's predictions, or random before it can fit. */
+  pick(feats: readonly number[][], poolSize: number, k: number): number[] {
+    const { rng } = this.ctx;
+    if (this.data.length < 2) return rng.sample(poolSize, k);
+    const rf = RandomForest.fit(
+      this.data.map((d) => d.features),
+      this.data.map((d) => d.acc),
+      { trees: this.o.trees, seed: (this.ctx.seed * 1000003 + this.generations) >>> 0 },
+    );
+    return stratifiedSample(rf.predictMany(feats), k, rng, { topFraction: this.o.topFraction });
+  }
+
+  /** One generation; false when the space is exhausted. */
+  async generation(): Promise<boolean> {
+    const ctx = this.ctx;
+    this.generations++;
+    const poolKeys = new Set<string>(this.seen);
+    let pool: G[] = this.data.length >= 2 ? this.offspring(poolKeys) : [];
+    if (pool.length === 0) {
+      // Nothing to breed from (too few successful evaluations, or every same-topology offspring was seen):
+      // fall back to random architectures.
+      this.fallbacks++;
+      pool = sampleDistinct(ctx.space, ctx.rng, this.o.parents * this.o.offspring, poolKeys);
+      if (pool.length === 0) return false; // space exhausted
+    }
+    const feats = await this.features(pool);
+    const picks = this.pick(feats, pool.length, Math.min(this.o.perGeneration, ctx.budget - this.used));
+    await this.evaluate(
+      picks.map((i) => pool[i]!),
+      picks.map((i) => feats[i]!),
+    );
+    return true;
+  }
+}
+
+/** Check PRE-NAS options (merged over the defaults). */
+function checkPreNasOptions(o: PreNasSettings): void {
   for (const [k, min] of [
     ['initial', 1],
     ['perGeneration', 1],
@@ -104,6 +221,22 @@ export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid
     checkPositiveInt(k, o[k], min);
   }
   checkFraction('topFraction', o.topFraction);
+}
+
+/**
+ * PRE-NAS (Peng et al., GECCO 2022 / TEVC 2023; algorithms.md §3) on the table: predictor-assisted evolution.
+ * After an initial random sample, each generation (1) fits a random forest to every successful evaluation so
+ * far, (2) picks parents by tournament on evaluated accuracy, (3) generates offspring that keep the parent's
+ * topology (same non-`none` edges) and change 1..maxOpChanges operations, (4) predicts their accuracy and
+ * evaluates a percentile-stratified sample of the best predicted. Failed evaluations spend budget but are not
+ * training data. Returns the evaluated architecture with the best accuracy.
+ *
+ * `hybrid` is the same algorithm whose predictor features also contain log Ψ and log reg-SWAP of each candidate
+ * (from the cached proxy), and whose initial sample is warm-started by reg-SWAP.
+ */
+export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid' = 'pre-nas'): Strategy<G> {
+  const o = { ...PRE_NAS_DEFAULTS, ...opts };
+  checkPreNasOptions(o);
   const hybrid = variant === 'hybrid';
   const options: Record<string, unknown> = { ...o };
   if (!hybrid) delete options['warmStart'];
@@ -113,115 +246,31 @@ export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid
     usesQueries: true,
     options,
     async run(ctx: StrategyContext<G>): Promise<StrategyOutcome<G>> {
-      const { space, rng } = ctx;
       const query = ctx.query;
-      const topo = ctx.topology;
       if (!query) throw new SwapError('E_OPTION', `${variant} needs an evaluator`);
-      if (!topo) throw new SwapError('E_SPACE', `${variant} needs topology operators for space ${space.name}`);
+      if (!ctx.topology)
+        throw new SwapError('E_SPACE', `${variant} needs topology operators for space ${ctx.space.name}`);
       if (hybrid && !ctx.proxy) throw new SwapError('E_OPTION', 'hybrid needs a proxy');
       if (ctx.budget < o.initial)
         throw new SwapError('E_OPTION', `budget ${ctx.budget} is smaller than the initial sample ${o.initial}`);
-
-      const seen = new Set<string>(); // keys evaluated (or failed)
-      const data: Evaluated<G>[] = [];
-      let used = 0;
-      let failed = 0;
-      let best: Evaluated<G> | undefined;
-      let generations = 0;
-      let fallbacks = 0;
-
-      const features = async (gs: readonly G[]): Promise<number[][]> => {
-        if (!hybrid) return gs.map((g) => space.encode(g));
-        const s: ProxyScore[] = await ctx.proxy!.scoreDetailed(gs);
-        return gs.map((g, i) => [...space.encode(g), safeLog(s[i]!.swap), safeLog(s[i]!.fitness)]);
-      };
-      const evaluate = async (gs: readonly G[], feats: readonly number[][]) => {
-        for (let i = 0; i < gs.length && used < ctx.budget; i++) {
-          const g = gs[i]!;
-          const key = space.canonicalKey(g);
-          seen.add(key);
-          const r: Evaluation = await query(g);
-          used++;
-          ctx.progress(used, ctx.budget);
-          if (!r.ok) {
-            failed++;
-            continue;
-          }
-          const e = { g, key, acc: r.accuracy, features: feats[i]! };
-          data.push(e);
-          if (!best || e.acc > best.acc) {
-            best = e;
-            ctx.incumbent(g, e.acc);
-          }
-        }
-      };
-
-      // Initial sample.
-      let init: G[];
-      if (hybrid && o.warmStart > 1) {
-        const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(seen));
-        const fit = await ctx.proxy!.scoreGenotypes(pool);
-        init = pool
-          .map((g, i) => ({ g, f: fit[i]!, i }))
-          .sort((a, b) => b.f - a.f || a.i - b.i)
-          .slice(0, o.initial)
-          .map((x) => x.g);
-      } else init = sampleDistinct(space, rng, o.initial, new Set(seen));
-      await evaluate(init, await features(init));
-
-      while (used < ctx.budget) {
+      const st = new PreNasRun(ctx, o, hybrid, query);
+      const init = await st.initialSample();
+      await st.evaluate(init, await st.features(init));
+      while (st.used < ctx.budget) {
         if (ctx.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
-        generations++;
-        let pool: G[] = [];
-        const poolKeys = new Set<string>(seen);
-        if (data.length >= 2) {
-          // Parents by tournament on evaluated accuracy.
-          for (let p = 0; p < o.parents; p++) {
-            const t = rng.sample(data.length, o.tournament).map((i) => data[i]!);
-            const parent = t.reduce((a, b) => (b.acc > a.acc ? b : a));
-            let attempts = 0;
-            let made = 0;
-            while (made < o.offspring && attempts < o.offspring * 20) {
-              attempts++;
-              let child: G | undefined = parent.g;
-              const changes = 1 + rng.int(o.maxOpChanges);
-              for (let c = 0; c < changes && child !== undefined; c++) child = topo.mutateOps(child, rng);
-              if (child === undefined) break;
-              const k = space.canonicalKey(child);
-              if (poolKeys.has(k)) continue;
-              poolKeys.add(k);
-              pool.push(child);
-              made++;
-            }
-          }
-        }
-        if (pool.length === 0) {
-          // Nothing to breed from (too few successful evaluations, or every same-topology offspring was seen):
-          // fall back to random architectures.
-          fallbacks++;
-          pool = sampleDistinct(space, rng, o.parents * o.offspring, poolKeys);
-          if (pool.length === 0) break; // space exhausted
-        }
-        const feats = await features(pool);
-        const k = Math.min(o.perGeneration, ctx.budget - used);
-        let picks: number[];
-        if (data.length >= 2) {
-          const rf = RandomForest.fit(
-            data.map((d) => d.features),
-            data.map((d) => d.acc),
-            { trees: o.trees, seed: (ctx.seed * 1000003 + generations) >>> 0 },
-          );
-          picks = stratifiedSample(rf.predictMany(feats), k, rng, { topFraction: o.topFraction });
-        } else picks = rng.sample(pool.length, k);
-        await evaluate(
-          picks.map((i) => pool[i]!),
-          picks.map((i) => feats[i]!),
-        );
+        if (!(await st.generation())) break;
       }
+      const best = st.best;
       return {
         best: best?.g,
         signal: best?.acc,
-        stats: { queries: used, failed, generations, randomFallbacks: fallbacks, trainingRows: data.length },
+        stats: {
+          queries: st.used,
+          failed: st.failed,
+          generations: st.generations,
+          randomFallbacks: st.fallbacks,
+          trainingRows: st.data.length,
+        },
       };
     },
   };
