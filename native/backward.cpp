@@ -6,6 +6,7 @@
 
 #include "conv.h"
 #include "ops.h"
+#include "patterns.h"
 
 namespace swapnas {
 
@@ -50,16 +51,29 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   sizes_.clear();
   live_ = peak_ = 0;
   GradResult r;
+  NwotKernel kernel;
+  nwot_ = req.wantNwot ? &kernel : nullptr;
+  if (nwot_) kernel.reset(S);
   try {
     forward(net, params, input, S, req, cancel);
+    nwot_ = nullptr;
     for (size_t k = 0; k < req.keepCount; ++k) {
       const size_t id = static_cast<size_t>(req.keepNodes[k]);
       const float* v = out_[id];
       r.activations.insert(r.activations.end(), v, v + static_cast<size_t>(S) * net.nodes[id].numel());
     }
-    seedOutput(net, S, req, r);
-    backward(net, params, S, req, r, cancel);
+    if (req.wantNwot) kernel.kernel(r.nwotK);
+    if (req.wantBnVar) collectBnVar(net, req, r);
+    if (req.passCount > 0) {
+      const float* f = out_[static_cast<size_t>(net.output)];
+      r.logits.assign(f, f + static_cast<size_t>(S) * net.nodes[static_cast<size_t>(net.output)].numel());
+      runPasses(net, params, S, req, r, cancel);
+    } else {
+      seedOutput(net, S, req, r);
+      backward(net, params, S, req, r, cancel);
+    }
   } catch (...) {
+    nwot_ = nullptr;
     pool_.releaseAll();
     throw;
   }
@@ -79,7 +93,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
   keep[static_cast<size_t>(net.output)] = 1;
   for (const Node& n : net.nodes) {
     if (n.op == Op::Relu) keep[&n - net.nodes.data()] = 1;
-    if (req.wantParams && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
   for (size_t k = 0; k < req.keepCount; ++k) {
@@ -113,7 +127,14 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Zero:
         break;
       case Op::Relu:
-        relu(x, y, count);
+        if (nwot_) {
+          // NWOT reads the same sign bits the SWAP count packs; the kernel accumulates them exactly.
+          codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
+          reluPack(x, y, S, n.numel(), codes_.data());
+          nwot_->add(codes_.data(), n.numel());
+        } else {
+          relu(x, y, count);
+        }
         break;
       case Op::Add:
       case Op::Concat:
@@ -189,6 +210,77 @@ void GradExecutor::seedOutput(const Net& net, int S, const GradRequest& req, Gra
     r.loss = loss / S;
   }
   grad_[static_cast<size_t>(out)] = g;
+}
+
+void GradExecutor::collectBnVar(const Net& net, const GradRequest& req, GradResult& r) const {
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    const Node& n = net.nodes[i];
+    if (n.op != Op::Bn || n.rank != 3) continue;
+    const bool have = req.bn == BnMode::Train && inv_[i].size() == static_cast<size_t>(n.c);
+    // The batch variance is recovered from 1/sqrt(var + eps) (kept in double), exact to ~1e-16 relative.
+    for (int c = 0; c < n.c; ++c)
+      r.bnVar.push_back(have ? 1.0 / (inv_[i][c] * inv_[i][c]) - kBnEps : std::nan(""));
+  }
+}
+
+void GradExecutor::runPasses(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
+  for (size_t p = 0; p < req.passCount; ++p) {
+    const BackwardPass& bp = req.passes[p];
+    const size_t count = static_cast<size_t>(S) * net.nodes[static_cast<size_t>(bp.seedNode)].numel();
+    float* g = acquire(count, false);
+    std::memcpy(g, bp.seed, count * sizeof(float));
+    grad_[static_cast<size_t>(bp.seedNode)] = g;
+    GradRequest one = req;
+    one.wantParams = one.wantInput = one.wantSaliency = false;
+    one.readNode = bp.readNode;
+    backward(net, params, S, one, r, cancel);
+  }
+}
+
+void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S, const GradRequest& req, std::vector<double>& out) {
+  const Node& n = net.nodes[static_cast<size_t>(node)];
+  const float* x = n.inputs.empty() ? nullptr : out_[static_cast<size_t>(n.inputs[0])];
+  for (size_t q = 0; q < req.scalarCount; ++q) {
+    const int32_t* t = req.scalars + 3 * q;
+    if (t[0] != node) continue;
+    const int kind = t[1];
+    const size_t idx = static_cast<size_t>(t[2]);
+    double* o = out.data() + q * static_cast<size_t>(S);
+    if (n.op == Op::Linear) {
+      const size_t oc = kind == 0 ? idx / n.fin : idx;
+      for (int s = 0; s < S; ++s)
+        o[s] = static_cast<double>(dy[static_cast<size_t>(s) * n.fout + oc]) * (kind == 0 ? x[static_cast<size_t>(s) * n.fin + idx % n.fin] : 1.0);
+    } else if (n.op == Op::Conv && kind == 0) {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      const size_t cinG = static_cast<size_t>(n.cin / n.groups), kk = static_cast<size_t>(n.k) * n.k;
+      const int kw = static_cast<int>(idx % n.k), kh = static_cast<int>((idx / n.k) % n.k);
+      const size_t oc = idx / (kk * cinG), ic = (oc / (n.cout / n.groups)) * cinG + (idx / kk) % cinG;
+      for (int s = 0; s < S; ++s) {
+        double acc = 0;
+        const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * n.h * n.w;
+        const float* xs = x + (static_cast<size_t>(s) * n.cin + ic) * in.h * in.w;
+        for (int oh = 0; oh < n.h; ++oh) {
+          const int ih = oh * n.stride - n.pad + kh * n.dilation;
+          if (ih < 0 || ih >= in.h) continue;
+          for (int ow = 0; ow < n.w; ++ow) {
+            const int iw = ow * n.stride - n.pad + kw * n.dilation;
+            if (iw >= 0 && iw < in.w) acc += static_cast<double>(d[oh * n.w + ow]) * xs[ih * in.w + iw];
+          }
+        }
+        o[s] = acc;
+      }
+    } else {
+      // conv bias, BN beta: sum of the channel's cotangent; BN gamma: times x-hat.
+      const size_t hw = static_cast<size_t>(n.h) * n.w;
+      const float* xh = kind == 2 ? xhat_[static_cast<size_t>(node)] : nullptr;
+      for (int s = 0; s < S; ++s) {
+        double acc = 0;
+        const size_t off = (static_cast<size_t>(s) * n.c + idx) * hw;
+        for (size_t e = 0; e < hw; ++e) acc += static_cast<double>(dy[off + e]) * (xh ? xh[off + e] : 1.0f);
+        o[s] = acc;
+      }
+    }
+  }
 }
 
 float* GradExecutor::gradOf(const Net& net, int node, int S) {

@@ -14,6 +14,7 @@
 #include "forward.h"
 #include "grad_ops.h"
 #include "ir.h"
+#include "nwot.h"
 
 namespace swapnas {
 
@@ -26,6 +27,16 @@ enum class BnMode : int32_t { Train = 0, Eval = 1, Identity = 2 };
 // (running statistics get 0).
 std::vector<size_t> packedParamOffsets(const Net& net);
 
+// One extra backward pass over the same forward pass (GradRequest::passes): the cotangent `seed` (S x numel of
+// `seedNode`) is propagated down; the total cotangent arriving at `readNode` (when >= 0) is returned, and so are the
+// per-sample terms of GradRequest::scalars. AZ-NAS seeds block outputs and reads block inputs; VKDNW seeds one
+// output column per pass and reads per-sample gradients of chosen parameter scalars.
+struct BackwardPass {
+  int seedNode = 0;
+  const float* seed = nullptr;
+  int readNode = -1;
+};
+
 struct GradRequest {
   BnMode bn = BnMode::Train;
   // Labels per sample (cross-entropy objective); null: objective = sum of the output node's values.
@@ -37,6 +48,19 @@ struct GradRequest {
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
   size_t keepCount = 0;
+  // Batch variance of every rank-3 BN node (train mode), node order, C each; NaN where the node was not evaluated.
+  bool wantBnVar = false;
+  // NWOT kernel K (S x S) over every evaluated ReLU's sign pattern.
+  bool wantNwot = false;
+  // Extra backward passes; when given, they replace the output-seeded pass (labels/wantParams/wantInput/wantSaliency
+  // then only shape the forward pass).
+  const BackwardPass* passes = nullptr;
+  size_t passCount = 0;
+  // Parameter scalars as (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) triples, for per-sample terms.
+  const int32_t* scalars = nullptr;
+  size_t scalarCount = 0;
+  // Set per extra pass by the executor: the node whose cotangent backward() returns (-1: none).
+  int readNode = -1;
 };
 
 struct GradResult {
@@ -47,6 +71,10 @@ struct GradResult {
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
   std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
+  std::vector<double> bnVar;       // GradRequest::wantBnVar
+  std::vector<double> nwotK;       // GradRequest::wantNwot, S x S
+  std::vector<float> reads;        // per extra pass, S x numel(readNode) (nothing for passes without one)
+  std::vector<float> perSample;    // per extra pass, per scalar, S values
 };
 
 // Per-thread engine; reuses its buffers across networks.
@@ -58,6 +86,9 @@ class GradExecutor {
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
   void backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void seedOutput(const Net& net, int S, const GradRequest& req, GradResult& r);
+  void runPasses(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
+  void scalarTerms(const Net& net, int node, const float* dy, int S, const GradRequest& req, std::vector<double>& out);
+  void collectBnVar(const Net& net, const GradRequest& req, GradResult& r) const;
   float* acquire(size_t n, bool zero);
   void release(float*& p);
   float* gradOf(const Net& net, int node, int S);
@@ -70,6 +101,8 @@ class GradExecutor {
   std::vector<std::vector<double>> inv_;
   std::vector<std::vector<int32_t>> argmax_;
   std::vector<float*> grad_;
+  NwotKernel* nwot_ = nullptr;
+  std::vector<uint64_t> codes_;
   std::unordered_map<const float*, size_t> sizes_;
   size_t live_ = 0, peak_ = 0;
 };

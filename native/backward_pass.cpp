@@ -19,12 +19,16 @@ void addInto(float* dst, const float* src, size_t n) {
 void GradExecutor::backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
   const size_t N = net.nodes.size();
   // flow[i]: node i is, or depends on, a target; only through such nodes do cotangents need to go.
-  std::vector<uint8_t> flow(N, 0);
+  std::vector<uint8_t> flow(N, 0), hasScalar(N, 0);
+  for (size_t q = 0; q < req.scalarCount; ++q) hasScalar[static_cast<size_t>(req.scalars[3 * q])] = 1;
+  std::vector<double> perSample(req.scalarCount * static_cast<size_t>(S), 0.0);
+  bool readDone = false;
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net.nodes[i];
     const bool hasParams = n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn != BnMode::Identity);
     const bool weighted = n.op == Op::Conv || n.op == Op::Linear;
-    flow[i] = (req.wantParams && hasParams) || (req.wantSaliency && weighted) || (req.wantInput && i == 0);
+    flow[i] = (req.wantParams && hasParams) || (req.wantSaliency && weighted) || (req.wantInput && i == 0) ||
+              static_cast<int>(i) == req.readNode || hasScalar[i];
     for (int j : n.inputs) flow[i] |= flow[static_cast<size_t>(j)];
   }
   if (req.wantParams) r.params.assign(offsets_.back(), 0.0f);
@@ -64,6 +68,11 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
     const float* p = params + offsets_[i];
     float* dp = req.wantParams ? r.params.data() + offsets_[i] : nullptr;
     const bool dx = j0 >= 0 && flow[static_cast<size_t>(j0)];
+    if (static_cast<int>(i) == req.readNode) {
+      r.reads.insert(r.reads.end(), dy, dy + count);
+      readDone = true;
+    }
+    if (hasScalar[i]) scalarTerms(net, static_cast<int>(i), dy, S, req, perSample);
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) {
       const size_t hw = static_cast<size_t>(n.h) * n.w;
       for (size_t sc = 0; sc < static_cast<size_t>(S) * n.c; ++sc) {
@@ -171,6 +180,14 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }
     }
   }
+  if (req.readNode >= 0 && !readDone) {
+    const size_t count = static_cast<size_t>(S) * net.nodes[static_cast<size_t>(req.readNode)].numel();
+    if (req.readNode == 0 && grad_[0])
+      r.reads.insert(r.reads.end(), grad_[0], grad_[0] + count);
+    else
+      r.reads.insert(r.reads.end(), count, 0.0f);
+  }
+  for (double v : perSample) r.perSample.push_back(static_cast<float>(v));
   if (req.wantInput) {
     const size_t count = static_cast<size_t>(S) * net.nodes[0].numel();
     if (grad_[0])

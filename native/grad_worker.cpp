@@ -15,6 +15,28 @@ namespace {
 
 constexpr size_t kMaxThreads = 256;
 
+// Checks the extra passes and parameter scalars against network `i` (TypeScript validates them first; these
+// checks only keep a malformed job from reading out of bounds).
+void checkPasses(const GradJob& job, const Net& net, size_t i) {
+  const std::string who = "network " + std::to_string(i) + ": ";
+  const size_t N = net.nodes.size();
+  for (size_t p = 0; p < job.passSeedNodes.size(); ++p) {
+    const int32_t sn = job.passSeedNodes[p], rn = job.passReadNodes[p];
+    if (sn < 1 || static_cast<size_t>(sn) >= N || rn < -1 || rn >= static_cast<int32_t>(N)) fail(who + "pass " + std::to_string(p) + " names a node that does not exist");
+    const size_t want = static_cast<size_t>(job.n) * net.nodes[static_cast<size_t>(sn)].numel();
+    if (static_cast<size_t>(job.passSeedOffsets[p + 1] - job.passSeedOffsets[p]) != want) fail(who + "pass " + std::to_string(p) + " seed length does not match its node");
+  }
+  const std::vector<size_t> off = packedParamOffsets(net);
+  for (size_t q = 0; q + 2 < job.scalars.size(); q += 3) {
+    const int32_t node = job.scalars[q], kind = job.scalars[q + 1], idx = job.scalars[q + 2];
+    if (node < 0 || static_cast<size_t>(node) >= N || kind < 0 || kind > 3 || idx < 0) fail(who + "bad parameter scalar");
+    const Node& n = net.nodes[static_cast<size_t>(node)];
+    const bool ok = (n.op == Op::Conv || n.op == Op::Linear) ? (kind == 0 ? static_cast<size_t>(idx) < off[node + 1] - off[node] - (n.bias ? n.c : 0) : kind == 1 && n.bias && idx < n.c)
+                                                             : n.op == Op::Bn && kind >= 2 && idx < n.c && n.rank == 3;
+    if (!ok) fail(who + "parameter scalar on node " + std::to_string(node) + " does not exist");
+  }
+}
+
 // Parses every network and checks its parameter range against the packed layout and the labels against its output.
 std::vector<Net> parseGradJob(const GradJob& job) {
   if (job.offsets.empty() || job.paramOffsets.size() != job.offsets.size()) fail("offsets and paramOffsets must have one entry per network plus one");
@@ -38,6 +60,7 @@ std::vector<Net> parseGradJob(const GradJob& job) {
         if (job.keepNodes[static_cast<size_t>(k)] < 0 || static_cast<size_t>(job.keepNodes[static_cast<size_t>(k)]) >= net.nodes.size())
           fail("network " + std::to_string(i) + ": kept node " + std::to_string(job.keepNodes[static_cast<size_t>(k)]) + " does not exist");
     }
+    checkPasses(job, net, i);
     const size_t K = net.nodes[static_cast<size_t>(net.output)].numel();
     for (int32_t y : job.labels)
       if (y < 0 || static_cast<size_t>(y) >= K) fail("network " + std::to_string(i) + ": label " + std::to_string(y) + " is outside its outputs");
@@ -73,6 +96,15 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantParams = job_.wantParams;
   req.wantInput = job_.wantInput;
   req.wantSaliency = job_.wantSaliency;
+  req.wantBnVar = job_.wantBnVar;
+  req.wantNwot = job_.wantNwot;
+  std::vector<BackwardPass> passes(job_.passSeedNodes.size());
+  for (size_t p = 0; p < passes.size(); ++p)
+    passes[p] = BackwardPass{job_.passSeedNodes[p], job_.passSeeds.data() + job_.passSeedOffsets[p], job_.passReadNodes[p]};
+  req.passes = passes.data();
+  req.passCount = passes.size();
+  req.scalars = job_.scalars.data();
+  req.scalarCount = job_.scalars.size() / 3;
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> stop{false}, cancelled{false};
   std::mutex errorMutex;
@@ -142,6 +174,14 @@ void GradWorker::OnOK() {
     o.Set("saliency", f32(r.saliency));
     o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
+    o.Set("reads", f32(r.reads));
+    o.Set("perSample", f32(r.perSample));
+    Napi::Float64Array bv = Napi::Float64Array::New(env, r.bnVar.size());
+    std::copy(r.bnVar.begin(), r.bnVar.end(), bv.Data());
+    o.Set("bnVar", bv);
+    Napi::Float64Array nk = Napi::Float64Array::New(env, r.nwotK.size());
+    std::copy(r.nwotK.begin(), r.nwotK.end(), nk.Data());
+    o.Set("nwotK", nk);
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -154,6 +194,30 @@ bool boolField(const Napi::Object& job, const char* name, bool dflt) {
   if (v.IsUndefined()) return dflt;
   if (!v.IsBoolean()) fail(std::string("job.") + name + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
+}
+
+std::vector<int32_t> optionalI32(const Napi::Object& job, const char* name) {
+  if (job.Get(name).IsUndefined()) return {};
+  auto a = typedArg<Napi::Int32Array>(job.Get(name), napi_int32_array, name, "Int32Array");
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+// Extra backward passes and parameter scalars (all optional): lengths must agree.
+void readPasses(const Napi::Object& job, GradJob& j) {
+  j.passSeedNodes = optionalI32(job, "passSeedNodes");
+  j.passReadNodes = optionalI32(job, "passReadNodes");
+  j.passSeedOffsets = optionalI32(job, "passSeedOffsets");
+  j.scalars = optionalI32(job, "scalars");
+  if (!job.Get("passSeeds").IsUndefined()) {
+    auto a = typedArg<Napi::Float32Array>(job.Get("passSeeds"), napi_float32_array, "passSeeds", "Float32Array");
+    j.passSeeds.assign(a.Data(), a.Data() + a.ElementLength());
+  }
+  const size_t P = j.passSeedNodes.size();
+  if (j.passReadNodes.size() != P || (P > 0 && j.passSeedOffsets.size() != P + 1)) fail("job.passReadNodes / passSeedOffsets must match passSeedNodes");
+  for (size_t p = 0; p < P; ++p)
+    if (j.passSeedOffsets[p] < 0 || j.passSeedOffsets[p + 1] < j.passSeedOffsets[p] || static_cast<size_t>(j.passSeedOffsets[p + 1]) > j.passSeeds.size())
+      fail("job.passSeedOffsets out of range");
+  if (j.scalars.size() % 3 != 0) fail("job.scalars must hold (node, kind, index) triples");
 }
 
 Napi::Value Gradients(const Napi::CallbackInfo& info) {
@@ -182,6 +246,9 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) {
       j.keepNodes.assign(kn.Data(), kn.Data() + kn.ElementLength());
       j.keepOffsets.assign(ko.Data(), ko.Data() + ko.ElementLength());
     }
+    j.wantBnVar = boolField(job, "wantBnVar", false);
+    j.wantNwot = boolField(job, "wantNwot", false);
+    readPasses(job, j);
     auto* worker = new GradWorker(env, std::move(j), cancel, info[1]);
     Napi::Promise p = worker->promise();
     worker->Queue();

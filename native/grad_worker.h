@@ -25,6 +25,14 @@ struct GradJob : JobInputs {
   bool wantSaliency = false;
   std::vector<int32_t> keepNodes;
   std::vector<int32_t> keepOffsets;
+  bool wantBnVar = false;
+  bool wantNwot = false;
+  // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.
+  std::vector<int32_t> passSeedNodes;
+  std::vector<int32_t> passReadNodes;
+  std::vector<int32_t> passSeedOffsets;
+  std::vector<float> passSeeds;
+  std::vector<int32_t> scalars;  // (node, kind, index) triples
 };
 
 class GradWorker : public PromiseProgressWorker {

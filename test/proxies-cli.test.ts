@@ -27,7 +27,23 @@ describe('--proxies on score (built dist/)', () => {
     expect(out.settings.proxies.snip).toMatchObject({ protocol: 'swap', init: 'gaussian', batch: 8, input: 'real' });
     expect(out.settings.proxies.synflow).toMatchObject({ batch: 1, input: 'ones', bn: 'identity' });
     expect(out.settings.labels).toBe('embedded CIFAR-10 test labels');
-    expect(out.settings.backend).toBe('reference');
+    expect(out.settings.backend).toBe('native'); // auto: the addon is built for the tests
+    const ref = JSON.parse(
+      run([
+        'score',
+        ARCH,
+        ...TINY,
+        '--proxies',
+        'snip,jacov,synflow,zen',
+        '--proxy-protocol',
+        'swap',
+        '--backend',
+        'reference',
+      ]).stdout,
+    );
+    expect(ref.settings.backend).toBe('reference');
+    for (const [k, v] of Object.entries(ref.results[0].proxies))
+      expect(Math.abs((out.results[0].proxies[k] as number) / (v as number) - 1), k).toBeLessThan(1e-4);
     const csv = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov', '--proxy-protocol', 'swap', '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('arch,snip,jacov');
     expect(Number(csv.stdout.split('\n')[1]!.split(',').at(-2))).toBeCloseTo(out.results[0].proxies.snip, 10);
@@ -71,7 +87,7 @@ describe('--proxies on score (built dist/)', () => {
   it('bad requests exit 2 with coded messages', () => {
     const cases: [string[], string][] = [
       [['--proxies', 'snip,grasp'], 'E_PROXY_UNKNOWN'],
-      [['--proxies', 'snip', '--backend', 'native'], 'E_PROXY_BACKEND'],
+      [['--proxies', 'snip', '--backend', 'webgpu'], 'E_PROXY_BACKEND'],
       [['--proxies', 'snip', '--gaussian'], 'E_LABELS'],
       [['--proxies', 'snip', '--proxy-protocol', 'mine'], 'E_OPTION'],
     ];

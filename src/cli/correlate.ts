@@ -26,7 +26,7 @@ import type { BenchmarkTable } from '../tables/types.js';
 import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
-import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest } from './proxies.js';
+import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest, proxyRunner } from './proxies.js';
 import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
@@ -262,7 +262,9 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   };
   const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
   const progress = new Progress('correlate', f.progress, process.stderr, 'architectures');
-  const report = runProxyCorrelate({
+  const report = await runProxyCorrelate({
+    runner: proxyRunner(req),
+    engine: req.engine.backend,
     table,
     dataset,
     items: genotypes.map((g) => ({ arch: space.format(g), net: () => space.build(g, opts) })),

@@ -1,8 +1,8 @@
 /**
  * `--proxies a,b,…|all` on `score` (space architectures and ONNX models) and `correlate`: the zero-cost proxies of
  * src/proxies/, each under its official protocol (default) or SWAP's (`--proxy-protocol swap`). They run on the
- * reference engine (the only one with reverse mode and explicit weights); `--backend auto|reference` route there,
- * an explicit other backend is refused.
+ * engines with reverse mode and explicit weights: `--backend native` (C++, float32; `auto` picks it when the addon
+ * loads) or `reference` (TypeScript, float64, the definition). Other backends are refused with the reason.
  */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -25,6 +25,8 @@ import { loadOnnxModel } from '../onnx/load.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
 import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
+import { loadAddon } from '../native/loader.js';
+import { nativeProxyRunner } from '../proxies/native-run.js';
 import { SwapError } from '../util/errors.js';
 import { int } from './parse.js';
 
@@ -68,7 +70,43 @@ export interface ProxyRequest {
   readonly names: ProxyName[];
   readonly protocol: 'official' | 'swap';
   readonly batch?: number;
-  readonly engine: { readonly backend: 'reference'; readonly why: string };
+  readonly engine: { readonly backend: 'reference' | 'native'; readonly why: string };
+}
+
+const NATIVE_WHY = 'gradients and explicit weights on the C++ engine (float32 passes; routed groups say so per proxy)';
+const REFERENCE_WHY = 'gradients and explicit weights on the reference engine (float64, the definition)';
+
+/** `--backend` for the proxies: native (explicit, or auto when the addon loads) or reference. */
+function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest['engine'] {
+  if (backend === 'reference') return { backend: 'reference', why: REFERENCE_WHY };
+  const load = backend === 'native' || backend === 'auto' ? loadAddon() : undefined;
+  if (load?.ok) return { backend: 'native', why: NATIVE_WHY };
+  if (backend === 'auto')
+    return {
+      backend: 'reference',
+      why: `${REFERENCE_WHY}; the native addon is not available: ${load && !load.ok ? load.reason.slice(0, 120) : ''}`,
+    };
+  if (backend === 'native')
+    throw new SwapError(
+      'E_NATIVE_LOAD',
+      `the native addon is not available: ${load && !load.ok ? load.reason.slice(0, 160) : ''}`,
+    );
+  const what = names.some((n) => proxySpec(n).backward) ? 'gradients' : 'explicit weights';
+  throw new SwapError(
+    'E_PROXY_BACKEND',
+    `backend ${backend.slice(0, 40)} cannot run ${names.join(', ').slice(0, 120)}: they need ${what}, which only the native and reference backends have; use --backend auto, native or reference`,
+  );
+}
+
+/** The proxy runner of a request's engine (one native runner per command, so its caches are shared). */
+export function proxyRunner(
+  req: ProxyRequest,
+): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun> {
+  if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
+  const load = loadAddon();
+  if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));
+  const runner = nativeProxyRunner(load.addon);
+  return (net, names, o) => runner.run(net, names, o);
 }
 
 export function proxyRequest(f: ProxyFlags): ProxyRequest {
@@ -79,19 +117,12 @@ export function proxyRequest(f: ProxyFlags): ProxyRequest {
       'E_OPTION',
       `--proxy-protocol must be official or swap, got ${JSON.stringify(protocol.slice(0, 40))}`,
     );
-  const backend = f.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'reference') {
-    const what = names.some((n) => proxySpec(n).backward) ? 'gradients' : 'explicit weights';
-    throw new SwapError(
-      'E_PROXY_BACKEND',
-      `backend ${backend.slice(0, 40)} cannot run ${names.join(', ')}: they need ${what}, which only the reference backend has; use --backend auto or reference`,
-    );
-  }
+  const engine = proxyEngine(f.backend ?? 'auto', names);
   return {
     names,
     protocol,
     ...(f.proxyBatch !== undefined ? { batch: int('--proxy-batch', f.proxyBatch, 1) } : {}),
-    engine: { backend: 'reference', why: 'gradients and explicit weights are implemented in the reference backend' },
+    engine,
   };
 }
 
@@ -160,11 +191,19 @@ export async function proxyImages(
 export function proxyRow(key: string, id: string, run: ProxyRun): Record<string, unknown> {
   const values: Record<string, number | null> = {};
   const reasons: Record<string, string> = {};
+  const routed: Record<string, string> = {};
   for (const [name, v] of Object.entries(run.values)) {
     values[name] = v!.value;
     if (v!.reason) reasons[name] = v!.reason;
+    const r = run.settings[name as ProxyName]?.routed;
+    if (r && run.settings[name as ProxyName]?.engine === 'reference') routed[name] = r;
   }
-  return { [key]: id, proxies: values, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) };
+  return {
+    [key]: id,
+    proxies: values,
+    ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
+    ...(Object.keys(routed).length > 0 ? { routed } : {}),
+  };
 }
 
 /** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null). */
@@ -209,7 +248,8 @@ export async function scoreNetworksWithProxies(
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  const rows = items.map((it) => proxyRow('arch', it.id, runProxies(it.net, req.names, opts)));
+  const run = proxyRunner(req);
+  const rows = await Promise.all(items.map(async (it) => proxyRow('arch', it.id, await run(it.net, req.names, opts))));
   const settings = proxySettings(req, opts, data, seed, { network });
   return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
 }
@@ -259,7 +299,7 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
     ...(f.reinit ? {} : { weights: model.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? 16 } : {}),
   };
-  const row = proxyRow('model', file, runProxies(model.net, req.names, opts));
+  const row = proxyRow('model', file, await proxyRunner(req)(model.net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, { weights: f.reinit ? 'reinit (per protocol)' : 'model' });
   return formatProxyRows([row], req.names, settings, f.format ?? 'json', 'model');
 }

@@ -154,6 +154,21 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly keepNodes?: Int32Array;
   /** Start of network i's list in `keepNodes`; length = networks + 1. */
   readonly keepOffsets?: Int32Array;
+  /** Batch variance of every rank-3 BN node (train mode), node order, C each. */
+  readonly wantBnVar?: boolean;
+  /** NWOT kernel K (n × n) over every ReLU's sign pattern. */
+  readonly wantNwot?: boolean;
+  /**
+   * Extra backward passes, the same for every network; when given they replace the output-seeded pass. Pass p
+   * seeds `passSeeds[passSeedOffsets[p] … passSeedOffsets[p+1])` (n × numel) at node `passSeedNodes[p]` and returns
+   * the cotangent arriving at `passReadNodes[p]` (−1: none).
+   */
+  readonly passSeedNodes?: Int32Array;
+  readonly passReadNodes?: Int32Array;
+  readonly passSeedOffsets?: Int32Array;
+  readonly passSeeds?: Float32Array;
+  /** Parameter scalars (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) whose per-sample terms each pass returns. */
+  readonly scalars?: Int32Array;
 }
 
 export interface NativeGradResult {
@@ -170,4 +185,12 @@ export interface NativeGradResult {
   readonly activations: Float32Array;
   /** Largest activation + gradient memory held at once. */
   readonly peakBytes: number;
+  /** Cotangents read by the extra passes, concatenated (n × numel each). */
+  readonly reads: Float32Array;
+  /** Per extra pass, per scalar, n per-sample terms. */
+  readonly perSample: Float32Array;
+  /** Batch variances (when asked; NaN for BN nodes not evaluated). */
+  readonly bnVar: Float64Array;
+  /** NWOT kernel (when asked). */
+  readonly nwotK: Float64Array;
 }

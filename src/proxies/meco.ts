@@ -31,10 +31,16 @@ export function meco(
 ): ProxyValue {
   const nodes = mecoNodes(net);
   const tape = forwardTape(net, params, x, batch, { bn, keep: nodes });
+  return mecoFromActivations(net, (id) => tape.activations.get(id)!);
+}
+
+/** MeCo from the outputs of {@link mecoNodes} (batch-first; sample 0 is read), from any engine. */
+export function mecoFromActivations(net: Network, activation: (id: number) => ArrayLike<number>): ProxyValue {
   let s = 0;
-  for (const id of nodes) {
+  for (const id of mecoNodes(net)) {
     const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
-    const a = tape.activations.get(id)!;
+    const act = activation(id);
+    const a = Float64Array.from({ length: C * H * W }, (_, i) => act[i]!);
     const corr = corrcoefRows({ rows: C, cols: H * W, data: a.subarray(0, C * H * W) });
     for (let i = 0; i < corr.length; i++) if (!Number.isFinite(corr[i]!)) corr[i] = 0;
     const min = symmetricEigenvalues(corr, C)[0]!;

@@ -45,8 +45,11 @@ export interface ProxySettings {
   readonly batch: number;
   readonly batches: number;
   readonly bn: ProxyProtocol['bn'];
-  readonly dtype: 'float64';
+  readonly dtype: 'float32' | 'float64';
   readonly source: string;
+  /** Engine that computed the value (`reference` unless a native run says otherwise) and, if routed, why. */
+  readonly engine?: 'reference' | 'native';
+  readonly routed?: string;
 }
 
 export interface ProxyRun {
@@ -157,13 +160,15 @@ function realBatch(o: ProxyRunOptions, n: number, from = 0): { x: Float32Array; 
   return o.labels ? { x, labels: Float64Array.from(o.labels).subarray(from, from + n) } : { x };
 }
 
-function inputsFor(s: ProxySettings, o: ProxyRunOptions, net: Network, salt = 0): Float32Array {
+/** The input batch of a proxy's settings (`salt` picks a further batch: zico's second, zen's mixing noise). */
+export function inputsFor(s: ProxySettings, o: ProxyRunOptions, net: Network, salt = 0): Float32Array {
   const [c, h, w] = net.nodes[0]!.shape as readonly [number, number, number];
   if (s.input === 'gaussian') return gaussianBatch(s.batch, c, h, w, (o.seed ^ (0x5bd1e995 * salt)) >>> 0).data;
   return realBatch(o, s.batch, salt * s.batch).x;
 }
 
-function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Float64Array {
+/** Labels of batch `which` of a proxy's settings (coded error without labels). */
+export function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Float64Array {
   const l = realBatch(o, s.batch, which * s.batch).labels;
   if (!l)
     throw new SwapError(
@@ -173,7 +178,8 @@ function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Float64Arra
   return l;
 }
 
-function runGroup(
+/** One proxy group on the reference engine (float64). */
+export function runGroup(
   group: ProxyGroup,
   net: Network,
   params: NetParams,

@@ -68,6 +68,52 @@ export function saliencies(
   };
 }
 
+/**
+ * grad_norm, snip, plain and fisher from an engine's weight gradients and per-sample channel sums s[n][k] =
+ * Σ_hw a·δ of every conv/linear output (the native path; the reference reduces activations itself, below).
+ */
+export function saliencyFromGrads(
+  net: Network,
+  params: NetParams,
+  grads: NetParams,
+  channelSums: ReadonlyMap<number, ArrayLike<number>>,
+  B: number,
+): SaliencyScores {
+  let gn = 0;
+  let snip = 0;
+  let plain = 0;
+  let fisher = 0;
+  for (const id of weightedNodes(net)) {
+    const w = params[id]!.weight!;
+    const g = grads[id]?.weight;
+    if (g) {
+      let sq = 0;
+      for (let i = 0; i < w.length; i++) {
+        sq += g[i]! * g[i]!;
+        snip += Math.abs(w[i]! * g[i]!);
+        plain += w[i]! * g[i]!;
+      }
+      gn += Math.sqrt(sq);
+    }
+    const s = channelSums.get(id);
+    if (!s) continue;
+    const C = net.nodes[id]!.shape[0];
+    let total = 0;
+    for (let k = 0; k < C; k++) {
+      let acc = 0;
+      for (let n = 0; n < B; n++) acc += s[n * C + k]! * s[n * C + k]!;
+      total += Math.abs((0.5 * acc) / B);
+    }
+    fisher += total * fanIn(net, id);
+  }
+  return {
+    grad_norm: finite('grad_norm', gn),
+    snip: finite('snip', snip),
+    plain: finite('plain', plain),
+    fisher: finite('fisher', fisher),
+  };
+}
+
 /** Σ_k |½·mean_n s_nk²| with s_nk = Σ_hw a_nkhw·δ_nkhw for one layer output (B × C × HW or B × C). */
 function fisherLayer(net: Network, id: number, a: Float64Array, d: Float64Array, B: number): number {
   const shape = net.nodes[id]!.shape;
@@ -100,10 +146,15 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
     seeds: new Map([[net.output, new Float64Array(tape.logits.length).fill(1)]]),
     params: true,
   });
+  return synflowFromGrads(net, abs, g.params, bn);
+}
+
+/** Σ_l Σ |W_l ⊙ g_l| of synflow's |θ| and their gradients (any engine's). */
+export function synflowFromGrads(net: Network, abs: NetParams, grads: NetParams | undefined, bn: BnMode): ProxyValue {
   let s = 0;
   for (const id of weightedNodes(net)) {
     const w = abs[id]!.weight!;
-    const gw = g.params?.[id]?.weight;
+    const gw = grads?.[id]?.weight;
     if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(w[i]! * gw[i]!);
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);

@@ -87,9 +87,22 @@ export function vkdnw(
       for (let b = 0; b < batch; b++) J[(b * K + k) * P + i] = col[b]!;
     });
   }
+  return { vkdnw: vkdnwFromJacobian(J, tape.logits, batch, K, P), vkdnw_dim: { value: refs.length } };
+}
+
+/**
+ * VKDNW from the per-sample Jacobian J[b][k][i] = ∂f_k(x_b)/∂θ_i (batch × K × P) and the logits (any engine's).
+ */
+export function vkdnwFromJacobian(
+  J: Float64Array,
+  logits: ArrayLike<number>,
+  batch: number,
+  K: number,
+  P: number,
+): ProxyValue {
   const F = new Float64Array(P * P);
   for (let b = 0; b < batch; b++) {
-    const L = choleskyFactor(smoothed(tape.logits.subarray(b * K, (b + 1) * K)));
+    const L = choleskyFactor(smoothed(Float64Array.from({ length: K }, (_, k) => logits[b * K + k]!)));
     const A = new Float64Array(K * P); // L·J_b
     for (let r = 0; r < K; r++)
       for (let k = 0; k <= r; k++) {
@@ -107,5 +120,5 @@ export function vkdnw(
   const norm = q.reduce((a, v) => a + Math.abs(v), 0) + 1e-10;
   let h = 0;
   for (const v of q) h -= (v / norm) * Math.log(v / norm + 1e-10);
-  return { vkdnw: finite('vkdnw', h), vkdnw_dim: { value: refs.length } };
+  return finite('vkdnw', h);
 }

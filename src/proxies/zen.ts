@@ -35,8 +35,26 @@ export function zen(
   const feat = preGapNode(net);
   const a = forwardTape(net, params, x, batch, { keep: [feat] });
   const b = forwardTape(net, params, mixed, batch, { keep: [feat] });
-  const fa = a.activations.get(feat)!;
-  const fb = b.activations.get(feat)!;
+  const variance = (t: typeof a) => (id: number) => t.bnStats.get(id)?.variance;
+  return zenFromPasses(
+    net,
+    params,
+    { feature: a.activations.get(feat)!, variance: variance(a) },
+    { feature: b.activations.get(feat)!, variance: variance(b) },
+    batch,
+  );
+}
+
+/** What zen reads of one forward pass: the pre-pool map and each BN node's biased batch variance. */
+export interface ZenPass {
+  readonly feature: ArrayLike<number>;
+  readonly variance: (bnNode: number) => ArrayLike<number> | undefined;
+}
+
+/** Zen-score from its two forward passes (any engine's). */
+export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: ZenPass, batch: number): ProxyValue {
+  const fa = a.feature;
+  const fb = b.feature;
   let delta = 0;
   for (let i = 0; i < fa.length; i++) delta += Math.abs(fa[i]! - fb[i]!);
   delta /= batch;
@@ -47,12 +65,12 @@ export function zen(
     const C = n.shape[0];
     const per = numel(n.shape) / C;
     const count = batch * per;
-    const unbiased = (v: Float64Array | undefined, c: number) => (v ? (v[c]! * count) / (count - 1) : undefined);
+    const unbiased = (v: ArrayLike<number> | undefined, c: number) => (v ? (v[c]! * count) / (count - 1) : undefined);
     let mean = 0;
     for (let c = 0; c < C; c++) {
       const r0 = rv0 ? rv0[c]! : 1;
-      const v1 = unbiased(a.bnStats.get(n.id)?.variance, c);
-      const v2 = unbiased(b.bnStats.get(n.id)?.variance, c);
+      const v1 = unbiased(a.variance(n.id), c);
+      const v2 = unbiased(b.variance(n.id), c);
       mean += v1 === undefined || v2 === undefined ? r0 : 0.81 * r0 + 0.09 * v1 + 0.1 * v2;
     }
     logBn += Math.log(Math.sqrt(mean / C));

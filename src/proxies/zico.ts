@@ -17,9 +17,16 @@ export interface LabelledBatch {
 
 export function zico(net: Network, params: NetParams, batches: readonly LabelledBatch[]): ProxyValue {
   if (batches.length < 2) throw new SwapError('E_OPTION', `zico needs at least 2 batches, got ${batches.length}`);
+  return zicoFromGrads(
+    net,
+    batches.map((b) => lossGradients(net, params, b.x, b.labels).grads.params),
+  );
+}
+
+/** ZiCo from the weight gradients of each batch (any engine's). */
+export function zicoFromGrads(net: Network, grads: readonly (NetParams | undefined)[]): ProxyValue {
   const layers = weightedNodes(net);
-  const grads = batches.map((b) => lossGradients(net, params, b.x, b.labels).grads.params);
-  const T = batches.length;
+  const T = grads.length;
   let s = 0;
   for (const id of layers) {
     const gs = grads.map((g) => g?.[id]?.weight);

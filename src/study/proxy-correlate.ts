@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Network } from '../ir/types.js';
 import type { ProxyName } from '../proxies/registry.js';
-import { type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
+import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { SwapError } from '../util/errors.js';
 import { type CorrelationRow, correlate, markdownTable } from './metrics.js';
@@ -21,6 +21,12 @@ export interface ProxyCorrelateOptions {
   readonly run: ProxyRunOptions;
   readonly resamples?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The engine's runner (default: the reference, float64). */
+  readonly runner?: (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun>;
+  /** Networks in flight at once (default 2; the native runner interleaves their passes on its threads). */
+  readonly inFlight?: number;
+  /** The engine's name, recorded in the settings. */
+  readonly engine?: string;
 }
 
 export interface ProxyCorrelateReport {
@@ -39,7 +45,24 @@ export interface ProxyCorrelateReport {
   readonly secondsPerArch: number;
 }
 
-export function runProxyCorrelate(o: ProxyCorrelateOptions): ProxyCorrelateReport {
+/** Every item's proxy values, `inFlight` networks at a time, in item order. */
+async function proxyValues(o: ProxyCorrelateOptions): Promise<Record<string, number | null>[]> {
+  const run = o.runner ?? (async (net, names, opts) => runProxies(net, names, opts));
+  const values: Record<string, number | null>[] = new Array(o.items.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    for (let i = next++; i < o.items.length; i = next++) {
+      const r = await run(o.items[i]!.net(), o.names, o.run);
+      values[i] = Object.fromEntries(o.names.map((n) => [n, r.values[n]?.value ?? null]));
+      o.onProgress?.(++done, o.items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.inFlight ?? 2) }, worker));
+  return values;
+}
+
+export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<ProxyCorrelateReport> {
   const truth = o.items.map((it) => {
     const t = o.table.get(it.arch)?.truth[o.dataset];
     if (t === undefined)
@@ -47,11 +70,7 @@ export function runProxyCorrelate(o: ProxyCorrelateOptions): ProxyCorrelateRepor
     return t;
   });
   const t0 = performance.now();
-  const values = o.items.map((it, i) => {
-    const r = runProxies(it.net(), o.names, o.run);
-    o.onProgress?.(i + 1, o.items.length);
-    return Object.fromEntries(o.names.map((n) => [n, r.values[n]?.value ?? null])) as Record<string, number | null>;
-  });
+  const values = await proxyValues(o);
   const secondsPerArch = (performance.now() - t0) / 1000 / Math.max(1, o.items.length);
   const nulls: Record<string, number> = {};
   const rows = o.names.map((n) => {
@@ -77,6 +96,7 @@ export function runProxyCorrelate(o: ProxyCorrelateOptions): ProxyCorrelateRepor
       proxies: Object.fromEntries(o.names.map((n) => [n, settingsFor(n, o.run)])),
       seed: o.run.seed,
       inputs: o.run.images.source,
+      engine: o.engine ?? 'reference',
     },
     values: o.items.map((it, i) => ({ arch: it.arch, truth: truth[i]!, proxies: values[i]! })),
     secondsPerArch,

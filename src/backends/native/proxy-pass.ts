@@ -1,0 +1,117 @@
+/**
+ * One coarse native call for the zero-cost proxies: a single network, its packed float32 parameters, one input
+ * batch, and what the proxy needs back (parameter/input gradients, channel saliency, kept activations, BN batch
+ * variances, the NWOT kernel, or extra backward passes seeded at inner nodes with per-sample parameter terms).
+ * TypeScript validates everything here; the addon only re-checks bounds.
+ */
+import type { BnMode, ScalarRef } from '../../grad/types.js';
+import { numel } from '../../ir/analysis.js';
+import type { Network } from '../../ir/types.js';
+import type { NativeAddon, NativeGradResult } from '../../native/addon.js';
+import { serializeNetworks } from '../../ir/serialize.js';
+import { SwapError } from '../../util/errors.js';
+
+const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
+const KIND_CODES = { weight: 0, bias: 1, gamma: 2, beta: 3 } as const;
+
+/** A backward pass seeded at `seed` (batch × numel values) that returns the cotangent at `read` (when given). */
+export interface SeededPass {
+  readonly seed: number;
+  readonly values: Float32Array;
+  readonly read?: number;
+}
+
+export interface ProxyPassRequest {
+  readonly bn: BnMode;
+  /** Mean cross-entropy objective; without labels the objective is Σ outputs. */
+  readonly labels?: ArrayLike<number>;
+  readonly wantParams?: boolean;
+  readonly wantInput?: boolean;
+  readonly wantSaliency?: boolean;
+  readonly keep?: readonly number[];
+  readonly bnVar?: boolean;
+  readonly nwot?: boolean;
+  /** Replace the output-seeded pass by these. */
+  readonly passes?: readonly SeededPass[];
+  /** Per-sample terms of these scalars in every extra pass. */
+  readonly scalars?: readonly ScalarRef[];
+  readonly threads?: number;
+}
+
+function checkNode(net: Network, id: number, what: string): void {
+  if (!Number.isInteger(id) || id < 1 || id >= net.nodes.length)
+    throw new SwapError('E_OPTION', `${what} node ${id} does not exist in a ${net.nodes.length}-node network`);
+}
+
+/** The passes' flat arrays, validated against `net` and `batch`. */
+function passArrays(net: Network, batch: number, passes: readonly SeededPass[]) {
+  const seedOffsets = new Int32Array(passes.length + 1);
+  passes.forEach((p, i) => {
+    checkNode(net, p.seed, 'seed');
+    if (p.read !== undefined) checkNode(net, p.read, 'read');
+    const want = batch * numel(net.nodes[p.seed]!.shape);
+    if (p.values.length !== want)
+      throw new SwapError('E_INPUT_SHAPE', `seed of node ${p.seed} has ${p.values.length} values, expected ${want}`);
+    seedOffsets[i + 1] = seedOffsets[i]! + want;
+  });
+  const seeds = new Float32Array(seedOffsets[passes.length]!);
+  passes.forEach((p, i) => seeds.set(p.values, seedOffsets[i]!));
+  return {
+    passSeedNodes: Int32Array.from(passes, (p) => p.seed),
+    passReadNodes: Int32Array.from(passes, (p) => p.read ?? -1),
+    passSeedOffsets: seedOffsets,
+    passSeeds: seeds,
+  };
+}
+
+function scalarArray(net: Network, scalars: readonly ScalarRef[]): Int32Array {
+  const out = new Int32Array(scalars.length * 3);
+  scalars.forEach((r, q) => {
+    const n = net.nodes[r.node];
+    if (!n || !['conv', 'linear', 'bn'].includes(n.op) || !Number.isInteger(r.index) || r.index < 0)
+      throw new SwapError('E_OPTION', `no parameter scalar ${r.kind}[${r.index}] on node ${r.node}`);
+    out.set([r.node, KIND_CODES[r.kind], r.index], q * 3);
+  });
+  return out;
+}
+
+/** Run one proxy pass of `net` on the addon. */
+export async function nativeProxyPass(
+  addon: NativeAddon,
+  net: Network,
+  params: Float32Array,
+  input: Float32Array,
+  batch: number,
+  req: ProxyPassRequest,
+): Promise<NativeGradResult> {
+  const [c, h, w] = net.nodes[0]!.shape as [number, number, number];
+  if (input.length !== batch * c * h * w)
+    throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
+  for (const id of req.keep ?? []) checkNode(net, id, 'kept');
+  const { program, offsets } = serializeNetworks([net]);
+  const res = await addon.gradients({
+    program,
+    offsets,
+    input,
+    n: batch,
+    c,
+    h,
+    w,
+    seeds: new Uint32Array(0),
+    cancel: new Int32Array(1),
+    threads: req.threads ?? 1,
+    params,
+    paramOffsets: Int32Array.of(0, params.length),
+    labels: req.labels ? Int32Array.from(req.labels) : new Int32Array(0),
+    bn: BN_CODES[req.bn],
+    wantParams: req.wantParams ?? false,
+    wantInput: req.wantInput ?? false,
+    wantSaliency: req.wantSaliency ?? false,
+    ...(req.keep ? { keepNodes: Int32Array.from(req.keep), keepOffsets: Int32Array.of(0, req.keep.length) } : {}),
+    wantBnVar: req.bnVar ?? false,
+    wantNwot: req.nwot ?? false,
+    ...(req.passes ? passArrays(net, batch, req.passes) : {}),
+    ...(req.scalars ? { scalars: scalarArray(net, req.scalars) } : {}),
+  });
+  return res[0]!;
+}

@@ -1,0 +1,263 @@
+/**
+ * The proxy groups on the C++ engine (float32 passes, double reductions): each group makes its native passes
+ * (src/backends/native/proxy-pass.ts) and reduces them with the same scoring functions the reference path uses,
+ * so the two differ only by the passes' arithmetic (checked in test/proxies-native.test.ts).
+ */
+import { packParams, unpackGrads } from '../backends/native/grad.js';
+import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
+import { mapParams, paramRefs } from '../grad/params.js';
+import type { NetParams, ScalarRef } from '../grad/types.js';
+import { numel } from '../ir/analysis.js';
+import type { Network, Shape3 } from '../ir/types.js';
+import type { NativeGradResult } from '../native/addon.js';
+import { logAbsDet } from '../backends/reference/nwot-kernel.js';
+import { blockTrainability, featureEntropy } from './az.js';
+import { blockFeatures } from './blocks.js';
+import { epeNasScore, jacovScore } from './jacobian.js';
+import { mecoFromActivations, mecoNodes } from './meco.js';
+import type { ProxyGroup, ProxyName } from './registry.js';
+import type { ProxyRunOptions, ProxySettings } from './run.js';
+import { inputsFor, labelsFor } from './run.js';
+import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
+import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
+import { finite, type ProxyValue } from './value.js';
+import { vkdnwFromJacobian } from './vkdnw.js';
+import { mixInputs, preGapNode, zenFromPasses } from './zen.js';
+import { zicoFromGrads } from './zico.js';
+
+/** What a native group gets: the network, its parameters (float64 and packed float32) and a pass runner. */
+export interface NativeGroupContext {
+  readonly net: Network;
+  readonly params: NetParams;
+  readonly packed: Float32Array;
+  readonly s: ProxySettings;
+  readonly o: ProxyRunOptions;
+  /** One native pass on `packed` (default: the context's parameters). */
+  readonly pass: (
+    x: Float32Array,
+    batch: number,
+    req: ProxyPassRequest,
+    packed?: Float32Array,
+  ) => Promise<NativeGradResult>;
+  /** Rademacher ±1 cotangent of AZ pair `pair` (cached across networks). */
+  readonly rademacher: (pair: number, length: number) => Float32Array;
+}
+
+type Values = Partial<Record<ProxyName, ProxyValue>>;
+
+/** Node id → its slice of a concatenation of per-node tensors (batch × size(id) each, in `ids` order). */
+function split(ids: readonly number[], size: (id: number) => number, flat: Float32Array): Map<number, Float32Array> {
+  const out = new Map<number, Float32Array>();
+  let off = 0;
+  for (const id of ids) {
+    out.set(id, flat.subarray(off, off + size(id)));
+    off += size(id);
+  }
+  return out;
+}
+
+async function saliency(c: NativeGroupContext): Promise<Values> {
+  const { net, s } = c;
+  const labels = labelsFor(s, c.o);
+  const r = await c.pass(inputsFor(s, c.o, net), s.batch, { bn: s.bn, labels, wantParams: true, wantSaliency: true });
+  const sal = split(weightedNodes(net), (id) => s.batch * net.nodes[id]!.shape[0], r.saliency);
+  return { ...saliencyFromGrads(net, c.params, unpackGrads(net, c.params, r.params), sal, s.batch) };
+}
+
+/**
+ * Smallest eigenvalue of the Jacobian rows' correlation matrix below which jacov's float32 value is not kept:
+ * −Σ[ln(λ + 1e-5) + 1/(λ + 1e-5)] amplifies an eigenvalue's float32 error (~1e-7·B) by 1/λ², so nearly collinear
+ * rows (tiny networks, dead branches) are recomputed in float64 on the reference engine.
+ */
+const JACOV_MIN_EIGENVALUE = 1e-3;
+/**
+ * max |∂(Σ logits)/∂x| / max |logits| below which the Jacobian is taken to vanish analytically (e.g. a train-mode
+ * BN right before the pool cancels a constant cotangent): what remains is rounding noise (~1e-7 of the network's
+ * gain in float32, ~1e-15 in float64; healthy networks measure 0.01–1), and jacov of noise is only reproducible
+ * in the precision of the definition.
+ */
+const JACOBIAN_MIN = 1e-4;
+
+async function jacobian(c: NativeGroupContext): Promise<Values | Routed> {
+  const { net, s, o } = c;
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, wantInput: true });
+  const rows = Float64Array.from(r.input);
+  const top = rows.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (top < JACOBIAN_MIN * r.outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
+    return {
+      routed: `jacobian: the input Jacobian vanishes to float32 rounding (max ${top.toExponential(2)}); computed in float64 on the reference engine`,
+    };
+  const corr = corrcoefRows({ rows: s.batch, cols: rows.length / s.batch, data: rows });
+  const low = symmetricEigenvalues(corr, s.batch)[0]!;
+  if (low < JACOV_MIN_EIGENVALUE)
+    return {
+      routed: `jacobian: the Jacobian rows are nearly collinear (smallest correlation eigenvalue ${low.toExponential(2)} < ${JACOV_MIN_EIGENVALUE}); float32 cannot resolve jacov there, computed in float64 on the reference engine`,
+    };
+  const out: Values = { jacov: jacovScore(rows, s.batch) };
+  if (o.labels) out.epe_nas = epeNasScore(rows, labelsFor(s, o), r.outputs.length / s.batch);
+  return out;
+}
+
+async function zico(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const grads = await Promise.all(
+    [0, 1].map(async (k) => {
+      const r = await c.pass(inputsFor(s, o, net, k), s.batch, {
+        bn: 'train',
+        labels: labelsFor(s, o, k),
+        wantParams: true,
+      });
+      return unpackGrads(net, c.params, r.params);
+    }),
+  );
+  return { zico: zicoFromGrads(net, grads) };
+}
+
+async function nwot(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, nwot: true });
+  return { nwot: finite('nwot', logAbsDet(Float64Array.from(r.nwotK), s.batch)) };
+}
+
+async function meco(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const nodes = mecoNodes(net);
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, keep: nodes });
+  const acts = split(nodes, (id) => s.batch * numel(net.nodes[id]!.shape), r.activations);
+  return { meco: mecoFromActivations(net, (id) => acts.get(id)!) };
+}
+
+/** Per rank-3 BN node, its slice of the addon's concatenated variances (undefined where not evaluated). */
+function bnVariances(net: Network, flat: Float64Array): (id: number) => Float64Array | undefined {
+  const at = new Map<number, Float64Array>();
+  let off = 0;
+  for (const n of net.nodes) {
+    if (n.op !== 'bn' || n.shape.length !== 3) continue;
+    const v = flat.subarray(off, off + n.shape[0]);
+    off += n.shape[0];
+    if (!Number.isNaN(v[0])) at.set(n.id, v);
+  }
+  return (id) => at.get(id);
+}
+
+async function zen(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const feat = preGapNode(net);
+  const x = inputsFor(s, o, net);
+  const mixed = mixInputs(x, inputsFor({ ...s, input: 'gaussian' }, o, net, 1));
+  const [a, b] = await Promise.all(
+    [x, mixed].map((input) => c.pass(input, s.batch, { bn: 'train', keep: [feat], bnVar: true })),
+  );
+  const view = (r: NativeGradResult) => ({ feature: r.activations, variance: bnVariances(net, r.bnVar) });
+  return { zen: zenFromPasses(net, c.params, view(a!), view(b!), s.batch) };
+}
+
+async function az(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const feats = o.features ?? blockFeatures(net);
+  const size = (id: number) => s.batch * numel(net.nodes[id]!.shape);
+  const passes = [];
+  for (let i = feats.length - 1, pair = 0; i >= 1; i--, pair++)
+    passes.push({ seed: feats[i]!, values: c.rademacher(pair, size(feats[i]!)), read: feats[i - 1]! });
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: 'train', keep: feats, passes });
+  const acts = split(feats, size, r.activations);
+  const shape = (id: number) => net.nodes[id]!.shape as Shape3;
+  const e = feats.map((id) => featureEntropy(Float64Array.from(acts.get(id)!), s.batch, shape(id)));
+  let prog = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
+  const reads = split(
+    passes.map((p) => p.read),
+    size,
+    r.reads,
+  );
+  const t = passes.map((p) =>
+    blockTrainability(
+      Float64Array.from(p.values),
+      shape(p.seed),
+      Float64Array.from(reads.get(p.read)!),
+      shape(p.read),
+      s.batch,
+    ),
+  );
+  return {
+    az_expressivity: finite(
+      'az_expressivity',
+      e.reduce((a, b) => a + b, 0),
+    ),
+    az_progressivity: finite('az_progressivity', e.length > 1 ? prog : Number.NaN),
+    az_trainability: finite('az_trainability', t.length > 0 ? t.reduce((a, b) => a + b, 0) / t.length : Number.NaN),
+  };
+}
+
+async function vkdnw(c: NativeGroupContext): Promise<Values> {
+  const { net, s, o } = c;
+  const refs = paramRefs(c.params);
+  const chosen: ScalarRef[] = refs.slice(0, 128).map((r) => ({ ...r, index: 0 }));
+  const K = numel(net.nodes[net.output]!.shape);
+  const B = s.batch;
+  const passes = Array.from({ length: K }, (_, k) => {
+    const values = new Float32Array(B * K);
+    for (let b = 0; b < B; b++) values[b * K + k] = 1;
+    return { seed: net.output, values };
+  });
+  const r = await c.pass(inputsFor(s, o, net), B, { bn: 'eval', passes, scalars: chosen });
+  const P = chosen.length;
+  const J = new Float64Array(B * K * P);
+  for (let k = 0; k < K; k++)
+    for (let i = 0; i < P; i++) for (let b = 0; b < B; b++) J[(b * K + k) * P + i] = r.perSample[(k * P + i) * B + b]!;
+  return { vkdnw: vkdnwFromJacobian(J, r.outputs, B, K, P), vkdnw_dim: { value: refs.length } };
+}
+
+/**
+ * synflow in float32: |θ|, an all-ones sample, d(Σ logits)/dθ. Every term is positive, so float32 loses only
+ * ~1e-7 relative per product — unless a value leaves float32's range (full-size networks reach 1e50). Without BN
+ * and without biases below the head, each term W⊙g is homogeneous: scaling the input and the head's weight by 2^-k
+ * scales every activation below the head and every cotangent below it by 2^-k, so W⊙g by exactly 2^-2k (powers of
+ * two are exact in float32). The run tries k = 0, 40, 80 and keeps the first whose score lies well inside float32's
+ * range; when none does, the group is routed to the float64 reference.
+ */
+async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<Values | Routed> {
+  const { net, s } = c;
+  const abs = mapParams(c.params, (v) => Math.abs(v));
+  const head = net.nodes[net.output]!;
+  const homogeneous =
+    s.bn === 'identity' &&
+    head.op === 'linear' &&
+    net.nodes.every((n) => n.id === net.output || !((n.op === 'conv' || n.op === 'linear') && n.bias));
+  let last: number | null = null;
+  for (const k of homogeneous ? [0, 40, 80] : [0]) {
+    const f = 2 ** -k;
+    const scaled = mapParams(abs, (v, ref) => (ref.node === net.output && ref.kind === 'weight' ? v * f : v));
+    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(f);
+    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, packParams(net, scaled));
+    const v = synflowFromGrads(net, scaled, unpackGrads(net, scaled, r.params), s.bn).value;
+    last = v;
+    if (v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN))
+      return { [group]: finite(group, v * 2 ** (2 * k)) };
+  }
+  return {
+    routed: `${group}: its float32 value (${last ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
+  };
+}
+
+const SYNFLOW_MAX = 1e34;
+const SYNFLOW_MIN = 1e-30;
+
+/** A group that could not give a faithful float32 value: it runs on the reference engine, for this reason. */
+export interface Routed {
+  readonly routed: string;
+}
+
+/** The native implementation of each group that has one (the others run on the reference engine). */
+export const NATIVE_GROUPS: Partial<Record<ProxyGroup, (c: NativeGroupContext) => Promise<Values | Routed>>> = {
+  synflow: (c) => synflow(c, 'synflow'),
+  synflow_bn: (c) => synflow(c, 'synflow_bn'),
+  saliency,
+  jacobian,
+  zico,
+  nwot,
+  meco,
+  zen,
+  az,
+  vkdnw,
+};

@@ -1,0 +1,127 @@
+/**
+ * The proxy suite on the C++ engine: the same protocols, inputs and scoring as {@link runProxies} (the reference,
+ * which stays the definition), with every pass made by the addon in float32. Passes of one network's groups and of
+ * several networks run concurrently, `threads` at a time (one addon thread each). Groups without a native form —
+ * or whose float32 value would not be faithful (synflow when its float32 value nears the end of float32 range) — run on the reference
+ * engine, and each such value's settings say so (`engine: 'reference'`, `routed`: why).
+ */
+import { availableParallelism } from 'node:os';
+import { packParams } from '../backends/native/grad.js';
+import { nativeProxyPass } from '../backends/native/proxy-pass.js';
+import type { NetParams } from '../grad/types.js';
+import type { Network } from '../ir/types.js';
+import type { NativeAddon } from '../native/addon.js';
+import { prngRademacher } from './az.js';
+import { initParams, type InitScheme } from './init.js';
+import { NATIVE_GROUPS } from './native-groups.js';
+import { type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
+import {
+  checkProxyRequest,
+  type ProxyRun,
+  type ProxyRunOptions,
+  type ProxySettings,
+  runGroup,
+  settingsFor,
+} from './run.js';
+import type { ProxyValue } from './value.js';
+
+/** Why a group runs on the reference engine even when native is selected. */
+export const ROUTED: Partial<Record<ProxyGroup, string>> = {
+  count: 'computed from the network alone (no pass)',
+  l2_norm: 'computed from the parameters alone (no pass)',
+};
+
+/** A native proxy run: values, settings and the largest memory one pass held. */
+export interface NativeProxyRun extends ProxyRun {
+  readonly peakBytes: number;
+}
+
+/** Runs at most `n` tasks at once. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    while (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** A reusable native proxy runner (its Rademacher cotangents and concurrency limit are shared by its runs). */
+export interface NativeProxyRunner {
+  run(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): Promise<NativeProxyRun>;
+}
+
+export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
+  const limit = limiter(Math.max(1, Math.floor(threads)));
+  const rademacher = new Map<string, Float32Array>();
+  const draw = (seed: number) => (pair: number, length: number) => {
+    const key = `${seed}:${pair}:${length}`;
+    if (!rademacher.has(key)) rademacher.set(key, Float32Array.from(prngRademacher(seed)(pair, length)));
+    return rademacher.get(key)!;
+  };
+  return {
+    async run(net, names, o) {
+      checkProxyRequest(net, names, o);
+      const groups = new Map<ProxyGroup, ProxyName[]>();
+      for (const n of names) groups.set(proxySpec(n).group, [...(groups.get(proxySpec(n).group) ?? []), n]);
+      const params = new Map<string, { params: NetParams; packed: Float32Array }>();
+      const paramsFor = (s: ProxySettings) => {
+        if (!params.has(s.init)) {
+          const p = o.weights ?? initParams(net, s.init as InitScheme, o.seed);
+          params.set(s.init, { params: p, packed: packParams(net, p) });
+        }
+        return params.get(s.init)!;
+      };
+      let peakBytes = 0;
+      const values: Partial<Record<ProxyName, ProxyValue>> = {};
+      const settings: Partial<Record<ProxyName, ProxySettings>> = {};
+      await Promise.all(
+        [...groups].map(async ([group, members]) => {
+          const s = settingsFor(members[0]!, o);
+          const p = paramsFor(s);
+          const native = NATIVE_GROUPS[group];
+          const got = native
+            ? await native({
+                net,
+                params: p.params,
+                packed: p.packed,
+                s,
+                o,
+                pass: (x, batch, req, packed) =>
+                  limit(async () => {
+                    const r = await nativeProxyPass(addon, net, packed ?? p.packed, x, batch, req);
+                    peakBytes = Math.max(peakBytes, r.peakBytes);
+                    return r;
+                  }),
+                rademacher: draw(o.seed),
+              })
+            : { routed: ROUTED[group] ?? 'no native form' };
+          const routed = 'routed' in got ? (got.routed as string) : undefined;
+          const vals =
+            routed === undefined
+              ? (got as Partial<Record<ProxyName, ProxyValue>>)
+              : runGroup(group, net, p.params, s, o);
+          for (const m of members) {
+            values[m] = vals[m] ?? { value: null, reason: `${m}: not computed` };
+            settings[m] =
+              routed === undefined
+                ? { ...settingsFor(m, o), dtype: 'float32', engine: 'native' }
+                : { ...settingsFor(m, o), engine: 'reference', routed };
+          }
+        }),
+      );
+      // groups finish in any order; report in the requested order
+      return {
+        values: Object.fromEntries(names.map((n) => [n, values[n]])),
+        settings: Object.fromEntries(names.map((n) => [n, settings[n]])),
+        peakBytes,
+      };
+    },
+  };
+}
