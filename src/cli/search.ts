@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/types.js';
-import { checkTarget, spaceEntry, spaceNames } from '../catalog/registry.js';
+import { spaceEntry, spaceNames } from '../catalog/registry.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { SEARCH_PROXY_DEFAULTS } from '../search/proxy.js';
 import { DEFAULT_BUDGETS, runSearch, type EvaluatorChoice, type SearchOptions } from '../search/run.js';
 import { formatSummary, renderPlotSvg } from '../search/report.js';
 import { searchHtml } from '../search/report-html.js';
@@ -15,7 +14,15 @@ import {
   type PreNasOptions,
   type SwapNasOptions,
 } from '../search/strategies/index.js';
-import { backendHelp, inputsFromFlagsAsync, type InputFlags } from './options.js';
+import {
+  addBackendOptions,
+  addInputOptions,
+  addNetworkOptions,
+  addRegOptions,
+  addSamplingOptions,
+  inputChoiceFromFlags,
+  type InputFlags,
+} from './options.js';
 import { int, num, seedArg } from './parse.js';
 import { openRemoteSearch } from '../queue/search-remote.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -146,31 +153,11 @@ function addStrategyOptions(cmd: Command): void {
 
 /** The SWAP proxy flags: regulariser, proxy network, input batch, backend (swap-nas and hybrid). */
 function addProxyOptions(cmd: Command): void {
-  const P = SEARCH_PROXY_DEFAULTS;
-  cmd
-    .option('--target-params <K>', 'reg-SWAP μ = σ = K (thousands of proxy-network parameters)')
-    .option('--mu <K>', 'reg-SWAP μ (thousands of proxy-network parameters)')
-    .option('--sigma <K2>', 'reg-SWAP σ')
-    .option('--batch <S>', `proxy input samples (default: the space's proxy, NB201 ${P.batch})`)
-    .option('--repeats <R>', `proxy weight initialisations (default: the space's proxy, NB201 ${P.repeats})`)
-    .option('--channels <C>', `proxy network channels (default: the space's proxy, NB201 ${P.channels})`)
-    .option('--cells <N>', `proxy cells (per stage) (default: the space's proxy, NB201 ${P.cells})`)
-    .option('--no-prune', 'keep dead cell edges in the proxy network (official behaviour)')
-    .option('--images <file>', 'CIFAR binary file for the proxy input batch')
-    .option(
-      '--image-dir <dir>',
-      'folder of PNG/JPEG images (first S by name) for the proxy input batch, resized to the input size',
-    )
-    .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
-    .option('--npy <file>', 'float32 NCHW .npy proxy input batch')
-    .option('--gaussian', 'seeded N(0,1) proxy input batch')
-    .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0')
-    .option(
-      '--input-size <px>',
-      "proxy input height/width (default: the dataset's, e.g. 224 for darts imagenet; CIFAR images are resized)",
-    )
-    .option('--backend <name>', `${backendHelp()} (see \`swapnas backends\`)`, 'auto')
-    .option('--threads <n>', 'scoring threads (default: all cores)');
+  addRegOptions(cmd, { targetParams: true });
+  addSamplingOptions(cmd);
+  addNetworkOptions(cmd, { prune: true });
+  addInputOptions(cmd);
+  addBackendOptions(cmd);
 }
 
 /** Evaluator, journal, report outputs and Redis flags. */
@@ -287,8 +274,11 @@ function evaluatorFromFlags(f: SearchFlags): EvaluatorChoice {
 
 type SpaceEntry = ReturnType<typeof spaceEntry>;
 
-/** The proxy-network flags over the space's defaults, and the input batch when the strategy scores with SWAP. */
-async function proxyFromFlags(f: SearchFlags, entry: SpaceEntry, usesProxy: boolean) {
+/**
+ * The proxy-network flags (unset ones stay unset: `runSearch` resolves them with the space's defaults through the
+ * one scoring-request resolver) and, when the strategy scores with SWAP, where its input batch comes from.
+ */
+function proxyFromFlags(f: SearchFlags, entry: SpaceEntry, usesProxy: boolean) {
   if (f.prune === false && !entry.proxyDefaults.prune)
     process.stderr.write(
       `swapnas: --no-prune has no effect on ${entry.space.name}: its proxy networks are never pruned\n`,
@@ -296,17 +286,12 @@ async function proxyFromFlags(f: SearchFlags, entry: SpaceEntry, usesProxy: bool
   const proxy = {
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
     ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
-    prune: f.prune && entry.proxyDefaults.prune,
+    prune: f.prune,
     ...(f.batch !== undefined ? { batch: int('--batch', f.batch, 1) } : {}),
     ...(f.repeats !== undefined ? { repeats: int('--repeats', f.repeats, 1) } : {}),
+    ...(f.inputSize !== undefined ? { inputSize: int('--input-size', f.inputSize, 4) } : {}),
   };
-  const batch = proxy.batch ?? entry.proxyDefaults.batch ?? SEARCH_PROXY_DEFAULTS.batch;
-  const targetSize =
-    entry.proxyDefaults.inputSize ??
-    (entry.networkFor(checkTarget(entry, f.dataset ?? entry.targets[0]!))['inputSize'] as number | undefined);
-  const size = f.inputSize !== undefined ? int('--input-size', f.inputSize, 4) : targetSize;
-  const inputs = usesProxy ? await inputsFromFlagsAsync(f, size ?? 32, batch, size) : undefined;
-  return { proxy, inputs };
+  return { proxy, inputs: usesProxy ? inputChoiceFromFlags(f) : undefined };
 }
 
 /** Parse and check every flag into runSearch's options (all errors before anything runs). */
@@ -320,7 +305,7 @@ async function searchOptionsFromFlags(f: SearchFlags) {
   const preNas = preNasFromFlags(f);
   const evaluator = evaluatorFromFlags(f);
   const entry = spaceEntry(f.space);
-  const { proxy, inputs } = await proxyFromFlags(f, entry, usesProxy);
+  const { proxy, inputs } = proxyFromFlags(f, entry, usesProxy);
   const opts: SearchOptions = {
     strategy,
     space: f.space,
@@ -330,6 +315,7 @@ async function searchOptionsFromFlags(f: SearchFlags) {
     ...(Object.keys(swapNas).length ? { swapNas } : {}),
     ...(Object.keys(preNas).length ? { preNas } : {}),
     proxy,
+    ...(inputs ? { inputs } : {}),
     ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
     ...(f.targetParams !== undefined ? { targetParams: num('--target-params', f.targetParams) } : {}),
@@ -339,7 +325,7 @@ async function searchOptionsFromFlags(f: SearchFlags) {
     backend: f.backend as BackendName | 'auto',
     ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
   };
-  return { opts, entry, inputs };
+  return { opts, entry };
 }
 
 /** Write the requested report files and print the summary (or the JSON report). */
@@ -354,7 +340,7 @@ async function writeSearchOutputs(f: SearchFlags, report: Awaited<ReturnType<typ
 }
 
 async function runSearchCli(f: SearchFlags): Promise<void> {
-  const { opts: parsed, entry, inputs } = await searchOptionsFromFlags(f);
+  const { opts: parsed, entry } = await searchOptionsFromFlags(f);
   const strategy = parsed.strategy;
   const progress = new Progress(
     `search ${strategy}`,
@@ -382,7 +368,6 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     const table = entry.loadTable && (strategy !== 'swap-nas' || entry.space.enumerate) ? entry.loadTable() : undefined;
     report = await runSearch(opts, {
       ...(table ? { table } : {}),
-      ...(inputs ? { inputs } : {}),
       ...(remote ? { remoteScorer: remote.scorer, remoteEvaluator: remote.evaluator } : {}),
     });
   } catch (e) {
