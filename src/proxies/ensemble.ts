@@ -1,0 +1,84 @@
+/**
+ * Data-free ensembles of zero-cost proxies: each member's value is placed in the empirical distribution of that
+ * member over a fixed reference set of architectures (scored once per settings, no accuracy used), and the
+ * network's fitness is Σ_m ln F̂_m(v_m) — the non-linear rank aggregation of AZ-NAS, made independent of the
+ * population a network happens to be ranked in (with the population itself as the reference set it orders
+ * networks exactly as AZ-NAS's Σ ln(rank/N) does). Members and their directions come from the proxy plug-ins.
+ */
+
+/** One member's reference values, sorted ascending (a failed value — null or NaN — is kept as −∞). */
+export type ReferenceColumn = readonly number[];
+
+/** A failed value (missing, NaN) ranks lowest, as AZ-NAS turns NaN into −∞. */
+function orLowest(v: number | null | undefined): number {
+  return v === null || v === undefined || Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+}
+
+/** Sort a member's values over the reference set (the column {@link logCdf} looks values up in). */
+export function referenceColumn(values: readonly (number | null)[]): ReferenceColumn {
+  return values.map(orLowest).sort((a, b) => a - b);
+}
+
+/** Number of entries of the sorted column below `v` (lower bound) and at most `v` (upper bound). */
+function bounds(col: ReferenceColumn, v: number): [number, number] {
+  let lo = 0;
+  let hi = col.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (col[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  let up = lo;
+  hi = col.length;
+  while (up < hi) {
+    const mid = (up + hi) >> 1;
+    if (col[mid]! <= v) up = mid + 1;
+    else hi = mid;
+  }
+  return [lo, up];
+}
+
+/**
+ * ln F̂(v): the mid-rank empirical CDF of `v` in the reference column, shrunk into (0, 1) as (below + ties/2 + ½)/(n + 1)
+ * so that no value gets ln 0. A missing value or NaN (a proxy that failed on this network) counts as −∞, the lowest.
+ */
+export function logCdf(col: ReferenceColumn, v: number | null): number {
+  const n = col.length;
+  const [lo, up] = bounds(col, orLowest(v));
+  return Math.log((lo + (up - lo) / 2 + 0.5) / (n + 1));
+}
+
+/** A named ensemble: its members (proxy names, each ranked "higher is better") and how their CDFs combine. */
+export interface EnsembleRule {
+  readonly name: string;
+  readonly members: readonly string[];
+  /** One line for reports. */
+  readonly description: string;
+}
+
+/** The ensemble fitness of one network: Σ over members of ln F̂_m(value), given each member's reference column. */
+export function ensembleScore(
+  rule: EnsembleRule,
+  values: Readonly<Record<string, number | null | undefined>>,
+  reference: Readonly<Record<string, ReferenceColumn>>,
+): number {
+  let s = 0;
+  for (const m of rule.members) s += logCdf(reference[m] ?? [], values[m] ?? null);
+  return s;
+}
+
+/**
+ * AZ-NAS's aggregation over a population (cvlab-yonsei/AZ-NAS): each member ranked ascending among the population
+ * (average ranks r for ties), fitness Σ_m ln(r_m / N). Here each term is ln(r_m / (N + 1)), which differs by the
+ * constant ln(N / (N + 1)) per member and so orders networks identically. Population-relative: a network's value
+ * depends on the others.
+ */
+export function populationLogRank(members: readonly (readonly (number | null)[])[]): number[] {
+  const n = members[0]?.length ?? 0;
+  const out = new Array<number>(n).fill(0);
+  for (const col of members) {
+    const ref = referenceColumn(col);
+    for (let i = 0; i < n; i++) out[i]! += logCdf(ref, col[i] ?? null);
+  }
+  return out;
+}

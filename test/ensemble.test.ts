@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { rankAverage } from '../src/stats/rank.js';
+import { ensembleScore, logCdf, populationLogRank, referenceColumn } from '../src/proxies/ensemble.js';
+import { Rng } from '../src/util/rng.js';
+
+/** AZ-NAS's aggregation written out directly: Σ_k ln(r_k / N) with average ranks (scipy rankdata). */
+function azAggregate(members: number[][]): number[] {
+  const n = members[0]!.length;
+  const out = new Array<number>(n).fill(0);
+  for (const col of members) {
+    const r = rankAverage(col.map((v) => (Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v)));
+    for (let i = 0; i < n; i++) out[i]! += Math.log(r[i]! / n);
+  }
+  return out;
+}
+
+describe('data-free ensemble (log-CDF aggregation)', () => {
+  const rng = new Rng(7);
+  const N = 40;
+  const members = Array.from({ length: 3 }, (_, k) =>
+    Array.from({ length: N }, () => (k === 2 ? Math.round(rng.next() * 5) : rng.next() * 10)),
+  );
+  members[1]![3] = Number.NaN;
+  members[0]![5] = Number.NEGATIVE_INFINITY;
+
+  it('with the population as reference it orders networks exactly as AZ-NAS (ties and failures included)', () => {
+    const ours = populationLogRank(members);
+    const az = azAggregate(members);
+    // Each member's term differs by the constant ln(N/(N+1)) (ties counted alike), so the sums differ by a constant.
+    const shift = ours[0]! - az[0]!;
+    for (let i = 0; i < N; i++) expect(ours[i]! - az[i]!).toBeCloseTo(shift, 12);
+  });
+
+  it('against a fixed reference set a network scores the same whatever population it is in', () => {
+    const rule = { name: 't', members: ['a', 'b'], description: '' };
+    const reference = { a: referenceColumn(members[0]!), b: referenceColumn(members[1]!) };
+    const net = { a: 4.2, b: 7.7 };
+    const alone = ensembleScore(rule, net, reference);
+    expect(ensembleScore(rule, { ...net }, reference)).toBe(alone);
+    // A higher value of one member never lowers the fitness; a failed member counts as the lowest value.
+    expect(ensembleScore(rule, { a: 9.9, b: 7.7 }, reference)).toBeGreaterThanOrEqual(alone);
+    expect(ensembleScore(rule, { a: null, b: 7.7 }, reference)).toBeLessThan(alone);
+    expect(logCdf(reference.a, Number.POSITIVE_INFINITY)).toBeGreaterThan(logCdf(reference.a, 1e9 - 1) - 1e-12);
+    expect(logCdf([], 3)).toBeCloseTo(Math.log(0.5), 12);
+    expect(logCdf(reference.a, Number.NaN)).toBe(logCdf(reference.a, Number.NEGATIVE_INFINITY));
+  });
+});
