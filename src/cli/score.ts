@@ -34,6 +34,7 @@ import { guardScoreMemory } from '../score/memory.js';
 import { quote } from '../util/quote.js';
 import { resolveScoringRequest, resolveSetting } from '../request/resolve.js';
 import type { ScoringOptions, ScoringRequest } from '../request/types.js';
+import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import { CSV_HEAD, checkResumeSettings, readResumeState, ScoreSink } from './score-output.js';
 
@@ -263,16 +264,8 @@ function scoreSettings(
   backend: BackendName,
   skipped: ScoreSettings['skippedBackends'],
 ): ScoreSettings & Record<string, unknown> {
-  const r = plan.request;
   return {
-    batch: plan.inputs.n,
-    repeats: r.repeats,
-    seed: r.seed,
-    inputs: plan.inputs.source,
-    backend,
-    skippedBackends: skipped,
-    regulariser: r.regulariser,
-    network: { space: r.space, ...r.network },
+    ...settingsBlock(plan.request, backend, skipped),
     ...(plan.table ? { truth: truthInfo(plan.table) } : {}),
   };
 }
@@ -282,16 +275,11 @@ function openRemote(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], si
   const { space, request } = plan;
   return openRemoteScore({
     url: f.redis!,
-    space: space.name,
+    request,
+    inputs: plan.inputs,
     archs: plan.genotypes.map((g) => space.format(g)),
     wanted: todo.map((g) => space.format(g)),
     chunk: int('--chunk', f.chunk, 1),
-    network: request.network,
-    inputs: plan.inputs,
-    repeats: request.repeats,
-    seed: request.seed,
-    regulariser: request.regulariser,
-    backend: f.backend,
     progress: f.progress,
     signal,
   });

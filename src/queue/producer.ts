@@ -6,7 +6,7 @@ import { SwapError } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
 import { QUEUE_NAME, RESULT_TTL_S, jobId, keys } from './keys.js';
 import { PAYLOAD_VERSION, type JobKind, type JobPayload } from './payload.js';
-import { settingsHash } from './request-adapter.js';
+import { jobKey } from './request-adapter.js';
 
 /** Progress of a queued run, as the producer sees it. */
 export interface RunProgress {
@@ -53,7 +53,7 @@ export interface RunSpec {
 
 /** Run id: the same settings and architectures give the same id, so a rerun (`--resume`) finds its jobs. */
 export function runId(spec: Pick<RunSpec, 'kind' | 'settings' | 'archs' | 'chunk' | 'dryRun'>): string {
-  const h = createHash('sha256').update(settingsHash(spec.kind, spec.settings));
+  const h = createHash('sha256').update(`${spec.kind}\n${jobKey(spec.kind, spec.settings)}`);
   h.update(`\n${spec.chunk}\n${spec.dryRun ? 'dry' : ''}\n`);
   for (const a of spec.archs) h.update(`${a}\n`);
   return h.digest('hex').slice(0, 16);
@@ -94,7 +94,7 @@ class Producer {
   ) {
     if (!Number.isSafeInteger(spec.chunk) || spec.chunk < 1)
       throw new SwapError('E_OPTION', `chunk must be a positive integer, got ${spec.chunk}`);
-    this.hash = settingsHash(spec.kind, spec.settings);
+    this.hash = jobKey(spec.kind, spec.settings);
     this.id = runId(spec);
     for (let i = 0; i < spec.archs.length; i += spec.chunk) this.chunks.push(spec.archs.slice(i, i + spec.chunk));
     this.queue = new Queue(QUEUE_NAME, { connection: redis });

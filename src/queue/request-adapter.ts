@@ -1,7 +1,7 @@
 /**
- * The one place where the queue meets the scoring path: what a job's settings hold, their hash, and how a worker
- * turns (settings, architecture strings) into results with exactly the code a local run uses. When the resolved
- * scoring request (src/request/) lands, this file alone switches to it.
+ * The one place where the queue meets the scoring path: what a job's settings hold, the key its results are
+ * stored under, and how a worker turns (settings, architecture strings) into results with exactly the code a
+ * local run uses. A `score` job carries the resolved scoring request (src/request/) itself.
  */
 import { createHash } from 'node:crypto';
 import type { SkippedBackend } from '../backends/registry.js';
@@ -9,44 +9,41 @@ import type { Backend } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { repeatSeed } from '../init/prng.js';
 import { checkInputsFit, scoreWithBackend, type NetworkScore } from '../score/swap.js';
-import type { Regulariser } from '../proxies/regularise.js';
+import { checkScoringRequest } from '../request/check.js';
+import { requestKey } from '../request/resolve.js';
+import type { ScoringRequest } from '../request/types.js';
 import { spaceEntry } from '../catalog/registry.js';
 import { IMAGE_SOURCES, measure, type Measurement, type ProxySetting } from '../study/measure.js';
 import { SwapError } from '../util/errors.js';
+import { canonicalJson } from '../util/json.js';
 import type { JobKind } from './payload.js';
-
-/** JSON with object keys sorted at every level (undefined members dropped), so equal settings hash equally. */
-export function sortedJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : x,
-  );
-}
 
 /** Hash of a job kind and its resolved settings: results are stored under it, workers re-derive it. */
 export function settingsHash(kind: JobKind, settings: unknown): string {
-  return createHash('sha256').update(sortedJson({ kind, settings })).digest('hex').slice(0, 32);
+  return createHash('sha256').update(canonicalJson({ kind, settings })).digest('hex').slice(0, 32);
 }
 
 /**
- * Settings of a `score` job: the output's settings block without the backend (workers choose theirs), plus the
- * content hash and shape of the input batch (stored once beside the jobs).
+ * Settings of a `score` job: the resolved scoring request, and the content hash and shape of its input batch
+ * (stored once beside the jobs; the request names the batch by its source only).
  */
 export interface ScoreJobSettings {
-  readonly space: string;
-  /** Builder options, as in the output's `settings.network` without `space`. */
-  readonly network: Readonly<Record<string, unknown>>;
-  readonly batch: number;
-  readonly repeats: number;
-  readonly seed: number;
-  /** The batch's source label (as in the output). */
-  readonly inputs: string;
+  readonly request: ScoringRequest;
   readonly inputsSha: string;
   readonly inputsShape: readonly [number, number, number, number];
-  readonly regulariser: Regulariser | null;
+}
+
+/**
+ * Where a `score` job's results are stored: the request's {@link requestKey} and the batch's content hash (a
+ * file edited under the same name is another batch). Equal requests on equal batches share results.
+ */
+export function scoreJobKey(s: ScoreJobSettings): string {
+  return `${requestKey(s.request)}-${s.inputsSha.slice(0, 16)}`;
+}
+
+/** The key a job kind's results are stored under (score: {@link scoreJobKey}; others: their settings hash). */
+export function jobKey(kind: JobKind, settings: Readonly<Record<string, unknown>>): string {
+  return kind === 'score' ? scoreJobKey(settings as unknown as ScoreJobSettings) : settingsHash(kind, settings);
 }
 
 /** Settings of a `measure` job (`correlate`): a study setting and the builder options. */
@@ -60,7 +57,8 @@ export interface MeasureJobSettings {
 export interface ComputeContext {
   readonly backend: Backend;
   readonly threads?: number;
-  readonly inputs: (sha: string, shape: readonly number[]) => Promise<InputBatch>;
+  /** The run's input batch by content hash and shape; `source` is the label results carry. */
+  readonly inputs: (sha: string, shape: readonly number[], source: string) => Promise<InputBatch>;
 }
 
 /** A chunk's results in architecture order, and the backend that computed them. */
@@ -108,36 +106,27 @@ function checkSpace(v: unknown): string {
   return v;
 }
 
-/** Validate a `score` job's settings with the CLI's coded errors. */
+/** Validate a `score` job's settings with the CLI's coded errors, within the worker's size bounds. */
 export function checkScoreSettings(s: Readonly<Record<string, unknown>>): ScoreJobSettings {
+  const extra = Object.keys(s).find((k) => !['request', 'inputsSha', 'inputsShape'].includes(k));
+  if (extra !== undefined) bad(`unknown score setting ${JSON.stringify(extra.slice(0, 40))}`);
   const shape = s['inputsShape'];
   if (!Array.isArray(shape) || shape.length !== 4) bad('settings.inputsShape must be [n, c, h, w]');
   shape.forEach((d, i) => intIn(`inputsShape[${i}]`, d, 1, 1 << 16));
   if (typeof s['inputsSha'] !== 'string' || !/^[0-9a-f]{64}$/.test(s['inputsSha']))
     bad('settings.inputsSha must be a SHA-256');
-  if (typeof s['inputs'] !== 'string' || s['inputs'].length > 4096) bad('settings.inputs must be a string');
-  const reg = s['regulariser'];
-  if (reg !== null) {
-    const r = reg as Record<string, unknown> | undefined;
-    if (
-      !r ||
-      typeof r !== 'object' ||
-      !Number.isFinite(r['mu']) ||
-      !Number.isFinite(r['sigma']) ||
-      (r['sigma'] as number) <= 0
-    )
-      throw new SwapError('E_OPTION', 'settings.regulariser needs a finite mu and a positive sigma');
-  }
+  const request = checkScoringRequest(s['request']);
+  checkNetwork(request.network);
+  intIn('batch', request.batch, 1, 4096);
+  intIn('repeats', request.repeats, 1, 10_000);
+  if (shape[0] !== request.batch || shape[2] !== request.network['inputSize'])
+    bad(
+      `settings.inputsShape ${shape.join('x')} does not fit the request (batch ${request.batch}, input size ${String(request.network['inputSize']).slice(0, 20)})`,
+    );
   return {
-    space: checkSpace(s['space']),
-    network: checkNetwork(s['network']),
-    batch: intIn('batch', s['batch'], 1, 4096),
-    repeats: intIn('repeats', s['repeats'], 1, 10_000),
-    seed: intIn('seed', s['seed'], 0, 0xffffffff),
-    inputs: s['inputs'],
+    request,
     inputsSha: s['inputsSha'],
     inputsShape: shape as unknown as ScoreJobSettings['inputsShape'],
-    regulariser: reg as Regulariser | null,
   };
 }
 
@@ -162,16 +151,17 @@ export async function computeScore(
   archs: readonly string[],
   ctx: ComputeContext,
 ): Promise<NetworkScore[]> {
-  const space = spaceEntry(s.space).space;
+  const r = s.request;
+  const space = spaceEntry(r.space).space;
   const genotypes = archs.map((a) => space.parse(a));
-  const inputs = await ctx.inputs(s.inputsSha, s.inputsShape);
-  const nets = genotypes.map((g) => space.build(g, s.network));
+  const inputs = await ctx.inputs(s.inputsSha, s.inputsShape, r.inputs);
+  const nets = genotypes.map((g) => space.build(g, r.network));
   checkInputsFit(nets, inputs);
-  const seeds = Array.from({ length: s.repeats }, (_, r) => repeatSeed(s.seed, r));
+  const seeds = Array.from({ length: r.repeats }, (_, k) => repeatSeed(r.seed, k));
   return scoreWithBackend(nets, ctx.backend, {
     inputs,
     seeds,
-    regulariser: s.regulariser ?? undefined,
+    regulariser: r.regulariser ?? undefined,
     ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
   });
 }

@@ -3,17 +3,19 @@ import type { Redis } from 'ioredis';
 import type { SkippedBackend } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
 import type { NetworkScore } from '../score/swap.js';
-import type { Regulariser } from '../proxies/regularise.js';
+import type { ScoringRequest } from '../request/types.js';
 import { connectRedis, waitReady } from './connect.js';
 import { keys, RESULT_TTL_S } from './keys.js';
 import { produce, type ChunkResult } from './producer.js';
 import { queueProgress } from './progress.js';
-import { settingsHash, type ScoreJobSettings } from './request-adapter.js';
+import { scoreJobKey, type ScoreJobSettings } from './request-adapter.js';
 
 /** What `swapnas score --redis` hands the queue: the run's resolved pieces and the architectures to score. */
 export interface RemoteScoreOptions {
   readonly url: string;
-  readonly space: string;
+  /** The resolved request and its input batch (what `resolveScoringRequest` returns). */
+  readonly request: ScoringRequest;
+  readonly inputs: InputBatch;
   /**
    * Canonical architecture texts of the whole run, in output order (the same list on a rerun, so the run keeps its
    * id and its queued jobs); `wanted` are those still to be written (default: all).
@@ -21,12 +23,6 @@ export interface RemoteScoreOptions {
   readonly archs: readonly string[];
   readonly wanted?: readonly string[];
   readonly chunk: number;
-  readonly network: Readonly<Record<string, unknown>>;
-  readonly inputs: InputBatch;
-  readonly repeats: number;
-  readonly seed: number;
-  readonly regulariser: Regulariser | null;
-  readonly backend: string;
   readonly progress: boolean;
   readonly signal?: AbortSignal;
 }
@@ -45,6 +41,15 @@ export function batchBytes(b: InputBatch): { bytes: Buffer; sha: string } {
   return { bytes, sha: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** A `score` job's settings for a resolved request, and the batch bytes to store beside the jobs. */
+export function scoreJob(
+  request: ScoringRequest,
+  inputs: InputBatch,
+): { settings: ScoreJobSettings; bytes: Buffer; sha: string } {
+  const { bytes, sha } = batchBytes(inputs);
+  return { settings: { request, inputsSha: sha, inputsShape: [inputs.n, inputs.c, inputs.h, inputs.w] }, bytes, sha };
+}
+
 /**
  * Start a queued `score` run and wait for its first chunk, whose worker report fills the settings block's
  * backend (an empty run reports the backend stored with earlier results).
@@ -52,24 +57,13 @@ export function batchBytes(b: InputBatch): { bytes: Buffer; sha: string } {
 export async function openRemoteScore(o: RemoteScoreOptions): Promise<RemoteScore> {
   const redis = connectRedis(o.url, 'swapnas-producer');
   await waitReady(redis, o.url);
-  const { bytes, sha } = batchBytes(o.inputs);
-  const settings: ScoreJobSettings = {
-    space: o.space,
-    network: o.network,
-    batch: o.inputs.n,
-    repeats: o.repeats,
-    seed: o.seed,
-    inputs: o.inputs.source,
-    inputsSha: sha,
-    inputsShape: [o.inputs.n, o.inputs.c, o.inputs.h, o.inputs.w],
-    regulariser: o.regulariser,
-  };
+  const { settings, bytes, sha } = scoreJob(o.request, o.inputs);
   const gen = produce(redis, {
     kind: 'score',
     settings: settings as unknown as Record<string, unknown>,
     archs: o.archs,
     chunk: o.chunk,
-    backend: o.backend,
+    backend: o.request.backend,
     prepare: async (r) => void (await r.set(keys.blob(sha), bytes, 'EX', RESULT_TTL_S)),
     onProgress: queueProgress('score (queue)', o.progress),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -80,7 +74,7 @@ export async function openRemoteScore(o: RemoteScoreOptions): Promise<RemoteScor
   };
   try {
     const first = await gen.next();
-    const ran = await ranOf(redis, settingsHash('score', settings), first.done ? undefined : first.value);
+    const ran = await ranOf(redis, scoreJobKey(settings), first.done ? undefined : first.value);
     const uses = new Map<string, number>();
     for (const a of o.wanted ?? o.archs) uses.set(a, (uses.get(a) ?? 0) + 1);
     const got = new Map<string, NetworkScore>();

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { NetworkScore } from '../score/swap.js';
+import type { ScoringRequest } from '../request/types.js';
 import type { RemoteSwapRequest, RemoteSwapScorer } from '../search/proxy.js';
 import type { Evaluation, EvaluationRequest, Evaluator } from '../search/types.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -7,8 +8,7 @@ import { connectRedis, waitReady } from './connect.js';
 import { keys, RESULT_TTL_S } from './keys.js';
 import { produce } from './producer.js';
 import { queueProgress } from './progress.js';
-import type { ScoreJobSettings } from './request-adapter.js';
-import { batchBytes } from './score-remote.js';
+import { scoreJob } from './score-remote.js';
 
 /** `search --redis`: the proxy's population scoring and the ground-truth queries, both on queue workers. */
 export interface RemoteSearch {
@@ -20,6 +20,8 @@ export interface RemoteSearch {
 /** Connect to the queue at `url` for one search. */
 export async function openRemoteSearch(o: {
   url: string;
+  /** The search's dataset (the target its requests name). */
+  target: string;
   chunk: number;
   backend: string;
   progress: boolean;
@@ -44,23 +46,25 @@ export async function openRemoteSearch(o: {
 
 async function scoreOn(
   redis: Redis,
-  o: { chunk: number; backend: string; signal?: AbortSignal },
+  o: { target: string; chunk: number; backend: string; signal?: AbortSignal },
   req: RemoteSwapRequest,
   archs: readonly string[],
   show: ReturnType<typeof queueProgress>,
 ): Promise<{ scores: NetworkScore[]; backend: string }> {
-  const { bytes, sha } = batchBytes(req.inputs);
-  const settings: ScoreJobSettings = {
+  // The proxy's settings as a resolved request (search has no official protocol).
+  const request: ScoringRequest = {
     space: req.space,
+    target: o.target,
+    official: false,
     network: req.network,
     batch: req.inputs.n,
     repeats: req.repeats,
     seed: req.seed,
     inputs: req.inputs.source,
-    inputsSha: sha,
-    inputsShape: [req.inputs.n, req.inputs.c, req.inputs.h, req.inputs.w],
     regulariser: req.regulariser,
+    backend: o.backend as ScoringRequest['backend'],
   };
+  const { settings, bytes, sha } = scoreJob(request, req.inputs);
   const scores: NetworkScore[] = [];
   let backend = 'unknown';
   for await (const c of produce(redis, {

@@ -18,9 +18,10 @@ import {
   checkScoreSettings,
   computeMeasure,
   computeScore,
-  settingsHash,
+  jobKey,
   type ComputeContext,
   type Computed,
+  type ScoreJobSettings,
 } from './request-adapter.js';
 
 /** Settings of a queue worker process (`swapnas worker`). */
@@ -85,14 +86,14 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
   const ctxFor = (choice: BackendChoice): ComputeContext => ({
     backend: choice.backend,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    inputs: (sha, shape) => loadBlob(redis, blobs, sha, shape),
+    inputs: (sha, shape, source) => loadBlob(redis, blobs, sha, shape, source),
   });
 
   const process_ = async (job: Job) => {
     try {
       const p = checkPayload(job.data);
-      checkDeployment(p, Boolean(o.dryRun));
-      const out = p.dryRun ? dryResults(p) : await compute(p, o, pick, ctxFor);
+      const settings = checkDeployment(p, Boolean(o.dryRun));
+      const out = p.dryRun ? dryResults(p) : await compute(p, settings, o, pick, ctxFor);
       await storeResults(redis, p, out, id);
       return { worker: id, n: p.archs.length, backend: out.backend };
     } catch (e) {
@@ -129,15 +130,19 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
   };
 }
 
-/** Refuse jobs from another package version or whose settings this code hashes differently (mixed deployments). */
-function checkDeployment(p: JobPayload, dryWorker: boolean): void {
+/**
+ * Refuse jobs from another package version or whose settings this code keys differently (mixed deployments);
+ * `score` settings are validated first (their key is the request's).
+ */
+function checkDeployment(p: JobPayload, dryWorker: boolean): ScoreJobSettings | undefined {
   const mine = packageVersion();
   if (p.pkg !== mine)
     throw new SwapError(
       'E_VERSION',
       `job from swapnas ${p.pkg.slice(0, 64)}, this worker runs ${mine}: run one version across producer and workers`,
     );
-  const h = settingsHash(p.kind, p.settings);
+  const settings = p.kind === 'score' ? checkScoreSettings(p.settings) : p.settings;
+  const h = jobKey(p.kind, settings as unknown as Record<string, unknown>);
   if (h !== p.hash)
     throw new SwapError(
       'E_VERSION',
@@ -148,6 +153,7 @@ function checkDeployment(p: JobPayload, dryWorker: boolean): void {
       'E_OPTION',
       dryWorker ? 'this is a --dry-run worker; it takes only dry-run jobs' : 'dry-run job sent to a scoring worker',
     );
+  return p.kind === 'score' ? (settings as ScoreJobSettings) : undefined;
 }
 
 function dryResults(p: JobPayload): Computed<null> {
@@ -156,19 +162,19 @@ function dryResults(p: JobPayload): Computed<null> {
 
 async function compute(
   p: JobPayload,
+  scoreSettings: ScoreJobSettings | undefined,
   o: QueueWorkerOptions,
   pick: (name: string) => Promise<BackendChoice>,
   ctxFor: (c: BackendChoice) => ComputeContext,
 ): Promise<Computed<unknown>> {
   if (p.kind === 'evaluate') return evaluate(p, o);
   // Validate before touching a backend: a malformed job costs nothing.
-  const settings = p.kind === 'score' ? checkScoreSettings(p.settings) : checkMeasureSettings(p.settings);
+  const measure = scoreSettings ? undefined : checkMeasureSettings(p.settings);
   const choice = await pick(p.backend);
   const ctx = ctxFor(choice);
-  const results =
-    p.kind === 'score'
-      ? await computeScore(settings as ReturnType<typeof checkScoreSettings>, p.archs, ctx)
-      : await computeMeasure(settings as ReturnType<typeof checkMeasureSettings>, p.archs, ctx);
+  const results = scoreSettings
+    ? await computeScore(scoreSettings, p.archs, ctx)
+    : await computeMeasure(measure!, p.archs, ctx);
   return { results, backend: choice.backend.name, skipped: choice.skipped };
 }
 
@@ -202,9 +208,10 @@ async function loadBlob(
   cache: Map<string, InputBatch>,
   sha: string,
   shape: readonly number[],
+  source: string,
 ): Promise<InputBatch> {
   const hit = cache.get(sha);
-  if (hit) return hit;
+  if (hit) return hit.source === source ? hit : { ...hit, source };
   const buf = await redis.getBuffer(keys.blob(sha));
   if (!buf)
     throw new SwapError('E_QUEUE', `input batch ${sha.slice(0, 16)} is not in Redis (expired, or Redis lost its data)`);
@@ -218,7 +225,7 @@ async function loadBlob(
     throw new SwapError('E_PAYLOAD', `input batch ${sha.slice(0, 16)} does not match its hash`);
   const data = new Float32Array(n * c * h * w);
   Buffer.from(data.buffer).set(buf);
-  const batch = makeBatch(data, n, c, h, w, sha);
+  const batch = makeBatch(data, n, c, h, w, source);
   if (cache.size >= 4) cache.delete(cache.keys().next().value!);
   cache.set(sha, batch);
   return batch;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { InputBatch } from '../data/batch.js';
 import {
   CIFAR100_MEAN,
@@ -27,6 +28,26 @@ export type InputChoice =
   | { readonly kind: 'gaussian'; readonly seed: number }
   /** A batch the library caller already holds (never resized; its `source` is what results record). */
   | { readonly kind: 'batch'; readonly batch: InputBatch };
+
+/** A file's identity for cache keys (path, mtime, size): a changed file gets another key. */
+function fileStamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${path}@${s.mtimeMs}:${s.size}`;
+  } catch {
+    return path; // the loader reports the error
+  }
+}
+
+/**
+ * A key of what {@link loadInputs} would return for these arguments (files by path, mtime and size), for caches;
+ * undefined for a caller-held batch (nothing to load).
+ */
+export function inputsKey(choice: InputChoice, size: number, want: number, resizeTo?: number): string | undefined {
+  if (choice.kind === 'batch') return undefined;
+  const file = choice.kind === 'image-dir' ? choice.dir : 'file' in choice ? choice.file : undefined;
+  return JSON.stringify([choice, file !== undefined ? fileStamp(file) : null, size, want, resizeTo ?? null]);
+}
 
 /**
  * The input batch of a choice: `want` samples (files may hold more) at `size`×`size` where the source is images

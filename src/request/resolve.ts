@@ -6,8 +6,17 @@ import { checkTarget, spaceEntry, type ProxyDefaults, type SpaceEntry } from '..
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import { checkInt, checkSeed } from '../util/checks.js';
-import { loadInputs } from './inputs.js';
+import { inputsKey, loadInputs } from './inputs.js';
 import type { ScoringOptions, ScoringRequest } from './types.js';
+
+/**
+ * What a long-lived caller (the warm server) keeps between resolutions: input batches and data-free μ/σ by the
+ * key of what they depend on. `make` computes the value on a miss.
+ */
+export interface ResolveMemo {
+  inputs(key: string, make: () => Promise<InputBatch>): Promise<InputBatch>;
+  regulariser(key: string, make: () => Regulariser): Regulariser;
+}
 
 /** A resolved request and the input batch it names (the batch is loaded once, here). */
 export interface ResolvedScoring {
@@ -113,19 +122,26 @@ export function resolveSetting(o: ScoringOptions = {}): ResolvedSetting {
 /**
  * Turn scoring options into one explicit request: {@link resolveSetting}, then the input batch loaded (S samples
  * at the network's input size; a generated one over `limits.maxInputBytes` is refused) and μ/σ fixed (the
- * data-free rule runs here, once).
+ * data-free rule runs here, once). With `memo`, batches and data-free μ/σ are reused across calls.
  */
 export async function resolveScoringRequest(
   o: ScoringOptions = {},
   limits: { readonly maxInputBytes?: number } = {},
+  memo?: ResolveMemo,
 ): Promise<ResolvedScoring> {
   const s = resolveSetting(o);
   const choice = o.inputs ?? { kind: 'cifar10' };
   const wanted = s.inputSize;
-  const inputs = takeSamples(await loadInputs(choice, wanted ?? 32, s.batch, wanted, limits.maxInputBytes), s.batch);
+  const load = () => loadInputs(choice, wanted ?? 32, s.batch, wanted, limits.maxInputBytes);
+  const key = memo && inputsKey(choice, wanted ?? 32, s.batch, wanted);
+  const inputs = takeSamples(await (key ? memo.inputs(key, load) : load()), s.batch);
   // A batch of other than 3 channels (a .npy) builds networks with as many input channels.
   const full = { ...s.network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
-  const regulariser = resolveRegulariser(o, () => dataFreeRegulariser(s.entry.space, full));
+  const dataFree = () => dataFreeRegulariser(s.entry.space, full);
+  const regulariser = resolveRegulariser(
+    o,
+    memo ? () => memo.regulariser(canonicalJson([s.entry.space.name, full]), dataFree) : dataFree,
+  );
   const request: ScoringRequest = {
     space: s.entry.space.name,
     target: s.target,

@@ -43,6 +43,7 @@ export const ARCH_SETTINGS: Readonly<Record<string, Kind>> = {
   inputSize: 'int',
   mu: 'num',
   sigma: 'num',
+  targetParams: 'num',
   backend: 'str',
   threads: 'int',
   images: 'str',

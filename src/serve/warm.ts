@@ -1,5 +1,8 @@
 import { BackendRegistry, type BackendChoice } from '../backends/registry.js';
 import type { Backend, BackendName, BackendProvider } from '../backends/types.js';
+import type { InputBatch } from '../data/batch.js';
+import type { Regulariser } from '../proxies/regularise.js';
+import type { ResolveMemo } from '../request/resolve.js';
 
 /** Entries a {@link Memo} keeps before it forgets the oldest (bounds a server's memory under varied settings). */
 export const MEMO_LIMIT = 64;
@@ -36,9 +39,14 @@ export class Memo<T> {
  */
 export class WarmState {
   /** Input batches by the settings that produce them. */
-  readonly inputs = new Memo<Promise<unknown>>();
+  readonly inputs = new Memo<Promise<InputBatch>>();
   /** Data-free regularisers by space + network options. */
-  readonly regularisers = new Memo<unknown>();
+  readonly regularisers = new Memo<Regulariser>();
+  /** What `resolveScoringRequest` reuses between requests (the two memos above). */
+  readonly resolveMemo: ResolveMemo = {
+    inputs: (key, make) => this.inputs.get(key, make),
+    regulariser: (key, make) => this.regularisers.get(key, make),
+  };
   /** Benchmark tables by space. */
   readonly tables = new Memo<unknown>();
   private readonly choices = new Memo<Promise<BackendChoice>>(16);

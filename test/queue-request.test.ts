@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { checkScoringRequest } from '../src/request/check.js';
+import { requestKey, resolveScoringRequest, type ResolveMemo } from '../src/request/resolve.js';
+import { settingsBlock } from '../src/request/settings.js';
+import { checkScoreSettings, jobKey, scoreJobKey } from '../src/queue/request-adapter.js';
+import { scoreJob } from '../src/queue/score-remote.js';
+import type { InputBatch } from '../src/data/batch.js';
+import type { Regulariser } from '../src/proxies/regularise.js';
+
+/** Small settings: a Gaussian batch and a user μ/σ (no data-free search). */
+const quick = { channels: 4, cells: 1, inputSize: 8, batch: 4, repeats: 2, mu: 10, sigma: 100 } as const;
+const gauss = { kind: 'gaussian', seed: 3 } as const;
+
+describe('queue jobs carry the resolved scoring request', () => {
+  it('a score job is the request plus its batch hash; its key is the request key and the batch hash', async () => {
+    const { request, inputs } = await resolveScoringRequest({ ...quick, inputs: gauss });
+    const { settings, sha } = scoreJob(request, inputs);
+    expect(settings.request).toBe(request);
+    expect(settings.inputsShape).toEqual([4, 3, 8, 8]);
+    expect(scoreJobKey(settings)).toBe(`${requestKey(request)}-${sha.slice(0, 16)}`);
+    expect(jobKey('score', settings as unknown as Record<string, unknown>)).toBe(scoreJobKey(settings));
+    // The same request on another batch (same label) is stored elsewhere.
+    const other = await resolveScoringRequest({ ...quick, inputs: { kind: 'gaussian', seed: 4 } });
+    const moved = scoreJob(request, other.inputs);
+    expect(scoreJobKey(moved.settings)).not.toBe(scoreJobKey(settings));
+    // A job's settings survive the JSON trip and validate to the same key.
+    const back = checkScoreSettings(JSON.parse(JSON.stringify(settings)) as Record<string, unknown>);
+    expect(back.request).toEqual(request);
+    expect(scoreJobKey(back)).toBe(scoreJobKey(settings));
+  });
+
+  it('workers refuse malformed requests with coded errors', async () => {
+    const { request, inputs } = await resolveScoringRequest({ ...quick, inputs: gauss });
+    const s = JSON.parse(JSON.stringify(scoreJob(request, inputs).settings)) as {
+      request: Record<string, unknown>;
+      inputsShape: number[];
+    };
+    const bad = (change: (x: typeof s) => void) => {
+      const c = structuredClone(s);
+      change(c);
+      try {
+        checkScoreSettings(c as unknown as Record<string, unknown>);
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      }
+      return 'accepted';
+    };
+    expect(bad(() => {})).toBe('accepted');
+    expect(bad((c) => (c.request['command'] = 'rm -rf /'))).toMatch(/^E_PAYLOAD: unknown request field "command"/);
+    expect(bad((c) => (c.request['space'] = 'nope'))).toMatch(/^E_SPACE: /);
+    expect(bad((c) => (c.request['target'] = 'mnist'))).toMatch(/^E_DATASET: /);
+    expect(bad((c) => (c.request['seed'] = -1))).toMatch(/^E_OPTION: seed must be an integer in \[0, 2\^32\)/);
+    expect(bad((c) => (c.request['regulariser'] = { mu: 1, sigma: 0, source: 'user' }))).toMatch(/^E_OPTION: /);
+    expect(bad((c) => ((c.request['network'] as Record<string, unknown>)['channels'] = 1e6))).toMatch(
+      /^E_OPTION: network\.channels must be an integer in \[1, 4096\]/,
+    );
+    expect(bad((c) => (c.inputsShape[0] = 5))).toMatch(/^E_PAYLOAD: settings\.inputsShape 5x3x8x8 does not fit/);
+    expect(bad((c) => ((c as Record<string, unknown>)['network'] = {}))).toMatch(/^E_PAYLOAD: unknown score setting/);
+  });
+
+  it('checkScoringRequest returns a resolved request unchanged', async () => {
+    for (const o of [{ ...quick }, { official: true, mu: 1, sigma: 2 }, { space: 'darts', reg: false }]) {
+      const { request } = await resolveScoringRequest({ ...o, inputs: gauss });
+      expect(checkScoringRequest(JSON.parse(JSON.stringify(request)))).toEqual(request);
+    }
+  });
+});
+
+describe('the warm server reuses what resolving costs', () => {
+  it('a memo sees each batch and data-free μ/σ once; the results equal an unmemoised resolution', async () => {
+    const made = { inputs: 0, reg: 0 };
+    const inputs = new Map<string, Promise<InputBatch>>();
+    const regs = new Map<string, Regulariser>();
+    const memo: ResolveMemo = {
+      inputs: (k, make) => inputs.get(k) ?? (made.inputs++, inputs.set(k, make()).get(k)!),
+      regulariser: (k, make) => regs.get(k) ?? (made.reg++, regs.set(k, make()).get(k)!),
+    };
+    const o = { channels: 4, cells: 1, batch: 4, repeats: 2 };
+    const a = await resolveScoringRequest(o, {}, memo);
+    const b = await resolveScoringRequest({ ...o, seed: 5 }, {}, memo);
+    expect(made).toEqual({ inputs: 1, reg: 1 });
+    expect(b.inputs).toBe(a.inputs);
+    expect(a.request.regulariser?.source).toMatch(/^data-free/);
+    const plain = await resolveScoringRequest(o);
+    expect(a.request).toEqual(plain.request);
+    expect(a.inputs.data).toEqual(plain.inputs.data);
+    // The settings block of both.
+    expect(JSON.stringify(settingsBlock(a.request, 'native', []))).toBe(
+      JSON.stringify(settingsBlock(plain.request, 'native', [])),
+    );
+    await resolveScoringRequest({ ...o, channels: 5 }, {}, memo); // another network: its own μ/σ, the same batch
+    expect(made).toEqual({ inputs: 1, reg: 2 });
+  });
+});
