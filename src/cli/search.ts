@@ -357,7 +357,6 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   const remote = f.redis
     ? await openRemoteSearch({
         url: f.redis,
-        target: checkTarget(entry, f.dataset ?? entry.targets[0]!),
         chunk: int('--chunk', f.chunk, 1),
         backend: f.backend,
         progress: f.progress,

@@ -20,8 +20,6 @@ export interface RemoteSearch {
 /** Connect to the queue at `url` for one search. */
 export async function openRemoteSearch(o: {
   url: string;
-  /** The search's dataset (the target its requests name). */
-  target: string;
   chunk: number;
   backend: string;
   progress: boolean;
@@ -46,24 +44,13 @@ export async function openRemoteSearch(o: {
 
 async function scoreOn(
   redis: Redis,
-  o: { target: string; chunk: number; backend: string; signal?: AbortSignal },
+  o: { chunk: number; backend: string; signal?: AbortSignal },
   req: RemoteSwapRequest,
   archs: readonly string[],
   show: ReturnType<typeof queueProgress>,
 ): Promise<{ scores: NetworkScore[]; backend: string }> {
-  // The proxy's settings as a resolved request (search has no official protocol).
-  const request: ScoringRequest = {
-    space: req.space,
-    target: o.target,
-    official: false,
-    network: req.network,
-    batch: req.inputs.n,
-    repeats: req.repeats,
-    seed: req.seed,
-    inputs: req.inputs.source,
-    regulariser: req.regulariser,
-    backend: o.backend as ScoringRequest['backend'],
-  };
+  // The search's resolved request, with the backend asked for on its command line.
+  const request: ScoringRequest = { ...req.request, backend: o.backend as ScoringRequest['backend'] };
   const { settings, bytes, sha } = scoreJob(request, req.inputs);
   const scores: NetworkScore[] = [];
   let backend = 'unknown';

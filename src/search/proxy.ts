@@ -1,9 +1,10 @@
 import { SWAP_DEFAULTS } from '../catalog/defaults.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
-import type { InputBatch } from '../data/batch.js';
+import { takeSamples, type InputBatch } from '../data/batch.js';
+import type { ScoringRequest } from '../request/types.js';
 import type { Regulariser } from '../proxies/regularise.js';
-import { resolveScoreOptions, scoreNetworks, type NetworkScore } from '../score/swap.js';
+import { scoreNetworks, type NetworkScore } from '../score/swap.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import type { FitnessProxy, ProxyScore } from './types.js';
@@ -32,17 +33,14 @@ export interface SwapProxyOptions<N extends object> {
   readonly signal?: AbortSignal;
   /** Score elsewhere (queue workers, `search --redis`) with exactly these settings instead of a local backend. */
   readonly remote?: RemoteSwapScorer;
+  /** The resolved request these options come from: what a remote scorer is sent (required with `remote`). */
+  readonly request?: ScoringRequest;
 }
 
-/** What a remote scorer gets: the proxy's resolved settings (as plain data) and the architectures' texts. */
+/** What a remote scorer gets: the proxy's resolved scoring request and its input batch (S samples). */
 export interface RemoteSwapRequest {
-  readonly space: string;
-  readonly network: Readonly<Record<string, unknown>>;
-  /** The batch already cut to the proxy's S samples. */
+  readonly request: ScoringRequest;
   readonly inputs: InputBatch;
-  readonly repeats: number;
-  readonly seed: number;
-  readonly regulariser: Regulariser | null;
 }
 
 /** Scores architectures somewhere else (implemented by the queue), in order, with the backend that ran. */
@@ -100,17 +98,12 @@ export class SwapProxy<G, N extends object> implements ScoreSource<G> {
   }
 
   private async computeRemote(genotypes: readonly G[], remote: RemoteSwapScorer): Promise<ProxyScore[]> {
-    // The same resolution as the local path (S samples of the batch, a user μ/σ), so the scores are the same.
-    const { inputs, repeats, seed, reg } = resolveScoreOptions({
-      inputs: this.opts.inputs,
-      batch: this.opts.batch,
-      repeats: this.opts.repeats,
-      seed: this.opts.seed,
-      ...(this.opts.regulariser ? { mu: this.opts.regulariser.mu, sigma: this.opts.regulariser.sigma } : {}),
-    });
-    const req = { space: this.space.name, network: this.opts.network, inputs, repeats, seed, regulariser: reg ?? null };
+    const request = this.opts.request;
+    if (!request) throw new SwapError('E_OPTION', 'remote scoring needs the resolved scoring request');
+    // The workers score the request as resolved here, on the batch cut to its S samples, as the local path does.
+    const inputs = takeSamples(this.opts.inputs, request.batch);
     const r = await remote.score(
-      req,
+      { request, inputs },
       genotypes.map((g) => this.space.format(g)),
     );
     this.backendUsed = r.backend as BackendName;

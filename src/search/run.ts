@@ -283,7 +283,7 @@ async function buildProxy<G>(
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(deps.remoteScorer ? { remote: deps.remoteScorer } : {}),
+    ...(deps.remoteScorer ? { remote: deps.remoteScorer, request } : {}),
   });
   const cached = new CachedProxy(entry.space, swap, {
     ...(opts.signal ? { signal: opts.signal } : {}),
