@@ -22,6 +22,8 @@ const dist = (p) => import(join(root, 'dist', p));
 const { produce } = await dist('queue/producer.js');
 const { connectRedis, waitReady } = await dist('queue/connect.js');
 const { nb201Space } = await dist('spaces/nb201/index.js');
+const { resolveScoringRequest } = await dist('request/resolve.js');
+const { scoreJob } = await dist('queue/score-remote.js');
 const { Rng } = await dist('util/rng.js');
 
 const argv = process.argv.slice(2);
@@ -112,7 +114,9 @@ try {
   for (let i = 0; i < procs; i++) dry.push(await startWorker(['--dry-run', '--concurrency', String(concurrency)]));
   const rng = new Rng(1);
   const archs = Array.from({ length: jobs }, (_, i) => `${nb201Space.format(nb201Space.sample(rng))}#${i}`);
-  const settings = { bench: 'dry-run', space: 'nb201' };
+  // Real score-job settings (the default request): workers validate and key each job as they would a real one.
+  const { request, inputs } = await resolveScoringRequest({ reg: false });
+  const { settings } = scoreJob(request, inputs);
   const t1 = performance.now();
   let got = 0;
   for await (const c of produce(conn, { kind: 'score', settings, archs, chunk: 1, dryRun: true, sweepMs: 5000 }))

@@ -1,16 +1,19 @@
 // Per-request cost of `swapnas serve` (stdio) against one batched `swapnas score` of the same cells and against one
 // CLI process per cell. Usage (after `npm run build`):
 //
-//   node bench/serve.mjs [--n 1000] [--cli-sample 50] [--threads T]
+//   node bench/serve.mjs [--n 1000] [--rounds 3] [--window 64] [--cli-sample 20] [--threads T]
 //
-// The same N NB201 cells (bench/native-cells.mjs' list) at the default proxy, the same backend (auto) in all three:
-//   batched: one `swapnas score --archs FILE` process (start-up included);
-//   serve:   one `swapnas serve` process, N requests of one cell each, sent one after another (each waits for its
-//            answer, as a Python NAS loop does), start-up included;
-//   cli:     `swapnas score <cell>` per cell, timed on the first --cli-sample cells and extrapolated to N.
-// Every serve answer is checked against the batched run's row for that cell (same numbers).
+// The same N NB201 cells (bench/native-cells.mjs' list) at the default proxy, the same backend (auto) everywhere:
+//   batched:    one `swapnas score --archs FILE` process (start-up included);
+//   sequential: one `swapnas serve` process, N requests of one cell each, sent one after another (each waits for
+//               its answer, as a plain Python NAS loop does), start-up included;
+//   pipelined:  the same, with up to --window requests in flight (as `Client.score_each` sends them); the server
+//               pools queued requests of equal settings into one backend call;
+//   cli:        `swapnas score <cell>` per cell, timed on the first --cli-sample cells and extrapolated to N.
+// batched / sequential / pipelined alternate for --rounds rounds (other processes share the machine: the best and
+// the median round are reported). Every serve answer is checked against the batched run's row for that cell.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,10 +26,13 @@ const arg = (name, def) => {
   return i >= 0 ? process.argv[i + 1] : def;
 };
 const N = Number(arg('n', '1000'));
-const CLI_SAMPLE = Number(arg('cli-sample', '50'));
+const ROUNDS = Number(arg('rounds', '3'));
+const WINDOW = Number(arg('window', '64'));
+const CLI_SAMPLE = Number(arg('cli-sample', '20'));
 const threads = arg('threads', undefined);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const extra = threads ? ['--threads', threads] : [];
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 const archs = benchCells(N, genotype, Rng).map((g) => genotype.formatNb201(g));
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-bench-serve-'));
@@ -40,59 +46,93 @@ function timeSync(args) {
   return { sec: (performance.now() - t) / 1000, stdout: r.stdout };
 }
 
-// 1. batched
-const batched = timeSync(['score', '--archs', list, '--no-progress', ...extra]);
-const batchRows = new Map(JSON.parse(batched.stdout).results.map((r) => [r.arch, r]));
-
-// 2. serve, one request per cell, sequential
-const t0 = performance.now();
-const child = spawn(process.execPath, [CLI, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-const ask = async (req) => {
-  child.stdin.write(`${JSON.stringify(req)}\n`);
-  const { value } = await lines.next();
-  return JSON.parse(value);
-};
-const ready = await ask({ id: 0, method: 'health' });
-const startSec = (performance.now() - t0) / 1000;
-if (ready.result?.status !== 'ok') throw new Error(JSON.stringify(ready));
-let mismatches = 0;
-let firstSec = 0;
-for (let i = 0; i < N; i++) {
-  const params = { archs: [archs[i]], ...(threads ? { threads: Number(threads) } : {}) };
-  const r = await ask({ id: i + 1, method: 'score', params });
-  if (r.error) throw new Error(JSON.stringify(r.error));
-  const row = r.result.results[0];
-  const want = batchRows.get(row.arch);
-  if (!want || want.regSwap !== row.regSwap || want.swap !== row.swap) mismatches++;
-  if (i === 0) firstSec = (performance.now() - t0) / 1000;
+/** One serve process answering N one-cell requests, at most `window` in flight; wall time from spawn to the last. */
+async function serveRun(window, batchRows) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = new Map();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const r = JSON.parse(line);
+    waiting.get(r.id)?.(r);
+    waiting.delete(r.id);
+  });
+  const ask = (id, method, params) =>
+    new Promise((resolve) => {
+      waiting.set(id, resolve);
+      child.stdin.write(`${JSON.stringify({ id, method, ...(params ? { params } : {}) })}\n`);
+    });
+  const ready = await ask(0, 'health');
+  if (ready.result?.status !== 'ok') throw new Error(JSON.stringify(ready));
+  let mismatches = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < N) {
+      const i = next++;
+      const r = await ask(i + 1, 'score', { archs: [archs[i]], ...(threads ? { threads: Number(threads) } : {}) });
+      if (r.error) throw new Error(JSON.stringify(r.error));
+      const row = r.result.results[0];
+      const want = batchRows.get(row.arch);
+      if (!want || JSON.stringify(want) !== JSON.stringify(row)) mismatches++;
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+  const sec = (performance.now() - t0) / 1000;
+  const health = await ask(N + 1, 'health');
+  child.stdin.end();
+  await new Promise((r) => child.once('exit', r));
+  return { sec, mismatches, pooled: health.result.pooled };
 }
-const serveSec = (performance.now() - t0) / 1000;
-child.stdin.end();
-await new Promise((r) => child.once('exit', r));
 
-// 3. CLI per cell, on a sample
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const rounds = [];
+const loadStart = loadavg();
+let batchRows;
+for (let k = 0; k < ROUNDS; k++) {
+  const batched = timeSync(['score', '--archs', list, '--no-progress', ...extra]);
+  batchRows = new Map(JSON.parse(batched.stdout).results.map((r) => [r.arch, r]));
+  const seq = await serveRun(1, batchRows);
+  const pip = await serveRun(WINDOW, batchRows);
+  const over = (s) => +(((s - batched.sec) / N) * 1000).toFixed(2);
+  rounds.push({
+    batchedSec: +batched.sec.toFixed(2),
+    sequentialSec: +seq.sec.toFixed(2),
+    pipelinedSec: +pip.sec.toFixed(2),
+    sequentialOverheadMs: over(seq.sec),
+    pipelinedOverheadMs: over(pip.sec),
+    pooled: pip.pooled,
+    mismatches: seq.mismatches + pip.mismatches,
+    load: loadavg(),
+  });
+  console.error(JSON.stringify(rounds.at(-1)));
+}
+
 let cliSec = 0;
 for (let i = 0; i < CLI_SAMPLE; i++) cliSec += timeSync(['score', archs[i], '--no-progress', ...extra]).sec;
 const cliPerCall = cliSec / CLI_SAMPLE;
-
-const perReqOverheadMs = ((serveSec - batched.sec) / N) * 1000;
-const result = {
-  n: N,
-  cores: cpus().length,
-  threads: threads ?? 'all',
-  batchedSec: +batched.sec.toFixed(2),
-  serveSec: +serveSec.toFixed(2),
-  serveStartSec: +startSec.toFixed(2),
-  serveFirstAnswerSec: +firstSec.toFixed(2),
-  servePerRequestMs: +((serveSec / N) * 1000).toFixed(2),
-  batchedPerCellMs: +((batched.sec / N) * 1000).toFixed(2),
-  overheadPerRequestMs: +perReqOverheadMs.toFixed(2),
-  cliPerCallSec: +cliPerCall.toFixed(3),
-  cliSampled: CLI_SAMPLE,
-  cliExtrapolatedSec: +(cliPerCall * N).toFixed(1),
-  cliOverServe: +((cliPerCall * N) / serveSec).toFixed(1),
-  mismatches,
-  load: spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim(),
-};
-console.log(JSON.stringify(result, null, 1));
+const seqBest = Math.min(...rounds.map((r) => r.sequentialSec));
+console.log(
+  JSON.stringify(
+    {
+      n: N,
+      window: WINDOW,
+      machine: `${cpus()[0]?.model}, ${cpus().length} cores`,
+      threads: threads ?? 'all',
+      rounds,
+      sequentialOverheadMs: {
+        best: Math.min(...rounds.map((r) => r.sequentialOverheadMs)),
+        median: median(rounds.map((r) => r.sequentialOverheadMs)),
+      },
+      pipelinedOverheadMs: {
+        best: Math.min(...rounds.map((r) => r.pipelinedOverheadMs)),
+        median: median(rounds.map((r) => r.pipelinedOverheadMs)),
+      },
+      cliPerCallSec: +cliPerCall.toFixed(3),
+      cliSampled: CLI_SAMPLE,
+      cliOverSequentialServe: +((cliPerCall * N) / seqBest).toFixed(1),
+      loadStart,
+      loadEnd: loadavg(),
+    },
+    null,
+    1,
+  ),
+);

@@ -55,6 +55,40 @@ describe('ScoreServer (in process)', () => {
     await s.close();
   });
 
+  it('pools queued requests with equal settings into one backend call: the same rows, a bad one fails alone', async () => {
+    const archs = [A, B, A, '|bad~0|', B, A];
+    const alone = new ScoreServer({ coalesce: 1 });
+    const pooled = new ScoreServer();
+    const ask = (s: ScoreServer, i: number, a: string) =>
+      s.handle({ id: i, method: 'score', params: { archs: [a], ...TINY } });
+    const want = await Promise.all(archs.map((a, i) => ask(alone, i, a)));
+    const got = await Promise.all(archs.map((a, i) => ask(pooled, i, a)));
+    expect(got).toEqual(want);
+    expect(got[3]).toMatchObject({ error: { code: 'E_ARCH_SYNTAX' } });
+    expect(got[1]).toMatchObject({ result: { results: [{ arch: B }] } });
+    expect(pooled.health()).toMatchObject({ pooled: 4, served: 6 }); // the first ran alone, then 1 + 4 pooled
+    expect(alone.health()).toMatchObject({ pooled: 0 });
+    // A request cancelled inside a pool: the shared call goes on for the others, and stops when nobody waits
+    // (on the native backend, which looks at the cancel flag between layers).
+    const slow = { ...SLOW, backend: 'native' };
+    const first = pooled.handle({ id: 'x', method: 'score', params: { archs: [A], ...slow } });
+    const p1 = pooled.handle({ id: 'p1', method: 'score', params: { archs: [A], ...slow } });
+    const p2 = pooled.handle({ id: 'p2', method: 'score', params: { archs: [B], ...slow } });
+    pooled.cancel('x');
+    expect(await first).toMatchObject({ error: { code: 'E_CANCELLED' } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pooled.health()).toMatchObject({ running: 2, queued: 0 });
+    pooled.cancel('p1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pooled.health()).toMatchObject({ running: 2 });
+    pooled.cancel('p2');
+    expect(await Promise.all([p1, p2])).toMatchObject([
+      { id: 'p1', error: { code: 'E_CANCELLED' } },
+      { id: 'p2', error: { code: 'E_CANCELLED' } },
+    ]);
+    await Promise.all([alone.close(), pooled.close()]);
+  });
+
   it('bounds the queue (E_BUSY), cancels queued and running requests, and keeps warm state per settings', async () => {
     const s = new ScoreServer({ maxQueue: 1 });
     const running = s.handle({ id: 'run', method: 'score', params: { archs: [A], ...SLOW } });

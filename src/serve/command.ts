@@ -11,6 +11,7 @@ interface ServeFlags {
   maxQueue: string;
   maxRequestMb: string;
   maxArchs: string;
+  coalesce: string;
 }
 
 /** `swapnas serve`: a warm scoring server over JSON lines on stdin/stdout, or HTTP on loopback. */
@@ -27,12 +28,18 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', 'scoring requests waiting; more are answered E_BUSY', String(d.maxQueue))
     .option('--max-request-mb <MiB>', 'largest request (stdio line or HTTP body)', String(d.maxRequestBytes / 2 ** 20))
     .option('--max-archs <n>', 'architectures in one score request', String(d.maxArchs))
+    .option(
+      '--coalesce <n>',
+      'architectures that queued score requests with equal settings may pool into one backend call (1: off)',
+      String(d.coalesce),
+    )
     .action(async (f: ServeFlags) => {
       const mb = num('--max-request-mb', f.maxRequestMb);
       const server = new ScoreServer({
         maxQueue: int('--max-queue', f.maxQueue, 0),
         maxRequestBytes: Math.max(1024, Math.floor(mb * 2 ** 20)),
         maxArchs: int('--max-archs', f.maxArchs, 1),
+        coalesce: int('--coalesce', f.coalesce, 1),
         maxModelBytes: Math.floor(mb * 0.74 * 2 ** 20), // base64 inflates by 4/3
       });
       if (f.http !== undefined) await runHttp(server, f);

@@ -1,5 +1,7 @@
 import { isSwapError, SwapError } from '../util/errors.js';
-import { listBackends, listProxies, scoreArchs, scoreOnnx } from './adapter.js';
+import { canonicalJson } from '../util/json.js';
+import { listBackends, listProxies, scoreOnnx } from './adapter.js';
+import { scoreCoalesced } from './coalesce.js';
 import {
   parseRequest,
   salvageId,
@@ -17,6 +19,11 @@ export interface ServerOptions extends Partial<RequestLimits> {
   readonly maxQueue?: number;
   /** Bytes of one request (a stdio line or an HTTP body; default 64 MiB). */
   readonly maxRequestBytes?: number;
+  /**
+   * Architectures that queued `score` requests with equal settings may pool into one backend call (default 256;
+   * 1 turns pooling off).
+   */
+  readonly coalesce?: number;
   readonly warm?: WarmState;
 }
 
@@ -25,6 +32,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxRequestBytes: 64 * 1024 * 1024,
   maxArchs: 10_000,
   maxModelBytes: 48 * 1024 * 1024,
+  coalesce: 256,
 });
 
 type ScoringRequest = Extract<Request, { method: 'score' | 'score_onnx' }>;
@@ -32,6 +40,8 @@ type ScoringRequest = Extract<Request, { method: 'score' | 'score_onnx' }>;
 interface Job {
   readonly req: ScoringRequest;
   readonly key: string;
+  /** Equal for `score` requests that may share a backend call (their settings); undefined otherwise. */
+  readonly pool: string | undefined;
   readonly ac: AbortController;
   readonly done: (r: Response) => void;
 }
@@ -59,9 +69,11 @@ export class ScoreServer {
   readonly warm: WarmState;
   private readonly queue: Job[] = [];
   private readonly active = new Map<string, Job>();
-  private running: Job | undefined;
+  private running: Job[] | undefined;
+  private readonly coalesce: number;
   private closing = false;
   private served = 0;
+  private pooled = 0;
   private readonly started = Date.now();
   private idle: (() => void)[] = [];
 
@@ -73,6 +85,7 @@ export class ScoreServer {
       maxModelBytes: opts.maxModelBytes ?? SERVER_DEFAULTS.maxModelBytes,
     };
     this.warm = opts.warm ?? new WarmState();
+    this.coalesce = opts.coalesce ?? SERVER_DEFAULTS.coalesce;
   }
 
   /** Answer one request given as JSON text (a stdio line). */
@@ -119,13 +132,17 @@ export class ScoreServer {
     }
   }
 
-  /** State for `health`: queue length, the running request, requests served. */
+  /**
+   * State for `health`: queue length, the running requests, requests served, and requests pooled into the
+   * backend call of an earlier one.
+   */
   health(): Record<string, unknown> {
     return {
       status: this.closing ? 'closing' : 'ok',
       queued: this.queue.length,
-      running: this.running ? 1 : 0,
+      running: this.running?.length ?? 0,
       served: this.served,
+      pooled: this.pooled,
       maxQueue: this.limits.maxQueue,
       uptimeSec: Math.round((Date.now() - this.started) / 100) / 10,
       pid: process.pid,
@@ -157,7 +174,8 @@ export class ScoreServer {
     if (this.queue.length >= this.limits.maxQueue)
       throw new SwapError('E_BUSY', `queue full (${this.limits.maxQueue} waiting); retry later`);
     return new Promise<Response>((done) => {
-      const job: Job = { req, key, ac: new AbortController(), done };
+      const pool = req.method === 'score' ? canonicalJson(req.settings) : undefined;
+      const job: Job = { req, key, pool, ac: new AbortController(), done };
       if (req.id !== null) this.active.set(key, job);
       this.queue.push(job);
       signal?.addEventListener('abort', () => this.cancelJob(job), { once: true });
@@ -178,21 +196,52 @@ export class ScoreServer {
       for (const f of this.idle.splice(0)) f();
       return;
     }
-    this.running = job;
-    void this.run(job).then((r) => {
+    const group = [job, ...this.takeAlike(job)];
+    this.pooled += group.length - 1;
+    this.running = group;
+    void this.run(group).then((rs) => {
       this.running = undefined;
-      this.finish(job, r);
+      group.forEach((j, k) => this.finish(j, rs[k]!));
       this.pump();
     });
   }
 
-  private async run(job: Job): Promise<Response> {
-    const { req, ac } = job;
+  /** Queued `score` requests with the settings of `job`, up to {@link ServerOptions.coalesce} architectures in all. */
+  private takeAlike(job: Job): Job[] {
+    if (job.pool === undefined || job.req.method !== 'score') return [];
+    let archs = job.req.archs.length;
+    const alike: Job[] = [];
+    for (let i = 0; i < this.queue.length; ) {
+      const q = this.queue[i]!;
+      if (q.pool === job.pool && q.req.method === 'score' && archs + q.req.archs.length <= this.coalesce) {
+        archs += q.req.archs.length;
+        alike.push(q);
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    return alike;
+  }
+
+  private async run(group: readonly Job[]): Promise<Response[]> {
+    const first = group[0]!.req;
+    if (first.method === 'score_onnx') return [await this.runOnnx(group[0]!, first)];
+    const items = group.map((j) => ({
+      archs: (j.req as Extract<ScoringRequest, { method: 'score' }>).archs,
+      settings: j.req.settings,
+      signal: j.ac.signal,
+    }));
+    const outs = await scoreCoalesced(items, this.warm);
+    return group.map((j, k) => {
+      const o = outs[k]!;
+      if (j.ac.signal.aborted) return { id: j.req.id, error: { code: 'E_CANCELLED', message: 'request cancelled' } };
+      return 'error' in o ? { id: j.req.id, error: errorBody(o.error) } : { id: j.req.id, result: o };
+    });
+  }
+
+  private async runOnnx(job: Job, req: Extract<ScoringRequest, { method: 'score_onnx' }>): Promise<Response> {
+    const { ac } = job;
     try {
-      const result =
-        req.method === 'score'
-          ? await scoreArchs(req.archs, req.settings, this.warm, ac.signal)
-          : await scoreOnnx(req.model, req.settings, this.warm, ac.signal);
+      const result = await scoreOnnx(req.model, req.settings, this.warm, ac.signal);
       if (ac.signal.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
       return { id: req.id, result };
     } catch (e) {

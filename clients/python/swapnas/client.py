@@ -1,6 +1,7 @@
 """Client of ``swapnas serve``: JSON lines over a child process's pipes, or HTTP."""
 
 import base64
+import collections
 import itertools
 import json
 import os
@@ -175,6 +176,25 @@ class Client:
         if isinstance(archs, str):
             archs = [archs]
         return self.call("score", dict(_settings(settings), archs=list(archs), space=space))
+
+    def score_each(self, archs, space="nb201", window=64, **settings):
+        """Score architectures one request each, with up to ``window`` requests in flight; yields their result
+        rows in order (each as in ``score(arch)["results"][0]``).
+
+        The server pools queued requests of equal settings into one backend call, so a stream of single
+        architectures costs about what one batched ``score`` does. Raises :class:`SwapnasError` at the first
+        error reply.
+        """
+        if window < 1:
+            raise SwapnasError("E_OPTION", "window must be at least 1, got %r" % (window,))
+        params = dict(_settings(settings), space=space)
+        pending = collections.deque()
+        for arch in archs:
+            pending.append(self.submit("score", dict(params, archs=[arch]))[1])
+            if len(pending) >= window:
+                yield _unwrap(pending.popleft().result())["results"][0]
+        while pending:
+            yield _unwrap(pending.popleft().result())["results"][0]
 
     def score_onnx(self, path=None, data=None, **settings):
         """Score an ONNX model given by a path the server can read, or by its bytes (``data``)."""

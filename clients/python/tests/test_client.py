@@ -60,6 +60,14 @@ class StdioClientTest(unittest.TestCase):
         one = self.client.score(A, **TINY)  # a single string is a list of one
         self.assertEqual(one["results"], cli("score", A, *TINY_FLAGS)["results"])
 
+    def test_score_each_pipelines_and_equals_score(self):
+        archs = [A, B, A, B, B, A]
+        rows = list(self.client.score_each(archs, window=4, **TINY))
+        self.assertEqual(rows, self.client.score(archs, **TINY)["results"])
+        with self.assertRaises(swapnas.SwapnasError) as e:
+            list(self.client.score_each([A, "|bad~0|"], **TINY))
+        self.assertEqual(e.exception.code, "E_ARCH_SYNTAX")
+
     def test_errors_are_coded_and_the_server_stays_up(self):
         with self.assertRaises(swapnas.SwapnasError) as e:
             self.client.score(["|bad~0|"], **TINY)
