@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { countParams, recordedValues } from '../ir/analysis.js';
 import { SwapError } from '../util/errors.js';
-import { int } from './parse.js';
+import { int, seedArg } from './parse.js';
+import { resolveSetting } from '../request/resolve.js';
 
 interface ExportFlags {
   output?: string;
@@ -64,26 +65,15 @@ export function runExport(arch: string, f: ExportFlags): void {
   const target = checkTarget(entry, f.dataset ?? entry.targets[0]!);
   if (!f.output) throw new SwapError('E_OPTION', 'give the output file with -o');
   checkOutputFile(f.output, '--output');
-  const seed = int('--seed', f.seed, 0);
-  if (seed > 0xffffffff) throw new SwapError('E_OPTION', `--seed must fit in 32 bits, got ${seed}`);
+  const seed = seedArg('--seed', f.seed);
   const g = entry.space.parse(arch);
-  const base =
-    f.proxy || !entry.evalNetworkFor
-      ? {
-          ...entry.networkFor(target),
-          channels: entry.proxyDefaults.channels,
-          cells: entry.proxyDefaults.cells,
-          prune: entry.proxyDefaults.prune,
-          ...(entry.proxyDefaults.inputSize !== undefined ? { inputSize: entry.proxyDefaults.inputSize } : {}),
-        }
-      : entry.evalNetworkFor(target);
-  const net = entry.space.build(g, {
-    ...base,
+  const flags = {
     ...(f.channels !== undefined ? { channels: int('--channels', f.channels, 1) } : {}),
     ...(f.cells !== undefined ? { cells: int('--cells', f.cells, 1) } : {}),
     ...(f.classes !== undefined ? { classes: int('--classes', f.classes, 1) } : {}),
     ...(f.inputSize !== undefined ? { inputSize: int('--input-size', f.inputSize, 4) } : {}),
-  });
+  };
+  const net = entry.space.build(g, exportNetworkOptions(entry, target, Boolean(f.proxy), flags));
   const weightSeed = repeatSeed(seed, 0);
   const bytes = exportNetworkOnnx(net, {
     seed: weightSeed,
@@ -97,4 +87,20 @@ export function runExport(arch: string, f: ExportFlags): void {
       `swapnas: wrote ${f.output} (${bytes.length} bytes, opset 17, ${countParams(net)} parameters, ${recordedValues(net)} recorded values per sample, weights of seed ${seed} repeat 0)\n`,
     );
   }
+}
+
+/**
+ * Builder options of the exported network: the space's evaluation network for the target (the one a user trains),
+ * or with `--proxy` (and for spaces without one) the scoring proxy network as the one resolver sets it up; explicit
+ * flags win.
+ */
+function exportNetworkOptions(
+  entry: ReturnType<typeof spaceEntry>,
+  target: string,
+  proxy: boolean,
+  flags: { channels?: number; cells?: number; classes?: number; inputSize?: number },
+): Record<string, unknown> {
+  if (!proxy && entry.evalNetworkFor) return { ...entry.evalNetworkFor(target), ...flags };
+  const s = resolveSetting({ space: entry.space.name, target, ...flags });
+  return { ...s.network, ...(s.inputSize !== undefined ? { inputSize: s.inputSize } : {}) };
 }
