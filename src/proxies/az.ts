@@ -13,7 +13,7 @@ import { forwardTape } from '../backends/reference/tape.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { gaussian } from '../init/prng.js';
-import { gramT, largestSingularValue, symmetricEigenvalues } from './linalg.js';
+import { largestSingularValue, planeGram, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
 export interface AzScores {
@@ -33,27 +33,20 @@ export function prngRademacher(seed: number): RademacherSource {
     Float64Array.from({ length }, (_, i) => (gaussian(seed, RADEMACHER_BASE + pair, i) >= 0 ? 1 : -1));
 }
 
-/** Rows = positions (b, h, w), columns = channels: `permute(0, 2, 3, 1).view(B·H·W, C)`. */
-function positionsByChannels(a: Float64Array, B: number, [C, H, W]: Shape3): Float64Array {
-  const hw = H * W;
-  const out = new Float64Array(B * hw * C);
-  for (let b = 0; b < B; b++)
-    for (let c = 0; c < C; c++) for (let i = 0; i < hw; i++) out[(b * hw + i) * C + c] = a[(b * C + c) * hw + i]!;
-  return out;
-}
-
 /** Expressivity of one feature map (B × C × H × W). */
-export function featureEntropy(a: Float64Array, B: number, shape: Shape3): number {
-  const C = shape[0];
-  const X = positionsByChannels(a, B, shape);
-  const N = X.length / C;
+export function featureEntropy(a: ArrayLike<number>, B: number, shape: Shape3): number {
+  const [C, H, W] = shape;
+  const hw = H * W;
+  const N = B * hw;
+  const centred = new Float64Array(B * C * hw);
   for (let c = 0; c < C; c++) {
     let m = 0;
-    for (let r = 0; r < N; r++) m += X[r * C + c]!;
+    for (let b = 0; b < B; b++) for (let i = 0; i < hw; i++) m += a[(b * C + c) * hw + i]!;
     m /= N;
-    for (let r = 0; r < N; r++) X[r * C + c]! -= m;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < hw; i++) centred[(b * C + c) * hw + i] = a[(b * C + c) * hw + i]! - m;
   }
-  const sigma = gramT(X, C, X, C, N).map((v) => v / N);
+  const sigma = planeGram(centred, C, centred, C, B, hw, true).map((v) => v / N);
   const s = symmetricEigenvalues(sigma, C);
   let total = 0;
   for (const v of s) total += v;
@@ -93,9 +86,7 @@ export function blockTrainability(gOut: Float64Array, outS: Shape3, gIn: Float64
     s = [inS[0] * r * r, Math.floor(inS[1] / r), Math.floor(inS[2] / r)];
   }
   const rows = B * outS[1] * outS[2];
-  const M = gramT(positionsByChannels(g, B, s), s[0], positionsByChannels(gOut, B, outS), outS[0], rows).map(
-    (v) => v / rows,
-  );
+  const M = planeGram(g, s[0], gOut, outS[0], B, outS[1] * outS[2]).map((v) => v / rows);
   const sigma = largestSingularValue(M, s[0], outS[0]);
   return -sigma - 1 / (sigma + 1e-6) + 2;
 }

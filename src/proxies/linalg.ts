@@ -100,6 +100,36 @@ export function gramT(a: Float64Array, ca: number, b: Float64Array, cb: number, 
   return out;
 }
 
+/**
+ * `aᵀ·b` over positions for batch-first channel planes: a is B × ca × hw, b is B × cb × hw (NCHW), and
+ * out[i][j] = Σ_b Σ_pos a[b][i][pos]·b[b][j][pos] — {@link gramT} of the positions-by-channels views without
+ * forming them (contiguous dot products, one batch block at a time). With `symmetric` (a = b) only j ≤ i is
+ * summed and mirrored.
+ */
+export function planeGram(
+  a: ArrayLike<number>,
+  ca: number,
+  b: ArrayLike<number>,
+  cb: number,
+  B: number,
+  hw: number,
+  symmetric = false,
+): Float64Array {
+  const out = new Float64Array(ca * cb);
+  for (let n = 0; n < B; n++)
+    for (let i = 0; i < ca; i++) {
+      const ai = (n * ca + i) * hw;
+      for (let j = 0; j < (symmetric ? i + 1 : cb); j++) {
+        const bj = (n * cb + j) * hw;
+        let acc = 0;
+        for (let p = 0; p < hw; p++) acc += a[ai + p]! * b[bj + p]!;
+        out[i * cb + j]! += acc;
+      }
+    }
+  if (symmetric) for (let i = 0; i < ca; i++) for (let j = i + 1; j < cb; j++) out[i * cb + j] = out[j * cb + i]!;
+  return out;
+}
+
 /** Largest singular value of the row-major `r × c` matrix `m`: sqrt of the largest eigenvalue of mᵀm. */
 export function largestSingularValue(m: Float64Array, r: number, c: number): number {
   const ev = symmetricEigenvalues(gramT(m, c, m, c, r), c);

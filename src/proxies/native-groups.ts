@@ -162,7 +162,7 @@ async function az(c: NativeGroupContext): Promise<Values> {
   const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: 'train', keep: feats, passes });
   const acts = split(feats, size, r.activations);
   const shape = (id: number) => net.nodes[id]!.shape as Shape3;
-  const e = feats.map((id) => featureEntropy(Float64Array.from(acts.get(id)!), s.batch, shape(id)));
+  const e = feats.map((id) => featureEntropy(acts.get(id)!, s.batch, shape(id)));
   let prog = Number.POSITIVE_INFINITY;
   for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
   const reads = split(

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Seconds per call of each OFFICIAL proxy implementation on full-size NB201 networks (C=16, N=5, 32x32, the
+benchmark's network as bench/torch/swap_torch.py builds it) at each proxy's official batch, with
+torch.set_num_threads(THREADS). Used by bench/proxies-native-vs-official.mjs.
+
+    /usr/bin/python3 bench/torch/proxies_official_nb201.py --threads 2 --arch ARCH [--arch ...] <official checkout
+        flags as in scripts/make_proxy_fixtures.py>
+
+Prints one JSON object {arch: {proxy: seconds}} (one call each; the first architecture is run twice and its first,
+warm-up call dropped). The official code is loaded exactly as the fixture generator does.
+"""
+import argparse
+import copy
+import json
+import os
+import runpy
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GEN = runpy.run_path(os.path.join(HERE, "..", "..", "scripts", "make_proxy_fixtures.py"), run_name="fixtures")
+NB201 = runpy.run_path(os.path.join(HERE, "swap_torch.py"), run_name="nb201")
+
+
+class Nb201(NB201["TinyNetwork"]):
+    """The NB201 network with the hooks the official AZ-NAS, Zen and VKDNW code call (as their NB201 models have)."""
+
+    def extract_cell_features(self, x):
+        f = self.stem(x)
+        feats = [f]
+        for layer in self.layers:
+            f = layer(f)
+            feats.append(f)
+        return feats
+
+    def forward_pre_GAP(self, x):
+        return self.lastact(self.layers(self.stem(x)))
+
+    forward_before_global_avg_pool = forward_pre_GAP
+
+
+def seconds(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def time_arch(off, arch):
+    net = Nb201(arch).train()
+    x, y = GEN["cifar"](64)
+    x2, y2 = GEN["cifar"](64, 64)
+    cpu = torch.device("cpu")
+    out = {}
+    zc = lambda m, b: off["zc"].find_measures(net, [(x[:b], y[:b])], ("random", 1, 10), cpu, measure_names=[m])
+    for m in ("grad_norm", "snip", "fisher", "plain", "jacob_cov"):
+        out[m] = seconds(lambda: zc(m, 64))
+    for m in ("synflow", "synflow_bn"):
+        out[m] = seconds(lambda: zc(m, 1))
+    nl = lambda m, b: off["naslib"].find_measures(net, [(x[:b], y[:b])], ("random", 1, 10), cpu, F.cross_entropy,
+                                                  measure_names=[m])
+    out["epe_nas"] = seconds(lambda: nl("epe_nas", 32))
+    out["nwot"] = seconds(lambda: nl("nwot", 32))
+    out["l2_norm"] = seconds(lambda: nl("l2_norm", 64))
+    out["zico"] = seconds(lambda: GEN["run_zico"](off, net, [(x, y), (x2, y2)]))
+    out["meco"] = seconds(lambda: GEN["run_meco"](off, net, x[:1]))
+    out["zen"] = seconds(lambda: off["zennas"].compute_nas_score(None, copy.deepcopy(net), 1e-2, 32, 64, repeat=1))
+    out["az"] = seconds(lambda: off["az"].compute_nas_score(copy.deepcopy(net), None, None, 32, 64))
+    out["vkdnw"] = seconds(
+        lambda: off["vk"].compute_nas_score(GEN["PairOutput"](copy.deepcopy(net)), None, None, 32, 64, p=1.0))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
+        p.add_argument(f"--{k}", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--arch", action="append", required=True)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    off = GEN["load_official"](a)
+    torch.manual_seed(0)
+    time_arch(off, a.arch[0])  # warm-up
+    print(json.dumps({arch: time_arch(off, arch) for arch in a.arch}))
+
+
+if __name__ == "__main__":
+    main()
