@@ -263,7 +263,7 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
   const progress = new Progress('correlate', f.progress, process.stderr, 'architectures');
   const report = await runProxyCorrelate({
-    runner: proxyRunner(req),
+    runner: proxyRunner(req, f.threads !== undefined ? int('--threads', f.threads, 1) : undefined),
     engine: req.engine.backend,
     table,
     dataset,

@@ -47,6 +47,7 @@ export interface ProxyFlags {
   norm?: string;
   reinit?: boolean;
   inputShape?: string;
+  threads?: string;
 }
 
 /** Add the proxy options to a command. */
@@ -101,11 +102,12 @@ function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest
 /** The proxy runner of a request's engine (one native runner per command, so its caches are shared). */
 export function proxyRunner(
   req: ProxyRequest,
+  threads?: number,
 ): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun> {
   if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
   const load = loadAddon();
   if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));
-  const runner = nativeProxyRunner(load.addon);
+  const runner = nativeProxyRunner(load.addon, threads);
   return (net, names, o) => runner.run(net, names, o);
 }
 
@@ -124,6 +126,11 @@ export function proxyRequest(f: ProxyFlags): ProxyRequest {
     ...(f.proxyBatch !== undefined ? { batch: int('--proxy-batch', f.proxyBatch, 1) } : {}),
     engine,
   };
+}
+
+/** `--threads` when given (the native runner's concurrent addon calls; default: all cores). */
+export function threadsOf(f: ProxyFlags): number | undefined {
+  return f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
 }
 
 /** Real images the proxies of `req` need (zico: two batches), given SWAP's batch size `swapBatch`. */
@@ -248,7 +255,7 @@ export async function scoreNetworksWithProxies(
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  const run = proxyRunner(req);
+  const run = proxyRunner(req, threadsOf(f));
   const rows = await Promise.all(items.map(async (it) => proxyRow('arch', it.id, await run(it.net, req.names, opts))));
   const settings = proxySettings(req, opts, data, seed, { network });
   return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
@@ -299,7 +306,7 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
     ...(f.reinit ? {} : { weights: model.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? 16 } : {}),
   };
-  const row = proxyRow('model', file, await proxyRunner(req)(model.net, req.names, opts));
+  const row = proxyRow('model', file, await proxyRunner(req, threadsOf(f))(model.net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, { weights: f.reinit ? 'reinit (per protocol)' : 'model' });
   return formatProxyRows([row], req.names, settings, f.format ?? 'json', 'model');
 }
