@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "grad_worker.h"
 #include "ir.h"
+#include "job.h"
 #include "patterns.h"
 #include "peak.h"
 #include "prng.h"
@@ -134,27 +135,10 @@ Napi::Value PrngFill(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    if (!info[0].IsObject()) fail("job must be an object");
-    Napi::Object job = info[0].As<Napi::Object>();
-    CountJob j;
-    Napi::Int32Array cancel = readJobInputs(job, j);
+  return queueJob<CountWorker, CountJob>(info, [](const Napi::Object& job, CountJob& j) {
     j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
-    {
-      const Napi::Value nw = job.Get("nwot");
-      if (!nw.IsUndefined() && !nw.IsBoolean()) fail("job.nwot must be a boolean");
-      j.nwot = nw.IsBoolean() && nw.As<Napi::Boolean>().Value();
-    }
-    auto* worker = new CountWorker(env, std::move(j), cancel, info[1]);
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
-  } catch (const Failure& f) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(codedError(env, f.code, f.what()).Value());
-    return d.Promise();
-  }
+    j.nwot = boolField(job, "nwot", false);
+  });
 }
 
 Napi::Value PatternCodes(const Napi::CallbackInfo& info) {

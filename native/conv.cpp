@@ -149,6 +149,27 @@ void convRows(const Node& n, const Node& in, const float* x, float* y, int S, co
   }
 }
 
+// im2col of one group: row (ci, kh, kw) of `col` (N floats apart) holds, per output position, the padded input value that
+// kernel tap multiplies (plane: floats per padded input channel, Wp: padded row length).
+void gatherColumns(const Node& n, const float* Bg, size_t plane, int Wp, size_t N, float* col) {
+  const int k = n.k, d = n.dilation, st = n.stride, OH = n.h, OW = n.w, cinG = n.cin / n.groups;
+  for (int ci = 0; ci < cinG; ++ci)
+    for (int kh = 0; kh < k; ++kh)
+      for (int kw = 0; kw < k; ++kw) {
+        float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
+        const float* src = Bg + ci * plane + static_cast<size_t>(kh) * d * Wp + kw * d;
+        for (int oh = 0; oh < OH; ++oh) {
+          const float* srow = src + static_cast<size_t>(oh) * st * Wp;
+          float* drow = dst + static_cast<size_t>(oh) * OW;
+          if (st == 1) {
+            copyRow(drow, srow, OW);
+          } else {
+            for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[ow * st];
+          }
+        }
+      }
+}
+
 }  // namespace
 
 int convRowsLayout(const Node& n) {
@@ -233,21 +254,7 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
     for (int g = 0; g < G; ++g) {
       const float* Bg = B + static_cast<size_t>(g) * cinG * plane;
       if (!implicit) {
-        for (int ci = 0; ci < cinG; ++ci)
-          for (int kh = 0; kh < k; ++kh)
-            for (int kw = 0; kw < k; ++kw) {
-              float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
-              const float* src = Bg + ci * plane + static_cast<size_t>(kh) * d * Wp + kw * d;
-              for (int oh = 0; oh < OH; ++oh) {
-                const float* srow = src + static_cast<size_t>(oh) * st * Wp;
-                float* drow = dst + static_cast<size_t>(oh) * OW;
-                if (st == 1) {
-                  copyRow(drow, srow, OW);
-                } else {
-                  for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[ow * st];
-                }
-              }
-            }
+        gatherColumns(n, Bg, plane, Wp, N, col);
         Bg = col;
       }
       float* yg = ys + static_cast<size_t>(g) * coutG * OHW;

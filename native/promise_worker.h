@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <new>
 #include <string>
 
 #include "napi_args.h"
@@ -49,6 +50,26 @@ class PromiseProgressWorker : public Napi::AsyncProgressWorker<CountProgress> {
       return;
     }
     deferred_.Reject(codedError(env, errorCode_, e.Message()).Value());
+  }
+
+  // Rejects the promise with `code` (from Execute(): the rejection happens in OnError on the main thread).
+  void setCodedError(const std::string& code, const std::string& message) {
+    errorCode_ = code;
+    SetError(message);
+  }
+
+  // Runs the job's parsing step in Execute(); a Failure or exhausted memory rejects the promise (returns false).
+  template <typename Parse>
+  bool parseOrReject(Parse&& parse) {
+    try {
+      parse();
+      return true;
+    } catch (const Failure& f) {
+      setCodedError(f.code, f.what());
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory while parsing the programs");
+    }
+    return false;
   }
 
   Napi::Promise::Deferred deferred_;

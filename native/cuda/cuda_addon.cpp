@@ -10,6 +10,7 @@
 #include "common.h"
 #include "cuda/engine.h"
 #include "ir.h"
+#include "job.h"
 #include "napi_args.h"
 #include "promise_worker.h"
 #include "stats.h"
@@ -32,18 +33,7 @@ class CudaCountWorker : public PromiseProgressWorker {
  protected:
   void Execute(const ExecutionProgress& progress) override {
     try {
-      if (job_.offsets.empty()) fail("offsets must hold at least one entry");
-      std::vector<Net> nets;
-      for (size_t i = 0; i + 1 < job_.offsets.size(); ++i) {
-        const int32_t a = job_.offsets[i], b = job_.offsets[i + 1];
-        if (a < 0 || b < a || static_cast<size_t>(b) > job_.program.size())
-          fail("offsets[" + std::to_string(i) + ".." + std::to_string(i + 1) + "] is not a range of the program");
-        try {
-          nets.push_back(parseNet(job_.program.data() + a, static_cast<size_t>(b - a), job_.c, job_.h, job_.w));
-        } catch (const Failure& f) {
-          throw Failure(f.code, "network " + std::to_string(i) + ": " + f.what());
-        }
-      }
+      const std::vector<Net> nets = parseJobNets(job_);
       CancelToken token;
       token.flags[0] = job_.cancel;
       token.flags[1] = &stopFlag_;
@@ -116,22 +106,9 @@ Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CudaCountPatterns(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    if (!info[0].IsObject()) fail("job must be an object");
-    Napi::Object job = info[0].As<Napi::Object>();
-    CudaJobData j;
-    Napi::Int32Array cancel = readJobInputs(job, j);
+  return queueJob<CudaCountWorker, CudaJobData>(info, [](const Napi::Object& job, CudaJobData& j) {
     j.streams = intArg(job.Get("streams"), "job.streams", 1, 4096);
-    auto* worker = new CudaCountWorker(env, std::move(j), cancel, info[1]);
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
-  } catch (const Failure& f) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(codedError(env, f.code, f.what()).Value());
-    return d.Promise();
-  }
+  });
 }
 
 }  // namespace
