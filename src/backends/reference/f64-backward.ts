@@ -5,7 +5,8 @@
  */
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 import { numel } from '../../ir/analysis.js';
-import { type F64, forEachPoolTap, sliceSource } from './f64-forward.js';
+import type { F64 } from './f64-forward.js';
+import { forEachPoolTap, sliceSource } from './loops.js';
 
 type S3 = readonly [number, number, number];
 

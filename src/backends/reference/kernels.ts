@@ -1,7 +1,17 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
-import { BN_EPS, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
+import {
+  avgPoolInto,
+  bnTrainInto,
+  concatInto,
+  convAccumulate,
+  forEachPoolTap,
+  gapInto,
+  linearInto,
+  sliceInto,
+} from './loops.js';
 
 /** What a reference kernel sees: its inputs' values and shapes, the batch and the weight seed. */
 export interface KernelArgs {
@@ -23,131 +33,57 @@ export type ReferenceKernel<K extends OpName> = (n: NodeOf<K>, a: KernelArgs) =>
 type C3 = [number, number, number];
 
 function batchNorm(n: NodeOf<'bn'>, { xs, S, out }: KernelArgs): Float32Array {
-  const [C, H, W] = n.shape as C3;
-  const x = xs[0]!;
-  const per = C * H * W;
-  const hw = H * W;
-  for (let c = 0; c < C; c++) {
-    let sum = 0;
-    for (let s = 0; s < S; s++) for (let i = 0; i < hw; i++) sum += x[s * per + c * hw + i]!;
-    const mean = sum / (S * hw);
-    let sq = 0;
-    for (let s = 0; s < S; s++)
-      for (let i = 0; i < hw; i++) {
-        const d = x[s * per + c * hw + i]! - mean;
-        sq += d * d;
-      }
-    const inv = 1 / Math.sqrt(sq / (S * hw) + BN_EPS);
-    for (let s = 0; s < S; s++)
-      for (let i = 0; i < hw; i++) {
-        const k = s * per + c * hw + i;
-        out[k] = (x[k]! - mean) * inv;
-      }
-  }
+  bnTrainInto(n.shape as C3, xs[0]!, S, out);
   return out;
 }
 
 function pool(n: NodeOf<'avgpool' | 'maxpool'>, { xs, inShape, S, out }: KernelArgs): Float32Array {
-  const [C, OH, OW] = n.shape as C3;
-  const [, H, W] = inShape(0) as C3;
   const x = xs[0]!;
-  const per = C * OH * OW;
-  const inPer = C * H * W;
-  const isMax = n.op === 'maxpool';
-  for (let s = 0; s < S; s++)
-    for (let c = 0; c < C; c++)
-      for (let oh = 0; oh < OH; oh++)
-        for (let ow = 0; ow < OW; ow++) {
-          let acc = isMax ? -Infinity : 0;
-          let cnt = 0;
-          for (let kh = 0; kh < n.k; kh++) {
-            const ih = oh * n.stride - n.pad + kh;
-            if (ih < 0 || ih >= H) continue;
-            for (let kw = 0; kw < n.k; kw++) {
-              const iw = ow * n.stride - n.pad + kw;
-              if (iw < 0 || iw >= W) continue;
-              const v = x[s * inPer + c * H * W + ih * W + iw]!;
-              if (isMax) acc = Math.max(acc, v);
-              else acc += v;
-              cnt++;
-            }
-          }
-          const div = !isMax && n.countIncludePad ? n.k * n.k : cnt;
-          out[s * per + c * OH * OW + oh * OW + ow] = isMax ? acc : acc / div;
-        }
+  const y = new Float64Array(out.length);
+  if (n.op === 'avgpool') avgPoolInto(n, inShape(0) as C3, n.shape as C3, x, S, y);
+  else
+    forEachPoolTap(
+      n,
+      inShape(0) as C3,
+      n.shape as C3,
+      S,
+      (o, i, first) => {
+        y[o] = first ? x[i]! : Math.max(y[o]!, x[i]!);
+      },
+      (o, cnt) => {
+        if (cnt === 0) y[o] = -Infinity;
+      },
+    );
+  out.set(y);
   return out;
 }
 
 function conv(n: NodeOf<'conv'>, { xs, inShape, S, seed, out }: KernelArgs): Float32Array {
   const [, OH, OW] = n.shape as C3;
-  const [, H, W] = inShape(0) as C3;
-  const x = xs[0]!;
-  const per = n.cout * OH * OW;
-  const cinG = n.cin / n.groups;
-  const coutG = n.cout / n.groups;
   const wt = fillGaussian(new Float32Array(weightCount(n)), seed, n.id);
-  const inPer = n.cin * H * W;
   const acc = new Float64Array(OH * OW);
   for (let s = 0; s < S; s++)
     for (let oc = 0; oc < n.cout; oc++) {
       acc.fill(0);
-      const g = Math.floor(oc / coutG);
-      for (let icg = 0; icg < cinG; icg++) {
-        const ic = g * cinG + icg;
-        for (let kh = 0; kh < n.k; kh++)
-          for (let kw = 0; kw < n.k; kw++) {
-            const wv = wt[((oc * cinG + icg) * n.k + kh) * n.k + kw]!;
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * n.stride - n.pad + kh * n.dilation;
-              if (ih < 0 || ih >= H) continue;
-              for (let ow = 0; ow < OW; ow++) {
-                const iw = ow * n.stride - n.pad + kw * n.dilation;
-                if (iw < 0 || iw >= W) continue;
-                acc[oh * OW + ow]! += wv * x[s * inPer + ic * H * W + ih * W + iw]!;
-              }
-            }
-          }
-      }
-      out.set(acc, s * per + oc * OH * OW);
+      convAccumulate(n, inShape(0) as C3, n.shape as C3, xs[0]!, wt, s, oc, acc);
+      out.set(acc, (s * n.cout + oc) * OH * OW);
     }
   return out;
 }
 
 function slice(n: NodeOf<'slice'>, { xs, inShape, S, out }: KernelArgs): Float32Array {
-  const [C, H, W] = n.shape as C3;
-  const [IC, IH, IW] = inShape(0) as C3;
-  const x = xs[0]!;
-  const per = C * H * W;
-  for (let s = 0; s < S; s++)
-    for (let c = 0; c < C; c++)
-      for (let h = 0; h < H; h++) {
-        const src = s * IC * IH * IW + (n.c0 + c) * IH * IW + (n.h0 + h) * IW + n.w0;
-        out.set(x.subarray(src, src + W), s * per + (c * H + h) * W);
-      }
+  sliceInto(n, inShape(0) as C3, n.shape as C3, xs[0]!, S, out);
   return out;
 }
 
 function gap(_n: NodeOf<'gap'>, { xs, inShape, S, out }: KernelArgs): Float32Array {
-  const [C, H, W] = inShape(0) as C3;
-  const x = xs[0]!;
-  for (let s = 0; s < S; s++)
-    for (let c = 0; c < C; c++) {
-      let sum = 0;
-      for (let i = 0; i < H * W; i++) sum += x[s * C * H * W + c * H * W + i]!;
-      out[s * C + c] = sum / (H * W);
-    }
+  gapInto(inShape(0) as C3, xs[0]!, S, out);
   return out;
 }
 
 function linear(n: NodeOf<'linear'>, { xs, S, seed, out }: KernelArgs): Float32Array {
-  const x = xs[0]!;
   const wt = fillGaussian(new Float32Array(weightCount(n)), seed, n.id);
-  for (let s = 0; s < S; s++)
-    for (let o = 0; o < n.fout; o++) {
-      let sum = 0;
-      for (let i = 0; i < n.fin; i++) sum += wt[o * n.fin + i]! * x[s * n.fin + i]!;
-      out[s * n.fout + o] = sum;
-    }
+  linearInto(n, xs[0]!, wt, undefined, S, out);
   return out;
 }
 
@@ -159,13 +95,13 @@ function addAll(_n: NodeOf<'add'>, { xs, out }: KernelArgs): Float32Array {
 }
 
 function concat(n: NodeOf<'concat'>, { xs, inShape, S, out }: KernelArgs): Float32Array {
-  const per = numel(n.shape);
-  let off = 0;
-  for (let k = 0; k < xs.length; k++) {
-    const p = numel(inShape(k));
-    for (let s = 0; s < S; s++) out.set(xs[k]!.subarray(s * p, (s + 1) * p), s * per + off);
-    off += p;
-  }
+  concatInto(
+    xs.map((_, k) => inShape(k)),
+    xs,
+    numel(n.shape),
+    S,
+    out,
+  );
   return out;
 }
 

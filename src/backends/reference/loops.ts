@@ -1,0 +1,201 @@
+/**
+ * Index loops of the reference kernels, written once for the float32 forward pass (`kernels.ts`, PRNG weights)
+ * and the float64 gradient path (`f64-forward.ts`, explicit parameters). Each loop accumulates in float64 in one
+ * fixed order and stores every output element once, so a float32 output rounds once, exactly as a float64 one
+ * would be rounded afterwards: both paths compute the same function. Layouts NCHW, batch `B` first.
+ */
+import { BN_EPS, numel } from '../../ir/ops.js';
+import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
+
+/** Values of a tensor: float32 (forward storage) or float64 (gradient path). */
+export type Floats = Float32Array | Float64Array;
+type S3 = readonly [number, number, number];
+
+/**
+ * Add conv(x, w) of sample `s` and output channel `oc` to `acc` (OH×OW, float64), which holds the start values
+ * (0, or the bias). Order: input channel of the group, kernel row, kernel column, output position.
+ */
+export function convAccumulate(
+  n: ConvNode,
+  inS: S3,
+  outS: S3,
+  x: Floats,
+  w: Floats,
+  s: number,
+  oc: number,
+  acc: Float64Array,
+): void {
+  const [, H, W] = inS;
+  const [, OH, OW] = outS;
+  const cinG = n.cin / n.groups;
+  const coutG = n.cout / n.groups;
+  const g = Math.floor(oc / coutG);
+  for (let icg = 0; icg < cinG; icg++) {
+    const xo = s * n.cin * H * W + (g * cinG + icg) * H * W;
+    for (let kh = 0; kh < n.k; kh++)
+      for (let kw = 0; kw < n.k; kw++) {
+        const wv = w[((oc * cinG + icg) * n.k + kh) * n.k + kw]!;
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * n.stride - n.pad + kh * n.dilation;
+          if (ih < 0 || ih >= H) continue;
+          for (let ow = 0; ow < OW; ow++) {
+            const iw = ow * n.stride - n.pad + kw * n.dilation;
+            if (iw >= 0 && iw < W) acc[oh * OW + ow]! += wv * x[xo + ih * W + iw]!;
+          }
+        }
+      }
+  }
+}
+
+/**
+ * Train-mode batch normalisation without affine: per channel the batch mean μ, biased variance σ² and
+ * inv = 1/sqrt(σ² + ε); writes x̂ = (x − μ)·inv into `out` and returns the statistics.
+ */
+export function bnTrainInto(
+  shape: S3,
+  x: Floats,
+  B: number,
+  out: Floats,
+): { mean: Float64Array; variance: Float64Array; inv: Float64Array } {
+  const [C, H, W] = shape;
+  const hw = H * W;
+  const per = C * hw;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  const inv = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let s = 0; s < B; s++) for (let i = 0; i < hw; i++) sum += x[s * per + c * hw + i]!;
+    const m = sum / (B * hw);
+    let sq = 0;
+    for (let s = 0; s < B; s++)
+      for (let i = 0; i < hw; i++) {
+        const d = x[s * per + c * hw + i]! - m;
+        sq += d * d;
+      }
+    mean[c] = m;
+    variance[c] = sq / (B * hw);
+    inv[c] = 1 / Math.sqrt(variance[c]! + BN_EPS);
+    for (let s = 0; s < B; s++)
+      for (let i = 0; i < hw; i++) {
+        const k = s * per + c * hw + i;
+        out[k] = (x[k]! - m) * inv[c]!;
+      }
+  }
+  return { mean, variance, inv };
+}
+
+/** Visit every (output index, input index) pair of a pooling window that lies inside the input. */
+export function forEachPoolTap(
+  n: PoolNode,
+  inS: S3,
+  outS: S3,
+  B: number,
+  visit: (o: number, i: number, first: boolean) => void,
+  done: (o: number, count: number) => void,
+): void {
+  const [C, H, W] = inS;
+  const [, OH, OW] = outS;
+  for (let sc = 0; sc < B * C; sc++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const o = (sc * OH + oh) * OW + ow;
+        let cnt = 0;
+        for (let kh = 0; kh < n.k; kh++) {
+          const ih = oh * n.stride - n.pad + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < n.k; kw++) {
+            const iw = ow * n.stride - n.pad + kw;
+            if (iw < 0 || iw >= W) continue;
+            visit(o, (sc * H + ih) * W + iw, cnt === 0);
+            cnt++;
+          }
+        }
+        done(o, cnt);
+      }
+}
+
+/**
+ * Average pooling into `y` (float64, zeroed: windows are summed in place), divided by k² with
+ * `countIncludePad`, else by the taps inside the input.
+ */
+export function avgPoolInto(n: PoolNode, inS: S3, outS: S3, x: Floats, B: number, y: Float64Array): void {
+  forEachPoolTap(
+    n,
+    inS,
+    outS,
+    B,
+    (o, i) => {
+      y[o]! += x[i]!;
+    },
+    (o, cnt) => {
+      y[o]! /= n.countIncludePad ? n.k * n.k : cnt;
+    },
+  );
+}
+
+/** out = W·x (+ b) for a batch of flat vectors. */
+export function linearInto(
+  n: LinearNode,
+  x: Floats,
+  w: Floats,
+  bias: Floats | undefined,
+  B: number,
+  out: Floats,
+): void {
+  for (let s = 0; s < B; s++)
+    for (let o = 0; o < n.fout; o++) {
+      let sum = bias ? bias[o]! : 0;
+      for (let i = 0; i < n.fin; i++) sum += w[o * n.fin + i]! * x[s * n.fin + i]!;
+      out[s * n.fout + o] = sum;
+    }
+}
+
+/** Global average pool: B×C×H×W → B×C. */
+export function gapInto(inS: S3, x: Floats, B: number, out: Floats): void {
+  const [C, H, W] = inS;
+  const hw = H * W;
+  for (let sc = 0; sc < B * C; sc++) {
+    let sum = 0;
+    for (let i = 0; i < hw; i++) sum += x[sc * hw + i]!;
+    out[sc] = sum / hw;
+  }
+}
+
+/** Index in the input of element `j` (per-sample flat index) of a slice's output. */
+export function sliceSource(n: SliceNode, inS: S3, outS: S3, j: number): number {
+  const [, H, W] = outS;
+  const [, IH, IW] = inS;
+  const c = Math.floor(j / (H * W));
+  const h = Math.floor(j / W) % H;
+  const w = j % W;
+  return ((n.c0 + c) * IH + n.h0 + h) * IW + n.w0 + w;
+}
+
+/** A window of the input (channels and spatial offsets), copied row by row. */
+export function sliceInto(n: SliceNode, inS: S3, outS: S3, x: Floats, B: number, out: Floats): void {
+  const [C, H, W] = outS;
+  const per = C * H * W;
+  const inPer = numel(inS);
+  for (let s = 0; s < B; s++)
+    for (let row = 0; row < C * H; row++) {
+      const src = s * inPer + sliceSource(n, inS, outS, row * W);
+      out.set(x.subarray(src, src + W), s * per + row * W);
+    }
+}
+
+/** Channel concatenation of per-sample blocks. */
+export function concatInto(
+  shapes: readonly Shape[],
+  xs: readonly Floats[],
+  outPer: number,
+  B: number,
+  out: Floats,
+): void {
+  let off = 0;
+  xs.forEach((x, k) => {
+    const p = numel(shapes[k]!);
+    for (let s = 0; s < B; s++) out.set(x.subarray(s * p, (s + 1) * p), s * outPer + off);
+    off += p;
+  });
+}
