@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BYTE_EDITS, editBytes, editText, PNG_2X2, TEXT_EDITS, TOKENS, VALID_ARCHS } from './fuzz-inputs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(join(root, 'dist', p));
@@ -52,34 +53,6 @@ function rng(seed) {
   return { next, int: (n) => Math.floor(next() * n), pick: (a) => a[Math.floor(next() * a.length)] };
 }
 
-const TOKENS = [
-  '(',
-  ')',
-  '[',
-  ']',
-  ',',
-  '|',
-  '~',
-  '-',
-  '_',
-  '.',
-  ':',
-  '9999999999',
-  '-1',
-  '0',
-  'range(2, 4294967295)',
-  '"',
-  "'",
-  '{',
-  '}',
-  'none',
-  '1e308',
-  'NaN',
-  '\u0000',
-  '😀',
-  ' ',
-];
-
 function randomString(r, max) {
   const n = r.int(max);
   let s = '';
@@ -90,41 +63,22 @@ function randomString(r, max) {
   return s;
 }
 
+/** 1–4 random text edits of a valid input (the edit operators of fuzz-inputs.mjs). */
 function mutateString(r, valid) {
   let s = valid;
   const edits = 1 + r.int(4);
   for (let e = 0; e < edits; e++) {
-    const i = r.int(s.length + 1);
-    const k = r.int(4);
-    const t = r.next() < 0.5 ? r.pick(TOKENS) : randomString(r, 6);
-    if (k === 0) s = s.slice(0, i) + t + s.slice(i);
-    else if (k === 1) s = s.slice(0, i) + s.slice(i + 1 + r.int(8));
-    else if (k === 2) s = s.slice(0, i) + t + s.slice(i + t.length);
-    else s = s.slice(0, i) + s.slice(i, i + 8).repeat(1 + r.int(3000)) + s.slice(i + 8);
+    const text = r.next() < 0.5 ? r.pick(TOKENS) : randomString(r, 6);
+    s = editText(s, { at: r.int(s.length + 1), kind: r.pick(TEXT_EDITS), text, n: 1 + r.int(3000) });
   }
   return s;
 }
 
+/** 1–6 random byte edits of a valid input. */
 function mutateBytes(r, valid) {
-  let b = Uint8Array.from(valid);
+  let b = valid;
   const edits = 1 + r.int(6);
-  for (let e = 0; e < edits; e++) {
-    const i = b.length === 0 ? 0 : r.int(b.length);
-    const k = r.int(4);
-    if (k === 0 && b.length > 0) b[i] = r.int(256);
-    else if (k === 1) {
-      const c = new Uint8Array(Math.max(0, b.length - 1 - r.int(64)));
-      c.set(b.subarray(0, i).subarray(0, c.length));
-      c.set(b.subarray(i + (b.length - c.length)).subarray(0, c.length - Math.min(i, c.length)), Math.min(i, c.length));
-      b = c;
-    } else if (k === 2) {
-      const extra = r.int(64);
-      const c = new Uint8Array(b.length + extra);
-      c.set(b.subarray(0, Math.min(i + extra, b.length)));
-      c.set(b.subarray(i), Math.min(i + extra, b.length));
-      b = c;
-    } else b = b.subarray(0, i);
-  }
+  for (let e = 0; e < edits; e++) b = editBytes(b, { at: r.int(1 << 30), v: r.int(256), kind: r.pick(BYTE_EDITS) });
   return b;
 }
 
@@ -134,23 +88,9 @@ function randomBytes(r, max) {
   return b;
 }
 
-const VALID = {
-  nb201: '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
-  nb101: [
-    'i31mo:1100.011.01.1',
-    '{"matrix": [[0,1,1,0],[0,0,1,1],[0,0,0,1],[0,0,0,0]], "ops": ["input","conv3x3-bn-relu","maxpool3x3","output"]}',
-  ],
-  darts:
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))",
-  tnb101: '64-41414-1_02_333',
-};
 const NPY = encodeNpy(gaussianBatch(2, 3, 4, 4, 1));
 const ONNX = ['headnet.onnx', 'norelu.onnx', 'senet.onnx', 'nb201_a_opset17.onnx'].map((f) =>
   readFileSync(join(root, 'test', 'fixtures', 'onnx', f)),
-);
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
-  'base64',
 );
 const imgDir = mkdtempSync(join(tmpdir(), 'swapnas-fuzz-'));
 const norm = { mean: CIFAR10_MEAN, std: CIFAR10_STD };
@@ -159,10 +99,10 @@ const norm = { mean: CIFAR10_MEAN, std: CIFAR10_STD };
 const text = (valid) => (r) =>
   r.next() < 0.3 ? randomString(r, 300) : mutateString(r, Array.isArray(valid) ? r.pick(valid) : valid);
 const TARGETS = {
-  nb201: { make: text(VALID.nb201), run: parseNb201 },
-  nb101: { make: text(VALID.nb101), run: parseNb101 },
-  darts: { make: text(VALID.darts), run: parseDarts },
-  tnb101: { make: text(VALID.tnb101), run: parseTnb101 },
+  nb201: { make: text(VALID_ARCHS.nb201), run: parseNb201 },
+  nb101: { make: text(VALID_ARCHS.nb101), run: parseNb101 },
+  darts: { make: text(VALID_ARCHS.darts), run: parseDarts },
+  tnb101: { make: text(VALID_ARCHS.tnb101), run: parseTnb101 },
   'cli-numbers': {
     make: (r) =>
       r.next() < 0.5 ? randomString(r, 30) : mutateString(r, r.pick(['4096', '16', '512M', '1.5e3', '-0'])),
@@ -193,7 +133,7 @@ const TARGETS = {
     run: (b) => importOnnxModel(loadOnnxModel(b), { inputShape: [3, 32, 32] }),
   },
   images: {
-    make: (r) => (r.next() < 0.3 ? randomBytes(r, 200) : mutateBytes(r, PNG)),
+    make: (r) => (r.next() < 0.3 ? randomBytes(r, 200) : mutateBytes(r, PNG_2X2)),
     run: async (b) => {
       writeFileSync(join(imgDir, 'a.png'), b);
       return loadImageFolder(imgDir, { count: 1, height: 4, width: 4 });

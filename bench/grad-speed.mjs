@@ -9,12 +9,8 @@
 //   backward = full - forward.
 // The reference (float64, one thread, one round) is timed on `--ref-batch` samples of one network (it is slow),
 // the native engine on the same with one thread.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchArgs, dist, nativeAddonOrExit } from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(join(root, 'dist', p));
-const { loadAddon } = await dist('native/loader.js');
 const { buildNb201Network } = await dist('spaces/nb201/network.js');
 const { parseNb201 } = await dist('spaces/nb201/genotype.js');
 const { countMacs } = await dist('ir/analysis.js');
@@ -24,23 +20,14 @@ const { referenceGradients } = await dist('backends/reference/grad-job.js');
 const { Rng } = await dist('util/rng.js');
 const { serializeNetworks } = await dist('ir/serialize.js');
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const quick = argv.includes('--quick');
+const { opt, has } = benchArgs();
+const quick = has('quick');
 const threads = opt('threads', 2);
 const batch = opt('batch', quick ? 16 : 64);
 const rounds = opt('rounds', quick ? 1 : 3);
 const refBatch = opt('ref-batch', 1);
 
-const load = loadAddon();
-if (!load.ok) {
-  console.error(load.reason);
-  process.exit(1);
-}
-const addon = load.addon;
+const addon = await nativeAddonOrExit();
 
 const CELLS = [
   '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',

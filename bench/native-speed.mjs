@@ -6,13 +6,11 @@
 // Prints one JSON object. Per-repeat times are thread-seconds per (network, repeat) item.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs, dist, nativeAddonOrExit, root } from './harness.mjs';
 import { benchCells } from './native-cells.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(join(root, 'dist', p));
-const { loadAddon } = await dist('native/loader.js');
 const { buildNb201Network } = await dist('spaces/nb201/network.js');
 const { parseNb201, formatNb201, nb201OpCounts } = await dist('spaces/nb201/genotype.js');
 const { serializeNetworks } = await dist('ir/serialize.js');
@@ -21,22 +19,13 @@ const { loadCifarBinary, CIFAR10_MEAN, CIFAR10_STD } = await dist('data/cifar.js
 const { repeatSeed } = await dist('init/prng.js');
 const { Rng } = await dist('util/rng.js');
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const quick = argv.includes('--quick');
+const { opt, has } = benchArgs();
+const quick = has('quick');
 const threads = opt('threads', 2);
 const repeats = opt('repeats', quick ? 4 : 32);
 const nCells = opt('cells', quick ? 6 : 20);
 
-const load = loadAddon();
-if (!load.ok) {
-  console.error(load.reason);
-  process.exit(1);
-}
-const addon = load.addon;
+const addon = await nativeAddonOrExit();
 
 function cifarBatch(count) {
   const candidates = [
@@ -65,7 +54,7 @@ function job(nets, batch, seeds, t) {
 }
 
 // Peak RSS of one C=16, N=5 network at S=64 (fresh process so maxRSS is this job's peak).
-if (argv.includes('--rss-child')) {
+if (has('rss-child')) {
   const S = 64;
   const rng = new Rng(5);
   const data = new Float32Array(S * 3 * 32 * 32).map(() => rng.normal());

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BYTE_EDITS, editBytes, editText, PNG_2X2, TEXT_EDITS, TOKENS, VALID_ARCHS } from '../bench/fuzz-inputs.mjs';
 import { int, num } from '../src/cli/parse.js';
 import { CIFAR10_MEAN, CIFAR10_STD, decodeCifarBinary } from '../src/data/cifar.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
@@ -51,84 +52,34 @@ async function codedAsync(call: () => Promise<unknown>): Promise<true> {
 function mutated(valid: string): fc.Arbitrary<string> {
   const edit = fc.record({
     at: fc.nat(),
-    kind: fc.constantFrom('insert', 'delete', 'replace', 'repeat'),
-    text: fc.oneof(
-      fc.string({ maxLength: 6 }),
-      fc.constantFrom(
-        '(',
-        ')',
-        '[',
-        ']',
-        ',',
-        '|',
-        '~',
-        '-',
-        '_',
-        '.',
-        ':',
-        '9999999999',
-        '-1',
-        'range(2, 4294967295)',
-        '"',
-        "'",
-      ),
-    ),
+    kind: fc.constantFrom(...TEXT_EDITS),
+    text: fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom(...TOKENS)),
     n: fc.integer({ min: 1, max: 2000 }),
   });
-  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
-    let s = valid;
-    for (const e of edits) {
-      const i = s.length === 0 ? 0 : e.at % (s.length + 1);
-      if (e.kind === 'insert') s = s.slice(0, i) + e.text + s.slice(i);
-      else if (e.kind === 'delete') s = s.slice(0, i) + s.slice(i + 1 + (e.n % 8));
-      else if (e.kind === 'replace') s = s.slice(0, i) + e.text + s.slice(i + e.text.length);
-      else s = s.slice(0, i) + s.slice(i, i + 8).repeat(e.n) + s.slice(i + 8);
-    }
-    return s;
-  });
+  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => edits.reduce(editText, valid));
 }
 
 const texts = (valid: string) =>
   fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 80 }), mutated(valid));
 
-const VALID = {
-  nb201: '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
-  nb101: 'i31mo:1100.011.01.1',
-  nb101json:
-    '{"matrix": [[0,1,1,0],[0,0,1,1],[0,0,0,1],[0,0,0,0]], "ops": ["input","conv3x3-bn-relu","maxpool3x3","output"]}',
-  darts:
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))",
-  tnb101: '64-41414-1_02_333',
-};
-
-/** Bytes with random edits (flipped, set, cut or duplicated ranges). */
+/** Bytes with random edits (set, cut or duplicated ranges, truncation). */
 function mutatedBytes(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
   const edit = fc.record({
     at: fc.nat(),
     v: fc.integer({ min: 0, max: 255 }),
-    kind: fc.constantFrom('set', 'cut', 'dup', 'trunc'),
+    kind: fc.constantFrom(...BYTE_EDITS),
   });
-  return fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => {
-    let b = Uint8Array.from(valid);
-    for (const e of edits) {
-      const i = b.length === 0 ? 0 : e.at % b.length;
-      if (e.kind === 'set') b[i] = e.v;
-      else if (e.kind === 'cut') b = Uint8Array.from([...b.subarray(0, i), ...b.subarray(i + 1 + e.v)]);
-      else if (e.kind === 'dup') b = Uint8Array.from([...b.subarray(0, i + e.v), ...b.subarray(i)]);
-      else b = b.subarray(0, i);
-    }
-    return b;
-  });
+  return fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => edits.reduce(editBytes, valid));
 }
 
 describe('fuzzing: every parser answers with a value or a coded error (fast-check)', () => {
   it('arch strings of every space', () => {
     for (const [parse, valid] of [
-      [parseNb201, VALID.nb201],
-      [parseNb101, VALID.nb101],
-      [parseNb101, VALID.nb101json],
-      [parseDarts, VALID.darts],
-      [parseTnb101, VALID.tnb101],
+      [parseNb201, VALID_ARCHS.nb201],
+      [parseNb101, VALID_ARCHS.nb101[0]!],
+      [parseNb101, VALID_ARCHS.nb101[1]!],
+      [parseDarts, VALID_ARCHS.darts],
+      [parseTnb101, VALID_ARCHS.tnb101],
     ] as const) {
       expect(() => parse(valid)).not.toThrow();
       fc.assert(
@@ -195,14 +146,9 @@ describe('fuzzing: every parser answers with a value or a coded error (fast-chec
 
   it('image folders (decoded by sharp)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-fuzz-img-'));
-    // a valid 2×2 PNG, then mutated
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
-      'base64',
-    );
     try {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutatedBytes(png)), async (b) => {
+        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutatedBytes(PNG_2X2)), async (b) => {
           writeFileSync(join(dir, 'a.png'), b);
           return codedAsync(() => loadImageFolder(dir, { count: 1, height: 4, width: 4 }));
         }),
