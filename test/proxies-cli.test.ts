@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { rankAverage, spearman } from '../src/stats/rank.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const FX = join(__dirname, 'fixtures', 'proxies');
@@ -82,6 +83,34 @@ describe('--proxies on score (built dist/)', () => {
     expect(report.rows.map((x: { metric: string }) => x.metric)).toEqual(['params', 'synflow', 'jacov']);
     expect(report.settings.proxies.jacov.protocol).toBe('swap');
     for (const v of report.values) expect(v.proxies.params).toBeGreaterThan(0);
+  });
+
+  it('correlate --proxies adds the published aggregations whose members it measured (AZ-NAS: Σ ln rank/N)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-az-'));
+    const members = ['az_expressivity', 'az_progressivity', 'az_trainability', 'flops'];
+    const args = ['correlate', '--sample', '8', '--proxies', members.join(','), '--proxy-protocol', 'swap'];
+    const r = run([...args, '--channels', '4', '--cells', '1', '--batch', '8', '--input-size', '8', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'proxies.json'), 'utf8'));
+    const row = report.rows.find((x: { metric: string }) => x.metric === 'ensemble:az-nas');
+    expect(row).toBeDefined();
+    // AZ-NAS's formula written out: average ranks (failed values lowest), Σ ln(r/N), then Spearman with accuracy.
+    const values = report.values as { truth: number; proxies: Record<string, number | null> }[];
+    const agg = values.map(() => 0);
+    for (const m of members) {
+      const r = rankAverage(values.map((v) => v.proxies[m] ?? Number.NEGATIVE_INFINITY));
+      r.forEach((x: number, i: number) => {
+        agg[i]! += Math.log(x / values.length);
+      });
+    }
+    expect(row.spearman.estimate).toBeCloseTo(
+      spearman(
+        agg,
+        values.map((v) => v.truth),
+      ),
+      10,
+    );
+    expect(report.rows.some((x: { metric: string }) => x.metric === 'ensemble:vkdnw-agg')).toBe(false);
   });
 
   it('bad requests exit 2 with coded messages', () => {

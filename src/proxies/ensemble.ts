@@ -82,3 +82,22 @@ export function populationLogRank(members: readonly (readonly (number | null)[])
   }
   return out;
 }
+
+/** AZ-NAS (Lee & Ham, CVPR 2024): expressivity, progressivity, trainability and complexity (FLOPs). */
+export const AZ_NAS_ENSEMBLE: EnsembleRule = Object.freeze({
+  name: 'az-nas',
+  members: ['az_expressivity', 'az_progressivity', 'az_trainability', 'flops'],
+  description: "AZ-NAS's rank aggregation of its four components (E + P + T + FLOPs)",
+});
+
+/** VKDNW_agg (Tybl & Neumann, CVPR 2025): AZ-NAS's four components plus the VKDNW entropy. */
+export const VKDNW_AGG_ENSEMBLE: EnsembleRule = Object.freeze({
+  name: 'vkdnw-agg',
+  members: ['flops', 'az_expressivity', 'az_progressivity', 'az_trainability', 'vkdnw'],
+  description: "VKDNW_agg: AZ-NAS's components and VKDNW, rank-aggregated",
+});
+
+/** The published aggregations reimplemented here, reported beside their members where all are measured. */
+export function publishedEnsembles(): EnsembleRule[] {
+  return [AZ_NAS_ENSEMBLE, VKDNW_AGG_ENSEMBLE];
+}

@@ -9,6 +9,7 @@ import type { Network } from '../ir/types.js';
 import type { ProxyName } from '../proxies/registry.js';
 import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
 import type { BenchmarkTable } from '../tables/types.js';
+import { populationLogRank, publishedEnsembles } from '../proxies/ensemble.js';
 import { SwapError } from '../util/errors.js';
 import { type CorrelationRow, correlate, markdownTable } from './metrics.js';
 
@@ -86,6 +87,7 @@ export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<Proxy
       { resamples: o.resamples ?? 1000, seed: 7 },
     );
   });
+  rows.push(...ensembleRows(o, values, truth));
   return {
     table: o.table.name,
     dataset: o.dataset,
@@ -101,6 +103,23 @@ export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<Proxy
     values: o.items.map((it, i) => ({ arch: it.arch, truth: truth[i]!, proxies: values[i]! })),
     secondsPerArch,
   };
+}
+
+/**
+ * Rows for the published rank aggregations (AZ-NAS, VKDNW_agg) whose members were all measured: each network's
+ * Σ ln rank / N over this population, a failed member value ranking last.
+ */
+function ensembleRows(
+  o: ProxyCorrelateOptions,
+  values: readonly Record<string, number | null>[],
+  truth: readonly number[],
+): CorrelationRow[] {
+  return publishedEnsembles()
+    .filter((rule) => rule.members.every((m) => (o.names as readonly string[]).includes(m)))
+    .map((rule) => {
+      const agg = populationLogRank(rule.members.map((m) => values.map((row) => row[m] ?? null)));
+      return correlate(`ensemble:${rule.name}`, agg, truth, 'in-house', { resamples: o.resamples ?? 1000, seed: 7 });
+    });
 }
 
 /** Write report.json and report.md into `dir`; returns the markdown. */
