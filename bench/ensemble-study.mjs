@@ -40,9 +40,14 @@ for (const line of gunzipSync(readFileSync('docs/ranking-study/nb201-default-all
 /** Rows of a sample: arch, proxy values (+ swap, reg-swap), truth per dataset. */
 function load(sample) {
   const file = join(a.runs, `${sample}-${a.protocol}.jsonl`);
-  if (!existsSync(file)) return null;
+  const text = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : existsSync(`${file}.gz`)
+      ? gunzipSync(readFileSync(`${file}.gz`)).toString()
+      : null;
+  if (text === null) return null;
   const rows = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const r = JSON.parse(line);
     const rec = table.get(r.arch);

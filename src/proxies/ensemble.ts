@@ -101,3 +101,13 @@ export const VKDNW_AGG_ENSEMBLE: EnsembleRule = Object.freeze({
 export function publishedEnsembles(): EnsembleRule[] {
   return [AZ_NAS_ENSEMBLE, VKDNW_AGG_ENSEMBLE];
 }
+
+/**
+ * The ensemble chosen by docs/ensemble-study.md on NB201 sample A only (greedy forward selection over every suite
+ * proxy, SWAP and reg-SWAP, all under the SWAP protocol): reg-SWAP and MeCo. Both are forward-only.
+ */
+export const REG_SWAP_MECO_ENSEMBLE: EnsembleRule = Object.freeze({
+  name: 'reg-swap+meco',
+  members: ['reg-swap', 'meco'],
+  description: 'log-CDF aggregation of reg-SWAP and MeCo (chosen on NB201 sample A)',
+});
