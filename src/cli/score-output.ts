@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { NetworkScore } from '../score/swap.js';
-import { AppendFile, writeFileAtomic } from '../io/atomic.js';
+import { AppendFile, readCompleteLines, writeFileAtomic } from '../io/atomic.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
 import { csvField, firstCsvField } from './csv.js';
@@ -51,11 +51,7 @@ export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
   const sidecar = settingsSidecar(f);
   if (sidecar && existsSync(sidecar)) state.csvSettings.push(readFileSync(sidecar, 'utf8'));
   if (!existsSync(f.output)) return state;
-  let text = readFileSync(f.output, 'utf8');
-  if (text.length > 0 && !text.endsWith('\n')) {
-    text = text.slice(0, text.lastIndexOf('\n') + 1);
-    truncateSync(f.output, Buffer.byteLength(text));
-  }
+  const text = readCompleteLines(f.output);
   let sawHeader = false;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
@@ -101,4 +111,17 @@ export class AppendFile {
     closeQuietly(this.fd);
     this.fd = undefined;
   }
+}
+
+/**
+ * The complete lines of an append-only file (a JSONL/CSV output or cache) as text ending in a newline. A process
+ * killed mid-append leaves a partial last line: it is cut from the file, so the next append starts on a fresh line
+ * and that record is redone.
+ */
+export function readCompleteLines(file: string): string {
+  const text = readFileSync(file, 'utf8');
+  if (text.length === 0 || text.endsWith('\n')) return text;
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  truncateSync(file, Buffer.byteLength(whole));
+  return whole;
 }

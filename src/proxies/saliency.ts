@@ -48,13 +48,10 @@ export function saliencies(
     const w = params[id]!.weight!;
     const g = grads.params?.[id]?.weight;
     if (g) {
-      let sq = 0;
-      for (let i = 0; i < w.length; i++) {
-        sq += g[i]! * g[i]!;
-        snip += Math.abs(w[i]! * g[i]!);
-        plain += w[i]! * g[i]!;
-      }
-      gn += Math.sqrt(sq);
+      const t = weightTerms(w, g);
+      gn += t.norm;
+      snip += t.snip;
+      plain += t.plain;
     }
     const a = activations.get(id);
     const d = grads.nodes.get(id);
@@ -66,6 +63,19 @@ export function saliencies(
     plain: finite('plain', plain),
     fisher: finite('fisher', fisher),
   };
+}
+
+/** One layer's weight terms: ‖g‖₂ (grad_norm), Σ|w·g| (snip) and Σ w·g (plain), summed in index order. */
+function weightTerms(w: ArrayLike<number>, g: ArrayLike<number>): { norm: number; snip: number; plain: number } {
+  let sq = 0;
+  let snip = 0;
+  let plain = 0;
+  for (let i = 0; i < w.length; i++) {
+    sq += g[i]! * g[i]!;
+    snip += Math.abs(w[i]! * g[i]!);
+    plain += w[i]! * g[i]!;
+  }
+  return { norm: Math.sqrt(sq), snip, plain };
 }
 
 /**
@@ -87,13 +97,10 @@ export function saliencyFromGrads(
     const w = params[id]!.weight!;
     const g = grads[id]?.weight;
     if (g) {
-      let sq = 0;
-      for (let i = 0; i < w.length; i++) {
-        sq += g[i]! * g[i]!;
-        snip += Math.abs(w[i]! * g[i]!);
-        plain += w[i]! * g[i]!;
-      }
-      gn += Math.sqrt(sq);
+      const t = weightTerms(w, g);
+      gn += t.norm;
+      snip += t.snip;
+      plain += t.plain;
     }
     const s = channelSums.get(id);
     if (!s) continue;

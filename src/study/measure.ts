@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Backend } from '../backends/types.js';
@@ -16,7 +16,7 @@ import { repeatSeed } from '../init/prng.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
-import { AppendFile } from '../io/atomic.js';
+import { AppendFile, readCompleteLines } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 
 /** Image sources for proxy batches. */
@@ -153,12 +153,7 @@ async function measureLocked<G, N extends object>(
   out: Map<string, Measurement>,
 ): Promise<Map<string, Measurement>> {
   if (file && existsSync(file)) {
-    let text = readFileSync(file, 'utf8');
-    if (text.length > 0 && !text.endsWith('\n')) {
-      text = text.slice(0, text.lastIndexOf('\n') + 1);
-      truncateSync(file, Buffer.byteLength(text));
-    }
-    for (const line of text.split('\n')) {
+    for (const line of readCompleteLines(file).split('\n')) {
       if (!line) continue;
       try {
         const m = JSON.parse(line) as Measurement;
