@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,44 @@ describe('--proxies on score (built dist/)', () => {
     expect(report.rows.map((x: { metric: string }) => x.metric)).toEqual(['params', 'synflow', 'jacov']);
     expect(report.settings.proxies.jacov.protocol).toBe('swap');
     for (const v of report.values) expect(v.proxies.params).toBeGreaterThan(0);
+  });
+
+  it('correlate --proxies resumes from its cache after kill -9, measuring only what is missing', async () => {
+    const args = ['correlate', '--sample', '16', '--proxies', 'params,synflow', '--proxy-protocol', 'swap'];
+    const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--input-size', '8', '--threads', '1'];
+    const fresh = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-fresh-'));
+    const all = [...args.slice(0, 4), 'params,synflow,jacov', ...args.slice(5)];
+    expect(run([...all, ...tiny, '--out', fresh]).status).toBe(0);
+    const want = JSON.parse(readFileSync(join(fresh, 'proxies.json'), 'utf8')).values;
+
+    const out = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-resume-'));
+    const child = spawn(process.execPath, [CLI, ...args, ...tiny, '--out', out], { stdio: 'ignore' });
+    const cacheLines = () => {
+      const dir = join(out, 'cache');
+      const f = existsSync(dir) ? readdirSync(dir).find((x) => x.endsWith('.jsonl')) : undefined;
+      return f ? readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean) : [];
+    };
+    while (cacheLines().length < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const before = cacheLines().length;
+    expect(before).toBeGreaterThanOrEqual(2);
+    expect(before).toBeLessThan(16); // killed mid-run
+    // Rerun with one more proxy: the killed run's networks get only jacov, the rest all three.
+    const r = run([...all, ...tiny, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(readFileSync(join(out, 'proxies.json'), 'utf8')).values;
+    expect(got).toEqual(want);
+    const lines = cacheLines().map((l) => JSON.parse(l) as { arch: string; proxies: object });
+    const perArch = new Map<string, string[]>();
+    for (const l of lines) perArch.set(l.arch, [...(perArch.get(l.arch) ?? []), ...Object.keys(l.proxies)]);
+    expect(perArch.size).toBe(16);
+    for (const names of perArch.values()) expect(names.sort()).toEqual(['jacov', 'params', 'synflow']);
+    // A third run measures nothing: the cache is unchanged and the report the same.
+    const again = run([...all, ...tiny, '--out', out]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(cacheLines().length).toBe(lines.length);
+    expect(JSON.parse(readFileSync(join(out, 'proxies.json'), 'utf8')).values).toEqual(want);
   });
 
   it('correlate --proxies adds the published aggregations whose members it measured (AZ-NAS: Σ ln rank/N)', () => {

@@ -28,6 +28,7 @@ import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest, proxyRunner } from './proxies.js';
 import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
+import { ProxyValueCache, proxyCacheName } from '../study/proxy-cache.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
 
@@ -262,7 +263,20 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   };
   const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
   const progress = new Progress('correlate', f.progress, process.stderr, 'architectures');
+  const cache = ProxyValueCache.open(
+    join(f.out, 'cache'),
+    proxyCacheName(entry.space.name, {
+      network: opts,
+      protocol: req.protocol,
+      seed: seedArg('--weight-seed', f.weightSeed),
+      images: f.images,
+      labels: f.labels ?? 'embedded',
+      batch: req.batch ?? (req.protocol === 'swap' ? S : null),
+      engine: req.engine.backend,
+    }),
+  );
   const report = await runProxyCorrelate({
+    cache,
     runner: proxyRunner(req, f.threads !== undefined ? int('--threads', f.threads, 1) : undefined),
     engine: req.engine.backend,
     table,
@@ -278,7 +292,7 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
     },
     resamples: int('--resamples', f.resamples, 10),
     onProgress: (d, t) => progress.update(d, t),
-  });
+  }).finally(() => cache.close());
   const md = writeProxyCorrelate(
     { ...report, settings: { ...report.settings, network: opts, labels: data.labelSource } },
     f.out,

@@ -11,6 +11,7 @@ import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '..
 import type { BenchmarkTable } from '../tables/types.js';
 import { populationLogRank, publishedEnsembles } from '../proxies/ensemble.js';
 import { SwapError } from '../util/errors.js';
+import type { ProxyValueCache } from './proxy-cache.js';
 import { type CorrelationRow, correlate, markdownTable } from './metrics.js';
 
 export interface ProxyCorrelateOptions {
@@ -28,6 +29,8 @@ export interface ProxyCorrelateOptions {
   readonly inFlight?: number;
   /** The engine's name, recorded in the settings. */
   readonly engine?: string;
+  /** Resumable cache: values found there are not measured again; new ones are appended as each network ends. */
+  readonly cache?: ProxyValueCache;
 }
 
 export interface ProxyCorrelateReport {
@@ -46,21 +49,41 @@ export interface ProxyCorrelateReport {
   readonly secondsPerArch: number;
 }
 
-/** Every item's proxy values, `inFlight` networks at a time, in item order. */
-async function proxyValues(o: ProxyCorrelateOptions): Promise<Record<string, number | null>[]> {
+/**
+ * Every item's proxy values, `inFlight` networks at a time, in item order. With a cache, only the proxies an item
+ * lacks there are measured (an item with all of them is not built at all).
+ */
+async function proxyValues(
+  o: ProxyCorrelateOptions,
+): Promise<{ values: Record<string, number | null>[]; measured: number }> {
   const run = o.runner ?? (async (net, names, opts) => runProxies(net, names, opts));
   const values: Record<string, number | null>[] = new Array(o.items.length);
+  const todo: number[] = [];
+  o.items.forEach((it, i) => {
+    if (o.cache?.missing(it.arch, o.names).length === 0) values[i] = pick(o.cache.get(it.arch)!, o.names);
+    else todo.push(i);
+  });
+  let done = o.items.length - todo.length;
+  o.onProgress?.(done, o.items.length);
   let next = 0;
-  let done = 0;
   const worker = async () => {
-    for (let i = next++; i < o.items.length; i = next++) {
-      const r = await run(o.items[i]!.net(), o.names, o.run);
-      values[i] = Object.fromEntries(o.names.map((n) => [n, r.values[n]?.value ?? null]));
+    for (let k = next++; k < todo.length; k = next++) {
+      const it = o.items[todo[k]!]!;
+      const names = o.cache ? o.cache.missing(it.arch, o.names) : o.names;
+      const r = await run(it.net(), names, o.run);
+      const got = pick(Object.fromEntries(names.map((n) => [n, r.values[n]?.value ?? null])), names);
+      o.cache?.put(it.arch, got);
+      values[todo[k]!] = pick({ ...o.cache?.get(it.arch), ...got }, o.names);
       o.onProgress?.(++done, o.items.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.inFlight ?? 2) }, worker));
-  return values;
+  return { values, measured: todo.length };
+}
+
+/** The values of `names` (in that order), absent ones null. */
+function pick(v: Readonly<Record<string, number | null>>, names: readonly string[]): Record<string, number | null> {
+  return Object.fromEntries(names.map((n) => [n, v[n] ?? null]));
 }
 
 export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<ProxyCorrelateReport> {
@@ -71,8 +94,9 @@ export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<Proxy
     return t;
   });
   const t0 = performance.now();
-  const values = await proxyValues(o);
-  const secondsPerArch = (performance.now() - t0) / 1000 / Math.max(1, o.items.length);
+  const { values, measured } = await proxyValues(o);
+  // Per network measured in this run (cached ones cost nothing).
+  const secondsPerArch = (performance.now() - t0) / 1000 / Math.max(1, measured);
   const nulls: Record<string, number> = {};
   const rows = o.names.map((n) => {
     const v = values.map((row) => row[n] ?? null);
