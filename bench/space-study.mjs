@@ -29,10 +29,12 @@ const { values: a } = parseArgs({
     setting: { type: 'string', multiple: true },
     out: { type: 'string', default: 'runs/space-study' },
     threads: { type: 'string', default: '2' },
+    // another table in the shipped file's columns (e.g. a converted copy of a paper's own set)
+    table: { type: 'string' },
   },
 });
 const entry = spaceEntry(a.space);
-const table = entry.loadTable();
+const table = entry.loadTable(a.table);
 const targets = a.targets ? a.targets.split(',') : [...table.targets];
 const genotypes = selectArchitectures(
   entry.space,

@@ -109,6 +109,27 @@ describe('DARTS macro structure', () => {
     expect(net.meta).toMatchObject({ space: 'darts', kind: 'proxy', channels: 3, cells: 1 });
   });
 
+  it('the pair network holds both cells side by side on the image, each independent of the other', () => {
+    const A = K.DARTS_V2;
+    const B = K.PC_DARTS_CIFAR;
+    const pair = (n: typeof A, r: typeof A) =>
+      buildDartsNetwork(makeDartsGenotype(n.normal, r.reduce), { kind: 'pair' });
+    const net = pair(A, B);
+    const gaps = net.nodes.filter((n) => n.op === 'gap').map((g) => net.nodes[g.inputs[0]!]!.shape);
+    expect(gaps).toEqual([
+      [12, 32, 32], // normal cell at C=3, stride 1
+      [24, 16, 16], // reduction cell at 2C=6, stride 2
+    ]);
+    // Θ is a sum of one term per cell: swapping which genotype gives which cell conserves the total.
+    expect(countParams(pair(A, B)) + countParams(pair(B, A))).toBe(countParams(pair(A, A)) + countParams(pair(B, B)));
+    // The normal cell counts in Ψ (the official one-cell proxy cannot see it).
+    const x = defaultBatch(16); // 8 samples saturate Ψ at 2^8
+    expect(referenceCount(pair(A, B), x, 1)).not.toBe(referenceCount(pair(B, B), x, 1));
+    const official = (n: typeof A) => dartsSpace.build(makeDartsGenotype(n.normal, B.reduce));
+    expect(referenceCount(official(A), x, 1)).toBe(referenceCount(official(B), x, 1));
+    expect(code(() => buildDartsNetwork(A, { kind: 'pair', cells: 3 }))).toBe('E_OPTION');
+  });
+
   it('CIFAR and ImageNet networks reduce twice and use FactorizedReduce after each reduction', () => {
     const cifar = buildDartsNetwork(K.DARTS_V2, { kind: 'cifar' });
     expect(lastCellShape(cifar)).toEqual([4 * 144, 8, 8]);

@@ -14,8 +14,8 @@ import { quote } from '../../util/quote.js';
  * In every kind the auxiliary head is not built (DARTS excludes it from the parameter count), cells at positions
  * ⌊cells/3⌋ and ⌊2·cells/3⌋ are reduction cells that double C, and the head is global average pool + Linear.
  */
-export type DartsNetworkKind = 'proxy' | 'cifar' | 'imagenet';
-export const DARTS_NETWORK_KINDS: readonly DartsNetworkKind[] = Object.freeze(['proxy', 'cifar', 'imagenet']);
+export type DartsNetworkKind = 'proxy' | 'pair' | 'cifar' | 'imagenet';
+export const DARTS_NETWORK_KINDS: readonly DartsNetworkKind[] = Object.freeze(['proxy', 'pair', 'cifar', 'imagenet']);
 
 /** Options of the DARTS macro networks; `channels` and `cells` mean C and the number of cells for every kind. */
 export interface DartsNetworkOptions {
@@ -44,6 +44,19 @@ export const DARTS_PROXY_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze(
   inputSize: 32,
   inputChannels: 3,
 });
+/**
+ * Both cells of a genotype side by side, each reading the image as the official proxy's single cell does (no stem):
+ * the normal cell at C (stride 1) and the reduction cell at 2C (stride 2), each globally pooled, concatenated into
+ * one classifier. `cells` is 2 (the pair).
+ */
+export const DARTS_PAIR_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'pair',
+  channels: 3,
+  cells: 2,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+});
 /** DARTS' CIFAR-10 evaluation network: C=36, 20 cells (auxiliary head not built). */
 export const DARTS_CIFAR_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
   kind: 'cifar',
@@ -66,6 +79,7 @@ export const DARTS_IMAGENET_NETWORK: Readonly<DartsNetworkOptions> = Object.free
 /** Defaults per kind; options given to {@link buildDartsNetwork} override the defaults of their `kind`. */
 export const DARTS_NETWORK_DEFAULTS: Readonly<Record<DartsNetworkKind, Readonly<DartsNetworkOptions>>> = Object.freeze({
   proxy: DARTS_PROXY_NETWORK,
+  pair: DARTS_PAIR_NETWORK,
   cifar: DARTS_CIFAR_NETWORK,
   imagenet: DARTS_IMAGENET_NETWORK,
 });
@@ -180,6 +194,18 @@ function cell(
   return b.concat(concat.map((i) => states[i]!));
 }
 
+/** The `pair` network ({@link DARTS_PAIR_NETWORK}). */
+function buildPair(g: DartsGenotype, o: DartsNetworkOptions): Network {
+  const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
+  const x = b.input;
+  const normal = cell(b, x, x, g.normal, g.normalConcat, o.channels, false, false);
+  const reduce = cell(b, x, x, g.reduce, g.reduceConcat, 2 * o.channels, true, false);
+  // A linear map of the concatenated pooled features, written as the sum of one linear map per cell (one bias).
+  const logits = b.add([b.linear(b.gap(normal), o.classes, true), b.linear(b.gap(reduce), o.classes, false)]);
+  const { kind, channels, cells, classes, inputSize } = o;
+  return b.finish(logits, { space: 'darts', arch: formatDarts(g), kind, channels, cells, classes, inputSize });
+}
+
 function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions {
   const kind = opts.kind ?? 'proxy';
   if (!(DARTS_NETWORK_KINDS as readonly string[]).includes(kind)) {
@@ -197,6 +223,8 @@ function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions
     if (!Number.isInteger(v) || v < 1)
       throw new SwapError('E_OPTION', `DARTS network option ${k} must be a positive integer, got ${v}`);
   }
+  if (o.kind === 'pair' && o.cells !== 2)
+    throw new SwapError('E_OPTION', `the DARTS pair network has exactly 2 cells, got cells=${o.cells}`);
   if (o.kind === 'imagenet' && o.channels < 2)
     throw new SwapError('E_OPTION', `the DARTS ImageNet stem needs channels >= 2, got ${o.channels}`);
   return o;
@@ -211,6 +239,7 @@ function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions
  */
 export function buildDartsNetwork(g: DartsGenotype, opts: Partial<DartsNetworkOptions> = {}): Network {
   const o = resolveOptions(opts);
+  if (o.kind === 'pair') return buildPair(g, o);
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
   let s0: number;
   let s1: number;
