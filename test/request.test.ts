@@ -43,6 +43,22 @@ describe('the resolved scoring request', () => {
     });
   });
 
+  it('--network picks a proxy-network kind with its own size defaults; explicit sizes win; others refuse it', async () => {
+    const pair = await resolveScoringRequest({ space: 'darts', network: 'pair', ...quick });
+    expect(pair.request.network).toMatchObject({ kind: 'pair', channels: 3, cells: 2 });
+    const wide = await resolveScoringRequest({ space: 'darts', network: 'pair', channels: 8, ...quick });
+    expect(wide.request.network).toMatchObject({ kind: 'pair', channels: 8, cells: 2 });
+    const cifar = await resolveScoringRequest({ space: 'darts', network: 'cifar', ...quick });
+    const dflt = await resolveScoringRequest({ space: 'darts', ...quick });
+    expect(cifar.request.network).toEqual(dflt.request.network);
+    expect(requestKey(pair.request)).not.toBe(requestKey(dflt.request));
+    await expect(resolveScoringRequest({ space: 'darts', network: 'toString', ...quick })).rejects.toMatchObject({
+      code: 'E_OPTION',
+      message: expect.stringContaining('pair'),
+    });
+    await expect(resolveScoringRequest({ network: 'pair', ...quick })).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+
   it('the target sets the network options; an unknown target is E_DATASET', async () => {
     const r = await resolveScoringRequest({ target: 'cifar100', ...quick });
     expect(r.request.network['classes']).toBe(100);

@@ -8,7 +8,15 @@ import type { Rng } from '../util/rng.js';
 import { NB201_OPS, nb201Space, type Nb201Genotype, type Nb201Op } from '../spaces/nb201/index.js';
 import { NB101_OPS, makeNb101, nb101Space, type Nb101Genotype } from '../spaces/nb101/index.js';
 import { loadNb101Table } from '../tables/nb101.js';
-import { DARTS_OPS, dartsSpace, type DartsCell, type DartsGenotype, type DartsOp } from '../spaces/darts/index.js';
+import {
+  DARTS_OPS,
+  DARTS_PAIR_NETWORK,
+  DARTS_PROXY_NETWORK,
+  dartsSpace,
+  type DartsCell,
+  type DartsGenotype,
+  type DartsOp,
+} from '../spaces/darts/index.js';
 import { loadNb301Table } from '../tables/nb301.js';
 import {
   TNB101_TASKS,
@@ -61,6 +69,11 @@ export interface SpaceEntry<G = unknown> {
    * proxy settings plus builder options.
    */
   readonly official?: { readonly proxy: ProxyDefaults; readonly network: Readonly<Record<string, unknown>> };
+  /**
+   * Proxy-network kinds a user may choose (`--network`), each with the channels/cells it uses by default; absent:
+   * the space builds one kind.
+   */
+  readonly networkKinds?: Readonly<Record<string, { readonly channels: number; readonly cells: number }>>;
   /** The space's benchmark table (ground truth), from `path` or the shipped file. */
   loadTable?(path?: string): BenchmarkTable;
   /** Topology-preserving operators (PRE-NAS offspring); absent: strategies that need them refuse the space. */
@@ -165,6 +178,13 @@ const dartsEntry: SpaceEntry<DartsGenotype> = {
       : { kind: 'cifar', classes: 10, channels: 36, cells: 20, inputSize: 32 },
   proxyDefaults: { channels: 4, cells: 5, batch: 16, repeats: 4, prune: false },
   official: { proxy: { channels: 3, cells: 1, batch: 16, repeats: 32, prune: false }, network: { kind: 'proxy' } },
+  // The evaluation-style kinds use the studied proxy size; `pair` and `proxy` their own (docs/ranking-study.md).
+  networkKinds: {
+    cifar: { channels: 4, cells: 5 },
+    imagenet: { channels: 4, cells: 5 },
+    pair: { channels: DARTS_PAIR_NETWORK.channels, cells: DARTS_PAIR_NETWORK.cells },
+    proxy: { channels: DARTS_PROXY_NETWORK.channels, cells: DARTS_PROXY_NETWORK.cells },
+  },
   loadTable: (path) => (path ? loadNb301Table(path) : loadNb301Table()),
   topology: dartsTopology,
 };

@@ -186,7 +186,11 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<vo
       table,
       dataset,
       genotypes: plan.genotypes,
-      network: entry.networkFor(dataset),
+      // The target's builder options, and the network kind where --network or --official chose another.
+      network: {
+        ...entry.networkFor(dataset),
+        ...(s.network['kind'] !== undefined ? { kind: s.network['kind'] } : {}),
+      },
       setting: {
         channels: s.network['channels'] as number,
         cells: s.network['cells'] as number,

@@ -23,6 +23,10 @@ export function addSpaceOptions(cmd: Command, datasetHelp: string): Command {
 /** `--channels`, `--cells`, `--input-size` (+ `--no-prune`, `--classes` where the command has them). */
 export function addNetworkOptions(cmd: Command, o: { prune?: boolean; classes?: boolean } = {}): Command {
   cmd
+    .option(
+      '--network <kind>',
+      'proxy network kind where a space builds several (darts: cifar = stem + 5 cells, the default; pair = the two cells side by side on the image; proxy = the official single reduction cell)',
+    )
     .option('--channels <C>', "proxy network channels (default: the space's proxy, NB201 8)")
     .option('--cells <N>', "cells (per stage) (default: the space's proxy, NB201 3)");
   if (o.classes) cmd.option('--classes <n>', "classifier outputs (only changes Θ; default: the dataset's)");
@@ -77,6 +81,7 @@ export interface ScoringFlags {
   space?: string;
   dataset?: string;
   seed?: string;
+  network?: string;
   channels?: string;
   cells?: string;
   classes?: string;
@@ -125,6 +130,7 @@ export function scoringOptionsFromFlags(f: ScoringFlags): ScoringOptions {
     space: f.space,
     target: f.dataset,
     official: f.official,
+    network: f.network,
     channels: opt(f.channels, (t) => int('--channels', t, 1)),
     cells: opt(f.cells, (t) => int('--cells', t, 1)),
     classes: opt(f.classes, (t) => int('--classes', t, 1)),

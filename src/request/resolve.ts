@@ -43,17 +43,33 @@ export function proxyBase(entry: SpaceEntry<unknown>, official: boolean): ProxyD
 export function resolveNetwork(
   entry: SpaceEntry<unknown>,
   target: string,
-  o: Pick<ScoringOptions, 'official' | 'channels' | 'cells' | 'classes' | 'prune'>,
+  o: Pick<ScoringOptions, 'official' | 'network' | 'channels' | 'cells' | 'classes' | 'prune'>,
 ): Record<string, unknown> {
-  const base = proxyBase(entry, Boolean(o.official));
+  const kind = o.network !== undefined ? networkKind(entry, o.network) : undefined;
+  const base = kind ?? proxyBase(entry, Boolean(o.official));
   return {
     ...entry.networkFor(target),
     ...(o.official ? entry.official!.network : {}),
+    ...(o.network !== undefined ? { kind: o.network } : {}),
     channels: o.channels !== undefined ? checkInt('channels', o.channels, 1) : base.channels,
     cells: o.cells !== undefined ? checkInt('cells', o.cells, 1) : base.cells,
     ...(o.classes !== undefined ? { classes: checkInt('classes', o.classes, 1) } : {}),
     prune: o.official ? false : (o.prune ?? true) && entry.proxyDefaults.prune,
   };
+}
+
+/** The channels/cells defaults of a proxy-network kind the space offers (`E_OPTION` for any other). */
+function networkKind(entry: SpaceEntry<unknown>, kind: string): { channels: number; cells: number } {
+  const kinds = entry.networkKinds ?? {};
+  const k = Object.hasOwn(kinds, kind) ? kinds[kind] : undefined;
+  if (!k)
+    throw new SwapError(
+      'E_OPTION',
+      Object.keys(kinds).length === 0
+        ? `${entry.space.name} builds one proxy network kind; drop --network`
+        : `${entry.space.name} network kind must be one of ${Object.keys(kinds).join(', ')}, got ${JSON.stringify(kind.slice(0, 40))}`,
+    );
+  return k;
 }
 
 /** The input size a run scores at when none is given: the proxy's, else the target network's (else none). */

@@ -13,6 +13,11 @@ export interface ScoringOptions {
   readonly target?: string;
   /** The space paper's scoring protocol (proxy settings and builder options); explicit options still win. */
   readonly official?: boolean;
+  /**
+   * Proxy-network kind, for spaces that build several (DARTS: `cifar` default, `pair`, `proxy`, `imagenet`); its own
+   * channels/cells defaults apply unless given.
+   */
+  readonly network?: string;
   readonly channels?: number;
   readonly cells?: number;
   /** Classifier outputs (only changes Θ; default: the target's). */
