@@ -2,20 +2,23 @@ import type { Network } from '../ir/types.js';
 import { fillGaussian } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
 
+/** Fills `out` with the PRNG's N(0,1) float32 values of tensor `tensor` under `seed` (as `init/prng.ts` defines them). */
+export type GaussianFill = (out: Float32Array, seed: number, tensor: number) => Float32Array;
+
 /**
  * The weights every forward-scoring backend uses, as explicit parameters: conv/linear weights N(0,1) from the
  * shared PRNG (`init/prng.ts`, float32 values widened exactly), biases 0, BN γ = 1, β = 0, running mean 0 and
- * running variance 1.
+ * running variance 1. `fill` may be a faster bit-identical generator (the native addon's `prngFill`).
  */
-export function prngParams(net: Network, seed: number): NetParams {
+export function prngParams(net: Network, seed: number, fill: GaussianFill = fillGaussian): NetParams {
   return net.nodes.map((n): NodeParams | undefined => {
     switch (n.op) {
       case 'conv': {
-        const w = fillGaussian(new Float32Array(n.cout * (n.cin / n.groups) * n.k * n.k), seed, n.id);
+        const w = fill(new Float32Array(n.cout * (n.cin / n.groups) * n.k * n.k), seed, n.id);
         return { weight: Float64Array.from(w), ...(n.bias ? { bias: new Float64Array(n.cout) } : {}) };
       }
       case 'linear': {
-        const w = fillGaussian(new Float32Array(n.fout * n.fin), seed, n.id);
+        const w = fill(new Float32Array(n.fout * n.fin), seed, n.id);
         return { weight: Float64Array.from(w), ...(n.bias ? { bias: new Float64Array(n.fout) } : {}) };
       }
       case 'bn': {

@@ -8,7 +8,7 @@
  * BN running statistics are mean 0, variance 1 in every scheme (a freshly built network).
  */
 import type { NetParams } from '../grad/types.js';
-import { fanIn, mapParams, prngParams } from '../grad/params.js';
+import { fanIn, type GaussianFill, mapParams, prngParams } from '../grad/params.js';
 import type { Network } from '../ir/types.js';
 import { mix32, streamKey } from '../init/prng.js';
 
@@ -22,16 +22,24 @@ function uniform(seed: number, tensor: number, i: number): number {
   return ((mix32(streamKey(seed, tensor, i)) + 0.5) / 4294967296) * 2 - 1;
 }
 
-/** Parameters of `net` under `scheme`, for weight seed `seed`. */
-export function initParams(net: Network, scheme: InitScheme, seed: number): NetParams {
-  const base = prngParams(net, seed);
+/**
+ * Parameters of `net` under `scheme`, for weight seed `seed`; `fill` may be a faster bit-identical Gaussian
+ * generator (the native addon's).
+ */
+export function initParams(net: Network, scheme: InitScheme, seed: number, fill?: GaussianFill): NetParams {
+  // `pytorch` replaces every weight and bias: its base needs no Gaussian draws
+  const base = prngParams(net, seed, scheme === 'pytorch' ? (out) => out : fill);
   if (scheme === 'gaussian') return base;
   if (scheme === 'kaiming')
     return mapParams(base, (v, ref) => (ref.kind === 'weight' ? v * Math.sqrt(2 / fanIn(net, ref.node)) : v));
   return base.map((p, node) => {
     if (!p?.weight) return p;
     const bound = 1 / Math.sqrt(fanIn(net, node));
-    const draw = (t: Float64Array, tensor: number) => t.map((_, i) => bound * uniform(seed, tensor, i));
+    const draw = (t: Float64Array, tensor: number) => {
+      const out = new Float64Array(t.length);
+      for (let i = 0; i < out.length; i++) out[i] = bound * uniform(seed, tensor, i);
+      return out;
+    };
     return {
       ...p,
       weight: draw(p.weight, UNIFORM_BASE + 2 * node),

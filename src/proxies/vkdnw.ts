@@ -111,10 +111,11 @@ export function vkdnwFromJacobian(
       }
     for (let r = 0; r < K; r++)
       for (let i = 0; i < P; i++) {
-        const a = A[r * P + i]!;
-        if (a !== 0) for (let j = 0; j < P; j++) F[i * P + j]! += (a * A[r * P + j]!) / batch;
+        const a = A[r * P + i]! / batch;
+        if (a !== 0) for (let j = i; j < P; j++) F[i * P + j]! += a * A[r * P + j]!;
       }
   }
+  for (let i = 0; i < P; i++) for (let j = i + 1; j < P; j++) F[j * P + i] = F[i * P + j]!;
   const lambdas = symmetricEigenvalues(F, P).map(Math.abs).sort();
   const q = Array.from({ length: 9 }, (_, i) => quantile(lambdas, Math.fround(0.1 + 0.1 * i)));
   const norm = q.reduce((a, v) => a + Math.abs(v), 0) + 1e-10;

@@ -22,7 +22,9 @@ export function preGapNode(net: Network): number {
 /** Mixed input x + γ·x₂ in float32, as the official code forms it from float32 tensors. */
 export function mixInputs(x: ArrayLike<number>, x2: ArrayLike<number>, gamma = 1e-2): Float32Array {
   const g = Math.fround(gamma);
-  return Float32Array.from({ length: x.length }, (_, i) => Math.fround(x[i]! + Math.fround(g * x2[i]!)));
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < out.length; i++) out[i] = x[i]! + Math.fround(g * x2[i]!);
+  return out;
 }
 
 export function zen(
