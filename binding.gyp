@@ -49,10 +49,12 @@
         "native/grad_ops.cpp",
         "native/grad_worker.cpp",
         "native/ir.cpp",
+        "native/linalg.cpp",
         "native/nwot.cpp",
         "native/ops.cpp",
         "native/patterns.cpp",
         "native/peak.cpp",
+        "native/proxy_reduce.cpp",
         "native/stats.cpp",
         "native/stderr_capture.cpp"
       ]

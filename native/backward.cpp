@@ -57,7 +57,8 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   try {
     forward(net, params, input, S, req, cancel);
     nwot_ = nullptr;
-    for (size_t k = 0; k < req.keepCount; ++k) {
+    if (req.keepReduce != KeepReduce::None) r.keptValues = keptValues_;
+    for (size_t k = 0; k < req.keepCount && req.keepReduce == KeepReduce::None; ++k) {
       const size_t id = static_cast<size_t>(req.keepNodes[k]);
       const float* v = out_[id];
       r.activations.insert(r.activations.end(), v, v + static_cast<size_t>(S) * net.nodes[id].numel());
@@ -96,9 +97,12 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
+  // Kept nodes: held to the end, or (keepReduce) reduced as soon as they are made and then freed as usual.
+  std::vector<uint8_t> reduce(N, 0);
+  keptValues_.assign(req.keepReduce == KeepReduce::None ? 0 : req.keepCount, 0.0);
   for (size_t k = 0; k < req.keepCount; ++k) {
     const size_t id = static_cast<size_t>(req.keepNodes[k]);
-    keep[id] = 1;
+    (req.keepReduce == KeepReduce::None ? keep : reduce)[id] = 1;
     eval[id] = 1;
   }
   for (size_t i = N; i-- > 0;)
@@ -180,6 +184,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         break;
     }
     out_[i] = y;
+    if (reduce[i])
+      for (size_t k = 0; k < req.keepCount; ++k)
+        if (static_cast<size_t>(req.keepNodes[k]) == i) keptValues_[k] = keptValue(req.keepReduce, y, n, S);
     for (int j : n.inputs)
       if (lastUse[static_cast<size_t>(j)] == static_cast<int>(i) && !keep[static_cast<size_t>(j)]) release(out_[static_cast<size_t>(j)]);
   }
@@ -234,6 +241,14 @@ void GradExecutor::runPasses(const Net& net, const float* params, int S, const G
     one.wantParams = one.wantInput = one.wantSaliency = false;
     one.readNode = bp.readNode;
     backward(net, params, S, one, r, cancel);
+    if (req.passReduce == PassReduce::Trainability && bp.readNode >= 0) {
+      // the read cotangent is the tail of r.reads: reduce it with the seed and drop it
+      const Node& in = net.nodes[static_cast<size_t>(bp.readNode)];
+      const size_t readCount = static_cast<size_t>(S) * in.numel();
+      const float* gIn = r.reads.data() + (r.reads.size() - readCount);
+      r.passValues.push_back(blockTrainability(bp.seed, net.nodes[static_cast<size_t>(bp.seedNode)], gIn, in, S));
+      r.reads.resize(r.reads.size() - readCount);
+    }
   }
 }
 

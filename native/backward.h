@@ -15,6 +15,7 @@
 #include "grad_ops.h"
 #include "ir.h"
 #include "nwot.h"
+#include "proxy_reduce.h"
 
 namespace swapnas {
 
@@ -48,6 +49,10 @@ struct GradRequest {
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
   size_t keepCount = 0;
+  // Instead of returning the kept outputs, reduce each as it is made (GradResult::keptValues) and free it as usual.
+  KeepReduce keepReduce = KeepReduce::None;
+  // Instead of returning each extra pass's read cotangent, reduce it with its seed (GradResult::passValues).
+  PassReduce passReduce = PassReduce::None;
   // Batch variance of every rank-3 BN node (train mode), node order, C each; NaN where the node was not evaluated.
   bool wantBnVar = false;
   // NWOT kernel K (S x S) over every evaluated ReLU's sign pattern.
@@ -75,6 +80,8 @@ struct GradResult {
   std::vector<double> nwotK;       // GradRequest::wantNwot, S x S
   std::vector<float> reads;        // per extra pass, S x numel(readNode) (nothing for passes without one)
   std::vector<float> perSample;    // per extra pass, per scalar, S values
+  std::vector<double> keptValues;  // GradRequest::keepReduce: one value per kept node
+  std::vector<double> passValues;  // GradRequest::passReduce: one value per extra pass with a read node
 };
 
 // Per-thread engine; reuses its buffers across networks.
@@ -103,6 +110,7 @@ class GradExecutor {
   std::vector<float*> grad_;
   NwotKernel* nwot_ = nullptr;
   std::vector<uint64_t> codes_;
+  std::vector<double> keptValues_;
   std::unordered_map<const float*, size_t> sizes_;
   size_t live_ = 0, peak_ = 0;
 };

@@ -234,25 +234,31 @@ void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, i
   for (int c = 0; c < C; ++c) {
     double mean = runMean[c], var = runVar[c];
     if (train) {
-      double sum = 0;
+      // four partial sums break the latency chain of one running double sum (double rounding differences only)
+      double sum4[4] = {0, 0, 0, 0}, sq4[4] = {0, 0, 0, 0};
       for (int s = 0; s < S; ++s) {
         const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-        for (size_t i = 0; i < HW; ++i) sum += xp[i];
+        size_t i = 0;
+        for (; i + 4 <= HW; i += 4)
+          for (size_t l = 0; l < 4; ++l) sum4[l] += xp[i + l];
+        for (; i < HW; ++i) sum4[0] += xp[i];
       }
-      mean = sum / N;
-      double sq = 0;
+      mean = ((sum4[0] + sum4[1]) + (sum4[2] + sum4[3])) / N;
       for (int s = 0; s < S; ++s) {
         const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-        for (size_t i = 0; i < HW; ++i) sq += (xp[i] - mean) * (xp[i] - mean);
+        size_t i = 0;
+        for (; i + 4 <= HW; i += 4)
+          for (size_t l = 0; l < 4; ++l) sq4[l] += (xp[i + l] - mean) * (xp[i + l] - mean);
+        for (; i < HW; ++i) sq4[0] += (xp[i] - mean) * (xp[i] - mean);
       }
-      var = sq / N;
+      var = ((sq4[0] + sq4[1]) + (sq4[2] + sq4[3])) / N;
     }
     inv[c] = 1.0 / std::sqrt(var + kBnEps);
-    const double g = gamma[c], b = beta[c];
+    const double g = gamma[c], b = beta[c], ic = inv[c];
     for (int s = 0; s < S; ++s) {
       const size_t o = (static_cast<size_t>(s) * C + c) * HW;
       for (size_t i = 0; i < HW; ++i) {
-        const double h = (x[o + i] - mean) * inv[c];
+        const double h = (x[o + i] - mean) * ic;
         xhat[o + i] = static_cast<float>(h);
         y[o + i] = static_cast<float>(g * h + b);
       }
@@ -263,15 +269,27 @@ void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, i
 void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
                 float* dgamma, float* dbeta) {
   const double N = static_cast<double>(S) * HW;
+  // The channel sums feed the batch-statistics terms (train) and dgamma/dbeta; eval mode without parameter
+  // gradients (VKDNW's passes) needs neither.
+  const bool sums = train || dgamma || dbeta;
   for (int c = 0; c < C; ++c) {
-    double sdy = 0, sdyx = 0;
-    for (int s = 0; s < S; ++s) {
+    // four partial sums per quantity break the dependency chain of one running double sum (the reductions are
+    // otherwise latency-bound); the result differs from a single chain only by double rounding
+    double sdy4[4] = {0, 0, 0, 0}, sdyx4[4] = {0, 0, 0, 0};
+    for (int s = 0; s < S && sums; ++s) {
       const size_t o = (static_cast<size_t>(s) * C + c) * HW;
-      for (size_t i = 0; i < HW; ++i) {
-        sdy += dy[o + i];
-        sdyx += static_cast<double>(dy[o + i]) * xhat[o + i];
+      size_t i = 0;
+      for (; i + 4 <= HW; i += 4)
+        for (size_t l = 0; l < 4; ++l) {
+          sdy4[l] += dy[o + i + l];
+          sdyx4[l] += static_cast<double>(dy[o + i + l]) * xhat[o + i + l];
+        }
+      for (; i < HW; ++i) {
+        sdy4[0] += dy[o + i];
+        sdyx4[0] += static_cast<double>(dy[o + i]) * xhat[o + i];
       }
     }
+    const double sdy = (sdy4[0] + sdy4[1]) + (sdy4[2] + sdy4[3]), sdyx = (sdyx4[0] + sdyx4[1]) + (sdyx4[2] + sdyx4[3]);
     if (dgamma) dgamma[c] = static_cast<float>(sdyx);
     if (dbeta) dbeta[c] = static_cast<float>(sdy);
     const double a = gamma[c] * inv[c];
@@ -310,22 +328,49 @@ void maxPoolArgmax(const Node& n, const Node& in, const float* x, float* y, int3
 void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t* argmax, float* dx, int S) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
   std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+  if (argmax) {
+    for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
+      float* xp = dx + pl * H * W;
+      for (size_t o = pl * OH * OW; o < (pl + 1) * OH * OW; ++o)
+        if (argmax[o] >= 0) xp[argmax[o]] += dy[o];
+    }
+    return;
+  }
+  // Average pool: each output's share v = dy / (its window's element count) is scattered over its window. Looping
+  // window rows, then window columns from the last, then outputs left to right adds every input's contributions in
+  // the same order as a plain loop over outputs (oh, then ow ascending), so the sums are bit-identical, while the
+  // innermost loop runs over contiguous outputs (vectorised for stride 1).
+  std::vector<double> div(static_cast<size_t>(OH) * OW);
+  for (int oh = 0; oh < OH; ++oh)
+    for (int ow = 0; ow < OW; ++ow) {
+      const int h0 = std::max(0, oh * st - p), h1 = std::min(H, oh * st - p + k);
+      const int w0 = std::max(0, ow * st - p), w1 = std::min(W, ow * st - p + k);
+      div[static_cast<size_t>(oh) * OW + ow] = n.countIncludePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * (w1 - w0);
+    }
+  std::vector<float> v(static_cast<size_t>(OW));
   for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
     float* xp = dx + pl * H * W;
-    for (int oh = 0; oh < OH; ++oh)
-      for (int ow = 0; ow < OW; ++ow) {
-        const size_t o = (pl * OH + oh) * OW + ow;
-        if (argmax) {
-          if (argmax[o] >= 0) xp[argmax[o]] += dy[o];
-          continue;
+    for (int oh = 0; oh < OH; ++oh) {
+      const float* d = dy + (pl * OH + oh) * OW;
+      const double* dv = div.data() + static_cast<size_t>(oh) * OW;
+      for (int ow = 0; ow < OW; ++ow) v[ow] = static_cast<float>(d[ow] / dv[ow]);
+      for (int kh = 0; kh < k; ++kh) {
+        const int ih = oh * st - p + kh;
+        if (ih < 0 || ih >= H) continue;
+        float* row = xp + static_cast<size_t>(ih) * W;
+        for (int kw = k - 1; kw >= 0; --kw) {
+          // outputs whose window column kw lands inside the row: 0 <= ow*st - p + kw < W
+          if (W - 1 + p - kw < 0) continue;
+          const int lo = std::max(0, (p - kw + st - 1) / st), hi = std::min(OW, (W - 1 + p - kw) / st + 1);
+          if (st == 1) {
+            float* r = row - p + kw;
+            for (int ow = lo; ow < hi; ++ow) r[ow] += v[ow];
+          } else {
+            for (int ow = lo; ow < hi; ++ow) row[ow * st - p + kw] += v[ow];
+          }
         }
-        const int h0 = std::max(0, oh * st - p), h1 = std::min(H, oh * st - p + k);
-        const int w0 = std::max(0, ow * st - p), w1 = std::min(W, ow * st - p + k);
-        const double div = n.countIncludePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * (w1 - w0);
-        const float v = static_cast<float>(dy[o] / div);
-        for (int ih = h0; ih < h1; ++ih)
-          for (int iw = w0; iw < w1; ++iw) xp[ih * W + iw] += v;
       }
+    }
   }
 }
 

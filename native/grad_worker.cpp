@@ -79,6 +79,8 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantSaliency = job_.wantSaliency;
   req.wantBnVar = job_.wantBnVar;
   req.wantNwot = job_.wantNwot;
+  req.keepReduce = job_.keepReduce;
+  req.passReduce = job_.passReduce;
   std::vector<BackwardPass> passes(job_.passSeedNodes.size());
   for (size_t p = 0; p < passes.size(); ++p)
     passes[p] = BackwardPass{job_.passSeedNodes[p], job_.passSeeds.data() + job_.passSeedOffsets[p], job_.passReadNodes[p]};
@@ -116,6 +118,11 @@ void GradWorker::OnOK() {
     std::copy(v.begin(), v.end(), a.Data());
     return a;
   };
+  auto f64 = [&](const std::vector<double>& v) {
+    Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), a.Data());
+    return a;
+  };
   for (size_t i = 0; i < results_.size(); ++i) {
     const GradResult& r = results_[i];
     Napi::Object o = Napi::Object::New(env);
@@ -128,12 +135,10 @@ void GradWorker::OnOK() {
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
     o.Set("reads", f32(r.reads));
     o.Set("perSample", f32(r.perSample));
-    Napi::Float64Array bv = Napi::Float64Array::New(env, r.bnVar.size());
-    std::copy(r.bnVar.begin(), r.bnVar.end(), bv.Data());
-    o.Set("bnVar", bv);
-    Napi::Float64Array nk = Napi::Float64Array::New(env, r.nwotK.size());
-    std::copy(r.nwotK.begin(), r.nwotK.end(), nk.Data());
-    o.Set("nwotK", nk);
+    o.Set("bnVar", f64(r.bnVar));
+    o.Set("nwotK", f64(r.nwotK));
+    o.Set("keptValues", f64(r.keptValues));
+    o.Set("passValues", f64(r.passValues));
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -188,6 +193,8 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   }
   j.wantBnVar = boolField(job, "wantBnVar", false);
   j.wantNwot = boolField(job, "wantNwot", false);
+  j.keepReduce = static_cast<KeepReduce>(job.Get("keepReduce").IsUndefined() ? 0 : intArg(job.Get("keepReduce"), "job.keepReduce", 0, 2));
+  j.passReduce = static_cast<PassReduce>(job.Get("passReduce").IsUndefined() ? 0 : intArg(job.Get("passReduce"), "job.passReduce", 0, 1));
   readPasses(job, j);
 }
 

@@ -25,6 +25,8 @@ struct GradJob : JobInputs {
   bool wantSaliency = false;
   std::vector<int32_t> keepNodes;
   std::vector<int32_t> keepOffsets;
+  KeepReduce keepReduce = KeepReduce::None;
+  PassReduce passReduce = PassReduce::None;
   bool wantBnVar = false;
   bool wantNwot = false;
   // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.

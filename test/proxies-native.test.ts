@@ -20,6 +20,12 @@ import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { Rng } from '../src/util/rng.js';
+import { packParams } from '../src/backends/native/grad.js';
+import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
+import { numel } from '../src/ir/analysis.js';
+import { blockTrainability, featureEntropy, prngRademacher } from '../src/proxies/az.js';
+import { blockFeatures } from '../src/proxies/blocks.js';
+import { mecoFromActivations, mecoFromTerms, mecoNodes, mecoTerm } from '../src/proxies/meco.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -136,5 +142,67 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       synflow_bn: e.zc.synflow_bn,
     };
     for (const [k, v] of Object.entries(want)) close(k, r.values[k as ProxyName]!.value, v);
+  });
+});
+
+describe('reductions in the addon equal their TypeScript definitions on the same float32 tensors', () => {
+  const n = net('nb201', undefined, { channels: 4, cells: 2, inputSize: 16 });
+  const p = prngParams(n, 5);
+  const packed = packParams(n, p);
+  const images = crops(4, 16);
+  const shape = (id: number) => n.nodes[id]!.shape as Shape3;
+  const size = (id: number) => 4 * numel(shape(id));
+  const slices = (ids: readonly number[], flat: Float32Array) => {
+    let off = 0;
+    return ids.map((id) => flat.subarray(off, (off += size(id))));
+  };
+  it.each([
+    ['images', images.data],
+    ['a constant input (constant channels: NaN correlations set to 0)', new Float32Array(images.data.length)],
+  ])('MeCo terms and AZ-NAS entropies of kept nodes (%s)', async (_, x) => {
+    const nodes = mecoNodes(n);
+    const kept = await nativeProxyPass(load.addon, n, packed, x, 4, { bn: 'train', keep: nodes });
+    const meco = await nativeProxyPass(load.addon, n, packed, x, 4, { bn: 'train', keep: nodes, keepReduce: 'meco' });
+    const ent = await nativeProxyPass(load.addon, n, packed, x, 4, { bn: 'train', keep: nodes, keepReduce: 'entropy' });
+    expect(meco.activations.length).toBe(0);
+    const acts = slices(nodes, kept.activations);
+    acts.forEach((a, i) => {
+      const [C, H, W] = shape(nodes[i]!);
+      const want = mecoTerm(a, C, H * W);
+      if (Number.isNaN(want)) expect(meco.keptValues[i]).toBeNaN();
+      else expect(meco.keptValues[i]).toBeCloseTo(want, 12);
+      const e = featureEntropy(a, 4, shape(nodes[i]!));
+      if (Number.isNaN(e)) expect(ent.keptValues[i]).toBeNaN();
+      else expect(ent.keptValues[i]).toBeCloseTo(e, 10);
+    });
+    const byId = new Map(nodes.map((id, i) => [id, acts[i]!]));
+    close('meco', mecoFromTerms(meco.keptValues).value, mecoFromActivations(n, (id) => byId.get(id)!).value, 1e-12);
+  });
+  it('AZ-NAS block trainability of the extra passes', async () => {
+    const feats = blockFeatures(n);
+    const passes = feats.slice(1).map((f, i) => ({
+      seed: f,
+      values: Float32Array.from(prngRademacher(9)(i, size(f))),
+      read: feats[i]!,
+    }));
+    const req = { bn: 'train' as const, passes };
+    const raw = await nativeProxyPass(load.addon, n, packed, images.data, 4, req);
+    const red = await nativeProxyPass(load.addon, n, packed, images.data, 4, { ...req, passReduce: 'trainability' });
+    expect(red.reads.length).toBe(0);
+    const reads = slices(
+      passes.map((q) => q.read),
+      raw.reads,
+    );
+    passes.forEach((q, i) => {
+      const want = blockTrainability(
+        Float64Array.from(q.values),
+        shape(q.seed),
+        Float64Array.from(reads[i]!),
+        shape(q.read),
+        4,
+      );
+      if (Number.isFinite(want)) expect(red.passValues[i]).toBeCloseTo(want, 10);
+      else expect(red.passValues[i]).toBe(want);
+    });
   });
 });

@@ -169,6 +169,13 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly passSeeds?: Float32Array;
   /** Parameter scalars (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) whose per-sample terms each pass returns. */
   readonly scalars?: Int32Array;
+  /**
+   * Reduce each kept node's output where it is made instead of returning it (`keptValues`, one per kept node): 0 none,
+   * 1 MeCo's term (smallest eigenvalue of sample 0's channel correlation), 2 AZ-NAS expressivity (feature entropy).
+   */
+  readonly keepReduce?: number;
+  /** Reduce each extra pass's read cotangent with its seed instead of returning it (`passValues`): 0 none, 1 AZ-NAS trainability. */
+  readonly passReduce?: number;
 }
 
 export interface NativeGradResult {
@@ -193,4 +200,8 @@ export interface NativeGradResult {
   readonly bnVar: Float64Array;
   /** NWOT kernel (when asked). */
   readonly nwotK: Float64Array;
+  /** One value per kept node (with `keepReduce`). */
+  readonly keptValues: Float64Array;
+  /** One value per extra pass with a read node (with `passReduce`). */
+  readonly passValues: Float64Array;
 }

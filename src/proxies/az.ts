@@ -29,8 +29,11 @@ export type RademacherSource = (pair: number, length: number) => Float64Array;
 const RADEMACHER_BASE = 0x60000000;
 
 export function prngRademacher(seed: number): RademacherSource {
-  return (pair, length) =>
-    Float64Array.from({ length }, (_, i) => (gaussian(seed, RADEMACHER_BASE + pair, i) >= 0 ? 1 : -1));
+  return (pair, length) => {
+    const out = new Float64Array(length);
+    for (let i = 0; i < length; i++) out[i] = gaussian(seed, RADEMACHER_BASE + pair, i) >= 0 ? 1 : -1;
+    return out;
+  };
 }
 
 /** Expressivity of one feature map (B × C × H × W). */
@@ -103,8 +106,6 @@ export function azNas(
   const tape = forwardTape(net, params, x, batch, { keep: [...features], backward: { params: false } });
   const shapeOf = (id: number) => net.nodes[id]!.shape as Shape3;
   const e = features.map((id) => featureEntropy(tape.activations.get(id)!, batch, shapeOf(id)));
-  let prog = Infinity;
-  for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
   const t: number[] = [];
   for (let i = features.length - 1, pair = 0; i >= 1; i--, pair++) {
     const out = features[i]!;
@@ -113,12 +114,20 @@ export function azNas(
     const gIn = backward(tape, { seeds: new Map([[out, gOut]]), nodes: [inp] }).nodes.get(inp)!;
     t.push(blockTrainability(gOut, shapeOf(out), gIn, shapeOf(inp), batch));
   }
+  return azFromComponents(e, t);
+}
+
+/** The three AZ-NAS scores from each feature's expressivity `e` (in feature order) and each block's trainability `t`. */
+export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>): AzScores {
+  let prog = Infinity;
+  let sumE = 0;
+  let sumT = 0;
+  for (let i = 0; i < e.length; i++) sumE += e[i]!;
+  for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
+  for (let i = 0; i < t.length; i++) sumT += t[i]!;
   return {
-    expressivity: finite(
-      'az_expressivity',
-      e.reduce((a, b) => a + b, 0),
-    ),
+    expressivity: finite('az_expressivity', sumE),
     progressivity: finite('az_progressivity', e.length > 1 ? prog : Number.NaN),
-    trainability: finite('az_trainability', t.length > 0 ? t.reduce((a, b) => a + b, 0) / t.length : Number.NaN),
+    trainability: finite('az_trainability', t.length > 0 ? sumT / t.length : Number.NaN),
   };
 }

@@ -36,15 +36,30 @@ export function meco(
 
 /** MeCo from the outputs of {@link mecoNodes} (batch-first; sample 0 is read), from any engine. */
 export function mecoFromActivations(net: Network, activation: (id: number) => ArrayLike<number>): ProxyValue {
+  return mecoFromTerms(
+    mecoNodes(net).map((id) => {
+      const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
+      return mecoTerm(activation(id), C, H * W);
+    }),
+  );
+}
+
+/**
+ * One module's term: the smallest eigenvalue of the Pearson correlation of the `C` channels (rows of `HW`
+ * positions) of sample 0 of `act`, with NaN/Inf correlations set to 0; NaN when the eigenvalue is not finite.
+ */
+export function mecoTerm(act: ArrayLike<number>, C: number, HW: number): number {
+  const a = new Float64Array(C * HW);
+  for (let i = 0; i < a.length; i++) a[i] = act[i]!;
+  const corr = corrcoefRows({ rows: C, cols: HW, data: a });
+  for (let i = 0; i < corr.length; i++) if (!Number.isFinite(corr[i]!)) corr[i] = 0;
+  const min = symmetricEigenvalues(corr, C)[0]!;
+  return Number.isFinite(min) ? min : Number.NaN;
+}
+
+/** MeCo from its per-module terms ({@link mecoTerm}, e.g. the native engine's): the sum of the finite ones. */
+export function mecoFromTerms(terms: ArrayLike<number>): ProxyValue {
   let s = 0;
-  for (const id of mecoNodes(net)) {
-    const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
-    const act = activation(id);
-    const a = Float64Array.from({ length: C * H * W }, (_, i) => act[i]!);
-    const corr = corrcoefRows({ rows: C, cols: H * W, data: a.subarray(0, C * H * W) });
-    for (let i = 0; i < corr.length; i++) if (!Number.isFinite(corr[i]!)) corr[i] = 0;
-    const min = symmetricEigenvalues(corr, C)[0]!;
-    if (Number.isFinite(min)) s += min;
-  }
+  for (let i = 0; i < terms.length; i++) if (Number.isFinite(terms[i]!)) s += terms[i]!;
   return finite('meco', s);
 }

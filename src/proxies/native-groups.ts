@@ -8,13 +8,13 @@ import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { mapParams, paramRefs } from '../grad/params.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
-import type { Network, Shape3 } from '../ir/types.js';
+import type { Network } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
-import { blockTrainability, featureEntropy } from './az.js';
+import { azFromComponents } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { epeNasScore, jacovScore } from './jacobian.js';
-import { mecoFromActivations, mecoNodes } from './meco.js';
+import { mecoFromTerms, mecoNodes } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { inputsFor, labelsFor } from './run.js';
@@ -121,10 +121,8 @@ async function nwot(c: NativeGroupContext): Promise<Values> {
 
 async function meco(c: NativeGroupContext): Promise<Values> {
   const { net, s, o } = c;
-  const nodes = mecoNodes(net);
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, keep: nodes });
-  const acts = split(nodes, (id) => s.batch * numel(net.nodes[id]!.shape), r.activations);
-  return { meco: mecoFromActivations(net, (id) => acts.get(id)!) };
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, keep: mecoNodes(net), keepReduce: 'meco' });
+  return { meco: mecoFromTerms(r.keptValues) };
 }
 
 /** Per rank-3 BN node, its slice of the addon's concatenated variances (undefined where not evaluated). */
@@ -159,34 +157,15 @@ async function az(c: NativeGroupContext): Promise<Values> {
   const passes = [];
   for (let i = feats.length - 1, pair = 0; i >= 1; i--, pair++)
     passes.push({ seed: feats[i]!, values: c.rademacher(pair, size(feats[i]!)), read: feats[i - 1]! });
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: 'train', keep: feats, passes });
-  const acts = split(feats, size, r.activations);
-  const shape = (id: number) => net.nodes[id]!.shape as Shape3;
-  const e = feats.map((id) => featureEntropy(acts.get(id)!, s.batch, shape(id)));
-  let prog = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
-  const reads = split(
-    passes.map((p) => p.read),
-    size,
-    r.reads,
-  );
-  const t = passes.map((p) =>
-    blockTrainability(
-      Float64Array.from(p.values),
-      shape(p.seed),
-      Float64Array.from(reads.get(p.read)!),
-      shape(p.read),
-      s.batch,
-    ),
-  );
-  return {
-    az_expressivity: finite(
-      'az_expressivity',
-      e.reduce((a, b) => a + b, 0),
-    ),
-    az_progressivity: finite('az_progressivity', e.length > 1 ? prog : Number.NaN),
-    az_trainability: finite('az_trainability', t.length > 0 ? t.reduce((a, b) => a + b, 0) / t.length : Number.NaN),
-  };
+  const r = await c.pass(inputsFor(s, o, net), s.batch, {
+    bn: 'train',
+    keep: feats,
+    keepReduce: 'entropy',
+    passes,
+    passReduce: 'trainability',
+  });
+  const az = azFromComponents(r.keptValues, r.passValues);
+  return { az_expressivity: az.expressivity, az_progressivity: az.progressivity, az_trainability: az.trainability };
 }
 
 async function vkdnw(c: NativeGroupContext): Promise<Values> {

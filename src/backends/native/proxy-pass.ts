@@ -13,6 +13,10 @@ import { SwapError } from '../../util/errors.js';
 
 const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
 const KIND_CODES = { weight: 0, bias: 1, gamma: 2, beta: 3 } as const;
+/** Reductions of kept outputs: MeCo's per-module term (src/proxies/meco.ts), AZ-NAS feature entropy (src/proxies/az.ts). */
+export const KEEP_REDUCE = { meco: 1, entropy: 2 } as const;
+/** Reductions of extra passes: AZ-NAS block trainability (src/proxies/az.ts blockTrainability). */
+export const PASS_REDUCE = { trainability: 1 } as const;
 
 /** A backward pass seeded at `seed` (batch × numel values) that returns the cotangent at `read` (when given). */
 export interface SeededPass {
@@ -29,6 +33,10 @@ export interface ProxyPassRequest {
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
   readonly keep?: readonly number[];
+  /** Reduce the kept outputs in the addon ({@link KEEP_REDUCE}) and return one value each, not the tensors. */
+  readonly keepReduce?: keyof typeof KEEP_REDUCE;
+  /** Reduce each pass's read cotangent with its seed in the addon and return one value each, not the tensors. */
+  readonly passReduce?: keyof typeof PASS_REDUCE;
   readonly bnVar?: boolean;
   readonly nwot?: boolean;
   /** Replace the output-seeded pass by these. */
@@ -112,6 +120,8 @@ export async function nativeProxyPass(
     wantNwot: req.nwot ?? false,
     ...(req.passes ? passArrays(net, batch, req.passes) : {}),
     ...(req.scalars ? { scalars: scalarArray(net, req.scalars) } : {}),
+    ...(req.keepReduce ? { keepReduce: KEEP_REDUCE[req.keepReduce] } : {}),
+    ...(req.passReduce ? { passReduce: PASS_REDUCE[req.passReduce] } : {}),
   });
   return res[0]!;
 }
