@@ -5,6 +5,7 @@
  * loads) or `reference` (TypeScript, float64, the definition). Other backends are refused with the reason.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { type InputBatch, takeSamples } from '../data/batch.js';
 import {
@@ -237,16 +238,43 @@ export function formatProxyRows(
   throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
 }
 
-/** Score space networks (already built) with the requested proxies. */
+/**
+ * Every item's row, `inFlight` networks at a time, in item order: each network is built when its turn comes and
+ * dropped once scored, so memory stays bounded by the window, not the item count.
+ */
+async function windowedRows(
+  items: readonly { id: string; net: () => Network }[],
+  inFlight: number,
+  score: (net: Network) => Promise<ProxyRun>,
+): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++)
+      rows[i] = proxyRow('arch', items[i]!.id, await score(items[i]!.net()));
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, items.length)) }, worker));
+  return rows;
+}
+
+/**
+ * Networks scored at once by `score --proxies`: one more than the runner's threads, so the addon always has a
+ * queued pass while finished networks are reduced on the main thread.
+ */
+export function proxyWindow(threads: number | undefined): number {
+  return (threads ?? availableParallelism()) + 1;
+}
+
+/** Score space networks (built on demand, {@link proxyWindow} at a time) with the requested proxies. */
 export async function scoreNetworksWithProxies(
-  items: readonly { id: string; net: Network }[],
+  items: readonly { id: string; net: () => Network }[],
   f: ProxyFlags,
   seed: number,
   swapBatch: number,
   network: Record<string, unknown>,
 ): Promise<string> {
   const req = proxyRequest(f);
-  const shape = items[0]!.net.nodes[0]!.shape as Shape3;
+  const shape = items[0]!.net().nodes[0]!.shape as Shape3;
   const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape);
   const opts: ProxyRunOptions = {
     protocol: req.protocol,
@@ -256,7 +284,7 @@ export async function scoreNetworksWithProxies(
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
   const run = proxyRunner(req, threadsOf(f));
-  const rows = await Promise.all(items.map(async (it) => proxyRow('arch', it.id, await run(it.net, req.names, opts))));
+  const rows = await windowedRows(items, proxyWindow(threadsOf(f)), (net) => run(net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, { network });
   return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
 }

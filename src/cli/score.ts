@@ -253,7 +253,7 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const official = (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
   const evalNet = official ? spaceEntry(space.name).evalNetworkFor?.(request.target) : undefined;
   const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h } : request.network;
-  const items = plan.genotypes.map((g) => ({ id: space.format(g), net: space.build(g, opts) }));
+  const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
   const network = { space: space.name, ...opts };
   await writeOut(f.output, await scoreNetworksWithProxies(items, f, request.seed, plan.inputs.n, network));
 }

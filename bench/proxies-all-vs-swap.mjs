@@ -1,0 +1,130 @@
+// All zero-cost proxies at once vs SWAP alone on SWAP's default proxy network (issue 13): runs the CLI
+// (`score --sample N --seed S --backend native --threads T`) for SWAP, for `--proxies all --proxy-protocol swap`,
+// and for each proxy group alone, alternating builds round by round so every ratio is measured side by side.
+// Reports wall seconds (start-up included), process CPU seconds and max RSS (GNU time), and the ratio to SWAP.
+//
+//   node bench/proxies-all-vs-swap.mjs [--cells 40] [--seed 3] [--threads 2] [--rounds 1] [--groups]
+//        [--build DIR ...]   (other checkouts to time beside this one, e.g. a copy of main before a change)
+//
+// Every build must produce the same values: each run's proxy values are compared with the first build's (largest
+// relative difference reported).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchArgs, root } from './harness.mjs';
+
+const { argv, opt, has } = benchArgs();
+const cells = opt('cells', 40);
+const seed = opt('seed', 3);
+const threads = opt('threads', 2);
+const rounds = opt('rounds', 1);
+const builds = [root, ...argv.flatMap((a, i) => (a === '--build' ? [argv[i + 1]] : []))];
+const GROUPS = [
+  'nwot',
+  'meco',
+  'zen',
+  'az_expressivity,az_progressivity,az_trainability',
+  'grad_norm,snip,plain,fisher',
+  'jacov,epe_nas',
+  'synflow',
+  'synflow_bn',
+  'zico',
+  'vkdnw,vkdnw_dim',
+  'params,flops,l2_norm',
+];
+const configs = [
+  ['swap', []],
+  ['all', ['--proxies', 'all', '--proxy-protocol', 'swap']],
+];
+if (has('groups'))
+  for (const g of GROUPS) configs.push([g.split(',')[0], ['--proxies', g, '--proxy-protocol', 'swap']]);
+
+/** One CLI run under GNU time: wall, CPU, max RSS and the parsed rows. */
+function timed(build, extra) {
+  const out = join(tmpdir(), `swapnas-bench-${process.pid}.jsonl`);
+  const fmt = join(tmpdir(), `swapnas-bench-${process.pid}.time`);
+  const args = [
+    '-f',
+    '%e %U %S %M',
+    '-o',
+    fmt,
+    process.execPath,
+    join(build, 'dist/cli/main.js'),
+    'score',
+    '--sample',
+    String(cells),
+    '--seed',
+    String(seed),
+    '--backend',
+    'native',
+    '--threads',
+    String(threads),
+    '--format',
+    'jsonl',
+    '--no-progress',
+    ...extra,
+  ];
+  const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${build}: ${r.stderr.slice(0, 400)}`);
+  writeFileSync(out, r.stdout);
+  const [wall, user, sys, rss] = readFileSync(fmt, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return { wall, cpu: user + sys, rssMB: rss / 1024, rows };
+}
+
+/** Largest relative difference between two runs' proxy values (SWAP rows: the swap score). */
+function maxRel(a, b) {
+  let worst = 0;
+  a.forEach((row, i) => {
+    const va = row.proxies ?? { swap: row.swap };
+    const vb = b[i].proxies ?? { swap: b[i].swap };
+    for (const k of Object.keys(va)) {
+      if (va[k] === vb[k]) continue;
+      if (va[k] === null || vb[k] === null) return (worst = Number.POSITIVE_INFINITY);
+      worst = Math.max(worst, Math.abs(va[k] - vb[k]) / Math.max(Math.abs(vb[k]), 1e-300));
+    }
+  });
+  return worst;
+}
+
+const t = {}; // t[build][config] = [{wall, cpu, rssMB}]
+const first = {};
+const diff = {}; // diff[build][config]: largest relative difference of its values from build [0]'s
+const load = [loadavg()[0]];
+for (let round = 0; round < rounds; round++)
+  for (const [name, extra] of configs)
+    for (const b of builds) {
+      const r = timed(b, extra);
+      ((t[b] ??= {})[name] ??= []).push(r);
+      if (first[name] === undefined) first[name] = r.rows;
+      (diff[b] ??= {})[name] = Math.max(diff[b][name] ?? 0, maxRel(r.rows, first[name]));
+      load.push(loadavg()[0]);
+    }
+const best = (rs, k) => Math.min(...rs.map((r) => r[k]));
+const git = (b) => {
+  try {
+    return execFileSync('git', ['-C', b, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'copy';
+  }
+};
+console.log(
+  `date ${new Date().toISOString()}, ${cpus()[0]?.model} (${cpus().length} cores), ${cells} NB201 cells, seed ${seed}, --threads ${threads}, best of ${rounds}; load average ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
+);
+console.log(`builds: ${builds.map((b, i) => `[${i}] ${b} (${git(b)})`).join(', ')}\n`);
+console.log(
+  `| run | ${builds.map((_, i) => `[${i}] wall s | [${i}] CPU s | [${i}] / SWAP (wall) | [${i}] max RSS MB | [${i}] max rel diff`).join(' | ')} |`,
+);
+console.log(`|---|${builds.map(() => '---:|---:|---:|---:|---:').join('|')}|`);
+for (const [name] of configs) {
+  const cols = builds.map((b) => {
+    const rs = t[b][name];
+    const ratio = best(rs, 'wall') / best(t[b].swap, 'wall');
+    return `${best(rs, 'wall').toFixed(2)} | ${best(rs, 'cpu').toFixed(2)} | ${ratio.toFixed(2)} | ${best(rs, 'rssMB').toFixed(0)} | ${diff[b][name].toExponential(1)}`;
+  });
+  console.log(`| ${name} | ${cols.join(' | ')} |`);
+}
