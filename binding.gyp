@@ -56,7 +56,8 @@
         "native/peak.cpp",
         "native/proxy_reduce.cpp",
         "native/stats.cpp",
-        "native/stderr_capture.cpp"
+        "native/stderr_capture.cpp",
+        "native/weight_store.cpp"
       ]
     }
   ]

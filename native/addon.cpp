@@ -18,6 +18,7 @@
 #include "prng.h"
 #include "simd.h"
 #include "stats.h"
+#include "weight_store.h"
 
 // CMake passes quoted strings; node-gyp cannot, so it passes the bare version and a marker.
 #define SWAPNAS_STR2(x) #x
@@ -138,6 +139,7 @@ Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
   return queueJob<CountWorker, CountJob>(info, [](const Napi::Object& job, CountJob& j) {
     j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
     j.nwot = boolField(job, "nwot", false);
+    j.weights = weightStoreField(job, "weights");
   });
 }
 
@@ -219,6 +221,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
   registerGradExports(env, exports);
+  registerWeightStore(env, exports);
   swapnas::registerStderrCapture(env, exports);
 #if defined(SWAPNAS_WITH_CUDA)
   registerCudaExports(env, exports);

@@ -49,7 +49,7 @@ class CountSink : public LayerSink {
 class CountThread {
  public:
   CountThread(const CountJob& job, const std::vector<Net>& nets, size_t cacheFloats, bool cacheWeights)
-      : job_(job), nets_(nets), cache_(cacheFloats), sink_(set_, job.nwot ? &nwot_ : nullptr, flushes_) {
+      : job_(job), nets_(nets), cache_(cacheFloats, job.weights.get()), sink_(set_, job.nwot ? &nwot_ : nullptr, flushes_) {
     if (cacheWeights) ex_.setWeightCache(&cache_);
   }
 
@@ -114,7 +114,9 @@ void CountWorker::Execute(const ExecutionProgress& progress) {
   const size_t cacheFloats = std::max<size_t>(kMinCacheFloats, kCacheFloats / static_cast<size_t>(threads));
 
   runOnThreads(threads, [&](int) {
-    CountThread thread(job_, nets, cacheFloats, netCount > 1);
+    // A job-local cache pays only across the networks of this job; the job's WeightStore (kept by the caller
+    // across jobs) pays for a lone network too.
+    CountThread thread(job_, nets, cacheFloats, netCount > 1 || job_.weights != nullptr);
     size_t order;
     while (queue.take(order)) {
       const size_t net = seedMajor ? order % netCount : order / R, rep = seedMajor ? order / netCount : order % R;

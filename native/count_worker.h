@@ -6,9 +6,11 @@
 
 #include "napi_args.h"
 #include "promise_worker.h"
+#include "weight_store.h"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,8 @@ struct CountJob : JobInputs {
   int threads = 1;
   // Also compute NWOT log|det K| per item (resolves to { counts, nwot }).
   bool nwot = false;
+  // Weights kept across jobs (optional; shared with the JS object that owns it, so it outlives this job).
+  std::shared_ptr<WeightStore> weights;
 };
 
 

@@ -70,17 +70,24 @@ void TensorPool::releaseAll() {
 const float* WeightCache::get(uint32_t seed, uint32_t tensor, size_t count, AlignedArray<float>& scratch) {
   if (!valid_ || seed != seed_) {
     map_.clear();
+    held_.clear();
     used_ = 0;
     seed_ = seed;
     valid_ = true;
   }
   const uint64_t key = (static_cast<uint64_t>(tensor) << 32) | static_cast<uint64_t>(count & 0xffffffffu);
-  auto it = map_.find(key);
-  if (it != map_.end() && it->second.capacity() >= count) {
-    ++hits_;
-    return it->second.data();
+  if (store_) {
+    // The local map spares the store's lock for the repeats of a tensor within this seed; `count` is part of the
+    // store's key, so a tensor id reused with another size (upper bits of count) still gets its own weights.
+    auto it = held_.find(key);
+    if (it != held_.end() && it->second->capacity() == count) return it->second->data();
+    WeightTensor t = store_->get(seed, tensor, count);
+    const float* w = t->data();
+    held_[key] = std::move(t);
+    return w;
   }
-  ++misses_;
+  auto it = map_.find(key);
+  if (it != map_.end() && it->second.capacity() >= count) return it->second.data();
   float* w;
   if (used_ + count <= budget_) {
     AlignedArray<float>& slot = map_[key];

@@ -10,6 +10,7 @@
 #include "conv.h"
 #include "ir.h"
 #include "stats.h"
+#include "weight_store.h"
 
 namespace swapnas {
 
@@ -38,14 +39,14 @@ class TensorPool {
 
 // Generated weight tensors of one seed, kept for the next networks evaluated under the same seed: a weight is a pure
 // function of (seed, tensor id, index), so networks sharing a node id and tensor size share the tensor (NB201 cells
-// share most of them). Bounded: past `budget` floats, tensors are generated without being kept.
+// share most of them). Bounded: past `budget` floats, tensors are generated without being kept. With a WeightStore
+// the tensors come from (and go to) that store instead, which outlives the job; this cache then only holds the
+// current seed's tensors alive while the thread uses them.
 class WeightCache {
  public:
-  explicit WeightCache(size_t budgetFloats) : budget_(budgetFloats) {}
+  explicit WeightCache(size_t budgetFloats, WeightStore* store = nullptr) : budget_(budgetFloats), store_(store) {}
   // The `count` weights of tensor `tensor` under `seed`; `scratch` holds them when they are not kept.
   const float* get(uint32_t seed, uint32_t tensor, size_t count, AlignedArray<float>& scratch);
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
 
  private:
   size_t budget_;
@@ -53,7 +54,8 @@ class WeightCache {
   uint32_t seed_ = 0;
   bool valid_ = false;
   std::unordered_map<uint64_t, AlignedArray<float>> map_;
-  uint64_t hits_ = 0, misses_ = 0;
+  WeightStore* store_;
+  std::unordered_map<uint64_t, WeightTensor> held_;
 };
 
 class Executor {

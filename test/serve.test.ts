@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ScoreServer } from '../src/serve/server.js';
+import { formatNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
+import { Rng } from '../src/util/rng.js';
 import { CLI, StdioServer } from './serve-helpers.js';
 
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -182,6 +184,38 @@ describe('swapnas serve over stdio (built dist/)', () => {
       expect(backends.map((b) => b.name)).toContain('reference');
       expect(backends.find((b) => b.name === 'reference')!.available).toBe(true);
       expect(((await srv.send('pr', 'proxies')).result as { name: string }[]).map((p) => p.name)).toContain('swap');
+    } finally {
+      expect(await srv.close()).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  it('lone native requests (weights kept across calls) interleaved over two settings equal batched CLI runs', async () => {
+    const rng = new Rng(11);
+    const archs = Array.from({ length: 5 }, () => formatNb201(sampleNb201(rng)));
+    const settings: [Record<string, unknown>, string[]][] = [
+      [
+        { backend: 'native', channels: 4, cells: 1, batch: 8, repeats: 3, seed: 1 },
+        '--backend native --channels 4 --cells 1 --batch 8 --repeats 3 --seed 1'.split(' '),
+      ],
+      [
+        { backend: 'native', channels: 6, cells: 1, batch: 8, repeats: 2, seed: 2 },
+        '--backend native --channels 6 --cells 1 --batch 8 --repeats 2 --seed 2'.split(' '),
+      ],
+    ];
+    const wants = settings.map(([, flags]) => cli(['score', ...archs, ...flags]));
+    const srv = new StdioServer();
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const [k, arch] of archs.entries()) {
+          for (const [s, [params]] of settings.entries()) {
+            const r = (await srv.send(`${round}-${k}-${s}`, 'score', { archs: [arch], ...params })) as {
+              result: { settings: unknown; results: unknown[] };
+            };
+            expect(r.result.settings).toEqual(wants[s]!.settings);
+            expect(r.result.results).toEqual([wants[s]!.results[k]]);
+          }
+        }
+      }
     } finally {
       expect(await srv.close()).toEqual({ code: 0, signal: null });
     }

@@ -26,6 +26,29 @@ export interface NativeCountJob {
    * {@link NativeNwotJob}).
    */
   readonly nwot?: false;
+  /**
+   * Weights kept across jobs ({@link NativeAddon.WeightStore}); without it each job generates the weights it needs
+   * (sharing them only among its own networks). Counts are the same either way.
+   */
+  readonly weights?: NativeWeightStore;
+}
+
+/** What a {@link NativeWeightStore} holds and how often it was asked. */
+export interface NativeWeightStoreStats {
+  readonly tensors: number;
+  readonly floats: number;
+  /** Most floats kept; least recently used tensors are dropped beyond it. */
+  readonly budget: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+}
+
+/** Generated weight tensors by (seed, tensor, size), kept across count jobs by whoever owns this object. */
+export interface NativeWeightStore {
+  stats(): NativeWeightStoreStats;
+  /** Drops every kept tensor (jobs still running keep theirs alive). */
+  clear(): void;
 }
 
 /** A count job that also computes NWOT. */
@@ -88,6 +111,10 @@ export interface NativeStats {
 }
 
 export interface NativeAddon {
+  /** A thread-safe weight store (default budget 16 Mi floats = 64 MiB) to pass as `job.weights`. */
+  WeightStore: new (
+    budgetFloats?: number,
+  ) => NativeWeightStore;
   /** Addon build description (version, compiler flags, CUDA compiled in or not). */
   buildInfo(): NativeBuildInfo;
   /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */

@@ -11,17 +11,25 @@ import type {
   MeasureResult,
   MeasurementKind,
 } from '../types.js';
-import type { NativeAddon, NativeCountJob } from '../../native/addon.js';
+import type { NativeAddon, NativeCountJob, NativeWeightStore } from '../../native/addon.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 import { nativeGradients } from './grad.js';
 
 const NATIVE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-patterns', 'relu-kernel-logdet']);
 
-/** The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. */
+/**
+ * The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. An instance
+ * keeps the weight tensors it generated (a {@link NativeWeightStore}, bounded) for its later calls, so a long-lived
+ * instance (serve, queue worker) does not regenerate them per call.
+ */
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly capabilities = NATIVE_CAPABILITIES;
-  constructor(private readonly addon: NativeAddon) {}
+  /** Weights kept across this instance's count calls. */
+  readonly weights: NativeWeightStore;
+  constructor(private readonly addon: NativeAddon) {
+    this.weights = new addon.WeightStore();
+  }
 
   /** Counts, and NWOT when asked (−Infinity where K is singular), from one forward pass per (network, seed). */
   async measure(req: MeasureRequest): Promise<MeasureResult> {
@@ -39,6 +47,11 @@ export class NativeBackend implements Backend {
     return splitByNetwork(flat, req);
   }
 
+  /** Drops the kept weights (the instance still works; it regenerates them). */
+  close(): void {
+    this.weights.clear();
+  }
+
   /** Reverse mode in float32, one network per work item on `job.threads` threads. */
   gradients(job: GradientJob): Promise<NetworkGradients[]> {
     return nativeGradients(this.addon, job);
@@ -49,7 +62,9 @@ export class NativeBackend implements Backend {
     call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>,
   ): Promise<T> {
     const threads = Math.max(1, Math.floor(req.threads ?? availableParallelism()));
-    return runAddonJob('native', req, (job, onProgress) => call({ ...job, threads }, onProgress));
+    return runAddonJob('native', req, (job, onProgress) =>
+      call({ ...job, threads, weights: this.weights }, onProgress),
+    );
   }
 }
 
