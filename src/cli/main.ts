@@ -1,29 +1,40 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isSwapError } from '../util/errors.js';
-import { registerScore } from './score.js';
-import { registerBackends } from './backends.js';
-import { registerCorrelate } from './correlate.js';
-import { registerExport } from './export.js';
-import { registerSearch } from './search.js';
-import { registerServe } from '../serve/command.js';
-import { registerQueue } from './queue.js';
-import { registerWorker } from './worker.js';
 
-const program = new Command();
-// Usage errors (unknown option or command, missing argument) exit 2 with a code like every other bad input.
-program.exitOverride();
-program.name('swapnas').description('Training-free NAS: SWAP-Score, reg-SWAP, SWAP-NAS and PRE-NAS').version('0.1.0');
-registerScore(program);
-registerBackends(program);
-registerCorrelate(program);
-registerExport(program);
-registerSearch(program);
-registerServe(program);
-registerWorker(program);
-registerQueue(program);
+type Register = (program: Command) => void;
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+/**
+ * Every command's module, loaded on demand: a call loads only the command it runs (a `score` call does not load
+ * the queue client, the HTTP server or the image encoder), which is most of a short call's start-up time.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  score: async () => (await import('./score.js')).registerScore,
+  backends: async () => (await import('./backends.js')).registerBackends,
+  correlate: async () => (await import('./correlate.js')).registerCorrelate,
+  export: async () => (await import('./export.js')).registerExport,
+  search: async () => (await import('./search.js')).registerSearch,
+  serve: async () => (await import('../serve/command.js')).registerServe,
+  worker: async () => (await import('./worker.js')).registerWorker,
+  queue: async () => (await import('./queue.js')).registerQueue,
+};
+
+/** The command named first on the command line, or every command (help, version, an unknown name). */
+function commandsFor(argv: readonly string[]): string[] {
+  const name = argv[2];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+}
+
+async function main(): Promise<void> {
+  const program = new Command();
+  // Usage errors (unknown option or command, missing argument) exit 2 with a code like every other bad input.
+  program.exitOverride();
+  program.name('swapnas').description('Training-free NAS: SWAP-Score, reg-SWAP, SWAP-NAS and PRE-NAS').version('0.1.0');
+  for (const name of commandsFor(process.argv)) (await COMMANDS[name]!())(program);
+  await program.parseAsync(process.argv);
+}
+
+main().catch((e: unknown) => {
   if (e instanceof CommanderError) {
     // commander already printed its message; help and version exit 0
     process.exitCode = e.exitCode === 0 ? 0 : 2;

@@ -24,7 +24,6 @@ import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
-import { openRemoteScore } from '../queue/score-remote.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutputFile } from '../io/output-path.js';
@@ -270,9 +269,13 @@ function scoreSettings(
   };
 }
 
-/** Fan the scoring out to queue workers (`--redis`): the jobs carry the resolved request's settings. */
-function openRemote(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], signal: AbortSignal) {
+/**
+ * Fan the scoring out to queue workers (`--redis`): the jobs carry the resolved request's settings. The queue
+ * client (BullMQ, ioredis) is loaded only here: a plain `score` call does not pay for it.
+ */
+async function openRemote(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], signal: AbortSignal) {
   const { space, request } = plan;
+  const { openRemoteScore } = await import('../queue/score-remote.js');
   return openRemoteScore({
     url: f.redis!,
     request,

@@ -1,0 +1,50 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+/** Runs the CLI with a preload that prints, at exit, every npm package the process loaded (CommonJS cache). */
+function loadedPackages(args: string[]): { status: number | null; stdout: string; packages: Set<string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'swapnas-startup-'));
+  const probe = join(dir, 'probe.cjs');
+  const out = join(dir, 'packages.json');
+  writeFileSync(
+    probe,
+    `process.on('exit', () => {
+       const names = Object.keys(require.cache).map((k) => (k.match(/node_modules\\/((@[^/]+\\/)?[^/]+)/) || [])[1]).filter(Boolean);
+       require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify([...new Set(names)]));
+     });`,
+  );
+  const r = spawnSync(process.execPath, ['--require', probe, CLI, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, packages: new Set(JSON.parse(readFileSync(out, 'utf8')) as string[]) };
+}
+
+describe('CLI start-up loads only the command it runs', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('a plain score call loads neither the queue client nor the HTTP server; worker and serve do', () => {
+    const tiny = '--backend reference --channels 4 --cells 1 --gaussian --input-size 8 --batch 4 --repeats 1'.split(
+      ' ',
+    );
+    const score = loadedPackages(['score', A, ...tiny, '--no-progress']);
+    expect(score.status).toBe(0);
+    expect(JSON.parse(score.stdout).results[0].arch).toBe(A);
+    for (const heavy of ['bullmq', 'ioredis', 'fastify']) expect(score.packages.has(heavy), heavy).toBe(false);
+    expect(score.packages.has('commander')).toBe(true); // the probe sees what was loaded
+    expect(loadedPackages(['worker', '--help']).packages.has('bullmq')).toBe(true);
+    expect(loadedPackages(['serve', '--help']).packages.has('fastify')).toBe(true);
+  });
+
+  it('help without a command still lists every command', () => {
+    const help = loadedPackages(['--help']);
+    expect(help.status).toBe(0);
+    for (const c of ['score', 'backends', 'correlate', 'export', 'search', 'serve', 'worker', 'queue'])
+      expect(help.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+  });
+});
