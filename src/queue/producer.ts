@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SwapError } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
+import { bullConnection } from './connect.js';
 import { QUEUE_NAME, RESULT_TTL_S, jobId, keys } from './keys.js';
 import { PAYLOAD_VERSION, type JobKind, type JobPayload } from './payload.js';
 import { jobKey } from './request-adapter.js';
@@ -79,6 +80,7 @@ class Producer {
   readonly chunks: string[][] = [];
   private readonly queue: Queue;
   private readonly pop: Redis;
+  private readonly bull: Redis;
   private readonly ready = new Map<number, ChunkResult>();
   private readonly pending = new Set<number>();
   private readonly settled = new Set<number>();
@@ -97,7 +99,8 @@ class Producer {
     this.hash = jobKey(spec.kind, spec.settings);
     this.id = runId(spec);
     for (let i = 0; i < spec.archs.length; i += spec.chunk) this.chunks.push(spec.archs.slice(i, i + spec.chunk));
-    this.queue = new Queue(QUEUE_NAME, { connection: redis });
+    this.bull = bullConnection(redis);
+    this.queue = new Queue(QUEUE_NAME, { connection: this.bull });
     this.queue.on('error', () => {});
     this.pop = redis.duplicate();
     this.pop.on('error', () => {});
@@ -129,6 +132,7 @@ class Producer {
   async close(): Promise<void> {
     this.pop.disconnect();
     await this.queue.close();
+    this.bull.disconnect();
   }
 
   /** Check which chunks Redis already holds results for; the rest become pending. */

@@ -10,7 +10,7 @@ import { CommandEvaluator } from '../search/evaluator.js';
 import { spaceEntry } from '../catalog/registry.js';
 import { SwapError, isSwapError } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
-import { connectRedis, waitReady } from './connect.js';
+import { bullConnection, connectRedis, waitReady } from './connect.js';
 import { QUEUE_NAME, RESULT_TTL_S, keys } from './keys.js';
 import { checkPayload, LIMITS, type JobPayload } from './payload.js';
 import {
@@ -68,6 +68,7 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
   const id = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const redis = connectRedis(o.url, `swapnas-worker-${id}`);
   await waitReady(redis, o.url);
+  const bull = bullConnection(redis);
   const registry = o.registry ?? new BackendRegistry();
   const backends = new Map<string, Promise<BackendChoice>>();
   const pick = (name: string) => {
@@ -102,7 +103,7 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
     }
   };
   const worker = new Worker(QUEUE_NAME, process_, {
-    connection: redis,
+    connection: bull,
     name: id,
     concurrency: o.concurrency ?? 1,
     lockDuration: o.lockDurationMs ?? 30_000,
@@ -126,6 +127,7 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
       await worker.close();
       for (const p of backends.values()) await (await p.catch(() => undefined))?.backend.close?.();
       redis.disconnect();
+      bull.disconnect();
     },
   };
 }
