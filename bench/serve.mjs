@@ -12,6 +12,9 @@
 //   cli:        `swapnas score <cell>` per cell, timed on the first --cli-sample cells and extrapolated to N.
 // batched / sequential / pipelined alternate for --rounds rounds (other processes share the machine: the best and
 // the median round are reported). Every serve answer is checked against the batched run's row for that cell.
+// Besides wall time, each run's CPU time (user + system of the child process, all its threads) is recorded: on a
+// machine shared with other work the wall time swings with their load, the CPU time much less, so the CPU
+// overhead per request shows what a lone request costs beyond its share of a batch.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -33,6 +36,11 @@ const threads = arg('threads', undefined);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const extra = threads ? ['--threads', threads] : [];
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** CPU seconds of this process's finished (reaped) children: cutime + cstime of /proc/self/stat. */
+const childCpu = () => {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+};
 
 const archs = benchCells(N, genotype, Rng).map((g) => genotype.formatNb201(g));
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-bench-serve-'));
@@ -41,14 +49,16 @@ writeFileSync(list, `${archs.join('\n')}\n`);
 
 function timeSync(args) {
   const t = performance.now();
+  const c = childCpu();
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(r.stderr);
-  return { sec: (performance.now() - t) / 1000, stdout: r.stdout };
+  return { sec: (performance.now() - t) / 1000, cpu: childCpu() - c, stdout: r.stdout };
 }
 
 /** One serve process answering N one-cell requests, at most `window` in flight; wall time from spawn to the last. */
 async function serveRun(window, batchRows) {
   const t0 = performance.now();
+  const c0 = childCpu();
   const child = spawn(process.execPath, [CLI, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting = new Map();
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -80,7 +90,9 @@ async function serveRun(window, batchRows) {
   const health = await ask(N + 1, 'health');
   child.stdin.end();
   await new Promise((r) => child.once('exit', r));
-  return { sec, mismatches, pooled: health.result.pooled };
+  // The child's CPU is counted once Node has reaped it, which happens right after 'exit'.
+  await new Promise((r) => setTimeout(r, 50));
+  return { sec, cpu: childCpu() - c0, mismatches, pooled: health.result.pooled };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -92,13 +104,16 @@ for (let k = 0; k < ROUNDS; k++) {
   batchRows = new Map(JSON.parse(batched.stdout).results.map((r) => [r.arch, r]));
   const seq = await serveRun(1, batchRows);
   const pip = await serveRun(WINDOW, batchRows);
-  const over = (s) => +(((s - batched.sec) / N) * 1000).toFixed(2);
+  const over = (s, b = batched.sec) => +(((s - b) / N) * 1000).toFixed(2);
   rounds.push({
     batchedSec: +batched.sec.toFixed(2),
     sequentialSec: +seq.sec.toFixed(2),
     pipelinedSec: +pip.sec.toFixed(2),
     sequentialOverheadMs: over(seq.sec),
     pipelinedOverheadMs: over(pip.sec),
+    cpuSec: { batched: +batched.cpu.toFixed(2), sequential: +seq.cpu.toFixed(2), pipelined: +pip.cpu.toFixed(2) },
+    sequentialCpuOverheadMs: over(seq.cpu, batched.cpu),
+    pipelinedCpuOverheadMs: over(pip.cpu, batched.cpu),
     pooled: pip.pooled,
     mismatches: seq.mismatches + pip.mismatches,
     load: loadavg(),
@@ -107,7 +122,12 @@ for (let k = 0; k < ROUNDS; k++) {
 }
 
 let cliSec = 0;
-for (let i = 0; i < CLI_SAMPLE; i++) cliSec += timeSync(['score', archs[i], '--no-progress', ...extra]).sec;
+let cliCpu = 0;
+for (let i = 0; i < CLI_SAMPLE; i++) {
+  const r = timeSync(['score', archs[i], '--no-progress', ...extra]);
+  cliSec += r.sec;
+  cliCpu += r.cpu;
+}
 const cliPerCall = cliSec / CLI_SAMPLE;
 const seqBest = Math.min(...rounds.map((r) => r.sequentialSec));
 console.log(
@@ -126,6 +146,8 @@ console.log(
         best: Math.min(...rounds.map((r) => r.pipelinedOverheadMs)),
         median: median(rounds.map((r) => r.pipelinedOverheadMs)),
       },
+      sequentialCpuOverheadMs: median(rounds.map((r) => r.sequentialCpuOverheadMs)),
+      cliCpuPerCallSec: +(cliCpu / CLI_SAMPLE).toFixed(3),
       cliPerCallSec: +cliPerCall.toFixed(3),
       cliSampled: CLI_SAMPLE,
       cliOverSequentialServe: +((cliPerCall * N) / seqBest).toFixed(1),
