@@ -57,22 +57,23 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   try {
     forward(net, params, input, S, req, cancel);
     nwot_ = nullptr;
-    if (req.keepReduce != KeepReduce::None) r.keptValues = keptValues_;
-    for (size_t k = 0; k < req.keepCount && req.keepReduce == KeepReduce::None; ++k) {
+    if (req.keepModes) r.keptValues = keptValues_;
+    for (size_t k = 0; k < req.keepCount; ++k) {
+      if (req.keepModes && req.keepModes[k] != 0) continue;
       const size_t id = static_cast<size_t>(req.keepNodes[k]);
       const float* v = out_[id];
       r.activations.insert(r.activations.end(), v, v + static_cast<size_t>(S) * net.nodes[id].numel());
     }
     if (req.wantNwot) kernel.kernel(r.nwotK);
     if (req.wantBnVar) collectBnVar(net, req, r);
-    if (req.passCount > 0) {
-      const float* f = out_[static_cast<size_t>(net.output)];
-      r.logits.assign(f, f + static_cast<size_t>(S) * net.nodes[static_cast<size_t>(net.output)].numel());
-      runPasses(net, params, S, req, r, cancel);
-    } else {
+    if (req.passCount == 0 || req.outputBackward) {
       seedOutput(net, S, req, r);
       backward(net, params, S, req, r, cancel);
+    } else {
+      const float* f = out_[static_cast<size_t>(net.output)];
+      r.logits.assign(f, f + static_cast<size_t>(S) * net.nodes[static_cast<size_t>(net.output)].numel());
     }
+    if (req.passCount > 0) runPasses(net, params, S, req, r, cancel);
   } catch (...) {
     nwot_ = nullptr;
     pool_.releaseAll();
@@ -97,12 +98,14 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
-  // Kept nodes: held to the end, or (keepReduce) reduced as soon as they are made and then freed as usual.
+  // NWOT counts the ReLUs on the way to the output only, whatever else is kept (so passes can be shared).
+  const std::vector<uint8_t> onPath = eval;
+  // Kept nodes: held to the end, or (keepModes) reduced as soon as they are made and then freed as usual.
   std::vector<uint8_t> reduce(N, 0);
-  keptValues_.assign(req.keepReduce == KeepReduce::None ? 0 : req.keepCount, 0.0);
+  keptValues_.assign(req.keepModes ? req.keepCount : 0, std::nan(""));
   for (size_t k = 0; k < req.keepCount; ++k) {
     const size_t id = static_cast<size_t>(req.keepNodes[k]);
-    (req.keepReduce == KeepReduce::None ? keep : reduce)[id] = 1;
+    (req.keepModes && req.keepModes[k] != 0 ? reduce : keep)[id] = 1;
     eval[id] = 1;
   }
   for (size_t i = N; i-- > 0;)
@@ -131,7 +134,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Zero:
         break;
       case Op::Relu:
-        if (nwot_) {
+        if (nwot_ && onPath[i]) {
           // NWOT reads the same sign bits the SWAP count packs; the kernel accumulates them exactly.
           codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
           reluPack(x, y, S, n.numel(), codes_.data());
@@ -186,7 +189,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     out_[i] = y;
     if (reduce[i])
       for (size_t k = 0; k < req.keepCount; ++k)
-        if (static_cast<size_t>(req.keepNodes[k]) == i) keptValues_[k] = keptValue(req.keepReduce, y, n, S);
+        if (static_cast<size_t>(req.keepNodes[k]) == i && req.keepModes[k] != 0)
+          keptValues_[k] = keptValue(static_cast<KeepReduce>(req.keepModes[k]), y, n, S);
     for (int j : n.inputs)
       if (lastUse[static_cast<size_t>(j)] == static_cast<int>(i) && !keep[static_cast<size_t>(j)]) release(out_[static_cast<size_t>(j)]);
   }
@@ -241,7 +245,7 @@ void GradExecutor::runPasses(const Net& net, const float* params, int S, const G
     one.wantParams = one.wantInput = one.wantSaliency = false;
     one.readNode = bp.readNode;
     backward(net, params, S, one, r, cancel);
-    if (req.passReduce == PassReduce::Trainability && bp.readNode >= 0) {
+    if (req.passModes && req.passModes[p] == static_cast<int32_t>(PassReduce::Trainability) && bp.readNode >= 0) {
       // the read cotangent is the tail of r.reads: reduce it with the seed and drop it
       const Node& in = net.nodes[static_cast<size_t>(bp.readNode)];
       const size_t readCount = static_cast<size_t>(S) * in.numel();

@@ -49,16 +49,20 @@ struct GradRequest {
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
   size_t keepCount = 0;
-  // Instead of returning the kept outputs, reduce each as it is made (GradResult::keptValues) and free it as usual.
-  KeepReduce keepReduce = KeepReduce::None;
-  // Instead of returning each extra pass's read cotangent, reduce it with its seed (GradResult::passValues).
-  PassReduce passReduce = PassReduce::None;
+  // Per kept node (null: all None): None returns its output; a reduction computes one value as the output is made
+  // (GradResult::keptValues) and frees it as usual.
+  const int32_t* keepModes = nullptr;
+  // Per extra pass (null: all None): None returns the read cotangent; Trainability reduces it with the seed instead
+  // (GradResult::passValues).
+  const int32_t* passModes = nullptr;
+  // Run the output-seeded backward pass (labels / sum objective) even when extra passes are given (before them).
+  bool outputBackward = false;
   // Batch variance of every rank-3 BN node (train mode), node order, C each; NaN where the node was not evaluated.
   bool wantBnVar = false;
   // NWOT kernel K (S x S) over every evaluated ReLU's sign pattern.
   bool wantNwot = false;
-  // Extra backward passes; when given, they replace the output-seeded pass (labels/wantParams/wantInput/wantSaliency
-  // then only shape the forward pass).
+  // Extra backward passes; when given, they replace the output-seeded pass unless `outputBackward` is set (otherwise
+  // labels/wantParams/wantInput/wantSaliency only shape the forward pass).
   const BackwardPass* passes = nullptr;
   size_t passCount = 0;
   // Parameter scalars as (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) triples, for per-sample terms.
@@ -80,8 +84,8 @@ struct GradResult {
   std::vector<double> nwotK;       // GradRequest::wantNwot, S x S
   std::vector<float> reads;        // per extra pass, S x numel(readNode) (nothing for passes without one)
   std::vector<float> perSample;    // per extra pass, per scalar, S values
-  std::vector<double> keptValues;  // GradRequest::keepReduce: one value per kept node
-  std::vector<double> passValues;  // GradRequest::passReduce: one value per extra pass with a read node
+  std::vector<double> keptValues;  // GradRequest::keepModes: one value per kept node (NaN for those returned whole)
+  std::vector<double> passValues;  // GradRequest::passModes: one value per reduced extra pass
 };
 
 // Per-thread engine; reuses its buffers across networks.

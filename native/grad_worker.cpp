@@ -79,8 +79,8 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantSaliency = job_.wantSaliency;
   req.wantBnVar = job_.wantBnVar;
   req.wantNwot = job_.wantNwot;
-  req.keepReduce = job_.keepReduce;
-  req.passReduce = job_.passReduce;
+  req.passModes = job_.passModes.empty() ? nullptr : job_.passModes.data();
+  req.outputBackward = job_.outputBackward;
   std::vector<BackwardPass> passes(job_.passSeedNodes.size());
   for (size_t p = 0; p < passes.size(); ++p)
     passes[p] = BackwardPass{job_.passSeedNodes[p], job_.passSeeds.data() + job_.passSeedOffsets[p], job_.passReadNodes[p]};
@@ -97,6 +97,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
       if (!job_.keepOffsets.empty()) {
         mine.keepNodes = job_.keepNodes.data() + job_.keepOffsets[i];
         mine.keepCount = static_cast<size_t>(job_.keepOffsets[i + 1] - job_.keepOffsets[i]);
+        mine.keepModes = job_.keepModes.empty() ? nullptr : job_.keepModes.data() + job_.keepOffsets[i];
       }
       const auto run = [&] { results_[i] = ex.run(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, mine, &token); };
       if (!queue.run(run, [&] { return "network " + std::to_string(i); })) break;
@@ -170,6 +171,19 @@ void readPasses(const Napi::Object& job, GradJob& j) {
   if (j.scalars.size() % 3 != 0) fail("job.scalars must hold (node, kind, index) triples");
 }
 
+// Reduction modes per kept node and per extra pass (optional), and whether the output-seeded pass runs as well.
+void readReductions(const Napi::Object& job, GradJob& j) {
+  j.keepModes = optionalI32(job, "keepReduce");
+  j.passModes = optionalI32(job, "passReduce");
+  j.outputBackward = boolField(job, "outputBackward", false);
+  if (!j.keepModes.empty() && j.keepModes.size() != j.keepNodes.size()) fail("job.keepReduce must hold one mode per kept node");
+  if (!j.passModes.empty() && j.passModes.size() != j.passSeedNodes.size()) fail("job.passReduce must hold one mode per extra pass");
+  for (int32_t m : j.keepModes)
+    if (m < 0 || m > 2) fail("job.keepReduce modes must be 0, 1 or 2");
+  for (int32_t m : j.passModes)
+    if (m < 0 || m > 1) fail("job.passReduce modes must be 0 or 1");
+}
+
 // Reads the gradient job's own fields (parameters, labels, BN mode, outputs wanted, kept nodes, extra passes).
 void readGradJob(const Napi::Object& job, GradJob& j) {
   j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
@@ -193,9 +207,8 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   }
   j.wantBnVar = boolField(job, "wantBnVar", false);
   j.wantNwot = boolField(job, "wantNwot", false);
-  j.keepReduce = static_cast<KeepReduce>(job.Get("keepReduce").IsUndefined() ? 0 : intArg(job.Get("keepReduce"), "job.keepReduce", 0, 2));
-  j.passReduce = static_cast<PassReduce>(job.Get("passReduce").IsUndefined() ? 0 : intArg(job.Get("passReduce"), "job.passReduce", 0, 1));
   readPasses(job, j);
+  readReductions(job, j);
 }
 
 Napi::Value Gradients(const Napi::CallbackInfo& info) { return queueJob<GradWorker, GradJob>(info, readGradJob); }

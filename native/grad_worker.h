@@ -25,8 +25,9 @@ struct GradJob : JobInputs {
   bool wantSaliency = false;
   std::vector<int32_t> keepNodes;
   std::vector<int32_t> keepOffsets;
-  KeepReduce keepReduce = KeepReduce::None;
-  PassReduce passReduce = PassReduce::None;
+  std::vector<int32_t> keepModes;  // per kept node (KeepReduce), parallel to keepNodes; empty: all None
+  std::vector<int32_t> passModes;  // per extra pass (PassReduce); empty: all None
+  bool outputBackward = false;
   bool wantBnVar = false;
   bool wantNwot = false;
   // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.

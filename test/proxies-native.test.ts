@@ -187,7 +187,8 @@ describe('reductions in the addon equal their TypeScript definitions on the same
     }));
     const req = { bn: 'train' as const, passes };
     const raw = await nativeProxyPass(load.addon, n, packed, images.data, 4, req);
-    const red = await nativeProxyPass(load.addon, n, packed, images.data, 4, { ...req, passReduce: 'trainability' });
+    const reduced = passes.map((q) => ({ ...q, reduce: 'trainability' as const }));
+    const red = await nativeProxyPass(load.addon, n, packed, images.data, 4, { ...req, passes: reduced });
     expect(red.reads.length).toBe(0);
     const reads = slices(
       passes.map((q) => q.read),
@@ -205,4 +206,27 @@ describe('reductions in the addon equal their TypeScript definitions on the same
       else expect(red.passValues[i]).toBe(want);
     });
   });
+});
+
+describe('passes shared between groups (native-coalesce.ts)', () => {
+  it.each(['nb201', 'darts'])(
+    'give every proxy exactly the value of its group run alone (%s, SWAP protocol)',
+    async (space) => {
+      const n = net(space, undefined, { channels: 4, cells: 2, inputSize: 16 });
+      const classes = n.nodes[n.output]!.shape[0] as number;
+      const o: ProxyRunOptions = {
+        protocol: 'swap',
+        seed: 2,
+        images: crops(16, 16),
+        labels: Int32Array.from(defaultLabels(16), (y) => y % classes),
+        batch: 8,
+      };
+      const together = await runner.run(n, PROXY_NAMES, o);
+      for (const name of PROXY_NAMES) {
+        const alone = await runner.run(n, [name], o);
+        expect(together.values[name], name).toEqual(alone.values[name]);
+        expect(together.settings[name], name).toEqual(alone.settings[name]);
+      }
+    },
+  );
 });

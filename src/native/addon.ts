@@ -197,12 +197,15 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   /** Parameter scalars (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) whose per-sample terms each pass returns. */
   readonly scalars?: Int32Array;
   /**
-   * Reduce each kept node's output where it is made instead of returning it (`keptValues`, one per kept node): 0 none,
-   * 1 MeCo's term (smallest eigenvalue of sample 0's channel correlation), 2 AZ-NAS expressivity (feature entropy).
+   * Per kept node (parallel to `keepNodes`): 0 returns its output; otherwise it is reduced where it is made
+   * (`keptValues`, NaN for the nodes returned whole): 1 MeCo's term (smallest eigenvalue of sample 0's channel
+   * correlation), 2 AZ-NAS expressivity (feature entropy).
    */
-  readonly keepReduce?: number;
-  /** Reduce each extra pass's read cotangent with its seed instead of returning it (`passValues`): 0 none, 1 AZ-NAS trainability. */
-  readonly passReduce?: number;
+  readonly keepReduce?: Int32Array;
+  /** Per extra pass: 0 returns its read cotangent; 1 reduces it with the seed to AZ-NAS trainability (`passValues`). */
+  readonly passReduce?: Int32Array;
+  /** Run the output-seeded backward pass (before the extra passes) even when extra passes are given. */
+  readonly outputBackward?: boolean;
 }
 
 export interface NativeGradResult {
@@ -227,8 +230,8 @@ export interface NativeGradResult {
   readonly bnVar: Float64Array;
   /** NWOT kernel (when asked). */
   readonly nwotK: Float64Array;
-  /** One value per kept node (with `keepReduce`). */
+  /** One value per kept node (with `keepReduce`; NaN for the nodes returned whole). */
   readonly keptValues: Float64Array;
-  /** One value per extra pass with a read node (with `passReduce`). */
+  /** One value per extra pass reduced by `passReduce`. */
   readonly passValues: Float64Array;
 }

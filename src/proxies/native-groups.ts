@@ -156,14 +156,13 @@ async function az(c: NativeGroupContext): Promise<Values> {
   const size = (id: number) => s.batch * numel(net.nodes[id]!.shape);
   const passes = [];
   for (let i = feats.length - 1, pair = 0; i >= 1; i--, pair++)
-    passes.push({ seed: feats[i]!, values: c.rademacher(pair, size(feats[i]!)), read: feats[i - 1]! });
-  const r = await c.pass(inputsFor(s, o, net), s.batch, {
-    bn: 'train',
-    keep: feats,
-    keepReduce: 'entropy',
-    passes,
-    passReduce: 'trainability',
-  });
+    passes.push({
+      seed: feats[i]!,
+      values: c.rademacher(pair, size(feats[i]!)),
+      read: feats[i - 1]!,
+      reduce: 'trainability' as const,
+    });
+  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: 'train', keep: feats, keepReduce: 'entropy', passes });
   const az = azFromComponents(r.keptValues, r.passValues);
   return { az_expressivity: az.expressivity, az_progressivity: az.progressivity, az_trainability: az.trainability };
 }

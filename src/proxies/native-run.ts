@@ -1,7 +1,8 @@
 /**
  * The proxy suite on the C++ engine: the same protocols, inputs and scoring as {@link runProxies} (the reference,
  * which stays the definition), with every pass made by the addon in float32. Passes of one network's groups and of
- * several networks run concurrently, `threads` at a time (one addon thread each). Groups without a native form —
+ * several networks run concurrently, `threads` at a time (one addon thread each); a network's passes on the same
+ * parameters and inputs share one forward pass (native-coalesce.ts). Groups without a native form —
  * or whose float32 value would not be faithful (synflow when its float32 value nears the end of float32 range) — run on the reference
  * engine, and each such value's settings say so (`engine: 'reference'`, `routed`: why).
  */
@@ -13,6 +14,7 @@ import type { Network } from '../ir/types.js';
 import type { NativeAddon } from '../native/addon.js';
 import { prngRademacher } from './az.js';
 import { initParams, type InitScheme } from './init.js';
+import { passCoalescer } from './native-coalesce.js';
 import { NATIVE_GROUPS } from './native-groups.js';
 import { type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
 import {
@@ -84,6 +86,14 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         return params.get(s.init)!;
       };
       let peakBytes = 0;
+      // passes of this network issued together share forward passes (native-coalesce.ts)
+      const pass = passCoalescer(net, (x, batch, req, packed) =>
+        limit(async () => {
+          const r = await nativeProxyPass(addon, net, packed, x, batch, req);
+          peakBytes = Math.max(peakBytes, r.peakBytes);
+          return r;
+        }),
+      );
       const values: Partial<Record<ProxyName, ProxyValue>> = {};
       const settings: Partial<Record<ProxyName, ProxySettings>> = {};
       await Promise.all(
@@ -98,12 +108,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
                 packed: p.packed,
                 s,
                 o,
-                pass: (x, batch, req, packed) =>
-                  limit(async () => {
-                    const r = await nativeProxyPass(addon, net, packed ?? p.packed, x, batch, req);
-                    peakBytes = Math.max(peakBytes, r.peakBytes);
-                    return r;
-                  }),
+                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? p.packed),
                 rademacher: draw(o.seed),
               })
             : { routed: ROUTED[group] ?? 'no native form' };

@@ -14,15 +14,16 @@ import { SwapError } from '../../util/errors.js';
 const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
 const KIND_CODES = { weight: 0, bias: 1, gamma: 2, beta: 3 } as const;
 /** Reductions of kept outputs: MeCo's per-module term (src/proxies/meco.ts), AZ-NAS feature entropy (src/proxies/az.ts). */
-export const KEEP_REDUCE = { meco: 1, entropy: 2 } as const;
-/** Reductions of extra passes: AZ-NAS block trainability (src/proxies/az.ts blockTrainability). */
-export const PASS_REDUCE = { trainability: 1 } as const;
+export const KEEP_REDUCE = { none: 0, meco: 1, entropy: 2 } as const;
+export type KeepMode = keyof typeof KEEP_REDUCE;
 
 /** A backward pass seeded at `seed` (batch × numel values) that returns the cotangent at `read` (when given). */
 export interface SeededPass {
   readonly seed: number;
   readonly values: Float32Array;
   readonly read?: number;
+  /** Reduce the read cotangent with the seed in the addon (AZ-NAS block trainability, `passValues`) instead of returning it. */
+  readonly reduce?: 'trainability';
 }
 
 export interface ProxyPassRequest {
@@ -33,10 +34,13 @@ export interface ProxyPassRequest {
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
   readonly keep?: readonly number[];
-  /** Reduce the kept outputs in the addon ({@link KEEP_REDUCE}) and return one value each, not the tensors. */
-  readonly keepReduce?: keyof typeof KEEP_REDUCE;
-  /** Reduce each pass's read cotangent with its seed in the addon and return one value each, not the tensors. */
-  readonly passReduce?: keyof typeof PASS_REDUCE;
+  /**
+   * Reduce the kept outputs in the addon ({@link KEEP_REDUCE}; one mode for all or one per kept node, `none`
+   * returning that output) and return one value each (`keptValues`) instead of the tensors.
+   */
+  readonly keepReduce?: KeepMode | readonly KeepMode[];
+  /** Run the output-seeded backward pass (labels or sum objective) as well as the extra passes. */
+  readonly outputBackward?: boolean;
   readonly bnVar?: boolean;
   readonly nwot?: boolean;
   /** Replace the output-seeded pass by these. */
@@ -46,8 +50,9 @@ export interface ProxyPassRequest {
   readonly threads?: number;
 }
 
-function checkNode(net: Network, id: number, what: string): void {
-  if (!Number.isInteger(id) || id < 1 || id >= net.nodes.length)
+/** `id` names a node of `net` (from `min`: 1 where the input node cannot serve, 0 where it can). */
+function checkNode(net: Network, id: number, what: string, min = 1): void {
+  if (!Number.isInteger(id) || id < min || id >= net.nodes.length)
     throw new SwapError('E_OPTION', `${what} node ${id} does not exist in a ${net.nodes.length}-node network`);
 }
 
@@ -56,7 +61,7 @@ function passArrays(net: Network, batch: number, passes: readonly SeededPass[]) 
   const seedOffsets = new Int32Array(passes.length + 1);
   passes.forEach((p, i) => {
     checkNode(net, p.seed, 'seed');
-    if (p.read !== undefined) checkNode(net, p.read, 'read');
+    if (p.read !== undefined) checkNode(net, p.read, 'read', 0);
     const want = batch * numel(net.nodes[p.seed]!.shape);
     if (p.values.length !== want)
       throw new SwapError('E_INPUT_SHAPE', `seed of node ${p.seed} has ${p.values.length} values, expected ${want}`);
@@ -81,6 +86,13 @@ function scalarArray(net: Network, scalars: readonly ScalarRef[]): Int32Array {
     out.set([r.node, KIND_CODES[r.kind], r.index], q * 3);
   });
   return out;
+}
+
+function keepModes(keep: readonly number[], modes: KeepMode | readonly KeepMode[]): Int32Array {
+  if (typeof modes === 'string') return new Int32Array(keep.length).fill(KEEP_REDUCE[modes]);
+  if (modes.length !== keep.length)
+    throw new SwapError('E_OPTION', `${modes.length} keep reductions for ${keep.length} kept nodes`);
+  return Int32Array.from(modes, (m) => KEEP_REDUCE[m]);
 }
 
 /** Run one proxy pass of `net` on the addon. */
@@ -120,8 +132,11 @@ export async function nativeProxyPass(
     wantNwot: req.nwot ?? false,
     ...(req.passes ? passArrays(net, batch, req.passes) : {}),
     ...(req.scalars ? { scalars: scalarArray(net, req.scalars) } : {}),
-    ...(req.keepReduce ? { keepReduce: KEEP_REDUCE[req.keepReduce] } : {}),
-    ...(req.passReduce ? { passReduce: PASS_REDUCE[req.passReduce] } : {}),
+    ...(req.keep && req.keepReduce ? { keepReduce: keepModes(req.keep, req.keepReduce) } : {}),
+    ...(req.passes?.some((p) => p.reduce)
+      ? { passReduce: Int32Array.from(req.passes, (p) => (p.reduce ? 1 : 0)) }
+      : {}),
+    ...(req.outputBackward ? { outputBackward: true } : {}),
   });
   return res[0]!;
 }
