@@ -29,6 +29,7 @@ describe('--proxies on score (built dist/)', () => {
     expect(out.settings.proxies.synflow).toMatchObject({ batch: 1, input: 'ones', bn: 'identity' });
     expect(out.settings.labels).toBe('embedded CIFAR-10 test labels');
     expect(out.settings.backend).toBe('native'); // auto: the addon is built for the tests
+    expect(out.results[0].peakBytes).toBeGreaterThan(0); // the largest pass's memory, per network
     const ref = JSON.parse(
       run([
         'score',
@@ -43,6 +44,7 @@ describe('--proxies on score (built dist/)', () => {
       ]).stdout,
     );
     expect(ref.settings.backend).toBe('reference');
+    expect(ref.results[0].peakBytes).toBeUndefined();
     for (const [k, v] of Object.entries(ref.results[0].proxies))
       expect(Math.abs((out.results[0].proxies[k] as number) / (v as number) - 1), k).toBeLessThan(1e-4);
     const csv = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov', '--proxy-protocol', 'swap', '--format', 'csv']);

@@ -104,7 +104,7 @@ function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest
 export function proxyRunner(
   req: ProxyRequest,
   threads?: number,
-): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun> {
+): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun & { peakBytes?: number }> {
   if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
   const load = loadAddon();
   if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));
@@ -195,8 +195,11 @@ export async function proxyImages(
   return { images, ...(labels ? { labels } : {}), labelSource };
 }
 
-/** One result row: values (null when not finite) and the reasons of the nulls. */
-export function proxyRow(key: string, id: string, run: ProxyRun): Record<string, unknown> {
+/**
+ * One result row: values (null when not finite), the reasons of the nulls, what was routed, and on the native
+ * engine the peak activation + gradient memory of the network's largest pass (`peakBytes`).
+ */
+export function proxyRow(key: string, id: string, run: ProxyRun & { peakBytes?: number }): Record<string, unknown> {
   const values: Record<string, number | null> = {};
   const reasons: Record<string, string> = {};
   const routed: Record<string, string> = {};
@@ -211,6 +214,7 @@ export function proxyRow(key: string, id: string, run: ProxyRun): Record<string,
     proxies: values,
     ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
     ...(Object.keys(routed).length > 0 ? { routed } : {}),
+    ...(run.peakBytes !== undefined ? { peakBytes: run.peakBytes } : {}),
   };
 }
 
@@ -245,7 +249,7 @@ export function formatProxyRows(
 async function windowedRows(
   items: readonly { id: string; net: () => Network }[],
   inFlight: number,
-  score: (net: Network) => Promise<ProxyRun>,
+  score: (net: Network) => Promise<ProxyRun & { peakBytes?: number }>,
 ): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = new Array(items.length);
   let next = 0;
