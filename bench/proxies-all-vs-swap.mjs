@@ -108,7 +108,7 @@ for (let round = 0; round < rounds; round++)
 const best = (rs, k) => Math.min(...rs.map((r) => r[k]));
 const git = (b) => {
   try {
-    return execFileSync('git', ['-C', b, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    return execFileSync('git', ['-C', b, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: 'pipe' }).trim();
   } catch {
     return 'copy';
   }
@@ -118,9 +118,9 @@ console.log(
 );
 console.log(`builds: ${builds.map((b, i) => `[${i}] ${b} (${git(b)})`).join(', ')}\n`);
 console.log(
-  `| run | ${builds.map((_, i) => `[${i}] wall s | [${i}] CPU s | [${i}] / SWAP (wall) | [${i}] max RSS MB | [${i}] max rel diff`).join(' | ')} |`,
+  `| run | ${builds.map((_, i) => `[${i}] wall s | [${i}] CPU s | [${i}] / SWAP (wall) | [${i}] / SWAP (CPU) | [${i}] max RSS MB | [${i}] max rel diff`).join(' | ')} |`,
 );
-console.log(`|---|${builds.map(() => '---:|---:|---:|---:|---:').join('|')}|`);
+console.log(`|---|${builds.map(() => '---:|---:|---:|---:|---:|---:').join('|')}|`);
 for (const [name] of configs) {
   const cols = builds.map((b) => {
     const rs = t[b][name];
