@@ -91,8 +91,22 @@ export function checkResumeSettings(state: ResumeState, settings: Record<string,
     );
 }
 
-/** One row of `score` output: the architecture, its scores and (with `--truth`) its benchmark accuracies. */
-export type ScoreRow = { arch: string; truth?: Record<string, number | null> } & NetworkScore;
+/** An ensemble fitness on a `score` row (`--fitness ensemble`): the fitness and each member's value. */
+export interface RowEnsemble {
+  readonly fitness: number;
+  readonly members: Readonly<Record<string, number | null>>;
+}
+
+/**
+ * One row of `score` output: the architecture, its scores, (with `--fitness`) its ensemble fitness and (with
+ * `--truth`) its benchmark accuracies.
+ */
+export type ScoreRow = { arch: string; ensemble?: RowEnsemble; truth?: Record<string, number | null> } & NetworkScore;
+
+/** The csv columns of an ensemble (its fitness, then its members), empty without one. */
+export function ensembleColumns(members: readonly string[] | undefined): string {
+  return members ? `,ensemble${members.map((m) => `,ensemble_${m.replace(/-/g, '_')}`).join('')}` : '';
+}
 
 /**
  * Where `score` rows go: jsonl/csv rows are appended as they finish (to `--output`, resumable, or stdout); a json
@@ -106,6 +120,7 @@ export class ScoreSink {
     private readonly f: OutputFlags,
     private readonly settings: Record<string, unknown>,
     private readonly truthCols: readonly string[],
+    private readonly ensembleMembers?: readonly string[],
   ) {
     this.file = f.output && f.format !== 'json' ? AppendFile.open(f.output, !f.resume) : undefined;
   }
@@ -123,8 +138,12 @@ export class ScoreSink {
     else {
       const t = row.truth;
       const truth = this.truthCols.map((c) => `,${t?.[c] ?? ''}`).join('');
+      const e = row.ensemble;
+      const ens = this.ensembleMembers
+        ? `,${e?.fitness ?? ''}${this.ensembleMembers.map((m) => `,${e?.members[m] ?? ''}`).join('')}`
+        : '';
       await this.write(
-        `${csvField(row.arch)},${row.swap},${row.regSwap},${row.params},${row.regFactor},${row.recorded},${row.perRepeat.join(' ')}${truth}\n`,
+        `${csvField(row.arch)},${row.swap},${row.regSwap},${row.params},${row.regFactor},${row.recorded},${row.perRepeat.join(' ')}${ens}${truth}\n`,
       );
     }
   }

@@ -35,7 +35,11 @@ import { resolveScoringRequest, resolveSetting } from '../request/resolve.js';
 import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
-import { CSV_HEAD, checkResumeSettings, readResumeState, ScoreSink } from './score-output.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { CSV_HEAD, checkResumeSettings, ensembleColumns, readResumeState, ScoreSink } from './score-output.js';
+import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
+import type { EnsembleRule } from '../proxies/ensemble.js';
+import type { EnsembleScorer } from '../score/ensemble.js';
 
 interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> {
   space: string;
@@ -56,6 +60,8 @@ interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> 
   redis?: string;
   maxMemory?: string;
   verbose?: boolean;
+  fitness?: string;
+  cacheDir?: string;
 }
 
 /** The networks of `items` that build (an unbuildable one fails later, with its own error). */
@@ -117,7 +123,14 @@ export function registerScore(program: Command): void {
       '--max-memory <size>',
       `refuse runs whose estimated peak memory exceeds this (e.g. 8G; default ${DEFAULT_MEMORY_FRACTION * 100}% of RAM)`,
     );
+  addFitnessOptions(cmd, "also score an ensemble fitness against the space's cached reference set");
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
+    const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
+    if (fitnessRule(f.fitness) && (onnx || f.proxies !== undefined || f.redis))
+      throw new SwapError(
+        'E_OPTION',
+        '--fitness ensemble scores architectures of a space locally (not an ONNX model, --proxies or --redis)',
+      );
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
       if (f.output !== undefined) checkOutputFile(f.output, '--output');
       await writeOut(f.output, await scoreOnnxWithProxies(archs[0]!, f));
@@ -172,7 +185,8 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     return;
   }
   const truthCols = plan.table ? plan.table.targets : [];
-  const csvHead = CSV_HEAD + truthCols.map((t) => `,truth_${t}`).join('');
+  const rule = fitnessRule(f.fitness);
+  const csvHead = CSV_HEAD + ensembleColumns(rule?.members) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;
   const todo = plan.genotypes.filter((g) => !resume.done.has(space.format(g)));
@@ -181,9 +195,13 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   const { backend, skipped } =
     remote?.ran ?? (await new BackendRegistry().choose(plan.request.backend as BackendName | 'auto'));
   reportSkipped(skipped, f.verbose);
-  const settings = scoreSettings(plan, backend.name as BackendName, skipped);
+  const ens = rule ? await openEnsemble(plan, f, rule) : undefined;
+  const settings = {
+    ...scoreSettings(plan, backend.name as BackendName, skipped),
+    ...(ens ? { ensemble: ens.settings } : {}),
+  };
   checkResumeSettings(resume, settings, f.output);
-  const sink = new ScoreSink(f, settings, truthCols);
+  const sink = new ScoreSink(f, settings, truthCols, rule?.members);
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   try {
@@ -191,7 +209,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     const score = remote
       ? (part: unknown[]) => remote.take(part.map((g) => space.format(g)))
       : localScorer(plan, backend as Backend, f, todo.length, ac.signal);
-    const warnings = await scoreChunks(plan, todo, int('--chunk', f.chunk, 1), score, sink);
+    const warnings = await scoreChunks(plan, todo, int('--chunk', f.chunk, 1), score, sink, ens?.scorer);
     await sink.end(warnings);
   } finally {
     process.off('SIGINT', onSig);
@@ -269,6 +287,19 @@ function scoreSettings(
   };
 }
 
+/** The ensemble scorer of `--fitness` for the run's request, its reference set loaded (scored once, then cached). */
+async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule) {
+  const scorer = ensembleScorerFor(plan.space as SearchSpace<unknown, object>, rule, {
+    request: plan.request,
+    inputs: plan.inputs,
+    ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
+    ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
+    progress: f.progress,
+  });
+  const ref = await scorer.loadReference();
+  return { scorer, settings: ensembleSettings(rule, ref.file) };
+}
+
 /**
  * Fan the scoring out to queue workers (`--redis`): the jobs carry the resolved request's settings. The queue
  * client (BullMQ, ioredis) is loaded only here: a plain `score` call does not pay for it.
@@ -326,6 +357,7 @@ async function scoreChunks(
   chunk: number,
   score: (part: unknown[], offset: number) => Promise<NetworkScore[]>,
   sink: ScoreSink,
+  ensemble?: EnsembleScorer<unknown, object>,
 ): Promise<string[]> {
   const warnings = batchWarnings(plan.inputs);
   for (const w of warnings) process.stderr.write(`swapnas: warning: ${w}\n`);
@@ -333,12 +365,19 @@ async function scoreChunks(
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
     const scores = await score(part, i);
+    const ens = ensemble ? await ensemble.scoreWith(part, scores) : undefined;
     for (let k = 0; k < part.length; k++) {
       const s = scores[k]!;
       scored.push(s);
       const arch = plan.space.format(part[k]!);
       const truth = plan.table ? truthRow(plan.table, arch) : undefined;
-      await sink.row({ arch, ...s, ...(truth ? { truth } : {}) });
+      const e = ens?.[k];
+      await sink.row({
+        arch,
+        ...s,
+        ...(e ? { ensemble: { fitness: e.fitness, members: e.values } } : {}),
+        ...(truth ? { truth } : {}),
+      });
     }
   }
   const late = scoreWarnings(scored);

@@ -28,6 +28,7 @@ import { openRemoteSearch } from '../queue/search-remote.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { quote } from '../util/quote.js';
+import { addFitnessOptions } from './ensemble.js';
 
 interface SearchFlags extends InputFlags {
   prune: boolean;
@@ -72,6 +73,8 @@ interface SearchFlags extends InputFlags {
   progress: boolean;
   redis?: string;
   chunk: string;
+  fitness?: string;
+  cacheDir?: string;
 }
 
 const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
@@ -121,6 +124,7 @@ export function registerSearch(program: Command): void {
     );
   addStrategyOptions(cmd);
   addProxyOptions(cmd);
+  addFitnessOptions(cmd, 'what swap-nas and hybrid rank by');
   addRunOptions(cmd);
   cmd.action(async (f: SearchFlags) => {
     await runSearchCli(f);
@@ -324,6 +328,8 @@ async function searchOptionsFromFlags(f: SearchFlags) {
     ...(f.resume ? { resume: true } : {}),
     backend: f.backend as BackendName | 'auto',
     ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+    ...(f.fitness !== undefined ? { fitness: f.fitness } : {}),
+    ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
   };
   return { opts, entry };
 }
@@ -352,7 +358,13 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  const opts: SearchOptions = { ...parsed, signal: ac.signal, onProgress: (d, t) => progress.update(d, t) };
+  const refProgress = new Progress('ensemble reference set', f.progress, process.stderr, 'networks');
+  const opts: SearchOptions = {
+    ...parsed,
+    signal: ac.signal,
+    onProgress: (d, t) => progress.update(d, t),
+    onReference: (d, t) => refProgress.update(d, t),
+  };
   let report: Awaited<ReturnType<typeof runSearch>>;
   const remote = f.redis
     ? await openRemoteSearch({

@@ -38,14 +38,56 @@ function bounds(col: ReferenceColumn, v: number): [number, number] {
   return [lo, up];
 }
 
+/** The mid-rank CDF of a value whose [lo, up) bounds in a column of n are known, shrunk into (0, 1). */
+function midRank(lo: number, up: number, n: number): number {
+  return (lo + (up - lo) / 2 + 0.5) / (n + 1);
+}
+
+/** The mid-rank CDF at the column's entry `i` (a knot of the interpolated CDF). */
+function knot(col: ReferenceColumn, i: number): number {
+  const [lo, up] = bounds(col, col[i]!);
+  return midRank(lo, up, col.length);
+}
+
+/**
+ * Scale of an exponential tail beyond the column's end: the mean gap over the last (up to) 8 finite values at that
+ * end, so the tail continues the reference set's spacing; 1 when they are all equal.
+ */
+function tailScale(col: ReferenceColumn, first: number, upper: boolean): number {
+  const finite = col.length - first;
+  const k = Math.min(8, finite - 1);
+  const gap = upper ? (col[col.length - 1]! - col[col.length - 1 - k]!) / k : (col[first + k]! - col[first]!) / k;
+  return k > 0 && Number.isFinite(gap) && gap > 0 ? gap : 1;
+}
+
 /**
  * ln F̂(v): the mid-rank empirical CDF of `v` in the reference column, shrunk into (0, 1) as (below + ties/2 + ½)/(n + 1)
  * so that no value gets ln 0. A missing value or NaN (a proxy that failed on this network) counts as −∞, the lowest.
+ * Between reference values the CDF is interpolated linearly, and beyond the extremes it continues with exponential
+ * tails at the spacing of the extreme values, so networks better (or worse) than every reference network still
+ * rank among themselves instead of tying; at reference values it is exactly the mid-rank CDF.
  */
 export function logCdf(col: ReferenceColumn, v: number | null): number {
   const n = col.length;
-  const [lo, up] = bounds(col, orLowest(v));
-  return Math.log((lo + (up - lo) / 2 + 0.5) / (n + 1));
+  const x = orLowest(v);
+  const [lo, up] = bounds(col, x);
+  const first = bounds(col, Number.NEGATIVE_INFINITY)[1]; // index of the first finite value
+  if (up > lo || x === Number.NEGATIVE_INFINITY || first === n) return Math.log(midRank(lo, up, n));
+  if (lo === n) {
+    const rest = 1 - knot(col, n - 1);
+    return Math.log1p(-rest * Math.exp(-(x - col[n - 1]!) / tailScale(col, first, true)));
+  }
+  if (lo === first) {
+    const floor = first > 0 ? knot(col, 0) : 0; // the failed reference values' CDF, or 0
+    const decay = -(col[first]! - x) / tailScale(col, first, false);
+    return first > 0
+      ? Math.log(floor + (knot(col, first) - floor) * Math.exp(decay))
+      : Math.log(knot(col, first)) + decay;
+  }
+  const a = col[lo - 1]!;
+  const b = col[lo]!;
+  const fa = knot(col, lo - 1);
+  return Math.log(fa + ((knot(col, lo) - fa) * (x - a)) / (b - a));
 }
 
 /** A named ensemble: its members (proxy names, each ranked "higher is better") and how their CDFs combine. */

@@ -6,6 +6,7 @@ import { regSwapProxy } from './builtin/reg-swap.js';
 import { swapProxy } from './builtin/swap.js';
 import { azExpressivityProxy, azProgressivityProxy, azTrainabilityProxy } from './builtin/az.js';
 import { epeNasProxy, jacovProxy } from './builtin/jacobian.js';
+import { ensembleProxy } from './builtin/ensemble.js';
 import { l2NormProxy } from './builtin/l2-norm.js';
 import { mecoProxy } from './builtin/meco.js';
 import { fisherProxy, gradNormProxy, plainProxy, snipProxy } from './builtin/saliency.js';
@@ -17,7 +18,7 @@ import type { AnyProxy } from './types.js';
 
 /**
  * The built-in proxies, in report order: the engine-measured ones (SWAP, reg-SWAP, NWOT, params, FLOPs), then
- * the rest of the zero-cost suite in the order of `--proxies all`.
+ * the rest of the zero-cost suite in the order of `--proxies all`, then the ensemble.
  */
 export function defaultProxies(): AnyProxy[] {
   return [
@@ -43,7 +44,13 @@ export function defaultProxies(): AnyProxy[] {
     zicoProxy,
     vkdnwProxy,
     vkdnwDimProxy,
+    ensembleProxy,
   ];
+}
+
+/** The ensemble proxies of a registry (those with an `ensemble` form): what `--fitness` may name besides reg-SWAP. */
+export function ensembleProxies(registry = new ProxyRegistry()): AnyProxy[] {
+  return registry.list().filter((p) => p.ensemble !== undefined);
 }
 
 /** The engine-measured proxies (those with a `reduce`): what a backend's measurement pass can give. */

@@ -1,5 +1,6 @@
 import type { MeasurementKind, MeasurementValues } from '../backends/types.js';
 import type { Network } from '../ir/types.js';
+import type { EnsembleRule } from './ensemble.js';
 import type { Regulariser } from './regularise.js';
 import type { SuiteForm } from './suite-protocol.js';
 
@@ -36,7 +37,7 @@ export interface ProxyInput<K extends MeasurementKind> {
  * A zero-cost proxy as a plug-in: its name, which way it ranks, its protocol, and how it is computed — from the
  * engine pass's measurements on any capable backend (`consumes` + `reduce`: SWAP, reg-SWAP, NWOT, params, FLOPs),
  * by the proxy suite's pass under its official protocol (`suite`: every zero-cost proxy of src/proxies/run.ts), or
- * both. Files in src/proxies/builtin/ (see docs/adding-a-proxy.md); one {@link ProxyRegistry} holds them all.
+ * both — or as an `ensemble` of other proxies. Files in src/proxies/builtin/ (see docs/adding-a-proxy.md); one {@link ProxyRegistry} holds them all.
  */
 export interface ProxyDefinition<K extends MeasurementKind = MeasurementKind> {
   /** Stable name (CLI `--proxies`, result keys), lower-case with dashes or underscores, e.g. `reg-swap`, `grad_norm`. */
@@ -51,6 +52,11 @@ export interface ProxyDefinition<K extends MeasurementKind = MeasurementKind> {
   reduce?(input: ProxyInput<K>): number;
   /** How the proxy suite computes it (official protocol, what its pass consumes); absent: engine-only proxy. */
   readonly suite?: SuiteForm;
+  /**
+   * A rank aggregation of other registered proxies against a fixed reference set of architectures (src/score/ensemble.ts
+   * computes it); absent: not an ensemble.
+   */
+  readonly ensemble?: EnsembleRule;
 }
 
 /** A proxy whose consumed kinds are erased (how registries and the engine hold them). */

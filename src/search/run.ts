@@ -15,7 +15,10 @@ import { quote } from '../util/quote.js';
 import { Rng } from '../util/rng.js';
 import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
-import { CachedProxy, SwapProxy, type RemoteSwapScorer } from './proxy.js';
+import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
+import { EnsembleSource } from './ensemble-source.js';
+import { EnsembleScorer, fitnessRule } from '../score/ensemble.js';
+import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
 import { searchSpace, type SearchSpaceEntry } from './spaces.js';
@@ -93,6 +96,15 @@ export interface SearchOptions {
   readonly threads?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * What swap-nas and hybrid rank by: `reg-swap` (default) or an ensemble proxy plug-in (`ensemble`), ranked against
+   * the space's reference set (scored once per settings, cached in `cacheDir`).
+   */
+  readonly fitness?: string;
+  /** Where ensemble reference sets are cached (default: `$SWAPNAS_CACHE_DIR`, else the user's cache folder). */
+  readonly cacheDir?: string;
+  /** Progress of building an ensemble reference set (networks scored, total). */
+  readonly onReference?: (done: number, total: number) => void;
 }
 
 /** Heavy shared objects, passed in (no globals). */
@@ -133,7 +145,7 @@ export interface SearchReport {
     readonly evalNetwork: string | null;
     /** The value the strategy chose it by. */
     readonly signal: number | null;
-    readonly signalName: 'reg-swap' | 'accuracy';
+    readonly signalName: string;
   } | null;
   /** What `test` values are (the table's description of its ground truth; null: no table). */
   readonly truth: string | null;
@@ -206,6 +218,8 @@ function planSearch<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: Se
   });
   const budget = checkBudget(entry, strategy, opts.budget);
   if (opts.resume && !opts.journal) throw new SwapError('E_OPTION', '--resume needs --journal FILE');
+  if (fitnessRule(opts.fitness) && !strategy.usesProxy)
+    throw new SwapError('E_OPTION', `${strategy.name} ranks by accuracy; --fitness applies to swap-nas and hybrid`);
   if (!strategy.usesProxy && (opts.mu !== undefined || opts.sigma !== undefined || opts.targetParams !== undefined))
     throw new SwapError(
       'E_OPTION',
@@ -242,9 +256,10 @@ function checkBudget<G>(entry: SearchSpaceEntry<G>, strategy: Strategy<G>, given
   return budget;
 }
 
-/** The search's reg-SWAP proxy: the scoring request resolved once, uncached source plus journaled cache. */
+/** The search's fitness proxy: the scoring request resolved once, uncached source plus journaled cache. */
 interface SearchProxy<G> {
-  readonly swap: SwapProxy<G, object>;
+  /** reg-SWAP's source, or the ensemble's (`fitness`). */
+  readonly swap: ScoreSource<G> & { readonly backendUsed: string | undefined };
   readonly cached: CachedProxy<G>;
   readonly regulariser: Regulariser | null;
 }
@@ -285,12 +300,45 @@ async function buildProxy<G>(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { remote: deps.remoteScorer, request } : {}),
   });
-  const cached = new CachedProxy(entry.space, swap, {
+  const source = ensembleSource(entry, opts, deps, { request, inputs, network }, swap) ?? swap;
+  const cached = new CachedProxy(entry.space, source, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
     onComputed: (g, key, s) => session.recordProxy(g, key, s),
   });
-  return { swap, cached, regulariser };
+  return { swap: source, cached, regulariser };
+}
+
+/** The ensemble source of `opts.fitness` (undefined for reg-SWAP), with the SWAP source's settings. */
+function ensembleSource<G>(
+  entry: SearchSpaceEntry<G>,
+  opts: SearchOptions,
+  deps: SearchDeps,
+  r: { request: ScoringRequest; inputs: InputBatch; network: Record<string, unknown> },
+  swap: SwapProxy<G, object>,
+): EnsembleSource<G> | undefined {
+  const rule = fitnessRule(opts.fitness);
+  if (!rule) return undefined;
+  if (deps.remoteScorer)
+    throw new SwapError('E_OPTION', `fitness ${opts.fitness} is scored locally; drop --redis or use reg-swap`);
+  const { request } = r;
+  const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
+    rule,
+    network: r.network,
+    inputs: r.inputs,
+    batch: request.batch,
+    repeats: request.repeats,
+    seed: request.seed,
+    regulariser: request.regulariser ?? undefined,
+    settings: { ...request },
+    backend: opts.backend ?? 'auto',
+    ...(deps.registry ? { registry: deps.registry } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.onReference ? { onReference: opts.onReference } : {}),
+  });
+  return new EnsembleSource(scorer, rule, opts.fitness!, swap.metadata);
 }
 
 /** The ground-truth evaluator of a query-based strategy: the benchmark table or a training command. */
@@ -458,7 +506,7 @@ function buildReport<G>(
           benchmarkParams: rec?.params?.[dataset] ?? null,
           ...evalNetworkOf(entry, best, dataset),
           signal: r.outcome.signal ?? null,
-          signalName: plan.strategy.usesQueries ? 'accuracy' : 'reg-swap',
+          signalName: plan.strategy.usesQueries ? 'accuracy' : (proxy?.swap.name ?? 'reg-swap'),
         };
   return {
     version: 1,

@@ -1,0 +1,61 @@
+/**
+ * `--fitness` on `score` and `search`: reg-SWAP (the default) or an ensemble proxy plug-in of the registry (e.g.
+ * `ensemble`, docs/ensemble-study.md), ranked against the space's reference set cached under `--cache-dir`.
+ */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { InputBatch } from '../data/batch.js';
+import type { EnsembleRule } from '../proxies/ensemble.js';
+import type { ScoringRequest } from '../request/types.js';
+import { DEFAULT_FITNESS, EnsembleScorer, fitnessNames } from '../score/ensemble.js';
+export { fitnessRule } from '../score/ensemble.js';
+import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { Progress } from '../util/progress.js';
+
+/** Add `--fitness` and `--cache-dir` to a command. */
+export function addFitnessOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--fitness <name>', `${what}: ${fitnessNames().join(' | ')} (default ${DEFAULT_FITNESS})`)
+    .option(
+      '--cache-dir <dir>',
+      `where ensemble reference sets are cached (default $SWAPNAS_CACHE_DIR, else $XDG_CACHE_HOME/swapnas or ~/.cache/swapnas: ${cacheDirectory()})`,
+    );
+}
+
+/** What the settings blocks of ensemble results record about the rule and its reference set. */
+export function ensembleSettings(rule: EnsembleRule, file: string): Record<string, unknown> {
+  return {
+    rule: rule.name,
+    members: rule.members,
+    description: rule.description,
+    reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED, cache: basename(file) },
+  };
+}
+
+/**
+ * An ensemble scorer for a resolved scoring request (its network, batch, seed, μ/σ and backend), with the
+ * reference set's build progress on stderr.
+ */
+export function ensembleScorerFor<G>(
+  space: SearchSpace<G, object>,
+  rule: EnsembleRule,
+  r: { request: ScoringRequest; inputs: InputBatch; threads?: number; cacheDir?: string; progress: boolean },
+): EnsembleScorer<G, object> {
+  const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
+  const { request } = r;
+  return new EnsembleScorer(space, {
+    rule,
+    network: request.network,
+    inputs: r.inputs,
+    batch: request.batch,
+    repeats: request.repeats,
+    seed: request.seed,
+    regulariser: request.regulariser ?? undefined,
+    settings: { ...request },
+    backend: request.backend,
+    ...(r.threads !== undefined ? { threads: r.threads } : {}),
+    ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
+    onReference: (d, t) => progress.update(d, t),
+  });
+}

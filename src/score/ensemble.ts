@@ -1,0 +1,248 @@
+/**
+ * Ensemble fitness of networks (a proxy plug-in with an `ensemble` form, e.g. `ensemble`): each member's value —
+ * SWAP, reg-SWAP or Θ from one engine pass, any suite proxy under the SWAP protocol (the same proxy network, S
+ * input images and the run's seed) — is placed in that member's distribution over the space's reference set
+ * (src/score/reference-set.ts), scored once per settings and cached, and the fitness is Σ ln F̂_m.
+ */
+import { BackendRegistry } from '../backends/registry.js';
+import type { BackendName } from '../backends/types.js';
+import type { InputBatch } from '../data/batch.js';
+import type { Network } from '../ir/types.js';
+import { loadAddon } from '../native/loader.js';
+import { type EnsembleRule, ensembleScore, type ReferenceColumn, referenceColumn } from '../proxies/ensemble.js';
+import { nativeProxyRunner } from '../proxies/native-run.js';
+import { PROXY_NAMES, type ProxyName } from '../proxies/registry.js';
+import type { Regulariser } from '../proxies/regularise.js';
+import { type ProxyRun, type ProxyRunOptions, runProxies } from '../proxies/run.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { SwapError } from '../util/errors.js';
+import { quote } from '../util/quote.js';
+import { ensembleProxies } from '../proxies/plugins.js';
+import {
+  REFERENCE_SEED,
+  REFERENCE_SIZE,
+  type ReferenceIdentity,
+  type ReferenceSet,
+  readReference,
+  referenceFile,
+  referenceGenotypes,
+  writeReference,
+} from './reference-set.js';
+import { type NetworkScore, scoreNetworks } from './swap.js';
+
+/** Members read off the SWAP engine pass (the rest are suite proxies). */
+const ENGINE_MEMBERS: Readonly<Record<string, (s: NetworkScore) => number>> = {
+  swap: (s) => s.swap,
+  'reg-swap': (s) => s.regSwap,
+  params: (s) => s.params,
+};
+
+/** The default fitness of `search` and `score`: reg-SWAP. */
+export const DEFAULT_FITNESS = 'reg-swap';
+
+/** Names a fitness may be given by: reg-SWAP and every ensemble plug-in of the registry. */
+export function fitnessNames(): string[] {
+  return [DEFAULT_FITNESS, ...ensembleProxies().map((p) => p.name)];
+}
+
+/** The ensemble rule a fitness name stands for, or undefined for reg-SWAP; unknown names are `E_OPTION`. */
+export function fitnessRule(name: string | undefined): EnsembleRule | undefined {
+  if (name === undefined || name === DEFAULT_FITNESS) return undefined;
+  const p = ensembleProxies().find((e) => e.name === name);
+  if (!p?.ensemble)
+    throw new SwapError('E_OPTION', `fitness must be one of ${fitnessNames().join(', ')}, got ${quote(name)}`);
+  return p.ensemble;
+}
+
+/** How an {@link EnsembleScorer} scores: the resolved scoring settings, the rule and where its reference lives. */
+export interface EnsembleOptions<N extends object> {
+  readonly rule: EnsembleRule;
+  /** Proxy-network options (as `space.build` takes them). */
+  readonly network: Partial<N>;
+  readonly inputs: InputBatch;
+  readonly batch: number;
+  readonly repeats: number;
+  readonly seed: number;
+  readonly regulariser?: Regulariser | undefined;
+  /** Identity of these settings for the cache key (the resolved scoring request). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly backend?: BackendName | 'auto';
+  readonly registry?: BackendRegistry;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  /** Cache folder (default: {@link cacheDirectory}'s). */
+  readonly cacheDir?: string;
+  readonly referenceSize?: number;
+  readonly referenceSeed?: number;
+  /** Progress of building the reference set (networks scored, total). */
+  readonly onReference?: (done: number, total: number) => void;
+}
+
+/** One network's ensemble fitness, its members' values and the SWAP pass's Ψ and Θ. */
+export interface EnsembleScore {
+  readonly fitness: number;
+  readonly values: Readonly<Record<string, number | null>>;
+  readonly swap: number;
+  readonly params: number;
+}
+
+/** The reference a scorer ranks against: the cache file, whether it was read from it, and each member's column. */
+export interface LoadedReference {
+  readonly file: string;
+  readonly fromCache: boolean;
+  readonly size: number;
+  readonly columns: Readonly<Record<string, ReferenceColumn>>;
+}
+
+function finiteOrNull(v: number | null | undefined): number | null {
+  return v === null || v === undefined || !Number.isFinite(v) ? null : v;
+}
+
+/** Scores networks of one space with one ensemble rule under one resolved setting. */
+export class EnsembleScorer<G, N extends object> {
+  private readonly suite: ProxyName[];
+  private readonly engine: 'native' | 'reference';
+  private runner: ((net: Network, o: ProxyRunOptions) => Promise<ProxyRun>) | undefined;
+  private reference: Promise<LoadedReference> | undefined;
+  /** The SWAP backend `auto` resolved to (fixed once, so the reference and every network use the same one). */
+  private backend: BackendName | undefined;
+  /** Backend of the SWAP pass that last ran (for reports). */
+  backendUsed: BackendName | undefined;
+
+  constructor(
+    private readonly space: SearchSpace<G, N>,
+    private readonly opts: EnsembleOptions<N>,
+  ) {
+    this.suite = opts.rule.members.filter((m) => !(m in ENGINE_MEMBERS)) as ProxyName[];
+    for (const m of this.suite)
+      if (!(PROXY_NAMES as readonly string[]).includes(m))
+        throw new SwapError('E_PROXY', `ensemble ${opts.rule.name}: member ${m.slice(0, 40)} is not a known proxy`);
+    this.engine = opts.backend !== 'reference' && loadAddon().ok ? 'native' : 'reference';
+  }
+
+  /** The identity its reference set is cached under (after the SWAP backend is fixed). */
+  identity(): ReferenceIdentity {
+    return {
+      rule: this.opts.rule.name,
+      members: this.opts.rule.members,
+      space: this.space.name,
+      size: this.opts.referenceSize ?? REFERENCE_SIZE,
+      seed: this.opts.referenceSeed ?? REFERENCE_SEED,
+      settings: { ...this.opts.settings, swapBackend: this.backend ?? null, suiteEngine: this.engine },
+    };
+  }
+
+  /** The reference columns: read from the cache, else scored (with progress) and written to it atomically. */
+  loadReference(): Promise<LoadedReference> {
+    this.reference ??= this.buildReference();
+    return this.reference;
+  }
+
+  /** Fitness and member values of networks; each network's fitness is independent of the others. */
+  async score(genotypes: readonly G[]): Promise<EnsembleScore[]> {
+    return this.scoreWith(genotypes);
+  }
+
+  /**
+   * {@link score}, reusing SWAP scores the caller already has for these genotypes (same settings and backend as
+   * this scorer's, e.g. `score`'s own pass) instead of a second SWAP pass.
+   */
+  async scoreWith(genotypes: readonly G[], swap?: readonly NetworkScore[]): Promise<EnsembleScore[]> {
+    if (genotypes.length === 0) return [];
+    const ref = await this.loadReference();
+    const nets = genotypes.map((g) => this.space.build(g, this.opts.network));
+    return (await this.members(nets, swap)).map((m) => ({
+      ...m,
+      fitness: ensembleScore(this.opts.rule, m.values, ref.columns),
+    }));
+  }
+
+  /** Fix the SWAP backend: the one asked for, or the one `auto` picks here. */
+  private async fixBackend(): Promise<BackendName> {
+    if (this.backend) return this.backend;
+    const { backend } = await (this.opts.registry ?? new BackendRegistry()).choose(this.opts.backend ?? 'auto');
+    await backend.close?.();
+    this.backend = backend.name;
+    return this.backend;
+  }
+
+  private async buildReference(): Promise<LoadedReference> {
+    await this.fixBackend();
+    const id = this.identity();
+    const file = referenceFile(id, this.opts.cacheDir);
+    const cached = readReference(file, id);
+    const set = cached ?? (await this.scoreReference(id));
+    if (!cached) writeReference(file, id, set);
+    const columns = Object.fromEntries(id.members.map((m) => [m, referenceColumn(set.values[m]!)]));
+    return { file, fromCache: cached !== undefined, size: set.archs.length, columns };
+  }
+
+  private async scoreReference(id: ReferenceIdentity): Promise<ReferenceSet> {
+    const gs = referenceGenotypes(this.space, id.size, id.seed);
+    const values: Record<string, (number | null)[]> = Object.fromEntries(id.members.map((m) => [m, []]));
+    const chunk = 16;
+    for (let i = 0; i < gs.length; i += chunk) {
+      if (this.opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'reference set cancelled');
+      const nets = gs.slice(i, i + chunk).map((g) => this.space.build(g, this.opts.network));
+      for (const r of await this.members(nets)) for (const m of id.members) values[m]!.push(r.values[m] ?? null);
+      this.opts.onReference?.(Math.min(i + chunk, gs.length), gs.length);
+    }
+    return { archs: gs.map((g) => this.space.format(g)), values };
+  }
+
+  /** Every member's value on each network: one SWAP pass for the engine members, the suite pass for the others. */
+  private async members(
+    nets: readonly Network[],
+    given?: readonly NetworkScore[],
+  ): Promise<Omit<EnsembleScore, 'fitness'>[]> {
+    const scores = given ?? (await this.swapScores(nets));
+    const suite = await Promise.all(nets.map((net) => this.suiteValues(net)));
+    return scores.map((s, i) => {
+      const values: Record<string, number | null> = {};
+      for (const m of this.opts.rule.members) values[m] = m in ENGINE_MEMBERS ? ENGINE_MEMBERS[m]!(s) : suite[i]![m]!;
+      return { values, swap: s.swap, params: s.params };
+    });
+  }
+
+  /** SWAP, reg-SWAP and Θ of networks in one pass on the fixed backend. */
+  private async swapScores(nets: readonly Network[]): Promise<NetworkScore[]> {
+    const o = this.opts;
+    const backend = await this.fixBackend();
+    const run = await scoreNetworks(nets, {
+      inputs: o.inputs,
+      batch: o.batch,
+      repeats: o.repeats,
+      seed: o.seed,
+      ...(o.regulariser ? { regulariser: o.regulariser } : {}),
+      backend,
+      ...(o.registry ? { registry: o.registry } : {}),
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    this.backendUsed = run.settings.backend;
+    return run.scores;
+  }
+
+  /** The suite members of one network under the SWAP protocol (proxy network, S images, the run's seed). */
+  private async suiteValues(net: Network): Promise<Record<string, number | null>> {
+    if (this.suite.length === 0) return {};
+    const o = this.opts;
+    const run = await this.suiteRunner()(net, {
+      protocol: 'swap',
+      seed: o.seed,
+      images: o.inputs,
+      batch: o.batch,
+    });
+    return Object.fromEntries(this.suite.map((m) => [m, finiteOrNull(run.values[m]?.value)]));
+  }
+
+  private suiteRunner(): (net: Network, o: ProxyRunOptions) => Promise<ProxyRun> {
+    if (this.runner) return this.runner;
+    const load = loadAddon();
+    if (this.engine === 'native' && load.ok) {
+      const native = nativeProxyRunner(load.addon, this.opts.threads);
+      this.runner = (net, o) => native.run(net, this.suite, o);
+    } else this.runner = async (net, o) => runProxies(net, this.suite, o);
+    return this.runner;
+  }
+}

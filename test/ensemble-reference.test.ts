@@ -1,0 +1,223 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gaussianBatch } from '../src/data/gaussian.js';
+import { logCdf, REG_SWAP_MECO_ENSEMBLE, referenceColumn } from '../src/proxies/ensemble.js';
+import { ensembleProxies } from '../src/proxies/plugins.js';
+import { runProxies } from '../src/proxies/run.js';
+import { EnsembleScorer, type EnsembleOptions } from '../src/score/ensemble.js';
+import { cacheDirectory, referenceGenotypes } from '../src/score/reference-set.js';
+import { scoreNetworks } from '../src/score/swap.js';
+import { nb201Space } from '../src/spaces/nb201/index.js';
+import { runSearch } from '../src/search/run.js';
+import { resolveScoringRequest } from '../src/request/resolve.js';
+import { Nb201Table } from '../src/tables/nb201.js';
+import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
+
+const INPUTS = gaussianBatch(4, 3, 8, 8, 11);
+const NETWORK = { channels: 4, cells: 1, inputSize: 8 };
+
+function options(cacheDir: string, extra: Partial<EnsembleOptions<object>> = {}): EnsembleOptions<object> {
+  const regulariser = { mu: 2, sigma: 4, source: 'test' };
+  return {
+    rule: REG_SWAP_MECO_ENSEMBLE,
+    network: NETWORK,
+    inputs: INPUTS,
+    batch: 4,
+    repeats: 2,
+    seed: 5,
+    regulariser,
+    settings: { network: NETWORK, batch: 4, repeats: 2, seed: 5, regulariser, inputs: INPUTS.source },
+    backend: 'reference',
+    cacheDir,
+    referenceSize: 12,
+    ...extra,
+  };
+}
+
+const archs = [
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
+  '|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|',
+  '|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+].map((a) => nb201Space.parse(a));
+
+describe('ensemble reference set and fitness', () => {
+  it('the ensemble is one registered proxy plug-in whose members are reg-SWAP and MeCo', () => {
+    expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members])).toEqual([['ensemble', ['reg-swap', 'meco']]]);
+  });
+
+  it('the reference set is a fixed seeded sample of distinct classes, the same on every call', () => {
+    const a = referenceGenotypes(nb201Space, 50, 1).map((g) => nb201Space.format(g));
+    expect(referenceGenotypes(nb201Space, 50, 1).map((g) => nb201Space.format(g))).toEqual(a);
+    expect(new Set(referenceGenotypes(nb201Space, 50, 1).map((g) => nb201Space.canonicalKey(g))).size).toBe(50);
+    expect(referenceGenotypes(nb201Space, 50, 2).map((g) => nb201Space.format(g))).not.toEqual(a);
+  });
+
+  it('a network gets the same fitness alone or in any batch, equal to Σ ln F̂ of its members over the reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const progress: number[] = [];
+    const scorer = new EnsembleScorer(nb201Space, options(dir, { onReference: (d) => progress.push(d) }));
+    const alone = await scorer.score([archs[0]!]);
+    const batch = await scorer.score([archs[1]!, archs[0]!, archs[2]!]);
+    expect(batch[1]).toEqual(alone[0]);
+    expect(progress).toEqual([12]);
+    // The members are exactly reg-SWAP of the SWAP pass and MeCo of the suite under the SWAP protocol.
+    const net = nb201Space.build(archs[0]!, NETWORK);
+    const swap = await scoreNetworks([net], {
+      inputs: INPUTS,
+      repeats: 2,
+      seed: 5,
+      regulariser: { mu: 2, sigma: 4, source: 'test' },
+      backend: 'reference',
+    });
+    const meco = runProxies(net, ['meco'], { protocol: 'swap', seed: 5, images: INPUTS, batch: 4 }).values.meco!.value;
+    expect(alone[0]!.values).toEqual({ 'reg-swap': swap.scores[0]!.regSwap, meco });
+    // Rebuild the reference from the cache file and recompute the sum by hand.
+    const [file] = readdirSync(dir);
+    const doc = JSON.parse(readFileSync(join(dir, file!), 'utf8'));
+    expect(doc.reference.archs).toHaveLength(12);
+    const col = (m: string) => referenceColumn(doc.reference.values[m]);
+    expect(alone[0]!.fitness).toBeCloseTo(
+      logCdf(col('reg-swap'), swap.scores[0]!.regSwap) + logCdf(col('meco'), meco),
+      12,
+    );
+  });
+
+  it('a second scorer reads the cache (no scoring) and gives identical values; other settings get another file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const first = new EnsembleScorer(nb201Space, options(dir));
+    const a = await first.score(archs);
+    expect((await first.loadReference()).fromCache).toBe(false);
+    const progress: number[] = [];
+    const second = new EnsembleScorer(nb201Space, options(dir, { onReference: (d) => progress.push(d) }));
+    expect(await second.score(archs)).toEqual(a);
+    const ref = await second.loadReference();
+    expect(ref.fromCache).toBe(true);
+    expect(progress).toEqual([]);
+    const other = new EnsembleScorer(nb201Space, options(dir, { seed: 6, settings: { seed: 6 } }));
+    expect((await other.loadReference()).file).not.toBe(ref.file);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+    // A corrupt cache file is rebuilt, not trusted, and the values come back the same.
+    writeFileSync(ref.file, '{"format": "swapnas-ensemble-reference/1", "reference": ');
+    const third = new EnsembleScorer(nb201Space, options(dir));
+    expect(await third.score(archs)).toEqual(a);
+    expect((await third.loadReference()).fromCache).toBe(false);
+    expect(JSON.parse(readFileSync(ref.file, 'utf8')).reference.archs).toHaveLength(12);
+  });
+
+  it('the cache folder is the one given, else $SWAPNAS_CACHE_DIR, else under $XDG_CACHE_HOME', () => {
+    const env = { ...process.env };
+    try {
+      process.env['SWAPNAS_CACHE_DIR'] = '/tmp/a';
+      expect(cacheDirectory('/tmp/b')).toBe('/tmp/b');
+      expect(cacheDirectory()).toBe('/tmp/a');
+      delete process.env['SWAPNAS_CACHE_DIR'];
+      process.env['XDG_CACHE_HOME'] = '/tmp/x';
+      expect(cacheDirectory()).toBe(join('/tmp/x', 'swapnas'));
+      expect(existsSync('/tmp/x/swapnas')).toBe(false); // only resolved, nothing created
+    } finally {
+      process.env = env;
+    }
+  });
+});
+
+describe('the ensemble as search fitness', () => {
+  it("swap-nas ranks by the ensemble: the chosen cell's fitness equals a standalone scorer's, and the journal resumes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-search-'));
+    const inputs = gaussianBatch(8, 3, 8, 8, 3);
+    const proxy = { channels: 4, cells: 1, batch: 8, repeats: 1 };
+    const o = {
+      strategy: 'swap-nas',
+      seed: 4,
+      proxy,
+      mu: 5,
+      sigma: 50,
+      fitness: 'ensemble',
+      cacheDir: dir,
+      backend: 'reference' as const,
+      swapNas: { population: 6, cycles: 3, sampleSize: 3, mutations: 2 },
+      journal: join(dir, 'journal.jsonl'),
+    };
+    const deps = { table: nb201Benchmark(Nb201Table.load()), inputs };
+    const built: number[] = [];
+    const r = await runSearch({ ...o, onReference: (d) => built.push(d) }, deps);
+    expect(built[built.length - 1]).toBe(256);
+    expect(r.chosen!.signalName).toBe('ensemble');
+    expect(r.proxy!.settings['ensemble']).toMatchObject({ rule: 'reg-swap+meco', members: ['reg-swap', 'meco'] });
+    const { request } = await resolveScoringRequest({
+      space: 'nb201',
+      target: 'cifar10',
+      ...proxy,
+      seed: 4,
+      mu: 5,
+      sigma: 50,
+      inputs: { kind: 'batch', batch: inputs },
+    });
+    const scorer = new EnsembleScorer(nb201Space, {
+      ...options(dir),
+      network: request.network,
+      inputs,
+      batch: 8,
+      repeats: 1,
+      seed: 4,
+      regulariser: request.regulariser!,
+      settings: { ...request },
+      referenceSize: undefined,
+    });
+    const [alone] = await scorer.score([nb201Space.parse(r.chosen!.arch)]);
+    expect((await scorer.loadReference()).fromCache).toBe(true);
+    expect(alone!.fitness).toBe(r.chosen!.signal);
+    // Resuming replays the journal's fitness values and reaches the same choice without scoring again.
+    const again = await runSearch({ ...o, resume: true }, deps);
+    expect(again.chosen).toEqual(r.chosen);
+    expect(again.session.proxyComputed).toBe(0);
+  }, 120_000);
+
+  it('refuses --fitness with a strategy that ranks by accuracy and an unknown fitness name', async () => {
+    const deps = { table: nb201Benchmark(Nb201Table.load()) };
+    await expect(runSearch({ strategy: 'random', fitness: 'ensemble' }, deps)).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
+    await expect(runSearch({ strategy: 'swap-nas', fitness: 'ensembel' }, deps)).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
+  });
+});
+
+describe('score --fitness ensemble (built dist/, as npm test builds it)', () => {
+  const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+  const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-cli-'));
+  const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--repeats', '1', '--mu', '5', '--sigma', '50'];
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'score', ...tiny, '--fitness', 'ensemble', '--cache-dir', dir, ...args], {
+      encoding: 'utf8',
+    });
+  const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+  const B = '|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|';
+
+  it('adds the fitness and its members to every row, the same whichever networks share the run', () => {
+    const first = cli([A, B, '--format', 'csv']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/ensemble reference set: 256\/256 networks/);
+    const [head, rowA] = first.stdout.trim().split('\n');
+    expect(head).toBe(
+      'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat,ensemble,ensemble_reg_swap,ensemble_meco',
+    );
+    const alone = cli([A, '--format', 'json']);
+    expect(alone.stderr).not.toMatch(/reference set/); // served from the cache
+    const doc = JSON.parse(alone.stdout);
+    expect(doc.settings.ensemble).toMatchObject({ rule: 'reg-swap+meco', reference: { size: 256, seed: 1 } });
+    const e = doc.results[0].ensemble;
+    expect(rowA!.split(',').slice(7).map(Number)).toEqual([e.fitness, e.members['reg-swap'], e.members.meco]);
+  }, 120_000);
+
+  it('refuses an unknown fitness and an ONNX model with coded errors', () => {
+    const bad = spawnSync(process.execPath, [CLI, 'score', A, '--fitness', 'ensembel'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/E_OPTION.*reg-swap, ensemble/);
+    const onnx = cli(['model.onnx']);
+    expect(onnx.stderr).toMatch(/E_OPTION/);
+  });
+});
