@@ -1,7 +1,7 @@
 // The ensemble study (docs/ensemble-study.md): Spearman ρ of every suite proxy and of candidate ensembles against
 // NB201 test accuracy on the samples measured by bench/ensemble-measure.mjs. The rule is chosen on sample A only
-// (greedy forward selection of members of the log-CDF aggregation, mean ρ over the three datasets), then reported
-// unchanged on B. SWAP / reg-SWAP come from the shipped all-cell run (docs/ranking-study/nb201-default-all15625.jsonl.gz).
+// (greedy forward selection of members of the log-CDF aggregation, mean ρ over the three datasets; then weighted
+// additions), then reported unchanged on B. SWAP / reg-SWAP come from the shipped all-cell run (docs/ranking-study/nb201-default-all15625.jsonl.gz).
 //
 //   node bench/ensemble-study.mjs --runs runs/ensemble --protocol swap [--choose A] [--report A,B]
 import { readFileSync, existsSync } from 'node:fs';
@@ -21,6 +21,7 @@ const { values: a } = parseArgs({
     choose: { type: 'string', default: 'A' },
     report: { type: 'string', default: 'A,B' },
     'min-gain': { type: 'string', default: '0.002' },
+    'weighted-gain': { type: 'string', default: '0.005' },
   },
 });
 const DATASETS = ['cifar10', 'cifar100', 'imagenet16'];
@@ -77,8 +78,11 @@ function rho(rows, score) {
   );
 }
 const mean = (o) => DATASETS.reduce((s, d) => s + o[d], 0) / DATASETS.length;
-function ensembleRho(rows, members) {
-  const agg = populationLogRank(members.map((m) => rows.map((r) => r.v[m] ?? null)));
+function ensembleRho(rows, members, weights) {
+  const agg = populationLogRank(
+    members.map((m) => rows.map((r) => r.v[m] ?? null)),
+    weights,
+  );
   const idx = new Map(rows.map((r, i) => [r, i]));
   return rho(rows, (r) => agg[idx.get(r)]);
 }
@@ -101,18 +105,43 @@ for (;;) {
   best = pick.m;
   console.error(`+ ${pick.n}: mean ρ ${pick.m.toFixed(4)} on ${a.choose}`);
 }
+// Second stage, still on the choice sample only: one more member at a weight w < 1 (each of its ln F̂ scaled by w),
+// kept when it adds at least --weighted-gain to the mean ρ; repeated until nothing does.
+const weights = members.map(() => 1);
+for (;;) {
+  let pick = null;
+  for (const n of names) {
+    if (members.includes(n)) continue;
+    for (const w of [0.1, 0.2, 0.3, 0.5]) {
+      const m = mean(ensembleRho(chooseRows, [...members, n], [...weights, w]));
+      if (!pick || m > pick.m) pick = { n, w, m };
+    }
+  }
+  if (!pick || pick.m < best + Number(a['weighted-gain'])) {
+    if (pick)
+      console.error(`(best weighted addition ${pick.n} × ${pick.w}: mean ρ ${pick.m.toFixed(4)}, below the gain)`);
+    break;
+  }
+  members.push(pick.n);
+  weights.push(pick.w);
+  best = pick.m;
+  console.error(`+ ${pick.w} × ${pick.n}: mean ρ ${pick.m.toFixed(4)} on ${a.choose}`);
+}
 const rules = {
-  chosen: members,
-  'AZ-NAS (E+P+T+C)': ['az_expressivity', 'az_progressivity', 'az_trainability', 'flops'],
-  'VKDNW_agg (C+E+P+T+VKDNW)': ['flops', 'az_expressivity', 'az_progressivity', 'az_trainability', 'vkdnw'],
+  chosen: { members, weights },
+  'first stage (equal weights)': { members: members.filter((_, i) => weights[i] === 1) },
+  'AZ-NAS (E+P+T+C)': { members: ['az_expressivity', 'az_progressivity', 'az_trainability', 'flops'] },
+  'VKDNW_agg (C+E+P+T+VKDNW)': {
+    members: ['flops', 'az_expressivity', 'az_progressivity', 'az_trainability', 'vkdnw'],
+  },
 };
-const out = { protocol: a.protocol, chosenOn: a.choose, members, samples: {} };
+const out = { protocol: a.protocol, chosenOn: a.choose, members, weights, samples: {} };
 for (const sample of a.report.split(',')) {
   const rows = load(sample);
   if (!rows) continue;
   const res = { n: rows.length, proxies: {}, ensembles: {} };
   for (const n of names) res.proxies[n] = rho(rows, (r) => r.v[n]);
-  for (const [k, m] of Object.entries(rules)) res.ensembles[k] = { members: m, rho: ensembleRho(rows, m) };
+  for (const [k, r] of Object.entries(rules)) res.ensembles[k] = { ...r, rho: ensembleRho(rows, r.members, r.weights) };
   out.samples[sample] = res;
 }
 console.log(JSON.stringify(out, null, 1));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
-import { logCdf, REG_SWAP_MECO_ENSEMBLE, referenceColumn } from '../src/proxies/ensemble.js';
+import { DEFAULT_ENSEMBLE, logCdf, referenceColumn } from '../src/proxies/ensemble.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
 import { runProxies } from '../src/proxies/run.js';
 import { EnsembleScorer, type EnsembleOptions } from '../src/score/ensemble.js';
@@ -22,14 +22,14 @@ const NETWORK = { channels: 4, cells: 1, inputSize: 8 };
 function options(cacheDir: string, extra: Partial<EnsembleOptions<object>> = {}): EnsembleOptions<object> {
   const regulariser = { mu: 2, sigma: 4, source: 'test' };
   return {
-    rule: REG_SWAP_MECO_ENSEMBLE,
+    rule: DEFAULT_ENSEMBLE,
     network: NETWORK,
     inputs: INPUTS,
     batch: 4,
     repeats: 2,
-    seed: 5,
+    seed: 0,
     regulariser,
-    settings: { network: NETWORK, batch: 4, repeats: 2, seed: 5, regulariser, inputs: INPUTS.source },
+    settings: { network: NETWORK, batch: 4, repeats: 2, seed: 0, regulariser, inputs: INPUTS.source },
     backend: 'reference',
     cacheDir,
     referenceSize: 12,
@@ -44,8 +44,10 @@ const archs = [
 ].map((a) => nb201Space.parse(a));
 
 describe('ensemble reference set and fitness', () => {
-  it('the ensemble is one registered proxy plug-in whose members are reg-SWAP and MeCo', () => {
-    expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members])).toEqual([['ensemble', ['reg-swap', 'meco']]]);
+  it('the ensemble is one registered proxy plug-in: reg-SWAP, MeCo and 0.3 × AZ-NAS trainability', () => {
+    expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members, p.ensemble?.weights])).toEqual([
+      ['ensemble', ['reg-swap', 'meco', 'az_trainability'], [1, 1, 0.3]],
+    ]);
   });
 
   it('the reference set is a fixed seeded sample of distinct classes, the same on every call', () => {
@@ -63,26 +65,29 @@ describe('ensemble reference set and fitness', () => {
     const batch = await scorer.score([archs[1]!, archs[0]!, archs[2]!]);
     expect(batch[1]).toEqual(alone[0]);
     expect(progress).toEqual([12]);
-    // The members are exactly reg-SWAP of the SWAP pass and MeCo of the suite under the SWAP protocol.
+    // The members are exactly reg-SWAP of the SWAP pass, MeCo and trainability of the suite (SWAP protocol).
     const net = nb201Space.build(archs[0]!, NETWORK);
     const swap = await scoreNetworks([net], {
       inputs: INPUTS,
       repeats: 2,
-      seed: 5,
+      seed: 0,
       regulariser: { mu: 2, sigma: 4, source: 'test' },
       backend: 'reference',
     });
-    const meco = runProxies(net, ['meco'], { protocol: 'swap', seed: 5, images: INPUTS, batch: 4 }).values.meco!.value;
-    expect(alone[0]!.values).toEqual({ 'reg-swap': swap.scores[0]!.regSwap, meco });
+    const suite = runProxies(net, ['meco', 'az_trainability'], { protocol: 'swap', seed: 0, images: INPUTS, batch: 4 });
+    const meco = suite.values.meco!.value;
+    const trainability = suite.values.az_trainability!.value;
+    expect(alone[0]!.values).toEqual({ 'reg-swap': swap.scores[0]!.regSwap, meco, az_trainability: trainability });
     // Rebuild the reference from the cache file and recompute the sum by hand.
     const [file] = readdirSync(dir);
     const doc = JSON.parse(readFileSync(join(dir, file!), 'utf8'));
     expect(doc.reference.archs).toHaveLength(12);
     const col = (m: string) => referenceColumn(doc.reference.values[m]);
-    expect(alone[0]!.fitness).toBeCloseTo(
-      logCdf(col('reg-swap'), swap.scores[0]!.regSwap) + logCdf(col('meco'), meco),
-      12,
-    );
+    const byHand =
+      logCdf(col('reg-swap'), swap.scores[0]!.regSwap) +
+      logCdf(col('meco'), meco) +
+      0.3 * logCdf(col('az_trainability'), trainability);
+    expect(alone[0]!.fitness).toBeCloseTo(byHand, 12);
   });
 
   it('a second scorer reads the cache (no scoring) and gives identical values; other settings get another file', async () => {
@@ -96,7 +101,16 @@ describe('ensemble reference set and fitness', () => {
     const ref = await second.loadReference();
     expect(ref.fromCache).toBe(true);
     expect(progress).toEqual([]);
-    const other = new EnsembleScorer(nb201Space, options(dir, { seed: 6, settings: { seed: 6 } }));
+    // Another seed shares the reference set (scored at its own weight seed) but scores the networks with its seed.
+    const seeded = new EnsembleScorer(nb201Space, {
+      ...options(dir),
+      seed: 6,
+      settings: { ...options(dir).settings, seed: 6 },
+    });
+    expect((await seeded.loadReference()).file).toBe(ref.file);
+    expect((await seeded.loadReference()).fromCache).toBe(true);
+    expect((await seeded.score(archs)).map((r) => r.values)).not.toEqual(a.map((r) => r.values));
+    const other = new EnsembleScorer(nb201Space, options(dir, { repeats: 1, settings: { repeats: 1 } }));
     expect((await other.loadReference()).file).not.toBe(ref.file);
     expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
     // A corrupt cache file is rebuilt, not trusted, and the values come back the same.
@@ -136,7 +150,7 @@ describe('the ensemble as search fitness', () => {
       sigma: 50,
       fitness: 'ensemble',
       cacheDir: dir,
-      backend: 'reference' as const,
+      backend: 'auto' as const,
       swapNas: { population: 6, cycles: 3, sampleSize: 3, mutations: 2 },
       journal: join(dir, 'journal.jsonl'),
     };
@@ -145,7 +159,11 @@ describe('the ensemble as search fitness', () => {
     const r = await runSearch({ ...o, onReference: (d) => built.push(d) }, deps);
     expect(built[built.length - 1]).toBe(256);
     expect(r.chosen!.signalName).toBe('ensemble');
-    expect(r.proxy!.settings['ensemble']).toMatchObject({ rule: 'reg-swap+meco', members: ['reg-swap', 'meco'] });
+    expect(r.proxy!.settings['ensemble']).toMatchObject({
+      rule: 'reg-swap+meco+0.3t',
+      members: ['reg-swap', 'meco', 'az_trainability'],
+      weights: [1, 1, 0.3],
+    });
     const { request } = await resolveScoringRequest({
       space: 'nb201',
       target: 'cifar10',
@@ -164,6 +182,7 @@ describe('the ensemble as search fitness', () => {
       seed: 4,
       regulariser: request.regulariser!,
       settings: { ...request },
+      backend: 'auto',
       referenceSize: undefined,
     });
     const [alone] = await scorer.score([nb201Space.parse(r.chosen!.arch)]);
@@ -203,14 +222,39 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
     expect(first.stderr).toMatch(/ensemble reference set: 256\/256 networks/);
     const [head, rowA] = first.stdout.trim().split('\n');
     expect(head).toBe(
-      'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat,ensemble,ensemble_reg_swap,ensemble_meco',
+      'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability',
     );
     const alone = cli([A, '--format', 'json']);
     expect(alone.stderr).not.toMatch(/reference set/); // served from the cache
     const doc = JSON.parse(alone.stdout);
-    expect(doc.settings.ensemble).toMatchObject({ rule: 'reg-swap+meco', reference: { size: 256, seed: 1 } });
+    expect(doc.settings.ensemble).toMatchObject({ rule: 'reg-swap+meco+0.3t', reference: { size: 256, seed: 1 } });
     const e = doc.results[0].ensemble;
-    expect(rowA!.split(',').slice(7).map(Number)).toEqual([e.fitness, e.members['reg-swap'], e.members.meco]);
+    expect(rowA!.split(',').slice(7).map(Number)).toEqual([
+      e.fitness,
+      e.members['reg-swap'],
+      e.members.meco,
+      e.members.az_trainability,
+    ]);
+  }, 120_000);
+
+  it('correlate --fitness ensemble reports the ensemble first, then its suite members, then SWAP and reg-SWAP', () => {
+    const out = join(dir, 'corr');
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'correlate', '--sample', '24', ...tiny, '--fitness', 'ensemble', '--cache-dir', dir, '--out', out],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'correlate.json'), 'utf8'));
+    const metrics = report.rows.map((x: { metric: string }) => x.metric);
+    expect(metrics.slice(0, 3)).toEqual([
+      'ensemble',
+      'meco (member, SWAP protocol)',
+      'az_trainability (member, SWAP protocol)',
+    ]);
+    expect(metrics).toContain('reg-SWAP');
+    expect(report.rows[0].n).toBe(24);
+    expect(Math.abs(report.rows[0].spearman.estimate)).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it('refuses an unknown fitness and an ONNX model with coded errors', () => {

@@ -43,5 +43,15 @@ describe('data-free ensemble (log-CDF aggregation)', () => {
     expect(logCdf(reference.a, Number.POSITIVE_INFINITY)).toBeGreaterThan(logCdf(reference.a, 1e9 - 1) - 1e-12);
     expect(logCdf([], 3)).toBeCloseTo(Math.log(0.5), 12);
     expect(logCdf(reference.a, Number.NaN)).toBe(logCdf(reference.a, Number.NEGATIVE_INFINITY));
+    // Weights scale each member's ln F̂; between and beyond reference values the CDF keeps ordering networks.
+    const weighted = { ...rule, weights: [1, 0.3] };
+    expect(ensembleScore(weighted, net, reference)).toBeCloseTo(
+      logCdf(reference.a, 4.2) + 0.3 * logCdf(reference.b, 7.7),
+      12,
+    );
+    const top = Math.max(...members[0]!.filter(Number.isFinite));
+    expect(logCdf(reference.a, top + 1)).toBeGreaterThan(logCdf(reference.a, top));
+    expect(logCdf(reference.a, top + 2)).toBeGreaterThan(logCdf(reference.a, top + 1));
+    expect(logCdf(reference.a, top + 2)).toBeLessThan(0);
   });
 });

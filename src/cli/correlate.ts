@@ -31,6 +31,8 @@ import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate
 import { ProxyValueCache, proxyCacheName } from '../study/proxy-cache.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
+import { addFitnessOptions, fitnessRule } from './ensemble.js';
+import { ensembleCorrelationRows } from './correlate-ensemble.js';
 
 interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   verbose?: boolean;
@@ -64,6 +66,8 @@ interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   png?: boolean;
   redis?: string;
   chunk: string;
+  fitness?: string;
+  cacheDir?: string;
 }
 
 /** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
@@ -112,6 +116,7 @@ export function registerCorrelate(program: Command): void {
     .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
     .option('--chunk <n>', 'architectures per queued job (with --redis)', '32')
     .option('--verbose', 'also report skipped backends on stderr (the report records them anyway)');
+  addFitnessOptions(cmd, 'also correlate an ensemble fitness, reported first');
   addProxyOptions(cmd).action((f: CorrelateFlags) => runCorrelateCli(f));
 }
 
@@ -132,6 +137,8 @@ async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
       'E_OPTION',
       '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)',
     );
+  if (fitnessRule(f.fitness) && (f.proxies !== undefined || f.redis))
+    throw new SwapError('E_OPTION', '--fitness ensemble is correlated locally beside SWAP (drop --proxies / --redis)');
   const plan = await planCorrelate(f);
   if (f.proxies !== undefined) await correlateProxies(f, plan);
   else await correlateSwap(f, plan);
@@ -221,7 +228,20 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<vo
           }
         : {}),
     });
-    await printCorrelateReport(report, f, `${table.name} ${dataset}`);
+    const rule = fitnessRule(f.fitness);
+    const head = rule
+      ? await ensembleCorrelationRows(rule, {
+          ...plan,
+          images: f.images,
+          weightSeed: seedArg('--weight-seed', f.weightSeed),
+          ...(reg ? { mu: reg.mu, sigma: reg.sigma } : {}),
+          ...(f.threads !== undefined ? { threads: int('--threads', f.threads, 1) } : {}),
+          ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
+          progress: f.progress,
+          resamples: int('--resamples', f.resamples, 10),
+        })
+      : [];
+    await printCorrelateReport({ ...report, rows: [...head, ...report.rows] }, f, `${table.name} ${dataset}`);
   } finally {
     process.off('SIGINT', onSig);
     await backend.close?.();

@@ -28,6 +28,7 @@ export function ensembleSettings(rule: EnsembleRule, file: string): Record<strin
   return {
     rule: rule.name,
     members: rule.members,
+    weights: rule.weights ?? rule.members.map(() => 1),
     description: rule.description,
     reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED, cache: basename(file) },
   };

@@ -94,18 +94,22 @@ export function logCdf(col: ReferenceColumn, v: number | null): number {
 export interface EnsembleRule {
   readonly name: string;
   readonly members: readonly string[];
+  /** Weight of each member's ln F̂ (default 1 each: AZ-NAS's plain sum). */
+  readonly weights?: readonly number[];
   /** One line for reports. */
   readonly description: string;
 }
 
-/** The ensemble fitness of one network: Σ over members of ln F̂_m(value), given each member's reference column. */
+/** The ensemble fitness of one network: Σ over members of w_m ln F̂_m(value), given each member's reference column. */
 export function ensembleScore(
   rule: EnsembleRule,
   values: Readonly<Record<string, number | null | undefined>>,
   reference: Readonly<Record<string, ReferenceColumn>>,
 ): number {
   let s = 0;
-  for (const m of rule.members) s += logCdf(reference[m] ?? [], values[m] ?? null);
+  rule.members.forEach((m, i) => {
+    s += (rule.weights?.[i] ?? 1) * logCdf(reference[m] ?? [], values[m] ?? null);
+  });
   return s;
 }
 
@@ -115,13 +119,17 @@ export function ensembleScore(
  * constant ln(N / (N + 1)) per member and so orders networks identically. Population-relative: a network's value
  * depends on the others.
  */
-export function populationLogRank(members: readonly (readonly (number | null)[])[]): number[] {
+export function populationLogRank(
+  members: readonly (readonly (number | null)[])[],
+  weights?: readonly number[],
+): number[] {
   const n = members[0]?.length ?? 0;
   const out = new Array<number>(n).fill(0);
-  for (const col of members) {
+  members.forEach((col, k) => {
     const ref = referenceColumn(col);
-    for (let i = 0; i < n; i++) out[i]! += logCdf(ref, col[i] ?? null);
-  }
+    const w = weights?.[k] ?? 1;
+    for (let i = 0; i < n; i++) out[i]! += w * logCdf(ref, col[i] ?? null);
+  });
   return out;
 }
 
@@ -145,11 +153,23 @@ export function publishedEnsembles(): EnsembleRule[] {
 }
 
 /**
- * The ensemble chosen by docs/ensemble-study.md on NB201 sample A only (greedy forward selection over every suite
- * proxy, SWAP and reg-SWAP, all under the SWAP protocol): reg-SWAP and MeCo. Both are forward-only.
+ * The first stage of docs/ensemble-study.md on NB201 sample A only (greedy forward selection over every suite proxy,
+ * SWAP and reg-SWAP, all under the SWAP protocol): reg-SWAP and MeCo. Both are forward-only.
  */
 export const REG_SWAP_MECO_ENSEMBLE: EnsembleRule = Object.freeze({
   name: 'reg-swap+meco',
   members: ['reg-swap', 'meco'],
   description: 'log-CDF aggregation of reg-SWAP and MeCo (chosen on NB201 sample A)',
+});
+
+/**
+ * The ensemble of `--fitness ensemble` (docs/ensemble-study.md, chosen on NB201 sample A only): reg-SWAP and MeCo,
+ * then AZ-NAS's trainability at weight 0.3 — the best weighted addition to the pair on A (a gradient-flow signal that
+ * demotes deep cells without skip connections); no further member gains ≥ 0.005 mean ρ on A.
+ */
+export const DEFAULT_ENSEMBLE: EnsembleRule = Object.freeze({
+  name: 'reg-swap+meco+0.3t',
+  members: ['reg-swap', 'meco', 'az_trainability'],
+  weights: [1, 1, 0.3],
+  description: 'ln F̂ of reg-SWAP + ln F̂ of MeCo + 0.3 ln F̂ of AZ-NAS trainability (chosen on NB201 sample A)',
 });

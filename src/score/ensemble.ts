@@ -21,6 +21,7 @@ import { ensembleProxies } from '../proxies/plugins.js';
 import {
   REFERENCE_SEED,
   REFERENCE_SIZE,
+  REFERENCE_WEIGHT_SEED,
   type ReferenceIdentity,
   type ReferenceSet,
   readReference,
@@ -64,7 +65,10 @@ export interface EnsembleOptions<N extends object> {
   readonly repeats: number;
   readonly seed: number;
   readonly regulariser?: Regulariser | undefined;
-  /** Identity of these settings for the cache key (the resolved scoring request). */
+  /**
+   * Identity of these settings for the cache key (the resolved scoring request); its `seed` is replaced by the
+   * reference set's own weight seed, so runs that differ only in their seed share one reference set.
+   */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly backend?: BackendName | 'auto';
   readonly registry?: BackendRegistry;
@@ -128,7 +132,12 @@ export class EnsembleScorer<G, N extends object> {
       space: this.space.name,
       size: this.opts.referenceSize ?? REFERENCE_SIZE,
       seed: this.opts.referenceSeed ?? REFERENCE_SEED,
-      settings: { ...this.opts.settings, swapBackend: this.backend ?? null, suiteEngine: this.engine },
+      settings: {
+        ...this.opts.settings,
+        seed: REFERENCE_WEIGHT_SEED,
+        swapBackend: this.backend ?? null,
+        suiteEngine: this.engine,
+      },
     };
   }
 
@@ -184,7 +193,8 @@ export class EnsembleScorer<G, N extends object> {
     for (let i = 0; i < gs.length; i += chunk) {
       if (this.opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'reference set cancelled');
       const nets = gs.slice(i, i + chunk).map((g) => this.space.build(g, this.opts.network));
-      for (const r of await this.members(nets)) for (const m of id.members) values[m]!.push(r.values[m] ?? null);
+      for (const r of await this.members(nets, undefined, REFERENCE_WEIGHT_SEED))
+        for (const m of id.members) values[m]!.push(r.values[m] ?? null);
       this.opts.onReference?.(Math.min(i + chunk, gs.length), gs.length);
     }
     return { archs: gs.map((g) => this.space.format(g)), values };
@@ -194,9 +204,10 @@ export class EnsembleScorer<G, N extends object> {
   private async members(
     nets: readonly Network[],
     given?: readonly NetworkScore[],
+    seed = this.opts.seed,
   ): Promise<Omit<EnsembleScore, 'fitness'>[]> {
-    const scores = given ?? (await this.swapScores(nets));
-    const suite = await Promise.all(nets.map((net) => this.suiteValues(net)));
+    const scores = given ?? (await this.swapScores(nets, seed));
+    const suite = await Promise.all(nets.map((net) => this.suiteValues(net, seed)));
     return scores.map((s, i) => {
       const values: Record<string, number | null> = {};
       for (const m of this.opts.rule.members) values[m] = m in ENGINE_MEMBERS ? ENGINE_MEMBERS[m]!(s) : suite[i]![m]!;
@@ -205,14 +216,14 @@ export class EnsembleScorer<G, N extends object> {
   }
 
   /** SWAP, reg-SWAP and Θ of networks in one pass on the fixed backend. */
-  private async swapScores(nets: readonly Network[]): Promise<NetworkScore[]> {
+  private async swapScores(nets: readonly Network[], seed: number): Promise<NetworkScore[]> {
     const o = this.opts;
     const backend = await this.fixBackend();
     const run = await scoreNetworks(nets, {
       inputs: o.inputs,
       batch: o.batch,
       repeats: o.repeats,
-      seed: o.seed,
+      seed,
       ...(o.regulariser ? { regulariser: o.regulariser } : {}),
       backend,
       ...(o.registry ? { registry: o.registry } : {}),
@@ -224,12 +235,12 @@ export class EnsembleScorer<G, N extends object> {
   }
 
   /** The suite members of one network under the SWAP protocol (proxy network, S images, the run's seed). */
-  private async suiteValues(net: Network): Promise<Record<string, number | null>> {
+  private async suiteValues(net: Network, seed: number): Promise<Record<string, number | null>> {
     if (this.suite.length === 0) return {};
     const o = this.opts;
     const run = await this.suiteRunner()(net, {
       protocol: 'swap',
-      seed: o.seed,
+      seed,
       images: o.inputs,
       batch: o.batch,
     });

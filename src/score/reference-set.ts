@@ -25,8 +25,16 @@ export const REFERENCE_SIZE = 256;
 /** Seed of the reference sample (fixed, so that the reference set is the same on every machine). */
 export const REFERENCE_SEED = 1;
 
+/**
+ * Weight seed the reference set is scored with, whatever the run's seed: the reference distribution of a member
+ * over 256 architectures does not depend on the seed (only each network's value does), so runs that differ only in
+ * their seed share one reference set. 0 is the CLI's default seed, so a default run's reference is scored exactly
+ * as its networks are.
+ */
+export const REFERENCE_WEIGHT_SEED = 0;
+
 /** Format tag of a cache file (a changed layout gets another tag, so old files are rebuilt, never misread). */
-const FORMAT = 'swapnas-ensemble-reference/1';
+const FORMAT = 'swapnas-ensemble-reference/2';
 
 /**
  * `size` distinct architectures (by isomorphism class) drawn with the space's own sampler from a fixed seed: no

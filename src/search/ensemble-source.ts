@@ -23,7 +23,12 @@ export class EnsembleSource<G> implements ScoreSource<G> {
     this.metadata = {
       ...swapMetadata,
       proxy: proxyName,
-      ensemble: { rule: rule.name, members: rule.members, reference: { size: id.size, seed: id.seed } },
+      ensemble: {
+        rule: rule.name,
+        members: rule.members,
+        weights: rule.weights ?? rule.members.map(() => 1),
+        reference: { size: id.size, seed: id.seed },
+      },
     };
   }
 

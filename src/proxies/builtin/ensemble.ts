@@ -1,16 +1,18 @@
-import { REG_SWAP_MECO_ENSEMBLE } from '../ensemble.js';
+import { DEFAULT_ENSEMBLE } from '../ensemble.js';
 import { defineProxy } from '../types.js';
 
 /**
- * The data-free ensemble (docs/ensemble-study.md): Σ ln F̂ of reg-SWAP and MeCo, each placed in its distribution over
- * a fixed seeded reference set of the space scored once per settings; MeCo under the SWAP protocol (the proxy
- * network, its S input images, Gaussian weights of the run's seed). Chosen on NB201 sample A only.
+ * The data-free ensemble (docs/ensemble-study.md): ln F̂ of reg-SWAP + ln F̂ of MeCo + 0.3 ln F̂ of AZ-NAS trainability,
+ * each member placed in its distribution over a fixed seeded reference set of the space scored once per settings;
+ * MeCo and trainability under the SWAP protocol (the proxy network, its S input images, Gaussian weights of the
+ * run's seed). Chosen on NB201 sample A only.
  */
 export const ensembleProxy = defineProxy({
   name: 'ensemble',
-  description: 'log-CDF rank aggregation of reg-SWAP and MeCo against a fixed reference set of the space',
+  description:
+    'log-CDF rank aggregation of reg-SWAP, MeCo and 0.3 × AZ-NAS trainability against a fixed reference set of the space',
   consumes: [],
   direction: 'higher',
   protocol: { batch: 16, source: 'this package, docs/ensemble-study.md (chosen on NB201 sample A)' },
-  ensemble: REG_SWAP_MECO_ENSEMBLE,
+  ensemble: DEFAULT_ENSEMBLE,
 });

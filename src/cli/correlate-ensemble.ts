@@ -1,0 +1,94 @@
+/**
+ * `correlate --fitness ensemble`: the ensemble's row (its fitness against the space's cached reference set) put at
+ * the head of the SWAP report, measured on the same architectures with the same proxy setting.
+ */
+import type { SpaceEntry } from '../catalog/registry.js';
+import type { EnsembleRule } from '../proxies/ensemble.js';
+import { resolveScoringRequest } from '../request/resolve.js';
+import type { ResolvedSetting } from '../request/resolve.js';
+import type { BenchmarkTable } from '../tables/types.js';
+import type { CorrelationRow } from '../study/metrics.js';
+import { correlate } from '../study/metrics.js';
+import type { SearchSpace } from '../spaces/types.js';
+import { SwapError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+import { ensembleScorerFor } from './ensemble.js';
+import type { EnsembleScore } from '../score/ensemble.js';
+
+/** What the ensemble row needs from a correlate run. */
+export interface EnsembleCorrelateInput {
+  readonly entry: SpaceEntry<unknown>;
+  readonly table: BenchmarkTable;
+  readonly dataset: string;
+  readonly genotypes: readonly unknown[];
+  readonly setting: ResolvedSetting;
+  readonly images: string;
+  readonly weightSeed: number;
+  readonly mu?: number;
+  readonly sigma?: number;
+  readonly threads?: number;
+  readonly cacheDir?: string;
+  readonly progress: boolean;
+  readonly resamples: number;
+}
+
+/**
+ * Spearman/Kendall of the ensemble fitness over the run's architectures (reference set built once, cached), and of
+ * each member the SWAP report lacks (the suite proxies, e.g. MeCo under the SWAP protocol).
+ */
+export async function ensembleCorrelationRows(
+  rule: EnsembleRule,
+  c: EnsembleCorrelateInput,
+): Promise<CorrelationRow[]> {
+  if (c.images !== 'cifar10')
+    throw new SwapError('E_OPTION', '--fitness ensemble uses the embedded CIFAR-10 batch; drop --images');
+  const s = c.setting;
+  const { request, inputs } = await resolveScoringRequest({
+    space: s.entry.space.name,
+    target: c.dataset,
+    channels: s.network['channels'] as number,
+    cells: s.network['cells'] as number,
+    prune: s.network['prune'] as boolean,
+    batch: s.batch,
+    repeats: s.repeats,
+    seed: c.weightSeed,
+    ...(s.inputSize !== undefined ? { inputSize: s.inputSize } : {}),
+    ...(c.mu !== undefined && c.sigma !== undefined ? { mu: c.mu, sigma: c.sigma } : {}),
+  });
+  const space = c.entry.space as SearchSpace<unknown, object>;
+  const scorer = ensembleScorerFor(space, rule, {
+    request,
+    inputs,
+    ...(c.threads !== undefined ? { threads: c.threads } : {}),
+    ...(c.cacheDir !== undefined ? { cacheDir: c.cacheDir } : {}),
+    progress: c.progress,
+  });
+  await scorer.loadReference();
+  const progress = new Progress('correlate ensemble', c.progress, process.stderr, 'architectures');
+  const scores: EnsembleScore[] = [];
+  for (let i = 0; i < c.genotypes.length; i += 32) {
+    scores.push(...(await scorer.score(c.genotypes.slice(i, i + 32))));
+    progress.update(scores.length, c.genotypes.length);
+  }
+  const truth = c.genotypes.map((g) => c.table.get(space.format(g))!.truth[c.dataset]!);
+  const opts = { resamples: c.resamples, seed: 7 };
+  const extra = rule.members.filter((m) => !['swap', 'reg-swap', 'params'].includes(m));
+  return [
+    correlate(
+      'ensemble',
+      scores.map((s) => s.fitness),
+      truth,
+      'in-house',
+      opts,
+    ),
+    ...extra.map((m) =>
+      correlate(
+        `${m} (member, SWAP protocol)`,
+        scores.map((s) => s.values[m] ?? undefined),
+        truth,
+        'in-house',
+        opts,
+      ),
+    ),
+  ];
+}
