@@ -49,6 +49,7 @@ export async function ensembleCorrelationRows(
     channels: s.network['channels'] as number,
     cells: s.network['cells'] as number,
     prune: s.network['prune'] as boolean,
+    ...(typeof s.network['kind'] === 'string' ? { network: s.network['kind'] } : {}),
     batch: s.batch,
     repeats: s.repeats,
     seed: c.weightSeed,
