@@ -4,7 +4,8 @@ import type { NativeAddon } from '../src/native/addon.js';
 import { NativeBackend } from '../src/backends/native/index.js';
 import { referenceCount, referenceNwot } from '../src/backends/reference/forward.js';
 import { repeatSeed } from '../src/init/prng.js';
-import { serializeNetwork, serializeNetworks } from '../src/ir/serialize.js';
+import { serializeNetwork } from '../src/ir/serialize.js';
+import { addonJobInputs } from '../src/backends/addon-job.js';
 import { accumulateHammingKernel, logAbsDet } from '../src/backends/reference/nwot-kernel.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import type { InputBatch } from '../src/data/batch.js';
@@ -18,19 +19,7 @@ if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
 const addon: NativeAddon = load.addon;
 
 function job(nets: readonly Network[], batch: InputBatch, seeds: readonly number[], threads = 2) {
-  const { program, offsets } = serializeNetworks(nets);
-  return {
-    program,
-    offsets,
-    input: batch.data,
-    n: batch.n,
-    c: batch.c,
-    h: batch.h,
-    w: batch.w,
-    seeds: Uint32Array.from(seeds),
-    threads,
-    cancel: new Int32Array(1),
-  };
+  return { ...addonJobInputs(nets, batch, seeds), threads };
 }
 
 /** Same value within 1e-9 relative (both −Infinity counts as equal). */

@@ -4,7 +4,7 @@ import { referenceCount } from '../src/backends/reference/forward.js';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { repeatSeed } from '../src/init/prng.js';
 import type { Network } from '../src/ir/types.js';
-import { serializeNetworks } from '../src/ir/serialize.js';
+import { addonJobInputs } from '../src/backends/addon-job.js';
 import type { NativeAddon, NativeCountJob, NativeWeightStore } from '../src/native/addon.js';
 import { loadAddon } from '../src/native/loader.js';
 import { sampleNb201 } from '../src/spaces/nb201/genotype.js';
@@ -29,20 +29,7 @@ function job(
   threads: number,
   weights?: NativeWeightStore,
 ): NativeCountJob {
-  const { program, offsets } = serializeNetworks(nets);
-  return {
-    program,
-    offsets,
-    input: batch.data,
-    n: batch.n,
-    c: batch.c,
-    h: batch.h,
-    w: batch.w,
-    seeds: Uint32Array.from(seeds),
-    threads,
-    cancel: new Int32Array(1),
-    ...(weights ? { weights } : {}),
-  };
+  return { ...addonJobInputs(nets, batch, seeds), threads, ...(weights ? { weights } : {}) };
 }
 
 /** Counts of every network, one addon call per network (a warm server's lone requests). */

@@ -3,7 +3,8 @@ import { loadAddon } from '../src/native/loader.js';
 import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
 import { NativeBackend } from '../src/backends/native/index.js';
 import { fillGaussian, repeatSeed } from '../src/init/prng.js';
-import { serializeNetwork, serializeNetworks } from '../src/ir/serialize.js';
+import { serializeNetwork } from '../src/ir/serialize.js';
+import { addonJobInputs } from '../src/backends/addon-job.js';
 import { referenceCount } from '../src/backends/reference/forward.js';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { Rng } from '../src/util/rng.js';
@@ -30,19 +31,7 @@ function job(
   threads = 2,
   cancel = new Int32Array(1),
 ): NativeCountJob {
-  const { program, offsets } = serializeNetworks(nets);
-  return {
-    program,
-    offsets,
-    input: batch.data,
-    n: batch.n,
-    c: batch.c,
-    h: batch.h,
-    w: batch.w,
-    seeds: Uint32Array.from(seeds),
-    threads,
-    cancel,
-  };
+  return { ...addonJobInputs(nets, batch, seeds, cancel), threads };
 }
 
 /** Distinct patterns among native per-neuron codes (checks patternCodes against countPatterns). */

@@ -15,6 +15,18 @@ export interface AddonJobInputs {
   readonly cancel: Int32Array;
 }
 
+/** The count-job fields for `networks` on `inputs`, one repeat per seed (`cancel`: the shared flag, default fresh). */
+export function addonJobInputs(
+  networks: CountRequest['networks'],
+  inputs: CountRequest['inputs'],
+  seeds: readonly number[],
+  cancel: Int32Array = new Int32Array(1),
+): AddonJobInputs {
+  const { program, offsets } = serializeNetworks(networks);
+  const { data: input, n, c, h, w } = inputs;
+  return { program, offsets, input, n, c, h, w, seeds: Uint32Array.from(seeds), cancel };
+}
+
 /**
  * Run one coarse addon call for a request: serialise the networks, wire the abort signal to the shared cancel
  * flag, forward progress, and turn addon rejections into coded errors (`E_CANCELLED`, else `E_BACKEND`).
@@ -25,26 +37,14 @@ export async function runAddonJob<T>(
   call: (job: AddonJobInputs, onProgress: (done: number, total: number) => void) => Promise<T>,
 ): Promise<T> {
   if (req.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring cancelled');
-  const { program, offsets } = serializeNetworks(req.networks);
   const cancel = new Int32Array(1);
   const onAbort = () => {
     cancel[0] = 1;
   };
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await call(
-      {
-        program,
-        offsets,
-        input: req.inputs.data,
-        n: req.inputs.n,
-        c: req.inputs.c,
-        h: req.inputs.h,
-        w: req.inputs.w,
-        seeds: Uint32Array.from(req.seeds),
-        cancel,
-      },
-      (done, total) => req.onProgress?.(done, total),
+    return await call(addonJobInputs(req.networks, req.inputs, req.seeds, cancel), (done, total) =>
+      req.onProgress?.(done, total),
     );
   } catch (e) {
     const code = (e as { code?: string }).code;
