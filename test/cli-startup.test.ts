@@ -28,7 +28,7 @@ describe('CLI start-up loads only the command it runs', () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
   });
 
-  it('a plain score call loads neither the queue client nor the HTTP server; worker and serve do', () => {
+  it('a plain score call loads neither the queue client, the HTTP server nor ONNX; worker, serve and ONNX paths do', () => {
     const tiny = '--backend reference --channels 4 --cells 1 --gaussian --input-size 8 --batch 4 --repeats 1'.split(
       ' ',
     );
@@ -37,6 +37,23 @@ describe('CLI start-up loads only the command it runs', () => {
     expect(JSON.parse(score.stdout).results[0].arch).toBe(A);
     for (const heavy of ['bullmq', 'ioredis', 'fastify']) expect(score.packages.has(heavy), heavy).toBe(false);
     expect(score.packages.has('commander')).toBe(true); // the probe sees what was loaded
+    // Nor the ONNX schema or runtime: only an ONNX path loads them.
+    for (const onnx of ['onnx-proto', 'protobufjs', 'onnxruntime-node'])
+      expect(score.packages.has(onnx), onnx).toBe(false);
+    const model = join(__dirname, 'fixtures', 'onnx', 'nb201_b_opset13.onnx');
+    const fromOnnx = loadedPackages([
+      'score',
+      model,
+      '--backend',
+      'reference',
+      '--gaussian',
+      '--batch',
+      '4',
+      '--repeats',
+      '1',
+    ]);
+    expect(fromOnnx.status).toBe(0);
+    expect(fromOnnx.packages.has('onnx-proto')).toBe(true);
     expect(loadedPackages(['worker', '--help']).packages.has('bullmq')).toBe(true);
     expect(loadedPackages(['serve', '--help']).packages.has('fastify')).toBe(true);
   });

@@ -2,7 +2,7 @@ import { SwapError } from '../util/errors.js';
 import { referenceProvider } from './reference/index.js';
 import { cudaProvider } from './cuda/index.js';
 import { nativeProvider } from './native/index.js';
-import { ortProvider } from './ort/index.js';
+import { ortProvider } from './ort/provider.js';
 import { webgpuProvider } from './webgpu/index.js';
 import type { Backend, BackendName, BackendProvider, MeasurementKind } from './types.js';
 import { quote } from '../util/quote.js';

@@ -19,7 +19,7 @@ export function addFitnessOptions(cmd: Command, what: string): Command {
     .option('--fitness <name>', `${what}: ${fitnessNames().join(' | ')} (default ${DEFAULT_FITNESS})`)
     .option(
       '--cache-dir <dir>',
-      `where ensemble reference sets are cached (default $SWAPNAS_CACHE_DIR, else $XDG_CACHE_HOME/swapnas or ~/.cache/swapnas: ${cacheDirectory()})`,
+      `where ensemble reference sets (and score's data-free μ/σ) are cached (default $SWAPNAS_CACHE_DIR, else $XDG_CACHE_HOME/swapnas or ~/.cache/swapnas: ${cacheDirectory()})`,
     );
 }
 

@@ -32,6 +32,7 @@ import { DEFAULT_MEMORY_FRACTION, memoryLimit } from '../util/limits.js';
 import { guardScoreMemory } from '../score/memory.js';
 import { quote } from '../util/quote.js';
 import { resolveScoringRequest, resolveSetting } from '../request/resolve.js';
+import { diskRegulariserMemo } from '../score/auto-reg-cache.js';
 import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
@@ -240,7 +241,9 @@ async function planScore(archTexts: string[], f: ScoreFlags): Promise<ScorePlan>
   const opts = { ...scoringOptionsFromFlags(f), ...(f.proxies !== undefined ? { reg: false } : {}) };
   const limit = memoryLimit(f.maxMemory);
   guardMemory(genotypes, opts, threads, limit);
-  const { request, inputs } = await resolveScoringRequest(opts, { maxInputBytes: limit });
+  // Data-free μ/σ from the disk cache: a one-architecture call would otherwise spend most of its CPU on them.
+  const memo = { regulariser: diskRegulariserMemo(f.cacheDir) };
+  const { request, inputs } = await resolveScoringRequest(opts, { maxInputBytes: limit }, memo);
   return { space, request, inputs, genotypes, table, threads };
 }
 

@@ -2,10 +2,16 @@
  * Thin helpers over the `onnx-proto` schema package (protobufjs static code generated from onnx.proto): the
  * ONNX ModelProto is read and written only through it, never as hand-rolled bytes.
  */
-import onnxPkg from 'onnx-proto';
+import { createRequire } from 'node:module';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
-export const onnx = onnxPkg.onnx;
+/**
+ * The generated ONNX schema (`onnx-proto` with protobufjs), loaded on first use: most scoring calls never read or
+ * write a model, and loading it costs a CLI call ~35 ms of CPU. Node's module cache keeps the one instance.
+ */
+export function onnxSchema(): typeof OnnxTypes {
+  return (createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes }).onnx;
+}
 export type IModelProto = OnnxTypes.IModelProto;
 export type IGraphProto = OnnxTypes.IGraphProto;
 export type INodeProto = OnnxTypes.INodeProto;
@@ -84,11 +90,11 @@ export function valueInfo(
 }
 
 export function encodeModel(m: IModelProto): Uint8Array {
-  return onnx.ModelProto.encode(m).finish();
+  return onnxSchema().ModelProto.encode(m).finish();
 }
 
 export function decodeModel(bytes: Uint8Array): OnnxTypes.ModelProto {
-  return onnx.ModelProto.decode(bytes);
+  return onnxSchema().ModelProto.decode(bytes);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ import { inputsKey, loadInputs } from './inputs.js';
 import type { ScoringOptions, ScoringRequest } from './types.js';
 
 /**
- * What a long-lived caller (the warm server) keeps between resolutions: input batches and data-free μ/σ by the
- * key of what they depend on. `make` computes the value on a miss.
+ * What a caller keeps between resolutions, by the key of what the value depends on (`make` computes it on a
+ * miss): input batches (the warm server) and data-free μ/σ (the warm server, and the disk cache of CLI calls).
  */
 export interface ResolveMemo {
-  inputs(key: string, make: () => Promise<InputBatch>): Promise<InputBatch>;
-  regulariser(key: string, make: () => Regulariser): Regulariser;
+  inputs?(key: string, make: () => Promise<InputBatch>): Promise<InputBatch>;
+  regulariser?(key: string, make: () => Regulariser): Regulariser;
 }
 
 /** A resolved request and the input batch it names (the batch is loaded once, here). */
@@ -138,7 +138,7 @@ export function resolveSetting(o: ScoringOptions = {}): ResolvedSetting {
 /**
  * Turn scoring options into one explicit request: {@link resolveSetting}, then the input batch loaded (S samples
  * at the network's input size; a generated one over `limits.maxInputBytes` is refused) and μ/σ fixed (the
- * data-free rule runs here, once). With `memo`, batches and data-free μ/σ are reused across calls.
+ * data-free rule runs here, once). With `memo`, batches and data-free μ/σ are reused across calls (either one).
  */
 export async function resolveScoringRequest(
   o: ScoringOptions = {},
@@ -149,14 +149,15 @@ export async function resolveScoringRequest(
   const choice = o.inputs ?? { kind: 'cifar10' };
   const wanted = s.inputSize;
   const load = () => loadInputs(choice, wanted ?? 32, s.batch, wanted, limits.maxInputBytes);
-  const key = memo && inputsKey(choice, wanted ?? 32, s.batch, wanted);
-  const inputs = takeSamples(await (key ? memo.inputs(key, load) : load()), s.batch);
+  const key = memo?.inputs && inputsKey(choice, wanted ?? 32, s.batch, wanted);
+  const inputs = takeSamples(await (key ? memo.inputs!(key, load) : load()), s.batch);
+  const memoReg = memo?.regulariser?.bind(memo);
   // A batch of other than 3 channels (a .npy) builds networks with as many input channels.
   const full = { ...s.network, inputSize: inputs.h, ...(inputs.c !== 3 ? { inputChannels: inputs.c } : {}) };
   const dataFree = () => dataFreeRegulariser(s.entry.space, full);
   const regulariser = resolveRegulariser(
     o,
-    memo ? () => memo.regulariser(canonicalJson([s.entry.space.name, full]), dataFree) : dataFree,
+    memoReg ? () => memoReg(canonicalJson([s.entry.space.name, full]), dataFree) : dataFree,
   );
   const request: ScoringRequest = {
     space: s.entry.space.name,

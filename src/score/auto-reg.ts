@@ -9,6 +9,12 @@ import type { Regulariser } from '../proxies/regularise.js';
  */
 export const AUTO_REG_KAPPA = 1;
 
+/** Architectures the data-free rule samples by default. */
+export const AUTO_REG_SAMPLES = 500;
+
+/** Seed of the data-free rule's sample (fixed: μ/σ depend on the space and network options alone). */
+export const AUTO_REG_SEED = 0x5eed;
+
 /**
  * Data-free μ/σ for reg-SWAP, computed from the parameter counts of the space's own proxy networks (no
  * accuracies): Θ is sampled over `samples` random architectures (or every one, for small spaces);
@@ -24,9 +30,9 @@ export function dataFreeRegulariser<G, N extends object>(
   networkOptions: Partial<N> = {},
   opts: { samples?: number; seed?: number; kappa?: number } = {},
 ): Regulariser {
-  const samples = opts.samples ?? 500;
+  const samples = opts.samples ?? AUTO_REG_SAMPLES;
   const kappa = opts.kappa ?? AUTO_REG_KAPPA;
-  const rng = new Rng(opts.seed ?? 0x5eed);
+  const rng = new Rng(opts.seed ?? AUTO_REG_SEED);
   let lo = Infinity;
   let hi = -Infinity;
   let built = 0;

@@ -3,6 +3,7 @@ import type { Backend, BackendName, BackendProvider } from '../backends/types.js
 import type { InputBatch } from '../data/batch.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import type { ResolveMemo } from '../request/resolve.js';
+import { diskRegulariserMemo } from '../score/auto-reg-cache.js';
 
 /** Entries a {@link Memo} keeps before it forgets the oldest (bounds a server's memory under varied settings). */
 export const MEMO_LIMIT = 64;
@@ -42,17 +43,20 @@ export class WarmState {
   readonly inputs = new Memo<Promise<InputBatch>>();
   /** Data-free regularisers by space + network options. */
   readonly regularisers = new Memo<Regulariser>();
-  /** What `resolveScoringRequest` reuses between requests (the two memos above). */
-  readonly resolveMemo: ResolveMemo = {
-    inputs: (key, make) => this.inputs.get(key, make),
-    regulariser: (key, make) => this.regularisers.get(key, make),
-  };
+  /** What `resolveScoringRequest` reuses between requests (the two memos above; μ/σ also from the disk cache). */
+  readonly resolveMemo: ResolveMemo;
   /** Benchmark tables by space. */
   readonly tables = new Memo<unknown>();
   private readonly choices = new Memo<Promise<BackendChoice>>(16);
   readonly registry: BackendRegistry;
 
-  constructor(base: BackendRegistry = new BackendRegistry()) {
+  /** `cacheDir`: where data-free μ/σ are cached on disk (default: `$SWAPNAS_CACHE_DIR`, else the user's cache). */
+  constructor(base: BackendRegistry = new BackendRegistry(), opts: { readonly cacheDir?: string } = {}) {
+    const disk = diskRegulariserMemo(opts.cacheDir);
+    this.resolveMemo = {
+      inputs: (key, make) => this.inputs.get(key, make),
+      regulariser: (key, make) => this.regularisers.get(key, () => disk(key, make)),
+    };
     // Scoring code closes the backend it chose after each call; a warm provider hands out the kept instance
     // with a no-op close, so the pool survives until the server closes.
     this.registry = new BackendRegistry(base.list().map((p) => this.warmProvider(p)));

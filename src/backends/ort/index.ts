@@ -10,20 +10,12 @@ import { encodeModel } from '../../onnx/proto.js';
 import { recordedValues } from '../../ir/analysis.js';
 import { SwapError } from '../../util/errors.js';
 import { measureCountsOnly } from '../measure.js';
-import type {
-  Backend,
-  BackendProbe,
-  BackendProvider,
-  CountRequest,
-  CountResult,
-  MeasureRequest,
-  MeasureResult,
-  MeasurementKind,
-} from '../types.js';
-import { loadOrt, type OrtJob } from './job.js';
+import type { Backend, CountRequest, CountResult, MeasureRequest, MeasureResult, MeasurementKind } from '../types.js';
+import type { OrtJob } from './job.js';
 import { runOrtJobs } from './pool.js';
 
 export { runOrtJobs, workerScript, type PoolOptions } from './pool.js';
+export { ortProvider, probeOrt } from './provider.js';
 export { loadOrt, runOrtJob, sessionOptions, type OrtJob, type OrtJobResult } from './job.js';
 
 export class OrtBackend implements Backend {
@@ -64,28 +56,3 @@ export class OrtBackend implements Backend {
     return results.map((r) => r.counts);
   }
 }
-
-/** Whether onnxruntime-node's native binding loads on this machine. */
-export function probeOrt(): BackendProbe {
-  try {
-    const ort = loadOrt() as unknown as { listSupportedBackends?: () => { name: string }[] };
-    const cpu = ort.listSupportedBackends?.().some((b) => b.name === 'cpu') ?? true;
-    return cpu ? { available: true } : { available: false, reason: 'onnxruntime-node has no CPU execution provider' };
-  } catch (e) {
-    return { available: false, reason: `onnxruntime-node does not load: ${(e as Error).message}` };
-  }
-}
-
-export const ortProvider: BackendProvider = {
-  name: 'ort',
-  priority: 5,
-  capabilities: ['relu-patterns'],
-  description:
-    'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
-  probe: async () => probeOrt(),
-  create: async () => {
-    const p = probeOrt();
-    if (!p.available) throw new SwapError('E_BACKEND_UNAVAILABLE', p.reason);
-    return new OrtBackend();
-  },
-};
