@@ -2,6 +2,7 @@
 
 import base64
 import collections
+import http.client
 import itertools
 import json
 import os
@@ -9,8 +10,7 @@ import shlex
 import shutil
 import subprocess
 import threading
-import urllib.error
-import urllib.request
+import urllib.parse
 from concurrent.futures import Future
 
 
@@ -105,14 +105,27 @@ class _StdioTransport:
 
 
 class _HttpTransport:
-    """``POST /rpc`` per request, one thread per call (the server queues them)."""
+    """``POST /rpc`` per request on kept-alive connections, one thread per call (the server queues them).
+
+    Idle connections are pooled and reused, so a loop of requests that waits for each answer pays one TCP
+    connection, not one per request; requests in flight at once each take their own connection.
+    """
 
     def __init__(self, url, token=None, timeout=None):
-        self.url = url.rstrip("/")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SwapnasError("E_OPTION", "server URL must be http(s)://host:port, got %r" % (url[:200],))
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        self._path = parts.path.rstrip("/") + "/rpc"
         self.token = token
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self._idle = []
 
-    def submit(self, envelope):
+    def submit(self, envelope, inline=False):
+        """The reply's future; ``inline``: sent on the caller's thread (a call that waits anyway saves the hand-off
+        to a new thread and back), else on a thread of its own."""
         fut = Future()
 
         def run():
@@ -121,29 +134,58 @@ class _HttpTransport:
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 fut.set_exception(e)
 
-        threading.Thread(target=run, daemon=True).start()
+        if inline:
+            run()
+        else:
+            threading.Thread(target=run, daemon=True).start()
         return fut
 
+    def _connection(self):
+        """An idle kept-alive connection (reused=True), else a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        make = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return make(self._host, self._port, timeout=self.timeout), False
+
     def _post(self, envelope):
-        req = urllib.request.Request(
-            self.url + "/rpc",
-            data=json.dumps(envelope).encode("utf-8"),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
+        body = json.dumps(envelope).encode("utf-8")
+        headers = {"content-type": "application/json"}
         if self.token:
-            req.add_header("authorization", "Bearer " + self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as res:
-                return json.loads(res.read())
-        except urllib.error.HTTPError as e:  # coded errors come with a JSON body
-            body = e.read()
+            headers["authorization"] = "Bearer " + self.token
+        while True:
+            conn, reused = self._connection()
             try:
-                return json.loads(body)
-            except ValueError:
-                raise SwapnasError("E_HTTP", "HTTP %d: %s" % (e.code, body[:200])) from e
+                conn.request("POST", self._path, body=body, headers=headers)
+                res = conn.getresponse()
+                data = res.read()
+            except TimeoutError:
+                conn.close()
+                raise
+            except OSError:
+                conn.close()
+                if reused:  # the server closed it while idle: the request never arrived; send it on a new one
+                    continue
+                raise
+            if res.will_close:
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+            return self._decode(res.status, data)
+
+    @staticmethod
+    def _decode(status, body):
+        try:
+            return json.loads(body)
+        except ValueError:  # coded errors come with a JSON body; anything else is the transport's
+            raise SwapnasError("E_HTTP", "HTTP %d: %s" % (status, body[:200])) from None
 
     def close(self, timeout=None):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         return 0
 
 
@@ -154,17 +196,23 @@ class Client:
         self._t = transport
         self._ids = itertools.count(1)
 
-    def submit(self, method, params=None):
+    def submit(self, method, params=None, _inline=False):
         """Send a request without waiting: returns ``(id, future)``; ``future.result()`` is the raw reply."""
         rid = next(self._ids)
         envelope = {"id": rid, "method": method}
         if params:
             envelope["params"] = params
+        if _inline and isinstance(self._t, _HttpTransport):
+            return rid, self._t.submit(envelope, inline=True)
         return rid, self._t.submit(envelope)
 
     def call(self, method, params=None, timeout=None):
-        """Send a request and return its result (raises :class:`SwapnasError` on an error reply)."""
-        _, fut = self.submit(method, params)
+        """Send a request and return its result (raises :class:`SwapnasError` on an error reply).
+
+        Over HTTP the request runs on the caller's thread, so its time limit is the connection's (``connect``'s
+        ``timeout``) and ``timeout`` has no further effect there.
+        """
+        _, fut = self.submit(method, params, _inline=True)
         return _unwrap(fut.result(timeout))
 
     def score(self, archs, space="nb201", **settings):

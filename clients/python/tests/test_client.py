@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,20 @@ class HttpClientTest(unittest.TestCase):
             with self.assertRaises(swapnas.SwapnasError) as e:
                 client.score(["|bad~0|"])
             self.assertEqual(e.exception.code, "E_ARCH_SYNTAX")
+            # A loop of calls keeps one connection alive instead of opening one per request.
+            pool = client._t._idle
+            self.assertEqual(len(pool), 1)
+            kept = pool[0]
+            for _ in range(3):
+                self.assertEqual(client.health()["status"], "ok")
+            self.assertEqual(pool, [kept])
+            # A kept connection that died while idle is replaced, and the request still goes through.
+            kept.sock.shutdown(socket.SHUT_RDWR)
+            self.assertEqual(client.health()["status"], "ok")
+            self.assertEqual(len(pool), 1)
+            self.assertIsNot(pool[0], kept)
+            client.close()
+            self.assertEqual(client._t._idle, [])
         finally:
             proc.terminate()
             self.assertEqual(proc.wait(60), 0)
