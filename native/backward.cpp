@@ -274,6 +274,12 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
       const size_t cinG = static_cast<size_t>(n.cin / n.groups), kk = static_cast<size_t>(n.k) * n.k;
       const int kw = static_cast<int>(idx % n.k), kh = static_cast<int>((idx / n.k) % n.k);
       const size_t oc = idx / (kk * cinG), ic = (oc / (n.cout / n.groups)) * cinG + (idx / kk) % cinG;
+      // output columns whose tap lands inside the input row (the same for every row): the loop below visits
+      // exactly the positions the bounds checks would keep, in the same order
+      int ow0 = 0, ow1 = n.w;
+      while (ow0 < ow1 && ow0 * n.stride - n.pad + kw * n.dilation < 0) ++ow0;
+      while (ow1 > ow0 && (ow1 - 1) * n.stride - n.pad + kw * n.dilation >= in.w) --ow1;
+      const int iw0 = ow0 * n.stride - n.pad + kw * n.dilation;
       for (int s = 0; s < S; ++s) {
         double acc = 0;
         const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * n.h * n.w;
@@ -281,10 +287,9 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
         for (int oh = 0; oh < n.h; ++oh) {
           const int ih = oh * n.stride - n.pad + kh * n.dilation;
           if (ih < 0 || ih >= in.h) continue;
-          for (int ow = 0; ow < n.w; ++ow) {
-            const int iw = ow * n.stride - n.pad + kw * n.dilation;
-            if (iw >= 0 && iw < in.w) acc += static_cast<double>(d[oh * n.w + ow]) * xs[ih * in.w + iw];
-          }
+          const float* dr = d + oh * n.w;
+          const float* xr = xs + ih * in.w + iw0;
+          for (int ow = ow0; ow < ow1; ++ow) acc += static_cast<double>(dr[ow]) * xr[(ow - ow0) * n.stride];
         }
         o[s] = acc;
       }

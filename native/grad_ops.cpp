@@ -228,32 +228,65 @@ void channelSums(const float* a, const float* b, int S, int C, size_t HW, float*
   }
 }
 
+namespace {
+
+// BN batch statistics of L consecutive channels c0 .. c0 + L - 1 at once. Each channel keeps its single running
+// double sums in sample/position order (reordering them moves ZiCo on full-size networks by ~0.3 %: its mean/std
+// over two batches amplifies float32 rounding), so the values are bit-identical to one channel at a time; the L
+// independent chains only let the adds overlap instead of each waiting on the previous one's latency.
+template <int L>
+void bnMeanVar(const float* x, int S, int C, size_t HW, int c0, double N, double* mean, double* var) {
+  double sum[L] = {}, sq[L] = {};
+  for (int s = 0; s < S; ++s) {
+    const float* xp = x + (static_cast<size_t>(s) * C + c0) * HW;
+    for (size_t i = 0; i < HW; ++i)
+      for (int j = 0; j < L; ++j) sum[j] += xp[j * HW + i];
+  }
+  for (int j = 0; j < L; ++j) mean[c0 + j] = sum[j] / N;
+  for (int s = 0; s < S; ++s) {
+    const float* xp = x + (static_cast<size_t>(s) * C + c0) * HW;
+    for (size_t i = 0; i < HW; ++i)
+      for (int j = 0; j < L; ++j) sq[j] += (xp[j * HW + i] - mean[c0 + j]) * (xp[j * HW + i] - mean[c0 + j]);
+  }
+  for (int j = 0; j < L; ++j) var[c0 + j] = sq[j] / N;
+}
+
+// sum dy and sum dy * x-hat of channels c0 .. c0 + L - 1, interleaved as in bnMeanVar (same values, same order).
+template <int L>
+void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int c0, double* sdy, double* sdyx) {
+  double a[L] = {}, b[L] = {};
+  for (int s = 0; s < S; ++s) {
+    const size_t o = (static_cast<size_t>(s) * C + c0) * HW;
+    for (size_t i = 0; i < HW; ++i)
+      for (int j = 0; j < L; ++j) {
+        a[j] += dy[o + j * HW + i];
+        b[j] += static_cast<double>(dy[o + j * HW + i]) * xhat[o + j * HW + i];
+      }
+  }
+  for (int j = 0; j < L; ++j) {
+    sdy[c0 + j] = a[j];
+    sdyx[c0 + j] = b[j];
+  }
+}
+
+}  // namespace
+
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
                const float* runMean, const float* runVar) {
   const double N = static_cast<double>(S) * HW;
+  std::vector<double> mean(runMean, runMean + C), var(runVar, runVar + C);
+  if (train) {
+    int c = 0;
+    for (; c + 4 <= C; c += 4) bnMeanVar<4>(x, S, C, HW, c, N, mean.data(), var.data());
+    for (; c < C; ++c) bnMeanVar<1>(x, S, C, HW, c, N, mean.data(), var.data());
+  }
   for (int c = 0; c < C; ++c) {
-    double mean = runMean[c], var = runVar[c];
-    if (train) {
-      // single running sums in a fixed order (see bnBackward)
-      double sum = 0;
-      for (int s = 0; s < S; ++s) {
-        const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-        for (size_t i = 0; i < HW; ++i) sum += xp[i];
-      }
-      mean = sum / N;
-      double sq = 0;
-      for (int s = 0; s < S; ++s) {
-        const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-        for (size_t i = 0; i < HW; ++i) sq += (xp[i] - mean) * (xp[i] - mean);
-      }
-      var = sq / N;
-    }
-    inv[c] = 1.0 / std::sqrt(var + kBnEps);
-    const double g = gamma[c], b = beta[c], ic = inv[c];
+    inv[c] = 1.0 / std::sqrt(var[c] + kBnEps);
+    const double g = gamma[c], b = beta[c], ic = inv[c], m = mean[c];
     for (int s = 0; s < S; ++s) {
       const size_t o = (static_cast<size_t>(s) * C + c) * HW;
       for (size_t i = 0; i < HW; ++i) {
-        const double h = (x[o + i] - mean) * ic;
+        const double h = (x[o + i] - m) * ic;
         xhat[o + i] = static_cast<float>(h);
         y[o + i] = static_cast<float>(g * h + b);
       }
@@ -266,22 +299,27 @@ void bnBackward(bool train, const float* dy, const float* xhat, const double* in
   const double N = static_cast<double>(S) * HW;
   // The channel sums feed the batch-statistics terms (train) and dgamma/dbeta; eval mode without parameter
   // gradients (VKDNW's passes) needs neither.
+  std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyx(static_cast<size_t>(C), 0.0);
   const bool sums = train || dgamma || dbeta;
+  if (sums) {
+    int c = 0;
+    for (; c + 4 <= C; c += 4) bnGradSums<4>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
+    for (; c < C; ++c) bnGradSums<1>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
+  }
   for (int c = 0; c < C; ++c) {
-    // one running double sum per quantity, in sample/position order: reordering these sums moves ZiCo on full-size
-    // networks by ~0.3 % (its mean/std over two batches amplifies float32 rounding), so the order is kept
-    double sdy = 0, sdyx = 0;
-    for (int s = 0; s < S && sums; ++s) {
-      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
-      for (size_t i = 0; i < HW; ++i) {
-        sdy += dy[o + i];
-        sdyx += static_cast<double>(dy[o + i]) * xhat[o + i];
-      }
-    }
-    if (dgamma) dgamma[c] = static_cast<float>(sdyx);
-    if (dbeta) dbeta[c] = static_cast<float>(sdy);
+    if (dgamma) dgamma[c] = static_cast<float>(sdyx[c]);
+    if (dbeta) dbeta[c] = static_cast<float>(sdy[c]);
     const double a = gamma[c] * inv[c];
-    const double mg = train ? sdy / N : 0, mgx = train ? sdyx / N : 0;
+    if (!sums) {
+      // eval mode (VKDNW's passes): dx = a * dy, exactly what the general line below gives with mg = mgx = 0 for
+      // finite x-hat, without reading x-hat
+      for (int s = 0; s < S; ++s) {
+        const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+        for (size_t i = 0; i < HW; ++i) dx[o + i] = static_cast<float>(a * dy[o + i]);
+      }
+      continue;
+    }
+    const double mg = train ? sdy[c] / N : 0, mgx = train ? sdyx[c] / N : 0;
     for (int s = 0; s < S; ++s) {
       const size_t o = (static_cast<size_t>(s) * C + c) * HW;
       for (size_t i = 0; i < HW; ++i) dx[o + i] = static_cast<float>(a * (dy[o + i] - mg - xhat[o + i] * mgx));
@@ -313,21 +351,11 @@ void maxPoolArgmax(const Node& n, const Node& in, const float* x, float* y, int3
   }
 }
 
-void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t* argmax, float* dx, int S) {
+namespace {
+
+// Element count of each average-pool output's window (the divisor of its share).
+std::vector<double> poolDivisors(const Node& n, const Node& in) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
-  std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
-  if (argmax) {
-    for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
-      float* xp = dx + pl * H * W;
-      for (size_t o = pl * OH * OW; o < (pl + 1) * OH * OW; ++o)
-        if (argmax[o] >= 0) xp[argmax[o]] += dy[o];
-    }
-    return;
-  }
-  // Average pool: each output's share v = dy / (its window's element count) is scattered over its window. Looping
-  // window rows, then window columns from the last, then outputs left to right adds every input's contributions in
-  // the same order as a plain loop over outputs (oh, then ow ascending), so the sums are bit-identical, while the
-  // innermost loop runs over contiguous outputs (vectorised for stride 1).
   std::vector<double> div(static_cast<size_t>(OH) * OW);
   for (int oh = 0; oh < OH; ++oh)
     for (int ow = 0; ow < OW; ++ow) {
@@ -335,6 +363,14 @@ void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t*
       const int w0 = std::max(0, ow * st - p), w1 = std::min(W, ow * st - p + k);
       div[static_cast<size_t>(oh) * OW + ow] = n.countIncludePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * (w1 - w0);
     }
+  return div;
+}
+
+// Average-pool backward, any stride, into a zeroed dx: each output's share v = dy / (its window's element count) is
+// scattered over its window. Looping window rows, then window columns from the last, then outputs left to right
+// adds every input's contributions in the same order as a plain loop over outputs (oh, then ow ascending).
+void avgPoolScatter(const Node& n, const Node& in, const float* dy, const std::vector<double>& div, float* dx, int S) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad;
   std::vector<float> v(static_cast<size_t>(OW));
   for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
     float* xp = dx + pl * H * W;
@@ -350,16 +386,67 @@ void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t*
           // outputs whose window column kw lands inside the row: 0 <= ow*st - p + kw < W
           if (W - 1 + p - kw < 0) continue;
           const int lo = std::max(0, (p - kw + st - 1) / st), hi = std::min(OW, (W - 1 + p - kw) / st + 1);
-          if (st == 1) {
-            float* r = row - p + kw;
-            for (int ow = lo; ow < hi; ++ow) r[ow] += v[ow];
-          } else {
-            for (int ow = lo; ow < hi; ++ow) row[ow * st - p + kw] += v[ow];
-          }
+          for (int ow = lo; ow < hi; ++ow) row[ow * st - p + kw] += v[ow];
         }
       }
     }
   }
+}
+
+// Average-pool backward for stride 1 as a gather: every input sums, in a register, the shares of the outputs whose
+// window holds it, in the scatter's order (oh ascending, then ow ascending, i.e. kw descending), starting from 0 as
+// the zeroed dx does; outputs outside the plane read zeros from the padded share rows (x + 0 = x), so the result is
+// bit-identical to avgPoolScatter while each input is stored once instead of once per window that holds it.
+void avgPoolGather(const Node& n, const Node& in, const float* dy, const std::vector<double>& div, float* dx, int S) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, p = n.pad;
+  const int rowLen = OW + 2 * k;  // k zeros either side: ow = iw + p - kw stays within [-k, OW + k)
+  std::vector<float> v(static_cast<size_t>(OH) * rowLen, 0.0f);
+  for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
+    const float* d = dy + pl * OH * OW;
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow)
+        v[static_cast<size_t>(oh) * rowLen + k + ow] = static_cast<float>(d[oh * OW + ow] / div[static_cast<size_t>(oh) * OW + ow]);
+    float* xp = dx + pl * H * W;
+    for (int ih = 0; ih < H; ++ih) {
+      const int oh0 = std::max(0, ih + p - k + 1), oh1 = std::min(OH - 1, ih + p);
+      const float* base = v.data() + k + p;  // + oh * rowLen + iw - kw: the share of output (oh, iw + p - kw)
+      int iw = 0;
+      for (; iw + kVecFloats <= W; iw += kVecFloats) {
+        vfloat acc = vfloat{};
+        for (int oh = oh0; oh <= oh1; ++oh)
+          for (int kw = k - 1; kw >= 0; --kw) acc += loadu(base + static_cast<size_t>(oh) * rowLen + iw - kw);
+        storeu(xp + static_cast<size_t>(ih) * W + iw, acc);
+      }
+      for (; iw < W; ++iw) {
+        float acc = 0.0f;
+        for (int oh = oh0; oh <= oh1; ++oh)
+          for (int kw = k - 1; kw >= 0; --kw) acc += base[static_cast<size_t>(oh) * rowLen + iw - kw];
+        xp[static_cast<size_t>(ih) * W + iw] = acc;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void poolBackward(const Node& n, const Node& in, const float* dy, const int32_t* argmax, float* dx, int S) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w;
+  if (argmax) {
+    std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+    for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
+      float* xp = dx + pl * H * W;
+      for (size_t o = pl * OH * OW; o < (pl + 1) * OH * OW; ++o)
+        if (argmax[o] >= 0) xp[argmax[o]] += dy[o];
+    }
+    return;
+  }
+  const std::vector<double> div = poolDivisors(n, in);
+  if (n.stride == 1 && n.pad >= 0 && n.pad < n.k) {
+    avgPoolGather(n, in, dy, div, dx, S);
+    return;
+  }
+  std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
+  avgPoolScatter(n, in, dy, div, dx, S);
 }
 
 void linearForward(const float* x, const float* w, const float* b, float* y, int S, int fin, int fout) {

@@ -39,7 +39,8 @@ void channelSums(const float* a, const float* b, int S, int C, size_t HW, float*
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
                const float* runMean, const float* runVar);
 
-// BN backward: dx (overwrites), dgamma / dbeta (overwrite, may be null).
+// BN backward: dx (overwrites), dgamma / dbeta (overwrite, may be null). Eval mode without dgamma / dbeta reads
+// no x-hat (dx = gamma / sigma * dy).
 void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
                 float* dgamma, float* dbeta);
 

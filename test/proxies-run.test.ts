@@ -14,7 +14,7 @@ import { jacovScore } from '../src/proxies/jacobian.js';
 import { PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
 import { autodlFlops, runProxies } from '../src/proxies/run.js';
 import { synflow } from '../src/proxies/saliency.js';
-import { choleskyFactor, toFloat16 } from '../src/proxies/vkdnw.js';
+import { choleskyFactor, toFloat16, vkdnwFromJacobian } from '../src/proxies/vkdnw.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -186,5 +186,20 @@ describe('invariants', () => {
       }
     expect(toFloat16(1 - 0.0499877929688)).toBe(0.9501953125);
     expect(toFloat16(0.1)).toBe(0.0999755859375);
+  });
+  it('VKDNW never reads Jacobian column K − 1 (the native group skips its backward pass)', () => {
+    const rng = new Rng(12);
+    for (const K of [2, 3, 10]) {
+      const B = 3;
+      const P = 5;
+      const logits = Float64Array.from({ length: B * K }, () => 4 * rng.normal());
+      const J = Float64Array.from({ length: B * K * P }, () => rng.normal());
+      const cut = J.slice();
+      for (let b = 0; b < B; b++) cut.fill(0, (b * K + K - 1) * P, (b * K + K) * P);
+      const p = Float64Array.from({ length: K }, () => rng.next() + 1e-3);
+      const L = choleskyFactor(p.map((v) => v / p.reduce((a, x) => a + x, 0)));
+      for (let i = 0; i < K; i++) expect(L[i * K + K - 1]).toBe(0);
+      expect(vkdnwFromJacobian(cut, logits, B, K, P)).toEqual(vkdnwFromJacobian(J, logits, B, K, P));
+    }
   });
 });

@@ -173,7 +173,9 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
   const chosen: ScalarRef[] = refs.slice(0, 128).map((r) => ({ ...r, index: 0 }));
   const K = numel(net.nodes[net.output]!.shape);
   const B = s.batch;
-  const passes = Array.from({ length: K }, (_, k) => {
+  // The factor L's last column is zero (choleskyFactor: q_{K−1} = 0), so Jacobian column K − 1 never reaches F:
+  // its pass is skipped and the column left at 0 (one backward pass in K saved, the value unchanged).
+  const passes = Array.from({ length: K - 1 }, (_, k) => {
     const values = new Float32Array(B * K);
     for (let b = 0; b < B; b++) values[b * K + k] = 1;
     return { seed: net.output, values };
@@ -181,7 +183,7 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
   const r = await c.pass(inputsFor(s, o, net), B, { bn: 'eval', passes, scalars: chosen });
   const P = chosen.length;
   const J = new Float64Array(B * K * P);
-  for (let k = 0; k < K; k++)
+  for (let k = 0; k < K - 1; k++)
     for (let i = 0; i < P; i++) for (let b = 0; b < B; b++) J[(b * K + k) * P + i] = r.perSample[(k * P + i) * B + b]!;
   return { vkdnw: vkdnwFromJacobian(J, r.outputs, B, K, P), vkdnw_dim: { value: refs.length } };
 }
