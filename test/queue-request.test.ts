@@ -2,8 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { checkScoringRequest } from '../src/request/check.js';
 import { requestKey, resolveScoringRequest, type ResolveMemo } from '../src/request/resolve.js';
 import { settingsBlock } from '../src/request/settings.js';
-import { checkScoreSettings, jobKey, scoreJobKey } from '../src/queue/request-adapter.js';
-import { scoreJob } from '../src/queue/score-remote.js';
+import {
+  checkMeasureSettings,
+  checkScoreSettings,
+  computeMeasure,
+  jobKey,
+  measureJobKey,
+  scoreJobKey,
+  settingsHash,
+} from '../src/queue/request-adapter.js';
+import { measureRequest } from '../src/study/measure-request.js';
+import { measure } from '../src/study/measure.js';
+import { spaceEntry } from '../src/catalog/registry.js';
+import { ReferenceBackend } from '../src/backends/reference/index.js';
+import { Rng } from '../src/util/rng.js';
+import { batchBytes, scoreJob } from '../src/queue/score-remote.js';
+import { checkProxySettings, proxyJobSettings } from '../src/queue/proxy-job.js';
+import { defaultBatch } from '../src/data/cifar.js';
+import { defaultLabels } from '../src/data/labels.js';
+import type { ProxyRequest } from '../src/proxies/runner.js';
 import type { InputBatch } from '../src/data/batch.js';
 import type { Regulariser } from '../src/proxies/regularise.js';
 
@@ -63,6 +80,73 @@ describe('queue jobs carry the resolved scoring request', () => {
       const { request } = await resolveScoringRequest({ ...o, inputs: gauss });
       expect(checkScoringRequest(JSON.parse(JSON.stringify(request)))).toEqual(request);
     }
+  });
+});
+
+describe('correlate --redis: measure jobs carry the setting as a resolved request', () => {
+  const setting = { channels: 4, cells: 1, batch: 4, repeats: 2, images: 'gaussian', seed: 3, inputSize: 8 } as const;
+  const base = {
+    space: 'nb201',
+    target: 'cifar10',
+    official: false,
+    network: { classes: 10 },
+    backend: 'auto',
+  } as const;
+
+  it('keyed by the request key and batch hash; a worker measures exactly what a local study measures', async () => {
+    const { request, inputs } = measureRequest({ ...base, setting: { ...setting, nwot: true } });
+    expect(request.network).toEqual({ classes: 10, channels: 4, cells: 1, inputSize: 8 });
+    expect(request.regulariser).toBeNull(); // μ/σ are applied by the producer: they do not change measurements
+    const job = scoreJob(request, inputs);
+    const settings = { ...job.settings, nwot: true };
+    expect(jobKey('measure', settings as unknown as Record<string, unknown>)).toBe(
+      `${requestKey(request)}-${job.sha.slice(0, 16)}-measure-nwot`,
+    );
+    expect(measureJobKey({ ...settings, nwot: false })).not.toBe(measureJobKey(settings));
+    const back = checkMeasureSettings(JSON.parse(JSON.stringify(settings)) as Record<string, unknown>);
+    expect(back).toEqual(settings);
+    expect(() => checkMeasureSettings({ ...settings, nwot: 'yes' })).toThrow(/E_PAYLOAD|nwot must be true or false/);
+    const space = spaceEntry('nb201').space;
+    const rng = new Rng(9);
+    const genotypes = [0, 1, 2].map(() => space.sample(rng));
+    const archs = genotypes.map((g) => space.format(g));
+    const backend = new ReferenceBackend();
+    const remote = await computeMeasure(back, archs, { backend, inputs: async () => inputs });
+    const local = await measure(space, genotypes, { ...setting, nwot: true }, { backend, network: { classes: 10 } });
+    expect(remote).toEqual(archs.map((a) => local.get(a)));
+    expect(remote.every((m) => m.perRepeat.length === 2 && typeof m.nwot === 'number')).toBe(true);
+  });
+});
+
+describe('--proxies --redis: proxies jobs carry the resolved proxy request', () => {
+  it('round-trips through JSON to the same settings hash; malformed settings fail with coded errors', async () => {
+    const images = defaultBatch(8);
+    const req: ProxyRequest = { names: ['snip', 'nwot'], protocol: 'swap', engine: { backend: 'reference', why: '' } };
+    const run = { protocol: 'swap', seed: 2, images, labels: defaultLabels(8), batch: 8 } as const;
+    const { sha } = batchBytes(images);
+    const s = proxyJobSettings('nb201', { channels: 4, cells: 1, inputSize: 32 }, req, run, sha);
+    expect(s).toMatchObject({ names: ['snip', 'nwot'], engine: 'reference', batch: 8, inputsShape: [8, 3, 32, 32] });
+    const back = checkProxySettings(JSON.parse(JSON.stringify(s)) as Record<string, unknown>);
+    expect(settingsHash('proxies', back)).toBe(settingsHash('proxies', s));
+    expect(settingsHash('proxies', { ...s, seed: 3 })).not.toBe(settingsHash('proxies', s));
+    const bad = (change: Record<string, unknown>) => {
+      try {
+        checkProxySettings({ ...JSON.parse(JSON.stringify(s)), ...change });
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      }
+      return 'accepted';
+    };
+    expect(bad({})).toBe('accepted');
+    expect(bad({ command: 'rm -rf /' })).toMatch(/^E_PAYLOAD: unknown proxies setting "command"/);
+    expect(bad({ names: ['snip', 'nope'] })).toMatch(/^E_PROXY_UNKNOWN: unknown proxy "nope"/);
+    expect(bad({ engine: 'cuda' })).toMatch(/^E_PAYLOAD: settings\.engine must be native or reference/);
+    expect(bad({ labels: [1, 2] })).toMatch(/^E_PAYLOAD: settings\.labels must be null or one class label per input/);
+    expect(bad({ space: 'nope' })).toMatch(/^E_SPACE: /);
+    expect(bad({ seed: -1 })).toMatch(/^E_OPTION: seed must be an integer in \[0, 2\^32\)/);
+    expect(bad({ network: { channels: 1e6 } })).toMatch(
+      /^E_OPTION: network\.channels must be an integer in \[1, 4096\]/,
+    );
   });
 });
 

@@ -7,7 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, keys } from '../src/queue/keys.js';
 import { PAYLOAD_VERSION } from '../src/queue/payload.js';
-import { settingsHash } from '../src/queue/request-adapter.js';
+import { jobKey, settingsHash } from '../src/queue/request-adapter.js';
+import { scoreJob } from '../src/queue/score-remote.js';
+import { measureRequest } from '../src/study/measure-request.js';
 import { packageVersion } from '../src/util/version.js';
 import { makeTls, redisHasTls, startRedis, type TestRedis } from './redis-server.js';
 
@@ -51,24 +53,37 @@ async function stop(proc: ChildProcess): Promise<void> {
   await gone;
 }
 
-/** A valid `measure` job (a correlate chunk) to derive bad ones from. */
+/** A valid `measure` job (a correlate chunk: the setting as a resolved request) and its batch, to derive bad ones from. */
 function goodJob(run: string, chunk: number) {
-  const settings = {
+  const { request, inputs } = measureRequest({
     space: 'nb201',
+    target: 'cifar10',
+    official: false,
     setting: { channels: 4, cells: 1, batch: 4, repeats: 1, images: 'gaussian', seed: 0, inputSize: 8 },
     network: { classes: 10 },
-  };
-  return {
+    backend: 'auto',
+  });
+  const job = scoreJob(request, inputs);
+  const settings = { ...job.settings, nwot: false };
+  const data = {
     v: PAYLOAD_VERSION,
     pkg: packageVersion(),
     kind: 'measure',
     run,
     chunk,
-    hash: settingsHash('measure', settings),
+    hash: jobKey('measure', settings as unknown as Record<string, unknown>),
     settings,
     archs: [ARCH],
     backend: 'auto',
   };
+  return { data, blob: { key: keys.blob(job.sha), bytes: job.bytes } };
+}
+
+/** A request-carrying job's settings with `change` applied to a JSON copy of its request. */
+function withRequest(settings: object, change: (r: Record<string, unknown>) => void): Record<string, unknown> {
+  const s = JSON.parse(JSON.stringify(settings)) as { request: Record<string, unknown> };
+  change(s.request);
+  return s;
 }
 
 describe('queue: validation, mixed deployments, password and TLS (real redis-server)', () => {
@@ -89,7 +104,8 @@ describe('queue: validation, mixed deployments, password and TLS (real redis-ser
     const q = new Queue(QUEUE_NAME, { connection: r });
     try {
       await waitFor('worker', () => /waiting for jobs/.test(w.log()));
-      const good = goodJob('sec', 0);
+      const { data: good, blob } = goodJob('sec', 0);
+      await r.set(blob.key, blob.bytes);
       const reasons: Record<string, RegExp> = {
         'not-object': /^E_PAYLOAD: job data must be an object/,
         command: /^E_PAYLOAD: unknown job field "command"/,
@@ -98,12 +114,12 @@ describe('queue: validation, mixed deployments, password and TLS (real redis-ser
         'too-big': /^E_PAYLOAD: job data is \d+ bytes, over the 1048576-byte limit/,
         version: /^E_VERSION: job from swapnas 0\.0\.0-old, this worker runs /,
         hash: /^E_VERSION: settings hash mismatch/,
-        huge: /^E_OPTION: channels must be an integer in \[1, 4096\]/,
+        huge: /^E_OPTION: network\.channels must be an integer in \[1, 4096\]/,
         'no-evaluator': /^E_OPTION: this worker has no evaluator command/,
         space: /^E_SPACE: /,
       };
-      const huge = { ...good.settings, setting: { ...good.settings.setting, channels: 1_000_000 } };
-      const space = { ...good.settings, space: 'nope' };
+      const huge = withRequest(good.settings, (q) => ((q['network'] as Record<string, unknown>)['channels'] = 1e6));
+      const space = withRequest(good.settings, (q) => (q['space'] = 'nope'));
       const evalSettings = { space: 'nb201', dataset: 'cifar10', seed: 0, first: 0 };
       const jobs: [string, unknown][] = [
         ['not-object', 'touch /tmp/swapnas-pwned'],
@@ -113,8 +129,8 @@ describe('queue: validation, mixed deployments, password and TLS (real redis-ser
         ['too-big', { ...good, archs: Array.from({ length: 400 }, () => ARCH.repeat(30)) }],
         ['version', { ...good, pkg: '0.0.0-old' }],
         ['hash', { ...good, hash: 'f'.repeat(32) }],
-        ['huge', { ...good, settings: huge, hash: settingsHash('measure', huge) }],
-        ['space', { ...good, settings: space, hash: settingsHash('measure', space) }],
+        ['huge', { ...good, settings: huge, hash: jobKey('measure', huge) }],
+        ['space', { ...good, settings: space, hash: jobKey('measure', space) }],
         [
           'no-evaluator',
           { ...good, kind: 'evaluate', settings: evalSettings, hash: settingsHash('evaluate', evalSettings) },

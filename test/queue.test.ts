@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,10 +143,70 @@ describe('queue: producer and workers on a real redis-server', () => {
     }
   });
 
-  it('kill -9 of a worker mid-chunk: another worker takes the stalled job over; no hole, no duplicate', async () => {
-    const common = ['score', '--sample', '36', '--seed', '11', ...SLOWER, '--format', 'jsonl', '--no-progress'];
-    const local = join(dir, 'kill-local.jsonl');
-    const remote = join(dir, 'kill-remote.jsonl');
+  it('--proxies fans out: 3 workers + producer equal a local run (score json/jsonl, correlate report and cache)', async () => {
+    const ws = [0, 1, 2].map(() => worker(redis.url));
+    const net = ['--channels', '4', '--cells', '1', '--input-size', '8', '--batch', '8', '--repeats', '1'];
+    // Label-free and labelled proxies, both engines' routing (zico, jacov: several batches / per-sample passes).
+    const proxies = ['--proxies', 'nwot,synflow,snip,grad_norm,jacov,zico,meco', '--proxy-batch', '8'];
+    try {
+      await waitFor('3 workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
+      for (const format of ['jsonl', 'json']) {
+        const common = ['score', '--sample', '30', '--seed', '21', ...net, ...proxies, '--format', format];
+        const local = await cli([...common, '--no-progress']);
+        expect(local.status).toBe(0);
+        const remote = await cli([...common, '--redis', redis.url, '--chunk', '4']);
+        expect(remote.stderr).not.toMatch(/error/);
+        expect(remote.stderr).toMatch(/score \(queue\): 30\/30 \(100\.0%\)/);
+        expect(remote.stdout).toBe(local.stdout);
+      }
+      const corr = ['correlate', '--sample', '24', ...net, ...proxies, '--no-external', '--resamples', '10'];
+      corr.push('--no-progress');
+      const cl = await cli([...corr, '--out', join(dir, 'pcorr-local')]);
+      expect(cl.status).toBe(0);
+      const cr = await cli([...corr, '--out', join(dir, 'pcorr-remote'), '--redis', redis.url, '--chunk', '5']);
+      expect(cr.stderr).not.toMatch(/error/);
+      expect(cr.stdout).toBe(cl.stdout);
+      const report = (d: string) => ({
+        ...JSON.parse(readFileSync(join(dir, d, 'proxies.json'), 'utf8')),
+        secondsPerArch: 0,
+      });
+      expect(report('pcorr-remote')).toEqual(report('pcorr-local'));
+      // The producer keeps the resumable cache: the same lines (one per architecture, in order) as a local run.
+      const cacheOf = (d: string) => {
+        const files = readdirSync(join(dir, d, 'cache'));
+        return files.map((f) => readFileSync(join(dir, d, 'cache', f), 'utf8'));
+      };
+      expect(cacheOf('pcorr-remote')).toEqual(cacheOf('pcorr-local'));
+      expect(cacheOf('pcorr-remote')[0]!.trim().split('\n')).toHaveLength(24);
+      // A rerun reads its cache and queues nothing.
+      const before = doneJobs(ws).length;
+      const again = await cli([...corr, '--out', join(dir, 'pcorr-remote'), '--redis', redis.url, '--chunk', '5']);
+      expect(again.stdout).toBe(cl.stdout);
+      expect(doneJobs(ws).length).toBe(before);
+      // What a worker would refuse is refused by the producer before queueing (labelled proxies, unlabelled images).
+      const refused = await cli([
+        'score',
+        '--sample',
+        '3',
+        ...net,
+        '--gaussian',
+        '--proxies',
+        'snip',
+        '--redis',
+        redis.url,
+      ]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/E_LABELS: snip needs class labels/);
+      expect(doneJobs(ws).length).toBe(before);
+    } finally {
+      await stopAll(ws);
+    }
+  });
+
+  /** Kill -9 the worker holding an active chunk of `common`, start two more: the output equals a local run's. */
+  async function killMidChunk(name: string, common: string[], chunk: string): Promise<void> {
+    const local = join(dir, `${name}-local.jsonl`);
+    const remote = join(dir, `${name}-remote.jsonl`);
     expect((await cli([...common, '-o', local])).status).toBe(0);
     const fast = ['--lock-duration', '1000', '--stalled-interval', '300'];
     const a = worker(redis.url, fast);
@@ -155,7 +215,7 @@ describe('queue: producer and workers on a real redis-server', () => {
     const q = new Queue(QUEUE_NAME, { connection: r });
     try {
       await waitFor('worker a', () => /waiting for jobs/.test(a.log()));
-      const producer = cliChild([...common, '-o', remote, '--redis', redis.url, '--chunk', '12']);
+      const producer = cliChild([...common, '-o', remote, '--redis', redis.url, '--chunk', chunk]);
       let active: string | undefined;
       for (let t = 0; active === undefined && t < 3000; t++) {
         const js = await q.getActive();
@@ -175,6 +235,21 @@ describe('queue: producer and workers on a real redis-server', () => {
       r.disconnect();
       await stopAll([a, ...others]);
     }
+  }
+
+  it('kill -9 of a worker mid-chunk: another worker takes the stalled job over; no hole, no duplicate', async () => {
+    await killMidChunk(
+      'kill',
+      ['score', '--sample', '36', '--seed', '11', ...SLOWER, '--format', 'jsonl', '--no-progress'],
+      '12',
+    );
+    // The same for a zero-cost proxy run (rows keyed by architecture and proxy settings hash).
+    const proxies = ['--proxies', 'all', '--proxy-protocol', 'swap', '--format', 'jsonl', '--no-progress'];
+    await killMidChunk(
+      'kill-proxies',
+      ['score', '--sample', '24', '--seed', '14', ...SLOWER.filter((x) => x !== '--gaussian'), ...proxies],
+      '6',
+    );
   });
 
   it('kill -9 of the producer, then --resume: finished chunks are not redone and the file is complete', async () => {

@@ -27,7 +27,9 @@ import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest, proxyRunner } from './proxies.js';
-import { runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
+import { type RemoteProxyValues, runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
+import type { RemoteProxyRun } from '../queue/proxies-remote.js';
+import { checkProxyRequest, type ProxyRunOptions } from '../proxies/run.js';
 import { ProxyValueCache, proxyCacheName } from '../study/proxy-cache.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
@@ -132,11 +134,6 @@ interface CorrelatePlan {
 
 async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
   checkOutputDir(f.out, '--out');
-  if (f.proxies !== undefined && f.redis)
-    throw new SwapError(
-      'E_OPTION',
-      '--proxies runs locally; --redis fans out SWAP measurements only (drop one of them)',
-    );
   if (fitnessRule(f.fitness) && (f.proxies !== undefined || f.redis))
     throw new SwapError('E_OPTION', '--fitness ensemble is correlated locally beside SWAP (drop --proxies / --redis)');
   const plan = await planCorrelate(f);
@@ -222,8 +219,10 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<vo
             measurer: remoteMeasurer({
               url: f.redis,
               chunk: int('--chunk', f.chunk, 1),
-              backend: f.backend,
+              backend: f.backend as BackendName | 'auto',
               progress: f.progress,
+              target: dataset,
+              official: s.official,
             }),
           }
         : {}),
@@ -286,7 +285,15 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
     ...(f.images === 'gaussian' ? { gaussian: true } : {}),
   };
   const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
-  const progress = new Progress('correlate', f.progress, process.stderr, 'architectures');
+  const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
+  const run: ProxyRunOptions = {
+    protocol: req.protocol,
+    seed: seedArg('--weight-seed', f.weightSeed),
+    images: data.images,
+    ...(data.labels ? { labels: data.labels } : {}),
+    ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? S } : {}),
+  };
+  if (f.redis) checkProxyRequest(first, req.names, run); // what a worker would refuse, refused before queueing
   const cache = ProxyValueCache.open(
     join(f.out, 'cache'),
     proxyCacheName(entry.space.name, {
@@ -307,13 +314,10 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
     dataset,
     items: genotypes.map((g) => ({ arch: space.format(g), net: () => space.build(g, opts) })),
     names: req.names,
-    run: {
-      protocol: req.protocol,
-      seed: seedArg('--weight-seed', f.weightSeed),
-      images: data.images,
-      ...(data.labels ? { labels: data.labels } : {}),
-      ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? S } : {}),
-    },
+    run,
+    ...(f.redis
+      ? { remote: await remoteProxies(f, { space: entry.space.name, network: opts, request: req, run }) }
+      : {}),
     resamples: int('--resamples', f.resamples, 10),
     onProgress: (d, t) => progress.update(d, t),
   }).finally(() => cache.close());
@@ -322,4 +326,14 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
     f.out,
   );
   process.stdout.write(md);
+}
+
+/** `correlate --proxies --redis`: the values from queue workers (the queue client is loaded only here). */
+async function remoteProxies(f: CorrelateFlags, job: RemoteProxyRun): Promise<RemoteProxyValues> {
+  const { remoteProxyRows } = await import('../queue/proxies-remote.js');
+  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'correlate (queue)' };
+  return (archs, names, put) =>
+    remoteProxyRows(o, { ...job, request: { ...job.request, names: [...names] } }, archs, (done, rows) =>
+      done.forEach((arch, k) => put(arch, rows[k]!['proxies'] as Record<string, number | null>)),
+    );
 }

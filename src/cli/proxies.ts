@@ -5,7 +5,6 @@
  * loads) or `reference` (TypeScript, float64, the definition). Other backends are refused with the reason.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { type InputBatch, takeSamples } from '../data/batch.js';
 import {
@@ -25,11 +24,13 @@ import type { Network, Shape3 } from '../ir/types.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
-import { type ProxyRun, type ProxyRunOptions, runProxies, settingsFor } from '../proxies/run.js';
+import { type ProxyRun, type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
-import { nativeProxyRunner } from '../proxies/native-run.js';
 import { SwapError } from '../util/errors.js';
 import { int } from './parse.js';
+import { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
+
+export { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 
 export interface ProxyFlags {
   proxies?: string;
@@ -67,14 +68,6 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array');
 }
 
-/** The resolved proxy request of a command: names, protocol, batch override and engine routing. */
-export interface ProxyRequest {
-  readonly names: ProxyName[];
-  readonly protocol: 'official' | 'swap';
-  readonly batch?: number;
-  readonly engine: { readonly backend: 'reference' | 'native'; readonly why: string };
-}
-
 const NATIVE_WHY = 'gradients and explicit weights on the C++ engine (float32 passes; routed groups say so per proxy)';
 const REFERENCE_WHY = 'gradients and explicit weights on the reference engine (float64, the definition)';
 
@@ -98,18 +91,6 @@ function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest
     'E_PROXY_BACKEND',
     `backend ${backend.slice(0, 40)} cannot run ${names.join(', ').slice(0, 120)}: they need ${what}, which only the native and reference backends have; use --backend auto, native or reference`,
   );
-}
-
-/** The proxy runner of a request's engine (one native runner per command, so its caches are shared). */
-export function proxyRunner(
-  req: ProxyRequest,
-  threads?: number,
-): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun & { peakBytes?: number }> {
-  if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
-  const load = loadAddon();
-  if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));
-  const runner = nativeProxyRunner(load.addon, threads);
-  return (net, names, o) => runner.run(net, names, o);
 }
 
 export function proxyRequest(f: ProxyFlags): ProxyRequest {
@@ -195,29 +176,6 @@ export async function proxyImages(
   return { images, ...(labels ? { labels } : {}), labelSource };
 }
 
-/**
- * One result row: values (null when not finite), the reasons of the nulls, what was routed, and on the native
- * engine the peak activation + gradient memory of the network's largest pass (`peakBytes`).
- */
-export function proxyRow(key: string, id: string, run: ProxyRun & { peakBytes?: number }): Record<string, unknown> {
-  const values: Record<string, number | null> = {};
-  const reasons: Record<string, string> = {};
-  const routed: Record<string, string> = {};
-  for (const [name, v] of Object.entries(run.values)) {
-    values[name] = v!.value;
-    if (v!.reason) reasons[name] = v!.reason;
-    const r = run.settings[name as ProxyName]?.routed;
-    if (r && run.settings[name as ProxyName]?.engine === 'reference') routed[name] = r;
-  }
-  return {
-    [key]: id,
-    proxies: values,
-    ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
-    ...(Object.keys(routed).length > 0 ? { routed } : {}),
-    ...(run.peakBytes !== undefined ? { peakBytes: run.peakBytes } : {}),
-  };
-}
-
 /** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null). */
 export function formatProxyRows(
   rows: Record<string, unknown>[],
@@ -261,21 +219,20 @@ async function windowedRows(
   return rows;
 }
 
-/**
- * Networks scored at once by `score --proxies`: one more than the runner's threads, so the addon always has a
- * queued pass while finished networks are reduced on the main thread.
- */
-export function proxyWindow(threads: number | undefined): number {
-  return (threads ?? availableParallelism()) + 1;
-}
+/** Rows computed elsewhere (queue workers: `score --redis`) for a request and run options resolved here. */
+export type RemoteProxyRows = (req: ProxyRequest, run: ProxyRunOptions) => Promise<Record<string, unknown>[]>;
 
-/** Score space networks (built on demand, {@link proxyWindow} at a time) with the requested proxies. */
+/**
+ * Score space networks (built on demand, {@link proxyWindow} at a time) with the requested proxies, or hand the
+ * resolved request to `remote` (the same settings block either way).
+ */
 export async function scoreNetworksWithProxies(
   items: readonly { id: string; net: () => Network }[],
   f: ProxyFlags,
   seed: number,
   swapBatch: number,
   network: Record<string, unknown>,
+  remote?: RemoteProxyRows,
 ): Promise<string> {
   const req = proxyRequest(f);
   const shape = items[0]!.net().nodes[0]!.shape as Shape3;
@@ -287,8 +244,11 @@ export async function scoreNetworksWithProxies(
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  const run = proxyRunner(req, threadsOf(f));
-  const rows = await windowedRows(items, proxyWindow(threadsOf(f)), (net) => run(net, req.names, opts));
+  const local = async () => {
+    const run = proxyRunner(req, threadsOf(f));
+    return windowedRows(items, proxyWindow(threadsOf(f)), (net) => run(net, req.names, opts));
+  };
+  const rows = remote ? await remote(req, opts) : await local();
   const settings = proxySettings(req, opts, data, seed, { network });
   return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
 }

@@ -5,6 +5,8 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { checkInputsFit, type NetworkScore, scoreWithBackend, type ScoreSettings } from '../score/swap.js';
+import type { Network } from '../ir/types.js';
+import { checkProxyRequest } from '../proxies/run.js';
 import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
@@ -23,7 +25,13 @@ import { OFFICIAL_PROTOCOL as O } from '../catalog/defaults.js';
 import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
-import { addProxyOptions, type ProxyFlags, scoreNetworksWithProxies, scoreOnnxWithProxies } from './proxies.js';
+import {
+  addProxyOptions,
+  type ProxyFlags,
+  type RemoteProxyRows,
+  scoreNetworksWithProxies,
+  scoreOnnxWithProxies,
+} from './proxies.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutputFile } from '../io/output-path.js';
@@ -132,6 +140,8 @@ export function registerScore(program: Command): void {
         'E_OPTION',
         '--fitness ensemble scores architectures of a space locally (not an ONNX model, --proxies or --redis)',
       );
+    if (onnx && f.redis)
+      throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
       if (f.output !== undefined) checkOutputFile(f.output, '--output');
       await writeOut(f.output, await scoreOnnxWithProxies(archs[0]!, f));
@@ -178,8 +188,6 @@ interface ScorePlan {
 async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (!['json', 'jsonl', 'csv'].includes(f.format))
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(f.format)}`);
-  if (f.proxies !== undefined && f.redis)
-    throw new SwapError('E_OPTION', '--proxies runs locally; --redis fans out SWAP scoring only (drop one of them)');
   const plan = await planScore(archTexts, f);
   if (f.proxies !== undefined) {
     await scoreProxies(plan, f);
@@ -275,7 +283,29 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h } : request.network;
   const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
   const network = { space: space.name, ...opts };
-  await writeOut(f.output, await scoreNetworksWithProxies(items, f, request.seed, plan.inputs.n, network));
+  const remote = f.redis ? await remoteProxies(f, space.name, opts, items) : undefined;
+  await writeOut(f.output, await scoreNetworksWithProxies(items, f, request.seed, plan.inputs.n, network, remote));
+}
+
+/** `score --proxies --redis`: the proxy rows from queue workers (the queue client is loaded only here). */
+async function remoteProxies(
+  f: ScoreFlags,
+  space: string,
+  network: Readonly<Record<string, unknown>>,
+  items: readonly { id: string; net: () => Network }[],
+): Promise<RemoteProxyRows> {
+  const { remoteProxyRows } = await import('../queue/proxies-remote.js');
+  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'score (queue)' };
+  return async (request, run) => {
+    // What a worker would refuse (labels, a head), refused here before anything is queued.
+    checkProxyRequest(items[0]!.net(), request.names, run);
+    const rows: Record<string, unknown>[] = [];
+    const archs = items.map((it) => it.id);
+    await remoteProxyRows(o, { space, network, request, run }, archs, (done, rs) =>
+      done.forEach((arch, k) => rows.push({ arch, ...rs[k] })),
+    );
+    return rows;
+  };
 }
 
 /** The settings block every output of the run carries (and `--resume` compares). */

@@ -1,8 +1,13 @@
 import type { SearchSpace } from '../spaces/types.js';
+import type { ScoringRequest } from '../request/types.js';
 import type { Measurement, ProxySetting } from '../study/measure.js';
+import { measureRequest } from '../study/measure-request.js';
 import { connectRedis, waitReady } from './connect.js';
+import { keys, RESULT_TTL_S } from './keys.js';
 import { produce } from './producer.js';
 import { queueProgress } from './progress.js';
+import type { MeasureJobSettings } from './request-adapter.js';
+import { scoreJob } from './score-remote.js';
 
 /** What `measure` is given besides the space, genotypes and setting (the backend stays with the workers). */
 export interface RemoteMeasureContext {
@@ -23,14 +28,37 @@ export interface RemoteMeasurer {
   ): Promise<Map<string, Measurement>>;
 }
 
-/** Measure through the queue at `url`, `chunk` architectures per job. */
-export function remoteMeasurer(o: { url: string; chunk: number; backend: string; progress: boolean }): RemoteMeasurer {
+/** Where and how a correlate run measures through the queue. */
+export interface RemoteMeasureOptions {
+  readonly url: string;
+  /** Architectures per job. */
+  readonly chunk: number;
+  readonly backend: ScoringRequest['backend'];
+  readonly progress: boolean;
+  /** The table target and protocol the request names (the builder options already follow them). */
+  readonly target: string;
+  readonly official: boolean;
+}
+
+/**
+ * Measure through the queue at `o.url`: each job carries the setting as a resolved scoring request
+ * ({@link measureRequest}) and its batch, and results are stored under that request's key.
+ */
+export function remoteMeasurer(o: RemoteMeasureOptions): RemoteMeasurer {
   let ran = 'unknown';
   return {
     get backendName() {
       return ran;
     },
     async measure(space, genotypes, setting, ctx) {
+      const { request, inputs } = measureRequest({
+        ...o,
+        space: space.name,
+        setting,
+        ...(ctx.network ? { network: ctx.network } : {}),
+      });
+      const job = scoreJob(request, inputs);
+      const settings: MeasureJobSettings = { ...job.settings, nwot: Boolean(setting.nwot) };
       const redis = connectRedis(o.url, 'swapnas-producer');
       const out = new Map<string, Measurement>();
       const show = queueProgress('correlate (queue)', o.progress);
@@ -38,10 +66,11 @@ export function remoteMeasurer(o: { url: string; chunk: number; backend: string;
         await waitReady(redis, o.url);
         const runs = produce(redis, {
           kind: 'measure',
-          settings: { space: space.name, setting, network: ctx.network ?? {} },
+          settings: settings as unknown as Record<string, unknown>,
           archs: genotypes.map((g) => space.format(g)),
           chunk: o.chunk,
           backend: o.backend,
+          prepare: async (r) => void (await r.set(keys.blob(job.sha), job.bytes, 'EX', RESULT_TTL_S)),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           onProgress: (p) => {
             show(p);

@@ -3,9 +3,12 @@ import { SwapError } from '../util/errors.js';
 /** Version of the job payload layout (bumped when fields change meaning). */
 export const PAYLOAD_VERSION = 1;
 
-/** What a job asks a worker to do: SWAP rows (`score`), study measurements (`measure`), training runs (`evaluate`). */
-export type JobKind = 'score' | 'measure' | 'evaluate';
-export const JOB_KINDS: readonly JobKind[] = ['score', 'measure', 'evaluate'];
+/**
+ * What a job asks a worker to do: SWAP rows (`score`), study measurements (`measure`), zero-cost proxy rows
+ * (`proxies`), training runs (`evaluate`).
+ */
+export type JobKind = 'score' | 'measure' | 'proxies' | 'evaluate';
+export const JOB_KINDS: readonly JobKind[] = ['score', 'measure', 'proxies', 'evaluate'];
 
 /** Size limits a worker enforces before doing anything with a job (a malformed job fails alone). */
 export const LIMITS = Object.freeze({

@@ -13,7 +13,7 @@ import { checkScoringRequest } from '../request/check.js';
 import { requestKey } from '../request/resolve.js';
 import type { ScoringRequest } from '../request/types.js';
 import { spaceEntry } from '../catalog/registry.js';
-import { IMAGE_SOURCES, measure, type Measurement, type ProxySetting } from '../study/measure.js';
+import { measureBatch, type Measurement } from '../study/measure.js';
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import type { JobKind } from './payload.js';
@@ -41,16 +41,24 @@ export function scoreJobKey(s: ScoreJobSettings): string {
   return `${requestKey(s.request)}-${s.inputsSha.slice(0, 16)}`;
 }
 
-/** The key a job kind's results are stored under (score: {@link scoreJobKey}; others: their settings hash). */
-export function jobKey(kind: JobKind, settings: Readonly<Record<string, unknown>>): string {
-  return kind === 'score' ? scoreJobKey(settings as unknown as ScoreJobSettings) : settingsHash(kind, settings);
+/**
+ * Settings of a `measure` job (`correlate --redis`): the study setting as a resolved request (src/study/
+ * measure-request.ts), its batch, and whether NWOT is measured too.
+ */
+export interface MeasureJobSettings extends ScoreJobSettings {
+  readonly nwot: boolean;
 }
 
-/** Settings of a `measure` job (`correlate`): a study setting and the builder options. */
-export interface MeasureJobSettings {
-  readonly space: string;
-  readonly setting: ProxySetting;
-  readonly network: Readonly<Record<string, unknown>>;
+/** Where a `measure` job's results are stored: the score key of its request and batch, marked as measurements. */
+export function measureJobKey(s: MeasureJobSettings): string {
+  return `${scoreJobKey(s)}-measure${s.nwot ? '-nwot' : ''}`;
+}
+
+/** The key a job kind's results are stored under (score, measure: by request key; others: their settings hash). */
+export function jobKey(kind: JobKind, settings: Readonly<Record<string, unknown>>): string {
+  if (kind === 'score') return scoreJobKey(settings as unknown as ScoreJobSettings);
+  if (kind === 'measure') return measureJobKey(settings as unknown as MeasureJobSettings);
+  return settingsHash(kind, settings); // proxies (the proxy settings hash), evaluate
 }
 
 /** What a worker offers a job: its backend, thread count and the run's input batch. */
@@ -77,17 +85,20 @@ const NETWORK_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
   inputChannels: [1, 64],
 };
 
-function bad(msg: string): never {
+/** A malformed job: `E_PAYLOAD`. */
+export function bad(msg: string): never {
   throw new SwapError('E_PAYLOAD', msg);
 }
 
-function intIn(name: string, v: unknown, lo: number, hi: number): number {
+/** An integer in [lo, hi], else `E_OPTION` naming it. */
+export function intIn(name: string, v: unknown, lo: number, hi: number): number {
   if (!Number.isSafeInteger(v) || (v as number) < lo || (v as number) > hi)
     throw new SwapError('E_OPTION', `${name} must be an integer in [${lo}, ${hi}], got ${String(v).slice(0, 40)}`);
   return v as number;
 }
 
-function checkNetwork(n: unknown): Record<string, unknown> {
+/** Builder options of a job within the worker's bounds (a job must not exhaust a worker's memory). */
+export function checkNetwork(n: unknown): Record<string, unknown> {
   if (n === null || typeof n !== 'object' || Array.isArray(n)) bad('settings.network must be an object');
   for (const [k, v] of Object.entries(n as Record<string, unknown>)) {
     const b = NETWORK_BOUNDS[k];
@@ -100,21 +111,26 @@ function checkNetwork(n: unknown): Record<string, unknown> {
   return n as Record<string, unknown>;
 }
 
-function checkSpace(v: unknown): string {
-  if (typeof v !== 'string') bad('settings.space must be a string');
-  spaceEntry(v); // unknown space: the CLI's E_SPACE
-  return v;
-}
-
 /** Validate a `score` job's settings with the CLI's coded errors, within the worker's size bounds. */
 export function checkScoreSettings(s: Readonly<Record<string, unknown>>): ScoreJobSettings {
-  const extra = Object.keys(s).find((k) => !['request', 'inputsSha', 'inputsShape'].includes(k));
-  if (extra !== undefined) bad(`unknown score setting ${JSON.stringify(extra.slice(0, 40))}`);
-  const shape = s['inputsShape'];
-  if (!Array.isArray(shape) || shape.length !== 4) bad('settings.inputsShape must be [n, c, h, w]');
-  shape.forEach((d, i) => intIn(`inputsShape[${i}]`, d, 1, 1 << 16));
-  if (typeof s['inputsSha'] !== 'string' || !/^[0-9a-f]{64}$/.test(s['inputsSha']))
-    bad('settings.inputsSha must be a SHA-256');
+  return checkRequestJob(s, 'score', []);
+}
+
+/** Validate a `measure` job's settings: a score job's, and the NWOT flag. */
+export function checkMeasureSettings(s: Readonly<Record<string, unknown>>): MeasureJobSettings {
+  if (typeof s['nwot'] !== 'boolean') bad('settings.nwot must be true or false');
+  return { ...checkRequestJob(s, 'measure', ['nwot']), nwot: s['nwot'] };
+}
+
+/** The request and batch fields of a job's settings (`more`: the kind's other fields, checked by the caller). */
+function checkRequestJob(
+  s: Readonly<Record<string, unknown>>,
+  kind: string,
+  more: readonly string[],
+): ScoreJobSettings {
+  const extra = Object.keys(s).find((k) => !['request', 'inputsSha', 'inputsShape', ...more].includes(k));
+  if (extra !== undefined) bad(`unknown ${kind} setting ${JSON.stringify(extra.slice(0, 40))}`);
+  const { inputsSha, inputsShape: shape } = checkBatchRef(s);
   const request = checkScoringRequest(s['request']);
   checkNetwork(request.network);
   intIn('batch', request.batch, 1, 4096);
@@ -123,26 +139,19 @@ export function checkScoreSettings(s: Readonly<Record<string, unknown>>): ScoreJ
     bad(
       `settings.inputsShape ${shape.join('x')} does not fit the request (batch ${request.batch}, input size ${String(request.network['inputSize']).slice(0, 20)})`,
     );
-  return {
-    request,
-    inputsSha: s['inputsSha'],
-    inputsShape: shape as unknown as ScoreJobSettings['inputsShape'],
-  };
+  return { request, inputsSha, inputsShape: shape };
 }
 
-/** Validate a `measure` job's settings with the CLI's coded errors. */
-export function checkMeasureSettings(s: Readonly<Record<string, unknown>>): MeasureJobSettings {
-  const p = s['setting'] as Record<string, unknown> | undefined;
-  if (!p || typeof p !== 'object' || Array.isArray(p)) bad('settings.setting must be an object');
-  if (!(IMAGE_SOURCES as readonly unknown[]).includes(p['images']))
-    throw new SwapError('E_OPTION', `setting.images must be one of ${IMAGE_SOURCES.join(', ')}`);
-  intIn('channels', p['channels'], 1, 4096);
-  intIn('cells', p['cells'], 1, 64);
-  intIn('batch', p['batch'], 1, 4096);
-  intIn('repeats', p['repeats'], 1, 10_000);
-  intIn('seed', p['seed'], 0, 0xffffffff);
-  if (p['inputSize'] !== undefined) intIn('inputSize', p['inputSize'], 4, 1024);
-  return { space: checkSpace(s['space']), setting: p as unknown as ProxySetting, network: checkNetwork(s['network']) };
+/** The input batch a job names: its SHA-256 and [n, c, h, w] (the bytes are stored beside the jobs). */
+export function checkBatchRef(
+  s: Readonly<Record<string, unknown>>,
+): Pick<ScoreJobSettings, 'inputsSha' | 'inputsShape'> {
+  const shape = s['inputsShape'];
+  if (!Array.isArray(shape) || shape.length !== 4) bad('settings.inputsShape must be [n, c, h, w]');
+  shape.forEach((d, i) => intIn(`inputsShape[${i}]`, d, 1, 1 << 16));
+  if (typeof s['inputsSha'] !== 'string' || !/^[0-9a-f]{64}$/.test(s['inputsSha']))
+    bad('settings.inputsSha must be a SHA-256');
+  return { inputsSha: s['inputsSha'], inputsShape: shape as unknown as ScoreJobSettings['inputsShape'] };
 }
 
 /** Score rows of a chunk: the same build → check → count → summarise steps as `swapnas score`. */
@@ -166,19 +175,21 @@ export async function computeScore(
   });
 }
 
-/** Study measurements of a chunk, through the same `measure` a local `correlate` runs. */
+/** Study measurements of a chunk, through the same {@link measureBatch} a local `correlate` runs. */
 export async function computeMeasure(
   s: MeasureJobSettings,
   archs: readonly string[],
   ctx: ComputeContext,
 ): Promise<Measurement[]> {
-  const space = spaceEntry(s.space).space;
+  const r = s.request;
+  const space = spaceEntry(r.space).space;
   const genotypes = archs.map((a) => space.parse(a));
-  const m = await measure(space, genotypes, s.setting, {
+  const inputs = await ctx.inputs(s.inputsSha, s.inputsShape, r.inputs);
+  return measureBatch(space, genotypes, r.network, {
+    inputs,
+    seeds: Array.from({ length: r.repeats }, (_, k) => repeatSeed(r.seed, k)),
+    nwot: s.nwot,
     backend: ctx.backend,
-    network: s.network,
-    chunk: genotypes.length,
     ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
   });
-  return genotypes.map((g) => m.get(space.format(g))!);
 }

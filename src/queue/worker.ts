@@ -21,8 +21,16 @@ import {
   jobKey,
   type ComputeContext,
   type Computed,
+  type MeasureJobSettings,
   type ScoreJobSettings,
 } from './request-adapter.js';
+import {
+  checkProxySettings,
+  computeProxies,
+  proxyRunners,
+  type ProxyComputeContext,
+  type ProxyJobSettings,
+} from './proxy-job.js';
 
 /** Settings of a queue worker process (`swapnas worker`). */
 export interface QueueWorkerOptions {
@@ -61,7 +69,7 @@ export interface QueueWorker {
 }
 
 /** Errors another worker (or a later attempt) may not hit: the job is retried instead of failed for good. */
-const RETRYABLE = new Set(['E_BACKEND_UNAVAILABLE', 'E_QUEUE']);
+const RETRYABLE = new Set(['E_BACKEND_UNAVAILABLE', 'E_NATIVE_LOAD', 'E_QUEUE']);
 
 /** Start a worker on the swapnas queue at `o.url`; it runs until `close()` and survives bad jobs. */
 export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
@@ -89,12 +97,22 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     inputs: (sha, shape, source) => loadBlob(redis, blobs, sha, shape, source),
   });
+  const env: WorkerEnv = {
+    o,
+    pick,
+    ctxFor,
+    proxies: {
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      inputs: (sha, shape, source) => loadBlob(redis, blobs, sha, shape, source),
+      runner: proxyRunners(o.threads),
+    },
+  };
 
   const process_ = async (job: Job) => {
     try {
       const p = checkPayload(job.data);
       const settings = checkDeployment(p, Boolean(o.dryRun));
-      const out = p.dryRun ? dryResults(p) : await compute(p, settings, o, pick, ctxFor);
+      const out = p.dryRun ? dryResults(p) : await compute(p, settings, env);
       await storeResults(redis, p, out, id);
       return { worker: id, n: p.archs.length, backend: out.backend };
     } catch (e) {
@@ -132,19 +150,27 @@ export async function startWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
   };
 }
 
+/** A job's settings validated for its kind (score and measure: their request, whose key is the results' key). */
+function checkSettings(p: JobPayload): Readonly<Record<string, unknown>> {
+  if (p.kind === 'score') return checkScoreSettings(p.settings) as unknown as Record<string, unknown>;
+  if (p.kind === 'measure') return checkMeasureSettings(p.settings) as unknown as Record<string, unknown>;
+  if (p.kind === 'proxies') return checkProxySettings(p.settings) as unknown as Record<string, unknown>;
+  return p.settings;
+}
+
 /**
  * Refuse jobs from another package version or whose settings this code keys differently (mixed deployments);
- * `score` settings are validated first (their key is the request's).
+ * settings are validated first (the key of score and measure jobs is their request's).
  */
-function checkDeployment(p: JobPayload, dryWorker: boolean): ScoreJobSettings | undefined {
+function checkDeployment(p: JobPayload, dryWorker: boolean): Readonly<Record<string, unknown>> {
   const mine = packageVersion();
   if (p.pkg !== mine)
     throw new SwapError(
       'E_VERSION',
       `job from swapnas ${p.pkg.slice(0, 64)}, this worker runs ${mine}: run one version across producer and workers`,
     );
-  const settings = p.kind === 'score' ? checkScoreSettings(p.settings) : p.settings;
-  const h = jobKey(p.kind, settings as unknown as Record<string, unknown>);
+  const settings = checkSettings(p);
+  const h = jobKey(p.kind, settings);
   if (h !== p.hash)
     throw new SwapError(
       'E_VERSION',
@@ -155,28 +181,38 @@ function checkDeployment(p: JobPayload, dryWorker: boolean): ScoreJobSettings | 
       'E_OPTION',
       dryWorker ? 'this is a --dry-run worker; it takes only dry-run jobs' : 'dry-run job sent to a scoring worker',
     );
-  return p.kind === 'score' ? (settings as ScoreJobSettings) : undefined;
+  return settings;
 }
 
 function dryResults(p: JobPayload): Computed<null> {
   return { results: p.archs.map(() => null), backend: 'dry-run', skipped: [] };
 }
 
+/** What a worker process lends its jobs: its options, backends by name, and the contexts of each job kind. */
+interface WorkerEnv {
+  readonly o: QueueWorkerOptions;
+  readonly pick: (name: string) => Promise<BackendChoice>;
+  readonly ctxFor: (c: BackendChoice) => ComputeContext;
+  readonly proxies: ProxyComputeContext;
+}
+
+/** A validated job's results (settings were checked before any backend is touched: a bad job costs nothing). */
 async function compute(
   p: JobPayload,
-  scoreSettings: ScoreJobSettings | undefined,
-  o: QueueWorkerOptions,
-  pick: (name: string) => Promise<BackendChoice>,
-  ctxFor: (c: BackendChoice) => ComputeContext,
+  settings: Readonly<Record<string, unknown>>,
+  env: WorkerEnv,
 ): Promise<Computed<unknown>> {
-  if (p.kind === 'evaluate') return evaluate(p, o);
-  // Validate before touching a backend: a malformed job costs nothing.
-  const measure = scoreSettings ? undefined : checkMeasureSettings(p.settings);
-  const choice = await pick(p.backend);
-  const ctx = ctxFor(choice);
-  const results = scoreSettings
-    ? await computeScore(scoreSettings, p.archs, ctx)
-    : await computeMeasure(measure!, p.archs, ctx);
+  if (p.kind === 'evaluate') return evaluate(p, env.o);
+  if (p.kind === 'proxies') {
+    const s = settings as unknown as ProxyJobSettings;
+    return { results: await computeProxies(s, p.archs, env.proxies), backend: s.engine, skipped: [] };
+  }
+  const choice = await env.pick(p.backend);
+  const ctx = env.ctxFor(choice);
+  const results =
+    p.kind === 'score'
+      ? await computeScore(settings as unknown as ScoreJobSettings, p.archs, ctx)
+      : await computeMeasure(settings as unknown as MeasureJobSettings, p.archs, ctx);
   return { results, backend: choice.backend.name, skipped: choice.skipped };
 }
 

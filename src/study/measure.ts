@@ -171,6 +171,75 @@ async function measureLocked<G, N extends object>(
   }
 }
 
+/**
+ * Builder options of a setting's scored network: the context's options, then the setting's channels, cells and
+ * pruning at the batch's input size (the network part of the scoring request a queued measurement carries).
+ */
+export function measureNetwork(
+  setting: ProxySetting,
+  network: Readonly<Record<string, unknown>> | undefined,
+  inputSize: number,
+): Record<string, unknown> {
+  return {
+    ...network,
+    channels: setting.channels,
+    cells: setting.cells,
+    inputSize,
+    ...(setting.prune ? { prune: true } : {}),
+  };
+}
+
+/**
+ * The input batch of a setting under builder options `network`: without an explicit size, the network's own
+ * input size (e.g. 256 px for TransNAS-Bench-101 tasks).
+ */
+export function measureInputs(setting: ProxySetting, network?: Readonly<Record<string, unknown>>): InputBatch {
+  const netSize = network?.['inputSize'];
+  return settingInputs(
+    setting.inputSize === undefined && typeof netSize === 'number' ? { ...setting, inputSize: netSize } : setting,
+  );
+}
+
+/** How {@link measureBatch} runs: the batch, weight seeds, NWOT or not, and the backend. */
+export interface MeasureBatchOptions {
+  readonly inputs: InputBatch;
+  readonly seeds: readonly number[];
+  readonly nwot: boolean;
+  readonly backend: Backend;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Measurements of genotypes built with `network`, in one engine pass (NWOT, on the first weight seed, is routed to
+ * a capable backend when this one has none). Local studies and queue workers both measure through here.
+ */
+export async function measureBatch<G, N extends object>(
+  space: SearchSpace<G, N>,
+  genotypes: readonly G[],
+  network: Readonly<Record<string, unknown>>,
+  o: MeasureBatchOptions,
+): Promise<Measurement[]> {
+  const nets = genotypes.map((g) => space.build(g, network as unknown as Partial<N>));
+  const proxies = o.nwot ? [swapProxy, paramsProxy, flopsProxy, nwotProxy] : [swapProxy, paramsProxy, flopsProxy];
+  const run = await measureProxies(nets, proxies, {
+    inputs: o.inputs,
+    seeds: o.seeds,
+    backend: o.backend,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const v = run.values;
+  return genotypes.map((g, k) => ({
+    arch: space.format(g),
+    perRepeat: run.measured['relu-patterns']![k]!,
+    swap: v['swap']![k]!,
+    params: v['params']![k]!,
+    macs: v['flops']![k]!,
+    ...(o.nwot ? { nwot: v['nwot']![k]! } : {}),
+  }));
+}
+
 async function measureChunks<G, N extends object>(
   space: SearchSpace<G, N>,
   genotypes: readonly G[],
@@ -179,11 +248,8 @@ async function measureChunks<G, N extends object>(
   out: Map<string, Measurement>,
   cache: AppendFile | undefined,
 ): Promise<Map<string, Measurement>> {
-  // Without an explicit size, score at the network's own input size (e.g. 256 px for TransNAS-Bench-101 tasks).
-  const netSize = (ctx.network as { inputSize?: unknown } | undefined)?.inputSize;
-  const inputs = settingInputs(
-    setting.inputSize === undefined && typeof netSize === 'number' ? { ...setting, inputSize: netSize } : setting,
-  );
+  const inputs = measureInputs(setting, ctx.network as Record<string, unknown> | undefined);
+  const network = measureNetwork(setting, ctx.network as Record<string, unknown> | undefined, inputs.h);
   const todo = genotypes.filter((g) => !out.has(space.format(g)));
   const seeds = Array.from({ length: setting.repeats }, (_, r) => repeatSeed(setting.seed, r));
   const chunk = ctx.chunk ?? 32;
@@ -192,42 +258,16 @@ async function measureChunks<G, N extends object>(
   ctx.onProgress?.(done, total);
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
-    const nets = part.map((g) =>
-      space.build(g, {
-        ...ctx.network,
-        channels: setting.channels,
-        cells: setting.cells,
-        inputSize: inputs.h,
-        ...(setting.prune ? { prune: true } : {}),
-      } as unknown as Partial<N>),
-    );
-    const req = {
-      networks: nets,
+    const ms = await measureBatch(space, part, network, {
       inputs,
       seeds,
+      nwot: Boolean(setting.nwot),
+      backend: ctx.backend,
       ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-    };
-    const proxies = setting.nwot
-      ? [swapProxy, paramsProxy, flopsProxy, nwotProxy]
-      : [swapProxy, paramsProxy, flopsProxy];
-    // One engine pass; NWOT (first weight seed) is routed to a capable backend when this one has none.
-    const run = await measureProxies(nets, proxies, { ...req, backend: ctx.backend });
-    const v = run.values;
-    const lines: string[] = [];
-    part.forEach((g, k) => {
-      const m: Measurement = {
-        arch: space.format(g),
-        perRepeat: run.measured['relu-patterns']![k]!,
-        swap: v['swap']![k]!,
-        params: v['params']![k]!,
-        macs: v['flops']![k]!,
-        ...(setting.nwot ? { nwot: v['nwot']![k]! } : {}),
-      };
-      out.set(m.arch, m);
-      lines.push(JSON.stringify(m));
     });
-    cache?.write(`${lines.join('\n')}\n`);
+    for (const m of ms) out.set(m.arch, m);
+    cache?.write(`${ms.map((m) => JSON.stringify(m)).join('\n')}\n`);
     done += part.length;
     ctx.onProgress?.(done, total);
   }

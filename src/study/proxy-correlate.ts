@@ -31,7 +31,19 @@ export interface ProxyCorrelateOptions {
   readonly engine?: string;
   /** Resumable cache: values found there are not measured again; new ones are appended as each network ends. */
   readonly cache?: ProxyValueCache;
+  /**
+   * Measure elsewhere (queue workers: `correlate --proxies --redis`) instead of with `runner`: `names` of `archs`,
+   * handing each finished architecture's values to `put` (cached as they arrive).
+   */
+  readonly remote?: RemoteProxyValues;
 }
+
+/** Values of `names` for `archs` measured elsewhere; `put` is called once per architecture as results arrive. */
+export type RemoteProxyValues = (
+  archs: readonly string[],
+  names: readonly ProxyName[],
+  put: (arch: string, values: Record<string, number | null>) => void,
+) => Promise<void>;
 
 export interface ProxyCorrelateReport {
   readonly table: string;
@@ -56,7 +68,6 @@ export interface ProxyCorrelateReport {
 async function proxyValues(
   o: ProxyCorrelateOptions,
 ): Promise<{ values: Record<string, number | null>[]; measured: number }> {
-  const run = o.runner ?? (async (net, names, opts) => runProxies(net, names, opts));
   const values: Record<string, number | null>[] = new Array(o.items.length);
   const todo: number[] = [];
   o.items.forEach((it, i) => {
@@ -65,20 +76,60 @@ async function proxyValues(
   });
   let done = o.items.length - todo.length;
   o.onProgress?.(done, o.items.length);
+  const got = (i: number, names: readonly ProxyName[], v: Readonly<Record<string, number | null>>) => {
+    const it = o.items[i]!;
+    const own = pick(v, names);
+    o.cache?.put(it.arch, own);
+    values[i] = pick({ ...o.cache?.get(it.arch), ...own }, o.names);
+    o.onProgress?.(++done, o.items.length);
+  };
+  if (o.remote) await remoteValues(o, o.remote, todo, got);
+  else await localValues(o, todo, got);
+  return { values, measured: todo.length };
+}
+
+/** Measure `todo` (item indices) here, `inFlight` networks at a time. */
+async function localValues(
+  o: ProxyCorrelateOptions,
+  todo: readonly number[],
+  got: (i: number, names: readonly ProxyName[], v: Readonly<Record<string, number | null>>) => void,
+): Promise<void> {
+  const run = o.runner ?? (async (net, names, opts) => runProxies(net, names, opts));
   let next = 0;
   const worker = async () => {
     for (let k = next++; k < todo.length; k = next++) {
       const it = o.items[todo[k]!]!;
       const names = o.cache ? o.cache.missing(it.arch, o.names) : o.names;
       const r = await run(it.net(), names, o.run);
-      const got = pick(Object.fromEntries(names.map((n) => [n, r.values[n]?.value ?? null])), names);
-      o.cache?.put(it.arch, got);
-      values[todo[k]!] = pick({ ...o.cache?.get(it.arch), ...got }, o.names);
-      o.onProgress?.(++done, o.items.length);
+      got(todo[k]!, names, Object.fromEntries(names.map((n) => [n, r.values[n]?.value ?? null])));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.inFlight ?? 2) }, worker));
-  return { values, measured: todo.length };
+}
+
+/**
+ * Measure `todo` on the queue: one run per set of missing proxies (usually one: all of them), in item order. An
+ * architecture listed twice is measured once and given to each of its items.
+ */
+async function remoteValues(
+  o: ProxyCorrelateOptions,
+  remote: RemoteProxyValues,
+  todo: readonly number[],
+  got: (i: number, names: readonly ProxyName[], v: Readonly<Record<string, number | null>>) => void,
+): Promise<void> {
+  const groups = new Map<string, { names: ProxyName[]; items: Map<string, number[]> }>();
+  for (const i of todo) {
+    const arch = o.items[i]!.arch;
+    const names = o.cache ? o.cache.missing(arch, o.names) : [...o.names];
+    const key = names.join(',');
+    const g = groups.get(key) ?? { names, items: new Map<string, number[]>() };
+    groups.set(key, g);
+    g.items.set(arch, [...(g.items.get(arch) ?? []), i]);
+  }
+  for (const g of groups.values())
+    await remote([...g.items.keys()], g.names, (arch, v) => {
+      for (const i of g.items.get(arch) ?? []) got(i, g.names, v);
+    });
 }
 
 /** The values of `names` (in that order), absent ones null. */

@@ -1,0 +1,62 @@
+/**
+ * What runs a resolved proxy request outside the CLI's flag parsing (the CLI and queue workers share it): the
+ * request's shape, the engine's runner, one result row per network, and how many networks are in flight.
+ */
+import { availableParallelism } from 'node:os';
+import type { Network } from '../ir/types.js';
+import { loadAddon } from '../native/loader.js';
+import { SwapError } from '../util/errors.js';
+import { nativeProxyRunner } from './native-run.js';
+import type { ProxyName } from './registry.js';
+import { type ProxyRun, type ProxyRunOptions, runProxies } from './run.js';
+
+/** The resolved proxy request of a command: names, protocol, batch override and engine routing. */
+export interface ProxyRequest {
+  readonly names: ProxyName[];
+  readonly protocol: 'official' | 'swap';
+  readonly batch?: number;
+  readonly engine: { readonly backend: 'reference' | 'native'; readonly why: string };
+}
+
+/** The proxy runner of a request's engine (one native runner per command, so its caches are shared). */
+export function proxyRunner(
+  req: ProxyRequest,
+  threads?: number,
+): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun & { peakBytes?: number }> {
+  if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
+  const load = loadAddon();
+  if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));
+  const runner = nativeProxyRunner(load.addon, threads);
+  return (net, names, o) => runner.run(net, names, o);
+}
+
+/**
+ * One result row: values (null when not finite), the reasons of the nulls, what was routed, and on the native
+ * engine the peak activation + gradient memory of the network's largest pass (`peakBytes`).
+ */
+export function proxyRow(key: string, id: string, run: ProxyRun & { peakBytes?: number }): Record<string, unknown> {
+  const values: Record<string, number | null> = {};
+  const reasons: Record<string, string> = {};
+  const routed: Record<string, string> = {};
+  for (const [name, v] of Object.entries(run.values)) {
+    values[name] = v!.value;
+    if (v!.reason) reasons[name] = v!.reason;
+    const r = run.settings[name as ProxyName]?.routed;
+    if (r && run.settings[name as ProxyName]?.engine === 'reference') routed[name] = r;
+  }
+  return {
+    [key]: id,
+    proxies: values,
+    ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
+    ...(Object.keys(routed).length > 0 ? { routed } : {}),
+    ...(run.peakBytes !== undefined ? { peakBytes: run.peakBytes } : {}),
+  };
+}
+
+/**
+ * Networks scored at once by `score --proxies`: one more than the runner's threads, so the addon always has a
+ * queued pass while finished networks are reduced on the main thread.
+ */
+export function proxyWindow(threads: number | undefined): number {
+  return (threads ?? availableParallelism()) + 1;
+}
