@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Queue (BullMQ on Redis) overhead and ceiling, in one run, against a private redis-server on a free loopback port
 // (temporary folder, no persistence). Needs `npm run build` and redis-server on PATH. Usage:
-//   node bench/queue.mjs [--cells 1000] [--threads 2] [--chunk 64] [--jobs 3000] [--configs 4x8,2x16,1x32]
+//   node bench/queue.mjs [--cells 1000] [--threads 2] [--chunk 64] [--jobs 3000] [--configs 4x8,2x16,1x32|none]
+//                        [--proxies LIST]
+// (`--proxies LIST`: the overhead runs score those zero-cost proxies instead of SWAP; `--configs none`: no ceiling
+// and no projection.)
 // 1. Overhead: `swapnas score --sample N` with T threads locally vs one `swapnas worker --threads T` fed by
 //    `swapnas score --redis` (same cells, same settings; the outputs are checked to be byte-identical). The two
 //    runs alternate (local, queue, local, queue) and the ratio uses the sums. Wall and CPU time (user + system
@@ -41,7 +44,8 @@ const threads = opt('threads', 2);
 const chunk = opt('chunk', 64);
 const jobs = opt('jobs', 3000);
 const configsArg = argv.includes('--configs') ? argv[argv.indexOf('--configs') + 1] : '4x8,2x16,1x32';
-const configs = configsArg.split(',').map((c) => c.split('x').map(Number));
+const configs = configsArg === 'none' ? [] : configsArg.split(',').map((c) => c.split('x').map(Number));
+const proxies = argv.includes('--proxies') ? ['--proxies', argv[argv.indexOf('--proxies') + 1]] : [];
 /** CPU ms (user + system) of a live process, from /proc. */
 const cpuOf = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -109,6 +113,7 @@ try {
     '--format',
     'jsonl',
     '--no-progress',
+    ...proxies,
   ];
   const w1 = await startWorker(['--threads', String(threads)]);
   const times = { local: [], queue: [] };
@@ -173,16 +178,16 @@ try {
     console.error(JSON.stringify(ceilings.at(-1)));
   }
   conn.disconnect();
-  const best = ceilings.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
-  const jobsPerSec = best.jobsPerSec;
+  const best = ceilings.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a), ceilings[0]);
+  const jobsPerSec = best?.jobsPerSec ?? Number.NaN;
   // One Redis runs its commands on one thread: its CPU per job bounds the job rate of any number of workers.
   const redisJobsPerSec = Math.round(1000 / Math.max(...ceilings.map((c) => c.cpuMsPerJob.redis)));
+  const projected = best ? Object.entries({ default: 0.024, official: 0.3 }) : [];
 
   // 3. Projection by calculation: compute-bound time N·t/W, unless the queue's jobs/s caps the rate.
   const N = 1_500_000;
-  const perCell = { default: 0.024, official: 0.3 };
   const projection = [];
-  for (const [protocol, t] of Object.entries(perCell)) {
+  for (const [protocol, t] of projected) {
     for (const W of [1, 10, 100, 1000]) {
       const compute = (N * t) / W;
       const queueBound = N / chunk / jobsPerSec;
@@ -207,6 +212,7 @@ try {
           cells,
           threads,
           chunk,
+          scores: proxies[1] ? `proxies ${proxies[1]}` : 'SWAP (default request)',
           localSec: times.local,
           queueSec: times.queue,
           ratio: 1 + overhead,
@@ -215,7 +221,7 @@ try {
           cpuRatio: sum(cpu.queue) / sum(cpu.local),
         },
         ceilings,
-        best: { workers: best.workers, procs: best.procs, jobsPerSec, msPerJob: best.msPerJob },
+        best: best ? { workers: best.workers, procs: best.procs, jobsPerSec, msPerJob: best.msPerJob } : null,
         redisJobsPerSec,
         projection,
       },

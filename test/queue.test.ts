@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -303,7 +303,10 @@ describe('queue: producer and workers on a real redis-server', () => {
 
   it('search --redis: the population is scored and the hybrid queries are trained on the workers (their own command)', async () => {
     // Deterministic "training": an accuracy from the arch's checksum; the job carries only the arch.
-    const train = `printf '%s' "$SWAPNAS_ARCH" | cksum | awk '{printf "{\\"accuracy\\": %d, \\"cost\\": 1}\\n", 50 + $1 % 40}'`;
+    // Each run appends "start end" (ns) to a log, so the test sees whether queries overlapped.
+    const spans = join(dir, 'train-spans.log');
+    const acc = `printf '%s' "$SWAPNAS_ARCH" | cksum | awk '{printf "{\\"accuracy\\": %d, \\"cost\\": 1}\\n", 50 + $1 % 40}'`;
+    const train = `s=$(date +%s%N); sleep 0.3; ${acc}; echo "$s $(date +%s%N)" >> ${spans}`;
     const ws = [worker(redis.url, ['--evaluator', train]), worker(redis.url, ['--evaluator', train])];
     const proxy = [...TINY, '--no-progress', '--json'];
     const hybrid = ['search', '--strategy', 'hybrid', '--budget', '8', '--initial', '4', '--per-generation', '2'];
@@ -329,11 +332,20 @@ describe('queue: producer and workers on a real redis-server', () => {
           args[1] === '--strategy' && args[2] === 'hybrid' ? [...args, '--eval-cmd', train] : args,
         );
         expect(local.status).toBe(0);
+        rmSync(spans, { force: true });
         const remote = await cli([...args, '--redis', redis.url, '--chunk', '5']);
         expect(remote.stderr).not.toMatch(/error/);
         expect(remote.status).toBe(0);
         expect(comparable(remote.stdout)).toEqual(comparable(local.stdout));
       }
+      // The hybrid run's queries of a generation were trained at once by the two workers.
+      const runs = readFileSync(spans, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').map(BigInt));
+      expect(runs).toHaveLength(8);
+      const overlapping = runs.some(([s0, e0], i) => runs.some(([s1], j) => i !== j && s1! >= s0! && s1! < e0!));
+      expect(overlapping).toBe(true);
       const refused = await cli([...hybrid, '--redis', redis.url, '--eval-cmd', 'touch /tmp/x']);
       expect(refused.status).toBe(2);
       expect(refused.stderr).toMatch(/E_OPTION: with --redis the training command is the workers'/);

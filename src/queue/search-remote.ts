@@ -4,6 +4,7 @@ import type { ScoringRequest } from '../request/types.js';
 import type { RemoteSwapRequest, RemoteSwapScorer } from '../search/proxy.js';
 import type { Evaluation, EvaluationRequest, Evaluator } from '../search/types.js';
 import type { SearchSpace } from '../spaces/types.js';
+import { isSwapError } from '../util/errors.js';
 import { connectRedis, waitReady } from './connect.js';
 import { keys, RESULT_TTL_S } from './keys.js';
 import { produce } from './producer.js';
@@ -37,6 +38,13 @@ export async function openRemoteSearch(o: {
       name: 'remote',
       metadata: { evaluator: 'remote', dataset, note: "each worker's own --evaluator command" },
       evaluate: (g: G, req: EvaluationRequest) => evaluateOn(redis, space.name, space.format(g), dataset, seed, req),
+      evaluateMany: (gs: readonly G[], reqs: readonly EvaluationRequest[]) =>
+        evaluateManyOn(
+          redis,
+          { space: space.name, dataset, seed },
+          gs.map((g) => space.format(g)),
+          reqs,
+        ),
     }),
     close: () => redis.disconnect(),
   };
@@ -68,6 +76,39 @@ async function scoreOn(
     backend = c.backends[0] ?? backend;
   }
   return { scores, backend };
+}
+
+/**
+ * Consecutive training queries as one run of one-architecture jobs, trained in parallel by the workers (query
+ * index = `first` + job number). A job that fails on the queue (not a failed training: that is a result) makes the
+ * queries not yet collected failed queries.
+ */
+async function evaluateManyOn(
+  redis: Redis,
+  at: { space: string; dataset: string; seed: number },
+  archs: readonly string[],
+  reqs: readonly EvaluationRequest[],
+): Promise<Evaluation[]> {
+  const first = reqs[0]!.index;
+  if (reqs.some((r, k) => r.index !== first + k)) throw new Error('queries of a batch must be consecutive');
+  const out: Evaluation[] = [];
+  const signal = reqs[0]!.signal;
+  try {
+    const runs = produce(redis, {
+      kind: 'evaluate',
+      settings: { ...at, first },
+      archs,
+      chunk: 1,
+      attempts: 1,
+      ...(signal ? { signal } : {}),
+    });
+    for await (const c of runs) out.push(c.results[0] as Evaluation);
+  } catch (e) {
+    if (isSwapError(e) && e.code === 'E_CANCELLED') throw e;
+    const error = `the queue failed: ${(e as Error).message.slice(0, 300)}`;
+    while (out.length < archs.length) out.push({ ok: false, error });
+  }
+  return out;
 }
 
 /** One training query as one job; the worker runs its configured command (the job carries only the arch). */

@@ -234,10 +234,10 @@ async function evaluate(p: JobPayload, o: QueueWorkerOptions): Promise<Computed<
     ...(Number.isSafeInteger(s['seed']) ? { seed: s['seed'] as number } : {}),
     ...(o.evalTimeoutSec !== undefined ? { timeoutSec: o.evalTimeoutSec } : {}),
   });
-  const genotypes = p.archs.map((a) => space.parse(a));
-  const results = [];
-  for (const [k, g] of genotypes.entries()) results.push(await ev.evaluate(g, { index: (s['first'] as number) + k }));
-  return { results, backend: 'command', skipped: [] };
+  if (p.archs.length !== 1) throw new SwapError('E_PAYLOAD', 'evaluate jobs carry one architecture each');
+  // One query per job: the run's first query index plus the job's number.
+  const index = (s['first'] as number) + p.chunk;
+  return { results: [await ev.evaluate(space.parse(p.archs[0]!), { index })], backend: 'command', skipped: [] };
 }
 
 /** The run's input batch, fetched once per process and checked against its hash and shape. */

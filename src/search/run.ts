@@ -450,6 +450,8 @@ async function runIn<G>(
     rng: new Rng(plan.seed),
     ...(proxy ? { proxy: proxy.cached } : {}),
     ...(evaluator ? { query: (g: G) => session.query(g, evaluator) } : {}),
+    // Only an evaluator that runs queries in parallel gets them together; others keep querying one at a time.
+    ...(evaluator?.evaluateMany ? { queryMany: (gs: readonly G[]) => session.queryMany(gs, evaluator) } : {}),
     budget: plan.budget,
     topology: entry.topology,
     seed: plan.seed,

@@ -48,6 +48,8 @@ export class SearchSession<G> {
   private lock: FileLock | undefined;
   private baseT = 0; // wall time (ms) already spent by the journal's earlier sessions
   private readonly replayQueries: QueryRecord[] = [];
+  /** Architecture → the query count after its (latest) query. */
+  private readonly queriedAt = new Map<string, number>();
   private readonly replayBest: BestRecord[] = [];
   private bestIdx = 0;
   private replayingBest = true;
@@ -119,23 +121,57 @@ export class SearchSession<G> {
   /** The counted, journaled, replayable ground-truth query strategies see. */
   async query(g: G, evaluator: Evaluator<G>): Promise<Evaluation> {
     if (this.opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
-    const arch = this.space.format(g);
     const q = this.queries;
+    const replayed = this.replayed(g, q);
+    return this.count(g, q, replayed ?? (await this.evaluate(g, q, evaluator)), replayed === undefined);
+  }
+
+  /**
+   * Consecutive queries of `gs`: the same results, counts and journal records as {@link query} on each in turn. An
+   * evaluator with `evaluateMany` (queue workers) gets the ones the journal does not replay at once.
+   */
+  async queryMany(gs: readonly G[], evaluator: Evaluator<G>): Promise<Evaluation[]> {
+    if (!evaluator.evaluateMany || gs.length < 2) {
+      const out: Evaluation[] = [];
+      for (const g of gs) out.push(await this.query(g, evaluator));
+      return out;
+    }
+    if (this.opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
+    const first = this.queries;
+    const replays = gs.map((g, k) => this.replayed(g, first + k));
+    const fresh = gs.flatMap((_, k) => (replays[k] ? [] : [k]));
+    const got = await this.evaluateMany(
+      fresh.map((k) => gs[k]!),
+      fresh.map((k) => first + k),
+      evaluator,
+    );
+    return gs.map((g, k) => {
+      const rep = replays[k];
+      return this.count(g, first + k, rep ?? got[fresh.indexOf(k)]!, rep === undefined);
+    });
+  }
+
+  /** The journal's result of query `q`, if it has one (it must be of the same architecture). */
+  private replayed(g: G, q: number): Evaluation | undefined {
     const rep = this.replayQueries[q];
-    let result: Evaluation;
-    if (rep) {
-      if (rep.arch !== arch)
-        throw new SwapError(
-          'E_JOURNAL',
-          `journal ${this.opts.journal} diverges from this search at query ${q}: it evaluated ${rep.arch}, the search now asks for ${arch}`,
-        );
-      result = rep.result;
-      this.queriesReplayed++;
-    } else {
-      result = await this.evaluate(g, q, evaluator);
+    if (!rep) return undefined;
+    const arch = this.space.format(g);
+    if (rep.arch !== arch)
+      throw new SwapError(
+        'E_JOURNAL',
+        `journal ${this.opts.journal} diverges from this search at query ${q}: it evaluated ${rep.arch}, the search now asks for ${arch}`,
+      );
+    return rep.result;
+  }
+
+  /** Count query `q` (journaled when it ran in this session). */
+  private count(g: G, q: number, result: Evaluation, ran: boolean): Evaluation {
+    const arch = this.space.format(g);
+    this.queriedAt.set(arch, q + 1);
+    if (ran) {
       this.queriesRun++;
       this.writer?.write({ type: 'query', t: this.clock(), q, key: this.space.canonicalKey(g), arch, result });
-    }
+    } else this.queriesReplayed++;
     this.queries++;
     if (!result.ok) this.failedQueries++;
     return result;
@@ -147,6 +183,21 @@ export class SearchSession<G> {
     } catch (e) {
       if (isSwapError(e) && e.code === 'E_CANCELLED') throw e;
       return { ok: false, error: `evaluator threw: ${(e as Error).message ?? String(e)}` };
+    }
+  }
+
+  private async evaluateMany(gs: readonly G[], indices: readonly number[], evaluator: Evaluator<G>) {
+    if (gs.length === 0) return [];
+    const signal = this.opts.signal ? { signal: this.opts.signal } : {};
+    try {
+      return await evaluator.evaluateMany!(
+        gs,
+        indices.map((index) => ({ index, ...signal })),
+      );
+    } catch (e) {
+      if (isSwapError(e) && e.code === 'E_CANCELLED') throw e;
+      const error = `evaluator threw: ${(e as Error).message ?? String(e)}`;
+      return gs.map((): Evaluation => ({ ok: false, error }));
     }
   }
 
@@ -167,7 +218,8 @@ export class SearchSession<G> {
     this.trajectory.push({
       t: t / 1000,
       scored,
-      queries: this.queries,
+      // The queries up to the one that evaluated it (queries asked together are all counted before it is taken).
+      queries: this.queriedAt.get(arch) ?? this.queries,
       arch,
       signal,
       test: r?.truth[d] ?? null,

@@ -62,6 +62,11 @@ export interface Evaluator<G> {
   /** Settings that identify the evaluator (hashed into the journal header). */
   readonly metadata: Readonly<Record<string, unknown>>;
   evaluate(genotype: G, req: EvaluationRequest): Promise<Evaluation>;
+  /**
+   * Several queries at once (queue workers train them in parallel), in order: the same results as `evaluate` on
+   * each. Absent: queries run one after another.
+   */
+  evaluateMany?(genotypes: readonly G[], reqs: readonly EvaluationRequest[]): Promise<Evaluation[]>;
 }
 
 export type { TopologyOps } from '../spaces/types.js';
@@ -78,6 +83,11 @@ export interface StrategyContext<G> {
   readonly proxy?: FitnessProxy<G>;
   /** Counted ground-truth query; absent for zero-query strategies. */
   readonly query?: QueryFn<G>;
+  /**
+   * Consecutive counted queries, the same as `query` on each in order, run at once: present only where the
+   * evaluator trains in parallel (queue workers).
+   */
+  readonly queryMany?: (genotypes: readonly G[]) => Promise<Evaluation[]>;
   /** Query budget (number of ground-truth evaluations) for query-based strategies. */
   readonly budget: number;
   readonly topology?: TopologyOps<G>;

@@ -110,11 +110,14 @@ class PreNasRun<G> {
   /** Query `gs` in order while budget remains; successes become training rows, the best the incumbent. */
   async evaluate(gs: readonly G[], feats: readonly number[][]): Promise<void> {
     const ctx = this.ctx;
-    for (let i = 0; i < gs.length && this.used < ctx.budget; i++) {
-      const g = gs[i]!;
+    // The queries this budget allows, at once where the evaluator can (queue workers); taken in order below.
+    const asked = gs.slice(0, Math.max(0, ctx.budget - this.used));
+    const many = ctx.queryMany && asked.length > 1 ? await ctx.queryMany(asked) : undefined;
+    for (let i = 0; i < asked.length; i++) {
+      const g = asked[i]!;
       const key = ctx.space.canonicalKey(g);
       this.seen.add(key);
-      const r: Evaluation = await this.query(g);
+      const r: Evaluation = many ? many[i]! : await this.query(g);
       this.used++;
       ctx.progress(this.used, ctx.budget);
       if (!r.ok) {

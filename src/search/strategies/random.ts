@@ -18,9 +18,11 @@ export function randomSearch<G>(): Strategy<G> {
       const gs = sampleDistinct(ctx.space, ctx.rng, ctx.budget, new Set());
       let best: { g: G; acc: number } | undefined;
       let failed = 0;
+      // All at once where the evaluator can (queue workers); taken in order below.
+      const many = ctx.queryMany && gs.length > 1 ? await ctx.queryMany(gs) : undefined;
       for (let i = 0; i < gs.length; i++) {
         const g = gs[i]!;
-        const r = await query(g);
+        const r = many ? many[i]! : await query(g);
         ctx.progress(i + 1, gs.length);
         if (!r.ok) {
           failed++;
