@@ -7,12 +7,16 @@
  * and the projection to all 15,625 NB201 cells.
  *
  *   npm run build && node bench/proxies-native-vs-official.mjs --official /tmp/official [--archs 3] [--threads 2]
+ *        [--only jacob_cov,epe_nas,zico,vkdnw] [--clock wall|cpu]
  *
- * `--official DIR` holds the checkouts named as in scripts/make_proxy_fixtures.py. Prints markdown.
+ * `--official DIR` holds the checkouts named as in scripts/make_proxy_fixtures.py. `--only` times just these rows
+ * (the names in the first column; no all-proxies run then). `--clock cpu` compares process CPU time (user +
+ * system, every thread: torch's intra-op threads, the addon's threads) instead of wall time — the stable measure on
+ * a shared machine. Prints markdown.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import { defaultBatch } from '../dist/data/cifar.js';
 import { defaultLabels } from '../dist/data/labels.js';
@@ -24,6 +28,15 @@ const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const dir = opt('--official', '/tmp/official');
 const threads = Number(opt('--threads', '2'));
+const only = opt('--only', undefined)?.split(',');
+const clock = opt('--clock', 'wall');
+/** Seconds on the chosen clock since `t` (from `now()`). */
+const now = () => (clock === 'cpu' ? process.cpuUsage() : performance.now());
+const since = (t) => {
+  if (clock === 'wall') return (performance.now() - t) / 1000;
+  const u = process.cpuUsage(t);
+  return (u.user + u.system) / 1e6;
+};
 const ARCHS = [
   '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
   '|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|',
@@ -49,6 +62,9 @@ const official = JSON.parse(
       ...CHECKOUTS.flatMap((kv) => [`--${kv.split(':')[0]}`, join(dir, kv.split(':')[1])]),
       '--threads',
       String(threads),
+      '--clock',
+      clock,
+      ...(only ? ['--only', only.join(',')] : []),
       ...ARCHS.flatMap((a) => ['--arch', a]),
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
@@ -60,7 +76,7 @@ const official = JSON.parse(
 const pySeconds = (performance.now() - t0) / 1000;
 
 /** Our proxy groups, named as the official calls they are compared with. */
-const GROUPS = {
+const ALL_GROUPS = {
   'grad_norm+snip+plain+fisher (one pass)': {
     ours: ['grad_norm', 'snip', 'plain', 'fisher'],
     theirs: ['grad_norm', 'snip', 'plain', 'fisher'],
@@ -77,6 +93,7 @@ const GROUPS = {
   'az (3 components)': { ours: ['az_expressivity', 'az_progressivity', 'az_trainability'], theirs: ['az'] },
   vkdnw: { ours: ['vkdnw', 'vkdnw_dim'], theirs: ['vkdnw'] },
 };
+const GROUPS = Object.fromEntries(Object.entries(ALL_GROUPS).filter(([k]) => !only || only.includes(k)));
 
 const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
@@ -86,10 +103,10 @@ const build = (a) =>
   entry.space.build(entry.space.parse(a), { ...entry.networkFor('cifar10'), channels: 16, cells: 5, inputSize: 32 });
 const o = { protocol: 'official', seed: 0, images: defaultBatch(128), labels: defaultLabels(128) };
 const time = async (net, names) => {
-  const s = performance.now();
+  const s = now();
   const r = await runner.run(net, names, o);
   return {
-    s: (performance.now() - s) / 1000,
+    s: since(s),
     peak: r.peakBytes,
     routed: names.filter((n) => r.settings[n].engine !== 'native' && !['params', 'flops', 'l2_norm'].includes(n)),
   };
@@ -101,14 +118,16 @@ for (const a of ARCHS) {
   const net = build(a);
   ours[a] = {};
   for (const [k, g] of Object.entries(GROUPS)) ours[a][k] = await time(net, g.ours);
-  all.push({ arch: a, ...(await time(net, [...PROXY_NAMES])) });
+  if (!only) all.push({ arch: a, ...(await time(net, [...PROXY_NAMES])) });
 }
 
 const sum = (f) => ARCHS.reduce((acc, a) => acc + f(a), 0);
 console.log(
-  `date ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores), threads ${threads}, ${ARCHS.length} NB201 archs (C=16, N=5, 32×32), one call each after a warm-up; PyTorch side ${pySeconds.toFixed(0)} s`,
+  `date ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores), load average ${loadavg()[0].toFixed(1)}, threads ${threads}, ${ARCHS.length} NB201 archs (C=16, N=5, 32×32), one call each after a warm-up, ${clock} seconds; PyTorch side ${pySeconds.toFixed(0)} s wall`,
 );
-console.log('\n| proxy (official protocol) | swapnas native (s/net) | official PyTorch (s/net) | official / swapnas |');
+console.log(
+  `\n| proxy (official protocol) | swapnas native (${clock} s/net) | official PyTorch (${clock} s/net) | official / swapnas |`,
+);
 console.log('|---|---:|---:|---:|');
 for (const [k, g] of Object.entries(GROUPS)) {
   const us = sum((a) => ours[a][k].s) / ARCHS.length;
@@ -118,6 +137,7 @@ for (const [k, g] of Object.entries(GROUPS)) {
     `| ${k}${routed.length ? ` (routed: ${routed.join(', ')})` : ''} | ${us.toFixed(3)} | ${them.toFixed(3)} | ${(them / us).toFixed(1)} |`,
   );
 }
+if (only) process.exit(0);
 const totalThem = sum((a) => Object.values(official[a]).reduce((t, v) => t + v, 0)) / ARCHS.length;
 const totalUs = all.reduce((t, r) => t + r.s, 0) / all.length;
 console.log(

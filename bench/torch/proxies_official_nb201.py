@@ -4,10 +4,11 @@ benchmark's network as bench/torch/swap_torch.py builds it) at each proxy's offi
 torch.set_num_threads(THREADS). Used by bench/proxies-native-vs-official.mjs.
 
     /usr/bin/python3 bench/torch/proxies_official_nb201.py --threads 2 --arch ARCH [--arch ...] <official checkout
-        flags as in scripts/make_proxy_fixtures.py>
+        flags as in scripts/make_proxy_fixtures.py> [--only jacob_cov,epe_nas,zico,vkdnw] [--clock wall|cpu]
 
 Prints one JSON object {arch: {proxy: seconds}} (one call each; the first architecture is run twice and its first,
-warm-up call dropped). The official code is loaded exactly as the fixture generator does.
+warm-up call dropped). `--clock cpu` reports the process's CPU time (all of torch's threads) instead of wall time,
+the stable measure on a shared machine. The official code is loaded exactly as the fixture generator does.
 """
 import argparse
 import copy
@@ -54,35 +55,38 @@ def cifar(n, offset=0):
     return torch.from_numpy((x - mean) / std), torch.from_numpy(raw[:, 0].astype(np.int64))
 
 
-def seconds(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def time_arch(off, arch):
+def time_arch(off, arch, only=None, clock="wall"):
+    now = CLOCK[clock]
+
+    def seconds(fn):
+        t0 = now()
+        fn()
+        return now() - t0
+
     net = Nb201(arch).train()
     x, y = cifar(64)
     x2, y2 = cifar(64, 64)
     cpu = torch.device("cpu")
-    out = {}
+    calls = {}
     zc = lambda m, b: off["zc"].find_measures(net, [(x[:b], y[:b])], ("random", 1, 10), cpu, measure_names=[m])
     for m in ("grad_norm", "snip", "fisher", "plain", "jacob_cov"):
-        out[m] = seconds(lambda: zc(m, 64))
+        calls[m] = lambda m=m: zc(m, 64)
     for m in ("synflow", "synflow_bn"):
-        out[m] = seconds(lambda: zc(m, 1))
+        calls[m] = lambda m=m: zc(m, 1)
     nl = lambda m, b: off["naslib"].find_measures(net, [(x[:b], y[:b])], ("random", 1, 10), cpu, F.cross_entropy,
                                                   measure_names=[m])
-    out["epe_nas"] = seconds(lambda: nl("epe_nas", 32))
-    out["nwot"] = seconds(lambda: nl("nwot", 32))
-    out["l2_norm"] = seconds(lambda: nl("l2_norm", 64))
-    out["zico"] = seconds(lambda: GEN["run_zico"](off, net, [(x, y), (x2, y2)]))
-    out["meco"] = seconds(lambda: GEN["run_meco"](off, net, x[:1]))
-    out["zen"] = seconds(lambda: off["zennas"].compute_nas_score(None, copy.deepcopy(net), 1e-2, 32, 64, repeat=1))
-    out["az"] = seconds(lambda: off["az"].compute_nas_score(copy.deepcopy(net), None, None, 32, 64))
-    out["vkdnw"] = seconds(
-        lambda: off["vk"].compute_nas_score(GEN["PairOutput"](copy.deepcopy(net)), None, None, 32, 64, p=1.0))
-    return out
+    calls["epe_nas"] = lambda: nl("epe_nas", 32)
+    calls["nwot"] = lambda: nl("nwot", 32)
+    calls["l2_norm"] = lambda: nl("l2_norm", 64)
+    calls["zico"] = lambda: GEN["run_zico"](off, net, [(x, y), (x2, y2)])
+    calls["meco"] = lambda: GEN["run_meco"](off, net, x[:1])
+    calls["zen"] = lambda: off["zennas"].compute_nas_score(None, copy.deepcopy(net), 1e-2, 32, 64, repeat=1)
+    calls["az"] = lambda: off["az"].compute_nas_score(copy.deepcopy(net), None, None, 32, 64)
+    calls["vkdnw"] = lambda: off["vk"].compute_nas_score(GEN["PairOutput"](copy.deepcopy(net)), None, None, 32, 64, p=1.0)
+    return {m: seconds(fn) for m, fn in calls.items() if only is None or m in only}
 
 
 def main():
@@ -91,12 +95,15 @@ def main():
         p.add_argument(f"--{k}", required=True)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--arch", action="append", required=True)
+    p.add_argument("--only", default=None, help="comma-separated official proxy names (default: all)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     a = p.parse_args()
+    only = a.only.split(",") if a.only else None
     torch.set_num_threads(a.threads)
     off = GEN["load_official"](a)
     torch.manual_seed(0)
-    time_arch(off, a.arch[0])  # warm-up
-    print(json.dumps({arch: time_arch(off, arch) for arch in a.arch}))
+    time_arch(off, a.arch[0], only, a.clock)  # warm-up
+    print(json.dumps({arch: time_arch(off, arch, only, a.clock) for arch in a.arch}))
 
 
 if __name__ == "__main__":
