@@ -2,7 +2,7 @@
 // Queue (BullMQ on Redis) overhead and ceiling, in one run, against a private redis-server on a free loopback port
 // (temporary folder, no persistence). Needs `npm run build` and redis-server on PATH. Usage:
 //   node bench/queue.mjs [--cells 1000] [--threads 2] [--chunk 64] [--jobs 3000] [--configs 4x8,2x16,1x32|none]
-//                        [--proxies LIST]
+//                        [--proxies LIST [--proxy-protocol official|swap]]
 // (`--proxies LIST`: the overhead runs score those zero-cost proxies instead of SWAP; `--configs none`: no ceiling
 // and no projection.)
 // 1. Overhead: `swapnas score --sample N` with T threads locally vs one `swapnas worker --threads T` fed by
@@ -45,7 +45,8 @@ const chunk = opt('chunk', 64);
 const jobs = opt('jobs', 3000);
 const configsArg = argv.includes('--configs') ? argv[argv.indexOf('--configs') + 1] : '4x8,2x16,1x32';
 const configs = configsArg === 'none' ? [] : configsArg.split(',').map((c) => c.split('x').map(Number));
-const proxies = argv.includes('--proxies') ? ['--proxies', argv[argv.indexOf('--proxies') + 1]] : [];
+const flag = (name) => (argv.includes(`--${name}`) ? [`--${name}`, argv[argv.indexOf(`--${name}`) + 1]] : []);
+const proxies = [...flag('proxies'), ...flag('proxy-protocol')];
 /** CPU ms (user + system) of a live process, from /proc. */
 const cpuOf = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -181,7 +182,7 @@ try {
   const best = ceilings.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a), ceilings[0]);
   const jobsPerSec = best?.jobsPerSec ?? Number.NaN;
   // One Redis runs its commands on one thread: its CPU per job bounds the job rate of any number of workers.
-  const redisJobsPerSec = Math.round(1000 / Math.max(...ceilings.map((c) => c.cpuMsPerJob.redis)));
+  const redisJobsPerSec = best ? Math.round(1000 / Math.max(...ceilings.map((c) => c.cpuMsPerJob.redis))) : null;
   const projected = best ? Object.entries({ default: 0.024, official: 0.3 }) : [];
 
   // 3. Projection by calculation: compute-bound time N·t/W, unless the queue's jobs/s caps the rate.
@@ -212,7 +213,7 @@ try {
           cells,
           threads,
           chunk,
-          scores: proxies[1] ? `proxies ${proxies[1]}` : 'SWAP (default request)',
+          scores: proxies.length > 0 ? proxies.join(' ') : 'SWAP (default request)',
           localSec: times.local,
           queueSec: times.queue,
           ratio: 1 + overhead,
