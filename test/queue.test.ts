@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -296,6 +296,40 @@ describe('queue: producer and workers on a real redis-server', () => {
         workers: string[];
       };
       expect(status.workers).toHaveLength(2);
+    } finally {
+      await stopAll(ws);
+    }
+  });
+
+  it('search --redis: the producer killed mid-batch, then --resume: no query is trained twice', async () => {
+    const spans = join(dir, 'resume-spans.log');
+    const acc = `printf '%s' "$SWAPNAS_ARCH" | cksum | awk '{printf "{\\"accuracy\\": %d, \\"cost\\": 1}\\n", 50 + $1 % 40}'`;
+    const train = `s=$(date +%s%N); sleep 1; ${acc}; echo "$s $(date +%s%N)" >> ${spans}`;
+    const ws = [worker(redis.url, ['--evaluator', train]), worker(redis.url, ['--evaluator', train])];
+    const args = ['search', '--strategy', 'pre-nas', '--budget', '8', '--initial', '4', '--per-generation', '2'];
+    args.push('--evaluator', 'command', '--seed', '5', '--no-progress', '--json');
+    const journal = join(dir, 'pre-nas-resume.jsonl');
+    const trained = () => (existsSync(spans) ? readFileSync(spans, 'utf8').trim().split('\n').length : 0);
+    try {
+      await waitFor('workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
+      const local = await cli([...args, '--eval-cmd', train]);
+      expect(local.status).toBe(0);
+      rmSync(spans, { force: true });
+      const remote = [...args, '--redis', redis.url, '--journal', journal];
+      const first = cliChild(remote);
+      await waitFor('a trained query of the initial batch', () => trained() >= 1);
+      first.proc.kill('SIGKILL');
+      await first.exit;
+      const again = await cli([...remote, '--resume']);
+      expect(again.stderr).not.toMatch(/error/);
+      expect(again.status).toBe(0);
+      const pick = (t: string) => {
+        const r = JSON.parse(t) as Record<string, unknown>;
+        return { chosen: r['chosen'], queries: r['queries'] };
+      };
+      expect(pick(again.stdout)).toEqual(pick(local.stdout));
+      // 8 queries in all, each trained once across both producer runs (the batch's results waited in Redis).
+      expect(trained()).toBe(8);
     } finally {
       await stopAll(ws);
     }
