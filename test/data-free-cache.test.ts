@@ -14,6 +14,15 @@ const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const NET = { channels: 4, cells: 1, classes: 10, inputSize: 8, prune: true };
 const KEY = JSON.stringify(['nb201', NET]);
+/** A small resolved-request setting (Gaussian inputs) for the memo and warm-server checks. */
+const SMALL = {
+  channels: 4,
+  cells: 1,
+  inputSize: 8,
+  batch: 4,
+  repeats: 1,
+  inputs: { kind: 'gaussian' as const, seed: 1 },
+};
 const tmp = () => mkdtempSync(join(tmpdir(), 'swapnas-regcache-'));
 
 /** The data-free rule on a small NB201 network, counting how often it really runs. */
@@ -79,18 +88,10 @@ describe('data-free μ/σ cached on disk', () => {
   });
 
   it('a resolved request with the disk memo equals one without', async () => {
-    const o = {
-      channels: 4,
-      cells: 1,
-      inputSize: 8,
-      batch: 4,
-      repeats: 1,
-      inputs: { kind: 'gaussian' as const, seed: 1 },
-    };
     const memo = { regulariser: diskRegulariserMemo(tmp()) };
-    const plain = await resolveScoringRequest(o);
-    expect((await resolveScoringRequest(o, {}, memo)).request).toStrictEqual(plain.request);
-    expect((await resolveScoringRequest(o, {}, memo)).request).toStrictEqual(plain.request);
+    const plain = await resolveScoringRequest(SMALL);
+    expect((await resolveScoringRequest(SMALL, {}, memo)).request).toStrictEqual(plain.request);
+    expect((await resolveScoringRequest(SMALL, {}, memo)).request).toStrictEqual(plain.request);
   });
 });
 
@@ -131,15 +132,7 @@ describe('the warm server reads and writes the same cache', () => {
   it('its first resolution of a setting leaves the file a later CLI call reads', async () => {
     const dir = tmp();
     const warm = new WarmState(undefined, { cacheDir: dir });
-    const o = {
-      channels: 4,
-      cells: 1,
-      inputSize: 8,
-      batch: 4,
-      repeats: 1,
-      inputs: { kind: 'gaussian' as const, seed: 1 },
-    };
-    const r = await resolveScoringRequest(o, {}, warm.resolveMemo);
+    const r = await resolveScoringRequest(SMALL, {}, warm.resolveMemo);
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
     expect(JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')).regulariser).toStrictEqual(r.request.regulariser);

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { InputBatch } from '../data/batch.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
-import { DEFAULT_FITNESS, EnsembleScorer, fitnessNames } from '../score/ensemble.js';
+import { DEFAULT_FITNESS, EnsembleScorer, fitnessNames, requestEnsembleOptions } from '../score/ensemble.js';
 export { fitnessRule } from '../score/ensemble.js';
 import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -44,17 +44,8 @@ export function ensembleScorerFor<G>(
   r: { request: ScoringRequest; inputs: InputBatch; threads?: number; cacheDir?: string; progress: boolean },
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
-  const { request } = r;
   return new EnsembleScorer(space, {
-    rule,
-    network: request.network,
-    inputs: r.inputs,
-    batch: request.batch,
-    repeats: request.repeats,
-    seed: request.seed,
-    regulariser: request.regulariser ?? undefined,
-    settings: { ...request },
-    backend: request.backend,
+    ...requestEnsembleOptions(rule, r.request, r.inputs),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     onReference: (d, t) => progress.update(d, t),

@@ -82,6 +82,39 @@ export interface EnsembleOptions<N extends object> {
   readonly onReference?: (done: number, total: number) => void;
 }
 
+/** The part of a resolved scoring request an ensemble scorer follows (structurally a `ScoringRequest`). */
+export interface EnsembleRequest {
+  readonly network: Readonly<Record<string, unknown>>;
+  readonly batch: number;
+  readonly repeats: number;
+  readonly seed: number;
+  readonly regulariser: Regulariser | null;
+  readonly backend: BackendName | 'auto';
+}
+
+/**
+ * The options of an {@link EnsembleScorer} that follow from a resolved scoring request: its network, batch, seed,
+ * μ/σ and backend, with the whole request as the reference set's cache identity. Callers add threads, cache folder,
+ * progress and the like.
+ */
+export function requestEnsembleOptions(
+  rule: EnsembleRule,
+  request: EnsembleRequest,
+  inputs: InputBatch,
+): EnsembleOptions<object> {
+  return {
+    rule,
+    network: request.network,
+    inputs,
+    batch: request.batch,
+    repeats: request.repeats,
+    seed: request.seed,
+    regulariser: request.regulariser ?? undefined,
+    settings: { ...request },
+    backend: request.backend,
+  };
+}
+
 /** One network's ensemble fitness, its members' values and the SWAP pass's Ψ and Θ. */
 export interface EnsembleScore {
   readonly fitness: number;

@@ -17,7 +17,7 @@ import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
 import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
 import { EnsembleSource } from './ensemble-source.js';
-import { EnsembleScorer, fitnessRule } from '../score/ensemble.js';
+import { EnsembleScorer, fitnessRule, requestEnsembleOptions } from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
@@ -321,16 +321,9 @@ function ensembleSource<G>(
   if (!rule) return undefined;
   if (deps.remoteScorer)
     throw new SwapError('E_OPTION', `fitness ${opts.fitness} is scored locally; drop --redis or use reg-swap`);
-  const { request } = r;
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
-    rule,
+    ...requestEnsembleOptions(rule, r.request, r.inputs),
     network: r.network,
-    inputs: r.inputs,
-    batch: request.batch,
-    repeats: request.repeats,
-    seed: request.seed,
-    regulariser: request.regulariser ?? undefined,
-    settings: { ...request },
     backend: opts.backend ?? 'auto',
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
