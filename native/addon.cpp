@@ -6,6 +6,7 @@
 
 #include "stderr_capture.h"
 #include "common.h"
+#include "count_pool.h"
 #include "count_worker.h"
 #include "napi_args.h"
 #include "forward.h"
@@ -140,6 +141,7 @@ Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
     j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
     j.nwot = boolField(job, "nwot", false);
     j.weights = weightStoreField(job, "weights");
+    j.pool = countPoolField(job, "pool");
   });
 }
 
@@ -222,6 +224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peakGflops", Napi::Function::New(env, PeakGflops, "peakGflops"));
   registerGradExports(env, exports);
   registerWeightStore(env, exports);
+  registerCountPool(env, exports);
   swapnas::registerStderrCapture(env, exports);
 #if defined(SWAPNAS_WITH_CUDA)
   registerCudaExports(env, exports);

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "common.h"
+#include "count_pool.h"
 #include "forward.h"
 #include "ir.h"
 #include "job.h"
@@ -45,23 +48,33 @@ class CountSink : public LayerSink {
   Timing& timing_;
 };
 
-// One thread of a count job: its executor, weight cache, pattern set and NWOT kernel, reused for every item it takes.
+// One thread of a count job: its weight cache, and the executor, pattern set and NWOT kernel it reuses for every
+// item it takes (its own, or a CountPool's kept across jobs).
 class CountThread {
  public:
-  CountThread(const CountJob& job, const std::vector<Net>& nets, size_t cacheFloats, bool cacheWeights)
-      : job_(job), nets_(nets), cache_(cacheFloats, job.weights.get()), sink_(set_, job.nwot ? &nwot_ : nullptr, flushes_) {
-    if (cacheWeights) ex_.setWeightCache(&cache_);
+  CountThread(const CountJob& job, const std::vector<Net>& nets, CountBuffers& buffers, size_t cacheFloats, bool cacheWeights)
+      : job_(job),
+        nets_(nets),
+        b_(buffers),
+        cache_(cacheFloats, job.weights.get()),
+        sink_(b_.set, job.nwot ? &b_.nwot : nullptr, flushes_) {
+    // Kept buffers come with the previous job's cache pointer and timing: set both for this job.
+    b_.ex.setWeightCache(cacheWeights ? &cache_ : nullptr);
+    b_.ex.clearTiming();
   }
+  ~CountThread() { b_.ex.setWeightCache(nullptr); }
+  CountThread(const CountThread&) = delete;
+  CountThread& operator=(const CountThread&) = delete;
 
   // Ψ (and NWOT) of network `net` under seed number `rep`, written to counts[it] (and nwot[it]).
   void run(size_t net, size_t rep, size_t it, std::vector<double>& counts, std::vector<double>& nwot, const CancelToken& token) {
-    set_.reset(job_.n, nets_[net].recordedNeurons);
-    if (job_.nwot) nwot_.reset(job_.n);
-    ex_.run(nets_[net], job_.input.data(), job_.n, job_.seeds[rep], sink_, &token);
+    b_.set.reset(job_.n, nets_[net].recordedNeurons);
+    if (job_.nwot) b_.nwot.reset(job_.n);
+    b_.ex.run(nets_[net], job_.input.data(), job_.n, job_.seeds[rep], sink_, &token);
     const uint64_t t0 = threadCpuNs();
-    counts[it] = static_cast<double>(set_.size());
+    counts[it] = static_cast<double>(b_.set.size());
     const uint64_t t1 = threadCpuNs();
-    if (job_.nwot) nwot[it] = nwot_.logAbsDet();
+    if (job_.nwot) nwot[it] = b_.nwot.logAbsDet();
     const uint64_t t2 = threadCpuNs();
     flushes_.count += t1 - t0;
     flushes_.nwot += t2 - t1;
@@ -71,7 +84,7 @@ class CountThread {
 
   // Adds this thread's stage times to the process-wide counters (`swapnas stats`).
   void addTiming() {
-    Timing total = ex_.timing();
+    Timing total = b_.ex.timing();
     total += flushes_;
     addGlobalTiming(total, items_);
   }
@@ -79,10 +92,8 @@ class CountThread {
  private:
   const CountJob& job_;
   const std::vector<Net>& nets_;
-  Executor ex_;
+  CountBuffers& b_;
   WeightCache cache_;
-  PatternSet set_;
-  NwotKernel nwot_;
   // Pending hash inserts are flushed by size(): that is counting time too.
   Timing flushes_;
   CountSink sink_;
@@ -113,10 +124,14 @@ void CountWorker::Execute(const ExecutionProgress& progress) {
   const bool seedMajor = netCount > 1 && R > 1;
   const size_t cacheFloats = std::max<size_t>(kMinCacheFloats, kCacheFloats / static_cast<size_t>(threads));
 
-  runOnThreads(threads, [&](int) {
+  // The caller's CountPool when it is free: parked threads and buffers kept from earlier jobs.
+  CountPool::Lease lease = job_.pool ? job_.pool->claim() : CountPool::Lease();
+  if (lease) lease.prepare(threads);
+  const std::function<void(int)> work = [&](int t) {
+    std::unique_ptr<CountBuffers> own = lease ? nullptr : std::make_unique<CountBuffers>();
     // A job-local cache pays only across the networks of this job; the job's WeightStore (kept by the caller
     // across jobs) pays for a lone network too.
-    CountThread thread(job_, nets, cacheFloats, netCount > 1 || job_.weights != nullptr);
+    CountThread thread(job_, nets, own ? *own : lease.buffers(t), cacheFloats, netCount > 1 || job_.weights != nullptr);
     size_t order;
     while (queue.take(order)) {
       const size_t net = seedMajor ? order % netCount : order / R, rep = seedMajor ? order / netCount : order % R;
@@ -131,7 +146,12 @@ void CountWorker::Execute(const ExecutionProgress& progress) {
       }
     }
     thread.addTiming();
-  });
+  };
+  if (lease) {
+    lease.threads().run(threads, work);
+  } else {
+    runOnThreads(threads, work);
+  }
   std::string code, message;
   if (queue.outcome(code, message, "scoring cancelled")) setCodedError(code, message);
 }

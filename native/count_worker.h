@@ -6,6 +6,7 @@
 
 #include "napi_args.h"
 #include "promise_worker.h"
+#include "count_pool.h"
 #include "weight_store.h"
 
 #include <atomic>
@@ -23,6 +24,8 @@ struct CountJob : JobInputs {
   bool nwot = false;
   // Weights kept across jobs (optional; shared with the JS object that owns it, so it outlives this job).
   std::shared_ptr<WeightStore> weights;
+  // Threads and buffers kept across jobs (optional; shared with the JS object that owns it, like `weights`).
+  std::shared_ptr<CountPool> pool;
 };
 
 

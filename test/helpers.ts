@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
+import { Rng } from '../src/util/rng.js';
 
 /** Rows of the shipped NB201 table (data/nb201.csv) as objects of strings. */
 export function nb201Rows(): Record<string, string>[] {
@@ -18,4 +20,12 @@ export function nb201Rows(): Record<string, string>[] {
  */
 export function webgpuRequired(): boolean {
   return process.env['SWAPNAS_REQUIRE_WEBGPU'] === '1' || (process.env['CI'] ?? '') !== '';
+}
+
+/** An NCHW batch of n images (c channels, size x size) of standard normal values from `seed`. */
+export function randomBatch(n: number, c: number, size: number, seed: number): InputBatch {
+  const rng = new Rng(seed);
+  const data = new Float32Array(n * c * size * size);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return makeBatch(data, n, c, size, size, `normal(${seed})`);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NativeBackend } from '../src/backends/native/index.js';
 import { referenceCount } from '../src/backends/reference/forward.js';
-import { makeBatch, type InputBatch } from '../src/data/batch.js';
+import type { InputBatch } from '../src/data/batch.js';
 import { repeatSeed } from '../src/init/prng.js';
 import type { Network } from '../src/ir/types.js';
 import { addonJobInputs } from '../src/backends/addon-job.js';
@@ -10,17 +10,11 @@ import { loadAddon } from '../src/native/loader.js';
 import { sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { buildNb201Network } from '../src/spaces/nb201/network.js';
 import { Rng } from '../src/util/rng.js';
+import { randomBatch } from './helpers.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
 const addon: NativeAddon = load.addon;
-
-function randomBatch(n: number, size: number, seed: number): InputBatch {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * 3 * size * size);
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
-  return makeBatch(data, n, 3, size, size, `normal(${seed})`);
-}
 
 function job(
   nets: readonly Network[],
@@ -50,7 +44,7 @@ const rng = new Rng(77);
 const cells = Array.from({ length: 12 }, () => sampleNb201(rng));
 const nets = cells.flatMap((g) => [4, 6].map((channels) => buildNb201Network(g, { channels, cells: 1, inputSize: 8 })));
 const seeds = [repeatSeed(3, 0), repeatSeed(3, 1), repeatSeed(3, 2)];
-const batch = randomBatch(10, 8, 5);
+const batch = randomBatch(10, 3, 8, 5);
 
 describe('native weight store (weights kept across count calls)', () => {
   it('lone calls through one store equal the TypeScript reference, and a second pass generates nothing', async () => {

@@ -31,6 +31,11 @@ export interface NativeCountJob {
    * (sharing them only among its own networks). Counts are the same either way.
    */
   readonly weights?: NativeWeightStore;
+  /**
+   * Threads and per-thread buffers kept across jobs ({@link NativeAddon.CountPool}); without it (or while another
+   * job uses it) the job starts its own threads and buffers. Counts are the same either way.
+   */
+  readonly pool?: NativeCountPool;
 }
 
 /** What a {@link NativeWeightStore} holds and how often it was asked. */
@@ -49,6 +54,29 @@ export interface NativeWeightStore {
   stats(): NativeWeightStoreStats;
   /** Drops every kept tensor (jobs still running keep theirs alive). */
   clear(): void;
+}
+
+/** What a {@link NativeCountPool} holds and how often it was used. */
+export interface NativeCountPoolStats {
+  /** Parked threads (the job's calling thread is not one of them). */
+  readonly threads: number;
+  /** Per-thread buffer sets (executor activations, pattern set, NWOT kernel). */
+  readonly buffers: number;
+  /** Jobs that ran on the pool. */
+  readonly jobs: number;
+  /** Jobs that found it in use by another job and ran on their own threads. */
+  readonly busy: number;
+}
+
+/**
+ * Parked worker threads and their buffers, kept across count jobs by whoever owns this object, so a warm process
+ * scoring one network per call does not start threads and fault in fresh buffers per call. One job at a time.
+ */
+export interface NativeCountPool {
+  /** `threads` and `buffers` read 0 while a job holds the pool. */
+  stats(): NativeCountPoolStats;
+  /** Ends the parked threads and frees the buffers (at the end of the job using it, if any); later jobs refill it. */
+  release(): void;
 }
 
 /** A count job that also computes NWOT. */
@@ -115,6 +143,8 @@ export interface NativeAddon {
   WeightStore: new (
     budgetFloats?: number,
   ) => NativeWeightStore;
+  /** An empty pool of parked count threads and their buffers to pass as `job.pool`. */
+  CountPool: new () => NativeCountPool;
   /** Addon build description (version, compiler flags, CUDA compiled in or not). */
   buildInfo(): NativeBuildInfo;
   /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */

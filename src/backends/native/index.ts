@@ -11,7 +11,7 @@ import type {
   MeasureResult,
   MeasurementKind,
 } from '../types.js';
-import type { NativeAddon, NativeCountJob, NativeWeightStore } from '../../native/addon.js';
+import type { NativeAddon, NativeCountJob, NativeCountPool, NativeWeightStore } from '../../native/addon.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 import { nativeGradients } from './grad.js';
 
@@ -19,16 +19,20 @@ const NATIVE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-pat
 
 /**
  * The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. An instance
- * keeps the weight tensors it generated (a {@link NativeWeightStore}, bounded) for its later calls, so a long-lived
- * instance (serve, queue worker) does not regenerate them per call.
+ * keeps the weight tensors it generated (a {@link NativeWeightStore}, bounded) and its parked worker threads with their
+ * buffers (a {@link NativeCountPool}) for its later calls, so a long-lived instance (serve, queue worker) neither
+ * regenerates weights nor starts threads and faults in fresh buffers per call.
  */
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly capabilities = NATIVE_CAPABILITIES;
   /** Weights kept across this instance's count calls. */
   readonly weights: NativeWeightStore;
+  /** Worker threads and their buffers kept across this instance's count calls. */
+  readonly pool: NativeCountPool;
   constructor(private readonly addon: NativeAddon) {
     this.weights = new addon.WeightStore();
+    this.pool = new addon.CountPool();
   }
 
   /** Counts, and NWOT when asked (−Infinity where K is singular), from one forward pass per (network, seed). */
@@ -47,9 +51,10 @@ export class NativeBackend implements Backend {
     return splitByNetwork(flat, req);
   }
 
-  /** Drops the kept weights (the instance still works; it regenerates them). */
+  /** Drops the kept weights, threads and buffers (the instance still works; it makes them again). */
   close(): void {
     this.weights.clear();
+    this.pool.release();
   }
 
   /** Reverse mode in float32, one network per work item on `job.threads` threads. */
@@ -63,7 +68,7 @@ export class NativeBackend implements Backend {
   ): Promise<T> {
     const threads = Math.max(1, Math.floor(req.threads ?? availableParallelism()));
     return runAddonJob('native', req, (job, onProgress) =>
-      call({ ...job, threads, weights: this.weights }, onProgress),
+      call({ ...job, threads, weights: this.weights, pool: this.pool }, onProgress),
     );
   }
 }
