@@ -89,7 +89,7 @@ const quart = (xs) => {
   return `${q(0.5)} [${q(0.25)}, ${q(0.75)}]`;
 };
 console.log(`load ${loadavg()}; ${THREADS} threads, ${BLOCKS} blocks of ${BLOCK} cells, ${seeds.length} seeds`);
-for (const key of ['wall', 'cpu', 'faults']) {
+for (const key of ['wall', 'cpu', 'faults', 'misses', ...STAGES]) {
   const over = (m) => quart(rows.map((r) => r[m][key] - r.batched[key]));
   console.log(
     `${key} per cell over batched, median [quartiles]: lone-pool ${over('lone-pool')}, lone-fresh ${over('lone-fresh')}; pool − fresh ${quart(rows.map((r) => r['lone-pool'][key] - r['lone-fresh'][key]))}`,
