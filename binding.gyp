@@ -47,6 +47,7 @@
         "native/count_worker.cpp",
         "native/forward.cpp",
         "native/gemm.cpp",
+        "native/grad_buffers.cpp",
         "native/grad_ops.cpp",
         "native/grad_worker.cpp",
         "native/ir.cpp",

@@ -5,6 +5,10 @@
 // measures only swapnas, so a change's speed-up is a ratio measured in one run.
 //
 //   node bench/proxies-native-before-after.mjs [--archs 1] [--rounds 2] [--threads 2] [--build DIR ...]
+//        [--only jacov,zico,...] [--clock wall|cpu]
+//
+// `--only` times just these groups (no all-proxies row then); `--clock cpu` reads process CPU time (user + system,
+// every thread) instead of wall time, the stable measure on a shared machine.
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { benchArgs, root } from './harness.mjs';
@@ -17,7 +21,7 @@ const ARCHS = [
   '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
   '|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|',
 ].slice(0, opt('archs', 1));
-const GROUPS = {
+const ALL_GROUPS = {
   'grad_norm+snip+plain+fisher': ['grad_norm', 'snip', 'plain', 'fisher'],
   jacov: ['jacov'],
   epe_nas: ['epe_nas'],
@@ -28,6 +32,17 @@ const GROUPS = {
   zen: ['zen'],
   'az (3 components)': ['az_expressivity', 'az_progressivity', 'az_trainability'],
   vkdnw: ['vkdnw', 'vkdnw_dim'],
+};
+
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
+const GROUPS = Object.fromEntries(Object.entries(ALL_GROUPS).filter(([k]) => !only || only.includes(k)));
+const clock = argv.includes('--clock') ? argv[argv.indexOf('--clock') + 1] : 'wall';
+/** Seconds on the chosen clock since `t0` (from `now()`). */
+const now = () => (clock === 'cpu' ? process.cpuUsage() : performance.now());
+const since = (t0) => {
+  if (clock === 'wall') return (performance.now() - t0) / 1000;
+  const u = process.cpuUsage(t0);
+  return (u.user + u.system) / 1e6;
 };
 
 /** One build's runner and networks (its own dist/ modules and addon). */
@@ -55,13 +70,13 @@ const values = builds.map(() => ({}));
 for (const s of setups) await s.runner.run(s.nets[0], s.all, s.o); // warm-up
 const load = [loadavg()[0]];
 for (let r = 0; r < rounds; r++)
-  for (const [k, names] of Object.entries({ ...GROUPS, 'all proxies': null }))
+  for (const [k, names] of Object.entries(only ? GROUPS : { ...GROUPS, 'all proxies': null }))
     for (const [i, s] of setups.entries()) {
       let sec = 0;
       for (const net of s.nets) {
-        const t0 = performance.now();
+        const t0 = now();
         const res = await s.runner.run(net, names ?? s.all, s.o);
-        sec += (performance.now() - t0) / 1000;
+        sec += since(t0);
         if (names) for (const n of names) values[i][n] = res.values[n].value;
       }
       t[i][k] = Math.min(t[i][k] ?? Number.POSITIVE_INFINITY, sec / s.nets.length);
@@ -69,7 +84,7 @@ for (let r = 0; r < rounds; r++)
     }
 
 console.log(
-  `date ${new Date().toISOString()}, ${cpus()[0]?.model} (${cpus().length} cores), threads ${threads}, ${ARCHS.length} full-size NB201 net(s), official protocol, best of ${rounds}; load average ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
+  `date ${new Date().toISOString()}, ${cpus()[0]?.model} (${cpus().length} cores), threads ${threads}, ${ARCHS.length} full-size NB201 net(s), official protocol, ${clock} seconds, best of ${rounds}; load average ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
 );
 console.log(`builds: ${builds.map((b, i) => `[${i}] ${b}`).join(', ')}\n`);
 console.log(

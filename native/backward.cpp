@@ -40,6 +40,13 @@ void GradExecutor::release(float*& p) {
   p = nullptr;
 }
 
+size_t GradExecutor::heldBytes() const {
+  const ConvScratch& c = conv_.conv;
+  const size_t floats = pool_.heldFloats() + c.packedA.capacity() + c.padded.capacity() + c.col.capacity() + c.wide.capacity() +
+                        conv_.wT.capacity() + conv_.z.capacity() + conv_.colT.capacity();
+  return floats * sizeof(float) + conv_.acc.capacity() * sizeof(double);
+}
+
 GradResult GradExecutor::run(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel) {
   const size_t N = net.nodes.size();
   offsets_ = packedParamOffsets(net);

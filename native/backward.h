@@ -92,6 +92,8 @@ struct GradResult {
 class GradExecutor {
  public:
   GradResult run(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
+  // Bytes of the buffers kept for the next run (tensor pool and convolution scratch).
+  size_t heldBytes() const;
 
  private:
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);

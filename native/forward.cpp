@@ -67,6 +67,12 @@ void TensorPool::releaseAll() {
   for (Slot& s : slots_) s.used = false;
 }
 
+size_t TensorPool::heldFloats() const {
+  size_t n = 0;
+  for (const Slot& s : slots_) n += s.mem.capacity();
+  return n;
+}
+
 const float* WeightCache::get(uint32_t seed, uint32_t tensor, size_t count, AlignedArray<float>& scratch) {
   if (!valid_ || seed != seed_) {
     map_.clear();

@@ -28,6 +28,8 @@ class TensorPool {
   float* acquire(size_t n);
   void release(float* p);
   void releaseAll();
+  // Floats held by all slots, used or not.
+  size_t heldFloats() const;
 
  private:
   struct Slot {

@@ -90,7 +90,8 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.scalarCount = job_.scalars.size() / 3;
   ItemQueue queue(total, token);
   runOnThreads(threads, [&](int) {
-    GradExecutor ex;
+    std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
+    GradExecutor& ex = *lent;
     size_t i;
     while (queue.take(i)) {
       GradRequest mine = req;
@@ -104,6 +105,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
       const CountProgress p{queue.finished(), total};
       progress.Send(&p, 1);
     }
+    if (job_.buffers) job_.buffers->give(std::move(lent));
   });
   std::string code, message;
   if (queue.outcome(code, message, "gradient job cancelled")) setCodedError(code, message);
@@ -209,6 +211,7 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantNwot = boolField(job, "wantNwot", false);
   readPasses(job, j);
   readReductions(job, j);
+  j.buffers = gradBuffersField(job, "buffers");
 }
 
 Napi::Value Gradients(const Napi::CallbackInfo& info) { return queueJob<GradWorker, GradJob>(info, readGradJob); }
@@ -217,6 +220,7 @@ Napi::Value Gradients(const Napi::CallbackInfo& info) { return queueJob<GradWork
 
 void registerGradExports(Napi::Env env, Napi::Object exports) {
   exports.Set("gradients", Napi::Function::New(env, Gradients, "gradients"));
+  registerGradBuffers(env, exports);
 }
 
 }  // namespace swapnas

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backward.h"
+#include "grad_buffers.h"
 #include "napi_args.h"
 #include "promise_worker.h"
 
@@ -36,6 +37,8 @@ struct GradJob : JobInputs {
   std::vector<int32_t> passSeedOffsets;
   std::vector<float> passSeeds;
   std::vector<int32_t> scalars;  // (node, kind, index) triples
+  // Executors kept across jobs (null: one per thread for this job only).
+  std::shared_ptr<GradBuffers> buffers;
 };
 
 class GradWorker : public PromiseProgressWorker {

@@ -79,6 +79,29 @@ export interface NativeCountPool {
   release(): void;
 }
 
+/** What a {@link NativeGradBuffers} holds and how often it lent an executor. */
+export interface NativeGradBuffersStats {
+  /** Idle executors kept for the next jobs. */
+  readonly idle: number;
+  /** Bytes their activation pools and convolution scratch hold. */
+  readonly bytes: number;
+  /** Most bytes kept; an executor given back beyond it is freed. */
+  readonly budget: number;
+  readonly reused: number;
+  readonly created: number;
+  readonly dropped: number;
+}
+
+/**
+ * Gradient executors (their activation pools and convolution scratch) kept across gradient jobs by whoever owns
+ * this object, so a pass does not fault its ~hundreds of MB in from the kernel on every call.
+ */
+export interface NativeGradBuffers {
+  stats(): NativeGradBuffersStats;
+  /** Frees every idle executor (jobs running keep theirs and give them back afterwards). */
+  clear(): void;
+}
+
 /** A count job that also computes NWOT. */
 export type NativeNwotJob = Omit<NativeCountJob, 'nwot'> & { readonly nwot: true };
 
@@ -145,6 +168,10 @@ export interface NativeAddon {
   ) => NativeWeightStore;
   /** An empty pool of parked count threads and their buffers to pass as `job.pool`. */
   CountPool: new () => NativeCountPool;
+  /** Executors kept across gradient jobs (default budget 1 GiB) to pass as `job.buffers`. */
+  GradBuffers: new (
+    budgetBytes?: number,
+  ) => NativeGradBuffers;
   /** Addon build description (version, compiler flags, CUDA compiled in or not). */
   buildInfo(): NativeBuildInfo;
   /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */
@@ -226,6 +253,8 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly passSeeds?: Float32Array;
   /** Parameter scalars (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) whose per-sample terms each pass returns. */
   readonly scalars?: Int32Array;
+  /** Executors kept across jobs ({@link NativeAddon.GradBuffers}); without it each job allocates its own. */
+  readonly buffers?: NativeGradBuffers;
   /**
    * Per kept node (parallel to `keepNodes`): 0 returns its output; otherwise it is reduced where it is made
    * (`keptValues`, NaN for the nodes returned whole): 1 MeCo's term (smallest eigenvalue of sample 0's channel

@@ -54,13 +54,18 @@ function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
-/** A reusable native proxy runner (its Rademacher cotangents and concurrency limit are shared by its runs). */
+/**
+ * A reusable native proxy runner (its Rademacher cotangents, concurrency limit and the addon's pass executors are
+ * shared by its runs).
+ */
 export interface NativeProxyRunner {
   run(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): Promise<NativeProxyRun>;
 }
 
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const limit = limiter(Math.max(1, Math.floor(threads)));
+  // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call
+  const buffers = new addon.GradBuffers();
   const rademacher = new Map<string, Float32Array>();
   // the addon's PRNG draws the same float32 values as init/prng.ts (test/prng.test.ts), several times faster
   const gaussianFill = (out: Float32Array, seed: number, tensor: number) => {
@@ -89,7 +94,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
       // passes of this network issued together share forward passes (native-coalesce.ts)
       const pass = passCoalescer(net, (x, batch, req, packed) =>
         limit(async () => {
-          const r = await nativeProxyPass(addon, net, packed, x, batch, req);
+          const r = await nativeProxyPass(addon, net, packed, x, batch, { ...req, buffers });
           peakBytes = Math.max(peakBytes, r.peakBytes);
           return r;
         }),

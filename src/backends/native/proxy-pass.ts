@@ -7,7 +7,7 @@
 import type { BnMode, ScalarRef } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
 import type { Network } from '../../ir/types.js';
-import type { NativeAddon, NativeGradResult } from '../../native/addon.js';
+import type { NativeAddon, NativeGradBuffers, NativeGradResult } from '../../native/addon.js';
 import { serializeNetworks } from '../../ir/serialize.js';
 import { SwapError } from '../../util/errors.js';
 
@@ -48,6 +48,8 @@ export interface ProxyPassRequest {
   /** Per-sample terms of these scalars in every extra pass. */
   readonly scalars?: readonly ScalarRef[];
   readonly threads?: number;
+  /** Executors kept across passes (the runner's); results are the same with or without. */
+  readonly buffers?: NativeGradBuffers;
 }
 
 /** `id` names a node of `net` (from `min`: 1 where the input node cannot serve, 0 where it can). */
@@ -137,6 +139,7 @@ export async function nativeProxyPass(
       ? { passReduce: Int32Array.from(req.passes, (p) => (p.reduce ? 1 : 0)) }
       : {}),
     ...(req.outputBackward ? { outputBackward: true } : {}),
+    ...(req.buffers ? { buffers: req.buffers } : {}),
   });
   return res[0]!;
 }

@@ -1,0 +1,120 @@
+#include "grad_buffers.h"
+
+#include <string>
+#include <utility>
+
+#include "common.h"
+#include "napi_args.h"
+
+namespace swapnas {
+
+std::unique_ptr<GradExecutor> GradBuffers::take() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_.empty()) {
+      std::unique_ptr<GradExecutor> ex = std::move(idle_.back());
+      idle_.pop_back();
+      bytes_ -= ex->heldBytes();
+      ++reused_;
+      return ex;
+    }
+    ++created_;
+  }
+  return std::make_unique<GradExecutor>();
+}
+
+void GradBuffers::give(std::unique_ptr<GradExecutor> ex) {
+  if (!ex) return;
+  const size_t held = ex->heldBytes();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (bytes_ + held <= budget_) {
+      bytes_ += held;
+      idle_.push_back(std::move(ex));
+      return;
+    }
+    ++dropped_;
+  }
+  // freed outside the lock (returning ~100s of MB to the allocator is not instant)
+  ex.reset();
+}
+
+GradBuffers::Stats GradBuffers::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_};
+}
+
+void GradBuffers::clear() {
+  std::vector<std::unique_ptr<GradExecutor>> drop;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    drop.swap(idle_);
+    bytes_ = 0;
+  }
+}
+
+namespace {
+
+// Marks objects made by the GradBuffers constructor, so a job cannot pass any other object as one.
+constexpr napi_type_tag kBuffersTag = {0x6a7b0b0ff3e75001ull, 0x4772616442756673ull};
+
+// Default budget: 1 GiB, room for both threads' executors of a full-size NB201 pass at the official protocol
+// (~300-350 MB each); the default proxy network's passes hold a few MB.
+constexpr double kDefaultBudgetBytes = 1024.0 * 1024 * 1024;
+
+class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "GradBuffers",
+                       {InstanceMethod<&GradBuffersWrap::statsJs>("stats"), InstanceMethod<&GradBuffersWrap::clearJs>("clear")});
+  }
+
+  explicit GradBuffersWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GradBuffersWrap>(info) {
+    double budget = kDefaultBudgetBytes;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsNumber()) throw codedError(info.Env(), "E_BACKEND", "GradBuffers budget must be a number of bytes");
+      budget = info[0].As<Napi::Number>().DoubleValue();
+      if (!(budget >= 0 && budget <= 1e15)) throw codedError(info.Env(), "E_BACKEND", "GradBuffers budget out of range");
+    }
+    buffers_ = std::make_shared<GradBuffers>(static_cast<size_t>(budget));
+    info.This().As<Napi::Object>().TypeTag(&kBuffersTag);
+  }
+
+  const std::shared_ptr<GradBuffers>& buffers() const { return buffers_; }
+
+ private:
+  Napi::Value statsJs(const Napi::CallbackInfo& info) {
+    const GradBuffers::Stats s = buffers_->stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("idle", static_cast<double>(s.idle));
+    o.Set("bytes", static_cast<double>(s.bytes));
+    o.Set("budget", static_cast<double>(s.budget));
+    o.Set("reused", static_cast<double>(s.reused));
+    o.Set("created", static_cast<double>(s.created));
+    o.Set("dropped", static_cast<double>(s.dropped));
+    return o;
+  }
+  Napi::Value clearJs(const Napi::CallbackInfo& info) {
+    buffers_->clear();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<GradBuffers> buffers_;
+};
+
+}  // namespace
+
+std::shared_ptr<GradBuffers> gradBuffersField(const Napi::Object& job, const char* name) {
+  const Napi::Value v = job.Get(name);
+  if (v.IsUndefined()) return nullptr;
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kBuffersTag)) {
+    fail(std::string("job.") + name + " must be a GradBuffers made by the addon");
+  }
+  return GradBuffersWrap::Unwrap(v.As<Napi::Object>())->buffers();
+}
+
+void registerGradBuffers(Napi::Env env, Napi::Object exports) {
+  exports.Set("GradBuffers", GradBuffersWrap::define(env));
+}
+
+}  // namespace swapnas

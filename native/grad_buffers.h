@@ -1,0 +1,51 @@
+#pragma once
+// Gradient executors kept across gradient jobs. A proxy run makes one addon call per pass, with one network each,
+// and a full-size pass (NB201 C=16, batch 64) touches ~300 MB of activations and cotangents: with a fresh executor
+// per job that memory came back from the kernel page by page on every call (page faults were ~17 % of jacov's CPU
+// time). Executors - their tensor pools and convolution scratch - are lent to a job's threads and kept for the next
+// job while the kept ones fit a byte budget. Owned by a JS object (the native proxy runner), never by the module.
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backward.h"
+
+namespace swapnas {
+
+// Thread-safe stack of idle executors with a bound on the memory they hold.
+class GradBuffers {
+ public:
+  explicit GradBuffers(size_t budgetBytes) : budget_(budgetBytes) {}
+
+  // An idle executor (the one most recently given back, so its memory is likely still cached) or a new one.
+  std::unique_ptr<GradExecutor> take();
+  // Keeps `ex` when the idle executors' memory stays within the budget with it; frees it otherwise.
+  void give(std::unique_ptr<GradExecutor> ex);
+
+  struct Stats {
+    size_t idle = 0, bytes = 0, budget = 0;
+    uint64_t reused = 0, created = 0, dropped = 0;
+  };
+  Stats stats() const;
+  void clear();
+
+ private:
+  const size_t budget_;
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<GradExecutor>> idle_;
+  size_t bytes_ = 0;
+  uint64_t reused_ = 0, created_ = 0, dropped_ = 0;
+};
+
+// `job.<name>`: undefined -> null; a GradBuffers object (addon.GradBuffers) -> its buffers; anything else fails.
+std::shared_ptr<GradBuffers> gradBuffersField(const Napi::Object& job, const char* name);
+
+// Exports the GradBuffers class: `new GradBuffers(budgetBytes?)`, `.stats()`, `.clear()`.
+void registerGradBuffers(Napi::Env env, Napi::Object exports);
+
+}  // namespace swapnas
