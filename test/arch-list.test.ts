@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { parseArchLines, parseArchList } from '../src/cli/arch-list.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
@@ -15,7 +16,10 @@ const TINY =
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], {
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+  });
 
 describe('architecture lists', () => {
   it('reads plain lines and JSON lines, skipping blanks and comments, keeping line numbers', () => {

@@ -29,12 +29,11 @@ describe('CLI start-up loads only the command it runs', () => {
   });
 
   it('a plain score call loads neither the queue client, the HTTP server nor ONNX; worker, serve and ONNX paths do', () => {
-    const tiny = '--backend reference --channels 4 --cells 1 --gaussian --input-size 8 --batch 4 --repeats 1'.split(
-      ' ',
-    );
-    const score = loadedPackages(['score', A, ...tiny, '--no-progress']);
+    // The plain call of the README: default settings, so the default ensemble fitness and its shipped reference set.
+    const score = loadedPackages(['score', A, '--no-progress']);
     expect(score.status).toBe(0);
     expect(JSON.parse(score.stdout).results[0].arch).toBe(A);
+    expect(JSON.parse(score.stdout).results[0].ensemble.fitness).toEqual(expect.any(Number));
     for (const heavy of ['bullmq', 'ioredis', 'fastify']) expect(score.packages.has(heavy), heavy).toBe(false);
     expect(score.packages.has('commander')).toBe(true); // the probe sees what was loaded
     // Nor the ONNX schema or runtime: only an ONNX path loads them.

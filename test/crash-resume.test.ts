@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { Rng } from '../src/util/rng.js';
 
 /**
@@ -19,7 +20,7 @@ const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '
 const REF = ['--backend', 'reference', '--no-progress'];
 
 function runToEnd(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8', timeout: 180_000 });
   expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(0);
   return r;
 }
@@ -31,7 +32,7 @@ const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n'
  * resolves when the process is gone. Returns whether the kill happened before the run finished by itself.
  */
 async function killWhen(args: string[], ready: () => boolean): Promise<{ killed: boolean; plan: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, ...pinRegSwap(args)], { stdio: 'ignore' });
   const extra = rng.int(30);
   const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   let killed = false;

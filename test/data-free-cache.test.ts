@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
 import { dataFreeRegulariser } from '../src/score/auto-reg.js';
@@ -101,7 +102,7 @@ describe('score reads the cache from --cache-dir, else $SWAPNAS_CACHE_DIR', () =
   });
   const small = '--channels 4 --cells 1 --input-size 8 --batch 4 --repeats 1 --gaussian --no-progress'.split(' ');
   const score = (args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [CLI, 'score', A, ...small, ...args], {
+    const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(['score', A, ...small, ...args])], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
     });

@@ -222,14 +222,15 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
     expect(first.stderr).toMatch(/ensemble reference set: 256\/256 networks/);
     const [head, rowA] = first.stdout.trim().split('\n');
     expect(head).toBe(
-      'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability',
+      'arch,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability,swap,reg_swap,params,reg_factor,recorded,per_repeat',
     );
     const alone = cli([A, '--format', 'json']);
     expect(alone.stderr).not.toMatch(/reference set/); // served from the cache
     const doc = JSON.parse(alone.stdout);
     expect(doc.settings.ensemble).toMatchObject({ rule: 'reg-swap+meco+0.3t', reference: { size: 256, seed: 1 } });
     const e = doc.results[0].ensemble;
-    expect(rowA!.split(',').slice(7).map(Number)).toEqual([
+    expect(Object.keys(doc.results[0]).slice(0, 3)).toEqual(['arch', 'ensemble', 'swap']); // the headline first
+    expect(rowA!.split(',').slice(1, 5).map(Number)).toEqual([
       e.fitness,
       e.members['reg-swap'],
       e.members.meco,

@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { parseDarts } from '../src/spaces/darts/genotype.js';
 import { parseNb101 } from '../src/spaces/nb101/genotype.js';
 import { parseNb201 } from '../src/spaces/nb201/genotype.js';
@@ -10,7 +11,8 @@ import { ARCH_TEXT_MAX, checkMemory, estimateScoreBytes, parseBytes } from '../s
 import { QUOTE_MAX, quote } from '../src/util/quote.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8', timeout: 60_000 });
 
 const DARTS_V2 = (concat: string) =>
   `Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=${concat}, reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))`;

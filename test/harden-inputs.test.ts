@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { makeBatch } from '../src/data/batch.js';
 import { CIFAR100_MEAN, CIFAR100_STD, cifarLabelBytes, decodeCifarBinary } from '../src/data/cifar.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
@@ -16,7 +17,8 @@ import { parseNb201 } from '../src/spaces/nb201/genotype.js';
 import { isSwapError } from '../src/util/errors.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8', timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-inputs-'));
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const FIXTURE = join(__dirname, 'fixtures', 'onnx', 'nb201_a_opset17.onnx');

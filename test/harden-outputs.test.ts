@@ -3,13 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { checkOutputDir, checkOutputFile } from '../src/io/output-path.js';
 import { AppendFile, writeFileAtomic } from '../src/io/atomic.js';
 import { lockOutput, STALE_MS } from '../src/io/lock.js';
 import { isSwapError } from '../src/util/errors.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8', timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-outputs-'));
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
@@ -27,7 +29,7 @@ function code(f: () => unknown): string {
 
 /** Start a CLI run and resolve once its stderr matches `ready` or `file` exists (its lock is held by then). */
 function startUntil(args: string[], ready: RegExp, file?: string) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...pinRegSwap(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const done = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   const started = new Promise<void>((res, rej) => {

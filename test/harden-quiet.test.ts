@@ -3,12 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { BackendRegistry } from '../src/backends/registry.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], {
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], {
     encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, EGL_PLATFORM: 'surfaceless', ...env },

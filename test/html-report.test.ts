@@ -6,11 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const run = (args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--no-progress'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return r;
 };

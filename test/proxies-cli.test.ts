@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { rankAverage, spearman } from '../src/stats/rank.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
@@ -11,7 +12,7 @@ const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|n
 const TINY = ['--channels', '4', '--cells', '1', '--input-size', '8', '--batch', '8', '--no-progress'];
 
 function run(args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8' });
 }
 
 describe('--proxies on score (built dist/)', () => {
@@ -96,7 +97,7 @@ describe('--proxies on score (built dist/)', () => {
     const want = JSON.parse(readFileSync(join(fresh, 'proxies.json'), 'utf8')).values;
 
     const out = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-resume-'));
-    const child = spawn(process.execPath, [CLI, ...args, ...tiny, '--out', out], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, ...pinRegSwap(args), ...tiny, '--out', out], { stdio: 'ignore' });
     const cacheLines = () => {
       const dir = join(out, 'cache');
       const f = existsSync(dir) ? readdirSync(dir).find((x) => x.endsWith('.jsonl')) : undefined;

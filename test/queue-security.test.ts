@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { QUEUE_NAME, keys } from '../src/queue/keys.js';
 import { PAYLOAD_VERSION } from '../src/queue/payload.js';
 import { jobKey, settingsHash } from '../src/queue/request-adapter.js';
@@ -19,7 +20,7 @@ const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, [CLI, ...pinRegSwap(args)], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

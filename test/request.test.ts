@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { defaultProviders } from '../src/backends/registry.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { requestKey, resolveScoringRequest } from '../src/request/resolve.js';
@@ -134,7 +135,7 @@ describe('CLI option groups', () => {
       ['search', '--seed', '4294967296'],
       ['correlate', '--sample', '4', '--weight-seed', '4294967296'],
     ]) {
-      const r = spawnSync(process.execPath, [CLI, ...args, '--no-progress'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], { encoding: 'utf8' });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/E_OPTION: --(weight-)?seed must be an integer .*4294967296/);
       messages.add(r.stderr.trim().split('\n').at(-1)!.replace('--weight-seed', '--seed'));

@@ -9,6 +9,7 @@ import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
 import { runSearch, type SearchOptions, type SearchReport } from '../src/search/run.js';
 import { formatSummary, renderPlotSvg } from '../src/search/report.js';
 import { registerSearch } from '../src/cli/search.js';
+import { pinRegSwap } from './pin-fitness.js';
 
 // A tiny proxy keeps every search fast on the reference backend: 8×8 Gaussian inputs, C=4, one cell per stage,
 // S=16, one repeat, explicit μ/σ (the data-free rule is exercised once, in the swap-nas CLI-free run below).
@@ -29,8 +30,13 @@ beforeAll(() => {
 
 // SEARCH_TEST_BACKEND=reference checks the suite without the native addon ('auto' uses the best available).
 const testBackend = process.env['SEARCH_TEST_BACKEND'] as SearchOptions['backend'] | undefined;
+// These tests are about the strategies, journals and reports, not the fitness: they pin the cheap reg-SWAP
+// (the default ensemble is tested in test/ensemble-reference.test.ts and test/fitness-default.test.ts).
 const search = (o: SearchOptions) =>
-  runSearch({ ...(testBackend ? { backend: testBackend } : {}), ...o }, { table: nb201Benchmark(table), inputs });
+  runSearch(
+    { fitness: 'reg-swap', ...(testBackend ? { backend: testBackend } : {}), ...o },
+    { table: nb201Benchmark(table), inputs },
+  );
 const swapOpts = (seed: number, extra: Partial<SearchOptions> = {}): SearchOptions => ({
   strategy: 'swap-nas',
   seed,
@@ -363,7 +369,7 @@ describe('swapnas search CLI', () => {
       return true;
     });
     try {
-      await program.parseAsync(['node', 'swapnas', 'search', '--no-progress', ...args]);
+      await program.parseAsync(['node', 'swapnas', ...pinRegSwap(['search', '--no-progress', ...args])]);
     } finally {
       spy.mockRestore();
     }

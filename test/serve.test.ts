@@ -7,6 +7,7 @@ import { ScoreServer } from '../src/serve/server.js';
 import { formatNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { Rng } from '../src/util/rng.js';
 import { CLI, StdioServer } from './serve-helpers.js';
+import { pinRegSwap } from './pin-fitness.js';
 
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -18,8 +19,9 @@ const TINY_FLAGS = '--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 -
 const SLOW = { channels: 16, cells: 5, repeats: 64, backend: 'reference', mu: 1, sigma: 1 };
 const ONNX = join(__dirname, 'fixtures', 'onnx', 'headnet.onnx');
 
+// `serve` scores SWAP and reg-SWAP: its results equal `score --fitness reg-swap`'s.
 const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--no-progress'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { settings: unknown; results: Record<string, unknown>[] };
 };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinRegSwap } from './pin-fitness.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { parseDarts } from '../src/spaces/darts/genotype.js';
 import { DARTS_KNOWN_ARCHS } from '../src/spaces/darts/known.js';
@@ -13,7 +14,7 @@ import { spaceEntry, spaceNames } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8' });
 const V2 = DARTS_KNOWN_ARCHS.DARTS_V2;
 
 describe('space registry', () => {

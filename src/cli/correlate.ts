@@ -35,6 +35,8 @@ import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
 import { addFitnessOptions, fitnessRule } from './ensemble.js';
 import { ensembleCorrelationRows } from './correlate-ensemble.js';
+import { type FitnessChoice, REDIS_UNSUPPORTED, resolveFitness } from '../score/ensemble.js';
+import type { EnsembleRule } from '../proxies/ensemble.js';
 
 interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   verbose?: boolean;
@@ -72,13 +74,16 @@ interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
   cacheDir?: string;
 }
 
-/** `swapnas correlate`: rank correlation of SWAP, reg-SWAP and baselines with a benchmark table's ground truth. */
+/**
+ * `swapnas correlate`: rank correlation of the ensemble fitness (headline), SWAP, reg-SWAP and baselines with a
+ * benchmark table's ground truth.
+ */
 export function registerCorrelate(program: Command): void {
   const d = STUDY_DEFAULTS;
   const cmd = program
     .command('correlate')
     .description(
-      'Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy',
+      'Spearman ρ / Kendall τ-b (bootstrap 95% CIs) of the ensemble fitness, SWAP, reg-SWAP, NWOT, params, FLOPs vs benchmark accuracy',
     );
   addSpaceOptions(
     cmd,
@@ -118,7 +123,10 @@ export function registerCorrelate(program: Command): void {
     .option('--redis <url>', 'measure on `swapnas worker` processes through Redis (redis[s]://[:password@]host:port)')
     .option('--chunk <n>', 'architectures per queued job (with --redis)', '32')
     .option('--verbose', 'also report skipped backends on stderr (the report records them anyway)');
-  addFitnessOptions(cmd, 'also correlate an ensemble fitness, reported first');
+  addFitnessOptions(
+    cmd,
+    'the headline row: the ensemble (reported first, then its members, SWAP, reg-SWAP and the baselines) or reg-swap; with --redis or --images other than cifar10 the default is reg-swap',
+  );
   addProxyOptions(cmd).action((f: CorrelateFlags) => runCorrelateCli(f));
 }
 
@@ -134,11 +142,28 @@ interface CorrelatePlan {
 
 async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
   checkOutputDir(f.out, '--out');
-  if (fitnessRule(f.fitness) && (f.proxies !== undefined || f.redis))
-    throw new SwapError('E_OPTION', '--fitness ensemble is correlated locally beside SWAP (drop --proxies / --redis)');
+  // --proxies reports the proxies' own table: no fitness there, so only naming an ensemble is an error.
+  if (f.proxies !== undefined && f.fitness !== undefined && fitnessRule(f.fitness))
+    throw new SwapError('E_OPTION', `--fitness ${f.fitness} is correlated beside SWAP, not with --proxies`);
+  const fit = f.proxies === undefined ? correlateFitness(f) : undefined;
   const plan = await planCorrelate(f);
   if (f.proxies !== undefined) await correlateProxies(f, plan);
-  else await correlateSwap(f, plan);
+  else await correlateSwap(f, plan, fit?.rule);
+}
+
+/**
+ * The headline of a SWAP correlate run: the default ensemble, or reg-SWAP (said on stderr) with `--redis` or an
+ * input batch other than the embedded CIFAR-10 images, which the ensemble's reference sets are scored on.
+ */
+function correlateFitness(f: CorrelateFlags): FitnessChoice {
+  const unsupported = f.redis
+    ? REDIS_UNSUPPORTED
+    : f.images !== 'cifar10'
+      ? `--images ${f.images.slice(0, 40)} (the ensemble's correlate row uses the embedded CIFAR-10 batch)`
+      : undefined;
+  const fit = resolveFitness(f.fitness, { unsupported });
+  if (fit.fallback) process.stderr.write(`swapnas: note: ${fit.fallback}\n`);
+  return fit;
 }
 
 /** Check the flags, load the table, choose the architectures and resolve the setting. */
@@ -172,7 +197,7 @@ async function planCorrelate(f: CorrelateFlags): Promise<CorrelatePlan> {
 }
 
 /** SWAP, reg-SWAP and the baselines of the study's measurement cache (local backend or queue workers). */
-async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<void> {
+async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan, rule: EnsembleRule | undefined): Promise<void> {
   const { entry, table, dataset, setting: s } = plan;
   const reg = checkRegulariser(
     f.mu !== undefined ? num('--mu', f.mu) : undefined,
@@ -227,7 +252,6 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan): Promise<vo
           }
         : {}),
     });
-    const rule = fitnessRule(f.fitness);
     const head = rule
       ? await ensembleCorrelationRows(rule, {
           ...plan,

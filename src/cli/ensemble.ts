@@ -1,8 +1,8 @@
 /**
- * `--fitness` on `score` and `search`: reg-SWAP (the default) or an ensemble proxy plug-in of the registry (e.g.
- * `ensemble`, docs/ensemble-study.md), ranked against the space's reference set cached under `--cache-dir`.
+ * `--fitness` on `score`, `search` and `correlate`: an ensemble proxy plug-in of the registry (the default,
+ * `ensemble`, docs/ensemble-study.md), ranked against the space's reference set (shipped for the default settings,
+ * else scored once and cached under `--cache-dir`), or reg-SWAP.
  */
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { InputBatch } from '../data/batch.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
@@ -23,14 +23,17 @@ export function addFitnessOptions(cmd: Command, what: string): Command {
     );
 }
 
-/** What the settings blocks of ensemble results record about the rule and its reference set. */
-export function ensembleSettings(rule: EnsembleRule, file: string): Record<string, unknown> {
+/**
+ * What the settings blocks of ensemble results record about the rule and its reference set (not where the set was
+ * read from: shipped, cached and freshly scored sets of one identity hold the same values).
+ */
+export function ensembleSettings(rule: EnsembleRule): Record<string, unknown> {
   return {
     rule: rule.name,
     members: rule.members,
     weights: rule.weights ?? rule.members.map(() => 1),
     description: rule.description,
-    reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED, cache: basename(file) },
+    reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED },
   };
 }
 

@@ -5,7 +5,7 @@ import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
 import { csvField, firstCsvField } from './csv.js';
 
-/** Columns of `score --format csv` before the truth columns. */
+/** Columns of `score --format csv` with `--fitness reg-swap`, before the truth columns (see {@link csvHeader}). */
 export const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
 
 /** What `score --output` and `--format` say about where rows go. */
@@ -91,21 +91,26 @@ export function checkResumeSettings(state: ResumeState, settings: Record<string,
     );
 }
 
-/** An ensemble fitness on a `score` row (`--fitness ensemble`): the fitness and each member's value. */
+/** An ensemble fitness on a `score` row (the default; not with `--fitness reg-swap`): the fitness and each member's value. */
 export interface RowEnsemble {
   readonly fitness: number;
   readonly members: Readonly<Record<string, number | null>>;
 }
 
 /**
- * One row of `score` output: the architecture, its scores, (with `--fitness`) its ensemble fitness and (with
- * `--truth`) its benchmark accuracies.
+ * One row of `score` output: the architecture, its ensemble fitness (the headline, unless `--fitness reg-swap`),
+ * its SWAP scores and (with `--truth`) its benchmark accuracies.
  */
 export type ScoreRow = { arch: string; ensemble?: RowEnsemble; truth?: Record<string, number | null> } & NetworkScore;
 
 /** The csv columns of an ensemble (its fitness, then its members), empty without one. */
 export function ensembleColumns(members: readonly string[] | undefined): string {
   return members ? `,ensemble${members.map((m) => `,ensemble_${m.replace(/-/g, '_')}`).join('')}` : '';
+}
+
+/** The csv header before the truth columns: `arch`, the ensemble's columns first (the headline), then SWAP's. */
+export function csvHeader(members: readonly string[] | undefined): string {
+  return `arch${ensembleColumns(members)}${CSV_HEAD.slice('arch'.length)}`;
 }
 
 /**
@@ -143,7 +148,7 @@ export class ScoreSink {
         ? `,${e?.fitness ?? ''}${this.ensembleMembers.map((m) => `,${e?.members[m] ?? ''}`).join('')}`
         : '';
       await this.write(
-        `${csvField(row.arch)},${row.swap},${row.regSwap},${row.params},${row.regFactor},${row.recorded},${row.perRepeat.join(' ')}${ens}${truth}\n`,
+        `${csvField(row.arch)}${ens},${row.swap},${row.regSwap},${row.params},${row.regFactor},${row.recorded},${row.perRepeat.join(' ')}${truth}\n`,
       );
     }
   }

@@ -45,10 +45,16 @@ import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { CSV_HEAD, checkResumeSettings, ensembleColumns, readResumeState, ScoreSink } from './score-output.js';
+import { checkResumeSettings, csvHeader, readResumeState, ScoreSink } from './score-output.js';
 import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
-import type { EnsembleScorer } from '../score/ensemble.js';
+import {
+  type EnsembleScorer,
+  type FitnessChoice,
+  OFFICIAL_PROTOCOL_FITNESS,
+  REDIS_UNSUPPORTED,
+  resolveFitness,
+} from '../score/ensemble.js';
 
 interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> {
   space: string;
@@ -86,11 +92,16 @@ function buildable<G, N>(items: readonly G[], build: (g: G) => N): N[] {
   return out;
 }
 
-/** `swapnas score`: SWAP / reg-SWAP of a space's architectures, streamed as JSON, JSONL or CSV; resumable with --output. */
+/**
+ * `swapnas score`: the ensemble fitness (default headline), SWAP and reg-SWAP of a space's architectures, streamed as
+ * JSON, JSONL or CSV; resumable with --output.
+ */
 export function registerScore(program: Command): void {
   const cmd = program
     .command('score')
-    .description('SWAP-Score and reg-SWAP of architectures of a search space, or of an ONNX model (model.onnx)')
+    .description(
+      'The data-free ensemble fitness (headline), SWAP-Score and reg-SWAP of architectures of a search space, or SWAP of an ONNX model (model.onnx)',
+    )
     .argument(
       '[arch...]',
       'arch strings of the space, e.g. NB201 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"',
@@ -132,13 +143,18 @@ export function registerScore(program: Command): void {
       '--max-memory <size>',
       `refuse runs whose estimated peak memory exceeds this (e.g. 8G; default ${DEFAULT_MEMORY_FRACTION * 100}% of RAM)`,
     );
-  addFitnessOptions(cmd, "also score an ensemble fitness against the space's cached reference set");
+  addFitnessOptions(
+    cmd,
+    "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --redis the default is reg-swap",
+  );
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
     const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
-    if (fitnessRule(f.fitness) && (onnx || f.proxies !== undefined || f.redis))
+    // An ONNX model has no space whose reference set it could be ranked against (its headline is SWAP), and
+    // --proxies prints the proxies' own rows: neither has a fitness, so only naming an ensemble is an error.
+    if (f.fitness !== undefined && fitnessRule(f.fitness) && (onnx || f.proxies !== undefined))
       throw new SwapError(
         'E_OPTION',
-        '--fitness ensemble scores architectures of a space locally (not an ONNX model, --proxies or --redis)',
+        `--fitness ${f.fitness} ranks architectures of a space against its reference set (not an ONNX model or --proxies)`,
       );
     if (onnx && f.redis)
       throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');
@@ -159,6 +175,16 @@ export function registerScore(program: Command): void {
 async function writeOut(output: string | undefined, text: string): Promise<void> {
   if (output) writeFileAtomic(output, text);
   else await new Promise<void>((res, rej) => process.stdout.write(text, (e) => (e ? rej(e) : res())));
+}
+
+/** The fitness of a `score` run (the default ensemble, or reg-SWAP with `--redis` or `--official`, said on stderr). */
+function scoreFitness(f: ScoreFlags): FitnessChoice {
+  const fit = resolveFitness(f.fitness, {
+    unsupported: f.redis ? REDIS_UNSUPPORTED : undefined,
+    protocol: f.official ? OFFICIAL_PROTOCOL_FITNESS : undefined,
+  });
+  if (fit.fallback) process.stderr.write(`swapnas: note: ${fit.fallback}\n`);
+  return fit;
 }
 
 /** Check the output paths before any work; hold the output's lock while appending to it (jsonl/csv). */
@@ -194,8 +220,8 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     return;
   }
   const truthCols = plan.table ? plan.table.targets : [];
-  const rule = fitnessRule(f.fitness);
-  const csvHead = CSV_HEAD + ensembleColumns(rule?.members) + truthCols.map((t) => `,truth_${t}`).join('');
+  const rule = scoreFitness(f).rule;
+  const csvHead = csvHeader(rule?.members) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;
   const todo = plan.genotypes.filter((g) => !resume.done.has(space.format(g)));
@@ -329,8 +355,8 @@ async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule) 
     ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
     progress: f.progress,
   });
-  const ref = await scorer.loadReference();
-  return { scorer, settings: ensembleSettings(rule, ref.file) };
+  await scorer.loadReference();
+  return { scorer, settings: ensembleSettings(rule) };
 }
 
 /**
@@ -407,8 +433,8 @@ async function scoreChunks(
       const e = ens?.[k];
       await sink.row({
         arch,
-        ...s,
         ...(e ? { ensemble: { fitness: e.fitness, members: e.values } } : {}),
+        ...s,
         ...(truth ? { truth } : {}),
       });
     }

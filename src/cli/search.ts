@@ -124,7 +124,7 @@ export function registerSearch(program: Command): void {
     );
   addStrategyOptions(cmd);
   addProxyOptions(cmd);
-  addFitnessOptions(cmd, 'what swap-nas and hybrid rank by');
+  addFitnessOptions(cmd, 'what swap-nas and hybrid rank by (with --redis the default is reg-swap, said on stderr)');
   addRunOptions(cmd);
   cmd.action(async (f: SearchFlags) => {
     await runSearchCli(f);
@@ -364,6 +364,7 @@ async function runSearchCli(f: SearchFlags): Promise<void> {
     signal: ac.signal,
     onProgress: (d, t) => progress.update(d, t),
     onReference: (d, t) => refProgress.update(d, t),
+    onNote: (n) => process.stderr.write(`swapnas: note: ${n}\n`),
   };
   let report: Awaited<ReturnType<typeof runSearch>>;
   const remote = f.redis

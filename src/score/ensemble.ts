@@ -29,6 +29,7 @@ import {
   referenceGenotypes,
   writeReference,
 } from './reference-set.js';
+import { shippedReference } from './shipped-reference.js';
 import { type NetworkScore, scoreNetworks } from './swap.js';
 
 /** Members read off the SWAP engine pass (the rest are suite proxies). */
@@ -38,21 +39,77 @@ const ENGINE_MEMBERS: Readonly<Record<string, (s: NetworkScore) => number>> = {
   params: (s) => s.params,
 };
 
-/** The default fitness of `search` and `score`: reg-SWAP. */
-export const DEFAULT_FITNESS = 'reg-swap';
+/** The single-proxy fitness `--fitness reg-swap` names: reg-SWAP of the SWAP pass (Ψ when there is no μ/σ). */
+export const REG_SWAP_FITNESS = 'reg-swap';
+
+/**
+ * The default fitness of `search` (swap-nas, hybrid) and the headline of `score` and `correlate`: the data-free
+ * ensemble (docs/ensemble-study.md), ranked against the space's reference set. This is the one definition of the
+ * default; {@link resolveFitness} applies it.
+ */
+export const DEFAULT_FITNESS = 'ensemble';
 
 /** Names a fitness may be given by: reg-SWAP and every ensemble plug-in of the registry. */
 export function fitnessNames(): string[] {
-  return [DEFAULT_FITNESS, ...ensembleProxies().map((p) => p.name)];
+  return [REG_SWAP_FITNESS, ...ensembleProxies().map((p) => p.name)];
 }
 
 /** The ensemble rule a fitness name stands for, or undefined for reg-SWAP; unknown names are `E_OPTION`. */
-export function fitnessRule(name: string | undefined): EnsembleRule | undefined {
-  if (name === undefined || name === DEFAULT_FITNESS) return undefined;
+export function fitnessRule(name: string): EnsembleRule | undefined {
+  if (name === REG_SWAP_FITNESS) return undefined;
   const p = ensembleProxies().find((e) => e.name === name);
   if (!p?.ensemble)
     throw new SwapError('E_OPTION', `fitness must be one of ${fitnessNames().join(', ')}, got ${quote(name)}`);
   return p.ensemble;
+}
+
+/** What {@link resolveFitness} is told when a run fans its scoring out to queue workers. */
+export const REDIS_UNSUPPORTED = '--redis (ensembles are scored in this process, not by queue workers)';
+
+/** What {@link resolveFitness} is told for `score --official`. */
+export const OFFICIAL_PROTOCOL_FITNESS =
+  "--official is the SWAP paper's protocol, whose fitness is reg-SWAP (--fitness ensemble ranks by the ensemble, its reference set scored once at these settings)";
+
+/** The fitness a run ranks by, as resolved from what was asked. */
+export interface FitnessChoice {
+  /** `reg-swap` or an ensemble plug-in's name. */
+  readonly name: string;
+  /** The ensemble rule; undefined for reg-SWAP. */
+  readonly rule: EnsembleRule | undefined;
+  /** Set when the default ensemble could not serve the run and reg-SWAP was used instead: why (to tell the user). */
+  readonly fallback?: string;
+}
+
+/** What in a run bears on its default fitness (see {@link resolveFitness}). */
+export interface FitnessContext {
+  /**
+   * What the run does that an ensemble cannot serve, and why (e.g. {@link REDIS_UNSUPPORTED}): an ensemble named
+   * there is `E_OPTION`, and the default falls back to reg-SWAP, said in `fallback`.
+   */
+  readonly unsupported?: string | undefined;
+  /**
+   * The run follows a paper's protocol whose own fitness is reg-SWAP (`score --official`), and why: the default
+   * falls back to reg-SWAP, said in `fallback`; an ensemble may still be named.
+   */
+  readonly protocol?: string | undefined;
+}
+
+/**
+ * Resolve `--fitness`: the name given, else {@link DEFAULT_FITNESS}, except where the context makes the default
+ * reg-SWAP — never silently: `fallback` says why, for the caller to tell the user.
+ */
+export function resolveFitness(given: string | undefined, ctx: FitnessContext = {}): FitnessChoice {
+  const name = given ?? DEFAULT_FITNESS;
+  const rule = fitnessRule(name);
+  const why = ctx.unsupported ?? ctx.protocol;
+  if (!rule || why === undefined || (given !== undefined && ctx.unsupported === undefined)) return { name, rule };
+  if (given !== undefined)
+    throw new SwapError(
+      'E_OPTION',
+      `fitness ${name} is not available with ${ctx.unsupported}; use --fitness ${REG_SWAP_FITNESS}`,
+    );
+  const fallback = `ranking by ${REG_SWAP_FITNESS}, not the default ${name}: ${why}; --fitness ${REG_SWAP_FITNESS} chooses it without this note`;
+  return { name: REG_SWAP_FITNESS, rule: undefined, fallback };
 }
 
 /** How an {@link EnsembleScorer} scores: the resolved scoring settings, the rule and where its reference lives. */
@@ -76,6 +133,11 @@ export interface EnsembleOptions<N extends object> {
   readonly signal?: AbortSignal;
   /** Cache folder (default: {@link cacheDirectory}'s). */
   readonly cacheDir?: string;
+  /**
+   * Use a reference set shipped with the package when its identity is this scorer's (default true; false scores
+   * it or reads the disk cache, as `scripts/build-reference-sets.mjs` does to regenerate the shipped file).
+   */
+  readonly shipped?: boolean;
   readonly referenceSize?: number;
   readonly referenceSeed?: number;
   /** Progress of building the reference set (networks scored, total). */
@@ -123,10 +185,17 @@ export interface EnsembleScore {
   readonly params: number;
 }
 
-/** The reference a scorer ranks against: the cache file, whether it was read from it, and each member's column. */
+/** Where a loaded reference set came from: shipped with the package, the disk cache, or scored in this run. */
+export type ReferenceSource = 'shipped' | 'cache' | 'built';
+
+/**
+ * The reference a scorer ranks against: its cache file (the key, also when it was shipped or read elsewhere),
+ * whether it was read rather than scored, where from, and each member's column.
+ */
 export interface LoadedReference {
   readonly file: string;
   readonly fromCache: boolean;
+  readonly source: ReferenceSource;
   readonly size: number;
   readonly columns: Readonly<Record<string, ReferenceColumn>>;
 }
@@ -157,8 +226,12 @@ export class EnsembleScorer<G, N extends object> {
     this.engine = opts.backend !== 'reference' && loadAddon().ok ? 'native' : 'reference';
   }
 
-  /** The identity its reference set is cached under (after the SWAP backend is fixed). */
+  /**
+   * The identity its reference set is cached (or shipped) under, after the SWAP backend is fixed: the backend that
+   * runs counts, not the one asked for (`auto` and `native` that both run native share a set).
+   */
   identity(): ReferenceIdentity {
+    const { backend: _asked, ...settings } = this.opts.settings;
     return {
       rule: this.opts.rule.name,
       members: this.opts.rule.members,
@@ -166,7 +239,7 @@ export class EnsembleScorer<G, N extends object> {
       size: this.opts.referenceSize ?? REFERENCE_SIZE,
       seed: this.opts.referenceSeed ?? REFERENCE_SEED,
       settings: {
-        ...this.opts.settings,
+        ...settings,
         seed: REFERENCE_WEIGHT_SEED,
         swapBackend: this.backend ?? null,
         suiteEngine: this.engine,
@@ -212,11 +285,13 @@ export class EnsembleScorer<G, N extends object> {
     await this.fixBackend();
     const id = this.identity();
     const file = referenceFile(id, this.opts.cacheDir);
-    const cached = readReference(file, id);
+    const shipped = this.opts.shipped === false ? undefined : shippedReference(id);
+    const cached = shipped ?? readReference(file, id);
     const set = cached ?? (await this.scoreReference(id));
     if (!cached) writeReference(file, id, set);
     const columns = Object.fromEntries(id.members.map((m) => [m, referenceColumn(set.values[m]!)]));
-    return { file, fromCache: cached !== undefined, size: set.archs.length, columns };
+    const source: ReferenceSource = shipped ? 'shipped' : cached ? 'cache' : 'built';
+    return { file, fromCache: cached !== undefined, source, size: set.archs.length, columns };
   }
 
   private async scoreReference(id: ReferenceIdentity): Promise<ReferenceSet> {

@@ -13,6 +13,7 @@ import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import { Rng } from '../util/rng.js';
+import { dataDir } from '../data/paths.js';
 import { packageVersion } from '../util/version.js';
 
 /**
@@ -87,10 +88,30 @@ export interface ReferenceSet {
   readonly values: Readonly<Record<string, readonly (number | null)[]>>;
 }
 
-/** The cache file of a reference set: its identity plus this package's version, hashed (16 hex digits). */
+/** How the package's data folder is written in a portable identity (its absolute path differs per install). */
+const DATA_MARK = '<package-data>';
+
+/**
+ * `id` with the package's data folder in its strings (the embedded input batch's source) written as
+ * `<package-data>`, so an identity means the same on every install (shipped sets and cache file names are keyed by
+ * it); everything else is unchanged.
+ */
+export function portableIdentity(id: ReferenceIdentity): ReferenceIdentity {
+  const dir = dataDir();
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.split(dir).join(DATA_MARK);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(id) as ReferenceIdentity;
+}
+
+/** The cache file of a reference set: its portable identity plus this package's version, hashed (16 hex digits). */
 export function referenceFile(id: ReferenceIdentity, dir?: string): string {
   const key = createHash('sha256')
-    .update(canonicalJson({ format: FORMAT, version: packageVersion(), ...id }))
+    .update(canonicalJson({ format: FORMAT, version: packageVersion(), ...portableIdentity(id) }))
     .digest('hex')
     .slice(0, 16);
   return join(cacheDirectory(dir), `reference-${id.rule}-${id.space}-${key}.json`);

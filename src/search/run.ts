@@ -17,7 +17,13 @@ import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
 import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
 import { EnsembleSource } from './ensemble-source.js';
-import { EnsembleScorer, fitnessRule, requestEnsembleOptions } from '../score/ensemble.js';
+import {
+  EnsembleScorer,
+  fitnessRule,
+  REDIS_UNSUPPORTED,
+  requestEnsembleOptions,
+  resolveFitness,
+} from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
@@ -97,10 +103,14 @@ export interface SearchOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
   /**
-   * What swap-nas and hybrid rank by: `reg-swap` (default) or an ensemble proxy plug-in (`ensemble`), ranked against
-   * the space's reference set (scored once per settings, cached in `cacheDir`).
+   * What swap-nas and hybrid rank by: an ensemble proxy plug-in, ranked against the space's reference set (shipped
+   * for the default settings, else scored once per settings and cached in `cacheDir`), or `reg-swap`. Default:
+   * `DEFAULT_FITNESS` (the ensemble), except with a remote scorer (`--redis`), where it is reg-SWAP and `onNote`
+   * is told so; an ensemble named here with a remote scorer is `E_OPTION`.
    */
   readonly fitness?: string;
+  /** Told when the run departs from a default it cannot honour (e.g. the default fitness with a remote scorer). */
+  readonly onNote?: (note: string) => void;
   /** Where ensemble reference sets are cached (default: `$SWAPNAS_CACHE_DIR`, else the user's cache folder). */
   readonly cacheDir?: string;
   /** Progress of building an ensemble reference set (networks scored, total). */
@@ -218,7 +228,7 @@ function planSearch<G>(entry: SearchSpaceEntry<G>, opts: SearchOptions, deps: Se
   });
   const budget = checkBudget(entry, strategy, opts.budget);
   if (opts.resume && !opts.journal) throw new SwapError('E_OPTION', '--resume needs --journal FILE');
-  if (fitnessRule(opts.fitness) && !strategy.usesProxy)
+  if (opts.fitness !== undefined && fitnessRule(opts.fitness) && !strategy.usesProxy)
     throw new SwapError('E_OPTION', `${strategy.name} ranks by accuracy; --fitness applies to swap-nas and hybrid`);
   if (!strategy.usesProxy && (opts.mu !== undefined || opts.sigma !== undefined || opts.targetParams !== undefined))
     throw new SwapError(
@@ -317,10 +327,10 @@ function ensembleSource<G>(
   r: { request: ScoringRequest; inputs: InputBatch; network: Record<string, unknown> },
   swap: SwapProxy<G, object>,
 ): EnsembleSource<G> | undefined {
-  const rule = fitnessRule(opts.fitness);
+  const fit = resolveFitness(opts.fitness, { unsupported: deps.remoteScorer ? REDIS_UNSUPPORTED : undefined });
+  if (fit.fallback) opts.onNote?.(fit.fallback);
+  const rule = fit.rule;
   if (!rule) return undefined;
-  if (deps.remoteScorer)
-    throw new SwapError('E_OPTION', `fitness ${opts.fitness} is scored locally; drop --redis or use reg-swap`);
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
     ...requestEnsembleOptions(rule, r.request, r.inputs),
     network: r.network,
@@ -331,7 +341,7 @@ function ensembleSource<G>(
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.onReference ? { onReference: opts.onReference } : {}),
   });
-  return new EnsembleSource(scorer, rule, opts.fitness!, swap.metadata);
+  return new EnsembleSource(scorer, rule, fit.name, swap.metadata);
 }
 
 /** The ground-truth evaluator of a query-based strategy: the benchmark table or a training command. */

@@ -43,7 +43,8 @@ export type ErrorCode =
   | 'E_QUEUE'
   | 'E_MEMORY'
   | 'E_LOCKED'
-  | 'E_OUTPUT';
+  | 'E_OUTPUT'
+  | 'E_DATA';
 
 /**
  * Longest message kept: input is quoted through `quote()` (≤ ~200 characters each); this cap is the backstop for

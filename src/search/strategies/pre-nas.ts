@@ -76,7 +76,14 @@ interface Evaluated<G> {
   readonly features: number[];
 }
 
-const safeLog = (x: number) => Math.log(Math.max(x, 1e-12));
+/**
+ * A proxy value as a predictor feature: log max(x, 1e-12) for x ≥ 0 (Ψ, reg-SWAP), continued linearly below 0, so a
+ * fitness that is < 0 (an ensemble's Σ ln F̂, the default) keeps its order instead of collapsing to one value.
+ */
+export function proxyFeature(x: number): number {
+  const floor = 1e-12;
+  return Math.log(Math.max(x, floor)) + Math.min(x, 0); // = log(max(x, 1e-12)) for x ≥ 0, as before the ensemble
+}
 
 type PreNasSettings = Required<PreNasOptions>;
 
@@ -99,12 +106,12 @@ class PreNasRun<G> {
     private readonly query: (g: G) => Promise<Evaluation>,
   ) {}
 
-  /** Predictor features: the space encoding, plus log Ψ and log reg-SWAP for hybrid. */
+  /** Predictor features: the space encoding, plus log Ψ and the (log) fitness for hybrid. */
   async features(gs: readonly G[]): Promise<number[][]> {
     const { space } = this.ctx;
     if (!this.hybrid) return gs.map((g) => space.encode(g));
     const s: ProxyScore[] = await this.ctx.proxy!.scoreDetailed(gs);
-    return gs.map((g, i) => [...space.encode(g), safeLog(s[i]!.swap), safeLog(s[i]!.fitness)]);
+    return gs.map((g, i) => [...space.encode(g), proxyFeature(s[i]!.swap), proxyFeature(s[i]!.fitness)]);
   }
 
   /** Query `gs` in order while budget remains; successes become training rows, the best the incumbent. */

@@ -1,0 +1,173 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spaceEntry } from '../src/catalog/registry.js';
+import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { resolveScoringRequest } from '../src/request/resolve.js';
+import {
+  DEFAULT_FITNESS,
+  EnsembleScorer,
+  OFFICIAL_PROTOCOL_FITNESS,
+  REDIS_UNSUPPORTED,
+  requestEnsembleOptions,
+  resolveFitness,
+} from '../src/score/ensemble.js';
+import { portableIdentity, referenceGenotypes } from '../src/score/reference-set.js';
+import { readShippedReferences, shippedReferenceFile } from '../src/score/shipped-reference.js';
+import { proxyFeature } from '../src/search/strategies/pre-nas.js';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+const tmp = () => mkdtempSync(join(tmpdir(), 'swapnas-fitness-'));
+
+/** The space:target pairs whose default reference sets ship with the package (scripts/build-reference-sets.mjs). */
+const SHIPPED = [
+  'darts:cifar10',
+  'nb101:cifar10',
+  'nb201:cifar10',
+  'nb201:cifar100',
+  'nb201:imagenet16',
+  'tnb101-micro:class_scene',
+];
+
+describe('reference sets shipped for the default settings', () => {
+  const sets = readShippedReferences();
+
+  it('one per default space:target, small, each the seeded sample of its space', () => {
+    expect(sets.map((s) => `${s.identity.space}:${String(s.identity.settings['target'])}`)).toEqual(SHIPPED);
+    expect(statSync(shippedReferenceFile()).size).toBeLessThan(150_000);
+    for (const s of sets) {
+      const space = spaceEntry(s.identity.space).space;
+      const archs = referenceGenotypes(space, s.identity.size, s.identity.seed).map((g) => space.format(g));
+      expect(s.reference.archs).toEqual(archs);
+      expect(s.identity.rule).toBe(DEFAULT_ENSEMBLE.name);
+    }
+  });
+
+  // A code change that alters a member's value must regenerate the file (node scripts/build-reference-sets.mjs):
+  // reference networks scored now, as any default run scores them, equal the shipped values exactly.
+  for (const item of SHIPPED) {
+    it(`${item}: a default run uses it, and reference networks rescored now equal its values exactly`, async () => {
+      const [space, target] = item.split(':') as [string, string];
+      const set = sets.find((s) => s.identity.space === space && s.identity.settings['target'] === target)!;
+      const entry = spaceEntry(space);
+      const { request, inputs } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
+      const dir = tmp();
+      const scorer = new EnsembleScorer(entry.space, {
+        ...requestEnsembleOptions(DEFAULT_ENSEMBLE, request, inputs),
+        cacheDir: dir,
+      });
+      const ref = await scorer.loadReference();
+      expect(ref.source).toBe('shipped');
+      expect(portableIdentity(scorer.identity())).toEqual(set.identity);
+      expect(readdirSync(dir)).toEqual([]); // nothing scored, nothing cached
+      const k = [0, 255];
+      const got = await scorer.score(k.map((i) => entry.space.parse(set.reference.archs[i]!)));
+      for (const [j, i] of k.entries())
+        for (const m of DEFAULT_ENSEMBLE.members)
+          expect(got[j]!.values[m], `${m} of ${i}`).toBe(set.reference.values[m]![i]);
+    }, 120_000);
+  }
+});
+
+describe('the default fitness', () => {
+  it('is the ensemble; reg-swap when asked, or (said) where the ensemble cannot serve the run', () => {
+    expect(DEFAULT_FITNESS).toBe('ensemble');
+    expect(resolveFitness(undefined)).toEqual({ name: 'ensemble', rule: DEFAULT_ENSEMBLE });
+    expect(resolveFitness('reg-swap')).toEqual({ name: 'reg-swap', rule: undefined });
+    expect(resolveFitness('reg-swap', { unsupported: REDIS_UNSUPPORTED })).toEqual({
+      name: 'reg-swap',
+      rule: undefined,
+    });
+    const fallback = resolveFitness(undefined, { unsupported: REDIS_UNSUPPORTED });
+    expect(fallback.name).toBe('reg-swap');
+    expect(fallback.fallback).toMatch(/ranking by reg-swap, not the default ensemble: --redis/);
+    expect(() => resolveFitness('ensemble', { unsupported: REDIS_UNSUPPORTED })).toThrow(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
+    expect(() => resolveFitness('regswap')).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+    // score --official: the paper's protocol defaults to its own fitness (said), and the ensemble may still be named.
+    const official = resolveFitness(undefined, { protocol: OFFICIAL_PROTOCOL_FITNESS });
+    expect([official.name, official.fallback]).toEqual(['reg-swap', expect.stringMatching(/--official is the SWAP/)]);
+    expect(resolveFitness('ensemble', { protocol: OFFICIAL_PROTOCOL_FITNESS }).rule).toBe(DEFAULT_ENSEMBLE);
+  });
+});
+
+describe('hybrid with the ensemble', () => {
+  it("keeps the order of negative fitness values in the predictor's feature (log of Ψ and reg-SWAP unchanged)", () => {
+    const xs = [-40, -3.5, -3.4, -0.2, 0, 1e-13, 2, 37373.375];
+    const f = xs.map(proxyFeature);
+    for (let i = 1; i < f.length; i++) expect(f[i]!).toBeGreaterThanOrEqual(f[i - 1]!);
+    expect(new Set(f.slice(0, 4)).size).toBe(4);
+    for (const x of [0, 1e-13, 2, 37373.375]) expect(proxyFeature(x)).toBe(Math.log(Math.max(x, 1e-12)));
+  });
+});
+
+describe('CLI defaults (built dist/, as npm test builds it)', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  });
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+  it('score: the ensemble is the headline (first field and columns) from the shipped set; reg-swap drops it', () => {
+    const dir = tmp();
+    const r = run(['score', A, '--cache-dir', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/reference set/);
+    expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toEqual([]);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc.results[0]).slice(0, 3)).toEqual(['arch', 'ensemble', 'swap']);
+    expect(doc.settings.ensemble.rule).toBe(DEFAULT_ENSEMBLE.name);
+    // The backend that runs keys the set, not the one asked for: --backend native on a CPU machine reads it too.
+    const native = JSON.parse(run(['score', A, '--backend', 'native', '--cache-dir', dir]).stdout);
+    expect(native.results).toEqual(doc.results);
+    expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toEqual([]);
+    const plain = JSON.parse(run(['score', A, '--fitness', 'reg-swap', '--cache-dir', dir]).stdout);
+    expect(plain.results[0].ensemble).toBeUndefined();
+    expect(plain.settings.ensemble).toBeUndefined();
+    const { ensemble, ...swap } = doc.results[0];
+    expect(swap).toEqual(plain.results[0]);
+    expect(ensemble.members['reg-swap']).toBe(swap.regSwap);
+    const csv = run(['score', A, '--format', 'csv', '--cache-dir', dir]).stdout.split('\n')[0];
+    expect(csv).toMatch(/^arch,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability,swap,reg_swap,/);
+  });
+
+  it('score: an ensemble named with --redis is refused before anything is queued; ONNX names none', () => {
+    const redis = run(['score', A, '--fitness', 'ensemble', '--redis', 'redis://127.0.0.1:1', '--no-progress']);
+    expect(redis.status).toBe(2);
+    expect(redis.stderr).toMatch(/E_OPTION.*--redis/);
+    const onnx = run(['score', join(__dirname, 'fixtures', 'onnx', 'headnet.onnx'), '--fitness', 'ensemble']);
+    expect(onnx.stderr).toMatch(/E_OPTION.*not an ONNX model/);
+  });
+
+  it('search swap-nas ranks by the ensemble by default (shipped reference set), by reg-SWAP when asked', () => {
+    const dir = tmp();
+    const small = ['--population', '4', '--cycles', '1', '--sample-size', '2', '--mutations', '1', '--json'];
+    const r = run(['search', ...small, '--cache-dir', dir, '--no-progress']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toEqual([]);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.chosen.signalName).toBe('ensemble');
+    expect(rep.proxy.settings.ensemble.rule).toBe(DEFAULT_ENSEMBLE.name);
+    const reg = JSON.parse(run(['search', ...small, '--fitness', 'reg-swap', '--no-progress']).stdout);
+    expect(reg.chosen.signalName).toBe('reg-swap');
+    expect(reg.optionsHash).not.toBe(rep.optionsHash); // a journal of one fitness never resumes the other
+  });
+
+  it('correlate reports the ensemble first by default; with another image batch it says it uses reg-swap', () => {
+    const dir = tmp();
+    const common = ['correlate', '--sample', '4', '--no-external', '--no-nwot', '--resamples', '10', '--no-progress'];
+    const r = run([...common, '--cache-dir', dir, '--out', join(dir, 'c')]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(join(dir, 'c', 'correlate.json'), 'utf8')).rows;
+    expect(rows[0].metric).toBe('ensemble');
+    const g = run([...common, '--images', 'gaussian', '--batch', '8', '--out', join(dir, 'g')]);
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stderr).toMatch(/note: ranking by reg-swap, not the default ensemble: --images gaussian/);
+    const grows = JSON.parse(readFileSync(join(dir, 'g', 'correlate.json'), 'utf8')).rows;
+    expect(grows.map((x: { metric: string }) => x.metric)).not.toContain('ensemble');
+  });
+});
