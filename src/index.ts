@@ -52,6 +52,20 @@ export { Nb201Table, NB201_DATASETS, checkDataset, type Nb201Dataset, type Nb201
 export * from './stats/rank.js';
 export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
 export {
+  DEFAULT_FITNESS,
+  EnsembleScorer,
+  REG_SWAP_FITNESS,
+  fitnessNames,
+  requestEnsembleOptions,
+  resolveFitness,
+  type EnsembleOptions,
+  type EnsembleScore,
+  type FitnessChoice,
+  type FitnessContext,
+} from './score/ensemble.js';
+export { DEFAULT_ENSEMBLE, type EnsembleRule } from './proxies/ensemble.js';
+export { readShippedReferences, type ShippedReference } from './score/shipped-reference.js';
+export {
   runCorrelate,
   selectArchitectures,
   writeCorrelateReport,

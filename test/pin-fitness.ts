@@ -1,6 +1,6 @@
 /**
  * Tests that check something other than the fitness pin the single-proxy fitness: the default ensemble costs about
- * four times SWAP per network, and with non-default (small, fast) settings its reference set would be scored on
+ * 1.6 times SWAP's CPU per network, and with non-default (small, fast) settings its reference set would be scored on
  * every run (256 networks), which those tests have no use for. Tests of the default itself (test/fitness-default.test.ts,
  * the golden "defaults" cases) do not pin.
  */

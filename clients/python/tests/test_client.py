@@ -24,7 +24,8 @@ ONNX = os.path.join(ROOT, "test", "fixtures", "onnx", "headnet.onnx")
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 B = "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 TINY = dict(channels=4, cells=1, gaussian=True, input_size=8, batch=8, repeats=2, backend="reference")
-TINY_FLAGS = "--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference".split()
+# The server scores SWAP and reg-SWAP: its results equal `score --fitness reg-swap`'s (the CLI's default is the ensemble).
+TINY_FLAGS = "--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference --fitness reg-swap".split()
 
 try:
     import torch
