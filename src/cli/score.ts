@@ -145,7 +145,7 @@ export function registerScore(program: Command): void {
     );
   addFitnessOptions(
     cmd,
-    "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --redis the default is reg-swap",
+    "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --redis or --official the default is reg-swap (said on stderr)",
   );
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
     const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
