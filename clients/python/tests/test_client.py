@@ -12,7 +12,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -130,6 +133,80 @@ class StdioClientTest(unittest.TestCase):
         self.assertTrue(torch.equal(before, net[1].running_mean))
 
 
+class _Relay:
+    """A TCP relay in front of a server that counts the connections clients open through it and can cut them."""
+
+    def __init__(self, url):
+        parts = urllib.parse.urlsplit(url)
+        self._target = (parts.hostname, parts.port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        self.accepted = 0
+        self._pairs = []
+        self._ended = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # listener closed
+                return
+            server = socket.create_connection(self._target)
+            ended = threading.Event()  # the client's side closed (or the relay cut it)
+            with self._lock:
+                self.accepted += 1
+                self._pairs.append((client, server))
+                self._ended.append(ended)
+            threading.Thread(target=self._pipe, args=(client, server, ended), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, None), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst, ended):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        if ended:
+            ended.set()
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def drop_all(self):
+        """Closes every relayed connection, as a server closing idle keep-alive connections would."""
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def wait_all_closed(self, timeout):
+        """True once the client side of every relayed connection has closed (waiting up to `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            ended = list(self._ended)
+        return all(e.wait(max(0.0, deadline - time.monotonic())) for e in ended)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._listener.close()
+        self.drop_all()
+
+
 class HttpClientTest(unittest.TestCase):
     def test_connect_scores_like_the_cli(self):
         proc = subprocess.Popen(command() + ["serve", "--http", "0"], stdout=subprocess.PIPE, text=True)
@@ -141,23 +218,25 @@ class HttpClientTest(unittest.TestCase):
             with self.assertRaises(swapnas.SwapnasError) as e:
                 client.score(["|bad~0|"])
             self.assertEqual(e.exception.code, "E_ARCH_SYNTAX")
-            # A loop of calls keeps one connection alive instead of opening one per request.
-            pool = client._t._idle
-            self.assertEqual(len(pool), 1)
-            kept = pool[0]
-            for _ in range(3):
-                self.assertEqual(client.health()["status"], "ok")
-            self.assertEqual(pool, [kept])
-            # A kept connection that died while idle is replaced, and the request still goes through.
-            kept.sock.shutdown(socket.SHUT_RDWR)
-            self.assertEqual(client.health()["status"], "ok")
-            self.assertEqual(len(pool), 1)
-            self.assertIsNot(pool[0], kept)
+            # Seen on the wire (through a counting relay): a loop of calls keeps one connection alive instead of
+            # opening one per request.
+            with _Relay(url) as relay:
+                looped = swapnas.connect(relay.url, timeout=300)
+                for _ in range(4):
+                    self.assertEqual(looped.health()["status"], "ok")
+                self.assertEqual(relay.accepted, 1)
+                # A kept connection that the other end closed while idle is replaced, and the request goes through.
+                relay.drop_all()
+                self.assertEqual(looped.health()["status"], "ok")
+                self.assertEqual(relay.accepted, 2)
+                # close() closes the kept connection.
+                looped.close()
+                self.assertTrue(relay.wait_all_closed(60))
             client.close()
-            self.assertEqual(client._t._idle, [])
         finally:
             proc.terminate()
             self.assertEqual(proc.wait(60), 0)
+            proc.stdout.close()
 
 
 if __name__ == "__main__":
