@@ -59,7 +59,7 @@ describe('data-free μ/σ cached on disk', () => {
     expect(readDataFreeReg(dataFreeRegFile(KEY, dir), other)).toBeUndefined();
   });
 
-  it('rebuilds a corrupt file, or one written for another version or format', () => {
+  it('rebuilds a corrupt file, or one written for another version, code identity or format', () => {
     const dir = tmp();
     const file = dataFreeRegFile(KEY, dir);
     const good = diskRegulariserMemo(dir)(KEY, counted().make);
@@ -67,6 +67,7 @@ describe('data-free μ/σ cached on disk', () => {
     for (const bad of [
       '{"identity": ',
       JSON.stringify({ ...doc, identity: { ...doc.identity, version: '0.0.0-other' } }),
+      JSON.stringify({ ...doc, identity: { ...doc.identity, code: '0123456789abcdef' } }),
       JSON.stringify({ ...doc, identity: { ...doc.identity, format: 'swapnas-data-free-reg/0' } }),
       JSON.stringify({ ...doc, regulariser: { ...doc.regulariser, sigma: -1 } }),
     ]) {

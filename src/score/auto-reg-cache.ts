@@ -1,8 +1,8 @@
 /**
  * Data-free μ/σ kept on disk between processes: the rule builds ~500 sample networks (~0.2 s of CPU on NB201), which
  * a one-architecture CLI call would otherwise pay every time. The value is a pure function of the space, the
- * network options and the rule's constants, so a file keyed by them (and by this package's version and a format
- * tag) can stand in for the computation; its numbers are the computed ones, written and read back exactly (JSON
+ * network options and the rule's constants, so a file keyed by them (and by this package's version, its code
+ * identity and a format tag) can stand in for the computation; its numbers are the computed ones, written and read back exactly (JSON
  * keeps every double).
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Regulariser } from '../proxies/regularise.js';
+import { codeIdentity } from '../util/code-id.js';
 import { canonicalJson } from '../util/json.js';
 import { packageVersion } from '../util/version.js';
 import { AUTO_REG_KAPPA, AUTO_REG_SAMPLES, AUTO_REG_SEED } from './auto-reg.js';
@@ -21,7 +22,7 @@ const FORMAT = 'swapnas-data-free-reg/1';
 /** Everything a cached value depends on besides the caller's key (space + network options). */
 function identity(key: string): Record<string, unknown> {
   const rule = { samples: AUTO_REG_SAMPLES, seed: AUTO_REG_SEED, kappa: AUTO_REG_KAPPA };
-  return { format: FORMAT, version: packageVersion(), rule, key };
+  return { format: FORMAT, version: packageVersion(), code: codeIdentity(), rule, key };
 }
 
 /** The cache file of a data-free μ/σ under `dir` (else the default cache folder, {@link cacheDirectory}). */
