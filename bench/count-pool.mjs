@@ -44,17 +44,27 @@ const job = (nets, withPool) => ({
   ...(withPool ? { pool } : {}),
 });
 
-/** Wall ms, CPU ms and minor faults per cell of fn over `cells` cells, and fn's counts. */
+const STAGES = ['itemMs', 'convMs', 'bnMs', 'poolMs', 'eltwiseMs', 'packMs', 'countMs', 'prngMs'];
+
+/**
+ * Per cell of fn over `cells` cells: wall ms, process CPU ms, minor faults, weight-store misses, and the worker
+ * threads' CPU ms per stage (addon.stats: thread CPU time, so less sensitive to other processes); and fn's counts.
+ */
 async function timed(cells, fn) {
+  addon.stats(true);
+  const misses = weights.stats().misses;
   const r0 = process.resourceUsage();
   const t = performance.now();
   const counts = await fn();
   const r1 = process.resourceUsage();
   const cpu = (r1.userCPUTime + r1.systemCPUTime - r0.userCPUTime - r0.systemCPUTime) / 1000;
+  const st = addon.stats();
   return {
     wall: (performance.now() - t) / cells,
     cpu: cpu / cells,
     faults: (r1.minorPageFault - r0.minorPageFault) / cells,
+    misses: (weights.stats().misses - misses) / cells,
+    ...Object.fromEntries(STAGES.map((k) => [k, st[k] / cells])),
     counts,
   };
 }
