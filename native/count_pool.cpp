@@ -91,12 +91,8 @@ class CountPoolWrap : public Napi::ObjectWrap<CountPoolWrap> {
 }  // namespace
 
 std::shared_ptr<CountPool> countPoolField(const Napi::Object& job, const char* name) {
-  const Napi::Value v = job.Get(name);
-  if (v.IsUndefined()) return nullptr;
-  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kPoolTag)) {
-    fail(std::string("job.") + name + " must be a CountPool made by the addon");
-  }
-  return CountPoolWrap::Unwrap(v.As<Napi::Object>())->pool();
+  const CountPoolWrap* w = keptObjectField<CountPoolWrap>(job, name, kPoolTag, "CountPool");
+  return w ? w->pool() : nullptr;
 }
 
 void registerCountPool(Napi::Env env, Napi::Object exports) {

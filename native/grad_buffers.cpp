@@ -105,12 +105,8 @@ class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
 }  // namespace
 
 std::shared_ptr<GradBuffers> gradBuffersField(const Napi::Object& job, const char* name) {
-  const Napi::Value v = job.Get(name);
-  if (v.IsUndefined()) return nullptr;
-  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kBuffersTag)) {
-    fail(std::string("job.") + name + " must be a GradBuffers made by the addon");
-  }
-  return GradBuffersWrap::Unwrap(v.As<Napi::Object>())->buffers();
+  const GradBuffersWrap* w = keptObjectField<GradBuffersWrap>(job, name, kBuffersTag, "GradBuffers");
+  return w ? w->buffers() : nullptr;
 }
 
 void registerGradBuffers(Napi::Env env, Napi::Object exports) {

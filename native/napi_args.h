@@ -18,6 +18,19 @@ inline Napi::Error codedError(Napi::Env env, const std::string& code, const std:
   return err;
 }
 
+// The object a job names in field `name` (a WeightStore, CountPool, GradBuffers … the caller keeps across jobs):
+// null when the field is undefined; anything not made by the addon's `Wrap` class (its constructor type-tags the
+// object with `tag`) fails, so a job cannot pass an arbitrary object where native state is expected.
+template <typename Wrap>
+Wrap* keptObjectField(const Napi::Object& job, const char* name, const napi_type_tag& tag, const char* className) {
+  const Napi::Value v = job.Get(name);
+  if (v.IsUndefined()) return nullptr;
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&tag)) {
+    fail(std::string("job.") + name + " must be a " + className + " made by the addon");
+  }
+  return Wrap::Unwrap(v.As<Napi::Object>());
+}
+
 template <typename T>
 T typedArg(const Napi::Value& v, napi_typedarray_type type, const char* name, const char* typeName) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) fail(std::string(name) + " must be a " + typeName);

@@ -109,12 +109,8 @@ class WeightStoreWrap : public Napi::ObjectWrap<WeightStoreWrap> {
 }  // namespace
 
 std::shared_ptr<WeightStore> weightStoreField(const Napi::Object& job, const char* name) {
-  const Napi::Value v = job.Get(name);
-  if (v.IsUndefined()) return nullptr;
-  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kStoreTag)) {
-    fail(std::string("job.") + name + " must be a WeightStore made by the addon");
-  }
-  return WeightStoreWrap::Unwrap(v.As<Napi::Object>())->store();
+  const WeightStoreWrap* w = keptObjectField<WeightStoreWrap>(job, name, kStoreTag, "WeightStore");
+  return w ? w->store() : nullptr;
 }
 
 void registerWeightStore(Napi::Env env, Napi::Object exports) {
