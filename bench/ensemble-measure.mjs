@@ -4,12 +4,14 @@
 // (the CLI's `score --proxies … --format jsonl`), so a killed run resumes where it stopped.
 //
 //   node bench/ensemble-measure.mjs --sample A --protocol swap --out runs/ensemble [--chunk 50] [--backend native]
+//     [--order table|random]
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import { selectArchitectures } from '../dist/study/correlate-run.js';
+import { Rng } from '../dist/util/rng.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -20,6 +22,8 @@ const { values: a } = parseArgs({
     backend: { type: 'string', default: 'native' },
     proxies: { type: 'string', default: 'all' },
     threads: { type: 'string' },
+    // `random`: cells in a seeded random order, so that a run stopped early has measured a uniform sample.
+    order: { type: 'string', default: 'table' },
   },
 });
 const entry = spaceEntry('nb201');
@@ -46,6 +50,13 @@ const done = new Set();
 if (existsSync(file))
   for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim()) done.add(JSON.parse(line).arch);
 const todo = archs.filter((x) => !done.has(x));
+if (a.order === 'random') {
+  const rng = new Rng(7);
+  for (let i = todo.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [todo[i], todo[j]] = [todo[j], todo[i]];
+  }
+} else if (a.order !== 'table') throw new Error(`--order must be table or random, got ${a.order}`);
 const chunk = Number(a.chunk);
 const t0 = performance.now();
 for (let i = 0; i < todo.length; i += chunk) {
