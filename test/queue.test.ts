@@ -177,7 +177,12 @@ describe('queue: producer and workers on a real redis-server', () => {
       // set.
       const cacheOf = (d: string) => {
         const files = readdirSync(join(dir, d, 'cache'));
-        return files.map((f) => readFileSync(join(dir, d, 'cache', f), 'utf8').trim().split('\n').sort());
+        return files.map((f) =>
+          readFileSync(join(dir, d, 'cache', f), 'utf8')
+            .trim()
+            .split('\n')
+            .sort(),
+        );
       };
       expect(cacheOf('pcorr-remote')).toEqual(cacheOf('pcorr-local'));
       expect(cacheOf('pcorr-remote')[0]!).toHaveLength(24);
