@@ -9,6 +9,7 @@ import { searchHtml } from '../search/report-html.js';
 import { svgToPng } from '../report/png.js';
 import {
   checkStrategy,
+  HYBRID_DEFAULTS,
   PRE_NAS_DEFAULTS,
   SWAP_NAS_DEFAULTS,
   type PreNasOptions,
@@ -135,6 +136,7 @@ export function registerSearch(program: Command): void {
 function addStrategyOptions(cmd: Command): void {
   const S = SWAP_NAS_DEFAULTS;
   const R = PRE_NAS_DEFAULTS;
+  const H = HYBRID_DEFAULTS;
   cmd
     .option('--population <P>', `swap-nas population (${S.population})`)
     .option('--cycles <C>', `swap-nas cycles (${S.cycles})`)
@@ -146,12 +148,15 @@ function addStrategyOptions(cmd: Command): void {
     .option('--parents <n>', `pre-nas/hybrid parents per generation (${R.parents})`)
     .option('--offspring <n>', `pre-nas/hybrid offspring per parent (${R.offspring})`)
     .option('--tournament <n>', `pre-nas/hybrid parent tournament size (${R.tournament})`)
-    .option('--top-fraction <f>', `pre-nas/hybrid: stratify over this top fraction of predictions (${R.topFraction})`)
+    .option(
+      '--top-fraction <f>',
+      `pre-nas/hybrid: stratify over this top fraction of predictions (pre-nas ${R.topFraction}, hybrid ${H.topFraction})`,
+    )
     .option('--max-op-changes <n>', `pre-nas/hybrid: offspring differ in 1..n ops (${R.maxOpChanges})`)
     .option('--trees <n>', `pre-nas/hybrid random-forest trees (${R.trees})`)
     .option(
       '--warm-start <x>',
-      `hybrid: initial sample = best-SWAP of x·initial random cells, 0 = off (${R.warmStart})`,
+      `hybrid: initial sample = best-by-fitness of x·initial random cells, 0 = off (${H.warmStart})`,
     );
 }
 

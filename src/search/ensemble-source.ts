@@ -38,6 +38,11 @@ export class EnsembleSource<G> implements ScoreSource<G> {
   }
 
   async compute(genotypes: readonly G[]): Promise<ProxyScore[]> {
-    return (await this.scorer.score(genotypes)).map((s) => ({ fitness: s.fitness, swap: s.swap, params: s.params }));
+    return (await this.scorer.score(genotypes)).map((s) => ({
+      fitness: s.fitness,
+      swap: s.swap,
+      params: s.params,
+      values: s.values,
+    }));
   }
 }

@@ -34,6 +34,8 @@ export interface ProxyRecord {
   readonly fitness: number;
   readonly swap: number;
   readonly params: number;
+  /** The values the fitness was made of (an ensemble's members; null = failed), as in {@link ProxyScore}. */
+  readonly values?: Readonly<Record<string, number | null>>;
 }
 
 /** A ground-truth query (counted), successful or failed. `q` is its 0-based number. */
@@ -86,12 +88,19 @@ export interface JournalContents {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
+const isValues = (v: unknown): boolean =>
+  v !== null && typeof v === 'object' && Object.values(v).every((x) => x === null || isNum(x));
 
 function checkRecord(r: Record<string, unknown>): string | undefined {
   if (!Number.isInteger(r['seq']) || !isNum(r['t'])) return 'missing seq/t';
   switch (r['type']) {
     case 'proxy':
-      return isStr(r['key']) && isStr(r['arch']) && isNum(r['fitness']) && isNum(r['swap']) && isNum(r['params'])
+      return isStr(r['key']) &&
+        isStr(r['arch']) &&
+        isNum(r['fitness']) &&
+        isNum(r['swap']) &&
+        isNum(r['params']) &&
+        (r['values'] === undefined || isValues(r['values']))
         ? undefined
         : 'bad proxy record';
     case 'query': {

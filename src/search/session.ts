@@ -8,11 +8,12 @@ import {
   type BestRecord,
   type JournalContents,
   type JournalHeader,
+  type ProxyRecord,
   type QueryRecord,
 } from './journal.js';
 import { type FileLock, lockOutput } from '../io/lock.js';
 import type { CachedProxy } from './proxy.js';
-import type { Evaluation, Evaluator } from './types.js';
+import type { Evaluation, Evaluator, ProxyScore } from './types.js';
 
 /** One point of the best-so-far trajectory. */
 export interface TrajectoryPoint {
@@ -28,6 +29,12 @@ export interface TrajectoryPoint {
   /** Table test / validation accuracy of `arch` (reporting only; not a query). */
   readonly test: number | null;
   readonly valid: number | null;
+}
+
+/** The proxy score a journal record holds (its member values too, where the fitness has members). */
+function proxyScoreOf(r: ProxyRecord): ProxyScore {
+  const s = { fitness: r.fitness, swap: r.swap, params: r.params };
+  return r.values ? { ...s, values: r.values } : s;
 }
 
 /**
@@ -72,7 +79,7 @@ export class SearchSession<G> {
   }
 
   /** A proxy score was computed: journal it. */
-  recordProxy(g: G, key: string, s: { fitness: number; swap: number; params: number }): void {
+  recordProxy(g: G, key: string, s: ProxyScore): void {
     this.writer?.write({ type: 'proxy', t: this.clock(), key, arch: this.space.format(g), ...s });
   }
 
@@ -107,7 +114,7 @@ export class SearchSession<G> {
     }
     for (const r of this.contents.records) {
       this.baseT = Math.max(this.baseT, r.t);
-      if (r.type === 'proxy') cached?.preload(r.key, { fitness: r.fitness, swap: r.swap, params: r.params });
+      if (r.type === 'proxy') cached?.preload(r.key, proxyScoreOf(r));
       else if (r.type === 'query') this.replayQueries.push(r);
       else if (r.type === 'best') this.replayBest.push(r);
     }

@@ -13,6 +13,12 @@ export interface ProxyScore {
   readonly swap: number;
   /** Θ of the proxy network (absolute parameter count). */
   readonly params: number;
+  /**
+   * The values the fitness was made of, by proxy name, in the fitness's member order (an ensemble's members; absent
+   * for reg-SWAP, whose only inputs are Ψ and Θ). null: the proxy failed on this network. Hybrid's predictor
+   * features.
+   */
+  readonly values?: Readonly<Record<string, number | null>>;
 }
 
 /**

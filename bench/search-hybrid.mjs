@@ -1,0 +1,105 @@
+// Hybrid search on NB201 with its defaults (issue 14: PRE-NAS-100's accuracy with ≤ 25 queries), every dataset ×
+// seed, one process, features computed live by the engine (default fitness: the ensemble). Each finished search is
+// appended to <out>/searches.jsonl (resumable: a rerun skips what is there), seeds in the outer loop so that a
+// stopped run has covered every dataset; --summary prints the table from that file.
+//
+//   npm run build && nice -n 10 node bench/search-hybrid.mjs --seeds 10 --out bench/raw/hybrid-25 --threads 2
+//   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: a } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '10' },
+    'first-seed': { type: 'string', default: '0' },
+    datasets: { type: 'string', default: 'cifar10,cifar100,imagenet16' },
+    budget: { type: 'string' },
+    out: { type: 'string', default: 'runs/hybrid' },
+    threads: { type: 'string' },
+    dist: { type: 'string', default: 'dist' },
+    summary: { type: 'boolean', default: false },
+  },
+});
+const dist = resolve(a.dist);
+const file = join(a.out, 'searches.jsonl');
+const rows = existsSync(file)
+  ? readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l))
+  : [];
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const pm = (xs, d = 2) => `${mean(xs).toFixed(d)} ± ${std(xs).toFixed(d)}`;
+
+if (a.summary) {
+  // PRE-NAS-100 over seeds 0–9 (bench/RESULTS.md, issue 5): the goal.
+  const GOAL = { cifar10: 94.28, cifar100: 72.99, imagenet16: 46.27 };
+  console.log(
+    '| dataset | seeds | test acc (%) | valid acc (%) | queries | networks scored | CPU s | wall s | PRE-NAS-100 | gap |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const d of a.datasets.split(',')) {
+    const r = rows.filter((x) => x.dataset === d);
+    if (r.length === 0) continue;
+    const acc = r.map((x) => x.test);
+    const gap = mean(acc) - GOAL[d];
+    console.log(
+      `| ${d} | ${r.map((x) => x.seed).join(',')} | ${pm(acc)} | ${pm(r.map((x) => x.valid))} | ${Math.max(...r.map((x) => x.queries))} | ${mean(r.map((x) => x.networksScored)).toFixed(0)} | ${pm(
+        r.map((x) => x.cpuSec),
+        1,
+      )} | ${pm(
+        r.map((x) => x.wallSec),
+        1,
+      )} | ${GOAL[d]} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`,
+    );
+  }
+  process.exit(0);
+}
+
+const { runSearch } = await import(join(dist, 'search', 'index.js'));
+const { Nb201Table } = await import(join(dist, 'tables', 'nb201.js'));
+const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js'));
+const table = nb201Benchmark(Nb201Table.load());
+mkdirSync(a.out, { recursive: true });
+const done = new Set(rows.map((r) => `${r.dataset}/${r.seed}`));
+const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i);
+for (const seed of seeds)
+  for (const dataset of a.datasets.split(',')) {
+    if (done.has(`${dataset}/${seed}`)) continue;
+    const c0 = process.cpuUsage();
+    const load0 = loadavg()[0];
+    const r = await runSearch(
+      {
+        strategy: 'hybrid',
+        dataset,
+        seed,
+        ...(a.budget ? { budget: Number(a.budget) } : {}),
+        ...(a.threads ? { threads: Number(a.threads) } : {}),
+      },
+      { table },
+    );
+    const c = process.cpuUsage(c0);
+    const row = {
+      dataset,
+      seed,
+      arch: r.chosen?.arch ?? null,
+      test: r.chosen?.test ?? null,
+      valid: r.chosen?.valid ?? null,
+      queries: r.queries,
+      networksScored: r.networksScored,
+      cpuSec: (c.user + c.system) / 1e6,
+      wallSec: r.wallTimeSec,
+      fitness: r.proxy?.name ?? null,
+      backend: r.proxy?.backend ?? null,
+      options: r.options.strategyOptions,
+      load: [load0, loadavg()[0]],
+      cpu: cpus()[0]?.model ?? null,
+    };
+    appendFileSync(file, `${JSON.stringify(row)}\n`);
+    process.stderr.write(
+      `${dataset} seed ${seed}: test ${row.test} queries ${row.queries} scored ${row.networksScored} cpu ${row.cpuSec.toFixed(1)} s wall ${row.wallSec.toFixed(1)} s\n`,
+    );
+  }
