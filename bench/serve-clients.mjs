@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 
-/** A `swapnas serve` process over stdio. */
-export function stdioClient(cli, env) {
-  const child = spawn(process.execPath, [cli, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'], env });
+/** A `swapnas serve` process over stdio (`nodeArgs`: options for its `node`, e.g. `--import` of a bench hook). */
+export function stdioClient(cli, env, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const waiting = new Map();
   let next = 0;
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -59,6 +59,23 @@ describe('ScoreServer (in process)', () => {
     await s.close();
   });
 
+  it('resolves equal settings once (in any key order); the rows equal a fresh server’s; bad settings are not kept', async () => {
+    const s = new ScoreServer();
+    const ask = (srv: ScoreServer, id: number, arch: string, settings: Record<string, unknown>) =>
+      srv.handle({ id, method: 'score', params: { archs: [arch], ...settings } });
+    const reordered = Object.fromEntries(Object.entries(TINY).reverse());
+    await ask(s, 1, A, TINY);
+    const again = await ask(s, 2, B, reordered);
+    expect(s.warm.settings.size).toBe(1);
+    const fresh = new ScoreServer();
+    expect(again).toEqual(await ask(fresh, 2, B, TINY));
+    await ask(s, 3, B, { ...TINY, seed: 3 });
+    expect(s.warm.settings.size).toBe(2);
+    expect(await ask(s, 4, B, { ...TINY, repeats: 0 })).toMatchObject({ error: { code: 'E_OPTION' } });
+    expect(s.warm.settings.size).toBe(2);
+    await Promise.all([s.close(), fresh.close()]);
+  });
+
   it('pools queued requests with equal settings into one backend call: the same rows, a bad one fails alone', async () => {
     const archs = [A, B, A, '|bad~0|', B, A];
     const alone = new ScoreServer({ coalesce: 1 });

@@ -21,6 +21,7 @@ import { spaceEntry, type SpaceEntry } from '../catalog/registry.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import { isSwapError, SwapError } from '../util/errors.js';
+import { canonicalJson } from '../util/json.js';
 import type { WarmState } from './warm.js';
 
 /** Settings of an architecture-scoring request: `swapnas score` options, camel-cased, as flag text or booleans. */
@@ -65,10 +66,11 @@ export interface PreparedScore {
   readonly settings: Record<string, unknown>;
 }
 
-/** Parse, resolve and build a `score` request (cheap after the first request of its settings). */
-export async function prepareScore(archs: readonly string[], f: ArchSettings, warm: WarmState): Promise<PreparedScore> {
+/** What the settings of a `score` request resolve to: the same for every request with those settings. */
+export type ResolvedSettings = Omit<PreparedScore, 'archs' | 'networks'> & { readonly entry: SpaceEntry<unknown> };
+
+async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<ResolvedSettings> {
   const entry = spaceEntry(f.space ?? 'nb201');
-  const genotypes = parseArchs(entry, archs);
   const { request, inputs } = await resolveScoringRequest(scoringOptionsFromFlags(f), {}, warm.resolveMemo);
   let table: BenchmarkTable | undefined;
   if (f.truth) {
@@ -77,14 +79,11 @@ export async function prepareScore(archs: readonly string[], f: ArchSettings, wa
   }
   const choice = await warm.choose(request.backend);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
-  const networks = genotypes.map((g) => entry.space.build(g, request.network));
-  checkInputsFit(networks, inputs);
   return {
+    entry,
     key: JSON.stringify([requestKey(request), choice.backend.name, threads ?? null, Boolean(table)]),
     request,
     inputs,
-    archs: genotypes.map((g) => entry.space.format(g)),
-    networks,
     choice,
     threads,
     table,
@@ -93,6 +92,18 @@ export async function prepareScore(archs: readonly string[], f: ArchSettings, wa
       ...(table ? { truth: truthInfo(table) } : {}),
     },
   };
+}
+
+/**
+ * Parse, resolve and build a `score` request. What its settings resolve to is kept in the warm state (by their
+ * canonical JSON), so a request with settings seen before only parses and builds its architectures.
+ */
+export async function prepareScore(archs: readonly string[], f: ArchSettings, warm: WarmState): Promise<PreparedScore> {
+  const genotypes = parseArchs(spaceEntry(f.space ?? 'nb201'), archs);
+  const { entry, ...r } = await warm.settings.get(canonicalJson(f), () => resolveSettings(f, warm));
+  const networks = genotypes.map((g) => entry.space.build(g, r.request.network));
+  checkInputsFit(networks, r.inputs);
+  return { ...r, archs: genotypes.map((g) => entry.space.format(g)), networks };
 }
 
 /** Scores of prepared networks on the warm backend, {@link CHUNK} networks per call. */

@@ -3,6 +3,7 @@ import type { Backend, BackendName, BackendProvider } from '../backends/types.js
 import type { InputBatch } from '../data/batch.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import type { ResolveMemo } from '../request/resolve.js';
+import type { ResolvedSettings } from './adapter.js';
 import { diskRegulariserMemo } from '../score/auto-reg-cache.js';
 
 /** Entries a {@link Memo} keeps before it forgets the oldest (bounds a server's memory under varied settings). */
@@ -47,6 +48,8 @@ export class WarmState {
   readonly resolveMemo: ResolveMemo;
   /** Benchmark tables by space. */
   readonly tables = new Memo<unknown>();
+  /** What `score` request settings resolve to, by their canonical JSON (a lone request then only builds its networks). */
+  readonly settings = new Memo<Promise<ResolvedSettings>>();
   private readonly choices = new Memo<Promise<BackendChoice>>(16);
   readonly registry: BackendRegistry;
 
