@@ -14,6 +14,7 @@ import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import { Rng } from '../util/rng.js';
 import { dataDir } from '../data/paths.js';
+import { codeIdentity } from '../util/code-id.js';
 import { packageVersion } from '../util/version.js';
 
 /**
@@ -108,21 +109,35 @@ export function portableIdentity(id: ReferenceIdentity): ReferenceIdentity {
   return walk(id) as ReferenceIdentity;
 }
 
-/** The cache file of a reference set: its portable identity plus this package's version, hashed (16 hex digits). */
+/**
+ * What a cache file is written by besides its identity: the file layout, this package's version and the identity
+ * of its code (src/util/code-id.ts), so a change of code within one version scores the set again rather than
+ * serving member values the old code computed.
+ */
+function provenance(): { format: string; version: string; code: string } {
+  return { format: FORMAT, version: packageVersion(), code: codeIdentity() };
+}
+
+/** The cache file of a reference set: its portable identity plus {@link provenance}, hashed (16 hex digits). */
 export function referenceFile(id: ReferenceIdentity, dir?: string): string {
   const key = createHash('sha256')
-    .update(canonicalJson({ format: FORMAT, version: packageVersion(), ...portableIdentity(id) }))
+    .update(canonicalJson({ ...provenance(), ...portableIdentity(id) }))
     .digest('hex')
     .slice(0, 16);
   return join(cacheDirectory(dir), `reference-${id.rule}-${id.space}-${key}.json`);
 }
 
-/** A cached reference set, or undefined when there is none (or it is unreadable or was written for another key). */
+/**
+ * A cached reference set, or undefined when there is none, or it is unreadable, or it was written for another key
+ * or by another layout, version or code.
+ */
 export function readReference(file: string, id: ReferenceIdentity): ReferenceSet | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    if (doc['format'] !== FORMAT || canonicalJson(doc['identity']) !== canonicalJson(id)) return undefined;
+    const { format, version, code } = doc;
+    if (canonicalJson({ format, version, code }) !== canonicalJson(provenance())) return undefined;
+    if (canonicalJson(doc['identity']) !== canonicalJson(id)) return undefined;
     const set = doc['reference'] as ReferenceSet;
     const ok = id.members.every((m) => set.values[m]?.length === set.archs.length);
     return ok && set.archs.length > 0 ? set : undefined;
@@ -139,6 +154,6 @@ export function writeReference(file: string, id: ReferenceIdentity, set: Referen
   } catch (e) {
     throw new SwapError('E_OUTPUT', `cannot create the cache folder ${dir.slice(0, 160)}: ${(e as Error).message}`);
   }
-  const doc = { format: FORMAT, version: packageVersion(), identity: id, reference: set };
+  const doc = { ...provenance(), identity: id, reference: set };
   writeFileAtomic(file, `${JSON.stringify(doc)}\n`);
 }
