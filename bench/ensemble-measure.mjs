@@ -1,15 +1,16 @@
 // Measure every zero-cost proxy of the suite on the NB201 study samples, resumably, for the ensemble study
 // (docs/ensemble-study.md). Sample A = the ranking study's stratified 1,000 cells (seed 1); B = 1,000 more,
-// disjoint from A (seed 2); `all` = every cell. Rows are appended to <out>/<sample>.jsonl one chunk at a time
+// disjoint from A (seed 2); `all` = every cell; `ref` = the space's 256-cell reference set of the ensemble. Rows are appended to <out>/<sample>.jsonl one chunk at a time
 // (the CLI's `score --proxies … --format jsonl`), so a killed run resumes where it stopped.
 //
-//   node bench/ensemble-measure.mjs --sample A --protocol swap --out runs/ensemble [--chunk 50] [--backend native]
+//   node bench/ensemble-measure.mjs --sample A|B|all|ref --protocol swap --out runs/ensemble [--chunk 50] [--backend native]
 //     [--order table|random]
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
+import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { selectArchitectures } from '../dist/study/correlate-run.js';
 import { Rng } from '../dist/util/rng.js';
 
@@ -41,8 +42,9 @@ const pick = {
       exclude: new Set(A.map((g) => space.format(g))),
     }),
   all: () => selectArchitectures(space, table, { kind: 'all' }),
+  ref: () => referenceGenotypes(space),
 }[a.sample];
-if (!pick) throw new Error(`--sample must be A, B or all, got ${a.sample}`);
+if (!pick) throw new Error(`--sample must be A, B, all or ref, got ${a.sample}`);
 const archs = pick().map((g) => space.format(g));
 mkdirSync(a.out, { recursive: true });
 const file = join(a.out, `${a.sample}-${a.protocol}.jsonl`);

@@ -118,6 +118,11 @@ export interface EnsembleOptions<N extends object> {
   /** Proxy-network options (as `space.build` takes them). */
   readonly network: Partial<N>;
   readonly inputs: InputBatch;
+  /**
+   * Class labels of `inputs`, one per image, for members that need them (epe_nas, zico, the saliencies); a rule
+   * with such a member and no labels fails with the proxy's `E_LABELS`.
+   */
+  readonly labels?: ArrayLike<number> | undefined;
   readonly batch: number;
   readonly repeats: number;
   readonly seed: number;
@@ -350,6 +355,7 @@ export class EnsembleScorer<G, N extends object> {
       protocol: 'swap',
       seed,
       images: o.inputs,
+      ...(o.labels ? { labels: o.labels } : {}),
       batch: o.batch,
     });
     return Object.fromEntries(this.suite.map((m) => [m, finiteOrNull(run.values[m]?.value)]));
