@@ -23,6 +23,10 @@ const { values: a } = parseArgs({
     backend: { type: 'string', default: 'native' },
     proxies: { type: 'string', default: 'all' },
     threads: { type: 'string' },
+    // The input batch (default: score --proxies's, cifar10_test_jpeg1000.bin[0:32]); the ensemble's run-time batch
+    // is `--images data/cifar10_test_first20.bin --batch 16`.
+    images: { type: 'string' },
+    batch: { type: 'string' },
     // `random`: cells in a seeded random order, so that a run stopped early has measured a uniform sample.
     order: { type: 'string', default: 'table' },
   },
@@ -68,6 +72,8 @@ for (let i = 0; i < todo.length; i += chunk) {
   const args = ['dist/cli/main.js', 'score', '--archs', list, '--proxies', a.proxies, '--proxy-protocol', a.protocol];
   args.push('--backend', a.backend, '--format', 'jsonl', '--no-progress');
   if (a.threads) args.push('--threads', a.threads);
+  if (a.images) args.push('--images', a.images);
+  if (a.batch) args.push('--batch', a.batch);
   const out = execFileSync(process.execPath, args, { maxBuffer: 1 << 28, encoding: 'utf8' });
   appendFileSync(file, out.endsWith('\n') ? out : `${out}\n`);
   const n = Math.min(i + chunk, todo.length);

@@ -18,12 +18,8 @@ import { spaceEntry } from '../dist/catalog/registry.js';
 import { DEFAULT_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { EnsembleScorer, requestEnsembleOptions } from '../dist/score/ensemble.js';
-import {
-  SHIPPED_FORMAT,
-  portableIdentity,
-  readShippedReferences,
-  shippedReferenceFile,
-} from '../dist/score/shipped-reference.js';
+import { portableIdentity } from '../dist/score/reference-set.js';
+import { SHIPPED_FORMAT, readShippedReferences, shippedReferenceFile } from '../dist/score/shipped-reference.js';
 
 /** What is shipped: the default target of every space, and every NB201 dataset (the README's searches). */
 const DEFAULT_SETS = ['nb201:cifar10', 'nb201:cifar100', 'nb201:imagenet16', 'nb101:cifar10', 'darts:cifar10'].concat([

@@ -90,6 +90,20 @@ describe('ensemble reference set and fitness', () => {
     expect(alone[0]!.fitness).toBeCloseTo(byHand, 12);
   });
 
+  it('members that need labels get the ones given with the inputs, and fail with E_LABELS without them', async () => {
+    const rule = { name: 'test-epe', members: ['reg-swap', 'epe_nas'], description: 'test' };
+    const labels = [0, 1, 0, 1];
+    const without = new EnsembleScorer(nb201Space, options(mkdtempSync(join(tmpdir(), 'swapnas-ens-')), { rule }));
+    await expect(without.score([archs[0]!])).rejects.toMatchObject({ code: 'E_LABELS' });
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const scorer = new EnsembleScorer(nb201Space, options(dir, { rule, labels }));
+    const [got] = await scorer.score([archs[0]!]);
+    const net = nb201Space.build(archs[0]!, NETWORK);
+    const want = runProxies(net, ['epe_nas'], { protocol: 'swap', seed: 0, images: INPUTS, labels, batch: 4 });
+    expect(got!.values['epe_nas']).toBe(want.values.epe_nas!.value);
+    expect(Number.isFinite(got!.fitness)).toBe(true);
+  });
+
   it('a second scorer reads the cache (no scoring) and gives identical values; other settings get another file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
     const first = new EnsembleScorer(nb201Space, options(dir));
