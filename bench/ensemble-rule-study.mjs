@@ -7,6 +7,7 @@
 //
 //   node bench/ensemble-rule-study.mjs choose  [--out docs/ensemble-study/rule-study]   # sample A only
 //   node bench/ensemble-rule-study.mjs report  [--out docs/ensemble-study/rule-study]   # B, all cells (after choose)
+//   node bench/ensemble-rule-study.mjs paired  [--out …]   # Δρ chosen − incumbent, 200-resample paired bootstrap CIs
 //
 // Criterion (pre-registered in the doc before `report` was run): J = mean over CIFAR-10 / CIFAR-100 /
 // ImageNet16-120 of Spearman ρ on A, minus 0.002 per member beyond the first and 0.002 more per member whose weight
@@ -30,6 +31,7 @@ import { regFactor } from '../dist/proxies/regularise.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
+import { Rng } from '../dist/util/rng.js';
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -231,6 +233,33 @@ async function loadSampleValues() {
   return values;
 }
 
+/** Δρ (rule p − rule q) per dataset with a paired percentile bootstrap 95% CI over the cells (200 resamples). */
+function pairedDelta(archs, p, q) {
+  const truth = Object.fromEntries(DATASETS.map((d) => [d, archs.map((x) => table.get(x).truth[d])]));
+  const terms = logCdfs(values, archs, [...new Set([...p.members, ...q.members])]);
+  const [sp, sq] = [aggregate(terms, p), aggregate(terms, q)];
+  const rng = new Rng(3);
+  const out = {};
+  for (const d of DATASETS) {
+    const y = truth[d];
+    const delta = (idx) =>
+      spearman(
+        idx.map((i) => sp[i]),
+        idx.map((i) => y[i]),
+      ) -
+      spearman(
+        idx.map((i) => sq[i]),
+        idx.map((i) => y[i]),
+      );
+    const est = delta(archs.map((_, i) => i));
+    const boots = Array.from({ length: 200 }, () => delta(archs.map(() => rng.int(archs.length)))).sort(
+      (u, v) => u - v,
+    );
+    out[d] = { estimate: est, low: boots[4], high: boots[194] };
+  }
+  return out;
+}
+
 const values = a.values === 'sample' ? await loadSampleValues() : await loadValues();
 const excluded = new Set(a.exclude.split(','));
 const names = Object.keys(values.values().next().value).filter(
@@ -264,6 +293,18 @@ if (step === 'choose') {
   const rules = { chosen: chosen.rule, incumbent: asRule(INCUMBENT) };
   perForm.forEach((p) => (rules[`${p.rule.form}: ${ruleText(p.rule)}`] = p.rule));
   writeFileSync(join(a.out, 'sample-A.md'), markdown('Sample A', evaluate(values, A, names, rules)));
+} else if (step === 'paired') {
+  const { chosen } = JSON.parse(readFileSync(join(a.out, 'chosen.json'), 'utf8'));
+  const all = [...values.keys()].filter((x) => table.get(x));
+  const lines = [`Δρ ${ruleText(chosen.rule)} − ${INCUMBENT.name}, paired bootstrap 95% CI (200 resamples of cells)`];
+  for (const [title, archs] of Object.entries({ A, B: sampleArchs('B'), 'all cells': all })) {
+    const r = pairedDelta(archs, chosen.rule, asRule(INCUMBENT));
+    const f = (c) =>
+      `${c.estimate >= 0 ? '+' : ''}${c.estimate.toFixed(4)} [${c.low.toFixed(4)}, ${c.high.toFixed(4)}]`;
+    lines.push(`${title} (${archs.length}): ${DATASETS.map((d) => `${d} ${f(r[d])}`).join('; ')}`);
+  }
+  writeFileSync(join(a.out, 'paired.txt'), `${lines.join('\n')}\n`);
+  console.log(lines.join('\n'));
 } else {
   const { chosen } = JSON.parse(readFileSync(join(a.out, 'chosen.json'), 'utf8'));
   const rules = {
