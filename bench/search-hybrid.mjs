@@ -4,6 +4,7 @@
 // stopped run has covered every dataset; --summary prints the table from that file.
 //
 //   npm run build && nice -n 10 node bench/search-hybrid.mjs --seeds 10 --out bench/raw/hybrid-25 --threads 2
+//   (or two processes: --first-seed 0 --seeds 5 --stride 2 and --first-seed 1 --seeds 5 --stride 2)
 //   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -14,6 +15,7 @@ const { values: a } = parseArgs({
   options: {
     seeds: { type: 'string', default: '10' },
     'first-seed': { type: 'string', default: '0' },
+    stride: { type: 'string', default: '1' },
     datasets: { type: 'string', default: 'cifar10,cifar100,imagenet16' },
     budget: { type: 'string' },
     out: { type: 'string', default: 'runs/hybrid' },
@@ -65,7 +67,8 @@ const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js
 const table = nb201Benchmark(Nb201Table.load());
 mkdirSync(a.out, { recursive: true });
 const done = new Set(rows.map((r) => `${r.dataset}/${r.seed}`));
-const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i);
+// --stride k: every k-th seed from --first-seed, so that k processes (each niced) split one run's seeds.
+const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i * Number(a.stride));
 for (const seed of seeds)
   for (const dataset of a.datasets.split(',')) {
     if (done.has(`${dataset}/${seed}`)) continue;

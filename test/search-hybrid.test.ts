@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import type { ProxyName } from '../src/proxies/registry.js';
 import { runProxies } from '../src/proxies/run.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
 import { runSearch, DEFAULT_BUDGETS, type SearchOptions, type SearchReport } from '../src/search/run.js';
@@ -113,17 +114,18 @@ describe('hybrid with the suite features (the default ensemble)', () => {
         regulariser: request.regulariser!,
         backend: 'reference',
       });
-      const suite = runProxies(net, ['meco', 'az_trainability'], {
-        protocol: 'swap',
-        seed: 3,
-        images: inputs,
-        batch: 4,
-      });
-      expect(p.values).toEqual({
+      // Each member on its own: the engine's pass for SWAP / reg-SWAP / Θ, the suite (SWAP protocol) for the rest.
+      const engine: Record<string, number> = {
+        swap: swap.scores[0]!.swap,
         'reg-swap': swap.scores[0]!.regSwap,
-        meco: suite.values.meco!.value,
-        az_trainability: suite.values.az_trainability!.value,
-      });
+        params: swap.scores[0]!.params,
+      };
+      const suite = (m: ProxyName) =>
+        runProxies(net, [m], { protocol: 'swap', seed: 3, images: inputs, batch: 4 }).values[m]!.value;
+      const alone = Object.fromEntries(
+        DEFAULT_ENSEMBLE.members.map((m) => [m, m in engine ? engine[m] : suite(m as ProxyName)]),
+      );
+      expect(p.values).toEqual(alone);
       // The predictor's proxy features: log Ψ, the (signed-log) fitness, then the members in the rule's order.
       const s = p as unknown as ProxyScore;
       expect(scoreFeatures(s)).toEqual([
