@@ -5,7 +5,8 @@
 // (bench/search-hybrid.mjs) compute every feature live.
 //
 //   node bench/hybrid-study.mjs [--seeds 20] [--budget 25] [--variants name,…]
-// VARIANTS_JSON='[{"name":"x","preNas":{…},"extra":["zico"]}]' replaces the built-in list. Each variant's proxy
+// VARIANTS_JSON='[{"name":"x","preNas":{…},"extra":["zico"]}]' replaces the built-in list (the recorded study:
+// VARIANTS_JSON="$(cat bench/hybrid-study-variants.json)", raw output bench/raw/hybrid-study-20seeds.md). Each variant's proxy
 // reports the default ensemble's members (their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
 // prints each search's test accuracy on stderr.
 import { readFileSync } from 'node:fs';

@@ -5,7 +5,7 @@
 //
 //   npm run build && nice -n 10 node bench/search-hybrid.mjs --seeds 10 --out bench/raw/hybrid-25 --threads 2
 //   (or two processes: --first-seed 0 --seeds 5 --stride 2 and --first-seed 1 --seeds 5 --stride 2)
-//   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary
+//   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary [--seeds 20]   # seeds 0–9 (0–19) only
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,9 @@ const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pm = (xs, d = 2) => `${mean(xs).toFixed(d)} ± ${std(xs).toFixed(d)}`;
 
+// --stride k: every k-th seed from --first-seed, so that k processes (each niced) split one run's seeds.
+const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i * Number(a.stride));
+
 if (a.summary) {
   // PRE-NAS-100 over seeds 0–9 (bench/RESULTS.md, issue 5): the goal.
   const GOAL = { cifar10: 94.28, cifar100: 72.99, imagenet16: 46.27 };
@@ -44,12 +47,12 @@ if (a.summary) {
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const d of a.datasets.split(',')) {
-    const r = rows.filter((x) => x.dataset === d);
+    const r = rows.filter((x) => x.dataset === d && seeds.includes(x.seed)).sort((p, q) => p.seed - q.seed);
     if (r.length === 0) continue;
     const acc = r.map((x) => x.test);
     const gap = mean(acc) - GOAL[d];
     console.log(
-      `| ${d} | ${r.map((x) => x.seed).join(',')} | ${pm(acc)} | ${pm(r.map((x) => x.valid))} | ${Math.max(...r.map((x) => x.queries))} | ${mean(r.map((x) => x.networksScored)).toFixed(0)} | ${pm(
+      `| ${d} | ${r.length} (${r[0].seed}–${r[r.length - 1].seed}) | ${pm(acc)} | ${pm(r.map((x) => x.valid))} | ${Math.max(...r.map((x) => x.queries))} | ${mean(r.map((x) => x.networksScored)).toFixed(0)} | ${pm(
         r.map((x) => x.cpuSec),
         1,
       )} | ${pm(
@@ -67,8 +70,6 @@ const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js
 const table = nb201Benchmark(Nb201Table.load());
 mkdirSync(a.out, { recursive: true });
 const done = new Set(rows.map((r) => `${r.dataset}/${r.seed}`));
-// --stride k: every k-th seed from --first-seed, so that k processes (each niced) split one run's seeds.
-const seeds = Array.from({ length: Number(a.seeds) }, (_, i) => Number(a['first-seed']) + i * Number(a.stride));
 for (const seed of seeds)
   for (const dataset of a.datasets.split(',')) {
     if (done.has(`${dataset}/${seed}`)) continue;
