@@ -18,7 +18,6 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import {
   AZ_NAS_ENSEMBLE,
@@ -27,11 +26,10 @@ import {
   logCdf,
   referenceColumn,
 } from '../dist/proxies/ensemble.js';
-import { regFactor } from '../dist/proxies/regularise.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
 import { Rng } from '../dist/util/rng.js';
+import { loadAllCellValues, readJsonl } from './all-cell-values.mjs';
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,30 +56,11 @@ const WEIGHT_COST = 0.002;
 const entry = spaceEntry('nb201');
 const table = entry.loadTable();
 
-function jsonl(path) {
-  const raw = readFileSync(path);
-  return (path.endsWith('.gz') ? gunzipSync(raw) : raw)
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
-
 /** arch → every proxy's value on all cells (suite members, backward proxies, SWAP, reg-SWAP). */
 async function loadValues() {
-  const values = new Map();
-  for (const f of ['all-cells-members.jsonl.gz', 'all-cells-backward.jsonl.gz'])
-    for (const r of jsonl(join('docs/ensemble-study', f))) values.set(r.arch, { ...values.get(r.arch), ...r.proxies });
-  const { request } = await resolveScoringRequest({ space: 'nb201' });
-  const reg = request.regulariser;
-  for (const r of jsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) {
-    const v = values.get(r.arch);
-    if (!v) continue;
-    v.swap = r.swap;
-    v['reg-swap'] = r.swap * regFactor(r.params / 1000, reg.mu, reg.sigma);
-  }
+  const values = await loadAllCellValues();
   for (const f of a.override.split(',').filter(Boolean))
-    for (const r of jsonl(f)) {
+    for (const r of readJsonl(f)) {
       const { params, flops, ...rest } = r.proxies; // params / FLOPs do not depend on the batch
       Object.assign(values.get(r.arch), rest);
     }
@@ -89,7 +68,7 @@ async function loadValues() {
 }
 
 /** The cells of a sample of the ensemble study (A: seed 1, stratified; B: seed 2, disjoint). */
-const sampleArchs = (s) => jsonl(join('docs/ensemble-study', `${s}-swap.jsonl.gz`)).map((r) => r.arch);
+const sampleArchs = (s) => readJsonl(join('docs/ensemble-study', `${s}-swap.jsonl.gz`)).map((r) => r.arch);
 
 /**
  * Aggregation forms over each member's CDF F̂ against the reference set: `log` Σ w ln F̂ (AZ-NAS, the shipped form;
@@ -226,7 +205,7 @@ async function loadSampleValues() {
   const all = await loadValues();
   const values = new Map();
   for (const s of ['A', 'B'])
-    for (const r of jsonl(join('docs/ensemble-study', `${s}-swap.jsonl.gz`))) {
+    for (const r of readJsonl(join('docs/ensemble-study', `${s}-swap.jsonl.gz`))) {
       const v = all.get(r.arch);
       values.set(r.arch, { ...r.proxies, swap: v.swap, 'reg-swap': v['reg-swap'] });
     }

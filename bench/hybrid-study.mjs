@@ -9,18 +9,15 @@
 // VARIANTS_JSON="$(cat bench/hybrid-study-variants.json)", raw output bench/raw/hybrid-study-20seeds.md). Each variant's proxy
 // reports the default ensemble's members (their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
 // prints each search's test accuracy on stderr.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
-import { regFactor } from '../dist/proxies/regularise.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { TableEvaluator } from '../dist/search/evaluator.js';
 import { CachedProxy } from '../dist/search/proxy.js';
 import { preNas } from '../dist/search/strategies/index.js';
 import { Rng } from '../dist/util/rng.js';
+import { loadAllCellValues } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -35,32 +32,7 @@ const space = entry.space;
 const table = entry.loadTable();
 const rule = DEFAULT_ENSEMBLE;
 
-function readJsonl(file) {
-  const text = gunzipSync(readFileSync(file)).toString();
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
-
-/** arch → every proxy value measured on it (members, backward suite, Ψ, reg-SWAP). */
-async function loadValues() {
-  const values = new Map();
-  for (const f of ['all-cells-members', 'all-cells-backward'])
-    for (const r of readJsonl(`docs/ensemble-study/${f}.jsonl.gz`))
-      values.set(r.arch, { ...values.get(r.arch), ...r.proxies });
-  const { request } = await resolveScoringRequest({ space: 'nb201' });
-  const reg = request.regulariser;
-  for (const r of readJsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) {
-    const v = values.get(r.arch);
-    if (!v) continue;
-    v.swap = r.swap;
-    v['reg-swap'] = r.swap * regFactor(r.params / 1000, reg.mu, reg.sigma);
-  }
-  return values;
-}
-
-const values = await loadValues();
+const values = await loadAllCellValues();
 const ref = referenceGenotypes(space).map((g) => values.get(space.format(g)));
 const cols = Object.fromEntries(rule.members.map((m) => [m, referenceColumn(ref.map((v) => v[m] ?? null))]));
 

@@ -1,0 +1,34 @@
+// The committed per-cell proxy values of all 15,625 NB201 cells (the ensemble study's inputs), read one way for every
+// offline study: the suite members and backward proxies (docs/ensemble-study/all-cells-*.jsonl.gz) and SWAP with
+// reg-SWAP under the default data-free μ/σ (docs/ranking-study/nb201-default-all15625.jsonl.gz).
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { regFactor } from '../dist/proxies/regularise.js';
+import { resolveScoringRequest } from '../dist/request/resolve.js';
+
+/** The rows of a JSON-lines file, gzipped (`.gz`) or not. */
+export function readJsonl(path) {
+  const raw = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(raw) : raw)
+    .toString()
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+/** arch → every proxy value committed for it (suite members, backward proxies, `swap`, `reg-swap`). */
+export async function loadAllCellValues() {
+  const values = new Map();
+  for (const f of ['all-cells-members', 'all-cells-backward'])
+    for (const r of readJsonl(`docs/ensemble-study/${f}.jsonl.gz`))
+      values.set(r.arch, { ...values.get(r.arch), ...r.proxies });
+  const { request } = await resolveScoringRequest({ space: 'nb201' });
+  const reg = request.regulariser;
+  for (const r of readJsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) {
+    const v = values.get(r.arch);
+    if (!v) continue;
+    v.swap = r.swap;
+    v['reg-swap'] = r.swap * regFactor(r.params / 1000, reg.mu, reg.sigma);
+  }
+  return values;
+}
