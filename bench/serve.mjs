@@ -43,7 +43,7 @@ const HTTP = !process.argv.includes('--no-http');
 const CLI_BEFORE = arg('cli-before', undefined);
 const threads = arg('threads', undefined);
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-// serve scores SWAP and reg-SWAP (what `score --fitness reg-swap` prints), so every CLI run here does the same.
+// Every run here scores SWAP and reg-SWAP only (`--fitness reg-swap`; serve requests say `fitness: 'reg-swap'`).
 const extra = ['--no-progress', '--fitness', 'reg-swap', ...(threads ? ['--threads', threads] : [])];
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 /** CPU seconds of this process's finished (reaped) children: cutime + cstime of /proc/self/stat. */
@@ -80,7 +80,11 @@ async function serveRun(kind, window, batchRows) {
   const lane = async () => {
     while (next < N) {
       const i = next++;
-      const r = await client.ask('score', { archs: [archs[i]], ...(threads ? { threads: Number(threads) } : {}) });
+      const r = await client.ask('score', {
+        archs: [archs[i]],
+        fitness: 'reg-swap',
+        ...(threads ? { threads: Number(threads) } : {}),
+      });
       if (r.error) throw new Error(JSON.stringify(r.error));
       const row = r.result.results[0];
       const want = batchRows.get(row.arch);

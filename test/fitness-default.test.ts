@@ -13,6 +13,7 @@ import {
   REDIS_UNSUPPORTED,
   requestEnsembleOptions,
   resolveFitness,
+  scoreFitness,
 } from '../src/score/ensemble.js';
 import { portableIdentity, referenceGenotypes } from '../src/score/reference-set.js';
 import { readShippedReferences, shippedReferenceFile } from '../src/score/shipped-reference.js';
@@ -105,6 +106,14 @@ describe('the default fitness', () => {
     const official = resolveFitness(undefined, { protocol: OFFICIAL_PROTOCOL_FITNESS });
     expect([official.name, official.fallback]).toEqual(['reg-swap', expect.stringMatching(/--official is the SWAP/)]);
     expect(resolveFitness('ensemble', { protocol: OFFICIAL_PROTOCOL_FITNESS }).rule).toBe(DEFAULT_ENSEMBLE);
+    // what `score` and `serve` resolve a request's fitness with: the same choices
+    expect(scoreFitness({})).toEqual(resolveFitness(undefined));
+    expect(scoreFitness({ official: true })).toEqual(official);
+    expect(scoreFitness({ redis: true })).toEqual(fallback);
+    expect(scoreFitness({ fitness: 'ensemble', official: true }).rule).toBe(DEFAULT_ENSEMBLE);
+    expect(() => scoreFitness({ fitness: 'ensemble', redis: true })).toThrow(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
   });
 });
 

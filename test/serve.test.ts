@@ -1,27 +1,53 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ScoreServer } from '../src/serve/server.js';
 import { formatNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { Rng } from '../src/util/rng.js';
 import { CLI, StdioServer } from './serve-helpers.js';
+import { WarmState } from '../src/serve/warm.js';
+import { fitnessNames, REG_SWAP_FITNESS } from '../src/score/ensemble.js';
 import { pinRegSwap } from './pin-fitness.js';
 
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
-const TINY = { channels: 4, cells: 1, gaussian: true, inputSize: 8, batch: 8, repeats: 2, backend: 'reference' };
+/**
+ * Tests of the server's mechanics pin the single-proxy fitness (as test/pin-fitness.ts does for the CLI): the
+ * default ensemble would score a reference set for each of these non-default settings. The ensemble in serve is
+ * tested on its own below.
+ */
+const TINY = {
+  channels: 4,
+  cells: 1,
+  gaussian: true,
+  inputSize: 8,
+  batch: 8,
+  repeats: 2,
+  backend: 'reference',
+  fitness: 'reg-swap',
+};
 const TINY_FLAGS = '--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference'.split(
   ' ',
 );
+/** Tiny on the native backend, default fitness: its reference set (256 networks) is scored in about a second. */
+const TINY_NATIVE = { channels: 4, cells: 1, gaussian: true, inputSize: 8, batch: 8, repeats: 2, backend: 'native' };
+const TINY_NATIVE_FLAGS =
+  '--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend native'.split(' ');
 /** Slow on the reference backend (full-size NB201 network, many repeats): long enough to cancel or signal. */
-const SLOW = { channels: 16, cells: 5, repeats: 64, backend: 'reference', mu: 1, sigma: 1 };
+const SLOW = { channels: 16, cells: 5, repeats: 64, backend: 'reference', mu: 1, sigma: 1, fitness: 'reg-swap' };
+/** About 1 s on the native backend: still running when a signal arrives. */
+const ONE_SECOND = { channels: 16, cells: 5, repeats: 4, backend: 'native', mu: 1, sigma: 1, fitness: 'reg-swap' };
 const ONNX = join(__dirname, 'fixtures', 'onnx', 'headnet.onnx');
+/** The ensemble fitnesses a request may name (besides reg-swap). */
+const ENSEMBLES = fitnessNames().filter((n) => n !== REG_SWAP_FITNESS);
 
-// `serve` scores SWAP and reg-SWAP: its results equal `score --fitness reg-swap`'s.
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], { encoding: 'utf8' });
+/** `swapnas score … --format json`; `pin`: with `--fitness reg-swap` unless the call names a fitness. */
+const cli = (args: string[], pin = true) => {
+  const argv = pin ? pinRegSwap(args) : args;
+  const r = spawnSync(process.execPath, [CLI, ...argv, '--no-progress'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { settings: unknown; results: Record<string, unknown>[] };
 };
@@ -54,7 +80,8 @@ describe('ScoreServer (in process)', () => {
     expect(ok).toMatchObject({ id: 3, result: { results: [{ arch: A }] } });
     expect((await s.handle({ id: 4, method: 'health' })) as unknown).toMatchObject({ result: { status: 'ok' } });
     const proxies = (await s.handle({ id: 5, method: 'proxies' })) as { result: { name: string; served: boolean }[] };
-    expect(proxies.result.filter((p) => p.served).map((p) => p.name)).toEqual(['swap', 'reg-swap']);
+    expect(proxies.result.filter((p) => p.served).map((p) => p.name)).toEqual(['swap', 'reg-swap', ...ENSEMBLES]);
+    expect(proxies.result.find((p) => p.name === 'ensemble')).toMatchObject({ fitness: true, default: true });
     expect(proxies.result.find((p) => p.name === 'synflow')).toMatchObject({ served: false, backward: true });
     await s.close();
   });
@@ -108,6 +135,43 @@ describe('ScoreServer (in process)', () => {
       { id: 'p2', error: { code: 'E_CANCELLED' } },
     ]);
     await Promise.all([alone.close(), pooled.close()]);
+  });
+
+  it('keeps the ensemble warm per settings: its reference set is scored once, pooled rows equal lone ones', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'swapnas-serve-ens-'));
+    const server = (coalesce?: number) =>
+      new ScoreServer({ warm: new WarmState(undefined, { cacheDir }), ...(coalesce ? { coalesce } : {}) });
+    const pooled = server();
+    const archs = [A, B, A, '|bad~0|', B];
+    const ask = (s: ScoreServer, i: number, a: string, extra: Record<string, unknown> = {}) =>
+      s.handle({ id: i, method: 'score', params: { archs: [a], ...TINY_NATIVE, ...extra } });
+    const got = await Promise.all(archs.map((a, i) => ask(pooled, i, a)));
+    expect(pooled.health()).toMatchObject({ pooled: 3 });
+    const refs = () => readdirSync(cacheDir).filter((f) => f.startsWith('reference-'));
+    expect(refs()).toHaveLength(1); // scored once, cached on disk
+    const [ens] = [...pooled.warm.settings.values()];
+    const loaded = await (await ens!).ensemble!.loadReference();
+    expect([loaded.source, loaded.size]).toEqual(['built', 256]);
+    // a second server reads the cached set; lone requests give the pooled rows
+    const alone = server(1);
+    const want = await Promise.all(archs.map((a, i) => ask(alone, i, a)));
+    expect(got).toEqual(want);
+    const [cached] = [...alone.warm.settings.values()];
+    expect((await (await cached!).ensemble!.loadReference()).source).toBe('cache');
+    expect(got[3]).toMatchObject({ error: { code: 'E_ARCH_SYNTAX' } });
+    const row = (r: unknown) => (r as { result: { results: Record<string, unknown>[] } }).result.results[0]!;
+    expect(row(got[0])).toEqual(row(got[2])); // the same cell, pooled with others or not
+    expect(row(got[0])['ensemble']).toMatchObject({ fitness: expect.any(Number) });
+    // fitness is part of the pooling key: reg-swap requests with otherwise equal settings get no ensemble column
+    const mixed = await Promise.all([ask(pooled, 10, A), ask(pooled, 11, A, { fitness: 'reg-swap' })]);
+    expect(row(mixed[0])).toEqual(row(got[0]));
+    expect(row(mixed[1])).not.toHaveProperty('ensemble');
+    expect(row(mixed[1])['regSwap']).toBe(row(got[0])['regSwap']);
+    expect(await ask(pooled, 12, A, { fitness: 'nope' })).toMatchObject({
+      error: { code: 'E_OPTION', message: expect.stringContaining('fitness') },
+    });
+    expect(refs()).toHaveLength(1);
+    await Promise.all([pooled.close(), alone.close()]);
   });
 
   it('bounds the queue (E_BUSY), cancels queued and running requests, and keeps warm state per settings', async () => {
@@ -169,22 +233,39 @@ describe('swapnas serve over stdio (built dist/)', () => {
   it('gives the CLI results for architectures of any space and for ONNX models (path and bytes)', async () => {
     const srv = new StdioServer();
     try {
-      const cases: [Record<string, unknown>, string[], string[]][] = [
-        [{ ...TINY, truth: true, seed: 3 }, [...TINY_FLAGS, '--truth', '--seed', '3'], [A, B]],
-        [{}, [], [A]], // the defaults: auto backend, CIFAR-10 images, data-free regulariser
+      // [serve's params, the CLI's flags, archs, whether the CLI call is pinned to reg-swap]
+      const cases: [Record<string, unknown>, string[], string[], boolean][] = [
+        [{ ...TINY, truth: true, seed: 3 }, [...TINY_FLAGS, '--truth', '--seed', '3'], [A, B], true],
+        // the defaults, fitness included: the ensemble (its shipped reference set), auto backend, CIFAR-10 images,
+        // data-free regulariser — as `swapnas score ARCH` with no options at all
+        [{}, [], [A], false],
+        // the ensemble at tiny settings (its reference set scored once, then cached), and reg-SWAP asked for
+        [TINY_NATIVE, TINY_NATIVE_FLAGS, [A, B], false],
+        [{ ...TINY_NATIVE, fitness: 'reg-swap' }, [...TINY_NATIVE_FLAGS, '--fitness', 'reg-swap'], [B], false],
         [
-          { space: 'darts', channels: 2, cells: 1, gaussian: true, batch: 4, repeats: 1 },
+          { space: 'darts', channels: 2, cells: 1, gaussian: true, batch: 4, repeats: 1, fitness: 'reg-swap' },
           '--space darts --channels 2 --cells 1 --gaussian --batch 4 --repeats 1'.split(' '),
           [
             "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])",
           ],
+          true,
         ],
       ];
-      for (const [i, [params, flags, archs]] of cases.entries()) {
+      const rows: Record<string, unknown>[] = [];
+      for (const [i, [params, flags, archs, pin]] of cases.entries()) {
         const r = await srv.send(i, 'score', { archs, ...params });
         expect(r.error, JSON.stringify(r.error)).toBeUndefined();
-        expect(r.result).toEqual(cli(['score', ...archs, ...flags]));
+        expect(r.result).toEqual(cli(['score', ...archs, ...flags], pin));
+        rows.push((r.result as { results: Record<string, unknown>[] }).results[0]!);
       }
+      // the default is the ensemble (fitness and members before SWAP's columns); reg-swap has no ensemble column
+      for (const i of [1, 2]) expect(Object.keys(rows[i]!).slice(0, 3)).toEqual(['arch', 'ensemble', 'swap']);
+      expect(rows[2]!['ensemble']).toMatchObject({
+        fitness: expect.any(Number),
+        members: { meco: expect.any(Number) },
+      });
+      expect(rows[3]).not.toHaveProperty('ensemble');
+      expect(rows[3]!['regSwap']).toBeTypeOf('number');
       const bytes = readFileSync(ONNX).toString('base64');
       for (const [params, flags] of [
         [{ batch: 8 }, ['--batch', '8']],
@@ -208,20 +289,22 @@ describe('swapnas serve over stdio (built dist/)', () => {
     }
   });
 
-  it('lone native requests (weights kept across calls) interleaved over two settings equal batched CLI runs', async () => {
+  it('lone native requests (weights, reference set kept) interleaved over two settings and fitnesses equal batched CLI runs', async () => {
     const rng = new Rng(11);
     const archs = Array.from({ length: 5 }, () => formatNb201(sampleNb201(rng)));
     const settings: [Record<string, unknown>, string[]][] = [
+      // the default fitness (the ensemble) and reg-SWAP
       [
         { backend: 'native', channels: 4, cells: 1, batch: 8, repeats: 3, seed: 1 },
         '--backend native --channels 4 --cells 1 --batch 8 --repeats 3 --seed 1'.split(' '),
       ],
       [
-        { backend: 'native', channels: 6, cells: 1, batch: 8, repeats: 2, seed: 2 },
-        '--backend native --channels 6 --cells 1 --batch 8 --repeats 2 --seed 2'.split(' '),
+        { backend: 'native', channels: 6, cells: 1, batch: 8, repeats: 2, seed: 2, fitness: 'reg-swap' },
+        '--backend native --channels 6 --cells 1 --batch 8 --repeats 2 --seed 2 --fitness reg-swap'.split(' '),
       ],
     ];
-    const wants = settings.map(([, flags]) => cli(['score', ...archs, ...flags]));
+    const wants = settings.map(([, flags]) => cli(['score', ...archs, ...flags], false));
+    expect(wants[0]!.results[0]).toHaveProperty('ensemble');
     const srv = new StdioServer();
     try {
       for (let round = 0; round < 2; round++) {
@@ -251,12 +334,7 @@ describe('swapnas serve over stdio (built dist/)', () => {
     // ~1 s on the native backend: still running when the signal arrives
     const slow = srv.send(4, 'score', {
       archs: [A],
-      channels: 16,
-      cells: 5,
-      repeats: 4,
-      backend: 'native',
-      mu: 1,
-      sigma: 1,
+      ...ONE_SECOND,
     });
     expect((await srv.send(5, 'health')).result).toMatchObject({ running: 1 });
     srv.child.kill('SIGTERM');
@@ -318,7 +396,7 @@ describe('swapnas serve --http (built dist/)', () => {
       expect(r.status).toBe(status);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
     }
-    const slow = post('/score', { archs: [A], channels: 16, cells: 5, repeats: 4, backend: 'native', mu: 1, sigma: 1 });
+    const slow = post('/score', { archs: [A], ...ONE_SECOND });
     for (let i = 0; i < 100; i++) {
       const h = (await (await fetch(`${url}/health`)).json()) as { result: { running: number } };
       if (h.result.running === 1) break;

@@ -4,6 +4,7 @@
  * else scored once and cached under `--cache-dir`), or reg-SWAP.
  */
 import type { Command } from 'commander';
+import type { BackendRegistry } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
@@ -44,13 +45,22 @@ export function ensembleSettings(rule: EnsembleRule): Record<string, unknown> {
 export function ensembleScorerFor<G>(
   space: SearchSpace<G, object>,
   rule: EnsembleRule,
-  r: { request: ScoringRequest; inputs: InputBatch; threads?: number; cacheDir?: string; progress: boolean },
+  r: {
+    request: ScoringRequest;
+    inputs: InputBatch;
+    threads?: number | undefined;
+    cacheDir?: string | undefined;
+    progress: boolean;
+    /** Where the SWAP backend comes from (a warm server's kept backends; default a fresh registry). */
+    registry?: BackendRegistry;
+  },
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
   return new EnsembleScorer(space, {
     ...requestEnsembleOptions(rule, r.request, r.inputs),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
+    ...(r.registry ? { registry: r.registry } : {}),
     onReference: (d, t) => progress.update(d, t),
   });
 }

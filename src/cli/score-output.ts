@@ -8,6 +8,24 @@ import { csvField, firstCsvField } from './csv.js';
 /** Columns of `score --format csv` with `--fitness reg-swap`, before the truth columns (see {@link csvHeader}). */
 export const CSV_HEAD = 'arch,swap,reg_swap,params,reg_factor,recorded,per_repeat';
 
+/**
+ * One row of `score` output (also what `swapnas serve` answers): the architecture, the ensemble's fitness and member
+ * values when the fitness is an ensemble, the SWAP pass's scores, and the benchmark's accuracies with `--truth`.
+ */
+export function scoreRow(
+  arch: string,
+  s: NetworkScore,
+  ensemble: { readonly fitness: number; readonly values: Readonly<Record<string, number | null>> } | undefined,
+  truth: Record<string, number | null> | undefined,
+): ScoreRow {
+  return {
+    arch,
+    ...(ensemble ? { ensemble: { fitness: ensemble.fitness, members: ensemble.values } } : {}),
+    ...s,
+    ...(truth ? { truth } : {}),
+  };
+}
+
 /** What `score --output` and `--format` say about where rows go. */
 export interface OutputFlags {
   format: string;

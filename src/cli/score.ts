@@ -45,16 +45,10 @@ import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { checkResumeSettings, csvHeader, readResumeState, ScoreSink } from './score-output.js';
+import { checkResumeSettings, csvHeader, readResumeState, ScoreSink, scoreRow } from './score-output.js';
 import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
-import {
-  type EnsembleScorer,
-  type FitnessChoice,
-  OFFICIAL_PROTOCOL_FITNESS,
-  REDIS_UNSUPPORTED,
-  resolveFitness,
-} from '../score/ensemble.js';
+import { type EnsembleScorer, type FitnessChoice, scoreFitness as resolveScoreFitness } from '../score/ensemble.js';
 
 interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> {
   space: string;
@@ -179,10 +173,7 @@ async function writeOut(output: string | undefined, text: string): Promise<void>
 
 /** The fitness of a `score` run (the default ensemble, or reg-SWAP with `--redis` or `--official`, said on stderr). */
 function scoreFitness(f: ScoreFlags): FitnessChoice {
-  const fit = resolveFitness(f.fitness, {
-    unsupported: f.redis ? REDIS_UNSUPPORTED : undefined,
-    protocol: f.official ? OFFICIAL_PROTOCOL_FITNESS : undefined,
-  });
+  const fit = resolveScoreFitness({ fitness: f.fitness, official: f.official, redis: Boolean(f.redis) });
   if (fit.fallback) process.stderr.write(`swapnas: note: ${fit.fallback}\n`);
   return fit;
 }
@@ -430,13 +421,7 @@ async function scoreChunks(
       scored.push(s);
       const arch = plan.space.format(part[k]!);
       const truth = plan.table ? truthRow(plan.table, arch) : undefined;
-      const e = ens?.[k];
-      await sink.row({
-        arch,
-        ...(e ? { ensemble: { fitness: e.fitness, members: e.values } } : {}),
-        ...s,
-        ...(truth ? { truth } : {}),
-      });
+      await sink.row(scoreRow(arch, s, ens?.[k], truth));
     }
   }
   const late = scoreWarnings(scored);

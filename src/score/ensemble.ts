@@ -112,6 +112,22 @@ export function resolveFitness(given: string | undefined, ctx: FitnessContext = 
   return { name: REG_SWAP_FITNESS, rule: undefined, fallback };
 }
 
+/**
+ * The fitness of a `score` request, wherever it comes from (`swapnas score`, `swapnas serve`): `fitness` as given,
+ * else the default ensemble — except with `redis` (queue workers score reg-SWAP only) or `official` (the paper's
+ * protocol), where the default is reg-SWAP and `fallback` says why.
+ */
+export function scoreFitness(asked: {
+  readonly fitness?: string | undefined;
+  readonly official?: boolean | undefined;
+  readonly redis?: boolean | undefined;
+}): FitnessChoice {
+  return resolveFitness(asked.fitness, {
+    unsupported: asked.redis ? REDIS_UNSUPPORTED : undefined,
+    protocol: asked.official ? OFFICIAL_PROTOCOL_FITNESS : undefined,
+  });
+}
+
 /** How an {@link EnsembleScorer} scores: the resolved scoring settings, the rule and where its reference lives. */
 export interface EnsembleOptions<N extends object> {
   readonly rule: EnsembleRule;
@@ -268,9 +284,19 @@ export class EnsembleScorer<G, N extends object> {
    * this scorer's, e.g. `score`'s own pass) instead of a second SWAP pass.
    */
   async scoreWith(genotypes: readonly G[], swap?: readonly NetworkScore[]): Promise<EnsembleScore[]> {
-    if (genotypes.length === 0) return [];
+    return this.scoreBuilt(
+      genotypes.map((g) => this.space.build(g, this.opts.network)),
+      swap,
+    );
+  }
+
+  /**
+   * {@link scoreWith} for networks the caller already built from genotypes of this space with this scorer's network
+   * options (a warm server builds each request's networks once).
+   */
+  async scoreBuilt(nets: readonly Network[], swap?: readonly NetworkScore[]): Promise<EnsembleScore[]> {
+    if (nets.length === 0) return [];
     const ref = await this.loadReference();
-    const nets = genotypes.map((g) => this.space.build(g, this.opts.network));
     return (await this.members(nets, swap)).map((m) => ({
       ...m,
       fitness: ensembleScore(this.opts.rule, m.values, ref.columns),

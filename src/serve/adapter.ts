@@ -17,6 +17,18 @@ import { requestKey, resolveScoringRequest } from '../request/resolve.js';
 import { settingsBlock } from '../request/settings.js';
 import type { ScoringRequest } from '../request/types.js';
 import { checkInputsFit, scoreWithBackend, type NetworkScore } from '../score/swap.js';
+import {
+  DEFAULT_FITNESS,
+  type EnsembleScore,
+  type EnsembleScorer,
+  fitnessNames,
+  fitnessRule,
+  REG_SWAP_FITNESS,
+  scoreFitness,
+} from '../score/ensemble.js';
+import { ensembleScorerFor, ensembleSettings } from '../cli/ensemble.js';
+import { scoreRow } from '../cli/score-output.js';
+import type { SearchSpace } from '../spaces/types.js';
 import { spaceEntry, type SpaceEntry } from '../catalog/registry.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
@@ -28,12 +40,14 @@ import type { WarmState } from './warm.js';
 export interface ArchSettings extends ScoringFlags {
   threads?: string;
   truth?: boolean;
+  /** `reg-swap` or an ensemble plug-in (default: the ensemble, as `swapnas score`; `official` makes it reg-swap). */
+  fitness?: string;
 }
 
 /** What `swapnas score --format json` prints. */
 export interface ScoreResult {
   readonly settings: Record<string, unknown>;
-  readonly results: Record<string, unknown>[];
+  readonly results: readonly object[];
 }
 
 /** Networks per backend call, as the CLI's default `--chunk`. */
@@ -51,8 +65,8 @@ function parseArchs<G>(entry: SpaceEntry<G>, archs: readonly string[]): G[] {
 }
 
 /**
- * A score request resolved and ready to run. Requests with equal `key` (same resolved request, backend, threads
- * and truth columns) can share one backend call: their rows are the same as when run alone.
+ * A score request resolved and ready to run. Requests with equal `key` (same resolved request, backend, threads,
+ * truth columns and fitness) can share one backend call: their rows are the same as when run alone.
  */
 export interface PreparedScore {
   readonly key: string;
@@ -63,6 +77,8 @@ export interface PreparedScore {
   readonly choice: BackendChoice;
   readonly threads: number | undefined;
   readonly table: BenchmarkTable | undefined;
+  /** The ensemble fitness's scorer, its reference set loaded (kept warm with the settings); undefined: reg-SWAP. */
+  readonly ensemble: EnsembleScorer<unknown, object> | undefined;
   readonly settings: Record<string, unknown>;
 }
 
@@ -77,19 +93,34 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${request.space} has no benchmark table`);
     table = warm.tables.get(request.space, () => entry.loadTable!()) as BenchmarkTable;
   }
+  const fitness = scoreFitness({ fitness: f.fitness, official: f.official });
   const choice = await warm.choose(request.backend);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
+  const ensemble = fitness.rule
+    ? ensembleScorerFor(entry.space as SearchSpace<unknown, object>, fitness.rule, {
+        request,
+        inputs,
+        threads,
+        cacheDir: warm.cacheDir,
+        progress: false,
+        registry: warm.registry,
+      })
+    : undefined;
+  // The reference set is scored (or read) once per settings, before the first request with them is answered.
+  await ensemble?.loadReference();
   return {
     entry,
-    key: JSON.stringify([requestKey(request), choice.backend.name, threads ?? null, Boolean(table)]),
+    key: JSON.stringify([requestKey(request), choice.backend.name, threads ?? null, Boolean(table), fitness.name]),
     request,
     inputs,
     choice,
     threads,
     table,
+    ensemble,
     settings: {
       ...settingsBlock(request, choice.backend.name, choice.skipped),
       ...(table ? { truth: truthInfo(table) } : {}),
+      ...(fitness.rule ? { ensemble: ensembleSettings(fitness.rule) } : {}),
     },
   };
 }
@@ -106,17 +137,27 @@ export async function prepareScore(archs: readonly string[], f: ArchSettings, wa
   return { ...r, archs: genotypes.map((g) => entry.space.format(g)), networks };
 }
 
-/** Scores of prepared networks on the warm backend, {@link CHUNK} networks per call. */
+/** One network's scores: its SWAP pass and, under an ensemble fitness, its fitness and member values. */
+export interface ServedScore {
+  readonly swap: NetworkScore;
+  readonly ensemble: EnsembleScore | undefined;
+}
+
+/**
+ * Scores of prepared networks on the warm backend, {@link CHUNK} networks per call, with the ensemble fitness
+ * (from the same SWAP pass) when the settings have one.
+ */
 export async function scoreNetworksWarm(
-  p: Pick<PreparedScore, 'request' | 'inputs' | 'choice' | 'threads'>,
+  p: Pick<PreparedScore, 'request' | 'inputs' | 'choice' | 'threads' | 'ensemble'>,
   networks: readonly Network[],
   warm: WarmState,
   signal: AbortSignal,
-): Promise<NetworkScore[]> {
+): Promise<ServedScore[]> {
   const seeds = Array.from({ length: p.request.repeats }, (_, r) => repeatSeed(p.request.seed, r));
-  const scores: NetworkScore[] = [];
+  const out: ServedScore[] = [];
   for (let i = 0; i < networks.length; i += CHUNK) {
-    const part = await scoreWithBackend(networks.slice(i, i + CHUNK), p.choice.backend as Backend, {
+    const nets = networks.slice(i, i + CHUNK);
+    const part = await scoreWithBackend(nets, p.choice.backend as Backend, {
       inputs: p.inputs,
       seeds,
       regulariser: p.request.regulariser ?? undefined,
@@ -124,18 +165,18 @@ export async function scoreNetworksWarm(
       ...(p.threads !== undefined ? { threads: p.threads } : {}),
       signal,
     });
-    scores.push(...part);
+    if (p.ensemble && signal.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
+    const ens = p.ensemble ? await p.ensemble.scoreBuilt(nets, part) : undefined;
+    part.forEach((swap, k) => out.push({ swap, ensemble: ens?.[k] }));
   }
-  return scores;
+  return out;
 }
 
-/** The response of a prepared request given its networks' scores (in order). */
-export function scoreResult(p: PreparedScore, scores: readonly NetworkScore[]): ScoreResult {
-  const results = p.archs.map((arch, k) => ({
-    arch,
-    ...scores[k]!,
-    ...(p.table ? { truth: truthRow(p.table, arch) } : {}),
-  }));
+/** The response of a prepared request given its networks' scores (in order): `swapnas score`'s rows. */
+export function scoreResult(p: PreparedScore, scores: readonly ServedScore[]): ScoreResult {
+  const results = p.archs.map((arch, k) =>
+    scoreRow(arch, scores[k]!.swap, scores[k]!.ensemble, p.table ? truthRow(p.table, arch) : undefined),
+  );
   return { settings: p.settings, results };
 }
 
@@ -163,10 +204,12 @@ export async function scoreOnnx(
 }
 
 /**
- * The proxies: SWAP and reg-SWAP (every score result has both) and the zero-cost proxies of the registry with what
- * each needs (`swapnas score --proxies` computes those; the server does not run them yet).
+ * The proxies: SWAP and reg-SWAP (every score result has both), the ensemble fitnesses (the default `fitness`), and
+ * the zero-cost proxies of the registry with what each needs (`swapnas score --proxies` computes those; the server
+ * does not run them yet).
  */
 export function listProxies(): Record<string, unknown>[] {
+  const ensembles = fitnessNames().filter((n) => n !== REG_SWAP_FITNESS);
   return [
     {
       name: 'swap',
@@ -180,6 +223,18 @@ export function listProxies(): Record<string, unknown>[] {
       served: true,
       description: 'reg-SWAP: Ψ · exp(−(Θ−μ)²/σ), size-regularised (data-free μ/σ unless given)',
     },
+    ...ensembles.map((name) => {
+      const rule = fitnessRule(name)!;
+      return {
+        name,
+        direction: 'higher',
+        served: true,
+        fitness: true,
+        default: name === DEFAULT_FITNESS,
+        members: rule.members,
+        description: rule.description,
+      };
+    }),
     ...PROXY_NAMES.map((name) => {
       const p = proxySpec(name);
       return { name, served: false, group: p.group, backward: p.backward, labels: p.labels, protocol: p.protocol };

@@ -1,8 +1,8 @@
-import type { NetworkScore } from '../score/swap.js';
 import {
   type ArchSettings,
   type PreparedScore,
   prepareScore,
+  type ServedScore,
   scoreNetworksWarm,
   scoreResult,
   type ScoreResult,
@@ -52,7 +52,7 @@ export async function scoreCoalesced(
     try {
       const networks = g.flatMap(({ p }) => p.networks);
       const signal = allAborted(g.map(({ i }) => items[i]!.signal));
-      const scores: NetworkScore[] = await scoreNetworksWarm(g[0]!.p, networks, warm, signal);
+      const scores: ServedScore[] = await scoreNetworksWarm(g[0]!.p, networks, warm, signal);
       let at = 0;
       for (const { p, i } of g) {
         out[i] = scoreResult(p, scores.slice(at, at + p.networks.length));

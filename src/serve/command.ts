@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { listenHttp } from './http.js';
 import { SERVER_DEFAULTS, ScoreServer } from './server.js';
 import { serveStdio } from './stdio.js';
+import { WarmState } from './warm.js';
 import { int, num } from '../cli/parse.js';
 
 interface ServeFlags {
@@ -12,6 +13,7 @@ interface ServeFlags {
   maxRequestMb: string;
   maxArchs: string;
   coalesce: string;
+  cacheDir?: string;
 }
 
 /** `swapnas serve`: a warm scoring server over JSON lines on stdin/stdout, or HTTP on loopback. */
@@ -33,6 +35,10 @@ export function registerServe(program: Command): void {
       'architectures that queued score requests with equal settings may pool into one backend call (1: off)',
       String(d.coalesce),
     )
+    .option(
+      '--cache-dir <dir>',
+      "where ensemble reference sets and data-free μ/σ are cached (as score's --cache-dir; default $SWAPNAS_CACHE_DIR, else the user's cache)",
+    )
     .action(async (f: ServeFlags) => {
       const mb = num('--max-request-mb', f.maxRequestMb);
       const server = new ScoreServer({
@@ -41,6 +47,7 @@ export function registerServe(program: Command): void {
         maxArchs: int('--max-archs', f.maxArchs, 1),
         coalesce: int('--coalesce', f.coalesce, 1),
         maxModelBytes: Math.floor(mb * 0.74 * 2 ** 20), // base64 inflates by 4/3
+        warm: new WarmState(undefined, { cacheDir: f.cacheDir }),
       });
       if (f.http !== undefined) await runHttp(server, f);
       else await runStdio(server);

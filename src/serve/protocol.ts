@@ -53,6 +53,7 @@ export const ARCH_SETTINGS: Readonly<Record<string, Kind>> = {
   gaussian: 'bool',
   gaussianSeed: 'int',
   truth: 'bool',
+  fitness: 'str',
 };
 
 /** Settings of `score_onnx` (`swapnas score model.onnx` options, camel-cased). */

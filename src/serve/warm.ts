@@ -48,13 +48,22 @@ export class WarmState {
   readonly resolveMemo: ResolveMemo;
   /** Benchmark tables by space. */
   readonly tables = new Memo<unknown>();
-  /** What `score` request settings resolve to, by their canonical JSON (a lone request then only builds its networks). */
+  /**
+   * What `score` request settings resolve to, by their canonical JSON (a lone request then only builds its
+   * networks); with an ensemble fitness this holds its scorer, whose reference set stays loaded.
+   */
   readonly settings = new Memo<Promise<ResolvedSettings>>();
   private readonly choices = new Memo<Promise<BackendChoice>>(16);
   readonly registry: BackendRegistry;
+  /** Where data-free μ/σ and ensemble reference sets are cached on disk (undefined: the default folder). */
+  readonly cacheDir: string | undefined;
 
-  /** `cacheDir`: where data-free μ/σ are cached on disk (default: `$SWAPNAS_CACHE_DIR`, else the user's cache). */
-  constructor(base: BackendRegistry = new BackendRegistry(), opts: { readonly cacheDir?: string } = {}) {
+  /**
+   * `cacheDir`: where data-free μ/σ and ensemble reference sets are cached on disk (default: `$SWAPNAS_CACHE_DIR`,
+   * else the user's cache), as `swapnas score --cache-dir`.
+   */
+  constructor(base: BackendRegistry = new BackendRegistry(), opts: { readonly cacheDir?: string | undefined } = {}) {
+    this.cacheDir = opts.cacheDir;
     const disk = diskRegulariserMemo(opts.cacheDir);
     this.resolveMemo = {
       inputs: (key, make) => this.inputs.get(key, make),

@@ -215,27 +215,29 @@ class Client:
         _, fut = self.submit(method, params, _inline=True)
         return _unwrap(fut.result(timeout))
 
-    def score(self, archs, space="nb201", **settings):
+    def score(self, archs, space="nb201", fitness=None, **settings):
         """Score architectures of a search space, as ``swapnas score --space SPACE ARCHS…`` with the same options.
 
-        ``archs`` is one architecture string or a list; settings are the CLI options in snake_case
-        (``dataset``, ``repeats``, ``channels``, ``input_size``, ``truth``, …). Returns ``{"settings", "results"}``.
+        ``archs`` is one architecture string or a list; ``fitness`` is ``"ensemble"`` (the default, as the CLI's:
+        each row gets ``ensemble: {fitness, members}`` before SWAP and reg-SWAP) or ``"reg-swap"`` (SWAP and reg-SWAP
+        only); settings are the CLI options in snake_case (``dataset``, ``repeats``, ``channels``, ``input_size``,
+        ``truth``, …). Returns ``{"settings", "results"}``.
         """
         if isinstance(archs, str):
             archs = [archs]
-        return self.call("score", dict(_settings(settings), archs=list(archs), space=space))
+        return self.call("score", dict(_settings(dict(settings, fitness=fitness)), archs=list(archs), space=space))
 
-    def score_each(self, archs, space="nb201", window=64, **settings):
+    def score_each(self, archs, space="nb201", window=64, fitness=None, **settings):
         """Score architectures one request each, with up to ``window`` requests in flight; yields their result
         rows in order (each as in ``score(arch)["results"][0]``).
 
         The server pools queued requests of equal settings into one backend call, so a stream of single
-        architectures costs about what one batched ``score`` does. Raises :class:`SwapnasError` at the first
-        error reply.
+        architectures costs about what one batched ``score`` does. ``fitness`` and settings as :meth:`score`.
+        Raises :class:`SwapnasError` at the first error reply.
         """
         if window < 1:
             raise SwapnasError("E_OPTION", "window must be at least 1, got %r" % (window,))
-        params = dict(_settings(settings), space=space)
+        params = dict(_settings(dict(settings, fitness=fitness)), space=space)
         pending = collections.deque()
         for arch in archs:
             pending.append(self.submit("score", dict(params, archs=[arch]))[1])

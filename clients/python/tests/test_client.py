@@ -26,9 +26,12 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 ONNX = os.path.join(ROOT, "test", "fixtures", "onnx", "headnet.onnx")
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 B = "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-TINY = dict(channels=4, cells=1, gaussian=True, input_size=8, batch=8, repeats=2, backend="reference")
-# The server scores SWAP and reg-SWAP: its results equal `score --fitness reg-swap`'s (the CLI's default is the ensemble).
+TINY = dict(channels=4, cells=1, gaussian=True, input_size=8, batch=8, repeats=2, backend="reference", fitness="reg-swap")
+# Tests of the client's mechanics pin reg-SWAP (the default ensemble would score a reference set for these settings);
+# the default fitness has its own test, on the native backend where its reference set takes about a second.
 TINY_FLAGS = "--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend reference --fitness reg-swap".split()
+TINY_NATIVE = dict(channels=4, cells=1, gaussian=True, input_size=8, batch=8, repeats=2, backend="native")
+TINY_NATIVE_FLAGS = "--channels 4 --cells 1 --gaussian --input-size 8 --batch 8 --repeats 2 --backend native".split()
 
 try:
     import torch
@@ -65,6 +68,21 @@ class StdioClientTest(unittest.TestCase):
         one = self.client.score(A, **TINY)  # a single string is a list of one
         self.assertEqual(one["results"], cli("score", A, *TINY_FLAGS)["results"])
 
+    def test_fitness_default_ensemble_and_reg_swap_equal_cli(self):
+        ens = self.client.score([A, B], **TINY_NATIVE)  # the default fitness, as `swapnas score` with no --fitness
+        self.assertEqual(ens, cli("score", A, B, *TINY_NATIVE_FLAGS))
+        self.assertIn("meco", ens["settings"]["ensemble"]["members"])
+        self.assertIsInstance(ens["results"][0]["ensemble"]["fitness"], float)
+        named = self.client.score(A, fitness="ensemble", **TINY_NATIVE)
+        self.assertEqual(named["results"], ens["results"][:1])
+        reg = self.client.score(A, fitness="reg-swap", **TINY_NATIVE)
+        self.assertEqual(reg, cli("score", A, *TINY_NATIVE_FLAGS, "--fitness", "reg-swap"))
+        self.assertNotIn("ensemble", reg["results"][0])
+        self.assertEqual(reg["results"][0]["regSwap"], ens["results"][0]["regSwap"])
+        with self.assertRaises(swapnas.SwapnasError) as e:
+            self.client.score(A, fitness="nope", **TINY_NATIVE)
+        self.assertEqual(e.exception.code, "E_OPTION")
+
     def test_score_each_pipelines_and_equals_score(self):
         archs = [A, B, A, B, B, A]
         rows = list(self.client.score_each(archs, window=4, **TINY))
@@ -97,7 +115,8 @@ class StdioClientTest(unittest.TestCase):
 
     def test_cancel(self):
         rid, fut = self.client.submit(
-            "score", {"archs": [A], "channels": 16, "cells": 5, "repeats": 64, "backend": "reference", "mu": 1, "sigma": 1}
+            "score", {"archs": [A], "channels": 16, "cells": 5, "repeats": 64, "backend": "reference", "mu": 1, "sigma": 1,
+             "fitness": "reg-swap"}
         )
         self.assertTrue(self.client.cancel(rid))
         reply = fut.result(120)
