@@ -405,6 +405,7 @@ describe('swapnas serve --http (built dist/)', () => {
     child.kill('SIGTERM');
     const done = await slow;
     expect(done.status).toBe(200);
+    expect(done.headers.get('connection')).toBe('close'); // the server does not wait for the idle connection
     expect(await done.json()).toMatchObject({ result: { results: [{ arch: A }] } });
     expect(await exited).toBe(0);
   });

@@ -73,7 +73,11 @@ export function buildHttp(server: ScoreServer, token?: string): FastifyInstance 
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
-    return send(reply, await server.handle(envelope, ac.signal));
+    const r = await server.handle(envelope, ac.signal);
+    // Once shutdown began, a finished request's keep-alive connection is closed after its answer: close() would
+    // otherwise wait for the client's idle connection to time out (fastify's keepAliveTimeout, 72 s).
+    if (server.shuttingDown) reply.header('connection', 'close');
+    return send(reply, r);
   };
   const idOf = (req: FastifyRequest) => (req.query as Record<string, string | undefined>)['id'] ?? null;
   app.post('/rpc', (req, reply) => call(reply, req.body));

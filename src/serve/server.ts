@@ -250,6 +250,11 @@ export class ScoreServer {
     }
   }
 
+  /** True once {@link beginShutdown} (or close) was called. */
+  get shuttingDown(): boolean {
+    return this.closing;
+  }
+
   /** Refuse new scoring requests from now on (`E_SHUTTING_DOWN`); queued and running ones still finish. */
   beginShutdown(): void {
     this.closing = true;
