@@ -26,6 +26,7 @@ const variants = [
 ];
 const rows = [];
 const run = async (dataset, v, seed, inputs) => {
+  const cpu0 = process.cpuUsage();
   const r = await runSearch(
     {
       strategy: 'swap-nas',
@@ -37,6 +38,7 @@ const run = async (dataset, v, seed, inputs) => {
     },
     { inputs },
   );
+  const cpu = process.cpuUsage(cpu0);
   const g = dartsSpace.parse(r.chosen.arch);
   const row = {
     dataset,
@@ -45,6 +47,7 @@ const run = async (dataset, v, seed, inputs) => {
     compact: formatDartsCompact(g),
     evalParamsM: r.chosen.evalParams / 1e6,
     seconds: r.wallTimeSec,
+    cpuSec: (cpu.user + cpu.system) / 1e6,
     scored: r.networksScored,
     mu: r.proxy.regulariser.mu,
     sigma: r.proxy.regulariser.sigma,
@@ -58,13 +61,13 @@ for (let seed = 0; seed < Number(a['imagenet-seeds']); seed++)
   await run('imagenet', { name: 'μ=σ=25K (paper)', targetParams: 25 }, seed, imagenet);
 
 console.log(
-  `SWAP-NAS on DARTS (${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, native backend), default search settings, proxy = the space default.\n`,
+  `SWAP-NAS on DARTS (${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, native backend), default search settings, fitness ${a.fitness}, proxy = the space default.\n`,
 );
 console.log(
-  '| dataset | μ/σ | seed | genotype (compact) | eval-network params (M) | networks scored | search time (s) |',
+  `| dataset | μ/σ | seed | genotype (compact) | eval-network params (M) | networks scored | search time (s) | process CPU (s) |`,
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows)
   console.log(
-    `| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact.replace('|', '\\|')}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} |`,
+    `| ${r.dataset} | ${r.variant} (μ=${r.mu.toFixed(1)}) | ${r.seed} | \`${r.compact.replace('|', '\\|')}\` | ${r.evalParamsM.toFixed(2)} | ${r.scored} | ${r.seconds.toFixed(1)} | ${r.cpuSec.toFixed(1)} |`,
   );
