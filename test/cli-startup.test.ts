@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadedModules } from '../bench/module-log.mjs';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -21,6 +23,14 @@ function loadedPackages(args: string[]): { status: number | null; stdout: string
   );
   const r = spawnSync(process.execPath, ['--require', probe, CLI, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, packages: new Set(JSON.parse(readFileSync(out, 'utf8')) as string[]) };
+}
+
+/** Runs the CLI under a module-loader hook; the ES modules of dist/ it resolved, relative to dist/. */
+function loadedDistModules(args: string[]): { status: number | null; stdout: string; modules: string[] } {
+  const r = loadedModules(CLI, args);
+  const dist = `${pathToFileURL(join(__dirname, '..', 'dist')).href}/`;
+  const modules = r.urls.filter((u) => u.startsWith(dist)).map((u) => u.slice(dist.length));
+  return { status: r.status, stdout: r.stdout, modules };
 }
 
 describe('CLI start-up loads only the command it runs', () => {
@@ -55,6 +65,25 @@ describe('CLI start-up loads only the command it runs', () => {
     expect(fromOnnx.packages.has('onnx-proto')).toBe(true);
     expect(loadedPackages(['worker', '--help']).packages.has('bullmq')).toBe(true);
     expect(loadedPackages(['serve', '--help']).packages.has('fastify')).toBe(true);
+  });
+
+  it('a reg-swap score call loads the backend it runs and no other, and neither the proxies, ONNX nor gradients', () => {
+    const run = (args: string[]) => loadedDistModules(args);
+    const plain = run(['score', A, '--fitness', 'reg-swap', '--backend', 'native', '--no-progress']);
+    expect(plain.status).toBe(0);
+    expect(plain.modules).toContain('backends/native/index.js');
+    expect(plain.modules).toContain('spaces/nb201/index.js');
+    for (const m of plain.modules)
+      expect(m, m).not.toMatch(
+        /^(backends\/(webgpu|reference|ort|cuda)\/|onnx\/|grad\/|proxies\/(run|native-run)\.js)/,
+      );
+    // the reference backend is loaded when named, and the registry's metadata needs no backend at all
+    const ref = run(['score', A, '--fitness', 'reg-swap', '--backend', 'reference', '--repeats', '1', '--no-progress']);
+    expect(ref.modules).toContain('backends/reference/index.js');
+    expect(ref.modules.filter((m) => /^backends\/(native|webgpu|ort|cuda)\//.test(m))).toEqual([]);
+    const help = run(['score', '--help']);
+    expect(help.modules.filter((m) => /^backends\/.+\//.test(m))).toEqual([]);
+    expect(help.stdout).toContain('auto | cuda | native | webgpu | ort | reference');
   });
 
   it('help without a command still lists every command', () => {

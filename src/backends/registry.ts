@@ -1,10 +1,6 @@
 import { SwapError } from '../util/errors.js';
-import { referenceProvider } from './reference/index.js';
-import { cudaProvider } from './cuda/index.js';
-import { nativeProvider } from './native/index.js';
-import { ortProvider } from './ort/provider.js';
-import { webgpuProvider } from './webgpu/index.js';
-import type { Backend, BackendName, BackendProvider, MeasurementKind } from './types.js';
+import { BACKEND_INFO, type BackendInfo } from './info.js';
+import type { Backend, BackendName, BackendProbe, BackendProvider, MeasurementKind } from './types.js';
 import { quote } from '../util/quote.js';
 
 /** A backend that was not chosen, and why. */
@@ -124,6 +120,39 @@ export interface MeasurementGroup {
   readonly kinds: MeasurementKind[];
 }
 
+/**
+ * A provider whose metadata is `info` and whose implementation is imported on its first probe or create (once per
+ * provider object). An implementation that does not load makes the backend unavailable, with the reason.
+ */
+function lazyProvider(info: BackendInfo, load: () => Promise<BackendProvider>): BackendProvider {
+  let impl: Promise<BackendProvider> | undefined;
+  const loaded = () => (impl ??= load());
+  return {
+    ...info,
+    probe: async (): Promise<BackendProbe> => {
+      let p: BackendProvider;
+      try {
+        p = await loaded();
+      } catch (e) {
+        return { available: false, reason: `its module does not load: ${(e as Error).message.slice(0, 200)}` };
+      }
+      return p.probe();
+    },
+    create: async () => (await loaded()).create(),
+  };
+}
+
+/**
+ * The built-in backends by priority, as light providers: their metadata (src/backends/info.ts) is here at once,
+ * each implementation is imported when the backend is first probed or created — `auto` loads the backends it
+ * probes up to the first available one, a named backend only its own.
+ */
 export function defaultProviders(): BackendProvider[] {
-  return [cudaProvider, nativeProvider, webgpuProvider, ortProvider, referenceProvider];
+  return [
+    lazyProvider(BACKEND_INFO.cuda, async () => (await import('./cuda/index.js')).cudaProvider),
+    lazyProvider(BACKEND_INFO.native, async () => (await import('./native/index.js')).nativeProvider),
+    lazyProvider(BACKEND_INFO.webgpu, async () => (await import('./webgpu/index.js')).webgpuProvider),
+    lazyProvider(BACKEND_INFO.ort, async () => (await import('./ort/provider.js')).ortProvider),
+    lazyProvider(BACKEND_INFO.reference, async () => (await import('./reference/index.js')).referenceProvider),
+  ];
 }

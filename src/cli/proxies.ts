@@ -5,7 +5,6 @@
  * loads) or `reference` (TypeScript, float64, the definition). Other backends are refused with the reason.
  */
 import { statSync } from 'node:fs';
-import type { Command } from 'commander';
 import { type InputBatch, takeSamples } from '../data/batch.js';
 import {
   CIFAR100_MEAN,
@@ -31,42 +30,8 @@ import { int } from './parse.js';
 import { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 
 export { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
-
-export interface ProxyFlags {
-  proxies?: string;
-  proxyProtocol?: string;
-  labels?: string;
-  proxyBatch?: string;
-  backend?: string;
-  seed?: string;
-  format?: string;
-  images?: string;
-  imageDir?: string;
-  npy?: string;
-  input?: string;
-  gaussian?: boolean;
-  gaussianSeed?: string;
-  norm?: string;
-  reinit?: boolean;
-  inputShape?: string;
-  threads?: string;
-}
-
-/** Add the proxy options to a command. */
-export function addProxyOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--proxies <list>',
-      'zero-cost proxies to compute instead of SWAP: comma-separated names or "all" (grad_norm, snip, synflow, jacov, zico, meco, zen, az_*, vkdnw, …)',
-    )
-    .option(
-      '--proxy-protocol <p>',
-      "official (each proxy's own batch, init, inputs) | swap (SWAP's inputs and weights)",
-      'official',
-    )
-    .option('--proxy-batch <n>', "samples per batch for every proxy (default: each proxy's official batch; swap: S)")
-    .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array');
-}
+export { addProxyOptions, type ProxyFlags } from './proxy-options.js';
+import type { ProxyFlags } from './proxy-options.js';
 
 const NATIVE_WHY = 'gradients and explicit weights on the C++ engine (float32 passes; routed groups say so per proxy)';
 const REFERENCE_WHY = 'gradients and explicit weights on the reference engine (float64, the definition)';

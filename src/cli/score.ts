@@ -6,7 +6,6 @@ import type { Backend, BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { checkInputsFit, type NetworkScore, scoreWithBackend, type ScoreSettings } from '../score/swap.js';
 import type { Network } from '../ir/types.js';
-import { checkProxyRequest } from '../proxies/run.js';
 import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
@@ -22,16 +21,11 @@ import {
   scoringOptionsFromFlags,
 } from './options.js';
 import { OFFICIAL_PROTOCOL as O } from '../catalog/defaults.js';
-import { addScoreOnnxOptions, runScoreOnnx } from './score-onnx.js';
+import { addScoreOnnxOptions } from './score-onnx-options.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
-import {
-  addProxyOptions,
-  type ProxyFlags,
-  type RemoteProxyRows,
-  scoreNetworksWithProxies,
-  scoreOnnxWithProxies,
-} from './proxies.js';
+import type { RemoteProxyRows } from './proxies.js';
+import { addProxyOptions, type ProxyFlags } from './proxy-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutputFile } from '../io/output-path.js';
@@ -154,10 +148,13 @@ export function registerScore(program: Command): void {
       throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
       if (f.output !== undefined) checkOutputFile(f.output, '--output');
+      const { scoreOnnxWithProxies } = await import('./proxies.js');
       await writeOut(f.output, await scoreOnnxWithProxies(archs[0]!, f));
       return;
     }
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx')) {
+      // The ONNX path (schema, import, ONNX Runtime pool) is loaded only for a model.
+      const { runScoreOnnx } = await import('./score-onnx.js');
       await runScoreOnnx(archs[0]!, f as unknown as Parameters<typeof runScoreOnnx>[1]);
       return;
     }
@@ -301,6 +298,7 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
   const network = { space: space.name, ...opts };
   const remote = f.redis ? await remoteProxies(f, space.name, opts, items) : undefined;
+  const { scoreNetworksWithProxies } = await import('./proxies.js');
   await writeOut(f.output, await scoreNetworksWithProxies(items, f, request.seed, plan.inputs.n, network, remote));
 }
 
@@ -312,6 +310,7 @@ async function remoteProxies(
   items: readonly { id: string; net: () => Network }[],
 ): Promise<RemoteProxyRows> {
   const { remoteProxyRows } = await import('../queue/proxies-remote.js');
+  const { checkProxyRequest } = await import('../proxies/run.js');
   const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'score (queue)' };
   return async (request, run) => {
     // What a worker would refuse (labels, a head), refused here before anything is queued.

@@ -10,10 +10,9 @@ import type { InputBatch } from '../data/batch.js';
 import type { Network } from '../ir/types.js';
 import { loadAddon } from '../native/loader.js';
 import { type EnsembleRule, ensembleScore, type ReferenceColumn, referenceColumn } from '../proxies/ensemble.js';
-import { nativeProxyRunner } from '../proxies/native-run.js';
 import { PROXY_NAMES, type ProxyName } from '../proxies/registry.js';
 import type { Regulariser } from '../proxies/regularise.js';
-import { type ProxyRun, type ProxyRunOptions, runProxies } from '../proxies/run.js';
+import type { ProxyRun, ProxyRunOptions } from '../proxies/run.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
@@ -229,7 +228,7 @@ function finiteOrNull(v: number | null | undefined): number | null {
 export class EnsembleScorer<G, N extends object> {
   private readonly suite: ProxyName[];
   private readonly engine: 'native' | 'reference';
-  private runner: ((net: Network, o: ProxyRunOptions) => Promise<ProxyRun>) | undefined;
+  private runner: Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> | undefined;
   private reference: Promise<LoadedReference> | undefined;
   /** The SWAP backend `auto` resolved to (fixed once, so the reference and every network use the same one). */
   private backend: BackendName | undefined;
@@ -377,7 +376,7 @@ export class EnsembleScorer<G, N extends object> {
   private async suiteValues(net: Network, seed: number): Promise<Record<string, number | null>> {
     if (this.suite.length === 0) return {};
     const o = this.opts;
-    const run = await this.suiteRunner()(net, {
+    const run = await (await this.suiteRunner())(net, {
       protocol: 'swap',
       seed,
       images: o.inputs,
@@ -387,13 +386,20 @@ export class EnsembleScorer<G, N extends object> {
     return Object.fromEntries(this.suite.map((m) => [m, finiteOrNull(run.values[m]?.value)]));
   }
 
-  private suiteRunner(): (net: Network, o: ProxyRunOptions) => Promise<ProxyRun> {
-    if (this.runner) return this.runner;
+  /** The suite members' engine, made (and its module loaded) on first use: a reg-SWAP-only run loads neither. */
+  private suiteRunner(): Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> {
+    this.runner ??= this.makeSuiteRunner();
+    return this.runner;
+  }
+
+  private async makeSuiteRunner(): Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> {
     const load = loadAddon();
     if (this.engine === 'native' && load.ok) {
+      const { nativeProxyRunner } = await import('../proxies/native-run.js');
       const native = nativeProxyRunner(load.addon, this.opts.threads);
-      this.runner = (net, o) => native.run(net, this.suite, o);
-    } else this.runner = async (net, o) => runProxies(net, this.suite, o);
-    return this.runner;
+      return (net, o) => native.run(net, this.suite, o);
+    }
+    const { runProxies } = await import('../proxies/run.js');
+    return async (net, o) => runProxies(net, this.suite, o);
   }
 }

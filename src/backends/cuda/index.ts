@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
+import { BACKEND_INFO } from '../info.js';
 import type { NativeAddon } from '../../native/addon.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
 import { measureCountsOnly } from '../measure.js';
@@ -120,10 +121,7 @@ export class CudaBackend implements Backend {
 }
 
 export const cudaProvider: BackendProvider = {
-  name: 'cuda',
-  priority: 30,
-  capabilities: ['relu-patterns'],
-  description: 'CUDA kernels in the C++ addon: forward pass, fused ReLU sign packing and counting on an NVIDIA GPU',
+  ...BACKEND_INFO.cuda,
   probe: async (): Promise<BackendProbe> => {
     const r = probeCuda();
     return r.ok ? { available: true } : { available: false, reason: r.reason };

@@ -1,21 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { loadAddon } from '../../native/loader.js';
 import { SwapError } from '../../util/errors.js';
+import { BACKEND_INFO } from '../info.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
-import type {
-  Backend,
-  BackendProvider,
-  CountRequest,
-  CountResult,
-  MeasureRequest,
-  MeasureResult,
-  MeasurementKind,
-} from '../types.js';
+import type { Backend, BackendProvider, CountRequest, CountResult, MeasureRequest, MeasureResult } from '../types.js';
 import type { NativeAddon, NativeCountJob, NativeCountPool, NativeWeightStore } from '../../native/addon.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 import { nativeGradients } from './grad.js';
-
-const NATIVE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-patterns', 'relu-kernel-logdet']);
 
 /**
  * The C++ CPU engine: multi-threaded forward pass with fused sign-bit packing and word-based counting. An instance
@@ -25,7 +16,7 @@ const NATIVE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-pat
  */
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
-  readonly capabilities = NATIVE_CAPABILITIES;
+  readonly capabilities = BACKEND_INFO.native.capabilities;
   /** Weights kept across this instance's count calls. */
   readonly weights: NativeWeightStore;
   /** Worker threads and their buffers kept across this instance's count calls. */
@@ -74,10 +65,7 @@ export class NativeBackend implements Backend {
 }
 
 export const nativeProvider: BackendProvider = {
-  name: 'native',
-  priority: 20,
-  description: 'C++ addon, multi-threaded CPU forward pass with bit-packed counting',
-  capabilities: NATIVE_CAPABILITIES,
+  ...BACKEND_INFO.native,
   probe: async () => {
     const r = loadAddon();
     return r.ok ? { available: true } : { available: false, reason: r.reason };

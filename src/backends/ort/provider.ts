@@ -3,6 +3,7 @@
  * and the backend's ONNX export and protobuf encoder (onnx-proto, protobufjs) are loaded only when it is created.
  */
 import { SwapError } from '../../util/errors.js';
+import { BACKEND_INFO } from '../info.js';
 import type { BackendProbe, BackendProvider } from '../types.js';
 import { loadOrt } from './job.js';
 
@@ -18,11 +19,7 @@ export function probeOrt(): BackendProbe {
 }
 
 export const ortProvider: BackendProvider = {
-  name: 'ort',
-  priority: 5,
-  capabilities: ['relu-patterns'],
-  description:
-    'ONNX Runtime (onnxruntime-node, CPU provider) on worker threads, with exact TypeScript pattern counting',
+  ...BACKEND_INFO.ort,
   probe: async () => probeOrt(),
   create: async () => {
     const p = probeOrt();

@@ -10,13 +10,12 @@ import type {
 import type { InputBatch } from '../../data/batch.js';
 import type { Network } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
+import { BACKEND_INFO } from '../info.js';
 import { accumulateHammingKernel, logAbsDet, packLayer } from './nwot-kernel.js';
 import { PatternCounter } from './patterns.js';
 import { referenceForward } from './forward.js';
 import { referenceGradients } from './grad-job.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
-
-const REFERENCE_CAPABILITIES: readonly MeasurementKind[] = Object.freeze(['relu-patterns', 'relu-kernel-logdet']);
 
 /**
  * Every requested measurement of one network × seed from one reference forward pass (the definitions
@@ -44,7 +43,7 @@ export function referenceMeasure(
 /** The plain TypeScript backend: the definition every fast path is checked against. Single-threaded. */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference' as const;
-  readonly capabilities = REFERENCE_CAPABILITIES;
+  readonly capabilities = BACKEND_INFO.reference.capabilities;
 
   /** Ψ of every network × seed. */
   async countPatterns(req: CountRequest): Promise<CountResult> {
@@ -78,10 +77,7 @@ export class ReferenceBackend implements Backend {
 }
 
 export const referenceProvider: BackendProvider = {
-  name: 'reference',
-  priority: 0,
-  description: 'plain TypeScript reference (slow; the correctness baseline)',
-  capabilities: REFERENCE_CAPABILITIES,
+  ...BACKEND_INFO.reference,
   probe: async () => ({ available: true }),
   create: async () => new ReferenceBackend(),
 };

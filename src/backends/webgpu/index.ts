@@ -1,3 +1,4 @@
+import { BACKEND_INFO } from '../info.js';
 import type { BackendProvider } from '../types.js';
 import { WebGpuBackend } from './backend.js';
 import { probeWebgpu } from './gpu.js';
@@ -12,10 +13,7 @@ export { PROGRAMS, convProgram, programKey, type ProgramSpec } from './programs.
  * an adapter lazily (never at import time); without a GPU, Mesa's software OpenGL ES driver gives one.
  */
 export const webgpuProvider: BackendProvider = {
-  name: 'webgpu',
-  priority: 10,
-  capabilities: ['relu-patterns'],
-  description: 'WGSL compute shaders via WebGPU (Dawn); forward pass, sign packing and counting on the device',
+  ...BACKEND_INFO.webgpu,
   probe: async () => {
     const r = await probeWebgpu();
     return r.available ? { available: true } : { available: false, reason: r.reason };
