@@ -23,11 +23,13 @@ import type { Network, Shape3 } from '../ir/types.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
-import { type ProxyRun, type ProxyRunOptions, settingsFor } from '../proxies/run.js';
+import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
 import { SwapError } from '../util/errors.js';
 import { int } from './parse.js';
-import { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
+import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
+import { quote } from '../util/quote.js';
+import { csvField } from './csv.js';
 
 export { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 export { addProxyOptions, type ProxyFlags } from './proxy-options.js';
@@ -141,6 +143,29 @@ export async function proxyImages(
   return { images, ...(labels ? { labels } : {}), labelSource };
 }
 
+/** One jsonl line of a proxy row: the row with the run's settings (`--format jsonl` and the resume checkpoint). */
+export function proxyJsonLine(row: Record<string, unknown>, settings: Record<string, unknown>): string {
+  return `${JSON.stringify({ ...row, settings })}\n`;
+}
+
+/** The csv header of proxy rows: the key column, then one column per proxy. */
+export function proxyCsvHeader(names: readonly ProxyName[], key: string): string {
+  return `${[key, ...names].join(',')}\n`;
+}
+
+/** One csv line of a proxy row (empty cells for null values). */
+export function proxyCsvLine(row: Record<string, unknown>, names: readonly ProxyName[], key: string): string {
+  const v = row['proxies'] as Record<string, number | null>;
+  const cells = names.map((n) => (v[n] === null || v[n] === undefined ? '' : String(v[n])));
+  return `${[csvField(String(row[key])), ...cells].join(',')}\n`;
+}
+
+/** Check `--format` for proxy rows: json, jsonl or csv. */
+export function checkProxyFormat(format: string): void {
+  if (!['json', 'jsonl', 'csv'].includes(format))
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
+}
+
 /** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null). */
 export function formatProxyRows(
   rows: Record<string, unknown>[],
@@ -149,73 +174,57 @@ export function formatProxyRows(
   format: string,
   key: string,
 ): string {
+  checkProxyFormat(format);
   if (format === 'json') return `${JSON.stringify({ settings, results: rows }, null, 2)}\n`;
-  if (format === 'jsonl') return rows.map((r) => `${JSON.stringify({ ...r, settings })}\n`).join('');
-  if (format === 'csv') {
-    const cell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = rows.map((r) => {
-      const v = r['proxies'] as Record<string, number | null>;
-      return [
-        cell(String(r[key])),
-        ...names.map((n) => (v[n] === null || v[n] === undefined ? '' : String(v[n]))),
-      ].join(',');
-    });
-    return `${[key, ...names].join(',')}\n${lines.join('\n')}\n`;
-  }
-  throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${format}`);
+  if (format === 'jsonl') return rows.map((r) => proxyJsonLine(r, settings)).join('');
+  return proxyCsvHeader(names, key) + rows.map((r) => proxyCsvLine(r, names, key)).join('');
 }
 
-/**
- * Every item's row, `inFlight` networks at a time, in item order: each network is built when its turn comes and
- * dropped once scored, so memory stays bounded by the window, not the item count.
- */
-async function windowedRows(
-  items: readonly { id: string; net: () => Network }[],
-  inFlight: number,
-  score: (net: Network) => Promise<ProxyRun & { peakBytes?: number }>,
-): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++)
-      rows[i] = proxyRow('arch', items[i]!.id, await score(items[i]!.net()));
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, items.length)) }, worker));
-  return rows;
+/** A `score --proxies` run resolved from its flags: the request, the run options and the settings every output carries. */
+export interface ProxyPlan {
+  readonly req: ProxyRequest;
+  readonly run: ProxyRunOptions;
+  readonly settings: Record<string, unknown>;
 }
 
-/** Rows computed elsewhere (queue workers: `score --redis`) for a request and run options resolved here. */
-export type RemoteProxyRows = (req: ProxyRequest, run: ProxyRunOptions) => Promise<Record<string, unknown>[]>;
-
-/**
- * Score space networks (built on demand, {@link proxyWindow} at a time) with the requested proxies, or hand the
- * resolved request to `remote` (the same settings block either way).
- */
-export async function scoreNetworksWithProxies(
-  items: readonly { id: string; net: () => Network }[],
+/** Resolve `score --proxies` for networks taking `shape` inputs: request, input images and settings block. */
+export async function planProxies(
+  shape: Shape3,
   f: ProxyFlags,
   seed: number,
   swapBatch: number,
   network: Record<string, unknown>,
-  remote?: RemoteProxyRows,
-): Promise<string> {
+): Promise<ProxyPlan> {
   const req = proxyRequest(f);
-  const shape = items[0]!.net().nodes[0]!.shape as Shape3;
   const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape);
-  const opts: ProxyRunOptions = {
+  const run: ProxyRunOptions = {
     protocol: req.protocol,
     seed,
     images: data.images,
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  const local = async () => {
-    const run = proxyRunner(req, threadsOf(f));
-    return windowedRows(items, proxyWindow(threadsOf(f)), (net) => run(net, req.names, opts));
-  };
-  const rows = remote ? await remote(req, opts) : await local();
-  const settings = proxySettings(req, opts, data, seed, { network });
-  return formatProxyRows(rows, req.names, settings, f.format ?? 'json', 'arch');
+  return { req, run, settings: proxySettings(req, run, data, seed, { network }) };
+}
+
+/**
+ * Score space networks with a plan's proxies, {@link proxyWindow} at a time, each built when its turn comes and
+ * dropped once scored; rows reach `emit` in item order as they are computed.
+ */
+export async function scoreNetworksWithProxies(
+  items: readonly { id: string; net: () => Network }[],
+  plan: ProxyPlan,
+  threads: number | undefined,
+  emit: (row: Record<string, unknown>, i: number) => void | Promise<void>,
+): Promise<void> {
+  const run = proxyRunner(plan.req, threads);
+  const { names } = plan.req;
+  await inOrderWindow(
+    items.length,
+    proxyWindow(threads),
+    async (i) => proxyRow('arch', items[i]!.id, await run(items[i]!.net(), names, plan.run)),
+    emit,
+  );
 }
 
 function proxySettings(

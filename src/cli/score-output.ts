@@ -188,8 +188,13 @@ export class ScoreSink {
   }
 
   private write(s: string): Promise<void> {
-    return this.file
-      ? Promise.resolve(this.file.write(s))
-      : new Promise<void>((res, rej) => process.stdout.write(s, (e) => (e ? rej(e) : res())));
+    return writeText(this.file, s);
   }
+}
+
+/** Append text to `file`, or write it to stdout (resolved once stdout has taken it) without one. */
+export function writeText(file: AppendFile | undefined, s: string): Promise<void> {
+  return file
+    ? Promise.resolve(file.write(s))
+    : new Promise<void>((res, rej) => process.stdout.write(s, (e) => (e ? rej(e) : res())));
 }

@@ -5,7 +5,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { checkInputsFit, type NetworkScore, scoreWithBackend, type ScoreSettings } from '../score/swap.js';
-import type { Network } from '../ir/types.js';
+import type { Network, Shape3 } from '../ir/types.js';
 import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
@@ -24,7 +24,7 @@ import { OFFICIAL_PROTOCOL as O } from '../catalog/defaults.js';
 import { addScoreOnnxOptions } from './score-onnx-options.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
-import type { RemoteProxyRows } from './proxies.js';
+import type { ProxyPlan } from './proxies.js';
 import { addProxyOptions, type ProxyFlags } from './proxy-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
@@ -181,7 +181,9 @@ async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
     checkOutputFile(f.output, '--output');
     if (f.format === 'csv') checkOutputFile(`${f.output}.settings.json`, '--output (settings)');
   }
-  const lock = f.output !== undefined && f.format !== 'json' ? lockOutput(f.output, 'score output') : undefined;
+  // --proxies checkpoints every format; plain json is written whole at the end
+  const appends = f.format !== 'json' || f.proxies !== undefined;
+  const lock = f.output !== undefined && appends ? lockOutput(f.output, 'score output') : undefined;
   try {
     await scoreLocked(archTexts, f);
   } finally {
@@ -289,7 +291,12 @@ function guardMemory(
   });
 }
 
-/** `score --proxies`: official proxy protocols score the benchmark's own network, the SWAP protocol its proxy network. */
+/**
+ * `score --proxies`: official proxy protocols score the benchmark's own network, the SWAP protocol its proxy network.
+ * Rows reach the output as they are computed (checkpointed with `--output`, see {@link ProxyOutput}); `--resume`
+ * skips the architectures the checkpoint holds. Progress is printed from the row loop: the addon's passes keep the
+ * main thread busy, so a timer would not fire.
+ */
 async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const { space, request } = plan;
   const official = (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
@@ -297,31 +304,54 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h } : request.network;
   const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
   const network = { space: space.name, ...opts };
-  const remote = f.redis ? await remoteProxies(f, space.name, opts, items) : undefined;
-  const { scoreNetworksWithProxies } = await import('./proxies.js');
-  await writeOut(f.output, await scoreNetworksWithProxies(items, f, request.seed, plan.inputs.n, network, remote));
+  const shape = items[0]!.net().nodes[0]!.shape as Shape3;
+  // the proxy runs and their output are loaded only here (a plain score call does not pay for them)
+  const { planProxies, scoreNetworksWithProxies } = await import('./proxies.js');
+  const { ProxyOutput } = await import('./proxy-output.js');
+  const proxies = await planProxies(shape, f, request.seed, plan.inputs.n, network);
+  const out = ProxyOutput.open(f, proxies.req.names, proxies.settings);
+  try {
+    const todo = items.filter((it) => !out.done.has(it.id));
+    // with --redis the queue client reports progress
+    const shown = f.progress && !f.redis && todo.length > 1;
+    const progress = new Progress('score --proxies', shown, process.stderr, 'networks');
+    const emit = async (row: Record<string, unknown>, i: number) => {
+      await out.row(row);
+      progress.update(i + 1, todo.length);
+    };
+    if (f.redis) await remoteProxies(f, { space: space.name, network: opts }, todo, proxies, emit);
+    else if (todo.length > 0) await scoreNetworksWithProxies(todo, proxies, plan.threads, emit);
+    await out.finish();
+  } finally {
+    out.close();
+  }
 }
 
-/** `score --proxies --redis`: the proxy rows from queue workers (the queue client is loaded only here). */
+/** `score --proxies --redis`: rows from queue workers, handed to `emit` as they come (the queue client is loaded only here). */
 async function remoteProxies(
   f: ScoreFlags,
-  space: string,
-  network: Readonly<Record<string, unknown>>,
+  where: { space: string; network: Readonly<Record<string, unknown>> },
   items: readonly { id: string; net: () => Network }[],
-): Promise<RemoteProxyRows> {
+  plan: ProxyPlan,
+  emit: (row: Record<string, unknown>, i: number) => Promise<void>,
+): Promise<void> {
+  if (items.length === 0) return;
+  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'score (queue)' };
   const { remoteProxyRows } = await import('../queue/proxies-remote.js');
   const { checkProxyRequest } = await import('../proxies/run.js');
-  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'score (queue)' };
-  return async (request, run) => {
-    // What a worker would refuse (labels, a head), refused here before anything is queued.
-    checkProxyRequest(items[0]!.net(), request.names, run);
-    const rows: Record<string, unknown>[] = [];
-    const archs = items.map((it) => it.id);
-    await remoteProxyRows(o, { space, network, request, run }, archs, (done, rs) =>
-      done.forEach((arch, k) => rows.push({ arch, ...rs[k] })),
-    );
-    return rows;
-  };
+  // What a worker would refuse (labels, a head), refused here before anything is queued.
+  checkProxyRequest(items[0]!.net(), plan.req.names, plan.run);
+  let n = 0;
+  let emitted = Promise.resolve();
+  const archs = items.map((it) => it.id);
+  await remoteProxyRows(o, { ...where, request: plan.req, run: plan.run }, archs, (done, rs) => {
+    for (const [k, arch] of done.entries()) {
+      const row = { arch, ...rs[k] };
+      const i = n++;
+      emitted = emitted.then(() => emit(row, i));
+    }
+  });
+  await emitted;
 }
 
 /** The settings block every output of the run carries (and `--resume` compares). */

@@ -16,9 +16,10 @@ import { prngRademacher } from './az.js';
 import { initParams, type InitScheme } from './init.js';
 import { passCoalescer } from './native-coalesce.js';
 import { NATIVE_GROUPS } from './native-groups.js';
-import { type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
+import { groupNeedsWeights, type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
 import {
   checkProxyRequest,
+  NO_WEIGHTS,
   type ProxyRun,
   type ProxyRunOptions,
   type ProxySettings,
@@ -104,16 +105,16 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
       await Promise.all(
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
-          const p = paramsFor(s);
           const native = NATIVE_GROUPS[group];
+          const p = native ? paramsFor(s) : undefined;
           const got = native
             ? await native({
                 net,
-                params: p.params,
-                packed: p.packed,
+                params: p!.params,
+                packed: p!.packed,
                 s,
                 o,
-                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? p.packed),
+                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? p!.packed),
                 rademacher: draw(o.seed),
               })
             : { routed: ROUTED[group] ?? 'no native form' };
@@ -121,7 +122,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
           const vals =
             routed === undefined
               ? (got as Partial<Record<ProxyName, ProxyValue>>)
-              : runGroup(group, net, p.params, s, o);
+              : runGroup(group, net, groupNeedsWeights(group) ? (p ?? paramsFor(s)).params : NO_WEIGHTS, s, o);
           for (const m of members) {
             values[m] = vals[m] ?? { value: null, reason: `${m}: not computed` };
             settings[m] =

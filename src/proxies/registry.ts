@@ -5,7 +5,7 @@
  */
 import { SwapError } from '../util/errors.js';
 import { defaultProxies } from './plugins.js';
-import type { SuiteForm, SuiteProtocol } from './suite-protocol.js';
+import type { ProxyGroup, SuiteForm, SuiteProtocol } from './suite-protocol.js';
 
 export type { InputKind, ProxyGroup } from './suite-protocol.js';
 
@@ -47,6 +47,17 @@ export function proxySpec(name: ProxyName): ProxySpec {
   const p = defaultProxies().find((d) => d.name === name);
   if (!p?.suite) throw new SwapError('E_PROXY_UNKNOWN', `proxy ${name} has no suite form`);
   return { name, ...p.suite };
+}
+
+/**
+ * Whether a group's values depend on the weights: every group but one whose proxies read only the architecture
+ * (params, flops), which is computed without initialising any weight.
+ */
+export function groupNeedsWeights(group: ProxyGroup): boolean {
+  return PROXY_NAMES.some((n) => {
+    const s = proxySpec(n);
+    return s.group === group && s.consumes.some((c) => c !== 'architecture');
+  });
 }
 
 /**

@@ -15,7 +15,7 @@ import { initParams, type InitScheme } from './init.js';
 import { epeNasScore, inputJacobian, jacovScore } from './jacobian.js';
 import { meco } from './meco.js';
 import { nwotF64 } from './nwot.js';
-import { type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
+import { groupNeedsWeights, type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
 import { l2Norm, saliencies, synflow } from './saliency.js';
 import type { ProxyValue } from './value.js';
 import { vkdnw } from './vkdnw.js';
@@ -122,6 +122,9 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
   }
 }
 
+/** The parameters handed to a group that reads only the architecture ({@link groupNeedsWeights}): none. */
+export const NO_WEIGHTS: NetParams = [];
+
 /** Every proxy of `names` on `net` (validated first by {@link checkProxyRequest}). */
 export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): ProxyRun {
   checkProxyRequest(net, names, o);
@@ -138,7 +141,7 @@ export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRu
   };
   for (const [group, members] of groups) {
     const s = settingsFor(members[0]!, o);
-    const got = runGroup(group, net, paramsFor(s), s, o);
+    const got = runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
     for (const m of members) {
       values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };
       settings[m] = settingsFor(m, o);

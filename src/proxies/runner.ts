@@ -60,3 +60,34 @@ export function proxyRow(key: string, id: string, run: ProxyRun & { peakBytes?: 
 export function proxyWindow(threads: number | undefined): number {
   return (threads ?? availableParallelism()) + 1;
 }
+
+/**
+ * Score items `0 … count-1`, at most `inFlight` at a time, and hand each result to `emit` in item order (one that
+ * finishes early waits for those before it; `emit` calls never overlap). An item's work starts only when a lane is
+ * free, so what is held is bounded by the window and the results not yet emitted, not by `count`.
+ */
+export async function inOrderWindow<R>(
+  count: number,
+  inFlight: number,
+  score: (i: number) => Promise<R>,
+  emit: (r: R, i: number) => void | Promise<void>,
+): Promise<void> {
+  const ready = new Map<number, R>();
+  let next = 0;
+  let emitted = 0;
+  let flushed: Promise<void> = Promise.resolve();
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++) {
+      ready.set(i, await score(i));
+      while (ready.has(emitted)) {
+        const k = emitted++;
+        const r = ready.get(k)!;
+        ready.delete(k);
+        flushed = flushed.then(() => emit(r, k));
+      }
+      await flushed;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, count)) }, lane));
+  await flushed;
+}

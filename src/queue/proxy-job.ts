@@ -4,7 +4,7 @@
  * seed, batch, engine), the input batch by content hash, and the labels. Its results are stored under the hash of
  * these settings, so a retried chunk overwrites equal values.
  */
-import { proxyRow, proxyRunner, proxyWindow, type ProxyRequest } from '../proxies/runner.js';
+import { inOrderWindow, proxyRow, proxyRunner, proxyWindow, type ProxyRequest } from '../proxies/runner.js';
 import { spaceEntry } from '../catalog/registry.js';
 import type { InputBatch } from '../data/batch.js';
 import type { ProxyRun, ProxyRunOptions } from '../proxies/run.js';
@@ -137,17 +137,13 @@ export async function computeProxies(
   };
   const runner = ctx.runner(s.engine);
   const out: ProxyResult[] = new Array(archs.length);
-  let next = 0;
-  const lane = async () => {
-    for (let i = next++; i < archs.length; i = next++) {
-      const { arch: _a, ...row } = proxyRow(
-        'arch',
-        archs[i]!,
-        await runner(space.build(genotypes[i]!, s.network), s.names, run),
-      );
+  await inOrderWindow(
+    archs.length,
+    proxyWindow(ctx.threads),
+    async (i) => proxyRow('arch', archs[i]!, await runner(space.build(genotypes[i]!, s.network), s.names, run)),
+    ({ arch: _a, ...row }, i) => {
       out[i] = row;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(proxyWindow(ctx.threads), archs.length) }, lane));
+    },
+  );
   return out;
 }

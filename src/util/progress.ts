@@ -32,13 +32,18 @@ export class Progress {
       const width = 30;
       const fill = Math.round((width * done) / Math.max(total, 1));
       this.stream.write(
-        `\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total}${this.unit ? ` ${this.unit}` : ''} ${pct.toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `,
+        `\r${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total}${this.unit ? ` ${this.unit}` : ''} ${pct.toFixed(1)}% ${rateText(rate)} ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s  `,
       );
       if (final) this.stream.write('\n');
     } else {
       this.stream.write(
-        `${this.label}: ${done}/${total}${this.unit ? ` ${this.unit}` : ''} (${pct.toFixed(1)}%) elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`,
+        `${this.label}: ${done}/${total}${this.unit ? ` ${this.unit}` : ''} (${pct.toFixed(1)}%) ${rateText(rate)} elapsed ${secs.toFixed(1)}s eta ${eta.toFixed(0)}s\n`,
       );
     }
   }
+}
+
+/** Items per second, with enough digits for slow items (0.35/s) and fast ones (120/s). */
+function rateText(rate: number): string {
+  return `${rate >= 10 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toFixed(2)}/s`;
 }

@@ -1,0 +1,148 @@
+/**
+ * Where `score --proxies` rows go as they are computed. With `--output FILE` (a regular file) every row is appended
+ * to the checkpoint `FILE.partial.jsonl` (one jsonl line with the run's settings, written before the next row is
+ * scored), and only a finished run turns it into FILE: renamed into place for jsonl, rendered as json or csv and
+ * written atomically otherwise. A killed run leaves its checkpoint; `--resume` continues from it (or from a finished
+ * jsonl FILE) and refuses one made with other settings (`E_JOURNAL`). Without `--output`, jsonl and csv rows stream
+ * to stdout and a json document is printed at the end.
+ */
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { AppendFile, writeFileAtomic } from '../io/atomic.js';
+import type { ProxyName } from '../proxies/registry.js';
+import { SwapError } from '../util/errors.js';
+import { clip } from '../util/quote.js';
+import { checkProxyFormat, formatProxyRows, proxyCsvHeader, proxyCsvLine, proxyJsonLine } from './proxies.js';
+import { checkResumeSettings, type OutputFlags, readResumeState, settingsSidecar, writeText } from './score-output.js';
+
+/** The checkpoint of a `score --proxies --output FILE` run: FILE.partial.jsonl. */
+export function proxyCheckpoint(output: string): string {
+  return `${output}.partial.jsonl`;
+}
+
+/** Whether `path` exists as something other than a regular file (a device such as /dev/stdout, a pipe). */
+function special(path: string): boolean {
+  return existsSync(path) && !statSync(path).isFile();
+}
+
+/**
+ * Open the checkpoint of `output` for appending: truncated for a fresh run; with `resume`, read back (a cut last
+ * line dropped) and checked against `settings`. Returns the file and the architectures it already holds.
+ */
+function openCheckpoint(
+  output: string,
+  resume: boolean,
+  settings: Record<string, unknown>,
+): { file: AppendFile; done: Set<string> } {
+  const part = proxyCheckpoint(output);
+  if (!resume) return { file: AppendFile.open(part, true), done: new Set() };
+  // a finished jsonl output is a checkpoint that was renamed into place: continue from a copy of it
+  if (!existsSync(part) && existsSync(output) && looksJsonl(output)) copyFileSync(output, part);
+  const state = readResumeState({ format: 'jsonl', output: part, resume: true }, '');
+  checkResumeSettings(state, settings, part);
+  return { file: AppendFile.open(part), done: state.done };
+}
+
+/** Whether a finished output's first line is a jsonl proxy row (an object with an `arch`). */
+function looksJsonl(output: string): boolean {
+  const first = readFileSync(output, 'utf8').split('\n', 1)[0] ?? '';
+  try {
+    const row = JSON.parse(first) as unknown;
+    return typeof row === 'object' && row !== null && typeof (row as { arch?: unknown }).arch === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Rows of a checkpoint, without their settings, in file order. */
+function checkpointRows(part: string): Record<string, unknown>[] {
+  return readFileSync(part, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const { settings: _s, ...row } = JSON.parse(l) as Record<string, unknown>;
+      return row;
+    });
+}
+
+/** The rows of a `score --proxies` run on their way to stdout, a device, or a checkpointed `--output` file. */
+export class ProxyOutput {
+  private readonly held: Record<string, unknown>[] = [];
+  private wroteHeader = false;
+
+  private constructor(
+    private readonly f: OutputFlags,
+    private readonly names: readonly ProxyName[],
+    private readonly settings: Record<string, unknown>,
+    private readonly file: AppendFile | undefined,
+    private readonly checkpoint: string | undefined,
+    /** Architectures the resumed checkpoint already holds (skip them). */
+    readonly done: ReadonlySet<string>,
+  ) {}
+
+  /**
+   * Open the output of a run with `settings` (checked against a resumed checkpoint before any work). `--resume`
+   * needs `--output` naming a regular file.
+   */
+  static open(f: OutputFlags, names: readonly ProxyName[], settings: Record<string, unknown>): ProxyOutput {
+    checkProxyFormat(f.format);
+    const out = f.output;
+    if (f.resume && (out === undefined || special(out)))
+      throw new SwapError('E_OPTION', '--resume needs --output naming a regular file (its checkpoint is resumed)');
+    if (out === undefined) return new ProxyOutput(f, names, settings, undefined, undefined, new Set());
+    if (special(out)) return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Set());
+    const { file, done } = openCheckpoint(out, f.resume === true, settings);
+    return new ProxyOutput(f, names, settings, file, proxyCheckpoint(out), done);
+  }
+
+  /** Record one row: appended to the checkpoint, or streamed (jsonl, csv) or held (json) without one. */
+  async row(row: Record<string, unknown>): Promise<void> {
+    if (this.checkpoint) return this.file!.write(proxyJsonLine(row, this.settings));
+    if (this.f.format === 'json') {
+      this.held.push(row);
+      return;
+    }
+    if (this.f.format === 'jsonl') return writeText(this.file, proxyJsonLine(row, this.settings));
+    await this.csvHeader();
+    return writeText(this.file, proxyCsvLine(row, this.names, 'arch'));
+  }
+
+  /** Complete the output once every row is in: rename or render the checkpoint, or print what was held. */
+  async finish(): Promise<void> {
+    if (!this.checkpoint) {
+      if (this.f.format === 'json')
+        await writeText(this.file, formatProxyRows(this.held, this.names, this.settings, 'json', 'arch'));
+      else if (this.f.format === 'csv') await this.csvHeader();
+      return;
+    }
+    const out = this.f.output!;
+    this.file!.write('', true);
+    this.file!.close();
+    const sidecar = settingsSidecar(this.f);
+    if (sidecar) writeFileAtomic(sidecar, `${JSON.stringify(this.settings, null, 1)}\n`);
+    if (this.f.format === 'jsonl') renameInto(this.checkpoint, out);
+    else {
+      const rows = checkpointRows(this.checkpoint);
+      writeFileAtomic(out, formatProxyRows(rows, this.names, this.settings, this.f.format, 'arch'));
+      rmSync(this.checkpoint, { force: true });
+    }
+  }
+
+  close(): void {
+    this.file?.close();
+  }
+
+  private async csvHeader(): Promise<void> {
+    if (this.wroteHeader) return;
+    this.wroteHeader = true;
+    await writeText(this.file, proxyCsvHeader(this.names, 'arch'));
+  }
+}
+
+/** Rename a finished checkpoint over the output (coded `E_OUTPUT` on failure; the checkpoint stays). */
+function renameInto(part: string, out: string): void {
+  try {
+    renameSync(part, out);
+  } catch (e) {
+    throw new SwapError('E_OUTPUT', `cannot move ${clip(part)} to ${clip(out)}: ${(e as Error).message}`, { cause: e });
+  }
+}

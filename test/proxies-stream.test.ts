@@ -1,0 +1,236 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inOrderWindow } from '../src/proxies/runner.js';
+import { groupNeedsWeights, PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
+import { runProxies } from '../src/proxies/run.js';
+import { spaceEntry } from '../src/catalog/registry.js';
+import { defaultBatch } from '../src/data/cifar.js';
+
+/**
+ * `score --proxies` streams and checkpoints its rows (issue 13): rows reach stdout or `FILE.partial.jsonl` as they
+ * are computed, a killed run leaves its checkpoint, and `--resume` finishes it into the same file an uninterrupted
+ * run writes.
+ */
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'swapnas-pstream-'));
+let n = 0;
+const tmp = (name: string) => join(dir, `${n++}-${name}`);
+const NET = ['--channels', '4', '--cells', '1', '--input-size', '16', '--proxy-batch', '16', '--threads', '1'];
+
+/** A list of `count` distinct NB201 cells (the first of the space's enumeration order is not needed: any will do). */
+function cellList(count: number): string {
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'score',
+      '--sample',
+      String(count),
+      '--seed',
+      '7',
+      '--proxies',
+      'params',
+      '--format',
+      'jsonl',
+      '--no-progress',
+    ],
+    { encoding: 'utf8' },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const f = tmp('cells.txt');
+  writeFileSync(
+    f,
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `${JSON.parse(l).arch}\n`)
+      .join(''),
+  );
+  return f;
+}
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+}
+
+const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').length - 1 : 0);
+
+/** Start a run and SIGKILL it once `ready()` holds (polled every 5 ms); whether it was killed while still running. */
+async function killWhen(args: string[], ready: () => boolean): Promise<boolean> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+  const closed = new Promise<void>((res) => child.on('close', () => res()));
+  let killed = false;
+  const timer = setInterval(() => {
+    if (ready()) {
+      clearInterval(timer);
+      killed = child.kill('SIGKILL');
+    }
+  }, 5);
+  await closed;
+  clearInterval(timer);
+  return killed;
+}
+
+describe('inOrderWindow', () => {
+  it('emits in item order however the items finish, with at most the window in flight', async () => {
+    const started: number[] = [];
+    const release: (() => void)[] = [];
+    let active = 0;
+    let most = 0;
+    const emitted: number[] = [];
+    const done = inOrderWindow(
+      6,
+      3,
+      (i) =>
+        new Promise<number>((res) => {
+          started.push(i);
+          most = Math.max(most, ++active);
+          release[i] = () => {
+            active--;
+            res(i * 10);
+          };
+        }),
+      (r, i) => {
+        expect(r).toBe(i * 10);
+        emitted.push(i);
+      },
+    );
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    expect(started).toEqual([0, 1, 2]); // the window, not all six
+    release[2]!();
+    await settle();
+    expect(emitted).toEqual([]); // 2 waits for 0 and 1
+    expect(started).toEqual([0, 1, 2, 3]);
+    for (const i of [1, 0, 5, 3, 4]) {
+      await settle();
+      release[i]!();
+    }
+    await done;
+    expect(emitted).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(most).toBe(3);
+  });
+
+  it('an emit error fails the whole window', async () => {
+    await expect(
+      inOrderWindow(
+        4,
+        2,
+        async (i) => i,
+        (_r, i) => {
+          if (i === 1) throw new Error('disk full');
+        },
+      ),
+    ).rejects.toThrow('disk full');
+  });
+});
+
+describe('weights only where a proxy reads them', () => {
+  it('params and flops are computed without initialising weights; every other group needs them', () => {
+    for (const name of PROXY_NAMES) {
+      const g = proxySpec(name).group;
+      expect(groupNeedsWeights(g), name).toBe(g !== 'count');
+    }
+    const space = spaceEntry('nb201').space;
+    const cell = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+    const net = space.build(space.parse(cell), { channels: 4, cells: 1 });
+    const o = { protocol: 'official' as const, seed: 0, images: defaultBatch(1) };
+    const alone = runProxies(net, ['params', 'flops'], o).values;
+    const beside = runProxies(net, ['params', 'l2_norm'], o).values;
+    expect(alone.params!.value).toBeGreaterThan(0);
+    expect(alone.params).toEqual(beside.params);
+  });
+});
+
+describe('score --proxies streams, checkpoints and resumes (built dist/)', () => {
+  let cells: string;
+  const base = () => ['score', '--archs', cells, ...NET, '--proxies', 'params,nwot', '--no-progress'];
+  let refJsonl: string;
+
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+    cells = cellList(300);
+    const r = run([...base(), '--format', 'jsonl']);
+    expect(r.status, r.stderr).toBe(0);
+    refJsonl = r.stdout;
+  }, 600_000);
+
+  it('-o FILE (jsonl) equals stdout; the checkpoint is renamed into place and the lock released', () => {
+    expect(refJsonl.split('\n').filter(Boolean)).toHaveLength(300);
+    const f = tmp('out.jsonl');
+    expect(run([...base(), '--format', 'jsonl', '-o', f]).status).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+    expect(existsSync(`${f}.partial.jsonl`)).toBe(false);
+    expect(existsSync(`${f}.lock`)).toBe(false);
+  });
+
+  for (const format of ['jsonl', 'json', 'csv'] as const) {
+    it(`killed, then --resume (${format}): the same output as an uninterrupted run`, async () => {
+      const ref = tmp(`ref.${format}`);
+      expect(run([...base(), '--format', format, '-o', ref]).status).toBe(0);
+      const f = tmp(`crash.${format}`);
+      const part = `${f}.partial.jsonl`;
+      const killed = await killWhen([...base(), '--format', format, '-o', f], () => lines(part) >= 40);
+      expect(killed).toBe(true);
+      const kept = lines(part);
+      expect(kept).toBeGreaterThanOrEqual(40); // computed rows survive the kill
+      expect(kept).toBeLessThan(300);
+      expect(existsSync(f)).toBe(false); // the output appears only when complete
+      const r = run([...base(), '--format', format, '-o', f, '--resume']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(f, 'utf8')).toBe(readFileSync(ref, 'utf8'));
+      expect(existsSync(part)).toBe(false);
+      if (format === 'csv')
+        expect(readFileSync(`${f}.settings.json`, 'utf8')).toBe(readFileSync(`${ref}.settings.json`, 'utf8'));
+    });
+  }
+
+  it('--resume skips what the checkpoint holds and refuses one made with other settings (E_JOURNAL)', () => {
+    const f = tmp('mismatch.jsonl');
+    const first40 = `${refJsonl.split('\n').slice(0, 40).join('\n')}\n`;
+    writeFileSync(`${f}.partial.jsonl`, first40);
+    const other = run([...base(), '--format', 'jsonl', '-o', f, '--resume', '--seed', '3']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain('E_JOURNAL');
+    expect(readFileSync(`${f}.partial.jsonl`, 'utf8')).toBe(first40); // left as it was
+    const r = run([...base(), '--format', 'jsonl', '-o', f, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+    // a finished jsonl output resumes to itself with nothing to do
+    expect(run([...base(), '--format', 'jsonl', '-o', f, '--resume']).status).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+  });
+
+  it('--resume without --output is a coded error', () => {
+    const r = run([...base(), '--format', 'jsonl', '--resume']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('E_OPTION');
+  });
+
+  it('jsonl rows reach stdout while the run is still going', async () => {
+    const child = spawn(process.execPath, [CLI, ...base(), '--format', 'jsonl'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    let aliveWith = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const k = out.split('\n').length - 1;
+      if (k >= 20 && aliveWith === 0 && child.kill('SIGKILL')) aliveWith = k;
+    });
+    await new Promise<void>((res) => child.on('close', () => res()));
+    expect(aliveWith).toBeGreaterThanOrEqual(20);
+    expect(refJsonl.startsWith(out.slice(0, out.lastIndexOf('\n') + 1))).toBe(true);
+  });
+
+  it('progress on stderr: n/N, rate and ETA; none with --no-progress', () => {
+    const args = ['score', '--archs', cells, ...NET, '--proxies', 'params', '--format', 'jsonl'];
+    const r = run(args);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/score --proxies: 300\/300 networks \(100\.0%\) [\d.]+\/s elapsed [\d.]+s eta 0s/);
+    expect(run([...args, '--no-progress']).stderr).not.toContain('score --proxies');
+  });
+});
