@@ -117,9 +117,12 @@ export function registerScore(program: Command): void {
     .option('--format <fmt>', 'json | jsonl | csv', 'json')
     .option(
       '-o, --output <file>',
-      'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json)',
+      'write results to a file (jsonl/csv are appended as they finish; csv settings go to <file>.settings.json; with --proxies rows go to <file>.partial.jsonl until the run completes)',
     )
-    .option('--resume', 'with --output (jsonl/csv): skip architectures already in the file')
+    .option(
+      '--resume',
+      'with --output (jsonl/csv; with --proxies any format, from <file>.partial.jsonl): skip architectures already scored',
+    )
     .option('--chunk <n>', 'networks per backend call (with --redis: per queued job)', '64')
     .option(
       '--redis <url>',
