@@ -16,13 +16,18 @@ namespace {
 constexpr size_t kSlack = 256;
 static_assert(kSlack >= static_cast<size_t>(kNR), "conv reads up to one column tile past its input");
 
+// Adds the thread CPU time of its scope to `acc` when `on` (per-stage timing requested); reads no clock otherwise.
 class ScopedTimer {
  public:
-  explicit ScopedTimer(uint64_t& acc) : acc_(acc), t0_(threadCpuNs()) {}
-  ~ScopedTimer() { acc_ += threadCpuNs() - t0_; }
+  ScopedTimer(uint64_t& acc, bool on) : acc_(on ? &acc : nullptr), t0_(on ? threadCpuNs() : 0) {}
+  ~ScopedTimer() {
+    if (acc_) *acc_ += threadCpuNs() - t0_;
+  }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
 
  private:
-  uint64_t& acc_;
+  uint64_t* acc_;
   uint64_t t0_;
 };
 
@@ -114,7 +119,8 @@ const float* Executor::weights(uint32_t seed, int node, size_t count) {
 }
 
 void Executor::run(const Net& net, const float* input, int S, uint32_t seed, LayerSink& sink, const CancelToken* cancel) {
-  ScopedTimer t(timing_.item);
+  timed_ = stageTimingOn();
+  ScopedTimer t(timing_.item, timed_);
   forward(net, net.needed, net.lastUse, input, S, seed, &sink, cancel, -1, nullptr);
 }
 
@@ -156,7 +162,7 @@ float* Executor::takeOrAcquire(const Pass& p, const Node& n, int i, size_t k, si
 }
 
 float* Executor::runFill(const float* src, size_t total) {
-  ScopedTimer t(timing_.eltwise);
+  ScopedTimer t(timing_.eltwise, timed_);
   float* y = pool_.acquire(total);
   if (src)
     std::memcpy(y, src, total * sizeof(float));
@@ -170,17 +176,17 @@ float* Executor::runConv(const Pass& p, const Node& n, int i, size_t total) {
   const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
   const float* w;
   {
-    ScopedTimer t(timing_.prng);
+    ScopedTimer t(timing_.prng, timed_);
     w = weights(p.seed, i, wcount);
   }
-  ScopedTimer t(timing_.conv);
+  ScopedTimer t(timing_.conv, timed_);
   float* y = pool_.acquire(total);
   convForward(n, in0, in(n, 0), y, p.S, w, conv_);
   return y;
 }
 
 float* Executor::runBn(const Pass& p, const Node& n, int i, size_t total) {
-  ScopedTimer t(timing_.bn);
+  ScopedTimer t(timing_.bn, timed_);
   const float* x = in(n, 0);
   float* y = takeOrAcquire(p, n, i, 0, total);
   batchNorm(x, y, p.S, n.c, static_cast<size_t>(n.h) * n.w);
@@ -195,20 +201,20 @@ float* Executor::runRelu(const Pass& p, const Node& n, int i, size_t total, bool
   if (n.recorded && p.sink) {
     uint64_t* codes = codes_.reserve(per * static_cast<size_t>(patternWords(p.S)));
     {
-      ScopedTimer t(timing_.pack);
+      ScopedTimer t(timing_.pack, timed_);
       reluPack(x, y, p.S, per, codes);
     }
-    ScopedTimer t(timing_.count);
+    ScopedTimer t(timing_.count, timed_);
     p.sink->layer(i, per, codes);
   } else if (y) {
-    ScopedTimer t(timing_.eltwise);
+    ScopedTimer t(timing_.eltwise, timed_);
     relu(x, y, total);
   }
   return y;
 }
 
 float* Executor::runPool(const Pass& p, const Node& n, size_t total) {
-  ScopedTimer t(timing_.pool);
+  ScopedTimer t(timing_.pool, timed_);
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
   float* y = pool_.acquire(total);
   if (n.op == Op::AvgPool)
@@ -219,7 +225,7 @@ float* Executor::runPool(const Pass& p, const Node& n, size_t total) {
 }
 
 float* Executor::runAdd(const Pass& p, const Node& n, int i, size_t total) {
-  ScopedTimer t(timing_.eltwise);
+  ScopedTimer t(timing_.eltwise, timed_);
   std::vector<const float*> xs(n.inputs.size());
   for (size_t k = 0; k < xs.size(); ++k) xs[k] = in(n, k);
   float* y = nullptr;
@@ -230,7 +236,7 @@ float* Executor::runAdd(const Pass& p, const Node& n, int i, size_t total) {
 }
 
 float* Executor::runConcat(const Pass& p, const Node& n, size_t total) {
-  ScopedTimer t(timing_.eltwise);
+  ScopedTimer t(timing_.eltwise, timed_);
   std::vector<const float*> xs(n.inputs.size());
   std::vector<size_t> pers(n.inputs.size());
   for (size_t k = 0; k < xs.size(); ++k) {
@@ -243,14 +249,14 @@ float* Executor::runConcat(const Pass& p, const Node& n, size_t total) {
 }
 
 float* Executor::runSlice(const Pass& p, const Node& n, size_t total) {
-  ScopedTimer t(timing_.eltwise);
+  ScopedTimer t(timing_.eltwise, timed_);
   float* y = pool_.acquire(total);
   sliceWindow(n, p.net.nodes[static_cast<size_t>(n.inputs[0])], in(n, 0), y, p.S);
   return y;
 }
 
 float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
-  ScopedTimer t(timing_.pool);
+  ScopedTimer t(timing_.pool, timed_);
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
   float* y = pool_.acquire(total);
   globalAvgPool(in(n, 0), y, p.S, in0.c, static_cast<size_t>(in0.h) * in0.w);
@@ -260,10 +266,10 @@ float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
 float* Executor::runLinear(const Pass& p, const Node& n, int i, size_t total) {
   const float* w;
   {
-    ScopedTimer t(timing_.prng);
+    ScopedTimer t(timing_.prng, timed_);
     w = weights(p.seed, i, static_cast<size_t>(n.fin) * n.fout);
   }
-  ScopedTimer t(timing_.conv);
+  ScopedTimer t(timing_.conv, timed_);
   float* y = pool_.acquire(total);
   linear(in(n, 0), w, y, p.S, n.fin, n.fout);
   return y;

@@ -114,6 +114,8 @@ class Executor {
   std::vector<float*> vals_;
   std::vector<uint8_t> owned_;
   Timing timing_;
+  // Whether this pass times its stages (stageTimingOn() at the start of run(); diagnostics passes never do).
+  bool timed_ = false;
 };
 
 }  // namespace swapnas

@@ -1,5 +1,6 @@
 #include "stats.h"
 
+#include <atomic>
 #include <mutex>
 
 namespace swapnas {
@@ -8,7 +9,12 @@ namespace {
 std::mutex gMutex;
 Timing gTiming;
 uint64_t gItems = 0;
+std::atomic<bool> gStageTiming{false};
 }  // namespace
+
+bool stageTimingOn() { return gStageTiming.load(std::memory_order_relaxed); }
+
+void enableStageTiming() { gStageTiming.store(true, std::memory_order_relaxed); }
 
 void addGlobalTiming(const Timing& t, uint64_t items) {
   std::lock_guard<std::mutex> lock(gMutex);

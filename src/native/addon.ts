@@ -205,7 +205,11 @@ export interface NativeAddon {
     seed: number,
     node: number,
   ): Float32Array;
-  /** Timing breakdown of `countPatterns` since the last reset (`reset` = true zeroes it after reading). */
+  /**
+   * Timing breakdown of `countPatterns` since the last reset (`reset` = true zeroes it after reading). Stages are
+   * timed only from the first call of this function on (each timed stage reads the thread's CPU clock, a system
+   * call): call `stats(true)` before the work to measure; `items` is counted either way.
+   */
   stats(reset?: boolean): NativeStats;
   /** Measured single-thread fp32 FMA throughput of this CPU, GFLOP/s (runs for about `seconds`, default 0.2). */
   peakGflops(seconds?: number): number;
