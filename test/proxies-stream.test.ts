@@ -2,10 +2,13 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import * as init from '../src/proxies/init.js';
 import { inOrderWindow } from '../src/proxies/runner.js';
 import { groupNeedsWeights, PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
 import { runProxies } from '../src/proxies/run.js';
+import { nativeProxyRunner } from '../src/proxies/native-run.js';
+import { loadAddon } from '../src/native/loader.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 
@@ -14,6 +17,12 @@ import { defaultBatch } from '../src/data/cifar.js';
  * are computed, a killed run leaves its checkpoint, and `--resume` finishes it into the same file an uninterrupted
  * run writes.
  */
+// initParams behind a spy, to see which proxies initialise weights
+vi.mock('../src/proxies/init.js', async (original) => {
+  const m = await original<typeof import('../src/proxies/init.js')>();
+  return { ...m, initParams: vi.fn(m.initParams) };
+});
+
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-pstream-'));
 let n = 0;
@@ -129,7 +138,7 @@ describe('inOrderWindow', () => {
 });
 
 describe('weights only where a proxy reads them', () => {
-  it('params and flops are computed without initialising weights; every other group needs them', () => {
+  it('params and flops are computed without initialising weights; every other group needs them', async () => {
     for (const name of PROXY_NAMES) {
       const g = proxySpec(name).group;
       expect(groupNeedsWeights(g), name).toBe(g !== 'count');
@@ -138,8 +147,20 @@ describe('weights only where a proxy reads them', () => {
     const cell = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
     const net = space.build(space.parse(cell), { channels: 4, cells: 1 });
     const o = { protocol: 'official' as const, seed: 0, images: defaultBatch(1) };
+    const spy = vi.mocked(init.initParams);
+    spy.mockClear();
     const alone = runProxies(net, ['params', 'flops'], o).values;
+    expect(spy).not.toHaveBeenCalled();
     const beside = runProxies(net, ['params', 'l2_norm'], o).values;
+    expect(spy).toHaveBeenCalledTimes(1); // l2_norm reads the weights
+    const load = loadAddon();
+    if (!load.ok) throw new Error(load.reason);
+    spy.mockClear();
+    const native = nativeProxyRunner(load.addon, 1);
+    expect((await native.run(net, ['params', 'flops'], o)).values.params).toEqual(alone.params);
+    expect(spy).not.toHaveBeenCalled();
+    await native.run(net, ['params', 'l2_norm'], o);
+    expect(spy).toHaveBeenCalledTimes(1);
     expect(alone.params!.value).toBeGreaterThan(0);
     expect(alone.params).toEqual(beside.params);
   });
