@@ -223,6 +223,11 @@ describe('score --proxies streams, checkpoints and resumes (built dist/)', () =>
     // a finished jsonl output resumes to itself with nothing to do
     expect(run([...base(), '--format', 'jsonl', '-o', f, '--resume']).status).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+    // without --resume a left checkpoint is replaced, and the run says so
+    writeFileSync(`${f}.partial.jsonl`, first40);
+    const over = run([...base(), '--format', 'jsonl', '-o', f]);
+    expect(over.stderr).toContain('starting over');
+    expect(readFileSync(f, 'utf8')).toBe(refJsonl);
   });
 
   it('--resume without --output is a coded error', () => {

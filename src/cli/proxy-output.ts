@@ -34,7 +34,13 @@ function openCheckpoint(
   settings: Record<string, unknown>,
 ): { file: AppendFile; done: Set<string> } {
   const part = proxyCheckpoint(output);
-  if (!resume) return { file: AppendFile.open(part, true), done: new Set() };
+  if (!resume) {
+    if (existsSync(part) && statSync(part).size > 0)
+      process.stderr.write(
+        `swapnas: note: starting over; ${clip(part)} (an interrupted run's rows) is replaced (--resume continues it)\n`,
+      );
+    return { file: AppendFile.open(part, true), done: new Set() };
+  }
   // a finished jsonl output is a checkpoint that was renamed into place: continue from a copy of it
   if (!existsSync(part) && existsSync(output) && looksJsonl(output)) copyFileSync(output, part);
   const state = readResumeState({ format: 'jsonl', output: part, resume: true }, '');
