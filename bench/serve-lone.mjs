@@ -4,7 +4,9 @@
 // generation, conv, BN, pool, …) per cell, so the difference between the two is attributed. Usage (after
 // `npm run build`):
 //
-//   node bench/serve-lone.mjs [--n 64] [--rounds 2] [--threads 1]
+//   node bench/serve-lone.mjs [--n 64] [--rounds 2] [--threads 1] [--fitness reg-swap|ensemble]
+//
+// The fitness defaults to reg-swap, as the runs recorded before serve took the CLI's default (the ensemble).
 //
 // Every lone row is checked equal to the batched row of the same cell.
 import { readFileSync } from 'node:fs';
@@ -21,7 +23,7 @@ const arg = (name, def) => {
 };
 const N = Number(arg('n', '64'));
 const ROUNDS = Number(arg('rounds', '2'));
-const settings = { threads: arg('threads', '1') };
+const settings = { threads: arg('threads', '1'), fitness: arg('fitness', 'reg-swap') };
 const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const { addon } = load;
@@ -66,5 +68,5 @@ for (let r = 0; r < ROUNDS; r++) {
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   });
 }
-console.log(JSON.stringify({ n: N, threads: settings.threads, rounds }, null, 1));
+console.log(JSON.stringify({ n: N, threads: settings.threads, fitness: settings.fitness, rounds }, null, 1));
 await warm.close();
