@@ -167,6 +167,12 @@ describe('ScoreServer (in process)', () => {
     expect(row(mixed[0])).toEqual(row(got[0]));
     expect(row(mixed[1])).not.toHaveProperty('ensemble');
     expect(row(mixed[1])['regSwap']).toBe(row(got[0])['regSwap']);
+    // another seed: its own settings entry, the same reference set (its identity has no seed) and suite engine
+    const seeded = await ask(pooled, 13, A, { seed: 5 });
+    expect(row(seeded)['ensemble']).toMatchObject({ fitness: expect.any(Number) });
+    expect(row(seeded)['perRepeat']).not.toEqual(row(got[0])['perRepeat']);
+    expect(pooled.warm.settings.size).toBe(3); // default fitness, reg-swap, seed 5
+    expect(pooled.warm.suiteEngines.size).toBe(1);
     expect(await ask(pooled, 12, A, { fitness: 'nope' })).toMatchObject({
       error: { code: 'E_OPTION', message: expect.stringContaining('fitness') },
     });

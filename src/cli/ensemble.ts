@@ -8,7 +8,13 @@ import type { BackendRegistry } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
-import { DEFAULT_FITNESS, EnsembleScorer, fitnessNames, requestEnsembleOptions } from '../score/ensemble.js';
+import {
+  DEFAULT_FITNESS,
+  type EnsembleOptions,
+  EnsembleScorer,
+  fitnessNames,
+  requestEnsembleOptions,
+} from '../score/ensemble.js';
 export { fitnessRule } from '../score/ensemble.js';
 import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -53,6 +59,8 @@ export function ensembleScorerFor<G>(
     progress: boolean;
     /** Where the SWAP backend comes from (a warm server's kept backends; default a fresh registry). */
     registry?: BackendRegistry;
+    /** Where the suite members run (a warm server's shared engines; default one per scorer). */
+    suiteEngine?: EnsembleOptions<object>['suiteEngine'];
   },
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
@@ -61,6 +69,7 @@ export function ensembleScorerFor<G>(
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),
+    ...(r.suiteEngine ? { suiteEngine: r.suiteEngine } : {}),
     onReference: (d, t) => progress.update(d, t),
   });
 }

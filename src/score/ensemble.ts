@@ -127,6 +127,28 @@ export function scoreFitness(asked: {
   });
 }
 
+/** Where an ensemble's suite members run: the native engine (multi-threaded, float32) or the reference one. */
+export type SuiteEngineName = 'native' | 'reference';
+
+/** A suite engine: the values of `names` on one network under run options `o`. */
+export type SuiteEngine = (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun>;
+
+/**
+ * A suite engine, its module loaded here (a reg-SWAP-only run loads neither): `native` keeps its activation buffers
+ * from pass to pass (one engine may serve many scorers, one pass at a time each), `reference` runs the TypeScript
+ * definition. `native` falls back to `reference` when the addon does not load.
+ */
+export async function makeSuiteEngine(engine: SuiteEngineName, threads?: number): Promise<SuiteEngine> {
+  const load = loadAddon();
+  if (engine === 'native' && load.ok) {
+    const { nativeProxyRunner } = await import('../proxies/native-run.js');
+    const native = nativeProxyRunner(load.addon, threads);
+    return (net, names, o) => native.run(net, names, o);
+  }
+  const { runProxies } = await import('../proxies/run.js');
+  return async (net, names, o) => runProxies(net, names, o);
+}
+
 /** How an {@link EnsembleScorer} scores: the resolved scoring settings, the rule and where its reference lives. */
 export interface EnsembleOptions<N extends object> {
   readonly rule: EnsembleRule;
@@ -160,6 +182,11 @@ export interface EnsembleOptions<N extends object> {
   readonly shipped?: boolean;
   readonly referenceSize?: number;
   readonly referenceSeed?: number;
+  /**
+   * The suite engine for the members (e.g. a warm server's, shared by every scorer with the same engine and
+   * threads); default {@link makeSuiteEngine}, one per scorer.
+   */
+  readonly suiteEngine?: (engine: SuiteEngineName, threads: number | undefined) => Promise<SuiteEngine>;
   /** Progress of building the reference set (networks scored, total). */
   readonly onReference?: (done: number, total: number) => void;
 }
@@ -227,8 +254,8 @@ function finiteOrNull(v: number | null | undefined): number | null {
 /** Scores networks of one space with one ensemble rule under one resolved setting. */
 export class EnsembleScorer<G, N extends object> {
   private readonly suite: ProxyName[];
-  private readonly engine: 'native' | 'reference';
-  private runner: Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> | undefined;
+  private readonly engine: SuiteEngineName;
+  private runner: Promise<SuiteEngine> | undefined;
   private reference: Promise<LoadedReference> | undefined;
   /** The SWAP backend `auto` resolved to (fixed once, so the reference and every network use the same one). */
   private backend: BackendName | undefined;
@@ -376,7 +403,7 @@ export class EnsembleScorer<G, N extends object> {
   private async suiteValues(net: Network, seed: number): Promise<Record<string, number | null>> {
     if (this.suite.length === 0) return {};
     const o = this.opts;
-    const run = await (await this.suiteRunner())(net, {
+    const run = await (await this.suiteRunner())(net, this.suite, {
       protocol: 'swap',
       seed,
       images: o.inputs,
@@ -387,19 +414,8 @@ export class EnsembleScorer<G, N extends object> {
   }
 
   /** The suite members' engine, made (and its module loaded) on first use: a reg-SWAP-only run loads neither. */
-  private suiteRunner(): Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> {
-    this.runner ??= this.makeSuiteRunner();
+  private suiteRunner(): Promise<SuiteEngine> {
+    this.runner ??= (this.opts.suiteEngine ?? makeSuiteEngine)(this.engine, this.opts.threads);
     return this.runner;
-  }
-
-  private async makeSuiteRunner(): Promise<(net: Network, o: ProxyRunOptions) => Promise<ProxyRun>> {
-    const load = loadAddon();
-    if (this.engine === 'native' && load.ok) {
-      const { nativeProxyRunner } = await import('../proxies/native-run.js');
-      const native = nativeProxyRunner(load.addon, this.opts.threads);
-      return (net, o) => native.run(net, this.suite, o);
-    }
-    const { runProxies } = await import('../proxies/run.js');
-    return async (net, o) => runProxies(net, this.suite, o);
   }
 }

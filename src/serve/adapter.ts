@@ -104,6 +104,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
         cacheDir: warm.cacheDir,
         progress: false,
         registry: warm.registry,
+        suiteEngine: (engine, t) => warm.suiteEngine(engine, t),
       })
     : undefined;
   // The reference set is scored (or read) once per settings, before the first request with them is answered.

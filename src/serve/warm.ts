@@ -5,6 +5,7 @@ import type { Regulariser } from '../proxies/regularise.js';
 import type { ResolveMemo } from '../request/resolve.js';
 import type { ResolvedSettings } from './adapter.js';
 import { diskRegulariserMemo } from '../score/auto-reg-cache.js';
+import { makeSuiteEngine, type SuiteEngine, type SuiteEngineName } from '../score/ensemble.js';
 
 /** Entries a {@link Memo} keeps before it forgets the oldest (bounds a server's memory under varied settings). */
 export const MEMO_LIMIT = 64;
@@ -53,6 +54,11 @@ export class WarmState {
    * networks); with an ensemble fitness this holds its scorer, whose reference set stays loaded.
    */
   readonly settings = new Memo<Promise<ResolvedSettings>>();
+  /**
+   * Suite engines of ensemble members by engine and threads, shared by every setting's scorer (requests run one
+   * at a time): a native engine's activation buffers are kept once, not once per setting.
+   */
+  readonly suiteEngines = new Memo<Promise<SuiteEngine>>(8);
   private readonly choices = new Memo<Promise<BackendChoice>>(16);
   readonly registry: BackendRegistry;
   /** Where data-free μ/σ and ensemble reference sets are cached on disk (undefined: the default folder). */
@@ -72,6 +78,11 @@ export class WarmState {
     // Scoring code closes the backend it chose after each call; a warm provider hands out the kept instance
     // with a no-op close, so the pool survives until the server closes.
     this.registry = new BackendRegistry(base.list().map((p) => this.warmProvider(p)));
+  }
+
+  /** The shared suite engine for `engine` with `threads` (see {@link WarmState.suiteEngines}). */
+  suiteEngine(engine: SuiteEngineName, threads: number | undefined): Promise<SuiteEngine> {
+    return this.suiteEngines.get(`${engine}:${threads ?? 'default'}`, () => makeSuiteEngine(engine, threads));
   }
 
   /** The kept backend for `name` (`auto`: the best available), created on first use. */
