@@ -135,6 +135,33 @@ describe('inOrderWindow', () => {
       ),
     ).rejects.toThrow('disk full');
   });
+
+  it('after a failed item no other item starts and nothing more is emitted', async () => {
+    const started: number[] = [];
+    const emitted: number[] = [];
+    let release = () => {};
+    const slow = new Promise<void>((r) => {
+      release = r;
+    });
+    const run = inOrderWindow(
+      50,
+      3,
+      async (i) => {
+        started.push(i);
+        if (i === 0) await slow; // in flight when item 1 fails
+        if (i === 1) throw new Error('E_BACKEND: out of memory');
+        return i;
+      },
+      (_r, i) => {
+        emitted.push(i);
+      },
+    );
+    await expect(run).rejects.toThrow('out of memory');
+    release();
+    for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]); // the window when 1 failed; the other 47 never start
+    expect(emitted).toEqual([]); // 0 finished after the failure: not emitted
+  });
 });
 
 describe('weights only where a proxy reads them', () => {

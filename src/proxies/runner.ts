@@ -64,7 +64,9 @@ export function proxyWindow(threads: number | undefined): number {
 /**
  * Score items `0 … count-1`, at most `inFlight` at a time, and hand each result to `emit` in item order (one that
  * finishes early waits for those before it; `emit` calls never overlap). An item's work starts only when a lane is
- * free, so what is held is bounded by the window and the results not yet emitted, not by `count`.
+ * free, so what is held is bounded by the window and the results not yet emitted, not by `count`. The first error
+ * (of `score` or `emit`) rejects at once: no item starts and nothing is emitted after it (items already in flight
+ * finish unseen), so a failed run does not go on scoring the rest in the background.
  */
 export async function inOrderWindow<R>(
   count: number,
@@ -76,16 +78,22 @@ export async function inOrderWindow<R>(
   let next = 0;
   let emitted = 0;
   let flushed: Promise<void> = Promise.resolve();
+  let failed = false;
   const lane = async () => {
-    for (let i = next++; i < count; i = next++) {
-      ready.set(i, await score(i));
-      while (ready.has(emitted)) {
-        const k = emitted++;
-        const r = ready.get(k)!;
-        ready.delete(k);
-        flushed = flushed.then(() => emit(r, k));
+    try {
+      for (let i = next++; i < count && !failed; i = next++) {
+        ready.set(i, await score(i));
+        while (!failed && ready.has(emitted)) {
+          const k = emitted++;
+          const r = ready.get(k)!;
+          ready.delete(k);
+          flushed = flushed.then(() => (failed ? undefined : emit(r, k)));
+        }
+        await flushed;
       }
-      await flushed;
+    } catch (e) {
+      failed = true;
+      throw e;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, count)) }, lane));
