@@ -15,7 +15,7 @@ import { mapParams, prngParams } from '../src/grad/params.js';
 import type { Shape3 } from '../src/ir/types.js';
 import { loadAddon } from '../src/native/loader.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { nativeProxyRunner } from '../src/proxies/native-run.js';
+import { nativeProxyRunner, rademacherCache } from '../src/proxies/native-run.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
@@ -229,4 +229,21 @@ describe('passes shared between groups (native-coalesce.ts)', () => {
       }
     },
   );
+});
+
+describe("AZ's Rademacher cotangents kept by a runner", () => {
+  it('are the drawn values, kept for the latest seeds only (a shared runner sees every seed)', () => {
+    const draw = rademacherCache(2);
+    const a = draw(1)(0, 64);
+    expect(Array.from(a)).toEqual(Array.from(prngRademacher(1)(0, 64)));
+    expect(draw(1)(0, 64)).toBe(a); // drawn once
+    const b = draw(2)(0, 64);
+    expect(draw(1)(1, 64)).not.toBe(a); // another pair: its own values
+    draw(3)(0, 64); // seed 2 is now the oldest of three: dropped
+    expect(draw(1)(0, 64)).toBe(a);
+    const b2 = draw(2)(0, 64);
+    expect(b2).not.toBe(b); // drawn again ...
+    expect(Array.from(b2)).toEqual(Array.from(b)); // ... equal
+    expect(Array.from(b)).toEqual(Array.from(prngRademacher(2)(0, 64)));
+  });
 });

@@ -63,20 +63,38 @@ export interface NativeProxyRunner {
   run(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): Promise<NativeProxyRun>;
 }
 
+/** Seeds whose Rademacher cotangents a {@link NativeProxyRunner} keeps: the latest few, not every seed it saw. */
+export const RADEMACHER_SEEDS = 4;
+
+/**
+ * AZ-NAS's Rademacher cotangents by seed, block pair and length, each drawn once and kept for the `limit` seeds
+ * drawn most recently (a warm server's shared runner sees every request's seed: keeping all of them, several MB
+ * each, would grow without bound). A dropped seed's values are drawn again, equal.
+ */
+export function rademacherCache(
+  limit = RADEMACHER_SEEDS,
+): (seed: number) => (pair: number, length: number) => Float32Array {
+  const bySeed = new Map<number, Map<string, Float32Array>>();
+  return (seed) => (pair, length) => {
+    const kept = bySeed.get(seed) ?? new Map<string, Float32Array>();
+    bySeed.delete(seed); // re-inserted last: the most recently drawn
+    bySeed.set(seed, kept);
+    if (bySeed.size > limit) bySeed.delete(bySeed.keys().next().value!);
+    const key = `${pair}:${length}`;
+    if (!kept.has(key)) kept.set(key, Float32Array.from(prngRademacher(seed)(pair, length)));
+    return kept.get(key)!;
+  };
+}
+
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const limit = limiter(Math.max(1, Math.floor(threads)));
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call
   const buffers = new addon.GradBuffers();
-  const rademacher = new Map<string, Float32Array>();
+  const draw = rademacherCache();
   // the addon's PRNG draws the same float32 values as init/prng.ts (test/prng.test.ts), several times faster
   const gaussianFill = (out: Float32Array, seed: number, tensor: number) => {
     out.set(addon.prngFill(seed, tensor, out.length));
     return out;
-  };
-  const draw = (seed: number) => (pair: number, length: number) => {
-    const key = `${seed}:${pair}:${length}`;
-    if (!rademacher.has(key)) rademacher.set(key, Float32Array.from(prngRademacher(seed)(pair, length)));
-    return rademacher.get(key)!;
   };
   return {
     async run(net, names, o) {
