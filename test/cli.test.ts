@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,21 @@ describe('swapnas CLI (built dist/)', () => {
     expect(readFileSync(file, 'utf8').startsWith(first)).toBe(true);
     expect(new Set(rows.map((x) => x.arch)).size).toBe(4);
     expect(rows).toHaveLength(4);
+  });
+
+  it('--resume with an architecture listed twice: the file an uninterrupted run writes (each listed row once)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli-'));
+    const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+    const args = ['score', ARCH, B, ARCH, ...TINY, '--format', 'jsonl'];
+    const whole = join(dir, 'whole.jsonl');
+    expect(run([...args, '-o', whole]).status).toBe(0);
+    const ref = readFileSync(whole, 'utf8');
+    expect(ref.trim().split('\n')).toHaveLength(3);
+    const file = join(dir, 'resumed.jsonl');
+    writeFileSync(file, `${ref.split('\n')[0]}\n`); // killed after the first row: ARCH is done once, not twice
+    const r = run([...args, '-o', file, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(ref);
   });
 
   it('backends lists every backend with availability', () => {

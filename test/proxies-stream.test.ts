@@ -193,6 +193,38 @@ describe('weights only where a proxy reads them', () => {
   });
 });
 
+describe('score --proxies --resume: duplicates and refusals (built dist/)', () => {
+  const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+  const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+  const args = ['score', A, B, A, ...NET, '--proxies', 'params', '--format', 'jsonl', '--no-progress'];
+
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
+  });
+
+  it('an architecture listed twice is skipped once per row the checkpoint holds: the uninterrupted output', () => {
+    const ref = run(args);
+    expect(ref.status, ref.stderr).toBe(0);
+    expect(ref.stdout.split('\n').filter(Boolean)).toHaveLength(3);
+    const f = tmp('dup.jsonl');
+    writeFileSync(`${f}.partial.jsonl`, `${ref.stdout.split('\n')[0]}\n`); // killed after A's first row
+    const r = run([...args, '-o', f, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(ref.stdout);
+  });
+
+  it('a finished output made with other settings is refused (E_JOURNAL) and leaves no checkpoint behind', () => {
+    const f = tmp('finished.jsonl');
+    expect(run([...args, '-o', f]).status).toBe(0);
+    const before = readFileSync(f, 'utf8');
+    const other = run([...args, '-o', f, '--resume', '--seed', '3']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain('E_JOURNAL');
+    expect(existsSync(`${f}.partial.jsonl`)).toBe(false);
+    expect(readFileSync(f, 'utf8')).toBe(before);
+  });
+});
+
 describe('score --proxies streams, checkpoints and resumes (built dist/)', () => {
   let cells: string;
   const base = () => ['score', '--archs', cells, ...NET, '--proxies', 'params,nwot', '--no-progress'];

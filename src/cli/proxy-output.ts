@@ -32,19 +32,21 @@ function openCheckpoint(
   output: string,
   resume: boolean,
   settings: Record<string, unknown>,
-): { file: AppendFile; done: Set<string> } {
+): { file: AppendFile; done: ReadonlyMap<string, number> } {
   const part = proxyCheckpoint(output);
   if (!resume) {
     if (existsSync(part) && statSync(part).size > 0)
       process.stderr.write(
         `swapnas: note: starting over; ${clip(part)} (an interrupted run's rows) is replaced (--resume continues it)\n`,
       );
-    return { file: AppendFile.open(part, true), done: new Set() };
+    return { file: AppendFile.open(part, true), done: new Map() };
   }
-  // a finished jsonl output is a checkpoint that was renamed into place: continue from a copy of it
-  if (!existsSync(part) && existsSync(output) && looksJsonl(output)) copyFileSync(output, part);
-  const state = readResumeState({ format: 'jsonl', output: part, resume: true }, '');
-  checkResumeSettings(state, settings, part);
+  // a finished jsonl output is a checkpoint that was renamed into place: checked, then continued from a copy of it
+  const finished = !existsSync(part) && existsSync(output) && looksJsonl(output);
+  const from = finished ? output : part;
+  const state = readResumeState({ format: 'jsonl', output: from, resume: true }, '');
+  checkResumeSettings(state, settings, from);
+  if (finished) copyFileSync(output, part);
   return { file: AppendFile.open(part), done: state.done };
 }
 
@@ -81,8 +83,8 @@ export class ProxyOutput {
     private readonly settings: Record<string, unknown>,
     private readonly file: AppendFile | undefined,
     private readonly checkpoint: string | undefined,
-    /** Architectures the resumed checkpoint already holds (skip them). */
-    readonly done: ReadonlySet<string>,
+    /** Rows per architecture the resumed checkpoint already holds (skip that many: `notDone`, score-output.ts). */
+    readonly done: ReadonlyMap<string, number>,
   ) {}
 
   /**
@@ -94,8 +96,8 @@ export class ProxyOutput {
     const out = f.output;
     if (f.resume && (out === undefined || special(out)))
       throw new SwapError('E_OPTION', '--resume needs --output naming a regular file (its checkpoint is resumed)');
-    if (out === undefined) return new ProxyOutput(f, names, settings, undefined, undefined, new Set());
-    if (special(out)) return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Set());
+    if (out === undefined) return new ProxyOutput(f, names, settings, undefined, undefined, new Map());
+    if (special(out)) return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Map());
     const { file, done } = openCheckpoint(out, f.resume === true, settings);
     return new ProxyOutput(f, names, settings, file, proxyCheckpoint(out), done);
   }

@@ -33,9 +33,12 @@ export interface OutputFlags {
   resume?: boolean;
 }
 
-/** What an existing output holds for `--resume`: scored architectures and the settings they were scored with. */
+/**
+ * What an existing output holds for `--resume`: how many rows each scored architecture has (an architecture listed
+ * twice is scored twice) and the settings they were scored with.
+ */
 export interface ResumeState {
-  readonly done: Set<string>;
+  readonly done: Map<string, number>;
   readonly sawHeader: boolean;
   readonly rowSettings: Record<string, unknown>[];
   readonly csvSettings: string[];
@@ -62,7 +65,7 @@ export function settingsSidecar(f: OutputFlags): string | undefined {
  * process, is cut off and re-scored) and the settings of its rows.
  */
 export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
-  const state: ResumeState = { done: new Set(), sawHeader: false, rowSettings: [], csvSettings: [] };
+  const state: ResumeState = { done: new Map(), sawHeader: false, rowSettings: [], csvSettings: [] };
   if (!f.resume) return state;
   if (!f.output || f.format === 'json')
     throw new SwapError('E_OPTION', '--resume needs --output with --format jsonl or csv');
@@ -71,16 +74,31 @@ export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
   if (!existsSync(f.output)) return state;
   const text = readCompleteLines(f.output);
   let sawHeader = false;
+  const add = (arch: string) => state.done.set(arch, (state.done.get(arch) ?? 0) + 1);
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     if (f.format === 'jsonl') {
       const row = parseRow(line, f.output);
       state.rowSettings.push(row.settings ?? {});
-      state.done.add(row.arch);
+      add(row.arch);
     } else if (line === csvHead) sawHeader = true;
-    else state.done.add(firstCsvField(line));
+    else add(firstCsvField(line));
   }
   return { ...state, sawHeader };
+}
+
+/**
+ * The items a resumed run still scores: for each architecture, those beyond the rows the output already holds for
+ * it (rows are written in item order, so the first ones are the scored ones; a duplicate is not skipped twice).
+ */
+export function notDone<T>(items: readonly T[], id: (item: T) => string, done: ReadonlyMap<string, number>): T[] {
+  const left = new Map(done);
+  return items.filter((it) => {
+    const k = id(it);
+    const n = left.get(k) ?? 0;
+    if (n > 0) left.set(k, n - 1);
+    return n === 0;
+  });
 }
 
 function parseRow(line: string, file: string): { arch: string; settings?: Record<string, unknown> } {

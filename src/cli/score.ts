@@ -39,7 +39,7 @@ import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { checkResumeSettings, csvHeader, readResumeState, ScoreSink, scoreRow } from './score-output.js';
+import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
 import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import { type EnsembleScorer, type FitnessChoice, scoreFitness as resolveScoreFitness } from '../score/ensemble.js';
@@ -217,7 +217,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   const csvHead = csvHeader(rule?.members) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;
-  const todo = plan.genotypes.filter((g) => !resume.done.has(space.format(g)));
+  const todo = notDone(plan.genotypes, (g) => space.format(g), resume.done);
   const ac = new AbortController();
   const remote = f.redis && todo.length > 0 ? await openRemote(plan, f, todo, ac.signal) : undefined;
   const { backend, skipped } =
@@ -314,7 +314,7 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const proxies = await planProxies(shape, f, request.seed, plan.inputs.n, network);
   const out = ProxyOutput.open(f, proxies.req.names, proxies.settings);
   try {
-    const todo = items.filter((it) => !out.done.has(it.id));
+    const todo = notDone(items, (it) => it.id, out.done);
     // with --redis the queue client reports progress
     const shown = f.progress && !f.redis && todo.length > 1;
     const progress = new Progress('score --proxies', shown, process.stderr, 'networks');
