@@ -395,4 +395,19 @@ describe('queue: producer and workers on a real redis-server', () => {
       await stopAll(ws);
     }
   });
+
+  it('score --proxies --redis with an output that cannot be written: coded E_OUTPUT (exit 2), not a crash', async () => {
+    const ws = [worker(redis.url)];
+    try {
+      await waitFor('a worker', () => /waiting for jobs/.test(ws[0]!.log()));
+      const args = ['score', '--sample', '6', '--seed', '9', ...TINY, '--proxies', 'params', '--format', 'jsonl'];
+      // /dev/full takes the open and refuses every write (ENOSPC), as a full disk does
+      const r = await cli([...args, '--no-progress', '-o', '/dev/full', '--redis', redis.url, '--chunk', '2']);
+      expect(r.stderr).toMatch(/^swapnas: error E_OUTPUT: cannot write \/dev\/full/m);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace of an unhandled rejection
+      expect(r.status).toBe(2);
+    } finally {
+      await stopAll(ws);
+    }
+  });
 });

@@ -346,15 +346,33 @@ async function remoteProxies(
   checkProxyRequest(items[0]!.net(), plan.req.names, plan.run);
   let n = 0;
   let emitted = Promise.resolve();
+  // A row that cannot be written (E_OUTPUT) stops the run and is its error, never an unhandled rejection while
+  // the producer still waits for chunks.
+  let failed: { error: unknown } | undefined;
+  const ac = new AbortController();
   const archs = items.map((it) => it.id);
-  await remoteProxyRows(o, { ...where, request: plan.req, run: plan.run }, archs, (done, rs) => {
-    for (const [k, arch] of done.entries()) {
-      const row = { arch, ...rs[k] };
-      const i = n++;
-      emitted = emitted.then(() => emit(row, i));
-    }
+  const collect = remoteProxyRows(
+    { ...o, signal: ac.signal },
+    { ...where, request: plan.req, run: plan.run },
+    archs,
+    (done, rs) => {
+      for (const [k, arch] of done.entries()) {
+        const row = { arch, ...rs[k] };
+        const i = n++;
+        emitted = emitted
+          .then(() => (failed ? undefined : emit(row, i)))
+          .catch((error: unknown) => {
+            failed ??= { error };
+            ac.abort();
+          });
+      }
+    },
+  );
+  await collect.catch((e: unknown) => {
+    if (!failed) throw e; // else the producer stopped because of it (E_CANCELLED)
   });
   await emitted;
+  if (failed) throw failed.error;
 }
 
 /** The settings block every output of the run carries (and `--resume` compares). */
