@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,18 @@ describe('swapnas CLI (built dist/)', () => {
     const r = run([...args, '-o', file, '--resume']);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(ref);
+  });
+
+  it('a reader that stops early (| head) ends the run quietly: exit 0, no EPIPE crash', async () => {
+    // ~250 KB of rows: more than a pipe holds, so rows are still being written when the reader goes away
+    const args = ['score', '--sample', '1000', '--seed', '1', '--proxies', 'params', '--format', 'jsonl'];
+    const child = spawn(process.execPath, [CLI, ...args, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('backends lists every backend with availability', () => {

@@ -25,7 +25,18 @@ function commandsFor(argv: readonly string[]): string[] {
   return name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
 }
 
+/** Whether `e` says stdout's reader went away (`swapnas score … | head` once head has its lines). */
+function brokenPipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
+
 async function main(): Promise<void> {
+  // A reader that stops early closes stdout: the rest of the output has nowhere to go, so stop quietly (exit 0), as a
+  // pipeline expects, rather than crash on the stream's unhandled 'error' event.
+  process.stdout.on('error', (e) => {
+    if (!brokenPipe(e)) throw e;
+    process.exit(0);
+  });
   const program = new Command();
   // Usage errors (unknown option or command, missing argument) exit 2 with a code like every other bad input.
   program.exitOverride();
@@ -35,6 +46,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
+  if (brokenPipe(e)) process.exit(0);
   if (e instanceof CommanderError) {
     // commander already printed its message; help and version exit 0
     process.exitCode = e.exitCode === 0 ? 0 : 2;
