@@ -173,6 +173,11 @@ describe('ScoreServer (in process)', () => {
     expect(row(seeded)['perRepeat']).not.toEqual(row(got[0])['perRepeat']);
     expect(pooled.warm.settings.size).toBe(3); // default fitness, reg-swap, seed 5
     expect(pooled.warm.suiteEngines.size).toBe(1);
+    // the shared engine keeps nothing of one setting that changes another's values: each equals its own CLI run
+    const again = await ask(pooled, 14, B);
+    const seed5 = cli(['score', A, ...TINY_NATIVE_FLAGS, '--seed', '5', '--cache-dir', cacheDir], false);
+    expect((seeded as { result: unknown }).result).toEqual(seed5);
+    expect(row(again)).toEqual(row(got[1]));
     expect(await ask(pooled, 12, A, { fitness: 'nope' })).toMatchObject({
       error: { code: 'E_OPTION', message: expect.stringContaining('fitness') },
     });
