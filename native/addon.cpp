@@ -4,6 +4,10 @@
 
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "stderr_capture.h"
 #include "common.h"
 #include "count_pool.h"
@@ -136,6 +140,24 @@ Napi::Value PrngFill(const Napi::CallbackInfo& info) {
   }
 }
 
+// mapLargeAllocations(bytes): malloc serves blocks of `bytes` and more by mmap, and a freed one goes back to the system
+// (glibc: M_MMAP_THRESHOLD, which also stops glibc raising the threshold after a large free). Process-wide: a CLI run
+// asks for it; true when applied, false where the C library has no such setting.
+Napi::Value MapLargeAllocations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    const int bytes = intArg(info[0], "bytes", 1 << 16, 1 << 30);
+#if defined(__GLIBC__)
+    return Napi::Boolean::New(env, mallopt(M_MMAP_THRESHOLD, bytes) == 1);
+#else
+    (void)bytes;
+    return Napi::Boolean::New(env, false);
+#endif
+  } catch (const Failure& f) {
+    throw codedError(env, f.code, f.what());
+  }
+}
+
 Napi::Value CountPatterns(const Napi::CallbackInfo& info) {
   return queueJob<CountWorker, CountJob>(info, [](const Napi::Object& job, CountJob& j) {
     j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
@@ -220,6 +242,7 @@ Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("prngFill", Napi::Function::New(env, PrngFill, "prngFill"));
+  exports.Set("mapLargeAllocations", Napi::Function::New(env, MapLargeAllocations, "mapLargeAllocations"));
   exports.Set("countPatterns", Napi::Function::New(env, CountPatterns, "countPatterns"));
   exports.Set("patternCodes", Napi::Function::New(env, PatternCodes, "patternCodes"));
   exports.Set("nodeValues", Napi::Function::New(env, NodeValues, "nodeValues"));

@@ -225,6 +225,18 @@ describe('score --proxies --resume: duplicates and refusals (built dist/)', () =
   });
 });
 
+describe("mapLargeAllocations (the CLI pins malloc's mmap threshold for native proxy runs)", () => {
+  it('applies on glibc, and refuses sizes outside 64 KiB … 1 GiB with a coded error', () => {
+    const load = loadAddon();
+    if (!load.ok) throw new Error(load.reason);
+    const glibc = Boolean(
+      (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime,
+    );
+    expect(load.addon.mapLargeAllocations(1 << 20)).toBe(glibc);
+    expect(() => load.addon.mapLargeAllocations(1024)).toThrow(expect.objectContaining({ code: 'E_BACKEND' }));
+  });
+});
+
 describe('score --proxies streams, checkpoints and resumes (built dist/)', () => {
   let cells: string;
   const base = () => ['score', '--archs', cells, ...NET, '--proxies', 'params,nwot', '--no-progress'];

@@ -25,6 +25,7 @@ import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
 import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
+import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
 import { int } from './parse.js';
 import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
@@ -207,6 +208,18 @@ export async function planProxies(
   return { req, run, settings: proxySettings(req, run, data, seed, { network }) };
 }
 
+/** Blocks from 1 MiB served by mmap (malloc's threshold, process-wide): see {@link NativeAddon.mapLargeAllocations}. */
+const MAP_FROM_BYTES = 1 << 20;
+
+/**
+ * Keep a long native run's heap from fragmenting: its executors and per-network buffers free and reallocate blocks of
+ * megabytes, which glibc would otherwise keep in its arenas (RSS creeping up with the list; bench/RESULTS.md).
+ */
+function mapLargeBlocks(): void {
+  const load = loadAddon();
+  if (load.ok) load.addon.mapLargeAllocations(MAP_FROM_BYTES);
+}
+
 /**
  * Score space networks with a plan's proxies, {@link proxyWindow} at a time, each built when its turn comes and
  * dropped once scored; rows reach `emit` in item order as they are computed.
@@ -218,6 +231,7 @@ export async function scoreNetworksWithProxies(
   emit: (row: Record<string, unknown>, i: number) => void | Promise<void>,
 ): Promise<void> {
   const run = proxyRunner(plan.req, threads);
+  if (plan.req.engine.backend === 'native') mapLargeBlocks();
   const { names } = plan.req;
   await inOrderWindow(
     items.length,

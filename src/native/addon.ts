@@ -177,6 +177,12 @@ export interface NativeAddon {
   /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */
   prngFill(seed: number, tensor: number, count: number): Float32Array;
   /**
+   * Process-wide: malloc serves blocks of `bytes` and more (64 KiB … 1 GiB) by mmap and returns them to the system
+   * when freed (glibc `M_MMAP_THRESHOLD`), so long runs that free and reallocate large buffers do not fragment the
+   * heap; false where the C library has no such setting. For a CLI process, not a library call.
+   */
+  mapLargeAllocations(bytes: number): boolean;
+  /**
    * Count distinct sample-wise patterns for every network × seed, asynchronously on a worker pool.
    * Resolves to `counts[net * seeds.length + r]` (with `job.nwot`: to `{ counts, nwot }`); rejects with an Error whose `code` is set (E_CANCELLED, E_BACKEND).
    * `onProgress(done, total)` runs on the main thread, throttled, and once more with done = total before resolving;
