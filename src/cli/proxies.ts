@@ -217,7 +217,8 @@ const MAP_FROM_BYTES = 1 << 20;
  */
 function mapLargeBlocks(): void {
   const load = loadAddon();
-  if (load.ok) load.addon.mapLargeAllocations(MAP_FROM_BYTES);
+  // an addon built before this setting existed (a checkout rebuilt with build:ts only) runs without it
+  if (load.ok && typeof load.addon.mapLargeAllocations === 'function') load.addon.mapLargeAllocations(MAP_FROM_BYTES);
 }
 
 /**
