@@ -189,4 +189,21 @@ describe('CLI guards', () => {
       ]).status,
     ).toBe(2);
   });
+
+  it('--resume of a csv output refuses a file in another format (E_JOURNAL) and leaves it as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-cli4-'));
+    const args = ['score', '--sample', '2', '--seed', '1', ...TINY];
+    for (const format of ['jsonl', 'json']) {
+      const file = join(dir, `a.${format}`);
+      expect(run([...args, '--format', format, '-o', file]).status).toBe(0);
+      const before = readFileSync(file, 'utf8');
+      const r = run([...args, '--format', 'csv', '-o', file, '--resume']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/E_JOURNAL.*not this run's csv header/);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    }
+    // json itself is never resumed (it is written whole at the end)
+    const r = run([...args, '--format', 'json', '-o', join(dir, 'a.json'), '--resume']);
+    expect(r.stderr).toMatch(/E_OPTION.*--resume needs --output with --format jsonl or csv/);
+  });
 });

@@ -223,6 +223,19 @@ describe('score --proxies --resume: duplicates and refusals (built dist/)', () =
     expect(existsSync(`${f}.partial.jsonl`)).toBe(false);
     expect(readFileSync(f, 'utf8')).toBe(before);
   });
+
+  for (const format of ['json', 'csv'] as const)
+    it(`a finished ${format} output (no checkpoint) is refused (E_JOURNAL), not silently scored again`, () => {
+      const fmt = [...args.slice(0, -3), '--format', format, '--no-progress'];
+      const f = tmp(`finished.${format}`);
+      expect(run([...fmt, '-o', f]).status).toBe(0);
+      const before = readFileSync(f, 'utf8');
+      const r = run([...fmt, '-o', f, '--resume']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/E_JOURNAL.*finished output.*partial\.jsonl/);
+      expect(existsSync(`${f}.partial.jsonl`)).toBe(false);
+      expect(readFileSync(f, 'utf8')).toBe(before);
+    });
 });
 
 describe("mapLargeAllocations (the CLI pins malloc's mmap threshold for native proxy runs)", () => {

@@ -3,8 +3,8 @@
  * to the checkpoint `FILE.partial.jsonl` (one jsonl line with the run's settings, written before the next row is
  * scored), and only a finished run turns it into FILE: renamed into place for jsonl, rendered as json or csv and
  * written atomically otherwise. A killed run leaves its checkpoint; `--resume` continues from it (or from a finished
- * jsonl FILE) and refuses one made with other settings (`E_JOURNAL`). Without `--output`, jsonl and csv rows stream
- * to stdout and a json document is printed at the end.
+ * jsonl FILE) and refuses one made with other settings, or a finished json or csv FILE, which it cannot read back
+ * (`E_JOURNAL`). Without `--output`, jsonl and csv rows stream to stdout and a json document is printed at the end.
  */
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { AppendFile, writeFileAtomic } from '../io/atomic.js';
@@ -42,7 +42,12 @@ function openCheckpoint(
     return { file: AppendFile.open(part, true), done: new Map() };
   }
   // a finished jsonl output is a checkpoint that was renamed into place: checked, then continued from a copy of it
-  const finished = !existsSync(part) && existsSync(output) && looksJsonl(output);
+  const finished = !existsSync(part) && existsSync(output) && statSync(output).size > 0;
+  if (finished && !looksJsonl(output))
+    throw new SwapError(
+      'E_JOURNAL',
+      `${clip(output)} is a finished output that --resume cannot continue: only a checkpoint (${clip(part)}) or a finished --format jsonl output can be; rerun without --resume to score everything again, or write a new file`,
+    );
   const from = finished ? output : part;
   const state = readResumeState({ format: 'jsonl', output: from, resume: true }, '');
   checkResumeSettings(state, settings, from);

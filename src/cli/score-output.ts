@@ -73,6 +73,7 @@ export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
   if (sidecar && existsSync(sidecar)) state.csvSettings.push(readFileSync(sidecar, 'utf8'));
   if (!existsSync(f.output)) return state;
   const text = readCompleteLines(f.output);
+  if (f.format === 'csv') checkCsvHead(text, csvHead, f.output);
   let sawHeader = false;
   const add = (arch: string) => state.done.set(arch, (state.done.get(arch) ?? 0) + 1);
   for (const line of text.split('\n')) {
@@ -99,6 +100,19 @@ export function notDone<T>(items: readonly T[], id: (item: T) => string, done: R
     if (n > 0) left.set(k, n - 1);
     return n === 0;
   });
+}
+
+/**
+ * A csv output is resumed only when its first line is this run's header: rows of another format (a jsonl or json
+ * output), or of other columns, would otherwise be read as architectures and appended to.
+ */
+function checkCsvHead(text: string, csvHead: string, file: string): void {
+  const first = text.split('\n', 1)[0] ?? '';
+  if (first.trim() === '' || first === csvHead) return;
+  throw new SwapError(
+    'E_JOURNAL',
+    `${file}: first line ${quote(first.slice(0, 60))} is not this run's csv header; --resume continues a csv output written with the same options (or a jsonl one with --format jsonl); write a new file`,
+  );
 }
 
 function parseRow(line: string, file: string): { arch: string; settings?: Record<string, unknown> } {
