@@ -140,6 +140,7 @@ export class ProxyOutput {
     }
   }
 
+  /** Release the open file (idempotent; a checkpoint not yet finished stays on disk for `--resume`). */
   close(): void {
     this.file?.close();
   }
