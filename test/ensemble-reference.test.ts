@@ -7,7 +7,8 @@ import { gaussianBatch } from '../src/data/gaussian.js';
 import { DEFAULT_ENSEMBLE, logCdf, referenceColumn } from '../src/proxies/ensemble.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
 import { runProxies } from '../src/proxies/run.js';
-import { EnsembleScorer, type EnsembleOptions } from '../src/score/ensemble.js';
+import { EnsembleScorer, type EnsembleOptions, type SuiteEngine, type SuiteEngineName } from '../src/score/ensemble.js';
+import { SwapError } from '../src/util/errors.js';
 import { cacheDirectory, referenceGenotypes } from '../src/score/reference-set.js';
 import { scoreNetworks } from '../src/score/swap.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
@@ -133,6 +134,36 @@ describe('ensemble reference set and fitness', () => {
     expect(await third.score(archs)).toEqual(a);
     expect((await third.loadReference()).fromCache).toBe(false);
     expect(JSON.parse(readFileSync(ref.file, 'utf8')).reference.archs).toHaveLength(12);
+  });
+
+  it('asks its suite-engine provider on every pass: an evicted engine is not kept, a failed make is retried', async () => {
+    const used = { a: 0, b: 0 };
+    const engine =
+      (tag: 'a' | 'b'): SuiteEngine =>
+      async (net, names, o) => {
+        used[tag]++;
+        return runProxies(net, names, o);
+      };
+    // the provider's current engine for the key: first its make fails, then a, then b (a evicted, made again)
+    let current: Promise<SuiteEngine> | undefined;
+    const asked: string[] = [];
+    const provider = (name: SuiteEngineName) => {
+      asked.push(name);
+      return current ?? Promise.reject(new SwapError('E_NATIVE_LOAD', 'engine failed to load'));
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const scorer = new EnsembleScorer(nb201Space, options(dir, { suiteEngine: provider }));
+    await expect(scorer.score(archs)).rejects.toMatchObject({ code: 'E_NATIVE_LOAD' });
+    current = Promise.resolve(engine('a'));
+    const first = await scorer.score(archs);
+    expect(used.a).toBeGreaterThan(0);
+    expect(asked.every((n) => n === 'reference')).toBe(true);
+    const before = { ...used };
+    current = Promise.resolve(engine('b'));
+    const again = await scorer.score(archs);
+    expect(used.a).toBe(before.a); // the evicted engine runs no further pass
+    expect(used.b).toBe(archs.length);
+    expect(again).toEqual(first);
   });
 
   it('the cache folder is the one given, else $SWAPNAS_CACHE_DIR, else under $XDG_CACHE_HOME', () => {

@@ -184,7 +184,9 @@ export interface EnsembleOptions<N extends object> {
   readonly referenceSeed?: number;
   /**
    * The suite engine for the members (e.g. a warm server's, shared by every scorer with the same engine and
-   * threads); default {@link makeSuiteEngine}, one per scorer.
+   * threads), asked for on every suite pass and never kept by the scorer: the provider decides how long an engine
+   * lives (one it evicted is dropped once its pass ends) and whether a failed make is retried. Default
+   * {@link makeSuiteEngine}, one per scorer, made on first use (again after a failure).
    */
   readonly suiteEngine?: (engine: SuiteEngineName, threads: number | undefined) => Promise<SuiteEngine>;
   /** Progress of building the reference set (networks scored, total). */
@@ -296,7 +298,9 @@ export class EnsembleScorer<G, N extends object> {
 
   /** The reference columns: read from the cache, else scored (with progress) and written to it atomically. */
   loadReference(): Promise<LoadedReference> {
-    this.reference ??= this.buildReference();
+    this.reference ??= retried(this.buildReference(), () => {
+      this.reference = undefined;
+    });
     return this.reference;
   }
 
@@ -413,9 +417,21 @@ export class EnsembleScorer<G, N extends object> {
     return Object.fromEntries(this.suite.map((m) => [m, finiteOrNull(run.values[m]?.value)]));
   }
 
-  /** The suite members' engine, made (and its module loaded) on first use: a reg-SWAP-only run loads neither. */
+  /**
+   * The suite members' engine: the provider's on every pass (see {@link EnsembleOptions.suiteEngine}), else this
+   * scorer's own, made (and its module loaded) on first use: a reg-SWAP-only run loads neither.
+   */
   private suiteRunner(): Promise<SuiteEngine> {
-    this.runner ??= (this.opts.suiteEngine ?? makeSuiteEngine)(this.engine, this.opts.threads);
+    if (this.opts.suiteEngine) return this.opts.suiteEngine(this.engine, this.opts.threads);
+    this.runner ??= retried(makeSuiteEngine(this.engine, this.opts.threads), () => {
+      this.runner = undefined;
+    });
     return this.runner;
   }
+}
+
+/** `p`, with `forget` called if it rejects (so a cached failure is made again on the next call, not kept). */
+function retried<T>(p: Promise<T>, forget: () => void): Promise<T> {
+  p.catch(forget);
+  return p;
 }

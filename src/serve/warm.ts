@@ -56,7 +56,9 @@ export class WarmState {
   readonly settings = new Memo<Promise<ResolvedSettings>>();
   /**
    * Suite engines of ensemble members by engine and threads, shared by every setting's scorer (requests run one
-   * at a time): a native engine's activation buffers are kept once, not once per setting.
+   * at a time): a native engine's activation buffers are kept once, not once per setting. Scorers ask for theirs
+   * on every pass and keep no reference, so an evicted engine is dropped once its pass ends, never kept beside
+   * the one made for its key again; a failed make is not kept (the next pass tries again).
    */
   readonly suiteEngines = new Memo<Promise<SuiteEngine>>(8);
   private readonly choices = new Memo<Promise<BackendChoice>>(16);
