@@ -125,6 +125,7 @@ void Executor::run(const Net& net, const float* input, int S, uint32_t seed, Lay
 }
 
 std::vector<float> Executor::nodeValues(const Net& net, const float* input, int S, uint32_t seed, int node) {
+  timed_ = false;  // a diagnostics pass never times its stages, whatever the executor's last run() set
   const size_t count = net.nodes.size();
   std::vector<uint8_t> need(count, 0);
   need[static_cast<size_t>(node)] = 1;

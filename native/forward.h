@@ -114,7 +114,7 @@ class Executor {
   std::vector<float*> vals_;
   std::vector<uint8_t> owned_;
   Timing timing_;
-  // Whether this pass times its stages (stageTimingOn() at the start of run(); diagnostics passes never do).
+  // Whether this pass times its stages: stageTimingOn() at the start of run(); nodeValues() (diagnostics) clears it.
   bool timed_ = false;
 };
 
