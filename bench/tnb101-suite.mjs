@@ -11,9 +11,10 @@
 //   node bench/tnb101-suite.mjs --pack runs/tnb/tnb101-micro-all-swap.jsonl --out docs/ranking-study/tnb101-suite-swap64
 //   node bench/tnb101-suite.mjs --pack runs/tnb/regswap64.jsonl --out docs/ranking-study/tnb101-regswap64-all4096
 //   node bench/tnb101-suite.mjs --pack runs/tnb-noprune/tnb101-micro-all-swap.jsonl --out docs/ranking-study/tnb101-noprune-all4096
+//   node bench/tnb101-suite.mjs --pack runs/tnb-256/tnb101-micro-all-swap.jsonl --out docs/ranking-study/tnb101-suite-swap256-sample
 //   node bench/tnb101-suite.mjs --suite docs/ranking-study/tnb101-suite-swap64.jsonl.gz \
 //     --regswap docs/ranking-study/tnb101-regswap64-all4096.jsonl.gz [--resamples 200] [--json report.json]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -33,6 +34,9 @@ const { values: a } = parseArgs({
     ensemble: { type: 'string', default: 'docs/ensemble-study/spaces/tnb101-all4096.jsonl.gz' },
     // params, flops, l2_norm of the network with its dead edges kept (`ensemble-measure.mjs … --no-prune`).
     unpruned: { type: 'string', default: 'docs/ranking-study/tnb101-noprune-all4096.jsonl.gz' },
+    // The same suite protocol at the tasks' 256 px on a prefix of the seeded random order (`ensemble-measure.mjs …
+    // --proxies jacov,meco --input-size 256`): 64 px vs 256 px on the cells measured at both (skipped if absent).
+    at256: { type: 'string', default: 'docs/ranking-study/tnb101-suite-swap256-sample.jsonl.gz' },
     resamples: { type: 'string', default: '200' },
     json: { type: 'string' },
   },
@@ -346,5 +350,38 @@ for (const p of naslibProxies.filter((q) => suiteNames.includes(q))) {
   out.agreementByDeadConvs[p] = { live: ag(live), dead: ag(dead) };
   const f3 = (v) => (Number.isFinite(v) ? v.toFixed(3) : '—');
   console.log(`| ${p} | ${f3(ag(live))} | ${f3(ag(dead))} |`);
+}
+if (existsSync(a.at256)) {
+  const big = new Map(readJsonl(a.at256).map((r) => [r.arch, r.proxies]));
+  const both = [...big.keys()].filter((x) => suite.has(x));
+  const names = Object.keys(big.values().next().value);
+  out.at256 = { file: a.at256, n: both.length };
+  console.log(`\n## 64 px vs 256 px on the ${both.length} cells measured at both (${a.at256})\n`);
+  console.log('Same suite protocol and images (`cifar10_test_jpeg1000.bin[0:16]`), only the input size differs; MeCo');
+  console.log("also against the ensemble run's MeCo at 256 px (other images: `cifar10_test_first20.bin[0:16]`).");
+  console.log('Δ = ρ(256 px) − ρ(64 px), paired bootstrap 95% CI.\n');
+  console.log("| task | proxy | ρ 64 px | ρ 256 px | Δ [95% CI] | ensemble run's MeCo 256 px |");
+  console.log('| --- | --- | ---: | ---: | --- | ---: |');
+  for (const t of tasks) {
+    const keep = both.filter((x) => Number.isFinite(table.get(x)?.truth[t]));
+    const ys = keep.map((x) => table.get(x).truth[t]);
+    out.at256[t] = {};
+    for (const p of names) {
+      const x64 = keep.map((x) => low(suite.get(x)[p]));
+      const x256 = keep.map((x) => low(big.get(x)[p]));
+      const d = pairedDelta(x256, x64, ys);
+      const e =
+        p === 'meco'
+          ? spearman(
+              keep.map((x) => low(ens.get(x)?.ensemble.members.meco)),
+              ys,
+            )
+          : Number.NaN;
+      out.at256[t][p] = { rho64: spearman(x64, ys), rho256: d.estimate + spearman(x64, ys), delta: d, ensembleMeco: e };
+      const r = out.at256[t][p];
+      const ee = Number.isFinite(e) ? e.toFixed(3) : '—';
+      console.log(`| ${t} | ${p} | ${r.rho64.toFixed(3)} | ${r.rho256.toFixed(3)} | ${fmt(d)} | ${ee} |`);
+    }
+  }
 }
 if (a.json) writeFileSync(a.json, `${JSON.stringify(out, null, 1)}\n`);
