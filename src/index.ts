@@ -62,6 +62,9 @@ export {
   type EnsembleScore,
   type FitnessChoice,
   type FitnessContext,
+  type MemberPass,
+  type MemberRun,
+  type RemoteMembers,
 } from './score/ensemble.js';
 export { DEFAULT_ENSEMBLE, type EnsembleRule } from './proxies/ensemble.js';
 export { readShippedReferences, type ShippedReference } from './score/shipped-reference.js';

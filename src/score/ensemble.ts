@@ -12,7 +12,6 @@ import { loadAddon } from '../native/loader.js';
 import { type EnsembleRule, ensembleScore, type ReferenceColumn, referenceColumn } from '../proxies/ensemble.js';
 import { PROXY_NAMES, type ProxyName } from '../proxies/registry.js';
 import type { Regulariser } from '../proxies/regularise.js';
-import type { ProxyRun, ProxyRunOptions } from '../proxies/run.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
@@ -30,13 +29,17 @@ import {
 } from './reference-set.js';
 import { shippedReference } from './shipped-reference.js';
 import { type NetworkScore, scoreNetworks } from './swap.js';
-
-/** Members read off the SWAP engine pass (the rest are suite proxies). */
-const ENGINE_MEMBERS: Readonly<Record<string, (s: NetworkScore) => number>> = {
-  swap: (s) => s.swap,
-  'reg-swap': (s) => s.regSwap,
-  params: (s) => s.params,
-};
+import {
+  ENGINE_MEMBERS,
+  type MemberPass,
+  type MemberRun,
+  memberValues,
+  type RemoteMembers,
+  type SuiteEngine,
+  type SuiteEngineName,
+  suitePass,
+} from './ensemble-members.js';
+export type { MemberPass, MemberRun, RemoteMembers, SuiteEngine, SuiteEngineName } from './ensemble-members.js';
 
 /** The single-proxy fitness `--fitness reg-swap` names: reg-SWAP of the SWAP pass (Ψ when there is no μ/σ). */
 export const REG_SWAP_FITNESS = 'reg-swap';
@@ -127,12 +130,6 @@ export function scoreFitness(asked: {
   });
 }
 
-/** Where an ensemble's suite members run: the native engine (multi-threaded, float32) or the reference one. */
-export type SuiteEngineName = 'native' | 'reference';
-
-/** A suite engine: the values of `names` on one network under run options `o`. */
-export type SuiteEngine = (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun>;
-
 /**
  * A suite engine, its module loaded here (a reg-SWAP-only run loads neither): `native` keeps its activation buffers
  * from pass to pass (one engine may serve many scorers, one pass at a time each), `reference` runs the TypeScript
@@ -191,6 +188,11 @@ export interface EnsembleOptions<N extends object> {
   readonly suiteEngine?: (engine: SuiteEngineName, threads: number | undefined) => Promise<SuiteEngine>;
   /** Progress of building the reference set (networks scored, total). */
   readonly onReference?: (done: number, total: number) => void;
+  /**
+   * Compute the member values elsewhere (queue workers, `--redis`): every network's and the reference set's, with
+   * these settings and the backend and suite engine fixed here; the ranking and the reference cache stay here.
+   */
+  readonly remote?: RemoteMembers;
 }
 
 /** The part of a resolved scoring request an ensemble scorer follows (structurally a `ScoringRequest`). */
@@ -247,10 +249,6 @@ export interface LoadedReference {
   readonly source: ReferenceSource;
   readonly size: number;
   readonly columns: Readonly<Record<string, ReferenceColumn>>;
-}
-
-function finiteOrNull(v: number | null | undefined): number | null {
-  return v === null || v === undefined || !Number.isFinite(v) ? null : v;
 }
 
 /** Scores networks of one space with one ensemble rule under one resolved setting. */
@@ -311,9 +309,17 @@ export class EnsembleScorer<G, N extends object> {
 
   /**
    * {@link score}, reusing SWAP scores the caller already has for these genotypes (same settings and backend as
-   * this scorer's, e.g. `score`'s own pass) instead of a second SWAP pass.
+   * this scorer's, e.g. `score`'s own pass) instead of a second SWAP pass. With {@link EnsembleOptions.remote} every
+   * member comes from the remote source (`swap` is not needed there).
    */
   async scoreWith(genotypes: readonly G[], swap?: readonly NetworkScore[]): Promise<EnsembleScore[]> {
+    if (this.opts.remote && genotypes.length > 0)
+      return this.rank(
+        await this.opts.remote(
+          genotypes.map((g) => this.space.format(g)),
+          await this.memberPass(),
+        ),
+      );
     return this.scoreBuilt(
       genotypes.map((g) => this.space.build(g, this.opts.network)),
       swap,
@@ -322,15 +328,38 @@ export class EnsembleScorer<G, N extends object> {
 
   /**
    * {@link scoreWith} for networks the caller already built from genotypes of this space with this scorer's network
-   * options (a warm server builds each request's networks once).
+   * options (a warm server builds each request's networks once); computed in this process.
    */
   async scoreBuilt(nets: readonly Network[], swap?: readonly NetworkScore[]): Promise<EnsembleScore[]> {
     if (nets.length === 0) return [];
     const ref = await this.loadReference();
-    return (await this.members(nets, swap)).map((m) => ({
-      ...m,
-      fitness: ensembleScore(this.opts.rule, m.values, ref.columns),
-    }));
+    return this.ranked(await this.members(nets, swap), ref);
+  }
+
+  /**
+   * Rank member runs computed elsewhere with {@link memberPass}'s settings (e.g. by queue workers) against the
+   * reference set: the fitness of each network.
+   */
+  async rank(runs: readonly MemberRun[]): Promise<EnsembleScore[]> {
+    return runs.length === 0 ? [] : this.ranked(runs, await this.loadReference());
+  }
+
+  /**
+   * What a member pass of this scorer runs with, for a remote source: the weight seed (default the scorer's), the
+   * SWAP backend fixed here, the suite members, their engine and the labels.
+   */
+  async memberPass(seed = this.opts.seed, onProgress?: (done: number, total: number) => void): Promise<MemberPass> {
+    const backend = await this.fixBackend();
+    this.backendUsed = backend;
+    const labels = this.opts.labels ? Array.from(this.opts.labels) : null;
+    return { seed, backend, suite: this.suite, engine: this.engine, labels, ...(onProgress ? { onProgress } : {}) };
+  }
+
+  private ranked(runs: readonly MemberRun[], ref: LoadedReference): EnsembleScore[] {
+    return runs.map((r) => {
+      const m = memberValues(this.opts.rule, r);
+      return { ...m, fitness: ensembleScore(this.opts.rule, m.values, ref.columns) };
+    });
   }
 
   /** Fix the SWAP backend: the one asked for, or the one `auto` picks here. */
@@ -357,31 +386,40 @@ export class EnsembleScorer<G, N extends object> {
 
   private async scoreReference(id: ReferenceIdentity): Promise<ReferenceSet> {
     const gs = referenceGenotypes(this.space, id.size, id.seed);
+    const archs = gs.map((g) => this.space.format(g));
+    const runs = this.opts.remote
+      ? await this.opts.remote(archs, await this.memberPass(REFERENCE_WEIGHT_SEED, this.opts.onReference))
+      : await this.localReference(gs);
     const values: Record<string, (number | null)[]> = Object.fromEntries(id.members.map((m) => [m, []]));
+    for (const r of runs) {
+      const v = memberValues(this.opts.rule, r).values;
+      for (const m of id.members) values[m]!.push(v[m] ?? null);
+    }
+    return { archs, values };
+  }
+
+  /** The reference networks' member runs in this process, 16 networks at a time (with progress). */
+  private async localReference(gs: readonly G[]): Promise<MemberRun[]> {
+    const runs: MemberRun[] = [];
     const chunk = 16;
     for (let i = 0; i < gs.length; i += chunk) {
       if (this.opts.signal?.aborted) throw new SwapError('E_CANCELLED', 'reference set cancelled');
       const nets = gs.slice(i, i + chunk).map((g) => this.space.build(g, this.opts.network));
-      for (const r of await this.members(nets, undefined, REFERENCE_WEIGHT_SEED))
-        for (const m of id.members) values[m]!.push(r.values[m] ?? null);
+      runs.push(...(await this.members(nets, undefined, REFERENCE_WEIGHT_SEED)));
       this.opts.onReference?.(Math.min(i + chunk, gs.length), gs.length);
     }
-    return { archs: gs.map((g) => this.space.format(g)), values };
+    return runs;
   }
 
-  /** Every member's value on each network: one SWAP pass for the engine members, the suite pass for the others. */
+  /** Each network's SWAP pass (unless given) and suite values, computed in this process. */
   private async members(
     nets: readonly Network[],
     given?: readonly NetworkScore[],
     seed = this.opts.seed,
-  ): Promise<Omit<EnsembleScore, 'fitness'>[]> {
+  ): Promise<MemberRun[]> {
     const scores = given ?? (await this.swapScores(nets, seed));
     const suite = await Promise.all(nets.map((net) => this.suiteValues(net, seed)));
-    return scores.map((s, i) => {
-      const values: Record<string, number | null> = {};
-      for (const m of this.opts.rule.members) values[m] = m in ENGINE_MEMBERS ? ENGINE_MEMBERS[m]!(s) : suite[i]![m]!;
-      return { values, swap: s.swap, params: s.params };
-    });
+    return scores.map((score, i) => ({ score, suite: suite[i]! }));
   }
 
   /** SWAP, reg-SWAP and Θ of networks in one pass on the fixed backend. */
@@ -403,18 +441,16 @@ export class EnsembleScorer<G, N extends object> {
     return run.scores;
   }
 
-  /** The suite members of one network under the SWAP protocol (proxy network, S images, the run's seed). */
+  /** The suite members of one network under the SWAP protocol (proxy network, S images, the pass's seed). */
   private async suiteValues(net: Network, seed: number): Promise<Record<string, number | null>> {
     if (this.suite.length === 0) return {};
     const o = this.opts;
-    const run = await (await this.suiteRunner())(net, this.suite, {
-      protocol: 'swap',
+    return suitePass(await this.suiteRunner(), net, this.suite, {
       seed,
       images: o.inputs,
-      ...(o.labels ? { labels: o.labels } : {}),
+      labels: o.labels,
       batch: o.batch,
     });
-    return Object.fromEntries(this.suite.map((m) => [m, finiteOrNull(run.values[m]?.value)]));
   }
 
   /**
