@@ -10,7 +10,6 @@ import {
   DEFAULT_FITNESS,
   EnsembleScorer,
   OFFICIAL_PROTOCOL_FITNESS,
-  REDIS_UNSUPPORTED,
   requestEnsembleOptions,
   resolveFitness,
   scoreFitness,
@@ -91,16 +90,16 @@ describe('the default fitness', () => {
     expect(DEFAULT_FITNESS).toBe('ensemble');
     expect(resolveFitness(undefined)).toEqual({ name: 'ensemble', rule: DEFAULT_ENSEMBLE });
     expect(resolveFitness('reg-swap')).toEqual({ name: 'reg-swap', rule: undefined });
-    expect(resolveFitness('reg-swap', { unsupported: REDIS_UNSUPPORTED })).toEqual({
+    // what a run cannot serve the ensemble with (here correlate's --images gaussian; --redis serves it now)
+    const unsupported = '--images gaussian (the ensemble row uses the embedded CIFAR-10 batch)';
+    expect(resolveFitness('reg-swap', { unsupported })).toEqual({
       name: 'reg-swap',
       rule: undefined,
     });
-    const fallback = resolveFitness(undefined, { unsupported: REDIS_UNSUPPORTED });
+    const fallback = resolveFitness(undefined, { unsupported });
     expect(fallback.name).toBe('reg-swap');
-    expect(fallback.fallback).toMatch(/ranking by reg-swap, not the default ensemble: --redis/);
-    expect(() => resolveFitness('ensemble', { unsupported: REDIS_UNSUPPORTED })).toThrow(
-      expect.objectContaining({ code: 'E_OPTION' }),
-    );
+    expect(fallback.fallback).toMatch(/ranking by reg-swap, not the default ensemble: --images gaussian/);
+    expect(() => resolveFitness('ensemble', { unsupported })).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
     expect(() => resolveFitness('regswap')).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
     // score --official: the paper's protocol defaults to its own fitness (said), and the ensemble may still be named.
     const official = resolveFitness(undefined, { protocol: OFFICIAL_PROTOCOL_FITNESS });
@@ -109,11 +108,7 @@ describe('the default fitness', () => {
     // what `score` and `serve` resolve a request's fitness with: the same choices
     expect(scoreFitness({})).toEqual(resolveFitness(undefined));
     expect(scoreFitness({ official: true })).toEqual(official);
-    expect(scoreFitness({ redis: true })).toEqual(fallback);
     expect(scoreFitness({ fitness: 'ensemble', official: true }).rule).toBe(DEFAULT_ENSEMBLE);
-    expect(() => scoreFitness({ fitness: 'ensemble', redis: true })).toThrow(
-      expect.objectContaining({ code: 'E_OPTION' }),
-    );
   });
 });
 
@@ -156,10 +151,8 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(csv).toMatch(/^arch,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability,swap,reg_swap,/);
   });
 
-  it('score: an ensemble named with --redis is refused before anything is queued; ONNX names none', () => {
-    const redis = run(['score', A, '--fitness', 'ensemble', '--redis', 'redis://127.0.0.1:1', '--no-progress']);
-    expect(redis.status).toBe(2);
-    expect(redis.stderr).toMatch(/E_OPTION.*--redis/);
+  // (--redis serves the ensemble: test/queue-ensemble.test.ts)
+  it('score: an ONNX model names no ensemble', () => {
     const onnx = run(['score', join(__dirname, 'fixtures', 'onnx', 'headnet.onnx'), '--fitness', 'ensemble']);
     expect(onnx.stderr).toMatch(/E_OPTION.*not an ONNX model/);
   });

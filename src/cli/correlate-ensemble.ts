@@ -13,7 +13,9 @@ import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { ensembleScorerFor } from './ensemble.js';
-import type { EnsembleScore } from '../score/ensemble.js';
+import type { EnsembleScore, RemoteMembers } from '../score/ensemble.js';
+import type { ScoringRequest } from '../request/types.js';
+import type { InputBatch } from '../data/batch.js';
 
 /** What the ensemble row needs from a correlate run. */
 export interface EnsembleCorrelateInput {
@@ -30,6 +32,8 @@ export interface EnsembleCorrelateInput {
   readonly cacheDir?: string;
   readonly progress: boolean;
   readonly resamples: number;
+  /** Member passes elsewhere (`--redis`): a source for the ensemble's resolved request and its input batch. */
+  readonly remote?: (request: ScoringRequest, inputs: InputBatch) => RemoteMembers;
 }
 
 /**
@@ -63,12 +67,15 @@ export async function ensembleCorrelationRows(
     ...(c.threads !== undefined ? { threads: c.threads } : {}),
     ...(c.cacheDir !== undefined ? { cacheDir: c.cacheDir } : {}),
     progress: c.progress,
+    ...(c.remote ? { remote: c.remote(request, inputs) } : {}),
   });
   await scorer.loadReference();
-  const progress = new Progress('correlate ensemble', c.progress, process.stderr, 'architectures');
+  // Locally 32 networks at a time, with progress; on the queue all at once (one run, the queue's progress).
+  const step = c.remote ? Math.max(1, c.genotypes.length) : 32;
+  const progress = new Progress('correlate ensemble', c.progress && !c.remote, process.stderr, 'architectures');
   const scores: EnsembleScore[] = [];
-  for (let i = 0; i < c.genotypes.length; i += 32) {
-    scores.push(...(await scorer.score(c.genotypes.slice(i, i + 32))));
+  for (let i = 0; i < c.genotypes.length; i += step) {
+    scores.push(...(await scorer.score(c.genotypes.slice(i, i + step))));
     progress.update(scores.length, c.genotypes.length);
   }
   const truth = c.genotypes.map((g) => c.table.get(space.format(g))!.truth[c.dataset]!);

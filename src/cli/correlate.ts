@@ -34,8 +34,9 @@ import { ProxyValueCache, proxyCacheName } from '../study/proxy-cache.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
 import { addFitnessOptions, fitnessRule } from './ensemble.js';
-import { ensembleCorrelationRows } from './correlate-ensemble.js';
-import { type FitnessChoice, REDIS_UNSUPPORTED, resolveFitness } from '../score/ensemble.js';
+import { type EnsembleCorrelateInput, ensembleCorrelationRows } from './correlate-ensemble.js';
+import { type FitnessChoice, resolveFitness } from '../score/ensemble.js';
+import { remoteMembers } from '../queue/ensemble-remote.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 
 interface CorrelateFlags extends Omit<ProxyFlags, 'images' | 'seed'> {
@@ -125,7 +126,7 @@ export function registerCorrelate(program: Command): void {
     .option('--verbose', 'also report skipped backends on stderr (the report records them anyway)');
   addFitnessOptions(
     cmd,
-    'the headline row: the ensemble (reported first, then its members, SWAP, reg-SWAP and the baselines) or reg-swap; with --redis or --images other than cifar10 the default is reg-swap',
+    'the headline row: the ensemble (reported first, then its members, SWAP, reg-SWAP and the baselines) or reg-swap; with --images other than cifar10 the default is reg-swap; with --redis the workers compute its members',
   );
   addProxyOptions(cmd).action((f: CorrelateFlags) => runCorrelateCli(f));
 }
@@ -152,13 +153,12 @@ async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
 }
 
 /**
- * The headline of a SWAP correlate run: the default ensemble, or reg-SWAP (said on stderr) with `--redis` or an
- * input batch other than the embedded CIFAR-10 images, which the ensemble's reference sets are scored on.
+ * The headline of a SWAP correlate run: the default ensemble, or reg-SWAP (said on stderr) with an input batch
+ * other than the embedded CIFAR-10 images, which the ensemble's reference sets are scored on.
  */
 function correlateFitness(f: CorrelateFlags): FitnessChoice {
-  const unsupported = f.redis
-    ? REDIS_UNSUPPORTED
-    : f.images !== 'cifar10'
+  const unsupported =
+    f.images !== 'cifar10'
       ? `--images ${f.images.slice(0, 40)} (the ensemble's correlate row uses the embedded CIFAR-10 batch)`
       : undefined;
   const fit = resolveFitness(f.fitness, { unsupported });
@@ -262,6 +262,7 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan, rule: Ensem
           ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
           progress: f.progress,
           resamples: int('--resamples', f.resamples, 10),
+          ...(f.redis ? { remote: ensembleRemote(f, ac.signal) } : {}),
         })
       : [];
     await printCorrelateReport({ ...report, rows: [...head, ...report.rows] }, f, `${table.name} ${dataset}`);
@@ -269,6 +270,12 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan, rule: Ensem
     process.off('SIGINT', onSig);
     await backend.close?.();
   }
+}
+
+/** `correlate --redis` with an ensemble: its member passes (and a reference set to build) on queue workers. */
+function ensembleRemote(f: CorrelateFlags, signal: AbortSignal): EnsembleCorrelateInput['remote'] {
+  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, signal };
+  return (request, inputs) => remoteMembers({ ...o, label: 'correlate ensemble (queue)' }, request, inputs);
 }
 
 /** Write the report files and print the table and the run's summary. */

@@ -13,6 +13,7 @@ import {
   type EnsembleOptions,
   EnsembleScorer,
   fitnessNames,
+  type RemoteMembers,
   requestEnsembleOptions,
 } from '../score/ensemble.js';
 export { fitnessRule } from '../score/ensemble.js';
@@ -61,6 +62,8 @@ export function ensembleScorerFor<G>(
     registry?: BackendRegistry;
     /** Where the suite members run (a warm server's shared engines; default one per scorer). */
     suiteEngine?: EnsembleOptions<object>['suiteEngine'];
+    /** Queue workers that compute the member values instead (`--redis`). */
+    remote?: RemoteMembers;
   },
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
@@ -70,6 +73,7 @@ export function ensembleScorerFor<G>(
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),
     ...(r.suiteEngine ? { suiteEngine: r.suiteEngine } : {}),
+    ...(r.remote ? { remote: r.remote } : {}),
     onReference: (d, t) => progress.update(d, t),
   });
 }

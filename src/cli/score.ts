@@ -42,7 +42,12 @@ import type { SearchSpace } from '../spaces/types.js';
 import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
 import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
-import { type EnsembleScorer, type FitnessChoice, scoreFitness as resolveScoreFitness } from '../score/ensemble.js';
+import {
+  type EnsembleScore,
+  type EnsembleScorer,
+  type FitnessChoice,
+  scoreFitness as resolveScoreFitness,
+} from '../score/ensemble.js';
 
 interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> {
   space: string;
@@ -136,7 +141,7 @@ export function registerScore(program: Command): void {
     );
   addFitnessOptions(
     cmd,
-    "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --redis or --official the default is reg-swap (said on stderr)",
+    "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --official the default is reg-swap (said on stderr); with --redis the workers compute its members (and a reference set that is neither shipped nor cached)",
   );
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
     const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
@@ -171,9 +176,9 @@ async function writeOut(output: string | undefined, text: string): Promise<void>
   else await new Promise<void>((res, rej) => process.stdout.write(text, (e) => (e ? rej(e) : res())));
 }
 
-/** The fitness of a `score` run (the default ensemble, or reg-SWAP with `--redis` or `--official`, said on stderr). */
+/** The fitness of a `score` run (the default ensemble, or reg-SWAP with `--official`, said on stderr). */
 function scoreFitness(f: ScoreFlags): FitnessChoice {
-  const fit = resolveScoreFitness({ fitness: f.fitness, official: f.official, redis: Boolean(f.redis) });
+  const fit = resolveScoreFitness({ fitness: f.fitness, official: f.official });
   if (fit.fallback) process.stderr.write(`swapnas: note: ${fit.fallback}\n`);
   return fit;
 }
@@ -219,11 +224,14 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   const { space } = plan;
   const todo = notDone(plan.genotypes, (g) => space.format(g), resume.done);
   const ac = new AbortController();
-  const remote = f.redis && todo.length > 0 ? await openRemote(plan, f, todo, ac.signal) : undefined;
+  // With an ensemble, workers run the members' passes (SWAP included) on the backend the scorer fixes here.
+  const remote = f.redis && todo.length > 0 && !rule ? await openRemote(plan, f, todo, ac.signal) : undefined;
   const { backend, skipped } =
     remote?.ran ?? (await new BackendRegistry().choose(plan.request.backend as BackendName | 'auto'));
   reportSkipped(skipped, f.verbose);
-  const ens = rule ? await openEnsemble(plan, f, rule) : undefined;
+  const ens = rule ? await openEnsemble(plan, f, rule, ac.signal) : undefined;
+  const members =
+    ens && f.redis && todo.length > 0 ? await openMembers(plan, f, todo, ens.scorer, ac.signal) : undefined;
   const settings = {
     ...scoreSettings(plan, backend.name as BackendName, skipped),
     ...(ens ? { ensemble: ens.settings } : {}),
@@ -234,17 +242,43 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   process.once('SIGINT', onSig);
   try {
     await sink.begin(csvHead, resume.sawHeader);
-    const score = remote
-      ? (part: unknown[]) => remote.take(part.map((g) => space.format(g)))
-      : localScorer(plan, backend as Backend, f, todo.length, ac.signal);
-    const warnings = await scoreChunks(plan, todo, int('--chunk', f.chunk, 1), score, sink, ens?.scorer);
+    const score: ChunkScorer = members
+      ? async (part) => {
+          const runs = await members.take(part.map((g) => space.format(g)));
+          return { scores: runs.map((r) => r.score), ens: await ens!.scorer.rank(runs) };
+        }
+      : withEnsemble(
+          remote
+            ? (part: unknown[]) => remote.take(part.map((g) => space.format(g)))
+            : localScorer(plan, backend as Backend, f, todo.length, ac.signal),
+          ens?.scorer,
+        );
+    const warnings = await scoreChunks(plan, todo, int('--chunk', f.chunk, 1), score, sink);
     await sink.end(warnings);
   } finally {
     process.off('SIGINT', onSig);
     await (backend as Partial<Backend>).close?.();
     await remote?.close();
+    await members?.close();
     sink.close();
   }
+}
+
+/** A chunk's SWAP scores and, with an ensemble fitness, its ensemble scores. */
+type ChunkScorer = (
+  part: unknown[],
+  offset: number,
+) => Promise<{ scores: NetworkScore[]; ens: EnsembleScore[] | undefined }>;
+
+/** SWAP scores of a chunk, with the ensemble's scores of the same chunk (reusing its SWAP pass) when there is one. */
+function withEnsemble(
+  score: (part: unknown[], offset: number) => Promise<NetworkScore[]>,
+  ensemble: EnsembleScorer<unknown, object> | undefined,
+): ChunkScorer {
+  return async (part, offset) => {
+    const scores = await score(part, offset);
+    return { scores, ens: ensemble ? await ensemble.scoreWith(part, scores) : undefined };
+  };
 }
 
 /**
@@ -387,17 +421,55 @@ function scoreSettings(
   };
 }
 
-/** The ensemble scorer of `--fitness` for the run's request, its reference set loaded (scored once, then cached). */
-async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule) {
+/**
+ * The ensemble scorer of `--fitness` for the run's request, its reference set loaded (shipped, cached, or scored
+ * once — with `--redis` by the queue workers — then cached).
+ */
+async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule, signal: AbortSignal) {
+  const remote = f.redis ? await remoteMembersFor(plan, f, signal) : undefined;
   const scorer = ensembleScorerFor(plan.space as SearchSpace<unknown, object>, rule, {
     request: plan.request,
     inputs: plan.inputs,
     ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
     ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
     progress: f.progress,
+    ...(remote ? { remote } : {}),
   });
   await scorer.loadReference();
   return { scorer, settings: ensembleSettings(rule) };
+}
+
+/** Member passes of the run's request on queue workers (the queue client is loaded only here). */
+async function remoteMembersFor(plan: ScorePlan, f: ScoreFlags, signal: AbortSignal) {
+  const { remoteMembers } = await import('../queue/ensemble-remote.js');
+  const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, label: 'score (queue)' };
+  return remoteMembers({ ...o, signal }, plan.request, plan.inputs);
+}
+
+/**
+ * `--redis` with an ensemble fitness: the member passes of the whole output as one queued run (SWAP pass and suite
+ * members on the workers, on the backend the scorer fixed), ranked here against the reference set.
+ */
+async function openMembers(
+  plan: ScorePlan,
+  f: ScoreFlags,
+  todo: readonly unknown[],
+  scorer: EnsembleScorer<unknown, object>,
+  signal: AbortSignal,
+) {
+  const { space, request } = plan;
+  const { openRemoteEnsemble } = await import('../queue/ensemble-remote.js');
+  const o = {
+    url: f.redis!,
+    request,
+    inputs: plan.inputs,
+    archs: plan.genotypes.map((g) => space.format(g)),
+    wanted: todo.map((g) => space.format(g)),
+    chunk: int('--chunk', f.chunk, 1),
+    progress: f.progress,
+    signal,
+  };
+  return openRemoteEnsemble(o, await scorer.memberPass());
 }
 
 /**
@@ -455,17 +527,15 @@ async function scoreChunks(
   plan: ScorePlan,
   todo: readonly unknown[],
   chunk: number,
-  score: (part: unknown[], offset: number) => Promise<NetworkScore[]>,
+  score: ChunkScorer,
   sink: ScoreSink,
-  ensemble?: EnsembleScorer<unknown, object>,
 ): Promise<string[]> {
   const warnings = batchWarnings(plan.inputs);
   for (const w of warnings) process.stderr.write(`swapnas: warning: ${w}\n`);
   const scored: NetworkScore[] = [];
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
-    const scores = await score(part, i);
-    const ens = ensemble ? await ensemble.scoreWith(part, scores) : undefined;
+    const { scores, ens } = await score(part, i);
     for (let k = 0; k < part.length; k++) {
       const s = scores[k]!;
       scored.push(s);

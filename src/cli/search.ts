@@ -125,7 +125,7 @@ export function registerSearch(program: Command): void {
     );
   addStrategyOptions(cmd);
   addProxyOptions(cmd);
-  addFitnessOptions(cmd, 'what swap-nas and hybrid rank by (with --redis the default is reg-swap, said on stderr)');
+  addFitnessOptions(cmd, 'what swap-nas and hybrid rank by (with --redis the workers compute its members)');
   addRunOptions(cmd);
   cmd.action(async (f: SearchFlags) => {
     await runSearchCli(f);

@@ -5,10 +5,10 @@ export const PAYLOAD_VERSION = 1;
 
 /**
  * What a job asks a worker to do: SWAP rows (`score`), study measurements (`measure`), zero-cost proxy rows
- * (`proxies`), training runs (`evaluate`).
+ * (`proxies`), an ensemble's member values (`ensemble`), training runs (`evaluate`).
  */
-export type JobKind = 'score' | 'measure' | 'proxies' | 'evaluate';
-export const JOB_KINDS: readonly JobKind[] = ['score', 'measure', 'proxies', 'evaluate'];
+export type JobKind = 'score' | 'measure' | 'proxies' | 'ensemble' | 'evaluate';
+export const JOB_KINDS: readonly JobKind[] = ['score', 'measure', 'proxies', 'ensemble', 'evaluate'];
 
 /** Size limits a worker enforces before doing anything with a job (a malformed job fails alone). */
 export const LIMITS = Object.freeze({

@@ -11,7 +11,7 @@ import type { ProxyRun, ProxyRunOptions } from '../proxies/run.js';
 import { parseProxyList, type ProxyName } from '../proxies/registry.js';
 import type { Network } from '../ir/types.js';
 import { checkSeed } from '../util/checks.js';
-import { bad, checkBatchRef, checkNetwork, intIn, type ScoreJobSettings } from './request-adapter.js';
+import { bad, checkBatchRef, checkLabels, checkNetwork, intIn, type ScoreJobSettings } from './request-adapter.js';
 
 /** Settings of a `proxies` job. */
 export interface ProxyJobSettings extends Pick<ScoreJobSettings, 'inputsSha' | 'inputsShape'> {
@@ -85,15 +85,6 @@ export function checkProxySettings(s: Readonly<Record<string, unknown>>): ProxyJ
     source: s['source'],
     labels: checkLabels(s['labels'], ref.inputsShape[0]),
   };
-}
-
-function checkLabels(v: unknown, images: number): readonly number[] | null {
-  if (v === null) return null;
-  if (!Array.isArray(v) || v.length !== images)
-    bad(`settings.labels must be null or one class label per input image (${images})`);
-  for (const l of v)
-    if (!Number.isSafeInteger(l) || l < 0 || l >= 1 << 20) bad('settings.labels must be class indices');
-  return v as number[];
 }
 
 /** What a worker offers a `proxies` job: the input batch, its runners by engine and its thread count. */

@@ -17,6 +17,8 @@ import { measureBatch, type Measurement } from '../study/measure.js';
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import type { JobKind } from './payload.js';
+import type { ProxyName } from '../proxies/registry.js';
+import type { SuiteEngineName } from '../score/ensemble-members.js';
 
 /** Hash of a job kind and its resolved settings: results are stored under it, workers re-derive it. */
 export function settingsHash(kind: JobKind, settings: unknown): string {
@@ -54,10 +56,32 @@ export function measureJobKey(s: MeasureJobSettings): string {
   return `${scoreJobKey(s)}-measure${s.nwot ? '-nwot' : ''}`;
 }
 
-/** The key a job kind's results are stored under (score, measure: by request key; others: their settings hash). */
+/** Settings of an `ensemble` job: a score job's, and the suite pass's members, engine and labels. */
+export interface EnsembleJobSettings extends ScoreJobSettings {
+  /** The ensemble's members that are not read off the SWAP pass (none: the SWAP pass alone). */
+  readonly suite: readonly ProxyName[];
+  /** The suite engine the producer resolved: workers run the same one (float32 native or float64 reference). */
+  readonly engine: SuiteEngineName;
+  /** Class label of each input image, or null. */
+  readonly labels: readonly number[] | null;
+}
+
+/** Where an `ensemble` job's results are stored: the score key of its request and batch, and its suite pass. */
+export function ensembleJobKey(s: EnsembleJobSettings): string {
+  const suite = createHash('sha256')
+    .update(canonicalJson({ suite: s.suite, engine: s.engine, labels: s.labels }))
+    .digest('hex');
+  return `${scoreJobKey(s)}-ensemble-${suite.slice(0, 16)}`;
+}
+
+/**
+ * The key a job kind's results are stored under (score, measure, ensemble: by request key; others: their settings
+ * hash).
+ */
 export function jobKey(kind: JobKind, settings: Readonly<Record<string, unknown>>): string {
   if (kind === 'score') return scoreJobKey(settings as unknown as ScoreJobSettings);
   if (kind === 'measure') return measureJobKey(settings as unknown as MeasureJobSettings);
+  if (kind === 'ensemble') return ensembleJobKey(settings as unknown as EnsembleJobSettings);
   return settingsHash(kind, settings); // proxies (the proxy settings hash), evaluate
 }
 
@@ -123,7 +147,7 @@ export function checkMeasureSettings(s: Readonly<Record<string, unknown>>): Meas
 }
 
 /** The request and batch fields of a job's settings (`more`: the kind's other fields, checked by the caller). */
-function checkRequestJob(
+export function checkRequestJob(
   s: Readonly<Record<string, unknown>>,
   kind: string,
   more: readonly string[],
@@ -140,6 +164,16 @@ function checkRequestJob(
       `settings.inputsShape ${shape.join('x')} does not fit the request (batch ${request.batch}, input size ${String(request.network['inputSize']).slice(0, 20)})`,
     );
   return { request, inputsSha, inputsShape: shape };
+}
+
+/** Class labels of a job's input batch: null, or one class index per image. */
+export function checkLabels(v: unknown, images: number): readonly number[] | null {
+  if (v === null) return null;
+  if (!Array.isArray(v) || v.length !== images)
+    bad(`settings.labels must be null or one class label per input image (${images})`);
+  for (const l of v)
+    if (!Number.isSafeInteger(l) || l < 0 || l >= 1 << 20) bad('settings.labels must be class indices');
+  return v as number[];
 }
 
 /** The input batch a job names: its SHA-256 and [n, c, h, w] (the bytes are stored beside the jobs). */

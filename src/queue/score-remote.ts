@@ -8,7 +8,7 @@ import { connectRedis, waitReady } from './connect.js';
 import { keys, RESULT_TTL_S } from './keys.js';
 import { produce, type ChunkResult } from './producer.js';
 import { queueProgress } from './progress.js';
-import { scoreJobKey, type ScoreJobSettings } from './request-adapter.js';
+import { jobKey, type ScoreJobSettings } from './request-adapter.js';
 
 /** What `swapnas score --redis` hands the queue: the run's resolved pieces and the architectures to score. */
 export interface RemoteScoreOptions {
@@ -27,12 +27,25 @@ export interface RemoteScoreOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The backend that ran (from the workers' reports) and the scores, pulled in output order. */
-export interface RemoteScore {
+/** The backend that ran (from the workers' reports) and the results, pulled in output order. */
+export interface RemoteRows<R> {
   readonly ran: { readonly backend: { readonly name: string }; readonly skipped: readonly SkippedBackend[] };
-  /** Scores of `archs`, a run of the wanted architectures in order (each wanted occurrence taken once). */
-  take(archs: readonly string[]): Promise<NetworkScore[]>;
+  /** Results of `archs`, a run of the wanted architectures in order (each wanted occurrence taken once). */
+  take(archs: readonly string[]): Promise<R[]>;
   close(): Promise<void>;
+}
+
+/** The SWAP scores of a queued `score` run. */
+export type RemoteScore = RemoteRows<NetworkScore>;
+
+/** A job kind's settings for a whole run, and the input batch bytes to store beside its jobs. */
+export interface RemoteJob {
+  readonly kind: 'score' | 'ensemble';
+  readonly settings: ScoreJobSettings;
+  /** Backend the workers are asked for. */
+  readonly backend: string;
+  readonly bytes: Buffer;
+  readonly sha: string;
 }
 
 /** Float32 bytes of a batch and their SHA-256 (workers fetch the batch once and check it). */
@@ -55,17 +68,29 @@ export function scoreJob(
  * backend (an empty run reports the backend stored with earlier results).
  */
 export async function openRemoteScore(o: RemoteScoreOptions): Promise<RemoteScore> {
+  const { settings, bytes, sha } = scoreJob(o.request, o.inputs);
+  return openRemoteRows<NetworkScore>(o, { kind: 'score', settings, backend: o.request.backend, bytes, sha });
+}
+
+/**
+ * Start a queued run of `job` over `o.archs` and wait for its first chunk (see {@link openRemoteScore}); results
+ * are pulled with `take` in output order.
+ */
+export async function openRemoteRows<R>(
+  o: Omit<RemoteScoreOptions, 'request' | 'inputs'>,
+  job: RemoteJob,
+): Promise<RemoteRows<R>> {
   const redis = connectRedis(o.url, 'swapnas-producer');
   await waitReady(redis, o.url);
-  const { settings, bytes, sha } = scoreJob(o.request, o.inputs);
+  const settings = job.settings as unknown as Record<string, unknown>;
   const gen = produce(redis, {
-    kind: 'score',
-    settings: settings as unknown as Record<string, unknown>,
+    kind: job.kind,
+    settings,
     archs: o.archs,
     chunk: o.chunk,
-    backend: o.request.backend,
-    prepare: async (r) => void (await r.set(keys.blob(sha), bytes, 'EX', RESULT_TTL_S)),
-    onProgress: queueProgress('score (queue)', o.progress),
+    backend: job.backend,
+    prepare: async (r) => void (await r.set(keys.blob(job.sha), job.bytes, 'EX', RESULT_TTL_S)),
+    onProgress: queueProgress(`score (queue${job.kind === 'score' ? '' : `, ${job.kind}`})`, o.progress),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const close = async () => {
@@ -74,35 +99,43 @@ export async function openRemoteScore(o: RemoteScoreOptions): Promise<RemoteScor
   };
   try {
     const first = await gen.next();
-    const ran = await ranOf(redis, scoreJobKey(settings), first.done ? undefined : first.value);
-    const uses = new Map<string, number>();
-    for (const a of o.wanted ?? o.archs) uses.set(a, (uses.get(a) ?? 0) + 1);
-    const got = new Map<string, NetworkScore>();
-    const keep = (c: ChunkResult) =>
-      c.archs.forEach((a, k) => {
-        if (uses.has(a)) got.set(a, c.results[k] as NetworkScore);
-      });
-    if (!first.done) keep(first.value);
-    const take = async (archs: readonly string[]) => {
-      const out: NetworkScore[] = [];
-      for (const a of archs) {
-        while (!got.has(a)) {
-          const c = await gen.next();
-          if (c.done) throw new Error(`queue run ended without a result for ${a.slice(0, 200)}`);
-          keep(c.value);
-        }
-        out.push(got.get(a)!);
-        const left = uses.get(a)! - 1;
-        if (left > 0) uses.set(a, left);
-        else uses.delete(a), got.delete(a);
-      }
-      return out;
-    };
-    return { ran, close, take };
+    const ran = await ranOf(redis, jobKey(job.kind, settings), first.done ? undefined : first.value);
+    return { ran, close, take: taker<R>(gen, o.wanted ?? o.archs, first.done ? undefined : first.value) };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** `take` of a run: results of the wanted architectures, pulled from the run's chunks as they are needed. */
+function taker<R>(
+  gen: AsyncGenerator<ChunkResult>,
+  wanted: readonly string[],
+  first: ChunkResult | undefined,
+): (archs: readonly string[]) => Promise<R[]> {
+  const uses = new Map<string, number>();
+  for (const a of wanted) uses.set(a, (uses.get(a) ?? 0) + 1);
+  const got = new Map<string, R>();
+  const keep = (c: ChunkResult) =>
+    c.archs.forEach((a, k) => {
+      if (uses.has(a)) got.set(a, c.results[k] as R);
+    });
+  if (first) keep(first);
+  return async (archs) => {
+    const out: R[] = [];
+    for (const a of archs) {
+      while (!got.has(a)) {
+        const c = await gen.next();
+        if (c.done) throw new Error(`queue run ended without a result for ${a.slice(0, 200)}`);
+        keep(c.value);
+      }
+      out.push(got.get(a)!);
+      const left = uses.get(a)! - 1;
+      if (left > 0) uses.set(a, left);
+      else uses.delete(a), got.delete(a);
+    }
+    return out;
+  };
 }
 
 async function ranOf(redis: Redis, hash: string, first: ChunkResult | undefined): Promise<RemoteScore['ran']> {

@@ -10,8 +10,12 @@ import { keys, RESULT_TTL_S } from './keys.js';
 import { produce } from './producer.js';
 import { queueProgress } from './progress.js';
 import { scoreJob } from './score-remote.js';
+import { remoteMembers } from './ensemble-remote.js';
 
-/** `search --redis`: the proxy's population scoring and the ground-truth queries, both on queue workers. */
+/**
+ * `search --redis`: the proxy's population scoring (reg-SWAP, or an ensemble's member passes) and the ground-truth
+ * queries, all on queue workers.
+ */
 export interface RemoteSearch {
   readonly scorer: RemoteSwapScorer;
   evaluator<G>(space: SearchSpace<G, object>, dataset: string, seed: number): Evaluator<G>;
@@ -31,6 +35,7 @@ export async function openRemoteSearch(o: {
   const show = queueProgress('search (queue)', o.progress);
   const scorer: RemoteSwapScorer = {
     score: async (req, archs) => scoreOn(redis, o, req, archs, show),
+    members: (req) => remoteMembers({ ...o, label: 'search (queue)' }, req.request, req.inputs),
   };
   return {
     scorer,

@@ -21,6 +21,7 @@ import {
   jobKey,
   type ComputeContext,
   type Computed,
+  type EnsembleJobSettings,
   type MeasureJobSettings,
   type ScoreJobSettings,
 } from './request-adapter.js';
@@ -31,6 +32,7 @@ import {
   type ProxyComputeContext,
   type ProxyJobSettings,
 } from './proxy-job.js';
+import { checkEnsembleSettings, computeEnsemble } from './ensemble-job.js';
 
 /** Settings of a queue worker process (`swapnas worker`). */
 export interface QueueWorkerOptions {
@@ -155,6 +157,7 @@ function checkSettings(p: JobPayload): Readonly<Record<string, unknown>> {
   if (p.kind === 'score') return checkScoreSettings(p.settings) as unknown as Record<string, unknown>;
   if (p.kind === 'measure') return checkMeasureSettings(p.settings) as unknown as Record<string, unknown>;
   if (p.kind === 'proxies') return checkProxySettings(p.settings) as unknown as Record<string, unknown>;
+  if (p.kind === 'ensemble') return checkEnsembleSettings(p.settings) as unknown as Record<string, unknown>;
   return p.settings;
 }
 
@@ -212,7 +215,9 @@ async function compute(
   const results =
     p.kind === 'score'
       ? await computeScore(settings as unknown as ScoreJobSettings, p.archs, ctx)
-      : await computeMeasure(settings as unknown as MeasureJobSettings, p.archs, ctx);
+      : p.kind === 'ensemble'
+        ? await computeEnsemble(settings as unknown as EnsembleJobSettings, p.archs, ctx, env.proxies)
+        : await computeMeasure(settings as unknown as MeasureJobSettings, p.archs, ctx);
   return { results, backend: choice.backend.name, skipped: choice.skipped };
 }
 

@@ -65,9 +65,6 @@ export function fitnessRule(name: string): EnsembleRule | undefined {
   return p.ensemble;
 }
 
-/** What {@link resolveFitness} is told when a run fans its scoring out to queue workers. */
-export const REDIS_UNSUPPORTED = '--redis (ensembles are scored in this process, not by queue workers)';
-
 /** What {@link resolveFitness} is told for `score --official`. */
 export const OFFICIAL_PROTOCOL_FITNESS =
   "--official is the SWAP paper's protocol, whose fitness is reg-SWAP (--fitness ensemble ranks by the ensemble, its reference set scored once at these settings)";
@@ -85,7 +82,7 @@ export interface FitnessChoice {
 /** What in a run bears on its default fitness (see {@link resolveFitness}). */
 export interface FitnessContext {
   /**
-   * What the run does that an ensemble cannot serve, and why (e.g. {@link REDIS_UNSUPPORTED}): an ensemble named
+   * What the run does that an ensemble cannot serve, and why (e.g. `correlate --images gaussian`): an ensemble named
    * there is `E_OPTION`, and the default falls back to reg-SWAP, said in `fallback`.
    */
   readonly unsupported?: string | undefined;
@@ -115,19 +112,15 @@ export function resolveFitness(given: string | undefined, ctx: FitnessContext = 
 }
 
 /**
- * The fitness of a `score` request, wherever it comes from (`swapnas score`, `swapnas serve`): `fitness` as given,
- * else the default ensemble — except with `redis` (queue workers score reg-SWAP only) or `official` (the paper's
- * protocol), where the default is reg-SWAP and `fallback` says why.
+ * The fitness of a `score` request, wherever it comes from (`swapnas score`, `swapnas serve`, either with queue
+ * workers): `fitness` as given, else the default ensemble — except with `official` (the paper's protocol), where the
+ * default is reg-SWAP and `fallback` says why.
  */
 export function scoreFitness(asked: {
   readonly fitness?: string | undefined;
   readonly official?: boolean | undefined;
-  readonly redis?: boolean | undefined;
 }): FitnessChoice {
-  return resolveFitness(asked.fitness, {
-    unsupported: asked.redis ? REDIS_UNSUPPORTED : undefined,
-    protocol: asked.official ? OFFICIAL_PROTOCOL_FITNESS : undefined,
-  });
+  return resolveFitness(asked.fitness, { protocol: asked.official ? OFFICIAL_PROTOCOL_FITNESS : undefined });
 }
 
 /**

@@ -5,6 +5,7 @@ import { takeSamples, type InputBatch } from '../data/batch.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import { scoreNetworks, type NetworkScore } from '../score/swap.js';
+import type { RemoteMembers } from '../score/ensemble-members.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import type { FitnessProxy, ProxyScore } from './types.js';
@@ -46,6 +47,11 @@ export interface RemoteSwapRequest {
 /** Scores architectures somewhere else (implemented by the queue), in order, with the backend that ran. */
 export interface RemoteSwapScorer {
   score(req: RemoteSwapRequest, archs: readonly string[]): Promise<{ scores: NetworkScore[]; backend: string }>;
+  /**
+   * An ensemble's member passes there for the search's resolved request and its input batch (an ensemble fitness
+   * with a remote scorer without it is `E_OPTION`).
+   */
+  members?(req: RemoteSwapRequest): RemoteMembers;
 }
 
 /** Uncached fitness source: computes scores of genotypes. */

@@ -17,13 +17,7 @@ import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
 import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
 import { EnsembleSource } from './ensemble-source.js';
-import {
-  EnsembleScorer,
-  fitnessRule,
-  REDIS_UNSUPPORTED,
-  requestEnsembleOptions,
-  resolveFitness,
-} from '../score/ensemble.js';
+import { EnsembleScorer, fitnessRule, requestEnsembleOptions, resolveFitness } from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
@@ -106,8 +100,9 @@ export interface SearchOptions {
   /**
    * What swap-nas and hybrid rank by: an ensemble proxy plug-in, ranked against the space's reference set (shipped
    * for the default settings, else scored once per settings and cached in `cacheDir`), or `reg-swap`. Default:
-   * `DEFAULT_FITNESS` (the ensemble), except with a remote scorer (`--redis`), where it is reg-SWAP and `onNote`
-   * is told so; an ensemble named here with a remote scorer is `E_OPTION`.
+   * `DEFAULT_FITNESS` (the ensemble); with a remote scorer (`--redis`) its member passes run there too, and only a
+   * remote scorer without member passes makes the default reg-SWAP (`onNote` is told) and a named ensemble
+   * `E_OPTION`.
    */
   readonly fitness?: string;
   /** Told when the run departs from a default it cannot honour (e.g. the default fitness with a remote scorer). */
@@ -328,10 +323,13 @@ function ensembleSource<G>(
   r: { request: ScoringRequest; inputs: InputBatch; network: Record<string, unknown> },
   swap: SwapProxy<G, object>,
 ): EnsembleSource<G> | undefined {
-  const fit = resolveFitness(opts.fitness, { unsupported: deps.remoteScorer ? REDIS_UNSUPPORTED : undefined });
+  const remote = deps.remoteScorer;
+  const unsupported = remote && !remote.members ? 'a remote scorer without member passes' : undefined;
+  const fit = resolveFitness(opts.fitness, { unsupported });
   if (fit.fallback) opts.onNote?.(fit.fallback);
   const rule = fit.rule;
   if (!rule) return undefined;
+  const members = remote?.members?.({ request: r.request, inputs: r.inputs });
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
     ...requestEnsembleOptions(rule, r.request, r.inputs),
     network: r.network,
@@ -341,6 +339,7 @@ function ensembleSource<G>(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.onReference ? { onReference: opts.onReference } : {}),
+    ...(members ? { remote: members } : {}),
   });
   return new EnsembleSource(scorer, rule, fit.name, swap.metadata);
 }

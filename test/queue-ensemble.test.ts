@@ -1,0 +1,163 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { remoteMembers } from '../src/queue/ensemble-remote.js';
+import { resolveScoringRequest } from '../src/request/resolve.js';
+import { EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
+import { nb201Space } from '../src/spaces/nb201/index.js';
+import { startRedis, type TestRedis } from './redis-server.js';
+
+/**
+ * The data-free ensemble under `--redis`: queue workers compute the member values (SWAP pass and suite members, and
+ * a reference set that must be built), the producer ranks them — the rows equal a local run's exactly.
+ */
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+const CELLS = [
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
+  '|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|',
+  '|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+  '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|avg_pool_3x3~2|',
+  '|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+];
+
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args]);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function worker(url: string): { proc: ChildProcess; log: () => string } {
+  let out = '';
+  const proc = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--threads', '1', '--verbose'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { proc, log: () => out };
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const jobsDone = (ws: { log: () => string }[]) => ws.map((w) => (w.log().match(/ done \(/g) ?? []).length);
+
+describe('the ensemble fitness on queue workers (real redis-server)', () => {
+  let redis: TestRedis;
+  let ws: { proc: ChildProcess; log: () => string }[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'swapnas-queue-ensemble-'));
+
+  beforeAll(async () => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    redis = await startRedis();
+    ws = [worker(redis.url), worker(redis.url)];
+    await waitFor('2 workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(
+      ws.map(async ({ proc }) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return;
+        const gone = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await gone;
+      }),
+    );
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('score and correlate --redis with the default fitness: the bytes and rows of a local run, no fallback', async () => {
+    const cache = join(dir, 'cache');
+    const common = ['score', ...CELLS, '--format', 'jsonl', '--no-progress', '--cache-dir', cache];
+    const local = await cli(common);
+    expect(local.status, local.stderr).toBe(0);
+    const before = jobsDone(ws).reduce((a, b) => a + b, 0);
+    const remote = await cli([...common, '--redis', redis.url, '--chunk', '2']);
+    expect(remote.status, remote.stderr).toBe(0);
+    expect(remote.stderr).not.toMatch(/note|reg-swap/);
+    expect(remote.stdout).toBe(local.stdout);
+    expect(JSON.parse(remote.stdout.split('\n')[1]!).ensemble.fitness).toEqual(expect.any(Number));
+    // 5 cells in chunks of 2: 3 jobs; the default settings' reference set is shipped (nothing built, nothing cached)
+    const jobs = () => jobsDone(ws).reduce((a, b) => a + b, 0) - before;
+    await waitFor('3 jobs', () => jobs() >= 3, 5000);
+    expect(jobs()).toBe(3);
+    const refs = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith('reference-')) : []);
+    expect(refs()).toEqual([]);
+    const named = await cli([...common, '--fitness', 'ensemble', '--redis', redis.url, '--chunk', '2']);
+    expect(named.stdout).toBe(local.stdout);
+
+    const corr = ['correlate', '--sample', '4', '--no-external', '--no-nwot', '--resamples', '10', '--no-progress'];
+    const cl = await cli([...corr, '--cache-dir', cache, '--out', join(dir, 'cl')]);
+    const cr = await cli([...corr, '--cache-dir', cache, '--out', join(dir, 'cr'), '--redis', redis.url]);
+    expect([cl.status, cr.status], cr.stderr).toEqual([0, 0]);
+    const rows = (d: string) => JSON.parse(readFileSync(join(dir, d, 'correlate.json'), 'utf8')).rows;
+    expect(rows('cr')[0].metric).toBe('ensemble');
+    expect(rows('cr')).toEqual(rows('cl'));
+  }, 60_000);
+
+  it('search --redis ranks by the ensemble on the workers: the local search, step for step', async () => {
+    const small = ['search', '--population', '4', '--cycles', '2', '--sample-size', '2', '--mutations', '1'];
+    const args = [...small, '--json', '--no-progress', '--cache-dir', join(dir, 'cache')];
+    const local = await cli(args);
+    const remote = await cli([...args, '--redis', redis.url]);
+    expect([local.status, remote.status], remote.stderr).toEqual([0, 0]);
+    expect(remote.stderr).not.toMatch(/note/);
+    const pick = (t: string) => {
+      const r = JSON.parse(t);
+      return { chosen: r.chosen, proxy: r.proxy, networksScored: r.networksScored };
+    };
+    expect(pick(remote.stdout).chosen.signalName).toBe('ensemble');
+    expect(pick(remote.stdout)).toEqual(pick(local.stdout));
+  }, 60_000);
+
+  it('another setting: its reference set is built by the workers, equal to a local build, and so are the scores', async () => {
+    const { request, inputs } = await resolveScoringRequest({
+      space: 'nb201',
+      channels: 4,
+      cells: 1,
+      inputSize: 8,
+      batch: 8,
+      repeats: 2,
+      seed: 3,
+      inputs: { kind: 'gaussian', seed: 5 },
+    });
+    const scorer = (cacheDir: string, remote?: RemoteMembers) =>
+      new EnsembleScorer(nb201Space, {
+        ...requestEnsembleOptions(DEFAULT_ENSEMBLE, request, inputs),
+        cacheDir,
+        referenceSize: 12,
+        ...(remote ? { remote } : {}),
+      });
+    const remote = remoteMembers({ url: redis.url, chunk: 5, progress: false, label: 'test' }, request, inputs);
+    const here = scorer(join(dir, 'ref-local'));
+    const there = scorer(join(dir, 'ref-remote'), remote);
+    const jobs = () => jobsDone(ws).reduce((x, y) => x + y, 0);
+    const before = jobs();
+    const [a, b] = [await here.loadReference(), await there.loadReference()];
+    expect([a.source, b.source]).toEqual(['built', 'built']);
+    await waitFor('the reference jobs', () => jobs() - before >= 3, 5000); // 12 reference networks, 5 per job
+    expect(jobs() - before).toBe(3);
+    expect(b.columns).toEqual(a.columns);
+    expect(readFileSync(b.file.replace('ref-local', 'ref-remote'), 'utf8')).toBe(readFileSync(a.file, 'utf8'));
+    const gs = CELLS.map((c) => nb201Space.parse(c));
+    expect(await there.score(gs)).toEqual(await here.score(gs));
+    await waitFor('the scoring job', () => jobs() - before >= 4, 5000);
+    expect(jobs() - before).toBe(4);
+    // a worker failure the local run would refuse is refused here with the local code, before anything is queued
+    const pass = { ...(await there.memberPass()), suite: ['epe_nas' as const] };
+    await expect(remote([CELLS[0]!], pass)).rejects.toMatchObject({ code: 'E_LABELS' });
+  }, 60_000);
+});
