@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +9,13 @@ import { resolveScoringRequest } from '../src/request/resolve.js';
 import { EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { startRedis, type TestRedis } from './redis-server.js';
+import { runCli, stopAll, waitFor, worker } from './queue-helpers.js';
 
 /**
  * The data-free ensemble under `--redis`: queue workers compute the member values (SWAP pass and suite members, and
  * a reference set that must be built), the producer ranks them — the rows equal a local run's exactly.
  */
 const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 const CELLS = [
   '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
@@ -25,33 +25,7 @@ const CELLS = [
   '|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|',
 ];
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-function worker(url: string): { proc: ChildProcess; log: () => string } {
-  let out = '';
-  const proc = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--threads', '1', '--verbose'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { proc, log: () => out };
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const cli = (args: string[]) => runCli(args);
 
 const jobsDone = (ws: { log: () => string }[]) => ws.map((w) => (w.log().match(/ done \(/g) ?? []).length);
 
@@ -67,14 +41,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     await waitFor('2 workers', () => ws.every((w) => /waiting for jobs/.test(w.log())));
   }, 120_000);
   afterAll(async () => {
-    await Promise.all(
-      ws.map(async ({ proc }) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return;
-        const gone = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await gone;
-      }),
-    );
+    await stopAll(ws);
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

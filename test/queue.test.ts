@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../src/queue/keys.js';
 import { startRedis, type TestRedis } from './redis-server.js';
+import { CLI, runCli, stopAll, waitFor, worker } from './queue-helpers.js';
 
-const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 /** Tiny proxy networks: a chunk takes milliseconds. */
 /** Chunks of 12 of these take a noticeable time (≥ 0.5 s), so a kill lands mid-chunk. */
 const SLOWER = [
@@ -27,29 +27,9 @@ const SLOWER = [
 ];
 const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '2'];
 
-/** Run the CLI without blocking the event loop (the workers' output keeps flowing meanwhile). */
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...pinRegSwap(args)], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-/** A `swapnas worker` child process; `log()` is what it printed so far. */
-function worker(url: string, extra: string[] = []): { proc: ChildProcess; log: () => string } {
-  let out = '';
-  const proc = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--threads', '1', '--verbose', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { proc, log: () => out };
+/** Run the CLI (fitness pinned to reg-SWAP) without blocking the event loop. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCli(pinRegSwap(args), env);
 }
 
 /** A CLI child process and its eventual outcome. */
@@ -63,25 +43,6 @@ function cliChild(args: string[]) {
 }
 
 const doneJobs = (ws: { log: () => string }[]) => ws.flatMap((w) => w.log().match(/job \S+ done/g) ?? []);
-
-async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopAll(ws: { proc: ChildProcess }[]): Promise<void> {
-  await Promise.all(
-    ws.map(async ({ proc }) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await gone;
-    }),
-  );
-}
 
 describe('queue: producer and workers on a real redis-server', () => {
   let redis: TestRedis;

@@ -457,9 +457,23 @@ async function openMembers(
   scorer: EnsembleScorer<unknown, object>,
   signal: AbortSignal,
 ) {
-  const { space, request } = plan;
   const { openRemoteEnsemble } = await import('../queue/ensemble-remote.js');
-  const o = {
+  return openRemoteEnsemble(remoteRun(plan, f, todo, signal), await scorer.memberPass());
+}
+
+/**
+ * Fan the scoring out to queue workers (`--redis`): the jobs carry the resolved request's settings. The queue
+ * client (BullMQ, ioredis) is loaded only here: a plain `score` call does not pay for it.
+ */
+async function openRemote(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], signal: AbortSignal) {
+  const { openRemoteScore } = await import('../queue/score-remote.js');
+  return openRemoteScore(remoteRun(plan, f, todo, signal));
+}
+
+/** A queued run of the whole output (the same list on a rerun, so it keeps its id), `todo` still to be written. */
+function remoteRun(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], signal: AbortSignal) {
+  const { space, request } = plan;
+  return {
     url: f.redis!,
     request,
     inputs: plan.inputs,
@@ -469,26 +483,6 @@ async function openMembers(
     progress: f.progress,
     signal,
   };
-  return openRemoteEnsemble(o, await scorer.memberPass());
-}
-
-/**
- * Fan the scoring out to queue workers (`--redis`): the jobs carry the resolved request's settings. The queue
- * client (BullMQ, ioredis) is loaded only here: a plain `score` call does not pay for it.
- */
-async function openRemote(plan: ScorePlan, f: ScoreFlags, todo: readonly unknown[], signal: AbortSignal) {
-  const { space, request } = plan;
-  const { openRemoteScore } = await import('../queue/score-remote.js');
-  return openRemoteScore({
-    url: f.redis!,
-    request,
-    inputs: plan.inputs,
-    archs: plan.genotypes.map((g) => space.format(g)),
-    wanted: todo.map((g) => space.format(g)),
-    chunk: int('--chunk', f.chunk, 1),
-    progress: f.progress,
-    signal,
-  });
 }
 
 /** Score chunks of networks in this process, one coarse backend call per chunk, with progress. */
