@@ -9,7 +9,7 @@ import { resolveScoringRequest } from '../src/request/resolve.js';
 import { EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { startRedis, type TestRedis } from './redis-server.js';
-import { runCli, stopAll, waitFor, worker } from './queue-helpers.js';
+import { cliChild, doneJobs, runCli, stopAll, waitFor, worker } from './queue-helpers.js';
 
 /**
  * The data-free ensemble under `--redis`: queue workers compute the member values (SWAP pass and suite members, and
@@ -27,7 +27,7 @@ const CELLS = [
 
 const cli = (args: string[]) => runCli(args);
 
-const jobsDone = (ws: { log: () => string }[]) => ws.map((w) => (w.log().match(/ done \(/g) ?? []).length);
+const jobCount = (ws: { log: () => string }[]) => doneJobs(ws).length;
 
 describe('the ensemble fitness on queue workers (real redis-server)', () => {
   let redis: TestRedis;
@@ -51,14 +51,14 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     const common = ['score', ...CELLS, '--format', 'jsonl', '--no-progress', '--cache-dir', cache];
     const local = await cli(common);
     expect(local.status, local.stderr).toBe(0);
-    const before = jobsDone(ws).reduce((a, b) => a + b, 0);
+    const before = jobCount(ws);
     const remote = await cli([...common, '--redis', redis.url, '--chunk', '2']);
     expect(remote.status, remote.stderr).toBe(0);
     expect(remote.stderr).not.toMatch(/note|reg-swap/);
     expect(remote.stdout).toBe(local.stdout);
     expect(JSON.parse(remote.stdout.split('\n')[1]!).ensemble.fitness).toEqual(expect.any(Number));
     // 5 cells in chunks of 2: 3 jobs; the default settings' reference set is shipped (nothing built, nothing cached)
-    const jobs = () => jobsDone(ws).reduce((a, b) => a + b, 0) - before;
+    const jobs = () => jobCount(ws) - before;
     await waitFor('3 jobs', () => jobs() >= 3, 5000);
     expect(jobs()).toBe(3);
     const refs = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith('reference-')) : []);
@@ -90,6 +90,47 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     expect(pick(remote.stdout)).toEqual(pick(local.stdout));
   }, 60_000);
 
+  it('another setting on the CLI: the workers build its reference set; a producer killed mid-run resumes, nothing redone', async () => {
+    const slower = ['--channels', '8', '--cells', '1', '--gaussian', '--input-size', '16', '--batch', '8'];
+    const common = ['score', '--sample', '48', '--seed', '12', ...slower, '--repeats', '4', '--format', 'jsonl'];
+    const local = join(dir, 'resume-local.jsonl');
+    const remote = join(dir, 'resume-remote.jsonl');
+    const cacheL = join(dir, 'cache-resume-local');
+    const cacheR = join(dir, 'cache-resume-remote');
+    const l = await cli([...common, '--no-progress', '-o', local, '--cache-dir', cacheL]);
+    expect(l.status, l.stderr).toBe(0);
+    const before = doneJobs(ws).length;
+    const args = [
+      ...common,
+      '--no-progress',
+      '-o',
+      remote,
+      '--redis',
+      redis.url,
+      '--chunk',
+      '1',
+      '--cache-dir',
+      cacheR,
+    ];
+    const first = cliChild(args);
+    // 256 reference networks, then 48 cells: one per job; the producer dies after two of its cells
+    await waitFor('the reference set and two cells', () => doneJobs(ws).length - before >= 256 + 2, 50_000);
+    first.proc.kill('SIGKILL');
+    await first.exit;
+    const again = await cli([...args, '--resume']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(readFileSync(remote, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    const refs = (d: string) => readdirSync(d).filter((f) => f.startsWith('reference-'));
+    expect(refs(cacheR)).toEqual(refs(cacheL));
+    expect(readFileSync(join(cacheR, refs(cacheR)[0]!), 'utf8')).toBe(
+      readFileSync(join(cacheL, refs(cacheL)[0]!), 'utf8'),
+    );
+    await waitFor('every job', () => doneJobs(ws).length - before >= 256 + 48, 10_000);
+    const done = doneJobs(ws).slice(before);
+    expect(done).toHaveLength(256 + 48); // every reference network and cell computed exactly once
+    expect(new Set(done).size).toBe(256 + 48);
+  }, 60_000);
+
   it('another setting: its reference set is built by the workers, equal to a local build, and so are the scores', async () => {
     const { request, inputs } = await resolveScoringRequest({
       space: 'nb201',
@@ -111,7 +152,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     const remote = remoteMembers({ url: redis.url, chunk: 5, progress: false, label: 'test' }, request, inputs);
     const here = scorer(join(dir, 'ref-local'));
     const there = scorer(join(dir, 'ref-remote'), remote);
-    const jobs = () => jobsDone(ws).reduce((x, y) => x + y, 0);
+    const jobs = () => jobCount(ws);
     const before = jobs();
     const [a, b] = [await here.loadReference(), await there.loadReference()];
     expect([a.source, b.source]).toEqual(['built', 'built']);

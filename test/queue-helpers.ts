@@ -49,3 +49,17 @@ export async function stopAll(ws: readonly { proc: ChildProcess }[]): Promise<vo
     }),
   );
 }
+
+/** A CLI child process and its eventual outcome (its stdout is drained). */
+export function cliChild(args: readonly string[]) {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stdout!.resume();
+  const exit = new Promise<number | null>((r) => proc.on('close', (c) => r(c)));
+  return { proc, exit, stderr: () => stderr };
+}
+
+/** The "job <id> done" lines the (--verbose) workers printed so far, one per finished job. */
+export const doneJobs = (ws: readonly { log: () => string }[]) =>
+  ws.flatMap((w) => w.log().match(/job \S+ done/g) ?? []);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../src/queue/keys.js';
 import { startRedis, type TestRedis } from './redis-server.js';
-import { CLI, runCli, stopAll, waitFor, worker } from './queue-helpers.js';
+import { cliChild as spawnCli, doneJobs, runCli, stopAll, waitFor, worker } from './queue-helpers.js';
 
 /** Tiny proxy networks: a chunk takes milliseconds. */
 /** Chunks of 12 of these take a noticeable time (≥ 0.5 s), so a kill lands mid-chunk. */
@@ -32,17 +32,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCli(pinRegSwap(args), env);
 }
 
-/** A CLI child process and its eventual outcome. */
-function cliChild(args: string[]) {
-  const proc = spawn(process.execPath, [CLI, ...pinRegSwap(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  proc.stdout!.resume();
-  const exit = new Promise<number | null>((r) => proc.on('close', (c) => r(c)));
-  return { proc, exit, stderr: () => stderr };
-}
-
-const doneJobs = (ws: { log: () => string }[]) => ws.flatMap((w) => w.log().match(/job \S+ done/g) ?? []);
+/** A CLI child process (fitness pinned to reg-SWAP) and its eventual outcome. */
+const cliChild = (args: string[]) => spawnCli(pinRegSwap(args));
 
 describe('queue: producer and workers on a real redis-server', () => {
   let redis: TestRedis;
