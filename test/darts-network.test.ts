@@ -130,6 +130,41 @@ describe('DARTS macro structure', () => {
     expect(code(() => buildDartsNetwork(A, { kind: 'pair', cells: 3 }))).toBe('E_OPTION');
   });
 
+  it('the study networks: stack = the 5-cell network plus a pair (one bias); ladder cells read the pooled image', () => {
+    const A = K.DARTS_V2;
+    const params = (o: object) => countParams(buildDartsNetwork(A, o));
+    // stack: the cifar network's parameters plus the pair's at pairChannels, less the pair's classifier bias.
+    expect(params({ kind: 'stack' })).toBe(
+      params({ kind: 'cifar', channels: 4, cells: 5 }) + params({ kind: 'pair', channels: 4 }) - 10,
+    );
+    expect(params({ kind: 'stack', channels: 2, pairChannels: 12 })).toBe(
+      params({ kind: 'cifar', channels: 2, cells: 5 }) + params({ kind: 'pair', channels: 12 }) - 10,
+    );
+    const stack = buildDartsNetwork(A, { kind: 'stack' });
+    const gaps = stack.nodes.filter((n) => n.op === 'gap').map((g) => stack.nodes[g.inputs[0]!]!.shape);
+    expect(gaps).toEqual([
+      [16, 32, 32],
+      [32, 16, 16],
+      [4 * 16, 8, 8],
+    ]);
+    // ladder: no stem; two pooled copies of the image (16×16, 8×8) feed the cells after each reduction.
+    const ladder = buildDartsNetwork(A, { kind: 'ladder' });
+    expect(lastCellShape(ladder)).toEqual([4 * 12, 8, 8]);
+    const pools = ladder.nodes.filter((n) => n.op === 'avgpool' && n.shape[0] === 3);
+    expect(pools.map((n) => n.shape)).toEqual([
+      [3, 16, 16],
+      [3, 8, 8],
+    ]);
+    expect(pools.map((n) => n.inputs[0])).toEqual([0, pools[0]!.id]);
+    // each of cells 1–4 reads one of the image copies through a ReLU (cells 0 reads the image itself)
+    const readers = ladder.nodes.filter(
+      (n) => n.op === 'relu' && [0, ...pools.map((p) => p.id)].includes(n.inputs[0]!),
+    );
+    expect(readers.map((n) => n.inputs[0])).toEqual([0, pools[0]!.id, pools[1]!.id]);
+    expect(lastCellShape(buildDartsNetwork(A, { kind: 'ladder', inputSize: 15 }))).toEqual([4 * 12, 4, 4]);
+    expect(params({ kind: 'ladder' })).toBe(6472);
+  });
+
   it('CIFAR and ImageNet networks reduce twice and use FactorizedReduce after each reduction', () => {
     const cifar = buildDartsNetwork(K.DARTS_V2, { kind: 'cifar' });
     expect(lastCellShape(cifar)).toEqual([4 * 144, 8, 8]);

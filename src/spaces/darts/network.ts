@@ -11,11 +11,20 @@ import { quote } from '../../util/quote.js';
  *   is a reduction cell at 2C=6 channels, giving a 24×16×16 output on 32×32 inputs.
  * - `cifar`: DARTS' `NetworkCIFAR` evaluation network (stem conv3×3 3→3C + BN, 20 cells at C=36).
  * - `imagenet`: DARTS' `NetworkImageNet` mobile-setting network (two stride-2 stems, 14 cells at C=48, 224×224).
+ * - `pair`, `ladder`, `stack`: scoring networks of the proxy-network studies ({@link DARTS_PAIR_NETWORK},
+ *   {@link DARTS_LADDER_NETWORK}, {@link DARTS_STACK_NETWORK}).
  * In every kind the auxiliary head is not built (DARTS excludes it from the parameter count), cells at positions
  * ⌊cells/3⌋ and ⌊2·cells/3⌋ are reduction cells that double C, and the head is global average pool + Linear.
  */
-export type DartsNetworkKind = 'proxy' | 'pair' | 'cifar' | 'imagenet';
-export const DARTS_NETWORK_KINDS: readonly DartsNetworkKind[] = Object.freeze(['proxy', 'pair', 'cifar', 'imagenet']);
+export type DartsNetworkKind = 'proxy' | 'pair' | 'cifar' | 'imagenet' | 'ladder' | 'stack';
+export const DARTS_NETWORK_KINDS: readonly DartsNetworkKind[] = Object.freeze([
+  'proxy',
+  'pair',
+  'cifar',
+  'imagenet',
+  'ladder',
+  'stack',
+]);
 
 /** Options of the DARTS macro networks; `channels` and `cells` mean C and the number of cells for every kind. */
 export interface DartsNetworkOptions {
@@ -33,6 +42,8 @@ export interface DartsNetworkOptions {
   /** Input height = width. */
   readonly inputSize: number;
   readonly inputChannels: number;
+  /** `stack` only: C of its pair (default `channels`). */
+  readonly pairChannels?: number;
 }
 
 /** SWAP's official DARTS scoring network (algorithms.md §1.5): `Network(C=3, num_classes=10, layers=1)`, 32×32 input. */
@@ -76,12 +87,39 @@ export const DARTS_IMAGENET_NETWORK: Readonly<DartsNetworkOptions> = Object.free
   inputChannels: 3,
 });
 
+/**
+ * A study network (docs/ranking-study.md, issue 14), not a default: no stem, `cells` cells as in `cifar`, but cell k
+ * reads the image (3×3 stride-2 average-pooled to its input resolution) in place of cell k−2's output, and cell k−1.
+ */
+export const DARTS_LADDER_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'ladder',
+  channels: 3,
+  cells: 5,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+});
+/**
+ * A study network (docs/ranking-study.md, issue 14), not a default: the `cifar` network (stem, C, `cells`) and the
+ * `pair` (at `pairChannels`, default C) side by side on the image, their logits summed (one bias).
+ */
+export const DARTS_STACK_NETWORK: Readonly<DartsNetworkOptions> = Object.freeze({
+  kind: 'stack',
+  channels: 4,
+  cells: 5,
+  classes: 10,
+  inputSize: 32,
+  inputChannels: 3,
+});
+
 /** Defaults per kind; options given to {@link buildDartsNetwork} override the defaults of their `kind`. */
 export const DARTS_NETWORK_DEFAULTS: Readonly<Record<DartsNetworkKind, Readonly<DartsNetworkOptions>>> = Object.freeze({
   proxy: DARTS_PROXY_NETWORK,
   pair: DARTS_PAIR_NETWORK,
   cifar: DARTS_CIFAR_NETWORK,
   imagenet: DARTS_IMAGENET_NETWORK,
+  ladder: DARTS_LADDER_NETWORK,
+  stack: DARTS_STACK_NETWORK,
 });
 
 /** Indices of the reduction cells among `cells` cells: ⌊cells/3⌋ and ⌊2·cells/3⌋ (one cell when they coincide). */
@@ -194,16 +232,79 @@ function cell(
   return b.concat(concat.map((i) => states[i]!));
 }
 
+/**
+ * The two cells of the `pair` network on `x`, each globally pooled and mapped to `classes`: a linear map of the
+ * concatenated pooled features, written as the sum of one linear map per cell (one bias, on the first).
+ */
+function pairHeads(b: GraphBuilder, g: DartsGenotype, x: number, c: number, classes: number, bias: boolean): number[] {
+  const normal = cell(b, x, x, g.normal, g.normalConcat, c, false, false);
+  const reduce = cell(b, x, x, g.reduce, g.reduceConcat, 2 * c, true, false);
+  return [b.linear(b.gap(normal), classes, bias), b.linear(b.gap(reduce), classes, false)];
+}
+
+function finish(b: GraphBuilder, g: DartsGenotype, o: DartsNetworkOptions, logits: number): Network {
+  const { kind, channels, cells, classes, inputSize } = o;
+  return b.finish(logits, { space: 'darts', arch: formatDarts(g), kind, channels, cells, classes, inputSize });
+}
+
 /** The `pair` network ({@link DARTS_PAIR_NETWORK}). */
 function buildPair(g: DartsGenotype, o: DartsNetworkOptions): Network {
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
-  const x = b.input;
-  const normal = cell(b, x, x, g.normal, g.normalConcat, o.channels, false, false);
-  const reduce = cell(b, x, x, g.reduce, g.reduceConcat, 2 * o.channels, true, false);
-  // A linear map of the concatenated pooled features, written as the sum of one linear map per cell (one bias).
-  const logits = b.add([b.linear(b.gap(normal), o.classes, true), b.linear(b.gap(reduce), o.classes, false)]);
-  const { kind, channels, cells, classes, inputSize } = o;
-  return b.finish(logits, { space: 'darts', arch: formatDarts(g), kind, channels, cells, classes, inputSize });
+  return finish(b, g, o, b.add(pairHeads(b, g, b.input, o.channels, o.classes, true)));
+}
+
+/**
+ * A chain of `o.cells` cells from (s0, s1) (reductions at {@link dartsReductionCells}, C doubling there); `side`,
+ * when given, replaces each cell's first input by a map at that cell's input resolution. Returns the last output.
+ */
+function chain(
+  b: GraphBuilder,
+  g: DartsGenotype,
+  o: DartsNetworkOptions,
+  start: [number, number, boolean],
+  side?: (res: number) => number,
+): number {
+  let [s0, s1, reductionPrev] = start;
+  const reductions = new Set(dartsReductionCells(o.cells));
+  let c = o.channels;
+  for (let i = 0; i < o.cells; i++) {
+    const reduction = reductions.has(i);
+    if (reduction) c *= 2;
+    if (side) {
+      s0 = side(b.shape3(s1)[1]);
+      reductionPrev = false;
+    }
+    const out = reduction
+      ? cell(b, s0, s1, g.reduce, g.reduceConcat, c, true, reductionPrev)
+      : cell(b, s0, s1, g.normal, g.normalConcat, c, false, reductionPrev);
+    s0 = s1;
+    s1 = out;
+    reductionPrev = reduction;
+  }
+  return s1;
+}
+
+/** The `ladder` network ({@link DARTS_LADDER_NETWORK}). */
+function buildLadder(g: DartsGenotype, o: DartsNetworkOptions): Network {
+  const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
+  const images = new Map<number, number>([[o.inputSize, b.input]]);
+  // 3×3 stride-2 average pools (padding not counted): ⌈r/2⌉, the size a reduction cell's stride-2 ops give.
+  const image = (res: number): number => {
+    for (let r = o.inputSize; r > res; r = Math.ceil(r / 2))
+      if (!images.has(Math.ceil(r / 2))) images.set(Math.ceil(r / 2), b.avgpool(images.get(r)!, 3, 2, 1, false));
+    return images.get(res)!;
+  };
+  const last = chain(b, g, o, [b.input, b.input, false], image);
+  return finish(b, g, o, b.linear(b.gap(last), o.classes, true));
+}
+
+/** The `stack` network ({@link DARTS_STACK_NETWORK}). */
+function buildStack(g: DartsGenotype, o: DartsNetworkOptions): Network {
+  const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
+  const heads = pairHeads(b, g, b.input, o.pairChannels ?? o.channels, o.classes, false);
+  const stem = b.bn(b.conv(b.input, 3 * o.channels, 3, { pad: 1 }));
+  const last = chain(b, g, o, [stem, stem, false]);
+  return finish(b, g, o, b.add([b.linear(b.gap(last), o.classes, true), ...heads]));
 }
 
 function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions {
@@ -240,6 +341,8 @@ function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions
 export function buildDartsNetwork(g: DartsGenotype, opts: Partial<DartsNetworkOptions> = {}): Network {
   const o = resolveOptions(opts);
   if (o.kind === 'pair') return buildPair(g, o);
+  if (o.kind === 'ladder') return buildLadder(g, o);
+  if (o.kind === 'stack') return buildStack(g, o);
   const b = new GraphBuilder([o.inputChannels, o.inputSize, o.inputSize]);
   let s0: number;
   let s1: number;
@@ -256,26 +359,6 @@ export function buildDartsNetwork(g: DartsGenotype, opts: Partial<DartsNetworkOp
     s1 = reluConvBn(b, s0, o.channels, 3, 2, 1);
     reductionPrev = true;
   }
-  const reductions = new Set(dartsReductionCells(o.cells));
-  let c = o.channels;
-  for (let i = 0; i < o.cells; i++) {
-    const reduction = reductions.has(i);
-    if (reduction) c *= 2;
-    const out = reduction
-      ? cell(b, s0, s1, g.reduce, g.reduceConcat, c, true, reductionPrev)
-      : cell(b, s0, s1, g.normal, g.normalConcat, c, false, reductionPrev);
-    s0 = s1;
-    s1 = out;
-    reductionPrev = reduction;
-  }
-  const logits = b.linear(b.gap(s1), o.classes, true);
-  return b.finish(logits, {
-    space: 'darts',
-    arch: formatDarts(g),
-    kind: o.kind,
-    channels: o.channels,
-    cells: o.cells,
-    classes: o.classes,
-    inputSize: o.inputSize,
-  });
+  const last = chain(b, g, o, [s0, s1, reductionPrev]);
+  return finish(b, g, o, b.linear(b.gap(last), o.classes, true));
 }
