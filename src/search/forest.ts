@@ -191,6 +191,14 @@ export class RandomForest {
     return X.map((x) => this.predict(x));
   }
 
+  /** Mean and standard deviation of the trees' predictions (the spread is the forest's own uncertainty). */
+  predictSpread(x: readonly number[]): { mean: number; sd: number } {
+    const mean = this.predict(x);
+    let q = 0;
+    for (const t of this.trees) q += (predictTree(t, x) - mean) ** 2;
+    return { mean, sd: Math.sqrt(q / this.trees.length) };
+  }
+
   get size(): number {
     return this.trees.length;
   }

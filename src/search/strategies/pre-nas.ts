@@ -27,6 +27,17 @@ export interface PreNasOptions {
    * architectures (0 = plain random initial sample).
    */
   readonly warmStart?: number;
+  /**
+   * hybrid only: the fraction of offspring made by the space's own mutation (`space.mutate`, which may change the
+   * topology) instead of op-only changes; 0 = PRE-NAS's same-topology offspring.
+   */
+  readonly topologyMutation?: number;
+  /** hybrid only: that fraction in a generation that follows one which did not improve the incumbent. */
+  readonly stallTopologyMutation?: number;
+  /** hybrid only: candidates are ranked by mean + exploration × spread of the forest's trees (0 = the mean). */
+  readonly exploration?: number;
+  /** hybrid only: at most this many warm-start picks share a topology (0 = no limit). */
+  readonly warmStartPerTopology?: number;
 }
 
 /**
@@ -66,6 +77,10 @@ export const PRE_NAS_DEFAULTS = Object.freeze({
   maxOpChanges: 2,
   trees: 100,
   warmStart: 10,
+  topologyMutation: 0,
+  stallTopologyMutation: 0,
+  exploration: 0,
+  warmStartPerTopology: 0,
 });
 
 /**
@@ -94,6 +109,12 @@ export const PRE_NAS_DEFAULTS = Object.freeze({
  *   points that spreading queries over its ranking only wastes the few there are.
  * - Other suite proxies as extra features (zico, synflow, nwot, FLOPs) were within noise, so the features are the
  *   fitness's own members ({@link scoreFeatures}), computed in the fitness's pass at no extra cost.
+ * - The escapes (`topologyMutation`, `stallTopologyMutation`, `exploration`, `warmStartPerTopology`) are off (0):
+ *   on seeds 20–59 (`bench/hybrid-escape-variants.json`, bench/RESULTS.md "Hybrid: escaping the stuck mode") none
+ *   beat these defaults beyond noise, and spreading the warm start over topologies was worse. A 25-query search
+ *   that ends below the space's best cells is not confined to a topology (the warm start always holds the
+ *   best cells' topology); in about half of the searches a better cell was among the scored offspring and the
+ *   forest, trained on ≤ 25 rows, did not rank it into the 5 queried.
  */
 export const HYBRID_DEFAULTS = Object.freeze({ ...PRE_NAS_DEFAULTS, warmStart: 30, topFraction: 0.05 });
 
@@ -134,6 +155,15 @@ export function scoreFeatures(s: ProxyScore): number[] {
 
 type PreNasSettings = Required<PreNasOptions>;
 
+/** Options that only hybrid reads (not reported for PRE-NAS). */
+const HYBRID_ONLY = [
+  'warmStart',
+  'topologyMutation',
+  'stallTopologyMutation',
+  'exploration',
+  'warmStartPerTopology',
+] as const;
+
 /** The state of one PRE-NAS run: what was evaluated, the incumbent and the counters reported in `stats`. */
 class PreNasRun<G> {
   /** Keys evaluated (or failed). */
@@ -145,6 +175,8 @@ class PreNasRun<G> {
   best: Evaluated<G> | undefined;
   generations = 0;
   fallbacks = 0;
+  /** The last generation did not improve the incumbent. */
+  stalled = false;
 
   constructor(
     private readonly ctx: StrategyContext<G>,
@@ -194,18 +226,36 @@ class PreNasRun<G> {
     if (!(this.hybrid && o.warmStart > 1)) return sampleDistinct(space, rng, o.initial, new Set(this.seen));
     const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(this.seen));
     const fit = await this.ctx.proxy!.scoreGenotypes(pool);
-    return pool
+    const ranked = pool
       .map((g, i) => ({ g, f: fit[i]!, i }))
       .sort((a, b) => b.f - a.f || a.i - b.i)
-      .slice(0, o.initial)
       .map((x) => x.g);
+    return o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, o.initial);
   }
 
-  /** Same-topology offspring of tournament-selected parents, unseen and distinct (keys added to `poolKeys`). */
+  /** The first `initial` of `ranked` with at most `warmStartPerTopology` per topology, filled up in rank order. */
+  private spreadTopologies(ranked: readonly G[]): G[] {
+    const topo = this.ctx.topology!;
+    const count = new Map<string, number>();
+    const taken = ranked.filter((g) => {
+      const k = topo.topologyKey(g);
+      const c = count.get(k) ?? 0;
+      count.set(k, c + 1);
+      return c < this.o.warmStartPerTopology;
+    });
+    const rest = ranked.filter((g) => !taken.includes(g));
+    return [...taken, ...rest].slice(0, this.o.initial);
+  }
+
+  /**
+   * Offspring of tournament-selected parents, unseen and distinct (keys added to `poolKeys`): same-topology, except
+   * a fraction (`topologyMutation`, or `stallTopologyMutation` after a generation without improvement) made by the
+   * space's own mutation.
+   */
   offspring(poolKeys: Set<string>): G[] {
     const { space, rng } = this.ctx;
-    const topo = this.ctx.topology!;
     const o = this.o;
+    const free = this.stalled ? o.stallTopologyMutation : o.topologyMutation;
     const pool: G[] = [];
     for (let p = 0; p < o.parents; p++) {
       const t = rng.sample(this.data.length, o.tournament).map((i) => this.data[i]!);
@@ -214,9 +264,7 @@ class PreNasRun<G> {
       let made = 0;
       while (made < o.offspring && attempts < o.offspring * 20) {
         attempts++;
-        let child: G | undefined = parent.g;
-        const changes = 1 + rng.int(o.maxOpChanges);
-        for (let c = 0; c < changes && child !== undefined; c++) child = topo.mutateOps(child, rng);
+        const child = this.child(parent.g, free);
         if (child === undefined) break;
         const k = space.canonicalKey(child);
         if (poolKeys.has(k)) continue;
@@ -228,6 +276,19 @@ class PreNasRun<G> {
     return pool;
   }
 
+  /** One offspring: 1..maxOpChanges changes, by the space's mutation with probability `free`, else op-only. */
+  private child(g: G, free: number): G | undefined {
+    const { space, rng } = this.ctx;
+    const changes = 1 + rng.int(this.o.maxOpChanges);
+    // rng.next() is drawn only when free > 0, so that PRE-NAS's offspring stream is unchanged.
+    const topo = this.ctx.topology!;
+    const anyEdge = free > 0 && rng.next() < free;
+    let child: G | undefined = g;
+    for (let c = 0; c < changes && child !== undefined; c++)
+      child = anyEdge ? space.mutate(child, rng) : topo.mutateOps(child, rng);
+    return child;
+  }
+
   /** Indices of `k` candidates to evaluate: stratified over the forest's predictions, or random before it can fit. */
   pick(feats: readonly number[][], poolSize: number, k: number): number[] {
     const { rng } = this.ctx;
@@ -237,7 +298,9 @@ class PreNasRun<G> {
       this.data.map((d) => d.acc),
       { trees: this.o.trees, seed: (this.ctx.seed * 1000003 + this.generations) >>> 0 },
     );
-    return stratifiedSample(rf.predictMany(feats), k, rng, { topFraction: this.o.topFraction });
+    const x = this.o.exploration;
+    const score = x > 0 ? feats.map((f) => rf.predictSpread(f)).map((p) => p.mean + x * p.sd) : rf.predictMany(feats);
+    return stratifiedSample(score, k, rng, { topFraction: this.o.topFraction });
   }
 
   /** One generation; false when the space is exhausted. */
@@ -255,10 +318,12 @@ class PreNasRun<G> {
     }
     const feats = await this.features(pool);
     const picks = this.pick(feats, pool.length, Math.min(this.o.perGeneration, ctx.budget - this.used));
+    const before = this.best?.acc;
     await this.evaluate(
       picks.map((i) => pool[i]!),
       picks.map((i) => feats[i]!),
     );
+    this.stalled = this.best?.acc === before;
     return true;
   }
 }
@@ -274,10 +339,15 @@ function checkPreNasOptions(o: PreNasSettings): void {
     ['maxOpChanges', 1],
     ['trees', 1],
     ['warmStart', 0],
+    ['warmStartPerTopology', 0],
   ] as const) {
     checkPositiveInt(k, o[k], min);
   }
   checkFraction('topFraction', o.topFraction);
+  for (const k of ['topologyMutation', 'stallTopologyMutation'] as const)
+    if (!(o[k] >= 0 && o[k] <= 1)) throw new SwapError('E_OPTION', `${k} must be in [0, 1], got ${o[k]}`);
+  if (!(o.exploration >= 0 && Number.isFinite(o.exploration)))
+    throw new SwapError('E_OPTION', `exploration must be finite and ≥ 0, got ${o.exploration}`);
 }
 
 /**
@@ -294,10 +364,13 @@ function checkPreNasOptions(o: PreNasSettings): void {
  */
 export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid' = 'pre-nas'): Strategy<G> {
   const o = { ...(variant === 'hybrid' ? HYBRID_DEFAULTS : PRE_NAS_DEFAULTS), ...opts };
+  if (variant !== 'hybrid') for (const k of HYBRID_ONLY) (o as Record<string, number>)[k] = PRE_NAS_DEFAULTS[k];
   checkPreNasOptions(o);
   const hybrid = variant === 'hybrid';
   const options: Record<string, unknown> = { ...o };
-  if (!hybrid) delete options['warmStart'];
+  // PRE-NAS reports none of hybrid's settings; hybrid omits its escape settings while off (0), so that the options
+  // (and their hash, which a resumed journal must match) of a search without them are what they were before.
+  for (const k of HYBRID_ONLY) if (!hybrid || (k !== 'warmStart' && o[k] === 0)) delete options[k];
   return {
     name: variant as StrategyName,
     usesProxy: hybrid,
