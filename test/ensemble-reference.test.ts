@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
-import { DEFAULT_ENSEMBLE, logCdf, referenceColumn } from '../src/proxies/ensemble.js';
+import {
+  DEFAULT_ENSEMBLE,
+  logCdf,
+  memberTerm,
+  referenceColumn,
+  UPPER_PLAIN_ENSEMBLE,
+} from '../src/proxies/ensemble.js';
+import { defaultLabels } from '../src/data/labels.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
 import { runProxies } from '../src/proxies/run.js';
 import { EnsembleScorer, type EnsembleOptions, type SuiteEngine, type SuiteEngineName } from '../src/score/ensemble.js';
@@ -45,10 +52,18 @@ const archs = [
 ].map((a) => nb201Space.parse(a));
 
 describe('ensemble reference set and fitness', () => {
-  it('the ensemble is one registered proxy plug-in: reg-SWAP, MeCo and 0.3 × AZ-NAS trainability', () => {
-    expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members, p.ensemble?.weights])).toEqual([
-      ['ensemble', ['reg-swap', 'meco', 'az_trainability'], [1, 1, 0.3]],
-    ]);
+  it('the ensembles are registered proxy plug-ins: the default and its upper-tail plain variant', () => {
+    expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members, p.ensemble?.weights, p.ensemble?.forms])).toEqual(
+      [
+        ['ensemble', ['reg-swap', 'meco', 'az_trainability'], [1, 1, 0.3], undefined],
+        [
+          'ensemble-top',
+          ['reg-swap', 'meco', 'az_trainability', 'plain'],
+          [1, 1, 0.3, 0.1],
+          ['log', 'log', 'log', 'upper'],
+        ],
+      ],
+    );
   });
 
   it('the reference set is a fixed seeded sample of distinct classes, the same on every call', () => {
@@ -103,6 +118,30 @@ describe('ensemble reference set and fitness', () => {
     const want = runProxies(net, ['epe_nas'], { protocol: 'swap', seed: 0, images: INPUTS, labels, batch: 4 });
     expect(got!.values['epe_nas']).toBe(want.values.epe_nas!.value);
     expect(Number.isFinite(got!.fitness)).toBe(true);
+  });
+
+  it('ensemble-top: plain gets the resolved batch labels and enters as 0.1 × −ln(1 − F̂) beside the default members', async () => {
+    const resolved = await resolveScoringRequest({ space: 'nb201' });
+    expect(Array.from(resolved.labels!)).toEqual(Array.from(defaultLabels(resolved.inputs.n)));
+    expect((await resolveScoringRequest({ space: 'nb201', inputs: { kind: 'gaussian', seed: 1 } })).labels).toBe(
+      undefined,
+    );
+    const labels = [3, 8, 8, 0];
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const scorer = new EnsembleScorer(nb201Space, options(dir, { rule: UPPER_PLAIN_ENSEMBLE, labels }));
+    const [got] = await scorer.score([archs[2]!]);
+    const net = nb201Space.build(archs[2]!, NETWORK);
+    const plain = runProxies(net, ['plain'], { protocol: 'swap', seed: 0, images: INPUTS, labels, batch: 4 });
+    expect(got!.values['plain']).toBe(plain.values.plain!.value);
+    const doc = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8'));
+    const term = (m: string, form: 'log' | 'upper') =>
+      memberTerm(form, logCdf(referenceColumn(doc.reference.values[m]), got!.values[m]!));
+    const byHand =
+      term('reg-swap', 'log') +
+      term('meco', 'log') +
+      0.3 * term('az_trainability', 'log') +
+      0.1 * term('plain', 'upper');
+    expect(got!.fitness).toBeCloseTo(byHand, 12);
   });
 
   it('a second scorer reads the cache (no scoring) and gives identical values; other settings get another file', async () => {
@@ -281,6 +320,31 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
       e.members.meco,
       e.members.az_trainability,
     ]);
+  }, 120_000);
+
+  it('--fitness ensemble-top adds plain (embedded batch labels) with its upper form to the row and the settings', () => {
+    const top = spawnSync(
+      process.execPath,
+      [CLI, 'score', ...tiny, '--fitness', 'ensemble-top', '--cache-dir', dir, A, '--format', 'json'],
+      { encoding: 'utf8' },
+    );
+    expect(top.status, top.stderr).toBe(0);
+    const doc = JSON.parse(top.stdout);
+    expect(doc.settings.ensemble).toMatchObject({
+      rule: 'reg-swap+meco+0.3t+0.1plain-upper',
+      weights: [1, 1, 0.3, 0.1],
+      forms: ['log', 'log', 'log', 'upper'],
+    });
+    const members = doc.results[0].ensemble.members;
+    // The same value as the suite's plain on the same network, images and (embedded) labels.
+    const suite = spawnSync(
+      process.execPath,
+      [CLI, 'score', A, ...tiny.slice(0, 6), '--proxies', 'plain', '--proxy-protocol', 'swap', '--format', 'json'],
+      { encoding: 'utf8' },
+    );
+    expect(suite.status, suite.stderr).toBe(0);
+    expect(members.plain).toBe(JSON.parse(suite.stdout).results[0].proxies.plain);
+    expect(Object.keys(members)).toEqual(['reg-swap', 'meco', 'az_trainability', 'plain']);
   }, 120_000);
 
   it('correlate --fitness ensemble reports the ensemble first, then its suite members, then SWAP and reg-SWAP', () => {

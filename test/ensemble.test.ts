@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rankAverage } from '../src/stats/rank.js';
-import { ensembleScore, logCdf, populationLogRank, referenceColumn } from '../src/proxies/ensemble.js';
+import { ensembleScore, logCdf, memberTerm, populationLogRank, referenceColumn } from '../src/proxies/ensemble.js';
 import { Rng } from '../src/util/rng.js';
 
 /** AZ-NAS's aggregation written out directly: Σ_k ln(r_k / N) with average ranks (scipy rankdata). */
@@ -53,5 +53,44 @@ describe('data-free ensemble (log-CDF aggregation)', () => {
     expect(logCdf(reference.a, top + 1)).toBeGreaterThan(logCdf(reference.a, top));
     expect(logCdf(reference.a, top + 2)).toBeGreaterThan(logCdf(reference.a, top + 1));
     expect(logCdf(reference.a, top + 2)).toBeLessThan(0);
+  });
+
+  it("an `upper` member adds −ln(1 − F̂): it promotes a member's top networks, stays finite and orders like ln F̂", () => {
+    const reference = { a: referenceColumn(members[0]!), b: referenceColumn(members[1]!) };
+    const lf = logCdf(reference.b, 7.7);
+    expect(memberTerm('upper', lf)).toBeCloseTo(-Math.log(1 - Math.exp(lf)), 12);
+    expect(memberTerm('log', lf)).toBe(lf);
+    expect(memberTerm(undefined, lf)).toBe(lf);
+    // Far beyond the reference set F̂ rounds to 1; the term is large but finite.
+    expect(Number.isFinite(memberTerm('upper', logCdf(reference.b, 1e300)))).toBe(true);
+    expect(memberTerm('upper', 0)).toBeGreaterThan(700);
+    const rule = {
+      name: 'u',
+      members: ['a', 'b'],
+      weights: [1, 0.5],
+      forms: ['log', 'upper'] as const,
+      description: '',
+    };
+    const net = { a: 4.2, b: 7.7 };
+    expect(ensembleScore(rule, net, reference)).toBeCloseTo(
+      logCdf(reference.a, 4.2) + 0.5 * -Math.log(-Math.expm1(lf)),
+      12,
+    );
+    // Monotone in the member like the log form, but the gain is concentrated at the top of b's range: moving b from
+    // its median to its 90th percentile gains more in the upper form than moving it from the 10th to the median.
+    const q = (p: number) => reference.b[Math.floor(p * (reference.b.length - 1))]!;
+    const gain = (form: 'log' | 'upper', lo: number, hi: number) =>
+      memberTerm(form, logCdf(reference.b, hi)) - memberTerm(form, logCdf(reference.b, lo));
+    expect(gain('upper', q(0.5), q(0.9))).toBeGreaterThan(gain('upper', q(0.1), q(0.5)));
+    expect(gain('log', q(0.5), q(0.9))).toBeLessThan(gain('log', q(0.1), q(0.5)));
+    // populationLogRank applies the same forms.
+    const pop = populationLogRank([members[0]!, members[1]!], [1, 0.5], ['log', 'upper']);
+    const ra = referenceColumn(members[0]!);
+    const rb = referenceColumn(members[1]!);
+    for (const i of [0, 7, 20])
+      expect(pop[i]).toBeCloseTo(
+        logCdf(ra, members[0]![i]!) + 0.5 * memberTerm('upper', logCdf(rb, members[1]![i]!)),
+        12,
+      );
   });
 });

@@ -47,7 +47,7 @@ export async function ensembleCorrelationRows(
   if (c.images !== 'cifar10')
     throw new SwapError('E_OPTION', '--fitness ensemble uses the embedded CIFAR-10 batch; drop --images');
   const s = c.setting;
-  const { request, inputs } = await resolveScoringRequest({
+  const { request, inputs, labels } = await resolveScoringRequest({
     space: s.entry.space.name,
     target: c.dataset,
     channels: s.network['channels'] as number,
@@ -64,6 +64,7 @@ export async function ensembleCorrelationRows(
   const scorer = ensembleScorerFor(space, rule, {
     request,
     inputs,
+    labels,
     ...(c.threads !== undefined ? { threads: c.threads } : {}),
     ...(c.cacheDir !== undefined ? { cacheDir: c.cacheDir } : {}),
     progress: c.progress,

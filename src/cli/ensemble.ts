@@ -40,6 +40,7 @@ export function ensembleSettings(rule: EnsembleRule): Record<string, unknown> {
     rule: rule.name,
     members: rule.members,
     weights: rule.weights ?? rule.members.map(() => 1),
+    ...(rule.forms ? { forms: rule.forms } : {}),
     description: rule.description,
     reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED },
   };
@@ -55,6 +56,8 @@ export function ensembleScorerFor<G>(
   r: {
     request: ScoringRequest;
     inputs: InputBatch;
+    /** Class labels of `inputs` (the resolved request's), for members that need them. */
+    labels?: Int32Array | undefined;
     threads?: number | undefined;
     cacheDir?: string | undefined;
     progress: boolean;
@@ -68,7 +71,7 @@ export function ensembleScorerFor<G>(
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
   return new EnsembleScorer(space, {
-    ...requestEnsembleOptions(rule, r.request, r.inputs),
+    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),

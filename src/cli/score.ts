@@ -204,6 +204,8 @@ interface ScorePlan {
   readonly space: SpaceEntry<unknown>['space'];
   readonly request: ScoringRequest;
   readonly inputs: InputBatch;
+  /** Class labels of `inputs` where their source carries them. */
+  readonly labels?: Int32Array | undefined;
   readonly genotypes: unknown[];
   readonly table: BenchmarkTable | undefined;
   readonly threads: number | undefined;
@@ -304,8 +306,8 @@ async function planScore(archTexts: string[], f: ScoreFlags): Promise<ScorePlan>
   guardMemory(genotypes, opts, threads, limit);
   // Data-free μ/σ from the disk cache: a one-architecture call would otherwise spend most of its CPU on them.
   const memo = { regulariser: diskRegulariserMemo(f.cacheDir) };
-  const { request, inputs } = await resolveScoringRequest(opts, { maxInputBytes: limit }, memo);
-  return { space, request, inputs, genotypes, table, threads };
+  const { request, inputs, labels } = await resolveScoringRequest(opts, { maxInputBytes: limit }, memo);
+  return { space, request, inputs, labels, genotypes, table, threads };
 }
 
 /** Refuse, before any image is loaded, a run whose estimated peak memory exceeds the limit (`E_MEMORY`). */
@@ -430,6 +432,7 @@ async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule, 
   const scorer = ensembleScorerFor(plan.space as SearchSpace<unknown, object>, rule, {
     request: plan.request,
     inputs: plan.inputs,
+    labels: plan.labels,
     ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
     ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
     progress: f.progress,

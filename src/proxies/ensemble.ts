@@ -90,17 +90,34 @@ export function logCdf(col: ReferenceColumn, v: number | null): number {
   return Math.log(fa + ((knot(col, lo) - fa) * (x - a)) / (b - a));
 }
 
+/**
+ * How a member's CDF enters the fitness: `log` adds ln F̂ (AZ-NAS's term: steep for low values, so a member mostly
+ * vetoes networks it ranks low); `upper` adds −ln(1 − F̂) (steep for high values, so a member mostly promotes the
+ * networks it ranks highest and leaves the rest of the order to the other members).
+ */
+export type MemberForm = 'log' | 'upper';
+
 /** A named ensemble: its members (proxy names, each ranked "higher is better") and how their CDFs combine. */
 export interface EnsembleRule {
   readonly name: string;
   readonly members: readonly string[];
-  /** Weight of each member's ln F̂ (default 1 each: AZ-NAS's plain sum). */
+  /** Weight of each member's term (default 1 each: AZ-NAS's plain sum). */
   readonly weights?: readonly number[];
+  /** Form of each member's term (default `log` each). */
+  readonly forms?: readonly MemberForm[];
   /** One line for reports. */
   readonly description: string;
 }
 
-/** The ensemble fitness of one network: Σ over members of w_m ln F̂_m(value), given each member's reference column. */
+/**
+ * A member's term from its ln F̂: ln F̂ itself, or −ln(1 − F̂) for `upper` (1 − F̂ floored at the smallest double, so
+ * a value far above the whole reference set stays finite).
+ */
+export function memberTerm(form: MemberForm | undefined, logF: number): number {
+  return form === 'upper' ? -Math.log(Math.max(-Math.expm1(logF), Number.MIN_VALUE)) : logF;
+}
+
+/** The ensemble fitness of one network: Σ over members of w_m · term_m(ln F̂_m(value)), given each member's reference column. */
 export function ensembleScore(
   rule: EnsembleRule,
   values: Readonly<Record<string, number | null | undefined>>,
@@ -108,7 +125,7 @@ export function ensembleScore(
 ): number {
   let s = 0;
   rule.members.forEach((m, i) => {
-    s += (rule.weights?.[i] ?? 1) * logCdf(reference[m] ?? [], values[m] ?? null);
+    s += (rule.weights?.[i] ?? 1) * memberTerm(rule.forms?.[i], logCdf(reference[m] ?? [], values[m] ?? null));
   });
   return s;
 }
@@ -122,13 +139,14 @@ export function ensembleScore(
 export function populationLogRank(
   members: readonly (readonly (number | null)[])[],
   weights?: readonly number[],
+  forms?: readonly MemberForm[],
 ): number[] {
   const n = members[0]?.length ?? 0;
   const out = new Array<number>(n).fill(0);
   members.forEach((col, k) => {
     const ref = referenceColumn(col);
     const w = weights?.[k] ?? 1;
-    for (let i = 0; i < n; i++) out[i]! += w * logCdf(ref, col[i] ?? null);
+    for (let i = 0; i < n; i++) out[i]! += w * memberTerm(forms?.[k], logCdf(ref, col[i] ?? null));
   });
   return out;
 }
@@ -160,6 +178,21 @@ export const REG_SWAP_MECO_ENSEMBLE: EnsembleRule = Object.freeze({
   name: 'reg-swap+meco',
   members: ['reg-swap', 'meco'],
   description: 'log-CDF aggregation of reg-SWAP and MeCo (chosen on NB201 sample A)',
+});
+
+/**
+ * `--fitness ensemble-top` (docs/ensemble-study.md, "A rule for the top of the ranking"): the default ensemble plus
+ * 0.1 × −ln(1 − F̂) of `plain` (Σ weight × loss gradient, one backward pass with the batch's labels), chosen on NB201
+ * sample A by the mean test accuracy of the top-1 and top-3 cells within 0.005 of the default's mean ρ. The upper
+ * form lets `plain` promote only the networks it ranks highest, so the rest of the order stays the default's.
+ */
+export const UPPER_PLAIN_ENSEMBLE: EnsembleRule = Object.freeze({
+  name: 'reg-swap+meco+0.3t+0.1plain-upper',
+  members: ['reg-swap', 'meco', 'az_trainability', 'plain'],
+  weights: [1, 1, 0.3, 0.1],
+  forms: ['log', 'log', 'log', 'upper'] as const,
+  description:
+    'the default ensemble + 0.1 × −ln(1 − F̂) of plain (chosen on NB201 sample A for the quality of its top cells)',
 });
 
 /**

@@ -7,6 +7,7 @@ import { swapProxy } from './builtin/swap.js';
 import { azExpressivityProxy, azProgressivityProxy, azTrainabilityProxy } from './builtin/az.js';
 import { epeNasProxy, jacovProxy } from './builtin/jacobian.js';
 import { ensembleProxy } from './builtin/ensemble.js';
+import { ensembleTopProxy } from './builtin/ensemble-top.js';
 import { l2NormProxy } from './builtin/l2-norm.js';
 import { mecoProxy } from './builtin/meco.js';
 import { fisherProxy, gradNormProxy, plainProxy, snipProxy } from './builtin/saliency.js';
@@ -45,6 +46,7 @@ export function defaultProxies(): AnyProxy[] {
     vkdnwProxy,
     vkdnwDimProxy,
     ensembleProxy,
+    ensembleTopProxy,
   ];
 }
 

@@ -9,6 +9,7 @@ import {
   loadCifarBinary,
 } from '../data/cifar.js';
 import { gaussianBatch } from '../data/gaussian.js';
+import { cifarLabels, defaultLabels } from '../data/labels.js';
 import { loadImageFolder } from '../data/images.js';
 import { loadNpyBatch } from '../data/npy.js';
 import { resizeBatch } from '../data/resize.js';
@@ -28,6 +29,16 @@ export type InputChoice =
   | { readonly kind: 'gaussian'; readonly seed: number }
   /** A batch the library caller already holds (never resized; its `source` is what results record). */
   | { readonly kind: 'batch'; readonly batch: InputBatch };
+
+/**
+ * Class labels of the first `n` images of a choice, where the source carries them: the embedded CIFAR-10 batch and
+ * CIFAR binary files (the first byte of each record); undefined for unlabelled sources.
+ */
+export function inputLabels(choice: InputChoice, n: number): Int32Array | undefined {
+  if (choice.kind === 'cifar10') return defaultLabels(n);
+  if (choice.kind === 'cifar-file') return cifarLabels(choice.file, n);
+  return undefined;
+}
 
 /** A file's identity for cache keys (path, mtime, size): a changed file gets another key. */
 function fileStamp(path: string): string {

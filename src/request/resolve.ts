@@ -6,7 +6,7 @@ import { checkTarget, spaceEntry, type ProxyDefaults, type SpaceEntry } from '..
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 import { checkInt, checkSeed } from '../util/checks.js';
-import { inputsKey, loadInputs } from './inputs.js';
+import { inputLabels, inputsKey, loadInputs } from './inputs.js';
 import type { ScoringOptions, ScoringRequest } from './types.js';
 
 /**
@@ -22,6 +22,8 @@ export interface ResolveMemo {
 export interface ResolvedScoring {
   readonly request: ScoringRequest;
   readonly inputs: InputBatch;
+  /** Class labels of `inputs` where their source carries them (embedded CIFAR-10 images, CIFAR binary files). */
+  readonly labels?: Int32Array;
 }
 
 /** The space's proxy settings for a run: its paper's protocol with `official`, else its studied defaults. */
@@ -171,7 +173,8 @@ export async function resolveScoringRequest(
     regulariser,
     backend: o.backend ?? 'auto',
   };
-  return { request, inputs };
+  const labels = inputLabels(choice, inputs.n);
+  return { request, inputs, ...(labels ? { labels } : {}) };
 }
 
 /** A stable key of a request (sha-256 of its canonical JSON, 16 hex digits): equal requests, equal keys. */

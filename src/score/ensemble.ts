@@ -207,11 +207,13 @@ export function requestEnsembleOptions(
   rule: EnsembleRule,
   request: EnsembleRequest,
   inputs: InputBatch,
+  labels?: ArrayLike<number>,
 ): EnsembleOptions<object> {
   return {
     rule,
     network: request.network,
     inputs,
+    ...(labels ? { labels } : {}),
     batch: request.batch,
     repeats: request.repeats,
     seed: request.seed,

@@ -278,7 +278,7 @@ async function buildProxy<G>(
   session: SearchSession<G>,
 ): Promise<SearchProxy<G>> {
   const p = opts.proxy ?? {};
-  const { request, inputs } = await resolveScoringRequest({
+  const { request, inputs, labels } = await resolveScoringRequest({
     space: entry.space.name,
     target: plan.dataset,
     ...p,
@@ -306,7 +306,7 @@ async function buildProxy<G>(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { remote: deps.remoteScorer, request } : {}),
   });
-  const source = ensembleSource(entry, opts, deps, { request, inputs, network }, swap) ?? swap;
+  const source = ensembleSource(entry, opts, deps, { request, inputs, labels, network }, swap) ?? swap;
   const cached = new CachedProxy(entry.space, source, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
@@ -320,7 +320,7 @@ function ensembleSource<G>(
   entry: SearchSpaceEntry<G>,
   opts: SearchOptions,
   deps: SearchDeps,
-  r: { request: ScoringRequest; inputs: InputBatch; network: Record<string, unknown> },
+  r: { request: ScoringRequest; inputs: InputBatch; labels?: Int32Array | undefined; network: Record<string, unknown> },
   swap: SwapProxy<G, object>,
 ): EnsembleSource<G> | undefined {
   const remote = deps.remoteScorer;
@@ -331,7 +331,7 @@ function ensembleSource<G>(
   if (!rule) return undefined;
   const members = remote?.members?.({ request: r.request, inputs: r.inputs });
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
-    ...requestEnsembleOptions(rule, r.request, r.inputs),
+    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
     network: r.network,
     backend: opts.backend ?? 'auto',
     ...(deps.registry ? { registry: deps.registry } : {}),

@@ -87,7 +87,7 @@ export type ResolvedSettings = Omit<PreparedScore, 'archs' | 'networks'> & { rea
 
 async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<ResolvedSettings> {
   const entry = spaceEntry(f.space ?? 'nb201');
-  const { request, inputs } = await resolveScoringRequest(scoringOptionsFromFlags(f), {}, warm.resolveMemo);
+  const { request, inputs, labels } = await resolveScoringRequest(scoringOptionsFromFlags(f), {}, warm.resolveMemo);
   let table: BenchmarkTable | undefined;
   if (f.truth) {
     if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${request.space} has no benchmark table`);
@@ -100,6 +100,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     ? ensembleScorerFor(entry.space as SearchSpace<unknown, object>, fitness.rule, {
         request,
         inputs,
+        labels,
         threads,
         cacheDir: warm.cacheDir,
         progress: false,
