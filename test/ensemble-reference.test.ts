@@ -7,7 +7,7 @@ import { gaussianBatch } from '../src/data/gaussian.js';
 import {
   DEFAULT_ENSEMBLE,
   logCdf,
-  memberTerm,
+  memberValueTerm,
   referenceColumn,
   UPPER_PLAIN_ENSEMBLE,
 } from '../src/proxies/ensemble.js';
@@ -135,7 +135,7 @@ describe('ensemble reference set and fitness', () => {
     expect(got!.values['plain']).toBe(plain.values.plain!.value);
     const doc = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8'));
     const term = (m: string, form: 'log' | 'upper') =>
-      memberTerm(form, logCdf(referenceColumn(doc.reference.values[m]), got!.values[m]!));
+      memberValueTerm(form, referenceColumn(doc.reference.values[m]), got!.values[m]!);
     const byHand =
       term('reg-swap', 'log') +
       term('meco', 'log') +

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { rankAverage } from '../src/stats/rank.js';
-import { ensembleScore, logCdf, memberTerm, populationLogRank, referenceColumn } from '../src/proxies/ensemble.js';
+import {
+  ensembleScore,
+  logCdf,
+  memberTerm,
+  memberValueTerm,
+  populationLogRank,
+  referenceColumn,
+} from '../src/proxies/ensemble.js';
 import { Rng } from '../src/util/rng.js';
 
 /** AZ-NAS's aggregation written out directly: Σ_k ln(r_k / N) with average ranks (scipy rankdata). */
@@ -61,9 +68,14 @@ describe('data-free ensemble (log-CDF aggregation)', () => {
     expect(memberTerm('upper', lf)).toBeCloseTo(-Math.log(1 - Math.exp(lf)), 12);
     expect(memberTerm('log', lf)).toBe(lf);
     expect(memberTerm(undefined, lf)).toBe(lf);
-    // Far beyond the reference set F̂ rounds to 1; the term is large but finite.
-    expect(Number.isFinite(memberTerm('upper', logCdf(reference.b, 1e300)))).toBe(true);
+    // F̂ = 1 gives a large but finite term.
     expect(memberTerm('upper', 0)).toBeGreaterThan(700);
+    // Above the reference's maximum the upper form saturates at the maximum (no tail extrapolation); log keeps rising.
+    const max = reference.b[reference.b.length - 1]!;
+    expect(memberValueTerm('upper', reference.b, max + 5)).toBe(memberValueTerm('upper', reference.b, max));
+    expect(memberValueTerm('upper', reference.b, 1e300)).toBe(memberValueTerm('upper', reference.b, max));
+    expect(memberValueTerm('log', reference.b, max + 5)).toBeGreaterThan(memberValueTerm('log', reference.b, max));
+    expect(memberValueTerm('upper', reference.b, 7.7)).toBe(memberTerm('upper', lf));
     const rule = {
       name: 'u',
       members: ['a', 'b'],

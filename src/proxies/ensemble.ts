@@ -111,10 +111,22 @@ export interface EnsembleRule {
 
 /**
  * A member's term from its ln F̂: ln F̂ itself, or −ln(1 − F̂) for `upper` (1 − F̂ floored at the smallest double, so
- * a value far above the whole reference set stays finite).
+ * the term stays finite).
  */
 export function memberTerm(form: MemberForm | undefined, logF: number): number {
   return form === 'upper' ? -Math.log(Math.max(-Math.expm1(logF), Number.MIN_VALUE)) : logF;
+}
+
+/**
+ * A member's term for one value against its reference column. In the `upper` form a value above the whole reference
+ * set counts as the reference's top value: the reference says nothing about ranks beyond its maximum, and the tail's
+ * extrapolation there would let the member's raw magnitude, not its rank, decide the very top (with NB201's 256-cell
+ * reference the uncapped term promoted outliers of plain: top-1 92.77 vs 94.30 capped, docs/ensemble-study.md).
+ */
+export function memberValueTerm(form: MemberForm | undefined, col: ReferenceColumn, v: number | null): number {
+  const top = col[col.length - 1];
+  const x = form === 'upper' && v !== null && top !== undefined && v > top ? top : v;
+  return memberTerm(form, logCdf(col, x));
 }
 
 /** The ensemble fitness of one network: Σ over members of w_m · term_m(ln F̂_m(value)), given each member's reference column. */
@@ -125,7 +137,7 @@ export function ensembleScore(
 ): number {
   let s = 0;
   rule.members.forEach((m, i) => {
-    s += (rule.weights?.[i] ?? 1) * memberTerm(rule.forms?.[i], logCdf(reference[m] ?? [], values[m] ?? null));
+    s += (rule.weights?.[i] ?? 1) * memberValueTerm(rule.forms?.[i], reference[m] ?? [], values[m] ?? null);
   });
   return s;
 }
@@ -146,7 +158,7 @@ export function populationLogRank(
   members.forEach((col, k) => {
     const ref = referenceColumn(col);
     const w = weights?.[k] ?? 1;
-    for (let i = 0; i < n; i++) out[i]! += w * memberTerm(forms?.[k], logCdf(ref, col[i] ?? null));
+    for (let i = 0; i < n; i++) out[i]! += w * memberValueTerm(forms?.[k], ref, col[i] ?? null);
   });
   return out;
 }
