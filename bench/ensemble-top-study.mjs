@@ -5,10 +5,11 @@
 // among candidates whose mean ρ over the three datasets is within 0.005 of the default's, the best mean test
 // accuracy of the top-1 cell (ties: top-3), then the choice and the default are reported on B and on all cells.
 //
-//   node bench/ensemble-top-study.mjs [--plain runs/plain/all-swap.jsonl] [--k 10]
+//   node bench/ensemble-top-study.mjs [--plain docs/ensemble-study/all-cells-plain.jsonl.gz | none] [--k 10]
 //
-// --plain replaces the committed plain values (measured on another image batch) with a run at the fitness's own
-// settings (`bench/ensemble-measure.mjs --sample all --proxies plain --images data/cifar10_test_first20.bin --batch 16`).
+// The plain values default to a run at the fitness's own settings (the embedded 16-image batch and its labels:
+// `bench/ensemble-measure.mjs --sample all --proxies plain --images data/cifar10_test_first20.bin --batch 16`,
+// packed); `--plain none` keeps those of all-cells-backward (the first 16 images of cifar10_test_jpeg1000.bin).
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
@@ -16,7 +17,12 @@ import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
 import { loadAllCellValues, readJsonl } from './all-cell-values.mjs';
 
-const { values: a } = parseArgs({ options: { plain: { type: 'string' }, k: { type: 'string', default: '10' } } });
+const { values: a } = parseArgs({
+  options: {
+    plain: { type: 'string', default: 'docs/ensemble-study/all-cells-plain.jsonl.gz' },
+    k: { type: 'string', default: '10' },
+  },
+});
 const K = Number(a.k);
 const DATASETS = ['cifar10', 'cifar100', 'imagenet16'];
 /** Members the fitness cannot compute usefully on every space (rule study, session 8): never candidates. */
@@ -28,7 +34,8 @@ const entry = spaceEntry('nb201');
 const space = entry.space;
 const table = entry.loadTable();
 const values = await loadAllCellValues();
-if (a.plain) for (const r of readJsonl(a.plain)) if (values.has(r.arch)) values.get(r.arch).plain = r.proxies.plain;
+if (a.plain !== 'none')
+  for (const r of readJsonl(a.plain)) if (values.has(r.arch)) values.get(r.arch).plain = r.proxies.plain;
 const refRows = referenceGenotypes(space).map((g) => values.get(space.format(g)));
 const columns = (rule) =>
   Object.fromEntries(rule.members.map((m) => [m, referenceColumn(refRows.map((v) => v[m] ?? null))]));
@@ -80,7 +87,7 @@ for (const x of members)
 candidates.sort((p, q) => q.r.meanTop[1] - p.r.meanTop[1] || q.r.meanTop[3] - p.r.meanTop[3]);
 console.log(`## Selection on sample A (${samples.A.length} cells)\n`);
 console.log(
-  `plain values: ${a.plain ?? 'committed (docs/ensemble-study/all-cells-backward.jsonl.gz)'}; candidate members: ${members.join(', ')}; weights ${WEIGHTS.join(', ')}; forms log, upper; ρ budget ${RHO_BUDGET}; ${candidates.length} candidates within it\n`,
+  `plain values: ${a.plain === 'none' ? 'docs/ensemble-study/all-cells-backward.jsonl.gz (another image batch)' : a.plain}; candidate members: ${members.join(', ')}; weights ${WEIGHTS.join(', ')}; forms log, upper; ρ budget ${RHO_BUDGET}; ${candidates.length} candidates within it\n`,
 );
 console.log(header);
 console.log(row(`default ${DEFAULT_ENSEMBLE.name}`, base));

@@ -13,7 +13,7 @@ import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { ensembleScorerFor } from './ensemble.js';
-import type { EnsembleScore, RemoteMembers } from '../score/ensemble.js';
+import { type EnsembleScore, fitnessNameOf, type RemoteMembers } from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { InputBatch } from '../data/batch.js';
 
@@ -84,7 +84,7 @@ export async function ensembleCorrelationRows(
   const extra = rule.members.filter((m) => !['swap', 'reg-swap', 'params'].includes(m));
   return [
     correlate(
-      'ensemble',
+      fitnessNameOf(rule),
       scores.map((s) => s.fitness),
       truth,
       'in-house',

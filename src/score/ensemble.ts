@@ -56,6 +56,11 @@ export function fitnessNames(): string[] {
   return [REG_SWAP_FITNESS, ...ensembleProxies().map((p) => p.name)];
 }
 
+/** The fitness name of a registered ensemble rule (e.g. `ensemble`), else the rule's own name. */
+export function fitnessNameOf(rule: EnsembleRule): string {
+  return ensembleProxies().find((p) => p.ensemble === rule)?.name ?? rule.name;
+}
+
 /** The ensemble rule a fitness name stands for, or undefined for reg-SWAP; unknown names are `E_OPTION`. */
 export function fitnessRule(name: string): EnsembleRule | undefined {
   if (name === REG_SWAP_FITNESS) return undefined;
