@@ -347,6 +347,26 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
     expect(Object.keys(members)).toEqual(['reg-swap', 'meco', 'az_trainability', 'plain']);
   }, 120_000);
 
+  it('--fitness ensemble-top on unlabelled inputs takes --labels, and its reference set is keyed by them', () => {
+    const run = (labels: number[]) => {
+      const file = join(dir, `labels-${labels.join('')}.txt`);
+      writeFileSync(file, labels.join('\n'));
+      const args = [CLI, 'score', ...tiny, '--input-size', '8', '--gaussian', '--fitness', 'ensemble-top'];
+      return spawnSync(process.execPath, [...args, '--labels', file, '--cache-dir', dir, A, '--format', 'json'], {
+        encoding: 'utf8',
+      });
+    };
+    const a = run([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(a.status, a.stderr).toBe(0);
+    const b = run([1, 1, 1, 1, 2, 2, 2, 2]);
+    expect(b.status, b.stderr).toBe(0);
+    const [da, db] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    expect(da.results[0].ensemble.members.plain).not.toBe(db.results[0].ensemble.members.plain);
+    expect(b.stderr).toMatch(/ensemble reference set: 256\/256/); // other labels: not the first run's cached set
+    expect(da.settings.ensemble.labels).not.toBe(db.settings.ensemble.labels);
+    expect(run([0, 1]).stderr).toContain('E_LABELS'); // fewer labels than input images
+  }, 120_000);
+
   it('correlate --fitness ensemble reports the ensemble first, then its suite members, then SWAP and reg-SWAP', () => {
     const out = join(dir, 'corr');
     const r = spawnSync(

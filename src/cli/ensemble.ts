@@ -3,6 +3,7 @@
  * `ensemble`, docs/ensemble-study.md), ranked against the space's reference set (shipped for the default settings,
  * else scored once and cached under `--cache-dir`), or reg-SWAP.
  */
+import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
@@ -20,6 +21,9 @@ export { fitnessRule } from '../score/ensemble.js';
 import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Progress } from '../util/progress.js';
+import { readLabels } from '../data/labels.js';
+import { SwapError } from '../util/errors.js';
+import { canonicalJson } from '../util/json.js';
 
 /** Add `--fitness` and `--cache-dir` to a command. */
 export function addFitnessOptions(cmd: Command, what: string): Command {
@@ -56,8 +60,10 @@ export function ensembleScorerFor<G>(
   r: {
     request: ScoringRequest;
     inputs: InputBatch;
-    /** Class labels of `inputs` (the resolved request's), for members that need them. */
+    /** Class labels of `inputs` (the resolved request's, or {@link givenLabels}), for members that need them. */
     labels?: Int32Array | undefined;
+    /** Labels given apart from the inputs ({@link givenLabels}): their key joins the reference set's identity. */
+    labelsKey?: string | undefined;
     threads?: number | undefined;
     cacheDir?: string | undefined;
     progress: boolean;
@@ -72,6 +78,7 @@ export function ensembleScorerFor<G>(
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
   return new EnsembleScorer(space, {
     ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
+    ...(r.labelsKey !== undefined ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),
@@ -79,4 +86,23 @@ export function ensembleScorerFor<G>(
     ...(r.remote ? { remote: r.remote } : {}),
     onReference: (d, t) => progress.update(d, t),
   });
+}
+
+/**
+ * `--labels FILE` for an ensemble fitness: the labels of the first `inputs.n` images (fewer is `E_LABELS`) and their
+ * key (SHA-256 of the labels, 16 hex digits), which the reference set's identity and the run's settings record.
+ */
+export function givenLabels(file: string, inputs: InputBatch): { labels: Int32Array; key: string } {
+  const all = readLabels(file);
+  if (all.length < inputs.n)
+    throw new SwapError(
+      'E_LABELS',
+      `${all.length} labels in ${file.slice(0, 120)} for ${inputs.n} input images (${inputs.source.slice(0, 80)})`,
+    );
+  const labels = all.slice(0, inputs.n);
+  const key = createHash('sha256')
+    .update(canonicalJson(Array.from(labels)))
+    .digest('hex')
+    .slice(0, 16);
+  return { labels, key };
 }

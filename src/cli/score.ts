@@ -40,7 +40,7 @@ import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
-import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule } from './ensemble.js';
+import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule, givenLabels } from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import {
   type EnsembleScore,
@@ -429,17 +429,20 @@ function scoreSettings(
  */
 async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule, signal: AbortSignal) {
   const remote = f.redis ? await remoteMembersFor(plan, f, signal) : undefined;
+  // --labels: for unlabelled inputs (or to replace a source's own), keyed into the reference set's identity.
+  const given = f.labels !== undefined ? givenLabels(f.labels, plan.inputs) : undefined;
   const scorer = ensembleScorerFor(plan.space as SearchSpace<unknown, object>, rule, {
     request: plan.request,
     inputs: plan.inputs,
-    labels: plan.labels,
+    labels: given?.labels ?? plan.labels,
+    labelsKey: given?.key,
     ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
     ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
     progress: f.progress,
     ...(remote ? { remote } : {}),
   });
   await scorer.loadReference();
-  return { scorer, settings: ensembleSettings(rule) };
+  return { scorer, settings: { ...ensembleSettings(rule), ...(given ? { labels: given.key } : {}) } };
 }
 
 /** Member passes of the run's request on queue workers (the queue client is loaded only here). */
