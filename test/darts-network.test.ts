@@ -233,6 +233,8 @@ describe('DARTS macro structure', () => {
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { channels: 2.5 }))).toBe('E_OPTION');
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { kind: 'mobile' as never }))).toBe('E_OPTION');
     expect(code(() => buildDartsNetwork(K.DARTS_V2, { kind: 'imagenet', channels: 1 }))).toBe('E_OPTION');
+    for (const pairChannels of [-2, 0, 1.5])
+      expect(code(() => buildDartsNetwork(K.DARTS_V2, { kind: 'stack', pairChannels }))).toBe('E_OPTION');
   });
 
   it('none edges are zeros at the node resolution; a node with two none edges is a zero node', () => {

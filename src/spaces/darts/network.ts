@@ -324,6 +324,11 @@ function resolveOptions(opts: Partial<DartsNetworkOptions>): DartsNetworkOptions
     if (!Number.isInteger(v) || v < 1)
       throw new SwapError('E_OPTION', `DARTS network option ${k} must be a positive integer, got ${v}`);
   }
+  if (o.pairChannels !== undefined && !(Number.isInteger(o.pairChannels) && o.pairChannels >= 1))
+    throw new SwapError(
+      'E_OPTION',
+      `DARTS network option pairChannels must be a positive integer, got ${o.pairChannels}`,
+    );
   if (o.kind === 'pair' && o.cells !== 2)
     throw new SwapError('E_OPTION', `the DARTS pair network has exactly 2 cells, got cells=${o.cells}`);
   if (o.kind === 'imagenet' && o.channels < 2)
