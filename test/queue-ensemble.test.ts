@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { DEFAULT_ENSEMBLE, UPPER_PLAIN_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { gaussianBatch } from '../src/data/gaussian.js';
 import { remoteMembers } from '../src/queue/ensemble-remote.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
 import { EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
@@ -167,5 +168,30 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     // a worker failure the local run would refuse is refused here with the local code, before anything is queued
     const pass = { ...(await there.memberPass()), suite: ['epe_nas' as const] };
     await expect(remote([CELLS[0]!], pass)).rejects.toMatchObject({ code: 'E_LABELS' });
+  }, 60_000);
+
+  it('a labelled member with more input images than the batch: the workers take the batch labels, as a local run', async () => {
+    const { request } = await resolveScoringRequest({
+      space: 'nb201',
+      channels: 4,
+      cells: 1,
+      inputSize: 8,
+      batch: 4,
+      repeats: 1,
+      inputs: { kind: 'gaussian', seed: 5 },
+    });
+    const inputs = gaussianBatch(6, 3, 8, 8, 5); // 6 images, the batch's 4 first
+    const labels = Int32Array.from([3, 1, 4, 1, 5, 9]);
+    const scorer = (cacheDir: string, remote?: RemoteMembers) =>
+      new EnsembleScorer(nb201Space, {
+        ...requestEnsembleOptions(UPPER_PLAIN_ENSEMBLE, request, inputs, labels),
+        cacheDir,
+        referenceSize: 4,
+        ...(remote ? { remote } : {}),
+      });
+    const remote = remoteMembers({ url: redis.url, chunk: 4, progress: false, label: 'test' }, request, inputs);
+    const gs = CELLS.slice(0, 2).map((c) => nb201Space.parse(c));
+    const here = await scorer(join(dir, 'ref-labels-local')).score(gs);
+    expect(await scorer(join(dir, 'ref-labels-remote'), remote).score(gs)).toEqual(here);
   }, 60_000);
 });

@@ -33,9 +33,16 @@ export interface RemoteEnsembleOptions {
  */
 export function ensembleJob(request: ScoringRequest, inputs: InputBatch, pass: MemberPass): RemoteJob {
   const req: ScoringRequest = { ...request, seed: pass.seed, backend: pass.backend };
-  const { settings, bytes, sha } = scoreJob(req, takeSamples(inputs, req.batch));
-  const full: EnsembleJobSettings = { ...settings, suite: [...pass.suite], engine: pass.engine, labels: pass.labels };
+  const images = takeSamples(inputs, req.batch);
+  const { settings, bytes, sha } = scoreJob(req, images);
+  const labels = batchLabels(pass, images.n);
+  const full: EnsembleJobSettings = { ...settings, suite: [...pass.suite], engine: pass.engine, labels };
   return { kind: 'ensemble', settings: full, backend: pass.backend, bytes, sha };
+}
+
+/** The labels of the first `n` input images (the batch a job carries), as a local pass takes them; null: none. */
+function batchLabels(pass: MemberPass, n: number): number[] | null {
+  return pass.labels ? pass.labels.slice(0, n) : null;
 }
 
 /**
@@ -48,7 +55,8 @@ function precheck(request: ScoringRequest, inputs: InputBatch, arch: string, pas
   const net = space.build(space.parse(arch), request.network);
   const images = takeSamples(inputs, request.batch);
   checkInputsFit([net], images);
-  const labels = pass.labels ? Int32Array.from(pass.labels) : undefined;
+  const given = batchLabels(pass, images.n);
+  const labels = given ? Int32Array.from(given) : undefined;
   const run = { protocol: 'swap' as const, seed: pass.seed, images, batch: request.batch };
   checkProxyRequest(net, pass.suite, labels ? { ...run, labels } : run);
 }
