@@ -387,6 +387,29 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
     expect(Math.abs(report.rows[0].spearman.estimate)).toBeLessThanOrEqual(1);
   }, 120_000);
 
+  it('correlate --fitness ensemble-top gives --labels to its members too (their own reference set)', () => {
+    const cache = join(dir, 'corr-labels-cache');
+    const file = join(dir, 'corr-labels.txt');
+    writeFileSync(file, '0\n0\n0\n0\n1\n1\n1\n1\n');
+    const args = [CLI, 'correlate', '--sample', '6', ...tiny, '--fitness', 'ensemble-top', '--cache-dir', cache];
+    const run = (more: string[], out: string) =>
+      spawnSync(process.execPath, [...args, '--no-external', '--no-nwot', '--out', join(dir, out), ...more], {
+        encoding: 'utf8',
+      });
+    const refs = () => readdirSync(cache).filter((f) => f.startsWith('reference-'));
+    const plain = (out: string) =>
+      JSON.parse(readFileSync(join(dir, out, 'correlate.json'), 'utf8')).rows.find(
+        (x: { metric: string }) => x.metric === 'plain (member, SWAP protocol)',
+      );
+    const a = run([], 'corr-embedded');
+    expect(a.status, a.stderr).toBe(0);
+    expect(refs()).toHaveLength(1);
+    const b = run(['--labels', file], 'corr-given');
+    expect(b.status, b.stderr).toBe(0);
+    expect(refs()).toHaveLength(2);
+    expect(plain('corr-given')).not.toEqual(plain('corr-embedded'));
+  }, 120_000);
+
   it('refuses an unknown fitness and an ONNX model with coded errors', () => {
     const bad = spawnSync(process.execPath, [CLI, 'score', A, '--fitness', 'ensembel'], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);

@@ -12,7 +12,7 @@ import { correlate } from '../study/metrics.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { ensembleScorerFor } from './ensemble.js';
+import { ensembleScorerFor, givenLabels } from './ensemble.js';
 import { type EnsembleScore, fitnessNameOf, type RemoteMembers } from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { InputBatch } from '../data/batch.js';
@@ -32,6 +32,8 @@ export interface EnsembleCorrelateInput {
   readonly cacheDir?: string;
   readonly progress: boolean;
   readonly resamples: number;
+  /** `--labels FILE`: class labels for the members in place of the embedded batch's (see {@link givenLabels}). */
+  readonly labels?: string;
   /** Member passes elsewhere (`--redis`): a source for the ensemble's resolved request and its input batch. */
   readonly remote?: (request: ScoringRequest, inputs: InputBatch) => RemoteMembers;
 }
@@ -61,10 +63,12 @@ export async function ensembleCorrelationRows(
     ...(c.mu !== undefined && c.sigma !== undefined ? { mu: c.mu, sigma: c.sigma } : {}),
   });
   const space = c.entry.space as SearchSpace<unknown, object>;
+  const given = c.labels !== undefined ? givenLabels(c.labels, inputs) : undefined;
   const scorer = ensembleScorerFor(space, rule, {
     request,
     inputs,
-    labels,
+    labels: given?.labels ?? labels,
+    labelsKey: given?.key,
     ...(c.threads !== undefined ? { threads: c.threads } : {}),
     ...(c.cacheDir !== undefined ? { cacheDir: c.cacheDir } : {}),
     progress: c.progress,

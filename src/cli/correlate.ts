@@ -262,6 +262,7 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan, rule: Ensem
           ...(f.cacheDir !== undefined ? { cacheDir: f.cacheDir } : {}),
           progress: f.progress,
           resamples: int('--resamples', f.resamples, 10),
+          ...(f.labels !== undefined ? { labels: f.labels } : {}),
           ...(f.redis ? { remote: ensembleRemote(f, ac.signal) } : {}),
         })
       : [];
