@@ -20,6 +20,7 @@ import { cacheDirectory, referenceGenotypes } from '../src/score/reference-set.j
 import { scoreNetworks } from '../src/score/swap.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { runSearch } from '../src/search/run.js';
+import { EnsembleSource } from '../src/search/ensemble-source.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
 import { Nb201Table } from '../src/tables/nb201.js';
 import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
@@ -118,6 +119,20 @@ describe('ensemble reference set and fitness', () => {
     const want = runProxies(net, ['epe_nas'], { protocol: 'swap', seed: 0, images: INPUTS, labels, batch: 4 });
     expect(got!.values['epe_nas']).toBe(want.values.epe_nas!.value);
     expect(Number.isFinite(got!.fitness)).toBe(true);
+  });
+
+  it("a search's ensemble settings name the rule's forms where it has them (and only there)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
+    const meta = (rule: typeof DEFAULT_ENSEMBLE) =>
+      new EnsembleSource(new EnsembleScorer(nb201Space, options(dir, { rule })), rule, 'x', {}).metadata['ensemble'];
+    expect(meta(UPPER_PLAIN_ENSEMBLE)).toEqual({
+      rule: 'reg-swap+meco+0.3t+0.1plain-upper',
+      members: ['reg-swap', 'meco', 'az_trainability', 'plain'],
+      weights: [1, 1, 0.3, 0.1],
+      forms: ['log', 'log', 'log', 'upper'],
+      reference: { size: 12, seed: 1 },
+    });
+    expect(meta(DEFAULT_ENSEMBLE)).not.toHaveProperty('forms');
   });
 
   it('ensemble-top: plain gets the resolved batch labels and enters as 0.1 × −ln(1 − F̂) beside the default members', async () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
-import type { EnsembleRule } from '../proxies/ensemble.js';
+import { type EnsembleRule, ruleSettings } from '../proxies/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import {
   DEFAULT_FITNESS,
@@ -41,10 +41,7 @@ export function addFitnessOptions(cmd: Command, what: string): Command {
  */
 export function ensembleSettings(rule: EnsembleRule): Record<string, unknown> {
   return {
-    rule: rule.name,
-    members: rule.members,
-    weights: rule.weights ?? rule.members.map(() => 1),
-    ...(rule.forms ? { forms: rule.forms } : {}),
+    ...ruleSettings(rule),
     description: rule.description,
     reference: { size: REFERENCE_SIZE, seed: REFERENCE_SEED },
   };

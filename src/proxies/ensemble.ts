@@ -129,6 +129,21 @@ export function memberValueTerm(form: MemberForm | undefined, col: ReferenceColu
   return memberTerm(form, logCdf(col, x));
 }
 
+/** How a rule is written in results' settings: its name, members, weights (1 each by default) and forms where set. */
+export function ruleSettings(rule: EnsembleRule): {
+  rule: string;
+  members: readonly string[];
+  weights: readonly number[];
+  forms?: readonly MemberForm[];
+} {
+  return {
+    rule: rule.name,
+    members: rule.members,
+    weights: rule.weights ?? rule.members.map(() => 1),
+    ...(rule.forms ? { forms: rule.forms } : {}),
+  };
+}
+
 /** The ensemble fitness of one network: Σ over members of w_m · term_m(ln F̂_m(value)), given each member's reference column. */
 export function ensembleScore(
   rule: EnsembleRule,

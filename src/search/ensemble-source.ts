@@ -1,4 +1,4 @@
-import type { EnsembleRule } from '../proxies/ensemble.js';
+import { type EnsembleRule, ruleSettings } from '../proxies/ensemble.js';
 import type { EnsembleScorer } from '../score/ensemble.js';
 import type { ScoreSource } from './proxy.js';
 import type { ProxyScore } from './types.js';
@@ -23,12 +23,7 @@ export class EnsembleSource<G> implements ScoreSource<G> {
     this.metadata = {
       ...swapMetadata,
       proxy: proxyName,
-      ensemble: {
-        rule: rule.name,
-        members: rule.members,
-        weights: rule.weights ?? rule.members.map(() => 1),
-        reference: { size: id.size, seed: id.seed },
-      },
+      ensemble: { ...ruleSettings(rule), reference: { size: id.size, seed: id.seed } },
     };
   }
 
