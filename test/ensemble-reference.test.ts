@@ -380,6 +380,20 @@ describe('score --fitness ensemble (built dist/, as npm test builds it)', () => 
     expect(b.stderr).toMatch(/ensemble reference set: 256\/256/); // other labels: not the first run's cached set
     expect(da.settings.ensemble.labels).not.toBe(db.settings.ensemble.labels);
     expect(run([0, 1]).stderr).toContain('E_LABELS'); // fewer labels than input images
+    // a rule whose members take no labels keeps its reference set (shipped or cached) whatever --labels says
+    const plain = spawnSync(process.execPath, [CLI, 'score', ...tiny, '--fitness', 'ensemble', A, '--cache-dir', dir], {
+      encoding: 'utf8',
+    });
+    const file = join(dir, 'labels-ens.txt');
+    writeFileSync(file, '0\n0\n0\n0\n0\n0\n0\n0\n');
+    const given = spawnSync(
+      process.execPath,
+      [CLI, 'score', ...tiny, '--fitness', 'ensemble', A, '--cache-dir', dir, '--labels', file],
+      { encoding: 'utf8' },
+    );
+    expect(given.status, given.stderr).toBe(0);
+    expect(given.stderr).not.toMatch(/reference set: 256/);
+    expect(given.stdout).toBe(plain.stdout);
   }, 120_000);
 
   it('correlate --fitness ensemble reports the ensemble first, then its suite members, then SWAP and reg-SWAP', () => {

@@ -22,6 +22,7 @@ import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/referen
 import type { SearchSpace } from '../spaces/types.js';
 import { Progress } from '../util/progress.js';
 import { readLabels } from '../data/labels.js';
+import { PROXY_NAMES, type ProxyName, proxySpec } from '../proxies/registry.js';
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 
@@ -75,7 +76,7 @@ export function ensembleScorerFor<G>(
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
   return new EnsembleScorer(space, {
     ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
-    ...(r.labelsKey !== undefined ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
+    ...(r.labelsKey !== undefined && needsLabels(rule) ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),
@@ -102,4 +103,9 @@ export function givenLabels(file: string, inputs: InputBatch): { labels: Int32Ar
     .digest('hex')
     .slice(0, 16);
   return { labels, key };
+}
+
+/** Whether a member of `rule` reads class labels (only then do given labels key its reference set). */
+export function needsLabels(rule: EnsembleRule): boolean {
+  return rule.members.some((m) => (PROXY_NAMES as readonly string[]).includes(m) && proxySpec(m as ProxyName).labels);
 }

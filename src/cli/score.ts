@@ -40,7 +40,14 @@ import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
-import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule, givenLabels } from './ensemble.js';
+import {
+  addFitnessOptions,
+  ensembleScorerFor,
+  ensembleSettings,
+  fitnessRule,
+  givenLabels,
+  needsLabels,
+} from './ensemble.js';
 import type { EnsembleRule } from '../proxies/ensemble.js';
 import {
   type EnsembleScore,
@@ -442,7 +449,8 @@ async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule, 
     ...(remote ? { remote } : {}),
   });
   await scorer.loadReference();
-  return { scorer, settings: { ...ensembleSettings(rule), ...(given ? { labels: given.key } : {}) } };
+  const keyed = given && needsLabels(rule) ? { labels: given.key } : {};
+  return { scorer, settings: { ...ensembleSettings(rule), ...keyed } };
 }
 
 /** Member passes of the run's request on queue workers (the queue client is loaded only here). */
