@@ -104,7 +104,7 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
     if (spec.labels && !o.labels)
       throw new SwapError(
         'E_LABELS',
-        `${name} needs class labels: the embedded CIFAR images carry them; give --labels for other inputs`,
+        `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score and correlate, \`labels\` in the library; search and serve take none)`,
       );
   }
   if (!o.labels) return;
@@ -176,7 +176,7 @@ export function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Floa
   if (!l)
     throw new SwapError(
       'E_LABELS',
-      'this proxy needs class labels (the embedded CIFAR images carry them; give --labels for other inputs)',
+      'this proxy needs class labels (the embedded CIFAR images carry them; for other inputs give them: --labels of score and correlate, `labels` in the library; search and serve take none)',
     );
   return l;
 }
