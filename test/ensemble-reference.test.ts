@@ -12,6 +12,7 @@ import {
   UPPER_PLAIN_ENSEMBLE,
 } from '../src/proxies/ensemble.js';
 import { defaultLabels } from '../src/data/labels.js';
+import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
 import { runProxies } from '../src/proxies/run.js';
 import { EnsembleScorer, type EnsembleOptions, type SuiteEngine, type SuiteEngineName } from '../src/score/ensemble.js';
@@ -53,7 +54,7 @@ const archs = [
 ].map((a) => nb201Space.parse(a));
 
 describe('ensemble reference set and fitness', () => {
-  it('the ensembles are registered proxy plug-ins: the default and its upper-tail plain variant', () => {
+  it('the ensembles are registered proxy plug-ins: the default, its upper-tail plain variant and the fitted rule', () => {
     expect(ensembleProxies().map((p) => [p.name, p.ensemble?.members, p.ensemble?.weights, p.ensemble?.forms])).toEqual(
       [
         ['ensemble', ['reg-swap', 'meco', 'az_trainability'], [1, 1, 0.3], undefined],
@@ -63,6 +64,7 @@ describe('ensemble reference set and fitness', () => {
           [1, 1, 0.3, 0.1],
           ['log', 'log', 'log', 'upper'],
         ],
+        ['ensemble-fit', FITTED_ENSEMBLE.members, FITTED_ENSEMBLE.weights, FITTED_ENSEMBLE.forms],
       ],
     );
   });

@@ -3,7 +3,7 @@
  * the head of the SWAP report, measured on the same architectures with the same proxy setting.
  */
 import type { SpaceEntry } from '../catalog/registry.js';
-import type { EnsembleRule } from '../proxies/ensemble.js';
+import { type EnsembleRule, memberNames } from '../proxies/ensemble.js';
 import { resolveScoringRequest } from '../request/resolve.js';
 import type { ResolvedSetting } from '../request/resolve.js';
 import type { BenchmarkTable } from '../tables/types.js';
@@ -85,7 +85,7 @@ export async function ensembleCorrelationRows(
   }
   const truth = c.genotypes.map((g) => c.table.get(space.format(g))!.truth[c.dataset]!);
   const opts = { resamples: c.resamples, seed: 7 };
-  const extra = rule.members.filter((m) => !['swap', 'reg-swap', 'params'].includes(m));
+  const extra = memberNames(rule).filter((m) => !['swap', 'reg-swap', 'params'].includes(m));
   return [
     correlate(
       fitnessNameOf(rule),

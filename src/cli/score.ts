@@ -48,7 +48,7 @@ import {
   givenLabels,
   needsLabels,
 } from './ensemble.js';
-import type { EnsembleRule } from '../proxies/ensemble.js';
+import { type EnsembleRule, memberNames } from '../proxies/ensemble.js';
 import {
   type EnsembleScore,
   type EnsembleScorer,
@@ -228,7 +228,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   }
   const truthCols = plan.table ? plan.table.targets : [];
   const rule = scoreFitness(f).rule;
-  const csvHead = csvHeader(rule?.members) + truthCols.map((t) => `,truth_${t}`).join('');
+  const csvHead = csvHeader(rule && memberNames(rule)) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;
   const todo = notDone(plan.genotypes, (g) => space.format(g), resume.done);
@@ -246,7 +246,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     ...(ens ? { ensemble: ens.settings } : {}),
   };
   checkResumeSettings(resume, settings, f.output);
-  const sink = new ScoreSink(f, settings, truthCols, rule?.members);
+  const sink = new ScoreSink(f, settings, truthCols, rule && memberNames(rule));
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   try {

@@ -129,6 +129,14 @@ export function memberValueTerm(form: MemberForm | undefined, col: ReferenceColu
   return memberTerm(form, logCdf(col, x));
 }
 
+/**
+ * The distinct proxies a rule reads, in first-appearance order: what is measured, cached in its reference set and
+ * reported per network (a member may enter a rule twice, e.g. in both forms).
+ */
+export function memberNames(rule: EnsembleRule): readonly string[] {
+  return [...new Set(rule.members)];
+}
+
 /** How a rule is written in results' settings: its name, members, weights (1 each by default) and forms where set. */
 export function ruleSettings(rule: EnsembleRule): {
   rule: string;

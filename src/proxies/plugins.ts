@@ -7,6 +7,7 @@ import { swapProxy } from './builtin/swap.js';
 import { azExpressivityProxy, azProgressivityProxy, azTrainabilityProxy } from './builtin/az.js';
 import { epeNasProxy, jacovProxy } from './builtin/jacobian.js';
 import { ensembleProxy } from './builtin/ensemble.js';
+import { ensembleFitProxy } from './builtin/ensemble-fit.js';
 import { ensembleTopProxy } from './builtin/ensemble-top.js';
 import { l2NormProxy } from './builtin/l2-norm.js';
 import { mecoProxy } from './builtin/meco.js';
@@ -47,6 +48,7 @@ export function defaultProxies(): AnyProxy[] {
     vkdnwDimProxy,
     ensembleProxy,
     ensembleTopProxy,
+    ensembleFitProxy,
   ];
 }
 

@@ -9,7 +9,13 @@ import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import type { Network } from '../ir/types.js';
 import { loadAddon } from '../native/loader.js';
-import { type EnsembleRule, ensembleScore, type ReferenceColumn, referenceColumn } from '../proxies/ensemble.js';
+import {
+  type EnsembleRule,
+  ensembleScore,
+  memberNames,
+  type ReferenceColumn,
+  referenceColumn,
+} from '../proxies/ensemble.js';
 import { PROXY_NAMES, type ProxyName } from '../proxies/registry.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -266,7 +272,7 @@ export class EnsembleScorer<G, N extends object> {
     private readonly space: SearchSpace<G, N>,
     private readonly opts: EnsembleOptions<N>,
   ) {
-    this.suite = opts.rule.members.filter((m) => !(m in ENGINE_MEMBERS)) as ProxyName[];
+    this.suite = memberNames(opts.rule).filter((m) => !(m in ENGINE_MEMBERS)) as ProxyName[];
     for (const m of this.suite)
       if (!(PROXY_NAMES as readonly string[]).includes(m))
         throw new SwapError('E_PROXY', `ensemble ${opts.rule.name}: member ${m.slice(0, 40)} is not a known proxy`);
@@ -281,7 +287,7 @@ export class EnsembleScorer<G, N extends object> {
     const { backend: _asked, ...settings } = this.opts.settings;
     return {
       rule: this.opts.rule.name,
-      members: this.opts.rule.members,
+      members: memberNames(this.opts.rule),
       space: this.space.name,
       size: this.opts.referenceSize ?? REFERENCE_SIZE,
       seed: this.opts.referenceSeed ?? REFERENCE_SEED,

@@ -27,6 +27,7 @@ import {
   scoreFitness,
 } from '../score/ensemble.js';
 import { ensembleScorerFor, ensembleSettings } from '../cli/ensemble.js';
+import { memberNames } from '../proxies/ensemble.js';
 import { scoreRow } from '../cli/score-output.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { spaceEntry, type SpaceEntry } from '../catalog/registry.js';
@@ -233,7 +234,7 @@ export function listProxies(): Record<string, unknown>[] {
         served: true,
         fitness: true,
         default: name === DEFAULT_FITNESS,
-        members: rule.members,
+        members: memberNames(rule),
         description: rule.description,
       };
     }),

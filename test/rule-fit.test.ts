@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ensembleScore, memberNames, memberValueTerm, referenceColumn } from '../src/proxies/ensemble.js';
+import { FIT_OPTIONS, FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
+import { ensembleProxies } from '../src/proxies/plugins.js';
+import { fitRankRule, normalQuantile, normalScores, ridge } from '../src/study/rule-fit.js';
+
+const ROOT = join(__dirname, '..');
+const rows = (file: string) =>
+  gunzipSync(readFileSync(join(ROOT, file)))
+    .toString()
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { arch: string; proxies: Record<string, number | null> });
+
+describe('fitting a rank-aggregation rule', () => {
+  it('Φ⁻¹ matches known quantiles and is odd', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959963984540054, 8);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 12);
+    expect(normalQuantile(1e-10)).toBeCloseTo(-6.361340902404056, 6);
+    for (const p of [0.001, 0.02, 0.3]) expect(normalQuantile(p)).toBeCloseTo(-normalQuantile(1 - p), 9);
+    expect(normalScores([3, 1, 2])).toEqual([normalQuantile(0.75), normalQuantile(0.25), normalQuantile(0.5)]);
+  });
+
+  it('ridge with λ → 0 recovers exact coefficients and intercept; sample weights count cells', () => {
+    const X = [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [2, -1],
+      [0.5, 3],
+    ];
+    const y = X.map(([a, b]) => 2 * a! - 3 * b! + 0.5);
+    const c = ridge(X, y, [1, 1, 1, 1, 1], 1e-12);
+    expect(c[0]).toBeCloseTo(2, 9);
+    expect(c[1]).toBeCloseTo(-3, 9);
+    expect(c[2]).toBeCloseTo(0.5, 9);
+    // A cell weighted 2 is the same as the cell listed twice.
+    const noisy = y.map((v, i) => v + (i % 2 ? 0.3 : -0.2));
+    const w = ridge(X, noisy, [2, 1, 1, 1, 1], 0.5);
+    const dup = ridge([X[0]!, ...X], [noisy[0]!, ...noisy], [1, 1, 1, 1, 1, 1], 0.5);
+    w.forEach((v, i) => expect(v).toBeCloseTo(dup[i]!, 12));
+  });
+
+  it('the shipped ensemble-fit weights are what the study fits on the committed sample-A values', () => {
+    const acc = new Map<string, number[]>();
+    const lines = readFileSync(join(ROOT, 'data/nb201.csv'), 'utf8').trim().split('\n');
+    const head = lines[0]!.split(',');
+    const cols = ['cifar10_test', 'cifar100_test', 'imagenet16_test'].map((d) => head.indexOf(d));
+    for (const l of lines.slice(1)) {
+      const f = l.split(',');
+      acc.set(
+        f[head.indexOf('arch')]!,
+        cols.map((c) => Number(f[c])),
+      );
+    }
+    const cells = rows('docs/ensemble-study/fit/A-members.jsonl.gz').map((r) => ({
+      values: r.proxies,
+      targets: acc.get(r.arch)!,
+    }));
+    const ref = rows('docs/ensemble-study/fit/ref-members.jsonl.gz');
+    const reference = Object.fromEntries(FIT_OPTIONS.members.map((m) => [m, ref.map((r) => r.proxies[m] ?? null)]));
+    const fit = fitRankRule(FITTED_ENSEMBLE.name, cells, reference, FIT_OPTIONS);
+    expect(fit.rule.weights).toEqual(FITTED_ENSEMBLE.weights);
+    expect(fit.rule.members).toEqual(FITTED_ENSEMBLE.members);
+    expect(fit.rule.forms).toEqual(FITTED_ENSEMBLE.forms);
+    expect(fit.trials).toHaveLength(FIT_OPTIONS.lambdas.length * FIT_OPTIONS.topWeights.length);
+  }, 60_000);
+
+  it('a member entering in both forms is measured once and scored as the sum of its two weighted terms', () => {
+    expect(memberNames(FITTED_ENSEMBLE)).toEqual(FIT_OPTIONS.members);
+    const rule = {
+      name: 't',
+      members: ['a', 'a'],
+      forms: ['log', 'upper'] as const,
+      weights: [0.5, -2],
+      description: '',
+    };
+    const col = referenceColumn([1, 2, 3, 4]);
+    const want = 0.5 * memberValueTerm('log', col, 2.5) - 2 * memberValueTerm('upper', col, 2.5);
+    expect(ensembleScore(rule, { a: 2.5 }, { a: col })).toBeCloseTo(want, 14);
+    expect(ensembleProxies().map((p) => p.name)).toContain('ensemble-fit');
+  });
+});
+
+describe('score --fitness ensemble-fit (built dist/)', () => {
+  const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+  const dir = mkdtempSync(join(tmpdir(), 'swapnas-fit-cli-'));
+  const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--repeats', '1', '--mu', '5', '--sigma', '50'];
+  const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+  it('reports each of the 18 members once, the rule with its weights and forms, and its fitness from them', () => {
+    const run = spawnSync(
+      process.execPath,
+      [CLI, 'score', ...tiny, '--fitness', 'ensemble-fit', '--cache-dir', dir, A, '--format', 'json'],
+      { encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.settings.ensemble).toMatchObject({
+      rule: FITTED_ENSEMBLE.name,
+      weights: FITTED_ENSEMBLE.weights,
+      forms: FITTED_ENSEMBLE.forms,
+    });
+    const e = doc.results[0].ensemble;
+    expect(Object.keys(e.members)).toEqual(FIT_OPTIONS.members);
+    for (const v of Object.values(e.members)) expect(Number.isFinite(v as number)).toBe(true);
+    expect(Number.isFinite(e.fitness)).toBe(true);
+  }, 180_000);
+});
