@@ -93,7 +93,7 @@ describe('score --fitness ensemble-fit (built dist/)', () => {
   const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--repeats', '1', '--mu', '5', '--sigma', '50'];
   const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
-  it('reports each of the 18 members once, the rule with its weights and forms, and its fitness from them', () => {
+  it('reports each of the 16 members once, the rule with its weights and forms, and its fitness from them', () => {
     const run = spawnSync(
       process.execPath,
       [CLI, 'score', ...tiny, '--fitness', 'ensemble-fit', '--cache-dir', dir, A, '--format', 'json'],
