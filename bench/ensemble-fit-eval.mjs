@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
+import { normalScores, ridge } from '../dist/study/rule-fit.js';
 import { regFactor } from '../dist/proxies/regularise.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
@@ -110,4 +111,40 @@ for (const rule of rules) {
   out.top[names[rule.name]] = { first: order.slice(0, 10), top };
   console.log(`| ${names[rule.name]} | ${top.map((t) => t.map((v) => v.toFixed(2)).join(' / ')).join(' | ')} |`);
 }
+
+// A baseline that sees no proxy at all: ridge regression of the same target (mean normal score of A's accuracies) on
+// the cell's one-hot operations and all their pairwise products (6 edges × 5 ops: 30 + 435 features), fitted on A.
+// λ = 10, the best of {1, 10, 30} on the cells outside A (so the baseline is favoured, not the rule).
+const OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'];
+function encode(arch) {
+  const ops = arch
+    .split(/\|\+?\|?/)
+    .filter((t) => t.includes('~'))
+    .map((t) => OPS.indexOf(t.split('~')[0]));
+  const one = ops.flatMap((o) => OPS.map((_, k) => (k === o ? 1 : 0)));
+  const pairs = [];
+  for (let i = 0; i < one.length; i++) for (let j = i + 1; j < one.length; j++) pairs.push(one[i] * one[j]);
+  return [...one, ...pairs];
+}
+const targetA = A.map(() => 0);
+for (let j = 0; j < DATASETS.length; j++)
+  normalScores(A.map((x) => acc.get(x)[j])).forEach((v, i) => (targetA[i] += v / DATASETS.length));
+const coef = ridge(
+  A.map(encode),
+  targetA,
+  A.map(() => 1),
+  10,
+);
+const predict = (x) => encode(x).reduce((s, v, i) => s + v * coef[i], coef.at(-1));
+const rest = sets['all but A'];
+const p = rest.map(predict);
+out.encodingBaseline = DATASETS.map((_, j) =>
+  spearman(
+    p,
+    rest.map((x) => acc.get(x)[j]),
+  ),
+);
+console.log(
+  `\nOne-hot operations + pairwise products, ridge-fitted on A (no proxy), on the cells outside A: ρ ${out.encodingBaseline.map((v) => v.toFixed(3)).join(' / ')}`,
+);
 if (a.json) writeFileSync(a.json, `${JSON.stringify(out, null, 1)}\n`);

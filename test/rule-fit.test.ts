@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ensembleScore, memberNames, memberValueTerm, referenceColumn } from '../src/proxies/ensemble.js';
+import { ensembleScore, memberNames, memberValueTerm, referenceColumn, weightedTerm } from '../src/proxies/ensemble.js';
 import { FIT_OPTIONS, FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
 import { fitRankRule, normalQuantile, normalScores, ridge } from '../src/study/rule-fit.js';
@@ -65,11 +65,45 @@ describe('fitting a rank-aggregation rule', () => {
     const ref = rows('docs/ensemble-study/fit/ref-members.jsonl.gz');
     const reference = Object.fromEntries(FIT_OPTIONS.members.map((m) => [m, ref.map((r) => r.proxies[m] ?? null)]));
     const fit = fitRankRule(FITTED_ENSEMBLE.name, cells, reference, FIT_OPTIONS);
-    expect(fit.rule.weights).toEqual(FITTED_ENSEMBLE.weights);
+    expect(fit.rule.weights).toHaveLength(FITTED_ENSEMBLE.weights!.length);
+    fit.rule.weights!.forEach((w, i) => expect(w).toBeCloseTo(FITTED_ENSEMBLE.weights![i]!, 5));
+    expect([fit.chosen.lambda, fit.chosen.topWeight]).toEqual([0.1, 10]);
     expect(fit.rule.members).toEqual(FITTED_ENSEMBLE.members);
     expect(fit.rule.forms).toEqual(FITTED_ENSEMBLE.forms);
     expect(fit.trials).toHaveLength(FIT_OPTIONS.lambdas.length * FIT_OPTIONS.topWeights.length);
   }, 60_000);
+
+  it('on a synthetic sample whose target is one member, the fit puts its weight there and CV ρ is near 1', () => {
+    const n = 200;
+    const cells = Array.from({ length: n }, (_, i) => {
+      const a = Math.sin(i * 12.9898) * 43758.5453;
+      const b = Math.cos(i * 78.233) * 12345.678;
+      return { values: { good: a % 1, noise: b % 1 }, targets: [a % 1, a % 1] };
+    });
+    const reference = { good: cells.map((c) => c.values.good), noise: cells.map((c) => c.values.noise) };
+    const o = { ...FIT_OPTIONS, members: ['good', 'noise'], lambdas: [0.1, 10], topWeights: [1, 5] };
+    const fit = fitRankRule('t', cells, reference, o);
+    const [gLog, nLog, gUp, nUp] = fit.rule.weights!;
+    expect(Math.abs(gLog!) + Math.abs(gUp!)).toBeGreaterThan(10 * (Math.abs(nLog!) + Math.abs(nUp!)));
+    expect(Math.max(...fit.trials.map((t) => t.cvRho))).toBeGreaterThan(0.97);
+    expect(() => fitRankRule('t', cells.slice(0, 5), reference, o)).toThrow(/needs/);
+    expect(() => fitRankRule('t', cells, { good: reference.good }, o)).toThrow(/no reference values of noise/);
+  });
+
+  it('a negative-weight log term does not reward values below the whole reference set', () => {
+    const col = referenceColumn([1, 2, 3, 4]);
+    expect(weightedTerm(-1, 'log', col, -1e6)).toBe(weightedTerm(-1, 'log', col, 1));
+    expect(weightedTerm(1, 'log', col, -1e6)).toBeLessThan(weightedTerm(1, 'log', col, 1)); // positive: the tail ranks
+    expect(weightedTerm(-1, 'log', col, null)).toBe(-memberValueTerm('log', col, null)); // a failure keeps its rank
+  });
+
+  it('every shipped ensemble rule gives each term a weight and a form', () => {
+    for (const p of ensembleProxies()) {
+      const r = p.ensemble!;
+      if (r.weights) expect(r.weights).toHaveLength(r.members.length);
+      if (r.forms) expect(r.forms).toHaveLength(r.members.length);
+    }
+  });
 
   it('a member entering in both forms is measured once and scored as the sum of its two weighted terms', () => {
     expect(memberNames(FITTED_ENSEMBLE)).toEqual(FIT_OPTIONS.members);

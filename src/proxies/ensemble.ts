@@ -100,6 +100,7 @@ export type MemberForm = 'log' | 'upper';
 /** A named ensemble: its members (proxy names, each ranked "higher is better") and how their CDFs combine. */
 export interface EnsembleRule {
   readonly name: string;
+  /** One proxy name per term; a proxy may appear more than once (e.g. in both forms): see {@link memberNames}. */
   readonly members: readonly string[];
   /** Weight of each member's term (default 1 each: AZ-NAS's plain sum). */
   readonly weights?: readonly number[];
@@ -130,6 +131,19 @@ export function memberValueTerm(form: MemberForm | undefined, col: ReferenceColu
 }
 
 /**
+ * A member's weighted term. A `log` term with a negative weight counts a finite value below the whole reference set
+ * as the reference's lowest finite value: its lower tail is extrapolated without bound, which a negative weight would
+ * turn into an unbounded reward for being worse than every reference network (a failed value, −∞, keeps its rank).
+ */
+export function weightedTerm(w: number, form: MemberForm | undefined, col: ReferenceColumn, v: number | null): number {
+  if (w < 0 && form !== 'upper' && v !== null && Number.isFinite(v)) {
+    const low = col.find((x) => Number.isFinite(x));
+    if (low !== undefined && v < low) return w * memberValueTerm(form, col, low);
+  }
+  return w * memberValueTerm(form, col, v);
+}
+
+/**
  * The distinct proxies a rule reads, in first-appearance order: what is measured, cached in its reference set and
  * reported per network (a member may enter a rule twice, e.g. in both forms).
  */
@@ -152,7 +166,7 @@ export function ruleSettings(rule: EnsembleRule): {
   };
 }
 
-/** The ensemble fitness of one network: Σ over members of w_m · term_m(ln F̂_m(value)), given each member's reference column. */
+/** The ensemble fitness of one network: Σ over members of w_m · term_m(ln F̂_m(value)) ({@link weightedTerm}). */
 export function ensembleScore(
   rule: EnsembleRule,
   values: Readonly<Record<string, number | null | undefined>>,
@@ -160,7 +174,7 @@ export function ensembleScore(
 ): number {
   let s = 0;
   rule.members.forEach((m, i) => {
-    s += (rule.weights?.[i] ?? 1) * memberValueTerm(rule.forms?.[i], reference[m] ?? [], values[m] ?? null);
+    s += weightedTerm(rule.weights?.[i] ?? 1, rule.forms?.[i], reference[m] ?? [], values[m] ?? null);
   });
   return s;
 }
@@ -181,7 +195,7 @@ export function populationLogRank(
   members.forEach((col, k) => {
     const ref = referenceColumn(col);
     const w = weights?.[k] ?? 1;
-    for (let i = 0; i < n; i++) out[i]! += w * memberValueTerm(forms?.[k], ref, col[i] ?? null);
+    for (let i = 0; i < n; i++) out[i]! += weightedTerm(w, forms?.[k], ref, col[i] ?? null);
   });
   return out;
 }

@@ -7,6 +7,7 @@
 import { type EnsembleRule, type MemberForm, memberValueTerm, referenceColumn } from '../proxies/ensemble.js';
 import { streamKey } from '../init/prng.js';
 import { rankAverage, spearman } from '../stats/rank.js';
+import { SwapError } from '../util/errors.js';
 
 /** One labelled cell: its member values and its accuracy on each target (higher is better). */
 export interface LabelledCell {
@@ -24,6 +25,7 @@ export interface RuleFitOptions {
   readonly topWeights: readonly number[];
   /** Cross-validation folds (seeded split). */
   readonly folds: number;
+  /** Seed of the fold split. */
   readonly seed: number;
   /** Configurations whose CV mean ρ is within this of the best are compared by the quality of their top cells. */
   readonly rhoTolerance: number;
@@ -91,7 +93,7 @@ function choleskySolve(A: number[], b: number[], n: number): number[] {
   for (let j = 0; j < n; j++) {
     let s = A[j * n + j]!;
     for (let k = 0; k < j; k++) s -= A[j * n + k]! ** 2;
-    if (!(s > 0)) throw new Error('rule fit: the normal equations are not positive definite');
+    if (!(s > 0)) throw new SwapError('E_OPTION', 'rule fit: the normal equations are not positive definite');
     const l = Math.sqrt(s);
     A[j * n + j] = l;
     for (let i = j + 1; i < n; i++) {
@@ -143,7 +145,9 @@ export function termMatrix(
   members: readonly string[],
   reference: Readonly<Record<string, readonly (number | null)[]>>,
 ): number[][] {
-  const cols = Object.fromEntries(members.map((m) => [m, referenceColumn(reference[m] ?? [])]));
+  for (const m of members)
+    if (!reference[m]?.length) throw new SwapError('E_OPTION', `rule fit: no reference values of ${m.slice(0, 40)}`);
+  const cols = Object.fromEntries(members.map((m) => [m, referenceColumn(reference[m]!)]));
   return cells.map((c) => FORMS.flatMap((f) => members.map((m) => memberValueTerm(f, cols[m]!, c.values[m] ?? null))));
 }
 
@@ -219,13 +223,15 @@ export function fitRankRule(
   reference: Readonly<Record<string, readonly (number | null)[]>>,
   o: RuleFitOptions,
 ): RuleFit {
+  if (cells.length < 2 * o.folds || cells.some((c) => c.targets.length === 0 || !c.targets.every(Number.isFinite)))
+    throw new SwapError('E_OPTION', `rule fit: needs ≥ ${2 * o.folds} cells, each with finite targets`);
   const X = termMatrix(cells, o.members, reference);
   const folds = foldOf(cells.length, o.folds, o.seed);
   const trials = o.lambdas.flatMap((l) => o.topWeights.map((t) => trial(X, cells, folds, o, l, t)));
   const bestRho = Math.max(...trials.map((t) => t.cvRho));
-  const chosen = trials
-    .filter((t) => t.cvRho >= bestRho - o.rhoTolerance)
-    .reduce((a, b) => (b.cvTop > a.cvTop ? b : a));
+  const near = trials.filter((t) => t.cvRho >= bestRho - o.rhoTolerance);
+  if (near.length === 0) throw new SwapError('E_OPTION', 'rule fit: cross-validation gave no finite ρ');
+  const chosen = near.reduce((a, b) => (b.cvTop > a.cvTop ? b : a));
   const y = fitTarget(cells);
   const coef = ridge(X, y, topWeighting(y, chosen.topWeight), chosen.lambda);
   const rule: EnsembleRule = {
