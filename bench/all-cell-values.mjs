@@ -32,3 +32,16 @@ export async function loadAllCellValues() {
   }
   return values;
 }
+
+/**
+ * The values `--fitness ensemble-fit` reads, at the fitness's own settings (the embedded batch): loadAllCellValues,
+ * then plain and the fitted rule's suite members re-measured at those settings (docs/ensemble-study/fit/), which
+ * replace the backward group's values from the other batch, and Θ of the SWAP pass as `params`.
+ */
+export async function loadFitCellValues() {
+  const values = await loadAllCellValues();
+  for (const f of ['docs/ensemble-study/all-cells-plain.jsonl.gz', 'docs/ensemble-study/fit/all-cells-suite.jsonl.gz'])
+    for (const r of readJsonl(f)) Object.assign(values.get(r.arch), r.proxies);
+  for (const r of readJsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) values.get(r.arch).params = r.params;
+  return values;
+}

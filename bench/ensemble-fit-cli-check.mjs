@@ -5,18 +5,10 @@
 //   node dist/cli/main.js score --space nb201 --fitness ensemble-fit --format jsonl <archs…> > rows.jsonl
 //   node bench/ensemble-fit-cli-check.mjs rows.jsonl
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { ensembleScore, memberNames, referenceColumn } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
-import { regFactor } from '../dist/proxies/regularise.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
+import { loadFitCellValues, readJsonl } from './all-cell-values.mjs';
 
-const rows = (f) =>
-  gunzipSync(readFileSync(f))
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
 const cli = new Map(
   readFileSync(process.argv[2], 'utf8')
     .trim()
@@ -24,22 +16,8 @@ const cli = new Map(
     .map((l) => JSON.parse(l))
     .map((r) => [r.arch, r.ensemble]),
 );
-const v = new Map();
-for (const f of [
-  'docs/ensemble-study/all-cells-members.jsonl.gz',
-  'docs/ensemble-study/all-cells-plain.jsonl.gz',
-  'docs/ensemble-study/fit/all-cells-suite.jsonl.gz',
-])
-  for (const r of rows(f)) if (cli.has(r.arch)) v.set(r.arch, { ...v.get(r.arch), ...r.proxies });
-const { mu, sigma } = (await resolveScoringRequest({ space: 'nb201' })).request.regulariser;
-for (const r of rows('docs/ranking-study/nb201-default-all15625.jsonl.gz'))
-  if (cli.has(r.arch))
-    Object.assign(v.get(r.arch), {
-      swap: r.swap,
-      params: r.params,
-      'reg-swap': r.swap * regFactor(r.params / 1000, mu, sigma),
-    });
-const ref = rows('docs/ensemble-study/fit/ref-members.jsonl.gz');
+const v = await loadFitCellValues();
+const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
 const cols = Object.fromEntries(
   memberNames(FITTED_ENSEMBLE).map((m) => [m, referenceColumn(ref.map((r) => r.proxies[m] ?? null))]),
 );

@@ -6,46 +6,17 @@
 //   node bench/ensemble-fit-eval.mjs [--resamples 200] [--json out.json] > out.md
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
 import { normalScores, ridge } from '../dist/study/rule-fit.js';
-import { regFactor } from '../dist/proxies/regularise.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
 import { Rng } from '../dist/util/rng.js';
+import { loadFitCellValues, readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({
   options: { resamples: { type: 'string', default: '200' }, json: { type: 'string' } },
 });
 const DATASETS = ['cifar10_test', 'cifar100_test', 'imagenet16_test'];
-const rows = (file) =>
-  gunzipSync(readFileSync(file))
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-
-/** Every member value per arch: the committed all-cell files at the fitness's settings, merged. */
-async function allValues() {
-  const v = new Map();
-  const add = (file) => {
-    for (const r of rows(file)) v.set(r.arch, { ...v.get(r.arch), ...r.proxies });
-  };
-  add('docs/ensemble-study/all-cells-members.jsonl.gz');
-  add('docs/ensemble-study/all-cells-plain.jsonl.gz');
-  add('docs/ensemble-study/fit/all-cells-suite.jsonl.gz');
-  const { request } = await resolveScoringRequest({ space: 'nb201' });
-  const { mu, sigma } = request.regulariser;
-  for (const r of rows('docs/ranking-study/nb201-default-all15625.jsonl.gz')) {
-    const x = v.get(r.arch);
-    x.swap = r.swap;
-    x.params = r.params;
-    x['reg-swap'] = r.swap * regFactor(r.params / 1000, mu, sigma);
-  }
-  return v;
-}
-
 function accuracies() {
   const lines = readFileSync('data/nb201.csv', 'utf8').trim().split('\n');
   const head = lines[0].split(',');
@@ -58,9 +29,9 @@ function accuracies() {
   );
 }
 
-const values = await allValues();
+const values = await loadFitCellValues();
 const acc = accuracies();
-const ref = rows('docs/ensemble-study/fit/ref-members.jsonl.gz');
+const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
 const rules = [FITTED_ENSEMBLE, DEFAULT_ENSEMBLE, UPPER_PLAIN_ENSEMBLE];
 const names = {
   [FITTED_ENSEMBLE.name]: 'ensemble-fit',
@@ -74,7 +45,7 @@ const archs = [...values.keys()];
 const fitness = Object.fromEntries(
   rules.map((rule) => [rule.name, new Map(archs.map((x) => [x, ensembleScore(rule, values.get(x), columns)]))]),
 );
-const sample = (name) => rows(`docs/ensemble-study/${name}-swap.jsonl.gz`).map((r) => r.arch);
+const sample = (name) => readJsonl(`docs/ensemble-study/${name}-swap.jsonl.gz`).map((r) => r.arch);
 const A = sample('A');
 const inA = new Set(A);
 const sets = { 'A (fitted here)': A, B: sample('B'), 'all but A': archs.filter((x) => !inA.has(x)), all: archs };

@@ -4,12 +4,12 @@
 // live, so hundreds of searches take minutes. It chose hybrid's defaults (HYBRID_DEFAULTS); the reported runs
 // (bench/search-hybrid.mjs) compute every feature live.
 //
-//   node bench/hybrid-study.mjs [--seeds 20] [--first-seed 0] [--budget 25] [--variants name,…]
+//   node bench/hybrid-study.mjs [--seeds 20] [--first-seed 0] [--budget 25] [--variants name,…] [--fitness ensemble-fit]
 // (seeds first-seed … first-seed + seeds − 1; the issue-14 escape study used --first-seed 20 --seeds 40 so that
 // seeds 0–19, on which the live runs are reported, played no part in the choice)
 // VARIANTS_JSON='[{"name":"x","preNas":{…},"extra":["zico"]}]' replaces the built-in list (the recorded study:
 // VARIANTS_JSON="$(cat bench/hybrid-study-variants.json)", raw output bench/raw/hybrid-study-20seeds.md). Each variant's proxy
-// reports the default ensemble's members (their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
+// reports the fitness's members (default: the default ensemble; their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
 // prints each search's test accuracy on stderr; TRACE=1 prints one line per search on stderr: its test accuracy, the
 // distinct topologies of its 10 initial and of all its queries, whether the chosen cell's topology was an initial
 // one, the best test accuracy its initial topologies allow (the cell of best validation accuracy among them), and
@@ -17,13 +17,14 @@
 // or not (what a perfect predictor would have picked).
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
+import { ensembleScore, memberNames, referenceColumn } from '../dist/proxies/ensemble.js';
+import { ensembleProxies } from '../dist/proxies/plugins.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { TableEvaluator } from '../dist/search/evaluator.js';
 import { CachedProxy } from '../dist/search/proxy.js';
 import { preNas } from '../dist/search/strategies/index.js';
 import { Rng } from '../dist/util/rng.js';
-import { loadAllCellValues } from './all-cell-values.mjs';
+import { loadAllCellValues, loadFitCellValues } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -31,17 +32,19 @@ const { values: a } = parseArgs({
     'first-seed': { type: 'string', default: '0' },
     budget: { type: 'string', default: '25' },
     variants: { type: 'string' },
+    fitness: { type: 'string', default: 'ensemble' },
   },
 });
 const DATASETS = ['cifar10', 'cifar100', 'imagenet16'];
 const entry = spaceEntry('nb201');
 const space = entry.space;
 const table = entry.loadTable();
-const rule = DEFAULT_ENSEMBLE;
+const rule = ensembleProxies().find((p) => p.name === a.fitness)?.ensemble;
+if (!rule) throw new Error(`not an ensemble fitness: ${a.fitness}`);
 
-const values = await loadAllCellValues();
+const values = a.fitness === 'ensemble-fit' ? await loadFitCellValues() : await loadAllCellValues();
 const ref = referenceGenotypes(space).map((g) => values.get(space.format(g)));
-const cols = Object.fromEntries(rule.members.map((m) => [m, referenceColumn(ref.map((v) => v[m] ?? null))]));
+const cols = Object.fromEntries(memberNames(rule).map((m) => [m, referenceColumn(ref.map((v) => v[m] ?? null))]));
 
 /** A score source over the committed values: the ensemble's fitness and members, plus `extra` proxies. */
 function lookupSource(extra, scoredLog) {
@@ -53,7 +56,7 @@ function lookupSource(extra, scoredLog) {
       return gs.map((g) => {
         const v = values.get(space.format(g));
         if (!v) throw new Error(`no values for ${space.format(g)}`);
-        const vals = Object.fromEntries([...rule.members, ...extra].map((m) => [m, v[m] ?? null]));
+        const vals = Object.fromEntries([...memberNames(rule), ...extra].map((m) => [m, v[m] ?? null]));
         return { fitness: ensembleScore(rule, v, cols), swap: v.swap, params: v.params, values: vals };
       });
     },
