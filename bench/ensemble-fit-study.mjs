@@ -6,8 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { FIT_OPTIONS } from '../dist/proxies/fitted-rule.js';
-import { fitRankRule } from '../dist/study/rule-fit.js';
+import { FIT_OPTIONS, fitRankRule } from '../dist/study/rule-fit.js';
 
 const { values: a } = parseArgs({ options: { json: { type: 'string' } } });
 const DATASETS = ['cifar10_test', 'cifar100_test', 'imagenet16_test'];

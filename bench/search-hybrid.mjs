@@ -4,6 +4,7 @@
 // stopped run has covered every dataset; --summary prints the table from that file.
 //
 //   npm run build && nice -n 10 node bench/search-hybrid.mjs --seeds 10 --out bench/raw/hybrid-25 --threads 2
+//        [--fitness ensemble-fit] [--cache-dir <reference-set cache>]
 //   (or two processes: --first-seed 0 --seeds 5 --stride 2 and --first-seed 1 --seeds 5 --stride 2)
 //   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary [--seeds 20]   # seeds 0–9 (0–19) only
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ const { values: a } = parseArgs({
     threads: { type: 'string' },
     dist: { type: 'string', default: 'dist' },
     summary: { type: 'boolean', default: false },
+    fitness: { type: 'string' },
+    'cache-dir': { type: 'string' },
   },
 });
 const dist = resolve(a.dist);
@@ -82,6 +85,8 @@ for (const seed of seeds)
         seed,
         ...(a.budget ? { budget: Number(a.budget) } : {}),
         ...(a.threads ? { threads: Number(a.threads) } : {}),
+        ...(a.fitness ? { fitness: a.fitness } : {}),
+        ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}),
       },
       { table },
     );

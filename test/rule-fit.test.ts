@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ensembleScore, memberNames, memberValueTerm, referenceColumn, weightedTerm } from '../src/proxies/ensemble.js';
-import { FIT_OPTIONS, FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
+import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
-import { fitRankRule, normalQuantile, normalScores, ridge } from '../src/study/rule-fit.js';
+import { FIT_OPTIONS, fitRankRule, normalQuantile, normalScores, ridge } from '../src/study/rule-fit.js';
 
 const ROOT = join(__dirname, '..');
 const rows = (file: string) =>

@@ -6,6 +6,7 @@
  */
 import { type EnsembleRule, type MemberForm, memberValueTerm, referenceColumn } from '../proxies/ensemble.js';
 import { streamKey } from '../init/prng.js';
+import { FITTED_MEMBERS } from '../proxies/fitted-rule.js';
 import { rankAverage, spearman } from '../stats/rank.js';
 import { SwapError } from '../util/errors.js';
 
@@ -32,6 +33,17 @@ export interface RuleFitOptions {
   /** The top cells per fold whose mean accuracy decides among those configurations. */
   readonly topK: number;
 }
+
+/** How `--fitness ensemble-fit` was chosen (docs/ensemble-study.md, "A fitted rule"; bench/ensemble-fit-study.mjs). */
+export const FIT_OPTIONS: RuleFitOptions = Object.freeze({
+  members: FITTED_MEMBERS,
+  lambdas: Object.freeze([0.1, 0.3, 1, 3, 10, 30]),
+  topWeights: Object.freeze([1, 2, 5, 10]),
+  folds: 5,
+  seed: 0,
+  rhoTolerance: 0.01,
+  topK: 5,
+});
 
 /** One configuration's cross-validated quality. */
 export interface FitTrial {
