@@ -26,7 +26,7 @@ import {
   REG_SWAP_FITNESS,
   scoreFitness,
 } from '../score/ensemble.js';
-import { ensembleScorerFor, ensembleSettings } from '../cli/ensemble.js';
+import { ensembleScorerFor, ensembleSettings, needsLabels } from '../cli/ensemble.js';
 import { memberNames } from '../proxies/ensemble.js';
 import { scoreRow } from '../cli/score-output.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -235,6 +235,7 @@ export function listProxies(): Record<string, unknown>[] {
         fitness: true,
         default: name === DEFAULT_FITNESS,
         members: memberNames(rule),
+        labels: needsLabels(rule),
         description: rule.description,
       };
     }),
