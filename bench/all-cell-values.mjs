@@ -6,6 +6,9 @@ import { gunzipSync } from 'node:zlib';
 import { regFactor } from '../dist/proxies/regularise.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 
+/** The NB201 datasets whose test accuracies (the table's `truth`) the ensemble studies rank against. */
+export const NB201_TARGETS = ['cifar10', 'cifar100', 'imagenet16'];
+
 /** The rows of a JSON-lines file, gzipped (`.gz`) or not. */
 export function readJsonl(path) {
   const raw = readFileSync(path);

@@ -4,33 +4,25 @@
 // reference set, from member values measured at the fitness's own settings (docs/ensemble-study/fit/).
 //
 //   node bench/ensemble-fit-eval.mjs [--resamples 200] [--json out.json] > out.md
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { spaceEntry } from '../dist/catalog/registry.js';
 import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
-import { normalScores, ridge } from '../dist/study/rule-fit.js';
+import { fitTarget, ridge } from '../dist/study/rule-fit.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
 import { Rng } from '../dist/util/rng.js';
-import { loadFitCellValues, readJsonl } from './all-cell-values.mjs';
+import { loadFitCellValues, NB201_TARGETS, readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({
   options: { resamples: { type: 'string', default: '200' }, json: { type: 'string' } },
 });
-const DATASETS = ['cifar10_test', 'cifar100_test', 'imagenet16_test'];
-function accuracies() {
-  const lines = readFileSync('data/nb201.csv', 'utf8').trim().split('\n');
-  const head = lines[0].split(',');
-  const cols = DATASETS.map((d) => head.indexOf(d));
-  return new Map(
-    lines.slice(1).map((l) => {
-      const f = l.split(',');
-      return [f[head.indexOf('arch')], cols.map((c) => Number(f[c]))];
-    }),
-  );
-}
-
+const DATASETS = NB201_TARGETS;
 const values = await loadFitCellValues();
-const acc = accuracies();
+const table = spaceEntry('nb201').loadTable();
+/** arch → its test accuracies in NB201_TARGETS order. */
+const acc = new Map([...values.keys()].map((x) => [x, DATASETS.map((d) => table.get(x).truth[d])]));
+
 const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
 const rules = [FITTED_ENSEMBLE, DEFAULT_ENSEMBLE, UPPER_PLAIN_ENSEMBLE];
 const names = {
@@ -97,9 +89,7 @@ function encode(arch) {
   for (let i = 0; i < one.length; i++) for (let j = i + 1; j < one.length; j++) pairs.push(one[i] * one[j]);
   return [...one, ...pairs];
 }
-const targetA = A.map(() => 0);
-for (let j = 0; j < DATASETS.length; j++)
-  normalScores(A.map((x) => acc.get(x)[j])).forEach((v, i) => (targetA[i] += v / DATASETS.length));
+const targetA = fitTarget(A.map((x) => ({ values: {}, targets: acc.get(x) })));
 const coef = ridge(
   A.map(encode),
   targetA,

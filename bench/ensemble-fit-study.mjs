@@ -3,43 +3,19 @@
 // reference set; bench/ensemble-members-measure.mjs). Prints the cross-validation trials and the chosen rule.
 //
 //   node bench/ensemble-fit-study.mjs [--json docs/ensemble-study/fit/choice.json]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { spaceEntry } from '../dist/catalog/registry.js';
 import { FIT_OPTIONS, fitRankRule } from '../dist/study/rule-fit.js';
+import { NB201_TARGETS, readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({ options: { json: { type: 'string' } } });
-const DATASETS = ['cifar10_test', 'cifar100_test', 'imagenet16_test'];
-
-/** Rows of a .jsonl.gz of { arch, proxies }. */
-export function readRows(file) {
-  return gunzipSync(readFileSync(file))
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
-
-/** NB201 test accuracies by arch (CIFAR-10, CIFAR-100, ImageNet16-120). */
-export function nb201Accuracies() {
-  const lines = readFileSync('data/nb201.csv', 'utf8').trim().split('\n');
-  const head = lines[0].split(',');
-  const col = DATASETS.map((d) => head.indexOf(d));
-  const archCol = head.indexOf('arch');
-  return new Map(
-    lines.slice(1).map((l) => {
-      const f = l.split(',');
-      return [f[archCol], col.map((c) => Number(f[c]))];
-    }),
-  );
-}
-
-const acc = nb201Accuracies();
-const cells = readRows('docs/ensemble-study/fit/A-members.jsonl.gz').map((r) => ({
+const table = spaceEntry('nb201').loadTable();
+const cells = readJsonl('docs/ensemble-study/fit/A-members.jsonl.gz').map((r) => ({
   values: r.proxies,
-  targets: acc.get(r.arch),
+  targets: NB201_TARGETS.map((d) => table.get(r.arch).truth[d]),
 }));
-const ref = readRows('docs/ensemble-study/fit/ref-members.jsonl.gz');
+const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
 const reference = Object.fromEntries(FIT_OPTIONS.members.map((m) => [m, ref.map((r) => r.proxies[m] ?? null)]));
 const fit = fitRankRule('fitted-A', cells, reference, FIT_OPTIONS);
 for (const t of fit.trials)

@@ -5,32 +5,26 @@
 // not measure). Beside it: the default ensemble from the same values, and params of the scored network.
 //
 //   node bench/ensemble-fit-tnb101.mjs [--json out.json] > out.md
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { spaceEntry } from '../dist/catalog/registry.js';
 import { DEFAULT_ENSEMBLE, memberNames, populationLogRank } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
 import { spearman } from '../dist/stats/rank.js';
+import { readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({ options: { json: { type: 'string' } } });
 const TASKS = ['class_scene', 'class_object', 'jigsaw', 'room_layout', 'segmentsemantic', 'normal', 'autoencoder'];
-const rows = (file) =>
-  gunzipSync(readFileSync(file))
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-
-const values = new Map(rows('docs/ranking-study/tnb101-suite-swap64.jsonl.gz').map((r) => [r.arch, { ...r.proxies }]));
-for (const r of rows('docs/ranking-study/tnb101-regswap64-all4096.jsonl.gz')) {
+const values = new Map(
+  readJsonl('docs/ranking-study/tnb101-suite-swap64.jsonl.gz').map((r) => [r.arch, { ...r.proxies }]),
+);
+for (const r of readJsonl('docs/ranking-study/tnb101-regswap64-all4096.jsonl.gz')) {
   const v = values.get(r.arch);
   if (v) Object.assign(v, { swap: r.swap, 'reg-swap': r.regSwap });
 }
 const archs = [...values.keys()];
-const lines = readFileSync('data/tnb101_micro.csv', 'utf8').trim().split('\n');
-const head = lines[0].split(',');
-const table = new Map(lines.slice(1).map((l) => [l.split(',')[0], l.split(',')]));
-const truth = (task) => archs.map((x) => Number(table.get(x)[head.indexOf(`val_${task}`)]));
+const table = spaceEntry('tnb101-micro').loadTable();
+const truth = (task) => archs.map((x) => table.get(x).truth[task]);
 
 /** A rule's fitness over the population of all cells (each member ranked among them). */
 function population(rule) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { spaceEntry } from '../src/catalog/registry.js';
 import { ensembleScore, memberNames, memberValueTerm, referenceColumn, weightedTerm } from '../src/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
@@ -47,20 +48,10 @@ describe('fitting a rank-aggregation rule', () => {
   });
 
   it('the shipped ensemble-fit weights are what the study fits on the committed sample-A values', () => {
-    const acc = new Map<string, number[]>();
-    const lines = readFileSync(join(ROOT, 'data/nb201.csv'), 'utf8').trim().split('\n');
-    const head = lines[0]!.split(',');
-    const cols = ['cifar10_test', 'cifar100_test', 'imagenet16_test'].map((d) => head.indexOf(d));
-    for (const l of lines.slice(1)) {
-      const f = l.split(',');
-      acc.set(
-        f[head.indexOf('arch')]!,
-        cols.map((c) => Number(f[c])),
-      );
-    }
+    const table = spaceEntry('nb201').loadTable!();
     const cells = rows('docs/ensemble-study/fit/A-members.jsonl.gz').map((r) => ({
       values: r.proxies,
-      targets: acc.get(r.arch)!,
+      targets: ['cifar10', 'cifar100', 'imagenet16'].map((d) => table.get(r.arch)!.truth[d]!),
     }));
     const ref = rows('docs/ensemble-study/fit/ref-members.jsonl.gz');
     const reference = Object.fromEntries(FIT_OPTIONS.members.map((m) => [m, ref.map((r) => r.proxies[m] ?? null)]));

@@ -93,7 +93,7 @@ export function normalScores(xs: readonly number[]): number[] {
 }
 
 /** The target of the fit: the mean over targets of each target's normal scores. */
-function fitTarget(cells: readonly LabelledCell[]): number[] {
+export function fitTarget(cells: readonly LabelledCell[]): number[] {
   const k = cells[0]?.targets.length ?? 0;
   const out = new Array<number>(cells.length).fill(0);
   for (let j = 0; j < k; j++) normalScores(cells.map((c) => c.targets[j]!)).forEach((s, i) => (out[i]! += s / k));
