@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import {
   AZ_NAS_ENSEMBLE,
-  DEFAULT_ENSEMBLE,
+  LABEL_FREE_ENSEMBLE,
   REG_SWAP_MECO_ENSEMBLE,
   VKDNW_AGG_ENSEMBLE,
   ensembleScore,
@@ -123,9 +123,9 @@ const names = [...new Set(archs.flatMap((x) => Object.keys(values.get(x))))].fil
 );
 if (a.top) {
   // Zero-query picks over the whole space: the test accuracy of the best-scored cell and the mean of the top 10.
-  const fit = referenceFitness(DEFAULT_ENSEMBLE, values);
+  const fit = referenceFitness(LABEL_FREE_ENSEMBLE, values);
   const scores = {
-    [`${DEFAULT_ENSEMBLE.name} (256-cell reference set)`]: fit,
+    [`${LABEL_FREE_ENSEMBLE.name} (256-cell reference set)`]: fit,
     'reg-swap': (x) => values.get(x)['reg-swap'],
   };
   console.log('| score | dataset | best cell of the space | top-1 test acc. | top-10 mean |');
@@ -143,7 +143,7 @@ if (a.top) {
 }
 const result = { n: archs.length, resamples, proxies: {}, ensembles: {}, published: {} };
 for (const n of names) result.proxies[n] = correlate(archs, (x) => values.get(x)[n]);
-for (const rule of [DEFAULT_ENSEMBLE, REG_SWAP_MECO_ENSEMBLE, AZ_NAS_ENSEMBLE, VKDNW_AGG_ENSEMBLE]) {
+for (const rule of [LABEL_FREE_ENSEMBLE, REG_SWAP_MECO_ENSEMBLE, AZ_NAS_ENSEMBLE, VKDNW_AGG_ENSEMBLE]) {
   if (!rule.members.every((m) => names.includes(m))) continue;
   const pop = populationLogRank(
     rule.members.map((m) => archs.map((x) => values.get(x)[m] ?? null)),

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
 import { fitTarget, ridge } from '../dist/study/rule-fit.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
@@ -24,10 +24,10 @@ const table = spaceEntry('nb201').loadTable();
 const acc = new Map([...values.keys()].map((x) => [x, DATASETS.map((d) => table.get(x).truth[d])]));
 
 const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
-const rules = [FITTED_ENSEMBLE, DEFAULT_ENSEMBLE, UPPER_PLAIN_ENSEMBLE];
+const rules = [FITTED_ENSEMBLE, LABEL_FREE_ENSEMBLE, UPPER_PLAIN_ENSEMBLE];
 const names = {
   [FITTED_ENSEMBLE.name]: 'ensemble-fit',
-  [DEFAULT_ENSEMBLE.name]: 'ensemble (default)',
+  [LABEL_FREE_ENSEMBLE.name]: 'ensemble (default)',
   [UPPER_PLAIN_ENSEMBLE.name]: 'ensemble-top',
 };
 const columns = {};

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, memberNames, populationLogRank } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, memberNames, populationLogRank } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
 import { spearman } from '../dist/stats/rank.js';
 import { readJsonl } from './all-cell-values.mjs';
@@ -38,7 +38,7 @@ function population(rule) {
 }
 const scores = {
   'ensemble-fit': population(FITTED_ENSEMBLE),
-  'ensemble (default)': population(DEFAULT_ENSEMBLE),
+  'ensemble (default)': population(LABEL_FREE_ENSEMBLE),
   params: archs.map((x) => values.get(x).params),
 };
 const out = {};

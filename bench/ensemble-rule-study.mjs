@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import {
   AZ_NAS_ENSEMBLE,
-  DEFAULT_ENSEMBLE,
+  LABEL_FREE_ENSEMBLE,
   VKDNW_AGG_ENSEMBLE,
   logCdf,
   referenceColumn,
@@ -48,7 +48,7 @@ const { values: a, positionals } = parseArgs({
 });
 const step = positionals[0] ?? 'choose';
 /** The rule the study had to beat: the shipped default (the session-4 choice, reg-swap+meco+0.3t). */
-const INCUMBENT = DEFAULT_ENSEMBLE;
+const INCUMBENT = LABEL_FREE_ENSEMBLE;
 const DATASETS = ['cifar10', 'cifar100', 'imagenet16'];
 const WEIGHTS = [1, 0.5, 0.3, 0.2, 0.1, 2];
 const MEMBER_COST = 0.002;

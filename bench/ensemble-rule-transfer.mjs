@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
 
@@ -24,7 +24,7 @@ const { values: a } = parseArgs({
   },
 });
 const RULES = [
-  DEFAULT_ENSEMBLE,
+  LABEL_FREE_ENSEMBLE,
   {
     name: 'reg-swap+meco+0.3t+0.3j (rule study pick on A, not shipped)',
     members: ['reg-swap', 'meco', 'az_trainability', 'jacov'],

@@ -6,7 +6,7 @@
 //
 //   node bench/ensemble-top-seeds.mjs
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, ensembleScore, referenceColumn, UPPER_PLAIN_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
 import { loadAllCellValues, readJsonl } from './all-cell-values.mjs';
@@ -48,7 +48,7 @@ function row(name, rule, plain) {
 }
 
 console.log('| plain | A: mean ρ / top-1 / top-3 / top-10 | B: mean ρ / top-1 / top-3 / top-10 |\n| --- | --- | --- |');
-row('default (no plain)', DEFAULT_ENSEMBLE, () => null);
+row('default (no plain)', LABEL_FREE_ENSEMBLE, () => null);
 for (const k of [0, 1, 2, 3]) row(`seed ${k}`, UPPER_PLAIN_ENSEMBLE, (x) => plainAt(x, k));
 for (const K of [2, 3, 4])
   row(`mean of seeds 0–${K - 1}`, UPPER_PLAIN_ENSEMBLE, (x) => {

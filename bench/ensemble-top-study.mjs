@@ -12,7 +12,7 @@
 // packed); `--plain none` keeps those of all-cells-backward (the first 16 images of cifar10_test_jpeg1000.bin).
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
 import { spearman } from '../dist/stats/rank.js';
 import { loadAllCellValues, readJsonl } from './all-cell-values.mjs';
@@ -63,10 +63,10 @@ function evaluate(rule, archs) {
 }
 
 const withMember = (x, w, form) => ({
-  name: `${DEFAULT_ENSEMBLE.name}+${w}${x}-${form}`,
-  members: [...DEFAULT_ENSEMBLE.members, x],
-  weights: [...DEFAULT_ENSEMBLE.weights, w],
-  forms: [...DEFAULT_ENSEMBLE.members.map(() => 'log'), form],
+  name: `${LABEL_FREE_ENSEMBLE.name}+${w}${x}-${form}`,
+  members: [...LABEL_FREE_ENSEMBLE.members, x],
+  weights: [...LABEL_FREE_ENSEMBLE.weights, w],
+  forms: [...LABEL_FREE_ENSEMBLE.members.map(() => 'log'), form],
   description: '',
 });
 const f2 = (v) => v.toFixed(2);
@@ -74,8 +74,8 @@ const row = (name, r) =>
   `| ${name} | ${r.meanRho.toFixed(4)} | ${f2(r.meanTop[1])} | ${f2(r.meanTop[3])} | ${f2(r.meanTop[K])} | ${DATASETS.map((d) => `${r.rho[d].toFixed(3)} / ${f2(r.top[d][1])} / ${f2(r.top[d][K])}`).join(' | ')} |`;
 const header = `| rule | mean ρ | mean top-1 | mean top-3 | mean top-${K} | ${DATASETS.map((d) => `${d}: ρ / top-1 / top-${K}`).join(' | ')} |\n|${' --- |'.repeat(5 + DATASETS.length)}`;
 
-const base = evaluate(DEFAULT_ENSEMBLE, samples.A);
-const members = Object.keys(refRows[0]).filter((m) => !DEFAULT_ENSEMBLE.members.includes(m) && !INFEASIBLE.has(m));
+const base = evaluate(LABEL_FREE_ENSEMBLE, samples.A);
+const members = Object.keys(refRows[0]).filter((m) => !LABEL_FREE_ENSEMBLE.members.includes(m) && !INFEASIBLE.has(m));
 const candidates = [];
 for (const x of members)
   for (const w of WEIGHTS)
@@ -90,13 +90,13 @@ console.log(
   `plain values: ${a.plain === 'none' ? 'docs/ensemble-study/all-cells-backward.jsonl.gz (another image batch)' : a.plain}; candidate members: ${members.join(', ')}; weights ${WEIGHTS.join(', ')}; forms log, upper; ρ budget ${RHO_BUDGET}; ${candidates.length} candidates within it\n`,
 );
 console.log(header);
-console.log(row(`default ${DEFAULT_ENSEMBLE.name}`, base));
+console.log(row(`default ${LABEL_FREE_ENSEMBLE.name}`, base));
 for (const c of candidates.slice(0, 10)) console.log(row(c.rule.name, c.r));
 const chosen = candidates[0].rule;
 console.log(`\nchosen on A: ${chosen.name}\n`);
 for (const s of ['B', 'all']) {
   console.log(`## Sample ${s} (${samples[s].length} cells)\n\n${header}`);
-  console.log(row(`default ${DEFAULT_ENSEMBLE.name}`, evaluate(DEFAULT_ENSEMBLE, samples[s])));
+  console.log(row(`default ${LABEL_FREE_ENSEMBLE.name}`, evaluate(LABEL_FREE_ENSEMBLE, samples[s])));
   console.log(row(`chosen ${chosen.name}`, evaluate(chosen, samples[s])));
   console.log('');
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE, populationLogRank } from '../dist/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, populationLogRank } from '../dist/proxies/ensemble.js';
 import { regFactor } from '../dist/proxies/regularise.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 
@@ -41,8 +41,8 @@ for (const d of ['cifar10', 'cifar100', 'imagenet16']) {
   });
   const best = Math.max(...rows.map((r) => table.get(r.arch).truth[d]));
   const ens = populationLogRank(
-    DEFAULT_ENSEMBLE.members.map((m) => v.map((x) => x[m] ?? null)),
-    DEFAULT_ENSEMBLE.weights,
+    LABEL_FREE_ENSEMBLE.members.map((m) => v.map((x) => x[m] ?? null)),
+    LABEL_FREE_ENSEMBLE.weights,
   );
   const nan = (x) => (x === null || x === undefined || Number.isNaN(x) ? Number.NEGATIVE_INFINITY : x);
   for (const [name, score] of [

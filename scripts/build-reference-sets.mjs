@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * Regenerate data/ensemble-references.json.gz: the ensemble's reference set (256 seeded architectures, every member's
- * value) for the default settings of each space and target listed below, scored exactly as `score` and `search`
- * score them by default (the same resolved request, native engine, the reference weight seed). Run after any change
- * that alters member values (test/shipped-reference.test.ts fails until then):
+ * Regenerate data/ensemble-references.json.gz: the default fitness's reference set (256 seeded architectures, every
+ * member's value) for the default settings of each space and target listed below, scored exactly as `score` and
+ * `search` score them by default (the same resolved request, native engine, the reference weight seed). Its members
+ * include the label-free ensemble's, so each set serves both. Run after any change that alters member values
+ * (test/fitness-default.test.ts fails until then):
  *
  *   npm run build && node scripts/build-reference-sets.mjs [--only nb201:cifar10,...] [--threads N]
  *
@@ -15,9 +16,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { DEFAULT_ENSEMBLE } from '../dist/proxies/ensemble.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
-import { EnsembleScorer, requestEnsembleOptions } from '../dist/score/ensemble.js';
+import {
+  DEFAULT_FITNESS,
+  EnsembleScorer,
+  fitnessRule,
+  LABEL_FREE_FITNESS,
+  requestEnsembleOptions,
+} from '../dist/score/ensemble.js';
+import { memberNames } from '../dist/proxies/ensemble.js';
 import { portableIdentity } from '../dist/score/reference-set.js';
 import { SHIPPED_FORMAT, readShippedReferences, shippedReferenceFile } from '../dist/score/shipped-reference.js';
 
@@ -25,6 +32,10 @@ import { SHIPPED_FORMAT, readShippedReferences, shippedReferenceFile } from '../
 const DEFAULT_SETS = ['nb201:cifar10', 'nb201:cifar100', 'nb201:imagenet16', 'nb101:cifar10', 'darts:cifar10'].concat([
   'tnb101-micro:class_scene',
 ]);
+
+const rule = fitnessRule(DEFAULT_FITNESS);
+const missing = memberNames(fitnessRule(LABEL_FREE_FITNESS)).filter((m) => !memberNames(rule).includes(m));
+if (missing.length > 0) throw new Error(`the default rule lacks label-free members ${missing.join(', ')}`);
 
 const { values: a } = parseArgs({ options: { only: { type: 'string' }, threads: { type: 'string' } } });
 const wanted = a.only ? a.only.split(',') : DEFAULT_SETS;
@@ -38,12 +49,12 @@ for (const item of wanted) {
   const [space, target] = item.split(':');
   const entry = spaceEntry(space);
   // The CLI's defaults: score's flags and search's proxy options resolve to this same request (checked by the test).
-  const { request, inputs } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
+  const { request, inputs, labels } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
   const dir = mkdtempSync(join(tmpdir(), 'swapnas-refs-'));
   const t0 = process.cpuUsage();
   const w0 = performance.now();
   const scorer = new EnsembleScorer(entry.space, {
-    ...requestEnsembleOptions(DEFAULT_ENSEMBLE, request, inputs),
+    ...requestEnsembleOptions(rule, request, inputs, labels),
     ...(threads ? { threads } : {}),
     cacheDir: dir,
     shipped: false,

@@ -54,6 +54,7 @@ export { dataFreeRegulariser, AUTO_REG_KAPPA } from './score/auto-reg.js';
 export {
   DEFAULT_FITNESS,
   EnsembleScorer,
+  LABEL_FREE_FITNESS,
   REG_SWAP_FITNESS,
   fitnessNames,
   requestEnsembleOptions,
@@ -66,7 +67,8 @@ export {
   type MemberRun,
   type RemoteMembers,
 } from './score/ensemble.js';
-export { DEFAULT_ENSEMBLE, type EnsembleRule } from './proxies/ensemble.js';
+export { LABEL_FREE_ENSEMBLE, type EnsembleRule } from './proxies/ensemble.js';
+export { FITTED_ENSEMBLE, FITTED_MEMBERS } from './proxies/fitted-rule.js';
 export { readShippedReferences, type ShippedReference } from './score/shipped-reference.js';
 export {
   runCorrelate,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import {
-  DEFAULT_ENSEMBLE,
+  LABEL_FREE_ENSEMBLE,
   logCdf,
   memberValueTerm,
   referenceColumn,
@@ -32,7 +32,7 @@ const NETWORK = { channels: 4, cells: 1, inputSize: 8 };
 function options(cacheDir: string, extra: Partial<EnsembleOptions<object>> = {}): EnsembleOptions<object> {
   const regulariser = { mu: 2, sigma: 4, source: 'test' };
   return {
-    rule: DEFAULT_ENSEMBLE,
+    rule: LABEL_FREE_ENSEMBLE,
     network: NETWORK,
     inputs: INPUTS,
     batch: 4,
@@ -125,7 +125,7 @@ describe('ensemble reference set and fitness', () => {
 
   it("a search's ensemble settings name the rule's forms where it has them (and only there)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-ens-'));
-    const meta = (rule: typeof DEFAULT_ENSEMBLE) =>
+    const meta = (rule: typeof LABEL_FREE_ENSEMBLE) =>
       new EnsembleSource(new EnsembleScorer(nb201Space, options(dir, { rule })), rule, 'x', {}).metadata['ensemble'];
     expect(meta(UPPER_PLAIN_ENSEMBLE)).toEqual({
       rule: 'reg-swap+meco+0.3t+0.1plain-upper',
@@ -134,7 +134,7 @@ describe('ensemble reference set and fitness', () => {
       forms: ['log', 'log', 'log', 'upper'],
       reference: { size: 12, seed: 1 },
     });
-    expect(meta(DEFAULT_ENSEMBLE)).not.toHaveProperty('forms');
+    expect(meta(LABEL_FREE_ENSEMBLE)).not.toHaveProperty('forms');
   });
 
   it('ensemble-top: plain gets the resolved batch labels and enters as 0.1 × −ln(1 − F̂) beside the default members', async () => {

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spaceEntry } from '../src/catalog/registry.js';
-import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, memberNames } from '../src/proxies/ensemble.js';
+import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
 import {
   DEFAULT_FITNESS,
   EnsembleScorer,
+  LABEL_FREE_FITNESS,
   OFFICIAL_PROTOCOL_FITNESS,
   requestEnsembleOptions,
   resolveFitness,
@@ -38,12 +40,13 @@ describe('reference sets shipped for the default settings', () => {
 
   it('one per default space:target, small, each the seeded sample of its space', () => {
     expect(sets.map((s) => `${s.identity.space}:${String(s.identity.settings['target'])}`)).toEqual(SHIPPED);
-    expect(statSync(shippedReferenceFile()).size).toBeLessThan(150_000);
+    expect(statSync(shippedReferenceFile()).size).toBeLessThan(250_000);
     for (const s of sets) {
       const space = spaceEntry(s.identity.space).space;
       const archs = referenceGenotypes(space, s.identity.size, s.identity.seed).map((g) => space.format(g));
       expect(s.reference.archs).toEqual(archs);
-      expect(s.identity.rule).toBe(DEFAULT_ENSEMBLE.name);
+      expect(s.identity.rule).toBe(FITTED_ENSEMBLE.name);
+      expect(s.identity.members).toEqual(memberNames(FITTED_ENSEMBLE));
     }
   });
 
@@ -56,20 +59,29 @@ describe('reference sets shipped for the default settings', () => {
       const [space, target] = item.split(':') as [string, string];
       const set = sets.find((s) => s.identity.space === space && s.identity.settings['target'] === target)!;
       const entry = spaceEntry(space);
-      const { request, inputs } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
+      const r = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
+      expect(r.labels?.length).toBe(r.inputs.n);
       const dir = tmp();
       const scorer = new EnsembleScorer(entry.space, {
-        ...requestEnsembleOptions(DEFAULT_ENSEMBLE, request, inputs),
+        ...requestEnsembleOptions(FITTED_ENSEMBLE, r.request, r.inputs, r.labels),
         cacheDir: dir,
       });
       const ref = await scorer.loadReference();
       expect(ref.source).toBe('shipped');
       expect(portableIdentity(scorer.identity())).toEqual(set.identity);
+      // The label-free ensemble's members are among the set's: it is served from the same set, restricted to them.
+      const free = new EnsembleScorer(entry.space, {
+        ...requestEnsembleOptions(LABEL_FREE_ENSEMBLE, r.request, r.inputs),
+        cacheDir: dir,
+      });
+      const freeRef = await free.loadReference();
+      expect([freeRef.source, Object.keys(freeRef.columns)]).toEqual(['shipped', [...LABEL_FREE_ENSEMBLE.members]]);
+      expect(freeRef.columns['meco']).toEqual(ref.columns['meco']);
       expect(readdirSync(dir)).toEqual([]); // nothing scored, nothing cached
       const k = [0, 255];
       const got = await scorer.score(k.map((i) => entry.space.parse(set.reference.archs[i]!)));
       for (const [j, i] of k.entries())
-        for (const m of DEFAULT_ENSEMBLE.members)
+        for (const m of memberNames(FITTED_ENSEMBLE))
           expectMemberValue(got[j]!.values[m], set.reference.values[m]![i], `${m} of ${i}`);
     }, 120_000);
   }
@@ -86,10 +98,20 @@ function expectMemberValue(got: number | null | undefined, want: number | null |
 }
 
 describe('the default fitness', () => {
-  it('is the ensemble; reg-swap when asked, or (said) where the ensemble cannot serve the run', () => {
-    expect(DEFAULT_FITNESS).toBe('ensemble');
-    expect(resolveFitness(undefined)).toEqual({ name: 'ensemble', rule: DEFAULT_ENSEMBLE });
+  it('is the fitted rule; reg-swap when asked, or (said) where the ensemble cannot serve the run', () => {
+    expect(DEFAULT_FITNESS).toBe('ensemble-fit');
+    expect(resolveFitness(undefined)).toEqual({ name: 'ensemble-fit', rule: FITTED_ENSEMBLE });
+    expect(resolveFitness(undefined, { labelled: true })).toEqual({ name: 'ensemble-fit', rule: FITTED_ENSEMBLE });
     expect(resolveFitness('reg-swap')).toEqual({ name: 'reg-swap', rule: undefined });
+    // images without class labels: the default falls back to the label-free ensemble (said); named rules stay
+    const free = resolveFitness(undefined, { labelled: false });
+    expect([free.name, free.rule]).toEqual([LABEL_FREE_FITNESS, LABEL_FREE_ENSEMBLE]);
+    expect(free.fallback).toMatch(/ranking by ensemble, not the default ensemble-fit: the input images carry no class/);
+    expect(resolveFitness('ensemble-fit', { labelled: false })).toEqual({
+      name: 'ensemble-fit',
+      rule: FITTED_ENSEMBLE,
+    });
+    expect(resolveFitness('reg-swap', { labelled: false })).toEqual({ name: 'reg-swap', rule: undefined });
     // what a run cannot serve the ensemble with (here correlate's --images gaussian; --redis serves it now)
     const unsupported = '--images gaussian (the ensemble row uses the embedded CIFAR-10 batch)';
     expect(resolveFitness('reg-swap', { unsupported })).toEqual({
@@ -98,17 +120,19 @@ describe('the default fitness', () => {
     });
     const fallback = resolveFitness(undefined, { unsupported });
     expect(fallback.name).toBe('reg-swap');
-    expect(fallback.fallback).toMatch(/ranking by reg-swap, not the default ensemble: --images gaussian/);
+    expect(fallback.fallback).toMatch(/ranking by reg-swap, not the default ensemble-fit: --images gaussian/);
     expect(() => resolveFitness('ensemble', { unsupported })).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
     expect(() => resolveFitness('regswap')).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
     // score --official: the paper's protocol defaults to its own fitness (said), and the ensemble may still be named.
     const official = resolveFitness(undefined, { protocol: OFFICIAL_PROTOCOL_FITNESS });
     expect([official.name, official.fallback]).toEqual(['reg-swap', expect.stringMatching(/--official is the SWAP/)]);
-    expect(resolveFitness('ensemble', { protocol: OFFICIAL_PROTOCOL_FITNESS }).rule).toBe(DEFAULT_ENSEMBLE);
+    expect(resolveFitness('ensemble', { protocol: OFFICIAL_PROTOCOL_FITNESS }).rule).toBe(LABEL_FREE_ENSEMBLE);
+    expect(resolveFitness(undefined, { protocol: OFFICIAL_PROTOCOL_FITNESS, labelled: false })).toEqual(official);
     // what `score` and `serve` resolve a request's fitness with: the same choices
     expect(scoreFitness({})).toEqual(resolveFitness(undefined));
     expect(scoreFitness({ official: true })).toEqual(official);
-    expect(scoreFitness({ fitness: 'ensemble', official: true }).rule).toBe(DEFAULT_ENSEMBLE);
+    expect(scoreFitness({ fitness: 'ensemble', official: true }).rule).toBe(LABEL_FREE_ENSEMBLE);
+    expect(scoreFitness({ labelled: false })).toEqual(free);
   });
 });
 
@@ -136,7 +160,7 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toEqual([]);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc.results[0]).slice(0, 3)).toEqual(['arch', 'ensemble', 'swap']);
-    expect(doc.settings.ensemble.rule).toBe(DEFAULT_ENSEMBLE.name);
+    expect(doc.settings.ensemble.rule).toBe(FITTED_ENSEMBLE.name);
     // The backend that runs keys the set, not the one asked for: --backend native on a CPU machine reads it too.
     const native = JSON.parse(run(['score', A, '--backend', 'native', '--cache-dir', dir]).stdout);
     expect(native.results).toEqual(doc.results);
@@ -148,7 +172,24 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(swap).toEqual(plain.results[0]);
     expect(ensemble.members['reg-swap']).toBe(swap.regSwap);
     const csv = run(['score', A, '--format', 'csv', '--cache-dir', dir]).stdout.split('\n')[0];
-    expect(csv).toMatch(/^arch,ensemble,ensemble_reg_swap,ensemble_meco,ensemble_az_trainability,swap,reg_swap,/);
+    const cols = memberNames(FITTED_ENSEMBLE).map((m) => `ensemble_${m.replace('-', '_')}`);
+    expect(csv).toMatch(new RegExp(`^arch,ensemble,${cols.join(',')},swap,reg_swap,params,`));
+  });
+
+  it('score: on images without class labels the default is the label-free ensemble, said on stderr', () => {
+    const dir = tmp();
+    const tiny = ['--gaussian', '--batch', '4', '--repeats', '1', '--channels', '2', '--cells', '1', '--no-progress'];
+    const r = run(['score', A, ...tiny, '--cache-dir', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /note: ranking by ensemble, not the default ensemble-fit: the input images carry no class/,
+    );
+    const doc = JSON.parse(r.stdout);
+    expect(doc.settings.ensemble.rule).toBe(LABEL_FREE_ENSEMBLE.name);
+    expect(Object.keys(doc.results[0].ensemble.members)).toEqual([...LABEL_FREE_ENSEMBLE.members]);
+    const named = run(['score', A, ...tiny, '--fitness', 'ensemble-fit', '--cache-dir', dir]);
+    expect(named.status).not.toBe(0);
+    expect(named.stderr).toMatch(/E_LABELS/);
   });
 
   // (--redis serves the ensemble: test/queue-ensemble.test.ts)
@@ -164,8 +205,8 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toEqual([]);
     const rep = JSON.parse(r.stdout);
-    expect(rep.chosen.signalName).toBe('ensemble');
-    expect(rep.proxy.settings.ensemble.rule).toBe(DEFAULT_ENSEMBLE.name);
+    expect(rep.chosen.signalName).toBe(DEFAULT_FITNESS);
+    expect(rep.proxy.settings.ensemble.rule).toBe(FITTED_ENSEMBLE.name);
     const reg = JSON.parse(run(['search', ...small, '--fitness', 'reg-swap', '--no-progress']).stdout);
     expect(reg.chosen.signalName).toBe('reg-swap');
     expect(reg.optionsHash).not.toBe(rep.optionsHash); // a journal of one fitness never resumes the other
@@ -177,11 +218,11 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     const r = run([...common, '--cache-dir', dir, '--out', join(dir, 'c')]);
     expect(r.status, r.stderr).toBe(0);
     const rows = JSON.parse(readFileSync(join(dir, 'c', 'correlate.json'), 'utf8')).rows;
-    expect(rows[0].metric).toBe('ensemble');
+    expect(rows[0].metric).toBe(DEFAULT_FITNESS);
     const g = run([...common, '--images', 'gaussian', '--batch', '8', '--out', join(dir, 'g')]);
     expect(g.status, g.stderr).toBe(0);
-    expect(g.stderr).toMatch(/note: ranking by reg-swap, not the default ensemble: --images gaussian/);
+    expect(g.stderr).toMatch(/note: ranking by reg-swap, not the default ensemble-fit: --images gaussian/);
     const grows = JSON.parse(readFileSync(join(dir, 'g', 'correlate.json'), 'utf8')).rows;
-    expect(grows.map((x: { metric: string }) => x.metric)).not.toContain('ensemble');
+    expect(grows.map((x: { metric: string }) => x.metric)).not.toContain(DEFAULT_FITNESS);
   });
 });

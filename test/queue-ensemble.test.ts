@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ENSEMBLE, UPPER_PLAIN_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE, UPPER_PLAIN_ENSEMBLE } from '../src/proxies/ensemble.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { remoteMembers } from '../src/queue/ensemble-remote.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
-import { EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
+import { DEFAULT_FITNESS, EnsembleScorer, requestEnsembleOptions, type RemoteMembers } from '../src/score/ensemble.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { startRedis, type TestRedis } from './redis-server.js';
 import { cliChild, doneJobs, runCli, stopAll, waitFor, worker } from './queue-helpers.js';
@@ -64,7 +64,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     expect(jobs()).toBe(3);
     const refs = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith('reference-')) : []);
     expect(refs()).toEqual([]);
-    const named = await cli([...common, '--fitness', 'ensemble', '--redis', redis.url, '--chunk', '2']);
+    const named = await cli([...common, '--fitness', DEFAULT_FITNESS, '--redis', redis.url, '--chunk', '2']);
     expect(named.stdout).toBe(local.stdout);
 
     const corr = ['correlate', '--sample', '4', '--no-external', '--no-nwot', '--resamples', '10', '--no-progress'];
@@ -72,7 +72,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     const cr = await cli([...corr, '--cache-dir', cache, '--out', join(dir, 'cr'), '--redis', redis.url]);
     expect([cl.status, cr.status], cr.stderr).toEqual([0, 0]);
     const rows = (d: string) => JSON.parse(readFileSync(join(dir, d, 'correlate.json'), 'utf8')).rows;
-    expect(rows('cr')[0].metric).toBe('ensemble');
+    expect(rows('cr')[0].metric).toBe(DEFAULT_FITNESS);
     expect(rows('cr')).toEqual(rows('cl'));
   }, 60_000);
 
@@ -87,7 +87,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
       const r = JSON.parse(t);
       return { chosen: r.chosen, proxy: r.proxy, networksScored: r.networksScored };
     };
-    expect(pick(remote.stdout).chosen.signalName).toBe('ensemble');
+    expect(pick(remote.stdout).chosen.signalName).toBe(DEFAULT_FITNESS);
     expect(pick(remote.stdout)).toEqual(pick(local.stdout));
   }, 60_000);
 
@@ -145,7 +145,7 @@ describe('the ensemble fitness on queue workers (real redis-server)', () => {
     });
     const scorer = (cacheDir: string, remote?: RemoteMembers) =>
       new EnsembleScorer(nb201Space, {
-        ...requestEnsembleOptions(DEFAULT_ENSEMBLE, request, inputs),
+        ...requestEnsembleOptions(LABEL_FREE_ENSEMBLE, request, inputs),
         cacheDir,
         referenceSize: 12,
         ...(remote ? { remote } : {}),

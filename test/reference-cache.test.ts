@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
-import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE } from '../src/proxies/ensemble.js';
 import { EnsembleScorer } from '../src/score/ensemble.js';
 import { nb201Space } from '../src/spaces/nb201/index.js';
 import { codeIdentity } from '../src/util/code-id.js';
@@ -19,7 +19,7 @@ function scorer(dir: string) {
   const inputs = gaussianBatch(4, 3, 8, 8, 3);
   const regulariser = { mu: 2, sigma: 4, source: 'test' };
   return new EnsembleScorer(nb201Space, {
-    rule: DEFAULT_ENSEMBLE,
+    rule: LABEL_FREE_ENSEMBLE,
     network,
     inputs,
     batch: 4,

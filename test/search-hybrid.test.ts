@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gaussianBatch } from '../src/data/gaussian.js';
-import { DEFAULT_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { LABEL_FREE_ENSEMBLE } from '../src/proxies/ensemble.js';
 import type { ProxyName } from '../src/proxies/registry.js';
 import { runProxies } from '../src/proxies/run.js';
 import { resolveScoringRequest } from '../src/request/resolve.js';
@@ -15,9 +15,10 @@ import { nb201Space } from '../src/spaces/nb201/index.js';
 import { Nb201Table } from '../src/tables/nb201.js';
 import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
 
-// Hybrid with its default fitness (the ensemble) on tiny settings: a C=4, one-cell proxy network on 8×8 Gaussian
-// inputs, scored by the TypeScript reference engine so that its members can be recomputed here exactly. The
-// ensemble's 256-cell reference set for these settings is scored once into a test-local cache folder.
+// Hybrid with its default fitness on tiny settings: a C=4, one-cell proxy network on 8×8 Gaussian inputs (which carry
+// no class labels, so the default is the label-free ensemble), scored by the TypeScript reference engine so that its
+// members can be recomputed here exactly. The ensemble's 256-cell reference set for these settings is scored once
+// into a test-local cache folder.
 const inputs = gaussianBatch(4, 3, 8, 8, 5);
 const proxy = { channels: 4, cells: 1, batch: 4, repeats: 1 };
 const SMALL = { initial: 4, perGeneration: 2, parents: 2, offspring: 4, trees: 10, warmStart: 2 } as const;
@@ -104,7 +105,7 @@ describe('hybrid with the suite features (the default ensemble)', () => {
       inputs: { kind: 'batch', batch: inputs },
     });
     for (const p of proxies.slice(0, 3)) {
-      expect(Object.keys(p.values!)).toEqual([...DEFAULT_ENSEMBLE.members]);
+      expect(Object.keys(p.values!)).toEqual([...LABEL_FREE_ENSEMBLE.members]);
       const net = nb201Space.build(nb201Space.parse(p.arch!), request.network);
       const swap = await scoreNetworks([net], {
         inputs,
@@ -123,7 +124,7 @@ describe('hybrid with the suite features (the default ensemble)', () => {
       const suite = (m: ProxyName) =>
         runProxies(net, [m], { protocol: 'swap', seed: 3, images: inputs, batch: 4 }).values[m]!.value;
       const alone = Object.fromEntries(
-        DEFAULT_ENSEMBLE.members.map((m) => [m, m in engine ? engine[m] : suite(m as ProxyName)]),
+        LABEL_FREE_ENSEMBLE.members.map((m) => [m, m in engine ? engine[m] : suite(m as ProxyName)]),
       );
       expect(p.values).toEqual(alone);
       // The predictor's proxy features: log Ψ, the (signed-log) fitness, then the members in the rule's order.
@@ -131,7 +132,7 @@ describe('hybrid with the suite features (the default ensemble)', () => {
       expect(scoreFeatures(s)).toEqual([
         proxyFeature(swap.scores[0]!.swap),
         proxyFeature(p.fitness!),
-        ...DEFAULT_ENSEMBLE.members.map((m) => proxyFeature(p.values![m]!)),
+        ...LABEL_FREE_ENSEMBLE.members.map((m) => proxyFeature(p.values![m]!)),
       ]);
     }
   }, 120_000);

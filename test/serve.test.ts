@@ -81,14 +81,15 @@ describe('ScoreServer (in process)', () => {
     expect((await s.handle({ id: 4, method: 'health' })) as unknown).toMatchObject({ result: { status: 'ok' } });
     const proxies = (await s.handle({ id: 5, method: 'proxies' })) as { result: { name: string; served: boolean }[] };
     expect(proxies.result.filter((p) => p.served).map((p) => p.name)).toEqual(['swap', 'reg-swap', ...ENSEMBLES]);
+    // the default needs labels; the label-free ensemble stands in for it on unlabelled images
     expect(proxies.result.find((p) => p.name === 'ensemble')).toMatchObject({
       fitness: true,
-      default: true,
+      default: false,
       labels: false,
     });
     expect(proxies.result.find((p) => p.name === 'ensemble-fit')).toMatchObject({
       fitness: true,
-      default: false,
+      default: true,
       labels: true,
     });
     expect(proxies.result.find((p) => p.name === 'synflow')).toMatchObject({ served: false, backward: true });

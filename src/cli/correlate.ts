@@ -153,7 +153,7 @@ async function runCorrelateCli(f: CorrelateFlags): Promise<void> {
 }
 
 /**
- * The headline of a SWAP correlate run: the default ensemble, or reg-SWAP (said on stderr) with an input batch
+ * The headline of a SWAP correlate run: the default fitness, or reg-SWAP (said on stderr) with an input batch
  * other than the embedded CIFAR-10 images, which the ensemble's reference sets are scored on.
  */
 function correlateFitness(f: CorrelateFlags): FitnessChoice {

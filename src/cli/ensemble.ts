@@ -14,15 +14,15 @@ import {
   type EnsembleOptions,
   EnsembleScorer,
   fitnessNames,
+  needsLabels,
   type RemoteMembers,
   requestEnsembleOptions,
 } from '../score/ensemble.js';
-export { fitnessRule } from '../score/ensemble.js';
+export { fitnessRule, needsLabels } from '../score/ensemble.js';
 import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Progress } from '../util/progress.js';
 import { readLabels } from '../data/labels.js';
-import { PROXY_NAMES, type ProxyName, proxySpec } from '../proxies/registry.js';
 import { SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
 
@@ -103,9 +103,4 @@ export function givenLabels(file: string, inputs: InputBatch): { labels: Int32Ar
     .digest('hex')
     .slice(0, 16);
   return { labels, key };
-}
-
-/** Whether a member of `rule` reads class labels (only then do given labels key its reference set). */
-export function needsLabels(rule: EnsembleRule): boolean {
-  return rule.members.some((m) => (PROXY_NAMES as readonly string[]).includes(m) && proxySpec(m as ProxyName).labels);
 }

@@ -183,9 +183,13 @@ async function writeOut(output: string | undefined, text: string): Promise<void>
   else await new Promise<void>((res, rej) => process.stdout.write(text, (e) => (e ? rej(e) : res())));
 }
 
-/** The fitness of a `score` run (the default ensemble, or reg-SWAP with `--official`, said on stderr). */
-function scoreFitness(f: ScoreFlags): FitnessChoice {
-  const fit = resolveScoreFitness({ fitness: f.fitness, official: f.official });
+/**
+ * The fitness of a `score` run (the default ensemble; reg-SWAP with `--official`, the label-free ensemble on
+ * unlabelled images: either said on stderr).
+ */
+function scoreFitness(f: ScoreFlags, plan: ScorePlan): FitnessChoice {
+  const labelled = f.labels !== undefined || plan.labels !== undefined;
+  const fit = resolveScoreFitness({ fitness: f.fitness, official: f.official, labelled });
   if (fit.fallback) process.stderr.write(`swapnas: note: ${fit.fallback}\n`);
   return fit;
 }
@@ -227,7 +231,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     return;
   }
   const truthCols = plan.table ? plan.table.targets : [];
-  const rule = scoreFitness(f).rule;
+  const rule = scoreFitness(f, plan).rule;
   const csvHead = csvHeader(rule && memberNames(rule)) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;

@@ -230,7 +230,7 @@ export const REG_SWAP_MECO_ENSEMBLE: EnsembleRule = Object.freeze({
 });
 
 /**
- * `--fitness ensemble-top` (docs/ensemble-study.md, "A rule for the top of the ranking"): the default ensemble plus
+ * `--fitness ensemble-top` (docs/ensemble-study.md, "A rule for the top of the ranking"): the label-free ensemble plus
  * 0.1 × −ln(1 − F̂) of `plain` (Σ weight × loss gradient, one backward pass with the batch's labels), chosen on NB201
  * sample A by the mean test accuracy of the top-1 and top-3 cells within 0.005 of the default's mean ρ. The upper
  * form lets `plain` promote only the networks it ranks highest, so the rest of the order stays the default's.
@@ -241,15 +241,16 @@ export const UPPER_PLAIN_ENSEMBLE: EnsembleRule = Object.freeze({
   weights: [1, 1, 0.3, 0.1],
   forms: ['log', 'log', 'log', 'upper'] as const,
   description:
-    'the default ensemble + 0.1 × −ln(1 − F̂) of plain (chosen on NB201 sample A for the quality of its top cells)',
+    'the label-free ensemble + 0.1 × −ln(1 − F̂) of plain (chosen on NB201 sample A for the quality of its top cells)',
 });
 
 /**
- * The ensemble of `--fitness ensemble` (docs/ensemble-study.md, chosen on NB201 sample A only): reg-SWAP and MeCo,
- * then AZ-NAS's trainability at weight 0.3 — the best weighted addition to the pair on A (a gradient-flow signal that
- * demotes deep cells without skip connections); no further member gains ≥ 0.005 mean ρ on A.
+ * The label-free ensemble of `--fitness ensemble` (docs/ensemble-study.md, chosen on NB201 sample A only): reg-SWAP
+ * and MeCo, then AZ-NAS's trainability at weight 0.3 — the best weighted addition to the pair on A (a gradient-flow
+ * signal that demotes deep cells without skip connections); no further member gains ≥ 0.005 mean ρ on A. The default
+ * fitness on images without class labels (the default itself, `ensemble-fit`, reads them).
  */
-export const DEFAULT_ENSEMBLE: EnsembleRule = Object.freeze({
+export const LABEL_FREE_ENSEMBLE: EnsembleRule = Object.freeze({
   name: 'reg-swap+meco+0.3t',
   members: ['reg-swap', 'meco', 'az_trainability'],
   weights: [1, 1, 0.3],

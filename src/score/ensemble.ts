@@ -2,7 +2,7 @@
  * Ensemble fitness of networks (a proxy plug-in with an `ensemble` form, e.g. `ensemble`): each member's value —
  * SWAP, reg-SWAP or Θ from one engine pass, any suite proxy under the SWAP protocol (the same proxy network, S
  * input images and the run's seed) — is placed in that member's distribution over the space's reference set
- * (src/score/reference-set.ts), scored once per settings and cached, and the fitness is Σ ln F̂_m.
+ * (src/score/reference-set.ts), scored once per settings and cached, and the fitness is Σ w_m · term_m(ln F̂_m).
  */
 import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
@@ -16,7 +16,7 @@ import {
   type ReferenceColumn,
   referenceColumn,
 } from '../proxies/ensemble.js';
-import { PROXY_NAMES, type ProxyName } from '../proxies/registry.js';
+import { PROXY_NAMES, type ProxyName, proxySpec } from '../proxies/registry.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SwapError } from '../util/errors.js';
@@ -51,11 +51,18 @@ export type { MemberPass, MemberRun, RemoteMembers, SuiteEngine, SuiteEngineName
 export const REG_SWAP_FITNESS = 'reg-swap';
 
 /**
- * The default fitness of `search` (swap-nas, hybrid) and the headline of `score` and `correlate`: the data-free
- * ensemble (docs/ensemble-study.md), ranked against the space's reference set. This is the one definition of the
+ * The default fitness of `search` (swap-nas, hybrid) and the headline of `score` and `correlate`: the fitted rule
+ * (docs/ensemble-study.md, "A fitted rule"), ranked against the space's reference set. It reads the batch's class
+ * labels; on inputs without them the default is {@link LABEL_FREE_FITNESS}. This is the one definition of the
  * default; {@link resolveFitness} applies it.
  */
-export const DEFAULT_FITNESS = 'ensemble';
+export const DEFAULT_FITNESS = 'ensemble-fit';
+
+/**
+ * The default's stand-in on input images without class labels (e.g. `--images FILE.npy` without `--labels`): the
+ * label-free ensemble of reg-SWAP, MeCo and AZ-NAS trainability.
+ */
+export const LABEL_FREE_FITNESS = 'ensemble';
 
 /** Names a fitness may be given by: reg-SWAP and every ensemble plug-in of the registry. */
 export function fitnessNames(): string[] {
@@ -86,7 +93,7 @@ export interface FitnessChoice {
   readonly name: string;
   /** The ensemble rule; undefined for reg-SWAP. */
   readonly rule: EnsembleRule | undefined;
-  /** Set when the default ensemble could not serve the run and reg-SWAP was used instead: why (to tell the user). */
+  /** Set when the default could not serve the run and another fitness was used instead: why (to tell the user). */
   readonly fallback?: string;
 }
 
@@ -102,17 +109,27 @@ export interface FitnessContext {
    * falls back to reg-SWAP, said in `fallback`; an ensemble may still be named.
    */
   readonly protocol?: string | undefined;
+  /**
+   * Whether the run's input images carry class labels (their source's, or `--labels`). False: a default that needs
+   * labels falls back to {@link LABEL_FREE_FITNESS}, said in `fallback`; a rule named that needs them fails where
+   * its members run (`E_LABELS`). Undefined counts as labelled.
+   */
+  readonly labelled?: boolean | undefined;
 }
 
 /**
  * Resolve `--fitness`: the name given, else {@link DEFAULT_FITNESS}, except where the context makes the default
- * reg-SWAP — never silently: `fallback` says why, for the caller to tell the user.
+ * reg-SWAP (a run the ensemble cannot serve, a paper's protocol) or {@link LABEL_FREE_FITNESS} (unlabelled images) —
+ * never silently: `fallback` says why, for the caller to tell the user.
  */
 export function resolveFitness(given: string | undefined, ctx: FitnessContext = {}): FitnessChoice {
   const name = given ?? DEFAULT_FITNESS;
   const rule = fitnessRule(name);
   const why = ctx.unsupported ?? ctx.protocol;
-  if (!rule || why === undefined || (given !== undefined && ctx.unsupported === undefined)) return { name, rule };
+  if (!rule || why === undefined || (given !== undefined && ctx.unsupported === undefined)) {
+    const unlabelled = given === undefined && rule !== undefined && ctx.labelled === false && needsLabels(rule);
+    return unlabelled ? labelFree(name) : { name, rule };
+  }
   if (given !== undefined)
     throw new SwapError(
       'E_OPTION',
@@ -122,16 +139,32 @@ export function resolveFitness(given: string | undefined, ctx: FitnessContext = 
   return { name: REG_SWAP_FITNESS, rule: undefined, fallback };
 }
 
+/** The default's stand-in on unlabelled inputs, with the note that says so. */
+function labelFree(name: string): FitnessChoice {
+  const fallback = `ranking by ${LABEL_FREE_FITNESS}, not the default ${name}: the input images carry no class labels (give them with --labels FILE); --fitness ${LABEL_FREE_FITNESS} chooses it without this note`;
+  return { name: LABEL_FREE_FITNESS, rule: fitnessRule(LABEL_FREE_FITNESS), fallback };
+}
+
+/** Whether a member of `rule` reads class labels (only then do given labels key its reference set). */
+export function needsLabels(rule: EnsembleRule): boolean {
+  return rule.members.some((m) => (PROXY_NAMES as readonly string[]).includes(m) && proxySpec(m as ProxyName).labels);
+}
+
 /**
  * The fitness of a `score` request, wherever it comes from (`swapnas score`, `swapnas serve`, either with queue
- * workers): `fitness` as given, else the default ensemble — except with `official` (the paper's protocol), where the
+ * workers): `fitness` as given, else the default fitness — except with `official` (the paper's protocol), where the
  * default is reg-SWAP and `fallback` says why.
  */
 export function scoreFitness(asked: {
   readonly fitness?: string | undefined;
   readonly official?: boolean | undefined;
+  /** Whether the request's inputs carry class labels (see {@link FitnessContext.labelled}). */
+  readonly labelled?: boolean | undefined;
 }): FitnessChoice {
-  return resolveFitness(asked.fitness, { protocol: asked.official ? OFFICIAL_PROTOCOL_FITNESS : undefined });
+  return resolveFitness(asked.fitness, {
+    protocol: asked.official ? OFFICIAL_PROTOCOL_FITNESS : undefined,
+    labelled: asked.labelled,
+  });
 }
 
 /**

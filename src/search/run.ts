@@ -325,7 +325,7 @@ function ensembleSource<G>(
 ): EnsembleSource<G> | undefined {
   const remote = deps.remoteScorer;
   const unsupported = remote && !remote.members ? 'a remote scorer without member passes' : undefined;
-  const fit = resolveFitness(opts.fitness, { unsupported });
+  const fit = resolveFitness(opts.fitness, { unsupported, labelled: r.labels !== undefined });
   if (fit.fallback) opts.onNote?.(fit.fallback);
   const rule = fit.rule;
   if (!rule) return undefined;

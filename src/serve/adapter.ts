@@ -94,7 +94,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${request.space} has no benchmark table`);
     table = warm.tables.get(request.space, () => entry.loadTable!()) as BenchmarkTable;
   }
-  const fitness = scoreFitness({ fitness: f.fitness, official: f.official });
+  const fitness = scoreFitness({ fitness: f.fitness, official: f.official, labelled: labels !== undefined });
   const choice = await warm.choose(request.backend);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const ensemble = fitness.rule

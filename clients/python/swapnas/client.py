@@ -218,9 +218,10 @@ class Client:
     def score(self, archs, space="nb201", fitness=None, **settings):
         """Score architectures of a search space, as ``swapnas score --space SPACE ARCHS…`` with the same options.
 
-        ``archs`` is one architecture string or a list; ``fitness`` is ``"ensemble"`` (the default, as the CLI's:
-        each row gets ``ensemble: {fitness, members}`` before SWAP and reg-SWAP) or ``"reg-swap"`` (SWAP and reg-SWAP
-        only); settings are the CLI options in snake_case (``dataset``, ``repeats``, ``channels``, ``input_size``,
+        ``archs`` is one architecture string or a list; ``fitness`` is ``None`` (the CLI's default: ``"ensemble-fit"``,
+        or the label-free ``"ensemble"`` on images without class labels; each row gets ``ensemble: {fitness, members}``
+        before SWAP and reg-SWAP), another ensemble's name (the server's ``proxies`` method lists them) or
+        ``"reg-swap"`` (SWAP and reg-SWAP only); settings are the CLI options in snake_case (``dataset``, ``repeats``, ``channels``, ``input_size``,
         ``truth``, …). Returns ``{"settings", "results"}``.
         """
         if isinstance(archs, str):

@@ -69,7 +69,8 @@ class StdioClientTest(unittest.TestCase):
         self.assertEqual(one["results"], cli("score", A, *TINY_FLAGS)["results"])
 
     def test_fitness_default_ensemble_and_reg_swap_equal_cli(self):
-        ens = self.client.score([A, B], **TINY_NATIVE)  # the default fitness, as `swapnas score` with no --fitness
+        # the default fitness, as `swapnas score` with no --fitness: on Gaussian images (no class labels), the label-free ensemble
+        ens = self.client.score([A, B], **TINY_NATIVE)
         self.assertEqual(ens, cli("score", A, B, *TINY_NATIVE_FLAGS))
         self.assertIn("meco", ens["settings"]["ensemble"]["members"])
         self.assertIsInstance(ens["results"][0]["ensemble"]["fitness"], float)

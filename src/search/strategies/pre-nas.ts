@@ -86,7 +86,7 @@ export const PRE_NAS_DEFAULTS = Object.freeze({
 /**
  * Hybrid's defaults: PRE-NAS's, except a larger warm start and greedy selection, chosen for its 25-query budget
  * (`DEFAULT_BUDGETS.hybrid`) by `node bench/hybrid-study.mjs --seeds 20` — the strategy itself on the NB201 table,
- * its proxy served from the committed all-cell values of the default ensemble's members (CIFAR-10 proxy network)
+ * its proxy served from the committed all-cell values of the label-free ensemble's members (CIFAR-10 proxy network)
  * instead of scored live. Mean test accuracy over seeds 0–19, C10 / C100 / IN16 (PRE-NAS with 100 queries over the
  * same 20 seeds: 94.19 / 72.85 / 46.27; with 25: 93.66 / 71.44 / 44.80 over 10):
  *
