@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `score` with the default ensemble fitness, locally and with --redis (2 local workers, --threads 1 each), in one
+# `score` with the default fitness, locally and with --redis (2 local workers, --threads 1 each), in one
 # command sequence on one machine: wall and CPU (user+sys) of each process, and whether the rows are equal.
 # Usage: bench/queue-ensemble.sh [cells=200] [chunk=10]   (needs redis-server and a built dist/)
 set -euo pipefail
@@ -23,7 +23,7 @@ trap cleanup EXIT
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 lscpu | grep -E '^(Model name|CPU\(s\)):'
-echo "node $(node --version); $N NB201 cells (--sample $N --seed 1), default fitness (ensemble), jsonl"
+echo "node $(node --version); $N NB201 cells (--sample $N --seed 1), $(node "$CLI" score --help | grep -o "(default [a-z-]*)" | head -1 | tr -d "()") fitness, jsonl"
 SCORE=(score --sample "$N" --seed 1 --format jsonl --no-progress)
 
 /usr/bin/time -f 'local:    %e s wall, %U s user + %S s sys' node "$CLI" "${SCORE[@]}" -o "$T/local.jsonl"

@@ -4,9 +4,9 @@
 // generation, conv, BN, pool, …) per cell, so the difference between the two is attributed. Usage (after
 // `npm run build`):
 //
-//   node bench/serve-lone.mjs [--n 64] [--rounds 2] [--threads 1] [--fitness reg-swap|ensemble]
+//   node bench/serve-lone.mjs [--n 64] [--rounds 2] [--threads 1] [--fitness reg-swap|ensemble|ensemble-fit]
 //
-// The fitness defaults to reg-swap, as the runs recorded before serve took the CLI's default (the ensemble).
+// The fitness defaults to reg-swap, as the runs recorded before serve took the CLI's default fitness.
 //
 // Every lone row is checked equal to the batched row of the same cell.
 import { readFileSync } from 'node:fs';
