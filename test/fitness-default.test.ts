@@ -161,6 +161,7 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc.results[0]).slice(0, 3)).toEqual(['arch', 'ensemble', 'swap']);
     expect(doc.settings.ensemble.rule).toBe(FITTED_ENSEMBLE.name);
+    expect(doc.settings).not.toHaveProperty('fitnessNote');
     // The backend that runs keys the set, not the one asked for: --backend native on a CPU machine reads it too.
     const native = JSON.parse(run(['score', A, '--backend', 'native', '--cache-dir', dir]).stdout);
     expect(native.results).toEqual(doc.results);
@@ -186,6 +187,8 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     );
     const doc = JSON.parse(r.stdout);
     expect(doc.settings.ensemble.rule).toBe(LABEL_FREE_ENSEMBLE.name);
+    // the note is in the settings too (what a serve client reads, with no stderr to see); a default run has none
+    expect(doc.settings.fitnessNote).toMatch(/^ranking by ensemble, not the default ensemble-fit: the input images/);
     expect(Object.keys(doc.results[0].ensemble.members)).toEqual([...LABEL_FREE_ENSEMBLE.members]);
     const named = run(['score', A, ...tiny, '--fitness', 'ensemble-fit', '--cache-dir', dir]);
     expect(named.status).not.toBe(0);

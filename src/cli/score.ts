@@ -231,7 +231,8 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
     return;
   }
   const truthCols = plan.table ? plan.table.targets : [];
-  const rule = scoreFitness(f, plan).rule;
+  const fit = scoreFitness(f, plan);
+  const rule = fit.rule;
   const csvHead = csvHeader(rule && memberNames(rule)) + truthCols.map((t) => `,truth_${t}`).join('');
   const resume = readResumeState(f, csvHead);
   const { space } = plan;
@@ -248,6 +249,7 @@ async function scoreLocked(archTexts: string[], f: ScoreFlags): Promise<void> {
   const settings = {
     ...scoreSettings(plan, backend.name as BackendName, skipped),
     ...(ens ? { ensemble: ens.settings } : {}),
+    ...(fit.fallback ? { fitnessNote: fit.fallback } : {}),
   };
   checkResumeSettings(resume, settings, f.output);
   const sink = new ScoreSink(f, settings, truthCols, rule && memberNames(rule));

@@ -124,6 +124,8 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
       ...settingsBlock(request, choice.backend.name, choice.skipped),
       ...(table ? { truth: truthInfo(table) } : {}),
       ...(fitness.rule ? { ensemble: ensembleSettings(fitness.rule) } : {}),
+      // the default's fallback (score --official, unlabelled images), said here as the CLI says it on stderr
+      ...(fitness.fallback ? { fitnessNote: fitness.fallback } : {}),
     },
   };
 }
