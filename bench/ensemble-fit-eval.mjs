@@ -1,4 +1,4 @@
-// The fitted rule (`--fitness ensemble-fit`) beside the default ensemble and ensemble-top on NB201 sample A (where
+// The fitted rule (`--fitness ensemble-fit`) beside the label-free ensemble and ensemble-top on NB201 sample A (where
 // it was fitted), sample B, the cells outside A and all 15,625 cells: Spearman ρ and Kendall τ-b with bootstrap 95%
 // CIs per dataset, and the test accuracy of each rule's top cells. Every rule is scored against the same 256-cell
 // reference set, from member values measured at the fitness's own settings (docs/ensemble-study/fit/).
@@ -27,7 +27,7 @@ const ref = readJsonl('docs/ensemble-study/fit/ref-members.jsonl.gz');
 const rules = [FITTED_ENSEMBLE, LABEL_FREE_ENSEMBLE, UPPER_PLAIN_ENSEMBLE];
 const names = {
   [FITTED_ENSEMBLE.name]: 'ensemble-fit',
-  [LABEL_FREE_ENSEMBLE.name]: 'ensemble (default)',
+  [LABEL_FREE_ENSEMBLE.name]: 'ensemble (label-free)',
   [UPPER_PLAIN_ENSEMBLE.name]: 'ensemble-top',
 };
 const columns = {};

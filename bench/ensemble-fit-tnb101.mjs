@@ -2,7 +2,7 @@
 // 7 tasks, from the committed suite values at 64 px (docs/ranking-study/tnb101-suite-swap64.jsonl.gz; SWAP / reg-SWAP
 // at the same 64 px from tnb101-regswap64-all4096.jsonl.gz). The reference set here is the whole space (AZ-NAS's
 // population form; `score` would rank against its 256-cell reference set at the tasks' 256 px, which this run does
-// not measure). Beside it: the default ensemble from the same values, and params of the scored network.
+// not measure). Beside it: the label-free ensemble from the same values, and params of the scored network.
 //
 //   node bench/ensemble-fit-tnb101.mjs [--json out.json] > out.md
 import { writeFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ function population(rule) {
 }
 const scores = {
   'ensemble-fit': population(FITTED_ENSEMBLE),
-  'ensemble (default)': population(LABEL_FREE_ENSEMBLE),
+  'ensemble (label-free)': population(LABEL_FREE_ENSEMBLE),
   params: archs.map((x) => values.get(x).params),
 };
 const out = {};

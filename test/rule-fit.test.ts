@@ -8,7 +8,16 @@ import { spaceEntry } from '../src/catalog/registry.js';
 import { ensembleScore, memberNames, memberValueTerm, referenceColumn, weightedTerm } from '../src/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { ensembleProxies } from '../src/proxies/plugins.js';
-import { FIT_OPTIONS, fitRankRule, normalQuantile, normalScores, ridge } from '../src/study/rule-fit.js';
+import { LABEL_FREE_ENSEMBLE } from '../src/proxies/ensemble.js';
+import {
+  FIT_OPTIONS,
+  FIT_OPTIONS_SESSION_11,
+  fitRankRule,
+  normalQuantile,
+  normalScores,
+  priorTerms,
+  ridge,
+} from '../src/study/rule-fit.js';
 
 const ROOT = join(__dirname, '..');
 const rows = (file: string) =>
@@ -45,6 +54,22 @@ describe('fitting a rank-aggregation rule', () => {
     const w = ridge(X, noisy, [2, 1, 1, 1, 1], 0.5);
     const dup = ridge([X[0]!, ...X], [noisy[0]!, ...noisy], [1, 1, 1, 1, 1, 1], 0.5);
     w.forEach((v, i) => expect(v).toBeCloseTo(dup[i]!, 12));
+    // With a prior, a huge λ gives the prior's coefficients and λ → 0 the data's, whatever the prior.
+    const towards = ridge(X, y, [1, 1, 1, 1, 1], 1e9, [0.25, 4]);
+    expect([towards[0], towards[1]].map((v) => Number(v!.toFixed(6)))).toEqual([0.25, 4]);
+    const free = ridge(X, y, [1, 1, 1, 1, 1], 1e-12, [0.25, 4]);
+    expect([free[0], free[1], free[2]].map((v) => Number(v!.toFixed(6)))).toEqual([2, -3, 0.5]);
+  });
+
+  it("the prior's terms: the label-free ensemble's weights on this fit's log forms, zero elsewhere", () => {
+    const t = priorTerms(LABEL_FREE_ENSEMBLE, FIT_OPTIONS.members);
+    const k = FIT_OPTIONS.members.length;
+    expect(t).toHaveLength(2 * k);
+    expect(t[FIT_OPTIONS.members.indexOf('reg-swap')]).toBe(1);
+    expect(t[FIT_OPTIONS.members.indexOf('meco')]).toBe(1);
+    expect(t[FIT_OPTIONS.members.indexOf('az_trainability')]).toBe(0.3);
+    expect(t.reduce((a, v) => a + Math.abs(v), 0)).toBeCloseTo(2.3, 12);
+    expect(() => priorTerms(LABEL_FREE_ENSEMBLE, ['swap'])).toThrow(/prior member reg-swap/);
   });
 
   it('the shipped ensemble-fit weights are what the study fits on the committed sample-A values', () => {
@@ -58,10 +83,18 @@ describe('fitting a rank-aggregation rule', () => {
     const fit = fitRankRule(FITTED_ENSEMBLE.name, cells, reference, FIT_OPTIONS);
     expect(fit.rule.weights).toHaveLength(FITTED_ENSEMBLE.weights!.length);
     fit.rule.weights!.forEach((w, i) => expect(w).toBeCloseTo(FITTED_ENSEMBLE.weights![i]!, 5));
-    expect([fit.chosen.lambda, fit.chosen.topWeight]).toEqual([0.1, 10]);
+    // the largest λ whose CV ρ is within 0.01 of the best, then the better top cells
+    expect([fit.chosen.lambda, fit.chosen.topWeight]).toEqual([100, 2]);
+    const best = Math.max(...fit.trials.map((t) => t.cvRho));
+    expect(fit.chosen.cvRho).toBeGreaterThanOrEqual(best - FIT_OPTIONS.rhoTolerance);
+    for (const t of fit.trials.filter((x) => x.lambda > 100)) expect(t.cvRho).toBeLessThan(best - 0.01);
     expect(fit.rule.members).toEqual(FITTED_ENSEMBLE.members);
     expect(fit.rule.forms).toEqual(FITTED_ENSEMBLE.forms);
     expect(fit.trials).toHaveLength(FIT_OPTIONS.lambdas.length * FIT_OPTIONS.topWeights.length);
+    // session 11's procedure (plain ridge, the best top cells within tolerance) still gives its rule
+    const s11 = fitRankRule('s11', cells, reference, FIT_OPTIONS_SESSION_11);
+    expect([s11.chosen.lambda, s11.chosen.topWeight]).toEqual([0.1, 10]);
+    expect(s11.rule.weights!.slice(0, 3)).toEqual([0.969586, -0.629241, 0.372464]);
   }, 60_000);
 
   it('on a synthetic sample whose target is one member, the fit puts its weight there and CV ρ is near 1', () => {
@@ -72,7 +105,7 @@ describe('fitting a rank-aggregation rule', () => {
       return { values: { good: a % 1, noise: b % 1 }, targets: [a % 1, a % 1] };
     });
     const reference = { good: cells.map((c) => c.values.good), noise: cells.map((c) => c.values.noise) };
-    const o = { ...FIT_OPTIONS, members: ['good', 'noise'], lambdas: [0.1, 10], topWeights: [1, 5] };
+    const o = { ...FIT_OPTIONS_SESSION_11, members: ['good', 'noise'], lambdas: [0.1, 10], topWeights: [1, 5] };
     const fit = fitRankRule('t', cells, reference, o);
     const [gLog, nLog, gUp, nUp] = fit.rule.weights!;
     expect(Math.abs(gLog!) + Math.abs(gUp!)).toBeGreaterThan(10 * (Math.abs(nLog!) + Math.abs(nUp!)));

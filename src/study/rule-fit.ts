@@ -4,7 +4,13 @@
  * terms are a ridge regression of the sample's accuracy normal scores on them. The fit uses accuracies; the rule it
  * returns does not (it is a fixed weighted sum of member terms, like every other ensemble rule).
  */
-import { type EnsembleRule, type MemberForm, memberValueTerm, referenceColumn } from '../proxies/ensemble.js';
+import {
+  type EnsembleRule,
+  LABEL_FREE_ENSEMBLE,
+  type MemberForm,
+  memberValueTerm,
+  referenceColumn,
+} from '../proxies/ensemble.js';
 import { streamKey } from '../init/prng.js';
 import { FITTED_MEMBERS } from '../proxies/fitted-rule.js';
 import { rankAverage, spearman } from '../stats/rank.js';
@@ -32,10 +38,37 @@ export interface RuleFitOptions {
   readonly rhoTolerance: number;
   /** The top cells per fold whose mean accuracy decides among those configurations. */
   readonly topK: number;
+  /**
+   * A rule the weights are shrunk toward instead of toward zero (each of its terms matched to this fit's member
+   * and form), scaled to the target by least squares on the training cells; absent: plain ridge.
+   */
+  readonly prior?: EnsembleRule | undefined;
+  /**
+   * How the configuration is chosen among those within `rhoTolerance` of the best CV ρ: `top` (the best mean
+   * accuracy of each fold's top cells) or `shrunk` (the largest λ, the one nearest the prior; then `top`).
+   */
+  readonly choose?: 'top' | 'shrunk';
 }
 
-/** How `--fitness ensemble-fit` was chosen (docs/ensemble-study.md, "A fitted rule"; bench/ensemble-fit-study.mjs). */
+/**
+ * How `--fitness ensemble-fit` is chosen (docs/ensemble-study.md, "A fitted rule, shrunk toward the label-free
+ * ensemble"; bench/ensemble-fit-study.mjs): ridge toward the label-free ensemble's weights, the largest λ whose CV ρ
+ * is within 0.01 of the best.
+ */
 export const FIT_OPTIONS: RuleFitOptions = Object.freeze({
+  members: FITTED_MEMBERS,
+  lambdas: Object.freeze([0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]),
+  topWeights: Object.freeze([1, 2, 5, 10]),
+  folds: 5,
+  seed: 0,
+  rhoTolerance: 0.01,
+  topK: 5,
+  prior: LABEL_FREE_ENSEMBLE,
+  choose: 'shrunk',
+});
+
+/** How session 11's rule was chosen (plain ridge, the best top cells within tolerance): kept to reproduce it. */
+export const FIT_OPTIONS_SESSION_11: RuleFitOptions = Object.freeze({
   members: FITTED_MEMBERS,
   lambdas: Object.freeze([0.1, 0.3, 1, 3, 10, 30]),
   topWeights: Object.freeze([1, 2, 5, 10]),
@@ -127,12 +160,16 @@ function choleskySolve(A: number[], b: number[], n: number): number[] {
   return b;
 }
 
-/** Weighted ridge regression of y on the rows of X plus an unpenalised intercept (the last coefficient). */
+/**
+ * Weighted ridge regression of y on the rows of X plus an unpenalised intercept (the last coefficient); with `prior`
+ * the penalty is λ‖β − prior‖² (shrinkage toward it) instead of λ‖β‖².
+ */
 export function ridge(
   X: readonly (readonly number[])[],
   y: readonly number[],
   w: readonly number[],
   lambda: number,
+  prior?: readonly number[],
 ): number[] {
   const p = (X[0]?.length ?? 0) + 1;
   const A = new Array<number>(p * p).fill(0);
@@ -145,7 +182,10 @@ export function ridge(
     }
   });
   for (let r = 0; r < p; r++) for (let c = 0; c < r; c++) A[c * p + r] = A[r * p + c]!;
-  for (let r = 0; r < p - 1; r++) A[r * p + r]! += lambda;
+  for (let r = 0; r < p - 1; r++) {
+    A[r * p + r]! += lambda;
+    b[r]! += lambda * (prior?.[r] ?? 0);
+  }
   return choleskySolve(A, b, p);
 }
 
@@ -161,6 +201,43 @@ export function termMatrix(
     if (!reference[m]?.length) throw new SwapError('E_OPTION', `rule fit: no reference values of ${m.slice(0, 40)}`);
   const cols = Object.fromEntries(members.map((m) => [m, referenceColumn(reference[m]!)]));
   return cells.map((c) => FORMS.flatMap((f) => members.map((m) => memberValueTerm(f, cols[m]!, c.values[m] ?? null))));
+}
+
+/** The prior rule's weights on this fit's terms (members × forms, log forms first); 0 where it has no such term. */
+export function priorTerms(prior: EnsembleRule, members: readonly string[]): number[] {
+  const out = new Array<number>(2 * members.length).fill(0);
+  prior.members.forEach((m, i) => {
+    const j = members.indexOf(m);
+    if (j < 0) throw new SwapError('E_OPTION', `rule fit: prior member ${m.slice(0, 40)} is not a candidate`);
+    out[(prior.forms?.[i] === 'upper' ? members.length : 0) + j]! += prior.weights?.[i] ?? 1;
+  });
+  return out;
+}
+
+/** The prior's weights scaled to the target: the least-squares slope of y on the prior's score (unweighted). */
+function scaledPrior(X: readonly (readonly number[])[], y: readonly number[], prior: readonly number[]): number[] {
+  const s = X.map((row) => score(row, prior));
+  const ms = s.reduce((a, v) => a + v, 0) / s.length;
+  const my = y.reduce((a, v) => a + v, 0) / y.length;
+  let sxy = 0;
+  let sxx = 0;
+  s.forEach((v, i) => {
+    sxy += (v - ms) * (y[i]! - my);
+    sxx += (v - ms) ** 2;
+  });
+  const c = sxx > 0 ? sxy / sxx : 0;
+  return prior.map((v) => c * v);
+}
+
+/** Ridge of the fit: toward the scaled prior when the options name one, else toward zero. */
+function fitCoef(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+  w: readonly number[],
+  lambda: number,
+  prior: readonly number[] | undefined,
+): number[] {
+  return ridge(X, y, w, lambda, prior && scaledPrior(X, y, prior));
 }
 
 function score(row: readonly number[], coef: readonly number[]): number {
@@ -192,6 +269,7 @@ function trial(
   o: RuleFitOptions,
   lambda: number,
   topWeight: number,
+  prior: readonly number[] | undefined,
 ): FitTrial {
   let rho = 0;
   let top = 0;
@@ -200,11 +278,12 @@ function trial(
     const tr = cells.flatMap((_, i) => (folds[i] === f ? [] : [i]));
     const te = cells.flatMap((_, i) => (folds[i] === f ? [i] : []));
     const y = fitTarget(tr.map((i) => cells[i]!));
-    const coef = ridge(
+    const coef = fitCoef(
       tr.map((i) => X[i]!),
       y,
       topWeighting(y, topWeight),
       lambda,
+      prior,
     );
     const s = te.map((i) => score(X[i]!, coef));
     const best = te
@@ -238,20 +317,25 @@ export function fitRankRule(
   if (cells.length < 2 * o.folds || cells.some((c) => c.targets.length === 0 || !c.targets.every(Number.isFinite)))
     throw new SwapError('E_OPTION', `rule fit: needs ≥ ${2 * o.folds} cells, each with finite targets`);
   const X = termMatrix(cells, o.members, reference);
+  const prior = o.prior && priorTerms(o.prior, o.members);
   const folds = foldOf(cells.length, o.folds, o.seed);
-  const trials = o.lambdas.flatMap((l) => o.topWeights.map((t) => trial(X, cells, folds, o, l, t)));
+  const trials = o.lambdas.flatMap((l) => o.topWeights.map((t) => trial(X, cells, folds, o, l, t, prior)));
   const bestRho = Math.max(...trials.map((t) => t.cvRho));
-  const near = trials.filter((t) => t.cvRho >= bestRho - o.rhoTolerance);
+  let near = trials.filter((t) => t.cvRho >= bestRho - o.rhoTolerance);
   if (near.length === 0) throw new SwapError('E_OPTION', 'rule fit: cross-validation gave no finite ρ');
+  if (o.choose === 'shrunk') {
+    const most = Math.max(...near.map((t) => t.lambda));
+    near = near.filter((t) => t.lambda === most);
+  }
   const chosen = near.reduce((a, b) => (b.cvTop > a.cvTop ? b : a));
   const y = fitTarget(cells);
-  const coef = ridge(X, y, topWeighting(y, chosen.topWeight), chosen.lambda);
+  const coef = fitCoef(X, y, topWeighting(y, chosen.topWeight), chosen.lambda, prior);
   const rule: EnsembleRule = {
     name,
     members: FORMS.flatMap(() => o.members),
     forms: FORMS.flatMap((f) => o.members.map(() => f)),
     weights: coef.slice(0, -1).map((v) => Number(v.toPrecision(6))),
-    description: `ridge fit of ${o.members.length} members × (ln F̂, −ln(1 − F̂)) on a labelled sample`,
+    description: `ridge fit of ${o.members.length} members × (ln F̂, −ln(1 − F̂)) on a labelled sample${o.prior ? `, shrunk toward ${o.prior.name}` : ''}`,
   };
   return { rule, trials, chosen };
 }
