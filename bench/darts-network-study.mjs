@@ -1,5 +1,5 @@
 // DARTS proxy-network design study (docs/ranking-study.md, "A default proxy network for both kinds of DARTS data"):
-// the members of the default ensemble — SWAP (Ψ), reg-SWAP (data-free μ/σ of that network), Θ, MeCo and AZ-NAS
+// the members of the label-free ensemble (the default until session 12) — SWAP (Ψ), reg-SWAP (data-free μ/σ of that network), Θ, MeCo and AZ-NAS
 // trainability, measured as `--fitness ensemble` measures them (S=16 embedded CIFAR-10 images, weight seed 0,
 // native engine) — on one half (even or odd row indices) or all of a DARTS table, per network design. Prints one
 // JSON line per design: each member's Spearman ρ and the ensemble rule's ρ with the rows themselves as the

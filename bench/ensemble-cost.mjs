@@ -1,4 +1,4 @@
-// Cost per architecture of ensemble fitnesses (default: the default ensemble, reg-SWAP + MeCo + 0.3 T) next to reg-SWAP
+// Cost per architecture of ensemble fitnesses (default: the label-free ensemble, reg-SWAP + MeCo + 0.3 T) next to reg-SWAP
 // alone, in one run: the same N seeded NB201 cells at the default search proxy (C=8, N=3, pruned, S=16, R=8), each
 // scored `--rounds` times in alternation; reference sets are built (or read) before timing starts. Wall and process
 // CPU time per cell. Fitnesses that read labels get the embedded batch's.

@@ -9,7 +9,7 @@
 // seeds 0–19, on which the live runs are reported, played no part in the choice)
 // VARIANTS_JSON='[{"name":"x","preNas":{…},"extra":["zico"]}]' replaces the built-in list (the recorded study:
 // VARIANTS_JSON="$(cat bench/hybrid-study-variants.json)", raw output bench/raw/hybrid-study-20seeds.md). Each variant's proxy
-// reports the fitness's members (default: the default ensemble; their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
+// reports the fitness's members (default: the label-free ensemble; their values, in the rule's order) plus its `extra` proxies; PER_SEED=1
 // prints each search's test accuracy on stderr; TRACE=1 prints one line per search on stderr: its test accuracy, the
 // distinct topologies of its 10 initial and of all its queries, whether the chosen cell's topology was an initial
 // one, the best test accuracy its initial topologies allow (the cell of best validation accuracy among them), and

@@ -6,7 +6,7 @@
 //
 // The same N NB201 cells (bench/native-cells.mjs' list) at the default proxy, the same backend (auto) everywhere:
 //   batched:    one `swapnas score --archs FILE --fitness reg-swap` process (start-up included; serve scores SWAP
-//               and reg-SWAP, so every CLI run here is asked for those rather than the default ensemble);
+//               and reg-SWAP, so every CLI run here is asked for those rather than the default ensemble fitness);
 //   sequential: one `swapnas serve` process, N requests of one cell each, sent one after another (each waits for
 //               its answer, as a plain Python NAS loop does), start-up included; over stdio, and over HTTP
 //               (`serve --http 0`, POST /rpc on one keep-alive connection) unless --no-http;

@@ -69,6 +69,9 @@ export {
 } from './score/ensemble.js';
 export { LABEL_FREE_ENSEMBLE, type EnsembleRule } from './proxies/ensemble.js';
 export { FITTED_ENSEMBLE, FITTED_MEMBERS } from './proxies/fitted-rule.js';
+import { LABEL_FREE_ENSEMBLE as LABEL_FREE } from './proxies/ensemble.js';
+/** @deprecated The label-free ensemble, the default fitness until `ensemble-fit`; use `LABEL_FREE_ENSEMBLE`. */
+export const DEFAULT_ENSEMBLE = LABEL_FREE;
 export { readShippedReferences, type ShippedReference } from './score/shipped-reference.js';
 export {
   runCorrelate,

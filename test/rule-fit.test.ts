@@ -97,6 +97,23 @@ describe('fitting a rank-aggregation rule', () => {
     expect(s11.rule.weights!.slice(0, 3)).toEqual([0.969586, -0.629241, 0.372464]);
   }, 60_000);
 
+  it('shrunk toward a prior with a huge λ, the fit returns the prior up to a positive scale', () => {
+    const n = 120;
+    const cells = Array.from({ length: n }, (_, i) => {
+      const a = (Math.sin(i * 12.9898) * 43758.5453) % 1;
+      const b = (Math.cos(i * 78.233) * 12345.678) % 1;
+      return { values: { good: a, noise: b }, targets: [a + 0.1 * b] };
+    });
+    const reference = { good: cells.map((c) => c.values.good), noise: cells.map((c) => c.values.noise) };
+    const prior = { name: 'p', members: ['noise', 'good'], weights: [0.5, 2], description: '' };
+    const o = { ...FIT_OPTIONS, members: ['good', 'noise'], lambdas: [1e9], topWeights: [1], prior };
+    const fit = fitRankRule('t', cells, reference, o);
+    const want = priorTerms(prior, ['good', 'noise']); // [2, 0.5, 0, 0]
+    const scale = fit.rule.weights![0]! / want[0]!;
+    expect(scale).toBeGreaterThan(0);
+    fit.rule.weights!.forEach((w, i) => expect(w).toBeCloseTo(scale * want[i]!, 4));
+  });
+
   it('on a synthetic sample whose target is one member, the fit puts its weight there and CV ρ is near 1', () => {
     const n = 200;
     const cells = Array.from({ length: n }, (_, i) => {

@@ -100,7 +100,7 @@ export function registerScore(program: Command): void {
   const cmd = program
     .command('score')
     .description(
-      'The data-free ensemble fitness (headline), SWAP-Score and reg-SWAP of architectures of a search space, or SWAP of an ONNX model (model.onnx)',
+      'The ensemble fitness (headline; ensemble-fit by default), SWAP-Score and reg-SWAP of architectures of a search space, or SWAP of an ONNX model (model.onnx)',
     )
     .argument(
       '[arch...]',

@@ -100,7 +100,7 @@ export interface SearchOptions {
   /**
    * What swap-nas and hybrid rank by: an ensemble proxy plug-in, ranked against the space's reference set (shipped
    * for the default settings, else scored once per settings and cached in `cacheDir`), or `reg-swap`. Default:
-   * `DEFAULT_FITNESS` (the ensemble); with a remote scorer (`--redis`) its member passes run there too, and only a
+   * `DEFAULT_FITNESS` (`ensemble-fit`; the label-free ensemble on images without labels); with a remote scorer (`--redis`) its member passes run there too, and only a
    * remote scorer without member passes makes the default reg-SWAP (`onNote` is told) and a named ensemble
    * `E_OPTION`.
    */

@@ -41,7 +41,7 @@ import type { WarmState } from './warm.js';
 export interface ArchSettings extends ScoringFlags {
   threads?: string;
   truth?: boolean;
-  /** `reg-swap` or an ensemble plug-in (default: the ensemble, as `swapnas score`; `official` makes it reg-swap). */
+  /** `reg-swap` or an ensemble plug-in (default: `ensemble-fit`, as `swapnas score`; unlabelled images make it the label-free ensemble, `official` reg-swap). */
   fitness?: string;
 }
 

@@ -225,7 +225,8 @@ function scaledPrior(X: readonly (readonly number[])[], y: readonly number[], pr
     sxy += (v - ms) * (y[i]! - my);
     sxx += (v - ms) ** 2;
   });
-  const c = sxx > 0 ? sxy / sxx : 0;
+  // a prior that orders the cells against the target is not shrunk toward (its sign is not flipped)
+  const c = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
   return prior.map((v) => c * v);
 }
 

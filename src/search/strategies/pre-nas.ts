@@ -127,7 +127,7 @@ interface Evaluated<G> {
 
 /**
  * A proxy value as a predictor feature: log max(x, 1e-12) for x ≥ 0 (Ψ, reg-SWAP), continued linearly below 0, so a
- * fitness that is < 0 (an ensemble's Σ ln F̂, the default) keeps its order instead of collapsing to one value.
+ * fitness that is < 0 (an ensemble's weighted sum of ln F̂ terms, the default's included) keeps its order instead of collapsing to one value.
  */
 export function proxyFeature(x: number): number {
   const floor = 1e-12;
