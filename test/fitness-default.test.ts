@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -218,6 +218,37 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     const reg = JSON.parse(run(['search', ...small, '--fitness', 'reg-swap', '--no-progress']).stdout);
     expect(reg.chosen.signalName).toBe('reg-swap');
     expect(reg.optionsHash).not.toBe(rep.optionsHash); // a journal of one fitness never resumes the other
+  });
+
+  it('search: unlabelled images fall back to the label-free ensemble (said); --labels keeps the default, keyed', () => {
+    const dir = tmp();
+    const tiny = ['--gaussian', '--batch', '4', '--repeats', '1', '--channels', '2', '--cells', '1'];
+    const small = ['--population', '4', '--cycles', '1', '--sample-size', '2', '--mutations', '1', '--json'];
+    const search = (...extra: string[]) =>
+      run(['search', ...small, ...tiny, '--cache-dir', dir, '--no-progress', ...extra]);
+    const plain = search();
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/note: ranking by ensemble, not the default ensemble-fit: the input images carry/);
+    expect(JSON.parse(plain.stdout).chosen.signalName).toBe(LABEL_FREE_FITNESS);
+    const labels = join(dir, 'labels.txt');
+    writeFileSync(labels, '3\n1\n4\n1\n5\n'); // one more than the batch: the first 4 are used
+    const given = search('--labels', labels);
+    expect(given.status, given.stderr).toBe(0);
+    expect(given.stderr).not.toMatch(/note: ranking by/);
+    const rep = JSON.parse(given.stdout);
+    expect(rep.chosen.signalName).toBe(DEFAULT_FITNESS);
+    expect(rep.proxy.settings.ensemble.labels).toMatch(/^[0-9a-f]{16}$/);
+    // other labels: another reference set and another journal hash (a journal never resumes with other labels)
+    writeFileSync(labels, '0\n0\n0\n0\n');
+    const other = JSON.parse(search('--labels', labels).stdout);
+    expect(other.proxy.settings.ensemble.labels).not.toBe(rep.proxy.settings.ensemble.labels);
+    expect(other.optionsHash).not.toBe(rep.optionsHash);
+    expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toHaveLength(3);
+    writeFileSync(labels, '1\n2\n');
+    expect(search('--labels', labels).stderr).toMatch(/E_LABELS.*2 labels .* for 4 input images/);
+    expect(run(['search', '--strategy', 'random', '--labels', labels]).stderr).toMatch(
+      /E_OPTION.*--labels applies to swap-nas and hybrid/,
+    );
   });
 
   it('correlate reports the ensemble first by default; with another image batch it says it uses reg-swap', () => {

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { CLI, StdioServer } from './serve-helpers.js';
 import { WarmState } from '../src/serve/warm.js';
 import { fitnessNames, REG_SWAP_FITNESS } from '../src/score/ensemble.js';
 import { pinRegSwap } from './pin-fitness.js';
+import { LABEL_FREE_ENSEMBLE } from '../src/proxies/ensemble.js';
+import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 
 const A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 const B = '|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -193,6 +195,40 @@ describe('ScoreServer (in process)', () => {
     });
     expect(refs()).toHaveLength(1);
     await Promise.all([pooled.close(), alone.close()]);
+  });
+
+  it('says in settings.fitnessNote why unlabelled images rank by the label-free ensemble; a labels file keeps the default', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'swapnas-serve-labels-'));
+    const server = new ScoreServer({ warm: new WarmState(undefined, { cacheDir }) });
+    const ask = (i: number, extra: Record<string, unknown> = {}) =>
+      server.handle({ id: i, method: 'score', params: { archs: [A], ...TINY_NATIVE, ...extra } }) as Promise<{
+        result: { settings: Record<string, unknown> & { ensemble?: Record<string, unknown> } };
+      }>;
+    const labels = join(cacheDir, 'labels.txt');
+    writeFileSync(labels, '3\n1\n4\n1\n5\n9\n2\n6\n');
+    const [plain, given] = await Promise.all([ask(1), ask(2, { labels })]);
+    expect(plain.result.settings.fitnessNote).toMatch(
+      /^ranking by ensemble, not the default ensemble-fit: the input images carry no class labels/,
+    );
+    expect(plain.result.settings.ensemble!['rule']).toBe(LABEL_FREE_ENSEMBLE.name);
+    expect(given.result.settings).not.toHaveProperty('fitnessNote');
+    expect(given.result.settings.ensemble!['rule']).toBe(FITTED_ENSEMBLE.name);
+    expect(given.result.settings.ensemble!['labels']).toMatch(/^[0-9a-f]{16}$/);
+    // what `swapnas score --labels` gives for the same request
+    expect(given.result).toEqual(
+      cli(['score', A, ...TINY_NATIVE_FLAGS, '--labels', labels, '--cache-dir', cacheDir], false),
+    );
+    // other labels with otherwise equal settings: pooled apart, their own key and values
+    const other = join(cacheDir, 'other.txt');
+    writeFileSync(other, '0\n0\n0\n0\n0\n0\n0\n0\n');
+    const [a, b] = await Promise.all([ask(3, { labels }), ask(4, { labels: other })]);
+    expect(a.result).toEqual(given.result);
+    expect(b.result.settings.ensemble!['labels']).not.toBe(given.result.settings.ensemble!['labels']);
+    const short = join(cacheDir, 'short.txt');
+    writeFileSync(short, '1\n2\n');
+    expect(await ask(5, { labels: short })).toMatchObject({ error: { code: 'E_LABELS' } });
+    expect(await ask(6, { labels: 7 })).toMatchObject({ error: { code: 'E_REQUEST' } });
+    await server.close();
   });
 
   it('bounds the queue (E_BUSY), cancels queued and running requests, and keeps warm state per settings', async () => {

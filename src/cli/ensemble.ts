@@ -3,7 +3,6 @@
  * `ensemble`, docs/ensemble-study.md), ranked against the space's reference set (shipped for the default settings,
  * else scored once and cached under `--cache-dir`), or reg-SWAP.
  */
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { InputBatch } from '../data/batch.js';
@@ -22,9 +21,7 @@ export { fitnessRule, needsLabels } from '../score/ensemble.js';
 import { cacheDirectory, REFERENCE_SEED, REFERENCE_SIZE } from '../score/reference-set.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Progress } from '../util/progress.js';
-import { readLabels } from '../data/labels.js';
-import { SwapError } from '../util/errors.js';
-import { canonicalJson } from '../util/json.js';
+import { batchLabels, readLabels } from '../data/labels.js';
 
 /** Add `--fitness` and `--cache-dir` to a command. */
 export function addFitnessOptions(cmd: Command, what: string): Command {
@@ -91,16 +88,5 @@ export function ensembleScorerFor<G>(
  * key (SHA-256 of the labels, 16 hex digits), which the reference set's identity and the run's settings record.
  */
 export function givenLabels(file: string, inputs: InputBatch): { labels: Int32Array; key: string } {
-  const all = readLabels(file);
-  if (all.length < inputs.n)
-    throw new SwapError(
-      'E_LABELS',
-      `${all.length} labels in ${file.slice(0, 120)} for ${inputs.n} input images (${inputs.source.slice(0, 80)})`,
-    );
-  const labels = all.slice(0, inputs.n);
-  const key = createHash('sha256')
-    .update(canonicalJson(Array.from(labels)))
-    .digest('hex')
-    .slice(0, 16);
-  return { labels, key };
+  return batchLabels(readLabels(file), inputs, file);
 }

@@ -30,6 +30,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { quote } from '../util/quote.js';
 import { addFitnessOptions } from './ensemble.js';
+import { readLabels } from '../data/labels.js';
 
 interface SearchFlags extends InputFlags {
   prune: boolean;
@@ -76,6 +77,7 @@ interface SearchFlags extends InputFlags {
   chunk: string;
   fitness?: string;
   cacheDir?: string;
+  labels?: string;
 }
 
 const SWAP_FLAGS = ['population', 'cycles', 'sampleSize', 'mutations'] as const;
@@ -104,6 +106,7 @@ const PROXY_FLAGS = [
   'targetParams',
   'mu',
   'sigma',
+  'labels',
 ] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -126,6 +129,10 @@ export function registerSearch(program: Command): void {
   addStrategyOptions(cmd);
   addProxyOptions(cmd);
   addFitnessOptions(cmd, 'what swap-nas and hybrid rank by (with --redis the workers compute its members)');
+  cmd.option(
+    '--labels <file>',
+    'class labels of the input images (one integer per line, or a .npy integer array), so unlabelled images keep the default fitness',
+  );
   addRunOptions(cmd);
   cmd.action(async (f: SearchFlags) => {
     await runSearchCli(f);
@@ -325,6 +332,7 @@ async function searchOptionsFromFlags(f: SearchFlags) {
     ...(Object.keys(preNas).length ? { preNas } : {}),
     proxy,
     ...(inputs ? { inputs } : {}),
+    ...(f.labels !== undefined ? { labels: readLabels(f.labels) } : {}),
     ...(f.mu !== undefined ? { mu: num('--mu', f.mu) } : {}),
     ...(f.sigma !== undefined ? { sigma: num('--sigma', f.sigma) } : {}),
     ...(f.targetParams !== undefined ? { targetParams: num('--target-params', f.targetParams) } : {}),

@@ -2,9 +2,11 @@
  * Class labels of input batches: the embedded CIFAR images carry theirs (the first byte of each record); user
  * inputs take a file — one integer per line, or a .npy array of integers.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { SwapError } from '../util/errors.js';
+import type { InputBatch } from './batch.js';
 import { decodeNpy } from './npy-array.js';
 import { dataDir } from './paths.js';
 
@@ -77,4 +79,35 @@ function textLabels(buf: Buffer, path: string): number[] {
         );
       return Number(l);
     });
+}
+
+/**
+ * Labels given apart from an input batch (`--labels FILE`, a search's or a server request's `labels`): the first
+ * `inputs.n` of `all` (fewer, or any not a non-negative integer, is `E_LABELS`) and their key (SHA-256 of the label
+ * list, 16 hex digits), which an ensemble's reference-set identity and a run's settings record.
+ */
+export function batchLabels(
+  all: ArrayLike<number>,
+  inputs: InputBatch,
+  origin: string,
+): { labels: Int32Array; key: string } {
+  if (all.length < inputs.n)
+    throw new SwapError(
+      'E_LABELS',
+      `${all.length} labels in ${origin.slice(0, 120)} for ${inputs.n} input images (${inputs.source.slice(0, 80)})`,
+    );
+  const labels = Int32Array.from({ length: inputs.n }, (_, i) => {
+    const v = all[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+      throw new SwapError(
+        'E_LABELS',
+        `${origin.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative integer`,
+      );
+    return v;
+  });
+  const key = createHash('sha256')
+    .update(`[${Array.from(labels).join(',')}]`)
+    .digest('hex')
+    .slice(0, 16);
+  return { labels, key };
 }

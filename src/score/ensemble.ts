@@ -141,7 +141,7 @@ export function resolveFitness(given: string | undefined, ctx: FitnessContext = 
 
 /** The default's stand-in on unlabelled inputs, with the note that says so. */
 function labelFree(name: string): FitnessChoice {
-  const fallback = `ranking by ${LABEL_FREE_FITNESS}, not the default ${name}: the input images carry no class labels (score takes them with --labels FILE); --fitness ${LABEL_FREE_FITNESS} chooses it without this note`;
+  const fallback = `ranking by ${LABEL_FREE_FITNESS}, not the default ${name}: the input images carry no class labels (give them with --labels FILE, or a server request's labels setting); --fitness ${LABEL_FREE_FITNESS} chooses it without this note`;
   return { name: LABEL_FREE_FITNESS, rule: fitnessRule(LABEL_FREE_FITNESS), fallback };
 }
 

@@ -17,13 +17,19 @@ export class EnsembleSource<G> implements ScoreSource<G> {
     rule: EnsembleRule,
     proxyName: string,
     swapMetadata: Readonly<Record<string, unknown>>,
+    /** The key of labels given apart from the inputs (recorded, so a resume with other labels is refused). */
+    labelsKey?: string,
   ) {
     this.name = proxyName;
     const id = scorer.identity();
     this.metadata = {
       ...swapMetadata,
       proxy: proxyName,
-      ensemble: { ...ruleSettings(rule), reference: { size: id.size, seed: id.seed } },
+      ensemble: {
+        ...ruleSettings(rule),
+        reference: { size: id.size, seed: id.seed },
+        ...(labelsKey !== undefined ? { labels: labelsKey } : {}),
+      },
     };
   }
 

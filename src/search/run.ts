@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
+import { batchLabels } from '../data/labels.js';
 import type { Regulariser } from '../proxies/regularise.js';
 import { checkInt, checkSeed } from '../util/checks.js';
 import type { InputChoice } from '../request/inputs.js';
@@ -17,7 +18,7 @@ import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
 import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
 import { EnsembleSource } from './ensemble-source.js';
-import { EnsembleScorer, fitnessRule, requestEnsembleOptions, resolveFitness } from '../score/ensemble.js';
+import { EnsembleScorer, fitnessRule, needsLabels, requestEnsembleOptions, resolveFitness } from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
@@ -82,6 +83,12 @@ export interface SearchOptions {
   readonly proxy?: SearchProxyOptions;
   /** Where the proxy's input batch comes from (default: the embedded CIFAR-10 images; `deps.inputs` wins). */
   readonly inputs?: InputChoice;
+  /**
+   * Class labels of the input batch (its first `n` are used; fewer is `E_LABELS`), for an ensemble fitness whose
+   * members need them: unlabelled images (a folder, `.npy`, Gaussian) then keep the default `ensemble-fit` instead
+   * of falling back to the label-free ensemble. Their key joins the reference set's identity and the journal's hash.
+   */
+  readonly labels?: ArrayLike<number>;
   /** reg-SWAP μ (K params of the proxy network) and σ (K²): both or neither. */
   readonly mu?: number;
   readonly sigma?: number;
@@ -306,7 +313,9 @@ async function buildProxy<G>(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { remote: deps.remoteScorer, request } : {}),
   });
-  const source = ensembleSource(entry, opts, deps, { request, inputs, labels, network }, swap) ?? swap;
+  const given = opts.labels !== undefined ? batchLabels(opts.labels, inputs, 'the search labels') : undefined;
+  const r = { request, inputs, labels: given?.labels ?? labels, labelsKey: given?.key, network };
+  const source = ensembleSource(entry, opts, deps, r, swap) ?? swap;
   const cached = new CachedProxy(entry.space, source, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(deps.remoteScorer ? { chunk: Number.MAX_SAFE_INTEGER } : {}),
@@ -320,7 +329,14 @@ function ensembleSource<G>(
   entry: SearchSpaceEntry<G>,
   opts: SearchOptions,
   deps: SearchDeps,
-  r: { request: ScoringRequest; inputs: InputBatch; labels?: Int32Array | undefined; network: Record<string, unknown> },
+  r: {
+    request: ScoringRequest;
+    inputs: InputBatch;
+    labels?: Int32Array | undefined;
+    /** Labels given apart from the inputs: their key, recorded with the reference set and the journal. */
+    labelsKey?: string | undefined;
+    network: Record<string, unknown>;
+  },
   swap: SwapProxy<G, object>,
 ): EnsembleSource<G> | undefined {
   const remote = deps.remoteScorer;
@@ -332,6 +348,7 @@ function ensembleSource<G>(
   const members = remote?.members?.({ request: r.request, inputs: r.inputs });
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
     ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
+    ...(r.labelsKey !== undefined && needsLabels(rule) ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
     network: r.network,
     backend: opts.backend ?? 'auto',
     ...(deps.registry ? { registry: deps.registry } : {}),
@@ -341,7 +358,8 @@ function ensembleSource<G>(
     ...(opts.onReference ? { onReference: opts.onReference } : {}),
     ...(members ? { remote: members } : {}),
   });
-  return new EnsembleSource(scorer, rule, fit.name, swap.metadata);
+  const labelsKey = needsLabels(rule) ? r.labelsKey : undefined;
+  return new EnsembleSource(scorer, rule, fit.name, swap.metadata, labelsKey);
 }
 
 /** The ground-truth evaluator of a query-based strategy: the benchmark table or a training command. */

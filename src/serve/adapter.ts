@@ -26,7 +26,7 @@ import {
   REG_SWAP_FITNESS,
   scoreFitness,
 } from '../score/ensemble.js';
-import { ensembleScorerFor, ensembleSettings, needsLabels } from '../cli/ensemble.js';
+import { ensembleScorerFor, ensembleSettings, givenLabels, needsLabels } from '../cli/ensemble.js';
 import { memberNames } from '../proxies/ensemble.js';
 import { scoreRow } from '../cli/score-output.js';
 import type { SearchSpace } from '../spaces/types.js';
@@ -43,6 +43,8 @@ export interface ArchSettings extends ScoringFlags {
   truth?: boolean;
   /** `reg-swap` or an ensemble plug-in (default: `ensemble-fit`, as `swapnas score`; unlabelled images make it the label-free ensemble, `official` reg-swap). */
   fitness?: string;
+  /** A labels file of the input images (as `score --labels`): unlabelled images then keep the default fitness. */
+  labels?: string;
 }
 
 /** What `swapnas score --format json` prints. */
@@ -94,14 +96,18 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${request.space} has no benchmark table`);
     table = warm.tables.get(request.space, () => entry.loadTable!()) as BenchmarkTable;
   }
-  const fitness = scoreFitness({ fitness: f.fitness, official: f.official, labelled: labels !== undefined });
+  const given = f.labels !== undefined ? givenLabels(f.labels, inputs) : undefined;
+  const labelled = given !== undefined || labels !== undefined;
+  const fitness = scoreFitness({ fitness: f.fitness, official: f.official, labelled });
+  const keyed = given && fitness.rule && needsLabels(fitness.rule) ? { labels: given.key } : {};
   const choice = await warm.choose(request.backend);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const ensemble = fitness.rule
     ? ensembleScorerFor(entry.space as SearchSpace<unknown, object>, fitness.rule, {
         request,
         inputs,
-        labels,
+        labels: given?.labels ?? labels,
+        labelsKey: given?.key,
         threads,
         cacheDir: warm.cacheDir,
         progress: false,
@@ -113,7 +119,14 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
   await ensemble?.loadReference();
   return {
     entry,
-    key: JSON.stringify([requestKey(request), choice.backend.name, threads ?? null, Boolean(table), fitness.name]),
+    key: JSON.stringify([
+      requestKey(request),
+      choice.backend.name,
+      threads ?? null,
+      Boolean(table),
+      fitness.name,
+      keyed.labels ?? null,
+    ]),
     request,
     inputs,
     choice,
@@ -123,7 +136,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     settings: {
       ...settingsBlock(request, choice.backend.name, choice.skipped),
       ...(table ? { truth: truthInfo(table) } : {}),
-      ...(fitness.rule ? { ensemble: ensembleSettings(fitness.rule) } : {}),
+      ...(fitness.rule ? { ensemble: { ...ensembleSettings(fitness.rule), ...keyed } } : {}),
       // the default's fallback (score --official, unlabelled images), said here as the CLI says it on stderr
       ...(fitness.fallback ? { fitnessNote: fitness.fallback } : {}),
     },

@@ -54,6 +54,7 @@ export const ARCH_SETTINGS: Readonly<Record<string, Kind>> = {
   gaussianSeed: 'int',
   truth: 'bool',
   fitness: 'str',
+  labels: 'str',
 };
 
 /** Settings of `score_onnx` (`swapnas score model.onnx` options, camel-cased). */
