@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 
 #include "conv.h"
 #include "ops.h"
@@ -40,11 +41,46 @@ void GradExecutor::release(float*& p) {
   p = nullptr;
 }
 
+namespace {
+
+size_t scratchBytes(const ConvGradScratch& g) {
+  const ConvScratch& c = g.conv;
+  const size_t floats = c.packedA.capacity() + c.padded.capacity() + c.col.capacity() + c.wide.capacity() + g.wT.capacity() + g.z.capacity() +
+                        g.colT.capacity();
+  return floats * sizeof(float) + g.acc.capacity() * sizeof(double);
+}
+
+}  // namespace
+
 size_t GradExecutor::heldBytes() const {
-  const ConvScratch& c = conv_.conv;
-  const size_t floats = pool_.heldFloats() + c.packedA.capacity() + c.padded.capacity() + c.col.capacity() + c.wide.capacity() +
-                        conv_.wT.capacity() + conv_.z.capacity() + conv_.colT.capacity();
-  return floats * sizeof(float) + conv_.acc.capacity() * sizeof(double);
+  size_t bytes = pool_.heldFloats() * sizeof(float) + scratchBytes(conv_);
+  for (const ConvGradScratch& h : helpers_) bytes += scratchBytes(h);
+  return bytes;
+}
+
+// Below this much work per op (floats or multiply-adds) a second thread's wake-up costs more than it saves.
+constexpr size_t kMinSplitWork = size_t{1} << 16;
+
+void GradExecutor::split(int count, int align, const std::function<void(int, int, int)>& fn, size_t work) {
+  const int units = (count + align - 1) / align;
+  const int parts = work < kMinSplitWork ? 1 : std::min(threads_, units);
+  if (parts <= 1) {
+    fn(0, 0, count);
+    return;
+  }
+  if (!par_) par_ = std::make_unique<ParkedThreads>();
+  if (helpers_.size() < static_cast<size_t>(parts - 1)) helpers_.resize(static_cast<size_t>(parts - 1));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
+  par_->run(parts, [&](int t) {
+    const int lo = std::min(count, units * t / parts * align), hi = std::min(count, units * (t + 1) / parts * align);
+    try {
+      fn(t, lo, hi);
+    } catch (...) {
+      errors[static_cast<size_t>(t)] = std::current_exception();
+    }
+  });
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 GradResult GradExecutor::run(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel) {
@@ -147,7 +183,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           reluPack(x, y, S, n.numel(), codes_.data());
           nwot_->add(codes_.data(), n.numel());
         } else {
-          relu(x, y, count);
+          const size_t per = n.numel();
+          split(S, 1, [&](int, int lo, int hi) { relu(x + lo * per, y + lo * per, (hi - lo) * per); }, count);
         }
         break;
       case Op::Add:
@@ -158,10 +195,16 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           xs.push_back(out_[static_cast<size_t>(j)]);
           per.push_back(net.nodes[static_cast<size_t>(j)].numel());
         }
-        if (n.op == Op::Add)
-          addTensors(xs.data(), xs.size(), y, count);
-        else
+        if (n.op == Op::Add) {
+          const size_t per = n.numel();
+          split(S, 1, [&](int, int lo, int hi) {
+            std::vector<const float*> part(xs.size());
+            for (size_t k = 0; k < xs.size(); ++k) part[k] = xs[k] + lo * per;
+            addTensors(part.data(), part.size(), y + lo * per, (hi - lo) * per);
+          }, count);
+        } else {
           concat(xs.data(), per.data(), xs.size(), y, S);
+        }
         break;
       case Op::Bn:
         if (req.bn == BnMode::Identity) {
@@ -169,20 +212,34 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         } else {
           xhat_[i] = acquire(count, false);
           inv_[i].assign(static_cast<size_t>(n.c), 0.0);
-          bnForward(req.bn == BnMode::Train, x, xhat_[i], y, inv_[i].data(), S, n.c, HW, p, p + n.c, p + 2 * n.c, p + 3 * n.c);
+          double* inv = inv_[i].data();
+          float* xhat = xhat_[i];
+          split(n.c, 1, [&](int, int lo, int hi) {
+            bnForward(req.bn == BnMode::Train, x, xhat, y, inv, S, n.c, HW, p, p + n.c, p + 2 * n.c, p + 3 * n.c, lo, hi);
+          }, 3 * count);
         }
         break;
-      case Op::AvgPool:
-        avgPool(n, *in, x, y, S);
+      case Op::AvgPool: {
+        const size_t inPer = in->numel(), outPer = n.numel();
+        split(S, 1, [&](int, int lo, int hi) { avgPool(n, *in, x + lo * inPer, y + lo * outPer, hi - lo); }, count * n.k * n.k);
         break;
-      case Op::MaxPool:
+      }
+      case Op::MaxPool: {
         argmax_[i].assign(count, -1);
-        maxPoolArgmax(n, *in, x, y, argmax_[i].data(), S);
+        const size_t inPer = in->numel(), outPer = n.numel();
+        int32_t* am = argmax_[i].data();
+        split(
+            S, 1, [&](int, int lo, int hi) { maxPoolArgmax(n, *in, x + lo * inPer, y + lo * outPer, am + lo * outPer, hi - lo); }, count * n.k * n.k);
         break;
-      case Op::Conv:
-        convForward(n, *in, x, y, S, p, conv_.conv);
+      }
+      case Op::Conv: {
+        // samples are independent: each part convolves its own (a lone network on two threads)
+        const size_t inPer = in->numel(), outPer = n.numel();
+        const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
+        split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); }, macs);
         if (n.bias) addChannelBias(y, p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k, S, n.cout, HW);
         break;
+      }
       case Op::Slice:
         sliceWindow(n, *in, x, y, S);
         break;

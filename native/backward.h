@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "grad_ops.h"
 #include "ir.h"
 #include "nwot.h"
+#include "parked_threads.h"
 #include "proxy_reduce.h"
 
 namespace swapnas {
@@ -94,6 +97,9 @@ class GradExecutor {
   GradResult run(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
   // Bytes of the buffers kept for the next run (tensor pool and convolution scratch).
   size_t heldBytes() const;
+  // Threads one network's convolutions may use: a job's threads beyond its networks (a lone network with two
+  // threads). Every part computes whole outputs in the one-thread order, so values do not depend on it.
+  void setThreads(int threads) { threads_ = threads < 1 ? 1 : threads; }
 
  private:
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
@@ -105,6 +111,11 @@ class GradExecutor {
   float* acquire(size_t n, bool zero);
   void release(float*& p);
   float* gradOf(const Net& net, int node, int S);
+  // Runs fn(part, lo, hi) on up to threads_ contiguous parts of [0, count) (bounds multiples of `align`, part 0 on
+  // the calling thread, the others on parked threads) and rethrows the first part's failure after all returned.
+  // `work` (floats or multiply-adds) below kMinSplitWork runs as one part: waking a thread costs more.
+  void split(int count, int align, const std::function<void(int, int, int)>& fn, size_t work = SIZE_MAX);
+  ConvGradScratch& scratch(int part) { return part == 0 ? conv_ : helpers_[static_cast<size_t>(part - 1)]; }
 
   TensorPool pool_;
   ConvGradScratch conv_;
@@ -119,6 +130,9 @@ class GradExecutor {
   std::vector<double> keptValues_;
   std::unordered_map<const float*, size_t> sizes_;
   size_t live_ = 0, peak_ = 0;
+  int threads_ = 1;
+  std::unique_ptr<ParkedThreads> par_;   // started on the first split with more than one part
+  std::vector<ConvGradScratch> helpers_;  // convolution scratch of parts 1.. (part 0 uses conv_)
 };
 
 }  // namespace swapnas

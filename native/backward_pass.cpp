@@ -52,7 +52,8 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       g = buf;
       buf = nullptr;
     } else {
-      addInto(g, buf, static_cast<size_t>(S) * net.nodes[static_cast<size_t>(j)].numel());
+      const size_t per = net.nodes[static_cast<size_t>(j)].numel();
+      split(S, 1, [&](int, int lo, int hi) { addInto(g + lo * per, buf + lo * per, (hi - lo) * per); }, S * per);
       release(buf);
     }
   };
@@ -74,12 +75,16 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
     }
     if (hasScalar[i]) scalarTerms(net, static_cast<int>(i), dy, S, req, perSample);
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) {
-      const size_t hw = static_cast<size_t>(n.h) * n.w;
-      for (size_t sc = 0; sc < static_cast<size_t>(S) * n.c; ++sc) {
-        double acc = 0;
-        for (size_t e = 0; e < hw; ++e) acc += static_cast<double>(out_[i][sc * hw + e]) * dy[sc * hw + e];
-        r.saliency[salOff[i] + sc] = static_cast<float>(acc);
-      }
+      const size_t hw = static_cast<size_t>(n.h) * n.w, C = static_cast<size_t>(n.c);
+      const float* a = out_[i];
+      float* sal = r.saliency.data() + salOff[i];
+      split(S, 1, [&](int, int lo, int hi) {
+        for (size_t sc = lo * C; sc < hi * C; ++sc) {
+          double acc = 0;
+          for (size_t e = 0; e < hw; ++e) acc += static_cast<double>(a[sc * hw + e]) * dy[sc * hw + e];
+          sal[sc] = static_cast<float>(acc);
+        }
+      }, count);
     }
     switch (n.op) {
       case Op::Input:
@@ -88,7 +93,10 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         break;
       case Op::Relu: {
         const float* y = out_[i];
-        for (size_t e = 0; e < count; ++e) dy[e] = y[e] > 0 ? dy[e] : 0.0f;
+        const size_t per = n.numel();
+        split(S, 1, [&](int, int lo, int hi) {
+          for (size_t e = lo * per; e < hi * per; ++e) dy[e] = y[e] > 0 ? dy[e] : 0.0f;
+        }, count);
         give(j0, dy);
         break;
       }
@@ -119,8 +127,12 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         }
         float* g = dx ? acquire(count, false) : nullptr;
         float* scratch = g ? g : acquire(count, false);
-        bnBackward(req.bn == BnMode::Train, dy, xhat_[i], inv_[i].data(), S, n.c, static_cast<size_t>(n.h) * n.w, p, scratch,
-                   dp ? dp : nullptr, dp ? dp + n.c : nullptr);
+        const float* xhat = xhat_[i];
+        const double* inv = inv_[i].data();
+        split(n.c, 1, [&](int, int lo, int hi) {
+          bnBackward(req.bn == BnMode::Train, dy, xhat, inv, S, n.c, static_cast<size_t>(n.h) * n.w, p, scratch, dp ? dp : nullptr,
+                     dp ? dp + n.c : nullptr, lo, hi);
+        }, 3 * count);
         release(dy);
         if (g)
           give(j0, g);
@@ -132,7 +144,11 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       case Op::MaxPool: {
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
-          poolBackward(n, *in, dy, n.op == Op::MaxPool ? argmax_[i].data() : nullptr, g, S);
+          const size_t inPer = in->numel(), outPer = n.numel();
+          const int32_t* am = n.op == Op::MaxPool ? argmax_[i].data() : nullptr;
+          split(S, 1, [&](int, int lo, int hi) {
+            poolBackward(n, *in, dy + lo * outPer, am ? am + lo * outPer : nullptr, g + lo * inPer, hi - lo);
+          }, count * n.k * n.k);
           give(j0, g);
         }
         release(dy);
@@ -141,12 +157,18 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       case Op::Conv: {
         const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
         if (dp) {
-          convBackwardWeights(n, *in, out_[static_cast<size_t>(j0)], dy, S, dp, conv_);
+          // parts own whole rows of every group's weight gradient (output channels), each summed over all samples
+          const float* x = out_[static_cast<size_t>(j0)];
+          const bool depthwise = n.cin == n.groups && n.cout == n.groups;
+          const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
+          split(depthwise ? 1 : n.cout / n.groups, 4, [&](int t, int lo, int hi) { convBackwardWeights(n, *in, x, dy, S, dp, scratch(t), lo, hi); }, macs);
           if (n.bias) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
         }
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
-          convBackwardData(n, *in, dy, g, S, p, conv_);
+          const size_t inPer = in->numel(), outPer = n.numel();
+          const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
+          split(S, 1, [&](int t, int lo, int hi) { convBackwardData(n, *in, dy + lo * outPer, g + lo * inPer, hi - lo, p, scratch(t)); }, macs);
           give(j0, g);
         }
         release(dy);

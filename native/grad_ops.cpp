@@ -69,13 +69,12 @@ void depthwiseBackwardWeights(const Node& n, const Node& in, const float* x, con
       }
 }
 
-#if defined(__AVX2__) && !defined(__AVX512F__)
-// Lane sums of eight 8-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
-// (0 + lane 0 + lane 1 + ... + lane 7, in that order), eight accumulators at once after an 8 x 8 transpose. At
-// 8 x 8 and 16 x 16 output planes (64-256 positions) the scalar lane sums took ~45 % of the weight-gradient time.
-inline void laneSums8(const vfloat* v, double* out) {
-  __m256 r[8], t[8], u[8];
-  for (int i = 0; i < 8; ++i) r[i] = static_cast<__m256>(v[i]);
+#if defined(__AVX2__)
+// Adds lanes 0..7 of eight 8-lane vectors r[0..7] to eight double sums (lo: vectors 0-3, hi: 4-7), lane by lane in
+// order (sum_i + lane 0 + lane 1 + ... + lane 7), as the scalar loop of ntTile adds them, eight sums at once after an
+// 8 x 8 transpose.
+inline void addLanes8(const __m256* r, __m256d& lo, __m256d& hi) {
+  __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | lanes 4, 5
     t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // lanes 2, 3 | 6, 7
@@ -86,16 +85,60 @@ inline void laneSums8(const vfloat* v, double* out) {
     u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));  // lane 2 | lane 6
     u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));  // lane 3 | lane 7
   }
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   for (int l = 0; l < 8; ++l) {
     // lane l of r0..r7: the low halves of u[l % 4] and u[l % 4 + 4] for l < 4, their high halves for l >= 4
     const __m256 c = _mm256_permute2f128_ps(u[l % 4], u[l % 4 + 4], l < 4 ? 0x20 : 0x31);
     lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c)));
     hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1)));
   }
+}
+#endif
+
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Lane sums of eight 8-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
+// (0 + lane 0 + lane 1 + ... + lane 7, in that order). At 8 x 8 and 16 x 16 output planes (64-256 positions) the
+// scalar lane sums took ~45 % of the weight-gradient time.
+inline void laneSums8(const vfloat* v, double* out) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = static_cast<__m256>(v[i]);
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  addLanes8(r, lo, hi);
   _mm256_storeu_pd(out, lo);
   _mm256_storeu_pd(out + 4, hi);
 }
+#endif
+
+#if defined(__AVX512F__)
+// Lane sums of sixteen 16-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
+// (0 + lane 0 + ... + lane 15, in that order): lanes 0-7 of eight accumulators, then their lanes 8-15, through the
+// 8 x 8 transpose. The scalar sums were ~80 % of ntTile's time on AVX-512 at NB201's 8 x 8 to 32 x 32 planes (a
+// chain of 16 dependent double adds per accumulator, 256 per tile).
+inline void laneSums16(const vfloat* v, double* out) {
+  for (int g = 0; g < 2; ++g) {
+    __m256 low[8], high[8];
+    for (int i = 0; i < 8; ++i) {
+      // halves read back from the accumulators' stack copy (store forwarding; GCC 12 warns on the cast intrinsics)
+      const float* f = reinterpret_cast<const float*>(&v[g * 8 + i]);
+      low[i] = _mm256_loadu_ps(f);
+      high[i] = _mm256_loadu_ps(f + kVecFloats / 2);
+    }
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    addLanes8(low, lo, hi);
+    addLanes8(high, lo, hi);
+    _mm256_storeu_pd(out + g * 8, lo);
+    _mm256_storeu_pd(out + g * 8 + 4, hi);
+  }
+}
+#endif
+
+#if defined(__AVX512F__)
+// A full ntTile (4 x 4 accumulators) has its lane sums vectorised.
+inline constexpr int kLaneTile = 16;
+inline void laneSumsTile(const vfloat* v, double* out) { laneSums16(v, out); }
+#elif defined(__AVX2__)
+// A full ntTile (4 x 2 accumulators) has its lane sums vectorised.
+inline constexpr int kLaneTile = 8;
+inline void laneSumsTile(const vfloat* v, double* out) { laneSums8(v, out); }
 #endif
 
 // Makes the compiler hold `v` in a vector register from here on (an empty asm that "changes" it).
@@ -129,11 +172,11 @@ inline void ntTile(size_t P, const float* __restrict A, const float* __restrict 
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < TR; ++j) acc[i][j] += a[i] * b[j];
   }
-#if defined(__AVX2__) && !defined(__AVX512F__)
-  if constexpr (MR * TR == 8) {
+#if defined(__AVX2__)
+  if constexpr (MR * TR == kLaneTile) {
     if (q == P) {
-      double sums[8];
-      laneSums8(&acc[0][0], sums);
+      double sums[kLaneTile];
+      laneSumsTile(&acc[0][0], sums);
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < TR; ++j) C[static_cast<size_t>(i) * ldc + j] += sums[i * TR + j];
       return;
@@ -216,7 +259,7 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
   convForward(ct, zt, z, dx, S, wT, sc.conv);
 }
 
-void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc) {
+void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1) {
   const int G = n.groups, k = n.k, st = n.stride, p = n.pad, d = n.dilation;
   const int cinG = n.cin / G, coutG = n.cout / G;
   if (cinG == 1 && coutG == 1) {
@@ -235,9 +278,10 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   float* xpad = sc.z.reserve(static_cast<size_t>(cinG) * HpWp);
   std::memset(xpad, 0, static_cast<size_t>(cinG) * HpWp * sizeof(float));
   float* col = sc.colT.reserve(static_cast<size_t>(K) * OHW);
-  double* acc = sc.acc.reserve(static_cast<size_t>(coutG) * K);
+  const int rows = r1 - r0;
+  double* acc = sc.acc.reserve(static_cast<size_t>(rows) * K);
   for (int g = 0; g < G; ++g) {
-    std::fill(acc, acc + static_cast<size_t>(coutG) * K, 0.0);
+    std::fill(acc, acc + static_cast<size_t>(rows) * K, 0.0);
     for (int s = 0; s < S; ++s) {
       const float* xs = x + (static_cast<size_t>(s) * n.cin + static_cast<size_t>(g) * cinG) * HW;
       for (int ci = 0; ci < cinG; ++ci)
@@ -258,10 +302,11 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
               }
             }
           }
-      const float* dys = dy + (static_cast<size_t>(s) * n.cout + static_cast<size_t>(g) * coutG) * OHW;
-      gemmNT(coutG, K, OHW, dys, col, acc);
+      const float* dys = dy + (static_cast<size_t>(s) * n.cout + static_cast<size_t>(g) * coutG + r0) * OHW;
+      gemmNT(rows, K, OHW, dys, col, acc);
     }
-    for (size_t i = 0; i < static_cast<size_t>(coutG) * K; ++i) dw[static_cast<size_t>(g) * coutG * K + i] = static_cast<float>(acc[i]);
+    float* dwg = dw + (static_cast<size_t>(g) * coutG + r0) * K;
+    for (size_t i = 0; i < static_cast<size_t>(rows) * K; ++i) dwg[i] = static_cast<float>(acc[i]);
   }
 }
 
@@ -333,15 +378,15 @@ void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int
 }  // namespace
 
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
-               const float* runMean, const float* runVar) {
+               const float* runMean, const float* runVar, int c0, int c1) {
   const double N = static_cast<double>(S) * HW;
   std::vector<double> mean(runMean, runMean + C), var(runVar, runVar + C);
   if (train) {
-    int c = 0;
-    for (; c + 4 <= C; c += 4) bnMeanVar<4>(x, S, C, HW, c, N, mean.data(), var.data());
-    for (; c < C; ++c) bnMeanVar<1>(x, S, C, HW, c, N, mean.data(), var.data());
+    int c = c0;
+    for (; c + 4 <= c1; c += 4) bnMeanVar<4>(x, S, C, HW, c, N, mean.data(), var.data());
+    for (; c < c1; ++c) bnMeanVar<1>(x, S, C, HW, c, N, mean.data(), var.data());
   }
-  for (int c = 0; c < C; ++c) {
+  for (int c = c0; c < c1; ++c) {
     inv[c] = 1.0 / std::sqrt(var[c] + kBnEps);
     const double g = gamma[c], b = beta[c], ic = inv[c], m = mean[c];
     for (int s = 0; s < S; ++s) {
@@ -356,18 +401,18 @@ void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, i
 }
 
 void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
-                float* dgamma, float* dbeta) {
+                float* dgamma, float* dbeta, int c0, int c1) {
   const double N = static_cast<double>(S) * HW;
   // The channel sums feed the batch-statistics terms (train) and dgamma/dbeta; eval mode without parameter
   // gradients (VKDNW's passes) needs neither.
   std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyx(static_cast<size_t>(C), 0.0);
   const bool sums = train || dgamma || dbeta;
   if (sums) {
-    int c = 0;
-    for (; c + 4 <= C; c += 4) bnGradSums<4>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
-    for (; c < C; ++c) bnGradSums<1>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
+    int c = c0;
+    for (; c + 4 <= c1; c += 4) bnGradSums<4>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
+    for (; c < c1; ++c) bnGradSums<1>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
   }
-  for (int c = 0; c < C; ++c) {
+  for (int c = c0; c < c1; ++c) {
     if (dgamma) dgamma[c] = static_cast<float>(sdyx[c]);
     if (dbeta) dbeta[c] = static_cast<float>(sdy[c]);
     const double a = gamma[c] * inv[c];

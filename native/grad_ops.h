@@ -25,8 +25,9 @@ struct ConvGradScratch {
 // dx = d(conv)/dx applied to dy (overwrites dx; S x in.numel()). `dx` needs kNR floats of slack past its end.
 void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc);
 
-// dw = sum over samples and positions of dy x im2col(x) (overwrites dw; [cout][cin/g][k][k]).
-void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc);
+// dw = sum over samples and positions of dy x im2col(x) (overwrites dw; [cout][cin/g][k][k]), for the output
+// channels [r0, r1) of every group (a depthwise convolution computes all of them: call it with 0, 1).
+void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1);
 
 // Adds bias[c] to every position of channel c (S x C x HW).
 void addChannelBias(float* y, const float* bias, int S, int C, size_t HW);
@@ -34,15 +35,15 @@ void addChannelBias(float* y, const float* bias, int S, int C, size_t HW);
 // out[c] = sum over samples and positions of a (times b, when given), in double.
 void channelSums(const float* a, const float* b, int S, int C, size_t HW, float* out);
 
-// BN forward with parameters. Train: batch mean / biased variance; Eval: running statistics. Writes x-hat, 1/sigma
-// per channel and y = gamma * x-hat + beta.
+// BN forward with parameters, for channels [c0, c1) of C. Train: batch mean / biased variance; Eval: running
+// statistics. Writes x-hat, 1/sigma per channel and y = gamma * x-hat + beta.
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
-               const float* runMean, const float* runVar);
+               const float* runMean, const float* runVar, int c0, int c1);
 
-// BN backward: dx (overwrites), dgamma / dbeta (overwrite, may be null). Eval mode without dgamma / dbeta reads
-// no x-hat (dx = gamma / sigma * dy).
+// BN backward for channels [c0, c1) of C: dx (overwrites), dgamma / dbeta (overwrite, may be null). Eval mode without
+// dgamma / dbeta reads no x-hat (dx = gamma / sigma * dy).
 void bnBackward(bool train, const float* dy, const float* xhat, const double* inv, int S, int C, size_t HW, const float* gamma, float* dx,
-                float* dgamma, float* dbeta);
+                float* dgamma, float* dbeta, int c0, int c1);
 
 // Max pooling that records, per output, the input offset (within the plane) of the first maximum in window order.
 void maxPoolArgmax(const Node& n, const Node& in, const float* x, float* y, int32_t* argmax, int S);

@@ -68,6 +68,8 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   results_.assign(total, GradResult{});
   if (total == 0) return;
   const int threads = jobThreads(job_.threads, total);
+  // Threads beyond the job's networks go into each network's convolutions (a lone network on two threads).
+  const int inner = std::max(1, job_.threads / threads);
   CancelToken token;
   token.flags[0] = job_.cancel;
   token.flags[1] = &stopFlag_;
@@ -92,6 +94,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;
+    ex.setThreads(inner);
     size_t i;
     while (queue.take(i)) {
       GradRequest mine = req;

@@ -168,6 +168,53 @@ describe('native backward equals the reference on every op', () => {
   });
 });
 
+describe('a lone network split over threads', () => {
+  it('gives the one-thread values bit for bit (convolutions, BN, pools, adds, ReLU, saliency over 1-4 threads)', async () => {
+    // large enough that every op splits (the executor keeps tiny ops on one thread); DARTS brings strided,
+    // dilated and depthwise convolutions, max pools and concatenation, NB201 average pools and adds
+    const nets: Network[] = [
+      buildNb201Network(
+        parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'),
+        { channels: 8, cells: 1, inputSize: 32 },
+      ),
+      buildDartsNetwork(DARTS_KNOWN_GENOTYPES.DARTS_V2, {
+        kind: 'cifar',
+        channels: 4,
+        cells: 3,
+        classes: 10,
+        inputSize: 32,
+        inputChannels: 3,
+      }),
+    ];
+    for (const [i, net] of nets.entries()) {
+      const params = [prngParams(net, 3 + i)];
+      const { x, labels } = randomData(net, 24, 9);
+      for (const bn of ['train', 'eval'] as const) {
+        const job: GradientJob = {
+          networks: [net],
+          params,
+          input: x,
+          batch: 24,
+          labels,
+          bn,
+          wantInput: true,
+          wantChannelSaliency: true,
+        };
+        const [one] = await nativeGradients(addon, { ...job, threads: 1 });
+        for (const threads of [2, 3, 4]) {
+          const [split] = await nativeGradients(addon, { ...job, threads });
+          const what = `network ${i}, BN ${bn}, ${threads} threads`;
+          expect(split!.params, what).toEqual(one!.params);
+          expect(split!.input, what).toEqual(one!.input);
+          expect(split!.outputs, what).toEqual(one!.outputs);
+          expect(split!.channelSaliency, what).toEqual(one!.channelSaliency);
+          expect(split!.loss, what).toBe(one!.loss);
+        }
+      }
+    }
+  });
+});
+
 describe('native backward equals PyTorch autograd (float32, fixtures of scripts/make_grad_fixtures.py)', () => {
   const DIR = join(__dirname, 'fixtures', 'grad');
   for (const name of ['nb201_a', 'nb201_b', 'opsnet']) {

@@ -1,7 +1,8 @@
 /**
  * The proxy suite on the C++ engine: the same protocols, inputs and scoring as {@link runProxies} (the reference,
  * which stays the definition), with every pass made by the addon in float32. Passes of one network's groups and of
- * several networks run concurrently, `threads` at a time (one addon thread each); a network's passes on the same
+ * several networks run concurrently, `threads` at a time (one addon thread each; a pass that starts with no other
+ * waiting takes every free thread); a network's passes on the same
  * parameters and inputs share one forward pass (native-coalesce.ts). Groups without a native form —
  * or whose float32 value would not be faithful (synflow when its float32 value nears the end of float32 range) — run on the reference
  * engine, and each such value's settings say so (`engine: 'reference'`, `routed`: why).
@@ -39,18 +40,27 @@ export interface NativeProxyRun extends ProxyRun {
   readonly peakBytes: number;
 }
 
-/** Runs at most `n` tasks at once. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
+/**
+ * Runs tasks on at most `n` threads at once: a task starts with one thread, or with every free thread when no
+ * other task waits (a lone pass then splits its convolutions over them; its values do not depend on how many).
+ * Tasks issued together (one network's passes) are all counted before the first starts.
+ */
+function threadBudget(n: number): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
+  let free = n;
+  let pending = 0;
   const waiting: (() => void)[] = [];
   return async (task) => {
-    while (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
+    pending++;
+    await new Promise<void>((r) => setImmediate(r));
+    while (free < 1) await new Promise<void>((r) => waiting.push(r));
+    pending--;
+    const take = pending === 0 ? free : 1;
+    free -= take;
     try {
-      return await task();
+      return await task(take);
     } finally {
-      active--;
-      waiting.shift()?.();
+      free += take;
+      for (let k = 0; k < take; k++) waiting.shift()?.();
     }
   };
 }
@@ -87,7 +97,7 @@ export function rademacherCache(
 }
 
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
-  const limit = limiter(Math.max(1, Math.floor(threads)));
+  const limit = threadBudget(Math.max(1, Math.floor(threads)));
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call
   const buffers = new addon.GradBuffers();
   const draw = rademacherCache();
@@ -112,8 +122,8 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
       let peakBytes = 0;
       // passes of this network issued together share forward passes (native-coalesce.ts)
       const pass = passCoalescer(net, (x, batch, req, packed) =>
-        limit(async () => {
-          const r = await nativeProxyPass(addon, net, packed, x, batch, { ...req, buffers });
+        limit(async (t) => {
+          const r = await nativeProxyPass(addon, net, packed, x, batch, { ...req, threads: req.threads ?? t, buffers });
           peakBytes = Math.max(peakBytes, r.peakBytes);
           return r;
         }),
