@@ -64,6 +64,7 @@ constexpr size_t kMinSplitWork = size_t{1} << 16;
 void GradExecutor::split(int count, int align, const std::function<void(int, int, int)>& fn, size_t work) {
   const int units = (count + align - 1) / align;
   const int parts = work < kMinSplitWork ? 1 : std::min(threads_, units);
+  partsUsed_ = std::max(partsUsed_, parts);
   if (parts <= 1) {
     fn(0, 0, count);
     return;
@@ -93,6 +94,7 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   argmax_.assign(N, {});
   sizes_.clear();
   live_ = peak_ = 0;
+  partsUsed_ = 1;
   GradResult r;
   NwotKernel kernel;
   nwot_ = req.wantNwot ? &kernel : nullptr;
@@ -123,6 +125,7 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
     throw;
   }
   r.peakBytes = peak_ * sizeof(float);
+  r.threads = partsUsed_;
   pool_.releaseAll();
   return r;
 }

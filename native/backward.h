@@ -83,6 +83,7 @@ struct GradResult {
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
   std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
+  int threads = 1;            // most threads one op of this pass was split over (GradExecutor::setThreads)
   std::vector<double> bnVar;       // GradRequest::wantBnVar
   std::vector<double> nwotK;       // GradRequest::wantNwot, S x S
   std::vector<float> reads;        // per extra pass, S x numel(readNode) (nothing for passes without one)
@@ -131,6 +132,7 @@ class GradExecutor {
   std::unordered_map<const float*, size_t> sizes_;
   size_t live_ = 0, peak_ = 0;
   int threads_ = 1;
+  int partsUsed_ = 1;  // most parts one split ran with in this run (GradResult::threads)
   std::unique_ptr<ParkedThreads> par_;   // started on the first split with more than one part
   std::vector<ConvGradScratch> helpers_;  // convolution scratch of parts 1.. (part 0 uses conv_)
 };

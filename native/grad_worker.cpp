@@ -139,6 +139,7 @@ void GradWorker::OnOK() {
     o.Set("saliency", f32(r.saliency));
     o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
+    o.Set("threads", r.threads);
     o.Set("reads", f32(r.reads));
     o.Set("perSample", f32(r.perSample));
     o.Set("bnVar", f64(r.bnVar));

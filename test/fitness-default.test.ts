@@ -244,8 +244,17 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(other.proxy.settings.ensemble.labels).not.toBe(rep.proxy.settings.ensemble.labels);
     expect(other.optionsHash).not.toBe(rep.optionsHash);
     expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toHaveLength(3);
+    // a journal of one labelling never resumes with another
+    const journal = join(dir, 'run.jsonl');
+    expect(search('--labels', labels, '--journal', journal).status).toBe(0);
+    writeFileSync(labels, '2\n2\n2\n2\n');
+    const resumed = search('--labels', labels, '--journal', journal, '--resume');
+    expect(resumed.status).not.toBe(0);
+    expect(resumed.stderr).toMatch(/E_JOURNAL/);
     writeFileSync(labels, '1\n2\n');
     expect(search('--labels', labels).stderr).toMatch(/E_LABELS.*2 labels .* for 4 input images/);
+    writeFileSync(labels, '1\n2\n3\n4294967297\n');
+    expect(search('--labels', labels).stderr).toMatch(/E_LABELS.*label 3 .* not a non-negative 32-bit integer/);
     expect(run(['search', '--strategy', 'random', '--labels', labels]).stderr).toMatch(
       /E_OPTION.*--labels applies to swap-nas and hybrid/,
     );

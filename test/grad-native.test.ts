@@ -201,9 +201,11 @@ describe('a lone network split over threads', () => {
           wantChannelSaliency: true,
         };
         const [one] = await nativeGradients(addon, { ...job, threads: 1 });
+        expect(one!.threads).toBe(1);
         for (const threads of [2, 3, 4]) {
           const [split] = await nativeGradients(addon, { ...job, threads });
           const what = `network ${i}, BN ${bn}, ${threads} threads`;
+          expect(split!.threads, what).toBe(threads); // the ops were split: the test compares something
           expect(split!.params, what).toEqual(one!.params);
           expect(split!.input, what).toEqual(one!.input);
           expect(split!.outputs, what).toEqual(one!.outputs);

@@ -202,7 +202,10 @@ describe('ScoreServer (in process)', () => {
     const server = new ScoreServer({ warm: new WarmState(undefined, { cacheDir }) });
     const ask = (i: number, extra: Record<string, unknown> = {}) =>
       server.handle({ id: i, method: 'score', params: { archs: [A], ...TINY_NATIVE, ...extra } }) as Promise<{
-        result: { settings: Record<string, unknown> & { ensemble?: Record<string, unknown> } };
+        result: {
+          settings: Record<string, unknown> & { ensemble?: Record<string, unknown> };
+          results: { ensemble: { fitness: number } }[];
+        };
       }>;
     const labels = join(cacheDir, 'labels.txt');
     writeFileSync(labels, '3\n1\n4\n1\n5\n9\n2\n6\n');
@@ -224,6 +227,12 @@ describe('ScoreServer (in process)', () => {
     const [a, b] = await Promise.all([ask(3, { labels }), ask(4, { labels: other })]);
     expect(a.result).toEqual(given.result);
     expect(b.result.settings.ensemble!['labels']).not.toBe(given.result.settings.ensemble!['labels']);
+    expect(b.result.results[0]!.ensemble.fitness).not.toBe(a.result.results[0]!.ensemble.fitness);
+    // a labels file rewritten in place is read again (warm settings are keyed by the stamps of their files)
+    writeFileSync(labels, '0\n0\n0\n0\n0\n0\n0\n0\n1\n');
+    const rewritten = await ask(7, { labels });
+    expect(rewritten.result.settings.ensemble!['labels']).toBe(b.result.settings.ensemble!['labels']);
+    expect(rewritten.result.results).toEqual(b.result.results);
     const short = join(cacheDir, 'short.txt');
     writeFileSync(short, '1\n2\n');
     expect(await ask(5, { labels: short })).toMatchObject({ error: { code: 'E_LABELS' } });

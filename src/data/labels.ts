@@ -55,10 +55,10 @@ export function readLabels(path: string): Int32Array {
   }
   const values = path.toLowerCase().endsWith('.npy') ? Array.from(decodeNpy(buf, path).data) : textLabels(buf, path);
   values.forEach((v, i) => {
-    if (!Number.isInteger(v) || v < 0)
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
       throw new SwapError(
         'E_LABELS',
-        `${path.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative integer`,
+        `${path.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative 32-bit integer`,
       );
   });
   if (values.length === 0) throw new SwapError('E_LABELS', `${path.slice(0, 200)} holds no labels`);

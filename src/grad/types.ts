@@ -151,4 +151,6 @@ export interface NetworkGradients {
   readonly channelSaliency?: ReadonlyMap<number, Float32Array | Float64Array>;
   /** Largest activation + gradient memory held at once (bytes), where the backend measures it. */
   readonly peakBytes?: number;
+  /** Most threads one op was split over, where the backend splits a lone network's ops (values do not depend on it). */
+  readonly threads?: number;
 }

@@ -291,6 +291,8 @@ export interface NativeGradResult {
   readonly activations: Float32Array;
   /** Largest activation + gradient memory held at once. */
   readonly peakBytes: number;
+  /** Most threads one op of the pass was split over (a lone network with spare job threads; values do not depend on it). */
+  readonly threads: number;
   /** Cotangents read by the extra passes, concatenated (n × numel each). */
   readonly reads: Float32Array;
   /** Per extra pass, per scalar, n per-sample terms. */

@@ -198,6 +198,7 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     saliency: req.wantSaliency ? r.saliency : EMPTY32,
     activations: r.activations.subarray(...parts.acts),
     peakBytes: r.peakBytes,
+    threads: r.threads,
     reads: parts.converted ? EMPTY32 : reads,
     perSample: EMPTY32,
     bnVar: req.bnVar ? ownBnVar(net, req, r.bnVar) : r.bnVar,

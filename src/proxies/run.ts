@@ -104,7 +104,7 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
     if (spec.labels && !o.labels)
       throw new SwapError(
         'E_LABELS',
-        `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score and correlate, \`labels\` in the library; search and serve take none)`,
+        `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score, correlate and search, a server request's \`labels\` setting, \`labels\` in the library)`,
       );
   }
   if (!o.labels) return;

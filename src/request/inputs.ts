@@ -41,7 +41,7 @@ export function inputLabels(choice: InputChoice, n: number): Int32Array | undefi
 }
 
 /** A file's identity for cache keys (path, mtime, size): a changed file gets another key. */
-function fileStamp(path: string): string {
+export function fileStamp(path: string): string {
   try {
     const s = statSync(path);
     return `${path}@${s.mtimeMs}:${s.size}`;

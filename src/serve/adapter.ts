@@ -13,6 +13,7 @@ import { repeatSeed } from '../init/prng.js';
 import type { Network } from '../ir/types.js';
 import { scoreOnnxModel } from '../score/onnx-model.js';
 import { PROXY_NAMES, proxySpec } from '../proxies/registry.js';
+import { fileStamp } from '../request/inputs.js';
 import { requestKey, resolveScoringRequest } from '../request/resolve.js';
 import { settingsBlock } from '../request/settings.js';
 import type { ScoringRequest } from '../request/types.js';
@@ -143,13 +144,19 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
   };
 }
 
+/** The warm-state key of a request's settings: their canonical JSON and the stamps of the files they name. */
+function settingsKey(f: ArchSettings): string {
+  const files = [f.images, f.imageDir, f.npy, f.labels].map((p) => (typeof p === 'string' ? fileStamp(p) : null));
+  return canonicalJson({ settings: f, files });
+}
+
 /**
  * Parse, resolve and build a `score` request. What its settings resolve to is kept in the warm state (by their
  * canonical JSON), so a request with settings seen before only parses and builds its architectures.
  */
 export async function prepareScore(archs: readonly string[], f: ArchSettings, warm: WarmState): Promise<PreparedScore> {
   const genotypes = parseArchs(spaceEntry(f.space ?? 'nb201'), archs);
-  const { entry, ...r } = await warm.settings.get(canonicalJson(f), () => resolveSettings(f, warm));
+  const { entry, ...r } = await warm.settings.get(settingsKey(f), () => resolveSettings(f, warm));
   const networks = genotypes.map((g) => entry.space.build(g, r.request.network));
   checkInputsFit(networks, r.inputs);
   return { ...r, archs: genotypes.map((g) => entry.space.format(g)), networks };

@@ -122,6 +122,7 @@ export async function nativeGradients(addon: NativeAddon, job: GradientJob): Pro
       ...(job.keep ? { activations: splitKept(job.networks[i]!, job.batch, job.keep[i] ?? [], r.activations) } : {}),
       ...(job.wantChannelSaliency ? { channelSaliency: splitSaliency(job.networks[i]!, job.batch, r.saliency) } : {}),
       peakBytes: r.peakBytes,
+      threads: r.threads,
     }));
   } catch (e) {
     const code = (e as { code?: string }).code;
