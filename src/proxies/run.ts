@@ -176,7 +176,7 @@ export function labelsFor(s: ProxySettings, o: ProxyRunOptions, which = 0): Floa
   if (!l)
     throw new SwapError(
       'E_LABELS',
-      'this proxy needs class labels (the embedded CIFAR images carry them; for other inputs give them: --labels of score and correlate, `labels` in the library; search and serve take none)',
+      'this proxy needs class labels (the embedded CIFAR images carry them; for other inputs give them: --labels of score, correlate and search, a server request `labels` setting, `labels` in the library)',
     );
   return l;
 }
