@@ -64,15 +64,21 @@ constexpr size_t kMinSplitWork = size_t{1} << 16;
 void GradExecutor::split(int count, int align, const std::function<void(int, int, int)>& fn, size_t work) {
   const int units = (count + align - 1) / align;
   const int parts = work < kMinSplitWork ? 1 : std::min(threads_, units);
-  partsUsed_ = std::max(partsUsed_, parts);
   if (parts <= 1) {
     fn(0, 0, count);
     return;
   }
-  if (!par_) par_ = std::make_unique<ParkedThreads>();
+  if (!shared_ && !own_) own_ = std::make_unique<SplitHelpers>();
+  SplitHelpers& h = shared_ ? *shared_ : *own_;
+  std::unique_lock<std::mutex> lock(h.busy, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    fn(0, 0, count);  // another executor's op holds the helpers: this one runs whole (the same values)
+    return;
+  }
   if (helpers_.size() < static_cast<size_t>(parts - 1)) helpers_.resize(static_cast<size_t>(parts - 1));
+  partsUsed_ = std::max(partsUsed_, parts);
   std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
-  par_->run(parts, [&](int t) {
+  h.threads.run(parts, [&](int t) {
     const int lo = std::min(count, units * t / parts * align), hi = std::min(count, units * (t + 1) / parts * align);
     try {
       fn(t, lo, hi);

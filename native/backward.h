@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -92,6 +93,14 @@ struct GradResult {
   std::vector<double> passValues;  // GradRequest::passModes: one value per reduced extra pass
 };
 
+// Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on
+// them (another executor's op meanwhile runs on its own thread, with the same values), so an owner keeps at most
+// threads - 1 parked threads however many executors it lends out.
+struct SplitHelpers {
+  std::mutex busy;
+  ParkedThreads threads;
+};
+
 // Per-thread engine; reuses its buffers across networks.
 class GradExecutor {
  public:
@@ -100,7 +109,11 @@ class GradExecutor {
   size_t heldBytes() const;
   // Threads one network's convolutions may use: a job's threads beyond its networks (a lone network with two
   // threads). Every part computes whole outputs in the one-thread order, so values do not depend on it.
-  void setThreads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  // `helpers`: the owner's shared helper threads (null: the executor starts its own on first need).
+  void setThreads(int threads, SplitHelpers* helpers) {
+    threads_ = threads < 1 ? 1 : threads;
+    shared_ = helpers;
+  }
 
  private:
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
@@ -133,7 +146,8 @@ class GradExecutor {
   size_t live_ = 0, peak_ = 0;
   int threads_ = 1;
   int partsUsed_ = 1;  // most parts one split ran with in this run (GradResult::threads)
-  std::unique_ptr<ParkedThreads> par_;   // started on the first split with more than one part
+  SplitHelpers* shared_ = nullptr;        // the owner's helpers (setThreads), else own_
+  std::unique_ptr<SplitHelpers> own_;     // started on the first split with more than one part
   std::vector<ConvGradScratch> helpers_;  // convolution scratch of parts 1.. (part 0 uses conv_)
 };
 

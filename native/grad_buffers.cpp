@@ -41,7 +41,7 @@ void GradBuffers::give(std::unique_ptr<GradExecutor> ex) {
 
 GradBuffers::Stats GradBuffers::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_};
+  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_, helpers_.threads.size()};
 }
 
 void GradBuffers::clear() {
@@ -92,6 +92,7 @@ class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
     o.Set("reused", static_cast<double>(s.reused));
     o.Set("created", static_cast<double>(s.created));
     o.Set("dropped", static_cast<double>(s.dropped));
+    o.Set("helperThreads", static_cast<double>(s.helperThreads));
     return o;
   }
   Napi::Value clearJs(const Napi::CallbackInfo& info) {

@@ -30,9 +30,12 @@ class GradBuffers {
   struct Stats {
     size_t idle = 0, bytes = 0, budget = 0;
     uint64_t reused = 0, created = 0, dropped = 0;
+    size_t helperThreads = 0;  // parked split helpers started so far (at most the jobs' threads - 1)
   };
   Stats stats() const;
   void clear();
+  // The helper threads every executor lent by this object splits its ops on (GradExecutor::setThreads).
+  SplitHelpers& helpers() { return helpers_; }
 
  private:
   const size_t budget_;
@@ -40,6 +43,7 @@ class GradBuffers {
   std::vector<std::unique_ptr<GradExecutor>> idle_;
   size_t bytes_ = 0;
   uint64_t reused_ = 0, created_ = 0, dropped_ = 0;
+  SplitHelpers helpers_;  // declared last: destroyed (its threads joined) first, before the executors
 };
 
 // `job.<name>`: undefined -> null; a GradBuffers object (addon.GradBuffers) -> its buffers; anything else fails.

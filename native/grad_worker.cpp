@@ -94,7 +94,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;
-    ex.setThreads(inner);
+    ex.setThreads(inner, job_.buffers ? &job_.buffers->helpers() : nullptr);
     size_t i;
     while (queue.take(i)) {
       GradRequest mine = req;

@@ -69,6 +69,27 @@ describe('GradBuffers: pass executors kept across gradient jobs', () => {
     expect(buffers.stats()).toMatchObject({ idle: 0, bytes: 0 });
   });
 
+  it("executors lent at once share one set of split helpers: at most a job's threads - 1, values unchanged", async () => {
+    const net = buildNb201Network(sampleNb201(new Rng(8)), { channels: 8, cells: 1, inputSize: 32 });
+    const packed = packParams(net, prngParams(net, 4));
+    const x = Float32Array.from({ length: 16 * 3 * 32 * 32 }, (_, i) => Math.sin(i));
+    const req: ProxyPassRequest = {
+      bn: 'train',
+      labels: Array.from({ length: 16 }, (_, i) => i % 10),
+      wantParams: true,
+    };
+    const one = await nativeProxyPass(addon, net, packed, x, 16, { ...req, threads: 1 });
+    const buffers = new addon.GradBuffers();
+    // six lone-network jobs of 4 threads each in flight together: six executors, one shared set of helpers
+    const many = await Promise.all(
+      Array.from({ length: 6 }, () => nativeProxyPass(addon, net, packed, x, 16, { ...req, threads: 4, buffers })),
+    );
+    for (const r of many) expect(arrays(r)).toEqual(arrays(one));
+    const s = buffers.stats();
+    expect(s.helperThreads).toBeGreaterThan(0);
+    expect(s.helperThreads).toBeLessThanOrEqual(3);
+  });
+
   it('a budget too small for an executor keeps none; bad budgets and foreign objects are coded errors', async () => {
     const none = new addon.GradBuffers(0);
     const r = await passes(none);

@@ -90,6 +90,8 @@ export interface NativeGradBuffersStats {
   readonly reused: number;
   readonly created: number;
   readonly dropped: number;
+  /** Parked threads its executors split a lone network's ops over (shared: at most a job's threads − 1). */
+  readonly helperThreads: number;
 }
 
 /**
