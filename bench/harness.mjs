@@ -31,3 +31,15 @@ export async function nativeAddonOrExit() {
   }
   return load.addon;
 }
+
+/** Rows of a CSV file shipped in data/ (header names → text values), read with the package's CSV splitter. */
+export async function readDataCsv(file) {
+  const { readFileSync } = await import('node:fs');
+  const { dataDir } = await dist('data/paths.js');
+  const { splitCsvLine } = await dist('util/csv.js');
+  const lines = readFileSync(join(dataDir(), file), 'utf8').trim().split('\n');
+  const head = splitCsvLine(lines[0], file);
+  return lines
+    .slice(1)
+    .map((l, i) => Object.fromEntries(splitCsvLine(l, `${file}:${i + 2}`).map((v, j) => [head[j], v])));
+}

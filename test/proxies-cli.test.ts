@@ -88,6 +88,32 @@ describe('--proxies on score (built dist/)', () => {
     for (const v of report.values) expect(v.proxies.params).toBeGreaterThan(0);
   });
 
+  it('correlate --proxies reads the --images source it is given (its images and their labels), or says why not', () => {
+    const base = ['correlate', '--sample', '4', '--proxies', 'snip,jacov', '--proxy-protocol', 'swap'];
+    const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--input-size', '8'];
+    const report = (images: string, ...extra: string[]) => {
+      const out = mkdtempSync(join(tmpdir(), 'swapnas-pimg-'));
+      const r = run([...base, ...tiny, '--images', images, ...extra, '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'proxies.json'), 'utf8'));
+    };
+    const a = report('cifar10');
+    const b = report('cifar10-b');
+    expect(a.settings.inputs).toMatch(/cifar10_test_first20\.bin/);
+    expect(b.settings.inputs).toMatch(/cifar10_test_jpeg1000\.bin\[500:508\]/);
+    expect(b.settings.labels).toMatch(/\[500:508\].*\(record labels\)$/);
+    const snip = (r: { values: { proxies: { snip: number } }[] }) => r.values.map((v) => v.proxies.snip);
+    expect(snip(b)).not.toEqual(snip(a)); // another batch, other values (the default batch was read before)
+    // CIFAR-100's labels need the 100-class network; on the 10-class one they are a coded error
+    expect(report('cifar100', '--dataset', 'cifar100').settings.inputs).toMatch(/cifar100/);
+    const ten = run([...base, ...tiny, '--images', 'cifar100', '--out', mkdtempSync(join(tmpdir(), 'swapnas-pimg-'))]);
+    expect(ten.stderr).toMatch(/E_LABELS.*outside 0…9/);
+    // 20 CIFAR-100 images ship: a protocol that needs 64 says so
+    const official = run([...base.slice(0, 4), 'jacov', '--proxy-protocol', 'official', '--images', 'cifar100']);
+    expect(official.status).not.toBe(0);
+    expect(official.stderr).toMatch(/E_INPUT_SHAPE.*64 exceeds the 20 samples/);
+  });
+
   it('correlate --proxies resumes from its cache after kill -9, measuring only what is missing', async () => {
     const args = ['correlate', '--sample', '16', '--proxies', 'params,synflow', '--proxy-protocol', 'swap'];
     const tiny = ['--channels', '4', '--cells', '1', '--batch', '8', '--input-size', '8', '--threads', '1'];

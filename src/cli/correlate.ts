@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import { checkRegulariser } from '../proxies/regularise.js';
-import { IMAGE_SOURCES, type ImageSource } from '../study/measure.js';
+import { IMAGE_SOURCES, type ImageSource, sourceInputs, sourceLabels } from '../study/measure.js';
+import { readLabels } from '../data/labels.js';
 import { checkOutputDir } from '../io/output-path.js';
 import { reportSkipped } from './verbose.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
@@ -273,6 +274,28 @@ async function correlateSwap(f: CorrelateFlags, plan: CorrelatePlan, rule: Ensem
   }
 }
 
+/**
+ * The proxies' batch from a named source other than the embedded default and Gaussian: its first `count` images at
+ * the network's input size, with their labels (or those of `labelsFile`, one per image).
+ */
+function namedSourceImages(images: 'cifar10-b' | 'cifar100', count: number, shape: Shape3, labelsFile?: string) {
+  const [c, h, w] = shape;
+  if (c !== 3 || h !== w)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `--images ${images} gives 3-channel square images; the network takes ${shape.join('x')}`,
+    );
+  const batch = sourceInputs(images, count, h, 0);
+  const all = labelsFile !== undefined ? readLabels(labelsFile) : sourceLabels(images, count)!;
+  if (all.length < batch.n)
+    throw new SwapError(
+      'E_LABELS',
+      `${all.length} labels in ${labelsFile?.slice(0, 120)} for ${batch.n} input images (${batch.source})`,
+    );
+  const labels = all.subarray(0, batch.n);
+  return { images: batch, labels, labelSource: labelsFile ?? `${batch.source} (record labels)` };
+}
+
 /** `correlate --redis` with an ensemble: its member passes (and a reference set to build) on queue workers. */
 function ensembleRemote(f: CorrelateFlags, signal: AbortSignal): EnsembleCorrelateInput['remote'] {
   const o = { url: f.redis!, chunk: int('--chunk', f.chunk, 1), progress: f.progress, signal };
@@ -310,13 +333,21 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   type G = unknown;
   const space = entry.space as unknown as { format(g: G): string; build(g: G, o: object): Network };
   const first = space.build(genotypes[0]!, opts);
-  // --images names a source here (cifar10 | … | gaussian), not a file: the proxies use the embedded labelled
-  // CIFAR-10 images, or the seeded Gaussian batch (then only label-free proxies can run).
-  const src = {
-    ...(f.labels !== undefined ? { labels: f.labels } : {}),
-    ...(f.images === 'gaussian' ? { gaussian: true } : {}),
-  };
-  const data = await proxyImages(src, imagesNeeded(req, S), first.nodes[0]!.shape as Shape3);
+  // --images names a source here (cifar10 | … | gaussian), not a file: the proxies use its images with their labels
+  // (the seeded Gaussian batch has none: then only label-free proxies can run); --labels replaces them.
+  const shape = first.nodes[0]!.shape as Shape3;
+  const need = imagesNeeded(req, S);
+  const data =
+    f.images === 'cifar10-b' || f.images === 'cifar100'
+      ? namedSourceImages(f.images, need, shape, f.labels)
+      : await proxyImages(
+          {
+            ...(f.labels !== undefined ? { labels: f.labels } : {}),
+            ...(f.images === 'gaussian' ? { gaussian: true } : {}),
+          },
+          need,
+          shape,
+        );
   const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
   const run: ProxyRunOptions = {
     protocol: req.protocol,
@@ -333,6 +364,9 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
       protocol: req.protocol,
       seed: seedArg('--weight-seed', f.weightSeed),
       images: f.images,
+      // the batch itself for the named sources: their caches from before they were read (when the proxies silently
+      // took the default batch) hold other values
+      ...(f.images === 'cifar10-b' || f.images === 'cifar100' ? { inputs: data.images.source } : {}),
       labels: f.labels ?? 'embedded',
       batch: req.batch ?? (req.protocol === 'swap' ? S : null),
       engine: req.engine.backend,

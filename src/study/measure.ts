@@ -5,6 +5,7 @@ import type { Backend } from '../backends/types.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { CIFAR10_MEAN, CIFAR10_STD, defaultBatch, cifar100Batch, loadCifarBinary } from '../data/cifar.js';
 import { gaussianBatch } from '../data/gaussian.js';
+import { cifar100Labels, cifarLabels, defaultLabels } from '../data/labels.js';
 import { resizeBatch } from '../data/resize.js';
 import { dataDir } from '../data/paths.js';
 import { measureProxies } from '../proxies/engine.js';
@@ -48,38 +49,59 @@ export function settingKey(s: ProxySetting): string {
   return `C${s.channels}-N${s.cells}-S${s.batch}-R${s.repeats}-${s.images}${s.inputSize !== undefined && s.inputSize !== 32 ? `-px${s.inputSize}` : ''}-seed${s.seed}${s.prune ? '-pruned' : ''}${s.nwot ? '-nwot' : ''}`;
 }
 
+/**
+ * The class labels of a named source's first `count` images, as {@link settingInputs} orders them (undefined for
+ * `gaussian`, which has none).
+ */
+export function sourceLabels(images: ImageSource, count: number): Int32Array | undefined {
+  switch (images) {
+    case 'cifar10':
+      return defaultLabels(count);
+    case 'cifar10-b':
+      return cifarLabels(join(dataDir(), 'cifar10_test_jpeg1000.bin'), count, 500);
+    case 'cifar100':
+      return cifar100Labels(count);
+    case 'gaussian':
+      return undefined;
+  }
+}
+
 /** The input batch a setting uses (RGB, 32×32 unless `inputSize` resizes it). */
 export function settingInputs(s: ProxySetting): InputBatch {
-  const size = s.inputSize ?? 32;
-  if (s.images === 'gaussian') return gaussianBatch(s.batch, 3, size, size, s.seed);
-  const b = sourceBatch(s);
+  return sourceInputs(s.images, s.batch, s.inputSize ?? 32, s.seed);
+}
+
+/** The first `count` images of a named source (see {@link ProxySetting.images}), RGB at `size`×`size`. */
+export function sourceInputs(images: ImageSource, count: number, size: number, seed: number): InputBatch {
+  if (images === 'gaussian') return gaussianBatch(count, 3, size, size, seed);
+  const b = sourceBatch(images, count, seed);
   return size === 32 ? b : resizeBatch(b, size);
 }
 
-function sourceBatch(s: ProxySetting): InputBatch {
-  switch (s.images) {
+function sourceBatch(images: ImageSource, batch: number, seed: number): InputBatch {
+  switch (images) {
     case 'cifar10':
-      return defaultBatch(s.batch);
+      return defaultBatch(batch);
     case 'cifar10-b': {
       const all = loadCifarBinary(join(dataDir(), 'cifar10_test_jpeg1000.bin'), 1000, {
         mean: CIFAR10_MEAN,
         std: CIFAR10_STD,
       });
       const per = 3 * 32 * 32;
-      if (s.batch > 500) throw new SwapError('E_OPTION', 'cifar10-b batches hold at most 500 images');
+      if (batch > 500) throw new SwapError('E_OPTION', 'cifar10-b batches hold at most 500 images');
       return makeBatch(
-        all.data.slice(500 * per, (500 + s.batch) * per),
-        s.batch,
+        all.data.slice(500 * per, (500 + batch) * per),
+        batch,
         3,
         32,
         32,
-        `cifar10_test_jpeg1000.bin[500:${500 + s.batch}]`,
+        `cifar10_test_jpeg1000.bin[500:${500 + batch}]`,
       );
     }
     case 'cifar100':
-      return takeSamples(cifar100Batch(20), s.batch);
+      return takeSamples(cifar100Batch(20), batch);
     case 'gaussian':
-      return gaussianBatch(s.batch, 3, 32, 32, s.seed);
+      return gaussianBatch(batch, 3, 32, 32, seed);
   }
 }
 
