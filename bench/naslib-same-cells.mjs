@@ -6,8 +6,8 @@
 //   node dist/cli/main.js correlate --space nb201 --dataset cifar10 --archs <NASLib's 724 CIFAR-10 cells> \
 //     --proxies grad_norm,snip,fisher,plain,jacov,epe_nas,synflow,nwot,l2_norm,params,flops --proxy-protocol official \
 //     --backend native --threads 2 --out <dir>
-//   node bench/naslib-same-cells.mjs --values <dir>/cache/proxies-nb201-*.jsonl [--dataset cifar10] [--resamples 2000]
-//        [--values-b <the same correlate run with --images cifar10-b>/cache/proxies-nb201-*.jsonl]
+//   node bench/naslib-same-cells.mjs --values <dir>/proxies.json [--dataset cifar10] [--resamples 2000]
+//        [--values-b <the same correlate run with --images cifar10-b>/proxies.json]
 //
 // With --values-b (another batch of 64 test images) it also prints each image-reading proxy's ρ with accuracy on
 // that batch and the agreement of its values between our two batches: how much a batch alone moves a proxy, to set
@@ -27,7 +27,7 @@ const { values: a } = parseArgs({
     'values-b': { type: 'string' },
   },
 });
-if (!a.values) throw new Error('--values <correlate cache jsonl> is required');
+if (!a.values) throw new Error('--values <correlate proxies.json or its cache jsonl> is required');
 const truthCol = { cifar10: 'cifar10_test', cifar100: 'cifar100_test', imagenet16: 'imagenet16_test' }[a.dataset];
 const naslibName = { cifar10: 'cifar10', cifar100: 'cifar100', imagenet16: 'ImageNet16-120' }[a.dataset];
 const read = readDataCsv;
@@ -37,14 +37,12 @@ const naslib = new Map(
     .filter((r) => r.dataset === a.dataset || r.dataset === naslibName)
     .map((r) => [r.arch, r]),
 );
-const readValues = (f) =>
-  new Map(
-    readFileSync(f, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .map((r) => [r.arch, r.proxies]),
-  );
+// a correlate report (<out>/proxies.json: its `values`) or its cache (<out>/cache/*.jsonl: one row per line)
+const readValues = (f) => {
+  const text = readFileSync(f, 'utf8').trim();
+  const rows = f.endsWith('.json') ? JSON.parse(text).values : text.split('\n').map((l) => JSON.parse(l));
+  return new Map(rows.map((r) => [r.arch, r.proxies]));
+};
 const ours = readValues(a.values);
 const oursB = a['values-b'] ? readValues(a['values-b']) : undefined;
 const cells = [...naslib.keys()].filter((k) => ours.has(k));
