@@ -244,6 +244,10 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(other.proxy.settings.ensemble.labels).not.toBe(rep.proxy.settings.ensemble.labels);
     expect(other.optionsHash).not.toBe(rep.optionsHash);
     expect(readdirSync(dir).filter((f) => f.startsWith('reference-'))).toHaveLength(3);
+    // a fitness that reads no labels says it ignores them
+    expect(search('--labels', labels, '--fitness', 'reg-swap').stderr).toMatch(
+      /note: the given labels are not read: no member of fitness reg-swap uses class labels/,
+    );
     // a journal of one labelling never resumes with another
     const journal = join(dir, 'run.jsonl');
     expect(search('--labels', labels, '--journal', journal).status).toBe(0);

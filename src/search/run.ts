@@ -344,6 +344,8 @@ function ensembleSource<G>(
   const fit = resolveFitness(opts.fitness, { unsupported, labelled: r.labels !== undefined });
   if (fit.fallback) opts.onNote?.(fit.fallback);
   const rule = fit.rule;
+  if (r.labelsKey !== undefined && !(rule && needsLabels(rule)))
+    opts.onNote?.(`the given labels are not read: no member of fitness ${fit.name} uses class labels`);
   if (!rule) return undefined;
   const members = remote?.members?.({ request: r.request, inputs: r.inputs });
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
