@@ -244,8 +244,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Conv: {
         // samples are independent: each part convolves its own (a lone network on two threads)
         const size_t inPer = in->numel(), outPer = n.numel();
-        const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
-        split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); }, macs);
+        split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); },
+              convMacs(n, S));
         if (n.bias) addChannelBias(y, p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k, S, n.cout, HW);
         break;
       }

@@ -156,18 +156,17 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }
       case Op::Conv: {
         const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+        const size_t macs = convMacs(n, S);
         if (dp) {
           // parts own whole rows of every group's weight gradient (output channels), each summed over all samples
           const float* x = out_[static_cast<size_t>(j0)];
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
-          const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
           split(depthwise ? 1 : n.cout / n.groups, 4, [&](int t, int lo, int hi) { convBackwardWeights(n, *in, x, dy, S, dp, scratch(t), lo, hi); }, macs);
           if (n.bias) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
         }
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
           const size_t inPer = in->numel(), outPer = n.numel();
-          const size_t macs = count * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
           split(S, 1, [&](int t, int lo, int hi) { convBackwardData(n, *in, dy + lo * outPer, g + lo * inPer, hi - lo, p, scratch(t)); }, macs);
           give(j0, g);
         }

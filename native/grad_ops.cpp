@@ -95,10 +95,12 @@ inline void addLanes8(const __m256* r, __m256d& lo, __m256d& hi) {
 #endif
 
 #if defined(__AVX2__) && !defined(__AVX512F__)
+// A full ntTile (4 x 2 accumulators of 8 lanes) has its lane sums vectorised.
+inline constexpr int kLaneTile = 8;
 // Lane sums of eight 8-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
 // (0 + lane 0 + lane 1 + ... + lane 7, in that order). At 8 x 8 and 16 x 16 output planes (64-256 positions) the
 // scalar lane sums took ~45 % of the weight-gradient time.
-inline void laneSums8(const vfloat* v, double* out) {
+inline void laneSumsTile(const vfloat* v, double* out) {
   __m256 r[8];
   for (int i = 0; i < 8; ++i) r[i] = static_cast<__m256>(v[i]);
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
@@ -109,11 +111,13 @@ inline void laneSums8(const vfloat* v, double* out) {
 #endif
 
 #if defined(__AVX512F__)
+// A full ntTile (4 x 4 accumulators of 16 lanes) has its lane sums vectorised.
+inline constexpr int kLaneTile = 16;
 // Lane sums of sixteen 16-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
 // (0 + lane 0 + ... + lane 15, in that order): lanes 0-7 of eight accumulators, then their lanes 8-15, through the
 // 8 x 8 transpose. The scalar sums were ~80 % of ntTile's time on AVX-512 at NB201's 8 x 8 to 32 x 32 planes (a
 // chain of 16 dependent double adds per accumulator, 256 per tile).
-inline void laneSums16(const vfloat* v, double* out) {
+inline void laneSumsTile(const vfloat* v, double* out) {
   for (int g = 0; g < 2; ++g) {
     __m256 low[8], high[8];
     for (int i = 0; i < 8; ++i) {
@@ -129,16 +133,6 @@ inline void laneSums16(const vfloat* v, double* out) {
     _mm256_storeu_pd(out + g * 8 + 4, hi);
   }
 }
-#endif
-
-#if defined(__AVX512F__)
-// A full ntTile (4 x 4 accumulators) has its lane sums vectorised.
-inline constexpr int kLaneTile = 16;
-inline void laneSumsTile(const vfloat* v, double* out) { laneSums16(v, out); }
-#elif defined(__AVX2__)
-// A full ntTile (4 x 2 accumulators) has its lane sums vectorised.
-inline constexpr int kLaneTile = 8;
-inline void laneSumsTile(const vfloat* v, double* out) { laneSums8(v, out); }
 #endif
 
 // Makes the compiler hold `v` in a vector register from here on (an empty asm that "changes" it).

@@ -22,6 +22,11 @@ struct ConvGradScratch {
   AlignedArray<double> acc; // weight-gradient accumulator
 };
 
+// Multiply-adds of conv node `n` over S samples (what one forward, backward-data or weight-gradient pass does).
+inline size_t convMacs(const Node& n, int S) {
+  return static_cast<size_t>(S) * n.numel() * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
+}
+
 // dx = d(conv)/dx applied to dy (overwrites dx; S x in.numel()). `dx` needs kNR floats of slack past its end.
 void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc);
 

@@ -5,7 +5,6 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { BackendName } from '../backends/types.js';
 import { checkRegulariser } from '../proxies/regularise.js';
 import { IMAGE_SOURCES, type ImageSource, sourceInputs, sourceLabels } from '../study/measure.js';
-import { readLabels } from '../data/labels.js';
 import { checkOutputDir } from '../io/output-path.js';
 import { reportSkipped } from './verbose.js';
 import { runCorrelate, selectArchitectures, writeCorrelateReport, type Selection } from '../study/correlate-run.js';
@@ -34,7 +33,7 @@ import { checkProxyRequest, type ProxyRunOptions } from '../proxies/run.js';
 import { ProxyValueCache, proxyCacheName } from '../study/proxy-cache.js';
 import type { Shape3 } from '../ir/types.js';
 import { remoteMeasurer } from '../queue/measure-remote.js';
-import { addFitnessOptions, fitnessRule } from './ensemble.js';
+import { addFitnessOptions, fitnessRule, givenLabels } from './ensemble.js';
 import { type EnsembleCorrelateInput, ensembleCorrelationRows } from './correlate-ensemble.js';
 import { type FitnessChoice, resolveFitness } from '../score/ensemble.js';
 import { remoteMembers } from '../queue/ensemble-remote.js';
@@ -285,15 +284,10 @@ function namedSourceImages(images: 'cifar10-b' | 'cifar100', count: number, shap
       'E_INPUT_SHAPE',
       `--images ${images} gives 3-channel square images; the network takes ${shape.join('x')}`,
     );
-  const batch = sourceInputs(images, count, h, 0);
-  const all = labelsFile !== undefined ? readLabels(labelsFile) : sourceLabels(images, count)!;
-  if (all.length < batch.n)
-    throw new SwapError(
-      'E_LABELS',
-      `${all.length} labels in ${labelsFile?.slice(0, 120)} for ${batch.n} input images (${batch.source})`,
-    );
-  const labels = all.subarray(0, batch.n);
-  return { images: batch, labels, labelSource: labelsFile ?? `${batch.source} (record labels)` };
+  const batch = sourceInputs(images, count, h);
+  if (labelsFile === undefined)
+    return { images: batch, labels: sourceLabels(images, count)!, labelSource: `${batch.source} (record labels)` };
+  return { images: batch, labels: givenLabels(labelsFile, batch).labels, labelSource: labelsFile };
 }
 
 /** `correlate --redis` with an ensemble: its member passes (and a reference set to build) on queue workers. */
@@ -337,17 +331,17 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   // (the seeded Gaussian batch has none: then only label-free proxies can run); --labels replaces them.
   const shape = first.nodes[0]!.shape as Shape3;
   const need = imagesNeeded(req, S);
-  const data =
-    f.images === 'cifar10-b' || f.images === 'cifar100'
-      ? namedSourceImages(f.images, need, shape, f.labels)
-      : await proxyImages(
-          {
-            ...(f.labels !== undefined ? { labels: f.labels } : {}),
-            ...(f.images === 'gaussian' ? { gaussian: true } : {}),
-          },
-          need,
-          shape,
-        );
+  const named = f.images === 'cifar10-b' || f.images === 'cifar100' ? f.images : undefined;
+  const data = named
+    ? namedSourceImages(named, need, shape, f.labels)
+    : await proxyImages(
+        {
+          ...(f.labels !== undefined ? { labels: f.labels } : {}),
+          ...(f.images === 'gaussian' ? { gaussian: true } : {}),
+        },
+        need,
+        shape,
+      );
   const progress = new Progress('correlate', f.progress && !f.redis, process.stderr, 'architectures');
   const run: ProxyRunOptions = {
     protocol: req.protocol,
@@ -366,7 +360,7 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
       images: f.images,
       // the batch itself for the named sources: their caches from before they were read (when the proxies silently
       // took the default batch) hold other values
-      ...(f.images === 'cifar10-b' || f.images === 'cifar100' ? { inputs: data.images.source } : {}),
+      ...(named ? { inputs: data.images.source } : {}),
       labels: f.labels ?? 'embedded',
       batch: req.batch ?? (req.protocol === 'swap' ? S : null),
       engine: req.engine.backend,

@@ -13,7 +13,6 @@ import {
   type EnsembleOptions,
   EnsembleScorer,
   fitnessNames,
-  needsLabels,
   type RemoteMembers,
   requestEnsembleOptions,
 } from '../score/ensemble.js';
@@ -72,8 +71,7 @@ export function ensembleScorerFor<G>(
 ): EnsembleScorer<G, object> {
   const progress = new Progress('ensemble reference set', r.progress, process.stderr, 'networks');
   return new EnsembleScorer(space, {
-    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
-    ...(r.labelsKey !== undefined && needsLabels(rule) ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
+    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels, r.labelsKey),
     ...(r.threads !== undefined ? { threads: r.threads } : {}),
     ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}),
     ...(r.registry ? { registry: r.registry } : {}),

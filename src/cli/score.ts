@@ -40,19 +40,13 @@ import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
-import {
-  addFitnessOptions,
-  ensembleScorerFor,
-  ensembleSettings,
-  fitnessRule,
-  givenLabels,
-  needsLabels,
-} from './ensemble.js';
+import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule, givenLabels } from './ensemble.js';
 import { type EnsembleRule, memberNames } from '../proxies/ensemble.js';
 import {
   type EnsembleScore,
   type EnsembleScorer,
   type FitnessChoice,
+  labelsKeyFor,
   scoreFitness as resolveScoreFitness,
 } from '../score/ensemble.js';
 
@@ -455,8 +449,8 @@ async function openEnsemble(plan: ScorePlan, f: ScoreFlags, rule: EnsembleRule, 
     ...(remote ? { remote } : {}),
   });
   await scorer.loadReference();
-  const keyed = given && needsLabels(rule) ? { labels: given.key } : {};
-  return { scorer, settings: { ...ensembleSettings(rule), ...keyed } };
+  const keyed = labelsKeyFor(rule, given?.key);
+  return { scorer, settings: { ...ensembleSettings(rule), ...(keyed !== undefined ? { labels: keyed } : {}) } };
 }
 
 /** Member passes of the run's request on queue workers (the queue client is loaded only here). */

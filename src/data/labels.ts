@@ -54,15 +54,19 @@ export function readLabels(path: string): Int32Array {
     });
   }
   const values = path.toLowerCase().endsWith('.npy') ? Array.from(decodeNpy(buf, path).data) : textLabels(buf, path);
-  values.forEach((v, i) => {
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
-      throw new SwapError(
-        'E_LABELS',
-        `${path.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative 32-bit integer`,
-      );
-  });
+  values.forEach((v, i) => checkLabel(v, i, path));
   if (values.length === 0) throw new SwapError('E_LABELS', `${path.slice(0, 200)} holds no labels`);
   return Int32Array.from(values);
+}
+
+/** A class label must be a non-negative 32-bit integer (`E_LABELS` naming where it came from otherwise). */
+function checkLabel(v: number, i: number, origin: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+    throw new SwapError(
+      'E_LABELS',
+      `${origin.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative 32-bit integer`,
+    );
+  return v;
 }
 
 function textLabels(buf: Buffer, path: string): number[] {
@@ -96,15 +100,7 @@ export function batchLabels(
       'E_LABELS',
       `${all.length} labels in ${origin.slice(0, 120)} for ${inputs.n} input images (${inputs.source.slice(0, 80)})`,
     );
-  const labels = Int32Array.from({ length: inputs.n }, (_, i) => {
-    const v = all[i]!;
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
-      throw new SwapError(
-        'E_LABELS',
-        `${origin.slice(0, 120)}: label ${i} (${String(v).slice(0, 20)}) is not a non-negative integer`,
-      );
-    return v;
-  });
+  const labels = Int32Array.from({ length: inputs.n }, (_, i) => checkLabel(all[i]!, i, origin));
   const key = createHash('sha256')
     .update(`[${Array.from(labels).join(',')}]`)
     .digest('hex')

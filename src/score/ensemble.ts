@@ -243,16 +243,27 @@ export interface EnsembleRequest {
 }
 
 /**
+ * The key of labels given apart from the inputs as far as `rule` is concerned: the key when a member of the rule
+ * reads class labels (it then joins the reference set's identity and the run's settings), else undefined.
+ */
+export function labelsKeyFor(rule: EnsembleRule, key: string | undefined): string | undefined {
+  return key !== undefined && needsLabels(rule) ? key : undefined;
+}
+
+/**
  * The options of an {@link EnsembleScorer} that follow from a resolved scoring request: its network, batch, seed,
- * μ/σ and backend, with the whole request as the reference set's cache identity. Callers add threads, cache folder,
- * progress and the like.
+ * μ/σ and backend, with the whole request as the reference set's cache identity — and the key of labels given apart
+ * from the inputs, where the rule reads them ({@link labelsKeyFor}). Callers add threads, cache folder, progress and
+ * the like.
  */
 export function requestEnsembleOptions(
   rule: EnsembleRule,
   request: EnsembleRequest,
   inputs: InputBatch,
   labels?: ArrayLike<number>,
+  labelsKey?: string,
 ): EnsembleOptions<object> {
+  const keyed = labelsKeyFor(rule, labelsKey);
   return {
     rule,
     network: request.network,
@@ -262,7 +273,7 @@ export function requestEnsembleOptions(
     repeats: request.repeats,
     seed: request.seed,
     regulariser: request.regulariser ?? undefined,
-    settings: { ...request },
+    settings: { ...request, ...(keyed !== undefined ? { labels: keyed } : {}) },
     backend: request.backend,
   };
 }

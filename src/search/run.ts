@@ -18,7 +18,13 @@ import { CommandEvaluator, TableEvaluator } from './evaluator.js';
 import { JOURNAL_VERSION, optionsHash as hashOptions, type JournalHeader } from './journal.js';
 import { CachedProxy, SwapProxy, type RemoteSwapScorer, type ScoreSource } from './proxy.js';
 import { EnsembleSource } from './ensemble-source.js';
-import { EnsembleScorer, fitnessRule, needsLabels, requestEnsembleOptions, resolveFitness } from '../score/ensemble.js';
+import {
+  EnsembleScorer,
+  fitnessRule,
+  labelsKeyFor,
+  requestEnsembleOptions,
+  resolveFitness,
+} from '../score/ensemble.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { SearchSession, type TrajectoryPoint } from './session.js';
@@ -344,13 +350,13 @@ function ensembleSource<G>(
   const fit = resolveFitness(opts.fitness, { unsupported, labelled: r.labels !== undefined });
   if (fit.fallback) opts.onNote?.(fit.fallback);
   const rule = fit.rule;
-  if (r.labelsKey !== undefined && !(rule && needsLabels(rule)))
+  const labelsKey = rule && labelsKeyFor(rule, r.labelsKey);
+  if (r.labelsKey !== undefined && labelsKey === undefined)
     opts.onNote?.(`the given labels are not read: no member of fitness ${fit.name} uses class labels`);
   if (!rule) return undefined;
   const members = remote?.members?.({ request: r.request, inputs: r.inputs });
   const scorer = new EnsembleScorer(entry.space as SearchSpace<G, object>, {
-    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels),
-    ...(r.labelsKey !== undefined && needsLabels(rule) ? { settings: { ...r.request, labels: r.labelsKey } } : {}),
+    ...requestEnsembleOptions(rule, r.request, r.inputs, r.labels, r.labelsKey),
     network: r.network,
     backend: opts.backend ?? 'auto',
     ...(deps.registry ? { registry: deps.registry } : {}),
@@ -360,7 +366,6 @@ function ensembleSource<G>(
     ...(opts.onReference ? { onReference: opts.onReference } : {}),
     ...(members ? { remote: members } : {}),
   });
-  const labelsKey = needsLabels(rule) ? r.labelsKey : undefined;
   return new EnsembleSource(scorer, rule, fit.name, swap.metadata, labelsKey);
 }
 

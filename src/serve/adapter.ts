@@ -24,6 +24,7 @@ import {
   type EnsembleScorer,
   fitnessNames,
   fitnessRule,
+  labelsKeyFor,
   REG_SWAP_FITNESS,
   scoreFitness,
 } from '../score/ensemble.js';
@@ -100,7 +101,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
   const given = f.labels !== undefined ? givenLabels(f.labels, inputs) : undefined;
   const labelled = given !== undefined || labels !== undefined;
   const fitness = scoreFitness({ fitness: f.fitness, official: f.official, labelled });
-  const keyed = given && fitness.rule && needsLabels(fitness.rule) ? { labels: given.key } : {};
+  const keyed = fitness.rule ? labelsKeyFor(fitness.rule, given?.key) : undefined;
   const choice = await warm.choose(request.backend);
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
   const ensemble = fitness.rule
@@ -126,7 +127,7 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
       threads ?? null,
       Boolean(table),
       fitness.name,
-      keyed.labels ?? null,
+      keyed ?? null,
     ]),
     request,
     inputs,
@@ -137,7 +138,9 @@ async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<Resolv
     settings: {
       ...settingsBlock(request, choice.backend.name, choice.skipped),
       ...(table ? { truth: truthInfo(table) } : {}),
-      ...(fitness.rule ? { ensemble: { ...ensembleSettings(fitness.rule), ...keyed } } : {}),
+      ...(fitness.rule
+        ? { ensemble: { ...ensembleSettings(fitness.rule), ...(keyed !== undefined ? { labels: keyed } : {}) } }
+        : {}),
       // the default's fallback (score --official, unlabelled images), said here as the CLI says it on stderr
       ...(fitness.fallback ? { fitnessNote: fitness.fallback } : {}),
     },

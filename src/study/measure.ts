@@ -58,7 +58,7 @@ export function sourceLabels(images: ImageSource, count: number): Int32Array | u
     case 'cifar10':
       return defaultLabels(count);
     case 'cifar10-b':
-      return cifarLabels(join(dataDir(), 'cifar10_test_jpeg1000.bin'), count, 500);
+      return cifarLabels(join(dataDir(), CIFAR10_B.file), count, CIFAR10_B.from);
     case 'cifar100':
       return cifar100Labels(count);
     case 'gaussian':
@@ -71,37 +71,42 @@ export function settingInputs(s: ProxySetting): InputBatch {
   return sourceInputs(s.images, s.batch, s.inputSize ?? 32, s.seed);
 }
 
-/** The first `count` images of a named source (see {@link ProxySetting.images}), RGB at `size`×`size`. */
-export function sourceInputs(images: ImageSource, count: number, size: number, seed: number): InputBatch {
+/**
+ * The first `count` images of a named source (see {@link ProxySetting.images}), RGB at `size`×`size` (`seed`: the
+ * Gaussian batch's).
+ */
+export function sourceInputs(images: ImageSource, count: number, size: number, seed = 0): InputBatch {
   if (images === 'gaussian') return gaussianBatch(count, 3, size, size, seed);
-  const b = sourceBatch(images, count, seed);
+  const b = sourceBatch(images, count);
   return size === 32 ? b : resizeBatch(b, size);
 }
 
-function sourceBatch(images: ImageSource, batch: number, seed: number): InputBatch {
+/** The `cifar10-b` source: test images from index 500 of the 1,000-image file (disjoint from the default batch). */
+const CIFAR10_B = { file: 'cifar10_test_jpeg1000.bin', from: 500 } as const;
+
+function sourceBatch(images: Exclude<ImageSource, 'gaussian'>, batch: number): InputBatch {
   switch (images) {
     case 'cifar10':
       return defaultBatch(batch);
     case 'cifar10-b': {
-      const all = loadCifarBinary(join(dataDir(), 'cifar10_test_jpeg1000.bin'), 1000, {
+      const all = loadCifarBinary(join(dataDir(), CIFAR10_B.file), 1000, {
         mean: CIFAR10_MEAN,
         std: CIFAR10_STD,
       });
       const per = 3 * 32 * 32;
-      if (batch > 500) throw new SwapError('E_OPTION', 'cifar10-b batches hold at most 500 images');
+      const from = CIFAR10_B.from;
+      if (batch > 1000 - from) throw new SwapError('E_OPTION', `cifar10-b batches hold at most ${1000 - from} images`);
       return makeBatch(
-        all.data.slice(500 * per, (500 + batch) * per),
+        all.data.slice(from * per, (from + batch) * per),
         batch,
         3,
         32,
         32,
-        `cifar10_test_jpeg1000.bin[500:${500 + batch}]`,
+        `${CIFAR10_B.file}[${from}:${from + batch}]`,
       );
     }
     case 'cifar100':
       return takeSamples(cifar100Batch(20), batch);
-    case 'gaussian':
-      return gaussianBatch(batch, 3, 32, 32, seed);
   }
 }
 
