@@ -43,3 +43,36 @@ export async function readDataCsv(file) {
     .slice(1)
     .map((l, i) => Object.fromEntries(splitCsvLine(l, `${file}:${i + 2}`).map((v, j) => [head[j], v])));
 }
+
+/** The official repositories' folders under `dir`, as scripts/make_proxy_fixtures.py's flags (`--zc DIR/zero-cost-nas` …). */
+export function officialCheckoutArgs(dir) {
+  const checkouts = {
+    zc: 'zero-cost-nas',
+    naslib: 'NASLib',
+    zico: 'ZiCo',
+    meco: 'MeCo',
+    aznas: 'AZ-NAS',
+    vkdnw: 'VKDNW',
+    zennas: 'ZenNAS',
+  };
+  return Object.entries(checkouts).flatMap(([flag, folder]) => [`--${flag}`, join(dir, folder)]);
+}
+
+/** Run a bench/torch script with Debian's python3 and parse the JSON object on the last line of its stdout. */
+export async function torchJson(script, args, stderr = 'inherit') {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync('/usr/bin/python3', [join(root, 'bench', 'torch', script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', stderr],
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1));
+}
+
+/** Full-size NB201 cells the proxy benches compare on (the first three by default). */
+export const PROXY_BENCH_ARCHS = [
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
+  '|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|',
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+  '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|',
+];

@@ -14,8 +14,6 @@
  * system, every thread: torch's intra-op threads, the addon's threads) instead of wall time — the stable measure on
  * a shared machine. Prints markdown.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { spaceEntry } from '../dist/catalog/registry.js';
 import { defaultBatch } from '../dist/data/cifar.js';
@@ -23,6 +21,7 @@ import { defaultLabels } from '../dist/data/labels.js';
 import { loadAddon } from '../dist/native/loader.js';
 import { nativeProxyRunner } from '../dist/proxies/native-run.js';
 import { PROXY_NAMES } from '../dist/proxies/registry.js';
+import { officialCheckoutArgs, PROXY_BENCH_ARCHS, torchJson } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
@@ -37,42 +36,14 @@ const since = (t) => {
   const u = process.cpuUsage(t);
   return (u.user + u.system) / 1e6;
 };
-const ARCHS = [
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|',
-  '|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|',
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-  '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|',
-].slice(0, Number(opt('--archs', '3')));
-
-const CHECKOUTS = [
-  'zc:zero-cost-nas',
-  'naslib:NASLib',
-  'zico:ZiCo',
-  'meco:MeCo',
-  'aznas:AZ-NAS',
-  'vkdnw:VKDNW',
-  'zennas:ZenNAS',
-];
+const ARCHS = PROXY_BENCH_ARCHS.slice(0, Number(opt('--archs', '3')));
 const t0 = performance.now();
-const official = JSON.parse(
-  execFileSync(
-    '/usr/bin/python3',
-    [
-      join(import.meta.dirname, 'torch', 'proxies_official_nb201.py'),
-      ...CHECKOUTS.flatMap((kv) => [`--${kv.split(':')[0]}`, join(dir, kv.split(':')[1])]),
-      '--threads',
-      String(threads),
-      '--clock',
-      clock,
-      ...(only ? ['--only', only.join(',')] : []),
-      ...ARCHS.flatMap((a) => ['--arch', a]),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
-  )
-    .trim()
-    .split('\n')
-    .at(-1),
-);
+const official = await torchJson('proxies_official_nb201.py', [
+  ...officialCheckoutArgs(dir),
+  ...['--threads', String(threads), '--clock', clock],
+  ...(only ? ['--only', only.join(',')] : []),
+  ...ARCHS.flatMap((a) => ['--arch', a]),
+]);
 const pySeconds = (performance.now() - t0) / 1000;
 
 /** Our proxy groups, named as the official calls they are compared with. */
@@ -81,6 +52,7 @@ const ALL_GROUPS = {
     ours: ['grad_norm', 'snip', 'plain', 'fisher'],
     theirs: ['grad_norm', 'snip', 'plain', 'fisher'],
   },
+  grasp: { ours: ['grasp'], theirs: ['grasp'] },
   jacob_cov: { ours: ['jacov'], theirs: ['jacob_cov'] },
   epe_nas: { ours: ['epe_nas'], theirs: ['epe_nas'] },
   synflow: { ours: ['synflow'], theirs: ['synflow'] },

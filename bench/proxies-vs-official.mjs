@@ -9,7 +9,6 @@
  * `--official DIR` holds the checkouts named as in scripts/make_proxy_fixtures.py (zero-cost-nas, NASLib, ZiCo,
  * MeCo, AZ-NAS, VKDNW, ZenNAS). Prints a markdown table; numbers go to bench/RESULTS.md by hand with the command.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeNpy } from '../dist/data/npy-array.js';
@@ -19,6 +18,7 @@ import { epeNasScore, inputJacobian, jacovScore } from '../dist/proxies/jacobian
 import { meco } from '../dist/proxies/meco.js';
 import { nwotF64 } from '../dist/proxies/nwot.js';
 import { onnxProxyModel } from '../dist/proxies/onnx-model.js';
+import { officialCheckoutArgs, torchJson } from './harness.mjs';
 import { l2Norm, saliencies, synflow } from '../dist/proxies/saliency.js';
 import { vkdnw } from '../dist/proxies/vkdnw.js';
 import { mixInputs, zen } from '../dist/proxies/zen.js';
@@ -32,30 +32,10 @@ const repeats = Number(opt('--repeats', '3'));
 const FX = join(import.meta.dirname, '..', 'test', 'fixtures', 'proxies');
 const npy = (n) => decodeNpy(readFileSync(join(FX, n)), n);
 
-const official = JSON.parse(
-  execFileSync(
-    '/usr/bin/python3',
-    [
-      join(import.meta.dirname, 'torch', 'proxies_official_time.py'),
-      ...[
-        'zc:zero-cost-nas',
-        'naslib:NASLib',
-        'zico:ZiCo',
-        'meco:MeCo',
-        'aznas:AZ-NAS',
-        'vkdnw:VKDNW',
-        'zennas:ZenNAS',
-      ].flatMap((kv) => [`--${kv.split(':')[0]}`, join(dir, kv.split(':')[1])]),
-      '--threads',
-      '2',
-      '--repeats',
-      String(repeats),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-    .trim()
-    .split('\n')
-    .at(-1),
+const official = await torchJson(
+  'proxies_official_time.py',
+  [...officialCheckoutArgs(dir), '--threads', '2', '--repeats', String(repeats)],
+  'ignore',
 );
 
 const x = npy('resnetish-x.npy');

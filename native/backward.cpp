@@ -96,6 +96,7 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   out_.assign(N, nullptr);
   xhat_.assign(N, nullptr);
   grad_.assign(N, nullptr);
+  dyKeep_.assign(N, nullptr);
   inv_.assign(N, {});
   argmax_.assign(N, {});
   sizes_.clear();
@@ -120,6 +121,7 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
     if (req.passCount == 0 || req.outputBackward) {
       seedOutput(net, S, req, r);
       backward(net, params, S, req, r, cancel);
+      if (req.wantHvp) hessianVector(net, params, S, req, r, cancel);
     } else {
       const float* f = out_[static_cast<size_t>(net.output)];
       r.logits.assign(f, f + static_cast<size_t>(S) * net.nodes[static_cast<size_t>(net.output)].numel());
@@ -315,7 +317,7 @@ void GradExecutor::runPasses(const Net& net, const float* params, int S, const G
     std::memcpy(g, bp.seed, count * sizeof(float));
     grad_[static_cast<size_t>(bp.seedNode)] = g;
     GradRequest one = req;
-    one.wantParams = one.wantInput = one.wantSaliency = false;
+    one.wantParams = one.wantInput = one.wantSaliency = one.wantHvp = false;
     one.readNode = bp.readNode;
     backward(net, params, S, one, r, cancel);
     if (req.passModes && req.passModes[p] == static_cast<int32_t>(PassReduce::Trainability) && bp.readNode >= 0) {

@@ -50,6 +50,9 @@ struct GradRequest {
   bool wantInput = false;
   // Per-sample channel saliency of every conv/linear output: s[b][c] = sum over positions of a * da (fisher).
   bool wantSaliency = false;
+  // GraSP's Hessian-vector product H*g of the mean cross-entropy w.r.t. the conv/linear weights along their gradient
+  // g (needs labels and wantParams; GradResult::hvp).
+  bool wantHvp = false;
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
   size_t keepCount = 0;
@@ -82,6 +85,7 @@ struct GradResult {
   std::vector<float> params;  // packed gradients (empty unless wanted)
   std::vector<float> input;   // S x numel(input) (empty unless wanted)
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
+  std::vector<float> hvp;       // GradRequest::wantHvp: H*g in the packed layout (conv/linear weights; 0 elsewhere)
   std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
   int threads = 1;            // most threads one op of this pass was split over (GradExecutor::setThreads)
@@ -119,6 +123,7 @@ class GradExecutor {
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
   void backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void seedOutput(const Net& net, int S, const GradRequest& req, GradResult& r);
+  void hessianVector(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void runPasses(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void scalarTerms(const Net& net, int node, const float* dy, int S, const GradRequest& req, std::vector<double>& out);
   void collectBnVar(const Net& net, const GradRequest& req, GradResult& r) const;
@@ -139,6 +144,7 @@ class GradExecutor {
   std::vector<std::vector<double>> inv_;
   std::vector<std::vector<int32_t>> argmax_;
   std::vector<float*> grad_;
+  std::vector<float*> dyKeep_;  // wantHvp: each conv/linear/train-BN node's cotangent, kept from backward()
   NwotKernel* nwot_ = nullptr;
   std::vector<uint64_t> codes_;
   std::vector<double> keptValues_;

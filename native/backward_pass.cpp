@@ -66,6 +66,10 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
     const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
     const Node* in = j0 < 0 ? nullptr : &net.nodes[static_cast<size_t>(j0)];
     const size_t count = static_cast<size_t>(S) * n.numel();
+    if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn == BnMode::Train))) {
+      dyKeep_[i] = acquire(count, false);
+      std::memcpy(dyKeep_[i], dy, count * sizeof(float));
+    }
     const float* p = params + offsets_[i];
     float* dp = req.wantParams ? r.params.data() + offsets_[i] : nullptr;
     const bool dx = j0 >= 0 && flow[static_cast<size_t>(j0)];

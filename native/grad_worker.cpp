@@ -79,6 +79,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantParams = job_.wantParams;
   req.wantInput = job_.wantInput;
   req.wantSaliency = job_.wantSaliency;
+  req.wantHvp = job_.wantHvp;
   req.wantBnVar = job_.wantBnVar;
   req.wantNwot = job_.wantNwot;
   req.passModes = job_.passModes.empty() ? nullptr : job_.passModes.data();
@@ -137,6 +138,7 @@ void GradWorker::OnOK() {
     o.Set("params", f32(r.params));
     o.Set("input", f32(r.input));
     o.Set("saliency", f32(r.saliency));
+    o.Set("hvp", f32(r.hvp));
     o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
     o.Set("threads", r.threads);
@@ -204,6 +206,8 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantParams = boolField(job, "wantParams", true);
   j.wantInput = boolField(job, "wantInput", false);
   j.wantSaliency = boolField(job, "wantSaliency", false);
+  j.wantHvp = boolField(job, "wantHvp", false);
+  if (j.wantHvp && (labels.ElementLength() == 0 || !j.wantParams)) fail("job.wantHvp needs labels and wantParams");
   if (!job.Get("keepNodes").IsUndefined()) {
     auto kn = typedArg<Napi::Int32Array>(job.Get("keepNodes"), napi_int32_array, "job.keepNodes", "Int32Array");
     auto ko = typedArg<Napi::Int32Array>(job.Get("keepOffsets"), napi_int32_array, "job.keepOffsets", "Int32Array");

@@ -24,6 +24,7 @@ struct GradJob : JobInputs {
   bool wantParams = true;
   bool wantInput = false;
   bool wantSaliency = false;
+  bool wantHvp = false;
   std::vector<int32_t> keepNodes;
   std::vector<int32_t> keepOffsets;
   std::vector<int32_t> keepModes;  // per kept node (KeepReduce), parallel to keepNodes; empty: all None

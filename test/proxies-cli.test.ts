@@ -182,7 +182,7 @@ describe('--proxies on score (built dist/)', () => {
 
   it('bad requests exit 2 with coded messages', () => {
     const cases: [string[], string][] = [
-      [['--proxies', 'snip,grasp'], 'E_PROXY_UNKNOWN'],
+      [['--proxies', 'snip,te_nas'], 'E_PROXY_UNKNOWN'],
       [['--proxies', 'snip', '--backend', 'webgpu'], 'E_PROXY_BACKEND'],
       [['--proxies', 'snip', '--gaussian'], 'E_LABELS'],
       [['--proxies', 'snip', '--proxy-protocol', 'mine'], 'E_OPTION'],

@@ -110,7 +110,7 @@ const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
 const npy = (name: string) => decodeNpy(readFileSync(join(DIR, name)), name);
 
 describe.each(Object.keys(expected.fixtures))('native proxies equal the official code on %s', (name) => {
-  it('grad_norm, snip, plain, fisher, jacov, epe_nas, nwot, l2_norm, zico, synflow, synflow_bn', async () => {
+  it('grad_norm, snip, plain, fisher, grasp, jacov, epe_nas, nwot, l2_norm, zico, synflow, synflow_bn', async () => {
     const e = expected.fixtures[name];
     const x = npy(e.inputs);
     const x2 = npy(e.inputs2);
@@ -120,7 +120,18 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
     const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);
     const [c, h, w] = x.shape.slice(1) as [number, number, number];
     const images = { n: 2 * B, c, h, w, data, source: name };
-    const names: ProxyName[] = ['grad_norm', 'snip', 'plain', 'fisher', 'jacov', 'epe_nas', 'nwot', 'l2_norm', 'zico'];
+    const names: ProxyName[] = [
+      'grad_norm',
+      'snip',
+      'plain',
+      'fisher',
+      'grasp',
+      'jacov',
+      'epe_nas',
+      'nwot',
+      'l2_norm',
+      'zico',
+    ];
     const r = await runner.run(m.net, [...names, 'synflow', 'synflow_bn'], {
       seed: 0,
       images,
@@ -133,6 +144,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       snip: e.zc.snip,
       plain: e.zc.plain,
       fisher: e.zc.fisher,
+      grasp: e.zc.grasp,
       jacov: e.zc.jacob_cov,
       epe_nas: e.naslib.epe_nas,
       nwot: e.naslib.nwot,

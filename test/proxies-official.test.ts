@@ -13,6 +13,7 @@ import { azNas } from '../src/proxies/az.js';
 import { epeNasScore, inputJacobian, jacovScore } from '../src/proxies/jacobian.js';
 import { meco } from '../src/proxies/meco.js';
 import { nwotF64 } from '../src/proxies/nwot.js';
+import { grasp } from '../src/proxies/grasp.js';
 import { l2Norm, saliencies, synflow } from '../src/proxies/saliency.js';
 import type { ProxyValue } from '../src/proxies/value.js';
 import { vkdnw } from '../src/proxies/vkdnw.js';
@@ -48,6 +49,10 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(s.snip, e.zc.snip);
     close(s.plain, e.zc.plain);
     close(s.fisher, e.zc.fisher);
+  });
+
+  it('grasp (ZC): Σ −W ⊙ Hg with the exact Hessian-vector product', () => {
+    close(grasp(net, params, x.data, y), e.zc.grasp);
   });
 
   it('synflow and synflow_bn (ZC)', () => {

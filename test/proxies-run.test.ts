@@ -43,7 +43,7 @@ describe('proxy names', () => {
   it('all, lists, duplicates and unknown names', () => {
     expect(parseProxyList('all')).toEqual([...PROXY_NAMES]);
     expect(parseProxyList('snip, jacov,snip')).toEqual(['snip', 'jacov']);
-    expect(() => parseProxyList('snip,grasp')).toThrow(expect.objectContaining({ code: 'E_PROXY_UNKNOWN' }));
+    expect(() => parseProxyList('snip,te_nas')).toThrow(expect.objectContaining({ code: 'E_PROXY_UNKNOWN' }));
     expect(() => parseProxyList(' , ')).toThrow(expect.objectContaining({ code: 'E_PROXY_UNKNOWN' }));
   });
 });

@@ -72,7 +72,7 @@ def time_arch(off, arch, only=None, clock="wall"):
     cpu = torch.device("cpu")
     calls = {}
     zc = lambda m, b: off["zc"].find_measures(net, [(x[:b], y[:b])], ("random", 1, 10), cpu, measure_names=[m])
-    for m in ("grad_norm", "snip", "fisher", "plain", "jacob_cov"):
+    for m in ("grad_norm", "snip", "fisher", "plain", "grasp", "jacob_cov"):
         calls[m] = lambda m=m: zc(m, 64)
     for m in ("synflow", "synflow_bn"):
         calls[m] = lambda m=m: zc(m, 1)

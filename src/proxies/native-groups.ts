@@ -18,6 +18,7 @@ import { mecoFromTerms, mecoNodes } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { inputsFor, labelsFor } from './run.js';
+import { graspFromHv } from './grasp.js';
 import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
@@ -77,6 +78,19 @@ const JACOV_MIN_EIGENVALUE = 1e-3;
  * in the precision of the definition.
  */
 const JACOBIAN_MIN = 1e-4;
+
+/** grasp: one labelled pass with the gradient and H·g of the conv/linear weights (shared with the saliencies'). */
+async function grasp(c: NativeGroupContext): Promise<Values> {
+  const { net, s } = c;
+  const r = await c.pass(inputsFor(s, c.o, net), s.batch, {
+    bn: s.bn,
+    labels: labelsFor(s, c.o),
+    wantParams: true,
+    wantHvp: true,
+  });
+  const hv = unpackGrads(net, c.params, r.hvp);
+  return { grasp: graspFromHv(c.params, new Map(weightedNodes(net).map((id) => [id, hv[id]!.weight!]))) };
+}
 
 async function jacobian(c: NativeGroupContext): Promise<Values | Routed> {
   const { net, s, o } = c;
@@ -233,6 +247,7 @@ export const NATIVE_GROUPS: Partial<Record<ProxyGroup, (c: NativeGroupContext) =
   synflow: (c) => synflow(c, 'synflow'),
   synflow_bn: (c) => synflow(c, 'synflow_bn'),
   saliency,
+  grasp,
   jacobian,
   zico,
   nwot,

@@ -12,6 +12,7 @@ import { ensembleTopProxy } from './builtin/ensemble-top.js';
 import { l2NormProxy } from './builtin/l2-norm.js';
 import { mecoProxy } from './builtin/meco.js';
 import { fisherProxy, gradNormProxy, plainProxy, snipProxy } from './builtin/saliency.js';
+import { graspProxy } from './builtin/grasp.js';
 import { synflowBnProxy, synflowProxy } from './builtin/synflow.js';
 import { vkdnwDimProxy, vkdnwProxy } from './builtin/vkdnw.js';
 import { zenProxy } from './builtin/zen.js';
@@ -39,6 +40,7 @@ export function defaultProxies(): AnyProxy[] {
     snipProxy,
     plainProxy,
     fisherProxy,
+    graspProxy,
     jacovProxy,
     epeNasProxy,
     synflowProxy,

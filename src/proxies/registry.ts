@@ -24,6 +24,7 @@ export const PROXY_NAMES = [
   'snip',
   'plain',
   'fisher',
+  'grasp',
   'jacov',
   'epe_nas',
   'synflow',
@@ -82,9 +83,3 @@ export function parseProxyList(text: string): ProxyName[] {
   }
   return out;
 }
-
-/**
- * grasp is left out: its official form backpropagates through a gradient (a Hessian-vector product), which the
- * reverse mode does not provide; a finite-difference Hg would not equal the official value.
- */
-export const LEFT_OUT = { grasp: 'needs a Hessian-vector product (double backward), not available in the engine' };

@@ -16,6 +16,7 @@ import { epeNasScore, inputJacobian, jacovScore } from './jacobian.js';
 import { meco } from './meco.js';
 import { nwotF64 } from './nwot.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
+import { grasp } from './grasp.js';
 import { l2Norm, saliencies, synflow } from './saliency.js';
 import type { ProxyValue } from './value.js';
 import { vkdnw } from './vkdnw.js';
@@ -210,6 +211,8 @@ export function runGroup(
     }
     case 'saliency':
       return { ...saliencies(net, params, inputsFor(s, o, net), labelsFor(s, o), s.bn) };
+    case 'grasp':
+      return { grasp: grasp(net, params, inputsFor(s, o, net), labelsFor(s, o), s.bn) };
     case 'jacobian': {
       const { rows, outputs } = inputJacobian(net, params, inputsFor(s, o, net), s.batch, s.bn);
       const out: Partial<Record<ProxyName, ProxyValue>> = { jacov: jacovScore(rows, s.batch) };

@@ -18,6 +18,7 @@ export type ProxyGroup =
   | 'zen'
   | 'az'
   | 'saliency'
+  | 'grasp'
   | 'jacobian'
   | 'synflow'
   | 'synflow_bn'
@@ -46,6 +47,7 @@ export type SuiteInput =
   | 'activations'
   | 'block-features'
   | 'weight-gradients'
+  | 'hessian-vector-product'
   | 'input-jacobian'
   | 'per-sample-gradients';
 

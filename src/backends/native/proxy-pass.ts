@@ -33,6 +33,8 @@ export interface ProxyPassRequest {
   readonly wantParams?: boolean;
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
+  /** H·g of the loss w.r.t. the conv/linear weights along their gradient (grasp; needs labels and wantParams). */
+  readonly wantHvp?: boolean;
   readonly keep?: readonly number[];
   /**
    * Reduce the kept outputs in the addon ({@link KEEP_REDUCE}; one mode for all or one per kept node, `none`
@@ -110,6 +112,8 @@ export async function nativeProxyPass(
   if (input.length !== batch * c * h * w)
     throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
+  if (req.wantHvp && (!req.labels || !req.wantParams))
+    throw new SwapError('E_OPTION', 'a Hessian-vector product needs labels and the weight gradients (wantParams)');
   const { program, offsets } = serializeNetworks([net]);
   const res = await addon.gradients({
     program,
@@ -129,6 +133,7 @@ export async function nativeProxyPass(
     wantParams: req.wantParams ?? false,
     wantInput: req.wantInput ?? false,
     wantSaliency: req.wantSaliency ?? false,
+    ...(req.wantHvp ? { wantHvp: true } : {}),
     ...(req.keep ? { keepNodes: Int32Array.from(req.keep), keepOffsets: Int32Array.of(0, req.keep.length) } : {}),
     wantBnVar: req.bnVar ?? false,
     wantNwot: req.nwot ?? false,

@@ -1,0 +1,405 @@
+// GradExecutor::hessianVector: H·g of the mean cross-entropy w.r.t. the conv/linear weights, along their own
+// gradient g (GraSP's Hg), by forward mode over the reverse pass (Pearlmutter's R-operator). The forward and backward
+// passes of run() have already been made (g in r.params, each conv/linear/BN node's cotangent kept in dyKeep_); this
+// propagates the tangents Rx of the activations forward, then the tangents R(dy) of the cotangents backward, with the
+// same GEMM kernels. Everything else in the network is held fixed: biases and BN gamma/beta have tangent 0, ReLU masks
+// and max-pool argmaxes do not move (their second derivative is 0). The float64 reference is
+// src/backends/reference/hvp.ts.
+#include <cmath>
+#include <cstring>
+
+#include "backward.h"
+#include "ops.h"
+
+namespace swapnas {
+
+namespace {
+
+void addInto(float* dst, const float* src, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+// Per channel over samples and positions: sums of a, a*b (b may be null: then only the first).
+struct ChannelSums {
+  std::vector<double> s, sb;
+  ChannelSums(const float* a, const float* b, int S, int C, size_t HW) : s(static_cast<size_t>(C), 0.0), sb(static_cast<size_t>(C), 0.0) {
+    for (int q = 0; q < S; ++q)
+      for (int c = 0; c < C; ++c) {
+        const size_t o = (static_cast<size_t>(q) * C + c) * HW;
+        double t = 0, tb = 0;
+        for (size_t i = 0; i < HW; ++i) {
+          t += a[o + i];
+          if (b) tb += static_cast<double>(a[o + i]) * b[o + i];
+        }
+        s[static_cast<size_t>(c)] += t;
+        sb[static_cast<size_t>(c)] += tb;
+      }
+  }
+};
+
+}  // namespace
+
+void GradExecutor::hessianVector(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
+  const size_t N = net.nodes.size();
+  const float* V = r.params.data();  // the direction: the weight gradient (biases, BN entries are never read)
+  std::vector<uint8_t> eval(N, 0), needR(N, 0);
+  eval[static_cast<size_t>(net.output)] = 1;
+  for (size_t i = N; i-- > 0;)
+    if (eval[i])
+      for (int j : net.nodes[i].inputs) eval[static_cast<size_t>(j)] = 1;
+  // Tangents read again by the backward sweep: inputs of conv/linear (R(dW) = Rx * dy) and of train-mode BN.
+  for (const Node& n : net.nodes)
+    if (n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn == BnMode::Train)) needR[static_cast<size_t>(n.inputs[0])] = 1;
+  std::vector<int> lastUse(N, -1);
+  for (size_t i = 0; i < N; ++i)
+    if (eval[i])
+      for (int j : net.nodes[i].inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
+  std::vector<float*> rx(N, nullptr);
+
+  // ---- tangents of the activations, input to output (null: identically 0)
+  for (size_t i = 1; i < N; ++i) {
+    if (!eval[i]) continue;
+    if (cancel && cancel->requested()) throw Cancelled{};
+    const Node& n = net.nodes[i];
+    const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
+    const Node* in = j0 < 0 ? nullptr : &net.nodes[static_cast<size_t>(j0)];
+    const float* rin = j0 < 0 ? nullptr : rx[static_cast<size_t>(j0)];
+    const float* x = j0 < 0 ? nullptr : out_[static_cast<size_t>(j0)];
+    const size_t count = static_cast<size_t>(S) * n.numel();
+    const size_t HW = static_cast<size_t>(n.h) * n.w;
+    const float* p = params + offsets_[i];
+    float* y = nullptr;
+    switch (n.op) {
+      case Op::Input:
+      case Op::Zero:
+        break;
+      case Op::Relu:
+        if (rin) {
+          y = acquire(count, false);
+          const float* o = out_[i];
+          for (size_t e = 0; e < count; ++e) y[e] = o[e] > 0 ? rin[e] : 0.0f;
+        }
+        break;
+      case Op::Add:
+        for (int j : n.inputs)
+          if (rx[static_cast<size_t>(j)]) {
+            if (!y) y = acquire(count, true);
+            addInto(y, rx[static_cast<size_t>(j)], count);
+          }
+        break;
+      case Op::Concat: {
+        bool any = false;
+        for (int j : n.inputs) any = any || rx[static_cast<size_t>(j)];
+        if (!any) break;
+        y = acquire(count, false);
+        size_t off = 0;
+        for (int j : n.inputs) {
+          const size_t per = net.nodes[static_cast<size_t>(j)].numel();
+          const float* t = rx[static_cast<size_t>(j)];
+          for (int s = 0; s < S; ++s) {
+            float* dst = y + static_cast<size_t>(s) * n.numel() + off;
+            if (t)
+              std::memcpy(dst, t + static_cast<size_t>(s) * per, per * sizeof(float));
+            else
+              std::memset(dst, 0, per * sizeof(float));
+          }
+          off += per;
+        }
+        break;
+      }
+      case Op::Bn: {
+        if (!rin) break;
+        y = acquire(count, false);
+        if (req.bn == BnMode::Identity) {
+          std::memcpy(y, rin, count * sizeof(float));
+          break;
+        }
+        // R(x-hat) = inv * (Rx - mean(Rx) - x-hat * mean(x-hat * Rx)) in train mode (inv * Rx in eval); R(y) = gamma R(x-hat)
+        const bool train = req.bn == BnMode::Train;
+        const ChannelSums m(rin, xhat_[i], S, n.c, HW);
+        const double cnt = static_cast<double>(S) * HW;
+        for (int s = 0; s < S; ++s)
+          for (int c = 0; c < n.c; ++c) {
+            const size_t o = (static_cast<size_t>(s) * n.c + c) * HW;
+            const double a = static_cast<double>(p[c]) * inv_[i][static_cast<size_t>(c)];
+            const double mr = train ? m.s[static_cast<size_t>(c)] / cnt : 0, mxr = train ? m.sb[static_cast<size_t>(c)] / cnt : 0;
+            for (size_t e = 0; e < HW; ++e) y[o + e] = static_cast<float>(a * (rin[o + e] - mr - xhat_[i][o + e] * mxr));
+          }
+        break;
+      }
+      case Op::AvgPool:
+        if (rin) {
+          y = acquire(count, false);
+          avgPool(n, *in, rin, y, S);
+        }
+        break;
+      case Op::MaxPool:
+        if (rin) {
+          y = acquire(count, false);
+          const size_t plane = static_cast<size_t>(n.h) * n.w, inPlane = static_cast<size_t>(in->h) * in->w;
+          const int32_t* am = argmax_[i].data();
+          for (size_t o = 0; o < count; ++o) y[o] = am[o] >= 0 ? rin[(o / plane) * inPlane + static_cast<size_t>(am[o])] : 0.0f;
+        }
+        break;
+      case Op::Conv: {
+        // R(y) = conv(Rx, W) + conv(x, V)
+        y = acquire(count, false);
+        float* t = acquire(count, false);
+        const size_t inPer = in->numel(), outPer = n.numel();
+        split(S, 1, [&](int q, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, V + offsets_[i], scratch(q).conv); },
+              convMacs(n, S));
+        if (rin) {
+          split(S, 1, [&](int q, int lo, int hi) { convForward(n, *in, rin + lo * inPer, t + lo * outPer, hi - lo, p, scratch(q).conv); },
+                convMacs(n, S));
+          addInto(y, t, count);
+        }
+        release(t);
+        break;
+      }
+      case Op::Slice:
+        if (rin) {
+          y = acquire(count, false);
+          sliceWindow(n, *in, rin, y, S);
+        }
+        break;
+      case Op::Gap:
+        if (rin) {
+          y = acquire(count, false);
+          globalAvgPool(rin, y, S, in->c, static_cast<size_t>(in->h) * in->w);
+        }
+        break;
+      case Op::Linear: {
+        y = acquire(count, false);
+        linearForward(x, V + offsets_[i], nullptr, y, S, n.fin, n.fout);
+        if (rin) {
+          float* t = acquire(count, false);
+          linearForward(rin, p, nullptr, t, S, n.fin, n.fout);
+          addInto(y, t, count);
+          release(t);
+        }
+        break;
+      }
+    }
+    rx[i] = y;
+    for (int j : n.inputs)
+      if (lastUse[static_cast<size_t>(j)] == static_cast<int>(i) && !needR[static_cast<size_t>(j)]) release(rx[static_cast<size_t>(j)]);
+  }
+
+  // ---- R(dL/dlogits) of the mean cross-entropy: p * (Rz - <p, Rz>) / S per sample
+  const size_t out = static_cast<size_t>(net.output);
+  const size_t K = net.nodes[out].numel();
+  std::vector<float*> rg(N, nullptr);
+  if (rx[out]) {
+    rg[out] = acquire(static_cast<size_t>(S) * K, false);
+    std::vector<double> prob(K);
+    for (int s = 0; s < S; ++s) {
+      const float* f = r.logits.data() + static_cast<size_t>(s) * K;
+      const float* rz = rx[out] + static_cast<size_t>(s) * K;
+      double m = -INFINITY, z = 0, dot = 0;
+      for (size_t k = 0; k < K; ++k) m = std::max(m, static_cast<double>(f[k]));
+      for (size_t k = 0; k < K; ++k) z += prob[k] = std::exp(f[k] - m);
+      for (size_t k = 0; k < K; ++k) dot += (prob[k] /= z) * rz[k];
+      for (size_t k = 0; k < K; ++k) rg[out][static_cast<size_t>(s) * K + k] = static_cast<float>(prob[k] * (rz[k] - dot) / S);
+    }
+  }
+  r.hvp.assign(offsets_.back(), 0.0f);
+  // Adds `t` (S x numel of input j) to rg[j], taking ownership.
+  auto give = [&](int j, float*& t) {
+    float*& g = rg[static_cast<size_t>(j)];
+    if (j == 0 || !eval[static_cast<size_t>(j)]) {
+      release(t);
+    } else if (!g) {
+      g = t;
+      t = nullptr;
+    } else {
+      addInto(g, t, static_cast<size_t>(S) * net.nodes[static_cast<size_t>(j)].numel());
+      release(t);
+    }
+  };
+
+  // ---- tangents of the cotangents, output to input
+  for (size_t i = out + 1; i-- > 1;) {
+    if (!eval[i]) continue;
+    if (cancel && cancel->requested()) throw Cancelled{};
+    const Node& n = net.nodes[i];
+    float* d = rg[i];
+    rg[i] = nullptr;
+    const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
+    const Node* in = j0 < 0 ? nullptr : &net.nodes[static_cast<size_t>(j0)];
+    const float* rin = j0 < 0 ? nullptr : rx[static_cast<size_t>(j0)];
+    const float* x = j0 < 0 ? nullptr : out_[static_cast<size_t>(j0)];
+    const float* g = dyKeep_[i];  // primal cotangent (conv/linear/BN; null: none reached this node)
+    const size_t count = static_cast<size_t>(S) * n.numel();
+    const size_t HW = static_cast<size_t>(n.h) * n.w;
+    const float* p = params + offsets_[i];
+    const size_t inCount = in ? static_cast<size_t>(S) * in->numel() : 0;
+    switch (n.op) {
+      case Op::Input:
+      case Op::Zero:
+        break;
+      case Op::Relu:
+        if (d) {
+          const float* o = out_[i];
+          for (size_t e = 0; e < count; ++e) d[e] = o[e] > 0 ? d[e] : 0.0f;
+          give(j0, d);
+        }
+        break;
+      case Op::Add:
+        if (d) {
+          for (size_t k = 1; k < n.inputs.size(); ++k) {
+            float* c = acquire(count, false);
+            std::memcpy(c, d, count * sizeof(float));
+            give(n.inputs[k], c);
+          }
+          give(j0, d);
+        }
+        break;
+      case Op::Concat:
+        if (d) {
+          size_t off = 0;
+          for (int j : n.inputs) {
+            const size_t per = net.nodes[static_cast<size_t>(j)].numel();
+            float* part = acquire(static_cast<size_t>(S) * per, false);
+            for (int s = 0; s < S; ++s) std::memcpy(part + s * per, d + s * n.numel() + off, per * sizeof(float));
+            off += per;
+            give(j, part);
+          }
+        }
+        break;
+      case Op::Bn: {
+        if (req.bn == BnMode::Identity) {
+          if (d) give(j0, d);
+          break;
+        }
+        if (req.bn == BnMode::Eval) {
+          if (d) {
+            float* t = acquire(count, false);
+            bnBackward(false, d, xhat_[i], inv_[i].data(), S, n.c, HW, p, t, nullptr, nullptr, 0, n.c);
+            give(j0, t);
+          }
+          break;
+        }
+        if (!g || (!d && !rin)) break;
+        // Train mode: dx = a h, a = gamma inv, h = g - mean(g) - x-hat mean(g x-hat). With R(x-hat) as in the forward
+        // sweep and R(inv) = -inv^2 mean(x-hat Rx): R(dx) = R(a) h + a (Rg - mean(Rg) - R(x-hat) mean(g x-hat)
+        // - x-hat mean(Rg x-hat + g R(x-hat))).
+        const float* xh = xhat_[i];
+        const double cnt = static_cast<double>(S) * HW;
+        const ChannelSums sg(g, xh, S, n.c, HW);
+        const ChannelSums sr = rin ? ChannelSums(rin, xh, S, n.c, HW) : ChannelSums(g, nullptr, 0, n.c, HW);
+        const ChannelSums sgr = rin ? ChannelSums(g, rin, S, n.c, HW) : ChannelSums(g, nullptr, 0, n.c, HW);
+        const ChannelSums sd = d ? ChannelSums(d, xh, S, n.c, HW) : ChannelSums(g, nullptr, 0, n.c, HW);
+        float* t = acquire(count, false);
+        for (int c = 0; c < n.c; ++c) {
+          const size_t cc = static_cast<size_t>(c);
+          const double inv = inv_[i][cc], a = static_cast<double>(p[c]) * inv;
+          const double mg = sg.s[cc] / cnt, mgx = sg.sb[cc] / cnt;
+          const double mr = sr.s[cc] / cnt, mxr = sr.sb[cc] / cnt;  // mean(Rx), mean(x-hat Rx)
+          const double mrg = sd.s[cc] / cnt, mrgx = sd.sb[cc] / cnt;
+          // mean(g R(x-hat)) = inv (mean(g Rx) - mean(g) mean(Rx) - mean(g x-hat) mean(x-hat Rx))
+          const double mgrx = inv * (sgr.sb[cc] / cnt - mg * mr - mgx * mxr);
+          for (int s = 0; s < S; ++s) {
+            const size_t o = (static_cast<size_t>(s) * n.c + c) * HW;
+            for (size_t e = 0; e < HW; ++e) {
+              const double xv = xh[o + e];
+              const double rxh = rin ? inv * (rin[o + e] - mr - xv * mxr) : 0.0;
+              const double h = g[o + e] - mg - xv * mgx;
+              const double rh = (d ? d[o + e] : 0.0) - mrg - rxh * mgx - xv * (mrgx + mgrx);
+              t[o + e] = static_cast<float>(-a * inv * mxr * h + a * rh);
+            }
+          }
+        }
+        release(d);
+        give(j0, t);
+        break;
+      }
+      case Op::AvgPool:
+      case Op::MaxPool:
+        if (d) {
+          float* t = acquire(inCount, false);
+          poolBackward(n, *in, d, n.op == Op::MaxPool ? argmax_[i].data() : nullptr, t, S);
+          give(j0, t);
+        }
+        break;
+      case Op::Conv: {
+        // R(dx) = conv^T(R dy, W) + conv^T(dy, V); R(dW) = x * R dy + Rx * dy
+        const size_t inPer = in->numel(), outPer = n.numel();
+        const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+        const bool depthwise = n.cin == n.groups && n.cout == n.groups;
+        const int rows = depthwise ? 1 : n.cout / n.groups;
+        const size_t macs = convMacs(n, S);
+        float* hv = r.hvp.data() + offsets_[i];
+        std::vector<float> tw(wCount);
+        auto weights = [&](const float* a, const float* b, float* dst) {
+          split(rows, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, a, b, S, dst, scratch(q), lo, hi); }, macs);
+        };
+        if (d) weights(x, d, hv);
+        if (g && rin) {
+          weights(rin, g, tw.data());
+          for (size_t k = 0; k < wCount; ++k) hv[k] += tw[k];
+        }
+        if (j0 > 0 && (d || g)) {
+          float* t = acquire(inCount, false);
+          float* u = acquire(inCount, false);
+          auto data = [&](const float* dy, const float* w, float* dst) {
+            split(S, 1, [&](int q, int lo, int hi) { convBackwardData(n, *in, dy + lo * outPer, dst + lo * inPer, hi - lo, w, scratch(q)); }, macs);
+          };
+          if (d) data(d, p, t);
+          if (g) {
+            data(g, V + offsets_[i], u);
+            if (d)
+              addInto(t, u, inCount);
+            else
+              std::swap(t, u);
+          }
+          release(u);
+          give(j0, t);
+        }
+        release(d);
+        break;
+      }
+      case Op::Slice:
+        if (d) {
+          float* t = acquire(inCount, false);
+          sliceBackward(n, *in, d, t, S);
+          give(j0, t);
+        }
+        break;
+      case Op::Gap:
+        if (d) {
+          float* t = acquire(inCount, false);
+          gapBackward(d, t, S, in->c, static_cast<size_t>(in->h) * in->w);
+          give(j0, t);
+        }
+        break;
+      case Op::Linear: {
+        // as the conv: R(dx) = W^T R dy + V^T dy; R(dW) = R dy x^T + dy Rx^T
+        const size_t wCount = static_cast<size_t>(n.fin) * n.fout;
+        float* hv = r.hvp.data() + offsets_[i];
+        float* t = j0 > 0 && (d || g) ? acquire(inCount, true) : nullptr;
+        float* u = t ? acquire(inCount, false) : nullptr;
+        std::vector<float> tw(wCount);
+        if (d) {
+          linearBackward(x, p, d, u, hv, nullptr, S, n.fin, n.fout);
+          if (t) addInto(t, u, inCount);
+        }
+        if (g && (rin || t)) {
+          linearBackward(rin, V + offsets_[i], g, u, rin ? tw.data() : nullptr, nullptr, S, n.fin, n.fout);
+          if (rin)
+            for (size_t k = 0; k < wCount; ++k) hv[k] += tw[k];
+          if (t) addInto(t, u, inCount);
+        }
+        release(u);
+        release(d);
+        if (t) give(j0, t);
+        break;
+      }
+    }
+    release(d);  // null when handed on
+  }
+  for (float*& t : rx) release(t);
+  for (float*& t : rg) release(t);
+  for (float*& t : dyKeep_) release(t);
+}
+
+}  // namespace swapnas

@@ -1,0 +1,348 @@
+/**
+ * Exact Hessian-vector products of the mean cross-entropy w.r.t. the conv/linear weights (float64, the reference
+ * engine): Pearlmutter's R-operator, i.e. forward mode over the reverse pass. For a direction V on the weights
+ * it propagates the tangents Rx of every activation forward, then the tangents R(dy) of every cotangent backward;
+ * R(∂L/∂W) = H·V. This is what PyTorch's double backward computes (grasp's `z.backward()` through a gradient built
+ * with `create_graph=True`), with every second-order term: train-mode BN's batch statistics, softmax, and the
+ * products of weights along a path. ReLU masks and max-pool argmaxes stay fixed (their second derivative is 0).
+ */
+import type { IRNode, Network } from '../../ir/types.js';
+import type { BnMode, NetParams } from '../../grad/types.js';
+import { crossEntropy } from '../../grad/loss.js';
+import { numel } from '../../ir/analysis.js';
+import { backward } from './backward.js';
+import {
+  bnBackward,
+  concatBackward,
+  convBackward,
+  gapBackward,
+  linearBackward,
+  poolBackward,
+  sliceBackward,
+} from './f64-backward.js';
+import {
+  type F64,
+  concatForward,
+  convForward,
+  gapForward,
+  linearForward,
+  poolForward,
+  sliceForward,
+} from './f64-forward.js';
+import { type Tape, forwardTape } from './tape.js';
+
+type S3 = readonly [number, number, number];
+
+/** Result of {@link lossHessianVector}. */
+export interface HessianVector {
+  /** L = mean cross-entropy. */
+  readonly loss: number;
+  /** ∂L/∂W of every conv/linear node (weights only), by IR id. */
+  readonly grads: ReadonlyMap<number, F64>;
+  /** H·V restricted to the conv/linear weights, by IR id. */
+  readonly hv: ReadonlyMap<number, F64>;
+}
+
+/** A direction on the conv/linear weights, by IR id (absent: 0), from the weight gradients (`gradient`). */
+export type Direction = 'gradient' | ReadonlyMap<number, F64>;
+
+/** IR ids of the conv and linear nodes that were evaluated. */
+function weighted(tape: Tape): number[] {
+  return tape.net.nodes.filter((n) => (n.op === 'conv' || n.op === 'linear') && tape.evaluated[n.id]).map((n) => n.id);
+}
+
+/**
+ * One forward pass, the loss gradient, and H·V of the mean cross-entropy of `labels` w.r.t. the conv/linear
+ * weights (biases and BN γ/β are held fixed: V is 0 on them). `direction` `gradient` takes V = ∂L/∂W (grasp's Hg).
+ */
+export function lossHessianVector(
+  net: Network,
+  params: NetParams,
+  input: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  direction: Direction,
+  bn: BnMode = 'train',
+): HessianVector {
+  const B = labels.length;
+  const tape = forwardTape(net, params, input, B, { bn, backward: { params: true } });
+  const classes = numel(net.nodes[net.output]!.shape);
+  const { loss, dlogits } = crossEntropy(tape.logits, labels, classes);
+  const layers = weighted(tape);
+  const needDy = net.nodes.filter(
+    (n) => tape.evaluated[n.id] && (n.op === 'conv' || n.op === 'linear' || n.op === 'bn'),
+  );
+  const primal = backward(tape, {
+    seeds: new Map([[net.output, dlogits]]),
+    params: true,
+    nodes: needDy.map((n) => n.id),
+  });
+  const grads = new Map<number, F64>();
+  for (const id of layers) grads.set(id, primal.params![id]!.weight!);
+  const v = direction === 'gradient' ? grads : direction;
+  const rx = tangentForward(tape, v);
+  const rz = rx[net.output] ?? new Float64Array(tape.logits.length);
+  const hv = tangentBackward(
+    tape,
+    v,
+    rx,
+    primal.nodes,
+    new Map([[net.output, softmaxTangent(tape.logits, rz, B, classes)]]),
+  );
+  for (const id of layers) if (!hv.has(id)) hv.set(id, new Float64Array(params[id]!.weight!.length));
+  return { loss, grads, hv };
+}
+
+/** R(∂L/∂z) of the mean cross-entropy: p ⊙ (Rz − ⟨p, Rz⟩) / B per sample, p = softmax(z). */
+function softmaxTangent(z: F64, rz: F64, B: number, K: number): F64 {
+  const out = new Float64Array(z.length);
+  for (let b = 0; b < B; b++) {
+    const o = b * K;
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, z[o + k]!);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(z[o + k]! - m);
+    let dot = 0;
+    for (let k = 0; k < K; k++) dot += (Math.exp(z[o + k]! - m) / sum) * rz[o + k]!;
+    for (let k = 0; k < K; k++) out[o + k] = ((Math.exp(z[o + k]! - m) / sum) * (rz[o + k]! - dot)) / B;
+  }
+  return out;
+}
+
+/** Σ of defined tensors (undefined = 0). */
+function plus(a: F64 | undefined, b: F64 | undefined): F64 | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const out = a.slice();
+  for (let i = 0; i < out.length; i++) out[i]! += b[i]!;
+  return out;
+}
+
+/** Tangents Rx of every evaluated node's output for the weight direction `v` (undefined: identically 0). */
+function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefined)[] {
+  const { net, batch: B, params, records } = tape;
+  const r: (F64 | undefined)[] = [];
+  const zeros = (j: number) => new Float64Array(B * numel(net.nodes[j]!.shape));
+  for (const n of net.nodes) {
+    if (!tape.evaluated[n.id]) continue;
+    const rin = r[n.inputs[0] ?? -1];
+    const inShape = net.nodes[n.inputs[0] ?? 0]!.shape as S3;
+    const x = records[n.inputs[0] ?? -1]?.out;
+    switch (n.op) {
+      case 'input':
+      case 'zero':
+        break;
+      case 'relu': {
+        const y = records[n.id]!.out!;
+        if (rin) r[n.id] = rin.map((d, i) => (y[i]! > 0 ? d : 0));
+        break;
+      }
+      case 'add':
+        r[n.id] = n.inputs.reduce<F64 | undefined>((acc, j) => plus(acc, r[j]), undefined);
+        break;
+      case 'concat':
+        if (n.inputs.some((j) => r[j]))
+          r[n.id] = concatForward(
+            n.inputs.map((j) => net.nodes[j]!.shape),
+            n.inputs.map((j) => r[j] ?? zeros(j)),
+            numel(n.shape),
+            B,
+          );
+        break;
+      case 'bn':
+        if (rin) r[n.id] = bnTangent(tape, n, rin);
+        break;
+      case 'avgpool':
+        if (rin) r[n.id] = poolForward(n, inShape, n.shape as S3, rin, B).y;
+        break;
+      case 'maxpool': {
+        const am = records[n.id]!.argmax!;
+        if (rin) r[n.id] = Float64Array.from(am, (a) => (a >= 0 ? rin[a]! : 0));
+        break;
+      }
+      case 'slice':
+        if (rin) r[n.id] = sliceForward(n, inShape, n.shape as S3, rin, B);
+        break;
+      case 'gap':
+        if (rin) r[n.id] = gapForward(inShape, rin, B);
+        break;
+      case 'conv': {
+        const w = params[n.id]!.weight!;
+        const dw = v.get(n.id);
+        r[n.id] = plus(
+          rin && convForward(n, inShape, n.shape as S3, rin, { weight: w }, B),
+          dw && convForward(n, inShape, n.shape as S3, x!, { weight: dw }, B),
+        );
+        break;
+      }
+      case 'linear': {
+        const dw = v.get(n.id);
+        r[n.id] = plus(
+          rin && linearForward(n, rin, { weight: params[n.id]!.weight! }, B),
+          dw && linearForward(n, x!, { weight: dw }, B),
+        );
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+/** Per-channel means over batch and positions of a (and of a·b when b is given). */
+function channelMean(a: F64, b: F64 | undefined, C: number, hw: number, B: number): F64 {
+  const out = new Float64Array(C);
+  for (let s = 0; s < B; s++)
+    for (let c = 0; c < C; c++) {
+      let acc = 0;
+      const o = (s * C + c) * hw;
+      for (let i = 0; i < hw; i++) acc += b ? a[o + i]! * b[o + i]! : a[o + i]!;
+      out[c]! += acc;
+    }
+  return out.map((t) => t / (B * hw));
+}
+
+/** Tangent of x̂ (train mode): inv·(Rx − mean(Rx) − x̂·mean(x̂·Rx)); eval mode: inv·Rx. Identity BN: Rx. */
+function xhatTangent(tape: Tape, n: IRNode, rx: F64): F64 {
+  const [C, H, W] = n.shape as S3;
+  const hw = H * W;
+  const B = tape.batch;
+  const { xhat, inv } = tape.records[n.id]!;
+  const train = tape.bn === 'train';
+  const m = train ? channelMean(rx, undefined, C, hw, B) : new Float64Array(C);
+  const mx = train ? channelMean(xhat!, rx, C, hw, B) : new Float64Array(C);
+  const out = new Float64Array(rx.length);
+  for (let k = 0; k < rx.length; k++) {
+    const c = Math.floor(k / hw) % C;
+    out[k] = inv![c]! * (rx[k]! - m[c]! - xhat![k]! * mx[c]!);
+  }
+  return out;
+}
+
+/** R(y) of a BN node: γ·R(x̂) (γ held fixed). */
+function bnTangent(tape: Tape, n: IRNode, rx: F64): F64 {
+  if (tape.bn === 'identity') return rx;
+  const [C, H, W] = n.shape as S3;
+  const gamma = tape.params[n.id]?.gamma;
+  const out = xhatTangent(tape, n, rx);
+  if (gamma) for (let k = 0; k < out.length; k++) out[k]! *= gamma[Math.floor(k / (H * W)) % C]!;
+  return out;
+}
+
+/**
+ * R(dx) of a train-mode BN: with a = γ·inv and h = g − mean(g) − x̂·mean(g·x̂) (dx = a·h),
+ * R(dx) = R(a)·h + a·(Rg − mean(Rg) − R(x̂)·mean(g·x̂) − x̂·mean(Rg·x̂ + g·R(x̂))), R(a) = −a·inv·mean(x̂·Rx).
+ */
+function bnTrainCotangentTangent(tape: Tape, n: IRNode, g: F64, rg: F64 | undefined, rx: F64 | undefined): F64 {
+  const [C, H, W] = n.shape as S3;
+  const hw = H * W;
+  const B = tape.batch;
+  const { xhat, inv } = tape.records[n.id]!;
+  const gamma = tape.params[n.id]?.gamma;
+  const rxh = rx ? xhatTangent(tape, n, rx) : undefined;
+  const mg = channelMean(g, undefined, C, hw, B);
+  const mgx = channelMean(g, xhat!, C, hw, B);
+  const mrg = rg ? channelMean(rg, undefined, C, hw, B) : new Float64Array(C);
+  const mrgx = rg ? channelMean(rg, xhat!, C, hw, B) : new Float64Array(C);
+  const mgrx = rxh ? channelMean(g, rxh, C, hw, B) : new Float64Array(C);
+  const mxr = rx ? channelMean(xhat!, rx, C, hw, B) : new Float64Array(C);
+  const out = new Float64Array(g.length);
+  for (let k = 0; k < g.length; k++) {
+    const c = Math.floor(k / hw) % C;
+    const a = (gamma ? gamma[c]! : 1) * inv![c]!;
+    const h = g[k]! - mg[c]! - xhat![k]! * mgx[c]!;
+    const rh = (rg ? rg[k]! : 0) - mrg[c]! - (rxh ? rxh[k]! : 0) * mgx[c]! - xhat![k]! * (mrgx[c]! + mgrx[c]!);
+    out[k] = -a * inv![c]! * mxr[c]! * h + a * rh;
+  }
+  return out;
+}
+
+/**
+ * Tangents of the cotangents, from the output down: each node's R(dy) goes to its inputs as the op's (linear)
+ * VJP of R(dy) plus, where the VJP itself depends on the direction, its tangent (conv/linear: the VJP with V;
+ * train-mode BN: the batch statistics' terms). Returns R(∂L/∂W) of the conv/linear weights.
+ */
+function tangentBackward(
+  tape: Tape,
+  v: ReadonlyMap<number, F64>,
+  rx: readonly (F64 | undefined)[],
+  dy: ReadonlyMap<number, F64>,
+  seeds: ReadonlyMap<number, F64>,
+): Map<number, F64> {
+  const { net, batch: B, params, records } = tape;
+  const rg: (F64 | undefined)[] = [];
+  for (const [id, t] of seeds) rg[id] = t;
+  const hv = new Map<number, F64>();
+  for (let id = net.output; id > 0; id--) {
+    const n = net.nodes[id]!;
+    if (!tape.evaluated[id]) continue;
+    const r = rg[id];
+    const give = (k: number, t: F64 | undefined) => {
+      const j = n.inputs[k]!;
+      if (t) rg[j] = plus(rg[j], t);
+    };
+    const inShape = (k = 0) => net.nodes[n.inputs[k]!]!.shape as S3;
+    const x = records[n.inputs[0] ?? -1]?.out;
+    switch (n.op) {
+      case 'input':
+      case 'zero':
+        break;
+      case 'relu': {
+        const y = records[id]!.out!;
+        if (r)
+          give(
+            0,
+            r.map((d, i) => (y[i]! > 0 ? d : 0)),
+          );
+        break;
+      }
+      case 'add':
+        if (r) n.inputs.forEach((_, k) => give(k, r));
+        break;
+      case 'concat':
+        if (r)
+          concatBackward(
+            n.inputs.map((j) => net.nodes[j]!.shape),
+            r,
+            numel(n.shape),
+            B,
+          ).forEach((t, k) => give(k, t));
+        break;
+      case 'slice':
+        if (r) give(0, sliceBackward(n, inShape(), n.shape as S3, r, B));
+        break;
+      case 'gap':
+        if (r) give(0, gapBackward(inShape(), r, B));
+        break;
+      case 'avgpool':
+      case 'maxpool':
+        if (r) give(0, poolBackward(n, inShape(), n.shape as S3, r, B, records[id]!.argmax));
+        break;
+      case 'bn':
+        if (tape.bn === 'identity') give(0, r);
+        else if (tape.bn === 'eval') {
+          if (r)
+            give(
+              0,
+              bnBackward(n.shape as S3, r, B, records[id]!.xhat!, records[id]!.inv!, params[id]?.gamma, false).dx,
+            );
+        } else if (r || rx[n.inputs[0]!]) give(0, bnTrainCotangentTangent(tape, n, dy.get(id)!, r, rx[n.inputs[0]!]));
+        break;
+      case 'conv':
+      case 'linear': {
+        const w = params[id]!.weight!;
+        const g = dy.get(id)!;
+        const dv = v.get(id);
+        const vjp = (cot: F64, weight: F64 | undefined, input: F64 | undefined) =>
+          n.op === 'conv'
+            ? convBackward(n, inShape(), n.shape as S3, cot, B, weight, input)
+            : linearBackward(n, cot, B, weight, input);
+        const a = r ? vjp(r, w, x) : undefined; // VJP of R(dy): convᵀ(R dy, W), x ⋆ R dy
+        const b = dv || rx[n.inputs[0]!] ? vjp(g, dv, rx[n.inputs[0]!]) : undefined; // convᵀ(dy, V), Rx ⋆ dy
+        give(0, plus(a?.dx, b?.dx));
+        const h = plus(a?.dw, b?.dw);
+        if (h) hv.set(id, h);
+        break;
+      }
+    }
+  }
+  return hv;
+}
