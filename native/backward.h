@@ -50,8 +50,8 @@ struct GradRequest {
   bool wantInput = false;
   // Per-sample channel saliency of every conv/linear output: s[b][c] = sum over positions of a * da (fisher).
   bool wantSaliency = false;
-  // GraSP's Hessian-vector product H*g of the mean cross-entropy w.r.t. the conv/linear weights along their gradient
-  // g (needs labels and wantParams; GradResult::hvp).
+  // GraSP's <W, H g> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the conv/linear weights and
+  // g their gradient (needs labels and wantParams; GradResult::weightHv).
   bool wantHvp = false;
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
@@ -85,7 +85,7 @@ struct GradResult {
   std::vector<float> params;  // packed gradients (empty unless wanted)
   std::vector<float> input;   // S x numel(input) (empty unless wanted)
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
-  std::vector<float> hvp;       // GradRequest::wantHvp: H*g in the packed layout (conv/linear weights; 0 elsewhere)
+  std::vector<double> weightHv; // GradRequest::wantHvp: <W, (H g)_W> per node (conv/linear; 0 elsewhere), node order
   std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
   int threads = 1;            // most threads one op of this pass was split over (GradExecutor::setThreads)

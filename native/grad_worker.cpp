@@ -138,7 +138,7 @@ void GradWorker::OnOK() {
     o.Set("params", f32(r.params));
     o.Set("input", f32(r.input));
     o.Set("saliency", f32(r.saliency));
-    o.Set("hvp", f32(r.hvp));
+    o.Set("weightHv", f64(r.weightHv));
     o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
     o.Set("threads", r.threads);

@@ -1,10 +1,15 @@
-// GradExecutor::hessianVector: H·g of the mean cross-entropy w.r.t. the conv/linear weights, along their own
-// gradient g (GraSP's Hg), by forward mode over the reverse pass (Pearlmutter's R-operator). The forward and backward
-// passes of run() have already been made (g in r.params, each conv/linear/BN node's cotangent kept in dyKeep_); this
-// propagates the tangents Rx of the activations forward, then the tangents R(dy) of the cotangents backward, with the
-// same GEMM kernels. Everything else in the network is held fixed: biases and BN gamma/beta have tangent 0, ReLU masks
-// and max-pool argmaxes do not move (their second derivative is 0). The float64 reference is
-// src/backends/reference/hvp.ts.
+// GradExecutor::hessianVector: <W_l, (H g)_l> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the
+// conv/linear weights and g their gradient (GraSP's score is -sum of them), by forward mode over the reverse pass
+// (Pearlmutter's R-operator). The forward and backward passes of run() have already been made (g in r.params, each
+// conv/linear/BN node's cotangent kept in dyKeep_); this propagates the tangents Rx of the
+// activations forward, then the tangents R(dy) of the cotangents backward, with the same GEMM kernels. Everything
+// else is held fixed: biases and BN gamma/beta have tangent 0, ReLU masks and max-pool argmaxes do not move (their
+// second derivative is 0). Only <W, R(dW)> is needed, not R(dW) itself. R(dW) = x * R dy + Rx * dy: the first term
+// comes from the weight-gradient GEMM (double accumulation), the second by the adjoint identity
+// <W, Rx * dy> = <conv(Rx, W), dy>, a dot product with the tangent the forward sweep computes anyway, so one of the two
+// weight-gradient GEMMs per conv of an explicit H g is never run. (The same identity for the first term would read the
+// float32 forward output and lost 1.3e-4 against the reference on a test network; the GEMM keeps it within 1e-4.) The
+// float64 reference (explicit H g) is src/backends/reference/hvp.ts.
 #include <cmath>
 #include <cstring>
 
@@ -19,23 +24,52 @@ void addInto(float* dst, const float* src, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
-// Per channel over samples and positions: sums of a, a*b (b may be null: then only the first).
+// Per channel over samples and positions: sums of a, a*b (b may be null: then only the first). Eight independent
+// double lanes per sum, so the loop vectorises instead of waiting on one add chain (a fixed order: the same values
+// on every run and thread count).
 struct ChannelSums {
   std::vector<double> s, sb;
   ChannelSums(const float* a, const float* b, int S, int C, size_t HW) : s(static_cast<size_t>(C), 0.0), sb(static_cast<size_t>(C), 0.0) {
+    constexpr size_t L = 8;
     for (int q = 0; q < S; ++q)
       for (int c = 0; c < C; ++c) {
-        const size_t o = (static_cast<size_t>(q) * C + c) * HW;
-        double t = 0, tb = 0;
-        for (size_t i = 0; i < HW; ++i) {
-          t += a[o + i];
-          if (b) tb += static_cast<double>(a[o + i]) * b[o + i];
+        const float* x = a + (static_cast<size_t>(q) * C + c) * HW;
+        const float* y = b ? b + (static_cast<size_t>(q) * C + c) * HW : nullptr;
+        double t[L] = {}, tb[L] = {};
+        size_t i = 0;
+        for (; i + L <= HW; i += L)
+          for (size_t l = 0; l < L; ++l) t[l] += x[i + l];
+        if (y) {
+          for (i = 0; i + L <= HW; i += L)
+            for (size_t l = 0; l < L; ++l) tb[l] += static_cast<double>(x[i + l]) * y[i + l];
         }
-        s[static_cast<size_t>(c)] += t;
-        sb[static_cast<size_t>(c)] += tb;
+        for (size_t r = i; r < HW; ++r) {
+          t[r % L] += x[r];
+          if (y) tb[r % L] += static_cast<double>(x[r]) * y[r];
+        }
+        double st = 0, stb = 0;
+        for (size_t l = 0; l < L; ++l) {
+          st += t[l];
+          stb += tb[l];
+        }
+        s[static_cast<size_t>(c)] += st;
+        sb[static_cast<size_t>(c)] += stb;
       }
   }
 };
+
+// <a, b> over n floats, in double (eight lanes, a fixed order).
+double dot(const float* a, const float* b, size_t n) {
+  constexpr size_t L = 8;
+  double t[L] = {};
+  size_t i = 0;
+  for (; i + L <= n; i += L)
+    for (size_t l = 0; l < L; ++l) t[l] += static_cast<double>(a[i + l]) * b[i + l];
+  for (; i < n; ++i) t[i % L] += static_cast<double>(a[i]) * b[i];
+  double s = 0;
+  for (double v : t) s += v;
+  return s;
+}
 
 }  // namespace
 
@@ -55,6 +89,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     if (eval[i])
       for (int j : net.nodes[i].inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
   std::vector<float*> rx(N, nullptr);
+  r.weightHv.assign(N, 0.0);
 
   // ---- tangents of the activations, input to output (null: identically 0)
   for (size_t i = 1; i < N; ++i) {
@@ -138,7 +173,10 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           y = acquire(count, false);
           const size_t plane = static_cast<size_t>(n.h) * n.w, inPlane = static_cast<size_t>(in->h) * in->w;
           const int32_t* am = argmax_[i].data();
-          for (size_t o = 0; o < count; ++o) y[o] = am[o] >= 0 ? rin[(o / plane) * inPlane + static_cast<size_t>(am[o])] : 0.0f;
+          for (size_t pl = 0; pl < count / plane; ++pl) {
+            const float* src = rin + pl * inPlane;
+            for (size_t o = pl * plane; o < (pl + 1) * plane; ++o) y[o] = am[o] >= 0 ? src[am[o]] : 0.0f;
+          }
         }
         break;
       case Op::Conv: {
@@ -151,6 +189,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (rin) {
           split(S, 1, [&](int q, int lo, int hi) { convForward(n, *in, rin + lo * inPer, t + lo * outPer, hi - lo, p, scratch(q).conv); },
                 convMacs(n, S));
+          if (dyKeep_[i]) r.weightHv[i] += dot(t, dyKeep_[i], count);  // <conv(Rx, W), dy>
           addInto(y, t, count);
         }
         release(t);
@@ -174,6 +213,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (rin) {
           float* t = acquire(count, false);
           linearForward(rin, p, nullptr, t, S, n.fin, n.fout);
+          if (dyKeep_[i]) r.weightHv[i] += dot(t, dyKeep_[i], count);  // <W Rx, dy>
           addInto(y, t, count);
           release(t);
         }
@@ -202,7 +242,6 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       for (size_t k = 0; k < K; ++k) rg[out][static_cast<size_t>(s) * K + k] = static_cast<float>(prob[k] * (rz[k] - dot) / S);
     }
   }
-  r.hvp.assign(offsets_.back(), 0.0f);
   // Adds `t` (S x numel of input j) to rg[j], taking ownership.
   auto give = [&](int j, float*& t) {
     float*& g = rg[static_cast<size_t>(j)];
@@ -322,21 +361,17 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         }
         break;
       case Op::Conv: {
-        // R(dx) = conv^T(R dy, W) + conv^T(dy, V); R(dW) = x * R dy + Rx * dy
+        // R(dx) = conv^T(R dy, W) + conv^T(dy, V); <W, R(dW)> gets <W, x * R dy> (<conv(Rx, W), dy> came in the forward sweep)
         const size_t inPer = in->numel(), outPer = n.numel();
-        const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-        const bool depthwise = n.cin == n.groups && n.cout == n.groups;
-        const int rows = depthwise ? 1 : n.cout / n.groups;
         const size_t macs = convMacs(n, S);
-        float* hv = r.hvp.data() + offsets_[i];
-        std::vector<float> tw(wCount);
-        auto weights = [&](const float* a, const float* b, float* dst) {
-          split(rows, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, a, b, S, dst, scratch(q), lo, hi); }, macs);
-        };
-        if (d) weights(x, d, hv);
-        if (g && rin) {
-          weights(rin, g, tw.data());
-          for (size_t k = 0; k < wCount; ++k) hv[k] += tw[k];
+        if (d) {
+          const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+          const bool depthwise = n.cin == n.groups && n.cout == n.groups;
+          std::vector<float> tw(wCount);
+          split(depthwise ? 1 : n.cout / n.groups, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, x, d, S, tw.data(), scratch(q), lo, hi); }, macs);
+          double s = 0;
+          for (size_t k = 0; k < wCount; ++k) s += static_cast<double>(p[k]) * tw[k];
+          r.weightHv[i] += s;
         }
         if (j0 > 0 && (d || g)) {
           float* t = acquire(inCount, false);
@@ -373,21 +408,23 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         }
         break;
       case Op::Linear: {
-        // as the conv: R(dx) = W^T R dy + V^T dy; R(dW) = R dy x^T + dy Rx^T
-        const size_t wCount = static_cast<size_t>(n.fin) * n.fout;
-        float* hv = r.hvp.data() + offsets_[i];
+        // as the conv: R(dx) = W^T R dy + V^T dy; <W, R(dW)> gets <W, R dy x^T> (<W Rx, dy> came in the forward sweep)
+        if (d) {
+          std::vector<float> tw(static_cast<size_t>(n.fin) * n.fout);
+          linearBackward(x, nullptr, d, nullptr, tw.data(), nullptr, S, n.fin, n.fout);
+          double s = 0;
+          for (size_t k = 0; k < tw.size(); ++k) s += static_cast<double>(p[k]) * tw[k];
+          r.weightHv[i] += s;
+        }
         float* t = j0 > 0 && (d || g) ? acquire(inCount, true) : nullptr;
         float* u = t ? acquire(inCount, false) : nullptr;
-        std::vector<float> tw(wCount);
-        if (d) {
-          linearBackward(x, p, d, u, hv, nullptr, S, n.fin, n.fout);
-          if (t) addInto(t, u, inCount);
+        if (t && d) {
+          linearBackward(nullptr, p, d, u, nullptr, nullptr, S, n.fin, n.fout);
+          addInto(t, u, inCount);
         }
-        if (g && (rin || t)) {
-          linearBackward(rin, V + offsets_[i], g, u, rin ? tw.data() : nullptr, nullptr, S, n.fin, n.fout);
-          if (rin)
-            for (size_t k = 0; k < wCount; ++k) hv[k] += tw[k];
-          if (t) addInto(t, u, inCount);
+        if (t && g) {
+          linearBackward(nullptr, V + offsets_[i], g, u, nullptr, nullptr, S, n.fin, n.fout);
+          addInto(t, u, inCount);
         }
         release(u);
         release(d);

@@ -246,7 +246,7 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly wantInput: boolean;
   /** Per-sample channel saliency Σ a·da of every conv/linear output. */
   readonly wantSaliency: boolean;
-  /** GraSP's H·g: the Hessian of the mean cross-entropy w.r.t. the conv/linear weights times their gradient (needs labels, wantParams). */
+  /** GraSP's ⟨W, H·g⟩ per conv/linear node: H the Hessian of the mean cross-entropy w.r.t. those weights, g their gradient (needs labels, wantParams). */
   readonly wantHvp?: boolean;
   /** Nodes whose forward outputs are returned, all networks' lists concatenated (with `keepOffsets`). */
   readonly keepNodes?: Int32Array;
@@ -291,8 +291,8 @@ export interface NativeGradResult {
   readonly input: Float32Array;
   /** Channel saliency of each conv/linear node in node order, n × channels each (empty unless wanted). */
   readonly saliency: Float32Array;
-  /** `wantHvp`: H·g in the packed parameter layout (conv/linear weights; 0 elsewhere), else empty. */
-  readonly hvp: Float32Array;
+  /** `wantHvp`: ⟨W, (H·g)_W⟩ per node in node order (conv/linear; 0 elsewhere), else empty. */
+  readonly weightHv: Float64Array;
   /** Outputs of the kept nodes in list order, n × numel each (empty unless asked). */
   readonly activations: Float32Array;
   /** Largest activation + gradient memory held at once. */

@@ -21,7 +21,14 @@ export function grasp(
   return graspFromHv(params, hv);
 }
 
-/** S = Σ −W ⊙ Hg over the conv/linear weights, in node order (any engine's Hg). */
+/** S = −Σ_l ⟨W_l, (Hg)_l⟩ from each conv/linear node's ⟨W, Hg⟩ (the native engine's), in node order. */
+export function graspFromWeightHv(layers: readonly number[], weightHv: ArrayLike<number>): ProxyValue {
+  let s = 0;
+  for (const id of layers) s -= weightHv[id]!;
+  return finite('grasp', s);
+}
+
+/** S = Σ −W ⊙ Hg over the conv/linear weights, in node order (an explicit Hg). */
 export function graspFromHv(params: NetParams, hv: ReadonlyMap<number, ArrayLike<number>>): ProxyValue {
   let s = 0;
   for (const id of [...hv.keys()].sort((a, b) => a - b)) {

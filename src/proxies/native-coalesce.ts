@@ -197,7 +197,7 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     params: req.wantParams ? r.params : EMPTY32,
     input: parts.converted ? reads : req.wantInput ? r.input : EMPTY32,
     saliency: req.wantSaliency ? r.saliency : EMPTY32,
-    hvp: req.wantHvp ? r.hvp : EMPTY32,
+    weightHv: req.wantHvp ? r.weightHv : new Float64Array(0),
     activations: r.activations.subarray(...parts.acts),
     peakBytes: r.peakBytes,
     threads: r.threads,

@@ -18,7 +18,7 @@ import { mecoFromTerms, mecoNodes } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { inputsFor, labelsFor } from './run.js';
-import { graspFromHv } from './grasp.js';
+import { graspFromWeightHv } from './grasp.js';
 import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
@@ -79,7 +79,7 @@ const JACOV_MIN_EIGENVALUE = 1e-3;
  */
 const JACOBIAN_MIN = 1e-4;
 
-/** grasp: one labelled pass with the gradient and H·g of the conv/linear weights (shared with the saliencies'). */
+/** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
 async function grasp(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   const r = await c.pass(inputsFor(s, c.o, net), s.batch, {
@@ -88,8 +88,7 @@ async function grasp(c: NativeGroupContext): Promise<Values> {
     wantParams: true,
     wantHvp: true,
   });
-  const hv = unpackGrads(net, c.params, r.hvp);
-  return { grasp: graspFromHv(c.params, new Map(weightedNodes(net).map((id) => [id, hv[id]!.weight!]))) };
+  return { grasp: graspFromWeightHv(weightedNodes(net), r.weightHv) };
 }
 
 async function jacobian(c: NativeGroupContext): Promise<Values | Routed> {

@@ -33,7 +33,7 @@ export interface ProxyPassRequest {
   readonly wantParams?: boolean;
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
-  /** H·g of the loss w.r.t. the conv/linear weights along their gradient (grasp; needs labels and wantParams). */
+  /** ⟨W, H·g⟩ per conv/linear node, H·g the loss's Hessian-vector product along the weight gradient (grasp; needs labels and wantParams). */
   readonly wantHvp?: boolean;
   readonly keep?: readonly number[];
   /**
