@@ -219,6 +219,7 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantNwot = boolField(job, "wantNwot", false);
   readPasses(job, j);
   readReductions(job, j);
+  if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }
 

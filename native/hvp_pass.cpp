@@ -81,9 +81,10 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
   for (size_t i = N; i-- > 0;)
     if (eval[i])
       for (int j : net.nodes[i].inputs) eval[static_cast<size_t>(j)] = 1;
-  // Tangents read again by the backward sweep: inputs of conv/linear (R(dW) = Rx * dy) and of train-mode BN.
+  // Tangents read again by the backward sweep: inputs of train-mode BN (the conv/linear terms that read Rx are taken
+  // in the forward sweep).
   for (const Node& n : net.nodes)
-    if (n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn == BnMode::Train)) needR[static_cast<size_t>(n.inputs[0])] = 1;
+    if (n.op == Op::Bn && req.bn == BnMode::Train) needR[static_cast<size_t>(n.inputs[0])] = 1;
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i)
     if (eval[i])

@@ -20,6 +20,9 @@ import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { Rng } from '../src/util/rng.js';
+import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
+import { weightedNodes } from '../src/proxies/saliency.js';
+import { opGraphs, randomData, randomParams } from './grad-graphs.js';
 import { packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
@@ -154,6 +157,44 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       synflow_bn: e.zc.synflow_bn,
     };
     for (const [k, v] of Object.entries(want)) close(k, r.values[k as ProxyName]!.value, v);
+  });
+});
+
+describe('grasp on native equals the reference on every op graph, in every BN mode', () => {
+  for (const bn of ['train', 'eval', 'identity'] as const)
+    for (const { name, net: g } of opGraphs())
+      it(`${name}, BN ${bn}`, async () => {
+        const params = mapParams(randomParams(g, 5), (v) => Math.fround(v));
+        const data = randomData(g, 6, 13);
+        const x = Float32Array.from(data.x);
+        const r = await nativeProxyPass(load.addon, g, packParams(g, params), x, 6, {
+          bn,
+          labels: data.labels,
+          wantParams: true,
+          wantHvp: true,
+        });
+        const want = grasp(g, params, x, data.labels, bn).value!;
+        close(`grasp ${name}`, graspFromWeightHv(weightedNodes(g), r.weightHv).value, want);
+      });
+});
+
+describe("grasp's pass split over threads", () => {
+  it('gives the one-thread ⟨W, H·g⟩ of every layer bit for bit on 2–4 threads', async () => {
+    // DARTS: strided, dilated and depthwise convolutions, max pools, concatenation; big enough that every op splits
+    const n = net('darts', undefined, { channels: 4, cells: 3, inputSize: 32 });
+    const packed = packParams(n, prngParams(n, 3));
+    const x = defaultBatch(24).data;
+    const labels = defaultLabels(24);
+    const pass = (threads: number) =>
+      nativeProxyPass(load.addon, n, packed, x, 24, { bn: 'train', labels, wantParams: true, wantHvp: true, threads });
+    const one = await pass(1);
+    expect(one.weightHv.some((v) => v !== 0)).toBe(true);
+    for (const threads of [2, 3, 4]) {
+      const r = await pass(threads);
+      expect(r.threads).toBe(threads); // the ops were split: the comparison means something
+      expect(r.weightHv).toEqual(one.weightHv);
+      expect(r.params).toEqual(one.params);
+    }
   });
 });
 

@@ -112,8 +112,11 @@ export async function nativeProxyPass(
   if (input.length !== batch * c * h * w)
     throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
-  if (req.wantHvp && (!req.labels || !req.wantParams))
-    throw new SwapError('E_OPTION', 'a Hessian-vector product needs labels and the weight gradients (wantParams)');
+  if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
+    throw new SwapError(
+      'E_OPTION',
+      'a Hessian-vector product needs labels, the weight gradients (wantParams) and the output-seeded backward pass',
+    );
   const { program, offsets } = serializeNetworks([net]);
   const res = await addon.gradients({
     program,
