@@ -370,9 +370,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
           std::vector<float> tw(wCount);
           split(depthwise ? 1 : n.cout / n.groups, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, x, d, S, tw.data(), scratch(q), lo, hi); }, macs);
-          double s = 0;
-          for (size_t k = 0; k < wCount; ++k) s += static_cast<double>(p[k]) * tw[k];
-          r.weightHv[i] += s;
+          r.weightHv[i] += dot(p, tw.data(), wCount);
         }
         if (j0 > 0 && (d || g)) {
           float* t = acquire(inCount, false);
@@ -413,9 +411,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (d) {
           std::vector<float> tw(static_cast<size_t>(n.fin) * n.fout);
           linearBackward(x, nullptr, d, nullptr, tw.data(), nullptr, S, n.fin, n.fout);
-          double s = 0;
-          for (size_t k = 0; k < tw.size(); ++k) s += static_cast<double>(p[k]) * tw[k];
-          r.weightHv[i] += s;
+          r.weightHv[i] += dot(p, tw.data(), tw.size());
         }
         float* t = j0 > 0 && (d || g) ? acquire(inCount, true) : nullptr;
         float* u = t ? acquire(inCount, false) : nullptr;

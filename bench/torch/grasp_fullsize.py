@@ -10,7 +10,6 @@ weights and data. Used by that script.
 Prints one JSON object {arch: {value, seconds, onnx, inputs, labels}} (seconds: wall time of the official call after
 a warm-up call on the first network).
 """
-import argparse
 import copy
 import json
 import os
@@ -36,11 +35,7 @@ def export(model, path, x):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
-        p.add_argument(f"--{k}", required=True)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--arch", action="append", required=True)
+    p = BENCH["official_parser"]()
     p.add_argument("--out", required=True)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -89,12 +89,18 @@ def time_arch(off, arch, only=None, clock="wall"):
     return {m: seconds(fn) for m, fn in calls.items() if only is None or m in only}
 
 
-def main():
+def official_parser():
+    """Flags shared by the official-code benches: the checkouts (as scripts/make_proxy_fixtures.py), threads, archs."""
     p = argparse.ArgumentParser()
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--arch", action="append", required=True)
+    return p
+
+
+def main():
+    p = official_parser()
     p.add_argument("--only", default=None, help="comma-separated official proxy names (default: all)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     a = p.parse_args()
