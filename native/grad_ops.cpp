@@ -493,37 +493,65 @@ void avgPoolScatter(const Node& n, const Node& in, const float* dy, const std::v
   }
 }
 
+// Sum of one input's shares, in the scatter's order: window rows oh0..oh1 ascending, then kw descending (ow
+// ascending), from 0. V is a float vector of any width (or float itself); `at` points at the share of output
+// (oh0, iw + p) in the padded share rows, so ow = iw + p - kw reads at[-kw].
+// K > 0 fixes the window width at compile time (NB201's 3x3 pools: the window loop unrolls); K = 0 reads k.
+template <typename V, int K, typename Load>
+inline V gatherShares(const float* at, size_t rowLen, int rows, int k, Load load) {
+  const int kk = K > 0 ? K : k;
+  V acc = V{};
+  for (int r = 0; r < rows; ++r, at += rowLen)
+    for (int kw = kk - 1; kw >= 0; --kw) acc += load(at - kw);
+  return acc;
+}
+
+// One plane's input rows from its padded share rows (see avgPoolGather).
+template <int K>
+void gatherPlane(const float* v, size_t rowLen, int H, int W, int OH, int k, int p, float* xp) {
+  const auto vec = [](const float* a) { return loadu(a); };
+  const auto half = [](const float* a) { return loadHalf(a); };
+  const auto one = [](const float* a) { return *a; };
+  for (int ih = 0; ih < H; ++ih) {
+    const int oh0 = std::max(0, ih + p - k + 1), oh1 = std::min(OH - 1, ih + p);
+    const int rows = oh1 - oh0 + 1;
+    const float* at = v + static_cast<size_t>(oh0) * rowLen + k + p;  // + iw: output (oh0, iw + p)
+    float* out = xp + static_cast<size_t>(ih) * W;
+    int iw = 0;
+    for (; iw + kVecFloats <= W; iw += kVecFloats) storeu(out + iw, gatherShares<vfloat, K>(at + iw, rowLen, rows, k, vec));
+    for (; iw + kVecFloats / 2 <= W; iw += kVecFloats / 2) {
+      const vhalf acc = gatherShares<vhalf, K>(at + iw, rowLen, rows, k, half);
+      std::memcpy(out + iw, &acc, sizeof acc);
+    }
+    for (; iw < W; ++iw) out[iw] = gatherShares<float, K>(at + iw, rowLen, rows, k, one);
+  }
+}
+
 // Average-pool backward for stride 1 as a gather: every input sums, in a register, the shares of the outputs whose
 // window holds it, in the scatter's order (oh ascending, then ow ascending, i.e. kw descending), starting from 0 as
 // the zeroed dx does; outputs outside the plane read zeros from the padded share rows (x + 0 = x), so the result is
 // bit-identical to avgPoolScatter while each input is stored once instead of once per window that holds it.
+// The share dy / div is divided in float: div is a small integer, exact in float, and double carries more than
+// 2 * 24 + 2 bits, so rounding the double quotient to float equals the float quotient (Figueroa's double-rounding
+// theorem) -- the scatter's value, bit for bit, at four times the lanes per division. Rows narrower than a full
+// vector (NB201's 8-wide last stage) take half-width vectors before the scalar tail.
 void avgPoolGather(const Node& n, const Node& in, const float* dy, const std::vector<double>& div, float* dx, int S) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, p = n.pad;
   const int rowLen = OW + 2 * k;  // k zeros either side: ow = iw + p - kw stays within [-k, OW + k)
-  std::vector<float> v(static_cast<size_t>(OH) * rowLen, 0.0f);
+  std::vector<float> v(static_cast<size_t>(OH) * rowLen, 0.0f), divf(div.begin(), div.end());
   for (size_t pl = 0; pl < static_cast<size_t>(S) * n.c; ++pl) {
     const float* d = dy + pl * OH * OW;
-    for (int oh = 0; oh < OH; ++oh)
-      for (int ow = 0; ow < OW; ++ow)
-        v[static_cast<size_t>(oh) * rowLen + k + ow] = static_cast<float>(d[oh * OW + ow] / div[static_cast<size_t>(oh) * OW + ow]);
-    float* xp = dx + pl * H * W;
-    for (int ih = 0; ih < H; ++ih) {
-      const int oh0 = std::max(0, ih + p - k + 1), oh1 = std::min(OH - 1, ih + p);
-      const float* base = v.data() + k + p;  // + oh * rowLen + iw - kw: the share of output (oh, iw + p - kw)
-      int iw = 0;
-      for (; iw + kVecFloats <= W; iw += kVecFloats) {
-        vfloat acc = vfloat{};
-        for (int oh = oh0; oh <= oh1; ++oh)
-          for (int kw = k - 1; kw >= 0; --kw) acc += loadu(base + static_cast<size_t>(oh) * rowLen + iw - kw);
-        storeu(xp + static_cast<size_t>(ih) * W + iw, acc);
-      }
-      for (; iw < W; ++iw) {
-        float acc = 0.0f;
-        for (int oh = oh0; oh <= oh1; ++oh)
-          for (int kw = k - 1; kw >= 0; --kw) acc += base[static_cast<size_t>(oh) * rowLen + iw - kw];
-        xp[static_cast<size_t>(ih) * W + iw] = acc;
-      }
+    for (int oh = 0; oh < OH; ++oh) {
+      float* vr = v.data() + static_cast<size_t>(oh) * rowLen + k;
+      const float* dr = d + static_cast<size_t>(oh) * OW;
+      const float* q = divf.data() + static_cast<size_t>(oh) * OW;
+      for (int ow = 0; ow < OW; ++ow) vr[ow] = dr[ow] / q[ow];
     }
+    float* xp = dx + pl * H * W;
+    if (k == 3)
+      gatherPlane<3>(v.data(), rowLen, H, W, OH, k, p, xp);
+    else
+      gatherPlane<0>(v.data(), rowLen, H, W, OH, k, p, xp);
   }
 }
 

@@ -15,7 +15,8 @@ import { mapParams, prngParams } from '../src/grad/params.js';
 import type { Shape3 } from '../src/ir/types.js';
 import { loadAddon } from '../src/native/loader.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { nativeProxyRunner, rademacherCache } from '../src/proxies/native-run.js';
+import { gaussianCache, nativeProxyRunner, rademacherCache } from '../src/proxies/native-run.js';
+import { gaussianBatch } from '../src/data/gaussian.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
@@ -282,6 +283,32 @@ describe('passes shared between groups (native-coalesce.ts)', () => {
       }
     },
   );
+});
+
+describe('Gaussian input batches kept by a runner', () => {
+  it("are gaussianBatch's values drawn by the addon, kept for the latest seeds and shapes only", () => {
+    const addon = load.ok ? load.addon : undefined;
+    let draws = 0;
+    const fill = (out: Float32Array, seed: number, tensor: number) => {
+      draws++;
+      out.set(addon!.prngFill(seed, tensor, out.length));
+      return out;
+    };
+    const get = gaussianCache(fill, 2);
+    const a = get(2, 3, 4, 4, 7);
+    expect(Array.from(a)).toEqual(Array.from(gaussianBatch(2, 3, 4, 4, 7).data));
+    expect(get(2, 3, 4, 4, 7)).toBe(a); // drawn once
+    expect(draws).toBe(1);
+    const b = get(2, 3, 4, 4, 8); // another seed
+    expect(Array.from(b)).toEqual(Array.from(gaussianBatch(2, 3, 4, 4, 8).data));
+    const c = get(1, 3, 4, 4, 7); // another shape, same seed
+    expect(Array.from(c)).toEqual(Array.from(gaussianBatch(1, 3, 4, 4, 7).data));
+    expect(draws).toBe(3); // seed 7's 2x3x4x4 batch is now the oldest of three: dropped
+    const a2 = get(2, 3, 4, 4, 7);
+    expect(a2).not.toBe(a);
+    expect(Array.from(a2)).toEqual(Array.from(a));
+    expect(draws).toBe(4);
+  });
 });
 
 describe("AZ's Rademacher cotangents kept by a runner", () => {

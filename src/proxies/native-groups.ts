@@ -17,7 +17,7 @@ import { epeNasScore, jacovScore } from './jacobian.js';
 import { mecoFromTerms, mecoNodes } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
-import { inputsFor, labelsFor } from './run.js';
+import { labelsFor } from './run.js';
 import { graspFromWeightHv } from './grasp.js';
 import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
@@ -40,6 +40,8 @@ export interface NativeGroupContext {
     req: ProxyPassRequest,
     packed?: Float32Array,
   ) => Promise<NativeGradResult>;
+  /** The input batch of settings `s` (`inputsFor` of run.ts; Gaussian batches cached across networks). */
+  readonly inputs: (s: ProxySettings, salt?: number) => Float32Array;
   /** Rademacher ±1 cotangent of AZ pair `pair` (cached across networks). */
   readonly rademacher: (pair: number, length: number) => Float32Array;
 }
@@ -60,7 +62,7 @@ function split(ids: readonly number[], size: (id: number) => number, flat: Float
 async function saliency(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   const labels = labelsFor(s, c.o);
-  const r = await c.pass(inputsFor(s, c.o, net), s.batch, { bn: s.bn, labels, wantParams: true, wantSaliency: true });
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, labels, wantParams: true, wantSaliency: true });
   const sal = split(weightedNodes(net), (id) => s.batch * net.nodes[id]!.shape[0], r.saliency);
   return { ...saliencyFromGrads(net, c.params, unpackGrads(net, c.params, r.params), sal, s.batch) };
 }
@@ -82,7 +84,7 @@ const JACOBIAN_MIN = 1e-4;
 /** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
 async function grasp(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  const r = await c.pass(inputsFor(s, c.o, net), s.batch, {
+  const r = await c.pass(c.inputs(s), s.batch, {
     bn: s.bn,
     labels: labelsFor(s, c.o),
     wantParams: true,
@@ -92,8 +94,8 @@ async function grasp(c: NativeGroupContext): Promise<Values> {
 }
 
 async function jacobian(c: NativeGroupContext): Promise<Values | Routed> {
-  const { net, s, o } = c;
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, wantInput: true });
+  const { s, o } = c;
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true });
   const rows = Float64Array.from(r.input);
   const top = rows.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   if (top < JACOBIAN_MIN * r.outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
@@ -115,7 +117,7 @@ async function zico(c: NativeGroupContext): Promise<Values> {
   const { net, s, o } = c;
   const grads = await Promise.all(
     [0, 1].map(async (k) => {
-      const r = await c.pass(inputsFor(s, o, net, k), s.batch, {
+      const r = await c.pass(c.inputs(s, k), s.batch, {
         bn: 'train',
         labels: labelsFor(s, o, k),
         wantParams: true,
@@ -127,14 +129,14 @@ async function zico(c: NativeGroupContext): Promise<Values> {
 }
 
 async function nwot(c: NativeGroupContext): Promise<Values> {
-  const { net, s, o } = c;
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, nwot: true });
+  const { s } = c;
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, nwot: true });
   return { nwot: finite('nwot', logAbsDet(Float64Array.from(r.nwotK), s.batch)) };
 }
 
 async function meco(c: NativeGroupContext): Promise<Values> {
-  const { net, s, o } = c;
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: s.bn, keep: mecoNodes(net), keepReduce: 'meco' });
+  const { net, s } = c;
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep: mecoNodes(net), keepReduce: 'meco' });
   return { meco: mecoFromTerms(r.keptValues) };
 }
 
@@ -152,10 +154,10 @@ function bnVariances(net: Network, flat: Float64Array): (id: number) => Float64A
 }
 
 async function zen(c: NativeGroupContext): Promise<Values> {
-  const { net, s, o } = c;
+  const { net, s } = c;
   const feat = preGapNode(net);
-  const x = inputsFor(s, o, net);
-  const mixed = mixInputs(x, inputsFor({ ...s, input: 'gaussian' }, o, net, 1));
+  const x = c.inputs(s);
+  const mixed = mixInputs(x, c.inputs({ ...s, input: 'gaussian' }, 1));
   const [a, b] = await Promise.all(
     [x, mixed].map((input) => c.pass(input, s.batch, { bn: 'train', keep: [feat], bnVar: true })),
   );
@@ -175,13 +177,13 @@ async function az(c: NativeGroupContext): Promise<Values> {
       read: feats[i - 1]!,
       reduce: 'trainability' as const,
     });
-  const r = await c.pass(inputsFor(s, o, net), s.batch, { bn: 'train', keep: feats, keepReduce: 'entropy', passes });
+  const r = await c.pass(c.inputs(s), s.batch, { bn: 'train', keep: feats, keepReduce: 'entropy', passes });
   const az = azFromComponents(r.keptValues, r.passValues);
   return { az_expressivity: az.expressivity, az_progressivity: az.progressivity, az_trainability: az.trainability };
 }
 
 async function vkdnw(c: NativeGroupContext): Promise<Values> {
-  const { net, s, o } = c;
+  const { net, s } = c;
   const refs = paramRefs(c.params);
   const chosen: ScalarRef[] = refs.slice(0, 128).map((r) => ({ ...r, index: 0 }));
   const K = numel(net.nodes[net.output]!.shape);
@@ -193,7 +195,7 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
     for (let b = 0; b < B; b++) values[b * K + k] = 1;
     return { seed: net.output, values };
   });
-  const r = await c.pass(inputsFor(s, o, net), B, { bn: 'eval', passes, scalars: chosen });
+  const r = await c.pass(c.inputs(s), B, { bn: 'eval', passes, scalars: chosen });
   const P = chosen.length;
   const J = new Float64Array(B * K * P);
   for (let k = 0; k < K - 1; k++)

@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { packParams } from '../backends/native/grad.js';
+import { type GaussianFill, gaussianBatch } from '../data/gaussian.js';
 import { nativeProxyPass } from '../backends/native/proxy-pass.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
@@ -20,6 +21,8 @@ import { NATIVE_GROUPS } from './native-groups.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
 import {
   checkProxyRequest,
+  type GaussianSource,
+  inputsFor,
   NO_WEIGHTS,
   type ProxyRun,
   type ProxyRunOptions,
@@ -96,6 +99,26 @@ export function rademacherCache(
   };
 }
 
+/** Gaussian input batches a {@link NativeProxyRunner} keeps (by seed and shape; zen's mixing noise, Gaussian inputs). */
+export const GAUSSIAN_BATCHES = 4;
+
+/**
+ * Seeded Gaussian batches drawn once by `fill` and kept for the `limit` most recently used seeds and shapes: every
+ * network of a run with one seed reads the same batch, so it is drawn once per run, not once per network. Callers
+ * only read them.
+ */
+export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): GaussianSource {
+  const kept = new Map<string, Float32Array>();
+  return (n, c, h, w, seed) => {
+    const key = `${seed}:${n}x${c}x${h}x${w}`;
+    const got = kept.get(key) ?? gaussianBatch(n, c, h, w, seed, undefined, fill).data;
+    kept.delete(key); // re-inserted last: the most recently used
+    kept.set(key, got);
+    if (kept.size > limit) kept.delete(kept.keys().next().value!);
+    return got;
+  };
+}
+
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const limit = threadBudget(Math.max(1, Math.floor(threads)));
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call
@@ -106,6 +129,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
     out.set(addon.prngFill(seed, tensor, out.length));
     return out;
   };
+  const gaussian = gaussianCache(gaussianFill);
   return {
     async run(net, names, o) {
       checkProxyRequest(net, names, o);
@@ -143,6 +167,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
                 s,
                 o,
                 pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? p!.packed),
+                inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
                 rademacher: draw(o.seed),
               })
             : { routed: ROUTED[group] ?? 'no native form' };

@@ -164,10 +164,24 @@ function realBatch(o: ProxyRunOptions, n: number, from = 0): { x: Float32Array; 
   return o.labels ? { x, labels: Float64Array.from(o.labels).subarray(from, from + n) } : { x };
 }
 
-/** The input batch of a proxy's settings (`salt` picks a further batch: zico's second, zen's mixing noise). */
-export function inputsFor(s: ProxySettings, o: ProxyRunOptions, net: Network, salt = 0): Float32Array {
+/** A seeded Gaussian batch of n × c × h × w values (what {@link gaussianBatch} draws). */
+export type GaussianSource = (n: number, c: number, h: number, w: number, seed: number) => Float32Array;
+
+const drawGaussian: GaussianSource = (n, c, h, w, seed) => gaussianBatch(n, c, h, w, seed).data;
+
+/**
+ * The input batch of a proxy's settings (`salt` picks a further batch: zico's second, zen's mixing noise).
+ * `gaussian` draws the Gaussian batches (default: {@link gaussianBatch}; a runner may cache them).
+ */
+export function inputsFor(
+  s: ProxySettings,
+  o: ProxyRunOptions,
+  net: Network,
+  salt = 0,
+  gaussian: GaussianSource = drawGaussian,
+): Float32Array {
   const [c, h, w] = net.nodes[0]!.shape as readonly [number, number, number];
-  if (s.input === 'gaussian') return gaussianBatch(s.batch, c, h, w, (o.seed ^ (0x5bd1e995 * salt)) >>> 0).data;
+  if (s.input === 'gaussian') return gaussian(s.batch, c, h, w, (o.seed ^ (0x5bd1e995 * salt)) >>> 0);
   return realBatch(o, s.batch, salt * s.batch).x;
 }
 
