@@ -1,5 +1,6 @@
 #include "grad_buffers.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -39,9 +40,28 @@ void GradBuffers::give(std::unique_ptr<GradExecutor> ex) {
   ex.reset();
 }
 
+int GradBuffers::acquireSlots(int threads) {
+  if (slots_ <= 0) return 0;
+  const int want = std::max(1, std::min(threads, slots_));
+  std::unique_lock<std::mutex> lock(mutex_);
+  slotFreed_.wait(lock, [&] { return slotsUsed_ + want <= slots_; });
+  slotsUsed_ += want;
+  peakSlotsUsed_ = std::max(peakSlotsUsed_, slotsUsed_);
+  return want;
+}
+
+void GradBuffers::releaseSlots(int held) {
+  if (held <= 0) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slotsUsed_ -= held;
+  }
+  slotFreed_.notify_all();
+}
+
 GradBuffers::Stats GradBuffers::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_, helpers_.threads.size()};
+  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_, helpers_.threads.size(), slots_, slotsUsed_, peakSlotsUsed_};
 }
 
 void GradBuffers::clear() {
@@ -76,7 +96,15 @@ class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
       budget = info[0].As<Napi::Number>().DoubleValue();
       if (!(budget >= 0 && budget <= 1e15)) throw codedError(info.Env(), "E_BACKEND", "GradBuffers budget out of range");
     }
-    buffers_ = std::make_shared<GradBuffers>(static_cast<size_t>(budget));
+    int slots = 0;
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+      if (!info[1].IsNumber()) throw codedError(info.Env(), "E_BACKEND", "GradBuffers slots must be a number of threads");
+      const double v = info[1].As<Napi::Number>().DoubleValue();
+      if (!(v >= 0 && v <= 4096 && v == static_cast<double>(static_cast<int>(v))))
+        throw codedError(info.Env(), "E_BACKEND", "GradBuffers slots must be an integer 0 ... 4096");
+      slots = static_cast<int>(v);
+    }
+    buffers_ = std::make_shared<GradBuffers>(static_cast<size_t>(budget), slots);
     info.This().As<Napi::Object>().TypeTag(&kBuffersTag);
   }
 
@@ -93,6 +121,9 @@ class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
     o.Set("created", static_cast<double>(s.created));
     o.Set("dropped", static_cast<double>(s.dropped));
     o.Set("helperThreads", static_cast<double>(s.helperThreads));
+    o.Set("slots", s.slots);
+    o.Set("slotsUsed", s.slotsUsed);
+    o.Set("peakSlotsUsed", s.peakSlotsUsed);
     return o;
   }
   Napi::Value clearJs(const Napi::CallbackInfo& info) {

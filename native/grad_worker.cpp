@@ -92,6 +92,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.scalars = job_.scalars.data();
   req.scalarCount = job_.scalars.size() / 3;
   ItemQueue queue(total, token);
+  const SlotLease slots(job_.buffers.get(), job_.threads);  // waits while the buffers' other jobs hold the slots
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;

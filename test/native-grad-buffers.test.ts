@@ -90,6 +90,27 @@ describe('GradBuffers: pass executors kept across gradient jobs', () => {
     expect(s.helperThreads).toBeLessThanOrEqual(3);
   });
 
+  it('slots bound the threads its jobs run on at once (a job beyond them waits), values unchanged', async () => {
+    const net = buildNb201Network(sampleNb201(new Rng(9)), { channels: 8, cells: 1, inputSize: 16 });
+    const packed = packParams(net, prngParams(net, 5));
+    const x = Float32Array.from({ length: 8 * 3 * 16 * 16 }, (_, i) => Math.cos(i));
+    const req: ProxyPassRequest = { bn: 'train', labels: [0, 1, 2, 3, 4, 5, 6, 7], wantParams: true, threads: 1 };
+    const one = await nativeProxyPass(addon, net, packed, x, 8, req);
+    const open = new addon.GradBuffers();
+    const bounded = new addon.GradBuffers(undefined, 2);
+    const run = (buffers: NativeGradBuffers, threads = 1) =>
+      Promise.all(
+        Array.from({ length: 3 }, () => nativeProxyPass(addon, net, packed, x, 8, { ...req, threads, buffers })),
+      );
+    for (const r of [...(await run(open)), ...(await run(bounded)), ...(await run(bounded, 3))])
+      expect(arrays(r)).toEqual(arrays(one));
+    expect(open.stats()).toMatchObject({ slots: 0, slotsUsed: 0, peakSlotsUsed: 0 });
+    // three one-thread jobs on libuv's pool of 4 at once: two run, the third waits; a 3-thread job holds both slots
+    expect(bounded.stats()).toMatchObject({ slots: 2, slotsUsed: 0, peakSlotsUsed: 2 });
+    expect(() => new addon.GradBuffers(undefined, -1)).toThrow(/slots/);
+    expect(() => new addon.GradBuffers(undefined, 1.5)).toThrow(/slots/);
+  });
+
   it('a budget too small for an executor keeps none; bad budgets and foreign objects are coded errors', async () => {
     const none = new addon.GradBuffers(0);
     const r = await passes(none);

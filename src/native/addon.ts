@@ -92,6 +92,11 @@ export interface NativeGradBuffersStats {
   readonly dropped: number;
   /** Parked threads its executors split a lone network's ops over (shared: at most a job's threads − 1). */
   readonly helperThreads: number;
+  /** Threads its jobs may run on at once (0: unbounded); a job beyond them waits for one to end. */
+  readonly slots: number;
+  /** Slots held now, and the most held at once. */
+  readonly slotsUsed: number;
+  readonly peakSlotsUsed: number;
 }
 
 /**
@@ -170,9 +175,14 @@ export interface NativeAddon {
   ) => NativeWeightStore;
   /** An empty pool of parked count threads and their buffers to pass as `job.pool`. */
   CountPool: new () => NativeCountPool;
-  /** Executors kept across gradient jobs (default budget 1 GiB) to pass as `job.buffers`. */
+  /**
+   * Executors kept across gradient jobs (default budget 1 GiB) to pass as `job.buffers`. With `slots` > 0, jobs
+   * lent by it run on at most that many threads together: a job waits (on its libuv thread) until its threads are
+   * free, so one queued beyond them starts the moment another ends.
+   */
   GradBuffers: new (
     budgetBytes?: number,
+    slots?: number,
   ) => NativeGradBuffers;
   /** Addon build description (version, compiler flags, CUDA compiled in or not). */
   buildInfo(): NativeBuildInfo;

@@ -44,26 +44,53 @@ export interface NativeProxyRun extends ProxyRun {
 }
 
 /**
- * Runs tasks on at most `n` threads at once: a task starts with one thread, or with every free thread when no
- * other task waits (a lone pass then splits its convolutions over them; its values do not depend on how many).
- * Tasks issued together (one network's passes) are all counted before the first starts.
+ * Threads of libuv's pool, which runs the addon's passes (Node's default 4; UV_THREADPOOL_SIZE as the process was
+ * started with, clamped as libuv does).
  */
-function threadBudget(n: number): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
-  let free = n;
+export function uvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Math.floor(Number(env.UV_THREADPOOL_SIZE));
+  return Number.isFinite(v) && v > 0 ? Math.min(v, 1024) : 4;
+}
+
+/**
+ * How passes share `n` threads: at most `lanes` run at once, each on `share` threads (its convolutions split over
+ * them; values do not depend on how many), and a pass with nothing else in flight takes all `n`. Lanes are capped by
+ * libuv's pool, less one thread kept for file I/O: more passes than pool threads would only queue in libuv while
+ * cores idle (with the default pool of 4, `--threads 16` ran 4 one-thread passes at a time).
+ */
+export function passLanes(n: number, pool = uvPoolSize()): { lanes: number; share: number } {
+  const lanes = Math.max(1, Math.min(n, pool - 1));
+  return { lanes, share: Math.max(1, Math.floor(n / lanes)) };
+}
+
+/**
+ * Runs tasks on `n` threads in `lanes` lanes of `share` threads ({@link passLanes}); a task with nothing else in
+ * flight or waiting takes all `n`. Tasks issued together (one network's passes) are all counted before the first
+ * starts. `queued` tasks beyond the lanes may be in flight: they wait in the addon for threads (GradBuffers slots,
+ * `n` of them), so a finished pass's threads start the next pass at once instead of when the event loop, busy with
+ * other networks' results, gets to hand them over (the all-proxy pass on 2 cores used 187 % of them, now 194 %).
+ */
+export function threadBudget(
+  n: number,
+  lanes = n,
+  queued = 1,
+): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
+  const share = Math.max(1, Math.floor(n / lanes));
+  let inFlight = 0;
   let pending = 0;
   const waiting: (() => void)[] = [];
   return async (task) => {
     pending++;
     await new Promise<void>((r) => setImmediate(r));
-    while (free < 1) await new Promise<void>((r) => waiting.push(r));
+    while (inFlight >= lanes + queued) await new Promise<void>((r) => waiting.push(r));
     pending--;
-    const take = pending === 0 ? free : 1;
-    free -= take;
+    const take = inFlight === 0 && pending === 0 ? n : share;
+    inFlight++;
     try {
       return await task(take);
     } finally {
-      free += take;
-      for (let k = 0; k < take; k++) waiting.shift()?.();
+      inFlight--;
+      waiting.shift()?.();
     }
   };
 }
@@ -119,10 +146,17 @@ export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): Gau
   };
 }
 
+/**
+ * The proxy suite on the addon with `threads` threads. Its passes run on libuv's pool ({@link passLanes}): for
+ * more than 3 threads, start the process with UV_THREADPOOL_SIZE ≥ threads + 2, or passes share the pool's lanes.
+ */
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
-  const limit = threadBudget(Math.max(1, Math.floor(threads)));
-  // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call
-  const buffers = new addon.GradBuffers();
+  const n = Math.max(1, Math.floor(threads));
+  const { lanes } = passLanes(n);
+  const limit = threadBudget(n, lanes, lanes + 1 < uvPoolSize() ? 1 : 0);
+  // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call; its n
+  // slots keep the pass queued beyond the threads waiting in the addon
+  const buffers = new addon.GradBuffers(undefined, n);
   const draw = rademacherCache();
   // the addon's PRNG draws the same float32 values as init/prng.ts (test/prng.test.ts), several times faster
   const gaussianFill = (out: Float32Array, seed: number, tensor: number) => {

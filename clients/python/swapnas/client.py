@@ -51,6 +51,15 @@ def default_command():
     return [exe]
 
 
+def server_env(env=None):
+    """The environment a started server gets: ``env`` (default: ours) with ``UV_THREADPOOL_SIZE`` at least the
+    cores + 2 unless it is set. The server's proxy passes run on libuv's pool, which Node sizes once, at start-up,
+    to 4 threads by default; fewer pool threads than cores would leave cores idle."""
+    out = dict(os.environ if env is None else env)
+    out.setdefault("UV_THREADPOOL_SIZE", str(max(4, (os.cpu_count() or 1) + 2)))
+    return out
+
+
 class _StdioTransport:
     """One ``swapnas serve`` child; a reader thread hands each response line to the caller waiting on its id."""
 
@@ -60,7 +69,7 @@ class _StdioTransport:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,  # the server's own messages go to ours
-            env=env,
+            env=server_env(env),
             cwd=cwd,
         )
         self._lock = threading.Lock()

@@ -259,5 +259,15 @@ class HttpClientTest(unittest.TestCase):
             proc.stdout.close()
 
 
+class ServerEnvTest(unittest.TestCase):
+    def test_started_server_gets_a_pool_for_every_core_unless_set(self):
+        from swapnas.client import server_env
+
+        want = str(max(4, (os.cpu_count() or 1) + 2))
+        self.assertEqual(server_env({"PATH": "/bin"}), {"PATH": "/bin", "UV_THREADPOOL_SIZE": want})
+        self.assertEqual(server_env({"UV_THREADPOOL_SIZE": "7"})["UV_THREADPOOL_SIZE"], "7")
+        self.assertEqual(server_env()["PATH"], os.environ["PATH"])
+
+
 if __name__ == "__main__":
     unittest.main()
