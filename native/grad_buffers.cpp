@@ -1,6 +1,7 @@
 #include "grad_buffers.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -40,11 +41,16 @@ void GradBuffers::give(std::unique_ptr<GradExecutor> ex) {
   ex.reset();
 }
 
-int GradBuffers::acquireSlots(int threads) {
+int GradBuffers::acquireSlots(int threads, const CancelToken* cancel) {
   if (slots_ <= 0) return 0;
   const int want = std::max(1, std::min(threads, slots_));
   std::unique_lock<std::mutex> lock(mutex_);
-  slotFreed_.wait(lock, [&] { return slotsUsed_ + want <= slots_; });
+  const auto free = [&] { return slotsUsed_ + want <= slots_; };
+  if (!free()) ++slotWaits_;
+  // woken when a job releases its slots; the timeout only lets a cancelled job stop waiting (it then runs its
+  // cancelled queue, which takes no item)
+  while (!slotFreed_.wait_for(lock, std::chrono::milliseconds(20), free))
+    if (cancel && cancel->requested()) return 0;
   slotsUsed_ += want;
   peakSlotsUsed_ = std::max(peakSlotsUsed_, slotsUsed_);
   return want;
@@ -61,7 +67,7 @@ void GradBuffers::releaseSlots(int held) {
 
 GradBuffers::Stats GradBuffers::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_, helpers_.threads.size(), slots_, slotsUsed_, peakSlotsUsed_};
+  return Stats{idle_.size(), bytes_, budget_, reused_, created_, dropped_, helpers_.threads.size(), slots_, slotsUsed_, peakSlotsUsed_, slotWaits_};
 }
 
 void GradBuffers::clear() {
@@ -124,6 +130,7 @@ class GradBuffersWrap : public Napi::ObjectWrap<GradBuffersWrap> {
     o.Set("slots", s.slots);
     o.Set("slotsUsed", s.slotsUsed);
     o.Set("peakSlotsUsed", s.peakSlotsUsed);
+    o.Set("slotWaits", static_cast<double>(s.slotWaits));
     return o;
   }
   Napi::Value clearJs(const Napi::CallbackInfo& info) {

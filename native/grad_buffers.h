@@ -34,8 +34,9 @@ class GradBuffers {
   // Keeps `ex` when the idle executors' memory stays within the budget with it; frees it otherwise.
   void give(std::unique_ptr<GradExecutor> ex);
 
-  // Waits until `threads` slots are free (at most all of them), then holds them; returns how many it holds.
-  int acquireSlots(int threads);
+  // Waits until `threads` slots are free (at most all of them), then holds them; returns how many it holds (0:
+  // no slots, or `cancel` was requested while it waited).
+  int acquireSlots(int threads, const CancelToken* cancel);
   void releaseSlots(int held);
 
   struct Stats {
@@ -43,6 +44,7 @@ class GradBuffers {
     uint64_t reused = 0, created = 0, dropped = 0;
     size_t helperThreads = 0;  // parked split helpers started so far (at most the jobs' threads - 1)
     int slots = 0, slotsUsed = 0, peakSlotsUsed = 0;
+    uint64_t slotWaits = 0;  // jobs that found too few slots free and waited
   };
   Stats stats() const;
   void clear();
@@ -57,6 +59,7 @@ class GradBuffers {
   uint64_t reused_ = 0, created_ = 0, dropped_ = 0;
   const int slots_;
   int slotsUsed_ = 0, peakSlotsUsed_ = 0;
+  uint64_t slotWaits_ = 0;
   std::condition_variable slotFreed_;
   SplitHelpers helpers_;  // declared last: destroyed (its threads joined) first, before the executors
 };
@@ -67,7 +70,8 @@ std::shared_ptr<GradBuffers> gradBuffersField(const Napi::Object& job, const cha
 // Holds a job's slots for its lifetime (none without buffers or slots).
 class SlotLease {
  public:
-  SlotLease(GradBuffers* b, int threads) : b_(b), held_(b ? b->acquireSlots(threads) : 0) {}
+  SlotLease(GradBuffers* b, int threads, const CancelToken* cancel) : b_(b), held_(b ? b->acquireSlots(threads, cancel) : 0) {}
+  int held() const { return held_; }
   ~SlotLease() {
     if (b_) b_->releaseSlots(held_);
   }

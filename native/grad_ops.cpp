@@ -501,8 +501,10 @@ template <typename V, int K, typename Load>
 inline V gatherShares(const float* at, size_t rowLen, int rows, int k, Load load) {
   const int kk = K > 0 ? K : k;
   V acc = V{};
-  for (int r = 0; r < rows; ++r, at += rowLen)
-    for (int kw = kk - 1; kw >= 0; --kw) acc += load(at - kw);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = at + static_cast<size_t>(r) * rowLen;
+    for (int kw = kk - 1; kw >= 0; --kw) acc += load(row - kw);
+  }
   return acc;
 }
 

@@ -67,12 +67,16 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   const size_t total = nets.size();
   results_.assign(total, GradResult{});
   if (total == 0) return;
-  const int threads = jobThreads(job_.threads, total);
-  // Threads beyond the job's networks go into each network's convolutions (a lone network on two threads).
-  const int inner = std::max(1, job_.threads / threads);
   CancelToken token;
   token.flags[0] = job_.cancel;
   token.flags[1] = &stopFlag_;
+  // Waits while the buffers' other jobs hold their slots; the job then runs on the slots it holds (all it asked
+  // for, unless it asked for more than exist).
+  const SlotLease slots(job_.buffers.get(), job_.threads, &token);
+  const int asked = slots.held() > 0 ? slots.held() : job_.threads;
+  const int threads = jobThreads(asked, total);
+  // Threads beyond the job's networks go into each network's convolutions (a lone network on two threads).
+  const int inner = std::max(1, asked / threads);
   GradRequest req;
   req.bn = job_.bn;
   req.labels = job_.labels.empty() ? nullptr : job_.labels.data();
@@ -92,7 +96,6 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.scalars = job_.scalars.data();
   req.scalarCount = job_.scalars.size() / 3;
   ItemQueue queue(total, token);
-  const SlotLease slots(job_.buffers.get(), job_.threads);  // waits while the buffers' other jobs hold the slots
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;

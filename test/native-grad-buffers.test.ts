@@ -91,22 +91,24 @@ describe('GradBuffers: pass executors kept across gradient jobs', () => {
   });
 
   it('slots bound the threads its jobs run on at once (a job beyond them waits), values unchanged', async () => {
-    const net = buildNb201Network(sampleNb201(new Rng(9)), { channels: 8, cells: 1, inputSize: 16 });
+    const net = buildNb201Network(sampleNb201(new Rng(9)), { channels: 8, cells: 2, inputSize: 32 });
     const packed = packParams(net, prngParams(net, 5));
-    const x = Float32Array.from({ length: 8 * 3 * 16 * 16 }, (_, i) => Math.cos(i));
+    const x = Float32Array.from({ length: 8 * 3 * 32 * 32 }, (_, i) => Math.cos(i));
     const req: ProxyPassRequest = { bn: 'train', labels: [0, 1, 2, 3, 4, 5, 6, 7], wantParams: true, threads: 1 };
     const one = await nativeProxyPass(addon, net, packed, x, 8, req);
     const open = new addon.GradBuffers();
     const bounded = new addon.GradBuffers(undefined, 2);
+    // three jobs at once on libuv's pool of 4 threads: all three start, the third finds no slot free
     const run = (buffers: NativeGradBuffers, threads = 1) =>
       Promise.all(
         Array.from({ length: 3 }, () => nativeProxyPass(addon, net, packed, x, 8, { ...req, threads, buffers })),
       );
     for (const r of [...(await run(open)), ...(await run(bounded)), ...(await run(bounded, 3))])
       expect(arrays(r)).toEqual(arrays(one));
-    expect(open.stats()).toMatchObject({ slots: 0, slotsUsed: 0, peakSlotsUsed: 0 });
-    // three one-thread jobs on libuv's pool of 4 at once: two run, the third waits; a 3-thread job holds both slots
+    expect(open.stats()).toMatchObject({ slots: 0, slotsUsed: 0, peakSlotsUsed: 0, slotWaits: 0 });
+    // never more than the 2 slots held at once (a 3-thread job holds both and runs on 2 threads), and jobs waited
     expect(bounded.stats()).toMatchObject({ slots: 2, slotsUsed: 0, peakSlotsUsed: 2 });
+    expect(bounded.stats().slotWaits).toBeGreaterThan(0);
     expect(() => new addon.GradBuffers(undefined, -1)).toThrow(/slots/);
     expect(() => new addon.GradBuffers(undefined, 1.5)).toThrow(/slots/);
   });

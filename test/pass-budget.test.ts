@@ -20,11 +20,14 @@ async function trace(budget: ReturnType<typeof threadBudget>, count: number) {
 }
 
 describe('how native passes share the threads', () => {
-  it('libuv pool size: UV_THREADPOOL_SIZE as libuv reads it, else 4', () => {
+  it('libuv pool size: UV_THREADPOOL_SIZE as libuv reads it (atoi, 0 -> 1, negative -> 1024), else 4', () => {
     expect(uvPoolSize({})).toBe(4);
     expect(uvPoolSize({ UV_THREADPOOL_SIZE: '12' })).toBe(12);
-    expect(uvPoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(4);
-    expect(uvPoolSize({ UV_THREADPOOL_SIZE: 'many' })).toBe(4);
+    expect(uvPoolSize({ UV_THREADPOOL_SIZE: ' 8x' })).toBe(8);
+    expect(uvPoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(1);
+    expect(uvPoolSize({ UV_THREADPOOL_SIZE: '' })).toBe(1);
+    expect(uvPoolSize({ UV_THREADPOOL_SIZE: 'many' })).toBe(1);
+    expect(uvPoolSize({ UV_THREADPOOL_SIZE: '-3' })).toBe(1024);
     expect(uvPoolSize({ UV_THREADPOOL_SIZE: '5000' })).toBe(1024);
   });
 

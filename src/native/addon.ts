@@ -97,6 +97,8 @@ export interface NativeGradBuffersStats {
   /** Slots held now, and the most held at once. */
   readonly slotsUsed: number;
   readonly peakSlotsUsed: number;
+  /** Jobs that found too few slots free and waited. */
+  readonly slotWaits: number;
 }
 
 /**

@@ -44,12 +44,14 @@ export interface NativeProxyRun extends ProxyRun {
 }
 
 /**
- * Threads of libuv's pool, which runs the addon's passes (Node's default 4; UV_THREADPOOL_SIZE as the process was
- * started with, clamped as libuv does).
+ * Threads of libuv's pool, which runs the addon's passes: Node's default 4, or UV_THREADPOOL_SIZE as the process
+ * was started with, read as libuv reads it (C `atoi`; 0 means 1; a negative value wraps to the 1024 maximum).
  */
 export function uvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Math.floor(Number(env.UV_THREADPOOL_SIZE));
-  return Number.isFinite(v) && v > 0 ? Math.min(v, 1024) : 4;
+  const raw = env.UV_THREADPOOL_SIZE;
+  if (raw === undefined) return 4;
+  const v = Number.parseInt(raw.trim(), 10) || 0;
+  return v === 0 ? 1 : v < 0 ? 1024 : Math.min(v, 1024);
 }
 
 /**
@@ -72,8 +74,8 @@ export function passLanes(n: number, pool = uvPoolSize()): { lanes: number; shar
  */
 export function threadBudget(
   n: number,
-  lanes = n,
-  queued = 1,
+  lanes: number,
+  queued: number,
 ): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
   const share = Math.max(1, Math.floor(n / lanes));
   let inFlight = 0;

@@ -52,11 +52,12 @@ def default_command():
 
 
 def server_env(env=None):
-    """The environment a started server gets: ``env`` (default: ours) with ``UV_THREADPOOL_SIZE`` at least the
-    cores + 2 unless it is set. The server's proxy passes run on libuv's pool, which Node sizes once, at start-up,
-    to 4 threads by default; fewer pool threads than cores would leave cores idle."""
+    """The environment a started server gets: ``env`` (default: ours) with ``UV_THREADPOOL_SIZE`` = cores + 2
+    (at least 4) unless it is set (an empty value counts as unset). The server's proxy passes run on libuv's pool,
+    which Node sizes once, at start-up, to 4 threads by default; fewer pool threads than cores leave cores idle."""
     out = dict(os.environ if env is None else env)
-    out.setdefault("UV_THREADPOOL_SIZE", str(max(4, (os.cpu_count() or 1) + 2)))
+    if not out.get("UV_THREADPOOL_SIZE"):  # unset or empty (libuv reads an empty value as 1 thread)
+        out["UV_THREADPOOL_SIZE"] = str(max(4, (os.cpu_count() or 1) + 2))
     return out
 
 

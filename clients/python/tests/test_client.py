@@ -266,6 +266,7 @@ class ServerEnvTest(unittest.TestCase):
         want = str(max(4, (os.cpu_count() or 1) + 2))
         self.assertEqual(server_env({"PATH": "/bin"}), {"PATH": "/bin", "UV_THREADPOOL_SIZE": want})
         self.assertEqual(server_env({"UV_THREADPOOL_SIZE": "7"})["UV_THREADPOOL_SIZE"], "7")
+        self.assertEqual(server_env({"UV_THREADPOOL_SIZE": ""})["UV_THREADPOOL_SIZE"], want)
         self.assertEqual(server_env()["PATH"], os.environ["PATH"])
 
 
