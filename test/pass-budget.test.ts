@@ -32,23 +32,23 @@ describe('how native passes share the threads', () => {
   });
 
   it('lanes stay below the pool (one thread kept for I/O); more threads than lanes go into each pass', () => {
-    expect(passLanes(2, 4)).toEqual({ lanes: 2, share: 1 });
-    expect(passLanes(1, 4)).toEqual({ lanes: 1, share: 1 });
-    expect(passLanes(16, 4)).toEqual({ lanes: 3, share: 5 });
-    expect(passLanes(16, 20)).toEqual({ lanes: 16, share: 1 });
-    expect(passLanes(4, 1)).toEqual({ lanes: 1, share: 4 });
+    expect(passLanes(2, 4)).toEqual({ lanes: 2, share: 1, queued: 1 });
+    expect(passLanes(1, 4)).toEqual({ lanes: 1, share: 1, queued: 1 });
+    expect(passLanes(16, 4)).toEqual({ lanes: 3, share: 5, queued: 0 });
+    expect(passLanes(16, 20)).toEqual({ lanes: 16, share: 1, queued: 1 });
+    expect(passLanes(4, 1)).toEqual({ lanes: 1, share: 4, queued: 0 });
   });
 
   it('at most lanes + queued tasks in flight, each on its share; a lone task takes every thread', async () => {
-    const two = await trace(threadBudget(2, 2, 1), 12);
+    const two = await trace(threadBudget(2, { lanes: 2, share: 1, queued: 1 }), 12);
     expect(two.peak).toBe(3);
     expect(two.takes.every((t) => t === 1)).toBe(true);
-    const none = await trace(threadBudget(2, 2, 0), 12);
+    const none = await trace(threadBudget(2, { lanes: 2, share: 1, queued: 0 }), 12);
     expect(none.peak).toBe(2);
-    const wide = await trace(threadBudget(16, 3, 1), 12);
+    const wide = await trace(threadBudget(16, { lanes: 3, share: 5, queued: 1 }), 12);
     expect(wide.peak).toBe(4);
     expect(wide.takes.every((t) => t === 5)).toBe(true);
-    const lone = await trace(threadBudget(4, 4, 1), 1);
+    const lone = await trace(threadBudget(4, { lanes: 4, share: 1, queued: 1 }), 1);
     expect(lone.takes).toEqual([4]);
   });
 });

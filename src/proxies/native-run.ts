@@ -54,30 +54,37 @@ export function uvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
   return v === 0 ? 1 : v < 0 ? 1024 : Math.min(v, 1024);
 }
 
+/** How passes share the threads ({@link passLanes}). */
+export interface LanePlan {
+  /** Passes running at once. */
+  readonly lanes: number;
+  /** Threads of each (a lone pass takes them all). */
+  readonly share: number;
+  /** Passes in flight beyond the lanes, waiting in the addon for threads. */
+  readonly queued: number;
+}
+
 /**
  * How passes share `n` threads: at most `lanes` run at once, each on `share` threads (its convolutions split over
  * them; values do not depend on how many), and a pass with nothing else in flight takes all `n`. Lanes are capped by
  * libuv's pool, less one thread kept for file I/O: more passes than pool threads would only queue in libuv while
  * cores idle (with the default pool of 4, `--threads 16` ran 4 one-thread passes at a time).
  */
-export function passLanes(n: number, pool = uvPoolSize()): { lanes: number; share: number } {
+export function passLanes(n: number, pool = uvPoolSize()): LanePlan {
   const lanes = Math.max(1, Math.min(n, pool - 1));
-  return { lanes, share: Math.max(1, Math.floor(n / lanes)) };
+  // one pass queued beyond the lanes while the pool still has a thread to spare for it and for file I/O
+  return { lanes, share: Math.max(1, Math.floor(n / lanes)), queued: lanes + 1 < pool ? 1 : 0 };
 }
 
 /**
- * Runs tasks on `n` threads in `lanes` lanes of `share` threads ({@link passLanes}); a task with nothing else in
- * flight or waiting takes all `n`. Tasks issued together (one network's passes) are all counted before the first
- * starts. `queued` tasks beyond the lanes may be in flight: they wait in the addon for threads (GradBuffers slots,
- * `n` of them), so a finished pass's threads start the next pass at once instead of when the event loop, busy with
- * other networks' results, gets to hand them over (the all-proxy pass on 2 cores used 187 % of them, now 194 %).
+ * Runs tasks on `n` threads as `plan` says ({@link passLanes}); a task with nothing else in flight or waiting takes
+ * all `n`. Tasks issued together (one network's passes) are all counted before the first starts. The `queued`
+ * tasks beyond the lanes wait in the addon for threads (GradBuffers slots, `n` of them), so a finished pass's
+ * threads start the next pass at once instead of when the event loop, busy with other networks' results, gets to
+ * hand them over (the all-proxy pass on 2 cores used 187 % of them, now 191 %).
  */
-export function threadBudget(
-  n: number,
-  lanes: number,
-  queued: number,
-): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
-  const share = Math.max(1, Math.floor(n / lanes));
+export function threadBudget(n: number, plan: LanePlan): <T>(task: (threads: number) => Promise<T>) => Promise<T> {
+  const { lanes, share, queued } = plan;
   let inFlight = 0;
   let pending = 0;
   const waiting: (() => void)[] = [];
@@ -105,6 +112,18 @@ export interface NativeProxyRunner {
   run(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): Promise<NativeProxyRun>;
 }
 
+/**
+ * `kept`'s value of `key`, made by `make` when missing, now the most recently used; beyond `limit` keys the least
+ * recently used one is dropped (a Map iterates in insertion order).
+ */
+function keptRecent<K, V>(kept: Map<K, V>, key: K, limit: number, make: () => V): V {
+  const v = kept.get(key) ?? make();
+  kept.delete(key); // re-inserted last
+  kept.set(key, v);
+  if (kept.size > limit) kept.delete(kept.keys().next().value!);
+  return v;
+}
+
 /** Seeds whose Rademacher cotangents a {@link NativeProxyRunner} keeps: the latest few, not every seed it saw. */
 export const RADEMACHER_SEEDS = 4;
 
@@ -118,10 +137,7 @@ export function rademacherCache(
 ): (seed: number) => (pair: number, length: number) => Float32Array {
   const bySeed = new Map<number, Map<string, Float32Array>>();
   return (seed) => (pair, length) => {
-    const kept = bySeed.get(seed) ?? new Map<string, Float32Array>();
-    bySeed.delete(seed); // re-inserted last: the most recently drawn
-    bySeed.set(seed, kept);
-    if (bySeed.size > limit) bySeed.delete(bySeed.keys().next().value!);
+    const kept = keptRecent(bySeed, seed, limit, () => new Map<string, Float32Array>());
     const key = `${pair}:${length}`;
     if (!kept.has(key)) kept.set(key, Float32Array.from(prngRademacher(seed)(pair, length)));
     return kept.get(key)!;
@@ -138,14 +154,8 @@ export const GAUSSIAN_BATCHES = 4;
  */
 export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): GaussianSource {
   const kept = new Map<string, Float32Array>();
-  return (n, c, h, w, seed) => {
-    const key = `${seed}:${n}x${c}x${h}x${w}`;
-    const got = kept.get(key) ?? gaussianBatch(n, c, h, w, seed, undefined, fill).data;
-    kept.delete(key); // re-inserted last: the most recently used
-    kept.set(key, got);
-    if (kept.size > limit) kept.delete(kept.keys().next().value!);
-    return got;
-  };
+  return (n, c, h, w, seed) =>
+    keptRecent(kept, `${seed}:${n}x${c}x${h}x${w}`, limit, () => gaussianBatch(n, c, h, w, seed, undefined, fill).data);
 }
 
 /**
@@ -154,8 +164,7 @@ export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): Gau
  */
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const n = Math.max(1, Math.floor(threads));
-  const { lanes } = passLanes(n);
-  const limit = threadBudget(n, lanes, lanes + 1 < uvPoolSize() ? 1 : 0);
+  const limit = threadBudget(n, passLanes(n));
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call; its n
   // slots keep the pass queued beyond the threads waiting in the addon
   const buffers = new addon.GradBuffers(undefined, n);
