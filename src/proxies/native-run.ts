@@ -160,7 +160,8 @@ export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): Gau
 
 /**
  * The proxy suite on the addon with `threads` threads. Its passes run on libuv's pool ({@link passLanes}): for
- * more than 3 threads, start the process with UV_THREADPOOL_SIZE ≥ threads + 2, or passes share the pool's lanes.
+ * more than 3 threads, start the process with UV_THREADPOOL_SIZE ≥ threads + 2 (the `swapnas` command's entry,
+ * src/cli/swapnas.cts, does), or passes share the pool's lanes.
  */
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const n = Math.max(1, Math.floor(threads));
