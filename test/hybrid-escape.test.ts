@@ -11,13 +11,27 @@ import { Rng } from '../src/util/rng.js';
 // case. The proxy's fitness favours cells whose first edge is `none`, so the warm start picks only such
 // topologies, and op-only offspring can never leave them; the evaluator's accuracy never improves on the first
 // query, so every generation after the first follows a stalled one.
-const SMALL = { initial: 4, perGeneration: 2, parents: 2, offspring: 6, trees: 10, warmStart: 30 } as const;
+// The random warm-start pool (warmStartCycles 0) is what the escapes were built against.
+const SMALL = {
+  initial: 4,
+  perGeneration: 2,
+  parents: 2,
+  offspring: 6,
+  trees: 10,
+  warmStart: 30,
+  warmStartCycles: 0,
+} as const;
 const topo = (g: Nb201Genotype) => nb201Topology.topologyKey(g);
+
+/** Every genotype the synthetic source computed, in order (cleared by {@link run}). */
+const computed: Nb201Genotype[] = [];
+const fitnessOf = (g: Nb201Genotype) => (g[0] === 'none' ? 10 : 0) + g.filter((op) => op === 'nor_conv_3x3').length;
 
 const source: ScoreSource<Nb201Genotype> = {
   name: 'synthetic',
   metadata: {},
   async compute(gs) {
+    computed.push(...gs);
     return gs.map((g): ProxyScore => {
       const convs = g.filter((op) => op === 'nor_conv_3x3').length;
       const fitness = (g[0] === 'none' ? 10 : 0) + convs;
@@ -27,13 +41,16 @@ const source: ScoreSource<Nb201Genotype> = {
 };
 
 async function run(opts: PreNasOptions, seed = 1, budget = 12) {
+  computed.length = 0;
   const asked: Nb201Genotype[] = [];
+  let warm: Nb201Genotype[] = [];
   const strategy = preNas<Nb201Genotype>({ ...SMALL, ...opts }, 'hybrid');
   const out = await strategy.run({
     space: nb201Space,
     rng: new Rng(seed),
     proxy: new CachedProxy(nb201Space, source),
     query: async (g): Promise<Evaluation> => {
+      if (asked.length === 0) warm = computed.slice();
       asked.push(g);
       return { ok: true, accuracy: asked.length === 1 ? 90 : 50 };
     },
@@ -44,7 +61,7 @@ async function run(opts: PreNasOptions, seed = 1, budget = 12) {
     progress: () => {},
   });
   const initial = new Set(asked.slice(0, SMALL.initial).map(topo));
-  return { out, asked, initial, escaped: asked.filter((g) => !initial.has(topo(g))).length };
+  return { out, asked, warm, initial, escaped: asked.filter((g) => !initial.has(topo(g))).length };
 }
 
 describe('hybrid: leaving a stuck topology', () => {
@@ -74,20 +91,37 @@ describe('hybrid: leaving a stuck topology', () => {
     expect(r.initial.size).toBe(SMALL.initial);
   });
 
-  it.each([{ stallTopologyMutation: 1 }, { topologyMutation: 0.5, exploration: 1 }, { warmStartPerTopology: 1 }])(
-    'never exceeds the budget, never queries a cell twice, and is deterministic (%o)',
-    async (o) => {
-      for (const budget of [5, 11, 12]) {
-        const r = await run(o, 3, budget);
-        expect(r.asked).toHaveLength(budget);
-        expect(new Set(r.asked.map((g) => nb201Space.canonicalKey(g))).size).toBe(budget);
-        const again = await run(o, 3, budget);
-        expect(again.asked.map((g) => nb201Space.format(g))).toEqual(r.asked.map((g) => nb201Space.format(g)));
-      }
-    },
-  );
+  it.each([
+    { stallTopologyMutation: 1 },
+    { topologyMutation: 0.5, exploration: 1 },
+    { warmStartPerTopology: 1 },
+    { warmStartCycles: 5 },
+  ])('never exceeds the budget, never queries a cell twice, and is deterministic (%o)', async (o) => {
+    for (const budget of [5, 11, 12]) {
+      const r = await run(o, 3, budget);
+      expect(r.asked).toHaveLength(budget);
+      expect(new Set(r.asked.map((g) => nb201Space.canonicalKey(g))).size).toBe(budget);
+      const again = await run(o, 3, budget);
+      expect(again.asked.map((g) => nb201Space.format(g))).toEqual(r.asked.map((g) => nb201Space.format(g)));
+    }
+  });
+
+  it('evolved warm start: the initial queries are the best-by-fitness distinct cells a zero-query evolution scored', async () => {
+    const r = await run({ warmStartCycles: 30 });
+    // Everything scored before the first query is the evolution's (20 + 30 × (1 crossover + 8 mutants) requests).
+    expect(r.warm.length).toBeGreaterThan(40);
+    const keys = new Map(r.warm.map((g) => [nb201Space.canonicalKey(g), g]));
+    const best = [...keys.values()].map(fitnessOf).sort((a, b) => b - a);
+    expect(r.asked.slice(0, SMALL.initial).map(fitnessOf)).toEqual(best.slice(0, SMALL.initial));
+    // The evolution (99 distinct cells here) picks fitter cells than a random pool of 120 (4 × warmStart 30) does.
+    const pool = await run({ warmStartCycles: 0 });
+    const mean = (gs: Nb201Genotype[]) => gs.reduce((t, g) => t + fitnessOf(g), 0) / gs.length;
+    expect(mean(r.asked.slice(0, SMALL.initial))).toBeGreaterThan(mean(pool.asked.slice(0, SMALL.initial)));
+  });
 
   it('rejects out-of-range settings', () => {
+    expect(() => preNas({ warmStartCycles: -1 }, 'hybrid')).toThrow(/warmStartCycles/);
+    expect(() => preNas({ warmStartCycles: 1.5 }, 'hybrid')).toThrow(/warmStartCycles/);
     expect(() => preNas({ topologyMutation: 1.5 }, 'hybrid')).toThrow(/topologyMutation/);
     expect(() => preNas({ stallTopologyMutation: -0.1 }, 'hybrid')).toThrow(/stallTopologyMutation/);
     expect(() => preNas({ exploration: -1 }, 'hybrid')).toThrow(/exploration/);
@@ -101,6 +135,9 @@ describe('hybrid: leaving a stuck topology', () => {
     expect(off).toEqual(expect.arrayContaining(['warmStart', 'topFraction']));
     for (const k of ['topologyMutation', 'stallTopologyMutation', 'exploration', 'warmStartPerTopology'])
       expect(off).not.toContain(k);
+    expect(preNas({}, 'hybrid').options).toMatchObject({ warmStartCycles: 30 });
+    expect(preNas({ warmStartCycles: 0 }, 'hybrid').options).not.toHaveProperty('warmStartCycles');
+    expect(preNas({}, 'pre-nas').options).not.toHaveProperty('warmStartCycles');
     expect(preNas({ exploration: 0.5 }, 'hybrid').options).toMatchObject({ exploration: 0.5 });
   });
 });

@@ -21,7 +21,15 @@ import { nb201Benchmark } from '../src/tables/nb201-benchmark.js';
 // into a test-local cache folder.
 const inputs = gaussianBatch(4, 3, 8, 8, 5);
 const proxy = { channels: 4, cells: 1, batch: 4, repeats: 1 };
-const SMALL = { initial: 4, perGeneration: 2, parents: 2, offspring: 4, trees: 10, warmStart: 2 } as const;
+const SMALL = {
+  initial: 4,
+  perGeneration: 2,
+  parents: 2,
+  offspring: 4,
+  trees: 10,
+  warmStart: 2,
+  warmStartCycles: 0,
+} as const;
 const cacheDir = mkdtempSync(join(tmpdir(), 'swapnas-hybrid-'));
 let table: ReturnType<typeof nb201Benchmark>;
 
@@ -65,9 +73,15 @@ describe('hybrid with the suite features (the default ensemble)', () => {
     first = await search(opts(3, { journal: join(dir, 'a.jsonl') }));
   }, 300_000);
 
-  it('defaults: 25 queries, a 30× warm start, the 5 best-predicted candidates per generation', () => {
+  it('defaults: 25 queries, a warm start from a 30-cycle zero-query evolution, the 5 best-predicted candidates per generation', () => {
     expect(DEFAULT_BUDGETS.hybrid).toBe(25);
-    expect(HYBRID_DEFAULTS).toMatchObject({ warmStart: 30, topFraction: 0.05, initial: 10, perGeneration: 5 });
+    expect(HYBRID_DEFAULTS).toMatchObject({
+      warmStartCycles: 30,
+      warmStart: 30,
+      topFraction: 0.05,
+      initial: 10,
+      perGeneration: 5,
+    });
   });
 
   it('spends exactly its budget (not a multiple of the generation size) on distinct cells, ranking by the ensemble', () => {

@@ -17,7 +17,8 @@ const inputs = gaussianBatch(16, 3, 8, 8, 0);
 const TINY = { proxy: { channels: 4, cells: 1, batch: 16, repeats: 1 }, mu: 5, sigma: 50 } as const;
 const SMALL_SWAP = { population: 8, cycles: 6, sampleSize: 3, mutations: 3 } as const;
 const SMALL_PRE = { initial: 5, perGeneration: 3, parents: 2, offspring: 8, trees: 20 } as const;
-const SMALL_HYBRID = { ...SMALL_PRE, warmStart: 3 } as const;
+// The evolved warm start at 2 cycles (38 networks): journals and resume cover it; the random pool is tested beside it.
+const SMALL_HYBRID = { ...SMALL_PRE, warmStart: 3, warmStartCycles: 2 } as const;
 
 let table: Nb201Table;
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-search-'));
@@ -437,6 +438,30 @@ describe('swapnas search CLI', () => {
     const b = JSON.parse(await cli([...args, '--resume'])) as SearchReport;
     expect(b.chosen).toEqual(a.chosen);
     expect(b.session.proxyComputed).toBe(0);
+  });
+
+  it('hybrid: --warm-start alone asks for the random pool; --warm-start-cycles sets the evolved start', async () => {
+    const tiny = ['--strategy', 'hybrid', '--seed', '1', '--budget', '6', '--initial', '4', '--offspring', '3'];
+    const proxyFlags = ['--channels', '4', '--cells', '1', '--batch', '8', '--repeats', '1', '--gaussian'];
+    const header = async (extra: string[]) => {
+      const j = tmp('warm.jsonl');
+      await cli([...tiny, ...proxyFlags, '--input-size', '8', '--mu', '5', '--sigma', '50', '--journal', j, ...extra]);
+      const h = JSON.parse(readFileSync(j, 'utf8').split('\n')[0]!) as { options: { strategyOptions: object } };
+      return h.options.strategyOptions;
+    };
+    const pool = await header(['--warm-start', '2']);
+    expect(pool).toMatchObject({ warmStart: 2 });
+    expect(pool).not.toHaveProperty('warmStartCycles');
+    expect(await header(['--warm-start-cycles', '1'])).toMatchObject({ warmStartCycles: 1 });
+    await expect(cli(['--strategy', 'pre-nas', '--warm-start-cycles', '3'])).rejects.toEqual(
+      expect.objectContaining({
+        code: 'E_OPTION',
+        message: expect.stringMatching(/--warm-start-cycles applies to hybrid/),
+      }),
+    );
+    await expect(cli([...tiny, '--warm-start-cycles', '-1'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION' }),
+    );
   });
 
   it('rejects misplaced and bad flags with coded errors', async () => {

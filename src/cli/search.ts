@@ -53,6 +53,7 @@ interface SearchFlags extends InputFlags {
   maxOpChanges?: string;
   trees?: string;
   warmStart?: string;
+  warmStartCycles?: string;
   targetParams?: string;
   mu?: string;
   sigma?: string;
@@ -91,6 +92,7 @@ const PRE_FLAGS = [
   'maxOpChanges',
   'trees',
   'warmStart',
+  'warmStartCycles',
 ] as const;
 const PROXY_FLAGS = [
   'batch',
@@ -162,8 +164,12 @@ function addStrategyOptions(cmd: Command): void {
     .option('--max-op-changes <n>', `pre-nas/hybrid: offspring differ in 1..n ops (${R.maxOpChanges})`)
     .option('--trees <n>', `pre-nas/hybrid random-forest trees (${R.trees})`)
     .option(
+      '--warm-start-cycles <C>',
+      `hybrid: initial sample = best-by-fitness of the cells a zero-query swap-nas of C cycles scored (${H.warmStartCycles})`,
+    )
+    .option(
       '--warm-start <x>',
-      `hybrid: initial sample = best-by-fitness of x·initial random cells, 0 = off (${H.warmStart})`,
+      `hybrid: initial sample = best-by-fitness of x·initial random cells instead, 0 = off (${H.warmStart}; used when the warm start cycles are 0, which giving it alone implies)`,
     );
 }
 
@@ -224,8 +230,11 @@ function checkStrayFlags(f: SearchFlags, strategy: string, usesProxy: boolean): 
   if (!(strategy === 'pre-nas' || strategy === 'hybrid') && strayedPre.length > 0) {
     throw new SwapError('E_OPTION', `--${kebab(strayedPre[0]!)} applies to pre-nas and hybrid only`);
   }
-  if (strategy !== 'hybrid' && f.warmStart !== undefined)
-    throw new SwapError('E_OPTION', '--warm-start applies to hybrid only');
+  if (strategy !== 'hybrid' && (f.warmStart !== undefined || f.warmStartCycles !== undefined))
+    throw new SwapError(
+      'E_OPTION',
+      `--${f.warmStart !== undefined ? 'warm-start' : 'warm-start-cycles'} applies to hybrid only`,
+    );
   const strayedProxy = given(f, PROXY_FLAGS);
   if (!usesProxy && strayedProxy.length > 0)
     throw new SwapError(
@@ -257,6 +266,12 @@ function preNasFromFlags(f: SearchFlags): PreNasOptions {
     ...(f.maxOpChanges !== undefined ? { maxOpChanges: int('--max-op-changes', f.maxOpChanges, 1) } : {}),
     ...(f.trees !== undefined ? { trees: int('--trees', f.trees, 1) } : {}),
     ...(f.warmStart !== undefined ? { warmStart: int('--warm-start', f.warmStart, 0) } : {}),
+    // --warm-start alone asks for the random pool, which the evolved warm start (on by default) would ignore.
+    ...(f.warmStartCycles !== undefined
+      ? { warmStartCycles: int('--warm-start-cycles', f.warmStartCycles, 0) }
+      : f.warmStart !== undefined
+        ? { warmStartCycles: 0 }
+        : {}),
   };
 }
 

@@ -1,8 +1,17 @@
 import { SwapError } from '../../util/errors.js';
 import { RandomForest } from '../forest.js';
 import { stratifiedSample } from '../stratified.js';
-import type { Evaluation, ProxyScore, Strategy, StrategyContext, StrategyOutcome, StrategyName } from '../types.js';
+import type {
+  Evaluation,
+  FitnessProxy,
+  ProxyScore,
+  Strategy,
+  StrategyContext,
+  StrategyOutcome,
+  StrategyName,
+} from '../types.js';
 import { checkFraction, checkPositiveInt, sampleDistinct } from './common.js';
+import { swapNas } from './swap-nas.js';
 
 /** PRE-NAS / hybrid hyper-parameters; see {@link PRE_NAS_DEFAULTS} and {@link HYBRID_DEFAULTS} for the values and why. */
 export interface PreNasOptions {
@@ -38,6 +47,12 @@ export interface PreNasOptions {
   readonly exploration?: number;
   /** hybrid only: at most this many warm-start picks share a topology (0 = no limit). */
   readonly warmStartPerTopology?: number;
+  /**
+   * hybrid only: when > 0, the warm-start pool is every network scored by a zero-query SWAP-NAS evolution of this
+   * many cycles (its defaults otherwise) instead of `warmStart × initial` random architectures; the initial sample
+   * is the pool's best-by-fitness `initial`.
+   */
+  readonly warmStartCycles?: number;
 }
 
 /**
@@ -81,42 +96,65 @@ export const PRE_NAS_DEFAULTS = Object.freeze({
   stallTopologyMutation: 0,
   exploration: 0,
   warmStartPerTopology: 0,
+  warmStartCycles: 0,
 });
 
 /**
- * Hybrid's defaults: PRE-NAS's, except a larger warm start and greedy selection, chosen for its 25-query budget
- * (`DEFAULT_BUDGETS.hybrid`) by `node bench/hybrid-study.mjs --seeds 20` — the strategy itself on the NB201 table,
- * its proxy served from the committed all-cell values of the label-free ensemble's members (CIFAR-10 proxy network)
- * instead of scored live. Mean test accuracy over seeds 0–19, C10 / C100 / IN16 (PRE-NAS with 100 queries over the
- * same 20 seeds: 94.19 / 72.85 / 46.27; with 25: 93.66 / 71.44 / 44.80 over 10):
+ * Hybrid's defaults: PRE-NAS's, except a warm start from a zero-query SWAP-NAS evolution and greedy selection,
+ * chosen for its 25-query budget (`DEFAULT_BUDGETS.hybrid`) by `bench/hybrid-study.mjs` — the strategy itself on
+ * the NB201 table, its proxy served from committed all-cell values (CIFAR-10 proxy network, weight seed 0) instead
+ * of scored live.
+ *
+ * `warmStartCycles` 30 (session 16; `VARIANTS_JSON="$(cat bench/hybrid-evolve-variants.json)" node
+ * bench/hybrid-study.mjs --fitness ensemble-fit --first-seed 20 --seeds 40`, then `--first-seed 60 --seeds 80`,
+ * raw bench/raw/hybrid-evolve/; seeds 0–19 played no part): the 10 initial queries go to the best-by-fitness 10 of
+ * every cell a 30-cycle zero-query evolution scored (≈ 150 distinct) instead of 10 of 300 random cells. Mean test
+ * accuracy C10 / C100 / IN16:
+ *
+ * | variant (25 queries, ensemble-fit features)   | seeds 20–59            | seeds 60–139           | networks |
+ * |-----------------------------------------------|------------------------|------------------------|---------:|
+ * | random pool (warmStart 30; session 12)        | 94.11 / 73.02 / 46.34  | 94.16 / 73.00 / 46.45  | 504 |
+ * | evolved, 15 cycles                            | 94.27 / 73.07 / 46.44  | 94.30 / 73.20 / 46.38  | 290 |
+ * | **evolved, 30 cycles** (the default)          | 94.36 / 73.27 / 46.46  | 94.34 / 73.28 / 46.40  | 325 |
+ * | evolved, 60 cycles                            | 94.37 / 73.40 / 46.42  | 94.37 / 73.39 / 46.42  | 355 |
+ * | PRE-NAS, 100 queries                          | 94.10 / 72.30 / 46.21  | 94.14 / 72.73 / 46.29  | 0 |
+ *
+ * 30 is SWAP-NAS's own cycle count; 60 adds +0.1 on CIFAR-100 offline for 10 % more scoring, and offline every
+ * search shares one weight seed's fitness, which flatters a longer evolution. Why it helps (TRACE=1, seeds 20–59,
+ * C10 / C100 / IN16): the initial topologies allow the same best cells either way (94.37 / 73.48 / 46.7), but the
+ * warm-start pool itself is better — the test accuracy of its best-by-validation cell is 94.32 / 73.22 / 46.40
+ * against 93.97 / 72.22 / 46.02 for 300 random cells — so the forest starts next to the best cells, and on CIFAR-10
+ * a better offspring than the chosen cell was scored but not queried in 3 searches of 40 instead of 21.
+ *
+ * The rest (session 10, seeds 0–19, random pool; label-free ensemble features; PRE-NAS-100 over the same seeds:
+ * 94.19 / 72.85 / 46.27):
  *
  * | variant (25 queries; features: encoding, Ψ, fitness, members)  | C10   | C100  | IN16  | networks |
  * |-----------------------------------------------------------------|-------|-------|-------|---------:|
  * | PRE-NAS's settings (warmStart 10)                               | 94.03 | 72.13 | 45.90 | 300 |
  * | warmStart 30                                                    | 94.09 | 72.60 | 46.30 | 500 |
  * | warmStart 30, topFraction 0.2                                   | 94.16 | 72.70 | 46.39 | 508 |
- * | **warmStart 30, topFraction 0.05** (the defaults)               | 94.21 | 72.93 | 46.41 | 508 |
+ * | **warmStart 30, topFraction 0.05**                              | 94.21 | 72.93 | 46.41 | 508 |
  * | same + zico, synflow, nwot, FLOPs as features                   | 94.14 | 73.03 | 46.42 | 504 |
- * | warmStart 50, topFraction 0.05                                  | 94.13 | 72.81 | 46.42 | 696 |
- * | warmStart 20, topFraction 0.05                                  | 94.16 | 72.89 | 46.37 | 404 |
- * | initial 5 / perGeneration 3 / 4 (topFraction 0.05)              | 94.03 / 94.17 / 94.16 | 72.76 / 72.64 / 72.89 | 46.48 / 46.35 / 46.35 | |
- * | parents 5 × offspring 20 / tournament 10 (topFraction 0.05)     | 94.14 / 94.11 | 73.11 / 72.69 | 46.40 / 46.45 | |
  *
- * - `warmStart` 30: the 10 initial queries go to the best-by-fitness 10 of 300 random cells (the ensemble's fitness
- *   by default); a larger pool gave better starting points up to 30, and 50 was no better for 40 % more scoring.
+ * - `warmStart` 30 (used when `warmStartCycles` is 0): the best-by-fitness 10 of 300 random cells.
  * - `topFraction` 0.05: with 90 candidates and 5 queries per generation, the 5 best-predicted — greedy. Unlike
  *   PRE-NAS with 100 plain-encoding queries, a forest whose features hold the proxies ranks well enough from 10–25
- *   points that spreading queries over its ranking only wastes the few there are.
- * - Other suite proxies as extra features (zico, synflow, nwot, FLOPs) were within noise, so the features are the
- *   fitness's own members ({@link scoreFeatures}), computed in the fitness's pass at no extra cost.
+ *   points that spreading queries over its ranking only wastes the few there are (with the evolved start, 0.2 was
+ *   level: 94.35 / 73.31 / 46.39 on seeds 60–139).
+ * - Other suite proxies as extra features were within noise, so the features are the fitness's own members
+ *   ({@link scoreFeatures}), computed in the fitness's pass at no extra cost.
  * - The escapes (`topologyMutation`, `stallTopologyMutation`, `exploration`, `warmStartPerTopology`) are off (0):
  *   on seeds 20–59 (`bench/hybrid-escape-variants.json`, bench/RESULTS.md "Hybrid: escaping the stuck mode") none
- *   beat these defaults beyond noise, and spreading the warm start over topologies was worse. A 25-query search
- *   that ends below the space's best cells is not confined to a topology (the warm start always holds the
- *   best cells' topology); in about half of the searches a better cell was among the scored offspring and the
- *   forest, trained on ≤ 25 rows, did not rank it into the 5 queried.
+ *   beat the random-pool defaults beyond noise; spreading the evolved start over topologies (3 per topology) was
+ *   level or worse (94.32 / 73.30 / 46.43 on seeds 20–59).
  */
-export const HYBRID_DEFAULTS = Object.freeze({ ...PRE_NAS_DEFAULTS, warmStart: 30, topFraction: 0.05 });
+export const HYBRID_DEFAULTS = Object.freeze({
+  ...PRE_NAS_DEFAULTS,
+  warmStart: 30,
+  topFraction: 0.05,
+  warmStartCycles: 30,
+});
 
 interface Evaluated<G> {
   readonly g: G;
@@ -162,6 +200,7 @@ const HYBRID_ONLY = [
   'stallTopologyMutation',
   'exploration',
   'warmStartPerTopology',
+  'warmStartCycles',
 ] as const;
 
 /** The state of one PRE-NAS run: what was evaluated, the incumbent and the counters reported in `stats`. */
@@ -223,6 +262,7 @@ class PreNasRun<G> {
   async initialSample(): Promise<G[]> {
     const { space, rng } = this.ctx;
     const o = this.o;
+    if (this.hybrid && o.warmStartCycles > 0) return this.evolvedStart();
     if (!(this.hybrid && o.warmStart > 1)) return sampleDistinct(space, rng, o.initial, new Set(this.seen));
     const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(this.seen));
     const fit = await this.ctx.proxy!.scoreGenotypes(pool);
@@ -231,6 +271,33 @@ class PreNasRun<G> {
       .sort((a, b) => b.f - a.f || a.i - b.i)
       .map((x) => x.g);
     return o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, o.initial);
+  }
+
+  /**
+   * The warm start from a zero-query SWAP-NAS run (`warmStartCycles` cycles) on the same proxy and random stream:
+   * the best-by-fitness `initial` distinct networks among all it scored (its population's rejected mutants included).
+   */
+  private async evolvedStart(): Promise<G[]> {
+    const { space } = this.ctx;
+    const proxy = this.ctx.proxy!;
+    const scored = new Map<string, { g: G; f: number; i: number }>();
+    const recording: FitnessProxy<G> = {
+      name: proxy.name,
+      metadata: proxy.metadata,
+      scoreDetailed: (gs) => proxy.scoreDetailed(gs),
+      async scoreGenotypes(gs) {
+        const f = await proxy.scoreGenotypes(gs);
+        gs.forEach((g, j) => {
+          const key = space.canonicalKey(g);
+          if (!scored.has(key)) scored.set(key, { g, f: f[j]!, i: scored.size });
+        });
+        return f;
+      },
+    };
+    const quiet = { ...this.ctx, proxy: recording, progress: () => {}, incumbent: () => {} };
+    await swapNas<G>({ cycles: this.o.warmStartCycles }).run(quiet);
+    const ranked = [...scored.values()].sort((a, b) => b.f - a.f || a.i - b.i).map((x) => x.g);
+    return this.o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, this.o.initial);
   }
 
   /** The first `initial` of `ranked` with at most `warmStartPerTopology` per topology, filled up in rank order. */
@@ -340,6 +407,7 @@ function checkPreNasOptions(o: PreNasSettings): void {
     ['trees', 1],
     ['warmStart', 0],
     ['warmStartPerTopology', 0],
+    ['warmStartCycles', 0],
   ] as const) {
     checkPositiveInt(k, o[k], min);
   }
