@@ -7,6 +7,8 @@
 //   node bench/all-cells-study.mjs --runs runs/all-s1,runs/all-s2 [--resamples 200] [--json out.json]
 //   node bench/all-cells-study.mjs --runs docs/ensemble-study/all-cells-members.jsonl.gz   # the committed values
 //   node bench/all-cells-study.mjs --runs … --top    # top-1 / top-10 test accuracy of the ensemble and reg-SWAP
+//   node bench/all-cells-study.mjs --runs c100-suite.jsonl,c100-zico.jsonl --swap c100-swap.jsonl --datasets cifar100
+//     # another setting's run: its own SWAP / reg-SWAP (`score --fitness reg-swap --format jsonl` rows), one dataset
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,7 @@ import {
   populationLogRank,
   referenceColumn,
 } from '../dist/proxies/ensemble.js';
+import { FITTED_ENSEMBLE } from '../dist/proxies/fitted-rule.js';
 import { regFactor } from '../dist/proxies/regularise.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { referenceGenotypes } from '../dist/score/reference-set.js';
@@ -34,9 +37,11 @@ const { values: a } = parseArgs({
     resamples: { type: 'string', default: '200' },
     json: { type: 'string' },
     top: { type: 'boolean', default: false },
+    swap: { type: 'string' },
+    datasets: { type: 'string', default: 'cifar10,cifar100,imagenet16' },
   },
 });
-const DATASETS = ['cifar10', 'cifar100', 'imagenet16'];
+const DATASETS = a.datasets.split(',');
 const entry = spaceEntry('nb201');
 const space = entry.space;
 const table = entry.loadTable();
@@ -58,8 +63,20 @@ function loadValues() {
   return values;
 }
 
-/** reg-SWAP / SWAP of the default setting from the shipped all-cell run (rows hold Ψ and Θ). */
+/**
+ * reg-SWAP / SWAP of the default setting from the shipped all-cell run (rows hold Ψ and Θ), or with --swap from a
+ * run's own `score --fitness reg-swap` rows (which hold both).
+ */
 async function loadSwap(values) {
+  if (a.swap) {
+    for (const line of readFileSync(a.swap, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const r = JSON.parse(line);
+      const v = values.get(r.arch);
+      if (v) Object.assign(v, { swap: r.swap, 'reg-swap': r.regSwap });
+    }
+    return;
+  }
   const { request } = await resolveScoringRequest({ space: 'nb201' });
   const reg = request.regulariser;
   const text = gunzipSync(readFileSync('docs/ranking-study/nb201-default-all15625.jsonl.gz')).toString();
@@ -143,11 +160,18 @@ if (a.top) {
 }
 const result = { n: archs.length, resamples, proxies: {}, ensembles: {}, published: {} };
 for (const n of names) result.proxies[n] = correlate(archs, (x) => values.get(x)[n]);
-for (const rule of [LABEL_FREE_ENSEMBLE, REG_SWAP_MECO_ENSEMBLE, AZ_NAS_ENSEMBLE, VKDNW_AGG_ENSEMBLE]) {
+for (const rule of [
+  FITTED_ENSEMBLE,
+  LABEL_FREE_ENSEMBLE,
+  REG_SWAP_MECO_ENSEMBLE,
+  AZ_NAS_ENSEMBLE,
+  VKDNW_AGG_ENSEMBLE,
+]) {
   if (!rule.members.every((m) => names.includes(m))) continue;
   const pop = populationLogRank(
     rule.members.map((m) => archs.map((x) => values.get(x)[m] ?? null)),
     rule.weights,
+    rule.forms,
   );
   result.ensembles[`${rule.name} (population)`] = correlate(archs, (_, i) => pop[i]);
   const fit = referenceFitness(rule, values);
@@ -158,7 +182,7 @@ for (const [col, ds] of [
   ['zen', DATASETS],
   ['naswot_v1_jacov', ['cifar10']],
 ]) {
-  for (const d of ds) {
+  for (const d of ds.filter((x) => DATASETS.includes(x))) {
     const key = `${col}_${d}`;
     result.published[key] = correlate(archs, (x) => pub.get(x)?.[key], [d]);
   }

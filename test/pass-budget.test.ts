@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { passLanes, threadBudget, uvPoolSize } from '../src/proxies/native-run.js';
+import { loadAddon } from '../src/native/loader.js';
+import {
+  nativeProxyRunner,
+  PoolGate,
+  passLanes,
+  poolGate,
+  threadBudget,
+  uvPoolSize,
+} from '../src/proxies/native-run.js';
+import { spaceEntry } from '../src/catalog/registry.js';
+import { defaultBatch } from '../src/data/cifar.js';
+import { defaultLabels } from '../src/data/labels.js';
+import { Rng } from '../src/util/rng.js';
 
 /** Runs `count` tasks issued together through `budget`; each records its threads and how many were in flight. */
 async function trace(budget: ReturnType<typeof threadBudget>, count: number) {
@@ -50,5 +62,53 @@ describe('how native passes share the threads', () => {
     expect(wide.takes.every((t) => t === 5)).toBe(true);
     const lone = await trace(threadBudget(4, { lanes: 4, share: 1, queued: 1 }), 1);
     expect(lone.takes).toEqual([4]);
+  });
+});
+
+describe('one gate over every runner of a process', () => {
+  it('two runners’ budgets together stay within the gate (pool − 1); without it they would take 6 of a pool of 4', async () => {
+    const gate = new PoolGate(3);
+    const plan = passLanes(2, 4);
+    const [a, b] = [threadBudget(2, plan), threadBudget(2, plan)];
+    let inFlight = 0;
+    let peak = 0;
+    const task = (budget: ReturnType<typeof threadBudget>) =>
+      budget(() =>
+        gate.run(async () => {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((r) => setTimeout(r, 2));
+          inFlight--;
+        }),
+      );
+    await Promise.all(Array.from({ length: 24 }, (_, i) => task(i % 2 ? a : b)));
+    expect([peak, gate.peak]).toEqual([3, 3]);
+    const ungated = [threadBudget(2, plan), threadBudget(2, plan)];
+    const t = await Promise.all(ungated.map((u) => trace(u, 12)));
+    expect(t.map((x) => x.peak)).toEqual([3, 3]); // each runner alone respects the pool; the two together did not
+  });
+
+  it('real runners share the process gate; their values equal a lone run’s', async () => {
+    const load = loadAddon();
+    if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
+    const gate = poolGate(load.addon);
+    expect(poolGate(load.addon)).toBe(gate);
+    expect(gate.capacity).toBe(Math.max(1, uvPoolSize() - 1));
+    const entry = spaceEntry('nb201');
+    const rng = new Rng(4);
+    const nets = Array.from({ length: 4 }, () =>
+      entry.space.build(entry.space.sample(rng), { channels: 4, cells: 1, inputSize: 32 }),
+    );
+    const o = { seed: 0, images: defaultBatch(32), labels: defaultLabels(32), batch: 16, protocol: 'swap' as const };
+    const names = ['grad_norm', 'snip', 'zico', 'az_trainability'] as const;
+    const [r1, r2] = [nativeProxyRunner(load.addon, 2), nativeProxyRunner(load.addon, 3)];
+    const both = await Promise.all(nets.flatMap((n) => [r1.run(n, names, o), r2.run(n, names, o)]));
+    expect(gate.peak).toBeGreaterThanOrEqual(2);
+    expect(gate.peak).toBeLessThanOrEqual(gate.capacity);
+    const lone = nativeProxyRunner(load.addon, 1);
+    for (let i = 0; i < nets.length; i++) {
+      const want = (await lone.run(nets[i]!, names, o)).values;
+      expect(both[2 * i]!.values).toEqual(want);
+      expect(both[2 * i + 1]!.values).toEqual(want);
+    }
   });
 });

@@ -105,6 +105,47 @@ export function threadBudget(n: number, plan: LanePlan): <T>(task: (threads: num
 }
 
 /**
+ * Passes on libuv's pool at once over every runner of a process: the pool is one per process, and each runner's
+ * budget ({@link passLanes}) keeps only its own passes below it. With several runners busy (a warm server holds one
+ * per thread count, an ensemble scorer its own), their passes together could take every pool thread and leave file
+ * I/O waiting behind them; the gate lets at most `capacity` (pool − 1) run or wait in the addon, the rest wait here.
+ */
+export class PoolGate {
+  private inFlight = 0;
+  private peakInFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  /** Runs `task` once fewer than `capacity` gated tasks are in flight. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.inFlight >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    try {
+      return await task();
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** The most gated tasks in flight at once so far. */
+  get peak(): number {
+    return this.peakInFlight;
+  }
+}
+
+/** One gate per loaded addon, i.e. per process (a module holds one instance of the addon). */
+const poolGates = new WeakMap<NativeAddon, PoolGate>();
+
+/** The process's {@link PoolGate} for `addon`'s passes (made on first use, for the pool the process started with). */
+export function poolGate(addon: NativeAddon): PoolGate {
+  let g = poolGates.get(addon);
+  if (!g) poolGates.set(addon, (g = new PoolGate(Math.max(1, uvPoolSize() - 1))));
+  return g;
+}
+
+/**
  * A reusable native proxy runner (its Rademacher cotangents, concurrency limit and the addon's pass executors are
  * shared by its runs).
  */
@@ -166,6 +207,7 @@ export function gaussianCache(fill: GaussianFill, limit = GAUSSIAN_BATCHES): Gau
 export function nativeProxyRunner(addon: NativeAddon, threads = availableParallelism()): NativeProxyRunner {
   const n = Math.max(1, Math.floor(threads));
   const limit = threadBudget(n, passLanes(n));
+  const gate = poolGate(addon);
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call; its n
   // slots keep the pass queued beyond the threads waiting in the addon
   const buffers = new addon.GradBuffers(undefined, n);
@@ -193,7 +235,9 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
       // passes of this network issued together share forward passes (native-coalesce.ts)
       const pass = passCoalescer(net, (x, batch, req, packed) =>
         limit(async (t) => {
-          const r = await nativeProxyPass(addon, net, packed, x, batch, { ...req, threads: req.threads ?? t, buffers });
+          const r = await gate.run(() =>
+            nativeProxyPass(addon, net, packed, x, batch, { ...req, threads: req.threads ?? t, buffers }),
+          );
           peakBytes = Math.max(peakBytes, r.peakBytes);
           return r;
         }),
