@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // The `swapnas` bin (dist/cli/swapnas.cjs) sizes libuv's pool before the ES modules load (test: npm test builds dist
@@ -9,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(__dirname, '..');
 const LAUNCHER = join(ROOT, 'dist', 'cli', 'swapnas.cjs');
 const { poolSizeFor } = createRequire(import.meta.url)(LAUNCHER) as {
-  poolSizeFor: (argv: string[], env: NodeJS.ProcessEnv, cores?: number) => number | undefined;
+  poolSizeFor: (argv: string[], env: NodeJS.ProcessEnv, cores?: number, nodeOptions?: string) => number | undefined;
 };
 
-function backendsJson(entry: string, env: NodeJS.ProcessEnv) {
-  const r = spawnSync(process.execPath, [entry, 'backends', '--json'], { env, encoding: 'utf8' });
+function backendsJson(entry: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  const r = spawnSync(process.execPath, [...nodeArgs, entry, 'backends', '--json'], { env, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { name: string; threadPool?: number }[];
 }
@@ -28,7 +30,11 @@ describe('the swapnas launcher sizes libuv’s pool', () => {
     expect(poolSizeFor(['score', '--threads', '0'], {}, 6)).toBe(8);
     expect(poolSizeFor(['score', '--threads', '5000'], {}, 2)).toBe(1024);
     expect(poolSizeFor(['score', '--threads', '10'], { UV_THREADPOOL_SIZE: '6' }, 2)).toBeUndefined();
-    expect(poolSizeFor(['score'], { UV_THREADPOOL_SIZE: '' }, 2)).toBeUndefined();
+    expect(poolSizeFor(['score'], { UV_THREADPOOL_SIZE: '' }, 2)).toBe(4); // empty = unset, as the Python client reads it
+    // an ES module preloaded by Node options has started the pool already: the variable is left alone
+    expect(poolSizeFor(['score'], {}, 8, '--import tsx')).toBeUndefined();
+    expect(poolSizeFor(['score'], {}, 8, '--max-old-space-size=4096 --experimental-loader=x.mjs')).toBeUndefined();
+    expect(poolSizeFor(['score'], {}, 8, '--require ./hook.cjs --max-old-space-size=4096')).toBe(10);
   });
 
   it('the bin reports the pool it set; the ES module entry cannot set it; a given size is kept', () => {
@@ -38,6 +44,10 @@ describe('the swapnas launcher sizes libuv’s pool', () => {
     expect(pool(backendsJson(LAUNCHER, env))).toBe(Math.max(4, availableParallelism() + 2));
     expect(pool(backendsJson(join(ROOT, 'dist', 'cli', 'main.js'), env))).toBe(4);
     expect(pool(backendsJson(LAUNCHER, { ...env, UV_THREADPOOL_SIZE: '7' }))).toBe(7);
+    // an ES module preloaded with --import started the pool at 4 first: the launcher leaves it, and says 4
+    const pre = join(mkdtempSync(join(tmpdir(), 'swapnas-launch-')), 'pre.mjs');
+    writeFileSync(pre, 'export {};\n');
+    expect(pool(backendsJson(LAUNCHER, env, ['--import', pathToFileURL(pre).href]))).toBe(4);
   });
 
   it('exit codes and errors are main.js’s', () => {

@@ -119,6 +119,28 @@ describe('hybrid: leaving a stuck topology', () => {
     expect(mean(r.asked.slice(0, SMALL.initial))).toBeGreaterThan(mean(pool.asked.slice(0, SMALL.initial)));
   });
 
+  it('a short evolution fills its initial sample with random cells; a space smaller than its population uses the pool', async () => {
+    const r = await run({ warmStartCycles: 1, initial: 40 }, 2, 45);
+    // one cycle makes 20 + 9 requests, at most 29 distinct cells; the whole initial sample is scored (for the
+    // predictor's features) before the first query, so 40 or more cells before it means random ones filled it up
+    expect(r.warm.length).toBeGreaterThanOrEqual(40);
+    expect(r.asked).toHaveLength(45);
+    expect(new Set(r.asked.slice(0, 40).map((g) => nb201Space.canonicalKey(g))).size).toBe(40);
+    const tiny = { ...nb201Space, size: 12 };
+    const t = await preNas<Nb201Genotype>({ ...SMALL, warmStartCycles: 30, warmStart: 2 }, 'hybrid').run({
+      space: tiny,
+      rng: new Rng(1),
+      proxy: new CachedProxy(tiny, source),
+      query: async () => ({ ok: true, accuracy: 50 }),
+      budget: 6,
+      topology: nb201Topology,
+      seed: 1,
+      incumbent: () => {},
+      progress: () => {},
+    });
+    expect(t.stats).toMatchObject({ queries: 6 });
+  });
+
   it('rejects out-of-range settings', () => {
     expect(() => preNas({ warmStartCycles: -1 }, 'hybrid')).toThrow(/warmStartCycles/);
     expect(() => preNas({ warmStartCycles: 1.5 }, 'hybrid')).toThrow(/warmStartCycles/);
@@ -131,11 +153,12 @@ describe('hybrid: leaving a stuck topology', () => {
     const s = preNas({ stallTopologyMutation: 1 }, 'pre-nas');
     expect(s.options).not.toHaveProperty('stallTopologyMutation');
     expect(s.options).not.toHaveProperty('warmStart');
-    const off = Object.keys(preNas({}, 'hybrid').options);
+    const off = Object.keys(preNas({ warmStartCycles: 0 }, 'hybrid').options);
     expect(off).toEqual(expect.arrayContaining(['warmStart', 'topFraction']));
     for (const k of ['topologyMutation', 'stallTopologyMutation', 'exploration', 'warmStartPerTopology'])
       expect(off).not.toContain(k);
     expect(preNas({}, 'hybrid').options).toMatchObject({ warmStartCycles: 30 });
+    expect(preNas({}, 'hybrid').options).not.toHaveProperty('warmStart'); // unused while the evolution starts it
     expect(preNas({ warmStartCycles: 0 }, 'hybrid').options).not.toHaveProperty('warmStartCycles');
     expect(preNas({}, 'pre-nas').options).not.toHaveProperty('warmStartCycles');
     expect(preNas({ exploration: 0.5 }, 'hybrid').options).toMatchObject({ exploration: 0.5 });

@@ -82,9 +82,28 @@ describe('one gate over every runner of a process', () => {
       );
     await Promise.all(Array.from({ length: 24 }, (_, i) => task(i % 2 ? a : b)));
     expect([peak, gate.peak]).toEqual([3, 3]);
-    const ungated = [threadBudget(2, plan), threadBudget(2, plan)];
-    const t = await Promise.all(ungated.map((u) => trace(u, 12)));
-    expect(t.map((x) => x.peak)).toEqual([3, 3]); // each runner alone respects the pool; the two together did not
+    // the same two budgets without the gate: each keeps 3 in flight, together 6 on a pool of 4
+    let both = 0;
+    let bothPeak = 0;
+    const [c, d] = [threadBudget(2, plan), threadBudget(2, plan)];
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? c : d)(async () => {
+          bothPeak = Math.max(bothPeak, ++both);
+          await new Promise((r) => setTimeout(r, 2));
+          both--;
+        }),
+      ),
+    );
+    expect(bothPeak).toBe(6);
+  });
+
+  it('hands a freed place to the first waiter: tasks start in the order they asked', async () => {
+    const gate = new PoolGate(1);
+    const order: number[] = [];
+    const task = (i: number) => gate.run(async () => void order.push(i));
+    await Promise.all([task(0), task(1), task(2), task(3)]);
+    expect(order).toEqual([0, 1, 2, 3]);
   });
 
   it('real runners share the process gate; their values equal a lone run’s', async () => {
@@ -93,6 +112,7 @@ describe('one gate over every runner of a process', () => {
     const gate = poolGate(load.addon);
     expect(poolGate(load.addon)).toBe(gate);
     expect(gate.capacity).toBe(Math.max(1, uvPoolSize() - 1));
+    expect(gate.peak).toBe(0); // nothing else in this file's module graph ran a pass
     const entry = spaceEntry('nb201');
     const rng = new Rng(4);
     const nets = Array.from({ length: 4 }, () =>

@@ -452,7 +452,13 @@ describe('swapnas search CLI', () => {
     const pool = await header(['--warm-start', '2']);
     expect(pool).toMatchObject({ warmStart: 2 });
     expect(pool).not.toHaveProperty('warmStartCycles');
-    expect(await header(['--warm-start-cycles', '1'])).toMatchObject({ warmStartCycles: 1 });
+    const evolved = await header(['--warm-start-cycles', '1']);
+    expect(evolved).toMatchObject({ warmStartCycles: 1 });
+    expect(evolved).not.toHaveProperty('warmStart');
+    await expect(cli([...tiny, '--warm-start', '2', '--warm-start-cycles', '5'])).rejects.toEqual(
+      expect.objectContaining({ code: 'E_OPTION', message: expect.stringMatching(/--warm-start-cycles 0/) }),
+    );
+    expect(await header(['--warm-start', '2', '--warm-start-cycles', '0'])).toMatchObject({ warmStart: 2 });
     await expect(cli(['--strategy', 'pre-nas', '--warm-start-cycles', '3'])).rejects.toEqual(
       expect.objectContaining({
         code: 'E_OPTION',

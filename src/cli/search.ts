@@ -256,6 +256,12 @@ function swapNasFromFlags(f: SearchFlags): SwapNasOptions {
 
 /** The pre-nas/hybrid options given on the command line. */
 function preNasFromFlags(f: SearchFlags): PreNasOptions {
+  const cycles = f.warmStartCycles !== undefined ? int('--warm-start-cycles', f.warmStartCycles, 0) : undefined;
+  if (f.warmStart !== undefined && cycles !== undefined && cycles > 0)
+    throw new SwapError(
+      'E_OPTION',
+      '--warm-start sizes the random warm-start pool: give it with --warm-start-cycles 0',
+    );
   return {
     ...(f.initial !== undefined ? { initial: int('--initial', f.initial, 1) } : {}),
     ...(f.perGeneration !== undefined ? { perGeneration: int('--per-generation', f.perGeneration, 1) } : {}),
@@ -266,12 +272,8 @@ function preNasFromFlags(f: SearchFlags): PreNasOptions {
     ...(f.maxOpChanges !== undefined ? { maxOpChanges: int('--max-op-changes', f.maxOpChanges, 1) } : {}),
     ...(f.trees !== undefined ? { trees: int('--trees', f.trees, 1) } : {}),
     ...(f.warmStart !== undefined ? { warmStart: int('--warm-start', f.warmStart, 0) } : {}),
-    // --warm-start alone asks for the random pool, which the evolved warm start (on by default) would ignore.
-    ...(f.warmStartCycles !== undefined
-      ? { warmStartCycles: int('--warm-start-cycles', f.warmStartCycles, 0) }
-      : f.warmStart !== undefined
-        ? { warmStartCycles: 0 }
-        : {}),
+    // --warm-start alone asks for the random pool, which the evolved warm start (on by default) would ignore
+    ...(cycles !== undefined ? { warmStartCycles: cycles } : f.warmStart !== undefined ? { warmStartCycles: 0 } : {}),
   };
 }
 

@@ -109,6 +109,9 @@ export function threadBudget(n: number, plan: LanePlan): <T>(task: (threads: num
  * budget ({@link passLanes}) keeps only its own passes below it. With several runners busy (a warm server holds one
  * per thread count, an ensemble scorer its own), their passes together could take every pool thread and leave file
  * I/O waiting behind them; the gate lets at most `capacity` (pool − 1) run or wait in the addon, the rest wait here.
+ * A pass waiting in the addon for its runner's slots counts: a runner with passes queued there may hold every place
+ * while another runner waits. The addon's other pool calls (SWAP counts, gradient checks) are not gated; they are
+ * short.
  */
 export class PoolGate {
   private inFlight = 0;
@@ -117,15 +120,18 @@ export class PoolGate {
 
   constructor(readonly capacity: number) {}
 
-  /** Runs `task` once fewer than `capacity` gated tasks are in flight. */
+  /** Runs `task` once fewer than `capacity` gated tasks are in flight, in the order they asked. */
   async run<T>(task: () => Promise<T>): Promise<T> {
-    while (this.inFlight >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
-    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    // a finished task hands its place straight to the first waiter (which a newcomer cannot then overtake)
+    if (this.inFlight < this.capacity && this.waiting.length === 0) this.inFlight++;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       return await task();
     } finally {
-      this.inFlight--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
     }
   }
 

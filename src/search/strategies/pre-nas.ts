@@ -11,7 +11,7 @@ import type {
   StrategyName,
 } from '../types.js';
 import { checkFraction, checkPositiveInt, sampleDistinct } from './common.js';
-import { swapNas } from './swap-nas.js';
+import { SWAP_NAS_DEFAULTS, swapNas } from './swap-nas.js';
 
 /** PRE-NAS / hybrid hyper-parameters; see {@link PRE_NAS_DEFAULTS} and {@link HYBRID_DEFAULTS} for the values and why. */
 export interface PreNasOptions {
@@ -262,7 +262,8 @@ class PreNasRun<G> {
   async initialSample(): Promise<G[]> {
     const { space, rng } = this.ctx;
     const o = this.o;
-    if (this.hybrid && o.warmStartCycles > 0) return this.evolvedStart();
+    if (this.hybrid && o.warmStartCycles > 0 && (space.size ?? Infinity) >= SWAP_NAS_DEFAULTS.population)
+      return this.evolvedStart();
     if (!(this.hybrid && o.warmStart > 1)) return sampleDistinct(space, rng, o.initial, new Set(this.seen));
     const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(this.seen));
     const fit = await this.ctx.proxy!.scoreGenotypes(pool);
@@ -297,7 +298,10 @@ class PreNasRun<G> {
     const quiet = { ...this.ctx, proxy: recording, progress: () => {}, incumbent: () => {} };
     await swapNas<G>({ cycles: this.o.warmStartCycles }).run(quiet);
     const ranked = [...scored.values()].sort((a, b) => b.f - a.f || a.i - b.i).map((x) => x.g);
-    return this.o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, this.o.initial);
+    const picked = this.o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, this.o.initial);
+    // a short evolution may score fewer distinct cells than the initial sample: random ones fill it up
+    const taken = new Set([...this.seen, ...scored.keys()]);
+    return [...picked, ...sampleDistinct(space, this.ctx.rng, this.o.initial - picked.length, taken)];
   }
 
   /** The first `initial` of `ranked` with at most `warmStartPerTopology` per topology, filled up in rank order. */
@@ -439,6 +443,8 @@ export function preNas<G>(opts: PreNasOptions = {}, variant: 'pre-nas' | 'hybrid
   // PRE-NAS reports none of hybrid's settings; hybrid omits its escape settings while off (0), so that the options
   // (and their hash, which a resumed journal must match) of a search without them are what they were before.
   for (const k of HYBRID_ONLY) if (!hybrid || (k !== 'warmStart' && o[k] === 0)) delete options[k];
+  // the random pool's size means nothing while the evolution makes the warm start
+  if (hybrid && o.warmStartCycles > 0) delete options['warmStart'];
   return {
     name: variant as StrategyName,
     usesProxy: hybrid,

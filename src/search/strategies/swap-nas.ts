@@ -83,6 +83,7 @@ export function swapNas<G>(opts: SwapNasOptions = {}): Strategy<G> {
       let added = 0;
 
       for (let c = 0; c < o.cycles; c++) {
+        if (ctx.signal?.aborted) throw new SwapError('E_CANCELLED', 'search cancelled');
         const cands = rng
           .sample(pop.length, o.sampleSize)
           .map((i) => pop[i]!)
