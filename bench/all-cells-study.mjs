@@ -7,8 +7,9 @@
 //   node bench/all-cells-study.mjs --runs runs/all-s1,runs/all-s2 [--resamples 200] [--json out.json]
 //   node bench/all-cells-study.mjs --runs docs/ensemble-study/all-cells-members.jsonl.gz   # the committed values
 //   node bench/all-cells-study.mjs --runs … --top    # top-1 / top-10 test accuracy of the ensemble and reg-SWAP
-//   node bench/all-cells-study.mjs --runs c100-suite.jsonl,c100-zico.jsonl --swap c100-swap.jsonl --datasets cifar100
-//     # another setting's run: its own SWAP / reg-SWAP (`score --fitness reg-swap --format jsonl` rows), one dataset
+//   node bench/all-cells-study.mjs --runs c100-suite.jsonl --swap c100-swap.jsonl --datasets cifar100
+//     # another setting's run: its own SWAP / reg-SWAP (`score --fitness reg-swap --format jsonl` rows), one dataset;
+//     # the committed CIFAR-100-image run holds both: --runs and --swap docs/ranking-study/nb201-c100images-suite-all15625.jsonl.gz
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -69,7 +70,8 @@ function loadValues() {
  */
 async function loadSwap(values) {
   if (a.swap) {
-    for (const line of readFileSync(a.swap, 'utf8').split('\n')) {
+    const raw = readFileSync(a.swap);
+    for (const line of (a.swap.endsWith('.gz') ? gunzipSync(raw) : raw).toString().split('\n')) {
       if (!line.trim()) continue;
       const r = JSON.parse(line);
       const v = values.get(r.arch);
