@@ -266,12 +266,16 @@ class PreNasRun<G> {
       return this.evolvedStart();
     if (!(this.hybrid && o.warmStart > 1)) return sampleDistinct(space, rng, o.initial, new Set(this.seen));
     const pool = sampleDistinct(space, rng, o.initial * o.warmStart, new Set(this.seen));
-    const fit = await this.ctx.proxy!.scoreGenotypes(pool);
-    const ranked = pool
+    return this.bestByFitness(pool, await this.ctx.proxy!.scoreGenotypes(pool));
+  }
+
+  /** The warm-start picks of `gs`: the best `initial` by fitness (ties: the earlier), spread over topologies if asked. */
+  private bestByFitness(gs: readonly G[], fit: readonly number[]): G[] {
+    const ranked = gs
       .map((g, i) => ({ g, f: fit[i]!, i }))
       .sort((a, b) => b.f - a.f || a.i - b.i)
       .map((x) => x.g);
-    return o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, o.initial);
+    return this.o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, this.o.initial);
   }
 
   /**
@@ -281,7 +285,7 @@ class PreNasRun<G> {
   private async evolvedStart(): Promise<G[]> {
     const { space } = this.ctx;
     const proxy = this.ctx.proxy!;
-    const scored = new Map<string, { g: G; f: number; i: number }>();
+    const scored = new Map<string, { g: G; f: number }>();
     const recording: FitnessProxy<G> = {
       name: proxy.name,
       metadata: proxy.metadata,
@@ -290,15 +294,18 @@ class PreNasRun<G> {
         const f = await proxy.scoreGenotypes(gs);
         gs.forEach((g, j) => {
           const key = space.canonicalKey(g);
-          if (!scored.has(key)) scored.set(key, { g, f: f[j]!, i: scored.size });
+          if (!scored.has(key)) scored.set(key, { g, f: f[j]! });
         });
         return f;
       },
     };
     const quiet = { ...this.ctx, proxy: recording, progress: () => {}, incumbent: () => {} };
     await swapNas<G>({ cycles: this.o.warmStartCycles }).run(quiet);
-    const ranked = [...scored.values()].sort((a, b) => b.f - a.f || a.i - b.i).map((x) => x.g);
-    const picked = this.o.warmStartPerTopology > 0 ? this.spreadTopologies(ranked) : ranked.slice(0, this.o.initial);
+    const all = [...scored.values()];
+    const picked = this.bestByFitness(
+      all.map((x) => x.g),
+      all.map((x) => x.f),
+    );
     // a short evolution may score fewer distinct cells than the initial sample: random ones fill it up
     const taken = new Set([...this.seen, ...scored.keys()]);
     return [...picked, ...sampleDistinct(space, this.ctx.rng, this.o.initial - picked.length, taken)];
