@@ -12,6 +12,7 @@ import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { Rng } from '../src/util/rng.js';
+import { NativeBackend } from '../src/backends/native/index.js';
 
 /** Runs `count` tasks issued together through `budget`; each records its threads and how many were in flight. */
 async function trace(budget: ReturnType<typeof threadBudget>, count: number) {
@@ -130,5 +131,28 @@ describe('one gate over every runner of a process', () => {
       expect(both[2 * i]!.values).toEqual(want);
       expect(both[2 * i + 1]!.values).toEqual(want);
     }
+  });
+
+  it('a SWAP count job takes a place of the same gate: it waits while passes hold every place', async () => {
+    const load = loadAddon();
+    if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
+    const gate = poolGate(load.addon);
+    const entry = spaceEntry('nb201');
+    const nets = [entry.space.build(entry.space.sample(new Rng(9)), { channels: 4, cells: 1, inputSize: 32 })];
+    const req = { networks: nets, inputs: defaultBatch(16), seeds: [0], threads: 1 };
+    const backend = new NativeBackend(load.addon);
+    const want = await backend.countPatterns(req);
+    // hold every place, as passes of other runners would
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const holders = Array.from({ length: gate.capacity }, () => gate.run(() => held));
+    let counted = false;
+    const job = backend.countPatterns(req).then((r) => ((counted = true), r));
+    await new Promise((r) => setTimeout(r, 200)); // ample for one tiny count job were it not held back
+    expect(counted).toBe(false);
+    release();
+    await Promise.all(holders);
+    expect(await job).toEqual(want);
+    backend.close();
   });
 });

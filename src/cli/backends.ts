@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BackendRegistry } from '../backends/registry.js';
 import { probeWebgpu } from '../backends/webgpu/gpu.js';
-import { uvPoolSize } from '../proxies/native-run.js';
+import { uvPoolSize } from '../native/pool-gate.js';
 
 /** `swapnas backends`: every backend by priority, and why an unavailable one is skipped. */
 export function registerBackends(program: Command): void {

@@ -14,6 +14,7 @@ import { nativeProxyPass } from '../backends/native/proxy-pass.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import type { NativeAddon } from '../native/addon.js';
+import { poolGate, uvPoolSize } from '../native/pool-gate.js';
 import { prngRademacher } from './az.js';
 import { initParams, type InitScheme } from './init.js';
 import { passCoalescer } from './native-coalesce.js';
@@ -32,6 +33,8 @@ import {
 } from './run.js';
 import type { ProxyValue } from './value.js';
 
+export { PoolGate, poolGate, uvPoolSize } from '../native/pool-gate.js';
+
 /** Why a group runs on the reference engine even when native is selected. */
 export const ROUTED: Partial<Record<ProxyGroup, string>> = {
   count: 'computed from the network alone (no pass)',
@@ -41,17 +44,6 @@ export const ROUTED: Partial<Record<ProxyGroup, string>> = {
 /** A native proxy run: values, settings and the largest memory one pass held. */
 export interface NativeProxyRun extends ProxyRun {
   readonly peakBytes: number;
-}
-
-/**
- * Threads of libuv's pool, which runs the addon's passes: Node's default 4, or UV_THREADPOOL_SIZE as the process
- * was started with, read as libuv reads it (C `atoi`; 0 means 1; a negative value wraps to the 1024 maximum).
- */
-export function uvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.UV_THREADPOOL_SIZE;
-  if (raw === undefined) return 4;
-  const v = Number.parseInt(raw.trim(), 10) || 0;
-  return v === 0 ? 1 : v < 0 ? 1024 : Math.min(v, 1024);
 }
 
 /** How passes share the threads ({@link passLanes}). */
@@ -102,53 +94,6 @@ export function threadBudget(n: number, plan: LanePlan): <T>(task: (threads: num
       waiting.shift()?.();
     }
   };
-}
-
-/**
- * Passes on libuv's pool at once over every runner of a process: the pool is one per process, and each runner's
- * budget ({@link passLanes}) keeps only its own passes below it. With several runners busy (a warm server holds one
- * per thread count, an ensemble scorer its own), their passes together could take every pool thread and leave file
- * I/O waiting behind them; the gate lets at most `capacity` (pool − 1) run or wait in the addon, the rest wait here.
- * A pass waiting in the addon for its runner's slots counts: a runner with passes queued there may hold every place
- * while another runner waits. The addon's other pool calls (SWAP counts, gradient checks) are not gated; they are
- * short.
- */
-export class PoolGate {
-  private inFlight = 0;
-  private peakInFlight = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly capacity: number) {}
-
-  /** Runs `task` once fewer than `capacity` gated tasks are in flight, in the order they asked. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    // a finished task hands its place straight to the first waiter (which a newcomer cannot then overtake)
-    if (this.inFlight < this.capacity && this.waiting.length === 0) this.inFlight++;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.inFlight--;
-    }
-  }
-
-  /** The most gated tasks in flight at once so far. */
-  get peak(): number {
-    return this.peakInFlight;
-  }
-}
-
-/** One gate per loaded addon, i.e. per process (a module holds one instance of the addon). */
-const poolGates = new WeakMap<NativeAddon, PoolGate>();
-
-/** The process's {@link PoolGate} for `addon`'s passes (made on first use, for the pool the process started with). */
-export function poolGate(addon: NativeAddon): PoolGate {
-  let g = poolGates.get(addon);
-  if (!g) poolGates.set(addon, (g = new PoolGate(Math.max(1, uvPoolSize() - 1))));
-  return g;
 }
 
 /**

@@ -5,6 +5,7 @@ import { BACKEND_INFO } from '../info.js';
 import { runAddonJob, splitByNetwork } from '../addon-job.js';
 import type { Backend, BackendProvider, CountRequest, CountResult, MeasureRequest, MeasureResult } from '../types.js';
 import type { NativeAddon, NativeCountJob, NativeCountPool, NativeWeightStore } from '../../native/addon.js';
+import { poolGate } from '../../native/pool-gate.js';
 import type { GradientJob, NetworkGradients } from '../../grad/types.js';
 import { nativeGradients } from './grad.js';
 
@@ -58,8 +59,11 @@ export class NativeBackend implements Backend {
     call: (job: NativeCountJob, onProgress: (done: number, total: number) => void) => Promise<T>,
   ): Promise<T> {
     const threads = Math.max(1, Math.floor(req.threads ?? availableParallelism()));
+    // a count job holds one libuv thread while its own threads work: it takes a place of the process's gate, so
+    // count jobs beside proxy passes (an ensemble score, a warm server) leave a pool thread for file I/O
+    const gate = poolGate(this.addon);
     return runAddonJob('native', req, (job, onProgress) =>
-      call({ ...job, threads, weights: this.weights, pool: this.pool }, onProgress),
+      gate.run(() => call({ ...job, threads, weights: this.weights, pool: this.pool }, onProgress)),
     );
   }
 }
