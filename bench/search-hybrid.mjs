@@ -7,6 +7,8 @@
 //        [--fitness ensemble-fit] [--cache-dir <reference-set cache>]
 //   (or two processes: --first-seed 0 --seeds 5 --stride 2 and --first-seed 1 --seeds 5 --stride 2)
 //   node bench/search-hybrid.mjs --out bench/raw/hybrid-25 --summary [--seeds 20]   # seeds 0–9 (0–19) only
+//   A/B in one run: --warm-start-cycles 30,0 runs each dataset × seed once per value (the order alternating by seed,
+//   so neither variant always runs first); --summary then adds one table per variant and the paired ratios.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,8 +27,12 @@ const { values: a } = parseArgs({
     summary: { type: 'boolean', default: false },
     fitness: { type: 'string' },
     'cache-dir': { type: 'string' },
+    'warm-start-cycles': { type: 'string' },
   },
 });
+/** Variants of an A/B run (warm start cycles), or [undefined]: the defaults only. */
+const variants = a['warm-start-cycles'] ? a['warm-start-cycles'].split(',').map(Number) : [undefined];
+const variantOf = (row) => row.options?.warmStartCycles;
 const dist = resolve(a.dist);
 const file = join(a.out, 'searches.jsonl');
 const rows = existsSync(file)
@@ -49,20 +55,41 @@ if (a.summary) {
     '| dataset | seeds | test acc (%) | valid acc (%) | queries | networks scored | CPU s | wall s | PRE-NAS-100 | gap |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const d of a.datasets.split(',')) {
-    const r = rows.filter((x) => x.dataset === d && seeds.includes(x.seed)).sort((p, q) => p.seed - q.seed);
-    if (r.length === 0) continue;
-    const acc = r.map((x) => x.test);
-    const gap = mean(acc) - GOAL[d];
-    console.log(
-      `| ${d} | ${r.length} (${r[0].seed}–${r[r.length - 1].seed}) | ${pm(acc)} | ${pm(r.map((x) => x.valid))} | ${Math.max(...r.map((x) => x.queries))} | ${mean(r.map((x) => x.networksScored)).toFixed(0)} | ${pm(
-        r.map((x) => x.cpuSec),
-        1,
-      )} | ${pm(
-        r.map((x) => x.wallSec),
-        1,
-      )} | ${GOAL[d]} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`,
+  const shown = a['warm-start-cycles'] ? variants : [undefined];
+  for (const v of shown)
+    for (const d of a.datasets.split(',')) {
+      const r = rows
+        .filter((x) => x.dataset === d && seeds.includes(x.seed) && (v === undefined || variantOf(x) === v))
+        .sort((p, q) => p.seed - q.seed);
+      if (r.length === 0) continue;
+      const acc = r.map((x) => x.test);
+      const gap = mean(acc) - GOAL[d];
+      console.log(
+        `| ${d}${v === undefined ? '' : `, cycles ${v}`} | ${r.length} (${r[0].seed}–${r[r.length - 1].seed}) | ${pm(acc)} | ${pm(r.map((x) => x.valid))} | ${Math.max(...r.map((x) => x.queries))} | ${mean(r.map((x) => x.networksScored)).toFixed(0)} | ${pm(
+          r.map((x) => x.cpuSec),
+          1,
+        )} | ${pm(
+          r.map((x) => x.wallSec),
+          1,
+        )} | ${GOAL[d]} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`,
+      );
+    }
+  if (shown.length > 1) {
+    // paired over the dataset × seed searches both variants ran: CPU and wall ratios, accuracy difference
+    const key = (x) => `${x.dataset}/${x.seed}`;
+    const [base, ...rest] = shown;
+    const baseRows = new Map(
+      rows.filter((x) => variantOf(x) === base && seeds.includes(x.seed)).map((x) => [key(x), x]),
     );
+    for (const v of rest) {
+      const pairs = rows
+        .filter((x) => variantOf(x) === v && baseRows.has(key(x)))
+        .map((x) => [baseRows.get(key(x)), x]);
+      const sum = (f) => pairs.reduce((t, p) => t + f(p), 0);
+      console.log(
+        `\ncycles ${v} vs ${base}, ${pairs.length} paired searches: CPU ${(sum(([, x]) => x.cpuSec) / sum(([b]) => b.cpuSec)).toFixed(2)}×, wall ${(sum(([, x]) => x.wallSec) / sum(([b]) => b.wallSec)).toFixed(2)}×, networks scored ${(sum(([, x]) => x.networksScored) / sum(([b]) => b.networksScored)).toFixed(2)}×, test accuracy ${(sum(([b, x]) => x.test - b.test) / pairs.length).toFixed(3)} points`,
+      );
+    }
   }
   process.exit(0);
 }
@@ -72,43 +99,47 @@ const { Nb201Table } = await import(join(dist, 'tables', 'nb201.js'));
 const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js'));
 const table = nb201Benchmark(Nb201Table.load());
 mkdirSync(a.out, { recursive: true });
-const done = new Set(rows.map((r) => `${r.dataset}/${r.seed}`));
+// a search is done when its dataset × seed (and, in an A/B run, its variant) has a row
+const done = new Set(rows.flatMap((r) => [`${r.dataset}/${r.seed}`, `${r.dataset}/${r.seed}/${variantOf(r)}`]));
 for (const seed of seeds)
-  for (const dataset of a.datasets.split(',')) {
-    if (done.has(`${dataset}/${seed}`)) continue;
-    const c0 = process.cpuUsage();
-    const load0 = loadavg()[0];
-    const r = await runSearch(
-      {
-        strategy: 'hybrid',
+  for (const dataset of a.datasets.split(','))
+    for (const v of seed % 2 ? [...variants].reverse() : variants) {
+      const cycles = v;
+      if (done.has(v === undefined ? `${dataset}/${seed}` : `${dataset}/${seed}/${v}`)) continue;
+      const c0 = process.cpuUsage();
+      const load0 = loadavg()[0];
+      const r = await runSearch(
+        {
+          strategy: 'hybrid',
+          dataset,
+          seed,
+          ...(a.budget ? { budget: Number(a.budget) } : {}),
+          ...(a.threads ? { threads: Number(a.threads) } : {}),
+          ...(a.fitness ? { fitness: a.fitness } : {}),
+          ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}),
+          ...(cycles !== undefined ? { preNas: { warmStartCycles: cycles } } : {}),
+        },
+        { table },
+      );
+      const c = process.cpuUsage(c0);
+      const row = {
         dataset,
         seed,
-        ...(a.budget ? { budget: Number(a.budget) } : {}),
-        ...(a.threads ? { threads: Number(a.threads) } : {}),
-        ...(a.fitness ? { fitness: a.fitness } : {}),
-        ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}),
-      },
-      { table },
-    );
-    const c = process.cpuUsage(c0);
-    const row = {
-      dataset,
-      seed,
-      arch: r.chosen?.arch ?? null,
-      test: r.chosen?.test ?? null,
-      valid: r.chosen?.valid ?? null,
-      queries: r.queries,
-      networksScored: r.networksScored,
-      cpuSec: (c.user + c.system) / 1e6,
-      wallSec: r.wallTimeSec,
-      fitness: r.proxy?.name ?? null,
-      backend: r.proxy?.backend ?? null,
-      options: r.options.strategyOptions,
-      load: [load0, loadavg()[0]],
-      cpu: cpus()[0]?.model ?? null,
-    };
-    appendFileSync(file, `${JSON.stringify(row)}\n`);
-    process.stderr.write(
-      `${dataset} seed ${seed}: test ${row.test} queries ${row.queries} scored ${row.networksScored} cpu ${row.cpuSec.toFixed(1)} s wall ${row.wallSec.toFixed(1)} s\n`,
-    );
-  }
+        arch: r.chosen?.arch ?? null,
+        test: r.chosen?.test ?? null,
+        valid: r.chosen?.valid ?? null,
+        queries: r.queries,
+        networksScored: r.networksScored,
+        cpuSec: (c.user + c.system) / 1e6,
+        wallSec: r.wallTimeSec,
+        fitness: r.proxy?.name ?? null,
+        backend: r.proxy?.backend ?? null,
+        options: r.options.strategyOptions,
+        load: [load0, loadavg()[0]],
+        cpu: cpus()[0]?.model ?? null,
+      };
+      appendFileSync(file, `${JSON.stringify(row)}\n`);
+      process.stderr.write(
+        `${dataset} seed ${seed}${cycles === undefined ? '' : ` cycles ${cycles}`}: test ${row.test} queries ${row.queries} scored ${row.networksScored} cpu ${row.cpuSec.toFixed(1)} s wall ${row.wallSec.toFixed(1)} s\n`,
+      );
+    }
