@@ -32,7 +32,8 @@ const { values: a } = parseArgs({
 });
 /** Variants of an A/B run (warm start cycles), or [undefined]: the defaults only. */
 const variants = a['warm-start-cycles'] ? a['warm-start-cycles'].split(',').map(Number) : [undefined];
-const variantOf = (row) => row.options?.warmStartCycles;
+// the options hash names warmStartCycles when it is on, and the random pool's warmStart when the cycles are 0
+const variantOf = (row) => row.options?.warmStartCycles ?? (row.options?.warmStart !== undefined ? 0 : undefined);
 const dist = resolve(a.dist);
 const file = join(a.out, 'searches.jsonl');
 const rows = existsSync(file)
