@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { runSearch } from '../dist/search/run.js';
 import { defaultBatch } from '../dist/data/cifar.js';
+import { defaultLabels } from '../dist/data/labels.js';
 import { resizeBatch } from '../dist/data/resize.js';
 import { dartsSpace, formatDartsCompact } from '../dist/spaces/darts/index.js';
 
@@ -34,6 +35,8 @@ const run = async (dataset, v, seed, inputs) => {
       dataset,
       seed,
       fitness: a.fitness,
+      // the embedded images' class labels, which the CLI's default inputs carry (ensemble-fit's loss members need them)
+      labels: defaultLabels(16),
       ...(v.targetParams ? { targetParams: v.targetParams } : {}),
     },
     { inputs },

@@ -32,8 +32,9 @@ const { values: a } = parseArgs({
 });
 /** Variants of an A/B run (warm start cycles), or [undefined]: the defaults only. */
 const variants = a['warm-start-cycles'] ? a['warm-start-cycles'].split(',').map(Number) : [undefined];
-// the options hash names warmStartCycles when it is on, and the random pool's warmStart when the cycles are 0
-const variantOf = (row) => row.options?.warmStartCycles ?? (row.options?.warmStart !== undefined ? 0 : undefined);
+// an A/B run tags its rows with their variant; rows of a plain run (no tag) never count as an A/B variant, so an
+// --out folder of earlier default runs is neither paired nor taken as done in an A/B run
+const variantOf = (row) => row.abVariant;
 const dist = resolve(a.dist);
 const file = join(a.out, 'searches.jsonl');
 const rows = existsSync(file)
@@ -42,6 +43,8 @@ const rows = existsSync(file)
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l))
   : [];
+if (a['warm-start-cycles'] && rows.some((r) => r.abVariant === undefined))
+  throw new Error(`${file} holds rows of a plain run: give an A/B run its own --out folder`);
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pm = (xs, d = 2) => `${mean(xs).toFixed(d)} ± ${std(xs).toFixed(d)}`;
@@ -79,12 +82,14 @@ if (a.summary) {
     // paired over the dataset × seed searches both variants ran: CPU and wall ratios, accuracy difference
     const key = (x) => `${x.dataset}/${x.seed}`;
     const [base, ...rest] = shown;
-    const baseRows = new Map(
-      rows.filter((x) => variantOf(x) === base && seeds.includes(x.seed)).map((x) => [key(x), x]),
-    );
+    const datasets = a.datasets.split(',');
+    const inRun = (x) => seeds.includes(x.seed) && datasets.includes(x.dataset);
+    // first row per search (a resumed run never repeats one, but a hand-merged file might)
+    const firstBy = (xs) => new Map([...xs].reverse().map((x) => [key(x), x]));
+    const baseRows = firstBy(rows.filter((x) => variantOf(x) === base && inRun(x)));
     for (const v of rest) {
-      const pairs = rows
-        .filter((x) => variantOf(x) === v && baseRows.has(key(x)))
+      const pairs = [...firstBy(rows.filter((x) => variantOf(x) === v && inRun(x))).values()]
+        .filter((x) => baseRows.has(key(x)))
         .map((x) => [baseRows.get(key(x)), x]);
       const sum = (f) => pairs.reduce((t, p) => t + f(p), 0);
       console.log(
@@ -126,6 +131,7 @@ for (const seed of seeds)
       const row = {
         dataset,
         seed,
+        ...(v === undefined ? {} : { abVariant: v }),
         arch: r.chosen?.arch ?? null,
         test: r.chosen?.test ?? null,
         valid: r.chosen?.valid ?? null,

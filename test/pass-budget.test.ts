@@ -107,6 +107,25 @@ describe('one gate over every runner of a process', () => {
     expect(order).toEqual([0, 1, 2, 3]);
   });
 
+  it('a task cancelled while it waits leaves the queue at once (E_CANCELLED); the next waiter still gets its place', async () => {
+    const gate = new PoolGate(1);
+    let release!: () => void;
+    const holder = gate.run(() => new Promise<void>((r) => (release = r)));
+    const ctl = new AbortController();
+    let ran = false;
+    const cancelled = gate.run(async () => void (ran = true), ctl.signal);
+    const next = gate.run(async () => 'next');
+    expect(gate.queued).toBe(2);
+    ctl.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(gate.queued).toBe(1);
+    release();
+    await holder;
+    expect(await next).toBe('next');
+    expect([ran, gate.queued]).toEqual([false, 0]);
+    await expect(gate.run(async () => 1, AbortSignal.abort())).rejects.toMatchObject({ code: 'E_CANCELLED' });
+  });
+
   it('real runners share the process gate; their values equal a lone run’s', async () => {
     const load = loadAddon();
     if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
@@ -153,6 +172,16 @@ describe('one gate over every runner of a process', () => {
     release();
     await Promise.all(holders);
     expect(await job).toEqual(want);
+    // a count job cancelled while it waits for a place is rejected before any place frees up
+    let again!: () => void;
+    const held2 = new Promise<void>((r) => (again = r));
+    const holders2 = Array.from({ length: gate.capacity }, () => gate.run(() => held2));
+    const ctl = new AbortController();
+    const cancelled = backend.countPatterns({ ...req, signal: ctl.signal });
+    ctl.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    again();
+    await Promise.all(holders2);
     backend.close();
   });
 });

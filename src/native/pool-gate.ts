@@ -1,6 +1,7 @@
-// One gate per process over libuv's thread pool, which runs every addon call that does real work: proxy passes
-// (src/proxies/native-run.ts) and SWAP count jobs (src/backends/native). Kept here, beside the addon's loader,
-// so both folders use one gate without importing each other.
+// One gate per process over libuv's thread pool for the addon's long calls: proxy passes (src/proxies/native-run.ts)
+// and SWAP count jobs (src/backends/native). Kept here, beside the addon's loader, so both folders use one gate
+// without importing each other.
+import { SwapError } from '../util/errors.js';
 import type { NativeAddon } from './addon.js';
 
 /**
@@ -21,7 +22,8 @@ export function uvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
  * I/O waiting behind them; the gate lets at most `capacity` (pool − 1) run or wait in the addon, the rest wait here.
  * A pass waiting in the addon for its runner's slots counts: a runner with passes queued there may hold every place
  * while another runner waits. A SWAP count call (NativeBackend) holds one pool thread for its whole job (its own
- * parked threads do the work), so it takes one place too; gradient checks are not gated (tests only).
+ * parked threads do the work), so it takes one place too. Not gated: the library's direct gradient jobs
+ * (`nativeGradients`) and the CUDA backend's count jobs (which wait on the device, not on CPU threads).
  */
 export class PoolGate {
   private inFlight = 0;
@@ -30,11 +32,16 @@ export class PoolGate {
 
   constructor(readonly capacity: number) {}
 
-  /** Runs `task` once fewer than `capacity` gated tasks are in flight, in the order they asked. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` once fewer than `capacity` gated tasks are in flight, in the order they asked. A `signal` aborted
+   * while the task waits for its place takes it out of the queue and rejects with `E_CANCELLED` (a running task
+   * sees its own cancel flag).
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw new SwapError('E_CANCELLED', 'cancelled while waiting for a pool thread');
     // a finished task hands its place straight to the first waiter (which a newcomer cannot then overtake)
     if (this.inFlight < this.capacity && this.waiting.length === 0) this.inFlight++;
-    else await new Promise<void>((r) => this.waiting.push(r));
+    else await this.waitForPlace(signal);
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       return await task();
@@ -43,6 +50,27 @@ export class PoolGate {
       if (next) next();
       else this.inFlight--;
     }
+  }
+
+  private waitForPlace(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiting.indexOf(wake);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new SwapError('E_CANCELLED', 'cancelled while waiting for a pool thread'));
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiting.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Tasks waiting for a place now. */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** The most gated tasks in flight at once so far. */

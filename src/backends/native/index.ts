@@ -63,7 +63,7 @@ export class NativeBackend implements Backend {
     // count jobs beside proxy passes (an ensemble score, a warm server) leave a pool thread for file I/O
     const gate = poolGate(this.addon);
     return runAddonJob('native', req, (job, onProgress) =>
-      gate.run(() => call({ ...job, threads, weights: this.weights, pool: this.pool }, onProgress)),
+      gate.run(() => call({ ...job, threads, weights: this.weights, pool: this.pool }, onProgress), req.signal),
     );
   }
 }
