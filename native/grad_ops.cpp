@@ -206,6 +206,42 @@ void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
 
 }  // namespace
 
+LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles) {
+  LaneSumCheck r;
+  r.lanes = kVecFloats;
+#if defined(__AVX2__)
+  r.accumulators = kLaneTile;
+  uint64_t state = 0x9E3779B97F4A7C15ull ^ seed;
+  const auto next = [&state]() {  // xorshift64*: any well-spread bits will do, the values only need variety
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
+  };
+  for (int t = 0; t < tiles; ++t) {
+    alignas(64) vfloat v[kLaneTile];
+    for (int i = 0; i < kLaneTile; ++i)
+      for (int l = 0; l < kVecFloats; ++l) {
+        const uint32_t u = next();
+        const float mant = 1.0f + static_cast<float>(u & 0xFFFFFF) / 16777216.0f;
+        v[i][l] = std::ldexp((u >> 31) ? -mant : mant, static_cast<int>((u >> 24) % 49) - 24);
+      }
+    double fast[kLaneTile];
+    laneSumsTile(v, fast);
+    for (int i = 0; i < kLaneTile; ++i) {
+      double slow = 0;  // ntTile's scalar loop
+      for (int l = 0; l < kVecFloats; ++l) slow += v[i][l];
+      ++r.compared;
+      if (std::memcmp(&slow, &fast[i], sizeof(double)) != 0) ++r.mismatches;
+    }
+  }
+#else
+  (void)seed;
+  (void)tiles;
+#endif
+  return r;
+}
+
 void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc) {
   const int k = n.k, d = n.dilation, G = n.groups;
   const int cinG = n.cin / G, coutG = n.cout / G;

@@ -34,6 +34,17 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
 // channels [r0, r1) of every group (a depthwise convolution computes all of them: call it with 0, 1).
 void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1);
 
+// Self-check of the weight gradient's vectorised lane sums (exposed to tests as the addon's `laneSumCheck`): random
+// accumulator tiles of float vectors (signs and magnitudes spread over 2^-24..2^24, so the order of the double adds
+// shows in the last bits) summed by the vector path and by the scalar loop it replaces; they must agree bit for bit.
+struct LaneSumCheck {
+  int accumulators = 0;  // accumulators per tile whose lanes the vector path sums together (0: no vector path)
+  int lanes = 0;         // floats per accumulator
+  long long compared = 0;
+  long long mismatches = 0;
+};
+LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles);
+
 // Adds bias[c] to every position of channel c (S x C x HW).
 void addChannelBias(float* y, const float* bias, int S, int C, size_t HW);
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common.h"
+#include "grad_ops.h"
 #include "ir.h"
 #include "job.h"
 #include "thread_pool.h"
@@ -229,10 +230,26 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
 
 Napi::Value Gradients(const Napi::CallbackInfo& info) { return queueJob<GradWorker, GradJob>(info, readGradJob); }
 
+// The vectorised lane sums against the scalar loop they replace (test/native-lane-sums.test.ts); cheap and
+// synchronous: a few thousand tiles take about a millisecond.
+Napi::Value LaneSumCheckFn(const Napi::CallbackInfo& info) {
+  const uint32_t seed = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 1;
+  int tiles = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 1000;
+  tiles = std::max(0, std::min(tiles, 1000000));
+  const LaneSumCheck c = laneSumSelfCheck(seed, tiles);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("accumulators", c.accumulators);
+  o.Set("lanes", c.lanes);
+  o.Set("compared", static_cast<double>(c.compared));
+  o.Set("mismatches", static_cast<double>(c.mismatches));
+  return o;
+}
+
 }  // namespace
 
 void registerGradExports(Napi::Env env, Napi::Object exports) {
   exports.Set("gradients", Napi::Function::New(env, Gradients, "gradients"));
+  exports.Set("laneSumCheck", Napi::Function::New(env, LaneSumCheckFn, "laneSumCheck"));
   registerGradBuffers(env, exports);
 }
 

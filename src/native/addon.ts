@@ -170,6 +170,16 @@ export interface NativeStats {
   readonly itemMs: number;
 }
 
+/** Result of {@link NativeAddon.laneSumCheck}. */
+export interface NativeLaneSumCheck {
+  /** Accumulators whose lanes one vector lane-sum handles together (16 with AVX-512, 8 with AVX2; 0: none). */
+  readonly accumulators: number;
+  /** Floats per accumulator (the vector width). */
+  readonly lanes: number;
+  readonly compared: number;
+  readonly mismatches: number;
+}
+
 export interface NativeAddon {
   /** A thread-safe weight store (default budget 16 Mi floats = 64 MiB) to pass as `job.weights`. */
   WeightStore: new (
@@ -233,6 +243,12 @@ export interface NativeAddon {
   stats(reset?: boolean): NativeStats;
   /** Measured single-thread fp32 FMA throughput of this CPU, GFLOP/s (runs for about `seconds`, default 0.2). */
   peakGflops(seconds?: number): number;
+  /**
+   * Self-check of the weight gradient's vectorised lane sums (native/grad_ops.cpp): `tiles` random accumulator
+   * tiles (default 1,000) summed by the vector path and by the scalar loop it replaces. `mismatches` counts sums
+   * that differ in any bit; `accumulators` is 0 where the build has no vector path (then nothing is compared).
+   */
+  laneSumCheck(seed?: number, tiles?: number): NativeLaneSumCheck;
   /**
    * Reverse mode (native/grad_worker.cpp): one forward + backward pass per network, asynchronously on a worker
    * pool; see `backends/native/grad.ts` for the packed parameter layout.
