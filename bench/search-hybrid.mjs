@@ -32,9 +32,6 @@ const { values: a } = parseArgs({
 });
 /** Variants of an A/B run (warm start cycles), or [undefined]: the defaults only. */
 const variants = a['warm-start-cycles'] ? a['warm-start-cycles'].split(',').map(Number) : [undefined];
-// an A/B run tags its rows with their variant; rows of a plain run (no tag) never count as an A/B variant, so an
-// --out folder of earlier default runs is neither paired nor taken as done in an A/B run
-const variantOf = (row) => row.abVariant;
 const dist = resolve(a.dist);
 const file = join(a.out, 'searches.jsonl');
 const rows = existsSync(file)
@@ -43,6 +40,9 @@ const rows = existsSync(file)
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l))
   : [];
+// an A/B run tags its rows with their variant (`abVariant`); rows of a plain run have none, and an A/B run refuses
+// a folder that holds them, so they are neither paired nor taken as done
+const datasets = a.datasets.split(',');
 if (a['warm-start-cycles'] && rows.some((r) => r.abVariant === undefined))
   throw new Error(`${file} holds rows of a plain run: give an A/B run its own --out folder`);
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -59,11 +59,10 @@ if (a.summary) {
     '| dataset | seeds | test acc (%) | valid acc (%) | queries | networks scored | CPU s | wall s | PRE-NAS-100 | gap |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  const shown = a['warm-start-cycles'] ? variants : [undefined];
-  for (const v of shown)
-    for (const d of a.datasets.split(',')) {
+  for (const v of variants)
+    for (const d of datasets) {
       const r = rows
-        .filter((x) => x.dataset === d && seeds.includes(x.seed) && (v === undefined || variantOf(x) === v))
+        .filter((x) => x.dataset === d && seeds.includes(x.seed) && (v === undefined || x.abVariant === v))
         .sort((p, q) => p.seed - q.seed);
       if (r.length === 0) continue;
       const acc = r.map((x) => x.test);
@@ -78,17 +77,16 @@ if (a.summary) {
         )} | ${GOAL[d]} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`,
       );
     }
-  if (shown.length > 1) {
+  if (variants.length > 1) {
     // paired over the dataset × seed searches both variants ran: CPU and wall ratios, accuracy difference
     const key = (x) => `${x.dataset}/${x.seed}`;
-    const [base, ...rest] = shown;
-    const datasets = a.datasets.split(',');
+    const [base, ...rest] = variants;
     const inRun = (x) => seeds.includes(x.seed) && datasets.includes(x.dataset);
     // first row per search (a resumed run never repeats one, but a hand-merged file might)
     const firstBy = (xs) => new Map([...xs].reverse().map((x) => [key(x), x]));
-    const baseRows = firstBy(rows.filter((x) => variantOf(x) === base && inRun(x)));
+    const baseRows = firstBy(rows.filter((x) => x.abVariant === base && inRun(x)));
     for (const v of rest) {
-      const pairs = [...firstBy(rows.filter((x) => variantOf(x) === v && inRun(x))).values()]
+      const pairs = [...firstBy(rows.filter((x) => x.abVariant === v && inRun(x))).values()]
         .filter((x) => baseRows.has(key(x)))
         .map((x) => [baseRows.get(key(x)), x]);
       const sum = (f) => pairs.reduce((t, p) => t + f(p), 0);
@@ -105,13 +103,12 @@ const { Nb201Table } = await import(join(dist, 'tables', 'nb201.js'));
 const { nb201Benchmark } = await import(join(dist, 'tables', 'nb201-benchmark.js'));
 const table = nb201Benchmark(Nb201Table.load());
 mkdirSync(a.out, { recursive: true });
-// a search is done when its dataset × seed (and, in an A/B run, its variant) has a row
-const done = new Set(rows.flatMap((r) => [`${r.dataset}/${r.seed}`, `${r.dataset}/${r.seed}/${variantOf(r)}`]));
+// a search is done when its dataset × seed × variant (none in a plain run) has a row
+const done = new Set(rows.map((r) => `${r.dataset}/${r.seed}/${r.abVariant}`));
 for (const seed of seeds)
-  for (const dataset of a.datasets.split(','))
+  for (const dataset of datasets)
     for (const v of seed % 2 ? [...variants].reverse() : variants) {
-      const cycles = v;
-      if (done.has(v === undefined ? `${dataset}/${seed}` : `${dataset}/${seed}/${v}`)) continue;
+      if (done.has(`${dataset}/${seed}/${v}`)) continue;
       const c0 = process.cpuUsage();
       const load0 = loadavg()[0];
       const r = await runSearch(
@@ -123,7 +120,7 @@ for (const seed of seeds)
           ...(a.threads ? { threads: Number(a.threads) } : {}),
           ...(a.fitness ? { fitness: a.fitness } : {}),
           ...(a['cache-dir'] ? { cacheDir: a['cache-dir'] } : {}),
-          ...(cycles !== undefined ? { preNas: { warmStartCycles: cycles } } : {}),
+          ...(v !== undefined ? { preNas: { warmStartCycles: v } } : {}),
         },
         { table },
       );
@@ -147,6 +144,6 @@ for (const seed of seeds)
       };
       appendFileSync(file, `${JSON.stringify(row)}\n`);
       process.stderr.write(
-        `${dataset} seed ${seed}${cycles === undefined ? '' : ` cycles ${cycles}`}: test ${row.test} queries ${row.queries} scored ${row.networksScored} cpu ${row.cpuSec.toFixed(1)} s wall ${row.wallSec.toFixed(1)} s\n`,
+        `${dataset} seed ${seed}${v === undefined ? '' : ` cycles ${v}`}: test ${row.test} queries ${row.queries} scored ${row.networksScored} cpu ${row.cpuSec.toFixed(1)} s wall ${row.wallSec.toFixed(1)} s\n`,
       );
     }

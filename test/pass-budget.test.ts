@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../src/native/loader.js';
-import {
-  nativeProxyRunner,
-  PoolGate,
-  passLanes,
-  poolGate,
-  threadBudget,
-  uvPoolSize,
-} from '../src/proxies/native-run.js';
+import { PoolGate, poolGate, uvPoolSize } from '../src/native/pool-gate.js';
+import { nativeProxyRunner, passLanes, threadBudget } from '../src/proxies/native-run.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';

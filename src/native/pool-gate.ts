@@ -38,7 +38,7 @@ export class PoolGate {
    * sees its own cancel flag).
    */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) throw new SwapError('E_CANCELLED', 'cancelled while waiting for a pool thread');
+    if (signal?.aborted) throw cancelledWaiting();
     // a finished task hands its place straight to the first waiter (which a newcomer cannot then overtake)
     if (this.inFlight < this.capacity && this.waiting.length === 0) this.inFlight++;
     else await this.waitForPlace(signal);
@@ -57,7 +57,7 @@ export class PoolGate {
       const onAbort = () => {
         const i = this.waiting.indexOf(wake);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(new SwapError('E_CANCELLED', 'cancelled while waiting for a pool thread'));
+        reject(cancelledWaiting());
       };
       const wake = () => {
         signal?.removeEventListener('abort', onAbort);
@@ -77,6 +77,10 @@ export class PoolGate {
   get peak(): number {
     return this.peakInFlight;
   }
+}
+
+function cancelledWaiting(): SwapError {
+  return new SwapError('E_CANCELLED', 'cancelled while waiting for a pool thread');
 }
 
 /** One gate per loaded addon, i.e. per process (a module holds one instance of the addon). */

@@ -33,8 +33,6 @@ import {
 } from './run.js';
 import type { ProxyValue } from './value.js';
 
-export { PoolGate, poolGate, uvPoolSize } from '../native/pool-gate.js';
-
 /** Why a group runs on the reference engine even when native is selected. */
 export const ROUTED: Partial<Record<ProxyGroup, string>> = {
   count: 'computed from the network alone (no pass)',
