@@ -140,6 +140,23 @@ Napi::Value PrngFill(const Napi::CallbackInfo& info) {
   }
 }
 
+// prngUniform(seed, tensor, count, bound): the `pytorch` init scheme's draws of one tensor, as Float64Array.
+Napi::Value PrngUniform(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    const uint32_t seed = u32Arg(info[0], "seed");
+    const uint32_t tensor = u32Arg(info[1], "tensor");
+    const int count = intArg(info[2], "count", 0, 1 << 30);
+    if (!info[3].IsNumber()) throw Failure("E_OPTION", "bound must be a number");
+    const double bound = info[3].As<Napi::Number>().DoubleValue();
+    Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(count));
+    fillUniform(out.Data(), static_cast<size_t>(count), seed, tensor, bound);
+    return out;
+  } catch (const Failure& f) {
+    throw codedError(env, f.code, f.what());
+  }
+}
+
 // mapLargeAllocations(bytes): malloc serves blocks of `bytes` and more by mmap, and a freed one goes back to the system
 // (glibc: M_MMAP_THRESHOLD, which also stops glibc raising the threshold after a large free). Process-wide: a CLI run
 // asks for it; true when applied, false where the C library has no such setting.
@@ -242,6 +259,7 @@ Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("prngFill", Napi::Function::New(env, PrngFill, "prngFill"));
+  exports.Set("prngUniform", Napi::Function::New(env, PrngUniform, "prngUniform"));
   exports.Set("mapLargeAllocations", Napi::Function::New(env, MapLargeAllocations, "mapLargeAllocations"));
   exports.Set("countPatterns", Napi::Function::New(env, CountPatterns, "countPatterns"));
   exports.Set("patternCodes", Napi::Function::New(env, PatternCodes, "patternCodes"));

@@ -286,4 +286,13 @@ void fillGaussian(float* out, size_t count, uint32_t seed, uint32_t tensor) {
   }
 }
 
+void fillUniform(double* out, size_t count, uint32_t seed, uint32_t tensor, double bound) {
+  const uint32_t base = mix32(mix32(seed ^ kGolden) ^ tensor);
+  // the reference's operation order, each step rounded to double as in JavaScript (no FMA contraction here)
+  for (size_t i = 0; i < count; ++i) {
+    const double u = static_cast<double>(mix32(mix32(base ^ static_cast<uint32_t>(i))));
+    out[i] = bound * (((u + 0.5) / 4294967296.0) * 2.0 - 1.0);
+  }
+}
+
 }  // namespace swapnas

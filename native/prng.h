@@ -27,4 +27,8 @@ float gaussian(uint32_t seed, uint32_t tensor, uint32_t index);
 // out[i] = gaussian(seed, tensor, i) for i < count.
 void fillGaussian(float* out, size_t count, uint32_t seed, uint32_t tensor);
 
+// out[i] = bound * u_i, u_i uniform in (-1, 1) from mix32(streamKey(seed, tensor, i)): the `pytorch` init scheme's
+// draws (src/proxies/init.ts), in double and bit-identical to it.
+void fillUniform(double* out, size_t count, uint32_t seed, uint32_t tensor, double bound);
+
 }  // namespace swapnas

@@ -3,6 +3,7 @@ import { loadAddon } from '../src/native/loader.js';
 import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
 import { NativeBackend } from '../src/backends/native/index.js';
 import { fillGaussian, repeatSeed } from '../src/init/prng.js';
+import { uniformTensor } from '../src/proxies/init.js';
 import { serializeNetwork } from '../src/ir/serialize.js';
 import { addonJobInputs } from '../src/backends/addon-job.js';
 import { referenceCount } from '../src/backends/reference/forward.js';
@@ -74,6 +75,22 @@ describe('native addon: PRNG', () => {
       total += count;
     }
     expect(total).toBeGreaterThanOrEqual(100_000);
+  });
+
+  it("prngUniform matches the pytorch init scheme's uniform draws bit for bit", () => {
+    const cases: [number, number, number, number][] = [
+      [0, 0x40000000, 50_000, 1 / Math.sqrt(144)],
+      [0xffffffff, 7, 3000, 1],
+      [repeatSeed(42, 3), 0x40000011, 20_001, 1 / Math.sqrt(17)],
+    ];
+    for (const [seed, tensor, count, bound] of cases) {
+      const want = new BigUint64Array(uniformTensor(seed, tensor, count, bound).buffer);
+      const got = new BigUint64Array(addon.prngUniform(seed, tensor, count, bound).buffer);
+      expect(got.length).toBe(count);
+      let mismatches = 0;
+      for (let i = 0; i < count; i++) if (want[i] !== got[i]) mismatches++;
+      expect(mismatches, `seed ${seed} tensor ${tensor}`).toBe(0);
+    }
   });
 });
 

@@ -11,15 +11,29 @@ export type GaussianFill = (out: Float32Array, seed: number, tensor: number) => 
  * running variance 1. `fill` may be a faster bit-identical generator (the native addon's `prngFill`).
  */
 export function prngParams(net: Network, seed: number, fill: GaussianFill = fillGaussian): NetParams {
+  return paramsWith(net, (node, kind, length) =>
+    kind === 'bias' ? new Float64Array(length) : Float64Array.from(fill(new Float32Array(length), seed, node)),
+  );
+}
+
+/**
+ * Parameters of `net` whose conv/linear weights and biases `make` draws (by node id, kind and length), with BN
+ * γ = 1, β = 0, running mean 0 and running variance 1 — the layout {@link prngParams} and the proxies' init
+ * schemes share.
+ */
+export function paramsWith(
+  net: Network,
+  make: (node: number, kind: 'weight' | 'bias', length: number) => Float64Array,
+): NetParams {
   return net.nodes.map((n): NodeParams | undefined => {
     switch (n.op) {
       case 'conv': {
-        const w = fill(new Float32Array(n.cout * (n.cin / n.groups) * n.k * n.k), seed, n.id);
-        return { weight: Float64Array.from(w), ...(n.bias ? { bias: new Float64Array(n.cout) } : {}) };
+        const weight = make(n.id, 'weight', n.cout * (n.cin / n.groups) * n.k * n.k);
+        return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.cout) } : {}) };
       }
       case 'linear': {
-        const w = fill(new Float32Array(n.fout * n.fin), seed, n.id);
-        return { weight: Float64Array.from(w), ...(n.bias ? { bias: new Float64Array(n.fout) } : {}) };
+        const weight = make(n.id, 'weight', n.fout * n.fin);
+        return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.fout) } : {}) };
       }
       case 'bn': {
         const c = n.shape[0];

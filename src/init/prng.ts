@@ -60,9 +60,14 @@ export function detLog(s: number): number {
   return 2 * t * p + e * LN2;
 }
 
+/** Key of one tensor's streams: the part of {@link streamKey} shared by all its elements (hoisted out of loops). */
+export function tensorKey(seed: number, tensor: number): number {
+  return mix32(mix32((seed ^ GOLDEN) >>> 0) ^ tensor);
+}
+
 /** Key of one element's stream (step 2 above). */
 export function streamKey(seed: number, tensor: number, index: number): number {
-  return mix32(mix32(mix32((seed ^ GOLDEN) >>> 0) ^ tensor) ^ index);
+  return mix32(tensorKey(seed, tensor) ^ index);
 }
 
 /** The float32 N(0,1) value for `(seed, tensor, index)`. */

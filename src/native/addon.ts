@@ -200,6 +200,8 @@ export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   /** `count` float32 N(0,1) weights of tensor `tensor` under `seed` (for the PRNG parity tests). */
   prngFill(seed: number, tensor: number, count: number): Float32Array;
+  /** `count` float64 draws `bound` × U(−1, 1) of tensor `tensor` under `seed`: the `pytorch` init scheme's. */
+  prngUniform(seed: number, tensor: number, count: number, bound: number): Float64Array;
   /**
    * Process-wide: malloc serves blocks of `bytes` and more (64 KiB … 1 GiB) by mmap and returns them to the system
    * when freed (glibc `M_MMAP_THRESHOLD`), so long runs that free and reallocate large buffers do not fragment the

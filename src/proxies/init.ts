@@ -8,42 +8,45 @@
  * BN running statistics are mean 0, variance 1 in every scheme (a freshly built network).
  */
 import type { NetParams } from '../grad/types.js';
-import { fanIn, type GaussianFill, mapParams, prngParams } from '../grad/params.js';
+import { fanIn, type GaussianFill, mapParams, paramsWith, prngParams } from '../grad/params.js';
 import type { Network } from '../ir/types.js';
-import { mix32, streamKey } from '../init/prng.js';
+import { mix32, tensorKey } from '../init/prng.js';
 
 export type InitScheme = 'gaussian' | 'kaiming' | 'pytorch';
 
 /** PRNG tensor id of node `id`'s uniform draws (`pytorch` scheme): disjoint from node ids and the input stream. */
 const UNIFORM_BASE = 0x40000000;
 
-/** A uniform value in (−1, 1) for element `i` of a tensor stream. */
-function uniform(seed: number, tensor: number, i: number): number {
-  return ((mix32(streamKey(seed, tensor, i)) + 0.5) / 4294967296) * 2 - 1;
+/**
+ * `length` draws `bound` × U(−1, 1) of PRNG tensor `tensor` under `seed` (the `pytorch` scheme's; the native
+ * addon's `prngUniform` is a faster bit-identical generator).
+ */
+export type UniformFill = (seed: number, tensor: number, length: number, bound: number) => Float64Array;
+
+/** The reference {@link UniformFill}: element i is `bound` × ((mix32(streamKey(seed, tensor, i)) + ½) / 2³² × 2 − 1). */
+export const uniformTensor: UniformFill = (seed, tensor, length, bound) => {
+  const key = tensorKey(seed, tensor); // streamKey's tensor part, hoisted
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = bound * (((mix32(mix32(key ^ i)) + 0.5) / 4294967296) * 2 - 1);
+  return out;
+};
+
+/** Faster bit-identical generators for {@link initParams} (the native addon's); absent ones are the reference's. */
+export interface PrngFills {
+  readonly gaussian?: GaussianFill;
+  readonly uniform?: UniformFill;
 }
 
-/**
- * Parameters of `net` under `scheme`, for weight seed `seed`; `fill` may be a faster bit-identical Gaussian
- * generator (the native addon's).
- */
-export function initParams(net: Network, scheme: InitScheme, seed: number, fill?: GaussianFill): NetParams {
-  // `pytorch` replaces every weight and bias: its base needs no Gaussian draws
-  const base = prngParams(net, seed, scheme === 'pytorch' ? (out) => out : fill);
+/** Parameters of `net` under `scheme`, for weight seed `seed`, drawn by `fills` (the reference's by default). */
+export function initParams(net: Network, scheme: InitScheme, seed: number, fills: PrngFills = {}): NetParams {
+  if (scheme === 'pytorch') {
+    // every weight and bias U(−1/√fan_in, 1/√fan_in): no Gaussian draws
+    const draw = fills.uniform ?? uniformTensor;
+    return paramsWith(net, (node, kind, length) =>
+      draw(seed, UNIFORM_BASE + 2 * node + (kind === 'bias' ? 1 : 0), length, 1 / Math.sqrt(fanIn(net, node))),
+    );
+  }
+  const base = prngParams(net, seed, fills.gaussian);
   if (scheme === 'gaussian') return base;
-  if (scheme === 'kaiming')
-    return mapParams(base, (v, ref) => (ref.kind === 'weight' ? v * Math.sqrt(2 / fanIn(net, ref.node)) : v));
-  return base.map((p, node) => {
-    if (!p?.weight) return p;
-    const bound = 1 / Math.sqrt(fanIn(net, node));
-    const draw = (t: Float64Array, tensor: number) => {
-      const out = new Float64Array(t.length);
-      for (let i = 0; i < out.length; i++) out[i] = bound * uniform(seed, tensor, i);
-      return out;
-    };
-    return {
-      ...p,
-      weight: draw(p.weight, UNIFORM_BASE + 2 * node),
-      ...(p.bias ? { bias: draw(p.bias, UNIFORM_BASE + 2 * node + 1) } : {}),
-    };
-  });
+  return mapParams(base, (v, ref) => (ref.kind === 'weight' ? v * Math.sqrt(2 / fanIn(net, ref.node)) : v));
 }

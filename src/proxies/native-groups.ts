@@ -3,9 +3,9 @@
  * (src/backends/native/proxy-pass.ts) and reduces them with the same scoring functions the reference path uses,
  * so the two differ only by the passes' arithmetic (checked in test/proxies-native.test.ts).
  */
-import { packParams, unpackGrads } from '../backends/native/grad.js';
+import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
-import { mapParams, paramRefs } from '../grad/params.js';
+import { paramRefs } from '../grad/params.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
@@ -213,7 +213,13 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  */
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<Values | Routed> {
   const { net, s } = c;
-  const abs = mapParams(c.params, (v) => Math.abs(v));
+  const slots = packedSlots(net);
+  // |θ| packed: |fround(v)| = fround(|v|), so this equals packing the float64 |θ|; running statistics as they are
+  const abs = c.packed.slice();
+  for (const t of slots)
+    if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
+  const headWeight = slots.find((t) => t.node === net.output && t.kind === 'weight')!;
+  const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   const head = net.nodes[net.output]!;
   const homogeneous =
     s.bn === 'identity' &&
@@ -222,10 +228,17 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   let last: number | null = null;
   for (const k of homogeneous ? [0, 40, 80] : [0]) {
     const f = 2 ** -k;
-    const scaled = mapParams(abs, (v, ref) => (ref.node === net.output && ref.kind === 'weight' ? v * f : v));
+    // the head's |W|·2^-k rounded from float64, as packing the scaled float64 |θ| would
+    const scaled = abs.slice();
+    const hw = c.params[net.output]!.weight!;
+    for (let i = 0; i < hw.length; i++) scaled[headWeight.offset + i] = Math.abs(hw[i]!) * f;
     const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(f);
-    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, packParams(net, scaled));
-    const v = synflowFromGrads(net, scaled, unpackGrads(net, scaled, r.params), s.bn).value;
+    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, scaled);
+    const grad = (id: number) => {
+      const t = weightAt.get(id)!;
+      return r.params.subarray(t.offset, t.offset + t.size);
+    };
+    const v = synflowFromGrads(net, c.params, grad, s.bn, f).value;
     last = v;
     if (v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN))
       return { [group]: finite(group, v * 2 ** (2 * k)) };
@@ -233,6 +246,11 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   return {
     routed: `${group}: its float32 value (${last ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
   };
+}
+
+/** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */
+function absInPlace(a: Float32Array): void {
+  for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]!);
 }
 
 const SYNFLOW_MAX = 1e34;

@@ -16,7 +16,7 @@ import type { Network } from '../ir/types.js';
 import type { NativeAddon } from '../native/addon.js';
 import { poolGate, uvPoolSize } from '../native/pool-gate.js';
 import { prngRademacher } from './az.js';
-import { initParams, type InitScheme } from './init.js';
+import { initParams, type InitScheme, type PrngFills } from './init.js';
 import { passCoalescer } from './native-coalesce.js';
 import { NATIVE_GROUPS } from './native-groups.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
@@ -167,18 +167,22 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
     return out;
   };
   const gaussian = gaussianCache(gaussianFill);
+  const fills: PrngFills = { gaussian: gaussianFill, uniform: (...a) => addon.prngUniform(...a) };
   return {
     async run(net, names, o) {
       checkProxyRequest(net, names, o);
       const groups = new Map<ProxyGroup, ProxyName[]>();
       for (const n of names) groups.set(proxySpec(n).group, [...(groups.get(proxySpec(n).group) ?? []), n]);
-      const params = new Map<string, { params: NetParams; packed: Float32Array }>();
+      // by init scheme; packed (float32, the addon's layout) only for groups that make a pass
+      const params = new Map<string, NetParams>();
+      const packs = new Map<string, Float32Array>();
       const paramsFor = (s: ProxySettings) => {
-        if (!params.has(s.init)) {
-          const p = o.weights ?? initParams(net, s.init as InitScheme, o.seed, gaussianFill);
-          params.set(s.init, { params: p, packed: packParams(net, p) });
-        }
+        if (!params.has(s.init)) params.set(s.init, o.weights ?? initParams(net, s.init as InitScheme, o.seed, fills));
         return params.get(s.init)!;
+      };
+      const packedFor = (s: ProxySettings) => {
+        if (!packs.has(s.init)) packs.set(s.init, packParams(net, paramsFor(s)));
+        return packs.get(s.init)!;
       };
       let peakBytes = 0;
       // passes of this network issued together share forward passes (native-coalesce.ts)
@@ -197,15 +201,14 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const p = native ? paramsFor(s) : undefined;
           const got = native
             ? await native({
                 net,
-                params: p!.params,
-                packed: p!.packed,
+                params: paramsFor(s),
+                packed: packedFor(s),
                 s,
                 o,
-                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? p!.packed),
+                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? packedFor(s)),
                 inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
                 rademacher: draw(o.seed),
               })
@@ -214,7 +217,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
           const vals =
             routed === undefined
               ? (got as Partial<Record<ProxyName, ProxyValue>>)
-              : runGroup(group, net, groupNeedsWeights(group) ? (p ?? paramsFor(s)).params : NO_WEIGHTS, s, o);
+              : runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
           for (const m of members) {
             values[m] = vals[m] ?? { value: null, reason: `${m}: not computed` };
             settings[m] =

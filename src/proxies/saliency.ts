@@ -153,16 +153,27 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
     seeds: new Map([[net.output, new Float64Array(tape.logits.length).fill(1)]]),
     params: true,
   });
-  return synflowFromGrads(net, abs, g.params, bn);
+  return synflowFromGrads(net, abs, (id) => g.params?.[id]?.weight, bn);
 }
 
-/** Σ_l Σ |W_l ⊙ g_l| of synflow's |θ| and their gradients (any engine's). */
-export function synflowFromGrads(net: Network, abs: NetParams, grads: NetParams | undefined, bn: BnMode): ProxyValue {
+/**
+ * Σ_l Σ |W_l ⊙ g_l| of synflow's |θ| and their gradients (any engine's): `weights` as drawn (|·| is taken here),
+ * the head's weight times `headScale` (a power of two: the native pass's rescaling, exact), `grad(id)` node id's
+ * weight gradient.
+ */
+export function synflowFromGrads(
+  net: Network,
+  weights: NetParams,
+  grad: (id: number) => ArrayLike<number> | undefined,
+  bn: BnMode,
+  headScale = 1,
+): ProxyValue {
   let s = 0;
   for (const id of weightedNodes(net)) {
-    const w = abs[id]!.weight!;
-    const gw = grads?.[id]?.weight;
-    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(w[i]! * gw[i]!);
+    const w = weights[id]!.weight!;
+    const gw = grad(id);
+    const f = id === net.output ? headScale : 1;
+    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * f * gw[i]!);
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
 }
@@ -171,8 +182,9 @@ export function synflowFromGrads(net: Network, abs: NetParams, grads: NetParams 
 export function l2Norm(net: Network, params: NetParams): ProxyValue {
   let s = 0;
   for (const id of weightedNodes(net)) {
+    const w = params[id]!.weight!;
     let sq = 0;
-    for (const v of params[id]!.weight!) sq += v * v;
+    for (let i = 0; i < w.length; i++) sq += w[i]! * w[i]!;
     s += Math.sqrt(sq);
   }
   return finite('l2_norm', s);

@@ -34,6 +34,26 @@ function slots(net: Network, id: number): Slot[] {
   return [];
 }
 
+/** One tensor's place in the packed layout. */
+export interface PackedSlot {
+  readonly node: number;
+  readonly kind: keyof NodeParams;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** Every tensor's place in `net`'s packed layout ({@link packParams}; gradients come back in the same). */
+export function packedSlots(net: Network): PackedSlot[] {
+  const out: PackedSlot[] = [];
+  let offset = 0;
+  for (const n of net.nodes)
+    for (const s of slots(net, n.id)) {
+      out.push({ node: n.id, kind: s.kind, offset, size: s.size });
+      offset += s.size;
+    }
+  return out;
+}
+
 /** Pack one network's parameters (float32) in the addon's layout. */
 export function packParams(net: Network, params: NetParams): Float32Array {
   const parts: ArrayLike<number>[] = [];
