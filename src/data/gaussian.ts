@@ -1,13 +1,10 @@
 import { SwapError } from '../util/errors.js';
 import { checkFloatAlloc } from '../util/limits.js';
-import { gaussian } from '../init/prng.js';
+import { type GaussianFill, gaussian } from '../init/prng.js';
 import { makeBatch, type InputBatch } from './batch.js';
 
 /** PRNG tensor id reserved for Gaussian input batches (never a node id). */
 const INPUT_TENSOR = 0x7fffffff;
-
-/** Fills `out` with the generator's values of (seed, tensor) at indices 0 … out.length − 1 (the addon's prngFill). */
-export type GaussianFill = (out: Float32Array, seed: number, tensor: number) => Float32Array;
 
 /**
  * A seeded N(0,1) batch, reproducible on every backend (same generator as the weights). Refused (`E_MEMORY`)

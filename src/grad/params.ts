@@ -1,9 +1,6 @@
 import type { Network } from '../ir/types.js';
-import { fillGaussian } from '../init/prng.js';
+import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
-
-/** Fills `out` with the PRNG's N(0,1) float32 values of tensor `tensor` under `seed` (as `init/prng.ts` defines them). */
-export type GaussianFill = (out: Float32Array, seed: number, tensor: number) => Float32Array;
 
 /**
  * The weights every forward-scoring backend uses, as explicit parameters: conv/linear weights N(0,1) from the

@@ -83,6 +83,12 @@ export function gaussian(seed: number, tensor: number, index: number): number {
   }
 }
 
+/**
+ * Fills `out` with the PRNG's N(0,1) float32 values of tensor `tensor` under `seed`, indices 0 … out.length − 1:
+ * {@link fillGaussian} or a faster bit-identical generator (the native addon's `prngFill`).
+ */
+export type GaussianFill = (out: Float32Array, seed: number, tensor: number) => Float32Array;
+
 /** Fill `out` with the tensor's elements `0 … out.length-1`. */
 export function fillGaussian(out: Float32Array, seed: number, tensor: number): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = gaussian(seed, tensor, i);

@@ -12,7 +12,7 @@ import { backward } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
-import { gaussian } from '../init/prng.js';
+import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import { largestSingularValue, planeGram, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -28,10 +28,15 @@ export type RademacherSource = (pair: number, length: number) => Float64Array;
 /** PRNG tensor ids of the Rademacher draws (disjoint from node ids, uniform and input streams). */
 const RADEMACHER_BASE = 0x60000000;
 
-export function prngRademacher(seed: number): RademacherSource {
+/**
+ * The signs of the PRNG's N(0,1) draws of tensor RADEMACHER_BASE + pair; `fill` may be a faster bit-identical
+ * Gaussian generator (the native addon's).
+ */
+export function prngRademacher(seed: number, fill: GaussianFill = fillGaussian): RademacherSource {
   return (pair, length) => {
+    const g = fill(new Float32Array(length), seed, RADEMACHER_BASE + pair);
     const out = new Float64Array(length);
-    for (let i = 0; i < length; i++) out[i] = gaussian(seed, RADEMACHER_BASE + pair, i) >= 0 ? 1 : -1;
+    for (let i = 0; i < length; i++) out[i] = g[i]! >= 0 ? 1 : -1;
     return out;
   };
 }

@@ -8,9 +8,9 @@
  * BN running statistics are mean 0, variance 1 in every scheme (a freshly built network).
  */
 import type { NetParams } from '../grad/types.js';
-import { fanIn, type GaussianFill, mapParams, paramsWith, prngParams } from '../grad/params.js';
+import { fanIn, paramsWith, prngParams } from '../grad/params.js';
 import type { Network } from '../ir/types.js';
-import { mix32, tensorKey } from '../init/prng.js';
+import { fillGaussian, type GaussianFill, mix32, tensorKey } from '../init/prng.js';
 
 export type InitScheme = 'gaussian' | 'kaiming' | 'pytorch';
 
@@ -46,7 +46,15 @@ export function initParams(net: Network, scheme: InitScheme, seed: number, fills
       draw(seed, UNIFORM_BASE + 2 * node + (kind === 'bias' ? 1 : 0), length, 1 / Math.sqrt(fanIn(net, node))),
     );
   }
-  const base = prngParams(net, seed, fills.gaussian);
-  if (scheme === 'gaussian') return base;
-  return mapParams(base, (v, ref) => (ref.kind === 'weight' ? v * Math.sqrt(2 / fanIn(net, ref.node)) : v));
+  if (scheme === 'gaussian') return prngParams(net, seed, fills.gaussian);
+  // kaiming: the Gaussian weights times √(2 / fan_in), biases 0
+  const fill = fills.gaussian ?? fillGaussian;
+  return paramsWith(net, (node, kind, length) => {
+    const out = new Float64Array(length);
+    if (kind === 'bias') return out;
+    const g = fill(new Float32Array(length), seed, node);
+    const scale = Math.sqrt(2 / fanIn(net, node));
+    for (let i = 0; i < length; i++) out[i] = g[i]! * scale;
+    return out;
+  });
 }

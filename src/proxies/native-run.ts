@@ -9,7 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { packParams } from '../backends/native/grad.js';
-import { type GaussianFill, gaussianBatch } from '../data/gaussian.js';
+import { gaussianBatch } from '../data/gaussian.js';
+import type { GaussianFill } from '../init/prng.js';
 import { nativeProxyPass } from '../backends/native/proxy-pass.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
@@ -124,12 +125,13 @@ export const RADEMACHER_SEEDS = 4;
  */
 export function rademacherCache(
   limit = RADEMACHER_SEEDS,
+  fill?: GaussianFill,
 ): (seed: number) => (pair: number, length: number) => Float32Array {
   const bySeed = new Map<number, Map<string, Float32Array>>();
   return (seed) => (pair, length) => {
     const kept = keptRecent(bySeed, seed, limit, () => new Map<string, Float32Array>());
     const key = `${pair}:${length}`;
-    if (!kept.has(key)) kept.set(key, Float32Array.from(prngRademacher(seed)(pair, length)));
+    if (!kept.has(key)) kept.set(key, Float32Array.from(prngRademacher(seed, fill)(pair, length)));
     return kept.get(key)!;
   };
 }
@@ -160,13 +162,14 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
   // executors (activation pools) kept from pass to pass: a full-size pass would fault ~300 MB in per call; its n
   // slots keep the pass queued beyond the threads waiting in the addon
   const buffers = new addon.GradBuffers(undefined, n);
-  const draw = rademacherCache();
+
   // the addon's PRNG draws the same float32 values as init/prng.ts (test/prng.test.ts), several times faster
   const gaussianFill = (out: Float32Array, seed: number, tensor: number) => {
     out.set(addon.prngFill(seed, tensor, out.length));
     return out;
   };
   const gaussian = gaussianCache(gaussianFill);
+  const draw = rademacherCache(RADEMACHER_SEEDS, gaussianFill);
   const fills: PrngFills = { gaussian: gaussianFill, uniform: (...a) => addon.prngUniform(...a) };
   return {
     async run(net, names, o) {
