@@ -100,6 +100,22 @@ describe('synflow in float32', () => {
     expect(nat.settings.synflow!.engine).toBe('native');
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
   });
+  it('stays native at k = 120 on a deep all-convolution cell of the default proxy network (logits beyond 1e60)', async () => {
+    const entry = spaceEntry('nb201');
+    const deep = entry.space.build(
+      entry.space.parse(
+        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+      ),
+      { ...entry.networkFor('cifar10'), channels: 8, cells: 3, prune: true, inputSize: 32 },
+    );
+    const swapProtocol: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16 };
+    const ref = runProxies(deep, ['synflow'], swapProtocol).values.synflow!.value!;
+    // k = 80 overflows here: 2^-160 times the value is in range, but the activations are not
+    expect(ref).toBeGreaterThan(1e62);
+    const nat = await runner.run(deep, ['synflow'], swapProtocol);
+    expect(nat.settings.synflow!.engine).toBe('native');
+    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+  });
   it('is routed to the reference, with the reason, when no rescaling brings it into range', async () => {
     const huge = mapParams(big, (v) => v * 1e3);
     const nat = await runner.run(n, ['synflow'], { ...o, weights: huge });
