@@ -43,6 +43,8 @@ export interface ScoreOnnxFlags {
   sigma?: string;
   output?: string;
   progress?: boolean;
+  /** A folder of .onnx models to rank the model against by the ensemble fitness. */
+  referenceModels?: string;
   // NB201-only flags of `swapnas score`, rejected when set for a model
   sample?: string;
   all?: boolean;
@@ -66,5 +68,9 @@ export function addScoreOnnxOptions(cmd: Command): Command {
       '(.onnx) BatchNormalization statistics: model (as exported) | batch (train mode, always)',
       'model',
     )
-    .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto');
+    .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto')
+    .option(
+      '--reference-models <dir>',
+      "(.onnx) rank the model by the ensemble fitness (--fitness) against the .onnx models of this folder (at least 8, same input shape; scored once and cached in --cache-dir, reg-SWAP's μ/σ from their sizes)",
+    );
 }

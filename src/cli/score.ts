@@ -71,6 +71,7 @@ interface ScoreFlags extends ScoringFlags, Omit<ProxyFlags, keyof ScoringFlags> 
   verbose?: boolean;
   fitness?: string;
   cacheDir?: string;
+  referenceModels?: string;
 }
 
 /** The networks of `items` that build (an unbuildable one fails later, with its own error). */
@@ -148,10 +149,20 @@ export function registerScore(program: Command): void {
     const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
     // An ONNX model has no space whose reference set it could be ranked against (its headline is SWAP), and
     // --proxies prints the proxies' own rows: neither has a fitness, so only naming an ensemble is an error.
+    if (f.referenceModels !== undefined && (!onnx || f.proxies !== undefined || f.redis))
+      throw new SwapError(
+        'E_OPTION',
+        '--reference-models ranks one ONNX model (model.onnx) by the ensemble fitness, locally and without --proxies',
+      );
+    if (onnx && f.referenceModels !== undefined) {
+      const { runScoreOnnxEnsemble } = await import('./score-onnx-ensemble.js');
+      await runScoreOnnxEnsemble(archs[0]!, { ...f, referenceModels: f.referenceModels });
+      return;
+    }
     if (f.fitness !== undefined && fitnessRule(f.fitness) && (onnx || f.proxies !== undefined))
       throw new SwapError(
         'E_OPTION',
-        `--fitness ${f.fitness} ranks architectures of a space against its reference set (not an ONNX model or --proxies)`,
+        `--fitness ${f.fitness} ranks architectures of a space against its reference set (an ONNX model against a folder of models with --reference-models; not --proxies)`,
       );
     if (onnx && f.redis)
       throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');

@@ -1,7 +1,7 @@
 import { countParams } from '../ir/analysis.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
-import { isSwapError } from '../util/errors.js';
+import { isSwapError, SwapError } from '../util/errors.js';
 import type { Regulariser } from '../proxies/regularise.js';
 
 /**
@@ -53,6 +53,17 @@ export function dataFreeRegulariser<G, N extends object>(
     hi = Math.max(hi, k);
   }
   if (built === 0) throw firstError;
+  return rangeRegulariser([lo, hi], kappa, `data-free(max Θ, κ=${kappa}·range², ${samples} samples)`);
+}
+
+/**
+ * The data-free rule over sizes Θ (K params) of some networks: μ = max Θ, σ = κ·(max Θ − min Θ)² (the range at
+ * least 1e-3 K); `source` says where the sizes came from.
+ */
+export function rangeRegulariser(thetaK: readonly number[], kappa: number, source: string): Regulariser {
+  if (thetaK.length === 0) throw new SwapError('E_OPTION', 'the data-free μ/σ rule needs at least one network size');
+  const lo = thetaK.reduce((a, b) => Math.min(a, b), Infinity);
+  const hi = thetaK.reduce((a, b) => Math.max(a, b), -Infinity);
   const range = Math.max(hi - lo, 1e-3);
-  return { mu: hi, sigma: kappa * range * range, source: `data-free(max Θ, κ=${kappa}·range², ${samples} samples)` };
+  return { mu: hi, sigma: kappa * range * range, source };
 }
