@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { ensembleScore, referenceColumn } from '../src/proxies/ensemble.js';
 import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { regFactor } from '../src/proxies/regularise.js';
+import { ScoreServer } from '../src/serve/server.js';
+import { WarmState } from '../src/serve/warm.js';
 import { formatNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -100,6 +102,24 @@ describe('score model.onnx --reference-models (built dist/)', () => {
     const grown = json(['score', target, '--reference-models', refs, '--cache-dir', cache, ...FLAGS]);
     expect(grown.settings.reference).toMatchObject({ source: 'built', models: 9, scoredModelIs: 'zz-added.onnx' });
     expect(grown.results[0].members).toEqual(first.results[0].members);
+  });
+
+  it("the server's score_onnx takes referenceModels (path or bytes) and answers as the command does", async () => {
+    const want = json(['score', target, '--reference-models', refs, '--cache-dir', cache, ...FLAGS]);
+    const server = new ScoreServer({ warm: new WarmState(undefined, { cacheDir: cache }) });
+    const byPath = await server.handle({
+      id: 1,
+      method: 'score_onnx',
+      params: { path: target, referenceModels: refs, batch: 8 },
+    });
+    expect(byPath).toEqual({ id: 1, result: want });
+    const bytes = readFileSync(target).toString('base64');
+    const byBytes = (await server.handle({
+      id: 2,
+      method: 'score_onnx',
+      params: { bytes, referenceModels: refs, batch: 8 },
+    })) as { result: { results: Record<string, unknown>[] } };
+    expect({ ...byBytes.result.results[0], model: target }).toEqual(want.results[0]);
   });
 
   it('refuses what it cannot rank, with stable codes', () => {

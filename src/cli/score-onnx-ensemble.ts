@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { ruleSettings } from '../proxies/ensemble.js';
-import { makeSuiteEngine, resolveFitness } from '../score/ensemble.js';
+import { makeSuiteEngine, resolveFitness, type SuiteEngine, type SuiteEngineName } from '../score/ensemble.js';
 import { resolveInputShape } from '../score/onnx-model.js';
 import {
   type OnnxEnsembleScore,
@@ -73,21 +73,40 @@ function csv(r: OnnxEnsembleScore, listed: readonly string[]): string {
   return `${head}\n${row.join(',')}\n`;
 }
 
-/** Score `file` against the reference models of `--reference-models` and print (or write, atomically) the result. */
-export async function runScoreOnnxEnsemble(file: string, f: OnnxEnsembleFlags): Promise<OnnxEnsembleScore> {
-  const format = f.format ?? 'json';
-  if (!['json', 'jsonl', 'csv'].includes(format))
-    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
-  if (f.output !== undefined) checkOutputFile(f.output, '--output');
+/** What scoring against reference models needs from its caller (the CLI, or a warm server's shared state). */
+export interface OnnxEnsembleDeps {
+  readonly cacheDir?: string | undefined;
+  readonly suiteEngine: (engine: SuiteEngineName, threads: number | undefined) => Promise<SuiteEngine>;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+/** The result document of one model against its reference models: `{ settings, results: [row] }`. */
+export interface OnnxEnsembleDoc {
+  readonly settings: Record<string, unknown>;
+  readonly results: [Record<string, unknown>];
+  readonly score: OnnxEnsembleScore;
+  readonly members: readonly string[];
+}
+
+/**
+ * Score a model (a path or its bytes) against the reference models of `f.referenceModels`, as `swapnas score
+ * model.onnx --reference-models DIR` does (the server's `score_onnx` with a `referenceModels` setting too).
+ */
+export async function onnxEnsembleDoc(
+  model: string | Uint8Array,
+  f: OnnxEnsembleFlags,
+  deps: OnnxEnsembleDeps,
+): Promise<OnnxEnsembleDoc> {
   if (f.mu !== undefined || f.sigma !== undefined)
     throw new SwapError(
       'E_OPTION',
       "--mu/--sigma: with --reference-models, reg-SWAP's μ/σ come from the reference models",
     );
   const files = referenceModelFiles(f.referenceModels);
-  const opts = onnxOptionsFromFlags(file, f);
+  const opts = onnxOptionsFromFlags(model, f);
   const batch = opts.batch ?? 16;
-  const m = loadOnnxModel(file, opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {});
+  const m = loadOnnxModel(model, opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {});
   const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
   const data = await inputsFor(f, opts.images, batch, shape, opts);
   const choice = resolveFitness(f.fitness, { labelled: data.labels !== undefined });
@@ -96,8 +115,7 @@ export async function runScoreOnnxEnsemble(file: string, f: OnnxEnsembleFlags): 
       'E_OPTION',
       `--reference-models ranks by an ensemble; --fitness ${choice.name} needs no reference set (drop --reference-models)`,
     );
-  if (choice.fallback) process.stderr.write(`swapnas: note: ${choice.fallback}\n`);
-  const engine = f.backend === 'reference' ? 'reference' : 'native';
+  const engine: SuiteEngineName = f.backend === 'reference' ? 'reference' : 'native';
   const o: OnnxMemberOptions = {
     rule: choice.rule,
     images: data.images,
@@ -110,14 +128,15 @@ export async function runScoreOnnxEnsemble(file: string, f: OnnxEnsembleFlags): 
     engine: opts.engine ?? 'auto',
     threads: opts.threads,
     maxModelBytes: opts.maxModelBytes,
-    suite: await makeSuiteEngine(engine, opts.threads),
+    suite: await deps.suiteEngine(engine, opts.threads),
     suiteEngine: engine,
+    signal: deps.signal,
   };
-  const progress = new Progress('reference models', f.progress !== false);
-  const ref = await onnxReference(files, o, f.cacheDir, (d, t) => progress.update(d, t));
-  const r = await scoreOnnxAgainst(file, ref, o);
+  const ref = await onnxReference(files, o, deps.cacheDir, deps.onProgress);
+  const r = await scoreOnnxAgainst(model, ref, o);
   const settings = {
     fitness: choice.name,
+    ...(choice.fallback ? { fitnessNote: choice.fallback } : {}),
     ensemble: ruleSettings(choice.rule),
     reference: {
       folder: f.referenceModels,
@@ -146,13 +165,31 @@ export async function runScoreOnnxEnsemble(file: string, f: OnnxEnsembleFlags): 
     regSwap: r.regSwap,
     params: r.params,
   };
+  return { settings, results: [row], score: r, members: choice.rule.members };
+}
+
+/** Score `file` against the reference models of `--reference-models` and print (or write, atomically) the result. */
+export async function runScoreOnnxEnsemble(file: string, f: OnnxEnsembleFlags): Promise<OnnxEnsembleScore> {
+  const format = f.format ?? 'json';
+  if (!['json', 'jsonl', 'csv'].includes(format))
+    throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
+  if (f.output !== undefined) checkOutputFile(f.output, '--output');
+  const progress = new Progress('reference models', f.progress !== false);
+  const doc = await onnxEnsembleDoc(file, f, {
+    cacheDir: f.cacheDir,
+    suiteEngine: makeSuiteEngine,
+    onProgress: (d, t) => progress.update(d, t),
+  });
+  const note = doc.settings['fitnessNote'];
+  if (typeof note === 'string') process.stderr.write(`swapnas: note: ${note}\n`);
+  const { settings, results } = doc;
   const text =
     format === 'json'
-      ? `${JSON.stringify({ settings, results: [row] }, null, 2)}\n`
+      ? `${JSON.stringify({ settings, results }, null, 2)}\n`
       : format === 'jsonl'
-        ? `${JSON.stringify({ ...row, settings })}\n`
-        : csv(r, choice.rule.members);
+        ? `${JSON.stringify({ ...results[0], settings })}\n`
+        : csv(doc.score, doc.members);
   if (f.output) writeFileAtomic(f.output, text);
   else process.stdout.write(text);
-  return r;
+  return doc.score;
 }

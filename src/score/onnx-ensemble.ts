@@ -82,8 +82,8 @@ function finiteOrNull(v: number | null | undefined): number | null {
   return v === null || v === undefined || !Number.isFinite(v) ? null : v;
 }
 
-/** The members of `file`: one SWAP pass and one suite pass on the same images. */
-async function rawMembers(file: string, o: OnnxMemberOptions): Promise<RawMembers> {
+/** The members of a model (a path or its bytes): one SWAP pass and one suite pass on the same images. */
+async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Promise<RawMembers> {
   const s = await scoreOnnxModel(file, {
     inputs: o.images,
     batch: o.batch,
@@ -131,7 +131,8 @@ export interface OnnxReference {
   readonly file: string;
 }
 
-function sha256Of(file: string): string {
+function sha256Of(file: string | Uint8Array): string {
+  if (typeof file !== 'string') return createHash('sha256').update(file).digest('hex');
   try {
     return createHash('sha256').update(readFileSync(file)).digest('hex');
   } catch (e) {
@@ -225,9 +226,12 @@ export interface OnnxEnsembleScore {
   readonly referenceIndex: number;
 }
 
-/** The fitness of `file` against `ref` (a reference model's own members are read from the set, not rescored). */
+/**
+ * The fitness of a model (a path, or its bytes labelled `<bytes>`) against `ref`; a reference model's own members
+ * are read from the set, not rescored.
+ */
 export async function scoreOnnxAgainst(
-  file: string,
+  file: string | Uint8Array,
   ref: OnnxReference,
   o: OnnxMemberOptions,
 ): Promise<OnnxEnsembleScore> {
@@ -248,7 +252,7 @@ export async function scoreOnnxAgainst(
   }
   const columns = Object.fromEntries(o.rule.members.map((m) => [m, referenceColumn(ref.values[m] ?? [])]));
   return {
-    model: file,
+    model: typeof file === 'string' ? file : '<bytes>',
     fitness: ensembleScore(o.rule, members, columns),
     members,
     swap,

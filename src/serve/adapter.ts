@@ -226,6 +226,20 @@ export async function scoreOnnx(
   warm: WarmState,
   signal: AbortSignal,
 ): Promise<ScoreResult> {
+  if (f.referenceModels !== undefined) {
+    // ranked by the ensemble against the user's reference models (cached in the server's cache folder)
+    const { onnxEnsembleDoc } = await import('../cli/score-onnx-ensemble.js');
+    const doc = await onnxEnsembleDoc(
+      model,
+      { ...f, referenceModels: f.referenceModels },
+      {
+        cacheDir: warm.cacheDir,
+        suiteEngine: (engine, threads) => warm.suiteEngine(engine, threads),
+        signal,
+      },
+    );
+    return { settings: doc.settings, results: doc.results } as unknown as ScoreResult;
+  }
   const opts = onnxOptionsFromFlags(model, f);
   const r = await scoreOnnxModel(model, { ...opts, registry: warm.registry, signal });
   return JSON.parse(formatOnnxScore(r, 'json')) as ScoreResult;

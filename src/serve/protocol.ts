@@ -79,6 +79,9 @@ export const ONNX_SETTINGS: Readonly<Record<string, Kind>> = {
   threads: 'int',
   mu: 'num',
   sigma: 'num',
+  referenceModels: 'str',
+  fitness: 'str',
+  labels: 'str',
 };
 
 /** Limits a server enforces on one request. */
