@@ -27,6 +27,7 @@ import { opGraphs, randomData, randomParams } from './grad-graphs.js';
 import { packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { blockTrainability, featureEntropy, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
 import { mecoFromActivations, mecoFromTerms, mecoNodes, mecoTerm } from '../src/proxies/meco.js';
@@ -115,6 +116,35 @@ describe('synflow in float32', () => {
     const nat = await runner.run(deep, ['synflow'], swapProtocol);
     expect(nat.settings.synflow!.engine).toBe('native');
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
+  });
+  it('keeps small head weights precise at the largest input rescaling (the head gets its own exponent)', async () => {
+    const entry = spaceEntry('nb201');
+    const deep = entry.space.build(
+      entry.space.parse(
+        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+      ),
+      { ...entry.networkFor('cifar10'), channels: 8, cells: 3, prune: true, inputSize: 32 },
+    );
+    // a head 1e-6 of a Gaussian one: at input and head both 2^-120 its cotangents were float32 subnormals (1e-3 off)
+    const small = mapParams(prngParams(deep, 0), (v, ref) => (ref.node === deep.output ? v * 1e-6 : v));
+    const o: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16, weights: small };
+    const ref = runProxies(deep, ['synflow'], o).values.synflow!.value!;
+    expect(ref).toBeGreaterThan(1e60);
+    const nat = await runner.run(deep, ['synflow'], o);
+    expect(nat.settings.synflow!.engine).toBe('native');
+    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+  });
+  it('runs on a network whose output node has no weight (no head to rescale)', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const out = b.gap(b.relu(b.conv(b.relu(b.conv(b.input, 4, 3)), 6, 3)));
+    const headless = b.finish(out);
+    const o: ProxyRunOptions = { seed: 2, images: crops(2, 8), weights: prngParams(headless, 2) };
+    const nat = await runner.run(headless, ['synflow', 'synflow_bn'], o);
+    const ref = runProxies(headless, ['synflow', 'synflow_bn'], o);
+    for (const p of ['synflow', 'synflow_bn'] as const) {
+      expect(nat.settings[p]!.engine, p).toBe('native');
+      close(p, nat.values[p]!.value, ref.values[p]!.value, 1e-6);
+    }
   });
   it('is routed to the reference, with the reason, when no rescaling brings it into range', async () => {
     const huge = mapParams(big, (v) => v * 1e3);

@@ -7,6 +7,7 @@ import { loadImageFolder } from '../data/images.js';
 import { readLabels } from '../data/labels.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
+import { loadAddon } from '../native/loader.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { ruleSettings } from '../proxies/ensemble.js';
 import { makeSuiteEngine, resolveFitness, type SuiteEngine, type SuiteEngineName } from '../score/ensemble.js';
@@ -115,7 +116,8 @@ export async function onnxEnsembleDoc(
       'E_OPTION',
       `--reference-models ranks by an ensemble; --fitness ${choice.name} needs no reference set (drop --reference-models)`,
     );
-  const engine: SuiteEngineName = f.backend === 'reference' ? 'reference' : 'native';
+  // the engine that runs keys the set (native falls back to the reference where the addon does not load)
+  const engine: SuiteEngineName = f.backend !== 'reference' && loadAddon().ok ? 'native' : 'reference';
   const o: OnnxMemberOptions = {
     rule: choice.rule,
     images: data.images,
@@ -126,6 +128,8 @@ export async function onnxEnsembleDoc(
     repeats: opts.repeats ?? 32,
     bn: opts.bn ?? 'model',
     engine: opts.engine ?? 'auto',
+    backend: opts.backend,
+    maxMemory: opts.maxMemory,
     threads: opts.threads,
     maxModelBytes: opts.maxModelBytes,
     suite: await deps.suiteEngine(engine, opts.threads),

@@ -206,12 +206,13 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
 /**
  * synflow in float32: |θ|, an all-ones sample, d(Σ logits)/dθ. Every term is positive, so float32 loses only
  * ~1e-7 relative per product — unless a value leaves float32's range (full-size networks reach 1e50). Without BN
- * and without biases below the head, each term W⊙g is homogeneous: scaling the input and the head's weight by 2^-k
- * scales every activation below the head and every cotangent below it by 2^-k, so W⊙g by exactly 2^-2k (powers of
- * two are exact in float32). The run tries k = 0, 40, 80, 120 and keeps the first whose score lies well inside
- * float32's range; when none does, the group is routed to the float64 reference. Deep all-convolution cells reach
- * logits of 1e60 and more: their activations span the whole float32 range only at k = 120, where the input (2^-120)
- * is still a normal float32 (SWAP's default proxy network: 75 of 200 conv-heavy cells were routed with k ≤ 80).
+ * and without biases below the head, each term W⊙g is homogeneous: scaling the input by 2^-a scales every
+ * activation below the head by 2^-a, scaling the head's weight by 2^-b scales every cotangent below it by 2^-b, so
+ * each W⊙g (the head's included) scales by exactly 2^-(a+b) (powers of two are exact in float32). The run tries
+ * a = 0, 40, 80, 120 ({@link synflowSteps}) and keeps the first whose score lies well inside float32's range; when
+ * none does, the group is routed to the float64 reference. Deep all-convolution cells reach logits of 1e60 and
+ * more: their activations fit only at a = 120 (SWAP's default proxy network: 75 of 200 conv-heavy cells were routed
+ * with a ≤ 80), where the input 2^-120 is still a normal float32.
  */
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<Values | Routed> {
   const { net, s } = c;
@@ -220,7 +221,6 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const abs = c.packed.slice();
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
-  const headWeight = slots.find((t) => t.node === net.output && t.kind === 'weight')!;
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   const head = net.nodes[net.output]!;
   const homogeneous =
@@ -228,13 +228,18 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
     head.op === 'linear' &&
     net.nodes.every((n) => n.id === net.output || !((n.op === 'conv' || n.op === 'linear') && n.bias));
   let last: number | null = null;
-  for (const k of homogeneous ? [0, 40, 80, 120] : [0]) {
-    const f = 2 ** -k;
-    // the head's |W|·2^-k rounded from float64, as packing the scaled float64 |θ| would
-    const scaled = abs.slice();
-    const hw = c.params[net.output]!.weight!;
-    for (let i = 0; i < hw.length; i++) scaled[headWeight.offset + i] = Math.abs(hw[i]!) * f;
-    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(f);
+  const steps: [number, number][] =
+    homogeneous && head.op === 'linear' ? synflowSteps(c.params[net.output]!.weight!, head.fin) : [[0, 0]];
+  for (const [a, b] of steps) {
+    const f = 2 ** -b;
+    const scaled = b === 0 ? abs : abs.slice();
+    if (b > 0) {
+      // the head's |W|·2^-b rounded from float64, as packing the scaled float64 |θ| would
+      const hw = c.params[net.output]!.weight!;
+      const at = weightAt.get(net.output)!.offset;
+      for (let i = 0; i < hw.length; i++) scaled[at + i] = Math.abs(hw[i]!) * f;
+    }
+    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(2 ** -a);
     const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, scaled);
     const grad = (id: number) => {
       const t = weightAt.get(id)!;
@@ -243,11 +248,28 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
     const v = synflowFromGrads(net, c.params, grad, s.bn, f).value;
     last = v;
     if (v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN))
-      return { [group]: finite(group, v * 2 ** (2 * k)) };
+      return { [group]: finite(group, v * 2 ** (a + b)) };
   }
   return {
     routed: `${group}: its float32 value (${last ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
   };
+}
+
+/**
+ * synflow's rescaling steps [a, b] (input 2^-a, head 2^-b): a = 0, 40, 80, 120, and b = a unless that would take
+ * the cotangent entering the head's input below 2^-100 (it then passes a global pool's 1/HW and the float32
+ * subnormals, 2^-126, would cost precision): b ≤ 100 + log2 of the smallest positive column sum Σ_o |W_oc| of the
+ * head's weight (fout × fin). Small head weights (×1e-6 of a Gaussian head) gave 1e-3 relative error at a = b = 120.
+ */
+export function synflowSteps(headWeight: ArrayLike<number>, fin: number): [number, number][] {
+  let least = Infinity;
+  for (let col = 0; col < fin; col++) {
+    let sum = 0;
+    for (let i = col; i < headWeight.length; i += fin) sum += Math.abs(headWeight[i]!);
+    if (sum > 0) least = Math.min(least, sum);
+  }
+  const cap = Number.isFinite(least) ? Math.floor(100 + Math.log2(least)) : 0;
+  return [0, 40, 80, 120].map((a) => [a, Math.max(0, Math.min(a, cap))]);
 }
 
 /** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { type EnsembleRule, ensembleScore, referenceColumn } from '../proxies/ensemble.js';
@@ -63,7 +64,10 @@ export interface OnnxMemberOptions {
   readonly repeats: number;
   readonly bn: 'model' | 'batch';
   readonly engine: 'auto' | 'ir' | 'ort';
+  /** IR backend of the SWAP pass under the `ir` engine (default `auto`). */
+  readonly backend?: BackendName | 'auto' | undefined;
   readonly threads?: number | undefined;
+  readonly maxMemory?: number | undefined;
   readonly maxModelBytes?: number | undefined;
   readonly suite: SuiteEngine;
   /** Name of the suite engine (native or reference), part of the reference set's key. */
@@ -92,6 +96,8 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
     seed: o.seed,
     bn: o.bn,
     engine: o.engine,
+    ...(o.backend !== undefined ? { backend: o.backend } : {}),
+    ...(o.maxMemory !== undefined ? { maxMemory: o.maxMemory } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.maxModelBytes !== undefined ? { maxModelBytes: o.maxModelBytes } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -159,12 +165,25 @@ function identityOf(o: OnnxMemberOptions, models: OnnxReference['models']): Refe
       repeats: o.reinit ? o.repeats : 1,
       bn: o.bn,
       engine: o.engine,
+      backend: o.backend ?? 'auto',
       suite: o.suiteEngine,
       protocol: 'swap',
       kappa: AUTO_REG_KAPPA,
       images: { shape: [o.images.n, o.images.c, o.images.h, o.images.w], sha256: data.digest('hex') },
     },
   };
+}
+
+/** Refuse a model whose fixed input shape is not the images' (before any model is scored). */
+function checkInputShape(file: string, o: OnnxMemberOptions): void {
+  const m = loadOnnxModel(file, o.maxModelBytes !== undefined ? { maxBytes: o.maxModelBytes } : {});
+  const dims = m.input.dims.slice(1);
+  const want = [o.images.c, o.images.h, o.images.w];
+  if (dims.every((d) => typeof d === 'number' && d > 0) && dims.join('x') !== want.join('x'))
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `reference model ${basename(file).slice(0, 120)} takes ${dims.join('x')} inputs, the scored model ${want.join('x')}: a reference set needs one input shape`,
+    );
 }
 
 /** reg-SWAP's μ/σ over the reference models' sizes Θ (the spaces' data-free rule, {@link rangeRegulariser}). */
@@ -189,6 +208,7 @@ export async function onnxReference(
   cacheDir?: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<OnnxReference> {
+  for (const f of files) checkInputShape(f, o);
   const models = files.map((f) => ({ name: basename(f), sha256: sha256Of(f) }));
   const id = identityOf(o, models);
   const file = referenceFile(id, cacheDir);

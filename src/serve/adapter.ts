@@ -219,13 +219,19 @@ export async function scoreArchs(
   return scoreResult(p, await scoreNetworksWarm(p, p.networks, warm, signal));
 }
 
-/** Score an ONNX model (a path or its bytes) exactly as `swapnas score model.onnx --format json`. */
+/**
+ * Score an ONNX model (a path or its bytes) exactly as `swapnas score model.onnx --format json`, or, with a
+ * `referenceModels` folder, as `swapnas score model.onnx --reference-models DIR` (its fitness and members).
+ */
 export async function scoreOnnx(
   model: string | Uint8Array,
   f: ScoreOnnxFlags,
   warm: WarmState,
   signal: AbortSignal,
 ): Promise<ScoreResult> {
+  const ranked = f as ScoreOnnxFlags & { fitness?: string; labels?: string };
+  if (f.referenceModels === undefined && (ranked.fitness !== undefined || ranked.labels !== undefined))
+    throw new SwapError('E_OPTION', 'fitness and labels apply to score_onnx with referenceModels (a folder of models)');
   if (f.referenceModels !== undefined) {
     // ranked by the ensemble against the user's reference models (cached in the server's cache folder)
     const { onnxEnsembleDoc } = await import('../cli/score-onnx-ensemble.js');

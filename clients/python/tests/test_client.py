@@ -152,6 +152,34 @@ class StdioClientTest(unittest.TestCase):
         self.assertFalse(net.training)  # the caller's module is untouched
         self.assertTrue(torch.equal(before, net[1].running_mean))
 
+    @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
+    def test_score_torch_against_reference_models_equals_cli(self):
+        if torch is None:
+            self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
+
+        def net(width, depth):
+            layers, c = [], 3
+            for i in range(depth):
+                layers += [torch.nn.Conv2d(c, width, 3, padding=1, stride=2 if i == 0 else 1), torch.nn.BatchNorm2d(width),
+                           torch.nn.ReLU()]
+                c = width
+            return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(c, 10))
+
+        torch.manual_seed(1)
+        x = torch.randn(16, 3, 32, 32)
+        with tempfile.TemporaryDirectory() as d:
+            refs = os.path.join(d, "refs")
+            os.mkdir(refs)
+            for i, (w, k) in enumerate([(4, 1), (4, 2), (8, 1), (8, 2), (8, 3), (12, 1), (12, 2), (16, 2)]):
+                with open(os.path.join(refs, "r%d.onnx" % i), "wb") as f:
+                    f.write(swapnas.export_torch(net(w, k), x))
+            path = os.path.join(d, "mine.onnx")
+            got = self.client.score_torch(net(10, 2), x, onnx_path=path, reference_models=refs)
+            want = cli("score", path, "--reference-models", refs)
+            self.assertEqual(dict(got["results"][0], model=path), want["results"][0])
+            self.assertEqual(got["settings"]["reference"]["models"], 8)
+            self.assertEqual(set(got["results"][0]["members"]), set(want["settings"]["ensemble"]["members"]))
+
 
 class _Relay:
     """A TCP relay in front of a server that counts the connections clients open through it and can cut them."""
