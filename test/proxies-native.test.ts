@@ -90,6 +90,17 @@ describe.each([
   });
 });
 
+/** An all-3×3 NB201 cell in SWAP's default proxy network (C=8, N=3, pruned): synflow's logits beyond 1e60. */
+function deepCell() {
+  const entry = spaceEntry('nb201');
+  return entry.space.build(
+    entry.space.parse(
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+    ),
+    { ...entry.networkFor('cifar10'), channels: 8, cells: 3, prune: true, inputSize: 32 },
+  );
+}
+
 describe('synflow in float32', () => {
   const n = net('nb201', undefined, { channels: 8, cells: 2, inputSize: 16 });
   const big = mapParams(prngParams(n, 3), (v) => v * 40);
@@ -102,13 +113,7 @@ describe('synflow in float32', () => {
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
   });
   it('stays native at k = 120 on a deep all-convolution cell of the default proxy network (logits beyond 1e60)', async () => {
-    const entry = spaceEntry('nb201');
-    const deep = entry.space.build(
-      entry.space.parse(
-        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-      ),
-      { ...entry.networkFor('cifar10'), channels: 8, cells: 3, prune: true, inputSize: 32 },
-    );
+    const deep = deepCell();
     const swapProtocol: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16 };
     const ref = runProxies(deep, ['synflow'], swapProtocol).values.synflow!.value!;
     // k = 80 overflows here: 2^-160 times the value is in range, but the activations are not
@@ -118,13 +123,7 @@ describe('synflow in float32', () => {
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
   });
   it('keeps small head weights precise at the largest input rescaling (the head gets its own exponent)', async () => {
-    const entry = spaceEntry('nb201');
-    const deep = entry.space.build(
-      entry.space.parse(
-        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-      ),
-      { ...entry.networkFor('cifar10'), channels: 8, cells: 3, prune: true, inputSize: 32 },
-    );
+    const deep = deepCell();
     // a head 1e-6 of a Gaussian one: at input and head both 2^-120 its cotangents were float32 subnormals (1e-3 off)
     const small = mapParams(prngParams(deep, 0), (v, ref) => (ref.node === deep.output ? v * 1e-6 : v));
     const o: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16, weights: small };
