@@ -10,6 +10,7 @@ import { FITTED_ENSEMBLE } from '../src/proxies/fitted-rule.js';
 import { regFactor } from '../src/proxies/regularise.js';
 import { ScoreServer } from '../src/serve/server.js';
 import { WarmState } from '../src/serve/warm.js';
+import type { SuiteEngine, SuiteEngineName } from '../src/score/ensemble.js';
 import { formatNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -133,6 +134,30 @@ describe('score model.onnx --reference-models (built dist/)', () => {
     };
     expect(unranked.error?.code).toBe('E_OPTION');
     expect(unranked.error?.message).toMatch(/referenceModels/);
+  });
+
+  it('scores a new reference set once for concurrent server requests', async () => {
+    const dir = mkdtempSync(join(root, 'shared-'));
+    writeModels(dir, 8, 21);
+    let passes = 0;
+    class CountingWarm extends WarmState {
+      override async suiteEngine(engine: SuiteEngineName, threads: number | undefined): Promise<SuiteEngine> {
+        const run = await super.suiteEngine(engine, threads);
+        return (net, names, o) => {
+          passes++;
+          return run(net, names, o);
+        };
+      }
+    }
+    const server = new ScoreServer({ warm: new CountingWarm(undefined, { cacheDir: mkdtempSync(join(root, 'c-')) }) });
+    const ask = (id: number) =>
+      server.handle({ id, method: 'score_onnx', params: { path: target, referenceModels: dir, batch: 8 } });
+    // the server runs one request at a time: the first builds the set, the second reads it from the cache
+    const [a, b] = (await Promise.all([ask(1), ask(2)])) as {
+      result: { settings: { reference: { source: string } } };
+    }[];
+    expect([a!.result.settings.reference.source, b!.result.settings.reference.source]).toEqual(['built', 'cache']);
+    expect(passes).toBe(8 + 2); // the 8 reference models once, the scored model once per request
   });
 
   it('refuses what it cannot rank, with stable codes', () => {
