@@ -257,9 +257,10 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
 
 /**
  * synflow's rescaling steps [a, b] (input 2^-a, head 2^-b): a = 0, 40, 80, 120, and b = a unless that would take
- * the cotangent entering the head's input below 2^-100 (it then passes a global pool's 1/HW and the float32
- * subnormals, 2^-126, would cost precision): b ≤ 100 + log2 of the smallest positive column sum Σ_o |W_oc| of the
- * head's weight (fout × fin). Small head weights (×1e-6 of a Gaussian head) gave 1e-3 relative error at a = b = 120.
+ * the cotangent entering the head's input below 2^-112 (after a global pool's 1/HW, up to 2^14 positions, it must
+ * stay a normal float32, ≥ 2^-126): b ≤ 112 + log2 of the smallest positive column sum Σ_o |W_oc| of the head's
+ * weight (fout × fin). With b = a = 120 a head 1e-6 of a Gaussian one gave 1e-3 relative error; a tighter cap
+ * (100) sent 4 more of 30 NB101 cells to the float64 reference (their cotangents then overflowed).
  */
 export function synflowSteps(headWeight: ArrayLike<number>, fin: number): [number, number][] {
   let least = Infinity;
@@ -268,7 +269,7 @@ export function synflowSteps(headWeight: ArrayLike<number>, fin: number): [numbe
     for (let i = col; i < headWeight.length; i += fin) sum += Math.abs(headWeight[i]!);
     if (sum > 0) least = Math.min(least, sum);
   }
-  const cap = Number.isFinite(least) ? Math.floor(100 + Math.log2(least)) : 0;
+  const cap = Number.isFinite(least) ? Math.floor(112 + Math.log2(least)) : 0;
   return [0, 40, 80, 120].map((a) => [a, Math.max(0, Math.min(a, cap))]);
 }
 
