@@ -10,7 +10,13 @@ import { checkOutputFile } from '../io/output-path.js';
 import { loadAddon } from '../native/loader.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { ruleSettings } from '../proxies/ensemble.js';
-import { makeSuiteEngine, resolveFitness, type SuiteEngine, type SuiteEngineName } from '../score/ensemble.js';
+import {
+  type FitnessChoice,
+  makeSuiteEngine,
+  resolveFitness,
+  type SuiteEngine,
+  type SuiteEngineName,
+} from '../score/ensemble.js';
 import { resolveInputShape } from '../score/onnx-model.js';
 import {
   type OnnxEnsembleScore,
@@ -90,21 +96,17 @@ export interface OnnxEnsembleDoc {
   readonly members: readonly string[];
 }
 
-/**
- * Score a model (a path or its bytes) against the reference models of `f.referenceModels`, as `swapnas score
- * model.onnx --reference-models DIR` does (the server's `score_onnx` with a `referenceModels` setting too).
- */
-export async function onnxEnsembleDoc(
+/** How every model is scored for `model`'s run: its inputs and labels, the fitness rule and the pass settings. */
+async function memberOptions(
   model: string | Uint8Array,
   f: OnnxEnsembleFlags,
   deps: OnnxEnsembleDeps,
-): Promise<OnnxEnsembleDoc> {
+): Promise<{ o: OnnxMemberOptions; choice: FitnessChoice; labelSource: string }> {
   if (f.mu !== undefined || f.sigma !== undefined)
     throw new SwapError(
       'E_OPTION',
       "--mu/--sigma: with --reference-models, reg-SWAP's μ/σ come from the reference models",
     );
-  const files = referenceModelFiles(f.referenceModels);
   const opts = onnxOptionsFromFlags(model, f);
   const batch = opts.batch ?? 16;
   const m = loadOnnxModel(model, opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {});
@@ -125,7 +127,7 @@ export async function onnxEnsembleDoc(
     batch: Math.min(batch, data.images.n),
     seed: opts.seed ?? 0,
     reinit: opts.reinit ?? false,
-    repeats: opts.repeats ?? 32,
+    repeats: opts.reinit ? (opts.repeats ?? 32) : 1,
     bn: opts.bn ?? 'model',
     engine: opts.engine ?? 'auto',
     backend: opts.backend,
@@ -136,12 +138,27 @@ export async function onnxEnsembleDoc(
     suiteEngine: engine,
     signal: deps.signal,
   };
+  return { o, choice, labelSource: data.labelSource };
+}
+
+/**
+ * Score a model (a path or its bytes) against the reference models of `f.referenceModels`, as `swapnas score
+ * model.onnx --reference-models DIR` does (the server's `score_onnx` with a `referenceModels` setting too).
+ */
+export async function onnxEnsembleDoc(
+  model: string | Uint8Array,
+  f: OnnxEnsembleFlags,
+  deps: OnnxEnsembleDeps,
+): Promise<OnnxEnsembleDoc> {
+  const files = referenceModelFiles(f.referenceModels);
+  const { o, choice, labelSource } = await memberOptions(model, f, deps);
+  const rule = o.rule;
   const ref = await onnxReference(files, o, deps.cacheDir, deps.onProgress);
   const r = await scoreOnnxAgainst(model, ref, o);
   const settings = {
     fitness: choice.name,
     ...(choice.fallback ? { fitnessNote: choice.fallback } : {}),
-    ensemble: ruleSettings(choice.rule),
+    ensemble: ruleSettings(rule),
     reference: {
       folder: f.referenceModels,
       models: ref.models.length,
@@ -151,15 +168,10 @@ export async function onnxEnsembleDoc(
       ...(r.referenceIndex >= 0 ? { scoredModelIs: ref.models[r.referenceIndex]!.name } : {}),
     },
     protocol: 'swap',
-    batch: o.batch,
-    seed: o.seed,
-    reinit: o.reinit,
-    repeats: o.reinit ? o.repeats : 1,
-    bn: o.bn,
-    engine: o.engine,
-    suite: engine,
-    inputs: data.images.source,
-    labels: data.labelSource,
+    ...{ batch: o.batch, seed: o.seed, reinit: o.reinit, repeats: o.repeats, bn: o.bn, engine: o.engine },
+    suite: o.suiteEngine,
+    inputs: o.images.source,
+    labels: labelSource,
   };
   const row = {
     model: r.model,
@@ -169,7 +181,7 @@ export async function onnxEnsembleDoc(
     regSwap: r.regSwap,
     params: r.params,
   };
-  return { settings, results: [row], score: r, members: choice.rule.members };
+  return { settings, results: [row], score: r, members: rule.members };
 }
 
 /** Score `file` against the reference models of `--reference-models` and print (or write, atomically) the result. */

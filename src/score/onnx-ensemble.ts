@@ -61,6 +61,7 @@ export interface OnnxMemberOptions {
   readonly seed: number;
   /** Re-initialise the weights (SWAP: the Gaussian scheme over `repeats`; the suite: the SWAP protocol's init). */
   readonly reinit: boolean;
+  /** SWAP's repeats: 1 with the model's own weights. */
   readonly repeats: number;
   readonly bn: 'model' | 'batch';
   readonly engine: 'auto' | 'ir' | 'ort';
@@ -162,7 +163,7 @@ function identityOf(o: OnnxMemberOptions, models: OnnxReference['models']): Refe
       models,
       batch: o.batch,
       reinit: o.reinit,
-      repeats: o.reinit ? o.repeats : 1,
+      repeats: o.repeats,
       bn: o.bn,
       engine: o.engine,
       backend: o.backend ?? 'auto',
