@@ -12,6 +12,7 @@ import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { decodeNpy } from '../src/data/npy-array.js';
 import { mapParams, prngParams } from '../src/grad/params.js';
+import type { NetParams } from '../src/grad/types.js';
 import type { Shape3 } from '../src/ir/types.js';
 import { loadAddon } from '../src/native/loader.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
@@ -101,6 +102,25 @@ function deepCell() {
   );
 }
 
+/**
+ * synflow of `net` under the SWAP protocol (its weights, or `weights`): beyond `atLeast` in float64, and computed
+ * natively to within 1e-6 of that.
+ */
+async function nativeSynflowOnDeepCell(net: ReturnType<typeof deepCell>, atLeast: number, weights?: NetParams) {
+  const o: ProxyRunOptions = {
+    protocol: 'swap',
+    seed: 0,
+    images: defaultBatch(16),
+    batch: 16,
+    ...(weights ? { weights } : {}),
+  };
+  const ref = runProxies(net, ['synflow'], o).values.synflow!.value!;
+  expect(ref).toBeGreaterThan(atLeast);
+  const nat = await runner.run(net, ['synflow'], o);
+  expect(nat.settings.synflow!.engine).toBe('native');
+  close('synflow', nat.values.synflow!.value, ref, 1e-6);
+}
+
 describe('synflow in float32', () => {
   const n = net('nb201', undefined, { channels: 8, cells: 2, inputSize: 16 });
   const big = mapParams(prngParams(n, 3), (v) => v * 40);
@@ -113,25 +133,14 @@ describe('synflow in float32', () => {
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
   });
   it('stays native at k = 120 on a deep all-convolution cell of the default proxy network (logits beyond 1e60)', async () => {
-    const deep = deepCell();
-    const swapProtocol: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16 };
-    const ref = runProxies(deep, ['synflow'], swapProtocol).values.synflow!.value!;
     // k = 80 overflows here: 2^-160 times the value is in range, but the activations are not
-    expect(ref).toBeGreaterThan(1e62);
-    const nat = await runner.run(deep, ['synflow'], swapProtocol);
-    expect(nat.settings.synflow!.engine).toBe('native');
-    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+    await nativeSynflowOnDeepCell(deepCell(), 1e62);
   });
   it('keeps small head weights precise at the largest input rescaling (the head gets its own exponent)', async () => {
     const deep = deepCell();
     // a head 1e-6 of a Gaussian one: at input and head both 2^-120 its cotangents were float32 subnormals (1e-3 off)
     const small = mapParams(prngParams(deep, 0), (v, ref) => (ref.node === deep.output ? v * 1e-6 : v));
-    const o: ProxyRunOptions = { protocol: 'swap', seed: 0, images: defaultBatch(16), batch: 16, weights: small };
-    const ref = runProxies(deep, ['synflow'], o).values.synflow!.value!;
-    expect(ref).toBeGreaterThan(1e60);
-    const nat = await runner.run(deep, ['synflow'], o);
-    expect(nat.settings.synflow!.engine).toBe('native');
-    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+    await nativeSynflowOnDeepCell(deep, 1e60, small);
   });
   it('runs on a network whose output node has no weight (no head to rescale)', async () => {
     const b = new GraphBuilder([3, 8, 8]);

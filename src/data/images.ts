@@ -1,16 +1,5 @@
-/**
- * A folder of PNG/JPEG images as a normalised NCHW input batch (decoding and resizing by `sharp`/libvips).
- *
- * Files whose name ends in .png, .jpg or .jpeg (any case) are sorted by name (code-point order) and the first
- * `count` are used. Each image is decoded, converted to sRGB (or greyscale for 1-channel models), its alpha
- * channel dropped, resized so that its shorter side covers the target and centre-cropped to `height × width`
- * (torchvision's `Resize` + `CenterCrop`; bilinear interpolation; an image already of the target size is not
- * resampled), scaled to [0, 1] and normalised per channel: `(v / 255 − mean[c]) / std[c]` in double precision,
- * stored as float32 (the same arithmetic as the CIFAR loaders).
- */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type SharpNs from 'sharp';
+import { folderFiles } from '../io/folder.js';
 import { SwapError } from '../util/errors.js';
 import { checkFloatAlloc } from '../util/limits.js';
 import { makeBatch, type InputBatch } from './batch.js';
@@ -32,17 +21,7 @@ export interface ImageFolderOptions {
 
 /** Image files of a folder, sorted by name. */
 export function listImageFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-    names = readdirSync(dir);
-  } catch (e) {
-    throw new SwapError('E_INPUT_FILE', `cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
-  }
-  return names
-    .filter((n) => IMAGE_EXTENSIONS.some((ext) => n.toLowerCase().endsWith(ext)))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((n) => join(dir, n));
+  return folderFiles(dir, IMAGE_EXTENSIONS, 'image folder');
 }
 
 function checkStats(name: string, v: readonly number[], c: number, positive: boolean): void {

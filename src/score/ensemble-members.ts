@@ -13,7 +13,9 @@ import type { ProxyRun, ProxyRunOptions } from '../proxies/run.js';
 import type { NetworkScore } from './swap.js';
 
 /** Members read off the SWAP engine pass (the rest are suite proxies). */
-export const ENGINE_MEMBERS: Readonly<Record<string, (s: NetworkScore) => number>> = {
+export const ENGINE_MEMBERS: Readonly<
+  Record<string, (s: Pick<NetworkScore, 'swap' | 'regSwap' | 'params'>) => number>
+> = {
   swap: (s) => s.swap,
   'reg-swap': (s) => s.regSwap,
   params: (s) => s.params,

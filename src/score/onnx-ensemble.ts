@@ -7,10 +7,11 @@
  * (by content) and settings, and cached, so a model's fitness never depends on which other models are scored with it.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
+import { folderFiles } from '../io/folder.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { type EnsembleRule, ensembleScore, referenceColumn } from '../proxies/ensemble.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
@@ -28,20 +29,7 @@ export const MIN_REFERENCE_MODELS = 8;
 
 /** The `.onnx` files of a folder (not its subfolders), sorted by name; at least {@link MIN_REFERENCE_MODELS}. */
 export function referenceModelFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a folder');
-    names = readdirSync(dir);
-  } catch (e) {
-    throw new SwapError(
-      'E_INPUT_FILE',
-      `cannot read the reference models folder ${dir.slice(0, 160)}: ${(e as Error).message}`,
-    );
-  }
-  const files = names
-    .filter((n) => n.toLowerCase().endsWith('.onnx'))
-    .sort()
-    .map((n) => join(dir, n));
+  const files = folderFiles(dir, ['.onnx'], 'the reference models folder');
   if (files.length < MIN_REFERENCE_MODELS)
     throw new SwapError(
       'E_OPTION',
@@ -124,9 +112,10 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
 
 /** Every member of `rule` for one model, reg-SWAP under `reg`. */
 function memberValuesOf(rule: EnsembleRule, r: RawMembers, reg: Regulariser): Record<string, number | null> {
-  const regSwap = r.swap * regFactor(r.params / 1000, reg.mu, reg.sigma);
-  const engine: Record<string, number> = { swap: r.swap, 'reg-swap': regSwap, params: r.params };
-  return Object.fromEntries(rule.members.map((m) => [m, m in engine ? engine[m]! : (r.suite[m] ?? null)]));
+  const score = { swap: r.swap, regSwap: r.swap * regFactor(r.params / 1000, reg.mu, reg.sigma), params: r.params };
+  return Object.fromEntries(
+    rule.members.map((m) => [m, m in ENGINE_MEMBERS ? ENGINE_MEMBERS[m]!(score) : (r.suite[m] ?? null)]),
+  );
 }
 
 /** A reference set of ONNX models: their names and hashes, reg-SWAP's μ/σ, and each member's values. */
@@ -175,7 +164,7 @@ function identityOf(o: OnnxMemberOptions, models: OnnxReference['models']): Refe
   };
 }
 
-/** Refuse a model whose fixed input shape is not the images' (before any model is scored). */
+/** Refuse a model whose fixed input shape is not the images' (every one, before any model is scored). */
 function checkInputShape(file: string, o: OnnxMemberOptions): void {
   const m = loadOnnxModel(file, o.maxModelBytes !== undefined ? { maxBytes: o.maxModelBytes } : {});
   const dims = m.input.dims.slice(1);
@@ -209,7 +198,6 @@ export async function onnxReference(
   cacheDir?: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<OnnxReference> {
-  for (const f of files) checkInputShape(f, o);
   const models = files.map((f) => ({ name: basename(f), sha256: sha256Of(f) }));
   const id = identityOf(o, models);
   const file = referenceFile(id, cacheDir);
@@ -218,6 +206,8 @@ export async function onnxReference(
     const regulariser = referenceRegulariser(cached.values['params']);
     return { models, regulariser, values: cached.values, source: 'cache', file };
   }
+  // a cached set was checked when it was built (it is keyed by the files' contents and the images' shape)
+  for (const f of files) checkInputShape(f, o);
   const raw: RawMembers[] = [];
   for (const f of files) {
     if (o.signal?.aborted) throw new SwapError('E_CANCELLED', 'scoring the reference models was cancelled');
