@@ -42,6 +42,7 @@
         "native/addon.cpp",
         "native/backward.cpp",
         "native/backward_pass.cpp",
+        "native/block_scale.cpp",
         "native/hvp_pass.cpp",
         "native/conv.cpp",
         "native/count_pool.cpp",

@@ -96,6 +96,8 @@ GradResult GradExecutor::run(const Net& net, const float* params, const float* i
   out_.assign(N, nullptr);
   xhat_.assign(N, nullptr);
   grad_.assign(N, nullptr);
+  fexp_.assign(req.blockScale ? N : 0, 0);
+  gexp_.assign(req.blockScale ? N : 0, 0);
   dyKeep_.assign(N, nullptr);
   inv_.assign(N, {});
   argmax_.assign(N, {});
@@ -171,6 +173,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       for (int j : net.nodes[i].inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
   std::vector<const float*> xs;
   std::vector<size_t> per;
+  std::vector<float*> aligned;  // blockScale: inputs of an Add/Concat re-expressed at the largest exponent
   for (size_t i = 0; i < N; ++i) {
     if (!eval[i]) continue;
     if (cancel && cancel->requested()) throw Cancelled{};
@@ -206,6 +209,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           xs.push_back(out_[static_cast<size_t>(j)]);
           per.push_back(net.nodes[static_cast<size_t>(j)].numel());
         }
+        if (req.blockScale) alignInputs(net, i, S, xs, aligned);
         if (n.op == Op::Add) {
           const size_t per = n.numel();
           split(S, 1, [&](int, int lo, int hi) {
@@ -248,7 +252,12 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         const size_t inPer = in->numel(), outPer = n.numel();
         split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); },
               convMacs(n, S));
-        if (n.bias) addChannelBias(y, p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k, S, n.cout, HW);
+        if (req.blockScale) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
+        const float* bias = n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr;
+        if (bias && req.blockScale)
+          addScaledBias(y, bias, S, n.cout, HW, fexp_[i]);
+        else if (bias)
+          addChannelBias(y, bias, S, n.cout, HW);
         break;
       }
       case Op::Slice:
@@ -257,9 +266,23 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Gap:
         globalAvgPool(x, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         break;
-      case Op::Linear:
-        linearForward(x, p, n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr, y, S, n.fin, n.fout);
+      case Op::Linear: {
+        const float* bias = n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr;
+        linearForward(x, p, req.blockScale ? nullptr : bias, y, S, n.fin, n.fout);
+        if (req.blockScale) {
+          fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
+          if (bias) addScaledBias(y, bias, S, n.fout, 1, fexp_[i]);
+        }
         break;
+      }
+    }
+    if (req.blockScale) {
+      // single-input ops keep their input's exponent (conv and linear set theirs above, Add/Concat in alignInputs)
+      if (n.op != Op::Conv && n.op != Op::Linear && n.op != Op::Add && n.op != Op::Concat && !n.inputs.empty())
+        fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
+      renormalize(y, count, fexp_[i]);
+      for (float*& t : aligned) release(t);
+      aligned.clear();
     }
     out_[i] = y;
     if (reduce[i])
@@ -269,6 +292,22 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     for (int j : n.inputs)
       if (lastUse[static_cast<size_t>(j)] == static_cast<int>(i) && !keep[static_cast<size_t>(j)]) release(out_[static_cast<size_t>(j)]);
   }
+}
+
+void GradExecutor::alignInputs(const Net& net, size_t i, int S, std::vector<const float*>& xs, std::vector<float*>& temps) {
+  const std::vector<int>& ins = net.nodes[i].inputs;
+  int top = kZeroExponent;
+  for (int j : ins) top = std::max(top, fexp_[static_cast<size_t>(j)]);
+  for (size_t k = 0; k < ins.size(); ++k) {
+    const int from = fexp_[static_cast<size_t>(ins[k])];
+    if (from == top) continue;
+    const size_t count = static_cast<size_t>(S) * net.nodes[static_cast<size_t>(ins[k])].numel();
+    float* t = acquire(count, false);
+    alignedCopy(xs[k], count, from, top, t);
+    xs[k] = t;
+    temps.push_back(t);
+  }
+  fexp_[i] = top;
 }
 
 void GradExecutor::seedOutput(const Net& net, int S, const GradRequest& req, GradResult& r) {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "block_scale.h"
 #include "common.h"
 #include "forward.h"
 #include "grad_ops.h"
@@ -77,6 +78,12 @@ struct GradRequest {
   size_t scalarCount = 0;
   // Set per extra pass by the executor: the node whose cotangent backward() returns (-1: none).
   int readNode = -1;
+  // Block floating point (block_scale.h): every activation and cotangent carries a power-of-two exponent, so values
+  // beyond float32's range (synflow's products of |weights| over a deep network) stay representable. For the
+  // output-seeded pass of the sum objective with BN as identity only (the caller checks); weight gradients come
+  // back as mantissas with GradResult::weightExp; bias gradients, logits' scale and every other output are not
+  // meaningful then.
+  bool blockScale = false;
 };
 
 struct GradResult {
@@ -95,6 +102,9 @@ struct GradResult {
   std::vector<float> perSample;    // per extra pass, per scalar, S values
   std::vector<double> keptValues;  // GradRequest::keepModes: one value per kept node (NaN for those returned whole)
   std::vector<double> passValues;  // GradRequest::passModes: one value per reduced extra pass
+  // GradRequest::blockScale: per node, the exponent of its weight gradient (true = params mantissa * 2^exp;
+  // kZeroExponent for an all-zero one; 0 for nodes without weights)
+  std::vector<int32_t> weightExp;
 };
 
 // Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on
@@ -123,6 +133,8 @@ class GradExecutor {
   void forward(const Net& net, const float* params, const float* input, int S, const GradRequest& req, const CancelToken* cancel);
   void backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void seedOutput(const Net& net, int S, const GradRequest& req, GradResult& r);
+  // blockScale: re-expresses the inputs xs of Add/Concat node i at their largest exponent (copies in `temps`).
+  void alignInputs(const Net& net, size_t i, int S, std::vector<const float*>& xs, std::vector<float*>& temps);
   void hessianVector(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void runPasses(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel);
   void scalarTerms(const Net& net, int node, const float* dy, int S, const GradRequest& req, std::vector<double>& out);
@@ -144,6 +156,7 @@ class GradExecutor {
   std::vector<std::vector<double>> inv_;
   std::vector<std::vector<int32_t>> argmax_;
   std::vector<float*> grad_;
+  std::vector<int> fexp_, gexp_;  // GradRequest::blockScale: exponents of each node's output and cotangent
   std::vector<float*> dyKeep_;  // wantHvp: each conv/linear/train-BN node's cotangent, kept from backward()
   NwotKernel* nwot_ = nullptr;
   std::vector<uint64_t> codes_;

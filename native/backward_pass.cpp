@@ -14,6 +14,16 @@ void addInto(float* dst, const float* src, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+// blockScale: expresses two cotangents of one node (g at exponent eg, buf at e) at the larger exponent, so they add.
+void alignCotangents(int& eg, float* g, int e, float* buf, size_t n) {
+  if (e > eg) {
+    scalePow2(g, n, eg == kZeroExponent ? -1000 : eg - e);
+    eg = e;
+  } else if (e < eg) {
+    scalePow2(buf, n, e == kZeroExponent ? -1000 : e - eg);
+  }
+}
+
 }  // namespace
 
 void GradExecutor::backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
@@ -43,16 +53,20 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }
     r.saliency.assign(total, 0.0f);
   }
+  if (req.blockScale) r.weightExp.assign(N, 0);
+  int cur = 0;  // blockScale: the exponent of the cotangents the current node hands on
   // Hands `buf` (S x numel of node j) to input j: owned when j had no cotangent yet, else added and released.
   auto give = [&](int j, float*& buf) {
     float*& g = grad_[static_cast<size_t>(j)];
+    const size_t per = net.nodes[static_cast<size_t>(j)].numel();
     if (!flow[static_cast<size_t>(j)]) {
       release(buf);
     } else if (!g) {
       g = buf;
       buf = nullptr;
+      if (req.blockScale) gexp_[static_cast<size_t>(j)] = cur;
     } else {
-      const size_t per = net.nodes[static_cast<size_t>(j)].numel();
+      if (req.blockScale) alignCotangents(gexp_[static_cast<size_t>(j)], g, cur, buf, S * per);
       split(S, 1, [&](int, int lo, int hi) { addInto(g + lo * per, buf + lo * per, (hi - lo) * per); }, S * per);
       release(buf);
     }
@@ -66,6 +80,14 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
     const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
     const Node* in = j0 < 0 ? nullptr : &net.nodes[static_cast<size_t>(j0)];
     const size_t count = static_cast<size_t>(S) * n.numel();
+    if (req.blockScale) {
+      renormalize(dy, count, gexp_[i]);
+      cur = gexp_[i];
+      if (n.op == Op::Conv || n.op == Op::Linear) {
+        const int ex = fexp_[static_cast<size_t>(j0)];
+        r.weightExp[i] = ex == kZeroExponent || cur == kZeroExponent ? kZeroExponent : ex + cur;
+      }
+    }
     if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn == BnMode::Train))) {
       dyKeep_[i] = acquire(count, false);
       std::memcpy(dyKeep_[i], dy, count * sizeof(float));
@@ -166,7 +188,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
           const float* x = out_[static_cast<size_t>(j0)];
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
           split(depthwise ? 1 : n.cout / n.groups, 4, [&](int t, int lo, int hi) { convBackwardWeights(n, *in, x, dy, S, dp, scratch(t), lo, hi); }, macs);
-          if (n.bias) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
+          if (n.bias && !req.blockScale) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
         }
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
@@ -198,7 +220,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       case Op::Linear: {
         float* g = dx ? acquire(static_cast<size_t>(S) * in->numel(), false) : nullptr;
         const size_t wCount = static_cast<size_t>(n.fin) * n.fout;
-        linearBackward(out_[static_cast<size_t>(j0)], p, dy, g, dp, dp && n.bias ? dp + wCount : nullptr, S, n.fin, n.fout);
+        linearBackward(out_[static_cast<size_t>(j0)], p, dy, g, dp, dp && n.bias && !req.blockScale ? dp + wCount : nullptr, S, n.fin, n.fout);
         release(dy);
         if (g) give(j0, g);
         break;

@@ -87,6 +87,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantHvp = job_.wantHvp;
   req.wantBnVar = job_.wantBnVar;
   req.wantNwot = job_.wantNwot;
+  req.blockScale = job_.blockScale;
   req.passModes = job_.passModes.empty() ? nullptr : job_.passModes.data();
   req.outputBackward = job_.outputBackward;
   std::vector<BackwardPass> passes(job_.passSeedNodes.size());
@@ -153,6 +154,9 @@ void GradWorker::OnOK() {
     o.Set("nwotK", f64(r.nwotK));
     o.Set("keptValues", f64(r.keptValues));
     o.Set("passValues", f64(r.passValues));
+    Napi::Int32Array we = Napi::Int32Array::New(env, r.weightExp.size());
+    std::copy(r.weightExp.begin(), r.weightExp.end(), we.Data());
+    o.Set("weightExp", we);
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -222,6 +226,7 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   }
   j.wantBnVar = boolField(job, "wantBnVar", false);
   j.wantNwot = boolField(job, "wantNwot", false);
+  j.blockScale = boolField(job, "blockScale", false);
   readPasses(job, j);
   readReductions(job, j);
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");

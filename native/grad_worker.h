@@ -32,6 +32,7 @@ struct GradJob : JobInputs {
   bool outputBackward = false;
   bool wantBnVar = false;
   bool wantNwot = false;
+  bool blockScale = false;
   // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.
   std::vector<int32_t> passSeedNodes;
   std::vector<int32_t> passReadNodes;

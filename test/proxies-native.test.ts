@@ -12,8 +12,8 @@ import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { decodeNpy } from '../src/data/npy-array.js';
 import { mapParams, prngParams } from '../src/grad/params.js';
-import type { NetParams } from '../src/grad/types.js';
-import type { Shape3 } from '../src/ir/types.js';
+import type { NetParams, ParamRef } from '../src/grad/types.js';
+import type { Network, Shape3 } from '../src/ir/types.js';
 import { loadAddon } from '../src/native/loader.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { gaussianCache, nativeProxyRunner, rademacherCache } from '../src/proxies/native-run.js';
@@ -25,7 +25,7 @@ import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { weightedNodes } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
-import { packParams } from '../src/backends/native/grad.js';
+import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -125,20 +125,20 @@ describe('synflow in float32', () => {
   const n = net('nb201', undefined, { channels: 8, cells: 2, inputSize: 16 });
   const big = mapParams(prngParams(n, 3), (v) => v * 40);
   const o: ProxyRunOptions = { seed: 1, images: crops(2, 16), weights: big };
-  it('stays native and exact to 1e-7 when the unscaled value would overflow float32 (2^-k rescaling)', async () => {
+  it('stays native and exact to 1e-7 when the unscaled value would overflow float32', async () => {
     const ref = runProxies(n, ['synflow'], o).values.synflow!.value!;
     expect(ref).toBeGreaterThan(1e40); // beyond what an unscaled float32 pass keeps
     const nat = await runner.run(n, ['synflow'], o);
     expect(nat.settings.synflow!.engine).toBe('native');
     close('synflow', nat.values.synflow!.value, ref, 1e-6);
   });
-  it('stays native at k = 120 on a deep all-convolution cell of the default proxy network (logits beyond 1e60)', async () => {
-    // k = 80 overflows here: 2^-160 times the value is in range, but the activations are not
+  it('stays native on a deep all-convolution cell of the default proxy network (logits beyond 1e60)', async () => {
     await nativeSynflowOnDeepCell(deepCell(), 1e62);
   });
-  it('keeps small head weights precise at the largest input rescaling (the head gets its own exponent)', async () => {
+  it("keeps small head weights precise on a deep cell (the head's cotangents get their own exponent)", async () => {
     const deep = deepCell();
-    // a head 1e-6 of a Gaussian one: at input and head both 2^-120 its cotangents were float32 subnormals (1e-3 off)
+    // a head 1e-6 of a Gaussian one: with one rescaling of input and head by 2^-120 its cotangents were float32
+    // subnormals (1e-3 off)
     const small = mapParams(prngParams(deep, 0), (v, ref) => (ref.node === deep.output ? v * 1e-6 : v));
     await nativeSynflowOnDeepCell(deep, 1e60, small);
   });
@@ -154,12 +154,39 @@ describe('synflow in float32', () => {
       close(p, nat.values[p]!.value, ref.values[p]!.value, 1e-6);
     }
   });
-  it('is routed to the reference, with the reason, when no rescaling brings it into range', async () => {
+  it('stays native where no one float32 scale holds the pass (each tensor carries its own exponent)', async () => {
+    // weights 4e4 times a Gaussian draw: the value is far beyond float32, its activations span more than 2^254
     const huge = mapParams(big, (v) => v * 1e3);
+    const ref = runProxies(n, ['synflow'], { ...o, weights: huge }).values.synflow!.value!;
+    expect(ref).toBeGreaterThan(1e80);
     const nat = await runner.run(n, ['synflow'], { ...o, weights: huge });
+    expect(nat.settings.synflow!.engine).toBe('native');
+    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+  });
+  it('stays native on a deep DARTS network (32 cells, C=8: 5.7e80, beyond any single rescaling)', async () => {
+    const entry = spaceEntry('darts');
+    const genotype =
+      "Genotype(normal=[('max_pool_3x3', 0), ('avg_pool_3x3', 1), ('skip_connect', 1), ('sep_conv_3x3', 2), ('skip_connect', 2), ('skip_connect', 3), ('sep_conv_5x5', 4), ('sep_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], reduce=[('dil_conv_5x5', 0), ('sep_conv_3x3', 1), ('sep_conv_5x5', 2), ('max_pool_3x3', 0), ('dil_conv_5x5', 0), ('dil_conv_5x5', 1), ('sep_conv_5x5', 0), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+    const deep = entry.space.build(entry.space.parse(genotype), {
+      ...entry.networkFor('cifar10'),
+      channels: 8,
+      cells: 32,
+      inputSize: 32,
+    });
+    const od: ProxyRunOptions = { protocol: 'official', seed: 0, images: defaultBatch(1) };
+    const ref = runProxies(deep, ['synflow'], od).values.synflow!.value!;
+    expect(ref).toBeGreaterThan(1e80);
+    const nat = await runner.run(deep, ['synflow'], od);
+    expect(nat.settings.synflow!.engine).toBe('native');
+    close('synflow', nat.values.synflow!.value, ref, 1e-6);
+  });
+  it('is routed to the reference, with the reason, when the float32 pass is not finite', async () => {
+    // weights beyond float32 itself: the packed |θ| are infinite, so is the pass; float64 overflows as well
+    const inf = mapParams(big, (v) => v * 1e60);
+    const nat = await runner.run(n, ['synflow'], { ...o, weights: inf });
     expect(nat.settings.synflow).toMatchObject({ engine: 'reference', dtype: 'float64' });
     expect(nat.settings.synflow!.routed).toMatch(/float32/);
-    expect(nat.values.synflow!.value).toBe(runProxies(n, ['synflow'], { ...o, weights: huge }).values.synflow!.value);
+    expect(nat.values.synflow).toEqual(runProxies(n, ['synflow'], { ...o, weights: inf }).values.synflow);
   });
 });
 
@@ -231,6 +258,63 @@ describe('grasp on native equals the reference on every op graph, in every BN mo
         const want = grasp(g, params, x, data.labels, bn).value!;
         close(`grasp ${name}`, graspFromWeightHv(weightedNodes(g), r.weightHv).value, want);
       });
+});
+
+/** Branches whose values differ by 2^40: the block pass aligns them at every add and concat, both ways. */
+function scaledBranches(): { name: string; net: Network; scale: (ref: ParamRef) => number } {
+  const b = new GraphBuilder([3, 6, 6]);
+  const c = b.conv(b.input, 4, 3, { bias: true });
+  const d = b.conv(b.relu(c), 4, 3);
+  const cat = b.concat([b.add([c, d]), c]);
+  const net = b.finish(b.linear(b.gap(cat), 3, true), { space: 'test', arch: 'scaled-branches' });
+  return { name: 'scaled-branches', net, scale: (ref) => (ref.node === d && ref.kind === 'weight' ? 2 ** 40 : 1) };
+}
+
+describe('block floating point (synflow on deep networks) keeps the mantissas of an unscaled float32 pass', () => {
+  const graphs = [
+    ...opGraphs().map(({ name, net: g }) => ({
+      name,
+      net: g,
+      scale: (ref: ParamRef) => (ref.node === g.output && ref.kind === 'weight' ? 2 ** 50 : 1),
+    })),
+    scaledBranches(),
+  ];
+  for (const { name, net: g, scale } of graphs)
+    it(`${name}: weight gradients bit for bit, with exponents, where renormalising is forced`, async () => {
+      // inputs 2^34 and scaled weights: activations and cotangents leave [2^-32, 2^32), so the block pass
+      // renormalises them (and aligns them where they meet), yet an unscaled float32 pass stays finite
+      const params = mapParams(randomParams(g, 7), (v, ref) => Math.fround(v * scale(ref)));
+      const x = Float32Array.from(randomData(g, 3, 17).x, (v) => v * 2 ** 34);
+      const packed = packParams(g, params);
+      const plain = await nativeProxyPass(load.addon, g, packed, x, 3, { bn: 'identity', wantParams: true });
+      const block = await nativeProxyPass(load.addon, g, packed, x, 3, {
+        bn: 'identity',
+        wantParams: true,
+        blockScale: true,
+      });
+      expect(plain.weightExp.length).toBe(0);
+      const slots = packedSlots(g).filter((t) => t.kind === 'weight');
+      expect(slots.some((t) => block.weightExp[t.node] !== 0)).toBe(true);
+      for (const t of slots) {
+        const want = plain.params.subarray(t.offset, t.offset + t.size);
+        const got = block.params.subarray(t.offset, t.offset + t.size);
+        expect(want.every(Number.isFinite), `node ${t.node} finite unscaled`).toBe(true);
+        expect(
+          Array.from(got, (v) => v * 2 ** block.weightExp[t.node]!),
+          `node ${t.node}`,
+        ).toEqual(Array.from(want));
+      }
+    });
+  it('is refused outside the sum objective with BN as identity', async () => {
+    const g = opGraphs()[0]!.net;
+    const packed = packParams(g, randomParams(g, 1));
+    const x = Float32Array.from(randomData(g, 2, 3).x);
+    const call = (req: Parameters<typeof nativeProxyPass>[5]) => nativeProxyPass(load.addon, g, packed, x, 2, req);
+    await expect(call({ bn: 'train', wantParams: true, blockScale: true })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(call({ bn: 'identity', labels: [0, 1], blockScale: true })).rejects.toMatchObject({
+      code: 'E_OPTION',
+    });
+  });
 });
 
 describe("grasp's pass split over threads", () => {

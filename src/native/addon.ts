@@ -309,6 +309,12 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly passReduce?: Int32Array;
   /** Run the output-seeded backward pass (before the extra passes) even when extra passes are given. */
   readonly outputBackward?: boolean;
+  /**
+   * Block floating point (native/block_scale.h): every activation and cotangent carries a power-of-two exponent,
+   * so a pass whose values leave float32's range stays finite. Only for the output-seeded pass of the sum objective
+   * with BN as identity (or no BN); weight gradients then come back as mantissas with `weightExp`.
+   */
+  readonly blockScale?: boolean;
 }
 
 export interface NativeGradResult {
@@ -341,4 +347,6 @@ export interface NativeGradResult {
   readonly keptValues: Float64Array;
   /** One value per extra pass reduced by `passReduce`. */
   readonly passValues: Float64Array;
+  /** `blockScale`: per node, the power of two its weight gradient's mantissas are scaled by (else empty). */
+  readonly weightExp: Int32Array;
 }

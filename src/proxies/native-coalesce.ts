@@ -58,9 +58,9 @@ function inputOnly(req: ProxyPassRequest): boolean {
 const buffers = new WeakMap<ArrayBufferLike, number>();
 let nextBuffer = 0;
 
-/** Same parameters, same input memory, same batch and BN mode; requests with parameter scalars stay alone. */
+/** Same parameters, same input memory, same batch and BN mode; requests with parameter scalars or block scaling stay alone. */
 function shareKey(p: Pending, i: number): string {
-  if (p.req.scalars) return `alone:${i}`;
+  if (p.req.scalars || p.req.blockScale) return `alone:${i}`;
   const id = (b: ArrayBufferLike) => {
     if (!buffers.has(b)) buffers.set(b, nextBuffer++);
     return buffers.get(b)!;
@@ -207,5 +207,6 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     nwotK: r.nwotK,
     keptValues: req.keepReduce ? r.keptValues.subarray(...parts.kept) : new Float64Array(0),
     passValues: r.passValues.subarray(...parts.values),
+    weightExp: new Int32Array(0),
   };
 }

@@ -205,14 +205,15 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
 
 /**
  * synflow in float32: |θ|, an all-ones sample, d(Σ logits)/dθ. Every term is positive, so float32 loses only
- * ~1e-7 relative per product — unless a value leaves float32's range (full-size networks reach 1e50). Without BN
- * and without biases below the head, each term W⊙g is homogeneous: scaling the input by 2^-a scales every
- * activation below the head by 2^-a, scaling the head's weight by 2^-b scales every cotangent below it by 2^-b, so
- * each W⊙g (the head's included) scales by exactly 2^-(a+b) (powers of two are exact in float32). The run tries
- * a = 0, 40, 80, 120 ({@link synflowSteps}) and keeps the first whose score lies well inside float32's range; when
- * none does, the group is routed to the float64 reference. Deep all-convolution cells reach logits of 1e60 and
- * more: their activations fit only at a = 120 (SWAP's default proxy network: 75 of 200 conv-heavy cells were routed
- * with a ≤ 80), where the input 2^-120 is still a normal float32.
+ * ~1e-7 relative per product — unless a value leaves float32's range: full-size networks reach 1e50, deep
+ * all-convolution cells 1e60, full-size DARTS networks 1e85, so their activations span more than float32's
+ * 2^254 from input to output. With BN as identity (synflow; or no BN at all) the pass runs in block floating point
+ * (`blockScale`, native/block_scale.h): each activation and cotangent tensor carries its own power-of-two exponent,
+ * and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly, so the
+ * mantissas are those of an unscaled float32 pass wherever that pass stayed in range; the sum Σ |W ⊙ g| · 2^e is
+ * taken in float64. With BN in train mode (synflow_bn) BN renormalises every layer and one plain pass is kept.
+ * A value that still is not finite (beyond float64, or a float32 overflow within a pass) is routed to the float64
+ * reference with the reason.
  */
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<Values | Routed> {
   const { net, s } = c;
@@ -222,55 +223,20 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
-  const head = net.nodes[net.output]!;
-  const homogeneous =
-    s.bn === 'identity' &&
-    head.op === 'linear' &&
-    net.nodes.every((n) => n.id === net.output || !((n.op === 'conv' || n.op === 'linear') && n.bias));
-  let last: number | null = null;
-  const steps: [number, number][] =
-    homogeneous && head.op === 'linear' ? synflowSteps(c.params[net.output]!.weight!, head.fin) : [[0, 0]];
-  for (const [a, b] of steps) {
-    const f = 2 ** -b;
-    const scaled = b === 0 ? abs : abs.slice();
-    if (b > 0) {
-      // the head's |W|·2^-b rounded from float64, as packing the scaled float64 |θ| would
-      const hw = c.params[net.output]!.weight!;
-      const at = weightAt.get(net.output)!.offset;
-      for (let i = 0; i < hw.length; i++) scaled[at + i] = Math.abs(hw[i]!) * f;
-    }
-    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(2 ** -a);
-    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, scaled);
-    const grad = (id: number) => {
-      const t = weightAt.get(id)!;
-      return r.params.subarray(t.offset, t.offset + t.size);
-    };
-    const v = synflowFromGrads(net, c.params, grad, s.bn, f).value;
-    last = v;
-    if (v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN))
-      return { [group]: finite(group, v * 2 ** (a + b)) };
-  }
-  return {
-    routed: `${group}: its float32 value (${last ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
+  const blockScale = s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn');
+  const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1);
+  const r = await c.pass(x, 1, { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : {}) }, abs);
+  const grad = (id: number) => {
+    const t = weightAt.get(id)!;
+    return r.params.subarray(t.offset, t.offset + t.size);
   };
-}
-
-/**
- * synflow's rescaling steps [a, b] (input 2^-a, head 2^-b): a = 0, 40, 80, 120, and b = a unless that would take
- * the cotangent entering the head's input below 2^-112 (after a global pool's 1/HW, up to 2^14 positions, it must
- * stay a normal float32, ≥ 2^-126): b ≤ 112 + log2 of the smallest positive column sum Σ_o |W_oc| of the head's
- * weight (fout × fin). With b = a = 120 a head 1e-6 of a Gaussian one gave 1e-3 relative error; a tighter cap
- * (100) sent 4 more of 30 NB101 cells to the float64 reference (their cotangents then overflowed).
- */
-export function synflowSteps(headWeight: ArrayLike<number>, fin: number): [number, number][] {
-  let least = Infinity;
-  for (let col = 0; col < fin; col++) {
-    let sum = 0;
-    for (let i = col; i < headWeight.length; i += fin) sum += Math.abs(headWeight[i]!);
-    if (sum > 0) least = Math.min(least, sum);
-  }
-  const cap = Number.isFinite(least) ? Math.floor(112 + Math.log2(least)) : 0;
-  return [0, 40, 80, 120].map((a) => [a, Math.max(0, Math.min(a, cap))]);
+  const scale = blockScale ? (id: number) => 2 ** r.weightExp[id]! : () => 1;
+  const v = synflowFromGrads(net, c.params, grad, s.bn, scale).value;
+  const inRange = blockScale ? v !== null : v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN);
+  if (inRange && v !== null) return { [group]: finite(group, v) };
+  return {
+    routed: `${group}: its float32 value (${v ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
+  };
 }
 
 /** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */

@@ -158,22 +158,21 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
 
 /**
  * Σ_l Σ |W_l ⊙ g_l| of synflow's |θ| and their gradients (any engine's): `weights` as drawn (|·| is taken here),
- * the head's weight times `headScale` (a power of two: the native pass's rescaling, exact), `grad(id)` node id's
- * weight gradient.
+ * `grad(id)` node id's weight gradient, times `scale(id)` (a power of two: the native pass's block exponent, exact).
  */
 export function synflowFromGrads(
   net: Network,
   weights: NetParams,
   grad: (id: number) => ArrayLike<number> | undefined,
   bn: BnMode,
-  headScale = 1,
+  scale: (id: number) => number = () => 1,
 ): ProxyValue {
   let s = 0;
   for (const id of weightedNodes(net)) {
     const w = weights[id]!.weight!;
     const gw = grad(id);
-    const f = id === net.output ? headScale : 1;
-    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * f * gw[i]!);
+    const f = scale(id);
+    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * (gw[i]! * f));
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
 }

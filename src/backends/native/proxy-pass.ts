@@ -49,6 +49,12 @@ export interface ProxyPassRequest {
   readonly passes?: readonly SeededPass[];
   /** Per-sample terms of these scalars in every extra pass. */
   readonly scalars?: readonly ScalarRef[];
+  /**
+   * Block floating point for the output-seeded pass of the sum objective with BN as identity (synflow): weight
+   * gradients as mantissas with a power-of-two exponent per node (`weightExp`), so values beyond float32's range
+   * stay finite.
+   */
+  readonly blockScale?: boolean;
   readonly threads?: number;
   /** Executors kept across passes (the runner's); results are the same with or without. */
   readonly buffers?: NativeGradBuffers;
@@ -112,6 +118,18 @@ export async function nativeProxyPass(
   if (input.length !== batch * c * h * w)
     throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
+  if (
+    req.blockScale &&
+    (req.labels ||
+      req.passes?.length ||
+      (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) ||
+      req.keep?.length ||
+      req.nwot)
+  )
+    throw new SwapError(
+      'E_OPTION',
+      'block scaling is for the output-seeded pass of the sum objective with BN as identity (or none), and nothing else',
+    );
   if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
     throw new SwapError(
       'E_OPTION',
@@ -147,6 +165,7 @@ export async function nativeProxyPass(
       ? { passReduce: Int32Array.from(req.passes, (p) => (p.reduce ? 1 : 0)) }
       : {}),
     ...(req.outputBackward ? { outputBackward: true } : {}),
+    ...(req.blockScale ? { blockScale: true } : {}),
     ...(req.buffers ? { buffers: req.buffers } : {}),
   });
   return res[0]!;
