@@ -29,15 +29,15 @@
   },
   "targets": [
     {
-      "target_name": "swapnas_prng",
+      "target_name": "swapnas_exact",
       "type": "static_library",
-      "sources": ["native/prng.cpp"],
+      "sources": ["native/prng.cpp", "native/linalg.cpp", "native/proxy_reduce.cpp"],
       "cflags_cc": ["-fPIC", "-ffp-contract=off", "-fno-math-errno"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off", "-fno-math-errno"] }
     },
     {
       "target_name": "swapnas",
-      "dependencies": ["swapnas_prng"],
+      "dependencies": ["swapnas_exact"],
       "sources": [
         "native/addon.cpp",
         "native/backward.cpp",
@@ -53,13 +53,11 @@
         "native/grad_ops.cpp",
         "native/grad_worker.cpp",
         "native/ir.cpp",
-        "native/linalg.cpp",
         "native/nwot.cpp",
         "native/ops.cpp",
         "native/parked_threads.cpp",
         "native/patterns.cpp",
         "native/peak.cpp",
-        "native/proxy_reduce.cpp",
         "native/stats.cpp",
         "native/stderr_capture.cpp",
         "native/weight_store.cpp"

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/native/loader.js';
 
-/** binding.gyp (the node-gyp fallback) must build exactly what CMakeLists.txt builds, with the same PRNG flags. */
+/** binding.gyp (the node-gyp fallback) must build exactly what CMakeLists.txt builds, with the same exact-arithmetic flags. */
 const root = packageRoot();
 
 interface GypTarget {
@@ -49,18 +49,21 @@ describe('native build files', () => {
     expect(fromCmake).toEqual(onDisk);
   });
 
-  it('both compile the PRNG without FMA contraction or fast-math', () => {
+  it('both compile the PRNG and the double-precision reductions without FMA contraction or fast-math', () => {
+    // the weights equal src/init/prng.ts bit for bit, and MeCo / AZ-NAS reductions do not depend on the CPU the
+    // addon was tuned for (-march=native decides where multiplies and adds fuse)
+    const exact = ['native/prng.cpp', 'native/linalg.cpp', 'native/proxy_reduce.cpp'];
     const text = cmake();
-    const prngFlags = cmakeSet(text, 'SWAPNAS_PRNG_FLAGS');
-    expect(prngFlags).toContain('-ffp-contract=off');
+    expect(cmakeSet(text, 'SWAPNAS_EXACT_FLAGS')).toContain('-ffp-contract=off');
+    expect(cmakeSet(text, 'SWAPNAS_EXACT_SOURCES')).toEqual(exact);
     expect(text).toMatch(
-      /set_source_files_properties\(\s*native\/prng\.cpp\s+PROPERTIES\s+COMPILE_OPTIONS\s+"\$\{SWAPNAS_PRNG_FLAGS\}"\s*\)/,
+      /set_source_files_properties\(\s*\$\{SWAPNAS_EXACT_SOURCES\}\s+PROPERTIES\s+COMPILE_OPTIONS\s+"\$\{SWAPNAS_EXACT_FLAGS\}"\s*\)/,
     );
     expect(text).not.toMatch(/-ffast-math|-Ofast/);
-    const prngTargets = gyp().targets.filter((t) => (t.sources ?? []).includes('native/prng.cpp'));
-    expect(prngTargets).toHaveLength(1);
-    expect(prngTargets[0]!.sources).toEqual(['native/prng.cpp']);
-    expect(prngTargets[0]!.cflags_cc).toContain('-ffp-contract=off');
+    const exactTargets = gyp().targets.filter((t) => (t.sources ?? []).some((f) => exact.includes(f)));
+    expect(exactTargets).toHaveLength(1);
+    expect(exactTargets[0]!.sources).toEqual(exact);
+    expect(exactTargets[0]!.cflags_cc).toContain('-ffp-contract=off');
     expect(readFileSync(join(root, 'binding.gyp'), 'utf8')).not.toMatch(/-ffast-math|-Ofast/);
   });
 
