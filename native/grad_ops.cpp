@@ -69,11 +69,17 @@ void depthwiseBackwardWeights(const Node& n, const Node& in, const float* x, con
       }
 }
 
+// The weight gradient sums each product over positions in kSumLanes float lanes (lane l takes the positions
+// q = l mod kSumLanes, in order; the tail past the last whole block is added in double), then the lanes 0 .. 15 in
+// double, in order. The lanes are fixed at 16 whatever the vector width, so AVX-512 (one vector per accumulator),
+// AVX2 (two) and 128-bit builds (four) give the same values bit for bit.
+inline constexpr int kSumLanes = 16;
+inline constexpr int kParts = kSumLanes / kVecFloats;
+static_assert(kSumLanes % kVecFloats == 0, "the vector width must divide the 16 summation lanes");
+
 #if defined(__AVX2__)
-// Adds lanes 0..7 of eight 8-lane vectors r[0..7] to eight double sums (lo: vectors 0-3, hi: 4-7), lane by lane in
-// order (sum_i + lane 0 + lane 1 + ... + lane 7), as the scalar loop of ntTile adds them, eight sums at once after an
-// 8 x 8 transpose.
-inline void addLanes8(const __m256* r, __m256d& lo, __m256d& hi) {
+// Lane l of eight 8-lane vectors r[0..7], for l = 0 .. 7: c[l] = (r_0[l], r_1[l], ..., r_7[l]) (an 8 x 8 transpose).
+inline void transposeLanes8(const __m256* r, __m256* c) {
   __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | lanes 4, 5
@@ -85,26 +91,32 @@ inline void addLanes8(const __m256* r, __m256d& lo, __m256d& hi) {
     u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));  // lane 2 | lane 6
     u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));  // lane 3 | lane 7
   }
-  for (int l = 0; l < 8; ++l) {
-    // lane l of r0..r7: the low halves of u[l % 4] and u[l % 4 + 4] for l < 4, their high halves for l >= 4
-    const __m256 c = _mm256_permute2f128_ps(u[l % 4], u[l % 4 + 4], l < 4 ? 0x20 : 0x31);
-    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c)));
-    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1)));
-  }
+  // lane l: the low halves of u[l % 4] and u[l % 4 + 4] for l < 4, their high halves for l >= 4
+  for (int l = 0; l < 8; ++l) c[l] = _mm256_permute2f128_ps(u[l % 4], u[l % 4 + 4], l < 4 ? 0x20 : 0x31);
 }
 #endif
 
 #if defined(__AVX2__) && !defined(__AVX512F__)
-// A full ntTile (4 x 2 accumulators of 8 lanes) has its lane sums vectorised.
+// A full ntTile (4 x 2 accumulators of two 8-lane vectors) has its lane sums vectorised.
 inline constexpr int kLaneTile = 8;
-// Lane sums of eight 8-lane accumulators in double, each exactly as the scalar loop of ntTile adds them
-// (0 + lane 0 + lane 1 + ... + lane 7, in that order). At 8 x 8 and 16 x 16 output planes (64-256 positions) the
-// scalar lane sums took ~45 % of the weight-gradient time.
+// Lane sums of eight 16-lane accumulators (v[2k], v[2k + 1]: lanes 0-7 and 8-15 of accumulator k) in double, each
+// exactly as the scalar loop of ntTile adds them (0 + lane 0 + ... + lane 15, in that order), eight at once: lanes
+// 0-7 of all eight through one 8 x 8 transpose, then lanes 8-15 through another. At 8 x 8 and 16 x 16 output planes
+// (64-256 positions) the scalar lane sums took ~45 % of the weight-gradient time.
 inline void laneSumsTile(const vfloat* v, double* out) {
-  __m256 r[8];
-  for (int i = 0; i < 8; ++i) r[i] = static_cast<__m256>(v[i]);
+  __m256 first[8], second[8], c[8];
+  for (int k = 0; k < 8; ++k) {
+    first[k] = static_cast<__m256>(v[2 * k]);
+    second[k] = static_cast<__m256>(v[2 * k + 1]);
+  }
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  addLanes8(r, lo, hi);
+  for (const __m256* half : {first, second}) {
+    transposeLanes8(half, c);
+    for (int l = 0; l < 8; ++l) {
+      lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c[l])));
+      hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c[l], 1)));
+    }
+  }
   _mm256_storeu_pd(out, lo);
   _mm256_storeu_pd(out + 4, hi);
 }
@@ -119,7 +131,7 @@ inline constexpr int kLaneTile = 16;
 // chain of 16 dependent double adds per accumulator, 256 per tile).
 inline void laneSumsTile(const vfloat* v, double* out) {
   for (int g = 0; g < 2; ++g) {
-    __m256 low[8], high[8];
+    __m256 low[8], high[8], c[8];
     for (int i = 0; i < 8; ++i) {
       // halves read back from the accumulators' stack copy (store forwarding; GCC 12 warns on the cast intrinsics)
       const float* f = reinterpret_cast<const float*>(&v[g * 8 + i]);
@@ -127,8 +139,13 @@ inline void laneSumsTile(const vfloat* v, double* out) {
       high[i] = _mm256_loadu_ps(f + kVecFloats / 2);
     }
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    addLanes8(low, lo, hi);
-    addLanes8(high, lo, hi);
+    for (const __m256* half : {low, high}) {
+      transposeLanes8(half, c);
+      for (int l = 0; l < 8; ++l) {
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c[l])));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c[l], 1)));
+      }
+    }
     _mm256_storeu_pd(out + g * 8, lo);
     _mm256_storeu_pd(out + g * 8 + 4, hi);
   }
@@ -144,33 +161,41 @@ inline void pinRegister(vfloat& v) {
 #endif
 }
 
-// Register tile of gemmNT: MR rows of A x TR rows of B, accumulated over positions in vectors, then summed.
+// Register tile of gemmNT: MR rows of A x TR rows of B, accumulated over positions in kSumLanes lanes (kParts
+// vectors each), then summed.
 template <int MR, int TR>
 inline void ntTile(size_t P, const float* __restrict A, const float* __restrict B, double* __restrict C, size_t ldc) {
-  vfloat acc[MR][TR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < TR; ++j) acc[i][j] = vfloat{};
+  vfloat acc[MR][TR][kParts];
   size_t q = 0;
-  for (; q + kVecFloats <= P; q += kVecFloats) {
-    vfloat a[MR], b[TR];
-    // both operands are pinned in registers: GCC otherwise folds one of them into every FMA as a memory operand,
-    // loading it again per use (12 or 10 loads per 8 FMAs at 4 x 2 instead of 6: load-bound)
-    for (int i = 0; i < MR; ++i) {
-      a[i] = loadu(A + i * P + q);
-      pinRegister(a[i]);
-    }
-    for (int j = 0; j < TR; ++j) {
-      b[j] = loadu(B + j * P + q);
-      pinRegister(b[j]);
+  // one part of every accumulator at a time (part h: lanes h*kVecFloats ..), so a tile needs only MR x TR
+  // registers; the rows read again for the next part are still in L1
+  for (int h = 0; h < kParts; ++h) {
+    vfloat part[MR][TR];
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < TR; ++j) part[i][j] = vfloat{};
+    for (q = 0; q + kSumLanes <= P; q += kSumLanes) {
+      vfloat a[MR], b[TR];
+      // both operands are pinned in registers: GCC otherwise folds one of them into every FMA as a memory operand,
+      // loading it again per use (12 or 10 loads per 8 FMAs at 4 x 2 instead of 6: load-bound)
+      for (int i = 0; i < MR; ++i) {
+        a[i] = loadu(A + i * P + q + h * kVecFloats);
+        pinRegister(a[i]);
+      }
+      for (int j = 0; j < TR; ++j) {
+        b[j] = loadu(B + j * P + q + h * kVecFloats);
+        pinRegister(b[j]);
+      }
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < TR; ++j) part[i][j] += a[i] * b[j];
     }
     for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < TR; ++j) acc[i][j] += a[i] * b[j];
+      for (int j = 0; j < TR; ++j) acc[i][j][h] = part[i][j];
   }
 #if defined(__AVX2__)
   if constexpr (MR * TR == kLaneTile) {
     if (q == P) {
       double sums[kLaneTile];
-      laneSumsTile(&acc[0][0], sums);
+      laneSumsTile(&acc[0][0][0], sums);
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < TR; ++j) C[static_cast<size_t>(i) * ldc + j] += sums[i * TR + j];
       return;
@@ -180,7 +205,8 @@ inline void ntTile(size_t P, const float* __restrict A, const float* __restrict 
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < TR; ++j) {
       double sum = 0;
-      for (int l = 0; l < kVecFloats; ++l) sum += acc[i][j][l];
+      for (int h = 0; h < kParts; ++h)
+        for (int l = 0; l < kVecFloats; ++l) sum += acc[i][j][h][l];
       for (size_t t = q; t < P; ++t) sum += static_cast<double>(A[i * P + t]) * B[j * P + t];
       C[static_cast<size_t>(i) * ldc + j] += sum;
     }
@@ -208,7 +234,7 @@ void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
 
 LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles) {
   LaneSumCheck r;
-  r.lanes = kVecFloats;
+  r.lanes = kSumLanes;
 #if defined(__AVX2__)
   r.accumulators = kLaneTile;
   uint64_t state = 0x9E3779B97F4A7C15ull ^ seed;
@@ -219,8 +245,8 @@ LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles) {
     return static_cast<uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
   };
   for (int t = 0; t < tiles; ++t) {
-    alignas(64) vfloat v[kLaneTile];
-    for (int i = 0; i < kLaneTile; ++i)
+    alignas(64) vfloat v[kLaneTile * kParts];
+    for (int i = 0; i < kLaneTile * kParts; ++i)
       for (int l = 0; l < kVecFloats; ++l) {
         const uint32_t u = next();
         const float mant = 1.0f + static_cast<float>(u & 0xFFFFFF) / 16777216.0f;
@@ -229,8 +255,9 @@ LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles) {
     double fast[kLaneTile];
     laneSumsTile(v, fast);
     for (int i = 0; i < kLaneTile; ++i) {
-      double slow = 0;  // ntTile's scalar loop
-      for (int l = 0; l < kVecFloats; ++l) slow += v[i][l];
+      double slow = 0;  // ntTile's scalar loop: the accumulator's parts in order, each part's lanes in order
+      for (int h = 0; h < kParts; ++h)
+        for (int l = 0; l < kVecFloats; ++l) slow += v[i * kParts + h][l];
       ++r.compared;
       if (std::memcmp(&slow, &fast[i], sizeof(double)) != 0) ++r.mismatches;
     }

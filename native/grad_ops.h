@@ -39,7 +39,7 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
 // shows in the last bits) summed by the vector path and by the scalar loop it replaces; they must agree bit for bit.
 struct LaneSumCheck {
   int accumulators = 0;  // accumulators per tile whose lanes the vector path sums together (0: no vector path)
-  int lanes = 0;         // floats per accumulator
+  int lanes = 0;         // float lanes per accumulator (16 on every build: kSumLanes)
   long long compared = 0;
   long long mismatches = 0;
 };
