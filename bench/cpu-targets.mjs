@@ -4,7 +4,7 @@
 // value with the first target's: the default `score` rows (ensemble fitness, SWAP, reg-SWAP) and all 21 proxies under
 // the SWAP protocol. Targets other than this CPU's own must be ones this CPU can run.
 //
-//   npm run build && node bench/cpu-targets.mjs [--commit C] --targets "-march=native;-march=native -mtune=icelake-server;-march=haswell;-march=znver3"
+//   npm run build && node bench/cpu-targets.mjs [--commit C] --targets="-march=native;-march=native -mtune=icelake-server;-march=haswell;-march=znver3"
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

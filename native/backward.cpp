@@ -268,10 +268,25 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         break;
       case Op::Linear: {
         const float* bias = n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr;
-        linearForward(x, p, req.blockScale ? nullptr : bias, y, S, n.fin, n.fout);
-        if (req.blockScale) {
-          fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
-          if (bias) addScaledBias(y, bias, S, n.fout, 1, fexp_[i]);
+        if (req.blockScale && bias) {
+          // the bias starts the double sum, as in the unscaled pass: x is first raised to the bias's exponent if
+          // that is larger, so the scaled bias stays a normal float
+          int e = fexp_[static_cast<size_t>(n.inputs[0])];
+          const int kb = biasExponent(bias, n.fout);
+          if (kb != kZeroExponent && (e == kZeroExponent || kb > e)) {
+            const size_t inCount = static_cast<size_t>(S) * n.fin;
+            float* t = acquire(inCount, false);
+            alignedCopy(x, inCount, e, kb, t);
+            aligned.push_back(t);
+            x = t;
+            e = kb;
+          }
+          fexp_[i] = e;
+          const std::vector<float> at = kb == kZeroExponent ? std::vector<float>() : biasAt(bias, n.fout, e);
+          linearForward(x, p, at.empty() ? nullptr : at.data(), y, S, n.fin, n.fout);
+        } else {
+          if (req.blockScale) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
+          linearForward(x, p, bias, y, S, n.fin, n.fout);
         }
         break;
       }

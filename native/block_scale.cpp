@@ -42,18 +42,26 @@ void alignedCopy(const float* src, size_t n, int from, int to, float* dst) {
   if (from != to) scalePow2(dst, n, from == kZeroExponent ? -1000 : from - to);
 }
 
-void addScaledBias(float* y, const float* bias, int S, int C, size_t HW, int& exponent) {
+int biasExponent(const float* bias, int C) {
   float bmax = 0;
   for (int c = 0; c < C; ++c) bmax = std::max(bmax, std::fabs(bias[c]));
-  if (bmax == 0) return;
-  const int kb = std::ilogb(bmax);
+  return bmax == 0 ? kZeroExponent : std::ilogb(bmax);
+}
+
+std::vector<float> biasAt(const float* bias, int C, int exponent) {
+  std::vector<float> scaled(static_cast<size_t>(C));
+  for (int c = 0; c < C; ++c) scaled[static_cast<size_t>(c)] = static_cast<float>(std::ldexp(static_cast<double>(bias[c]), -exponent));
+  return scaled;
+}
+
+void addScaledBias(float* y, const float* bias, int S, int C, size_t HW, int& exponent) {
+  const int kb = biasExponent(bias, C);
+  if (kb == kZeroExponent) return;
   if (exponent == kZeroExponent || kb > exponent) {
     if (exponent != kZeroExponent) scalePow2(y, static_cast<size_t>(S) * C * HW, exponent - kb);
     exponent = kb;
   }
-  std::vector<float> scaled(static_cast<size_t>(C));
-  for (int c = 0; c < C; ++c) scaled[static_cast<size_t>(c)] = static_cast<float>(std::ldexp(static_cast<double>(bias[c]), -exponent));
-  addChannelBias(y, scaled.data(), S, C, HW);
+  addChannelBias(y, biasAt(bias, C, exponent).data(), S, C, HW);
 }
 
 }  // namespace swapnas

@@ -6,6 +6,7 @@
 // their tensor's largest one lose bits (they become subnormal or zero).
 
 #include <cstddef>
+#include <vector>
 
 namespace swapnas {
 
@@ -23,6 +24,12 @@ void renormalize(float* x, size_t n, int& exponent);
 
 // A copy of `src` expressed at exponent `to` (>= its own `from`).
 void alignedCopy(const float* src, size_t n, int from, int to, float* dst);
+
+// The exponent of a bias vector's largest magnitude (kZeroExponent when all zero).
+int biasExponent(const float* bias, int C);
+
+// bias * 2^-exponent, rounded to float (exact while the result is a normal float).
+std::vector<float> biasAt(const float* bias, int C, int exponent);
 
 // y (S x C x HW, exponent `exponent`) += bias per channel (true values, unscaled): y's exponent is first raised to the
 // bias's where that is larger, so the scaled bias stays a normal float.

@@ -71,8 +71,9 @@ void depthwiseBackwardWeights(const Node& n, const Node& in, const float* x, con
 
 // The weight gradient sums each product over positions in kSumLanes float lanes (lane l takes the positions
 // q = l mod kSumLanes, in order; the tail past the last whole block is added in double), then the lanes 0 .. 15 in
-// double, in order. The lanes are fixed at 16 whatever the vector width, so AVX-512 (one vector per accumulator),
-// AVX2 (two) and 128-bit builds (four) give the same values bit for bit.
+// double, in order. The lanes are fixed at 16 whatever the vector width, so AVX-512 (one vector per accumulator)
+// and AVX2 (two) builds give the same values bit for bit (bench/cpu-targets.mjs); so do 128-bit builds with FMA
+// (four; a build without FMA rounds every multiply-add twice and differs everywhere).
 inline constexpr int kSumLanes = 16;
 inline constexpr int kParts = kSumLanes / kVecFloats;
 static_assert(kSumLanes % kVecFloats == 0, "the vector width must divide the 16 summation lanes");

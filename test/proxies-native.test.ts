@@ -270,6 +270,14 @@ function scaledBranches(): { name: string; net: Network; scale: (ref: ParamRef) 
   return { name: 'scaled-branches', net, scale: (ref) => (ref.node === d && ref.kind === 'weight' ? 2 ** 40 : 1) };
 }
 
+/** Biased linear layers inside the network, on activations far below their biases (the bias sets the exponent). */
+function biasedLinears(): { name: string; net: Network; scale: (ref: ParamRef) => number; input: number } {
+  const b = new GraphBuilder([3, 5, 5]);
+  const l1 = b.linear(b.gap(b.relu(b.conv(b.input, 4, 3))), 6, true);
+  const net = b.finish(b.linear(b.relu(l1), 3, true), { space: 'test', arch: 'biased-linears' });
+  return { name: 'biased-linears', net, scale: () => 1, input: 2 ** -60 };
+}
+
 describe('block floating point (synflow on deep networks) keeps the mantissas of an unscaled float32 pass', () => {
   const graphs = [
     ...opGraphs().map(({ name, net: g }) => ({
@@ -278,13 +286,19 @@ describe('block floating point (synflow on deep networks) keeps the mantissas of
       scale: (ref: ParamRef) => (ref.node === g.output && ref.kind === 'weight' ? 2 ** 50 : 1),
     })),
     scaledBranches(),
+    biasedLinears(),
   ];
-  for (const { name, net: g, scale } of graphs)
+  for (const { name, net: g, scale, input } of graphs as {
+    name: string;
+    net: Network;
+    scale: (ref: ParamRef) => number;
+    input?: number;
+  }[])
     it(`${name}: weight gradients bit for bit, with exponents, where renormalising is forced`, async () => {
       // inputs 2^34 and scaled weights: activations and cotangents leave [2^-32, 2^32), so the block pass
       // renormalises them (and aligns them where they meet), yet an unscaled float32 pass stays finite
       const params = mapParams(randomParams(g, 7), (v, ref) => Math.fround(v * scale(ref)));
-      const x = Float32Array.from(randomData(g, 3, 17).x, (v) => v * 2 ** 34);
+      const x = Float32Array.from(randomData(g, 3, 17).x, (v) => v * (input ?? 2 ** 34));
       const packed = packParams(g, params);
       const plain = await nativeProxyPass(load.addon, g, packed, x, 3, { bn: 'identity', wantParams: true });
       const block = await nativeProxyPass(load.addon, g, packed, x, 3, {
@@ -311,6 +325,10 @@ describe('block floating point (synflow on deep networks) keeps the mantissas of
     const x = Float32Array.from(randomData(g, 2, 3).x);
     const call = (req: Parameters<typeof nativeProxyPass>[5]) => nativeProxyPass(load.addon, g, packed, x, 2, req);
     await expect(call({ bn: 'train', wantParams: true, blockScale: true })).rejects.toMatchObject({ code: 'E_OPTION' });
+    for (const extra of [{ wantInput: true }, { wantSaliency: true }, { bnVar: true }])
+      await expect(call({ bn: 'identity', wantParams: true, blockScale: true, ...extra })).rejects.toMatchObject({
+        code: 'E_OPTION',
+      });
     await expect(call({ bn: 'identity', labels: [0, 1], blockScale: true })).rejects.toMatchObject({
       code: 'E_OPTION',
     });

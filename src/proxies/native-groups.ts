@@ -230,8 +230,8 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
     const t = weightAt.get(id)!;
     return r.params.subarray(t.offset, t.offset + t.size);
   };
-  const scale = blockScale ? (id: number) => 2 ** r.weightExp[id]! : () => 1;
-  const v = synflowFromGrads(net, c.params, grad, s.bn, scale).value;
+  const exponent = blockScale ? (id: number) => r.weightExp[id]! : () => 0;
+  const v = synflowFromGrads(net, c.params, grad, s.bn, exponent).value;
   const inRange = blockScale ? v !== null : v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN);
   if (inRange && v !== null) return { [group]: finite(group, v) };
   return {

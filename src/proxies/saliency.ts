@@ -158,21 +158,24 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
 
 /**
  * Σ_l Σ |W_l ⊙ g_l| of synflow's |θ| and their gradients (any engine's): `weights` as drawn (|·| is taken here),
- * `grad(id)` node id's weight gradient, times `scale(id)` (a power of two: the native pass's block exponent, exact).
+ * `grad(id)` node id's weight gradient, times 2^`exponent(id)` (the native pass's block exponent; exact, applied in
+ * two halves so that neither factor overflows or underflows where the product does not).
  */
 export function synflowFromGrads(
   net: Network,
   weights: NetParams,
   grad: (id: number) => ArrayLike<number> | undefined,
   bn: BnMode,
-  scale: (id: number) => number = () => 1,
+  exponent: (id: number) => number = () => 0,
 ): ProxyValue {
   let s = 0;
   for (const id of weightedNodes(net)) {
     const w = weights[id]!.weight!;
     const gw = grad(id);
-    const f = scale(id);
-    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * (gw[i]! * f));
+    const e = exponent(id);
+    const f1 = 2 ** Math.trunc(e / 2);
+    const f2 = 2 ** (e - Math.trunc(e / 2));
+    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * (gw[i]! * f1 * f2));
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
 }

@@ -124,11 +124,16 @@ export async function nativeProxyPass(
       req.passes?.length ||
       (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) ||
       req.keep?.length ||
-      req.nwot)
+      req.nwot ||
+      req.bnVar ||
+      req.scalars?.length ||
+      req.wantInput ||
+      req.wantSaliency ||
+      req.wantHvp)
   )
     throw new SwapError(
       'E_OPTION',
-      'block scaling is for the output-seeded pass of the sum objective with BN as identity (or none), and nothing else',
+      'block scaling is for the weight gradients of the sum objective with BN as identity (or none), and nothing else',
     );
   if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
     throw new SwapError(
