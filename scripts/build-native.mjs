@@ -13,6 +13,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleOptions } from './native-cache.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -60,25 +61,20 @@ if (!existsSync(cmakeJs)) die(`cannot build the native addon: ${cmakeJs} is miss
 
 const args = [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build')];
 args.push('--config', env.SWAPNAS_DEBUG === '1' ? 'Debug' : 'Release');
-if (env.SWAPNAS_NATIVE_ARCH === '0' || env.SWAPNAS_NATIVE_ARCH === 'OFF') {
-  args.push('--CDSWAPNAS_NATIVE_ARCH=OFF');
-  if (env.SWAPNAS_ARCH_FLAGS) args.push(`--CDSWAPNAS_ARCH_FLAGS=${env.SWAPNAS_ARCH_FLAGS}`);
-}
 {
+  const nativeArch = ['0', 'OFF'].includes(env.SWAPNAS_NATIVE_ARCH ?? '') ? 'OFF' : 'ON';
+  const archFlags = nativeArch === 'OFF' ? (env.SWAPNAS_ARCH_FLAGS ?? '').trim() : '';
   const cuda = (env.SWAPNAS_CUDA ?? '').toUpperCase();
   const mode = ['0', 'OFF', 'NO', 'FALSE'].includes(cuda)
     ? 'OFF'
     : ['1', 'ON', 'YES', 'TRUE'].includes(cuda)
       ? 'ON'
       : 'AUTO';
-  args.push(`--CDSWAPNAS_CUDA=${mode}`);
-  // cmake-js only configures (and so only applies -D options) when build/CMakeCache.txt is missing: drop a cache
-  // configured with another CUDA mode (objects stay; only what changed is rebuilt).
+  const wanted = { SWAPNAS_NATIVE_ARCH: nativeArch, SWAPNAS_ARCH_FLAGS: archFlags, SWAPNAS_CUDA: mode };
+  for (const [name, value] of Object.entries(wanted)) args.push(`--CD${name}=${value}`);
+  // a cache configured with other options would keep them (scripts/native-cache.mjs): drop it
   const cache = join(root, 'build', 'CMakeCache.txt');
-  if (existsSync(cache)) {
-    const m = /^SWAPNAS_CUDA:[A-Z]+=(.*)$/m.exec(readFileSync(cache, 'utf8'));
-    if (!m || m[1].trim().toUpperCase() !== mode) rmSync(cache);
-  }
+  if (existsSync(cache) && staleOptions(readFileSync(cache, 'utf8'), wanted).length > 0) rmSync(cache);
 }
 if (env.CMAKE) args.push('--cmake-path', env.CMAKE);
 
