@@ -233,11 +233,50 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const exponent = blockScale ? (id: number) => r.weightExp[id]! : () => 0;
   const v = synflowFromGrads(net, c.params, grad, s.bn, exponent).value;
   const inRange = blockScale ? v !== null : v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN);
-  if (inRange && v !== null) return { [group]: finite(group, v) };
-  return {
-    routed: `${group}: its float32 value (${v ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
-  };
+  if (!inRange || v === null)
+    return {
+      routed: `${group}: its float32 value (${v ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
+    };
+  if (blockScale) return { [group]: finite(group, v) };
+  const drift = await roundingDrift(c, abs, v, weightAt);
+  if (drift > SYNFLOW_BN_DRIFT)
+    return {
+      routed: `${group}: two float32 passes that differ only in rounding disagree by ${drift.toExponential(1)} (gradients that are analytically near zero below train-mode BN, left as float32 rounding); computed in float64 on the reference engine`,
+    };
+  return { [group]: finite(group, v) };
 }
+
+/**
+ * synflow_bn's float32 trouble: on its one all-ones sample many gradients below a train-mode BN are analytically
+ * (near) zero, and float32 leaves rounding error there that can outweigh the true value (0.15 relative on a cell of
+ * 1×1 convolutions and skips; the float64 reference, like the official double-precision code, leaves ~1e-9). The
+ * value is invariant to the input's scale — the first BN normalises it (up to its ε) — so a second pass on inputs
+ * 1 + 2^-16, which rounds differently, changes the true part by < 1e-9 and the rounding part by its own size. The
+ * relative difference of the two values; above SYNFLOW_BN_DRIFT the group goes to the float64 reference.
+ */
+async function roundingDrift(
+  c: NativeGroupContext,
+  abs: Float32Array,
+  v: number,
+  weightAt: Map<number, { offset: number; size: number }>,
+): Promise<number> {
+  const { net, s } = c;
+  const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1 + 2 ** -16);
+  const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, abs);
+  const grad = (id: number) => {
+    const t = weightAt.get(id)!;
+    return r.params.subarray(t.offset, t.offset + t.size);
+  };
+  const v2 = synflowFromGrads(net, c.params, grad, s.bn).value;
+  return v2 === null ? Infinity : v === 0 ? (v2 === 0 ? 0 : Infinity) : Math.abs(v2 / v - 1);
+}
+
+/**
+ * Above this relative drift between the two rounding probes synflow_bn runs in float64. On 60 NB201 cells of
+ * SWAP's proxy network every cell more than 1e-4 from float64 drifted by ≥ 2.6e-5, and the cells kept native
+ * (drift ≤ 1e-6) were all within 5.1e-5 of it.
+ */
+const SYNFLOW_BN_DRIFT = 1e-6;
 
 /** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */
 function absInPlace(a: Float32Array): void {
