@@ -184,6 +184,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     const float* x = n.inputs.empty() ? nullptr : out_[static_cast<size_t>(n.inputs[0])];
     const float* p = params + offsets_[i];
     const size_t HW = static_cast<size_t>(n.h) * n.w;
+    // blockScale: an op keeps its (first) input's exponent unless it sets its own (Add/Concat, biases)
+    if (req.blockScale && !n.inputs.empty()) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
     switch (n.op) {
       case Op::Input:
         std::memcpy(y, input, count * sizeof(float));
@@ -252,7 +254,6 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         const size_t inPer = in->numel(), outPer = n.numel();
         split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); },
               convMacs(n, S));
-        if (req.blockScale) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
         const float* bias = n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr;
         if (bias && req.blockScale)
           addScaledBias(y, bias, S, n.cout, HW, fexp_[i]);
@@ -271,7 +272,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         if (req.blockScale && bias) {
           // the bias starts the double sum, as in the unscaled pass: x is first raised to the bias's exponent if
           // that is larger, so the scaled bias stays a normal float
-          int e = fexp_[static_cast<size_t>(n.inputs[0])];
+          int e = fexp_[i];
           const int kb = biasExponent(bias, n.fout);
           if (kb != kZeroExponent && (e == kZeroExponent || kb > e)) {
             const size_t inCount = static_cast<size_t>(S) * n.fin;
@@ -285,16 +286,12 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           const std::vector<float> at = kb == kZeroExponent ? std::vector<float>() : biasAt(bias, n.fout, e);
           linearForward(x, p, at.empty() ? nullptr : at.data(), y, S, n.fin, n.fout);
         } else {
-          if (req.blockScale) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
           linearForward(x, p, bias, y, S, n.fin, n.fout);
         }
         break;
       }
     }
     if (req.blockScale) {
-      // single-input ops keep their input's exponent (conv and linear set theirs above, Add/Concat in alignInputs)
-      if (n.op != Op::Conv && n.op != Op::Linear && n.op != Op::Add && n.op != Op::Concat && !n.inputs.empty())
-        fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
       renormalize(y, count, fexp_[i]);
       for (float*& t : aligned) release(t);
       aligned.clear();

@@ -79,8 +79,10 @@ inline constexpr int kParts = kSumLanes / kVecFloats;
 static_assert(kSumLanes % kVecFloats == 0, "the vector width must divide the 16 summation lanes");
 
 #if defined(__AVX2__)
-// Lane l of eight 8-lane vectors r[0..7], for l = 0 .. 7: c[l] = (r_0[l], r_1[l], ..., r_7[l]) (an 8 x 8 transpose).
-inline void transposeLanes8(const __m256* r, __m256* c) {
+// Adds lanes 0..7 of eight 8-lane vectors r[0..7] to eight double sums (lo: vectors 0-3, hi: 4-7), lane by lane in
+// order (sum_i + lane 0 + lane 1 + ... + lane 7), as the scalar loop of ntTile adds them, eight sums at once after an
+// 8 x 8 transpose.
+inline void addLanes8(const __m256* r, __m256d& lo, __m256d& hi) {
   __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | lanes 4, 5
@@ -92,8 +94,12 @@ inline void transposeLanes8(const __m256* r, __m256* c) {
     u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));  // lane 2 | lane 6
     u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));  // lane 3 | lane 7
   }
-  // lane l: the low halves of u[l % 4] and u[l % 4 + 4] for l < 4, their high halves for l >= 4
-  for (int l = 0; l < 8; ++l) c[l] = _mm256_permute2f128_ps(u[l % 4], u[l % 4 + 4], l < 4 ? 0x20 : 0x31);
+  for (int l = 0; l < 8; ++l) {
+    // lane l of r0..r7: the low halves of u[l % 4] and u[l % 4 + 4] for l < 4, their high halves for l >= 4
+    const __m256 c = _mm256_permute2f128_ps(u[l % 4], u[l % 4 + 4], l < 4 ? 0x20 : 0x31);
+    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c)));
+    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1)));
+  }
 }
 #endif
 
@@ -105,19 +111,14 @@ inline constexpr int kLaneTile = 8;
 // 0-7 of all eight through one 8 x 8 transpose, then lanes 8-15 through another. At 8 x 8 and 16 x 16 output planes
 // (64-256 positions) the scalar lane sums took ~45 % of the weight-gradient time.
 inline void laneSumsTile(const vfloat* v, double* out) {
-  __m256 first[8], second[8], c[8];
+  __m256 first[8], second[8];
   for (int k = 0; k < 8; ++k) {
     first[k] = static_cast<__m256>(v[2 * k]);
     second[k] = static_cast<__m256>(v[2 * k + 1]);
   }
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  for (const __m256* half : {first, second}) {
-    transposeLanes8(half, c);
-    for (int l = 0; l < 8; ++l) {
-      lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c[l])));
-      hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c[l], 1)));
-    }
-  }
+  addLanes8(first, lo, hi);
+  addLanes8(second, lo, hi);
   _mm256_storeu_pd(out, lo);
   _mm256_storeu_pd(out + 4, hi);
 }
@@ -132,7 +133,7 @@ inline constexpr int kLaneTile = 16;
 // chain of 16 dependent double adds per accumulator, 256 per tile).
 inline void laneSumsTile(const vfloat* v, double* out) {
   for (int g = 0; g < 2; ++g) {
-    __m256 low[8], high[8], c[8];
+    __m256 low[8], high[8];
     for (int i = 0; i < 8; ++i) {
       // halves read back from the accumulators' stack copy (store forwarding; GCC 12 warns on the cast intrinsics)
       const float* f = reinterpret_cast<const float*>(&v[g * 8 + i]);
@@ -140,13 +141,8 @@ inline void laneSumsTile(const vfloat* v, double* out) {
       high[i] = _mm256_loadu_ps(f + kVecFloats / 2);
     }
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    for (const __m256* half : {low, high}) {
-      transposeLanes8(half, c);
-      for (int l = 0; l < 8; ++l) {
-        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(c[l])));
-        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(c[l], 1)));
-      }
-    }
+    addLanes8(low, lo, hi);
+    addLanes8(high, lo, hi);
     _mm256_storeu_pd(out + g * 8, lo);
     _mm256_storeu_pd(out + g * 8 + 4, hi);
   }

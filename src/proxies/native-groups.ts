@@ -211,7 +211,8 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  * (`blockScale`, native/block_scale.h): each activation and cotangent tensor carries its own power-of-two exponent,
  * and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly, so the
  * mantissas are those of an unscaled float32 pass wherever that pass stayed in range; the sum Σ |W ⊙ g| · 2^e is
- * taken in float64. With BN in train mode (synflow_bn) BN renormalises every layer and one plain pass is kept.
+ * taken in float64. With BN in train mode (synflow_bn) BN renormalises every layer: plain passes, two of them
+ * (SYNFLOW_BN_DRIFT).
  * A value that still is not finite (beyond float64, or a float32 overflow within a pass) is routed to the float64
  * reference with the reason.
  */
@@ -224,21 +225,32 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   const blockScale = s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn');
-  const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1);
-  const r = await c.pass(x, 1, { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : {}) }, abs);
-  const grad = (id: number) => {
-    const t = weightAt.get(id)!;
-    return r.params.subarray(t.offset, t.offset + t.size);
+  /** synflow of one pass on inputs all equal to `fill`. */
+  const value = async (fill: number) => {
+    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(fill);
+    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : {}) }, abs);
+    const grad = (id: number) => {
+      const t = weightAt.get(id)!;
+      return r.params.subarray(t.offset, t.offset + t.size);
+    };
+    return synflowFromGrads(net, c.params, grad, s.bn, blockScale ? (id) => r.weightExp[id]! : undefined).value;
   };
-  const exponent = blockScale ? (id: number) => r.weightExp[id]! : () => 0;
-  const v = synflowFromGrads(net, c.params, grad, s.bn, exponent).value;
+  // synflow_bn: a second pass whose inputs round differently, in flight beside the first (see SYNFLOW_BN_DRIFT)
+  const [v, probe] = await Promise.all([value(1), blockScale ? null : value(1 + 2 ** -16)]);
   const inRange = blockScale ? v !== null : v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN);
   if (!inRange || v === null)
     return {
       routed: `${group}: its float32 value (${v ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
     };
-  if (blockScale) return { [group]: finite(group, v) };
-  const drift = await roundingDrift(c, abs, v, weightAt);
+  const drift = blockScale
+    ? 0
+    : probe === null
+      ? Infinity
+      : v === 0
+        ? probe === 0
+          ? 0
+          : Infinity
+        : Math.abs(probe / v - 1);
   if (drift > SYNFLOW_BN_DRIFT)
     return {
       routed: `${group}: two float32 passes that differ only in rounding disagree by ${drift.toExponential(1)} (gradients that are analytically near zero below train-mode BN, left as float32 rounding); computed in float64 on the reference engine`,
@@ -251,30 +263,10 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
  * (near) zero, and float32 leaves rounding error there that can outweigh the true value (0.15 relative on a cell of
  * 1×1 convolutions and skips; the float64 reference, like the official double-precision code, leaves ~1e-9). The
  * value is invariant to the input's scale — the first BN normalises it (up to its ε) — so a second pass on inputs
- * 1 + 2^-16, which rounds differently, changes the true part by < 1e-9 and the rounding part by its own size. The
- * relative difference of the two values; above SYNFLOW_BN_DRIFT the group goes to the float64 reference.
- */
-async function roundingDrift(
-  c: NativeGroupContext,
-  abs: Float32Array,
-  v: number,
-  weightAt: Map<number, { offset: number; size: number }>,
-): Promise<number> {
-  const { net, s } = c;
-  const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1 + 2 ** -16);
-  const r = await c.pass(x, 1, { bn: s.bn, wantParams: true }, abs);
-  const grad = (id: number) => {
-    const t = weightAt.get(id)!;
-    return r.params.subarray(t.offset, t.offset + t.size);
-  };
-  const v2 = synflowFromGrads(net, c.params, grad, s.bn).value;
-  return v2 === null ? Infinity : v === 0 ? (v2 === 0 ? 0 : Infinity) : Math.abs(v2 / v - 1);
-}
-
-/**
- * Above this relative drift between the two rounding probes synflow_bn runs in float64. On 60 NB201 cells of
- * SWAP's proxy network every cell more than 1e-4 from float64 drifted by ≥ 2.6e-5, and the cells kept native
- * (drift ≤ 1e-6) were all within 5.1e-5 of it.
+ * 1 + 2^-16, which rounds differently, changes the true part by < 1e-9 and the rounding part by its own size. Above
+ * this relative drift between the two the group runs in float64. On 60 NB201 cells of SWAP's proxy network every
+ * cell more than 1e-4 from float64 drifted by ≥ 2.6e-5, and the cells kept native (drift ≤ 1e-6) were all within
+ * 5.1e-5 of it.
  */
 const SYNFLOW_BN_DRIFT = 1e-6;
 
