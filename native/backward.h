@@ -105,6 +105,7 @@ struct GradResult {
   // GradRequest::blockScale: per node, the exponent of its weight gradient (true = params mantissa * 2^exp;
   // kZeroExponent for an all-zero one; 0 for nodes without weights)
   std::vector<int32_t> weightExp;
+  std::vector<double> params64;  // the float64 pass (f64_pass.h): packed gradients in double (params stays empty)
 };
 
 // Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on

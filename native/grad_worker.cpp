@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common.h"
+#include "f64_pass.h"
 #include "grad_ops.h"
 #include "ir.h"
 #include "job.h"
@@ -98,6 +99,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.scalars = job_.scalars.data();
   req.scalarCount = job_.scalars.size() / 3;
   ItemQueue queue(total, token);
+  if (job_.float64) return runFloat64(nets, threads, queue, token, progress);
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;
@@ -116,6 +118,27 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
       progress.Send(&p, 1);
     }
     if (job_.buffers) job_.buffers->give(std::move(lent));
+  });
+  std::string code, message;
+  if (queue.outcome(code, message, "gradient job cancelled")) setCodedError(code, message);
+}
+
+void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, ItemQueue& queue, const CancelToken& token, const ExecutionProgress& progress) {
+  const size_t total = nets.size();
+  runOnThreads(threads, [&](int) {
+    size_t i;
+    while (queue.take(i)) {
+      const auto run = [&] {
+        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, job_.bn, &token);
+        GradResult& r = results_[i];
+        r.logits.assign(f.logits.begin(), f.logits.end());
+        r.params64 = std::move(f.params);
+        r.peakBytes = f.peakBytes;
+      };
+      if (!queue.run(run, [&] { return "network " + std::to_string(i); })) break;
+      const CountProgress p{queue.finished(), total};
+      progress.Send(&p, 1);
+    }
   });
   std::string code, message;
   if (queue.outcome(code, message, "gradient job cancelled")) setCodedError(code, message);
@@ -157,6 +180,7 @@ void GradWorker::OnOK() {
     Napi::Int32Array we = Napi::Int32Array::New(env, r.weightExp.size());
     std::copy(r.weightExp.begin(), r.weightExp.end(), we.Data());
     o.Set("weightExp", we);
+    o.Set("params64", f64(r.params64));
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -227,8 +251,12 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantBnVar = boolField(job, "wantBnVar", false);
   j.wantNwot = boolField(job, "wantNwot", false);
   j.blockScale = boolField(job, "blockScale", false);
+  j.float64 = boolField(job, "float64", false);
   readPasses(job, j);
   readReductions(job, j);
+  if (j.float64 && (!j.labels.empty() || !j.wantParams || j.wantInput || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
+                    j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty()))
+    fail("job.float64 computes the parameter gradients of the sum objective only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }

@@ -10,6 +10,7 @@
 
 #include "backward.h"
 #include "grad_buffers.h"
+#include "job.h"
 #include "napi_args.h"
 #include "promise_worker.h"
 
@@ -33,6 +34,8 @@ struct GradJob : JobInputs {
   bool wantBnVar = false;
   bool wantNwot = false;
   bool blockScale = false;
+  // The float64 pass (f64_pass.h) instead of the float32 executor: sum objective, parameter gradients only.
+  bool float64 = false;
   // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.
   std::vector<int32_t> passSeedNodes;
   std::vector<int32_t> passReadNodes;
@@ -53,6 +56,8 @@ class GradWorker : public PromiseProgressWorker {
   void OnOK() override;
 
  private:
+  // Execute() for job.float64: one float64 pass per network, the job's threads taking networks in parallel.
+  void runFloat64(const std::vector<Net>& nets, int threads, ItemQueue& queue, const CancelToken& token, const ExecutionProgress& progress);
   GradJob job_;
   std::vector<GradResult> results_;
 };

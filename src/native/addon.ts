@@ -315,6 +315,11 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
    * with BN as identity (or no BN); weight gradients then come back as mantissas with `weightExp`.
    */
   readonly blockScale?: boolean;
+  /**
+   * Run the pass in float64 (native/f64_pass.h; equal to the TypeScript reference bit for bit) instead of the
+   * float32 executor: sum objective, parameter gradients only, returned in `params64`.
+   */
+  readonly float64?: boolean;
 }
 
 export interface NativeGradResult {
@@ -349,4 +354,6 @@ export interface NativeGradResult {
   readonly passValues: Float64Array;
   /** `blockScale`: per node, the power of two its weight gradient's mantissas are scaled by (else empty). */
   readonly weightExp: Int32Array;
+  /** `float64`: the packed parameter gradients in double (`params` is then empty). */
+  readonly params64: Float64Array;
 }

@@ -58,9 +58,12 @@ function inputOnly(req: ProxyPassRequest): boolean {
 const buffers = new WeakMap<ArrayBufferLike, number>();
 let nextBuffer = 0;
 
-/** Same parameters, same input memory, same batch and BN mode; requests with parameter scalars or block scaling stay alone. */
+/**
+ * Same parameters, same input memory, same batch and BN mode; requests with parameter scalars, block scaling or in
+ * float64 stay alone.
+ */
 function shareKey(p: Pending, i: number): string {
-  if (p.req.scalars || p.req.blockScale) return `alone:${i}`;
+  if (p.req.scalars || p.req.blockScale || p.req.float64) return `alone:${i}`;
   const id = (b: ArrayBufferLike) => {
     if (!buffers.has(b)) buffers.set(b, nextBuffer++);
     return buffers.get(b)!;
@@ -208,5 +211,6 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     keptValues: req.keepReduce ? r.keptValues.subarray(...parts.kept) : new Float64Array(0),
     passValues: r.passValues.subarray(...parts.values),
     weightExp: new Int32Array(0),
+    params64: new Float64Array(0),
   };
 }

@@ -204,19 +204,20 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
 }
 
 /**
- * synflow in float32: |θ|, an all-ones sample, d(Σ logits)/dθ. Every term is positive, so float32 loses only
- * ~1e-7 relative per product — unless a value leaves float32's range: full-size networks reach 1e50, deep
- * all-convolution cells 1e60, full-size DARTS networks 1e85, so their activations span more than float32's
- * 2^254 from input to output. With BN as identity (synflow; or no BN at all) the pass runs in block floating point
- * (`blockScale`, native/block_scale.h): each activation and cotangent tensor carries its own power-of-two exponent,
- * and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly, so the
- * mantissas are those of an unscaled float32 pass wherever that pass stayed in range; the sum Σ |W ⊙ g| · 2^e is
- * taken in float64. With BN in train mode (synflow_bn) BN renormalises every layer: plain passes, two of them
- * (SYNFLOW_BN_DRIFT).
- * A value that still is not finite (beyond float64, or a float32 overflow within a pass) is routed to the float64
- * reference with the reason.
+ * synflow: |θ|, an all-ones sample, d(Σ logits)/dθ, S = Σ |W ⊙ g|.
+ * - With BN as identity (synflow; or no BN at all) every term is positive, so float32 loses only ~1e-7 relative per
+ *   product — unless a value leaves float32's range: full-size networks reach 1e50, deep all-convolution cells 1e60,
+ *   full-size DARTS networks 1e85, more than float32's 2^254 from input to output. The pass runs in block floating
+ *   point (`blockScale`, native/block_scale.h): each activation and cotangent tensor carries its own power-of-two
+ *   exponent, and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly,
+ *   so the mantissas are those of an unscaled float32 pass wherever that pass stayed in range; Σ |W ⊙ g| · 2^e is
+ *   taken in float64. A value that still is not finite is routed to the float64 reference with the reason.
+ * - With BN in train mode (synflow_bn) float32 cannot hold the value: on the one all-ones sample many gradients below
+ *   a train-mode BN are analytically (near) zero, and float32 leaves rounding error there that can outweigh the true
+ *   value (0.15 relative on a cell of 1×1 convolutions and skips). The official code runs in double, and so does
+ *   this pass (`float64`, native/f64_pass.h: the reference's loops in C++, equal to it bit for bit).
  */
-async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<Values | Routed> {
+async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<GroupOutcome> {
   const { net, s } = c;
   const slots = packedSlots(net);
   // |θ| packed: |fround(v)| = fround(|v|), so this equals packing the float64 |θ|; running statistics as they are
@@ -225,66 +226,46 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   const blockScale = s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn');
-  /** synflow of one pass on inputs all equal to `fill`. */
-  const value = async (fill: number) => {
-    const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(fill);
-    const r = await c.pass(x, 1, { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : {}) }, abs);
-    const grad = (id: number) => {
-      const t = weightAt.get(id)!;
-      return r.params.subarray(t.offset, t.offset + t.size);
-    };
-    return synflowFromGrads(net, c.params, grad, s.bn, blockScale ? (id) => r.weightExp[id]! : undefined).value;
+  const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1);
+  const r = await c.pass(
+    x,
+    1,
+    { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : { float64: true }) },
+    abs,
+  );
+  const grads = blockScale ? r.params : r.params64;
+  const grad = (id: number) => {
+    const t = weightAt.get(id)!;
+    return grads.subarray(t.offset, t.offset + t.size);
   };
-  // synflow_bn: a second pass whose inputs round differently, in flight beside the first (see SYNFLOW_BN_DRIFT)
-  const [v, probe] = await Promise.all([value(1), blockScale ? null : value(1 + 2 ** -16)]);
-  const inRange = blockScale ? v !== null : v !== null && v <= SYNFLOW_MAX && (v === 0 || v >= SYNFLOW_MIN);
-  if (!inRange || v === null)
+  const v = synflowFromGrads(net, c.params, grad, s.bn, blockScale ? (id) => r.weightExp[id]! : undefined);
+  if (blockScale && v.value === null)
     return {
-      routed: `${group}: its float32 value (${v ?? 'non-finite'}) leaves float32's safe range; computed in float64 on the reference engine`,
+      routed: `${group}: its float32 value is not finite even in block floating point; computed in float64 on the reference engine`,
     };
-  const drift = blockScale
-    ? 0
-    : probe === null
-      ? Infinity
-      : v === 0
-        ? probe === 0
-          ? 0
-          : Infinity
-        : Math.abs(probe / v - 1);
-  if (drift > SYNFLOW_BN_DRIFT)
-    return {
-      routed: `${group}: two float32 passes that differ only in rounding disagree by ${drift.toExponential(1)} (gradients that are analytically near zero below train-mode BN, left as float32 rounding); computed in float64 on the reference engine`,
-    };
-  return { [group]: finite(group, v) };
+  return blockScale ? { [group]: v } : { float64: { [group]: v } };
 }
-
-/**
- * synflow_bn's float32 trouble: on its one all-ones sample many gradients below a train-mode BN are analytically
- * (near) zero, and float32 leaves rounding error there that can outweigh the true value (0.15 relative on a cell of
- * 1×1 convolutions and skips; the float64 reference, like the official double-precision code, leaves ~1e-9). The
- * value is invariant to the input's scale — the first BN normalises it (up to its ε) — so a second pass on inputs
- * 1 + 2^-16, which rounds differently, changes the true part by < 1e-9 and the rounding part by its own size. Above
- * this relative drift between the two the group runs in float64. On 60 NB201 cells of SWAP's proxy network every
- * cell more than 1e-4 from float64 drifted by ≥ 2.6e-5, and the cells kept native (drift ≤ 1e-6) were all within
- * 5.1e-5 of it.
- */
-const SYNFLOW_BN_DRIFT = 1e-6;
 
 /** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */
 function absInPlace(a: Float32Array): void {
   for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]!);
 }
 
-const SYNFLOW_MAX = 1e34;
-const SYNFLOW_MIN = 1e-30;
-
 /** A group that could not give a faithful float32 value: it runs on the reference engine, for this reason. */
 export interface Routed {
   readonly routed: string;
 }
 
+/** Values whose native pass ran in float64 (native/f64_pass.h), not float32. */
+export interface InFloat64 {
+  readonly float64: Values;
+}
+
+/** What a native group gives: its float32 values, its float64 values, or the reason it runs on the reference. */
+export type GroupOutcome = Values | Routed | InFloat64;
+
 /** The native implementation of each group that has one (the others run on the reference engine). */
-export const NATIVE_GROUPS: Partial<Record<ProxyGroup, (c: NativeGroupContext) => Promise<Values | Routed>>> = {
+export const NATIVE_GROUPS: Partial<Record<ProxyGroup, (c: NativeGroupContext) => Promise<GroupOutcome>>> = {
   synflow: (c) => synflow(c, 'synflow'),
   synflow_bn: (c) => synflow(c, 'synflow_bn'),
   saliency,

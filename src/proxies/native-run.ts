@@ -217,15 +217,18 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
               })
             : { routed: ROUTED[group] ?? 'no native form' };
           const routed = 'routed' in got ? (got.routed as string) : undefined;
+          const dtype = 'float64' in got ? 'float64' : 'float32';
           const vals =
-            routed === undefined
-              ? (got as Partial<Record<ProxyName, ProxyValue>>)
-              : runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
+            routed !== undefined
+              ? runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o)
+              : 'float64' in got
+                ? (got.float64 as Partial<Record<ProxyName, ProxyValue>>)
+                : (got as Partial<Record<ProxyName, ProxyValue>>);
           for (const m of members) {
             values[m] = vals[m] ?? { value: null, reason: `${m}: not computed` };
             settings[m] =
               routed === undefined
-                ? { ...settingsFor(m, o), dtype: 'float32', engine: 'native' }
+                ? { ...settingsFor(m, o), dtype, engine: 'native' }
                 : { ...settingsFor(m, o), engine: 'reference', routed };
           }
         }),

@@ -55,6 +55,11 @@ export interface ProxyPassRequest {
    * stay finite.
    */
   readonly blockScale?: boolean;
+  /**
+   * The pass in float64 (native/f64_pass.h, equal to the float64 reference bit for bit): the weight gradients of
+   * the sum objective only, in `params64` — for proxies whose value float32 cannot hold (synflow_bn).
+   */
+  readonly float64?: boolean;
   readonly threads?: number;
   /** Executors kept across passes (the runner's); results are the same with or without. */
   readonly buffers?: NativeGradBuffers;
@@ -105,6 +110,21 @@ function keepModes(keep: readonly number[], modes: KeepMode | readonly KeepMode[
   return Int32Array.from(modes, (m) => KEEP_REDUCE[m]);
 }
 
+/** Whether `req` asks for more than the weight gradients of the sum objective (block scaling and float64 do not). */
+function beyondSumWeights(req: ProxyPassRequest): boolean {
+  return Boolean(
+    req.labels ||
+      req.passes?.length ||
+      req.keep?.length ||
+      req.nwot ||
+      req.bnVar ||
+      req.scalars?.length ||
+      req.wantInput ||
+      req.wantSaliency ||
+      req.wantHvp,
+  );
+}
+
 /** Run one proxy pass of `net` on the addon. */
 export async function nativeProxyPass(
   addon: NativeAddon,
@@ -118,22 +138,15 @@ export async function nativeProxyPass(
   if (input.length !== batch * c * h * w)
     throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
-  if (
-    req.blockScale &&
-    (req.labels ||
-      req.passes?.length ||
-      (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) ||
-      req.keep?.length ||
-      req.nwot ||
-      req.bnVar ||
-      req.scalars?.length ||
-      req.wantInput ||
-      req.wantSaliency ||
-      req.wantHvp)
-  )
+  if (req.blockScale && (beyondSumWeights(req) || (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn'))))
     throw new SwapError(
       'E_OPTION',
       'block scaling is for the weight gradients of the sum objective with BN as identity (or none), and nothing else',
+    );
+  if (req.float64 && (beyondSumWeights(req) || !req.wantParams || req.blockScale))
+    throw new SwapError(
+      'E_OPTION',
+      'the float64 pass computes the weight gradients of the sum objective, and nothing else',
     );
   if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
     throw new SwapError(
@@ -171,6 +184,7 @@ export async function nativeProxyPass(
       : {}),
     ...(req.outputBackward ? { outputBackward: true } : {}),
     ...(req.blockScale ? { blockScale: true } : {}),
+    ...(req.float64 ? { float64: true } : {}),
     ...(req.buffers ? { buffers: req.buffers } : {}),
   });
   return res[0]!;

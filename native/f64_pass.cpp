@@ -1,0 +1,549 @@
+#include "f64_pass.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace swapnas {
+
+namespace {
+
+using Vec = std::vector<double>;
+
+// Output columns ow whose input column ow * stride - pad + off lies in [0, W): [lo, hi) (empty when hi <= lo).
+void validColumns(int OW, int stride, int pad, int off, int W, int& lo, int& hi) {
+  const int a = pad - off;
+  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  const int b = W - 1 + pad - off;
+  hi = b < 0 ? 0 : std::min(OW, b / stride + 1);
+}
+
+// The geometry of one convolution node, as the reference loops see it.
+struct ConvShape {
+  int cinG, coutG, K, H, W, OH, OW;
+  ConvShape(const Node& n, const Node& in)
+      : cinG(n.cin / n.groups), coutG(n.cout / n.groups), K(n.k), H(in.h), W(in.w), OH(n.h), OW(n.w) {}
+  size_t weightAt(int oc, int icg, int kh, int kw) const { return ((static_cast<size_t>(oc) * cinG + icg) * K + kh) * K + kw; }
+};
+
+// y (S x cout x OH x OW) = conv(x, w) + bias, accumulated per output element in the order of the reference's
+// convAccumulate: input channel of the group, kernel row, kernel column.
+void convForward(const Node& n, const Node& in, const Vec& x, const double* w, const double* bias, int S, Vec& y) {
+  const ConvShape g(n, in);
+  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
+  y.assign(static_cast<size_t>(S) * n.cout * plane, 0.0);
+  for (int s = 0; s < S; ++s)
+    for (int oc = 0; oc < n.cout; ++oc) {
+      double* acc = y.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
+      if (bias) std::fill(acc, acc + plane, bias[oc]);
+      const int grp = oc / g.coutG;
+      for (int icg = 0; icg < g.cinG; ++icg) {
+        const double* xc = x.data() + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * inPlane;
+        for (int kh = 0; kh < g.K; ++kh)
+          for (int kw = 0; kw < g.K; ++kw) {
+            const double wv = w[g.weightAt(oc, icg, kh, kw)];
+            const int off = kw * n.dilation - n.pad;
+            int lo, hi;
+            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
+            for (int oh = 0; oh < g.OH; ++oh) {
+              const int ih = oh * n.stride - n.pad + kh * n.dilation;
+              if (ih < 0 || ih >= g.H) continue;
+              const double* xr = xc + static_cast<size_t>(ih) * g.W;
+              double* yr = acc + static_cast<size_t>(oh) * g.OW;
+              if (n.stride == 1)
+                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + off];
+              else
+                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * n.stride + off];
+            }
+          }
+      }
+    }
+}
+
+// dx = conv^T(dy, w) (overwrites). Each input element sums its terms in the reference's order (output channel,
+// kernel row, kernel column), so the loop runs per input channel.
+void convBackwardData(const Node& n, const Node& in, const Vec& dy, const double* w, int S, Vec& dx) {
+  const ConvShape g(n, in);
+  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
+  dx.assign(static_cast<size_t>(S) * n.cin * inPlane, 0.0);
+  for (int s = 0; s < S; ++s)
+    for (int ic = 0; ic < n.cin; ++ic) {
+      double* dxc = dx.data() + (static_cast<size_t>(s) * n.cin + ic) * inPlane;
+      const int grp = ic / g.cinG, icg = ic % g.cinG;
+      for (int oc = grp * g.coutG; oc < (grp + 1) * g.coutG; ++oc) {
+        const double* dyc = dy.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
+        for (int kh = 0; kh < g.K; ++kh)
+          for (int kw = 0; kw < g.K; ++kw) {
+            const double wv = w[g.weightAt(oc, icg, kh, kw)];
+            const int off = kw * n.dilation - n.pad;
+            int lo, hi;
+            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
+            for (int oh = 0; oh < g.OH; ++oh) {
+              const int ih = oh * n.stride - n.pad + kh * n.dilation;
+              if (ih < 0 || ih >= g.H) continue;
+              double* xr = dxc + static_cast<size_t>(ih) * g.W;
+              const double* yr = dyc + static_cast<size_t>(oh) * g.OW;
+              if (n.stride == 1)
+                for (int ow = lo; ow < hi; ++ow) xr[ow + off] += wv * yr[ow];
+              else
+                for (int ow = lo; ow < hi; ++ow) xr[ow * n.stride + off] += wv * yr[ow];
+            }
+          }
+      }
+    }
+}
+
+// dw[oc][icg][kh][kw] += sum over positions of x * dy, per sample in turn (the reference's order).
+void convBackwardWeights(const Node& n, const Node& in, const Vec& x, const Vec& dy, int S, double* dw) {
+  const ConvShape g(n, in);
+  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
+  for (int s = 0; s < S; ++s)
+    for (int oc = 0; oc < n.cout; ++oc) {
+      const double* dyc = dy.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
+      const int grp = oc / g.coutG;
+      for (int icg = 0; icg < g.cinG; ++icg) {
+        const double* xc = x.data() + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * inPlane;
+        for (int kh = 0; kh < g.K; ++kh)
+          for (int kw = 0; kw < g.K; ++kw) {
+            const int off = kw * n.dilation - n.pad;
+            int lo, hi;
+            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
+            double acc = 0;
+            for (int oh = 0; oh < g.OH; ++oh) {
+              const int ih = oh * n.stride - n.pad + kh * n.dilation;
+              if (ih < 0 || ih >= g.H) continue;
+              const double* xr = xc + static_cast<size_t>(ih) * g.W;
+              const double* yr = dyc + static_cast<size_t>(oh) * g.OW;
+              for (int ow = lo; ow < hi; ++ow) acc += xr[ow * n.stride + off] * yr[ow];
+            }
+            dw[g.weightAt(oc, icg, kh, kw)] += acc;
+          }
+      }
+    }
+}
+
+// out[c] += per sample, the sum over positions of a (the reference's channelSums).
+void channelSums(const Vec& a, int S, int C, size_t HW, double* out) {
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < C; ++c) {
+      const double* p = a.data() + (static_cast<size_t>(s) * C + c) * HW;
+      double sum = 0;
+      for (size_t i = 0; i < HW; ++i) sum += p[i];
+      out[c] += sum;
+    }
+}
+
+// What a BN node keeps for its backward pass.
+struct BnRecord {
+  Vec xhat, inv;
+};
+
+// x-hat and 1/sigma: batch mean and biased variance (two passes, as bnTrainInto) or the running statistics.
+void bnNormalise(bool train, const Vec& x, int S, int C, size_t HW, const double* runMean, const double* runVar, BnRecord& r) {
+  r.xhat.assign(x.size(), 0.0);
+  r.inv.assign(static_cast<size_t>(C), 0.0);
+  const double N = static_cast<double>(S) * static_cast<double>(HW);
+  for (int c = 0; c < C; ++c) {
+    double m = runMean[c], var = runVar[c];
+    if (train) {
+      double sum = 0, sq = 0;
+      for (int s = 0; s < S; ++s)
+        for (size_t i = 0; i < HW; ++i) sum += x[(static_cast<size_t>(s) * C + c) * HW + i];
+      m = sum / N;
+      for (int s = 0; s < S; ++s)
+        for (size_t i = 0; i < HW; ++i) {
+          const double d = x[(static_cast<size_t>(s) * C + c) * HW + i] - m;
+          sq += d * d;
+        }
+      var = sq / N;
+    }
+    r.inv[c] = 1 / std::sqrt(var + kBnEps);
+    for (int s = 0; s < S; ++s)
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t k = (static_cast<size_t>(s) * C + c) * HW + i;
+        r.xhat[k] = (x[k] - m) * r.inv[c];
+      }
+  }
+}
+
+// BN backward per channel: dgamma = sum dy * x-hat, dbeta = sum dy; dx = gamma * inv * (dy - mean(dy) - x-hat *
+// mean(dy * x-hat)) in train mode, gamma * inv * dy with fixed statistics (the reference's bnBackward).
+void bnBackward(bool train, const Vec& dy, const BnRecord& r, int S, int C, size_t HW, const double* gamma, Vec& dx, double* dgamma, double* dbeta) {
+  dx.assign(dy.size(), 0.0);
+  const double N = static_cast<double>(S) * static_cast<double>(HW);
+  for (int c = 0; c < C; ++c) {
+    double sdy = 0, sdyx = 0;
+    for (int s = 0; s < S; ++s)
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t k = (static_cast<size_t>(s) * C + c) * HW + i;
+        sdy += dy[k];
+        sdyx += dy[k] * r.xhat[k];
+      }
+    dgamma[c] = sdyx;
+    dbeta[c] = sdy;
+    const double a = gamma[c] * r.inv[c];
+    const double mg = train ? sdy / N : 0, mgx = train ? sdyx / N : 0;
+    for (int s = 0; s < S; ++s)
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t k = (static_cast<size_t>(s) * C + c) * HW + i;
+        dx[k] = a * (dy[k] - mg - r.xhat[k] * mgx);
+      }
+  }
+}
+
+// Visits every (output, input) pair of a pooling window inside the input (the reference's forEachPoolTap):
+// tap(o, i, first) per pair, done(o, count) after each output.
+template <typename Tap, typename Done>
+void forEachPoolTap(const Node& n, const Node& in, int S, Tap tap, Done done) {
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w;
+  for (size_t sc = 0; sc < static_cast<size_t>(S) * in.c; ++sc)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const size_t o = (sc * OH + oh) * OW + ow;
+        int cnt = 0;
+        for (int kh = 0; kh < n.k; ++kh) {
+          const int ih = oh * n.stride - n.pad + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < n.k; ++kw) {
+            const int iw = ow * n.stride - n.pad + kw;
+            if (iw < 0 || iw >= W) continue;
+            tap(o, (sc * H + ih) * W + iw, cnt == 0);
+            ++cnt;
+          }
+        }
+        done(o, cnt);
+      }
+}
+
+// Index in the input of element j (per sample) of a slice's output (the reference's sliceSource).
+size_t sliceSource(const Node& n, const Node& in, size_t j) {
+  const size_t hw = static_cast<size_t>(n.h) * n.w;
+  const size_t c = j / hw, h = (j / n.w) % n.h, w = j % n.w;
+  return ((n.c0 + c) * in.h + n.h0 + h) * in.w + n.w0 + w;
+}
+
+// The forward tape and the backward pass over it.
+class Pass {
+ public:
+  Pass(const Net& net, const float* params, int S, BnMode bn, const CancelToken* cancel)
+      : net_(net), S_(S), bn_(bn), cancel_(cancel), offsets_(packedParamOffsets(net)), params_(params, params + offsets_.back()) {}
+
+  void forward(const float* input);
+  void backward(Float64Result& r);
+  size_t peakBytes() const { return peak_ * sizeof(double); }
+  const Vec& output() const { return out_[static_cast<size_t>(net_.output)]; }
+
+ private:
+  void evalNode(size_t i, const float* input, Vec& y);
+  // Cotangents of node i's inputs from its output cotangent dy (grad_ entries of inputs that carry flow).
+  void vjp(size_t i, const Vec& dy, double* pgrad);
+  void accumulate(int j, const Vec& dx);
+  void accumulate(int j, Vec&& dx);
+  const double* param(size_t i) const { return params_.data() + offsets_[i]; }
+  bool flows(int j) const { return flow_[static_cast<size_t>(j)] != 0; }
+  void hold(const Vec& v) {
+    live_ += v.size();
+    peak_ = std::max(peak_, live_);
+  }
+  void drop(Vec& v) {
+    live_ -= v.size();
+    Vec().swap(v);
+  }
+
+  const Net& net_;
+  const int S_;
+  const BnMode bn_;
+  const CancelToken* cancel_;
+  const std::vector<size_t> offsets_;
+  const std::vector<double> params_;
+  std::vector<Vec> out_, grad_;
+  std::vector<BnRecord> bn_records_;
+  std::vector<std::vector<size_t>> argmax_;
+  std::vector<uint8_t> eval_, flow_;
+  size_t live_ = 0, peak_ = 0;
+};
+
+void Pass::forward(const float* input) {
+  const size_t N = net_.nodes.size();
+  eval_.assign(N, 0);
+  eval_[static_cast<size_t>(net_.output)] = 1;
+  for (size_t i = N; i-- > 0;)
+    if (eval_[i])
+      for (int j : net_.nodes[i].inputs) eval_[static_cast<size_t>(j)] = 1;
+  // Kept for the backward pass: ReLU outputs (masks), conv / linear inputs (weight gradients), the output.
+  std::vector<uint8_t> keep(N, 0);
+  keep[static_cast<size_t>(net_.output)] = 1;
+  std::vector<int> lastUse(N, -1);
+  for (size_t i = 0; i < N; ++i) {
+    const Node& n = net_.nodes[i];
+    if (n.op == Op::Relu) keep[i] = 1;
+    if (n.op == Op::Conv || n.op == Op::Linear) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if (eval_[i])
+      for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
+  }
+  out_.assign(N, Vec());
+  bn_records_.assign(N, BnRecord());
+  argmax_.assign(N, {});
+  for (size_t i = 0; i < N; ++i) {
+    if (!eval_[i]) continue;
+    if (cancel_ && cancel_->requested()) throw Cancelled{};
+    evalNode(i, input, out_[i]);
+    hold(out_[i]);
+    for (int j : net_.nodes[i].inputs)
+      if (lastUse[static_cast<size_t>(j)] == static_cast<int>(i) && !keep[static_cast<size_t>(j)]) drop(out_[static_cast<size_t>(j)]);
+  }
+}
+
+void Pass::evalNode(size_t i, const float* input, Vec& y) {
+  const Node& n = net_.nodes[i];
+  const size_t count = static_cast<size_t>(S_) * n.numel();
+  const Node* in = n.inputs.empty() ? nullptr : &net_.nodes[static_cast<size_t>(n.inputs[0])];
+  const Vec* x = n.inputs.empty() ? nullptr : &out_[static_cast<size_t>(n.inputs[0])];
+  const double* p = param(i);
+  const size_t HW = static_cast<size_t>(n.h) * n.w;
+  switch (n.op) {
+    case Op::Input:
+      y.assign(input, input + count);
+      break;
+    case Op::Zero:
+      y.assign(count, 0.0);
+      break;
+    case Op::Relu:
+      y.resize(count);
+      // NaN propagates, as Math.max in the reference and in PyTorch
+      for (size_t k = 0; k < count; ++k) y[k] = ((*x)[k] > 0 || std::isnan((*x)[k])) ? (*x)[k] : 0.0;
+      break;
+    case Op::Add:
+      y.assign(count, 0.0);
+      for (int j : n.inputs) {
+        const Vec& v = out_[static_cast<size_t>(j)];
+        for (size_t k = 0; k < count; ++k) y[k] += v[k];
+      }
+      break;
+    case Op::Concat: {
+      y.resize(count);
+      size_t off = 0;
+      for (int j : n.inputs) {
+        const size_t per = net_.nodes[static_cast<size_t>(j)].numel();
+        const Vec& v = out_[static_cast<size_t>(j)];
+        for (int s = 0; s < S_; ++s) std::copy_n(v.data() + s * per, per, y.data() + s * n.numel() + off);
+        off += per;
+      }
+      break;
+    }
+    case Op::Bn: {
+      if (bn_ == BnMode::Identity) {
+        y = *x;
+        break;
+      }
+      BnRecord& r = bn_records_[i];
+      bnNormalise(bn_ == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, r);
+      hold(r.xhat);
+      y.resize(count);
+      for (size_t k = 0; k < count; ++k) {
+        const size_t c = (k / HW) % static_cast<size_t>(n.c);
+        y[k] = p[c] * r.xhat[k] + p[n.c + c];
+      }
+      break;
+    }
+    case Op::AvgPool:
+      y.assign(count, 0.0);
+      forEachPoolTap(n, *in, S_, [&](size_t o, size_t k, bool) { y[o] += (*x)[k]; },
+                     [&](size_t o, int cnt) { y[o] /= n.countIncludePad ? n.k * n.k : cnt; });
+      break;
+    case Op::MaxPool: {
+      y.assign(count, 0.0);
+      std::vector<size_t>& am = argmax_[i];
+      am.assign(count, SIZE_MAX);
+      forEachPoolTap(n, *in, S_,
+                     [&](size_t o, size_t k, bool first) {
+                       // strictly greater keeps the first maximum; a NaN wins, as in PyTorch
+                       if (first || (*x)[k] > y[o] || std::isnan((*x)[k])) {
+                         y[o] = (*x)[k];
+                         am[o] = k;
+                       }
+                     },
+                     [](size_t, int) {});
+      break;
+    }
+    case Op::Conv:
+      convForward(n, *in, *x, p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr, S_, y);
+      break;
+    case Op::Slice:
+      y.resize(count);
+      for (int s = 0; s < S_; ++s)
+        for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
+      break;
+    case Op::Gap: {
+      y.resize(count);
+      const size_t ihw = static_cast<size_t>(in->h) * in->w;
+      for (size_t sc = 0; sc < count; ++sc) {
+        double sum = 0;
+        for (size_t k = 0; k < ihw; ++k) sum += (*x)[sc * ihw + k];
+        y[sc] = sum / static_cast<double>(ihw);
+      }
+      break;
+    }
+    case Op::Linear:
+      y.resize(count);
+      for (int s = 0; s < S_; ++s)
+        for (int o = 0; o < n.fout; ++o) {
+          double sum = n.bias ? p[static_cast<size_t>(n.fin) * n.fout + o] : 0.0;
+          for (int k = 0; k < n.fin; ++k) sum += p[static_cast<size_t>(o) * n.fin + k] * (*x)[static_cast<size_t>(s) * n.fin + k];
+          y[static_cast<size_t>(s) * n.fout + o] = sum;
+        }
+      break;
+  }
+}
+
+void Pass::accumulate(int j, const Vec& dx) {
+  if (!flows(j)) return;
+  Vec& g = grad_[static_cast<size_t>(j)];
+  if (g.empty()) {
+    g = dx;
+    hold(g);
+    return;
+  }
+  for (size_t k = 0; k < g.size(); ++k) g[k] += dx[k];
+}
+
+void Pass::accumulate(int j, Vec&& dx) {
+  if (!flows(j)) return;
+  Vec& g = grad_[static_cast<size_t>(j)];
+  if (!g.empty()) return accumulate(j, static_cast<const Vec&>(dx));
+  g = std::move(dx);
+  hold(g);
+}
+
+void Pass::backward(Float64Result& r) {
+  const size_t N = net_.nodes.size();
+  // Cotangents flow only through nodes that are, or depend on, a node with parameters (the reference's reachesTarget).
+  flow_.assign(N, 0);
+  for (size_t i = 0; i < N; ++i) {
+    const Node& n = net_.nodes[i];
+    flow_[i] = n.op == Op::Conv || n.op == Op::Bn || n.op == Op::Linear;
+    for (int j : n.inputs) flow_[i] |= flow_[static_cast<size_t>(j)];
+  }
+  grad_.assign(N, Vec());
+  r.params.assign(offsets_.back(), 0.0);
+  const size_t out = static_cast<size_t>(net_.output);
+  if (flow_[out]) {
+    grad_[out].assign(output().size(), 1.0);  // d sum(outputs) / d outputs
+    hold(grad_[out]);
+  }
+  for (size_t i = out + 1; i-- > 0;) {
+    if (grad_[i].empty() || !flow_[i]) continue;
+    if (cancel_ && cancel_->requested()) throw Cancelled{};
+    vjp(i, grad_[i], r.params.data() + offsets_[i]);
+    drop(grad_[i]);
+  }
+}
+
+void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
+  const Node& n = net_.nodes[i];
+  const Node* in = n.inputs.empty() ? nullptr : &net_.nodes[static_cast<size_t>(n.inputs[0])];
+  const int j0 = n.inputs.empty() ? -1 : n.inputs[0];
+  const size_t HW = static_cast<size_t>(n.h) * n.w;
+  const double* p = param(i);
+  Vec dx;
+  switch (n.op) {
+    case Op::Input:
+    case Op::Zero:
+      return;
+    case Op::Relu: {
+      const Vec& y = out_[i];
+      dx.resize(dy.size());
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = y[k] > 0 ? dy[k] : 0.0;
+      break;
+    }
+    case Op::Add:
+      for (int j : n.inputs) accumulate(j, dy);
+      return;
+    case Op::Concat: {
+      size_t off = 0;
+      for (int j : n.inputs) {
+        const size_t per = net_.nodes[static_cast<size_t>(j)].numel();
+        Vec part(static_cast<size_t>(S_) * per);
+        for (int s = 0; s < S_; ++s) std::copy_n(dy.data() + s * n.numel() + off, per, part.data() + s * per);
+        accumulate(j, std::move(part));
+        off += per;
+      }
+      return;
+    }
+    case Op::Slice:
+      dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
+      for (size_t j = 0; j < n.numel(); ++j) {
+        const size_t src = sliceSource(n, *in, j);
+        for (int s = 0; s < S_; ++s) dx[s * in->numel() + src] += dy[s * n.numel() + j];
+      }
+      break;
+    case Op::Gap: {
+      const size_t ihw = static_cast<size_t>(in->h) * in->w;
+      dx.resize(dy.size() * ihw);
+      for (size_t sc = 0; sc < dy.size(); ++sc) std::fill_n(dx.data() + sc * ihw, ihw, dy[sc] / static_cast<double>(ihw));
+      break;
+    }
+    case Op::AvgPool: {
+      dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
+      std::vector<size_t> taps;
+      forEachPoolTap(n, *in, S_, [&](size_t, size_t k, bool) { taps.push_back(k); },
+                     [&](size_t o, int cnt) {
+                       const double v = dy[o] / (n.countIncludePad ? n.k * n.k : cnt);
+                       for (size_t k : taps) dx[k] += v;
+                       taps.clear();
+                     });
+      break;
+    }
+    case Op::MaxPool:
+      dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
+      for (size_t o = 0; o < dy.size(); ++o)
+        if (argmax_[i][o] != SIZE_MAX) dx[argmax_[i][o]] += dy[o];
+      break;
+    case Op::Bn:
+      if (bn_ == BnMode::Identity) {
+        accumulate(j0, dy);
+        return;
+      }
+      bnBackward(bn_ == BnMode::Train, dy, bn_records_[i], S_, n.c, HW, p, dx, pgrad, pgrad + n.c);
+      break;
+    case Op::Conv: {
+      const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+      convBackwardWeights(n, *in, out_[static_cast<size_t>(j0)], dy, S_, pgrad);
+      if (n.bias) channelSums(dy, S_, n.cout, HW, pgrad + wn);
+      if (!flows(j0)) return;
+      convBackwardData(n, *in, dy, p, S_, dx);
+      break;
+    }
+    case Op::Linear: {
+      const Vec& x = out_[static_cast<size_t>(j0)];
+      const bool needDx = flows(j0);
+      if (needDx) dx.assign(static_cast<size_t>(S_) * n.fin, 0.0);
+      for (int s = 0; s < S_; ++s)
+        for (int o = 0; o < n.fout; ++o) {
+          const double d = dy[static_cast<size_t>(s) * n.fout + o];
+          const double* w = p + static_cast<size_t>(o) * n.fin;
+          const double* xs = x.data() + static_cast<size_t>(s) * n.fin;
+          double* gw = pgrad + static_cast<size_t>(o) * n.fin;
+          if (needDx)
+            for (int k = 0; k < n.fin; ++k) dx[static_cast<size_t>(s) * n.fin + k] += w[k] * d;
+          for (int k = 0; k < n.fin; ++k) gw[k] += xs[k] * d;
+        }
+      if (n.bias) channelSums(dy, S_, n.fout, 1, pgrad + static_cast<size_t>(n.fin) * n.fout);
+      break;
+    }
+  }
+  accumulate(j0, std::move(dx));
+}
+
+}  // namespace
+
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const CancelToken* cancel) {
+  Pass pass(net, params, S, bn, cancel);
+  pass.forward(input);
+  Float64Result r;
+  r.logits = pass.output();
+  pass.backward(r);
+  r.peakBytes = pass.peakBytes();
+  return r;
+}
+
+}  // namespace swapnas

@@ -1,0 +1,28 @@
+#pragma once
+// A double-precision forward and backward pass of the sum objective (d sum(outputs) / d parameters), for proxies
+// whose official code runs in float64 and whose value float32 cannot hold: synflow_bn, where train-mode BN on one
+// all-ones sample leaves many gradients analytically near zero, so float32 rounding there outweighs the true value
+// (docs/zero-cost-proxies.md). It computes the same function as the TypeScript reference (f64-forward.ts,
+// f64-backward.ts, backward.ts) through the same loops in the same order, and is compiled without FMA contraction
+// (SWAPNAS_EXACT_SOURCES), so its values equal the reference's bit for bit. One thread per network: the job's
+// threads take networks in parallel.
+
+#include <cstdint>
+#include <vector>
+
+#include "backward.h"
+#include "common.h"
+#include "ir.h"
+
+namespace swapnas {
+
+struct Float64Result {
+  std::vector<double> logits;  // S x numel(output)
+  std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0)
+  size_t peakBytes = 0;        // most activation + cotangent memory held at once
+};
+
+// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double) and BN in `bn` mode.
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const CancelToken* cancel);
+
+}  // namespace swapnas
