@@ -59,7 +59,6 @@ size_t GradExecutor::heldBytes() const {
 }
 
 // Below this much work per op (floats or multiply-adds) a second thread's wake-up costs more than it saves.
-constexpr size_t kMinSplitWork = size_t{1} << 16;
 
 void GradExecutor::split(int count, int align, const std::function<void(int, int, int)>& fn, size_t work) {
   const int units = (count + align - 1) / align;
@@ -77,11 +76,17 @@ void GradExecutor::split(int count, int align, const std::function<void(int, int
   }
   if (helpers_.size() < static_cast<size_t>(parts - 1)) helpers_.resize(static_cast<size_t>(parts - 1));
   partsUsed_ = std::max(partsUsed_, parts);
+  runParts(h, parts, [&](int t) {
+    const int lo = std::min(count, units * t / parts * align), hi = std::min(count, units * (t + 1) / parts * align);
+    fn(t, lo, hi);
+  });
+}
+
+void runParts(SplitHelpers& h, int parts, const std::function<void(int)>& fn) {
   std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
   h.threads.run(parts, [&](int t) {
-    const int lo = std::min(count, units * t / parts * align), hi = std::min(count, units * (t + 1) / parts * align);
     try {
-      fn(t, lo, hi);
+      fn(t);
     } catch (...) {
       errors[static_cast<size_t>(t)] = std::current_exception();
     }

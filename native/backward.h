@@ -24,6 +24,9 @@
 
 namespace swapnas {
 
+// Work (floats or multiply-adds) below which an op runs as one part: waking a thread costs more.
+inline constexpr size_t kMinSplitWork = size_t{1} << 16;
+
 // BatchNorm behaviour (src/grad/types.ts BnMode).
 enum class BnMode : int32_t { Train = 0, Eval = 1, Identity = 2 };
 
@@ -115,6 +118,10 @@ struct SplitHelpers {
   std::mutex busy;
   ParkedThreads threads;
 };
+
+// Runs fn(t) for t in [0, parts) on `h`'s threads (t = 0 on the caller; the caller holds h.busy) and rethrows the first
+// part's failure after all returned.
+void runParts(SplitHelpers& h, int parts, const std::function<void(int)>& fn);
 
 // Per-thread engine; reuses its buffers across networks.
 class GradExecutor {

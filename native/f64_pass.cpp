@@ -3,123 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "f64_conv.h"
+
 namespace swapnas {
 
 namespace {
 
 using Vec = std::vector<double>;
-
-// Output columns ow whose input column ow * stride - pad + off lies in [0, W): [lo, hi) (empty when hi <= lo).
-void validColumns(int OW, int stride, int pad, int off, int W, int& lo, int& hi) {
-  const int a = pad - off;
-  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
-  const int b = W - 1 + pad - off;
-  hi = b < 0 ? 0 : std::min(OW, b / stride + 1);
-}
-
-// The geometry of one convolution node, as the reference loops see it.
-struct ConvShape {
-  int cinG, coutG, K, H, W, OH, OW;
-  ConvShape(const Node& n, const Node& in)
-      : cinG(n.cin / n.groups), coutG(n.cout / n.groups), K(n.k), H(in.h), W(in.w), OH(n.h), OW(n.w) {}
-  size_t weightAt(int oc, int icg, int kh, int kw) const { return ((static_cast<size_t>(oc) * cinG + icg) * K + kh) * K + kw; }
-};
-
-// y (S x cout x OH x OW) = conv(x, w) + bias, accumulated per output element in the order of the reference's
-// convAccumulate: input channel of the group, kernel row, kernel column.
-void convForward(const Node& n, const Node& in, const Vec& x, const double* w, const double* bias, int S, Vec& y) {
-  const ConvShape g(n, in);
-  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
-  y.assign(static_cast<size_t>(S) * n.cout * plane, 0.0);
-  for (int s = 0; s < S; ++s)
-    for (int oc = 0; oc < n.cout; ++oc) {
-      double* acc = y.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
-      if (bias) std::fill(acc, acc + plane, bias[oc]);
-      const int grp = oc / g.coutG;
-      for (int icg = 0; icg < g.cinG; ++icg) {
-        const double* xc = x.data() + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * inPlane;
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
-            const double wv = w[g.weightAt(oc, icg, kh, kw)];
-            const int off = kw * n.dilation - n.pad;
-            int lo, hi;
-            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
-            for (int oh = 0; oh < g.OH; ++oh) {
-              const int ih = oh * n.stride - n.pad + kh * n.dilation;
-              if (ih < 0 || ih >= g.H) continue;
-              const double* xr = xc + static_cast<size_t>(ih) * g.W;
-              double* yr = acc + static_cast<size_t>(oh) * g.OW;
-              if (n.stride == 1)
-                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + off];
-              else
-                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * n.stride + off];
-            }
-          }
-      }
-    }
-}
-
-// dx = conv^T(dy, w) (overwrites). Each input element sums its terms in the reference's order (output channel,
-// kernel row, kernel column), so the loop runs per input channel.
-void convBackwardData(const Node& n, const Node& in, const Vec& dy, const double* w, int S, Vec& dx) {
-  const ConvShape g(n, in);
-  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
-  dx.assign(static_cast<size_t>(S) * n.cin * inPlane, 0.0);
-  for (int s = 0; s < S; ++s)
-    for (int ic = 0; ic < n.cin; ++ic) {
-      double* dxc = dx.data() + (static_cast<size_t>(s) * n.cin + ic) * inPlane;
-      const int grp = ic / g.cinG, icg = ic % g.cinG;
-      for (int oc = grp * g.coutG; oc < (grp + 1) * g.coutG; ++oc) {
-        const double* dyc = dy.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
-            const double wv = w[g.weightAt(oc, icg, kh, kw)];
-            const int off = kw * n.dilation - n.pad;
-            int lo, hi;
-            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
-            for (int oh = 0; oh < g.OH; ++oh) {
-              const int ih = oh * n.stride - n.pad + kh * n.dilation;
-              if (ih < 0 || ih >= g.H) continue;
-              double* xr = dxc + static_cast<size_t>(ih) * g.W;
-              const double* yr = dyc + static_cast<size_t>(oh) * g.OW;
-              if (n.stride == 1)
-                for (int ow = lo; ow < hi; ++ow) xr[ow + off] += wv * yr[ow];
-              else
-                for (int ow = lo; ow < hi; ++ow) xr[ow * n.stride + off] += wv * yr[ow];
-            }
-          }
-      }
-    }
-}
-
-// dw[oc][icg][kh][kw] += sum over positions of x * dy, per sample in turn (the reference's order).
-void convBackwardWeights(const Node& n, const Node& in, const Vec& x, const Vec& dy, int S, double* dw) {
-  const ConvShape g(n, in);
-  const size_t plane = static_cast<size_t>(g.OH) * g.OW, inPlane = static_cast<size_t>(g.H) * g.W;
-  for (int s = 0; s < S; ++s)
-    for (int oc = 0; oc < n.cout; ++oc) {
-      const double* dyc = dy.data() + (static_cast<size_t>(s) * n.cout + oc) * plane;
-      const int grp = oc / g.coutG;
-      for (int icg = 0; icg < g.cinG; ++icg) {
-        const double* xc = x.data() + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * inPlane;
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
-            const int off = kw * n.dilation - n.pad;
-            int lo, hi;
-            validColumns(g.OW, n.stride, n.pad, kw * n.dilation, g.W, lo, hi);
-            double acc = 0;
-            for (int oh = 0; oh < g.OH; ++oh) {
-              const int ih = oh * n.stride - n.pad + kh * n.dilation;
-              if (ih < 0 || ih >= g.H) continue;
-              const double* xr = xc + static_cast<size_t>(ih) * g.W;
-              const double* yr = dyc + static_cast<size_t>(oh) * g.OW;
-              for (int ow = lo; ow < hi; ++ow) acc += xr[ow * n.stride + off] * yr[ow];
-            }
-            dw[g.weightAt(oc, icg, kh, kw)] += acc;
-          }
-      }
-    }
-}
 
 // out[c] += per sample, the sum over positions of a (the reference's channelSums).
 void channelSums(const Vec& a, int S, int C, size_t HW, double* out) {
@@ -224,8 +114,8 @@ size_t sliceSource(const Node& n, const Node& in, size_t j) {
 // The forward tape and the backward pass over it.
 class Pass {
  public:
-  Pass(const Net& net, const float* params, int S, BnMode bn, const CancelToken* cancel)
-      : net_(net), S_(S), bn_(bn), cancel_(cancel), offsets_(packedParamOffsets(net)), params_(params, params + offsets_.back()) {}
+  Pass(const Net& net, const float* params, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel)
+      : net_(net), S_(S), bn_(bn), split_(split), cancel_(cancel), offsets_(packedParamOffsets(net)), params_(params, params + offsets_.back()) {}
 
   void forward(const float* input);
   void backward(Float64Result& r);
@@ -252,6 +142,7 @@ class Pass {
   const Net& net_;
   const int S_;
   const BnMode bn_;
+  const RowSplit& split_;
   const CancelToken* cancel_;
   const std::vector<size_t> offsets_;
   const std::vector<double> params_;
@@ -366,7 +257,8 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       break;
     }
     case Op::Conv:
-      convForward(n, *in, *x, p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr, S_, y);
+      y.resize(count);
+      f64ConvForward(n, *in, x->data(), p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr, S_, y.data(), split_);
       break;
     case Op::Slice:
       y.resize(count);
@@ -507,10 +399,11 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       break;
     case Op::Conv: {
       const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-      convBackwardWeights(n, *in, out_[static_cast<size_t>(j0)], dy, S_, pgrad);
+      f64ConvBackwardWeights(n, *in, out_[static_cast<size_t>(j0)].data(), dy.data(), S_, pgrad, split_);
       if (n.bias) channelSums(dy, S_, n.cout, HW, pgrad + wn);
       if (!flows(j0)) return;
-      convBackwardData(n, *in, dy, p, S_, dx);
+      dx.resize(static_cast<size_t>(S_) * in->numel());
+      f64ConvBackwardData(n, *in, dy.data(), p, S_, dx.data(), split_);
       break;
     }
     case Op::Linear: {
@@ -536,8 +429,8 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
 
 }  // namespace
 
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const CancelToken* cancel) {
-  Pass pass(net, params, S, bn, cancel);
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel) {
+  Pass pass(net, params, S, bn, split, cancel);
   pass.forward(input);
   Float64Result r;
   r.logits = pass.output();

@@ -4,14 +4,15 @@
 // all-ones sample leaves many gradients analytically near zero, so float32 rounding there outweighs the true value
 // (docs/zero-cost-proxies.md). It computes the same function as the TypeScript reference (f64-forward.ts,
 // f64-backward.ts, backward.ts) through the same loops in the same order, and is compiled without FMA contraction
-// (SWAPNAS_EXACT_SOURCES), so its values equal the reference's bit for bit. One thread per network: the job's
-// threads take networks in parallel.
+// (SWAPNAS_EXACT_SOURCES), so its values equal the reference's bit for bit. The job's threads take networks in
+// parallel; a lone network splits its convolutions' rows over them.
 
 #include <cstdint>
 #include <vector>
 
 #include "backward.h"
 #include "common.h"
+#include "f64_conv.h"
 #include "ir.h"
 
 namespace swapnas {
@@ -22,7 +23,8 @@ struct Float64Result {
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };
 
-// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double) and BN in `bn` mode.
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const CancelToken* cancel);
+// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double) and BN in `bn` mode;
+// the convolutions' rows go through `split` (serialSplit: one thread). Values do not depend on the split.
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel);
 
 }  // namespace swapnas

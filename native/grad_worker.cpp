@@ -1,6 +1,7 @@
 #include "grad_worker.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 
 #include "common.h"
@@ -99,7 +100,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.scalars = job_.scalars.data();
   req.scalarCount = job_.scalars.size() / 3;
   ItemQueue queue(total, token);
-  if (job_.float64) return runFloat64(nets, threads, queue, token, progress);
+  if (job_.float64) return runFloat64(nets, threads, inner, queue, token, progress);
   runOnThreads(threads, [&](int) {
     std::unique_ptr<GradExecutor> lent = job_.buffers ? job_.buffers->take() : std::make_unique<GradExecutor>();
     GradExecutor& ex = *lent;
@@ -123,14 +124,30 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   if (queue.outcome(code, message, "gradient job cancelled")) setCodedError(code, message);
 }
 
-void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, ItemQueue& queue, const CancelToken& token, const ExecutionProgress& progress) {
+void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner, ItemQueue& queue, const CancelToken& token,
+                            const ExecutionProgress& progress) {
   const size_t total = nets.size();
+  // A lone network's convolutions split their rows over the job's spare threads (the buffers' helpers when the job
+  // has buffers, else helpers of its own); another pass holding the helpers means this one runs whole.
+  std::unique_ptr<SplitHelpers> own = job_.buffers ? nullptr : std::make_unique<SplitHelpers>();
+  SplitHelpers& helpers = job_.buffers ? job_.buffers->helpers() : *own;
+  // `used`: the most parts one split of this network ran with (GradResult::threads)
+  const auto splitter = [&](int& used) -> RowSplit {
+    return [&helpers, &used, inner](int count, size_t work, const std::function<void(int, int)>& fn) {
+      const int parts = work < kMinSplitWork ? 1 : std::min(inner, count);
+      std::unique_lock<std::mutex> lock(helpers.busy, std::defer_lock);
+      if (parts <= 1 || !lock.try_lock()) return fn(0, count);
+      used = std::max(used, parts);
+      runParts(helpers, parts, [&](int t) { fn(count * t / parts, count * (t + 1) / parts); });
+    };
+  };
   runOnThreads(threads, [&](int) {
     size_t i;
     while (queue.take(i)) {
       const auto run = [&] {
-        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, job_.bn, &token);
         GradResult& r = results_[i];
+        const RowSplit split = splitter(r.threads);
+        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, job_.bn, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
         r.peakBytes = f.peakBytes;

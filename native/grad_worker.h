@@ -56,8 +56,9 @@ class GradWorker : public PromiseProgressWorker {
   void OnOK() override;
 
  private:
-  // Execute() for job.float64: one float64 pass per network, the job's threads taking networks in parallel.
-  void runFloat64(const std::vector<Net>& nets, int threads, ItemQueue& queue, const CancelToken& token, const ExecutionProgress& progress);
+  // Execute() for job.float64: one float64 pass per network, the job's threads taking networks in parallel and `inner`
+  // threads splitting each network's convolutions.
+  void runFloat64(const std::vector<Net>& nets, int threads, int inner, ItemQueue& queue, const CancelToken& token, const ExecutionProgress& progress);
   GradJob job_;
   std::vector<GradResult> results_;
 };

@@ -52,7 +52,13 @@ describe('native build files', () => {
   it('both compile the PRNG and the double-precision reductions without FMA contraction or fast-math', () => {
     // the weights equal src/init/prng.ts bit for bit, and MeCo / AZ-NAS reductions do not depend on the CPU the
     // addon was tuned for (-march=native decides where multiplies and adds fuse)
-    const exact = ['native/prng.cpp', 'native/linalg.cpp', 'native/proxy_reduce.cpp', 'native/f64_pass.cpp'];
+    const exact = [
+      'native/prng.cpp',
+      'native/linalg.cpp',
+      'native/proxy_reduce.cpp',
+      'native/f64_conv.cpp',
+      'native/f64_pass.cpp',
+    ];
     const text = cmake();
     expect(cmakeSet(text, 'SWAPNAS_EXACT_FLAGS')).toContain('-ffp-contract=off');
     expect(cmakeSet(text, 'SWAPNAS_EXACT_SOURCES')).toEqual(exact);

@@ -10,8 +10,8 @@ import type { EnsembleRule } from './ensemble.js';
 /**
  * The fitted rule's members (each enters twice, log forms first). The rule study's candidates without jacov and epe_nas (on TransNAS-Bench-101 their
  * input Jacobian vanishes in float32, so they run only on the float64 reference engine, ≈ 4 s per network) and
- * without synflow_bn (BN in training mode on synflow's constant input leaves float32 rounding: the same cells moved
- * by up to 58 % between builds that only reordered sums), and without vkdnw and vkdnw_dim (K − 1 backward passes for K
+ * without synflow_bn (BN in training mode on synflow's constant input left float32 rounding: the same cells moved
+ * by up to 58 % between builds that only reordered sums; it runs in float64 since session 20, after the fit), and without vkdnw and vkdnw_dim (K − 1 backward passes for K
  * classes: with them a CIFAR-100 search cost 144–163 s of CPU against 42–50 s on CIFAR-10).
  */
 export const FITTED_MEMBERS: readonly string[] = Object.freeze([
