@@ -109,6 +109,7 @@ struct GradResult {
   // kZeroExponent for an all-zero one; 0 for nodes without weights)
   std::vector<int32_t> weightExp;
   std::vector<double> params64;  // the float64 pass (f64_pass.h): packed gradients in double (params stays empty)
+  std::vector<double> input64;   // the float64 pass: the input gradient in double (input stays empty)
 };
 
 // Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on

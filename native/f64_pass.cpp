@@ -114,8 +114,16 @@ size_t sliceSource(const Node& n, const Node& in, size_t j) {
 // The forward tape and the backward pass over it.
 class Pass {
  public:
-  Pass(const Net& net, const float* params, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel)
-      : net_(net), S_(S), bn_(bn), split_(split), cancel_(cancel), offsets_(packedParamOffsets(net)), params_(params, params + offsets_.back()) {}
+  Pass(const Net& net, const float* params, int S, const Float64Request& req, const RowSplit& split, const CancelToken* cancel)
+      : net_(net),
+        S_(S),
+        bn_(req.bn),
+        wantParams_(req.params),
+        wantInput_(req.input),
+        split_(split),
+        cancel_(cancel),
+        offsets_(packedParamOffsets(net)),
+        params_(params, params + offsets_.back()) {}
 
   void forward(const float* input);
   void backward(Float64Result& r);
@@ -142,6 +150,7 @@ class Pass {
   const Net& net_;
   const int S_;
   const BnMode bn_;
+  const bool wantParams_, wantInput_;
   const RowSplit& split_;
   const CancelToken* cancel_;
   const std::vector<size_t> offsets_;
@@ -160,14 +169,14 @@ void Pass::forward(const float* input) {
   for (size_t i = N; i-- > 0;)
     if (eval_[i])
       for (int j : net_.nodes[i].inputs) eval_[static_cast<size_t>(j)] = 1;
-  // Kept for the backward pass: ReLU outputs (masks), conv / linear inputs (weight gradients), the output.
+  // Kept for the backward pass: ReLU outputs (masks), conv / linear inputs (weight gradients, when asked), the output.
   std::vector<uint8_t> keep(N, 0);
   keep[static_cast<size_t>(net_.output)] = 1;
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
     if (n.op == Op::Relu) keep[i] = 1;
-    if (n.op == Op::Conv || n.op == Op::Linear) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if (wantParams_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (eval_[i])
       for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
   }
@@ -308,26 +317,31 @@ void Pass::accumulate(int j, Vec&& dx) {
 
 void Pass::backward(Float64Result& r) {
   const size_t N = net_.nodes.size();
-  // Cotangents flow only through nodes that are, or depend on, a node with parameters (the reference's reachesTarget).
+  // Cotangents flow only through nodes that are, or depend on, a target (the reference's reachesTarget): the input
+  // when its gradient is asked for, the nodes with parameters when theirs are.
   flow_.assign(N, 0);
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
-    flow_[i] = n.op == Op::Conv || n.op == Op::Bn || n.op == Op::Linear;
+    flow_[i] = i == 0 ? wantInput_ : wantParams_ && (n.op == Op::Conv || n.op == Op::Bn || n.op == Op::Linear);
     for (int j : n.inputs) flow_[i] |= flow_[static_cast<size_t>(j)];
   }
   grad_.assign(N, Vec());
-  r.params.assign(offsets_.back(), 0.0);
+  // parameter gradients land in a scratch layout when not asked for (BN's dgamma / dbeta cost nothing extra)
+  Vec scratch;
+  Vec& pg = wantParams_ ? r.params : scratch;
+  pg.assign(offsets_.back(), 0.0);
   const size_t out = static_cast<size_t>(net_.output);
   if (flow_[out]) {
     grad_[out].assign(output().size(), 1.0);  // d sum(outputs) / d outputs
     hold(grad_[out]);
   }
-  for (size_t i = out + 1; i-- > 0;) {
+  for (size_t i = out + 1; i-- > 1;) {
     if (grad_[i].empty() || !flow_[i]) continue;
     if (cancel_ && cancel_->requested()) throw Cancelled{};
-    vjp(i, grad_[i], r.params.data() + offsets_[i]);
+    vjp(i, grad_[i], pg.data() + offsets_[i]);
     drop(grad_[i]);
   }
+  if (wantInput_) r.input = grad_[0].empty() ? Vec(static_cast<size_t>(S_) * net_.nodes[0].numel(), 0.0) : std::move(grad_[0]);
 }
 
 void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
@@ -399,8 +413,10 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       break;
     case Op::Conv: {
       const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
-      f64ConvBackwardWeights(n, *in, out_[static_cast<size_t>(j0)].data(), dy.data(), S_, pgrad, split_);
-      if (n.bias) channelSums(dy, S_, n.cout, HW, pgrad + wn);
+      if (wantParams_) {
+        f64ConvBackwardWeights(n, *in, out_[static_cast<size_t>(j0)].data(), dy.data(), S_, pgrad, split_);
+        if (n.bias) channelSums(dy, S_, n.cout, HW, pgrad + wn);
+      }
       if (!flows(j0)) return;
       dx.resize(static_cast<size_t>(S_) * in->numel());
       f64ConvBackwardData(n, *in, dy.data(), p, S_, dx.data(), split_);
@@ -414,13 +430,14 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
         for (int o = 0; o < n.fout; ++o) {
           const double d = dy[static_cast<size_t>(s) * n.fout + o];
           const double* w = p + static_cast<size_t>(o) * n.fin;
-          const double* xs = x.data() + static_cast<size_t>(s) * n.fin;
-          double* gw = pgrad + static_cast<size_t>(o) * n.fin;
           if (needDx)
             for (int k = 0; k < n.fin; ++k) dx[static_cast<size_t>(s) * n.fin + k] += w[k] * d;
+          if (!wantParams_) continue;
+          const double* xs = x.data() + static_cast<size_t>(s) * n.fin;
+          double* gw = pgrad + static_cast<size_t>(o) * n.fin;
           for (int k = 0; k < n.fin; ++k) gw[k] += xs[k] * d;
         }
-      if (n.bias) channelSums(dy, S_, n.fout, 1, pgrad + static_cast<size_t>(n.fin) * n.fout);
+      if (wantParams_ && n.bias) channelSums(dy, S_, n.fout, 1, pgrad + static_cast<size_t>(n.fin) * n.fout);
       break;
     }
   }
@@ -429,8 +446,9 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
 
 }  // namespace
 
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel) {
-  Pass pass(net, params, S, bn, split, cancel);
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
+                          const CancelToken* cancel) {
+  Pass pass(net, params, S, req, split, cancel);
   pass.forward(input);
   Float64Result r;
   r.logits = pass.output();

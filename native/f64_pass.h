@@ -1,5 +1,5 @@
 #pragma once
-// A double-precision forward and backward pass of the sum objective (d sum(outputs) / d parameters), for proxies
+// A double-precision forward and backward pass of the sum objective (d sum(outputs) / d parameters or input), for proxies
 // whose official code runs in float64 and whose value float32 cannot hold: synflow_bn, where train-mode BN on one
 // all-ones sample leaves many gradients analytically near zero, so float32 rounding there outweighs the true value
 // (docs/zero-cost-proxies.md). It computes the same function as the TypeScript reference (f64-forward.ts,
@@ -17,14 +17,23 @@
 
 namespace swapnas {
 
+// What the pass computes besides the outputs: gradients of sum(outputs) w.r.t. the parameters and / or the input.
+struct Float64Request {
+  BnMode bn = BnMode::Train;
+  bool params = true;
+  bool input = false;
+};
+
 struct Float64Result {
   std::vector<double> logits;  // S x numel(output)
-  std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0)
+  std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0), when asked
+  std::vector<double> input;   // S x numel(input), when asked
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };
 
-// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double) and BN in `bn` mode;
-// the convolutions' rows go through `split` (serialSplit: one thread). Values do not depend on the split.
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, BnMode bn, const RowSplit& split, const CancelToken* cancel);
+// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double); the convolutions' rows
+// go through `split` (serialSplit: one thread). Values do not depend on the split.
+Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
+                          const CancelToken* cancel);
 
 }  // namespace swapnas

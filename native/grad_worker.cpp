@@ -147,9 +147,11 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
       const auto run = [&] {
         GradResult& r = results_[i];
         const RowSplit split = splitter(r.threads);
-        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, job_.bn, split, &token);
+        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput};
+        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
+        r.input64 = std::move(f.input);
         r.peakBytes = f.peakBytes;
       };
       if (!queue.run(run, [&] { return "network " + std::to_string(i); })) break;
@@ -198,6 +200,7 @@ void GradWorker::OnOK() {
     std::copy(r.weightExp.begin(), r.weightExp.end(), we.Data());
     o.Set("weightExp", we);
     o.Set("params64", f64(r.params64));
+    o.Set("input64", f64(r.input64));
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -271,9 +274,9 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.float64 = boolField(job, "float64", false);
   readPasses(job, j);
   readReductions(job, j);
-  if (j.float64 && (!j.labels.empty() || !j.wantParams || j.wantInput || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
+  if (j.float64 && (!j.labels.empty() || !(j.wantParams || j.wantInput) || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
                     j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty()))
-    fail("job.float64 computes the parameter gradients of the sum objective only");
+    fail("job.float64 computes the parameter and input gradients of the sum objective only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }

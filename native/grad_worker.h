@@ -34,7 +34,7 @@ struct GradJob : JobInputs {
   bool wantBnVar = false;
   bool wantNwot = false;
   bool blockScale = false;
-  // The float64 pass (f64_pass.h) instead of the float32 executor: sum objective, parameter gradients only.
+  // The float64 pass (f64_pass.h) instead of the float32 executor: sum objective, parameter / input gradients only.
   bool float64 = false;
   // Extra backward passes (the same for every network): seed node, read node (-1: none), seed values.
   std::vector<int32_t> passSeedNodes;

@@ -10,6 +10,8 @@ import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
+import { defaultLabels } from '../src/data/labels.js';
+import { prngParams } from '../src/grad/params.js';
 import type { BnMode } from '../src/grad/types.js';
 import { numel } from '../src/ir/analysis.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -39,7 +41,7 @@ function wideConvs(): { name: string; net: Network } {
 
 describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals the reference, BN %s', (bn: BnMode) => {
   for (const { name, net: g } of [...opGraphs(), wideConvs()])
-    it(`${name}: outputs and every parameter gradient bit for bit`, async () => {
+    it(`${name}: outputs, every parameter gradient and the input gradient bit for bit`, async () => {
       // float32 parameters (as the addon takes them), running statistics included
       const params = randomParams(g, 11).map((p) => {
         if (!p) return undefined;
@@ -53,12 +55,25 @@ describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals t
         float64: true,
       });
       const tape = forwardTape(g, params, x, 3, { bn, backward: { params: true } });
-      const want = backward(tape, {
-        seeds: new Map([[g.output, new Float64Array(tape.logits.length).fill(1)]]),
-        params: true,
-      });
+      const seeds = new Map([[g.output, new Float64Array(tape.logits.length).fill(1)]]);
+      const want = backward(tape, { seeds, params: true });
       expect(r.outputs).toEqual(Float32Array.from(tape.logits));
       expect(r.params.length).toBe(0);
+      expect(r.input64.length).toBe(0);
+      // the input gradient, alone (jacov's pass) and beside the parameters'
+      const dx = Array.from(backward(tape, { seeds, input: true }).input!);
+      const packed = packParams(g, params);
+      const alone = await nativeProxyPass(load.addon, g, packed, x, 3, { bn, wantInput: true, float64: true });
+      expect(Array.from(alone.input64)).toEqual(dx);
+      expect(alone.params64.length).toBe(0);
+      const both = await nativeProxyPass(load.addon, g, packed, x, 3, {
+        bn,
+        wantInput: true,
+        wantParams: true,
+        float64: true,
+      });
+      expect(Array.from(both.input64)).toEqual(dx);
+      expect(both.params64).toEqual(r.params64);
       let compared = 0;
       for (const t of packedSlots(g)) {
         const got = Array.from(r.params64.subarray(t.offset, t.offset + t.size));
@@ -80,12 +95,12 @@ describe('the float64 pass', () => {
   const g = opGraphs()[0]!.net;
   const packed = packParams(g, randomParams(g, 1));
   const x = Float32Array.from(randomData(g, 2, 3).x);
-  it('is refused for anything but the weight gradients of the sum objective', async () => {
+  it('is refused for anything but the weight and input gradients of the sum objective', async () => {
     const call = (req: Parameters<typeof nativeProxyPass>[5]) => nativeProxyPass(load.addon, g, packed, x, 2, req);
     for (const extra of [
       { wantParams: false },
       { labels: [0, 1] },
-      { wantInput: true },
+      { wantParams: false, wantInput: false },
       { wantSaliency: true },
       { bnVar: true },
       { nwot: true },
@@ -144,6 +159,31 @@ describe('the float64 pass', () => {
     expect(r.outputs.length).toBe(2 * numel(g.nodes[g.output]!.shape));
     expect(r.params64.length).toBe(packed.length);
     expect(r.peakBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('jacov and epe_nas go to the float64 pass where float32 cannot resolve them', () => {
+  it('an analytically zero Jacobian (train-mode BN right before the pool): native float64, the reference value', async () => {
+    const runner = nativeProxyRunner(load.addon, 2);
+    const b = new GraphBuilder([3, 32, 32]);
+    const net = b.finish(b.linear(b.gap(b.bn(b.conv(b.input, 6, 3))), 5, true), { space: 'test', arch: 'bn-pool' });
+    const o: ProxyRunOptions = {
+      protocol: 'official',
+      seed: 2,
+      images: defaultBatch(8),
+      labels: Int32Array.from(defaultLabels(8), (y) => y % 5),
+      batch: 8,
+      weights: prngParams(net, 2),
+    };
+    const nat = await runner.run(net, ['jacov', 'epe_nas'], o);
+    const ref = runProxies(net, ['jacov', 'epe_nas'], o);
+    for (const p of ['jacov', 'epe_nas'] as const) {
+      expect(nat.settings[p]).toMatchObject({ engine: 'native', dtype: 'float64' });
+      expect(nat.settings[p]!.routed).toMatch(
+        /vanishes to float32 rounding.*float64 on the native engine.*analytically zero/,
+      );
+      expect(nat.values[p]).toEqual(ref.values[p]);
+    }
   });
 });
 

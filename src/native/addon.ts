@@ -317,7 +317,7 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly blockScale?: boolean;
   /**
    * Run the pass in float64 (native/f64_pass.h; equal to the TypeScript reference bit for bit) instead of the
-   * float32 executor: sum objective, parameter gradients only, returned in `params64`.
+   * float32 executor: sum objective, parameter and / or input gradients only, returned in `params64` / `input64`.
    */
   readonly float64?: boolean;
 }
@@ -356,4 +356,6 @@ export interface NativeGradResult {
   readonly weightExp: Int32Array;
   /** `float64`: the packed parameter gradients in double (`params` is then empty). */
   readonly params64: Float64Array;
+  /** `float64` with `wantInput`: the input gradient in double (`input` is then empty). */
+  readonly input64: Float64Array;
 }

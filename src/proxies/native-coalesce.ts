@@ -212,5 +212,6 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     passValues: r.passValues.subarray(...parts.values),
     weightExp: new Int32Array(0),
     params64: new Float64Array(0),
+    input64: new Float64Array(0),
   };
 }

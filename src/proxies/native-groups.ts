@@ -93,23 +93,46 @@ async function grasp(c: NativeGroupContext): Promise<Values> {
   return { grasp: graspFromWeightHv(weightedNodes(net), r.weightHv) };
 }
 
-async function jacobian(c: NativeGroupContext): Promise<Values | Routed> {
-  const { s, o } = c;
+async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
+  const { s } = c;
   const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true });
   const rows = Float64Array.from(r.input);
+  const why = jacobianTrouble(rows, r.outputs, s.batch);
+  const classes = r.outputs.length / s.batch;
+  if (why === undefined) return jacobianValues(c, rows, classes);
+  // the same pass in float64: the reference's value (bit for bit), at native speed
+  const d = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true, float64: true });
+  const top = d.input64.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const zero =
+    top < JACOBIAN_ZERO * r.outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+      ? ` (in float64 too, max ${top.toExponential(2)}: the Jacobian is analytically zero, e.g. a train-mode BN right before the global pool, so the value measures rounding in any precision)`
+      : '';
+  return {
+    float64: jacobianValues(c, d.input64, classes),
+    why: `${why}; computed in float64 on the native engine${zero}`,
+  };
+}
+
+/** A float64 Jacobian this far below the logits is rounding noise: its exact value is zero. */
+const JACOBIAN_ZERO = 1e-10;
+
+/** Why float32 rows of the input Jacobian cannot give jacov / epe_nas within 1e-4 (undefined: they can). */
+function jacobianTrouble(rows: Float64Array, outputs: Float32Array, batch: number): string | undefined {
   const top = rows.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  if (top < JACOBIAN_MIN * r.outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
-    return {
-      routed: `jacobian: the input Jacobian vanishes to float32 rounding (max ${top.toExponential(2)}); computed in float64 on the reference engine`,
-    };
-  const corr = corrcoefRows({ rows: s.batch, cols: rows.length / s.batch, data: rows });
-  const low = symmetricEigenvalues(corr, s.batch)[0]!;
+  if (top < JACOBIAN_MIN * outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
+    return `jacobian: the input Jacobian vanishes to float32 rounding (max ${top.toExponential(2)})`;
+  const corr = corrcoefRows({ rows: batch, cols: rows.length / batch, data: rows });
+  const low = symmetricEigenvalues(corr, batch)[0]!;
   if (low < JACOV_MIN_EIGENVALUE)
-    return {
-      routed: `jacobian: the Jacobian rows are nearly collinear (smallest correlation eigenvalue ${low.toExponential(2)} < ${JACOV_MIN_EIGENVALUE}); float32 cannot resolve jacov there, computed in float64 on the reference engine`,
-    };
+    return `jacobian: the Jacobian rows are nearly collinear (smallest correlation eigenvalue ${low.toExponential(2)} < ${JACOV_MIN_EIGENVALUE}); float32 cannot resolve jacov there`;
+  return undefined;
+}
+
+/** jacov, and epe_nas when there are labels, from the Jacobian rows (batch × input size). */
+function jacobianValues(c: NativeGroupContext, rows: Float64Array, classes: number): Values {
+  const { s, o } = c;
   const out: Values = { jacov: jacovScore(rows, s.batch) };
-  if (o.labels) out.epe_nas = epeNasScore(rows, labelsFor(s, o), r.outputs.length / s.batch);
+  if (o.labels) out.epe_nas = epeNasScore(rows, labelsFor(s, o), classes);
   return out;
 }
 
@@ -256,9 +279,10 @@ export interface Routed {
   readonly routed: string;
 }
 
-/** Values whose native pass ran in float64 (native/f64_pass.h), not float32. */
+/** Values whose native pass ran in float64 (native/f64_pass.h), not float32, and why when float32 was tried first. */
 export interface InFloat64 {
   readonly float64: Values;
+  readonly why?: string;
 }
 
 /** What a native group gives: its float32 values, its float64 values, or the reason it runs on the reference. */

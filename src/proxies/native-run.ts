@@ -218,6 +218,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
             : { routed: ROUTED[group] ?? 'no native form' };
           const routed = 'routed' in got ? (got.routed as string) : undefined;
           const dtype = 'float64' in got ? 'float64' : 'float32';
+          const why = 'why' in got ? (got.why as string | undefined) : undefined;
           const vals =
             routed !== undefined
               ? runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o)
@@ -228,7 +229,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
             values[m] = vals[m] ?? { value: null, reason: `${m}: not computed` };
             settings[m] =
               routed === undefined
-                ? { ...settingsFor(m, o), dtype, engine: 'native' }
+                ? { ...settingsFor(m, o), dtype, engine: 'native', ...(why ? { routed: why } : {}) }
                 : { ...settingsFor(m, o), engine: 'reference', routed };
           }
         }),

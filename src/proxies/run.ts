@@ -48,7 +48,10 @@ export interface ProxySettings {
   readonly bn: ProxyProtocol['bn'];
   readonly dtype: 'float32' | 'float64';
   readonly source: string;
-  /** Engine that computed the value (`reference` unless a native run says otherwise) and, if routed, why. */
+  /**
+   * Engine that computed the value (`reference` unless a native run says otherwise) and, if routed (to the reference
+   * engine, or to the native float64 pass after a float32 one), why.
+   */
   readonly engine?: 'reference' | 'native';
   readonly routed?: string;
 }

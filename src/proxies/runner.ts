@@ -41,8 +41,9 @@ export function proxyRow(key: string, id: string, run: ProxyRun & { peakBytes?: 
   for (const [name, v] of Object.entries(run.values)) {
     values[name] = v!.value;
     if (v!.reason) reasons[name] = v!.reason;
+    // routed to the reference engine, or to the native float64 pass after a float32 one
     const r = run.settings[name as ProxyName]?.routed;
-    if (r && run.settings[name as ProxyName]?.engine === 'reference') routed[name] = r;
+    if (r) routed[name] = r;
   }
   return {
     [key]: id,

@@ -56,8 +56,9 @@ export interface ProxyPassRequest {
    */
   readonly blockScale?: boolean;
   /**
-   * The pass in float64 (native/f64_pass.h, equal to the float64 reference bit for bit): the weight gradients of
-   * the sum objective only, in `params64` — for proxies whose value float32 cannot hold (synflow_bn).
+   * The pass in float64 (native/f64_pass.h, equal to the float64 reference bit for bit): the weight and / or input
+   * gradients of the sum objective only, in `params64` / `input64` — for values float32 cannot hold (synflow_bn,
+   * jacov / epe_nas on ill-conditioned Jacobians).
    */
   readonly float64?: boolean;
   readonly threads?: number;
@@ -110,7 +111,7 @@ function keepModes(keep: readonly number[], modes: KeepMode | readonly KeepMode[
   return Int32Array.from(modes, (m) => KEEP_REDUCE[m]);
 }
 
-/** Whether `req` asks for more than the weight gradients of the sum objective (block scaling and float64 do not). */
+/** Whether `req` asks for more than the weight gradients of the sum objective (block scaling does not). */
 function beyondSumWeights(req: ProxyPassRequest): boolean {
   return Boolean(
     req.labels ||
@@ -143,10 +144,13 @@ export async function nativeProxyPass(
       'E_OPTION',
       'block scaling is for the weight gradients of the sum objective with BN as identity (or none), and nothing else',
     );
-  if (req.float64 && (beyondSumWeights(req) || !req.wantParams || req.blockScale))
+  if (
+    req.float64 &&
+    (beyondSumWeights({ ...req, wantInput: false }) || !(req.wantParams || req.wantInput) || req.blockScale)
+  )
     throw new SwapError(
       'E_OPTION',
-      'the float64 pass computes the weight gradients of the sum objective, and nothing else',
+      'the float64 pass computes the weight and input gradients of the sum objective, and nothing else',
     );
   if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
     throw new SwapError(
