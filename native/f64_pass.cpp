@@ -114,7 +114,7 @@ size_t sliceSource(const Node& n, const Node& in, size_t j) {
 // The forward tape and the backward pass over it.
 class Pass {
  public:
-  Pass(const Net& net, const float* params, int S, const Float64Request& req, const RowSplit& split, const CancelToken* cancel)
+  Pass(const Net& net, const double* params, int S, const Float64Request& req, const RowSplit& split, const CancelToken* cancel)
       : net_(net),
         S_(S),
         bn_(req.bn),
@@ -123,7 +123,7 @@ class Pass {
         split_(split),
         cancel_(cancel),
         offsets_(packedParamOffsets(net)),
-        params_(params, params + offsets_.back()) {}
+        params_(params) {}
 
   void forward(const float* input);
   void backward(Float64Result& r);
@@ -136,7 +136,7 @@ class Pass {
   void vjp(size_t i, const Vec& dy, double* pgrad);
   void accumulate(int j, const Vec& dx);
   void accumulate(int j, Vec&& dx);
-  const double* param(size_t i) const { return params_.data() + offsets_[i]; }
+  const double* param(size_t i) const { return params_ + offsets_[i]; }
   bool flows(int j) const { return flow_[static_cast<size_t>(j)] != 0; }
   void hold(const Vec& v) {
     live_ += v.size();
@@ -154,7 +154,7 @@ class Pass {
   const RowSplit& split_;
   const CancelToken* cancel_;
   const std::vector<size_t> offsets_;
-  const std::vector<double> params_;
+  const double* const params_;
   std::vector<Vec> out_, grad_;
   std::vector<BnRecord> bn_records_;
   std::vector<std::vector<size_t>> argmax_;
@@ -238,6 +238,10 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       BnRecord& r = bn_records_[i];
       bnNormalise(bn_ == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, r);
       hold(r.xhat);
+      if (!n.affine) {
+        y = r.xhat;  // the reference copies x-hat (1 * x-hat + 0 would turn -0 into +0)
+        break;
+      }
       y.resize(count);
       for (size_t k = 0; k < count; ++k) {
         const size_t c = (k / HW) % static_cast<size_t>(n.c);
@@ -446,7 +450,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
 
 }  // namespace
 
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
+Float64Result float64Pass(const Net& net, const double* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
                           const CancelToken* cancel) {
   Pass pass(net, params, S, req, split, cancel);
   pass.forward(input);

@@ -2,10 +2,11 @@
 // A double-precision forward and backward pass of the sum objective (d sum(outputs) / d parameters or input), for proxies
 // whose official code runs in float64 and whose value float32 cannot hold: synflow_bn, where train-mode BN on one
 // all-ones sample leaves many gradients analytically near zero, so float32 rounding there outweighs the true value
-// (docs/zero-cost-proxies.md). It computes the same function as the TypeScript reference (f64-forward.ts,
-// f64-backward.ts, backward.ts) through the same loops in the same order, and is compiled without FMA contraction
-// (SWAPNAS_EXACT_SOURCES), so its values equal the reference's bit for bit. The job's threads take networks in
-// parallel; a lone network splits its convolutions' rows over them.
+// (docs/zero-cost-proxies.md); and jacov / epe_nas where the float32 input Jacobian cannot resolve them. It computes
+// the same function as the TypeScript reference (f64-forward.ts, f64-backward.ts, backward.ts) through the same loops
+// in the same order, on the same double parameters, and is compiled without FMA contraction (SWAPNAS_EXACT_SOURCES),
+// so its values equal the reference's bit for bit. The job's threads take networks in parallel; a lone network
+// splits its convolutions' rows over them.
 
 #include <cstdint>
 #include <vector>
@@ -31,9 +32,9 @@ struct Float64Result {
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };
 
-// One pass on S samples of `input` with the packed float32 `params` (widened exactly to double); the convolutions' rows
-// go through `split` (serialSplit: one thread). Values do not depend on the split.
-Float64Result float64Pass(const Net& net, const float* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
+// One pass on S samples of `input` with the packed double `params`; the convolutions' rows go through `split`
+// (serialSplit: one thread). Values do not depend on the split.
+Float64Result float64Pass(const Net& net, const double* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
                           const CancelToken* cancel);
 
 }  // namespace swapnas

@@ -45,7 +45,8 @@ std::vector<Net> parseGradJob(const GradJob& job) {
   for (size_t i = 0; i < nets.size(); ++i) {
     const Net& net = nets[i];
     const int32_t pa = job.paramOffsets[i], pb = job.paramOffsets[i + 1];
-    if (pa < 0 || pb < pa || static_cast<size_t>(pb) > job.params.size() || static_cast<size_t>(pb - pa) != packedParamOffsets(net).back())
+    const size_t paramCount = job.float64 ? job.params64.size() : job.params.size();
+    if (pa < 0 || pb < pa || static_cast<size_t>(pb) > paramCount || static_cast<size_t>(pb - pa) != packedParamOffsets(net).back())
       fail("network " + std::to_string(i) + ": parameter range does not match its packed layout");
     if (!job.keepOffsets.empty()) {
       const int32_t ka = job.keepOffsets[i], kb = job.keepOffsets[i + 1];
@@ -148,7 +149,7 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
         GradResult& r = results_[i];
         const RowSplit split = splitter(r.threads);
         const Float64Request req{job_.bn, job_.wantParams, job_.wantInput};
-        Float64Result f = float64Pass(nets[i], job_.params.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
+        Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
         r.input64 = std::move(f.input);
@@ -248,11 +249,18 @@ void readReductions(const Napi::Object& job, GradJob& j) {
 // Reads the gradient job's own fields (parameters, labels, BN mode, outputs wanted, kept nodes, extra passes).
 void readGradJob(const Napi::Object& job, GradJob& j) {
   j.threads = intArg(job.Get("threads"), "job.threads", 1, 4096);
-  auto params = typedArg<Napi::Float32Array>(job.Get("params"), napi_float32_array, "job.params", "Float32Array");
+  // float64 jobs take their parameters in double (the reference's values, not float32 roundings of them)
+  j.float64 = boolField(job, "float64", false);
+  if (j.float64) {
+    auto p64 = typedArg<Napi::Float64Array>(job.Get("params"), napi_float64_array, "job.params", "Float64Array (job.float64)");
+    j.params64.assign(p64.Data(), p64.Data() + p64.ElementLength());
+  } else {
+    auto params = typedArg<Napi::Float32Array>(job.Get("params"), napi_float32_array, "job.params", "Float32Array");
+    j.params.assign(params.Data(), params.Data() + params.ElementLength());
+  }
   auto poff = typedArg<Napi::Int32Array>(job.Get("paramOffsets"), napi_int32_array, "job.paramOffsets", "Int32Array");
   auto labels = typedArg<Napi::Int32Array>(job.Get("labels"), napi_int32_array, "job.labels", "Int32Array");
   if (labels.ElementLength() != 0 && labels.ElementLength() != static_cast<size_t>(j.n)) fail("job.labels must be empty or hold one label per sample");
-  j.params.assign(params.Data(), params.Data() + params.ElementLength());
   j.paramOffsets.assign(poff.Data(), poff.Data() + poff.ElementLength());
   j.labels.assign(labels.Data(), labels.Data() + labels.ElementLength());
   j.bn = static_cast<BnMode>(intArg(job.Get("bn"), "job.bn", 0, 2));
@@ -271,11 +279,11 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantBnVar = boolField(job, "wantBnVar", false);
   j.wantNwot = boolField(job, "wantNwot", false);
   j.blockScale = boolField(job, "blockScale", false);
-  j.float64 = boolField(job, "float64", false);
   readPasses(job, j);
   readReductions(job, j);
   if (j.float64 && (!j.labels.empty() || !(j.wantParams || j.wantInput) || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
-                    j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty()))
+                    j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty() || j.outputBackward || !j.keepModes.empty() ||
+                    !j.passModes.empty()))
     fail("job.float64 computes the parameter and input gradients of the sum objective only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");

@@ -19,6 +19,7 @@ namespace swapnas {
 struct GradJob : JobInputs {
   int threads = 1;
   std::vector<float> params;
+  std::vector<double> params64;  // job.float64: the parameters in double (params stays empty)
   std::vector<int32_t> paramOffsets;
   std::vector<int32_t> labels;
   BnMode bn = BnMode::Train;

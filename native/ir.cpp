@@ -107,6 +107,7 @@ void decodeBn(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectMap(p.id, p.n, x);
   expectShape(p.id, p.n, 3, x.c, x.h, x.w);
+  p.n.affine = p.a[attr::Bn::Affine] != 0;
 }
 
 void decodeRelu(const NodeArgs& p) {

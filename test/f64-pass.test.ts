@@ -27,13 +27,14 @@ if (!load.ok) throw new Error(`the native addon must be built for these tests: $
 
 /**
  * Convolutions wide enough for the vector kernels (native/f64_conv.h: lanes over output channels, or input channels
- * for the data gradient): partial vectors (9, 12, 18 channels), more channels than one call keeps (72: two chunks),
- * stride, dilation, groups, a 5×5 kernel, biases.
+ * for the data gradient, blocked over adjacent positions with stride 1): partial vectors (9, 12, 18 channels), more
+ * channels than one call keeps (72: two chunks), stride, dilation, groups, a 5×5 kernel, biases, a BN without γ/β.
  */
 function wideConvs(): { name: string; net: Network } {
   const b = new GraphBuilder([5, 9, 9]);
   const c1 = b.relu(b.bn(b.conv(b.input, 12, 3, { bias: true })));
-  const c2 = b.relu(b.conv(c1, 72, 3, { stride: 2, pad: 1 }));
+  const d1 = b.relu(b.bn(b.conv(c1, 16, 3, { dilation: 2 }), false));
+  const c2 = b.relu(b.conv(d1, 72, 3, { stride: 2, pad: 1 }));
   const c3 = b.relu(b.bn(b.conv(c2, 18, 5, { dilation: 2, groups: 2, pad: 3, bias: true })));
   const c4 = b.conv(c3, 8, 1, { pad: 0 });
   return { name: 'wide-convs', net: b.finish(b.linear(b.gap(b.relu(c4)), 4, true), { space: 'test', arch: 'wide' }) };
@@ -42,14 +43,10 @@ function wideConvs(): { name: string; net: Network } {
 describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals the reference, BN %s', (bn: BnMode) => {
   for (const { name, net: g } of [...opGraphs(), wideConvs()])
     it(`${name}: outputs, every parameter gradient and the input gradient bit for bit`, async () => {
-      // float32 parameters (as the addon takes them), running statistics included
-      const params = randomParams(g, 11).map((p) => {
-        if (!p) return undefined;
-        const f = (t: Float64Array | undefined) => t?.map(Math.fround);
-        return Object.fromEntries(Object.entries(p).map(([k, t]) => [k, f(t)]));
-      });
+      // float64 parameters, as the reference holds them (not float32 roundings of them)
+      const params = randomParams(g, 11);
       const x = Float32Array.from(randomData(g, 3, 19).x);
-      const r = await nativeProxyPass(load.addon, g, packParams(g, params), x, 3, {
+      const r = await nativeProxyPass(load.addon, g, packParams(g, params, Float64Array), x, 3, {
         bn,
         wantParams: true,
         float64: true,
@@ -62,7 +59,7 @@ describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals t
       expect(r.input64.length).toBe(0);
       // the input gradient, alone (jacov's pass) and beside the parameters'
       const dx = Array.from(backward(tape, { seeds, input: true }).input!);
-      const packed = packParams(g, params);
+      const packed = packParams(g, params, Float64Array);
       const alone = await nativeProxyPass(load.addon, g, packed, x, 3, { bn, wantInput: true, float64: true });
       expect(Array.from(alone.input64)).toEqual(dx);
       expect(alone.params64.length).toBe(0);
@@ -93,7 +90,7 @@ describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals t
 
 describe('the float64 pass', () => {
   const g = opGraphs()[0]!.net;
-  const packed = packParams(g, randomParams(g, 1));
+  const packed = packParams(g, randomParams(g, 1), Float64Array);
   const x = Float32Array.from(randomData(g, 2, 3).x);
   it('is refused for anything but the weight and input gradients of the sum objective', async () => {
     const call = (req: Parameters<typeof nativeProxyPass>[5]) => nativeProxyPass(load.addon, g, packed, x, 2, req);
@@ -106,6 +103,7 @@ describe('the float64 pass', () => {
       { nwot: true },
       { keep: [1] },
       { blockScale: true },
+      { outputBackward: true },
     ])
       await expect(
         call({ bn: 'train', wantParams: true, float64: true, ...extra }),
@@ -142,7 +140,7 @@ describe('the float64 pass', () => {
   });
   it('gives the same values bit for bit when a lone network splits its convolutions over threads', async () => {
     const w = wideConvs().net;
-    const pw = packParams(w, randomParams(w, 4));
+    const pw = packParams(w, randomParams(w, 4), Float64Array);
     const xw = Float32Array.from(randomData(w, 2, 5).x);
     const pass = (threads: number) =>
       nativeProxyPass(load.addon, w, pw, xw, 2, { bn: 'train', wantParams: true, float64: true, threads });
@@ -153,6 +151,17 @@ describe('the float64 pass', () => {
       expect(r.params64).toEqual(one.params64);
       expect(r.outputs).toEqual(one.outputs);
     }
+  });
+  it('takes float64-packed parameters, and refuses float32 ones (and float64 ones for a float32 pass)', async () => {
+    const p32 = packParams(g, randomParams(g, 1));
+    await expect(
+      nativeProxyPass(load.addon, g, p32, x, 2, { bn: 'train', wantParams: true, float64: true }),
+    ).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(nativeProxyPass(load.addon, g, packed, x, 2, { bn: 'train', wantParams: true })).rejects.toMatchObject(
+      {
+        code: 'E_OPTION',
+      },
+    );
   });
   it('gives numel(output) x batch outputs and gradients the size of the packed layout', async () => {
     const r = await nativeProxyPass(load.addon, g, packed, x, 2, { bn: 'train', wantParams: true, float64: true });

@@ -265,7 +265,8 @@ export interface NativeAddon {
 /** A gradient job: `seeds` is unused (empty); every network brings its packed parameters. */
 export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   /** Packed float32 parameters of every network, concatenated. */
-  readonly params: Float32Array;
+  /** Packed parameters: float32, or float64 with `float64`. */
+  readonly params: Float32Array | Float64Array;
   /** Start of network i's parameters in `params`; length = networks + 1. */
   readonly paramOffsets: Int32Array;
   /** One label per sample (mean cross-entropy) or empty (objective = sum of the outputs). */

@@ -16,14 +16,14 @@ export type PassFn = (
   x: Float32Array,
   batch: number,
   req: ProxyPassRequest,
-  packed: Float32Array,
+  packed: Float32Array | Float64Array,
 ) => Promise<NativeGradResult>;
 
 interface Pending {
   readonly x: Float32Array;
   readonly batch: number;
   readonly req: ProxyPassRequest;
-  readonly packed: Float32Array;
+  readonly packed: Float32Array | Float64Array;
   readonly resolve: (r: NativeGradResult) => void;
   readonly reject: (e: unknown) => void;
 }

@@ -26,19 +26,22 @@ import { vkdnwFromJacobian } from './vkdnw.js';
 import { mixInputs, preGapNode, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
-/** What a native group gets: the network, its parameters (float64 and packed float32) and a pass runner. */
+/** What a native group gets: the network, its parameters (float64 and packed) and a pass runner. */
 export interface NativeGroupContext {
   readonly net: Network;
   readonly params: NetParams;
+  /** The parameters packed in float32 (float32 passes). */
   readonly packed: Float32Array;
+  /** The parameters packed in float64 (the float64 pass), made on first use. */
+  readonly packed64: () => Float64Array;
   readonly s: ProxySettings;
   readonly o: ProxyRunOptions;
-  /** One native pass on `packed` (default: the context's parameters). */
+  /** One native pass on `packed` (default: the context's parameters, float64-packed for `req.float64`). */
   readonly pass: (
     x: Float32Array,
     batch: number,
     req: ProxyPassRequest,
-    packed?: Float32Array,
+    packed?: Float32Array | Float64Array,
   ) => Promise<NativeGradResult>;
   /** The input batch of settings `s` (`inputsFor` of run.ts; Gaussian batches cached across networks). */
   readonly inputs: (s: ProxySettings, salt?: number) => Float32Array;
@@ -119,6 +122,7 @@ const JACOBIAN_ZERO = 1e-10;
 /** Why float32 rows of the input Jacobian cannot give jacov / epe_nas within 1e-4 (undefined: they can). */
 function jacobianTrouble(rows: Float64Array, outputs: Float32Array, batch: number): string | undefined {
   const top = rows.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (!Number.isFinite(top)) return 'jacobian: the float32 input Jacobian is not finite';
   if (top < JACOBIAN_MIN * outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
     return `jacobian: the input Jacobian vanishes to float32 rounding (max ${top.toExponential(2)})`;
   const corr = corrcoefRows({ rows: batch, cols: rows.length / batch, data: rows });
@@ -243,12 +247,11 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<GroupOutcome> {
   const { net, s } = c;
   const slots = packedSlots(net);
-  // |θ| packed: |fround(v)| = fround(|v|), so this equals packing the float64 |θ|; running statistics as they are
-  const abs = c.packed.slice();
-  for (const t of slots)
-    if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   const blockScale = s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn');
+  const abs = blockScale ? c.packed.slice() : c.packed64().slice();
+  for (const t of slots)
+    if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1);
   const r = await c.pass(
     x,
@@ -270,7 +273,7 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
 }
 
 /** a[i] = |a[i]| (a small function of its own, so V8 optimises the loop once, not on every synflow call). */
-function absInPlace(a: Float32Array): void {
+function absInPlace(a: Float32Array | Float64Array): void {
   for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]!);
 }
 

@@ -187,6 +187,11 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         if (!packs.has(s.init)) packs.set(s.init, packParams(net, paramsFor(s)));
         return packs.get(s.init)!;
       };
+      const packs64 = new Map<string, Float64Array>();
+      const packed64For = (s: ProxySettings) => {
+        if (!packs64.has(s.init)) packs64.set(s.init, packParams(net, paramsFor(s), Float64Array));
+        return packs64.get(s.init)!;
+      };
       let peakBytes = 0;
       // passes of this network issued together share forward passes (native-coalesce.ts)
       const pass = passCoalescer(net, (x, batch, req, packed) =>
@@ -209,9 +214,11 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
                 net,
                 params: paramsFor(s),
                 packed: packedFor(s),
+                packed64: () => packed64For(s),
                 s,
                 o,
-                pass: (x, batch, req, packed) => pass(x, batch, req, packed ?? packedFor(s)),
+                pass: (x, batch, req, packed) =>
+                  pass(x, batch, req, packed ?? (req.float64 ? packed64For(s) : packedFor(s))),
                 inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
                 rademacher: draw(o.seed),
               })

@@ -54,8 +54,14 @@ export function packedSlots(net: Network): PackedSlot[] {
   return out;
 }
 
-/** Pack one network's parameters (float32) in the addon's layout. */
-export function packParams(net: Network, params: NetParams): Float32Array {
+/** Pack one network's parameters in the addon's layout: float32, or float64 for the addon's float64 pass. */
+export function packParams(net: Network, params: NetParams): Float32Array;
+export function packParams(net: Network, params: NetParams, type: Float64ArrayConstructor): Float64Array;
+export function packParams(
+  net: Network,
+  params: NetParams,
+  type: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array,
+): Float32Array | Float64Array {
   const parts: ArrayLike<number>[] = [];
   for (const n of net.nodes)
     for (const s of slots(net, n.id)) {
@@ -66,7 +72,7 @@ export function packParams(net: Network, params: NetParams): Float32Array {
         throw new SwapError('E_OPTION', `node ${n.id} (${n.op}) has no ${s.kind}`);
       parts.push(t ?? new Float32Array(s.size).fill(s.fill));
     }
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  const out = new type(parts.reduce((a, p) => a + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);

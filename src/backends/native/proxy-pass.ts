@@ -130,7 +130,7 @@ function beyondSumWeights(req: ProxyPassRequest): boolean {
 export async function nativeProxyPass(
   addon: NativeAddon,
   net: Network,
-  params: Float32Array,
+  params: Float32Array | Float64Array,
   input: Float32Array,
   batch: number,
   req: ProxyPassRequest,
@@ -146,11 +146,20 @@ export async function nativeProxyPass(
     );
   if (
     req.float64 &&
-    (beyondSumWeights({ ...req, wantInput: false }) || !(req.wantParams || req.wantInput) || req.blockScale)
+    (beyondSumWeights({ ...req, wantInput: false }) ||
+      !(req.wantParams || req.wantInput) ||
+      req.blockScale ||
+      req.outputBackward ||
+      req.keepReduce)
   )
     throw new SwapError(
       'E_OPTION',
       'the float64 pass computes the weight and input gradients of the sum objective, and nothing else',
+    );
+  if (params instanceof Float64Array !== Boolean(req.float64))
+    throw new SwapError(
+      'E_OPTION',
+      'parameters must be packed as float64 for the float64 pass, and as float32 otherwise',
     );
   if (req.wantHvp && (!req.labels || !req.wantParams || (req.passes?.length && !req.outputBackward)))
     throw new SwapError(
