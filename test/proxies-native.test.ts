@@ -1,8 +1,9 @@
 /**
  * The proxy suite on the C++ engine (float32 passes) equals the reference (float64, the definition) within the
  * issue's tolerance (relative 1e-4 for sums of float32 gradients, exact for counts), on every space's networks and
- * under both protocols, and equals the official implementations on the committed PyTorch fixtures. Values the
- * engine cannot give faithfully are routed to the reference, and the run says so.
+ * under both protocols, and equals the official implementations on the committed PyTorch fixtures. Values float32
+ * cannot give faithfully go to the addon's float64 pass (synflow_bn always; jacov / epe_nas on ill-conditioned
+ * Jacobians) or to the reference, and the run says so.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

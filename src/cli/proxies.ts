@@ -36,7 +36,8 @@ export { type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxie
 export { addProxyOptions, type ProxyFlags } from './proxy-options.js';
 import type { ProxyFlags } from './proxy-options.js';
 
-const NATIVE_WHY = 'gradients and explicit weights on the C++ engine (float32 passes; routed groups say so per proxy)';
+const NATIVE_WHY =
+  'gradients and explicit weights on the C++ engine (float32 passes, float64 where float32 cannot hold a value; routed groups say so per proxy)';
 const REFERENCE_WHY = 'gradients and explicit weights on the reference engine (float64, the definition)';
 
 /** `--backend` for the proxies: native (explicit, or auto when the addon loads) or reference. */

@@ -1,7 +1,8 @@
 /**
- * The proxy groups on the C++ engine (float32 passes, double reductions): each group makes its native passes
- * (src/backends/native/proxy-pass.ts) and reduces them with the same scoring functions the reference path uses,
- * so the two differ only by the passes' arithmetic (checked in test/proxies-native.test.ts).
+ * The proxy groups on the C++ engine (float32 passes, and the float64 pass where float32 cannot hold the value;
+ * double reductions): each group makes its native passes (src/backends/native/proxy-pass.ts) and reduces them with
+ * the same scoring functions the reference path uses, so the two differ only by the passes' arithmetic (checked in
+ * test/proxies-native.test.ts; the float64 pass equals the reference's bit for bit, test/f64-pass.test.ts).
  */
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
