@@ -101,14 +101,15 @@ async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
   const { s } = c;
   const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true });
   const rows = Float64Array.from(r.input);
-  const why = jacobianTrouble(rows, r.outputs, s.batch);
+  const logits = maxAbs(r.outputs);
+  const why = jacobianTrouble(rows, logits, s.batch);
   const classes = r.outputs.length / s.batch;
   if (why === undefined) return jacobianValues(c, rows, classes);
   // the same pass in float64: the reference's value (bit for bit), at native speed
   const d = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true, float64: true });
-  const top = d.input64.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const top = maxAbs(d.input64);
   const zero =
-    top < JACOBIAN_ZERO * r.outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+    top < JACOBIAN_ZERO * logits
       ? ` (in float64 too, max ${top.toExponential(2)}: the Jacobian is analytically zero, e.g. a train-mode BN right before the global pool, so the value measures rounding in any precision)`
       : '';
   return {
@@ -120,17 +121,27 @@ async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
 /** A float64 Jacobian this far below the logits is rounding noise: its exact value is zero. */
 const JACOBIAN_ZERO = 1e-10;
 
-/** Why float32 rows of the input Jacobian cannot give jacov / epe_nas within 1e-4 (undefined: they can). */
-function jacobianTrouble(rows: Float64Array, outputs: Float32Array, batch: number): string | undefined {
-  const top = rows.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+/**
+ * Why float32 rows of the input Jacobian cannot give jacov / epe_nas within 1e-4 (undefined: they can); `logits`: the
+ * largest |logit|.
+ */
+function jacobianTrouble(rows: Float64Array, logits: number, batch: number): string | undefined {
+  const top = maxAbs(rows);
   if (!Number.isFinite(top)) return 'jacobian: the float32 input Jacobian is not finite';
-  if (top < JACOBIAN_MIN * outputs.reduce((m, v) => Math.max(m, Math.abs(v)), 0))
+  if (top < JACOBIAN_MIN * logits)
     return `jacobian: the input Jacobian vanishes to float32 rounding (max ${top.toExponential(2)})`;
   const corr = corrcoefRows({ rows: batch, cols: rows.length / batch, data: rows });
   const low = symmetricEigenvalues(corr, batch)[0]!;
   if (low < JACOV_MIN_EIGENVALUE)
     return `jacobian: the Jacobian rows are nearly collinear (smallest correlation eigenvalue ${low.toExponential(2)} < ${JACOV_MIN_EIGENVALUE}); float32 cannot resolve jacov there`;
   return undefined;
+}
+
+/** The largest |value| (NaN propagates, so a non-finite array gives a non-finite result). */
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
 }
 
 /** jacov, and epe_nas when there are labels, from the Jacobian rows (batch × input size). */
