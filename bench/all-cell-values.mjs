@@ -3,7 +3,9 @@
 // reg-SWAP under the default data-free μ/σ (docs/ranking-study/nb201-default-all15625.jsonl.gz).
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { spaceEntry } from '../dist/catalog/registry.js';
 import { regFactor } from '../dist/proxies/regularise.js';
+import { runProxies } from '../dist/proxies/run.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 
 /** The NB201 datasets whose test accuracies (the table's `truth`) the ensemble studies rank against. */
@@ -46,5 +48,24 @@ export async function loadFitCellValues() {
   for (const f of ['docs/ensemble-study/all-cells-plain.jsonl.gz', 'docs/ensemble-study/fit/all-cells-suite.jsonl.gz'])
     for (const r of readJsonl(f)) Object.assign(values.get(r.arch), r.proxies);
   for (const r of readJsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) values.get(r.arch).params = r.params;
+  // The path members read the architecture alone: computed here, on the network the fitness scores.
+  const entry = spaceEntry('nb201');
+  const { request } = await resolveScoringRequest({
+    space: 'nb201',
+    target: 'cifar10',
+    prune: true,
+    seed: 0,
+    reg: true,
+  });
+  for (const [arch, v] of values) {
+    const got = runProxies(entry.space.build(entry.space.parse(arch), request.network), PATH_PROXIES, {
+      protocol: 'official',
+      seed: 0,
+    }).values;
+    for (const n of PATH_PROXIES) v[n] = got[n].value;
+  }
   return values;
 }
+
+/** The graph-path proxies (src/ir/paths.ts): the fitted rule's path members and the other candidates. */
+export const PATH_PROXIES = ['path_depth', 'path_min', 'path_count', 'pool_path_share'];

@@ -82,10 +82,12 @@ describe.each([
     const ref = runProxies(n, PROXY_NAMES, o);
     const nat = await runner.run(n, PROXY_NAMES, o);
     for (const name of PROXY_NAMES) close(name, nat.values[name]!.value, ref.values[name]!.value);
-    // params, flops, l2_norm need no pass; jacov/epe_nas are routed when the tiny network's Jacobian rows are
-    // nearly collinear; every value not computed natively says why. synflow_bn runs natively in float64.
+    // params, flops, the path statistics and l2_norm need no pass; jacov/epe_nas are routed when the tiny network's
+    // Jacobian rows are nearly collinear; every value not computed natively says why. synflow_bn runs natively in
+    // float64.
     const onReference = PROXY_NAMES.filter((p) => nat.settings[p]!.engine !== 'native');
-    const expected = ['params', 'flops', 'l2_norm', 'jacov', 'epe_nas'];
+    const expected = ['params', 'flops', 'path_depth', 'path_min', 'path_count', 'pool_path_share', 'l2_norm'];
+    expected.push('jacov', 'epe_nas');
     expect(onReference.filter((p) => !expected.includes(p))).toEqual([]);
     for (const p of onReference) expect(nat.settings[p]!.routed, p).toBeTruthy();
     expect(nat.settings.snip).toMatchObject({ dtype: 'float32', engine: 'native', protocol });

@@ -2,6 +2,7 @@ import { SwapError } from '../util/errors.js';
 import { flopsProxy } from './builtin/flops.js';
 import { nwotProxy } from './builtin/nwot.js';
 import { paramsProxy } from './builtin/params.js';
+import { pathCountProxy, pathDepthProxy, pathMinProxy, poolPathShareProxy } from './builtin/paths.js';
 import { regSwapProxy } from './builtin/reg-swap.js';
 import { swapProxy } from './builtin/swap.js';
 import { azExpressivityProxy, azProgressivityProxy, azTrainabilityProxy } from './builtin/az.js';
@@ -30,6 +31,10 @@ export function defaultProxies(): AnyProxy[] {
     nwotProxy,
     paramsProxy,
     flopsProxy,
+    pathDepthProxy,
+    pathMinProxy,
+    pathCountProxy,
+    poolPathShareProxy,
     l2NormProxy,
     mecoProxy,
     zenProxy,

@@ -13,6 +13,10 @@ export type { InputKind, ProxyGroup } from './suite-protocol.js';
 export const PROXY_NAMES = [
   'params',
   'flops',
+  'path_depth',
+  'path_min',
+  'path_count',
+  'pool_path_share',
   'l2_norm',
   'nwot',
   'meco',

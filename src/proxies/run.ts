@@ -7,6 +7,7 @@ import type { InputBatch } from '../data/batch.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import type { NetParams } from '../grad/types.js';
 import { countParams, numel } from '../ir/analysis.js';
+import { pathStats } from '../ir/paths.js';
 import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { azNas, prngRademacher } from './az.js';
@@ -59,6 +60,19 @@ export interface ProxySettings {
 export interface ProxyRun {
   readonly values: Partial<Record<ProxyName, ProxyValue>>;
   readonly settings: Partial<Record<ProxyName, ProxySettings>>;
+}
+
+/** The path proxies (src/ir/paths.ts); null with the reason when no path reaches the output. */
+function pathValues(net: Network): Partial<Record<ProxyName, ProxyValue>> {
+  const p = pathStats(net);
+  const of = (v: number | undefined): ProxyValue =>
+    v === undefined ? { value: null, reason: 'no path from the input reaches the output' } : { value: v };
+  return {
+    path_depth: of(p?.meanDepth),
+    path_min: of(p?.minDepth),
+    path_count: of(p?.logCount),
+    pool_path_share: of(p?.poolShare),
+  };
 }
 
 /** AutoDL's FLOP count (NB201 API): conv/linear multiply-adds per sample, plus one add per output for a bias. */
@@ -209,7 +223,7 @@ export function runGroup(
 ): Partial<Record<ProxyName, ProxyValue>> {
   switch (group) {
     case 'count':
-      return { params: { value: countParams(net) }, flops: { value: autodlFlops(net) } };
+      return { params: { value: countParams(net) }, flops: { value: autodlFlops(net) }, ...pathValues(net) };
     case 'l2_norm':
       return { l2_norm: l2Norm(net, params) };
     case 'nwot':
