@@ -1,0 +1,56 @@
+// The path proxies (src/ir/paths.ts) on every table of the ranking study: Spearman ρ and Kendall τ-b, each with a
+// 95 % bootstrap CI, against every target, beside the scored network's parameter count. They read the architecture
+// alone, so every cell of every table is computed (NB201 15,625 × 3, NB301 725, NB101 292, TNB101 4,096 × 7), on the
+// network each space's default request scores (the proxy network of `score` / `correlate`, pruned where the space
+// prunes). A proxy null on a cell (no path reaches the output) ranks lowest, as in the ensemble.
+//
+//   node bench/path-ranking.mjs [--resamples 200] [--json out.json] > out.md
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { spaceEntry } from '../dist/catalog/registry.js';
+import { runProxies } from '../dist/proxies/run.js';
+import { resolveScoringRequest } from '../dist/request/resolve.js';
+import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
+import { Rng } from '../dist/util/rng.js';
+import { PATH_PROXIES } from './all-cell-values.mjs';
+
+const { values: a } = parseArgs({
+  options: { resamples: { type: 'string', default: '200' }, json: { type: 'string' } },
+});
+const R = Number(a.resamples);
+const NAMES = [...PATH_PROXIES, 'params'];
+const out = {};
+console.log('| space | target | n | proxy | Spearman ρ [95 % CI] | Kendall τ-b [95 % CI] |');
+console.log('| --- | --- | ---: | --- | --- | --- |');
+for (const space of ['nb201', 'darts', 'nb101', 'tnb101-micro']) {
+  const entry = spaceEntry(space);
+  const table = entry.loadTable();
+  const { request } = await resolveScoringRequest({ space });
+  const values = table.records.map((rec) => {
+    const net = entry.space.build(entry.space.parse(rec.arch), request.network);
+    const got = runProxies(net, NAMES, { protocol: 'official', seed: 0 }).values;
+    return Object.fromEntries(NAMES.map((n) => [n, got[n].value]));
+  });
+  // Null (no path reaches the output) ranks below every value of its column.
+  for (const n of NAMES) {
+    const low = Math.min(...values.map((v) => v[n]).filter((v) => v !== null)) - 1;
+    for (const v of values) v[n] ??= low;
+  }
+  for (const target of table.targets) {
+    const keep = table.records.map((r, i) => [r.truth[target], values[i]]).filter(([t]) => Number.isFinite(t));
+    const y = keep.map(([t]) => t);
+    for (const name of NAMES) {
+      const x = keep.map(([, v]) => v[name]);
+      const ci = (stat) => bootstrapCI(x, y, stat, { resamples: R, rng: new Rng(1) });
+      const rho = spearman(x, y);
+      const tau = kendallTauB(x, y);
+      const [cr, ct] = [ci(spearman), ci(kendallTauB)];
+      out[`${space}/${target}/${name}`] = { n: y.length, rho, rhoCI: [cr.low, cr.high], tau, tauCI: [ct.low, ct.high] };
+      const f = (v) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+      console.log(
+        `| ${table.name} | ${target} | ${y.length} | ${name === 'params' ? 'params (scored net)' : name} | ${f(rho)} [${f(cr.low)}, ${f(cr.high)}] | ${f(tau)} [${f(ct.low)}, ${f(ct.high)}] |`,
+      );
+    }
+  }
+}
+if (a.json) writeFileSync(a.json, `${JSON.stringify({ resamples: R, rows: out }, null, 1)}\n`);
