@@ -8,10 +8,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
+import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 import { runProxies } from '../dist/proxies/run.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 
-const NAMES = ['path_depth', 'path_min', 'path_count', 'pool_path_share'];
+const NAMES = PATH_PROXIES;
 const entry = spaceEntry('nb201');
 const { request } = await resolveScoringRequest({ space: 'nb201', target: 'cifar10', prune: true, seed: 0, reg: true });
 const opts = { protocol: 'official', seed: 0 };

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
+import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 import { regFactor } from '../dist/proxies/regularise.js';
 import { runProxies } from '../dist/proxies/run.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
@@ -66,6 +67,3 @@ export async function loadFitCellValues() {
   }
   return values;
 }
-
-/** The graph-path proxies (src/ir/paths.ts): the fitted rule's path members and the other candidates. */
-export const PATH_PROXIES = ['path_depth', 'path_min', 'path_count', 'pool_path_share'];

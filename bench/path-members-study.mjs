@@ -10,16 +10,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { pathStats } from '../dist/ir/paths.js';
+import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 import { ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
 import { PASS_MEMBERS } from '../dist/proxies/fitted-rule.js';
+import { runProxies } from '../dist/proxies/run.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { spearman } from '../dist/stats/rank.js';
 import { FIT_OPTIONS, fitRankRule } from '../dist/study/rule-fit.js';
 import { loadFitCellValues, NB201_TARGETS, readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({ options: { json: { type: 'string' } } });
-const CANDIDATES = ['path_depth', 'path_min', 'path_count', 'pool_path_share'];
+const CANDIDATES = PATH_PROXIES;
 const BASE = PASS_MEMBERS;
 
 /** arch text → the candidates' values on the network the space's default request scores. */
@@ -27,9 +28,9 @@ async function pathsOf(space, target) {
   const entry = spaceEntry(space);
   const { request } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
   return (arch) => {
-    const p = pathStats(entry.space.build(entry.space.parse(arch), request.network));
-    const v = p && [p.meanDepth, p.minDepth, p.logCount, p.poolShare];
-    return Object.fromEntries(CANDIDATES.map((c, i) => [c, v ? v[i] : null]));
+    const net = entry.space.build(entry.space.parse(arch), request.network);
+    const got = runProxies(net, CANDIDATES, { protocol: 'official', seed: 0 }).values;
+    return Object.fromEntries(CANDIDATES.map((c) => [c, got[c].value]));
   };
 }
 const nb201 = await pathsOf('nb201', 'cifar10');

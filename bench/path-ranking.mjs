@@ -2,7 +2,7 @@
 // 95 % bootstrap CI, against every target, beside the scored network's parameter count. They read the architecture
 // alone, so every cell of every table is computed (NB201 15,625 × 3, NB301 725, NB101 292, TNB101 4,096 × 7), on the
 // network each space's default request scores (the proxy network of `score` / `correlate`, pruned where the space
-// prunes). A proxy null on a cell (no path reaches the output) ranks lowest, as in the ensemble.
+// prunes). A proxy null on a cell (no path reaches the output) is dropped from that proxy's row, as `correlate` drops it.
 //
 //   node bench/path-ranking.mjs [--resamples 200] [--json out.json] > out.md
 import { writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { runProxies } from '../dist/proxies/run.js';
 import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
 import { Rng } from '../dist/util/rng.js';
-import { PATH_PROXIES } from './all-cell-values.mjs';
+import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 
 const { values: a } = parseArgs({
   options: { resamples: { type: 'string', default: '200' }, json: { type: 'string' } },
@@ -31,16 +31,12 @@ for (const space of ['nb201', 'darts', 'nb101', 'tnb101-micro']) {
     const got = runProxies(net, NAMES, { protocol: 'official', seed: 0 }).values;
     return Object.fromEntries(NAMES.map((n) => [n, got[n].value]));
   });
-  // Null (no path reaches the output) ranks below every value of its column.
-  for (const n of NAMES) {
-    const low = Math.min(...values.map((v) => v[n]).filter((v) => v !== null)) - 1;
-    for (const v of values) v[n] ??= low;
-  }
   for (const target of table.targets) {
-    const keep = table.records.map((r, i) => [r.truth[target], values[i]]).filter(([t]) => Number.isFinite(t));
-    const y = keep.map(([t]) => t);
+    const rows = table.records.map((r, i) => [r.truth[target], values[i]]).filter(([t]) => Number.isFinite(t));
     for (const name of NAMES) {
-      const x = keep.map(([, v]) => v[name]);
+      // A null (no path reaches the output) is dropped, as `correlate` drops a proxy's nulls.
+      const keep = rows.filter(([, v]) => v[name] !== null);
+      const [x, y] = [keep.map(([, v]) => v[name]), keep.map(([t]) => t)];
       const ci = (stat) => bootstrapCI(x, y, stat, { resamples: R, rng: new Rng(1) });
       const rho = spearman(x, y);
       const tau = kendallTauB(x, y);

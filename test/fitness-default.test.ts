@@ -272,6 +272,11 @@ describe('CLI defaults (built dist/, as npm test builds it)', () => {
     expect(r.status, r.stderr).toBe(0);
     const rows = JSON.parse(readFileSync(join(dir, 'c', 'correlate.json'), 'utf8')).rows;
     expect(rows[0].metric).toBe(DEFAULT_FITNESS);
+    // members from a pass say their protocol; the path members and FLOPs read the architecture alone
+    const metrics = rows.map((x: { metric: string }) => x.metric);
+    expect(metrics).toContain('meco (member, SWAP protocol)');
+    expect(metrics).toContain('path_depth (member, from the architecture)');
+    expect(metrics).toContain('flops (member, from the architecture)');
     const g = run([...common, '--images', 'gaussian', '--batch', '8', '--out', join(dir, 'g')]);
     expect(g.status, g.stderr).toBe(0);
     expect(g.stderr).toMatch(/note: ranking by reg-swap, not the default ensemble-fit: --images gaussian/);

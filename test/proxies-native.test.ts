@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PATH_PROXIES } from '../src/proxies/builtin/paths.js';
 import { describe, expect, it } from 'vitest';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
@@ -86,8 +87,7 @@ describe.each([
     // Jacobian rows are nearly collinear; every value not computed natively says why. synflow_bn runs natively in
     // float64.
     const onReference = PROXY_NAMES.filter((p) => nat.settings[p]!.engine !== 'native');
-    const expected = ['params', 'flops', 'path_depth', 'path_min', 'path_count', 'pool_path_share', 'l2_norm'];
-    expected.push('jacov', 'epe_nas');
+    const expected = ['params', 'flops', ...PATH_PROXIES, 'l2_norm', 'jacov', 'epe_nas'];
     expect(onReference.filter((p) => !expected.includes(p))).toEqual([]);
     for (const p of onReference) expect(nat.settings[p]!.routed, p).toBeTruthy();
     expect(nat.settings.snip).toMatchObject({ dtype: 'float32', engine: 'native', protocol });

@@ -4,6 +4,7 @@
  */
 import type { SpaceEntry } from '../catalog/registry.js';
 import { type EnsembleRule, memberNames } from '../proxies/ensemble.js';
+import { groupNeedsWeights, PROXY_NAMES, type ProxyName, proxySpec } from '../proxies/registry.js';
 import { resolveScoringRequest } from '../request/resolve.js';
 import type { ResolvedSetting } from '../request/resolve.js';
 import type { BenchmarkTable } from '../tables/types.js';
@@ -96,7 +97,7 @@ export async function ensembleCorrelationRows(
     ),
     ...extra.map((m) =>
       correlate(
-        `${m} (member, SWAP protocol)`,
+        memberLabel(m),
         scores.map((s) => s.values[m] ?? undefined),
         truth,
         'in-house',
@@ -104,4 +105,12 @@ export async function ensembleCorrelationRows(
       ),
     ),
   ];
+}
+
+/** A member's row name: the suite's pass-based members ran under the SWAP protocol; the others read the architecture. */
+function memberLabel(m: string): string {
+  const known = (PROXY_NAMES as readonly string[]).includes(m);
+  return known && !groupNeedsWeights(proxySpec(m as ProxyName).group)
+    ? `${m} (member, from the architecture)`
+    : `${m} (member, SWAP protocol)`;
 }

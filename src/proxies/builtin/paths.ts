@@ -16,6 +16,14 @@ const form: SuiteForm = {
 };
 const protocol = { source: 'swapnas: src/ir/paths.ts; paths as in Veit et al., NeurIPS 2016' };
 
+/** The path proxies' names, in report order. */
+export const PATH_PROXIES: readonly string[] = Object.freeze([
+  'path_depth',
+  'path_min',
+  'path_count',
+  'pool_path_share',
+]);
+
 /** Mean number of ReLUs on the input→output paths of the network's graph (each path counted once). */
 export const pathDepthProxy = defineProxy({
   name: 'path_depth',
@@ -46,7 +54,10 @@ export const pathCountProxy = defineProxy({
   suite: form,
 });
 
-/** Share of the input→output paths that pass an average or max pool (the global pool excluded). */
+/**
+ * Share of the input→output paths that pass an average or max pool (the global pool excluded). Pools of a space's
+ * fixed skeleton count too (NB201's reduction blocks pool on their shortcut: its share is at least 0.75).
+ */
 export const poolPathShareProxy = defineProxy({
   name: 'pool_path_share',
   description: 'share of the input-to-output paths that pass an average or max pool',
