@@ -135,7 +135,21 @@ describe('fitting a rank-aggregation rule', () => {
     const col = referenceColumn([1, 2, 3, 4]);
     expect(weightedTerm(-1, 'log', col, -1e6)).toBe(weightedTerm(-1, 'log', col, 1));
     expect(weightedTerm(1, 'log', col, -1e6)).toBeLessThan(weightedTerm(1, 'log', col, 1)); // positive: the tail ranks
-    expect(weightedTerm(-1, 'log', col, null)).toBe(-memberValueTerm('log', col, null)); // a failure keeps its rank
+  });
+
+  it('a failed value (null, NaN) gives the worst term the member can give, whatever the sign of its weight', () => {
+    const col = referenceColumn([1, 2, 3, 4, null]);
+    for (const form of ['log', 'upper'] as const)
+      for (const w of [-0.7, 0.7]) {
+        // over the values the reference spans (beyond its top a log term's tail still moves, by little)
+        const worst = Math.min(...[null, 0.5, 1, 2.5, 4].map((v) => weightedTerm(w, form, col, v)));
+        expect(weightedTerm(w, form, col, null), `${form} ${w}`).toBe(worst);
+        expect(weightedTerm(w, form, col, Number.NaN), `${form} ${w}`).toBe(worst);
+      }
+    // positive log weight: a failure ranks with the failed reference values, as in AZ-NAS (NaN → −∞)
+    expect(weightedTerm(1, 'log', col, null)).toBe(memberValueTerm('log', col, null));
+    // negative log weight: the reference's top, no reward for failing
+    expect(weightedTerm(-1, 'log', col, null)).toBe(-memberValueTerm('log', col, 4));
   });
 
   it('every shipped ensemble rule gives each term a weight and a form', () => {

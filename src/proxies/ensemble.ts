@@ -133,10 +133,18 @@ export function memberValueTerm(form: MemberForm | undefined, col: ReferenceColu
 /**
  * A member's weighted term. A `log` term with a negative weight counts a finite value below the whole reference set
  * as the reference's lowest finite value: its lower tail is extrapolated without bound, which a negative weight would
- * turn into an unbounded reward for being worse than every reference network (a failed value, −∞, keeps its rank).
+ * turn into an unbounded reward for being worse than every reference network. A failed value (null or NaN) gives the
+ * member's worst term, the lower of its weighted terms at the bottom (a failed rank) and at the top of the reference
+ * set: with a positive weight that is the failed rank, as in AZ-NAS; with a negative weight it is the top, so a proxy
+ * that failed never raises a network's fitness.
  */
 export function weightedTerm(w: number, form: MemberForm | undefined, col: ReferenceColumn, v: number | null): number {
-  if (w < 0 && form !== 'upper' && v !== null && Number.isFinite(v)) {
+  if (v === null || Number.isNaN(v)) {
+    const failed = w * memberValueTerm(form, col, null);
+    const top = col[col.length - 1];
+    return top === undefined ? failed : Math.min(failed, w * memberValueTerm(form, col, top));
+  }
+  if (w < 0 && form !== 'upper' && Number.isFinite(v)) {
     const low = col.find((x) => Number.isFinite(x));
     if (low !== undefined && v < low) return w * memberValueTerm(form, col, low);
   }
