@@ -5,28 +5,14 @@
 // again. Idempotent: values already there are replaced by the same values.
 //
 //   node bench/add-path-members.mjs
-import { readFileSync, writeFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { spaceEntry } from '../dist/catalog/registry.js';
-import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
-import { runProxies } from '../dist/proxies/run.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
+import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { architectureValues, readJsonl } from './all-cell-values.mjs';
 
-const NAMES = PATH_PROXIES;
-const entry = spaceEntry('nb201');
-const { request } = await resolveScoringRequest({ space: 'nb201', target: 'cifar10', prune: true, seed: 0, reg: true });
-const opts = { protocol: 'official', seed: 0 };
+const paths = await architectureValues('nb201');
 for (const file of ['docs/ensemble-study/fit/A-members.jsonl.gz', 'docs/ensemble-study/fit/ref-members.jsonl.gz']) {
-  const rows = gunzipSync(readFileSync(file))
-    .toString()
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-  for (const r of rows) {
-    const net = entry.space.build(entry.space.parse(r.arch), request.network);
-    const got = runProxies(net, NAMES, opts).values;
-    for (const n of NAMES) r.proxies[n] = got[n].value;
-  }
+  const rows = readJsonl(file);
+  for (const r of rows) Object.assign(r.proxies, paths(r.arch));
   writeFileSync(file, gzipSync(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`, { level: 9 }));
   console.log(`${file}: ${rows.length} rows`);
 }

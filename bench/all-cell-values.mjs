@@ -50,20 +50,22 @@ export async function loadFitCellValues() {
     for (const r of readJsonl(f)) Object.assign(values.get(r.arch), r.proxies);
   for (const r of readJsonl('docs/ranking-study/nb201-default-all15625.jsonl.gz')) values.get(r.arch).params = r.params;
   // The path members read the architecture alone: computed here, on the network the fitness scores.
-  const entry = spaceEntry('nb201');
-  const { request } = await resolveScoringRequest({
-    space: 'nb201',
-    target: 'cifar10',
-    prune: true,
-    seed: 0,
-    reg: true,
-  });
-  for (const [arch, v] of values) {
-    const got = runProxies(entry.space.build(entry.space.parse(arch), request.network), PATH_PROXIES, {
-      protocol: 'official',
-      seed: 0,
-    }).values;
-    for (const n of PATH_PROXIES) v[n] = got[n].value;
-  }
+  const paths = await architectureValues('nb201');
+  for (const [arch, v] of values) Object.assign(v, paths(arch));
   return values;
+}
+
+/**
+ * arch text → the values of proxies that read the architecture alone (the path proxies by default), on the network
+ * the space's default request scores (pruned where the space prunes; the path statistics do not depend on the
+ * target's classes or input size). Null where a proxy has no value (no path reaches the output).
+ */
+export async function architectureValues(space, names = PATH_PROXIES, target = undefined) {
+  const entry = spaceEntry(space);
+  const { request } = await resolveScoringRequest({ space, target });
+  return (arch) => {
+    const net = entry.space.build(entry.space.parse(arch), request.network);
+    const got = runProxies(net, names, { protocol: 'official', seed: 0 }).values;
+    return Object.fromEntries(names.map((n) => [n, got[n].value]));
+  };
 }

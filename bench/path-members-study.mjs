@@ -13,29 +13,17 @@ import { spaceEntry } from '../dist/catalog/registry.js';
 import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 import { ensembleScore, referenceColumn } from '../dist/proxies/ensemble.js';
 import { PASS_MEMBERS } from '../dist/proxies/fitted-rule.js';
-import { runProxies } from '../dist/proxies/run.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { spearman } from '../dist/stats/rank.js';
 import { FIT_OPTIONS, fitRankRule } from '../dist/study/rule-fit.js';
-import { loadFitCellValues, NB201_TARGETS, readJsonl } from './all-cell-values.mjs';
+import { architectureValues, loadFitCellValues, NB201_TARGETS, readJsonl } from './all-cell-values.mjs';
 
 const { values: a } = parseArgs({ options: { json: { type: 'string' } } });
 const CANDIDATES = PATH_PROXIES;
 const BASE = PASS_MEMBERS;
 
-/** arch text → the candidates' values on the network the space's default request scores. */
-async function pathsOf(space, target) {
-  const entry = spaceEntry(space);
-  const { request } = await resolveScoringRequest({ space, target, prune: true, seed: 0, reg: true });
-  return (arch) => {
-    const net = entry.space.build(entry.space.parse(arch), request.network);
-    const got = runProxies(net, CANDIDATES, { protocol: 'official', seed: 0 }).values;
-    return Object.fromEntries(CANDIDATES.map((c) => [c, got[c].value]));
-  };
-}
-const nb201 = await pathsOf('nb201', 'cifar10');
-const darts = await pathsOf('darts');
-const tnb = await pathsOf('tnb101-micro');
+const nb201 = await architectureValues('nb201');
+const darts = await architectureValues('darts');
+const tnb = await architectureValues('tnb101-micro');
 
 const table = spaceEntry('nb201').loadTable();
 const A = readJsonl('docs/ensemble-study/fit/A-members.jsonl.gz').map((r) => ({

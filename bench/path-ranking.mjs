@@ -8,10 +8,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { spaceEntry } from '../dist/catalog/registry.js';
-import { runProxies } from '../dist/proxies/run.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
 import { bootstrapCI, kendallTauB, spearman } from '../dist/stats/rank.js';
 import { Rng } from '../dist/util/rng.js';
+import { architectureValues } from './all-cell-values.mjs';
 import { PATH_PROXIES } from '../dist/proxies/builtin/paths.js';
 
 const { values: a } = parseArgs({
@@ -25,12 +24,8 @@ console.log('| --- | --- | ---: | --- | --- | --- |');
 for (const space of ['nb201', 'darts', 'nb101', 'tnb101-micro']) {
   const entry = spaceEntry(space);
   const table = entry.loadTable();
-  const { request } = await resolveScoringRequest({ space });
-  const values = table.records.map((rec) => {
-    const net = entry.space.build(entry.space.parse(rec.arch), request.network);
-    const got = runProxies(net, NAMES, { protocol: 'official', seed: 0 }).values;
-    return Object.fromEntries(NAMES.map((n) => [n, got[n].value]));
-  });
+  const of = await architectureValues(space, NAMES);
+  const values = table.records.map((rec) => of(rec.arch));
   for (const target of table.targets) {
     const rows = table.records.map((r, i) => [r.truth[target], values[i]]).filter(([t]) => Number.isFinite(t));
     for (const name of NAMES) {

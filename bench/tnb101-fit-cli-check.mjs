@@ -6,22 +6,11 @@
 //   node bench/tnb101-fit-cli-check.mjs rows.jsonl
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { spaceEntry } from '../dist/catalog/registry.js';
 import { ensembleScore, memberNames, referenceColumn } from '../dist/proxies/ensemble.js';
 import { FITTED_ENSEMBLE, PATH_MEMBERS } from '../dist/proxies/fitted-rule.js';
-import { runProxies } from '../dist/proxies/run.js';
-import { resolveScoringRequest } from '../dist/request/resolve.js';
-import { readJsonl } from './all-cell-values.mjs';
+import { architectureValues, readJsonl } from './all-cell-values.mjs';
 
-const entry = spaceEntry('tnb101-micro');
-const { request } = await resolveScoringRequest({ space: 'tnb101-micro', prune: true, seed: 0, reg: true });
-const paths = (arch) => {
-  const got = runProxies(entry.space.build(entry.space.parse(arch), request.network), PATH_MEMBERS, {
-    protocol: 'official',
-    seed: 0,
-  }).values;
-  return Object.fromEntries(PATH_MEMBERS.map((m) => [m, got[m].value]));
-};
+const paths = await architectureValues('tnb101-micro', PATH_MEMBERS);
 const set = JSON.parse(gunzipSync(readFileSync('data/ensemble-references.json.gz'))).sets.find(
   (s) => s.identity.space === 'tnb101-micro',
 ).reference;

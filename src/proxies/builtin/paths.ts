@@ -16,14 +16,6 @@ const form: SuiteForm = {
 };
 const protocol = { source: 'swapnas: src/ir/paths.ts; paths as in Veit et al., NeurIPS 2016' };
 
-/** The path proxies' names, in report order. */
-export const PATH_PROXIES: readonly string[] = Object.freeze([
-  'path_depth',
-  'path_min',
-  'path_count',
-  'pool_path_share',
-]);
-
 /** Mean number of ReLUs on the input→output paths of the network's graph (each path counted once). */
 export const pathDepthProxy = defineProxy({
   name: 'path_depth',
@@ -66,3 +58,8 @@ export const poolPathShareProxy = defineProxy({
   protocol,
   suite: form,
 });
+
+/** The path proxies' names, in report order. */
+export const PATH_PROXIES: readonly string[] = Object.freeze(
+  [pathDepthProxy, pathMinProxy, pathCountProxy, poolPathShareProxy].map((p) => p.name),
+);
