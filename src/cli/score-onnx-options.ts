@@ -71,6 +71,6 @@ export function addScoreOnnxOptions(cmd: Command): Command {
     .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto')
     .option(
       '--reference-models <dir>',
-      "(.onnx) rank the model by the ensemble fitness (--fitness) against the .onnx models of this folder (at least 8, same input shape; scored once and cached in --cache-dir, reg-SWAP's μ/σ from their sizes)",
+      "(.onnx) rank the model by the ensemble fitness (--fitness) against the .onnx models of this folder (at least 8, same input shape; a few hundred rank best; scored once and cached in --cache-dir, reg-SWAP's μ/σ from their sizes)",
     );
 }

@@ -8,10 +8,13 @@
  * bias), BatchNormalization (training mode, ε = `BN_EPS`), Relu, AveragePool / MaxPool (square, symmetric pads,
  * no ceil mode), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1), Gemm,
- * MatMul (+ bias Add), zero Pad before AveragePool/Conv, Identity, Dropout, Constant, and the
- * Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for `view(x.size(0), -1)`.
+ * MatMul (+ bias Add; its weight may be a Transpose of a constant, folded on load), zero Pad before
+ * AveragePool/Conv, Identity, Dropout, Constant, and the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
+ * `view(x.size(0), -1)`.
  *
- * Nodes that no Relu depends on (e.g. a Softmax head) are skipped when unsupported. A Relu applied twice to
+ * Nodes that no Relu depends on are skipped when unsupported, but the network ends at the model's first graph
+ * output, reached through at most a Softmax / LogSoftmax / Sigmoid head: a model whose output a skipped node
+ * computes (a classifier that could not be imported) is refused, never scored cut short. A Relu applied twice to
  * the same tensor becomes one IR node (recorded once). Every ONNX node that maps to an IR node creates it in
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
@@ -462,7 +465,16 @@ function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /** ONNX ops that carry no IR node of their own (constants, pass-throughs, shape arithmetic, pending pads). */
-export const STRUCTURAL_ONNX_OPS = ['Constant', 'Identity', 'Dropout', 'Pad', 'Shape', 'Gather', 'Unsqueeze'] as const;
+export const STRUCTURAL_ONNX_OPS = [
+  'Constant',
+  'Identity',
+  'Dropout',
+  'Pad',
+  'Shape',
+  'Gather',
+  'Unsqueeze',
+  'Transpose',
+] as const;
 
 /**
  * One importer per ONNX op type (default domain), as onnxruntime-web resolves its kernels: the IR ops' entries
@@ -471,6 +483,10 @@ export const STRUCTURAL_ONNX_OPS = ['Constant', 'Identity', 'Dropout', 'Pad', 'S
  */
 export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Constant: () => {}, // already in env
+  // A constant matrix's transpose was folded on load (a bias-free Linear's weight); a feature map's has no IR op.
+  Transpose: (n, s) => {
+    if (!s.m.consts.has(n.output?.[0] ?? '')) fail(`Transpose ${n.name} of a feature tensor`);
+  },
   Identity: (n, s) => s.set(n, s.get(n, 0)),
   Dropout: (n, s) => {
     s.onlyFirstOutputUsed(n);
@@ -528,13 +544,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     }
   });
 
-  const outs = (g.output ?? [])
-    .map((o) => s.env.get(o.name ?? ''))
-    .filter((v): v is { k: 'ir'; id: number } => v?.k === 'ir');
-  const built = s.b.finish(0);
-  const last = built.nodes.length - 1;
-  if (last < 1) fail('no layers were imported');
-  const output = outs[0]?.id ?? last;
+  if (s.b.finish(0).nodes.length < 2) fail('no layers were imported');
+  const output = primaryOutput(s, g.output?.[0]?.name ?? '');
   const network = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
@@ -542,6 +553,29 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
   }
   return { ok: true, network, weightIds: s.weightIds, outputs };
+}
+
+/** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */
+const OUTPUT_HEADS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
+
+/**
+ * The IR node of the model's first graph output, through any {@link OUTPUT_HEADS} after it. Anything else that
+ * was skipped on the way is an error: scoring a network cut short (e.g. at the pooled features, when a classifier
+ * could not be imported) would be silently wrong.
+ */
+function primaryOutput(s: ImportState, name: string): number {
+  let cur = name;
+  for (;;) {
+    const v = s.env.get(cur);
+    if (v?.k === 'ir') return v.id;
+    if (v?.k === 'gap') return s.gap(v.src);
+    const n = s.nodes.find((x) => (x.output ?? []).includes(cur));
+    if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0])
+      fail(
+        `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
+      );
+    cur = n.input[0];
+  }
 }
 
 /** Symmetric padding of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */

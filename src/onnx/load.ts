@@ -6,10 +6,14 @@ import { basename } from 'node:path';
 import { SwapError } from '../util/errors.js';
 import { onnxError } from './errors.js';
 import {
+  DT_DOUBLE,
   DT_FLOAT,
   decodeModel,
   getInt,
+  getInts,
   isExternal,
+  tensorDims,
+  tensorValues,
   toNum,
   valueInfoDims,
   valueInfoElemType,
@@ -134,12 +138,39 @@ function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto
   if ((g.sparseInitializer ?? []).length > 0)
     throw onnxError('format', `${source}: sparse initializers are not supported`);
   for (const n of g.node ?? []) {
-    if (n.opType === 'Constant' && (!n.domain || n.domain === 'ai.onnx')) {
-      const t = constantNodeTensor(n);
-      if (t && n.output?.[0]) consts.set(n.output[0], t);
-    }
+    if (n.domain && n.domain !== 'ai.onnx') continue;
+    const t =
+      n.opType === 'Constant'
+        ? constantNodeTensor(n)
+        : n.opType === 'Transpose'
+          ? transposedMatrix(n, consts)
+          : undefined;
+    if (t && n.output?.[0]) consts.set(n.output[0], t);
   }
   return consts;
+}
+
+/**
+ * A Transpose of a constant float matrix, folded into a constant: PyTorch exports `Linear(bias=False)` without
+ * constant folding as `Transpose(weight) → MatMul`, and the MatMul importer needs its weight as a constant.
+ */
+function transposedMatrix(n: INodeProto, consts: ReadonlyMap<string, ITensorProto>): ITensorProto | undefined {
+  const src = consts.get(n.input?.[0] ?? '');
+  const perm = getInts(n, 'perm');
+  if (!src || (perm && perm.join(',') !== '1,0')) return undefined;
+  const dims = tensorDims(src);
+  const type = src.dataType ?? 0;
+  if (dims.length !== 2 || (type !== DT_FLOAT && type !== DT_DOUBLE)) return undefined;
+  const [r, c] = dims as [number, number];
+  const v = tensorValues(src);
+  const out = new Array<number>(v.length);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = v[i * c + j]!;
+  return {
+    name: n.output?.[0] ?? '',
+    dims: [c, r],
+    dataType: type,
+    ...(type === DT_FLOAT ? { floatData: out } : { doubleData: out }),
+  };
 }
 
 /** The one graph input that is not a constant; it must be a float32 4-D (N, C, H, W) batch. */

@@ -1,0 +1,83 @@
+/**
+ * The classifier head of an imported ONNX model: PyTorch's bias-free `Linear` (exported without constant folding as
+ * `Transpose(weight) → MatMul`) imports as the same layer as a `Gemm(transB = 1)`, a Softmax tail is left out, and a
+ * model whose output a skipped node computes is refused instead of being scored cut short.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultBatch } from '../src/data/cifar.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
+import { l2Norm, saliencies } from '../src/proxies/saliency.js';
+
+const HEADNET = join(import.meta.dirname, 'fixtures', 'onnx', 'headnet.onnx');
+type Model = ReturnType<typeof decodeModel>;
+
+/** headnet (its last node is `Gemm fc2` → `logits`) rewritten by `edit`, written to a temporary file. */
+function variant(edit: (m: Model, nodes: NonNullable<NonNullable<Model['graph']>['node']>) => void): string {
+  const m = decodeModel(readFileSync(HEADNET));
+  const nodes = m.graph!.node!;
+  expect(nodes.at(-1)!.opType).toBe('Gemm');
+  edit(m, nodes);
+  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-head-')), 'm.onnx');
+  writeFileSync(file, encodeModel(m));
+  return file;
+}
+
+/** The last Gemm without its bias (the same layer as a bias-free `Linear`). */
+const gemmNoBias = () => variant((_, nodes) => void (nodes.at(-1)!.input = nodes.at(-1)!.input!.slice(0, 2)));
+
+/** The last Gemm as PyTorch writes a bias-free `Linear` without constant folding: Transpose(weight) → MatMul. */
+const transposeMatMul = () =>
+  variant((_, nodes) => {
+    const g = nodes.at(-1)!;
+    const [x, w] = g.input!;
+    nodes.splice(
+      nodes.length - 1,
+      1,
+      { opType: 'Transpose', name: 'fc2_t', input: [w!], output: ['fc2_wt'] },
+      {
+        opType: 'MatMul',
+        name: 'fc2_mm',
+        input: [x!, 'fc2_wt'],
+        output: g.output!,
+      },
+    );
+  });
+
+const images = () => ({ x: defaultBatch(8).data, y: Int32Array.from([3, 8, 8, 0, 6, 6, 1, 6]) });
+
+describe('the classifier head of an imported model', () => {
+  it('Transpose(weight) → MatMul imports as the bias-free Gemm does: the same layer, weights and proxy values', () => {
+    const { x, y } = images();
+    const load = (f: string) => onnxProxyModel(loadOnnxModel(f), [3, 32, 32]);
+    const [a, b] = [load(gemmNoBias()), load(transposeMatMul())];
+    const last = (n: typeof a.net) => n.nodes[n.output]!;
+    expect(last(b.net)).toMatchObject({ op: 'linear', fout: 10, fin: 16, bias: false });
+    expect(last(b.net)).toEqual(last(a.net));
+    expect(b.params[b.net.output]!.weight).toEqual(a.params[a.net.output]!.weight);
+    const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];
+    for (const k of ['grad_norm', 'snip', 'fisher'] as const) expect(sb[k].value).toBe(sa[k].value);
+    expect(l2Norm(b.net, b.params).value).toBe(l2Norm(a.net, a.params).value);
+  });
+
+  it('a Softmax after the logits is left out: the network ends at the classifier', () => {
+    const file = variant((m, nodes) => {
+      nodes.push({ opType: 'Softmax', name: 'sm', input: ['logits'], output: ['probs'] });
+      m.graph!.output![0]!.name = 'probs';
+    });
+    const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+    expect(r.ok && r.network.nodes[r.network.output]).toMatchObject({ op: 'linear', fout: 10 });
+  });
+
+  it('an output computed by a node the import skipped is refused with the reason, not scored cut short', () => {
+    const file = variant((_, nodes) => void (nodes.at(-1)!.opType = 'Einsum'));
+    const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(/graph output "?logits"? is not computed by the imported layers.*Einsum/);
+  });
+});
