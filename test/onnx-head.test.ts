@@ -16,9 +16,10 @@ import { l2Norm, saliencies } from '../src/proxies/saliency.js';
 
 const HEADNET = join(import.meta.dirname, 'fixtures', 'onnx', 'headnet.onnx');
 type Model = ReturnType<typeof decodeModel>;
+type Nodes = NonNullable<NonNullable<Model['graph']>['node']>;
 
 /** headnet (its last node is `Gemm fc2` → `logits`) rewritten by `edit`, written to a temporary file. */
-function variant(edit: (m: Model, nodes: NonNullable<NonNullable<Model['graph']>['node']>) => void): string {
+function variant(edit: (m: Model, nodes: Nodes) => void): string {
   const m = decodeModel(readFileSync(HEADNET));
   const nodes = m.graph!.node!;
   expect(nodes.at(-1)!.opType).toBe('Gemm');
@@ -63,6 +64,39 @@ describe('the classifier head of an imported model', () => {
     const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];
     for (const k of ['grad_norm', 'snip', 'fisher'] as const) expect(sb[k].value).toBe(sa[k].value);
     expect(l2Norm(b.net, b.params).value).toBe(l2Norm(a.net, a.params).value);
+  });
+
+  it('a kept-dims mean then Squeeze, or view(-1, C), flattens as the plain mean does: the same network', () => {
+    const pooled = (tail: (nodes: Nodes, m: Model) => void) =>
+      variant((m, nodes) => {
+        const i = nodes.findIndex((n) => n.opType === 'ReduceMean');
+        const keep = nodes[i]!.attribute!.find((a) => a.name === 'keepdims')!;
+        keep.i = 1;
+        nodes[i]!.output = ['pooled4d'];
+        tail(nodes, m);
+        nodes.splice(i + 1, 0, nodes.pop()!);
+      });
+    const ints = (name: string, v: number[]) => ({ name, dims: [v.length], dataType: 7, int64Data: v });
+    const squeezed = pooled((nodes, m) => {
+      m.graph!.initializer!.push(ints('sq_axes', [-1, 2]));
+      nodes.push({ opType: 'Squeeze', name: 'sq', input: ['pooled4d', 'sq_axes'], output: ['/ReduceMean_output_0'] });
+    });
+    const viewed = pooled((nodes, m) => {
+      m.graph!.initializer!.push(ints('view_shape', [-1, 8]));
+      nodes.push({
+        opType: 'Reshape',
+        name: 'view',
+        input: ['pooled4d', 'view_shape'],
+        output: ['/ReduceMean_output_0'],
+      });
+    });
+    const layers = (f: string) => {
+      const r = importOnnxModel(loadOnnxModel(f), { inputShape: [3, 32, 32] });
+      if (!r.ok) throw new Error(r.reason);
+      return r.network.nodes.map((n) => ({ ...n, shape: [...n.shape] })).map(({ id, ...n }) => n);
+    };
+    expect(layers(squeezed)).toEqual(layers(HEADNET));
+    expect(layers(viewed)).toEqual(layers(HEADNET));
   });
 
   it('a Softmax after the logits is left out: the network ends at the classifier', () => {

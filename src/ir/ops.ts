@@ -257,7 +257,7 @@ const gap: OpSpec<'gap'> = {
   macs: none,
   onnx: {
     export: ['GlobalAveragePool', 'Flatten'],
-    import: ['GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape'],
+    import: ['GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Squeeze'],
   },
 };
 

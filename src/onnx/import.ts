@@ -7,7 +7,8 @@
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
  * bias), BatchNormalization (training mode, ε = `BN_EPS`), Relu, AveragePool / MaxPool (square, symmetric pads,
  * no ceil mode), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
- * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1), Gemm,
+ * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
+ * Squeeze, Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant, folded on load), zero Pad before
  * AveragePool/Conv, Identity, Dropout, Constant, and the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
  * `view(x.size(0), -1)`.
@@ -418,8 +419,18 @@ function importReshape(n: INodeProto, s: ImportState): void {
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   const per =
     v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
-  const okBatch = shp[0] === 'N' || (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0);
+  // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
+  const okBatch =
+    shp[0] === 'N' || (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0) || (shp[0] === -1 && shp[1] === per);
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
+  s.setIr(n, s.flattenOf(n, v));
+}
+
+/** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
+function importSqueeze(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (v.k !== 'gap' || axes.join(',') !== '2,3') fail(`Squeeze ${n.name}: only the unit axes of a global average pool`);
   s.setIr(n, s.flattenOf(n, v));
 }
 
@@ -518,6 +529,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     s.setIr(n, s.flattenOf(n, s.get(n, 0)));
   },
   Reshape: importReshape,
+  Squeeze: importSqueeze,
   Gemm: importGemm,
   MatMul: importMatMul,
 };
