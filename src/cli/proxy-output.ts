@@ -7,7 +7,9 @@
  * (`E_JOURNAL`). Without `--output`, jsonl and csv rows stream to stdout and a json document is printed at the end.
  */
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AppendFile, writeFileAtomic } from '../io/atomic.js';
+import { outputTarget } from '../io/output-path.js';
 import type { ProxyName } from '../proxies/registry.js';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
@@ -21,7 +23,7 @@ export function proxyCheckpoint(output: string): string {
 
 /** Whether `path` exists as something other than a regular file (a device such as /dev/stdout, a pipe). */
 function special(path: string): boolean {
-  return existsSync(path) && !statSync(path).isFile();
+  return outputTarget(path).inPlace;
 }
 
 /**
@@ -152,10 +154,20 @@ export class ProxyOutput {
   }
 }
 
-/** Rename a finished checkpoint over the output (coded `E_OUTPUT` on failure; the checkpoint stays). */
+/**
+ * Rename a finished checkpoint over the output, or over its target when the output is a symbolic link (a target in
+ * another folder, perhaps on another disk, gets a copy written atomically); coded `E_OUTPUT` on failure, and the
+ * checkpoint stays.
+ */
 function renameInto(part: string, out: string): void {
+  const to = outputTarget(out).path;
+  if (dirname(resolve(to)) !== dirname(resolve(part))) {
+    writeFileAtomic(out, readFileSync(part));
+    rmSync(part, { force: true });
+    return;
+  }
   try {
-    renameSync(part, out);
+    renameSync(part, to);
   } catch (e) {
     throw new SwapError('E_OUTPUT', `cannot move ${clip(part)} to ${clip(out)}: ${(e as Error).message}`, { cause: e });
   }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { NetworkScore } from '../score/swap.js';
 import { AppendFile, readCompleteLines, writeFileAtomic } from '../io/atomic.js';
+import { outputTarget } from '../io/output-path.js';
 import { SwapError } from '../util/errors.js';
 import { quote } from '../util/quote.js';
 import { csvField, firstCsvField } from './csv.js';
@@ -55,9 +56,12 @@ function sortedJson(v: unknown): string {
   );
 }
 
-/** The side file of a csv output that holds its settings (csv rows carry none). */
+/**
+ * The side file of a csv output that holds its settings (csv rows carry none); none for an output written in place
+ * (/dev/stdout, a pipe: no file sits beside it).
+ */
 export function settingsSidecar(f: OutputFlags): string | undefined {
-  return f.output && f.format === 'csv' ? `${f.output}.settings.json` : undefined;
+  return f.output && f.format === 'csv' && !outputTarget(f.output).inPlace ? `${f.output}.settings.json` : undefined;
 }
 
 /**

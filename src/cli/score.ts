@@ -39,7 +39,15 @@ import type { ScoringOptions, ScoringRequest } from '../request/types.js';
 import { settingsBlock } from '../request/settings.js';
 import { selectGenotypes } from './score-select.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { checkResumeSettings, csvHeader, notDone, readResumeState, ScoreSink, scoreRow } from './score-output.js';
+import {
+  checkResumeSettings,
+  csvHeader,
+  notDone,
+  readResumeState,
+  ScoreSink,
+  scoreRow,
+  settingsSidecar,
+} from './score-output.js';
 import { addFitnessOptions, ensembleScorerFor, ensembleSettings, fitnessRule, givenLabels } from './ensemble.js';
 import { type EnsembleRule, memberNames } from '../proxies/ensemble.js';
 import {
@@ -203,7 +211,8 @@ function scoreFitness(f: ScoreFlags, plan: ScorePlan): FitnessChoice {
 async function runScore(archTexts: string[], f: ScoreFlags): Promise<void> {
   if (f.output !== undefined) {
     checkOutputFile(f.output, '--output');
-    if (f.format === 'csv') checkOutputFile(`${f.output}.settings.json`, '--output (settings)');
+    const sidecar = settingsSidecar(f);
+    if (sidecar) checkOutputFile(sidecar, '--output (settings)');
   }
   // --proxies checkpoints every format; plain json is written whole at the end
   const appends = f.format !== 'json' || f.proxies !== undefined;

@@ -1,16 +1,7 @@
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SwapError } from '../util/errors.js';
+import { outputTarget } from './output-path.js';
 import { clip } from '../util/quote.js';
 
 function writeAll(fd: number, data: Uint8Array | string): void {
@@ -28,24 +19,15 @@ function closeQuietly(fd: number | undefined): void {
   }
 }
 
-/** Whether `path` exists and is something other than a regular file (a device such as /dev/stdout, a pipe). */
-function isSpecial(path: string): boolean {
-  try {
-    const st = statSync(path);
-    return !st.isFile() && !st.isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Write a whole file crash-safely: the bytes go to a temporary file in the same folder, flushed to disk, which is
  * renamed over the target only once complete; a kill at any moment leaves either the old file or the new one.
- * On error the temporary file is removed and the target is untouched (coded `E_OUTPUT`). A device or pipe (e.g.
- * /dev/stdout) cannot be replaced and is written in place.
+ * On error the temporary file is removed and the target is untouched (coded `E_OUTPUT`). A device, a pipe or a
+ * descriptor path such as /dev/stdout is written in place; a symbolic link's target is replaced, not the link.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  if (isSpecial(path)) {
+  const target = outputTarget(path);
+  if (target.inPlace) {
     let fd: number | undefined;
     try {
       fd = openSync(path, 'a');
@@ -57,7 +39,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     }
     return;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const file = target.path;
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx');
@@ -65,7 +48,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, path);
+    renameSync(tmp, file);
   } catch (e) {
     closeQuietly(fd);
     rmSync(tmp, { force: true });
@@ -90,7 +73,8 @@ export class AppendFile {
   /** Open for appending (`truncate`: start empty). */
   static open(path: string, truncate = false): AppendFile {
     try {
-      return new AppendFile(openSync(path, truncate ? 'w' : 'a'), path);
+      // a device or descriptor path (/dev/stdout redirected with >>) is appended to, never truncated
+      return new AppendFile(openSync(path, truncate && !outputTarget(path).inPlace ? 'w' : 'a'), path);
     } catch (e) {
       throw new SwapError('E_OUTPUT', `cannot open ${clip(path)} for writing: ${(e as Error).message}`, { cause: e });
     }

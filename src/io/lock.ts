@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, utimes
 import { hostname } from 'node:os';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
+import { outputTarget } from './output-path.js';
 
 /**
  * Single-writer locks for append-only outputs (score --resume files, search journals, correlate caches): a lock
@@ -102,7 +103,10 @@ function takeOver(lockPath: string, seen: Owner | undefined): boolean {
  * `E_LOCKED` when another live process holds it; `E_OUTPUT` when the lock file cannot be created.
  */
 export function lockOutput(path: string, what: string): FileLock {
-  const lockPath = `${path}.lock`;
+  const target = outputTarget(path);
+  // a device, a pipe or /dev/stdout has no folder of its own to hold a lock file (and nothing to replace)
+  if (target.inPlace) return { path, lockPath: '', release() {} };
+  const lockPath = `${target.path}.lock`;
   for (let attempt = 0; attempt < 3; attempt++) {
     let created: boolean;
     try {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
@@ -46,7 +46,8 @@ export function checkOutputFile(path: string, flag: string): void {
     fail(flag, path, `cannot be reached (${(e as NodeJS.ErrnoException).code ?? 'error'})`, e);
   }
   if (st?.isDirectory()) fail(flag, path, 'is a folder, not a file');
-  if (st && !st.isFile()) {
+  const target = outputTarget(path);
+  if (target.inPlace) {
     try {
       closeSync(openSync(path, 'a'));
     } catch (e) {
@@ -54,7 +55,8 @@ export function checkOutputFile(path: string, flag: string): void {
     }
     return;
   }
-  const dir = dirname(resolve(path));
+  // the temporary file that replaces the output goes beside the file itself (a link's target)
+  const dir = dirname(resolve(target.path));
   const d = statOrUndefinedSafe(dir);
   if (!d) fail(flag, path, `folder ${clip(dir)} does not exist`);
   if (!d.isDirectory()) fail(flag, path, `${clip(dir)} is not a folder`);
@@ -87,4 +89,44 @@ export function checkOutputDir(dir: string, flag: string): void {
     if (up === at) fail(flag, dir, 'no existing folder above it');
     at = up;
   }
+}
+
+/** Paths that name the process's own descriptors: a shell may have redirected them to a file it holds (or appends to). */
+const DESCRIPTOR_PATH = /^\/(?:dev\/(?:stdout|stderr|fd\/\d+)|proc\/(?:self|thread-self|\d+)\/fd\/\d+)$/;
+
+/** Where an output is written: the file itself, or the path in place (see {@link outputTarget}). */
+export interface OutputTarget {
+  /** The file to replace: `path` through its symbolic links, so a link stays a link and its target is rewritten. */
+  readonly path: string;
+  /** Written in place, never replaced: a device, a pipe, or a descriptor path such as /dev/stdout. */
+  readonly inPlace: boolean;
+}
+
+/**
+ * How an output named `path` is written. A descriptor path (/dev/stdout, /dev/fd/N, /proc/self/fd/N) and anything
+ * that is not a regular file (a device, a pipe) are written in place by appending. Renaming over /dev/stdout would
+ * replace the system's link, and truncating it would wipe a file the shell appends to. A symbolic link is followed,
+ * so a rename replaces its target and the link stays a link.
+ */
+export function outputTarget(path: string): OutputTarget {
+  if (DESCRIPTOR_PATH.test(resolve(path))) return { path, inPlace: true };
+  const file = linkTarget(path);
+  const st = statOrUndefinedSafe(file);
+  return { path: file, inPlace: st !== undefined && !st.isFile() && !st.isDirectory() };
+}
+
+/** `path` through its symbolic links (a dangling link's eventual target too); itself when it is no link. */
+function linkTarget(path: string): string {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return p;
+    }
+    if (!st.isSymbolicLink()) return p;
+    p = resolve(dirname(p), readlinkSync(p));
+  }
+  return p; // a loop of links: the write fails with the system's reason
 }

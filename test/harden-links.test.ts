@@ -1,0 +1,87 @@
+/**
+ * Outputs named through links: a symbolic link stays a link and its target gets the new contents; a descriptor path
+ * (/proc/self/fd/1, as /dev/stdout resolves) is written in place, appended to, with no lock or settings file beside it.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { outputTarget } from '../src/io/output-path.js';
+import { pinRegSwap } from './pin-fitness.js';
+
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '1'];
+const dir = mkdtempSync(join(tmpdir(), 'swapnas-links-'));
+const run = (args: string[], stdout: 'pipe' | number = 'pipe') =>
+  spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+
+/** A link named `name` to a target file holding `old`, in a subfolder of its own (another folder than the link). */
+function linked(name: string, old: string): { link: string; target: string } {
+  const sub = mkdtempSync(join(dir, 'target-'));
+  const target = join(sub, `${name}.target`);
+  writeFileSync(target, old);
+  const link = join(dir, name);
+  symlinkSync(target, link);
+  return { link, target };
+}
+
+describe('outputs through links', () => {
+  it('outputTarget follows links (dangling ones too) and writes descriptor paths and devices in place', () => {
+    const { link, target } = linked('a.json', 'x');
+    expect(outputTarget(link)).toEqual({ path: target, inPlace: false });
+    const dangling = join(dir, 'dangling.json');
+    symlinkSync(join(dir, 'not-yet.json'), dangling);
+    expect(outputTarget(dangling)).toEqual({ path: join(dir, 'not-yet.json'), inPlace: false });
+    for (const p of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', '/dev/null'])
+      expect(outputTarget(p).inPlace, p).toBe(true);
+  });
+
+  it.each([
+    ['json', []],
+    ['csv', []],
+    ['jsonl', ['--proxies', 'nwot']],
+  ])('score -o link (%s %s): the link stays a link, its target holds the result', (format, extra) => {
+    const { link, target } = linked(`out.${format}`, 'OLD\n');
+    const r = run(['score', ARCH, ...TINY, '--backend', 'reference', '--format', format, ...extra, '-o', link]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const text = readFileSync(target, 'utf8');
+    expect(text).not.toContain('OLD');
+    expect(text).toContain(format === 'csv' ? 'arch' : ARCH);
+    expect(existsSync(`${target}.lock`) || existsSync(`${link}.lock`)).toBe(false);
+  });
+
+  it.each(['json', 'csv', 'jsonl'])(
+    'score -o /proc/self/fd/1 (%s) into a file opened for appending: appended, nothing created beside it',
+    (format) => {
+      const file = join(dir, `appended.${format}`);
+      writeFileSync(file, 'PRIOR LINE\n');
+      const fd = openSync(file, 'a');
+      const r = run(
+        ['score', ARCH, ...TINY, '--backend', 'reference', '--format', format, '-o', '/proc/self/fd/1'],
+        fd,
+      );
+      closeSync(fd);
+      expect(r.status, r.stderr).toBe(0);
+      const text = readFileSync(file, 'utf8');
+      expect(text.startsWith('PRIOR LINE\n')).toBe(true);
+      expect(text.length).toBeGreaterThan('PRIOR LINE\n'.length + 20);
+      expect(lstatSync('/proc/self/fd/1').isSymbolicLink()).toBe(true);
+    },
+  );
+});
