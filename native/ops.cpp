@@ -228,8 +228,10 @@ void batchNorm(const float* x, float* y, int S, int C, size_t HW) {
   }
 }
 
+// NaN propagates (!(x <= 0) holds for it), as Math.max in the reference and torch.relu do: a NaN weight must reach
+// the proxies that read the activations (zen) and make them null, not be rectified into a finite value.
 void relu(const float* x, float* y, size_t count) {
-  for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : 0.0f;
+  for (size_t i = 0; i < count; ++i) y[i] = !(x[i] <= 0) ? x[i] : 0.0f;
 }
 
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {

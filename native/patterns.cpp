@@ -56,7 +56,7 @@ void reluPack(const float* x, float* y, int S, size_t per, uint64_t* codes) {
           float* ys = y + static_cast<size_t>(s) * per + j0;
           for (size_t j = 0; j < len; ++j) {
             const float v = xs[j];
-            ys[j] = v > 0 ? v : 0.0f;
+            ys[j] = !(v <= 0) ? v : 0.0f;  // NaN propagates, as in relu(); its sign bit is 0, as torch's (x > 0)
             c32[j] |= static_cast<uint32_t>(v > 0) << bit;
           }
         } else {

@@ -188,12 +188,20 @@ describe('--proxies on score (built dist/)', () => {
       [['--proxies', 'snip', '--backend', 'webgpu'], 'E_PROXY_BACKEND'],
       [['--proxies', 'snip', '--gaussian'], 'E_LABELS'],
       [['--proxies', 'snip', '--proxy-protocol', 'mine'], 'E_OPTION'],
+      [['--proxies', 'snip', '--backend', 'foo'], 'E_OPTION: unknown backend "foo"'],
+      [['--proxies', 'nwot,synflow,zen', '--backend', 'webgpu'], 'synflow needs gradients; nwot, zen need explicit'],
     ];
     for (const [args, code] of cases) {
       const r = run(['score', ARCH, ...TINY, ...args]);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(code);
     }
+    // --classes holds on the benchmark's own network (official protocol) too: the embedded labels 0…9 do not fit 5
+    const classes = run(['score', ARCH, '--proxies', 'snip', '--classes', '5', '--no-progress']);
+    expect(classes.status).toBe(2);
+    expect(classes.stderr).toMatch(
+      /E_LABELS: label \d of image \d+ is outside 0…4.*give labels in range with --labels/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'swapnas-labels-'));
     const few = join(dir, 'few.txt');
     writeFileSync(few, '1\n2\n3\n');

@@ -71,7 +71,9 @@ export interface Backend {
   close?(): Promise<void> | void;
 }
 
-export type BackendName = 'cuda' | 'native' | 'webgpu' | 'ort' | 'reference';
+/** Every backend name `--backend` takes besides `auto`. */
+export const BACKEND_NAMES = ['cuda', 'native', 'webgpu', 'ort', 'reference'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Result of probing a backend: either available, or the reason it was skipped. */
 export type BackendProbe = { readonly available: true } | { readonly available: false; readonly reason: string };

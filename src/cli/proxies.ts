@@ -5,6 +5,7 @@
  * loads) or `reference` (TypeScript, float64, the definition). Other backends are refused with the reason.
  */
 import { statSync } from 'node:fs';
+import { BACKEND_NAMES } from '../backends/types.js';
 import { type InputBatch, takeSamples } from '../data/batch.js';
 import {
   CIFAR100_MEAN,
@@ -42,6 +43,8 @@ const REFERENCE_WHY = 'gradients and explicit weights on the reference engine (f
 
 /** `--backend` for the proxies: native (explicit, or auto when the addon loads) or reference. */
 function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest['engine'] {
+  if (backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw new SwapError('E_OPTION', `unknown backend ${quote(backend)} (known: ${BACKEND_NAMES.join(', ')}, auto)`);
   if (backend === 'reference') return { backend: 'reference', why: REFERENCE_WHY };
   const load = backend === 'native' || backend === 'auto' ? loadAddon() : undefined;
   if (load?.ok) return { backend: 'native', why: NATIVE_WHY };
@@ -55,10 +58,16 @@ function proxyEngine(backend: string, names: readonly ProxyName[]): ProxyRequest
       'E_NATIVE_LOAD',
       `the native addon is not available: ${load && !load.ok ? load.reason.slice(0, 160) : ''}`,
     );
-  const what = names.some((n) => proxySpec(n).backward) ? 'gradients' : 'explicit weights';
+  const list = (ns: readonly ProxyName[]) => ns.join(', ').slice(0, 80);
+  const grads = names.filter((n) => proxySpec(n).backward);
+  const rest = names.filter((n) => !proxySpec(n).backward);
+  const need = [
+    grads.length > 0 ? `${list(grads)} need${grads.length === 1 ? 's' : ''} gradients` : '',
+    rest.length > 0 ? `${list(rest)} need${rest.length === 1 ? 's' : ''} explicit weights` : '',
+  ].filter(Boolean);
   throw new SwapError(
     'E_PROXY_BACKEND',
-    `backend ${backend.slice(0, 40)} cannot run ${names.join(', ').slice(0, 120)}: they need ${what}, which only the native and reference backends have; use --backend auto, native or reference`,
+    `backend ${backend} cannot run the zero-cost proxies (${need.join('; ')}), which only the native and reference backends have; use --backend auto, native or reference`,
   );
 }
 

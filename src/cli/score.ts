@@ -367,7 +367,9 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const { space, request } = plan;
   const official = (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
   const evalNet = official ? spaceEntry(space.name).evalNetworkFor?.(request.target) : undefined;
-  const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h } : request.network;
+  // an explicit --classes holds on the benchmark's network too (the resolved request carries it)
+  const classes = f.classes !== undefined ? { classes: request.network.classes } : {};
+  const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h, ...classes } : request.network;
   const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
   const network = { space: space.name, ...opts };
   const shape = items[0]!.net().nodes[0]!.shape as Shape3;

@@ -53,10 +53,21 @@ export function readLabels(path: string): Int32Array {
       cause: e,
     });
   }
-  const values = path.toLowerCase().endsWith('.npy') ? Array.from(decodeNpy(buf, path).data) : textLabels(buf, path);
+  const values = path.toLowerCase().endsWith('.npy') ? npyLabels(buf, path) : textLabels(buf, path);
   values.forEach((v, i) => checkLabel(v, i, path));
   if (values.length === 0) throw new SwapError('E_LABELS', `${path.slice(0, 200)} holds no labels`);
   return Int32Array.from(values);
+}
+
+/** A .npy of class indices: shape (N) or (N, 1); a matrix (one-hot rows, a batch of images) is refused. */
+function npyLabels(buf: Buffer, path: string): number[] {
+  const a = decodeNpy(buf, path);
+  if (a.shape.length > 2 || (a.shape.length === 2 && a.shape[1] !== 1))
+    throw new SwapError(
+      'E_LABELS',
+      `${path.slice(0, 120)}: labels must be one class index per image, shape (N,) or (N, 1); got (${a.shape.join(', ')})${a.shape.length === 2 ? ' (one-hot rows? give their argmax)' : ''}`,
+    );
+  return Array.from(a.data);
 }
 
 /** A class label must be a non-negative 32-bit integer (`E_LABELS` naming where it came from otherwise). */

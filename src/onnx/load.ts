@@ -124,7 +124,10 @@ function decodeChecked(bytes: Uint8Array, source: string): { model: IModelProto;
   return { model, opset };
 }
 
-/** Initializers and default-domain Constant-node values by name; external or sparse tensors are refused. */
+/**
+ * Initializers and default-domain Constant-node values by name, with the Identity copies and matrix Transposes of
+ * them; external or sparse tensors are refused.
+ */
 function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto> {
   const consts = new Map<string, ITensorProto>();
   for (const t of g.initializer ?? []) {
@@ -139,12 +142,15 @@ function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto
     throw onnxError('format', `${source}: sparse initializers are not supported`);
   for (const n of g.node ?? []) {
     if (n.domain && n.domain !== 'ai.onnx') continue;
+    // torch.onnx keeps equal initializers once and names the copies by Identity nodes (two zero biases suffice)
     const t =
       n.opType === 'Constant'
         ? constantNodeTensor(n)
         : n.opType === 'Transpose'
           ? transposedMatrix(n, consts)
-          : undefined;
+          : n.opType === 'Identity'
+            ? consts.get(n.input?.[0] ?? '')
+            : undefined;
     if (t && n.output?.[0]) consts.set(n.output[0], t);
   }
   return consts;

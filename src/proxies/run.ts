@@ -135,7 +135,7 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
     if (!Number.isInteger(y) || y < 0 || y >= classes)
       throw new SwapError(
         'E_LABELS',
-        `label ${y} of image ${i} is outside 0…${classes - 1} (the network has ${classes} outputs)`,
+        `label ${y} of image ${i} is outside 0…${classes - 1} (the network has ${classes} outputs; the embedded CIFAR images' labels run to 9 and CIFAR-100's to 99: give labels in range with --labels, or a network with as many outputs)`,
       );
   }
 }

@@ -1,0 +1,52 @@
+/**
+ * Constants that PyTorch names through other nodes: torch.onnx keeps equal initializers once and names the copies
+ * by Identity nodes (two zero biases suffice), so a model's convolutions can read their weights and biases through
+ * them. The model imports with the same layers and parameters as with the initializers read directly.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultBatch } from '../src/data/cifar.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
+import { saliencies } from '../src/proxies/saliency.js';
+
+const HEADNET = join(import.meta.dirname, 'fixtures', 'onnx', 'headnet.onnx');
+
+/** headnet with every Conv's weight and bias read through an Identity copy (a chain of two for the weights). */
+function throughIdentities(): string {
+  const m = decodeModel(readFileSync(HEADNET));
+  const nodes = m.graph!.node!;
+  const copies: typeof nodes = [];
+  for (const n of nodes.filter((x) => x.opType === 'Conv')) {
+    n.input = n.input!.map((name, i) => {
+      if (i === 0 || !name) return name;
+      const once = `${name}__copy`;
+      copies.push({ opType: 'Identity', name: `id_${once}`, input: [name], output: [once] });
+      if (i === 2) return once;
+      copies.push({ opType: 'Identity', name: `id2_${once}`, input: [once], output: [`${once}2`] });
+      return `${once}2`;
+    });
+  }
+  expect(copies.length).toBeGreaterThan(4);
+  nodes.unshift(...copies);
+  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-consts-')), 'm.onnx');
+  writeFileSync(file, encodeModel(m));
+  return file;
+}
+
+describe('constants named through Identity nodes', () => {
+  it('import with the same layers, parameters and proxy values as the initializers themselves', () => {
+    const load = (f: string) => onnxProxyModel(loadOnnxModel(f), [3, 32, 32]);
+    const [a, b] = [load(HEADNET), load(throughIdentities())];
+    expect(b.net.nodes).toEqual(a.net.nodes);
+    expect(b.params).toEqual(a.params);
+    const x = defaultBatch(8).data;
+    const y = Int32Array.from([3, 8, 8, 0, 6, 6, 1, 6]);
+    const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];
+    expect(sb.grad_norm.value).toBe(sa.grad_norm.value);
+    expect(sb.snip.value).toBe(sa.snip.value);
+  });
+});
