@@ -49,8 +49,8 @@ describe('--proxies on score (built dist/)', () => {
     for (const [k, v] of Object.entries(ref.results[0].proxies))
       expect(Math.abs((out.results[0].proxies[k] as number) / (v as number) - 1), k).toBeLessThan(1e-4);
     const csv = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov', '--proxy-protocol', 'swap', '--format', 'csv']);
-    expect(csv.stdout.split('\n')[0]).toBe('arch,snip,jacov');
-    expect(Number(csv.stdout.split('\n')[1]!.split(',').at(-2))).toBeCloseTo(out.results[0].proxies.snip, 10);
+    expect(csv.stdout.split('\n')[0]).toBe('arch,snip,jacov,reasons');
+    expect(Number(csv.stdout.split('\n')[1]!.split(',').at(-3))).toBeCloseTo(out.results[0].proxies.snip, 10);
   });
 
   it('an ONNX model with its own weights equals the official implementation', () => {
@@ -190,6 +190,7 @@ describe('--proxies on score (built dist/)', () => {
       [['--proxies', 'snip', '--proxy-protocol', 'mine'], 'E_OPTION'],
       [['--proxies', 'snip', '--backend', 'foo'], 'E_OPTION: unknown backend "foo"'],
       [['--proxies', 'nwot,synflow,zen', '--backend', 'webgpu'], 'synflow needs gradients; nwot, zen need explicit'],
+      [['model.onnx'], 'E_OPTION: score takes one ONNX model per call, alone (got 1 .onnx path among 2 arguments)'],
     ];
     for (const [args, code] of cases) {
       const r = run(['score', ARCH, ...TINY, ...args]);

@@ -161,14 +161,19 @@ export function proxyJsonLine(row: Record<string, unknown>, settings: Record<str
 
 /** The csv header of proxy rows: the key column, then one column per proxy. */
 export function proxyCsvHeader(names: readonly ProxyName[], key: string): string {
-  return `${[key, ...names].join(',')}\n`;
+  return `${[key, ...names, 'reasons'].join(',')}\n`;
 }
 
-/** One csv line of a proxy row (empty cells for null values). */
+/**
+ * One csv line of a proxy row: empty cells for null values, and a last `reasons` cell saying why
+ * (`name: reason; …`, empty when every value is there).
+ */
 export function proxyCsvLine(row: Record<string, unknown>, names: readonly ProxyName[], key: string): string {
   const v = row['proxies'] as Record<string, number | null>;
   const cells = names.map((n) => (v[n] === null || v[n] === undefined ? '' : String(v[n])));
-  return `${[csvField(String(row[key])), ...cells].join(',')}\n`;
+  const why = (row['reasons'] ?? {}) as Record<string, string>;
+  const reasons = names.filter((n) => why[n]).map((n) => (why[n]!.startsWith(`${n}:`) ? why[n]! : `${n}: ${why[n]}`));
+  return `${[csvField(String(row[key])), ...cells, reasons.length > 0 ? csvField(reasons.join('; ')) : ''].join(',')}\n`;
 }
 
 /** Check `--format` for proxy rows: json, jsonl or csv. */
@@ -177,7 +182,7 @@ export function checkProxyFormat(format: string): void {
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
 }
 
-/** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null). */
+/** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null, then the nulls' reasons). */
 export function formatProxyRows(
   rows: Record<string, unknown>[],
   names: readonly ProxyName[],

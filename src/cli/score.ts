@@ -154,7 +154,13 @@ export function registerScore(program: Command): void {
     "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --official the default is reg-swap (said on stderr); with --redis the workers compute its members (and a reference set that is neither shipped nor cached)",
   );
   addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
-    const onnx = archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx');
+    const models = archs.filter((a) => a.toLowerCase().endsWith('.onnx')).length;
+    if (models > 0 && archs.length > 1)
+      throw new SwapError(
+        'E_OPTION',
+        `score takes one ONNX model per call, alone (got ${models} .onnx path${models === 1 ? '' : 's'} among ${archs.length} arguments): run it once per model, or keep one process warm with \`swapnas serve\` (score_onnx)`,
+      );
+    const onnx = models === 1;
     // An ONNX model has no space whose reference set it could be ranked against (its headline is SWAP), and
     // --proxies prints the proxies' own rows: neither has a fitness, so only naming an ensemble is an error.
     if (f.referenceModels !== undefined && (!onnx || f.proxies !== undefined || f.redis))
