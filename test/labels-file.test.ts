@@ -1,4 +1,7 @@
-/** Labels files given as .npy: one class index per image, shape (N,) or (N, 1); a matrix is refused, not flattened. */
+/**
+ * Labels files: a .npy holds one class index per image, shape (N,) or (N, 1) (a matrix is refused, not flattened);
+ * a text file's errors name the file's own line numbers.
+ */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,5 +40,18 @@ describe('readLabels (.npy)', () => {
     const onehot = Array.from({ length: 30 }, (_, i) => (i % 10 === i / 10 ? 1 : 0));
     expect(() => readLabels(npy('onehot.npy', [3, 10], onehot))).toThrow(/one-hot rows\? give their argmax/);
     expect(() => readLabels(npy('cube.npy', [2, 2, 1], [0, 1, 2, 3]))).toThrow(/got \(2, 2, 1\)/);
+  });
+});
+
+describe('readLabels (text)', () => {
+  it("names the file's line, blank lines counted, and refuses numbers too long for a label without overflowing", () => {
+    const file = join(dir, 'gaps.txt');
+    writeFileSync(file, '1\n\n\n2\nx\n');
+    expect(() => readLabels(file)).toThrow(/line 5 "x" is not a non-negative 32-bit integer/);
+    const long = join(dir, 'long.txt');
+    writeFileSync(long, `3\n${'9'.repeat(100_000)}\n`);
+    expect(() => readLabels(long)).toThrow(/line 2 "9{20}"… is not a non-negative 32-bit integer/);
+    writeFileSync(long, '3\n\n+4\n');
+    expect(Array.from(readLabels(long))).toEqual([3, 4]);
   });
 });

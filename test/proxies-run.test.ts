@@ -88,6 +88,10 @@ describe('coded errors', () => {
     expect(() => runProxies(net, ['snip'], { ...base, labels: Int32Array.from(labels, (y) => y + 10) })).toThrow(
       expect.objectContaining({ code: 'E_LABELS' }),
     );
+    // labels that no requested proxy reads are not held against the batch
+    expect(
+      runProxies(net, ['params'], { ...base, labels: labels.subarray(0, 7) }).values.params!.value,
+    ).toBeGreaterThan(0);
   });
   it('a loss-based proxy on a network without a classifier head', () => {
     const dense = tinyNet('tnb101-micro', 'autoencoder');
@@ -95,6 +99,10 @@ describe('coded errors', () => {
       expect.objectContaining({ code: 'E_PROXY_HEAD' }),
     );
     expect(() => runProxies(dense, ['zen'], base)).toThrow(expect.objectContaining({ code: 'E_PROXY_HEAD' }));
+    // every proxy that needs the head is named, not only the first
+    expect(() => runProxies(dense, ['synflow', 'zen', 'meco', 'grad_norm'], { ...base, labels })).toThrow(
+      /zen, grad_norm need a classifier head/,
+    );
     // output-agnostic proxies still run on it
     const r = runProxies(dense, ['synflow', 'jacov'], { ...base, batch: 4 });
     expect(r.values.synflow!.value).toBeGreaterThan(0);

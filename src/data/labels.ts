@@ -84,13 +84,14 @@ function textLabels(buf: Buffer, path: string): number[] {
   return buf
     .toString('utf8')
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .map((l, i) => {
-      if (!/^[+-]?\d+$/.test(l))
+    .map((l, i) => ({ l: l.trim(), line: i + 1 })) // line numbers of the file, blank lines counted
+    .filter(({ l }) => l.length > 0)
+    .map(({ l, line }) => {
+      // at most 10 digits: anything longer is no 32-bit label (and Number() of it would round or overflow)
+      if (!/^[+-]?\d{1,10}$/.test(l))
         throw new SwapError(
           'E_LABELS',
-          `${path.slice(0, 120)}: line ${i + 1} ${JSON.stringify(l.slice(0, 20))} is not an integer`,
+          `${path.slice(0, 120)}: line ${line} ${JSON.stringify(l.slice(0, 20))}${l.length > 20 ? '…' : ''} is not a non-negative 32-bit integer`,
         );
       return Number(l);
     });

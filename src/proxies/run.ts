@@ -112,20 +112,22 @@ export function settingsFor(name: ProxyName, o: ProxyRunOptions): ProxySettings 
 export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): void {
   const out = net.nodes[net.output]!;
   const headless = out.shape.length !== 1 || !net.nodes.some((n) => n.op === 'gap');
+  const needHead = headless ? names.filter((n) => proxySpec(n).head) : [];
+  if (needHead.length > 0)
+    throw new SwapError(
+      'E_PROXY_HEAD',
+      `${needHead.join(', ').slice(0, 160)} need${needHead.length === 1 ? 's' : ''} a classifier head (global pool and flat logits); this network's output is ${out.shape.join('x')}`,
+    );
   for (const name of names) {
     const spec = proxySpec(name);
-    if (spec.head && headless)
-      throw new SwapError(
-        'E_PROXY_HEAD',
-        `${name} needs a classifier head (global pool and flat logits); this network's output is ${out.shape.join('x')}`,
-      );
     if (spec.labels && !o.labels)
       throw new SwapError(
         'E_LABELS',
         `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score, correlate and search, a server request's \`labels\` setting, \`labels\` in the library)`,
       );
   }
-  if (!o.labels) return;
+  // labels no requested proxy reads are not checked against a batch they would never label
+  if (!o.labels || !names.some((n) => proxySpec(n).labels)) return;
   if (o.labels.length !== o.images.n)
     throw new SwapError('E_LABELS', `${o.labels.length} labels for ${o.images.n} input images (one label per image)`);
   if (out.shape.length !== 1) return;
