@@ -307,6 +307,14 @@ describe('score --proxies streams, checkpoints and resumes (built dist/)', () =>
     // a finished jsonl output resumes to itself with nothing to do
     expect(run([...base(), '--format', 'jsonl', '-o', f, '--resume']).status).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+    // resumed by a run that lists other architectures: its rows would end up in that run's result
+    const firstCell = tmp('first-cell.txt');
+    writeFileSync(firstCell, `${readFileSync(cells, 'utf8').split('\n')[0]}\n`);
+    const subset = base().map((a) => (a === cells ? firstCell : a));
+    const one = run([...subset, '--format', 'jsonl', '-o', f, '--resume']);
+    expect(one.status).toBe(2);
+    expect(one.stderr).toMatch(/E_JOURNAL.*architectures this run does not list/);
+    expect(readFileSync(f, 'utf8')).toBe(refJsonl);
     // without --resume a left checkpoint is replaced, and the run says so
     writeFileSync(`${f}.partial.jsonl`, first40);
     const over = run([...base(), '--format', 'jsonl', '-o', f]);

@@ -95,15 +95,24 @@ export function readResumeState(f: OutputFlags, csvHead: string): ResumeState {
 /**
  * The items a resumed run still scores: for each architecture, those beyond the rows the output already holds for
  * it (rows are written in item order, so the first ones are the scored ones; a duplicate is not skipped twice).
+ * Rows of architectures the run does not list are `E_JOURNAL` (the output of another request).
  */
 export function notDone<T>(items: readonly T[], id: (item: T) => string, done: ReadonlyMap<string, number>): T[] {
   const left = new Map(done);
-  return items.filter((it) => {
+  const todo = items.filter((it) => {
     const k = id(it);
     const n = left.get(k) ?? 0;
     if (n > 0) left.set(k, n - 1);
     return n === 0;
   });
+  // rows of architectures this request does not list would end up in its result: another run's file
+  const extra = [...left].filter(([, n]) => n > 0);
+  if (extra.length > 0)
+    throw new SwapError(
+      'E_JOURNAL',
+      `the output being resumed holds ${extra.reduce((a, [, n]) => a + n, 0)} row(s) of architectures this run does not list (first: ${quote(extra[0]![0].slice(0, 80))}); --resume continues the same list: rerun without --resume, or write a new file`,
+    );
+  return todo;
 }
 
 /**
