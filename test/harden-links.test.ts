@@ -7,9 +7,11 @@ import {
   closeSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  realpathSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -49,6 +51,20 @@ describe('outputs through links', () => {
     expect(outputTarget(dangling)).toEqual({ path: join(dir, 'not-yet.json'), inPlace: false });
     for (const p of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', '/dev/null'])
       expect(outputTarget(p).inPlace, p).toBe(true);
+    // a link to a descriptor path is written in place too (not renamed over the file a shell redirected it to)
+    const toStdout = join(dir, 'to-stdout');
+    symlinkSync('/proc/self/fd/1', toStdout);
+    expect(outputTarget(toStdout).inPlace).toBe(true);
+    // a relative target is resolved from the link's real folder, as the system does (.. is the real parent)
+    const real = mkdtempSync(join(dir, 'real-'));
+    mkdirSync(join(real, 'deep'));
+    symlinkSync('../x.json', join(real, 'deep', 'rel'));
+    symlinkSync(join(real, 'deep'), join(dir, 'dirlink'));
+    expect(outputTarget(join(dir, 'dirlink', 'rel')).path).toBe(join(realpathSync(real), 'x.json'));
+    // a loop of links is a coded error
+    symlinkSync(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    symlinkSync(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    expect(() => outputTarget(join(dir, 'loop-a'))).toThrow(expect.objectContaining({ code: 'E_OUTPUT' }));
   });
 
   it.each([

@@ -15,11 +15,37 @@ import { saliencies } from '../src/proxies/saliency.js';
 
 const HEADNET = join(import.meta.dirname, 'fixtures', 'onnx', 'headnet.onnx');
 
-/** headnet with every Conv's weight and bias read through an Identity copy (a chain of two for the weights). */
+/** headnet with bn1's scale set to 2.5 (not torch's default 1, so dropping it would show). */
+function scaled(m: ReturnType<typeof decodeModel>): void {
+  const t = m.graph!.initializer!.find((x) => x.name === 'bn1.weight')!;
+  t.rawData = new Uint8Array(Float32Array.from({ length: Number(t.dims![0]) }, () => 2.5).buffer);
+}
+
+function write(m: ReturnType<typeof decodeModel>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-consts-')), 'm.onnx');
+  writeFileSync(file, encodeModel(m));
+  return file;
+}
+
+/** The scaled headnet as it is: its constants read directly. */
+function direct(): string {
+  const m = decodeModel(readFileSync(HEADNET));
+  scaled(m);
+  return write(m);
+}
+
+/**
+ * The scaled headnet with every Conv's weight and bias, and the first BatchNormalization's scale, read through an
+ * Identity copy (a chain of two for the weights).
+ */
 function throughIdentities(): string {
   const m = decodeModel(readFileSync(HEADNET));
+  scaled(m);
   const nodes = m.graph!.node!;
   const copies: typeof nodes = [];
+  const bn = nodes.find((x) => x.opType === 'BatchNormalization')!;
+  copies.push({ opType: 'Identity', name: 'id_bn_scale', input: [bn.input![1]!], output: ['bn_scale_copy'] });
+  bn.input![1] = 'bn_scale_copy';
   for (const n of nodes.filter((x) => x.opType === 'Conv')) {
     n.input = n.input!.map((name, i) => {
       if (i === 0 || !name) return name;
@@ -32,17 +58,16 @@ function throughIdentities(): string {
   }
   expect(copies.length).toBeGreaterThan(4);
   nodes.unshift(...copies);
-  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-consts-')), 'm.onnx');
-  writeFileSync(file, encodeModel(m));
-  return file;
+  return write(m);
 }
 
 describe('constants named through Identity nodes', () => {
   it('import with the same layers, parameters and proxy values as the initializers themselves', () => {
     const load = (f: string) => onnxProxyModel(loadOnnxModel(f), [3, 32, 32]);
-    const [a, b] = [load(HEADNET), load(throughIdentities())];
+    const [a, b] = [load(direct()), load(throughIdentities())];
     expect(b.net.nodes).toEqual(a.net.nodes);
     expect(b.params).toEqual(a.params);
+    expect(Array.from(b.params[2]!.gamma!)).toEqual(Array(8).fill(2.5));
     const x = defaultBatch(8).data;
     const y = Int32Array.from([3, 8, 8, 0, 6, 6, 1, 6]);
     const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];

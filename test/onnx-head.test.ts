@@ -99,6 +99,40 @@ describe('the classifier head of an imported model', () => {
     expect(layers(viewed)).toEqual(layers(HEADNET));
   });
 
+  it('an AveragePool over the whole map, then Flatten (as CIFAR ResNets write it), imports as a global pool', () => {
+    const m0 = importOnnxModel(loadOnnxModel(HEADNET), { inputShape: [3, 32, 32] });
+    if (!m0.ok) throw new Error(m0.reason);
+    const pooled = m0.network.nodes.find((n) => n.op === 'gap')!;
+    const side = m0.network.nodes[pooled.inputs[0]!]!.shape[1]!;
+    const file = variant((_, nodes) => {
+      const i = nodes.findIndex((n) => n.opType === 'ReduceMean');
+      const src = nodes[i]!.input![0]!;
+      const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
+      nodes.splice(
+        i,
+        1,
+        {
+          opType: 'AveragePool',
+          name: 'ap',
+          input: [src],
+          output: ['ap_out'],
+          attribute: [ints('kernel_shape', [side, side]), ints('strides', [side, side])],
+        },
+        {
+          opType: 'Flatten',
+          name: 'fl',
+          input: ['ap_out'],
+          output: nodes[i]!.output!,
+          attribute: [{ name: 'axis', type: 2, i: 1 }],
+        },
+      );
+    });
+    const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.network.nodes[r.network.output]).toMatchObject({ op: 'linear', fout: 10 });
+    expect(r.network.nodes.filter((n) => n.op === 'gap')).toHaveLength(1);
+  });
+
   it('a Softmax after the logits is left out: the network ends at the classifier', () => {
     const file = variant((m, nodes) => {
       nodes.push({ opType: 'Softmax', name: 'sm', input: ['logits'], output: ['probs'] });

@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
@@ -103,30 +103,58 @@ export interface OutputTarget {
 }
 
 /**
- * How an output named `path` is written. A descriptor path (/dev/stdout, /dev/fd/N, /proc/self/fd/N) and anything
- * that is not a regular file (a device, a pipe) are written in place by appending. Renaming over /dev/stdout would
- * replace the system's link, and truncating it would wipe a file the shell appends to. A symbolic link is followed,
- * so a rename replaces its target and the link stays a link.
+ * How an output named `path` is written. A descriptor path (/dev/stdout, /dev/fd/N, /proc/self/fd/N), a link to
+ * one, and anything that is not a regular file (a device, a pipe) are written in place by appending: renaming over
+ * /dev/stdout would replace the system's link, and truncating it would wipe a file the shell appends to. A symbolic
+ * link is followed as the system follows it, so a rename replaces its target and the link stays a link; a link that
+ * another user planted in a shared sticky folder (such as /tmp) is refused (`E_OUTPUT`), as the kernel's
+ * protected_symlinks refuses to follow it.
  */
 export function outputTarget(path: string): OutputTarget {
-  if (DESCRIPTOR_PATH.test(resolve(path))) return { path, inPlace: true };
-  const file = linkTarget(path);
-  const st = statOrUndefinedSafe(file);
-  return { path: file, inPlace: st !== undefined && !st.isFile() && !st.isDirectory() };
+  const walked = linkTarget(path);
+  if (walked === undefined) return { path, inPlace: true };
+  const st = statOrUndefinedSafe(walked);
+  return { path: walked, inPlace: st !== undefined && !st.isFile() && !st.isDirectory() };
 }
 
-/** `path` through its symbolic links (a dangling link's eventual target too); itself when it is no link. */
-function linkTarget(path: string): string {
-  let p = path;
+/**
+ * `path` through its symbolic links, each resolved from the real folder of the link (as the system does, so `..`
+ * means the real parent); a dangling link's eventual target too; undefined when the chain reaches a descriptor path.
+ */
+function linkTarget(path: string): string | undefined {
+  let p = resolve(path);
   for (let hops = 0; hops < 40; hops++) {
-    let st: ReturnType<typeof lstatSync>;
+    if (DESCRIPTOR_PATH.test(p)) return undefined;
+    let st: NonNullable<ReturnType<typeof lstatSync>>;
     try {
       st = lstatSync(p);
     } catch {
       return p;
     }
     if (!st.isSymbolicLink()) return p;
-    p = resolve(dirname(p), readlinkSync(p));
+    const dir = realFolder(dirname(p));
+    refusePlantedLink(p, st, dir);
+    p = resolve(dir, readlinkSync(p));
   }
-  return p; // a loop of links: the write fails with the system's reason
+  throw new SwapError('E_OUTPUT', `${clip(path)}: too many levels of symbolic links (a loop?)`);
+}
+
+function realFolder(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+/** A link owned by neither us nor the folder's owner, in a sticky world-writable folder, is not followed. */
+function refusePlantedLink(link: string, st: NonNullable<ReturnType<typeof lstatSync>>, dir: string): void {
+  const d = statOrUndefinedSafe(dir);
+  const uid = process.getuid?.();
+  if (!d || uid === undefined || (Number(d.mode) & 0o1002) !== 0o1002) return;
+  if (Number(st.uid) !== uid && Number(st.uid) !== Number(d.uid))
+    throw new SwapError(
+      'E_OUTPUT',
+      `${clip(link)} is a symbolic link owned by another user in a shared folder; it is not followed (write to a path of your own)`,
+    );
 }

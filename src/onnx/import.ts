@@ -215,6 +215,9 @@ class ImportState {
   flattenOf(n: INodeProto, v: Val): number {
     if (v.k === 'gap') return this.gap(v.src);
     if (v.k === 'ir' && this.shapeOf(v.id).length === 1) return v.id;
+    // a (C, 1, 1) map (an AveragePool over the whole plane, as CIFAR ResNets write it): its global average is itself
+    const sh = v.k === 'ir' ? this.shapeOf(v.id) : [];
+    if (v.k === 'ir' && sh.length === 3 && sh[1] === 1 && sh[2] === 1) return this.gap(v.id);
     fail(`${n.opType} ${n.name}: only a global average pool or a flat tensor can be flattened in the IR`);
   }
 }

@@ -21,7 +21,10 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
   const r = importOnnxModel(m, { inputShape, bn: 'batch' });
   if (!r.ok) throw new SwapError('E_ONNX_FORMAT', `${m.source}: cannot be scored by the proxies: ${r.reason}`);
   const { params, names } = onnxParams(m, r.network, r.weightIds);
+  // initializers, and the names of their Identity copies (torch.onnx names duplicated initializers that way)
   const initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+  for (const n of m.model.graph?.node ?? [])
+    if (n.opType === 'Identity' && initializers.has(n.input?.[0] ?? '') && n.output?.[0]) initializers.add(n.output[0]);
   const fixed = params.map((p) => (p ? { ...p } : undefined)) as (
     | { -readonly [K in keyof NodeParams]: NodeParams[K] }
     | undefined

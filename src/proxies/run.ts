@@ -126,8 +126,7 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
         `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score, correlate and search, a server request's \`labels\` setting, \`labels\` in the library)`,
       );
   }
-  // labels no requested proxy reads are not checked against a batch they would never label
-  if (!o.labels || !names.some((n) => proxySpec(n).labels)) return;
+  if (!o.labels) return;
   if (o.labels.length !== o.images.n)
     throw new SwapError('E_LABELS', `${o.labels.length} labels for ${o.images.n} input images (one label per image)`);
   if (out.shape.length !== 1) return;
