@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
+import { type decodeModel, encodeModel } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Rows of the shipped NB201 table (data/nb201.csv) as objects of strings. */
@@ -28,4 +30,11 @@ export function randomBatch(n: number, c: number, size: number, seed: number): I
   const data = new Float32Array(n * c * size * size);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return makeBatch(data, n, c, size, size, `normal(${seed})`);
+}
+
+/** Write a decoded ONNX model (a fixture rewritten by a test) to a temporary file; its path. */
+export function writeOnnxModel(m: ReturnType<typeof decodeModel>, name = 'm.onnx'): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-model-')), name);
+  writeFileSync(file, encodeModel(m));
+  return file;
 }

@@ -3,13 +3,14 @@
  * by Identity nodes (two zero biases suffice), so a model's convolutions can read their weights and biases through
  * them. The model imports with the same layers and parameters as with the initializers read directly.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { decodeModel } from '../src/onnx/proto.js';
+import { defaultLabels } from '../src/data/labels.js';
+import { writeOnnxModel } from './helpers.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { saliencies } from '../src/proxies/saliency.js';
 
@@ -21,17 +22,11 @@ function scaled(m: ReturnType<typeof decodeModel>): void {
   t.rawData = new Uint8Array(Float32Array.from({ length: Number(t.dims![0]) }, () => 2.5).buffer);
 }
 
-function write(m: ReturnType<typeof decodeModel>): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-consts-')), 'm.onnx');
-  writeFileSync(file, encodeModel(m));
-  return file;
-}
-
 /** The scaled headnet as it is: its constants read directly. */
 function direct(): string {
   const m = decodeModel(readFileSync(HEADNET));
   scaled(m);
-  return write(m);
+  return writeOnnxModel(m);
 }
 
 /**
@@ -58,7 +53,7 @@ function throughIdentities(): string {
   }
   expect(copies.length).toBeGreaterThan(4);
   nodes.unshift(...copies);
-  return write(m);
+  return writeOnnxModel(m);
 }
 
 describe('constants named through Identity nodes', () => {
@@ -69,7 +64,7 @@ describe('constants named through Identity nodes', () => {
     expect(b.params).toEqual(a.params);
     expect(Array.from(b.params[2]!.gamma!)).toEqual(Array(8).fill(2.5));
     const x = defaultBatch(8).data;
-    const y = Int32Array.from([3, 8, 8, 0, 6, 6, 1, 6]);
+    const y = defaultLabels(8);
     const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];
     expect(sb.grad_norm.value).toBe(sa.grad_norm.value);
     expect(sb.snip.value).toBe(sa.snip.value);

@@ -3,14 +3,15 @@
  * `Transpose(weight) → MatMul`) imports as the same layer as a `Gemm(transB = 1)`, a Softmax tail is left out, and a
  * model whose output a skipped node computes is refused instead of being scored cut short.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { decodeModel } from '../src/onnx/proto.js';
+import { defaultLabels } from '../src/data/labels.js';
+import { writeOnnxModel } from './helpers.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { l2Norm, saliencies } from '../src/proxies/saliency.js';
 
@@ -24,9 +25,7 @@ function variant(edit: (m: Model, nodes: Nodes) => void): string {
   const nodes = m.graph!.node!;
   expect(nodes.at(-1)!.opType).toBe('Gemm');
   edit(m, nodes);
-  const file = join(mkdtempSync(join(tmpdir(), 'swapnas-head-')), 'm.onnx');
-  writeFileSync(file, encodeModel(m));
-  return file;
+  return writeOnnxModel(m);
 }
 
 /** The last Gemm without its bias (the same layer as a bias-free `Linear`). */
@@ -50,7 +49,7 @@ const transposeMatMul = () =>
     );
   });
 
-const images = () => ({ x: defaultBatch(8).data, y: Int32Array.from([3, 8, 8, 0, 6, 6, 1, 6]) });
+const images = () => ({ x: defaultBatch(8).data, y: defaultLabels(8) });
 
 describe('the classifier head of an imported model', () => {
   it('Transpose(weight) → MatMul imports as the bias-free Gemm does: the same layer, weights and proxy values', () => {

@@ -21,11 +21,6 @@ export function proxyCheckpoint(output: string): string {
   return `${output}.partial.jsonl`;
 }
 
-/** Whether `path` exists as something other than a regular file (a device such as /dev/stdout, a pipe). */
-function special(path: string): boolean {
-  return outputTarget(path).inPlace;
-}
-
 /**
  * Open the checkpoint of `output` for appending: truncated for a fresh run; with `resume`, read back (a cut last
  * line dropped) and checked against `settings`. Returns the file and the architectures it already holds.
@@ -101,10 +96,11 @@ export class ProxyOutput {
   static open(f: OutputFlags, names: readonly ProxyName[], settings: Record<string, unknown>): ProxyOutput {
     checkProxyFormat(f.format);
     const out = f.output;
-    if (f.resume && (out === undefined || special(out)))
+    if (f.resume && (out === undefined || outputTarget(out).inPlace))
       throw new SwapError('E_OPTION', '--resume needs --output naming a regular file (its checkpoint is resumed)');
     if (out === undefined) return new ProxyOutput(f, names, settings, undefined, undefined, new Map());
-    if (special(out)) return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Map());
+    if (outputTarget(out).inPlace)
+      return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Map());
     const { file, done } = openCheckpoint(out, f.resume === true, settings);
     return new ProxyOutput(f, names, settings, file, proxyCheckpoint(out), done);
   }
