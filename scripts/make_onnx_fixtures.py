@@ -255,6 +255,26 @@ class SeNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class PadNet(nn.Module):
+    """nn.ZeroPad2d and F.pad: torch.onnx writes their pad lists as Shape/Gather/Slice/... arithmetic on a constant
+    (not folded, even with constant folding on); an AvgPool2d that counts padded zeros exports as Pad + AveragePool,
+    here a Pad of the F.pad's Pad."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.zpad = nn.ZeroPad2d(1)
+        self.body = nn.Sequential(nn.Conv2d(8, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool = nn.AvgPool2d(3, 1, padding=1, count_include_pad=True)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.body(self.zpad(self.stem(x)))
+        x = self.relu(self.pool(nn.functional.pad(x, (2, 2, 2, 2))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -352,6 +372,12 @@ def main():
     m = MlpNet()
     gaussian_init(m)
     add("mlp2d", m, 17, [16], dynamic=True, seed=6, note="only a ReLU on a 2-D tensor")
+
+    torch.manual_seed(7)
+    m = PadNet()
+    gaussian_init(m)
+    add("padnet", m, 13, [16], dynamic=True, seed=7,
+        note="nn.ZeroPad2d, F.pad, AvgPool2d(padding=1, count_include_pad=True): pad lists computed from constants")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

@@ -34,6 +34,7 @@ import copy
 import importlib.util
 import json
 import os
+import struct
 import subprocess
 import sys
 import types
@@ -297,6 +298,41 @@ def export(model, name, x, output_names=("logits",)):
     return name
 
 
+def write_bn_momentum(name, momentum):
+    """Write PyTorch's BN `momentum` into an exported file's BatchNormalization nodes (ONNX momentum = 1 - it).
+
+    `export` freezes the running statistics with momentum 0 while tracing, so the file says ONNX momentum 1.
+    Debian has no `onnx` package: each AttributeProto `momentum` is its name field (tag 0x0a, length 8) followed by
+    its float field (tag 0x15, 4 little-endian bytes); the float is rewritten in place, so no length changes.
+    """
+    path = os.path.join(OUT, name)
+    raw = bytearray(open(path, "rb").read())
+    key, n, i = b"\x0a\x08momentum\x15", 0, 0
+    while (i := raw.find(key, i)) >= 0:
+        j = i + len(key)
+        assert struct.unpack("<f", raw[j:j + 4])[0] == 1.0, "export() writes ONNX momentum 1"
+        raw[j:j + 4] = struct.pack("<f", 1.0 - momentum)
+        n, i = n + 1, j + 4
+    assert n > 0, f"no BatchNormalization momentum in {name}"
+    open(path, "wb").write(bytes(raw))
+    return name
+
+
+def zen_momentum_fixture(off, shape, seed, momentum):
+    """NASLib zen of a fresh ResNetish with every BN's momentum set (not PyTorch's 0.1), the file saying so."""
+    torch.manual_seed(0)
+    m = ResNetish(10).train()
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.momentum = momentum
+    # NASLib's find_measures gives a network its get_prunable_copy; calc_measure alone expects it there
+    m.get_prunable_copy = types.MethodType(off["naslib"].copynet, m)
+    zen, (zm, zx, zmix) = run_zen_naslib(off, m, torch.zeros(shape), None, seed)
+    onnx = write_bn_momentum(export(zm, "resnetish-zen-m.onnx", zx), momentum)
+    return {"momentum": momentum, "value": zen, "onnx": onnx, "inputs": save_npy("resnetish-zen-m-x.npy", zx),
+            "mixup": save_npy("resnetish-zen-m-mix.npy", zmix)}
+
+
 def f(v):
     v = float(v)
     return v if np.isfinite(v) else str(v)
@@ -425,6 +461,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
+    p.add_argument("--only", choices=["zen-momentum"],
+                   help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
@@ -434,9 +472,19 @@ def main():
 
     torch.manual_seed(0)
     net = ResNetish(10).train()
+    zen_m = lambda: zen_momentum_fixture(off, (8, 3, 16, 16), 300, 0.01)
+    if a.only == "zen-momentum":
+        with open(os.path.join(OUT, "expected.json")) as fh:
+            out = json.load(fh)
+        out["fixtures"]["resnetish"]["zen_naslib_momentum"] = zen_m()
+        with open(os.path.join(OUT, "expected.json"), "w") as fh:
+            json.dump(out, fh, indent=1)
+            fh.write("\n")
+        return
     x, y = cifar(8)
     x2, y2 = cifar(8, 8)
     out["fixtures"]["resnetish"] = fixture(off, "resnetish", net, x, y, x2, y2, 10, 100, zennas=True, rand_shape=(8, 3, 16, 16))
+    out["fixtures"]["resnetish"]["zen_naslib_momentum"] = zen_m()
 
     torch.manual_seed(1)
     net = Branchy(5).train()

@@ -23,7 +23,8 @@ import { pinRegSwap } from './pin-fitness.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
-const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '1'];
+const TINY_NET = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8'];
+const TINY = [...TINY_NET, '--batch', '8', '--repeats', '1'];
 const dir = mkdtempSync(join(tmpdir(), 'swapnas-links-'));
 const run = (args: string[], stdout: 'pipe' | number = 'pipe') =>
   spawnSync(process.execPath, [CLI, ...pinRegSwap(args), '--no-progress'], {
@@ -70,10 +71,12 @@ describe('outputs through links', () => {
   it.each([
     ['json', []],
     ['csv', []],
-    ['jsonl', ['--proxies', 'nwot']],
+    ['jsonl', ['--proxies', 'nwot', '--proxy-batch', '8']],
   ])('score -o link (%s %s): the link stays a link, its target holds the result', (format, extra) => {
     const { link, target } = linked(`out.${format}`, 'OLD\n');
-    const r = run(['score', ARCH, ...TINY, '--backend', 'reference', '--format', format, ...extra, '-o', link]);
+    // --proxies refuses SWAP's --batch and --repeats (it would ignore them)
+    const net = extra.length > 0 ? TINY_NET : TINY;
+    const r = run(['score', ARCH, ...net, '--backend', 'reference', '--format', format, ...extra, '-o', link]);
     expect(r.status, r.stderr).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     const text = readFileSync(target, 'utf8');

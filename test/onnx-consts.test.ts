@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
+import { countParams } from '../src/ir/analysis.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { defaultLabels } from '../src/data/labels.js';
@@ -68,5 +69,32 @@ describe('constants named through Identity nodes', () => {
     const [sa, sb] = [saliencies(a.net, a.params, x, y), saliencies(b.net, b.params, x, y)];
     expect(sb.grad_norm.value).toBe(sa.grad_norm.value);
     expect(sb.snip.value).toBe(sa.snip.value);
+  });
+
+  it("a non-affine BatchNorm's fixed γ = 1, β = 0 (Constant nodes) are not parameters: Θ equals PyTorch's count", () => {
+    // sum(p.numel() for p in Branchy().parameters()) in scripts/make_proxy_fixtures.py (its stem BN is non-affine):
+    // 1589, and 2930 for ResNetish (every BN affine); the 6 fixed γ and 6 fixed β of the stem BN counted made 1601
+    const fx = (f: string) => join(import.meta.dirname, 'fixtures', 'proxies', f);
+    const branchy = onnxProxyModel(loadOnnxModel(fx('branchy.onnx')), [3, 32, 32]);
+    expect(countParams(branchy.net)).toBe(1589);
+    expect(branchy.net.nodes.filter((n) => n.op === 'bn').map((n) => (n.op === 'bn' ? n.affine : true))).toEqual([
+      false,
+      true,
+      true,
+      true,
+    ]);
+    expect(countParams(onnxProxyModel(loadOnnxModel(fx('resnetish.onnx')), [3, 32, 32]).net)).toBe(2930);
+    // the same γ = 1, β = 0 held as initializers (a fresh affine BN) stay parameters
+    const m = decodeModel(readFileSync(HEADNET));
+    const bn = m.graph!.node!.find((x) => x.opType === 'BatchNormalization')!;
+    for (const [i, v] of [
+      [1, 1],
+      [2, 0],
+    ] as const) {
+      const t = m.graph!.initializer!.find((x) => x.name === bn.input![i])!;
+      t.rawData = new Uint8Array(Float32Array.from({ length: Number(t.dims![0]) }, () => v).buffer);
+    }
+    const headnet = onnxProxyModel(loadOnnxModel(writeOnnxModel(m)), [3, 32, 32]).net;
+    expect(headnet.nodes.filter((n) => n.op === 'bn').every((n) => n.op === 'bn' && n.affine)).toBe(true);
   });
 });

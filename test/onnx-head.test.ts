@@ -139,6 +139,35 @@ describe('the classifier head of an imported model', () => {
     });
     const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
     expect(r.ok && r.network.nodes[r.network.output]).toMatchObject({ op: 'linear', fout: 10 });
+    // and the import says so (score --proxies prints it and records it in the settings)
+    expect(r.ok && r.notes).toEqual([expect.stringMatching(/final Softmax \(sm\) is left out.*loss-based/)]);
+    const plain = importOnnxModel(loadOnnxModel(HEADNET), { inputShape: [3, 32, 32] });
+    expect(plain.ok && plain.notes).toEqual([]);
+  });
+
+  it('a Dropout in training mode imports as identity and says so; in inference mode it says nothing', () => {
+    const dropout = (training: boolean) =>
+      variant((m, nodes) => {
+        const fc = nodes.at(-1)!;
+        m.graph!.initializer!.push(
+          { name: 'p', dims: [], dataType: 1, floatData: [0.2] },
+          { name: 't', dims: [], dataType: 9, rawData: Uint8Array.of(training ? 1 : 0) },
+        );
+        nodes.splice(nodes.length - 1, 0, {
+          opType: 'Dropout',
+          name: 'drop',
+          input: [fc.input![0]!, 'p', 't'],
+          output: ['dropped'],
+        });
+        fc.input![0] = 'dropped';
+      });
+    const notes = (f: string) => {
+      const r = importOnnxModel(loadOnnxModel(f), { inputShape: [3, 32, 32] });
+      if (!r.ok) throw new Error(r.reason);
+      return r.notes;
+    };
+    expect(notes(dropout(true))).toEqual([expect.stringMatching(/Dropout drop \(ratio 0\.2\) is in training mode/)]);
+    expect(notes(dropout(false))).toEqual([]);
   });
 
   it('an output computed by a node the import skipped is refused with the reason, not scored cut short', () => {

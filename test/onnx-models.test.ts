@@ -51,6 +51,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'nb201_b_opset13@12',
         'headnet@16',
         'senet@16',
+        'padnet@16',
       ]),
     );
   });
@@ -125,6 +126,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['nb201_a_opset17', 16],
       ['nb201_b_opset13', 12],
       ['headnet', 16],
+      // ZeroPad2d / F.pad pad lists folded from PyTorch's shape arithmetic; a Pad of a Pad before AveragePool
+      ['padnet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -9,7 +9,9 @@ import { rankAverage, spearman } from '../src/stats/rank.js';
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const FX = join(__dirname, 'fixtures', 'proxies');
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
-const TINY = ['--channels', '4', '--cells', '1', '--input-size', '8', '--batch', '8', '--no-progress'];
+/** The tiny proxy network; with --proxy-protocol swap, TINY adds SWAP's batch (the official protocol refuses it). */
+const TINY_NET = ['--channels', '4', '--cells', '1', '--input-size', '8', '--no-progress'];
+const TINY = [...TINY_NET, '--batch', '8'];
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...pinRegSwap(args)], { encoding: 'utf8' });
@@ -51,6 +53,22 @@ describe('--proxies on score (built dist/)', () => {
     const csv = run(['score', ARCH, ...TINY, '--proxies', 'snip,jacov', '--proxy-protocol', 'swap', '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('arch,snip,jacov,reasons');
     expect(Number(csv.stdout.split('\n')[1]!.split(',').at(-3))).toBeCloseTo(out.results[0].proxies.snip, 10);
+  });
+
+  it('--truth adds the benchmark accuracies to proxy rows (csv columns before reasons, json field)', () => {
+    const plain = run(['score', ARCH, '--truth', '--format', 'jsonl', ...TINY]);
+    expect(plain.status, plain.stderr).toBe(0);
+    const truth = JSON.parse(plain.stdout.split('\n')[0]!).truth;
+    expect(truth.cifar10).toBeGreaterThan(50);
+    const args = ['score', ARCH, ...TINY_NET, '--proxies', 'params,jacov', '--proxy-batch', '1', '--truth'];
+    const [head, line] = run([...args, '--format', 'csv']).stdout.split('\n');
+    expect(head).toBe('arch,params,jacov,truth_cifar10,truth_cifar100,truth_imagenet16,reasons');
+    expect(line).toContain(
+      `,${truth.cifar10},${truth.cifar100},${truth.imagenet16},jacov: needs a batch of at least 2`,
+    );
+    const json = JSON.parse(run(args).stdout);
+    expect(json.results[0].truth).toEqual(truth);
+    expect(json.settings.truth.columns.cifar10).toMatch(/cifar10/i);
   });
 
   it('an ONNX model with its own weights equals the official implementation', () => {
@@ -191,9 +209,13 @@ describe('--proxies on score (built dist/)', () => {
       [['--proxies', 'snip', '--backend', 'foo'], 'E_OPTION: unknown backend "foo"'],
       [['--proxies', 'nwot,synflow,zen', '--backend', 'webgpu'], 'synflow needs gradients; nwot, zen need explicit'],
       [['model.onnx'], 'E_OPTION: score takes one ONNX model per call, alone (got 1 .onnx path among 2 arguments)'],
+      // flags of SWAP scoring that the proxies' protocols would ignore
+      [['--proxies', 'nwot', '--batch', '8'], "E_OPTION: --batch is SWAP's batch: with --proxies give --proxy-batch"],
+      [['--proxies', 'nwot', '--repeats', '2'], 'E_OPTION: --repeats sets SWAP scoring'],
+      [['--proxies', 'nwot', '--no-reg'], 'E_OPTION: --no-reg sets SWAP scoring'],
     ];
     for (const [args, code] of cases) {
-      const r = run(['score', ARCH, ...TINY, ...args]);
+      const r = run(['score', ARCH, ...TINY_NET, ...args]);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(code);
     }
@@ -220,6 +242,9 @@ describe('--proxies on score (built dist/)', () => {
     expect(r.stderr).toContain('E_LABELS');
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, '1\n2\nx\n');
-    expect(run(['score', ARCH, ...TINY, '--proxies', 'snip', '--labels', bad]).stderr).toContain('E_LABELS');
+    expect(run(['score', ARCH, ...TINY_NET, '--proxies', 'snip', '--labels', bad]).stderr).toContain('E_LABELS');
+    // correlate refuses them too; --batch is S under the SWAP protocol
+    const corr = run(['correlate', '--sample', '4', '--proxies', 'nwot', '--repeats', '2', ...TINY_NET]);
+    expect(corr.stderr).toContain('E_OPTION: --repeats sets SWAP scoring');
   });
 });

@@ -115,3 +115,23 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(s.vkdnw, e.vkdnw.vkdnw_entropy);
   });
 });
+
+describe("official zen on a model whose BatchNorm momentum is not PyTorch's default", () => {
+  it("zen reads the model's BatchNorm momentum (0.01, not 0.1)", () => {
+    const z = expected.fixtures.resnetish.zen_naslib_momentum;
+    const zx = npy(z.inputs);
+    const m = model(z.onnx, zx.shape);
+    const bns = m.net.nodes.filter((n) => n.op === 'bn');
+    expect(bns.length).toBeGreaterThan(0);
+    for (const n of bns) expect(n.op === 'bn' && n.momentum).toBeCloseTo(z.momentum, 6);
+    close(zen(m.net, m.params, zx.data, npy(z.mixup).data, zx.shape[0]!), z.value);
+    // read as PyTorch's default the value is another
+    const nodes = m.net.nodes.map((n) => (n.op === 'bn' ? { ...n, momentum: undefined } : n));
+    const other = zen({ ...m.net, nodes }, m.params, zx.data, npy(z.mixup).data, zx.shape[0]!).value!;
+    expect(Math.abs(other / z.value - 1)).toBeGreaterThan(1e-2);
+    // ONNX momentum 0: PyTorch's momentum=None (a cumulative average) or 1, which the file cannot tell apart
+    const none = m.net.nodes.map((n) => (n.op === 'bn' ? { ...n, momentum: 1 } : n));
+    const v = zen({ ...m.net, nodes: none }, m.params, zx.data, npy(z.mixup).data, zx.shape[0]!);
+    expect(v).toMatchObject({ value: null, reason: expect.stringMatching(/momentum=None/) });
+  });
+});

@@ -8,11 +8,13 @@ import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { mapParams, prngParams } from '../src/grad/params.js';
 import { countParams } from '../src/ir/analysis.js';
-import { azNas, blockTrainability, prngRademacher } from '../src/proxies/az.js';
+import { azFromComponents, azNas, blockTrainability, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
-import { jacovScore } from '../src/proxies/jacobian.js';
+import { epeNasConstant, epeNasScore, jacovScore } from '../src/proxies/jacobian.js';
 import { PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
-import { autodlFlops, runProxies } from '../src/proxies/run.js';
+import { autodlFlops } from '../src/ir/analysis.js';
+import { flopsProxy } from '../src/proxies/builtin/flops.js';
+import { runProxies } from '../src/proxies/run.js';
 import { synflow } from '../src/proxies/saliency.js';
 import { choleskyFactor, toFloat16, vkdnwFromJacobian } from '../src/proxies/vkdnw.js';
 import { spaceEntry } from '../src/catalog/registry.js';
@@ -69,6 +71,10 @@ describe.each([
       }
       expect(r.values.params!.value).toBe(countParams(net));
       expect(r.values.flops!.value).toBe(autodlFlops(net));
+      // the `flops` plug-in (library, forward engine) is the same definition
+      expect(flopsProxy.reduce!({ network: net } as Parameters<NonNullable<typeof flopsProxy.reduce>>[0])).toBe(
+        autodlFlops(net),
+      );
     }
   });
 });
@@ -133,6 +139,33 @@ describe('invariants', () => {
     }
     expect(jacovScore(eye, B).value).toBeLessThan(0);
     expect(jacovScore(new Float64Array(B * 3).fill(1), B).value).toBeNull();
+    // one row: the official eigendecomposition fails on a 0-d correlation and returns NaN
+    expect(jacovScore(Float64Array.of(1, 2, 4), 1)).toMatchObject({
+      value: null,
+      reason: expect.stringMatching(/at least 2/),
+    });
+  });
+  it('epe_nas says when every sample has its own class (the value is then the same for every network)', () => {
+    expect(epeNasConstant([3])).toMatch(/one sample/);
+    expect(epeNasConstant([0, 1, 2])).toMatch(/3 samples has its own class/);
+    expect(epeNasConstant([0, 1, 0])).toBeUndefined();
+    const a = epeNasScore(Float64Array.of(1, 2, 3, 9, 1, 4), [0, 1], 10).value!;
+    const b = epeNasScore(Float64Array.of(5, 1, 3, 0, 2, 7), [0, 1], 10).value!;
+    expect(a).toBe(b);
+  });
+  it('AZ scores of a network with too few block features say why (null, or the empty sum 0)', () => {
+    const none = azFromComponents([], []);
+    for (const v of [none.progressivity, none.trainability])
+      expect(v).toMatchObject({ value: null, reason: expect.stringMatching(/no block features.*plain chain/) });
+    // expressivity is the sum over features: over none, 0 (said with the same reason)
+    expect(none.expressivity).toMatchObject({ value: 0, reason: expect.stringMatching(/no block features/) });
+    const one = azFromComponents([2.5], []);
+    expect(one.expressivity.value).toBe(2.5);
+    expect(one.progressivity).toMatchObject({
+      value: null,
+      reason: expect.stringMatching(/1 block feature; it needs 2/),
+    });
+    expect(one.trainability.value).toBeNull();
   });
   it('AZ trainability: identity block −inf, maximum 0 at σ = 1', () => {
     const g = Float64Array.of(1, -1, 1, 1);
@@ -190,6 +223,19 @@ describe('invariants', () => {
       }
     expect(toFloat16(1 - 0.0499877929688)).toBe(0.9501953125);
     expect(toFloat16(0.1)).toBe(0.0999755859375);
+  });
+  it('VKDNW over 1000 classes with a dominant logit: NaN in the float16-smoothed factor gives 0, as the official code', () => {
+    // keep + K·floor > 1 in float16, so the last class's remaining mass is negative under a square root; the official
+    // SVD then raises and its fallback eigenvalues are zeros
+    const K = 1000;
+    const B = 2;
+    const P = 3;
+    const J = Float64Array.from({ length: B * K * P }, (_, i) => Math.sin(i));
+    const peaked = new Float64Array(B * K);
+    peaked[0] = 20;
+    peaked[K + 5] = 20;
+    expect(vkdnwFromJacobian(J, peaked, B, K, P)).toEqual({ value: 0, reason: expect.stringMatching(/SVD fails/) });
+    expect(vkdnwFromJacobian(J, new Float64Array(B * K), B, K, P).value).toBeGreaterThan(0);
   });
   it('VKDNW never reads Jacobian column K − 1 (the native group skips its backward pass)', () => {
     const rng = new Rng(12);

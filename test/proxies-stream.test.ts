@@ -315,6 +315,7 @@ describe('score --proxies streams, checkpoints and resumes (built dist/)', () =>
     expect(one.status).toBe(2);
     expect(one.stderr).toMatch(/E_JOURNAL.*architectures this run does not list/);
     expect(readFileSync(f, 'utf8')).toBe(refJsonl);
+    expect(existsSync(`${f}.partial.jsonl`)).toBe(false); // refused before the finished output was copied
     // without --resume a left checkpoint is replaced, and the run says so
     writeFileSync(`${f}.partial.jsonl`, first40);
     const over = run([...base(), '--format', 'jsonl', '-o', f]);

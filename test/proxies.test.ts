@@ -5,7 +5,7 @@ import { ReferenceBackend, referenceProvider } from '../src/backends/reference/i
 import { referenceCount, referenceNwot } from '../src/backends/reference/forward.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { repeatSeed } from '../src/init/prng.js';
-import { countMacs, countParams, recordedValues } from '../src/ir/analysis.js';
+import { autodlFlops, countParams, recordedValues } from '../src/ir/analysis.js';
 import { consumedKinds, measureProxies } from '../src/proxies/engine.js';
 import { ProxyRegistry, defaultProxies, engineProxies } from '../src/proxies/plugins.js';
 import { PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
@@ -73,7 +73,7 @@ describe('proxy plug-ins', () => {
       expect(run.values['reg-swap']![i]).toBe(swap * regFactor(countParams(net) / 1000, 5, 20));
       expect(run.values['nwot']![i]).toBe(referenceNwot(net, BATCH, SEEDS[0]!));
       expect(run.values['params']![i]).toBe(countParams(net));
-      expect(run.values['flops']![i]).toBe(countMacs(net));
+      expect(run.values['flops']![i]).toBe(autodlFlops(net));
     });
     // informative, not saturated at 2^12 or trivially small
     expect(run.values['swap']!.some((v) => v > 100 && v < 4096)).toBe(true);

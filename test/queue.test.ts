@@ -26,6 +26,8 @@ const SLOWER = [
   '4',
 ];
 const TINY = ['--channels', '4', '--cells', '1', '--gaussian', '--input-size', '8', '--batch', '8', '--repeats', '2'];
+/** TINY's network for --proxies runs (which refuse SWAP's --batch and --repeats under their own protocols). */
+const TINY_NET = ['--channels', '4', '--cells', '1', '--input-size', '8'];
 
 /** Run the CLI (fitness pinned to reg-SWAP) without blocking the event loop. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -98,7 +100,7 @@ describe('queue: producer and workers on a real redis-server', () => {
 
   it('--proxies fans out: 3 workers + producer equal a local run (score json/jsonl, correlate report and cache)', async () => {
     const ws = [0, 1, 2].map(() => worker(redis.url));
-    const net = ['--channels', '4', '--cells', '1', '--input-size', '8', '--batch', '8', '--repeats', '1'];
+    const net = TINY_NET;
     // Label-free and labelled proxies, both engines' routing (zico, jacov: several batches / per-sample passes).
     const proxies = ['--proxies', 'nwot,synflow,snip,grad_norm,jacov,zico,meco', '--proxy-batch', '8'];
     try {
@@ -207,7 +209,23 @@ describe('queue: producer and workers on a real redis-server', () => {
     const proxies = ['--proxies', 'all', '--proxy-protocol', 'swap', '--format', 'jsonl', '--no-progress'];
     await killMidChunk(
       'kill-proxies',
-      ['score', '--sample', '24', '--seed', '14', ...SLOWER.filter((x) => x !== '--gaussian'), ...proxies],
+      // SWAP's --batch is S under the SWAP protocol; --repeats is SWAP's own (refused with --proxies)
+      [
+        'score',
+        '--sample',
+        '24',
+        '--seed',
+        '14',
+        '--channels',
+        '8',
+        '--cells',
+        '1',
+        '--input-size',
+        '16',
+        '--batch',
+        '8',
+        ...proxies,
+      ],
       '6',
     );
   });
@@ -352,7 +370,7 @@ describe('queue: producer and workers on a real redis-server', () => {
     const ws = [worker(redis.url)];
     try {
       await waitFor('a worker', () => /waiting for jobs/.test(ws[0]!.log()));
-      const args = ['score', '--sample', '6', '--seed', '9', ...TINY, '--proxies', 'params', '--format', 'jsonl'];
+      const args = ['score', '--sample', '6', '--seed', '9', ...TINY_NET, '--proxies', 'params', '--format', 'jsonl'];
       // /dev/full takes the open and refuses every write (ENOSPC), as a full disk does
       const r = await cli([...args, '--no-progress', '-o', '/dev/full', '--redis', redis.url, '--chunk', '2']);
       expect(r.stderr).toMatch(/^swapnas: error E_OUTPUT: cannot write \/dev\/full/m);

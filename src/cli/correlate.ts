@@ -27,6 +27,7 @@ import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest, proxyRunner } from './proxies.js';
+import { refuseSwapOnlyFlags } from './proxy-options.js';
 import { type RemoteProxyValues, runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
 import type { RemoteProxyRun } from '../queue/proxies-remote.js';
 import { checkProxyRequest, type ProxyRunOptions } from '../proxies/run.js';
@@ -128,7 +129,10 @@ export function registerCorrelate(program: Command): void {
     cmd,
     'the headline row: the ensemble (reported first, then its members, SWAP, reg-SWAP and the baselines) or reg-swap; with --images other than cifar10 the default is reg-swap; with --redis the workers compute its members',
   );
-  addProxyOptions(cmd).action((f: CorrelateFlags) => runCorrelateCli(f));
+  addProxyOptions(cmd).action((f: CorrelateFlags, self: Command) => {
+    refuseSwapOnlyFlags(self, f, ['--repeats', '--mu', '--sigma', '--no-nwot', '--batch']);
+    return runCorrelateCli(f);
+  });
 }
 
 /** What every correlate run fixed: the table, its target, the architectures and the resolved proxy setting. */
@@ -333,7 +337,7 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
   const need = imagesNeeded(req, S);
   const named = f.images === 'cifar10-b' || f.images === 'cifar100' ? f.images : undefined;
   const data = named
-    ? namedSourceImages(named, need, shape, f.labels)
+    ? namedSourceImages(named, Math.max(need, 1), shape, f.labels)
     : await proxyImages(
         {
           ...(f.labels !== undefined ? { labels: f.labels } : {}),

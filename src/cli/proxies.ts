@@ -22,6 +22,7 @@ import { loadNpyBatch } from '../data/npy.js';
 import { resizeBatch } from '../data/resize.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { loadOnnxModel } from '../onnx/load.js';
+import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
 import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
@@ -93,9 +94,9 @@ export function threadsOf(f: ProxyFlags): number | undefined {
   return f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
 }
 
-/** Real images the proxies of `req` need (zico: two batches), given SWAP's batch size `swapBatch`. */
+/** Real images the proxies of `req` need (zico: two batches; 0 when none reads images), given SWAP's batch size `swapBatch`. */
 export function imagesNeeded(req: ProxyRequest, swapBatch: number): number {
-  let n = 1;
+  let n = 0;
   for (const name of req.names) {
     const s = settingsFor(name, {
       protocol: req.protocol,
@@ -116,6 +117,14 @@ export async function proxyImages(
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
   const [c, h, w] = shape;
   const npy = f.input ?? f.npy;
+  const given = f.gaussian || npy !== undefined || f.imageDir !== undefined || f.images !== undefined;
+  // no requested proxy reads images, and none were given: nothing to load (or to check against the network)
+  if (count === 0 && !given && f.labels === undefined)
+    return {
+      images: { ...gaussianBatch(1, c, h, w, 0), source: 'none (no requested proxy reads images)' },
+      labelSource: 'none',
+    };
+  count = Math.max(count, 1);
   const sized = (b: InputBatch) => (b.h !== h || b.w !== w ? resizeBatch(b, h, w) : b);
   let images: InputBatch;
   let labels: Int32Array | undefined;
@@ -159,18 +168,31 @@ export function proxyJsonLine(row: Record<string, unknown>, settings: Record<str
   return `${JSON.stringify({ ...row, settings })}\n`;
 }
 
-/** The csv header of proxy rows: the key column, then one column per proxy. */
-export function proxyCsvHeader(names: readonly ProxyName[], key: string): string {
-  return `${[key, ...names, 'reasons'].join(',')}\n`;
+/** The targets of a run's truth columns (`--truth`: the settings' `truth.columns`), in table order; none without. */
+export function truthColumns(settings: Record<string, unknown>): string[] {
+  const truth = settings['truth'] as { columns?: Record<string, unknown> } | undefined;
+  return Object.keys(truth?.columns ?? {});
+}
+
+/** The csv header of proxy rows: the key column, one column per proxy, `truth_<target>` columns, then `reasons`. */
+export function proxyCsvHeader(names: readonly ProxyName[], key: string, truth: readonly string[] = []): string {
+  return `${[key, ...names, ...truth.map((t) => `truth_${t}`), 'reasons'].join(',')}\n`;
 }
 
 /**
- * One csv line of a proxy row: empty cells for null values, and a last `reasons` cell saying why
- * (`name: reason; …`, empty when every value is there).
+ * One csv line of a proxy row: empty cells for null values, the row's `truth` values (empty where the table has
+ * none), and a last `reasons` cell saying why values are null (`name: reason; …`, empty when every value is there).
  */
-export function proxyCsvLine(row: Record<string, unknown>, names: readonly ProxyName[], key: string): string {
+export function proxyCsvLine(
+  row: Record<string, unknown>,
+  names: readonly ProxyName[],
+  key: string,
+  truth: readonly string[] = [],
+): string {
   const v = row['proxies'] as Record<string, number | null>;
-  const cells = names.map((n) => (v[n] === null || v[n] === undefined ? '' : String(v[n])));
+  const t = (row['truth'] ?? {}) as Record<string, number | null>;
+  const cell = (x: number | null | undefined) => (x === null || x === undefined ? '' : String(x));
+  const cells = [...names.map((n) => cell(v[n])), ...truth.map((c) => cell(t[c]))];
   const why = (row['reasons'] ?? {}) as Record<string, string>;
   const reasons = names.filter((n) => why[n]).map((n) => (why[n]!.startsWith(`${n}:`) ? why[n]! : `${n}: ${why[n]}`));
   return `${[csvField(String(row[key])), ...cells, reasons.length > 0 ? csvField(reasons.join('; ')) : ''].join(',')}\n`;
@@ -182,7 +204,7 @@ export function checkProxyFormat(format: string): void {
     throw new SwapError('E_OPTION', `--format must be json, jsonl or csv, got ${quote(format)}`);
 }
 
-/** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null, then the nulls' reasons). */
+/** Format rows as json / jsonl / csv (csv: one column per proxy, empty for null, truth columns, the nulls' reasons). */
 export function formatProxyRows(
   rows: Record<string, unknown>[],
   names: readonly ProxyName[],
@@ -193,7 +215,8 @@ export function formatProxyRows(
   checkProxyFormat(format);
   if (format === 'json') return `${JSON.stringify({ settings, results: rows }, null, 2)}\n`;
   if (format === 'jsonl') return rows.map((r) => proxyJsonLine(r, settings)).join('');
-  return proxyCsvHeader(names, key) + rows.map((r) => proxyCsvLine(r, names, key)).join('');
+  const truth = truthColumns(settings);
+  return proxyCsvHeader(names, key, truth) + rows.map((r) => proxyCsvLine(r, names, key, truth)).join('');
 }
 
 /** A `score --proxies` run resolved from its flags: the request, the run options and the settings every output carries. */
@@ -220,6 +243,7 @@ export async function planProxies(
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
+  noteConstantProxies(req.names, run);
   return { req, run, settings: proxySettings(req, run, data, seed, { network }) };
 }
 
@@ -257,6 +281,13 @@ export async function scoreNetworksWithProxies(
   );
 }
 
+/** Say on stderr when a requested proxy's value cannot tell networks apart under these options (labels, batch). */
+function noteConstantProxies(names: readonly ProxyName[], o: ProxyRunOptions): void {
+  if (!names.includes('epe_nas') || !o.labels) return;
+  const why = epeNasConstant(Array.from(o.labels).slice(0, settingsFor('epe_nas', o).batch));
+  if (why) process.stderr.write(`swapnas: note: ${why}\n`);
+}
+
 function proxySettings(
   req: ProxyRequest,
   o: ProxyRunOptions,
@@ -292,6 +323,7 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
       `${file.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,
     );
   const model = onnxProxyModel(m, shape);
+  for (const note of model.notes) process.stderr.write(`swapnas: note: ${note}\n`);
   const seed = int('--seed', f.seed ?? '0', 0);
   const data = await proxyImages(f, imagesNeeded(req, 16), shape);
   const opts: ProxyRunOptions = {
@@ -302,7 +334,11 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
     ...(f.reinit ? {} : { weights: model.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? 16 } : {}),
   };
+  noteConstantProxies(req.names, opts);
   const row = proxyRow('model', file, await proxyRunner(req, threadsOf(f))(model.net, req.names, opts));
-  const settings = proxySettings(req, opts, data, seed, { weights: f.reinit ? 'reinit (per protocol)' : 'model' });
+  const settings = proxySettings(req, opts, data, seed, {
+    weights: f.reinit ? 'reinit (per protocol)' : 'model',
+    ...(model.notes.length > 0 ? { importNotes: model.notes } : {}),
+  });
   return formatProxyRows([row], req.names, settings, f.format ?? 'json', 'model');
 }

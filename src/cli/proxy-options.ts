@@ -3,6 +3,7 @@
  * the commands register them on every call, and load the proxies only when a run asks for them.
  */
 import type { Command } from 'commander';
+import { SwapError } from '../util/errors.js';
 
 /** Flags of the proxy options (commander's camel-cased values). */
 export interface ProxyFlags {
@@ -39,4 +40,25 @@ export function addProxyOptions(cmd: Command): Command {
     )
     .option('--proxy-batch <n>', "samples per batch for every proxy (default: each proxy's official batch; swap: S)")
     .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array');
+}
+
+/**
+ * Refuse, with `--proxies`, the `flags` of this command that set SWAP's scoring (given on the command line): the
+ * proxies run their own protocols (each proxy's settings name its batch, init and BN mode), so such a flag would
+ * be silently ignored. `--batch` is SWAP's batch S, which only `--proxy-protocol swap` reads.
+ */
+export function refuseSwapOnlyFlags(cmd: Command, f: ProxyFlags, flags: readonly string[]): void {
+  if (f.proxies === undefined) return;
+  const swapProtocol = f.proxyProtocol === 'swap';
+  for (const o of cmd.options) {
+    const flag = o.long;
+    if (!flag || !flags.includes(flag) || cmd.getOptionValueSource(o.attributeName()) !== 'cli') continue;
+    if (flag === '--batch' && swapProtocol) continue;
+    throw new SwapError(
+      'E_OPTION',
+      flag === '--batch'
+        ? "--batch is SWAP's batch: with --proxies give --proxy-batch (under --proxy-protocol swap, --batch sets S as for SWAP)"
+        : `${flag} sets SWAP scoring, which --proxies does not run (each proxy follows its protocol, named in the result's settings): drop ${flag}`,
+    );
+  }
 }

@@ -13,8 +13,22 @@ import { outputTarget } from '../io/output-path.js';
 import type { ProxyName } from '../proxies/registry.js';
 import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
-import { checkProxyFormat, formatProxyRows, proxyCsvHeader, proxyCsvLine, proxyJsonLine } from './proxies.js';
-import { checkResumeSettings, type OutputFlags, readResumeState, settingsSidecar, writeText } from './score-output.js';
+import {
+  checkProxyFormat,
+  formatProxyRows,
+  proxyCsvHeader,
+  proxyCsvLine,
+  proxyJsonLine,
+  truthColumns,
+} from './proxies.js';
+import {
+  checkResumeSettings,
+  notDone,
+  type OutputFlags,
+  readResumeState,
+  settingsSidecar,
+  writeText,
+} from './score-output.js';
 
 /** The checkpoint of a `score --proxies --output FILE` run: FILE.partial.jsonl. */
 export function proxyCheckpoint(output: string): string {
@@ -23,12 +37,14 @@ export function proxyCheckpoint(output: string): string {
 
 /**
  * Open the checkpoint of `output` for appending: truncated for a fresh run; with `resume`, read back (a cut last
- * line dropped) and checked against `settings`. Returns the file and the architectures it already holds.
+ * line dropped) and checked against `settings` and against `ids`, the run's architectures (`notDone`), before
+ * anything is written. Returns the file and the architectures it already holds.
  */
 function openCheckpoint(
   output: string,
   resume: boolean,
   settings: Record<string, unknown>,
+  ids: readonly string[],
 ): { file: AppendFile; done: ReadonlyMap<string, number> } {
   const part = proxyCheckpoint(output);
   if (!resume) {
@@ -48,6 +64,8 @@ function openCheckpoint(
   const from = finished ? output : part;
   const state = readResumeState({ format: 'jsonl', output: from, resume: true }, '');
   checkResumeSettings(state, settings, from);
+  // refused here, before a finished output is copied to a checkpoint that a refusal would leave behind
+  notDone(ids, (id) => id, state.done);
   if (finished) copyFileSync(output, part);
   return { file: AppendFile.open(part), done: state.done };
 }
@@ -90,10 +108,15 @@ export class ProxyOutput {
   ) {}
 
   /**
-   * Open the output of a run with `settings` (checked against a resumed checkpoint before any work). `--resume`
-   * needs `--output` naming a regular file.
+   * Open the output of a run with `settings` over the architectures `ids` (both checked against a resumed
+   * checkpoint before any work). `--resume` needs `--output` naming a regular file.
    */
-  static open(f: OutputFlags, names: readonly ProxyName[], settings: Record<string, unknown>): ProxyOutput {
+  static open(
+    f: OutputFlags,
+    names: readonly ProxyName[],
+    settings: Record<string, unknown>,
+    ids: readonly string[],
+  ): ProxyOutput {
     checkProxyFormat(f.format);
     const out = f.output;
     if (f.resume && (out === undefined || outputTarget(out).inPlace))
@@ -101,7 +124,7 @@ export class ProxyOutput {
     if (out === undefined) return new ProxyOutput(f, names, settings, undefined, undefined, new Map());
     if (outputTarget(out).inPlace)
       return new ProxyOutput(f, names, settings, AppendFile.open(out), undefined, new Map());
-    const { file, done } = openCheckpoint(out, f.resume === true, settings);
+    const { file, done } = openCheckpoint(out, f.resume === true, settings, ids);
     return new ProxyOutput(f, names, settings, file, proxyCheckpoint(out), done);
   }
 
@@ -114,7 +137,7 @@ export class ProxyOutput {
     }
     if (this.f.format === 'jsonl') return writeText(this.file, proxyJsonLine(row, this.settings));
     await this.csvHeader();
-    return writeText(this.file, proxyCsvLine(row, this.names, 'arch'));
+    return writeText(this.file, proxyCsvLine(row, this.names, 'arch', truthColumns(this.settings)));
   }
 
   /** Complete the output once every row is in: rename or render the checkpoint, or print what was held. */
@@ -146,7 +169,7 @@ export class ProxyOutput {
   private async csvHeader(): Promise<void> {
     if (this.wroteHeader) return;
     this.wroteHeader = true;
-    await writeText(this.file, proxyCsvHeader(this.names, 'arch'));
+    await writeText(this.file, proxyCsvHeader(this.names, 'arch', truthColumns(this.settings)));
   }
 }
 

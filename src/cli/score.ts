@@ -25,7 +25,7 @@ import { addScoreOnnxOptions } from './score-onnx-options.js';
 import { truthInfo, truthRow } from '../tables/truth.js';
 import type { BenchmarkTable } from '../tables/types.js';
 import type { ProxyPlan } from './proxies.js';
-import { addProxyOptions, type ProxyFlags } from './proxy-options.js';
+import { addProxyOptions, type ProxyFlags, refuseSwapOnlyFlags } from './proxy-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutputFile } from '../io/output-path.js';
@@ -153,7 +153,7 @@ export function registerScore(program: Command): void {
     cmd,
     "the headline: the ensemble (its fitness against the space's reference set, its members; then SWAP and reg-SWAP) or reg-swap (SWAP and reg-SWAP only); with --official the default is reg-swap (said on stderr); with --redis the workers compute its members (and a reference set that is neither shipped nor cached)",
   );
-  addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags) => {
+  addProxyOptions(addScoreOnnxOptions(cmd)).action(async (archs: string[], f: ScoreFlags, self: Command) => {
     const models = archs.filter((a) => a.toLowerCase().endsWith('.onnx')).length;
     if (models > 0 && archs.length > 1)
       throw new SwapError(
@@ -180,6 +180,7 @@ export function registerScore(program: Command): void {
       );
     if (onnx && f.redis)
       throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');
+    refuseSwapOnlyFlags(self, f, ['--repeats', '--no-reg', '--mu', '--sigma', '--bn', '--engine', '--batch']);
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
       if (f.output !== undefined) checkOutputFile(f.output, '--output');
       const { scoreOnnxWithProxies } = await import('./proxies.js');
@@ -382,15 +383,22 @@ async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   // the proxy runs and their output are loaded only here (a plain score call does not pay for them)
   const { planProxies, scoreNetworksWithProxies } = await import('./proxies.js');
   const { ProxyOutput } = await import('./proxy-output.js');
-  const proxies = await planProxies(shape, f, request.seed, plan.inputs.n, network);
-  const out = ProxyOutput.open(f, proxies.req.names, proxies.settings);
+  const planned = await planProxies(shape, f, request.seed, plan.inputs.n, network);
+  const { table } = plan;
+  const proxies = table ? { ...planned, settings: { ...planned.settings, truth: truthInfo(table) } } : planned;
+  const out = ProxyOutput.open(
+    f,
+    proxies.req.names,
+    proxies.settings,
+    items.map((it) => it.id),
+  );
   try {
     const todo = notDone(items, (it) => it.id, out.done);
     // with --redis the queue client reports progress
     const shown = f.progress && !f.redis && todo.length > 1;
     const progress = new Progress('score --proxies', shown, process.stderr, 'networks');
     const emit = async (row: Record<string, unknown>, i: number) => {
-      await out.row(row);
+      await out.row(table ? { ...row, truth: truthRow(table, row['arch'] as string) } : row);
       progress.update(i + 1, todo.length);
     };
     if (f.redis) await remoteProxies(f, { space: space.name, network: opts }, todo, proxies, emit);

@@ -25,6 +25,19 @@ export function countMacs(net: Network): number {
   return m;
 }
 
+/**
+ * FLOPs as the NB201 API counts them (AutoDL's `get_model_infos`): conv and linear multiply-adds per sample, plus one
+ * add per output for a bias; the `flops` proxy and the suite's `flops` member.
+ */
+export function autodlFlops(net: Network): number {
+  let f = 0;
+  for (const n of net.nodes) {
+    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * n.k * n.k + (n.bias ? 1 : 0));
+    else if (n.op === 'linear') f += n.fout * (n.fin + (n.bias ? 1 : 0));
+  }
+  return f;
+}
+
 /** V: scalars per sample over all recorded ReLU outputs (the number of sample-wise patterns formed). */
 export function recordedValues(net: Network): number {
   let v = 0;

@@ -63,9 +63,10 @@ export class GraphBuilder {
     );
   }
 
-  bn(x: number, affine = true): number {
+  /** BatchNorm; `momentum` (PyTorch's) only when it is not 0.1. */
+  bn(x: number, affine = true, momentum?: number): number {
     this.shape3(x);
-    return this.push({ op: 'bn', affine }, [x]);
+    return this.push({ op: 'bn', affine, ...(momentum !== undefined ? { momentum } : {}) }, [x]);
   }
 
   relu(x: number): number {

@@ -32,6 +32,11 @@ export interface BatchNormNode {
   readonly op: 'bn';
   /** Learnable γ/β present (counted in Θ); the forward pass is the same either way at init. */
   readonly affine: boolean;
+  /**
+   * PyTorch's running-statistics momentum when it is not the default 0.1 (an imported model's): no pass updates
+   * running statistics; only Zen, which reads the running variance after its two passes, depends on it.
+   */
+  readonly momentum?: number;
 }
 export interface ReluNode {
   readonly op: 'relu';

@@ -120,7 +120,7 @@ function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
       [c.src(n.inputs[0]!), `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
       [out(n.id), `${p}_running_mean`, `${p}_running_var`],
       `bn_${n.id}`,
-      [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 0.9), attrInt('training_mode', 1)],
+      [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 1 - (n.momentum ?? 0.1)), attrInt('training_mode', 1)],
     ),
   );
 }

@@ -52,6 +52,8 @@ export type ImportResult =
       readonly weightIds: ReadonlyMap<number, number>;
       /** IR node id of each graph output that is a feature tensor, by output name (e.g. exported block features). */
       readonly outputs: ReadonlyMap<string, number>;
+      /** What the import changed that a proxy's value may depend on (an output head left out, train-mode Dropout). */
+      readonly notes: readonly string[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -126,6 +128,8 @@ class ImportState {
   /** ONNX nodes already imported as part of an earlier one (a MatMul's bias Add). */
   readonly absorbed = new Set<number>();
   readonly graphOutputs: ReadonlySet<string>;
+  /** See {@link ImportResult}'s `notes`. */
+  readonly notes: string[] = [];
   private readonly consumers = new Map<string, number[]>();
   private readonly gapOf = new Map<number, number>();
 
@@ -266,7 +270,30 @@ function importBatchNorm(n: INodeProto, s: ImportState): void {
   if (Math.abs(eps - BN_EPS) > 1e-9) fail(`BatchNormalization ${n.name}: epsilon ${eps} ≠ ${BN_EPS}`);
   for (let i = 1; i <= 4; i++) s.cst(n, i);
   s.onlyFirstOutputUsed(n);
-  s.setIr(n, s.b.bn(x, true));
+  s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n)));
+}
+
+/**
+ * PyTorch's momentum of a BatchNormalization, when not its default 0.1: ONNX's `momentum` weighs the running value
+ * (default 0.9), PyTorch's the batch statistic. ONNX 1 (PyTorch 0) is read as the default: it is how a model is
+ * exported with the running statistics it holds (a train-mode export's own forward pass would otherwise update
+ * them), not a momentum anyone trains with. torch.onnx writes 0 for `momentum=None` (a cumulative average) as for
+ * momentum 1, so 1 here may mean either.
+ */
+function bnMomentum(n: INodeProto): number | undefined {
+  const onnx = getFloat(n, 'momentum', 0.9);
+  const m = 1 - onnx;
+  return Math.abs(m - 0.1) < 1e-6 || onnx === 1 ? undefined : m;
+}
+
+/**
+ * Whether a BatchNormalization's scale and bias are parameters (counted in Θ): not when both are Constant nodes
+ * holding γ = 1, β = 0, the form PyTorch exports a `BatchNorm2d(affine=False)` in.
+ */
+function bnAffine(n: INodeProto, s: ImportState): boolean {
+  const fixed = (i: number, v: number) =>
+    !s.m.initializers.has(n.input?.[i] ?? '') && tensorValues(s.cst(n, i)).every((x) => x === v);
+  return !(fixed(1, 1) && fixed(2, 0));
 }
 
 function importPool(n: INodeProto, s: ImportState): void {
@@ -299,7 +326,9 @@ function importPool(n: INodeProto, s: ImportState): void {
 
 /** A zero Pad on H, W only: kept as a pending value that the next AveragePool/Conv absorbs. */
 function importPad(n: INodeProto, s: ImportState): void {
-  const x = s.ir3(n, 0);
+  // a zero Pad of a zero-padded map (F.pad, then a pool whose own padding PyTorch exports as a Pad) adds up
+  const v = s.get(n, 0);
+  const [x, before] = v.k === 'pad' ? [v.src, v.pad] : [s.ir3(n, 0), 0];
   if ((getString(n, 'mode') ?? 'constant') !== 'constant') fail('only constant padding');
   const pads = intVector(s.get(n, 1), 'Pad pads').map(Number);
   const value = s.cstValues(n, 2);
@@ -308,7 +337,7 @@ function importPad(n: INodeProto, s: ImportState): void {
   if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail('padding outside H, W');
   const p = pads[2]!;
   if (pads[3] !== p || pads[6] !== p || pads[7] !== p) fail('asymmetric padding');
-  s.set(n, p === 0 ? { k: 'ir', id: x } : { k: 'pad', src: x, pad: p });
+  s.set(n, p + before === 0 ? { k: 'ir', id: x } : { k: 'pad', src: x, pad: p + before });
 }
 
 function importSum(n: INodeProto, s: ImportState): void {
@@ -497,13 +526,17 @@ export const STRUCTURAL_ONNX_OPS = [
  */
 export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Constant: () => {}, // already in env
-  // A constant matrix's transpose was folded on load (a bias-free Linear's weight); a feature map's has no IR op.
-  Transpose: (n, s) => {
-    if (!s.m.consts.has(n.output?.[0] ?? '')) fail(`Transpose ${n.name} of a feature tensor`);
-  },
+  // A constant's transpose was folded on load (a bias-free Linear's weight); a feature map's has no IR op.
+  Transpose: (n) => fail(`Transpose ${n.name} of a feature tensor`),
   Identity: (n, s) => s.set(n, s.get(n, 0)),
   Dropout: (n, s) => {
     s.onlyFirstOutputUsed(n);
+    const ratio = n.input?.[1] ? (s.cstValues(n, 1)?.[0] ?? 0.5) : 0.5;
+    const training = n.input?.[2] ? s.cstValues(n, 2)?.[0] === 1 : false;
+    if (training && ratio > 0)
+      s.notes.push(
+        `Dropout ${n.name || '(unnamed)'} (ratio ${Number(ratio.toPrecision(6))}) is in training mode in the file and is imported as identity: the official code, run in train mode, drops random units there`,
+      );
     s.set(n, s.get(n, 0));
   },
   Relu: (n, s) => {
@@ -544,6 +577,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const needed = reluAncestors(nodes);
   nodes.forEach((n, idx) => {
     if (s.absorbed.has(idx)) return;
+    // computed on load (constants, their copies, folded shape arithmetic): already in env
+    if ((n.output ?? []).length > 0 && (n.output ?? []).every((o) => !o || m.consts.has(o))) return;
     const op = n.opType ?? '';
     try {
       if (!isDefaultDomain(n)) fail(`op ${n.domain}.${op} is outside the default domain`);
@@ -561,13 +596,20 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 
   if (s.b.finish(0).nodes.length < 2) fail('no layers were imported');
   const output = primaryOutput(s, g.output?.[0]?.name ?? '');
+  if (
+    !nodes.some((n) => n.opType === 'BatchNormalization') &&
+    [...m.consts.keys()].some((k) => k.startsWith('onnx::Conv'))
+  )
+    s.notes.push(
+      'the model has no BatchNormalization, and its convolution weights carry the names torch.onnx gives BN-folded ones: a PyTorch model exported in eval mode loses its BN that way (export with training=TrainingMode.TRAINING, do_constant_folding=False to keep it)',
+    );
   const network = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');
     if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
   }
-  return { ok: true, network, weightIds: s.weightIds, outputs };
+  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes };
 }
 
 /** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */
@@ -589,6 +631,9 @@ function primaryOutput(s: ImportState, name: string): number {
       fail(
         `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
       );
+    s.notes.push(
+      `the model's final ${n.opType} (${n.name || 'unnamed'}) is left out: the proxies read the logits before it (on the model with it, the official code's synflow, jacov, epe_nas and vkdnw differ${n.opType === 'LogSoftmax' ? '' : ', and so do the loss-based proxies'})`,
+    );
     cur = n.input[0];
   }
 }

@@ -5,15 +5,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SwapError } from '../util/errors.js';
 import { onnxError } from './errors.js';
+import { foldConstant } from './fold.js';
 import {
-  DT_DOUBLE,
   DT_FLOAT,
   decodeModel,
   getInt,
-  getInts,
   isExternal,
-  tensorDims,
-  tensorValues,
   toNum,
   valueInfoDims,
   valueInfoElemType,
@@ -39,6 +36,12 @@ export interface LoadedModel {
   readonly input: { readonly name: string; readonly dims: readonly (number | string)[] };
   /** Initializers and Constant-node values by tensor name. */
   readonly consts: ReadonlyMap<string, ITensorProto>;
+  /**
+   * Names of the graph's initializers and of their Identity copies: where PyTorch puts a module's parameters and
+   * buffers (a non-affine BatchNorm's fixed γ = 1, β = 0 come as Constant nodes instead, unless constant folding
+   * turned them into initializers).
+   */
+  readonly initializers: ReadonlySet<string>;
   readonly producer: string;
 }
 
@@ -125,8 +128,9 @@ function decodeChecked(bytes: Uint8Array, source: string): { model: IModelProto;
 }
 
 /**
- * Initializers and default-domain Constant-node values by name, with the Identity copies and matrix Transposes of
- * them; external or sparse tensors are refused.
+ * Initializers and default-domain Constant-node values by name, with their Identity copies and what the shape
+ * arithmetic on them computes ({@link foldConstant}: a matrix's Transpose, PyTorch's pad lists); external or sparse
+ * tensors are refused.
  */
 function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto> {
   const consts = new Map<string, ITensorProto>();
@@ -146,37 +150,12 @@ function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto
     const t =
       n.opType === 'Constant'
         ? constantNodeTensor(n)
-        : n.opType === 'Transpose'
-          ? transposedMatrix(n, consts)
-          : n.opType === 'Identity'
-            ? consts.get(n.input?.[0] ?? '')
-            : undefined;
+        : n.opType === 'Identity'
+          ? consts.get(n.input?.[0] ?? '')
+          : foldConstant(n, consts);
     if (t && n.output?.[0]) consts.set(n.output[0], t);
   }
   return consts;
-}
-
-/**
- * A Transpose of a constant float matrix, folded into a constant: PyTorch exports `Linear(bias=False)` without
- * constant folding as `Transpose(weight) → MatMul`, and the MatMul importer needs its weight as a constant.
- */
-function transposedMatrix(n: INodeProto, consts: ReadonlyMap<string, ITensorProto>): ITensorProto | undefined {
-  const src = consts.get(n.input?.[0] ?? '');
-  const perm = getInts(n, 'perm');
-  if (!src || (perm && perm.join(',') !== '1,0')) return undefined;
-  const dims = tensorDims(src);
-  const type = src.dataType ?? 0;
-  if (dims.length !== 2 || (type !== DT_FLOAT && type !== DT_DOUBLE)) return undefined;
-  const [r, c] = dims as [number, number];
-  const v = tensorValues(src);
-  const out = new Array<number>(v.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = v[i * c + j]!;
-  return {
-    name: n.output?.[0] ?? '',
-    dims: [c, r],
-    dataType: type,
-    ...(type === DT_FLOAT ? { floatData: out } : { doubleData: out }),
-  };
 }
 
 /** The one graph input that is not a constant; it must be a float32 4-D (N, C, H, W) batch. */
@@ -229,8 +208,17 @@ export function loadOnnxModel(pathOrBytes: string | Uint8Array, opts: LoadOption
     opset,
     input: dataInput(g, consts, source),
     consts,
+    initializers: initializerNames(g),
     producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || basename(source),
   };
+}
+
+/** Initializer names and the names of their Identity copies (torch.onnx names duplicated initializers that way). */
+function initializerNames(g: IGraphProto): Set<string> {
+  const names = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  for (const n of g.node ?? [])
+    if (n.opType === 'Identity' && names.has(n.input?.[0] ?? '') && n.output?.[0]) names.add(n.output[0]);
+  return names;
 }
 
 /** Whether a BatchNormalization node normalises with batch statistics (training mode). */

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import { SwapError } from '../util/errors.js';
 
 /**
  * The generated ONNX schema (`onnx-proto` with protobufjs), loaded on first use: most scoring calls never read or
@@ -22,6 +23,7 @@ export type IValueInfoProto = OnnxTypes.IValueInfoProto;
 export const DT_FLOAT = 1;
 export const DT_INT32 = 6;
 export const DT_INT64 = 7;
+export const DT_BOOL = 9;
 export const DT_DOUBLE = 11;
 export const DT_FLOAT16 = 10;
 
@@ -140,7 +142,7 @@ export function isExternal(t: ITensorProto): boolean {
   return toNum(t.dataLocation as Int64Like) === 1;
 }
 
-/** The values of a numeric tensor as doubles (float, double, float16 excluded, integer types). */
+/** The values of a numeric tensor as doubles (float, double, int32/int64, bool; float16 excluded: E_ONNX_FORMAT). */
 export function tensorValues(t: ITensorProto): Float64Array {
   const dims = tensorDims(t);
   const n = numelOf(dims);
@@ -149,14 +151,18 @@ export function tensorValues(t: ITensorProto): Float64Array {
   const out = new Float64Array(n);
   if (raw) {
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const size = { [DT_FLOAT]: 4, [DT_DOUBLE]: 8, [DT_INT64]: 8, [DT_INT32]: 4 }[type];
-    if (size === undefined) throw new Error(`tensor ${t.name}: unsupported data type ${type}`);
+    const size = { [DT_FLOAT]: 4, [DT_DOUBLE]: 8, [DT_INT64]: 8, [DT_INT32]: 4, [DT_BOOL]: 1 }[type];
+    if (size === undefined) throw new SwapError('E_ONNX_FORMAT', `tensor ${t.name}: unsupported data type ${type}`);
     if (raw.length !== n * size)
-      throw new Error(`tensor ${t.name}: ${raw.length} raw bytes for ${n} elements of ${size} bytes`);
+      throw new SwapError(
+        'E_ONNX_FORMAT',
+        `tensor ${t.name}: ${raw.length} raw bytes for ${n} elements of ${size} bytes`,
+      );
     for (let i = 0; i < n; i++) {
       if (type === DT_FLOAT) out[i] = dv.getFloat32(4 * i, true);
       else if (type === DT_DOUBLE) out[i] = dv.getFloat64(8 * i, true);
       else if (type === DT_INT64) out[i] = Number(dv.getBigInt64(8 * i, true));
+      else if (type === DT_BOOL) out[i] = dv.getUint8(i) === 0 ? 0 : 1;
       else out[i] = dv.getInt32(4 * i, true);
     }
     return out;
@@ -168,12 +174,13 @@ export function tensorValues(t: ITensorProto): Float64Array {
         ? (t.doubleData ?? [])
         : type === DT_INT64
           ? (t.int64Data ?? [])
-          : type === DT_INT32
+          : type === DT_INT32 || type === DT_BOOL
             ? (t.int32Data ?? [])
             : [];
-  if (![DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32].includes(type))
-    throw new Error(`tensor ${t.name}: unsupported data type ${type}`);
-  if (src.length !== n) throw new Error(`tensor ${t.name}: ${src.length} values for shape [${dims.join(', ')}]`);
+  if (![DT_FLOAT, DT_DOUBLE, DT_INT64, DT_INT32, DT_BOOL].includes(type))
+    throw new SwapError('E_ONNX_FORMAT', `tensor ${t.name}: unsupported data type ${type}`);
+  if (src.length !== n)
+    throw new SwapError('E_ONNX_FORMAT', `tensor ${t.name}: ${src.length} values for shape [${dims.join(', ')}]`);
   for (let i = 0; i < n; i++) out[i] = toNum(src[i]);
   return out;
 }

@@ -130,9 +130,19 @@ export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>): Az
   for (let i = 0; i < e.length; i++) sumE += e[i]!;
   for (let i = 1; i < e.length; i++) prog = Math.min(prog, e[i]! - e[i - 1]!);
   for (let i = 0; i < t.length; i++) sumT += t[i]!;
+  const few = (name: string, need: number): ProxyValue => ({
+    value: null,
+    reason: `${name}: ${e.length === 0 ? 'no block features' : `${e.length} block feature`}; it needs ${need} (${BLOCKS_HINT})`,
+  });
   return {
-    expressivity: finite('az_expressivity', sumE),
-    progressivity: finite('az_progressivity', e.length > 1 ? prog : Number.NaN),
-    trainability: finite('az_trainability', t.length > 0 ? sumT / t.length : Number.NaN),
+    // no features: the empty sum, 0 (what the ensembles' reference sets hold), with the reason
+    expressivity:
+      e.length > 0 ? finite('az_expressivity', sumE) : { value: 0, reason: few('az_expressivity', 1).reason! },
+    progressivity: e.length > 1 ? finite('az_progressivity', prog) : few('az_progressivity', 2),
+    trainability: t.length > 0 ? finite('az_trainability', sumT / t.length) : few('az_trainability', 2),
   };
 }
+
+/** Where block features come from, for the reason of a network with too few. */
+const BLOCKS_HINT =
+  'the points where all paths split or merge, e.g. block outputs; a plain chain has none: export the block outputs as extra graph outputs of the ONNX model';

@@ -28,6 +28,8 @@ export function inputJacobian(
 
 /** jacov score of a B × D Jacobian: −Σ_b [ln(λ_b + 1e-5) + 1/(λ_b + 1e-5)] over the eigenvalues of its row correlations. */
 export function jacovScore(rows: Float64Array, batch: number): ProxyValue {
+  // np.linalg.eig refuses the 0-d corrcoef of one row, and the official code returns NaN
+  if (batch < 2) return { value: null, reason: 'jacov: needs a batch of at least 2 (one row has no correlation)' };
   const D = rows.length / batch;
   const corr = corrcoefRows({ rows: batch, cols: D, data: rows });
   if (corr.some(Number.isNaN)) return { value: null, reason: 'jacov: a Jacobian row is constant (NaN correlation)' };
@@ -67,6 +69,16 @@ export function epeNasScore(rows: Float64Array, labels: ArrayLike<number>, outpu
     if (scores.length > 0) total /= scores.length;
   }
   return finite('epe_nas', total);
+}
+
+/**
+ * Why epe_nas is the same for every network on these labels (undefined: it is not): with one sample per class the
+ * official value is the constant ln(1 + 1e-5) per class.
+ */
+export function epeNasConstant(labels: ArrayLike<number>): string | undefined {
+  if (new Set(Array.from(labels)).size < labels.length) return undefined;
+  const n = labels.length;
+  return `epe_nas: ${n === 1 ? 'the batch holds one sample' : `each of the ${n} samples has its own class`}, so its value is the same for every network (it correlates samples within a class); use a larger --proxy-batch`;
 }
 
 /** `np.corrcoef` of one vector: 1, or NaN when the vector is constant. */

@@ -15,21 +15,19 @@ export interface OnnxProxyModel {
   readonly params: NetParams;
   /** Graph outputs that are feature tensors, by name → IR node id. */
   readonly outputs: ReadonlyMap<string, number>;
+  /** What the import changed that a proxy's value may depend on (see `importOnnxModel`). */
+  readonly notes: readonly string[];
 }
 
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
   const r = importOnnxModel(m, { inputShape, bn: 'batch' });
   if (!r.ok) throw new SwapError('E_ONNX_FORMAT', `${m.source}: cannot be scored by the proxies: ${r.reason}`);
   const { params, names } = onnxParams(m, r.network, r.weightIds);
-  // initializers, and the names of their Identity copies (torch.onnx names duplicated initializers that way)
-  const initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
-  for (const n of m.model.graph?.node ?? [])
-    if (n.opType === 'Identity' && initializers.has(n.input?.[0] ?? '') && n.output?.[0]) initializers.add(n.output[0]);
   const fixed = params.map((p) => (p ? { ...p } : undefined)) as (
     | { -readonly [K in keyof NodeParams]: NodeParams[K] }
     | undefined
   )[];
   for (const [name, ref] of names)
-    if ((ref.kind === 'gamma' || ref.kind === 'beta') && !initializers.has(name)) delete fixed[ref.node]![ref.kind];
-  return { net: r.network, params: fixed, outputs: r.outputs };
+    if ((ref.kind === 'gamma' || ref.kind === 'beta') && !m.initializers.has(name)) delete fixed[ref.node]![ref.kind];
+  return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes };
 }

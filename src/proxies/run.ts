@@ -6,7 +6,7 @@
 import type { InputBatch } from '../data/batch.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import type { NetParams } from '../grad/types.js';
-import { countParams, numel } from '../ir/analysis.js';
+import { autodlFlops, countParams, numel } from '../ir/analysis.js';
 import { pathStats } from '../ir/paths.js';
 import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
@@ -73,16 +73,6 @@ function pathValues(net: Network): Partial<Record<ProxyName, ProxyValue>> {
     path_count: of(p?.logCount),
     pool_path_share: of(p?.poolShare),
   };
-}
-
-/** AutoDL's FLOP count (NB201 API): conv/linear multiply-adds per sample, plus one add per output for a bias. */
-export function autodlFlops(net: Network): number {
-  let f = 0;
-  for (const n of net.nodes) {
-    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * n.k * n.k + (n.bias ? 1 : 0));
-    else if (n.op === 'linear') f += n.fout * (n.fin + (n.bias ? 1 : 0));
-  }
-  return f;
 }
 
 /** Settings of one proxy under the run's protocol. */

@@ -116,6 +116,14 @@ export function vkdnwFromJacobian(
       }
   }
   for (let i = 0; i < P; i++) for (let j = i + 1; j < P; j++) F[j * P + i] = F[i * P + j]!;
+  // The official code's SVD refuses a non-finite matrix, and it then takes the eigenvalues as zeros: entropy 0.
+  // With many classes the float16 smoothing can leave a negative remainder under a square root (NaN in L).
+  if (!F.every(Number.isFinite))
+    return {
+      value: 0,
+      reason:
+        'vkdnw: the Fisher matrix has non-finite entries (float16 smoothing over many classes); 0, as the official code gives when its SVD fails',
+    };
   const lambdas = symmetricEigenvalues(F, P).map(Math.abs).sort();
   const q = Array.from({ length: 9 }, (_, i) => quantile(lambdas, Math.fround(0.1 + 0.1 * i)));
   const norm = q.reduce((a, v) => a + Math.abs(v), 0) + 1e-10;

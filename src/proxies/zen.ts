@@ -2,8 +2,9 @@
  * Zen-score (idstcv/ZenNAS `compute_zen_score.py`; NASLib `zen` is the same formula): with N(0, 1) weights
  * (protocol), two train-mode forward passes to the map before global average pooling, on x and on the mixed input
  * x + γ·x₂ (γ = 0.01): Δ = mean_b Σ_chw |f(x) − f(x + γx₂)|; every 2-D BatchNorm's running variance after those two
- * passes (momentum 0.1, unbiased batch variance: rv = 0.81·rv₀ + 0.09·v₁ + 0.1·v₂) gives Σ ln sqrt(mean_c rv);
- * S = ln Δ + Σ. A BN not on the path to the map keeps rv₀.
+ * passes (PyTorch's update with momentum m, 0.1 unless the model says otherwise, and the unbiased batch variance:
+ * rv = (1−m)²·rv₀ + m(1−m)·v₁ + m·v₂, e.g. 0.81·rv₀ + 0.09·v₁ + 0.1·v₂) gives Σ ln sqrt(mean_c rv); S = ln Δ + Σ.
+ * A BN not on the path to the map keeps rv₀.
  */
 import { forwardTape } from '../backends/reference/tape.js';
 import type { NetParams } from '../grad/types.js';
@@ -63,6 +64,15 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
   let logBn = 0;
   for (const n of net.nodes) {
     if (n.op !== 'bn' || n.shape.length !== 3) continue;
+    const m = n.momentum ?? 0.1;
+    // ONNX holds momentum 0 both for PyTorch's momentum=None (a cumulative average: (v₁ + v₂)/2) and for 1 (v₂)
+    if (m === 1)
+      return {
+        value: null,
+        reason: `zen: BatchNorm node ${n.id} has ONNX momentum 0, which PyTorch writes for momentum=None (cumulative average) and for momentum=1; their running variances differ, so zen is undefined`,
+      };
+    // PyTorch's default as the literals the values have always been computed with
+    const [w0, w1, w2] = n.momentum === undefined ? [0.81, 0.09, 0.1] : [(1 - m) * (1 - m), m * (1 - m), m];
     const rv0 = params[n.id]?.runningVar;
     const C = n.shape[0];
     const per = numel(n.shape) / C;
@@ -73,7 +83,7 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
       const r0 = rv0 ? rv0[c]! : 1;
       const v1 = unbiased(a.variance(n.id), c);
       const v2 = unbiased(b.variance(n.id), c);
-      mean += v1 === undefined || v2 === undefined ? r0 : 0.81 * r0 + 0.09 * v1 + 0.1 * v2;
+      mean += v1 === undefined || v2 === undefined ? r0 : w0 * r0 + w1 * v1 + w2 * v2;
     }
     logBn += Math.log(Math.sqrt(mean / C));
   }

@@ -8,8 +8,8 @@ import { gaussianBatch } from '../data/gaussian.js';
 import { cifar100Labels, cifarLabels, defaultLabels } from '../data/labels.js';
 import { resizeBatch } from '../data/resize.js';
 import { dataDir } from '../data/paths.js';
+import { countMacs } from '../ir/analysis.js';
 import { measureProxies } from '../proxies/engine.js';
-import { flopsProxy } from '../proxies/builtin/flops.js';
 import { nwotProxy } from '../proxies/builtin/nwot.js';
 import { paramsProxy } from '../proxies/builtin/params.js';
 import { swapProxy } from '../proxies/builtin/swap.js';
@@ -248,7 +248,7 @@ export async function measureBatch<G, N extends object>(
   o: MeasureBatchOptions,
 ): Promise<Measurement[]> {
   const nets = genotypes.map((g) => space.build(g, network as unknown as Partial<N>));
-  const proxies = o.nwot ? [swapProxy, paramsProxy, flopsProxy, nwotProxy] : [swapProxy, paramsProxy, flopsProxy];
+  const proxies = o.nwot ? [swapProxy, paramsProxy, nwotProxy] : [swapProxy, paramsProxy];
   const run = await measureProxies(nets, proxies, {
     inputs: o.inputs,
     seeds: o.seeds,
@@ -262,7 +262,7 @@ export async function measureBatch<G, N extends object>(
     perRepeat: run.measured['relu-patterns']![k]!,
     swap: v['swap']![k]!,
     params: v['params']![k]!,
-    macs: v['flops']![k]!,
+    macs: countMacs(nets[k]!),
     ...(o.nwot ? { nwot: v['nwot']![k]! } : {}),
   }));
 }

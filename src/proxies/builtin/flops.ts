@@ -1,15 +1,15 @@
-import { countMacs } from '../../ir/analysis.js';
+import { autodlFlops } from '../../ir/analysis.js';
 import { defineProxy } from '../types.js';
 import { noInput } from '../suite-protocol.js';
 
-/** FLOPs as NAS papers count them (multiply-accumulates of conv and linear layers per sample; no engine pass). */
+/** FLOPs as the NB201 API counts them (conv/linear multiply-adds per sample plus bias adds; no engine pass). */
 export const flopsProxy = defineProxy({
   name: 'flops',
-  description: 'multiply-accumulates per sample of conv and linear layers (the FLOPs of NAS papers)',
+  description: 'conv and linear multiply-adds per sample plus one add per biased output (the NB201 API / AutoDL count)',
   consumes: [],
   direction: 'higher',
   protocol: { source: 'baseline of the zero-cost proxy literature (Abdelfattah et al., ICLR 2021)' },
-  reduce: ({ network }) => countMacs(network),
+  reduce: ({ network }) => autodlFlops(network),
   suite: {
     group: 'count',
     consumes: ['architecture'],
