@@ -2,9 +2,9 @@
  * Constant folding on load (src/onnx/fold.ts): each folded op against numpy's result on the same values (written
  * out below), and PyTorch's pad-list arithmetic (the `padnet` fixture) folded into the Pad's constant `pads`.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { foldConstant } from '../src/onnx/fold.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { type INodeProto, type ITensorProto, tensorDims, tensorValues } from '../src/onnx/proto.js';
@@ -79,10 +79,28 @@ describe('constant folding of shape arithmetic', () => {
     expect(zeros).toEqual([[3], [0, 0, 0]]);
   });
 
-  it('what it cannot fold stays unfolded: a missing input, a non-constant input, a mismatched broadcast', () => {
+  it('what it cannot fold stays unfolded, and what it must not fold too', () => {
     expect(foldConstant({ opType: 'Shape', input: ['x'], output: ['y'] }, new Map())).toBeUndefined();
     expect(fold({ opType: 'Add' }, t('p', [2], [1, 2]), t('q', [3], [1, 2, 3]))).toBeUndefined();
     expect(fold({ opType: 'Einsum' }, A)).toBeUndefined();
+    const axis0 = { opType: 'Concat', attribute: [{ name: 'axis', type: 2, i: 0 }] };
+    expect(fold(axis0, t('m', [2, 3], range(6)), t('k', [2, 4], range(8)))).toBeUndefined(); // other dims differ
+    expect(
+      fold({ ...axis0, attribute: [{ name: 'axis', type: 2, i: 5 }] }, ints('x', [1]), ints('z', [2])),
+    ).toBeUndefined();
+    expect(fold({ opType: 'Div' }, ints('n', [7]), ints('d', [0]))).toBeUndefined(); // integer division by zero
+    expect(fold({ opType: 'ConstantOfShape' }, ints('s', [-1, 3]))).toBeUndefined();
+    expect(fold({ opType: 'ConstantOfShape' }, ints('s', [1e5, 1e5]))).toBeUndefined(); // beyond any shape list
+    // float arithmetic is a weight's (a scaled convolution): folding it would make a parameter a constant product
+    expect(fold({ opType: 'Mul' }, t('w', [2], [1, 2], F32), t('c', [], [3], F32))).toBeUndefined();
+  });
+
+  it('scalar Gather indices drop the axis; Reshape with allowzero keeps a 0', () => {
+    expect(fold({ opType: 'Gather' }, ints('s', [5, 6, 7]), t('i', [], [-1]))).toEqual([[], [7]]);
+    const keep0 = { opType: 'Reshape', attribute: [{ name: 'allowzero', type: 2, i: 1 }] };
+    expect(fold(keep0, t('e', [0, 3], []), ints('shape', [3, 0]))).toEqual([[3, 0], []]);
+    expect(fold({ opType: 'Reshape' }, A, ints('shape', [0, -1, 2]))![0]).toEqual([2, 6, 2]);
+    expect(fold({ opType: 'Reshape' }, A, ints('shape', [5, -1]))).toBeUndefined(); // 24 is not a multiple of 5
   });
 
   it("PyTorch's ZeroPad2d and F.pad lists fold to the Pad nodes' constant pads (padnet fixture)", () => {
@@ -90,14 +108,14 @@ describe('constant folding of shape arithmetic', () => {
     const pads = (m.model.graph!.node ?? [])
       .filter((n) => n.opType === 'Pad')
       .map((n) => Array.from(tensorValues(m.consts.get(n.input![1]!)!)));
-    // ZeroPad2d(1), F.pad(x, (2, 2, 2, 2)), then the pool's own padding 1: [N, C, H, W] begins, then ends
-    expect(pads).toEqual([
-      [0, 0, 1, 1, 0, 0, 1, 1],
-      [0, 0, 2, 2, 0, 0, 2, 2],
-      [0, 0, 1, 1, 0, 0, 1, 1],
-    ]);
-    expect(readFileSync(join(import.meta.dirname, '..', 'scripts', 'make_onnx_fixtures.py'), 'utf8')).toContain(
-      'class PadNet',
-    );
+    // ZeroPad2d(1), F.pad(x, (1, 1, 1, 1)), then the pool's own padding 1: [N, C, H, W] begins, then ends
+    const one = [0, 0, 1, 1, 0, 0, 1, 1];
+    expect(pads).toEqual([one, one, one]);
+  });
+
+  it('a pool whose padding exceeds half its kernel is refused in the IR (as natively), not left to one backend', () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    expect(() => b.avgpool(b.input, 3, 1, 2, true)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+    expect(() => b.maxpool(b.input, 5, 1, 2)).not.toThrow();
   });
 });

@@ -137,6 +137,9 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       // sign-flip rule: values within rounding of zero may differ; on these models none does
       expect(viaOrt.perRepeat, name).toEqual(ir.perRepeat);
       expect(ir.perRepeat[0]).not.toBe(ir.perRepeat[1]);
+      // and on the native engine (the default backend), which holds the same structural rules
+      const native = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'native' });
+      expect([native.engine, native.perRepeat], name).toEqual(['ir:native', ir.perRepeat]);
     }
   });
 

@@ -93,6 +93,15 @@ describe('--proxies on score (built dist/)', () => {
     expect(v.epe_nas / expected.naslib.epe_nas).toBeCloseTo(1, 4);
   });
 
+  it('an ONNX model: --batch is S under the SWAP protocol; --truth (no benchmark table) is refused', () => {
+    const model = ['score', join(FX, 'resnetish.onnx'), '--input', join(FX, 'resnetish-x.npy')];
+    const r = run([...model, '--proxies', 'nwot', '--proxy-protocol', 'swap', '--batch', '4']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).settings.proxies.nwot.batch).toBe(4);
+    const truth = run([...model, '--proxies', 'nwot', '--truth']);
+    expect([truth.status, truth.stderr]).toEqual([2, expect.stringMatching(/E_OPTION: --truth .*no benchmark table/)]);
+  });
+
   it('correlate --proxies ranks against the table with bootstrap CIs', () => {
     const out = mkdtempSync(join(tmpdir(), 'swapnas-pcorr-'));
     const args = ['correlate', '--sample', '6', '--proxies', 'params,synflow,jacov', '--proxy-protocol', 'swap'];
@@ -211,8 +220,8 @@ describe('--proxies on score (built dist/)', () => {
       [['model.onnx'], 'E_OPTION: score takes one ONNX model per call, alone (got 1 .onnx path among 2 arguments)'],
       // flags of SWAP scoring that the proxies' protocols would ignore
       [['--proxies', 'nwot', '--batch', '8'], "E_OPTION: --batch is SWAP's batch: with --proxies give --proxy-batch"],
-      [['--proxies', 'nwot', '--repeats', '2'], 'E_OPTION: --repeats sets SWAP scoring'],
-      [['--proxies', 'nwot', '--no-reg'], 'E_OPTION: --no-reg sets SWAP scoring'],
+      [['--proxies', 'nwot', '--repeats', '2'], 'E_OPTION: --repeats applies to SWAP scoring'],
+      [['--proxies', 'nwot', '--no-reg'], 'E_OPTION: --no-reg applies to SWAP scoring'],
     ];
     for (const [args, code] of cases) {
       const r = run(['score', ARCH, ...TINY_NET, ...args]);
@@ -245,6 +254,6 @@ describe('--proxies on score (built dist/)', () => {
     expect(run(['score', ARCH, ...TINY_NET, '--proxies', 'snip', '--labels', bad]).stderr).toContain('E_LABELS');
     // correlate refuses them too; --batch is S under the SWAP protocol
     const corr = run(['correlate', '--sample', '4', '--proxies', 'nwot', '--repeats', '2', ...TINY_NET]);
-    expect(corr.stderr).toContain('E_OPTION: --repeats sets SWAP scoring');
+    expect(corr.stderr).toContain('E_OPTION: --repeats applies to SWAP scoring');
   });
 });

@@ -181,7 +181,8 @@ export function proxyCsvHeader(names: readonly ProxyName[], key: string, truth: 
 
 /**
  * One csv line of a proxy row: empty cells for null values, the row's `truth` values (empty where the table has
- * none), and a last `reasons` cell saying why values are null (`name: reason; …`, empty when every value is there).
+ * none), and a last `reasons` cell saying why values are null, or how a fallback value was obtained (`name:
+ * reason; …`, empty when there is nothing to say).
  */
 export function proxyCsvLine(
   row: Record<string, unknown>,
@@ -325,14 +326,16 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
   const model = onnxProxyModel(m, shape);
   for (const note of model.notes) process.stderr.write(`swapnas: note: ${note}\n`);
   const seed = int('--seed', f.seed ?? '0', 0);
-  const data = await proxyImages(f, imagesNeeded(req, 16), shape);
+  // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)
+  const swapBatch = f.batch !== undefined ? int('--batch', f.batch, 1) : 16;
+  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape);
   const opts: ProxyRunOptions = {
     protocol: req.protocol,
     seed,
     images: data.images,
     ...(data.labels ? { labels: data.labels } : {}),
     ...(f.reinit ? {} : { weights: model.params }),
-    ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? 16 } : {}),
+    ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
   noteConstantProxies(req.names, opts);
   const row = proxyRow('model', file, await proxyRunner(req, threadsOf(f))(model.net, req.names, opts));

@@ -11,6 +11,8 @@ export interface ProxyFlags {
   proxyProtocol?: string;
   labels?: string;
   proxyBatch?: string;
+  /** SWAP's batch S: the batch of every proxy under `--proxy-protocol swap`. */
+  batch?: string;
   backend?: string;
   seed?: string;
   format?: string;
@@ -58,7 +60,7 @@ export function refuseSwapOnlyFlags(cmd: Command, f: ProxyFlags, flags: readonly
       'E_OPTION',
       flag === '--batch'
         ? "--batch is SWAP's batch: with --proxies give --proxy-batch (under --proxy-protocol swap, --batch sets S as for SWAP)"
-        : `${flag} sets SWAP scoring, which --proxies does not run (each proxy follows its protocol, named in the result's settings): drop ${flag}`,
+        : `${flag} applies to SWAP scoring (and what is reported beside it), which --proxies does not run (each proxy follows its protocol, named in the result's settings): drop ${flag}`,
     );
   }
 }

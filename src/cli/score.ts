@@ -180,6 +180,8 @@ export function registerScore(program: Command): void {
       );
     if (onnx && f.redis)
       throw new SwapError('E_OPTION', '--redis fans out architectures of a space; an ONNX model is scored locally');
+    if (onnx && f.truth)
+      throw new SwapError('E_OPTION', "--truth adds a space's benchmark values; an ONNX model has no benchmark table");
     refuseSwapOnlyFlags(self, f, ['--repeats', '--no-reg', '--mu', '--sigma', '--bn', '--engine', '--batch']);
     if (archs.length === 1 && archs[0]!.toLowerCase().endsWith('.onnx') && f.proxies !== undefined) {
       if (f.output !== undefined) checkOutputFile(f.output, '--output');

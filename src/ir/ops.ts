@@ -85,6 +85,9 @@ const same = (_a: unknown, ins: readonly Shape[]): Shape => ins[0]!;
 
 function poolShape(a: SpecOf<'avgpool' | 'maxpool'>, ins: readonly Shape[]): Shape {
   const [c, h, w] = map3(a.op, ins[0]);
+  // PyTorch's rule, which the native engine also holds: every window then overlaps the input
+  if (a.pad < 0 || a.pad > a.k / 2)
+    throw new SwapError('E_IR_SHAPE', `${a.op} ${a.k}x${a.k} with pad ${a.pad}: the pad must be 0 to half the kernel`);
   return [c, outSize(h, a.k, a.stride, a.pad), outSize(w, a.k, a.stride, a.pad)];
 }
 

@@ -3,8 +3,8 @@
  * PyTorch writes `F.pad` / `nn.ZeroPad2d` at opset 13 as such arithmetic on the pad list (Shape of a Constant, then
  * Gather, Sub, ConstantOfShape, Concat, Reshape, Slice with step −1, Transpose, Cast) and does not fold it even with
  * constant folding on, so the Pad's `pads` input is a constant only once this has run. Values are held as doubles
- * (int64 shape values are far below 2^53); an op, a type or a case outside what is written here is left unfolded,
- * and the importer then says what it cannot read.
+ * (int64 shape values are far below 2^53); arithmetic is folded on integers only; an op, a type, a size or a case
+ * outside what is written here is left unfolded, and the importer then says what it cannot read.
  */
 import {
   DT_BOOL,
@@ -33,23 +33,29 @@ const INTS: ReadonlySet<number> = new Set([DT_INT32, DT_INT64, DT_BOOL]);
 
 type Folder = (n: INodeProto, ins: readonly (Arr | undefined)[]) => Arr | undefined;
 
+/**
+ * Most elements a fold reads or writes: shape arithmetic is tiny; a bias-free Linear's transposed weight is the
+ * largest constant the importer needs folded.
+ */
+const MAX_ELEMENTS = 1 << 24;
+
 /** The folded value of node `n`'s one output, or undefined when it is not a foldable op on constant inputs. */
 export function foldConstant(n: INodeProto, consts: ReadonlyMap<string, ITensorProto>): ITensorProto | undefined {
   const fold = Object.hasOwn(FOLDERS, n.opType ?? '') ? FOLDERS[n.opType!] : undefined;
   const out = n.output?.[0];
   if (!fold || !out || (n.output ?? []).length !== 1) return undefined;
-  const ins: (Arr | undefined)[] = [];
-  for (const name of n.input ?? []) {
-    if (!name) {
-      ins.push(undefined);
-      continue;
-    }
-    const t = consts.get(name);
-    if (!t || !TYPES.has(t.dataType ?? 0)) return undefined;
-    ins.push({ dims: tensorDims(t), v: tensorValues(t), type: t.dataType ?? 0 });
-  }
+  const names = n.input ?? [];
+  const tensors = names.map((name) => (name ? consts.get(name) : undefined));
+  if (tensors.some((t, i) => names[i] && (!t || !TYPES.has(t.dataType ?? 0) || numelOf(tensorDims(t)) > MAX_ELEMENTS)))
+    return undefined;
+  const ins = tensors.map((t) => t && { dims: tensorDims(t), v: tensorValues(t), type: t.dataType ?? 0 });
   const r = fold(n, ins);
   return r && numelOf(r.dims) === r.v.length ? toTensor(out, r) : undefined;
+}
+
+/** Dims a fold may create: non-negative integers, within {@link MAX_ELEMENTS}. */
+function okDims(dims: readonly number[]): boolean {
+  return dims.every((d) => Number.isSafeInteger(d) && d >= 0) && numelOf(dims) <= MAX_ELEMENTS;
 }
 
 function toTensor(name: string, a: Arr): ITensorProto {
@@ -80,15 +86,19 @@ function unravel(i: number, dims: readonly number[]): number[] {
 
 const axisOf = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
-/** numpy-broadcast binary op (Add, Sub, Mul, Div); integer Div truncates, as ONNX Runtime's does. */
+/**
+ * numpy-broadcast integer op (Add, Sub, Mul, Div; Div truncates, as ONNX Runtime's does). Float arithmetic is not
+ * folded: on weights (a scaled convolution) it would turn a parameter into a constant product of it.
+ */
 function binary(op: (a: number, b: number) => number): Folder {
-  return (_n, [a, b]) => {
-    if (!a || !b || a.type !== b.type) return undefined;
+  return (n, [a, b]) => {
+    if (!a || !b || a.type !== b.type || !INTS.has(a.type)) return undefined;
+    if (n.opType === 'Div' && b.v.includes(0)) return undefined;
     const rank = Math.max(a.dims.length, b.dims.length);
     const pad = (d: readonly number[]) => [...new Array<number>(rank - d.length).fill(1), ...d];
     const [da, db] = [pad(a.dims), pad(b.dims)];
     const dims = da.map((d, k) => (d === db[k] || db[k] === 1 ? d : d === 1 ? db[k]! : -1));
-    if (dims.includes(-1)) return undefined;
+    if (!okDims(dims)) return undefined;
     const [sa, sb] = [strides(da), strides(db)];
     const v = new Float64Array(numelOf(dims));
     for (let i = 0; i < v.length; i++) {
@@ -99,8 +109,7 @@ function binary(op: (a: number, b: number) => number): Folder {
         ia += (da[k] === 1 ? 0 : x) * sa[k]!;
         ib += (db[k] === 1 ? 0 : x) * sb[k]!;
       });
-      const r = op(a.v[ia]!, b.v[ib]!);
-      v[i] = INTS.has(a.type) ? Math.trunc(r) : a.type === DT_FLOAT ? Math.fround(r) : r;
+      v[i] = Math.trunc(op(a.v[ia]!, b.v[ib]!));
     }
     return { dims, v, type: a.type };
   };
@@ -109,6 +118,7 @@ function binary(op: (a: number, b: number) => number): Folder {
 function gather(n: INodeProto, [data, ix]: readonly (Arr | undefined)[]): Arr | undefined {
   if (!data || !ix || data.dims.length === 0) return undefined;
   const axis = axisOf(getInt(n, 'axis', 0), data.dims.length);
+  if (axis < 0 || axis >= data.dims.length) return undefined;
   const d = data.dims[axis]!;
   const outer = numelOf(data.dims.slice(0, axis));
   const inner = numelOf(data.dims.slice(axis + 1));
@@ -130,6 +140,8 @@ function concat(n: INodeProto, ins: readonly (Arr | undefined)[]): Arr | undefin
     return undefined;
   const rank = xs[0]!.dims.length;
   const axis = axisOf(getInt(n, 'axis', 0), rank);
+  if (axis < 0 || axis >= rank) return undefined;
+  if (xs.some((x) => x.dims.some((d, k) => k !== axis && d !== xs[0]!.dims[k]))) return undefined;
   const outer = numelOf(xs[0]!.dims.slice(0, axis));
   const dims = [...xs[0]!.dims];
   dims[axis] = xs.reduce((a, x) => a + x.dims[axis]!, 0);
@@ -150,9 +162,9 @@ function reshape(n: INodeProto, [data, shape]: readonly (Arr | undefined)[]): Ar
   const dims = Array.from(shape.v, (d, k) => (d === 0 && !allowZero ? (data.dims[k] ?? -2) : d));
   const known = dims.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
   const free = dims.filter((d) => d === -1).length;
-  if (free > 1 || dims.some((d) => d < -1) || known === 0) return undefined;
+  if (free > 1 || dims.some((d) => d < -1) || (free === 1 && known === 0)) return undefined;
   const out = dims.map((d) => (d === -1 ? data.v.length / known : d));
-  return numelOf(out) === data.v.length && out.every(Number.isInteger) ? { ...data, dims: out } : undefined;
+  return numelOf(out) === data.v.length && okDims(out) ? { ...data, dims: out } : undefined;
 }
 
 /** ONNX Slice, negative steps included (starts/ends clamped as the operator's definition says). */
@@ -195,8 +207,14 @@ function transpose(n: INodeProto, [x]: readonly (Arr | undefined)[]): Arr | unde
   const perm = getInts(n, 'perm') ?? x.dims.map((_, i) => rank - 1 - i);
   if (perm.length !== rank || [...perm].sort().some((p, i) => p !== i)) return undefined;
   const dims = perm.map((p) => x.dims[p]!);
-  const src = strides(x.dims);
   const v = new Float64Array(x.v.length);
+  if (rank === 2 && perm[0] === 1) {
+    // a bias-free Linear's weight, the large case: a plain loop
+    const [r, c] = x.dims as [number, number];
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) v[j * r + i] = x.v[i * c + j]!;
+    return { dims, v, type: x.type };
+  }
+  const src = strides(x.dims);
   for (let i = 0; i < v.length; i++) {
     const idx = unravel(i, dims);
     let off = 0;
@@ -259,6 +277,7 @@ function constantOfShape(n: INodeProto, [shape]: readonly (Arr | undefined)[]): 
   if (!TYPES.has(type)) return undefined;
   const fill = t ? (tensorValues(t)[0] ?? 0) : 0;
   const dims = Array.from(shape.v);
+  if (!okDims(dims)) return undefined;
   return { dims, v: new Float64Array(numelOf(dims)).fill(fill), type };
 }
 

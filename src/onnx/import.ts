@@ -9,9 +9,10 @@
  * no ceil mode), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Gemm,
- * MatMul (+ bias Add; its weight may be a Transpose of a constant, folded on load), zero Pad before
- * AveragePool/Conv, Identity, Dropout, Constant, and the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
- * `view(x.size(0), -1)`.
+ * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
+ * a Pad adds up), Identity, Dropout, Constant, and the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
+ * `view(x.size(0), -1)`. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
+ * constant's Transpose) was folded on load (src/onnx/fold.ts): such nodes are skipped here.
  *
  * Nodes that no Relu depends on are skipped when unsupported, but the network ends at the model's first graph
  * output, reached through at most a Softmax / LogSoftmax / Sigmoid head: a model whose output a skipped node
@@ -336,6 +337,7 @@ function importPad(n: INodeProto, s: ImportState): void {
   if (n.input?.[3]) fail('Pad with axes');
   if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail('padding outside H, W');
   const p = pads[2]!;
+  if (p < 0) fail('negative padding (cropping)');
   if (pads[3] !== p || pads[6] !== p || pads[7] !== p) fail('asymmetric padding');
   s.set(n, p + before === 0 ? { k: 'ir', id: x } : { k: 'pad', src: x, pad: p + before });
 }
@@ -527,15 +529,17 @@ export const STRUCTURAL_ONNX_OPS = [
 export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Constant: () => {}, // already in env
   // A constant's transpose was folded on load (a bias-free Linear's weight); a feature map's has no IR op.
-  Transpose: (n) => fail(`Transpose ${n.name} of a feature tensor`),
+  Transpose: (n) => fail(`Transpose ${n.name}: of a feature tensor, or of a constant it cannot read`),
   Identity: (n, s) => s.set(n, s.get(n, 0)),
   Dropout: (n, s) => {
     s.onlyFirstOutputUsed(n);
-    const ratio = n.input?.[1] ? (s.cstValues(n, 1)?.[0] ?? 0.5) : 0.5;
-    const training = n.input?.[2] ? s.cstValues(n, 2)?.[0] === 1 : false;
-    if (training && ratio > 0)
+    // ratio and training_mode are optional inputs; one fed from outside the graph is not known here
+    const known = (i: number) => !n.input?.[i] || s.get(n, i).k === 'const';
+    const ratio = known(1) ? (n.input?.[1] ? (s.cstValues(n, 1)?.[0] ?? 0.5) : 0.5) : undefined;
+    const training = known(2) ? (n.input?.[2] ? s.cstValues(n, 2)?.[0] === 1 : false) : undefined;
+    if (training !== false && ratio !== 0)
       s.notes.push(
-        `Dropout ${n.name || '(unnamed)'} (ratio ${Number(ratio.toPrecision(6))}) is in training mode in the file and is imported as identity: the official code, run in train mode, drops random units there`,
+        `Dropout ${n.name || '(unnamed)'} (ratio ${ratio === undefined ? 'not fixed in the file' : Number(ratio.toPrecision(6))}) ${training ? 'is in training mode in the file' : 'may run in training mode'} and is imported as identity: the official code, run in train mode, drops random units there`,
       );
     s.set(n, s.get(n, 0));
   },

@@ -1,6 +1,6 @@
 /**
  * A user ONNX model as a network with its OWN weights for the proxies: IR import + {@link onnxParams}, where BN
- * scale/bias count as trainable only when they are graph initializers (PyTorch exports a non-affine BatchNorm's
+ * scale/bias are trainable unless the import found the node non-affine (PyTorch exports a non-affine BatchNorm's
  * γ = 1, β = 0 as Constant nodes), so parameter counts and orders follow the PyTorch model's `named_parameters`.
  */
 import type { NetParams, NodeParams } from '../grad/types.js';
@@ -27,7 +27,11 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     | { -readonly [K in keyof NodeParams]: NodeParams[K] }
     | undefined
   )[];
-  for (const [name, ref] of names)
-    if ((ref.kind === 'gamma' || ref.kind === 'beta') && !m.initializers.has(name)) delete fixed[ref.node]![ref.kind];
+  // γ/β of a non-affine BN (the importer's rule: both fixed 1 and 0 outside the initializers) are not parameters
+  for (const [, ref] of names) {
+    const node = r.network.nodes[ref.node]!;
+    if ((ref.kind === 'gamma' || ref.kind === 'beta') && node.op === 'bn' && !node.affine)
+      delete fixed[ref.node]![ref.kind];
+  }
   return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes };
 }

@@ -1,4 +1,8 @@
-/** The value of one proxy on one network: a finite number, or null with the reason (NaN/Inf, degenerate input). */
+/**
+ * The value of one proxy on one network: a finite number, or null with the reason (NaN/Inf, degenerate input). A
+ * number may carry a reason too, when it is a defined fallback rather than a computed value (VKDNW's 0 where the
+ * official code's SVD fails, AZ expressivity's empty sum).
+ */
 export interface ProxyValue {
   readonly value: number | null;
   readonly reason?: string;

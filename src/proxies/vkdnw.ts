@@ -122,7 +122,7 @@ export function vkdnwFromJacobian(
     return {
       value: 0,
       reason:
-        'vkdnw: the Fisher matrix has non-finite entries (float16 smoothing over many classes); 0, as the official code gives when its SVD fails',
+        'vkdnw: the Fisher matrix has non-finite entries (e.g. from the float16 smoothing over many classes); 0, as the official code gives when its SVD fails',
     };
   const lambdas = symmetricEigenvalues(F, P).map(Math.abs).sort();
   const q = Array.from({ length: 9 }, (_, i) => quantile(lambdas, Math.fround(0.1 + 0.1 * i)));

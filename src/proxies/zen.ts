@@ -65,8 +65,9 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
   for (const n of net.nodes) {
     if (n.op !== 'bn' || n.shape.length !== 3) continue;
     const m = n.momentum ?? 0.1;
-    // ONNX holds momentum 0 both for PyTorch's momentum=None (a cumulative average: (v₁ + v₂)/2) and for 1 (v₂)
-    if (m === 1)
+    // ONNX holds momentum 0 both for PyTorch's momentum=None (a cumulative average: (v₁ + v₂)/2) and for 1 (v₂);
+    // a BN off the path to the map keeps rv₀ either way
+    if (m === 1 && a.variance(n.id) && b.variance(n.id))
       return {
         value: null,
         reason: `zen: BatchNorm node ${n.id} has ONNX momentum 0, which PyTorch writes for momentum=None (cumulative average) and for momentum=1; their running variances differ, so zen is undefined`,
