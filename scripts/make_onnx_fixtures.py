@@ -275,6 +275,21 @@ class PadNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class ChunkNet(nn.Module):
+    """ShuffleNet-v2's split: `x.chunk(2, 1)`, which torch.onnx writes as Slices whose bounds it computes from the
+    channel count (Shape, Gather, Add, Div, Mul), one half through a conv, then concatenated."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.branch = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        a, b = self.stem(x).chunk(2, 1)
+        return self.fc(torch.cat([a, self.branch(b)], 1).mean(dim=(2, 3)))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -378,6 +393,11 @@ def main():
     gaussian_init(m)
     add("padnet", m, 13, [16], dynamic=True, seed=7,
         note="nn.ZeroPad2d, F.pad, AvgPool2d(5, padding=1, count_include_pad=True): pad lists computed from constants")
+
+    torch.manual_seed(8)
+    m = ChunkNet()
+    gaussian_init(m)
+    add("chunknet", m, 13, [16], dynamic=True, seed=8, note="x.chunk(2, 1): Slice bounds computed from the channel count")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

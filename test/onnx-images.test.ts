@@ -77,6 +77,19 @@ describe('image folders', () => {
     expect([g.c, g.h, g.w]).toEqual([1, 8, 8]);
   });
 
+  it('score --proxies reads a folder as SWAP does: the same batch, and --mean/--std applied', async () => {
+    const dir = tmp();
+    await cifarPngs(dir, 8);
+    const { onnxProxiesDoc } = await import('../src/cli/proxies.js');
+    const model = join(FIX, 'nb201_a_opset17.onnx');
+    const run = async (f: Record<string, string>) =>
+      (await onnxProxiesDoc(model, { proxies: 'nwot', proxyBatch: '8', backend: 'reference', ...f })).results[0]!;
+    const embedded = await run({});
+    expect(await run({ images: dir })).toEqual(embedded); // the PNGs decode to the embedded batch
+    const raw = await run({ images: dir, mean: '0,0,0', std: '1,1,1' });
+    expect(raw['proxies']).not.toEqual(embedded['proxies']);
+  });
+
   it('coded errors: missing or empty folder, too few images, undecodable file, bad mean/std', async () => {
     const dir = tmp();
     await expect(loadImageFolder(join(dir, 'nope'), { count: 1, height: 8, width: 8 })).rejects.toMatchObject({

@@ -52,6 +52,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'headnet@16',
         'senet@16',
         'padnet@16',
+        'chunknet@16',
       ]),
     );
   });
@@ -128,6 +129,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['headnet', 16],
       // ZeroPad2d / F.pad pad lists folded from PyTorch's shape arithmetic; a Pad of a Pad before AveragePool
       ['padnet', 16],
+      // x.chunk(2, 1): Slice bounds computed from the channel count
+      ['chunknet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -98,6 +98,49 @@ describe('ScoreServer (in process)', () => {
     await s.close();
   });
 
+  it('score_onnx with proxies computes the zero-cost proxies on the model as `score model.onnx --proxies` does', async () => {
+    const fx = (f: string) => join(__dirname, 'fixtures', 'proxies', f);
+    const [model, x, y] = [fx('resnetish.onnx'), fx('resnetish-x.npy'), fx('resnetish-y.npy')];
+    const flags = ['--proxies', 'grad_norm,jacov,nwot,params', '--input', x, '--labels', y, '--proxy-batch', '8'];
+    const want = cli(['score', model, ...flags], false);
+    const s = new ScoreServer();
+    const params = { proxies: 'grad_norm,jacov,nwot,params', input: x, labels: y, proxyBatch: 8 };
+    const byPath = (await s.handle({ id: 1, method: 'score_onnx', params: { path: model, ...params } })) as {
+      result: typeof want;
+    };
+    expect(byPath.result).toEqual(want);
+    const bytes = readFileSync(model).toString('base64');
+    const byBytes = (await s.handle({ id: 2, method: 'score_onnx', params: { bytes, ...params } })) as {
+      result: typeof want;
+    };
+    expect(byBytes.result.results[0]!['proxies']).toEqual(want.results[0]!['proxies']);
+    // what the command line refuses with --proxies, the server refuses too
+    const code = async (p: Promise<unknown>) => ((await p) as { error?: { code: string; message: string } }).error;
+    expect(
+      await code(s.handle({ id: 3, method: 'score_onnx', params: { path: model, ...params, repeats: 2 } })),
+    ).toEqual({ code: 'E_OPTION', message: expect.stringMatching(/--repeats applies to SWAP scoring/) });
+    const proxies = (await s.handle({ id: 4, method: 'proxies' })) as { result: Record<string, unknown>[] };
+    expect(proxies.result.find((p) => p['name'] === 'jacov')).toMatchObject({ served: false, setting: 'proxies' });
+  });
+
+  it('score with proxies computes them on the space networks as `score <archs> --proxies` does (truth included)', async () => {
+    const archs = [A, '|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|none~2|'];
+    const flags = ['--proxies', 'synflow,jacov,params', '--proxy-batch', '8', '--truth', '--dataset', 'cifar100'];
+    const want = cli(['score', ...archs, ...flags], false);
+    const s = new ScoreServer();
+    const params = { archs, proxies: 'synflow,jacov,params', proxyBatch: 8, truth: true, dataset: 'cifar100' };
+    const got = (await s.handle({ id: 1, method: 'score', params })) as { result: typeof want };
+    expect(got.result).toEqual(want);
+    expect(got.result.results[1]!['truth']).toMatchObject({ cifar100: expect.any(Number) });
+    const err = (await s.handle({ id: 2, method: 'score', params: { ...params, repeats: 4 } })) as {
+      error: { code: string; message: string };
+    };
+    expect(err.error).toEqual({
+      code: 'E_OPTION',
+      message: expect.stringMatching(/--repeats applies to SWAP scoring/),
+    });
+  });
+
   it('resolves equal settings once (in any key order); the rows equal a fresh server’s; bad settings are not kept', async () => {
     const s = new ScoreServer();
     const ask = (srv: ScoreServer, id: number, arch: string, settings: Record<string, unknown>) =>

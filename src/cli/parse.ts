@@ -44,6 +44,13 @@ export function num(name: string, text: string): number {
   return v;
 }
 
+/** A comma- or space-separated list of finite numbers (`--mean 0.5,0.5,0.5`). */
+export function numList(name: string, text: string): number[] {
+  const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${quote(text)}`);
+  return parts.map((p) => num(name, p));
+}
+
 /** A seed flag: an integer in [0, 2^32) (one message for every seed flag). */
 export function seedArg(name: string, text: string): number {
   const v = int(name, text, 0);

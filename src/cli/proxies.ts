@@ -16,11 +16,14 @@ import {
   loadCifarBinary,
 } from '../data/cifar.js';
 import { gaussianBatch } from '../data/gaussian.js';
-import { loadImageFolder } from '../data/images.js';
+import { type ImageFolderOptions, loadImageFolder } from '../data/images.js';
 import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
 import { loadNpyBatch } from '../data/npy.js';
 import { resizeBatch } from '../data/resize.js';
 import type { Network, Shape3 } from '../ir/types.js';
+import { spaceEntry } from '../catalog/registry.js';
+import type { ScoringRequest } from '../request/types.js';
+import type { SearchSpace } from '../spaces/types.js';
 import { loadOnnxModel } from '../onnx/load.js';
 import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
@@ -29,7 +32,7 @@ import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
-import { int } from './parse.js';
+import { int, numList } from './parse.js';
 import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 import { quote } from '../util/quote.js';
 import { csvField } from './csv.js';
@@ -133,9 +136,9 @@ export async function proxyImages(
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   if (f.gaussian) images = gaussianBatch(count, c, h, w, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   else if (npy !== undefined) images = loadNpyBatch(npy);
-  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, { count, height: h, width: w });
+  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, folderOptions(f, count, shape));
   else if (f.images !== undefined && statSync(f.images).isDirectory())
-    images = await loadImageFolder(f.images, { count, height: h, width: w });
+    images = await loadImageFolder(f.images, folderOptions(f, count, shape));
   else if (f.images !== undefined) {
     images = sized(loadCifarBinary(f.images, count, norm));
     labels = cifarLabels(f.images, count);
@@ -161,6 +164,14 @@ export async function proxyImages(
   if (images.c !== c)
     throw new SwapError('E_INPUT_SHAPE', `the network takes ${c} channels, ${images.source} has ${images.c}`);
   return { images, ...(labels ? { labels } : {}), labelSource };
+}
+
+/** How an image folder is read for a network taking `shape`: its channels, size and `--mean/--std` (or `--norm`). */
+function folderOptions(f: ProxyFlags, count: number, [c, h, w]: Shape3): ImageFolderOptions {
+  const cifar100 = f.norm === 'cifar100';
+  const mean = f.mean !== undefined ? numList('--mean', f.mean) : cifar100 ? [...CIFAR100_MEAN] : undefined;
+  const std = f.std !== undefined ? numList('--std', f.std) : cifar100 ? [...CIFAR100_STD] : undefined;
+  return { count, height: h, width: w, channels: c, ...(mean ? { mean } : {}), ...(std ? { std } : {}) };
 }
 
 /** One jsonl line of a proxy row: the row with the run's settings (`--format jsonl` and the resume checkpoint). */
@@ -244,8 +255,41 @@ export async function planProxies(
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  noteConstantProxies(req.names, run);
+  const constant = constantProxyNote(req.names, run);
+  if (constant) process.stderr.write(`swapnas: note: ${constant}\n`);
   return { req, run, settings: proxySettings(req, run, data, seed, { network }) };
+}
+
+/** The networks `score --proxies` scores, built when their turn comes; see {@link spaceProxyNetworks}. */
+export interface SpaceProxyNetworks {
+  readonly items: { readonly id: string; readonly net: () => Network }[];
+  /** The builder options of every network. */
+  readonly opts: Readonly<Record<string, unknown>>;
+  /** What the settings say of them: the space and its builder options. */
+  readonly network: Record<string, unknown>;
+  /** The input shape of the first (and every) network. */
+  readonly shape: Shape3;
+}
+
+/**
+ * The networks of `genotypes` under the proxies' protocol: the official protocols score the benchmark's own network
+ * (`evalNetworkFor`, unless channels or cells are given), the SWAP protocol the request's proxy network; an explicit
+ * `classes` holds on either. `inputSize` is the resolved input batch's.
+ */
+export function spaceProxyNetworks<G>(
+  space: SearchSpace<G, object>,
+  request: ScoringRequest,
+  genotypes: readonly G[],
+  f: Pick<ProxyFlags, 'proxyProtocol'> & { channels?: unknown; cells?: unknown; classes?: unknown },
+  inputSize: number,
+): SpaceProxyNetworks {
+  const official = (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
+  const evalNet = official ? spaceEntry(space.name).evalNetworkFor?.(request.target) : undefined;
+  const classes = f.classes !== undefined ? { classes: request.network.classes } : {};
+  const opts = evalNet ? { ...evalNet, inputSize, ...classes } : request.network;
+  const items = genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts as object) }));
+  const shape = items[0]!.net().nodes[0]!.shape as Shape3;
+  return { items, opts, network: { space: space.name, ...opts }, shape };
 }
 
 /** Blocks from 1 MiB served by mmap (malloc's threshold, process-wide): see {@link NativeAddon.mapLargeAllocations}. */
@@ -282,11 +326,10 @@ export async function scoreNetworksWithProxies(
   );
 }
 
-/** Say on stderr when a requested proxy's value cannot tell networks apart under these options (labels, batch). */
-function noteConstantProxies(names: readonly ProxyName[], o: ProxyRunOptions): void {
-  if (!names.includes('epe_nas') || !o.labels) return;
-  const why = epeNasConstant(Array.from(o.labels).slice(0, settingsFor('epe_nas', o).batch));
-  if (why) process.stderr.write(`swapnas: note: ${why}\n`);
+/** Why a requested proxy's value cannot tell networks apart under these options (labels, batch), if it cannot. */
+function constantProxyNote(names: readonly ProxyName[], o: ProxyRunOptions): string | undefined {
+  if (!names.includes('epe_nas') || !o.labels) return undefined;
+  return epeNasConstant(Array.from(o.labels).slice(0, settingsFor('epe_nas', o).batch));
 }
 
 function proxySettings(
@@ -308,10 +351,22 @@ function proxySettings(
   };
 }
 
-/** `swapnas score model.onnx --proxies …`: own weights (default) or `--reinit` with each protocol's init. */
-export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise<string> {
+/** A `score model.onnx --proxies …` result: its json document's parts, the proxies' names, and the notes. */
+export interface OnnxProxiesDoc {
+  readonly settings: Record<string, unknown>;
+  readonly results: Record<string, unknown>[];
+  readonly names: readonly ProxyName[];
+  /** What the import changed and what the options make degenerate (stderr on the command line). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * `score model.onnx --proxies …` on a model file or its bytes: own weights (default) or `--reinit` with each
+ * protocol's init; the command line and the server's `score_onnx` both run it.
+ */
+export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags): Promise<OnnxProxiesDoc> {
   const req = proxyRequest(f);
-  const m = loadOnnxModel(file);
+  const m = loadOnnxModel(model);
   const dims = m.input.dims.slice(1);
   const shape = f.inputShape
     ? (f.inputShape.split(/[,x×\s]+/).map((p) => int('--input-shape', p, 1)) as unknown as Shape3)
@@ -321,10 +376,9 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
   if (shape?.length !== 3)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${file.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,
+      `${m.source.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,
     );
-  const model = onnxProxyModel(m, shape);
-  for (const note of model.notes) process.stderr.write(`swapnas: note: ${note}\n`);
+  const net = onnxProxyModel(m, shape);
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)
   const swapBatch = f.batch !== undefined ? int('--batch', f.batch, 1) : 16;
@@ -334,14 +388,21 @@ export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise
     seed,
     images: data.images,
     ...(data.labels ? { labels: data.labels } : {}),
-    ...(f.reinit ? {} : { weights: model.params }),
+    ...(f.reinit ? {} : { weights: net.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
   };
-  noteConstantProxies(req.names, opts);
-  const row = proxyRow('model', file, await proxyRunner(req, threadsOf(f))(model.net, req.names, opts));
+  const constant = constantProxyNote(req.names, opts);
+  const row = proxyRow('model', m.source, await proxyRunner(req, threadsOf(f))(net.net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, {
     weights: f.reinit ? 'reinit (per protocol)' : 'model',
-    ...(model.notes.length > 0 ? { importNotes: model.notes } : {}),
+    ...(net.notes.length > 0 ? { importNotes: net.notes } : {}),
   });
-  return formatProxyRows([row], req.names, settings, f.format ?? 'json', 'model');
+  return { settings, results: [row], names: req.names, notes: [...net.notes, ...(constant ? [constant] : [])] };
+}
+
+/** `swapnas score model.onnx --proxies …`: the document in `--format`, the notes on stderr. */
+export async function scoreOnnxWithProxies(file: string, f: ProxyFlags): Promise<string> {
+  const d = await onnxProxiesDoc(file, f);
+  for (const note of d.notes) process.stderr.write(`swapnas: note: ${note}\n`);
+  return formatProxyRows(d.results, d.names, d.settings, f.format ?? 'json', 'model');
 }

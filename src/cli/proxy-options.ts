@@ -13,6 +13,9 @@ export interface ProxyFlags {
   proxyBatch?: string;
   /** SWAP's batch S: the batch of every proxy under `--proxy-protocol swap`. */
   batch?: string;
+  /** Per-channel normalisation of an image folder (`--images DIR`, `--image-dir`). */
+  mean?: string;
+  std?: string;
   backend?: string;
   seed?: string;
   format?: string;
@@ -51,16 +54,20 @@ export function addProxyOptions(cmd: Command): Command {
  */
 export function refuseSwapOnlyFlags(cmd: Command, f: ProxyFlags, flags: readonly string[]): void {
   if (f.proxies === undefined) return;
-  const swapProtocol = f.proxyProtocol === 'swap';
   for (const o of cmd.options) {
     const flag = o.long;
-    if (!flag || !flags.includes(flag) || cmd.getOptionValueSource(o.attributeName()) !== 'cli') continue;
-    if (flag === '--batch' && swapProtocol) continue;
-    throw new SwapError(
-      'E_OPTION',
-      flag === '--batch'
-        ? "--batch is SWAP's batch: with --proxies give --proxy-batch (under --proxy-protocol swap, --batch sets S as for SWAP)"
-        : `${flag} applies to SWAP scoring (and what is reported beside it), which --proxies does not run (each proxy follows its protocol, named in the result's settings): drop ${flag}`,
-    );
+    if (flag && flags.includes(flag) && cmd.getOptionValueSource(o.attributeName()) === 'cli')
+      refuseSwapOnly(flag, f.proxyProtocol === 'swap');
   }
+}
+
+/** The refusal of one SWAP-only `flag` given with `--proxies` (none for `--batch` under the SWAP protocol). */
+export function refuseSwapOnly(flag: string, swapProtocol: boolean): void {
+  if (flag === '--batch' && swapProtocol) return;
+  throw new SwapError(
+    'E_OPTION',
+    flag === '--batch'
+      ? "--batch is SWAP's batch: with --proxies give --proxy-batch (under --proxy-protocol swap, --batch sets S as for SWAP)"
+      : `${flag} applies to SWAP scoring (and what is reported beside it), which --proxies does not run (each proxy follows its protocol, named in the result's settings): drop ${flag}`,
+  );
 }

@@ -12,18 +12,12 @@ import { checkOutputFile } from '../io/output-path.js';
 import { memoryLimit } from '../util/limits.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { int, num } from './parse.js';
+import { int, num, numList } from './parse.js';
 import { quote } from '../util/quote.js';
 import type { ScoreOnnxFlags } from './score-onnx-options.js';
 export { addScoreOnnxOptions, type ScoreOnnxFlags } from './score-onnx-options.js';
 
 const CSV_HEAD = 'model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat';
-
-function list(name: string, text: string): number[] {
-  const parts = text.split(/[,\s]+/).filter((s) => s.length > 0);
-  if (parts.length === 0) throw new SwapError('E_OPTION', `${name} needs comma-separated numbers, got ${quote(text)}`);
-  return parts.map((p) => num(name, p));
-}
 
 function parseShape(text: string): Shape3 {
   const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
@@ -161,9 +155,9 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
   if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
   if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
   if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
-  if (f.mean !== undefined) opts.mean = list('--mean', f.mean);
+  if (f.mean !== undefined) opts.mean = numList('--mean', f.mean);
   else if (cifar100) opts.mean = [...CIFAR100_MEAN];
-  if (f.std !== undefined) opts.std = list('--std', f.std);
+  if (f.std !== undefined) opts.std = numList('--std', f.std);
   else if (cifar100) opts.std = [...CIFAR100_STD];
   setInputs(file, f, opts, npy, S);
   return opts;

@@ -5,7 +5,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import type { Backend, BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { checkInputsFit, type NetworkScore, scoreWithBackend, type ScoreSettings } from '../score/swap.js';
-import type { Network, Shape3 } from '../ir/types.js';
+import type { Network } from '../ir/types.js';
 import { batchWarnings, scoreWarnings } from '../score/degenerate.js';
 import { repeatSeed } from '../init/prng.js';
 import { Progress } from '../util/progress.js';
@@ -374,16 +374,9 @@ function guardMemory(
  */
 async function scoreProxies(plan: ScorePlan, f: ScoreFlags): Promise<void> {
   const { space, request } = plan;
-  const official = (f.proxyProtocol ?? 'official') === 'official' && f.channels === undefined && f.cells === undefined;
-  const evalNet = official ? spaceEntry(space.name).evalNetworkFor?.(request.target) : undefined;
-  // an explicit --classes holds on the benchmark's network too (the resolved request carries it)
-  const classes = f.classes !== undefined ? { classes: request.network.classes } : {};
-  const opts = evalNet ? { ...evalNet, inputSize: plan.inputs.h, ...classes } : request.network;
-  const items = plan.genotypes.map((g) => ({ id: space.format(g), net: () => space.build(g, opts) }));
-  const network = { space: space.name, ...opts };
-  const shape = items[0]!.net().nodes[0]!.shape as Shape3;
   // the proxy runs and their output are loaded only here (a plain score call does not pay for them)
-  const { planProxies, scoreNetworksWithProxies } = await import('./proxies.js');
+  const { planProxies, scoreNetworksWithProxies, spaceProxyNetworks } = await import('./proxies.js');
+  const { items, opts, network, shape } = spaceProxyNetworks(space, request, plan.genotypes, f, plan.inputs.h);
   const { ProxyOutput } = await import('./proxy-output.js');
   const planned = await planProxies(shape, f, request.seed, plan.inputs.n, network);
   const { table } = plan;

@@ -10,8 +10,8 @@
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
- * a Pad adds up), Identity, Dropout, Constant, and the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
- * `view(x.size(0), -1)`. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
+ * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
+ * `view(x.size(0), -1)`, and the integer Add/Sub/Mul/Div on the channel count that bounds `x.chunk(k, 1)`'s Slices. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
  * constant's Transpose) was folded on load (src/onnx/fold.ts): such nodes are skipped here.
  *
  * Nodes that no Relu depends on are skipped when unsupported, but the network ends at the model's first graph
@@ -233,6 +233,41 @@ function intVector(v: Val, what: string): (number | 'N')[] {
   fail(`${what} is not a constant integer vector`);
 }
 
+/** `v` as plain integers when it is a constant or a shape value free of the batch size; undefined otherwise. */
+function knownInts(v: Val): number[] | undefined {
+  if (v.k !== 'shape' && v.k !== 'const') return undefined;
+  const xs = intVector(v, '');
+  return xs.every((x): x is number => typeof x === 'number') ? xs : undefined;
+}
+
+const SHAPE_OPS: Readonly<Record<string, (a: number, b: number) => number>> = {
+  Add: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
+  Div: (a, b) => Math.trunc(a / b),
+};
+
+/**
+ * Integer arithmetic on shape values (one side a `Shape` of a feature map, so not folded on load): the slice
+ * bounds PyTorch computes for `x.chunk(k, 1)` from the channel count. True when `n` was such arithmetic.
+ */
+function shapeArithmetic(n: INodeProto, s: ImportState): boolean {
+  const vals = [s.get(n, 0), s.get(n, 1)];
+  if (!vals.some((v) => v.k === 'shape') || !vals.every((v) => v.k === 'shape' || v.k === 'const')) return false;
+  const [a, b] = vals.map(knownInts);
+  if (!a || !b) fail(`${n.opType} ${n.name} of shape values involving the batch size`);
+  if (a.length !== b.length && a.length !== 1 && b.length !== 1)
+    fail(`${n.opType} ${n.name}: shape values do not broadcast`);
+  if (n.opType === 'Div' && b.includes(0)) fail(`Div ${n.name}: division by zero`);
+  const op = SHAPE_OPS[n.opType!]!;
+  const len = Math.max(a.length, b.length);
+  s.set(n, {
+    k: 'shape',
+    v: Array.from({ length: len }, (_, i) => op(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!)),
+  });
+  return true;
+}
+
 /** Imports one ONNX node (its index in `graph.node` is `idx`) into the state, or throws Unsupported. */
 type Importer = (n: INodeProto, s: ImportState, idx: number) => void;
 
@@ -343,6 +378,7 @@ function importPad(n: INodeProto, s: ImportState): void {
 }
 
 function importSum(n: INodeProto, s: ImportState): void {
+  if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
   const xs = (n.input ?? []).map((_, i) => s.ir(n, i));
   if (n.opType === 'Add' && xs.length !== 2) fail('Add needs two inputs');
   const s0 = s.shapeOf(xs[0]!).join('x');
@@ -352,6 +388,7 @@ function importSum(n: INodeProto, s: ImportState): void {
 
 /** `x * 0` (NB201's `none` edge as PyTorch exports it) → a zero node. */
 function importMul(n: INodeProto, s: ImportState): void {
+  if (shapeArithmetic(n, s)) return;
   const a = s.get(n, 0);
   const c = s.get(n, 1);
   const [x, k] =
@@ -418,8 +455,11 @@ function importConcat(n: INodeProto, s: ImportState): void {
 function importSlice(n: INodeProto, s: ImportState): void {
   const x = s.ir3(n, 0);
   const dims = [0, ...s.shapeOf(x)]; // the batch axis may not be sliced
-  const starts = Array.from(tensorValues(s.cst(n, 1)));
-  const ends = Array.from(tensorValues(s.cst(n, 2)));
+  // bounds may be computed from the channel count (`x.chunk`): constants or shape values
+  const bound = (i: number) =>
+    knownInts(s.get(n, i)) ?? fail(`Slice ${n.name}: input ${i} is not a known integer vector`);
+  const starts = bound(1);
+  const ends = bound(2);
   const axes = s.cstValues(n, 3) ?? starts.map((_, i) => i);
   const steps = s.cstValues(n, 4) ?? starts.map(() => 1);
   if (starts.length !== ends.length || axes.length !== starts.length || steps.length !== starts.length)
@@ -519,6 +559,8 @@ export const STRUCTURAL_ONNX_OPS = [
   'Gather',
   'Unsqueeze',
   'Transpose',
+  'Sub',
+  'Div',
 ] as const;
 
 /**
@@ -556,6 +598,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Add: importSum,
   Sum: importSum,
   Mul: importMul,
+  Sub: (n, s) => void (shapeArithmetic(n, s) || fail(`Sub ${n.name} of tensors`)),
+  Div: (n, s) => void (shapeArithmetic(n, s) || fail(`Div ${n.name} of tensors`)),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
   Gather: importGather,

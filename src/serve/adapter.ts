@@ -9,6 +9,7 @@ import type { InputBatch } from '../data/batch.js';
 import { scoringOptionsFromFlags, type ScoringFlags } from '../cli/options.js';
 import { int } from '../cli/parse.js';
 import { formatOnnxScore, onnxOptionsFromFlags, type ScoreOnnxFlags } from '../cli/score-onnx.js';
+import { type ProxyFlags, refuseSwapOnly } from '../cli/proxy-options.js';
 import { repeatSeed } from '../init/prng.js';
 import type { Network } from '../ir/types.js';
 import { scoreOnnxModel } from '../score/onnx-model.js';
@@ -90,14 +91,16 @@ export interface PreparedScore {
 /** What the settings of a `score` request resolve to: the same for every request with those settings. */
 export type ResolvedSettings = Omit<PreparedScore, 'archs' | 'networks'> & { readonly entry: SpaceEntry<unknown> };
 
+/** A space's benchmark table for `truth` (kept warm), or a coded error for a space without one. */
+function loadTruthTable(entry: SpaceEntry<unknown>, space: string, warm: WarmState): BenchmarkTable {
+  if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${space} has no benchmark table`);
+  return warm.tables.get(space, () => entry.loadTable!()) as BenchmarkTable;
+}
+
 async function resolveSettings(f: ArchSettings, warm: WarmState): Promise<ResolvedSettings> {
   const entry = spaceEntry(f.space ?? 'nb201');
   const { request, inputs, labels } = await resolveScoringRequest(scoringOptionsFromFlags(f), {}, warm.resolveMemo);
-  let table: BenchmarkTable | undefined;
-  if (f.truth) {
-    if (!entry.loadTable) throw new SwapError('E_OPTION', `truth: space ${request.space} has no benchmark table`);
-    table = warm.tables.get(request.space, () => entry.loadTable!()) as BenchmarkTable;
-  }
+  const table = f.truth ? loadTruthTable(entry, request.space, warm) : undefined;
   const given = f.labels !== undefined ? givenLabels(f.labels, inputs) : undefined;
   const labelled = given !== undefined || labels !== undefined;
   const fitness = scoreFitness({ fitness: f.fitness, official: f.official, labelled });
@@ -229,7 +232,8 @@ export async function scoreOnnx(
   warm: WarmState,
   signal: AbortSignal,
 ): Promise<ScoreResult> {
-  const ranked = f as ScoreOnnxFlags & { fitness?: string; labels?: string };
+  const ranked = f as ScoreOnnxFlags & { fitness?: string; labels?: string; proxies?: string };
+  if (ranked.proxies !== undefined) return onnxProxies(model, f);
   if (f.referenceModels === undefined && (ranked.fitness !== undefined || ranked.labels !== undefined))
     throw new SwapError('E_OPTION', 'fitness and labels apply to score_onnx with referenceModels (a folder of models)');
   if (f.referenceModels !== undefined) {
@@ -251,10 +255,67 @@ export async function scoreOnnx(
   return JSON.parse(formatOnnxScore(r, 'json')) as ScoreResult;
 }
 
+/** Settings of `score` that set SWAP's scoring, refused with `proxies` (as on the command line). */
+const SWAP_ONLY_ARCHS = ['repeats', 'mu', 'sigma', 'reg', 'batch', 'fitness'] as const;
+
+/** Refuse the `keys` of SWAP's own scoring among a request's settings, as `--proxies` does on the command line. */
+function refuseSwapOnlySettings(given: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys)
+    if (given[k] !== undefined)
+      refuseSwapOnly(
+        k === 'reg' ? '--no-reg' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+        given['proxyProtocol'] === 'swap',
+      );
+}
+
+/**
+ * `score` with `proxies`: `swapnas score <archs…> --proxies … --format json`'s document (the networks of
+ * `spaceProxyNetworks`, the rows in order, `truth` with the table's values when asked).
+ */
+export async function scoreArchProxies(
+  archs: readonly string[],
+  f: ArchSettings,
+  warm: WarmState,
+): Promise<ScoreResult> {
+  const given = f as unknown as Record<string, unknown>;
+  refuseSwapOnlySettings(given, SWAP_ONLY_ARCHS);
+  const entry = spaceEntry(f.space ?? 'nb201');
+  const genotypes = parseArchs(entry, archs);
+  // no size regulariser: the proxies' protocols have none (the data-free rule is not run for them)
+  const { request, inputs } = await resolveScoringRequest(
+    { ...scoringOptionsFromFlags(f), reg: false },
+    {},
+    warm.resolveMemo,
+  );
+  const table = f.truth ? loadTruthTable(entry, request.space, warm) : undefined;
+  const { planProxies, scoreNetworksWithProxies, spaceProxyNetworks } = await import('../cli/proxies.js');
+  const nets = spaceProxyNetworks(entry.space as SearchSpace<unknown, object>, request, genotypes, given, inputs.h);
+  const plan = await planProxies(nets.shape, f as unknown as ProxyFlags, request.seed, inputs.n, nets.network);
+  const results: Record<string, unknown>[] = [];
+  const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
+  await scoreNetworksWithProxies(nets.items, plan, threads, (row) => {
+    results.push(table ? { ...row, truth: truthRow(table, row['arch'] as string) } : row);
+  });
+  const settings = table ? { ...plan.settings, truth: truthInfo(table) } : plan.settings;
+  return { settings, results } as unknown as ScoreResult;
+}
+
+/** Settings of `score_onnx` that set SWAP's scoring, refused with `proxies` (as on the command line). */
+const SWAP_ONLY_ONNX = ['repeats', 'mu', 'sigma', 'bn', 'engine', 'batch', 'referenceModels', 'fitness'] as const;
+
+/** `score_onnx` with `proxies`: `swapnas score model.onnx --proxies …`'s json document (notes in its settings). */
+async function onnxProxies(model: string | Uint8Array, f: ScoreOnnxFlags): Promise<ScoreResult> {
+  refuseSwapOnlySettings(f as unknown as Record<string, unknown>, SWAP_ONLY_ONNX);
+  const { onnxProxiesDoc } = await import('../cli/proxies.js');
+  const doc = await onnxProxiesDoc(model, f as unknown as ProxyFlags);
+  const settings = doc.notes.length > 0 ? { ...doc.settings, notes: doc.notes } : doc.settings;
+  return { settings, results: doc.results } as unknown as ScoreResult;
+}
+
 /**
  * The proxies: SWAP and reg-SWAP (every score result has both), the ensemble fitnesses (the default `fitness`), and
- * the zero-cost proxies of the registry with what each needs (`swapnas score --proxies` computes those; the server
- * does not run them yet).
+ * the zero-cost proxies of the registry with what each needs (`score` and `score_onnx` compute them with their
+ * `proxies` setting, as `swapnas score … --proxies` does).
  */
 export function listProxies(): Record<string, unknown>[] {
   const ensembles = fitnessNames().filter((n) => n !== REG_SWAP_FITNESS);
@@ -286,7 +347,9 @@ export function listProxies(): Record<string, unknown>[] {
     }),
     ...PROXY_NAMES.map((name) => {
       const p = proxySpec(name);
-      return { name, served: false, group: p.group, backward: p.backward, labels: p.labels, protocol: p.protocol };
+      // not a headline of `score`: `score` and `score_onnx` compute it with their `proxies` setting
+      const via = { served: false, setting: 'proxies' };
+      return { name, ...via, group: p.group, backward: p.backward, labels: p.labels, protocol: p.protocol };
     }),
   ];
 }

@@ -55,6 +55,9 @@ export const ARCH_SETTINGS: Readonly<Record<string, Kind>> = {
   truth: 'bool',
   fitness: 'str',
   labels: 'str',
+  proxies: 'str',
+  proxyProtocol: 'str',
+  proxyBatch: 'int',
 };
 
 /** Settings of `score_onnx` (`swapnas score model.onnx` options, camel-cased). */
@@ -82,6 +85,9 @@ export const ONNX_SETTINGS: Readonly<Record<string, Kind>> = {
   referenceModels: 'str',
   fitness: 'str',
   labels: 'str',
+  proxies: 'str',
+  proxyProtocol: 'str',
+  proxyBatch: 'int',
 };
 
 /** Limits a server enforces on one request. */

@@ -1,6 +1,6 @@
 import { isSwapError, SwapError } from '../util/errors.js';
 import { canonicalJson } from '../util/json.js';
-import { listBackends, listProxies, scoreOnnx } from './adapter.js';
+import { listBackends, listProxies, scoreArchProxies, scoreOnnx } from './adapter.js';
 import { scoreCoalesced } from './coalesce.js';
 import {
   parseRequest,
@@ -174,7 +174,9 @@ export class ScoreServer {
     if (this.queue.length >= this.limits.maxQueue)
       throw new SwapError('E_BUSY', `queue full (${this.limits.maxQueue} waiting); retry later`);
     return new Promise<Response>((done) => {
-      const pool = req.method === 'score' ? canonicalJson(req.settings) : undefined;
+      // a proxies request runs alone (its rows are the proxy runner's, not a pooled SWAP pass)
+      const pool =
+        req.method === 'score' && req.settings['proxies'] === undefined ? canonicalJson(req.settings) : undefined;
       const job: Job = { req, key, pool, ac: new AbortController(), done };
       if (req.id !== null) this.active.set(key, job);
       this.queue.push(job);
@@ -224,7 +226,8 @@ export class ScoreServer {
 
   private async run(group: readonly Job[]): Promise<Response[]> {
     const first = group[0]!.req;
-    if (first.method === 'score_onnx') return [await this.runOnnx(group[0]!, first)];
+    if (first.method === 'score_onnx' || first.settings['proxies'] !== undefined)
+      return [await this.runAlone(group[0]!, first)];
     const items = group.map((j) => ({
       archs: (j.req as Extract<ScoringRequest, { method: 'score' }>).archs,
       settings: j.req.settings,
@@ -238,10 +241,14 @@ export class ScoreServer {
     });
   }
 
-  private async runOnnx(job: Job, req: Extract<ScoringRequest, { method: 'score_onnx' }>): Promise<Response> {
+  /** A request that is not pooled: an ONNX model, or architectures with `proxies`. */
+  private async runAlone(job: Job, req: ScoringRequest): Promise<Response> {
     const { ac } = job;
     try {
-      const result = await scoreOnnx(req.model, req.settings, this.warm, ac.signal);
+      const result =
+        req.method === 'score_onnx'
+          ? await scoreOnnx(req.model, req.settings, this.warm, ac.signal)
+          : await scoreArchProxies(req.archs, req.settings, this.warm);
       if (ac.signal.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
       return { id: req.id, result };
     } catch (e) {

@@ -153,6 +153,29 @@ class StdioClientTest(unittest.TestCase):
         self.assertTrue(torch.equal(before, net[1].running_mean))
 
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
+    def test_score_torch_with_proxies_equals_cli(self):
+        if torch is None:
+            self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
+        torch.manual_seed(1)
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1),
+            torch.nn.BatchNorm2d(8),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(8, 10),
+        )
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "net.onnx")
+            # the embedded CIFAR-10 images carry the labels grad_norm and snip need
+            got = self.client.score_torch(net, torch.randn(8, 3, 32, 32), onnx_path=path,
+                                          proxies="grad_norm,snip,synflow,params", proxy_batch=8)
+            want = cli("score", path, "--proxies", "grad_norm,snip,synflow,params", "--proxy-batch", "8")
+        self.assertEqual(got["results"][0]["proxies"], want["results"][0]["proxies"])
+        self.assertEqual(got["settings"]["proxies"], want["settings"]["proxies"])
+        self.assertEqual(got["results"][0]["proxies"]["params"], sum(p.numel() for p in net.parameters()))
+
+    @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_against_reference_models_equals_cli(self):
         if torch is None:
             self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
