@@ -132,6 +132,20 @@ describe('the classifier head of an imported model', () => {
     expect(r.network.nodes.filter((n) => n.op === 'gap')).toHaveLength(1);
   });
 
+  it('a ceil-mode pool imports where it adds no partial window (the same network), and is refused where it would', () => {
+    const ceil = variant((_, nodes) => {
+      const pool = nodes.find((n) => n.opType === 'MaxPool')!;
+      pool.attribute!.find((a) => a.name === 'ceil_mode')!.i = 1;
+    });
+    const layers = (f: string, side: number) => importOnnxModel(loadOnnxModel(f), { inputShape: [3, side, side] });
+    const [a, b] = [layers(HEADNET, 32), layers(ceil, 32)]; // 2x2/2 on a 16x16 map: ceil = floor
+    expect(b.ok && b.network.nodes).toEqual(a.ok && a.network.nodes);
+    const odd = layers(ceil, 30); // a 15x15 map: ceil mode would add a partial window
+    expect(odd.ok).toBe(false);
+    expect(!odd.ok && odd.reason).toMatch(/ceil_mode on a 15x15 map adds a partial window/);
+    expect(layers(HEADNET, 30).ok).toBe(true);
+  });
+
   it('a Softmax after the logits is left out: the network ends at the classifier', () => {
     const file = variant((m, nodes) => {
       nodes.push({ opType: 'Softmax', name: 'sm', input: ['logits'], output: ['probs'] });

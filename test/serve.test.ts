@@ -139,6 +139,13 @@ describe('ScoreServer (in process)', () => {
       code: 'E_OPTION',
       message: expect.stringMatching(/--repeats applies to SWAP scoring/),
     });
+    // a cancelled proxies request answers E_CANCELLED (its runner stops before its next network)
+    const many = Array.from({ length: 24 }, () => formatNb201(sampleNb201(new Rng(3))));
+    const running = s.handle({ id: 'pc', method: 'score', params: { archs: many, proxies: 'all', proxyBatch: 8 } });
+    expect(await s.handle({ id: 'c', method: 'cancel', params: { id: 'pc' } })).toMatchObject({
+      result: { cancelled: true },
+    });
+    expect(await running).toMatchObject({ id: 'pc', error: { code: 'E_CANCELLED' } });
   });
 
   it('resolves equal settings once (in any key order); the rows equal a fresh server’s; bad settings are not kept', async () => {

@@ -314,6 +314,7 @@ export async function scoreNetworksWithProxies(
   plan: ProxyPlan,
   threads: number | undefined,
   emit: (row: Record<string, unknown>, i: number) => void | Promise<void>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const run = proxyRunner(plan.req, threads);
   if (plan.req.engine.backend === 'native') mapLargeBlocks();
@@ -321,7 +322,11 @@ export async function scoreNetworksWithProxies(
   await inOrderWindow(
     items.length,
     proxyWindow(threads),
-    async (i) => proxyRow('arch', items[i]!.id, await run(items[i]!.net(), names, plan.run)),
+    async (i) => {
+      // a cancelled request (the server's) stops before its next network
+      if (signal?.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
+      return proxyRow('arch', items[i]!.id, await run(items[i]!.net(), names, plan.run));
+    },
     emit,
   );
 }

@@ -6,7 +6,7 @@
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
  * bias), BatchNormalization (training mode, ε = `BN_EPS`), Relu, AveragePool / MaxPool (square, symmetric pads,
- * no ceil mode), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
+ * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
@@ -337,7 +337,6 @@ function importPool(n: INodeProto, s: ImportState): void {
   const xv = s.get(n, 0);
   const k = square('kernel_shape', getInts(n, 'kernel_shape'), 0);
   const stride = square('strides', getInts(n, 'strides'), 1);
-  if (getInt(n, 'ceil_mode', 0) !== 0) fail('ceil_mode is not supported');
   if (square('dilations', getInts(n, 'dilations'), 1) !== 1) fail('dilated pooling is not supported');
   let x: number;
   let pad: number;
@@ -351,6 +350,10 @@ function importPool(n: INodeProto, s: ImportState): void {
     const [, h, w] = s.shapeOf(x) as Shape3;
     pad = autoPad(n, h, w, k, stride, 1) ?? symmetricPad(getInts(n, 'pads'));
   }
+  // ceil mode adds a last, partial window only where size + 2·pad − k is not a multiple of the stride
+  const [, h, w] = s.shapeOf(x) as Shape3;
+  if (getInt(n, 'ceil_mode', 0) !== 0 && [h, w].some((d) => (d + 2 * pad - k) % stride !== 0))
+    fail(`ceil_mode on a ${h}x${w} map adds a partial window, which the IR's pools do not have`);
   if (isMax) {
     s.onlyFirstOutputUsed(n);
     if (getInt(n, 'storage_order', 0) !== 0) fail('storage_order');

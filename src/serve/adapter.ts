@@ -276,6 +276,7 @@ export async function scoreArchProxies(
   archs: readonly string[],
   f: ArchSettings,
   warm: WarmState,
+  signal?: AbortSignal,
 ): Promise<ScoreResult> {
   const given = f as unknown as Record<string, unknown>;
   refuseSwapOnlySettings(given, SWAP_ONLY_ARCHS);
@@ -293,9 +294,10 @@ export async function scoreArchProxies(
   const plan = await planProxies(nets.shape, f as unknown as ProxyFlags, request.seed, inputs.n, nets.network);
   const results: Record<string, unknown>[] = [];
   const threads = f.threads !== undefined ? int('--threads', f.threads, 1) : undefined;
-  await scoreNetworksWithProxies(nets.items, plan, threads, (row) => {
+  const keep = (row: Record<string, unknown>) => {
     results.push(table ? { ...row, truth: truthRow(table, row['arch'] as string) } : row);
-  });
+  };
+  await scoreNetworksWithProxies(nets.items, plan, threads, keep, signal);
   const settings = table ? { ...plan.settings, truth: truthInfo(table) } : plan.settings;
   return { settings, results } as unknown as ScoreResult;
 }

@@ -248,7 +248,7 @@ export class ScoreServer {
       const result =
         req.method === 'score_onnx'
           ? await scoreOnnx(req.model, req.settings, this.warm, ac.signal)
-          : await scoreArchProxies(req.archs, req.settings, this.warm);
+          : await scoreArchProxies(req.archs, req.settings, this.warm, ac.signal);
       if (ac.signal.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
       return { id: req.id, result };
     } catch (e) {
