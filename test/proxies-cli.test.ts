@@ -98,6 +98,8 @@ describe('--proxies on score (built dist/)', () => {
     const r = run([...model, '--proxies', 'nwot', '--proxy-protocol', 'swap', '--batch', '4']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).settings.proxies.nwot.batch).toBe(4);
+    const small = run([...model, '--proxies', 'nwot', '--max-model-size', '0.001']); // MiB: the limit holds here too
+    expect(small.stderr).toContain('E_ONNX_TOO_LARGE');
     const truth = run([...model, '--proxies', 'nwot', '--truth']);
     expect([truth.status, truth.stderr]).toEqual([2, expect.stringMatching(/E_OPTION: --truth .*no benchmark table/)]);
   });
@@ -222,6 +224,9 @@ describe('--proxies on score (built dist/)', () => {
       [['--proxies', 'nwot', '--batch', '8'], "E_OPTION: --batch is SWAP's batch: with --proxies give --proxy-batch"],
       [['--proxies', 'nwot', '--repeats', '2'], 'E_OPTION: --repeats applies to SWAP scoring'],
       [['--proxies', 'nwot', '--no-reg'], 'E_OPTION: --no-reg applies to SWAP scoring'],
+      [['--proxy-batch', '8'], 'E_OPTION: --proxy-batch applies with --proxies'],
+      [['--proxies', 'nwot', '--gaussian', '--npy', 'x.npy'], 'E_OPTION: choose'],
+      [['--proxies', 'nwot', '--norm', 'imagenet'], 'E_OPTION: --norm must be cifar10 or cifar100'],
     ];
     for (const [args, code] of cases) {
       const r = run(['score', ARCH, ...TINY_NET, ...args]);

@@ -146,6 +146,22 @@ describe('ScoreServer (in process)', () => {
       result: { cancelled: true },
     });
     expect(await running).toMatchObject({ id: 'pc', error: { code: 'E_CANCELLED' } });
+    // on the reference engine too, whose runs are synchronous: a cancel sent while it runs is read between networks
+    const ref = { archs: many, proxies: 'synflow', backend: 'reference' };
+    const slow = s.handle({ id: 'pr', method: 'score', params: ref });
+    while (s.health().running === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(await s.handle({ id: 'c2', method: 'cancel', params: { id: 'pr' } })).toMatchObject({
+      result: { cancelled: true },
+    });
+    expect(await slow).toMatchObject({ id: 'pr', error: { code: 'E_CANCELLED' } });
+    // the proxies' own settings mean nothing without proxies
+    const stray = (await s.handle({ id: 5, method: 'score', params: { archs: [A], proxyBatch: 8 } })) as {
+      error: { code: string; message: string };
+    };
+    expect(stray.error).toEqual({
+      code: 'E_REQUEST',
+      message: expect.stringMatching(/proxyBatch applies with proxies/),
+    });
   });
 
   it('resolves equal settings once (in any key order); the rows equal a fresh server’s; bad settings are not kept', async () => {

@@ -32,7 +32,7 @@ import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
-import { int, numList } from './parse.js';
+import { int, num, numList } from './parse.js';
 import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 import { quote } from '../util/quote.js';
 import { csvField } from './csv.js';
@@ -120,7 +120,12 @@ export async function proxyImages(
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
   const [c, h, w] = shape;
   const npy = f.input ?? f.npy;
-  const given = f.gaussian || npy !== undefined || f.imageDir !== undefined || f.images !== undefined;
+  const sources = [f.gaussian, npy !== undefined, f.imageDir !== undefined, f.images !== undefined].filter(Boolean);
+  if (sources.length > 1)
+    throw new SwapError('E_OPTION', 'choose one input source: --images, --image-dir, --npy/--input or --gaussian');
+  if (f.norm !== undefined && f.norm !== 'cifar10' && f.norm !== 'cifar100')
+    throw new SwapError('E_OPTION', `--norm must be cifar10 or cifar100, got ${quote(f.norm.slice(0, 40))}`);
+  const given = sources.length > 0;
   // no requested proxy reads images, and none were given: nothing to load (or to check against the network)
   if (count === 0 && !given && f.labels === undefined)
     return {
@@ -169,8 +174,9 @@ export async function proxyImages(
 /** How an image folder is read for a network taking `shape`: its channels, size and `--mean/--std` (or `--norm`). */
 function folderOptions(f: ProxyFlags, count: number, [c, h, w]: Shape3): ImageFolderOptions {
   const cifar100 = f.norm === 'cifar100';
-  const mean = f.mean !== undefined ? numList('--mean', f.mean) : cifar100 ? [...CIFAR100_MEAN] : undefined;
-  const std = f.std !== undefined ? numList('--std', f.std) : cifar100 ? [...CIFAR100_STD] : undefined;
+  // --norm's statistics for the model's channels (a 1-channel model takes the first)
+  const mean = f.mean !== undefined ? numList('--mean', f.mean) : cifar100 ? CIFAR100_MEAN.slice(0, c) : undefined;
+  const std = f.std !== undefined ? numList('--std', f.std) : cifar100 ? CIFAR100_STD.slice(0, c) : undefined;
   return { count, height: h, width: w, channels: c, ...(mean ? { mean } : {}), ...(std ? { std } : {}) };
 }
 
@@ -323,7 +329,9 @@ export async function scoreNetworksWithProxies(
     items.length,
     proxyWindow(threads),
     async (i) => {
-      // a cancelled request (the server's) stops before its next network
+      // a cancelled request (the server's) stops before its next network; the reference engine's runs are
+      // synchronous, so the event loop is given a turn first to read a cancel
+      if (signal) await new Promise((r) => setImmediate(r));
       if (signal?.aborted) throw new SwapError('E_CANCELLED', 'request cancelled');
       return proxyRow('arch', items[i]!.id, await run(items[i]!.net(), names, plan.run));
     },
@@ -371,7 +379,8 @@ export interface OnnxProxiesDoc {
  */
 export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags): Promise<OnnxProxiesDoc> {
   const req = proxyRequest(f);
-  const m = loadOnnxModel(model);
+  const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
+  const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
   const dims = m.input.dims.slice(1);
   const shape = f.inputShape
     ? (f.inputShape.split(/[,x×\s]+/).map((p) => int('--input-shape', p, 1)) as unknown as Shape3)

@@ -16,6 +16,8 @@ export interface ProxyFlags {
   /** Per-channel normalisation of an image folder (`--images DIR`, `--image-dir`). */
   mean?: string;
   std?: string;
+  /** An ONNX model's size limit in MiB. */
+  maxModelSize?: string;
   backend?: string;
   seed?: string;
   format?: string;
@@ -53,7 +55,12 @@ export function addProxyOptions(cmd: Command): Command {
  * be silently ignored. `--batch` is SWAP's batch S, which only `--proxy-protocol swap` reads.
  */
 export function refuseSwapOnlyFlags(cmd: Command, f: ProxyFlags, flags: readonly string[]): void {
-  if (f.proxies === undefined) return;
+  if (f.proxies === undefined) {
+    for (const flag of ['--proxy-protocol', '--proxy-batch'])
+      if (cmd.getOptionValueSource(flag === '--proxy-batch' ? 'proxyBatch' : 'proxyProtocol') === 'cli')
+        throw new SwapError('E_OPTION', `${flag} applies with --proxies`);
+    return;
+  }
   for (const o of cmd.options) {
     const flag = o.long;
     if (flag && flags.includes(flag) && cmd.getOptionValueSource(o.attributeName()) === 'cli')

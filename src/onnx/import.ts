@@ -237,7 +237,7 @@ function intVector(v: Val, what: string): (number | 'N')[] {
 function knownInts(v: Val): number[] | undefined {
   if (v.k !== 'shape' && v.k !== 'const') return undefined;
   const xs = intVector(v, '');
-  return xs.every((x): x is number => typeof x === 'number') ? xs : undefined;
+  return xs.every((x): x is number => typeof x === 'number' && Number.isInteger(x)) ? xs : undefined;
 }
 
 const SHAPE_OPS: Readonly<Record<string, (a: number, b: number) => number>> = {
@@ -255,7 +255,8 @@ function shapeArithmetic(n: INodeProto, s: ImportState): boolean {
   const vals = [s.get(n, 0), s.get(n, 1)];
   if (!vals.some((v) => v.k === 'shape') || !vals.every((v) => v.k === 'shape' || v.k === 'const')) return false;
   const [a, b] = vals.map(knownInts);
-  if (!a || !b) fail(`${n.opType} ${n.name} of shape values involving the batch size`);
+  if (!a || !b) fail(`${n.opType} ${n.name} of shape values involving the batch size (or not integers)`);
+  if (a.length === 0 || b.length === 0) fail(`${n.opType} ${n.name} of an empty shape value`);
   if (a.length !== b.length && a.length !== 1 && b.length !== 1)
     fail(`${n.opType} ${n.name}: shape values do not broadcast`);
   if (n.opType === 'Div' && b.includes(0)) fail(`Div ${n.name}: division by zero`);

@@ -256,12 +256,19 @@ export async function scoreOnnx(
 }
 
 /** Settings of `score` that set SWAP's scoring, refused with `proxies` (as on the command line). */
-const SWAP_ONLY_ARCHS = ['repeats', 'mu', 'sigma', 'reg', 'batch', 'fitness'] as const;
+const SWAP_ONLY_ARCHS = ['repeats', 'mu', 'sigma', 'reg', 'batch', 'fitness', 'targetParams'] as const;
 
-/** Refuse the `keys` of SWAP's own scoring among a request's settings, as `--proxies` does on the command line. */
+/**
+ * Refuse the `keys` of SWAP's own scoring among a request's settings, as `--proxies` does on the command line:
+ * `reg` only when false (`--no-reg`), `fitness` only when it names an ensemble (reg-swap ranks nothing here).
+ */
 function refuseSwapOnlySettings(given: Record<string, unknown>, keys: readonly string[]): void {
   for (const k of keys)
-    if (given[k] !== undefined)
+    if (
+      given[k] !== undefined &&
+      (k !== 'reg' || given[k] === false) &&
+      (k !== 'fitness' || fitnessRule(String(given[k])) !== undefined)
+    )
       refuseSwapOnly(
         k === 'reg' ? '--no-reg' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
         given['proxyProtocol'] === 'swap',

@@ -141,6 +141,9 @@ export function parseSettings(
     if (!kind) throw bad(`unknown setting ${clip(k)} (known: ${Object.keys(known).join(', ')})`);
     out[k] = setting(k, kind, v);
   }
+  // as on the command line: the proxies' own options mean nothing without proxies
+  for (const k of ['proxyProtocol', 'proxyBatch'])
+    if (out[k] !== undefined && out['proxies'] === undefined) throw bad(`setting ${k} applies with proxies`);
   return out;
 }
 
