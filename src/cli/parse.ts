@@ -51,6 +51,13 @@ export function numList(name: string, text: string): number[] {
   return parts.map((p) => num(name, p));
 }
 
+/** `--input-shape C,H,W` (also `CxHxW`): three positive integers. */
+export function inputShapeArg(text: string): [number, number, number] {
+  const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
+  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${quote(text)}`);
+  return parts.map((p) => int('--input-shape', p, 1)) as [number, number, number];
+}
+
 /** A seed flag: an integer in [0, 2^32) (one message for every seed flag). */
 export function seedArg(name: string, text: string): number {
   const v = int(name, text, 0);

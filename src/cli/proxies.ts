@@ -32,7 +32,7 @@ import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
 import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
-import { int, num, numList } from './parse.js';
+import { inputShapeArg, int, num, numList } from './parse.js';
 import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
 import { quote } from '../util/quote.js';
 import { csvField } from './csv.js';
@@ -383,7 +383,7 @@ export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags):
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
   const dims = m.input.dims.slice(1);
   const shape = f.inputShape
-    ? (f.inputShape.split(/[,x×\s]+/).map((p) => int('--input-shape', p, 1)) as unknown as Shape3)
+    ? inputShapeArg(f.inputShape)
     : dims.every((d) => typeof d === 'number' && d > 0)
       ? (dims as unknown as Shape3)
       : undefined;

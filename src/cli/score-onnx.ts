@@ -12,18 +12,12 @@ import { checkOutputFile } from '../io/output-path.js';
 import { memoryLimit } from '../util/limits.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { int, num, numList } from './parse.js';
+import { inputShapeArg, int, num, numList } from './parse.js';
 import { quote } from '../util/quote.js';
 import type { ScoreOnnxFlags } from './score-onnx-options.js';
 export { addScoreOnnxOptions, type ScoreOnnxFlags } from './score-onnx-options.js';
 
 const CSV_HEAD = 'model,engine,swap,reg_swap,params,reg_factor,recorded,per_repeat';
-
-function parseShape(text: string): Shape3 {
-  const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
-  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${quote(text)}`);
-  return parts.map((p) => int('--input-shape', p, 1)) as unknown as Shape3;
-}
 
 /** Refuse the flags of `swapnas score` that configure a search space's architectures or proxy network. */
 function rejectSpaceFlags(f: ScoreOnnxFlags): void {
@@ -151,7 +145,7 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
     maxMemory: memoryLimit(f.maxMemory),
   };
   if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
-  if (f.inputShape !== undefined) opts.inputShape = parseShape(f.inputShape);
+  if (f.inputShape !== undefined) opts.inputShape = inputShapeArg(f.inputShape);
   if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
   if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
   if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
