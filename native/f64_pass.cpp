@@ -28,7 +28,7 @@ struct BnRecord {
 };
 
 // x-hat and 1/sigma: batch mean and biased variance (two passes, as bnTrainInto) or the running statistics.
-void bnNormalise(bool train, const Vec& x, int S, int C, size_t HW, const double* runMean, const double* runVar, BnRecord& r) {
+void bnNormalise(bool train, const Vec& x, int S, int C, size_t HW, const double* runMean, const double* runVar, double eps, BnRecord& r) {
   r.xhat.assign(x.size(), 0.0);
   r.inv.assign(static_cast<size_t>(C), 0.0);
   const double N = static_cast<double>(S) * static_cast<double>(HW);
@@ -46,7 +46,7 @@ void bnNormalise(bool train, const Vec& x, int S, int C, size_t HW, const double
         }
       var = sq / N;
     }
-    r.inv[c] = 1 / std::sqrt(var + kBnEps);
+    r.inv[c] = 1 / std::sqrt(var + eps);
     for (int s = 0; s < S; ++s)
       for (size_t i = 0; i < HW; ++i) {
         const size_t k = (static_cast<size_t>(s) * C + c) * HW + i;
@@ -236,7 +236,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
         break;
       }
       BnRecord& r = bn_records_[i];
-      bnNormalise(bn_ == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, r);
+      bnNormalise(bn_ == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, n.eps, r);
       hold(r.xhat);
       if (!n.affine) {
         y = r.xhat;  // the reference copies x-hat (1 * x-hat + 0 would turn -0 into +0)

@@ -190,7 +190,7 @@ float* Executor::runBn(const Pass& p, const Node& n, int i, size_t total) {
   ScopedTimer t(timing_.bn, timed_);
   const float* x = in(n, 0);
   float* y = takeOrAcquire(p, n, i, 0, total);
-  batchNorm(x, y, p.S, n.c, static_cast<size_t>(n.h) * n.w);
+  batchNorm(x, y, p.S, n.c, static_cast<size_t>(n.h) * n.w, n.eps);
   return y;
 }
 

@@ -432,7 +432,7 @@ void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int
 }  // namespace
 
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
-               const float* runMean, const float* runVar, int c0, int c1) {
+               const float* runMean, const float* runVar, double eps, int c0, int c1) {
   const double N = static_cast<double>(S) * HW;
   std::vector<double> mean(runMean, runMean + C), var(runVar, runVar + C);
   if (train) {
@@ -441,7 +441,7 @@ void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, i
     for (; c < c1; ++c) bnMeanVar<1>(x, S, C, HW, c, N, mean.data(), var.data());
   }
   for (int c = c0; c < c1; ++c) {
-    inv[c] = 1.0 / std::sqrt(var[c] + kBnEps);
+    inv[c] = 1.0 / std::sqrt(var[c] + eps);
     const double g = gamma[c], b = beta[c], ic = inv[c], m = mean[c];
     for (int s = 0; s < S; ++s) {
       const size_t o = (static_cast<size_t>(s) * C + c) * HW;

@@ -54,7 +54,7 @@ void channelSums(const float* a, const float* b, int S, int C, size_t HW, float*
 // BN forward with parameters, for channels [c0, c1) of C. Train: batch mean / biased variance; Eval: running
 // statistics. Writes x-hat, 1/sigma per channel and y = gamma * x-hat + beta.
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,
-               const float* runMean, const float* runVar, int c0, int c1);
+               const float* runMean, const float* runVar, double eps, int c0, int c1);
 
 // BN backward for channels [c0, c1) of C: dx (overwrites), dgamma / dbeta (overwrite, may be null). Eval mode without
 // dgamma / dbeta reads no x-hat (dx = gamma / sigma * dy).

@@ -1,5 +1,6 @@
 #include "ir.h"
 
+#include <cstring>
 #include <string>
 
 #include "common.h"
@@ -108,6 +109,10 @@ void decodeBn(const NodeArgs& p) {
   expectMap(p.id, p.n, x);
   expectShape(p.id, p.n, 3, x.c, x.h, x.w);
   p.n.affine = p.a[attr::Bn::Affine] != 0;
+  // epsilon as the two 32-bit halves of a double, so the model's value reaches every kernel unrounded
+  const uint64_t bits = (static_cast<uint64_t>(static_cast<uint32_t>(p.a[attr::Bn::EpsHi])) << 32) | static_cast<uint32_t>(p.a[attr::Bn::EpsLo]);
+  std::memcpy(&p.n.eps, &bits, sizeof bits);
+  if (!(p.n.eps > 0) || !(p.n.eps < 1)) bad(p.id, p.n, "epsilon must be in (0, 1)");
 }
 
 void decodeRelu(const NodeArgs& p) {
@@ -161,7 +166,8 @@ void decodeLinear(const NodeArgs& p) {
   n.fout = p.a[A::Fout];
   n.bias = p.a[A::Bias] != 0;
   const Node& x = p.in(0);
-  if (x.rank != 1 || x.c != n.fin) bad(p.id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(x));
+  // a map is read flattened (NCHW is already PyTorch's flatten order)
+  if ((x.rank != 1 && x.rank != 3) || x.numel() != static_cast<size_t>(n.fin)) bad(p.id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(x));
   expectShape(p.id, n, 1, n.fout, 1, 1);
   if (static_cast<size_t>(n.fin) * n.fout > kMaxNumel) bad(p.id, n, "weight tensor too large");
 }

@@ -29,8 +29,9 @@ struct Node {
   int c0 = 0, h0 = 0, w0 = 0;
   // relu on a 4-D tensor: its output feeds the pattern count
   bool recorded = false;
-  // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not)
+  // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
+  double eps = kBnEps;
 
   size_t numel() const { return static_cast<size_t>(c) * h * w; }
 };

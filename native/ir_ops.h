@@ -8,8 +8,8 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 1;
-// BatchNorm epsilon of every backend (BN_EPS).
+inline constexpr int32_t kIrVersion = 2;
+// Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
 // Opcodes of the flat program.
@@ -32,7 +32,7 @@ inline constexpr int32_t kOpCount = 12;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 1, 1, 4, 3, 0, 0, 0, 0, 3, 3};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 1, 4, 3, 0, 0, 0, 0, 3, 3};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -40,7 +40,7 @@ struct Conv {
   enum : int { Cin = 0, Cout = 1, K = 2, Stride = 3, Pad = 4, Dilation = 5, Groups = 6, Bias = 7 };
 };
 struct Bn {
-  enum : int { Affine = 0 };
+  enum : int { Affine = 0, EpsHi = 1, EpsLo = 2 };
 };
 struct Relu {
   enum : int { Recorded = 0 };

@@ -214,7 +214,7 @@ void avgPool3x3(const Node& n, const Node& in, const float* x, float* y, int S) 
 
 }  // namespace
 
-void batchNorm(const float* x, float* y, int S, int C, size_t HW) {
+void batchNorm(const float* x, float* y, int S, int C, size_t HW, double eps) {
   const size_t per = static_cast<size_t>(C) * HW;
   const double count = static_cast<double>(S) * static_cast<double>(HW);
   for (int c = 0; c < C; ++c) {
@@ -223,7 +223,7 @@ void batchNorm(const float* x, float* y, int S, int C, size_t HW) {
     for (int s = 0; s < S; ++s) shiftedSums(x + s * per + c * HW, HW, k, sum1, sum2);
     const double mean = k + sum1 / count;
     const double var = std::max(0.0, (sum2 - sum1 * sum1 / count) / count);
-    const double inv = 1 / std::sqrt(var + kBnEps);
+    const double inv = 1 / std::sqrt(var + eps);
     for (int s = 0; s < S; ++s) normalize(x + s * per + c * HW, y + s * per + c * HW, HW, mean, inv);
   }
 }

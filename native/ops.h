@@ -10,7 +10,7 @@ namespace swapnas {
 
 // Batch-statistics BatchNorm (biased variance, gamma = 1, beta = 0) over S samples of C x HW; statistics in
 // double from one shifted pass (the reference's two passes give the same float32 outputs up to rare last-bit ties).
-void batchNorm(const float* x, float* y, int S, int C, size_t HW);
+void batchNorm(const float* x, float* y, int S, int C, size_t HW, double eps);
 
 void relu(const float* x, float* y, size_t count);
 

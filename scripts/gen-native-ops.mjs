@@ -38,7 +38,7 @@ export function renderNativeOpsHeader(ops, c) {
     '',
     `inline constexpr int32_t kIrMagic = 0x${c.magic.toString(16)};`,
     `inline constexpr int32_t kIrVersion = ${c.version};`,
-    '// BatchNorm epsilon of every backend (BN_EPS).',
+    "// Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.",
     `inline constexpr double kBnEps = ${cppDouble(c.bnEps)};`,
     '',
     '// Opcodes of the flat program.',

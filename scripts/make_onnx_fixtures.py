@@ -290,6 +290,22 @@ class ChunkNet(nn.Module):
         return self.fc(torch.cat([a, self.branch(b)], 1).mean(dim=(2, 3)))
 
 
+class FlatHeadNet(nn.Module):
+    """A LeNet / VGG head: conv-BN(eps 1e-3)-ReLU-maxpool twice, the 8x8 map flattened by `view(x.size(0), -1)`
+    into Linear-ReLU-Dropout-Linear (no global pool)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 6, 5, padding=2, bias=False), nn.BatchNorm2d(6, eps=1e-3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8, eps=1e-3), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Linear(8 * 8 * 8, 24), nn.ReLU(), nn.Dropout(0.0), nn.Linear(24, 10))
+
+    def forward(self, x):
+        x = self.features(x)
+        return self.classifier(x.view(x.size(0), -1))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -398,6 +414,12 @@ def main():
     m = ChunkNet()
     gaussian_init(m)
     add("chunknet", m, 13, [16], dynamic=True, seed=8, note="x.chunk(2, 1): Slice bounds computed from the channel count")
+
+    torch.manual_seed(9)
+    m = FlatHeadNet()
+    gaussian_init(m)
+    add("flathead", m, 13, [16], dynamic=True, seed=9,
+        note="a map flattened into Linear-ReLU-Dropout-Linear (no global pool); BatchNorm eps 1e-3")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

@@ -221,6 +221,25 @@ describe('native addon: parity with the reference on generic graphs', () => {
   });
 });
 
+describe("native addon: a BatchNorm's own epsilon", () => {
+  it('counts equal the reference with ε = 0.3 on every BN, and differ from ε = 1e-5', async () => {
+    const rng = new Rng(78);
+    const nets = Array.from({ length: 8 }, () => genericNet(rng, 8)).map((net) => ({
+      ...net,
+      nodes: net.nodes.map((n) => (n.op === 'bn' ? { ...n, eps: 0.3 } : n)),
+    }));
+    const batch = randomBatch(33, 3, 8, 9);
+    const seeds = [repeatSeed(6, 33)];
+    const counts = await addon.countPatterns(job(nets, batch, seeds), () => {});
+    nets.forEach((net, i) => expect(counts[i], `graph ${i}`).toBe(referenceCount(net, batch, seeds[0]!)));
+    const plain = nets.map((net) => ({
+      ...net,
+      nodes: net.nodes.map((n) => (n.op === 'bn' ? { ...n, eps: undefined } : n)),
+    }));
+    expect(plain.some((net, i) => referenceCount(net, batch, seeds[0]!) !== counts[i])).toBe(true);
+  });
+});
+
 describe('native addon: worker behaviour', () => {
   const big = [
     buildNb201Network(

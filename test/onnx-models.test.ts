@@ -53,6 +53,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'senet@16',
         'padnet@16',
         'chunknet@16',
+        'flathead@16',
       ]),
     );
   });
@@ -131,6 +132,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['padnet', 16],
       // x.chunk(2, 1): Slice bounds computed from the channel count
       ['chunknet', 16],
+      // a map flattened into a Linear head (no global pool), BatchNorm eps 1e-3
+      ['flathead', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -11,7 +11,14 @@ import { countMacs, countParams } from '../src/ir/analysis.js';
 import { networkToOnnx, exportNetworkOnnx } from '../src/onnx/export.js';
 import { ONNX_IMPORTERS, STRUCTURAL_ONNX_OPS, importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { convProgram, PROGRAMS, type ProgramSpec, UNIFORM_BYTES } from '../src/backends/webgpu/programs.js';
+import {
+  batchnormProgram,
+  convProgram,
+  PROGRAMS,
+  type ProgramSpec,
+  programKey,
+  UNIFORM_BYTES,
+} from '../src/backends/webgpu/programs.js';
 import { packageRoot } from '../src/native/loader.js';
 
 /** A small network holding every op of the table at least once. */
@@ -23,6 +30,13 @@ function everyOp(): Network {
   const sum = b.add([sl, b.zero([4, 3, 3])]);
   const cat = b.relu(b.concat([sum, sl])); // 8x3x3
   return b.finish(b.linear(b.gap(cat), 10));
+}
+
+/** A LeNet-style head: a map flattened into a Linear (through a ReLU'd hidden layer). */
+function flatHead(): Network {
+  const b = new GraphBuilder([3, 8, 8]);
+  const m = b.maxpool(b.relu(b.conv(b.input, 4, 3)), 2, 2, 0); // 4x4x4, read flattened: 64 features
+  return b.finish(b.linear(b.relu(b.linear(m, 12)), 10));
 }
 
 describe('op specification', () => {
@@ -90,14 +104,15 @@ describe('generated native header (native/ir_ops.h)', () => {
 
 describe('ONNX mapping', () => {
   it('every exported ONNX node has an op type its IR op declares', () => {
-    const net = everyOp();
-    const { model } = networkToOnnx(net, { seed: 3 });
     const seen = new Map<OpName, Set<string>>();
-    for (const n of model.graph!.node!) {
-      const id = Number(/^[a-z]+_(\d+)/.exec(n.name ?? '')?.[1]);
-      const op = net.nodes[id]!.op;
-      expect(OPS[op].onnx.export, `${n.name}`).toContain(n.opType);
-      seen.set(op, (seen.get(op) ?? new Set()).add(n.opType!));
+    for (const net of [everyOp(), flatHead()]) {
+      const { model } = networkToOnnx(net, { seed: 3 });
+      for (const n of model.graph!.node!) {
+        const id = Number(/^[a-z]+_(\d+)/.exec(n.name ?? '')?.[1]);
+        const op = net.nodes[id]!.op;
+        expect(OPS[op].onnx.export, `${n.name}`).toContain(n.opType);
+        seen.set(op, (seen.get(op) ?? new Set()).add(n.opType!));
+      }
     }
     for (const s of OP_LIST) {
       if (s.op === 'input' || s.op === 'add') continue; // the graph input; add is Add or Sum by arity
@@ -111,11 +126,13 @@ describe('ONNX mapping', () => {
   });
 
   it('export then import rebuilds the same IR', () => {
-    const net = everyOp();
-    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 1 })), { inputShape: [3, 8, 8] });
-    if (!imp.ok) throw new Error(imp.reason);
-    expect(imp.network.nodes).toEqual(net.nodes);
-    expect(imp.network.output).toBe(net.output);
+    for (const net of [everyOp(), flatHead()]) {
+      const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 1 })), { inputShape: [3, 8, 8] });
+      if (!imp.ok) throw new Error(imp.reason);
+      expect(imp.network.nodes).toEqual(net.nodes);
+      expect(imp.network.output).toBe(net.output);
+    }
+    expect(flatHead().nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
   });
 });
 
@@ -163,7 +180,10 @@ describe('WGSL uniform structs and bindings', () => {
 
   it('the BatchNorm shader takes its epsilon from the op table', () => {
     expect(wgslLayout('batchnorm.wgsl').required).toContain('EPS');
-    expect(PROGRAMS.batchnorm.constants.EPS).toBe(BN_EPS);
+    expect(PROGRAMS.batchnorm.constants?.EPS).toBe(BN_EPS);
+    // a model's own ε gets its own pipeline
+    expect(batchnormProgram(1e-3).constants?.EPS).toBe(1e-3);
+    expect(programKey(batchnormProgram(1e-3), 128)).not.toBe(programKey(PROGRAMS.batchnorm, 128));
   });
 
   it('every shader is used by a program', () => {

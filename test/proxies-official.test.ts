@@ -17,7 +17,7 @@ import { grasp } from '../src/proxies/grasp.js';
 import { l2Norm, saliencies, synflow } from '../src/proxies/saliency.js';
 import type { ProxyValue } from '../src/proxies/value.js';
 import { vkdnw } from '../src/proxies/vkdnw.js';
-import { zen } from '../src/proxies/zen.js';
+import { withoutPreGap, zen } from '../src/proxies/zen.js';
 import { zico } from '../src/proxies/zico.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
@@ -82,7 +82,9 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(meco(net, params, one.data, 1), e.meco);
   });
 
-  it('zen (NASLib, and ZenNAS where present)', () => {
+  it('zen (NASLib, and ZenNAS where present); null with the reason on a head without a global pool', () => {
+    if (!e.zen_naslib)
+      expect(withoutPreGap(net)).toMatchObject({ value: null, reason: expect.stringMatching(/pre_GAP/) });
     for (const z of [e.zen_naslib, e.zen_zennas].filter(Boolean)) {
       const zx = npy(z.inputs);
       const m = model(z.onnx, zx.shape);

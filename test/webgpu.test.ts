@@ -323,6 +323,22 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     }
   });
 
+  it("a BatchNorm's own epsilon and a linear layer reading a map flattened equal the reference", async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const r1 = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }), true, undefined, 0.5));
+    const r2 = b.relu(b.bn(b.conv(r1, 4, 3, { pad: 1 })));
+    const lin = b.linear(b.maxpool(r2, 2, 2, 0), 6); // 4x4x4 read flattened
+    const net = b.finish(lin);
+    const batch = gaussianBatch(12, 3, 8, 8, 3);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [7] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 7));
+    const ins = await inspect(be, net, batch, 7, [lin], true);
+    checkAgainstReference(net, batch, 7, ins);
+    // ε = 0.5 moves the normalised values far beyond rounding: read as 1e-5 the count would differ
+    const plain = { ...net, nodes: net.nodes.map((n) => (n.op === 'bn' ? { ...n, eps: undefined } : n)) };
+    expect(referenceCount(plain, batch, 7)).not.toBe(count);
+  });
+
   it('scores many networks × seeds per call, reuses pipelines and buffers, and honours cancellation', async () => {
     const rng = new Rng(5);
     const nets = Array.from({ length: 6 }, () => buildNb201Network(sampleNb201(rng), TINY));

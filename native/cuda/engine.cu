@@ -94,7 +94,7 @@ __global__ void convKernel(const float* __restrict__ x, const float* __restrict_
 
 // Batch statistics per channel: shifted sums in double (shift = the channel's first value of sample 0, as the
 // CPU engine), then mean and 1/sqrt(var + eps) in double. One block per channel.
-__global__ void bnStatsKernel(const float* __restrict__ x, double* __restrict__ stats, int S, int C, int HW) {
+__global__ void bnStatsKernel(const float* __restrict__ x, double* __restrict__ stats, int S, int C, int HW, double eps) {
   const int c = blockIdx.x;
   const size_t per = static_cast<size_t>(C) * HW;
   const double kshift = static_cast<double>(x[static_cast<size_t>(c) * HW]);
@@ -123,7 +123,7 @@ __global__ void bnStatsKernel(const float* __restrict__ x, double* __restrict__ 
     const double mean = kshift + sum1 / count;
     const double var = fmax(0.0, (sum2 - sum1 * sum1 / count) / count);
     stats[2 * c] = mean;
-    stats[2 * c + 1] = 1.0 / sqrt(var + kBnEps);
+    stats[2 * c + 1] = 1.0 / sqrt(var + eps);
   }
 }
 
@@ -450,7 +450,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       }
       y = it.a.floats(total);
       const int HW = n.h * n.w;
-      bnStatsKernel<<<n.c, kThreads, 0, stream_>>>(x(0), it.stats, S, n.c, HW);
+      bnStatsKernel<<<n.c, kThreads, 0, stream_>>>(x(0), it.stats, S, n.c, HW, n.eps);
       bnApplyKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, it.stats, n.c, HW, total);
       break;
     }

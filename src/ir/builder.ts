@@ -1,5 +1,5 @@
 import type { IRNode, LayerSpec, Network, Shape, Shape3 } from './types.js';
-import { inferShape } from './ops.js';
+import { BN_EPS, inferShape } from './ops.js';
 import { SwapError } from '../util/errors.js';
 
 function is3(s: Shape): s is Shape3 {
@@ -63,10 +63,18 @@ export class GraphBuilder {
     );
   }
 
-  /** BatchNorm; `momentum` (PyTorch's) only when it is not 0.1. */
-  bn(x: number, affine = true, momentum?: number): number {
+  /** BatchNorm; `momentum` (PyTorch's) only when it is not 0.1, `eps` only when it is not `BN_EPS`. */
+  bn(x: number, affine = true, momentum?: number, eps?: number): number {
     this.shape3(x);
-    return this.push({ op: 'bn', affine, ...(momentum !== undefined ? { momentum } : {}) }, [x]);
+    return this.push(
+      {
+        op: 'bn',
+        affine,
+        ...(momentum !== undefined ? { momentum } : {}),
+        ...(eps !== undefined && eps !== BN_EPS ? { eps } : {}),
+      },
+      [x],
+    );
   }
 
   relu(x: number): number {
@@ -125,10 +133,11 @@ export class GraphBuilder {
     return this.push({ op: 'gap' }, [x]);
   }
 
+  /** A fully connected layer on flat features, or on a map it flattens (C·H·W features, PyTorch's order). */
   linear(x: number, fout: number, bias = true): number {
     const s = this.shape(x);
-    if (s.length !== 1) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input');
-    return this.push({ op: 'linear', fin: s[0], fout, bias }, [x]);
+    if (s.length !== 1 && s.length !== 3) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input or a map');
+    return this.push({ op: 'linear', fin: s.reduce((a, d) => a * d, 1), fout, bias }, [x]);
   }
 
   finish(output: number, meta?: Record<string, string | number>): Network {

@@ -20,7 +20,19 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 1;
+export const IR_VERSION = 2;
+
+/** A BatchNorm's ε: its own, or {@link BN_EPS}. */
+export function bnEps(n: { readonly eps?: number }): number {
+  return n.eps ?? BN_EPS;
+}
+
+/** The high and low 32-bit words (as signed int32) of a float64's bits. */
+export function float64Words(x: number): [number, number] {
+  const v = new DataView(new ArrayBuffer(8));
+  v.setFloat64(0, x);
+  return [v.getInt32(0), v.getInt32(4)];
+}
 
 /** The attributes of an op (a layer spec narrowed to `op: K`). */
 export type SpecOf<K extends OpName> = LayerSpec & { readonly op: K };
@@ -140,8 +152,17 @@ const bn: OpSpec<'bn'> = {
   opcode: 2,
   native: 'Bn',
   arity: 1,
-  attrs: [['affine', (n) => n.affine]],
-  shape: (_a, ins) => map3('bn', ins[0]),
+  // ε travels as the two halves of its float64 bits (high word first), so native kernels use the very value
+  attrs: [
+    ['affine', (n) => n.affine],
+    ['epsHi', (n) => float64Words(bnEps(n))[0]],
+    ['epsLo', (n) => float64Words(bnEps(n))[1]],
+  ],
+  shape: (a, ins) => {
+    const eps = bnEps(a);
+    if (!(eps > 0 && eps < 1)) throw new SwapError('E_IR_SHAPE', `bn epsilon ${eps} is not in (0, 1)`);
+    return map3('bn', ins[0]);
+  },
   params: (n) => (n.affine ? 2 * n.shape[0] : 0),
   macs: none,
   onnx: { export: ['BatchNormalization'], import: ['BatchNormalization'] },
@@ -274,16 +295,18 @@ const linear: OpSpec<'linear'> = {
     ['fout', (n) => n.fout],
     ['bias', (n) => n.bias],
   ],
+  // A 4-D map is flattened first (`torch.flatten(x, 1)`: the NCHW layout is already the flat order), so a
+  // VGG / LeNet head needs no op of its own.
   shape: (a, ins) => {
     const s = ins[0];
-    if (s?.length !== 1) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input');
-    if (s[0] !== a.fin) throw new SwapError('E_IR_SHAPE', `linear expects ${a.fin} features, got ${s[0]}`);
+    if (s?.length !== 1 && s?.length !== 3) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input or a map');
+    if (numel(s) !== a.fin) throw new SwapError('E_IR_SHAPE', `linear expects ${a.fin} features, got ${numel(s)}`);
     return [a.fout];
   },
   weight: (a) => [a.fout, a.fin],
   params: (n) => n.fin * n.fout + (n.bias ? n.fout : 0),
   macs: (n) => n.fin * n.fout,
-  onnx: { export: ['Gemm'], import: ['Gemm', 'MatMul'] },
+  onnx: { export: ['Flatten', 'Gemm'], import: ['Gemm', 'MatMul'] },
 };
 
 const slice: OpSpec<'slice'> = {

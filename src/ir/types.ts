@@ -37,6 +37,8 @@ export interface BatchNormNode {
    * running statistics; only Zen, which reads the running variance after its two passes, depends on it.
    */
   readonly momentum?: number;
+  /** ε when it is not {@link BN_EPS} (an imported model's, e.g. torchvision Inception's 1e-3). */
+  readonly eps?: number;
 }
 export interface ReluNode {
   readonly op: 'relu';

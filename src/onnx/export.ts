@@ -4,7 +4,7 @@
  * Semantics are exactly what swapnas scores:
  * - Each op's ONNX node(s) come from one exporter per op ({@link EXPORTERS}), the op types listed in `ir/ops.ts`.
  * - Conv/Gemm weights are the PRNG weights of the given seed (element i of node t's weight = `gaussian(seed, t, i)`
- *   in PyTorch layout), biases 0; BatchNormalization has γ=1, β=0, ε=`BN_EPS` and **training_mode=1**, so ONNX
+ *   in PyTorch layout), biases 0; BatchNormalization has γ=1, β=0, ε (its own, else `BN_EPS`) and **training_mode=1**, so ONNX
  *   Runtime normalises with the batch statistics (biased variance), as PyTorch does in train mode. The
  *   running-mean/variance outputs of training-mode BN are declared but unused.
  * - Every IR node becomes one ONNX node in IR order (the `zero` node, which has no inputs, becomes
@@ -13,7 +13,7 @@
  * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
  */
 import { neededNodes } from '../ir/analysis.js';
-import { BN_EPS, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
+import { bnEps, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
 import { fillGaussian } from '../init/prng.js';
 import { SwapError } from '../util/errors.js';
@@ -75,6 +75,8 @@ interface ExportCtx {
   readonly inits: ITensorProto[];
   /** Tensor name of node `id`'s output. */
   readonly src: (id: number) => string;
+  /** Per-sample shape of node `id`'s output. */
+  readonly shape: (id: number) => readonly number[];
   /** Declare node `tensor`'s PRNG weight (an initializer or a graph input). */
   readonly weight: (name: string, dims: number[], tensor: number) => void;
   /** A constant float initializer. */
@@ -120,7 +122,7 @@ function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
       [c.src(n.inputs[0]!), `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
       [out(n.id), `${p}_running_mean`, `${p}_running_var`],
       `bn_${n.id}`,
-      [attrFloat('epsilon', BN_EPS), attrFloat('momentum', 1 - (n.momentum ?? 0.1)), attrInt('training_mode', 1)],
+      [attrFloat('epsilon', bnEps(n)), attrFloat('momentum', 1 - (n.momentum ?? 0.1)), attrInt('training_mode', 1)],
     ),
   );
 }
@@ -166,8 +168,14 @@ function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
 }
 
 function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
+  const ins = weightedInputs(n, c);
+  if (c.shape(n.inputs[0]!).length !== 1) {
+    // a map is read flattened: torch.flatten(x, 1)
+    c.nodes.push(node('Flatten', [ins[0]!], [`${out(n.id)}_flat`], `linear_${n.id}_flatten`, [attrInt('axis', 1)]));
+    ins[0] = `${out(n.id)}_flat`;
+  }
   c.nodes.push(
-    node('Gemm', weightedInputs(n, c), [out(n.id)], `linear_${n.id}`, [
+    node('Gemm', ins, [out(n.id)], `linear_${n.id}`, [
       attrFloat('alpha', 1),
       attrFloat('beta', 1),
       attrInt('transA', 0),
@@ -227,7 +235,8 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const constant = (name: string, dims: number[], value: number) =>
     inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
 
-  const ctx: ExportCtx = { nodes, inits, src, weight, constant };
+  const shape = (id: number) => net.nodes[id]!.shape;
+  const ctx: ExportCtx = { nodes, inits, src, shape, weight, constant };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);

@@ -5,10 +5,11 @@
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, ε = `BN_EPS`), Relu, AveragePool / MaxPool (square, symmetric pads,
+ * bias), BatchNormalization (training mode, the model's ε), Relu, AveragePool / MaxPool (square, symmetric pads,
  * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
- * Squeeze, Gemm,
+ * Squeeze, Flatten / Reshape(N, -1) of a feature map read by a Gemm or MatMul (through Relu / Dropout: a LeNet or
+ * VGG head; the IR's linear reads a map flattened), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
  * `view(x.size(0), -1)`, and the integer Add/Sub/Mul/Div on the channel count that bounds `x.chunk(k, 1)`'s Slices. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
@@ -21,7 +22,6 @@
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
 import { GraphBuilder } from '../ir/builder.js';
-import { BN_EPS } from '../ir/ops.js';
 import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
@@ -66,6 +66,7 @@ type Val =
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pad: number } // zero-padded map, awaiting AveragePool/Conv
+  | { readonly k: 'flat'; readonly src: number } // (N, C·H·W) flattened map, awaiting Gemm/MatMul (or a Relu)
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -169,8 +170,19 @@ class ImportState {
   /** Input `i` as an IR feature tensor. */
   ir(n: INodeProto, i: number): number {
     const v = this.get(n, i);
+    if (v.k === 'flat')
+      fail(`${n.opType} ${n.name}: input ${i} is a flattened feature map, which only a Gemm or MatMul can read here`);
     if (v.k !== 'ir') fail(`${n.opType} ${n.name}: input ${i} is not a feature tensor (${v.k})`);
     return v.id;
+  }
+
+  /** Input `i` of a Gemm/MatMul: flat features, or a map it reads flattened (the IR's linear flattens a map). */
+  features(n: INodeProto, i: number): number {
+    const v = this.get(n, i);
+    if (v.k === 'flat') return v.src;
+    const id = this.ir(n, i);
+    if (this.shapeOf(id).length !== 1) fail(`${n.opType} on a non-flat tensor`);
+    return id;
   }
 
   /** Input `i` as a 4-D IR feature map. */
@@ -217,13 +229,17 @@ class ImportState {
     return id;
   }
 
-  flattenOf(n: INodeProto, v: Val): number {
-    if (v.k === 'gap') return this.gap(v.src);
-    if (v.k === 'ir' && this.shapeOf(v.id).length === 1) return v.id;
+  /** `v` flattened to (N, features): an IR node when it has one, else a map awaiting a Linear ({@link features}). */
+  flattenOf(n: INodeProto, v: Val): Val {
+    if (v.k === 'gap') return { k: 'ir', id: this.gap(v.src) };
+    if (v.k === 'flat' || (v.k === 'ir' && this.shapeOf(v.id).length === 1)) return v;
     // a (C, 1, 1) map (an AveragePool over the whole plane, as CIFAR ResNets write it): its global average is itself
     const sh = v.k === 'ir' ? this.shapeOf(v.id) : [];
-    if (v.k === 'ir' && sh.length === 3 && sh[1] === 1 && sh[2] === 1) return this.gap(v.id);
-    fail(`${n.opType} ${n.name}: only a global average pool or a flat tensor can be flattened in the IR`);
+    if (v.k === 'ir' && sh.length === 3 && sh[1] === 1 && sh[2] === 1) return { k: 'ir', id: this.gap(v.id) };
+    if (v.k === 'ir' && sh.length === 3) return { k: 'flat', src: v.id };
+    fail(
+      `${n.opType} ${n.name}: only a feature map, a global average pool or a flat tensor can be flattened in the IR`,
+    );
   }
 }
 
@@ -303,11 +319,24 @@ function importBatchNorm(n: INodeProto, s: ImportState): void {
     fail(
       `BatchNormalization ${n.name} uses its running statistics (exported in eval mode); the IR normalises with batch statistics`,
     );
-  const eps = getFloat(n, 'epsilon', 1e-5); // ONNX's default
-  if (Math.abs(eps - BN_EPS) > 1e-9) fail(`BatchNormalization ${n.name}: epsilon ${eps} ≠ ${BN_EPS}`);
+  const eps = float32Decimal(getFloat(n, 'epsilon', 1e-5)); // ONNX's default
+  if (!(eps > 0 && eps < 1)) fail(`BatchNormalization ${n.name}: epsilon ${eps} is not in (0, 1)`);
   for (let i = 1; i <= 4; i++) s.cst(n, i);
   s.onlyFirstOutputUsed(n);
-  s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n)));
+  s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n), eps));
+}
+
+/**
+ * The shortest decimal that rounds to the same float32 as `x`: ONNX stores a BatchNorm's ε as float32, while
+ * PyTorch computes with the double the model was written with (1e-3 is stored as 0.0010000000475).
+ */
+export function float32Decimal(x: number): number {
+  const f = Math.fround(x);
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return d;
+  }
+  return f;
 }
 
 /**
@@ -496,12 +525,21 @@ function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   const per =
-    v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
+    v.k === 'gap'
+      ? (s.shapeOf(v.src)[0] as number)
+      : v.k === 'ir' || v.k === 'flat'
+        ? s.shapeOf(v.k === 'ir' ? v.id : v.src).reduce((a, d) => a * d, 1)
+        : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
+  // a model exported without a dynamic batch axis writes `view(x.size(0), -1)` with its fixed batch size
+  const fixedBatch = s.m.input.dims[0];
   const okBatch =
-    shp[0] === 'N' || (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0) || (shp[0] === -1 && shp[1] === per);
+    shp[0] === 'N' ||
+    (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0) ||
+    (shp[0] === -1 && shp[1] === per) ||
+    (typeof fixedBatch === 'number' && fixedBatch > 0 && shp[0] === fixedBatch);
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
-  s.setIr(n, s.flattenOf(n, v));
+  s.set(n, s.flattenOf(n, v));
 }
 
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
@@ -509,19 +547,18 @@ function importSqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
   if (v.k !== 'gap' || axes.join(',') !== '2,3') fail(`Squeeze ${n.name}: only the unit axes of a global average pool`);
-  s.setIr(n, s.flattenOf(n, v));
+  s.set(n, s.flattenOf(n, v));
 }
 
 function importGemm(n: INodeProto, s: ImportState, idx: number): void {
-  const x = s.ir(n, 0);
-  if (s.shapeOf(x).length !== 1) fail('Gemm on a non-flat tensor');
+  const x = s.features(n, 0);
   if (getInt(n, 'transA', 0) !== 0 || getFloat(n, 'alpha', 1) !== 1 || getFloat(n, 'beta', 1) !== 1)
     fail('Gemm with transA/alpha/beta');
   const wd = tensorDims(s.cst(n, 1));
   if (wd.length !== 2) fail('Gemm weight is not 2-D');
   const transB = getInt(n, 'transB', 0) === 1;
   const [fout, fin] = transB ? [wd[0]!, wd[1]!] : [wd[1]!, wd[0]!];
-  if (fin !== s.shapeOf(x)[0]) fail('Gemm weight does not fit its input');
+  if (fin !== numelOf(s.shapeOf(x))) fail('Gemm weight does not fit its input');
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias) s.cst(n, 2);
   const id = s.b.linear(x, fout, hasBias);
@@ -531,10 +568,9 @@ function importGemm(n: INodeProto, s: ImportState, idx: number): void {
 
 /** MatMul; a bias Add that only consumes this product becomes the linear layer's bias. */
 function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
-  const x = s.ir(n, 0);
-  if (s.shapeOf(x).length !== 1) fail('MatMul on a non-flat tensor');
+  const x = s.features(n, 0);
   const wd = tensorDims(s.cst(n, 1));
-  if (wd.length !== 2 || wd[0] !== s.shapeOf(x)[0]) fail('MatMul weight does not fit its input');
+  if (wd.length !== 2 || wd[0] !== numelOf(s.shapeOf(x))) fail('MatMul weight does not fit its input');
   const y = n.output?.[0] ?? '';
   const outs = s.readersOf(y);
   let biasAdd: number | undefined;
@@ -591,6 +627,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   },
   Relu: (n, s) => {
     const v = s.get(n, 0);
+    // elementwise, so a flattened map's ReLU is the map's, still awaiting its Linear
+    if (v.k === 'flat') return s.set(n, { k: 'flat', src: s.b.relu(v.src) });
     if (v.k !== 'ir') fail(`Relu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
     s.setIr(n, s.b.relu(v.id));
   },
@@ -614,7 +652,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   ReduceMean: importReduceMean,
   Flatten: (n, s) => {
     if (getInt(n, 'axis', 1) !== 1) fail('Flatten on axis ≠ 1');
-    s.setIr(n, s.flattenOf(n, s.get(n, 0)));
+    s.set(n, s.flattenOf(n, s.get(n, 0)));
   },
   Reshape: importReshape,
   Squeeze: importSqueeze,
@@ -659,7 +697,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');
-    if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
+    if (v?.k === 'ir' || v?.k === 'flat') outputs.set(o.name ?? '', v.k === 'ir' ? v.id : v.src);
   }
   return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes };
 }
@@ -678,6 +716,7 @@ function primaryOutput(s: ImportState, name: string): number {
     const v = s.env.get(cur);
     if (v?.k === 'ir') return v.id;
     if (v?.k === 'gap') return s.gap(v.src);
+    if (v?.k === 'flat') return v.src; // the same values in the same order
     const n = s.nodes.find((x) => (x.output ?? []).includes(cur));
     if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0])
       fail(

@@ -24,7 +24,7 @@ import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.j
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 import { vkdnwFromJacobian } from './vkdnw.js';
-import { mixInputs, preGapNode, zenFromPasses } from './zen.js';
+import { mixInputs, preGapNode, withoutPreGap, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
 /** What a native group gets: the network, its parameters (float64 and packed) and a pass runner. */
@@ -194,6 +194,8 @@ function bnVariances(net: Network, flat: Float64Array): (id: number) => Float64A
 
 async function zen(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
+  const none = withoutPreGap(net);
+  if (none) return { zen: none };
   const feat = preGapNode(net);
   const x = c.inputs(s);
   const mixed = mixInputs(x, c.inputs({ ...s, input: 'gaussian' }, 1));

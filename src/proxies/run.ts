@@ -21,7 +21,7 @@ import { grasp } from './grasp.js';
 import { l2Norm, saliencies, synflow } from './saliency.js';
 import type { ProxyValue } from './value.js';
 import { vkdnw } from './vkdnw.js';
-import { mixInputs, zen } from './zen.js';
+import { mixInputs, withoutPreGap, zen } from './zen.js';
 import { zico } from './zico.js';
 
 export interface ProxyRunOptions {
@@ -101,12 +101,11 @@ export function settingsFor(name: ProxyName, o: ProxyRunOptions): ProxySettings 
  */
 export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): void {
   const out = net.nodes[net.output]!;
-  const headless = out.shape.length !== 1 || !net.nodes.some((n) => n.op === 'gap');
-  const needHead = headless ? names.filter((n) => proxySpec(n).head) : [];
+  const needHead = out.shape.length !== 1 ? names.filter((n) => proxySpec(n).head) : [];
   if (needHead.length > 0)
     throw new SwapError(
       'E_PROXY_HEAD',
-      `${needHead.join(', ').slice(0, 160)} need${needHead.length === 1 ? 's' : ''} a classifier head (global pool and flat logits); this network's output is ${out.shape.join('x')}`,
+      `${needHead.join(', ').slice(0, 160)} need${needHead.length === 1 ? 's' : ''} a classifier head (flat logits); this network's output is ${out.shape.join('x')}`,
     );
   for (const name of names) {
     const spec = proxySpec(name);
@@ -222,6 +221,8 @@ export function runGroup(
     case 'meco':
       return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn) };
     case 'zen': {
+      const none = withoutPreGap(net);
+      if (none) return { zen: none };
       const x = inputsFor(s, o, net);
       const x2 = inputsFor({ ...s, input: 'gaussian' }, o, net, 1);
       return { zen: zen(net, params, x, mixInputs(x, x2), s.batch) };

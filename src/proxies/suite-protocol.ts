@@ -60,7 +60,7 @@ export interface SuiteForm {
   readonly backward: boolean;
   /** Needs integer class labels (cross-entropy or per-class grouping). */
   readonly labels: boolean;
-  /** Needs a classifier head: flat logits (loss, class probabilities) or a global pool (zen). */
+  /** Needs a classifier head: flat logits (loss, class probabilities); zen also needs a global pool. */
   readonly head: boolean;
   readonly protocol: SuiteProtocol;
 }

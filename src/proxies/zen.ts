@@ -13,10 +13,21 @@ import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { finite, type ProxyValue } from './value.js';
 
+const NO_PRE_GAP =
+  'zen reads the feature map before the global average pool (the official code calls forward_pre_GAP), and this network has none: its head flattens a map into a Linear layer';
+
+/**
+ * zen's value on a classifier without a global pool (a LeNet / VGG head that flattens its map into a Linear
+ * layer): null with the reason, since there is no map before global pooling to read. Undefined when it has one.
+ */
+export function withoutPreGap(net: Network): ProxyValue | undefined {
+  return net.nodes.some((n) => n.op === 'gap') ? undefined : { value: null, reason: NO_PRE_GAP };
+}
+
 /** The node whose output is the map before global pooling: the input of the last `gap` node. */
 export function preGapNode(net: Network): number {
   const gaps = net.nodes.filter((n) => n.op === 'gap');
-  if (gaps.length === 0) throw new SwapError('E_OPTION', 'zen needs a global average pool before the classifier');
+  if (gaps.length === 0) throw new SwapError('E_PROXY_HEAD', NO_PRE_GAP);
   return gaps[gaps.length - 1]!.inputs[0]!;
 }
 

@@ -35,19 +35,30 @@ export function convForward(n: ConvNode, inS: S3, outS: S3, x: F64, p: NodeParam
 }
 
 /** Train-mode BN statistics and normalised input x̂ = (x − μ)/sqrt(σ² + ε). */
-export function bnTrainNormalise(shape: S3, x: F64, B: number): { xhat: F64; mean: F64; variance: F64; inv: F64 } {
+export function bnTrainNormalise(
+  shape: S3,
+  x: F64,
+  B: number,
+  eps = BN_EPS,
+): { xhat: F64; mean: F64; variance: F64; inv: F64 } {
   const xhat = new Float64Array(x.length);
-  return { xhat, ...bnTrainInto(shape, x, B, xhat) };
+  return { xhat, ...bnTrainInto(shape, x, B, xhat, eps) };
 }
 
 /** Eval-mode x̂ = (x − running mean)/sqrt(running var + ε) (mean 0 / var 1 when the params carry none). */
-export function bnEvalNormalise(shape: S3, x: F64, p: NodeParams | undefined, B: number): { xhat: F64; inv: F64 } {
+export function bnEvalNormalise(
+  shape: S3,
+  x: F64,
+  p: NodeParams | undefined,
+  B: number,
+  eps = BN_EPS,
+): { xhat: F64; inv: F64 } {
   const [C, H, W] = shape;
   const hw = H * W;
   const inv = new Float64Array(C);
   const xhat = new Float64Array(x.length);
   for (let c = 0; c < C; c++) {
-    inv[c] = 1 / Math.sqrt((p?.runningVar?.[c] ?? 1) + BN_EPS);
+    inv[c] = 1 / Math.sqrt((p?.runningVar?.[c] ?? 1) + eps);
     const m = p?.runningMean?.[c] ?? 0;
     for (let s = 0; s < B; s++)
       for (let i = 0; i < hw; i++) {

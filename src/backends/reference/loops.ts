@@ -56,6 +56,7 @@ export function bnTrainInto(
   x: Floats,
   B: number,
   out: Floats,
+  eps = BN_EPS,
 ): { mean: Float64Array; variance: Float64Array; inv: Float64Array } {
   const [C, H, W] = shape;
   const hw = H * W;
@@ -75,7 +76,7 @@ export function bnTrainInto(
       }
     mean[c] = m;
     variance[c] = sq / (B * hw);
-    inv[c] = 1 / Math.sqrt(variance[c]! + BN_EPS);
+    inv[c] = 1 / Math.sqrt(variance[c]! + eps);
     for (let s = 0; s < B; s++)
       for (let i = 0; i < hw; i++) {
         const k = s * per + c * hw + i;

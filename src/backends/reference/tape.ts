@@ -6,6 +6,7 @@
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
+import { bnEps } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -165,11 +166,11 @@ function evalNode(
       const s = n.shape as S3;
       if (bn === 'identity') return x!.slice();
       if (bn === 'eval') {
-        const { xhat, inv } = bnEvalNormalise(s, x!, p, B);
+        const { xhat, inv } = bnEvalNormalise(s, x!, p, B, bnEps(n));
         Object.assign(rec, { xhat, inv });
         return bnAffine(s, xhat, p);
       }
-      const { xhat, inv, mean, variance } = bnTrainNormalise(s, x!, B);
+      const { xhat, inv, mean, variance } = bnTrainNormalise(s, x!, B, bnEps(n));
       Object.assign(rec, { xhat, inv });
       bnStats.set(n.id, { mean, variance });
       return bnAffine(s, xhat, p);

@@ -1,8 +1,8 @@
 import { neededNodes } from '../../ir/analysis.js';
-import { isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { bnEps, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
-import { PROGRAMS, convProgram, type ProgramSpec } from './programs.js';
+import { PROGRAMS, batchnormProgram, convProgram, type ProgramSpec } from './programs.js';
 
 /**
  * Network → list of kernel dispatches, computed on the CPU without touching the device (so it is testable
@@ -284,7 +284,7 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   concat: planConcat,
   bn: (n, p) => {
     const [C, H, W] = shape3(n);
-    p.push(n, PROGRAMS.batchnorm, { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+    p.push(n, batchnormProgram(bnEps(n)), { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
   avgpool: planPool,
   maxpool: planPool,

@@ -97,17 +97,29 @@ export function convProgram(ocb: 1 | 2 | 4): ProgramSpec {
   return p;
 }
 
+const bnCache = new Map<number, ProgramSpec>();
+
+/** The batch-statistics BatchNorm program for one ε (a pipeline-overridable constant, so one pipeline per ε). */
+export function batchnormProgram(eps: number): ProgramSpec {
+  let p = bnCache.get(eps);
+  if (!p) {
+    p = {
+      name: 'batchnorm',
+      file: 'batchnorm.wgsl',
+      entryPoint: 'main',
+      bindings: ['read', 'rw'],
+      uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
+      dispatch: 'groups',
+      workgroupSize: 128,
+      constants: { EPS: eps },
+    };
+    bnCache.set(eps, p);
+  }
+  return p;
+}
+
 export const PROGRAMS = {
-  batchnorm: {
-    name: 'batchnorm',
-    file: 'batchnorm.wgsl',
-    entryPoint: 'main',
-    bindings: ['read', 'rw'],
-    uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
-    dispatch: 'groups',
-    workgroupSize: 128,
-    constants: { EPS: BN_EPS },
-  },
+  batchnorm: batchnormProgram(BN_EPS),
   reluPack: {
     name: 'relu_pack',
     file: 'relu_pack.wgsl',
