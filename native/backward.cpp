@@ -272,6 +272,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Gap:
         globalAvgPool(x, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         break;
+      case Op::Flatten:
+        std::memcpy(y, x, count * sizeof(float));
+        break;
       case Op::Linear: {
         const float* bias = n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr;
         if (req.blockScale && bias) {

@@ -208,6 +208,11 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         release(dy);
         break;
       }
+      case Op::Flatten:
+        // the same elements in the same order
+        if (dx) give(j0, dy);
+        else release(dy);
+        break;
       case Op::Gap: {
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);

@@ -278,6 +278,9 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       for (int s = 0; s < S_; ++s)
         for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
       break;
+    case Op::Flatten:
+      y = *x;  // NCHW is already the flat order
+      break;
     case Op::Gap: {
       y.resize(count);
       const size_t ihw = static_cast<size_t>(in->h) * in->w;
@@ -366,6 +369,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       break;
     }
     case Op::Add:
+    case Op::Flatten:
       for (int j : n.inputs) accumulate(j, dy);
       return;
     case Op::Concat: {

@@ -292,6 +292,12 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Slice: return runSlice(p, n, total);
     case Op::Gap: return runGap(p, n, total);
     case Op::Linear: return runLinear(p, n, i, total);
+    case Op::Flatten: {
+      // NCHW is already the flat order
+      float* y = pool_.acquire(total);
+      std::memcpy(y, in(n, 0), total * sizeof(float));
+      return y;
+    }
   }
   fail(std::string("no kernel for op ") + opName(n.op));
 }

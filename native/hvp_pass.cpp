@@ -208,6 +208,12 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           globalAvgPool(rin, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         }
         break;
+      case Op::Flatten:
+        if (rin) {
+          y = acquire(count, false);
+          std::memcpy(y, rin, count * sizeof(float));
+        }
+        break;
       case Op::Linear: {
         y = acquire(count, false);
         linearForward(x, V + offsets_[i], nullptr, y, S, n.fin, n.fout);
@@ -405,6 +411,9 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           gapBackward(d, t, S, in->c, static_cast<size_t>(in->h) * in->w);
           give(j0, t);
         }
+        break;
+      case Op::Flatten:
+        if (d) give(j0, d);
         break;
       case Op::Linear: {
         // as the conv: R(dx) = W^T R dy + V^T dy; <W, R(dW)> gets <W, R dy x^T> (<W Rx, dy> came in the forward sweep)

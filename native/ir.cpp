@@ -159,6 +159,11 @@ void decodeGap(const NodeArgs& p) {
   expectShape(p.id, p.n, 1, p.in(0).c, 1, 1);
 }
 
+void decodeFlatten(const NodeArgs& p) {
+  expectMap(p.id, p.n, p.in(0));
+  expectShape(p.id, p.n, 1, static_cast<int>(p.in(0).numel()), 1, 1);
+}
+
 void decodeLinear(const NodeArgs& p) {
   using A = attr::Linear;
   Node& n = p.n;
@@ -166,8 +171,7 @@ void decodeLinear(const NodeArgs& p) {
   n.fout = p.a[A::Fout];
   n.bias = p.a[A::Bias] != 0;
   const Node& x = p.in(0);
-  // a map is read flattened (NCHW is already PyTorch's flatten order)
-  if ((x.rank != 1 && x.rank != 3) || x.numel() != static_cast<size_t>(n.fin)) bad(p.id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(x));
+  if (x.rank != 1 || x.c != n.fin) bad(p.id, n, "fin " + std::to_string(n.fin) + " does not match the input " + shapeStr(x));
   expectShape(p.id, n, 1, n.fout, 1, 1);
   if (static_cast<size_t>(n.fin) * n.fout > kMaxNumel) bad(p.id, n, "weight tensor too large");
 }
@@ -201,6 +205,7 @@ void decode(const NodeArgs& p) {
     case Op::Zero: return;
     case Op::Gap: return decodeGap(p);
     case Op::Linear: return decodeLinear(p);
+    case Op::Flatten: return decodeFlatten(p);
     case Op::Slice: return decodeSlice(p);
   }
 }

@@ -26,13 +26,14 @@ enum class Op : int32_t {
   Gap = 9,
   Linear = 10,
   Slice = 11,
+  Flatten = 12,
 };
-inline constexpr int32_t kOpCount = 12;
+inline constexpr int32_t kOpCount = 13;
 
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
-inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice"};
-inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 1, 4, 3, 0, 0, 0, 0, 3, 3};
+inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten"};
+inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 1, 4, 3, 0, 0, 0, 0, 3, 3, 0};
 
 // Index of each attribute word, per op.
 namespace attr {

@@ -60,10 +60,10 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'linear-chain', net: b.finish(b.linear(l1, 3, true), { space: 'test', arch: 'linear' }) });
   }
   {
-    // a LeNet / VGG head: the map read flattened by a linear layer, and a BN with its own (large) epsilon
+    // a LeNet / VGG head: the map flattened into linear layers, and a BN with its own (large) epsilon
     const b = new GraphBuilder([2, 6, 6]);
     const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 3, 3), true, undefined, 0.25)), 2, 2, 0); // 3x2x2
-    const l1 = b.relu(b.linear(m, 5, true));
+    const l1 = b.relu(b.linear(b.flatten(m), 5, true));
     out.push({ name: 'flatten-head-bn-eps', net: b.finish(b.linear(l1, 3, true), { space: 'test', arch: 'flat' }) });
   }
   return out;

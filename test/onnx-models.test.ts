@@ -163,6 +163,17 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     });
   });
 
+  it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {
+    // the proxy fixture's head is `view(x.size(0), -1)` traced with batch 10 (scripts/make_proxy_fixtures.py)
+    const lenet = join(__dirname, 'fixtures', 'proxies', 'lenet.onnx');
+    await expect(scoreOnnxModel(lenet, { batch: 16 })).rejects.toMatchObject({
+      code: CODE.runtime,
+      message: expect.stringMatching(/exported with batch size 10.*--batch 10/),
+    });
+    const r = await scoreOnnxModel(lenet, { batch: 10 });
+    expect([r.engine, r.perRepeat[0]! > 0]).toEqual(['ort', true]);
+  });
+
   it('a model exported with a fixed batch runs at another S (with a warning)', async () => {
     const r = await scoreOnnxModel(fx('nb201_a_opset17'), { batch: 12 });
     expect(r.settings.batch).toBe(12);

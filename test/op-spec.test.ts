@@ -35,8 +35,8 @@ function everyOp(): Network {
 /** A LeNet-style head: a map flattened into a Linear (through a ReLU'd hidden layer). */
 function flatHead(): Network {
   const b = new GraphBuilder([3, 8, 8]);
-  const m = b.maxpool(b.relu(b.conv(b.input, 4, 3)), 2, 2, 0); // 4x4x4, read flattened: 64 features
-  return b.finish(b.linear(b.relu(b.linear(m, 12)), 10));
+  const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 4, 3), true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
+  return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12)), 10)); // 64 features
 }
 
 describe('op specification', () => {
@@ -46,9 +46,13 @@ describe('op specification', () => {
     expect(new Set(OP_LIST.map((s) => s.native)).size).toBe(OP_LIST.length);
   });
 
-  it('the sample network covers every op, and each node serialises its declared attribute words', () => {
-    const net = everyOp();
-    expect(new Set(net.nodes.map((n) => n.op))).toEqual(new Set(OP_LIST.map((s) => s.op)));
+  it('the sample networks cover every op, and each node serialises its declared attribute words', () => {
+    const nets = [everyOp(), flatHead()];
+    expect(new Set(nets.flatMap((net) => net.nodes.map((n) => n.op)))).toEqual(new Set(OP_LIST.map((s) => s.op)));
+    for (const net of nets) serialisesItsWords(net);
+  });
+
+  function serialisesItsWords(net: Network): void {
     const program = serializeNetwork(net);
     expect([program[0], program[1]]).toEqual([IR_MAGIC, IR_VERSION]);
     let at = 4;
@@ -66,7 +70,7 @@ describe('op specification', () => {
       at += 1 + nAttr;
     }
     expect(at).toBe(program.length);
-  });
+  }
 
   it('counts parameters and MACs from the table', () => {
     const net = everyOp();
@@ -133,6 +137,7 @@ describe('ONNX mapping', () => {
       expect(imp.network.output).toBe(net.output);
     }
     expect(flatHead().nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
+    expect(flatHead().nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
   });
 });
 

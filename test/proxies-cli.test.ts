@@ -93,6 +93,23 @@ describe('--proxies on score (built dist/)', () => {
     expect(v.epe_nas / expected.naslib.epe_nas).toBeCloseTo(1, 4);
   });
 
+  it("an ONNX model's extra graph outputs that are maps are AZ-NAS's block features (official values on them)", () => {
+    const e = JSON.parse(readFileSync(join(FX, 'expected.json'), 'utf8')).fixtures.lenet;
+    const az = ['--proxies', 'az_expressivity,az_progressivity', '--proxy-protocol', 'swap', '--batch', '8'];
+    // under the SWAP protocol the official draws of the input are fed (the cotangents are not: no trainability)
+    const r = run(['score', join(FX, e.az.onnx), ...az, '--input', join(FX, e.az.inputs)]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.settings.blockFeatures).toEqual(e.az.features);
+    const v = doc.results[0].proxies;
+    expect(v.az_expressivity / e.az.expressivity).toBeCloseTo(1, 4);
+    expect(v.az_progressivity / e.az.progressivity).toBeCloseTo(1, 3);
+    // the same network without them is a plain chain: no block features
+    const plain = JSON.parse(run(['score', join(FX, e.onnx), ...az, '--input', join(FX, e.az.inputs)]).stdout);
+    expect(plain.results[0].proxies.az_expressivity).toBe(0);
+    expect(plain.results[0].reasons.az_expressivity).toMatch(/no block features/);
+  });
+
   it('an ONNX model: --batch is S under the SWAP protocol; --truth (no benchmark table) is refused', () => {
     const model = ['score', join(FX, 'resnetish.onnx'), '--input', join(FX, 'resnetish-x.npy')];
     const r = run([...model, '--proxies', 'nwot', '--proxy-protocol', 'swap', '--batch', '4']);

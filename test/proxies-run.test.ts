@@ -8,7 +8,7 @@ import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { mapParams, prngParams } from '../src/grad/params.js';
 import { countParams } from '../src/ir/analysis.js';
-import { azFromComponents, azNas, blockTrainability, prngRademacher } from '../src/proxies/az.js';
+import { azFromComponents, azNas, azPairProblem, blockTrainability, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
 import { epeNasConstant, epeNasScore, jacovScore } from '../src/proxies/jacobian.js';
 import { PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
@@ -166,6 +166,49 @@ describe('invariants', () => {
       reason: expect.stringMatching(/1 block feature; it needs 2/),
     });
     expect(one.trainability.value).toBeNull();
+  });
+  it("AZ trainability is null where the official code's unshuffle of the input gradient fails", () => {
+    // equal sizes, and integer downsampling (also of non-square maps): computed
+    expect(
+      azPairProblem([
+        [8, 16, 16],
+        [8, 16, 16],
+        [16, 8, 8],
+        [32, 4, 4],
+        [32, 2, 2],
+      ]),
+    ).toBeUndefined();
+    expect(
+      azPairProblem([
+        [16, 8, 4],
+        [32, 4, 2],
+      ]),
+    ).toBeUndefined();
+    // 14x14 → 5x5 (stride ⌊14/5⌋ = 2, then 7x7 ≠ 5x5) and 7x7 → 3x3 (2 does not divide 7)
+    for (const pair of [
+      [
+        [6, 14, 14],
+        [16, 5, 5],
+      ],
+      [
+        [16, 7, 7],
+        [32, 3, 3],
+      ],
+      [
+        [4, 4, 4],
+        [4, 8, 8],
+      ],
+    ] as [number, number, number][][])
+      expect(azPairProblem(pair)).toMatch(/not an integer downsampling/);
+    const t = azFromComponents(
+      [1, 2],
+      [-0.5],
+      azPairProblem([
+        [6, 14, 14],
+        [16, 5, 5],
+      ]),
+    ).trainability;
+    expect(t).toMatchObject({ value: null, reason: expect.stringMatching(/6x14x14 then 16x5x5/) });
   });
   it('AZ trainability: identity block −inf, maximum 0 at σ = 1', () => {
     const g = Float64Array.of(1, -1, 1, 1);

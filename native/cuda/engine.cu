@@ -506,6 +506,11 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       gapKernel<<<grid(static_cast<size_t>(S) * in.c), kThreads, 0, stream_>>>(x(0), y, S * in.c, in.h * in.w);
       break;
     }
+    case Op::Flatten:
+      // a copy: the mean over windows of one element (NCHW is already the flat order)
+      y = it.a.floats(total);
+      gapKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, static_cast<int>(total), 1);
+      break;
     case Op::Linear: {
       const float* w = weights(it.seed, static_cast<int>(i), static_cast<size_t>(n.fin) * n.fout);
       y = it.a.floats(total);

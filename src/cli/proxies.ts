@@ -404,11 +404,13 @@ export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags):
     ...(data.labels ? { labels: data.labels } : {}),
     ...(f.reinit ? {} : { weights: net.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
+    ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
   };
   const constant = constantProxyNote(req.names, opts);
   const row = proxyRow('model', m.source, await proxyRunner(req, threadsOf(f))(net.net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, {
     weights: f.reinit ? 'reinit (per protocol)' : 'model',
+    ...(net.blockOutputs.length > 0 ? { blockFeatures: net.blockOutputs.map(([name]) => name) } : {}),
     ...(net.notes.length > 0 ? { importNotes: net.notes } : {}),
   });
   return { settings, results: [row], names: req.names, notes: [...net.notes, ...(constant ? [constant] : [])] };

@@ -133,11 +133,16 @@ export class GraphBuilder {
     return this.push({ op: 'gap' }, [x]);
   }
 
-  /** A fully connected layer on flat features, or on a map it flattens (C·H·W features, PyTorch's order). */
   linear(x: number, fout: number, bias = true): number {
     const s = this.shape(x);
-    if (s.length !== 1 && s.length !== 3) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input or a map');
-    return this.push({ op: 'linear', fin: s.reduce((a, d) => a * d, 1), fout, bias }, [x]);
+    if (s.length !== 1) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input');
+    return this.push({ op: 'linear', fin: s[0], fout, bias }, [x]);
+  }
+
+  /** A map read flat (C·H·W features in PyTorch's order), as `torch.flatten(x, 1)`. */
+  flatten(x: number): number {
+    this.shape3(x);
+    return this.push({ op: 'flatten' }, [x]);
   }
 
   finish(output: number, meta?: Record<string, string | number>): Network {

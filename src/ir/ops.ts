@@ -295,18 +295,16 @@ const linear: OpSpec<'linear'> = {
     ['fout', (n) => n.fout],
     ['bias', (n) => n.bias],
   ],
-  // A 4-D map is flattened first (`torch.flatten(x, 1)`: the NCHW layout is already the flat order), so a
-  // VGG / LeNet head needs no op of its own.
   shape: (a, ins) => {
     const s = ins[0];
-    if (s?.length !== 1 && s?.length !== 3) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input or a map');
-    if (numel(s) !== a.fin) throw new SwapError('E_IR_SHAPE', `linear expects ${a.fin} features, got ${numel(s)}`);
+    if (s?.length !== 1) throw new SwapError('E_IR_SHAPE', 'linear expects a flat input');
+    if (s[0] !== a.fin) throw new SwapError('E_IR_SHAPE', `linear expects ${a.fin} features, got ${s[0]}`);
     return [a.fout];
   },
   weight: (a) => [a.fout, a.fin],
   params: (n) => n.fin * n.fout + (n.bias ? n.fout : 0),
   macs: (n) => n.fin * n.fout,
-  onnx: { export: ['Flatten', 'Gemm'], import: ['Gemm', 'MatMul'] },
+  onnx: { export: ['Gemm'], import: ['Gemm', 'MatMul'] },
 };
 
 const slice: OpSpec<'slice'> = {
@@ -335,6 +333,20 @@ const slice: OpSpec<'slice'> = {
   onnx: { export: ['Slice'], import: ['Slice'] },
 };
 
+// A map read flat, as `torch.flatten(x, 1)` (NCHW is already the flat order, so kernels copy): a LeNet / VGG head.
+const flatten: OpSpec<'flatten'> = {
+  op: 'flatten',
+  opcode: 12,
+  native: 'Flatten',
+  arity: 1,
+  attrs: [],
+  shape: (_a, ins) => [numel(map3('flatten', ins[0]))],
+  params: none,
+  macs: none,
+  // imported from the Flatten / Reshape nodes the `gap` entry lists (which of the two a node is depends on the map)
+  onnx: { export: ['Flatten'], import: [] },
+};
+
 /** The op table, by op name. */
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   input,
@@ -349,6 +361,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   gap,
   linear,
   slice,
+  flatten,
 };
 
 /** Every op, in opcode order. */

@@ -74,6 +74,10 @@ export interface SliceNode {
 export interface GapNode {
   readonly op: 'gap';
 }
+/** A map read flat (C·H·W features, PyTorch's `torch.flatten(x, 1)` order): a LeNet / VGG classifier head. */
+export interface FlattenNode {
+  readonly op: 'flatten';
+}
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -92,7 +96,8 @@ export type LayerSpec =
   | ZeroNode
   | SliceNode
   | GapNode
-  | LinearNode;
+  | LinearNode
+  | FlattenNode;
 
 export type OpName = LayerSpec['op'];
 

@@ -75,8 +75,6 @@ interface ExportCtx {
   readonly inits: ITensorProto[];
   /** Tensor name of node `id`'s output. */
   readonly src: (id: number) => string;
-  /** Per-sample shape of node `id`'s output. */
-  readonly shape: (id: number) => readonly number[];
   /** Declare node `tensor`'s PRNG weight (an initializer or a graph input). */
   readonly weight: (name: string, dims: number[], tensor: number) => void;
   /** A constant float initializer. */
@@ -168,14 +166,8 @@ function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
 }
 
 function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
-  const ins = weightedInputs(n, c);
-  if (c.shape(n.inputs[0]!).length !== 1) {
-    // a map is read flattened: torch.flatten(x, 1)
-    c.nodes.push(node('Flatten', [ins[0]!], [`${out(n.id)}_flat`], `linear_${n.id}_flatten`, [attrInt('axis', 1)]));
-    ins[0] = `${out(n.id)}_flat`;
-  }
   c.nodes.push(
-    node('Gemm', ins, [out(n.id)], `linear_${n.id}`, [
+    node('Gemm', weightedInputs(n, c), [out(n.id)], `linear_${n.id}`, [
       attrFloat('alpha', 1),
       attrFloat('beta', 1),
       attrInt('transA', 0),
@@ -202,6 +194,8 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   zero: exportZero,
   slice: exportSlice,
   gap: exportGap,
+  flatten: (n, c) =>
+    c.nodes.push(node('Flatten', [c.src(n.inputs[0]!)], [out(n.id)], `flatten_${n.id}`, [attrInt('axis', 1)])),
   linear: exportLinear,
 };
 
@@ -235,8 +229,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const constant = (name: string, dims: number[], value: number) =>
     inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
 
-  const shape = (id: number) => net.nodes[id]!.shape;
-  const ctx: ExportCtx = { nodes, inits, src, shape, weight, constant };
+  const ctx: ExportCtx = { nodes, inits, src, weight, constant };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);

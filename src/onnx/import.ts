@@ -8,8 +8,7 @@
  * bias), BatchNormalization (training mode, the model's ε), Relu, AveragePool / MaxPool (square, symmetric pads,
  * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
- * Squeeze, Flatten / Reshape(N, -1) of a feature map read by a Gemm or MatMul (through Relu / Dropout: a LeNet or
- * VGG head; the IR's linear reads a map flattened), Gemm,
+ * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
  * `view(x.size(0), -1)`, and the integer Add/Sub/Mul/Div on the channel count that bounds `x.chunk(k, 1)`'s Slices. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
@@ -66,7 +65,6 @@ type Val =
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pad: number } // zero-padded map, awaiting AveragePool/Conv
-  | { readonly k: 'flat'; readonly src: number } // (N, C·H·W) flattened map, awaiting Gemm/MatMul (or a Relu)
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -134,6 +132,7 @@ class ImportState {
   readonly notes: string[] = [];
   private readonly consumers = new Map<string, number[]>();
   private readonly gapOf = new Map<number, number>();
+  private readonly flatOf = new Map<number, number>();
 
   constructor(
     readonly m: LoadedModel,
@@ -170,19 +169,8 @@ class ImportState {
   /** Input `i` as an IR feature tensor. */
   ir(n: INodeProto, i: number): number {
     const v = this.get(n, i);
-    if (v.k === 'flat')
-      fail(`${n.opType} ${n.name}: input ${i} is a flattened feature map, which only a Gemm or MatMul can read here`);
     if (v.k !== 'ir') fail(`${n.opType} ${n.name}: input ${i} is not a feature tensor (${v.k})`);
     return v.id;
-  }
-
-  /** Input `i` of a Gemm/MatMul: flat features, or a map it reads flattened (the IR's linear flattens a map). */
-  features(n: INodeProto, i: number): number {
-    const v = this.get(n, i);
-    if (v.k === 'flat') return v.src;
-    const id = this.ir(n, i);
-    if (this.shapeOf(id).length !== 1) fail(`${n.opType} on a non-flat tensor`);
-    return id;
   }
 
   /** Input `i` as a 4-D IR feature map. */
@@ -221,26 +209,37 @@ class ImportState {
 
   /** One `gap` IR node per pooled map, however many Flatten/Reshape nodes read it. */
   gap(src: number): number {
-    let id = this.gapOf.get(src);
-    if (id === undefined) {
-      id = this.b.gap(src);
-      this.gapOf.set(src, id);
-    }
-    return id;
+    return once(this.gapOf, src, () => this.b.gap(src));
   }
 
-  /** `v` flattened to (N, features): an IR node when it has one, else a map awaiting a Linear ({@link features}). */
-  flattenOf(n: INodeProto, v: Val): Val {
-    if (v.k === 'gap') return { k: 'ir', id: this.gap(v.src) };
-    if (v.k === 'flat' || (v.k === 'ir' && this.shapeOf(v.id).length === 1)) return v;
+  /** One `flatten` IR node per map, however many Flatten/Reshape nodes read it. */
+  flatten(src: number): number {
+    return once(this.flatOf, src, () => this.b.flatten(src));
+  }
+
+  /** `v` flattened to (N, features). */
+  flattenOf(n: INodeProto, v: Val): number {
+    if (v.k === 'gap') return this.gap(v.src);
+    if (v.k === 'ir' && this.shapeOf(v.id).length === 1) return v.id;
     // a (C, 1, 1) map (an AveragePool over the whole plane, as CIFAR ResNets write it): its global average is itself
     const sh = v.k === 'ir' ? this.shapeOf(v.id) : [];
-    if (v.k === 'ir' && sh.length === 3 && sh[1] === 1 && sh[2] === 1) return { k: 'ir', id: this.gap(v.id) };
-    if (v.k === 'ir' && sh.length === 3) return { k: 'flat', src: v.id };
+    if (v.k === 'ir' && sh.length === 3 && sh[1] === 1 && sh[2] === 1) return this.gap(v.id);
+    // a larger map read flat (a LeNet / VGG head)
+    if (v.k === 'ir' && sh.length === 3) return this.flatten(v.id);
     fail(
       `${n.opType} ${n.name}: only a feature map, a global average pool or a flat tensor can be flattened in the IR`,
     );
   }
+}
+
+/** `cache`'s node for `src`, made on first use. */
+function once(cache: Map<number, number>, src: number, make: () => number): number {
+  let id = cache.get(src);
+  if (id === undefined) {
+    id = make();
+    cache.set(src, id);
+  }
+  return id;
 }
 
 function intVector(v: Val, what: string): (number | 'N')[] {
@@ -525,11 +524,7 @@ function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   const per =
-    v.k === 'gap'
-      ? (s.shapeOf(v.src)[0] as number)
-      : v.k === 'ir' || v.k === 'flat'
-        ? s.shapeOf(v.k === 'ir' ? v.id : v.src).reduce((a, d) => a * d, 1)
-        : -2;
+    v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
   // a model exported without a dynamic batch axis writes `view(x.size(0), -1)` with its fixed batch size
   const fixedBatch = s.m.input.dims[0];
@@ -539,7 +534,7 @@ function importReshape(n: INodeProto, s: ImportState): void {
     (shp[0] === -1 && shp[1] === per) ||
     (typeof fixedBatch === 'number' && fixedBatch > 0 && shp[0] === fixedBatch);
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
-  s.set(n, s.flattenOf(n, v));
+  s.setIr(n, s.flattenOf(n, v));
 }
 
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
@@ -547,18 +542,19 @@ function importSqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
   if (v.k !== 'gap' || axes.join(',') !== '2,3') fail(`Squeeze ${n.name}: only the unit axes of a global average pool`);
-  s.set(n, s.flattenOf(n, v));
+  s.setIr(n, s.flattenOf(n, v));
 }
 
 function importGemm(n: INodeProto, s: ImportState, idx: number): void {
-  const x = s.features(n, 0);
+  const x = s.ir(n, 0);
+  if (s.shapeOf(x).length !== 1) fail('Gemm on a non-flat tensor');
   if (getInt(n, 'transA', 0) !== 0 || getFloat(n, 'alpha', 1) !== 1 || getFloat(n, 'beta', 1) !== 1)
     fail('Gemm with transA/alpha/beta');
   const wd = tensorDims(s.cst(n, 1));
   if (wd.length !== 2) fail('Gemm weight is not 2-D');
   const transB = getInt(n, 'transB', 0) === 1;
   const [fout, fin] = transB ? [wd[0]!, wd[1]!] : [wd[1]!, wd[0]!];
-  if (fin !== numelOf(s.shapeOf(x))) fail('Gemm weight does not fit its input');
+  if (fin !== s.shapeOf(x)[0]) fail('Gemm weight does not fit its input');
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias) s.cst(n, 2);
   const id = s.b.linear(x, fout, hasBias);
@@ -568,9 +564,10 @@ function importGemm(n: INodeProto, s: ImportState, idx: number): void {
 
 /** MatMul; a bias Add that only consumes this product becomes the linear layer's bias. */
 function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
-  const x = s.features(n, 0);
+  const x = s.ir(n, 0);
+  if (s.shapeOf(x).length !== 1) fail('MatMul on a non-flat tensor');
   const wd = tensorDims(s.cst(n, 1));
-  if (wd.length !== 2 || wd[0] !== numelOf(s.shapeOf(x))) fail('MatMul weight does not fit its input');
+  if (wd.length !== 2 || wd[0] !== s.shapeOf(x)[0]) fail('MatMul weight does not fit its input');
   const y = n.output?.[0] ?? '';
   const outs = s.readersOf(y);
   let biasAdd: number | undefined;
@@ -627,8 +624,6 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   },
   Relu: (n, s) => {
     const v = s.get(n, 0);
-    // elementwise, so a flattened map's ReLU is the map's, still awaiting its Linear
-    if (v.k === 'flat') return s.set(n, { k: 'flat', src: s.b.relu(v.src) });
     if (v.k !== 'ir') fail(`Relu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
     s.setIr(n, s.b.relu(v.id));
   },
@@ -652,7 +647,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   ReduceMean: importReduceMean,
   Flatten: (n, s) => {
     if (getInt(n, 'axis', 1) !== 1) fail('Flatten on axis ≠ 1');
-    s.set(n, s.flattenOf(n, s.get(n, 0)));
+    s.setIr(n, s.flattenOf(n, s.get(n, 0)));
   },
   Reshape: importReshape,
   Squeeze: importSqueeze,
@@ -697,7 +692,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');
-    if (v?.k === 'ir' || v?.k === 'flat') outputs.set(o.name ?? '', v.k === 'ir' ? v.id : v.src);
+    if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
   }
   return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes };
 }
@@ -716,7 +711,6 @@ function primaryOutput(s: ImportState, name: string): number {
     const v = s.env.get(cur);
     if (v?.k === 'ir') return v.id;
     if (v?.k === 'gap') return s.gap(v.src);
-    if (v?.k === 'flat') return v.src; // the same values in the same order
     const n = s.nodes.find((x) => (x.output ?? []).includes(cur));
     if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0])
       fail(

@@ -119,11 +119,28 @@ export function azNas(
     const gIn = backward(tape, { seeds: new Map([[out, gOut]]), nodes: [inp] }).nodes.get(inp)!;
     t.push(blockTrainability(gOut, shapeOf(out), gIn, shapeOf(inp), batch));
   }
-  return azFromComponents(e, t);
+  return azFromComponents(e, t, azPairProblem(features.map(shapeOf)));
+}
+
+/**
+ * Why the official trainability cannot be computed on these block features (in order), if it cannot: between two
+ * features of different sizes it unshuffles the input gradient by the stride ⌊h_in / h_out⌋ (PixelUnshuffle, which
+ * needs the stride to divide h_in and w_in) and then needs as many rows (positions) on both sides.
+ */
+export function azPairProblem(shapes: readonly Shape3[]): string | undefined {
+  for (let i = 1; i < shapes.length; i++) {
+    const [, hi, wi] = shapes[i - 1]!;
+    const [, ho, wo] = shapes[i]!;
+    if (hi === ho && wi === wo) continue;
+    const r = Math.trunc(hi / ho);
+    if (r >= 1 && hi % r === 0 && wi % r === 0 && (hi / r) * (wi / r) === ho * wo) continue;
+    return `az_trainability: block features ${shapes[i - 1]!.join('x')} then ${shapes[i]!.join('x')} are not an integer downsampling (the official code's pixel_unshuffle or its product of the two gradients fails there)`;
+  }
+  return undefined;
 }
 
 /** The three AZ-NAS scores from each feature's expressivity `e` (in feature order) and each block's trainability `t`. */
-export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>): AzScores {
+export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>, tProblem?: string): AzScores {
   let prog = Infinity;
   let sumE = 0;
   let sumT = 0;
@@ -139,7 +156,11 @@ export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>): Az
     expressivity:
       e.length > 0 ? finite('az_expressivity', sumE) : { value: 0, reason: few('az_expressivity', 1).reason! },
     progressivity: e.length > 1 ? finite('az_progressivity', prog) : few('az_progressivity', 2),
-    trainability: t.length > 0 ? finite('az_trainability', sumT / t.length) : few('az_trainability', 2),
+    trainability: tProblem
+      ? { value: null, reason: tProblem }
+      : t.length > 0
+        ? finite('az_trainability', sumT / t.length)
+        : few('az_trainability', 2),
   };
 }
 

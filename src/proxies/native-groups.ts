@@ -9,10 +9,10 @@ import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
-import type { Network } from '../ir/types.js';
+import type { Network, Shape3 } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
-import { azFromComponents } from './az.js';
+import { azFromComponents, azPairProblem } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { epeNasScore, jacovScore } from './jacobian.js';
 import { mecoFromTerms, mecoNodes } from './meco.js';
@@ -219,7 +219,11 @@ async function az(c: NativeGroupContext): Promise<Values> {
       reduce: 'trainability' as const,
     });
   const r = await c.pass(c.inputs(s), s.batch, { bn: 'train', keep: feats, keepReduce: 'entropy', passes });
-  const az = azFromComponents(r.keptValues, r.passValues);
+  const az = azFromComponents(
+    r.keptValues,
+    r.passValues,
+    azPairProblem(feats.map((id) => net.nodes[id]!.shape as Shape3)),
+  );
   return { az_expressivity: az.expressivity, az_progressivity: az.progressivity, az_trainability: az.trainability };
 }
 

@@ -17,6 +17,11 @@ export interface OnnxProxyModel {
   readonly outputs: ReadonlyMap<string, number>;
   /** What the import changed that a proxy's value may depend on (see `importOnnxModel`). */
   readonly notes: readonly string[];
+  /**
+   * The graph outputs after the first that are feature maps, by name, in the file's order: the AZ-NAS block
+   * features (the official code reads the model's `extract_cell_features`, which a file cannot carry otherwise).
+   */
+  readonly blockOutputs: readonly (readonly [name: string, node: number])[];
 }
 
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
@@ -33,5 +38,6 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     if ((ref.kind === 'gamma' || ref.kind === 'beta') && node.op === 'bn' && !node.affine)
       delete fixed[ref.node]![ref.kind];
   }
-  return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes };
+  const blockOutputs = [...r.outputs].slice(1).filter(([, id]) => r.network.nodes[id]!.shape.length === 3);
+  return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes, blockOutputs };
 }

@@ -24,8 +24,8 @@ import { recordedValues } from '../ir/analysis.js';
 import type { Shape3 } from '../ir/types.js';
 import { repeatSeed } from '../init/prng.js';
 import { checkRegulariser, regFactor } from '../proxies/regularise.js';
-import { SwapError } from '../util/errors.js';
-import { onnxError } from '../onnx/errors.js';
+import { isSwapError, SwapError } from '../util/errors.js';
+import { ONNX_ERROR_CODES, onnxError } from '../onnx/errors.js';
 import { importOnnxModel } from '../onnx/import.js';
 import { loadOnnxModel, type LoadedModel } from '../onnx/load.js';
 import { onnxParamCount, prepareForOrt } from '../onnx/prepare.js';
@@ -265,6 +265,20 @@ async function runOnIr(
 }
 
 /** Score the model on ONNX Runtime (own weights, or re-initialised with the IR's tensor ids when importable). */
+/**
+ * ONNX Runtime's failure on a model exported with a fixed batch, run at another: the graph often holds that batch
+ * as a constant (PyTorch's `view(x.size(0), -1)` traced without `dynamic_axes`), which the error does not say.
+ */
+function fixedBatchHint(e: unknown, modelBatch: number | string | undefined, S: number): unknown {
+  if (!isSwapError(e) || e.code !== ONNX_ERROR_CODES.runtime) return e;
+  if (typeof modelBatch !== 'number' || modelBatch <= 0 || modelBatch === S) return e;
+  return new SwapError(
+    e.code,
+    `${e.message} (the model was exported with batch size ${modelBatch}, which its graph may hold as a constant, e.g. a traced view(x.size(0), -1): score it with --batch ${modelBatch}, or export with dynamic_axes for the input's first dimension)`,
+    { cause: e },
+  );
+}
+
 async function runOnOrt(
   m: LoadedModel,
   imp: ReturnType<typeof importOnnxModel>,
@@ -345,7 +359,9 @@ export async function scoreOnnxModel(
   const run =
     set.engine !== 'ort' && set.reinit && imp.ok
       ? await runOnIr(imp.network, m.source, inputs, seeds, opts)
-      : await runOnOrt(m, imp, { shape, S, inputs }, seeds, set, opts, warnings);
+      : await runOnOrt(m, imp, { shape, S, inputs }, seeds, set, opts, warnings).catch((e: unknown) => {
+          throw fixedBatchHint(e, modelBatch, S);
+        });
 
   const swap = run.perRepeat.reduce((a, b) => a + b, 0) / run.perRepeat.length;
   const f = set.reg ? regFactor(params / 1000, set.reg.mu, set.reg.sigma) : 1;

@@ -152,6 +152,8 @@ function nodeVjp(
       return [sliceBackward(n, inShape(), n.shape as S3, dy, B)];
     case 'gap':
       return [gapBackward(inShape(), dy, B)];
+    case 'flatten':
+      return [dy];
     case 'avgpool':
     case 'maxpool':
       return [poolBackward(n, inShape(), n.shape as S3, dy, B, rec.argmax)];

@@ -165,6 +165,9 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
       case 'gap':
         if (rin) r[n.id] = gapForward(inShape, rin, B);
         break;
+      case 'flatten':
+        if (rin) r[n.id] = rin;
+        break;
       case 'conv': {
         const w = params[n.id]!.weight!;
         const dw = v.get(n.id);
@@ -311,6 +314,9 @@ function tangentBackward(
         break;
       case 'gap':
         if (r) give(0, gapBackward(inShape(), r, B));
+        break;
+      case 'flatten':
+        if (r) give(0, r);
         break;
       case 'avgpool':
       case 'maxpool':

@@ -126,6 +126,11 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   slice,
   gap,
   linear,
+  // NCHW is already the flat order
+  flatten: (_n, { xs, out }) => {
+    out.set(xs[0]!);
+    return out;
+  },
 };
 
 /** Run the reference kernel of node `n`. */

@@ -189,5 +189,7 @@ function evalNode(
       return gapForward(inShape() as S3, x!, B);
     case 'linear':
       return linearForward(n, x!, p!, B);
+    case 'flatten':
+      return x!.slice();
   }
 }

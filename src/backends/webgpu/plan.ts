@@ -295,6 +295,8 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
     p.push(n, PROGRAMS.gap, { total: p.S * C, hw: H * W }, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
   linear: planLinear,
+  // a copy: the mean over windows of one element (NCHW is already the flat order)
+  flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
 };
 
 export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {
