@@ -203,9 +203,16 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
           reluPack(x, y, S, n.numel(), codes_.data());
           nwot_->add(codes_.data(), n.numel());
+          // the codes are x > 0 either way; a capped ReLU's output is then clipped
+          if (n.capped) reluClip(y, y, count, n.clip);
         } else {
           const size_t per = n.numel();
-          split(S, 1, [&](int, int lo, int hi) { relu(x + lo * per, y + lo * per, (hi - lo) * per); }, count);
+          split(S, 1, [&](int, int lo, int hi) {
+            if (n.capped)
+              reluClip(x + lo * per, y + lo * per, (hi - lo) * per, n.clip);
+            else
+              relu(x + lo * per, y + lo * per, (hi - lo) * per);
+          }, count);
         }
         break;
       case Op::Add:

@@ -211,6 +211,8 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       y.resize(count);
       // NaN propagates, as Math.max in the reference and in PyTorch
       for (size_t k = 0; k < count; ++k) y[k] = ((*x)[k] > 0 || std::isnan((*x)[k])) ? (*x)[k] : 0.0;
+      if (n.capped)
+        for (size_t k = 0; k < count; ++k) y[k] = y[k] > n.clip ? static_cast<double>(n.clip) : y[k];
       break;
     case Op::Add:
       y.assign(count, 0.0);
@@ -365,7 +367,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Relu: {
       const Vec& y = out_[i];
       dx.resize(dy.size());
-      for (size_t k = 0; k < dy.size(); ++k) dx[k] = y[k] > 0 ? dy[k] : 0.0;
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = y[k] > 0 && (!n.capped || y[k] < n.clip) ? dy[k] : 0.0;
       break;
     }
     case Op::Add:

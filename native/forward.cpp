@@ -209,7 +209,10 @@ float* Executor::runRelu(const Pass& p, const Node& n, int i, size_t total, bool
     p.sink->layer(i, per, codes);
   } else if (y) {
     ScopedTimer t(timing_.eltwise, timed_);
-    relu(x, y, total);
+    if (n.capped)
+      reluClip(x, y, total, n.clip);
+    else
+      relu(x, y, total);
   }
   return y;
 }
@@ -292,12 +295,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Slice: return runSlice(p, n, total);
     case Op::Gap: return runGap(p, n, total);
     case Op::Linear: return runLinear(p, n, i, total);
-    case Op::Flatten: {
-      // NCHW is already the flat order
-      float* y = pool_.acquire(total);
-      std::memcpy(y, in(n, 0), total * sizeof(float));
-      return y;
-    }
+    case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
   }
   fail(std::string("no kernel for op ") + opName(n.op));
 }

@@ -27,8 +27,10 @@ struct Node {
   int fin = 0, fout = 0;
   // slice: window origin in the input
   int c0 = 0, h0 = 0, w0 = 0;
-  // relu on a 4-D tensor: its output feeds the pattern count
+  // relu on a 4-D tensor: its output feeds the pattern count (plain ReLUs only); a capped ReLU's clip (ReLU6: 6)
   bool recorded = false;
+  bool capped = false;
+  float clip = 0;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
   double eps = kBnEps;

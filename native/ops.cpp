@@ -234,6 +234,13 @@ void relu(const float* x, float* y, size_t count) {
   for (size_t i = 0; i < count; ++i) y[i] = !(x[i] <= 0) ? x[i] : 0.0f;
 }
 
+void reluClip(const float* x, float* y, size_t count, float clip) {
+  for (size_t i = 0; i < count; ++i) {
+    const float v = !(x[i] <= 0) ? x[i] : 0.0f;
+    y[i] = v > clip ? clip : v;
+  }
+}
+
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {
   if (n.k == 3 && n.stride == 1 && n.pad == 1 && in.w % kHalf == 0 && in.h >= 2) {
     avgPool3x3(n, in, x, y, S);

@@ -13,6 +13,8 @@ namespace swapnas {
 void batchNorm(const float* x, float* y, int S, int C, size_t HW, double eps);
 
 void relu(const float* x, float* y, size_t count);
+// min(max(x, 0), clip) (ReLU6: clip 6), NaN propagating as in relu.
+void reluClip(const float* x, float* y, size_t count, float clip);
 
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S);
 void maxPool(const Node& n, const Node& in, const float* x, float* y, int S);

@@ -306,6 +306,25 @@ class FlatHeadNet(nn.Module):
         return self.classifier(x.view(x.size(0), -1))
 
 
+class Relu6Net(nn.Module):
+    """MobileNetV2-style ReLU6 (exported as Clip(0, 6)) beside plain ReLUs: the official SWAP code hooks nn.ReLU
+    only, so the ReLU6 outputs are computed (and clip what follows) but not recorded."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU6())
+        self.expand = nn.Sequential(nn.Conv2d(8, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.dw = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
+        self.project = nn.Sequential(nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8))
+        self.last = nn.Sequential(nn.Conv2d(8, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.project(self.dw(self.expand(x)))
+        return self.fc(self.last(x).mean(dim=(2, 3)))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -420,6 +439,12 @@ def main():
     gaussian_init(m)
     add("flathead", m, 13, [16], dynamic=True, seed=9,
         note="a map flattened into Linear-ReLU-Dropout-Linear (no global pool); BatchNorm eps 1e-3")
+
+    torch.manual_seed(10)
+    m = Relu6Net()
+    gaussian_init(m)
+    add("relu6net", m, 13, [16], dynamic=True, seed=10,
+        note="nn.ReLU6 (Clip(0, 6)) beside nn.ReLU: only the nn.ReLU outputs are recorded")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

@@ -57,7 +57,23 @@ STD = (0.247, 0.2435, 0.2616)
 # --------------------------------------------------------------------------------------------------------------
 
 
-class ResNetish(nn.Module):
+class PooledHead:
+    """What the official code reads of a network with a global pool before its Linear `fc`, from its `features(x)`
+    (block outputs, map before the pool): `forward_pre_GAP` (Zen), `extract_cell_features` (AZ-NAS), `forward`."""
+
+    def forward_pre_GAP(self, x):
+        return self.features(x)[1]
+
+    forward_before_global_avg_pool = forward_pre_GAP
+
+    def extract_cell_features(self, x):
+        return self.features(x)[0]
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
+
+
+class ResNetish(PooledHead, nn.Module):
     """Conv-BN-ReLU stem, a residual block, a strided reduction with an avg-pool+1x1 shortcut, BN-ReLU-GAP-Linear."""
 
     def __init__(self, classes=10, c=8):
@@ -89,19 +105,8 @@ class ResNetish(nn.Module):
         pre = self.head_relu(self.head_bn(f2))
         return [f0, f1, f2], pre
 
-    def forward_pre_GAP(self, x):
-        return self.features(x)[1]
 
-    forward_before_global_avg_pool = forward_pre_GAP
-
-    def extract_cell_features(self, x):
-        return self.features(x)[0]
-
-    def forward(self, x):
-        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
-
-
-class Branchy(nn.Module):
+class Branchy(PooledHead, nn.Module):
     """Conv with bias + non-affine BN, a max-pool branch concatenated with a dilated depthwise/pointwise branch,
     an avg-pool without padded counts, a biased 1x1 conv, GAP and Linear."""
 
@@ -131,17 +136,6 @@ class Branchy(nn.Module):
         f2 = self.mix_relu(self.mix_bn(self.mix(self.avg(f1))))
         f3 = self.down_relu(self.down_bn(self.down(f2)))
         return [f0, f1, f2, f3], f3
-
-    def forward_pre_GAP(self, x):
-        return self.features(x)[1]
-
-    forward_before_global_avg_pool = forward_pre_GAP
-
-    def extract_cell_features(self, x):
-        return self.features(x)[0]
-
-    def forward(self, x):
-        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
 
 
 class LeNetBN(nn.Module):
@@ -178,6 +172,46 @@ class LeNetBN(nn.Module):
 
     def forward(self, x):
         return self.head(self.features(x)[1])
+
+
+class MobileV2ish(PooledHead, nn.Module):
+    """A MobileNetV2-style network (ReLU6 everywhere, exported as Clip(0, 6)): conv-BN-ReLU6 stem, two inverted
+    residual blocks (1x1 expand-BN-ReLU6, 3x3 depthwise-BN-ReLU6, 1x1 project-BN; the first with its identity
+    shortcut, the second strided), a 1x1 conv-BN-ReLU6, GAP and Linear. Leaf modules on the root, as above (MeCo
+    hooks every module, a block container's output too, which an ONNX file cannot show)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_relu = nn.ReLU6()
+        for k, (e, stride) in enumerate([(3 * c, 1), (2 * c, 2)]):
+            setattr(self, f"pw{k}", nn.Conv2d(c, e, 1, bias=False))
+            setattr(self, f"pw{k}_bn", nn.BatchNorm2d(e))
+            setattr(self, f"pw{k}_relu", nn.ReLU6())
+            setattr(self, f"dw{k}", nn.Conv2d(e, e, 3, stride=stride, padding=1, groups=e, bias=False))
+            setattr(self, f"dw{k}_bn", nn.BatchNorm2d(e))
+            setattr(self, f"dw{k}_relu", nn.ReLU6())
+            setattr(self, f"pj{k}", nn.Conv2d(e, c, 1, bias=False))
+            setattr(self, f"pj{k}_bn", nn.BatchNorm2d(c))
+        self.last = nn.Conv2d(c, 4 * c, 1, bias=False)
+        self.last_bn = nn.BatchNorm2d(4 * c)
+        self.last_relu = nn.ReLU6()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4 * c, classes)
+
+    def block(self, k, x):
+        m = lambda name: getattr(self, f"{name}")
+        y = m(f"pw{k}_relu")(m(f"pw{k}_bn")(m(f"pw{k}")(x)))
+        y = m(f"dw{k}_relu")(m(f"dw{k}_bn")(m(f"dw{k}")(y)))
+        return m(f"pj{k}_bn")(m(f"pj{k}")(y))
+
+    def features(self, x):
+        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        f1 = f0 + self.block(0, f0)
+        f2 = self.block(1, f1)
+        pre = self.last_relu(self.last_bn(self.last(f2)))
+        return [f0, f1, f2], pre
 
 
 class WithFeatures(nn.Module):
@@ -484,8 +518,8 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
         e["zen_naslib"] = {"value": z, "onnx": export(zm, f"{name}-zen.onnx", zx),
                            "inputs": save_npy(f"{name}-zen-x.npy", zx), "mixup": save_npy(f"{name}-zen-mix.npy", zmix)}
     if zennas:
-        zen, (zm, zx, zmix) = run_zen_zennas(off, net, rand_shape, seed + 1)
-        e["zen_zennas"] = {"value": zen, "onnx": export(zm, f"{name}-zen2.onnx", zx),
+        z, (zm, zx, zmix) = run_zen_zennas(off, net, rand_shape, seed + 1)
+        e["zen_zennas"] = {"value": z, "onnx": export(zm, f"{name}-zen2.onnx", zx),
                            "inputs": save_npy(f"{name}-zen2-x.npy", zx), "mixup": save_npy(f"{name}-zen2-mix.npy", zmix)}
     vals, am, ax, ag, nf = run_az(off, net, rand_shape, seed + 2)
     names = ["logits"] + [f"feature{i}" for i in range(nf)]
@@ -500,7 +534,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -520,13 +554,21 @@ def main():
         return fixture(off, "lenet", LeNetBN(10).train(), x, y, x2, y2, 10, 400, zennas=False,
                        rand_shape=(8, 3, 32, 32), zen=False)
 
+    def mobile():
+        # ReLU6 clips at 6: inputs scaled up so that some units reach the clip on the real images too
+        torch.manual_seed(3)
+        x, y = cifar(8, 4)
+        x2, y2 = cifar(8, 12)
+        return fixture(off, "mobile", MobileV2ish(10).train(), 4 * x, y, 4 * x2, y2, 10, 500, zennas=True,
+                       rand_shape=(8, 3, 16, 16))
+
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:
             out = json.load(fh)
         if a.only == "zen-momentum":
             out["fixtures"]["resnetish"]["zen_naslib_momentum"] = zen_m()
         else:
-            out["fixtures"]["lenet"] = lenet()
+            out["fixtures"][a.only] = lenet() if a.only == "lenet" else mobile()
         with open(os.path.join(OUT, "expected.json"), "w") as fh:
             json.dump(out, fh, indent=1)
             fh.write("\n")
@@ -544,6 +586,7 @@ def main():
     y2 = torch.randint(0, 5, (6,))
     out["fixtures"]["branchy"] = fixture(off, "branchy", net, x, y, x2, y2, 5, 200, zennas=False, rand_shape=(6, 3, 12, 12))
     out["fixtures"]["lenet"] = lenet()
+    out["fixtures"]["mobile"] = mobile()
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(out, fh, indent=1)

@@ -1,5 +1,5 @@
 // Batch normalisation with batch statistics (training mode) at initialisation: γ = 1, β = 0, biased variance,
-// eps = EPS (set from BN_EPS of src/ir/ops.ts by the program). One workgroup per channel: a strided pass plus a tree reduction in workgroup memory gives the mean,
+// eps = EPS (the node's epsilon, BN_EPS of src/ir/ops.ts by default; a pipeline per value: batchnormProgram). One workgroup per channel: a strided pass plus a tree reduction in workgroup memory gives the mean,
 // a second pass the variance (two-pass, like the reference), a third writes (x - mean) / sqrt(var + eps).
 
 override WG: u32 = 128u;  // power of two, ≤ 128 (the size of the reduction arrays)

@@ -1,6 +1,8 @@
-// Plain element-wise ReLU (for ReLUs that are not recorded, i.e. on 1-D tensors).
+// Element-wise ReLU for ReLUs that are not recorded (on 1-D tensors, or capped ones: min(max(x, 0), CAP) when CAPPED).
 
 override WG: u32 = 64u;
+override CAPPED: bool = false;
+override CAP: f32 = 6.0;
 
 struct Params {
   total: u32,
@@ -19,5 +21,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (i >= p.total) {
     return;
   }
-  y[i] = max(x[i], 0.0);
+  var v = max(x[i], 0.0);
+  if (CAPPED) {
+    v = min(v, CAP);
+  }
+  y[i] = v;
 }

@@ -62,9 +62,17 @@ export function opGraphs(): { name: string; net: Network }[] {
   {
     // a LeNet / VGG head: the map flattened into linear layers, and a BN with its own (large) epsilon
     const b = new GraphBuilder([2, 6, 6]);
-    const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 3, 3), true, undefined, 0.25)), 2, 2, 0); // 3x2x2
+    const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 3, 3), true, undefined, 0.25)), 2, 2, 0); // 3x3x3: 27 features
     const l1 = b.relu(b.linear(b.flatten(m), 5, true));
     out.push({ name: 'flatten-head-bn-eps', net: b.finish(b.linear(l1, 3, true), { space: 'test', arch: 'flat' }) });
+  }
+  {
+    // capped ReLUs (ReLU6-style clips, low enough that many units clip) beside a plain ReLU of the same tensor
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.conv(b.input, 4, 3, { bias: true });
+    const capped = b.relu(c, 0.5);
+    const d = b.bn(b.conv(b.add([capped, b.relu(c)]), 4, 3));
+    out.push({ name: 'capped-relu', net: head(b, b.relu(d, 1), 3, 'relu6') });
   }
   return out;
 }

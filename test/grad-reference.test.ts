@@ -1,3 +1,4 @@
+import { isRecorded } from '../src/ir/ops.js';
 import { describe, expect, it } from 'vitest';
 import { backward, lossGradients } from '../src/backends/reference/backward.js';
 import { forwardTape } from '../src/backends/reference/tape.js';
@@ -134,7 +135,7 @@ describe('reference backward: structure of the API', () => {
   it('the float64 tape computes the float32 reference forward on PRNG weights (ReLU maps agree to 1e-5)', () => {
     for (const { net: n } of graphs) {
       const { x } = randomData(n, 2, 1);
-      const relus = n.nodes.filter((m) => m.op === 'relu' && m.shape.length === 3).map((m) => m.id);
+      const relus = n.nodes.filter(isRecorded).map((m) => m.id);
       const tape = forwardTape(n, prngParams(n, 99), x, 2, { keep: relus });
       const s = n.nodes[0]!.shape as [number, number, number];
       const batch = makeBatch(Float32Array.from(x), 2, s[0], s[1], s[2], 'test');

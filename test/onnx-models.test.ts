@@ -54,6 +54,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'padnet@16',
         'chunknet@16',
         'flathead@16',
+        'relu6net@16',
       ]),
     );
   });
@@ -134,6 +135,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['chunknet', 16],
       // a map flattened into a Linear head (no global pool), BatchNorm eps 1e-3
       ['flathead', 16],
+      // nn.ReLU6 (Clip(0, 6)): computed, clipping what follows, and not recorded
+      ['relu6net', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -36,7 +36,7 @@ function everyOp(): Network {
 function flatHead(): Network {
   const b = new GraphBuilder([3, 8, 8]);
   const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 4, 3), true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
-  return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12)), 10)); // 64 features
+  return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12), 6), 10)); // 64 features; a ReLU6
 }
 
 describe('op specification', () => {
@@ -136,8 +136,15 @@ describe('ONNX mapping', () => {
       expect(imp.network.nodes).toEqual(net.nodes);
       expect(imp.network.output).toBe(net.output);
     }
-    expect(flatHead().nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
-    expect(flatHead().nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
+    // the file carries the flatten, BN ε and ReLU6 clip (Flatten, epsilon, Clip) that the import reads back
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(flatHead(), { seed: 1 })), { inputShape: [3, 8, 8] });
+    if (!imp.ok) throw new Error(imp.reason);
+    expect(imp.network.nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
+    expect(imp.network.nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
+    expect(imp.network.nodes.filter((n) => n.op === 'relu').map((n) => n.op === 'relu' && n.max)).toEqual([
+      undefined,
+      6,
+    ]);
   });
 });
 

@@ -323,9 +323,10 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     }
   });
 
-  it("a BatchNorm's own epsilon and a flattened map equal the reference", async () => {
+  it("a BatchNorm's own epsilon, a capped ReLU and a flattened map equal the reference", async () => {
     const b = new GraphBuilder([3, 8, 8]);
-    const r1 = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }), true, undefined, 0.5));
+    // a capped ReLU (ReLU6-style, low clip) too: not recorded, and it clips what the next conv sees
+    const r1 = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }), true, undefined, 0.5), 0.4);
     const r2 = b.relu(b.bn(b.conv(r1, 4, 3, { pad: 1 })));
     const lin = b.linear(b.flatten(b.maxpool(r2, 2, 2, 0)), 6); // 4x4x4 flattened
     const net = b.finish(lin);

@@ -148,10 +148,11 @@ __global__ void reluPackKernel(const float* __restrict__ x, float* __restrict__ 
   }
 }
 
-__global__ void reluKernel(const float* __restrict__ x, float* __restrict__ y, size_t total) {
+// capped: min(max(x, 0), clip) (ReLU6)
+__global__ void reluKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, bool capped, float clip) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const float v = x[i];
-    y[i] = v > 0 ? v : 0.0f;
+    const float v = x[i] > 0 ? x[i] : 0.0f;
+    y[i] = capped && v > clip ? clip : v;
   }
 }
 
@@ -460,7 +461,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
         reluPackKernel<<<grid(per), kThreads, 0, stream_>>>(x(0), y, it.codes + it.codeOffset, S, per);
         it.codeOffset += per;
       } else if (y) {
-        reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total);
+        reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.capped, n.clip);
       }
       break;
     }
@@ -507,9 +508,9 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     }
     case Op::Flatten:
-      // a copy: the mean over windows of one element (NCHW is already the flat order)
+      // NCHW is already the flat order
       y = it.a.floats(total);
-      gapKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, static_cast<int>(total), 1);
+      SWAPNAS_CK(cudaMemcpyAsync(y, x(0), total * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
       break;
     case Op::Linear: {
       const float* w = weights(it.seed, static_cast<int>(i), static_cast<size_t>(n.fin) * n.fout);

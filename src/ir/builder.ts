@@ -12,7 +12,7 @@ function is3(s: Shape): s is Shape3 {
  */
 export class GraphBuilder {
   private readonly nodes: IRNode[] = [];
-  private readonly reluOf = new Map<number, number>();
+  private readonly reluOf = new Map<string, number>();
 
   constructor(inputShape: Shape3) {
     this.push({ op: 'input' }, [], inputShape);
@@ -77,11 +77,13 @@ export class GraphBuilder {
     );
   }
 
-  relu(x: number): number {
-    const hit = this.reluOf.get(x);
+  /** ReLU, or ReLU clipped at `max` (ReLU6: 6); memoised per producer and clip. */
+  relu(x: number, max?: number): number {
+    const key = max === undefined ? `${x}` : `${x}:${max}`;
+    const hit = this.reluOf.get(key);
     if (hit !== undefined) return hit;
-    const id = this.push({ op: 'relu' }, [x]);
-    this.reluOf.set(x, id);
+    const id = this.push(max === undefined ? { op: 'relu' } : { op: 'relu', max }, [x]);
+    this.reluOf.set(key, id);
     return id;
   }
 

@@ -15,16 +15,35 @@
 import { SwapError } from '../util/errors.js';
 import type { IRNode, LayerSpec, OpName, Shape, Shape3 } from './types.js';
 
-/** BatchNorm ε (PyTorch's default), used by every backend and by the ONNX export/import. */
+/** BatchNorm ε by default (PyTorch's); a node's own `eps` (an imported model's) replaces it in every backend. */
 export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 2;
+export const IR_VERSION = 3;
 
 /** A BatchNorm's ε: its own, or {@link BN_EPS}. */
 export function bnEps(n: { readonly eps?: number }): number {
   return n.eps ?? BN_EPS;
+}
+
+/**
+ * Whether a ReLU with output `y` passes its gradient: y > 0, and below the clip of a capped one (PyTorch's
+ * hardtanh rule, min < x < max; at x = max the gradient is 0).
+ */
+export function reluPasses(y: number, max: number | undefined): boolean {
+  return y > 0 && (max === undefined || y < max);
+}
+
+/** Whether `net` has a capped ReLU (ReLU6), whose clip does not commute with scaling. */
+export function hasCappedRelu(net: { readonly nodes: readonly IRNode[] }): boolean {
+  return net.nodes.some((n) => n.op === 'relu' && n.max !== undefined);
+}
+
+/** A ReLU's output: max(x, 0), clipped at `max` when capped (NaN propagates, as in PyTorch). */
+export function reluValue(x: number, max: number | undefined): number {
+  const y = Math.max(x, 0);
+  return max === undefined ? y : Math.min(y, max);
 }
 
 /** The high and low 32-bit words (as signed int32) of a float64's bits. */
@@ -155,8 +174,8 @@ const bn: OpSpec<'bn'> = {
   // ε travels as the two halves of its float64 bits (high word first), so native kernels use the very value
   attrs: [
     ['affine', (n) => n.affine],
-    ['epsHi', (n) => float64Words(bnEps(n))[0]],
-    ['epsLo', (n) => float64Words(bnEps(n))[1]],
+    ['epsHi', (n) => float64Words(bnEps(n))[0]!],
+    ['epsLo', (n) => float64Words(bnEps(n))[1]!],
   ],
   shape: (a, ins) => {
     const eps = bnEps(a);
@@ -173,12 +192,21 @@ const relu: OpSpec<'relu'> = {
   opcode: 3,
   native: 'Relu',
   arity: 1,
-  // Recorded (its output feeds the pattern count) exactly when it acts on a 4-D tensor.
-  attrs: [['recorded', (n) => n.shape.length === 3]],
-  shape: same,
+  // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; a capped
+  // ReLU's clip travels as a float64's two words (+∞ when plain).
+  attrs: [
+    ['recorded', (n) => isRecorded(n)],
+    ['maxHi', (n) => float64Words(n.max ?? Number.POSITIVE_INFINITY)[0]],
+    ['maxLo', (n) => float64Words(n.max ?? Number.POSITIVE_INFINITY)[1]],
+  ],
+  shape: (a, ins) => {
+    if (a.max !== undefined && !(a.max > 0 && Number.isFinite(a.max)))
+      throw new SwapError('E_IR_SHAPE', `relu clipped at ${a.max}: the clip must be a positive number`);
+    return same(a, ins);
+  },
   params: none,
   macs: none,
-  onnx: { export: ['Relu'], import: ['Relu'] },
+  onnx: { export: ['Relu', 'Clip'], import: ['Relu', 'Clip'] },
 };
 
 const avgpool: OpSpec<'avgpool'> = {
@@ -343,7 +371,8 @@ const flatten: OpSpec<'flatten'> = {
   shape: (_a, ins) => [numel(map3('flatten', ins[0]))],
   params: none,
   macs: none,
-  // imported from the Flatten / Reshape nodes the `gap` entry lists (which of the two a node is depends on the map)
+  // imported from the Flatten / Reshape nodes the `gap` entry lists (which of the two a node is depends on the map:
+  // a C×1×1 map's flatten is its global average, so it comes back as `gap`)
   onnx: { export: ['Flatten'], import: [] },
 };
 
@@ -397,5 +426,5 @@ export function weightCount(n: LayerSpec): number {
 
 /** A ReLU is recorded when it acts on a 4-D (N, C, H, W) tensor, as in the official hooks. */
 export function isRecorded(n: IRNode): boolean {
-  return n.op === 'relu' && n.shape.length === 3;
+  return n.op === 'relu' && n.shape.length === 3 && n.max === undefined;
 }

@@ -42,6 +42,11 @@ export interface BatchNormNode {
 }
 export interface ReluNode {
   readonly op: 'relu';
+  /**
+   * The upper clip of a capped ReLU (`nn.ReLU6`: 6; ONNX `Clip(0, max)`), absent for a plain one. Only plain ReLUs
+   * are SWAP-recorded: the official code hooks `nn.ReLU` modules, and `nn.ReLU6` is not one.
+   */
+  readonly max?: number;
 }
 export interface PoolNode {
   readonly op: 'avgpool' | 'maxpool';

@@ -176,6 +176,19 @@ function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
   );
 }
 
+/** Relu, or Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so). */
+function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
+  if (n.max === undefined) {
+    c.nodes.push(node('Relu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`));
+    return;
+  }
+  c.constant(`relu_${n.id}_min`, [], 0);
+  c.constant(`relu_${n.id}_max`, [], n.max);
+  c.nodes.push(
+    node('Clip', [c.src(n.inputs[0]!), `relu_${n.id}_min`, `relu_${n.id}_max`], [out(n.id)], `relu_${n.id}`),
+  );
+}
+
 /**
  * The ONNX node(s) of each op, in the op types `OpSpec.onnx.export` lists (a new op fails to compile until it has
  * an entry). `input` is the graph input, so it emits nothing.
@@ -184,7 +197,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   input: () => {},
   conv: exportConv,
   bn: exportBn,
-  relu: (n, c) => c.nodes.push(node('Relu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`)),
+  relu: exportRelu,
   avgpool: exportPool,
   maxpool: exportPool,
   add: (n, c) =>

@@ -5,7 +5,7 @@
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, the model's ε), Relu, AveragePool / MaxPool (square, symmetric pads,
+ * bias), BatchNormalization (training mode, the model's ε), Relu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
@@ -309,6 +309,19 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const id = s.b.conv(x, wd[0]!, k, { stride, pad, dilation, groups, bias: hasBias });
   s.weightIds.set(idx, id);
   s.setIr(n, id);
+}
+
+/**
+ * Clip(x, 0, max): `nn.ReLU6` (max 6) or a `Hardtanh(0, max)`, a ReLU clipped at max (not SWAP-recorded: the
+ * official code hooks `nn.ReLU` only); Clip(x, 0) without a max is a ReLU. Other bounds have no IR op.
+ */
+function importClip(n: INodeProto, s: ImportState): void {
+  const x = s.ir(n, 0);
+  const [lo] = s.cstValues(n, 1) ?? [Number.NEGATIVE_INFINITY];
+  const [hi] = s.cstValues(n, 2) ?? [Number.POSITIVE_INFINITY];
+  if (lo !== 0 || !(hi! > 0))
+    fail(`Clip ${n.name} to [${lo}, ${hi}]: only Clip(0, max > 0) (ReLU, ReLU6) has an IR op`);
+  s.setIr(n, s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : undefined));
 }
 
 function importBatchNorm(n: INodeProto, s: ImportState): void {
@@ -627,6 +640,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     if (v.k !== 'ir') fail(`Relu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
     s.setIr(n, s.b.relu(v.id));
   },
+  Clip: importClip,
   Conv: importConv,
   BatchNormalization: importBatchNorm,
   AveragePool: importPool,

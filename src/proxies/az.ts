@@ -139,7 +139,10 @@ export function azPairProblem(shapes: readonly Shape3[]): string | undefined {
   return undefined;
 }
 
-/** The three AZ-NAS scores from each feature's expressivity `e` (in feature order) and each block's trainability `t`. */
+/**
+ * The three AZ-NAS scores from each feature's expressivity `e` (in feature order) and each block's trainability `t`;
+ * `tProblem` ({@link azPairProblem}) makes trainability null with that reason.
+ */
 export function azFromComponents(e: ArrayLike<number>, t: ArrayLike<number>, tProblem?: string): AzScores {
   let prog = Infinity;
   let sumE = 0;

@@ -7,6 +7,7 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
+import { hasCappedRelu } from '../ir/ops.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network, Shape3 } from '../ir/types.js';
@@ -256,7 +257,8 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  *   point (`blockScale`, native/block_scale.h): each activation and cotangent tensor carries its own power-of-two
  *   exponent, and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly,
  *   so the mantissas are those of an unscaled float32 pass wherever that pass stayed in range; Σ |W ⊙ g| · 2^e is
- *   taken in float64. A value that still is not finite is routed to the float64 reference with the reason.
+ *   taken in float64. A value that still is not finite is routed to the float64 reference with the reason. A
+ *   network with a capped ReLU (ReLU6) runs the float64 pass instead: its clip does not commute with scaling.
  * - With BN in train mode (synflow_bn) float32 cannot hold the value: on the one all-ones sample many gradients below
  *   a train-mode BN are analytically (near) zero, and float32 leaves rounding error there that can outweigh the true
  *   value (0.15 relative on a cell of 1×1 convolutions and skips). The official code runs in double, and so does
@@ -266,7 +268,8 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const { net, s } = c;
   const slots = packedSlots(net);
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
-  const blockScale = s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn');
+  // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass
+  const blockScale = (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !hasCappedRelu(net);
   const abs = blockScale ? c.packed.slice() : c.packed64().slice();
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));

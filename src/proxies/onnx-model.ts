@@ -38,6 +38,10 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     if ((ref.kind === 'gamma' || ref.kind === 'beta') && node.op === 'bn' && !node.affine)
       delete fixed[ref.node]![ref.kind];
   }
-  const blockOutputs = [...r.outputs].slice(1).filter(([, id]) => r.network.nodes[id]!.shape.length === 3);
+  // not the first graph output (which a left-out Softmax tail may keep out of r.outputs), nor the network's output
+  const first = m.model.graph?.output?.[0]?.name ?? '';
+  const blockOutputs = [...r.outputs].filter(
+    ([name, id]) => name !== first && id !== r.network.output && r.network.nodes[id]!.shape.length === 3,
+  );
   return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes, blockOutputs };
 }

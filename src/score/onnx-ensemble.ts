@@ -102,6 +102,8 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
     batch: o.batch,
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.reinit ? {} : { weights: model.params }),
+    // AZ's block features from the file's extra outputs, as `score model.onnx --proxies` reads them
+    ...(model.blockOutputs.length > 0 ? { features: model.blockOutputs.map(([, id]) => id) } : {}),
   });
   return {
     swap: s.swap,

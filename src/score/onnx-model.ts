@@ -21,6 +21,7 @@ import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
 import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
+import { isRecorded } from '../ir/ops.js';
 import type { Shape3 } from '../ir/types.js';
 import { repeatSeed } from '../init/prng.js';
 import { checkRegulariser, regFactor } from '../proxies/regularise.js';
@@ -245,12 +246,13 @@ async function runOnIr(
   opts: OnnxScoreOptions,
 ): Promise<EngineRun> {
   const recorded = recordedValues(net);
-  const relus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length === 3).length;
-  const ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && n.shape.length !== 3).length;
+  // SWAP records plain ReLUs on 4-D tensors (the official code hooks nn.ReLU: not nn.ReLU6, exported as Clip)
+  const relus = net.nodes.filter(isRecorded).length;
+  const ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && !isRecorded(n)).length;
   if (recorded === 0)
     throw onnxError(
       'no-relu',
-      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks ignored): the SWAP-Score is undefined`,
+      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks or clipped, as ReLU6, ignored): the SWAP-Score is undefined`,
     );
   const registry = opts.registry ?? new BackendRegistry();
   const choice = await registry.choose(opts.backend ?? 'auto');
@@ -264,7 +266,6 @@ async function runOnIr(
   return { engine: `ir:${choice.backend.name}`, perRepeat, recorded, relus, ignoredRelus, skipped: choice.skipped };
 }
 
-/** Score the model on ONNX Runtime (own weights, or re-initialised with the IR's tensor ids when importable). */
 /**
  * ONNX Runtime's failure on a model exported with a fixed batch, run at another: the graph often holds that batch
  * as a constant (PyTorch's `view(x.size(0), -1)` traced without `dynamic_axes`), which the error does not say.
@@ -279,6 +280,7 @@ function fixedBatchHint(e: unknown, modelBatch: number | string | undefined, S: 
   );
 }
 
+/** Score the model on ONNX Runtime (own weights, or re-initialised with the IR's tensor ids when importable). */
 async function runOnOrt(
   m: LoadedModel,
   imp: ReturnType<typeof importOnnxModel>,

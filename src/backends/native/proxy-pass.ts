@@ -6,6 +6,7 @@
  */
 import type { BnMode, ScalarRef } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
+import { hasCappedRelu } from '../../ir/ops.js';
 import type { Network } from '../../ir/types.js';
 import type { NativeAddon, NativeGradBuffers, NativeGradResult } from '../../native/addon.js';
 import { serializeNetworks } from '../../ir/serialize.js';
@@ -139,10 +140,13 @@ export async function nativeProxyPass(
   if (input.length !== batch * c * h * w)
     throw new SwapError('E_INPUT_SHAPE', `${input.length} input values do not form ${batch} samples of ${c}x${h}x${w}`);
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
-  if (req.blockScale && (beyondSumWeights(req) || (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn'))))
+  if (
+    req.blockScale &&
+    (beyondSumWeights(req) || (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) || hasCappedRelu(net))
+  )
     throw new SwapError(
       'E_OPTION',
-      'block scaling is for the weight gradients of the sum objective with BN as identity (or none), and nothing else',
+      'block scaling is for the weight gradients of the sum objective with BN as identity (or none), without capped ReLUs, and nothing else',
     );
   if (
     req.float64 &&

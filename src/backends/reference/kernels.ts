@@ -1,6 +1,6 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
-import { bnEps, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { bnEps, type NodeOf, numel, reluValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
 import {
   avgPoolInto,
@@ -112,9 +112,9 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
     return out;
   },
   zero: (_n, { out }) => out,
-  relu: (_n, { xs, out }) => {
+  relu: (n, { xs, out }) => {
     const x = xs[0]!;
-    for (let i = 0; i < out.length; i++) out[i] = Math.max(x[i]!, 0);
+    for (let i = 0; i < out.length; i++) out[i] = reluValue(x[i]!, n.max);
     return out;
   },
   add: addAll,

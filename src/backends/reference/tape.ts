@@ -6,7 +6,7 @@
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
-import { bnEps } from '../../ir/ops.js';
+import { bnEps, reluValue } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -146,7 +146,7 @@ function evalNode(
     case 'zero':
       return new Float64Array(B * numel(n.shape));
     case 'relu':
-      return x!.map((v) => Math.max(v, 0)); // NaN propagates, as in PyTorch
+      return x!.map((v) => reluValue(v, n.max)); // NaN propagates, as in PyTorch
     case 'add': {
       const y = new Float64Array(B * numel(n.shape));
       for (const j of n.inputs) {

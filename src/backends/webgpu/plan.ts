@@ -2,7 +2,7 @@ import { neededNodes } from '../../ir/analysis.js';
 import { bnEps, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
-import { PROGRAMS, batchnormProgram, convProgram, type ProgramSpec } from './programs.js';
+import { PROGRAMS, batchnormProgram, convProgram, type ProgramSpec, reluProgram } from './programs.js';
 
 /**
  * Network → list of kernel dispatches, computed on the CPU without touching the device (so it is testable
@@ -165,7 +165,7 @@ type OpPlanner<K extends OpName> = (n: NodeOf<K>, p: Planner) => void;
 function planRelu(n: NodeOf<'relu'>, p: Planner): void {
   const per = numel(n.shape);
   if (!isRecorded(n)) {
-    p.push(n, PROGRAMS.relu, { total: p.S * per }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+    p.push(n, reluProgram(n.max), { total: p.S * per }, [p.ref(n.inputs[0]!), p.alloc(n)]);
     return;
   }
   const writeY = p.consumers[n.id]! > 0 || p.opts.keepAll === true;

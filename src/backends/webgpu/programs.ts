@@ -97,25 +97,28 @@ export function convProgram(ocb: 1 | 2 | 4): ProgramSpec {
   return p;
 }
 
-const bnCache = new Map<number, ProgramSpec>();
-
-/** The batch-statistics BatchNorm program for one ε (a pipeline-overridable constant, so one pipeline per ε). */
+/**
+ * The batch-statistics BatchNorm program for one ε, a pipeline-overridable constant: pipelines are cached by
+ * {@link programKey}, which holds it, so each ε compiles once.
+ */
 export function batchnormProgram(eps: number): ProgramSpec {
-  let p = bnCache.get(eps);
-  if (!p) {
-    p = {
-      name: 'batchnorm',
-      file: 'batchnorm.wgsl',
-      entryPoint: 'main',
-      bindings: ['read', 'rw'],
-      uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
-      dispatch: 'groups',
-      workgroupSize: 128,
-      constants: { EPS: eps },
-    };
-    bnCache.set(eps, p);
-  }
-  return p;
+  return {
+    name: 'batchnorm',
+    file: 'batchnorm.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
+    dispatch: 'groups',
+    workgroupSize: 128,
+    constants: { EPS: eps },
+  };
+}
+
+/** The element-wise ReLU program of a ReLU clipped at `max` (its own pipeline per clip), or PROGRAMS.relu. */
+export function reluProgram(max: number | undefined): ProgramSpec {
+  return max === undefined
+    ? PROGRAMS.relu
+    : { ...PROGRAMS.relu, name: 'relu_capped', constants: { CAPPED: 1, CAP: max } };
 }
 
 export const PROGRAMS = {
