@@ -129,9 +129,16 @@ describe('ScoreServer (in process)', () => {
     const want = cli(['score', ...archs, ...flags], false);
     const s = new ScoreServer();
     const params = { archs, proxies: 'synflow,jacov,params', proxyBatch: 8, truth: true, dataset: 'cifar100' };
+    expect(s.warm.suiteEngines.size).toBe(0);
     const got = (await s.handle({ id: 1, method: 'score', params })) as { result: typeof want };
     expect(got.result).toEqual(want);
     expect(got.result.results[1]!['truth']).toMatchObject({ cifar100: expect.any(Number) });
+    // its runner stays warm for the next request (one per engine and thread count), and answers the same
+    expect(s.warm.suiteEngines.size).toBe(1);
+    const engine = await [...s.warm.suiteEngines.values()][0]!;
+    const again = (await s.handle({ id: 6, method: 'score', params })) as { result: typeof want };
+    expect(again.result).toEqual(want);
+    expect(await [...s.warm.suiteEngines.values()][0]!).toBe(engine);
     const err = (await s.handle({ id: 2, method: 'score', params: { ...params, repeats: 4 } })) as {
       error: { code: string; message: string };
     };

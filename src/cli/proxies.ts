@@ -33,7 +33,14 @@ import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
 import { inputShapeArg, int, num, numList } from './parse.js';
-import { inOrderWindow, type ProxyRequest, proxyRow, proxyRunner, proxyWindow } from '../proxies/runner.js';
+import {
+  inOrderWindow,
+  type ProxyEngines,
+  type ProxyRequest,
+  proxyRow,
+  proxyRunner,
+  proxyWindow,
+} from '../proxies/runner.js';
 import { quote } from '../util/quote.js';
 import { csvField } from './csv.js';
 
@@ -321,8 +328,9 @@ export async function scoreNetworksWithProxies(
   threads: number | undefined,
   emit: (row: Record<string, unknown>, i: number) => void | Promise<void>,
   signal?: AbortSignal,
+  engines?: ProxyEngines,
 ): Promise<void> {
-  const run = proxyRunner(plan.req, threads);
+  const run = engines ? await engines(plan.req.engine.backend, threads) : proxyRunner(plan.req, threads);
   if (plan.req.engine.backend === 'native') mapLargeBlocks();
   const { names } = plan.req;
   await inOrderWindow(
@@ -377,7 +385,11 @@ export interface OnnxProxiesDoc {
  * `score model.onnx --proxies …` on a model file or its bytes: own weights (default) or `--reinit` with each
  * protocol's init; the command line and the server's `score_onnx` both run it.
  */
-export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags): Promise<OnnxProxiesDoc> {
+export async function onnxProxiesDoc(
+  model: string | Uint8Array,
+  f: ProxyFlags,
+  engines?: ProxyEngines,
+): Promise<OnnxProxiesDoc> {
   const req = proxyRequest(f);
   const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
@@ -407,7 +419,8 @@ export async function onnxProxiesDoc(model: string | Uint8Array, f: ProxyFlags):
     ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
   };
   const constant = constantProxyNote(req.names, opts);
-  const row = proxyRow('model', m.source, await proxyRunner(req, threadsOf(f))(net.net, req.names, opts));
+  const run = engines ? await engines(req.engine.backend, threadsOf(f)) : proxyRunner(req, threadsOf(f));
+  const row = proxyRow('model', m.source, await run(net.net, req.names, opts));
   const settings = proxySettings(req, opts, data, seed, {
     weights: f.reinit ? 'reinit (per protocol)' : 'model',
     ...(net.blockOutputs.length > 0 ? { blockFeatures: net.blockOutputs.map(([name]) => name) } : {}),

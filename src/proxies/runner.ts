@@ -18,11 +18,21 @@ export interface ProxyRequest {
   readonly engine: { readonly backend: 'reference' | 'native'; readonly why: string };
 }
 
+/** What runs a request's proxies on one network (see {@link proxyRunner}). */
+export type ProxyRunFn = (
+  net: Network,
+  names: readonly ProxyName[],
+  o: ProxyRunOptions,
+) => Promise<ProxyRun & { peakBytes?: number }>;
+
+/**
+ * Where a caller keeps its runners (a warm server: one per engine and thread count, so a native runner's
+ * activation buffers and caches outlive a request); absent, each command makes its own with {@link proxyRunner}.
+ */
+export type ProxyEngines = (backend: ProxyRequest['engine']['backend'], threads?: number) => Promise<ProxyRunFn>;
+
 /** The proxy runner of a request's engine (one native runner per command, so its caches are shared). */
-export function proxyRunner(
-  req: ProxyRequest,
-  threads?: number,
-): (net: Network, names: readonly ProxyName[], o: ProxyRunOptions) => Promise<ProxyRun & { peakBytes?: number }> {
+export function proxyRunner(req: ProxyRequest, threads?: number): ProxyRunFn {
   if (req.engine.backend === 'reference') return async (net, names, o) => runProxies(net, names, o);
   const load = loadAddon();
   if (!load.ok) throw new SwapError('E_NATIVE_LOAD', load.reason.slice(0, 200));

@@ -10,6 +10,7 @@ import { scoringOptionsFromFlags, type ScoringFlags } from '../cli/options.js';
 import { int } from '../cli/parse.js';
 import { formatOnnxScore, onnxOptionsFromFlags, type ScoreOnnxFlags } from '../cli/score-onnx.js';
 import { type ProxyFlags, refuseSwapOnly } from '../cli/proxy-options.js';
+import type { ProxyEngines } from '../proxies/runner.js';
 import { repeatSeed } from '../init/prng.js';
 import type { Network } from '../ir/types.js';
 import { scoreOnnxModel } from '../score/onnx-model.js';
@@ -233,7 +234,7 @@ export async function scoreOnnx(
   signal: AbortSignal,
 ): Promise<ScoreResult> {
   const ranked = f as ScoreOnnxFlags & { fitness?: string; labels?: string; proxies?: string };
-  if (ranked.proxies !== undefined) return onnxProxies(model, f);
+  if (ranked.proxies !== undefined) return onnxProxies(model, f, warm);
   if (f.referenceModels === undefined && (ranked.fitness !== undefined || ranked.labels !== undefined))
     throw new SwapError('E_OPTION', 'fitness and labels apply to score_onnx with referenceModels (a folder of models)');
   if (f.referenceModels !== undefined) {
@@ -276,6 +277,14 @@ function refuseSwapOnlySettings(given: Record<string, unknown>, keys: readonly s
 }
 
 /**
+ * The server's proxy runners: its warm suite engines (one per engine and thread count, shared with the ensemble
+ * scorers; proxies requests run alone), so a native runner's buffers and caches serve request after request.
+ */
+function warmEngines(warm: WarmState): ProxyEngines {
+  return (backend, threads) => warm.suiteEngine(backend, threads);
+}
+
+/**
  * `score` with `proxies`: `swapnas score <archs…> --proxies … --format json`'s document (the networks of
  * `spaceProxyNetworks`, the rows in order, `truth` with the table's values when asked).
  */
@@ -304,7 +313,7 @@ export async function scoreArchProxies(
   const keep = (row: Record<string, unknown>) => {
     results.push(table ? { ...row, truth: truthRow(table, row['arch'] as string) } : row);
   };
-  await scoreNetworksWithProxies(nets.items, plan, threads, keep, signal);
+  await scoreNetworksWithProxies(nets.items, plan, threads, keep, signal, warmEngines(warm));
   const settings = table ? { ...plan.settings, truth: truthInfo(table) } : plan.settings;
   return { settings, results } as unknown as ScoreResult;
 }
@@ -313,10 +322,10 @@ export async function scoreArchProxies(
 const SWAP_ONLY_ONNX = ['repeats', 'mu', 'sigma', 'bn', 'engine', 'batch', 'referenceModels', 'fitness'] as const;
 
 /** `score_onnx` with `proxies`: `swapnas score model.onnx --proxies …`'s json document (notes in its settings). */
-async function onnxProxies(model: string | Uint8Array, f: ScoreOnnxFlags): Promise<ScoreResult> {
+async function onnxProxies(model: string | Uint8Array, f: ScoreOnnxFlags, warm: WarmState): Promise<ScoreResult> {
   refuseSwapOnlySettings(f as unknown as Record<string, unknown>, SWAP_ONLY_ONNX);
   const { onnxProxiesDoc } = await import('../cli/proxies.js');
-  const doc = await onnxProxiesDoc(model, f as unknown as ProxyFlags);
+  const doc = await onnxProxiesDoc(model, f as unknown as ProxyFlags, warmEngines(warm));
   const settings = doc.notes.length > 0 ? { ...doc.settings, notes: doc.notes } : doc.settings;
   return { settings, results: doc.results } as unknown as ScoreResult;
 }
