@@ -198,7 +198,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Zero:
         break;
       case Op::Relu:
-        if (nwot_ && onPath[i]) {
+        if (nwot_ && onPath[i] && n.nwot) {
           // NWOT reads the same sign bits the SWAP count packs; the kernel accumulates them exactly.
           codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
           reluPack(x, y, S, n.numel(), codes_.data());

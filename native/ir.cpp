@@ -123,10 +123,11 @@ void decodeRelu(const NodeArgs& p) {
   double max = 0;
   const uint64_t bits = (static_cast<uint64_t>(static_cast<uint32_t>(p.a[attr::Relu::MaxHi])) << 32) | static_cast<uint32_t>(p.a[attr::Relu::MaxLo]);
   std::memcpy(&max, &bits, sizeof bits);
-  // +inf: a plain ReLU; otherwise the clip of a capped one, applied in float32 as PyTorch's hardtanh does
-  n.capped = !std::isinf(max) || max < 0;
-  if (n.capped && !(max > 0 && max <= 3.4e38)) bad(p.id, n, "the clip must be a positive number");
+  // 0: a plain ReLU; otherwise the clip of a capped one (+inf: a clamp at 0), applied in float32 as PyTorch does
+  if (!(max >= 0)) bad(p.id, n, "the clip must be positive");
+  n.capped = max > 0;
   n.clip = n.capped ? static_cast<float>(max) : 0.0f;
+  n.nwot = p.a[attr::Relu::Nwot] != 0;
   n.recorded = n.rank == 3 && !n.capped;
   if ((p.a[attr::Relu::Recorded] != 0) != n.recorded) bad(p.id, n, "recorded flag must be 1 exactly when a plain ReLU's input is 4-D");
 }

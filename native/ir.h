@@ -31,6 +31,8 @@ struct Node {
   bool recorded = false;
   bool capped = false;
   float clip = 0;
+  // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
+  bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
   double eps = kBnEps;

@@ -35,7 +35,8 @@ function everyOp(): Network {
 /** A LeNet-style head: a map flattened into a Linear (through a ReLU'd hidden layer). */
 function flatHead(): Network {
   const b = new GraphBuilder([3, 8, 8]);
-  const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 4, 3), true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
+  const clamp = b.relu(b.conv(b.input, 4, 3), Infinity); // torch.clamp(x, min=0): Clip without a max
+  const m = b.maxpool(b.relu(b.bn(clamp, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
   return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12), 6), 10)); // 64 features; a ReLU6
 }
 
@@ -142,6 +143,7 @@ describe('ONNX mapping', () => {
     expect(imp.network.nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
     expect(imp.network.nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
     expect(imp.network.nodes.filter((n) => n.op === 'relu').map((n) => n.op === 'relu' && n.max)).toEqual([
+      Infinity,
       undefined,
       6,
     ]);

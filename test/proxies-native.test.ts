@@ -253,6 +253,32 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
   });
 });
 
+describe("the ReLUs NASLib's nwot and MeCo hook: nn.ReLU and nn.ReLU6, not a Hardtanh or a clamp", () => {
+  // BN keeps every unit far below the clips, so the four networks compute the same values
+  const clipped = (max?: number) => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const r = b.relu(b.bn(b.conv(b.input, 6, 3)), max);
+    return b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(r, 6, 3)))), 4), { space: 'test', arch: `clip-${max}` });
+  };
+  const o: ProxyRunOptions = { protocol: 'swap', seed: 2, images: gaussianBatch(8, 3, 8, 8, 5), batch: 8 };
+  it('nwot: a clip at 6 is hooked (ReLU6), at 5.9 (Hardtanh) or +∞ (a clamp) it is not; MeCo skips only the clamp', async () => {
+    const values = async (max?: number) => {
+      const net = clipped(max);
+      const ref = runProxies(net, ['nwot', 'meco'], o);
+      const nat = await runner.run(net, ['nwot', 'meco'], o);
+      close(`nwot ${max}`, nat.values.nwot!.value, ref.values.nwot!.value);
+      close(`meco ${max}`, nat.values.meco!.value, ref.values.meco!.value);
+      return { nwot: ref.values.nwot!.value!, meco: ref.values.meco!.value! };
+    };
+    const [plain, six, hardtanh, clamp] = [await values(), await values(6), await values(5.9), await values(Infinity)];
+    expect(six.nwot).toBe(plain.nwot);
+    expect(hardtanh.nwot).not.toBe(plain.nwot);
+    expect(clamp.nwot).toBe(hardtanh.nwot);
+    expect([six.meco, hardtanh.meco]).toEqual([plain.meco, plain.meco]);
+    expect(clamp.meco).not.toBe(plain.meco);
+  });
+});
+
 describe('grasp on native equals the reference on every op graph, in every BN mode', () => {
   for (const bn of ['train', 'eval', 'identity'] as const)
     for (const { name, net: g } of opGraphs())

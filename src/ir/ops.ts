@@ -20,7 +20,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 3;
+export const IR_VERSION = 4;
 
 /** A BatchNorm's ε: its own, or {@link BN_EPS}. */
 export function bnEps(n: { readonly eps?: number }): number {
@@ -33,6 +33,26 @@ export function bnEps(n: { readonly eps?: number }): number {
  */
 export function reluPasses(y: number, max: number | undefined): boolean {
   return y > 0 && (max === undefined || y < max);
+}
+
+/**
+ * What a ReLU node stands for in the model, which an ONNX file says only through the clip (`Relu` or
+ * `Clip(0, max)`), and so which official hooks see it:
+ * - `relu`: `nn.ReLU` (SWAP, NASLib's nwot and MeCo hook it);
+ * - `relu6`: a clip at 6, taken for `nn.ReLU6` (nwot hooks it: its type name holds "ReLU"; MeCo hooks every module);
+ * - `hardtanh`: another finite clip, taken for `nn.Hardtanh(0, max)` (MeCo only);
+ * - `clamp`: no upper clip, `torch.clamp(x, min=0)`, a function (no hook sees it).
+ */
+export function reluKind(n: { readonly max?: number | undefined }): 'relu' | 'relu6' | 'hardtanh' | 'clamp' {
+  if (n.max === undefined) return 'relu';
+  if (n.max === Number.POSITIVE_INFINITY) return 'clamp';
+  return n.max === 6 ? 'relu6' : 'hardtanh';
+}
+
+/** Whether NASLib's nwot hooks this ReLU node (see {@link reluKind}). */
+export function nwotHooked(n: IRNode): boolean {
+  const k = n.op === 'relu' ? reluKind(n) : undefined;
+  return k === 'relu' || k === 'relu6';
 }
 
 /** Whether `net` has a capped ReLU (ReLU6), whose clip does not commute with scaling. */
@@ -192,16 +212,17 @@ const relu: OpSpec<'relu'> = {
   opcode: 3,
   native: 'Relu',
   arity: 1,
-  // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; a capped
-  // ReLU's clip travels as a float64's two words (+∞ when plain).
+  // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; `nwot` when
+  // NASLib's nwot hooks it; a capped ReLU's clip travels as a float64's two words (0 when plain, +∞ for a clamp).
   attrs: [
     ['recorded', (n) => isRecorded(n)],
-    ['maxHi', (n) => float64Words(n.max ?? Number.POSITIVE_INFINITY)[0]],
-    ['maxLo', (n) => float64Words(n.max ?? Number.POSITIVE_INFINITY)[1]],
+    ['nwot', (n) => nwotHooked(n)],
+    ['maxHi', (n) => float64Words(n.max ?? 0)[0]],
+    ['maxLo', (n) => float64Words(n.max ?? 0)[1]],
   ],
   shape: (a, ins) => {
-    if (a.max !== undefined && !(a.max > 0 && Number.isFinite(a.max)))
-      throw new SwapError('E_IR_SHAPE', `relu clipped at ${a.max}: the clip must be a positive number`);
+    if (a.max !== undefined && !(a.max > 0))
+      throw new SwapError('E_IR_SHAPE', `relu clipped at ${a.max}: the clip must be positive (+∞: a clamp at 0)`);
     return same(a, ins);
   },
   params: none,

@@ -183,10 +183,13 @@ function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
     return;
   }
   c.constant(`relu_${n.id}_min`, [], 0);
-  c.constant(`relu_${n.id}_max`, [], n.max);
-  c.nodes.push(
-    node('Clip', [c.src(n.inputs[0]!), `relu_${n.id}_min`, `relu_${n.id}_max`], [out(n.id)], `relu_${n.id}`),
-  );
+  const ins = [c.src(n.inputs[0]!), `relu_${n.id}_min`];
+  // a clamp at 0 has no upper bound: Clip's optional max is left out
+  if (Number.isFinite(n.max)) {
+    c.constant(`relu_${n.id}_max`, [], n.max);
+    ins.push(`relu_${n.id}_max`);
+  }
+  c.nodes.push(node('Clip', ins, [out(n.id)], `relu_${n.id}`));
 }
 
 /**

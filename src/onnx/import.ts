@@ -312,8 +312,9 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /**
- * Clip(x, 0, max): `nn.ReLU6` (max 6) or a `Hardtanh(0, max)`, a ReLU clipped at max (not SWAP-recorded: the
- * official code hooks `nn.ReLU` only); Clip(x, 0) without a max is a ReLU. Other bounds have no IR op.
+ * Clip(x, 0, max): `nn.ReLU6` (max 6) or a `Hardtanh(0, max)`, a ReLU clipped at max; Clip(x, 0) without a max is
+ * `torch.clamp(x, min=0)`, a ReLU clipped at +∞. None is SWAP-recorded (the official code hooks `nn.ReLU`
+ * modules only); see `reluKind` for the other hooks. Other bounds have no IR op.
  */
 function importClip(n: INodeProto, s: ImportState): void {
   const x = s.ir(n, 0);
@@ -321,7 +322,7 @@ function importClip(n: INodeProto, s: ImportState): void {
   const [hi] = s.cstValues(n, 2) ?? [Number.POSITIVE_INFINITY];
   if (lo !== 0 || !(hi! > 0))
     fail(`Clip ${n.name} to [${lo}, ${hi}]: only Clip(0, max > 0) (ReLU, ReLU6) has an IR op`);
-  s.setIr(n, s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : undefined));
+  s.setIr(n, s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : hi));
 }
 
 function importBatchNorm(n: INodeProto, s: ImportState): void {

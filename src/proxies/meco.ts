@@ -12,6 +12,7 @@
 import { forwardTape } from '../backends/reference/tape.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
+import { reluKind } from '../ir/ops.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -19,7 +20,10 @@ const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool']);
 
 /** IR nodes whose outputs MeCo reads. */
 export function mecoNodes(net: Network): number[] {
-  return net.nodes.filter((n) => HOOKED.has(n.op) && n.shape.length === 3).map((n) => n.id);
+  // every module's output; a clamp at 0 is a function (reluKind), which no hook sees
+  return net.nodes
+    .filter((n) => HOOKED.has(n.op) && n.shape.length === 3 && !(n.op === 'relu' && reluKind(n) === 'clamp'))
+    .map((n) => n.id);
 }
 
 export function meco(

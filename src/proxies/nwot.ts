@@ -7,6 +7,7 @@ import { forwardTape } from '../backends/reference/tape.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
+import { nwotHooked } from '../ir/ops.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -17,7 +18,8 @@ export function nwotF64(
   batch: number,
   bn: BnMode = 'train',
 ): ProxyValue {
-  const relus = net.nodes.filter((n) => n.op === 'relu').map((n) => n.id);
+  // the ReLU modules NASLib's hook sees (nn.ReLU, nn.ReLU6: see reluKind)
+  const relus = net.nodes.filter(nwotHooked).map((n) => n.id);
   const tape = forwardTape(net, params, x, batch, { bn, keep: relus });
   const K = new Float64Array(batch * batch);
   for (const id of relus) {

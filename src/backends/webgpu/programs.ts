@@ -116,7 +116,8 @@ export function batchnormProgram(eps: number): ProgramSpec {
 
 /** The element-wise ReLU program of a ReLU clipped at `max` (its own pipeline per clip), or PROGRAMS.relu. */
 export function reluProgram(max: number | undefined): ProgramSpec {
-  return max === undefined
+  // a clamp at 0 (max +∞) is the plain program
+  return max === undefined || !Number.isFinite(max)
     ? PROGRAMS.relu
     : { ...PROGRAMS.relu, name: 'relu_capped', constants: { CAPPED: 1, CAP: max } };
 }
