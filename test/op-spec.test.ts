@@ -11,6 +11,7 @@ import { countMacs, countParams } from '../src/ir/analysis.js';
 import { networkToOnnx, exportNetworkOnnx } from '../src/onnx/export.js';
 import { ONNX_IMPORTERS, STRUCTURAL_ONNX_OPS, importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
 import {
   batchnormProgram,
   convProgram,
@@ -147,6 +148,28 @@ describe('ONNX mapping', () => {
       undefined,
       6,
     ]);
+  });
+});
+
+describe('ONNX ops outside the IR say what the user wrote', () => {
+  const edited = (edit: (nodes: NonNullable<NonNullable<ReturnType<typeof decodeModel>['graph']>['node']>) => void) => {
+    const m = decodeModel(exportNetworkOnnx(flatHead(), { seed: 1 }));
+    edit(m.graph!.node!);
+    return importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
+  };
+  it('a LeakyRelu names nn.LeakyReLU; a Clip with a computed bound says its bounds must be constants', () => {
+    const leaky = edited((nodes) => {
+      nodes.find((n) => n.opType === 'Relu')!.opType = 'LeakyRelu';
+    });
+    expect(leaky).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/LeakyRelu has no IR equivalent \(nn\.LeakyReLU\)/),
+    });
+    const computed = edited((nodes) => {
+      const clip = nodes.find((n) => n.opType === 'Clip' && n.input!.length === 3)!;
+      clip.input![2] = nodes.find((n) => n.opType === 'BatchNormalization')!.output![0]!;
+    });
+    expect(computed).toMatchObject({ ok: false, reason: expect.stringMatching(/its max is computed in the graph/) });
   });
 });
 

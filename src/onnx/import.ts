@@ -318,6 +318,11 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
  */
 function importClip(n: INodeProto, s: ImportState): void {
   const x = s.ir(n, 0);
+  for (const i of [1, 2])
+    if (n.input?.[i] && s.env.get(n.input[i]!)?.k !== 'const')
+      fail(
+        `Clip ${n.name}: its ${i === 1 ? 'min' : 'max'} is computed in the graph; only constant bounds have an IR op`,
+      );
   const [lo] = s.cstValues(n, 1) ?? [Number.NEGATIVE_INFINITY];
   const [hi] = s.cstValues(n, 2) ?? [Number.POSITIVE_INFINITY];
   if (lo !== 0 || !(hi! > 0))
@@ -683,7 +688,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     try {
       if (!isDefaultDomain(n)) fail(`op ${n.domain}.${op} is outside the default domain`);
       const importer = Object.hasOwn(ONNX_IMPORTERS, op) ? ONNX_IMPORTERS[op] : undefined;
-      if (!importer) fail(`op ${op} has no IR equivalent`);
+      if (!importer) fail(`op ${op} has no IR equivalent${OP_HINTS[op] ?? ''}`);
       importer(n, s, idx);
     } catch (e) {
       if (!(e instanceof Unsupported) && !isSwapError(e)) throw e;
@@ -711,6 +716,13 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   }
   return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes };
 }
+
+/** What a user may have written, for ops that are the inside of a module rather than the module itself. */
+const OP_HINTS: Readonly<Record<string, string>> = {
+  HardSigmoid: ' (nn.Hardswish or nn.Hardsigmoid, e.g. a MobileNetV3 block)',
+  Sigmoid: ' (a squeeze-and-excitation gate or nn.SiLU)',
+  LeakyRelu: ' (nn.LeakyReLU)',
+};
 
 /** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */
 const OUTPUT_HEADS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
