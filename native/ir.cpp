@@ -105,14 +105,21 @@ void decodeConv(const NodeArgs& p) {
   if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k > kMaxNumel) bad(p.id, n, "weight tensor too large");
 }
 
+// A float64 attribute: its bits as two program words, high first (float64Words in src/ir/ops.ts).
+double wordsToDouble(int32_t hi, int32_t lo) {
+  const uint64_t bits = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
+  double v = 0;
+  std::memcpy(&v, &bits, sizeof bits);
+  return v;
+}
+
 void decodeBn(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectMap(p.id, p.n, x);
   expectShape(p.id, p.n, 3, x.c, x.h, x.w);
   p.n.affine = p.a[attr::Bn::Affine] != 0;
   // epsilon as the two 32-bit halves of a double, so the model's value reaches every kernel unrounded
-  const uint64_t bits = (static_cast<uint64_t>(static_cast<uint32_t>(p.a[attr::Bn::EpsHi])) << 32) | static_cast<uint32_t>(p.a[attr::Bn::EpsLo]);
-  std::memcpy(&p.n.eps, &bits, sizeof bits);
+  p.n.eps = wordsToDouble(p.a[attr::Bn::EpsHi], p.a[attr::Bn::EpsLo]);
   if (!(p.n.eps > 0) || !(p.n.eps < 1)) bad(p.id, p.n, "epsilon must be in (0, 1)");
 }
 
@@ -120,9 +127,7 @@ void decodeRelu(const NodeArgs& p) {
   Node& n = p.n;
   const Node& x = p.in(0);
   expectShape(p.id, n, x.rank, x.c, x.h, x.w);
-  double max = 0;
-  const uint64_t bits = (static_cast<uint64_t>(static_cast<uint32_t>(p.a[attr::Relu::MaxHi])) << 32) | static_cast<uint32_t>(p.a[attr::Relu::MaxLo]);
-  std::memcpy(&max, &bits, sizeof bits);
+  const double max = wordsToDouble(p.a[attr::Relu::MaxHi], p.a[attr::Relu::MaxLo]);
   // 0: a plain ReLU; otherwise the clip of a capped one (+inf: a clamp at 0), applied in float32 as PyTorch does
   if (!(max >= 0)) bad(p.id, n, "the clip must be positive");
   n.capped = max > 0;
