@@ -115,8 +115,8 @@ double wordsToDouble(int32_t hi, int32_t lo) {
 
 void decodeBn(const NodeArgs& p) {
   const Node& x = p.in(0);
-  expectMap(p.id, p.n, x);
-  expectShape(p.id, p.n, 3, x.c, x.h, x.w);
+  // a map, or BatchNorm1d's flat (N, C): rank 1 has h = w = 1, so every kernel's per-channel plane is one value
+  expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
   p.n.affine = p.a[attr::Bn::Affine] != 0;
   // epsilon as the two 32-bit halves of a double, so the model's value reaches every kernel unrounded
   p.n.eps = wordsToDouble(p.a[attr::Bn::EpsHi], p.a[attr::Bn::EpsLo]);

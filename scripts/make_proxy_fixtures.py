@@ -214,6 +214,40 @@ class MobileV2ish(PooledHead, nn.Module):
         return [f0, f1, f2], pre
 
 
+class MlpHead(PooledHead, nn.Module):
+    """A pooled network with an MLP head: conv-BN-ReLU stem, a strided conv-BN-ReLU, GAP, then
+    Linear-BatchNorm1d(eps 1e-3, trained-looking γ, β)-ReLU-Linear on the flat features (BatchNorm1d normalises each
+    feature over the batch; zen's BN-variance term and the official inits read BatchNorm2d only)."""
+
+    def __init__(self, classes=10, c=8, hidden=24):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_relu = nn.ReLU()
+        self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(2 * c)
+        self.down_relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.f1 = nn.Linear(2 * c, hidden)
+        self.f1_bn = nn.BatchNorm1d(hidden, eps=1e-3)
+        self.f1_relu = nn.ReLU()
+        self.fc = nn.Linear(hidden, classes)
+        with torch.no_grad():
+            self.f1_bn.weight.uniform_(0.5, 1.5)
+            self.f1_bn.bias.uniform_(-0.2, 0.2)
+
+    def features(self, x):
+        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        f1 = self.down_relu(self.down_bn(self.down(f0)))
+        return [f0, f1], f1
+
+    def head(self, pre):
+        return self.fc(self.f1_relu(self.f1_bn(self.f1(torch.flatten(self.gap(pre), 1)))))
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
 class WithFeatures(nn.Module):
     """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
 
@@ -353,7 +387,7 @@ def export(model, name, x, output_names=("logits",)):
     # Tracing runs a train-mode forward, which would move the running statistics written to the file; with
     # momentum 0 they stay those of `model` (eval-mode BN in VKDNW and Zen's running_var read them).
     for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
+        if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
             mod.momentum = 0.0
     torch.onnx.export(
         m,
@@ -422,12 +456,22 @@ def loader(x, y):
     return [(x, y)]
 
 
+def or_error(fn):
+    """The official value, or {"error": message} where the official code raises (PyTorch refuses a train-mode
+    BatchNorm of one value per channel: synflow_bn's and MeCo's one-sample batch on a BatchNorm1d)."""
+    try:
+        return fn()
+    except ValueError as e:
+        return {"error": str(e)}
+
+
 def run_zc(off, net, x, y, classes):
-    # ZC's find_measures moves the net to the CPU and computes each measure on a fresh copy (l2_norm on the net).
-    vals = off["zc"].find_measures(net, loader(x, y), ("random", 1, classes), torch.device("cpu"),
-                                   measure_names=ZC_MEASURES)
-    vals["jacob_cov"] = float(vals["jacob_cov"])
-    return {k: f(v) for k, v in vals.items()}
+    # ZC's find_measures moves the net to the CPU and computes each measure on a fresh copy (l2_norm on the net),
+    # so a measure at a time gives the same values.
+    one = lambda k: off["zc"].find_measures(net, loader(x, y), ("random", 1, classes), torch.device("cpu"),
+                                            measure_names=[k])[k]
+    vals = {k: or_error(lambda: one(k)) for k in ZC_MEASURES}
+    return {k: v if isinstance(v, dict) else f(float(v)) for k, v in vals.items()}
 
 
 def run_naslib(off, net, x, y, classes):
@@ -446,7 +490,8 @@ def run_zico(off, net, batches):
 
 
 def run_meco(off, net, x1):
-    return f(off["meco"].get_score(copy.deepcopy(net), x1, torch.device("cpu"), measure="meco"))
+    v = or_error(lambda: off["meco"].get_score(copy.deepcopy(net), x1, torch.device("cpu"), measure="meco"))
+    return v if isinstance(v, dict) else f(v)
 
 
 def replay_zen(off_init, net, shape, seed, gamma=1e-2):
@@ -534,7 +579,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -562,13 +607,21 @@ def main():
         return fixture(off, "mobile", MobileV2ish(10).train(), 4 * x, y, 4 * x2, y2, 10, 500, zennas=True,
                        rand_shape=(8, 3, 16, 16))
 
+    def mlphead():
+        torch.manual_seed(4)
+        x, y = cifar(8, 2)
+        x2, y2 = cifar(8, 11)
+        return fixture(off, "mlphead", MlpHead(10).train(), x, y, x2, y2, 10, 600, zennas=True,
+                       rand_shape=(8, 3, 16, 16))
+
+    builders = {"lenet": lenet, "mobile": mobile, "mlphead": mlphead}
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:
             out = json.load(fh)
         if a.only == "zen-momentum":
             out["fixtures"]["resnetish"]["zen_naslib_momentum"] = zen_m()
         else:
-            out["fixtures"][a.only] = lenet() if a.only == "lenet" else mobile()
+            out["fixtures"][a.only] = builders[a.only]()
         with open(os.path.join(OUT, "expected.json"), "w") as fh:
             json.dump(out, fh, indent=1)
             fh.write("\n")
@@ -585,8 +638,8 @@ def main():
     x2 = torch.randn(6, 3, 12, 12)
     y2 = torch.randint(0, 5, (6,))
     out["fixtures"]["branchy"] = fixture(off, "branchy", net, x, y, x2, y2, 5, 200, zennas=False, rand_shape=(6, 3, 12, 12))
-    out["fixtures"]["lenet"] = lenet()
-    out["fixtures"]["mobile"] = mobile()
+    for k, build in builders.items():
+        out["fixtures"][k] = build()
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(out, fh, indent=1)

@@ -74,6 +74,13 @@ export function opGraphs(): { name: string; net: Network }[] {
     const d = b.bn(b.conv(b.add([capped, b.relu(c)]), 4, 3));
     out.push({ name: 'capped-relu', net: head(b, b.relu(d, 1), 3, 'relu6') });
   }
+  {
+    // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only)
+    const b = new GraphBuilder([3, 5, 5]);
+    const g = b.bn(b.gap(b.relu(b.conv(b.input, 4, 3))), true, undefined, 1e-3);
+    const h = b.relu(b.bn(b.linear(g, 6, true)));
+    out.push({ name: 'bn1d-head', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'bn1d' }) });
+  }
   return out;
 }
 

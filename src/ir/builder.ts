@@ -63,9 +63,11 @@ export class GraphBuilder {
     );
   }
 
-  /** BatchNorm; `momentum` (PyTorch's) only when it is not 0.1, `eps` only when it is not `BN_EPS`. */
+  /**
+   * BatchNorm of a map, or of a flat tensor (BatchNorm1d); `momentum` (PyTorch's) only when it is not 0.1, `eps`
+   * only when it is not `BN_EPS`.
+   */
   bn(x: number, affine = true, momentum?: number, eps?: number): number {
-    this.shape3(x);
     return this.push(
       {
         op: 'bn',

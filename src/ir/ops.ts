@@ -22,6 +22,14 @@ export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
 export const IR_VERSION = 4;
 
+/**
+ * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
+ * whose statistics run over the batch only) read as C×1×1.
+ */
+export function bnMap(shape: Shape): Shape3 {
+  return shape.length === 1 ? [shape[0]!, 1, 1] : (shape as Shape3);
+}
+
 /** A BatchNorm's ε: its own, or {@link BN_EPS}. */
 export function bnEps(n: { readonly eps?: number }): number {
   return n.eps ?? BN_EPS;
@@ -200,7 +208,8 @@ const bn: OpSpec<'bn'> = {
   shape: (a, ins) => {
     const eps = bnEps(a);
     if (!(eps > 0 && eps < 1)) throw new SwapError('E_IR_SHAPE', `bn epsilon ${eps} is not in (0, 1)`);
-    return map3('bn', ins[0]);
+    // a flat input is BatchNorm1d's (N, C)
+    return ins[0]?.length === 1 ? ins[0] : map3('bn', ins[0]);
   },
   params: (n) => (n.affine ? 2 * n.shape[0] : 0),
   macs: none,

@@ -5,7 +5,7 @@
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, the model's ε), Relu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
@@ -331,7 +331,7 @@ function importClip(n: INodeProto, s: ImportState): void {
 }
 
 function importBatchNorm(n: INodeProto, s: ImportState): void {
-  const x = s.ir3(n, 0);
+  const x = s.ir(n, 0); // a map, or BatchNorm1d's flat (N, C)
   const training = s.opts.bn === 'batch' || bnIsTraining(n, s.m.opset);
   if (!training)
     fail(

@@ -33,6 +33,7 @@ import {
   settingsFor,
 } from './run.js';
 import type { ProxyValue } from './value.js';
+import { oneValueBatchNorm } from './one-value-bn.js';
 
 /** Why a group runs on the reference engine even when native is selected. */
 export const ROUTED: Partial<Record<ProxyGroup, string>> = {
@@ -209,20 +210,23 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const got = native
-            ? await native({
-                net,
-                params: paramsFor(s),
-                packed: packedFor(s),
-                packed64: () => packed64For(s),
-                s,
-                o,
-                pass: (x, batch, req, packed) =>
-                  pass(x, batch, req, packed ?? (req.float64 ? packed64For(s) : packedFor(s))),
-                inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
-                rademacher: draw(o.seed),
-              })
-            : { routed: ROUTED[group] ?? 'no native form' };
+          const blocked = oneValueBatchNorm(net, group, s);
+          const got = blocked
+            ? Object.fromEntries(members.map((m) => [m, blocked]))
+            : native
+              ? await native({
+                  net,
+                  params: paramsFor(s),
+                  packed: packedFor(s),
+                  packed64: () => packed64For(s),
+                  s,
+                  o,
+                  pass: (x, batch, req, packed) =>
+                    pass(x, batch, req, packed ?? (req.float64 ? packed64For(s) : packedFor(s))),
+                  inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
+                  rademacher: draw(o.seed),
+                })
+              : { routed: ROUTED[group] ?? 'no native form' };
           const routed = 'routed' in got ? (got.routed as string) : undefined;
           const dtype = 'float64' in got ? 'float64' : 'float32';
           const why = 'why' in got ? (got.why as string | undefined) : undefined;

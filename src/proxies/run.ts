@@ -22,6 +22,7 @@ import { l2Norm, saliencies, synflow } from './saliency.js';
 import type { ProxyValue } from './value.js';
 import { vkdnw } from './vkdnw.js';
 import { mixInputs, withoutPreGap, zen } from './zen.js';
+import { oneValueBatchNorm } from './one-value-bn.js';
 import { zico } from './zico.js';
 
 export interface ProxyRunOptions {
@@ -149,7 +150,10 @@ export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRu
   };
   for (const [group, members] of groups) {
     const s = settingsFor(members[0]!, o);
-    const got = runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
+    const blocked = oneValueBatchNorm(net, group, s);
+    const got = blocked
+      ? Object.fromEntries(members.map((m) => [m, blocked]))
+      : runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
     for (const m of members) {
       values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };
       settings[m] = settingsFor(m, o);

@@ -23,7 +23,7 @@ import {
 } from './f64-backward.js';
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
-import { reluPasses } from '../../ir/ops.js';
+import { bnMap, reluPasses } from '../../ir/ops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -161,7 +161,7 @@ function nodeVjp(
     case 'bn': {
       if (tape.bn === 'identity') return [dy];
       const p = params[n.id];
-      const r = bnBackward(n.shape as S3, dy, B, rec.xhat!, rec.inv!, p?.gamma, tape.bn === 'train');
+      const r = bnBackward(bnMap(n.shape), dy, B, rec.xhat!, rec.inv!, p?.gamma, tape.bn === 'train');
       if (wantParams && p?.gamma) pgrads[n.id] = { gamma: r.dgamma, beta: r.dbeta };
       return [r.dx];
     }

@@ -30,7 +30,7 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
-import { reluPasses } from '../../ir/ops.js';
+import { bnMap, reluPasses } from '../../ir/ops.js';
 
 type S3 = readonly [number, number, number];
 
@@ -206,7 +206,7 @@ function channelMean(a: F64, b: F64 | undefined, C: number, hw: number, B: numbe
 
 /** Tangent of x̂ (train mode): inv·(Rx − mean(Rx) − x̂·mean(x̂·Rx)); eval mode: inv·Rx. Identity BN: Rx. */
 function xhatTangent(tape: Tape, n: IRNode, rx: F64): F64 {
-  const [C, H, W] = n.shape as S3;
+  const [C, H, W] = bnMap(n.shape);
   const hw = H * W;
   const B = tape.batch;
   const { xhat, inv } = tape.records[n.id]!;
@@ -224,7 +224,7 @@ function xhatTangent(tape: Tape, n: IRNode, rx: F64): F64 {
 /** R(y) of a BN node: γ·R(x̂) (γ held fixed). */
 function bnTangent(tape: Tape, n: IRNode, rx: F64): F64 {
   if (tape.bn === 'identity') return rx;
-  const [C, H, W] = n.shape as S3;
+  const [C, H, W] = bnMap(n.shape);
   const gamma = tape.params[n.id]?.gamma;
   const out = xhatTangent(tape, n, rx);
   if (gamma) for (let k = 0; k < out.length; k++) out[k]! *= gamma[Math.floor(k / (H * W)) % C]!;
@@ -236,7 +236,7 @@ function bnTangent(tape: Tape, n: IRNode, rx: F64): F64 {
  * R(dx) = R(a)·h + a·(Rg − mean(Rg) − R(x̂)·mean(g·x̂) − x̂·mean(Rg·x̂ + g·R(x̂))), R(a) = −a·inv·mean(x̂·Rx).
  */
 function bnTrainCotangentTangent(tape: Tape, n: IRNode, g: F64, rg: F64 | undefined, rx: F64 | undefined): F64 {
-  const [C, H, W] = n.shape as S3;
+  const [C, H, W] = bnMap(n.shape);
   const hw = H * W;
   const B = tape.batch;
   const { xhat, inv } = tape.records[n.id]!;
@@ -329,7 +329,7 @@ function tangentBackward(
           if (r)
             give(
               0,
-              bnBackward(n.shape as S3, r, B, records[id]!.xhat!, records[id]!.inv!, params[id]?.gamma, false).dx,
+              bnBackward(bnMap(n.shape), r, B, records[id]!.xhat!, records[id]!.inv!, params[id]?.gamma, false).dx,
             );
         } else if (r || rx[n.inputs[0]!]) give(0, bnTrainCotangentTangent(tape, n, dy.get(id)!, r, rx[n.inputs[0]!]));
         break;

@@ -1,6 +1,6 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
-import { bnEps, type NodeOf, numel, reluValue, weightCount } from '../../ir/ops.js';
+import { bnEps, bnMap, type NodeOf, numel, reluValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
 import {
   avgPoolInto,
@@ -33,7 +33,7 @@ export type ReferenceKernel<K extends OpName> = (n: NodeOf<K>, a: KernelArgs) =>
 type C3 = [number, number, number];
 
 function batchNorm(n: NodeOf<'bn'>, { xs, S, out }: KernelArgs): Float32Array {
-  bnTrainInto(n.shape as C3, xs[0]!, S, out, bnEps(n));
+  bnTrainInto(bnMap(n.shape), xs[0]!, S, out, bnEps(n));
   return out;
 }
 

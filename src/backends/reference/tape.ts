@@ -6,7 +6,7 @@
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
-import { bnEps, reluValue } from '../../ir/ops.js';
+import { bnEps, bnMap, reluValue } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -163,7 +163,7 @@ function evalNode(
         B,
       );
     case 'bn': {
-      const s = n.shape as S3;
+      const s = bnMap(n.shape);
       if (bn === 'identity') return x!.slice();
       if (bn === 'eval') {
         const { xhat, inv } = bnEvalNormalise(s, x!, p, B, bnEps(n));

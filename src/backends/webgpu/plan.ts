@@ -1,5 +1,5 @@
 import { neededNodes } from '../../ir/analysis.js';
-import { bnEps, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { bnEps, bnMap, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
 import { PROGRAMS, batchnormProgram, convProgram, type ProgramSpec, reluProgram } from './programs.js';
@@ -283,7 +283,7 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   add: planAdd,
   concat: planConcat,
   bn: (n, p) => {
-    const [C, H, W] = shape3(n);
+    const [C, H, W] = bnMap(n.shape);
     p.push(n, batchnormProgram(bnEps(n)), { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
   avgpool: planPool,
