@@ -203,13 +203,16 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
           reluPack(x, y, S, n.numel(), codes_.data());
           nwot_->add(codes_.data(), n.numel());
-          // the codes are x > 0 either way; a capped ReLU's output is then clipped
+          // the codes are x > 0 either way; a capped ReLU's output is then clipped, a leaky one's recomputed
           if (n.capped) reluClip(y, y, count, n.clip);
+          if (n.leaky) leakyRelu(x, y, count, static_cast<float>(n.slope));
         } else {
           const size_t per = n.numel();
           split(S, 1, [&](int, int lo, int hi) {
             if (n.capped)
               reluClip(x + lo * per, y + lo * per, (hi - lo) * per, n.clip);
+            else if (n.leaky)
+              leakyRelu(x + lo * per, y + lo * per, (hi - lo) * per, static_cast<float>(n.slope));
             else
               relu(x + lo * per, y + lo * per, (hi - lo) * per);
           }, count);

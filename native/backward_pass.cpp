@@ -121,8 +121,11 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         const float* y = out_[i];
         const size_t per = n.numel();
         split(S, 1, [&](int, int lo, int hi) {
-          // PyTorch's rules: relu passes where x > 0, hardtanh (ReLU6) where 0 < x < clip
-          if (n.capped)
+          // PyTorch's rules: relu passes where x > 0, hardtanh (ReLU6) where 0 < x < clip, leaky_relu scales by the
+          // slope where x <= 0
+          if (n.leaky)
+            for (size_t e = lo * per; e < hi * per; ++e) dy[e] = reluCotangent(n, y[e], dy[e]);
+          else if (n.capped)
             for (size_t e = lo * per; e < hi * per; ++e) dy[e] = y[e] > 0 && y[e] < n.clip ? dy[e] : 0.0f;
           else
             for (size_t e = lo * per; e < hi * per; ++e) dy[e] = y[e] > 0 ? dy[e] : 0.0f;

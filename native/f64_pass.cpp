@@ -81,10 +81,14 @@ void bnBackward(bool train, const Vec& dy, const BnRecord& r, int S, int C, size
 }
 
 // Visits every (output, input) pair of a pooling window inside the input (the reference's forEachPoolTap):
-// tap(o, i, first) per pair, done(o, count) after each output.
+// tap(o, i, first) per pair, done(o, count, padded) after each output (padded: its window's size within the padded
+// input, the count_include_pad divisor).
 template <typename Tap, typename Done>
 void forEachPoolTap(const Node& n, const Node& in, int S, Tap tap, Done done) {
   const int H = in.h, W = in.w, OH = n.h, OW = n.w;
+  const auto padded = [&](int oh, int ow) {
+    return paddedExtent(oh, n.k, n.stride, n.pad, H) * paddedExtent(ow, n.k, n.stride, n.pad, W);
+  };
   for (size_t sc = 0; sc < static_cast<size_t>(S) * in.c; ++sc)
     for (int oh = 0; oh < OH; ++oh)
       for (int ow = 0; ow < OW; ++ow) {
@@ -100,7 +104,7 @@ void forEachPoolTap(const Node& n, const Node& in, int S, Tap tap, Done done) {
             ++cnt;
           }
         }
-        done(o, cnt);
+        done(o, cnt, padded(oh, ow));
       }
 }
 
@@ -210,7 +214,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Relu:
       y.resize(count);
       // NaN propagates, as Math.max in the reference and in PyTorch
-      for (size_t k = 0; k < count; ++k) y[k] = ((*x)[k] > 0 || std::isnan((*x)[k])) ? (*x)[k] : 0.0;
+      for (size_t k = 0; k < count; ++k) y[k] = ((*x)[k] > 0 || std::isnan((*x)[k])) ? (*x)[k] : n.leaky ? (*x)[k] * n.slope : 0.0;
       if (n.capped)
         for (size_t k = 0; k < count; ++k) y[k] = y[k] > n.clip ? static_cast<double>(n.clip) : y[k];
       break;
@@ -254,7 +258,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::AvgPool:
       y.assign(count, 0.0);
       forEachPoolTap(n, *in, S_, [&](size_t o, size_t k, bool) { y[o] += (*x)[k]; },
-                     [&](size_t o, int cnt) { y[o] /= n.countIncludePad ? n.k * n.k : cnt; });
+                     [&](size_t o, int cnt, int padded) { y[o] /= n.countIncludePad ? padded : cnt; });
       break;
     case Op::MaxPool: {
       y.assign(count, 0.0);
@@ -268,7 +272,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
                          am[o] = k;
                        }
                      },
-                     [](size_t, int) {});
+                     [](size_t, int, int) {});
       break;
     }
     case Op::Conv:
@@ -367,7 +371,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Relu: {
       const Vec& y = out_[i];
       dx.resize(dy.size());
-      for (size_t k = 0; k < dy.size(); ++k) dx[k] = y[k] > 0 && (!n.capped || y[k] < n.clip) ? dy[k] : 0.0;
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = reluCotangent(n, y[k], dy[k]);
       break;
     }
     case Op::Add:
@@ -402,8 +406,8 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
       std::vector<size_t> taps;
       forEachPoolTap(n, *in, S_, [&](size_t, size_t k, bool) { taps.push_back(k); },
-                     [&](size_t o, int cnt) {
-                       const double v = dy[o] / (n.countIncludePad ? n.k * n.k : cnt);
+                     [&](size_t o, int cnt, int padded) {
+                       const double v = dy[o] / (n.countIncludePad ? padded : cnt);
                        for (size_t k : taps) dx[k] += v;
                        taps.clear();
                      });

@@ -211,6 +211,8 @@ float* Executor::runRelu(const Pass& p, const Node& n, int i, size_t total, bool
     ScopedTimer t(timing_.eltwise, timed_);
     if (n.capped)
       reluClip(x, y, total, n.clip);
+    else if (n.leaky)
+      leakyRelu(x, y, total, static_cast<float>(n.slope));
     else
       relu(x, y, total);
   }

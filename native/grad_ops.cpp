@@ -521,7 +521,8 @@ std::vector<double> poolDivisors(const Node& n, const Node& in) {
     for (int ow = 0; ow < OW; ++ow) {
       const int h0 = std::max(0, oh * st - p), h1 = std::min(H, oh * st - p + k);
       const int w0 = std::max(0, ow * st - p), w1 = std::min(W, ow * st - p + k);
-      div[static_cast<size_t>(oh) * OW + ow] = n.countIncludePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * (w1 - w0);
+      div[static_cast<size_t>(oh) * OW + ow] =
+          n.countIncludePad ? static_cast<double>(paddedExtent(oh, k, st, p, H)) * paddedExtent(ow, k, st, p, W) : static_cast<double>(h1 - h0) * (w1 - w0);
     }
   return div;
 }

@@ -113,7 +113,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (rin) {
           y = acquire(count, false);
           const float* o = out_[i];
-          for (size_t e = 0; e < count; ++e) y[e] = o[e] > 0 && (!n.capped || o[e] < n.clip) ? rin[e] : 0.0f;
+          for (size_t e = 0; e < count; ++e) y[e] = reluCotangent(n, o[e], rin[e]);
         }
         break;
       case Op::Add:
@@ -286,7 +286,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       case Op::Relu:
         if (d) {
           const float* o = out_[i];
-          for (size_t e = 0; e < count; ++e) d[e] = o[e] > 0 && (!n.capped || o[e] < n.clip) ? d[e] : 0.0f;
+          for (size_t e = 0; e < count; ++e) d[e] = reluCotangent(n, o[e], d[e]);
           give(j0, d);
         }
         break;

@@ -41,6 +41,16 @@ int outSize(int n, int k, int stride, int pad, int dilation) {
   return static_cast<int>(v / stride + 1);
 }
 
+// A pool's output size in ceil mode: rounded up, less a last window starting beyond the input and its left padding
+// (ceilOutSize in src/ir/ops.ts).
+int ceilOutSize(int n, int k, int stride, int pad) {
+  long long v = static_cast<long long>(n) + 2LL * pad - k;
+  if (v < 0) return 0;
+  long long out = (v + stride - 1) / stride + 1;
+  if ((out - 1) * stride >= static_cast<long long>(n) + pad) --out;
+  return static_cast<int>(out);
+}
+
 std::string shapeStr(const Node& n) {
   if (n.rank == 1) return "[" + std::to_string(n.c) + "]";
   return std::to_string(n.c) + "x" + std::to_string(n.h) + "x" + std::to_string(n.w);
@@ -56,8 +66,8 @@ void expectShape(int id, const Node& n, int rank, int c, int h, int w) {
 void checkWindow(int id, const Node& n, const Node& in) {
   if (n.k < 1 || n.stride < 1 || n.pad < 0 || n.dilation < 1) bad(id, n, "kernel, stride and dilation must be >= 1 and pad >= 0");
   if (n.k > 1024 || n.stride > 1024 || n.pad > 1024 || n.dilation > 1024) bad(id, n, "window attribute out of range");
-  int oh = outSize(in.h, n.k, n.stride, n.pad, n.dilation);
-  int ow = outSize(in.w, n.k, n.stride, n.pad, n.dilation);
+  int oh = n.ceil ? ceilOutSize(in.h, n.k, n.stride, n.pad) : outSize(in.h, n.k, n.stride, n.pad, n.dilation);
+  int ow = n.ceil ? ceilOutSize(in.w, n.k, n.stride, n.pad) : outSize(in.w, n.k, n.stride, n.pad, n.dilation);
   if (oh < 1 || ow < 1) bad(id, n, "window does not fit the " + shapeStr(in) + " input");
   expectShape(id, n, 3, n.op == Op::Conv ? n.cout : in.c, oh, ow);
 }
@@ -132,8 +142,13 @@ void decodeRelu(const NodeArgs& p) {
   if (!(max >= 0)) bad(p.id, n, "the clip must be positive");
   n.capped = max > 0;
   n.clip = n.capped ? static_cast<float>(max) : 0.0f;
+  const double slope = wordsToDouble(p.a[attr::Relu::SlopeHi], p.a[attr::Relu::SlopeLo]);
+  // 0: not leaky; a positive slope keeps the sign, so backward passes read the gradient off the output
+  if (!(slope >= 0) || std::isinf(slope) || (slope > 0 && n.capped)) bad(p.id, n, "the slope must be positive and finite, without a clip");
+  n.leaky = slope > 0;
+  n.slope = slope;
   n.nwot = p.a[attr::Relu::Nwot] != 0;
-  n.recorded = n.rank == 3 && !n.capped;
+  n.recorded = n.rank == 3 && !n.capped && !n.leaky;
   if ((p.a[attr::Relu::Recorded] != 0) != n.recorded) bad(p.id, n, "recorded flag must be 1 exactly when a plain ReLU's input is 4-D");
 }
 
@@ -147,6 +162,7 @@ void decodePool(const NodeArgs& p) {
   n.stride = p.a[attr::MaxPool::Stride];
   n.pad = p.a[attr::MaxPool::Pad];
   n.countIncludePad = n.op == Op::AvgPool && p.a[attr::AvgPool::CountIncludePad] != 0;
+  n.ceil = (n.op == Op::AvgPool ? p.a[attr::AvgPool::Ceil] : p.a[attr::MaxPool::Ceil]) != 0;
   expectMap(p.id, n, p.in(0));
   // PyTorch's rule; it also guarantees every window overlaps the input.
   if (n.pad > n.k / 2) bad(p.id, n, "pad must be at most half the kernel size");

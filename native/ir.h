@@ -3,6 +3,7 @@
 
 // The opcodes, attribute layout and constants come from the generated ir_ops.h (src/ir/ops.ts is the source).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -23,6 +24,8 @@ struct Node {
   int cin = 0, cout = 0, k = 1, stride = 1, pad = 0, dilation = 1, groups = 1;
   bool bias = false;
   bool countIncludePad = false;
+  // pools: PyTorch's ceil mode, where it adds a last, partial window (src/ir/ops.ts ceilOutSize)
+  bool ceil = false;
   // linear
   int fin = 0, fout = 0;
   // slice: window origin in the input
@@ -31,6 +34,10 @@ struct Node {
   bool recorded = false;
   bool capped = false;
   float clip = 0;
+  // a leaky ReLU (nn.LeakyReLU): slope * x below 0 (kept in double for the float64 pass; float32 kernels round it
+  // as PyTorch does); never capped
+  bool leaky = false;
+  double slope = 0;
   // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
   bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
@@ -39,6 +46,23 @@ struct Node {
 
   size_t numel() const { return static_cast<size_t>(c) * h * w; }
 };
+
+// The extent, along one axis, of pool output o's window within the padded input [-pad, size + pad): k, but for a
+// ceil-mode window that overhangs it. A count_include_pad average divides by its product (paddedExtent in
+// src/ir/ops.ts; PyTorch's and ONNX Runtime's rule).
+inline int paddedExtent(int o, int k, int stride, int pad, int size) {
+  const int start = o * stride - pad;
+  return std::min(start + k, size + pad) - start;
+}
+
+// The factor a ReLU node multiplies its cotangent by where its output is y (reluGrad in src/ir/ops.ts): 1 where it
+// passes (y > 0, below a clip: PyTorch's relu / hardtanh rules), a leaky one's slope at y <= 0 (leaky_relu's), else
+// 0. The cotangent is then written as d, 0 or d * factor, so a stopped NaN / inf cotangent stays 0 as in PyTorch.
+template <typename T>
+inline T reluCotangent(const Node& n, T y, T d) {
+  if (y > 0) return !n.capped || y < n.clip ? d : T(0);
+  return n.leaky ? d * static_cast<T>(n.slope) : T(0);
+}
 
 struct Net {
   std::vector<Node> nodes;

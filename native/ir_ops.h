@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 4;
+inline constexpr int32_t kIrVersion = 6;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -33,7 +33,7 @@ inline constexpr int32_t kOpCount = 13;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 4, 4, 3, 0, 0, 0, 0, 3, 3, 0};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -44,13 +44,13 @@ struct Bn {
   enum : int { Affine = 0, EpsHi = 1, EpsLo = 2 };
 };
 struct Relu {
-  enum : int { Recorded = 0, Nwot = 1, MaxHi = 2, MaxLo = 3 };
+  enum : int { Recorded = 0, Nwot = 1, MaxHi = 2, MaxLo = 3, SlopeHi = 4, SlopeLo = 5 };
 };
 struct AvgPool {
-  enum : int { K = 0, Stride = 1, Pad = 2, CountIncludePad = 3 };
+  enum : int { K = 0, Stride = 1, Pad = 2, CountIncludePad = 3, Ceil = 4 };
 };
 struct MaxPool {
-  enum : int { K = 0, Stride = 1, Pad = 2 };
+  enum : int { K = 0, Stride = 1, Pad = 2, Ceil = 3 };
 };
 struct Linear {
   enum : int { Fin = 0, Fout = 1, Bias = 2 };

@@ -241,6 +241,10 @@ void reluClip(const float* x, float* y, size_t count, float clip) {
   }
 }
 
+void leakyRelu(const float* x, float* y, size_t count, float slope) {
+  for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : x[i] * slope;  // NaN: NaN * slope
+}
+
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {
   if (n.k == 3 && n.stride == 1 && n.pad == 1 && in.w % kHalf == 0 && in.h >= 2) {
     avgPool3x3(n, in, x, y, S);
@@ -301,8 +305,9 @@ void avgPool(const Node& n, const Node& in, const float* x, float* y, int S) {
         }
         float* out = yp + static_cast<size_t>(oh) * OW;
         if (n.countIncludePad) {
-          const double div = static_cast<double>(k) * k;
-          for (int ow = 0; ow < OW; ++ow) out[ow] = static_cast<float>(ac[ow] / div);
+          // k*k, but for a ceil-mode window that overhangs the padding
+          const double eh = paddedExtent(oh, k, st, p, H);
+          for (int ow = 0; ow < OW; ++ow) out[ow] = static_cast<float>(ac[ow] / (eh * paddedExtent(ow, k, st, p, W)));
         } else {
           const double rowsIn = b - a;
           const double* cc = colCount.data();

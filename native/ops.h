@@ -15,6 +15,8 @@ void batchNorm(const float* x, float* y, int S, int C, size_t HW, double eps);
 void relu(const float* x, float* y, size_t count);
 // min(max(x, 0), clip) (ReLU6: clip 6), NaN propagating as in relu.
 void reluClip(const float* x, float* y, size_t count, float clip);
+// x below 0 times slope (nn.LeakyReLU; PyTorch multiplies by the slope rounded to float32), NaN propagating.
+void leakyRelu(const float* x, float* y, size_t count, float slope);
 
 void avgPool(const Node& n, const Node& in, const float* x, float* y, int S);
 void maxPool(const Node& n, const Node& in, const float* x, float* y, int S);

@@ -325,6 +325,47 @@ class Relu6Net(nn.Module):
         return self.fc(self.last(x).mean(dim=(2, 3)))
 
 
+class LeakyNet(nn.Module):
+    """Darknet-style nn.LeakyReLU(0.1) (ONNX LeakyRelu) beside plain ReLUs: the official SWAP code hooks nn.ReLU only,
+    so the leaky outputs are computed (their negative side reaches the next conv) but not recorded."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.1))
+        self.a = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16),
+                               nn.LeakyReLU(0.2))
+        self.c = nn.Sequential(nn.Conv2d(16, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.a(x)
+        return self.fc(self.c(self.b(x)).mean(dim=(2, 3)))
+
+
+class CeilNet(nn.Module):
+    """GoogLeNet / SqueezeNet-style ceil-mode pools that add a last, partial window: MaxPool2d(3, 2, ceil_mode=True)
+    after the stem, AvgPool2d(3, 2, padding=1, ceil_mode=True) (exported as Pad + AveragePool; its last windows overhang
+    the padding) and AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False), with ReLUs after each."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.a = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool2 = nn.AvgPool2d(3, 2, padding=1, ceil_mode=True)
+        self.b = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.pool3 = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
+        self.c = nn.Sequential(nn.Conv2d(16, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.pool1(self.stem(x))
+        x = self.pool3(self.b(self.pool2(self.a(x))))
+        return self.fc(self.c(x).mean(dim=(2, 3)))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -402,49 +443,29 @@ def main():
              "training_mode=0. expected_eval_bn is the official count with the model in eval mode: what the file "
              "computes. expected (train mode) cannot be recovered from the file.")
 
-    torch.manual_seed(3)
-    m = HeadNet()
-    gaussian_init(m)
-    add("headnet", m, 17, [16], dynamic=True, seed=3,
-        note="one nn.ReLU applied twice to the same tensor; ReLU on a 2-D tensor in the head (ignored); concat, maxpool, conv bias, mean")
-
-    torch.manual_seed(4)
-    m = SeNet()
-    gaussian_init(m)
-    add("senet", m, 17, [16], dynamic=True, seed=4, note="squeeze-excitation: Sigmoid/Mul (not in the IR), ReLU on (N, C, 1, 1)")
-
-    torch.manual_seed(5)
-    m = NoReluNet()
-    gaussian_init(m)
-    add("norelu", m, 17, [16], dynamic=True, seed=5, note="no ReLU at all")
-
-    torch.manual_seed(6)
-    m = MlpNet()
-    gaussian_init(m)
-    add("mlp2d", m, 17, [16], dynamic=True, seed=6, note="only a ReLU on a 2-D tensor")
-
-    torch.manual_seed(7)
-    m = PadNet()
-    gaussian_init(m)
-    add("padnet", m, 13, [16], dynamic=True, seed=7,
-        note="nn.ZeroPad2d, F.pad, AvgPool2d(5, padding=1, count_include_pad=True): pad lists computed from constants")
-
-    torch.manual_seed(8)
-    m = ChunkNet()
-    gaussian_init(m)
-    add("chunknet", m, 13, [16], dynamic=True, seed=8, note="x.chunk(2, 1): Slice bounds computed from the channel count")
-
-    torch.manual_seed(9)
-    m = FlatHeadNet()
-    gaussian_init(m)
-    add("flathead", m, 13, [16], dynamic=True, seed=9,
-        note="a map flattened into Linear-ReLU-Dropout-Linear (no global pool); BatchNorm eps 1e-3")
-
-    torch.manual_seed(10)
-    m = Relu6Net()
-    gaussian_init(m)
-    add("relu6net", m, 13, [16], dynamic=True, seed=10,
-        note="nn.ReLU6 (Clip(0, 6)) beside nn.ReLU: only the nn.ReLU outputs are recorded")
+    # Models with Gaussian weights: (name, class, opset, seed, note); each draws from its own seed.
+    models = [
+        ("headnet", HeadNet, 17, 3,
+         "one nn.ReLU applied twice to the same tensor; ReLU on a 2-D tensor in the head (ignored); concat, maxpool, conv bias, mean"),
+        ("senet", SeNet, 17, 4, "squeeze-excitation: Sigmoid/Mul (not in the IR), ReLU on (N, C, 1, 1)"),
+        ("norelu", NoReluNet, 17, 5, "no ReLU at all"),
+        ("mlp2d", MlpNet, 17, 6, "only a ReLU on a 2-D tensor"),
+        ("padnet", PadNet, 13, 7,
+         "nn.ZeroPad2d, F.pad, AvgPool2d(5, padding=1, count_include_pad=True): pad lists computed from constants"),
+        ("chunknet", ChunkNet, 13, 8, "x.chunk(2, 1): Slice bounds computed from the channel count"),
+        ("flathead", FlatHeadNet, 13, 9,
+         "a map flattened into Linear-ReLU-Dropout-Linear (no global pool); BatchNorm eps 1e-3"),
+        ("relu6net", Relu6Net, 13, 10, "nn.ReLU6 (Clip(0, 6)) beside nn.ReLU: only the nn.ReLU outputs are recorded"),
+        ("leakynet", LeakyNet, 13, 11,
+         "nn.LeakyReLU(0.1), (0.2) beside nn.ReLU: only the nn.ReLU outputs are recorded"),
+        ("ceilnet", CeilNet, 13, 12,
+         "ceil-mode max and average pools (one counting its padding) that add a last, partial window"),
+    ]
+    for name, cls, opset, seed, note in models:
+        torch.manual_seed(seed)
+        m = cls()
+        gaussian_init(m)
+        add(name, m, opset, [16], dynamic=True, seed=seed, note=note)
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

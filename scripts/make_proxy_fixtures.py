@@ -248,6 +248,77 @@ class MlpHead(PooledHead, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class LeakyNet(PooledHead, nn.Module):
+    """A Darknet-style network: conv-BN-LeakyReLU(0.1) stem, a max-pool, a residual block (1x1 then 3x3
+    conv-BN-LeakyReLU, the second at slope 0.2) with its identity shortcut, a strided conv-BN-ReLU (a plain
+    nn.ReLU beside the leaky ones), GAP and Linear. NASLib's nwot hooks nn.LeakyReLU (its type name holds "ReLU"),
+    MeCo hooks every module, SWAP only nn.ReLU."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_act = nn.LeakyReLU(0.1)
+        self.pool = nn.MaxPool2d(2)
+        self.a = nn.Conv2d(c, c // 2, 1, bias=False)
+        self.a_bn = nn.BatchNorm2d(c // 2)
+        self.a_act = nn.LeakyReLU(0.1)
+        self.b = nn.Conv2d(c // 2, c, 3, padding=1, bias=False)
+        self.b_bn = nn.BatchNorm2d(c)
+        self.b_act = nn.LeakyReLU(0.2)
+        self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(2 * c)
+        self.down_relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.pool(self.stem_act(self.stem_bn(self.stem(x))))
+        f1 = f0 + self.b_act(self.b_bn(self.b(self.a_act(self.a_bn(self.a(f0))))))
+        f2 = self.down_relu(self.down_bn(self.down(f1)))
+        return [f0, f1, f2], f2
+
+
+class CeilPools(PooledHead, nn.Module):
+    """GoogLeNet / SqueezeNet-style ceil-mode pools that add a last, partial window: conv-BN-ReLU stem,
+    MaxPool2d(3, 2, ceil_mode=True), an inception-style block (1x1 | 1x1-3x3 | MaxPool2d(3, 1, 1, ceil_mode=True)-1x1,
+    concatenated), AvgPool2d(3, 2, padding=1, ceil_mode=True) (its last windows overhang the padding: PyTorch divides
+    them by their extent within the padded input), conv-BN-ReLU, AvgPool2d(2, 2, ceil_mode=True,
+    count_include_pad=False), GAP and Linear. On synflow_bn's one all-ones sample the max-pool after the stem gives
+    a constant map (the BN'd interior is the largest value of every window), which the next BN sends to 0: the
+    official synflow_bn is float64 noise (4e-7, against synflow's 2e3), and so is swapnas's."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_relu = nn.ReLU()
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        for name, cin, cout, k in (("b1", c, 4, 1), ("b2a", c, 4, 1), ("b2b", 4, 6, 3), ("b3", c, 4, 1)):
+            setattr(self, name, nn.Conv2d(cin, cout, k, padding=k // 2, bias=False))
+            setattr(self, f"{name}_bn", nn.BatchNorm2d(cout))
+            setattr(self, f"{name}_relu", nn.ReLU())
+        self.b3_pool = nn.MaxPool2d(3, 1, 1, ceil_mode=True)
+        self.pool2 = nn.AvgPool2d(3, 2, padding=1, ceil_mode=True)
+        self.mix = nn.Conv2d(14, 16, 3, padding=1, bias=False)
+        self.mix_bn = nn.BatchNorm2d(16)
+        self.mix_relu = nn.ReLU()
+        self.pool3 = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, classes)
+
+    def unit(self, name, x):
+        return getattr(self, f"{name}_relu")(getattr(self, f"{name}_bn")(getattr(self, name)(x)))
+
+    def features(self, x):
+        f0 = self.pool1(self.stem_relu(self.stem_bn(self.stem(x))))
+        f1 = torch.cat([self.unit("b1", f0), self.unit("b2b", self.unit("b2a", f0)), self.unit("b3", self.b3_pool(f0))], 1)
+        pre = self.pool3(self.unit("mix", self.pool2(f1)))
+        # AZ-NAS's block features: the later maps (5x5, 3x3 from 8x8) are no integer downsampling, where the
+        # official pixel_unshuffle fails
+        return [f0, f1], pre
+
+
 class WithFeatures(nn.Module):
     """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
 
@@ -555,6 +626,10 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     e["zc"] = run_zc(off, net, x, y, classes)
     e["naslib"] = run_naslib(off, net, x, y, classes)
     e["zico"] = run_zico(off, net, [(x, y), (x2, y2)])
+    # the same official code in float64: ZiCo divides mean |gradient| by its spread over two batches, where float32
+    # rounding can move the value beyond 1e-4 (a bias before a train-mode BN, max-pool ties); the reference engine
+    # computes in float64
+    e["zico_float64"] = run_zico(off, copy.deepcopy(net).double(), [(x.double(), y), (x2.double(), y2)])
     e["meco"] = run_meco(off, net, x[:1])
     # NASLib zen only reads the shape of the batch it is given; a network without a global pool has no
     # forward_pre_GAP, so the official zen cannot run on it (swapnas gives null with the reason).
@@ -579,7 +654,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -592,29 +667,24 @@ def main():
     net = ResNetish(10).train()
     zen_m = lambda: zen_momentum_fixture(off, (8, 3, 16, 16), 300, 0.01)
 
-    def lenet():
-        torch.manual_seed(2)
-        x, y = cifar(10)
-        x2, y2 = cifar(10, 10)
-        return fixture(off, "lenet", LeNetBN(10).train(), x, y, x2, y2, 10, 400, zennas=False,
-                       rand_shape=(8, 3, 32, 32), zen=False)
+    def seeded(name, cls, seed, first, second, rand_shape, scale=1.0, **kw):
+        """One fixture from its seed: two CIFAR batches (count, offset), the network, the random-input shape."""
+        def build():
+            torch.manual_seed(seed)
+            x, y = cifar(*first)
+            x2, y2 = cifar(*second)
+            return fixture(off, name, cls(10).train(), scale * x, y, scale * x2, y2, 10, 100 * (seed + 2),
+                           rand_shape=rand_shape, **kw)
+        return build
 
-    def mobile():
+    builders = {
+        "lenet": seeded("lenet", LeNetBN, 2, (10, 0), (10, 10), (8, 3, 32, 32), zennas=False, zen=False),
         # ReLU6 clips at 6: inputs scaled up so that some units reach the clip on the real images too
-        torch.manual_seed(3)
-        x, y = cifar(8, 4)
-        x2, y2 = cifar(8, 12)
-        return fixture(off, "mobile", MobileV2ish(10).train(), 4 * x, y, 4 * x2, y2, 10, 500, zennas=True,
-                       rand_shape=(8, 3, 16, 16))
-
-    def mlphead():
-        torch.manual_seed(4)
-        x, y = cifar(8, 2)
-        x2, y2 = cifar(8, 11)
-        return fixture(off, "mlphead", MlpHead(10).train(), x, y, x2, y2, 10, 600, zennas=True,
-                       rand_shape=(8, 3, 16, 16))
-
-    builders = {"lenet": lenet, "mobile": mobile, "mlphead": mlphead}
+        "mobile": seeded("mobile", MobileV2ish, 3, (8, 4), (8, 12), (8, 3, 16, 16), scale=4.0, zennas=True),
+        "mlphead": seeded("mlphead", MlpHead, 4, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
+        "leaky": seeded("leaky", LeakyNet, 5, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
+        "ceilpool": seeded("ceilpool", CeilPools, 6, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
+    }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:
             out = json.load(fh)

@@ -1,5 +1,6 @@
 // Average and max pooling (k×k window, stride, zero padding), one invocation per output element.
-// avgpool divides by k*k when count_include_pad, else by the number of in-bounds taps (PyTorch semantics).
+// avgpool divides by the window's size within the padded input when count_include_pad (k*k, but for a ceil-mode
+// window that overhangs the padding), else by the number of in-bounds taps (PyTorch semantics).
 
 override WG: u32 = 64u;
 
@@ -50,7 +51,11 @@ fn avg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li
   }
   var div = cnt;
   if (p.count_include_pad != 0u) {
-    div = p.k * p.k;
+    let hs = i32(oh * p.stride) - i32(p.pad);
+    let ws = i32(ow * p.stride) - i32(p.pad);
+    let eh = min(hs + i32(p.k), i32(p.h + p.pad)) - hs;
+    let ew = min(ws + i32(p.k), i32(p.w + p.pad)) - ws;
+    div = u32(eh * ew);
   }
   y[i] = acc / f32(div);
 }

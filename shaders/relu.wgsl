@@ -1,8 +1,11 @@
-// Element-wise ReLU for ReLUs that are not recorded (on 1-D tensors, or capped ones: min(max(x, 0), CAP) when CAPPED).
+// Element-wise ReLU for ReLUs that are not recorded (on 1-D tensors; capped ones: min(max(x, 0), CAP) when CAPPED;
+// leaky ones: SLOPE * x below 0 when LEAKY).
 
 override WG: u32 = 64u;
 override CAPPED: bool = false;
 override CAP: f32 = 6.0;
+override LEAKY: bool = false;
+override SLOPE: f32 = 0.01;
 
 struct Params {
   total: u32,
@@ -21,9 +24,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (i >= p.total) {
     return;
   }
-  var v = max(x[i], 0.0);
+  let xi = x[i];
+  var v = max(xi, 0.0);
   if (CAPPED) {
     v = min(v, CAP);
+  }
+  if (LEAKY && !(xi > 0.0)) {
+    v = xi * SLOPE;
   }
   y[i] = v;
 }

@@ -75,10 +75,30 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'capped-relu', net: head(b, b.relu(d, 1), 3, 'relu6') });
   }
   {
-    // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only)
+    // leaky ReLUs (nn.LeakyReLU 0.1 and 0.3) beside a plain ReLU of the same tensor, and one on flat features
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.conv(b.input, 4, 3, { bias: true });
+    const d = b.bn(b.conv(b.add([b.relu(c, undefined, 0.1), b.relu(c)]), 4, 3));
+    const h = b.relu(b.linear(b.gap(b.relu(d, undefined, 0.3)), 5, true), undefined, 0.1);
+    out.push({ name: 'leaky-relu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'leaky' }) });
+  }
+  {
+    // ceil-mode pools with partial windows (GoogLeNet / SqueezeNet): max 3/2 on 6×6 (3×3, floor 2×2); average 3/2
+    // pad 1 on 6×6 counting the padding (4×4, floor 3×3: the last window overhangs the padding, divisor 3·2); average
+    // 2/2 on 3×3 not counting it (2×2, floor 1×1)
+    const b = new GraphBuilder([3, 6, 6]);
+    const m = b.maxpool(b.relu(b.conv(b.input, 4, 3, { pad: 1 })), 3, 2, 0, true); // 4x3x3
+    const c = b.relu(b.bn(b.conv(m, 5, 2, { pad: 2 }))); // 5x6x6
+    const a1 = b.avgpool(c, 3, 2, 1, true, true); // 5x4x4
+    const a2 = b.avgpool(b.relu(b.conv(a1, 4, 2)), 2, 2, 0, false, true); // 4x2x2
+    out.push({ name: 'ceil-pools', net: head(b, b.relu(a2), 3, 'ceil') });
+  }
+  {
+    // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only); a
+    // ReLU between the two, else the second (train mode) would cancel every shift of the first: dβ exactly 0
     const b = new GraphBuilder([3, 5, 5]);
-    const g = b.bn(b.gap(b.relu(b.conv(b.input, 4, 3))), true, undefined, 1e-3);
-    const h = b.relu(b.bn(b.linear(g, 6, true)));
+    const g = b.relu(b.bn(b.gap(b.relu(b.conv(b.input, 4, 3))), true, undefined, 1e-3));
+    const h = b.relu(b.bn(b.linear(g, 6, false))); // a bias before a train-mode BN: its gradient is exactly 0
     out.push({ name: 'bn1d-head', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'bn1d' }) });
   }
   return out;

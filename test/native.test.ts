@@ -240,6 +240,25 @@ describe("native addon: a BatchNorm's own epsilon", () => {
   });
 });
 
+describe('native addon: leaky ReLUs', () => {
+  it('counts equal the reference with every third ReLU leaky (not recorded, its negative side passed on)', async () => {
+    const rng = new Rng(79);
+    const leaky = (net: Network, slope: number): Network => ({
+      ...net,
+      nodes: net.nodes.map((n) => (n.op === 'relu' && n.id % 3 === 0 && n.id < net.output - 3 ? { ...n, slope } : n)),
+    });
+    const nets = Array.from({ length: 8 }, () => leaky(genericNet(rng, 8), 0.2));
+    expect(nets.every((net) => net.nodes.some((n) => n.op === 'relu' && n.slope === 0.2))).toBe(true);
+    const batch = randomBatch(33, 3, 8, 10);
+    const seeds = [repeatSeed(7, 33)];
+    const counts = await addon.countPatterns(job(nets, batch, seeds), () => {});
+    nets.forEach((net, i) => expect(counts[i], `graph ${i}`).toBe(referenceCount(net, batch, seeds[0]!)));
+    // a different slope changes what later ReLUs see
+    const other = nets.map((net) => leaky(net, 0.05));
+    expect(other.some((net, i) => referenceCount(net, batch, seeds[0]!) !== counts[i])).toBe(true);
+  });
+});
+
 describe('native addon: worker behaviour', () => {
   const big = [
     buildNb201Network(

@@ -55,6 +55,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'chunknet@16',
         'flathead@16',
         'relu6net@16',
+        'leakynet@16',
+        'ceilnet@16',
       ]),
     );
   });
@@ -137,6 +139,10 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['flathead', 16],
       // nn.ReLU6 (Clip(0, 6)): computed, clipping what follows, and not recorded
       ['relu6net', 16],
+      // nn.LeakyReLU (LeakyRelu): computed, its negative side passed on, and not recorded
+      ['leakynet', 16],
+      // ceil-mode pools with partial windows (GoogLeNet, SqueezeNet), one counting its padding
+      ['ceilnet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -37,7 +37,8 @@ function everyOp(): Network {
 function flatHead(): Network {
   const b = new GraphBuilder([3, 8, 8]);
   const clamp = b.relu(b.conv(b.input, 4, 3), Infinity); // torch.clamp(x, min=0): Clip without a max
-  const m = b.maxpool(b.relu(b.bn(clamp, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
+  const leaky = b.relu(b.conv(clamp, 4, 3), undefined, 0.1); // nn.LeakyReLU(0.1)
+  const m = b.maxpool(b.relu(b.bn(leaky, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
   return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12), 6), 10)); // 64 features; a ReLU6
 }
 
@@ -138,15 +139,18 @@ describe('ONNX mapping', () => {
       expect(imp.network.nodes).toEqual(net.nodes);
       expect(imp.network.output).toBe(net.output);
     }
-    // the file carries the flatten, BN ε and ReLU6 clip (Flatten, epsilon, Clip) that the import reads back
+    // the file carries the flatten, BN ε, ReLU6 clip and leaky slope (Flatten, epsilon, Clip, LeakyRelu's alpha)
+    // that the import reads back
     const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(flatHead(), { seed: 1 })), { inputShape: [3, 8, 8] });
     if (!imp.ok) throw new Error(imp.reason);
     expect(imp.network.nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
     expect(imp.network.nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
-    expect(imp.network.nodes.filter((n) => n.op === 'relu').map((n) => n.op === 'relu' && n.max)).toEqual([
-      Infinity,
-      undefined,
-      6,
+    const relus = imp.network.nodes.filter((n) => n.op === 'relu');
+    expect(relus.map((n) => n.op === 'relu' && [n.max, n.slope])).toEqual([
+      [Infinity, undefined],
+      [undefined, 0.1],
+      [undefined, undefined],
+      [6, undefined],
     ]);
   });
 });
@@ -157,13 +161,13 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     edit(m.graph!.node!);
     return importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
   };
-  it('a LeakyRelu names nn.LeakyReLU; a Clip with a computed bound says its bounds must be constants', () => {
-    const leaky = edited((nodes) => {
-      nodes.find((n) => n.opType === 'Relu')!.opType = 'LeakyRelu';
+  it('a HardSigmoid names nn.Hardswish; a Clip with a computed bound says its bounds must be constants', () => {
+    const hard = edited((nodes) => {
+      nodes.find((n) => n.opType === 'Relu')!.opType = 'HardSigmoid';
     });
-    expect(leaky).toMatchObject({
+    expect(hard).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/LeakyRelu has no IR equivalent \(nn\.LeakyReLU\)/),
+      reason: expect.stringMatching(/HardSigmoid has no IR equivalent \(nn\.Hardswish/),
     });
     const computed = edited((nodes) => {
       const clip = nodes.find((n) => n.opType === 'Clip' && n.input!.length === 3)!;

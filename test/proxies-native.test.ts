@@ -252,13 +252,16 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       epe_nas: e.naslib.epe_nas,
       nwot: e.naslib.nwot,
       l2_norm: e.naslib.l2_norm,
-      zico: e.zico,
+      zico: e.zico_float64 ?? e.zico,
       synflow: e.zc.synflow,
       synflow_bn: e.zc.synflow_bn,
     };
     for (const [k, v] of Object.entries(want))
-      if (typeof v === 'number') close(k, r.values[k as ProxyName]!.value, v);
-      else raised(r.values[k as ProxyName], v);
+      if (typeof v !== 'number') raised(r.values[k as ProxyName], v);
+      else if (k === 'synflow_bn' && Math.abs(v) < 1e-9 * e.zc.synflow)
+        // float64 noise of a zero (the ceilpool fixture): so is the native value
+        expect(Math.abs(r.values.synflow_bn!.value!)).toBeLessThan(1e-9 * e.zc.synflow);
+      else close(k, r.values[k as ProxyName]!.value, v);
     // MeCo's one image: a BatchNorm1d in training mode has one value per channel, where the official code raises
     const one = npy(e.meco_input);
     const m1 = await runner.run(m.net, ['meco'], {

@@ -34,6 +34,9 @@ function model(file: string, shape: readonly number[]) {
   return onnxProxyModel(loadOnnxModel(join(DIR, file)), shape.slice(1) as unknown as Shape3);
 }
 
+/** synflow_bn below this fraction of synflow is float64 rounding of a zero (the ceilpool fixture's docstring). */
+const NOISE = 1e-9;
+
 function close(got: ProxyValue, want: number, rel = 1e-4) {
   expect(got.value, got.reason).not.toBeNull();
   expect(Math.abs(got.value! - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-12));
@@ -74,7 +77,11 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(synflow(net, params), e.zc.synflow);
     if (e.zc.synflow_bn.error)
       raised(oneSample(['synflow_bn'], x.data.slice(0, numel(x.shape) / B)).synflow_bn, e.zc.synflow_bn);
-    else close(synflow(net, params, 'train'), e.zc.synflow_bn);
+    else if (Math.abs(e.zc.synflow_bn) < NOISE * e.zc.synflow) {
+      // the official value is float64 noise (a network whose every weight's gradient is 0 on the all-ones sample):
+      // swapnas's is noise at that scale too
+      expect(Math.abs(synflow(net, params, 'train').value!)).toBeLessThan(NOISE * e.zc.synflow);
+    } else close(synflow(net, params, 'train'), e.zc.synflow_bn);
   });
 
   it('jacov (ZC jacob_cov = NASLib jacov) and epe_nas (NASLib)', () => {
@@ -91,7 +98,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
 
   it('zico on two batches (ZiCo)', () => {
     const second = { x: npy(e.inputs2).data, labels: npy(e.labels2).data };
-    close(zico(net, params, [{ x: x.data, labels: y }, second]), e.zico);
+    // the official code run in float64 where the fixture has it (float32 rounding moves ZiCo on some networks)
+    close(zico(net, params, [{ x: x.data, labels: y }, second]), e.zico_float64 ?? e.zico);
   });
 
   it('meco on one image (MeCo)', () => {

@@ -323,12 +323,15 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     }
   });
 
-  it("a BatchNorm's own epsilon, a capped ReLU and a flattened map equal the reference", async () => {
+  it("a BatchNorm's own epsilon, a capped ReLU, a leaky ReLU and a flattened map equal the reference", async () => {
     const b = new GraphBuilder([3, 8, 8]);
-    // a capped ReLU (ReLU6-style, low clip) too: not recorded, and it clips what the next conv sees
+    // a capped ReLU (ReLU6-style, low clip) too: not recorded, and it clips what the next conv sees; so does a
+    // leaky ReLU, whose negative side reaches the next conv
     const r1 = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }), true, undefined, 0.5), 0.4);
     const r2 = b.relu(b.bn(b.conv(r1, 4, 3, { pad: 1 })));
-    const lin = b.linear(b.flatten(b.maxpool(r2, 2, 2, 0)), 6); // 4x4x4 flattened
+    const l3 = b.relu(b.conv(r2, 4, 3, { pad: 1 }), undefined, 0.2);
+    const r3 = b.relu(b.bn(b.conv(l3, 4, 3, { pad: 1 })));
+    const lin = b.linear(b.flatten(b.maxpool(r3, 2, 2, 0)), 6); // 4x4x4 flattened
     const net = b.finish(lin);
     const batch = gaussianBatch(12, 3, 8, 8, 3);
     const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [7] })) as [[number]];
@@ -338,6 +341,24 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     // ε = 0.5 moves the normalised values far beyond rounding: read as 1e-5 the count would differ
     const plain = { ...net, nodes: net.nodes.map((n) => (n.op === 'bn' ? { ...n, eps: undefined } : n)) };
     expect(referenceCount(plain, batch, 7)).not.toBe(count);
+  });
+
+  it('ceil-mode pools with partial windows (one dividing by its extent in the padding) equal the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))), 3, 2, 0, true); // 4x4 (floor 3x3)
+    const a1 = b.avgpool(b.relu(b.bn(b.conv(m, 4, 3, { pad: 1 }))), 3, 2, 1, true, true); // 3x3 (floor 2x2)
+    const a2 = b.avgpool(b.relu(b.bn(b.conv(a1, 6, 1))), 2, 2, 0, false, true); // 2x2 (floor 1x1)
+    const r = b.relu(b.bn(b.conv(a2, 6, 1)));
+    const net = b.finish(b.linear(b.gap(r), 5));
+    expect([m, a1, a2].map((id) => net.nodes[id]!.shape.slice(1))).toEqual([
+      [4, 4],
+      [3, 3],
+      [2, 2],
+    ]);
+    const batch = gaussianBatch(12, 3, 8, 8, 4);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [5] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 5));
+    checkAgainstReference(net, batch, 5, await inspect(be, net, batch, 5, [a1, a2], true));
   });
 
   it('scores many networks × seeds per call, reuses pipelines and buffers, and honours cancellation', async () => {

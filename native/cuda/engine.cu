@@ -148,10 +148,10 @@ __global__ void reluPackKernel(const float* __restrict__ x, float* __restrict__ 
   }
 }
 
-// capped: min(max(x, 0), clip) (ReLU6)
-__global__ void reluKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, bool capped, float clip) {
+// capped: min(max(x, 0), clip) (ReLU6); slope > 0: slope * x below 0 (LeakyReLU)
+__global__ void reluKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, bool capped, float clip, float slope) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const float v = x[i] > 0 ? x[i] : 0.0f;
+    const float v = x[i] > 0 ? x[i] : slope > 0 ? x[i] * slope : 0.0f;
     y[i] = capped && v > clip ? clip : v;
   }
 }
@@ -170,7 +170,9 @@ __global__ void avgPoolKernel(const float* __restrict__ x, float* __restrict__ y
     double acc = 0.0;
     for (int ih = h0; ih < h1; ++ih)
       for (int iw = w0; iw < w1; ++iw) acc += static_cast<double>(xp[static_cast<size_t>(ih) * W + iw]);
-    const double div = includePad ? static_cast<double>(k) * k : static_cast<double>(h1 - h0) * static_cast<double>(w1 - w0);
+    // with includePad: the window's size within the padded input (k*k but for a ceil-mode window overhanging it)
+    const int eh = min(oh * st - pad + k, H + pad) - (oh * st - pad), ew = min(ow * st - pad + k, W + pad) - (ow * st - pad);
+    const double div = includePad ? static_cast<double>(eh) * ew : static_cast<double>(h1 - h0) * static_cast<double>(w1 - w0);
     y[i] = static_cast<float>(acc / div);
   }
 }
@@ -461,7 +463,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
         reluPackKernel<<<grid(per), kThreads, 0, stream_>>>(x(0), y, it.codes + it.codeOffset, S, per);
         it.codeOffset += per;
       } else if (y) {
-        reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.capped, n.clip);
+        reluKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.capped, n.clip, static_cast<float>(n.slope));
       }
       break;
     }

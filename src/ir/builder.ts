@@ -1,5 +1,5 @@
 import type { IRNode, LayerSpec, Network, Shape, Shape3 } from './types.js';
-import { BN_EPS, inferShape } from './ops.js';
+import { addsPartialWindow, BN_EPS, inferShape } from './ops.js';
 import { SwapError } from '../util/errors.js';
 
 function is3(s: Shape): s is Shape3 {
@@ -79,24 +79,34 @@ export class GraphBuilder {
     );
   }
 
-  /** ReLU, or ReLU clipped at `max` (ReLU6: 6); memoised per producer and clip. */
-  relu(x: number, max?: number): number {
-    const key = max === undefined ? `${x}` : `${x}:${max}`;
+  /**
+   * ReLU, ReLU clipped at `max` (ReLU6: 6), or leaky ReLU of negative slope `slope` (LeakyReLU(0.1): 0.1); memoised
+   * per producer, clip and slope.
+   */
+  relu(x: number, max?: number, slope?: number): number {
+    const key = `${x}:${max ?? ''}:${slope ?? ''}`;
     const hit = this.reluOf.get(key);
     if (hit !== undefined) return hit;
-    const id = this.push(max === undefined ? { op: 'relu' } : { op: 'relu', max }, [x]);
+    const id = this.push(
+      { op: 'relu', ...(max !== undefined ? { max } : {}), ...(slope !== undefined ? { slope } : {}) },
+      [x],
+    );
     this.reluOf.set(key, id);
     return id;
   }
 
-  avgpool(x: number, k: number, stride: number, pad: number, countIncludePad: boolean): number {
-    this.shape3(x);
-    return this.push({ op: 'avgpool', k, stride, pad, countIncludePad }, [x]);
+  /** Average pooling; `ceil`: PyTorch's ceil mode, kept only where it adds a partial window (else floor's sizes). */
+  avgpool(x: number, k: number, stride: number, pad: number, countIncludePad: boolean, ceil = false): number {
+    const [, h, w] = this.shape3(x);
+    const c = ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
+    return this.push({ op: 'avgpool', k, stride, pad, countIncludePad, ...c }, [x]);
   }
 
-  maxpool(x: number, k: number, stride: number, pad: number): number {
-    this.shape3(x);
-    return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false }, [x]);
+  /** Max pooling; `ceil` as in {@link avgpool}. */
+  maxpool(x: number, k: number, stride: number, pad: number, ceil = false): number {
+    const [, h, w] = this.shape3(x);
+    const c = ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
+    return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false, ...c }, [x]);
   }
 
   /** Sum of one or more same-shape tensors; a single input is returned unchanged (no node). */

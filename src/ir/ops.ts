@@ -20,7 +20,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 4;
+export const IR_VERSION = 6;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -35,12 +35,26 @@ export function bnEps(n: { readonly eps?: number }): number {
   return n.eps ?? BN_EPS;
 }
 
+/** What sets a ReLU node apart from `nn.ReLU`: a clip (ReLU6, Hardtanh, clamp) or a negative slope (LeakyReLU). */
+export interface ReluForm {
+  readonly max?: number | undefined;
+  readonly slope?: number | undefined;
+}
+
 /**
- * Whether a ReLU with output `y` passes its gradient: y > 0, and below the clip of a capped one (PyTorch's
- * hardtanh rule, min < x < max; at x = max the gradient is 0).
+ * The factor a ReLU with output `y` multiplies its gradient by: 1 where it passes (y > 0, and below the clip of a
+ * capped one: PyTorch's hardtanh rule, min < x < max, 0 at x = max), else a leaky one's slope (PyTorch's
+ * leaky_relu rule: α at x ≤ 0), else 0.
  */
-export function reluPasses(y: number, max: number | undefined): boolean {
-  return y > 0 && (max === undefined || y < max);
+export function reluGrad(y: number, n: ReluForm): number {
+  if (y > 0) return n.max === undefined || y < n.max ? 1 : 0;
+  return n.slope ?? 0;
+}
+
+/** A ReLU's cotangent: `d` times {@link reluGrad} (exactly 0 where the gradient stops, as in PyTorch). */
+export function reluCotangent(d: number, y: number, n: ReluForm): number {
+  const k = reluGrad(y, n);
+  return k === 1 ? d : k === 0 ? 0 : d * k;
 }
 
 /**
@@ -49,18 +63,20 @@ export function reluPasses(y: number, max: number | undefined): boolean {
  * - `relu`: `nn.ReLU` (SWAP, NASLib's nwot and MeCo hook it);
  * - `relu6`: a clip at 6, taken for `nn.ReLU6` (nwot hooks it: its type name holds "ReLU"; MeCo hooks every module);
  * - `hardtanh`: another finite clip, taken for `nn.Hardtanh(0, max)` (MeCo only);
- * - `clamp`: no upper clip, `torch.clamp(x, min=0)`, a function (no hook sees it).
+ * - `clamp`: no upper clip, `torch.clamp(x, min=0)`, a function (no hook sees it);
+ * - `leaky`: a negative slope, `nn.LeakyReLU` (nwot hooks it: its type name holds "ReLU"; MeCo too; not SWAP).
  */
-export function reluKind(n: { readonly max?: number | undefined }): 'relu' | 'relu6' | 'hardtanh' | 'clamp' {
+export function reluKind(n: ReluForm): 'relu' | 'relu6' | 'hardtanh' | 'clamp' | 'leaky' {
+  if (n.slope !== undefined) return 'leaky';
   if (n.max === undefined) return 'relu';
   if (n.max === Number.POSITIVE_INFINITY) return 'clamp';
   return n.max === 6 ? 'relu6' : 'hardtanh';
 }
 
-/** Whether NASLib's nwot hooks this ReLU node (see {@link reluKind}). */
+/** Whether NASLib's nwot hooks this ReLU node (see {@link reluKind}): its type name holds "ReLU". */
 export function nwotHooked(n: IRNode): boolean {
   const k = n.op === 'relu' ? reluKind(n) : undefined;
-  return k === 'relu' || k === 'relu6';
+  return k === 'relu' || k === 'relu6' || k === 'leaky';
 }
 
 /** Whether `net` has a capped ReLU (ReLU6), whose clip does not commute with scaling. */
@@ -68,10 +84,11 @@ export function hasCappedRelu(net: { readonly nodes: readonly IRNode[] }): boole
   return net.nodes.some((n) => n.op === 'relu' && n.max !== undefined);
 }
 
-/** A ReLU's output: max(x, 0), clipped at `max` when capped (NaN propagates, as in PyTorch). */
-export function reluValue(x: number, max: number | undefined): number {
+/** A ReLU's output: max(x, 0), clipped at `max` when capped, α·x below 0 when leaky (NaN propagates, as in PyTorch). */
+export function reluValue(x: number, n: ReluForm): number {
+  if (n.slope !== undefined) return x > 0 ? x : x * n.slope;
   const y = Math.max(x, 0);
-  return max === undefined ? y : Math.min(y, max);
+  return n.max === undefined ? y : Math.min(y, n.max);
 }
 
 /** The high and low 32-bit words (as signed int32) of a float64's bits. */
@@ -129,6 +146,29 @@ export function outSize(n: number, k: number, stride: number, pad: number, dilat
   return Math.floor((n + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
 }
 
+/**
+ * Output size of a pool in PyTorch's ceil mode: rounded up, less a last window that would start beyond the input
+ * and its left padding (so every window holds at least one input element).
+ */
+export function ceilOutSize(n: number, k: number, stride: number, pad: number): number {
+  const out = Math.ceil((n + 2 * pad - k) / stride) + 1;
+  return (out - 1) * stride >= n + pad ? out - 1 : out;
+}
+
+/** Whether ceil mode adds a partial window to a pool on an h×w map (else its sizes are floor mode's). */
+export function addsPartialWindow(hw: readonly [number, number], k: number, stride: number, pad: number): boolean {
+  return hw.some((d) => ceilOutSize(d, k, stride, pad) !== outSize(d, k, stride, pad));
+}
+
+/**
+ * The extent, along one axis, of the window of output `o` within the padded input [−pad, n + pad): `k`, but for a
+ * ceil-mode window that overhangs it. PyTorch and ONNX Runtime divide a `count_include_pad` average by its product.
+ */
+export function paddedExtent(o: number, k: number, stride: number, pad: number, n: number): number {
+  const start = o * stride - pad;
+  return Math.min(start + k, n + pad) - start;
+}
+
 function map3(op: string, s: Shape | undefined): Shape3 {
   if (s?.length !== 3) throw new SwapError('E_IR_SHAPE', `${op} expects a 4-D feature map`);
   return s;
@@ -147,7 +187,8 @@ function poolShape(a: SpecOf<'avgpool' | 'maxpool'>, ins: readonly Shape[]): Sha
   // PyTorch's rule, which the native engine also holds: every window then overlaps the input
   if (a.pad < 0 || a.pad > a.k / 2)
     throw new SwapError('E_IR_SHAPE', `${a.op} ${a.k}x${a.k} with pad ${a.pad}: the pad must be 0 to half the kernel`);
-  return [c, outSize(h, a.k, a.stride, a.pad), outSize(w, a.k, a.stride, a.pad)];
+  const size = a.ceil ? ceilOutSize : outSize;
+  return [c, size(h, a.k, a.stride, a.pad), size(w, a.k, a.stride, a.pad)];
 }
 
 const input: OpSpec<'input'> = {
@@ -222,21 +263,30 @@ const relu: OpSpec<'relu'> = {
   native: 'Relu',
   arity: 1,
   // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; `nwot` when
-  // NASLib's nwot hooks it; a capped ReLU's clip travels as a float64's two words (0 when plain, +∞ for a clamp).
+  // NASLib's nwot hooks it; a capped ReLU's clip and a leaky one's slope travel as a float64's two words each (0
+  // when plain; a clip of +∞ for a clamp).
   attrs: [
     ['recorded', (n) => isRecorded(n)],
     ['nwot', (n) => nwotHooked(n)],
     ['maxHi', (n) => float64Words(n.max ?? 0)[0]],
     ['maxLo', (n) => float64Words(n.max ?? 0)[1]],
+    ['slopeHi', (n) => float64Words(n.slope ?? 0)[0]],
+    ['slopeLo', (n) => float64Words(n.slope ?? 0)[1]],
   ],
   shape: (a, ins) => {
     if (a.max !== undefined && !(a.max > 0))
       throw new SwapError('E_IR_SHAPE', `relu clipped at ${a.max}: the clip must be positive (+∞: a clamp at 0)`);
+    // a positive slope keeps the sign, so the gradient is read off the output (a slope of 0 is a plain ReLU)
+    if (a.slope !== undefined && !(a.slope > 0 && Number.isFinite(a.slope) && a.max === undefined))
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `leaky relu slope ${a.slope}: only a positive slope, without a clip, has an IR op`,
+      );
     return same(a, ins);
   },
   params: none,
   macs: none,
-  onnx: { export: ['Relu', 'Clip'], import: ['Relu', 'Clip'] },
+  onnx: { export: ['Relu', 'Clip', 'LeakyRelu'], import: ['Relu', 'Clip', 'LeakyRelu'] },
 };
 
 const avgpool: OpSpec<'avgpool'> = {
@@ -249,6 +299,7 @@ const avgpool: OpSpec<'avgpool'> = {
     ['stride', (n) => n.stride],
     ['pad', (n) => n.pad],
     ['countIncludePad', (n) => n.countIncludePad],
+    ['ceil', (n) => n.ceil === true],
   ],
   shape: poolShape,
   params: none,
@@ -265,6 +316,7 @@ const maxpool: OpSpec<'maxpool'> = {
     ['k', (n) => n.k],
     ['stride', (n) => n.stride],
     ['pad', (n) => n.pad],
+    ['ceil', (n) => n.ceil === true],
   ],
   shape: poolShape,
   params: none,
@@ -456,5 +508,5 @@ export function weightCount(n: LayerSpec): number {
 
 /** A ReLU is recorded when it acts on a 4-D (N, C, H, W) tensor, as in the official hooks. */
 export function isRecorded(n: IRNode): boolean {
-  return n.op === 'relu' && n.shape.length === 3 && n.max === undefined;
+  return n.op === 'relu' && n.shape.length === 3 && n.max === undefined && n.slope === undefined;
 }

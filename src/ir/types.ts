@@ -47,14 +47,27 @@ export interface ReluNode {
    * are SWAP-recorded: the official code hooks `nn.ReLU` modules, and `nn.ReLU6` is not one.
    */
   readonly max?: number;
+  /**
+   * The negative slope of a leaky ReLU (`nn.LeakyReLU(α)`, ONNX `LeakyRelu`): α·x below 0; absent for a plain one.
+   * Never with `max`. Not SWAP-recorded (not an `nn.ReLU`).
+   */
+  readonly slope?: number;
 }
 export interface PoolNode {
   readonly op: 'avgpool' | 'maxpool';
   readonly k: number;
   readonly stride: number;
   readonly pad: number;
-  /** avgpool only: divide by the full window (true) or by the in-bounds count (false). */
+  /**
+   * avgpool only: divide by the window's extent within the padded input (true; k² but for a ceil-mode window that
+   * overhangs the padding) or by the in-bounds count (false).
+   */
   readonly countIncludePad: boolean;
+  /**
+   * PyTorch's `ceil_mode=True` where it adds a last, partial window (output size rounded up, the last window starting
+   * inside the input or its left padding); absent: floor mode.
+   */
+  readonly ceil?: boolean;
 }
 export interface AddNode {
   readonly op: 'add';

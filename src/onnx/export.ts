@@ -132,6 +132,7 @@ function exportPool(n: NodeOf<'avgpool' | 'maxpool'>, c: ExportCtx): void {
     attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
   ];
   if (n.op === 'avgpool') attrs.push(attrInt('count_include_pad', n.countIncludePad ? 1 : 0));
+  if (n.ceil) attrs.push(attrInt('ceil_mode', 1));
   const x = c.src(n.inputs[0]!);
   c.nodes.push(node(n.op === 'avgpool' ? 'AveragePool' : 'MaxPool', [x], [out(n.id)], `${n.op}_${n.id}`, attrs));
 }
@@ -176,8 +177,12 @@ function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
   );
 }
 
-/** Relu, or Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so). */
+/** Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one. */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
+  if (n.slope !== undefined) {
+    c.nodes.push(node('LeakyRelu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`, [attrFloat('alpha', n.slope)]));
+    return;
+  }
   if (n.max === undefined) {
     c.nodes.push(node('Relu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`));
     return;

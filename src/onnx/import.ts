@@ -5,8 +5,8 @@
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
- * ceil mode only where it adds no partial window), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
+ * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
@@ -21,6 +21,7 @@
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
 import { GraphBuilder } from '../ir/builder.js';
+import { ceilOutSize } from '../ir/ops.js';
 import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
@@ -312,6 +313,19 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /**
+ * LeakyRelu(x, alpha): `nn.LeakyReLU(alpha)`, a ReLU of negative slope alpha (the file's float32, read as the
+ * decimal the model was written with, as the BN ε). Not SWAP-recorded (not an `nn.ReLU`); NASLib's nwot hooks it.
+ */
+function importLeakyRelu(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  if (v.k !== 'ir') fail(`LeakyRelu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
+  const alpha = float32Decimal(getFloat(n, 'alpha', 0.01)); // ONNX's default, as nn.LeakyReLU's
+  if (!(alpha > 0 && Number.isFinite(alpha)))
+    fail(`LeakyRelu ${n.name}: negative slope ${alpha}; only a positive slope has an IR op`);
+  s.setIr(n, s.b.relu(v.id, undefined, alpha));
+}
+
+/**
  * Clip(x, 0, max): `nn.ReLU6` (max 6) or a `Hardtanh(0, max)`, a ReLU clipped at max; Clip(x, 0) without a max is
  * `torch.clamp(x, min=0)`, a ReLU clipped at +∞. None is SWAP-recorded (the official code hooks `nn.ReLU`
  * modules only); see `reluKind` for the other hooks. Other bounds have no IR op.
@@ -398,17 +412,27 @@ function importPool(n: INodeProto, s: ImportState): void {
     const [, h, w] = s.shapeOf(x) as Shape3;
     pad = autoPad(n, h, w, k, stride, 1) ?? symmetricPad(getInts(n, 'pads'));
   }
-  // ceil mode adds a last, partial window only where size + 2·pad − k is not a multiple of the stride
-  const [, h, w] = s.shapeOf(x) as Shape3;
-  if (getInt(n, 'ceil_mode', 0) !== 0 && [h, w].some((d) => (d + 2 * pad - k) % stride !== 0))
-    fail(`ceil_mode on a ${h}x${w} map adds a partial window, which the IR's pools do not have`);
+  // ceil mode (GoogLeNet, SqueezeNet): the builder keeps it where it adds a last, partial window
+  const ceil = getInt(n, 'ceil_mode', 0) !== 0;
+  // torch.onnx writes AvgPool2d(padding=p, ceil_mode=True) as Pad + AveragePool(ceil_mode): the same windows and
+  // divisors as PyTorch's, unless its last window would start in the right padding, which ONNX keeps (the padded
+  // size bounds it) and PyTorch drops (the input and its left padding do)
+  const sizes = (s.shapeOf(x) as Shape3).slice(1);
+  if (
+    ceil &&
+    xv.k === 'pad' &&
+    sizes.some((d) => ceilOutSize(d + 2 * pad, k, stride, 0) !== ceilOutSize(d, k, stride, pad))
+  )
+    fail(
+      `${n.opType} ${n.name}: ceil_mode after an explicit Pad starts a last window in that padding, which PyTorch's pool with its own padding would not`,
+    );
   if (isMax) {
     s.onlyFirstOutputUsed(n);
     if (getInt(n, 'storage_order', 0) !== 0) fail('storage_order');
-    return s.setIr(n, s.b.maxpool(x, k, stride, pad));
+    return s.setIr(n, s.b.maxpool(x, k, stride, pad, ceil));
   }
   const include = xv.k === 'pad' ? true : getInt(n, 'count_include_pad', 0) === 1;
-  s.setIr(n, s.b.avgpool(x, k, stride, pad, include));
+  s.setIr(n, s.b.avgpool(x, k, stride, pad, include, ceil));
 }
 
 /** A zero Pad on H, W only: kept as a pending value that the next AveragePool/Conv absorbs. */
@@ -647,6 +671,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     s.setIr(n, s.b.relu(v.id));
   },
   Clip: importClip,
+  LeakyRelu: importLeakyRelu,
   Conv: importConv,
   BatchNormalization: importBatchNorm,
   AveragePool: importPool,
@@ -721,7 +746,6 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 const OP_HINTS: Readonly<Record<string, string>> = {
   HardSigmoid: ' (nn.Hardswish or nn.Hardsigmoid, e.g. a MobileNetV3 block)',
   Sigmoid: ' (a squeeze-and-excitation gate or nn.SiLU)',
-  LeakyRelu: ' (nn.LeakyReLU)',
 };
 
 /** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */

@@ -210,9 +210,9 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const blocked = oneValueBatchNorm(net, group, s);
+          const blocked = oneValueBatchNorm(net, group, members, s);
           const got = blocked
-            ? Object.fromEntries(members.map((m) => [m, blocked]))
+            ? blocked
             : native
               ? await native({
                   net,

@@ -19,18 +19,22 @@ function ancestors(net: Network, last: number): Uint8Array {
 }
 
 /**
- * Null with the reason when a pass of the group that `s` describes would run a train-mode BatchNorm on one value per
- * channel; undefined otherwise. zen's pass ends at the map before the global pool (a head's BatchNorm1d is not run).
+ * The members' null values, with the reason, when a pass of the group that `s` describes would run a train-mode
+ * BatchNorm on one value per channel; undefined otherwise. zen's pass ends at the map before the global pool (a
+ * head's BatchNorm1d is not run).
  */
-export function oneValueBatchNorm(net: Network, group: string, s: ProxySettings): ProxyValue | undefined {
+export function oneValueBatchNorm(
+  net: Network,
+  group: string,
+  members: readonly string[],
+  s: ProxySettings,
+): Record<string, ProxyValue> | undefined {
   if (s.bn !== 'train' || s.input === 'none' || s.batch !== 1) return undefined;
   const hasGap = net.nodes.some((n) => n.op === 'gap');
   const run = ancestors(net, group === 'zen' && hasGap ? preGapNode(net) : net.output);
   const bn = net.nodes.find((n) => n.op === 'bn' && run[n.id] && numel(n.shape) === n.shape[0]);
   if (!bn) return undefined;
   const what = bn.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';
-  return {
-    value: null,
-    reason: `BatchNorm node ${bn.id} normalises ${what} of a batch of one sample in training mode: one value per channel, where PyTorch raises ("Expected more than 1 value per channel when training"), so the official code has no value (a batch of 2 or more has one)`,
-  };
+  const why = `BatchNorm node ${bn.id} normalises ${what} of a batch of one sample in training mode: one value per channel, where PyTorch raises ("Expected more than 1 value per channel when training"), so the official code has no value (a batch of 2 or more has one)`;
+  return Object.fromEntries(members.map((m) => [m, { value: null, reason: `${m}: ${why}` }]));
 }

@@ -150,10 +150,9 @@ export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRu
   };
   for (const [group, members] of groups) {
     const s = settingsFor(members[0]!, o);
-    const blocked = oneValueBatchNorm(net, group, s);
-    const got = blocked
-      ? Object.fromEntries(members.map((m) => [m, blocked]))
-      : runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
+    const got =
+      oneValueBatchNorm(net, group, members, s) ??
+      runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
     for (const m of members) {
       values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };
       settings[m] = settingsFor(m, o);

@@ -246,13 +246,14 @@ async function runOnIr(
   opts: OnnxScoreOptions,
 ): Promise<EngineRun> {
   const recorded = recordedValues(net);
-  // SWAP records plain ReLUs on 4-D tensors (the official code hooks nn.ReLU: not nn.ReLU6, exported as Clip)
+  // SWAP records plain ReLUs on 4-D tensors (the official code hooks nn.ReLU: not nn.ReLU6, exported as Clip, nor
+  // nn.LeakyReLU)
   const relus = net.nodes.filter(isRecorded).length;
   const ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && !isRecorded(n)).length;
   if (recorded === 0)
     throw onnxError(
       'no-relu',
-      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks or clipped, as ReLU6, ignored): the SWAP-Score is undefined`,
+      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks, clipped as ReLU6 or leaky, ignored): the SWAP-Score is undefined`,
     );
   const registry = opts.registry ?? new BackendRegistry();
   const choice = await registry.choose(opts.backend ?? 'auto');

@@ -23,7 +23,7 @@ import {
 } from './f64-backward.js';
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
-import { bnMap, reluPasses } from '../../ir/ops.js';
+import { bnMap, reluCotangent } from '../../ir/ops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -138,7 +138,7 @@ function nodeVjp(
       return [];
     case 'relu': {
       const y = rec.out!;
-      return [dy.map((d, i) => (reluPasses(y[i]!, n.max) ? d : 0))];
+      return [dy.map((d, i) => reluCotangent(d, y[i]!, n))];
     }
     case 'add':
       return n.inputs.map(() => dy);

@@ -127,8 +127,8 @@ export function poolBackward(n: PoolNode, inS: S3, outS: S3, dy: F64, B: number,
     outS,
     B,
     (_o, i) => taps.push(i),
-    (o, cnt) => {
-      const v = dy[o]! / (n.countIncludePad ? n.k * n.k : cnt);
+    (o, cnt, padded) => {
+      const v = dy[o]! / (n.countIncludePad ? padded : cnt);
       for (const i of taps) dx[i]! += v;
       taps.length = 0;
     },

@@ -30,7 +30,7 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
-import { bnMap, reluPasses } from '../../ir/ops.js';
+import { bnMap, reluCotangent } from '../../ir/ops.js';
 
 type S3 = readonly [number, number, number];
 
@@ -134,7 +134,7 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         break;
       case 'relu': {
         const y = records[n.id]!.out!;
-        if (rin) r[n.id] = rin.map((d, i) => (reluPasses(y[i]!, n.max) ? d : 0));
+        if (rin) r[n.id] = rin.map((d, i) => reluCotangent(d, y[i]!, n));
         break;
       }
       case 'add':
@@ -294,7 +294,7 @@ function tangentBackward(
         if (r)
           give(
             0,
-            r.map((d, i) => (reluPasses(y[i]!, n.max) ? d : 0)),
+            r.map((d, i) => reluCotangent(d, y[i]!, n)),
           );
         break;
       }

@@ -114,7 +114,7 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   zero: (_n, { out }) => out,
   relu: (n, { xs, out }) => {
     const x = xs[0]!;
-    for (let i = 0; i < out.length; i++) out[i] = reluValue(x[i]!, n.max);
+    for (let i = 0; i < out.length; i++) out[i] = reluValue(x[i]!, n);
     return out;
   },
   add: addAll,

@@ -4,7 +4,7 @@
  * fixed order and stores every output element once, so a float32 output rounds once, exactly as a float64 one
  * would be rounded afterwards: both paths compute the same function. Layouts NCHW, batch `B` first.
  */
-import { BN_EPS, numel } from '../../ir/ops.js';
+import { BN_EPS, numel, paddedExtent } from '../../ir/ops.js';
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 
 /** Values of a tensor: float32 (forward storage) or float64 (gradient path). */
@@ -86,17 +86,21 @@ export function bnTrainInto(
   return { mean, variance, inv };
 }
 
-/** Visit every (output index, input index) pair of a pooling window that lies inside the input. */
+/**
+ * Visit every (output index, input index) pair of a pooling window that lies inside the input; `done` gets each
+ * output's in-bounds count and its window's size within the padded input (`paddedExtent`: k² in floor mode).
+ */
 export function forEachPoolTap(
   n: PoolNode,
   inS: S3,
   outS: S3,
   B: number,
   visit: (o: number, i: number, first: boolean) => void,
-  done: (o: number, count: number) => void,
+  done: (o: number, count: number, padded: number) => void,
 ): void {
   const [C, H, W] = inS;
   const [, OH, OW] = outS;
+  const ext = (o: number, size: number) => paddedExtent(o, n.k, n.stride, n.pad, size);
   for (let sc = 0; sc < B * C; sc++)
     for (let oh = 0; oh < OH; oh++)
       for (let ow = 0; ow < OW; ow++) {
@@ -112,13 +116,14 @@ export function forEachPoolTap(
             cnt++;
           }
         }
-        done(o, cnt);
+        done(o, cnt, ext(oh, H) * ext(ow, W));
       }
 }
 
 /**
- * Average pooling into `y` (float64, zeroed: windows are summed in place), divided by k² with
- * `countIncludePad`, else by the taps inside the input.
+ * Average pooling into `y` (float64, zeroed: windows are summed in place), divided by the window's size within the
+ * padded input with `countIncludePad` (k², but for a ceil-mode window that overhangs it), else by the taps inside
+ * the input.
  */
 export function avgPoolInto(n: PoolNode, inS: S3, outS: S3, x: Floats, B: number, y: Float64Array): void {
   forEachPoolTap(
@@ -129,8 +134,8 @@ export function avgPoolInto(n: PoolNode, inS: S3, outS: S3, x: Floats, B: number
     (o, i) => {
       y[o]! += x[i]!;
     },
-    (o, cnt) => {
-      y[o]! /= n.countIncludePad ? n.k * n.k : cnt;
+    (o, cnt, padded) => {
+      y[o]! /= n.countIncludePad ? padded : cnt;
     },
   );
 }

@@ -146,7 +146,7 @@ function evalNode(
     case 'zero':
       return new Float64Array(B * numel(n.shape));
     case 'relu':
-      return x!.map((v) => reluValue(v, n.max)); // NaN propagates, as in PyTorch
+      return x!.map((v) => reluValue(v, n)); // NaN propagates, as in PyTorch
     case 'add': {
       const y = new Float64Array(B * numel(n.shape));
       for (const j of n.inputs) {

@@ -165,7 +165,7 @@ type OpPlanner<K extends OpName> = (n: NodeOf<K>, p: Planner) => void;
 function planRelu(n: NodeOf<'relu'>, p: Planner): void {
   const per = numel(n.shape);
   if (!isRecorded(n)) {
-    p.push(n, reluProgram(n.max), { total: p.S * per }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+    p.push(n, reluProgram(n), { total: p.S * per }, [p.ref(n.inputs[0]!), p.alloc(n)]);
     return;
   }
   const writeY = p.consumers[n.id]! > 0 || p.opts.keepAll === true;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BN_EPS } from '../../ir/ops.js';
+import { BN_EPS, type ReluForm } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 
 /**
@@ -115,11 +115,12 @@ export function batchnormProgram(eps: number): ProgramSpec {
 }
 
 /** The element-wise ReLU program of a ReLU clipped at `max` (its own pipeline per clip), or PROGRAMS.relu. */
-export function reluProgram(max: number | undefined): ProgramSpec {
+export function reluProgram(n: ReluForm): ProgramSpec {
+  if (n.slope !== undefined) return { ...PROGRAMS.relu, name: 'relu_leaky', constants: { LEAKY: 1, SLOPE: n.slope } };
   // a clamp at 0 (max +∞) is the plain program
-  return max === undefined || !Number.isFinite(max)
+  return n.max === undefined || !Number.isFinite(n.max)
     ? PROGRAMS.relu
-    : { ...PROGRAMS.relu, name: 'relu_capped', constants: { CAPPED: 1, CAP: max } };
+    : { ...PROGRAMS.relu, name: 'relu_capped', constants: { CAPPED: 1, CAP: n.max } };
 }
 
 export const PROGRAMS = {
