@@ -285,6 +285,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Flatten:
         std::memcpy(y, x, count * sizeof(float));
         break;
+      case Op::Shuffle:
+        channelShuffle(n, x, y, S, false);
+        break;
       case Op::Linear: {
         const float* bias = n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr;
         if (req.blockScale && bias) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backward.h"
+#include "ops.h"
 
 namespace swapnas {
 
@@ -220,6 +221,15 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         if (dx) give(j0, dy);
         else release(dy);
         break;
+      case Op::Shuffle: {
+        if (dx) {
+          float* g = acquire(count, false);
+          channelShuffle(n, dy, g, S, true);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
       case Op::Gap: {
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);

@@ -287,6 +287,15 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Flatten:
       y = *x;  // NCHW is already the flat order
       break;
+    case Op::Shuffle: {
+      y.resize(count);
+      const size_t hw = static_cast<size_t>(n.h) * n.w;
+      for (int s = 0; s < S_; ++s)
+        for (int c = 0; c < n.c; ++c)
+          std::copy_n(x->data() + (static_cast<size_t>(s) * n.c + shuffleSource(c, n.groups, n.c)) * hw, hw,
+                      y.data() + (static_cast<size_t>(s) * n.c + c) * hw);
+      break;
+    }
     case Op::Gap: {
       y.resize(count);
       const size_t ihw = static_cast<size_t>(in->h) * in->w;
@@ -378,6 +387,16 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Flatten:
       for (int j : n.inputs) accumulate(j, dy);
       return;
+    case Op::Shuffle: {
+      // each cotangent plane returns to the input channel its output plane came from
+      const size_t hw = static_cast<size_t>(n.h) * n.w;
+      dx.resize(dy.size());
+      for (int s = 0; s < S_; ++s)
+        for (int c = 0; c < n.c; ++c)
+          std::copy_n(dy.data() + (static_cast<size_t>(s) * n.c + c) * hw, hw,
+                      dx.data() + (static_cast<size_t>(s) * n.c + shuffleSource(c, n.groups, n.c)) * hw);
+      break;
+    }
     case Op::Concat: {
       size_t off = 0;
       for (int j : n.inputs) {

@@ -261,6 +261,13 @@ float* Executor::runSlice(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
+float* Executor::runShuffle(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.eltwise, timed_);
+  float* y = pool_.acquire(total);
+  channelShuffle(n, in(n, 0), y, p.S, false);
+  return y;
+}
+
 float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.pool, timed_);
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
@@ -298,6 +305,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Gap: return runGap(p, n, total);
     case Op::Linear: return runLinear(p, n, i, total);
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
+    case Op::Shuffle: return runShuffle(p, n, total);
   }
   fail(std::string("no kernel for op ") + opName(n.op));
 }

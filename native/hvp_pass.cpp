@@ -208,6 +208,12 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           globalAvgPool(rin, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         }
         break;
+      case Op::Shuffle:
+        if (rin) {
+          y = acquire(count, false);
+          channelShuffle(n, rin, y, S, false);
+        }
+        break;
       case Op::Flatten:
         if (rin) {
           y = acquire(count, false);
@@ -414,6 +420,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         break;
       case Op::Flatten:
         if (d) give(j0, d);
+        break;
+      case Op::Shuffle:
+        if (d) {
+          float* t = acquire(inCount, false);
+          channelShuffle(n, d, t, S, true);
+          give(j0, t);
+        }
         break;
       case Op::Linear: {
         // as the conv: R(dx) = W^T R dy + V^T dy; <W, R(dW)> gets <W, R dy x^T> (<W Rx, dy> came in the forward sweep)

@@ -194,6 +194,14 @@ void decodeFlatten(const NodeArgs& p) {
   expectShape(p.id, p.n, 1, static_cast<int>(p.in(0).numel()), 1, 1);
 }
 
+void decodeShuffle(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectMap(p.id, p.n, x);
+  expectShape(p.id, p.n, 3, x.c, x.h, x.w);
+  p.n.groups = p.a[attr::Shuffle::Groups];
+  if (p.n.groups < 2 || x.c % p.n.groups != 0) bad(p.id, p.n, "the groups must divide the channels, and be 2 or more");
+}
+
 void decodeLinear(const NodeArgs& p) {
   using A = attr::Linear;
   Node& n = p.n;
@@ -236,6 +244,7 @@ void decode(const NodeArgs& p) {
     case Op::Gap: return decodeGap(p);
     case Op::Linear: return decodeLinear(p);
     case Op::Flatten: return decodeFlatten(p);
+    case Op::Shuffle: return decodeShuffle(p);
     case Op::Slice: return decodeSlice(p);
   }
 }

@@ -55,6 +55,10 @@ inline int paddedExtent(int o, int k, int stride, int pad, int size) {
   return std::min(start + k, size + pad) - start;
 }
 
+// The input channel that output channel c of a channel shuffle (groups groups of C / groups channels) reads:
+// output j * groups + i is input i * C / groups + j (shuffleSource in src/ir/ops.ts).
+inline int shuffleSource(int c, int groups, int channels) { return (c % groups) * (channels / groups) + c / groups; }
+
 // The factor a ReLU node multiplies its cotangent by where its output is y (reluGrad in src/ir/ops.ts): 1 where it
 // passes (y > 0, below a clip: PyTorch's relu / hardtanh rules), a leaky one's slope at y <= 0 (leaky_relu's), else
 // 0. The cotangent is then written as d, 0 or d * factor, so a stopped NaN / inf cotangent stays 0 as in PyTorch.

@@ -27,13 +27,14 @@ enum class Op : int32_t {
   Linear = 10,
   Slice = 11,
   Flatten = 12,
+  Shuffle = 13,
 };
-inline constexpr int32_t kOpCount = 13;
+inline constexpr int32_t kOpCount = 14;
 
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
-inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten"};
-inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0};
+inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle"};
+inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0, 1};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -57,6 +58,9 @@ struct Linear {
 };
 struct Slice {
   enum : int { C0 = 0, H0 = 1, W0 = 2 };
+};
+struct Shuffle {
+  enum : int { Groups = 0 };
 };
 }  // namespace attr
 

@@ -437,6 +437,16 @@ void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S)
     }
 }
 
+void channelShuffle(const Node& n, const float* x, float* y, int S, bool back) {
+  const size_t hw = static_cast<size_t>(n.h) * n.w;
+  for (int s = 0; s < S; ++s)
+    for (int c = 0; c < n.c; ++c) {
+      const int src = shuffleSource(c, n.groups, n.c);
+      const size_t o = static_cast<size_t>(s) * n.c + (back ? src : c), i = static_cast<size_t>(s) * n.c + (back ? c : src);
+      std::memcpy(y + o * hw, x + i * hw, hw * sizeof(float));
+    }
+}
+
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW) {
   for (int s = 0; s < S; ++s)
     for (int c = 0; c < C; ++c) {

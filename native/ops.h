@@ -29,6 +29,9 @@ void concat(const float* const* xs, const size_t* per, size_t nInputs, float* y,
 
 // The window y[c][i][j] = x[n.c0 + c][n.h0 + i][n.w0 + j] (n: the slice node, in: its input).
 void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S);
+// Channel shuffle of S samples (planes copied: output channel c from input shuffleSource(c)); back: the transpose,
+// for cotangents (each plane returns to its input channel).
+void channelShuffle(const Node& n, const float* x, float* y, int S, bool back);
 
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW);
 

@@ -366,6 +366,37 @@ class CeilNet(nn.Module):
         return self.fc(self.c(x).mean(dim=(2, 3)))
 
 
+class ShuffleNet(nn.Module):
+    """ShuffleNetV2 units (torchvision's channel_shuffle: view, transpose(1, 2), view; x.chunk(2, 1)), a stride-1
+    unit then a stride-2 one, each ending in a channel shuffle that the next unit's ReLUs see."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.b2 = nn.Sequential(nn.Conv2d(4, 4, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                                nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False), nn.BatchNorm2d(4),
+                                nn.Conv2d(4, 4, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+        self.l = nn.Sequential(nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8, bias=False), nn.BatchNorm2d(8),
+                               nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.r = nn.Sequential(nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                               nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8, bias=False), nn.BatchNorm2d(8),
+                               nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.last = nn.Sequential(nn.Conv2d(16, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    @staticmethod
+    def shuffle(x, groups):
+        n, c, h, w = x.size()
+        return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x1, x2 = x.chunk(2, dim=1)
+        x = self.shuffle(torch.cat((x1, self.b2(x2)), 1), 2)
+        x = self.shuffle(torch.cat((self.l(x), self.r(x)), 1), 2)
+        return self.fc(self.last(x).mean(dim=(2, 3)))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------
@@ -460,6 +491,7 @@ def main():
          "nn.LeakyReLU(0.1), (0.2) beside nn.ReLU: only the nn.ReLU outputs are recorded"),
         ("ceilnet", CeilNet, 13, 12,
          "ceil-mode max and average pools (one counting its padding) that add a last, partial window"),
+        ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)

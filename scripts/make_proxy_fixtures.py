@@ -319,6 +319,51 @@ class CeilPools(PooledHead, nn.Module):
         return [f0, f1], pre
 
 
+def channel_shuffle(x, groups):
+    """torchvision's ShuffleNetV2 channel_shuffle: view (N, g, C/g, H, W), transpose(1, 2), view back."""
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+
+
+class ShuffleV2(PooledHead, nn.Module):
+    """ShuffleNetV2 units as torchvision writes them, leaf modules on the root: a conv-BN-ReLU stem, a stride-1
+    unit (x.chunk(2, 1), the second half through 1x1-BN-ReLU, depthwise 3x3-BN, 1x1-BN-ReLU, concatenated with the
+    first, channel_shuffle in 2 groups), a stride-2 unit (both branches on the whole input), conv-BN-ReLU, GAP and
+    Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.stem_relu = nn.ReLU()
+        h = c // 2
+        for name, cin, cout, k, stride, groups, relu in (
+            ("a1", h, h, 1, 1, 1, True), ("a2", h, h, 3, 1, h, False), ("a3", h, h, 1, 1, 1, True),
+            ("l1", c, c, 3, 2, c, False), ("l2", c, c, 1, 1, 1, True),
+            ("r1", c, c, 1, 1, 1, True), ("r2", c, c, 3, 2, c, False), ("r3", c, c, 1, 1, 1, True),
+            ("last", 2 * c, 4 * c, 1, 1, 1, True),
+        ):
+            setattr(self, name, nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False))
+            setattr(self, f"{name}_bn", nn.BatchNorm2d(cout))
+            if relu:
+                setattr(self, f"{name}_relu", nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4 * c, classes)
+
+    def unit(self, name, x):
+        y = getattr(self, f"{name}_bn")(getattr(self, name)(x))
+        return getattr(self, f"{name}_relu")(y) if hasattr(self, f"{name}_relu") else y
+
+    def features(self, x):
+        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        x1, x2 = f0.chunk(2, dim=1)
+        f1 = channel_shuffle(torch.cat((x1, self.unit("a3", self.unit("a2", self.unit("a1", x2)))), 1), 2)
+        left = self.unit("l2", self.unit("l1", f1))
+        right = self.unit("r3", self.unit("r2", self.unit("r1", f1)))
+        f2 = channel_shuffle(torch.cat((left, right), 1), 2)
+        return [f0, f1, f2], self.unit("last", f2)
+
+
 class WithFeatures(nn.Module):
     """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
 
@@ -654,7 +699,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -684,6 +729,7 @@ def main():
         "mlphead": seeded("mlphead", MlpHead, 4, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
         "leaky": seeded("leaky", LeakyNet, 5, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "ceilpool": seeded("ceilpool", CeilPools, 6, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
+        "shuffle": seeded("shuffle", ShuffleV2, 7, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

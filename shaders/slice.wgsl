@@ -1,5 +1,7 @@
 // A window of the input: y[c][i][j] = x[c0 + c][h0 + i][w0 + j] per sample, one invocation per output element.
-// Channel truncation (NAS-Bench-101) and the one-pixel offset of DARTS' FactorizedReduce.
+// Channel truncation (NAS-Bench-101) and the one-pixel offset of DARTS' FactorizedReduce. With groups > 1 (and a
+// window of the whole input) ShuffleNet's channel shuffle: output channel c reads input channel
+// (c % groups) * (C / groups) + c / groups.
 
 override WG: u32 = 64u;
 
@@ -15,7 +17,7 @@ struct Params {
   c0: u32,
   h0: u32,
   w0: u32,
-  _p0: u32,
+  groups: u32,  // 1: a window
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,5 +36,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let r2 = r / p.h;
   let c = r2 % p.c;
   let s = r2 / p.c;
-  y[i] = x[((s * p.ic + p.c0 + c) * p.ih + p.h0 + h) * p.iw + p.w0 + j];
+  var src = p.c0 + c;
+  if (p.groups > 1u) {
+    src = (c % p.groups) * (p.c / p.groups) + c / p.groups;
+  }
+  y[i] = x[((s * p.ic + src) * p.ih + p.h0 + h) * p.iw + p.w0 + j];
 }

@@ -94,6 +94,15 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'ceil-pools', net: head(b, b.relu(a2), 3, 'ceil') });
   }
   {
+    // ShuffleNetV2 units: a channel split, a branch, concat, then a channel shuffle in 2 groups (and one in 3)
+    const b = new GraphBuilder([3, 5, 5]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3)));
+    const branch = b.relu(b.bn(b.conv(b.slice(x, { c0: 3, c: 3 }), 3, 1)));
+    const s1 = b.shuffle(b.concat([b.slice(x, { c: 3 }), branch]), 2);
+    const s2 = b.shuffle(b.relu(b.bn(b.conv(s1, 6, 3, { groups: 3 }))), 3);
+    out.push({ name: 'channel-shuffle', net: head(b, b.add([s1, s2]), 3, 'shuffle') });
+  }
+  {
     // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only); a
     // ReLU between the two, else the second (train mode) would cancel every shift of the first: dβ exactly 0
     const b = new GraphBuilder([3, 5, 5]);

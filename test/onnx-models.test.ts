@@ -57,6 +57,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'relu6net@16',
         'leakynet@16',
         'ceilnet@16',
+        'shufflenet@16',
       ]),
     );
   });
@@ -143,6 +144,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['leakynet', 16],
       // ceil-mode pools with partial windows (GoogLeNet, SqueezeNet), one counting its padding
       ['ceilnet', 16],
+      // ShuffleNetV2's channel shuffle (Reshape, Transpose, Reshape)
+      ['shufflenet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

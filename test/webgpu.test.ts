@@ -361,6 +361,19 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     checkAgainstReference(net, batch, 5, await inspect(be, net, batch, 5, [a1, a2], true));
   });
 
+  it('a channel shuffle (ShuffleNetV2) equals the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1 })));
+    const s1 = b.shuffle(b.concat([b.slice(x, { c: 3 }), b.relu(b.bn(b.conv(b.slice(x, { c0: 3 }), 3, 1)))]), 2);
+    const s2 = b.shuffle(b.relu(b.bn(b.conv(s1, 6, 3, { pad: 1, groups: 3 }))), 3);
+    const r = b.relu(b.bn(b.conv(s2, 6, 1)));
+    const net = b.finish(b.linear(b.gap(r), 5));
+    const batch = gaussianBatch(12, 3, 8, 8, 6);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [3] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 3));
+    checkAgainstReference(net, batch, 3, await inspect(be, net, batch, 3, [s1, s2], true));
+  });
+
   it('scores many networks × seeds per call, reuses pipelines and buffers, and honours cancellation', async () => {
     const rng = new Rng(5);
     const nets = Array.from({ length: 6 }, () => buildNb201Network(sampleNb201(rng), TINY));

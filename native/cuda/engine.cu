@@ -234,6 +234,18 @@ __global__ void sliceKernel(const float* __restrict__ x, float* __restrict__ y, 
   }
 }
 
+// Channel shuffle: output channel c reads input channel (c % groups) * (C / groups) + c / groups (shuffleSource).
+__global__ void shuffleKernel(const float* __restrict__ x, float* __restrict__ y, int S, int C, int HW, int groups) {
+  const size_t n = static_cast<size_t>(S) * C * HW;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const size_t k = i % HW;
+    const int c = static_cast<int>((i / HW) % C);
+    const size_t s = i / (static_cast<size_t>(HW) * C);
+    const int src = (c % groups) * (C / groups) + c / groups;
+    y[i] = x[(s * C + src) * HW + k];
+  }
+}
+
 __global__ void gapKernel(const float* __restrict__ x, float* __restrict__ y, int SC, int HW) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < SC; i += gridDim.x * blockDim.x) {
     const float* xp = x + static_cast<size_t>(i) * HW;
@@ -509,6 +521,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       gapKernel<<<grid(static_cast<size_t>(S) * in.c), kThreads, 0, stream_>>>(x(0), y, S * in.c, in.h * in.w);
       break;
     }
+    case Op::Shuffle:
+      y = it.a.floats(total);
+      shuffleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h * n.w, n.groups);
+      break;
     case Op::Flatten:
       // NCHW is already the flat order
       y = it.a.floats(total);

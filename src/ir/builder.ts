@@ -109,6 +109,12 @@ export class GraphBuilder {
     return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false, ...c }, [x]);
   }
 
+  /** ShuffleNet's channel shuffle of `x` in `groups` groups. */
+  shuffle(x: number, groups: number): number {
+    this.shape3(x);
+    return this.push({ op: 'shuffle', groups }, [x]);
+  }
+
   /** Sum of one or more same-shape tensors; a single input is returned unchanged (no node). */
   add(xs: readonly number[]): number {
     if (xs.length === 0) throw new SwapError('E_IR_INPUT', 'add needs at least one input');

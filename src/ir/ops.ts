@@ -458,6 +458,33 @@ const flatten: OpSpec<'flatten'> = {
   onnx: { export: ['Flatten'], import: [] },
 };
 
+// ShuffleNet's channel shuffle (a permutation of the channels: kernels copy planes)
+const shuffle: OpSpec<'shuffle'> = {
+  op: 'shuffle',
+  opcode: 13,
+  native: 'Shuffle',
+  arity: 1,
+  attrs: [['groups', (n) => n.groups]],
+  shape: (a, ins) => {
+    const [c, h, w] = map3('shuffle', ins[0]);
+    if (!(Number.isInteger(a.groups) && a.groups >= 2 && c % a.groups === 0))
+      throw new SwapError('E_IR_SHAPE', `channel shuffle of ${c} channels in ${a.groups} groups`);
+    return [c, h, w];
+  },
+  params: none,
+  macs: none,
+  // view(N, g, C/g, H, W) → transpose(1, 2) → view(N, C, H, W); the Reshapes are the `gap` entry's
+  onnx: { export: ['Reshape', 'Transpose'], import: ['Transpose'] },
+};
+
+/**
+ * The input channel that output channel `c` of a channel shuffle reads (`groups` groups of C/groups channels):
+ * output j·groups + i is input i·C/groups + j.
+ */
+export function shuffleSource(c: number, groups: number, channels: number): number {
+  return (c % groups) * (channels / groups) + Math.floor(c / groups);
+}
+
 /** The op table, by op name. */
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   input,
@@ -473,6 +500,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   linear,
   slice,
   flatten,
+  shuffle,
 };
 
 /** Every op, in opcode order. */

@@ -96,6 +96,14 @@ export interface GapNode {
 export interface FlattenNode {
   readonly op: 'flatten';
 }
+/**
+ * ShuffleNet's channel shuffle: the C channels viewed as `groups` × C/groups, transposed and read back
+ * (`x.view(N, g, C/g, H, W).transpose(1, 2).reshape(N, C, H, W)`): output channel j·g + i is input channel i·C/g + j.
+ */
+export interface ShuffleNode {
+  readonly op: 'shuffle';
+  readonly groups: number;
+}
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -115,7 +123,8 @@ export type LayerSpec =
   | SliceNode
   | GapNode
   | LinearNode
-  | FlattenNode;
+  | FlattenNode
+  | ShuffleNode;
 
 export type OpName = LayerSpec['op'];
 

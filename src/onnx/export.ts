@@ -160,6 +160,19 @@ function exportSlice(n: NodeOf<'slice'>, c: ExportCtx): void {
   c.nodes.push(node('Slice', [c.src(n.inputs[0]!), `${y}_starts`, `${y}_ends`, `${y}_axes`], [y], `slice_${n.id}`));
 }
 
+/** ShuffleNet's `view(N, g, C/g, H, W)`, `transpose(1, 2)`, `view(N, C, H, W)` (a 0 keeps the batch size). */
+function exportShuffle(n: NodeOf<'shuffle'>, c: ExportCtx): void {
+  const [ch, h, w] = n.shape as [number, number, number];
+  const y = out(n.id);
+  c.inits.push(int64Tensor(`${y}_split`, [5], [0, n.groups, ch / n.groups, h, w]));
+  c.inits.push(int64Tensor(`${y}_merge`, [4], [0, ch, h, w]));
+  c.nodes.push(node('Reshape', [c.src(n.inputs[0]!), `${y}_split`], [`${y}_5d`], `shuffle_${n.id}_split`));
+  c.nodes.push(
+    node('Transpose', [`${y}_5d`], [`${y}_t`], `shuffle_${n.id}_transpose`, [attrInts('perm', [0, 2, 1, 3, 4])]),
+  );
+  c.nodes.push(node('Reshape', [`${y}_t`, `${y}_merge`], [y], `shuffle_${n.id}`));
+}
+
 function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
   const y = out(n.id);
   c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [`${y}_pooled`], `gap_${n.id}`));
@@ -218,6 +231,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   flatten: (n, c) =>
     c.nodes.push(node('Flatten', [c.src(n.inputs[0]!)], [out(n.id)], `flatten_${n.id}`, [attrInt('axis', 1)])),
   linear: exportLinear,
+  shuffle: exportShuffle,
 };
 
 /** Build the ONNX model of a network. */

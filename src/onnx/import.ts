@@ -9,7 +9,8 @@
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
- * MatMul (+ bias Add; its weight may be a Transpose of a constant), zero Pad before AveragePool/Conv (a Pad of
+ * MatMul (+ bias Add; its weight may be a Transpose of a constant), ShuffleNet's channel shuffle (Reshape to
+ * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
  * `view(x.size(0), -1)`, and the integer Add/Sub/Mul/Div on the channel count that bounds `x.chunk(k, 1)`'s Slices. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
  * constant's Transpose) was folded on load (src/onnx/fold.ts): such nodes are skipped here.
@@ -66,6 +67,8 @@ type Val =
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pad: number } // zero-padded map, awaiting AveragePool/Conv
+  // a map viewed as (N, groups, C/groups, H, W), then transposed (channel shuffle), awaiting its Reshape back
+  | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -563,19 +566,72 @@ function importReduceMean(n: INodeProto, s: ImportState): void {
   s.set(n, { k: 'gap', src: x });
 }
 
+/** Whether `d`, a Reshape target's first entry, keeps the batch: N, 0 (copy), or the file's fixed batch size. */
+function keepsBatch(n: INodeProto, s: ImportState, d: number | 'N' | undefined): boolean {
+  // a model exported without a dynamic batch axis writes `view(x.size(0), ...)` with its fixed batch size
+  const fixedBatch = s.m.input.dims[0];
+  return (
+    d === 'N' ||
+    (d === 0 && getInt(n, 'allowzero', 0) === 0) ||
+    (typeof fixedBatch === 'number' && fixedBatch > 0 && d === fixedBatch)
+  );
+}
+
+/**
+ * ShuffleNet's channel shuffle, `x.view(N, g, C/g, H, W).transpose(1, 2).reshape(N, C, H, W)`: the first Reshape
+ * (of a map, to 5-D) and the last (of the transposed view, back to the map's shape). Anything else is not one.
+ */
+function importShuffleReshape(n: INodeProto, s: ImportState, v: Val, shp: readonly (number | 'N')[]): boolean {
+  if (v.k === 'ir' && shp.length === 5 && s.shapeOf(v.id).length === 3) {
+    const [C, H, W] = s.shapeOf(v.id) as Shape3;
+    const [g, per] =
+      shp[1] === -1 ? [C / (shp[2] as number), shp[2]] : [shp[1], shp[2] === -1 ? C / (shp[1] as number) : shp[2]];
+    if (
+      !keepsBatch(n, s, shp[0]) ||
+      g !== Number(g) ||
+      (g as number) * (per as number) !== C ||
+      shp[3] !== H ||
+      shp[4] !== W
+    )
+      fail(`Reshape to [${shp.join(', ')}]: only a channel shuffle's view (N, groups, C/groups, H, W)`);
+    s.set(n, { k: 'split', src: v.id, groups: g as number, transposed: false });
+    return true;
+  }
+  if (v.k !== 'split') return false;
+  const [C, H, W] = s.shapeOf(v.src) as Shape3;
+  if (
+    !v.transposed ||
+    shp.length !== 4 ||
+    !keepsBatch(n, s, shp[0]) ||
+    (shp[1] !== C && shp[1] !== -1) ||
+    shp[2] !== H ||
+    shp[3] !== W
+  )
+    fail(`Reshape to [${shp.join(', ')}] of a (N, groups, C/groups, H, W) view: only a channel shuffle's, transposed`);
+  s.setIr(n, s.b.shuffle(v.src, v.groups));
+  return true;
+}
+
+/**
+ * Transpose of a channel shuffle's 5-D view, its axes 1 and 2. A constant's transpose (a bias-free Linear's weight)
+ * was folded on load; any other has no IR op.
+ */
+function importTranspose(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  const perm = getInts(n, 'perm') ?? [];
+  if (v.k !== 'split' || v.transposed || perm.join(',') !== '0,2,1,3,4')
+    fail(`Transpose ${perm.join(',')}: only ShuffleNet's channel shuffle (a view's axes 1 and 2) has an IR op`);
+  s.set(n, { ...v, transposed: true });
+}
+
 function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const shp = intVector(s.get(n, 1), 'Reshape shape');
+  if (importShuffleReshape(n, s, v, shp)) return;
   const per =
     v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
-  // a model exported without a dynamic batch axis writes `view(x.size(0), -1)` with its fixed batch size
-  const fixedBatch = s.m.input.dims[0];
-  const okBatch =
-    shp[0] === 'N' ||
-    (shp[0] === 0 && getInt(n, 'allowzero', 0) === 0) ||
-    (shp[0] === -1 && shp[1] === per) ||
-    (typeof fixedBatch === 'number' && fixedBatch > 0 && shp[0] === fixedBatch);
+  const okBatch = keepsBatch(n, s, shp[0]) || (shp[0] === -1 && shp[1] === per);
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
   s.setIr(n, s.flattenOf(n, v));
 }
@@ -630,6 +686,9 @@ function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /** ONNX ops that carry no IR node of their own (constants, pass-throughs, shape arithmetic, pending pads). */
+/** ONNX element types that hold a shape's integers exactly: float, int8…int64, uint8…uint64, double. */
+const NUMERIC_TYPES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 11, 12, 13]);
+
 export const STRUCTURAL_ONNX_OPS = [
   'Constant',
   'Identity',
@@ -638,7 +697,7 @@ export const STRUCTURAL_ONNX_OPS = [
   'Shape',
   'Gather',
   'Unsqueeze',
-  'Transpose',
+  'Cast',
   'Sub',
   'Div',
 ] as const;
@@ -650,8 +709,6 @@ export const STRUCTURAL_ONNX_OPS = [
  */
 export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Constant: () => {}, // already in env
-  // A constant's transpose was folded on load (a bias-free Linear's weight); a feature map's has no IR op.
-  Transpose: (n) => fail(`Transpose ${n.name}: of a feature tensor, or of a constant it cannot read`),
   Identity: (n, s) => s.set(n, s.get(n, 0)),
   Dropout: (n, s) => {
     s.onlyFirstOutputUsed(n);
@@ -680,6 +737,13 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Add: importSum,
   Sum: importSum,
   Mul: importMul,
+  // torch.onnx casts the integer arithmetic of a shape (c // groups) to float and back: exact on integers
+  Cast: (n, s) => {
+    const v = s.get(n, 0);
+    if (v.k !== 'shape' || !NUMERIC_TYPES.has(getInt(n, 'to', 0)))
+      fail(`Cast ${n.name} of a ${v.k === 'shape' ? 'shape to a non-numeric type' : 'tensor'}`);
+    s.set(n, v);
+  },
   Sub: (n, s) => void (shapeArithmetic(n, s) || fail(`Sub ${n.name} of tensors`)),
   Div: (n, s) => void (shapeArithmetic(n, s) || fail(`Div ${n.name} of tensors`)),
   ConstantOfShape: importConstantOfShape,
@@ -695,6 +759,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     s.setIr(n, s.flattenOf(n, s.get(n, 0)));
   },
   Reshape: importReshape,
+  Transpose: importTranspose,
   Squeeze: importSqueeze,
   Gemm: importGemm,
   MatMul: importMatMul,

@@ -24,6 +24,7 @@ import {
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, reluCotangent } from '../../ir/ops.js';
+import { shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -155,6 +156,11 @@ function nodeVjp(
       return [gapBackward(inShape(), dy, B)];
     case 'flatten':
       return [dy];
+    case 'shuffle': {
+      const dx = new Float64Array(dy.length);
+      shuffleInto(n.groups, n.shape as S3, dy, B, dx, true);
+      return [dx];
+    }
     case 'avgpool':
     case 'maxpool':
       return [poolBackward(n, inShape(), n.shape as S3, dy, B, rec.argmax)];

@@ -31,6 +31,7 @@ import {
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
 import { bnMap, reluCotangent } from '../../ir/ops.js';
+import { shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 
@@ -168,6 +169,12 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         break;
       case 'flatten':
         if (rin) r[n.id] = rin;
+        break;
+      case 'shuffle':
+        if (rin) {
+          r[n.id] = new Float64Array(rin.length);
+          shuffleInto(n.groups, n.shape as S3, rin, B, r[n.id]!);
+        }
         break;
       case 'conv': {
         const w = params[n.id]!.weight!;
@@ -318,6 +325,13 @@ function tangentBackward(
         break;
       case 'flatten':
         if (r) give(0, r);
+        break;
+      case 'shuffle':
+        if (r) {
+          const dx = new Float64Array(r.length);
+          shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
+          give(0, dx);
+        }
         break;
       case 'avgpool':
       case 'maxpool':

@@ -10,6 +10,7 @@ import {
   forEachPoolTap,
   gapInto,
   linearInto,
+  shuffleInto,
   sliceInto,
 } from './loops.js';
 
@@ -129,6 +130,10 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   // NCHW is already the flat order
   flatten: (_n, { xs, out }) => {
     out.set(xs[0]!);
+    return out;
+  },
+  shuffle: (n, { xs, S, out }) => {
+    shuffleInto(n.groups, n.shape as C3, xs[0]!, S, out);
     return out;
   },
 };

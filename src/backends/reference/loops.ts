@@ -4,7 +4,7 @@
  * fixed order and stores every output element once, so a float32 output rounds once, exactly as a float64 one
  * would be rounded afterwards: both paths compute the same function. Layouts NCHW, batch `B` first.
  */
-import { BN_EPS, numel, paddedExtent } from '../../ir/ops.js';
+import { BN_EPS, numel, paddedExtent, shuffleSource } from '../../ir/ops.js';
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 
 /** Values of a tensor: float32 (forward storage) or float64 (gradient path). */
@@ -138,6 +138,21 @@ export function avgPoolInto(n: PoolNode, inS: S3, outS: S3, x: Floats, B: number
       y[o]! /= n.countIncludePad ? padded : cnt;
     },
   );
+}
+
+/**
+ * Channel shuffle of B samples into `out`: output channel c is input channel `shuffleSource(c)`; `back`: the
+ * transpose (each cotangent plane returns to its input channel).
+ */
+export function shuffleInto(groups: number, shape: S3, x: Floats, B: number, out: Floats, back = false): void {
+  const [C, H, W] = shape;
+  const hw = H * W;
+  for (let s = 0; s < B; s++)
+    for (let c = 0; c < C; c++) {
+      const src = shuffleSource(c, groups, C);
+      const [o, i] = back ? [src, c] : [c, src];
+      for (let k = 0; k < hw; k++) out[(s * C + o) * hw + k] = x[(s * C + i) * hw + k]!;
+    }
 }
 
 /** out = W·x (+ b) for a batch of flat vectors. */

@@ -5,6 +5,7 @@
  */
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
+import { shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { bnEps, bnMap, reluValue } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
@@ -191,5 +192,10 @@ function evalNode(
       return linearForward(n, x!, p!, B);
     case 'flatten':
       return x!.slice();
+    case 'shuffle': {
+      const y = new Float64Array(x!.length);
+      shuffleInto(n.groups, n.shape as S3, x!, B, y);
+      return y;
+    }
   }
 }

@@ -261,7 +261,7 @@ function planSlice(n: NodeOf<'slice'>, p: Planner): void {
   p.push(
     n,
     PROGRAMS.slice,
-    { total: p.S * C * H * W, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, _p0: 0 },
+    { total: p.S * C * H * W, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW, c0: n.c0, h0: n.h0, w0: n.w0, groups: 1 },
     [p.ref(n.inputs[0]!), p.alloc(n)],
   );
 }
@@ -297,6 +297,15 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   linear: planLinear,
   // a copy: the mean over windows of one element (NCHW is already the flat order)
   flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  // the slice program over the whole input, its channels read in shuffled order
+  shuffle: (n, p) => {
+    const [C, H, W] = shape3(n);
+    const whole = { c: C, h: H, w: W, ic: C, ih: H, iw: W, c0: 0, h0: 0, w0: 0 };
+    p.push(n, PROGRAMS.slice, { total: p.S * C * H * W, ...whole, groups: n.groups }, [
+      p.ref(n.inputs[0]!),
+      p.alloc(n),
+    ]);
+  },
 };
 
 export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {

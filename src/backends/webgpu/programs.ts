@@ -184,7 +184,7 @@ export const PROGRAMS = {
     file: 'slice.wgsl',
     entryPoint: 'main',
     bindings: ['read', 'rw'],
-    uniforms: ['total', 'grid_x', 'c', 'h', 'w', 'ic', 'ih', 'iw', 'c0', 'h0', 'w0', '_p0'],
+    uniforms: ['total', 'grid_x', 'c', 'h', 'w', 'ic', 'ih', 'iw', 'c0', 'h0', 'w0', 'groups'],
     dispatch: 'threads',
     workgroupSize: 64,
   },
