@@ -305,6 +305,31 @@ describe("the ReLUs NASLib's nwot and MeCo hook: nn.ReLU and nn.ReLU6, not a Har
   });
 });
 
+describe('BatchNorm1d on both engines (a helper audit)', () => {
+  const g = opGraphs().find((x) => x.name === 'bn1d-head')!.net;
+  const params = mapParams(randomParams(g, 7), (v) => Math.fround(v));
+  const images = { ...gaussianBatch(6, 3, 5, 5, 11), source: 'gaussian' };
+  it("VKDNW reads a flat BatchNorm's γ and β columns (the reference read them as 0)", async () => {
+    const o: ProxyRunOptions = { protocol: 'swap', seed: 1, images, batch: 6, weights: params };
+    const ref = runProxies(g, ['vkdnw'], o).values.vkdnw!.value;
+    close('vkdnw', (await runner.run(g, ['vkdnw'], o)).values.vkdnw!.value, ref);
+    // with the flat BatchNorms' γ, β columns zeroed the entropy moves: the columns count
+    const zeroed = runProxies(g, ['vkdnw'], {
+      ...o,
+      weights: params.map((p, id) =>
+        g.nodes[id]!.op === 'bn' && g.nodes[id]!.shape.length === 1 && p ? { ...p, gamma: p.gamma!.map(() => 0) } : p,
+      ),
+    }).values.vkdnw!.value;
+    expect(zeroed).not.toBe(ref);
+  });
+  it('AZ-NAS at one sample: a head BatchNorm1d does not stop it (its pass ends at the block features)', async () => {
+    const o: ProxyRunOptions = { protocol: 'swap', seed: 1, images, batch: 1, weights: params, features: [1, 2] };
+    for (const r of [runProxies(g, ['az_expressivity'], o), await runner.run(g, ['az_expressivity'], o)])
+      expect(r.values.az_expressivity!.value, r.values.az_expressivity!.reason).not.toBeNull();
+    expect(runProxies(g, ['meco'], o).values.meco).toMatchObject({ value: null });
+  });
+});
+
 describe('grasp on native equals the reference on every op graph, in every BN mode', () => {
   for (const bn of ['train', 'eval', 'identity'] as const)
     for (const { name, net: g } of opGraphs())

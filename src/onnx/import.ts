@@ -22,7 +22,6 @@
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
 import { GraphBuilder } from '../ir/builder.js';
-import { ceilOutSize } from '../ir/ops.js';
 import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
@@ -417,18 +416,9 @@ function importPool(n: INodeProto, s: ImportState): void {
   }
   // ceil mode (GoogLeNet, SqueezeNet): the builder keeps it where it adds a last, partial window
   const ceil = getInt(n, 'ceil_mode', 0) !== 0;
-  // torch.onnx writes AvgPool2d(padding=p, ceil_mode=True) as Pad + AveragePool(ceil_mode): the same windows and
-  // divisors as PyTorch's, unless its last window would start in the right padding, which ONNX keeps (the padded
-  // size bounds it) and PyTorch drops (the input and its left padding do)
-  const sizes = (s.shapeOf(x) as Shape3).slice(1);
-  if (
-    ceil &&
-    xv.k === 'pad' &&
-    sizes.some((d) => ceilOutSize(d + 2 * pad, k, stride, 0) !== ceilOutSize(d, k, stride, pad))
-  )
-    fail(
-      `${n.opType} ${n.name}: ceil_mode after an explicit Pad starts a last window in that padding, which PyTorch's pool with its own padding would not`,
-    );
+  // torch.onnx writes AvgPool2d(padding=p, ceil_mode=True, count_include_pad=True) as Pad + AveragePool(ceil_mode):
+  // imported as PyTorch's pool with its own padding, whose sizes and values ONNX Runtime computes too (even where
+  // a last window would start in the right padding, which ONNX's shape inference keeps)
   if (isMax) {
     s.onlyFirstOutputUsed(n);
     if (getInt(n, 'storage_order', 0) !== 0) fail('storage_order');

@@ -210,7 +210,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const blocked = oneValueBatchNorm(net, group, members, s);
+          const blocked = oneValueBatchNorm(net, group, members, s, o.features);
           const got = blocked
             ? blocked
             : native

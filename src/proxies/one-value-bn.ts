@@ -8,30 +8,38 @@ import { numel } from '../ir/ops.js';
 import type { Network } from '../ir/types.js';
 import type { ProxySettings } from './run.js';
 import type { ProxyValue } from './value.js';
+import { blockFeatures } from './blocks.js';
 import { preGapNode } from './zen.js';
 
-/** The nodes a pass up to node `last` evaluates: `last` and its ancestors. */
-function ancestors(net: Network, last: number): Uint8Array {
+/** The nodes a pass up to the nodes `ends` evaluates: they and their ancestors. */
+function ancestors(net: Network, ends: readonly number[]): Uint8Array {
   const seen = new Uint8Array(net.nodes.length);
-  seen[last] = 1;
-  for (let i = last; i >= 0; i--) if (seen[i]) for (const j of net.nodes[i]!.inputs) seen[j] = 1;
+  for (const e of ends) seen[e] = 1;
+  for (let i = net.nodes.length - 1; i >= 0; i--) if (seen[i]) for (const j of net.nodes[i]!.inputs) seen[j] = 1;
   return seen;
+}
+
+/** The nodes whose outputs end a group's passes: zen's map before the global pool, AZ-NAS's block features. */
+function passEnds(net: Network, group: string, features: readonly number[] | undefined): number[] {
+  if (group === 'zen' && net.nodes.some((n) => n.op === 'gap')) return [preGapNode(net)];
+  if (group === 'az') return [...(features ?? blockFeatures(net))];
+  return [net.output];
 }
 
 /**
  * The members' null values, with the reason, when a pass of the group that `s` describes would run a train-mode
- * BatchNorm on one value per channel; undefined otherwise. zen's pass ends at the map before the global pool (a
- * head's BatchNorm1d is not run).
+ * BatchNorm on one value per channel; undefined otherwise. zen's and AZ-NAS's passes end before the head (the
+ * official code reads `forward_pre_GAP` / `extract_cell_features`), so a head's BatchNorm1d does not stop them.
  */
 export function oneValueBatchNorm(
   net: Network,
   group: string,
   members: readonly string[],
   s: ProxySettings,
+  features?: readonly number[],
 ): Record<string, ProxyValue> | undefined {
   if (s.bn !== 'train' || s.input === 'none' || s.batch !== 1) return undefined;
-  const hasGap = net.nodes.some((n) => n.op === 'gap');
-  const run = ancestors(net, group === 'zen' && hasGap ? preGapNode(net) : net.output);
+  const run = ancestors(net, passEnds(net, group, features));
   const bn = net.nodes.find((n) => n.op === 'bn' && run[n.id] && numel(n.shape) === n.shape[0]);
   if (!bn) return undefined;
   const what = bn.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';

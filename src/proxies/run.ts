@@ -151,7 +151,7 @@ export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRu
   for (const [group, members] of groups) {
     const s = settingsFor(members[0]!, o);
     const got =
-      oneValueBatchNorm(net, group, members, s) ??
+      oneValueBatchNorm(net, group, members, s, o.features) ??
       runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
     for (const m of members) {
       values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };

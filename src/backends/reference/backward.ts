@@ -213,7 +213,7 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
       out[s] = dy[s * n.fout + o]! * (ref.kind === 'weight' ? x![s * n.fin + (ref.index % n.fin)]! : 1);
     if (ref.kind === 'weight' || (ref.kind === 'bias' && n.bias)) return out;
   } else if (n.op === 'bn' && tape.bn !== 'identity' && tape.params[n.id]?.gamma) {
-    const [C, H, W] = n.shape as S3;
+    const [C, H, W] = bnMap(n.shape); // a BatchNorm1d's flat features: C×1×1
     if (ref.kind === 'gamma') return channelPerSample(dy, tape.records[n.id]!.xhat!, C, H * W, B, ref.index);
     if (ref.kind === 'beta') return channelPerSample(dy, undefined, C, H * W, B, ref.index);
   }
