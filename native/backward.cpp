@@ -155,7 +155,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
   // Kept for the backward pass: ReLU outputs (their masks), conv/linear inputs (weight gradients), the output.
   keep[static_cast<size_t>(net.output)] = 1;
   for (const Node& n : net.nodes) {
-    if (n.op == Op::Relu) keep[&n - net.nodes.data()] = 1;
+    if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[&n - net.nodes.data()] = 1;
+    if (n.op == Op::Mul)
+      for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
@@ -288,6 +290,17 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Shuffle:
         channelShuffle(n, x, y, S, false);
         break;
+      // no block floating point through a gate: the float64 pass takes such networks (hasGates in src/ir/ops.ts)
+      case Op::Sigmoid:
+        if (req.blockScale) fail("a sigmoid gate has no block floating point form");
+        sigmoidGate(n, x, y, count);
+        break;
+      case Op::Mul: {
+        if (req.blockScale) fail("a product has no block floating point form");
+        const size_t plane = n.numel() / net.nodes[static_cast<size_t>(n.inputs[1])].numel();
+        mulGate(x, out_[static_cast<size_t>(n.inputs[1])], y, count, plane);
+        break;
+      }
       case Op::Linear: {
         const float* bias = n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr;
         if (req.blockScale && bias) {

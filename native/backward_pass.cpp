@@ -221,6 +221,31 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         if (dx) give(j0, dy);
         else release(dy);
         break;
+      case Op::Sigmoid: {
+        const float* y = out_[i];
+        split(S, 1, [&](int, int lo, int hi) {
+          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= sigmoidSlope(n, y[e]);
+        }, count);
+        give(j0, dy);
+        break;
+      }
+      case Op::Mul: {
+        // d a = dy * g (g broadcast), d g = the sum over each plane of dy * a
+        const int j1 = n.inputs[1];
+        const float* a = out_[static_cast<size_t>(j0)];
+        const float* g = out_[static_cast<size_t>(j1)];
+        const size_t gCount = static_cast<size_t>(S) * net.nodes[static_cast<size_t>(j1)].numel(), plane = count / gCount;
+        float* dg = acquire(gCount, false);
+        for (size_t q = 0; q < gCount; ++q) {
+          double acc = 0;
+          for (size_t e = q * plane; e < (q + 1) * plane; ++e) acc += static_cast<double>(dy[e]) * a[e];
+          dg[q] = static_cast<float>(acc);
+        }
+        for (size_t e = 0; e < count; ++e) dy[e] *= g[e / plane];
+        give(j1, dg);
+        give(j0, dy);
+        break;
+      }
       case Op::Shuffle: {
         if (dx) {
           float* g = acquire(count, false);

@@ -179,7 +179,9 @@ void Pass::forward(const float* input) {
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
-    if (n.op == Op::Relu) keep[i] = 1;
+    if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[i] = 1;
+    if (n.op == Op::Mul)
+      for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     if (wantParams_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (eval_[i])
       for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
@@ -287,6 +289,17 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Flatten:
       y = *x;  // NCHW is already the flat order
       break;
+    case Op::Sigmoid:
+      y.resize(count);
+      for (size_t k = 0; k < count; ++k) y[k] = sigmoidValue(n, (*x)[k]);
+      break;
+    case Op::Mul: {
+      const Vec& g = out_[static_cast<size_t>(n.inputs[1])];
+      const size_t plane = count / g.size();
+      y.resize(count);
+      for (size_t k = 0; k < count; ++k) y[k] = (*x)[k] * g[k / plane];
+      break;
+    }
     case Op::Shuffle: {
       y.resize(count);
       const size_t hw = static_cast<size_t>(n.h) * n.w;
@@ -387,6 +400,26 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Flatten:
       for (int j : n.inputs) accumulate(j, dy);
       return;
+    case Op::Sigmoid: {
+      const Vec& y = out_[i];
+      dx.resize(dy.size());
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * sigmoidSlope(n, y[k]);
+      break;
+    }
+    case Op::Mul: {
+      // d a = dy * g (g broadcast), d g = the sum over each plane of dy * a
+      const Vec& a = out_[static_cast<size_t>(j0)];
+      const Vec& g = out_[static_cast<size_t>(n.inputs[1])];
+      const size_t plane = dy.size() / g.size();
+      Vec dg(g.size(), 0.0);
+      dx.resize(dy.size());
+      for (size_t k = 0; k < dy.size(); ++k) {
+        dx[k] = dy[k] * g[k / plane];
+        dg[k / plane] += dy[k] * a[k];
+      }
+      accumulate(n.inputs[1], std::move(dg));
+      break;
+    }
     case Op::Shuffle: {
       // each cotangent plane returns to the input channel its output plane came from
       const size_t hw = static_cast<size_t>(n.h) * n.w;

@@ -208,6 +208,10 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           globalAvgPool(rin, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         }
         break;
+      // second-order terms of gates are the reference engine's (grasp on such a network is routed there)
+      case Op::Sigmoid:
+      case Op::Mul:
+        fail("the Hessian-vector pass has no sigmoid gate or product; grasp on such a network runs on the reference engine");
       case Op::Shuffle:
         if (rin) {
           y = acquire(count, false);
@@ -421,6 +425,9 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       case Op::Flatten:
         if (d) give(j0, d);
         break;
+      case Op::Sigmoid:
+      case Op::Mul:
+        fail("the Hessian-vector pass has no sigmoid gate or product");
       case Op::Shuffle:
         if (d) {
           float* t = acquire(inCount, false);

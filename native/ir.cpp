@@ -202,6 +202,22 @@ void decodeShuffle(const NodeArgs& p) {
   if (p.n.groups < 2 || x.c % p.n.groups != 0) bad(p.id, p.n, "the groups must divide the channels, and be 2 or more");
 }
 
+void decodeSigmoid(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
+  p.n.hard = p.a[attr::Sigmoid::Hard] != 0;
+}
+
+// The same shape, or a map and its C x 1 x 1 channel gate (second)
+void decodeMul(const NodeArgs& p) {
+  const Node& a = p.in(0);
+  const Node& g = p.in(1);
+  expectShape(p.id, p.n, a.rank, a.c, a.h, a.w);
+  const bool same = g.rank == a.rank && g.c == a.c && g.h == a.h && g.w == a.w;
+  const bool gate = a.rank == 3 && g.rank == 3 && g.c == a.c && g.h == 1 && g.w == 1;
+  if (!same && !gate) bad(p.id, p.n, "the second input must have the first's shape, or be its C x 1 x 1 gate");
+}
+
 void decodeLinear(const NodeArgs& p) {
   using A = attr::Linear;
   Node& n = p.n;
@@ -245,6 +261,8 @@ void decode(const NodeArgs& p) {
     case Op::Linear: return decodeLinear(p);
     case Op::Flatten: return decodeFlatten(p);
     case Op::Shuffle: return decodeShuffle(p);
+    case Op::Sigmoid: return decodeSigmoid(p);
+    case Op::Mul: return decodeMul(p);
     case Op::Slice: return decodeSlice(p);
   }
 }

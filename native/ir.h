@@ -4,6 +4,7 @@
 // The opcodes, attribute layout and constants come from the generated ir_ops.h (src/ir/ops.ts is the source).
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -38,6 +39,8 @@ struct Node {
   // as PyTorch does); never capped
   bool leaky = false;
   double slope = 0;
+  // sigmoid: PyTorch's hardsigmoid relu6(x + 3) / 6 rather than the logistic
+  bool hard = false;
   // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
   bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
@@ -58,6 +61,20 @@ inline int paddedExtent(int o, int k, int stride, int pad, int size) {
 // The input channel that output channel c of a channel shuffle (groups groups of C / groups channels) reads:
 // output j * groups + i is input i * C / groups + j (shuffleSource in src/ir/ops.ts).
 inline int shuffleSource(int c, int groups, int channels) { return (c % groups) * (channels / groups) + c / groups; }
+
+// A sigmoid gate's value (sigmoidValue in src/ir/ops.ts): the logistic, or PyTorch's hardsigmoid.
+template <typename T>
+inline T sigmoidValue(const Node& n, T x) {
+  if (!n.hard) return T(1) / (T(1) + std::exp(-x));
+  return x <= T(-3) ? T(0) : x >= T(3) ? T(1) : x / T(6) + T(0.5);
+}
+
+// Its derivative from the output y (sigmoidSlope): y (1 - y), or 1/6 where the hard one is not saturated.
+template <typename T>
+inline T sigmoidSlope(const Node& n, T y) {
+  if (!n.hard) return y * (T(1) - y);
+  return y > T(0) && y < T(1) ? T(1) / T(6) : T(0);
+}
 
 // The factor a ReLU node multiplies its cotangent by where its output is y (reluGrad in src/ir/ops.ts): 1 where it
 // passes (y > 0, below a clip: PyTorch's relu / hardtanh rules), a leaky one's slope at y <= 0 (leaky_relu's), else

@@ -28,13 +28,15 @@ enum class Op : int32_t {
   Slice = 11,
   Flatten = 12,
   Shuffle = 13,
+  Sigmoid = 14,
+  Mul = 15,
 };
-inline constexpr int32_t kOpCount = 14;
+inline constexpr int32_t kOpCount = 16;
 
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
-inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle"};
-inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0, 1};
+inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul"};
+inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0, 1, 1, 0};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -61,6 +63,9 @@ struct Slice {
 };
 struct Shuffle {
   enum : int { Groups = 0 };
+};
+struct Sigmoid {
+  enum : int { Hard = 0 };
 };
 }  // namespace attr
 

@@ -447,6 +447,14 @@ void channelShuffle(const Node& n, const float* x, float* y, int S, bool back) {
     }
 }
 
+void sigmoidGate(const Node& n, const float* x, float* y, size_t count) {
+  for (size_t i = 0; i < count; ++i) y[i] = sigmoidValue(n, x[i]);
+}
+
+void mulGate(const float* a, const float* g, float* y, size_t count, size_t plane) {
+  for (size_t i = 0; i < count; ++i) y[i] = a[i] * g[i / plane];
+}
+
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW) {
   for (int s = 0; s < S; ++s)
     for (int c = 0; c < C; ++c) {

@@ -32,6 +32,10 @@ void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S)
 // Channel shuffle of S samples (planes copied: output channel c from input shuffleSource(c)); back: the transpose,
 // for cotangents (each plane returns to its input channel).
 void channelShuffle(const Node& n, const float* x, float* y, int S, bool back);
+// A sigmoid gate of count floats (logistic in float, as torch.sigmoid; or hardsigmoid).
+void sigmoidGate(const Node& n, const float* x, float* y, size_t count);
+// y = a * g, g broadcast over planes of `plane` floats (1: the same shape; H*W: a channel gate).
+void mulGate(const float* a, const float* g, float* y, size_t count, size_t plane);
 
 void globalAvgPool(const float* x, float* y, int S, int C, size_t HW);
 

@@ -236,7 +236,8 @@ class MlpNet(nn.Module):
 
 
 class SeNet(nn.Module):
-    """Squeeze-and-excitation (Sigmoid, Mul: ops outside the IR) with a ReLU on an (N, C, 1, 1) tensor."""
+    """Squeeze-and-excitation (GlobalAveragePool, 1x1 Convs, Sigmoid, Mul by the (N, C, 1, 1) gate) with a ReLU on an
+    (N, C, 1, 1) tensor, which the official SWAP code records (a 4-D input)."""
 
     def __init__(self):
         super().__init__()
@@ -366,6 +367,28 @@ class CeilNet(nn.Module):
         return self.fc(self.c(x).mean(dim=(2, 3)))
 
 
+class GateNet(nn.Module):
+    """MobileNetV3 / EfficientNet gates: Hardswish (HardSigmoid + Mul), SiLU (Sigmoid + Mul), a squeeze-and-excitation
+    block gated by nn.Hardsigmoid, and nn.ReLUs after them (the official SWAP code records only those)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.Hardswish())
+        self.a = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.SiLU())
+        self.fc1 = nn.Conv2d(16, 4, 1)
+        self.relu = nn.ReLU()  # a module, as torchvision's (a functional relu is invisible to the official hooks)
+        self.fc2 = nn.Conv2d(4, 16, 1)
+        self.gate = nn.Hardsigmoid()
+        self.c = nn.Sequential(nn.Conv2d(16, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.b(self.a(self.stem(x)))
+        x = x * self.gate(self.fc2(self.relu(self.fc1(nn.functional.adaptive_avg_pool2d(x, 1)))))
+        return self.fc(self.c(x).mean(dim=(2, 3)))
+
+
 class ShuffleNet(nn.Module):
     """ShuffleNetV2 units (torchvision's channel_shuffle: view, transpose(1, 2), view; x.chunk(2, 1)), a stride-1
     unit then a stride-2 one, each ending in a channel shuffle that the next unit's ReLUs see."""
@@ -478,7 +501,7 @@ def main():
     models = [
         ("headnet", HeadNet, 17, 3,
          "one nn.ReLU applied twice to the same tensor; ReLU on a 2-D tensor in the head (ignored); concat, maxpool, conv bias, mean"),
-        ("senet", SeNet, 17, 4, "squeeze-excitation: Sigmoid/Mul (not in the IR), ReLU on (N, C, 1, 1)"),
+        ("senet", SeNet, 17, 4, "squeeze-excitation: Sigmoid, Mul by the (N, C, 1, 1) gate, a recorded ReLU on (N, C, 1, 1)"),
         ("norelu", NoReluNet, 17, 5, "no ReLU at all"),
         ("mlp2d", MlpNet, 17, 6, "only a ReLU on a 2-D tensor"),
         ("padnet", PadNet, 13, 7,
@@ -492,6 +515,7 @@ def main():
         ("ceilnet", CeilNet, 13, 12,
          "ceil-mode max and average pools (one counting its padding) that add a last, partial window"),
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
+        ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)

@@ -1,13 +1,19 @@
 // N-ary element-wise sum, up to four inputs per dispatch; longer sums chain dispatches with `accumulate` = 1,
-// which adds onto the output's current contents. Unused input bindings point at a dummy buffer.
+// which adds onto the output's current contents. Unused input bindings point at a dummy buffer. With MUL: the
+// product a * b[i / plane] of two inputs (plane 1: the same shape; H*W: a per-channel gate, squeeze-and-excitation).
 
 override WG: u32 = 64u;
+override MUL: bool = false;
 
 struct Params {
   total: u32,
   grid_x: u32,
   n_in: u32,        // 1 … 4
   accumulate: u32,
+  plane: u32,       // MUL only
+  _p0: u32,
+  _p1: u32,
+  _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -21,6 +27,10 @@ struct Params {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = (wg.y * p.grid_x + wg.x) * WG + li;
   if (i >= p.total) {
+    return;
+  }
+  if (MUL) {
+    y[i] = a[i] * b[i / p.plane];
     return;
   }
   var acc = 0.0;

@@ -6,6 +6,8 @@ override CAPPED: bool = false;
 override CAP: f32 = 6.0;
 override LEAKY: bool = false;
 override SLOPE: f32 = 0.01;
+// 1: the logistic sigmoid 1 / (1 + e^-x); 2: PyTorch's hardsigmoid, clamp(x / 6 + 1/2, 0, 1) (no ReLU then)
+override SIGMOID: u32 = 0u;
 
 struct Params {
   total: u32,
@@ -31,6 +33,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   if (LEAKY && !(xi > 0.0)) {
     v = xi * SLOPE;
+  }
+  if (SIGMOID == 1u) {
+    v = 1.0 / (1.0 + exp(-xi));
+  } else if (SIGMOID == 2u) {
+    v = clamp(xi / 6.0 + 0.5, 0.0, 1.0);
   }
   y[i] = v;
 }

@@ -103,6 +103,20 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'channel-shuffle', net: head(b, b.add([s1, s2]), 3, 'shuffle') });
   }
   {
+    // gates: Hardswish and SiLU (x times its own hard / logistic sigmoid), a squeeze-and-excitation block (a whole-plane
+    // average pool, 1x1 convs, ReLU, sigmoid, the map times its channel gate), a sigmoid on flat features
+    const b = new GraphBuilder([3, 5, 5]);
+    const c = b.bn(b.conv(b.input, 4, 3, { pad: 1 }));
+    const hs = b.mul(c, b.sigmoid(c, true));
+    const d = b.bn(b.conv(hs, 6, 3, { pad: 0 })); // 3x3
+    const silu = b.mul(d, b.sigmoid(d, false));
+    const pooled = b.avgpool(silu, 3, 1, 0, false);
+    const gate = b.sigmoid(b.conv(b.relu(b.conv(pooled, 2, 1, { bias: true })), 6, 1, { bias: true }), false);
+    const se = b.mul(silu, gate);
+    const h = b.sigmoid(b.linear(b.gap(se), 5, true), false);
+    out.push({ name: 'gates', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gates' }) });
+  }
+  {
     // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only); a
     // ReLU between the two, else the second (train mode) would cancel every shift of the first: dβ exactly 0
     const b = new GraphBuilder([3, 5, 5]);

@@ -37,7 +37,10 @@ function model(file: string, shape: readonly number[]) {
 /** synflow_bn below this fraction of synflow is float64 rounding of a zero (the ceilpool fixture's docstring). */
 const NOISE = 1e-9;
 
-function close(got: ProxyValue, want: number, rel = 1e-4) {
+function close(got: ProxyValue, want: number | string, rel = 1e-4) {
+  // an official -inf (nwot's log-determinant of a singular kernel): null, saying so
+  if (want === '-inf') return expect(got).toMatchObject({ value: null, reason: expect.stringMatching(/-Inf/) });
+  if (typeof want !== 'number') throw new Error(`no official value: ${JSON.stringify(want)}`);
   expect(got.value, got.reason).not.toBeNull();
   expect(Math.abs(got.value! - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-12));
 }
@@ -58,7 +61,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   });
 
   it('grasp (ZC): Σ −W ⊙ Hg with the exact Hessian-vector product', () => {
-    close(grasp(net, params, x.data, y), e.zc.grasp);
+    // torch 1.13 has no second derivative of hardsigmoid: the official grasp on the same function written with relu6
+    close(grasp(net, params, x.data, y), e.zc.grasp.equivalent ?? e.zc.grasp);
   });
 
   // where the official code raises (a train-mode BatchNorm1d on one sample), the suite's value is null with why

@@ -361,6 +361,22 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     checkAgainstReference(net, batch, 5, await inspect(be, net, batch, 5, [a1, a2], true));
   });
 
+  it('gates (Hardswish, SiLU, a squeeze-and-excitation block) equal the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const c = b.bn(b.conv(b.input, 6, 3, { pad: 1 }));
+    const hs = b.mul(c, b.sigmoid(c, true));
+    const d = b.bn(b.conv(hs, 6, 3, { pad: 1 }));
+    const silu = b.mul(d, b.sigmoid(d, false));
+    const gate = b.sigmoid(b.conv(b.relu(b.conv(b.avgpool(silu, 8, 1, 0, false), 3, 1, { bias: true })), 6, 1), true);
+    const se = b.mul(silu, gate);
+    const r = b.relu(b.bn(b.conv(se, 6, 3, { pad: 1 })));
+    const net = b.finish(b.linear(b.gap(r), 5));
+    const batch = gaussianBatch(12, 3, 8, 8, 7);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [4] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 4));
+    checkAgainstReference(net, batch, 4, await inspect(be, net, batch, 4, [hs, silu, gate, se], true));
+  });
+
   it('a channel shuffle (ShuffleNetV2) equals the reference', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const x = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1 })));

@@ -234,6 +234,20 @@ __global__ void sliceKernel(const float* __restrict__ x, float* __restrict__ y, 
   }
 }
 
+// Sigmoid gates: the logistic (expf, as torch.sigmoid's float kernel), or PyTorch's hardsigmoid.
+__global__ void sigmoidKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, bool hard) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i];
+    y[i] = hard ? (v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : v / 6.0f + 0.5f) : 1.0f / (1.0f + expf(-v));
+  }
+}
+
+// y = a * g, g broadcast over planes of `plane` floats (a squeeze-and-excitation gate), or of 1 (the same shape)
+__global__ void mulKernel(const float* __restrict__ a, const float* __restrict__ g, float* __restrict__ y, size_t total, size_t plane) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    y[i] = a[i] * g[i / plane];
+}
+
 // Channel shuffle: output channel c reads input channel (c % groups) * (C / groups) + c / groups (shuffleSource).
 __global__ void shuffleKernel(const float* __restrict__ x, float* __restrict__ y, int S, int C, int HW, int groups) {
   const size_t n = static_cast<size_t>(S) * C * HW;
@@ -521,6 +535,14 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       gapKernel<<<grid(static_cast<size_t>(S) * in.c), kThreads, 0, stream_>>>(x(0), y, S * in.c, in.h * in.w);
       break;
     }
+    case Op::Sigmoid:
+      y = it.a.floats(total);
+      sigmoidKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.hard);
+      break;
+    case Op::Mul:
+      y = it.a.floats(total);
+      mulKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), x(1), y, total, n.numel() / net.nodes[static_cast<size_t>(n.inputs[1])].numel());
+      break;
     case Op::Shuffle:
       y = it.a.floats(total);
       shuffleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h * n.w, n.groups);

@@ -109,6 +109,16 @@ export class GraphBuilder {
     return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false, ...c }, [x]);
   }
 
+  /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */
+  sigmoid(x: number, hard: boolean): number {
+    return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);
+  }
+
+  /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */
+  mul(a: number, g: number): number {
+    return this.push({ op: 'mul' }, [a, g]);
+  }
+
   /** ShuffleNet's channel shuffle of `x` in `groups` groups. */
   shuffle(x: number, groups: number): number {
     this.shape3(x);

@@ -79,9 +79,17 @@ export function nwotHooked(n: IRNode): boolean {
   return k === 'relu' || k === 'relu6' || k === 'leaky';
 }
 
-/** Whether `net` has a capped ReLU (ReLU6), whose clip does not commute with scaling. */
-export function hasCappedRelu(net: { readonly nodes: readonly IRNode[] }): boolean {
-  return net.nodes.some((n) => n.op === 'relu' && n.max !== undefined);
+/**
+ * Whether `net` has a node that does not commute with scaling its input by a power of two: a capped ReLU (ReLU6), a
+ * sigmoid gate or a product (block floating point cannot pass them).
+ */
+export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boolean {
+  return net.nodes.some((n) => (n.op === 'relu' && n.max !== undefined) || hasGate(n));
+}
+
+/** Whether node `n` is a sigmoid gate or a product (SiLU, Hardswish, squeeze-and-excitation). */
+export function hasGate(n: IRNode): boolean {
+  return n.op === 'sigmoid' || n.op === 'mul';
 }
 
 /** A ReLU's output: max(x, 0), clipped at `max` when capped, α·x below 0 when leaky (NaN propagates, as in PyTorch). */
@@ -477,6 +485,57 @@ const shuffle: OpSpec<'shuffle'> = {
   onnx: { export: ['Reshape', 'Transpose'], import: ['Transpose'] },
 };
 
+// A sigmoid gate, logistic or hard (SiLU, Hardswish and squeeze-and-excitation blocks), on maps or flat features
+const sigmoid: OpSpec<'sigmoid'> = {
+  op: 'sigmoid',
+  opcode: 14,
+  native: 'Sigmoid',
+  arity: 1,
+  attrs: [['hard', (n) => n.hard === true]],
+  shape: same,
+  params: none,
+  macs: none,
+  onnx: { export: ['Sigmoid', 'HardSigmoid'], import: ['Sigmoid', 'HardSigmoid'] },
+};
+
+// The product of two same-shape tensors, or of a map and its C×1×1 channel gate (broadcast over the plane)
+const mul: OpSpec<'mul'> = {
+  op: 'mul',
+  opcode: 15,
+  native: 'Mul',
+  arity: 2,
+  attrs: [],
+  shape: (_a, ins) => {
+    const [a, g] = [ins[0]!, ins[1]!];
+    const gate = a.length === 3 && g.length === 3 && g[0] === a[0] && g[1] === 1 && g[2] === 1;
+    if (!gate && a.join('x') !== g.join('x'))
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `mul of ${a.join('x')} by ${g.join('x')}: the same shape, or a map by its channel gate`,
+      );
+    return a;
+  },
+  params: none,
+  macs: none,
+  // `Mul` by a constant 0 is the `zero` op's (NB201's none): one importer tells them apart
+  onnx: { export: ['Mul'], import: ['Mul'] },
+};
+
+/** A sigmoid gate's value: logistic, or hard (PyTorch's hardsigmoid: 0 below −3, 1 above 3, x/6 + 1/2 between). */
+export function sigmoidValue(x: number, hard: boolean | undefined): number {
+  if (!hard) return 1 / (1 + Math.exp(-x));
+  return x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5;
+}
+
+/**
+ * A sigmoid gate's derivative from its output y: y(1 − y) for the logistic, 1/6 for the hard one where it is not
+ * saturated (0 < y < 1, i.e. −3 < x < 3: PyTorch's hardsigmoid_backward), else 0.
+ */
+export function sigmoidSlope(y: number, hard: boolean | undefined): number {
+  if (!hard) return y * (1 - y);
+  return y > 0 && y < 1 ? 1 / 6 : 0;
+}
+
 /**
  * The input channel that output channel `c` of a channel shuffle reads (`groups` groups of C/groups channels):
  * output j·groups + i is input i·C/groups + j.
@@ -501,6 +560,8 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   slice,
   flatten,
   shuffle,
+  sigmoid,
+  mul,
 };
 
 /** Every op, in opcode order. */

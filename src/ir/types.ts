@@ -104,6 +104,21 @@ export interface ShuffleNode {
   readonly op: 'shuffle';
   readonly groups: number;
 }
+/**
+ * A sigmoid gate: the logistic 1/(1 + e^−x) (`nn.Sigmoid`, the inside of `nn.SiLU`), or with `hard` PyTorch's
+ * hardsigmoid relu6(x + 3)/6 (ONNX HardSigmoid(1/6, 1/2); the inside of `nn.Hardswish`).
+ */
+export interface SigmoidNode {
+  readonly op: 'sigmoid';
+  readonly hard?: boolean;
+}
+/**
+ * Elementwise product of two tensors of the same shape (SiLU x·σ(x), Hardswish), or of a C×H×W map and a C×1×1
+ * channel gate broadcast over its plane (a squeeze-and-excitation block's `scale * x`, the gate second).
+ */
+export interface MulNode {
+  readonly op: 'mul';
+}
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -124,7 +139,9 @@ export type LayerSpec =
   | GapNode
   | LinearNode
   | FlattenNode
-  | ShuffleNode;
+  | ShuffleNode
+  | SigmoidNode
+  | MulNode;
 
 export type OpName = LayerSpec['op'];
 

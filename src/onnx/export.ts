@@ -173,6 +173,17 @@ function exportShuffle(n: NodeOf<'shuffle'>, c: ExportCtx): void {
   c.nodes.push(node('Reshape', [`${y}_t`, `${y}_merge`], [y], `shuffle_${n.id}`));
 }
 
+/** Sigmoid, or HardSigmoid(1/6, 1/2) (PyTorch's hardsigmoid). */
+function exportSigmoid(n: NodeOf<'sigmoid'>, c: ExportCtx): void {
+  const hard = n.hard ? [attrFloat('alpha', 1 / 6), attrFloat('beta', 0.5)] : [];
+  c.nodes.push(node(n.hard ? 'HardSigmoid' : 'Sigmoid', [c.src(n.inputs[0]!)], [out(n.id)], `sigmoid_${n.id}`, hard));
+}
+
+/** Mul of two same-shape tensors, or of a map and its (N, C, 1, 1) gate (ONNX broadcasts it). */
+function exportMul(n: NodeOf<'mul'>, c: ExportCtx): void {
+  c.nodes.push(node('Mul', n.inputs.map(c.src), [out(n.id)], `mul_${n.id}`));
+}
+
 function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
   const y = out(n.id);
   c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [`${y}_pooled`], `gap_${n.id}`));
@@ -232,6 +243,8 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
     c.nodes.push(node('Flatten', [c.src(n.inputs[0]!)], [out(n.id)], `flatten_${n.id}`, [attrInt('axis', 1)])),
   linear: exportLinear,
   shuffle: exportShuffle,
+  sigmoid: exportSigmoid,
+  mul: exportMul,
 };
 
 /** Build the ONNX model of a network. */

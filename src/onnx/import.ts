@@ -5,7 +5,9 @@
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
+ * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
+ * average pool that layers read is the (N, C, 1, 1) map), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
@@ -135,6 +137,7 @@ class ImportState {
   readonly notes: string[] = [];
   private readonly consumers = new Map<string, number[]>();
   private readonly gapOf = new Map<number, number>();
+  private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
 
   constructor(
@@ -181,6 +184,23 @@ class ImportState {
     const id = this.ir(n, i);
     if (this.shapeOf(id).length !== 3) fail(`${n.opType} ${n.name}: expects a 4-D tensor`);
     return id;
+  }
+
+  /**
+   * Input `i` as an IR tensor, where a global average pool read by a layer (a squeeze-and-excitation block's
+   * 1×1 convolutions, ReLU and gate) is the (N, C, 1, 1) map PyTorch computes: an average pool over the whole plane.
+   */
+  irOrPooled(n: INodeProto, i: number): number {
+    const v = this.get(n, i);
+    return v.k === 'gap' ? this.pooledMap(n, v.src) : this.ir(n, i);
+  }
+
+  /** The C×1×1 average of map `src` (one per map): an average pool over its whole, square, plane. */
+  pooledMap(n: INodeProto, src: number): number {
+    const [, h, w] = this.shapeOf(src) as Shape3;
+    if (h !== w)
+      fail(`${n.opType} ${n.name} reads the global average of a ${h}x${w} map; only a square one has an IR op`);
+    return once(this.pooledOf, src, () => this.b.avgpool(src, h, 1, 0, false));
   }
 
   cst(n: INodeProto, i: number): ITensorProto {
@@ -292,7 +312,8 @@ type Importer = (n: INodeProto, s: ImportState, idx: number) => void;
 
 function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const xv = s.get(n, 0);
-  const x = xv.k === 'pad' ? xv.src : s.ir3(n, 0);
+  const x = xv.k === 'pad' ? xv.src : s.irOrPooled(n, 0);
+  if (s.shapeOf(x).length !== 3) fail(`Conv ${n.name}: expects a 4-D tensor`);
   const extraPad = xv.k === 'pad' ? xv.pad : 0;
   const wd = tensorDims(s.cst(n, 1));
   if (wd.length !== 4 || wd[2] !== wd[3])
@@ -319,12 +340,20 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
  * decimal the model was written with, as the BN ε). Not SWAP-recorded (not an `nn.ReLU`); NASLib's nwot hooks it.
  */
 function importLeakyRelu(n: INodeProto, s: ImportState): void {
-  const v = s.get(n, 0);
-  if (v.k !== 'ir') fail(`LeakyRelu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
+  const x = s.irOrPooled(n, 0);
   const alpha = float32Decimal(getFloat(n, 'alpha', 0.01)); // ONNX's default, as nn.LeakyReLU's
   if (!(alpha > 0 && Number.isFinite(alpha)))
     fail(`LeakyRelu ${n.name}: negative slope ${alpha}; only a positive slope has an IR op`);
-  s.setIr(n, s.b.relu(v.id, undefined, alpha));
+  s.setIr(n, s.b.relu(x, undefined, alpha));
+}
+
+/** HardSigmoid(1/6, 1/2): PyTorch's hardsigmoid (nn.Hardsigmoid; with a Mul, nn.Hardswish). Other slopes have no IR op. */
+function importHardSigmoid(n: INodeProto, s: ImportState): void {
+  const x = s.irOrPooled(n, 0);
+  const [alpha, beta] = [getFloat(n, 'alpha', 0.2), getFloat(n, 'beta', 0.5)];
+  if (Math.fround(alpha) !== Math.fround(1 / 6) || beta !== 0.5)
+    fail(`HardSigmoid ${n.name} (alpha ${alpha}, beta ${beta}): only PyTorch's hardsigmoid (1/6, 1/2) has an IR op`);
+  s.setIr(n, s.b.sigmoid(x, true));
 }
 
 /**
@@ -455,16 +484,30 @@ function importSum(n: INodeProto, s: ImportState): void {
 }
 
 /** `x * 0` (NB201's `none` edge as PyTorch exports it) → a zero node. */
+/**
+ * Mul of two feature tensors: SiLU's x·σ(x), Hardswish's x·hardsigmoid(x), or a squeeze-and-excitation block's map
+ * times its (N, C, 1, 1) gate (either order).
+ */
+function importProduct(n: INodeProto, s: ImportState): void {
+  const [a, g] = [s.irOrPooled(n, 0), s.irOrPooled(n, 1)];
+  const [sa, sg] = [s.shapeOf(a), s.shapeOf(g)];
+  const gate = (m: Shape, x: Shape) => m.length === 3 && x.length === 3 && x[0] === m[0] && x[1] === 1 && x[2] === 1;
+  if (sa.join('x') === sg.join('x') || gate(sa, sg)) return s.setIr(n, s.b.mul(a, g));
+  if (gate(sg, sa)) return s.setIr(n, s.b.mul(g, a));
+  fail(`Mul ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, or a map by its channel gate`);
+}
+
 function importMul(n: INodeProto, s: ImportState): void {
   if (shapeArithmetic(n, s)) return;
   const a = s.get(n, 0);
   const c = s.get(n, 1);
+  if (a.k !== 'const' && c.k !== 'const') return importProduct(n, s);
   const [x, k] =
     a.k === 'ir' && c.k === 'const'
       ? [a.id, c.t]
       : c.k === 'ir' && a.k === 'const'
         ? [c.id, a.t]
-        : fail('Mul of two tensors');
+        : fail('Mul of a constant and a tensor that is not a feature map');
   const kv = tensorValues(k);
   if (kv.length !== 1 || kv[0] !== 0) fail('Mul by a constant other than 0');
   const shape = s.shapeOf(x);
@@ -712,11 +755,10 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
       );
     s.set(n, s.get(n, 0));
   },
-  Relu: (n, s) => {
-    const v = s.get(n, 0);
-    if (v.k !== 'ir') fail(`Relu ${n.name}: input is ${v.k === 'gap' ? 'a pooled (N, C, 1, 1) tensor' : v.k}`);
-    s.setIr(n, s.b.relu(v.id));
-  },
+  // on a global average read as a layer (a squeeze-and-excitation block's), the (N, C, 1, 1) map: 4-D, so SWAP-recorded
+  Relu: (n, s) => s.setIr(n, s.b.relu(s.irOrPooled(n, 0))),
+  Sigmoid: (n, s) => s.setIr(n, s.b.sigmoid(s.irOrPooled(n, 0), false)),
+  HardSigmoid: importHardSigmoid,
   Clip: importClip,
   LeakyRelu: importLeakyRelu,
   Conv: importConv,
@@ -799,8 +841,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
 const OP_HINTS: Readonly<Record<string, string>> = {
-  HardSigmoid: ' (nn.Hardswish or nn.Hardsigmoid, e.g. a MobileNetV3 block)',
-  Sigmoid: ' (a squeeze-and-excitation gate or nn.SiLU)',
+  Erf: ' (nn.GELU)',
+  Tanh: ' (nn.Tanh)',
+  Elu: ' (nn.ELU)',
+  Softplus: ' (nn.Softplus, or the inside of nn.Mish)',
 };
 
 /** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */
@@ -815,13 +859,15 @@ function primaryOutput(s: ImportState, name: string): number {
   let cur = name;
   for (;;) {
     const v = s.env.get(cur);
-    if (v?.k === 'ir') return v.id;
-    if (v?.k === 'gap') return s.gap(v.src);
     const n = s.nodes.find((x) => (x.output ?? []).includes(cur));
-    if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0])
+    // a tail (a final Sigmoid too, though a Sigmoid inside the network is imported) is left out
+    if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0]) {
+      if (v?.k === 'ir') return v.id;
+      if (v?.k === 'gap') return s.gap(v.src);
       fail(
         `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
       );
+    }
     s.notes.push(
       `the model's final ${n.opType} (${n.name || 'unnamed'}) is left out: the proxies read the logits before it (on the model with it, the official code's synflow, jacov, epe_nas and vkdnw differ${n.opType === 'LogSoftmax' ? '' : ', and so do the loss-based proxies'})`,
     );

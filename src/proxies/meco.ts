@@ -16,13 +16,32 @@ import { reluKind } from '../ir/ops.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
-const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool']);
+const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool', 'sigmoid', 'mul']);
 
-/** IR nodes whose outputs MeCo reads. */
+/**
+ * Whether sigmoid node `id` is the inside of an `nn.SiLU` / `nn.Hardswish` (x ⊙ σ(x): a product of its own input):
+ * the module's output is the product, and no hook sees the gate.
+ */
+function selfGate(net: Network, id: number): boolean {
+  const x = net.nodes[id]!.inputs[0];
+  return net.nodes.some((m) => m.op === 'mul' && m.inputs.includes(id) && m.inputs.includes(x!));
+}
+
+/**
+ * IR nodes whose outputs MeCo reads: every module's output. A clamp at 0 is a function (reluKind), which no hook
+ * sees; a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
+ * module's output (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a
+ * squeeze-and-excitation block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
+ */
 export function mecoNodes(net: Network): number[] {
-  // every module's output; a clamp at 0 is a function (reluKind), which no hook sees
   return net.nodes
-    .filter((n) => HOOKED.has(n.op) && n.shape.length === 3 && !(n.op === 'relu' && reluKind(n) === 'clamp'))
+    .filter(
+      (n) =>
+        HOOKED.has(n.op) &&
+        n.shape.length === 3 &&
+        !(n.op === 'relu' && reluKind(n) === 'clamp') &&
+        !(n.op === 'sigmoid' && selfGate(net, n.id)),
+    )
     .map((n) => n.id);
 }
 

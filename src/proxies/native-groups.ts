@@ -7,7 +7,7 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
-import { hasCappedRelu } from '../ir/ops.js';
+import { breaksScaling, hasGate } from '../ir/ops.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network, Shape3 } from '../ir/types.js';
@@ -87,8 +87,14 @@ const JACOV_MIN_EIGENVALUE = 1e-3;
 const JACOBIAN_MIN = 1e-4;
 
 /** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
-async function grasp(c: NativeGroupContext): Promise<Values> {
+async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
+  // the native Hessian-vector pass has no second-order terms of gates
+  if (net.nodes.some(hasGate))
+    return {
+      routed:
+        'grasp: a sigmoid gate or product (SiLU, Hardswish, squeeze-and-excitation) has second-order terms the native Hessian-vector pass does not take; computed on the reference engine',
+    };
   const r = await c.pass(c.inputs(s), s.batch, {
     bn: s.bn,
     labels: labelsFor(s, c.o),
@@ -269,7 +275,7 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const slots = packedSlots(net);
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass
-  const blockScale = (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !hasCappedRelu(net);
+  const blockScale = (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !breaksScaling(net);
   const abs = blockScale ? c.packed.slice() : c.packed64().slice();
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));

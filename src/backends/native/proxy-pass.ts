@@ -6,7 +6,7 @@
  */
 import type { BnMode, ScalarRef } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
-import { hasCappedRelu } from '../../ir/ops.js';
+import { breaksScaling } from '../../ir/ops.js';
 import type { Network } from '../../ir/types.js';
 import type { NativeAddon, NativeGradBuffers, NativeGradResult } from '../../native/addon.js';
 import { serializeNetworks } from '../../ir/serialize.js';
@@ -142,11 +142,11 @@ export async function nativeProxyPass(
   for (const id of req.keep ?? []) checkNode(net, id, 'kept');
   if (
     req.blockScale &&
-    (beyondSumWeights(req) || (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) || hasCappedRelu(net))
+    (beyondSumWeights(req) || (req.bn !== 'identity' && net.nodes.some((n) => n.op === 'bn')) || breaksScaling(net))
   )
     throw new SwapError(
       'E_OPTION',
-      'block scaling is for the weight gradients of the sum objective with BN as identity (or none), without capped ReLUs, and nothing else',
+      'block scaling is for the weight gradients of the sum objective with BN as identity (or none), without capped ReLUs or gates, and nothing else',
     );
   if (
     req.float64 &&

@@ -23,8 +23,8 @@ import {
 } from './f64-backward.js';
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
-import { bnMap, reluCotangent } from '../../ir/ops.js';
-import { shuffleInto } from './loops.js';
+import { bnMap, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -119,6 +119,17 @@ function completeParams(params: NetParams, pgrads: readonly (NodeParams | undefi
   });
 }
 
+/** Cotangents of a `mul`'s two inputs: dy ⊙ g (g broadcast) and, for the gate, Σ over each plane of dy ⊙ a. */
+export function mulBackward(tape: Tape, n: IRNode, dy: F64): [F64, F64] {
+  const [a, g] = n.inputs.map((j) => tape.records[j]!.out!) as [F64, F64];
+  const plane = gatePlane(tape.net.nodes[n.inputs[0]!]!.shape, tape.net.nodes[n.inputs[1]!]!.shape);
+  const da = new Float64Array(dy.length);
+  mulInto(dy, g, plane, da);
+  const dg = new Float64Array(g.length);
+  gateCotangent(dy, a, plane, dg);
+  return [da, dg];
+}
+
 /** Cotangents of a node's inputs (by position); records parameter gradients in `pgrads` when asked. */
 function nodeVjp(
   tape: Tape,
@@ -143,6 +154,12 @@ function nodeVjp(
     }
     case 'add':
       return n.inputs.map(() => dy);
+    case 'sigmoid': {
+      const y = rec.out!;
+      return [dy.map((d, i) => d * sigmoidSlope(y[i]!, n.hard))];
+    }
+    case 'mul':
+      return mulBackward(tape, n, dy);
     case 'concat':
       return concatBackward(
         n.inputs.map((j) => net.nodes[j]!.shape),

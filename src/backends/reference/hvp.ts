@@ -30,8 +30,8 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
-import { bnMap, reluCotangent } from '../../ir/ops.js';
-import { shuffleInto } from './loops.js';
+import { bnMap, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 
@@ -71,7 +71,7 @@ export function lossHessianVector(
   const { loss, dlogits } = crossEntropy(tape.logits, labels, classes);
   const layers = weighted(tape);
   const needDy = net.nodes.filter(
-    (n) => tape.evaluated[n.id] && (n.op === 'conv' || n.op === 'linear' || n.op === 'bn'),
+    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul'].includes(n.op),
   );
   const primal = backward(tape, {
     seeds: new Map([[net.output, dlogits]]),
@@ -141,6 +141,25 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
       case 'add':
         r[n.id] = n.inputs.reduce<F64 | undefined>((acc, j) => plus(acc, r[j]), undefined);
         break;
+      case 'sigmoid': {
+        const y = records[n.id]!.out!;
+        if (rin) r[n.id] = rin.map((d, i) => d * sigmoidSlope(y[i]!, n.hard));
+        break;
+      }
+      case 'mul': {
+        // R(a ⊙ g) = Ra ⊙ g + a ⊙ Rg
+        const [a, g] = n.inputs.map((j) => records[j]!.out!) as [F64, F64];
+        const [ra, rg] = [r[n.inputs[0]!], r[n.inputs[1]!]];
+        const plane = gatePlane(net.nodes[n.inputs[0]!]!.shape, net.nodes[n.inputs[1]!]!.shape);
+        const out = (u: F64 | undefined, w: F64 | undefined) => {
+          if (!u || !w) return undefined;
+          const t = new Float64Array(a.length);
+          mulInto(u, w, plane, t);
+          return t;
+        };
+        r[n.id] = plus(out(ra, g), out(a, rg));
+        break;
+      }
       case 'concat':
         if (n.inputs.some((j) => r[j]))
           r[n.id] = concatForward(
@@ -308,6 +327,40 @@ function tangentBackward(
       case 'add':
         if (r) n.inputs.forEach((_, k) => give(k, r));
         break;
+      case 'sigmoid': {
+        // R(dy ⊙ σ'(x)) = R(dy) ⊙ σ' + dy ⊙ σ''(x) Rx, σ'' = σ'(1 − 2σ) for the logistic (0 for the hard one)
+        const y = records[id]!.out!;
+        const g = dy.get(id)!;
+        const ry = rx[id];
+        const t = new Float64Array(y.length);
+        for (let i = 0; i < t.length; i++) {
+          const s1 = sigmoidSlope(y[i]!, n.hard);
+          const second = !n.hard && ry ? g[i]! * (1 - 2 * y[i]!) * ry[i]! : 0;
+          t[i] = (r ? r[i]! * s1 : 0) + second;
+        }
+        give(0, t);
+        break;
+      }
+      case 'mul': {
+        // da = dy ⊙ g, dg = Σ_plane dy ⊙ a: R(da) = R(dy) ⊙ g + dy ⊙ Rg, R(dg) = Σ R(dy) ⊙ a + Σ dy ⊙ Ra
+        const [a, g] = n.inputs.map((j) => records[j]!.out!) as [F64, F64];
+        const [ra, rgate] = [rx[n.inputs[0]!], rx[n.inputs[1]!]];
+        const plane = gatePlane(net.nodes[n.inputs[0]!]!.shape, net.nodes[n.inputs[1]!]!.shape);
+        const d = dy.get(id)!;
+        const prod = (u: F64, w: F64) => {
+          const t = new Float64Array(u.length);
+          mulInto(u, w, plane, t);
+          return t;
+        };
+        const reduce = (u: F64, w: F64) => {
+          const t = new Float64Array(g.length);
+          gateCotangent(u, w, plane, t);
+          return t;
+        };
+        give(0, plus(r ? prod(r, g) : undefined, rgate ? prod(d, rgate) : undefined));
+        give(1, plus(r ? reduce(r, a) : undefined, ra ? reduce(d, ra) : undefined));
+        break;
+      }
       case 'concat':
         if (r)
           concatBackward(

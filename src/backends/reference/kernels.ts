@@ -1,6 +1,6 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
-import { bnEps, bnMap, type NodeOf, numel, reluValue, weightCount } from '../../ir/ops.js';
+import { bnEps, bnMap, type NodeOf, numel, reluValue, sigmoidValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
 import {
   avgPoolInto,
@@ -9,7 +9,9 @@ import {
   convAccumulate,
   forEachPoolTap,
   gapInto,
+  gatePlane,
   linearInto,
+  mulInto,
   shuffleInto,
   sliceInto,
 } from './loops.js';
@@ -134,6 +136,15 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   },
   shuffle: (n, { xs, S, out }) => {
     shuffleInto(n.groups, n.shape as C3, xs[0]!, S, out);
+    return out;
+  },
+  sigmoid: (n, { xs, out }) => {
+    const x = xs[0]!;
+    for (let i = 0; i < out.length; i++) out[i] = sigmoidValue(x[i]!, n.hard);
+    return out;
+  },
+  mul: (_n, { xs, inShape, out }) => {
+    mulInto(xs[0]!, xs[1]!, gatePlane(inShape(0), inShape(1)), out);
     return out;
   },
 };

@@ -155,6 +155,22 @@ export function shuffleInto(groups: number, shape: S3, x: Floats, B: number, out
     }
 }
 
+/** The plane size a `mul` broadcasts its second input over: 1 when both have one shape, H·W for a channel gate. */
+export function gatePlane(a: Shape, g: Shape): number {
+  return numel(a) / numel(g);
+}
+
+/** out = a ⊙ g for B samples, g broadcast over each plane when it is a per-channel gate (`plane` = H·W). */
+export function mulInto(a: Floats, g: Floats, plane: number, out: Floats): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! * g[Math.floor(i / plane)]!;
+}
+
+/** The cotangent of a `mul`'s gate: Σ over each plane of dy ⊙ a (dy ⊙ a itself when `plane` is 1). */
+export function gateCotangent(dy: Floats, a: Floats, plane: number, out: Floats): void {
+  out.fill(0);
+  for (let i = 0; i < dy.length; i++) out[Math.floor(i / plane)]! += dy[i]! * a[i]!;
+}
+
 /** out = W·x (+ b) for a batch of flat vectors. */
 export function linearInto(
   n: LinearNode,

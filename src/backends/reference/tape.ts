@@ -5,9 +5,9 @@
  */
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
-import { shuffleInto } from './loops.js';
+import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
-import { bnEps, bnMap, reluValue } from '../../ir/ops.js';
+import { bnEps, bnMap, reluValue, sigmoidValue } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -68,7 +68,8 @@ function ancestors(net: Network, roots: readonly number[]): Uint8Array {
 function savedOutputs(net: Network, paramGrads: boolean): Uint8Array {
   const save = new Uint8Array(net.nodes.length);
   for (const n of net.nodes) {
-    if (n.op === 'relu') save[n.id] = 1;
+    if (n.op === 'relu' || n.op === 'sigmoid') save[n.id] = 1;
+    if (n.op === 'mul') for (const j of n.inputs) save[j] = 1;
     if (paramGrads && (n.op === 'conv' || n.op === 'linear')) save[n.inputs[0]!] = 1;
   }
   return save;
@@ -195,6 +196,13 @@ function evalNode(
     case 'shuffle': {
       const y = new Float64Array(x!.length);
       shuffleInto(n.groups, n.shape as S3, x!, B, y);
+      return y;
+    }
+    case 'sigmoid':
+      return x!.map((v) => sigmoidValue(v, n.hard));
+    case 'mul': {
+      const y = new Float64Array(x!.length);
+      mulInto(x!, vals[n.inputs[1]!]!, gatePlane(inShape(0), inShape(1)), y);
       return y;
     }
   }

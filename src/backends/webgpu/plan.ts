@@ -2,7 +2,15 @@ import { neededNodes } from '../../ir/analysis.js';
 import { bnEps, bnMap, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
-import { PROGRAMS, batchnormProgram, convProgram, type ProgramSpec, reluProgram } from './programs.js';
+import {
+  PROGRAMS,
+  batchnormProgram,
+  convProgram,
+  mulProgram,
+  type ProgramSpec,
+  reluProgram,
+  sigmoidProgram,
+} from './programs.js';
 
 /**
  * Network → list of kernel dispatches, computed on the CPU without touching the device (so it is testable
@@ -188,7 +196,8 @@ function planAdd(n: NodeOf<'add'>, p: Planner): void {
   for (let k = 0; k < ins.length; k += 4) {
     const chunk = ins.slice(k, k + 4);
     const pad = Array.from({ length: 4 - chunk.length }, () => ({ kind: 'dummy' }) as const);
-    p.push(n, PROGRAMS.add, { total, n_in: chunk.length, accumulate: k > 0 ? 1 : 0 }, [y, ...chunk, ...pad]);
+    const u = { total, n_in: chunk.length, accumulate: k > 0 ? 1 : 0, plane: 1, _p0: 0, _p1: 0, _p2: 0 };
+    p.push(n, PROGRAMS.add, u, [y, ...chunk, ...pad]);
   }
 }
 
@@ -297,6 +306,14 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   linear: planLinear,
   // a copy: the mean over windows of one element (NCHW is already the flat order)
   flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  sigmoid: (n, p) =>
+    p.push(n, sigmoidProgram(n.hard), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  mul: (n, p) => {
+    const plane = numel(n.shape) / numel(p.input(n, 1).shape);
+    const u = { total: p.S * numel(n.shape), n_in: 2, accumulate: 0, plane, _p0: 0, _p1: 0, _p2: 0 };
+    const dummy = { kind: 'dummy' } as const;
+    p.push(n, mulProgram(), u, [p.alloc(n), p.ref(n.inputs[0]!), p.ref(n.inputs[1]!), dummy, dummy]);
+  },
   // the slice program over the whole input, its channels read in shuffled order
   shuffle: (n, p) => {
     const [C, H, W] = shape3(n);

@@ -115,6 +115,16 @@ export function batchnormProgram(eps: number): ProgramSpec {
 }
 
 /** The element-wise ReLU program of a ReLU clipped at `max` (its own pipeline per clip), or PROGRAMS.relu. */
+/** The element-wise program of a sigmoid gate (the ReLU program's logistic or hard form). */
+export function sigmoidProgram(hard: boolean | undefined): ProgramSpec {
+  return { ...PROGRAMS.relu, name: hard ? 'hardsigmoid' : 'sigmoid', constants: { SIGMOID: hard ? 2 : 1 } };
+}
+
+/** The product of two tensors, the second broadcast over planes of `plane` elements (the add program's MUL form). */
+export function mulProgram(): ProgramSpec {
+  return { ...PROGRAMS.add, name: 'mul', constants: { MUL: 1 } };
+}
+
 export function reluProgram(n: ReluForm): ProgramSpec {
   if (n.slope !== undefined) return { ...PROGRAMS.relu, name: 'relu_leaky', constants: { LEAKY: 1, SLOPE: n.slope } };
   // a clamp at 0 (max +∞) is the plain program
@@ -166,7 +176,7 @@ export const PROGRAMS = {
     file: 'add.wgsl',
     entryPoint: 'main',
     bindings: ['rw', 'read', 'read', 'read', 'read'],
-    uniforms: ['total', 'grid_x', 'n_in', 'accumulate'],
+    uniforms: ['total', 'grid_x', 'n_in', 'accumulate', 'plane', '_p0', '_p1', '_p2'],
     dispatch: 'threads',
     workgroupSize: 64,
   },
