@@ -89,7 +89,8 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         r.weightExp[i] = ex == kZeroExponent || cur == kZeroExponent ? kZeroExponent : ex + cur;
       }
     }
-    if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn == BnMode::Train))) {
+    if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || n.op == Op::Sigmoid || n.op == Op::Mul ||
+                        (n.op == Op::Bn && req.bn == BnMode::Train))) {
       dyKeep_[i] = acquire(count, false);
       std::memcpy(dyKeep_[i], dy, count * sizeof(float));
     }

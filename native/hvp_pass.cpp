@@ -83,8 +83,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       for (int j : net.nodes[i].inputs) eval[static_cast<size_t>(j)] = 1;
   // Tangents read again by the backward sweep: inputs of train-mode BN (the conv/linear terms that read Rx are taken
   // in the forward sweep).
-  for (const Node& n : net.nodes)
+  for (const Node& n : net.nodes) {
     if (n.op == Op::Bn && req.bn == BnMode::Train) needR[static_cast<size_t>(n.inputs[0])] = 1;
+    // a logistic sigmoid's second derivative reads its own output's tangent; a product, both inputs'
+    if (n.op == Op::Sigmoid && !n.hard) needR[static_cast<size_t>(&n - net.nodes.data())] = 1;
+    if (n.op == Op::Mul)
+      for (int j : n.inputs) needR[static_cast<size_t>(j)] = 1;
+  }
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i)
     if (eval[i])
@@ -208,10 +213,28 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           globalAvgPool(rin, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         }
         break;
-      // second-order terms of gates are the reference engine's (grasp on such a network is routed there)
       case Op::Sigmoid:
-      case Op::Mul:
-        fail("the Hessian-vector pass has no sigmoid gate or product; grasp on such a network runs on the reference engine");
+        if (rin) {
+          y = acquire(count, false);
+          const float* o = out_[i];
+          for (size_t e = 0; e < count; ++e) y[e] = rin[e] * sigmoidSlope(n, o[e]);
+        }
+        break;
+      case Op::Mul: {
+        // R(a g) = Ra g + a Rg (g broadcast over planes)
+        const int j1 = n.inputs[1];
+        const float* ra = rx[static_cast<size_t>(j0)];
+        const float* rgate = rx[static_cast<size_t>(j1)];
+        const float* a = out_[static_cast<size_t>(j0)];
+        const float* gate = out_[static_cast<size_t>(j1)];
+        const size_t plane = n.numel() / net.nodes[static_cast<size_t>(j1)].numel();
+        if (ra || rgate) {
+          y = acquire(count, true);
+          for (size_t e = 0; e < count; ++e)
+            y[e] = (ra ? ra[e] * gate[e / plane] : 0.0f) + (rgate ? a[e] * rgate[e / plane] : 0.0f);
+        }
+        break;
+      }
       case Op::Shuffle:
         if (rin) {
           y = acquire(count, false);
@@ -425,9 +448,41 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       case Op::Flatten:
         if (d) give(j0, d);
         break;
-      case Op::Sigmoid:
-      case Op::Mul:
-        fail("the Hessian-vector pass has no sigmoid gate or product");
+      case Op::Sigmoid: {
+        // R(dx) = R(dy) s' + dy s'' Rx, s'' Rx = (1 - 2y) Ry for the logistic (0 for the hard one)
+        const float* o = out_[i];
+        const float* ry = n.hard ? nullptr : rx[i];
+        if (!d && !(ry && g)) break;
+        float* t = acquire(inCount, false);
+        for (size_t e = 0; e < count; ++e)
+          t[e] = (d ? d[e] * sigmoidSlope(n, o[e]) : 0.0f) + (ry && g ? g[e] * (1.0f - 2.0f * o[e]) * ry[e] : 0.0f);
+        give(j0, t);
+        break;
+      }
+      case Op::Mul: {
+        // da = dy g, dgate = sum over each plane of dy a: R(da) = R(dy) g + dy Rg, R(dgate) = sum R(dy) a + dy Ra
+        const int j1 = n.inputs[1];
+        const float* a = out_[static_cast<size_t>(j0)];
+        const float* gate = out_[static_cast<size_t>(j1)];
+        const float* ra = rx[static_cast<size_t>(j0)];
+        const float* rgate = rx[static_cast<size_t>(j1)];
+        const size_t gCount = static_cast<size_t>(S) * net.nodes[static_cast<size_t>(j1)].numel(), plane = count / gCount;
+        const bool second = g && (ra || rgate);
+        if (!d && !second) break;
+        float* ta = acquire(count, false);
+        float* tg = acquire(gCount, false);
+        for (size_t q = 0; q < gCount; ++q) {
+          double acc = 0;
+          for (size_t e = q * plane; e < (q + 1) * plane; ++e) {
+            ta[e] = (d ? d[e] * gate[q] : 0.0f) + (g && rgate ? g[e] * rgate[q] : 0.0f);
+            acc += (d ? static_cast<double>(d[e]) * a[e] : 0.0) + (g && ra ? static_cast<double>(g[e]) * ra[e] : 0.0);
+          }
+          tg[q] = static_cast<float>(acc);
+        }
+        give(j1, tg);
+        give(j0, ta);
+        break;
+      }
       case Op::Shuffle:
         if (d) {
           float* t = acquire(inCount, false);

@@ -7,7 +7,7 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
-import { breaksScaling, hasGate } from '../ir/ops.js';
+import { breaksScaling } from '../ir/ops.js';
 import type { NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network, Shape3 } from '../ir/types.js';
@@ -87,14 +87,8 @@ const JACOV_MIN_EIGENVALUE = 1e-3;
 const JACOBIAN_MIN = 1e-4;
 
 /** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
-async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
+async function grasp(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  // the native Hessian-vector pass has no second-order terms of gates
-  if (net.nodes.some(hasGate))
-    return {
-      routed:
-        'grasp: a sigmoid gate or product (SiLU, Hardswish, squeeze-and-excitation) has second-order terms the native Hessian-vector pass does not take; computed on the reference engine',
-    };
   const r = await c.pass(c.inputs(s), s.batch, {
     bn: s.bn,
     labels: labelsFor(s, c.o),
