@@ -163,6 +163,20 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     edit(m.graph!.node!);
     return importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
   };
+  it('a refusal deep inside a network without ReLUs names its root cause, not a chain of the layers after it', () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    let x = b.input;
+    for (let i = 0; i < 30; i++) {
+      const y = b.bn(b.conv(x, 4, 3));
+      x = b.mul(y, b.sigmoid(y, false)); // 30 SiLU layers
+    }
+    const m = decodeModel(exportNetworkOnnx(b.finish(b.linear(b.gap(x), 5)), { seed: 1 }));
+    m.graph!.node!.find((n) => n.opType === 'Sigmoid')!.opType = 'Erf';
+    const r = importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
+    expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/Erf has no IR equivalent \(nn\.GELU\)/) });
+    expect(!r.ok && r.reason.length).toBeLessThan(400);
+  });
+
   it('an Erf names nn.GELU; a Clip with a computed bound says its bounds must be constants', () => {
     const erf = edited((nodes) => {
       nodes.find((n) => n.opType === 'Relu')!.opType = 'Erf';

@@ -60,7 +60,10 @@ export type ImportResult =
     }
   | { readonly ok: false; readonly reason: string };
 
-class Unsupported extends Error {}
+class Unsupported extends Error {
+  /** Where the failure comes from an input that could not be imported: that input's reason (the root cause). */
+  inherited?: string;
+}
 
 type Val =
   | { readonly k: 'ir'; readonly id: number }
@@ -168,7 +171,11 @@ class ImportState {
     if (!name) fail(`${n.opType} ${n.name}: input ${i} is missing`);
     const v = this.env.get(name);
     if (!v) fail(`${n.opType} ${n.name}: input ${name} is not produced by an earlier node`);
-    if (v.k === 'opaque') fail(`${n.opType} ${n.name} depends on ${v.why}`);
+    if (v.k === 'opaque') {
+      const e = new Unsupported(`${n.opType} ${n.name} depends on ${v.why}`);
+      e.inherited = v.why;
+      throw e;
+    }
     return v;
   }
 
@@ -816,8 +823,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       if (!(e instanceof Unsupported) && !isSwapError(e)) throw e;
       // Unsupported nodes no Relu depends on (e.g. a Softmax head) are skipped.
       if (needed.has(idx)) fail(`${op} node ${n.name || idx}: ${(e as Error).message}`);
-      for (const o of n.output ?? [])
-        if (o) s.env.set(o, { k: 'opaque', why: `${op} node ${n.name || idx} (${(e as Error).message})` });
+      // a node that only inherits its input's failure passes that reason on (the root cause, not a chain of them)
+      const why =
+        e instanceof Unsupported && e.inherited ? e.inherited : `${op} node ${n.name || idx} (${(e as Error).message})`;
+      for (const o of n.output ?? []) if (o) s.env.set(o, { k: 'opaque', why });
     }
   });
 
