@@ -286,6 +286,50 @@ function bnTrainCotangentTangent(tape: Tape, n: IRNode, g: F64, rg: F64 | undefi
 }
 
 /**
+ * R(dx) of a sigmoid with output y and cotangent g: R(g) ⊙ σ' + g ⊙ σ''(x) Rx, where σ'' Rx = (1 − 2σ) Ry for the
+ * logistic (0 for the hard one: piecewise linear).
+ */
+function sigmoidCotangentTangent(n: IRNode, y: F64, g: F64, r: F64 | undefined, ry: F64 | undefined): F64 {
+  const hard = n.op === 'sigmoid' && n.hard;
+  const t = new Float64Array(y.length);
+  for (let i = 0; i < t.length; i++) {
+    const second = !hard && ry ? g[i]! * (1 - 2 * y[i]!) * ry[i]! : 0;
+    t[i] = (r ? r[i]! * sigmoidSlope(y[i]!, hard) : 0) + second;
+  }
+  return t;
+}
+
+/**
+ * R of a product's input cotangents (da = dy ⊙ g, dg = Σ_plane dy ⊙ a): R(da) = R(dy) ⊙ g + dy ⊙ Rg and
+ * R(dg) = Σ R(dy) ⊙ a + Σ dy ⊙ Ra.
+ */
+function mulCotangentTangent(
+  tape: Tape,
+  n: IRNode,
+  d: F64,
+  r: F64 | undefined,
+  rx: readonly (F64 | undefined)[],
+): [F64 | undefined, F64 | undefined] {
+  const [a, g] = n.inputs.map((j) => tape.records[j]!.out!) as [F64, F64];
+  const [ra, rgate] = [rx[n.inputs[0]!], rx[n.inputs[1]!]];
+  const plane = gatePlane(tape.net.nodes[n.inputs[0]!]!.shape, tape.net.nodes[n.inputs[1]!]!.shape);
+  const prod = (u: F64, w: F64) => {
+    const t = new Float64Array(u.length);
+    mulInto(u, w, plane, t);
+    return t;
+  };
+  const reduce = (u: F64, w: F64) => {
+    const t = new Float64Array(g.length);
+    gateCotangent(u, w, plane, t);
+    return t;
+  };
+  return [
+    plus(r ? prod(r, g) : undefined, rgate ? prod(d, rgate) : undefined),
+    plus(r ? reduce(r, a) : undefined, ra ? reduce(d, ra) : undefined),
+  ];
+}
+
+/**
  * Tangents of the cotangents, from the output down: each node's R(dy) goes to its inputs as the op's (linear)
  * VJP of R(dy) plus, where the VJP itself depends on the direction, its tangent (conv/linear: the VJP with V;
  * train-mode BN: the batch statistics' terms). Returns R(∂L/∂W) of the conv/linear weights.
@@ -327,38 +371,13 @@ function tangentBackward(
       case 'add':
         if (r) n.inputs.forEach((_, k) => give(k, r));
         break;
-      case 'sigmoid': {
-        // R(dy ⊙ σ'(x)) = R(dy) ⊙ σ' + dy ⊙ σ''(x) Rx, σ'' = σ'(1 − 2σ) for the logistic (0 for the hard one)
-        const y = records[id]!.out!;
-        const g = dy.get(id)!;
-        const ry = rx[id];
-        const t = new Float64Array(y.length);
-        for (let i = 0; i < t.length; i++) {
-          const s1 = sigmoidSlope(y[i]!, n.hard);
-          const second = !n.hard && ry ? g[i]! * (1 - 2 * y[i]!) * ry[i]! : 0;
-          t[i] = (r ? r[i]! * s1 : 0) + second;
-        }
-        give(0, t);
+      case 'sigmoid':
+        give(0, sigmoidCotangentTangent(n, records[id]!.out!, dy.get(id)!, r, rx[id]));
         break;
-      }
       case 'mul': {
-        // da = dy ⊙ g, dg = Σ_plane dy ⊙ a: R(da) = R(dy) ⊙ g + dy ⊙ Rg, R(dg) = Σ R(dy) ⊙ a + Σ dy ⊙ Ra
-        const [a, g] = n.inputs.map((j) => records[j]!.out!) as [F64, F64];
-        const [ra, rgate] = [rx[n.inputs[0]!], rx[n.inputs[1]!]];
-        const plane = gatePlane(net.nodes[n.inputs[0]!]!.shape, net.nodes[n.inputs[1]!]!.shape);
-        const d = dy.get(id)!;
-        const prod = (u: F64, w: F64) => {
-          const t = new Float64Array(u.length);
-          mulInto(u, w, plane, t);
-          return t;
-        };
-        const reduce = (u: F64, w: F64) => {
-          const t = new Float64Array(g.length);
-          gateCotangent(u, w, plane, t);
-          return t;
-        };
-        give(0, plus(r ? prod(r, g) : undefined, rgate ? prod(d, rgate) : undefined));
-        give(1, plus(r ? reduce(r, a) : undefined, ra ? reduce(d, ra) : undefined));
+        const [da, dg] = mulCotangentTangent(tape, n, dy.get(id)!, r, rx);
+        give(0, da);
+        give(1, dg);
         break;
       }
       case 'concat':
