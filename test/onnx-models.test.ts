@@ -159,6 +159,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       expect(viaOrt.engine).toBe('ort');
       // sign-flip rule: values within rounding of zero may differ; on these models none does
       expect(viaOrt.perRepeat, name).toEqual(ir.perRepeat);
+      // the same Relus recorded and ignored (a ReLU6 / LeakyReLU is neither)
+      expect([ir.relus, ir.ignoredRelus], name).toEqual([viaOrt.relus, viaOrt.ignoredRelus]);
       expect(ir.perRepeat[0]).not.toBe(ir.perRepeat[1]);
       // and on the native engine (the default backend), which holds the same structural rules
       const native = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'native' });

@@ -249,11 +249,14 @@ async function runOnIr(
   // SWAP records plain ReLUs on 4-D tensors (the official code hooks nn.ReLU: not nn.ReLU6, exported as Clip, nor
   // nn.LeakyReLU)
   const relus = net.nodes.filter(isRecorded).length;
-  const ignoredRelus = net.nodes.filter((n) => n.op === 'relu' && !isRecorded(n)).length;
+  // plain ReLUs on another rank, as ONNX Runtime's path counts its ignored Relu outputs (a clip or a slope is no Relu)
+  const ignoredRelus = net.nodes.filter(
+    (n) => n.op === 'relu' && n.max === undefined && n.slope === undefined && !isRecorded(n),
+  ).length;
   if (recorded === 0)
     throw onnxError(
       'no-relu',
-      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks, clipped as ReLU6 or leaky, ignored): the SWAP-Score is undefined`,
+      `${source} has no Relu on a 4-D tensor (${ignoredRelus} on other ranks, ignored; a ReLU6 or LeakyReLU is no nn.ReLU): the SWAP-Score is undefined`,
     );
   const registry = opts.registry ?? new BackendRegistry();
   const choice = await registry.choose(opts.backend ?? 'auto');
