@@ -44,9 +44,10 @@ int outSize(int n, int k, int stride, int pad, int dilation) {
 // A pool's output size in ceil mode: rounded up, less a last window starting beyond the input and its left padding
 // (ceilOutSize in src/ir/ops.ts).
 int ceilOutSize(int n, int k, int stride, int pad) {
-  long long v = static_cast<long long>(n) + 2LL * pad - k;
-  if (v < 0) return 0;
-  long long out = (v + stride - 1) / stride + 1;
+  const long long v = static_cast<long long>(n) + 2LL * pad - k;
+  // ceil(v / stride), v may be negative (a window larger than the map: one output, as in PyTorch)
+  long long out = (v >= 0 ? (v + stride - 1) / stride : -((-v) / stride)) + 1;
+  if (out < 1) return 0;
   if ((out - 1) * stride >= static_cast<long long>(n) + pad) --out;
   return static_cast<int>(out);
 }

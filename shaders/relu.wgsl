@@ -35,7 +35,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     v = xi * SLOPE;
   }
   if (SIGMOID == 1u) {
-    v = 1.0 / (1.0 + exp(-xi));
+    // e^-|x| never overflows (WGSL may assume no infinities)
+    let e = exp(-abs(xi));
+    v = select(e / (1.0 + e), 1.0 / (1.0 + e), xi >= 0.0);
   } else if (SIGMOID == 2u) {
     v = clamp(xi / 6.0 + 0.5, 0.0, 1.0);
   }

@@ -259,6 +259,19 @@ describe('native addon: leaky ReLUs', () => {
   });
 });
 
+describe('native addon: a ceil-mode pool whose window is larger than the map (a review)', () => {
+  it('max 3/2 in ceil mode on a 2×2 map gives one output, as in PyTorch, and counts equal the reference', async () => {
+    const b = new GraphBuilder([3, 4, 4]);
+    const r = b.relu(b.conv(b.relu(b.conv(b.input, 4, 3, { stride: 2 })), 4, 1)); // 4x2x2
+    const net = b.finish(b.linear(b.gap(b.relu(b.conv(b.maxpool(r, 3, 2, 0, true), 4, 1))), 3));
+    expect(net.nodes.find((n) => n.op === 'maxpool')!.shape).toEqual([4, 1, 1]);
+    const batch = randomBatch(9, 3, 4, 9);
+    const seeds = [repeatSeed(8, 9)];
+    const counts = await addon.countPatterns(job([net], batch, seeds), () => {});
+    expect(counts[0]).toBe(referenceCount(net, batch, seeds[0]!));
+  });
+});
+
 describe('native addon: worker behaviour', () => {
   const big = [
     buildNb201Network(

@@ -163,6 +163,20 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     edit(m.graph!.node!);
     return importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
   };
+  it('an ONNX HardSwish (opset 14 and later: nn.Hardswish in one node) imports as x times its hard sigmoid', () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const c = b.bn(b.conv(b.input, 4, 3));
+    const net = b.finish(b.linear(b.gap(b.relu(b.mul(c, b.sigmoid(c, true)))), 5));
+    const m = decodeModel(exportNetworkOnnx(net, { seed: 1 }));
+    const nodes = m.graph!.node!;
+    const hs = nodes.findIndex((n) => n.opType === 'HardSigmoid');
+    const mul = nodes.find((n) => n.opType === 'Mul')!;
+    Object.assign(mul, { opType: 'HardSwish', input: [nodes[hs]!.input![0]!] });
+    nodes.splice(hs, 1);
+    const r = importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
+    expect(r.ok && r.network.nodes.map((n) => n.op)).toEqual(net.nodes.map((n) => n.op));
+  });
+
   it('a refusal deep inside a network without ReLUs names its root cause, not a chain of the layers after it', () => {
     const b = new GraphBuilder([3, 8, 8]);
     let x = b.input;

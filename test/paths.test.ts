@@ -5,6 +5,7 @@ import { defaultBatch } from '../src/data/cifar.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { pathStats } from '../src/ir/paths.js';
 import type { Network } from '../src/ir/types.js';
+import { blockFeatures } from '../src/proxies/blocks.js';
 import { runProxies } from '../src/proxies/run.js';
 
 /** Every input→output path of a network, written out (exponential: small graphs only), as its ReLU count and pools. */
@@ -126,5 +127,27 @@ describe('path statistics of a network graph', () => {
     const dead = nb201.build(nb201.parse('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'), { channels: 4, cells: 1 });
     const d = runProxies(dead, [...names], { protocol: 'official', seed: 0, images: defaultBatch(1) }).values;
     for (const n of names) expect(d[n]).toEqual({ value: null, reason: 'no path from the input reaches the output' });
+  });
+});
+
+describe('gates on paths and block features (a review)', () => {
+  /** A chain of four conv-BN-activation layers, the activation ReLU or SiLU, with a squeeze-and-excitation gate. */
+  const chain = (silu: boolean) => {
+    const b = new GraphBuilder([3, 6, 6]);
+    let x = b.input;
+    for (let i = 0; i < 4; i++) {
+      const y = b.bn(b.conv(x, 4, 3));
+      x = silu ? b.mul(y, b.sigmoid(y, false)) : b.relu(y);
+    }
+    const se = b.mul(x, b.sigmoid(b.conv(b.avgpool(x, 6, 1, 0, false), 4, 1), true));
+    return b.finish(b.linear(b.gap(se), 3));
+  };
+  it('a SiLU is one activation on one path, and a gate is no path: SiLU and ReLU chains have the same statistics', () => {
+    expect(pathStats(chain(true))).toEqual(pathStats(chain(false)));
+    expect(pathStats(chain(true))).toMatchObject({ logCount: 0, minDepth: 4 });
+  });
+  it('AZ-NAS finds no block features in a plain chain, gated or not', () => {
+    expect(blockFeatures(chain(true))).toEqual([]);
+    expect(blockFeatures(chain(false))).toEqual([]);
   });
 });

@@ -46,6 +46,25 @@ export function recordedValues(net: Network): number {
 }
 
 /**
+ * The inputs a node passes the network's signal through: all of them, but a product's first only (its second is a
+ * gate computed from the signal — a SiLU's sigmoid, a squeeze-and-excitation branch — not a path of its own).
+ */
+export function pathInputs(n: IRNode): readonly number[] {
+  return n.op === 'mul' ? n.inputs.slice(0, 1) : n.inputs;
+}
+
+/**
+ * Whether `n` is one nonlinearity on a path: a ReLU of any kind, or a product gated by a sigmoid of its own input
+ * (SiLU, Hardswish). A squeeze-and-excitation product and the gates themselves are not.
+ */
+export function isActivation(net: Network, n: IRNode): boolean {
+  if (n.op === 'relu') return true;
+  if (n.op !== 'mul') return false;
+  const g = net.nodes[n.inputs[1]!]!;
+  return g.op === 'sigmoid' && g.inputs[0] === n.inputs[0];
+}
+
+/**
  * Which nodes must be evaluated: ancestors of recorded ReLUs (the classifier head, which no recorded ReLU
  * depends on, is skipped; it still counts towards Θ).
  */

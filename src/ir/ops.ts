@@ -495,7 +495,8 @@ const sigmoid: OpSpec<'sigmoid'> = {
   shape: same,
   params: none,
   macs: none,
-  onnx: { export: ['Sigmoid', 'HardSigmoid'], import: ['Sigmoid', 'HardSigmoid'] },
+  // ONNX HardSwish (opset 14 and later: nn.Hardswish in one node) imports as x times its hard sigmoid
+  onnx: { export: ['Sigmoid', 'HardSigmoid'], import: ['Sigmoid', 'HardSigmoid', 'HardSwish'] },
 };
 
 // The product of two same-shape tensors, or of a map and its C×1×1 channel gate (broadcast over the plane)

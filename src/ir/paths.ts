@@ -1,3 +1,4 @@
+import { isActivation, pathInputs } from './analysis.js';
 import type { Network } from './types.js';
 
 /**
@@ -56,13 +57,13 @@ export function pathStats(net: Network): PathStats | null {
       continue;
     }
     if (node.op === 'zero') continue;
-    const live = node.inputs.filter((j) => logCount[j]! > Number.NEGATIVE_INFINITY);
+    const live = pathInputs(node).filter((j) => logCount[j]! > Number.NEGATIVE_INFINITY);
     if (live.length === 0) continue;
     const lc = logSumExp(live.map((j) => logCount[j]!));
     logCount[i] = lc;
     let m = 0;
     for (const j of live) m += Math.exp(logCount[j]! - lc) * mean[j]!;
-    const step = node.op === 'relu' ? 1 : 0;
+    const step = isActivation(net, node) ? 1 : 0;
     mean[i] = m + step;
     least[i] = Math.min(...live.map((j) => least[j]!)) + step;
     logPoolFree[i] =

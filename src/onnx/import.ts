@@ -628,7 +628,7 @@ function importShuffleReshape(n: INodeProto, s: ImportState, v: Val, shp: readon
       shp[1] === -1 ? [C / (shp[2] as number), shp[2]] : [shp[1], shp[2] === -1 ? C / (shp[1] as number) : shp[2]];
     if (
       !keepsBatch(n, s, shp[0]) ||
-      g !== Number(g) ||
+      !Number.isInteger(g) ||
       (g as number) * (per as number) !== C ||
       shp[3] !== H ||
       shp[4] !== W
@@ -726,8 +726,8 @@ function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /** ONNX ops that carry no IR node of their own (constants, pass-throughs, shape arithmetic, pending pads). */
-/** ONNX element types that hold a shape's integers exactly: float, int8…int64, uint8…uint64, double. */
-const NUMERIC_TYPES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 11, 12, 13]);
+/** ONNX element types that hold a shape's integers (channel counts) exactly: float, int32, int64, double, uint32, uint64. */
+const NUMERIC_TYPES: ReadonlySet<number> = new Set([1, 6, 7, 11, 12, 13]);
 
 export const STRUCTURAL_ONNX_OPS = [
   'Constant',
@@ -766,6 +766,11 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Relu: (n, s) => s.setIr(n, s.b.relu(s.irOrPooled(n, 0))),
   Sigmoid: (n, s) => s.setIr(n, s.b.sigmoid(s.irOrPooled(n, 0), false)),
   HardSigmoid: importHardSigmoid,
+  // opset ≥ 14 writes nn.Hardswish as one node: x · hardsigmoid(x)
+  HardSwish: (n, s) => {
+    const x = s.irOrPooled(n, 0);
+    s.setIr(n, s.b.mul(x, s.b.sigmoid(x, true)));
+  },
   Clip: importClip,
   LeakyRelu: importLeakyRelu,
   Conv: importConv,

@@ -117,7 +117,10 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   zero: (_n, { out }) => out,
   relu: (n, { xs, out }) => {
     const x = xs[0]!;
-    for (let i = 0; i < out.length; i++) out[i] = reluValue(x[i]!, n);
+    // float32 storage: a leaky slope multiplies as the float32 PyTorch holds (the product of two floats is exact in
+    // double, so one rounding gives the float32 product)
+    const form = n.slope === undefined ? n : { slope: Math.fround(n.slope) };
+    for (let i = 0; i < out.length; i++) out[i] = reluValue(x[i]!, form);
     return out;
   },
   add: addAll,
