@@ -187,7 +187,8 @@ void decodeConcat(const NodeArgs& p) {
 
 void decodeGap(const NodeArgs& p) {
   expectMap(p.id, p.n, p.in(0));
-  expectShape(p.id, p.n, 1, p.in(0).c, 1, 1);
+  // flat features, or (keep) the C x 1 x 1 map a squeeze-and-excitation block reads: the same C values per sample
+  expectShape(p.id, p.n, p.a[attr::Gap::Keep] != 0 ? 3 : 1, p.in(0).c, 1, 1);
 }
 
 void decodeFlatten(const NodeArgs& p) {

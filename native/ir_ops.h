@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 6;
+inline constexpr int32_t kIrVersion = 7;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -36,7 +36,7 @@ inline constexpr int32_t kOpCount = 16;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 0, 3, 3, 0, 1, 1, 0};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -54,6 +54,9 @@ struct AvgPool {
 };
 struct MaxPool {
   enum : int { K = 0, Stride = 1, Pad = 2, Ceil = 3 };
+};
+struct Gap {
+  enum : int { Keep = 0 };
 };
 struct Linear {
   enum : int { Fin = 0, Fout = 1, Bias = 2 };

@@ -110,7 +110,7 @@ export function opGraphs(): { name: string; net: Network }[] {
     const hs = b.mul(c, b.sigmoid(c, true));
     const d = b.bn(b.conv(hs, 6, 3, { pad: 0 })); // 3x3
     const silu = b.mul(d, b.sigmoid(d, false));
-    const pooled = b.avgpool(silu, 3, 1, 0, false);
+    const pooled = b.gap(silu, true); // the (N, C, 1, 1) global average
     const gate = b.sigmoid(b.conv(b.relu(b.conv(pooled, 2, 1, { bias: true })), 6, 1, { bias: true }), false);
     const se = b.mul(silu, gate);
     const h = b.sigmoid(b.linear(b.gap(se), 5, true), false);

@@ -11,6 +11,8 @@ import { importOnnxModel } from '../src/onnx/import.js';
 import { decodeModel, encodeModel, valueInfo } from '../src/onnx/proto.js';
 import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
 
 const DIR = join(__dirname, 'fixtures', 'onnx');
 interface Expectation {
@@ -347,5 +349,24 @@ describe('bad input: coded errors, no partial output', () => {
       conv.input![1] = 'no_such_weight';
     });
     expect(await codeOf(scoreOnnxModel(broken))).toBe(CODE.runtime);
+  });
+});
+
+describe('a squeeze-and-excitation block on a non-square plane', () => {
+  it('imports (a global average that keeps its map) and scores as ONNX Runtime does', async () => {
+    const b = new GraphBuilder([3, 6, 10]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3)));
+    const gate = b.sigmoid(b.conv(b.relu(b.conv(b.gap(x, true), 3, 1, { bias: true })), 6, 1, { bias: true }), true);
+    const net = b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(b.mul(x, gate), 6, 3)))), 4));
+    const file = join(tmp(), 'se-6x10.onnx');
+    writeFileSync(file, exportNetworkOnnx(net, { seed: 3 }));
+    const imp = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 6, 10] });
+    expect(imp.ok && imp.network.nodes).toEqual(net.nodes);
+    const data = Float32Array.from({ length: 8 * 3 * 6 * 10 }, (_, i) => Math.sin(i * 0.37));
+    const opts = { batch: 8, reinit: true, repeats: 2, seed: 4, inputs: makeBatch(data, 8, 3, 6, 10, 'sin') } as const;
+    const ir = await scoreOnnxModel(file, { ...opts, engine: 'ir' });
+    const ort = await scoreOnnxModel(file, { ...opts, engine: 'ort' });
+    expect(ir.perRepeat).toEqual(ort.perRepeat);
+    expect(ir.relus).toBe(3); // the ReLU on the (N, C, 1, 1) map is recorded
   });
 });

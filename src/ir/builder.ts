@@ -158,9 +158,10 @@ export class GraphBuilder {
     return this.push({ op: 'zero' }, [], shape);
   }
 
-  gap(x: number): number {
+  /** Global average pool: flat features, or with `keep` the (N, C, 1, 1) map. */
+  gap(x: number, keep = false): number {
     this.shape3(x);
-    return this.push({ op: 'gap' }, [x]);
+    return this.push(keep ? { op: 'gap', keep: true } : { op: 'gap' }, [x]);
   }
 
   linear(x: number, fout: number, bias = true): number {

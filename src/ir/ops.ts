@@ -20,7 +20,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 6;
+export const IR_VERSION = 7;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -393,8 +393,11 @@ const gap: OpSpec<'gap'> = {
   opcode: 9,
   native: 'Gap',
   arity: 1,
-  attrs: [],
-  shape: (_a, ins) => [map3('gap', ins[0])[0]],
+  attrs: [['keep', (n) => n.keep === true]],
+  shape: (a, ins) => {
+    const c = map3('gap', ins[0])[0];
+    return a.keep ? [c, 1, 1] : [c];
+  },
   params: none,
   macs: none,
   onnx: {

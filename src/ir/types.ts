@@ -91,6 +91,11 @@ export interface SliceNode {
 }
 export interface GapNode {
   readonly op: 'gap';
+  /**
+   * Keep the (N, C, 1, 1) map (PyTorch's `adaptive_avg_pool2d(x, 1)`, which a squeeze-and-excitation block's layers
+   * read) rather than the flat features; the same values.
+   */
+  readonly keep?: boolean;
 }
 /** A map read flat (C·H·W features, PyTorch's `torch.flatten(x, 1)` order): a LeNet / VGG classifier head. */
 export interface FlattenNode {

@@ -186,6 +186,7 @@ function exportMul(n: NodeOf<'mul'>, c: ExportCtx): void {
 
 function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
   const y = out(n.id);
+  if (n.keep) return void c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [y], `gap_${n.id}`));
   c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [`${y}_pooled`], `gap_${n.id}`));
   c.nodes.push(node('Flatten', [`${y}_pooled`], [y], `gap_${n.id}_flatten`, [attrInt('axis', 1)]));
 }

@@ -199,15 +199,12 @@ class ImportState {
    */
   irOrPooled(n: INodeProto, i: number): number {
     const v = this.get(n, i);
-    return v.k === 'gap' ? this.pooledMap(n, v.src) : this.ir(n, i);
+    return v.k === 'gap' ? this.pooledMap(v.src) : this.ir(n, i);
   }
 
-  /** The C×1×1 average of map `src` (one per map): an average pool over its whole, square, plane. */
-  pooledMap(n: INodeProto, src: number): number {
-    const [, h, w] = this.shapeOf(src) as Shape3;
-    if (h !== w)
-      fail(`${n.opType} ${n.name} reads the global average of a ${h}x${w} map; only a square one has an IR op`);
-    return once(this.pooledOf, src, () => this.b.avgpool(src, h, 1, 0, false));
+  /** The C×1×1 average of map `src` (one per map): a global average pool that keeps the map's rank. */
+  pooledMap(src: number): number {
+    return once(this.pooledOf, src, () => this.b.gap(src, true));
   }
 
   cst(n: INodeProto, i: number): ITensorProto {

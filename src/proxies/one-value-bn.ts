@@ -9,7 +9,7 @@ import type { Network } from '../ir/types.js';
 import type { ProxySettings } from './run.js';
 import type { ProxyValue } from './value.js';
 import { blockFeatures } from './blocks.js';
-import { preGapNode } from './zen.js';
+import { hasPreGap, preGapNode } from './zen.js';
 
 /** The nodes a pass up to the nodes `ends` evaluates: they and their ancestors. */
 function ancestors(net: Network, ends: readonly number[]): Uint8Array {
@@ -21,7 +21,7 @@ function ancestors(net: Network, ends: readonly number[]): Uint8Array {
 
 /** The nodes whose outputs end a group's passes: zen's map before the global pool, AZ-NAS's block features. */
 function passEnds(net: Network, group: string, features: readonly number[] | undefined): number[] {
-  if (group === 'zen' && net.nodes.some((n) => n.op === 'gap')) return [preGapNode(net)];
+  if (group === 'zen' && hasPreGap(net)) return [preGapNode(net)];
   if (group === 'az') return [...(features ?? blockFeatures(net))];
   return [net.output];
 }

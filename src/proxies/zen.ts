@@ -21,12 +21,22 @@ const NO_PRE_GAP =
  * layer): null with the reason, since there is no map before global pooling to read. Undefined when it has one.
  */
 export function withoutPreGap(net: Network): ProxyValue | undefined {
-  return net.nodes.some((n) => n.op === 'gap') ? undefined : { value: null, reason: NO_PRE_GAP };
+  return hasPreGap(net) ? undefined : { value: null, reason: NO_PRE_GAP };
 }
 
-/** The node whose output is the map before global pooling: the input of the last `gap` node. */
+/** A classifier's global pool: a `gap` to flat features (a squeeze-and-excitation block's keeps its map). */
+function headGaps(net: Network) {
+  return net.nodes.filter((n) => n.op === 'gap' && !n.keep);
+}
+
+/** Whether `net` has a map before a classifier's global average pool (the official `forward_pre_GAP`). */
+export function hasPreGap(net: Network): boolean {
+  return headGaps(net).length > 0;
+}
+
+/** The node whose output is the map before global pooling: the input of the last classifier `gap` node. */
 export function preGapNode(net: Network): number {
-  const gaps = net.nodes.filter((n) => n.op === 'gap');
+  const gaps = headGaps(net);
   if (gaps.length === 0) throw new SwapError('E_PROXY_HEAD', NO_PRE_GAP);
   return gaps[gaps.length - 1]!.inputs[0]!;
 }
