@@ -174,44 +174,57 @@ class LeNetBN(nn.Module):
         return self.head(self.features(x)[1])
 
 
-class MobileV2ish(PooledHead, nn.Module):
-    """A MobileNetV2-style network (ReLU6 everywhere, exported as Clip(0, 6)): conv-BN-ReLU6 stem, two inverted
-    residual blocks (1x1 expand-BN-ReLU6, 3x3 depthwise-BN-ReLU6, 1x1 project-BN; the first with its identity
-    shortcut, the second strided), a 1x1 conv-BN-ReLU6, GAP and Linear. Leaf modules on the root, as above (MeCo
-    hooks every module, a block container's output too, which an ONNX file cannot show)."""
+class InvertedResiduals(PooledHead, nn.Module):
+    """MobileNet-style: a conv-BN-activation stem, inverted residual blocks (1x1 expand-BN-act, 3x3 depthwise-BN-act,
+    an optional squeeze-and-excitation module, 1x1 project-BN; the first with its identity shortcut), a 1x1
+    conv-BN-act, GAP and Linear. Leaf modules on the root (MeCo hooks every module, a block container's output too,
+    which an ONNX file cannot show) but for the SE blocks; activation modules are named `<layer>_<act>`."""
 
-    def __init__(self, classes=10, c=8):
+    def __init__(self, classes, c, act, blocks, last_act, name):
         super().__init__()
+        self.act = name
         self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(c)
-        self.stem_relu = nn.ReLU6()
-        for k, (e, stride) in enumerate([(3 * c, 1), (2 * c, 2)]):
+        setattr(self, f"stem_{name}", act())
+        for k, (e, stride, block_act, gate) in enumerate(blocks):
             setattr(self, f"pw{k}", nn.Conv2d(c, e, 1, bias=False))
             setattr(self, f"pw{k}_bn", nn.BatchNorm2d(e))
-            setattr(self, f"pw{k}_relu", nn.ReLU6())
+            setattr(self, f"pw{k}_{name}", block_act())
             setattr(self, f"dw{k}", nn.Conv2d(e, e, 3, stride=stride, padding=1, groups=e, bias=False))
             setattr(self, f"dw{k}_bn", nn.BatchNorm2d(e))
-            setattr(self, f"dw{k}_relu", nn.ReLU6())
+            setattr(self, f"dw{k}_{name}", block_act())
+            if gate:
+                setattr(self, f"se{k}", SqueezeExcite(e, e // 4, gate()))
             setattr(self, f"pj{k}", nn.Conv2d(e, c, 1, bias=False))
             setattr(self, f"pj{k}_bn", nn.BatchNorm2d(c))
         self.last = nn.Conv2d(c, 4 * c, 1, bias=False)
         self.last_bn = nn.BatchNorm2d(4 * c)
-        self.last_relu = nn.ReLU6()
+        setattr(self, f"last_{name}", last_act())
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(4 * c, classes)
 
+    def unit(self, layer, x):
+        return getattr(self, f"{layer}_{self.act}")(getattr(self, f"{layer}_bn")(getattr(self, layer)(x)))
+
     def block(self, k, x):
-        m = lambda name: getattr(self, f"{name}")
-        y = m(f"pw{k}_relu")(m(f"pw{k}_bn")(m(f"pw{k}")(x)))
-        y = m(f"dw{k}_relu")(m(f"dw{k}_bn")(m(f"dw{k}")(y)))
-        return m(f"pj{k}_bn")(m(f"pj{k}")(y))
+        y = self.unit(f"dw{k}", self.unit(f"pw{k}", x))
+        se = getattr(self, f"se{k}", None)
+        return getattr(self, f"pj{k}_bn")(getattr(self, f"pj{k}")(se(y) if se else y))
 
     def features(self, x):
-        f0 = self.stem_relu(self.stem_bn(self.stem(x)))
+        f0 = self.unit("stem", x)
         f1 = f0 + self.block(0, f0)
         f2 = self.block(1, f1)
-        pre = self.last_relu(self.last_bn(self.last(f2)))
-        return [f0, f1, f2], pre
+        return [f0, f1, f2], self.unit("last", f2)
+
+
+class MobileV2ish(InvertedResiduals):
+    """MobileNetV2-style: ReLU6 everywhere (exported as Clip(0, 6)), no squeeze-and-excitation, the second block
+    strided."""
+
+    def __init__(self, classes=10, c=8):
+        blocks = [(3 * c, 1, nn.ReLU6, None), (2 * c, 2, nn.ReLU6, None)]
+        super().__init__(classes, c, nn.ReLU6, blocks, nn.ReLU6, "relu")
 
 
 class MlpHead(PooledHead, nn.Module):
@@ -380,44 +393,13 @@ class SqueezeExcite(nn.Module):
         return self.gate(self.fc2(self.relu(self.fc1(self.avgpool(x))))) * x
 
 
-class MobileV3ish(PooledHead, nn.Module):
-    """MobileNetV3 / EfficientNet-style gates: a conv-BN-Hardswish stem; an inverted residual block (1x1
-    expand-BN-Hardswish, depthwise 3x3-BN-Hardswish, squeeze-and-excitation with nn.Hardsigmoid, 1x1 project-BN,
-    identity shortcut); a strided one with SiLU and a sigmoid squeeze-and-excitation; a 1x1 conv-BN-SiLU, GAP and
-    Linear. Leaf modules on the root but for the SE blocks (torchvision's module, whose output MeCo hooks)."""
+class MobileV3ish(InvertedResiduals):
+    """MobileNetV3 / EfficientNet-style gates: a Hardswish stem; a block with Hardswish and a squeeze-and-excitation
+    gated by nn.Hardsigmoid; a strided one with SiLU and a sigmoid squeeze-and-excitation; a 1x1 conv-BN-SiLU."""
 
     def __init__(self, classes=10, c=8):
-        super().__init__()
-        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(c)
-        self.stem_act = nn.Hardswish()
-        for k, (e, stride, act, gate) in enumerate([(3 * c, 1, nn.Hardswish, nn.Hardsigmoid), (2 * c, 2, nn.SiLU, nn.Sigmoid)]):
-            setattr(self, f"pw{k}", nn.Conv2d(c, e, 1, bias=False))
-            setattr(self, f"pw{k}_bn", nn.BatchNorm2d(e))
-            setattr(self, f"pw{k}_act", act())
-            setattr(self, f"dw{k}", nn.Conv2d(e, e, 3, stride=stride, padding=1, groups=e, bias=False))
-            setattr(self, f"dw{k}_bn", nn.BatchNorm2d(e))
-            setattr(self, f"dw{k}_act", act())
-            setattr(self, f"se{k}", SqueezeExcite(e, e // 4, gate()))
-            setattr(self, f"pj{k}", nn.Conv2d(e, c, 1, bias=False))
-            setattr(self, f"pj{k}_bn", nn.BatchNorm2d(c))
-        self.last = nn.Conv2d(c, 4 * c, 1, bias=False)
-        self.last_bn = nn.BatchNorm2d(4 * c)
-        self.last_act = nn.SiLU()
-        self.gap = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(4 * c, classes)
-
-    def block(self, k, x):
-        m = lambda name: getattr(self, name)
-        y = m(f"pw{k}_act")(m(f"pw{k}_bn")(m(f"pw{k}")(x)))
-        y = m(f"se{k}")(m(f"dw{k}_act")(m(f"dw{k}_bn")(m(f"dw{k}")(y))))
-        return m(f"pj{k}_bn")(m(f"pj{k}")(y))
-
-    def features(self, x):
-        f0 = self.stem_act(self.stem_bn(self.stem(x)))
-        f1 = f0 + self.block(0, f0)
-        f2 = self.block(1, f1)
-        return [f0, f1, f2], self.last_act(self.last_bn(self.last(f2)))
+        blocks = [(3 * c, 1, nn.Hardswish, nn.Hardsigmoid), (2 * c, 2, nn.SiLU, nn.Sigmoid)]
+        super().__init__(classes, c, nn.Hardswish, blocks, nn.SiLU, "act")
 
 
 class WithFeatures(nn.Module):

@@ -97,16 +97,23 @@ export class GraphBuilder {
 
   /** Average pooling; `ceil`: PyTorch's ceil mode, kept only where it adds a partial window (else floor's sizes). */
   avgpool(x: number, k: number, stride: number, pad: number, countIncludePad: boolean, ceil = false): number {
-    const [, h, w] = this.shape3(x);
-    const c = ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
-    return this.push({ op: 'avgpool', k, stride, pad, countIncludePad, ...c }, [x]);
+    return this.push({ op: 'avgpool', k, stride, pad, countIncludePad, ...this.ceilAttr(x, k, stride, pad, ceil) }, [
+      x,
+    ]);
   }
 
   /** Max pooling; `ceil` as in {@link avgpool}. */
   maxpool(x: number, k: number, stride: number, pad: number, ceil = false): number {
+    return this.push(
+      { op: 'maxpool', k, stride, pad, countIncludePad: false, ...this.ceilAttr(x, k, stride, pad, ceil) },
+      [x],
+    );
+  }
+
+  /** A pool's `ceil` attribute: present only where ceil mode adds a partial window on map `x`. */
+  private ceilAttr(x: number, k: number, stride: number, pad: number, ceil: boolean): { ceil?: true } {
     const [, h, w] = this.shape3(x);
-    const c = ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
-    return this.push({ op: 'maxpool', k, stride, pad, countIncludePad: false, ...c }, [x]);
+    return ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
   }
 
   /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */

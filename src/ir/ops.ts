@@ -42,19 +42,13 @@ export interface ReluForm {
 }
 
 /**
- * The factor a ReLU with output `y` multiplies its gradient by: 1 where it passes (y > 0, and below the clip of a
- * capped one: PyTorch's hardtanh rule, min < x < max, 0 at x = max), else a leaky one's slope (PyTorch's
- * leaky_relu rule: α at x ≤ 0), else 0.
+ * A ReLU's cotangent at output `y`: `d` where it passes (y > 0, and below the clip of a capped one: PyTorch's
+ * hardtanh rule, min < x < max, 0 at x = max), else `d` times a leaky one's slope (PyTorch's leaky_relu rule: α at
+ * x ≤ 0), else exactly 0 (a stopped NaN / ∞ cotangent too, as in PyTorch).
  */
-export function reluGrad(y: number, n: ReluForm): number {
-  if (y > 0) return n.max === undefined || y < n.max ? 1 : 0;
-  return n.slope ?? 0;
-}
-
-/** A ReLU's cotangent: `d` times {@link reluGrad} (exactly 0 where the gradient stops, as in PyTorch). */
 export function reluCotangent(d: number, y: number, n: ReluForm): number {
-  const k = reluGrad(y, n);
-  return k === 1 ? d : k === 0 ? 0 : d * k;
+  if (y > 0) return n.max === undefined || y < n.max ? d : 0;
+  return n.slope === undefined ? 0 : d * n.slope;
 }
 
 /**
@@ -84,12 +78,7 @@ export function nwotHooked(n: IRNode): boolean {
  * sigmoid gate or a product (block floating point cannot pass them).
  */
 export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boolean {
-  return net.nodes.some((n) => (n.op === 'relu' && n.max !== undefined) || hasGate(n));
-}
-
-/** Whether node `n` is a sigmoid gate or a product (SiLU, Hardswish, squeeze-and-excitation). */
-export function hasGate(n: IRNode): boolean {
-  return n.op === 'sigmoid' || n.op === 'mul';
+  return net.nodes.some((n) => (n.op === 'relu' && n.max !== undefined) || n.op === 'sigmoid' || n.op === 'mul');
 }
 
 /** A ReLU's output: max(x, 0), clipped at `max` when capped, α·x below 0 when leaky (NaN propagates, as in PyTorch). */

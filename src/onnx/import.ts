@@ -195,7 +195,7 @@ class ImportState {
 
   /**
    * Input `i` as an IR tensor, where a global average pool read by a layer (a squeeze-and-excitation block's
-   * 1×1 convolutions, ReLU and gate) is the (N, C, 1, 1) map PyTorch computes: an average pool over the whole plane.
+   * 1×1 convolutions, activations and gate) is the (N, C, 1, 1) map PyTorch computes ({@link pooledMap}).
    */
   irOrPooled(n: INodeProto, i: number): number {
     const v = this.get(n, i);

@@ -114,7 +114,6 @@ export function batchnormProgram(eps: number): ProgramSpec {
   };
 }
 
-/** The element-wise ReLU program of a ReLU clipped at `max` (its own pipeline per clip), or PROGRAMS.relu. */
 /** The element-wise program of a sigmoid gate (the ReLU program's logistic or hard form). */
 export function sigmoidProgram(hard: boolean | undefined): ProgramSpec {
   return { ...PROGRAMS.relu, name: hard ? 'hardsigmoid' : 'sigmoid', constants: { SIGMOID: hard ? 2 : 1 } };
@@ -125,6 +124,10 @@ export function mulProgram(): ProgramSpec {
   return { ...PROGRAMS.add, name: 'mul', constants: { MUL: 1 } };
 }
 
+/**
+ * The element-wise program of a ReLU that is not recorded: PROGRAMS.relu, or its own pipeline per clip (ReLU6) or
+ * slope (LeakyReLU).
+ */
 export function reluProgram(n: ReluForm): ProgramSpec {
   if (n.slope !== undefined) return { ...PROGRAMS.relu, name: 'relu_leaky', constants: { LEAKY: 1, SLOPE: n.slope } };
   // a clamp at 0 (max +∞) is the plain program
