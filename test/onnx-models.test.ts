@@ -369,4 +369,15 @@ describe('a squeeze-and-excitation block on a non-square plane', () => {
     expect(ir.perRepeat).toEqual(ort.perRepeat);
     expect(ir.relus).toBe(3); // the ReLU on the (N, C, 1, 1) map is recorded
   });
+
+  it('a ReLU6 (Clip) and a LeakyReLU inside the block import too', () => {
+    const b = new GraphBuilder([3, 6, 10]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3)));
+    // a Clip straight on the pooled map, a LeakyRelu on a convolution of it
+    const squeezed = b.relu(b.conv(b.relu(b.gap(x, true), 6), 3, 1, { bias: true }), undefined, 0.1);
+    const gate = b.sigmoid(b.conv(squeezed, 6, 1), false);
+    const net = b.finish(b.linear(b.gap(b.mul(x, gate)), 4));
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 3 })), { inputShape: [3, 6, 10] });
+    expect(imp.ok && imp.network.nodes).toEqual(net.nodes);
+  });
 });

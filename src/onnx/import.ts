@@ -366,7 +366,7 @@ function importHardSigmoid(n: INodeProto, s: ImportState): void {
  * modules only); see `reluKind` for the other hooks. Other bounds have no IR op.
  */
 function importClip(n: INodeProto, s: ImportState): void {
-  const x = s.ir(n, 0);
+  const x = s.irOrPooled(n, 0);
   for (const i of [1, 2])
     if (n.input?.[i] && s.env.get(n.input[i]!)?.k !== 'const')
       fail(
