@@ -152,12 +152,15 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
   for (size_t i = N; i-- > 0;)
     if (eval[i])
       for (int j : net.nodes[i].inputs) eval[static_cast<size_t>(j)] = 1;
-  // Kept for the backward pass: ReLU outputs (their masks), conv/linear inputs (weight gradients), the output.
+  // Kept for the backward pass: ReLU outputs (their masks), conv/linear inputs (weight gradients), the output;
+  // gate and product operands; a smooth activation's input.
   keep[static_cast<size_t>(net.output)] = 1;
   for (const Node& n : net.nodes) {
     if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[&n - net.nodes.data()] = 1;
     if (n.op == Op::Mul)
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
+    // a smooth activation's derivatives are read off its input
+    if (n.op == Op::Act) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
@@ -294,6 +297,10 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Sigmoid:
         if (req.blockScale) fail("a sigmoid gate has no block floating point form");
         sigmoidGate(n, x, y, count);
+        break;
+      case Op::Act:
+        if (req.blockScale) fail("a smooth activation has no block floating point form");
+        actForward(n, x, y, count);
         break;
       case Op::Mul: {
         if (req.blockScale) fail("a product has no block floating point form");

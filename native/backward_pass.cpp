@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backward.h"
+#include "activations.h"
 #include "ops.h"
 
 namespace swapnas {
@@ -89,7 +90,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         r.weightExp[i] = ex == kZeroExponent || cur == kZeroExponent ? kZeroExponent : ex + cur;
       }
     }
-    if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || n.op == Op::Sigmoid || n.op == Op::Mul ||
+    if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || n.op == Op::Sigmoid || n.op == Op::Mul || n.op == Op::Act ||
                         (n.op == Op::Bn && req.bn == BnMode::Train))) {
       dyKeep_[i] = acquire(count, false);
       std::memcpy(dyKeep_[i], dy, count * sizeof(float));
@@ -226,6 +227,14 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         const float* y = out_[i];
         split(S, 1, [&](int, int lo, int hi) {
           for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= sigmoidSlope(n, y[e]);
+        }, count);
+        give(j0, dy);
+        break;
+      }
+      case Op::Act: {
+        const float* x = out_[static_cast<size_t>(j0)];
+        split(S, 1, [&](int, int lo, int hi) {
+          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= actSlope(n, x[e]);
         }, count);
         give(j0, dy);
         break;

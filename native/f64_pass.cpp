@@ -1,4 +1,5 @@
 #include "f64_pass.h"
+#include "activations.h"
 
 #include <algorithm>
 #include <cmath>
@@ -182,6 +183,7 @@ void Pass::forward(const float* input) {
     if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[i] = 1;
     if (n.op == Op::Mul)
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
+    if (n.op == Op::Act) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (wantParams_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (eval_[i])
       for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
@@ -292,6 +294,10 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Sigmoid:
       y.resize(count);
       for (size_t k = 0; k < count; ++k) y[k] = sigmoidValue(n, (*x)[k]);
+      break;
+    case Op::Act:
+      y.resize(count);
+      for (size_t k = 0; k < count; ++k) y[k] = actValue(n, (*x)[k]);
       break;
     case Op::Mul: {
       const Vec& g = out_[static_cast<size_t>(n.inputs[1])];
@@ -404,6 +410,12 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       const Vec& y = out_[i];
       dx.resize(dy.size());
       for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * sigmoidSlope(n, y[k]);
+      break;
+    }
+    case Op::Act: {
+      const Vec& x = out_[static_cast<size_t>(j0)];
+      dx.resize(dy.size());
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * actSlope(n, x[k]);
       break;
     }
     case Op::Mul: {

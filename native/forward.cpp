@@ -261,12 +261,14 @@ float* Executor::runSlice(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
-// Sigmoid gates and products (SiLU, Hardswish, squeeze-and-excitation)
+// Sigmoid gates, products (SiLU, Hardswish, squeeze-and-excitation) and smooth activations (GELU, Tanh, ELU, ...)
 float* Executor::runGate(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.eltwise, timed_);
   float* y = pool_.acquire(total);
   if (n.op == Op::Sigmoid)
     sigmoidGate(n, in(n, 0), y, total);
+  else if (n.op == Op::Act)
+    actForward(n, in(n, 0), y, total);
   else
     mulGate(in(n, 0), in(n, 1), y, total, n.numel() / p.net.nodes[static_cast<size_t>(n.inputs[1])].numel());
   return y;
@@ -318,6 +320,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Sigmoid:
+    case Op::Act:
     case Op::Mul: return runGate(p, n, total);
   }
   fail(std::string("no kernel for op ") + opName(n.op));

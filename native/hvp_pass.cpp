@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "backward.h"
+#include "activations.h"
 #include "ops.h"
 
 namespace swapnas {
@@ -89,6 +90,8 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     if (n.op == Op::Sigmoid && !n.hard) needR[static_cast<size_t>(&n - net.nodes.data())] = 1;
     if (n.op == Op::Mul)
       for (int j : n.inputs) needR[static_cast<size_t>(j)] = 1;
+    // a smooth activation's, its input's
+    if (n.op == Op::Act) needR[static_cast<size_t>(n.inputs[0])] = 1;
   }
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i)
@@ -218,6 +221,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           y = acquire(count, false);
           const float* o = out_[i];
           for (size_t e = 0; e < count; ++e) y[e] = rin[e] * sigmoidSlope(n, o[e]);
+        }
+        break;
+      case Op::Act:
+        if (rin) {
+          y = acquire(count, false);
+          const float* xin = out_[static_cast<size_t>(j0)];
+          for (size_t e = 0; e < count; ++e) y[e] = rin[e] * actSlope(n, xin[e]);
         }
         break;
       case Op::Mul: {
@@ -456,6 +466,17 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         float* t = acquire(inCount, false);
         for (size_t e = 0; e < count; ++e)
           t[e] = (d ? d[e] * sigmoidSlope(n, o[e]) : 0.0f) + (ry && g ? g[e] * (1.0f - 2.0f * o[e]) * ry[e] : 0.0f);
+        give(j0, t);
+        break;
+      }
+      case Op::Act: {
+        // R(dx) = R(dy) f'(x) + dy f''(x) Rx
+        const float* xin = out_[static_cast<size_t>(j0)];
+        const float* rin = rx[static_cast<size_t>(j0)];
+        if (!d && !(rin && g)) break;
+        float* t = acquire(inCount, false);
+        for (size_t e = 0; e < count; ++e)
+          t[e] = (d ? d[e] * actSlope(n, xin[e]) : 0.0f) + (rin && g ? g[e] * actCurve(n, xin[e]) * rin[e] : 0.0f);
         give(j0, t);
         break;
       }

@@ -210,6 +210,16 @@ void decodeSigmoid(const NodeArgs& p) {
   p.n.hard = p.a[attr::Sigmoid::Hard] != 0;
 }
 
+void decodeAct(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
+  const int fn = p.a[attr::Act::Fn];
+  if (fn < 0 || fn >= kActFnCount) bad(p.id, p.n, "unknown activation function");
+  p.n.act = static_cast<ActFn>(fn);
+  p.n.alpha = wordsToDouble(p.a[attr::Act::AlphaHi], p.a[attr::Act::AlphaLo]);
+  if (!(p.n.alpha > 0) || std::isinf(p.n.alpha)) bad(p.id, p.n, "the alpha must be positive and finite");
+}
+
 // The same shape, or a map and its C x 1 x 1 channel gate (second)
 void decodeMul(const NodeArgs& p) {
   const Node& a = p.in(0);
@@ -265,6 +275,7 @@ void decode(const NodeArgs& p) {
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Sigmoid: return decodeSigmoid(p);
     case Op::Mul: return decodeMul(p);
+    case Op::Act: return decodeAct(p);
     case Op::Slice: return decodeSlice(p);
   }
 }

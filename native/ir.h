@@ -15,6 +15,10 @@ namespace swapnas {
 
 const char* opName(Op op);
 
+// The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish };
+inline constexpr int kActFnCount = 6;
+
 struct Node {
   Op op = Op::Input;
   std::vector<int> inputs;
@@ -41,6 +45,9 @@ struct Node {
   double slope = 0;
   // sigmoid: PyTorch's hardsigmoid relu6(x + 3) / 6 rather than the logistic
   bool hard = false;
+  // act: the function (native/activations.h) and ELU's alpha
+  ActFn act = ActFn::Tanh;
+  double alpha = 1;
   // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
   bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon

@@ -30,13 +30,14 @@ enum class Op : int32_t {
   Shuffle = 13,
   Sigmoid = 14,
   Mul = 15,
+  Act = 16,
 };
-inline constexpr int32_t kOpCount = 16;
+inline constexpr int32_t kOpCount = 17;
 
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
-inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul"};
-inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0};
+inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act"};
+inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 8, 3, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -69,6 +70,9 @@ struct Shuffle {
 };
 struct Sigmoid {
   enum : int { Hard = 0 };
+};
+struct Act {
+  enum : int { Fn = 0, AlphaHi = 1, AlphaLo = 2 };
 };
 }  // namespace attr
 

@@ -1,4 +1,5 @@
 #include "ops.h"
+#include "activations.h"
 
 #include <algorithm>
 #include <cmath>
@@ -449,6 +450,10 @@ void channelShuffle(const Node& n, const float* x, float* y, int S, bool back) {
 
 void sigmoidGate(const Node& n, const float* x, float* y, size_t count) {
   for (size_t i = 0; i < count; ++i) y[i] = sigmoidValue(n, x[i]);
+}
+
+void actForward(const Node& n, const float* x, float* y, size_t count) {
+  for (size_t i = 0; i < count; ++i) y[i] = actValue(n, x[i]);
 }
 
 void mulGate(const float* a, const float* g, float* y, size_t count, size_t plane) {

@@ -34,6 +34,8 @@ void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S)
 void channelShuffle(const Node& n, const float* x, float* y, int S, bool back);
 // A sigmoid gate of count floats (logistic in float, as torch.sigmoid; or hardsigmoid).
 void sigmoidGate(const Node& n, const float* x, float* y, size_t count);
+// A smooth activation of count floats (native/activations.h, in float as PyTorch's float32 kernels).
+void actForward(const Node& n, const float* x, float* y, size_t count);
 // y = a * g, g broadcast over planes of `plane` floats (1: the same shape; H*W: a channel gate).
 void mulGate(const float* a, const float* g, float* y, size_t count, size_t plane);
 

@@ -389,6 +389,31 @@ class GateNet(nn.Module):
         return self.fc(self.c(x).mean(dim=(2, 3)))
 
 
+class ActNet(nn.Module):
+    """Smooth activations as modules (GELU, Tanh, ELU(0.5), SELU, Softplus, Mish) between conv-BN layers, with
+    nn.ReLUs after them: the official SWAP code records only the nn.ReLU outputs."""
+
+    def __init__(self):
+        super().__init__()
+        cbn = lambda cin, cout, act, s=1: nn.Sequential(nn.Conv2d(cin, cout, 3, stride=s, padding=1, bias=False),
+                                                        nn.BatchNorm2d(cout), act)
+        self.stem = cbn(3, 8, nn.GELU())
+        self.a = cbn(8, 8, nn.ReLU())
+        self.b = cbn(8, 8, nn.Tanh())
+        self.c = cbn(8, 8, nn.ELU(0.5))
+        self.d = cbn(8, 16, nn.ReLU(), 2)
+        self.e = cbn(16, 16, nn.SELU())
+        self.f = cbn(16, 16, nn.Softplus())
+        self.g = cbn(16, 16, nn.Mish())
+        self.h = cbn(16, 16, nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.a(self.stem(x))
+        x = self.d(x + self.c(self.b(x)))
+        return self.fc(self.h(self.g(self.f(self.e(x)))).mean(dim=(2, 3)))
+
+
 class ShuffleNet(nn.Module):
     """ShuffleNetV2 units (torchvision's channel_shuffle: view, transpose(1, 2), view; x.chunk(2, 1)), a stride-1
     unit then a stride-2 one, each ending in a channel shuffle that the next unit's ReLUs see."""
@@ -516,6 +541,8 @@ def main():
          "ceil-mode max and average pools (one counting its padding) that add a last, partial window"),
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
         ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
+        ("actnet", ActNet, 13, 15,
+         "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)

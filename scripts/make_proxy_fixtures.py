@@ -402,6 +402,37 @@ class MobileV3ish(InvertedResiduals):
         super().__init__(classes, c, nn.Hardswish, blocks, nn.SiLU, "act")
 
 
+class ActsNet(PooledHead, nn.Module):
+    """Smooth activation modules: a conv-BN-GELU stem; a residual block of conv-BN-Tanh and conv-BN-ELU(0.5); a
+    strided conv-BN-Mish; a 1x1 conv-BN-Softplus; a conv-BN-SELU; a conv-BN-ReLU (an nn.ReLU for SWAP and nwot);
+    GAP and Linear. MeCo hooks every module; NASLib's nwot and SWAP only the nn.ReLU."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        def cbn(name, cin, cout, k, act, stride=1):
+            setattr(self, name, nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False))
+            setattr(self, name + "_bn", nn.BatchNorm2d(cout))
+            setattr(self, name + "_act", act)
+        cbn("stem", 3, c, 3, nn.GELU())
+        cbn("a", c, c, 3, nn.Tanh())
+        cbn("b", c, c, 3, nn.ELU(0.5))
+        cbn("down", c, 2 * c, 3, nn.Mish(), 2)
+        cbn("p", 2 * c, 2 * c, 1, nn.Softplus())
+        cbn("q", 2 * c, 2 * c, 3, nn.SELU())
+        cbn("r", 2 * c, 2 * c, 3, nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def unit(self, name, x):
+        return getattr(self, name + "_act")(getattr(self, name + "_bn")(getattr(self, name)(x)))
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("b", self.unit("a", f0))
+        f2 = self.unit("r", self.unit("q", self.unit("p", self.unit("down", f1))))
+        return [f0, f1, f2], f2
+
+
 class WithFeatures(nn.Module):
     """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
 
@@ -747,6 +778,10 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     # rounding can move the value beyond 1e-4 (a bias before a train-mode BN, max-pool ties); the reference engine
     # computes in float64
     e["zico_float64"] = run_zico(off, copy.deepcopy(net).double(), [(x.double(), y), (x2.double(), y2)])
+    # GraSP's Σ −W ⊙ Hg cancels between layers: its float32 value can be 1e-4 from the same code in float64 (the
+    # acts fixture: 0.0111589 vs 0.0111605); on the relu6 form where torch 1.13 lacks hardsigmoid's second derivative
+    e["grasp_float64"] = f(off["zc"].find_measures(without_hard_gates(copy.deepcopy(net).double()), loader(x.double(), y),
+                                                   ("random", 1, classes), torch.device("cpu"), measure_names=["grasp"])["grasp"])
     e["meco"] = run_meco(off, net, x[:1])
     # NASLib zen only reads the shape of the batch it is given; a network without a global pool has no
     # forward_pre_GAP, so the official zen cannot run on it (swapnas gives null with the reason).
@@ -771,7 +806,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -803,6 +838,7 @@ def main():
         "ceilpool": seeded("ceilpool", CeilPools, 6, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
         "shuffle": seeded("shuffle", ShuffleV2, 7, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "gates": seeded("gates", MobileV3ish, 8, (8, 1), (8, 9), (8, 3, 16, 16), zennas=True),
+        "acts": seeded("acts", ActsNet, 9, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

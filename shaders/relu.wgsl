@@ -8,6 +8,39 @@ override LEAKY: bool = false;
 override SLOPE: f32 = 0.01;
 // 1: the logistic sigmoid 1 / (1 + e^-x); 2: PyTorch's hardsigmoid, clamp(x / 6 + 1/2, 0, 1) (no ReLU then)
 override SIGMOID: u32 = 0u;
+// A smooth activation (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
+// 3 SELU, 4 softplus, 5 GELU, 6 Mish
+override ACT: u32 = 0u;
+override ALPHA: f32 = 1.0;
+
+// tanh without inf / inf: WGSL may evaluate tanh as sinh / cosh, which overflows beyond |x| ~ 89
+fn tanh_safe(x: f32) -> f32 {
+  return select(sign(x), tanh(x), abs(x) < 15.0);
+}
+
+// log(1 + e^x) as PyTorch's softplus (the identity above its threshold 20)
+fn softplus(x: f32) -> f32 {
+  return select(max(x, 0.0) + log(1.0 + exp(-abs(x))), x, x > 20.0);
+}
+
+// erf(x): WGSL has none. Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7 (float32 rounding of its value)
+fn erf_approx(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(x) * (1.0 - poly * exp(-a * a));
+}
+
+fn act(x: f32) -> f32 {
+  switch ACT {
+    case 1u: { return tanh_safe(x); }
+    case 2u: { return select(ALPHA * (exp(x) - 1.0), x, x > 0.0); }
+    case 3u: { return 1.0507009873554805 * select(1.6732632423543772 * (exp(x) - 1.0), x, x > 0.0); }
+    case 4u: { return softplus(x); }
+    case 5u: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
+    default: { return x * tanh_safe(softplus(x)); }
+  }
+}
 
 struct Params {
   total: u32,
@@ -40,6 +73,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     v = select(e / (1.0 + e), 1.0 / (1.0 + e), xi >= 0.0);
   } else if (SIGMOID == 2u) {
     v = clamp(xi / 6.0 + 0.5, 0.0, 1.0);
+  }
+  if (ACT != 0u) {
+    v = act(xi);
   }
   y[i] = v;
 }

@@ -61,6 +61,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'ceilnet@16',
         'shufflenet@16',
         'gatenet@16',
+        'actnet@16',
       ]),
     );
   });
@@ -153,6 +154,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['senet', 16],
       // Hardswish, SiLU, a Hardsigmoid gate
       ['gatenet', 16],
+      // GELU, Tanh, ELU(0.5), SELU, Softplus, Mish (the GELU and Mish chains torch.onnx writes)
+      ['actnet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');
@@ -171,14 +174,14 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
   });
 
   it('reinit: models with ops outside the IR run on ONNX Runtime and say why', async () => {
-    // the squeeze-and-excitation fixture with its gate's Sigmoid made a Tanh (no IR op)
+    // the squeeze-and-excitation fixture with its gate's Sigmoid made a CELU (no IR op)
     const tanh = variant('senet', (m) => {
-      m.graph!.node!.find((n) => n.opType === 'Sigmoid')!.opType = 'Tanh';
+      m.graph!.node!.find((n) => n.opType === 'Sigmoid')!.opType = 'Celu';
     });
     const r = await scoreOnnxModel(tanh, { batch: 16, reinit: true, repeats: 2 });
     expect(r.engine).toBe('ort');
     expect(r.importable).toBe(false);
-    expect(r.importReason).toMatch(/Tanh has no IR equivalent \(nn\.Tanh\)/);
+    expect(r.importReason).toMatch(/Celu has no IR equivalent \(nn\.CELU\)/);
     expect(r.perRepeat).toHaveLength(2);
     await expect(scoreOnnxModel(tanh, { batch: 16, reinit: true, repeats: 1, engine: 'ir' })).rejects.toMatchObject({
       code: 'E_OPTION',

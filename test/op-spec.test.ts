@@ -32,7 +32,11 @@ function everyOp(): Network {
   const cat = b.relu(b.shuffle(b.concat([sum, sl]), 2)); // 8x3x3, channels shuffled in 2 groups
   const silu = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
   const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
-  return b.finish(b.linear(b.gap(se), 10));
+  // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
+  let a = se;
+  for (const [fn, alpha] of [['gelu'], ['tanh'], ['elu', 0.5], ['selu'], ['softplus'], ['mish']] as const)
+    a = b.act(a, fn, alpha);
+  return b.finish(b.linear(b.gap(a), 10));
 }
 
 /** A LeNet-style head: a map flattened into a Linear (through a ReLU'd hidden layer). */
@@ -177,6 +181,92 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     expect(r.ok && r.network.nodes.map((n) => n.op)).toEqual(net.nodes.map((n) => n.op));
   });
 
+  describe('smooth activations: the forms PyTorch exporters write', () => {
+    /** A conv-BN map through one activation, exported; `edit` changes the ONNX nodes before the import. */
+    const actNet = (
+      fn: 'gelu' | 'mish' | 'elu' | 'selu' | 'softplus',
+      edit: (m: ReturnType<typeof decodeModel>) => void,
+    ) => {
+      const b = new GraphBuilder([3, 8, 8]);
+      const net = b.finish(b.linear(b.gap(b.act(b.bn(b.conv(b.input, 4, 3)), fn, fn === 'elu' ? 0.25 : undefined)), 5));
+      const m = decodeModel(exportNetworkOnnx(net, { seed: 1 }));
+      edit(m);
+      return { net, r: importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] }) };
+    };
+    const nodesOf = (m: ReturnType<typeof decodeModel>) => m.graph!.node!;
+    const scalar = (m: ReturnType<typeof decodeModel>, name: string, v: number) =>
+      m.graph!.initializer!.push({ name, dims: [], dataType: 1, floatData: [v] });
+
+    it('nn.GELU as x·(1 + erf(x/√2))·½ in either product order, with x/√2 as a Div or a Mul by 1/√2', () => {
+      const { net, r } = actNet('gelu', () => {});
+      expect(r.ok && r.network.nodes).toEqual(net.nodes);
+      const turned = actNet('gelu', (m) => {
+        const ns = nodesOf(m);
+        const div = ns.find((n) => n.opType === 'Div')!;
+        scalar(m, 'inv_sqrt2', Math.SQRT1_2);
+        Object.assign(div, { opType: 'Mul', input: ['inv_sqrt2', div.input![0]!] });
+        // (u·½)·x instead of (x·u)·½
+        const [m1, m2] = ns.filter((n) => n.opType === 'Mul' && n.name!.startsWith('act_')).slice(-2);
+        const [x, u] = m1!.input!;
+        m1!.input = [u!, m2!.input![1]!];
+        m2!.input = [m1!.output![0]!, x!];
+      });
+      expect(turned.r.ok && turned.r.network.nodes).toEqual(net.nodes);
+    });
+
+    it('opset 20 Gelu and opset 18 Mish nodes; a GELU chain whose erf is read elsewhere is refused', () => {
+      for (const fn of ['gelu', 'mish'] as const) {
+        const { net, r } = actNet(fn, (m) => {
+          const ns = nodesOf(m);
+          const first = ns.findIndex((n) => n.name?.startsWith('act_'));
+          const last = ns.length - 1 - [...ns].reverse().findIndex((n) => n.name?.startsWith('act_'));
+          const one = {
+            opType: fn === 'gelu' ? 'Gelu' : 'Mish',
+            input: [ns[first]!.input![0]!],
+            output: ns[last]!.output,
+            name: 'act_one',
+          };
+          ns.splice(first, last - first + 1, one);
+        });
+        expect(r.ok && r.network.nodes, fn).toEqual(net.nodes);
+      }
+      const tanhGelu = actNet('gelu', (m) => {
+        const ns = nodesOf(m);
+        const first = ns.findIndex((n) => n.name?.startsWith('act_'));
+        const last = ns.length - 1 - [...ns].reverse().findIndex((n) => n.name?.startsWith('act_'));
+        ns.splice(first, last - first + 1, {
+          opType: 'Gelu',
+          input: [ns[first]!.input![0]!],
+          output: ns[last]!.output,
+          name: 'act_tanh',
+          attribute: [{ name: 'approximate', type: 3, s: new TextEncoder().encode('tanh') }],
+        });
+      });
+      expect(tanhGelu.r).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/approximate="?tanh"?; only the exact/),
+      });
+      const shared = actNet('gelu', (m) => {
+        const ns = nodesOf(m);
+        const erf = ns.find((n) => n.opType === 'Erf')!;
+        const mul = [...ns].reverse().find((n) => n.opType === 'Mul')!;
+        mul.input = [mul.input![0]!, erf.output![0]!]; // ½ replaced by the erf itself: no longer nn.GELU
+      });
+      expect(shared.r.ok).toBe(false);
+    });
+
+    it("ELU's alpha is read back; SELU with other constants is refused; Softplus alone is nn.Softplus", () => {
+      const elu = actNet('elu', () => {});
+      expect(elu.r.ok && elu.r.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'elu', alpha: 0.25 });
+      const selu = actNet('selu', (m) => {
+        nodesOf(m).find((n) => n.opType === 'Selu')!.attribute![0]!.f = 1.5;
+      });
+      expect(selu.r).toMatchObject({ ok: false, reason: expect.stringMatching(/only nn\.SELU's constants/) });
+      const sp = actNet('softplus', () => {});
+      expect(sp.r.ok && sp.r.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'softplus' });
+    });
+  });
+
   it('a refusal deep inside a network without ReLUs names its root cause, not a chain of the layers after it', () => {
     const b = new GraphBuilder([3, 8, 8]);
     let x = b.input;
@@ -187,7 +277,10 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     const m = decodeModel(exportNetworkOnnx(b.finish(b.linear(b.gap(x), 5)), { seed: 1 }));
     m.graph!.node!.find((n) => n.opType === 'Sigmoid')!.opType = 'Erf';
     const r = importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
-    expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/Erf has no IR equivalent \(nn\.GELU\)/) });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Erf has no IR equivalent \(nn\.GELU imports only as torch\.onnx writes it/),
+    });
     expect(!r.ok && r.reason.length).toBeLessThan(400);
   });
 
@@ -197,7 +290,7 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
     });
     expect(erf).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/Erf has no IR equivalent \(nn\.GELU\)/),
+      reason: expect.stringMatching(/Erf has no IR equivalent \(nn\.GELU imports only as torch\.onnx writes it/),
     });
     const computed = edited((nodes) => {
       const clip = nodes.find((n) => n.opType === 'Clip' && n.input!.length === 3)!;

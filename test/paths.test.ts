@@ -146,6 +146,15 @@ describe('gates on paths and block features (a review)', () => {
     expect(pathStats(chain(true))).toEqual(pathStats(chain(false)));
     expect(pathStats(chain(true))).toMatchObject({ logCount: 0, minDepth: 4 });
   });
+  it('a smooth activation (GELU, Mish, ...) is one activation on one path, as a ReLU', () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    let x = b.input;
+    for (const fn of ['gelu', 'mish', 'tanh', 'elu'] as const) x = b.act(b.bn(b.conv(x, 4, 3)), fn);
+    const se = b.mul(x, b.sigmoid(b.conv(b.avgpool(x, 6, 1, 0, false), 4, 1), true));
+    const net = b.finish(b.linear(b.gap(se), 3));
+    expect(pathStats(net)).toEqual(pathStats(chain(false)));
+    expect(blockFeatures(net)).toEqual([]);
+  });
   it('AZ-NAS finds no block features in a plain chain, gated or not', () => {
     expect(blockFeatures(chain(true))).toEqual([]);
     expect(blockFeatures(chain(false))).toEqual([]);

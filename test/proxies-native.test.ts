@@ -247,7 +247,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       snip: e.zc.snip,
       plain: e.zc.plain,
       fisher: e.zc.fisher,
-      grasp: e.zc.grasp.equivalent ?? e.zc.grasp,
+      grasp: e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp,
       jacov: e.zc.jacob_cov,
       epe_nas: e.naslib.epe_nas,
       nwot: e.naslib.nwot,
@@ -307,25 +307,42 @@ describe("the ReLUs NASLib's nwot and MeCo hook: nn.ReLU and nn.ReLU6, not a Har
   });
 });
 
+/**
+ * Runs `names` on op graph `graph` (parameter and image seeds) natively and on the reference engine (SWAP protocol, 12 Gaussian 5×5 images,
+ * batch 6, three classes): those of `native` stay native, and every value agrees.
+ */
+async function nativeEqualsReference(graph: string, seeds: [number, number], names: ProxyName[], native: ProxyName[]) {
+  const g = opGraphs().find((x) => x.name === graph)!.net;
+  const params = mapParams(randomParams(g, seeds[0]), (v) => Math.fround(v));
+  const images = { ...gaussianBatch(12, 3, 5, 5, seeds[1]), source: 'gaussian' };
+  const o: ProxyRunOptions = {
+    protocol: 'swap',
+    seed: 1,
+    images,
+    batch: 6,
+    weights: params,
+    labels: [0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0],
+  };
+  const nat = await runner.run(g, names, o);
+  const ref = runProxies(g, names, o);
+  for (const k of native) expect(nat.settings[k], k).toMatchObject({ engine: 'native' });
+  for (const k of names) close(k, nat.values[k]!.value, ref.values[k]!.value);
+  return g;
+}
+
 describe('gates (SiLU, Hardswish, squeeze-and-excitation) on the native runner', () => {
   it('grasp and the other proxies run natively (float32 gates; the Hessian-vector pass with their second derivatives)', async () => {
-    const g = opGraphs().find((x) => x.name === 'gates')!.net;
-    const params = mapParams(randomParams(g, 9), (v) => Math.fround(v));
-    const images = { ...gaussianBatch(12, 3, 5, 5, 12), source: 'gaussian' };
-    const o: ProxyRunOptions = {
-      protocol: 'swap',
-      seed: 1,
-      images,
-      batch: 6,
-      weights: params,
-      labels: [0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0],
-    };
     const names: ProxyName[] = ['grasp', 'snip', 'synflow', 'zico', 'meco', 'nwot'];
-    const nat = await runner.run(g, names, o);
-    const ref = runProxies(g, names, o);
-    for (const k of ['grasp', 'snip', 'zico', 'meco'] as const)
-      expect(nat.settings[k], k).toMatchObject({ engine: 'native' });
-    for (const k of names) close(k, nat.values[k]!.value, ref.values[k]!.value);
+    await nativeEqualsReference('gates', [9, 12], names, ['grasp', 'snip', 'zico', 'meco']);
+  });
+});
+
+describe('smooth activations (GELU, Tanh, ELU, SELU, Softplus, Mish) on the native runner', () => {
+  it('every gradient proxy runs natively and equals the reference; MeCo hooks each activation module', async () => {
+    const names: ProxyName[] = ['grasp', 'snip', 'fisher', 'synflow', 'zico', 'meco', 'jacov', 'vkdnw'];
+    const g = await nativeEqualsReference('smooth-acts', [5, 13], names, ['grasp', 'snip', 'zico', 'meco', 'vkdnw']);
+    // one term per activation module on a map (GELU, Tanh, ELU, SELU, Softplus, Mish), besides conv and BN outputs
+    expect(mecoNodes(g).filter((id) => g.nodes[id]!.op === 'act').length).toBe(6);
   });
 });
 

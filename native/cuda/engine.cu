@@ -242,6 +242,24 @@ __global__ void sigmoidKernel(const float* __restrict__ x, float* __restrict__ y
   }
 }
 
+// Smooth activations in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
+// definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish).
+__global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, float alpha) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i];
+    float r;
+    switch (fn) {
+      case 0: r = tanhf(v); break;
+      case 1: r = v > 0.0f ? v : alpha * expm1f(v); break;
+      case 2: r = 1.0507009873554805f * (v > 0.0f ? v : 1.6732632423543772f * expm1f(v)); break;
+      case 3: r = v > 20.0f ? v : log1pf(expf(v)); break;
+      case 4: r = v * 0.5f * (1.0f + erff(v * 0.70710678118654752f)); break;
+      default: r = v * tanhf(log1pf(expf(v))); break;
+    }
+    y[i] = r;
+  }
+}
+
 // y = a * g, g broadcast over planes of `plane` floats (a squeeze-and-excitation gate), or of 1 (the same shape)
 __global__ void mulKernel(const float* __restrict__ a, const float* __restrict__ g, float* __restrict__ y, size_t total, size_t plane) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x)
@@ -538,6 +556,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
     case Op::Sigmoid:
       y = it.a.floats(total);
       sigmoidKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.hard);
+      break;
+    case Op::Act:
+      y = it.a.floats(total);
+      actKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, static_cast<int>(n.act), static_cast<float>(n.alpha));
       break;
     case Op::Mul:
       y = it.a.floats(total);

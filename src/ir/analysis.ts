@@ -54,11 +54,12 @@ export function pathInputs(n: IRNode): readonly number[] {
 }
 
 /**
- * Whether `n` is one nonlinearity on a path: a ReLU of any kind, or a product gated by a sigmoid of its own input
- * (SiLU, Hardswish). A squeeze-and-excitation product and the gates themselves are not.
+ * Whether `n` is one nonlinearity on a path: a ReLU of any kind, a smooth activation (GELU, Tanh, ELU, SELU,
+ * Softplus, Mish), or a product gated by a sigmoid of its own input (SiLU, Hardswish). A squeeze-and-excitation
+ * product and the gates themselves are not.
  */
 export function isActivation(net: Network, n: IRNode): boolean {
-  if (n.op === 'relu') return true;
+  if (n.op === 'relu' || n.op === 'act') return true;
   if (n.op !== 'mul') return false;
   const g = net.nodes[n.inputs[1]!]!;
   return g.op === 'sigmoid' && g.inputs[0] === n.inputs[0];

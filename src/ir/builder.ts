@@ -1,4 +1,4 @@
-import type { IRNode, LayerSpec, Network, Shape, Shape3 } from './types.js';
+import type { ActFn, IRNode, LayerSpec, Network, Shape, Shape3 } from './types.js';
 import { addsPartialWindow, BN_EPS, inferShape } from './ops.js';
 import { SwapError } from '../util/errors.js';
 
@@ -119,6 +119,11 @@ export class GraphBuilder {
   /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */
   sigmoid(x: number, hard: boolean): number {
     return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);
+  }
+
+  /** A smooth activation of `x` (`alpha`: ELU's α, absent for 1). */
+  act(x: number, fn: ActFn, alpha?: number): number {
+    return this.push(alpha === undefined || alpha === 1 ? { op: 'act', fn } : { op: 'act', fn, alpha }, [x]);
   }
 
   /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */

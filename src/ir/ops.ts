@@ -14,6 +14,7 @@
  */
 import { SwapError } from '../util/errors.js';
 import type { IRNode, LayerSpec, OpName, Shape, Shape3 } from './types.js';
+import { ACT_FNS } from './activations.js';
 
 /** BatchNorm ε by default (PyTorch's); a node's own `eps` (an imported model's) replaces it in every backend. */
 export const BN_EPS = 1e-5;
@@ -75,10 +76,12 @@ export function nwotHooked(n: IRNode): boolean {
 
 /**
  * Whether `net` has a node that does not commute with scaling its input by a power of two: a capped ReLU (ReLU6), a
- * sigmoid gate or a product (block floating point cannot pass them).
+ * sigmoid gate, a product or a smooth activation (block floating point cannot pass them).
  */
 export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boolean {
-  return net.nodes.some((n) => (n.op === 'relu' && n.max !== undefined) || n.op === 'sigmoid' || n.op === 'mul');
+  return net.nodes.some(
+    (n) => (n.op === 'relu' && n.max !== undefined) || n.op === 'sigmoid' || n.op === 'mul' || n.op === 'act',
+  );
 }
 
 /** A ReLU's output: max(x, 0), clipped at `max` when capped, α·x below 0 when leaky (NaN propagates, as in PyTorch). */
@@ -514,6 +517,37 @@ const mul: OpSpec<'mul'> = {
   onnx: { export: ['Mul'], import: ['Mul'] },
 };
 
+// A smooth activation (GELU, Tanh, ELU, SELU, Softplus, Mish: src/ir/activations.ts), one module per node
+const act: OpSpec<'act'> = {
+  op: 'act',
+  opcode: 16,
+  native: 'Act',
+  arity: 1,
+  // the function's index in ACT_FNS; ELU's α as a float64's two words (1 when absent)
+  attrs: [
+    ['fn', (n) => ACT_FNS.indexOf(n.fn)],
+    ['alphaHi', (n) => float64Words(n.alpha ?? 1)[0]],
+    ['alphaLo', (n) => float64Words(n.alpha ?? 1)[1]],
+  ],
+  shape: (a, ins) => {
+    if (!ACT_FNS.includes(a.fn))
+      throw new SwapError('E_IR_SHAPE', `act: unknown function ${String(a.fn).slice(0, 20)}`);
+    if (a.alpha !== undefined && !(a.fn === 'elu' && a.alpha > 0 && Number.isFinite(a.alpha)))
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `act ${a.fn} with alpha ${a.alpha}: only ELU takes one, and it must be positive`,
+      );
+    return same(a, ins);
+  },
+  params: none,
+  macs: none,
+  // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's
+  onnx: {
+    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul'],
+    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish'],
+  },
+};
+
 /** A sigmoid gate's value: logistic, or hard (PyTorch's hardsigmoid: 0 below −3, 1 above 3, x/6 + 1/2 between). */
 export function sigmoidValue(x: number, hard: boolean | undefined): number {
   if (!hard) return 1 / (1 + Math.exp(-x));
@@ -555,6 +589,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   shuffle,
   sigmoid,
   mul,
+  act,
 };
 
 /** Every op, in opcode order. */

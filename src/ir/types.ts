@@ -124,6 +124,20 @@ export interface SigmoidNode {
 export interface MulNode {
   readonly op: 'mul';
 }
+/**
+ * A smooth elementwise activation, as PyTorch's module of the same name computes it (see `src/ir/activations.ts`):
+ * `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold 20), `gelu`
+ * (nn.GELU(), the exact erf form) and `mish` (nn.Mish). One node is one module: MeCo hooks its output, and a path
+ * counts it as one nonlinearity.
+ */
+export interface ActNode {
+  readonly op: 'act';
+  readonly fn: ActFn;
+  /** ELU's α (absent: 1); no other function has a parameter. */
+  readonly alpha?: number;
+}
+/** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
+export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish';
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -146,7 +160,8 @@ export type LayerSpec =
   | FlattenNode
   | ShuffleNode
   | SigmoidNode
-  | MulNode;
+  | MulNode
+  | ActNode;
 
 export type OpName = LayerSpec['op'];
 

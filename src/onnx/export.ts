@@ -15,6 +15,7 @@
 import { neededNodes } from '../ir/analysis.js';
 import { bnEps, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
+import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
 import { SwapError } from '../util/errors.js';
 import {
@@ -184,6 +185,41 @@ function exportMul(n: NodeOf<'mul'>, c: ExportCtx): void {
   c.nodes.push(node('Mul', n.inputs.map(c.src), [out(n.id)], `mul_${n.id}`));
 }
 
+/**
+ * A smooth activation as torch.onnx (opset 17) writes its module: Tanh, Elu(α), Selu, Softplus; nn.GELU as
+ * x·(1 + Erf(x/√2))·½ (Div, Erf, Add, Mul, Mul); nn.Mish as x·Tanh(Softplus(x)). The importer reads each back.
+ */
+function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
+  const x = c.src(n.inputs[0]!);
+  const y = out(n.id);
+  const name = `act_${n.id}`;
+  const one = (op: string, ins: string[], o: string, suffix = '', attrs: Parameters<typeof node>[4] = []): void =>
+    void c.nodes.push(node(op, ins, [o], `${name}${suffix}`, attrs));
+  switch (n.fn) {
+    case 'tanh':
+      return one('Tanh', [x], y);
+    case 'elu':
+      return one('Elu', [x], y, '', [attrFloat('alpha', n.alpha ?? 1)]);
+    case 'selu':
+      return one('Selu', [x], y, '', [attrFloat('alpha', SELU_ALPHA), attrFloat('gamma', SELU_SCALE)]);
+    case 'softplus':
+      return one('Softplus', [x], y);
+    case 'gelu':
+      c.constant(`${name}_sqrt2`, [], Math.SQRT2);
+      c.constant(`${name}_one`, [], 1);
+      c.constant(`${name}_half`, [], 0.5);
+      one('Div', [x, `${name}_sqrt2`], `${y}_scaled`, '_div');
+      one('Erf', [`${y}_scaled`], `${y}_erf`, '_erf');
+      one('Add', [`${y}_erf`, `${name}_one`], `${y}_cdf2`, '_add');
+      one('Mul', [x, `${y}_cdf2`], `${y}_twice`, '_mul');
+      return one('Mul', [`${y}_twice`, `${name}_half`], y);
+    case 'mish':
+      one('Softplus', [x], `${y}_softplus`, '_softplus');
+      one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
+      return one('Mul', [x, `${y}_tanh`], y);
+  }
+}
+
 function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
   const y = out(n.id);
   if (n.keep) return void c.nodes.push(node('GlobalAveragePool', [c.src(n.inputs[0]!)], [y], `gap_${n.id}`));
@@ -246,6 +282,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   shuffle: exportShuffle,
   sigmoid: exportSigmoid,
   mul: exportMul,
+  act: exportAct,
 };
 
 /** Build the ONNX model of a network. */

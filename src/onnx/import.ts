@@ -7,7 +7,8 @@
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
  * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
- * average pool that layers read is the (N, C, 1, 1) map), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU (opset 20's Gelu, or
+ * the Div/Erf/Add/Mul chain torch.onnx writes) and nn.Mish (opset 18's Mish, or Softplus → Tanh → Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
@@ -39,6 +40,8 @@ import {
   type ITensorProto,
 } from './proto.js';
 import { quote } from '../util/quote.js';
+import { type ActChain, geluChain, mishChain } from './act-chains.js';
+import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
   /** Per-sample input shape [C, H, W] (the model's own when its dims are fixed). */
@@ -159,6 +162,12 @@ class ImportState {
 
   shapeOf(id: number): Shape {
     return this.b.shape(id);
+  }
+
+  /** The values of tensor `name` when it is a constant (for {@link ChainGraph}). */
+  constant(name: string): readonly number[] | undefined {
+    const v = this.env.get(name);
+    return v?.k === 'const' ? Array.from(tensorValues(v.t)) : undefined;
   }
 
   /** Indices of the nodes reading tensor `name`. */
@@ -461,6 +470,39 @@ function importPool(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.avgpool(x, k, stride, pad, include, ceil));
 }
 
+/** Imports a recognised activation chain as one `act` node (false when there is none). */
+function importChain(chain: ActChain | undefined, s: ImportState): boolean {
+  if (!chain) return false;
+  const v = s.env.get(chain.input);
+  if (v?.k !== 'ir' && v?.k !== 'gap') return false;
+  const x = v.k === 'gap' ? s.pooledMap(v.src) : v.id;
+  for (const i of chain.absorbed) s.absorbed.add(i);
+  s.setIr(chain.last, s.b.act(x, chain.fn));
+  return true;
+}
+
+/** Elu(alpha): nn.ELU(alpha), the file's float32 α read as the decimal it was written with. */
+function importElu(n: INodeProto, s: ImportState): void {
+  const alpha = float32Decimal(getFloat(n, 'alpha', 1));
+  if (!(alpha > 0 && Number.isFinite(alpha))) fail(`Elu ${n.name}: alpha ${alpha}; only a positive alpha has an IR op`);
+  s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'elu', alpha));
+}
+
+/** Selu with PyTorch's (and ONNX's default) α and γ: nn.SELU. */
+function importSelu(n: INodeProto, s: ImportState): void {
+  const [alpha, gamma] = [getFloat(n, 'alpha', SELU_ALPHA), getFloat(n, 'gamma', SELU_SCALE)];
+  if (Math.fround(alpha) !== Math.fround(SELU_ALPHA) || Math.fround(gamma) !== Math.fround(SELU_SCALE))
+    fail(`Selu ${n.name} (alpha ${alpha}, gamma ${gamma}): only nn.SELU's constants have an IR op`);
+  s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'selu'));
+}
+
+/** Gelu (opset 20): nn.GELU(); its tanh approximation has no IR op. */
+function importGelu(n: INodeProto, s: ImportState): void {
+  const approx = getString(n, 'approximate') ?? 'none';
+  if (approx !== 'none') fail(`Gelu ${n.name}: approximate=${quote(approx)}; only the exact (erf) GELU has an IR op`);
+  s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'gelu'));
+}
+
 /** A zero Pad on H, W only: kept as a pending value that the next AveragePool/Conv absorbs. */
 function importPad(n: INodeProto, s: ImportState): void {
   // a zero Pad of a zero-padded map (F.pad, then a pool whose own padding PyTorch exports as a Pad) adds up
@@ -513,7 +555,10 @@ function importMul(n: INodeProto, s: ImportState): void {
         ? [c.id, a.t]
         : fail('Mul of a constant and a tensor that is not a feature map');
   const kv = tensorValues(k);
-  if (kv.length !== 1 || kv[0] !== 0) fail('Mul by a constant other than 0');
+  if (kv.length !== 1 || kv[0] !== 0) {
+    if (importChain(geluChain(s, n), s)) return;
+    fail('Mul by a constant other than 0');
+  }
   const shape = s.shapeOf(x);
   if (shape.length !== 3) fail('Mul by 0 of a flat tensor');
   s.setIr(n, s.b.zero(shape));
@@ -770,6 +815,13 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   },
   Clip: importClip,
   LeakyRelu: importLeakyRelu,
+  Tanh: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'tanh')),
+  Elu: importElu,
+  Selu: importSelu,
+  // nn.Mish as torch.onnx writes it (Softplus → Tanh → Mul with x), else nn.Softplus()
+  Softplus: (n, s) => void (importChain(mishChain(s, n), s) || s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'softplus'))),
+  Gelu: importGelu,
+  Mish: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'mish')),
   Conv: importConv,
   BatchNormalization: importBatchNorm,
   AveragePool: importPool,
@@ -786,7 +838,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     s.set(n, v);
   },
   Sub: (n, s) => void (shapeArithmetic(n, s) || fail(`Sub ${n.name} of tensors`)),
-  Div: (n, s) => void (shapeArithmetic(n, s) || fail(`Div ${n.name} of tensors`)),
+  // nn.GELU as torch.onnx writes it starts with x / √2
+  Div: (n, s) => void (shapeArithmetic(n, s) || importChain(geluChain(s, n), s) || fail(`Div ${n.name} of tensors`)),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
   Gather: importGather,
@@ -852,10 +905,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
 const OP_HINTS: Readonly<Record<string, string>> = {
-  Erf: ' (nn.GELU)',
-  Tanh: ' (nn.Tanh)',
-  Elu: ' (nn.ELU)',
-  Softplus: ' (nn.Softplus, or the inside of nn.Mish)',
+  Erf: ' (nn.GELU imports only as torch.onnx writes it: x·(1 + erf(x/√2))·½)',
+  Pow: " (nn.GELU(approximate='tanh') has no IR op)",
+  Celu: ' (nn.CELU)',
 };
 
 /** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */

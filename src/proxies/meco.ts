@@ -3,7 +3,8 @@
  * (by protocol) a single image; for every module output of sample 0 with channels × positions, the Pearson
  * correlation of the channels (NaN/Inf entries set to 0), and its smallest eigenvalue; S = Σ over modules.
  *
- * Modules here are the IR ops PyTorch implements as modules: conv, BN, ReLU, avg/max pool (4-D outputs).
+ * Modules here are the IR ops PyTorch implements as modules: conv, BN, ReLU, avg/max pool, the smooth activations
+ * (nn.GELU, nn.Tanh, nn.ELU, nn.SELU, nn.Softplus, nn.Mish: one `act` node each), gates and products (4-D outputs).
  * Functional additions/concatenations are not hooked, nor are container modules (the official hook on every
  * `named_modules()` entry also fires on containers, e.g. an NB201 cell, counting their outputs again — the IR
  * has no module tree, so networks built from flat modules match exactly). 2-D outputs (linear, pooled) give a
@@ -16,7 +17,7 @@ import { reluKind } from '../ir/ops.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
-const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool', 'sigmoid', 'mul']);
+const HOOKED = new Set(['conv', 'bn', 'relu', 'avgpool', 'maxpool', 'sigmoid', 'mul', 'act']);
 
 /**
  * Whether sigmoid node `id` is the inside of an `nn.SiLU` / `nn.Hardswish` (x ⊙ σ(x): a product of its own input):

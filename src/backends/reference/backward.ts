@@ -24,6 +24,7 @@ import {
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
@@ -157,6 +158,10 @@ function nodeVjp(
     case 'sigmoid': {
       const y = rec.out!;
       return [dy.map((d, i) => d * sigmoidSlope(y[i]!, n.hard))];
+    }
+    case 'act': {
+      const x = tape.records[n.inputs[0]!]!.out!;
+      return [dy.map((d, i) => d * actSlope(x[i]!, n))];
     }
     case 'mul':
       return mulBackward(tape, n, dy);

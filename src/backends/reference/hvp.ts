@@ -30,7 +30,8 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
-import { bnMap, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { bnMap, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { actCurve, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
@@ -71,7 +72,7 @@ export function lossHessianVector(
   const { loss, dlogits } = crossEntropy(tape.logits, labels, classes);
   const layers = weighted(tape);
   const needDy = net.nodes.filter(
-    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul'].includes(n.op),
+    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul', 'act'].includes(n.op),
   );
   const primal = backward(tape, {
     seeds: new Map([[net.output, dlogits]]),
@@ -146,6 +147,9 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         if (rin) r[n.id] = rin.map((d, i) => d * sigmoidSlope(y[i]!, n.hard));
         break;
       }
+      case 'act':
+        if (rin) r[n.id] = rin.map((d, i) => d * actSlope(x![i]!, n));
+        break;
       case 'mul': {
         // R(a ⊙ g) = Ra ⊙ g + a ⊙ Rg
         const [a, g] = n.inputs.map((j) => records[j]!.out!) as [F64, F64];
@@ -299,6 +303,21 @@ function sigmoidCotangentTangent(n: IRNode, y: F64, g: F64, r: F64 | undefined, 
   return t;
 }
 
+/** R(dx) of a smooth activation at input x with cotangent g: R(g) ⊙ f'(x) + g ⊙ f''(x) Rx. */
+function actCotangentTangent(
+  n: NodeOf<'act'>,
+  x: F64,
+  g: F64,
+  r: F64 | undefined,
+  rx: F64 | undefined,
+): F64 | undefined {
+  if (!r && !rx) return undefined;
+  const t = new Float64Array(x.length);
+  for (let i = 0; i < t.length; i++)
+    t[i] = (r ? r[i]! * actSlope(x[i]!, n) : 0) + (rx ? g[i]! * actCurve(x[i]!, n) * rx[i]! : 0);
+  return t;
+}
+
 /**
  * R of a product's input cotangents (da = dy ⊙ g, dg = Σ_plane dy ⊙ a): R(da) = R(dy) ⊙ g + dy ⊙ Rg and
  * R(dg) = Σ R(dy) ⊙ a + Σ dy ⊙ Ra.
@@ -373,6 +392,9 @@ function tangentBackward(
         break;
       case 'sigmoid':
         give(0, sigmoidCotangentTangent(n, records[id]!.out!, dy.get(id)!, r, rx[id]));
+        break;
+      case 'act':
+        give(0, actCotangentTangent(n, x!, dy.get(id)!, r, rx[n.inputs[0]!]));
         break;
       case 'mul': {
         const [da, dg] = mulCotangentTangent(tape, n, dy.get(id)!, r, rx);

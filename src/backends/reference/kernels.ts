@@ -2,6 +2,7 @@ import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
 import { bnEps, bnMap, type NodeOf, numel, reluValue, sigmoidValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
+import { actValue } from '../../ir/activations.js';
 import {
   avgPoolInto,
   bnTrainInto,
@@ -144,6 +145,11 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   sigmoid: (n, { xs, out }) => {
     const x = xs[0]!;
     for (let i = 0; i < out.length; i++) out[i] = sigmoidValue(x[i]!, n.hard);
+    return out;
+  },
+  act: (n, { xs, out }) => {
+    const x = xs[0]!;
+    for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, n);
     return out;
   },
   mul: (_n, { xs, inShape, out }) => {

@@ -8,6 +8,7 @@ import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.j
 import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { bnEps, bnMap, reluValue, sigmoidValue } from '../../ir/ops.js';
+import { actValue } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -70,6 +71,8 @@ function savedOutputs(net: Network, paramGrads: boolean): Uint8Array {
   for (const n of net.nodes) {
     if (n.op === 'relu' || n.op === 'sigmoid') save[n.id] = 1;
     if (n.op === 'mul') for (const j of n.inputs) save[j] = 1;
+    // a smooth activation's derivatives are read off its input
+    if (n.op === 'act') save[n.inputs[0]!] = 1;
     if (paramGrads && (n.op === 'conv' || n.op === 'linear')) save[n.inputs[0]!] = 1;
   }
   return save;
@@ -200,6 +203,8 @@ function evalNode(
     }
     case 'sigmoid':
       return x!.map((v) => sigmoidValue(v, n.hard));
+    case 'act':
+      return x!.map((v) => actValue(v, n));
     case 'mul': {
       const y = new Float64Array(x!.length);
       mulInto(x!, vals[n.inputs[1]!]!, gatePlane(inShape(0), inShape(1)), y);

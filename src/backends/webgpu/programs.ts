@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BN_EPS, type ReluForm } from '../../ir/ops.js';
+import { ACT_FNS, type ActForm } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
 
 /**
@@ -117,6 +118,12 @@ export function batchnormProgram(eps: number): ProgramSpec {
 /** The element-wise program of a sigmoid gate (the ReLU program's logistic or hard form). */
 export function sigmoidProgram(hard: boolean | undefined): ProgramSpec {
   return { ...PROGRAMS.relu, name: hard ? 'hardsigmoid' : 'sigmoid', constants: { SIGMOID: hard ? 2 : 1 } };
+}
+
+/** The element-wise program of a smooth activation (the ReLU program's ACT form: one pipeline per function, α). */
+export function actProgram(n: ActForm): ProgramSpec {
+  const code = ACT_FNS.indexOf(n.fn) + 1;
+  return { ...PROGRAMS.relu, name: `act_${n.fn}`, constants: { ACT: code, ALPHA: n.alpha ?? 1 } };
 }
 
 /** The product of two tensors, the second broadcast over planes of `plane` elements (the add program's MUL form). */

@@ -1,0 +1,155 @@
+/**
+ * The smooth activations of the `act` op, in float64, as PyTorch's CPU kernels define them: each function's value,
+ * its derivative (the factor PyTorch's `*_backward` multiplies the cotangent by) and its second derivative (what
+ * GraSP's double backward needs). All three are read off the op's input x. The native engine holds the same
+ * formulas (`native/activations.h`); the float32 kernels there follow PyTorch's float32 expressions.
+ */
+import type { ActFn } from './types.js';
+
+/** The functions of the `act` op, in attribute-code order. */
+export const ACT_FNS: readonly ActFn[] = ['tanh', 'elu', 'selu', 'softplus', 'gelu', 'mish'];
+
+/** The PyTorch module each function is, for messages and docs. */
+export const ACT_MODULES: { readonly [K in ActFn]: string } = {
+  tanh: 'nn.Tanh',
+  elu: 'nn.ELU',
+  selu: 'nn.SELU',
+  softplus: 'nn.Softplus',
+  gelu: 'nn.GELU',
+  mish: 'nn.Mish',
+};
+
+/** nn.SELU's constants (PyTorch's, as in the SELU paper). */
+export const SELU_ALPHA = 1.6732632423543772;
+export const SELU_SCALE = 1.0507009873554805;
+/** nn.Softplus's default threshold (β = 1): the identity above it. */
+export const SOFTPLUS_THRESHOLD = 20;
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
+const INV_SQRT_PI = 0.5641895835477563; // 1/√π
+
+/** The attributes an activation is computed from (ELU's α; 1 when absent). */
+export interface ActForm {
+  readonly fn: ActFn;
+  readonly alpha?: number | undefined;
+}
+
+/**
+ * erfc(z) in float64 (JavaScript has no erf): 1 − erf by its positive series e^{−z²}·Σ (2z²)ⁿ z / (2n+1)!! below
+ * |z| = 1.2 (no cancellation inside the sum), the continued fraction of erfc beyond (modified Lentz, ≤ 134 terms);
+ * within 5e-15 of libm's erfc over [−8, 8].
+ */
+export function erfc(z: number): number {
+  if (Number.isNaN(z)) return z;
+  if (z < 0) return 2 - erfc(-z);
+  if (z < 1.2) {
+    const z2 = z * z;
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 200 && term > 1e-17 * sum; n++) {
+      term *= (2 * z2) / (2 * n + 1);
+      sum += term;
+    }
+    return 1 - 2 * INV_SQRT_PI * Math.exp(-z2) * sum;
+  }
+  if (z > 27) return 0; // e^{−z²} underflows
+  // g = z + (1/2)/(z + 1/(z + (3/2)/(z + ...))): erfc = e^{−z²} / (√π g)
+  const tiny = 1e-300;
+  let f = z;
+  let c = z;
+  let d = 0;
+  for (let j = 1; j < 5000; j++) {
+    const a = j / 2;
+    d = z + a * d;
+    d = d === 0 ? tiny : d;
+    c = z + a / c;
+    c = c === 0 ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return (INV_SQRT_PI * Math.exp(-z * z)) / f;
+}
+
+/** Φ(x), the standard normal CDF: GELU's gate. */
+export function normalCdf(x: number): number {
+  return 0.5 * erfc(-x * SQRT1_2);
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+function softplus(x: number): number {
+  return x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
+}
+
+/** The activation's output at x (NaN propagates). */
+export function actValue(x: number, a: ActForm): number {
+  switch (a.fn) {
+    case 'tanh':
+      return Math.tanh(x);
+    case 'elu':
+      return x > 0 ? x : (a.alpha ?? 1) * Math.expm1(x);
+    case 'selu':
+      return SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x));
+    case 'softplus':
+      return softplus(x);
+    case 'gelu':
+      return x * normalCdf(x);
+    case 'mish':
+      // PyTorch's mish has no threshold: x · tanh(log1p(eˣ))
+      return x * Math.tanh(Math.log1p(Math.exp(x)));
+  }
+}
+
+/** Its derivative at x, PyTorch's backward rule (ELU / SELU at x = 0: the left branch, α·e⁰). */
+export function actSlope(x: number, a: ActForm): number {
+  switch (a.fn) {
+    case 'tanh': {
+      const t = Math.tanh(x);
+      return 1 - t * t;
+    }
+    case 'elu':
+      return x > 0 ? 1 : (a.alpha ?? 1) * Math.exp(x);
+    case 'selu':
+      return SELU_SCALE * (x > 0 ? 1 : SELU_ALPHA * Math.exp(x));
+    case 'softplus':
+      return x > SOFTPLUS_THRESHOLD ? 1 : sigmoid(x);
+    case 'gelu':
+      return normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+    case 'mish': {
+      const t = Math.tanh(Math.log1p(Math.exp(x)));
+      return t + x * sigmoid(x) * (1 - t * t);
+    }
+  }
+}
+
+/** Its second derivative at x (0 on the linear branches). */
+export function actCurve(x: number, a: ActForm): number {
+  switch (a.fn) {
+    case 'tanh': {
+      const t = Math.tanh(x);
+      return -2 * t * (1 - t * t);
+    }
+    case 'elu':
+      return x > 0 ? 0 : (a.alpha ?? 1) * Math.exp(x);
+    case 'selu':
+      return x > 0 ? 0 : SELU_SCALE * SELU_ALPHA * Math.exp(x);
+    case 'softplus': {
+      if (x > SOFTPLUS_THRESHOLD) return 0;
+      const s = sigmoid(x);
+      return s * (1 - s);
+    }
+    case 'gelu':
+      return INV_SQRT_2PI * Math.exp(-0.5 * x * x) * (2 - x * x);
+    case 'mish': {
+      // y' = t + x s (1 − t²) with t = tanh(softplus x), s = σ(x), t' = s (1 − t²)
+      const t = Math.tanh(Math.log1p(Math.exp(x)));
+      const s = sigmoid(x);
+      return s * (1 - t * t) * (2 + x * (1 - s) - 2 * x * s * t);
+    }
+  }
+}
