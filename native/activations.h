@@ -4,7 +4,6 @@
 // float32 CPU expressions (so a float32 pass rounds as the official code does); the double ones the reference's.
 
 #include <cmath>
-#include <type_traits>
 
 #include "ir.h"
 
@@ -15,6 +14,9 @@ inline constexpr double kSeluAlpha = 1.6732632423543772;
 inline constexpr double kSeluScale = 1.0507009873554805;
 inline constexpr double kSoftplusThreshold = 20;
 inline constexpr double kInvSqrt2Pi = 0.3989422804014327;
+// GELU's tanh approximation: 1/2 x (1 + tanh(beta (x + kappa x^3))), PyTorch's kBeta and kKappa
+inline constexpr double kGeluBeta = 0.7978845608028654;
+inline constexpr double kGeluKappa = 0.044715;
 
 // The logistic, for the derivatives of softplus and Mish.
 template <typename T>
@@ -22,12 +24,17 @@ inline T logistic(T x) {
   return T(1) / (T(1) + std::exp(-x));
 }
 
-// Phi(x), the standard normal CDF, through erfc in double (no cancellation for negative x), through erf in float
-// as PyTorch's float32 gelu writes it.
+// Phi(x), the standard normal CDF, as PyTorch's gelu writes it: (1 + erf(x / sqrt 2)) / 2.
 template <typename T>
 inline T normalCdf(T x) {
-  if constexpr (std::is_same_v<T, double>) return 0.5 * std::erfc(-x * M_SQRT1_2);
-  else return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+  return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+}
+
+// 1 - tanh^2(u) without cancellation: 4e / (1 + e)^2, e = exp(-2|u|) (sech2 in src/ir/activations.ts).
+template <typename T>
+inline T sech2(T u) {
+  const T e = std::exp(T(-2) * std::abs(u));
+  return T(4) * e / ((T(1) + e) * (T(1) + e));
 }
 
 template <typename T>
@@ -39,6 +46,7 @@ inline T actValue(const Node& n, T x) {
     case ActFn::Softplus: return x > T(kSoftplusThreshold) ? x : std::log1p(std::exp(x));
     case ActFn::Gelu: return x * normalCdf(x);
     case ActFn::Mish: return x * std::tanh(std::log1p(std::exp(x)));
+    case ActFn::GeluTanh: return T(0.5) * x * (T(1) + std::tanh(T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x)));
   }
   return x;
 }
@@ -47,17 +55,18 @@ inline T actValue(const Node& n, T x) {
 template <typename T>
 inline T actSlope(const Node& n, T x) {
   switch (n.act) {
-    case ActFn::Tanh: {
-      const T t = std::tanh(x);
-      return T(1) - t * t;
-    }
+    case ActFn::Tanh: return sech2(x);
     case ActFn::Elu: return x > T(0) ? T(1) : T(n.alpha) * std::exp(x);
     case ActFn::Selu: return T(kSeluScale) * (x > T(0) ? T(1) : T(kSeluAlpha) * std::exp(x));
     case ActFn::Softplus: return x > T(kSoftplusThreshold) ? T(1) : logistic(x);
     case ActFn::Gelu: return normalCdf(x) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
     case ActFn::Mish: {
-      const T t = std::tanh(std::log1p(std::exp(x)));
-      return t + x * logistic(x) * (T(1) - t * t);
+      const T sp = std::log1p(std::exp(x));
+      return std::tanh(sp) + x * logistic(x) * sech2(sp);
+    }
+    case ActFn::GeluTanh: {
+      const T u = T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x);
+      return T(0.5) * (T(1) + std::tanh(u)) + T(0.5) * x * sech2(u) * T(kGeluBeta) * (T(1) + T(3 * kGeluKappa) * x * x);
     }
   }
   return T(1);
@@ -67,22 +76,29 @@ inline T actSlope(const Node& n, T x) {
 template <typename T>
 inline T actCurve(const Node& n, T x) {
   switch (n.act) {
-    case ActFn::Tanh: {
-      const T t = std::tanh(x);
-      return T(-2) * t * (T(1) - t * t);
-    }
-    case ActFn::Elu: return x > T(0) ? T(0) : T(n.alpha) * std::exp(x);
-    case ActFn::Selu: return x > T(0) ? T(0) : T(kSeluScale * kSeluAlpha) * std::exp(x);
+    case ActFn::Tanh: return T(-2) * std::tanh(x) * sech2(x);
+    // PyTorch's elu_double_backward: the exponential branch below 0 only (0 at x = 0, where the slope is alpha)
+    case ActFn::Elu: return x < T(0) ? T(n.alpha) * std::exp(x) : T(0);
+    case ActFn::Selu: return x < T(0) ? T(kSeluScale * kSeluAlpha) * std::exp(x) : T(0);
     case ActFn::Softplus: {
-      if (x > T(kSoftplusThreshold)) return T(0);
+      // PyTorch's softplus_double_backward: below the threshold only
+      if (!(x < T(kSoftplusThreshold))) return T(0);
       const T s = logistic(x);
       return s * (T(1) - s);
     }
     case ActFn::Gelu: return T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x) * (T(2) - x * x);
     case ActFn::Mish: {
-      const T t = std::tanh(std::log1p(std::exp(x)));
+      const T sp = std::log1p(std::exp(x));
+      const T t = std::tanh(sp);
       const T s = logistic(x);
-      return s * (T(1) - t * t) * (T(2) + x * (T(1) - s) - T(2) * x * s * t);
+      return s * sech2(sp) * (T(2) + x * (T(1) - s) - T(2) * x * s * t);
+    }
+    case ActFn::GeluTanh: {
+      const T u = T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x);
+      const T t = std::tanh(u);
+      const T du = T(kGeluBeta) * (T(1) + T(3 * kGeluKappa) * x * x);
+      const T d2u = T(6 * kGeluBeta * kGeluKappa) * x;
+      return sech2(u) * (du + T(0.5) * x * (d2u - T(2) * t * du * du));
     }
   }
   return T(0);

@@ -16,8 +16,8 @@ namespace swapnas {
 const char* opName(Op op);
 
 // The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
-enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish };
-inline constexpr int kActFnCount = 6;
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh };
+inline constexpr int kActFnCount = 7;
 
 struct Node {
   Op op = Op::Input;

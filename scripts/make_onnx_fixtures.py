@@ -390,7 +390,7 @@ class GateNet(nn.Module):
 
 
 class ActNet(nn.Module):
-    """Smooth activations as modules (GELU, Tanh, ELU(0.5), SELU, Softplus, Mish) between conv-BN layers, with
+    """Smooth activations as modules (GELU, Tanh, ELU(0.5), SELU, Softplus, Mish, GELU's tanh form) between conv-BN layers, with
     nn.ReLUs after them: the official SWAP code records only the nn.ReLU outputs."""
 
     def __init__(self):
@@ -405,13 +405,14 @@ class ActNet(nn.Module):
         self.e = cbn(16, 16, nn.SELU())
         self.f = cbn(16, 16, nn.Softplus())
         self.g = cbn(16, 16, nn.Mish())
+        self.t = cbn(16, 16, nn.GELU(approximate="tanh"))
         self.h = cbn(16, 16, nn.ReLU())
         self.fc = nn.Linear(16, 10)
 
     def forward(self, x):
         x = self.a(self.stem(x))
         x = self.d(x + self.c(self.b(x)))
-        return self.fc(self.h(self.g(self.f(self.e(x)))).mean(dim=(2, 3)))
+        return self.fc(self.h(self.t(self.g(self.f(self.e(x))))).mean(dim=(2, 3)))
 
 
 class ShuffleNet(nn.Module):
@@ -542,7 +543,7 @@ def main():
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
         ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
         ("actnet", ActNet, 13, 15,
-         "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
+         "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)

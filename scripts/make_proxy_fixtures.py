@@ -404,7 +404,8 @@ class MobileV3ish(InvertedResiduals):
 
 class ActsNet(PooledHead, nn.Module):
     """Smooth activation modules: a conv-BN-GELU stem; a residual block of conv-BN-Tanh and conv-BN-ELU(0.5); a
-    strided conv-BN-Mish; a 1x1 conv-BN-Softplus; a conv-BN-SELU; a conv-BN-ReLU (an nn.ReLU for SWAP and nwot);
+    strided conv-BN-Mish; a 1x1 conv-BN-Softplus; a conv-BN-SELU; a 1x1 conv-BN-GELU(approximate='tanh'); a
+    conv-BN-ReLU (an nn.ReLU for SWAP and nwot);
     GAP and Linear. MeCo hooks every module; NASLib's nwot and SWAP only the nn.ReLU."""
 
     def __init__(self, classes=10, c=8):
@@ -419,6 +420,7 @@ class ActsNet(PooledHead, nn.Module):
         cbn("down", c, 2 * c, 3, nn.Mish(), 2)
         cbn("p", 2 * c, 2 * c, 1, nn.Softplus())
         cbn("q", 2 * c, 2 * c, 3, nn.SELU())
+        cbn("t", 2 * c, 2 * c, 1, nn.GELU(approximate="tanh"))
         cbn("r", 2 * c, 2 * c, 3, nn.ReLU())
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(2 * c, classes)
@@ -429,7 +431,7 @@ class ActsNet(PooledHead, nn.Module):
     def features(self, x):
         f0 = self.unit("stem", x)
         f1 = f0 + self.unit("b", self.unit("a", f0))
-        f2 = self.unit("r", self.unit("q", self.unit("p", self.unit("down", f1))))
+        f2 = self.unit("r", self.unit("t", self.unit("q", self.unit("p", self.unit("down", f1)))))
         return [f0, f1, f2], f2
 
 

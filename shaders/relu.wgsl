@@ -9,7 +9,7 @@ override SLOPE: f32 = 0.01;
 // 1: the logistic sigmoid 1 / (1 + e^-x); 2: PyTorch's hardsigmoid, clamp(x / 6 + 1/2, 0, 1) (no ReLU then)
 override SIGMOID: u32 = 0u;
 // A smooth activation (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
-// 3 SELU, 4 softplus, 5 GELU, 6 Mish
+// 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation
 override ACT: u32 = 0u;
 override ALPHA: f32 = 1.0;
 
@@ -18,9 +18,19 @@ fn tanh_safe(x: f32) -> f32 {
   return select(sign(x), tanh(x), abs(x) < 15.0);
 }
 
+// log(1 + z) without losing a small z (WGSL has no log1p): z (1 - z / 2) below 1e-4, relative error < 4e-9
+fn log1p_small(z: f32) -> f32 {
+  return select(log(1.0 + z), z * (1.0 - 0.5 * z), z < 1e-4);
+}
+
+// e^x - 1 without cancellation near 0 (WGSL has no expm1): its series below |x| = 1e-3, relative error < 5e-11
+fn expm1_small(x: f32) -> f32 {
+  return select(exp(x) - 1.0, x * (1.0 + x * (0.5 + x / 6.0)), abs(x) < 1e-3);
+}
+
 // log(1 + e^x) as PyTorch's softplus (the identity above its threshold 20)
 fn softplus(x: f32) -> f32 {
-  return select(max(x, 0.0) + log(1.0 + exp(-abs(x))), x, x > 20.0);
+  return select(max(x, 0.0) + log1p_small(exp(-abs(x))), x, x > 20.0);
 }
 
 // erf(x): WGSL has none. Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7 (float32 rounding of its value)
@@ -34,11 +44,12 @@ fn erf_approx(x: f32) -> f32 {
 fn act(x: f32) -> f32 {
   switch ACT {
     case 1u: { return tanh_safe(x); }
-    case 2u: { return select(ALPHA * (exp(x) - 1.0), x, x > 0.0); }
-    case 3u: { return 1.0507009873554805 * select(1.6732632423543772 * (exp(x) - 1.0), x, x > 0.0); }
+    case 2u: { return select(ALPHA * expm1_small(x), x, x > 0.0); }
+    case 3u: { return 1.0507009873554805 * select(1.6732632423543772 * expm1_small(x), x, x > 0.0); }
     case 4u: { return softplus(x); }
     case 5u: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
-    default: { return x * tanh_safe(softplus(x)); }
+    case 6u: { return x * tanh_safe(softplus(x)); }
+    default: { return 0.5 * x * (1.0 + tanh_safe(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
   }
 }
 

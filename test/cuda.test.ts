@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EVERY_ACT } from './helpers.js';
 import { loadAddon, packageRoot } from '../src/native/loader.js';
 import { NativeBackend, nativeProvider } from '../src/backends/native/index.js';
 import { type CudaBackend, cudaProvider, probeCuda, type CudaAddon } from '../src/backends/cuda/index.js';
@@ -13,6 +14,7 @@ import { Rng } from '../src/util/rng.js';
 import { formatNb201, parseNb201, sampleNb201 } from '../src/spaces/nb201/genotype.js';
 import { buildNb201Network } from '../src/spaces/nb201/network.js';
 import type { Network } from '../src/ir/types.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`cuda tests need the addon: ${load.reason}`);
@@ -160,6 +162,21 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
         console.log(`${archs[i]} seed ${r}: native ${w}, cuda ${got[i]![r]}`);
         expect(withinRule(got[i]![r]!, w), `${archs[i]} seed ${r}: cuda ${got[i]![r]}, native ${w}`).toBe(true);
       }),
+    );
+  });
+
+  it('gates and smooth activations (SiLU, Hardswish, SE, GELU, Tanh, ELU, SELU, Softplus, Mish, GELU tanh)', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const c = b.bn(b.conv(b.input, 6, 3, { pad: 1 }));
+    const silu = b.relu(b.mul(c, b.sigmoid(c, false)));
+    const gate = b.sigmoid(b.conv(b.relu(b.conv(b.gap(silu, true), 3, 1, { bias: true })), 6, 1), true);
+    let x = b.mul(silu, gate);
+    for (const [fn, alpha] of EVERY_ACT) x = b.relu(b.act(b.bn(b.conv(x, 6, 3, { pad: 1 })), fn, alpha));
+    const net = b.finish(b.linear(b.gap(x), 5));
+    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 77), seeds, threads: 2 };
+    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
+    want[0]!.forEach((w, r) =>
+      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
     );
   });
 

@@ -117,14 +117,14 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'gates', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gates' }) });
   }
   {
-    // smooth activations (GELU, Tanh, ELU(0.7), SELU, Softplus, Mish) on maps and on flat features, one on a residual
+    // smooth activations (GELU, Tanh, ELU(0.7), SELU, Softplus, Mish; GELU's tanh form) on maps and flat features, one on a residual
     const b = new GraphBuilder([3, 5, 5]);
     const g = b.act(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), 'gelu');
     const t = b.act(b.conv(g, 4, 3, { pad: 1, bias: true }), 'tanh');
     const e = b.act(b.bn(b.conv(b.add([g, t]), 6, 3)), 'elu', 0.7); // 3x3
     const s = b.act(b.bn(b.conv(e, 6, 1)), 'selu');
     const m = b.act(b.conv(b.act(b.bn(b.conv(s, 6, 3, { pad: 1 })), 'softplus'), 6, 1, { bias: true }), 'mish');
-    const h = b.act(b.linear(b.gap(m), 5, true), 'gelu');
+    const h = b.act(b.act(b.linear(b.gap(m), 5, true), 'gelu'), 'gelu_tanh');
     out.push({
       name: 'smooth-acts',
       net: b.finish(b.linear(b.act(h, 'tanh'), 3, true), { space: 'test', arch: 'acts' }),

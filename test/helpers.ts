@@ -1,3 +1,4 @@
+import type { ActFn } from '../src/ir/types.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,3 +39,14 @@ export function writeOnnxModel(m: ReturnType<typeof decodeModel>, name = 'm.onnx
   writeFileSync(file, encodeModel(m));
   return file;
 }
+
+/** Every smooth activation of the `act` op, with ELU's α where a test gives one (GELU and Mish export as chains). */
+export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
+  ['gelu'],
+  ['tanh'],
+  ['elu', 0.5],
+  ['selu'],
+  ['softplus'],
+  ['mish'],
+  ['gelu_tanh'],
+];

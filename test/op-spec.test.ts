@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EVERY_ACT } from './helpers.js';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { HEADER_PATH, renderNativeOpsHeader } from '../scripts/gen-native-ops.mjs';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -34,8 +35,7 @@ function everyOp(): Network {
   const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   let a = se;
-  for (const [fn, alpha] of [['gelu'], ['tanh'], ['elu', 0.5], ['selu'], ['softplus'], ['mish']] as const)
-    a = b.act(a, fn, alpha);
+  for (const [fn, alpha] of EVERY_ACT) a = b.act(a, fn, alpha);
   return b.finish(b.linear(b.gap(a), 10));
 }
 
@@ -184,7 +184,7 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
   describe('smooth activations: the forms PyTorch exporters write', () => {
     /** A conv-BN map through one activation, exported; `edit` changes the ONNX nodes before the import. */
     const actNet = (
-      fn: 'gelu' | 'mish' | 'elu' | 'selu' | 'softplus',
+      fn: 'gelu' | 'mish' | 'elu' | 'selu' | 'softplus' | 'gelu_tanh',
       edit: (m: ReturnType<typeof decodeModel>) => void,
     ) => {
       const b = new GraphBuilder([3, 8, 8]);
@@ -222,7 +222,7 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
           const last = ns.length - 1 - [...ns].reverse().findIndex((n) => n.name?.startsWith('act_'));
           const one = {
             opType: fn === 'gelu' ? 'Gelu' : 'Mish',
-            input: [ns[first]!.input![0]!],
+            input: [ns.find((n) => n.name?.startsWith('act_') && n.opType !== 'Constant')!.input![0]!],
             output: ns[last]!.output,
             name: 'act_one',
           };
@@ -230,21 +230,25 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
         });
         expect(r.ok && r.network.nodes, fn).toEqual(net.nodes);
       }
-      const tanhGelu = actNet('gelu', (m) => {
-        const ns = nodesOf(m);
-        const first = ns.findIndex((n) => n.name?.startsWith('act_'));
-        const last = ns.length - 1 - [...ns].reverse().findIndex((n) => n.name?.startsWith('act_'));
-        ns.splice(first, last - first + 1, {
-          opType: 'Gelu',
-          input: [ns[first]!.input![0]!],
-          output: ns[last]!.output,
-          name: 'act_tanh',
-          attribute: [{ name: 'approximate', type: 3, s: new TextEncoder().encode('tanh') }],
-        });
-      });
-      expect(tanhGelu.r).toMatchObject({
+      // opset 20's Gelu with approximate='tanh' is nn.GELU(approximate='tanh'); another approximation is refused
+      const opset20 = (approximate: string) =>
+        actNet('gelu', (m) => {
+          const ns = nodesOf(m);
+          const first = ns.findIndex((n) => n.name?.startsWith('act_'));
+          const last = ns.length - 1 - [...ns].reverse().findIndex((n) => n.name?.startsWith('act_'));
+          ns.splice(first, last - first + 1, {
+            opType: 'Gelu',
+            input: [ns.find((n) => n.name?.startsWith('act_') && n.opType !== 'Constant')!.input![0]!],
+            output: ns[last]!.output,
+            name: 'act_tanh',
+            attribute: [{ name: 'approximate', type: 3, s: new TextEncoder().encode(approximate) }],
+          });
+        }).r;
+      const tanhGelu = opset20('tanh');
+      expect(tanhGelu.ok && tanhGelu.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'gelu_tanh' });
+      expect(opset20('cubic')).toMatchObject({
         ok: false,
-        reason: expect.stringMatching(/approximate="?tanh"?; only the exact/),
+        reason: expect.stringMatching(/approximate="?cubic"? is not ONNX's/),
       });
       const shared = actNet('gelu', (m) => {
         const ns = nodesOf(m);
@@ -253,6 +257,56 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
         mul.input = [mul.input![0]!, erf.output![0]!]; // ½ replaced by the erf itself: no longer nn.GELU
       });
       expect(shared.r.ok).toBe(false);
+    });
+
+    it("nn.GELU(approximate='tanh') as torch.onnx writes it, with each product's operands in either order", () => {
+      const { net, r } = actNet('gelu_tanh', () => {});
+      expect(r.ok && r.network.nodes).toEqual(net.nodes);
+      const swapped = actNet('gelu_tanh', (m) => {
+        for (const n of nodesOf(m)) if (n.name?.startsWith('act_') && n.input?.length === 2) n.input.reverse();
+      });
+      expect(swapped.r.ok && swapped.r.network.nodes).toEqual(net.nodes);
+      // κ read as 0.05: not the tanh approximation, and no other IR op reads it
+      const kappa = actNet('gelu_tanh', (m) => {
+        const k = nodesOf(m).find((n) => n.name?.endsWith('_kappa'))!.attribute![0]!.t!;
+        k.floatData = [0.05];
+        k.rawData = undefined;
+      });
+      expect(kappa.r.ok).toBe(false);
+    });
+
+    it('a chain with other constants, a shared or output inner tensor, or another operand is not the module', () => {
+      const setConst = (m: ReturnType<typeof decodeModel>, suffix: string, v: number) => {
+        const t = nodesOf(m).find((n) => n.name?.endsWith(suffix))!.attribute![0]!.t!;
+        t.floatData = [v];
+        t.rawData = undefined;
+      };
+      // erf(x/3), 2 + erf, ¼ instead of ½: refused, saying how nn.GELU imports
+      for (const [suffix, v] of [
+        ['_sqrt2', 3],
+        ['_one', 2],
+        ['_half', 0.25],
+      ] as const) {
+        const { r } = actNet('gelu', (m) => setConst(m, suffix, v));
+        expect(r, suffix).toMatchObject({
+          ok: false,
+          reason: expect.stringMatching(/nn\.GELU imports only as torch\.onnx/),
+        });
+      }
+      // the erf is also a graph output: something outside the module reads it
+      const exposed = actNet('gelu', (m) => {
+        m.graph!.output!.push({ name: nodesOf(m).find((n) => n.opType === 'Erf')!.output![0]! });
+      });
+      expect(exposed.r.ok).toBe(false);
+      // Softplus → Tanh → Mul by another tensor (the conv's output): no nn.Mish, three nodes of their own
+      const other = actNet('mish', (m) => {
+        const ns = nodesOf(m);
+        const conv = ns.find((n) => n.opType === 'Conv')!;
+        const mul = [...ns].reverse().find((n) => n.opType === 'Mul')!;
+        mul.input = [conv.output![0]!, mul.input![1]!];
+      });
+      const acts = other.r.ok ? other.r.network.nodes.filter((n) => n.op === 'act' || n.op === 'mul') : [];
+      expect(acts.map((n) => (n.op === 'act' ? n.fn : n.op))).toEqual(['softplus', 'tanh', 'mul']);
     });
 
     it("ELU's alpha is read back; SELU with other constants is refused; Softplus alone is nn.Softplus", () => {
@@ -264,6 +318,19 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
       expect(selu.r).toMatchObject({ ok: false, reason: expect.stringMatching(/only nn\.SELU's constants/) });
       const sp = actNet('softplus', () => {});
       expect(sp.r.ok && sp.r.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'softplus' });
+      // nn.Softplus(beta=2) as torch.onnx writes it, softplus(2x)/2: refused, saying so
+      const beta = actNet('softplus', (m) => {
+        const ns = nodesOf(m);
+        const at = ns.findIndex((n) => n.opType === 'Softplus');
+        const x = ns[at]!.input![0]!;
+        scalar(m, 'beta', 2);
+        ns.splice(at, 0, { opType: 'Mul', input: [x, 'beta'], output: ['scaled'], name: 'beta_mul' });
+        ns[at + 1]!.input = ['scaled'];
+      });
+      expect(beta.r).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/nn\.Softplus with beta ≠ 1 has no IR op/),
+      });
     });
   });
 

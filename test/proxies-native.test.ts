@@ -326,7 +326,9 @@ async function nativeEqualsReference(graph: string, seeds: [number, number], nam
   const nat = await runner.run(g, names, o);
   const ref = runProxies(g, names, o);
   for (const k of native) expect(nat.settings[k], k).toMatchObject({ engine: 'native' });
-  for (const k of names) close(k, nat.values[k]!.value, ref.values[k]!.value);
+  // ZiCo divides each weight's mean gradient by its spread over two 6-sample batches: the float32 passes move it by
+  // up to 2e-4 here (the official float32 ZiCo is 7e-4 from float64 on the acts fixture)
+  for (const k of names) close(k, nat.values[k]!.value, ref.values[k]!.value, k === 'zico' ? 2e-4 : 1e-4);
   return g;
 }
 

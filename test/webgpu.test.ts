@@ -377,7 +377,7 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     checkAgainstReference(net, batch, 4, await inspect(be, net, batch, 4, [hs, silu, gate, se], true));
   });
 
-  it('smooth activations (GELU, Tanh, ELU, SELU, Softplus, Mish) equal the reference', async () => {
+  it('smooth activations (GELU, Tanh, ELU, SELU, Softplus, Mish, GELU tanh) equal the reference', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const g = b.act(b.bn(b.conv(b.input, 6, 3, { pad: 1 })), 'gelu');
     const t = b.act(b.bn(b.conv(g, 6, 3, { pad: 1 })), 'tanh');
@@ -385,12 +385,13 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     const s = b.act(b.bn(b.conv(e, 6, 3, { pad: 1 })), 'selu');
     const p = b.act(b.bn(b.conv(s, 6, 1)), 'softplus');
     const m = b.act(b.bn(b.conv(p, 6, 3, { pad: 1 })), 'mish');
-    const r = b.relu(b.bn(b.conv(m, 6, 3, { pad: 1 })));
+    const gt = b.act(b.bn(b.conv(m, 6, 1)), 'gelu_tanh');
+    const r = b.relu(b.bn(b.conv(gt, 6, 3, { pad: 1 })));
     const net = b.finish(b.linear(b.gap(r), 5));
     const batch = gaussianBatch(12, 3, 8, 8, 9);
     const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [6] })) as [[number]];
     expect(count).toBe(referenceCount(net, batch, 6));
-    checkAgainstReference(net, batch, 6, await inspect(be, net, batch, 6, [g, t, e, s, p, m], true));
+    checkAgainstReference(net, batch, 6, await inspect(be, net, batch, 6, [g, t, e, s, p, m, gt], true));
   });
 
   it('a channel shuffle (ShuffleNetV2) equals the reference', async () => {

@@ -7,7 +7,7 @@
 import type { ActFn } from './types.js';
 
 /** The functions of the `act` op, in attribute-code order. */
-export const ACT_FNS: readonly ActFn[] = ['tanh', 'elu', 'selu', 'softplus', 'gelu', 'mish'];
+export const ACT_FNS: readonly ActFn[] = ['tanh', 'elu', 'selu', 'softplus', 'gelu', 'mish', 'gelu_tanh'];
 
 /** The PyTorch module each function is, for messages and docs. */
 export const ACT_MODULES: { readonly [K in ActFn]: string } = {
@@ -17,6 +17,7 @@ export const ACT_MODULES: { readonly [K in ActFn]: string } = {
   softplus: 'nn.Softplus',
   gelu: 'nn.GELU',
   mish: 'nn.Mish',
+  gelu_tanh: "nn.GELU(approximate='tanh')",
 };
 
 /** nn.SELU's constants (PyTorch's, as in the SELU paper). */
@@ -26,6 +27,9 @@ export const SELU_SCALE = 1.0507009873554805;
 export const SOFTPLUS_THRESHOLD = 20;
 
 const SQRT1_2 = Math.SQRT1_2;
+/** The tanh approximation of GELU: ½x(1 + tanh(β(x + κx³))), β = √(2/π) (PyTorch's kBeta, κ its kKappa). */
+export const GELU_TANH_BETA = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5;
+export const GELU_TANH_KAPPA = 0.044715;
 const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 const INV_SQRT_PI = 0.5641895835477563; // 1/√π
 
@@ -73,9 +77,20 @@ export function erfc(z: number): number {
   return (INV_SQRT_PI * Math.exp(-z * z)) / f;
 }
 
-/** Φ(x), the standard normal CDF: GELU's gate. */
+/** erf(x), rounded as libm's erf is (±1 exactly in the tails), from {@link erfc}. */
+function erf(x: number): number {
+  return x < 0 ? erfc(-x) - 1 : 1 - erfc(x);
+}
+
+/** Φ(x), the standard normal CDF (GELU's gate), as PyTorch writes it: ½(1 + erf(x/√2)), 0 below x ≈ −8.3. */
 export function normalCdf(x: number): number {
-  return 0.5 * erfc(-x * SQRT1_2);
+  return 0.5 * (1 + erf(x * SQRT1_2));
+}
+
+/** 1 − tanh²(u) without cancellation: 4e/(1 + e)² with e = e^{−2|u|} (tanh's derivative far into its tails). */
+function sech2(u: number): number {
+  const e = Math.exp(-2 * Math.abs(u));
+  return (4 * e) / ((1 + e) * (1 + e));
 }
 
 function sigmoid(x: number): number {
@@ -102,16 +117,16 @@ export function actValue(x: number, a: ActForm): number {
     case 'mish':
       // PyTorch's mish has no threshold: x · tanh(log1p(eˣ))
       return x * Math.tanh(Math.log1p(Math.exp(x)));
+    case 'gelu_tanh':
+      return 0.5 * x * (1 + Math.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)));
   }
 }
 
 /** Its derivative at x, PyTorch's backward rule (ELU / SELU at x = 0: the left branch, α·e⁰). */
 export function actSlope(x: number, a: ActForm): number {
   switch (a.fn) {
-    case 'tanh': {
-      const t = Math.tanh(x);
-      return 1 - t * t;
-    }
+    case 'tanh':
+      return sech2(x);
     case 'elu':
       return x > 0 ? 1 : (a.alpha ?? 1) * Math.exp(x);
     case 'selu':
@@ -121,25 +136,29 @@ export function actSlope(x: number, a: ActForm): number {
     case 'gelu':
       return normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
     case 'mish': {
-      const t = Math.tanh(Math.log1p(Math.exp(x)));
-      return t + x * sigmoid(x) * (1 - t * t);
+      const sp = Math.log1p(Math.exp(x));
+      return Math.tanh(sp) + x * sigmoid(x) * sech2(sp);
+    }
+    case 'gelu_tanh': {
+      const u = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x);
+      return 0.5 * (1 + Math.tanh(u)) + 0.5 * x * sech2(u) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x * x);
     }
   }
 }
 
-/** Its second derivative at x (0 on the linear branches). */
+/** Its second derivative at x (0 on the linear branches), PyTorch's double backward. */
 export function actCurve(x: number, a: ActForm): number {
   switch (a.fn) {
-    case 'tanh': {
-      const t = Math.tanh(x);
-      return -2 * t * (1 - t * t);
-    }
+    case 'tanh':
+      return -2 * Math.tanh(x) * sech2(x);
+    // PyTorch's elu_double_backward takes the exponential branch below 0 only (0 at x = 0, where the slope is α)
     case 'elu':
-      return x > 0 ? 0 : (a.alpha ?? 1) * Math.exp(x);
+      return x < 0 ? (a.alpha ?? 1) * Math.exp(x) : 0;
     case 'selu':
-      return x > 0 ? 0 : SELU_SCALE * SELU_ALPHA * Math.exp(x);
+      return x < 0 ? SELU_SCALE * SELU_ALPHA * Math.exp(x) : 0;
     case 'softplus': {
-      if (x > SOFTPLUS_THRESHOLD) return 0;
+      // PyTorch's softplus_double_backward: below the threshold only (0 at x = 20, where the slope is σ(20))
+      if (!(x < SOFTPLUS_THRESHOLD)) return 0;
       const s = sigmoid(x);
       return s * (1 - s);
     }
@@ -147,9 +166,18 @@ export function actCurve(x: number, a: ActForm): number {
       return INV_SQRT_2PI * Math.exp(-0.5 * x * x) * (2 - x * x);
     case 'mish': {
       // y' = t + x s (1 − t²) with t = tanh(softplus x), s = σ(x), t' = s (1 − t²)
-      const t = Math.tanh(Math.log1p(Math.exp(x)));
+      const sp = Math.log1p(Math.exp(x));
+      const t = Math.tanh(sp);
       const s = sigmoid(x);
-      return s * (1 - t * t) * (2 + x * (1 - s) - 2 * x * s * t);
+      return s * sech2(sp) * (2 + x * (1 - s) - 2 * x * s * t);
+    }
+    case 'gelu_tanh': {
+      // y' = ½(1 + t) + ½x(1 − t²)u' with u = β(x + κx³), t = tanh u
+      const u = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x);
+      const t = Math.tanh(u);
+      const du = GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x * x);
+      const d2u = 6 * GELU_TANH_BETA * GELU_TANH_KAPPA * x;
+      return sech2(u) * (du + 0.5 * x * (d2u - 2 * t * du * du));
     }
   }
 }

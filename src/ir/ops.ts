@@ -286,7 +286,7 @@ const relu: OpSpec<'relu'> = {
   },
   params: none,
   macs: none,
-  onnx: { export: ['Relu', 'Clip', 'LeakyRelu'], import: ['Relu', 'Clip', 'LeakyRelu'] },
+  onnx: { export: ['Relu', 'Clip', 'LeakyRelu', 'Constant'], import: ['Relu', 'Clip', 'LeakyRelu'] },
 };
 
 const avgpool: OpSpec<'avgpool'> = {
@@ -543,7 +543,7 @@ const act: OpSpec<'act'> = {
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's
   onnx: {
-    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul'],
+    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant'],
     import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish'],
   },
 };

@@ -127,7 +127,7 @@ export interface MulNode {
 /**
  * A smooth elementwise activation, as PyTorch's module of the same name computes it (see `src/ir/activations.ts`):
  * `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold 20), `gelu`
- * (nn.GELU(), the exact erf form) and `mish` (nn.Mish). One node is one module: MeCo hooks its output, and a path
+ * (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')). One node is one module: MeCo hooks its output, and a path
  * counts it as one nonlinearity.
  */
 export interface ActNode {
@@ -137,7 +137,7 @@ export interface ActNode {
   readonly alpha?: number;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
-export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish';
+export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh';
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;

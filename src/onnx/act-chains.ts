@@ -1,11 +1,13 @@
 /**
  * The ONNX node chains that torch.onnx (opset ≤ 17) writes for one activation module, recognised so that the
  * module imports as one IR `act` node: nn.GELU as Div(x, √2) → Erf → Add(1) → Mul(x) → Mul(½) (or Mul(x, 1/√2)
- * first), and nn.Mish as Softplus(x) → Tanh → Mul(x). Each intermediate tensor must have the chain's next node as
+ * first), nn.GELU(approximate='tanh') as Mul(x, x) → Mul(x) → Mul(κ) → Add(x) → Mul(β) → Tanh → Add(1) → Mul(x) →
+ * Mul(½), and nn.Mish as Softplus(x) → Tanh → Mul(x). Each intermediate tensor must have the chain's next node as
  * its only reader (and not be a graph output), so nothing else sees a value the IR does not compute.
  */
 import type { ActFn } from '../ir/types.js';
 import type { INodeProto } from './proto.js';
+import { GELU_TANH_BETA, GELU_TANH_KAPPA } from '../ir/activations.js';
 
 /** What a matcher reads of the graph being imported. */
 export interface ChainGraph {
@@ -78,4 +80,37 @@ export function mishChain(g: ChainGraph, n: INodeProto): ActChain | undefined {
   const mul = tanh && soleReader(g, tanh[1], 'Mul');
   if (!mul || other(mul[1], tanh[1].output![0]!) !== x) return undefined;
   return { fn: 'mish', input: x!, absorbed: [tanh[0], mul[0]], last: mul[1] };
+}
+
+/**
+ * nn.GELU(approximate='tanh') from its first node `n`, Mul(x, x), as torch.onnx writes it: x·x² → κ·x³ → x + κx³ →
+ * β·(…) → Tanh → 1 + t → x·(1 + t) → ½·(…), each step with its operands in either order.
+ */
+export function geluTanhChain(g: ChainGraph, n: INodeProto): ActChain | undefined {
+  const [x, x2] = n.input ?? [];
+  if (n.opType !== 'Mul' || !x || x !== x2) return undefined;
+  const absorbed: number[] = [];
+  let cur: INodeProto = n;
+  // each step: the next node's type and what its other operand must be (x itself, or a scalar constant)
+  const steps: [string, string | number][] = [
+    ['Mul', x],
+    ['Mul', GELU_TANH_KAPPA],
+    ['Add', x],
+    ['Mul', GELU_TANH_BETA],
+    ['Tanh', ''],
+    ['Add', 1],
+    ['Mul', x],
+    ['Mul', 0.5],
+  ];
+  for (const [op, want] of steps) {
+    const next = soleReader(g, cur, op);
+    if (!next) return undefined;
+    if (op !== 'Tanh') {
+      const o = other(next[1], cur.output![0]!);
+      if (typeof want === 'string' ? o !== want : !isScalar(g, o, want)) return undefined;
+    }
+    absorbed.push(next[0]);
+    cur = next[1];
+  }
+  return { fn: 'gelu_tanh', input: x, absorbed, last: cur };
 }

@@ -15,7 +15,7 @@
 import { neededNodes } from '../ir/analysis.js';
 import { bnEps, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
-import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
+import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
 import { SwapError } from '../util/errors.js';
 import {
@@ -80,6 +80,11 @@ interface ExportCtx {
   readonly weight: (name: string, dims: number[], tensor: number) => void;
   /** A constant float initializer. */
   readonly constant: (name: string, dims: number[], value: number) => void;
+  /**
+   * A float scalar as a Constant node (not an initializer, so not a parameter in Θ: an activation's or a clip's
+   * constant, as torch.onnx writes them).
+   */
+  readonly scalar: (name: string, value: number) => void;
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -205,19 +210,44 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
     case 'softplus':
       return one('Softplus', [x], y);
     case 'gelu':
-      c.constant(`${name}_sqrt2`, [], Math.SQRT2);
-      c.constant(`${name}_one`, [], 1);
-      c.constant(`${name}_half`, [], 0.5);
+      c.scalar(`${name}_sqrt2`, Math.SQRT2);
+      c.scalar(`${name}_one`, 1);
+      c.scalar(`${name}_half`, 0.5);
       one('Div', [x, `${name}_sqrt2`], `${y}_scaled`, '_div');
       one('Erf', [`${y}_scaled`], `${y}_erf`, '_erf');
       one('Add', [`${y}_erf`, `${name}_one`], `${y}_cdf2`, '_add');
       one('Mul', [x, `${y}_cdf2`], `${y}_twice`, '_mul');
       return one('Mul', [`${y}_twice`, `${name}_half`], y);
+    case 'gelu_tanh':
+      return exportGeluTanh(x, y, name, c, one);
     case 'mish':
       one('Softplus', [x], `${y}_softplus`, '_softplus');
       one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
       return one('Mul', [x, `${y}_tanh`], y);
   }
+}
+
+/** nn.GELU(approximate='tanh') as torch.onnx writes it: ½·(x·(1 + tanh(β·(x + κ·x·x²)))). */
+function exportGeluTanh(
+  x: string,
+  y: string,
+  name: string,
+  c: ExportCtx,
+  one: (op: string, ins: string[], o: string, suffix?: string) => void,
+): void {
+  c.scalar(`${name}_kappa`, GELU_TANH_KAPPA);
+  c.scalar(`${name}_beta`, GELU_TANH_BETA);
+  c.scalar(`${name}_one`, 1);
+  c.scalar(`${name}_half`, 0.5);
+  one('Mul', [x, x], `${y}_sq`, '_sq');
+  one('Mul', [x, `${y}_sq`], `${y}_cube`, '_cube');
+  one('Mul', [`${name}_kappa`, `${y}_cube`], `${y}_kcube`, '_kcube');
+  one('Add', [x, `${y}_kcube`], `${y}_poly`, '_poly');
+  one('Mul', [`${name}_beta`, `${y}_poly`], `${y}_inner`, '_inner');
+  one('Tanh', [`${y}_inner`], `${y}_tanh`, '_tanh');
+  one('Add', [`${name}_one`, `${y}_tanh`], `${y}_cdf2`, '_add');
+  one('Mul', [x, `${y}_cdf2`], `${y}_twice`, '_mul');
+  one('Mul', [`${name}_half`, `${y}_twice`], y);
 }
 
 function exportGap(n: NodeOf<'gap'>, c: ExportCtx): void {
@@ -248,11 +278,11 @@ function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
     c.nodes.push(node('Relu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`));
     return;
   }
-  c.constant(`relu_${n.id}_min`, [], 0);
+  c.scalar(`relu_${n.id}_min`, 0);
   const ins = [c.src(n.inputs[0]!), `relu_${n.id}_min`];
   // a clamp at 0 has no upper bound: Clip's optional max is left out
   if (Number.isFinite(n.max)) {
-    c.constant(`relu_${n.id}_max`, [], n.max);
+    c.scalar(`relu_${n.id}_max`, n.max);
     ins.push(`relu_${n.id}_max`);
   }
   c.nodes.push(node('Clip', ins, [out(n.id)], `relu_${n.id}`));
@@ -315,7 +345,10 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const constant = (name: string, dims: number[], value: number) =>
     inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
 
-  const ctx: ExportCtx = { nodes, inits, src, weight, constant };
+  const scalar = (name: string, value: number) =>
+    nodes.push(node('Constant', [], [name], name, [attrTensor('value', floatTensor('', [], Float32Array.of(value)))]));
+
+  const ctx: ExportCtx = { nodes, inits, src, weight, constant, scalar };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);

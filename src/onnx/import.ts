@@ -40,7 +40,7 @@ import {
   type ITensorProto,
 } from './proto.js';
 import { quote } from '../util/quote.js';
-import { type ActChain, geluChain, mishChain } from './act-chains.js';
+import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -470,6 +470,16 @@ function importPool(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.avgpool(x, k, stride, pad, include, ceil));
 }
 
+/**
+ * What a refused Div / Mul by a constant likely is, from what reads it: the start of a GELU chain that did not match
+ * torch.onnx's form (an Erf), or nn.Softplus with β ≠ 1 (torch.onnx writes softplus(βx)/β).
+ */
+function geluHint(n: INodeProto, s: ImportState): string {
+  const reads = s.readersOf(n.output?.[0] ?? '').map((i) => s.nodes[i]!.opType);
+  if (reads.includes('Erf')) return ` (${OP_HINTS.Erf!.slice(2, -1)})`;
+  return reads.includes('Softplus') ? ' (nn.Softplus with beta ≠ 1 has no IR op; beta 1 imports)' : '';
+}
+
 /** Imports a recognised activation chain as one `act` node (false when there is none). */
 function importChain(chain: ActChain | undefined, s: ImportState): boolean {
   if (!chain) return false;
@@ -496,11 +506,11 @@ function importSelu(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'selu'));
 }
 
-/** Gelu (opset 20): nn.GELU(); its tanh approximation has no IR op. */
+/** Gelu (opset 20): nn.GELU(), or its tanh approximation. */
 function importGelu(n: INodeProto, s: ImportState): void {
   const approx = getString(n, 'approximate') ?? 'none';
-  if (approx !== 'none') fail(`Gelu ${n.name}: approximate=${quote(approx)}; only the exact (erf) GELU has an IR op`);
-  s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'gelu'));
+  if (approx !== 'none' && approx !== 'tanh') fail(`Gelu ${n.name}: approximate=${quote(approx)} is not ONNX's`);
+  s.setIr(n, s.b.act(s.irOrPooled(n, 0), approx === 'tanh' ? 'gelu_tanh' : 'gelu'));
 }
 
 /** A zero Pad on H, W only: kept as a pending value that the next AveragePool/Conv absorbs. */
@@ -547,6 +557,8 @@ function importMul(n: INodeProto, s: ImportState): void {
   if (shapeArithmetic(n, s)) return;
   const a = s.get(n, 0);
   const c = s.get(n, 1);
+  // nn.GELU(approximate='tanh') as torch.onnx writes it starts with x·x, nn.GELU may start with x·(1/√2)
+  if (importChain(geluTanhChain(s, n), s) || importChain(geluChain(s, n), s)) return;
   if (a.k !== 'const' && c.k !== 'const') return importProduct(n, s);
   const [x, k] =
     a.k === 'ir' && c.k === 'const'
@@ -555,10 +567,7 @@ function importMul(n: INodeProto, s: ImportState): void {
         ? [c.id, a.t]
         : fail('Mul of a constant and a tensor that is not a feature map');
   const kv = tensorValues(k);
-  if (kv.length !== 1 || kv[0] !== 0) {
-    if (importChain(geluChain(s, n), s)) return;
-    fail('Mul by a constant other than 0');
-  }
+  if (kv.length !== 1 || kv[0] !== 0) fail(`Mul by a constant other than 0${geluHint(n, s)}`);
   const shape = s.shapeOf(x);
   if (shape.length !== 3) fail('Mul by 0 of a flat tensor');
   s.setIr(n, s.b.zero(shape));
@@ -839,7 +848,12 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   },
   Sub: (n, s) => void (shapeArithmetic(n, s) || fail(`Sub ${n.name} of tensors`)),
   // nn.GELU as torch.onnx writes it starts with x / √2
-  Div: (n, s) => void (shapeArithmetic(n, s) || importChain(geluChain(s, n), s) || fail(`Div ${n.name} of tensors`)),
+  Div: (n, s) =>
+    void (
+      shapeArithmetic(n, s) ||
+      importChain(geluChain(s, n), s) ||
+      fail(`Div ${n.name} of tensors${geluHint(n, s)}`)
+    ),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
   Gather: importGather,
@@ -906,7 +920,6 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
 const OP_HINTS: Readonly<Record<string, string>> = {
   Erf: ' (nn.GELU imports only as torch.onnx writes it: x·(1 + erf(x/√2))·½)',
-  Pow: " (nn.GELU(approximate='tanh') has no IR op)",
   Celu: ' (nn.CELU)',
 };
 

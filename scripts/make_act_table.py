@@ -1,0 +1,44 @@
+"""Writes test/fixtures/activations-torch.json: PyTorch's value, first and second derivative (autograd, float64) of
+every smooth activation the IR's `act` op holds, at points that reach each function's branches and tails
+(ELU / SELU at 0, softplus's threshold 20, GELU's erf tail at -25, overflow of e^x at 100).
+
+Usage: /usr/bin/python3 scripts/make_act_table.py   (Debian python3-torch; deterministic)
+"""
+import json
+import os
+
+import torch
+import torch.nn as nn
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "activations-torch.json")
+XS = [-100.0, -25.0, -20.5, -20.0, -10.0, -5.0, -3.0, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 5.0, 10.0,
+      19.99, 20.0, 20.01, 25.0, 100.0]
+MODULES = {
+    "tanh": (nn.Tanh(), None),
+    "elu": (nn.ELU(alpha=0.7), 0.7),
+    "selu": (nn.SELU(), None),
+    "softplus": (nn.Softplus(), None),
+    "gelu": (nn.GELU(), None),
+    "mish": (nn.Mish(), None),
+    "gelu_tanh": (nn.GELU(approximate="tanh"), None),
+}
+
+
+def main():
+    out = {"torch": torch.__version__, "xs": XS, "functions": {}}
+    for fn, (module, alpha) in MODULES.items():
+        rows = []
+        for x0 in XS:
+            x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+            y = module(x)
+            (d1,) = torch.autograd.grad(y, x, create_graph=True)
+            (d2,) = torch.autograd.grad(d1, x) if d1.requires_grad else (torch.zeros((), dtype=torch.float64),)
+            rows.append([y.item(), d1.item(), d2.item()])
+        out["functions"][fn] = {"alpha": alpha, "values": rows}
+    with open(OUT, "w") as fh:
+        json.dump(out, fh, indent=1)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    main()
