@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "f64_conv.h"
 
@@ -125,6 +126,7 @@ class Pass {
         bn_(req.bn),
         wantParams_(req.params),
         wantInput_(req.input),
+        labels_(req.labels),
         split_(split),
         cancel_(cancel),
         offsets_(packedParamOffsets(net)),
@@ -156,6 +158,7 @@ class Pass {
   const int S_;
   const BnMode bn_;
   const bool wantParams_, wantInput_;
+  const int32_t* const labels_;
   const RowSplit& split_;
   const CancelToken* cancel_;
   const std::vector<size_t> offsets_;
@@ -356,6 +359,23 @@ void Pass::accumulate(int j, Vec&& dx) {
   hold(g);
 }
 
+// d mean cross-entropy / d logits: (softmax - onehot) / S per sample, in the order of crossEntropy in
+// src/grad/loss.ts (max-shifted exponentials, divided by their sum, then by S), so the seeds equal the reference's.
+std::vector<double> crossEntropyGrad(const std::vector<double>& logits, const int32_t* labels, int S) {
+  const size_t K = logits.size() / static_cast<size_t>(S);
+  std::vector<double> d(logits.size());
+  for (int b = 0; b < S; ++b) {
+    const double* l = logits.data() + b * K;
+    double m = -std::numeric_limits<double>::infinity();
+    for (size_t k = 0; k < K; ++k) m = std::max(m, l[k]);
+    double z = 0;
+    for (size_t k = 0; k < K; ++k) z += std::exp(l[k] - m);
+    for (size_t k = 0; k < K; ++k) d[b * K + k] = std::exp(l[k] - m) / z / S;
+    d[b * K + static_cast<size_t>(labels[b])] -= 1.0 / S;
+  }
+  return d;
+}
+
 void Pass::backward(Float64Result& r) {
   const size_t N = net_.nodes.size();
   // Cotangents flow only through nodes that are, or depend on, a target (the reference's reachesTarget): the input
@@ -373,7 +393,8 @@ void Pass::backward(Float64Result& r) {
   pg.assign(offsets_.back(), 0.0);
   const size_t out = static_cast<size_t>(net_.output);
   if (flow_[out]) {
-    grad_[out].assign(output().size(), 1.0);  // d sum(outputs) / d outputs
+    if (labels_) grad_[out] = crossEntropyGrad(output(), labels_, S_);
+    else grad_[out].assign(output().size(), 1.0);  // d sum(outputs) / d outputs
     hold(grad_[out]);
   }
   for (size_t i = out + 1; i-- > 1;) {

@@ -23,6 +23,8 @@ struct Float64Request {
   BnMode bn = BnMode::Train;
   bool params = true;
   bool input = false;
+  // S labels: the objective is the mean cross-entropy (crossEntropy in src/grad/loss.ts); null: the sum of outputs
+  const int32_t* labels = nullptr;
 };
 
 struct Float64Result {

@@ -148,7 +148,7 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
       const auto run = [&] {
         GradResult& r = results_[i];
         const RowSplit split = splitter(r.threads);
-        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput};
+        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.labels.empty() ? nullptr : job_.labels.data()};
         Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
@@ -281,10 +281,10 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.blockScale = boolField(job, "blockScale", false);
   readPasses(job, j);
   readReductions(job, j);
-  if (j.float64 && (!j.labels.empty() || !(j.wantParams || j.wantInput) || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
+  if (j.float64 && (!(j.wantParams || j.wantInput) || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
                     j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty() || j.outputBackward || !j.keepModes.empty() ||
                     !j.passModes.empty()))
-    fail("job.float64 computes the parameter and input gradients of the sum objective only");
+    fail("job.float64 computes the parameter and input gradients of the sum objective or the labels' loss only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }

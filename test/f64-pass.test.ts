@@ -4,7 +4,7 @@
  * synflow_bn — whose value float32 rounding can outweigh — runs natively at the reference's value.
  */
 import { describe, expect, it } from 'vitest';
-import { backward } from '../src/backends/reference/backward.js';
+import { backward, lossGradients } from '../src/backends/reference/backward.js';
 import { forwardTape } from '../src/backends/reference/tape.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
@@ -105,15 +105,43 @@ describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals t
     });
 });
 
+describe('the float64 pass with labels: the mean cross-entropy (zico on a zero-gradient layer)', () => {
+  for (const { name, net: g } of opGraphs())
+    it(`${name}: every parameter gradient equals the reference's loss gradients (1e-12: its seed's e^x is libm's)`, async () => {
+      const params = randomParams(g, 13);
+      const { x, labels } = randomData(g, 4, 23);
+      const xf = Float32Array.from(x);
+      const r = await nativeProxyPass(load.addon, g, packParams(g, params, Float64Array), xf, 4, {
+        bn: 'train',
+        labels,
+        wantParams: true,
+        float64: true,
+      });
+      const want = lossGradients(g, params, xf, labels).grads.params!;
+      let compared = 0;
+      for (const t of packedSlots(g)) {
+        const ref = want[t.node]?.[t.kind];
+        if (!ref || t.kind === 'runningMean' || t.kind === 'runningVar') continue;
+        const got = r.params64.subarray(t.offset, t.offset + t.size);
+        ref.forEach((w, i) =>
+          expect(Math.abs(got[i]! - w), `node ${t.node} ${t.kind} [${i}]`).toBeLessThanOrEqual(
+            1e-11 * Math.max(Math.abs(w), 1e-300),
+          ),
+        );
+        compared += ref.length;
+      }
+      expect(compared).toBeGreaterThan(0);
+    });
+});
+
 describe('the float64 pass', () => {
   const g = opGraphs()[0]!.net;
   const packed = packParams(g, randomParams(g, 1), Float64Array);
   const x = Float32Array.from(randomData(g, 2, 3).x);
-  it('is refused for anything but the weight and input gradients of the sum objective', async () => {
+  it('is refused for anything but the weight and input gradients of the sum objective or the loss', async () => {
     const call = (req: Parameters<typeof nativeProxyPass>[5]) => nativeProxyPass(load.addon, g, packed, x, 2, req);
     for (const extra of [
       { wantParams: false },
-      { labels: [0, 1] },
       { wantParams: false, wantInput: false },
       { wantSaliency: true },
       { bnVar: true },
@@ -148,7 +176,7 @@ describe('the float64 pass', () => {
       bn: 0,
       wantParams: true,
       wantInput: false,
-      wantSaliency: false,
+      wantSaliency: true,
       wantBnVar: false,
       wantNwot: false,
       float64: true,

@@ -35,6 +35,7 @@ import { GraphBuilder } from '../src/ir/builder.js';
 import { blockTrainability, featureEntropy, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
 import { mecoFromActivations, mecoFromTerms, mecoNodes, mecoTerm } from '../src/proxies/meco.js';
+import { scaleBeforeBn } from '../src/proxies/native-groups.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -345,6 +346,33 @@ describe('smooth activations (GELU, Tanh, ELU, SELU, Softplus, Mish) on the nati
     const g = await nativeEqualsReference('smooth-acts', [5, 13], names, ['grasp', 'snip', 'zico', 'meco', 'vkdnw']);
     // one term per activation module on a map (GELU, Tanh, ELU, SELU, Softplus, Mish), besides conv and BN outputs
     expect(mecoNodes(g).filter((id) => g.nodes[id]!.op === 'act').length).toBe(6);
+  });
+});
+
+describe('zico on a layer whose gradient is zero in exact arithmetic (a random-network check)', () => {
+  it('a depthwise 1x1 conv before a train-mode BN takes the float64 pass, equal to the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1 })));
+    const scale = b.conv(x, 6, 1, { groups: 6 }); // one weight per channel, which the BN cancels
+    const net = b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(b.relu(b.bn(scale)), 8, 3)))), 3));
+    expect(scaleBeforeBn(net)).toBe(scale);
+    const o: ProxyRunOptions = {
+      protocol: 'swap',
+      seed: 2,
+      images: { ...gaussianBatch(12, 3, 8, 8, 5), source: 'gaussian' },
+      batch: 6,
+      labels: [0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0],
+    };
+    const nat = await runner.run(net, ['zico'], o);
+    expect(nat.settings.zico).toMatchObject({
+      engine: 'native',
+      dtype: 'float64',
+      routed: expect.stringMatching(/cancels it/),
+    });
+    close('zico', nat.values.zico!.value, runProxies(net, ['zico'], o).values.zico!.value, 1e-9);
+    // without that layer the float32 passes serve
+    const plain = opGraphs().find((g) => g.name === 'gates')!.net;
+    expect(scaleBeforeBn(plain)).toBeUndefined();
   });
 });
 

@@ -318,7 +318,8 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly blockScale?: boolean;
   /**
    * Run the pass in float64 (native/f64_pass.h; equal to the TypeScript reference bit for bit) instead of the
-   * float32 executor: sum objective, parameter and / or input gradients only, returned in `params64` / `input64`.
+   * float32 executor: the sum objective, or the mean cross-entropy of `labels`; parameter and / or input gradients
+   * only, returned in `params64` / `input64`.
    */
   readonly float64?: boolean;
 }

@@ -153,19 +153,44 @@ function jacobianValues(c: NativeGroupContext, rows: Float64Array, classes: numb
   return out;
 }
 
-async function zico(c: NativeGroupContext): Promise<Values> {
+/**
+ * zico: the weight gradients of two labelled batches (train-mode BN). A network with a layer whose gradient is zero
+ * in exact arithmetic ({@link scaleBeforeBn}) takes the float64 pass: ZiCo divides each weight's mean gradient by
+ * its spread over the batches, so that layer's term is a ratio of rounding noise, float32's far from float64's.
+ */
+async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s, o } = c;
+  const scale = scaleBeforeBn(net);
   const grads = await Promise.all(
     [0, 1].map(async (k) => {
-      const r = await c.pass(c.inputs(s, k), s.batch, {
-        bn: 'train',
-        labels: labelsFor(s, o, k),
-        wantParams: true,
-      });
-      return unpackGrads(net, c.params, r.params);
+      const req = { bn: 'train' as const, labels: labelsFor(s, o, k), wantParams: true };
+      const r = await c.pass(c.inputs(s, k), s.batch, scale === undefined ? req : { ...req, float64: true });
+      return unpackGrads(net, c.params, scale === undefined ? r.params : r.params64);
     }),
   );
-  return { zico: zicoFromGrads(net, grads) };
+  const v = { zico: zicoFromGrads(net, grads) };
+  if (scale === undefined) return v;
+  return {
+    float64: v,
+    why: `zico: node ${scale} scales each channel by one weight right before a train-mode BN, which cancels it (its gradient is rounding noise, and ZiCo's ratio reads it); computed in float64 on the native engine`,
+  };
+}
+
+/**
+ * The first convolution that multiplies each channel by one weight (a 1×1 kernel over one input channel per output:
+ * depthwise 1×1) and feeds train-mode BatchNorms only: BN cancels that scale, so the weight's gradient is exactly 0.
+ */
+export function scaleBeforeBn(net: Network): number | undefined {
+  const readers = new Map<number, string[]>();
+  for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n.op]);
+  return net.nodes.find(
+    (n) =>
+      n.op === 'conv' &&
+      n.k === 1 &&
+      n.cin === n.groups &&
+      (readers.get(n.id) ?? []).length > 0 &&
+      readers.get(n.id)!.every((op) => op === 'bn'),
+  )?.id;
 }
 
 async function nwot(c: NativeGroupContext): Promise<Values> {

@@ -82,7 +82,7 @@ export function packParams(
 }
 
 /** Unpack packed gradients into float64 {@link NetParams} with the tensors present in `params`. */
-export function unpackGrads(net: Network, params: NetParams, packed: Float32Array): NetParams {
+export function unpackGrads(net: Network, params: NetParams, packed: Float32Array | Float64Array): NetParams {
   let off = 0;
   return net.nodes.map((n) => {
     const g: { -readonly [K in keyof NodeParams]: NodeParams[K] } = {};
