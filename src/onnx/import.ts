@@ -7,8 +7,9 @@
  * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
  * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
- * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU (opset 20's Gelu, or
- * the Div/Erf/Add/Mul chain torch.onnx writes) and nn.Mish (opset 18's Mish, or Softplus → Tanh → Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
+ * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
+ * Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
  * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
@@ -474,7 +475,7 @@ function importPool(n: INodeProto, s: ImportState): void {
  * What a refused Div / Mul by a constant likely is, from what reads it: the start of a GELU chain that did not match
  * torch.onnx's form (an Erf), or nn.Softplus with β ≠ 1 (torch.onnx writes softplus(βx)/β).
  */
-function geluHint(n: INodeProto, s: ImportState): string {
+function refusedScaleHint(n: INodeProto, s: ImportState): string {
   const reads = s.readersOf(n.output?.[0] ?? '').map((i) => s.nodes[i]!.opType);
   if (reads.includes('Erf')) return ` (${OP_HINTS.Erf!.slice(2, -1)})`;
   return reads.includes('Softplus') ? ' (nn.Softplus with beta ≠ 1 has no IR op; beta 1 imports)' : '';
@@ -567,7 +568,7 @@ function importMul(n: INodeProto, s: ImportState): void {
         ? [c.id, a.t]
         : fail('Mul of a constant and a tensor that is not a feature map');
   const kv = tensorValues(k);
-  if (kv.length !== 1 || kv[0] !== 0) fail(`Mul by a constant other than 0${geluHint(n, s)}`);
+  if (kv.length !== 1 || kv[0] !== 0) fail(`Mul by a constant other than 0${refusedScaleHint(n, s)}`);
   const shape = s.shapeOf(x);
   if (shape.length !== 3) fail('Mul by 0 of a flat tensor');
   s.setIr(n, s.b.zero(shape));
@@ -852,7 +853,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     void (
       shapeArithmetic(n, s) ||
       importChain(geluChain(s, n), s) ||
-      fail(`Div ${n.name} of tensors${geluHint(n, s)}`)
+      fail(`Div ${n.name} of tensors${refusedScaleHint(n, s)}`)
     ),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,

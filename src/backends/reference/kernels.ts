@@ -149,7 +149,9 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   },
   act: (n, { xs, out }) => {
     const x = xs[0]!;
-    for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, n);
+    // float32 storage: ELU's α as the float32 PyTorch holds (as a LeakyReLU's slope above)
+    const form = n.alpha === undefined ? n : { fn: n.fn, alpha: Math.fround(n.alpha) };
+    for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, form);
     return out;
   },
   mul: (_n, { xs, inShape, out }) => {
