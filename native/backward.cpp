@@ -252,7 +252,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           double* inv = inv_[i].data();
           float* xhat = xhat_[i];
           split(n.c, 1, [&](int, int lo, int hi) {
-            bnForward(req.bn == BnMode::Train, x, xhat, y, inv, S, n.c, HW, p, p + n.c, p + 2 * n.c, p + 3 * n.c, n.eps, lo, hi);
+            bnForward(bnModeOf(n, req.bn) == BnMode::Train, x, xhat, y, inv, S, n.c, HW, p, p + n.c, p + 2 * n.c, p + 3 * n.c, n.eps, lo, hi);
           }, 3 * count);
         }
         break;
@@ -394,7 +394,7 @@ void GradExecutor::collectBnVar(const Net& net, const GradRequest& req, GradResu
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     const Node& n = net.nodes[i];
     if (n.op != Op::Bn || n.rank != 3) continue;
-    const bool have = req.bn == BnMode::Train && inv_[i].size() == static_cast<size_t>(n.c);
+    const bool have = bnModeOf(n, req.bn) == BnMode::Train && inv_[i].size() == static_cast<size_t>(n.c);
     // The batch variance is recovered from 1/sqrt(var + eps) (kept in double), exact to ~1e-16 relative.
     for (int c = 0; c < n.c; ++c)
       r.bnVar.push_back(have ? 1.0 / (inv_[i][c] * inv_[i][c]) - n.eps : std::nan(""));

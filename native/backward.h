@@ -30,6 +30,10 @@ inline constexpr size_t kMinSplitWork = size_t{1} << 16;
 // BatchNorm behaviour (src/grad/types.ts BnMode).
 enum class BnMode : int32_t { Train = 0, Eval = 1, Identity = 2 };
 
+// The statistics BN node n normalises with in a pass of mode m (bnModeOf in src/ir/ops.ts): m, but batch statistics
+// in eval mode for a BN without running statistics.
+inline BnMode bnModeOf(const Node& n, BnMode m) { return m == BnMode::Eval && n.batchStats ? BnMode::Train : m; }
+
 // Offsets of each node's parameters in the packed layout (src/backends/native/grad.ts packParams): per node in
 // order, conv weight [cout][cin/g][k][k] then bias (if any); BN gamma, beta, running mean, running var (C each,
 // always); linear weight [fout][fin] then bias (if any). offsets[nodes] is the total. Gradients use the same layout

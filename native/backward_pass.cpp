@@ -91,7 +91,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }
     }
     if (req.wantHvp && (n.op == Op::Conv || n.op == Op::Linear || n.op == Op::Sigmoid || n.op == Op::Mul || n.op == Op::Act ||
-                        (n.op == Op::Bn && req.bn == BnMode::Train))) {
+                        (n.op == Op::Bn && bnModeOf(n, req.bn) == BnMode::Train))) {
       dyKeep_[i] = acquire(count, false);
       std::memcpy(dyKeep_[i], dy, count * sizeof(float));
     }
@@ -166,7 +166,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         const float* xhat = xhat_[i];
         const double* inv = inv_[i].data();
         split(n.c, 1, [&](int, int lo, int hi) {
-          bnBackward(req.bn == BnMode::Train, dy, xhat, inv, S, n.c, static_cast<size_t>(n.h) * n.w, p, scratch, dp ? dp : nullptr,
+          bnBackward(bnModeOf(n, req.bn) == BnMode::Train, dy, xhat, inv, S, n.c, static_cast<size_t>(n.h) * n.w, p, scratch, dp ? dp : nullptr,
                      dp ? dp + n.c : nullptr, lo, hi);
         }, 3 * count);
         release(dy);

@@ -249,7 +249,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
         break;
       }
       BnRecord& r = bn_records_[i];
-      bnNormalise(bn_ == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, n.eps, r);
+      bnNormalise(bnModeOf(n, bn_) == BnMode::Train, *x, S_, n.c, HW, p + 2 * n.c, p + 3 * n.c, n.eps, r);
       hold(r.xhat);
       if (!n.affine) {
         y = r.xhat;  // the reference copies x-hat (1 * x-hat + 0 would turn -0 into +0)
@@ -508,7 +508,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
         accumulate(j0, dy);
         return;
       }
-      bnBackward(bn_ == BnMode::Train, dy, bn_records_[i], S_, n.c, HW, p, dx, pgrad, pgrad + n.c);
+      bnBackward(bnModeOf(n, bn_) == BnMode::Train, dy, bn_records_[i], S_, n.c, HW, p, dx, pgrad, pgrad + n.c);
       break;
     case Op::Conv: {
       const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;

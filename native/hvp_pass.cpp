@@ -85,7 +85,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
   // Tangents read again by the backward sweep: inputs of train-mode BN (the conv/linear terms that read Rx are taken
   // in the forward sweep).
   for (const Node& n : net.nodes) {
-    if (n.op == Op::Bn && req.bn == BnMode::Train) needR[static_cast<size_t>(n.inputs[0])] = 1;
+    if (n.op == Op::Bn && bnModeOf(n, req.bn) == BnMode::Train) needR[static_cast<size_t>(n.inputs[0])] = 1;
     // a logistic sigmoid's second derivative reads its own output's tangent; a product, both inputs'
     if (n.op == Op::Sigmoid && !n.hard) needR[static_cast<size_t>(&n - net.nodes.data())] = 1;
     if (n.op == Op::Mul)
@@ -159,7 +159,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           break;
         }
         // R(x-hat) = inv * (Rx - mean(Rx) - x-hat * mean(x-hat * Rx)) in train mode (inv * Rx in eval); R(y) = gamma R(x-hat)
-        const bool train = req.bn == BnMode::Train;
+        const bool train = bnModeOf(n, req.bn) == BnMode::Train;
         const ChannelSums m(rin, xhat_[i], S, n.c, HW);
         const double cnt = static_cast<double>(S) * HW;
         for (int s = 0; s < S; ++s)
@@ -360,7 +360,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           if (d) give(j0, d);
           break;
         }
-        if (req.bn == BnMode::Eval) {
+        if (bnModeOf(n, req.bn) == BnMode::Eval) {
           if (d) {
             float* t = acquire(count, false);
             bnBackward(false, d, xhat_[i], inv_[i].data(), S, n.c, HW, p, t, nullptr, nullptr, 0, n.c);

@@ -132,6 +132,7 @@ void decodeBn(const NodeArgs& p) {
   // epsilon as the two 32-bit halves of a double, so the model's value reaches every kernel unrounded
   p.n.eps = wordsToDouble(p.a[attr::Bn::EpsHi], p.a[attr::Bn::EpsLo]);
   if (!(p.n.eps > 0) || !(p.n.eps < 1)) bad(p.id, p.n, "epsilon must be in (0, 1)");
+  p.n.batchStats = p.a[attr::Bn::BatchStats] != 0;
 }
 
 void decodeRelu(const NodeArgs& p) {

@@ -53,6 +53,8 @@ struct Node {
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
   double eps = kBnEps;
+  // bn without running statistics (PyTorch's track_running_stats=False): batch statistics in eval mode too
+  bool batchStats = false;
 
   size_t numel() const { return static_cast<size_t>(c) * h * w; }
 };

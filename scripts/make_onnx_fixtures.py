@@ -415,6 +415,25 @@ class ActNet(nn.Module):
         return self.fc(self.h(self.t(self.g(self.f(self.e(x))))).mean(dim=(2, 3)))
 
 
+class StatsBnNet(nn.Module):
+    """NB201 search-cell convolutions: ReLU, a biased conv, BatchNorm2d(affine=False, track_running_stats=False),
+    which torch.onnx writes with its batch statistics computed in the graph (a fixed batch only: the export needs
+    the batch size), beside tracked BNs; the official SWAP code records the nn.ReLU outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+        self.a = nn.Sequential(nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8, affine=False, track_running_stats=False))
+        self.b = nn.Sequential(nn.ReLU(), nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8, affine=False, track_running_stats=False))
+        self.last = nn.Sequential(nn.BatchNorm2d(8), nn.ReLU())
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.b(self.a(x))
+        return self.fc(self.last(x).mean(dim=(2, 3)))
+
+
 class ShuffleNet(nn.Module):
     """ShuffleNetV2 units (torchvision's channel_shuffle: view, transpose(1, 2), view; x.chunk(2, 1)), a stride-1
     unit then a stride-2 one, each ending in a channel shuffle that the next unit's ReLUs see."""
@@ -550,6 +569,13 @@ def main():
         m = cls()
         gaussian_init(m)
         add(name, m, opset, [16], dynamic=True, seed=seed, note=note)
+
+    # torch.onnx needs a fixed batch to write a BN without running statistics
+    torch.manual_seed(16)
+    m = StatsBnNet()
+    gaussian_init(m)
+    add("statsbn", m, 13, [16], dynamic=False, seed=16,
+        note="BatchNorm2d(affine=False, track_running_stats=False) (NB201 search cells): batch statistics computed in the graph; fixed batch 16")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

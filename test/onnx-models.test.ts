@@ -62,6 +62,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'shufflenet@16',
         'gatenet@16',
         'actnet@16',
+        'statsbn@16',
       ]),
     );
   });
@@ -156,6 +157,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['gatenet', 16],
       // GELU, Tanh, ELU(0.5), SELU, Softplus, Mish (the GELU and Mish chains torch.onnx writes)
       ['actnet', 16],
+      // BN without running statistics: its batch statistics computed in the graph (NB201 search cells)
+      ['statsbn', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');

@@ -119,6 +119,14 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     if (!e.zen_naslib)
       expect(withoutPreGap(net)).toMatchObject({ value: null, reason: expect.stringMatching(/pre_GAP/) });
     for (const z of [e.zen_naslib, e.zen_zennas].filter(Boolean)) {
+      // the official zen raised (a BatchNorm without running statistics has no running_var): null, saying why
+      if (z.error) {
+        expect(zen(net, params, x.data, npy(e.inputs2).data, x.shape[0]!)).toMatchObject({
+          value: null,
+          reason: expect.stringMatching(/no running statistics/),
+        });
+        continue;
+      }
       const zx = npy(z.inputs);
       const m = model(z.onnx, zx.shape);
       close(zen(m.net, m.params, zx.data, npy(z.mixup).data, zx.shape[0]!), z.value);
@@ -147,7 +155,11 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     const m = model(e.vkdnw.onnx, vx.shape);
     const s = vkdnw(m.net, m.params, vx.data, vx.shape[0]!);
     expect(s.vkdnw_dim.value).toBe(e.vkdnw.vkdnw_dim);
-    close(s.vkdnw, e.vkdnw.vkdnw_entropy);
+    // searchcells' BNs have no running statistics: the official Jacobians are vmapped one sample at a time, so each
+    // sample is normalised alone (swapnas runs such a network sample by sample; batched, it is 29 % off). Its Fisher
+    // quantiles sit near the float32 floor: the official float32 value is within 1 % of swapnas's float64 (0.9 %
+    // measured), not 1e-4 (on NB201 search-model cells a helper saw the official float32 14 % from float64)
+    close(s.vkdnw, e.vkdnw.vkdnw_entropy, name === 'searchcells' ? 1e-2 : 1e-4);
   });
 });
 

@@ -67,13 +67,14 @@ export class GraphBuilder {
    * BatchNorm of a map, or of a flat tensor (BatchNorm1d); `momentum` (PyTorch's) only when it is not 0.1, `eps`
    * only when it is not `BN_EPS`.
    */
-  bn(x: number, affine = true, momentum?: number, eps?: number): number {
+  bn(x: number, affine = true, momentum?: number, eps?: number, batchStats = false): number {
     return this.push(
       {
         op: 'bn',
         affine,
         ...(momentum !== undefined ? { momentum } : {}),
         ...(eps !== undefined && eps !== BN_EPS ? { eps } : {}),
+        ...(batchStats ? { batchStats: true } : {}),
       },
       [x],
     );

@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 7;
+export const IR_VERSION = 8;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -29,6 +29,14 @@ export const IR_VERSION = 7;
  */
 export function bnMap(shape: Shape): Shape3 {
   return shape.length === 1 ? [shape[0]!, 1, 1] : (shape as Shape3);
+}
+
+/**
+ * The statistics a BatchNorm normalises with in a pass of BN mode `mode`: `mode` itself, but batch statistics
+ * (`train`) in eval mode for a BN without running statistics (`batchStats`, PyTorch's track_running_stats=False).
+ */
+export function bnModeOf<M extends string>(n: IRNode, mode: M): M | 'train' {
+  return mode === 'eval' && n.op === 'bn' && n.batchStats ? 'train' : mode;
 }
 
 /** A BatchNorm's ε: its own, or {@link BN_EPS}. */
@@ -245,6 +253,7 @@ const bn: OpSpec<'bn'> = {
     ['affine', (n) => n.affine],
     ['epsHi', (n) => float64Words(bnEps(n))[0]!],
     ['epsLo', (n) => float64Words(bnEps(n))[1]!],
+    ['batchStats', (n) => n.batchStats === true],
   ],
   shape: (a, ins) => {
     const eps = bnEps(a);

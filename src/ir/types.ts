@@ -39,6 +39,11 @@ export interface BatchNormNode {
   readonly momentum?: number;
   /** ε when it is not {@link BN_EPS} (an imported model's, e.g. torchvision Inception's 1e-3). */
   readonly eps?: number;
+  /**
+   * No running statistics (PyTorch's `track_running_stats=False`, NAS-Bench-201's search cells): batch statistics in
+   * every mode, eval included.
+   */
+  readonly batchStats?: boolean;
 }
 export interface ReluNode {
   readonly op: 'relu';

@@ -42,6 +42,7 @@ import {
 } from './proto.js';
 import { quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
+import { batchStatSubgraphs } from './bn-stats.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -139,6 +140,8 @@ class ImportState {
   readonly weightIds = new Map<number, number>();
   /** ONNX nodes already imported as part of an earlier one (a MatMul's bias Add). */
   readonly absorbed = new Set<number>();
+  /** BatchNormalizations whose mean / var the graph computes from their input (no running statistics). */
+  readonly batchStatBns = new Set<number>();
   readonly graphOutputs: ReadonlySet<string>;
   /** See {@link ImportResult}'s `notes`. */
   readonly notes: string[] = [];
@@ -389,18 +392,21 @@ function importClip(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : hi));
 }
 
-function importBatchNorm(n: INodeProto, s: ImportState): void {
+function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
   const x = s.ir(n, 0); // a map, or BatchNorm1d's flat (N, C)
-  const training = s.opts.bn === 'batch' || bnIsTraining(n, s.m.opset);
+  // without running statistics (its mean / var computed from its input: src/onnx/bn-stats.ts) it normalises with
+  // batch statistics in every mode
+  const batchStats = s.batchStatBns.has(idx);
+  const training = s.opts.bn === 'batch' || bnIsTraining(n, s.m.opset) || batchStats;
   if (!training)
     fail(
       `BatchNormalization ${n.name} uses its running statistics (exported in eval mode); the IR normalises with batch statistics`,
     );
   const eps = float32Decimal(getFloat(n, 'epsilon', 1e-5)); // ONNX's default
   if (!(eps > 0 && eps < 1)) fail(`BatchNormalization ${n.name}: epsilon ${eps} is not in (0, 1)`);
-  for (let i = 1; i <= 4; i++) s.cst(n, i);
+  for (let i = 1; i <= (batchStats ? 2 : 4); i++) s.cst(n, i);
   s.onlyFirstOutputUsed(n);
-  s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n), eps));
+  s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n), eps, batchStats));
 }
 
 /**
@@ -878,6 +884,14 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const g = m.model.graph!;
   const nodes = g.node ?? [];
   const s = new ImportState(m, opts, nodes);
+  const stats = batchStatSubgraphs({
+    nodes,
+    consts: m.consts,
+    readersOf: (name) => s.readersOf(name),
+    graphOutputs: s.graphOutputs,
+  });
+  for (const i of stats.absorbed) s.absorbed.add(i);
+  for (const i of stats.bns) s.batchStatBns.add(i);
   const needed = reluAncestors(nodes);
   nodes.forEach((n, idx) => {
     if (s.absorbed.has(idx)) return;

@@ -82,10 +82,15 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
     );
   bnOnnx.forEach((n, k) => {
     const id = bnIr[k]!;
+    const c = net.nodes[id]!.shape[0]!;
+    // a BN without running statistics (its mean / var computed in the graph) normalises with batch statistics in
+    // every mode: its running statistics are never read, and are 0 / 1
+    const stats = (i: number, fill: number) =>
+      m.consts.has(n.input?.[i] ?? '') ? constOf(n, i) : new Float64Array(c).fill(fill);
     take(n.input?.[1], id, 'gamma', constOf(n, 1));
     take(n.input?.[2], id, 'beta', constOf(n, 2));
-    take(undefined, id, 'runningMean', constOf(n, 3));
-    take(undefined, id, 'runningVar', constOf(n, 4));
+    take(undefined, id, 'runningMean', stats(3, 0));
+    take(undefined, id, 'runningVar', stats(4, 1));
   });
   checkSizes(net, params);
   return { params, names };

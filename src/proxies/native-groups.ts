@@ -24,7 +24,7 @@ import { graspFromWeightHv } from './grasp.js';
 import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
-import { vkdnwFromJacobian } from './vkdnw.js';
+import { perSampleBn, vkdnwFromJacobian } from './vkdnw.js';
 import { mixInputs, preGapNode, withoutPreGap, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
@@ -266,12 +266,26 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
     for (let b = 0; b < B; b++) values[b * K + k] = 1;
     return { seed: net.output, values };
   });
-  const r = await c.pass(c.inputs(s), B, { bn: 'eval', passes, scalars: chosen });
   const P = chosen.length;
   const J = new Float64Array(B * K * P);
-  for (let k = 0; k < K - 1; k++)
-    for (let i = 0; i < P; i++) for (let b = 0; b < B; b++) J[(b * K + k) * P + i] = r.perSample[(k * P + i) * B + b]!;
-  return { vkdnw: vkdnwFromJacobian(J, r.outputs, B, K, P), vkdnw_dim: { value: refs.length } };
+  const outputs = new Float64Array(B * K);
+  // one pass, or one per sample where a BN without running statistics normalises each sample alone (vkdnw.ts)
+  const size = perSampleBn(net) ? 1 : B;
+  const x = c.inputs(s);
+  const per = x.length / B;
+  for (let b0 = 0; b0 < B; b0 += size) {
+    const part = passes.map((p) => ({ ...p, values: p.values.subarray(b0 * K, (b0 + size) * K) }));
+    const r = await c.pass(x.subarray(b0 * per, (b0 + size) * per), size, {
+      bn: 'eval',
+      passes: part,
+      scalars: chosen,
+    });
+    outputs.set(r.outputs, b0 * K);
+    for (let k = 0; k < K - 1; k++)
+      for (let i = 0; i < P; i++)
+        for (let b = 0; b < size; b++) J[((b0 + b) * K + k) * P + i] = r.perSample[(k * P + i) * size + b]!;
+  }
+  return { vkdnw: vkdnwFromJacobian(J, outputs, B, K, P), vkdnw_dim: { value: refs.length } };
 }
 
 /**

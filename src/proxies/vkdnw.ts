@@ -74,10 +74,40 @@ export function vkdnw(
 ): VkdnwScores {
   const refs = paramRefs(params);
   const chosen: ScalarRef[] = refs.slice(0, maxTensors).map((r) => ({ ...r, index: 0 }));
+  const per = x.length / batch;
+  // the official Jacobians are vmapped one sample at a time: a BN without running statistics then normalises each
+  // sample alone, so such a network runs sample by sample (else eval-mode samples are independent: one batch)
+  const parts = perSampleBn(net) ? batch : 1;
+  const size = batch / parts;
+  const rows = Array.from({ length: parts }, (_, t) =>
+    jacobianRows(net, params, Array.from(x).slice(t * size * per, (t + 1) * size * per), size, chosen),
+  );
+  const K = rows[0]!.logits.length / size;
+  const J = new Float64Array(batch * K * chosen.length);
+  const logits = new Float64Array(batch * K);
+  rows.forEach((r, t) => {
+    J.set(r.J, t * r.J.length);
+    logits.set(r.logits, t * r.logits.length);
+  });
+  return { vkdnw: vkdnwFromJacobian(J, logits, batch, K, chosen.length), vkdnw_dim: { value: refs.length } };
+}
+
+/** Whether `net` has a BN without running statistics, which VKDNW's per-sample calls normalise sample by sample. */
+export function perSampleBn(net: Network): boolean {
+  return net.nodes.some((n) => n.op === 'bn' && n.batchStats === true);
+}
+
+/** J[b][k][i] = ∂f_k(x_b)/∂θ_i of `batch` samples in one eval-mode pass, and their logits. */
+function jacobianRows(
+  net: Network,
+  params: NetParams,
+  x: ArrayLike<number>,
+  batch: number,
+  chosen: readonly ScalarRef[],
+): { J: Float64Array; logits: Float64Array } {
   const P = chosen.length;
   const tape = forwardTape(net, params, x, batch, { bn: 'eval', backward: { params: true } });
   const K = tape.logits.length / batch;
-  // J[b][k][i] = ∂f_k(x_b)/∂θ_i
   const J = new Float64Array(batch * K * P);
   for (let k = 0; k < K; k++) {
     const seed = new Float64Array(batch * K);
@@ -87,7 +117,7 @@ export function vkdnw(
       for (let b = 0; b < batch; b++) J[(b * K + k) * P + i] = col[b]!;
     });
   }
-  return { vkdnw: vkdnwFromJacobian(J, tape.logits, batch, K, P), vkdnw_dim: { value: refs.length } };
+  return { J, logits: Float64Array.from(tape.logits) };
 }
 
 /**

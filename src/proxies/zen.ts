@@ -85,6 +85,13 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
   let logBn = 0;
   for (const n of net.nodes) {
     if (n.op !== 'bn' || n.shape.length !== 3) continue;
+    // the official zen reads every BatchNorm2d's running variance, which a BN without running statistics lacks (it
+    // raises there)
+    if (n.batchStats)
+      return {
+        value: null,
+        reason: `zen: BatchNorm node ${n.id} has no running statistics (track_running_stats=False), whose running variance zen reads`,
+      };
     const m = n.momentum ?? 0.1;
     // ONNX holds momentum 0 both for PyTorch's momentum=None (a cumulative average: (v₁ + v₂)/2) and for 1 (v₂);
     // a BN off the path to the map keeps rv₀ either way

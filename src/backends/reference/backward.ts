@@ -23,7 +23,7 @@ import {
 } from './f64-backward.js';
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
-import { bnMap, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
@@ -189,7 +189,7 @@ function nodeVjp(
     case 'bn': {
       if (tape.bn === 'identity') return [dy];
       const p = params[n.id];
-      const r = bnBackward(bnMap(n.shape), dy, B, rec.xhat!, rec.inv!, p?.gamma, tape.bn === 'train');
+      const r = bnBackward(bnMap(n.shape), dy, B, rec.xhat!, rec.inv!, p?.gamma, bnModeOf(n, tape.bn) === 'train');
       if (wantParams && p?.gamma) pgrads[n.id] = { gamma: r.dgamma, beta: r.dbeta };
       return [r.dx];
     }

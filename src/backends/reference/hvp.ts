@@ -30,7 +30,7 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
-import { bnMap, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actCurve, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
@@ -240,7 +240,7 @@ function xhatTangent(tape: Tape, n: IRNode, rx: F64): F64 {
   const hw = H * W;
   const B = tape.batch;
   const { xhat, inv } = tape.records[n.id]!;
-  const train = tape.bn === 'train';
+  const train = bnModeOf(n, tape.bn) === 'train';
   const m = train ? channelMean(rx, undefined, C, hw, B) : new Float64Array(C);
   const mx = train ? channelMean(xhat!, rx, C, hw, B) : new Float64Array(C);
   const out = new Float64Array(rx.length);
@@ -433,7 +433,7 @@ function tangentBackward(
         break;
       case 'bn':
         if (tape.bn === 'identity') give(0, r);
-        else if (tape.bn === 'eval') {
+        else if (bnModeOf(n, tape.bn) === 'eval') {
           if (r)
             give(
               0,

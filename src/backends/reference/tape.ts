@@ -7,7 +7,7 @@ import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
 import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
-import { bnEps, bnMap, reluValue, sigmoidValue } from '../../ir/ops.js';
+import { bnEps, bnMap, bnModeOf, reluValue, sigmoidValue } from '../../ir/ops.js';
 import { actValue } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
 import {
@@ -170,7 +170,7 @@ function evalNode(
     case 'bn': {
       const s = bnMap(n.shape);
       if (bn === 'identity') return x!.slice();
-      if (bn === 'eval') {
+      if (bnModeOf(n, bn) === 'eval') {
         const { xhat, inv } = bnEvalNormalise(s, x!, p, B, bnEps(n));
         Object.assign(rec, { xhat, inv });
         return bnAffine(s, xhat, p);
