@@ -376,6 +376,42 @@ describe('zico on a layer whose gradient is zero in exact arithmetic (a random-n
   });
 });
 
+describe('BatchNorms without running statistics on the native runner (a review)', () => {
+  const build = (head: boolean) => {
+    const b = new GraphBuilder([3, 6, 6]);
+    const bn = (x: number) => b.bn(x, false, undefined, undefined, true);
+    const x = b.relu(bn(b.conv(b.relu(bn(b.conv(b.input, 4, 3, { pad: 1 }))), 6, 3, { bias: true })));
+    const g = b.gap(x);
+    return b.finish(b.linear(head ? b.relu(bn(b.linear(g, 5, true))) : g, 3, true));
+  };
+  const o: ProxyRunOptions = {
+    protocol: 'swap',
+    seed: 4,
+    images: { ...gaussianBatch(8, 3, 6, 6, 21), source: 'gaussian' },
+    batch: 4,
+    labels: [0, 1, 2, 0, 1, 2, 2, 1],
+  };
+  it('VKDNW runs sample by sample natively too, equal to the reference', async () => {
+    const net = build(false);
+    const nat = await runner.run(net, ['vkdnw'], o);
+    expect(nat.settings.vkdnw).toMatchObject({ engine: 'native' });
+    close('vkdnw', nat.values.vkdnw!.value, runProxies(net, ['vkdnw'], o).values.vkdnw!.value, 1e-6);
+  });
+  it('VKDNW is null where such a BatchNorm1d sees one sample, as PyTorch raises; labels must be integers', async () => {
+    const net = build(true);
+    for (const v of [runProxies(net, ['vkdnw'], o).values.vkdnw, (await runner.run(net, ['vkdnw'], o)).values.vkdnw])
+      expect(v).toMatchObject({ value: null, reason: expect.stringMatching(/one value per channel/) });
+    const packed = packParams(net, randomParams(net, 1));
+    await expect(
+      nativeProxyPass(load.addon, net, packed, new Float32Array(2 * 3 * 36), 2, {
+        bn: 'train',
+        labels: [0, 1.5],
+        wantParams: true,
+      }),
+    ).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+});
+
 describe('BatchNorm1d on both engines (a helper audit)', () => {
   const g = opGraphs().find((x) => x.name === 'bn1d-head')!.net;
   const params = mapParams(randomParams(g, 7), (v) => Math.fround(v));

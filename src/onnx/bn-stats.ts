@@ -24,6 +24,8 @@ export interface StatsGraph {
 export interface BatchStatSubgraphs {
   readonly bns: ReadonlySet<number>;
   readonly absorbed: ReadonlySet<number>;
+  /** Each such BN's Reshape target [batch or 0, C, −1] (the importer checks C and the batch against X). */
+  readonly targets: ReadonlyMap<number, readonly number[]>;
 }
 
 export function batchStatSubgraphs(g: StatsGraph): BatchStatSubgraphs {
@@ -33,14 +35,17 @@ export function batchStatSubgraphs(g: StatsGraph): BatchStatSubgraphs {
   });
   const bns = new Set<number>();
   const absorbed = new Set<number>();
+  const targets = new Map<number, readonly number[]>();
   g.nodes.forEach((b, bi) => {
     if (b.opType !== 'BatchNormalization') return;
     const set = statsOf(g, producer, b, bi);
     if (!set) return;
     bns.add(bi);
     for (const i of set) absorbed.add(i);
+    const reshape = g.nodes[set[set.length - 1]!]!;
+    targets.set(bi, Array.from(tensorValues(g.consts.get(reshape.input![1]!)!)));
   });
-  return { bns, absorbed };
+  return { bns, absorbed, targets };
 }
 
 /** The node indices of BN `b`'s statistics subgraph, or undefined when its mean / var are not that subgraph. */

@@ -140,8 +140,11 @@ class ImportState {
   readonly weightIds = new Map<number, number>();
   /** ONNX nodes already imported as part of an earlier one (a MatMul's bias Add). */
   readonly absorbed = new Set<number>();
-  /** BatchNormalizations whose mean / var the graph computes from their input (no running statistics). */
-  readonly batchStatBns = new Set<number>();
+  /**
+   * BatchNormalizations whose mean / var the graph computes from their input (no running statistics), with the
+   * target of the Reshape that computation starts with.
+   */
+  readonly batchStatBns = new Map<number, readonly number[]>();
   readonly graphOutputs: ReadonlySet<string>;
   /** See {@link ImportResult}'s `notes`. */
   readonly notes: string[] = [];
@@ -396,7 +399,9 @@ function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
   const x = s.ir(n, 0); // a map, or BatchNorm1d's flat (N, C)
   // without running statistics (its mean / var computed from its input: src/onnx/bn-stats.ts) it normalises with
   // batch statistics in every mode
-  const batchStats = s.batchStatBns.has(idx);
+  const target = s.batchStatBns.get(idx);
+  const batchStats = target !== undefined;
+  if (target) checkStatsTarget(n, s, x, target);
   const training = s.opts.bn === 'batch' || bnIsTraining(n, s.m.opset) || batchStats;
   if (!training)
     fail(
@@ -407,6 +412,19 @@ function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
   for (let i = 1; i <= (batchStats ? 2 : 4); i++) s.cst(n, i);
   s.onlyFirstOutputUsed(n);
   s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n), eps, batchStats));
+}
+
+/**
+ * A BN's batch statistics are X's per channel only when the Reshape they start with keeps X's batch (0, or the
+ * model's fixed batch size) and channels: [N, C, −1]. Any other target mixes samples and channels.
+ */
+function checkStatsTarget(n: INodeProto, s: ImportState, x: number, target: readonly number[]): void {
+  const c = s.shapeOf(x)[0];
+  const batch = s.m.input.dims[0];
+  if (target[1] !== c || !(target[0] === 0 || (typeof batch === 'number' && target[0] === batch)))
+    fail(
+      `BatchNormalization ${n.name}: its statistics reshape X to [${target.join(', ')}], not [N, ${c}, -1]; only per-channel batch statistics have an IR op`,
+    );
 }
 
 /**
@@ -891,7 +909,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     graphOutputs: s.graphOutputs,
   });
   for (const i of stats.absorbed) s.absorbed.add(i);
-  for (const i of stats.bns) s.batchStatBns.add(i);
+  for (const [i, t] of stats.targets) s.batchStatBns.set(i, t);
   const needed = reluAncestors(nodes);
   nodes.forEach((n, idx) => {
     if (s.absorbed.has(idx)) return;

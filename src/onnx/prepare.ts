@@ -21,7 +21,9 @@ import {
   decodeModel,
   encodeModel,
   floatTensor,
+  int64Tensor,
   numelOf,
+  tensorValues,
   tensorDims,
   valueInfo,
   type IGraphProto,
@@ -29,6 +31,7 @@ import {
   type ITensorProto,
 } from './proto.js';
 import type { WeightSpec } from './weights.js';
+import { batchStatSubgraphs } from './bn-stats.js';
 
 export interface PrepareOptions {
   /** Batch size S. */
@@ -88,7 +91,8 @@ export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedMod
   const g = model.graph!;
   const inputDims = [opts.batch, ...opts.inputShape];
   setConcreteInput(g, m.input.name, inputDims);
-  const bn = setBnMode(g.node ?? [], m.opset, opts.bn ?? 'model');
+  const batchStats = batchStatsAnyBatch(g, m);
+  const bn = setBnMode(g.node ?? [], m.opset, opts.bn ?? 'model', batchStats);
   const weights = opts.reinit ? new Reinit(m, g).run(opts.weightIds) : [];
   const relus = exposeRelus(g);
   return { bytes: encodeModel(model), inputName: m.input.name, inputDims, ...relus, weights, ...bn };
@@ -106,18 +110,46 @@ function setConcreteInput(g: IGraphProto, input: string, dims: readonly number[]
   }
 }
 
+/**
+ * 1b. A BatchNorm without running statistics (its mean / var computed from its input: src/onnx/bn-stats.ts): the
+ * Reshape its statistics start with holds the export's batch size; it is made [0, C, −1] (0 copies the batch), so
+ * ONNX Runtime computes the batch statistics at any batch. Returns those BNs (never eval-mode in effect).
+ */
+function batchStatsAnyBatch(g: IGraphProto, m: LoadedModel): ReadonlySet<number> {
+  const nodes = g.node ?? [];
+  const readers = new Map<string, number[]>();
+  nodes.forEach((n, i) => (n.input ?? []).forEach((x) => x && readers.set(x, [...(readers.get(x) ?? []), i])));
+  const stats = batchStatSubgraphs({
+    nodes,
+    consts: m.consts,
+    readersOf: (name) => readers.get(name) ?? [],
+    graphOutputs: new Set((g.output ?? []).map((o) => o.name ?? '')),
+  });
+  for (const i of stats.absorbed) {
+    const n = nodes[i]!;
+    if (n.opType !== 'Reshape') continue;
+    const t = Array.from(tensorValues(m.consts.get(n.input![1]!)!));
+    const name = `${n.output![0]}::swapnas_shape`;
+    g.initializer = [...(g.initializer ?? []), int64Tensor(name, [3], [0, t[1]!, -1])];
+    n.input = [n.input![0]!, name];
+  }
+  return stats.bns;
+}
+
 /** 2. BatchNormalization mode: counts the modes as exported and, with `batch`, switches eval-mode nodes to training. */
 function setBnMode(
   nodes: readonly INodeProto[],
   opset: number,
   mode: 'model' | 'batch',
+  batchStats: ReadonlySet<number>,
 ): Pick<PreparedModel, 'bnTraining' | 'bnEval' | 'bnSwitched'> {
   let bnTraining = 0;
   let bnEval = 0;
   let bnSwitched = 0;
-  for (const n of nodes) {
+  for (const [i, n] of nodes.entries()) {
     if (n.opType !== 'BatchNormalization' || !isDefault(n)) continue;
-    if (bnIsTraining(n, opset)) {
+    // a BN without running statistics reads its batch statistics in either form
+    if (bnIsTraining(n, opset) || batchStats.has(i)) {
       bnTraining++;
       continue;
     }

@@ -4,7 +4,8 @@
  * happens at one sample per batch (MeCo's one image, synflow_bn's one all-ones input, `--proxy-batch 1`) on flat
  * features (a BatchNorm1d) or on a 1×1 map.
  */
-import { numel } from '../ir/ops.js';
+import { bnModeOf, numel } from '../ir/ops.js';
+import { perSampleBn } from './vkdnw.js';
 import type { Network } from '../ir/types.js';
 import type { ProxySettings } from './run.js';
 import type { ProxyValue } from './value.js';
@@ -38,9 +39,15 @@ export function oneValueBatchNorm(
   s: ProxySettings,
   features?: readonly number[],
 ): Record<string, ProxyValue> | undefined {
-  if (s.bn !== 'train' || s.input === 'none' || s.batch !== 1) return undefined;
+  if (s.bn === 'identity' || s.input === 'none') return undefined;
+  // VKDNW runs a network with BNs without running statistics one sample at a time (vkdnw.ts), whatever the batch
+  const single = s.batch === 1 || (group === 'vkdnw' && perSampleBn(net));
+  if (!single) return undefined;
   const run = ancestors(net, passEnds(net, group, features));
-  const bn = net.nodes.find((n) => n.op === 'bn' && run[n.id] && numel(n.shape) === n.shape[0]);
+  // a BN normalises with batch statistics in train mode, and in eval mode too without running statistics
+  const bn = net.nodes.find(
+    (n) => n.op === 'bn' && bnModeOf(n, s.bn) === 'train' && run[n.id] && numel(n.shape) === n.shape[0],
+  );
   if (!bn) return undefined;
   const what = bn.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';
   const why = `BatchNorm node ${bn.id} normalises ${what} of a batch of one sample in training mode: one value per channel, where PyTorch raises ("Expected more than 1 value per channel when training"), so the official code has no value (a batch of 2 or more has one)`;

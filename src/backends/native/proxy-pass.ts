@@ -171,6 +171,13 @@ export async function nativeProxyPass(
       'E_OPTION',
       'a Hessian-vector product needs labels, the weight gradients (wantParams) and the output-seeded backward pass',
     );
+  // Int32Array.from would truncate 2.7 to 2 and NaN to 0: labels are integers, as the reference's crossEntropy holds
+  const bad = req.labels ? Array.from(req.labels).findIndex((y) => !Number.isInteger(y)) : -1;
+  if (bad >= 0)
+    throw new SwapError(
+      'E_OPTION',
+      `label ${String(req.labels![bad]).slice(0, 20)} of sample ${bad} is not an integer`,
+    );
   const { program, offsets } = serializeNetworks([net]);
   const res = await addon.gradients({
     program,
