@@ -45,7 +45,8 @@ function flatHead(): Network {
   const clamp = b.relu(b.conv(b.input, 4, 3), Infinity); // torch.clamp(x, min=0): Clip without a max
   const leaky = b.relu(b.conv(clamp, 4, 3), undefined, 0.1); // nn.LeakyReLU(0.1)
   const m = b.maxpool(b.relu(b.bn(leaky, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
-  return b.finish(b.linear(b.relu(b.linear(b.flatten(m), 12), 6), 10)); // 64 features; a ReLU6
+  const stats = b.bn(m, false, undefined, undefined, true); // no running statistics: batch statistics in every mode
+  return b.finish(b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10)); // 64 features; a ReLU6
 }
 
 describe('op specification', () => {

@@ -263,7 +263,12 @@ const bn: OpSpec<'bn'> = {
   },
   params: (n) => (n.affine ? 2 * n.shape[0] : 0),
   macs: none,
-  onnx: { export: ['BatchNormalization'], import: ['BatchNormalization'] },
+  // a BN without running statistics writes its batch statistics as torch.onnx does (src/onnx/bn-stats.ts); one
+  // without affine parameters its fixed γ, β as Constant nodes
+  onnx: {
+    export: ['BatchNormalization', 'Reshape', 'Transpose', 'ReduceMean', 'Sub', 'Mul', 'Constant'],
+    import: ['BatchNormalization'],
+  },
 };
 
 const relu: OpSpec<'relu'> = {

@@ -85,6 +85,8 @@ interface ExportCtx {
    * constant, as torch.onnx writes them).
    */
   readonly scalar: (name: string, value: number) => void;
+  /** A constant float tensor as a Constant node named `nodeName` (not an initializer: not a parameter in Θ). */
+  readonly fixed: (name: string, nodeName: string, dims: number[], value: number) => void;
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -113,17 +115,47 @@ function exportConv(n: NodeOf<'conv'>, c: ExportCtx): void {
   );
 }
 
+/**
+ * A BN without running statistics as torch.onnx writes one: its batch mean and biased variance computed from its
+ * input (Reshape to [N, C, −1], Transpose, ReduceMean), which the importer reads back (src/onnx/bn-stats.ts).
+ * Returns the names of the two statistics.
+ */
+function exportBatchStats(n: NodeOf<'bn'>, c: ExportCtx): [string, string] {
+  const p = `bn_${n.id}`;
+  const x = c.src(n.inputs[0]!);
+  const over = (keep: number) => [attrInts('axes', [0, 1]), attrInt('keepdims', keep)];
+  c.inits.push(int64Tensor(`${p}_flat`, [3], [0, n.shape[0]!, -1]));
+  c.nodes.push(node('Reshape', [x, `${p}_flat`], [`${p}_r`], `${p}_reshape`));
+  c.nodes.push(node('Transpose', [`${p}_r`], [`${p}_t`], `${p}_transpose`, [attrInts('perm', [0, 2, 1])]));
+  c.nodes.push(node('ReduceMean', [`${p}_t`], [`${p}_mean`], `${p}_mean`, over(0)));
+  c.nodes.push(node('ReduceMean', [`${p}_t`], [`${p}_m`], `${p}_centre`, over(1)));
+  c.nodes.push(node('Sub', [`${p}_t`, `${p}_m`], [`${p}_d`], `${p}_sub`));
+  c.nodes.push(node('Mul', [`${p}_d`, `${p}_d`], [`${p}_d2`], `${p}_square`));
+  c.nodes.push(node('ReduceMean', [`${p}_d2`], [`${p}_var`], `${p}_var`, over(0)));
+  return [`${p}_mean`, `${p}_var`];
+}
+
 function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
   const ch = n.shape[0];
   const p = `bn${n.id}`;
-  c.constant(`${p}_scale`, [ch], 1);
-  c.constant(`${p}_bias`, [ch], 0);
-  c.constant(`${p}_mean`, [ch], 0);
-  c.constant(`${p}_var`, [ch], 1);
+  // without affine parameters γ = 1, β = 0 are Constant nodes, as torch.onnx writes them: not parameters (Θ), and
+  // the importer reads the BN back as not affine
+  if (n.affine) {
+    c.constant(`${p}_scale`, [ch], 1);
+    c.constant(`${p}_bias`, [ch], 0);
+  } else {
+    c.fixed(`${p}_scale`, `bn_${n.id}_scale`, [ch], 1);
+    c.fixed(`${p}_bias`, `bn_${n.id}_bias`, [ch], 0);
+  }
+  if (!n.batchStats) {
+    c.constant(`${p}_mean`, [ch], 0);
+    c.constant(`${p}_var`, [ch], 1);
+  }
+  const [mean, variance] = n.batchStats ? exportBatchStats(n, c) : [`${p}_mean`, `${p}_var`];
   c.nodes.push(
     node(
       'BatchNormalization',
-      [c.src(n.inputs[0]!), `${p}_scale`, `${p}_bias`, `${p}_mean`, `${p}_var`],
+      [c.src(n.inputs[0]!), `${p}_scale`, `${p}_bias`, mean, variance],
       [out(n.id), `${p}_running_mean`, `${p}_running_var`],
       `bn_${n.id}`,
       [attrFloat('epsilon', bnEps(n)), attrFloat('momentum', 1 - (n.momentum ?? 0.1)), attrInt('training_mode', 1)],
@@ -348,7 +380,14 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const scalar = (name: string, value: number) =>
     nodes.push(node('Constant', [], [name], name, [attrTensor('value', floatTensor('', [], Float32Array.of(value)))]));
 
-  const ctx: ExportCtx = { nodes, inits, src, weight, constant, scalar };
+  const fixed = (name: string, nodeName: string, dims: number[], value: number) =>
+    nodes.push(
+      node('Constant', [], [name], nodeName, [
+        attrTensor('value', floatTensor('', dims, new Float32Array(numel(dims)).fill(value))),
+      ]),
+    );
+
+  const ctx: ExportCtx = { nodes, inits, src, weight, constant, scalar, fixed };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);
