@@ -35,7 +35,7 @@ import { GraphBuilder } from '../src/ir/builder.js';
 import { blockTrainability, featureEntropy, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
 import { mecoFromActivations, mecoFromTerms, mecoNodes, mecoTerm } from '../src/proxies/meco.js';
-import { scaleBeforeBn } from '../src/proxies/native-groups.js';
+import { scaleBeforeBn, withoutCancelledBiases } from '../src/proxies/native-groups.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -376,6 +376,17 @@ describe('zico on a layer whose gradient is zero in exact arithmetic (a random-n
   });
 });
 
+/** SWAP-protocol options on 8 Gaussian 6×6 images (image seed `images`), batch 4, three classes. */
+function sixBySix(seed: number, images: number): ProxyRunOptions {
+  return {
+    protocol: 'swap',
+    seed,
+    images: { ...gaussianBatch(8, 3, 6, 6, images), source: 'gaussian' },
+    batch: 4,
+    labels: [0, 1, 2, 0, 1, 2, 2, 1],
+  };
+}
+
 describe('BatchNorms without running statistics on the native runner (a review)', () => {
   const build = (head: boolean) => {
     const b = new GraphBuilder([3, 6, 6]);
@@ -384,13 +395,7 @@ describe('BatchNorms without running statistics on the native runner (a review)'
     const g = b.gap(x);
     return b.finish(b.linear(head ? b.relu(bn(b.linear(g, 5, true))) : g, 3, true));
   };
-  const o: ProxyRunOptions = {
-    protocol: 'swap',
-    seed: 4,
-    images: { ...gaussianBatch(8, 3, 6, 6, 21), source: 'gaussian' },
-    batch: 4,
-    labels: [0, 1, 2, 0, 1, 2, 2, 1],
-  };
+  const o = sixBySix(4, 21);
   it('VKDNW runs sample by sample natively too, equal to the reference', async () => {
     const net = build(false);
     const nat = await runner.run(net, ['vkdnw'], o);
@@ -409,6 +414,32 @@ describe('BatchNorms without running statistics on the native runner (a review)'
         wantParams: true,
       }),
     ).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+});
+
+describe('biases a train-mode BatchNorm cancels (an audit of NB201 search cells)', () => {
+  it('are dropped from the float32 passes of grasp, zico and the Jacobian: an exact change, checked on the reference', async () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    const c1 = b.conv(b.input, 4, 3, { pad: 1, bias: true }); // read by a BN only: cancelled
+    const c2 = b.conv(b.relu(b.bn(c1, false)), 4, 3, { pad: 1, bias: true }); // read by the add too: kept
+    const net = b.finish(b.linear(b.gap(b.relu(b.add([b.bn(c2, false), c2]))), 3, true));
+    const params = mapParams(randomParams(net, 8), (v) => Math.fround(v));
+    const packed = packParams(net, params);
+    const zeroed = withoutCancelledBiases(net, packed, 'train')!;
+    const slot = (id: number) => packedSlots(net).find((t) => t.node === id && t.kind === 'bias')!;
+    const part = (a: Float32Array, id: number) => Array.from(a.subarray(slot(id).offset, slot(id).offset + 4));
+    expect([part(zeroed, c1).every((v) => v === 0), part(zeroed, c2)]).toEqual([true, part(packed, c2)]);
+    expect(withoutCancelledBiases(net, packed, 'eval')).toBeUndefined(); // eval mode reads running statistics
+    const o = sixBySix(2, 3);
+    const names: ProxyName[] = ['grasp', 'zico', 'jacov', 'epe_nas'];
+    const biased = runProxies(net, names, { ...o, weights: params }).values;
+    const without = params.map((p, id) => (id === c1 ? { ...p!, bias: new Float64Array(4) } : p));
+    const plain = runProxies(net, names, { ...o, weights: without }).values;
+    const nat = await runner.run(net, names, { ...o, weights: params });
+    for (const k of names) {
+      close(k, plain[k]!.value, biased[k]!.value, 1e-9);
+      close(k, nat.values[k]!.value, biased[k]!.value, k === 'zico' ? 2e-4 : 1e-4);
+    }
   });
 });
 

@@ -7,10 +7,10 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
-import { breaksScaling } from '../ir/ops.js';
-import type { NetParams, ScalarRef } from '../grad/types.js';
+import { bnModeOf, breaksScaling } from '../ir/ops.js';
+import type { BnMode, NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
-import type { Network, Shape3 } from '../ir/types.js';
+import type { IRNode, Network, Shape3 } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { azFromComponents, azPairProblem } from './az.js';
@@ -86,21 +86,43 @@ const JACOV_MIN_EIGENVALUE = 1e-3;
  */
 const JACOBIAN_MIN = 1e-4;
 
+/**
+ * `c.packed` with the biases a train-mode BatchNorm cancels set to 0 (a conv / linear whose every reader is such a
+ * BN: the BN subtracts each channel's mean, so the bias changes no output and no gradient of the pass), or undefined
+ * when the network has none. The float32 passes of GraSP, ZiCo and the input Jacobian lose digits to such a bias
+ * (x − mean of a map shifted by it; GraSP 3.5e-3 off the float64 value on NB201 search cells, 6e-6 without it).
+ * The saliencies keep it: fisher reads the conv's output itself.
+ */
+export function withoutCancelledBiases(net: Network, packed: Float32Array, mode: BnMode): Float32Array | undefined {
+  const readers = new Map<number, IRNode[]>();
+  for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n]);
+  const cancelled = (id: number) => {
+    const rs = readers.get(id) ?? [];
+    return rs.length > 0 && rs.every((r) => r.op === 'bn' && bnModeOf(r, mode) === 'train');
+  };
+  const slots = packedSlots(net).filter((t) => t.kind === 'bias' && cancelled(t.node));
+  if (slots.length === 0) return undefined;
+  const out = packed.slice();
+  for (const t of slots) out.fill(0, t.offset, t.offset + t.size);
+  return out;
+}
+
 /** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
 async function grasp(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  const r = await c.pass(c.inputs(s), s.batch, {
-    bn: s.bn,
-    labels: labelsFor(s, c.o),
-    wantParams: true,
-    wantHvp: true,
-  });
+  const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
+  const r = await c.pass(c.inputs(s), s.batch, req, withoutCancelledBiases(net, c.packed, s.bn));
   return { grasp: graspFromWeightHv(weightedNodes(net), r.weightHv) };
 }
 
 async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
   const { s } = c;
-  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true });
+  const r = await c.pass(
+    c.inputs(s),
+    s.batch,
+    { bn: s.bn, wantInput: true },
+    withoutCancelledBiases(c.net, c.packed, s.bn),
+  );
   const rows = Float64Array.from(r.input);
   const logits = maxAbs(r.outputs);
   const why = jacobianTrouble(rows, logits, s.batch);
@@ -161,10 +183,11 @@ function jacobianValues(c: NativeGroupContext, rows: Float64Array, classes: numb
 async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s, o } = c;
   const scale = scaleBeforeBn(net);
+  const packed = scale === undefined ? withoutCancelledBiases(net, c.packed, 'train') : undefined;
   const grads = await Promise.all(
     [0, 1].map(async (k) => {
       const req = { bn: 'train' as const, labels: labelsFor(s, o, k), wantParams: true };
-      const r = await c.pass(c.inputs(s, k), s.batch, scale === undefined ? req : { ...req, float64: true });
+      const r = await c.pass(c.inputs(s, k), s.batch, scale === undefined ? req : { ...req, float64: true }, packed);
       return unpackGrads(net, c.params, scale === undefined ? r.params : r.params64);
     }),
   );
