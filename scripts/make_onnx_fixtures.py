@@ -415,6 +415,24 @@ class ActNet(nn.Module):
         return self.fc(self.h(self.t(self.g(self.f(self.e(x))))).mean(dim=(2, 3)))
 
 
+class StrideZeroNet(nn.Module):
+    """A DARTS reduction edge's `none` op (NASLib's Zero(stride=2): x[:, :, ::2, ::2].mul(0.), a Slice with step 2
+    times 0) summed with a strided conv-BN edge, then nn.ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.edge = nn.Sequential(nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8))
+        self.relu = nn.ReLU()
+        self.c = nn.Sequential(nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.relu(self.edge(x) + x[:, :, ::2, ::2].mul(0.0))
+        return self.fc(self.c(x).mean(dim=(2, 3)))
+
+
 class StatsBnNet(nn.Module):
     """NB201 search-cell convolutions: ReLU, a biased conv, BatchNorm2d(affine=False, track_running_stats=False),
     which torch.onnx writes with its batch statistics computed in the graph (a fixed batch only: the export needs
@@ -561,6 +579,7 @@ def main():
          "ceil-mode max and average pools (one counting its padding) that add a last, partial window"),
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
         ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
+        ("stridezero", StrideZeroNet, 13, 17, "DARTS's none on a reduction edge: x[:, :, ::2, ::2].mul(0.) (a Slice with step 2 times 0)"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]

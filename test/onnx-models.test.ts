@@ -63,6 +63,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'gatenet@16',
         'actnet@16',
         'statsbn@16',
+        'stridezero@16',
       ]),
     );
   });
@@ -159,6 +160,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['actnet', 16],
       // BN without running statistics: its batch statistics computed in the graph (NB201 search cells)
       ['statsbn', 16],
+      // DARTS's none on a reduction edge: a Slice with step 2 times 0
+      ['stridezero', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');
@@ -191,6 +194,22 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     });
     await expect(scoreOnnxModel(fx('headnet'), { batch: 16, engine: 'ir' })).rejects.toMatchObject({
       code: 'E_OPTION',
+    });
+  });
+
+  it("a strided Slice (step 2) imports only multiplied by 0, as DARTS's none writes it", () => {
+    const times = (v: number) =>
+      variant('stridezero', (m) => {
+        const mul = m.graph!.node!.find((n) => n.opType === 'Mul')!;
+        const k = m.graph!.node!.find((n) => n.output?.[0] === mul.input![1])!.attribute![0]!.t!;
+        k.floatData = [v];
+        k.rawData = undefined;
+      });
+    const ok = importOnnxModel(loadOnnxModel(times(0)), { inputShape: [3, 32, 32] });
+    expect(ok.ok && ok.network.nodes.filter((n) => n.op === 'zero').map((n) => n.shape)).toEqual([[8, 16, 16]]);
+    expect(importOnnxModel(loadOnnxModel(times(2)), { inputShape: [3, 32, 32] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/strided Slice \(step > 1\) by something other than 0/),
     });
   });
 

@@ -76,6 +76,8 @@ type Val =
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pad: number } // zero-padded map, awaiting AveragePool/Conv
+  // a strided window of a map (Slice with step > 1): only its shape, for a Mul by 0 (DARTS's none on a reduction edge)
+  | { readonly k: 'strided'; readonly shape: Shape3 }
   // a map viewed as (N, groups, C/groups, H, W), then transposed (channel shuffle), awaiting its Reshape back
   | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
   | { readonly k: 'opaque'; readonly why: string };
@@ -198,6 +200,8 @@ class ImportState {
   /** Input `i` as an IR feature tensor. */
   ir(n: INodeProto, i: number): number {
     const v = this.get(n, i);
+    if (v.k === 'strided')
+      fail(`${n.opType} ${n.name}: input ${i} is a strided Slice (step > 1), which imports only multiplied by 0`);
     if (v.k !== 'ir') fail(`${n.opType} ${n.name}: input ${i} is not a feature tensor (${v.k})`);
     return v.id;
   }
@@ -584,6 +588,14 @@ function importMul(n: INodeProto, s: ImportState): void {
   const c = s.get(n, 1);
   // nn.GELU(approximate='tanh') as torch.onnx writes it starts with x·x, nn.GELU may start with x·(1/√2)
   if (importChain(geluTanhChain(s, n), s) || importChain(geluChain(s, n), s)) return;
+  // a strided window times 0 (DARTS's none on a reduction edge): zeros of its shape
+  const strided = a.k === 'strided' ? a : c.k === 'strided' ? c : undefined;
+  if (strided) {
+    const k = (strided === a ? c : a) as Val;
+    const zero = k.k === 'const' && tensorValues(k.t).every((v) => v === 0) && numelOf(tensorDims(k.t)) === 1;
+    if (!zero) fail(`Mul ${n.name} of a strided Slice (step > 1) by something other than 0`);
+    return s.setIr(n, s.b.zero(strided.shape));
+  }
   if (a.k !== 'const' && c.k !== 'const') return importProduct(n, s);
   const [x, k] =
     a.k === 'ir' && c.k === 'const'
@@ -647,8 +659,10 @@ function importConcat(n: INodeProto, s: ImportState): void {
 }
 
 function importSlice(n: INodeProto, s: ImportState): void {
-  const x = s.ir3(n, 0);
-  const dims = [0, ...s.shapeOf(x)]; // the batch axis may not be sliced
+  // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
+  const v = s.get(n, 0);
+  const x = v.k === 'strided' ? -1 : s.ir3(n, 0);
+  const dims = [0, ...(v.k === 'strided' ? v.shape : s.shapeOf(x))]; // the batch axis may not be sliced
   // bounds may be computed from the channel count (`x.chunk`): constants or shape values
   const bound = (i: number) =>
     knownInts(s.get(n, i)) ?? fail(`Slice ${n.name}: input ${i} is not a known integer vector`);
@@ -660,16 +674,25 @@ function importSlice(n: INodeProto, s: ImportState): void {
     fail('Slice with inconsistent starts/ends/axes/steps');
   const lo = [0, 0, 0, 0];
   const hi = [...dims];
+  const step = [1, 1, 1, 1];
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + 4 : a0;
     if (a < 1 || a > 3) fail(`Slice on axis ${a0} (only channel and spatial axes can be sliced)`);
-    if (steps[i] !== 1) fail(`Slice with step ${steps[i]}`);
+    if (!(Number.isInteger(steps[i]) && steps[i]! >= 1) || (steps[i] !== 1 && a === 1))
+      fail(`Slice with step ${steps[i]} on axis ${a0}`);
+    step[a] = steps[i]!;
     const d = dims[a]!;
     const clamp = (v: number) => Math.min(d, Math.max(0, v < 0 ? v + d : v));
     lo[a] = clamp(starts[i]!);
     hi[a] = clamp(ends[i]!);
   });
   if (hi.slice(1).some((h, k) => h <= lo[k + 1]!)) fail('Slice gives an empty tensor');
+  // x[:, :, ::2, ::2] (DARTS's none on a reduction edge, before .mul(0.)): no IR op takes every other position, but
+  // multiplied by 0 only its shape matters
+  if (v.k === 'strided' || step[2] !== 1 || step[3] !== 1) {
+    const size = (a: number) => Math.ceil((hi[a]! - lo[a]!) / step[a]!);
+    return s.set(n, { k: 'strided', shape: [hi[1]! - lo[1]!, size(2), size(3)] });
+  }
   const [c0, h0, w0] = [lo[1]!, lo[2]!, lo[3]!];
   s.setIr(n, s.b.slice(x, { c0, c: hi[1]! - c0, h0, h: hi[2]! - h0, w0, w: hi[3]! - w0 }));
 }
