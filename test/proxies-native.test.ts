@@ -430,6 +430,12 @@ describe('biases a train-mode BatchNorm cancels (an audit of NB201 search cells)
     const part = (a: Float32Array, id: number) => Array.from(a.subarray(slot(id).offset, slot(id).offset + 4));
     expect([part(zeroed, c1).every((v) => v === 0), part(zeroed, c2)]).toEqual([true, part(packed, c2)]);
     expect(withoutCancelledBiases(net, packed, 'eval')).toBeUndefined(); // eval mode reads running statistics
+    // the output's bias stays, even where a dead branch's train-mode BN reads the logits
+    const d = new GraphBuilder([3, 6, 6]);
+    const logits = d.linear(d.gap(d.relu(d.conv(d.input, 4, 3))), 3, true);
+    d.relu(d.bn(logits));
+    const dead = d.finish(logits);
+    expect(withoutCancelledBiases(dead, packParams(dead, randomParams(dead, 2)), 'train')).toBeUndefined();
     const o = sixBySix(2, 3);
     const names: ProxyName[] = ['grasp', 'zico', 'jacov', 'epe_nas'];
     const biased = runProxies(net, names, { ...o, weights: params }).values;

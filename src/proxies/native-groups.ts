@@ -96,9 +96,10 @@ const JACOBIAN_MIN = 1e-4;
 export function withoutCancelledBiases(net: Network, packed: Float32Array, mode: BnMode): Float32Array | undefined {
   const readers = new Map<number, IRNode[]>();
   for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n]);
+  // the output's own bias reaches the logits, whatever else (a dead branch) reads it
   const cancelled = (id: number) => {
     const rs = readers.get(id) ?? [];
-    return rs.length > 0 && rs.every((r) => r.op === 'bn' && bnModeOf(r, mode) === 'train');
+    return id !== net.output && rs.length > 0 && rs.every((r) => r.op === 'bn' && bnModeOf(r, mode) === 'train');
   };
   const slots = packedSlots(net).filter((t) => t.kind === 'bias' && cancelled(t.node));
   if (slots.length === 0) return undefined;
@@ -107,7 +108,10 @@ export function withoutCancelledBiases(net: Network, packed: Float32Array, mode:
   return out;
 }
 
-/** grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies'). */
+/**
+ * grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies' where no
+ * bias is cancelled: with one, it runs on its own parameters).
+ */
 async function grasp(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
