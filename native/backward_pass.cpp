@@ -223,18 +223,13 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         if (dx) give(j0, dy);
         else release(dy);
         break;
-      case Op::Sigmoid: {
-        const float* y = out_[i];
-        split(S, 1, [&](int, int lo, int hi) {
-          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= sigmoidSlope(n, y[e]);
-        }, count);
-        give(j0, dy);
-        break;
-      }
+      case Op::Sigmoid:
       case Op::Act: {
-        const float* x = out_[static_cast<size_t>(j0)];
+        // a sigmoid's slope is read off its output, a smooth activation's off its input
+        const bool gate = n.op == Op::Sigmoid;
+        const float* v = gate ? out_[i] : out_[static_cast<size_t>(j0)];
         split(S, 1, [&](int, int lo, int hi) {
-          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= actSlope(n, x[e]);
+          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= gate ? sigmoidSlope(n, v[e]) : actSlope(n, v[e]);
         }, count);
         give(j0, dy);
         break;
