@@ -16,7 +16,7 @@ std::vector<size_t> packedParamOffsets(const Net& net) {
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     const Node& n = net.nodes[i];
     size_t size = 0;
-    if (n.op == Op::Conv) size = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k + (n.bias ? n.cout : 0);
+    if (n.op == Op::Conv) size = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() + (n.bias ? n.cout : 0);
     if (n.op == Op::Bn) size = 4 * static_cast<size_t>(n.c);
     if (n.op == Op::Linear) size = static_cast<size_t>(n.fin) * n.fout + (n.bias ? n.fout : 0);
     off[i + 1] = off[i] + size;
@@ -274,7 +274,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         const size_t inPer = in->numel(), outPer = n.numel();
         split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); },
               convMacs(n, S));
-        const float* bias = n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr;
+        const float* bias = n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() : nullptr;
         if (bias && req.blockScale)
           addScaledBias(y, bias, S, n.cout, HW, fexp_[i]);
         else if (bias)
@@ -438,25 +438,26 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
         o[s] = static_cast<double>(dy[static_cast<size_t>(s) * n.fout + oc]) * (kind == 0 ? x[static_cast<size_t>(s) * n.fin + idx % n.fin] : 1.0);
     } else if (n.op == Op::Conv && kind == 0) {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-      const size_t cinG = static_cast<size_t>(n.cin / n.groups), kk = static_cast<size_t>(n.k) * n.k;
-      const int kw = static_cast<int>(idx % n.k), kh = static_cast<int>((idx / n.k) % n.k);
+      const Window a = windowOf(n);
+      const size_t cinG = static_cast<size_t>(n.cin / n.groups), kk = static_cast<size_t>(a.taps());
+      const int kw = static_cast<int>(idx % a.kw), kh = static_cast<int>((idx / a.kw) % a.kh);
       const size_t oc = idx / (kk * cinG), ic = (oc / (n.cout / n.groups)) * cinG + (idx / kk) % cinG;
       // output columns whose tap lands inside the input row (the same for every row): the loop below visits
       // exactly the positions the bounds checks would keep, in the same order
       int ow0 = 0, ow1 = n.w;
-      while (ow0 < ow1 && ow0 * n.stride - n.pad + kw * n.dilation < 0) ++ow0;
-      while (ow1 > ow0 && (ow1 - 1) * n.stride - n.pad + kw * n.dilation >= in.w) --ow1;
-      const int iw0 = ow0 * n.stride - n.pad + kw * n.dilation;
+      while (ow0 < ow1 && ow0 * a.sw - a.pw + kw * a.dw < 0) ++ow0;
+      while (ow1 > ow0 && (ow1 - 1) * a.sw - a.pw + kw * a.dw >= in.w) --ow1;
+      const int iw0 = ow0 * a.sw - a.pw + kw * a.dw;
       for (int s = 0; s < S; ++s) {
         double acc = 0;
         const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * n.h * n.w;
         const float* xs = x + (static_cast<size_t>(s) * n.cin + ic) * in.h * in.w;
         for (int oh = 0; oh < n.h; ++oh) {
-          const int ih = oh * n.stride - n.pad + kh * n.dilation;
+          const int ih = oh * a.sh - a.ph + kh * a.dh;
           if (ih < 0 || ih >= in.h) continue;
           const float* dr = d + oh * n.w;
           const float* xr = xs + ih * in.w + iw0;
-          for (int ow = ow0; ow < ow1; ++ow) acc += static_cast<double>(dr[ow]) * xr[(ow - ow0) * n.stride];
+          for (int ow = ow0; ow < ow1; ++ow) acc += static_cast<double>(dr[ow]) * xr[(ow - ow0) * a.sw];
         }
         o[s] = acc;
       }

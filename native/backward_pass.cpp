@@ -191,7 +191,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         break;
       }
       case Op::Conv: {
-        const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+        const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
         const size_t macs = convMacs(n, S);
         if (dp) {
           // parts own whole rows of every group's weight gradient (output channels), each summed over all samples

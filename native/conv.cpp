@@ -58,22 +58,24 @@ void packWeights(const float* w, int G, int coutG, int K, int mBlocks, float* A)
 
 // Depthwise (one input and one output channel per group): a direct loop beats a GEMM with one useful row.
 void depthwise(const Node& n, const Node& in, const float* x, float* y, int S, const float* w) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, C = n.cout;
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, C = n.cout;
+  const Window a = windowOf(n);
+  const int st = a.sw;
   for (int s = 0; s < S; ++s) {
     for (int c = 0; c < C; ++c) {
       const float* xp = x + (static_cast<size_t>(s) * C + c) * H * W;
       float* yp = y + (static_cast<size_t>(s) * C + c) * OH * OW;
-      const float* wc = w + static_cast<size_t>(c) * k * k;
+      const float* wc = w + static_cast<size_t>(c) * a.taps();
       for (int i = 0; i < OH * OW; ++i) yp[i] = 0.0f;
-      for (int kh = 0; kh < k; ++kh) {
-        for (int kw = 0; kw < k; ++kw) {
-          const float wv = wc[kh * k + kw];
+      for (int kh = 0; kh < a.kh; ++kh) {
+        for (int kw = 0; kw < a.kw; ++kw) {
+          const float wv = wc[kh * a.kw + kw];
           // Output columns whose tap lands inside the row: [lo, hi) (no per-element bounds test, so it vectorises).
-          const int off = kw * d - p;
+          const int off = kw * a.dw - a.pw;
           const int lo = std::min(OW, off >= 0 ? 0 : (-off + st - 1) / st);
           const int hi = std::max(lo, std::min(OW, W - 1 - off < 0 ? 0 : (W - 1 - off) / st + 1));
           for (int oh = 0; oh < OH; ++oh) {
-            const int ih = oh * st - p + kh * d;
+            const int ih = oh * a.sh - a.ph + kh * a.dh;
             if (ih < 0 || ih >= H) continue;
             const float* row = xp + static_cast<size_t>(ih) * W;
             float* out = yp + static_cast<size_t>(oh) * OW;
@@ -103,10 +105,11 @@ void compact(const float* wide, size_t ldw, int rows, int OH, int OW, int rowStr
 // one tile sequence, so register tiles run across sample boundaries.
 void convRows(const Node& n, const Node& in, const float* x, float* y, int S, const float* A, size_t aGroup, int mBlocks, int rowsPerVector,
               ConvScratch& sc) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, p = n.pad, d = n.dilation, G = n.groups;
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, G = n.groups;
+  const Window a = windowOf(n);
   const int cinG = n.cin / G, coutG = n.cout / G;
-  const int K = cinG * k * k;
-  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const int K = cinG * a.taps();
+  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp, HW = static_cast<size_t>(H) * W, OHW = static_cast<size_t>(OH) * OW;
   const size_t inPer = in.numel(), outPer = n.numel();
   const size_t padPer = static_cast<size_t>(n.cin) * HpWp;
@@ -117,8 +120,9 @@ void convRows(const Node& n, const Node& in, const float* x, float* y, int S, co
   std::vector<int32_t>& off = sc.off;
   off.resize(static_cast<size_t>(K));
   for (int ci = 0; ci < cinG; ++ci)
-    for (int kh = 0; kh < k; ++kh)
-      for (int kw = 0; kw < k; ++kw) off[static_cast<size_t>((ci * k + kh) * k + kw)] = static_cast<int32_t>(ci * HpWp + kh * d * Wp + kw * d);
+    for (int kh = 0; kh < a.kh; ++kh)
+      for (int kw = 0; kw < a.kw; ++kw)
+        off[static_cast<size_t>((ci * a.kh + kh) * a.kw + kw)] = static_cast<int32_t>(ci * HpWp + kh * a.dh * Wp + kw * a.dw);
   const int perSample = static_cast<int>(OHW / kVecFloats);
   std::vector<int32_t>& bBase = sc.base;
   std::vector<int32_t>& cBase = sc.cbase;
@@ -139,7 +143,8 @@ void convRows(const Node& n, const Node& in, const float* x, float* y, int S, co
       const float* xs = x + static_cast<size_t>(s0 + sl) * inPer;
       float* ps = padded + sl * padPer;
       for (int ci = 0; ci < n.cin; ++ci)
-        for (int ih = 0; ih < H; ++ih) copyRow(ps + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
+        for (int ih = 0; ih < H; ++ih)
+          copyRow(ps + ci * HpWp + static_cast<size_t>(ih + a.ph) * Wp + a.pw, xs + ci * HW + static_cast<size_t>(ih) * W, W);
     }
     float* ys = y + static_cast<size_t>(s0) * outPer;
     for (int g = 0; g < G; ++g) {
@@ -152,14 +157,15 @@ void convRows(const Node& n, const Node& in, const float* x, float* y, int S, co
 // im2col of one group: row (ci, kh, kw) of `col` (N floats apart) holds, per output position, the padded input value that
 // kernel tap multiplies (plane: floats per padded input channel, Wp: padded row length).
 void gatherColumns(const Node& n, const float* Bg, size_t plane, int Wp, size_t N, float* col) {
-  const int k = n.k, d = n.dilation, st = n.stride, OH = n.h, OW = n.w, cinG = n.cin / n.groups;
+  const Window a = windowOf(n);
+  const int st = a.sw, OH = n.h, OW = n.w, cinG = n.cin / n.groups;
   for (int ci = 0; ci < cinG; ++ci)
-    for (int kh = 0; kh < k; ++kh)
-      for (int kw = 0; kw < k; ++kw) {
-        float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * N;
-        const float* src = Bg + ci * plane + static_cast<size_t>(kh) * d * Wp + kw * d;
+    for (int kh = 0; kh < a.kh; ++kh)
+      for (int kw = 0; kw < a.kw; ++kw) {
+        float* dst = col + static_cast<size_t>((ci * a.kh + kh) * a.kw + kw) * N;
+        const float* src = Bg + ci * plane + static_cast<size_t>(kh) * a.dh * Wp + kw * a.dw;
         for (int oh = 0; oh < OH; ++oh) {
-          const float* srow = src + static_cast<size_t>(oh) * st * Wp;
+          const float* srow = src + static_cast<size_t>(oh) * a.sh * Wp;
           float* drow = dst + static_cast<size_t>(oh) * OW;
           if (st == 1) {
             copyRow(drow, srow, OW);
@@ -174,16 +180,18 @@ void gatherColumns(const Node& n, const float* Bg, size_t plane, int Wp, size_t 
 
 int convRowsLayout(const Node& n) {
   const int coutG = n.cout / n.groups;
-  const bool pointwise = n.k == 1 && n.stride == 1 && n.pad == 0;
+  const Window a = windowOf(n);
+  const bool pointwise = a.taps() == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0;
   const bool depthwise = n.cin == n.groups && n.cout == n.groups;
-  if (pointwise || depthwise || n.stride != 1 || coutG % kMR != 0) return 0;
+  if (pointwise || depthwise || a.sh != 1 || a.sw != 1 || coutG % kMR != 0) return 0;
   if (n.w % kVecFloats == 0) return 1;
   if (2 * n.w == kVecFloats && n.h % 2 == 0) return 2;
   return 0;
 }
 
 void convForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvScratch& sc) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, st = n.stride, p = n.pad, d = n.dilation, G = n.groups;
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, G = n.groups;
+  const Window a = windowOf(n);
   const int cinG = n.cin / G, coutG = n.cout / G;
   const size_t inPer = in.numel(), outPer = n.numel();
   const size_t HW = static_cast<size_t>(H) * W, OHW = static_cast<size_t>(OH) * OW;
@@ -191,15 +199,16 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
     depthwise(n, in, x, y, S, w);
     return;
   }
-  const int K = cinG * k * k;
+  const int K = cinG * a.taps();
   const int mBlocks = (coutG + kMR - 1) / kMR;
   const int Mpad = mBlocks * kMR;
   float* A = sc.packedA.reserve(static_cast<size_t>(G) * Mpad * K);
   packWeights(w, G, coutG, K, mBlocks, A);
   const size_t aGroup = static_cast<size_t>(Mpad) * K;
 
-  const bool pointwise = k == 1 && st == 1 && p == 0;
-  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const bool stride1 = a.sh == 1 && a.sw == 1;
+  const bool pointwise = a.taps() == 1 && stride1 && a.ph == 0 && a.pw == 0;
+  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp;
   if (const int rowsPerVector = convRowsLayout(n)) {
     convRows(n, in, x, y, S, A, aGroup, mBlocks, rowsPerVector, sc);
@@ -208,7 +217,7 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
   bool implicit = false;
   if (pointwise) {
     implicit = true;
-  } else if (st == 1) {
+  } else if (stride1) {
     const double costImplicit = static_cast<double>(roundUp(static_cast<size_t>(OH) * Wp, kNR)) * K * Mpad + 2.0 * cinG * HpWp;
     const double costIm2col = static_cast<double>(roundUp(OHW, kNR)) * K * Mpad + kIm2colCost * K * static_cast<double>(OHW);
     implicit = costImplicit <= costIm2col;
@@ -222,14 +231,15 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
   // needs no packing. Explicit: col[K][N] gathered from the padded input, N = output positions rounded to a tile.
   const size_t N = implicit ? roundUp(static_cast<size_t>(OH) * rowStride, kNR) : roundUp(OHW, kNR);
   for (int ci = 0; ci < cinG; ++ci)
-    for (int kh = 0; kh < k; ++kh)
-      for (int kw = 0; kw < k; ++kw) {
-        const size_t r = static_cast<size_t>((ci * k + kh) * k + kw);
-        off[r] = static_cast<int32_t>(implicit ? ci * plane + kh * d * Wp + kw * d : r * N);
+    for (int kh = 0; kh < a.kh; ++kh)
+      for (int kw = 0; kw < a.kw; ++kw) {
+        const size_t r = static_cast<size_t>((ci * a.kh + kh) * a.kw + kw);
+        off[r] = static_cast<int32_t>(implicit ? ci * plane + kh * a.dh * Wp + kw * a.dw : r * N);
       }
   float* padded = nullptr;
   if (!pointwise) {
-    const size_t maxRead = implicit ? static_cast<size_t>(n.cin - 1) * HpWp + static_cast<size_t>(k - 1) * d * (Wp + 1) + N : 0;
+    const size_t maxRead =
+        implicit ? static_cast<size_t>(n.cin - 1) * HpWp + static_cast<size_t>(a.kh - 1) * a.dh * Wp + static_cast<size_t>(a.kw - 1) * a.dw + N : 0;
     const size_t size = std::max(static_cast<size_t>(n.cin) * HpWp, maxRead);
     padded = sc.padded.reserve(size);
     std::memset(padded, 0, size * sizeof(float));
@@ -248,7 +258,8 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
     const float* B = xs;
     if (!pointwise) {
       for (int ci = 0; ci < n.cin; ++ci)
-        for (int ih = 0; ih < H; ++ih) copyRow(padded + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W);
+        for (int ih = 0; ih < H; ++ih)
+          copyRow(padded + ci * HpWp + static_cast<size_t>(ih + a.ph) * Wp + a.pw, xs + ci * HW + static_cast<size_t>(ih) * W, W);
       B = padded;
     }
     for (int g = 0; g < G; ++g) {

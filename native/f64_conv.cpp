@@ -27,18 +27,31 @@ std::pair<int, int> validRange(int outLen, int stride, int pad, int off, int inL
 
 // One convolution's geometry as the reference loops see it, with each kernel row's and column's valid outputs.
 struct Geometry {
-  int cinG, coutG, K, H, W, OH, OW, stride, pad, dil;
+  // KH, strideH, padH, dilH: the height's window; KW, strideW, padW, dilW: the width's
+  int cinG, coutG, H, W, OH, OW, KH, KW, strideH, strideW, padH, padW, dilH, dilW;
   std::vector<std::pair<int, int>> rows, cols;  // per kh / kw: the output rows / columns that read inside the input
   Geometry(const Node& n, const Node& in)
-      : cinG(n.cin / n.groups), coutG(n.cout / n.groups), K(n.k), H(in.h), W(in.w), OH(n.h), OW(n.w), stride(n.stride), pad(n.pad), dil(n.dilation) {
-    for (int t = 0; t < K; ++t) {
-      rows.push_back(validRange(OH, stride, pad, t * dil, H));
-      cols.push_back(validRange(OW, stride, pad, t * dil, W));
-    }
+      : cinG(n.cin / n.groups),
+        coutG(n.cout / n.groups),
+        H(in.h),
+        W(in.w),
+        OH(n.h),
+        OW(n.w),
+        KH(n.k),
+        KW(n.kw),
+        strideH(n.stride),
+        strideW(n.strideW),
+        padH(n.pad),
+        padW(n.padW),
+        dilH(n.dilation),
+        dilW(n.dilationW) {
+    for (int t = 0; t < KH; ++t) rows.push_back(validRange(OH, strideH, padH, t * dilH, H));
+    for (int t = 0; t < KW; ++t) cols.push_back(validRange(OW, strideW, padW, t * dilW, W));
   }
-  size_t weightAt(int oc, int icg, int kh, int kw) const { return ((static_cast<size_t>(oc) * cinG + icg) * K + kh) * K + kw; }
-  int inRow(int oh, int kh) const { return oh * stride - pad + kh * dil; }
-  int inCol(int ow, int kw) const { return ow * stride - pad + kw * dil; }
+  int taps() const { return KH * KW; }
+  size_t weightAt(int oc, int icg, int kh, int kw) const { return ((static_cast<size_t>(oc) * cinG + icg) * KH + kh) * KW + kw; }
+  int inRow(int oh, int kh) const { return oh * strideH - padH + kh * dilH; }
+  int inCol(int ow, int kw) const { return ow * strideW - padW + kw * dilW; }
   size_t plane() const { return static_cast<size_t>(OH) * OW; }
   size_t inPlane() const { return static_cast<size_t>(H) * W; }
   static bool inside(int t, const std::pair<int, int>& r) { return t >= r.first && t < r.second; }
@@ -94,15 +107,15 @@ void forwardOutputs(const ForwardArgs& a, const v8d* start, int oh, int ow) {
   for (int j = 0; j < P; ++j)
     for (int v = 0; v < NV; ++v) acc[j][v] = start[v];
   for (int icg = 0; icg < g.cinG; ++icg)
-    for (int kh = 0; kh < g.K; ++kh) {
+    for (int kh = 0; kh < g.KH; ++kh) {
       if (!Geometry::inside(oh, g.rows[kh])) continue;
       const double* xr = a.x + icg * g.inPlane() + static_cast<size_t>(g.inRow(oh, kh)) * g.W;
-      for (int kw = 0; kw < g.K; ++kw) {
+      for (int kw = 0; kw < g.KW; ++kw) {
         if (P == 1 && !Geometry::inside(ow, g.cols[kw])) continue;
         const double* xp = xr + g.inCol(ow, kw);
-        const v8d* wv = a.w + ((static_cast<size_t>(icg) * g.K + kh) * g.K + kw) * a.vectors + a.v0;
+        const v8d* wv = a.w + ((static_cast<size_t>(icg) * g.KH + kh) * g.KW + kw) * a.vectors + a.v0;
         for (int j = 0; j < P; ++j) {
-          const double xb = xp[j * g.stride];
+          const double xb = xp[j * g.strideW];
           for (int v = 0; v < NV; ++v) acc[j][v] += wv[v] * xb;
         }
       }
@@ -145,8 +158,8 @@ void forwardScalar(const Node& n, const Geometry& g, const double* x, const doub
       const int grp = oc / g.coutG;
       for (int icg = 0; icg < g.cinG; ++icg) {
         const double* xc = x + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * g.inPlane();
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
+        for (int kh = 0; kh < g.KH; ++kh)
+          for (int kw = 0; kw < g.KW; ++kw) {
             const double wv = w[g.weightAt(oc, icg, kh, kw)];
             const auto [lo, hi] = g.cols[kw];
             for (int oh = g.rows[kh].first; oh < g.rows[kh].second; ++oh) {
@@ -194,7 +207,7 @@ void dataInputs(const DataArgs& a, int ih, int iw) {
     const double* dyc = a.dy + ocg * g.plane();
     for (const auto& [kh, oh] : a.rowTaps[static_cast<size_t>(ih)]) {
       const double* dr = dyc + static_cast<size_t>(oh) * g.OW;
-      const v8d* wk = a.w + (static_cast<size_t>(ocg) * g.K + kh) * g.K * a.vectors + a.v0;
+      const v8d* wk = a.w + (static_cast<size_t>(ocg) * g.KH + kh) * g.KW * a.vectors + a.v0;
       if (P == 1) {
         for (const auto& [kw, ow] : a.colTaps[static_cast<size_t>(iw)]) {
           const double d = dr[ow];
@@ -203,8 +216,8 @@ void dataInputs(const DataArgs& a, int ih, int iw) {
         }
         continue;
       }
-      for (int kw = 0; kw < g.K; ++kw) {
-        const double* dp = dr + (iw + g.pad - kw * g.dil);
+      for (int kw = 0; kw < g.KW; ++kw) {
+        const double* dp = dr + (iw + g.padW - kw * g.dilW);
         const v8d* wv = wk + static_cast<size_t>(kw) * a.vectors;
         for (int j = 0; j < P; ++j) {
           const double d = dp[j];
@@ -221,11 +234,11 @@ struct DataKernel {
   static void run(const DataArgs& a) {
     const Geometry& g = a.g;
     constexpr int P = kSide<NV>;
-    const auto full = [&](int iw) { return a.colTaps[static_cast<size_t>(iw)].size() == static_cast<size_t>(g.K); };
+    const auto full = [&](int iw) { return a.colTaps[static_cast<size_t>(iw)].size() == static_cast<size_t>(g.KW); };
     for (int ih = a.r0; ih < a.r1; ++ih)
       for (int iw = 0; iw < g.W;) {
         // with stride 1 the inputs every kernel column reaches form one interval: its two ends decide
-        if (P > 1 && g.stride == 1 && iw + P <= g.W && full(iw) && full(iw + P - 1)) {
+        if (P > 1 && g.strideW == 1 && iw + P <= g.W && full(iw) && full(iw + P - 1)) {
           dataInputs<NV, P>(a, ih, iw);
           iw += P;
         } else {
@@ -245,8 +258,8 @@ void dataScalar(const Node& n, const Geometry& g, const double* dy, const double
       const int grp = ic / g.cinG, icg = ic % g.cinG;
       for (int oc = grp * g.coutG; oc < (grp + 1) * g.coutG; ++oc) {
         const double* dyc = dy + (static_cast<size_t>(s) * n.cout + oc) * g.plane();
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
+        for (int kh = 0; kh < g.KH; ++kh)
+          for (int kw = 0; kw < g.KW; ++kw) {
             const double wv = w[g.weightAt(oc, icg, kh, kw)];
             const auto [lo, hi] = g.cols[kw];
             for (int oh = g.rows[kh].first; oh < g.rows[kh].second; ++oh) {
@@ -288,7 +301,7 @@ void weightTaps(const WeightArgs& a, int icg0, int kh, int kw) {
       }
     }
   }
-  const size_t ocStride = static_cast<size_t>(g.cinG) * g.K * g.K;
+  const size_t ocStride = static_cast<size_t>(g.cinG) * g.taps();
   for (int c = 0; c < C; ++c)
     for (int v = 0; v < NV; ++v)
       for (int l = 0; l < kLanes && v * kLanes + l < a.count; ++l)
@@ -302,8 +315,8 @@ struct WeightKernel {
     constexpr int C = kSide<NV>;
     for (int icg = a.c0; icg < a.c1;) {
       const bool block = C > 1 && icg + C <= a.c1;
-      for (int kh = 0; kh < g.K; ++kh)
-        for (int kw = 0; kw < g.K; ++kw) block ? weightTaps<NV, C>(a, icg, kh, kw) : weightTaps<NV, 1>(a, icg, kh, kw);
+      for (int kh = 0; kh < g.KH; ++kh)
+        for (int kw = 0; kw < g.KW; ++kw) block ? weightTaps<NV, C>(a, icg, kh, kw) : weightTaps<NV, 1>(a, icg, kh, kw);
       icg += block ? C : 1;
     }
   }
@@ -317,8 +330,8 @@ void weightScalar(const Node& n, const Geometry& g, const double* x, const doubl
       const int grp = oc / g.coutG;
       for (int icg = 0; icg < g.cinG; ++icg) {
         const double* xc = x + (static_cast<size_t>(s) * n.cin + grp * g.cinG + icg) * g.inPlane();
-        for (int kh = 0; kh < g.K; ++kh)
-          for (int kw = 0; kw < g.K; ++kw) {
+        for (int kh = 0; kh < g.KH; ++kh)
+          for (int kw = 0; kw < g.KW; ++kw) {
             const auto [lo, hi] = g.cols[kw];
             double acc = 0;
             for (int oh = g.rows[kh].first; oh < g.rows[kh].second; ++oh) {
@@ -336,13 +349,13 @@ void weightScalar(const Node& n, const Geometry& g, const double* x, const doubl
 // input channels (outer = output channel of the group); missing lanes are zero.
 std::vector<v8d> packWeights(const Geometry& g, const double* w, int grp, bool byOutput) {
   const int outer = byOutput ? g.cinG : g.coutG, lanes = byOutput ? g.coutG : g.cinG, vectors = vectorsFor(lanes);
-  std::vector<v8d> p(static_cast<size_t>(outer) * g.K * g.K * vectors, v8d{});
+  std::vector<v8d> p(static_cast<size_t>(outer) * g.taps() * vectors, v8d{});
   for (int o = 0; o < outer; ++o)
-    for (int kh = 0; kh < g.K; ++kh)
-      for (int kw = 0; kw < g.K; ++kw)
+    for (int kh = 0; kh < g.KH; ++kh)
+      for (int kw = 0; kw < g.KW; ++kw)
         for (int l = 0; l < lanes; ++l) {
           const int oc = grp * g.coutG + (byOutput ? l : o), icg = byOutput ? o : l;
-          p[((static_cast<size_t>(o) * g.K + kh) * g.K + kw) * vectors + l / kLanes][l % kLanes] = w[g.weightAt(oc, icg, kh, kw)];
+          p[((static_cast<size_t>(o) * g.KH + kh) * g.KW + kw) * vectors + l / kLanes][l % kLanes] = w[g.weightAt(oc, icg, kh, kw)];
         }
   return p;
 }
@@ -359,7 +372,7 @@ void f64ConvForward(const Node& n, const Node& in, const double* x, const double
       for (int v0 = 0; v0 < vectors; v0 += kMaxVectors) {
         const int oc0 = grp * g.coutG + v0 * kLanes, nv = std::min(kMaxVectors, vectors - v0);
         const int count = std::min(nv * kLanes, (grp + 1) * g.coutG - oc0);
-        split(g.OH, g.plane() * count * g.cinG * g.K * g.K, [&](int r0, int r1) {
+        split(g.OH, g.plane() * count * g.cinG * g.taps(), [&](int r0, int r1) {
           const ForwardArgs a{g, x + (static_cast<size_t>(s) * n.cin + grp * g.cinG) * g.inPlane(), packed.data(), vectors, v0,
                               bias ? bias + oc0 : nullptr, count, y + (static_cast<size_t>(s) * n.cout + oc0) * g.plane(), r0, r1};
           withVectors<ForwardKernel>(nv, a);
@@ -371,8 +384,8 @@ void f64ConvForward(const Node& n, const Node& in, const double* x, const double
 void f64ConvBackwardData(const Node& n, const Node& in, const double* dy, const double* w, int S, double* dx, const RowSplit& split) {
   const Geometry g(n, in);
   if (g.cinG < kMinLaneChannels) return dataScalar(n, g, dy, w, S, dx);
-  const auto rowTaps = tapsReaching(g.H, g.OH, g.K, g.stride, g.pad, g.dil);
-  const auto colTaps = tapsReaching(g.W, g.OW, g.K, g.stride, g.pad, g.dil);
+  const auto rowTaps = tapsReaching(g.H, g.OH, g.KH, g.strideH, g.padH, g.dilH);
+  const auto colTaps = tapsReaching(g.W, g.OW, g.KW, g.strideW, g.padW, g.dilW);
   const int vectors = vectorsFor(g.cinG);
   for (int grp = 0; grp < n.groups; ++grp) {
     const std::vector<v8d> packed = packWeights(g, w, grp, false);
@@ -380,7 +393,7 @@ void f64ConvBackwardData(const Node& n, const Node& in, const double* dy, const 
       for (int v0 = 0; v0 < vectors; v0 += kMaxVectors) {
         const int ic0 = grp * g.cinG + v0 * kLanes, nv = std::min(kMaxVectors, vectors - v0);
         const int count = std::min(nv * kLanes, (grp + 1) * g.cinG - ic0);
-        split(g.H, g.plane() * count * g.coutG * g.K * g.K, [&](int r0, int r1) {
+        split(g.H, g.plane() * count * g.coutG * g.taps(), [&](int r0, int r1) {
           const DataArgs a{g, rowTaps, colTaps, dy + (static_cast<size_t>(s) * n.cout + grp * g.coutG) * g.plane(), packed.data(), vectors, v0,
                            count, dx + (static_cast<size_t>(s) * n.cin + ic0) * g.inPlane(), r0, r1};
           withVectors<DataKernel>(nv, a);
@@ -404,7 +417,7 @@ void f64ConvBackwardWeights(const Node& n, const Node& in, const double* x, cons
       for (int v0 = 0; v0 < vectors; v0 += kMaxVectors) {
         const int oc0 = grp * g.coutG + v0 * kLanes, nv = std::min(kMaxVectors, vectors - v0);
         const int count = std::min(nv * kLanes, (grp + 1) * g.coutG - oc0);
-        split(g.cinG, g.plane() * count * g.cinG * g.K * g.K, [&](int c0, int c1) {
+        split(g.cinG, g.plane() * count * g.cinG * g.taps(), [&](int c0, int c1) {
           const WeightArgs a{g, x + (static_cast<size_t>(s) * n.cin + grp * g.cinG) * g.inPlane(), dyT.data(), vectors, v0,
                              count, dw + g.weightAt(oc0, 0, 0, 0), c0, c1};
           withVectors<WeightKernel>(nv, a);

@@ -284,7 +284,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     }
     case Op::Conv:
       y.resize(count);
-      f64ConvForward(n, *in, x->data(), p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k : nullptr, S_, y.data(), split_);
+      f64ConvForward(n, *in, x->data(), p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() : nullptr, S_, y.data(), split_);
       break;
     case Op::Slice:
       y.resize(count);
@@ -511,7 +511,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       bnBackward(bnModeOf(n, bn_) == BnMode::Train, dy, bn_records_[i], S_, n.c, HW, p, dx, pgrad, pgrad + n.c);
       break;
     case Op::Conv: {
-      const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+      const size_t wn = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
       if (wantParams_) {
         f64ConvBackwardWeights(n, *in, out_[static_cast<size_t>(j0)].data(), dy.data(), S_, pgrad, split_);
         if (n.bias) channelSums(dy, S_, n.cout, HW, pgrad + wn);

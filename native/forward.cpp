@@ -174,7 +174,7 @@ float* Executor::runFill(const float* src, size_t total) {
 
 float* Executor::runConv(const Pass& p, const Node& n, int i, size_t total) {
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
-  const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+  const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
   const float* w;
   {
     ScopedTimer t(timing_.prng, timed_);

@@ -19,7 +19,8 @@ namespace {
 // Direct transposed convolution for geometries the forward kernels cannot express (padding wider than the
 // dilated kernel, which no real network uses).
 void convBackwardDataNaive(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k;
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w;
+  const Window a = windowOf(n);
   const int cinG = n.cin / n.groups, coutG = n.cout / n.groups;
   std::memset(dx, 0, static_cast<size_t>(S) * in.numel() * sizeof(float));
   for (int s = 0; s < S; ++s)
@@ -28,14 +29,14 @@ void convBackwardDataNaive(const Node& n, const Node& in, const float* dy, float
       const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * OH * OW;
       for (int ci = 0; ci < cinG; ++ci) {
         float* xp = dx + (static_cast<size_t>(s) * n.cin + g * cinG + ci) * H * W;
-        for (int kh = 0; kh < k; ++kh)
-          for (int kw = 0; kw < k; ++kw) {
-            const float wv = w[((static_cast<size_t>(oc) * cinG + ci) * k + kh) * k + kw];
+        for (int kh = 0; kh < a.kh; ++kh)
+          for (int kw = 0; kw < a.kw; ++kw) {
+            const float wv = w[((static_cast<size_t>(oc) * cinG + ci) * a.kh + kh) * a.kw + kw];
             for (int oh = 0; oh < OH; ++oh) {
-              const int ih = oh * n.stride - n.pad + kh * n.dilation;
+              const int ih = oh * a.sh - a.ph + kh * a.dh;
               if (ih < 0 || ih >= H) continue;
               for (int ow = 0; ow < OW; ++ow) {
-                const int iw = ow * n.stride - n.pad + kw * n.dilation;
+                const int iw = ow * a.sw - a.pw + kw * a.dw;
                 if (iw >= 0 && iw < W) xp[ih * W + iw] += wv * d[oh * OW + ow];
               }
             }
@@ -46,26 +47,27 @@ void convBackwardDataNaive(const Node& n, const Node& in, const float* dy, float
 
 // Depthwise weight gradient: one input plane per output channel, a direct loop as in the forward pass.
 void depthwiseBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w, k = n.k, C = n.cout;
+  const int H = in.h, W = in.w, OH = n.h, OW = n.w, C = n.cout;
+  const Window a = windowOf(n);
   for (int c = 0; c < C; ++c)
-    for (int kh = 0; kh < k; ++kh)
-      for (int kw = 0; kw < k; ++kw) {
+    for (int kh = 0; kh < a.kh; ++kh)
+      for (int kw = 0; kw < a.kw; ++kw) {
         double acc = 0;
         for (int s = 0; s < S; ++s) {
           const float* xp = x + (static_cast<size_t>(s) * C + c) * H * W;
           const float* d = dy + (static_cast<size_t>(s) * C + c) * OH * OW;
           for (int oh = 0; oh < OH; ++oh) {
-            const int ih = oh * n.stride - n.pad + kh * n.dilation;
+            const int ih = oh * a.sh - a.ph + kh * a.dh;
             if (ih < 0 || ih >= H) continue;
             float row = 0;
             for (int ow = 0; ow < OW; ++ow) {
-              const int iw = ow * n.stride - n.pad + kw * n.dilation;
+              const int iw = ow * a.sw - a.pw + kw * a.dw;
               if (iw >= 0 && iw < W) row += d[oh * OW + ow] * xp[ih * W + iw];
             }
             acc += row;
           }
         }
-        dw[(static_cast<size_t>(c) * k + kh) * k + kw] = static_cast<float>(acc);
+        dw[(static_cast<size_t>(c) * a.kh + kh) * a.kw + kw] = static_cast<float>(acc);
       }
 }
 
@@ -267,16 +269,17 @@ LaneSumCheck laneSumSelfCheck(uint32_t seed, int tiles) {
 }
 
 void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc) {
-  const int k = n.k, d = n.dilation, G = n.groups;
+  const Window a = windowOf(n);
+  const int G = n.groups;
   const int cinG = n.cin / G, coutG = n.cout / G;
-  const int padT = d * (k - 1) - n.pad;
-  if (padT < 0) {
+  const int padTh = a.dh * (a.kh - 1) - a.ph, padTw = a.dw * (a.kw - 1) - a.pw;
+  if (padTh < 0 || padTw < 0) {
     convBackwardDataNaive(n, in, dy, dx, S, w);
     return;
   }
   // The transposed convolution: input = dy (zero-inserted by the stride) of Lh x Lw, stride 1, padding
-  // d(k-1) - pad, weights flipped and with in/out channels swapped per group; its output is exactly H x W.
-  const int Lh = in.h + 2 * n.pad - d * (k - 1), Lw = in.w + 2 * n.pad - d * (k - 1);
+  // d(k-1) - pad per axis, weights flipped and with in/out channels swapped per group; its output is exactly H x W.
+  const int Lh = in.h + 2 * a.ph - a.dh * (a.kh - 1), Lw = in.w + 2 * a.pw - a.dw * (a.kw - 1);
   Node zt;
   zt.op = Op::Conv;
   zt.c = n.cout;
@@ -286,11 +289,14 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
   ct.cin = n.cout;
   ct.cout = n.cin;
   ct.stride = 1;
-  ct.pad = padT;
+  ct.strideW = 1;
+  ct.pad = padTh;
+  ct.padW = padTw;
   ct.c = in.c;
   ct.h = in.h;
   ct.w = in.w;
-  const size_t kk = static_cast<size_t>(k) * k;
+  // (reversing the kh x kw taps in memory order flips both axes)
+  const size_t kk = static_cast<size_t>(a.taps());
   float* wT = sc.wT.reserve(static_cast<size_t>(n.cin) * coutG * kk);
   for (int g = 0; g < G; ++g)
     for (int co = 0; co < coutG; ++co)
@@ -300,21 +306,22 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
         for (size_t t = 0; t < kk; ++t) dst[t] = src[kk - 1 - t];
       }
   const float* z = dy;
-  if (n.stride != 1) {
+  if (a.sh != 1 || a.sw != 1) {
     const size_t zPer = static_cast<size_t>(n.cout) * Lh * Lw;
     float* zb = sc.z.reserve(static_cast<size_t>(S) * zPer + 256);
     std::memset(zb, 0, (static_cast<size_t>(S) * zPer + 256) * sizeof(float));
     for (size_t pl = 0; pl < static_cast<size_t>(S) * n.cout; ++pl)
       for (int oh = 0; oh < n.h; ++oh)
         for (int ow = 0; ow < n.w; ++ow)
-          zb[pl * Lh * Lw + static_cast<size_t>(oh) * n.stride * Lw + static_cast<size_t>(ow) * n.stride] = dy[(pl * n.h + oh) * n.w + ow];
+          zb[pl * Lh * Lw + static_cast<size_t>(oh) * a.sh * Lw + static_cast<size_t>(ow) * a.sw] = dy[(pl * n.h + oh) * n.w + ow];
     z = zb;
   }
   convForward(ct, zt, z, dx, S, wT, sc.conv);
 }
 
 void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1) {
-  const int G = n.groups, k = n.k, st = n.stride, p = n.pad, d = n.dilation;
+  const int G = n.groups;
+  const Window a = windowOf(n);
   const int cinG = n.cin / G, coutG = n.cout / G;
   if (cinG == 1 && coutG == 1) {
     depthwiseBackwardWeights(n, in, x, dy, S, dw);
@@ -322,8 +329,8 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   }
   const int H = in.h, W = in.w, OH = n.h, OW = n.w;
   const size_t OHW = static_cast<size_t>(OH) * OW, HW = static_cast<size_t>(H) * W;
-  const int K = cinG * k * k;
-  const int Hp = H + 2 * p, Wp = W + 2 * p;
+  const int K = cinG * a.taps();
+  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp;
   // dW_g[co][tap] = sum over samples and positions of dy[co][pos] * col[tap][pos]: im2col rows are whole output rows
   // copied from a zero-padded input (vector copies), and both operands are position-contiguous, so the reduction over
@@ -340,19 +347,19 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
       const float* xs = x + (static_cast<size_t>(s) * n.cin + static_cast<size_t>(g) * cinG) * HW;
       for (int ci = 0; ci < cinG; ++ci)
         for (int ih = 0; ih < H; ++ih)
-          std::memcpy(xpad + ci * HpWp + static_cast<size_t>(ih + p) * Wp + p, xs + ci * HW + static_cast<size_t>(ih) * W, W * sizeof(float));
+          std::memcpy(xpad + ci * HpWp + static_cast<size_t>(ih + a.ph) * Wp + a.pw, xs + ci * HW + static_cast<size_t>(ih) * W, W * sizeof(float));
       for (int ci = 0; ci < cinG; ++ci)
-        for (int kh = 0; kh < k; ++kh)
-          for (int kw = 0; kw < k; ++kw) {
-            float* dst = col + static_cast<size_t>((ci * k + kh) * k + kw) * OHW;
-            const float* src = xpad + ci * HpWp + static_cast<size_t>(kh) * d * Wp + static_cast<size_t>(kw) * d;
+        for (int kh = 0; kh < a.kh; ++kh)
+          for (int kw = 0; kw < a.kw; ++kw) {
+            float* dst = col + static_cast<size_t>((ci * a.kh + kh) * a.kw + kw) * OHW;
+            const float* src = xpad + ci * HpWp + static_cast<size_t>(kh) * a.dh * Wp + static_cast<size_t>(kw) * a.dw;
             for (int oh = 0; oh < OH; ++oh) {
-              const float* srow = src + static_cast<size_t>(oh) * st * Wp;
+              const float* srow = src + static_cast<size_t>(oh) * a.sh * Wp;
               float* drow = dst + static_cast<size_t>(oh) * OW;
-              if (st == 1) {
+              if (a.sw == 1) {
                 std::memcpy(drow, srow, OW * sizeof(float));
               } else {
-                for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[static_cast<size_t>(ow) * st];
+                for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[static_cast<size_t>(ow) * a.sw];
               }
             }
           }

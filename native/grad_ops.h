@@ -24,7 +24,7 @@ struct ConvGradScratch {
 
 // Multiply-adds of conv node `n` over S samples (what one forward, backward-data or weight-gradient pass does).
 inline size_t convMacs(const Node& n, int S) {
-  return static_cast<size_t>(S) * n.numel() * static_cast<size_t>(n.cin / n.groups) * n.k * n.k;
+  return static_cast<size_t>(S) * n.numel() * static_cast<size_t>(n.cin / n.groups) * windowOf(n).taps();
 }
 
 // dx = d(conv)/dx applied to dy (overwrites dx; S x in.numel()). `dx` needs kNR floats of slack past its end.

@@ -415,7 +415,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         const size_t inPer = in->numel(), outPer = n.numel();
         const size_t macs = convMacs(n, S);
         if (d) {
-          const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+          const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
           std::vector<float> tw(wCount);
           split(depthwise ? 1 : n.cout / n.groups, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, x, d, S, tw.data(), scratch(q), lo, hi); }, macs);

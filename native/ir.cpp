@@ -65,10 +65,13 @@ void expectShape(int id, const Node& n, int rank, int c, int h, int w) {
 }
 
 void checkWindow(int id, const Node& n, const Node& in) {
-  if (n.k < 1 || n.stride < 1 || n.pad < 0 || n.dilation < 1) bad(id, n, "kernel, stride and dilation must be >= 1 and pad >= 0");
-  if (n.k > 1024 || n.stride > 1024 || n.pad > 1024 || n.dilation > 1024) bad(id, n, "window attribute out of range");
-  int oh = n.ceil ? ceilOutSize(in.h, n.k, n.stride, n.pad) : outSize(in.h, n.k, n.stride, n.pad, n.dilation);
-  int ow = n.ceil ? ceilOutSize(in.w, n.k, n.stride, n.pad) : outSize(in.w, n.k, n.stride, n.pad, n.dilation);
+  const Window a = windowOf(n);
+  if (std::min({a.kh, a.kw, a.sh, a.sw, a.dh, a.dw}) < 1 || std::min(a.ph, a.pw) < 0)
+    bad(id, n, "kernel, stride and dilation must be >= 1 and pad >= 0");
+  // (also what lets the WebGPU conv hold a height and a width in one 32-bit word)
+  if (std::max({a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.dh, a.dw}) > 1024) bad(id, n, "window attribute out of range");
+  int oh = n.ceil ? ceilOutSize(in.h, a.kh, a.sh, a.ph) : outSize(in.h, a.kh, a.sh, a.ph, a.dh);
+  int ow = n.ceil ? ceilOutSize(in.w, a.kw, a.sw, a.pw) : outSize(in.w, a.kw, a.sw, a.pw, a.dw);
   if (oh < 1 || ow < 1) bad(id, n, "window does not fit the " + shapeStr(in) + " input");
   expectShape(id, n, 3, n.op == Op::Conv ? n.cout : in.c, oh, ow);
 }
@@ -109,11 +112,15 @@ void decodeConv(const NodeArgs& p) {
   n.dilation = p.a[A::Dilation];
   n.groups = p.a[A::Groups];
   n.bias = p.a[A::Bias] != 0;
+  n.kw = p.a[A::Kw];
+  n.strideW = p.a[A::StrideW];
+  n.padW = p.a[A::PadW];
+  n.dilationW = p.a[A::DilationW];
   const Node& x = p.in(0);
   if (x.rank != 3 || x.c != n.cin) bad(p.id, n, "cin " + std::to_string(n.cin) + " does not match the input " + shapeStr(x));
   if (n.groups < 1 || n.cin % n.groups != 0 || n.cout % n.groups != 0) bad(p.id, n, "groups must divide cin and cout");
   checkWindow(p.id, n, x);
-  if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k > kMaxNumel) bad(p.id, n, "weight tensor too large");
+  if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() > kMaxNumel) bad(p.id, n, "weight tensor too large");
 }
 
 // A float64 attribute: its bits as two program words, high first (float64Words in src/ir/ops.ts).
@@ -163,6 +170,9 @@ void decodePool(const NodeArgs& p) {
   n.k = p.a[attr::MaxPool::K];
   n.stride = p.a[attr::MaxPool::Stride];
   n.pad = p.a[attr::MaxPool::Pad];
+  n.kw = n.k;
+  n.strideW = n.stride;
+  n.padW = n.pad;
   n.countIncludePad = n.op == Op::AvgPool && p.a[attr::AvgPool::CountIncludePad] != 0;
   n.ceil = (n.op == Op::AvgPool ? p.a[attr::AvgPool::Ceil] : p.a[attr::MaxPool::Ceil]) != 0;
   expectMap(p.id, n, p.in(0));

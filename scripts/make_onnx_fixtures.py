@@ -415,6 +415,30 @@ class ActNet(nn.Module):
         return self.fc(self.h(self.t(self.g(self.f(self.e(x))))).mean(dim=(2, 3)))
 
 
+class RectNet(nn.Module):
+    """Rectangular convolutions (Inception's factorised 1x7 / 7x1, a (3, 5) conv of stride (2, 1), a depthwise
+    (1, 5) of stride (1, 2), a (3, 1) dilated along the width, a (1, 3) padded only along the height) between
+    BN and nn.ReLU, on a residual."""
+
+    def __init__(self):
+        super().__init__()
+        cbr = lambda cin, cout, k, **kw: nn.Sequential(nn.Conv2d(cin, cout, k, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())
+        self.stem = cbr(3, 8, 3, padding=1)
+        self.a = cbr(8, 8, (1, 7), padding=(0, 3))
+        self.b = cbr(8, 8, (7, 1), padding=(3, 0))
+        self.down = cbr(8, 16, (3, 5), stride=(2, 1), padding=(1, 2))
+        self.dw = cbr(16, 16, (1, 5), stride=(1, 2), padding=(0, 2), groups=16)
+        self.dil = cbr(16, 16, (3, 1), padding=(1, 0), dilation=(1, 2))
+        self.tall = cbr(16, 16, (1, 3), padding=(1, 0))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.b(self.a(x))
+        x = self.tall(self.dil(self.dw(self.down(x))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 class StrideZeroNet(nn.Module):
     """A DARTS reduction edge's `none` op (NASLib's Zero(stride=2): x[:, :, ::2, ::2].mul(0.), a Slice with step 2
     times 0) summed with a strided conv-BN edge, then nn.ReLUs."""
@@ -580,6 +604,8 @@ def main():
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
         ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
         ("stridezero", StrideZeroNet, 13, 17, "DARTS's none on a reduction edge: x[:, :, ::2, ::2].mul(0.) (a Slice with step 2 times 0)"),
+        ("rectnet", RectNet, 13, 18,
+         "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]

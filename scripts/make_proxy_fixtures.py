@@ -402,7 +402,18 @@ class MobileV3ish(InvertedResiduals):
         super().__init__(classes, c, nn.Hardswish, blocks, nn.SiLU, "act")
 
 
-class ActsNet(PooledHead, nn.Module):
+class Units(PooledHead):
+    """A network of named conv -> BN -> activation units (modules `name`, `name_bn`, `name_act`), GAP and Linear."""
+
+    def unit(self, name, x):
+        return getattr(self, name + "_act")(getattr(self, name + "_bn")(getattr(self, name)(x)))
+
+    def pooled_head(self, c, classes):
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, classes)
+
+
+class ActsNet(Units, nn.Module):
     """Smooth activation modules: a conv-BN-GELU stem; a residual block of conv-BN-Tanh and conv-BN-ELU(0.5); a
     strided conv-BN-Mish; a 1x1 conv-BN-Softplus; a conv-BN-SELU; a 1x1 conv-BN-GELU(approximate='tanh'); a
     conv-BN-ReLU (an nn.ReLU for SWAP and nwot);
@@ -422,17 +433,46 @@ class ActsNet(PooledHead, nn.Module):
         cbn("q", 2 * c, 2 * c, 3, nn.SELU())
         cbn("t", 2 * c, 2 * c, 1, nn.GELU(approximate="tanh"))
         cbn("r", 2 * c, 2 * c, 3, nn.ReLU())
-        self.gap = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(2 * c, classes)
-
-    def unit(self, name, x):
-        return getattr(self, name + "_act")(getattr(self, name + "_bn")(getattr(self, name)(x)))
+        self.pooled_head(2 * c, classes)
 
     def features(self, x):
         f0 = self.unit("stem", x)
         f1 = f0 + self.unit("b", self.unit("a", f0))
         f2 = self.unit("r", self.unit("t", self.unit("q", self.unit("p", self.unit("down", f1)))))
         return [f0, f1, f2], f2
+
+
+class RectConvs(Units, nn.Module):
+    """Rectangular windows: a conv-BN-ReLU stem; an Inception-style block of a 1x1 branch, a 1x7 -> 7x1 branch and a
+    3x1 (dilated along the height) -> 1x3 branch, concatenated, plus a residual; a (3, 5) conv of stride (2, 1); a
+    depthwise (1, 5) conv of stride (1, 2) with bias; a grouped (3, 1) conv with bias; a (1, 3) conv padded only
+    along the height (output 10x6, after AZ-NAS's last block feature); GAP and Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        def cbr(name, cin, cout, k, bias=False, **kw):
+            setattr(self, name, nn.Conv2d(cin, cout, k, bias=bias, **kw))
+            setattr(self, name + "_bn", nn.BatchNorm2d(cout))
+            setattr(self, name + "_act", nn.ReLU())
+        cbr("stem", 3, c, 3, padding=1)
+        cbr("b1", c, c, 1)
+        cbr("b2a", c, c, (1, 7), padding=(0, 3))
+        cbr("b2b", c, c, (7, 1), padding=(3, 0))
+        cbr("b3a", c, c, (3, 1), padding=(2, 0), dilation=(2, 1))
+        cbr("b3b", c, c, (1, 3), padding=(0, 1))
+        cbr("mix", 3 * c, c, 1)
+        cbr("down", c, 2 * c, (3, 5), stride=(2, 1), padding=(1, 2))
+        cbr("dw", 2 * c, 2 * c, (1, 5), bias=True, stride=(1, 2), padding=(0, 2), groups=2 * c)
+        cbr("grp", 2 * c, 2 * c, (3, 1), bias=True, padding=(1, 0), groups=2)
+        cbr("tall", 2 * c, 2 * c, (1, 3), padding=(1, 0))
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        cat = torch.cat([self.unit("b1", f0), self.unit("b2b", self.unit("b2a", f0)), self.unit("b3b", self.unit("b3a", f0))], 1)
+        f1 = f0 + self.unit("mix", cat)
+        f2 = self.unit("grp", self.unit("dw", self.unit("down", f1)))
+        return [f0, f1, f2], self.unit("tall", f2)
 
 
 class Zero(nn.Module):
@@ -865,7 +905,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -899,6 +939,7 @@ def main():
         "gates": seeded("gates", MobileV3ish, 8, (8, 1), (8, 9), (8, 3, 16, 16), zennas=True),
         "acts": seeded("acts", ActsNet, 9, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
         "searchcells": seeded("searchcells", SearchCells, 10, (8, 5), (8, 11), (8, 3, 16, 16), zennas=False),
+        "rect": seeded("rect", RectConvs, 11, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

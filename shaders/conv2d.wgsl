@@ -2,7 +2,8 @@
 // not part of the SWAP forward pass (NB201-style convs have none, and the reference backend ignores them too).
 // One invocation computes OCB consecutive output channels (same group) of one output pixel of one sample, so each
 // input value it loads is reused OCB times. Weights live in one buffer for the whole network, at `w_off`,
-// in PyTorch's layout [cout][cin/groups][k][k].
+// in PyTorch's layout [cout][cin/groups][kh][kw]. Kernel, stride, pad and dilation hold the height's value in the
+// low 16 bits and the width's in the high (rectangular kernels: Inception's 1x7 / 7x1).
 
 override WG: u32 = 64u;   // threads per workgroup (≤ 128 on compatibility-mode adapters)
 override OCB: u32 = 1u;   // output channels per invocation: 1, 2 or 4; divides cout / groups
@@ -16,10 +17,10 @@ struct Params {
   cout: u32,
   oh: u32,
   ow: u32,
-  k: u32,
-  stride: u32,
-  pad: u32,
-  dilation: u32,
+  k_hw: u32,
+  stride_hw: u32,
+  pad_hw: u32,
+  dilation_hw: u32,
   groups: u32,
   w_off: u32,
   _p0: u32,
@@ -48,7 +49,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let cin_g = p.cin / p.groups;
   let cout_g = p.cout / p.groups;
   let g = oc0 / cout_g;
-  let kk = p.k * p.k;
+  let kh_n = p.k_hw & 0xffffu;
+  let kw_n = p.k_hw >> 16u;
+  let sh = p.stride_hw & 0xffffu;
+  let sw = p.stride_hw >> 16u;
+  let ph = i32(p.pad_hw & 0xffffu);
+  let pw = i32(p.pad_hw >> 16u);
+  let dh = p.dilation_hw & 0xffffu;
+  let dw = p.dilation_hw >> 16u;
+  let kk = kh_n * kw_n;
   let hw = p.h * p.w;
   let x_base = s * p.cin * hw;
   let w_stride = cin_g * kk;  // distance between consecutive output channels' filters
@@ -56,18 +65,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var icg = 0u; icg < cin_g; icg++) {
     let xc = x_base + (g * cin_g + icg) * hw;
     let wb = p.w_off + oc0 * w_stride + icg * kk;
-    for (var kh = 0u; kh < p.k; kh++) {
-      let ih = i32(oh * p.stride + kh * p.dilation) - i32(p.pad);
+    for (var kh = 0u; kh < kh_n; kh++) {
+      let ih = i32(oh * sh + kh * dh) - ph;
       if (ih < 0 || ih >= i32(p.h)) {
         continue;
       }
-      for (var kw = 0u; kw < p.k; kw++) {
-        let iw = i32(ow * p.stride + kw * p.dilation) - i32(p.pad);
+      for (var kw = 0u; kw < kw_n; kw++) {
+        let iw = i32(ow * sw + kw * dw) - pw;
         if (iw < 0 || iw >= i32(p.w)) {
           continue;
         }
         let xv = x[xc + u32(ih) * p.w + u32(iw)];
-        let wi = wb + kh * p.k + kw;
+        let wi = wb + kh * kw_n + kw;
         for (var o = 0u; o < OCB; o++) {
           acc[o] += wt[wi + o * w_stride] * xv;
         }

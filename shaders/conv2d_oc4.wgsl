@@ -1,7 +1,7 @@
 // Direct 2-D convolution computing four output channels (of one group) per invocation as a vec4: every input value
 // loaded feeds one vec4 multiply-add, and the four weights come in one 16-byte load. The host uploads such conv
-// weights packed as [cout/4][cin/groups][k][k][4] (instead of PyTorch's [cout][cin/groups][k][k]) at a 4-float
-// aligned offset; used when cout/groups is a multiple of 4. Same semantics as conv2d.wgsl.
+// weights packed as [cout/4][cin/groups][kh][kw][4] (instead of PyTorch's [cout][cin/groups][kh][kw]) at a 4-float
+// aligned offset; used when cout/groups is a multiple of 4. Same semantics (and packed window words) as conv2d.wgsl.
 
 override WG: u32 = 64u;
 
@@ -14,10 +14,10 @@ struct Params {
   cout: u32,
   oh: u32,
   ow: u32,
-  k: u32,
-  stride: u32,
-  pad: u32,
-  dilation: u32,
+  k_hw: u32,
+  stride_hw: u32,
+  pad_hw: u32,
+  dilation_hw: u32,
   groups: u32,
   w_off: u32,   // in floats, a multiple of 4
   _p0: u32,
@@ -45,25 +45,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let cin_g = p.cin / p.groups;
   let cout_g = p.cout / p.groups;
   let g = (ob * 4u) / cout_g;
-  let kk = p.k * p.k;
+  let kh_n = p.k_hw & 0xffffu;
+  let kw_n = p.k_hw >> 16u;
+  let dh = p.dilation_hw & 0xffffu;
+  let dw = p.dilation_hw >> 16u;
+  let kk = kh_n * kw_n;
   let hw = p.h * p.w;
   let x_base = s * p.cin * hw + g * cin_g * hw;
   let w_base = p.w_off / 4u + ob * cin_g * kk;
-  let ih0 = i32(oh * p.stride) - i32(p.pad);
-  let iw0 = i32(ow * p.stride) - i32(p.pad);
+  let ih0 = i32(oh * (p.stride_hw & 0xffffu)) - i32(p.pad_hw & 0xffffu);
+  let iw0 = i32(ow * (p.stride_hw >> 16u)) - i32(p.pad_hw >> 16u);
   var acc = vec4<f32>(0.0);
-  for (var kh = 0u; kh < p.k; kh++) {
-    let ih = ih0 + i32(kh * p.dilation);
+  for (var kh = 0u; kh < kh_n; kh++) {
+    let ih = ih0 + i32(kh * dh);
     if (ih < 0 || ih >= i32(p.h)) {
       continue;
     }
-    for (var kw = 0u; kw < p.k; kw++) {
-      let iw = iw0 + i32(kw * p.dilation);
+    for (var kw = 0u; kw < kw_n; kw++) {
+      let iw = iw0 + i32(kw * dw);
       if (iw < 0 || iw >= i32(p.w)) {
         continue;
       }
       var xi = x_base + u32(ih) * p.w + u32(iw);
-      var wi = w_base + kh * p.k + kw;
+      var wi = w_base + kh * kw_n + kw;
       for (var icg = 0u; icg < cin_g; icg++) {
         acc += wt[wi] * x[xi];
         xi += hw;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVERY_ACT } from './helpers.js';
+import { EVERY_ACT, rectBatch, rectNetwork } from './helpers.js';
 import { loadAddon, packageRoot } from '../src/native/loader.js';
 import { NativeBackend, nativeProvider } from '../src/backends/native/index.js';
 import { type CudaBackend, cudaProvider, probeCuda, type CudaAddon } from '../src/backends/cuda/index.js';
@@ -162,6 +162,14 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
         console.log(`${archs[i]} seed ${r}: native ${w}, cuda ${got[i]![r]}`);
         expect(withinRule(got[i]![r]!, w), `${archs[i]} seed ${r}: cuda ${got[i]![r]}, native ${w}`).toBe(true);
       }),
+    );
+  });
+
+  it('rectangular convolutions (1x7, 7x1, per-axis strides, padding and dilation, depthwise, grouped)', async () => {
+    const req = { networks: [rectNetwork()], inputs: rectBatch(16, 78), seeds, threads: 2 };
+    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
+    want[0]!.forEach((w, r) =>
+      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
     );
   });
 

@@ -7,6 +7,7 @@ import type { Network } from '../src/ir/types.js';
 import type { NetParams, NodeParams } from '../src/grad/types.js';
 import { Rng } from '../src/util/rng.js';
 import { numel } from '../src/ir/analysis.js';
+import { convTaps } from '../src/ir/ops.js';
 
 /** Append a classifier head (GAP → linear with bias) to a 4-D node and finish. */
 function head(b: GraphBuilder, x: number, classes: number, name: string): Network {
@@ -131,6 +132,18 @@ export function opGraphs(): { name: string; net: Network }[] {
     });
   }
   {
+    // rectangular windows (Inception's 1x3 / 3x1, strides and dilations per axis, a grouped 5x3 with bias, a
+    // depthwise 3x1 strided across, and a 1x3 padded only along the height: wider than its kernel, the native
+    // backward-data's direct loop)
+    const b = new GraphBuilder([3, 9, 8]);
+    const r = b.relu(b.bn(b.conv(b.input, 8, [1, 3])));
+    const c = b.relu(b.conv(r, 8, [3, 1], { stride: [2, 1] }));
+    const g = b.relu(b.conv(c, 4, [5, 3], { dilation: [1, 2], pad: [2, 1], groups: 2, bias: true }));
+    const d = b.conv(g, 4, [3, 1], { groups: 4, stride: [1, 2] });
+    const w = b.conv(b.relu(d), 4, [1, 3], { pad: [1, 0] });
+    out.push({ name: 'rect-convs', net: head(b, b.relu(w), 3, 'rect') });
+  }
+  {
     // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only); a
     // ReLU between the two, else the second (train mode) would cancel every shift of the first: dβ exactly 0
     const b = new GraphBuilder([3, 5, 5]);
@@ -152,7 +165,7 @@ export function randomParams(net: Network, seed: number): NetParams {
   const rng = new Rng(seed);
   return net.nodes.map((n): NodeParams | undefined => {
     if (n.op === 'conv') {
-      const fan = (n.cin / n.groups) * n.k * n.k;
+      const fan = (n.cin / n.groups) * convTaps(n);
       const weight = normals(rng, n.cout * fan, 1 / Math.sqrt(fan));
       return n.bias ? { weight, bias: normals(rng, n.cout, 0.1) } : { weight };
     }

@@ -1,4 +1,5 @@
-import type { ActFn } from '../src/ir/types.js';
+import type { ActFn, Network } from '../src/ir/types.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,3 +51,34 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['mish'],
   ['gelu_tanh'],
 ];
+
+/**
+ * 16×32 input, 16 channels: 1×7 and 7×1 convs on 32-wide rows (the native engine's row-vector path), (3, 5) of
+ * stride (2, 1) and (3, 1) of stride (1, 2) (im2col), a dilated 1×3 on 16-wide rows, a 3×1 on 8-wide rows (two rows
+ * per vector), 12 output channels (the implicit or im2col path), a depthwise (5, 3) dilated across, a grouped (3, 1)
+ * with bias, and a 1×3 padded only along the height (backward-data's direct loop).
+ */
+export function rectNetwork(): Network {
+  const b = new GraphBuilder([3, 16, 32]);
+  const unit = (x: number, cout: number, k: [number, number], o: Parameters<GraphBuilder['conv']>[3] = {}) =>
+    b.relu(b.bn(b.conv(x, cout, k, o)));
+  const a = unit(b.input, 16, [1, 7]);
+  const c = unit(a, 16, [7, 1]);
+  const d = unit(b.add([a, c]), 16, [3, 5], { stride: [2, 1], pad: [1, 2] });
+  const e = unit(d, 16, [3, 1], { stride: [1, 2], pad: [1, 0] });
+  const f = unit(e, 16, [1, 3], { dilation: [1, 2] });
+  const g = unit(unit(f, 16, [1, 3], { stride: [1, 2] }), 16, [3, 1]);
+  const h = unit(g, 12, [1, 3]);
+  const dw = unit(h, 12, [5, 3], { groups: 12, dilation: [1, 2] });
+  const gr = unit(dw, 12, [3, 1], { groups: 3, bias: true });
+  const tall = unit(gr, 12, [1, 3], { pad: [1, 0] });
+  return b.finish(b.linear(b.gap(tall), 10, true), { space: 'test', arch: 'rect' });
+}
+
+/** An NCHW batch of S 3×16×32 images of standard normal values from `seed` (for {@link rectNetwork}). */
+export function rectBatch(S: number, seed: number): InputBatch {
+  const rng = new Rng(seed);
+  const data = new Float32Array(S * 3 * 16 * 32);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return makeBatch(data, S, 3, 16, 32, `normal(${seed})`);
+}

@@ -62,6 +62,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'shufflenet@16',
         'gatenet@16',
         'actnet@16',
+        'rectnet@16',
         'statsbn@16',
         'stridezero@16',
       ]),
@@ -158,6 +159,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['gatenet', 16],
       // GELU, Tanh, ELU(0.5), SELU, Softplus, Mish (the GELU and Mish chains torch.onnx writes)
       ['actnet', 16],
+      // rectangular convolutions: 1x7, 7x1, per-axis strides, dilation and padding, a depthwise (1, 5)
+      ['rectnet', 16],
       // BN without running statistics: its batch statistics computed in the graph (NB201 search cells)
       ['statsbn', 16],
       // DARTS's none on a reduction edge: a Slice with step 2 times 0

@@ -28,7 +28,7 @@ import {
 } from '../src/backends/webgpu/index.js';
 import { grid } from '../src/backends/webgpu/programs.js';
 import { sizeClass } from '../src/backends/webgpu/pool.js';
-import { webgpuRequired } from './helpers.js';
+import { rectBatch, rectNetwork, webgpuRequired } from './helpers.js';
 
 const TINY = { channels: 4, cells: 1, inputSize: 8 } as const;
 const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
@@ -392,6 +392,17 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [6] })) as [[number]];
     expect(count).toBe(referenceCount(net, batch, 6));
     checkAgainstReference(net, batch, 6, await inspect(be, net, batch, 6, [g, t, e, s, p, m, gt], true));
+  });
+
+  it('rectangular convolutions (1x7, 7x1, per-axis strides, padding and dilation, depthwise, grouped) equal the reference', async () => {
+    const net = rectNetwork();
+    const batch = rectBatch(12, 4);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [8] })) as [[number]];
+    const convs = net.nodes.filter((n) => n.op === 'conv').map((n) => n.id);
+    const ins = await inspect(be, net, batch, 8, convs, true);
+    expect(ins.count).toBe(count);
+    checkAgainstReference(net, batch, 8, ins);
+    if (count !== referenceCount(net, batch, 8)) expect(checkAgainstReference(net, batch, 8, ins)).toBeGreaterThan(0);
   });
 
   it('a channel shuffle (ShuffleNetV2) equals the reference', async () => {

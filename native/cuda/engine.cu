@@ -55,7 +55,7 @@ inline unsigned blocksFor(size_t n) { return static_cast<unsigned>(std::max<size
 // (ci, kh, kw) order. Weights are PyTorch layout [cout][cin/groups][k][k]; bias ignored as in the reference.
 constexpr int kCoBlock = 4;
 __global__ void convKernel(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y, int S, int Cin, int H,
-                           int W, int Cout, int OH, int OW, int k, int st, int pad, int dil, int groups) {
+                           int W, int Cout, int OH, int OW, Window a, int groups) {
   const int coutG = Cout / groups, cinG = Cin / groups;
   const int coBlocks = (coutG + kCoBlock - 1) / kCoBlock;
   const size_t pix = static_cast<size_t>(OH) * OW;
@@ -74,17 +74,17 @@ __global__ void convKernel(const float* __restrict__ x, const float* __restrict_
     const float* xs = x + (static_cast<size_t>(s) * Cin + static_cast<size_t>(g) * cinG) * H * W;
     for (int ci = 0; ci < cinG; ++ci) {
       const float* xp = xs + static_cast<size_t>(ci) * H * W;
-      for (int kh = 0; kh < k; ++kh) {
-        const int ih = oh * st - pad + kh * dil;
+      for (int kh = 0; kh < a.kh; ++kh) {
+        const int ih = oh * a.sh - a.ph + kh * a.dh;
         if (ih < 0 || ih >= H) continue;
-        for (int kw = 0; kw < k; ++kw) {
-          const int iw = ow * st - pad + kw * dil;
+        for (int kw = 0; kw < a.kw; ++kw) {
+          const int iw = ow * a.sw - a.pw + kw * a.dw;
           if (iw < 0 || iw >= W) continue;
           const float xv = __ldg(xp + static_cast<size_t>(ih) * W + iw);
-          const size_t wo = (static_cast<size_t>(ci) * k + kh) * k + kw;
+          const size_t wo = (static_cast<size_t>(ci) * a.kh + kh) * a.kw + kw;
 #pragma unroll
           for (int q = 0; q < kCoBlock; ++q)
-            if (q < nco) acc[q] = __fmaf_rn(__ldg(w + static_cast<size_t>(co0 + q) * cinG * k * k + wo), xv, acc[q]);
+            if (q < nco) acc[q] = __fmaf_rn(__ldg(w + static_cast<size_t>(co0 + q) * cinG * a.kh * a.kw + wo), xv, acc[q]);
         }
       }
     }
@@ -481,12 +481,12 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     case Op::Conv: {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-      const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * n.k * n.k;
+      const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
       const float* w = weights(it.seed, static_cast<int>(i), wcount);
       y = it.a.floats(total);
       const int coBlocks = (n.cout / n.groups + kCoBlock - 1) / kCoBlock;
       const size_t threads = static_cast<size_t>(S) * n.groups * coBlocks * n.h * n.w;
-      convKernel<<<grid(threads), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, n.k, n.stride, n.pad, n.dilation,
+      convKernel<<<grid(threads), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, windowOf(n),
                                                           n.groups);
       break;
     }

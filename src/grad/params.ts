@@ -1,3 +1,4 @@
+import { convTaps } from '../ir/ops.js';
 import type { Network } from '../ir/types.js';
 import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
@@ -25,7 +26,7 @@ export function paramsWith(
   return net.nodes.map((n): NodeParams | undefined => {
     switch (n.op) {
       case 'conv': {
-        const weight = make(n.id, 'weight', n.cout * (n.cin / n.groups) * n.k * n.k);
+        const weight = make(n.id, 'weight', n.cout * (n.cin / n.groups) * convTaps(n));
         return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.cout) } : {}) };
       }
       case 'linear': {
@@ -84,10 +85,10 @@ export function mapParams(params: NetParams, f: (v: number, ref: ParamRef) => nu
   });
 }
 
-/** Fan-in of a conv/linear weight (`cin/groups·k·k` or `fin`), 0 for other nodes. */
+/** Fan-in of a conv/linear weight (`cin/groups·kh·kw` or `fin`), 0 for other nodes. */
 export function fanIn(net: Network, node: number): number {
   const n = net.nodes[node]!;
-  if (n.op === 'conv') return (n.cin / n.groups) * n.k * n.k;
+  if (n.op === 'conv') return (n.cin / n.groups) * convTaps(n);
   if (n.op === 'linear') return n.fin;
   return 0;
 }

@@ -1,4 +1,4 @@
-import { isRecorded, numel, opSpec } from './ops.js';
+import { convTaps, isRecorded, numel, opSpec } from './ops.js';
 import type { IRNode, Network } from './types.js';
 
 export { numel };
@@ -32,7 +32,7 @@ export function countMacs(net: Network): number {
 export function autodlFlops(net: Network): number {
   let f = 0;
   for (const n of net.nodes) {
-    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * n.k * n.k + (n.bias ? 1 : 0));
+    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * convTaps(n) + (n.bias ? 1 : 0));
     else if (n.op === 'linear') f += n.fout * (n.fin + (n.bias ? 1 : 0));
   }
   return f;

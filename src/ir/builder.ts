@@ -6,6 +6,13 @@ function is3(s: Shape): s is Shape3 {
   return s.length === 3;
 }
 
+/** A window attribute given per axis: [height, width]. */
+export type Pair = readonly [h: number, w: number];
+
+function pair(v: number | Pair): Pair {
+  return typeof v === 'number' ? [v, v] : v;
+}
+
 /**
  * Incremental IR builder; shapes come from the op specification (`ops.ts`). Methods return node ids. `relu(x)` is memoised per producer so
  * a ReLU applied to the same tensor by several consumers exists (and is recorded) once.
@@ -47,18 +54,31 @@ export class GraphBuilder {
     return id;
   }
 
+  /**
+   * A convolution; kernel, stride, pad and dilation are one value for both axes or [height, width] (Inception's
+   * `kernel_size=(1, 7)`). The pad defaults to "same" for stride 1 (dilation·(k − 1)/2, rounded down, per axis).
+   */
   conv(
     x: number,
     cout: number,
-    k: number,
-    o: { stride?: number; pad?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+    k: number | Pair,
+    o: { stride?: number | Pair; pad?: number | Pair; dilation?: number | Pair; groups?: number; bias?: boolean } = {},
   ): number {
     const [cin] = this.shape3(x);
-    const dilation = o.dilation ?? 1;
-    const pad = o.pad ?? Math.floor((dilation * (k - 1)) / 2);
+    const [kh, kw] = pair(k);
+    const [dh, dw] = pair(o.dilation ?? 1);
+    const [ph, pw] =
+      o.pad === undefined ? [Math.floor((dh * (kh - 1)) / 2), Math.floor((dw * (kw - 1)) / 2)] : pair(o.pad);
+    const [sh, sw] = pair(o.stride ?? 1);
     const groups = o.groups ?? 1;
+    const wide = {
+      ...(kw !== kh ? { kw } : {}),
+      ...(sw !== sh ? { strideW: sw } : {}),
+      ...(pw !== ph ? { padW: pw } : {}),
+      ...(dw !== dh ? { dilationW: dw } : {}),
+    };
     return this.push(
-      { op: 'conv', cin, cout, k, stride: o.stride ?? 1, pad, dilation, groups, bias: o.bias ?? false },
+      { op: 'conv', cin, cout, k: kh, stride: sh, pad: ph, dilation: dh, groups, bias: o.bias ?? false, ...wide },
       [x],
     );
   }

@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 8;
+export const IR_VERSION = 9;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -177,6 +177,49 @@ export function paddedExtent(o: number, k: number, stride: number, pad: number, 
   return Math.min(start + k, n + pad) - start;
 }
 
+/** A convolution's window along each axis: kernel, stride, padding and dilation of the height (h) and width (w). */
+export interface ConvAxes {
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+}
+
+/** A conv node's window per axis: its width's own values where it has them, else the height's. */
+export function convAxes(n: SpecOf<'conv'>): ConvAxes {
+  return {
+    kh: n.k,
+    kw: n.kw ?? n.k,
+    sh: n.stride,
+    sw: n.strideW ?? n.stride,
+    ph: n.pad,
+    pw: n.padW ?? n.pad,
+    dh: n.dilation,
+    dw: n.dilationW ?? n.dilation,
+  };
+}
+
+/** Taps of a conv's kernel, kh·kw: each output channel's weights number cin/groups of them. */
+export function convTaps(n: SpecOf<'conv'>): number {
+  return n.k * (n.kw ?? n.k);
+}
+
+/** Whether a conv's window differs between the axes (it then needs the width's attributes written out). */
+export function convIsRectangular(n: SpecOf<'conv'>): boolean {
+  const a = convAxes(n);
+  return a.kh !== a.kw || a.sh !== a.sw || a.ph !== a.pw || a.dh !== a.dw;
+}
+
+/** "3x3/2" for a square window, "1x7/1x1" (kernel / strides) for a rectangular one: error messages. */
+export function convWindowText(n: SpecOf<'conv'>): string {
+  const a = convAxes(n);
+  return convIsRectangular(n) ? `${a.kh}x${a.kw}/${a.sh}x${a.sw}` : `${a.kh}x${a.kw}/${a.sh}`;
+}
+
 function map3(op: string, s: Shape | undefined): Shape3 {
   if (s?.length !== 3) throw new SwapError('E_IR_SHAPE', `${op} expects a 4-D feature map`);
   return s;
@@ -225,21 +268,26 @@ const conv: OpSpec<'conv'> = {
     ['dilation', (n) => n.dilation],
     ['groups', (n) => n.groups],
     ['bias', (n) => n.bias],
+    ['kw', (n) => convAxes(n).kw],
+    ['strideW', (n) => convAxes(n).sw],
+    ['padW', (n) => convAxes(n).pw],
+    ['dilationW', (n) => convAxes(n).dw],
   ],
   shape: (a, ins) => {
     const [cin, h, w] = map3('conv', ins[0]);
     if (cin !== a.cin) throw new SwapError('E_IR_SHAPE', `conv expects ${a.cin} input channels, got ${cin}`);
     if (cin % a.groups !== 0 || a.cout % a.groups !== 0)
       throw new SwapError('E_IR_SHAPE', `groups ${a.groups} must divide ${cin} and ${a.cout}`);
-    const oh = outSize(h, a.k, a.stride, a.pad, a.dilation);
-    const ow = outSize(w, a.k, a.stride, a.pad, a.dilation);
+    const x = convAxes(a);
+    const oh = outSize(h, x.kh, x.sh, x.ph, x.dh);
+    const ow = outSize(w, x.kw, x.sw, x.pw, x.dw);
     if (oh < 1 || ow < 1)
-      throw new SwapError('E_IR_SHAPE', `conv ${a.k}x${a.k}/${a.stride} on ${h}x${w} gives an empty map`);
+      throw new SwapError('E_IR_SHAPE', `conv ${convWindowText(a)} on ${h}x${w} gives an empty map`);
     return [a.cout, oh, ow];
   },
-  weight: (a) => [a.cout, a.cin / a.groups, a.k, a.k],
-  params: (n) => n.cout * (n.cin / n.groups) * n.k * n.k + (n.bias ? n.cout : 0),
-  macs: (n) => numel(n.shape) * (n.cin / n.groups) * n.k * n.k,
+  weight: (a) => [a.cout, a.cin / a.groups, a.k, convAxes(a).kw],
+  params: (n) => n.cout * (n.cin / n.groups) * n.k * convAxes(n).kw + (n.bias ? n.cout : 0),
+  macs: (n) => numel(n.shape) * (n.cin / n.groups) * n.k * convAxes(n).kw,
   onnx: { export: ['Conv'], import: ['Conv'] },
 };
 

@@ -21,12 +21,24 @@ export interface ConvNode {
   readonly op: 'conv';
   readonly cin: number;
   readonly cout: number;
+  /** Kernel height (and width, unless {@link ConvNode.kw} is given). */
   readonly k: number;
+  /** Stride along the height (and width, unless {@link ConvNode.strideW}). */
   readonly stride: number;
+  /** Zero padding on both sides of the height (and width, unless {@link ConvNode.padW}). */
   readonly pad: number;
+  /** Dilation along the height (and width, unless {@link ConvNode.dilationW}). */
   readonly dilation: number;
   readonly groups: number;
   readonly bias: boolean;
+  /**
+   * The width's kernel, stride, padding and dilation where they differ from the height's (Inception's 1×7 / 7×1,
+   * `stride=(2, 1)`); absent: the same as the height's. Read both axes through `convAxes` (src/ir/ops.ts).
+   */
+  readonly kw?: number;
+  readonly strideW?: number;
+  readonly padW?: number;
+  readonly dilationW?: number;
 }
 export interface BatchNormNode {
   readonly op: 'bn';

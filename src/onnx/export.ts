@@ -13,7 +13,7 @@
  * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
  */
 import { neededNodes } from '../ir/analysis.js';
-import { bnEps, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
+import { bnEps, convAxes, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
 import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
@@ -104,12 +104,13 @@ function weightedInputs(n: NodeOf<'conv' | 'linear'>, c: ExportCtx): string[] {
 }
 
 function exportConv(n: NodeOf<'conv'>, c: ExportCtx): void {
+  const a = convAxes(n);
   c.nodes.push(
     node('Conv', weightedInputs(n, c), [out(n.id)], `conv_${n.id}`, [
-      attrInts('kernel_shape', [n.k, n.k]),
-      attrInts('strides', [n.stride, n.stride]),
-      attrInts('pads', [n.pad, n.pad, n.pad, n.pad]),
-      attrInts('dilations', [n.dilation, n.dilation]),
+      attrInts('kernel_shape', [a.kh, a.kw]),
+      attrInts('strides', [a.sh, a.sw]),
+      attrInts('pads', [a.ph, a.pw, a.ph, a.pw]),
+      attrInts('dilations', [a.dh, a.dw]),
       attrInt('group', n.groups),
     ]),
   );

@@ -4,8 +4,8 @@
  * with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
  * ONNX Runtime).
  *
- * Supported (default domain): Conv (2-D, square kernel, symmetric pads, equal strides/dilations, groups,
- * bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
+ * Supported (default domain): Conv (2-D; kernel, strides and dilations per axis, as Inception's 1×7 / 7×1; each
+ * axis padded alike on both sides; groups, bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
  * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
@@ -115,6 +115,20 @@ function square(name: string, v: readonly number[] | undefined, dflt: number): n
   if (!v || v.length === 0) return dflt;
   if (v.length !== 2 || v[0] !== v[1]) fail(`${name} ${quote(v)} is not square/2-D`);
   return v[0]!;
+}
+
+/** A 2-D window attribute per axis, [height, width] (a conv's kernel, strides or dilations). */
+function axes2(name: string, v: readonly number[] | undefined, dflt: number): [number, number] {
+  if (!v || v.length === 0) return [dflt, dflt];
+  if (v.length !== 2) fail(`${name} ${quote(v)} is not 2-D`);
+  return [v[0]!, v[1]!];
+}
+
+/** A conv's pads [top, left, bottom, right] as [height, width]: each axis padded alike on both sides. */
+function axisPads(v: readonly number[] | undefined): [number, number] {
+  if (!v || v.length === 0) return [0, 0];
+  if (v.length !== 4 || v[0] !== v[2] || v[1] !== v[3]) fail(`pads ${quote(v)} are not symmetric`);
+  return [v[0]!, v[1]!];
 }
 
 function symmetricPad(v: readonly number[] | undefined): number {
@@ -340,21 +354,26 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   if (s.shapeOf(x).length !== 3) fail(`Conv ${n.name}: expects a 4-D tensor`);
   const extraPad = xv.k === 'pad' ? xv.pad : 0;
   const wd = tensorDims(s.cst(n, 1));
-  if (wd.length !== 4 || wd[2] !== wd[3])
-    fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] is not a square 2-D kernel`);
-  const k = square('kernel_shape', getInts(n, 'kernel_shape'), wd[2]!);
-  if (k !== wd[2]) fail(`Conv ${n.name}: kernel_shape disagrees with the weight`);
-  const stride = square('strides', getInts(n, 'strides'), 1);
-  const dilation = square('dilations', getInts(n, 'dilations'), 1);
+  if (wd.length !== 4) fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] is not a 2-D kernel`);
+  const given = getInts(n, 'kernel_shape');
+  const k = given?.length ? axes2('kernel_shape', given, 0) : ([wd[2]!, wd[3]!] as [number, number]);
+  if (k[0] !== wd[2] || k[1] !== wd[3]) fail(`Conv ${n.name}: kernel_shape disagrees with the weight`);
+  const stride = axes2('strides', getInts(n, 'strides'), 1);
+  const dilation = axes2('dilations', getInts(n, 'dilations'), 1);
   const groups = getInt(n, 'group', 1);
   const [cin, h, wid] = s.shapeOf(x) as Shape3;
   if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
-  let pad = autoPad(n, h, wid, k, stride, dilation) ?? symmetricPad(getInts(n, 'pads'));
-  if (extraPad && pad !== 0) fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
-  pad += extraPad;
+  const pad = autoPad(n, [h, wid], k, stride, dilation) ?? axisPads(getInts(n, 'pads'));
+  if (extraPad && (pad[0] !== 0 || pad[1] !== 0)) fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias && numelOf(tensorDims(s.cst(n, 2))) !== wd[0]) fail(`Conv ${n.name}: bias size`);
-  const id = s.b.conv(x, wd[0]!, k, { stride, pad, dilation, groups, bias: hasBias });
+  const id = s.b.conv(x, wd[0]!, k, {
+    stride,
+    pad: [pad[0] + extraPad, pad[1] + extraPad],
+    dilation,
+    groups,
+    bias: hasBias,
+  });
   s.weightIds.set(idx, id);
   s.setIr(n, id);
 }
@@ -483,7 +502,9 @@ function importPool(n: INodeProto, s: ImportState): void {
   } else {
     x = s.ir3(n, 0);
     const [, h, w] = s.shapeOf(x) as Shape3;
-    pad = autoPad(n, h, w, k, stride, 1) ?? symmetricPad(getInts(n, 'pads'));
+    const auto = autoPad(n, [h, w], [k, k], [stride, stride], [1, 1]);
+    if (auto && auto[0] !== auto[1]) fail(`auto_pad pads the axes of ${n.opType} ${n.name} differently`);
+    pad = auto ? auto[0] : symmetricPad(getInts(n, 'pads'));
   }
   // ceil mode (GoogLeNet, SqueezeNet): the builder keeps it where it adds a last, partial window
   const ceil = getInt(n, 'ceil_mode', 0) !== 0;
@@ -1008,13 +1029,19 @@ function primaryOutput(s: ImportState, name: string): number {
 }
 
 /** Symmetric padding of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */
-function autoPad(n: INodeProto, h: number, w: number, k: number, stride: number, dilation: number): number | undefined {
+function autoPad(
+  n: INodeProto,
+  size: readonly [number, number],
+  k: readonly [number, number],
+  stride: readonly [number, number],
+  dilation: readonly [number, number],
+): [number, number] | undefined {
   const mode = getString(n, 'auto_pad') ?? 'NOTSET';
   if (mode === 'NOTSET' || mode === '') return undefined;
-  if (mode === 'VALID') return 0;
-  const total = (size: number) => Math.max(0, (Math.ceil(size / stride) - 1) * stride + dilation * (k - 1) + 1 - size);
-  const th = total(h);
-  const tw = total(w);
-  if (th !== tw || th % 2 !== 0) fail(`auto_pad ${mode} needs asymmetric padding`);
-  return th / 2;
+  if (mode === 'VALID') return [0, 0];
+  const total = (a: 0 | 1) =>
+    Math.max(0, (Math.ceil(size[a] / stride[a]) - 1) * stride[a] + dilation[a] * (k[a] - 1) + 1 - size[a]);
+  const t = [total(0), total(1)] as const;
+  if (t[0] % 2 !== 0 || t[1] % 2 !== 0) fail(`auto_pad ${mode} needs asymmetric padding`);
+  return [t[0] / 2, t[1] / 2];
 }

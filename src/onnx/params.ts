@@ -3,6 +3,7 @@
  * them (the forward-scoring IR backends only use PRNG weights).
  */
 import type { NetParams, NodeParams, ParamKind, ParamRef } from '../grad/types.js';
+import { convTaps } from '../ir/ops.js';
 import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import type { LoadedModel } from './load.js';
@@ -122,7 +123,7 @@ function checkSizes(net: Network, params: readonly (NodeParams | undefined)[]): 
     const p = params[n.id];
     const want: Partial<Record<keyof NodeParams, number>> =
       n.op === 'conv'
-        ? { weight: n.cout * (n.cin / n.groups) * n.k * n.k, bias: n.bias ? n.cout : 0 }
+        ? { weight: n.cout * (n.cin / n.groups) * convTaps(n), bias: n.bias ? n.cout : 0 }
         : n.op === 'linear'
           ? { weight: n.fout * n.fin, bias: n.bias ? n.fout : 0 }
           : n.op === 'bn'

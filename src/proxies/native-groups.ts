@@ -7,7 +7,7 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
-import { bnModeOf, breaksScaling } from '../ir/ops.js';
+import { bnModeOf, breaksScaling, convTaps } from '../ir/ops.js';
 import type { BnMode, NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { IRNode, Network, Shape3 } from '../ir/types.js';
@@ -213,7 +213,7 @@ export function scaleBeforeBn(net: Network): number | undefined {
   return net.nodes.find(
     (n) =>
       n.op === 'conv' &&
-      n.k === 1 &&
+      convTaps(n) === 1 &&
       n.cin === n.groups &&
       (readers.get(n.id) ?? []).length > 0 &&
       readers.get(n.id)!.every((op) => op === 'bn'),

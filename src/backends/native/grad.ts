@@ -9,6 +9,7 @@ import type { Network } from '../../ir/types.js';
 import type { NativeAddon } from '../../native/addon.js';
 import { serializeNetworks } from '../../ir/serialize.js';
 import { numel } from '../../ir/analysis.js';
+import { convTaps } from '../../ir/ops.js';
 import { SwapError } from '../../util/errors.js';
 
 const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
@@ -19,7 +20,7 @@ type Slot = { kind: keyof NodeParams; size: number; fill: number };
 function slots(net: Network, id: number): Slot[] {
   const n = net.nodes[id]!;
   if (n.op === 'conv' || n.op === 'linear') {
-    const w = n.op === 'conv' ? n.cout * (n.cin / n.groups) * n.k * n.k : n.fin * n.fout;
+    const w = n.op === 'conv' ? n.cout * (n.cin / n.groups) * convTaps(n) : n.fin * n.fout;
     const b = n.op === 'conv' ? n.cout : n.fout;
     return [{ kind: 'weight', size: w, fill: 0 }, ...(n.bias ? [{ kind: 'bias' as const, size: b, fill: 0 }] : [])];
   }

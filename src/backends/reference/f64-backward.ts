@@ -5,6 +5,7 @@
  */
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 import { numel } from '../../ir/analysis.js';
+import { convAxes } from '../../ir/ops.js';
 import type { F64 } from './f64-forward.js';
 import { forEachPoolTap, sliceSource } from './loops.js';
 
@@ -27,23 +28,24 @@ export function convBackward(
   const inPer = n.cin * H * W;
   const outPer = n.cout * OH * OW;
   const dx = w ? new Float64Array(B * inPer) : undefined;
-  const dw = x ? new Float64Array(n.cout * cinG * n.k * n.k) : undefined;
+  const a = convAxes(n);
+  const dw = x ? new Float64Array(n.cout * cinG * a.kh * a.kw) : undefined;
   for (let s = 0; s < B; s++)
     for (let oc = 0; oc < n.cout; oc++) {
       const yo = s * outPer + oc * OH * OW;
       const g = Math.floor(oc / coutG);
       for (let icg = 0; icg < cinG; icg++) {
         const xo = s * inPer + (g * cinG + icg) * H * W;
-        for (let kh = 0; kh < n.k; kh++)
-          for (let kw = 0; kw < n.k; kw++) {
-            const wi = ((oc * cinG + icg) * n.k + kh) * n.k + kw;
+        for (let kh = 0; kh < a.kh; kh++)
+          for (let kw = 0; kw < a.kw; kw++) {
+            const wi = ((oc * cinG + icg) * a.kh + kh) * a.kw + kw;
             const wv = w ? w[wi]! : 0;
             let acc = 0;
             for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * n.stride - n.pad + kh * n.dilation;
+              const ih = oh * a.sh - a.ph + kh * a.dh;
               if (ih < 0 || ih >= H) continue;
               for (let ow = 0; ow < OW; ow++) {
-                const iw = ow * n.stride - n.pad + kw * n.dilation;
+                const iw = ow * a.sw - a.pw + kw * a.dw;
                 if (iw < 0 || iw >= W) continue;
                 const d = dy[yo + oh * OW + ow]!;
                 if (dx) dx[xo + ih * W + iw]! += wv * d;
@@ -198,19 +200,20 @@ export function convWeightPerSample(n: ConvNode, inS: S3, outS: S3, dy: F64, x: 
   const [, H, W] = inS;
   const [, OH, OW] = outS;
   const cinG = n.cin / n.groups;
-  const kw = index % n.k;
-  const kh = Math.floor(index / n.k) % n.k;
-  const icg = Math.floor(index / (n.k * n.k)) % cinG;
-  const oc = Math.floor(index / (n.k * n.k * cinG));
+  const a = convAxes(n);
+  const kw = index % a.kw;
+  const kh = Math.floor(index / a.kw) % a.kh;
+  const icg = Math.floor(index / (a.kh * a.kw)) % cinG;
+  const oc = Math.floor(index / (a.kh * a.kw * cinG));
   const ic = Math.floor(oc / (n.cout / n.groups)) * cinG + icg;
   const out = new Float64Array(B);
   for (let s = 0; s < B; s++) {
     let acc = 0;
     for (let oh = 0; oh < OH; oh++) {
-      const ih = oh * n.stride - n.pad + kh * n.dilation;
+      const ih = oh * a.sh - a.ph + kh * a.dh;
       if (ih < 0 || ih >= H) continue;
       for (let ow = 0; ow < OW; ow++) {
-        const iw = ow * n.stride - n.pad + kw * n.dilation;
+        const iw = ow * a.sw - a.pw + kw * a.dw;
         if (iw >= 0 && iw < W)
           acc += dy[((s * n.cout + oc) * OH + oh) * OW + ow]! * x[((s * n.cin + ic) * H + ih) * W + iw]!;
       }

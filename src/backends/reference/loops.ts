@@ -4,7 +4,7 @@
  * fixed order and stores every output element once, so a float32 output rounds once, exactly as a float64 one
  * would be rounded afterwards: both paths compute the same function. Layouts NCHW, batch `B` first.
  */
-import { BN_EPS, numel, paddedExtent, shuffleSource } from '../../ir/ops.js';
+import { BN_EPS, convAxes, numel, paddedExtent, shuffleSource } from '../../ir/ops.js';
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 
 /** Values of a tensor: float32 (forward storage) or float64 (gradient path). */
@@ -30,16 +30,17 @@ export function convAccumulate(
   const cinG = n.cin / n.groups;
   const coutG = n.cout / n.groups;
   const g = Math.floor(oc / coutG);
+  const a = convAxes(n);
   for (let icg = 0; icg < cinG; icg++) {
     const xo = s * n.cin * H * W + (g * cinG + icg) * H * W;
-    for (let kh = 0; kh < n.k; kh++)
-      for (let kw = 0; kw < n.k; kw++) {
-        const wv = w[((oc * cinG + icg) * n.k + kh) * n.k + kw]!;
+    for (let kh = 0; kh < a.kh; kh++)
+      for (let kw = 0; kw < a.kw; kw++) {
+        const wv = w[((oc * cinG + icg) * a.kh + kh) * a.kw + kw]!;
         for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * n.stride - n.pad + kh * n.dilation;
+          const ih = oh * a.sh - a.ph + kh * a.dh;
           if (ih < 0 || ih >= H) continue;
           for (let ow = 0; ow < OW; ow++) {
-            const iw = ow * n.stride - n.pad + kw * n.dilation;
+            const iw = ow * a.sw - a.pw + kw * a.dw;
             if (iw >= 0 && iw < W) acc[oh * OW + ow]! += wv * x[xo + ih * W + iw]!;
           }
         }

@@ -1,5 +1,5 @@
 import { neededNodes } from '../../ir/analysis.js';
-import { bnEps, bnMap, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { bnEps, bnMap, convAxes, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
 import {
@@ -46,7 +46,7 @@ export interface WeightTensor {
   readonly offset: number;
   readonly count: number;
   /**
-   * Conv weights for `conv2d_oc4.wgsl`: stored as `[cout/4][cin/groups][k][k][4]` (element `o` of each vec4 is
+   * Conv weights for `conv2d_oc4.wgsl`: stored as `[cout/4][cin/groups][kh][kw][4]` (element `o` of each vec4 is
    * output channel `4·block + o`) instead of PyTorch's `[cout][cin/groups][k][k]`; the offset is 4-aligned.
    */
   readonly pack4?: { readonly cinG: number; readonly kk: number };
@@ -236,13 +236,19 @@ function planPool(n: NodeOf<'avgpool' | 'maxpool'>, p: Planner): void {
   );
 }
 
+/** Two window attributes in one uniform word: the height's in the low 16 bits, the width's in the high. */
+function hw16(h: number, w: number): number {
+  return (h | (w << 16)) >>> 0;
+}
+
 function planConv(n: NodeOf<'conv'>, p: Planner): void {
   const [, OH, OW] = shape3(n);
   const [, H, W] = shape3(p.input(n));
   const cinG = n.cin / n.groups;
   const coutG = n.cout / n.groups;
   const ocb: 1 | 2 | 4 = coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
-  const wOff = p.weight(n, weightCount(n), ocb === 4 ? { cinG, kk: n.k * n.k } : undefined);
+  const a = convAxes(n);
+  const wOff = p.weight(n, weightCount(n), ocb === 4 ? { cinG, kk: a.kh * a.kw } : undefined);
   p.push(
     n,
     convProgram(ocb),
@@ -254,10 +260,11 @@ function planConv(n: NodeOf<'conv'>, p: Planner): void {
       cout: n.cout,
       oh: OH,
       ow: OW,
-      k: n.k,
-      stride: n.stride,
-      pad: n.pad,
-      dilation: n.dilation,
+      // the height's value in the low 16 bits, the width's in the high (each ≤ 1024: native/ir.cpp's bound)
+      k_hw: hw16(a.kh, a.kw),
+      stride_hw: hw16(a.sh, a.sw),
+      pad_hw: hw16(a.ph, a.pw),
+      dilation_hw: hw16(a.dh, a.dw),
       groups: n.groups,
       w_off: wOff,
     },
