@@ -109,7 +109,7 @@ void convRows(const Node& n, const Node& in, const float* x, float* y, int S, co
   const Window a = windowOf(n);
   const int cinG = n.cin / G, coutG = n.cout / G;
   const int K = cinG * a.taps();
-  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
+  const int Hp = H + a.ph + a.pb, Wp = W + a.pw + a.pr;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp, HW = static_cast<size_t>(H) * W, OHW = static_cast<size_t>(OH) * OW;
   const size_t inPer = in.numel(), outPer = n.numel();
   const size_t padPer = static_cast<size_t>(n.cin) * HpWp;
@@ -181,7 +181,7 @@ void gatherColumns(const Node& n, const float* Bg, size_t plane, int Wp, size_t 
 int convRowsLayout(const Node& n) {
   const int coutG = n.cout / n.groups;
   const Window a = windowOf(n);
-  const bool pointwise = a.taps() == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0;
+  const bool pointwise = a.taps() == 1 && a.sh == 1 && a.sw == 1 && std::max({a.ph, a.pw, a.pb, a.pr}) == 0;
   const bool depthwise = n.cin == n.groups && n.cout == n.groups;
   if (pointwise || depthwise || a.sh != 1 || a.sw != 1 || coutG % kMR != 0) return 0;
   if (n.w % kVecFloats == 0) return 1;
@@ -207,8 +207,8 @@ void convForward(const Node& n, const Node& in, const float* x, float* y, int S,
   const size_t aGroup = static_cast<size_t>(Mpad) * K;
 
   const bool stride1 = a.sh == 1 && a.sw == 1;
-  const bool pointwise = a.taps() == 1 && stride1 && a.ph == 0 && a.pw == 0;
-  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
+  const bool pointwise = a.taps() == 1 && stride1 && std::max({a.ph, a.pw, a.pb, a.pr}) == 0;
+  const int Hp = H + a.ph + a.pb, Wp = W + a.pw + a.pr;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp;
   if (const int rowsPerVector = convRowsLayout(n)) {
     convRows(n, in, x, y, S, A, aGroup, mBlocks, rowsPerVector, sc);

@@ -272,14 +272,16 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
   const Window a = windowOf(n);
   const int G = n.groups;
   const int cinG = n.cin / G, coutG = n.cout / G;
-  const int padTh = a.dh * (a.kh - 1) - a.ph, padTw = a.dw * (a.kw - 1) - a.pw;
-  if (padTh < 0 || padTw < 0) {
+  // the transposed convolution's padding per side: d(k - 1) less the forward's on the same side
+  const int padT = a.dh * (a.kh - 1) - a.ph, padL = a.dw * (a.kw - 1) - a.pw;
+  const int padB = a.dh * (a.kh - 1) - a.pb, padR = a.dw * (a.kw - 1) - a.pr;
+  if (std::min({padT, padL, padB, padR}) < 0) {
     convBackwardDataNaive(n, in, dy, dx, S, w);
     return;
   }
-  // The transposed convolution: input = dy (zero-inserted by the stride) of Lh x Lw, stride 1, padding
-  // d(k-1) - pad per axis, weights flipped and with in/out channels swapped per group; its output is exactly H x W.
-  const int Lh = in.h + 2 * a.ph - a.dh * (a.kh - 1), Lw = in.w + 2 * a.pw - a.dw * (a.kw - 1);
+  // The transposed convolution: input = dy (zero-inserted by the stride) of Lh x Lw, stride 1, padded by the
+  // above, weights flipped and with in/out channels swapped per group; its output is exactly H x W.
+  const int Lh = in.h + a.ph + a.pb - a.dh * (a.kh - 1), Lw = in.w + a.pw + a.pr - a.dw * (a.kw - 1);
   Node zt;
   zt.op = Op::Conv;
   zt.c = n.cout;
@@ -290,8 +292,10 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
   ct.cout = n.cin;
   ct.stride = 1;
   ct.strideW = 1;
-  ct.pad = padTh;
-  ct.padW = padTw;
+  ct.pad = padT;
+  ct.padW = padL;
+  ct.padB = padB;
+  ct.padR = padR;
   ct.c = in.c;
   ct.h = in.h;
   ct.w = in.w;
@@ -330,7 +334,7 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   const int H = in.h, W = in.w, OH = n.h, OW = n.w;
   const size_t OHW = static_cast<size_t>(OH) * OW, HW = static_cast<size_t>(H) * W;
   const int K = cinG * a.taps();
-  const int Hp = H + 2 * a.ph, Wp = W + 2 * a.pw;
+  const int Hp = H + a.ph + a.pb, Wp = W + a.pw + a.pr;
   const size_t HpWp = static_cast<size_t>(Hp) * Wp;
   // dW_g[co][tap] = sum over samples and positions of dy[co][pos] * col[tap][pos]: im2col rows are whole output rows
   // copied from a zero-padded input (vector copies), and both operands are position-contiguous, so the reduction over

@@ -35,8 +35,8 @@ class Reader {
   fail("node " + std::to_string(id) + " (" + opName(n.op) + "): " + msg);
 }
 
-int outSize(int n, int k, int stride, int pad, int dilation) {
-  long long v = (static_cast<long long>(n) + 2LL * pad - static_cast<long long>(dilation) * (k - 1) - 1);
+int outSize(int n, int k, int stride, int pad, int dilation, int padEnd) {
+  long long v = (static_cast<long long>(n) + pad + padEnd - static_cast<long long>(dilation) * (k - 1) - 1);
   if (v < 0) return 0;
   return static_cast<int>(v / stride + 1);
 }
@@ -66,12 +66,12 @@ void expectShape(int id, const Node& n, int rank, int c, int h, int w) {
 
 void checkWindow(int id, const Node& n, const Node& in) {
   const Window a = windowOf(n);
-  if (std::min({a.kh, a.kw, a.sh, a.sw, a.dh, a.dw}) < 1 || std::min(a.ph, a.pw) < 0)
+  if (std::min({a.kh, a.kw, a.sh, a.sw, a.dh, a.dw}) < 1 || std::min({a.ph, a.pw, a.pb, a.pr}) < 0)
     bad(id, n, "kernel, stride and dilation must be >= 1 and pad >= 0");
   // (also what lets the WebGPU conv hold a height and a width in one 32-bit word)
-  if (std::max({a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.dh, a.dw}) > 1024) bad(id, n, "window attribute out of range");
-  int oh = n.ceil ? ceilOutSize(in.h, a.kh, a.sh, a.ph) : outSize(in.h, a.kh, a.sh, a.ph, a.dh);
-  int ow = n.ceil ? ceilOutSize(in.w, a.kw, a.sw, a.pw) : outSize(in.w, a.kw, a.sw, a.pw, a.dw);
+  if (std::max({a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.pb, a.pr, a.dh, a.dw}) > 1024) bad(id, n, "window attribute out of range");
+  int oh = n.ceil ? ceilOutSize(in.h, a.kh, a.sh, a.ph) : outSize(in.h, a.kh, a.sh, a.ph, a.dh, a.pb);
+  int ow = n.ceil ? ceilOutSize(in.w, a.kw, a.sw, a.pw) : outSize(in.w, a.kw, a.sw, a.pw, a.dw, a.pr);
   if (oh < 1 || ow < 1) bad(id, n, "window does not fit the " + shapeStr(in) + " input");
   expectShape(id, n, 3, n.op == Op::Conv ? n.cout : in.c, oh, ow);
 }
@@ -116,6 +116,8 @@ void decodeConv(const NodeArgs& p) {
   n.strideW = p.a[A::StrideW];
   n.padW = p.a[A::PadW];
   n.dilationW = p.a[A::DilationW];
+  n.padB = p.a[A::PadBottom];
+  n.padR = p.a[A::PadRight];
   const Node& x = p.in(0);
   if (x.rank != 3 || x.c != n.cin) bad(p.id, n, "cin " + std::to_string(n.cin) + " does not match the input " + shapeStr(x));
   if (n.groups < 1 || n.cin % n.groups != 0 || n.cout % n.groups != 0) bad(p.id, n, "groups must divide cin and cout");
@@ -173,6 +175,8 @@ void decodePool(const NodeArgs& p) {
   n.kw = n.k;
   n.strideW = n.stride;
   n.padW = n.pad;
+  n.padB = n.pad;
+  n.padR = n.pad;
   n.countIncludePad = n.op == Op::AvgPool && p.a[attr::AvgPool::CountIncludePad] != 0;
   n.ceil = (n.op == Op::AvgPool ? p.a[attr::AvgPool::Ceil] : p.a[attr::MaxPool::Ceil]) != 0;
   expectMap(p.id, n, p.in(0));

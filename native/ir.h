@@ -29,6 +29,8 @@ struct Node {
   // (a conv's own where its window is rectangular, else the same values; a pool's always the same)
   int cin = 0, cout = 0, k = 1, stride = 1, pad = 0, dilation = 1, groups = 1;
   int kw = 1, strideW = 1, padW = 0, dilationW = 1;
+  // a conv's padding after the map (bottom, right) where it differs from before it (top: pad, left: padW)
+  int padB = 0, padR = 0;
   bool bias = false;
   bool countIncludePad = false;
   // pools: PyTorch's ceil mode, where it adds a last, partial window (src/ir/ops.ts ceilOutSize)
@@ -61,12 +63,13 @@ struct Node {
   size_t numel() const { return static_cast<size_t>(c) * h * w; }
 };
 
-// A convolution's window per axis (the height's and the width's kernel, stride, padding and dilation).
+// A convolution's window per axis (the height's and the width's kernel, stride and dilation; its padding before
+// the map, ph top and pw left, and after it, pb bottom and pr right).
 struct Window {
-  int kh, kw, sh, sw, ph, pw, dh, dw;
+  int kh, kw, sh, sw, ph, pw, pb, pr, dh, dw;
   int taps() const { return kh * kw; }
 };
-inline Window windowOf(const Node& n) { return {n.k, n.kw, n.stride, n.strideW, n.pad, n.padW, n.dilation, n.dilationW}; }
+inline Window windowOf(const Node& n) { return {n.k, n.kw, n.stride, n.strideW, n.pad, n.padW, n.padB, n.padR, n.dilation, n.dilationW}; }
 
 // The extent, along one axis, of pool output o's window within the padded input [-pad, size + pad): k, but for a
 // ceil-mode window that overhangs it. A count_include_pad average divides by its product (paddedExtent in

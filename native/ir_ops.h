@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 9;
+inline constexpr int32_t kIrVersion = 10;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -37,12 +37,12 @@ inline constexpr int32_t kOpCount = 17;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 12, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3};
 
 // Index of each attribute word, per op.
 namespace attr {
 struct Conv {
-  enum : int { Cin = 0, Cout = 1, K = 2, Stride = 3, Pad = 4, Dilation = 5, Groups = 6, Bias = 7, Kw = 8, StrideW = 9, PadW = 10, DilationW = 11 };
+  enum : int { Cin = 0, Cout = 1, K = 2, Stride = 3, Pad = 4, Dilation = 5, Groups = 6, Bias = 7, Kw = 8, StrideW = 9, PadW = 10, DilationW = 11, PadBottom = 12, PadRight = 13 };
 };
 struct Bn {
   enum : int { Affine = 0, EpsHi = 1, EpsLo = 2, BatchStats = 3 };

@@ -28,6 +28,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "test", "fixtures", "onnx")
@@ -439,6 +440,27 @@ class RectNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class SamePadNet(nn.Module):
+    """TensorFlow's SAME padding as timm's Conv2dSame writes it (F.pad, then a conv without padding): a strided 3x3
+    padded (0, 1, 0, 1) (left, right, top, bottom), a (2, 4) padded (1, 2, 0, 1), a depthwise strided 3x3 padded
+    (0, 1, 0, 1); conv-BN-ReLU each, a residual."""
+
+    def __init__(self):
+        super().__init__()
+        cbr = lambda cin, cout, k, **kw: nn.Sequential(nn.Conv2d(cin, cout, k, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())
+        self.stem = cbr(3, 8, 3, stride=2)
+        self.wide = cbr(8, 8, (2, 4))
+        self.dw = cbr(8, 8, 3, stride=2, groups=8)
+        self.pw = cbr(8, 16, 1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(F.pad(x, (0, 1, 0, 1)))
+        x = x + self.wide(F.pad(x, (1, 2, 0, 1)))
+        x = self.pw(self.dw(F.pad(x, (0, 1, 0, 1))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 class StrideZeroNet(nn.Module):
     """A DARTS reduction edge's `none` op (NASLib's Zero(stride=2): x[:, :, ::2, ::2].mul(0.), a Slice with step 2
     times 0) summed with a strided conv-BN edge, then nn.ReLUs."""
@@ -606,6 +628,8 @@ def main():
         ("stridezero", StrideZeroNet, 13, 17, "DARTS's none on a reduction edge: x[:, :, ::2, ::2].mul(0.) (a Slice with step 2 times 0)"),
         ("rectnet", RectNet, 13, 18,
          "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
+        ("samepadnet", SamePadNet, 13, 19,
+         "TensorFlow's SAME padding (timm's Conv2dSame): F.pad (0, 1, 0, 1) before strided convs, (1, 2, 0, 1) before a (2, 4)"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]

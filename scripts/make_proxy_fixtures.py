@@ -475,6 +475,37 @@ class RectConvs(Units, nn.Module):
         return [f0, f1, f2], self.unit("tall", f2)
 
 
+class SamePad(Units, nn.Module):
+    """TensorFlow's SAME padding as timm's Conv2dSame writes it, F.pad before a conv without padding: a strided 3x3
+    stem padded (0, 1, 0, 1) (left, right, top, bottom: the extra pixel after the map); a (2, 4) conv padded
+    (1, 2, 0, 1) (more before than after); a depthwise strided 3x3 padded (0, 1, 0, 1) with bias; a 1x1 conv; GAP
+    and Linear. (Functional padding: MeCo hooks every module, an nn.ZeroPad2d's output too, which the ONNX file
+    cannot tell from F.pad.)"""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.pads = {}
+        def cbr(name, cin, cout, k, pads, bias=False, **kw):
+            self.pads[name] = pads
+            setattr(self, name, nn.Conv2d(cin, cout, k, bias=bias, **kw))
+            setattr(self, name + "_bn", nn.BatchNorm2d(cout))
+            setattr(self, name + "_act", nn.ReLU())
+        cbr("stem", 3, c, 3, (0, 1, 0, 1), stride=2)
+        cbr("wide", c, c, (2, 4), (1, 2, 0, 1))
+        cbr("dw", c, c, 3, (0, 1, 0, 1), bias=True, stride=2, groups=c)
+        cbr("pw", c, 2 * c, 1, (0, 0, 0, 0))
+        self.pooled_head(2 * c, classes)
+
+    def unit(self, name, x):
+        return super().unit(name, F.pad(x, self.pads[name]))
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("wide", f0)
+        f2 = self.unit("pw", self.unit("dw", f1))
+        return [f0, f1, f2], f2
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -905,7 +936,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -940,6 +971,7 @@ def main():
         "acts": seeded("acts", ActsNet, 9, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
         "searchcells": seeded("searchcells", SearchCells, 10, (8, 5), (8, 11), (8, 3, 16, 16), zennas=False),
         "rect": seeded("rect", RectConvs, 11, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "samepad": seeded("samepad", SamePad, 12, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -141,7 +141,10 @@ export function opGraphs(): { name: string; net: Network }[] {
     const g = b.relu(b.conv(c, 4, [5, 3], { dilation: [1, 2], pad: [2, 1], groups: 2, bias: true }));
     const d = b.conv(g, 4, [3, 1], { groups: 4, stride: [1, 2] });
     const w = b.conv(b.relu(d), 4, [1, 3], { pad: [1, 0] });
-    out.push({ name: 'rect-convs', net: head(b, b.relu(w), 3, 'rect') });
+    // TensorFlow's SAME padding of a strided conv (the extra pixel after the map), and one padded more before
+    const t = b.conv(b.relu(w), 4, [3, 1], { stride: [2, 1], pad: [0, 0, 1, 0] });
+    const u = b.conv(b.relu(t), 4, [2, 3], { pad: [1, 2, 0, 1], groups: 2 });
+    out.push({ name: 'rect-convs', net: head(b, b.relu(u), 3, 'rect') });
   }
   {
     // BatchNorm1d on flat features, after a global pool and after a Linear (each feature over the batch only); a

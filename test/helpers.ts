@@ -56,7 +56,8 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
  * 16×32 input, 16 channels: 1×7 and 7×1 convs on 32-wide rows (the native engine's row-vector path), (3, 5) of
  * stride (2, 1) and (3, 1) of stride (1, 2) (im2col), a dilated 1×3 on 16-wide rows, a 3×1 on 8-wide rows (two rows
  * per vector), 12 output channels (the implicit or im2col path), a depthwise (5, 3) dilated across, a grouped (3, 1)
- * with bias, and a 1×3 padded only along the height (backward-data's direct loop).
+ * with bias, and a 1×3 padded only along the height (backward-data's direct loop); TensorFlow's SAME padding of a
+ * strided 3×3 (the extra pixel after the map) and a stride-1 (2, 3) padded [1, 1, 0, 1] (top, left, bottom, right).
  */
 export function rectNetwork(): Network {
   const b = new GraphBuilder([3, 16, 32]);
@@ -66,8 +67,10 @@ export function rectNetwork(): Network {
   const c = unit(a, 16, [7, 1]);
   const d = unit(b.add([a, c]), 16, [3, 5], { stride: [2, 1], pad: [1, 2] });
   const e = unit(d, 16, [3, 1], { stride: [1, 2], pad: [1, 0] });
-  const f = unit(e, 16, [1, 3], { dilation: [1, 2] });
-  const g = unit(unit(f, 16, [1, 3], { stride: [1, 2] }), 16, [3, 1]);
+  const same = unit(b.add([a, c]), 16, [3, 3], { stride: 2, pad: [0, 0, 1, 1] });
+  const f = unit(b.add([e, same]), 16, [1, 3], { dilation: [1, 2] });
+  const asym = unit(f, 16, [2, 3], { pad: [1, 1, 0, 1] });
+  const g = unit(unit(asym, 16, [1, 3], { stride: [1, 2] }), 16, [3, 1]);
   const h = unit(g, 12, [1, 3]);
   const dw = unit(h, 12, [5, 3], { groups: 12, dilation: [1, 2] });
   const gr = unit(dw, 12, [3, 1], { groups: 3, bias: true });

@@ -63,6 +63,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'gatenet@16',
         'actnet@16',
         'rectnet@16',
+        'samepadnet@16',
         'statsbn@16',
         'stridezero@16',
       ]),
@@ -161,6 +162,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['actnet', 16],
       // rectangular convolutions: 1x7, 7x1, per-axis strides, dilation and padding, a depthwise (1, 5)
       ['rectnet', 16],
+      // TensorFlow's SAME padding: F.pad with more after the map than before (and the reverse) before a conv
+      ['samepadnet', 16],
       // BN without running statistics: its batch statistics computed in the graph (NB201 search cells)
       ['statsbn', 16],
       // DARTS's none on a reduction edge: a Slice with step 2 times 0

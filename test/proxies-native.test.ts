@@ -373,6 +373,16 @@ describe('zico on a layer whose gradient is zero in exact arithmetic (a random-n
     // without that layer the float32 passes serve
     const plain = opGraphs().find((g) => g.name === 'gates')!.net;
     expect(scaleBeforeBn(plain)).toBeUndefined();
+    // a depthwise 1x3 dilated 3 with padding 3 on a 3-wide map (a random-network audit): only its centre tap ever
+    // reads the map, so it too is one weight per channel; undilated, all three taps read it
+    const dilated = (d: number) => {
+      const g = new GraphBuilder([3, 3, 3]);
+      const y = g.relu(g.bn(g.conv(g.input, 6, 3, { pad: 1 })));
+      const c = g.conv(y, 6, [1, 3], { groups: 6, dilation: d, pad: [0, d] });
+      return { c, net: g.finish(g.linear(g.gap(g.relu(g.bn(c))), 3)) };
+    };
+    expect(scaleBeforeBn(dilated(3).net)).toBe(dilated(3).c);
+    expect(scaleBeforeBn(dilated(1).net)).toBeUndefined();
   });
 });
 

@@ -13,9 +13,12 @@ import { makeBatch } from '../src/data/batch.js';
 import { paramRefs, paramTensor } from '../src/grad/params.js';
 import type { GradientJob } from '../src/grad/types.js';
 import { GraphBuilder } from '../src/ir/builder.js';
-import { convAxes, OPS } from '../src/ir/ops.js';
+import { convAxes, type NodeOf, OPS } from '../src/ir/ops.js';
+import type { Shape3 } from '../src/ir/types.js';
 import { loadAddon } from '../src/native/loader.js';
-import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
+import { encodeModel, type IModelProto } from '../src/onnx/proto.js';
+
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { Rng } from '../src/util/rng.js';
@@ -25,6 +28,20 @@ import { rectBatch, rectNetwork } from './helpers.js';
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
 const addon = load.addon;
+
+/** The first Conv of `model` imported with its pads replaced by ONNX auto_pad `mode`. */
+function autoPadded(model: IModelProto, mode: string, inputShape: Shape3): NodeOf<'conv'> {
+  const c = model.graph!.node!.find((n) => n.opType === 'Conv')!;
+  c.attribute = [
+    ...c.attribute!.filter((a) => a.name !== 'pads' && a.name !== 'auto_pad'),
+    { name: 'auto_pad', type: 3, s: new TextEncoder().encode(mode) },
+  ];
+  const r = importOnnxModel(loadOnnxModel(encodeModel(model)), { inputShape });
+  if (!r.ok) throw new Error(r.reason);
+  const n = r.network.nodes.find((m) => m.op === 'conv')!;
+  if (n.op !== 'conv') throw new Error('not a conv');
+  return n;
+}
 
 describe('rectangular convolutions: the IR', () => {
   it('keeps the width its own kernel, stride, padding and dilation; a square window stores none of them', () => {
@@ -36,7 +53,7 @@ describe('rectangular convolutions: the IR', () => {
     );
     const n = net.nodes[r]!;
     if (n.op !== 'conv') throw new Error('not a conv');
-    expect(convAxes(n)).toEqual({ kh: 1, kw: 7, sh: 2, sw: 1, ph: 0, pw: 3, dh: 1, dw: 1 });
+    expect(convAxes(n)).toEqual({ kh: 1, kw: 7, sh: 2, sw: 1, ph: 0, pw: 3, pb: 0, pr: 3, dh: 1, dw: 1 });
     expect(n.shape).toEqual([6, 5, 12]);
     expect(OPS.conv.params(n)).toBe(6 * 2 * 7 + 6);
     expect(OPS.conv.macs(n)).toBe(6 * 5 * 12 * 2 * 7);
@@ -46,7 +63,7 @@ describe('rectangular convolutions: the IR', () => {
     // (5, 1) dilated 3 across: the width's kernel spans 1 column whatever its dilation, so only the height shrinks
     expect(net.nodes[r + 2]!.shape).toEqual([6, 5, 12]);
     expect(() => new GraphBuilder([3, 4, 4]).conv(0, 2, [1, 7], { pad: 0 })).toThrow(
-      /conv 1x7\/1x1 on 4x4 gives an empty map/,
+      /conv 1x7\/1 on 4x4 gives an empty map/,
     );
   });
 
@@ -57,6 +74,35 @@ describe('rectangular convolutions: the IR', () => {
     expect(imp.network.nodes.map((x) => ({ ...x }))).toEqual(net.nodes.map((x) => ({ ...x })));
   });
 
+  it("reads a conv's auto_pad per axis: SAME_UPPER puts an odd total's extra pixel after the map, SAME_LOWER before", () => {
+    const b = new GraphBuilder([3, 9, 8]);
+    const x = b.conv(b.input, 4, [3, 2], { stride: 2, pad: [0, 0, 1, 0] });
+    const net = b.finish(b.relu(b.conv(b.relu(x), 4, 3, { pad: [1, 0, 1, 2] })));
+    expect(net.nodes.filter((n) => n.op === 'conv').map((n) => n.shape)).toEqual([
+      [4, 4, 4],
+      [4, 4, 4],
+    ]);
+    const onnx = networkToOnnx(net, { seed: 1 }).model;
+    const convs = onnx.graph!.node!.filter((n) => n.opType === 'Conv');
+    expect(convs.map((n) => n.attribute!.find((a) => a.name === 'pads')!.ints!.map(Number))).toEqual([
+      [0, 0, 1, 0],
+      [1, 0, 1, 2],
+    ]);
+    // totals: height (ceil(9/2) - 1)·2 + 3 - 9 = 2, width (4 - 1)·2 + 2 - 8 = 0 for SAME; VALID pads nothing
+    expect(autoPadded(onnx, 'SAME_UPPER', [3, 9, 8])).toMatchObject({ pad: 1, shape: [4, 5, 4] });
+    expect(autoPadded(onnx, 'VALID', [3, 9, 8])).toMatchObject({ pad: 0, shape: [4, 4, 4] });
+    const b2 = new GraphBuilder([3, 8, 8]);
+    const odd = networkToOnnx(b2.finish(b2.relu(b2.conv(b2.input, 4, 3, { stride: 2, pad: 0 }))), { seed: 1 }).model;
+    const sides = (mode: string) => {
+      const n = autoPadded(odd, mode, [3, 8, 8]);
+      const a = convAxes(n);
+      return [a.ph, a.pw, a.pb, a.pr, ...n.shape.slice(1)];
+    };
+    // 8 wide, 3x3 stride 2: total (4 - 1)·2 + 3 - 8 = 1, an odd total
+    expect(sides('SAME_UPPER')).toEqual([0, 0, 1, 1, 4, 4]);
+    expect(sides('SAME_LOWER')).toEqual([1, 1, 0, 0, 4, 4]);
+  });
+
   it('the native parser checks the width attributes too', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const net = b.finish(b.relu(b.conv(b.input, 4, [3, 1], { pad: [1, 0] })));
@@ -64,13 +110,16 @@ describe('rectangular convolutions: the IR', () => {
     const data = Float32Array.from({ length: 2 * 3 * 64 }, () => rng.normal());
     const job = { ...addonJobInputs([net], makeBatch(data, 2, 3, 8, 8, 'x'), [1]), threads: 1 };
     // words: header 4, the input node 7 ([op, 0 inputs, rank, c, h, w, 0 attrs]); the conv's attributes start after
-    // [op, 1 input, its id, rank, c, h, w, nAttrs]; kw is attribute 8, dilationW 11
+    // [op, 1 input, its id, rank, c, h, w, nAttrs]; kw is attribute 8, dilationW 11, the bottom's and right's pads
+    // 12 and 13
     const attrs = 4 + 7 + 8;
-    expect([...job.program.subarray(attrs, attrs + 12)]).toEqual([3, 4, 3, 1, 1, 1, 1, 0, 1, 1, 0, 1]);
+    expect([...job.program.subarray(attrs, attrs + 14)]).toEqual([3, 4, 3, 1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0]);
     for (const [word, value, message] of [
       [8, 0, /kernel, stride and dilation must be >= 1/],
       [10, 2000, /window attribute out of range/],
       [8, 9, /window does not fit/],
+      [13, -1, /pad >= 0/],
+      [12, 3000, /window attribute out of range/],
     ] as const) {
       const program = Int32Array.from(job.program);
       program[attrs + word] = value;

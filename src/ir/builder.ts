@@ -9,8 +9,17 @@ function is3(s: Shape): s is Shape3 {
 /** A window attribute given per axis: [height, width]. */
 export type Pair = readonly [h: number, w: number];
 
+/** A conv's padding per side: [top, left, bottom, right] (ONNX's order). */
+export type Pads = readonly [top: number, left: number, bottom: number, right: number];
+
 function pair(v: number | Pair): Pair {
   return typeof v === 'number' ? [v, v] : v;
+}
+
+function pads(v: number | Pair | Pads): Pads {
+  if (typeof v !== 'number' && v.length === 4) return v;
+  const [h, w] = pair(v);
+  return [h, w, h, w];
 }
 
 /**
@@ -56,19 +65,26 @@ export class GraphBuilder {
 
   /**
    * A convolution; kernel, stride, pad and dilation are one value for both axes or [height, width] (Inception's
-   * `kernel_size=(1, 7)`). The pad defaults to "same" for stride 1 (dilation·(k − 1)/2, rounded down, per axis).
+   * `kernel_size=(1, 7)`); the pad may also be [top, left, bottom, right] (TensorFlow's SAME padding of a strided
+   * conv). The pad defaults to "same" for stride 1 (dilation·(k − 1)/2, rounded down, per axis).
    */
   conv(
     x: number,
     cout: number,
     k: number | Pair,
-    o: { stride?: number | Pair; pad?: number | Pair; dilation?: number | Pair; groups?: number; bias?: boolean } = {},
+    o: {
+      stride?: number | Pair;
+      pad?: number | Pair | Pads;
+      dilation?: number | Pair;
+      groups?: number;
+      bias?: boolean;
+    } = {},
   ): number {
     const [cin] = this.shape3(x);
     const [kh, kw] = pair(k);
     const [dh, dw] = pair(o.dilation ?? 1);
-    const [ph, pw] =
-      o.pad === undefined ? [Math.floor((dh * (kh - 1)) / 2), Math.floor((dw * (kw - 1)) / 2)] : pair(o.pad);
+    const same: Pair = [Math.floor((dh * (kh - 1)) / 2), Math.floor((dw * (kw - 1)) / 2)];
+    const [ph, pw, pb, pr] = pads(o.pad ?? same);
     const [sh, sw] = pair(o.stride ?? 1);
     const groups = o.groups ?? 1;
     const wide = {
@@ -76,6 +92,8 @@ export class GraphBuilder {
       ...(sw !== sh ? { strideW: sw } : {}),
       ...(pw !== ph ? { padW: pw } : {}),
       ...(dw !== dh ? { dilationW: dw } : {}),
+      ...(pb !== ph ? { padBottom: pb } : {}),
+      ...(pr !== pw ? { padRight: pr } : {}),
     };
     return this.push(
       { op: 'conv', cin, cout, k: kh, stride: sh, pad: ph, dilation: dh, groups, bias: o.bias ?? false, ...wide },

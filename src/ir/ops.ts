@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 9;
+export const IR_VERSION = 10;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -149,9 +149,9 @@ export function numel(shape: readonly number[]): number {
   return p;
 }
 
-/** Output size of a k×k window (PyTorch's floor rule). */
-export function outSize(n: number, k: number, stride: number, pad: number, dilation = 1): number {
-  return Math.floor((n + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+/** Output size of a window along one axis (PyTorch's floor rule), padded by `pad` before and `padEnd` after. */
+export function outSize(n: number, k: number, stride: number, pad: number, dilation = 1, padEnd = pad): number {
+  return Math.floor((n + pad + padEnd - dilation * (k - 1) - 1) / stride) + 1;
 }
 
 /**
@@ -177,7 +177,10 @@ export function paddedExtent(o: number, k: number, stride: number, pad: number, 
   return Math.min(start + k, n + pad) - start;
 }
 
-/** A convolution's window along each axis: kernel, stride, padding and dilation of the height (h) and width (w). */
+/**
+ * A convolution's window along each axis: kernel, stride, padding and dilation of the height (h) and width (w); the
+ * padding before (ph: top, pw: left) and after (pb: bottom, pr: right) the map.
+ */
 export interface ConvAxes {
   readonly kh: number;
   readonly kw: number;
@@ -185,6 +188,8 @@ export interface ConvAxes {
   readonly sw: number;
   readonly ph: number;
   readonly pw: number;
+  readonly pb: number;
+  readonly pr: number;
   readonly dh: number;
   readonly dw: number;
 }
@@ -198,6 +203,8 @@ export function convAxes(n: SpecOf<'conv'>): ConvAxes {
     sw: n.strideW ?? n.stride,
     ph: n.pad,
     pw: n.padW ?? n.pad,
+    pb: n.padBottom ?? n.pad,
+    pr: n.padRight ?? n.padW ?? n.pad,
     dh: n.dilation,
     dw: n.dilationW ?? n.dilation,
   };
@@ -208,16 +215,10 @@ export function convTaps(n: SpecOf<'conv'>): number {
   return n.k * (n.kw ?? n.k);
 }
 
-/** Whether a conv's window differs between the axes (it then needs the width's attributes written out). */
-export function convIsRectangular(n: SpecOf<'conv'>): boolean {
-  const a = convAxes(n);
-  return a.kh !== a.kw || a.sh !== a.sw || a.ph !== a.pw || a.dh !== a.dw;
-}
-
-/** "3x3/2" for a square window, "1x7/1x1" (kernel / strides) for a rectangular one: error messages. */
+/** "3x3/2" (kernel / stride), or "3x3/2x1" where the strides differ: error messages. */
 export function convWindowText(n: SpecOf<'conv'>): string {
   const a = convAxes(n);
-  return convIsRectangular(n) ? `${a.kh}x${a.kw}/${a.sh}x${a.sw}` : `${a.kh}x${a.kw}/${a.sh}`;
+  return `${a.kh}x${a.kw}/${a.sh === a.sw ? a.sh : `${a.sh}x${a.sw}`}`;
 }
 
 function map3(op: string, s: Shape | undefined): Shape3 {
@@ -272,6 +273,8 @@ const conv: OpSpec<'conv'> = {
     ['strideW', (n) => convAxes(n).sw],
     ['padW', (n) => convAxes(n).pw],
     ['dilationW', (n) => convAxes(n).dw],
+    ['padBottom', (n) => convAxes(n).pb],
+    ['padRight', (n) => convAxes(n).pr],
   ],
   shape: (a, ins) => {
     const [cin, h, w] = map3('conv', ins[0]);
@@ -279,8 +282,8 @@ const conv: OpSpec<'conv'> = {
     if (cin % a.groups !== 0 || a.cout % a.groups !== 0)
       throw new SwapError('E_IR_SHAPE', `groups ${a.groups} must divide ${cin} and ${a.cout}`);
     const x = convAxes(a);
-    const oh = outSize(h, x.kh, x.sh, x.ph, x.dh);
-    const ow = outSize(w, x.kw, x.sw, x.pw, x.dw);
+    const oh = outSize(h, x.kh, x.sh, x.ph, x.dh, x.pb);
+    const ow = outSize(w, x.kw, x.sw, x.pw, x.dw, x.pr);
     if (oh < 1 || ow < 1)
       throw new SwapError('E_IR_SHAPE', `conv ${convWindowText(a)} on ${h}x${w} gives an empty map`);
     return [a.cout, oh, ow];

@@ -39,6 +39,12 @@ export interface ConvNode {
   readonly strideW?: number;
   readonly padW?: number;
   readonly dilationW?: number;
+  /**
+   * The bottom's and the right's padding where they differ from the top's (`pad`) and the left's (`padW ?? pad`):
+   * TensorFlow's SAME padding of a strided conv (timm's Conv2dSame, `F.pad` before the conv, tf2onnx's pads).
+   */
+  readonly padBottom?: number;
+  readonly padRight?: number;
 }
 export interface BatchNormNode {
   readonly op: 'bn';

@@ -109,7 +109,7 @@ function exportConv(n: NodeOf<'conv'>, c: ExportCtx): void {
     node('Conv', weightedInputs(n, c), [out(n.id)], `conv_${n.id}`, [
       attrInts('kernel_shape', [a.kh, a.kw]),
       attrInts('strides', [a.sh, a.sw]),
-      attrInts('pads', [a.ph, a.pw, a.ph, a.pw]),
+      attrInts('pads', [a.ph, a.pw, a.pb, a.pr]),
       attrInts('dilations', [a.dh, a.dw]),
       attrInt('group', n.groups),
     ]),

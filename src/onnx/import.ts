@@ -75,7 +75,7 @@ type Val =
   | { readonly k: 'const'; readonly t: ITensorProto }
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
-  | { readonly k: 'pad'; readonly src: number; readonly pad: number } // zero-padded map, awaiting AveragePool/Conv
+  | { readonly k: 'pad'; readonly src: number; readonly pads: Sides } // zero-padded map, awaiting AveragePool/Conv
   // a strided window of a map (Slice with step > 1): only its shape, for a Mul by 0 (DARTS's none on a reduction edge)
   | { readonly k: 'strided'; readonly shape: Shape3 }
   // a map viewed as (N, groups, C/groups, H, W), then transposed (channel shuffle), awaiting its Reshape back
@@ -124,11 +124,21 @@ function axes2(name: string, v: readonly number[] | undefined, dflt: number): [n
   return [v[0]!, v[1]!];
 }
 
-/** A conv's pads [top, left, bottom, right] as [height, width]: each axis padded alike on both sides. */
-function axisPads(v: readonly number[] | undefined): [number, number] {
-  if (!v || v.length === 0) return [0, 0];
-  if (v.length !== 4 || v[0] !== v[2] || v[1] !== v[3]) fail(`pads ${quote(v)} are not symmetric`);
-  return [v[0]!, v[1]!];
+/** Padding per side of a map: [top, left, bottom, right] (ONNX's order for 2-D). */
+type Sides = readonly [number, number, number, number];
+
+/** A conv's pads attribute (none: 0 everywhere). */
+function convPads(v: readonly number[] | undefined): Sides {
+  if (!v || v.length === 0) return [0, 0, 0, 0];
+  if (v.length !== 4) fail(`pads ${quote(v)} are not 2-D`);
+  if (v.some((x) => x < 0)) fail(`negative pads ${quote(v)} (cropping)`);
+  return [v[0]!, v[1]!, v[2]!, v[3]!];
+}
+
+/** One padding for every side (a pool's), or fail. */
+function evenSides(p: Sides, what: string): number {
+  if (p.some((x) => x !== p[0])) fail(`${what}: pads ${quote(p)} differ between sides`);
+  return p[0];
 }
 
 function symmetricPad(v: readonly number[] | undefined): number {
@@ -352,7 +362,7 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const xv = s.get(n, 0);
   const x = xv.k === 'pad' ? xv.src : s.irOrPooled(n, 0);
   if (s.shapeOf(x).length !== 3) fail(`Conv ${n.name}: expects a 4-D tensor`);
-  const extraPad = xv.k === 'pad' ? xv.pad : 0;
+  const extraPad: Sides = xv.k === 'pad' ? xv.pads : [0, 0, 0, 0];
   const wd = tensorDims(s.cst(n, 1));
   if (wd.length !== 4) fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] is not a 2-D kernel`);
   const given = getInts(n, 'kernel_shape');
@@ -363,13 +373,14 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const groups = getInt(n, 'group', 1);
   const [cin, h, wid] = s.shapeOf(x) as Shape3;
   if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
-  const pad = autoPad(n, [h, wid], k, stride, dilation) ?? axisPads(getInts(n, 'pads'));
-  if (extraPad && (pad[0] !== 0 || pad[1] !== 0)) fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
+  const own = autoPad(n, [h, wid], k, stride, dilation) ?? convPads(getInts(n, 'pads'));
+  if (extraPad.some((p) => p !== 0) && own.some((p) => p !== 0))
+    fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias && numelOf(tensorDims(s.cst(n, 2))) !== wd[0]) fail(`Conv ${n.name}: bias size`);
   const id = s.b.conv(x, wd[0]!, k, {
     stride,
-    pad: [pad[0] + extraPad, pad[1] + extraPad],
+    pad: [own[0] + extraPad[0], own[1] + extraPad[1], own[2] + extraPad[2], own[3] + extraPad[3]],
     dilation,
     groups,
     bias: hasBias,
@@ -497,14 +508,13 @@ function importPool(n: INodeProto, s: ImportState): void {
   if (xv.k === 'pad') {
     if (isMax) fail('MaxPool after a zero Pad');
     x = xv.src;
-    pad = xv.pad;
+    pad = evenSides(xv.pads, `${n.opType} ${n.name} after a Pad`);
     if (symmetricPad(getInts(n, 'pads')) !== 0) fail('both an explicit Pad and pool pads');
   } else {
     x = s.ir3(n, 0);
     const [, h, w] = s.shapeOf(x) as Shape3;
     const auto = autoPad(n, [h, w], [k, k], [stride, stride], [1, 1]);
-    if (auto && auto[0] !== auto[1]) fail(`auto_pad pads the axes of ${n.opType} ${n.name} differently`);
-    pad = auto ? auto[0] : symmetricPad(getInts(n, 'pads'));
+    pad = auto ? evenSides(auto, `auto_pad of ${n.opType} ${n.name}`) : symmetricPad(getInts(n, 'pads'));
   }
   // ceil mode (GoogLeNet, SqueezeNet): the builder keeps it where it adds a last, partial window
   const ceil = getInt(n, 'ceil_mode', 0) !== 0;
@@ -567,17 +577,17 @@ function importGelu(n: INodeProto, s: ImportState): void {
 function importPad(n: INodeProto, s: ImportState): void {
   // a zero Pad of a zero-padded map (F.pad, then a pool whose own padding PyTorch exports as a Pad) adds up
   const v = s.get(n, 0);
-  const [x, before] = v.k === 'pad' ? [v.src, v.pad] : [s.ir3(n, 0), 0];
+  const [x, before]: [number, Sides] = v.k === 'pad' ? [v.src, v.pads] : [s.ir3(n, 0), [0, 0, 0, 0]];
   if ((getString(n, 'mode') ?? 'constant') !== 'constant') fail('only constant padding');
   const pads = intVector(s.get(n, 1), 'Pad pads').map(Number);
   const value = s.cstValues(n, 2);
   if (value && value.length > 0 && value[0] !== 0) fail('non-zero pad value');
   if (n.input?.[3]) fail('Pad with axes');
   if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail('padding outside H, W');
-  const p = pads[2]!;
-  if (p < 0) fail('negative padding (cropping)');
-  if (pads[3] !== p || pads[6] !== p || pads[7] !== p) fail('asymmetric padding');
-  s.set(n, p + before === 0 ? { k: 'ir', id: x } : { k: 'pad', src: x, pad: p + before });
+  if (pads.some((p) => p < 0)) fail('negative padding (cropping)');
+  // [N, C, top, left, N, C, bottom, right]
+  const sides = [pads[2]! + before[0], pads[3]! + before[1], pads[6]! + before[2], pads[7]! + before[3]] as const;
+  s.set(n, sides.every((p) => p === 0) ? { k: 'ir', id: x } : { k: 'pad', src: x, pads: sides });
 }
 
 function importSum(n: INodeProto, s: ImportState): void {
@@ -1035,13 +1045,15 @@ function autoPad(
   k: readonly [number, number],
   stride: readonly [number, number],
   dilation: readonly [number, number],
-): [number, number] | undefined {
+): Sides | undefined {
   const mode = getString(n, 'auto_pad') ?? 'NOTSET';
   if (mode === 'NOTSET' || mode === '') return undefined;
-  if (mode === 'VALID') return [0, 0];
+  if (mode === 'VALID') return [0, 0, 0, 0];
+  if (mode !== 'SAME_UPPER' && mode !== 'SAME_LOWER') fail(`auto_pad ${quote(mode)}`);
   const total = (a: 0 | 1) =>
     Math.max(0, (Math.ceil(size[a] / stride[a]) - 1) * stride[a] + dilation[a] * (k[a] - 1) + 1 - size[a]);
-  const t = [total(0), total(1)] as const;
-  if (t[0] % 2 !== 0 || t[1] % 2 !== 0) fail(`auto_pad ${mode} needs asymmetric padding`);
-  return [t[0] / 2, t[1] / 2];
+  const [th, tw] = [total(0), total(1)];
+  // SAME_UPPER puts an odd total's extra pixel at the end (TensorFlow's SAME), SAME_LOWER at the start
+  const first = (t: number) => (mode === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2));
+  return [first(th), first(tw), th - first(th), tw - first(tw)];
 }

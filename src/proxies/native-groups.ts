@@ -7,10 +7,10 @@
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
-import { bnModeOf, breaksScaling, convTaps } from '../ir/ops.js';
+import { bnModeOf, breaksScaling, convAxes, type NodeOf } from '../ir/ops.js';
 import type { BnMode, NetParams, ScalarRef } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
-import type { IRNode, Network, Shape3 } from '../ir/types.js';
+import type { IRNode, Network, Shape, Shape3 } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { azFromComponents, azPairProblem } from './az.js';
@@ -204,8 +204,9 @@ async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
 }
 
 /**
- * The first convolution that multiplies each channel by one weight (a 1×1 kernel over one input channel per output:
- * depthwise 1×1) and feeds train-mode BatchNorms only: BN cancels that scale, so the weight's gradient is exactly 0.
+ * The first convolution that multiplies each channel by one weight (one input channel per output, and one kernel
+ * tap that ever reads inside the map: a depthwise 1×1, or a depthwise 1×3 dilated past a 3-wide map) and feeds
+ * train-mode BatchNorms only: BN cancels that scale, so the weight's gradient is exactly 0.
  */
 export function scaleBeforeBn(net: Network): number | undefined {
   const readers = new Map<number, string[]>();
@@ -213,11 +214,27 @@ export function scaleBeforeBn(net: Network): number | undefined {
   return net.nodes.find(
     (n) =>
       n.op === 'conv' &&
-      convTaps(n) === 1 &&
+      liveTaps(n, net.nodes[n.inputs[0]!]!.shape) === 1 &&
       n.cin === n.groups &&
       (readers.get(n.id) ?? []).length > 0 &&
       readers.get(n.id)!.every((op) => op === 'bn'),
   )?.id;
+}
+
+/** Kernel taps of a conv that read inside its input for at least one output (the others only ever read padding). */
+function liveTaps(n: NodeOf<'conv'>, input: Shape): number {
+  const a = convAxes(n);
+  const live = (k: number, s: number, p: number, d: number, size: number, out: number) => {
+    let count = 0;
+    for (let t = 0; t < k; t++) {
+      let reads = false;
+      for (let o = 0; o < out && !reads; o++) reads = o * s - p + t * d >= 0 && o * s - p + t * d < size;
+      if (reads) count++;
+    }
+    return count;
+  };
+  const [, oh, ow] = n.shape;
+  return live(a.kh, a.sh, a.ph, a.dh, input[1]!, oh!) * live(a.kw, a.sw, a.pw, a.dw, input[2]!, ow!);
 }
 
 async function nwot(c: NativeGroupContext): Promise<Values> {
