@@ -8,7 +8,8 @@ import { makeBatch } from '../src/data/batch.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { importOnnxModel } from '../src/onnx/import.js';
-import { decodeModel, encodeModel, valueInfo } from '../src/onnx/proto.js';
+import { decodeModel, encodeModel, type INodeProto, valueInfo } from '../src/onnx/proto.js';
+import { convAxes } from '../src/ir/ops.js';
 import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -217,6 +218,50 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ok: false,
       reason: expect.stringMatching(/strided Slice \(step > 1\) by something other than 0/),
     });
+  });
+
+  it("a Pad before a Conv adds its sides to the conv's own, auto_pad sized on the padded map; bad windows refused", async () => {
+    // samepadnet's stem: F.pad (0, 1, 0, 1), then a 3x3 of stride 2 without padding, on 32x32
+    const stem = (edit: (c: INodeProto) => void) =>
+      variant('samepadnet', (m) => edit(m.graph!.node!.find((n) => n.opType === 'Conv')!));
+    const conv = (file: string) => {
+      const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+      if (!r.ok) throw new Error(r.reason);
+      const n = r.network.nodes.find((m) => m.op === 'conv')!;
+      if (n.op !== 'conv') throw new Error('not a conv');
+      const a = convAxes(n);
+      return [a.ph, a.pw, a.pb, a.pr, ...n.shape];
+    };
+    expect(conv(fx('samepadnet'))).toEqual([0, 0, 1, 1, 8, 16, 16]);
+    // SAME_UPPER on the 33x33 padded map: total (17 - 1)·2 + 3 - 33 = 2, one on each side, plus the Pad's
+    const same = stem((c) => {
+      c.attribute = [
+        ...c.attribute!.filter((a) => a.name !== 'pads'),
+        { name: 'auto_pad', type: 3, s: new TextEncoder().encode('SAME_UPPER') },
+      ];
+    });
+    expect(conv(same)).toEqual([1, 1, 2, 2, 8, 17, 17]);
+    // ONNX Runtime agrees on the graph's function (17x17 after the stem: the residual add needs it)
+    const ir = await scoreOnnxModel(same, { batch: 16, reinit: true, repeats: 1, seed: 5, backend: 'reference' });
+    const ort = await scoreOnnxModel(same, { batch: 16, reinit: true, repeats: 1, seed: 5, engine: 'ort' });
+    expect([ir.engine, ir.perRepeat]).toEqual(['ir:reference', ort.perRepeat]);
+    // explicit conv pads (top 1, right 2) add up with the Pad's (bottom 1, right 1)
+    expect(conv(stem((c) => (c.attribute!.find((a) => a.name === 'pads')!.ints = [1, 0, 0, 2])))).toEqual([
+      1, 0, 1, 3, 8, 16, 17,
+    ]);
+    for (const [name, ints, message] of [
+      ['pads', [-1, 0, -1, 0], /negative pads/],
+      ['strides', [0, 1], /strides \[0,1\]: each must be at least 1/],
+      ['dilations', [1, -2], /each must be at least 1/],
+    ] as const) {
+      const bad = stem((c) => {
+        c.attribute = [...c.attribute!.filter((a) => a.name !== name), { name, type: 7, ints: [...ints] }];
+      });
+      expect(importOnnxModel(loadOnnxModel(bad), { inputShape: [3, 32, 32] }), name).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(message),
+      });
+    }
   });
 
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {

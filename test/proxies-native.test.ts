@@ -383,6 +383,20 @@ describe('zico on a layer whose gradient is zero in exact arithmetic (a random-n
     };
     expect(scaleBeforeBn(dilated(3).net)).toBe(dilated(3).c);
     expect(scaleBeforeBn(dilated(1).net)).toBeUndefined();
+    // along the height too, and a depthwise 3x3 on a 1x1 map (only the centre reads it); a 2x2 map is read by four
+    const depthwise = (
+      shape: [number, number, number],
+      k: [number, number],
+      o: Parameters<GraphBuilder['conv']>[3],
+    ) => {
+      const g = new GraphBuilder(shape);
+      const c = g.conv(g.relu(g.bn(g.conv(g.input, 6, 1))), 6, k, { groups: 6, ...o });
+      return scaleBeforeBn(g.finish(g.linear(g.gap(g.relu(g.bn(c))), 3))) === c;
+    };
+    expect(depthwise([3, 3, 3], [3, 1], { dilation: [3, 1], pad: [3, 0] })).toBe(true);
+    expect(depthwise([3, 3, 3], [3, 1], { dilation: [1, 3], pad: [1, 0] })).toBe(false);
+    expect(depthwise([3, 1, 1], [3, 3], { pad: 1 })).toBe(true);
+    expect(depthwise([3, 2, 2], [3, 3], { pad: 1, stride: 2 })).toBe(false);
   });
 });
 

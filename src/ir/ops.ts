@@ -282,6 +282,17 @@ const conv: OpSpec<'conv'> = {
     if (cin % a.groups !== 0 || a.cout % a.groups !== 0)
       throw new SwapError('E_IR_SHAPE', `groups ${a.groups} must divide ${cin} and ${a.cout}`);
     const x = convAxes(a);
+    // native/ir.cpp's bounds (the WebGPU conv holds a height and a width in one 32-bit uniform word)
+    const windows = [x.kh, x.kw, x.sh, x.sw, x.dh, x.dw];
+    const pads = [x.ph, x.pw, x.pb, x.pr];
+    if (
+      !windows.every((v) => Number.isInteger(v) && v >= 1 && v <= 1024) ||
+      !pads.every((v) => Number.isInteger(v) && v >= 0 && v <= 1024)
+    )
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `conv ${convWindowText(a)}: kernel, stride and dilation must be 1 to 1024, pads 0 to 1024`,
+      );
     const oh = outSize(h, x.kh, x.sh, x.ph, x.dh, x.pb);
     const ow = outSize(w, x.kw, x.sw, x.pw, x.dw, x.pr);
     if (oh < 1 || ow < 1)

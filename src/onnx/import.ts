@@ -4,8 +4,8 @@
  * with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
  * ONNX Runtime).
  *
- * Supported (default domain): Conv (2-D; kernel, strides and dilations per axis, as Inception's 1×7 / 7×1; each
- * axis padded alike on both sides; groups, bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
+ * Supported (default domain): Conv (2-D; kernel, strides and dilations per axis, as Inception's 1×7 / 7×1; its
+ * own padding per side, `auto_pad` included, plus that of zero Pads before it; groups, bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
  * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
@@ -112,15 +112,16 @@ function reluAncestors(nodes: readonly INodeProto[]): Set<number> {
 }
 
 function square(name: string, v: readonly number[] | undefined, dflt: number): number {
-  if (!v || v.length === 0) return dflt;
-  if (v.length !== 2 || v[0] !== v[1]) fail(`${name} ${quote(v)} is not square/2-D`);
-  return v[0]!;
+  const [h, w] = axes2(name, v, dflt);
+  if (h !== w) fail(`${name} ${quote(v)} is not square`);
+  return h;
 }
 
-/** A 2-D window attribute per axis, [height, width] (a conv's kernel, strides or dilations). */
+/** A 2-D window attribute per axis, [height, width] (a kernel, strides or dilations: each at least 1). */
 function axes2(name: string, v: readonly number[] | undefined, dflt: number): [number, number] {
   if (!v || v.length === 0) return [dflt, dflt];
   if (v.length !== 2) fail(`${name} ${quote(v)} is not 2-D`);
+  if (!(v[0]! >= 1 && v[1]! >= 1)) fail(`${name} ${quote(v)}: each must be at least 1`);
   return [v[0]!, v[1]!];
 }
 
@@ -373,9 +374,9 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const groups = getInt(n, 'group', 1);
   const [cin, h, wid] = s.shapeOf(x) as Shape3;
   if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
-  const own = autoPad(n, [h, wid], k, stride, dilation) ?? convPads(getInts(n, 'pads'));
-  if (extraPad.some((p) => p !== 0) && own.some((p) => p !== 0))
-    fail(`Conv ${n.name}: both an explicit Pad and conv pads`);
+  // zero padding adds up: the Pad's, then the conv's own (auto_pad sizes SAME on the map the Pad made)
+  const padded = [h + extraPad[0] + extraPad[2], wid + extraPad[1] + extraPad[3]] as const;
+  const own = autoPad(n, padded, k, stride, dilation) ?? convPads(getInts(n, 'pads'));
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias && numelOf(tensorDims(s.cst(n, 2))) !== wd[0]) fail(`Conv ${n.name}: bias size`);
   const id = s.b.conv(x, wd[0]!, k, {
@@ -510,6 +511,8 @@ function importPool(n: INodeProto, s: ImportState): void {
     x = xv.src;
     pad = evenSides(xv.pads, `${n.opType} ${n.name} after a Pad`);
     if (symmetricPad(getInts(n, 'pads')) !== 0) fail('both an explicit Pad and pool pads');
+    if (!['NOTSET', '', 'VALID'].includes(getString(n, 'auto_pad') ?? 'NOTSET'))
+      fail(`${n.opType} ${n.name}: auto_pad after an explicit Pad`);
   } else {
     x = s.ir3(n, 0);
     const [, h, w] = s.shapeOf(x) as Shape3;
@@ -1038,7 +1041,7 @@ function primaryOutput(s: ImportState, name: string): number {
   }
 }
 
-/** Symmetric padding of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */
+/** The padding per side of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */
 function autoPad(
   n: INodeProto,
   size: readonly [number, number],
