@@ -441,6 +441,28 @@ describe('BatchNorms without running statistics on the native runner (a review)'
   });
 });
 
+describe("synflow_bn where a BatchNorm normalises a map that is constant on synflow's all-ones input (an audit)", () => {
+  // an unpadded first conv sees the same window everywhere: its map is constant, and its BN's variance exactly 0
+  const build = (pad: number) => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const x = b.relu(b.bn(b.conv(b.input, 4, [5, 1], { pad })));
+    return b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(x, 6, 3, { pad: 1 })))), 3, true));
+  };
+  it('is null with the reason on both engines; synflow (BN removed) keeps its value; padding makes it a value', async () => {
+    const o = sixBySix(4, 21);
+    for (const v of [
+      runProxies(build(0), ['synflow_bn'], o).values.synflow_bn,
+      (await runner.run(build(0), ['synflow_bn'], o)).values.synflow_bn,
+    ])
+      expect(v).toMatchObject({
+        value: null,
+        reason: expect.stringMatching(/BatchNorm node 2 normalises a map that is constant/),
+      });
+    expect(runProxies(build(0), ['synflow'], o).values.synflow!.value).toBeGreaterThan(0);
+    expect(runProxies(build(1), ['synflow_bn'], o).values.synflow_bn!.value).toBeGreaterThan(0);
+  });
+});
+
 describe('biases a train-mode BatchNorm cancels (an audit of NB201 search cells)', () => {
   it('are dropped from the float32 passes of grasp, zico and the Jacobian: an exact change, checked on the reference', async () => {
     const b = new GraphBuilder([3, 6, 6]);

@@ -4,7 +4,8 @@
  * happens at one sample per batch (MeCo's one image, synflow_bn's one all-ones input, `--proxy-batch 1`) on flat
  * features (a BatchNorm1d) or on a 1×1 map.
  */
-import { bnModeOf, numel } from '../ir/ops.js';
+import { bnModeOf, convAxes, numel } from '../ir/ops.js';
+import type { BnMode } from '../grad/types.js';
 import { perSampleBn } from './vkdnw.js';
 import type { Network } from '../ir/types.js';
 import type { ProxySettings } from './run.js';
@@ -28,6 +29,39 @@ function passEnds(net: Network, group: string, features: readonly number[] | und
 }
 
 /**
+ * Per node, whether its output is the same at every position of each channel when the network's input is (a batch
+ * of one sample of all ones, synflow's): no padding has reached it. Conservative: a pool with padding or a partial
+ * window, or a BN, ends it.
+ */
+function constantOnOnes(net: Network): Uint8Array {
+  const flat = new Uint8Array(net.nodes.length);
+  for (const n of net.nodes) {
+    const ins = n.inputs.every((j) => flat[j] === 1);
+    if (n.op === 'input' || n.op === 'zero') flat[n.id] = 1;
+    else if (n.op === 'conv') {
+      const a = convAxes(n);
+      flat[n.id] = ins && a.ph + a.pw + a.pb + a.pr === 0 ? 1 : 0;
+    } else if (n.op === 'avgpool' || n.op === 'maxpool') flat[n.id] = ins && n.pad === 0 && !n.ceil ? 1 : 0;
+    else if (['relu', 'act', 'sigmoid', 'add', 'mul', 'concat', 'slice', 'shuffle'].includes(n.op))
+      flat[n.id] = ins ? 1 : 0;
+  }
+  return flat;
+}
+
+/** The first train-mode BN of a pass (`run`) whose input map is constant on the all-ones input, if any. */
+function constantMapBn(net: Network, bn: BnMode, run: Uint8Array): number | undefined {
+  const flat = constantOnOnes(net);
+  return net.nodes.find(
+    (n) =>
+      n.op === 'bn' &&
+      run[n.id] &&
+      numel(n.shape) > n.shape[0]! &&
+      bnModeOf(n, bn) === 'train' &&
+      flat[n.inputs[0]!] === 1,
+  )?.id;
+}
+
+/**
  * The members' null values, with the reason, when a pass of the group that `s` describes would run a train-mode
  * BatchNorm on one value per channel; undefined otherwise. zen's and AZ-NAS's passes end before the head (the
  * official code reads `forward_pre_GAP` / `extract_cell_features`), so a head's BatchNorm1d does not stop them.
@@ -44,6 +78,13 @@ export function oneValueBatchNorm(
   const single = s.batch === 1 || (group === 'vkdnw' && perSampleBn(net));
   if (!single) return undefined;
   const run = ancestors(net, passEnds(net, group, features));
+  if (s.input === 'ones') {
+    const constant = constantMapBn(net, s.bn, run);
+    if (constant !== undefined) {
+      const why = `BatchNorm node ${constant} normalises a map that is constant on the all-ones input (no padding reaches it before): its batch variance is 0 in exact arithmetic, so its output, and the value, is amplified rounding (in the official code too)`;
+      return Object.fromEntries(members.map((m) => [m, { value: null, reason: `${m}: ${why}` }]));
+    }
+  }
   // a BN normalises with batch statistics in train mode, and in eval mode too without running statistics
   const bn = net.nodes.find(
     (n) => n.op === 'bn' && bnModeOf(n, s.bn) === 'train' && run[n.id] && numel(n.shape) === n.shape[0],
