@@ -460,6 +460,17 @@ describe("synflow_bn where a BatchNorm normalises a map that is constant on synf
       });
     expect(runProxies(build(0), ['synflow'], o).values.synflow!.value).toBeGreaterThan(0);
     expect(runProxies(build(1), ['synflow_bn'], o).values.synflow_bn!.value).toBeGreaterThan(0);
+    // a max pool keeps a map constant whatever its padding; a BN on a 1x1 map is what PyTorch refuses, said first
+    const pooled = (head: boolean) => {
+      const b = new GraphBuilder([3, 8, 8]);
+      const x = b.maxpool(b.conv(b.input, 4, 3, { pad: 0 }), 3, 2, 1);
+      const y = b.relu(b.bn(b.conv(b.relu(b.bn(x)), 6, 3, { pad: 1 })));
+      return b.finish(b.linear(b.gap(head ? b.relu(b.bn(b.conv(b.avgpool(y, 3, 3, 0, false), 6, 1))) : y), 3));
+    };
+    expect(runProxies(pooled(false), ['synflow_bn'], o).values.synflow_bn!.reason).toMatch(
+      /node 3 normalises a map that is constant/,
+    );
+    expect(runProxies(pooled(true), ['synflow_bn'], o).values.synflow_bn!.reason).toMatch(/normalises a 1×1 map/);
   });
 });
 

@@ -30,8 +30,8 @@ function passEnds(net: Network, group: string, features: readonly number[] | und
 
 /**
  * Per node, whether its output is the same at every position of each channel when the network's input is (a batch
- * of one sample of all ones, synflow's): no padding has reached it. Conservative: a pool with padding or a partial
- * window, or a BN, ends it.
+ * of one sample of all ones, synflow's): no padding has reached it. Conservative: a conv with padding, an average
+ * that counts padding, or a BN ends it (a map made constant otherwise, a max over the whole map, is not seen).
  */
 function constantOnOnes(net: Network): Uint8Array {
   const flat = new Uint8Array(net.nodes.length);
@@ -41,7 +41,10 @@ function constantOnOnes(net: Network): Uint8Array {
     else if (n.op === 'conv') {
       const a = convAxes(n);
       flat[n.id] = ins && a.ph + a.pw + a.pb + a.pr === 0 ? 1 : 0;
-    } else if (n.op === 'avgpool' || n.op === 'maxpool') flat[n.id] = ins && n.pad === 0 && !n.ceil ? 1 : 0;
+    } else if (n.op === 'maxpool')
+      flat[n.id] = ins ? 1 : 0; // the padding (−∞) is never the max
+    // an average over in-bounds values only, or over windows that never reach the padding
+    else if (n.op === 'avgpool') flat[n.id] = ins && (!n.countIncludePad || (n.pad === 0 && !n.ceil)) ? 1 : 0;
     else if (['relu', 'act', 'sigmoid', 'add', 'mul', 'concat', 'slice', 'shuffle'].includes(n.op))
       flat[n.id] = ins ? 1 : 0;
   }
@@ -63,7 +66,8 @@ function constantMapBn(net: Network, bn: BnMode, run: Uint8Array): number | unde
 
 /**
  * The members' null values, with the reason, when a pass of the group that `s` describes would run a train-mode
- * BatchNorm on one value per channel; undefined otherwise. zen's and AZ-NAS's passes end before the head (the
+ * BatchNorm on one value per channel, or (synflow's all-ones input) on a map that is constant in exact arithmetic;
+ * undefined otherwise. The first is what PyTorch refuses, so it is reported where both apply. zen's and AZ-NAS's passes end before the head (the
  * official code reads `forward_pre_GAP` / `extract_cell_features`), so a head's BatchNorm1d does not stop them.
  */
 export function oneValueBatchNorm(
@@ -78,19 +82,15 @@ export function oneValueBatchNorm(
   const single = s.batch === 1 || (group === 'vkdnw' && perSampleBn(net));
   if (!single) return undefined;
   const run = ancestors(net, passEnds(net, group, features));
-  if (s.input === 'ones') {
-    const constant = constantMapBn(net, s.bn, run);
-    if (constant !== undefined) {
-      const why = `BatchNorm node ${constant} normalises a map that is constant on the all-ones input (no padding reaches it before): its batch variance is 0 in exact arithmetic, so its output, and the value, is amplified rounding (in the official code too)`;
-      return Object.fromEntries(members.map((m) => [m, { value: null, reason: `${m}: ${why}` }]));
-    }
-  }
   // a BN normalises with batch statistics in train mode, and in eval mode too without running statistics
   const bn = net.nodes.find(
     (n) => n.op === 'bn' && bnModeOf(n, s.bn) === 'train' && run[n.id] && numel(n.shape) === n.shape[0],
   );
-  if (!bn) return undefined;
-  const what = bn.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';
-  const why = `BatchNorm node ${bn.id} normalises ${what} of a batch of one sample in training mode: one value per channel, where PyTorch raises ("Expected more than 1 value per channel when training"), so the official code has no value (a batch of 2 or more has one)`;
+  const constant = !bn && s.input === 'ones' ? constantMapBn(net, s.bn, run) : undefined;
+  if (!bn && constant === undefined) return undefined;
+  const what = bn?.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';
+  const why = bn
+    ? `BatchNorm node ${bn.id} normalises ${what} of a batch of one sample in training mode: one value per channel, where PyTorch raises ("Expected more than 1 value per channel when training"), so the official code has no value (a batch of 2 or more has one)`
+    : `BatchNorm node ${constant} normalises a map that is constant on the all-ones input (no padding reaches it before): its batch variance is 0 in exact arithmetic, so its output, and the value, is amplified rounding (in the official code too)`;
   return Object.fromEntries(members.map((m) => [m, { value: null, reason: `${m}: ${why}` }]));
 }
