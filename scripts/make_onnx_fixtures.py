@@ -461,6 +461,25 @@ class SamePadNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class PReluNet(nn.Module):
+    """nn.PReLU() (one slope) and nn.PReLU(C) (one per channel) beside nn.ReLUs: only the nn.ReLU outputs are
+    recorded; the slopes (0.25) are parameters."""
+
+    def __init__(self):
+        super().__init__()
+        cbr = lambda cin, cout, act, s=1: nn.Sequential(nn.Conv2d(cin, cout, 3, stride=s, padding=1, bias=False), nn.BatchNorm2d(cout), act)
+        self.stem = cbr(3, 8, nn.PReLU())
+        self.a = cbr(8, 8, nn.ReLU())
+        self.b = cbr(8, 8, nn.PReLU(8))
+        self.d = cbr(8, 16, nn.ReLU(), 2)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.b(self.a(x))
+        return self.fc(self.d(x).mean(dim=(2, 3)))
+
+
 class StrideZeroNet(nn.Module):
     """A DARTS reduction edge's `none` op (NASLib's Zero(stride=2): x[:, :, ::2, ::2].mul(0.), a Slice with step 2
     times 0) summed with a strided conv-BN edge, then nn.ReLUs."""
@@ -630,6 +649,7 @@ def main():
          "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
         ("samepadnet", SamePadNet, 13, 19,
          "TensorFlow's SAME padding (timm's Conv2dSame): F.pad (0, 1, 0, 1) before strided convs, (1, 2, 0, 1) before a (2, 4)"),
+        ("prelunet", PReluNet, 13, 20, "nn.PReLU() and nn.PReLU(8) beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
     ]

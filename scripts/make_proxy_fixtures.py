@@ -408,6 +408,12 @@ class Units(PooledHead):
     def unit(self, name, x):
         return getattr(self, name + "_act")(getattr(self, name + "_bn")(getattr(self, name)(x)))
 
+    def same_unit(self, name, cin, cout, k, act, stride=1):
+        """A unit of a k x k conv (padding k // 2, no bias), BN and `act`."""
+        setattr(self, name, nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False))
+        setattr(self, name + "_bn", nn.BatchNorm2d(cout))
+        setattr(self, name + "_act", act)
+
     def pooled_head(self, c, classes):
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, classes)
@@ -421,10 +427,7 @@ class ActsNet(Units, nn.Module):
 
     def __init__(self, classes=10, c=8):
         super().__init__()
-        def cbn(name, cin, cout, k, act, stride=1):
-            setattr(self, name, nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False))
-            setattr(self, name + "_bn", nn.BatchNorm2d(cout))
-            setattr(self, name + "_act", act)
+        cbn = self.same_unit
         cbn("stem", 3, c, 3, nn.GELU())
         cbn("a", c, c, 3, nn.Tanh())
         cbn("b", c, c, 3, nn.ELU(0.5))
@@ -503,6 +506,28 @@ class SamePad(Units, nn.Module):
         f0 = self.unit("stem", x)
         f1 = f0 + self.unit("wide", f0)
         f2 = self.unit("pw", self.unit("dw", f1))
+        return [f0, f1, f2], f2
+
+
+class PReluNet(Units, nn.Module):
+    """nn.PReLU as face-recognition backbones use it: a conv-BN-PReLU() stem (one learned slope), a residual
+    conv-BN-PReLU(C) (one per channel), a strided conv-BN-ReLU (an nn.ReLU for SWAP), a 1x1 conv-BN-PReLU(2C); GAP
+    and Linear. The slopes hold PyTorch's 0.25; no official proxy differentiates them (Conv2d / Linear weights only),
+    params counts them, nwot hooks them ("ReLU" is in the type name), SWAP does not."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.PReLU())
+        cbr("a", c, c, 3, nn.PReLU(c))
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("b", 2 * c, 2 * c, 1, nn.PReLU(2 * c))
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("b", self.unit("down", f1))
         return [f0, f1, f2], f2
 
 
@@ -880,12 +905,18 @@ def run_az(off, net, shape, seed):
 
 def run_vkdnw(off, net, shape, seed):
     torch.manual_seed(seed)
-    info = off["vk"].compute_nas_score(PairOutput(copy.deepcopy(net)), None, None, shape[2], shape[0], p=1.0)
+    try:
+        info = off["vk"].compute_nas_score(PairOutput(copy.deepcopy(net)), None, None, shape[2], shape[0], p=1.0)
+        vals = {"vkdnw_dim": f(info["vkdnw_dim"]), "vkdnw_entropy": f(info["vkdnw_entropy"])}
+    except RuntimeError as ex:
+        # its per-sample Jacobians run the network on unbatched (C, H, W) samples, where nn.PReLU(C) reads H as
+        # the channel count and raises; the replay below still records the weights and inputs
+        vals = {"error": str(ex)}
     torch.manual_seed(seed)
     m = copy.deepcopy(net).train()
     off["vk"].init_model(m, "kaiming_norm_fanin")
     inp = torch.randn(size=list(shape), dtype=torch.float32)
-    return {"vkdnw_dim": f(info["vkdnw_dim"]), "vkdnw_entropy": f(info["vkdnw_entropy"])}, m, inp
+    return vals, m, inp
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -936,7 +967,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -972,6 +1003,7 @@ def main():
         "searchcells": seeded("searchcells", SearchCells, 10, (8, 5), (8, 11), (8, 3, 16, 16), zennas=False),
         "rect": seeded("rect", RectConvs, 11, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "samepad": seeded("samepad", SamePad, 12, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
+        "prelu": seeded("prelu", PReluNet, 13, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

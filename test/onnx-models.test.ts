@@ -65,6 +65,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'actnet@16',
         'rectnet@16',
         'samepadnet@16',
+        'prelunet@16',
         'statsbn@16',
         'stridezero@16',
       ]),
@@ -165,6 +166,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['rectnet', 16],
       // TensorFlow's SAME padding: F.pad with more after the map than before (and the reverse) before a conv
       ['samepadnet', 16],
+      // nn.PReLU() and nn.PReLU(C): leaky ReLUs whose slopes are parameters
+      ['prelunet', 16],
       // BN without running statistics: its batch statistics computed in the graph (NB201 search cells)
       ['statsbn', 16],
       // DARTS's none on a reduction edge: a Slice with step 2 times 0
@@ -262,6 +265,25 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         reason: expect.stringMatching(message),
       });
     }
+  });
+
+  it('nn.PReLU imports while its slopes hold one value (their count in Θ); slopes that differ are refused', () => {
+    const imp = importOnnxModel(loadOnnxModel(fx('prelunet')), { inputShape: [3, 32, 32] });
+    if (!imp.ok) throw new Error(imp.reason);
+    const prelus = imp.network.nodes.filter((n) => n.op === 'relu' && n.learned !== undefined);
+    expect(prelus.map((n) => n.op === 'relu' && [n.slope, n.learned])).toEqual([
+      [0.25, 1],
+      [0.25, 8],
+    ]);
+    const trained = variant('prelunet', (m) => {
+      const t = m.graph!.initializer!.find((i) => i.name === 'b.2.weight')!;
+      t.floatData = [0.25, 0.3, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
+      t.rawData = undefined;
+    });
+    expect(importOnnxModel(loadOnnxModel(trained), { inputShape: [3, 32, 32] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/its 8 slopes differ \(a trained nn\.PReLU\)/),
+    });
   });
 
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {

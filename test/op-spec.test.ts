@@ -44,7 +44,9 @@ function flatHead(): Network {
   const b = new GraphBuilder([3, 8, 8]);
   const clamp = b.relu(b.conv(b.input, 4, 3), Infinity); // torch.clamp(x, min=0): Clip without a max
   const leaky = b.relu(b.conv(clamp, 4, 3), undefined, 0.1); // nn.LeakyReLU(0.1)
-  const m = b.maxpool(b.relu(b.bn(leaky, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
+  // nn.PReLU(4) (a slope per channel) and nn.PReLU() (one): PRelu with its slopes as an initializer
+  const prelu = b.relu(b.conv(b.relu(b.conv(leaky, 4, 1), undefined, 0.25, 4), 4, 1), undefined, 0.25, 1);
+  const m = b.maxpool(b.relu(b.bn(prelu, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
   const stats = b.bn(m, false, undefined, undefined, true); // no running statistics: batch statistics in every mode
   return b.finish(b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10)); // 64 features; a ReLU6
 }
@@ -153,12 +155,16 @@ describe('ONNX mapping', () => {
     expect(imp.network.nodes.find((n) => n.op === 'linear')).toMatchObject({ fin: 64, fout: 12 });
     expect(imp.network.nodes.find((n) => n.op === 'bn')).toMatchObject({ eps: 1e-3 });
     const relus = imp.network.nodes.filter((n) => n.op === 'relu');
-    expect(relus.map((n) => n.op === 'relu' && [n.max, n.slope])).toEqual([
-      [Infinity, undefined],
-      [undefined, 0.1],
-      [undefined, undefined],
-      [6, undefined],
+    expect(relus.map((n) => n.op === 'relu' && [n.max, n.slope, n.learned])).toEqual([
+      [Infinity, undefined, undefined],
+      [undefined, 0.1, undefined],
+      [undefined, 0.25, 4],
+      [undefined, 0.25, 1],
+      [undefined, undefined, undefined],
+      [6, undefined, undefined],
     ]);
+    // the PReLUs' 5 slopes count in Θ
+    expect(relus.reduce((t, n) => t + (n.op === 'relu' ? OPS.relu.params(n) : 0), 0)).toBe(5);
   });
 });
 

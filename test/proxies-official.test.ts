@@ -154,6 +154,13 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     const vx = npy(e.vkdnw.inputs);
     const m = model(e.vkdnw.onnx, vx.shape);
     const s = vkdnw(m.net, m.params, vx.data, vx.shape[0]!);
+    if (e.vkdnw.error !== undefined) {
+      // the official per-sample Jacobians run unbatched (C, H, W) samples, where nn.PReLU reads H as its channel
+      // count and raises; swapnas has the value (its samples keep their batch axis)
+      expect(e.vkdnw.error).toMatch(/Mismatch of parameter numbers and input channel size/);
+      expect(Number.isFinite(s.vkdnw.value) && Number.isFinite(s.vkdnw_dim.value)).toBe(true);
+      return;
+    }
     expect(s.vkdnw_dim.value).toBe(e.vkdnw.vkdnw_dim);
     // searchcells' BNs have no running statistics: the official Jacobians are vmapped one sample at a time, so each
     // sample is normalised alone (swapnas runs such a network sample by sample; batched, it is 29 % off). Its Fisher

@@ -122,12 +122,17 @@ export class GraphBuilder {
    * ReLU, ReLU clipped at `max` (ReLU6: 6), or leaky ReLU of negative slope `slope` (LeakyReLU(0.1): 0.1); memoised
    * per producer, clip and slope.
    */
-  relu(x: number, max?: number, slope?: number): number {
-    const key = `${x}:${max ?? ''}:${slope ?? ''}`;
+  relu(x: number, max?: number, slope?: number, learned?: number): number {
+    const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}`;
     const hit = this.reluOf.get(key);
     if (hit !== undefined) return hit;
     const id = this.push(
-      { op: 'relu', ...(max !== undefined ? { max } : {}), ...(slope !== undefined ? { slope } : {}) },
+      {
+        op: 'relu',
+        ...(max !== undefined ? { max } : {}),
+        ...(slope !== undefined ? { slope } : {}),
+        ...(learned !== undefined ? { learned } : {}),
+      },
       [x],
     );
     this.reluOf.set(key, id);

@@ -358,11 +358,16 @@ const relu: OpSpec<'relu'> = {
         'E_IR_SHAPE',
         `leaky relu slope ${a.slope}: only a positive slope, without a clip, has an IR op`,
       );
+    if (a.learned !== undefined && !(a.slope !== undefined && (a.learned === 1 || a.learned === ins[0]?.[0])))
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `a PReLU's ${a.learned} learned slopes: one, or one per channel, of a leaky relu`,
+      );
     return same(a, ins);
   },
-  params: none,
+  params: (n) => n.learned ?? 0,
   macs: none,
-  onnx: { export: ['Relu', 'Clip', 'LeakyRelu', 'Constant'], import: ['Relu', 'Clip', 'LeakyRelu'] },
+  onnx: { export: ['Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Constant'], import: ['Relu', 'Clip', 'LeakyRelu', 'PRelu'] },
 };
 
 const avgpool: OpSpec<'avgpool'> = {

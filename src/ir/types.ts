@@ -75,6 +75,12 @@ export interface ReluNode {
    * Never with `max`. Not SWAP-recorded (not an `nn.ReLU`).
    */
   readonly slope?: number;
+  /**
+   * `nn.PReLU`: the slope is a learned parameter, `learned` of them (1, or one per channel), all holding `slope` (the
+   * file's value; PyTorch initialises 0.25). They count in Θ; no proxy differentiates them (the official ones read
+   * Conv2d / Linear weights). Only with `slope`.
+   */
+  readonly learned?: number;
 }
 export interface PoolNode {
   readonly op: 'avgpool' | 'maxpool';

@@ -303,6 +303,13 @@ function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
 
 /** Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one. */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
+  if (n.learned !== undefined && n.slope !== undefined) {
+    // nn.PReLU's slopes are parameters: an initializer (Θ of the file counts it), per channel broadcast over H, W
+    const dims = n.learned === 1 ? [1] : n.shape.length === 3 ? [n.learned, 1, 1] : [n.learned];
+    c.constant(`prelu_${n.id}`, dims, n.slope);
+    c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.id}`], [out(n.id)], `relu_${n.id}`));
+    return;
+  }
   if (n.slope !== undefined) {
     c.nodes.push(node('LeakyRelu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`, [attrFloat('alpha', n.slope)]));
     return;
