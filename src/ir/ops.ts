@@ -300,8 +300,8 @@ const conv: OpSpec<'conv'> = {
     return [a.cout, oh, ow];
   },
   weight: (a) => [a.cout, a.cin / a.groups, a.k, convAxes(a).kw],
-  params: (n) => n.cout * (n.cin / n.groups) * n.k * convAxes(n).kw + (n.bias ? n.cout : 0),
-  macs: (n) => numel(n.shape) * (n.cin / n.groups) * n.k * convAxes(n).kw,
+  params: (n) => n.cout * (n.cin / n.groups) * convTaps(n) + (n.bias ? n.cout : 0),
+  macs: (n) => numel(n.shape) * (n.cin / n.groups) * convTaps(n),
   onnx: { export: ['Conv'], import: ['Conv'] },
 };
 
