@@ -13,7 +13,7 @@ import { convAxes } from '../src/ir/ops.js';
 import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
-import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
 
 const DIR = join(__dirname, 'fixtures', 'onnx');
 interface Expectation {
@@ -265,6 +265,40 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         reason: expect.stringMatching(message),
       });
     }
+  });
+
+  it('a zero Pad before an AveragePool must pad every side alike, and a Pad of a Pad adds up', () => {
+    // conv → relu → [Pad] → [Pad] → AveragePool(3, count_include_pad) → relu
+    const b = new GraphBuilder([3, 8, 8]);
+    const model = () =>
+      networkToOnnx(b.finish(b.relu(b.avgpool(b.relu(b.conv(b.input, 4, 3)), 3, 1, 0, true))), { seed: 1 }).model;
+    const padded = (...sides: number[][]) => {
+      const m = model();
+      const nodes = m.graph!.node!;
+      const pool = nodes.find((n) => n.opType === 'AveragePool')!;
+      let src = pool.input![0]!;
+      sides.forEach(([t, l, bt, r], i) => {
+        m.graph!.initializer!.push({
+          name: `pads${i}`,
+          dataType: 7,
+          dims: [8],
+          int64Data: [0, 0, t!, l!, 0, 0, bt!, r!],
+        });
+        nodes.splice(nodes.indexOf(pool), 0, {
+          opType: 'Pad',
+          name: `pad${i}`,
+          input: [src, `pads${i}`],
+          output: [`padded${i}`],
+        });
+        src = `padded${i}`;
+      });
+      pool.input![0] = src;
+      return importOnnxModel(loadOnnxModel(encodeModel(m)), { inputShape: [3, 8, 8] });
+    };
+    const pool = (r: ReturnType<typeof padded>) => (r.ok ? r.network.nodes.find((n) => n.op === 'avgpool') : r.reason);
+    expect(pool(padded([1, 1, 1, 1]))).toMatchObject({ pad: 1, countIncludePad: true, shape: [4, 8, 8] });
+    expect(pool(padded([1, 0, 1, 0], [0, 1, 0, 1]))).toMatchObject({ pad: 1, shape: [4, 8, 8] });
+    expect(pool(padded([0, 0, 1, 1]))).toMatch(/AveragePool .* after a Pad: pads \[0,0,1,1\] differ between sides/);
   });
 
   it('nn.PReLU imports while its slopes hold one value (their count in Θ); slopes that differ are refused', () => {
