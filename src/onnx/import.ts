@@ -129,8 +129,8 @@ function axes2(name: string, v: readonly number[] | undefined, dflt: number): [n
 /** Padding per side of a map: [top, left, bottom, right] (ONNX's order for 2-D). */
 type Sides = readonly [number, number, number, number];
 
-/** A conv's pads attribute (none: 0 everywhere). */
-function convPads(v: readonly number[] | undefined): Sides {
+/** A conv's or pool's pads attribute (none: 0 everywhere). */
+function padsAttr(v: readonly number[] | undefined): Sides {
   if (!v || v.length === 0) return [0, 0, 0, 0];
   if (v.length !== 4) fail(`pads ${quote(v)} are not 2-D`);
   if (v.some((x) => x < 0)) fail(`negative pads ${quote(v)} (cropping)`);
@@ -141,12 +141,6 @@ function convPads(v: readonly number[] | undefined): Sides {
 function evenSides(p: Sides, what: string): number {
   if (p.some((x) => x !== p[0])) fail(`${what}: pads ${quote(p)} differ between sides`);
   return p[0];
-}
-
-function symmetricPad(v: readonly number[] | undefined): number {
-  if (!v || v.length === 0) return 0;
-  if (v.length !== 4 || v.some((x) => x !== v[0])) fail(`pads ${quote(v)} are not symmetric`);
-  return v[0]!;
 }
 
 /** Import a loaded model into the IR, or say why it cannot be. */
@@ -377,7 +371,7 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
   // zero padding adds up: the Pad's, then the conv's own (auto_pad sizes SAME on the map the Pad made)
   const padded = [h + extraPad[0] + extraPad[2], wid + extraPad[1] + extraPad[3]] as const;
-  const own = autoPad(n, padded, k, stride, dilation) ?? convPads(getInts(n, 'pads'));
+  const own = autoPad(n, padded, k, stride, dilation) ?? padsAttr(getInts(n, 'pads'));
   const hasBias = Boolean(n.input?.[2]);
   if (hasBias && numelOf(tensorDims(s.cst(n, 2))) !== wd[0]) fail(`Conv ${n.name}: bias size`);
   const id = s.b.conv(x, wd[0]!, k, {
@@ -535,14 +529,14 @@ function importPool(n: INodeProto, s: ImportState): void {
     if (isMax) fail('MaxPool after a zero Pad');
     x = xv.src;
     pad = evenSides(xv.pads, `${n.opType} ${n.name} after a Pad`);
-    if (symmetricPad(getInts(n, 'pads')) !== 0) fail('both an explicit Pad and pool pads');
+    if (padsAttr(getInts(n, 'pads')).some((p) => p !== 0)) fail('both an explicit Pad and pool pads');
     if (!['NOTSET', '', 'VALID'].includes(getString(n, 'auto_pad') ?? 'NOTSET'))
       fail(`${n.opType} ${n.name}: auto_pad after an explicit Pad`);
   } else {
     x = s.ir3(n, 0);
     const [, h, w] = s.shapeOf(x) as Shape3;
     const auto = autoPad(n, [h, w], [k, k], [stride, stride], [1, 1]);
-    pad = auto ? evenSides(auto, `auto_pad of ${n.opType} ${n.name}`) : symmetricPad(getInts(n, 'pads'));
+    pad = evenSides(auto ?? padsAttr(getInts(n, 'pads')), `${n.opType} ${n.name}`);
   }
   // ceil mode (GoogLeNet, SqueezeNet): the builder keeps it where it adds a last, partial window
   const ceil = getInt(n, 'ceil_mode', 0) !== 0;
