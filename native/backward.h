@@ -114,6 +114,7 @@ struct GradResult {
   std::vector<int32_t> weightExp;
   std::vector<double> params64;  // the float64 pass (f64_pass.h): packed gradients in double (params stays empty)
   std::vector<double> input64;   // the float64 pass: the input gradient in double (input stays empty)
+  std::vector<double> saliency64;  // the float64 pass: the channel saliency in double (saliency stays empty)
 };
 
 // Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on

@@ -126,6 +126,7 @@ class Pass {
         bn_(req.bn),
         wantParams_(req.params),
         wantInput_(req.input),
+        wantSaliency_(req.saliency),
         labels_(req.labels),
         split_(split),
         cancel_(cancel),
@@ -143,6 +144,7 @@ class Pass {
   void vjp(size_t i, const Vec& dy, double* pgrad);
   void accumulate(int j, const Vec& dx);
   void accumulate(int j, Vec&& dx);
+  void saliency(size_t i, const Vec& dy, double* out) const;
   const double* param(size_t i) const { return params_ + offsets_[i]; }
   bool flows(int j) const { return flow_[static_cast<size_t>(j)] != 0; }
   void hold(const Vec& v) {
@@ -157,7 +159,7 @@ class Pass {
   const Net& net_;
   const int S_;
   const BnMode bn_;
-  const bool wantParams_, wantInput_;
+  const bool wantParams_, wantInput_, wantSaliency_;
   const int32_t* const labels_;
   const RowSplit& split_;
   const CancelToken* cancel_;
@@ -188,6 +190,7 @@ void Pass::forward(const float* input) {
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     if (n.op == Op::Act) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (wantParams_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if (wantSaliency_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[i] = 1;
     if (eval_[i])
       for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
   }
@@ -383,7 +386,8 @@ void Pass::backward(Float64Result& r) {
   flow_.assign(N, 0);
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
-    flow_[i] = i == 0 ? wantInput_ : wantParams_ && (n.op == Op::Conv || n.op == Op::Bn || n.op == Op::Linear);
+    const bool weighted = n.op == Op::Conv || n.op == Op::Linear;
+    flow_[i] = i == 0 ? wantInput_ : (wantParams_ && (weighted || n.op == Op::Bn)) || (wantSaliency_ && weighted);
     for (int j : n.inputs) flow_[i] |= flow_[static_cast<size_t>(j)];
   }
   grad_.assign(N, Vec());
@@ -397,13 +401,40 @@ void Pass::backward(Float64Result& r) {
     else grad_[out].assign(output().size(), 1.0);  // d sum(outputs) / d outputs
     hold(grad_[out]);
   }
+  // saliency: conv/linear nodes in node order, S x C each (zero where no cotangent arrives, as the reference)
+  std::vector<size_t> salOff(N, 0);
+  if (wantSaliency_) {
+    size_t total = 0;
+    for (size_t i = 0; i < N; ++i) {
+      const Node& n = net_.nodes[i];
+      if (n.op != Op::Conv && n.op != Op::Linear) continue;
+      salOff[i] = total;
+      total += static_cast<size_t>(S_) * (n.op == Op::Conv ? n.c : n.fout);
+    }
+    r.saliency.assign(total, 0.0);
+  }
   for (size_t i = out + 1; i-- > 1;) {
     if (grad_[i].empty() || !flow_[i]) continue;
     if (cancel_ && cancel_->requested()) throw Cancelled{};
+    const Op op = net_.nodes[i].op;
+    if (wantSaliency_ && (op == Op::Conv || op == Op::Linear)) saliency(i, grad_[i], r.saliency.data() + salOff[i]);
     vjp(i, grad_[i], pg.data() + offsets_[i]);
     drop(grad_[i]);
   }
   if (wantInput_) r.input = grad_[0].empty() ? Vec(static_cast<size_t>(S_) * net_.nodes[0].numel(), 0.0) : std::move(grad_[0]);
+}
+
+// out[s][c] = sum over positions of a * da, in the order of the reference's saliency (grad-job.ts).
+void Pass::saliency(size_t i, const Vec& dy, double* out) const {
+  const Node& n = net_.nodes[i];
+  const Vec& a = out_[i];
+  const size_t C = static_cast<size_t>(n.op == Op::Conv ? n.c : n.fout);
+  const size_t hw = a.size() / (static_cast<size_t>(S_) * C);
+  for (size_t bc = 0; bc < static_cast<size_t>(S_) * C; ++bc) {
+    double acc = 0;
+    for (size_t e = 0; e < hw; ++e) acc += a[bc * hw + e] * dy[bc * hw + e];
+    out[bc] = acc;
+  }
 }
 
 void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {

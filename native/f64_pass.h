@@ -23,6 +23,8 @@ struct Float64Request {
   BnMode bn = BnMode::Train;
   bool params = true;
   bool input = false;
+  // per-sample channel sums of a * da of every conv/linear output (fisher), as GradRequest::wantSaliency
+  bool saliency = false;
   // S labels: the objective is the mean cross-entropy (crossEntropy in src/grad/loss.ts); null: the sum of outputs
   const int32_t* labels = nullptr;
 };
@@ -31,6 +33,7 @@ struct Float64Result {
   std::vector<double> logits;  // S x numel(output)
   std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0), when asked
   std::vector<double> input;   // S x numel(input), when asked
+  std::vector<double> saliency;  // per conv/linear node in node order, S x C, when asked
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };
 

@@ -148,11 +148,13 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
       const auto run = [&] {
         GradResult& r = results_[i];
         const RowSplit split = splitter(r.threads);
-        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.labels.empty() ? nullptr : job_.labels.data()};
+        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.wantSaliency,
+                                 job_.labels.empty() ? nullptr : job_.labels.data()};
         Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
         r.input64 = std::move(f.input);
+        r.saliency64 = std::move(f.saliency);
         r.peakBytes = f.peakBytes;
       };
       if (!queue.run(run, [&] { return "network " + std::to_string(i); })) break;
@@ -202,6 +204,7 @@ void GradWorker::OnOK() {
     o.Set("weightExp", we);
     o.Set("params64", f64(r.params64));
     o.Set("input64", f64(r.input64));
+    o.Set("saliency64", f64(r.saliency64));
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -281,10 +284,10 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.blockScale = boolField(job, "blockScale", false);
   readPasses(job, j);
   readReductions(job, j);
-  if (j.float64 && (!(j.wantParams || j.wantInput) || j.wantSaliency || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
+  if (j.float64 && (!(j.wantParams || j.wantInput) || j.wantHvp || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
                     j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty() || j.outputBackward || !j.keepModes.empty() ||
                     !j.passModes.empty()))
-    fail("job.float64 computes the parameter and input gradients of the sum objective or the labels' loss only");
+    fail("job.float64 computes the parameter and input gradients and the channel saliency of the sum objective or the labels' loss only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }

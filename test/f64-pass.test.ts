@@ -8,6 +8,8 @@ import { backward, lossGradients } from '../src/backends/reference/backward.js';
 import { forwardTape } from '../src/backends/reference/tape.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
+import { referenceGradients } from '../src/backends/reference/grad-job.js';
+import { weightedNodes } from '../src/proxies/saliency.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
@@ -132,6 +134,40 @@ describe('the float64 pass with labels: the mean cross-entropy (zico on a zero-g
       }
       expect(compared).toBeGreaterThan(0);
     });
+  for (const { name, net: g } of opGraphs())
+    it(`${name}: the channel saliency of every conv / linear output (fisher) equals the reference's (1e-11)`, async () => {
+      const params = randomParams(g, 17);
+      const { x, labels } = randomData(g, 3, 29);
+      const xf = Float32Array.from(x);
+      const r = await nativeProxyPass(load.addon, g, packParams(g, params, Float64Array), xf, 3, {
+        bn: 'train',
+        labels,
+        wantParams: true,
+        wantSaliency: true,
+        float64: true,
+      });
+      const [want] = await referenceGradients({
+        networks: [g],
+        params: [params],
+        input: xf,
+        batch: 3,
+        labels,
+        bn: 'train',
+        wantChannelSaliency: true,
+      });
+      expect(r.saliency.length).toBe(0);
+      let off = 0;
+      for (const id of weightedNodes(g)) {
+        const ref = want!.channelSaliency!.get(id)!;
+        const got = r.saliency64.subarray(off, off + ref.length);
+        ref.forEach((w, i) =>
+          expect(Math.abs(got[i]! - w), `node ${id} [${i}]`).toBeLessThanOrEqual(1e-11 * Math.max(Math.abs(w), 1e-300)),
+        );
+        off += ref.length;
+      }
+      expect(off).toBe(r.saliency64.length);
+      expect(off).toBeGreaterThan(0);
+    });
 });
 
 describe('the float64 pass', () => {
@@ -143,7 +179,7 @@ describe('the float64 pass', () => {
     for (const extra of [
       { wantParams: false },
       { wantParams: false, wantInput: false },
-      { wantSaliency: true },
+      { wantHvp: true, labels: [0, 1] },
       { bnVar: true },
       { nwot: true },
       { keep: [1] },
@@ -176,8 +212,8 @@ describe('the float64 pass', () => {
       bn: 0,
       wantParams: true,
       wantInput: false,
-      wantSaliency: true,
-      wantBnVar: false,
+      wantSaliency: false,
+      wantBnVar: true,
       wantNwot: false,
       float64: true,
     });

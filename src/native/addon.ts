@@ -319,7 +319,7 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   /**
    * Run the pass in float64 (native/f64_pass.h; equal to the TypeScript reference bit for bit) instead of the
    * float32 executor: the sum objective, or the mean cross-entropy of `labels`; parameter and / or input gradients
-   * only, returned in `params64` / `input64`.
+   * and the channel saliency only, returned in `params64` / `input64` / `saliency64`.
    */
   readonly float64?: boolean;
 }
@@ -360,4 +360,6 @@ export interface NativeGradResult {
   readonly params64: Float64Array;
   /** `float64` with `wantInput`: the input gradient in double (`input` is then empty). */
   readonly input64: Float64Array;
+  /** `float64` with `wantSaliency`: the channel saliency in double (`saliency` is then empty). */
+  readonly saliency64: Float64Array;
 }

@@ -213,5 +213,6 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     weightExp: new Int32Array(0),
     params64: new Float64Array(0),
     input64: new Float64Array(0),
+    saliency64: new Float64Array(0),
   };
 }

@@ -58,9 +58,10 @@ export interface ProxyPassRequest {
   readonly blockScale?: boolean;
   /**
    * The pass in float64 (native/f64_pass.h, equal to the float64 reference bit for bit): the weight and / or input
-   * gradients of the sum objective, or of the mean cross-entropy with `labels`, in `params64` / `input64` — for
-   * values float32 cannot hold (synflow_bn, jacov / epe_nas on ill-conditioned Jacobians, zico on a layer whose
-   * gradient is zero in exact arithmetic).
+   * gradients (and the channel saliency) of the sum objective, or of the mean cross-entropy with `labels`, in
+   * `params64` / `input64` / `saliency64` — for values float32 cannot hold (synflow_bn, jacov / epe_nas on
+   * ill-conditioned Jacobians, zico on a layer whose gradient is zero in exact arithmetic) and for `precision`
+   * float64 runs.
    */
   readonly float64?: boolean;
   readonly threads?: number;
@@ -151,7 +152,7 @@ export async function nativeProxyPass(
     );
   if (
     req.float64 &&
-    (beyondSumWeights({ ...req, wantInput: false, labels: undefined }) ||
+    (beyondSumWeights({ ...req, wantInput: false, labels: undefined, wantSaliency: false }) ||
       !(req.wantParams || req.wantInput) ||
       req.blockScale ||
       req.outputBackward ||
@@ -159,7 +160,7 @@ export async function nativeProxyPass(
   )
     throw new SwapError(
       'E_OPTION',
-      "the float64 pass computes the weight and input gradients of the sum objective or the labels' loss, and nothing else",
+      "the float64 pass computes the weight and input gradients and the channel saliency of the sum objective or the labels' loss, and nothing else",
     );
   if (params instanceof Float64Array !== Boolean(req.float64))
     throw new SwapError(
