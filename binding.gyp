@@ -31,7 +31,7 @@
     {
       "target_name": "swapnas_exact",
       "type": "static_library",
-      "sources": ["native/prng.cpp", "native/linalg.cpp", "native/proxy_reduce.cpp", "native/f64_conv.cpp", "native/f64_pass.cpp"],
+      "sources": ["native/prng.cpp", "native/linalg.cpp", "native/proxy_reduce.cpp", "native/f64_conv.cpp", "native/f64_hvp.cpp", "native/f64_pass.cpp"],
       "cflags_cc": ["-fPIC", "-ffp-contract=off", "-fno-math-errno"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off", "-fno-math-errno"] }
     },

@@ -1,17 +1,16 @@
 #include "f64_pass.h"
-#include "activations.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "activations.h"
 #include "f64_conv.h"
+#include "f64_tape.h"
 
-namespace swapnas {
+namespace swapnas::f64 {
 
 namespace {
-
-using Vec = std::vector<double>;
 
 // out[c] += per sample, the sum over positions of a (the reference's channelSums).
 void channelSums(const Vec& a, int S, int C, size_t HW, double* out) {
@@ -23,11 +22,6 @@ void channelSums(const Vec& a, int S, int C, size_t HW, double* out) {
       out[c] += sum;
     }
 }
-
-// What a BN node keeps for its backward pass.
-struct BnRecord {
-  Vec xhat, inv;
-};
 
 // x-hat and 1/sigma: batch mean and biased variance (two passes, as bnTrainInto) or the running statistics.
 void bnNormalise(bool train, const Vec& x, int S, int C, size_t HW, const double* runMean, const double* runVar, double eps, BnRecord& r) {
@@ -82,95 +76,38 @@ void bnBackward(bool train, const Vec& dy, const BnRecord& r, int S, int C, size
   }
 }
 
-// Visits every (output, input) pair of a pooling window inside the input (the reference's forEachPoolTap):
-// tap(o, i, first) per pair, done(o, count, padded) after each output (padded: its window's size within the padded
-// input, the count_include_pad divisor).
-template <typename Tap, typename Done>
-void forEachPoolTap(const Node& n, const Node& in, int S, Tap tap, Done done) {
-  const int H = in.h, W = in.w, OH = n.h, OW = n.w;
-  const auto padded = [&](int oh, int ow) {
-    return paddedExtent(oh, n.k, n.stride, n.pad, H) * paddedExtent(ow, n.k, n.stride, n.pad, W);
-  };
-  for (size_t sc = 0; sc < static_cast<size_t>(S) * in.c; ++sc)
-    for (int oh = 0; oh < OH; ++oh)
-      for (int ow = 0; ow < OW; ++ow) {
-        const size_t o = (sc * OH + oh) * OW + ow;
-        int cnt = 0;
-        for (int kh = 0; kh < n.k; ++kh) {
-          const int ih = oh * n.stride - n.pad + kh;
-          if (ih < 0 || ih >= H) continue;
-          for (int kw = 0; kw < n.k; ++kw) {
-            const int iw = ow * n.stride - n.pad + kw;
-            if (iw < 0 || iw >= W) continue;
-            tap(o, (sc * H + ih) * W + iw, cnt == 0);
-            ++cnt;
-          }
-        }
-        done(o, cnt, padded(oh, ow));
-      }
+// d mean cross-entropy / d logits: (softmax - onehot) / S per sample, in the order of crossEntropy in
+// src/grad/loss.ts (max-shifted exponentials, divided by their sum, then by S), so the seeds equal the reference's.
+std::vector<double> crossEntropyGrad(const std::vector<double>& logits, const int32_t* labels, int S) {
+  const size_t K = logits.size() / static_cast<size_t>(S);
+  std::vector<double> d(logits.size());
+  for (int b = 0; b < S; ++b) {
+    const double* l = logits.data() + b * K;
+    double m = -std::numeric_limits<double>::infinity();
+    for (size_t k = 0; k < K; ++k) m = std::max(m, l[k]);
+    double z = 0;
+    for (size_t k = 0; k < K; ++k) z += std::exp(l[k] - m);
+    for (size_t k = 0; k < K; ++k) d[b * K + k] = std::exp(l[k] - m) / z / S;
+    d[b * K + static_cast<size_t>(labels[b])] -= 1.0 / S;
+  }
+  return d;
 }
 
-// Index in the input of element j (per sample) of a slice's output (the reference's sliceSource).
-size_t sliceSource(const Node& n, const Node& in, size_t j) {
-  const size_t hw = static_cast<size_t>(n.h) * n.w;
-  const size_t c = j / hw, h = (j / n.w) % n.h, w = j % n.w;
-  return ((n.c0 + c) * in.h + n.h0 + h) * in.w + n.w0 + w;
-}
+}  // namespace
 
-// The forward tape and the backward pass over it.
-class Pass {
- public:
-  Pass(const Net& net, const double* params, int S, const Float64Request& req, const RowSplit& split, const CancelToken* cancel)
-      : net_(net),
-        S_(S),
-        bn_(req.bn),
-        wantParams_(req.params),
-        wantInput_(req.input),
-        wantSaliency_(req.saliency),
-        labels_(req.labels),
-        split_(split),
-        cancel_(cancel),
-        offsets_(packedParamOffsets(net)),
-        params_(params) {}
-
-  void forward(const float* input);
-  void backward(Float64Result& r);
-  size_t peakBytes() const { return peak_ * sizeof(double); }
-  const Vec& output() const { return out_[static_cast<size_t>(net_.output)]; }
-
- private:
-  void evalNode(size_t i, const float* input, Vec& y);
-  // Cotangents of node i's inputs from its output cotangent dy (grad_ entries of inputs that carry flow).
-  void vjp(size_t i, const Vec& dy, double* pgrad);
-  void accumulate(int j, const Vec& dx);
-  void accumulate(int j, Vec&& dx);
-  void saliency(size_t i, const Vec& dy, double* out) const;
-  const double* param(size_t i) const { return params_ + offsets_[i]; }
-  bool flows(int j) const { return flow_[static_cast<size_t>(j)] != 0; }
-  void hold(const Vec& v) {
-    live_ += v.size();
-    peak_ = std::max(peak_, live_);
-  }
-  void drop(Vec& v) {
-    live_ -= v.size();
-    Vec().swap(v);
-  }
-
-  const Net& net_;
-  const int S_;
-  const BnMode bn_;
-  const bool wantParams_, wantInput_, wantSaliency_;
-  const int32_t* const labels_;
-  const RowSplit& split_;
-  const CancelToken* cancel_;
-  const std::vector<size_t> offsets_;
-  const double* const params_;
-  std::vector<Vec> out_, grad_;
-  std::vector<BnRecord> bn_records_;
-  std::vector<std::vector<size_t>> argmax_;
-  std::vector<uint8_t> eval_, flow_;
-  size_t live_ = 0, peak_ = 0;
-};
+Pass::Pass(const Net& net, const double* params, int S, const Float64Request& req, const RowSplit& split, const CancelToken* cancel)
+    : net_(net),
+      S_(S),
+      bn_(req.bn),
+      wantParams_(req.params),
+      wantInput_(req.input),
+      wantSaliency_(req.saliency),
+      wantHvp_(req.hvp),
+      labels_(req.labels),
+      split_(split),
+      cancel_(cancel),
+      offsets_(packedParamOffsets(net)),
+      params_(params) {}
 
 void Pass::forward(const float* input) {
   const size_t N = net_.nodes.size();
@@ -180,6 +117,8 @@ void Pass::forward(const float* input) {
     if (eval_[i])
       for (int j : net_.nodes[i].inputs) eval_[static_cast<size_t>(j)] = 1;
   // Kept for the backward pass: ReLU outputs (masks), conv / linear inputs (weight gradients, when asked), the output.
+  // The R-operator reads nothing more: the inputs of conv / linear (its second VJP term), mul, act, the outputs of
+  // ReLU and sigmoid, the BN records and argmaxes (always kept).
   std::vector<uint8_t> keep(N, 0);
   keep[static_cast<size_t>(net_.output)] = 1;
   std::vector<int> lastUse(N, -1);
@@ -189,7 +128,7 @@ void Pass::forward(const float* input) {
     if (n.op == Op::Mul)
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     if (n.op == Op::Act) keep[static_cast<size_t>(n.inputs[0])] = 1;
-    if (wantParams_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
+    if ((wantParams_ || wantHvp_) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (wantSaliency_ && (n.op == Op::Conv || n.op == Op::Linear)) keep[i] = 1;
     if (eval_[i])
       for (int j : n.inputs) lastUse[static_cast<size_t>(j)] = static_cast<int>(i);
@@ -235,15 +174,15 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
         for (size_t k = 0; k < count; ++k) y[k] += v[k];
       }
       break;
-    case Op::Concat: {
-      y.resize(count);
-      size_t off = 0;
-      for (int j : n.inputs) {
-        const size_t per = net_.nodes[static_cast<size_t>(j)].numel();
-        const Vec& v = out_[static_cast<size_t>(j)];
-        for (int s = 0; s < S_; ++s) std::copy_n(v.data() + s * per, per, y.data() + s * n.numel() + off);
-        off += per;
-      }
+    case Op::Concat:
+    case Op::AvgPool:
+    case Op::Slice:
+    case Op::Flatten:
+    case Op::Shuffle:
+    case Op::Gap: {
+      std::vector<const Vec*> xs;
+      for (int j : n.inputs) xs.push_back(&out_[static_cast<size_t>(j)]);
+      routeForward(i, xs, y);
       break;
     }
     case Op::Bn: {
@@ -265,11 +204,6 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       }
       break;
     }
-    case Op::AvgPool:
-      y.assign(count, 0.0);
-      forEachPoolTap(n, *in, S_, [&](size_t o, size_t k, bool) { y[o] += (*x)[k]; },
-                     [&](size_t o, int cnt, int padded) { y[o] /= n.countIncludePad ? padded : cnt; });
-      break;
     case Op::MaxPool: {
       y.assign(count, 0.0);
       std::vector<size_t>& am = argmax_[i];
@@ -289,14 +223,6 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       y.resize(count);
       f64ConvForward(n, *in, x->data(), p, n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() : nullptr, S_, y.data(), split_);
       break;
-    case Op::Slice:
-      y.resize(count);
-      for (int s = 0; s < S_; ++s)
-        for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
-      break;
-    case Op::Flatten:
-      y = *x;  // NCHW is already the flat order
-      break;
     case Op::Sigmoid:
       y.resize(count);
       for (size_t k = 0; k < count; ++k) y[k] = sigmoidValue(n, (*x)[k]);
@@ -312,6 +238,48 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       for (size_t k = 0; k < count; ++k) y[k] = (*x)[k] * g[k / plane];
       break;
     }
+    case Op::Linear:
+      y.resize(count);
+      for (int s = 0; s < S_; ++s)
+        for (int o = 0; o < n.fout; ++o) {
+          double sum = n.bias ? p[static_cast<size_t>(n.fin) * n.fout + o] : 0.0;
+          for (int k = 0; k < n.fin; ++k) sum += p[static_cast<size_t>(o) * n.fin + k] * (*x)[static_cast<size_t>(s) * n.fin + k];
+          y[static_cast<size_t>(s) * n.fout + o] = sum;
+        }
+      break;
+  }
+}
+
+void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) const {
+  const Node& n = net_.nodes[i];
+  const size_t count = static_cast<size_t>(S_) * n.numel();
+  const Node* in = &net_.nodes[static_cast<size_t>(n.inputs[0])];
+  const Vec* x = xs[0];
+  switch (n.op) {
+    case Op::Concat: {
+      y.resize(count);
+      size_t off = 0;
+      for (size_t q = 0; q < xs.size(); ++q) {
+        const size_t per = net_.nodes[static_cast<size_t>(n.inputs[q])].numel();
+        const Vec& v = *xs[q];
+        for (int s = 0; s < S_; ++s) std::copy_n(v.data() + s * per, per, y.data() + s * n.numel() + off);
+        off += per;
+      }
+      break;
+    }
+    case Op::AvgPool:
+      y.assign(count, 0.0);
+      forEachPoolTap(n, *in, S_, [&](size_t o, size_t k, bool) { y[o] += (*x)[k]; },
+                     [&](size_t o, int cnt, int padded) { y[o] /= n.countIncludePad ? padded : cnt; });
+      break;
+    case Op::Slice:
+      y.resize(count);
+      for (int s = 0; s < S_; ++s)
+        for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
+      break;
+    case Op::Flatten:
+      y = *x;  // NCHW is already the flat order
+      break;
     case Op::Shuffle: {
       y.resize(count);
       const size_t hw = static_cast<size_t>(n.h) * n.w;
@@ -331,15 +299,8 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       }
       break;
     }
-    case Op::Linear:
-      y.resize(count);
-      for (int s = 0; s < S_; ++s)
-        for (int o = 0; o < n.fout; ++o) {
-          double sum = n.bias ? p[static_cast<size_t>(n.fin) * n.fout + o] : 0.0;
-          for (int k = 0; k < n.fin; ++k) sum += p[static_cast<size_t>(o) * n.fin + k] * (*x)[static_cast<size_t>(s) * n.fin + k];
-          y[static_cast<size_t>(s) * n.fout + o] = sum;
-        }
-      break;
+    default:
+      fail(std::string("routeForward: ") + opName(n.op) + " is not a routing op");
   }
 }
 
@@ -362,23 +323,6 @@ void Pass::accumulate(int j, Vec&& dx) {
   hold(g);
 }
 
-// d mean cross-entropy / d logits: (softmax - onehot) / S per sample, in the order of crossEntropy in
-// src/grad/loss.ts (max-shifted exponentials, divided by their sum, then by S), so the seeds equal the reference's.
-std::vector<double> crossEntropyGrad(const std::vector<double>& logits, const int32_t* labels, int S) {
-  const size_t K = logits.size() / static_cast<size_t>(S);
-  std::vector<double> d(logits.size());
-  for (int b = 0; b < S; ++b) {
-    const double* l = logits.data() + b * K;
-    double m = -std::numeric_limits<double>::infinity();
-    for (size_t k = 0; k < K; ++k) m = std::max(m, l[k]);
-    double z = 0;
-    for (size_t k = 0; k < K; ++k) z += std::exp(l[k] - m);
-    for (size_t k = 0; k < K; ++k) d[b * K + k] = std::exp(l[k] - m) / z / S;
-    d[b * K + static_cast<size_t>(labels[b])] -= 1.0 / S;
-  }
-  return d;
-}
-
 void Pass::backward(Float64Result& r) {
   const size_t N = net_.nodes.size();
   // Cotangents flow only through nodes that are, or depend on, a target (the reference's reachesTarget): the input
@@ -391,6 +335,7 @@ void Pass::backward(Float64Result& r) {
     for (int j : n.inputs) flow_[i] |= flow_[static_cast<size_t>(j)];
   }
   grad_.assign(N, Vec());
+  dyKeep_.assign(N, Vec());
   // parameter gradients land in a scratch layout when not asked for (BN's dgamma / dbeta cost nothing extra)
   Vec scratch;
   Vec& pg = wantParams_ ? r.params : scratch;
@@ -419,7 +364,10 @@ void Pass::backward(Float64Result& r) {
     const Op op = net_.nodes[i].op;
     if (wantSaliency_ && (op == Op::Conv || op == Op::Linear)) saliency(i, grad_[i], r.saliency.data() + salOff[i]);
     vjp(i, grad_[i], pg.data() + offsets_[i]);
-    drop(grad_[i]);
+    // the R-operator's terms that come from the primal cotangent itself (lossHessianVector's `nodes: needDy`)
+    const bool keepDy = op == Op::Conv || op == Op::Linear || op == Op::Bn || op == Op::Sigmoid || op == Op::Mul || op == Op::Act;
+    if (wantHvp_ && keepDy) dyKeep_[i] = std::move(grad_[i]);
+    else drop(grad_[i]);
   }
   if (wantInput_) r.input = grad_[0].empty() ? Vec(static_cast<size_t>(S_) * net_.nodes[0].numel(), 0.0) : std::move(grad_[0]);
 }
@@ -574,15 +522,20 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
   accumulate(j0, std::move(dx));
 }
 
-}  // namespace
+}  // namespace swapnas::f64
+
+namespace swapnas {
 
 Float64Result float64Pass(const Net& net, const double* params, const float* input, int S, const Float64Request& req, const RowSplit& split,
                           const CancelToken* cancel) {
-  Pass pass(net, params, S, req, split, cancel);
+  // the R-operator starts from the loss's gradient, seeds and all (lossHessianVector in src/backends/reference/hvp.ts)
+  if (req.hvp && (!req.labels || !req.params)) fail("the float64 Hessian-vector product needs labels and the weight gradients");
+  f64::Pass pass(net, params, S, req, split, cancel);
   pass.forward(input);
   Float64Result r;
   r.logits = pass.output();
   pass.backward(r);
+  if (req.hvp) pass.hessianVector(r);
   r.peakBytes = pass.peakBytes();
   return r;
 }

@@ -6,7 +6,8 @@
 // the same function as the TypeScript reference (f64-forward.ts, f64-backward.ts, backward.ts) through the same loops
 // in the same order, on the same double parameters, and is compiled without FMA contraction (SWAPNAS_EXACT_SOURCES),
 // so its values equal the reference's bit for bit. The job's threads take networks in parallel; a lone network
-// splits its convolutions' rows over them.
+// splits its convolutions' rows over them. With labels it also gives GraSP's Hessian-vector product in double
+// (Float64Request::hvp; f64_hvp.cpp ports the reference's R-operator, src/backends/reference/hvp.ts).
 
 #include <cstdint>
 #include <vector>
@@ -27,6 +28,9 @@ struct Float64Request {
   bool saliency = false;
   // S labels: the objective is the mean cross-entropy (crossEntropy in src/grad/loss.ts); null: the sum of outputs
   const int32_t* labels = nullptr;
+  // <W, (H g)_W> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the conv/linear weights and g
+  // their gradient (GraSP; GradRequest::wantHvp): needs labels and params. f64_hvp.cpp, the reference's hvp.ts
+  bool hvp = false;
 };
 
 struct Float64Result {
@@ -34,6 +38,7 @@ struct Float64Result {
   std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0), when asked
   std::vector<double> input;   // S x numel(input), when asked
   std::vector<double> saliency;  // per conv/linear node in node order, S x C, when asked
+  std::vector<double> weightHv;  // hvp: <W, (H g)_W> per node in node order (conv/linear; 0 elsewhere)
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };
 

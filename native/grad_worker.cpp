@@ -148,13 +148,15 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
       const auto run = [&] {
         GradResult& r = results_[i];
         const RowSplit split = splitter(r.threads);
-        const Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.wantSaliency,
-                                 job_.labels.empty() ? nullptr : job_.labels.data()};
+        Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.wantSaliency,
+                           job_.labels.empty() ? nullptr : job_.labels.data()};
+        req.hvp = job_.wantHvp;  // readGradJob has checked it has labels and wantParams
         Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
         r.input64 = std::move(f.input);
         r.saliency64 = std::move(f.saliency);
+        r.weightHv = std::move(f.weightHv);
         r.peakBytes = f.peakBytes;
       };
       if (!queue.run(run, [&] { return "network " + std::to_string(i); })) break;
@@ -284,10 +286,11 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.blockScale = boolField(job, "blockScale", false);
   readPasses(job, j);
   readReductions(job, j);
-  if (j.float64 && (!(j.wantParams || j.wantInput) || j.wantHvp || j.keepNodes.size() || j.wantBnVar || j.wantNwot ||
-                    j.blockScale || !j.passSeedNodes.empty() || !j.scalars.empty() || j.outputBackward || !j.keepModes.empty() ||
-                    !j.passModes.empty()))
-    fail("job.float64 computes the parameter and input gradients and the channel saliency of the sum objective or the labels' loss only");
+  // wantHvp is checked above (labels and wantParams), for float64 as for float32
+  if (j.float64 && (!(j.wantParams || j.wantInput) || j.keepNodes.size() || j.wantBnVar || j.wantNwot || j.blockScale ||
+                    !j.passSeedNodes.empty() || !j.scalars.empty() || j.outputBackward || !j.keepModes.empty() || !j.passModes.empty()))
+    fail("job.float64 computes the parameter and input gradients, the channel saliency and the Hessian-vector product of the sum objective or "
+         "the labels' loss only");
   if (j.wantHvp && !j.passSeedNodes.empty() && !j.outputBackward) fail("job.wantHvp needs the output-seeded backward pass");
   j.buffers = gradBuffersField(job, "buffers");
 }

@@ -5,16 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backward, lossGradients } from '../src/backends/reference/backward.js';
+import { lossHessianVector } from '../src/backends/reference/hvp.js';
 import { forwardTape } from '../src/backends/reference/tape.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { referenceGradients } from '../src/backends/reference/grad-job.js';
+import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { weightedNodes } from '../src/proxies/saliency.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { prngParams } from '../src/grad/params.js';
-import type { BnMode } from '../src/grad/types.js';
+import type { BnMode, NetParams } from '../src/grad/types.js';
 import { numel } from '../src/ir/analysis.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import type { Network } from '../src/ir/types.js';
@@ -170,6 +172,57 @@ describe('the float64 pass with labels: the mean cross-entropy (zico on a zero-g
     });
 });
 
+/** ⟨W, H·g⟩ per node (node order, 0 but at conv/linear nodes) from the reference's explicit H·g, summed in index order. */
+function referenceWeightHv(g: Network, params: NetParams, x: Float32Array, labels: Int32Array, bn: BnMode): number[] {
+  const { hv } = lossHessianVector(g, params, x, labels, 'gradient', bn);
+  const out = new Array<number>(g.nodes.length).fill(0);
+  for (const [id, h] of hv) {
+    const w = params[id]!.weight!;
+    let s = 0;
+    for (let i = 0; i < w.length; i++) s += w[i]! * h[i]!;
+    out[id] = s;
+  }
+  return out;
+}
+
+/**
+ * Within `rel` of the reference, relative (bit for bit is not promised: the seed's and softmaxTangent's e^x are libm's
+ * natively and V8's in the reference, and the smooth activations' functions likewise).
+ */
+function near(got: number, want: number, what: string, rel = 1e-11): void {
+  expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(
+    rel * Math.max(Math.abs(want), 1e-300),
+  );
+}
+
+describe.each(['train', 'eval', 'identity'] as const)(
+  "the float64 pass's Hessian-vector product (grasp) equals the reference's, BN %s",
+  (bn: BnMode) => {
+    for (const { name, net: g } of [...opGraphs(), wideConvs()])
+      it(`${name}: ⟨W, H·g⟩ of every conv / linear node, and grasp, within 1e-11`, async () => {
+        const params = randomParams(g, 31);
+        const { x, labels } = randomData(g, 3, 37);
+        const xf = Float32Array.from(x);
+        const r = await nativeProxyPass(load.addon, g, packParams(g, params, Float64Array), xf, 3, {
+          bn,
+          labels,
+          wantParams: true,
+          wantHvp: true,
+          float64: true,
+        });
+        const want = referenceWeightHv(g, params, xf, labels, bn);
+        expect(r.weightHv.length).toBe(g.nodes.length);
+        const layers = new Set(weightedNodes(g));
+        g.nodes.forEach((n) => {
+          if (layers.has(n.id)) near(r.weightHv[n.id]!, want[n.id]!, `node ${n.id} (${n.op})`);
+          else expect(r.weightHv[n.id], `node ${n.id} (${n.op})`).toBe(0);
+        });
+        expect(want.some((v) => v !== 0)).toBe(true);
+        near(graspFromWeightHv([...layers], r.weightHv).value!, grasp(g, params, xf, labels, bn).value!, 'grasp');
+      });
+  },
+);
+
 describe('the float64 pass', () => {
   const g = opGraphs()[0]!.net;
   const packed = packParams(g, randomParams(g, 1), Float64Array);
@@ -179,7 +232,9 @@ describe('the float64 pass', () => {
     for (const extra of [
       { wantParams: false },
       { wantParams: false, wantInput: false },
-      { wantHvp: true, labels: [0, 1] },
+      // the Hessian-vector product is of the labels' loss, and starts from the weight gradient
+      { wantHvp: true },
+      { wantHvp: true, labels: [0, 1], wantParams: false, wantInput: true },
       { bnVar: true },
       { nwot: true },
       { keep: [1] },
@@ -231,6 +286,28 @@ describe('the float64 pass', () => {
       expect(r.threads).toBe(threads);
       expect(r.params64).toEqual(one.params64);
       expect(r.outputs).toEqual(one.outputs);
+    }
+  });
+  it('gives the same Hessian-vector product bit for bit when a lone network splits its convolutions over threads', async () => {
+    const w = wideConvs().net;
+    const pw = packParams(w, randomParams(w, 6), Float64Array);
+    const { x: xw, labels } = randomData(w, 2, 7);
+    const pass = (threads: number) =>
+      nativeProxyPass(load.addon, w, pw, Float32Array.from(xw), 2, {
+        bn: 'train',
+        labels,
+        wantParams: true,
+        wantHvp: true,
+        float64: true,
+        threads,
+      });
+    const one = await pass(1);
+    expect(one.weightHv.some((v) => v !== 0)).toBe(true);
+    for (const threads of [2, 3]) {
+      const r = await pass(threads);
+      expect(r.threads).toBe(threads);
+      expect(r.weightHv).toEqual(one.weightHv);
+      expect(r.params64).toEqual(one.params64);
     }
   });
   it('takes float64-packed parameters, and refuses float32 ones (and float64 ones for a float32 pass)', async () => {

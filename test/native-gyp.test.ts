@@ -57,6 +57,7 @@ describe('native build files', () => {
       'native/linalg.cpp',
       'native/proxy_reduce.cpp',
       'native/f64_conv.cpp',
+      'native/f64_hvp.cpp',
       'native/f64_pass.cpp',
     ];
     const text = cmake();

@@ -277,7 +277,10 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly wantInput: boolean;
   /** Per-sample channel saliency Σ a·da of every conv/linear output. */
   readonly wantSaliency: boolean;
-  /** GraSP's ⟨W, H·g⟩ per conv/linear node: H the Hessian of the mean cross-entropy w.r.t. those weights, g their gradient (needs labels, wantParams). */
+  /**
+   * GraSP's ⟨W, H·g⟩ per conv/linear node: H the Hessian of the mean cross-entropy w.r.t. those weights, g their
+   * gradient (needs labels, wantParams); in double with `float64` (native/f64_hvp.cpp).
+   */
   readonly wantHvp?: boolean;
   /** Nodes whose forward outputs are returned, all networks' lists concatenated (with `keepOffsets`). */
   readonly keepNodes?: Int32Array;
@@ -318,8 +321,9 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly blockScale?: boolean;
   /**
    * Run the pass in float64 (native/f64_pass.h; equal to the TypeScript reference bit for bit) instead of the
-   * float32 executor: the sum objective, or the mean cross-entropy of `labels`; parameter and / or input gradients
-   * and the channel saliency only, returned in `params64` / `input64` / `saliency64`.
+   * float32 executor: the sum objective, or the mean cross-entropy of `labels`; parameter and / or input gradients,
+   * the channel saliency and the Hessian-vector product only, returned in `params64` / `input64` / `saliency64` /
+   * `weightHv`.
    */
   readonly float64?: boolean;
 }
@@ -334,7 +338,7 @@ export interface NativeGradResult {
   readonly input: Float32Array;
   /** Channel saliency of each conv/linear node in node order, n × channels each (empty unless wanted). */
   readonly saliency: Float32Array;
-  /** `wantHvp`: ⟨W, (H·g)_W⟩ per node in node order (conv/linear; 0 elsewhere), else empty. */
+  /** `wantHvp`: ⟨W, (H·g)_W⟩ per node in node order (conv/linear; 0 elsewhere), else empty (computed in double with `float64`). */
   readonly weightHv: Float64Array;
   /** Outputs of the kept nodes in list order, n × numel each (empty unless asked). */
   readonly activations: Float32Array;

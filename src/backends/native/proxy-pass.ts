@@ -34,7 +34,10 @@ export interface ProxyPassRequest {
   readonly wantParams?: boolean;
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
-  /** ⟨W, H·g⟩ per conv/linear node, H·g the loss's Hessian-vector product along the weight gradient (grasp; needs labels and wantParams). */
+  /**
+   * ⟨W, H·g⟩ per conv/linear node, H·g the loss's Hessian-vector product along the weight gradient (grasp; needs
+   * labels and wantParams). With `float64`, computed in double (native/f64_hvp.cpp, the reference's hvp.ts).
+   */
   readonly wantHvp?: boolean;
   readonly keep?: readonly number[];
   /**
@@ -59,9 +62,9 @@ export interface ProxyPassRequest {
   /**
    * The pass in float64 (native/f64_pass.h, equal to the float64 reference bit for bit): the weight and / or input
    * gradients (and the channel saliency) of the sum objective, or of the mean cross-entropy with `labels`, in
-   * `params64` / `input64` / `saliency64` — for values float32 cannot hold (synflow_bn, jacov / epe_nas on
-   * ill-conditioned Jacobians, zico on a layer whose gradient is zero in exact arithmetic) and for `precision`
-   * float64 runs.
+   * `params64` / `input64` / `saliency64`, and with `wantHvp` grasp's ⟨W, H·g⟩ in `weightHv` (the reference's
+   * within 1e-11) — for values float32 cannot hold (synflow_bn, jacov / epe_nas on ill-conditioned Jacobians, zico
+   * on a layer whose gradient is zero in exact arithmetic) and for `precision` float64 runs.
    */
   readonly float64?: boolean;
   readonly threads?: number;
@@ -152,7 +155,7 @@ export async function nativeProxyPass(
     );
   if (
     req.float64 &&
-    (beyondSumWeights({ ...req, wantInput: false, labels: undefined, wantSaliency: false }) ||
+    (beyondSumWeights({ ...req, wantInput: false, labels: undefined, wantSaliency: false, wantHvp: false }) ||
       !(req.wantParams || req.wantInput) ||
       req.blockScale ||
       req.outputBackward ||
@@ -160,7 +163,7 @@ export async function nativeProxyPass(
   )
     throw new SwapError(
       'E_OPTION',
-      "the float64 pass computes the weight and input gradients and the channel saliency of the sum objective or the labels' loss, and nothing else",
+      "the float64 pass computes the weight and input gradients, the channel saliency and the Hessian-vector product of the sum objective or the labels' loss, and nothing else",
     );
   if (params instanceof Float64Array !== Boolean(req.float64))
     throw new SwapError(
