@@ -228,6 +228,44 @@ describe('--proxies on score (built dist/)', () => {
     expect(report.rows.some((x: { metric: string }) => x.metric === 'ensemble:vkdnw-agg')).toBe(false);
   });
 
+  it('--precision: float64 by default for an ONNX model, float32 for space networks; the values follow it', () => {
+    const model = [join(FX, 'resnetish.onnx'), '--input', join(FX, 'resnetish-x.npy')];
+    const doc = (extra: string[]) => {
+      const r = run([
+        'score',
+        ...model,
+        '--labels',
+        join(FX, 'resnetish-y.npy'),
+        '--proxies',
+        'snip,fisher,meco',
+        '--proxy-batch',
+        '8',
+        ...extra,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const auto = doc([]);
+    const f32 = doc(['--precision', 'float32']);
+    const ref = doc(['--backend', 'reference']);
+    expect(auto.settings.precision).toBe('float64');
+    expect(f32.settings.precision).toBe('float32');
+    expect(ref.settings.precision).toBe('float64');
+    expect(auto.settings.proxies.snip).toMatchObject({ dtype: 'float64', engine: 'native' });
+    expect(auto.settings.proxies.meco).toMatchObject({ dtype: 'float32', engine: 'native' });
+    expect(f32.settings.proxies.snip).toMatchObject({ dtype: 'float32', engine: 'native' });
+    // float64 native values are the reference's (to summation order); float32 ones within the 1e-4
+    for (const k of ['snip', 'fisher']) {
+      const want = ref.results[0].proxies[k] as number;
+      expect(Math.abs(auto.results[0].proxies[k] / want - 1), k).toBeLessThan(1e-10);
+      expect(Math.abs(f32.results[0].proxies[k] / want - 1), k).toBeLessThan(1e-4);
+    }
+    const space = run(['score', ARCH, ...TINY_NET, '--proxies', 'snip']);
+    expect(JSON.parse(space.stdout).settings.precision).toBe('float32');
+    const space64 = run(['score', ARCH, ...TINY_NET, '--proxies', 'snip', '--precision', 'float64']);
+    expect(JSON.parse(space64.stdout).settings.proxies.snip).toMatchObject({ dtype: 'float64', engine: 'native' });
+  });
+
   it('bad requests exit 2 with coded messages', () => {
     const cases: [string[], string][] = [
       [['--proxies', 'snip,te_nas'], 'E_PROXY_UNKNOWN'],
@@ -244,6 +282,8 @@ describe('--proxies on score (built dist/)', () => {
       [['--proxy-batch', '8'], 'E_OPTION: --proxy-batch applies with --proxies'],
       [['--proxies', 'nwot', '--gaussian', '--npy', 'x.npy'], 'E_OPTION: choose'],
       [['--proxies', 'nwot', '--norm', 'imagenet'], 'E_OPTION: --norm must be cifar10 or cifar100'],
+      [['--proxies', 'snip', '--precision', 'half'], 'E_OPTION: --precision must be float32, float64 or auto'],
+      [['--precision', 'float64'], 'E_OPTION: --precision applies with --proxies'],
     ];
     for (const [args, code] of cases) {
       const r = run(['score', ARCH, ...TINY_NET, ...args]);

@@ -147,6 +147,19 @@ describe('--proxies --redis: proxies jobs carry the resolved proxy request', () 
     expect(bad({ network: { channels: 1e6 } })).toMatch(
       /^E_OPTION: network\.channels must be an integer in \[1, 4096\]/,
     );
+    // float64 native passes travel with the job and hash apart; float32 jobs keep the hash they had
+    expect(s).not.toHaveProperty('precision');
+    expect(proxyJobSettings('nb201', s.network, req, { ...run, precision: 'float32' }, sha)).toEqual(s);
+    const f64 = proxyJobSettings(
+      'nb201',
+      { channels: 4, cells: 1, inputSize: 32 },
+      req,
+      { ...run, precision: 'float64' },
+      sha,
+    );
+    expect(checkProxySettings(JSON.parse(JSON.stringify(f64)))).toMatchObject({ precision: 'float64' });
+    expect(settingsHash('proxies', f64)).not.toBe(settingsHash('proxies', s));
+    expect(bad({ precision: 'half' })).toMatch(/^E_PAYLOAD: settings\.precision must be float64 or absent/);
   });
 });
 

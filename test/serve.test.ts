@@ -114,6 +114,15 @@ describe('ScoreServer (in process)', () => {
       result: typeof want;
     };
     expect(byBytes.result.results[0]!['proxies']).toEqual(want.results[0]!['proxies']);
+    // the precision setting, as --precision (the model's default: float64)
+    expect(byPath.result.settings).toMatchObject({ precision: 'float64' });
+    const f32 = (await s.handle({
+      id: 5,
+      method: 'score_onnx',
+      params: { path: model, ...params, precision: 'float32' },
+    })) as { result: typeof want };
+    expect(f32.result).toEqual(cli(['score', model, ...flags, '--precision', 'float32'], false));
+    expect(f32.result.settings).toMatchObject({ precision: 'float32' });
     // what the command line refuses with --proxies, the server refuses too
     const code = async (p: Promise<unknown>) => ((await p) as { error?: { code: string; message: string } }).error;
     expect(

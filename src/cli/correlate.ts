@@ -27,6 +27,7 @@ import { STUDY_DEFAULTS } from '../study/defaults.js';
 import { parseArchLines, readArchList } from './arch-list.js';
 import { writeReportExtras } from './report-files.js';
 import { addProxyOptions, imagesNeeded, type ProxyFlags, proxyImages, proxyRequest, proxyRunner } from './proxies.js';
+import { precisionFor } from '../proxies/runner.js';
 import { refuseSwapOnlyFlags } from './proxy-options.js';
 import { type RemoteProxyValues, runProxyCorrelate, writeProxyCorrelate } from '../study/proxy-correlate.js';
 import type { RemoteProxyRun } from '../queue/proxies-remote.js';
@@ -353,6 +354,7 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
     images: data.images,
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? S } : {}),
+    precision: precisionFor(req, false),
   };
   if (f.redis) checkProxyRequest(first, req.names, run); // what a worker would refuse, refused before queueing
   const cache = ProxyValueCache.open(
@@ -368,6 +370,8 @@ async function correlateProxies(f: CorrelateFlags, plan: CorrelatePlan): Promise
       labels: f.labels ?? 'embedded',
       batch: req.batch ?? (req.protocol === 'swap' ? S : null),
       engine: req.engine.backend,
+      // float64 native values are another cache's (float32 runs keep the name they had)
+      ...(run.precision === 'float64' && req.engine.backend === 'native' ? { precision: 'float64' } : {}),
     }),
   );
   const report = await runProxyCorrelate({

@@ -29,6 +29,7 @@ import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
 import { type ProxyRunOptions, settingsFor } from '../proxies/run.js';
+import { nativePlan } from '../proxies/native-run.js';
 import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
@@ -37,6 +38,7 @@ import {
   inOrderWindow,
   type ProxyEngines,
   type ProxyRequest,
+  precisionFor,
   proxyRow,
   proxyRunner,
   proxyWindow,
@@ -91,11 +93,18 @@ export function proxyRequest(f: ProxyFlags): ProxyRequest {
       `--proxy-protocol must be official or swap, got ${JSON.stringify(protocol.slice(0, 40))}`,
     );
   const engine = proxyEngine(f.backend ?? 'auto', names);
+  const precision = f.precision ?? 'auto';
+  if (precision !== 'auto' && precision !== 'float32' && precision !== 'float64')
+    throw new SwapError(
+      'E_OPTION',
+      `--precision must be float32, float64 or auto, got ${JSON.stringify(precision.slice(0, 40))}`,
+    );
   return {
     names,
     protocol,
     ...(f.proxyBatch !== undefined ? { batch: int('--proxy-batch', f.proxyBatch, 1) } : {}),
     engine,
+    ...(precision !== 'auto' ? { precision } : {}),
   };
 }
 
@@ -267,6 +276,7 @@ export async function planProxies(
     images: data.images,
     ...(data.labels ? { labels: data.labels } : {}),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
+    precision: precisionFor(req, false),
   };
   const constant = constantProxyNote(req.names, run);
   if (constant) process.stderr.write(`swapnas: note: ${constant}\n`);
@@ -361,13 +371,24 @@ function proxySettings(
   extra: Record<string, unknown>,
 ): Record<string, unknown> {
   return {
-    proxies: Object.fromEntries(req.names.map((n) => [n, settingsFor(n, o)])),
+    // each proxy's dtype as the engine computes it (a network's own routing is in its row's `routed`)
+    proxies: Object.fromEntries(
+      req.names.map((n) => [
+        n,
+        {
+          ...settingsFor(n, o),
+          ...(req.engine.backend === 'native' ? nativePlan(n, o.precision) : {}),
+        },
+      ]),
+    ),
     protocol: req.protocol,
     seed,
     inputs: data.images.source,
     labels: data.labelSource,
     backend: req.engine.backend,
     engine: req.engine.why,
+    // the reference engine computes in float64 whatever the run asks of the native one
+    precision: req.engine.backend === 'reference' ? 'float64' : (o.precision ?? 'float32'),
     ...extra,
   };
 }
@@ -417,6 +438,7 @@ export async function onnxProxiesDoc(
     ...(f.reinit ? {} : { weights: net.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
     ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
+    precision: precisionFor(req, true),
   };
   const constant = constantProxyNote(req.names, opts);
   const run = engines ? await engines(req.engine.backend, threadsOf(f)) : proxyRunner(req, threadsOf(f));

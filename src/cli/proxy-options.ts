@@ -29,6 +29,8 @@ export interface ProxyFlags {
   gaussianSeed?: string;
   norm?: string;
   reinit?: boolean;
+  /** float32 | float64 | auto: the native engine's gradient passes. */
+  precision?: string;
   inputShape?: string;
   threads?: string;
 }
@@ -46,7 +48,12 @@ export function addProxyOptions(cmd: Command): Command {
       'official',
     )
     .option('--proxy-batch <n>', "samples per batch for every proxy (default: each proxy's official batch; swap: S)")
-    .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array');
+    .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array')
+    .option(
+      '--precision <p>',
+      "the native engine's gradient passes (saliencies, grasp, jacov / epe_nas, zico, synflow): float32 (fastest) | float64 (the float64 reference's values, ~1.5x the time) | auto: float64 for an ONNX model, float32 for a space's networks",
+      'auto',
+    );
 }
 
 /**
@@ -56,9 +63,12 @@ export function addProxyOptions(cmd: Command): Command {
  */
 export function refuseSwapOnlyFlags(cmd: Command, f: ProxyFlags, flags: readonly string[]): void {
   if (f.proxies === undefined) {
-    for (const flag of ['--proxy-protocol', '--proxy-batch'])
-      if (cmd.getOptionValueSource(flag === '--proxy-batch' ? 'proxyBatch' : 'proxyProtocol') === 'cli')
-        throw new SwapError('E_OPTION', `${flag} applies with --proxies`);
+    for (const [flag, key] of [
+      ['--proxy-protocol', 'proxyProtocol'],
+      ['--proxy-batch', 'proxyBatch'],
+      ['--precision', 'precision'],
+    ])
+      if (cmd.getOptionValueSource(key!) === 'cli') throw new SwapError('E_OPTION', `${flag} applies with --proxies`);
     return;
   }
   for (const o of cmd.options) {

@@ -1,6 +1,6 @@
 /**
- * The proxy groups on the C++ engine (float32 passes, and the float64 pass where float32 cannot hold the value;
- * double reductions): each group makes its native passes (src/backends/native/proxy-pass.ts) and reduces them with
+ * The proxy groups on the C++ engine (float32 passes, and the float64 pass where float32 cannot hold the value or
+ * the run asks for it, {@link NativeGroupContext.float64}; double reductions): each group makes its native passes (src/backends/native/proxy-pass.ts) and reduces them with
  * the same scoring functions the reference path uses, so the two differ only by the passes' arithmetic (checked in
  * test/proxies-native.test.ts; the float64 pass equals the reference's bit for bit, test/f64-pass.test.ts).
  */
@@ -38,6 +38,8 @@ export interface NativeGroupContext {
   readonly packed64: () => Float64Array;
   readonly s: ProxySettings;
   readonly o: ProxyRunOptions;
+  /** The run's precision is float64 and this group is one of FLOAT64_GROUPS: its gradient passes run in float64. */
+  readonly float64: boolean;
   /** One native pass on `packed` (default: the context's parameters, float64-packed for `req.float64`). */
   readonly pass: (
     x: Float32Array,
@@ -54,22 +56,34 @@ export interface NativeGroupContext {
 type Values = Partial<Record<ProxyName, ProxyValue>>;
 
 /** Node id → its slice of a concatenation of per-node tensors (batch × size(id) each, in `ids` order). */
-function split(ids: readonly number[], size: (id: number) => number, flat: Float32Array): Map<number, Float32Array> {
-  const out = new Map<number, Float32Array>();
+function split<T extends Float32Array | Float64Array>(
+  ids: readonly number[],
+  size: (id: number) => number,
+  flat: T,
+): Map<number, T> {
+  const out = new Map<number, T>();
   let off = 0;
   for (const id of ids) {
-    out.set(id, flat.subarray(off, off + size(id)));
+    out.set(id, flat.subarray(off, off + size(id)) as T);
     off += size(id);
   }
   return out;
 }
 
-async function saliency(c: NativeGroupContext): Promise<Values> {
+/** Whether this group's gradient passes run in float64 ({@link NativeGroupContext.float64}). */
+const inFloat64 = (c: NativeGroupContext) => c.float64;
+
+async function saliency(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
+  const f64 = inFloat64(c);
   const labels = labelsFor(s, c.o);
-  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, labels, wantParams: true, wantSaliency: true });
-  const sal = split(weightedNodes(net), (id) => s.batch * net.nodes[id]!.shape[0], r.saliency);
-  return { ...saliencyFromGrads(net, c.params, unpackGrads(net, c.params, r.params), sal, s.batch) };
+  const req = { bn: s.bn, labels, wantParams: true, wantSaliency: true, ...(f64 ? { float64: true } : {}) };
+  const r = await c.pass(c.inputs(s), s.batch, req);
+  const sums = split(weightedNodes(net), (id) => s.batch * net.nodes[id]!.shape[0], f64 ? r.saliency64 : r.saliency);
+  const v = {
+    ...saliencyFromGrads(net, c.params, unpackGrads(net, c.params, f64 ? r.params64 : r.params), sums, s.batch),
+  };
+  return f64 ? { float64: v } : v;
 }
 
 /**
@@ -112,15 +126,23 @@ export function withoutCancelledBiases(net: Network, packed: Float32Array, mode:
  * grasp: one labelled pass with the gradient and ⟨W, H·g⟩ per conv/linear node (shared with the saliencies' where no
  * bias is cancelled: with one, it runs on its own parameters).
  */
-async function grasp(c: NativeGroupContext): Promise<Values> {
+async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
   const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
+  if (inFloat64(c)) {
+    const d = await c.pass(c.inputs(s), s.batch, { ...req, float64: true });
+    return { float64: { grasp: graspFromWeightHv(weightedNodes(net), d.weightHv) } };
+  }
   const r = await c.pass(c.inputs(s), s.batch, req, withoutCancelledBiases(net, c.packed, s.bn));
   return { grasp: graspFromWeightHv(weightedNodes(net), r.weightHv) };
 }
 
 async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
   const { s } = c;
+  if (inFloat64(c)) {
+    const d = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true, float64: true });
+    return { float64: jacobianValues(c, d.input64, d.outputs.length / s.batch) };
+  }
   const r = await c.pass(
     c.inputs(s),
     s.batch,
@@ -187,16 +209,18 @@ function jacobianValues(c: NativeGroupContext, rows: Float64Array, classes: numb
 async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s, o } = c;
   const scale = scaleBeforeBn(net);
-  const packed = scale === undefined ? withoutCancelledBiases(net, c.packed, 'train') : undefined;
+  const f64 = inFloat64(c) || scale !== undefined;
+  const packed = f64 ? undefined : withoutCancelledBiases(net, c.packed, 'train');
   const grads = await Promise.all(
     [0, 1].map(async (k) => {
       const req = { bn: 'train' as const, labels: labelsFor(s, o, k), wantParams: true };
-      const r = await c.pass(c.inputs(s, k), s.batch, scale === undefined ? req : { ...req, float64: true }, packed);
-      return unpackGrads(net, c.params, scale === undefined ? r.params : r.params64);
+      const r = await c.pass(c.inputs(s, k), s.batch, f64 ? { ...req, float64: true } : req, packed);
+      return unpackGrads(net, c.params, f64 ? r.params64 : r.params);
     }),
   );
   const v = { zico: zicoFromGrads(net, grads) };
-  if (scale === undefined) return v;
+  if (!f64) return v;
+  if (scale === undefined) return { float64: v };
   return {
     float64: v,
     why: `zico: node ${scale} scales each channel by one weight right before a train-mode BN, which cancels it (its gradient is rounding noise, and ZiCo's ratio reads it); computed in float64 on the native engine`,
@@ -341,7 +365,8 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  *   exponent, and each weight gradient comes back as mantissas with one (`weightExp`). Powers of two scale exactly,
  *   so the mantissas are those of an unscaled float32 pass wherever that pass stayed in range; Σ |W ⊙ g| · 2^e is
  *   taken in float64. A value that still is not finite is routed to the float64 reference with the reason. A
- *   network with a capped ReLU (ReLU6) runs the float64 pass instead: its clip does not commute with scaling.
+ *   network with a capped ReLU (ReLU6), or a run at `precision: 'float64'`, runs the float64 pass instead (a clip
+ *   does not commute with scaling).
  * - With BN in train mode (synflow_bn) float32 cannot hold the value: on the one all-ones sample many gradients below
  *   a train-mode BN are analytically (near) zero, and float32 leaves rounding error there that can outweigh the true
  *   value (0.15 relative on a cell of 1×1 convolutions and skips). The official code runs in double, and so does
@@ -352,7 +377,8 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const slots = packedSlots(net);
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass
-  const blockScale = (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !breaksScaling(net);
+  const blockScale =
+    !inFloat64(c) && (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !breaksScaling(net);
   const abs = blockScale ? c.packed.slice() : c.packed64().slice();
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));

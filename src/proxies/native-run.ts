@@ -1,6 +1,7 @@
 /**
  * The proxy suite on the C++ engine: the same protocols, inputs and scoring as {@link runProxies} (the reference,
- * which stays the definition), with every pass made by the addon in float32. Passes of one network's groups and of
+ * which stays the definition), with every pass made by the addon in float32, or for the gradient groups in float64
+ * under `precision: 'float64'` (FLOAT64_GROUPS; the addon's float64 pass equals the reference). Passes of one network's groups and of
  * several networks run concurrently, `threads` at a time (one addon thread each; a pass that starts with no other
  * waiting takes every free thread); a network's passes on the same
  * parameters and inputs share one forward pass (native-coalesce.ts). Groups without a native form —
@@ -23,7 +24,9 @@ import { NATIVE_GROUPS } from './native-groups.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, proxySpec } from './registry.js';
 import {
   checkProxyRequest,
+  FLOAT64_GROUPS,
   type GaussianSource,
+  type Precision,
   inputsFor,
   NO_WEIGHTS,
   type ProxyRun,
@@ -40,6 +43,21 @@ export const ROUTED: Partial<Record<ProxyGroup, string>> = {
   count: 'computed from the network alone (no pass)',
   l2_norm: 'computed from the parameters alone (no pass)',
 };
+
+/**
+ * Where and in what dtype a proxy's value is computed by the native runner at `precision`, before any per-network
+ * routing (which its settings' `routed` reports): the groups without a native form on the reference engine
+ * (float64); synflow_bn always, and FLOAT64_GROUPS at float64, in the addon's float64 pass; the rest in float32.
+ */
+export function nativePlan(
+  name: ProxyName,
+  precision: Precision = 'float32',
+): { readonly engine: 'native' | 'reference'; readonly dtype: 'float32' | 'float64' } {
+  const group = proxySpec(name).group;
+  if (!NATIVE_GROUPS[group]) return { engine: 'reference', dtype: 'float64' };
+  const f64 = group === 'synflow_bn' || (precision === 'float64' && FLOAT64_GROUPS.includes(group));
+  return { engine: 'native', dtype: f64 ? 'float64' : 'float32' };
+}
 
 /** A native proxy run: values, settings and the largest memory one pass held. */
 export interface NativeProxyRun extends ProxyRun {
@@ -221,6 +239,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
                   packed64: () => packed64For(s),
                   s,
                   o,
+                  float64: o.precision === 'float64' && FLOAT64_GROUPS.includes(group),
                   pass: (x, batch, req, packed) =>
                     pass(x, batch, req, packed ?? (req.float64 ? packed64For(s) : packedFor(s))),
                   inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),

@@ -38,7 +38,23 @@ export interface ProxyRunOptions {
   readonly batch?: number;
   /** AZ-NAS block features (IR node ids); default {@link blockFeatures}. */
   readonly features?: readonly number[];
+  /**
+   * The native engine's gradient passes ({@link FLOAT64_GROUPS}): `float32` (default; the fastest) or `float64`
+   * (native/f64_pass.h, equal to the float64 reference, at ~1.5× the float32 pass's time). The reference engine
+   * computes everything in float64 either way.
+   */
+  readonly precision?: Precision;
 }
+
+/** Dtype of the native engine's gradient passes ({@link ProxyRunOptions.precision}). */
+export type Precision = 'float32' | 'float64';
+
+/**
+ * The proxy groups whose native passes `precision: 'float64'` runs in float64: the loss and output gradients
+ * (saliencies, grasp, the input Jacobian, zico, synflow). A float32 gradient carries a ReLU mask that flipped
+ * (an input within float32 rounding of 0) into every earlier layer; forward values move by the rounding alone.
+ */
+export const FLOAT64_GROUPS: readonly ProxyGroup[] = ['saliency', 'grasp', 'jacobian', 'zico', 'synflow', 'synflow_bn'];
 
 /** What one proxy ran on, recorded next to its value. */
 export interface ProxySettings {

@@ -8,14 +8,26 @@ import { loadAddon } from '../native/loader.js';
 import { SwapError } from '../util/errors.js';
 import { nativeProxyRunner } from './native-run.js';
 import type { ProxyName } from './registry.js';
-import { type ProxyRun, type ProxyRunOptions, runProxies } from './run.js';
+import { type Precision, type ProxyRun, type ProxyRunOptions, runProxies } from './run.js';
 
-/** The resolved proxy request of a command: names, protocol, batch override and engine routing. */
+/** The resolved proxy request of a command: names, protocol, batch override, engine routing and precision. */
 export interface ProxyRequest {
   readonly names: ProxyName[];
   readonly protocol: 'official' | 'swap';
   readonly batch?: number;
   readonly engine: { readonly backend: 'reference' | 'native'; readonly why: string };
+  /** The native gradient passes' dtype when the command gives one (else {@link precisionFor}'s default). */
+  readonly precision?: Precision;
+}
+
+/**
+ * The precision of a request's native gradient passes: the one it gives, else float64 for a user's model (one
+ * network, whose values should be the official code's in double: float32 moves deep models' gradients by up to
+ * 1e-1 where a ReLU input lies within rounding of 0) and float32 for a search space's networks (thousands of
+ * them, the fastest).
+ */
+export function precisionFor(req: Pick<ProxyRequest, 'precision'>, userModel: boolean): Precision {
+  return req.precision ?? (userModel ? 'float64' : 'float32');
 }
 
 /** What runs a request's proxies on one network (see {@link proxyRunner}). */

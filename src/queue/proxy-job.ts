@@ -25,6 +25,8 @@ export interface ProxyJobSettings extends Pick<ScoreJobSettings, 'inputsSha' | '
   readonly batch: number | null;
   /** The engine the producer resolved: workers run the same one (float32 native or float64 reference). */
   readonly engine: 'native' | 'reference';
+  /** `float64`: the native gradient passes in float64 (absent: float32, so earlier jobs keep their hashes). */
+  readonly precision?: 'float64';
   /** Source label of the input batch. */
   readonly source: string;
   /** Class label of each input image, or null (label-free proxies only). */
@@ -51,6 +53,7 @@ export function proxyJobSettings(
     seed: run.seed,
     batch: run.batch ?? null,
     engine: req.engine.backend,
+    ...(run.precision === 'float64' ? { precision: 'float64' as const } : {}),
     inputsSha: sha,
     inputsShape: [b.n, b.c, b.h, b.w],
     source: b.source,
@@ -58,7 +61,18 @@ export function proxyJobSettings(
   };
 }
 
-const FIELDS = ['space', 'network', 'names', 'protocol', 'seed', 'batch', 'engine', 'inputsSha', 'inputsShape'];
+const FIELDS = [
+  'space',
+  'network',
+  'names',
+  'protocol',
+  'seed',
+  'batch',
+  'engine',
+  'precision',
+  'inputsSha',
+  'inputsShape',
+];
 
 /** Validate a `proxies` job's settings with the CLI's coded errors, within the worker's bounds. */
 export function checkProxySettings(s: Readonly<Record<string, unknown>>): ProxyJobSettings {
@@ -71,6 +85,7 @@ export function checkProxySettings(s: Readonly<Record<string, unknown>>): ProxyJ
     bad('settings.names must be a list of proxy names');
   if (s['protocol'] !== 'official' && s['protocol'] !== 'swap') bad('settings.protocol must be official or swap');
   if (s['engine'] !== 'native' && s['engine'] !== 'reference') bad('settings.engine must be native or reference');
+  if (s['precision'] !== undefined && s['precision'] !== 'float64') bad('settings.precision must be float64 or absent');
   if (typeof s['source'] !== 'string' || s['source'].length > 4096) bad('settings.source must be a string');
   const ref = checkBatchRef(s);
   return {
@@ -81,6 +96,7 @@ export function checkProxySettings(s: Readonly<Record<string, unknown>>): ProxyJ
     seed: checkSeed('seed', s['seed'] as number),
     batch: s['batch'] === null ? null : intIn('batch', s['batch'], 1, 4096),
     engine: s['engine'],
+    ...(s['precision'] === 'float64' ? { precision: 'float64' as const } : {}),
     ...ref,
     source: s['source'],
     labels: checkLabels(s['labels'], ref.inputsShape[0]),
@@ -125,6 +141,7 @@ export async function computeProxies(
     images,
     ...(s.labels ? { labels: Int32Array.from(s.labels) } : {}),
     ...(s.batch !== null ? { batch: s.batch } : {}),
+    precision: s.precision ?? 'float32',
   };
   const runner = ctx.runner(s.engine);
   const out: ProxyResult[] = new Array(archs.length);

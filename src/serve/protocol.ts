@@ -58,6 +58,7 @@ export const ARCH_SETTINGS: Readonly<Record<string, Kind>> = {
   proxies: 'str',
   proxyProtocol: 'str',
   proxyBatch: 'int',
+  precision: 'str',
 };
 
 /** Settings of `score_onnx` (`swapnas score model.onnx` options, camel-cased). */
@@ -88,6 +89,7 @@ export const ONNX_SETTINGS: Readonly<Record<string, Kind>> = {
   proxies: 'str',
   proxyProtocol: 'str',
   proxyBatch: 'int',
+  precision: 'str',
 };
 
 /** Limits a server enforces on one request. */
@@ -142,7 +144,7 @@ export function parseSettings(
     out[k] = setting(k, kind, v);
   }
   // as on the command line: the proxies' own options mean nothing without proxies
-  for (const k of ['proxyProtocol', 'proxyBatch'])
+  for (const k of ['proxyProtocol', 'proxyBatch', 'precision'])
     if (out[k] !== undefined && out['proxies'] === undefined) throw bad(`setting ${k} applies with proxies`);
   return out;
 }
