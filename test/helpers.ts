@@ -85,3 +85,26 @@ export function rectBatch(S: number, seed: number): InputBatch {
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return makeBatch(data, S, 3, 16, 32, `normal(${seed})`);
 }
+
+/**
+ * What the official code gave on a committed proxy fixture (test/fixtures/proxies/expected.json), by swapnas proxy
+ * name: a value, '-inf', or the official error it raised; the float64 reruns of grasp and zico where recorded, and
+ * grasp's relu6 `equivalent` where the official grasp cannot differentiate a Hardswish.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: expected.json's fixture records are untyped JSON
+export function officialFixtureValues(e: any): Record<string, number | string | { error: string }> {
+  return {
+    grad_norm: e.zc.grad_norm,
+    snip: e.zc.snip,
+    plain: e.zc.plain,
+    fisher: e.zc.fisher,
+    grasp: e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp,
+    jacov: e.zc.jacob_cov,
+    epe_nas: e.naslib.epe_nas,
+    nwot: e.naslib.nwot,
+    l2_norm: e.naslib.l2_norm,
+    zico: e.zico_float64 ?? e.zico,
+    synflow: e.zc.synflow,
+    synflow_bn: e.zc.synflow_bn,
+  };
+}

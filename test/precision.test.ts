@@ -3,7 +3,13 @@
  * and give the reference's float64 values (to summation order), say so in their settings, and the other groups
  * keep their float32 passes; `float32` (the default) is unchanged.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeNpy } from '../src/data/npy-array.js';
+import type { Shape3 } from '../src/ir/types.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
@@ -13,6 +19,7 @@ import { PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
 import { FLOAT64_GROUPS, type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { Rng } from '../src/util/rng.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { officialFixtureValues } from './helpers.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -91,4 +98,44 @@ describe('precision float64 on every op graph', () => {
       }
     });
   }
+});
+
+const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
+const npy = (name: string) => decodeNpy(readFileSync(join(DIR, name)), name);
+
+describe.each(Object.keys(expected.fixtures))('precision float64 equals the official code on %s', (name) => {
+  it('grad_norm, snip, plain, fisher, grasp, jacov, epe_nas, zico, synflow (1e-4; the official float64 where recorded)', async () => {
+    const e = expected.fixtures[name];
+    const x = npy(e.inputs);
+    const B = x.shape[0]!;
+    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), x.shape.slice(1) as unknown as Shape3);
+    const [c, h, w] = x.shape.slice(1) as [number, number, number];
+    const data = new Float32Array([...x.data, ...npy(e.inputs2).data]);
+    const images = { n: 2 * B, c, h, w, data, source: name };
+    const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);
+    const names = ['grad_norm', 'snip', 'plain', 'fisher', 'grasp', 'jacov', 'epe_nas', 'zico', 'synflow'] as const;
+    const r = await runner.run(m.net, names, {
+      seed: 0,
+      images,
+      labels,
+      batch: B,
+      weights: m.params,
+      precision: 'float64',
+    });
+    const want = officialFixtureValues(e);
+    let compared = 0;
+    for (const p of names) {
+      const v = want[p];
+      const got = r.values[p]!;
+      if (v === '-inf') expect(got, p).toMatchObject({ value: null, reason: expect.stringMatching(/-Inf/) });
+      else if (typeof v !== 'number') expect(got, p).toMatchObject({ value: null });
+      else {
+        close(`${name} ${p}`, got.value, v, 1e-4);
+        compared++;
+      }
+      if (got.value !== null) expect(r.settings[p], p).toMatchObject({ dtype: 'float64', engine: 'native' });
+    }
+    expect(compared).toBeGreaterThan(0);
+  });
 });

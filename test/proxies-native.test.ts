@@ -28,6 +28,7 @@ import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { weightedNodes } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { officialFixtureValues } from './helpers.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
@@ -243,20 +244,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       batch: B,
       weights: m.params,
     });
-    const want: Record<string, number | string | { error: string }> = {
-      grad_norm: e.zc.grad_norm,
-      snip: e.zc.snip,
-      plain: e.zc.plain,
-      fisher: e.zc.fisher,
-      grasp: e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp,
-      jacov: e.zc.jacob_cov,
-      epe_nas: e.naslib.epe_nas,
-      nwot: e.naslib.nwot,
-      l2_norm: e.naslib.l2_norm,
-      zico: e.zico_float64 ?? e.zico,
-      synflow: e.zc.synflow,
-      synflow_bn: e.zc.synflow_bn,
-    };
+    const want = officialFixtureValues(e);
     for (const [k, v] of Object.entries(want))
       if (v === '-inf')
         expect(r.values[k as ProxyName]).toMatchObject({ value: null, reason: expect.stringMatching(/-Inf/) });
