@@ -531,6 +531,45 @@ class PReluNet(Units, nn.Module):
         return [f0, f1, f2], f2
 
 
+class ResidualUnit(nn.Module):
+    """torchvision's BasicBlock layout: conv-BN-ReLU, conv-BN, the input added, and the same nn.ReLU called again."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(y + x)
+
+
+class Containers(PooledHead, nn.Module):
+    """Modules inside modules, as torchvision writes them; MeCo's official hooks fire on every module, containers
+    included, so an output a container shares with its last child counts twice. A Sequential stem ending in an
+    nn.ReLU; a ResidualUnit (its nn.ReLU called twice, a functional addition); a strided Sequential holding a nested
+    Sequential that ends in a BN; a functional F.avg_pool2d (no module, no hook) before the pooled head."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.unit = ResidualUnit(c)
+        inner = nn.Sequential(nn.Conv2d(2 * c, 2 * c, 1, bias=False), nn.BatchNorm2d(2 * c))
+        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                  nn.ReLU(), inner)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        f1 = self.unit(f0)
+        f2 = self.down(f1)
+        return [f0, f1, f2], F.avg_pool2d(f2, 3, stride=1, padding=1)
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -967,7 +1006,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1004,6 +1043,7 @@ def main():
         "rect": seeded("rect", RectConvs, 11, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "samepad": seeded("samepad", SamePad, 12, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
         "prelu": seeded("prelu", PReluNet, 13, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
+        "containers": seeded("containers", Containers, 14, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -259,6 +259,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       seed: 0,
       images: { n: 1, c, h, w, data: Float32Array.from(one.data), source: name },
       weights: m.params,
+      ...(m.modules ? { modules: m.modules } : {}),
     });
     if (typeof e.meco === 'number') close('meco', m1.values.meco!.value, e.meco);
     else raised(m1.values.meco, e.meco);

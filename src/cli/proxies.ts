@@ -438,6 +438,7 @@ export async function onnxProxiesDoc(
     ...(f.reinit ? {} : { weights: net.params }),
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
     ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
+    ...(net.modules ? { modules: net.modules } : {}),
     precision: precisionFor(req, true),
   };
   const constant = constantProxyNote(req.names, opts);

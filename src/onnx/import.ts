@@ -63,6 +63,10 @@ export type ImportResult =
       readonly outputs: ReadonlyMap<string, number>;
       /** What the import changed that a proxy's value may depend on (an output head left out, train-mode Dropout). */
       readonly notes: readonly string[];
+      /** IR node id of each tensor that is one, by ONNX tensor name. */
+      readonly tensors: ReadonlyMap<string, number>;
+      /** Tensors that are zero-padded maps the IR folds into the next conv or pool (no node of their own). */
+      readonly padded: ReadonlySet<string>;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -1024,7 +1028,12 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     const v = s.env.get(o.name ?? '');
     if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
   }
-  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes };
+  const tensors = new Map<string, number>();
+  const padded = new Set<string>();
+  for (const [name, v] of s.env)
+    if (v.k === 'ir') tensors.set(name, v.id);
+    else if (v.k === 'pad') padded.add(name);
+  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes, tensors, padded };
 }
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */

@@ -34,7 +34,8 @@ function selfGate(net: Network, id: number): boolean {
  * module's output (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a
  * squeeze-and-excitation block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
  */
-export function mecoNodes(net: Network): number[] {
+export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
+  if (modules) return modules.filter((id) => net.nodes[id]!.shape.length === 3);
   return net.nodes
     .filter(
       (n) =>
@@ -52,16 +53,21 @@ export function meco(
   x: ArrayLike<number>,
   batch: number,
   bn: BnMode = 'train',
+  modules?: readonly number[],
 ): ProxyValue {
-  const nodes = mecoNodes(net);
-  const tape = forwardTape(net, params, x, batch, { bn, keep: nodes });
-  return mecoFromActivations(net, (id) => tape.activations.get(id)!);
+  const nodes = mecoNodes(net, modules);
+  const tape = forwardTape(net, params, x, batch, { bn, keep: [...new Set(nodes)] });
+  return mecoFromActivations(net, (id) => tape.activations.get(id)!, modules);
 }
 
 /** MeCo from the outputs of {@link mecoNodes} (batch-first; sample 0 is read), from any engine. */
-export function mecoFromActivations(net: Network, activation: (id: number) => ArrayLike<number>): ProxyValue {
+export function mecoFromActivations(
+  net: Network,
+  activation: (id: number) => ArrayLike<number>,
+  modules?: readonly number[],
+): ProxyValue {
   return mecoFromTerms(
-    mecoNodes(net).map((id) => {
+    mecoNodes(net, modules).map((id) => {
       const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
       return mecoTerm(activation(id), C, H * W);
     }),

@@ -269,8 +269,11 @@ async function nwot(c: NativeGroupContext): Promise<Values> {
 
 async function meco(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep: mecoNodes(net), keepReduce: 'meco' });
-  return { meco: mecoFromTerms(r.keptValues) };
+  // one kept output per node, one term per module call (a container whose output is its last child's counts again)
+  const calls = mecoNodes(net, c.o.modules);
+  const keep = [...new Set(calls)];
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep, keepReduce: 'meco' });
+  return { meco: mecoFromTerms(calls.map((id) => r.keptValues[keep.indexOf(id)]!)) };
 }
 
 /** Per rank-3 BN node, its slice of the addon's concatenated variances (undefined where not evaluated). */

@@ -7,6 +7,7 @@ import type { NetParams, NodeParams } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { importOnnxModel } from '../onnx/import.js';
 import type { LoadedModel } from '../onnx/load.js';
+import { moduleOutputs } from '../onnx/module-scopes.js';
 import { onnxParams } from '../onnx/params.js';
 import { SwapError } from '../util/errors.js';
 
@@ -22,6 +23,11 @@ export interface OnnxProxyModel {
    * features (the official code reads the model's `extract_cell_features`, which a file cannot carry otherwise).
    */
   readonly blockOutputs: readonly (readonly [name: string, node: number])[];
+  /**
+   * The output of every module call of the PyTorch model the file was exported from, read from torch.onnx's node
+   * scopes ({@link moduleOutputs}): what MeCo's official hooks read. Undefined when the names carry no scopes.
+   */
+  readonly modules?: readonly number[];
 }
 
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
@@ -43,5 +49,24 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
   const blockOutputs = [...r.outputs].filter(
     ([name, id]) => name !== first && id !== r.network.output && r.network.nodes[id]!.shape.length === 3,
   );
-  return { net: r.network, params: fixed, outputs: r.outputs, notes: r.notes, blockOutputs };
+  const graph = m.model.graph;
+  const scoped = moduleOutputs(
+    graph?.node ?? [],
+    (graph?.output ?? []).map((o) => o.name ?? ''),
+    (t) => r.tensors.get(t),
+    (t) => r.padded.has(t),
+  );
+  const notes = [...r.notes];
+  if (scoped?.missing.length)
+    notes.push(
+      `MeCo hooks every module; ${scoped.missing.length} output zero-padded maps (${scoped.missing.slice(0, 3).join(', ').slice(0, 160)}: nn.ZeroPad2d?), which swapnas folds into the next convolution or pool, so MeCo leaves them out`,
+    );
+  return {
+    net: r.network,
+    params: fixed,
+    outputs: r.outputs,
+    notes,
+    blockOutputs,
+    ...(scoped ? { modules: scoped.ids } : {}),
+  };
 }

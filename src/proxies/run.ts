@@ -39,6 +39,12 @@ export interface ProxyRunOptions {
   /** AZ-NAS block features (IR node ids); default {@link blockFeatures}. */
   readonly features?: readonly number[];
   /**
+   * The output of every module call of the model, as PyTorch's forward hooks see them (IR node ids, one per call;
+   * an imported model's torch.onnx scopes, `OnnxProxyModel.modules`): MeCo's terms. Default: the IR ops PyTorch
+   * implements as leaf modules ({@link mecoNodes}).
+   */
+  readonly modules?: readonly number[];
+  /**
    * The native engine's gradient passes ({@link FLOAT64_GROUPS}): `float32` (default; the fastest) or `float64`
    * (native/f64_pass.h, equal to the float64 reference, at ~1.5× the float32 pass's time). The reference engine
    * computes everything in float64 either way.
@@ -238,7 +244,7 @@ export function runGroup(
     case 'nwot':
       return { nwot: nwotF64(net, params, inputsFor(s, o, net), s.batch, s.bn) };
     case 'meco':
-      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn) };
+      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn, o.modules) };
     case 'zen': {
       const none = withoutPreGap(net);
       if (none) return { zen: none };
