@@ -4,7 +4,7 @@
  * check the reading of names on hand-written graphs.
  */
 import { describe, expect, it } from 'vitest';
-import { moduleOutputs } from '../src/onnx/module-scopes.js';
+import { functionalRelus, moduleOutputs } from '../src/onnx/module-scopes.js';
 import type { INodeProto } from '../src/onnx/proto.js';
 
 const node = (name: string, input: string[], output: string[], opType = name.split('/').at(-1)!): INodeProto => ({
@@ -81,5 +81,12 @@ describe('module outputs from torch.onnx node scopes', () => {
   it('tells a module prefix from a longer name (layer1 is not inside layer10)', () => {
     const g = [node('/layer1/Relu', ['x'], ['a']), node('/layer10/Relu', ['a'], ['b'])];
     expect(moduleOutputs(g, ['b'], (t) => ({ a: 1, b: 2 })[t])).toEqual({ ids: [1, 2, 2], missing: [] });
+  });
+
+  it('counts the Relu nodes that are functional calls (beside other nodes in their scope), 0 without scopes', () => {
+    expect(functionalRelus(graph())).toBe(1); // '/Relu' in the root; the stem's and the unit's have scopes of their own
+    const g = graph();
+    g[4] = node('Conv_4', ['s2', 'w1'], ['u0'], 'Conv');
+    expect(functionalRelus(g)).toBe(0);
   });
 });

@@ -79,3 +79,25 @@ export function moduleOutputs(
   calls.sort((a, b) => a.at - b.at);
   return { ids: calls.map((c) => c.id), missing };
 }
+
+/**
+ * The Relu nodes that are functional calls (`F.relu`, `torch.relu`): torch.onnx names them in their caller's scope,
+ * which holds other nodes too (its own, or its children's: torchvision's BasicConv2d returns F.relu(bn(conv(x)))),
+ * where an nn.ReLU module's Relu is the only node of its scope. The official SWAP and NASLib's nwot hook nn.ReLU
+ * modules only, so they do not see these; swapnas counts every Relu. 0 without scopes (a file that cannot tell).
+ */
+export function functionalRelus(nodes: readonly NodeProto[]): number {
+  if (nodes.length === 0 || nodes.some((n) => n.opType !== 'Constant' && scopeOf(n.name) === undefined)) return 0;
+  // non-Constant nodes inside each module scope, its children's included
+  const inScope = new Map<string, number>();
+  for (const n of nodes)
+    if (n.opType !== 'Constant') for (const m of enclosing(scopeOf(n.name)!)) inScope.set(m, (inScope.get(m) ?? 0) + 1);
+  return nodes.filter((n) => n.opType === 'Relu' && inScope.get(scopeOf(n.name)!)! > 1).length;
+}
+
+/** The note {@link functionalRelus} gives, or undefined when there are none. */
+export function functionalReluNote(nodes: readonly NodeProto[]): string | undefined {
+  const k = functionalRelus(nodes);
+  if (k === 0) return undefined;
+  return `${k} of the model's Relu nodes are functional calls (F.relu, named in their caller's scope): the official SWAP and NASLib's nwot hook nn.ReLU modules only and would not see them; swapnas counts every ReLU`;
+}

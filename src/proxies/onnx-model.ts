@@ -7,7 +7,7 @@ import type { NetParams, NodeParams } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { importOnnxModel } from '../onnx/import.js';
 import type { LoadedModel } from '../onnx/load.js';
-import { moduleOutputs } from '../onnx/module-scopes.js';
+import { functionalReluNote, moduleOutputs } from '../onnx/module-scopes.js';
 import { onnxParams } from '../onnx/params.js';
 import { SwapError } from '../util/errors.js';
 
@@ -57,6 +57,8 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     (t) => r.padded.has(t),
   );
   const notes = [...r.notes];
+  const functional = functionalReluNote(graph?.node ?? []);
+  if (functional) notes.push(functional);
   if (scoped?.missing.length)
     notes.push(
       `MeCo hooks every module; ${scoped.missing.length} output zero-padded maps (${scoped.missing.slice(0, 3).join(', ').slice(0, 160)}: nn.ZeroPad2d?), which swapnas folds into the next convolution or pool, so MeCo leaves them out`,

@@ -16,6 +16,7 @@ import { loadOnnxModel } from '../onnx/load.js';
 import { type EnsembleRule, ensembleScore, referenceColumn } from '../proxies/ensemble.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import type { ProxyName } from '../proxies/registry.js';
+import { precisionFor } from '../proxies/runner.js';
 import { type Regulariser, regFactor } from '../proxies/regularise.js';
 import { SwapError } from '../util/errors.js';
 import { AUTO_REG_KAPPA, rangeRegulariser } from './auto-reg.js';
@@ -23,6 +24,9 @@ import { ENGINE_MEMBERS, type SuiteEngine } from './ensemble-members.js';
 import type { ReferenceSource } from './ensemble.js';
 import { scoreOnnxModel } from './onnx-model.js';
 import { type ReferenceIdentity, readReference, referenceFile, writeReference } from './reference-set.js';
+
+/** The precision of a model's gradient members: `score model.onnx --proxies`'s default for a model file. */
+const ONNX_PRECISION = precisionFor({}, true);
 
 /** Fewest reference models accepted: below this a member's empirical distribution is too coarse to rank against. */
 export const MIN_REFERENCE_MODELS = 8;
@@ -102,8 +106,11 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
     batch: o.batch,
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.reinit ? {} : { weights: model.params }),
-    // AZ's block features from the file's extra outputs, as `score model.onnx --proxies` reads them
+    // AZ's block features from the file's extra outputs, MeCo's module calls from its node scopes, and float64
+    // gradient passes: as `score model.onnx --proxies` runs a model
     ...(model.blockOutputs.length > 0 ? { features: model.blockOutputs.map(([, id]) => id) } : {}),
+    ...(model.modules ? { modules: model.modules } : {}),
+    precision: ONNX_PRECISION,
   });
   return {
     swap: s.swap,
@@ -160,6 +167,9 @@ function identityOf(o: OnnxMemberOptions, models: OnnxReference['models']): Refe
       backend: o.backend ?? 'auto',
       suite: o.suiteEngine,
       protocol: 'swap',
+      // the members as `score model.onnx --proxies` computes them (cached sets made before hold other values)
+      precision: ONNX_PRECISION,
+      meco: 'module scopes',
       kappa: AUTO_REG_KAPPA,
       images: { shape: [o.images.n, o.images.c, o.images.h, o.images.w], sha256: data.digest('hex') },
     },

@@ -27,6 +27,7 @@ import { repeatSeed } from '../init/prng.js';
 import { checkRegulariser, regFactor } from '../proxies/regularise.js';
 import { isSwapError, SwapError } from '../util/errors.js';
 import { ONNX_ERROR_CODES, onnxError } from '../onnx/errors.js';
+import { functionalReluNote } from '../onnx/module-scopes.js';
 import { importOnnxModel } from '../onnx/import.js';
 import { loadOnnxModel, type LoadedModel } from '../onnx/load.js';
 import { onnxParamCount, prepareForOrt } from '../onnx/prepare.js';
@@ -350,6 +351,8 @@ export async function scoreOnnxModel(
     warnings.push(`the model was exported with batch size ${modelBatch}; its batch dimension was set to ${S}`);
   }
 
+  const functional = functionalReluNote(m.model.graph?.node ?? []);
+  if (functional) warnings.push(functional);
   const imp = importOnnxModel(m, { inputShape: shape, bn: set.bn });
   if (imp.ok) checkOnnxMemory(shape, S, imp.network, limit);
   if (set.engine === 'ir') {
