@@ -266,6 +266,21 @@ describe('--proxies on score (built dist/)', () => {
     expect(JSON.parse(space64.stdout).settings.proxies.snip).toMatchObject({ dtype: 'float64', engine: 'native' });
   });
 
+  it("an ONNX model's MeCo hooks every module call, containers included, as the official code (fixture containers)", () => {
+    const expected = JSON.parse(readFileSync(join(FX, 'expected.json'), 'utf8')).fixtures.containers;
+    const r = run([
+      'score',
+      join(FX, 'containers.onnx'),
+      '--proxies',
+      'meco',
+      '--input',
+      join(FX, 'containers-meco.npy'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout).results[0].proxies.meco as number;
+    expect(Math.abs(got - expected.meco)).toBeLessThanOrEqual(1e-4 * Math.abs(expected.meco));
+  });
+
   it('bad requests exit 2 with coded messages', () => {
     const cases: [string[], string][] = [
       [['--proxies', 'snip,te_nas'], 'E_PROXY_UNKNOWN'],
