@@ -4,7 +4,7 @@
  * check the reading of names on hand-written graphs.
  */
 import { describe, expect, it } from 'vitest';
-import { functionalRelus, moduleOutputs } from '../src/onnx/module-scopes.js';
+import { functionalRelus, moduleOutputs, sharedWeightNote } from '../src/onnx/module-scopes.js';
 import type { INodeProto } from '../src/onnx/proto.js';
 
 const node = (name: string, input: string[], output: string[], opType = name.split('/').at(-1)!): INodeProto => ({
@@ -60,7 +60,7 @@ describe('module outputs from torch.onnx node scopes', () => {
     expect(moduleOutputs([], [], () => undefined)).toBeUndefined();
   });
 
-  it('leaves out a module with two outputs (a tuple) and lists one whose output is a folded padded map', () => {
+  it('counts each map leaving a module (one per call) and lists a module whose output is a folded padded map', () => {
     const g = [
       node('/pad/Pad', ['x', 'p'], ['xp']),
       node('/conv/Conv', ['xp', 'w'], ['c']),
@@ -75,7 +75,45 @@ describe('module outputs from torch.onnx node scopes', () => {
       (t) => irs[t],
       (t) => t === 'xp',
     );
-    expect(r).toEqual({ ids: [1, 2, 3, 4], missing: ['/pad'] });
+    // `pair` has two maps leaving it: two calls of it as far as the names tell (a tuple reads the same)
+    expect(r).toEqual({ ids: [1, 2, 2, 3, 3, 4], missing: ['/pad'] });
+  });
+
+  it("a container called twice, as torch 1.13 names it: each call's output counts (its children carry the suffix)", () => {
+    // x = relu(block(x)); x = relu(block(x)), block = Sequential(conv, bn) (a reviewer's hand-copied export)
+    const g = [
+      node('/block/block.0/Conv', ['x', 'w'], ['a1']),
+      node('/block/block.1/BatchNormalization', ['a1'], ['b1']),
+      node('/relu/Relu', ['b1'], ['r1']),
+      node('/block/block.0_1/Conv', ['r1', 'w'], ['a2']),
+      node('/block/block.1_1/BatchNormalization', ['a2'], ['b2']),
+      node('/relu_1/Relu', ['b2'], ['r2']),
+    ];
+    const irs: Record<string, number> = { a1: 1, b1: 2, r1: 3, a2: 4, b2: 5, r2: 6 };
+    // hooks: block.0, block.1, block, relu, block.0, block.1, block, relu, root
+    expect(moduleOutputs(g, ['r2'], (t) => irs[t])).toEqual({
+      ids: [1, 2, 2, 3, 4, 5, 5, 6, 6],
+      missing: [],
+    });
+  });
+
+  it("a container called in a chain: its suffixed functional ops fold back into it, and each call's output counts", () => {
+    // x = shared(shared(x)), shared(x) = relu(conv(x) + x): the second call's Add lands in `/shared_1`
+    const g = [
+      node('/shared/conv/Conv', ['x', 'w'], ['c1']),
+      node('/shared/Add', ['c1', 'x'], ['s1']),
+      node('/shared/relu/Relu', ['s1'], ['r1']),
+      node('/shared/conv_1/Conv', ['r1', 'w'], ['c2']),
+      node('/shared_1/Add', ['c2', 'r1'], ['s2']),
+      node('/shared/relu_1/Relu', ['s2'], ['r2']),
+    ];
+    const irs: Record<string, number> = { c1: 1, s1: 2, r1: 3, c2: 4, s2: 5, r2: 6 };
+    // no module `shared_1`; the first call's output feeds the second's first node, a repeat of `shared`'s first:
+    // hooks shared.conv, shared.relu, shared, shared.conv, shared.relu, shared, root
+    expect(moduleOutputs(g, ['r2'], (t) => irs[t])).toEqual({
+      ids: [1, 3, 3, 4, 6, 6, 6],
+      missing: [],
+    });
   });
 
   it('tells a module prefix from a longer name (layer1 is not inside layer10)', () => {
@@ -88,5 +126,38 @@ describe('module outputs from torch.onnx node scopes', () => {
     const g = graph();
     g[4] = node('Conv_4', ['s2', 'w1'], ['u0'], 'Conv');
     expect(functionalRelus(g)).toBe(0);
+  });
+
+  it('notes parameters used more than once (a module called twice), not running statistics or constants', () => {
+    const g = [
+      node('/block/block.0/Conv', ['x', 'w'], ['a1']),
+      node('/block/block.1/BatchNormalization', ['a1', 'g', 'b', 'mean', 'var'], ['b1']),
+      node('/block/block.0_1/Conv', ['b1', 'w'], ['a2']),
+      node('/bn2/BatchNormalization', ['a2', 'g2', 'b2', 'mean', 'var'], ['b2']),
+    ];
+    const inits = new Set(['w', 'g', 'b', 'g2', 'b2', 'mean', 'var']);
+    expect(sharedWeightNote(g, inits)).toMatch(
+      /^1 parameter tensor is used more than once \(w: a module called twice\?\)/,
+    );
+    expect(sharedWeightNote(g.slice(0, 2), inits)).toBeUndefined();
+  });
+
+  it('a Sequential called in a chain (block(block(x))): both calls count, a child called twice in one call does not split it', () => {
+    const chain = [
+      node('/block/block.0/Conv', ['x', 'w'], ['a1']),
+      node('/block/block.1/Relu', ['a1'], ['b1']),
+      node('/block/block.0_1/Conv', ['b1', 'w'], ['a2']),
+      node('/block/block.1_1/Relu', ['a2'], ['b2']),
+    ];
+    const irs: Record<string, number> = { a1: 1, b1: 2, a2: 3, b2: 4 };
+    // hooks: block.0, block.1, block, block.0, block.1, block, root
+    expect(moduleOutputs(chain, ['b2'], (t) => irs[t])!.ids).toEqual([1, 2, 2, 3, 4, 4, 4]);
+    // unit(x) = relu(conv(relu(x))): its relu called twice within one call
+    const once = [
+      node('/unit/relu/Relu', ['x'], ['r1']),
+      node('/unit/conv/Conv', ['r1', 'w'], ['c']),
+      node('/unit/relu_1/Relu', ['c'], ['r2']),
+    ];
+    expect(moduleOutputs(once, ['r2'], (t) => ({ r1: 1, c: 2, r2: 3 })[t])!.ids).toEqual([1, 2, 3, 3, 3]);
   });
 });

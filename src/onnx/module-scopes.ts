@@ -1,11 +1,12 @@
 /**
  * The outputs of the PyTorch modules a model was exported from, read from the node names torch.onnx (≥ 1.13) writes:
  * `/layer1/layer1.0/conv1/Conv` is a Conv node inside module `layer1.0.conv1`, inside `layer1.0`, inside `layer1`;
- * a module called twice gets a suffix (`relu`, `relu_1`), a functional op (`F.relu`, `x + y`) sits directly in
- * its caller's scope (`/layer1/layer1.0/Add`). A module instance's output is the tensor its nodes produce that a node
- * outside it reads (or the graph returns). MeCo's official code hooks every module (`named_modules()`, containers
- * and the root included), so these are the activations it reads — a container whose output is its last child's
- * counts that tensor again.
+ * a functional op (`F.relu`, `x + y`) sits directly in its caller's scope (`/layer1/layer1.0/Add`). A repeated name
+ * gets a suffix on its last scope only (`relu`, `relu_1`; a container's second call keeps `/block` and its children
+ * become `/block/block.0_1`). A module's outputs are the tensors its nodes produce that a node outside it reads, the
+ * graph returns, or its own next call reads (a chain). MeCo's official code hooks every module call
+ * (`named_modules()`, containers and the root included), so these are the activations it reads — a container whose
+ * output is its last child's counts that tensor again.
  */
 import type { INodeProto as NodeProto } from './proto.js';
 
@@ -39,9 +40,9 @@ export interface ModuleOutputs {
 /**
  * The IR node of every module call's output, or undefined when the nodes carry no torch.onnx scopes (another
  * exporter, or torch before 1.13: every node but a Constant must be named `/…`). `irOf` maps a tensor name to its
- * IR node, `padded` says which tensors are zero-padded maps without a node of their own. Modules with several
- * outputs (a tuple: MeCo reads its first element whole) and modules whose output is not an IR node are left out,
- * padded maps listed in `missing`.
+ * IR node, `padded` says which tensors are zero-padded maps without a node of their own (listed in `missing`). Each
+ * map leaving a module counts as one call's output (a module returning a tuple counts each element, where the
+ * official hook reads the tuple's first element whole).
  */
 export function moduleOutputs(
   nodes: readonly NodeProto[],
@@ -50,20 +51,23 @@ export function moduleOutputs(
   padded: (tensor: string) => boolean = () => false,
 ): ModuleOutputs | undefined {
   // torch.onnx leaves the Constants of shape arithmetic unnamed (`Constant_23`): they produce no map
-  const scopes = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
-  if (nodes.length === 0 || scopes.some((s) => s === undefined)) return undefined;
-  const readers = new Map<string, string[]>();
+  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
+  if (nodes.length === 0 || named.some((s) => s === undefined)) return undefined;
+  const scopes = ownScopes(named as string[]);
+  const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
-    for (const t of n.input ?? []) if (t) readers.set(t, [...(readers.get(t) ?? []), scopes[i]!]);
+    for (const t of n.input ?? []) if (t) readers.set(t, [...(readers.get(t) ?? []), i]);
   });
+  const restart = callStarts(nodes, scopes);
   const returned = new Set(graphOutputs);
-  // per module instance: the tensors leaving it, in node order (the order modules finish)
+  // per module instance: the tensors leaving it, in node order (the order modules finish): read outside it, or
+  // read by its own next call (a chain: `block(block(x))`)
   const exits = new Map<string, { tensor: string; at: number }[]>();
   nodes.forEach((n, i) => {
     for (const t of n.output ?? []) {
       if (!t) continue;
       for (const m of enclosing(scopes[i]!)) {
-        const leaves = returned.has(t) || (readers.get(t) ?? []).some((r) => !inside(r, m));
+        const leaves = returned.has(t) || (readers.get(t) ?? []).some((r) => !inside(scopes[r]!, m) || restart(r, m));
         if (leaves) exits.set(m, [...(exits.get(m) ?? []), { tensor: t, at: i }]);
       }
     }
@@ -71,13 +75,60 @@ export function moduleOutputs(
   const calls: { id: number; at: number }[] = [];
   const missing: string[] = [];
   for (const [m, out] of exits) {
-    // constants and shape arithmetic leaving a module are not its output
+    // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
+    // many calls of it (torch.onnx names a container's second call like its first: `/block`, its children
+    // `/block/block.0_1`), each hooked once
     const ir = out.filter((e) => irOf(e.tensor) !== undefined);
-    if (ir.length === 1) calls.push({ id: irOf(ir[0]!.tensor)!, at: ir[0]!.at });
-    else if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
+    for (const e of ir) calls.push({ id: irOf(e.tensor)!, at: e.at });
+    if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
   }
   calls.sort((a, b) => a.at - b.at);
   return { ids: calls.map((c) => c.id), missing };
+}
+
+/** A node's name as its first occurrence had it: torch.onnx suffixes a repeated name's last scope (`/a/b_1/Conv`). */
+function firstName(name: string, names: ReadonlySet<string>): string {
+  const cut = name.lastIndexOf('/');
+  const m = /^(.*)_\d+$/.exec(name.slice(0, cut));
+  const base = m ? `${m[1]}${name.slice(cut)}` : name;
+  return base !== name && names.has(base) ? base : name;
+}
+
+/**
+ * `restart(r, m)`: node r begins another call of module m — it and the node after it repeat (by name) m's first two
+ * nodes, later in the graph. A tensor m's nodes make and such a node reads is the previous call's output. (One node
+ * alone would not do: a module m calls twice within one call, its first, repeats it too.)
+ */
+function callStarts(nodes: readonly NodeProto[], scopes: readonly string[]): (r: number, m: string) => boolean {
+  const names = new Set(nodes.map((n) => n.name ?? ''));
+  const inM = new Map<string, number[]>(); // each module's nodes, in order
+  nodes.forEach((n, i) => {
+    if (n.opType !== 'Constant') for (const m of enclosing(scopes[i]!)) inM.set(m, [...(inM.get(m) ?? []), i]);
+  });
+  const position = new Map<string, Map<number, number>>();
+  for (const [m, list] of inM) position.set(m, new Map(list.map((i, k) => [i, k])));
+  const name = (i: number) => nodes[i]!.name ?? '';
+  return (r, m) => {
+    const list = inM.get(m);
+    const k = position.get(m)?.get(r);
+    if (m === '' || !list || k === undefined || k === 0 || list.length < 2 || k + 1 >= list.length) return false;
+    return firstName(name(r), names) === name(list[0]!) && firstName(name(list[k + 1]!), names) === name(list[1]!);
+  };
+}
+
+/**
+ * Node scopes with a container's repeated call folded back: torch.onnx suffixes only the last scope of a repeated
+ * name, so the functional ops of a container's second call land in a scope of their own (`/shared_1/Add` beside
+ * `/shared/conv_1/Conv`), which no module is. Such a scope (a suffixed twin of a container, holding no module) is
+ * read as the container.
+ */
+function ownScopes(named: readonly string[]): string[] {
+  const all = new Set(named.flatMap(enclosing));
+  const hasChildren = (s: string) => s !== '' && [...all].some((t) => t !== s && inside(t, s));
+  return named.map((s) => {
+    const twin = /^(.*)_\d+$/.exec(s)?.[1];
+    return twin !== undefined && all.has(twin) && !hasChildren(s) && hasChildren(twin) ? twin : s;
+  });
 }
 
 /**
@@ -100,4 +151,23 @@ export function functionalReluNote(nodes: readonly NodeProto[]): string | undefi
   const k = functionalRelus(nodes);
   if (k === 0) return undefined;
   return `${k} of the model's Relu nodes are functional calls (F.relu, named in their caller's scope): the official SWAP and NASLib's nwot hook nn.ReLU modules only and would not see them; swapnas counts every ReLU`;
+}
+
+/** Ops whose initializer inputs are a module's parameters. */
+const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'PRelu']);
+
+/**
+ * The note for a model that uses one parameter tensor in several places (a module called more than once, weights
+ * tied by hand), or undefined. PyTorch sums every use's gradient into the one tensor; swapnas imports each use as a
+ * layer of its own, so the gradient proxies (grad_norm, snip, grasp, zico, fisher's layers) score the uses apart.
+ */
+export function sharedWeightNote(nodes: readonly NodeProto[], initializers: ReadonlySet<string>): string | undefined {
+  const uses = new Map<string, number>();
+  for (const n of nodes)
+    if (PARAMETRISED.has(n.opType ?? ''))
+      // weight and bias (a BN's scale and shift; its running statistics are buffers)
+      for (const t of (n.input ?? []).slice(1, 3)) if (t && initializers.has(t)) uses.set(t, (uses.get(t) ?? 0) + 1);
+  const shared = [...uses].filter(([, k]) => k > 1).map(([t]) => t);
+  if (shared.length === 0) return undefined;
+  return `${shared.length} parameter tensor${shared.length === 1 ? ' is' : 's are'} used more than once (${shared.slice(0, 3).join(', ').slice(0, 120)}: a module called twice?): PyTorch sums the uses' gradients into one tensor; swapnas scores each use as a layer of its own, so grad_norm, snip, grasp, zico and fisher differ from the official values`;
 }

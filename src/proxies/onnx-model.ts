@@ -7,7 +7,7 @@ import type { NetParams, NodeParams } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { importOnnxModel } from '../onnx/import.js';
 import type { LoadedModel } from '../onnx/load.js';
-import { functionalReluNote, moduleOutputs } from '../onnx/module-scopes.js';
+import { functionalReluNote, moduleOutputs, sharedWeightNote } from '../onnx/module-scopes.js';
 import { onnxParams } from '../onnx/params.js';
 import { SwapError } from '../util/errors.js';
 
@@ -57,6 +57,9 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     (t) => r.padded.has(t),
   );
   const notes = [...r.notes];
+  const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
+  const shared = sharedWeightNote(graph?.node ?? [], initializers);
+  if (shared) notes.push(shared);
   const functional = functionalReluNote(graph?.node ?? []);
   if (functional) notes.push(functional);
   if (scoped?.missing.length)
