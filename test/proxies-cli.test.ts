@@ -131,6 +131,7 @@ describe('--proxies on score (built dist/)', () => {
     expect(report.architectures).toBe(6);
     expect(report.rows.map((x: { metric: string }) => x.metric)).toEqual(['params', 'synflow', 'jacov']);
     expect(report.settings.proxies.jacov.protocol).toBe('swap');
+    expect(report.settings.precision).toBe(report.settings.engine === 'reference' ? 'float64' : 'float32');
     for (const v of report.values) expect(v.proxies.params).toBeGreaterThan(0);
   });
 
@@ -260,6 +261,25 @@ describe('--proxies on score (built dist/)', () => {
       expect(Math.abs(auto.results[0].proxies[k] / want - 1), k).toBeLessThan(1e-10);
       expect(Math.abs(f32.results[0].proxies[k] / want - 1), k).toBeLessThan(1e-4);
     }
+    // one model's document says how each value was computed: synflow on a ReLU6 network takes the float64 pass
+    const mobile = run([
+      'score',
+      join(FX, 'mobile.onnx'),
+      '--proxies',
+      'synflow,snip',
+      '--precision',
+      'float32',
+      '--input',
+      join(FX, 'mobile-x.npy'),
+      '--labels',
+      join(FX, 'mobile-y.npy'),
+      '--proxy-batch',
+      '8',
+    ]);
+    expect(JSON.parse(mobile.stdout).settings.proxies).toMatchObject({
+      synflow: { dtype: 'float64', engine: 'native' },
+      snip: { dtype: 'float32', engine: 'native' },
+    });
     const space = run(['score', ARCH, ...TINY_NET, '--proxies', 'snip']);
     expect(JSON.parse(space.stdout).settings.precision).toBe('float32');
     const space64 = run(['score', ARCH, ...TINY_NET, '--proxies', 'snip', '--precision', 'float64']);

@@ -443,12 +443,19 @@ export async function onnxProxiesDoc(
   };
   const constant = constantProxyNote(req.names, opts);
   const run = engines ? await engines(req.engine.backend, threadsOf(f)) : proxyRunner(req, threadsOf(f));
-  const row = proxyRow('model', m.source, await run(net.net, req.names, opts));
+  const done = await run(net.net, req.names, opts);
+  const row = proxyRow('model', m.source, done);
   const settings = proxySettings(req, opts, data, seed, {
     weights: f.reinit ? 'reinit (per protocol)' : 'model',
     ...(net.blockOutputs.length > 0 ? { blockFeatures: net.blockOutputs.map(([name]) => name) } : {}),
     ...(net.notes.length > 0 ? { importNotes: net.notes } : {}),
   });
+  // one model: each proxy's dtype and engine as its value was computed (this network's routing included)
+  const planned = settings['proxies'] as Record<string, Record<string, unknown>>;
+  for (const n of req.names) {
+    const got = done.settings[n];
+    if (got) planned[n] = { ...planned[n], dtype: got.dtype, engine: got.engine ?? 'reference' };
+  }
   return { settings, results: [row], names: req.names, notes: [...net.notes, ...(constant ? [constant] : [])] };
 }
 

@@ -51,7 +51,7 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--labels <file>', 'class labels of the input images: one integer per line, or a .npy integer array')
     .option(
       '--precision <p>',
-      "the native engine's gradient passes (saliencies, grasp, jacov / epe_nas, zico, synflow): float32 (fastest) | float64 (the float64 reference's values, ~1.5x the time) | auto: float64 for an ONNX model, float32 for a space's networks",
+      "the native engine's gradient passes (saliencies, grasp, jacov / epe_nas, zico, synflow): float32 (fastest) | float64 (the float64 reference's values; 1.1-3x the time on models, 5-6x on NB201's networks) | auto: float64 for an ONNX model, float32 for a space's networks",
       'auto',
     );
 }

@@ -46,8 +46,8 @@ export interface ProxyRunOptions {
   readonly modules?: readonly number[];
   /**
    * The native engine's gradient passes ({@link FLOAT64_GROUPS}): `float32` (default; the fastest) or `float64`
-   * (native/f64_pass.h, equal to the float64 reference, at ~1.5× the float32 pass's time). The reference engine
-   * computes everything in float64 either way.
+   * (native/f64_pass.h, equal to the float64 reference; 1.1–3× the float32 time on torchvision models, 5–6× on
+   * NB201's networks). The reference engine computes everything in float64 either way.
    */
   readonly precision?: Precision;
 }

@@ -174,6 +174,8 @@ export async function runProxyCorrelate(o: ProxyCorrelateOptions): Promise<Proxy
       seed: o.run.seed,
       inputs: o.run.images.source,
       engine: o.engine ?? 'reference',
+      // the native gradient passes' dtype (the reference engine is float64 whatever the run asks)
+      precision: (o.engine ?? 'reference') === 'reference' ? 'float64' : (o.run.precision ?? 'float32'),
     },
     values: o.items.map((it, i) => ({ arch: it.arch, truth: truth[i]!, proxies: values[i]! })),
     secondsPerArch,
