@@ -551,7 +551,8 @@ class Containers(PooledHead, nn.Module):
     """Modules inside modules, as torchvision writes them; MeCo's official hooks fire on every module, containers
     included, so an output a container shares with its last child counts twice. A Sequential stem ending in an
     nn.ReLU; a ResidualUnit (its nn.ReLU called twice, a functional addition); a strided Sequential holding a nested
-    Sequential that ends in a BN; a functional F.avg_pool2d (no module, no hook) before the pooled head."""
+    Sequential that ends in a BN; a functional F.relu and F.avg_pool2d (no modules: no hooks, nwot and MeCo skip them)
+    before the pooled head."""
 
     def __init__(self, classes=10, c=8):
         super().__init__()
@@ -567,7 +568,7 @@ class Containers(PooledHead, nn.Module):
         f0 = self.stem(x)
         f1 = self.unit(f0)
         f2 = self.down(f1)
-        return [f0, f1, f2], F.avg_pool2d(f2, 3, stride=1, padding=1)
+        return [f0, f1, f2], F.avg_pool2d(F.relu(f2), 3, stride=1, padding=1)
 
 
 class Zero(nn.Module):

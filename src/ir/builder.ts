@@ -120,10 +120,10 @@ export class GraphBuilder {
 
   /**
    * ReLU, ReLU clipped at `max` (ReLU6: 6), or leaky ReLU of negative slope `slope` (LeakyReLU(0.1): 0.1); memoised
-   * per producer, clip and slope.
+   * per producer, clip, slope and form (`functional`: an F.relu call, not a module).
    */
-  relu(x: number, max?: number, slope?: number, learned?: number): number {
-    const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}`;
+  relu(x: number, max?: number, slope?: number, learned?: number, functional?: boolean): number {
+    const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}:${functional ? 'f' : ''}`;
     const hit = this.reluOf.get(key);
     if (hit !== undefined) return hit;
     const id = this.push(
@@ -132,6 +132,7 @@ export class GraphBuilder {
         ...(max !== undefined ? { max } : {}),
         ...(slope !== undefined ? { slope } : {}),
         ...(learned !== undefined ? { learned } : {}),
+        ...(functional ? { functional: true as const } : {}),
       },
       [x],
     );

@@ -76,9 +76,12 @@ export function reluKind(n: ReluForm): 'relu' | 'relu6' | 'hardtanh' | 'clamp' |
   return n.max === 6 ? 'relu6' : 'hardtanh';
 }
 
-/** Whether NASLib's nwot hooks this ReLU node (see {@link reluKind}): its type name holds "ReLU". */
+/**
+ * Whether NASLib's nwot hooks this ReLU node (see {@link reluKind}): a module whose type name holds "ReLU", not a
+ * functional call.
+ */
 export function nwotHooked(n: IRNode): boolean {
-  const k = n.op === 'relu' ? reluKind(n) : undefined;
+  const k = n.op === 'relu' && !n.functional ? reluKind(n) : undefined;
   return k === 'relu' || k === 'relu6' || k === 'leaky';
 }
 

@@ -81,6 +81,11 @@ export interface ReluNode {
    * Conv2d / Linear weights). Only with `slope`.
    */
   readonly learned?: number;
+  /**
+   * A functional call (`F.relu`) rather than an `nn.ReLU` module, as an imported file's node scopes tell: hooks on
+   * modules do not see it, so NASLib's nwot leaves it out (SWAP still records it; docs/zero-cost-proxies.md).
+   */
+  readonly functional?: true;
 }
 export interface PoolNode {
   readonly op: 'avgpool' | 'maxpool';

@@ -44,6 +44,7 @@ import {
 import { quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
+import { functionalActivations } from './module-scopes.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -174,6 +175,8 @@ class ImportState {
   readonly graphOutputs: ReadonlySet<string>;
   /** See {@link ImportResult}'s `notes`. */
   readonly notes: string[] = [];
+  /** Names of the ReLU-family nodes that are functional calls (F.relu), from torch.onnx's node scopes. */
+  readonly functional: ReadonlySet<string>;
   private readonly consumers = new Map<string, number[]>();
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
@@ -188,6 +191,7 @@ class ImportState {
     for (const [name, t] of m.consts) this.env.set(name, { k: 'const', t });
     this.env.set(m.input.name, { k: 'ir', id: this.b.input });
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
+    this.functional = functionalActivations(nodes, (t) => m.consts.has(t));
     nodes.forEach((n, i) =>
       (n.input ?? []).forEach((x) => x && this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])),
     );
@@ -398,7 +402,7 @@ function importLeakyRelu(n: INodeProto, s: ImportState): void {
   const alpha = float32Decimal(getFloat(n, 'alpha', 0.01)); // ONNX's default, as nn.LeakyReLU's
   if (!(alpha > 0 && Number.isFinite(alpha)))
     fail(`LeakyRelu ${n.name}: negative slope ${alpha}; only a positive slope has an IR op`);
-  s.setIr(n, s.b.relu(x, undefined, alpha));
+  s.setIr(n, s.b.relu(x, undefined, alpha, undefined, s.functional.has(n.name ?? '')));
 }
 
 /**
@@ -422,7 +426,7 @@ function importPRelu(n: INodeProto, s: ImportState): void {
     fail(`PRelu ${n.name}: its ${slope.length} slopes differ (a trained nn.PReLU); only one value has an IR op`);
   if (!(alpha > 0 && Number.isFinite(alpha)))
     fail(`PRelu ${n.name}: slope ${alpha}; only a positive slope has an IR op`);
-  s.setIr(n, s.b.relu(x, undefined, alpha, slope.length));
+  s.setIr(n, s.b.relu(x, undefined, alpha, slope.length, s.functional.has(n.name ?? '')));
 }
 
 /** HardSigmoid(1/6, 1/2): PyTorch's hardsigmoid (nn.Hardsigmoid; with a Mul, nn.Hardswish). Other slopes have no IR op. */
@@ -450,7 +454,10 @@ function importClip(n: INodeProto, s: ImportState): void {
   const [hi] = s.cstValues(n, 2) ?? [Number.POSITIVE_INFINITY];
   if (lo !== 0 || !(hi! > 0))
     fail(`Clip ${n.name} to [${lo}, ${hi}]: only Clip(0, max > 0) (ReLU, ReLU6) has an IR op`);
-  s.setIr(n, s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : hi));
+  s.setIr(
+    n,
+    s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : hi, undefined, undefined, s.functional.has(n.name ?? '')),
+  );
 }
 
 function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
@@ -919,7 +926,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
     s.set(n, s.get(n, 0));
   },
   // on a global average read as a layer (a squeeze-and-excitation block's), the (N, C, 1, 1) map: 4-D, so SWAP-recorded
-  Relu: (n, s) => s.setIr(n, s.b.relu(s.irOrPooled(n, 0))),
+  Relu: (n, s) =>
+    s.setIr(n, s.b.relu(s.irOrPooled(n, 0), undefined, undefined, undefined, s.functional.has(n.name ?? ''))),
   Sigmoid: (n, s) => s.setIr(n, s.b.sigmoid(s.irOrPooled(n, 0), false)),
   HardSigmoid: importHardSigmoid,
   // opset ≥ 14 writes nn.Hardswish as one node: x · hardsigmoid(x)

@@ -131,26 +131,36 @@ function ownScopes(named: readonly string[]): string[] {
   });
 }
 
+/** The ops of the ReLU family, which NASLib's nwot hooks as modules (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU). */
+const RELU_OPS = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu']);
+
 /**
- * The Relu nodes that are functional calls (`F.relu`, `torch.relu`): torch.onnx names them in their caller's scope,
- * which holds other nodes too (its own, or its children's: torchvision's BasicConv2d returns F.relu(bn(conv(x)))),
- * where an nn.ReLU module's Relu is the only node of its scope. The official SWAP and NASLib's nwot hook nn.ReLU
- * modules only, so they do not see these; swapnas counts every Relu. 0 without scopes (a file that cannot tell).
+ * The names of the ReLU-family nodes that are functional calls (`F.relu`, `F.relu6`, `torch.relu`): torch.onnx names
+ * them in their caller's scope, which holds other nodes too (its own, or its children's: torchvision's BasicConv2d
+ * returns F.relu(bn(conv(x)))), where an nn.ReLU module's node is the only one of its scope. The official hooks on
+ * nn.ReLU modules (SWAP, NASLib's nwot) do not see them. Empty without scopes (a file that cannot tell); a wrapper
+ * module whose only node is an F.relu reads as an nn.ReLU (class names are not in the file). `isConst` names the
+ * constants and initializers: a node that reads nothing else (nn.PReLU's Unsqueeze of its slope) works on a
+ * parameter, not the data, and does not count.
  */
-export function functionalRelus(nodes: readonly NodeProto[]): number {
-  if (nodes.length === 0 || nodes.some((n) => n.opType !== 'Constant' && scopeOf(n.name) === undefined)) return 0;
-  // non-Constant nodes inside each module scope, its children's included
+export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: string) => boolean): Set<string> {
+  if (nodes.length === 0 || nodes.some((n) => n.opType !== 'Constant' && scopeOf(n.name) === undefined))
+    return new Set();
+  // nodes on the data path inside each module scope, its children's included
   const inScope = new Map<string, number>();
   for (const n of nodes)
-    if (n.opType !== 'Constant') for (const m of enclosing(scopeOf(n.name)!)) inScope.set(m, (inScope.get(m) ?? 0) + 1);
-  return nodes.filter((n) => n.opType === 'Relu' && inScope.get(scopeOf(n.name)!)! > 1).length;
+    if ((n.input ?? []).some((t) => t && !isConst(t)))
+      for (const m of enclosing(scopeOf(n.name)!)) inScope.set(m, (inScope.get(m) ?? 0) + 1);
+  return new Set(
+    nodes.filter((n) => RELU_OPS.has(n.opType ?? '') && inScope.get(scopeOf(n.name)!)! > 1).map((n) => n.name ?? ''),
+  );
 }
 
-/** The note {@link functionalRelus} gives, or undefined when there are none. */
-export function functionalReluNote(nodes: readonly NodeProto[]): string | undefined {
-  const k = functionalRelus(nodes);
+/** The note on {@link functionalActivations}, or undefined when there are none. */
+export function functionalReluNote(nodes: readonly NodeProto[], isConst: (t: string) => boolean): string | undefined {
+  const k = functionalActivations(nodes, isConst).size;
   if (k === 0) return undefined;
-  return `${k} of the model's Relu nodes are functional calls (F.relu, named in their caller's scope): the official SWAP and NASLib's nwot hook nn.ReLU modules only and would not see them; swapnas counts every ReLU`;
+  return `${k} of the model's ReLU nodes are functional calls (F.relu, named in their caller's scope), which hooks on nn.ReLU modules do not see: nwot leaves them out, as NASLib's does; SWAP counts them (the official SWAP code would see none of them)`;
 }
 
 /** Ops whose initializer inputs are a module's parameters. */

@@ -60,7 +60,7 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
   const shared = sharedWeightNote(graph?.node ?? [], initializers);
   if (shared) notes.push(shared);
-  const functional = functionalReluNote(graph?.node ?? []);
+  const functional = functionalReluNote(graph?.node ?? [], (t) => m.consts.has(t));
   if (functional) notes.push(functional);
   if (scoped?.missing.length)
     notes.push(

@@ -351,7 +351,7 @@ export async function scoreOnnxModel(
     warnings.push(`the model was exported with batch size ${modelBatch}; its batch dimension was set to ${S}`);
   }
 
-  const functional = functionalReluNote(m.model.graph?.node ?? []);
+  const functional = functionalReluNote(m.model.graph?.node ?? [], (t) => m.consts.has(t));
   if (functional) warnings.push(functional);
   const imp = importOnnxModel(m, { inputShape: shape, bn: set.bn });
   if (imp.ok) checkOnnxMemory(shape, S, imp.network, limit);
