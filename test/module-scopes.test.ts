@@ -4,6 +4,10 @@
  * check the reading of names on hand-written graphs.
  */
 import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { functionalActivations, moduleOutputs, sharedWeightNote } from '../src/onnx/module-scopes.js';
 import type { INodeProto } from '../src/onnx/proto.js';
 
@@ -159,5 +163,13 @@ describe('module outputs from torch.onnx node scopes', () => {
       node('/unit/relu_1/Relu', ['c'], ['r2']),
     ];
     expect(moduleOutputs(once, ['r2'], (t) => ({ r1: 1, c: 2, r2: 3 })[t])!.ids).toEqual([1, 2, 3, 3, 3]);
+  });
+
+  it("a file without scopes (here swapnas's own export) keeps the leaf rule, and the import says so", () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const net = b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(b.input, 4, 3)))), 2, true), { space: 't', arch: 'a' });
+    const m = onnxProxyModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 1 })), [3, 8, 8]);
+    expect(m.modules).toBeUndefined();
+    expect(m.notes.join(' ')).toMatch(/name no PyTorch module scopes/);
   });
 });

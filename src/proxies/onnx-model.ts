@@ -57,6 +57,10 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     (t) => r.padded.has(t),
   );
   const notes = [...r.notes];
+  if (!scoped && (graph?.node ?? []).length > 0)
+    notes.push(
+      "the file's nodes name no PyTorch module scopes (another exporter, or torch before 1.13): MeCo reads the leaf ops' outputs (conv, BN, ReLU, pools) and nwot every ReLU, as the official hooks do on a model of flat modules only",
+    );
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
   const shared = sharedWeightNote(graph?.node ?? [], initializers);
   if (shared) notes.push(shared);
