@@ -49,6 +49,7 @@ export function moduleOutputs(
   graphOutputs: readonly string[],
   irOf: (tensor: string) => number | undefined,
   padded: (tensor: string) => boolean = () => false,
+  isConst: (tensor: string) => boolean = () => false,
 ): ModuleOutputs | undefined {
   // torch.onnx leaves the Constants of shape arithmetic unnamed (`Constant_23`): they produce no map
   const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
@@ -56,9 +57,9 @@ export function moduleOutputs(
   const scopes = ownScopes(named as string[]);
   const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
-    for (const t of n.input ?? []) if (t) readers.set(t, [...(readers.get(t) ?? []), i]);
+    for (const t of n.input ?? []) if (t) push(readers, t, i);
   });
-  const restart = callStarts(nodes, scopes);
+  const restart = callStarts(nodes, scopes, dataPath(nodes, isConst));
   const returned = new Set(graphOutputs);
   // per module instance: the tensors leaving it, in node order (the order modules finish): read outside it, or
   // read by its own next call (a chain: `block(block(x))`)
@@ -68,7 +69,7 @@ export function moduleOutputs(
       if (!t) continue;
       for (const m of enclosing(scopes[i]!)) {
         const leaves = returned.has(t) || (readers.get(t) ?? []).some((r) => !inside(scopes[r]!, m) || restart(r, m));
-        if (leaves) exits.set(m, [...(exits.get(m) ?? []), { tensor: t, at: i }]);
+        if (leaves) push(exits, m, { tensor: t, at: i });
       }
     }
   });
@@ -86,6 +87,27 @@ export function moduleOutputs(
   return { ids: calls.map((c) => c.id), missing };
 }
 
+/** Append `v` to `map`'s list at `k` (in place: a list per key, no copies). */
+function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
+  const list = map.get(k);
+  if (list) list.push(v);
+  else map.set(k, [v]);
+}
+
+/**
+ * Which nodes work on the data: those reading a tensor that is not a constant. Constants are what `isConst` names
+ * (initializers, folded values) and what nodes reading only constants make (shape arithmetic on an unnamed
+ * Constant; nn.PReLU's Unsqueeze of its slope).
+ */
+function dataPath(nodes: readonly NodeProto[], isConst: (t: string) => boolean): boolean[] {
+  const made = new Set<string>();
+  return nodes.map((n) => {
+    const data = (n.input ?? []).some((t) => t && !isConst(t) && !made.has(t));
+    if (!data) for (const t of n.output ?? []) if (t) made.add(t);
+    return data;
+  });
+}
+
 /** A node's name as its first occurrence had it: torch.onnx suffixes a repeated name's last scope (`/a/b_1/Conv`). */
 function firstName(name: string, names: ReadonlySet<string>): string {
   const cut = name.lastIndexOf('/');
@@ -95,39 +117,57 @@ function firstName(name: string, names: ReadonlySet<string>): string {
 }
 
 /**
- * `restart(r, m)`: node r begins another call of module m — it and the node after it repeat (by name) m's first two
- * nodes, later in the graph. A tensor m's nodes make and such a node reads is the previous call's output. (One node
- * alone would not do: a module m calls twice within one call, its first, repeats it too.)
+ * `restart(r, m)`: node r begins another call of module m. A chain of calls (`block(block(x))`) shows as m's data
+ * nodes, names taken back to their first occurrence, repeating one sequence of at least two nodes end to end; r
+ * opens a repeat after the first. A tensor m makes and r reads is then the previous call's output. Anything else
+ * (a child called several times inside one call, R2U-Net's recurrent blocks) does not tile so and is one call. A
+ * container of one node called in a chain reads like a module calling its one child twice: one call.
  */
-function callStarts(nodes: readonly NodeProto[], scopes: readonly string[]): (r: number, m: string) => boolean {
+function callStarts(
+  nodes: readonly NodeProto[],
+  scopes: readonly string[],
+  data: readonly boolean[],
+): (r: number, m: string) => boolean {
   const names = new Set(nodes.map((n) => n.name ?? ''));
-  const inM = new Map<string, number[]>(); // each module's nodes, in order
-  nodes.forEach((n, i) => {
-    if (n.opType !== 'Constant') for (const m of enclosing(scopes[i]!)) inM.set(m, [...(inM.get(m) ?? []), i]);
+  const inM = new Map<string, number[]>(); // each module's data nodes, in order
+  nodes.forEach((_, i) => {
+    if (data[i]) for (const m of enclosing(scopes[i]!)) push(inM, m, i);
   });
-  const position = new Map<string, Map<number, number>>();
-  for (const [m, list] of inM) position.set(m, new Map(list.map((i, k) => [i, k])));
-  const name = (i: number) => nodes[i]!.name ?? '';
-  return (r, m) => {
-    const list = inM.get(m);
-    const k = position.get(m)?.get(r);
-    if (m === '' || !list || k === undefined || k === 0 || list.length < 2 || k + 1 >= list.length) return false;
-    return firstName(name(r), names) === name(list[0]!) && firstName(name(list[k + 1]!), names) === name(list[1]!);
-  };
+  const starts = new Map<string, Set<number>>();
+  for (const [m, list] of inM) {
+    if (m === '') continue;
+    const seq = list.map((i) => firstName(nodes[i]!.name ?? '', names));
+    const p = period(seq);
+    if (p !== undefined) starts.set(m, new Set(list.filter((_, k) => k > 0 && k % p === 0)));
+  }
+  return (r, m) => starts.get(m)?.has(r) ?? false;
+}
+
+/** The shortest p ≥ 2 that tiles `seq` with copies of its first p entries (at least two copies), if any. */
+function period(seq: readonly string[]): number | undefined {
+  for (let p = 2; 2 * p <= seq.length; p++) if (seq.length % p === 0 && seq.every((v, i) => v === seq[i % p])) return p;
+  return undefined;
 }
 
 /**
  * Node scopes with a container's repeated call folded back: torch.onnx suffixes only the last scope of a repeated
  * name, so the functional ops of a container's second call land in a scope of their own (`/shared_1/Add` beside
- * `/shared/conv_1/Conv`), which no module is. Such a scope (a suffixed twin of a container, holding no module) is
- * read as the container.
+ * `/shared/conv_1/Conv`), which no module is. Such a scope (a suffixed twin of a container that shows a repeated
+ * child, holding no module itself) is read as the container; a module really named `conv_1` beside a container
+ * `conv` whose children do not repeat stays itself.
  */
 function ownScopes(named: readonly string[]): string[] {
   const all = new Set(named.flatMap(enclosing));
-  const hasChildren = (s: string) => s !== '' && [...all].some((t) => t !== s && inside(t, s));
+  const parent = (t: string) => t.slice(0, t.lastIndexOf('/'));
+  const children = new Set([...all].filter((t) => t !== '').map(parent));
+  const twinOf = (t: string) => /^(.*)_\d+$/.exec(t)?.[1];
+  // containers with a child scope `c_k` beside `c`: a child called again
+  const repeats = new Set(
+    [...all].filter((t) => t !== '' && all.has(twinOf(t) ?? '\0') && twinOf(t) !== '').map(parent),
+  );
   return named.map((s) => {
-    const twin = /^(.*)_\d+$/.exec(s)?.[1];
-    return twin !== undefined && all.has(twin) && !hasChildren(s) && hasChildren(twin) ? twin : s;
+    const twin = twinOf(s);
+    return twin !== undefined && repeats.has(twin) && !children.has(s) ? twin : s;
   });
 }
 
@@ -141,18 +181,38 @@ const RELU_OPS = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu']);
  * nn.ReLU modules (SWAP, NASLib's nwot) do not see them. Empty without scopes (a file that cannot tell); a wrapper
  * module whose only node is an F.relu reads as an nn.ReLU (class names are not in the file). `isConst` names the
  * constants and initializers: a node that reads nothing else (nn.PReLU's Unsqueeze of its slope) works on a
- * parameter, not the data, and does not count.
+ * parameter, not the data, and does not count. A reused container's `/x_1` scope is read as `/x` (its second
+ * call's F.relu is alone there); a scope holding only ReLUs that read from outside it is a module's, called again
+ * (`relu` reused beside a module `relu_1`: torch names both calls `/relu_1`).
  */
 export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: string) => boolean): Set<string> {
-  if (nodes.length === 0 || nodes.some((n) => n.opType !== 'Constant' && scopeOf(n.name) === undefined))
-    return new Set();
-  // nodes on the data path inside each module scope, its children's included
+  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
+  if (nodes.length === 0 || named.some((s) => s === undefined)) return new Set();
+  const scopes = ownScopes(named as string[]);
+  const data = dataPath(nodes, isConst);
+  // data nodes inside each module scope, its children's included; and the scopes whose own nodes are all ReLUs
+  // reading from outside (one nn.ReLU called again beside a sibling named like its repeat: `/relu_1/Relu_1`)
   const inScope = new Map<string, number>();
-  for (const n of nodes)
-    if ((n.input ?? []).some((t) => t && !isConst(t)))
-      for (const m of enclosing(scopeOf(n.name)!)) inScope.set(m, (inScope.get(m) ?? 0) + 1);
+  const reluOnly = new Map<string, boolean>();
+  const made = new Map<string, string>();
+  nodes.forEach((n, i) => {
+    const sc = scopes[i]!;
+    if (data[i]) {
+      for (const m of enclosing(sc)) inScope.set(m, (inScope.get(m) ?? 0) + 1);
+      const relu = RELU_OPS.has(n.opType ?? '') && (n.input ?? []).every((t) => made.get(t) !== sc);
+      reluOnly.set(sc, (reluOnly.get(sc) ?? true) && relu);
+    }
+    for (const t of n.output ?? []) if (t) made.set(t, sc);
+  });
+  const parents = new Set([...inScope.keys()].filter((t) => t !== '').map((t) => t.slice(0, t.lastIndexOf('/'))));
   return new Set(
-    nodes.filter((n) => RELU_OPS.has(n.opType ?? '') && inScope.get(scopeOf(n.name)!)! > 1).map((n) => n.name ?? ''),
+    nodes
+      .filter((n, i) => {
+        const sc = scopes[i]!;
+        const module = reluOnly.get(sc) === true && !parents.has(sc) && sc !== '';
+        return RELU_OPS.has(n.opType ?? '') && inScope.get(sc)! > 1 && !module;
+      })
+      .map((n) => n.name ?? ''),
   );
 }
 

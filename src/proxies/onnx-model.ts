@@ -55,6 +55,7 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     (graph?.output ?? []).map((o) => o.name ?? ''),
     (t) => r.tensors.get(t),
     (t) => r.padded.has(t),
+    (t) => m.consts.has(t),
   );
   const notes = [...r.notes];
   if (!scoped && (graph?.node ?? []).length > 0)
