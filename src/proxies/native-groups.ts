@@ -1,8 +1,9 @@
 /**
  * The proxy groups on the C++ engine (float32 passes, and the float64 pass where float32 cannot hold the value or
- * the run asks for it, {@link NativeGroupContext.float64}; double reductions): each group makes its native passes (src/backends/native/proxy-pass.ts) and reduces them with
- * the same scoring functions the reference path uses, so the two differ only by the passes' arithmetic (checked in
- * test/proxies-native.test.ts; the float64 pass equals the reference's bit for bit, test/f64-pass.test.ts).
+ * the run asks for it, {@link NativeGroupContext.float64}; double reductions): each group makes its native passes
+ * (src/backends/native/proxy-pass.ts) and reduces them with the same scoring functions the reference path uses, so
+ * the two differ only by the passes' arithmetic (checked in test/proxies-native.test.ts; the float64 pass equals the
+ * reference's to the last bits, test/f64-pass.test.ts).
  */
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
@@ -70,12 +71,9 @@ function split<T extends Float32Array | Float64Array>(
   return out;
 }
 
-/** Whether this group's gradient passes run in float64 ({@link NativeGroupContext.float64}). */
-const inFloat64 = (c: NativeGroupContext) => c.float64;
-
 async function saliency(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
-  const f64 = inFloat64(c);
+  const f64 = c.float64;
   const labels = labelsFor(s, c.o);
   const req = { bn: s.bn, labels, wantParams: true, wantSaliency: true, ...(f64 ? { float64: true } : {}) };
   const r = await c.pass(c.inputs(s), s.batch, req);
@@ -129,7 +127,7 @@ export function withoutCancelledBiases(net: Network, packed: Float32Array, mode:
 async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
   const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
-  if (inFloat64(c)) {
+  if (c.float64) {
     const d = await c.pass(c.inputs(s), s.batch, { ...req, float64: true });
     return { float64: { grasp: graspFromWeightHv(weightedNodes(net), d.weightHv) } };
   }
@@ -139,7 +137,7 @@ async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
 
 async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
   const { s } = c;
-  if (inFloat64(c)) {
+  if (c.float64) {
     const d = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true, float64: true });
     return { float64: jacobianValues(c, d.input64, d.outputs.length / s.batch) };
   }
@@ -209,7 +207,7 @@ function jacobianValues(c: NativeGroupContext, rows: Float64Array, classes: numb
 async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s, o } = c;
   const scale = scaleBeforeBn(net);
-  const f64 = inFloat64(c) || scale !== undefined;
+  const f64 = c.float64 || scale !== undefined;
   const packed = f64 ? undefined : withoutCancelledBiases(net, c.packed, 'train');
   const grads = await Promise.all(
     [0, 1].map(async (k) => {
@@ -381,7 +379,7 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass
   const blockScale =
-    !inFloat64(c) && (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !breaksScaling(net);
+    !c.float64 && (s.bn === 'identity' || !net.nodes.some((n) => n.op === 'bn')) && !breaksScaling(net);
   const abs = blockScale ? c.packed.slice() : c.packed64().slice();
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));

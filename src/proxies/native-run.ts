@@ -1,12 +1,12 @@
 /**
  * The proxy suite on the C++ engine: the same protocols, inputs and scoring as {@link runProxies} (the reference,
  * which stays the definition), with every pass made by the addon in float32, or for the gradient groups in float64
- * under `precision: 'float64'` (FLOAT64_GROUPS; the addon's float64 pass equals the reference). Passes of one network's groups and of
- * several networks run concurrently, `threads` at a time (one addon thread each; a pass that starts with no other
- * waiting takes every free thread); a network's passes on the same
- * parameters and inputs share one forward pass (native-coalesce.ts). Groups without a native form —
- * or whose float32 value would not be faithful (synflow when its float32 value nears the end of float32 range) — run on the reference
- * engine, and each such value's settings say so (`engine: 'reference'`, `routed`: why).
+ * under `precision: 'float64'` (FLOAT64_GROUPS; the addon's float64 pass equals the reference). Passes of one
+ * network's groups and of several networks run concurrently, `threads` at a time (one addon thread each; a pass
+ * that starts with no other waiting takes every free thread); a network's passes on the same parameters and inputs
+ * share one forward pass (native-coalesce.ts). Groups without a native form — or whose float32 value would not be
+ * faithful (synflow when its float32 value nears the end of float32 range) — run on the reference engine, and each
+ * such value's settings say so (`engine: 'reference'`, `routed`: why).
  */
 import { availableParallelism } from 'node:os';
 import { packParams } from '../backends/native/grad.js';
