@@ -229,7 +229,8 @@ const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'P
 /**
  * The note for a model that uses one parameter tensor in several places (a module called more than once, weights
  * tied by hand), or undefined. PyTorch sums every use's gradient into the one tensor; swapnas imports each use as a
- * layer of its own, so the gradient proxies (grad_norm, snip, grasp, zico, fisher's layers) score the uses apart.
+ * layer of its own, so the gradient proxies (grad_norm, snip, grasp, zico, fisher's layers) score the uses apart,
+ * and the parameter count counts each use.
  */
 export function sharedWeightNote(nodes: readonly NodeProto[], initializers: ReadonlySet<string>): string | undefined {
   const uses = new Map<string, number>();
@@ -239,5 +240,5 @@ export function sharedWeightNote(nodes: readonly NodeProto[], initializers: Read
       for (const t of (n.input ?? []).slice(1, 3)) if (t && initializers.has(t)) uses.set(t, (uses.get(t) ?? 0) + 1);
   const shared = [...uses].filter(([, k]) => k > 1).map(([t]) => t);
   if (shared.length === 0) return undefined;
-  return `${shared.length} parameter tensor${shared.length === 1 ? ' is' : 's are'} used more than once (${shared.slice(0, 3).join(', ').slice(0, 120)}: a module called twice?): PyTorch sums the uses' gradients into one tensor; swapnas scores each use as a layer of its own, so grad_norm, snip, grasp, zico and fisher differ from the official values`;
+  return `${shared.length} parameter tensor${shared.length === 1 ? ' is' : 's are'} used more than once (${shared.slice(0, 3).join(', ').slice(0, 120)}: a module called twice?): PyTorch sums the uses' gradients into one tensor and counts it once; swapnas scores each use as a layer of its own, so grad_norm, snip, grasp, zico, fisher and l2_norm differ from the official values, and params (reg-SWAP's Θ too) counts every use`;
 }
