@@ -78,32 +78,6 @@ Vec softmaxTangent(const Vec& z, const Vec& rz, int S) {
   return out;
 }
 
-// The linear layer's VJP in the reference's loop (linearBackward): dx += w * dy when w is given, dw += x * dy when x
-// is given, per sample, output and input feature. dx and dw start at 0.
-void linearVjp(const Node& n, const Vec& dy, int S, const double* w, const double* x, double* dx, double* dw) {
-  const size_t fin = static_cast<size_t>(n.fin);
-  for (int s = 0; s < S; ++s)
-    for (int o = 0; o < n.fout; ++o) {
-      const double d = dy[static_cast<size_t>(s) * n.fout + o];
-      for (size_t k = 0; k < fin; ++k) {
-        if (dx) dx[s * fin + k] += w[o * fin + k] * d;
-        if (dw) dw[o * fin + k] += x[s * fin + k] * d;
-      }
-    }
-}
-
-// y = W x without bias for S flat samples (linearInto with no bias: each sum starts at 0).
-Vec linearApply(const Node& n, const double* w, const Vec& x, int S) {
-  Vec y(static_cast<size_t>(S) * n.fout);
-  for (int s = 0; s < S; ++s)
-    for (int o = 0; o < n.fout; ++o) {
-      double sum = 0;
-      for (int k = 0; k < n.fin; ++k) sum += w[static_cast<size_t>(o) * n.fin + k] * x[static_cast<size_t>(s) * n.fin + k];
-      y[static_cast<size_t>(s) * n.fout + o] = sum;
-    }
-  return y;
-}
-
 }  // namespace
 
 void Pass::hessianVector(Float64Result& r) {
@@ -281,8 +255,8 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
     }
     case Op::Linear: {
       Vec u;
-      if (!rin.empty()) u = linearApply(n, param(i), rin, S_);
-      t = plus(std::move(u), linearApply(n, V + offsets_[i], out_[static_cast<size_t>(j0)], S_));
+      if (!rin.empty()) u = linearApply(n, param(i), nullptr, rin.data(), S_);
+      t = plus(std::move(u), linearApply(n, V + offsets_[i], nullptr, out_[static_cast<size_t>(j0)].data(), S_));
       break;
     }
   }

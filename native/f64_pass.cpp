@@ -239,13 +239,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       break;
     }
     case Op::Linear:
-      y.resize(count);
-      for (int s = 0; s < S_; ++s)
-        for (int o = 0; o < n.fout; ++o) {
-          double sum = n.bias ? p[static_cast<size_t>(n.fin) * n.fout + o] : 0.0;
-          for (int k = 0; k < n.fin; ++k) sum += p[static_cast<size_t>(o) * n.fin + k] * (*x)[static_cast<size_t>(s) * n.fin + k];
-          y[static_cast<size_t>(s) * n.fout + o] = sum;
-        }
+      y = linearApply(n, p, n.bias ? p + static_cast<size_t>(n.fin) * n.fout : nullptr, x->data(), S_);
       break;
   }
 }
@@ -501,20 +495,10 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       break;
     }
     case Op::Linear: {
-      const Vec& x = out_[static_cast<size_t>(j0)];
       const bool needDx = flows(j0);
       if (needDx) dx.assign(static_cast<size_t>(S_) * n.fin, 0.0);
-      for (int s = 0; s < S_; ++s)
-        for (int o = 0; o < n.fout; ++o) {
-          const double d = dy[static_cast<size_t>(s) * n.fout + o];
-          const double* w = p + static_cast<size_t>(o) * n.fin;
-          if (needDx)
-            for (int k = 0; k < n.fin; ++k) dx[static_cast<size_t>(s) * n.fin + k] += w[k] * d;
-          if (!wantParams_) continue;
-          const double* xs = x.data() + static_cast<size_t>(s) * n.fin;
-          double* gw = pgrad + static_cast<size_t>(o) * n.fin;
-          for (int k = 0; k < n.fin; ++k) gw[k] += xs[k] * d;
-        }
+      const double* x = out_[static_cast<size_t>(j0)].data();
+      linearVjp(n, dy, S_, p, x, needDx ? dx.data() : nullptr, wantParams_ ? pgrad : nullptr);
       if (wantParams_ && n.bias) channelSums(dy, S_, n.fout, 1, pgrad + static_cast<size_t>(n.fin) * n.fout);
       break;
     }

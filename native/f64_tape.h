@@ -18,6 +18,33 @@ namespace swapnas::f64 {
 
 using Vec = std::vector<double>;
 
+// The linear layer's VJP in the reference's loop (linearBackward): dx += w * dy when dx is given, dw += x * dy when
+// dw is given, per sample, output and input feature (each element's sum in that order). The backward pass and the
+// R-operator both run it.
+inline void linearVjp(const Node& n, const Vec& dy, int S, const double* w, const double* x, double* dx, double* dw) {
+  const size_t fin = static_cast<size_t>(n.fin);
+  for (int s = 0; s < S; ++s)
+    for (int o = 0; o < n.fout; ++o) {
+      const double d = dy[static_cast<size_t>(s) * n.fout + o];
+      for (size_t k = 0; k < fin; ++k) {
+        if (dx) dx[s * fin + k] += w[o * fin + k] * d;
+        if (dw) dw[o * fin + k] += x[s * fin + k] * d;
+      }
+    }
+}
+
+// y = W x (+ bias when given: each sum starts at it, as the reference's linearInto) for S flat samples.
+inline Vec linearApply(const Node& n, const double* w, const double* bias, const double* x, int S) {
+  Vec y(static_cast<size_t>(S) * n.fout);
+  for (int s = 0; s < S; ++s)
+    for (int o = 0; o < n.fout; ++o) {
+      double sum = bias ? bias[o] : 0.0;
+      for (int k = 0; k < n.fin; ++k) sum += w[static_cast<size_t>(o) * n.fin + k] * x[static_cast<size_t>(s) * n.fin + k];
+      y[static_cast<size_t>(s) * n.fout + o] = sum;
+    }
+  return y;
+}
+
 // What a BN node keeps for its backward pass.
 struct BnRecord {
   Vec xhat, inv;

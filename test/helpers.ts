@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
-import { type decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { type decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Rows of the shipped NB201 table (data/nb201.csv) as objects of strings. */
@@ -107,4 +107,17 @@ export function officialFixtureValues(e: any): Record<string, number | string | 
     synflow: e.zc.synflow,
     synflow_bn: e.zc.synflow_bn,
   };
+}
+
+/**
+ * An ONNX node named as torch.onnx names it (`/scope/…/Op`, a repeat suffixed `Op_1`), for the module-scope tests;
+ * its op type is the name's last part without the suffix unless given.
+ */
+export function scopedNode(
+  name: string,
+  input: string[],
+  output: string[],
+  opType = name.split('/').at(-1)!.replace(/_\d+$/, ''),
+): INodeProto {
+  return { name, input, output, opType };
 }

@@ -5,20 +5,10 @@
  * calls (MeCo: `named_modules()` forward hooks, root included; NASLib nwot: modules whose type name holds "ReLU").
  */
 import { describe, expect, it } from 'vitest';
+import { scopedNode } from './helpers.js';
 import { functionalActivations, moduleOutputs } from '../src/onnx/module-scopes.js';
-import type { INodeProto } from '../src/onnx/proto.js';
 
-const node = (
-  name: string,
-  input: string[],
-  output: string[],
-  opType = name.split('/').at(-1)!.replace(/_\d+$/, ''),
-): INodeProto => ({
-  name,
-  input,
-  output,
-  opType,
-});
+const node = scopedNode;
 const idsOf = (outs: string[]) => (t: string) => (outs.includes(t) ? outs.indexOf(t) + 1 : undefined);
 
 describe('a child called several times inside one call does not split the call', () => {

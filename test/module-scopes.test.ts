@@ -4,19 +4,15 @@
  * check the reading of names on hand-written graphs.
  */
 import { describe, expect, it } from 'vitest';
+import type { INodeProto } from '../src/onnx/proto.js';
+import { scopedNode } from './helpers.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { functionalActivations, moduleOutputs, sharedWeightNote } from '../src/onnx/module-scopes.js';
-import type { INodeProto } from '../src/onnx/proto.js';
 
-const node = (name: string, input: string[], output: string[], opType = name.split('/').at(-1)!): INodeProto => ({
-  name,
-  input,
-  output,
-  opType,
-});
+const node = scopedNode;
 
 /** A BasicBlock-like graph: a Sequential stem ending in a ReLU, a block reusing its ReLU, a functional add. */
 function graph(): INodeProto[] {

@@ -26,6 +26,19 @@ function enclosing(scope: string): string[] {
   return out;
 }
 
+/** The scope a module scope sits in (`''`: the root). */
+const parentOf = (scope: string) => scope.slice(0, scope.lastIndexOf('/'));
+
+/**
+ * Each node's module scope, a reused container's suffixed twin folded back ({@link ownScopes}), or undefined when
+ * the nodes carry no torch.onnx scopes (every node but an unnamed Constant of shape arithmetic must be named `/…`).
+ */
+function nodeScopes(nodes: readonly NodeProto[]): string[] | undefined {
+  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
+  if (nodes.length === 0 || named.some((s) => s === undefined)) return undefined;
+  return ownScopes(named as string[]);
+}
+
 /** Whether a node of scope `inner` is inside module `outer`. */
 const inside = (inner: string, outer: string) => outer === '' || inner === outer || inner.startsWith(`${outer}/`);
 
@@ -51,10 +64,8 @@ export function moduleOutputs(
   padded: (tensor: string) => boolean = () => false,
   isConst: (tensor: string) => boolean = () => false,
 ): ModuleOutputs | undefined {
-  // torch.onnx leaves the Constants of shape arithmetic unnamed (`Constant_23`): they produce no map
-  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
-  if (nodes.length === 0 || named.some((s) => s === undefined)) return undefined;
-  const scopes = ownScopes(named as string[]);
+  const scopes = nodeScopes(nodes);
+  if (!scopes) return undefined;
   const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
     for (const t of n.input ?? []) if (t) push(readers, t, i);
@@ -79,8 +90,11 @@ export function moduleOutputs(
     // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
     // many calls of it (torch.onnx names a container's second call like its first: `/block`, its children
     // `/block/block.0_1`), each hooked once
-    const ir = out.filter((e) => irOf(e.tensor) !== undefined);
-    for (const e of ir) calls.push({ id: irOf(e.tensor)!, at: e.at });
+    const ir = out.flatMap((e) => {
+      const id = irOf(e.tensor);
+      return id === undefined ? [] : [{ id, at: e.at }];
+    });
+    calls.push(...ir);
     if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
   }
   calls.sort((a, b) => a.at - b.at);
@@ -158,12 +172,11 @@ function period(seq: readonly string[]): number | undefined {
  */
 function ownScopes(named: readonly string[]): string[] {
   const all = new Set(named.flatMap(enclosing));
-  const parent = (t: string) => t.slice(0, t.lastIndexOf('/'));
-  const children = new Set([...all].filter((t) => t !== '').map(parent));
+  const children = new Set([...all].filter((t) => t !== '').map(parentOf));
   const twinOf = (t: string) => /^(.*)_\d+$/.exec(t)?.[1];
   // containers with a child scope `c_k` beside `c`: a child called again
   const repeats = new Set(
-    [...all].filter((t) => t !== '' && all.has(twinOf(t) ?? '\0') && twinOf(t) !== '').map(parent),
+    [...all].filter((t) => t !== '' && all.has(twinOf(t) ?? '\0') && twinOf(t) !== '').map(parentOf),
   );
   return named.map((s) => {
     const twin = twinOf(s);
@@ -186,9 +199,8 @@ const RELU_OPS = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu']);
  * (`relu` reused beside a module `relu_1`: torch names both calls `/relu_1`).
  */
 export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: string) => boolean): Set<string> {
-  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
-  if (nodes.length === 0 || named.some((s) => s === undefined)) return new Set();
-  const scopes = ownScopes(named as string[]);
+  const scopes = nodeScopes(nodes);
+  if (!scopes) return new Set();
   const data = dataPath(nodes, isConst);
   // data nodes inside each module scope, its children's included; and the scopes whose own nodes are all ReLUs
   // reading from outside (one nn.ReLU called again beside a sibling named like its repeat: `/relu_1/Relu_1`)
@@ -204,7 +216,7 @@ export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: 
     }
     for (const t of n.output ?? []) if (t) made.set(t, sc);
   });
-  const parents = new Set([...inScope.keys()].filter((t) => t !== '').map((t) => t.slice(0, t.lastIndexOf('/'))));
+  const parents = new Set([...inScope.keys()].filter((t) => t !== '').map(parentOf));
   return new Set(
     nodes
       .filter((n, i) => {
