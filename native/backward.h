@@ -1,4 +1,6 @@
 #pragma once
+
+#include <algorithm>
 // Reverse mode on the CPU: one forward pass with explicit parameters that keeps only what the backward pass needs
 // (ReLU outputs, BN x-hat and 1/sigma, max-pool argmaxes, conv/linear inputs when weight gradients are wanted),
 // then one backward pass from the mean cross-entropy (integer labels) or from an all-ones output cotangent
@@ -40,6 +42,28 @@ inline BnMode bnModeOf(const Node& n, BnMode m) { return m == BnMode::Eval && n.
 // (running statistics get 0).
 std::vector<size_t> packedParamOffsets(const Net& net);
 
+// Values in node n's weight tensor (conv / linear; 0 elsewhere): the start of its packed block.
+size_t weightCount(const Node& n);
+
+// The packed direction V (layout `off`) as a direction on the network's weight TENSORS: `tied` holds (node, first use)
+// pairs of conv / linear weights several nodes share (a module called twice), and every use's weight slice becomes
+// the sum of the uses' slices, first use first, then the pairs in order. The uses' H V then sum to the tied tensor's.
+template <typename T>
+std::vector<T> tiedDirection(const T* V, const std::vector<size_t>& off, const Net& net, const std::vector<int32_t>& tied) {
+  std::vector<T> out(V, V + off.back());
+  std::vector<std::vector<int32_t>> users(net.nodes.size());
+  for (size_t p = 0; p + 1 < tied.size(); p += 2) users[static_cast<size_t>(tied[p + 1])].push_back(tied[p]);
+  for (size_t first = 0; first < users.size(); ++first) {
+    if (users[first].empty()) continue;
+    const size_t w = weightCount(net.nodes[first]);
+    T* sum = out.data() + off[first];
+    for (int32_t u : users[first])
+      for (size_t k = 0; k < w; ++k) sum[k] += V[off[static_cast<size_t>(u)] + k];
+    for (int32_t u : users[first]) std::copy(sum, sum + w, out.data() + off[static_cast<size_t>(u)]);
+  }
+  return out;
+}
+
 // One extra backward pass over the same forward pass (GradRequest::passes): the cotangent `seed` (S x numel of
 // `seedNode`) is propagated down; the total cotangent arriving at `readNode` (when >= 0) is returned, and so are the
 // per-sample terms of GradRequest::scalars. AZ-NAS seeds block outputs and reads block inputs; VKDNW seeds one
@@ -61,6 +85,8 @@ struct GradRequest {
   // GraSP's <W, H g> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the conv/linear weights and
   // g their gradient (needs labels and wantParams; GradResult::weightHv).
   bool wantHvp = false;
+  // With wantHvp: (node, first use) pairs of conv / linear weights several nodes share (tiedDirection).
+  const std::vector<int32_t>* tiedWeights = nullptr;
   // Nodes whose forward outputs are returned (in this order), e.g. feature maps for forward-only proxies.
   const int32_t* keepNodes = nullptr;
   size_t keepCount = 0;

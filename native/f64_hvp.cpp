@@ -89,7 +89,9 @@ void Pass::hessianVector(Float64Result& r) {
       dyKeep_[i].assign(static_cast<size_t>(S_) * net_.nodes[i].numel(), 0.0);
       hold(dyKeep_[i]);
     }
-  const double* V = r.params.data();  // the direction: the weight gradient (its bias and BN entries are never read)
+  // the direction: the weight gradient, summed over the uses of a shared weight (its bias and BN entries are never read)
+  const Vec tiedV = tied_ && !tied_->empty() ? tiedDirection(r.params.data(), offsets_, net_, *tied_) : Vec();
+  const double* V = tiedV.empty() ? r.params.data() : tiedV.data();
   std::vector<Vec> rx = tangentForward(V);
   // R-cotangents flow only through nodes that are, or depend on, a conv/linear node: below the first of them, nothing
   // they carry can reach a weight. The pass's vjp and accumulate read this flow.

@@ -103,6 +103,7 @@ Pass::Pass(const Net& net, const double* params, int S, const Float64Request& re
       wantInput_(req.input),
       wantSaliency_(req.saliency),
       wantHvp_(req.hvp),
+      tied_(req.tiedWeights),
       labels_(req.labels),
       split_(split),
       cancel_(cancel),

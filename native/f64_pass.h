@@ -31,6 +31,8 @@ struct Float64Request {
   // <W, (H g)_W> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the conv/linear weights and g
   // their gradient (GraSP; GradRequest::wantHvp): needs labels and params. f64_hvp.cpp, the reference's hvp.ts
   bool hvp = false;
+  // with hvp: (node, first use) pairs of conv / linear weights several nodes share (tiedDirection in backward.h)
+  const std::vector<int32_t>* tiedWeights = nullptr;
 };
 
 struct Float64Result {

@@ -37,6 +37,18 @@ void checkPasses(const GradJob& job, const Net& net, size_t i) {
   }
 }
 
+// Each tied pair names a later conv / linear node and an earlier one with a weight of the same size.
+void checkTies(const GradJob& job, const Net& net, size_t i) {
+  for (size_t p = 0; p + 1 < job.tiedWeights.size(); p += 2) {
+    const int32_t node = job.tiedWeights[p], first = job.tiedWeights[p + 1];
+    const auto n = static_cast<int32_t>(net.nodes.size());
+    if (first < 0 || node <= first || node >= n || weightCount(net.nodes[static_cast<size_t>(first)]) == 0 ||
+        weightCount(net.nodes[static_cast<size_t>(node)]) != weightCount(net.nodes[static_cast<size_t>(first)]))
+      fail("network " + std::to_string(i) + ": tied weight pair (" + std::to_string(node) + ", " + std::to_string(first) +
+           ") does not name a later node sharing an earlier conv / linear weight of its size");
+  }
+}
+
 // Parses every network (parseJobNets) and checks its parameter range against the packed layout, its kept nodes, passes
 // and scalars, and the labels against its output.
 std::vector<Net> parseGradJob(const GradJob& job) {
@@ -56,6 +68,7 @@ std::vector<Net> parseGradJob(const GradJob& job) {
           fail("network " + std::to_string(i) + ": kept node " + std::to_string(job.keepNodes[static_cast<size_t>(k)]) + " does not exist");
     }
     checkPasses(job, net, i);
+    checkTies(job, net, i);
     const size_t K = net.nodes[static_cast<size_t>(net.output)].numel();
     for (int32_t y : job.labels)
       if (y < 0 || static_cast<size_t>(y) >= K) fail("network " + std::to_string(i) + ": label " + std::to_string(y) + " is outside its outputs");
@@ -88,6 +101,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantInput = job_.wantInput;
   req.wantSaliency = job_.wantSaliency;
   req.wantHvp = job_.wantHvp;
+  req.tiedWeights = &job_.tiedWeights;
   req.wantBnVar = job_.wantBnVar;
   req.wantNwot = job_.wantNwot;
   req.blockScale = job_.blockScale;
@@ -151,6 +165,7 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
         Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.wantSaliency,
                            job_.labels.empty() ? nullptr : job_.labels.data()};
         req.hvp = job_.wantHvp;  // readGradJob has checked it has labels and wantParams
+        req.tiedWeights = &job_.tiedWeights;
         Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
@@ -274,6 +289,11 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantSaliency = boolField(job, "wantSaliency", false);
   j.wantHvp = boolField(job, "wantHvp", false);
   if (j.wantHvp && (labels.ElementLength() == 0 || !j.wantParams)) fail("job.wantHvp needs labels and wantParams");
+  if (!job.Get("tiedWeights").IsUndefined()) {
+    auto t = typedArg<Napi::Int32Array>(job.Get("tiedWeights"), napi_int32_array, "job.tiedWeights", "Int32Array");
+    if (!j.wantHvp || t.ElementLength() % 2 != 0) fail("job.tiedWeights holds (node, first use) pairs, with wantHvp");
+    j.tiedWeights.assign(t.Data(), t.Data() + t.ElementLength());
+  }
   if (!job.Get("keepNodes").IsUndefined()) {
     auto kn = typedArg<Napi::Int32Array>(job.Get("keepNodes"), napi_int32_array, "job.keepNodes", "Int32Array");
     auto ko = typedArg<Napi::Int32Array>(job.Get("keepOffsets"), napi_int32_array, "job.keepOffsets", "Int32Array");

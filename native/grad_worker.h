@@ -27,6 +27,7 @@ struct GradJob : JobInputs {
   bool wantInput = false;
   bool wantSaliency = false;
   bool wantHvp = false;
+  std::vector<int32_t> tiedWeights;  // (node, first use) pairs, for every network (GradRequest::tiedWeights)
   std::vector<int32_t> keepNodes;
   std::vector<int32_t> keepOffsets;
   std::vector<int32_t> keepModes;  // per kept node (KeepReduce), parallel to keepNodes; empty: all None

@@ -76,7 +76,10 @@ double dot(const float* a, const float* b, size_t n) {
 
 void GradExecutor::hessianVector(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
   const size_t N = net.nodes.size();
-  const float* V = r.params.data();  // the direction: the weight gradient (biases, BN entries are never read)
+  // the direction: the weight gradient, summed over the uses of a shared weight (biases, BN entries are never read)
+  const std::vector<float> tiedV =
+      req.tiedWeights && !req.tiedWeights->empty() ? tiedDirection(r.params.data(), offsets_, net, *req.tiedWeights) : std::vector<float>();
+  const float* V = tiedV.empty() ? r.params.data() : tiedV.data();
   std::vector<uint8_t> eval(N, 0), needR(N, 0);
   eval[static_cast<size_t>(net.output)] = 1;
   for (size_t i = N; i-- > 0;)

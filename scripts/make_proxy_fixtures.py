@@ -571,6 +571,32 @@ class Containers(PooledHead, nn.Module):
         return [f0, f1, f2], F.avg_pool2d(F.relu(f2), 3, stride=1, padding=1)
 
 
+class Tied(PooledHead, nn.Module):
+    """Modules called more than once, so that one parameter tensor has several uses: PyTorch sums the uses' gradients
+    into it and counts it once. A conv-BN-ReLU Sequential applied twice in a chain (conv, BN γ/β tied), a biased 1x1
+    conv applied to two branches that are then added, and a strided conv reused on the pooled map's two halves'
+    sum; the head is a plain global pool and Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.block = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.mix = nn.Conv2d(c, c, 1, bias=True)
+        self.pool = nn.AvgPool2d(3, 1, 1)
+        self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(2 * c)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        f1 = self.block(self.block(f0))
+        f1 = self.mix(f1) + self.mix(self.pool(f0))
+        f2 = self.relu(self.down_bn(self.down(f1)))
+        return [f0, f1, f2], f2
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -834,10 +860,11 @@ def loader(x, y):
 def or_error(fn):
     """The official value, or {"error": message} where the official code raises (PyTorch refuses a train-mode
     BatchNorm of one value per channel: synflow_bn's and MeCo's one-sample batch on a BatchNorm1d; torch 1.13 has
-    no second derivative of hardsigmoid / hardswish, which GraSP's Hessian-vector product needs)."""
+    no second derivative of hardsigmoid / hardswish, which GraSP's Hessian-vector product needs; fisher's backward
+    hook deletes the activation its forward hook kept, so a module called twice finds none the second time)."""
     try:
         return fn()
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, RuntimeError, AttributeError) as e:
         return {"error": str(e)}
 
 
@@ -967,6 +994,8 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     e = {"classes": classes, "onnx": export(net, f"{name}.onnx", x), "inputs": save_npy(f"{name}-x.npy", x),
          "labels": save_npy(f"{name}-y.npy", y), "inputs2": save_npy(f"{name}-x2.npy", x2),
          "labels2": save_npy(f"{name}-y2.npy", y2), "meco_input": save_npy(f"{name}-meco.npy", x[:1])}
+    # PyTorch's parameter count (a tensor several modules share counts once)
+    e["torch_params"] = sum(p.numel() for p in net.parameters())
     e["zc"] = run_zc(off, net, x, y, classes)
     e["naslib"] = run_naslib(off, net, x, y, classes)
     e["zico"] = run_zico(off, net, [(x, y), (x2, y2)])
@@ -1007,7 +1036,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1045,6 +1074,7 @@ def main():
         "samepad": seeded("samepad", SamePad, 12, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
         "prelu": seeded("prelu", PReluNet, 13, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "containers": seeded("containers", Containers, 14, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
+        "tied": seeded("tied", Tied, 15, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

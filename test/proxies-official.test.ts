@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../src/data/npy-array.js';
+import { countParams } from '../src/ir/analysis.js';
 import { numel } from '../src/ir/ops.js';
 import type { Shape3 } from '../src/ir/types.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
@@ -57,7 +58,10 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(s.grad_norm, e.zc.grad_norm);
     close(s.snip, e.zc.snip);
     close(s.plain, e.zc.plain);
-    close(s.fisher, e.zc.fisher);
+    if (e.zc.fisher.error === undefined) return close(s.fisher, e.zc.fisher);
+    // a module called twice: the official hooks keep one activation per module, and the second backward finds none
+    expect(e.zc.fisher.error).toMatch(/has no attribute 'act'/);
+    expect(s.fisher).toMatchObject({ value: null, reason: expect.stringMatching(/called more than once/) });
   });
 
   it('grasp (ZC): Σ −W ⊙ Hg with the exact Hessian-vector product', () => {
@@ -99,6 +103,10 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     close(epeNasScore(rows, y, outputs), e.naslib.epe_nas);
   });
 
+  it("params: PyTorch's parameter count (a tensor several modules share counts once)", () => {
+    expect(countParams(net)).toBe(e.torch_params);
+  });
+
   it('l2_norm and nwot (NASLib)', () => {
     close(l2Norm(net, params), e.naslib.l2_norm);
     close(nwotF64(net, params, x.data, B), e.naslib.nwot);
@@ -118,7 +126,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     // without the scopes (another exporter), the leaf ops PyTorch implements as modules: equal on networks of flat
     // modules, short of the official value where a container's output counts again
     const leaf = meco(net, params, one.data, 1);
-    if (name === 'containers') expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));
+    if (name === 'containers' || name === 'tied')
+      expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));
     else close(leaf, e.meco);
   });
 

@@ -3,6 +3,8 @@ import type { Network } from '../ir/types.js';
 import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
 
+const KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
+
 /**
  * The weights every forward-scoring backend uses, as explicit parameters: conv/linear weights N(0,1) from the
  * shared PRNG (`init/prng.ts`, float32 values widened exactly), biases 0, BN γ = 1, β = 0, running mean 0 and
@@ -23,37 +25,89 @@ export function paramsWith(
   net: Network,
   make: (node: number, kind: 'weight' | 'bias', length: number) => Float64Array,
 ): NetParams {
-  return net.nodes.map((n): NodeParams | undefined => {
-    switch (n.op) {
-      case 'conv': {
-        const weight = make(n.id, 'weight', n.cout * (n.cin / n.groups) * convTaps(n));
-        return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.cout) } : {}) };
+  return withTies(
+    net,
+    net.nodes.map((n): NodeParams | undefined => {
+      switch (n.op) {
+        case 'conv': {
+          const weight = make(n.id, 'weight', n.cout * (n.cin / n.groups) * convTaps(n));
+          return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.cout) } : {}) };
+        }
+        case 'linear': {
+          const weight = make(n.id, 'weight', n.fout * n.fin);
+          return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.fout) } : {}) };
+        }
+        case 'bn': {
+          const c = n.shape[0];
+          const stats = { runningMean: new Float64Array(c), runningVar: new Float64Array(c).fill(1) };
+          return n.affine ? { gamma: new Float64Array(c).fill(1), beta: new Float64Array(c), ...stats } : stats;
+        }
+        default:
+          return undefined;
       }
-      case 'linear': {
-        const weight = make(n.id, 'weight', n.fout * n.fin);
-        return { weight, ...(n.bias ? { bias: make(n.id, 'bias', n.fout) } : {}) };
-      }
-      case 'bn': {
-        const c = n.shape[0];
-        const stats = { runningMean: new Float64Array(c), runningVar: new Float64Array(c).fill(1) };
-        return n.affine ? { gamma: new Float64Array(c).fill(1), beta: new Float64Array(c), ...stats } : stats;
-      }
-      default:
-        return undefined;
-    }
-  });
+    }),
+  );
 }
 
-const KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
+/**
+ * `params` with each tied tensor (`net.tied`) replaced by its first use's, so that a module called twice holds one
+ * tensor, as in PyTorch (a fresh initialisation draws it once, under the first use's node id).
+ */
+function withTies(net: Network, params: (NodeParams | undefined)[]): NetParams {
+  for (const t of net.tied ?? []) params[t.node] = { ...params[t.node], [t.kind]: params[t.of]![t.kind] };
+  return params;
+}
+
+/** Every use of each tensor that has several (`net.tied`): its first use's node id → all users, first use first. */
+export function tensorUses(net: Network, kind: ParamKind): Map<number, number[]> {
+  const uses = new Map<number, number[]>();
+  for (const t of net.tied ?? []) if (t.kind === kind) uses.set(t.of, [...(uses.get(t.of) ?? [t.of]), t.node]);
+  return uses;
+}
+
+/** The elementwise sum of the defined tensors of `parts`, in order (undefined when none is). */
+export function sumOf(parts: readonly (Float64Array | undefined)[]): Float64Array | undefined {
+  const defined = parts.filter((g) => g !== undefined);
+  if (defined.length === 0) return undefined;
+  const sum = defined[0]!.slice();
+  for (const g of defined.slice(1)) for (let i = 0; i < sum.length; i++) sum[i]! += g[i]!;
+  return sum;
+}
+
+/** Whether tensor `kind` of `node` is a later use of an earlier node's tensor (it is scored there). */
+export function isTiedUse(net: Network, node: number, kind: ParamKind): boolean {
+  return (net.tied ?? []).some((t) => t.node === node && t.kind === kind);
+}
+
+/**
+ * Per-use gradients (an engine's: one tensor per node) as PyTorch accumulates them: each tied tensor's gradient is
+ * the sum over its uses, held by its first use, and the later uses hold none. `grads` itself when nothing is tied.
+ */
+export function tieGrads<T extends NetParams | undefined>(net: Network, grads: T): T {
+  if (!grads || !net.tied?.length) return grads;
+  const out = grads.map((p) => (p ? { ...p } : undefined)) as (
+    | { -readonly [K in keyof NodeParams]: NodeParams[K] }
+    | undefined
+  )[];
+  for (const kind of KINDS)
+    for (const [first, users] of tensorUses(net, kind)) {
+      const sum = sumOf(users.map((u) => grads[u]?.[kind]));
+      if (!sum) continue;
+      out[first] = { ...out[first], [kind]: sum };
+      for (const u of users.slice(1)) if (out[u]) delete out[u]![kind];
+    }
+  return out as unknown as T;
+}
 
 /**
  * The trainable tensors of `params` in IR node order and, within a node, PyTorch's order (weight, bias for
- * conv/linear; γ, β for BN). For networks built in module order this is `named_parameters()` order.
+ * conv/linear; γ, β for BN). For networks built in module order this is `named_parameters()` order. With `net`, a
+ * tensor several nodes share (`net.tied`) appears once, at its first use, as in `named_parameters()`.
  */
-export function paramRefs(params: NetParams): ParamRef[] {
+export function paramRefs(params: NetParams, net?: Network): ParamRef[] {
   const out: ParamRef[] = [];
   params.forEach((p, node) => {
-    if (p) for (const kind of KINDS) if (p[kind]) out.push({ node, kind });
+    if (p) for (const kind of KINDS) if (p[kind] && !(net && isTiedUse(net, node, kind))) out.push({ node, kind });
   });
   return out;
 }

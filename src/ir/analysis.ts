@@ -1,5 +1,5 @@
 import { convTaps, isRecorded, numel, opSpec } from './ops.js';
-import type { IRNode, Network } from './types.js';
+import type { IRNode, Network, TiedParam } from './types.js';
 
 export { numel };
 
@@ -8,11 +8,21 @@ export function nodeParams(n: IRNode): number {
   return opSpec(n.op).params(n);
 }
 
-/** Θ: total trainable parameters (absolute count). */
+/** Θ: total trainable parameters (absolute count); a tensor shared by several nodes counts once. */
 export function countParams(net: Network): number {
   let p = 0;
   for (const n of net.nodes) p += nodeParams(n);
+  for (const t of net.tied ?? []) p -= tensorSize(net.nodes[t.node]!, t.kind);
   return p;
+}
+
+/** Values in trainable tensor `kind` of node `n` (0 where the node has none). */
+export function tensorSize(n: IRNode, kind: TiedParam['kind']): number {
+  if (n.op === 'conv')
+    return kind === 'weight' ? n.cout * (n.cin / n.groups) * convTaps(n) : kind === 'bias' && n.bias ? n.cout : 0;
+  if (n.op === 'linear') return kind === 'weight' ? n.fout * n.fin : kind === 'bias' && n.bias ? n.fout : 0;
+  if (n.op === 'bn') return n.affine && (kind === 'gamma' || kind === 'beta') ? n.shape[0] : 0;
+  return 0;
 }
 
 /**

@@ -205,10 +205,23 @@ export type IRNode = LayerSpec & {
   readonly shape: Shape;
 };
 
+/**
+ * A parameter tensor node `node` shares with the earlier node `of` (a PyTorch module called more than once, or a
+ * tensor tied by hand): one tensor, as PyTorch has it. Its gradient is the sum of the uses' gradients, and it counts
+ * once (Θ, l2_norm, the gradient proxies). `of` is the tensor's first use, which is itself never tied.
+ */
+export interface TiedParam {
+  readonly node: number;
+  readonly kind: 'weight' | 'bias' | 'gamma' | 'beta';
+  readonly of: number;
+}
+
 /** A built network: nodes in topological order, one `input` node (id 0) and one output node. */
 export interface Network {
   readonly nodes: readonly IRNode[];
   readonly output: number;
   /** Free-form description of how it was built (space, genotype, options), for reports. */
   readonly meta?: Readonly<Record<string, string | number>>;
+  /** Parameter tensors shared between nodes (an imported model's modules called again); absent: none. */
+  readonly tied?: readonly TiedParam[];
 }

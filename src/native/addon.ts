@@ -282,6 +282,11 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
    * gradient (needs labels, wantParams); in double with `float64` (native/f64_hvp.cpp).
    */
   readonly wantHvp?: boolean;
+  /**
+   * With `wantHvp`: (node, first use) pairs of conv / linear weights several nodes share (`Network.tied`), the same
+   * for every network: the Hessian-vector product's direction on each use is the sum of the uses' gradients.
+   */
+  readonly tiedWeights?: Int32Array;
   /** Nodes whose forward outputs are returned, all networks' lists concatenated (with `keepOffsets`). */
   readonly keepNodes?: Int32Array;
   /** Start of network i's list in `keepNodes`; length = networks + 1. */

@@ -45,6 +45,7 @@ import { quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { functionalActivations } from './module-scopes.js';
+import { onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -1030,7 +1031,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     s.notes.push(
       'the model has no BatchNormalization, and its convolution weights carry the names torch.onnx gives BN-folded ones: a PyTorch model exported in eval mode loses its BN that way (export with training=TrainingMode.TRAINING, do_constant_folding=False to keep it)',
     );
-  const network = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
+  const built = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
+  const tied = onnxTies(m, built, s.weightIds);
+  const network = tied.length > 0 ? { ...built, tied } : built;
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');

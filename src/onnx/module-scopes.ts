@@ -240,17 +240,28 @@ const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'P
 
 /**
  * The note for a model that uses one parameter tensor in several places (a module called more than once, weights
- * tied by hand), or undefined. PyTorch sums every use's gradient into the one tensor; swapnas imports each use as a
- * layer of its own, so the gradient proxies (grad_norm, snip, grasp, zico, fisher's layers) score the uses apart,
- * and the parameter count counts each use.
+ * tied by hand), or undefined. The import ties those it can (`tied`: their names, see `onnxTies`), which are scored
+ * as one tensor as PyTorch holds it; the others (one tensor read in two roles) are scored per use.
  */
-export function sharedWeightNote(nodes: readonly NodeProto[], initializers: ReadonlySet<string>): string | undefined {
+export function sharedWeightNote(
+  nodes: readonly NodeProto[],
+  initializers: ReadonlySet<string>,
+  tied: ReadonlySet<string>,
+): string | undefined {
   const uses = new Map<string, number>();
   for (const n of nodes)
     if (PARAMETRISED.has(n.opType ?? ''))
       // weight and bias (a BN's scale and shift; its running statistics are buffers)
       for (const t of (n.input ?? []).slice(1, 3)) if (t && initializers.has(t)) uses.set(t, (uses.get(t) ?? 0) + 1);
   const shared = [...uses].filter(([, k]) => k > 1).map(([t]) => t);
-  if (shared.length === 0) return undefined;
-  return `${shared.length} parameter tensor${shared.length === 1 ? ' is' : 's are'} used more than once (${shared.slice(0, 3).join(', ').slice(0, 120)}: a module called twice?): PyTorch sums the uses' gradients into one tensor and counts it once; swapnas scores each use as a layer of its own, so grad_norm, snip, grasp, zico, fisher and l2_norm differ from the official values, and params (reg-SWAP's Θ too) counts every use`;
+  const one = shared.filter((t) => tied.has(t));
+  const apart = shared.filter((t) => !tied.has(t));
+  const list = (ts: string[]) => ts.slice(0, 3).join(', ').slice(0, 120);
+  const notes = [
+    one.length > 0 &&
+      `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit draws each use's weights apart`,
+    apart.length > 0 &&
+      `${apart.length} parameter tensor${apart.length === 1 ? ' is' : 's are'} read in two roles or layouts (${list(apart)}), which swapnas scores as separate tensors (PyTorch would sum their gradients)`,
+  ].filter((n) => typeof n === 'string');
+  return notes.length > 0 ? notes.join('; ') : undefined;
 }

@@ -2,9 +2,9 @@
  * A model's own weights as {@link NetParams} of its imported IR network, so that gradient proxies can run on
  * them (the forward-scoring IR backends only use PRNG weights).
  */
-import type { NetParams, NodeParams, ParamKind, ParamRef } from '../grad/types.js';
+import type { NetParams, NodeParams, ParamRef } from '../grad/types.js';
 import { convTaps } from '../ir/ops.js';
-import type { Network } from '../ir/types.js';
+import type { Network, TiedParam } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import type { LoadedModel } from './load.js';
 import { tensorDims, tensorValues, type INodeProto } from './proto.js';
@@ -17,6 +17,11 @@ export interface OnnxParams {
    * matrix (MatMul, Gemm with transB = 0) stored in the IR as `[out][in]` (see {@link toOnnxLayout}).
    */
   readonly names: ReadonlyMap<string, OnnxParamRef>;
+  /**
+   * Trainable tensors more than one node reads (a module called again): each later use, with the node of its first
+   * use, which holds the tensor (`Network.tied`). Both uses hold the same Float64Array.
+   */
+  readonly tied: readonly TiedParam[];
 }
 
 export interface OnnxParamRef extends ParamRef {
@@ -32,48 +37,78 @@ export function toOnnxLayout(net: Network, ref: OnnxParamRef, values: Float64Arr
 
 type MutableParams = { -readonly [K in keyof NodeParams]: NodeParams[K] };
 
+/** One trainable tensor an IR node reads: the ONNX tensor's name, and whether it is stored `[in][out]`. */
+interface TrainableRead extends OnnxParamRef {
+  readonly name: string;
+}
+
+/**
+ * The trainable tensors of the import's IR nodes, by ONNX name: conv / Gemm / MatMul weights and biases (ids from
+ * `weightIds` of {@link importOnnxModel}), then BatchNormalization scales and biases, matched to the IR `bn` nodes in
+ * graph order (the importer creates one per imported BatchNormalization, in order).
+ */
+function trainableReads(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TrainableRead[] {
+  const nodes = m.model.graph?.node ?? [];
+  const reads: TrainableRead[] = [];
+  nodes.forEach((n, idx) => {
+    const node = weightIds.get(idx);
+    if (node === undefined) return;
+    const transposed = n.opType === 'MatMul' || (n.opType === 'Gemm' && !gemmTransB(n));
+    reads.push({ name: n.input?.[1] ?? '', node, kind: 'weight', transposed });
+    const bias = n.opType === 'MatMul' ? matmulBiasName(m, nodes, n) : n.input?.[2];
+    if (bias) reads.push({ name: bias, node, kind: 'bias', transposed: false });
+  });
+  const bnIr = net.nodes.filter((n) => n.op === 'bn').map((n) => n.id);
+  const bnOnnx = nodes.filter((n) => n.opType === 'BatchNormalization');
+  // an import that folded its BNs into the convolutions has none to match
+  if (bnOnnx.length === bnIr.length)
+    bnOnnx.forEach((n, k) => {
+      reads.push({ name: n.input?.[1] ?? '', node: bnIr[k]!, kind: 'gamma', transposed: false });
+      reads.push({ name: n.input?.[2] ?? '', node: bnIr[k]!, kind: 'beta', transposed: false });
+    });
+  return reads;
+}
+
+/**
+ * Trainable tensors that more than one IR node reads (a PyTorch module called again: torch.onnx gives every call
+ * the module's one initializer): each later read, with the node of its first read (`Network.tied`). A tensor read
+ * in two roles or layouts (a weight read as a bias, a MatMul reading a Gemm's weight, a BN scale that is also a
+ * running variance) is not tied.
+ */
+export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TiedParam[] {
+  const reads = trainableReads(m, net, weightIds);
+  // a name read in two roles is one file tensor standing for several equal ones (an optimiser that merges equal
+  // initializers: a fresh BN's γ with a running variance of ones), not a module called again: none of its uses tie
+  const roles = new Map<string, Set<string>>();
+  const role = (name: string, r: string) => roles.set(name, (roles.get(name) ?? new Set()).add(r));
+  for (const r of reads) role(r.name, `${r.kind}${r.transposed ? 'T' : ''}`);
+  for (const n of m.model.graph?.node ?? [])
+    if (n.opType === 'BatchNormalization') for (const i of [3, 4]) role(n.input?.[i] ?? '', 'statistic');
+  const first = new Map<string, TrainableRead>();
+  const tied: TiedParam[] = [];
+  for (const r of reads) {
+    const f = first.get(r.name);
+    if (!f) first.set(r.name, r);
+    else if (r.name && roles.get(r.name)!.size === 1 && f.node < r.node)
+      tied.push({ node: r.node, kind: r.kind, of: f.node });
+  }
+  return tied;
+}
+
 /**
  * Read conv/Gemm/MatMul weights and biases and BatchNormalization scale/bias/mean/var of `m` into the IR node
- * ids of its import (`weightIds` from {@link importOnnxModel}). BN nodes are matched in graph order (the
- * importer creates one IR `bn` per imported BatchNormalization, in order). Throws E_ONNX_FORMAT when the model's
- * tensors do not line up with the network.
+ * ids of its import (`weightIds` from {@link importOnnxModel}). A tensor `net.tied` shares (the import's
+ * {@link onnxTies}) is one Float64Array in every node that reads it. Throws E_ONNX_FORMAT when the model's tensors do not line up with the network.
  */
 export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): OnnxParams {
   const nodes = m.model.graph?.node ?? [];
   const params: (MutableParams | undefined)[] = net.nodes.map(() => undefined);
   const names = new Map<string, OnnxParamRef>();
-  const take = (
-    name: string | undefined | null,
-    id: number,
-    kind: keyof NodeParams,
-    values: Float64Array,
-    t = false,
-  ) => {
-    const p = (params[id] ??= {});
-    p[kind] = values;
-    if (name && kind !== 'runningMean' && kind !== 'runningVar')
-      names.set(name, { node: id, kind: kind as ParamKind, transposed: t });
-  };
-  const constOf = (n: INodeProto, i: number): Float64Array => {
-    const t = m.consts.get(n.input?.[i] ?? '');
-    if (!t) throw new SwapError('E_ONNX_FORMAT', `${n.opType} ${n.name}: input ${i} is not a constant`);
+  const valuesOf = (name: string, what: string): Float64Array => {
+    const t = m.consts.get(name);
+    if (!t) throw new SwapError('E_ONNX_FORMAT', `${m.source}: ${what} ${name.slice(0, 80)} is not a constant`);
     return tensorValues(t);
   };
-  nodes.forEach((n, idx) => {
-    const id = weightIds.get(idx);
-    if (id === undefined) return;
-    const w = constOf(n, 1);
-    const transposed = n.opType === 'MatMul' || (n.opType === 'Gemm' && !gemmTransB(n));
-    take(
-      n.input?.[1],
-      id,
-      'weight',
-      transposed ? transpose(w, tensorDims(m.consts.get(n.input![1]!)!)) : w,
-      transposed,
-    );
-    const biasName = n.opType === 'MatMul' ? matmulBiasName(m, nodes, n) : n.input?.[2];
-    if (biasName) take(biasName, id, 'bias', tensorValues(m.consts.get(biasName)!));
-  });
   const bnIr = net.nodes.filter((n) => n.op === 'bn').map((n) => n.id);
   const bnOnnx = nodes.filter((n) => n.opType === 'BatchNormalization');
   if (bnIr.length !== bnOnnx.length)
@@ -81,20 +116,25 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
       'E_ONNX_FORMAT',
       `${m.source}: ${bnOnnx.length} BatchNormalization nodes but ${bnIr.length} imported`,
     );
+  for (const r of trainableReads(m, net, weightIds)) {
+    const w = valuesOf(r.name, `${net.nodes[r.node]!.op} ${r.kind}`);
+    (params[r.node] ??= {})[r.kind] = r.transposed ? transpose(w, tensorDims(m.consts.get(r.name)!)) : w;
+    if (r.name && !names.has(r.name)) names.set(r.name, { node: r.node, kind: r.kind, transposed: r.transposed });
+  }
+  const tied = net.tied ?? [];
+  for (const t of tied) params[t.node]![t.kind] = params[t.of]![t.kind];
   bnOnnx.forEach((n, k) => {
-    const id = bnIr[k]!;
-    const c = net.nodes[id]!.shape[0]!;
+    const p = params[bnIr[k]!]!;
+    const c = net.nodes[bnIr[k]!]!.shape[0]!;
     // a BN without running statistics (its mean / var computed in the graph) normalises with batch statistics in
     // every mode: its running statistics are never read, and are 0 / 1
     const stats = (i: number, fill: number) =>
-      m.consts.has(n.input?.[i] ?? '') ? constOf(n, i) : new Float64Array(c).fill(fill);
-    take(n.input?.[1], id, 'gamma', constOf(n, 1));
-    take(n.input?.[2], id, 'beta', constOf(n, 2));
-    take(undefined, id, 'runningMean', stats(3, 0));
-    take(undefined, id, 'runningVar', stats(4, 1));
+      m.consts.has(n.input?.[i] ?? '') ? tensorValues(m.consts.get(n.input![i]!)!) : new Float64Array(c).fill(fill);
+    p.runningMean = stats(3, 0);
+    p.runningVar = stats(4, 1);
   });
   checkSizes(net, params);
-  return { params, names };
+  return { params, names, tied };
 }
 
 function gemmTransB(n: INodeProto): boolean {

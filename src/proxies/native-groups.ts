@@ -9,7 +9,7 @@ import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import { paramRefs } from '../grad/params.js';
 import { bnModeOf, breaksScaling, convAxes, type NodeOf } from '../ir/ops.js';
-import type { BnMode, NetParams, ScalarRef } from '../grad/types.js';
+import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { IRNode, Network, Shape, Shape3 } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
@@ -25,7 +25,7 @@ import { graspFromWeightHv } from './grasp.js';
 import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
-import { perSampleBn, vkdnwFromJacobian } from './vkdnw.js';
+import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian } from './vkdnw.js';
 import { mixInputs, preGapNode, withoutPreGap, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
@@ -324,8 +324,9 @@ async function az(c: NativeGroupContext): Promise<Values> {
 
 async function vkdnw(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  const refs = paramRefs(c.params);
-  const chosen: ScalarRef[] = refs.slice(0, 128).map((r) => ({ ...r, index: 0 }));
+  const refs = paramRefs(c.params, net);
+  const chosen = scalarUses(net, refs.slice(0, 128));
+  const uses = chosen.flat();
   const K = numel(net.nodes[net.output]!.shape);
   const B = s.batch;
   // The factor L's last column is zero (choleskyFactor: q_{K−1} = 0), so Jacobian column K − 1 never reaches F:
@@ -347,12 +348,18 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
     const r = await c.pass(x.subarray(b0 * per, (b0 + size) * per), size, {
       bn: 'eval',
       passes: part,
-      scalars: chosen,
+      scalars: uses,
     });
     outputs.set(r.outputs, b0 * K);
-    for (let k = 0; k < K - 1; k++)
-      for (let i = 0; i < P; i++)
-        for (let b = 0; b < size; b++) J[((b0 + b) * K + k) * P + i] = r.perSample[(k * P + i) * size + b]!;
+    for (let k = 0; k < K - 1; k++) {
+      // pass k's per-sample terms, one column per use, summed over each scalar's uses
+      const cols = uses.map((_, u) =>
+        r.perSample.subarray((k * uses.length + u) * size, (k * uses.length + u + 1) * size),
+      );
+      sumUseColumns(chosen, cols).forEach((col, i) => {
+        for (let b = 0; b < size; b++) J[((b0 + b) * K + k) * P + i] = col[b]!;
+      });
+    }
   }
   return { vkdnw: vkdnwFromJacobian(J, outputs, B, K, P), vkdnw_dim: { value: refs.length } };
 }

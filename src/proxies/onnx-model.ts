@@ -3,7 +3,7 @@
  * scale/bias are trainable unless the import found the node non-affine (PyTorch exports a non-affine BatchNorm's
  * γ = 1, β = 0 as Constant nodes), so parameter counts and orders follow the PyTorch model's `named_parameters`.
  */
-import type { NetParams, NodeParams } from '../grad/types.js';
+import type { NetParams, NodeParams, ParamRef } from '../grad/types.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { importOnnxModel } from '../onnx/import.js';
 import type { LoadedModel } from '../onnx/load.js';
@@ -28,6 +28,11 @@ export interface OnnxProxyModel {
    * scopes ({@link moduleOutputs}): what MeCo's official hooks read. Undefined when the names carry no scopes.
    */
   readonly modules?: readonly number[];
+}
+
+/** Whether the tensor `ref` names (its first use) is shared with later nodes (`net.tied`). */
+function tiedTensor(net: Network, ref: ParamRef): boolean {
+  return (net.tied ?? []).some((t) => t.of === ref.node && t.kind === ref.kind);
 }
 
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
@@ -63,7 +68,8 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
       "the file's nodes name no PyTorch module scopes (another exporter, or torch before 1.13): MeCo reads the leaf ops' outputs (conv, BN, ReLU, pools) and nwot every ReLU, as the official hooks do on a model of flat modules only",
     );
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
-  const shared = sharedWeightNote(graph?.node ?? [], initializers);
+  const tiedNames = new Set([...names].filter(([, ref]) => tiedTensor(r.network, ref)).map(([name]) => name));
+  const shared = sharedWeightNote(graph?.node ?? [], initializers, tiedNames);
   if (shared) notes.push(shared);
   const functional = functionalReluNote(graph?.node ?? [], (t) => m.consts.has(t));
   if (functional) notes.push(functional);

@@ -6,15 +6,36 @@
  */
 import { backward, lossGradients } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
-import { fanIn, mapParams } from '../grad/params.js';
+import { fanIn, isTiedUse, mapParams, tensorUses, tieGrads } from '../grad/params.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
 import { finite, type ProxyValue } from './value.js';
 
-/** IR ids of the conv and linear nodes (the PyTorch `Conv2d`/`Linear` modules). */
+/** IR ids of the conv and linear nodes (the PyTorch `Conv2d`/`Linear` module calls). */
 export function weightedNodes(net: Network): number[] {
   return net.nodes.filter((n) => n.op === 'conv' || n.op === 'linear').map((n) => n.id);
+}
+
+/**
+ * The conv and linear nodes that own their weight tensor: a module called again (`net.tied`) is scored once, at its
+ * first call, with the sum of its calls' gradients ({@link tieGrads}), as PyTorch's `module.weight.grad` holds.
+ */
+export function weightTensors(net: Network): number[] {
+  return weightedNodes(net).filter((id) => !isTiedUse(net, id, 'weight'));
+}
+
+/**
+ * fisher's value where a conv / linear module is called more than once: the official code's hooks keep one
+ * activation per module and delete it in the first backward hook, so the second call's raises (AttributeError).
+ */
+function fisherTied(net: Network): ProxyValue | undefined {
+  if (tensorUses(net, 'weight').size === 0) return undefined;
+  return {
+    value: null,
+    reason:
+      'fisher: a Conv2d / Linear module is called more than once (a shared weight tensor); the official code keeps one activation per module and raises on the second call',
+  };
 }
 
 /** grad_norm, snip, plain and fisher of one labelled batch. */
@@ -40,29 +61,36 @@ export function saliencies(
   const layers = weightedNodes(net);
   const { grads, activations } = lossGradients(net, params, x, labels, { bn, nodes: layers });
   const B = labels.length;
-  let gn = 0;
-  let snip = 0;
-  let plain = 0;
   let fisher = 0;
   for (const id of layers) {
-    const w = params[id]!.weight!;
-    const g = grads.params?.[id]?.weight;
-    if (g) {
-      const t = weightTerms(w, g);
-      gn += t.norm;
-      snip += t.snip;
-      plain += t.plain;
-    }
     const a = activations.get(id);
     const d = grads.nodes.get(id);
     if (a && d) fisher += fisherLayer(net, id, a, d, B) * fanIn(net, id);
   }
   return {
-    grad_norm: finite('grad_norm', gn),
-    snip: finite('snip', snip),
-    plain: finite('plain', plain),
-    fisher: finite('fisher', fisher),
+    ...weightSaliencies(net, params, tieGrads(net, grads.params)),
+    fisher: fisherTied(net) ?? finite('fisher', fisher),
   };
+}
+
+/** grad_norm, snip and plain from the weight gradients (tied: summed over the uses), one term per weight tensor. */
+function weightSaliencies(
+  net: Network,
+  params: NetParams,
+  grads: NetParams | undefined,
+): Omit<SaliencyScores, 'fisher'> {
+  let gn = 0;
+  let snip = 0;
+  let plain = 0;
+  for (const id of weightTensors(net)) {
+    const g = grads?.[id]?.weight;
+    if (!g) continue;
+    const t = weightTerms(params[id]!.weight!, g);
+    gn += t.norm;
+    snip += t.snip;
+    plain += t.plain;
+  }
+  return { grad_norm: finite('grad_norm', gn), snip: finite('snip', snip), plain: finite('plain', plain) };
 }
 
 /** One layer's weight terms: ‖g‖₂ (grad_norm), Σ|w·g| (snip) and Σ w·g (plain), summed in index order. */
@@ -89,19 +117,8 @@ export function saliencyFromGrads(
   channelSums: ReadonlyMap<number, ArrayLike<number>>,
   B: number,
 ): SaliencyScores {
-  let gn = 0;
-  let snip = 0;
-  let plain = 0;
   let fisher = 0;
   for (const id of weightedNodes(net)) {
-    const w = params[id]!.weight!;
-    const g = grads[id]?.weight;
-    if (g) {
-      const t = weightTerms(w, g);
-      gn += t.norm;
-      snip += t.snip;
-      plain += t.plain;
-    }
     const s = channelSums.get(id);
     if (!s) continue;
     const C = net.nodes[id]!.shape[0];
@@ -114,10 +131,8 @@ export function saliencyFromGrads(
     fisher += total * fanIn(net, id);
   }
   return {
-    grad_norm: finite('grad_norm', gn),
-    snip: finite('snip', snip),
-    plain: finite('plain', plain),
-    fisher: finite('fisher', fisher),
+    ...weightSaliencies(net, params, tieGrads(net, grads)),
+    fisher: fisherTied(net) ?? finite('fisher', fisher),
   };
 }
 
@@ -168,22 +183,38 @@ export function synflowFromGrads(
   bn: BnMode,
   exponent: (id: number) => number = () => 0,
 ): ProxyValue {
+  const uses = tensorUses(net, 'weight');
   let s = 0;
-  for (const id of weightedNodes(net)) {
+  for (const id of weightTensors(net)) {
     const w = weights[id]!.weight!;
-    const gw = grad(id);
-    const e = exponent(id);
-    const f1 = 2 ** Math.trunc(e / 2);
-    const f2 = 2 ** (e - Math.trunc(e / 2));
-    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * (gw[i]! * f1 * f2));
+    const gw = uses.has(id) ? tiedSum(uses.get(id)!, grad, exponent) : scaled(grad(id), exponent(id));
+    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * gw(i));
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
+}
+
+/** Element i of gradient `g` times 2^e (in two halves, so that neither factor overflows where the product does not). */
+function scaled(g: ArrayLike<number> | undefined, e: number): ((i: number) => number) | undefined {
+  if (!g) return undefined;
+  const f1 = 2 ** Math.trunc(e / 2);
+  const f2 = 2 ** (e - Math.trunc(e / 2));
+  return (i) => g[i]! * f1 * f2;
+}
+
+/** Element i of a tied tensor's gradient: the sum of its uses' scaled gradients, in node order. */
+function tiedSum(
+  users: readonly number[],
+  grad: (id: number) => ArrayLike<number> | undefined,
+  exponent: (id: number) => number,
+): (i: number) => number {
+  const parts = users.map((u) => scaled(grad(u), exponent(u))).filter((f) => f !== undefined);
+  return (i) => parts.reduce((acc, f) => acc + f(i), 0);
 }
 
 /** l2_norm: Σ_l ‖W_l‖_F over the conv/linear weights as initialised; no data and no pass. */
 export function l2Norm(net: Network, params: NetParams): ProxyValue {
   let s = 0;
-  for (const id of weightedNodes(net)) {
+  for (const id of weightTensors(net)) {
     const w = params[id]!.weight!;
     let sq = 0;
     for (let i = 0; i < w.length; i++) sq += w[i]! * w[i]!;

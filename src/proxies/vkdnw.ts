@@ -4,15 +4,18 @@
  * J_b = ∂f(x_b)/∂θ_S (K × P) from K backward passes (one per class, all samples at once — eval-mode samples are
  * independent), the code's Cholesky-like factor L_b of diag(p̃) − p̃p̃ᵀ with p̃ = (1 − α)·softmax + α/K (α = 0.05
  * held in a float16 tensor, so 1 − α and α/K are float16-rounded, as in the code), F = mean_b (L_b J_b)ᵀ(L_b J_b), λ = its eigenvalues, q = quantiles of λ
- * at 0.1 … 0.9, q̃ = q/(Σ|q| + 1e-10) and VKDNW = −Σ q̃·ln(q̃ + 1e-10). `vkdnw_dim` = number of trainable tensors.
+ * at 0.1 … 0.9, q̃ = q/(Σ|q| + 1e-10) and VKDNW = −Σ q̃·ln(q̃ + 1e-10). `vkdnw_dim` = number of trainable tensors
+ * (a tensor several nodes share counts once, as in `named_parameters()`; its scalar's derivative sums the uses').
  */
 import { backward } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
-import { paramRefs } from '../grad/params.js';
-import type { NetParams, ScalarRef } from '../grad/types.js';
+import { paramRefs, tensorUses } from '../grad/params.js';
+import type { NetParams, ParamKind, ParamRef, ScalarRef } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { quantile, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
+
+const KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
 
 /** float16(0.05): the smoothing constant as the official code stores it (a float16 tensor). */
 const ALPHA = 0.0499877929688;
@@ -72,8 +75,8 @@ export function vkdnw(
   batch: number,
   maxTensors = 128,
 ): VkdnwScores {
-  const refs = paramRefs(params);
-  const chosen: ScalarRef[] = refs.slice(0, maxTensors).map((r) => ({ ...r, index: 0 }));
+  const refs = paramRefs(params, net);
+  const chosen = scalarUses(net, refs.slice(0, maxTensors));
   const per = x.length / batch;
   // the official Jacobians are vmapped one sample at a time: a BN without running statistics then normalises each
   // sample alone, so such a network runs sample by sample (else eval-mode samples are independent: one batch)
@@ -97,13 +100,35 @@ export function perSampleBn(net: Network): boolean {
   return net.nodes.some((n) => n.op === 'bn' && n.batchStats === true);
 }
 
+/**
+ * VKDNW's scalars: flat index 0 of each tensor `refs` names, as every node using that tensor sees it (one use where
+ * nothing is tied); a scalar's derivative is the sum over its uses'.
+ */
+export function scalarUses(net: Network, refs: readonly ParamRef[]): ScalarRef[][] {
+  const uses = new Map(KINDS.map((k) => [k, tensorUses(net, k)]));
+  return refs.map((r) => (uses.get(r.kind)!.get(r.node) ?? [r.node]).map((node) => ({ node, kind: r.kind, index: 0 })));
+}
+
+/** The columns of each scalar of `chosen` summed over its uses (`cols` in the order of `chosen.flat()`). */
+export function sumUseColumns<T extends ArrayLike<number>>(
+  chosen: readonly ScalarRef[][],
+  cols: readonly T[],
+): (T | Float64Array)[] {
+  let at = 0;
+  return chosen.map((u) => {
+    const parts = cols.slice(at, (at += u.length));
+    if (parts.length === 1) return parts[0]!;
+    return Float64Array.from(parts[0]!, (_, b) => parts.reduce((acc, c) => acc + c[b]!, 0));
+  });
+}
+
 /** J[b][k][i] = ∂f_k(x_b)/∂θ_i of `batch` samples in one eval-mode pass, and their logits. */
 function jacobianRows(
   net: Network,
   params: NetParams,
   x: ArrayLike<number>,
   batch: number,
-  chosen: readonly ScalarRef[],
+  chosen: readonly ScalarRef[][],
 ): { J: Float64Array; logits: Float64Array } {
   const P = chosen.length;
   const tape = forwardTape(net, params, x, batch, { bn: 'eval', backward: { params: true } });
@@ -112,8 +137,8 @@ function jacobianRows(
   for (let k = 0; k < K; k++) {
     const seed = new Float64Array(batch * K);
     for (let b = 0; b < batch; b++) seed[b * K + k] = 1;
-    const g = backward(tape, { seeds: new Map([[net.output, seed]]), perSample: chosen });
-    g.perSample!.forEach((col, i) => {
+    const g = backward(tape, { seeds: new Map([[net.output, seed]]), perSample: chosen.flat() });
+    sumUseColumns(chosen, g.perSample!).forEach((col, i) => {
       for (let b = 0; b < batch; b++) J[(b * K + k) * P + i] = col[b]!;
     });
   }

@@ -4,12 +4,15 @@
  * x + γ·x₂ (γ = 0.01): Δ = mean_b Σ_chw |f(x) − f(x + γx₂)|; every 2-D BatchNorm's running variance after those two
  * passes (PyTorch's update with momentum m, 0.1 unless the model says otherwise, and the unbiased batch variance:
  * rv = (1−m)²·rv₀ + m(1−m)·v₁ + m·v₂, e.g. 0.81·rv₀ + 0.09·v₁ + 0.1·v₂) gives Σ ln sqrt(mean_c rv); S = ln Δ + Σ.
- * A BN not on the path to the map keeps rv₀.
+ * A BN not on the path to the map keeps rv₀. A BN module called more than once (`net.tied`) has one running variance,
+ * updated by every call in call order, and counts once.
  */
 import { forwardTape } from '../backends/reference/tape.js';
+import { isTiedUse, tensorUses } from '../grad/params.js';
 import type { NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
-import type { Network } from '../ir/types.js';
+import type { NodeOf } from '../ir/ops.js';
+import type { IRNode, Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -83,6 +86,7 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
   for (let i = 0; i < fa.length; i++) delta += Math.abs(fa[i]! - fb[i]!);
   delta /= batch;
   let logBn = 0;
+  const tied = tensorUses(net, 'gamma');
   for (const n of net.nodes) {
     if (n.op !== 'bn' || n.shape.length !== 3) continue;
     // the official zen reads every BatchNorm2d's running variance, which a BN without running statistics lacks (it
@@ -100,21 +104,55 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
         value: null,
         reason: `zen: BatchNorm node ${n.id} has ONNX momentum 0, which PyTorch writes for momentum=None (cumulative average) and for momentum=1; their running variances differ, so zen is undefined`,
       };
-    // PyTorch's default as the literals the values have always been computed with
-    const [w0, w1, w2] = n.momentum === undefined ? [0.81, 0.09, 0.1] : [(1 - m) * (1 - m), m * (1 - m), m];
-    const rv0 = params[n.id]?.runningVar;
-    const C = n.shape[0];
-    const per = numel(n.shape) / C;
-    const count = batch * per;
-    const unbiased = (v: ArrayLike<number> | undefined, c: number) => (v ? (v[c]! * count) / (count - 1) : undefined);
+    if (isTiedUse(net, n.id, 'gamma')) continue; // a BN module called again: its one running variance, below
+    const users = tied.get(n.id);
+    const rv = users ? tiedRunningVar(net, params, users, [a, b], batch, m) : runningVar(n, params, a, b, batch);
     let mean = 0;
-    for (let c = 0; c < C; c++) {
-      const r0 = rv0 ? rv0[c]! : 1;
-      const v1 = unbiased(a.variance(n.id), c);
-      const v2 = unbiased(b.variance(n.id), c);
-      mean += v1 === undefined || v2 === undefined ? r0 : w0 * r0 + w1 * v1 + w2 * v2;
-    }
-    logBn += Math.log(Math.sqrt(mean / C));
+    for (let c = 0; c < rv.length; c++) mean += rv[c]!;
+    logBn += Math.log(Math.sqrt(mean / rv.length));
   }
   return finite('zen', Math.log(delta) + logBn);
+}
+
+/** Per channel c of BN node `n`'s biased batch variance `v` on `batch` samples: the unbiased one PyTorch keeps. */
+function unbiased(n: IRNode, v: ArrayLike<number>, batch: number, c: number): number {
+  const count = (batch * numel(n.shape)) / n.shape[0];
+  return (v[c]! * count) / (count - 1);
+}
+
+/** A BN node's running variance after the two passes, one update each (rv₀ where it is off the map's path). */
+function runningVar(n: NodeOf<'bn'>, params: NetParams, a: ZenPass, b: ZenPass, batch: number): Float64Array {
+  const m = n.momentum ?? 0.1;
+  // PyTorch's default as the literals the values have always been computed with
+  const [w0, w1, w2] = n.momentum === undefined ? [0.81, 0.09, 0.1] : [(1 - m) * (1 - m), m * (1 - m), m];
+  const rv0 = params[n.id]?.runningVar;
+  const va = a.variance(n.id);
+  const vb = b.variance(n.id);
+  return Float64Array.from({ length: n.shape[0] }, (_, c) => {
+    const r0 = rv0 ? rv0[c]! : 1;
+    return !va || !vb ? r0 : w0 * r0 + w1 * unbiased(n, va, batch, c) + w2 * unbiased(n, vb, batch, c);
+  });
+}
+
+/**
+ * The running variance of a BN module called at nodes `users` (first use first): every call of every pass
+ * updates it, in call order, rv ← (1 − m)·rv + m·v.
+ */
+function tiedRunningVar(
+  net: Network,
+  params: NetParams,
+  users: readonly number[],
+  passes: readonly ZenPass[],
+  batch: number,
+  m: number,
+): Float64Array {
+  const rv = Float64Array.from(
+    params[users[0]!]?.runningVar ?? new Float64Array(net.nodes[users[0]!]!.shape[0]).fill(1),
+  );
+  for (const pass of passes)
+    for (const u of users) {
+      const v = pass.variance(u);
+      if (v) for (let c = 0; c < rv.length; c++) rv[c] = (1 - m) * rv[c]! + m * unbiased(net.nodes[u]!, v, batch, c);
+    }
+  return rv;
 }

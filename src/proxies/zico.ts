@@ -7,7 +7,8 @@ import { lossGradients } from '../backends/reference/backward.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
-import { weightedNodes } from './saliency.js';
+import { tieGrads } from '../grad/params.js';
+import { weightTensors } from './saliency.js';
 import { finite, type ProxyValue } from './value.js';
 
 export interface LabelledBatch {
@@ -23,12 +24,12 @@ export function zico(net: Network, params: NetParams, batches: readonly Labelled
   );
 }
 
-/** ZiCo from the weight gradients of each batch (any engine's). */
-export function zicoFromGrads(net: Network, grads: readonly (NetParams | undefined)[]): ProxyValue {
-  const layers = weightedNodes(net);
+/** ZiCo from the weight gradients of each batch (any engine's, one per node; a tied tensor's are summed here). */
+export function zicoFromGrads(net: Network, perUse: readonly (NetParams | undefined)[]): ProxyValue {
+  const grads = perUse.map((g) => tieGrads(net, g));
   const T = grads.length;
   let s = 0;
-  for (const id of layers) {
+  for (const id of weightTensors(net)) {
     const gs = grads.map((g) => g?.[id]?.weight);
     if (gs.some((g) => !g)) continue;
     const n = gs[0]!.length;

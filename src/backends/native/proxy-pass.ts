@@ -72,6 +72,12 @@ export interface ProxyPassRequest {
   readonly buffers?: NativeGradBuffers;
 }
 
+/** The conv / linear weight ties of `net` as the addon's (node, first use) pairs, where it has any. */
+function tiedWeights(net: Network): { tiedWeights?: Int32Array } {
+  const pairs = (net.tied ?? []).filter((t) => t.kind === 'weight').flatMap((t) => [t.node, t.of]);
+  return pairs.length > 0 ? { tiedWeights: Int32Array.from(pairs) } : {};
+}
+
 /** `id` names a node of `net` (from `min`: 1 where the input node cannot serve, 0 where it can). */
 function checkNode(net: Network, id: number, what: string, min = 1): void {
   if (!Number.isInteger(id) || id < min || id >= net.nodes.length)
@@ -201,7 +207,7 @@ export async function nativeProxyPass(
     wantParams: req.wantParams ?? false,
     wantInput: req.wantInput ?? false,
     wantSaliency: req.wantSaliency ?? false,
-    ...(req.wantHvp ? { wantHvp: true } : {}),
+    ...(req.wantHvp ? { wantHvp: true, ...tiedWeights(net) } : {}),
     ...(req.keep ? { keepNodes: Int32Array.from(req.keep), keepOffsets: Int32Array.of(0, req.keep.length) } : {}),
     wantBnVar: req.bnVar ?? false,
     wantNwot: req.nwot ?? false,

@@ -9,6 +9,7 @@
 import type { IRNode, Network } from '../../ir/types.js';
 import type { BnMode, NetParams } from '../../grad/types.js';
 import { crossEntropy } from '../../grad/loss.js';
+import { sumOf, tensorUses } from '../../grad/params.js';
 import { numel } from '../../ir/analysis.js';
 import { backward } from './backward.js';
 import {
@@ -81,7 +82,7 @@ export function lossHessianVector(
   });
   const grads = new Map<number, F64>();
   for (const id of layers) grads.set(id, primal.params![id]!.weight!);
-  const v = direction === 'gradient' ? grads : direction;
+  const v = direction === 'gradient' ? tiedDirection(net, grads) : direction;
   const rx = tangentForward(tape, v);
   const rz = rx[net.output] ?? new Float64Array(tape.logits.length);
   const hv = tangentBackward(
@@ -93,6 +94,21 @@ export function lossHessianVector(
   );
   for (const id of layers) if (!hv.has(id)) hv.set(id, new Float64Array(params[id]!.weight!.length));
   return { loss, grads, hv };
+}
+
+/**
+ * The gradient as a direction on the network's weight TENSORS: every use of a tied tensor (a module called twice) gets
+ * the sum of the uses' gradients, so that the uses' H·V, summed, is the tied tensor's (`grads` when nothing is tied).
+ */
+function tiedDirection(net: Network, grads: ReadonlyMap<number, F64>): ReadonlyMap<number, F64> {
+  const uses = tensorUses(net, 'weight');
+  if (uses.size === 0) return grads;
+  const v = new Map(grads);
+  for (const users of uses.values()) {
+    const sum = sumOf(users.map((u) => grads.get(u)));
+    if (sum) for (const u of users) v.set(u, sum);
+  }
+  return v;
 }
 
 /** R(∂L/∂z) of the mean cross-entropy: p ⊙ (Rz − ⟨p, Rz⟩) / B per sample, p = softmax(z). */
