@@ -48,11 +48,13 @@ size_t weightCount(const Node& n);
 // The packed direction V (layout `off`) as a direction on the network's weight TENSORS: `tied` holds (node, first use)
 // pairs of conv / linear weights several nodes share (a module called twice), and every use's weight slice becomes
 // the sum of the uses' slices, first use first, then the pairs in order. The uses' H V then sum to the tied tensor's.
+// A pair (node, -1) holds the node's weight fixed (a functional F.conv2d weight, outside the official H): slice 0.
 template <typename T>
 std::vector<T> tiedDirection(const T* V, const std::vector<size_t>& off, const Net& net, const std::vector<int32_t>& tied) {
   std::vector<T> out(V, V + off.back());
   std::vector<std::vector<int32_t>> users(net.nodes.size());
-  for (size_t p = 0; p + 1 < tied.size(); p += 2) users[static_cast<size_t>(tied[p + 1])].push_back(tied[p]);
+  for (size_t p = 0; p + 1 < tied.size(); p += 2)
+    if (tied[p + 1] >= 0) users[static_cast<size_t>(tied[p + 1])].push_back(tied[p]);
   for (size_t first = 0; first < users.size(); ++first) {
     if (users[first].empty()) continue;
     const size_t w = weightCount(net.nodes[first]);
@@ -61,6 +63,11 @@ std::vector<T> tiedDirection(const T* V, const std::vector<size_t>& off, const N
       for (size_t k = 0; k < w; ++k) sum[k] += V[off[static_cast<size_t>(u)] + k];
     for (int32_t u : users[first]) std::copy(sum, sum + w, out.data() + off[static_cast<size_t>(u)]);
   }
+  for (size_t p = 0; p + 1 < tied.size(); p += 2)
+    if (tied[p + 1] < 0) {
+      const size_t node = static_cast<size_t>(tied[p]);
+      std::fill(out.data() + off[node], out.data() + off[node] + weightCount(net.nodes[node]), T(0));
+    }
   return out;
 }
 

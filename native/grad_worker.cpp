@@ -37,15 +37,17 @@ void checkPasses(const GradJob& job, const Net& net, size_t i) {
   }
 }
 
-// Each tied pair names a later conv / linear node and an earlier one with a weight of the same size.
+// Each tied pair names a later conv / linear node and an earlier one with a weight of the same size, or -1 (held
+// fixed).
 void checkTies(const GradJob& job, const Net& net, size_t i) {
   for (size_t p = 0; p + 1 < job.tiedWeights.size(); p += 2) {
     const int32_t node = job.tiedWeights[p], first = job.tiedWeights[p + 1];
     const auto n = static_cast<int32_t>(net.nodes.size());
+    if (first == -1 && node > 0 && node < n && weightCount(net.nodes[static_cast<size_t>(node)]) > 0) continue;
     if (first < 0 || node <= first || node >= n || weightCount(net.nodes[static_cast<size_t>(first)]) == 0 ||
         weightCount(net.nodes[static_cast<size_t>(node)]) != weightCount(net.nodes[static_cast<size_t>(first)]))
       fail("network " + std::to_string(i) + ": tied weight pair (" + std::to_string(node) + ", " + std::to_string(first) +
-           ") does not name a later node sharing an earlier conv / linear weight of its size");
+           ") does not name a later node sharing an earlier conv / linear weight of its size, or a weight held fixed (-1)");
   }
 }
 

@@ -597,6 +597,33 @@ class Tied(PooledHead, nn.Module):
         return [f0, f1, f2], f2
 
 
+class Functional(PooledHead, nn.Module):
+    """Parameters applied with F.conv2d rather than by nn.Conv2d modules: a weight tied by hand (`self.w`, used twice
+    in a chain) and a single-use weight with its bias (`self.v`, `self.vb`). The official proxies iterate over
+    Conv2d / Linear modules and leave both out (their inits too); params and VKDNW's named_parameters count them.
+    The chain's two calls share one non-affine BatchNorm module (one running variance, which Zen reads)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.w = nn.Parameter(torch.randn(c, c, 3, 3) * (2 / (9 * c)) ** 0.5)
+        self.bn = nn.BatchNorm2d(c, affine=False)
+        self.v = nn.Parameter(torch.randn(2 * c, c, 1, 1) * (1 / c) ** 0.5)
+        self.vb = nn.Parameter(0.1 * torch.randn(2 * c))
+        self.down = nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1, bias=True)
+        self.down_bn = nn.BatchNorm2d(2 * c)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        h = F.relu(self.bn(F.conv2d(f0, self.w, padding=1)))
+        f1 = F.relu(self.bn(F.conv2d(h, self.w, padding=1))) + f0
+        f2 = self.relu(self.down_bn(self.down(F.conv2d(f1, self.v, self.vb))))
+        return [f0, f1, f2], f2
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1036,7 +1063,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1075,6 +1102,7 @@ def main():
         "prelu": seeded("prelu", PReluNet, 13, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "containers": seeded("containers", Containers, 14, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "tied": seeded("tied", Tied, 15, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
+        "functional": seeded("functional", Functional, 16, (8, 2), (8, 12), (8, 3, 16, 16), zennas=False),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

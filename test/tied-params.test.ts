@@ -18,6 +18,8 @@ import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import type { ProxyName } from '../src/proxies/registry.js';
 import { runProxies } from '../src/proxies/run.js';
 import { saliencies } from '../src/proxies/saliency.js';
+import { zen } from '../src/proxies/zen.js';
+import { functionalWeights } from '../src/onnx/module-scopes.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { packParams } from '../src/backends/native/grad.js';
 
@@ -38,8 +40,16 @@ const images = { n: B, c, h, w, data: Float32Array.from(x.data), source: 'tied' 
 describe('tied parameters: a module called more than once', () => {
   it("the import ties every later use of a module's tensors to its first use, and counts them once", () => {
     const tied = m.net.tied ?? [];
-    // the block's conv weight and its BN's γ, β; the 1×1 conv's weight and bias
-    expect(tied.map((t) => t.kind).sort()).toEqual(['beta', 'bias', 'gamma', 'weight', 'weight']);
+    // the block's conv weight and its BN's γ, β and running statistics; the 1×1 conv's weight and bias
+    expect(tied.map((t) => t.kind).sort()).toEqual([
+      'beta',
+      'bias',
+      'gamma',
+      'runningMean',
+      'runningVar',
+      'weight',
+      'weight',
+    ]);
     for (const t of tied) {
       expect(t.of).toBeLessThan(t.node);
       expect(m.params[t.node]![t.kind]).toBe(m.params[t.of]![t.kind]);
@@ -67,7 +77,7 @@ describe('tied parameters: a module called more than once', () => {
   it("tieGrads sums the uses' gradients into the first use and leaves the later uses none", () => {
     const g = mapParams(m.params, (_, ref) => ref.node + 1);
     const tied = tieGrads(m.net, g)!;
-    for (const t of m.net.tied!) {
+    for (const t of m.net.tied!.filter((u) => !u.kind.startsWith('running'))) {
       expect(tied[t.node]?.[t.kind]).toBeUndefined();
       expect(tied[t.of]![t.kind]![0]).toBe(t.of + 1 + t.node + 1);
     }
@@ -124,5 +134,82 @@ describe('tied parameters: a module called more than once', () => {
         wantHvp: true,
       }),
     ).rejects.toThrow(/tied weight pair/);
+  });
+});
+
+describe('functional weights: a parameter applied with F.conv2d, not by an nn.Conv2d module', () => {
+  const f = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')).fixtures.functional;
+  const fx = npy(f.inputs);
+  const fm = onnxProxyModel(loadOnnxModel(join(DIR, f.onnx)), fx.shape.slice(1) as unknown as Shape3);
+  const fy = npy(f.labels).data;
+
+  it('the import marks the three F.conv2d calls (the hand-tied weight twice, the single-use one) and no module', () => {
+    const convs = fm.net.nodes.filter((n) => n.op === 'conv').map((n) => n.id);
+    expect(fm.net.functionalWeights).toEqual([convs[1], convs[2], convs[3]]);
+    // the hand-tied weight is one tensor; the one BatchNorm module the chain calls twice, one running variance
+    expect(fm.net.tied?.map((t) => t.kind).sort()).toEqual(['runningMean', 'runningVar', 'weight']);
+    expect(countParams(fm.net)).toBe(f.torch_params);
+  });
+
+  it('scored as modules instead, fisher, grad_norm and GraSP miss the official values (what the marking fixes)', () => {
+    const net: Network = { ...fm.net, functionalWeights: undefined };
+    const s = saliencies(net, fm.params, fx.data, fy);
+    expect(Math.abs(s.grad_norm.value! - f.zc.grad_norm)).toBeGreaterThan(0.05 * f.zc.grad_norm);
+    expect(Math.abs(s.fisher.value! - f.zc.fisher)).toBeGreaterThan(0.05 * f.zc.fisher);
+    const g = runProxies(net, ['grasp'], {
+      seed: 0,
+      weights: fm.params,
+      images: { ...images, data: Float32Array.from(fx.data) },
+      labels: fy,
+      batch: B,
+    }).values.grasp!;
+    expect(Math.abs(g.value! - f.grasp_float64)).toBeGreaterThan(0.05 * Math.abs(f.grasp_float64));
+  });
+
+  it('the native runner holds the functional weights fixed in GraSP, in float32 and float64', async () => {
+    const o = {
+      seed: 0,
+      weights: fm.params,
+      images: { ...images, data: Float32Array.from(fx.data) },
+      labels: fy,
+      batch: B,
+    };
+    for (const precision of ['float32', 'float64'] as const) {
+      const v = (await runner.run(fm.net, ['grasp', 'fisher'], { ...o, precision })).values;
+      expect(Math.abs(v.grasp!.value! - f.grasp_float64)).toBeLessThanOrEqual(1e-4 * Math.abs(f.grasp_float64));
+      expect(Math.abs(v.fisher!.value! - f.zc.fisher)).toBeLessThanOrEqual(1e-4 * f.zc.fisher);
+    }
+  });
+
+  it('zen without the BN tie (a module per call) misses the official value', () => {
+    const z = npy(f.zen_naslib.inputs);
+    const zm = onnxProxyModel(loadOnnxModel(join(DIR, f.zen_naslib.onnx)), z.shape.slice(1) as unknown as Shape3);
+    expect(zm.net.tied?.some((t) => t.kind === 'runningVar')).toBe(true);
+    const untied: Network = { ...zm.net, tied: zm.net.tied!.filter((t) => !t.kind.startsWith('running')) };
+    const v = zen(untied, zm.params, z.data, npy(f.zen_naslib.mixup).data, z.shape[0]!).value!;
+    expect(Math.abs(v - f.zen_naslib.value)).toBeGreaterThan(1e-3 * Math.abs(f.zen_naslib.value));
+  });
+});
+
+describe('what the file can tell', () => {
+  const conv = (name: string, weight: string) => ({ name, opType: 'Conv', input: ['x', weight], output: ['y'] });
+  const inits = (t: string) => !t.startsWith('/') && t !== 'x';
+  it("a module's weight is `<module>.weight` in the module's scope, a repeat's suffix folded", () => {
+    const g = [
+      conv('/layer1/layer1.0/conv1/Conv', 'layer1.0.conv1.weight'),
+      conv('/block/block.0_1/Conv', 'block.0.weight'),
+      conv('/Conv', 'w'),
+      conv('/m/Conv', 'm.w'),
+      conv('/m/Conv_1', 'other.weight'),
+    ];
+    expect([...functionalWeights(g, inits)]).toEqual(['/Conv', '/m/Conv', '/m/Conv_1']);
+  });
+  it("nothing is judged where no weight is named a module's, or where the exporter named it (a folded BN)", () => {
+    expect(functionalWeights([conv('/a/Conv', 'W1'), conv('/b/Conv', 'W2')], inits).size).toBe(0);
+    expect(functionalWeights([conv('/a/Conv', 'a.weight'), conv('/b/Conv', 'onnx::Conv_7')], inits).size).toBe(0);
+    expect(functionalWeights([conv('/a/Conv', 'a.weight'), conv('/b/Conv', '/b/Transpose_output_0')], inits).size).toBe(
+      0,
+    );
+    expect(functionalWeights([conv('a', 'a.weight'), conv('b', 'w')], inits).size).toBe(0); // no scopes
   });
 });

@@ -1,5 +1,5 @@
 import { convTaps } from '../ir/ops.js';
-import type { Network } from '../ir/types.js';
+import type { Network, TiedParam } from '../ir/types.js';
 import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
 
@@ -59,7 +59,7 @@ function withTies(net: Network, params: (NodeParams | undefined)[]): NetParams {
 }
 
 /** Every use of each tensor that has several (`net.tied`): its first use's node id → all users, first use first. */
-export function tensorUses(net: Network, kind: ParamKind): Map<number, number[]> {
+export function tensorUses(net: Network, kind: TiedParam['kind']): Map<number, number[]> {
   const uses = new Map<number, number[]>();
   for (const t of net.tied ?? []) if (t.kind === kind) uses.set(t.of, [...(uses.get(t.of) ?? [t.of]), t.node]);
   return uses;
@@ -75,7 +75,7 @@ export function sumOf(parts: readonly (Float64Array | undefined)[]): Float64Arra
 }
 
 /** Whether tensor `kind` of `node` is a later use of an earlier node's tensor (it is scored there). */
-export function isTiedUse(net: Network, node: number, kind: ParamKind): boolean {
+export function isTiedUse(net: Network, node: number, kind: TiedParam['kind']): boolean {
   return (net.tied ?? []).some((t) => t.node === node && t.kind === kind);
 }
 

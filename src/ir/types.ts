@@ -212,7 +212,8 @@ export type IRNode = LayerSpec & {
  */
 export interface TiedParam {
   readonly node: number;
-  readonly kind: 'weight' | 'bias' | 'gamma' | 'beta';
+  /** A trainable tensor, or a BN module's running statistics (one module, one running variance). */
+  readonly kind: 'weight' | 'bias' | 'gamma' | 'beta' | 'runningMean' | 'runningVar';
   readonly of: number;
 }
 
@@ -224,4 +225,10 @@ export interface Network {
   readonly meta?: Readonly<Record<string, string | number>>;
   /** Parameter tensors shared between nodes (an imported model's modules called again); absent: none. */
   readonly tied?: readonly TiedParam[];
+  /**
+   * Conv / linear nodes that apply a parameter of their caller (an imported model's `F.conv2d(x, self.w)`) rather
+   * than an nn.Conv2d / nn.Linear module's own weight: the official proxies, which iterate over those modules, leave
+   * them out of their per-layer sums (they still count in Θ and VKDNW's parameters). Absent: none.
+   */
+  readonly functionalWeights?: readonly number[];
 }

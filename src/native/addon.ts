@@ -284,7 +284,8 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   readonly wantHvp?: boolean;
   /**
    * With `wantHvp`: (node, first use) pairs of conv / linear weights several nodes share (`Network.tied`), the same
-   * for every network: the Hessian-vector product's direction on each use is the sum of the uses' gradients.
+   * for every network: the Hessian-vector product's direction on each use is the sum of the uses' gradients; (node,
+   * -1) holds a weight fixed (direction 0: `Network.functionalWeights`).
    */
   readonly tiedWeights?: Int32Array;
   /** Nodes whose forward outputs are returned, all networks' lists concatenated (with `keepOffsets`). */

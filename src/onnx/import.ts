@@ -44,7 +44,7 @@ import {
 import { quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
-import { functionalActivations } from './module-scopes.js';
+import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
@@ -1033,7 +1033,14 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     );
   const built = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
   const tied = onnxTies(m, built, s.weightIds);
-  const network = tied.length > 0 ? { ...built, tied } : built;
+  const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  const calls = functionalWeights(nodes, (t) => inits.has(t));
+  const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
+  const network = {
+    ...built,
+    ...(tied.length > 0 ? { tied } : {}),
+    ...(functional.length > 0 ? { functionalWeights: functional } : {}),
+  };
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');

@@ -228,6 +228,36 @@ export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: 
   );
 }
 
+/** A module's own weight as torch.onnx names it: `<module path>.weight`, the path ending in the node's scope. */
+function ownsWeight(nodeName: string | null | undefined, weight: string): boolean | undefined {
+  const scope = scopeOf(nodeName);
+  // no scope, or a name the exporter made (a BN folded into the conv: `onnx::Conv_24`): unknown
+  if (scope === undefined || weight.includes('::')) return undefined;
+  const owner = weight === 'weight' ? '' : weight.endsWith('.weight') ? weight.slice(0, -'.weight'.length) : undefined;
+  if (owner === undefined) return false;
+  const last = scope.slice(scope.lastIndexOf('/') + 1);
+  // a repeated call's scope carries a suffix (`/mix_1`, `/block/block.0_1`)
+  return [last, last.replace(/_\d+$/, '')].some((m) => owner === m || owner.endsWith(`.${m}`));
+}
+
+/**
+ * Names of the Conv / Gemm / MatMul nodes that apply a parameter of their caller (`F.conv2d(x, self.w)`, a weight
+ * tied by hand) rather than an nn.Conv2d / nn.Linear module's own weight, which torch.onnx names `<module>.weight`
+ * in the module's scope (`/layer1/layer1.0/conv1/Conv` reads `layer1.0.conv1.weight`). The official proxies iterate
+ * over Conv2d / Linear modules, so they leave these out. Only weights read straight from an initializer
+ * (`isInitializer`) are judged (a MatMul reading a Transpose of one is taken for a module's). Empty where no weight
+ * of the file is named a module's (another exporter, or an optimiser that renamed the initializers).
+ */
+export function functionalWeights(nodes: readonly NodeProto[], isInitializer: (t: string) => boolean): Set<string> {
+  const weighted = nodes.filter((n) => WEIGHTED.has(n.opType ?? '') && isInitializer(n.input?.[1] ?? ''));
+  const owns = weighted.map((n) => ownsWeight(n.name, n.input![1]!));
+  if (!owns.includes(true)) return new Set();
+  return new Set(weighted.filter((_, i) => owns[i] === false).map((n) => n.name ?? ''));
+}
+
+/** Ops whose second input is a weight. */
+const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
+
 /** The note on {@link functionalActivations}, or undefined when there are none. */
 export function functionalReluNote(nodes: readonly NodeProto[], isConst: (t: string) => boolean): string | undefined {
   const k = functionalActivations(nodes, isConst).size;
@@ -259,7 +289,7 @@ export function sharedWeightNote(
   const list = (ts: string[]) => ts.slice(0, 3).join(', ').slice(0, 120);
   const notes = [
     one.length > 0 &&
-      `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit draws each use's weights apart`,
+      `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again, or a parameter applied twice), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit on the IR engines draws each use's weights apart (--engine ort keeps the tie)`,
     apart.length > 0 &&
       `${apart.length} parameter tensor${apart.length === 1 ? ' is' : 's are'} read in two roles or layouts (${list(apart)}), which swapnas scores as separate tensors (PyTorch would sum their gradients)`,
   ].filter((n) => typeof n === 'string');

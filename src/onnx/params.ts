@@ -2,7 +2,7 @@
  * A model's own weights as {@link NetParams} of its imported IR network, so that gradient proxies can run on
  * them (the forward-scoring IR backends only use PRNG weights).
  */
-import type { NetParams, NodeParams, ParamRef } from '../grad/types.js';
+import type { NetParams, NodeParams, ParamKind, ParamRef } from '../grad/types.js';
 import { convTaps } from '../ir/ops.js';
 import type { Network, TiedParam } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
@@ -37,9 +37,16 @@ export function toOnnxLayout(net: Network, ref: OnnxParamRef, values: Float64Arr
 
 type MutableParams = { -readonly [K in keyof NodeParams]: NodeParams[K] };
 
-/** One trainable tensor an IR node reads: the ONNX tensor's name, and whether it is stored `[in][out]`. */
-interface TrainableRead extends OnnxParamRef {
+/**
+ * One tensor an IR node reads: the ONNX tensor's name, the IR node and role, whether it is stored `[in][out]`, and
+ * the ONNX node that reads it (its name carries the module scope).
+ */
+interface TensorRead {
   readonly name: string;
+  readonly node: number;
+  readonly kind: TiedParam['kind'];
+  readonly transposed: boolean;
+  readonly from: string;
 }
 
 /**
@@ -47,49 +54,71 @@ interface TrainableRead extends OnnxParamRef {
  * `weightIds` of {@link importOnnxModel}), then BatchNormalization scales and biases, matched to the IR `bn` nodes in
  * graph order (the importer creates one per imported BatchNormalization, in order).
  */
-function trainableReads(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TrainableRead[] {
+function trainableReads(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TensorRead[] {
   const nodes = m.model.graph?.node ?? [];
-  const reads: TrainableRead[] = [];
+  const reads: TensorRead[] = [];
   nodes.forEach((n, idx) => {
     const node = weightIds.get(idx);
     if (node === undefined) return;
     const transposed = n.opType === 'MatMul' || (n.opType === 'Gemm' && !gemmTransB(n));
-    reads.push({ name: n.input?.[1] ?? '', node, kind: 'weight', transposed });
+    const from = n.name ?? '';
+    reads.push({ name: n.input?.[1] ?? '', node, kind: 'weight', transposed, from });
     const bias = n.opType === 'MatMul' ? matmulBiasName(m, nodes, n) : n.input?.[2];
-    if (bias) reads.push({ name: bias, node, kind: 'bias', transposed: false });
+    if (bias) reads.push({ name: bias, node, kind: 'bias', transposed: false, from });
   });
-  const bnIr = net.nodes.filter((n) => n.op === 'bn').map((n) => n.id);
-  const bnOnnx = nodes.filter((n) => n.opType === 'BatchNormalization');
-  // an import that folded its BNs into the convolutions has none to match
-  if (bnOnnx.length === bnIr.length)
-    bnOnnx.forEach((n, k) => {
-      reads.push({ name: n.input?.[1] ?? '', node: bnIr[k]!, kind: 'gamma', transposed: false });
-      reads.push({ name: n.input?.[2] ?? '', node: bnIr[k]!, kind: 'beta', transposed: false });
-    });
+  bnPairs(m, net).forEach(([n, node]) => {
+    reads.push({ name: n.input?.[1] ?? '', node, kind: 'gamma', transposed: false, from: n.name ?? '' });
+    reads.push({ name: n.input?.[2] ?? '', node, kind: 'beta', transposed: false, from: n.name ?? '' });
+  });
   return reads;
 }
 
 /**
- * Trainable tensors that more than one IR node reads (a PyTorch module called again: torch.onnx gives every call
- * the module's one initializer): each later read, with the node of its first read (`Network.tied`). A tensor read
- * in two roles or layouts (a weight read as a bias, a MatMul reading a Gemm's weight, a BN scale that is also a
- * running variance) is not tied.
+ * The ONNX BatchNormalization nodes with their IR `bn` nodes, matched in graph order (the importer creates one per
+ * imported BatchNormalization, in order); none where the import folded its BNs into the convolutions.
+ */
+function bnPairs(m: LoadedModel, net: Network): [INodeProto, number][] {
+  const bnIr = net.nodes.filter((n) => n.op === 'bn').map((n) => n.id);
+  const bnOnnx = (m.model.graph?.node ?? []).filter((n) => n.opType === 'BatchNormalization');
+  return bnOnnx.length === bnIr.length ? bnOnnx.map((n, k) => [n, bnIr[k]!]) : [];
+}
+
+/** The running statistics each BN reads from the file (a BN computing its batch statistics in the graph reads none). */
+function statisticReads(m: LoadedModel, net: Network): TensorRead[] {
+  return bnPairs(m, net).flatMap(([n, node]) =>
+    (['runningMean', 'runningVar'] as const)
+      .map((kind, i) => ({ name: n.input?.[3 + i] ?? '', node, kind, transposed: false, from: n.name ?? '' }))
+      .filter((r) => m.consts.has(r.name)),
+  );
+}
+
+/**
+ * Whether two nodes are calls of one module: their torch.onnx scopes are equal but for a repeat's suffix on the last
+ * one (`/block/block.0` and `/block/block.0_1`, `/mix` and `/mix_1`), or the file names no scopes.
+ */
+function sameModule(a: string, b: string): boolean {
+  const scope = (name: string) =>
+    name.startsWith('/') ? name.slice(0, name.lastIndexOf('/')).replace(/_\d+$/, '') : undefined;
+  return scope(a) === scope(b);
+}
+
+/**
+ * Tensors that more than one IR node reads as calls of one module (a PyTorch module called again: torch.onnx gives
+ * every call the module's one initializer, in scopes equal but for a repeat's suffix): each later read, with the
+ * node of its first read (`Network.tied`). Trainable tensors and BN running statistics (a reused BN module has one
+ * running variance). Not tied: a tensor read in two roles or layouts, or by two modules (an optimiser that merged
+ * equal initializers: a fresh BN's γ with a running variance of ones, the zero biases of two convolutions).
  */
 export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TiedParam[] {
-  const reads = trainableReads(m, net, weightIds);
-  // a name read in two roles is one file tensor standing for several equal ones (an optimiser that merges equal
-  // initializers: a fresh BN's γ with a running variance of ones), not a module called again: none of its uses tie
+  const reads = [...trainableReads(m, net, weightIds), ...statisticReads(m, net)];
   const roles = new Map<string, Set<string>>();
-  const role = (name: string, r: string) => roles.set(name, (roles.get(name) ?? new Set()).add(r));
-  for (const r of reads) role(r.name, `${r.kind}${r.transposed ? 'T' : ''}`);
-  for (const n of m.model.graph?.node ?? [])
-    if (n.opType === 'BatchNormalization') for (const i of [3, 4]) role(n.input?.[i] ?? '', 'statistic');
-  const first = new Map<string, TrainableRead>();
+  for (const r of reads) roles.set(r.name, (roles.get(r.name) ?? new Set()).add(`${r.kind}${r.transposed ? 'T' : ''}`));
+  const first = new Map<string, TensorRead>();
   const tied: TiedParam[] = [];
   for (const r of reads) {
     const f = first.get(r.name);
     if (!f) first.set(r.name, r);
-    else if (r.name && roles.get(r.name)!.size === 1 && f.node < r.node)
+    else if (r.name && roles.get(r.name)!.size === 1 && f.node < r.node && sameModule(f.from, r.from))
       tied.push({ node: r.node, kind: r.kind, of: f.node });
   }
   return tied;
@@ -119,10 +148,9 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
   for (const r of trainableReads(m, net, weightIds)) {
     const w = valuesOf(r.name, `${net.nodes[r.node]!.op} ${r.kind}`);
     (params[r.node] ??= {})[r.kind] = r.transposed ? transpose(w, tensorDims(m.consts.get(r.name)!)) : w;
-    if (r.name && !names.has(r.name)) names.set(r.name, { node: r.node, kind: r.kind, transposed: r.transposed });
+    const kind = r.kind as ParamKind; // trainable reads only
+    if (r.name && !names.has(r.name)) names.set(r.name, { node: r.node, kind, transposed: r.transposed });
   }
-  const tied = net.tied ?? [];
-  for (const t of tied) params[t.node]![t.kind] = params[t.of]![t.kind];
   bnOnnx.forEach((n, k) => {
     const p = params[bnIr[k]!]!;
     const c = net.nodes[bnIr[k]!]!.shape[0]!;
@@ -133,6 +161,8 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
     p.runningMean = stats(3, 0);
     p.runningVar = stats(4, 1);
   });
+  const tied = net.tied ?? [];
+  for (const t of tied) params[t.node]![t.kind] = params[t.of]![t.kind];
   checkSizes(net, params);
   return { params, names, tied };
 }

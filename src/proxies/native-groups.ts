@@ -22,7 +22,7 @@ import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { labelsFor } from './run.js';
 import { graspFromWeightHv } from './grasp.js';
-import { saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
+import { moduleWeights, saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian } from './vkdnw.js';
@@ -129,10 +129,10 @@ async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
   const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
   if (c.float64) {
     const d = await c.pass(c.inputs(s), s.batch, { ...req, float64: true });
-    return { float64: { grasp: graspFromWeightHv(weightedNodes(net), d.weightHv) } };
+    return { float64: { grasp: graspFromWeightHv(moduleWeights(net), d.weightHv) } };
   }
   const r = await c.pass(c.inputs(s), s.batch, req, withoutCancelledBiases(net, c.packed, s.bn));
-  return { grasp: graspFromWeightHv(weightedNodes(net), r.weightHv) };
+  return { grasp: graspFromWeightHv(moduleWeights(net), r.weightHv) };
 }
 
 async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {

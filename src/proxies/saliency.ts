@@ -18,11 +18,20 @@ export function weightedNodes(net: Network): number[] {
 }
 
 /**
- * The conv and linear nodes that own their weight tensor: a module called again (`net.tied`) is scored once, at its
- * first call, with the sum of its calls' gradients ({@link tieGrads}), as PyTorch's `module.weight.grad` holds.
+ * The conv and linear nodes that are nn.Conv2d / nn.Linear module calls (the layers the official proxies sum over),
+ * leaving out those that apply a parameter of their caller (`net.functionalWeights`: `F.conv2d(x, self.w)`).
+ */
+export function moduleWeights(net: Network): number[] {
+  const functional = new Set(net.functionalWeights ?? []);
+  return weightedNodes(net).filter((id) => !functional.has(id));
+}
+
+/**
+ * The module weight tensors, one node each: a module called again (`net.tied`) is scored once, at its first call,
+ * with the sum of its calls' gradients ({@link tieGrads}), as PyTorch's `module.weight.grad` holds.
  */
 export function weightTensors(net: Network): number[] {
-  return weightedNodes(net).filter((id) => !isTiedUse(net, id, 'weight'));
+  return moduleWeights(net).filter((id) => !isTiedUse(net, id, 'weight'));
 }
 
 /**
@@ -30,7 +39,8 @@ export function weightTensors(net: Network): number[] {
  * activation per module and delete it in the first backward hook, so the second call's raises (AttributeError).
  */
 function fisherTied(net: Network): ProxyValue | undefined {
-  if (tensorUses(net, 'weight').size === 0) return undefined;
+  const modules = new Set(moduleWeights(net));
+  if (![...tensorUses(net, 'weight').keys()].some((id) => modules.has(id))) return undefined;
   return {
     value: null,
     reason:
@@ -62,7 +72,7 @@ export function saliencies(
   const { grads, activations } = lossGradients(net, params, x, labels, { bn, nodes: layers });
   const B = labels.length;
   let fisher = 0;
-  for (const id of layers) {
+  for (const id of moduleWeights(net)) {
     const a = activations.get(id);
     const d = grads.nodes.get(id);
     if (a && d) fisher += fisherLayer(net, id, a, d, B) * fanIn(net, id);
@@ -118,7 +128,7 @@ export function saliencyFromGrads(
   B: number,
 ): SaliencyScores {
   let fisher = 0;
-  for (const id of weightedNodes(net)) {
+  for (const id of moduleWeights(net)) {
     const s = channelSums.get(id);
     if (!s) continue;
     const C = net.nodes[id]!.shape[0];

@@ -86,7 +86,7 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
   for (let i = 0; i < fa.length; i++) delta += Math.abs(fa[i]! - fb[i]!);
   delta /= batch;
   let logBn = 0;
-  const tied = tensorUses(net, 'gamma');
+  const tied = tensorUses(net, 'runningVar');
   for (const n of net.nodes) {
     if (n.op !== 'bn' || n.shape.length !== 3) continue;
     // the official zen reads every BatchNorm2d's running variance, which a BN without running statistics lacks (it
@@ -104,7 +104,7 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
         value: null,
         reason: `zen: BatchNorm node ${n.id} has ONNX momentum 0, which PyTorch writes for momentum=None (cumulative average) and for momentum=1; their running variances differ, so zen is undefined`,
       };
-    if (isTiedUse(net, n.id, 'gamma')) continue; // a BN module called again: its one running variance, below
+    if (isTiedUse(net, n.id, 'runningVar')) continue; // a BN module called again: its one running variance, below
     const users = tied.get(n.id);
     const rv = users ? tiedRunningVar(net, params, users, [a, b], batch, m) : runningVar(n, params, a, b, batch);
     let mean = 0;

@@ -72,9 +72,15 @@ export interface ProxyPassRequest {
   readonly buffers?: NativeGradBuffers;
 }
 
-/** The conv / linear weight ties of `net` as the addon's (node, first use) pairs, where it has any. */
+/**
+ * The conv / linear weight ties of `net` as the addon's (node, first use) pairs, and its functional weights as
+ * (node, -1) (held fixed: not a module's, outside GraSP's H), where it has any.
+ */
 function tiedWeights(net: Network): { tiedWeights?: Int32Array } {
-  const pairs = (net.tied ?? []).filter((t) => t.kind === 'weight').flatMap((t) => [t.node, t.of]);
+  const pairs = [
+    ...(net.tied ?? []).filter((t) => t.kind === 'weight').flatMap((t) => [t.node, t.of]),
+    ...(net.functionalWeights ?? []).flatMap((id) => [id, -1]),
+  ];
   return pairs.length > 0 ? { tiedWeights: Int32Array.from(pairs) } : {};
 }
 

@@ -41,23 +41,30 @@ type S3 = readonly [number, number, number];
 export interface HessianVector {
   /** L = mean cross-entropy. */
   readonly loss: number;
-  /** ∂L/∂W of every conv/linear node (weights only), by IR id. */
+  /** ∂L/∂W of every conv/linear module call (weights only), by IR id. */
   readonly grads: ReadonlyMap<number, F64>;
-  /** H·V restricted to the conv/linear weights, by IR id. */
+  /** H·V restricted to the conv/linear module weights, by IR id. */
   readonly hv: ReadonlyMap<number, F64>;
 }
 
 /** A direction on the conv/linear weights, by IR id (absent: 0), from the weight gradients (`gradient`). */
 export type Direction = 'gradient' | ReadonlyMap<number, F64>;
 
-/** IR ids of the conv and linear nodes that were evaluated. */
+/**
+ * IR ids of the conv and linear module calls that were evaluated (a node applying a parameter of its caller,
+ * `Network.functionalWeights`, is not a module's: the official code's H and W leave it out).
+ */
 function weighted(tape: Tape): number[] {
-  return tape.net.nodes.filter((n) => (n.op === 'conv' || n.op === 'linear') && tape.evaluated[n.id]).map((n) => n.id);
+  const functional = new Set(tape.net.functionalWeights ?? []);
+  return tape.net.nodes
+    .filter((n) => (n.op === 'conv' || n.op === 'linear') && tape.evaluated[n.id] && !functional.has(n.id))
+    .map((n) => n.id);
 }
 
 /**
  * One forward pass, the loss gradient, and H·V of the mean cross-entropy of `labels` w.r.t. the conv/linear
- * weights (biases and BN γ/β are held fixed: V is 0 on them). `direction` `gradient` takes V = ∂L/∂W (grasp's Hg).
+ * module weights (biases, BN γ/β and functional weights are held fixed: V is 0 on them). `direction` `gradient`
+ * takes V = ∂L/∂W (grasp's Hg).
  */
 export function lossHessianVector(
   net: Network,
@@ -93,6 +100,7 @@ export function lossHessianVector(
     new Map([[net.output, softmaxTangent(tape.logits, rz, B, classes)]]),
   );
   for (const id of layers) if (!hv.has(id)) hv.set(id, new Float64Array(params[id]!.weight!.length));
+  for (const id of hv.keys()) if (!layers.includes(id)) hv.delete(id);
   return { loss, grads, hv };
 }
 
