@@ -21,10 +21,10 @@ std::vector<size_t> packedParamOffsets(const Net& net) {
   std::vector<size_t> off(net.nodes.size() + 1, 0);
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     const Node& n = net.nodes[i];
-    size_t size = 0;
-    if (n.op == Op::Conv) size = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() + (n.bias ? n.cout : 0);
+    size_t size = weightCount(n);
+    if (n.op == Op::Conv && n.bias) size += static_cast<size_t>(n.cout);
     if (n.op == Op::Bn) size = 4 * static_cast<size_t>(n.c);
-    if (n.op == Op::Linear) size = static_cast<size_t>(n.fin) * n.fout + (n.bias ? n.fout : 0);
+    if (n.op == Op::Linear && n.bias) size += static_cast<size_t>(n.fout);
     off[i + 1] = off[i] + size;
   }
   return off;

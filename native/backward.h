@@ -1,12 +1,12 @@
 #pragma once
 
-#include <algorithm>
 // Reverse mode on the CPU: one forward pass with explicit parameters that keeps only what the backward pass needs
 // (ReLU outputs, BN x-hat and 1/sigma, max-pool argmaxes, conv/linear inputs when weight gradients are wanted),
 // then one backward pass from the mean cross-entropy (integer labels) or from an all-ones output cotangent
 // (d sum(outputs)). float32 storage, double accumulation for reductions; the TypeScript reference
 // (src/backends/reference/backward.ts, float64) is the definition it is tested against.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>

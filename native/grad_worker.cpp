@@ -38,16 +38,25 @@ void checkPasses(const GradJob& job, const Net& net, size_t i) {
 }
 
 // Each tied pair names a later conv / linear node and an earlier one with a weight of the same size, or -1 (held
-// fixed).
+// fixed). A node is in one pair at most, and a first use is never itself a later use (tiedDirection sums each group
+// once, at its first use).
 void checkTies(const GradJob& job, const Net& net, size_t i) {
+  const auto n = static_cast<int32_t>(net.nodes.size());
+  std::vector<uint8_t> later(net.nodes.size(), 0);
+  for (size_t p = 0; p + 1 < job.tiedWeights.size(); p += 2) {
+    const int32_t node = job.tiedWeights[p];
+    if (node <= 0 || node >= n || later[static_cast<size_t>(node)]++)
+      fail("network " + std::to_string(i) + ": tied weight node " + std::to_string(node) + " is out of range or listed twice");
+  }
   for (size_t p = 0; p + 1 < job.tiedWeights.size(); p += 2) {
     const int32_t node = job.tiedWeights[p], first = job.tiedWeights[p + 1];
-    const auto n = static_cast<int32_t>(net.nodes.size());
-    if (first == -1 && node > 0 && node < n && weightCount(net.nodes[static_cast<size_t>(node)]) > 0) continue;
-    if (first < 0 || node <= first || node >= n || weightCount(net.nodes[static_cast<size_t>(first)]) == 0 ||
-        weightCount(net.nodes[static_cast<size_t>(node)]) != weightCount(net.nodes[static_cast<size_t>(first)]))
+    const size_t w = weightCount(net.nodes[static_cast<size_t>(node)]);
+    const bool fixed = first == -1 && w > 0;
+    const bool shared = first >= 0 && first < node && !later[static_cast<size_t>(first)] && w > 0 &&
+                        weightCount(net.nodes[static_cast<size_t>(first)]) == w;
+    if (!fixed && !shared)
       fail("network " + std::to_string(i) + ": tied weight pair (" + std::to_string(node) + ", " + std::to_string(first) +
-           ") does not name a later node sharing an earlier conv / linear weight of its size, or a weight held fixed (-1)");
+           ") does not name a later node sharing an earlier, untied conv / linear weight of its size, or a weight held fixed (-1)");
   }
 }
 

@@ -20,6 +20,10 @@ import { runProxies } from '../src/proxies/run.js';
 import { saliencies } from '../src/proxies/saliency.js';
 import { zen } from '../src/proxies/zen.js';
 import { functionalWeights } from '../src/onnx/module-scopes.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { attrInt, attrInts, encodeModel, floatTensor, node, valueInfo } from '../src/onnx/proto.js';
+import type { ITensorProto } from '../src/onnx/proto.js';
+import { Rng } from '../src/util/rng.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { packParams } from '../src/backends/native/grad.js';
 
@@ -62,6 +66,19 @@ describe('tied parameters: a module called more than once', () => {
     expect(paramRefs(m.params, m.net)).toHaveLength(13);
     expect(paramRefs(m.params)).toHaveLength(18);
     expect(m.notes.join('\n')).toMatch(/5 parameter tensors are used by more than one node .* scored as one tensor/);
+  });
+
+  it('shared-parameter records that do not fit the network are refused (E_IR_SHAPE)', async () => {
+    const bn = m.net.nodes.find((n) => n.op === 'bn')!.id;
+    const o = { seed: 0, images, weights: m.params };
+    for (const bad of [
+      { ...m.net, tied: [{ node: bn + 1, kind: 'gamma' as const, of: bn }] }, // no BN after it: a ReLU
+      { ...m.net, tied: [{ node: bn, kind: 'weight' as const, of: bn + 2 }] }, // a later first use
+      { ...m.net, functionalWeights: [bn] },
+    ]) {
+      expect(() => runProxies(bad, ['params'], o)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+      await expect(runner.run(bad, ['params'], o)).rejects.toMatchObject({ code: 'E_IR_SHAPE' });
+    }
   });
 
   it('a fresh initialisation draws a tied tensor once, under its first use', () => {
@@ -122,18 +139,21 @@ describe('tied parameters: a module called more than once', () => {
     }
   });
 
-  it('the addon refuses a tie that names no earlier conv / linear weight of the same size', async () => {
+  it('the addon refuses a tie that names no earlier conv / linear weight of the same size, or a node twice', async () => {
     const bn = m.net.nodes.find((n) => n.op === 'bn')!.id;
     const conv = m.net.nodes.find((n) => n.op === 'conv' && n.id > bn)!.id;
-    const bad: Network = { ...m.net, tied: [{ node: conv, kind: 'weight', of: bn }] };
-    await expect(
-      nativeProxyPass(load.addon, bad, packParams(bad, m.params), Float32Array.from(x.data), B, {
+    const pass = (tied: Network['tied']) => {
+      const bad: Network = { ...m.net, tied };
+      return nativeProxyPass(load.addon, bad, packParams(bad, m.params), Float32Array.from(x.data), B, {
         bn: 'train',
         labels,
         wantParams: true,
         wantHvp: true,
-      }),
-    ).rejects.toThrow(/tied weight pair/);
+      });
+    };
+    await expect(pass([{ node: conv, kind: 'weight', of: bn }])).rejects.toThrow(/tied weight pair/);
+    const t = m.net.tied!.find((u) => u.kind === 'weight')!;
+    await expect(pass([t, t])).rejects.toThrow(/listed twice/);
   });
 });
 
@@ -201,6 +221,8 @@ describe('what the file can tell', () => {
       conv('/Conv', 'w'),
       conv('/m/Conv', 'm.w'),
       conv('/m/Conv_1', 'other.weight'),
+      // a module whose weight was assigned another module's: alone in its scope, an nn.Conv2d
+      conv('/conv3/Conv', 'conv2.weight'),
     ];
     expect([...functionalWeights(g, inits)]).toEqual(['/Conv', '/m/Conv', '/m/Conv_1']);
   });
@@ -211,5 +233,73 @@ describe('what the file can tell', () => {
       0,
     );
     expect(functionalWeights([conv('a', 'a.weight'), conv('b', 'w')], inits).size).toBe(0); // no scopes
+  });
+});
+
+describe('which reads tie: one module called again, not two modules, not merged initializers', () => {
+  // x → stem → one conv per entry (4 → 4 channels, 3×3, reading the named weight and bias) → GAP → fc
+  const chain = (convs: readonly (readonly [node: string, weight: string, bias?: string])[]) => {
+    const rng = new Rng(5);
+    const w = (dims: number[]) => Float32Array.from({ length: dims.reduce((a, b) => a * b) }, () => rng.normal());
+    const inits = new Map<string, ITensorProto>([
+      ['stem.weight', floatTensor('stem.weight', [4, 3, 3, 3], w([4, 3, 3, 3]))],
+      ['fc.weight', floatTensor('fc.weight', [10, 4], w([10, 4]))],
+    ]);
+    const pads = attrInts('pads', [1, 1, 1, 1]);
+    const nodes = [node('Conv', ['x', 'stem.weight'], ['c0'], '/stem/Conv', [pads])];
+    convs.forEach(([name, weight, bias], i) => {
+      if (!inits.has(weight)) inits.set(weight, floatTensor(weight, [4, 4, 3, 3], w([4, 4, 3, 3])));
+      if (bias && !inits.has(bias)) inits.set(bias, floatTensor(bias, [4], new Float32Array(4)));
+      nodes.push(node('Conv', [`c${i}`, weight, ...(bias ? [bias] : [])], [`c${i + 1}`], name, [pads]));
+    });
+    const k = convs.length;
+    nodes.push(node('GlobalAveragePool', [`c${k}`], ['g'], '/gap/GlobalAveragePool'));
+    nodes.push(node('Flatten', ['g'], ['f'], '/Flatten'));
+    nodes.push(node('Gemm', ['f', 'fc.weight'], ['y'], '/fc/Gemm', [attrInt('transB', 1)]));
+    const graph = {
+      name: 'ties',
+      node: nodes,
+      initializer: [...inits.values()],
+      input: [valueInfo('x', [2, 3, 8, 8])],
+      output: [valueInfo('y', [2, 10])],
+    };
+    const r = importOnnxModel(loadOnnxModel(encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph })), {
+      inputShape: [3, 8, 8],
+      bn: 'batch',
+    });
+    if (!r.ok) throw new Error(r.reason);
+    return r.network;
+  };
+  const kinds = (net: Network) => (net.tied ?? []).map((t) => `${t.node}:${t.kind}<${t.of}`);
+
+  it('a module called twice ties (its repeat scope folded), weight and bias', () => {
+    const net = chain([
+      ['/block/Conv', 'block.weight', 'block.bias'],
+      ['/block_1/Conv', 'block.weight', 'block.bias'],
+    ]);
+    expect(kinds(net)).toEqual(['3:weight<2', '3:bias<2']); // node 0 the input, 1 the stem
+    expect(net.functionalWeights).toBeUndefined();
+  });
+
+  it("two modules reading one tensor (a weight assigned another module's) do not tie, and neither is functional", () => {
+    const net = chain([
+      ['/conv2/Conv', 'conv2.weight'],
+      ['/conv3/Conv', 'conv2.weight'],
+    ]);
+    expect(net.tied).toBeUndefined();
+    expect(net.functionalWeights).toBeUndefined();
+  });
+
+  it('merged equal biases of two modules do not tie; without scopes only weights tie', () => {
+    const merged = chain([
+      ['/a/Conv', 'a.weight', 'zeros'],
+      ['/b/Conv', 'b.weight', 'zeros'],
+    ]);
+    expect(merged.tied).toBeUndefined();
+    const bare = chain([
+      ['conv_a', 'W', 'zeros'],
+      ['conv_b', 'W', 'zeros'],
+    ]);
+    expect(kinds(bare)).toEqual(['3:weight<2']);
   });
 });

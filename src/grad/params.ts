@@ -3,7 +3,8 @@ import type { Network, TiedParam } from '../ir/types.js';
 import { fillGaussian, type GaussianFill } from '../init/prng.js';
 import type { NetParams, NodeParams, ParamKind, ParamRef } from './types.js';
 
-const KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
+/** The trainable tensor kinds, in PyTorch's order within a module (weight, bias; γ, β). */
+export const PARAM_KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
 
 /**
  * The weights every forward-scoring backend uses, as explicit parameters: conv/linear weights N(0,1) from the
@@ -76,8 +77,14 @@ export function sumOf(parts: readonly (Float64Array | undefined)[]): Float64Arra
 
 /** Whether tensor `kind` of `node` is a later use of an earlier node's tensor (it is scored there). */
 export function isTiedUse(net: Network, node: number, kind: TiedParam['kind']): boolean {
-  return (net.tied ?? []).some((t) => t.node === node && t.kind === kind);
+  if (!net.tied?.length) return false;
+  let later = laterUses.get(net.tied);
+  if (!later) laterUses.set(net.tied, (later = new Set(net.tied.map((t) => `${t.node}:${t.kind}`))));
+  return later.has(`${node}:${kind}`);
 }
+
+/** `node:kind` of every later use, per tie list (networks are immutable data: the list is their own). */
+const laterUses = new WeakMap<readonly TiedParam[], Set<string>>();
 
 /**
  * Per-use gradients (an engine's: one tensor per node) as PyTorch accumulates them: each tied tensor's gradient is
@@ -89,7 +96,7 @@ export function tieGrads<T extends NetParams | undefined>(net: Network, grads: T
     | { -readonly [K in keyof NodeParams]: NodeParams[K] }
     | undefined
   )[];
-  for (const kind of KINDS)
+  for (const kind of PARAM_KINDS)
     for (const [first, users] of tensorUses(net, kind)) {
       const sum = sumOf(users.map((u) => grads[u]?.[kind]));
       if (!sum) continue;
@@ -107,7 +114,8 @@ export function tieGrads<T extends NetParams | undefined>(net: Network, grads: T
 export function paramRefs(params: NetParams, net?: Network): ParamRef[] {
   const out: ParamRef[] = [];
   params.forEach((p, node) => {
-    if (p) for (const kind of KINDS) if (p[kind] && !(net && isTiedUse(net, node, kind))) out.push({ node, kind });
+    if (p)
+      for (const kind of PARAM_KINDS) if (p[kind] && !(net && isTiedUse(net, node, kind))) out.push({ node, kind });
   });
   return out;
 }
@@ -127,7 +135,7 @@ export function mapParams(params: NetParams, f: (v: number, ref: ParamRef) => nu
   return params.map((p, node) => {
     if (!p) return undefined;
     const q: { -readonly [K in keyof NodeParams]: NodeParams[K] } = { ...p };
-    for (const kind of KINDS) {
+    for (const kind of PARAM_KINDS) {
       const t = p[kind];
       if (!t) continue;
       const ref = { node, kind };

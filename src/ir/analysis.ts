@@ -1,5 +1,6 @@
 import { convTaps, isRecorded, numel, opSpec } from './ops.js';
 import type { IRNode, Network, TiedParam } from './types.js';
+import { SwapError } from '../util/errors.js';
 
 export { numel };
 
@@ -14,6 +15,36 @@ export function countParams(net: Network): number {
   for (const n of net.nodes) p += nodeParams(n);
   for (const t of net.tied ?? []) p -= tensorSize(net.nodes[t.node]!, t.kind);
   return p;
+}
+
+/**
+ * Refuse shared-parameter records that do not describe one network (E_IR_SHAPE): a tie must name a later node and
+ * an earlier, untied one of the same op holding a tensor `kind` of the same size (a BN's running statistics: its
+ * channels); a functional weight must be a conv / linear node's.
+ */
+export function checkSharedParams(net: Network): void {
+  const later = new Set((net.tied ?? []).map((t) => `${t.node}:${t.kind}`));
+  const size = (n: IRNode, kind: TiedParam['kind']) =>
+    kind.startsWith('running') && n.op === 'bn' ? n.shape[0] : tensorSize(n, kind);
+  for (const t of net.tied ?? []) {
+    const [a, b] = [net.nodes[t.of], net.nodes[t.node]];
+    if (
+      !a ||
+      !b ||
+      t.of >= t.node ||
+      later.has(`${t.of}:${t.kind}`) ||
+      a.op !== b.op ||
+      size(a, t.kind) === 0 ||
+      size(a, t.kind) !== size(b, t.kind)
+    )
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `tie of node ${t.node}'s ${t.kind} to node ${t.of} does not name an earlier tensor of its size`,
+      );
+  }
+  for (const id of net.functionalWeights ?? [])
+    if (!['conv', 'linear'].includes(net.nodes[id]?.op ?? ''))
+      throw new SwapError('E_IR_SHAPE', `functional weight node ${id} is not a conv / linear node`);
 }
 
 /** Values in trainable tensor `kind` of node `n` (0 where the node has none). */

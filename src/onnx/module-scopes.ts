@@ -228,29 +228,48 @@ export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: 
   );
 }
 
-/** A module's own weight as torch.onnx names it: `<module path>.weight`, the path ending in the node's scope. */
-function ownsWeight(nodeName: string | null | undefined, weight: string): boolean | undefined {
-  const scope = scopeOf(nodeName);
+/**
+ * A node's scope with a repeated call's suffix on its last part folded (`/block/block.0_1` → `/block/block.0`,
+ * `/mix_1` → `/mix`): equal for the calls of one module; undefined for a name without a scope.
+ */
+export function callScope(nodeName: string | null | undefined): string | undefined {
+  return scopeOf(nodeName)?.replace(/_\d+$/, '');
+}
+
+/**
+ * Whether a weight is an nn.Conv2d / nn.Linear module's: named `<module path>.weight` with the path ending in the
+ * node's scope, or, named so after another module, read by a node alone in a scope of its own (a module whose weight
+ * was assigned another's: `self.conv3.weight = self.conv2.weight`). Undefined where the file cannot tell.
+ */
+function ownsWeight(n: NodeProto, weight: string, alone: boolean): boolean | undefined {
+  const scope = scopeOf(n.name);
   // no scope, or a name the exporter made (a BN folded into the conv: `onnx::Conv_24`): unknown
   if (scope === undefined || weight.includes('::')) return undefined;
   const owner = weight === 'weight' ? '' : weight.endsWith('.weight') ? weight.slice(0, -'.weight'.length) : undefined;
   if (owner === undefined) return false;
   const last = scope.slice(scope.lastIndexOf('/') + 1);
   // a repeated call's scope carries a suffix (`/mix_1`, `/block/block.0_1`)
-  return [last, last.replace(/_\d+$/, '')].some((m) => owner === m || owner.endsWith(`.${m}`));
+  return (
+    [last, last.replace(/_\d+$/, '')].some((m) => owner === m || owner.endsWith(`.${m}`)) || (alone && scope !== '')
+  );
 }
 
 /**
  * Names of the Conv / Gemm / MatMul nodes that apply a parameter of their caller (`F.conv2d(x, self.w)`, a weight
- * tied by hand) rather than an nn.Conv2d / nn.Linear module's own weight, which torch.onnx names `<module>.weight`
- * in the module's scope (`/layer1/layer1.0/conv1/Conv` reads `layer1.0.conv1.weight`). The official proxies iterate
- * over Conv2d / Linear modules, so they leave these out. Only weights read straight from an initializer
+ * tied by hand) rather than an nn.Conv2d / nn.Linear module's weight, which torch.onnx names `<module>.weight` in
+ * the module's scope (`/layer1/layer1.0/conv1/Conv` reads `layer1.0.conv1.weight`; see `ownsWeight`). The official
+ * proxies iterate over Conv2d / Linear modules, so they leave these out. Only weights read straight from an initializer
  * (`isInitializer`) are judged (a MatMul reading a Transpose of one is taken for a module's). Empty where no weight
  * of the file is named a module's (another exporter, or an optimiser that renamed the initializers).
  */
 export function functionalWeights(nodes: readonly NodeProto[], isInitializer: (t: string) => boolean): Set<string> {
   const weighted = nodes.filter((n) => WEIGHTED.has(n.opType ?? '') && isInitializer(n.input?.[1] ?? ''));
-  const owns = weighted.map((n) => ownsWeight(n.name, n.input![1]!));
+  // nodes per scope, the ones that only shape or pad left out
+  const count = new Map<string, number>();
+  for (const n of nodes)
+    if (!['Constant', 'Pad'].includes(n.opType ?? ''))
+      count.set(scopeOf(n.name) ?? '', (count.get(scopeOf(n.name) ?? '') ?? 0) + 1);
+  const owns = weighted.map((n) => ownsWeight(n, n.input![1]!, count.get(scopeOf(n.name) ?? '') === 1));
   if (!owns.includes(true)) return new Set();
   return new Set(weighted.filter((_, i) => owns[i] === false).map((n) => n.name ?? ''));
 }
@@ -291,7 +310,7 @@ export function sharedWeightNote(
     one.length > 0 &&
       `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again, or a parameter applied twice), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit on the IR engines draws each use's weights apart (--engine ort keeps the tie)`,
     apart.length > 0 &&
-      `${apart.length} parameter tensor${apart.length === 1 ? ' is' : 's are'} read in two roles or layouts (${list(apart)}), which swapnas scores as separate tensors (PyTorch would sum their gradients)`,
+      `${apart.length} parameter tensor${apart.length === 1 ? ' is' : 's are'} read in two roles or layouts, or by two modules (${list(apart)}), which swapnas scores as separate tensors (PyTorch would sum their gradients and count them once)`,
   ].filter((n) => typeof n === 'string');
   return notes.length > 0 ? notes.join('; ') : undefined;
 }

@@ -7,6 +7,7 @@ import { convTaps } from '../ir/ops.js';
 import type { Network, TiedParam } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import type { LoadedModel } from './load.js';
+import { callScope } from './module-scopes.js';
 import { tensorDims, tensorValues, type INodeProto } from './proto.js';
 
 /** Parameters read from a model, and the ONNX tensor each trainable IR tensor came from. */
@@ -93,13 +94,13 @@ function statisticReads(m: LoadedModel, net: Network): TensorRead[] {
 }
 
 /**
- * Whether two nodes are calls of one module: their torch.onnx scopes are equal but for a repeat's suffix on the last
- * one (`/block/block.0` and `/block/block.0_1`, `/mix` and `/mix_1`), or the file names no scopes.
+ * Whether two reads of one tensor tie: the nodes are calls of one module (their torch.onnx scopes equal but for a
+ * repeat's suffix, {@link callScope}). Without scopes only a conv / linear weight ties (random values, which no
+ * optimiser merges; zero biases and BN ones it may).
  */
-function sameModule(a: string, b: string): boolean {
-  const scope = (name: string) =>
-    name.startsWith('/') ? name.slice(0, name.lastIndexOf('/')).replace(/_\d+$/, '') : undefined;
-  return scope(a) === scope(b);
+function ties(a: TensorRead, b: TensorRead): boolean {
+  const [sa, sb] = [callScope(a.from), callScope(b.from)];
+  return sa === undefined && sb === undefined ? b.kind === 'weight' : sa === sb;
 }
 
 /**
@@ -118,7 +119,7 @@ export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<nu
   for (const r of reads) {
     const f = first.get(r.name);
     if (!f) first.set(r.name, r);
-    else if (r.name && roles.get(r.name)!.size === 1 && f.node < r.node && sameModule(f.from, r.from))
+    else if (r.name && roles.get(r.name)!.size === 1 && f.node < r.node && ties(f, r))
       tied.push({ node: r.node, kind: r.kind, of: f.node });
   }
   return tied;
@@ -127,7 +128,8 @@ export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<nu
 /**
  * Read conv/Gemm/MatMul weights and biases and BatchNormalization scale/bias/mean/var of `m` into the IR node
  * ids of its import (`weightIds` from {@link importOnnxModel}). A tensor `net.tied` shares (the import's
- * {@link onnxTies}) is one Float64Array in every node that reads it. Throws E_ONNX_FORMAT when the model's tensors do not line up with the network.
+ * {@link onnxTies}) is one Float64Array in every node that reads it. Throws E_ONNX_FORMAT when the model's tensors
+ * do not line up with the network.
  */
 export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): OnnxParams {
   const nodes = m.model.graph?.node ?? [];
@@ -151,16 +153,16 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
     const kind = r.kind as ParamKind; // trainable reads only
     if (r.name && !names.has(r.name)) names.set(r.name, { node: r.node, kind, transposed: r.transposed });
   }
-  bnOnnx.forEach((n, k) => {
-    const p = params[bnIr[k]!]!;
-    const c = net.nodes[bnIr[k]!]!.shape[0]!;
+  for (const [n, id] of bnPairs(m, net)) {
+    const p = params[id]!;
+    const c = net.nodes[id]!.shape[0]!;
     // a BN without running statistics (its mean / var computed in the graph) normalises with batch statistics in
     // every mode: its running statistics are never read, and are 0 / 1
     const stats = (i: number, fill: number) =>
       m.consts.has(n.input?.[i] ?? '') ? tensorValues(m.consts.get(n.input![i]!)!) : new Float64Array(c).fill(fill);
     p.runningMean = stats(3, 0);
     p.runningVar = stats(4, 1);
-  });
+  }
   const tied = net.tied ?? [];
   for (const t of tied) params[t.node]![t.kind] = params[t.of]![t.kind];
   checkSizes(net, params);

@@ -6,7 +6,7 @@
 import type { InputBatch } from '../data/batch.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import type { NetParams } from '../grad/types.js';
-import { autodlFlops, countParams, numel } from '../ir/analysis.js';
+import { autodlFlops, checkSharedParams, countParams, numel } from '../ir/analysis.js';
 import { pathStats } from '../ir/paths.js';
 import type { Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
@@ -118,11 +118,13 @@ export function settingsFor(name: ProxyName, o: ProxyRunOptions): ProxySettings 
 }
 
 /**
- * Refuse what cannot give an honest value, with coded errors: a label-based proxy without labels, a label count
+ * Refuse what cannot give an honest value, with coded errors: shared-parameter records that do not fit the network
+ * ({@link checkSharedParams}), a label-based proxy without labels, a label count
  * other than the number of images, labels outside 0…classes−1, and a loss/probability/pooling proxy on a network
  * without a classifier head (flat logits after a global pool).
  */
 export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): void {
+  checkSharedParams(net);
   const out = net.nodes[net.output]!;
   const needHead = out.shape.length !== 1 ? names.filter((n) => proxySpec(n).head) : [];
   if (needHead.length > 0)

@@ -6,7 +6,7 @@
  */
 import { backward, lossGradients } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
-import { fanIn, isTiedUse, mapParams, tensorUses, tieGrads } from '../grad/params.js';
+import { fanIn, isTiedUse, mapParams, sumOf, tensorUses, tieGrads } from '../grad/params.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
@@ -197,28 +197,29 @@ export function synflowFromGrads(
   let s = 0;
   for (const id of weightTensors(net)) {
     const w = weights[id]!.weight!;
-    const gw = uses.has(id) ? tiedSum(uses.get(id)!, grad, exponent) : scaled(grad(id), exponent(id));
-    if (gw) for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * gw(i));
+    const gw = uses.has(id) ? tiedGradient(uses.get(id)!, grad, exponent) : grad(id);
+    if (!gw) continue;
+    const e = uses.has(id) ? 0 : exponent(id); // a tied sum is scaled already
+    const f1 = 2 ** Math.trunc(e / 2);
+    const f2 = 2 ** (e - Math.trunc(e / 2));
+    for (let i = 0; i < w.length; i++) s += Math.abs(Math.abs(w[i]!) * (gw[i]! * f1 * f2));
   }
   return finite(bn === 'identity' ? 'synflow' : 'synflow_bn', s);
 }
 
-/** Element i of gradient `g` times 2^e (in two halves, so that neither factor overflows where the product does not). */
-function scaled(g: ArrayLike<number> | undefined, e: number): ((i: number) => number) | undefined {
-  if (!g) return undefined;
-  const f1 = 2 ** Math.trunc(e / 2);
-  const f2 = 2 ** (e - Math.trunc(e / 2));
-  return (i) => g[i]! * f1 * f2;
-}
-
-/** Element i of a tied tensor's gradient: the sum of its uses' scaled gradients, in node order. */
-function tiedSum(
+/** A tied tensor's gradient: the sum of its uses' gradients, each times 2^exponent (in two halves), in node order. */
+function tiedGradient(
   users: readonly number[],
   grad: (id: number) => ArrayLike<number> | undefined,
   exponent: (id: number) => number,
-): (i: number) => number {
-  const parts = users.map((u) => scaled(grad(u), exponent(u))).filter((f) => f !== undefined);
-  return (i) => parts.reduce((acc, f) => acc + f(i), 0);
+): Float64Array | undefined {
+  const scaled = users.map((u) => {
+    const g = grad(u);
+    const e = exponent(u);
+    const [f1, f2] = [2 ** Math.trunc(e / 2), 2 ** (e - Math.trunc(e / 2))];
+    return g ? Float64Array.from(g, (v) => v * f1 * f2) : undefined;
+  });
+  return sumOf(scaled);
 }
 
 /** l2_norm: Σ_l ‖W_l‖_F over the conv/linear weights as initialised; no data and no pass. */

@@ -9,13 +9,11 @@
  */
 import { backward } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
-import { paramRefs, tensorUses } from '../grad/params.js';
-import type { NetParams, ParamKind, ParamRef, ScalarRef } from '../grad/types.js';
+import { PARAM_KINDS, paramRefs, tensorUses } from '../grad/params.js';
+import type { NetParams, ParamRef, ScalarRef } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { quantile, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
-
-const KINDS: readonly ParamKind[] = ['weight', 'bias', 'gamma', 'beta'];
 
 /** float16(0.05): the smoothing constant as the official code stores it (a float16 tensor). */
 const ALPHA = 0.0499877929688;
@@ -105,7 +103,7 @@ export function perSampleBn(net: Network): boolean {
  * nothing is tied); a scalar's derivative is the sum over its uses'.
  */
 export function scalarUses(net: Network, refs: readonly ParamRef[]): ScalarRef[][] {
-  const uses = new Map(KINDS.map((k) => [k, tensorUses(net, k)]));
+  const uses = new Map(PARAM_KINDS.map((k) => [k, tensorUses(net, k)]));
   return refs.map((r) => (uses.get(r.kind)!.get(r.node) ?? [r.node]).map((node) => ({ node, kind: r.kind, index: 0 })));
 }
 

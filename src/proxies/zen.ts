@@ -106,7 +106,7 @@ export function zenFromPasses(net: Network, params: NetParams, a: ZenPass, b: Ze
       };
     if (isTiedUse(net, n.id, 'runningVar')) continue; // a BN module called again: its one running variance, below
     const users = tied.get(n.id);
-    const rv = users ? tiedRunningVar(net, params, users, [a, b], batch, m) : runningVar(n, params, a, b, batch);
+    const rv = users ? tiedRunningVar(net, params, users, [a, b], batch, m) : runningVar(n, params, a, b, batch, m);
     let mean = 0;
     for (let c = 0; c < rv.length; c++) mean += rv[c]!;
     logBn += Math.log(Math.sqrt(mean / rv.length));
@@ -120,9 +120,18 @@ function unbiased(n: IRNode, v: ArrayLike<number>, batch: number, c: number): nu
   return (v[c]! * count) / (count - 1);
 }
 
-/** A BN node's running variance after the two passes, one update each (rv₀ where it is off the map's path). */
-function runningVar(n: NodeOf<'bn'>, params: NetParams, a: ZenPass, b: ZenPass, batch: number): Float64Array {
-  const m = n.momentum ?? 0.1;
+/**
+ * A BN node's running variance after the two passes, one update each with momentum `m` (rv₀ where it is off the
+ * map's path).
+ */
+function runningVar(
+  n: NodeOf<'bn'>,
+  params: NetParams,
+  a: ZenPass,
+  b: ZenPass,
+  batch: number,
+  m: number,
+): Float64Array {
   // PyTorch's default as the literals the values have always been computed with
   const [w0, w1, w2] = n.momentum === undefined ? [0.81, 0.09, 0.1] : [(1 - m) * (1 - m), m * (1 - m), m];
   const rv0 = params[n.id]?.runningVar;

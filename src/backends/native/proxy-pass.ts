@@ -77,9 +77,12 @@ export interface ProxyPassRequest {
  * (node, -1) (held fixed: not a module's, outside GraSP's H), where it has any.
  */
 function tiedWeights(net: Network): { tiedWeights?: Int32Array } {
+  const fixed = new Set(net.functionalWeights ?? []);
   const pairs = [
-    ...(net.tied ?? []).filter((t) => t.kind === 'weight').flatMap((t) => [t.node, t.of]),
-    ...(net.functionalWeights ?? []).flatMap((id) => [id, -1]),
+    ...(net.tied ?? [])
+      .filter((t) => t.kind === 'weight' && !fixed.has(t.node) && !fixed.has(t.of))
+      .flatMap((t) => [t.node, t.of]),
+    ...[...fixed].flatMap((id) => [id, -1]),
   ];
   return pairs.length > 0 ? { tiedWeights: Int32Array.from(pairs) } : {};
 }

@@ -100,7 +100,8 @@ export function lossHessianVector(
     new Map([[net.output, softmaxTangent(tape.logits, rz, B, classes)]]),
   );
   for (const id of layers) if (!hv.has(id)) hv.set(id, new Float64Array(params[id]!.weight!.length));
-  for (const id of hv.keys()) if (!layers.includes(id)) hv.delete(id);
+  const kept = new Set(layers);
+  for (const id of hv.keys()) if (!kept.has(id)) hv.delete(id);
   return { loss, grads, hv };
 }
 
