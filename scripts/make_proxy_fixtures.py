@@ -624,6 +624,28 @@ class Functional(PooledHead, nn.Module):
         return [f0, f1, f2], f2
 
 
+class CallOrder(PooledHead, nn.Module):
+    """More than 128 parameter tensors (VKDNW reads index 0 of the first 128 in named_parameters() order), in modules
+    registered in another order than they are called: 36 conv-BN-ReLU branches held in a ModuleList, applied last
+    first in two stages of 18 parallel branches each (summed), so the tensors VKDNW picks are not the first ones the
+    graph reaches."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.units = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=True), nn.BatchNorm2d(c), nn.ReLU()) for _ in range(36))
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, classes)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        units = list(reversed(self.units))
+        f1 = f0 + sum(u(f0) for u in units[:18])
+        f2 = f1 + sum(u(f1) for u in units[18:])
+        return [f0, f1, f2], f2
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1010,7 +1032,21 @@ def run_vkdnw(off, net, shape, seed):
     m = copy.deepcopy(net).train()
     off["vk"].init_model(m, "kaiming_norm_fanin")
     inp = torch.randn(size=list(shape), dtype=torch.float32)
+    if "error" not in vals:
+        vals["entropy_float64"] = vkdnw_float64(off, m, inp)
     return vals, m, inp
+
+
+def vkdnw_float64(off, m, inp):
+    """The official VKDNW steps on the same weights and input in float64 (its quantiles of a rank-deficient Fisher
+    matrix sit at the float32 floor, where the float32 value is rounding noise): get_fisher, the singular values, the
+    quantiles at torch.arange(0.1, 1., 0.1) (float32 levels, as the code makes them) and the entropy."""
+    fisher = off["vk"].get_fisher(PairOutput(copy.deepcopy(m).double()), inp.double(), use_logits=False,
+                                  params_grad_len=128, p=1.0)
+    lam = torch.svd(fisher).S
+    q = torch.quantile(lam, torch.arange(0.1, 1., 0.1).double())
+    t = q / (torch.linalg.norm(q, ord=1).item() + 1e-10)
+    return f(-(t * torch.log(t + 1e-10)).sum())
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1063,7 +1099,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1103,6 +1139,7 @@ def main():
         "containers": seeded("containers", Containers, 14, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "tied": seeded("tied", Tied, 15, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "functional": seeded("functional", Functional, 16, (8, 2), (8, 12), (8, 3, 16, 16), zennas=False),
+        "callorder": seeded("callorder", CallOrder, 18, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

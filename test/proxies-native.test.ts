@@ -250,6 +250,10 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       else if (k === 'synflow_bn' && Math.abs(v) < 1e-9 * e.zc.synflow)
         // float64 noise of a zero (the ceilpool fixture): so is the native value
         expect(Math.abs(r.values.synflow_bn!.value!)).toBeLessThan(1e-9 * e.zc.synflow);
+      else if (k === 'zico' && typeof e.zico === 'number' && typeof e.zico_float64 === 'number')
+        // this float32 pass is held to 1e-4 of the official float64 value, or to the official float32's own distance
+        // from it where that is larger (callorder: 3.8e-4; the native float32 is 1.4e-4 off)
+        close(k, r.values.zico!.value, v, Math.max(1e-4, Math.abs(e.zico - v) / Math.abs(v)));
       else close(k, r.values[k as ProxyName]!.value, v);
     // MeCo's one image: a BatchNorm1d in training mode has one value per channel, where the official code raises
     const one = npy(e.meco_input);

@@ -126,7 +126,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     // without the scopes (another exporter), the leaf ops PyTorch implements as modules: equal on networks of flat
     // modules, short of the official value where a container's output counts again
     const leaf = meco(net, params, one.data, 1);
-    if (['containers', 'tied', 'functional'].includes(name))
+    if (['containers', 'tied', 'functional', 'callorder'].includes(name))
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));
     else close(leaf, e.meco);
   });
@@ -179,10 +179,16 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     }
     expect(s.vkdnw_dim.value).toBe(e.vkdnw.vkdnw_dim);
     // searchcells' BNs have no running statistics: the official Jacobians are vmapped one sample at a time, so each
-    // sample is normalised alone (swapnas runs such a network sample by sample; batched, it is 29 % off). Its Fisher
-    // quantiles sit near the float32 floor: the official float32 value is within 1 % of swapnas's float64 (0.9 %
-    // measured), not 1e-4 (on NB201 search-model cells a helper saw the official float32 14 % from float64)
-    close(s.vkdnw, e.vkdnw.vkdnw_entropy, name === 'searchcells' ? 1e-2 : 1e-4);
+    // sample is normalised alone (swapnas runs such a network sample by sample; batched, it is 29 % off), while its
+    // probabilities come from one batched forward (with per-sample logits it was 0.9 % off; now 6.6e-5)
+    // where the Fisher matrix is rank-deficient its lower quantiles are rounding noise: the official code rerun in
+    // float64 is the value (callorder: the official float32 is 0.302, float64 0.2020152360, swapnas 0.2020152356)
+    close(s.vkdnw, e.vkdnw.entropy_float64 ?? e.vkdnw.vkdnw_entropy);
+    // more than 128 tensors, registered in another order than called: VKDNW's 128 follow named_parameters()
+    if (m.net.parameterOrder && name === 'callorder') {
+      const byNode = vkdnw({ ...m.net, parameterOrder: undefined }, m.params, vx.data, vx.shape[0]!).vkdnw.value!;
+      expect(Math.abs(byNode - e.vkdnw.entropy_float64)).toBeGreaterThan(0.05 * e.vkdnw.entropy_float64);
+    }
   });
 });
 

@@ -109,7 +109,8 @@ export function tieGrads<T extends NetParams | undefined>(net: Network, grads: T
 /**
  * The trainable tensors of `params` in IR node order and, within a node, PyTorch's order (weight, bias for
  * conv/linear; γ, β for BN). For networks built in module order this is `named_parameters()` order. With `net`, a
- * tensor several nodes share (`net.tied`) appears once, at its first use, as in `named_parameters()`.
+ * tensor several nodes share (`net.tied`) appears once, at its first use, as in `named_parameters()`, and an
+ * imported model's own order (`net.parameterOrder`) replaces node order.
  */
 export function paramRefs(params: NetParams, net?: Network): ParamRef[] {
   const out: ParamRef[] = [];
@@ -117,7 +118,14 @@ export function paramRefs(params: NetParams, net?: Network): ParamRef[] {
     if (p)
       for (const kind of PARAM_KINDS) if (p[kind] && !(net && isTiedUse(net, node, kind))) out.push({ node, kind });
   });
-  return out;
+  const order = net?.parameterOrder;
+  if (!order) return out;
+  // the model's own order where the import read one; a tensor it does not list keeps its place after those it does
+  const rank = new Map(order.map((r, i) => [`${r.node}:${r.kind}`, i]));
+  return out
+    .map((r, i) => ({ r, key: rank.get(`${r.node}:${r.kind}`) ?? order.length + i }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ r }) => r);
 }
 
 /** The tensor a {@link ParamRef} names; throws a plain error when absent (a programming mistake). */

@@ -231,4 +231,10 @@ export interface Network {
    * them out of their per-layer sums (they still count in Θ and VKDNW's parameters). Absent: none.
    */
   readonly functionalWeights?: readonly number[];
+  /**
+   * The trainable tensors in the PyTorch model's `named_parameters()` order where it differs from node order (an
+   * imported model registering its modules in another order than it calls them; the file keeps the `state_dict`
+   * order in its initializers). VKDNW's first 128 tensors follow it. Absent: node order.
+   */
+  readonly parameterOrder?: readonly { readonly node: number; readonly kind: 'weight' | 'bias' | 'gamma' | 'beta' }[];
 }

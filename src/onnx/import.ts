@@ -45,7 +45,7 @@ import { quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
-import { onnxTies } from './params.js';
+import { onnxParameterOrder, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -1036,10 +1036,12 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   const calls = functionalWeights(nodes, (t) => inits.has(t));
   const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
+  const order = onnxParameterOrder(m, built, s.weightIds);
   const network = {
     ...built,
     ...(tied.length > 0 ? { tied } : {}),
     ...(functional.length > 0 ? { functionalWeights: functional } : {}),
+    ...(order ? { parameterOrder: order } : {}),
   };
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {

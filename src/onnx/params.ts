@@ -126,6 +126,26 @@ export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<nu
 }
 
 /**
+ * The trainable tensors in the file's initializer order (torch.onnx writes the `state_dict` order, that of
+ * `named_parameters()`), one per tensor (its first read), or undefined where that is node order already. Tensors
+ * that are not initializers keep their place after them.
+ */
+export function onnxParameterOrder(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+): Network['parameterOrder'] {
+  const rank = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
+  const seen = new Set<string>();
+  const reads = trainableReads(m, net, weightIds).filter((r) => !seen.has(r.name) && seen.add(r.name));
+  const kindRank = (k: string) => ['weight', 'bias', 'gamma', 'beta'].indexOf(k);
+  const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
+  const byFile = [...reads].sort((a, b) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity));
+  if (byFile.every((r, i) => r === byNode[i])) return undefined;
+  return byFile.map((r) => ({ node: r.node, kind: r.kind as ParamKind }));
+}
+
+/**
  * Read conv/Gemm/MatMul weights and biases and BatchNormalization scale/bias/mean/var of `m` into the IR node
  * ids of its import (`weightIds` from {@link importOnnxModel}). A tensor `net.tied` shares (the import's
  * {@link onnxTies}) is one Float64Array in every node that reads it. Throws E_ONNX_FORMAT when the model's tensors

@@ -361,6 +361,8 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
       });
     }
   }
+  // sample by sample, the probabilities still come from one batched forward (vkdnw.ts)
+  if (size < B) outputs.set((await c.pass(x, B, { bn: 'eval' })).outputs);
   return { vkdnw: vkdnwFromJacobian(J, outputs, B, K, P), vkdnw_dim: { value: refs.length } };
 }
 

@@ -77,7 +77,8 @@ export function vkdnw(
   const chosen = scalarUses(net, refs.slice(0, maxTensors));
   const per = x.length / batch;
   // the official Jacobians are vmapped one sample at a time: a BN without running statistics then normalises each
-  // sample alone, so such a network runs sample by sample (else eval-mode samples are independent: one batch)
+  // sample alone, so such a network runs sample by sample (else eval-mode samples are independent: one batch); its
+  // probabilities come from one batched forward, where that BN normalises over the batch
   const parts = perSampleBn(net) ? batch : 1;
   const size = batch / parts;
   const rows = Array.from({ length: parts }, (_, t) =>
@@ -90,6 +91,7 @@ export function vkdnw(
     J.set(r.J, t * r.J.length);
     logits.set(r.logits, t * r.logits.length);
   });
+  if (parts > 1) logits.set(forwardTape(net, params, x, batch, { bn: 'eval' }).logits);
   return { vkdnw: vkdnwFromJacobian(J, logits, batch, K, chosen.length), vkdnw_dim: { value: refs.length } };
 }
 
