@@ -351,6 +351,12 @@ describe('jacov and epe_nas go to the float64 pass where float32 cannot resolve 
       );
       expect(nat.values[p]).toEqual(ref.values[p]);
     }
+    // asked for float64 (the default of an ONNX model), the same value, saying that it measures rounding noise
+    const f64 = await runner.run(net, ['jacov', 'epe_nas'], { ...o, precision: 'float64' });
+    for (const p of ['jacov', 'epe_nas'] as const) {
+      expect(f64.values[p]!.value).toBe(ref.values[p]!.value);
+      expect(f64.values[p]!.reason).toMatch(/analytically zero.*rounding noise/);
+    }
   });
 });
 

@@ -139,7 +139,7 @@ async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
   const { s } = c;
   if (c.float64) {
     const d = await c.pass(c.inputs(s), s.batch, { bn: s.bn, wantInput: true, float64: true });
-    return { float64: jacobianValues(c, d.input64, d.outputs.length / s.batch) };
+    return { float64: withNoiseReason(jacobianValues(c, d.input64, d.outputs.length / s.batch), d) };
   }
   const r = await c.pass(
     c.inputs(s),
@@ -167,6 +167,19 @@ async function jacobian(c: NativeGroupContext): Promise<GroupOutcome> {
 
 /** A float64 Jacobian this far below the logits is rounding noise: its exact value is zero. */
 const JACOBIAN_ZERO = 1e-10;
+
+/**
+ * jacov and epe_nas of a float64 pass, each with a reason where the Jacobian is analytically zero (their values
+ * then measure rounding, in any implementation and precision: the official float32 and float64 disagree there).
+ */
+function withNoiseReason(v: Values, d: NativeGradResult): Values {
+  const top = maxAbs(d.input64);
+  if (!(top < JACOBIAN_ZERO * maxAbs(d.outputs))) return v;
+  const reason = `the input Jacobian is analytically zero (max ${top.toExponential(2)} in float64, e.g. a train-mode BN right before the global pool): the value measures rounding noise`;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [k, x && x.value !== null ? { ...x, reason: `${k}: ${reason}` } : x]),
+  );
+}
 
 /**
  * Why float32 rows of the input Jacobian cannot give jacov / epe_nas within 1e-4 (undefined: they can); `logits`: the
