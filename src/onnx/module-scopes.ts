@@ -290,7 +290,8 @@ const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'P
 /**
  * The note for a model that uses one parameter tensor in several places (a module called more than once, weights
  * tied by hand), or undefined. The import ties those it can (`tied`: their names, see `onnxTies`), which are scored
- * as one tensor as PyTorch holds it; the others (one tensor read in two roles) are scored per use.
+ * as one tensor as PyTorch holds it; the others (one tensor read in two roles, or by two modules) are scored per
+ * use.
  */
 export function sharedWeightNote(
   nodes: readonly NodeProto[],
