@@ -6,6 +6,7 @@ import type { NetParams, NodeParams, ParamKind, ParamRef } from '../grad/types.j
 import { convTaps } from '../ir/ops.js';
 import type { Network, TiedParam } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
+import { PARAM_KINDS } from '../grad/params.js';
 import type { LoadedModel } from './load.js';
 import { callScope } from './module-scopes.js';
 import { tensorDims, tensorValues, type INodeProto } from './proto.js';
@@ -138,7 +139,7 @@ export function onnxParameterOrder(
   const rank = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
   const seen = new Set<string>();
   const reads = trainableReads(m, net, weightIds).filter((r) => !seen.has(r.name) && seen.add(r.name));
-  const kindRank = (k: string) => ['weight', 'bias', 'gamma', 'beta'].indexOf(k);
+  const kindRank = (k: string) => PARAM_KINDS.indexOf(k as ParamKind);
   const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
   const byFile = [...reads].sort((a, b) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity));
   if (byFile.every((r, i) => r === byNode[i])) return undefined;
