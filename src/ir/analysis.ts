@@ -1,4 +1,4 @@
-import { convTaps, isRecorded, numel, opSpec } from './ops.js';
+import { convTaps, isRecorded, numel, opSpec, weightCount } from './ops.js';
 import type { IRNode, Network, TiedParam } from './types.js';
 import { SwapError } from '../util/errors.js';
 
@@ -49,11 +49,9 @@ export function checkSharedParams(net: Network): void {
 
 /** Values in trainable tensor `kind` of node `n` (0 where the node has none). */
 export function tensorSize(n: IRNode, kind: TiedParam['kind']): number {
-  if (n.op === 'conv')
-    return kind === 'weight' ? n.cout * (n.cin / n.groups) * convTaps(n) : kind === 'bias' && n.bias ? n.cout : 0;
-  if (n.op === 'linear') return kind === 'weight' ? n.fout * n.fin : kind === 'bias' && n.bias ? n.fout : 0;
-  if (n.op === 'bn') return n.affine && (kind === 'gamma' || kind === 'beta') ? n.shape[0] : 0;
-  return 0;
+  if (kind === 'weight') return weightCount(n);
+  if (kind === 'bias') return n.op === 'conv' && n.bias ? n.cout : n.op === 'linear' && n.bias ? n.fout : 0;
+  return n.op === 'bn' && n.affine && (kind === 'gamma' || kind === 'beta') ? n.shape[0] : 0;
 }
 
 /**
