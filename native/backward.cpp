@@ -11,12 +11,6 @@
 
 namespace swapnas {
 
-size_t weightCount(const Node& n) {
-  if (n.op == Op::Conv) return static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
-  if (n.op == Op::Linear) return static_cast<size_t>(n.fin) * n.fout;
-  return 0;
-}
-
 std::vector<size_t> packedParamOffsets(const Net& net) {
   std::vector<size_t> off(net.nodes.size() + 1, 0);
   for (size_t i = 0; i < net.nodes.size(); ++i) {

@@ -42,9 +42,6 @@ inline BnMode bnModeOf(const Node& n, BnMode m) { return m == BnMode::Eval && n.
 // (running statistics get 0).
 std::vector<size_t> packedParamOffsets(const Net& net);
 
-// Values in node n's weight tensor (conv / linear; 0 elsewhere): the start of its packed block.
-size_t weightCount(const Node& n);
-
 // The packed direction V (layout `off`) as a direction on the network's weight TENSORS: `tied` holds (node, first use)
 // pairs of conv / linear weights several nodes share (a module called twice), and every use's weight slice becomes
 // the sum of the uses' slices, first use first, then the pairs in order. The uses' H V then sum to the tied tensor's.

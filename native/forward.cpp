@@ -111,10 +111,10 @@ const float* WeightCache::get(uint32_t seed, uint32_t tensor, size_t count, Alig
   return w;
 }
 
-const float* Executor::weights(uint32_t seed, int node, size_t count) {
-  if (cache_) return cache_->get(seed, static_cast<uint32_t>(node), count, weights_);
+const float* Executor::weights(uint32_t seed, int tensor, size_t count) {
+  if (cache_) return cache_->get(seed, static_cast<uint32_t>(tensor), count, weights_);
   float* w = weights_.reserve(count);
-  fillGaussian(w, count, seed, static_cast<uint32_t>(node));
+  fillGaussian(w, count, seed, static_cast<uint32_t>(tensor));
   return w;
 }
 
@@ -172,13 +172,12 @@ float* Executor::runFill(const float* src, size_t total) {
   return y;
 }
 
-float* Executor::runConv(const Pass& p, const Node& n, int i, size_t total) {
+float* Executor::runConv(const Pass& p, const Node& n, size_t total) {
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
-  const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
   const float* w;
   {
     ScopedTimer t(timing_.prng, timed_);
-    w = weights(p.seed, i, wcount);
+    w = weights(p.seed, n.tensor, weightCount(n));
   }
   ScopedTimer t(timing_.conv, timed_);
   float* y = pool_.acquire(total);
@@ -289,11 +288,11 @@ float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
-float* Executor::runLinear(const Pass& p, const Node& n, int i, size_t total) {
+float* Executor::runLinear(const Pass& p, const Node& n, size_t total) {
   const float* w;
   {
     ScopedTimer t(timing_.prng, timed_);
-    w = weights(p.seed, i, static_cast<size_t>(n.fin) * n.fout);
+    w = weights(p.seed, n.tensor, weightCount(n));
   }
   ScopedTimer t(timing_.conv, timed_);
   float* y = pool_.acquire(total);
@@ -307,7 +306,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
   switch (n.op) {
     case Op::Input: return runFill(p.input, total);
     case Op::Zero: return runFill(nullptr, total);
-    case Op::Conv: return runConv(p, n, i, total);
+    case Op::Conv: return runConv(p, n, total);
     case Op::Bn: return runBn(p, n, i, total);
     case Op::Relu: return runRelu(p, n, i, total, consumed);
     case Op::AvgPool:
@@ -316,7 +315,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Concat: return runConcat(p, n, total);
     case Op::Slice: return runSlice(p, n, total);
     case Op::Gap: return runGap(p, n, total);
-    case Op::Linear: return runLinear(p, n, i, total);
+    case Op::Linear: return runLinear(p, n, total);
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Sigmoid:

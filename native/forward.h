@@ -86,14 +86,14 @@ class Executor {
     LayerSink* sink;
   };
 
-  const float* weights(uint32_t seed, int node, size_t count);
+  const float* weights(uint32_t seed, int tensor, size_t count);
   const float* in(const Node& n, size_t k) const;
   // Input k's buffer when node i is its last reader (the op then runs in place), else null.
   float* takeInput(const Pass& p, const Node& n, int i, size_t k);
   float* takeOrAcquire(const Pass& p, const Node& n, int i, size_t k, size_t total);
   float* runNode(const Pass& p, const Node& n, int i, bool consumed);
   float* runFill(const float* src, size_t total);
-  float* runConv(const Pass& p, const Node& n, int i, size_t total);
+  float* runConv(const Pass& p, const Node& n, size_t total);
   float* runBn(const Pass& p, const Node& n, int i, size_t total);
   float* runRelu(const Pass& p, const Node& n, int i, size_t total, bool consumed);
   float* runPool(const Pass& p, const Node& n, size_t total);
@@ -103,7 +103,7 @@ class Executor {
   float* runShuffle(const Pass& p, const Node& n, size_t total);
   float* runGate(const Pass& p, const Node& n, size_t total);
   float* runGap(const Pass& p, const Node& n, size_t total);
-  float* runLinear(const Pass& p, const Node& n, int i, size_t total);
+  float* runLinear(const Pass& p, const Node& n, size_t total);
   void releaseAfter(const Pass& p, const Node& n, int i, bool consumed);
   void forward(const Net& net, const std::vector<uint8_t>& need, const std::vector<int>& lastUse, const float* input, int S, uint32_t seed,
                LayerSink* sink, const CancelToken* cancel, int keep, std::vector<float>* kept);

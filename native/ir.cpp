@@ -358,6 +358,25 @@ void markNeeded(Net& net) {
   }
 }
 
+// The closing list of (node, tensor) pairs: a conv / linear node that draws an earlier node's weights. Each must
+// name an earlier node of the same op and weight size that draws its own, and a node once, so that every tensor
+// id keeps one size and the weight caches, keyed by (seed, tensor, size), stay consistent.
+void readSharedWeights(Reader& r, Net& net) {
+  const int count = static_cast<int>(net.nodes.size());
+  for (int id = 0; id < count; ++id) net.nodes[static_cast<size_t>(id)].tensor = id;
+  const int32_t pairs = r.next("shared weight count", -1);
+  if (pairs < 0 || pairs >= count) fail("bad shared weight count " + std::to_string(pairs));
+  for (int32_t p = 0; p < pairs; ++p) {
+    const int32_t node = r.next("shared weight node", -1);
+    const int32_t tensor = r.next("shared weight tensor", -1);
+    if (node < 1 || node >= count || tensor < 1 || tensor >= node) fail("shared weight " + std::to_string(node) + " <- " + std::to_string(tensor) + ": not an earlier node");
+    Node& n = net.nodes[static_cast<size_t>(node)];
+    const Node& of = net.nodes[static_cast<size_t>(tensor)];
+    if (weightCount(n) == 0 || of.op != n.op || weightCount(n) != weightCount(of) || n.tensor != node || of.tensor != tensor) fail("shared weight " + std::to_string(node) + " <- " + std::to_string(tensor) + ": not one conv / linear tensor of one size");
+    n.tensor = tensor;
+  }
+}
+
 }  // namespace
 
 const char* opName(Op op) {
@@ -383,7 +402,8 @@ Net parseNet(const int32_t* program, size_t len, int inC, int inH, int inW) {
     const std::vector<int32_t> a = readNode(r, id, count, n);
     decode(NodeArgs{id, n, a, net, inC, inH, inW});
   }
-  if (r.pos() != len) fail("program has " + std::to_string(len - r.pos()) + " trailing word(s) after node " + std::to_string(count - 1));
+  readSharedWeights(r, net);
+  if (r.pos() != len) fail("program has " + std::to_string(len - r.pos()) + " trailing word(s) after its shared weights");
   if (net.nodes[0].op != Op::Input) fail("node 0 must be the input");
   markNeeded(net);
   return net;

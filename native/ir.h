@@ -59,6 +59,10 @@ struct Node {
   double eps = kBnEps;
   // bn without running statistics (PyTorch's track_running_stats=False): batch statistics in eval mode too
   bool batchStats = false;
+  // conv / linear: the PRNG tensor id of its generated weights, its own id but for a later use of a tied weight (a
+  // module called twice draws one tensor, as PyTorch and the ONNX Runtime path hold it: weightTensorIds in
+  // src/ir/analysis.ts)
+  int tensor = 0;
 
   size_t numel() const { return static_cast<size_t>(c) * h * w; }
 };
@@ -70,6 +74,14 @@ struct Window {
   int taps() const { return kh * kw; }
 };
 inline Window windowOf(const Node& n) { return {n.k, n.kw, n.stride, n.strideW, n.pad, n.padW, n.padB, n.padR, n.dilation, n.dilationW}; }
+
+// Values in node n's weight tensor (conv / linear; 0 elsewhere): its PRNG tensor's size, the start of its packed
+// parameter block (weightCount in src/ir/ops.ts).
+inline size_t weightCount(const Node& n) {
+  if (n.op == Op::Conv) return static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
+  if (n.op == Op::Linear) return static_cast<size_t>(n.fin) * n.fout;
+  return 0;
+}
 
 // The extent, along one axis, of pool output o's window within the padded input [-pad, size + pad): k, but for a
 // ceil-mode window that overhangs it. A count_include_pad average divides by its product (paddedExtent in

@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 10;
+inline constexpr int32_t kIrVersion = 11;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 

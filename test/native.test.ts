@@ -338,6 +338,35 @@ describe('native addon: worker behaviour', () => {
     const wrongOp = p.slice();
     wrongOp[4] = 42;
     variants.push(['unknown opcode', wrongOp, good.offsets]);
+    // the closing shared-weight list (one network: its last word, 0 pairs): a pair naming a later node, a conv tied
+    // to a BN, two convs of different sizes, a node listed twice
+    const nodes = big[0]!.nodes;
+    const convs = nodes.filter((n) => n.op === 'conv');
+    const same = convs.filter((n) => n.cin === convs[1]!.cin && n.cout === convs[1]!.cout && n.k === convs[1]!.k);
+    const other = convs.find((n) => n.k !== convs[1]!.k || n.cin !== convs[1]!.cin)!;
+    const bn = nodes.find((n) => n.op === 'bn')!;
+    const shared = (...pairs: number[]) =>
+      Int32Array.from([...p.subarray(0, p.length - 1), pairs.length / 2, ...pairs]);
+    const [a, b, c] = [same[0]!.id, same[1]!.id, same[2]!.id];
+    expect(bn.id < a && other.id < a).toBe(true);
+    for (const [name, pairs] of [
+      ['shared weight from a later node', [a, b]],
+      ['shared weight from a BN', [a, bn.id]],
+      ['shared weight of another size', [a, other.id]],
+      ['shared weight listed twice', [b, a, b, a]],
+      ['shared weight chained', [b, a, c, b]],
+    ] as const) {
+      const program = shared(...pairs);
+      await expect(
+        addon.countPatterns({ ...good, program, offsets: Int32Array.of(0, program.length) }, () => {}),
+        name,
+      ).rejects.toMatchObject({ code: 'E_BACKEND', message: expect.stringMatching(/shared weight/) });
+    }
+    // a valid pair is accepted
+    const tiedProgram = shared(b, a);
+    await expect(
+      addon.countPatterns({ ...good, program: tiedProgram, offsets: Int32Array.of(0, tiedProgram.length) }, () => {}),
+    ).resolves.toHaveLength(1);
     for (const [name, program, offsets] of variants) {
       await expect(
         addon.countPatterns({ ...good, program, offsets }, () => {}),

@@ -81,7 +81,9 @@ describe('op specification', () => {
       expect(Array.from(program.subarray(at + 1, at + 1 + nAttr))).toEqual(encodeAttrs(n));
       at += 1 + nAttr;
     }
-    expect(at).toBe(program.length);
+    // the closing shared-weight list: no pairs on an untied network
+    expect(program[at]).toBe(0);
+    expect(at + 1).toBe(program.length);
   }
 
   it('counts parameters and MACs from the table', () => {

@@ -234,7 +234,7 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     const addon = loadAddon();
     let packed = 0;
     for (const t of ins.weightTensors) {
-      const want = fillGaussian(new Float32Array(t.count), seed, t.node);
+      const want = fillGaussian(new Float32Array(t.count), seed, t.tensor);
       let got = ins.weights.slice(t.offset, t.offset + t.count);
       if (t.pack4) {
         // conv2d_oc4 layout [cout/4][cin/groups·k·k][4] → PyTorch's [cout][cin/groups·k·k]
@@ -248,7 +248,7 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
       }
       expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
       if (addon.ok)
-        expect(new Uint32Array(addon.addon.prngFill(seed, t.node, t.count).buffer)).toEqual(
+        expect(new Uint32Array(addon.addon.prngFill(seed, t.tensor, t.count).buffer)).toEqual(
           new Uint32Array(want.buffer),
         );
     }
@@ -403,6 +403,23 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     expect(ins.count).toBe(count);
     checkAgainstReference(net, batch, 8, ins);
     if (count !== referenceCount(net, batch, 8)) expect(checkAgainstReference(net, batch, 8, ins)).toBeGreaterThan(0);
+  });
+
+  it('a tied weight (a module called twice) is drawn once, as on the reference engine', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const r1 = b.relu(b.bn(b.conv(b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1 }))), 6, 3, { pad: 1 })));
+    const r2 = b.relu(b.bn(b.conv(r1, 6, 3, { pad: 1 })));
+    const built = b.finish(b.linear(b.gap(r2), 5));
+    const [first, second] = built.nodes.filter((n) => n.op === 'conv').slice(1);
+    const net = { ...built, tied: [{ node: second!.id, kind: 'weight' as const, of: first!.id }] };
+    const batch = gaussianBatch(24, 3, 8, 8, 9);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [5] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 5));
+    expect(referenceCount(built, batch, 5)).not.toBe(count);
+    const ins = await inspect(be, net, batch, 5, [r1, r2], true);
+    expect(ins.weightTensors.map((t) => t.tensor)).toContain(first!.id);
+    expect(ins.weightTensors.map((t) => t.tensor)).not.toContain(second!.id);
+    checkAgainstReference(net, batch, 5, ins);
   });
 
   it('a channel shuffle (ShuffleNetV2) equals the reference', async () => {

@@ -401,7 +401,7 @@ class Lane {
 
  private:
   struct Item;
-  const float* weights(uint32_t seed, int node, size_t count);
+  const float* weights(uint32_t seed, int tensor, size_t count);
   float* launch(Item& it, size_t i, bool consumed, bool& own);
   void countDistinct(DevArena& a, unsigned long long* codes, size_t V, int S, unsigned long long* dCount);
 
@@ -415,7 +415,7 @@ class Lane {
   std::vector<void*> pendingFree_;
 };
 
-const float* Lane::weights(uint32_t seed, int node, size_t count) {
+const float* Lane::weights(uint32_t seed, int tensor, size_t count) {
   DevArena a(stream_);
   if (!cacheValid_ || seed != cacheSeed_) {
     for (auto& kv : cache_) a.free(kv.second);
@@ -424,11 +424,11 @@ const float* Lane::weights(uint32_t seed, int node, size_t count) {
     cacheSeed_ = seed;
     cacheValid_ = true;
   }
-  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(node)) << 32) | static_cast<uint64_t>(count & 0xffffffffu);
+  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(tensor)) << 32) | static_cast<uint64_t>(count & 0xffffffffu);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   host_.resize(count);
-  fillGaussian(host_.data(), count, seed, static_cast<uint32_t>(node));
+  fillGaussian(host_.data(), count, seed, static_cast<uint32_t>(tensor));
   float* d = a.floats(count);
   // Pageable source: the runtime stages it before returning, so host_ can be refilled right away.
   SWAPNAS_CK(cudaMemcpyAsync(d, host_.data(), count * sizeof(float), cudaMemcpyHostToDevice, stream_));
@@ -481,8 +481,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     case Op::Conv: {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-      const size_t wcount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
-      const float* w = weights(it.seed, static_cast<int>(i), wcount);
+      const float* w = weights(it.seed, n.tensor, weightCount(n));
       y = it.a.floats(total);
       const int coBlocks = (n.cout / n.groups + kCoBlock - 1) / kCoBlock;
       const size_t threads = static_cast<size_t>(S) * n.groups * coBlocks * n.h * n.w;
@@ -576,7 +575,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       SWAPNAS_CK(cudaMemcpyAsync(y, x(0), total * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
       break;
     case Op::Linear: {
-      const float* w = weights(it.seed, static_cast<int>(i), static_cast<size_t>(n.fin) * n.fout);
+      const float* w = weights(it.seed, n.tensor, weightCount(n));
       y = it.a.floats(total);
       linearKernel<<<grid(static_cast<size_t>(S) * n.fout), kThreads, 0, stream_>>>(x(0), w, y, S, n.fin, n.fout);
       break;

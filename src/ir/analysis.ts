@@ -47,6 +47,17 @@ export function checkSharedParams(net: Network): void {
       throw new SwapError('E_IR_SHAPE', `functional weight node ${id} is not a conv / linear node`);
 }
 
+/**
+ * The PRNG tensor id of each node's conv / linear weight, by node id: the node's own id, or for a later use of a
+ * tied weight (`net.tied`) its first use's, so a module called twice draws one tensor on every engine, as the ONNX
+ * Runtime path (one initializer fed once) and PyTorch (one parameter) hold it.
+ */
+export function weightTensorIds(net: Network): Int32Array {
+  const ids = Int32Array.from(net.nodes, (n) => n.id);
+  for (const t of net.tied ?? []) if (t.kind === 'weight') ids[t.node] = t.of;
+  return ids;
+}
+
 /** Values in trainable tensor `kind` of node `n` (0 where the node has none). */
 export function tensorSize(n: IRNode, kind: TiedParam['kind']): number {
   if (kind === 'weight') return weightCount(n);

@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 10;
+export const IR_VERSION = 11;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -132,7 +132,7 @@ export interface OpSpec<K extends OpName> {
    * `size` is the output size of ops whose shape is not implied by their inputs (input, zero, slice).
    */
   readonly shape: (a: SpecOf<K>, ins: readonly Shape[], size?: Shape3) => Shape;
-  /** Dims of the PRNG weight tensor the node owns (PyTorch layout; tensor id = node id); absent: unweighted. */
+  /** Dims of the PRNG weight tensor the node owns (PyTorch layout; tensor id = node id, or a tied weight's first use); absent: unweighted. */
   readonly weight?: (a: SpecOf<K>) => readonly number[];
   /** Trainable parameters (PyTorch's `numel` sum: weights, biases, BN γ/β). */
   readonly params: (n: NodeOf<K>) => number;

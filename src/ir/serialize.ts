@@ -1,3 +1,4 @@
+import { weightTensorIds } from './analysis.js';
 import { encodeAttrs, IR_MAGIC, IR_VERSION, OPS } from './ops.js';
 import type { Network } from './types.js';
 
@@ -6,10 +7,12 @@ import type { Network } from './types.js';
  * once, not the weights). Layout:
  *
  * `[MAGIC, VERSION, nNodes, output]`, then per node
- * `[opcode, nInputs, ...inputs, rank, ...shape, nAttrs, ...attrs]`
+ * `[opcode, nInputs, ...inputs, rank, ...shape, nAttrs, ...attrs]`, then
+ * `[nShared, ...(node, tensor) pairs]`
  *
  * with each op's opcode and attribute words as specified in `ops.ts` (C++: the generated `native/ir_ops.h`).
- * The PRNG tensor id of a conv/linear weight is its node index.
+ * The PRNG tensor id of a conv/linear weight is its node index, but for the nodes listed last, which draw the
+ * weights of an earlier node (a tied weight: {@link weightTensorIds}).
  */
 export function serializeNetwork(net: Network): Int32Array {
   const out: number[] = [IR_MAGIC, IR_VERSION, net.nodes.length, net.output];
@@ -17,6 +20,8 @@ export function serializeNetwork(net: Network): Int32Array {
     const attrs = encodeAttrs(n);
     out.push(OPS[n.op].opcode, n.inputs.length, ...n.inputs, n.shape.length, ...n.shape, attrs.length, ...attrs);
   }
+  const shared = [...weightTensorIds(net)].flatMap((tensor, node) => (tensor === node ? [] : [node, tensor]));
+  out.push(shared.length / 2, ...shared);
   return Int32Array.from(out);
 }
 

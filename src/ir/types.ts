@@ -4,7 +4,8 @@
  * Conventions:
  * - Tensors are NCHW float32; the batch dimension is implicit (shapes are per sample).
  * - Node ids equal their index in {@link Network.nodes}; inputs always refer to earlier nodes.
- * - Weighted nodes (conv, linear) own the PRNG tensor whose id is the node id (see `init/prng.ts`).
+ * - Weighted nodes (conv, linear) own the PRNG tensor whose id is the node id (see `init/prng.ts`), but for a
+ *   later use of a tied weight, which draws its first use's (`weightTensorIds` in analysis.ts).
  * - BatchNorm always uses batch statistics (training mode, biased variance); γ=1, β=0 at initialisation,
  *   so its affine parameters only count towards Θ.
  * - Every `relu` node whose input is 4-D is *recorded*: its output feeds the sample-wise pattern count.

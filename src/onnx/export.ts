@@ -12,7 +12,7 @@
  *   exported model rebuilds the same IR node ids, and therefore the same PRNG weights.
  * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
  */
-import { neededNodes } from '../ir/analysis.js';
+import { neededNodes, weightTensorIds } from '../ir/analysis.js';
 import { bnEps, convAxes, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
 import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
@@ -76,7 +76,9 @@ interface ExportCtx {
   readonly inits: ITensorProto[];
   /** Tensor name of node `id`'s output. */
   readonly src: (id: number) => string;
-  /** Declare node `tensor`'s PRNG weight (an initializer or a graph input). */
+  /** PRNG tensor id of each node's weights (`weightTensorIds`: a tied weight is its first use's). */
+  readonly tensors: Int32Array;
+  /** Declare PRNG tensor `tensor` (an initializer or a graph input) once; a tied use names it again. */
   readonly weight: (name: string, dims: number[], tensor: number) => void;
   /** A constant float initializer. */
   readonly constant: (name: string, dims: number[], value: number) => void;
@@ -93,8 +95,9 @@ type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
 
 /** Conv / Gemm: the PRNG weight, a zero bias when the node has one. */
 function weightedInputs(n: NodeOf<'conv' | 'linear'>, c: ExportCtx): string[] {
-  const w = `w${n.id}`;
-  c.weight(w, [...weightDims(n)!], n.id);
+  const tensor = c.tensors[n.id]!;
+  const w = `w${tensor}`;
+  c.weight(w, [...weightDims(n)!], tensor);
   const ins = [c.src(n.inputs[0]!), w];
   if (n.bias) {
     c.constant(`b${n.id}`, [n.op === 'conv' ? n.cout : n.fout], 0);
@@ -374,7 +377,10 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const recorded: { name: string; node: number; perSample: number }[] = [];
   const src = (id: number) => (id === 0 ? INPUT_NAME : out(id));
 
+  const declared = new Set<string>();
   const weight = (name: string, dims: number[], tensor: number) => {
+    if (declared.has(name)) return;
+    declared.add(name);
     if (mode === 'inputs') {
       weightInputs.push({ name, dims, tensor, layout: 'direct' });
       inputs.push(valueInfo(name, dims));
@@ -395,7 +401,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       ]),
     );
 
-  const ctx: ExportCtx = { nodes, inits, src, weight, constant, scalar, fixed };
+  const ctx: ExportCtx = { nodes, inits, src, tensors: weightTensorIds(net), weight, constant, scalar, fixed };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);

@@ -1,6 +1,6 @@
 /**
  * ONNX → IR import, for models whose every op has an IR equivalent. The imported network is scored with
- * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id, biases 0, BN γ=1, β=0
+ * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id (a tied use: its first use's), biases 0, BN γ=1, β=0
  * with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
  * ONNX Runtime).
  *

@@ -309,7 +309,7 @@ export function sharedWeightNote(
   const list = (ts: string[]) => ts.slice(0, 3).join(', ').slice(0, 120);
   const notes = [
     one.length > 0 &&
-      `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again, or a parameter applied twice), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit on the IR engines draws each use's weights apart (--engine ort keeps the tie)`,
+      `${one.length} parameter tensor${one.length === 1 ? ' is' : 's are'} used by more than one node (${list(one)}: a module called again, or a parameter applied twice), scored as one tensor each as PyTorch holds them: gradients summed over the uses, counted once in params, l2_norm and reg-SWAP's Θ; fisher is null where a Conv2d / Linear is among them, as the official code raises on a module called twice; SWAP with --reinit draws them once`,
     apart.length > 0 &&
       `${apart.length} parameter tensor${apart.length === 1 ? ' is' : 's are'} read in two roles or layouts, or by two modules (${list(apart)}), which swapnas scores as separate tensors (PyTorch would sum their gradients and count them once)`,
   ].filter((n) => typeof n === 'string');

@@ -11,7 +11,7 @@
  * Engines: with `reinit`, a model whose ops all have IR equivalents is imported into the IR and scored by
  * the fast backends (`engine: "ir:<backend>"`); everything else runs on ONNX Runtime (`engine: "ort"`).
  * Own weights always run on ONNX Runtime (the IR backends only generate PRNG weights). Both engines use the
- * same PRNG tensor ids (the IR node ids), so for an importable model they agree up to the sign-flip rule.
+ * same PRNG tensor ids (the IR node ids; one per initializer a module reads again), so for an importable model they agree up to the sign-flip rule.
  */
 import { countPatterns } from '../backends/measure.js';
 import { BackendRegistry, type SkippedBackend } from '../backends/registry.js';

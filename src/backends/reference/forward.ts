@@ -1,4 +1,4 @@
-import { neededNodes } from '../../ir/analysis.js';
+import { neededNodes, weightTensorIds } from '../../ir/analysis.js';
 import { isRecorded, numel } from '../../ir/ops.js';
 import type { IRNode, Network } from '../../ir/types.js';
 import type { InputBatch } from '../../data/batch.js';
@@ -26,6 +26,7 @@ export function referenceForward(
     );
   }
   const need = neededNodes(net);
+  const tensors = weightTensorIds(net);
   const lastUse = new Int32Array(net.nodes.length).fill(-1);
   for (const n of net.nodes) for (const j of n.inputs) lastUse[j] = n.id;
   const vals: (Float32Array | undefined)[] = [];
@@ -37,6 +38,7 @@ export function referenceForward(
       S,
       batch,
       seed,
+      tensor: tensors[n.id]!,
       out: new Float32Array(S * numel(n.shape)),
     });
     vals[n.id] = y;

@@ -27,6 +27,8 @@ export interface KernelArgs {
   readonly S: number;
   readonly batch: InputBatch;
   readonly seed: number;
+  /** The PRNG tensor id of a conv / linear node's weights (`weightTensorIds`: its own id unless tied). */
+  readonly tensor: number;
   /** Zeroed output of S × numel(node shape) floats, which the kernel fills and returns. */
   readonly out: Float32Array;
 }
@@ -62,9 +64,9 @@ function pool(n: NodeOf<'avgpool' | 'maxpool'>, { xs, inShape, S, out }: KernelA
   return out;
 }
 
-function conv(n: NodeOf<'conv'>, { xs, inShape, S, seed, out }: KernelArgs): Float32Array {
+function conv(n: NodeOf<'conv'>, { xs, inShape, S, seed, tensor, out }: KernelArgs): Float32Array {
   const [, OH, OW] = n.shape as C3;
-  const wt = fillGaussian(new Float32Array(weightCount(n)), seed, n.id);
+  const wt = fillGaussian(new Float32Array(weightCount(n)), seed, tensor);
   const acc = new Float64Array(OH * OW);
   for (let s = 0; s < S; s++)
     for (let oc = 0; oc < n.cout; oc++) {
@@ -85,8 +87,8 @@ function gap(_n: NodeOf<'gap'>, { xs, inShape, S, out }: KernelArgs): Float32Arr
   return out;
 }
 
-function linear(n: NodeOf<'linear'>, { xs, S, seed, out }: KernelArgs): Float32Array {
-  const wt = fillGaussian(new Float32Array(weightCount(n)), seed, n.id);
+function linear(n: NodeOf<'linear'>, { xs, S, seed, tensor, out }: KernelArgs): Float32Array {
+  const wt = fillGaussian(new Float32Array(weightCount(n)), seed, tensor);
   linearInto(n, xs[0]!, wt, undefined, S, out);
   return out;
 }

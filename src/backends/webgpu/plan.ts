@@ -1,4 +1,4 @@
-import { neededNodes } from '../../ir/analysis.js';
+import { neededNodes, weightTensorIds } from '../../ir/analysis.js';
 import { bnEps, bnMap, convAxes, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
@@ -40,8 +40,8 @@ export interface PlannedDispatch {
 }
 
 export interface WeightTensor {
-  /** PRNG tensor id = node id. */
-  readonly node: number;
+  /** PRNG tensor id: the node's id, or its first use's for a tied weight (`weightTensorIds`). */
+  readonly tensor: number;
   /** Offset (in floats) in the network's weight buffer. */
   readonly offset: number;
   readonly count: number;
@@ -123,6 +123,8 @@ class Planner {
   neurons = 0;
   /** Needed readers of each node. */
   readonly consumers: Int32Array;
+  /** PRNG tensor id of each node's weights. */
+  readonly tensors: Int32Array;
 
   constructor(
     readonly net: Network,
@@ -133,6 +135,7 @@ class Planner {
     this.words = Math.ceil(S / 32);
     this.nodeSlot = new Int32Array(net.nodes.length).fill(-1);
     this.consumers = new Int32Array(net.nodes.length);
+    this.tensors = weightTensorIds(net);
     for (const n of net.nodes) if (need[n.id]) for (const j of n.inputs) this.consumers[j]!++;
   }
 
@@ -163,7 +166,7 @@ class Planner {
   weight(n: IRNode, count: number, pack4?: WeightTensor['pack4']): number {
     if (pack4) this.weightCount = Math.ceil(this.weightCount / 4) * 4;
     const offset = this.weightCount;
-    this.weights.push({ node: n.id, offset, count, ...(pack4 ? { pack4 } : {}) });
+    this.weights.push({ tensor: this.tensors[n.id]!, offset, count, ...(pack4 ? { pack4 } : {}) });
     this.weightCount += count;
     return offset;
   }

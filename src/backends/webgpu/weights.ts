@@ -17,8 +17,8 @@ export function generateWeights(tensors: readonly WeightTensor[], total: number,
   for (const t of tensors) {
     if (t.count === 0) continue;
     const w = addon.ok
-      ? addon.addon.prngFill(seed >>> 0, t.node, t.count)
-      : fillGaussian(new Float32Array(t.count), seed >>> 0, t.node);
+      ? addon.addon.prngFill(seed >>> 0, t.tensor, t.count)
+      : fillGaussian(new Float32Array(t.count), seed >>> 0, t.tensor);
     if (t.pack4) packOc4(w, t.pack4.cinG * t.pack4.kk, out, t.offset);
     else out.set(w, t.offset);
   }
