@@ -1,6 +1,7 @@
 #pragma once
-// The smooth activations of the `act` op (actValue / actSlope / actCurve in src/ir/activations.ts): each function's
-// value, derivative and second derivative, read off the op's input x. The float instantiations follow PyTorch's
+// The functions of the `act` op (actValue / actSlope / actCurve in src/ir/activations.ts), smooth activations and
+// arithmetic with a constant alpha: each function's value, derivative and second derivative, read off the op's
+// input x. The float instantiations follow PyTorch's
 // float32 CPU expressions (so a float32 pass rounds as the official code does); the double ones the reference's.
 
 #include <cmath>
@@ -47,6 +48,10 @@ inline T actValue(const Node& n, T x) {
     case ActFn::Gelu: return x * normalCdf(x);
     case ActFn::Mish: return x * std::tanh(std::log1p(std::exp(x)));
     case ActFn::GeluTanh: return T(0.5) * x * (T(1) + std::tanh(T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x)));
+    // the constant rounded to T, as PyTorch computes x * 0.5 in the tensor's dtype
+    case ActFn::Scale: return x * T(n.alpha);
+    case ActFn::Divide: return x / T(n.alpha);
+    case ActFn::Shift: return x + T(n.alpha);
   }
   return x;
 }
@@ -68,6 +73,10 @@ inline T actSlope(const Node& n, T x) {
       const T u = T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x);
       return T(0.5) * (T(1) + std::tanh(u)) + T(0.5) * x * sech2(u) * T(kGeluBeta) * (T(1) + T(3 * kGeluKappa) * x * x);
     }
+    case ActFn::Scale: return T(n.alpha);
+    // PyTorch divides the cotangent by alpha; the product with 1 / alpha differs in the last bit at most
+    case ActFn::Divide: return T(1) / T(n.alpha);
+    case ActFn::Shift: return T(1);
   }
   return T(1);
 }
@@ -100,6 +109,9 @@ inline T actCurve(const Node& n, T x) {
       const T d2u = T(6 * kGeluBeta * kGeluKappa) * x;
       return sech2(u) * (du + T(0.5) * x * (d2u - T(2) * t * du * du));
     }
+    case ActFn::Scale:
+    case ActFn::Divide:
+    case ActFn::Shift: return T(0);
   }
   return T(0);
 }

@@ -232,7 +232,9 @@ void decodeAct(const NodeArgs& p) {
   if (fn < 0 || fn >= kActFnCount) bad(p.id, p.n, "unknown activation function");
   p.n.act = static_cast<ActFn>(fn);
   p.n.alpha = wordsToDouble(p.a[attr::Act::AlphaHi], p.a[attr::Act::AlphaLo]);
-  if (!(p.n.alpha > 0) || std::isinf(p.n.alpha)) bad(p.id, p.n, "the alpha must be positive and finite");
+  // ELU's alpha is positive (1 for the functions without one); the arithmetic's constant finite, a divisor not 0
+  const bool arithmetic = p.n.act == ActFn::Scale || p.n.act == ActFn::Divide || p.n.act == ActFn::Shift;
+  if (!std::isfinite(p.n.alpha) || (!arithmetic && !(p.n.alpha > 0)) || (p.n.act == ActFn::Divide && p.n.alpha == 0)) bad(p.id, p.n, "the alpha must be finite, positive for an activation and not 0 for a divisor");
 }
 
 // The same shape, or a map and its C x 1 x 1 channel gate (second)

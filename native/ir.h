@@ -16,8 +16,8 @@ namespace swapnas {
 const char* opName(Op op);
 
 // The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
-enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh };
-inline constexpr int kActFnCount = 7;
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift };
+inline constexpr int kActFnCount = 10;
 
 struct Node {
   Op op = Op::Input;

@@ -1,5 +1,5 @@
 """Writes test/fixtures/activations-torch.json: PyTorch's value, first and second derivative (autograd, float64) of
-every smooth activation the IR's `act` op holds, at points that reach each function's branches and tails
+every function the IR's `act` op holds (smooth activations and arithmetic with a constant), at points that reach each function's branches and tails
 (ELU / SELU at 0, softplus's threshold 20, GELU's erf tail at -25, overflow of e^x at 100).
 
 Usage: /usr/bin/python3 scripts/make_act_table.py   (Debian python3-torch; deterministic)
@@ -21,6 +21,10 @@ MODULES = {
     "gelu": (nn.GELU(), None),
     "mish": (nn.Mish(), None),
     "gelu_tanh": (nn.GELU(approximate="tanh"), None),
+    # arithmetic with a Python number, as a model's forward writes it (x * 0.3, x / 3, x - 0.25)
+    "scale": (lambda x: x * 0.3, 0.3),
+    "divide": (lambda x: x / 3, 3),
+    "shift": (lambda x: x - 0.25, -0.25),
 }
 
 

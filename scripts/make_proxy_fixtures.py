@@ -646,6 +646,32 @@ class CallOrder(PooledHead, nn.Module):
         return [f0, f1, f2], f2
 
 
+class Arith(PooledHead, nn.Module):
+    """Arithmetic with Python numbers, each a Mul / Div / Add / Sub / Neg by a scalar constant in the file (a function,
+    which no hook sees): the input normalised as (x - 0.45) / 0.225, a residual branch scaled by 0.5 less 0.1 of its
+    input (a product with the constant first, a difference of tensors), a map subtracted from 1.5 and a BN output
+    negated, and the pooled features doubled and shifted by 1 before the head (flat tensors)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.branch = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(2 * c)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem((x - 0.45) / 0.225)
+        f1 = f0 + self.branch(f0) * 0.5 - 0.1 * f0
+        f2 = self.relu(-self.down_bn(self.down(1.5 - f1)))
+        return [f0, f1, f2], f2
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1) * 2.0 + 1.0)
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1099,7 +1125,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1140,6 +1166,7 @@ def main():
         "tied": seeded("tied", Tied, 15, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "functional": seeded("functional", Functional, 16, (8, 2), (8, 12), (8, 3, 16, 16), zennas=False),
         "callorder": seeded("callorder", CallOrder, 18, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
+        "arith": seeded("arith", Arith, 19, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

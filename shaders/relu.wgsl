@@ -8,8 +8,8 @@ override LEAKY: bool = false;
 override SLOPE: f32 = 0.01;
 // 1: the logistic sigmoid 1 / (1 + e^-x); 2: PyTorch's hardsigmoid, clamp(x / 6 + 1/2, 0, 1) (no ReLU then)
 override SIGMOID: u32 = 0u;
-// A smooth activation (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
-// 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation
+// An act function (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
+// 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation, 8 x * ALPHA, 9 x / ALPHA, 10 x + ALPHA
 override ACT: u32 = 0u;
 override ALPHA: f32 = 1.0;
 
@@ -49,7 +49,10 @@ fn act(x: f32) -> f32 {
     case 4u: { return softplus(x); }
     case 5u: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
     case 6u: { return x * tanh_safe(softplus(x)); }
-    default: { return 0.5 * x * (1.0 + tanh_safe(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+    case 7u: { return 0.5 * x * (1.0 + tanh_safe(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+    case 8u: { return x * ALPHA; }
+    case 9u: { return x / ALPHA; }
+    default: { return x + ALPHA; }
   }
 }
 

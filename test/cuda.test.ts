@@ -173,7 +173,7 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     );
   });
 
-  it('gates and smooth activations (SiLU, Hardswish, SE, GELU, Tanh, ELU, SELU, Softplus, Mish, GELU tanh)', async () => {
+  it('gates and smooth activations (SiLU, Hardswish, SE, GELU, Tanh, ELU, SELU, Softplus, Mish, GELU tanh; x * c, x / c, x + c)', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const c = b.bn(b.conv(b.input, 6, 3, { pad: 1 }));
     const silu = b.relu(b.mul(c, b.sigmoid(c, false)));

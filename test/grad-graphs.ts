@@ -132,6 +132,17 @@ export function opGraphs(): { name: string; net: Network }[] {
     });
   }
   {
+    // arithmetic with constants (a model's `(x - 0.45) / 0.225`, `y * 0.5`, `1.5 - y`, `2 * p + 1`) on the input, maps
+    // and flat features
+    const b = new GraphBuilder([3, 5, 5]);
+    const n = b.act(b.act(b.input, 'shift', -0.45), 'divide', 0.225);
+    const c = b.relu(b.bn(b.conv(n, 4, 3, { pad: 1 })));
+    const r = b.add([c, b.act(b.relu(b.bn(b.conv(c, 4, 3, { pad: 1 }))), 'scale', 0.5)]);
+    const d = b.relu(b.bn(b.conv(b.act(b.act(r, 'scale', -1), 'shift', 1.5), 6, 3)));
+    const h = b.act(b.act(b.gap(d), 'scale', 2), 'shift', 1);
+    out.push({ name: 'arithmetic', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'arithmetic' }) });
+  }
+  {
     // rectangular windows (Inception's 1x3 / 3x1, strides and dilations per axis, a grouped 5x3 with bias, a
     // depthwise 3x1 strided across, and a 1x3 padded only along the height: wider than its kernel, the native
     // backward-data's direct loop)

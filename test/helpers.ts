@@ -41,7 +41,7 @@ export function writeOnnxModel(m: ReturnType<typeof decodeModel>, name = 'm.onnx
   return file;
 }
 
-/** Every smooth activation of the `act` op, with ELU's α where a test gives one (GELU and Mish export as chains). */
+/** Every function of the `act` op, with ELU's α or the arithmetic's constant where it has one (GELU and Mish export as chains). */
 export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['gelu'],
   ['tanh'],
@@ -50,6 +50,9 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['softplus'],
   ['mish'],
   ['gelu_tanh'],
+  ['scale', -0.5],
+  ['divide', 0.225],
+  ['shift', 0.25],
 ];
 
 /**

@@ -275,13 +275,15 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
         for (const n of nodesOf(m)) if (n.name?.startsWith('act_') && n.input?.length === 2) n.input.reverse();
       });
       expect(swapped.r.ok && swapped.r.network.nodes).toEqual(net.nodes);
-      // κ read as 0.05: not the tanh approximation, and no other IR op reads it
+      // κ read as 0.05: not the tanh approximation but the arithmetic it is, node by node (products, scales, Tanh)
       const kappa = actNet('gelu_tanh', (m) => {
         const k = nodesOf(m).find((n) => n.name?.endsWith('_kappa'))!.attribute![0]!.t!;
         k.floatData = [0.05];
         k.rawData = undefined;
       });
-      expect(kappa.r.ok).toBe(false);
+      if (!kappa.r.ok) throw new Error(kappa.r.reason);
+      const fns = kappa.r.network.nodes.flatMap((n) => (n.op === 'act' ? [n.fn] : n.op === 'mul' ? ['mul'] : []));
+      expect(fns).toEqual(['mul', 'mul', 'scale', 'scale', 'tanh', 'shift', 'mul', 'scale']);
     });
 
     it('a chain with other constants, a shared or output inner tensor, or another operand is not the module', () => {
@@ -318,7 +320,7 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
       expect(acts.map((n) => (n.op === 'act' ? n.fn : n.op))).toEqual(['softplus', 'tanh', 'mul']);
     });
 
-    it("ELU's alpha is read back; SELU with other constants is refused; Softplus alone is nn.Softplus", () => {
+    it("ELU's alpha is read back; SELU with other constants is refused; Softplus alone is nn.Softplus, with β its arithmetic", () => {
       const elu = actNet('elu', () => {});
       expect(elu.r.ok && elu.r.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'elu', alpha: 0.25 });
       const selu = actNet('selu', (m) => {
@@ -327,19 +329,20 @@ describe('ONNX ops outside the IR say what the user wrote', () => {
       expect(selu.r).toMatchObject({ ok: false, reason: expect.stringMatching(/only nn\.SELU's constants/) });
       const sp = actNet('softplus', () => {});
       expect(sp.r.ok && sp.r.network.nodes.find((n) => n.op === 'act')).toMatchObject({ fn: 'softplus' });
-      // nn.Softplus(beta=2) as torch.onnx writes it, softplus(2x)/2: refused, saying so
+      // nn.Softplus(beta=2) as torch.onnx writes it, softplus(2x)/2: the arithmetic around nn.Softplus
       const beta = actNet('softplus', (m) => {
         const ns = nodesOf(m);
         const at = ns.findIndex((n) => n.opType === 'Softplus');
-        const x = ns[at]!.input![0]!;
+        const [x, y] = [ns[at]!.input![0]!, ns[at]!.output![0]!];
         scalar(m, 'beta', 2);
         ns.splice(at, 0, { opType: 'Mul', input: [x, 'beta'], output: ['scaled'], name: 'beta_mul' });
         ns[at + 1]!.input = ['scaled'];
+        ns[at + 1]!.output = ['unscaled'];
+        ns.splice(at + 2, 0, { opType: 'Div', input: ['unscaled', 'beta'], output: [y], name: 'beta_div' });
       });
-      expect(beta.r).toMatchObject({
-        ok: false,
-        reason: expect.stringMatching(/nn\.Softplus with beta ≠ 1 has no IR op/),
-      });
+      if (!beta.r.ok) throw new Error(beta.r.reason);
+      const fns = beta.r.network.nodes.flatMap((n) => (n.op === 'act' ? [`${n.fn}(${n.alpha ?? 1})`] : []));
+      expect(fns).toEqual(['scale(2)', 'softplus(1)', 'divide(2)']);
     });
   });
 

@@ -394,6 +394,19 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     checkAgainstReference(net, batch, 6, await inspect(be, net, batch, 6, [g, t, e, s, p, m, gt], true));
   });
 
+  it('arithmetic with constants (x * c, x / c, x + c) equals the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const n = b.act(b.act(b.input, 'shift', -0.45), 'divide', 0.225);
+    const c = b.relu(b.bn(b.conv(n, 6, 3, { pad: 1 })));
+    const s = b.act(b.act(c, 'scale', -0.5), 'shift', 0.25);
+    const r = b.relu(b.bn(b.conv(s, 6, 3, { pad: 1 })));
+    const net = b.finish(b.linear(b.gap(r), 5));
+    const batch = gaussianBatch(12, 3, 8, 8, 2);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [3] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 3));
+    checkAgainstReference(net, batch, 3, await inspect(be, net, batch, 3, [n, s], true));
+  });
+
   it('rectangular convolutions (1x7, 7x1, per-axis strides, padding and dilation, depthwise, grouped) equal the reference', async () => {
     const net = rectNetwork();
     const batch = rectBatch(12, 4);

@@ -242,8 +242,9 @@ __global__ void sigmoidKernel(const float* __restrict__ x, float* __restrict__ y
   }
 }
 
-// Smooth activations in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
-// definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form).
+// The act op's functions in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
+// definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form, x * alpha, x / alpha,
+// x + alpha).
 __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, float alpha) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float v = x[i];
@@ -255,7 +256,10 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
       case 3: r = v > 20.0f ? v : log1pf(expf(v)); break;
       case 4: r = v * 0.5f * (1.0f + erff(v * 0.70710678118654752f)); break;
       case 5: r = v * tanhf(log1pf(expf(v))); break;
-      default: r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); break;
+      case 6: r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); break;
+      case 7: r = v * alpha; break;
+      case 8: r = v / alpha; break;
+      default: r = v + alpha; break;
     }
     y[i] = r;
   }

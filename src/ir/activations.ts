@@ -7,7 +7,26 @@
 import type { ActFn } from './types.js';
 
 /** The functions of the `act` op, in attribute-code order. */
-export const ACT_FNS: readonly ActFn[] = ['tanh', 'elu', 'selu', 'softplus', 'gelu', 'mish', 'gelu_tanh'];
+export const ACT_FNS: readonly ActFn[] = [
+  'tanh',
+  'elu',
+  'selu',
+  'softplus',
+  'gelu',
+  'mish',
+  'gelu_tanh',
+  'scale',
+  'divide',
+  'shift',
+];
+
+/** The functions that are arithmetic with a constant α (a function in the model, not a module; not a nonlinearity). */
+export const ARITHMETIC_FNS: readonly ActFn[] = ['scale', 'divide', 'shift'];
+
+/** Whether `fn` is arithmetic with a constant ({@link ARITHMETIC_FNS}). */
+export function isArithmetic(fn: ActFn): boolean {
+  return ARITHMETIC_FNS.includes(fn);
+}
 
 /** The PyTorch module each function is, for messages and docs. */
 export const ACT_MODULES: { readonly [K in ActFn]: string } = {
@@ -18,6 +37,9 @@ export const ACT_MODULES: { readonly [K in ActFn]: string } = {
   gelu: 'nn.GELU',
   mish: 'nn.Mish',
   gelu_tanh: "nn.GELU(approximate='tanh')",
+  scale: 'x * c',
+  divide: 'x / c',
+  shift: 'x + c',
 };
 
 /** nn.SELU's constants (PyTorch's, as in the SELU paper). */
@@ -33,7 +55,7 @@ export const GELU_TANH_KAPPA = 0.044715;
 const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 const INV_SQRT_PI = 0.5641895835477563; // 1/√π
 
-/** The attributes an activation is computed from (ELU's α; 1 when absent). */
+/** The attributes an activation is computed from (ELU's α, the arithmetic's constant; 1 when absent). */
 export interface ActForm {
   readonly fn: ActFn;
   readonly alpha?: number | undefined;
@@ -119,6 +141,12 @@ export function actValue(x: number, a: ActForm): number {
       return x * Math.tanh(Math.log1p(Math.exp(x)));
     case 'gelu_tanh':
       return 0.5 * x * (1 + Math.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)));
+    case 'scale':
+      return x * (a.alpha ?? 1);
+    case 'divide':
+      return x / (a.alpha ?? 1);
+    case 'shift':
+      return x + (a.alpha ?? 1);
   }
 }
 
@@ -143,6 +171,13 @@ export function actSlope(x: number, a: ActForm): number {
       const u = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x);
       return 0.5 * (1 + Math.tanh(u)) + 0.5 * x * sech2(u) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x * x);
     }
+    case 'scale':
+      return a.alpha ?? 1;
+    // PyTorch's div backward divides the cotangent by α; its product with 1/α differs in the last bit at most
+    case 'divide':
+      return 1 / (a.alpha ?? 1);
+    case 'shift':
+      return 1;
   }
 }
 
@@ -179,5 +214,9 @@ export function actCurve(x: number, a: ActForm): number {
       const d2u = 6 * GELU_TANH_BETA * GELU_TANH_KAPPA * x;
       return sech2(u) * (du + 0.5 * x * (d2u - 2 * t * du * du));
     }
+    case 'scale':
+    case 'divide':
+    case 'shift':
+      return 0;
   }
 }

@@ -166,7 +166,7 @@ export class GraphBuilder {
     return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);
   }
 
-  /** A smooth activation of `x` (`alpha`: ELU's α, absent for 1). */
+  /** An elementwise function of `x` (`alpha`: ELU's α or the arithmetic's constant, absent for 1). */
   act(x: number, fn: ActFn, alpha?: number): number {
     return this.push(alpha === undefined || alpha === 1 ? { op: 'act', fn } : { op: 'act', fn, alpha }, [x]);
   }

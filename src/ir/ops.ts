@@ -13,8 +13,8 @@
  * Adding an op: see docs/extending.md.
  */
 import { SwapError } from '../util/errors.js';
-import type { IRNode, LayerSpec, OpName, Shape, Shape3 } from './types.js';
-import { ACT_FNS } from './activations.js';
+import type { ActFn, IRNode, LayerSpec, OpName, Shape, Shape3 } from './types.js';
+import { ACT_FNS, isArithmetic } from './activations.js';
 
 /** BatchNorm ε by default (PyTorch's); a node's own `eps` (an imported model's) replaces it in every backend. */
 export const BN_EPS = 1e-5;
@@ -601,7 +601,8 @@ const mul: OpSpec<'mul'> = {
   onnx: { export: ['Mul'], import: ['Mul'] },
 };
 
-// A smooth activation (GELU, Tanh, ELU, SELU, Softplus, Mish: src/ir/activations.ts), one module per node
+// A smooth activation (GELU, Tanh, ELU, SELU, Softplus, Mish: src/ir/activations.ts), one module per node, or
+// arithmetic with a scalar constant (x·c, x / c, x + c: imported from Mul, Div, Add, Sub and Neg), a function
 const act: OpSpec<'act'> = {
   op: 'act',
   opcode: 16,
@@ -616,21 +617,29 @@ const act: OpSpec<'act'> = {
   shape: (a, ins) => {
     if (!ACT_FNS.includes(a.fn))
       throw new SwapError('E_IR_SHAPE', `act: unknown function ${String(a.fn).slice(0, 20)}`);
-    if (a.alpha !== undefined && !(a.fn === 'elu' && a.alpha > 0 && Number.isFinite(a.alpha)))
+    if (a.alpha !== undefined && !actAlphaFits(a.fn, a.alpha))
       throw new SwapError(
         'E_IR_SHAPE',
-        `act ${a.fn} with alpha ${a.alpha}: only ELU takes one, and it must be positive`,
+        `act ${a.fn} with alpha ${a.alpha}: only ELU (positive) and the arithmetic (finite; a divisor not 0) take one`,
       );
     return same(a, ins);
   },
   params: none,
   macs: none,
-  // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's
+  // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
+  // the arithmetic as Mul / Div / Add by a Constant (Mul, Add, Sub and Div import through their own entries)
   onnx: {
     export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant'],
-    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish'],
+    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg'],
   },
 };
+
+/** Whether function `fn` takes the constant `alpha`: ELU's positive α, or the arithmetic's finite constant (a divisor ≠ 0). */
+function actAlphaFits(fn: ActFn, alpha: number): boolean {
+  if (!Number.isFinite(alpha)) return false;
+  if (fn === 'elu') return alpha > 0;
+  return isArithmetic(fn) && (fn !== 'divide' || alpha !== 0);
+}
 
 /** A sigmoid gate's value: logistic, or hard (PyTorch's hardsigmoid: 0 below −3, 1 above 3, x/6 + 1/2 between). */
 export function sigmoidValue(x: number, hard: boolean | undefined): number {

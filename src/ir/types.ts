@@ -160,19 +160,21 @@ export interface MulNode {
   readonly op: 'mul';
 }
 /**
- * A smooth elementwise activation, as PyTorch's module of the same name computes it (see `src/ir/activations.ts`):
- * `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold 20), `gelu`
- * (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')). One node is one module: MeCo hooks its output, and a path
- * counts it as one nonlinearity.
+ * An elementwise function (see `src/ir/activations.ts`). A smooth activation, as PyTorch's module of the same name
+ * computes it: `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold
+ * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')); one
+ * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. Or arithmetic with a
+ * constant α, a function rather than a module (`x * 0.5`, `x / 2`, `x - 0.5`): `scale` (x·α), `divide` (x / α) and
+ * `shift` (x + α), which no hook sees and no path counts.
  */
 export interface ActNode {
   readonly op: 'act';
   readonly fn: ActFn;
-  /** ELU's α (absent: 1); no other function has a parameter. */
+  /** ELU's α, or the arithmetic's constant (absent: 1); no other function has a parameter. */
   readonly alpha?: number;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
-export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh';
+export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh' | 'scale' | 'divide' | 'shift';
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;

@@ -228,7 +228,8 @@ function exportMul(n: NodeOf<'mul'>, c: ExportCtx): void {
 
 /**
  * A smooth activation as torch.onnx (opset 17) writes its module: Tanh, Elu(α), Selu, Softplus; nn.GELU as
- * x·(1 + Erf(x/√2))·½ (Div, Erf, Add, Mul, Mul); nn.Mish as x·Tanh(Softplus(x)). The importer reads each back.
+ * x·(1 + Erf(x/√2))·½ (Div, Erf, Add, Mul, Mul); nn.Mish as x·Tanh(Softplus(x)); arithmetic with a constant as
+ * Mul / Div / Add by a scalar Constant. The importer reads each back.
  */
 function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
   const x = c.src(n.inputs[0]!);
@@ -260,8 +261,16 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       one('Softplus', [x], `${y}_softplus`, '_softplus');
       one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
       return one('Mul', [x, `${y}_tanh`], y);
+    case 'scale':
+    case 'divide':
+    case 'shift':
+      c.scalar(`${name}_c`, n.alpha ?? 1);
+      return one(ARITHMETIC_ONNX[n.fn], [x, `${name}_c`], y);
   }
 }
+
+/** The ONNX op of each arithmetic function, with its constant as the second input. */
+const ARITHMETIC_ONNX = { scale: 'Mul', divide: 'Div', shift: 'Add' } as const;
 
 /** nn.GELU(approximate='tanh') as torch.onnx writes it: ½·(x·(1 + tanh(β·(x + κ·x·x²)))). */
 function exportGeluTanh(

@@ -11,8 +11,9 @@
  * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
  * Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
- * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Concat on channels, Mul by a constant 0 and ConstantOfShape(0)
- * (NB201 `none`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
+ * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Sub of two (a sum with the second negated),
+ * Concat on channels, Mul by a constant 0 and ConstantOfShape(0) (NB201 `none`), Mul / Div / Add / Sub by a scalar
+ * constant and Neg (a model's `x * 0.5`, `(x - 0.45) / 0.225`, `1 - x`: `act` nodes `scale`, `divide`, `shift`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), ShuffleNet's channel shuffle (Reshape to
  * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), zero Pad before AveragePool/Conv (a Pad of
@@ -565,13 +566,12 @@ function importPool(n: INodeProto, s: ImportState): void {
 }
 
 /**
- * What a refused Div / Mul by a constant likely is, from what reads it: the start of a GELU chain that did not match
- * torch.onnx's form (an Erf), or nn.Softplus with β ≠ 1 (torch.onnx writes softplus(βx)/β).
+ * What a refused Div likely is, from what reads it: the start of a GELU chain that did not match torch.onnx's form
+ * (an Erf).
  */
 function refusedScaleHint(n: INodeProto, s: ImportState): string {
   const reads = s.readersOf(n.output?.[0] ?? '').map((i) => s.nodes[i]!.opType);
-  if (reads.includes('Erf')) return ` (${OP_HINTS.Erf!.slice(2, -1)})`;
-  return reads.includes('Softplus') ? ' (nn.Softplus with beta ≠ 1 has no IR op; beta 1 imports)' : '';
+  return reads.includes('Erf') ? ` (${OP_HINTS.Erf!.slice(2, -1)})` : '';
 }
 
 /** Imports a recognised activation chain as one `act` node (false when there is none). */
@@ -624,8 +624,49 @@ function importPad(n: INodeProto, s: ImportState): void {
   s.set(n, sides.every((p) => p === 0) ? { k: 'ir', id: x } : { k: 'pad', src: x, pads: sides });
 }
 
+/**
+ * The scalar constant of binary node `n` (a Python number in the model: `x * 0.5`, `x - 1`) and its index, when
+ * exactly one input is a constant of one value that does not broadcast `n`'s other input to a higher rank; its
+ * float32 value read as the decimal it was written with (as the official code, run in float64, computes with it).
+ */
+function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: number } | undefined {
+  if ((n.input ?? []).length !== 2) return undefined;
+  const vals = [s.get(n, 0), s.get(n, 1)];
+  const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
+  const c = i === undefined ? undefined : vals[i];
+  const x = i === undefined ? undefined : vals[1 - i];
+  if (c?.k !== 'const' || x?.k === 'const' || numelOf(tensorDims(c.t)) !== 1) return undefined;
+  const rank = x?.k === 'ir' ? s.shapeOf(x.id).length + 1 : 4;
+  if (tensorDims(c.t).length > rank) fail(`${n.opType} ${n.name}: a scalar constant broadcasts its tensor's rank`);
+  return { i: i as 0 | 1, v: float32Decimal(tensorValues(c.t)[0]!) };
+}
+
+/** Arithmetic with a scalar constant on input `i` of `n`: `fn` by `alpha` (an `act` node). */
+function importArithmetic(
+  n: INodeProto,
+  s: ImportState,
+  i: number,
+  fn: 'scale' | 'divide' | 'shift',
+  alpha: number,
+): void {
+  s.setIr(n, s.b.act(s.irOrPooled(n, i), fn, alpha));
+}
+
+/** Sub: shape arithmetic, x − c, c − x (−x + c) or x − y (x + (−y)), each exact as IEEE subtraction is. */
+function importSub(n: INodeProto, s: ImportState): void {
+  if (shapeArithmetic(n, s)) return;
+  const c = scalarOperand(n, s);
+  if (c?.i === 1) return importArithmetic(n, s, 0, 'shift', -c.v);
+  if (c?.i === 0) return s.setIr(n, s.b.act(s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
+  const [x, y] = [s.ir(n, 0), s.ir(n, 1)];
+  if (s.shapeOf(x).join('x') !== s.shapeOf(y).join('x')) fail(`Sub ${n.name} broadcasts`);
+  s.setIr(n, s.b.add([x, s.b.act(y, 'scale', -1)]));
+}
+
 function importSum(n: INodeProto, s: ImportState): void {
   if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
+  const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
+  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v);
   const xs = (n.input ?? []).map((_, i) => s.ir(n, i));
   if (n.opType === 'Add' && xs.length !== 2) fail('Add needs two inputs');
   const s0 = s.shapeOf(xs[0]!).join('x');
@@ -662,17 +703,26 @@ function importMul(n: INodeProto, s: ImportState): void {
     return s.setIr(n, s.b.zero(strided.shape));
   }
   if (a.k !== 'const' && c.k !== 'const') return importProduct(n, s);
-  const [x, k] =
-    a.k === 'ir' && c.k === 'const'
-      ? [a.id, c.t]
-      : c.k === 'ir' && a.k === 'const'
-        ? [c.id, a.t]
-        : fail('Mul of a constant and a tensor that is not a feature map');
-  const kv = tensorValues(k);
-  if (kv.length !== 1 || kv[0] !== 0) fail(`Mul by a constant other than 0${refusedScaleHint(n, s)}`);
-  const shape = s.shapeOf(x);
-  if (shape.length !== 3) fail('Mul by 0 of a flat tensor');
-  s.setIr(n, s.b.zero(shape));
+  const sc = scalarOperand(n, s);
+  if (!sc) {
+    const k = a.k === 'const' ? a.t : (c as Val & { k: 'const' }).t;
+    fail(`Mul ${n.name} by a constant of ${numelOf(tensorDims(k))} values: only a scalar has an IR op`);
+  }
+  // `x * 0` of a map (NB201's none edge): a zero node, which reads nothing
+  const x = s.get(n, 1 - sc.i);
+  if (sc.v === 0 && x.k === 'ir' && s.shapeOf(x.id).length === 3)
+    return s.setIr(n, s.b.zero(s.shapeOf(x.id) as Shape3));
+  importArithmetic(n, s, 1 - sc.i, 'scale', sc.v);
+}
+
+/** Div: shape arithmetic, nn.GELU's first node, or a tensor divided by a scalar constant. */
+function importDiv(n: INodeProto, s: ImportState): void {
+  if (shapeArithmetic(n, s) || importChain(geluChain(s, n), s)) return;
+  const c = scalarOperand(n, s);
+  if (c?.i !== 1)
+    fail(`Div ${n.name}: only a tensor divided by a scalar constant has an IR op${refusedScaleHint(n, s)}`);
+  if (c.v === 0) fail(`Div ${n.name}: division by zero`);
+  importArithmetic(n, s, 0, 'divide', c.v);
 }
 
 function importConstantOfShape(n: INodeProto, s: ImportState): void {
@@ -961,14 +1011,10 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
       fail(`Cast ${n.name} of a ${v.k === 'shape' ? 'shape to a non-numeric type' : 'tensor'}`);
     s.set(n, v);
   },
-  Sub: (n, s) => void (shapeArithmetic(n, s) || fail(`Sub ${n.name} of tensors`)),
+  Sub: importSub,
   // nn.GELU as torch.onnx writes it starts with x / √2
-  Div: (n, s) =>
-    void (
-      shapeArithmetic(n, s) ||
-      importChain(geluChain(s, n), s) ||
-      fail(`Div ${n.name} of tensors${refusedScaleHint(n, s)}`)
-    ),
+  Div: importDiv,
+  Neg: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'scale', -1)),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
   Gather: importGather,

@@ -14,6 +14,7 @@ import { forwardTape } from '../backends/reference/tape.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { reluKind } from '../ir/ops.js';
+import { isArithmetic } from '../ir/activations.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -30,7 +31,7 @@ function selfGate(net: Network, id: number): boolean {
 
 /**
  * IR nodes whose outputs MeCo reads: every module's output. A clamp at 0 is a function (reluKind), which no hook
- * sees; a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
+ * sees, nor arithmetic with a constant (`x * 0.5`); a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
  * module's output (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a
  * squeeze-and-excitation block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
  */
@@ -42,6 +43,7 @@ export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
         HOOKED.has(n.op) &&
         n.shape.length === 3 &&
         !(n.op === 'relu' && reluKind(n) === 'clamp') &&
+        !(n.op === 'act' && isArithmetic(n.fn)) &&
         !(n.op === 'sigmoid' && selfGate(net, n.id)),
     )
     .map((n) => n.id);

@@ -1,0 +1,161 @@
+/**
+ * Arithmetic with a constant in a model's forward (`(x - 0.45) / 0.225`, `y * 0.5`, `1.5 - y`, `-y`): ONNX Mul / Div
+ * / Add / Sub / Neg by a scalar, imported as `act` nodes (`scale`, `divide`, `shift`). Their values against the
+ * official code are in test/fixtures/proxies (fixture `arith`, proxies-official / proxies-native / precision), their
+ * gradients in the `arithmetic` graph of test/grad-graphs.ts; here: what imports and what is refused, the ONNX
+ * export back, and SWAP with --reinit on every engine.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gaussianBatch } from '../src/data/gaussian.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import type { IRNode, Network } from '../src/ir/types.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
+import { attrInt, attrTensor, encodeModel, floatTensor, type INodeProto, node, valueInfo } from '../src/onnx/proto.js';
+import { mecoNodes } from '../src/proxies/meco.js';
+import { isActivation } from '../src/ir/analysis.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
+import { Rng } from '../src/util/rng.js';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'proxies', 'arith.onnx');
+
+/** x (2×3×6×6) → conv (4 channels) → `body` → GAP → Flatten → fc: the imported network or the refusal's reason. */
+function imported(body: (y: string) => INodeProto[], constants: Record<string, number[]> = {}) {
+  const rng = new Rng(3);
+  const w = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const consts = Object.entries(constants).map(([name, v]) =>
+    node('Constant', [], [name], name, [
+      attrTensor('value', floatTensor('', v.length === 1 ? [] : [1, v.length, 1, 1], Float32Array.from(v))),
+    ]),
+  );
+  const nodes = [
+    ...consts,
+    node('Conv', ['x', 'conv.weight'], ['c'], '/conv/Conv', []),
+    ...body('c'),
+    node('GlobalAveragePool', ['z'], ['g'], '/gap/GlobalAveragePool'),
+    node('Flatten', ['g'], ['f'], '/Flatten'),
+    node('Gemm', ['f', 'fc.weight'], ['y'], '/fc/Gemm', [attrInt('transB', 1)]),
+  ];
+  const graph = {
+    name: 'arith',
+    node: nodes,
+    initializer: [floatTensor('conv.weight', [4, 3, 3, 3], w(108)), floatTensor('fc.weight', [5, 4], w(20))],
+    input: [valueInfo('x', [2, 3, 6, 6])],
+    output: [valueInfo('y', [2, 5])],
+  };
+  return importOnnxModel(loadOnnxModel(encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph })), {
+    inputShape: [3, 6, 6],
+    bn: 'batch',
+  });
+}
+
+const acts = (net: Network) =>
+  net.nodes.filter((n): n is IRNode & { op: 'act' } => n.op === 'act').map((n) => `${n.fn}(${n.alpha ?? 1})`);
+
+describe('arithmetic with a scalar constant imports as act nodes', () => {
+  it('Mul, Div, Add, Sub and Neg, the constant on either side, the decimal the model was written with', () => {
+    const r = imported(
+      () => [
+        node('Mul', ['k05', 'c'], ['a'], '/Mul'),
+        node('Div', ['a', 'k3'], ['b'], '/Div'),
+        node('Sub', ['b', 'k01'], ['d'], '/Sub'),
+        node('Sub', ['k15', 'd'], ['e'], '/Sub_1'),
+        node('Add', ['e', 'k01'], ['h'], '/Add'),
+        node('Neg', ['h'], ['z'], '/Neg'),
+      ],
+      { k05: [0.5], k3: [3], k01: [0.1], k15: [1.5] },
+    );
+    if (!r.ok) throw new Error(r.reason);
+    // 1.5 − d as −d + 1.5; 0.1 read back as 0.1, not float32's 0.10000000149
+    expect(acts(r.network)).toEqual([
+      'scale(0.5)',
+      'divide(3)',
+      'shift(-0.1)',
+      'scale(-1)',
+      'shift(1.5)',
+      'shift(0.1)',
+      'scale(-1)',
+    ]);
+  });
+
+  it('a difference of two tensors is their sum with the second negated; a map times 0 stays the zero node (NB201 none)', () => {
+    const r = imported(() => [node('Relu', ['c'], ['r'], '/relu/Relu'), node('Sub', ['c', 'r'], ['z'], '/Sub')], {});
+    if (!r.ok) throw new Error(r.reason);
+    const add = r.network.nodes.find((n) => n.op === 'add')!;
+    expect(add.inputs.map((i) => r.network.nodes[i]!.op)).toEqual(['conv', 'act']);
+    const z = imported(() => [node('Mul', ['c', 'k0'], ['z'], '/Mul')], { k0: [0] });
+    if (!z.ok) throw new Error(z.reason);
+    expect(z.network.nodes.some((n) => n.op === 'zero')).toBe(true); // a map times 0 stays NB201's none
+  });
+
+  it('refuses a per-channel constant, division by zero and a constant divided by a tensor, saying why', () => {
+    const perChannel = imported(() => [node('Mul', ['c', 'k'], ['z'], '/Mul')], { k: [1, 2, 3, 4] });
+    expect(perChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/4 values: only a scalar/) });
+    const byZero = imported(() => [node('Div', ['c', 'k'], ['z'], '/Div')], { k: [0] });
+    expect(byZero).toMatchObject({ ok: false, reason: expect.stringMatching(/division by zero/) });
+    const inverse = imported(() => [node('Div', ['k', 'c'], ['z'], '/Div')], { k: [1] });
+    expect(inverse).toMatchObject({ ok: false, reason: expect.stringMatching(/divided by a scalar constant/) });
+  });
+
+  it('is a function, not a module: MeCo does not hook it, a path does not count it as a nonlinearity', () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const s = b.act(c, 'scale', 0.5);
+    const t = b.act(c, 'tanh');
+    const net = b.finish(b.linear(b.gap(b.add([s, t])), 3));
+    expect(mecoNodes(net)).toContain(t);
+    expect(mecoNodes(net)).not.toContain(s);
+    expect(isActivation(net, net.nodes[s]!)).toBe(false);
+    expect(isActivation(net, net.nodes[t]!)).toBe(true);
+  });
+
+  it('the IR refuses a divisor of 0 and a constant that is not finite (E_IR_SHAPE)', () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    expect(() => b.act(b.input, 'divide', 0)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+    expect(() => b.act(b.input, 'shift', Number.POSITIVE_INFINITY)).toThrow(
+      expect.objectContaining({ code: 'E_IR_SHAPE' }),
+    );
+    expect(() => b.act(b.input, 'tanh', 2)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+  });
+});
+
+describe('arithmetic on every engine', () => {
+  it('exports as Mul / Div / Add by a Constant and imports back to the same IR', () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    const n = b.act(b.act(b.input, 'shift', -0.45), 'divide', 0.225);
+    const c = b.relu(b.bn(b.conv(n, 4, 3, { pad: 1 })));
+    const net = b.finish(b.linear(b.act(b.gap(b.act(c, 'scale', -2)), 'shift', 1), 3));
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 1 })), { inputShape: [3, 6, 6] });
+    if (!imp.ok) throw new Error(imp.reason);
+    expect(imp.network.nodes.map((x) => ({ ...x }))).toEqual(net.nodes.map((x) => ({ ...x })));
+  });
+
+  it('SWAP with --reinit on the official fixture: reference, native and ONNX Runtime agree', async () => {
+    const batch = gaussianBatch(32, 3, 32, 32, 6);
+    const opts = { batch: 32, inputs: batch, reinit: true, repeats: 2, seed: 4 } as const;
+    const ort = await scoreOnnxModel(FIXTURE, { ...opts, engine: 'ort' });
+    const ref = await scoreOnnxModel(FIXTURE, { ...opts, backend: 'reference' });
+    const nat = await scoreOnnxModel(FIXTURE, { ...opts, backend: 'native' });
+    expect([ort.engine, ref.engine, nat.engine]).toEqual(['ort', 'ir:reference', 'ir:native']);
+    expect(ref.perRepeat).toEqual(ort.perRepeat);
+    expect(nat.perRepeat).toEqual(ort.perRepeat);
+    // imported whole (before, the Sub stopped the import and every engine but ONNX Runtime refused the model)
+    expect(ref.importable).toBe(true);
+    const imp = importOnnxModel(loadOnnxModel(FIXTURE), { inputShape: [3, 32, 32] });
+    if (!imp.ok) throw new Error(imp.reason);
+    expect(acts(imp.network)).toEqual([
+      'shift(-0.45)',
+      'divide(0.225)',
+      'scale(0.5)',
+      'scale(0.1)',
+      'scale(-1)',
+      'scale(-1)',
+      'shift(1.5)',
+      'scale(-1)',
+      'scale(2)',
+      'shift(1)',
+    ]);
+  });
+});
