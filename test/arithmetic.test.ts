@@ -13,8 +13,19 @@ import type { IRNode, Network } from '../src/ir/types.js';
 import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { attrInt, attrTensor, encodeModel, floatTensor, type INodeProto, node, valueInfo } from '../src/onnx/proto.js';
+import {
+  attrInt,
+  attrInts,
+  attrTensor,
+  encodeModel,
+  floatTensor,
+  type INodeProto,
+  node,
+  valueInfo,
+} from '../src/onnx/proto.js';
 import { mecoNodes } from '../src/proxies/meco.js';
+import { preGapNode, zen } from '../src/proxies/zen.js';
+import { prngParams } from '../src/grad/params.js';
 import { isActivation } from '../src/ir/analysis.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { Rng } from '../src/util/rng.js';
@@ -22,7 +33,11 @@ import { Rng } from '../src/util/rng.js';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'proxies', 'arith.onnx');
 
 /** x (2×3×6×6) → conv (4 channels) → `body` → GAP → Flatten → fc: the imported network or the refusal's reason. */
-function imported(body: (y: string) => INodeProto[], constants: Record<string, number[]> = {}) {
+function imported(
+  body: (y: string) => INodeProto[],
+  constants: Record<string, number[]> = {},
+  buffers: Record<string, number> = {},
+) {
   const rng = new Rng(3);
   const w = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
   const consts = Object.entries(constants).map(([name, v]) =>
@@ -41,7 +56,11 @@ function imported(body: (y: string) => INodeProto[], constants: Record<string, n
   const graph = {
     name: 'arith',
     node: nodes,
-    initializer: [floatTensor('conv.weight', [4, 3, 3, 3], w(108)), floatTensor('fc.weight', [5, 4], w(20))],
+    initializer: [
+      floatTensor('conv.weight', [4, 3, 3, 3], w(108)),
+      floatTensor('fc.weight', [5, 4], w(20)),
+      ...Object.entries(buffers).map(([name, v]) => floatTensor(name, [], Float32Array.of(v))),
+    ],
     input: [valueInfo('x', [2, 3, 6, 6])],
     output: [valueInfo('y', [2, 5])],
   };
@@ -90,9 +109,30 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     expect(z.network.nodes.some((n) => n.op === 'zero')).toBe(true); // a map times 0 stays NB201's none
   });
 
+  it("a module's buffer keeps its float32 value, as .double() does; a Constant is read as its decimal", () => {
+    const r = imported(
+      () => [node('Mul', ['c', 'scale'], ['a'], '/Mul'), node('Mul', ['a', 'k'], ['z'], '/Mul_1')],
+      { k: [0.1] },
+      { scale: 0.1 },
+    );
+    if (!r.ok) throw new Error(r.reason);
+    expect(acts(r.network)).toEqual([`scale(${Math.fround(0.1)})`, 'scale(0.1)']);
+  });
+
   it('refuses a per-channel constant, division by zero and a constant divided by a tensor, saying why', () => {
-    const perChannel = imported(() => [node('Mul', ['c', 'k'], ['z'], '/Mul')], { k: [1, 2, 3, 4] });
-    expect(perChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/4 values: only a scalar/) });
+    for (const op of ['Mul', 'Add', 'Sub', 'Div']) {
+      const perChannel = imported(() => [node(op, ['c', 'k'], ['z'], `/${op}`)], { k: [1, 2, 3, 4] });
+      expect(perChannel, op).toMatchObject({ ok: false, reason: expect.stringMatching(/4 values: only a scalar/) });
+    }
+    // a map less its channel means: a broadcast of two tensors
+    const centred = imported(() => [
+      node('ReduceMean', ['c'], ['m'], '/ReduceMean', [attrInts('axes', [2, 3]), attrInt('keepdims', 1)]),
+      node('Sub', ['c', 'm'], ['z'], '/Sub'),
+    ]);
+    expect(centred).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/4x4x4 and 4x1x1: only tensors of one shape/),
+    });
     const byZero = imported(() => [node('Div', ['c', 'k'], ['z'], '/Div')], { k: [0] });
     expect(byZero).toMatchObject({ ok: false, reason: expect.stringMatching(/division by zero/) });
     const inverse = imported(() => [node('Div', ['k', 'c'], ['z'], '/Div')], { k: [1] });
@@ -109,6 +149,21 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     expect(mecoNodes(net)).not.toContain(s);
     expect(isActivation(net, net.nodes[s]!)).toBe(false);
     expect(isActivation(net, net.nodes[t]!)).toBe(true);
+  });
+
+  it('zen reads the map before the global pool when the pooled map goes through arithmetic (gap(x) * 2 - 1)', () => {
+    const head = (arith: boolean) => {
+      const b = new GraphBuilder([3, 6, 6]);
+      const r = b.relu(b.bn(b.conv(b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))), 4, 3, { pad: 1 })));
+      const pooled = arith ? b.act(b.act(b.gap(r, true), 'scale', 2), 'shift', -1) : r;
+      return { net: b.finish(b.linear(b.gap(pooled), 3)), r };
+    };
+    const [plain, scaled] = [head(false), head(true)];
+    expect(preGapNode(scaled.net)).toBe(scaled.r);
+    const x = gaussianBatch(4, 3, 6, 6, 1).data;
+    const mixed = gaussianBatch(4, 3, 6, 6, 2).data;
+    const value = (n: Network) => zen(n, prngParams(n, 5), x, mixed, 4).value;
+    expect(value(scaled.net)).toBe(value(plain.net));
   });
 
   it('the IR refuses a divisor of 0 and a constant that is not finite (E_IR_SHAPE)', () => {

@@ -60,6 +60,35 @@ describe('module outputs from torch.onnx node scopes', () => {
     expect(moduleOutputs([], [], () => undefined)).toBeUndefined();
   });
 
+  it("reads scopes past the unscoped Identity nodes of an eval-mode export's merged initializers", () => {
+    // torch.onnx in eval mode merges equal initializers (a fresh BN's γ and running variance: ones) and reads the
+    // copies through `Identity_k` nodes that carry no scope; they are off the data path, in no module
+    const g = graph();
+    g.splice(1, 0, node('Identity_0', ['ones'], ['gamma'], 'Identity'));
+    g[2] = node('/stem/stem.1/BatchNormalization', ['s0', 'gamma'], ['s1']);
+    const consts = new Set(['ones', 'w0', 'w1', 'wf']);
+    const r = moduleOutputs(
+      g,
+      ['logits'],
+      (t) => ids[t],
+      undefined,
+      (t) => consts.has(t),
+    );
+    expect(r).toEqual({ ids: [1, 2, 3, 3, 4, 5, 7, 7, 9, 11, 11], missing: [] });
+    expect(functionalActivations(g, (t) => consts.has(t))).toEqual(new Set(['/Relu']));
+    // the same node on the data path (reading the map) is another exporter's: no scopes
+    g[1] = node('Identity_0', ['s0'], ['gamma'], 'Identity');
+    expect(
+      moduleOutputs(
+        g,
+        ['logits'],
+        (t) => ids[t],
+        undefined,
+        (t) => consts.has(t),
+      ),
+    ).toBeUndefined();
+  });
+
   it('counts each map leaving a module (one per call) and lists a module whose output is a folded padded map', () => {
     const g = [
       node('/pad/Pad', ['x', 'p'], ['xp']),

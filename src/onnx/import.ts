@@ -180,6 +180,7 @@ class ImportState {
   /** Names of the ReLU-family nodes that are functional calls (F.relu), from torch.onnx's node scopes. */
   readonly functional: ReadonlySet<string>;
   private readonly consumers = new Map<string, number[]>();
+  private readonly initializers: ReadonlySet<string>;
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
@@ -193,6 +194,7 @@ class ImportState {
     for (const [name, t] of m.consts) this.env.set(name, { k: 'const', t });
     this.env.set(m.input.name, { k: 'ir', id: this.b.input });
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
+    this.initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
     this.functional = functionalActivations(nodes, (t) => m.consts.has(t));
     nodes.forEach((n, i) =>
       (n.input ?? []).forEach((x) => x && this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])),
@@ -225,6 +227,14 @@ class ImportState {
       throw e;
     }
     return v;
+  }
+
+  /**
+   * Whether tensor `name` is a module's buffer (`register_buffer`): an initializer named by torch.onnx after its
+   * state_dict key, not a folded constant (`onnx::Mul_7`) or a Constant node's output (`/Constant_output_0`).
+   */
+  isBuffer(name: string): boolean {
+    return this.initializers.has(name) && !name.includes('::') && !name.startsWith('/');
   }
 
   /** Input `i` as an IR feature tensor. */
@@ -626,8 +636,11 @@ function importPad(n: INodeProto, s: ImportState): void {
 
 /**
  * The scalar constant of binary node `n` (a Python number in the model: `x * 0.5`, `x - 1`) and its index, when
- * exactly one input is a constant of one value that does not broadcast `n`'s other input to a higher rank; its
- * float32 value read as the decimal it was written with (as the official code, run in float64, computes with it).
+ * exactly one input is a constant that does not broadcast `n`'s other input to a higher rank (undefined where
+ * neither input is a constant; refused where the constant holds several values). A number torch.onnx wrote as a
+ * Constant is read as the shortest decimal that rounds to the file's float32 (0.1, the literal the model most likely
+ * wrote, which the official code run in float64 multiplies by; a literal with more digits than float32 keeps cannot
+ * be recovered); a module's buffer, an initializer of its own name, keeps its float32 value, as `.double()` does.
  */
 function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: number } | undefined {
   if ((n.input ?? []).length !== 2) return undefined;
@@ -635,10 +648,16 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: number } |
   const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
   const c = i === undefined ? undefined : vals[i];
   const x = i === undefined ? undefined : vals[1 - i];
-  if (c?.k !== 'const' || x?.k === 'const' || numelOf(tensorDims(c.t)) !== 1) return undefined;
+  if (c?.k !== 'const' || x?.k === 'const') return undefined;
+  const size = numelOf(tensorDims(c.t));
+  if (size !== 1)
+    fail(
+      `${n.opType} ${n.name} by a constant of ${size} values: only a scalar (one value for every channel) has an IR op`,
+    );
   const rank = x?.k === 'ir' ? s.shapeOf(x.id).length + 1 : 4;
   if (tensorDims(c.t).length > rank) fail(`${n.opType} ${n.name}: a scalar constant broadcasts its tensor's rank`);
-  return { i: i as 0 | 1, v: float32Decimal(tensorValues(c.t)[0]!) };
+  const value = tensorValues(c.t)[0]!;
+  return { i: i as 0 | 1, v: s.isBuffer(n.input![i!]!) ? value : float32Decimal(value) };
 }
 
 /** Arithmetic with a scalar constant on input `i` of `n`: `fn` by `alpha` (an `act` node). */
@@ -658,8 +677,12 @@ function importSub(n: INodeProto, s: ImportState): void {
   const c = scalarOperand(n, s);
   if (c?.i === 1) return importArithmetic(n, s, 0, 'shift', -c.v);
   if (c?.i === 0) return s.setIr(n, s.b.act(s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
-  const [x, y] = [s.ir(n, 0), s.ir(n, 1)];
-  if (s.shapeOf(x).join('x') !== s.shapeOf(y).join('x')) fail(`Sub ${n.name} broadcasts`);
+  const [x, y] = [s.irOrPooled(n, 0), s.irOrPooled(n, 1)];
+  const [sx, sy] = [s.shapeOf(x).join('x'), s.shapeOf(y).join('x')];
+  if (sx !== sy)
+    fail(
+      `Sub ${n.name} of ${sx} and ${sy}: only tensors of one shape, or a tensor and a scalar constant, have an IR op`,
+    );
   s.setIr(n, s.b.add([x, s.b.act(y, 'scale', -1)]));
 }
 
@@ -667,10 +690,13 @@ function importSum(n: INodeProto, s: ImportState): void {
   if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
   const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
   if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v);
-  const xs = (n.input ?? []).map((_, i) => s.ir(n, i));
+  const xs = (n.input ?? []).map((_, i) => s.irOrPooled(n, i));
   if (n.opType === 'Add' && xs.length !== 2) fail('Add needs two inputs');
-  const s0 = s.shapeOf(xs[0]!).join('x');
-  if (xs.some((x) => s.shapeOf(x).join('x') !== s0)) fail(`${n.opType} ${n.name} broadcasts`);
+  const shapes = xs.map((x) => s.shapeOf(x).join('x'));
+  if (shapes.some((sh) => sh !== shapes[0]))
+    fail(
+      `${n.opType} ${n.name} of ${shapes.join(' and ')}: only tensors of one shape, or a tensor and a scalar constant, have an IR op`,
+    );
   s.setIr(n, s.b.add(xs));
 }
 
@@ -704,10 +730,7 @@ function importMul(n: INodeProto, s: ImportState): void {
   }
   if (a.k !== 'const' && c.k !== 'const') return importProduct(n, s);
   const sc = scalarOperand(n, s);
-  if (!sc) {
-    const k = a.k === 'const' ? a.t : (c as Val & { k: 'const' }).t;
-    fail(`Mul ${n.name} by a constant of ${numelOf(tensorDims(k))} values: only a scalar has an IR op`);
-  }
+  if (!sc) fail(`Mul ${n.name} of two constants that were not folded`);
   // `x * 0` of a map (NB201's none edge): a zero node, which reads nothing
   const x = s.get(n, 1 - sc.i);
   if (sc.v === 0 && x.k === 'ir' && s.shapeOf(x.id).length === 3)

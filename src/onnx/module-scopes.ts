@@ -31,10 +31,13 @@ const parentOf = (scope: string) => scope.slice(0, scope.lastIndexOf('/'));
 
 /**
  * Each node's module scope, a reused container's suffixed twin folded back ({@link ownScopes}), or undefined when
- * the nodes carry no torch.onnx scopes (every node but an unnamed Constant of shape arithmetic must be named `/…`).
+ * the nodes carry no torch.onnx scopes: every node must be named `/…` but those off the data path (`isConst`: an
+ * unnamed Constant of shape arithmetic, and the `Identity_3` an eval-mode export gives each initializer it merged
+ * with an equal one, as a fresh model's BN scales and running variances), which sit in no module.
  */
-function nodeScopes(nodes: readonly NodeProto[]): string[] | undefined {
-  const named = nodes.map((n) => (n.opType === 'Constant' && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
+function nodeScopes(nodes: readonly NodeProto[], isConst: (t: string) => boolean): string[] | undefined {
+  const data = dataPath(nodes, isConst);
+  const named = nodes.map((n, i) => (!data[i] && !n.name?.startsWith('/') ? '' : scopeOf(n.name)));
   if (nodes.length === 0 || named.some((s) => s === undefined)) return undefined;
   return ownScopes(named as string[]);
 }
@@ -52,7 +55,7 @@ export interface ModuleOutputs {
 
 /**
  * The IR node of every module call's output, or undefined when the nodes carry no torch.onnx scopes (another
- * exporter, or torch before 1.13: every node but a Constant must be named `/…`). `irOf` maps a tensor name to its
+ * exporter, or torch before 1.13: every node on the data path must be named `/…`). `irOf` maps a tensor name to its
  * IR node, `padded` says which tensors are zero-padded maps without a node of their own (listed in `missing`). Each
  * map leaving a module counts as one call's output (a module returning a tuple counts each element, where the
  * official hook reads the tuple's first element whole).
@@ -64,7 +67,7 @@ export function moduleOutputs(
   padded: (tensor: string) => boolean = () => false,
   isConst: (tensor: string) => boolean = () => false,
 ): ModuleOutputs | undefined {
-  const scopes = nodeScopes(nodes);
+  const scopes = nodeScopes(nodes, isConst);
   if (!scopes) return undefined;
   const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
@@ -199,7 +202,7 @@ const RELU_OPS = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu']);
  * (`relu` reused beside a module `relu_1`: torch names both calls `/relu_1`).
  */
 export function functionalActivations(nodes: readonly NodeProto[], isConst: (t: string) => boolean): Set<string> {
-  const scopes = nodeScopes(nodes);
+  const scopes = nodeScopes(nodes, isConst);
   if (!scopes) return new Set();
   const data = dataPath(nodes, isConst);
   // data nodes inside each module scope, its children's included; and the scopes whose own nodes are all ReLUs

@@ -10,7 +10,7 @@
 import { forwardTape } from '../backends/reference/tape.js';
 import { isTiedUse, tensorUses } from '../grad/params.js';
 import type { NetParams } from '../grad/types.js';
-import { numel } from '../ir/analysis.js';
+import { numel, pathInputs } from '../ir/analysis.js';
 import type { NodeOf } from '../ir/ops.js';
 import type { IRNode, Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
@@ -37,11 +37,21 @@ export function hasPreGap(net: Network): boolean {
   return headGaps(net).length > 0;
 }
 
-/** The node whose output is the map before global pooling: the input of the last classifier `gap` node. */
+/**
+ * The node whose output is the map before global pooling: the input of the last classifier `gap` node, or, where
+ * that reads a pooled C×1×1 map through ops of one input (`gap(x) * 2 - 1`, a ReLU or a 1×1 conv on the pooled map
+ * before the flatten), the map that pool read.
+ */
 export function preGapNode(net: Network): number {
   const gaps = headGaps(net);
   if (gaps.length === 0) throw new SwapError('E_PROXY_HEAD', NO_PRE_GAP);
-  return gaps[gaps.length - 1]!.inputs[0]!;
+  const read = gaps[gaps.length - 1]!.inputs[0]!;
+  const pooled = (n: IRNode) => n.shape.length === 3 && n.shape[1] === 1 && n.shape[2] === 1;
+  for (let n = net.nodes[read]!; pooled(n); n = net.nodes[pathInputs(n)[0]!]!) {
+    if (n.op === 'gap') return n.inputs[0]!;
+    if (pathInputs(n).length !== 1) break;
+  }
+  return read;
 }
 
 /** Mixed input x + γ·x₂ in float32, as the official code forms it from float32 tensors. */
