@@ -76,6 +76,25 @@ describe('input batches', () => {
     );
   });
 
+  it('takes float64 batches (the NumPy default) rounded to float32, and refuses integer pixels saying why', () => {
+    const g = gaussianBatch(2, 3, 4, 5, 9);
+    const bytes = encodeNpy(g);
+    const start = bytes.length - g.data.length * 4;
+    // the same header with another dtype (equal length) and that dtype's payload
+    const withDtype = (descr: string, payload: ArrayBufferView) => {
+      const head = new TextDecoder('latin1').decode(bytes.subarray(0, start)).replace("'<f4'", `'${descr}'`);
+      const out = new Uint8Array(start + payload.byteLength);
+      out.set(Uint8Array.from(head, (ch) => ch.charCodeAt(0)));
+      out.set(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), start);
+      return out;
+    };
+    const f64 = Float64Array.from(g.data, (v) => v + 1e-12);
+    expect(decodeNpyBatch(withDtype('<f8', f64), 'f64').data).toEqual(Float32Array.from(f64));
+    expect(() => decodeNpyBatch(withDtype('|u1', new Uint8Array(g.data.length)), 'u8')).toThrowError(
+      expect.objectContaining({ code: 'E_INPUT_FILE', message: expect.stringMatching(/integer pixels/) }),
+    );
+  });
+
   it('Gaussian batches are seeded and reproducible', () => {
     expect(gaussianBatch(2, 3, 8, 8, 1).data).toEqual(gaussianBatch(2, 3, 8, 8, 1).data);
     expect(gaussianBatch(2, 3, 8, 8, 1).data).not.toEqual(gaussianBatch(2, 3, 8, 8, 2).data);

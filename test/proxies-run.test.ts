@@ -109,8 +109,12 @@ describe('coded errors', () => {
     const r = runProxies(dense, ['synflow', 'jacov'], { ...base, batch: 4 });
     expect(r.values.synflow!.value).toBeGreaterThan(0);
   });
-  it('too few images for the protocol batch', () => {
+  it('too few images for the protocol batch: the largest need is named, before anything runs', () => {
     expect(() => runProxies(net, ['jacov'], base)).toThrow(expect.objectContaining({ code: 'E_INPUT_SHAPE' }));
+    // grad_norm reads 64 images, zico two batches of 64: 128, not the first group's 64
+    expect(() => runProxies(net, ['grad_norm', 'zico'], { ...base, labels })).toThrow(
+      /need 128 input images \(zico: 2 batches of 64\), .* holds 8/,
+    );
   });
 });
 

@@ -54,7 +54,7 @@ export interface ScoreOnnxFlags {
 /** Add the ONNX-only options to a command (`swapnas score` adds them next to its own). */
 export function addScoreOnnxOptions(cmd: Command): Command {
   return cmd
-    .option('--input <npy>', '(.onnx) float32 N×C×H×W .npy input batch')
+    .option('--input <npy>', '(.onnx) float32 (or float64, rounded) N×C×H×W .npy input batch')
     .option(
       '--reinit',
       "(.onnx) re-initialise Conv/Gemm/MatMul weights with the official Gaussian scheme over --repeats (default: the model's own weights, one run)",

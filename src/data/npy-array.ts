@@ -22,9 +22,14 @@ export function decodeNpy(buf: Uint8Array, source: string): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (buf.length < 10 || magic.some((b, i) => buf[i] !== b))
     throw new SwapError('E_INPUT_FILE', `${source}: not a .npy file`);
+  const major = buf[6]!;
+  if (major < 1 || major > 3) throw new SwapError('E_INPUT_FILE', `${source}: .npy format version ${major} is unknown`);
+  const hstart = major === 1 ? 10 : 12;
+  if (buf.length < hstart) throw new SwapError('E_INPUT_FILE', `${source}: truncated .npy header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hlen = buf[6] === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const hstart = buf[6] === 1 ? 10 : 12;
+  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
+  if (hstart + hlen > buf.length)
+    throw new SwapError('E_INPUT_FILE', `${source}: .npy header of ${hlen} bytes runs past the end of the file`);
   const header = new TextDecoder('latin1').decode(buf.subarray(hstart, hstart + hlen));
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1] ?? '?';
   const reader = READERS[dtype];

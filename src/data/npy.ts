@@ -2,49 +2,31 @@ import { readFileSync } from 'node:fs';
 import { SwapError } from '../util/errors.js';
 import { clip, quote } from '../util/quote.js';
 import { makeBatch, type InputBatch } from './batch.js';
+import { decodeNpy } from './npy-array.js';
 
-/** Parse a NumPy .npy file holding a little-endian float32 (`<f4`) C-order 4-D array (N, C, H, W). */
+/**
+ * Parse a NumPy .npy image batch: a C-order 4-D (N, C, H, W) array of little-endian float32 (`<f4`), or float64
+ * (`<f8`, NumPy's default, rounded to float32 as `torch.from_numpy(x).float()` rounds it). Integer arrays (raw
+ * uint8 pixels) are refused: their scale is the user's to choose.
+ */
 export function decodeNpyBatch(buf: Uint8Array, source: string): InputBatch {
-  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (buf.length < 10 || magic.some((b, i) => buf[i] !== b))
-    throw new SwapError('E_INPUT_FILE', `${source}: not a .npy file`);
-  const major = buf[6]!;
-  if (major < 1 || major > 3) throw new SwapError('E_INPUT_FILE', `${source}: .npy format version ${major} is unknown`);
-  const hstart = major === 1 ? 10 : 12;
-  if (buf.length < hstart) throw new SwapError('E_INPUT_FILE', `${source}: truncated .npy header`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  if (hstart + hlen > buf.length)
-    throw new SwapError('E_INPUT_FILE', `${source}: .npy header of ${hlen} bytes runs past the end of the file`);
-  const header = new TextDecoder('latin1').decode(buf.subarray(hstart, hstart + hlen));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr !== '<f4')
+  const a = decodeNpy(buf, source);
+  if (!BATCH_DTYPES.has(a.dtype))
     throw new SwapError(
       'E_INPUT_FILE',
-      `${source}: dtype ${quote(descr ?? '?', 40)} unsupported, expected little-endian float32 '<f4'`,
+      `${source}: dtype ${quote(a.dtype, 40)} unsupported, expected little-endian float32 '<f4' or float64 '<f8' (integer pixels: scale them to the floats the model was trained on)`,
     );
-  if (fortran !== 'False') throw new SwapError('E_INPUT_FILE', `${source}: Fortran-order arrays are not supported`);
-  const shape = (shapeText ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  if (shape.length !== 4)
+  if (a.shape.length !== 4)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${source}: expected a 4-D (N, C, H, W) array, got shape (${clip(shape.join(', '), 80)})`,
+      `${source}: expected a 4-D (N, C, H, W) array, got shape (${clip(a.shape.join(', '), 80)})`,
     );
-  const [n, c, h, w] = shape as [number, number, number, number];
-  const start = hstart + hlen;
-  const count = n * c * h * w;
-  if (buf.length - start !== count * 4)
-    throw new SwapError('E_INPUT_FILE', `${source}: payload is ${buf.length - start} bytes, shape needs ${count * 4}`);
-  const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = dv.getFloat32(start + 4 * i, true);
-  return makeBatch(data, n, c, h, w, source);
+  const [n, c, h, w] = a.shape as [number, number, number, number];
+  return makeBatch(Float32Array.from(a.data), n, c, h, w, source);
 }
+
+/** The .npy dtypes an image batch may have. */
+const BATCH_DTYPES: ReadonlySet<string> = new Set(['<f4', '<f8']);
 
 export function loadNpyBatch(path: string): InputBatch {
   let buf: Uint8Array;

@@ -120,8 +120,8 @@ export function settingsFor(name: ProxyName, o: ProxyRunOptions): ProxySettings 
 /**
  * Refuse what cannot give an honest value, with coded errors: shared-parameter records that do not fit the network
  * ({@link checkSharedParams}), a label-based proxy without labels, a label count
- * other than the number of images, labels outside 0…classes−1, and a loss/probability/pooling proxy on a network
- * without a classifier head (flat logits after a global pool).
+ * other than the number of images, labels outside 0…classes−1, a loss/probability/pooling proxy on a network
+ * without a classifier head (flat logits after a global pool), and fewer images than the proxies read.
  */
 export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: ProxyRunOptions): void {
   checkSharedParams(net);
@@ -140,19 +140,38 @@ export function checkProxyRequest(net: Network, names: readonly ProxyName[], o: 
         `${name} needs class labels: the embedded CIFAR images carry them; for other inputs give them (--labels of score, correlate and search, a server request's \`labels\` setting, \`labels\` in the library)`,
       );
   }
-  if (!o.labels) return;
-  if (o.labels.length !== o.images.n)
-    throw new SwapError('E_LABELS', `${o.labels.length} labels for ${o.images.n} input images (one label per image)`);
-  if (out.shape.length !== 1) return;
-  const classes = numel(out.shape);
-  for (let i = 0; i < o.labels.length; i++) {
-    const y = o.labels[i]!;
+  if (o.labels) checkLabels(o.labels, o.images.n, out.shape);
+  checkImageCount(names, o);
+}
+
+/** Refuse a label count other than the number of images, and labels outside the network's outputs (E_LABELS). */
+function checkLabels(labels: ArrayLike<number>, images: number, out: readonly number[]): void {
+  if (labels.length !== images)
+    throw new SwapError('E_LABELS', `${labels.length} labels for ${images} input images (one label per image)`);
+  if (out.length !== 1) return;
+  const classes = numel(out);
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0 || y >= classes)
       throw new SwapError(
         'E_LABELS',
         `label ${y} of image ${i} is outside 0…${classes - 1} (the network has ${classes} outputs; the embedded CIFAR images' labels run to 9 and CIFAR-100's to 99: give labels in range with --labels, or a network with as many outputs)`,
       );
   }
+}
+
+/** Refuse a request whose proxies read more images than the input holds, naming the largest need (E_INPUT_SHAPE). */
+function checkImageCount(names: readonly ProxyName[], o: ProxyRunOptions): void {
+  const needs = names.flatMap((name) => {
+    const s = settingsFor(name, o);
+    return s.input === 'real' ? [{ name, n: s.batch * (s.batches ?? 1), s }] : [];
+  });
+  const most = needs.reduce<(typeof needs)[number] | undefined>((a, b) => (a && a.n >= b.n ? a : b), undefined);
+  if (most && most.n > o.images.n)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the proxies need ${most.n} input images (${most.name}: ${(most.s.batches ?? 1) > 1 ? `${most.s.batches} batches of ${most.s.batch}` : `a batch of ${most.s.batch}`}), ${o.images.source} holds ${o.images.n} (lower the proxy batch)`,
+    );
 }
 
 /** The parameters handed to a group that reads only the architecture ({@link groupNeedsWeights}): none. */
