@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pinRegSwap } from './pin-fitness.js';
 import { rankAverage, spearman } from '../src/stats/rank.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
 const FX = join(__dirname, 'fixtures', 'proxies');
@@ -119,6 +121,22 @@ describe('--proxies on score (built dist/)', () => {
     expect(small.stderr).toContain('E_ONNX_TOO_LARGE');
     const truth = run([...model, '--proxies', 'nwot', '--truth']);
     expect([truth.status, truth.stderr]).toEqual([2, expect.stringMatching(/E_OPTION: --truth .*no benchmark table/)]);
+  });
+
+  it('the embedded CIFAR images stretched to a non-square input say so (a square one is resized quietly)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-stretch-'));
+    const model = (h: number, w: number) => {
+      const b = new GraphBuilder([3, h, w]);
+      const file = join(dir, `m${h}x${w}.onnx`);
+      writeFileSync(file, exportNetworkOnnx(b.finish(b.linear(b.gap(b.relu(b.conv(b.input, 4, 3))), 10)), { seed: 1 }));
+      return file;
+    };
+    const wide = run(['score', model(12, 20), '--proxies', 'nwot', '--proxy-batch', '4']);
+    expect(wide.status, wide.stderr).toBe(0);
+    expect(wide.stderr).toMatch(/32x32 CIFAR images are stretched to the network's 12x20 input/);
+    const square = run(['score', model(16, 16), '--proxies', 'nwot', '--proxy-batch', '4']);
+    expect(square.status, square.stderr).toBe(0);
+    expect(square.stderr).not.toMatch(/stretched/);
   });
 
   it('correlate --proxies ranks against the table with bootstrap CIs', () => {

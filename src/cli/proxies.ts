@@ -149,7 +149,15 @@ export async function proxyImages(
       labelSource: 'none',
     };
   count = Math.max(count, 1);
-  const sized = (b: InputBatch) => (b.h !== h || b.w !== w ? resizeBatch(b, h, w) : b);
+  const sized = (b: InputBatch) => {
+    if (b.h === h && b.w === w) return b;
+    // square CIFAR images on a non-square input: said, as the stretch is a choice the user may not want
+    if (h * b.w !== w * b.h)
+      process.stderr.write(
+        `swapnas: note: the ${b.h}x${b.w} CIFAR images are stretched to the network's ${h}x${w} input; give images of that shape with --input for a model trained on them\n`,
+      );
+    return resizeBatch(b, h, w);
+  };
   let images: InputBatch;
   let labels: Int32Array | undefined;
   let labelSource = 'none';
