@@ -117,6 +117,10 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     );
     if (!r.ok) throw new Error(r.reason);
     expect(acts(r.network)).toEqual([`scale(${Math.fround(0.1)})`, 'scale(0.1)']);
+    // a scalar nn.Parameter looks the same in the file: said
+    expect(r.notes).toContainEqual(
+      expect.stringMatching(/initializer scale is read as a constant .* scalar nn\.Parameter/),
+    );
   });
 
   it('refuses a per-channel constant, division by zero and a constant divided by a tensor, saying why', () => {
@@ -164,6 +168,13 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     const mixed = gaussianBatch(4, 3, 6, 6, 2).data;
     const value = (n: Network) => zen(n, prngParams(n, 5), x, mixed, 4).value;
     expect(value(scaled.net)).toBe(value(plain.net));
+    // a 1×1 tail with a squeeze-and-excitation product written gate first (torchvision's scale * input): the walk
+    // back reaches the gate's own pool, which pools nothing, so the map is the head's
+    const b = new GraphBuilder([3, 8, 8]);
+    const x1 = b.relu(b.bn(b.conv(b.input, 8, 8, { stride: 8 })));
+    const gate = b.sigmoid(b.conv(b.relu(b.conv(b.gap(x1, true), 4, 1)), 8, 1), false);
+    const tail = b.relu(b.conv(b.mul(gate, x1), 8, 1));
+    expect(preGapNode(b.finish(b.linear(b.gap(tail), 3)))).toBe(tail);
   });
 
   it('the IR refuses a divisor of 0 and a constant that is not finite (E_IR_SHAPE)', () => {

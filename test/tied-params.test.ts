@@ -174,10 +174,12 @@ describe('tied parameters: a module called more than once', () => {
         wantHvp: true,
       });
     };
-    // the program's shared-weight list (native/ir.cpp) or the pass's check of its pairs
-    await expect(pass([{ node: conv, kind: 'weight', of: bn }])).rejects.toThrow(/shared weight .*not one conv/);
+    // refused in TypeScript before the job is built (checkSharedParams, as the addon's program and pass checks do)
+    await expect(pass([{ node: conv, kind: 'weight', of: bn }])).rejects.toThrow(
+      expect.objectContaining({ code: 'E_IR_SHAPE', message: expect.stringMatching(/does not name an earlier/) }),
+    );
     const t = m.net.tied!.find((u) => u.kind === 'weight')!;
-    await expect(pass([t, t])).rejects.toThrow(/listed twice/);
+    await expect(pass([t, t])).rejects.toThrow(expect.objectContaining({ message: expect.stringMatching(/twice/) }));
   });
 });
 
@@ -262,7 +264,8 @@ describe('what the file can tell', () => {
 
 describe('which reads tie: one module called again, not two modules, not merged initializers', () => {
   // x → stem → one conv per entry (4 → 4 channels, 3×3, reading the named weight and bias) → GAP → fc
-  const chain = (convs: readonly (readonly [node: string, weight: string, bias?: string])[]) => {
+  // x → stem → the convs → (a ReLU, for SWAP) → GAP → fc
+  const chainModel = (convs: readonly (readonly [node: string, weight: string, bias?: string])[], relu = false) => {
     const rng = new Rng(5);
     const w = (dims: number[]) => Float32Array.from({ length: dims.reduce((a, b) => a * b) }, () => rng.normal());
     const inits = new Map<string, ITensorProto>([
@@ -277,7 +280,8 @@ describe('which reads tie: one module called again, not two modules, not merged 
       nodes.push(node('Conv', [`c${i}`, weight, ...(bias ? [bias] : [])], [`c${i + 1}`], name, [pads]));
     });
     const k = convs.length;
-    nodes.push(node('GlobalAveragePool', [`c${k}`], ['g'], '/gap/GlobalAveragePool'));
+    if (relu) nodes.push(node('Relu', [`c${k}`], ['r'], '/relu/Relu'));
+    nodes.push(node('GlobalAveragePool', [relu ? 'r' : `c${k}`], ['g'], '/gap/GlobalAveragePool'));
     nodes.push(node('Flatten', ['g'], ['f'], '/Flatten'));
     nodes.push(node('Gemm', ['f', 'fc.weight'], ['y'], '/fc/Gemm', [attrInt('transB', 1)]));
     const graph = {
@@ -287,10 +291,10 @@ describe('which reads tie: one module called again, not two modules, not merged 
       input: [valueInfo('x', [2, 3, 8, 8])],
       output: [valueInfo('y', [2, 10])],
     };
-    const r = importOnnxModel(loadOnnxModel(encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph })), {
-      inputShape: [3, 8, 8],
-      bn: 'batch',
-    });
+    return encodeModel({ irVersion: 7, opsetImport: [{ version: 13 }], graph });
+  };
+  const chain = (convs: Parameters<typeof chainModel>[0], relu = false) => {
+    const r = importOnnxModel(loadOnnxModel(chainModel(convs, relu)), { inputShape: [3, 8, 8], bn: 'batch' });
     if (!r.ok) throw new Error(r.reason);
     return r.network;
   };
@@ -305,13 +309,30 @@ describe('which reads tie: one module called again, not two modules, not merged 
     expect(net.functionalWeights).toBeUndefined();
   });
 
-  it("two modules reading one tensor (a weight assigned another module's) do not tie, and neither is functional", () => {
-    const net = chain([
+  it("two modules reading one tensor (a weight assigned another module's) do not tie, and neither is functional", async () => {
+    const convs = [
       ['/conv2/Conv', 'conv2.weight'],
       ['/conv3/Conv', 'conv2.weight'],
-    ]);
+    ] as const;
+    const net = chain(convs);
     expect(net.tied).toBeUndefined();
     expect(net.functionalWeights).toBeUndefined();
+    // but a fresh draw gives them one tensor, on every engine, as ONNX Runtime feeds one initializer once
+    expect(net.sharedDraws).toEqual([{ node: 3, of: 2 }]);
+    const p = initParams(net, 'gaussian', 3);
+    expect(p[3]!.weight).toBe(p[2]!.weight);
+    const model = chainModel(convs, true);
+    const opts = { batch: 6, inputs: gaussianBatch(6, 3, 8, 8, 5), reinit: true, repeats: 2, seed: 3 } as const;
+    const ort = await scoreOnnxModel(model, { ...opts, engine: 'ort' });
+    for (const backend of ['reference', 'native'] as const) {
+      const ir = await scoreOnnxModel(model, { ...opts, backend });
+      expect([ir.engine, ir.perRepeat]).toEqual([`ir:${backend}`, ort.perRepeat]);
+    }
+    const relu = chain(convs, true);
+    const apart = { ...relu, sharedDraws: undefined };
+    const batch = opts.inputs;
+    const seeds = [repeatSeed(3, 0), repeatSeed(3, 1)];
+    expect(seeds.map((s) => referenceCount(apart, batch, s))).not.toEqual(ort.perRepeat);
   });
 
   it('merged equal biases of two modules do not tie; without scopes only weights tie', () => {

@@ -33,7 +33,11 @@ export function decodeNpy(buf: Uint8Array, source: string): NpyArray {
   const header = new TextDecoder('latin1').decode(buf.subarray(hstart, hstart + hlen));
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1] ?? '?';
   const reader = READERS[dtype];
-  if (!reader) throw new SwapError('E_INPUT_FILE', `${source}: dtype ${dtype.slice(0, 20)} is not supported`);
+  if (!reader)
+    throw new SwapError(
+      'E_INPUT_FILE',
+      `${source}: dtype ${dtype.slice(0, 20)} is not supported (little-endian float32 '<f4', float64 '<f8' or integers)`,
+    );
   if (/'fortran_order':\s*True/.test(header))
     throw new SwapError('E_INPUT_FILE', `${source}: Fortran-order arrays are not supported`);
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')

@@ -52,10 +52,12 @@ export function paramsWith(
 
 /**
  * `params` with each tied tensor (`net.tied`) replaced by its first use's, so that a module called twice holds one
- * tensor, as in PyTorch (a fresh initialisation draws it once, under the first use's node id).
+ * tensor, as in PyTorch (a fresh initialisation draws it once, under the first use's node id); so is a weight two
+ * modules share (`net.sharedDraws`), whose uses are otherwise scored apart.
  */
 function withTies(net: Network, params: (NodeParams | undefined)[]): NetParams {
   for (const t of net.tied ?? []) params[t.node] = { ...params[t.node], [t.kind]: params[t.of]![t.kind] };
+  for (const d of net.sharedDraws ?? []) params[d.node] = { ...params[d.node], weight: params[d.of]!.weight };
   return params;
 }
 

@@ -28,20 +28,6 @@ export function isArithmetic(fn: ActFn): boolean {
   return ARITHMETIC_FNS.includes(fn);
 }
 
-/** The PyTorch module each function is, for messages and docs. */
-export const ACT_MODULES: { readonly [K in ActFn]: string } = {
-  tanh: 'nn.Tanh',
-  elu: 'nn.ELU',
-  selu: 'nn.SELU',
-  softplus: 'nn.Softplus',
-  gelu: 'nn.GELU',
-  mish: 'nn.Mish',
-  gelu_tanh: "nn.GELU(approximate='tanh')",
-  scale: 'x * c',
-  divide: 'x / c',
-  shift: 'x + c',
-};
-
 /** nn.SELU's constants (PyTorch's, as in the SELU paper). */
 export const SELU_ALPHA = 1.6732632423543772;
 export const SELU_SCALE = 1.0507009873554805;

@@ -21,10 +21,31 @@ export function countParams(net: Network): number {
 /**
  * Refuse shared-parameter records that do not describe one network (E_IR_SHAPE): a tie must name a later node and
  * an earlier, untied one of the same op holding a tensor `kind` of the same size (a BN's running statistics: its
- * channels); a functional weight must be a conv / linear node's.
+ * channels), and so must a shared draw (conv / linear weights); no weight is listed twice among them; a functional
+ * weight must be a conv / linear node's.
  */
 export function checkSharedParams(net: Network): void {
   const later = new Set((net.tied ?? []).map((t) => `${t.node}:${t.kind}`));
+  const draws = [...(net.tied ?? []).filter((t) => t.kind === 'weight'), ...(net.sharedDraws ?? [])];
+  const drawn = new Set(draws.map((d) => d.node));
+  if (drawn.size < draws.length)
+    throw new SwapError('E_IR_SHAPE', 'a weight is listed twice among the tied and shared ones');
+  for (const d of net.sharedDraws ?? []) {
+    const [a, b] = [net.nodes[d.of], net.nodes[d.node]];
+    if (
+      !a ||
+      !b ||
+      d.of >= d.node ||
+      drawn.has(d.of) ||
+      a.op !== b.op ||
+      weightCount(a) !== weightCount(b) ||
+      weightCount(a) === 0
+    )
+      throw new SwapError(
+        'E_IR_SHAPE',
+        `shared weight of node ${d.node} from node ${d.of}: not an earlier conv / linear weight of its size`,
+      );
+  }
   const size = (n: IRNode, kind: TiedParam['kind']) =>
     kind.startsWith('running') && n.op === 'bn' ? n.shape[0] : tensorSize(n, kind);
   for (const t of net.tied ?? []) {
@@ -49,13 +70,17 @@ export function checkSharedParams(net: Network): void {
 }
 
 /**
- * The PRNG tensor id of each node's conv / linear weight, by node id: the node's own id, or for a later use of a
- * tied weight (`net.tied`) its first use's, so a module called twice draws one tensor on every engine, as the ONNX
- * Runtime path (one initializer fed once) and PyTorch (one parameter) hold it.
+ * The PRNG tensor id of each node's conv / linear weight, by node id: the node's own id, or for a later use of one
+ * tensor (a tied weight, `net.tied`; one shared by two modules, `net.sharedDraws`) its first use's, so it is drawn
+ * once on every engine, as the ONNX Runtime path (one initializer fed once) and PyTorch (one parameter) hold it.
+ * Refuses records that do not fit the network ({@link checkSharedParams}).
  */
 export function weightTensorIds(net: Network): Int32Array {
   const ids = Int32Array.from(net.nodes, (n) => n.id);
+  if (!net.tied && !net.sharedDraws) return ids;
+  checkSharedParams(net);
   for (const t of net.tied ?? []) if (t.kind === 'weight') ids[t.node] = t.of;
+  for (const d of net.sharedDraws ?? []) ids[d.node] = d.of;
   return ids;
 }
 

@@ -627,10 +627,10 @@ const act: OpSpec<'act'> = {
   params: none,
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
-  // the arithmetic as Mul / Div / Add by a Constant (Mul, Add, Sub and Div import through their own entries)
+  // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries)
   onnx: {
     export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant'],
-    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg'],
+    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div'],
   },
 };
 

@@ -240,4 +240,10 @@ export interface Network {
    * order in its initializers). VKDNW's first 128 tensors follow it. Absent: node order.
    */
   readonly parameterOrder?: readonly { readonly node: number; readonly kind: 'weight' | 'bias' | 'gamma' | 'beta' }[];
+  /**
+   * Conv / linear weights one tensor gives several modules that are not calls of one module (an imported model's
+   * `self.conv3.weight = self.conv2.weight`): each later use, with its first use. They are scored per use (not
+   * `tied`), but a fresh draw gives them one tensor, as PyTorch and ONNX Runtime hold it. Absent: none.
+   */
+  readonly sharedDraws?: readonly { readonly node: number; readonly of: number }[];
 }

@@ -1,6 +1,6 @@
 /**
  * ONNX → IR import, for models whose every op has an IR equivalent. The imported network is scored with
- * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id (a tied use: its first use's), biases 0, BN γ=1, β=0
+ * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id (a weight read again: its first reader's), biases 0, BN γ=1, β=0
  * with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
  * ONNX Runtime).
  *
@@ -42,11 +42,11 @@ import {
   type INodeProto,
   type ITensorProto,
 } from './proto.js';
-import { quote } from '../util/quote.js';
+import { clip, quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
-import { onnxParameterOrder, onnxTies } from './params.js';
+import { onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -657,7 +657,11 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: number } |
   const rank = x?.k === 'ir' ? s.shapeOf(x.id).length + 1 : 4;
   if (tensorDims(c.t).length > rank) fail(`${n.opType} ${n.name}: a scalar constant broadcasts its tensor's rank`);
   const value = tensorValues(c.t)[0]!;
-  return { i: i as 0 | 1, v: s.isBuffer(n.input![i!]!) ? value : float32Decimal(value) };
+  const name = n.input![i!]!;
+  if (!s.isBuffer(name)) return { i: i as 0 | 1, v: float32Decimal(value) };
+  const note = `initializer ${clip(name, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it a scalar nn.Parameter (a ReZero gain, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
+  if (!s.notes.includes(note)) s.notes.push(note);
+  return { i: i as 0 | 1, v: value };
 }
 
 /** Arithmetic with a scalar constant on input `i` of `n`: `fn` by `alpha` (an `act` node). */
@@ -677,30 +681,31 @@ function importSub(n: INodeProto, s: ImportState): void {
   const c = scalarOperand(n, s);
   if (c?.i === 1) return importArithmetic(n, s, 0, 'shift', -c.v);
   if (c?.i === 0) return s.setIr(n, s.b.act(s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
-  const [x, y] = [s.irOrPooled(n, 0), s.irOrPooled(n, 1)];
-  const [sx, sy] = [s.shapeOf(x).join('x'), s.shapeOf(y).join('x')];
-  if (sx !== sy)
-    fail(
-      `Sub ${n.name} of ${sx} and ${sy}: only tensors of one shape, or a tensor and a scalar constant, have an IR op`,
-    );
-  s.setIr(n, s.b.add([x, s.b.act(y, 'scale', -1)]));
+  const [x, y] = sameShapeInputs(n, s);
+  s.setIr(n, s.b.add([x!, s.b.act(y!, 'scale', -1)]));
 }
 
-function importSum(n: INodeProto, s: ImportState): void {
-  if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
-  const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
-  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v);
+/** The inputs of an elementwise `n` as IR tensors of one shape (refused, naming the shapes, where they broadcast). */
+function sameShapeInputs(n: INodeProto, s: ImportState): number[] {
   const xs = (n.input ?? []).map((_, i) => s.irOrPooled(n, i));
-  if (n.opType === 'Add' && xs.length !== 2) fail('Add needs two inputs');
   const shapes = xs.map((x) => s.shapeOf(x).join('x'));
   if (shapes.some((sh) => sh !== shapes[0]))
     fail(
       `${n.opType} ${n.name} of ${shapes.join(' and ')}: only tensors of one shape, or a tensor and a scalar constant, have an IR op`,
     );
+  return xs;
+}
+
+/** Add / Sum: shape arithmetic, a tensor plus a scalar constant, or a sum of tensors of one shape. */
+function importSum(n: INodeProto, s: ImportState): void {
+  if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
+  const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
+  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v);
+  if (n.opType === 'Add' && (n.input ?? []).length !== 2) fail('Add needs two inputs');
+  const xs = sameShapeInputs(n, s);
   s.setIr(n, s.b.add(xs));
 }
 
-/** `x * 0` (NB201's `none` edge as PyTorch exports it) → a zero node. */
 /**
  * Mul of two feature tensors: SiLU's x·σ(x), Hardswish's x·hardsigmoid(x), or a squeeze-and-excitation block's map
  * times its (N, C, 1, 1) gate (either order).
@@ -714,6 +719,10 @@ function importProduct(n: INodeProto, s: ImportState): void {
   fail(`Mul ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, or a map by its channel gate`);
 }
 
+/**
+ * Mul: shape arithmetic, the start of a GELU chain, a strided window or a map times 0 (DARTS's and NB201's `none`:
+ * a zero node), a product of two tensors, or a tensor times a scalar constant.
+ */
 function importMul(n: INodeProto, s: ImportState): void {
   if (shapeArithmetic(n, s)) return;
   const a = s.get(n, 0);
@@ -975,8 +984,6 @@ export const STRUCTURAL_ONNX_OPS = [
   'Gather',
   'Unsqueeze',
   'Cast',
-  'Sub',
-  'Div',
 ] as const;
 
 /**
@@ -1106,9 +1113,11 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const calls = functionalWeights(nodes, (t) => inits.has(t));
   const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
   const order = onnxParameterOrder(m, built, s.weightIds);
+  const shared = onnxSharedDraws(m, built, s.weightIds, tied);
   const network = {
     ...built,
     ...(tied.length > 0 ? { tied } : {}),
+    ...(shared.length > 0 ? { sharedDraws: shared } : {}),
     ...(functional.length > 0 ? { functionalWeights: functional } : {}),
     ...(order ? { parameterOrder: order } : {}),
   };

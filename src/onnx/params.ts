@@ -127,6 +127,28 @@ export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<nu
 }
 
 /**
+ * Conv / linear weights that later nodes read from the same initializer, in the same layout, without being calls of
+ * the first one's module (those are {@link onnxTies}): each later read with its first (`Network.sharedDraws`).
+ */
+export function onnxSharedDraws(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+  tied: readonly TiedParam[],
+): { node: number; of: number }[] {
+  const isTied = new Set(tied.filter((t) => t.kind === 'weight').map((t) => t.node));
+  const first = new Map<string, TensorRead>();
+  const shared: { node: number; of: number }[] = [];
+  for (const r of trainableReads(m, net, weightIds).filter((x) => x.kind === 'weight' && x.name)) {
+    const f = first.get(r.name);
+    if (!f) first.set(r.name, r);
+    else if (!isTied.has(r.node) && f.transposed === r.transposed && f.node < r.node)
+      shared.push({ node: r.node, of: f.node });
+  }
+  return shared;
+}
+
+/**
  * The trainable tensors in the file's initializer order (torch.onnx writes the `state_dict` order, that of
  * `named_parameters()`), one per tensor (its first read), or undefined where that is node order already. Tensors
  * that are not initializers keep their place after them.

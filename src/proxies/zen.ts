@@ -48,7 +48,8 @@ export function preGapNode(net: Network): number {
   const read = gaps[gaps.length - 1]!.inputs[0]!;
   const pooled = (n: IRNode) => n.shape.length === 3 && n.shape[1] === 1 && n.shape[2] === 1;
   for (let n = net.nodes[read]!; pooled(n); n = net.nodes[pathInputs(n)[0]!]!) {
-    if (n.op === 'gap') return n.inputs[0]!;
+    // a pool of a larger map: the head's (a squeeze-and-excitation gate's pool on a 1×1 tail pools nothing)
+    if (n.op === 'gap') return pooled(net.nodes[n.inputs[0]!]!) ? read : n.inputs[0]!;
     if (pathInputs(n).length !== 1) break;
   }
   return read;
