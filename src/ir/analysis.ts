@@ -25,30 +25,14 @@ export function countParams(net: Network): number {
  * weight must be a conv / linear node's.
  */
 export function checkSharedParams(net: Network): void {
-  const later = new Set((net.tied ?? []).map((t) => `${t.node}:${t.kind}`));
-  const draws = [...(net.tied ?? []).filter((t) => t.kind === 'weight'), ...(net.sharedDraws ?? [])];
-  const drawn = new Set(draws.map((d) => d.node));
-  if (drawn.size < draws.length)
-    throw new SwapError('E_IR_SHAPE', 'a weight is listed twice among the tied and shared ones');
-  for (const d of net.sharedDraws ?? []) {
-    const [a, b] = [net.nodes[d.of], net.nodes[d.node]];
-    if (
-      !a ||
-      !b ||
-      d.of >= d.node ||
-      drawn.has(d.of) ||
-      a.op !== b.op ||
-      weightCount(a) !== weightCount(b) ||
-      weightCount(a) === 0
-    )
-      throw new SwapError(
-        'E_IR_SHAPE',
-        `shared weight of node ${d.node} from node ${d.of}: not an earlier conv / linear weight of its size`,
-      );
-  }
+  // a shared draw is checked as a tie of the weight (it only leaves the gradients apart)
+  const records = [...(net.tied ?? []), ...(net.sharedDraws ?? []).map((d) => ({ ...d, kind: 'weight' as const }))];
+  const later = new Set(records.map((t) => `${t.node}:${t.kind}`));
+  if (later.size < records.length)
+    throw new SwapError('E_IR_SHAPE', 'a tensor is listed twice among the tied and shared ones');
   const size = (n: IRNode, kind: TiedParam['kind']) =>
     kind.startsWith('running') && n.op === 'bn' ? n.shape[0] : tensorSize(n, kind);
-  for (const t of net.tied ?? []) {
+  for (const t of records) {
     const [a, b] = [net.nodes[t.of], net.nodes[t.node]];
     if (
       !a ||
