@@ -166,14 +166,21 @@ describe('module outputs from torch.onnx node scopes', () => {
     ];
     const inits = new Set(['w', 'g', 'b', 'g2', 'b2', 'mean', 'var']);
     // tied by the import (onnxTies): one tensor, as PyTorch holds it
-    expect(sharedWeightNote(g, inits, new Set(['w']))).toMatch(
+    const onceTied = sharedWeightNote(g, inits, new Map([['w', 2]]));
+    expect(onceTied).toMatch(
       /^1 parameter tensor is used by more than one node \(w: a module called again, or a parameter applied twice\), scored as one tensor each/,
     );
+    expect(onceTied).not.toMatch(/by two modules/);
     // not tied (read in two roles): scored per use, and the note says so
-    expect(sharedWeightNote(g, inits, new Set())).toMatch(
+    expect(sharedWeightNote(g, inits, new Map())).toMatch(
       /^1 parameter tensor is read in two roles or layouts, or by two modules \(w\)/,
     );
-    expect(sharedWeightNote(g.slice(0, 2), inits, new Set())).toBeUndefined();
+    expect(sharedWeightNote(g.slice(0, 2), inits, new Map())).toBeUndefined();
+    // a third read by another module: two of the three uses are one tensor, the third is scored apart (both said)
+    const third = [...g, node('/conv3/Conv', ['b2', 'w'], ['a3'])];
+    const both = sharedWeightNote(third, inits, new Map([['w', 2]]));
+    expect(both).toMatch(/^1 parameter tensor is used by more than one node \(w: /);
+    expect(both).toMatch(/; 1 parameter tensor is read in two roles or layouts, or by two modules \(w\)/);
   });
 
   it('a Sequential called in a chain (block(block(x))): both calls count, a child called twice in one call does not split it', () => {

@@ -292,23 +292,24 @@ const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'P
 
 /**
  * The note for a model that uses one parameter tensor in several places (a module called more than once, weights
- * tied by hand), or undefined. The import ties those it can (`tied`: their names, see `onnxTies`), which are scored
- * as one tensor as PyTorch holds it; the others (one tensor read in two roles, or by two modules) are scored per
- * use.
+ * tied by hand), or undefined. The import ties those it can (`tied`: by name, how many uses one tensor covers, see
+ * `onnxTies`), which are scored as one tensor as PyTorch holds it; the other uses (one tensor read in two roles, or
+ * by two modules) are scored apart, and a tensor with both kinds of use is in both parts of the note.
  */
 export function sharedWeightNote(
   nodes: readonly NodeProto[],
   initializers: ReadonlySet<string>,
-  tied: ReadonlySet<string>,
+  tied: ReadonlyMap<string, number>,
 ): string | undefined {
   const uses = new Map<string, number>();
   for (const n of nodes)
     if (PARAMETRISED.has(n.opType ?? ''))
       // weight and bias (a BN's scale and shift; its running statistics are buffers)
       for (const t of (n.input ?? []).slice(1, 3)) if (t && initializers.has(t)) uses.set(t, (uses.get(t) ?? 0) + 1);
-  const shared = [...uses].filter(([, k]) => k > 1).map(([t]) => t);
-  const one = shared.filter((t) => tied.has(t));
-  const apart = shared.filter((t) => !tied.has(t));
+  const shared = [...uses].filter(([, k]) => k > 1);
+  // a tensor some of whose uses are one module's calls (tied) and others another module's is in both lists
+  const one = shared.filter(([t]) => (tied.get(t) ?? 1) > 1).map(([t]) => t);
+  const apart = shared.filter(([t, k]) => k > (tied.get(t) ?? 1)).map(([t]) => t);
   const list = (ts: string[]) => ts.slice(0, 3).join(', ').slice(0, 120);
   const notes = [
     one.length > 0 &&

@@ -31,8 +31,9 @@ export interface OnnxProxyModel {
 }
 
 /** Whether the tensor `ref` names (its first use) is shared with later nodes (`net.tied`). */
-function tiedTensor(net: Network, ref: ParamRef): boolean {
-  return (net.tied ?? []).some((t) => t.of === ref.node && t.kind === ref.kind);
+/** The uses of tensor `ref` scored as one tensor: its first use and the uses tied to it (`net.tied`). */
+function tiedUses(net: Network, ref: ParamRef): number {
+  return 1 + (net.tied ?? []).filter((t) => t.of === ref.node && t.kind === ref.kind).length;
 }
 
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
@@ -68,7 +69,7 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
       "the file's nodes name no PyTorch module scopes (another exporter, or torch before 1.13): MeCo reads the leaf ops' outputs (conv, BN, ReLU, pools) and nwot every ReLU, as the official hooks do on a model of flat modules only",
     );
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
-  const tiedNames = new Set([...names].filter(([, ref]) => tiedTensor(r.network, ref)).map(([name]) => name));
+  const tiedNames = new Map([...names].map(([name, ref]) => [name, tiedUses(r.network, ref)] as const));
   const shared = sharedWeightNote(graph?.node ?? [], initializers, tiedNames);
   if (shared) notes.push(shared);
   const functional = functionalReluNote(graph?.node ?? [], (t) => m.consts.has(t));
