@@ -1,8 +1,8 @@
 #pragma once
 // The functions of the `act` op (actValue / actSlope / actCurve in src/ir/activations.ts), smooth activations and
 // arithmetic with a constant alpha: each function's value, derivative and second derivative, read off the op's
-// input x. The float instantiations follow PyTorch's
-// float32 CPU expressions (so a float32 pass rounds as the official code does); the double ones the reference's.
+// input x. The float instantiations follow PyTorch's float32 CPU expressions (so a float32 pass rounds as the
+// official code does); the double ones the reference's.
 
 #include <cmath>
 

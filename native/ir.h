@@ -59,9 +59,9 @@ struct Node {
   double eps = kBnEps;
   // bn without running statistics (PyTorch's track_running_stats=False): batch statistics in eval mode too
   bool batchStats = false;
-  // conv / linear: the PRNG tensor id of its generated weights, its own id but for a later use of a tied weight (a
-  // module called twice draws one tensor, as PyTorch and the ONNX Runtime path hold it: weightTensorIds in
-  // src/ir/analysis.ts)
+  // conv / linear: the PRNG tensor id of its generated weights, its own id but for a later use of a tied or shared
+  // weight (a module called twice, or two modules reading one tensor, draw it once, as PyTorch and the ONNX Runtime
+  // path hold it: weightTensorIds in src/ir/analysis.ts)
   int tensor = 0;
 
   size_t numel() const { return static_cast<size_t>(c) * h * w; }

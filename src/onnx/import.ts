@@ -1,7 +1,7 @@
 /**
  * ONNX → IR import, for models whose every op has an IR equivalent. The imported network is scored with
- * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id (a weight read again: its first reader's), biases 0, BN γ=1, β=0
- * with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
+ * PRNG weights (`--reinit`): Conv/Gemm/MatMul weights N(0,1) drawn per IR node id (a weight read again: its first
+ * reader's), biases 0, BN γ=1, β=0 with batch statistics — the model's own weight values are not carried over (own-weights scoring runs on
  * ONNX Runtime).
  *
  * Supported (default domain): Conv (2-D; kernel, strides and dilations per axis, as Inception's 1×7 / 7×1; its
@@ -13,7 +13,8 @@
  * Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Sub of two (a sum with the second negated),
  * Concat on channels, Mul by a constant 0 and ConstantOfShape(0) (NB201 `none`), Mul / Div / Add / Sub by a scalar
- * constant and Neg (a model's `x * 0.5`, `(x - 0.45) / 0.225`, `1 - x`: `act` nodes `scale`, `divide`, `shift`), GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
+ * constant and Neg (a model's `x * 0.5`, `(x - 0.45) / 0.225`, `1 - x`: `act` nodes `scale`, `divide`, `shift`),
+ * GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), ShuffleNet's channel shuffle (Reshape to
  * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), zero Pad before AveragePool/Conv (a Pad of

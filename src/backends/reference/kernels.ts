@@ -27,7 +27,7 @@ export interface KernelArgs {
   readonly S: number;
   readonly batch: InputBatch;
   readonly seed: number;
-  /** The PRNG tensor id of a conv / linear node's weights (`weightTensorIds`: its own id unless tied). */
+  /** The PRNG tensor id of a conv / linear node's weights (`weightTensorIds`: its own id unless tied or shared). */
   readonly tensor: number;
   /** Zeroed output of S × numel(node shape) floats, which the kernel fills and returns. */
   readonly out: Float32Array;

@@ -40,7 +40,7 @@ export interface PlannedDispatch {
 }
 
 export interface WeightTensor {
-  /** PRNG tensor id: the node's id, or its first use's for a tied weight (`weightTensorIds`). */
+  /** PRNG tensor id: the node's id, or its first use's for a tied or shared weight (`weightTensorIds`). */
   readonly tensor: number;
   /** Offset (in floats) in the network's weight buffer. */
   readonly offset: number;
