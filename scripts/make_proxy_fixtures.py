@@ -672,62 +672,6 @@ class Arith(PooledHead, nn.Module):
         return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1) * 2.0 + 1.0)
 
 
-class ReLUConvBN(nn.Module):
-    """zero-cost-nas's NB201 edge op (foresight/models/nasbench2_ops.py): a Sequential `op` of ReLU, conv, BN."""
-
-    def __init__(self, cin, cout, k):
-        super().__init__()
-        self.op = nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
-                                nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        return self.op(x)
-
-
-class MergedRelus(PooledHead, nn.Module):
-    """Edges whose ReLUs torch.onnx merges: three ReLU-conv-BN edges (each an nn.ReLU module of its own, as in
-    NB201's cells) read the stem's map, two more read their sum; the file keeps one `Relu` per map, in the first
-    edge's scope, and the other edges' Sequentials start at child 1. A strided conv-BN-ReLU, GAP and Linear."""
-
-    def __init__(self, classes=10, c=8):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-        self.edges = nn.ModuleList([ReLUConvBN(c, c, 3), ReLUConvBN(c, c, 1), ReLUConvBN(c, c, 3),
-                                    ReLUConvBN(c, c, 1), ReLUConvBN(c, c, 3)])
-        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
-                                  nn.ReLU())
-        self.gap = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(2 * c, classes)
-
-    def features(self, x):
-        f0 = self.stem(x)
-        f1 = self.edges[0](f0) + self.edges[1](f0)
-        f2 = self.edges[2](f0) + self.edges[3](f1) + self.edges[4](f1)
-        f3 = self.down(f2)
-        return [f0, f1, f2, f3], f3
-
-
-class ReluOnce(nn.Module):
-    """A MergedRelus network with one nn.ReLU module per map, called once (its edges' own ReLU modules never called):
-    the network the ONNX file describes after torch.onnx merged the edges' identical ReLUs. NASLib's nwot hooks each
-    ReLU module call, so on the PyTorch model it counts the merged map once per edge, on this one once."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-        self.relu0 = nn.ReLU()
-        self.relu1 = nn.ReLU()
-
-    def forward(self, x):
-        m = self.m
-        tail = lambda k, r: m.edges[k].op[2](m.edges[k].op[1](r))
-        r0 = self.relu0(m.stem(x))
-        f1 = tail(0, r0) + tail(1, r0)
-        r1 = self.relu1(f1)
-        f2 = tail(2, r0) + tail(3, r1) + tail(4, r1)
-        return m.fc(torch.flatten(m.gap(m.down(f2)), 1))
-
-
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1181,7 +1125,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "merged"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1204,15 +1148,6 @@ def main():
                            rand_shape=rand_shape, **kw)
         return build
 
-    def merged_fixture():
-        """`merged`, and NASLib's nwot on the same weights with one ReLU module call per map (`nwot_relu_once`)."""
-        e = seeded("merged", MergedRelus, 23, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True)()
-        torch.manual_seed(23)
-        x, y = cifar(8, 2)
-        net = MergedRelus(10).train()
-        e["nwot_relu_once"] = run_naslib(off, ReluOnce(net), x, y, 10)["nwot"]
-        return e
-
     builders = {
         "lenet": seeded("lenet", LeNetBN, 2, (10, 0), (10, 10), (8, 3, 32, 32), zennas=False, zen=False),
         # ReLU6 clips at 6: inputs scaled up so that some units reach the clip on the real images too
@@ -1232,7 +1167,6 @@ def main():
         "functional": seeded("functional", Functional, 16, (8, 2), (8, 12), (8, 3, 16, 16), zennas=False),
         "callorder": seeded("callorder", CallOrder, 18, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
         "arith": seeded("arith", Arith, 19, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
-        "merged": merged_fixture,
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

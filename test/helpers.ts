@@ -104,8 +104,7 @@ export function officialFixtureValues(e: any): Record<string, number | string | 
     grasp: e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp,
     jacov: e.zc.jacob_cov,
     epe_nas: e.naslib.epe_nas,
-    // where torch.onnx merged ReLU modules of one map (fixture `merged`), NASLib's nwot on the network the file holds
-    nwot: e.nwot_relu_once ?? e.naslib.nwot,
+    nwot: e.naslib.nwot,
     l2_norm: e.naslib.l2_norm,
     zico: e.zico_float64 ?? e.zico,
     synflow: e.zc.synflow,

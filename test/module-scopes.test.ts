@@ -89,48 +89,6 @@ describe('module outputs from torch.onnx node scopes', () => {
     ).toBeUndefined();
   });
 
-  it("a ReLU torch.onnx merged into a sibling edge's scope: its Sequential and edge do not return it, the edge that lost it does", () => {
-    // two ReLU-conv-BN edges (each a module with a Sequential `op`) on one map; the file keeps the first edge's Relu
-    const g = [
-      node('/stem/Conv', ['x', 'w0'], ['s']),
-      node('/a/op/op.0/Relu', ['s'], ['r']),
-      node('/a/op/op.1/Conv', ['r', 'wa'], ['ac']),
-      node('/a/op/op.2/BatchNormalization', ['ac'], ['ab']),
-      node('/b/op/op.1/Conv', ['r', 'wb'], ['bc']),
-      node('/b/op/op.2/BatchNormalization', ['bc'], ['bb']),
-      node('/Add', ['ab', 'bb'], ['y']),
-    ];
-    const irs: Record<string, number> = { s: 1, r: 2, ac: 3, ab: 4, bc: 5, bb: 6, y: 7 };
-    const r = moduleOutputs(
-      g,
-      ['y'],
-      (t) => irs[t],
-      undefined,
-      (t) => t.startsWith('w'),
-    );
-    // stem; a.op.0 (the ReLU), a.op.1, a.op.2, a.op and a (the BN again); b's lost op.0 (the same ReLU, before b's
-    // conv), b.op.1, b.op.2, b.op and b; the root: the ReLU twice, as the official hooks on the two nn.ReLU see it
-    expect(r?.ids).toEqual([1, 2, 3, 4, 4, 4, 2, 5, 6, 6, 6, 7]);
-  });
-
-  it("a Sequential's child that left no node (a BN folded into its conv) counts what the next child reads", () => {
-    const g = [
-      node('/block/block.0/Conv', ['x', 'w0'], ['c']),
-      node('/block/block.2/Relu', ['c'], ['r']),
-      node('/fc/Gemm', ['r', 'wf'], ['y']),
-    ];
-    const irs: Record<string, number> = { c: 1, r: 2, y: 3 };
-    const r = moduleOutputs(
-      g,
-      ['y'],
-      (t) => irs[t],
-      undefined,
-      (t) => t.startsWith('w'),
-    );
-    // block.0, the lost block.1 (the conv's output, which the folded BN returned), block.2 and block, fc, the root
-    expect(r?.ids).toEqual([1, 1, 2, 2, 3, 3]);
-  });
-
   it('counts each map leaving a module (one per call) and lists a module whose output is a folded padded map', () => {
     const g = [
       node('/pad/Pad', ['x', 'p'], ['xp']),

@@ -9,7 +9,6 @@
  * output is its last child's counts that tensor again.
  */
 import type { INodeProto as NodeProto } from './proto.js';
-import { missingChildren, sequentialChildren } from './sequential-scopes.js';
 
 /** A module instance's scope (`''` for the root) from a node name, or undefined when the name has none. */
 function scopeOf(name: string | null | undefined): string | undefined {
@@ -74,8 +73,7 @@ export function moduleOutputs(
   nodes.forEach((n, i) => {
     for (const t of n.input ?? []) if (t) push(readers, t, i);
   });
-  const data = dataPath(nodes, isConst);
-  const restart = callStarts(nodes, scopes, data);
+  const restart = callStarts(nodes, scopes, dataPath(nodes, isConst));
   const returned = new Set(graphOutputs);
   // per module instance: the tensors leaving it, in node order (the order modules finish): read outside it, or
   // read by its own next call (a chain: `block(block(x))`)
@@ -89,17 +87,7 @@ export function moduleOutputs(
       }
     }
   });
-  const seqs = sequentialChildren(new Set(scopes.flatMap(enclosing)));
-  const readAgain = (t: string, m: string) =>
-    (readers.get(t) ?? []).some((r) => inside(scopes[r]!, m) && !restart(r, m));
-  for (const [m, out] of exits)
-    if (seqs.has(m))
-      exits.set(
-        m,
-        out.filter((e) => !readAgain(e.tensor, m)),
-      );
-  keepReturnable(exits, nodes, scopes);
-  const calls: { id: number; at: number }[] = [...missingCalls(seqs, nodes, scopes, data, irOf)];
+  const calls: { id: number; at: number }[] = [];
   const missing: string[] = [];
   for (const [m, out] of exits) {
     // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
@@ -114,63 +102,6 @@ export function moduleOutputs(
   }
   calls.sort((a, b) => a.at - b.at);
   return { ids: calls.map((c) => c.id), missing };
-}
-
-/**
- * Keep, of the tensors leaving each module (deepest first), those it can return: made by its own nodes or returned
- * by one of its children (a ReLU that torch.onnx merged into a sibling's scope leaves that sibling's containers
- * too, but none of them returns it).
- */
-function keepReturnable(
-  exits: Map<string, { tensor: string; at: number }[]>,
-  nodes: readonly NodeProto[],
-  scopes: readonly string[],
-): void {
-  const own = new Map<string, Set<string>>();
-  nodes.forEach((n, i) => {
-    for (const t of n.output ?? []) if (t) own.set(scopes[i]!, (own.get(scopes[i]!) ?? new Set()).add(t));
-  });
-  const depth = (m: string) => m.split('/').length;
-  for (const m of [...exits.keys()].filter((k) => k !== '').sort((a, b) => depth(b) - depth(a))) {
-    const fromChildren = [...exits].filter(([c]) => c !== '' && parentOf(c) === m).flatMap(([, o]) => o);
-    const ok = new Set([...(own.get(m) ?? []), ...fromChildren.map((e) => e.tensor)]);
-    exits.set(
-      m,
-      exits.get(m)!.filter((e) => ok.has(e.tensor)),
-    );
-  }
-}
-
-/**
- * One call for each child a Sequential lost in the file ({@link missingChildren}): the tensor the next child reads
- * from outside itself, where that is one data tensor.
- */
-function missingCalls(
-  seqs: ReadonlyMap<string, ReadonlyMap<number, string>>,
-  nodes: readonly NodeProto[],
-  scopes: readonly string[],
-  data: readonly boolean[],
-  irOf: (tensor: string) => number | undefined,
-): { id: number; at: number }[] {
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => {
-    for (const t of n.output ?? []) if (t) producer.set(t, i);
-  });
-  return [...seqs.values()].flatMap((children) =>
-    missingChildren(children).flatMap(({ next }) => {
-      const inNext = nodes.flatMap((_, i) => (data[i] && inside(scopes[i]!, next) ? [i] : []));
-      const read = new Set(
-        inNext.flatMap((i) =>
-          (nodes[i]!.input ?? []).filter((t) => {
-            const p = producer.get(t);
-            return t && irOf(t) !== undefined && (p === undefined || (data[p] && !inside(scopes[p]!, next)));
-          }),
-        ),
-      );
-      const id = read.size === 1 ? irOf([...read][0]!) : undefined;
-      return id === undefined || inNext.length === 0 ? [] : [{ id, at: inNext[0]! - 0.5 }];
-    }),
-  );
 }
 
 /** Append `v` to `map`'s list at `k` (in place: a list per key, no copies). */
