@@ -236,6 +236,26 @@ class MlpNet(nn.Module):
         return self.fc2(self.relu(self.fc1(self.pool(x).flatten(1))))
 
 
+class FlatInputNet(nn.Module):
+    """A model on flat (N, 3072) inputs that views them as 3x32x32 images first (`x.view(-1, 3, 32, 32)`, as a model
+    fed flattened images writes it): conv-BN-ReLU twice, global pool, Linear. ONNX Runtime runs it on (N, F)
+    batches; the IR reads a flat input flat and cannot reshape it into a map."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False)
+        self.b2 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = x.view(-1, 3, 32, 32)
+        x = self.relu(self.b2(self.c2(self.relu(self.b1(self.c1(x))))))
+        return self.fc(x.mean((2, 3)))
+
+
 class SeNet(nn.Module):
     """Squeeze-and-excitation (GlobalAveragePool, 1x1 Convs, Sigmoid, Mul by the (N, C, 1, 1) gate) with a ReLU on an
     (N, C, 1, 1) tensor, which the official SWAP code records (a 4-D input)."""
@@ -556,9 +576,10 @@ ARCH_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_c
 ARCH_B = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|none~2|"
 
 
-def export(model, name, opset, train=True, dynamic=False, batch=16):
+def export(model, name, opset, train=True, dynamic=False, batch=16, flat=False):
     path = os.path.join(OUT, name + ".onnx")
     x = cifar_batch(batch)
+    x = x.flatten(1) if flat else x
     kwargs = dict(
         export_params=True,
         opset_version=opset,
@@ -581,8 +602,8 @@ def main():
     torch.set_num_threads(1)
     entries = {}
 
-    def add(name, model, opset, batches, train=True, dynamic=False, seed=0, note=""):
-        path = export(model, name, opset, train=train, dynamic=dynamic, batch=batches[0])
+    def add(name, model, opset, batches, train=True, dynamic=False, seed=0, note="", flat=False):
+        path = export(model, name, opset, train=train, dynamic=dynamic, batch=batches[0], flat=flat)
         e = {
             "file": os.path.basename(path),
             "opset": opset,
@@ -595,7 +616,7 @@ def main():
             "expected": {},
         }
         for s in batches:
-            x = cifar_batch(s)
+            x = cifar_batch(s).flatten(1) if flat else cifar_batch(s)
             e["expected"][str(s)] = official_swap(model, x, train=True)
             if not train:
                 e["expected_eval_bn"] = {str(s): official_swap(model, x, train=False)}
@@ -665,6 +686,12 @@ def main():
     gaussian_init(m)
     add("statsbn", m, 13, [16], dynamic=False, seed=16,
         note="BatchNorm2d(affine=False, track_running_stats=False) (NB201 search cells): batch statistics computed in the graph; fixed batch 16")
+
+    torch.manual_seed(21)
+    m = FlatInputNet()
+    gaussian_init(m)
+    add("flatinput", m, 13, [16], dynamic=True, seed=21, flat=True,
+        note="flat (N, 3072) input viewed as 3x32x32 images (the CIFAR batch flattened); dynamic batch")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

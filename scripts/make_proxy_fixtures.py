@@ -672,6 +672,31 @@ class Arith(PooledHead, nn.Module):
         return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1) * 2.0 + 1.0)
 
 
+class FlatMlp(nn.Module):
+    """An MLP on flat (N, F) inputs, exported with a 2-D input (CIFAR images average-pooled to 4x4 and flattened: 48
+    features): Linear-ReLU, a residual Linear-ReLU added to its input, Linear-LeakyReLU(0.1), then the classifier.
+    No feature map: zen has no map before a global pool; AZ-NAS's official code reads (N, C, H, W) block features
+    and raises on flat ones (recorded); VKDNW runs on a flat batch given as its loader."""
+
+    def __init__(self, classes=10, f=48, h=32, k=24):
+        super().__init__()
+        self.f1 = nn.Linear(f, h)
+        self.r1 = nn.ReLU()
+        self.f2 = nn.Linear(h, h)
+        self.r2 = nn.ReLU()
+        self.f3 = nn.Linear(h, k)
+        self.r3 = nn.LeakyReLU(0.1)
+        self.fc = nn.Linear(k, classes)
+
+    def extract_cell_features(self, x):
+        h1 = self.r1(self.f1(x))
+        h2 = h1 + self.r2(self.f2(h1))
+        return [h1, h2, self.r3(self.f3(h2))]
+
+    def forward(self, x):
+        return self.fc(self.extract_cell_features(x)[-1])
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1046,21 +1071,36 @@ def run_az(off, net, shape, seed):
 
 
 def run_vkdnw(off, net, shape, seed):
-    torch.manual_seed(seed)
-    try:
-        info = off["vk"].compute_nas_score(PairOutput(copy.deepcopy(net)), None, None, shape[2], shape[0], p=1.0)
-        vals = {"vkdnw_dim": f(info["vkdnw_dim"]), "vkdnw_entropy": f(info["vkdnw_entropy"])}
-    except RuntimeError as ex:
-        # its per-sample Jacobians run the network on unbatched (C, H, W) samples, where nn.PReLU(C) reads H as
-        # the channel count and raises; the replay below still records the weights and inputs
-        vals = {"error": str(ex)}
+    # a flat (N, F) input: the official code draws (N, 3, H, W) images unless it is given a loader, so the replay's
+    # input (drawn after the official init, as that code draws its own) is given as one
+    flat = len(shape) == 2
     torch.manual_seed(seed)
     m = copy.deepcopy(net).train()
     off["vk"].init_model(m, "kaiming_norm_fanin")
     inp = torch.randn(size=list(shape), dtype=torch.float32)
+    torch.manual_seed(seed)
+    try:
+        info = off["vk"].compute_nas_score(PairOutput(copy.deepcopy(net)), None, [(inp,)] if flat else None,
+                                           None if flat else shape[2], shape[0], p=1.0)
+        vals = {"vkdnw_dim": f(info["vkdnw_dim"]), "vkdnw_entropy": f(info["vkdnw_entropy"])}
+    except RuntimeError as ex:
+        # its per-sample Jacobians run the network on unbatched (C, H, W) samples, where nn.PReLU(C) reads H as
+        # the channel count and raises; the replay still records the weights and inputs
+        vals = {"error": str(ex)}
     if "error" not in vals:
         vals["entropy_float64"] = vkdnw_float64(off, m, inp)
     return vals, m, inp
+
+
+def az_flat_error(off, net, shape, seed):
+    """What the official AZ-NAS raises on a network whose block features are flat (N, C) (an MLP's), given a flat
+    batch as its loader: it unpacks every feature as (b, c, h, w)."""
+    torch.manual_seed(seed)
+    try:
+        off["az"].compute_nas_score(copy.deepcopy(net), None, [(torch.randn(size=list(shape)),)], None, shape[0])
+    except ValueError as ex:
+        return str(ex)
+    raise AssertionError("the official AZ-NAS ran on flat features")
 
 
 def vkdnw_float64(off, m, inp):
@@ -1112,20 +1152,36 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
         z, (zm, zx, zmix) = run_zen_zennas(off, net, rand_shape, seed + 1)
         e["zen_zennas"] = {"value": z, "onnx": export(zm, f"{name}-zen2.onnx", zx),
                            "inputs": save_npy(f"{name}-zen2-x.npy", zx), "mixup": save_npy(f"{name}-zen2-mix.npy", zmix)}
-    vals, am, ax, ag, nf = run_az(off, net, rand_shape, seed + 2)
-    names = ["logits"] + [f"feature{i}" for i in range(nf)]
-    e["az"] = {**vals, "onnx": export(WithFeatures(am), f"{name}-az.onnx", ax, names), "features": names[1:],
-               "inputs": save_npy(f"{name}-az-x.npy", ax), "cotangents": save_npy(f"{name}-az-g.npy", ag.to(torch.int8))}
+    if len(rand_shape) == 2:
+        e["az"] = {"error": az_flat_error(off, net, rand_shape, seed + 2)}
+    else:
+        vals, am, ax, ag, nf = run_az(off, net, rand_shape, seed + 2)
+        names = ["logits"] + [f"feature{i}" for i in range(nf)]
+        e["az"] = {**vals, "onnx": export(WithFeatures(am), f"{name}-az.onnx", ax, names), "features": names[1:],
+                   "inputs": save_npy(f"{name}-az-x.npy", ax),
+                   "cotangents": save_npy(f"{name}-az-g.npy", ag.to(torch.int8))}
     vals, vm, vx = run_vkdnw(off, net, rand_shape, seed + 3)
     e["vkdnw"] = {**vals, "onnx": export(vm, f"{name}-vk.onnx", vx), "inputs": save_npy(f"{name}-vk-x.npy", vx)}
     return e
+
+
+def flat_fixture(off, seed):
+    """The flat-input MLP's fixture builder: CIFAR batches average-pooled to 4x4 and flattened (N, 48)."""
+    def build():
+        torch.manual_seed(seed)
+        flat = lambda b: (torch.flatten(F.avg_pool2d(b[0], 8), 1), b[1])
+        x, y = flat(cifar(8, 2))
+        x2, y2 = flat(cifar(8, 12))
+        return fixture(off, "flatmlp", FlatMlp(10).train(), x, y, x2, y2, 10, 100 * (seed + 2), zennas=False,
+                       rand_shape=(8, 48), zen=False)
+    return build
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1167,6 +1223,7 @@ def main():
         "functional": seeded("functional", Functional, 16, (8, 2), (8, 12), (8, 3, 16, 16), zennas=False),
         "callorder": seeded("callorder", CallOrder, 18, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
         "arith": seeded("arith", Arith, 19, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
+        "flatmlp": flat_fixture(off, 20),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -1,4 +1,4 @@
-import type { ActFn, Network } from '../src/ir/types.js';
+import type { ActFn, Network, Shape3 } from '../src/ir/types.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,11 @@ import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
 import { type decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
+
+/** An official fixture's per-sample shape from its input array's: (N, C, H, W) images, or (N, F) features (F×1×1). */
+export function fixtureSampleShape(shape: readonly number[]): Shape3 {
+  return (shape.length === 2 ? [shape[1]!, 1, 1] : shape.slice(1)) as unknown as Shape3;
+}
 
 /** Rows of the shipped NB201 table (data/nb201.csv) as objects of strings. */
 export function nb201Rows(): Record<string, string>[] {

@@ -410,10 +410,14 @@ describe('bad input: coded errors, no partial output', () => {
       m.graph!.input!.push(valueInfo('extra', ['N', 3]));
     });
     await expect(scoreOnnxModel(two)).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
-    const flat = variant('headnet', (m) => {
-      m.graph!.input![0] = valueInfo('input', ['N', 3072]);
+    // (N, C, H, W) images or (N, F) features: a 3-D input is neither
+    const rank3 = variant('headnet', (m) => {
+      m.graph!.input![0] = valueInfo('input', ['N', 3, 1024]);
     });
-    await expect(scoreOnnxModel(flat)).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    await expect(scoreOnnxModel(rank3)).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/2-D \(N, F\) feature batch/),
+    });
   });
 
   it('dynamic shapes need --input-shape (or an input batch)', async () => {

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../src/data/npy-array.js';
-import type { Shape3 } from '../src/ir/types.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { spaceEntry } from '../src/catalog/registry.js';
@@ -19,7 +18,7 @@ import { PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
 import { FLOAT64_GROUPS, type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { Rng } from '../src/util/rng.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
-import { officialFixtureValues } from './helpers.js';
+import { fixtureSampleShape, officialFixtureValues } from './helpers.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -109,8 +108,8 @@ describe.each(Object.keys(expected.fixtures))('precision float64 equals the offi
     const e = expected.fixtures[name];
     const x = npy(e.inputs);
     const B = x.shape[0]!;
-    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), x.shape.slice(1) as unknown as Shape3);
-    const [c, h, w] = x.shape.slice(1) as [number, number, number];
+    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), fixtureSampleShape(x.shape));
+    const [c, h, w] = fixtureSampleShape(x.shape);
     const data = new Float32Array([...x.data, ...npy(e.inputs2).data]);
     const images = { n: 2 * B, c, h, w, data, source: name };
     const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);

@@ -28,7 +28,7 @@ import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { weightedNodes } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
-import { officialFixtureValues, reasonForOfficialError } from './helpers.js';
+import { fixtureSampleShape, officialFixtureValues, reasonForOfficialError } from './helpers.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
@@ -218,10 +218,10 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
     const x = npy(e.inputs);
     const x2 = npy(e.inputs2);
     const B = x.shape[0]!;
-    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), x.shape.slice(1) as unknown as Shape3);
+    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), fixtureSampleShape(x.shape));
     const data = new Float32Array([...x.data, ...x2.data]);
     const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);
-    const [c, h, w] = x.shape.slice(1) as [number, number, number];
+    const [c, h, w] = fixtureSampleShape(x.shape);
     const images = { n: 2 * B, c, h, w, data, source: name };
     const names: ProxyName[] = [
       'grad_norm',

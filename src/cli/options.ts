@@ -51,7 +51,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--images <file>', 'CIFAR binary file for the input batch')
     .option('--image-dir <dir>', 'folder of PNG/JPEG images (first S by name), resized to the input size')
     .option('--norm <name>', 'normalisation for --images: cifar10 | cifar100', 'cifar10')
-    .option('--npy <file>', 'float32 (or float64, rounded) NCHW .npy input batch')
+    .option('--npy <file>', 'float32 (or float64, rounded) NCHW .npy input batch ((N, F) for a flat model)')
     .option('--gaussian', 'seeded N(0,1) input batch')
     .option('--gaussian-seed <k>', 'seed of the Gaussian batch', '0');
 }

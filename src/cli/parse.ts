@@ -51,11 +51,14 @@ export function numList(name: string, text: string): number[] {
   return parts.map((p) => num(name, p));
 }
 
-/** `--input-shape C,H,W` (also `CxHxW`): three positive integers. */
+/** `--input-shape C,H,W` (also `CxHxW`): three positive integers; or `F`, a flat input of F features (F×1×1). */
 export function inputShapeArg(text: string): [number, number, number] {
   const parts = text.split(/[,x×\s]+/).filter((s) => s.length > 0);
-  if (parts.length !== 3) throw new SwapError('E_OPTION', `--input-shape must be C,H,W, got ${quote(text)}`);
-  return parts.map((p) => int('--input-shape', p, 1)) as [number, number, number];
+  if (parts.length !== 3 && parts.length !== 1)
+    throw new SwapError('E_OPTION', `--input-shape must be C,H,W (or F for a flat input), got ${quote(text)}`);
+  const dims = parts.map((p) => int('--input-shape', p, 1));
+  // a flat input's F features: the IR's F channels of 1x1
+  return (dims.length === 1 ? [dims[0], 1, 1] : dims) as [number, number, number];
 }
 
 /** A seed flag: an integer in [0, 2^32) (one message for every seed flag). */

@@ -15,6 +15,7 @@ import {
   defaultBatch,
   loadCifarBinary,
 } from '../data/cifar.js';
+import { flatBatch, flattenedImagesNote, imageShapeForFeatures } from '../data/flat.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import { type ImageFolderOptions, loadImageFolder } from '../data/images.js';
 import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
@@ -24,7 +25,7 @@ import type { Network, Shape3 } from '../ir/types.js';
 import { spaceEntry } from '../catalog/registry.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { loadOnnxModel } from '../onnx/load.js';
+import { loadOnnxModel, modelSampleShape } from '../onnx/load.js';
 import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
@@ -133,8 +134,9 @@ export async function proxyImages(
   f: ProxyFlags,
   count: number,
   shape: Shape3,
+  flat = false,
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
-  const [c, h, w] = shape;
+  const [c] = shape;
   const npy = f.input ?? f.npy;
   const sources = [f.gaussian, npy !== undefined, f.imageDir !== undefined, f.images !== undefined].filter(Boolean);
   if (sources.length > 1)
@@ -145,9 +147,12 @@ export async function proxyImages(
   // no requested proxy reads images, and none were given: nothing to load (or to check against the network)
   if (count === 0 && !given && f.labels === undefined)
     return {
-      images: { ...gaussianBatch(1, c, h, w, 0), source: 'none (no requested proxy reads images)' },
+      images: { ...gaussianBatch(1, ...shape, 0), source: 'none (no requested proxy reads images)' },
       labelSource: 'none',
     };
+  // a flat (N, F) input reads images flattened: the image shape they are loaded at
+  const imageShape = flat && !f.gaussian && npy === undefined ? flatImageShape(c, f) : shape;
+  const [, h, w] = imageShape;
   count = Math.max(count, 1);
   const sized = (b: InputBatch) => {
     if (b.h === h && b.w === w) return b;
@@ -163,11 +168,11 @@ export async function proxyImages(
   let labelSource = 'none';
   const norm =
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
-  if (f.gaussian) images = gaussianBatch(count, c, h, w, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
+  if (f.gaussian) images = gaussianBatch(count, ...shape, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   else if (npy !== undefined) images = loadNpyBatch(npy);
-  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, folderOptions(f, count, shape));
+  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, folderOptions(f, count, imageShape));
   else if (f.images !== undefined && statSync(f.images).isDirectory())
-    images = await loadImageFolder(f.images, folderOptions(f, count, shape));
+    images = await loadImageFolder(f.images, folderOptions(f, count, imageShape));
   else if (f.images !== undefined) {
     images = sized(loadCifarBinary(f.images, count, norm));
     labels = cifarLabels(f.images, count);
@@ -190,9 +195,30 @@ export async function proxyImages(
     images = takeSamples(images, count);
     labels = labels?.subarray(0, count);
   }
+  if (flat) images = flatBatch(images);
   if (images.c !== c)
-    throw new SwapError('E_INPUT_SHAPE', `the network takes ${c} channels, ${images.source} has ${images.c}`);
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${c} ${flat ? 'features' : 'channels'}, ${images.source.slice(0, 80)} has ${images.c}`,
+    );
   return { images, ...(labels ? { labels } : {}), labelSource };
+}
+
+/**
+ * The image shape a flat input of `features` reads flattened ({@link imageShapeForFeatures}), said on stderr; a
+ * coded error where no square image fills it.
+ */
+function flatImageShape(features: number, f: ProxyFlags): Shape3 {
+  const img = imageShapeForFeatures(features);
+  if (!img)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${features} features, which no square image fills (3·s² or s² values): give feature vectors with --input (.npy, N x ${features}) or --gaussian`,
+    );
+  process.stderr.write(
+    `swapnas: note: ${flattenedImagesNote(img, f.images ?? f.imageDir ?? 'the embedded CIFAR-10 batch')}\n`,
+  );
+  return img;
 }
 
 /** How an image folder is read for a network taking `shape`: its channels, size and `--mean/--std` (or `--norm`). */
@@ -422,22 +448,19 @@ export async function onnxProxiesDoc(
   const req = proxyRequest(f);
   const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
-  const dims = m.input.dims.slice(1);
-  const shape = f.inputShape
-    ? inputShapeArg(f.inputShape)
-    : dims.every((d) => typeof d === 'number' && d > 0)
-      ? (dims as unknown as Shape3)
-      : undefined;
-  if (shape?.length !== 3)
+  const shape = f.inputShape ? inputShapeArg(f.inputShape) : modelSampleShape(m);
+  if (!shape)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${m.source.slice(0, 200)} has dynamic input dimensions: give --input-shape C,H,W`,
+      `${m.source.slice(0, 200)} has dynamic input dimensions: give --input-shape ${m.input.flat ? 'F' : 'C,H,W'}`,
     );
+  if (m.input.flat && (shape[1] !== 1 || shape[2] !== 1))
+    throw new SwapError('E_INPUT_SHAPE', `${m.source.slice(0, 200)} takes flat (N, F) inputs: --input-shape gives F`);
   const net = onnxProxyModel(m, shape);
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)
   const swapBatch = f.batch !== undefined ? int('--batch', f.batch, 1) : 16;
-  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape);
+  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape, m.input.flat);
   const opts: ProxyRunOptions = {
     protocol: req.protocol,
     seed,

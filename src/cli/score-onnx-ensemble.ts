@@ -51,8 +51,9 @@ async function inputsFor(
   count: number,
   shape: readonly [number, number, number],
   norm: { mean?: readonly number[] | undefined; std?: readonly number[] | undefined },
+  flat: boolean,
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
-  if (folder === undefined) return proxyImages(f, count, [...shape] as [number, number, number]);
+  if (folder === undefined || flat) return proxyImages(f, count, [...shape] as [number, number, number], flat);
   const [c, h, w] = shape;
   const images = await loadImageFolder(folder, {
     count,
@@ -111,7 +112,7 @@ async function memberOptions(
   const batch = opts.batch ?? 16;
   const m = loadOnnxModel(model, opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {});
   const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
-  const data = await inputsFor(f, opts.images, batch, shape, opts);
+  const data = await inputsFor(f, opts.images, batch, shape, opts, m.input.flat);
   const choice = resolveFitness(f.fitness, { labelled: data.labels !== undefined });
   if (!choice.rule)
     throw new SwapError(

@@ -61,7 +61,10 @@ export function addScoreOnnxOptions(cmd: Command): Command {
     )
     .option('--mean <list>', '(.onnx --images folder) per-channel mean, e.g. 0.485,0.456,0.406 (default CIFAR-10)')
     .option('--std <list>', '(.onnx --images folder) per-channel std (default CIFAR-10)')
-    .option('--input-shape <C,H,W>', '(.onnx) per-sample input shape for models with dynamic dimensions')
+    .option(
+      '--input-shape <C,H,W>',
+      '(.onnx) per-sample input shape for models with dynamic dimensions (F for a flat (N, F) input)',
+    )
     .option('--max-model-size <MiB>', '(.onnx) refuse larger model files', '512')
     .option(
       '--bn <mode>',

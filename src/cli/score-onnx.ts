@@ -4,9 +4,8 @@ import type { InputBatch } from '../data/batch.js';
 import { CIFAR100_MEAN, CIFAR100_STD, CIFAR10_MEAN, CIFAR10_STD, loadCifarBinary } from '../data/cifar.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import { loadNpyBatch } from '../data/npy.js';
-import type { Shape3 } from '../ir/types.js';
 import { scoreOnnxModel, type OnnxScore, type OnnxScoreOptions } from '../score/onnx-model.js';
-import { loadOnnxModel } from '../onnx/load.js';
+import { loadOnnxModel, modelSampleShape } from '../onnx/load.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { memoryLimit } from '../util/limits.js';
@@ -67,13 +66,11 @@ type MutableOnnxOptions = { -readonly [K in keyof OnnxScoreOptions]: OnnxScoreOp
 /** A seeded Gaussian batch of the model's input shape (or --input-shape when the model's is dynamic). */
 function gaussianForModel(file: string | Uint8Array, f: ScoreOnnxFlags, opts: MutableOnnxOptions, S: number) {
   const m = loadOnnxModel(file, { maxBytes: opts.maxModelBytes! });
-  const d = m.input.dims.slice(1);
-  const shape =
-    opts.inputShape ?? (d.every((x) => typeof x === 'number' && x > 0) ? (d as unknown as Shape3) : undefined);
+  const shape = opts.inputShape ?? modelSampleShape(m);
   if (!shape)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape C,H,W for --gaussian`,
+      `${m.source} has dynamic input dimensions [${m.input.dims.join(', ')}]: give --input-shape ${m.input.flat ? 'F' : 'C,H,W'} for --gaussian`,
     );
   return gaussianBatch(
     S,

@@ -5,7 +5,8 @@ import { makeBatch, type InputBatch } from './batch.js';
 import { decodeNpy } from './npy-array.js';
 
 /**
- * Parse a NumPy .npy image batch: a C-order 4-D (N, C, H, W) array of little-endian float32 (`<f4`), or float64
+ * Parse a NumPy .npy input batch: a C-order 4-D (N, C, H, W) image array or 2-D (N, F) feature array (read as
+ * F×1×1) of little-endian float32 (`<f4`), or float64
  * (`<f8`, NumPy's default, rounded to float32 as `torch.from_numpy(x).float()` rounds it). Integer arrays (raw
  * uint8 pixels) are refused: their scale is the user's to choose.
  */
@@ -16,12 +17,13 @@ export function decodeNpyBatch(buf: Uint8Array, source: string): InputBatch {
       'E_INPUT_FILE',
       `${source}: dtype ${quote(a.dtype, 40)} unsupported, expected little-endian float32 '<f4' or float64 '<f8' (integer pixels: scale them to the floats the model was trained on)`,
     );
-  if (a.shape.length !== 4)
+  if (a.shape.length !== 4 && a.shape.length !== 2)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${source}: expected a 4-D (N, C, H, W) array, got shape (${clip(a.shape.join(', '), 80)})`,
+      `${source}: expected a 4-D (N, C, H, W) image array or a 2-D (N, F) feature array, got shape (${clip(a.shape.join(', '), 80)})`,
     );
-  const [n, c, h, w] = a.shape as [number, number, number, number];
+  // (N, F) feature vectors: F channels of 1×1, the IR's form of a flat input
+  const [n, c, h, w] = (a.shape.length === 2 ? [...a.shape, 1, 1] : a.shape) as [number, number, number, number];
   return makeBatch(Float32Array.from(a.data), n, c, h, w, source);
 }
 

@@ -193,7 +193,8 @@ class ImportState {
   ) {
     this.b = new GraphBuilder(opts.inputShape);
     for (const [name, t] of m.consts) this.env.set(name, { k: 'const', t });
-    this.env.set(m.input.name, { k: 'ir', id: this.b.input });
+    // a flat (N, F) input is the IR's F×1×1 input read flat (an MLP's first layer reads F features)
+    this.env.set(m.input.name, { k: 'ir', id: m.input.flat ? this.flatten(this.b.input) : this.b.input });
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
     this.initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
     this.functional = functionalActivations(nodes, (t) => m.consts.has(t));

@@ -3,7 +3,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Shape3 } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
+import { clip } from '../util/quote.js';
 import { onnxError } from './errors.js';
 import { foldConstant } from './fold.js';
 import {
@@ -32,8 +34,11 @@ export interface LoadedModel {
   readonly sizeBytes: number;
   /** Default-domain (ai.onnx) opset. */
   readonly opset: number;
-  /** The one graph input that is not an initializer: the image batch. */
-  readonly input: { readonly name: string; readonly dims: readonly (number | string)[] };
+  /**
+   * The one graph input that is not an initializer: an (N, C, H, W) image batch, or an (N, F) batch of feature
+   * vectors (`flat`, an MLP's input), which the IR takes as F channels of 1×1 ({@link modelSampleShape}).
+   */
+  readonly input: { readonly name: string; readonly dims: readonly (number | string)[]; readonly flat: boolean };
   /** Initializers and Constant-node values by tensor name. */
   readonly consts: ReadonlyMap<string, ITensorProto>;
   /**
@@ -158,7 +163,7 @@ function collectConsts(g: IGraphProto, source: string): Map<string, ITensorProto
   return consts;
 }
 
-/** The one graph input that is not a constant; it must be a float32 4-D (N, C, H, W) batch. */
+/** The one graph input that is not a constant; it must be a float32 4-D (N, C, H, W) or 2-D (N, F) batch. */
 function dataInput(g: IGraphProto, consts: ReadonlyMap<string, ITensorProto>, source: string): LoadedModel['input'] {
   const inputs = (g.input ?? []).filter((v) => v.name && !consts.has(v.name));
   if (inputs.length !== 1) {
@@ -174,12 +179,27 @@ function dataInput(g: IGraphProto, consts: ReadonlyMap<string, ITensorProto>, so
       'E_INPUT_SHAPE',
       `${source}: input ${inp.name} must be float32 (ONNX type ${valueInfoElemType(inp)})`,
     );
-  if (dims?.length !== 4)
+  if (dims?.length !== 4 && dims?.length !== 2)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch, its shape is ${dims ? `[${dims.join(', ')}]` : 'unknown'}`,
+      `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch or a 2-D (N, F) feature batch, its shape is ${dims ? `[${clip(dims.join(', '), 80)}]` : 'unknown'}`,
     );
-  return { name: inp.name!, dims };
+  return { name: inp.name!, dims, flat: dims.length === 2 };
+}
+
+/**
+ * The model's per-sample input shape as the IR takes it: (C, H, W), or (F, 1, 1) for a flat (N, F) input;
+ * undefined where a dimension is dynamic (the caller asks for `--input-shape`).
+ */
+export function modelSampleShape(m: Pick<LoadedModel, 'input'>): Shape3 | undefined {
+  const d = m.input.dims.slice(1);
+  if (!d.every((x) => typeof x === 'number' && x > 0)) return undefined;
+  return (m.input.flat ? [d[0], 1, 1] : d) as unknown as Shape3;
+}
+
+/** A per-sample shape as the model writes it, for messages: `CxHxW`, or `F` for a flat input. */
+export function sampleShapeText(m: Pick<LoadedModel, 'input'>, shape: Shape3): string {
+  return m.input.flat ? `${shape[0]}` : shape.join('x');
 }
 
 /** Read (with the size limit) and validate an ONNX model from a path or bytes. */

@@ -89,7 +89,8 @@ export function onnxParamCount(m: LoadedModel): number {
 export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedModel {
   const model = decodeModel(encodeModel(m.model));
   const g = model.graph!;
-  const inputDims = [opts.batch, ...opts.inputShape];
+  // a flat model's (N, F) input: the IR's F×1×1 per sample, fed in the model's own rank
+  const inputDims = m.input.flat ? [opts.batch, opts.inputShape[0]] : [opts.batch, ...opts.inputShape];
   setConcreteInput(g, m.input.name, inputDims);
   const batchStats = batchStatsAnyBatch(g, m);
   const bn = setBnMode(g.node ?? [], m.opset, opts.bn ?? 'model', batchStats);

@@ -16,6 +16,8 @@ import type { IRNode, Network } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { finite, type ProxyValue } from './value.js';
 
+const NO_MAP =
+  'zen reads the feature map before the global average pool (the official code calls forward_pre_GAP), and this network has none: it takes flat (N, F) inputs';
 const NO_PRE_GAP =
   'zen reads the feature map before the global average pool (the official code calls forward_pre_GAP), and this network has none: its head flattens a map into a Linear layer';
 
@@ -24,7 +26,10 @@ const NO_PRE_GAP =
  * layer): null with the reason, since there is no map before global pooling to read. Undefined when it has one.
  */
 export function withoutPreGap(net: Network): ProxyValue | undefined {
-  return hasPreGap(net) ? undefined : { value: null, reason: NO_PRE_GAP };
+  if (hasPreGap(net)) return undefined;
+  // a flat (N, F) input (an MLP): its first node flattens the F×1×1 input
+  const flatInput = net.nodes.some((n) => n.op === 'flatten' && n.inputs[0] === 0 && net.nodes[0]!.shape[1] === 1);
+  return { value: null, reason: flatInput ? NO_MAP : NO_PRE_GAP };
 }
 
 /** A classifier's global pool: a `gap` to flat features (a squeeze-and-excitation block's keeps its map). */

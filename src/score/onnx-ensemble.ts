@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import type { BackendName } from '../backends/types.js';
 import type { InputBatch } from '../data/batch.js';
 import { folderFiles } from '../io/folder.js';
-import { loadOnnxModel } from '../onnx/load.js';
+import { loadOnnxModel, modelSampleShape } from '../onnx/load.js';
 import { type EnsembleRule, ensembleScore, referenceColumn } from '../proxies/ensemble.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import type { ProxyName } from '../proxies/registry.js';
@@ -179,9 +179,9 @@ function identityOf(o: OnnxMemberOptions, models: OnnxReference['models']): Refe
 /** Refuse a model whose fixed input shape is not the images' (every one, before any model is scored). */
 function checkInputShape(file: string, o: OnnxMemberOptions): void {
   const m = loadOnnxModel(file, o.maxModelBytes !== undefined ? { maxBytes: o.maxModelBytes } : {});
-  const dims = m.input.dims.slice(1);
+  const dims = modelSampleShape(m);
   const want = [o.images.c, o.images.h, o.images.w];
-  if (dims.every((d) => typeof d === 'number' && d > 0) && dims.join('x') !== want.join('x'))
+  if (dims && dims.join('x') !== want.join('x'))
     throw new SwapError(
       'E_INPUT_SHAPE',
       `reference model ${basename(file).slice(0, 120)} takes ${dims.join('x')} inputs, the scored model ${want.join('x')}: a reference set needs one input shape`,

@@ -19,6 +19,7 @@ import type { BackendName, ProgressFn } from '../backends/types.js';
 import { runOrtJobs } from '../backends/ort/pool.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
+import { flatBatch, flattenedImagesNote, imageShapeForFeatures } from '../data/flat.js';
 import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
 import { isRecorded } from '../ir/ops.js';
@@ -29,7 +30,7 @@ import { isSwapError, SwapError } from '../util/errors.js';
 import { ONNX_ERROR_CODES, onnxError } from '../onnx/errors.js';
 import { functionalReluNote } from '../onnx/module-scopes.js';
 import { importOnnxModel } from '../onnx/import.js';
-import { loadOnnxModel, type LoadedModel } from '../onnx/load.js';
+import { loadOnnxModel, modelSampleShape, sampleShapeText, type LoadedModel } from '../onnx/load.js';
 import { onnxParamCount, prepareForOrt } from '../onnx/prepare.js';
 import { quote } from '../util/quote.js';
 import { checkMemory, estimateScoreBytes, memoryLimit } from '../util/limits.js';
@@ -115,29 +116,38 @@ function checkInt(name: string, v: number, min: number): number {
 
 /** The per-sample input shape: the model's fixed dims, else --input-shape, else the given batch's. */
 export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, batch: InputBatch | undefined): Shape3 {
-  const d = m.input.dims.slice(1);
-  const fixed = d.every((x) => typeof x === 'number' && x > 0);
-  const candidate: Shape3 | undefined = given ?? (batch ? [batch.c, batch.h, batch.w] : undefined);
+  if (given && m.input.flat && (given[1] !== 1 || given[2] !== 1))
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `${m.source} takes flat (N, F) inputs: --input-shape gives F, got ${given.join('x')}`,
+    );
+  const fixed = modelSampleShape(m);
+  // a flat model reads an image batch flattened (C·H·W features per sample)
+  const fromBatch: Shape3 | undefined = batch
+    ? m.input.flat
+      ? [batch.c * batch.h * batch.w, 1, 1]
+      : [batch.c, batch.h, batch.w]
+    : undefined;
+  const candidate = given ?? fromBatch;
   if (fixed) {
-    const s = d as unknown as Shape3;
-    if (given && given.join('x') !== s.join('x'))
+    if (given && given.join('x') !== fixed.join('x'))
       throw new SwapError(
         'E_INPUT_SHAPE',
-        `${m.source} takes ${s.join('x')} inputs, --input-shape says ${given.join('x')}`,
+        `${m.source} takes ${sampleShapeText(m, fixed)} inputs, --input-shape says ${sampleShapeText(m, given)}`,
       );
-    return s;
+    return fixed;
   }
   if (!candidate) {
     throw onnxError(
       'dynamic',
-      `${m.source}: input ${m.input.name} has dynamic dimensions [${m.input.dims.join(', ')}]; give the per-sample shape with --input-shape C,H,W (or an --input batch)`,
+      `${m.source}: input ${m.input.name} has dynamic dimensions [${m.input.dims.join(', ')}]; give the per-sample shape with --input-shape ${m.input.flat ? 'F' : 'C,H,W'} (or an --input batch)`,
     );
   }
-  d.forEach((x, i) => {
+  m.input.dims.slice(1).forEach((x, i) => {
     if (typeof x === 'number' && x > 0 && x !== candidate[i]) {
       throw new SwapError(
         'E_INPUT_SHAPE',
-        `${m.source}: input dimension ${i + 1} is ${x}, the given shape is ${candidate.join('x')}`,
+        `${m.source}: input dimension ${i + 1} is ${x}, the given shape is ${sampleShapeText(m, candidate)}`,
       );
     }
   });
@@ -159,35 +169,47 @@ function checkOnnxMemory(shape: Shape3, S: number, net: Network | undefined, lim
   );
 }
 
-async function resolveInputs(m: LoadedModel, shape: Shape3, S: number, opts: OnnxScoreOptions): Promise<InputBatch> {
+async function resolveInputs(
+  m: LoadedModel,
+  shape: Shape3,
+  S: number,
+  opts: OnnxScoreOptions,
+  warnings: string[],
+): Promise<InputBatch> {
   if (opts.inputs && opts.images) throw new SwapError('E_OPTION', 'give an input batch or an image folder, not both');
+  const text = sampleShapeText(m, shape);
+  // the images a flat model reads flattened (3·s² or s² features)
+  const img = m.input.flat ? imageShapeForFeatures(shape[0]) : shape;
   let b: InputBatch;
   if (opts.inputs) {
     const i = opts.inputs;
     b = takeSamples(makeBatch(i.data, i.n, i.c, i.h, i.w, i.source), S);
-  } else if (opts.images) {
-    b = await loadImageFolder(opts.images, {
-      count: S,
-      channels: shape[0],
-      height: shape[1],
-      width: shape[2],
-      ...(opts.mean ? { mean: opts.mean } : {}),
-      ...(opts.std ? { std: opts.std } : {}),
-    });
   } else {
-    if (shape.join('x') !== '3x32x32') {
+    if (!img)
       throw new SwapError(
         'E_INPUT_SHAPE',
-        `${m.source} takes ${shape.join('x')} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`,
+        `${m.source} takes ${text} features, which no square image fills (3·s² or s² values): give an input batch (--input)`,
       );
-    }
-    b = defaultBatch(S);
+    if (opts.images) {
+      b = await loadImageFolder(opts.images, {
+        count: S,
+        channels: img[0],
+        height: img[1],
+        width: img[2],
+        ...(opts.mean ? { mean: opts.mean } : {}),
+        ...(opts.std ? { std: opts.std } : {}),
+      });
+    } else if (img.join('x') !== '3x32x32') {
+      throw new SwapError(
+        'E_INPUT_SHAPE',
+        `${m.source} takes ${text} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`,
+      );
+    } else b = defaultBatch(S);
+    if (m.input.flat) warnings.push(flattenedImagesNote(img, b.source));
   }
+  if (m.input.flat) b = flatBatch(b);
   if (b.c !== shape[0] || b.h !== shape[1] || b.w !== shape[2]) {
-    throw new SwapError(
-      'E_INPUT_SHAPE',
-      `${m.source} takes ${shape.join('x')} inputs, batch ${b.source} is ${b.c}x${b.h}x${b.w}`,
-    );
+    throw new SwapError('E_INPUT_SHAPE', `${m.source} takes ${text} inputs, batch ${b.source} is ${b.c}x${b.h}x${b.w}`);
   }
   return b;
 }
@@ -345,7 +367,7 @@ export async function scoreOnnxModel(
   const S = checkInt('batch', opts.batch ?? Math.min(16, opts.inputs?.n ?? 16), 1);
   const limit = opts.maxMemory ?? memoryLimit();
   checkOnnxMemory(shape, S, undefined, limit);
-  const inputs = await resolveInputs(m, shape, S, opts);
+  const inputs = await resolveInputs(m, shape, S, opts, warnings);
   const modelBatch = m.input.dims[0];
   if (typeof modelBatch === 'number' && modelBatch > 0 && modelBatch !== S) {
     warnings.push(`the model was exported with batch size ${modelBatch}; its batch dimension was set to ${S}`);

@@ -1,0 +1,146 @@
+/**
+ * Models on flat (N, F) inputs (an MLP, exported with a 2-D input): imported as F channels of 1×1 read flat, fed
+ * (N, F) batches on ONNX Runtime, and given feature vectors (.npy, Gaussian) or images flattened.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { onnxProxiesDoc } from '../src/cli/proxies.js';
+import { defaultBatch } from '../src/data/cifar.js';
+import { flatBatch, imageShapeForFeatures } from '../src/data/flat.js';
+import { gaussianBatch } from '../src/data/gaussian.js';
+import { decodeNpyBatch } from '../src/data/npy.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { loadOnnxModel, modelSampleShape } from '../src/onnx/load.js';
+import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
+
+const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
+const MLP = join(DIR, 'flatmlp.onnx');
+/** (N, 3072) viewed as 3x32x32 images first, with the official SWAP count on the first 16 CIFAR images flattened. */
+const VIEWED = join(import.meta.dirname, 'fixtures', 'onnx', 'flatinput.onnx');
+const VIEWED_SWAP = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'onnx', 'expected.json'), 'utf8'))
+  .flatinput.expected['16'].swap;
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')).fixtures.flatmlp;
+
+/** `bytes` with its input's dims replaced (an (N, F) input, or symbolic dims). */
+function withInputDims(bytes: Uint8Array, dims: readonly (number | string)[]): Uint8Array {
+  const m = decodeModel(bytes);
+  const t = m.graph!.input![0]!.type!.tensorType!;
+  t.shape = { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  return encodeModel(m);
+}
+
+/** An MLP on `f` features written by the ONNX export (4-D input, Flatten) and given an (N, f) input. */
+function mlpOn(f: number): Uint8Array {
+  const b = new GraphBuilder([f, 1, 1]);
+  const h = b.relu(b.linear(b.flatten(b.input), 16));
+  return withInputDims(exportNetworkOnnx(b.finish(b.linear(h, 10)), { seed: 3 }), ['N', f]);
+}
+
+describe('flat (N, F) inputs', () => {
+  it('load as F channels of 1×1, and import with the input read flat', () => {
+    const m = loadOnnxModel(MLP);
+    expect(m.input).toMatchObject({ flat: true, dims: [8, 48] });
+    expect(modelSampleShape(m)).toEqual([48, 1, 1]);
+    const imp = importOnnxModel(m, { inputShape: [48, 1, 1] });
+    if (!imp.ok) throw new Error(imp.reason);
+    expect(imp.network.nodes[1]).toMatchObject({ op: 'flatten', inputs: [0], shape: [48] });
+    expect(modelSampleShape(loadOnnxModel(withInputDims(readFileSync(MLP), ['N', 'F'])))).toBeUndefined();
+  });
+
+  it('an (N, F) .npy array is a batch of F channels of 1×1', () => {
+    const b = decodeNpyBatch(readFileSync(join(DIR, expected.inputs)), 'x');
+    expect([b.n, b.c, b.h, b.w]).toEqual([8, 48, 1, 1]);
+  });
+
+  it('score --proxies with an (N, F) .npy and its labels equals the official code on the MLP', async () => {
+    const doc = await onnxProxiesDoc(MLP, {
+      proxies: 'grad_norm,snip,jacov,nwot',
+      proxyProtocol: 'swap',
+      input: join(DIR, expected.inputs),
+      labels: join(DIR, expected.labels),
+      batch: '8',
+      format: 'json',
+    });
+    const v = doc.results[0]!['proxies'] as Record<string, number>;
+    for (const [k, want] of [
+      ['grad_norm', expected.zc.grad_norm],
+      ['snip', expected.zc.snip],
+      ['jacov', expected.zc.jacob_cov],
+      ['nwot', expected.naslib.nwot],
+    ] as const)
+      expect(Math.abs(v[k]! - want), k).toBeLessThanOrEqual(1e-4 * Math.abs(want));
+  });
+
+  it('SWAP: ONNX Runtime feeds (N, F) batches (the official count); an MLP has no SWAP-Score on any engine', async () => {
+    const own = await scoreOnnxModel(VIEWED);
+    expect(own.engine).toBe('ort');
+    expect(own.perRepeat).toEqual([VIEWED_SWAP]);
+    expect(own.warnings.join('\n')).toMatch(/fed as 3x32x32 images flattened/);
+    // the same batch given flat: the same count
+    const explicit = await scoreOnnxModel(VIEWED, { inputs: flatBatch(defaultBatch(16)) });
+    expect(explicit.perRepeat).toEqual([VIEWED_SWAP]);
+    // the IR reads a flat input flat: the view into a map does not import, and the IR engine says so
+    await expect(scoreOnnxModel(VIEWED, { reinit: true, engine: 'ir' })).rejects.toMatchObject({
+      code: 'E_OPTION',
+      message: expect.stringMatching(/cannot be imported into the IR/),
+    });
+    // the official SWAP hooks ReLUs on 4-D tensors only: an MLP's count is undefined, on every engine alike
+    const batch = gaussianBatch(16, 48, 1, 1, 2);
+    for (const o of [{ engine: 'ort' }, { backend: 'reference' }, { backend: 'native' }] as const)
+      await expect(scoreOnnxModel(MLP, { batch: 16, inputs: batch, reinit: true, ...o })).rejects.toMatchObject({
+        message: expect.stringMatching(/SWAP-Score is undefined/),
+      });
+  });
+
+  it('a dynamic F comes from --input-shape F or the batch; an image shape for a flat input is refused', async () => {
+    const dyn = withInputDims(readFileSync(VIEWED), ['N', 'F']);
+    const batch = flatBatch(defaultBatch(16));
+    const given = await scoreOnnxModel(dyn, { inputs: batch, inputShape: [3072, 1, 1] });
+    const fromBatch = await scoreOnnxModel(dyn, { inputs: batch });
+    expect([given.perRepeat, fromBatch.perRepeat]).toEqual([[VIEWED_SWAP], [VIEWED_SWAP]]);
+    await expect(scoreOnnxModel(dyn, { inputs: batch, inputShape: [3, 32, 32] })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/flat \(N, F\) inputs: --input-shape gives F/),
+    });
+    const mlp = withInputDims(readFileSync(MLP), ['N', 'F']);
+    await expect(onnxProxiesDoc(mlp, { proxies: 'nwot', gaussian: true })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/--input-shape F/),
+    });
+    await expect(onnxProxiesDoc(mlp, { proxies: 'nwot', inputShape: '3,4,4', gaussian: true })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+    });
+    const doc = await onnxProxiesDoc(mlp, { proxies: 'nwot', inputShape: '48', gaussian: true, format: 'json' });
+    expect(doc.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
+  });
+
+  it('images fill 3·s² or s² features flattened (C-major), said in a note; other counts need feature vectors', async () => {
+    expect(imageShapeForFeatures(3072)).toEqual([3, 32, 32]);
+    expect(imageShapeForFeatures(784)).toEqual([1, 28, 28]);
+    expect(imageShapeForFeatures(48)).toEqual([3, 4, 4]);
+    expect(imageShapeForFeatures(50)).toBeUndefined();
+    const odd = mlpOn(50);
+    await expect(scoreOnnxModel(odd)).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/no square image fills/),
+    });
+    await expect(onnxProxiesDoc(odd, { proxies: 'grad_norm' })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/--input \(\.npy, N x 50\) or --gaussian/),
+    });
+    const g = await onnxProxiesDoc(odd, { proxies: 'nwot,zen', gaussian: true });
+    expect(g.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number), zen: null });
+    expect(g.results[0]!['reasons']).toMatchObject({ zen: expect.stringMatching(/flat \(N, F\) inputs/) });
+    // 48 = 3·4²: the embedded CIFAR images at 4x4, flattened, with their labels
+    const cifar = await onnxProxiesDoc(MLP, { proxies: 'grad_norm', proxyProtocol: 'swap', batch: '8' });
+    expect(cifar.results[0]!['proxies']).toMatchObject({ grad_norm: expect.any(Number) });
+    expect(cifar.settings).toMatchObject({
+      inputs: expect.stringMatching(/resized to 4x4, flattened$/),
+      labels: 'embedded CIFAR-10 test labels',
+    });
+  });
+});
