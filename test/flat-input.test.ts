@@ -2,8 +2,10 @@
  * Models on flat (N, F) inputs (an MLP, exported with a 2-D input): imported as F channels of 1×1 read flat, fed
  * (N, F) batches on ONNX Runtime, and given feature vectors (.npy, Gaussian) or images flattened.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { onnxProxiesDoc } from '../src/cli/proxies.js';
 import { defaultBatch } from '../src/data/cifar.js';
@@ -108,11 +110,16 @@ describe('flat (N, F) inputs', () => {
     });
     const mlp = withInputDims(readFileSync(MLP), ['N', 'F']);
     await expect(onnxProxiesDoc(mlp, { proxies: 'nwot', gaussian: true })).rejects.toMatchObject({
-      code: 'E_INPUT_SHAPE',
+      code: 'E_ONNX_DYNAMIC',
       message: expect.stringMatching(/--input-shape F/),
     });
     await expect(onnxProxiesDoc(mlp, { proxies: 'nwot', inputShape: '3,4,4', gaussian: true })).rejects.toMatchObject({
       code: 'E_INPUT_SHAPE',
+    });
+    // a fixed F that --input-shape contradicts: named, not blamed on the file
+    await expect(onnxProxiesDoc(MLP, { proxies: 'nwot', inputShape: '100', gaussian: true })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/takes 48 inputs, --input-shape says 100/),
     });
     const doc = await onnxProxiesDoc(mlp, { proxies: 'nwot', inputShape: '48', gaussian: true, format: 'json' });
     expect(doc.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
@@ -135,6 +142,22 @@ describe('flat (N, F) inputs', () => {
     const g = await onnxProxiesDoc(odd, { proxies: 'nwot,zen', gaussian: true });
     expect(g.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number), zen: null });
     expect(g.results[0]!['reasons']).toMatchObject({ zen: expect.stringMatching(/flat \(N, F\) inputs/) });
+    // 784 = 28²: grey images, which an image folder gives (read as grey) and the 3-channel CIFAR batch does not
+    const grey = mlpOn(784);
+    await expect(onnxProxiesDoc(grey, { proxies: 'nwot' })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/1x28x28 grey images flattened\) and the CIFAR images have 3 channels/),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'swapnas-flat-'));
+    for (let i = 0; i < 4; i++)
+      await sharp(Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, p) => (p * (2 * i + 7) + 31 * i) % 256)), {
+        raw: { width: 28, height: 28, channels: 3 },
+      })
+        .png()
+        .toFile(join(dir, `g${i}.png`));
+    const folder = await onnxProxiesDoc(grey, { proxies: 'nwot', images: dir, batch: '4', proxyProtocol: 'swap' });
+    expect(folder.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
+    expect(folder.settings['inputs']).toMatch(/flattened$/);
     // 48 = 3·4²: the embedded CIFAR images at 4x4, flattened, with their labels
     const cifar = await onnxProxiesDoc(MLP, { proxies: 'grad_norm', proxyProtocol: 'swap', batch: '8' });
     expect(cifar.results[0]!['proxies']).toMatchObject({ grad_norm: expect.any(Number) });

@@ -25,7 +25,8 @@ import type { Network, Shape3 } from '../ir/types.js';
 import { spaceEntry } from '../catalog/registry.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { loadOnnxModel, modelSampleShape } from '../onnx/load.js';
+import { loadOnnxModel } from '../onnx/load.js';
+import { resolveInputShape } from '../score/onnx-model.js';
 import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
 import { type ProxyName, parseProxyList, proxySpec } from '../proxies/registry.js';
@@ -151,7 +152,8 @@ export async function proxyImages(
       labelSource: 'none',
     };
   // a flat (N, F) input reads images flattened: the image shape they are loaded at
-  const imageShape = flat && !f.gaussian && npy === undefined ? flatImageShape(c, f) : shape;
+  const folder = f.imageDir !== undefined || (f.images !== undefined && statSync(f.images).isDirectory());
+  const imageShape = flat && !f.gaussian && npy === undefined ? flatImageShape(c, folder, f) : shape;
   const [, h, w] = imageShape;
   count = Math.max(count, 1);
   const sized = (b: InputBatch) => {
@@ -170,9 +172,7 @@ export async function proxyImages(
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   if (f.gaussian) images = gaussianBatch(count, ...shape, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
   else if (npy !== undefined) images = loadNpyBatch(npy);
-  else if (f.imageDir !== undefined) images = await loadImageFolder(f.imageDir, folderOptions(f, count, imageShape));
-  else if (f.images !== undefined && statSync(f.images).isDirectory())
-    images = await loadImageFolder(f.images, folderOptions(f, count, imageShape));
+  else if (folder) images = await loadImageFolder((f.imageDir ?? f.images)!, folderOptions(f, count, imageShape));
   else if (f.images !== undefined) {
     images = sized(loadCifarBinary(f.images, count, norm));
     labels = cifarLabels(f.images, count);
@@ -206,14 +206,21 @@ export async function proxyImages(
 
 /**
  * The image shape a flat input of `features` reads flattened ({@link imageShapeForFeatures}), said on stderr; a
- * coded error where no square image fills it.
+ * coded error where no square image fills it, or where it takes grey images and the source is a 3-channel CIFAR
+ * batch (an image folder is read as grey).
  */
-function flatImageShape(features: number, f: ProxyFlags): Shape3 {
+function flatImageShape(features: number, folder: boolean, f: ProxyFlags): Shape3 {
   const img = imageShapeForFeatures(features);
+  const choices = `feature vectors with --input (.npy, N x ${features}) or --gaussian`;
   if (!img)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `the network takes ${features} features, which no square image fills (3·s² or s² values): give feature vectors with --input (.npy, N x ${features}) or --gaussian`,
+      `the network takes ${features} features, which no square image fills (3·s² or s² values): give ${choices}`,
+    );
+  if (img[0] === 1 && !folder)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${features} features (${img.join('x')} grey images flattened) and the CIFAR images have 3 channels: give an image folder (--images dir/, read as grey), or ${choices}`,
     );
   process.stderr.write(
     `swapnas: note: ${flattenedImagesNote(img, f.images ?? f.imageDir ?? 'the embedded CIFAR-10 batch')}\n`,
@@ -448,14 +455,8 @@ export async function onnxProxiesDoc(
   const req = proxyRequest(f);
   const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
-  const shape = f.inputShape ? inputShapeArg(f.inputShape) : modelSampleShape(m);
-  if (!shape)
-    throw new SwapError(
-      'E_INPUT_SHAPE',
-      `${m.source.slice(0, 200)} has dynamic input dimensions: give --input-shape ${m.input.flat ? 'F' : 'C,H,W'}`,
-    );
-  if (m.input.flat && (shape[1] !== 1 || shape[2] !== 1))
-    throw new SwapError('E_INPUT_SHAPE', `${m.source.slice(0, 200)} takes flat (N, F) inputs: --input-shape gives F`);
+  // the model's fixed shape, checked against --input-shape where both are given (as `score model.onnx` does)
+  const shape = resolveInputShape(m, f.inputShape ? inputShapeArg(f.inputShape) : undefined, undefined);
   const net = onnxProxyModel(m, shape);
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)

@@ -176,6 +176,28 @@ class StdioClientTest(unittest.TestCase):
         self.assertEqual(got["results"][0]["proxies"]["params"], sum(p.numel() for p in net.parameters()))
 
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
+    def test_score_torch_flat_mlp_equals_cli(self):
+        if torch is None:
+            self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
+        torch.manual_seed(2)
+        # 20 tabular features: a flat (N, F) input, fed a seeded Gaussian batch
+        net = torch.nn.Sequential(
+            torch.nn.Linear(20, 16),
+            torch.nn.BatchNorm1d(16),
+            torch.nn.ReLU(),
+            torch.nn.Linear(16, 3),
+        )
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "mlp.onnx")
+            names = "nwot,synflow,jacov,params"
+            got = self.client.score_torch(net, torch.randn(8, 20), onnx_path=path, proxies=names, proxy_batch=8,
+                                          gaussian=True)
+            want = cli("score", path, "--proxies", names, "--proxy-batch", "8", "--gaussian")
+        self.assertEqual(got["results"][0]["proxies"], want["results"][0]["proxies"])
+        self.assertEqual(got["results"][0]["proxies"]["params"], sum(p.numel() for p in net.parameters()))
+        self.assertIsInstance(got["results"][0]["proxies"]["jacov"], float)
+
+    @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_against_reference_models_equals_cli(self):
         if torch is None:
             self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
