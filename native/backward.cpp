@@ -8,6 +8,7 @@
 #include "conv.h"
 #include "ops.h"
 #include "patterns.h"
+#include "softmax.h"
 
 namespace swapnas {
 
@@ -156,7 +157,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
   // gate and product operands; a smooth activation's input.
   keep[static_cast<size_t>(net.output)] = 1;
   for (const Node& n : net.nodes) {
-    if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[&n - net.nodes.data()] = 1;
+    if (n.op == Op::Relu || n.op == Op::Sigmoid || n.op == Op::Softmax) keep[&n - net.nodes.data()] = 1;
     if (n.op == Op::Mul)
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     // a smooth activation's derivatives are read off its input
@@ -301,6 +302,10 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Act:
         if (req.blockScale) fail("a smooth activation has no block floating point form");
         actForward(n, x, y, count);
+        break;
+      case Op::Softmax:
+        if (req.blockScale) fail("a softmax has no block floating point form");
+        softmaxRows(x, y, S, n.c, n.logSoftmax);
         break;
       case Op::Mul: {
         if (req.blockScale) fail("a product has no block floating point form");

@@ -7,6 +7,7 @@
 #include "backward.h"
 #include "activations.h"
 #include "ops.h"
+#include "softmax.h"
 
 namespace swapnas {
 
@@ -234,6 +235,11 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         give(j0, dy);
         break;
       }
+      case Op::Softmax:
+        if (req.wantHvp) fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
+        softmaxVjp(out_[i], dy, S, n.c, n.logSoftmax);
+        give(j0, dy);
+        break;
       case Op::Mul: {
         // d a = dy * g (g broadcast), d g = the sum over each plane of dy * a
         const int j1 = n.inputs[1];

@@ -178,6 +178,8 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
       t.resize(count);
       for (size_t k = 0; k < count; ++k) t[k] = rin[k] * sigmoidSlope(n, out_[i][k]);
       break;
+    case Op::Softmax:
+      fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
     case Op::Act: {
       if (rin.empty()) break;
       const Vec& x = out_[static_cast<size_t>(j0)];
@@ -336,6 +338,8 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
       }
       return give(j0, std::move(t));
     }
+    case Op::Softmax:
+      fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
     case Op::Act: {
       // R(g f'(x)) = R(g) f'(x) + g f''(x) Rx
       const Vec &x = out_[static_cast<size_t>(j0)], &g = dyKeep_[i], &rxin = rx[static_cast<size_t>(j0)];

@@ -7,6 +7,7 @@
 #include "activations.h"
 #include "f64_conv.h"
 #include "f64_tape.h"
+#include "softmax.h"
 
 namespace swapnas::f64 {
 
@@ -125,7 +126,7 @@ void Pass::forward(const float* input) {
   std::vector<int> lastUse(N, -1);
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
-    if (n.op == Op::Relu || n.op == Op::Sigmoid) keep[i] = 1;
+    if (n.op == Op::Relu || n.op == Op::Sigmoid || n.op == Op::Softmax) keep[i] = 1;
     if (n.op == Op::Mul)
       for (int j : n.inputs) keep[static_cast<size_t>(j)] = 1;
     if (n.op == Op::Act) keep[static_cast<size_t>(n.inputs[0])] = 1;
@@ -231,6 +232,10 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Act:
       y.resize(count);
       for (size_t k = 0; k < count; ++k) y[k] = actValue(n, (*x)[k]);
+      break;
+    case Op::Softmax:
+      y.resize(count);
+      softmaxRows(x->data(), y.data(), S_, n.c, n.logSoftmax);
       break;
     case Op::Mul: {
       const Vec& g = out_[static_cast<size_t>(n.inputs[1])];
@@ -413,6 +418,11 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * actSlope(n, x[k]);
       break;
     }
+    case Op::Softmax:
+      if (wantHvp_) fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
+      dx = dy;
+      softmaxVjp(out_[i].data(), dx.data(), S_, n.c, n.logSoftmax);
+      break;
     case Op::Mul: {
       // d a = dy * g (g broadcast), d g = the sum over each plane of dy * a
       const Vec& a = out_[static_cast<size_t>(j0)];

@@ -7,6 +7,7 @@
 #include "ops.h"
 #include "patterns.h"
 #include "prng.h"
+#include "softmax.h"
 
 namespace swapnas {
 
@@ -260,12 +261,15 @@ float* Executor::runSlice(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
-// Sigmoid gates, products (SiLU, Hardswish, squeeze-and-excitation) and smooth activations (GELU, Tanh, ELU, ...)
+// Sigmoid gates, products (SiLU, Hardswish, squeeze-and-excitation), smooth activations (GELU, Tanh, ELU, ...) and
+// a classifier's (log-)softmax
 float* Executor::runGate(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.eltwise, timed_);
   float* y = pool_.acquire(total);
   if (n.op == Op::Sigmoid)
     sigmoidGate(n, in(n, 0), y, total);
+  else if (n.op == Op::Softmax)
+    softmaxRows(in(n, 0), y, p.S, n.c, n.logSoftmax);
   else if (n.op == Op::Act)
     actForward(n, in(n, 0), y, total);
   else
@@ -319,6 +323,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Sigmoid:
+    case Op::Softmax:
     case Op::Act:
     case Op::Mul: return runGate(p, n, total);
   }

@@ -226,6 +226,8 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           for (size_t e = 0; e < count; ++e) y[e] = rin[e] * sigmoidSlope(n, o[e]);
         }
         break;
+      case Op::Softmax:
+        fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
       case Op::Act:
         if (rin) {
           y = acquire(count, false);
@@ -472,6 +474,8 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         give(j0, t);
         break;
       }
+      case Op::Softmax:
+        fail("a softmax has no Hessian-vector form on the native engine (the reference engine has)");
       case Op::Act: {
         // R(dx) = R(dy) f'(x) + dy f''(x) Rx
         const float* xin = out_[static_cast<size_t>(j0)];

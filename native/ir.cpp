@@ -225,6 +225,13 @@ void decodeSigmoid(const NodeArgs& p) {
   p.n.hard = p.a[attr::Sigmoid::Hard] != 0;
 }
 
+void decodeSoftmax(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  if (x.rank != 1) bad(p.id, p.n, "a softmax reads a flat tensor");
+  expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
+  p.n.logSoftmax = p.a[attr::Softmax::Log] != 0;
+}
+
 void decodeAct(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
@@ -291,6 +298,7 @@ void decode(const NodeArgs& p) {
     case Op::Flatten: return decodeFlatten(p);
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Sigmoid: return decodeSigmoid(p);
+    case Op::Softmax: return decodeSoftmax(p);
     case Op::Mul: return decodeMul(p);
     case Op::Act: return decodeAct(p);
     case Op::Slice: return decodeSlice(p);

@@ -49,6 +49,8 @@ struct Node {
   double slope = 0;
   // sigmoid: PyTorch's hardsigmoid relu6(x + 3) / 6 rather than the logistic
   bool hard = false;
+  // softmax: the log-softmax (nn.LogSoftmax) rather than the softmax
+  bool logSoftmax = false;
   // act: the function (native/activations.h) and ELU's alpha
   ActFn act = ActFn::Tanh;
   double alpha = 1;

@@ -31,13 +31,14 @@ enum class Op : int32_t {
   Sigmoid = 14,
   Mul = 15,
   Act = 16,
+  Softmax = 17,
 };
-inline constexpr int32_t kOpCount = 17;
+inline constexpr int32_t kOpCount = 18;
 
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
-inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act"};
-inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3};
+inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax"};
+inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3, 1};
 
 // Index of each attribute word, per op.
 namespace attr {
@@ -73,6 +74,9 @@ struct Sigmoid {
 };
 struct Act {
   enum : int { Fn = 0, AlphaHi = 1, AlphaLo = 2 };
+};
+struct Softmax {
+  enum : int { Log = 0 };
 };
 }  // namespace attr
 

@@ -697,6 +697,38 @@ class FlatMlp(nn.Module):
         return self.fc(self.extract_cell_features(x)[-1])
 
 
+class Tail(PooledHead, nn.Module):
+    """A classifier that returns its logits through a tail, as tutorial networks do: nn.LogSoftmax(dim=1) (the
+    MNIST example's), F.softmax(dim=1) or nn.Sigmoid. The official code reads whatever the model returns as its
+    logits: the loss-based proxies take the cross-entropy of it, jacov / epe_nas / synflow its sum, VKDNW its
+    Jacobian (a LogSoftmax leaves the cross-entropy unchanged, a Softmax or Sigmoid does not)."""
+
+    def __init__(self, classes=10, c=8, tail="log_softmax"):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.block = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                   nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+        self.kind = tail
+        if tail == "log_softmax":
+            self.tail = nn.LogSoftmax(dim=1)
+        elif tail == "sigmoid":
+            self.tail = nn.Sigmoid()
+
+    def features(self, x):
+        f0 = self.stem(x)
+        f1 = self.block(f0)
+        return [f0, f1], f1
+
+    def head(self, pre):
+        z = self.fc(torch.flatten(self.gap(pre), 1))
+        return F.softmax(z, dim=1) if self.kind == "softmax" else self.tail(z)
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1132,6 +1164,11 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     # rounding can move the value beyond 1e-4 (a bias before a train-mode BN, max-pool ties); the reference engine
     # computes in float64
     e["zico_float64"] = run_zico(off, copy.deepcopy(net).double(), [(x.double(), y), (x2.double(), y2)])
+    # the saliencies in float64 too: plain's Σ g ⊙ w cancels, and a LogSoftmax tail adds float32 rounding to the loss
+    # (the logsoftmax fixture: the official float32 plain is 1.3e-4 from its float64 value)
+    e["zc_float64"] = {k: f(off["zc"].find_measures(copy.deepcopy(net).double(), loader(x.double(), y), ("random", 1, classes),
+                                                  torch.device("cpu"), measure_names=[k])[k])
+                       for k in ("grad_norm", "snip", "plain", "fisher")}
     # GraSP's Σ −W ⊙ Hg cancels between layers: its float32 value can be 1e-4 from the same code in float64 (the
     # acts fixture: 0.0111589 vs 0.0111605); on the relu6 form where torch 1.13 lacks hardsigmoid's second derivative
     e["grasp_float64"] = f(off["zc"].find_measures(without_hard_gates(copy.deepcopy(net).double()), loader(x.double(), y),
@@ -1181,7 +1218,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1224,6 +1261,11 @@ def main():
         "callorder": seeded("callorder", CallOrder, 18, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
         "arith": seeded("arith", Arith, 19, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True),
         "flatmlp": flat_fixture(off, 20),
+        "logsoftmax": seeded("logsoftmax", lambda k: Tail(k, tail="log_softmax"), 21, (8, 1), (8, 9), (8, 3, 16, 16),
+                             zennas=True),
+        "softmax": seeded("softmax", lambda k: Tail(k, tail="softmax"), 22, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
+        "sigmoidtail": seeded("sigmoidtail", lambda k: Tail(k, tail="sigmoid"), 23, (8, 7), (8, 12), (8, 3, 16, 16),
+                              zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -142,6 +142,14 @@ export function opGraphs(): { name: string; net: Network }[] {
     const h = b.act(b.act(b.gap(d), 'scale', 2), 'shift', 1);
     out.push({ name: 'arithmetic', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'arithmetic' }) });
   }
+  for (const log of [true, false]) {
+    // a classifier's tail: the logits through a log-softmax (the MNIST example's) or a softmax, after a hidden layer
+    const b = new GraphBuilder([3, 5, 5]);
+    const c = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const h = b.relu(b.linear(b.gap(b.relu(b.bn(b.conv(c, 6, 3)))), 5, true));
+    const name = log ? 'log-softmax' : 'softmax';
+    out.push({ name, net: b.finish(b.softmax(b.linear(h, 4, true), log), { space: 'test', arch: name }) });
+  }
   {
     // rectangular windows (Inception's 1x3 / 3x1, strides and dilations per axis, a grouped 5x3 with bias, a
     // depthwise 3x1 strided across, and a 1x3 padded only along the height: wider than its kernel, the native

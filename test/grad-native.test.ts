@@ -82,6 +82,19 @@ function expectParity(
   }
 }
 
+/**
+ * The sum objective through a softmax, whose outputs sum to 1: every gradient is 0 in exact arithmetic, so both
+ * engines give round-off (the outputs still agree).
+ */
+function expectRoundOff(mine: NetworkGradients, ref: NetworkGradients, params: NetParams, what: string): void {
+  expect(relErr(mine.outputs, ref.outputs), `${what} outputs`).toBeLessThan(1e-4);
+  for (const g of [mine, ref]) {
+    for (const r of paramRefs(params))
+      expect(maxAbs(paramTensor(g.params!, r)), `${what} ${r.kind}@${r.node}`).toBeLessThan(1e-5);
+    expect(maxAbs(g.input!), `${what} input`).toBeLessThan(1e-5);
+  }
+}
+
 async function both(job: GradientJob): Promise<[NetworkGradients[], NetworkGradients[]]> {
   return [await nativeGradients(addon, { ...job, threads: 2 }), await referenceGradients(job)];
 }
@@ -117,9 +130,11 @@ describe('native backward equals the reference on every op', () => {
             keep: nets.map((n) => n.nodes.filter((m) => m.op !== 'input' && m.op !== 'zero').map((m) => m.id)),
           };
           const [mine, ref] = await both(job);
-          idx.forEach((gi, k) =>
-            expectParity(mine[k]!, ref[k]!, ps[k]!, `${graphs[gi]!.name} ${objective ? 'CE' : 'sum'}`),
-          );
+          idx.forEach((gi, k) => {
+            const what = `${graphs[gi]!.name} ${objective ? 'CE' : 'sum'}`;
+            if (graphs[gi]!.name === 'softmax' && !objective) expectRoundOff(mine[k]!, ref[k]!, ps[k]!, what);
+            else expectParity(mine[k]!, ref[k]!, ps[k]!, what);
+          });
         }
       }
     });

@@ -13,6 +13,16 @@ export function fixtureSampleShape(shape: readonly number[]): Shape3 {
   return (shape.length === 2 ? [shape[1]!, 1, 1] : shape.slice(1)) as unknown as Shape3;
 }
 
+/** An official fixture's input array as an input batch (an (N, F) array as F×1×1). */
+export function fixtureBatch(
+  x: { shape: readonly number[]; data: ArrayLike<number> },
+  n: number,
+  source: string,
+): InputBatch {
+  const [c, h, w] = fixtureSampleShape(x.shape);
+  return { n, c, h, w, data: Float32Array.from(x.data), source };
+}
+
 /** Rows of the shipped NB201 table (data/nb201.csv) as objects of strings. */
 export function nb201Rows(): Record<string, string>[] {
   const lines = readFileSync(join(dataDir(), 'nb201.csv'), 'utf8').trim().split('\n');
@@ -96,24 +106,29 @@ export function rectBatch(S: number, seed: number): InputBatch {
 
 /**
  * What the official code gave on a committed proxy fixture (test/fixtures/proxies/expected.json), by swapnas proxy
- * name: a value, '-inf', or the official error it raised; the float64 reruns of grasp and zico where recorded, and
- * grasp's relu6 `equivalent` where the official grasp cannot differentiate a Hardswish.
+ * name: a value, '-inf', the official error it raised, or 'sum-is-one' where `net` ends in a softmax and the proxy
+ * differentiates the sum of its outputs (0 in exact arithmetic: the official value is rounding, swapnas's null); the
+ * float64 reruns of the saliencies, grasp and zico where recorded, and grasp's relu6 `equivalent` where the official
+ * grasp cannot differentiate a Hardswish.
  */
 // biome-ignore lint/suspicious/noExplicitAny: expected.json's fixture records are untyped JSON
-export function officialFixtureValues(e: any): Record<string, number | string | { error: string }> {
+export function officialFixtureValues(e: any, net?: Network): Record<string, number | string | { error: string }> {
+  const zc = { ...e.zc, ...e.zc_float64 };
+  const out = net?.nodes[net.output];
+  const sum = (v: unknown) => (out?.op === 'softmax' && !out.log ? 'sum-is-one' : (v as number));
   return {
-    grad_norm: e.zc.grad_norm,
-    snip: e.zc.snip,
-    plain: e.zc.plain,
-    fisher: e.zc.fisher,
+    grad_norm: zc.grad_norm,
+    snip: zc.snip,
+    plain: zc.plain,
+    fisher: zc.fisher,
     grasp: e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp,
-    jacov: e.zc.jacob_cov,
-    epe_nas: e.naslib.epe_nas,
+    jacov: sum(e.zc.jacob_cov),
+    epe_nas: sum(e.naslib.epe_nas),
     nwot: e.naslib.nwot,
     l2_norm: e.naslib.l2_norm,
     zico: e.zico_float64 ?? e.zico,
-    synflow: e.zc.synflow,
-    synflow_bn: e.zc.synflow_bn,
+    synflow: sum(e.zc.synflow),
+    synflow_bn: sum(e.zc.synflow_bn),
   };
 }
 

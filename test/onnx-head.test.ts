@@ -147,17 +147,30 @@ describe('the classifier head of an imported model', () => {
     expect(pool(layers(HEADNET, 30))).not.toHaveProperty('ceil');
   });
 
-  it('a Softmax after the logits is left out: the network ends at the classifier', () => {
-    const file = variant((m, nodes) => {
-      nodes.push({ opType: 'Softmax', name: 'sm', input: ['logits'], output: ['probs'] });
-      m.graph!.output![0]!.name = 'probs';
-    });
-    const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
-    expect(r.ok && r.network.nodes[r.network.output]).toMatchObject({ op: 'linear', fout: 10 });
-    // and the import says so (score --proxies prints it and records it in the settings)
-    expect(r.ok && r.notes).toEqual([expect.stringMatching(/final Softmax \(sm\) is left out.*loss-based/)]);
-    const plain = importOnnxModel(loadOnnxModel(HEADNET), { inputShape: [3, 32, 32] });
-    expect(plain.ok && plain.notes).toEqual([]);
+  it("a Softmax / LogSoftmax / Sigmoid after the logits is the network's output, as the official code reads it", () => {
+    const tail = (opType: string, axis?: number) =>
+      variant((m, nodes) => {
+        nodes.push({
+          opType,
+          name: 'tail',
+          input: ['logits'],
+          output: ['probs'],
+          ...(axis === undefined ? {} : { attribute: [{ name: 'axis', type: 2, i: axis }] }),
+        });
+        m.graph!.output![0]!.name = 'probs';
+      });
+    const out = (file: string) => {
+      const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 32, 32] });
+      if (!r.ok) throw new Error(r.reason);
+      const o = r.network.nodes[r.network.output]!;
+      return { ...o, from: r.network.nodes[o.inputs[0]!]!.op, notes: r.notes };
+    };
+    expect(out(tail('Softmax'))).toMatchObject({ op: 'softmax', from: 'linear', shape: [10], notes: [] });
+    expect(out(tail('LogSoftmax', 1))).toMatchObject({ op: 'softmax', log: true, from: 'linear' });
+    expect(out(tail('Sigmoid'))).toMatchObject({ op: 'sigmoid', from: 'linear' });
+    // over another axis it is no classifier's softmax: refused, naming it
+    const r = importOnnxModel(loadOnnxModel(tail('Softmax', 0)), { inputShape: [3, 32, 32] });
+    expect(r.ok ? '' : r.reason).toMatch(/Softmax tail over axis 0.*only a softmax over a flat tensor's features/);
   });
 
   it('a Dropout in training mode imports as identity and says so; in inference mode it says nothing', () => {

@@ -48,7 +48,8 @@ function flatHead(): Network {
   const prelu = b.relu(b.conv(b.relu(b.conv(leaky, 4, 1), undefined, 0.25, 4), 4, 1), undefined, 0.25, 1);
   const m = b.maxpool(b.relu(b.bn(prelu, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
   const stats = b.bn(m, false, undefined, undefined, true); // no running statistics: batch statistics in every mode
-  return b.finish(b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10)); // 64 features; a ReLU6
+  // 64 features; a ReLU6; the logits through a softmax and a log-softmax (a classifier's tail)
+  return b.finish(b.softmax(b.softmax(b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10), false), true));
 }
 
 describe('op specification', () => {

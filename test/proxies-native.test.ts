@@ -242,10 +242,12 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       batch: B,
       weights: m.params,
     });
-    const want = officialFixtureValues(e);
+    const want = officialFixtureValues(e, m.net);
     for (const [k, v] of Object.entries(want))
       if (v === '-inf')
         expect(r.values[k as ProxyName]).toMatchObject({ value: null, reason: expect.stringMatching(/-Inf/) });
+      else if (v === 'sum-is-one')
+        expect(r.values[k as ProxyName]).toMatchObject({ value: null, reason: expect.stringMatching(/sum to 1/) });
       else if (typeof v !== 'number') raised(r.values[k as ProxyName], v as { error: string });
       else if (k === 'synflow_bn' && Math.abs(v) < 1e-9 * e.zc.synflow)
         // float64 noise of a zero (the ceilpool fixture): so is the native value
@@ -523,8 +525,9 @@ describe('BatchNorm1d on both engines (a helper audit)', () => {
 });
 
 describe('grasp on native equals the reference on every op graph, in every BN mode', () => {
+  // (a softmax's Hessian-vector product is the reference engine's: the native passes refuse it, test/f64-pass)
   for (const bn of ['train', 'eval', 'identity'] as const)
-    for (const { name, net: g } of opGraphs())
+    for (const { name, net: g } of opGraphs().filter((o) => !o.net.nodes.some((n) => n.op === 'softmax')))
       it(`${name}, BN ${bn}`, async () => {
         const params = mapParams(randomParams(g, 5), (v) => Math.fround(v));
         const data = randomData(g, 6, 13);

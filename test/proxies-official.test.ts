@@ -22,7 +22,7 @@ import type { ProxyValue } from '../src/proxies/value.js';
 import { vkdnw } from '../src/proxies/vkdnw.js';
 import { withoutPreGap, zen } from '../src/proxies/zen.js';
 import { zico } from '../src/proxies/zico.js';
-import { fixtureSampleShape } from './helpers.js';
+import { fixtureBatch, fixtureSampleShape } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
@@ -56,10 +56,12 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
 
   it('grad_norm, snip, plain, fisher (ZC)', () => {
     const s = saliencies(net, params, x.data, y);
-    close(s.grad_norm, e.zc.grad_norm);
-    close(s.snip, e.zc.snip);
-    close(s.plain, e.zc.plain);
-    if (e.zc.fisher.error === undefined) return close(s.fisher, e.zc.fisher);
+    // the same official code in float64 where the fixture has it (plain's Σ g ⊙ w cancels)
+    const zc = { ...e.zc, ...e.zc_float64 };
+    close(s.grad_norm, zc.grad_norm);
+    close(s.snip, zc.snip);
+    close(s.plain, zc.plain);
+    if (e.zc.fisher.error === undefined) return close(s.fisher, zc.fisher);
     // a module called twice: the official hooks keep one activation per module, and the second backward finds none
     expect(e.zc.fisher.error).toMatch(/has no attribute 'act'/);
     expect(s.fisher).toMatchObject({ value: null, reason: expect.stringMatching(/called more than once/) });
@@ -93,7 +95,26 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     expect(got).toMatchObject({ value: null, reason: expect.stringMatching(/more than 1 value per channel/) });
   };
 
+  // a network ending in a softmax: the sum of its outputs is 1, so synflow's and the Jacobians' gradients are 0 in
+  // exact arithmetic and the official values are rounding noise; the suite gives null, saying why
+  const softmaxSum = net.nodes[net.output]!.op === 'softmax' && !(net.nodes[net.output] as { log?: boolean }).log;
+  const sumIsOne = (names: ProxyName[]) => {
+    const v = runProxies(net, names, {
+      seed: 0,
+      weights: params,
+      images: fixtureBatch(x, B, name),
+      labels: y,
+      batch: B,
+    }).values;
+    for (const k of names)
+      expect(v[k]).toMatchObject({ value: null, reason: expect.stringMatching(/outputs sum to 1/) });
+  };
+
   it('synflow and synflow_bn (ZC)', () => {
+    if (softmaxSum) {
+      expect(Math.abs(e.zc.synflow) + Math.abs(e.zc.synflow_bn)).toBeLessThan(1e-9);
+      return sumIsOne(['synflow', 'synflow_bn']);
+    }
     close(synflow(net, params), e.zc.synflow);
     if (e.zc.synflow_bn.error)
       raised(oneSample(['synflow_bn'], x.data.slice(0, numel(x.shape) / B)).synflow_bn, e.zc.synflow_bn);
@@ -105,6 +126,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   });
 
   it('jacov (ZC jacob_cov = NASLib jacov) and epe_nas (NASLib)', () => {
+    if (softmaxSum) return sumIsOne(['jacov', 'epe_nas']);
     const { rows, outputs } = inputJacobian(net, params, x.data, B);
     close(jacovScore(rows, B), e.zc.jacob_cov);
     close(jacovScore(rows, B), e.naslib.jacov);
@@ -134,7 +156,9 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     // without the scopes (another exporter), the leaf ops PyTorch implements as modules: equal on networks of flat
     // modules, short of the official value where a container's output counts again
     const leaf = meco(net, params, one.data, 1);
-    if (['containers', 'tied', 'functional', 'callorder', 'arith'].includes(name))
+    if (
+      ['containers', 'tied', 'functional', 'callorder', 'arith', 'logsoftmax', 'softmax', 'sigmoidtail'].includes(name)
+    )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));
     else close(leaf, e.meco);
   });
@@ -162,7 +186,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
       // an MLP's block features are flat (N, C): the official code unpacks each as (b, c, h, w) and raises, and
       // swapnas finds no block feature (it takes maps only), saying so
       expect(e.az.error).toMatch(/not enough values to unpack/);
-      const images = { n: B, c: x.shape[1]!, h: 1, w: 1, data: Float32Array.from(x.data), source: name };
+      const images = fixtureBatch(x, B, name);
       const v = runProxies(net, ['az_expressivity', 'az_trainability'], { seed: 0, weights: params, images }).values;
       expect(v.az_expressivity).toMatchObject({ value: 0, reason: expect.stringMatching(/no block features/) });
       return expect(v.az_trainability).toMatchObject({ value: null, reason: expect.stringMatching(/no block/) });

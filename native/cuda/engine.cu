@@ -242,6 +242,24 @@ __global__ void sigmoidKernel(const float* __restrict__ x, float* __restrict__ y
   }
 }
 
+// (Log-)softmax of S rows of K, one thread per row: the maximum subtracted first, the sum and its log in double
+// (native/softmax.h's order).
+__global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y, int S, int K, bool lg) {
+  for (int s = blockIdx.x * blockDim.x + threadIdx.x; s < S; s += gridDim.x * blockDim.x) {
+    const float* xr = x + static_cast<size_t>(s) * K;
+    float* yr = y + static_cast<size_t>(s) * K;
+    double m = xr[0];
+    for (int k = 1; k < K; ++k) m = fmax(m, static_cast<double>(xr[k]));
+    double sum = 0;
+    for (int k = 0; k < K; ++k) sum += exp(static_cast<double>(xr[k]) - m);
+    const double lse = log(sum);
+    for (int k = 0; k < K; ++k) {
+      const double d = static_cast<double>(xr[k]) - m;
+      yr[k] = static_cast<float>(lg ? d - lse : exp(d) / sum);
+    }
+  }
+}
+
 // The act op's functions in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
 // definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form, x * alpha, x / alpha,
 // x + alpha).
@@ -560,6 +578,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
     case Op::Sigmoid:
       y = it.a.floats(total);
       sigmoidKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.hard);
+      break;
+    case Op::Softmax:
+      y = it.a.floats(total);
+      softmaxKernel<<<grid(static_cast<size_t>(S)), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.logSoftmax);
       break;
     case Op::Act:
       y = it.a.floats(total);

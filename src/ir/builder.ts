@@ -161,6 +161,11 @@ export class GraphBuilder {
     return ceil && addsPartialWindow([h, w], k, stride, pad) ? { ceil: true } : {};
   }
 
+  /** The softmax (or, with `log`, log-softmax) of flat `x` over its features. */
+  softmax(x: number, log: boolean): number {
+    return this.push(log ? { op: 'softmax', log: true } : { op: 'softmax' }, [x]);
+  }
+
   /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */
   sigmoid(x: number, hard: boolean): number {
     return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);

@@ -87,11 +87,16 @@ export function nwotHooked(n: IRNode): boolean {
 
 /**
  * Whether `net` has a node that does not commute with scaling its input by a power of two: a capped ReLU (ReLU6), a
- * sigmoid gate, a product or a smooth activation (block floating point cannot pass them).
+ * sigmoid gate, a product, a smooth activation or a softmax (block floating point cannot pass them).
  */
 export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boolean {
   return net.nodes.some(
-    (n) => (n.op === 'relu' && n.max !== undefined) || n.op === 'sigmoid' || n.op === 'mul' || n.op === 'act',
+    (n) =>
+      (n.op === 'relu' && n.max !== undefined) ||
+      n.op === 'sigmoid' ||
+      n.op === 'mul' ||
+      n.op === 'act' ||
+      n.op === 'softmax',
   );
 }
 
@@ -578,6 +583,23 @@ const sigmoid: OpSpec<'sigmoid'> = {
   onnx: { export: ['Sigmoid', 'HardSigmoid'], import: ['Sigmoid', 'HardSigmoid', 'HardSwish'] },
 };
 
+// A (log-)softmax over a flat tensor's features, per sample (a classifier's last op)
+const softmax: OpSpec<'softmax'> = {
+  op: 'softmax',
+  opcode: 17,
+  native: 'Softmax',
+  arity: 1,
+  attrs: [['log', (n) => n.log === true]],
+  shape: (_a, ins) => {
+    const s = ins[0]!;
+    if (s.length !== 1) throw new SwapError('E_IR_SHAPE', `softmax over a flat tensor's features, got ${s.join('x')}`);
+    return s;
+  },
+  params: none,
+  macs: none,
+  onnx: { export: ['Softmax', 'LogSoftmax'], import: ['Softmax', 'LogSoftmax'] },
+};
+
 // The product of two same-shape tensors, or of a map and its C×1×1 channel gate (broadcast over the plane)
 const mul: OpSpec<'mul'> = {
   op: 'mul',
@@ -683,6 +705,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   sigmoid,
   mul,
   act,
+  softmax,
 };
 
 /** Every op, in opcode order. */

@@ -175,6 +175,15 @@ export interface ActNode {
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
 export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh' | 'scale' | 'divide' | 'shift';
+/**
+ * A softmax over a flat tensor's features, per sample: `nn.Softmax(dim=1)` / `F.softmax`, or with `log`
+ * `nn.LogSoftmax(dim=1)` / `F.log_softmax` (computed as x − max − log Σ e^(x − max)). A classifier's last op in
+ * most tutorial networks: the official code reads whatever the model returns as its logits, so the proxies do too.
+ */
+export interface SoftmaxNode {
+  readonly op: 'softmax';
+  readonly log?: boolean;
+}
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -197,6 +206,7 @@ export type LayerSpec =
   | FlattenNode
   | ShuffleNode
   | SigmoidNode
+  | SoftmaxNode
   | MulNode
   | ActNode;
 

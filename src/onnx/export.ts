@@ -365,6 +365,12 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   sigmoid: exportSigmoid,
   mul: exportMul,
   act: exportAct,
+  softmax: (n, c) =>
+    c.nodes.push(
+      node(n.log ? 'LogSoftmax' : 'Softmax', [c.src(n.inputs[0]!)], [out(n.id)], `softmax_${n.id}`, [
+        attrInt('axis', 1),
+      ]),
+    ),
 };
 
 /** Build the ONNX model of a network. */

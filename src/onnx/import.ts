@@ -10,7 +10,7 @@
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
  * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
- * Mul), Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
+ * Mul), Softmax / LogSoftmax over a flat tensor's features, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Sub of two (a sum with the second negated),
  * Concat on channels, Mul by a constant 0 and ConstantOfShape(0) (NB201 `none`), Mul / Div / Add / Sub by a scalar
  * constant and Neg (a model's `x * 0.5`, `(x - 0.45) / 0.225`, `1 - x`: `act` nodes `scale`, `divide`, `shift`),
@@ -23,8 +23,8 @@
  * constant's Transpose) was folded on load (src/onnx/fold.ts): such nodes are skipped here.
  *
  * Nodes that no Relu depends on are skipped when unsupported, but the network ends at the model's first graph
- * output, reached through at most a Softmax / LogSoftmax / Sigmoid head: a model whose output a skipped node
- * computes (a classifier that could not be imported) is refused, never scored cut short. A Relu applied twice to
+ * output, a Softmax / LogSoftmax / Sigmoid head included: a model whose output a skipped node computes (a
+ * classifier that could not be imported) is refused, never scored cut short. A Relu applied twice to
  * the same tensor becomes one IR node (recorded once). Every ONNX node that maps to an IR node creates it in
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
@@ -65,7 +65,7 @@ export type ImportResult =
       readonly weightIds: ReadonlyMap<number, number>;
       /** IR node id of each graph output that is a feature tensor, by output name (e.g. exported block features). */
       readonly outputs: ReadonlyMap<string, number>;
-      /** What the import changed that a proxy's value may depend on (an output head left out, train-mode Dropout). */
+      /** What the import changed that a proxy's value may depend on (train-mode Dropout imported as identity, a buffer read as a constant). */
       readonly notes: readonly string[];
       /** IR node id of each tensor that is one, by ONNX tensor name. */
       readonly tensors: ReadonlyMap<string, number>;
@@ -1012,6 +1012,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Relu: (n, s) =>
     s.setIr(n, s.b.relu(s.irOrPooled(n, 0), undefined, undefined, undefined, s.functional.has(n.name ?? ''))),
   Sigmoid: (n, s) => s.setIr(n, s.b.sigmoid(s.irOrPooled(n, 0), false)),
+  Softmax: importSoftmax,
+  LogSoftmax: importSoftmax,
   HardSigmoid: importHardSigmoid,
   // opset ≥ 14 writes nn.Hardswish as one node: x · hardsigmoid(x)
   HardSwish: (n, s) => {
@@ -1142,32 +1144,33 @@ const OP_HINTS: Readonly<Record<string, string>> = {
   Celu: ' (nn.CELU)',
 };
 
-/** Ops a model may end with that the import leaves out: the network ends at their input (they keep the order). */
-const OUTPUT_HEADS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
-
 /**
- * The IR node of the model's first graph output, through any {@link OUTPUT_HEADS} after it. Anything else that
- * was skipped on the way is an error: scoring a network cut short (e.g. at the pooled features, when a classifier
- * could not be imported) would be silently wrong.
+ * The IR node of the model's first graph output (a Softmax / LogSoftmax / Sigmoid head included: the official code
+ * reads whatever the model returns). Anything else that was skipped on the way is an error: scoring a network cut
+ * short (e.g. at the pooled features, when a classifier could not be imported) would be silently wrong.
  */
 function primaryOutput(s: ImportState, name: string): number {
-  let cur = name;
-  for (;;) {
-    const v = s.env.get(cur);
-    const n = s.nodes.find((x) => (x.output ?? []).includes(cur));
-    // a tail (a final Sigmoid too, though a Sigmoid inside the network is imported) is left out
-    if (!n || !OUTPUT_HEADS.has(n.opType ?? '') || !n.input?.[0]) {
-      if (v?.k === 'ir') return v.id;
-      if (v?.k === 'gap') return s.gap(v.src);
-      fail(
-        `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
-      );
-    }
-    s.notes.push(
-      `the model's final ${n.opType} (${n.name || 'unnamed'}) is left out: the proxies read the logits before it (on the model with it, the official code's synflow, jacov, epe_nas and vkdnw differ${n.opType === 'LogSoftmax' ? '' : ', and so do the loss-based proxies'})`,
+  const v = s.env.get(name);
+  if (v?.k === 'ir') return v.id;
+  if (v?.k === 'gap') return s.gap(v.src);
+  fail(
+    `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
+  );
+}
+
+/**
+ * Softmax / LogSoftmax over a flat tensor's features (axis 1 or −1 of (N, K); opset 13's default −1, earlier
+ * opsets' 1, which flattens from that axis: the same on a 2-D tensor), a classifier's last op.
+ */
+function importSoftmax(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  const x = v.k === 'gap' ? s.gap(v.src) : s.ir(n, 0);
+  const axis = getInt(n, 'axis', s.m.opset >= 13 ? -1 : 1);
+  if (s.shapeOf(x).length !== 1 || (axis !== 1 && axis !== -1))
+    fail(
+      `${n.opType} ${n.name} over axis ${axis} of a ${s.shapeOf(x).length + 1}-D tensor: only a softmax over a flat tensor's features imports`,
     );
-    cur = n.input[0];
-  }
+  s.setIr(n, s.b.softmax(x, n.opType === 'LogSoftmax'));
 }
 
 /** The padding per side of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */

@@ -37,6 +37,7 @@ import {
 } from './run.js';
 import type { ProxyValue } from './value.js';
 import { oneValueBatchNorm } from './one-value-bn.js';
+import { softmaxSum } from './softmax-sum.js';
 
 /** Why a group runs on the reference engine even when native is selected. */
 export const ROUTED: Partial<Record<ProxyGroup, string>> = {
@@ -228,7 +229,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const blocked = oneValueBatchNorm(net, group, members, s, o.features);
+          const blocked = oneValueBatchNorm(net, group, members, s, o.features) ?? softmaxSum(net, group, members);
           const got = blocked
             ? blocked
             : native

@@ -23,6 +23,7 @@ import type { ProxyValue } from './value.js';
 import { vkdnw } from './vkdnw.js';
 import { mixInputs, withoutPreGap, zen } from './zen.js';
 import { oneValueBatchNorm } from './one-value-bn.js';
+import { softmaxSum } from './softmax-sum.js';
 import { zico } from './zico.js';
 
 export interface ProxyRunOptions {
@@ -195,6 +196,7 @@ export function runProxies(net: Network, names: readonly ProxyName[], o: ProxyRu
     const s = settingsFor(members[0]!, o);
     const got =
       oneValueBatchNorm(net, group, members, s, o.features) ??
+      softmaxSum(net, group, members) ??
       runGroup(group, net, groupNeedsWeights(group) ? paramsFor(s) : NO_WEIGHTS, s, o);
     for (const m of members) {
       values[m] = got[m] ?? { value: null, reason: `${m}: not computed` };

@@ -24,6 +24,7 @@ import {
 import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
+import { softmaxBackward } from './softmax.js';
 import { actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
@@ -163,6 +164,8 @@ function nodeVjp(
       const x = tape.records[n.inputs[0]!]!.out!;
       return [dy.map((d, i) => d * actSlope(x[i]!, n))];
     }
+    case 'softmax':
+      return [softmaxBackward(rec.out!, dy, B, n.shape[0]!, n.log === true)];
     case 'mul':
       return mulBackward(tape, n, dy);
     case 'concat':

@@ -34,6 +34,7 @@ import { type Tape, forwardTape } from './tape.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actCurve, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
+import { softmaxCotangentTangent, softmaxForward, softmaxTangent as softmaxNodeTangent } from './softmax.js';
 
 type S3 = readonly [number, number, number];
 
@@ -80,7 +81,7 @@ export function lossHessianVector(
   const { loss, dlogits } = crossEntropy(tape.logits, labels, classes);
   const layers = weighted(tape);
   const needDy = net.nodes.filter(
-    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul', 'act'].includes(n.op),
+    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul', 'act', 'softmax'].includes(n.op),
   );
   const primal = backward(tape, {
     seeds: new Map([[net.output, dlogits]]),
@@ -97,7 +98,7 @@ export function lossHessianVector(
     v,
     rx,
     primal.nodes,
-    new Map([[net.output, softmaxTangent(tape.logits, rz, B, classes)]]),
+    new Map([[net.output, lossTangent(tape.logits, rz, B, classes)]]),
   );
   for (const id of layers) if (!hv.has(id)) hv.set(id, new Float64Array(params[id]!.weight!.length));
   const kept = new Set(layers);
@@ -121,19 +122,8 @@ function tiedDirection(net: Network, grads: ReadonlyMap<number, F64>): ReadonlyM
 }
 
 /** R(∂L/∂z) of the mean cross-entropy: p ⊙ (Rz − ⟨p, Rz⟩) / B per sample, p = softmax(z). */
-function softmaxTangent(z: F64, rz: F64, B: number, K: number): F64 {
-  const out = new Float64Array(z.length);
-  for (let b = 0; b < B; b++) {
-    const o = b * K;
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) m = Math.max(m, z[o + k]!);
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(z[o + k]! - m);
-    let dot = 0;
-    for (let k = 0; k < K; k++) dot += (Math.exp(z[o + k]! - m) / sum) * rz[o + k]!;
-    for (let k = 0; k < K; k++) out[o + k] = ((Math.exp(z[o + k]! - m) / sum) * (rz[o + k]! - dot)) / B;
-  }
-  return out;
+function lossTangent(z: F64, rz: F64, B: number, K: number): F64 {
+  return softmaxNodeTangent(softmaxForward(z, B, K, false), rz, B, K, false).map((v) => v / B);
 }
 
 /** Σ of defined tensors (undefined = 0). */
@@ -174,6 +164,9 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
       }
       case 'act':
         if (rin) r[n.id] = rin.map((d, i) => d * actSlope(x![i]!, n));
+        break;
+      case 'softmax':
+        if (rin) r[n.id] = softmaxNodeTangent(records[n.id]!.out!, rin, B, n.shape[0]!, n.log === true);
         break;
       case 'mul': {
         // R(a ⊙ g) = Ra ⊙ g + a ⊙ Rg
@@ -420,6 +413,12 @@ function tangentBackward(
         break;
       case 'act':
         give(0, actCotangentTangent(n, x!, dy.get(id)!, r, rx[n.inputs[0]!]));
+        break;
+      case 'softmax':
+        give(
+          0,
+          softmaxCotangentTangent(records[id]!.out!, dy.get(id)!, r, rx[n.inputs[0]!], B, n.shape[0]!, n.log === true),
+        );
         break;
       case 'mul': {
         const [da, dg] = mulCotangentTangent(tape, n, dy.get(id)!, r, rx);

@@ -1,5 +1,6 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
+import { softmaxForward } from './softmax.js';
 import { bnEps, bnMap, type NodeOf, numel, reluValue, sigmoidValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
 import { actValue } from '../../ir/activations.js';
@@ -154,6 +155,10 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
     // float32 storage: ELU's α as the float32 PyTorch holds (as a LeakyReLU's slope above)
     const form = n.alpha === undefined ? n : { fn: n.fn, alpha: Math.fround(n.alpha) };
     for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, form);
+    return out;
+  },
+  softmax: (n, { xs, S, out }) => {
+    out.set(softmaxForward(xs[0]!, S, n.shape[0]!, n.log === true));
     return out;
   },
   mul: (_n, { xs, inShape, out }) => {

@@ -7,6 +7,7 @@ import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
 import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
+import { softmaxForward } from './softmax.js';
 import { bnEps, bnMap, bnModeOf, reluValue, sigmoidValue } from '../../ir/ops.js';
 import { actValue } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
@@ -69,7 +70,7 @@ function ancestors(net: Network, roots: readonly number[]): Uint8Array {
 function savedOutputs(net: Network, paramGrads: boolean): Uint8Array {
   const save = new Uint8Array(net.nodes.length);
   for (const n of net.nodes) {
-    if (n.op === 'relu' || n.op === 'sigmoid') save[n.id] = 1;
+    if (n.op === 'relu' || n.op === 'sigmoid' || n.op === 'softmax') save[n.id] = 1;
     if (n.op === 'mul') for (const j of n.inputs) save[j] = 1;
     // a smooth activation's derivatives are read off its input
     if (n.op === 'act') save[n.inputs[0]!] = 1;
@@ -205,6 +206,8 @@ function evalNode(
       return x!.map((v) => sigmoidValue(v, n.hard));
     case 'act':
       return x!.map((v) => actValue(v, n));
+    case 'softmax':
+      return softmaxForward(x!, B, n.shape[0]!, n.log === true);
     case 'mul': {
       const y = new Float64Array(x!.length);
       mulInto(x!, vals[n.inputs[1]!]!, gatePlane(inShape(0), inShape(1)), y);

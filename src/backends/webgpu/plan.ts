@@ -320,6 +320,11 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   sigmoid: (n, p) =>
     p.push(n, sigmoidProgram(n.hard), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   act: (n, p) => p.push(n, actProgram(n), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  softmax: (n, p) =>
+    p.push(n, PROGRAMS.softmax, { total: p.S, k: numel(n.shape), log: n.log ? 1 : 0 }, [
+      p.ref(n.inputs[0]!),
+      p.alloc(n),
+    ]),
   mul: (n, p) => {
     const plane = numel(n.shape) / numel(p.input(n, 1).shape);
     const u = { total: p.S * numel(n.shape), n_in: 2, accumulate: 0, plane, _p0: 0, _p1: 0, _p2: 0 };

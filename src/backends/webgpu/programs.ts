@@ -226,6 +226,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  softmax: {
+    name: 'softmax',
+    file: 'softmax.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'k', 'log'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   linear: {
     name: 'linear',
     file: 'linear.wgsl',
