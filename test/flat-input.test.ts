@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { onnxProxiesDoc } from '../src/cli/proxies.js';
+import { onnxOptionsFromFlags } from '../src/cli/score-onnx.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { flatBatch, imageShapeForFeatures } from '../src/data/flat.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
@@ -123,6 +124,18 @@ describe('flat (N, F) inputs', () => {
     });
     const doc = await onnxProxiesDoc(mlp, { proxies: 'nwot', inputShape: '48', gaussian: true, format: 'json' });
     expect(doc.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
+    // or from an --input batch, as for `score model.onnx`
+    const npy = join(DIR, expected.inputs);
+    const fromNpy = await onnxProxiesDoc(mlp, { proxies: 'nwot', input: npy, batch: '8', proxyProtocol: 'swap' });
+    expect(fromNpy.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
+    // one number is a flat input's F: on an image model it is refused, not read as C×1×1 images
+    const images = withInputDims(readFileSync(VIEWED.replace('flatinput', 'nb201_b_opset13')), ['N', 3, 'H', 'W']);
+    await expect(onnxProxiesDoc(images, { proxies: 'nwot', inputShape: '3', gaussian: true })).rejects.toMatchObject({
+      code: 'E_OPTION',
+      message: expect.stringMatching(/one number, the features of a flat \(N, F\) input/),
+    });
+    expect(() => onnxOptionsFromFlags(images, { inputShape: '3', gaussian: true })).toThrow(/one number/);
+    expect(onnxOptionsFromFlags(images, { inputShape: '3,8,8', gaussian: true }).inputShape).toEqual([3, 8, 8]);
   });
 
   it('images fill 3·s² or s² features flattened (C-major), said in a note; other counts need feature vectors', async () => {

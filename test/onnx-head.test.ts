@@ -171,6 +171,17 @@ describe('the classifier head of an imported model', () => {
     // over another axis it is no classifier's softmax: refused, naming it
     const r = importOnnxModel(loadOnnxModel(tail('Softmax', 0)), { inputShape: [3, 32, 32] });
     expect(r.ok ? '' : r.reason).toMatch(/Softmax tail over axis 0.*only a softmax over a flat tensor's features/);
+    // a kept-dims global pool is (N, C, 1, 1): its last axis is W, not the channels
+    const pooled = variant((m, nodes) => {
+      const mean = nodes.find((x) => x.opType === 'ReduceMean')!;
+      nodes.push(
+        { opType: 'GlobalAveragePool', name: 'gp', input: [mean.input![0]!], output: ['gp'] },
+        { opType: 'Softmax', name: 'tail', input: ['gp'], output: ['probs'] },
+      );
+      m.graph!.output![0]!.name = 'probs';
+    });
+    const p = importOnnxModel(loadOnnxModel(pooled), { inputShape: [3, 32, 32] });
+    expect(p.ok ? '' : p.reason).toMatch(/Softmax tail over axis -1 of a 4-D tensor/);
   });
 
   it('a Dropout in training mode imports as identity and says so; in inference mode it says nothing', () => {

@@ -61,6 +61,27 @@ export function inputShapeArg(text: string): [number, number, number] {
   return (dims.length === 1 ? [dims[0], 1, 1] : dims) as [number, number, number];
 }
 
+/**
+ * `--input-shape` for a model: {@link inputShapeArg}, where the one-number form (F) is for a flat (N, F) input only
+ * (on an image model it would silently read C×1×1 images).
+ */
+export function modelInputShapeArg(m: { readonly input: { readonly flat: boolean } }, text: string): Shape3Tuple {
+  const shape = inputShapeArg(text);
+  if (!m.input.flat && isFeatureCount(text))
+    throw new SwapError(
+      'E_OPTION',
+      `--input-shape ${quote(text)} gives one number, the features of a flat (N, F) input; this model takes (N, C, H, W) images: give C,H,W`,
+    );
+  return shape;
+}
+
+type Shape3Tuple = [number, number, number];
+
+/** Whether `--input-shape` text is one number (a flat input's F), not C,H,W. */
+export function isFeatureCount(text: string): boolean {
+  return text.split(/[,x×\s]+/).filter((s) => s.length > 0).length === 1;
+}
+
 /** A seed flag: an integer in [0, 2^32) (one message for every seed flag). */
 export function seedArg(name: string, text: string): number {
   const v = int(name, text, 0);

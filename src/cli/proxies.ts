@@ -35,7 +35,7 @@ import { nativePlan } from '../proxies/native-run.js';
 import { loadAddon } from '../native/loader.js';
 import type { NativeAddon } from '../native/addon.js';
 import { SwapError } from '../util/errors.js';
-import { inputShapeArg, int, num, numList } from './parse.js';
+import { int, modelInputShapeArg, num, numList } from './parse.js';
 import {
   inOrderWindow,
   type ProxyEngines,
@@ -456,7 +456,10 @@ export async function onnxProxiesDoc(
   const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
   // the model's fixed shape, checked against --input-shape where both are given (as `score model.onnx` does)
-  const shape = resolveInputShape(m, f.inputShape ? inputShapeArg(f.inputShape) : undefined, undefined);
+  // an --input batch resolves dynamic dimensions as it does for `score model.onnx`
+  const npy = f.input ?? f.npy;
+  const batch = npy !== undefined && !f.inputShape ? loadNpyBatch(npy) : undefined;
+  const shape = resolveInputShape(m, f.inputShape ? modelInputShapeArg(m, f.inputShape) : undefined, batch);
   const net = onnxProxyModel(m, shape);
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)

@@ -11,7 +11,7 @@ import { checkOutputFile } from '../io/output-path.js';
 import { memoryLimit } from '../util/limits.js';
 import { SwapError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { inputShapeArg, int, num, numList } from './parse.js';
+import { inputShapeArg, int, isFeatureCount, modelInputShapeArg, num, numList } from './parse.js';
 import { quote } from '../util/quote.js';
 import type { ScoreOnnxFlags } from './score-onnx-options.js';
 export { addScoreOnnxOptions, type ScoreOnnxFlags } from './score-onnx-options.js';
@@ -142,7 +142,10 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
     maxMemory: memoryLimit(f.maxMemory),
   };
   if (engine !== 'ort' && backend !== 'auto') opts.backend = backend as BackendName;
-  if (f.inputShape !== undefined) opts.inputShape = inputShapeArg(f.inputShape);
+  if (f.inputShape !== undefined)
+    opts.inputShape = isFeatureCount(f.inputShape)
+      ? modelInputShapeArg(loadOnnxModel(file, { maxBytes: opts.maxModelBytes! }), f.inputShape)
+      : inputShapeArg(f.inputShape);
   if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
   if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
   if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);

@@ -1159,18 +1159,19 @@ function primaryOutput(s: ImportState, name: string): number {
 }
 
 /**
- * Softmax / LogSoftmax over a flat tensor's features (axis 1 or −1 of (N, K); opset 13's default −1, earlier
- * opsets' 1, which flattens from that axis: the same on a 2-D tensor), a classifier's last op.
+ * Softmax / LogSoftmax over a flat tensor's features (axis 1 or −1 of (N, K), opset 13's default −1), a
+ * classifier's last op.
  */
 function importSoftmax(n: INodeProto, s: ImportState): void {
+  // a kept-dims global pool is (N, C, 1, 1): a softmax over its last axis is over W (all ones), not the channels
   const v = s.get(n, 0);
-  const x = v.k === 'gap' ? s.gap(v.src) : s.ir(n, 0);
-  const axis = getInt(n, 'axis', s.m.opset >= 13 ? -1 : 1);
-  if (s.shapeOf(x).length !== 1 || (axis !== 1 && axis !== -1))
+  const rank = v.k === 'ir' ? s.shapeOf(v.id).length + 1 : 4;
+  const axis = getInt(n, 'axis', -1);
+  if (v.k !== 'ir' || rank !== 2 || (axis !== 1 && axis !== -1))
     fail(
-      `${n.opType} ${n.name} over axis ${axis} of a ${s.shapeOf(x).length + 1}-D tensor: only a softmax over a flat tensor's features imports`,
+      `${n.opType} ${n.name} over axis ${axis} of a ${rank}-D tensor: only a softmax over a flat tensor's features imports`,
     );
-  s.setIr(n, s.b.softmax(x, n.opType === 'LogSoftmax'));
+  s.setIr(n, s.b.softmax(v.id, n.opType === 'LogSoftmax'));
 }
 
 /** The padding per side of an `auto_pad` node (SAME_UPPER, SAME_LOWER, VALID); undefined for NOTSET (use `pads`). */
