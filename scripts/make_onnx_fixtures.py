@@ -256,6 +256,33 @@ class FlatInputNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class NormNet(nn.Module):
+    """nn.GroupNorm(2, 8) after a conv, nn.LayerNorm on the pooled features: torch.onnx (opset 13) writes them as
+    Reshape → InstanceNormalization → Reshape and as ReduceMean / Sub / Pow / ... / Div. No IR op has them (the
+    proxies refuse the file, naming the module); ONNX Runtime scores SWAP on it."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.gn = nn.GroupNorm(2, 8)
+        self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False)
+        self.relu = nn.ReLU()
+        self.ln = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.relu(self.c2(self.relu(self.gn(self.c1(x)))))
+        return self.fc(self.ln(x.mean((2, 3))))
+
+
+class LayerNormNet(NormNet):
+    """NormNet without its GroupNorm: the nn.LayerNorm on the pooled features is the one layer without an IR op."""
+
+    def __init__(self):
+        super().__init__()
+        self.gn = nn.Identity()
+
+
 class SeNet(nn.Module):
     """Squeeze-and-excitation (GlobalAveragePool, 1x1 Convs, Sigmoid, Mul by the (N, C, 1, 1) gate) with a ReLU on an
     (N, C, 1, 1) tensor, which the official SWAP code records (a 4-D input)."""
@@ -686,6 +713,18 @@ def main():
     gaussian_init(m)
     add("statsbn", m, 13, [16], dynamic=False, seed=16,
         note="BatchNorm2d(affine=False, track_running_stats=False) (NB201 search cells): batch statistics computed in the graph; fixed batch 16")
+
+    torch.manual_seed(22)
+    m = NormNet()
+    gaussian_init(m)
+    add("normnet", m, 13, [16], dynamic=True, seed=22,
+        note="nn.GroupNorm and nn.LayerNorm (opset 13 decompositions): no IR op; ONNX Runtime scores SWAP")
+
+    torch.manual_seed(23)
+    m = LayerNormNet()
+    gaussian_init(m)
+    add("layernorm", m, 13, [16], dynamic=True, seed=23,
+        note="nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...): no IR op; ONNX Runtime scores SWAP")
 
     torch.manual_seed(21)
     m = FlatInputNet()

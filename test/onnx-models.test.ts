@@ -68,7 +68,23 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'prelunet@16',
         'statsbn@16',
         'stridezero@16',
+        'flatinput@16',
+        'normnet@16',
+        'layernorm@16',
       ]),
+    );
+  });
+
+  it('nn.GroupNorm and nn.LayerNorm: ONNX Runtime scores them; the IR import names the module it has no op for', () => {
+    const reason = (name: string) => {
+      const r = importOnnxModel(loadOnnxModel(fx(name)), { inputShape: [3, 32, 32] });
+      return r.ok ? '' : r.reason;
+    };
+    expect(reason('normnet')).toMatch(
+      /Reshape to \[0, 2, -1\] \(the start of nn\.GroupNorm, written as Reshape → InstanceNormalization/,
+    );
+    expect(reason('layernorm')).toMatch(
+      /ReduceMean .* of a flat tensor \(the start of nn\.LayerNorm, which has no IR op\)/,
     );
   });
 

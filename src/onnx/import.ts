@@ -847,11 +847,21 @@ function importSlice(n: INodeProto, s: ImportState): void {
 }
 
 function importReduceMean(n: INodeProto, s: ImportState): void {
+  if (s.shapeOf(s.ir(n, 0)).length !== 3) fail(`ReduceMean ${n.name} of a flat tensor${layerNormHint(n, s)}`);
   const x = s.ir3(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
   if (axes.join(',') !== '2,3') fail(`ReduceMean over axes ${axes.join(',')}`);
   if (getInt(n, 'keepdims', 1) === 0) return s.setIr(n, s.gap(x));
   s.set(n, { k: 'gap', src: x });
+}
+
+/** What a refused ReduceMean starts, where a Sub reads it with its own input (x − mean): torch.onnx's nn.LayerNorm (opset < 17). */
+function layerNormHint(n: INodeProto, s: ImportState): string {
+  const x = n.input?.[0];
+  const sub = s
+    .readersOf(n.output?.[0] ?? '')
+    .some((i) => s.nodes[i]!.opType === 'Sub' && s.nodes[i]!.input?.[0] === x);
+  return sub ? ' (the start of nn.LayerNorm, which has no IR op)' : '';
 }
 
 /** Whether `d`, a Reshape target's first entry, keeps the batch: N, 0 (copy), or the file's fixed batch size. */
@@ -920,8 +930,15 @@ function importReshape(n: INodeProto, s: ImportState): void {
     v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
   const okBatch = keepsBatch(n, s, shp[0]) || (shp[0] === -1 && shp[1] === per);
-  if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per)) fail(`Reshape to [${shp.join(', ')}]`);
+  if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per))
+    fail(`Reshape to [${shp.join(', ')}]${groupNormHint(n, s)}`);
   s.setIr(n, s.flattenOf(n, v));
+}
+
+/** What a refused Reshape starts, where an InstanceNormalization reads it: torch.onnx's nn.GroupNorm (opset < 18). */
+function groupNormHint(n: INodeProto, s: ImportState): string {
+  const reads = s.readersOf(n.output?.[0] ?? '').map((i) => s.nodes[i]!.opType);
+  return reads.includes('InstanceNormalization') ? ` (the start of nn.GroupNorm${OP_HINTS.InstanceNormalization})` : '';
 }
 
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
@@ -1142,6 +1159,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 const OP_HINTS: Readonly<Record<string, string>> = {
   Erf: ' (nn.GELU imports only as torch.onnx writes it: x·(1 + erf(x/√2))·½)',
   Celu: ' (nn.CELU)',
+  InstanceNormalization:
+    ', written as Reshape → InstanceNormalization → Reshape: GroupNorm and InstanceNorm have no IR op',
+  GroupNormalization: ' (nn.GroupNorm: no IR op)',
+  LayerNormalization: ' (nn.LayerNorm: no IR op)',
 };
 
 /**
