@@ -38,8 +38,14 @@ inline T sech2(T u) {
   return T(4) * e / ((T(1) + e) * (T(1) + e));
 }
 
+// The constant of element e of a batch of the node's tensors (NCHW): its one alpha, or its channel's
+// (e / (h * w) mod c) where the arithmetic has one per channel.
+inline double alphaAt(const Node& n, size_t e) {
+  return n.alphas.empty() ? n.alpha : n.alphas[(e / (static_cast<size_t>(n.h) * n.w)) % static_cast<size_t>(n.c)];
+}
+
 template <typename T>
-inline T actValue(const Node& n, T x) {
+inline T actValue(const Node& n, T x, size_t e = 0) {
   switch (n.act) {
     case ActFn::Tanh: return std::tanh(x);
     case ActFn::Elu: return x > T(0) ? x : T(n.alpha) * std::expm1(x);
@@ -49,16 +55,16 @@ inline T actValue(const Node& n, T x) {
     case ActFn::Mish: return x * std::tanh(std::log1p(std::exp(x)));
     case ActFn::GeluTanh: return T(0.5) * x * (T(1) + std::tanh(T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x)));
     // the constant rounded to T, as PyTorch computes x * 0.5 in the tensor's dtype
-    case ActFn::Scale: return x * T(n.alpha);
-    case ActFn::Divide: return x / T(n.alpha);
-    case ActFn::Shift: return x + T(n.alpha);
+    case ActFn::Scale: return x * T(alphaAt(n, e));
+    case ActFn::Divide: return x / T(alphaAt(n, e));
+    case ActFn::Shift: return x + T(alphaAt(n, e));
   }
   return x;
 }
 
 // The derivative, PyTorch's backward rule (ELU / SELU at 0: the left branch).
 template <typename T>
-inline T actSlope(const Node& n, T x) {
+inline T actSlope(const Node& n, T x, size_t e = 0) {
   switch (n.act) {
     case ActFn::Tanh: return sech2(x);
     case ActFn::Elu: return x > T(0) ? T(1) : T(n.alpha) * std::exp(x);
@@ -73,9 +79,9 @@ inline T actSlope(const Node& n, T x) {
       const T u = T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x);
       return T(0.5) * (T(1) + std::tanh(u)) + T(0.5) * x * sech2(u) * T(kGeluBeta) * (T(1) + T(3 * kGeluKappa) * x * x);
     }
-    case ActFn::Scale: return T(n.alpha);
+    case ActFn::Scale: return T(alphaAt(n, e));
     // PyTorch divides the cotangent by alpha; the product with 1 / alpha differs in the last bit at most
-    case ActFn::Divide: return T(1) / T(n.alpha);
+    case ActFn::Divide: return T(1) / T(alphaAt(n, e));
     case ActFn::Shift: return T(1);
   }
   return T(1);
@@ -83,7 +89,7 @@ inline T actSlope(const Node& n, T x) {
 
 // The second derivative (0 on linear branches): the Hessian-vector pass's activation term.
 template <typename T>
-inline T actCurve(const Node& n, T x) {
+inline T actCurve(const Node& n, T x, [[maybe_unused]] size_t e = 0) {
   switch (n.act) {
     case ActFn::Tanh: return T(-2) * std::tanh(x) * sech2(x);
     // PyTorch's elu_double_backward: the exponential branch below 0 only (0 at x = 0, where the slope is alpha)

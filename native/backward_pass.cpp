@@ -230,7 +230,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         const bool gate = n.op == Op::Sigmoid;
         const float* v = gate ? out_[i] : out_[static_cast<size_t>(j0)];
         split(S, 1, [&](int, int lo, int hi) {
-          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= gate ? sigmoidSlope(n, v[e]) : actSlope(n, v[e]);
+          for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= gate ? sigmoidSlope(n, v[e]) : actSlope(n, v[e], e);
         }, count);
         give(j0, dy);
         break;

@@ -184,7 +184,7 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
       if (rin.empty()) break;
       const Vec& x = out_[static_cast<size_t>(j0)];
       t.resize(count);
-      for (size_t k = 0; k < count; ++k) t[k] = rin[k] * actSlope(n, x[k]);
+      for (size_t k = 0; k < count; ++k) t[k] = rin[k] * actSlope(n, x[k], k);
       break;
     }
     case Op::Mul: {
@@ -346,7 +346,7 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
       if (rr.empty() && rxin.empty()) return;
       Vec t(x.size());
       for (size_t k = 0; k < t.size(); ++k)
-        t[k] = (rr.empty() ? 0.0 : rr[k] * actSlope(n, x[k])) + (rxin.empty() ? 0.0 : g[k] * actCurve(n, x[k]) * rxin[k]);
+        t[k] = (rr.empty() ? 0.0 : rr[k] * actSlope(n, x[k], k)) + (rxin.empty() ? 0.0 : g[k] * actCurve(n, x[k], k) * rxin[k]);
       return give(j0, std::move(t));
     }
     case Op::Mul: {

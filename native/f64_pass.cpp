@@ -231,7 +231,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
       break;
     case Op::Act:
       y.resize(count);
-      for (size_t k = 0; k < count; ++k) y[k] = actValue(n, (*x)[k]);
+      for (size_t k = 0; k < count; ++k) y[k] = actValue(n, (*x)[k], k);
       break;
     case Op::Softmax:
       y.resize(count);
@@ -415,7 +415,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Act: {
       const Vec& x = out_[static_cast<size_t>(j0)];
       dx.resize(dy.size());
-      for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * actSlope(n, x[k]);
+      for (size_t k = 0; k < dy.size(); ++k) dx[k] = dy[k] * actSlope(n, x[k], k);
       break;
     }
     case Op::Softmax:

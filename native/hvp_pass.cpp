@@ -232,7 +232,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (rin) {
           y = acquire(count, false);
           const float* xin = out_[static_cast<size_t>(j0)];
-          for (size_t e = 0; e < count; ++e) y[e] = rin[e] * actSlope(n, xin[e]);
+          for (size_t e = 0; e < count; ++e) y[e] = rin[e] * actSlope(n, xin[e], e);
         }
         break;
       case Op::Mul: {
@@ -483,7 +483,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (!d && !(rin && g)) break;
         float* t = acquire(inCount, false);
         for (size_t e = 0; e < count; ++e)
-          t[e] = (d ? d[e] * actSlope(n, xin[e]) : 0.0f) + (rin && g ? g[e] * actCurve(n, xin[e]) * rin[e] : 0.0f);
+          t[e] = (d ? d[e] * actSlope(n, xin[e], e) : 0.0f) + (rin && g ? g[e] * actCurve(n, xin[e], e) * rin[e] : 0.0f);
         give(j0, t);
         break;
       }

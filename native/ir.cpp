@@ -242,6 +242,17 @@ void decodeAct(const NodeArgs& p) {
   // ELU's alpha is positive (1 for the functions without one); the arithmetic's constant finite, a divisor not 0
   const bool arithmetic = p.n.act == ActFn::Scale || p.n.act == ActFn::Divide || p.n.act == ActFn::Shift;
   if (!std::isfinite(p.n.alpha) || (!arithmetic && !(p.n.alpha > 0)) || (p.n.act == ActFn::Divide && p.n.alpha == 0)) bad(p.id, p.n, "the alpha must be finite, positive for an activation and not 0 for a divisor");
+  // the words after the fixed three: one constant per channel (the arithmetic only), each checked as alpha is
+  const size_t extra = p.a.size() - static_cast<size_t>(kOpAttrCount[static_cast<int>(Op::Act)]);
+  if (extra == 0) return;
+  if (!arithmetic || extra != 2 * static_cast<size_t>(x.c)) bad(p.id, p.n, "per-channel constants: the arithmetic only, one per channel");
+  p.n.alphas.resize(static_cast<size_t>(x.c));
+  for (size_t c = 0; c < p.n.alphas.size(); ++c) {
+    const size_t w = static_cast<size_t>(kOpAttrCount[static_cast<int>(Op::Act)]) + 2 * c;
+    const double v = wordsToDouble(p.a[w], p.a[w + 1]);
+    if (!std::isfinite(v) || (p.n.act == ActFn::Divide && v == 0)) bad(p.id, p.n, "a per-channel constant must be finite and not 0 for a divisor");
+    p.n.alphas[c] = v;
+  }
 }
 
 // The same shape, or a map and its C x 1 x 1 channel gate (second)
@@ -336,10 +347,12 @@ std::vector<int32_t> readNode(Reader& r, int id, int count, Node& n) {
   n.w = dims[2];
   if (n.numel() > kMaxNumel) bad(id, n, "tensor too large");
   int32_t nAttr = r.next("attribute count", id);
-  if (nAttr < 0 || nAttr > 64) bad(id, n, "bad attribute count " + std::to_string(nAttr));
+  // an op with a tail (the act op's per-channel constants: two words per channel) may have that many more
+  const int64_t most = kOpAttrTail[opcode] ? kOpAttrCount[opcode] + 2 * static_cast<int64_t>(n.c) : 64;
+  if (nAttr < 0 || nAttr > most) bad(id, n, "bad attribute count " + std::to_string(nAttr));
   std::vector<int32_t> a(static_cast<size_t>(nAttr));
   for (auto& v : a) v = r.next("attribute", id);
-  if (nAttr != kOpAttrCount[opcode]) {
+  if (nAttr != kOpAttrCount[opcode] && !(kOpAttrTail[opcode] && nAttr > kOpAttrCount[opcode])) {
     bad(id, n, "expected " + std::to_string(kOpAttrCount[opcode]) + " attributes, found " + std::to_string(nAttr));
   }
   return a;

@@ -54,6 +54,8 @@ struct Node {
   // act: the function (native/activations.h) and ELU's alpha
   ActFn act = ActFn::Tanh;
   double alpha = 1;
+  // the arithmetic's constant per channel, when it has one per channel (alphaAt in native/activations.h)
+  std::vector<double> alphas;
   // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
   bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon

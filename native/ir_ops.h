@@ -39,6 +39,8 @@ inline constexpr int32_t kOpCount = 18;
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1};
 inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3, 1};
+// Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).
+inline constexpr bool kOpAttrTail[kOpCount] = {false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, false};
 
 // Index of each attribute word, per op.
 namespace attr {

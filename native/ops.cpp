@@ -453,7 +453,7 @@ void sigmoidGate(const Node& n, const float* x, float* y, size_t count) {
 }
 
 void actForward(const Node& n, const float* x, float* y, size_t count) {
-  for (size_t i = 0; i < count; ++i) y[i] = actValue(n, x[i]);
+  for (size_t i = 0; i < count; ++i) y[i] = actValue(n, x[i], i);
 }
 
 void mulGate(const float* a, const float* g, float* y, size_t count, size_t plane) {

@@ -17,7 +17,7 @@ const cppDouble = (x) => x.toExponential();
 
 /**
  * The header text for an op list (in opcode order) and the IR constants.
- * @param {readonly { op: string, opcode: number, native: string, arity: number | 'variadic', attrs: readonly (readonly [string, unknown])[] }[]} ops
+ * @param {readonly { op: string, opcode: number, native: string, arity: number | 'variadic', attrs: readonly (readonly [string, unknown])[], tail?: unknown }[]} ops
  * @param {{ magic: number, version: number, bnEps: number }} c
  */
 export function renderNativeOpsHeader(ops, c) {
@@ -51,6 +51,8 @@ export function renderNativeOpsHeader(ops, c) {
     `inline constexpr const char* kOpNames[kOpCount] = {${list((o) => `"${o.op}"`)}};`,
     `inline constexpr int kOpArity[kOpCount] = {${list((o) => (o.arity === 'variadic' ? -1 : o.arity))}};`,
     `inline constexpr int kOpAttrCount[kOpCount] = {${list((o) => o.attrs.length)}};`,
+    "// Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).",
+    `inline constexpr bool kOpAttrTail[kOpCount] = {${list((o) => (o.tail ? 'true' : 'false'))}};`,
     '',
     '// Index of each attribute word, per op.',
     'namespace attr {',

@@ -729,6 +729,36 @@ class Tail(PooledHead, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class ChanArith(PooledHead, nn.Module):
+    """Arithmetic with one constant per channel: the input normalised inside the model, (x - mean) / std with the
+    statistics as registered buffers of shape (1, 3, 1, 1) (initializers in the file); a map scaled per channel by a
+    tensor the module holds as a plain attribute (a Constant in the file); the pooled features shifted per feature
+    before the head."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.49, 0.48, 0.45]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.25, 0.24, 0.26]).view(1, 3, 1, 1))
+        self.gains = torch.tensor([0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 1.0, 3.0]).view(1, c, 1, 1)
+        self.shifts = torch.linspace(-1.0, 1.0, 2 * c).view(1, 2 * c)
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.block = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                   nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem((x - self.mean) / self.std)
+        f1 = self.block(f0 * self.gains)
+        return [f0, f1], f1
+
+    def head(self, pre):
+        return self.fc(torch.flatten(self.gap(pre), 1) + self.shifts)
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1218,7 +1248,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1266,6 +1296,7 @@ def main():
         "softmax": seeded("softmax", lambda k: Tail(k, tail="softmax"), 22, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "sigmoidtail": seeded("sigmoidtail", lambda k: Tail(k, tail="sigmoid"), 23, (8, 7), (8, 12), (8, 3, 16, 16),
                               zennas=True),
+        "chanarith": seeded("chanarith", ChanArith, 24, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -71,7 +71,9 @@ function imported(
 }
 
 const acts = (net: Network) =>
-  net.nodes.filter((n): n is IRNode & { op: 'act' } => n.op === 'act').map((n) => `${n.fn}(${n.alpha ?? 1})`);
+  net.nodes
+    .filter((n): n is IRNode & { op: 'act' } => n.op === 'act')
+    .map((n) => `${n.fn}(${n.alphas ? `[${n.alphas.join(', ')}]` : (n.alpha ?? 1)})`);
 
 describe('arithmetic with a scalar constant imports as act nodes', () => {
   it('Mul, Div, Add, Sub and Neg, the constant on either side, the decimal the model was written with', () => {
@@ -119,15 +121,45 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     expect(acts(r.network)).toEqual([`scale(${Math.fround(0.1)})`, 'scale(0.1)']);
     // a scalar nn.Parameter looks the same in the file: said
     expect(r.notes).toContainEqual(
-      expect.stringMatching(/initializer scale is read as a constant .* scalar nn\.Parameter/),
+      expect.stringMatching(
+        /initializer scale is read as a constant .* an nn\.Parameter \(a ReZero gain, a layer scale/,
+      ),
     );
   });
 
-  it('refuses a per-channel constant, division by zero and a constant divided by a tensor, saying why', () => {
+  it('takes one constant per channel: x * k, x + k, x - k, k - x, x / k with k of (1, C, 1, 1)', () => {
+    const k = [0.5, -2, 0.25, 3];
+    const r = imported(
+      () => [
+        node('Mul', ['c', 'k'], ['a'], '/Mul'),
+        node('Add', ['k', 'a'], ['b'], '/Add'),
+        node('Sub', ['b', 'k'], ['d'], '/Sub'),
+        node('Sub', ['k', 'd'], ['e'], '/Sub_1'),
+        node('Div', ['e', 'k'], ['z'], '/Div'),
+      ],
+      { k },
+    );
+    if (!r.ok) throw new Error(r.reason);
+    expect(acts(r.network)).toEqual([
+      'scale([0.5, -2, 0.25, 3])',
+      'shift([0.5, -2, 0.25, 3])',
+      'shift([-0.5, 2, -0.25, -3])',
+      'scale(-1)',
+      'shift([0.5, -2, 0.25, 3])',
+      'divide([0.5, -2, 0.25, 3])',
+    ]);
+  });
+
+  it('refuses a constant that is neither one value nor one per channel, division by zero and a constant divided by a tensor, saying why', () => {
     for (const op of ['Mul', 'Add', 'Sub', 'Div']) {
-      const perChannel = imported(() => [node(op, ['c', 'k'], ['z'], `/${op}`)], { k: [1, 2, 3, 4] });
-      expect(perChannel, op).toMatchObject({ ok: false, reason: expect.stringMatching(/4 values: only a scalar/) });
+      const three = imported(() => [node(op, ['c', 'k'], ['z'], `/${op}`)], { k: [1, 2, 3] });
+      expect(three, op).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/3 values shaped \[1, 3, 1, 1\]: only a scalar, or one value per channel/),
+      });
     }
+    const zeroChannel = imported(() => [node('Div', ['c', 'k'], ['z'], '/Div')], { k: [1, 0, 2, 3] });
+    expect(zeroChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/division by zero/) });
     // a map less its channel means: a broadcast of two tensors
     const centred = imported(() => [
       node('ReduceMean', ['c'], ['m'], '/ReduceMean', [attrInts('axes', [2, 3]), attrInt('keepdims', 1)]),
@@ -184,10 +216,29 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
       expect.objectContaining({ code: 'E_IR_SHAPE' }),
     );
     expect(() => b.act(b.input, 'tanh', 2)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+    // per channel: one finite constant per channel, the arithmetic only
+    for (const [fn, alphas] of [
+      ['divide', [1, 0, 2]],
+      ['shift', [1, 2]],
+      ['tanh', [1, 2, 3]],
+      ['scale', [1, Number.NaN, 2]],
+    ] as const)
+      expect(() => b.channelAct(b.input, fn, alphas), fn).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
   });
 });
 
 describe('arithmetic on every engine', () => {
+  it('one constant per channel (the chanarith fixture: the input normalised by buffers, a gain per channel, a shift per feature): SWAP with --reinit equal on ONNX Runtime, reference and native', async () => {
+    const file = join(import.meta.dirname, 'fixtures', 'proxies', 'chanarith.onnx');
+    const opts = { batch: 32, inputs: gaussianBatch(32, 3, 32, 32, 7), reinit: true, repeats: 2, seed: 4 } as const;
+    const ort = await scoreOnnxModel(file, { ...opts, engine: 'ort' });
+    const ref = await scoreOnnxModel(file, { ...opts, backend: 'reference' });
+    const nat = await scoreOnnxModel(file, { ...opts, backend: 'native' });
+    expect([ort.engine, ref.engine, nat.engine]).toEqual(['ort', 'ir:reference', 'ir:native']);
+    expect(ref.perRepeat).toEqual(ort.perRepeat);
+    expect(nat.perRepeat).toEqual(ort.perRepeat);
+  });
+
   it('exports as Mul / Div / Add by a Constant and imports back to the same IR', () => {
     const b = new GraphBuilder([3, 6, 6]);
     const n = b.act(b.act(b.input, 'shift', -0.45), 'divide', 0.225);

@@ -142,6 +142,19 @@ export function opGraphs(): { name: string; net: Network }[] {
     const h = b.act(b.act(b.gap(d), 'scale', 2), 'shift', 1);
     out.push({ name: 'arithmetic', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'arithmetic' }) });
   }
+  {
+    // one constant per channel: the input normalised as (x - mean) / std (a model's own), a layer scale on a map, a
+    // shift per feature of the flat features
+    const b = new GraphBuilder([3, 5, 5]);
+    const n = b.channelAct(b.channelAct(b.input, 'shift', [-0.485, -0.456, -0.406]), 'divide', [0.229, 0.224, 0.225]);
+    const c = b.relu(b.bn(b.conv(n, 4, 3, { pad: 1 })));
+    const r = b.add([c, b.channelAct(b.relu(b.bn(b.conv(c, 4, 3, { pad: 1 }))), 'scale', [0.5, -1.5, 2, 0.1])]);
+    const h = b.channelAct(b.gap(b.relu(b.bn(b.conv(r, 6, 3)))), 'shift', [1, -1, 0.5, 0, 2, -0.5]);
+    out.push({
+      name: 'channel-arithmetic',
+      net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'channel-arithmetic' }),
+    });
+  }
   for (const log of [true, false]) {
     // a classifier's tail: the logits through a log-softmax (the MNIST example's) or a softmax, after a hidden layer
     const b = new GraphBuilder([3, 5, 5]);

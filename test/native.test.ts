@@ -388,6 +388,51 @@ describe('native addon: worker behaviour', () => {
     ).rejects.toMatchObject({ code: 'E_BACKEND' });
   });
 
+  it('takes one constant per channel in the act words, equal to the reference, and refuses tails that do not fit', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const n = b.channelAct(b.input, 'divide', [0.25, 0.5, 2]);
+    const net = b.finish(b.linear(b.gap(b.relu(b.conv(n, 4, 3))), 3));
+    const x = randomBatch(6, 3, 8, 2);
+    const good = job([net], x, [1, 2]);
+    expect(Array.from(await addon.countPatterns(good, () => {}))).toEqual([1, 2].map((k) => referenceCount(net, x, k)));
+    // the act node (opcode 16): [16, 1 input, node 0, rank 3, 3, 8, 8, nAttr, fn, α words, two words per channel]
+    const p = good.program;
+    const at = p.indexOf(16, 4 + 7); // node 1's opcode (node 0 is the input: opcode, 0 inputs, rank 3, dims, 0 attrs)
+    const nAttr = at + 2 + 1 + 1 + 3; // opcode, nIn, the input id, rank, three dims
+    expect([p[at + 1], p[nAttr]]).toEqual([1, 3 + 2 * 3]);
+    const edit = (f: (q: Int32Array) => Int32Array) => {
+      const program = f(p.slice());
+      return { ...good, program, offsets: Int32Array.of(0, program.length) };
+    };
+    const cases: [string, ReturnType<typeof edit>, RegExp][] = [
+      // two constants for three channels
+      [
+        'too few',
+        edit((q) =>
+          Int32Array.from([
+            ...q.subarray(0, nAttr),
+            3 + 4,
+            ...q.subarray(nAttr + 1, nAttr + 8),
+            ...q.subarray(nAttr + 10),
+          ]),
+        ),
+        /one per channel/,
+      ],
+      // a tail on ELU
+      ['on a smooth activation', edit((q) => ((q[nAttr + 1] = 1), q)), /arithmetic only/],
+      // a divisor of 0 (the first channel's high and low words)
+      ['a zero divisor', edit((q) => ((q[nAttr + 4] = 0), (q[nAttr + 5] = 0), q)), /not 0 for a divisor/],
+    ];
+    for (const [name, bad, why] of cases)
+      await expect(
+        addon.countPatterns(bad, () => {}),
+        name,
+      ).rejects.toMatchObject({
+        code: 'E_BACKEND',
+        message: expect.stringMatching(why),
+      });
+  });
+
   it('fuzzed programs never crash the process', async () => {
     const rng = new Rng(99);
     const tiny = buildNb201Network(

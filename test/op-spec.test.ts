@@ -36,6 +36,13 @@ function everyOp(): Network {
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   let a = se;
   for (const [fn, alpha] of EVERY_ACT) a = b.act(a, fn, alpha);
+  // arithmetic with one constant per channel (a model's own input normalisation, a layer scale)
+  a = b.channelAct(
+    b.channelAct(a, 'shift', [0.5, -1, 0.25, 2, -0.75, 1.5, 0, -2]),
+    'divide',
+    [2, 0.5, -4, 1, 8, -0.25, 3, 1.25],
+  );
+  a = b.channelAct(a, 'scale', [1, -0.5, 2, 0.125, -1, 4, 0.75, -3]);
   return b.finish(b.linear(b.gap(a), 10));
 }
 
@@ -49,7 +56,12 @@ function flatHead(): Network {
   const m = b.maxpool(b.relu(b.bn(prelu, true, undefined, 1e-3)), 2, 2, 0); // 4x4x4
   const stats = b.bn(m, false, undefined, undefined, true); // no running statistics: batch statistics in every mode
   // 64 features; a ReLU6; the logits through a softmax and a log-softmax (a classifier's tail)
-  return b.finish(b.softmax(b.softmax(b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10), false), true));
+  const logits = b.channelAct(
+    b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10),
+    'shift',
+    [0.5, -1, 0.25, 2, -0.75, 1.5, 0, -2, 1, 3],
+  );
+  return b.finish(b.softmax(b.softmax(logits, false), true));
 }
 
 describe('op specification', () => {
@@ -78,7 +90,8 @@ describe('op specification', () => {
       at += 2 + nIn;
       at += 1 + program[at]!;
       const nAttr = program[at]!;
-      expect(nAttr).toBe(spec.attrs.length);
+      // the fixed words, then the node's tail (the act op's per-channel constants: two words each)
+      expect(nAttr).toBe(spec.attrs.length + (n.op === 'act' && n.alphas ? 2 * n.alphas.length : 0));
       expect(Array.from(program.subarray(at + 1, at + 1 + nAttr))).toEqual(encodeAttrs(n));
       at += 1 + nAttr;
     }

@@ -283,6 +283,14 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
   }
 }
 
+// The arithmetic with one constant per channel (fn 7: x * a_c, 8: x / a_c, 9: x + a_c): channel (i / plane) % C.
+__global__ void channelActKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, const float* __restrict__ alphas, size_t plane, int C) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float a = alphas[(i / plane) % static_cast<size_t>(C)];
+    y[i] = fn == 7 ? x[i] * a : fn == 8 ? x[i] / a : x[i] + a;
+  }
+}
+
 // y = a * g, g broadcast over planes of `plane` floats (a squeeze-and-excitation gate), or of 1 (the same shape)
 __global__ void mulKernel(const float* __restrict__ a, const float* __restrict__ g, float* __restrict__ y, size_t total, size_t plane) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x)
@@ -585,6 +593,15 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     case Op::Act:
       y = it.a.floats(total);
+      if (!n.alphas.empty()) {
+        // the per-channel constants as float (the float32 passes' rounding), copied before the launch reads them
+        const std::vector<float> host(n.alphas.begin(), n.alphas.end());
+        float* d = it.a.floats(host.size());
+        SWAPNAS_CK(cudaMemcpyAsync(d, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
+        pendingFree_.push_back(d);
+        channelActKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, static_cast<int>(n.act), d, static_cast<size_t>(n.h) * n.w, n.c);
+        break;
+      }
       actKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, static_cast<int>(n.act), static_cast<float>(n.alpha));
       break;
     case Op::Mul:

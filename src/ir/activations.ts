@@ -48,6 +48,27 @@ export interface ActForm {
 }
 
 /**
+ * The form of element `i` of a batch of tensors of `shape` (NCHW, or flat) through an act node: its one α, or the
+ * per-channel constant of element i's channel (⌊i / plane⌋ mod C). `round` maps α first (Math.fround for float32
+ * storage: the constant as the file's float32 holds it).
+ */
+export function actFormAt(
+  n: ActForm & { readonly alphas?: readonly number[] | undefined },
+  shape: readonly number[],
+  round: (a: number) => number = (a) => a,
+): (i: number) => ActForm {
+  const alphas = n.alphas;
+  if (!alphas) {
+    const one: ActForm = n.alpha === undefined ? { fn: n.fn } : { fn: n.fn, alpha: round(n.alpha) };
+    return () => one;
+  }
+  const forms = alphas.map((a) => ({ fn: n.fn, alpha: round(a) }));
+  const C = shape[0]!;
+  const plane = (shape[1] ?? 1) * (shape[2] ?? 1);
+  return (i) => forms[Math.floor(i / plane) % C]!;
+}
+
+/**
  * erfc(z) in float64 (JavaScript has no erf): 1 − erf by its positive series e^{−z²}·Σ (2z²)ⁿ z / (2n+1)!! below
  * |z| = 1.2 (no cancellation inside the sum), the continued fraction of erfc beyond (modified Lentz, ≤ 134 terms);
  * within 5e-15 of libm's erfc over [−8, 8].

@@ -176,6 +176,11 @@ export class GraphBuilder {
     return this.push(alpha === undefined || alpha === 1 ? { op: 'act', fn } : { op: 'act', fn, alpha }, [x]);
   }
 
+  /** Arithmetic with one constant per channel of `x` (`scale`, `divide` or `shift`): x·α_c, x / α_c, x + α_c. */
+  channelAct(x: number, fn: ActFn, alphas: readonly number[]): number {
+    return this.push({ op: 'act', fn, alphas: [...alphas] }, [x]);
+  }
+
   /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */
   mul(a: number, g: number): number {
     return this.push({ op: 'mul' }, [a, g]);

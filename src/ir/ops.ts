@@ -132,6 +132,8 @@ export interface OpSpec<K extends OpName> {
   readonly arity: number | 'variadic';
   /** Attribute words in program order (booleans are written as 0/1). */
   readonly attrs: readonly AttrDef<K>[];
+  /** Attribute words after the fixed ones, of a length the node says (the act op's per-channel constants). */
+  readonly tail?: (n: SpecOf<K>) => readonly number[];
   /**
    * Output shape (per sample) from the attributes and the input shapes; throws `E_IR_SHAPE` when they do not fit.
    * `size` is the output size of ops whose shape is not implied by their inputs (input, zero, slice).
@@ -636,6 +638,8 @@ const act: OpSpec<'act'> = {
     ['alphaHi', (n) => float64Words(n.alpha ?? 1)[0]],
     ['alphaLo', (n) => float64Words(n.alpha ?? 1)[1]],
   ],
+  // the per-channel constants, two words each
+  tail: (n) => (n.alphas ?? []).flatMap(float64Words),
   shape: (a, ins) => {
     if (!ACT_FNS.includes(a.fn))
       throw new SwapError('E_IR_SHAPE', `act: unknown function ${String(a.fn).slice(0, 20)}`);
@@ -644,6 +648,7 @@ const act: OpSpec<'act'> = {
         'E_IR_SHAPE',
         `act ${a.fn} with alpha ${a.alpha}: only ELU (positive) and the arithmetic (finite; a divisor not 0) take one`,
       );
+    if (a.alphas !== undefined) checkChannelAlphas(a.fn, a.alpha, a.alphas, ins[0]!);
     return same(a, ins);
   },
   params: none,
@@ -657,6 +662,15 @@ const act: OpSpec<'act'> = {
 };
 
 /** Whether function `fn` takes the constant `alpha`: ELU's positive α, or the arithmetic's finite constant (a divisor ≠ 0). */
+/** Per-channel constants: arithmetic only, one per channel, each one that fits (E_IR_SHAPE otherwise). */
+function checkChannelAlphas(fn: ActFn, alpha: number | undefined, alphas: readonly number[], x: Shape): void {
+  if (!isArithmetic(fn) || alpha !== undefined || alphas.length !== x[0] || !alphas.every((a) => actAlphaFits(fn, a)))
+    throw new SwapError(
+      'E_IR_SHAPE',
+      `act ${fn} with ${alphas.length} per-channel constants on ${x.join('x')}: arithmetic only, one finite constant per channel (a divisor not 0)`,
+    );
+}
+
 function actAlphaFits(fn: ActFn, alpha: number): boolean {
   if (!Number.isFinite(alpha)) return false;
   if (fn === 'elu') return alpha > 0;
@@ -725,7 +739,8 @@ export function inferShape(a: LayerSpec, ins: readonly Shape[], size?: Shape3): 
 
 /** The attribute words of a node, in program order. */
 export function encodeAttrs(n: IRNode): number[] {
-  return opSpec(n.op).attrs.map(([, get]) => Number(get(n)));
+  const spec = opSpec(n.op);
+  return [...spec.attrs.map(([, get]) => Number(get(n))), ...(spec.tail?.(n) ?? [])];
 }
 
 /** Dims of a node's PRNG weight tensor (PyTorch layout), or undefined when it has none. */

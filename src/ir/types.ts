@@ -172,6 +172,11 @@ export interface ActNode {
   readonly fn: ActFn;
   /** ELU's α, or the arithmetic's constant (absent: 1); no other function has a parameter. */
   readonly alpha?: number;
+  /**
+   * The arithmetic's constant per channel (a model's `(x - mean[:, None, None]) / std[:, None, None]`, a layer
+   * scale held as a buffer), one per channel of the input; `alpha` is then absent.
+   */
+  readonly alphas?: readonly number[];
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
 export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh' | 'scale' | 'divide' | 'shift';

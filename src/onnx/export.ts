@@ -89,6 +89,8 @@ interface ExportCtx {
   readonly scalar: (name: string, value: number) => void;
   /** A constant float tensor as a Constant node named `nodeName` (not an initializer: not a parameter in Θ). */
   readonly fixed: (name: string, nodeName: string, dims: number[], value: number) => void;
+  /** A Constant node of per-channel values shaped `dims` ((1, C, 1, 1) for a map, (1, C) for flat features). */
+  readonly channels: (name: string, dims: number[], values: readonly number[]) => void;
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -264,7 +266,10 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
     case 'scale':
     case 'divide':
     case 'shift':
-      c.scalar(`${name}_c`, n.alpha ?? 1);
+      // one constant, or one per channel broadcast over the batch (and the plane of a map)
+      if (n.alphas)
+        c.channels(`${name}_c`, n.shape.length === 3 ? [1, n.alphas.length, 1, 1] : [1, n.alphas.length], n.alphas);
+      else c.scalar(`${name}_c`, n.alpha ?? 1);
       return one(ARITHMETIC_ONNX[n.fn], [x, `${name}_c`], y);
   }
 }
@@ -416,7 +421,22 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       ]),
     );
 
-  const ctx: ExportCtx = { nodes, inits, src, tensors: weightTensorIds(net), weight, constant, scalar, fixed };
+  const channels = (name: string, dims: number[], values: readonly number[]) =>
+    nodes.push(
+      node('Constant', [], [name], name, [attrTensor('value', floatTensor('', dims, Float32Array.from(values)))]),
+    );
+
+  const ctx: ExportCtx = {
+    nodes,
+    inits,
+    src,
+    tensors: weightTensorIds(net),
+    weight,
+    constant,
+    scalar,
+    fixed,
+    channels,
+  };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
     (EXPORTERS[n.op] as OpExporter<OpName>)(n, ctx);

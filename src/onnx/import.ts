@@ -644,45 +644,76 @@ function importPad(n: INodeProto, s: ImportState): void {
  * wrote, which the official code run in float64 multiplies by; a literal with more digits than float32 keeps cannot
  * be recovered); a module's buffer, an initializer of its own name, keeps its float32 value, as `.double()` does.
  */
-function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: number } | undefined {
+function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant } | undefined {
   if ((n.input ?? []).length !== 2) return undefined;
   const vals = [s.get(n, 0), s.get(n, 1)];
   const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
   const c = i === undefined ? undefined : vals[i];
   const x = i === undefined ? undefined : vals[1 - i];
   if (c?.k !== 'const' || x?.k === 'const') return undefined;
-  const size = numelOf(tensorDims(c.t));
-  if (size !== 1)
+  const dims = tensorDims(c.t);
+  const xShape = x?.k === 'ir' ? s.shapeOf(x.id) : x?.k === 'gap' ? [s.shapeOf(x.src)[0]!, 1, 1] : undefined;
+  const perChannel = xShape !== undefined && numelOf(dims) > 1 && channelConstant(dims, xShape);
+  if (numelOf(dims) !== 1 && !perChannel)
     fail(
-      `${n.opType} ${n.name} by a constant of ${size} values: only a scalar (one value for every channel) has an IR op`,
+      `${n.opType} ${n.name} by a constant of ${numelOf(dims)} values shaped [${clip(dims.join(', '), 40)}]: only a scalar, or one value per channel ((C, 1, 1) or (1, C, 1, 1) on a map, (F) or (1, F) on flat features), has an IR op`,
     );
-  const rank = x?.k === 'ir' ? s.shapeOf(x.id).length + 1 : 4;
-  if (tensorDims(c.t).length > rank) fail(`${n.opType} ${n.name}: a scalar constant broadcasts its tensor's rank`);
-  const value = tensorValues(c.t)[0]!;
+  const rank = xShape ? xShape.length + 1 : 4;
+  if (dims.length > rank) fail(`${n.opType} ${n.name}: a constant that broadcasts its tensor's rank`);
   const name = n.input![i!]!;
-  if (!s.isBuffer(name)) return { i: i as 0 | 1, v: float32Decimal(value) };
-  const note = `initializer ${clip(name, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it a scalar nn.Parameter (a ReZero gain, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
-  if (!s.notes.includes(note)) s.notes.push(note);
-  return { i: i as 0 | 1, v: value };
+  const buffer = s.isBuffer(name);
+  const values = Array.from(tensorValues(c.t), (v) => (buffer ? v : float32Decimal(v)));
+  if (buffer) {
+    const note = `initializer ${clip(name, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it an nn.Parameter (a ReZero gain, a layer scale, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
+    if (!s.notes.includes(note)) s.notes.push(note);
+  }
+  return { i: i as 0 | 1, v: perChannel ? values : values[0]! };
 }
 
-/** Arithmetic with a scalar constant on input `i` of `n`: `fn` by `alpha` (an `act` node). */
+/** A scalar, or one value per channel. */
+type Constant = number | readonly number[];
+
+/** Whether a constant of `dims` holds one value per channel of a tensor of per-sample `shape` (NumPy broadcasting). */
+function channelConstant(dims: readonly number[], shape: readonly number[]): boolean {
+  const C = shape[0]!;
+  const d = dims.join(',');
+  return shape.length === 3 ? d === `${C},1,1` || d === `1,${C},1,1` : d === `${C}` || d === `1,${C}`;
+}
+
+/** `c` with `f` applied to each value. */
+function mapConstant(c: Constant, f: (v: number) => number): Constant {
+  return typeof c === 'number' ? f(c) : c.map(f);
+}
+
+/** Arithmetic with a constant (one, or one per channel) on input `i` of `n`: `fn` by `alpha` (an `act` node). */
 function importArithmetic(
   n: INodeProto,
   s: ImportState,
   i: number,
   fn: 'scale' | 'divide' | 'shift',
-  alpha: number,
+  alpha: Constant,
 ): void {
-  s.setIr(n, s.b.act(s.irOrPooled(n, i), fn, alpha));
+  s.setIr(n, arithmetic(s, s.irOrPooled(n, i), fn, alpha));
+}
+
+/** The act node of `fn` by a constant on `x`: one α, or one per channel. */
+function arithmetic(s: ImportState, x: number, fn: 'scale' | 'divide' | 'shift', alpha: Constant): number {
+  return typeof alpha === 'number' ? s.b.act(x, fn, alpha) : s.b.channelAct(x, fn, alpha);
 }
 
 /** Sub: shape arithmetic, x − c, c − x (−x + c) or x − y (x + (−y)), each exact as IEEE subtraction is. */
 function importSub(n: INodeProto, s: ImportState): void {
   if (shapeArithmetic(n, s)) return;
   const c = scalarOperand(n, s);
-  if (c?.i === 1) return importArithmetic(n, s, 0, 'shift', -c.v);
-  if (c?.i === 0) return s.setIr(n, s.b.act(s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
+  if (c?.i === 1)
+    return importArithmetic(
+      n,
+      s,
+      0,
+      'shift',
+      mapConstant(c.v, (v) => -v),
+    );
+  if (c?.i === 0) return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
   const [x, y] = sameShapeInputs(n, s);
   s.setIr(n, s.b.add([x!, s.b.act(y!, 'scale', -1)]));
 }
@@ -755,7 +786,7 @@ function importDiv(n: INodeProto, s: ImportState): void {
   const c = scalarOperand(n, s);
   if (c?.i !== 1)
     fail(`Div ${n.name}: only a tensor divided by a scalar constant has an IR op${refusedScaleHint(n, s)}`);
-  if (c.v === 0) fail(`Div ${n.name}: division by zero`);
+  if (typeof c.v === 'number' ? c.v === 0 : c.v.includes(0)) fail(`Div ${n.name}: division by zero`);
   importArithmetic(n, s, 0, 'divide', c.v);
 }
 

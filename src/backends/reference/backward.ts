@@ -25,7 +25,7 @@ import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { softmaxBackward } from './softmax.js';
-import { actSlope } from '../../ir/activations.js';
+import { actFormAt, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
@@ -162,7 +162,8 @@ function nodeVjp(
     }
     case 'act': {
       const x = tape.records[n.inputs[0]!]!.out!;
-      return [dy.map((d, i) => d * actSlope(x[i]!, n))];
+      const form = actFormAt(n, n.shape);
+      return [dy.map((d, i) => d * actSlope(x[i]!, form(i)))];
     }
     case 'softmax':
       return [softmaxBackward(rec.out!, dy, B, n.shape[0]!, n.log === true)];

@@ -32,7 +32,7 @@ import {
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
-import { actCurve, actSlope } from '../../ir/activations.js';
+import { actCurve, actFormAt, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 import { softmaxCotangentTangent, softmaxForward, softmaxTangent as softmaxNodeTangent } from './softmax.js';
 
@@ -163,7 +163,10 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         break;
       }
       case 'act':
-        if (rin) r[n.id] = rin.map((d, i) => d * actSlope(x![i]!, n));
+        if (rin) {
+          const form = actFormAt(n, n.shape);
+          r[n.id] = rin.map((d, i) => d * actSlope(x![i]!, form(i)));
+        }
         break;
       case 'softmax':
         if (rin) r[n.id] = softmaxNodeTangent(records[n.id]!.out!, rin, B, n.shape[0]!, n.log === true);
@@ -330,9 +333,10 @@ function actCotangentTangent(
   rx: F64 | undefined,
 ): F64 | undefined {
   if (!r && !rx) return undefined;
+  const form = actFormAt(n, n.shape);
   const t = new Float64Array(x.length);
   for (let i = 0; i < t.length; i++)
-    t[i] = (r ? r[i]! * actSlope(x[i]!, n) : 0) + (rx ? g[i]! * actCurve(x[i]!, n) * rx[i]! : 0);
+    t[i] = (r ? r[i]! * actSlope(x[i]!, form(i)) : 0) + (rx ? g[i]! * actCurve(x[i]!, form(i)) * rx[i]! : 0);
   return t;
 }
 

@@ -3,7 +3,7 @@ import { fillGaussian } from '../../init/prng.js';
 import { softmaxForward } from './softmax.js';
 import { bnEps, bnMap, type NodeOf, numel, reluValue, sigmoidValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
-import { actValue } from '../../ir/activations.js';
+import { actFormAt, actValue } from '../../ir/activations.js';
 import {
   avgPoolInto,
   bnTrainInto,
@@ -152,9 +152,9 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   },
   act: (n, { xs, out }) => {
     const x = xs[0]!;
-    // float32 storage: ELU's α as the float32 PyTorch holds (as a LeakyReLU's slope above)
-    const form = n.alpha === undefined ? n : { fn: n.fn, alpha: Math.fround(n.alpha) };
-    for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, form);
+    // float32 storage: ELU's α (or each channel's constant) as the float32 PyTorch holds (as a LeakyReLU's slope)
+    const form = actFormAt(n, n.shape, Math.fround);
+    for (let i = 0; i < out.length; i++) out[i] = actValue(x[i]!, form(i));
     return out;
   },
   softmax: (n, { xs, S, out }) => {

@@ -9,7 +9,7 @@ import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { softmaxForward } from './softmax.js';
 import { bnEps, bnMap, bnModeOf, reluValue, sigmoidValue } from '../../ir/ops.js';
-import { actValue } from '../../ir/activations.js';
+import { actFormAt, actValue } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
 import {
   type F64,
@@ -204,8 +204,10 @@ function evalNode(
     }
     case 'sigmoid':
       return x!.map((v) => sigmoidValue(v, n.hard));
-    case 'act':
-      return x!.map((v) => actValue(v, n));
+    case 'act': {
+      const form = actFormAt(n, n.shape);
+      return x!.map((v, i) => actValue(v, form(i)));
+    }
     case 'softmax':
       return softmaxForward(x!, B, n.shape[0]!, n.log === true);
     case 'mul': {

@@ -1,5 +1,6 @@
 import { neededNodes, weightTensorIds } from '../../ir/analysis.js';
 import { bnEps, bnMap, convAxes, isRecorded, type NodeOf, numel, weightCount } from '../../ir/ops.js';
+import { ACT_FNS } from '../../ir/activations.js';
 import type { IRNode, Network, OpName } from '../../ir/types.js';
 import { SwapError } from '../../util/errors.js';
 import {
@@ -50,6 +51,8 @@ export interface WeightTensor {
    * output channel `4·block + o`) instead of PyTorch's `[cout][cin/groups][k][k]`; the offset is 4-aligned.
    */
   readonly pack4?: { readonly cinG: number; readonly kk: number };
+  /** Fixed values (the act op's per-channel constants, as float32), copied instead of drawn. */
+  readonly values?: Float32Array;
 }
 
 export interface NetworkPlan {
@@ -162,6 +165,14 @@ class Planner {
     return this.net.nodes[n.inputs[k]!]!;
   }
 
+  /** Reserve room for fixed `values` in the weight buffer (a node's per-channel constants); returns their offset. */
+  constants(values: readonly number[]): number {
+    const offset = this.weightCount;
+    this.weights.push({ tensor: -1, offset, count: values.length, values: Float32Array.from(values) });
+    this.weightCount += values.length;
+    return offset;
+  }
+
   /** Reserve `count` weights (4-aligned when `pack4`) for node `n`; returns their offset. */
   weight(n: IRNode, count: number, pack4?: WeightTensor['pack4']): number {
     if (pack4) this.weightCount = Math.ceil(this.weightCount / 4) * 4;
@@ -173,6 +184,20 @@ class Planner {
 }
 
 type OpPlanner<K extends OpName> = (n: NodeOf<K>, p: Planner) => void;
+
+/** A smooth activation or arithmetic with one constant, or with one per channel (read from the weight buffer). */
+function planAct(n: NodeOf<'act'>, p: Planner): void {
+  const total = p.S * numel(n.shape);
+  if (!n.alphas) return p.push(n, actProgram(n), { total }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+  const u = {
+    total,
+    plane: numel(n.shape) / n.alphas.length,
+    c: n.alphas.length,
+    woff: p.constants(n.alphas),
+    fn_code: ACT_FNS.indexOf(n.fn),
+  };
+  p.push(n, PROGRAMS.chanact, u, [p.ref(n.inputs[0]!), { kind: 'weights' }, p.alloc(n)]);
+}
 
 function planRelu(n: NodeOf<'relu'>, p: Planner): void {
   const per = numel(n.shape);
@@ -319,7 +344,7 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   sigmoid: (n, p) =>
     p.push(n, sigmoidProgram(n.hard), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
-  act: (n, p) => p.push(n, actProgram(n), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  act: planAct,
   softmax: (n, p) =>
     p.push(n, PROGRAMS.softmax, { total: p.S, k: numel(n.shape), log: n.log ? 1 : 0 }, [
       p.ref(n.inputs[0]!),

@@ -226,6 +226,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  chanact: {
+    name: 'chanact',
+    file: 'chanact.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'read', 'rw'],
+    uniforms: ['total', 'grid_x', 'plane', 'c', 'woff', 'fn_code'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   softmax: {
     name: 'softmax',
     file: 'softmax.wgsl',

@@ -16,6 +16,10 @@ export function generateWeights(tensors: readonly WeightTensor[], total: number,
   const addon = loadAddon();
   for (const t of tensors) {
     if (t.count === 0) continue;
+    if (t.values) {
+      out.set(t.values, t.offset);
+      continue;
+    }
     const w = addon.ok
       ? addon.addon.prngFill(seed >>> 0, t.tensor, t.count)
       : fillGaussian(new Float32Array(t.count), seed >>> 0, t.tensor);
