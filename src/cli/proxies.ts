@@ -152,7 +152,7 @@ export async function proxyImages(
       labelSource: 'none',
     };
   // a flat (N, F) input reads images flattened: the image shape they are loaded at
-  const folder = f.imageDir !== undefined || (f.images !== undefined && statSync(f.images).isDirectory());
+  const folder = f.imageDir !== undefined || (f.images !== undefined && isDirectory(f.images));
   const imageShape = flat && !f.gaussian && npy === undefined ? flatImageShape(c, folder, f) : shape;
   const [, h, w] = imageShape;
   count = Math.max(count, 1);
@@ -202,6 +202,15 @@ export async function proxyImages(
       `the network takes ${c} ${flat ? 'features' : 'channels'}, ${images.source.slice(0, 80)} has ${images.c}`,
     );
   return { images, ...(labels ? { labels } : {}), labelSource };
+}
+
+/** Whether `path` is a directory (an image folder) rather than a CIFAR binary file; E_INPUT_FILE when unreadable. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (e) {
+    throw new SwapError('E_INPUT_FILE', `cannot read ${path.slice(0, 200)}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /**
@@ -455,8 +464,8 @@ export async function onnxProxiesDoc(
   const req = proxyRequest(f);
   const maxMiB = f.maxModelSize !== undefined ? num('--max-model-size', f.maxModelSize) : undefined;
   const m = loadOnnxModel(model, maxMiB !== undefined ? { maxBytes: Math.floor(maxMiB * 1024 * 1024) } : {});
-  // the model's fixed shape, checked against --input-shape where both are given (as `score model.onnx` does)
-  // an --input batch resolves dynamic dimensions as it does for `score model.onnx`
+  // the model's fixed shape, checked against --input-shape; dynamic dimensions from --input-shape or an --input
+  // batch (as `score model.onnx` resolves them)
   const npy = f.input ?? f.npy;
   const batch = npy !== undefined && !f.inputShape ? loadNpyBatch(npy) : undefined;
   const shape = resolveInputShape(m, f.inputShape ? modelInputShapeArg(m, f.inputShape) : undefined, batch);
