@@ -20,6 +20,8 @@ import {
   encodeModel,
   floatTensor,
   type INodeProto,
+  int64Tensor,
+  type ITensorProto,
   node,
   valueInfo,
 } from '../src/onnx/proto.js';
@@ -28,6 +30,7 @@ import { preGapNode, zen } from '../src/proxies/zen.js';
 import { prngParams } from '../src/grad/params.js';
 import { isActivation } from '../src/ir/analysis.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
+import { serializeNetwork } from '../src/ir/serialize.js';
 import { Rng } from '../src/util/rng.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'proxies', 'arith.onnx');
@@ -36,7 +39,8 @@ const FIXTURE = join(import.meta.dirname, 'fixtures', 'proxies', 'arith.onnx');
 function imported(
   body: (y: string) => INodeProto[],
   constants: Record<string, number[]> = {},
-  buffers: Record<string, number> = {},
+  buffers: Record<string, number | number[]> = {},
+  extra: ITensorProto[] = [],
 ) {
   const rng = new Rng(3);
   const w = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
@@ -59,7 +63,12 @@ function imported(
     initializer: [
       floatTensor('conv.weight', [4, 3, 3, 3], w(108)),
       floatTensor('fc.weight', [5, 4], w(20)),
-      ...Object.entries(buffers).map(([name, v]) => floatTensor(name, [], Float32Array.of(v))),
+      ...Object.entries(buffers).map(([name, v]) =>
+        typeof v === 'number'
+          ? floatTensor(name, [], Float32Array.of(v))
+          : floatTensor(name, [v.length], Float32Array.from(v)),
+      ),
+      ...extra,
     ],
     input: [valueInfo('x', [2, 3, 6, 6])],
     output: [valueInfo('y', [2, 5])],
@@ -150,6 +159,27 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     ]);
   });
 
+  it('reads one constant per channel as its float32 values; one viewed from an initializer (a learned layer scale) is noted', () => {
+    const k = [0.1, 0.3, -0.7, 1.1];
+    const r = imported(
+      () => [
+        node('Reshape', ['block.gamma', 'shape4'], ['/Reshape_output_0'], '/Reshape'),
+        node('Mul', ['c', '/Reshape_output_0'], ['a'], '/Mul'),
+        node('Mul', ['a', 'k'], ['z'], '/Mul_1'),
+      ],
+      { k },
+      { 'block.gamma': k },
+      [int64Tensor('shape4', [4], [1, -1, 1, 1])],
+    );
+    if (!r.ok) throw new Error(r.reason);
+    // a tensor of several values is never a literal: its float32 values, whether an initializer or a Constant
+    const f32 = `[${k.map(Math.fround).join(', ')}]`;
+    expect(acts(r.network)).toEqual([`scale(${f32})`, `scale(${f32})`]);
+    expect(r.notes).toContainEqual(
+      expect.stringMatching(/initializer block\.gamma is read as a constant .* a layer scale/),
+    );
+  });
+
   it('refuses a constant that is neither one value nor one per channel, division by zero and a constant divided by a tensor, saying why', () => {
     for (const op of ['Mul', 'Add', 'Sub', 'Div']) {
       const three = imported(() => [node(op, ['c', 'k'], ['z'], `/${op}`)], { k: [1, 2, 3] });
@@ -216,6 +246,14 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
       expect.objectContaining({ code: 'E_IR_SHAPE' }),
     );
     expect(() => b.act(b.input, 'tanh', 2)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));
+    // a tail of 80,000 constants (a shift per feature of a large flattened map) serialises word by word
+    const wide = new GraphBuilder([80_000, 1, 1]);
+    const t = wide.channelAct(
+      wide.input,
+      'shift',
+      Array.from({ length: 80_000 }, (_, i) => i / 1000),
+    );
+    expect(serializeNetwork(wide.finish(wide.linear(wide.flatten(t), 2))).length).toBeGreaterThan(160_000);
     // per channel: one finite constant per channel, the arithmetic only
     for (const [fn, alphas] of [
       ['divide', [1, 0, 2]],

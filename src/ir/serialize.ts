@@ -18,7 +18,9 @@ export function serializeNetwork(net: Network): Int32Array {
   const out: number[] = [IR_MAGIC, IR_VERSION, net.nodes.length, net.output];
   for (const n of net.nodes) {
     const attrs = encodeAttrs(n);
-    out.push(OPS[n.op].opcode, n.inputs.length, ...n.inputs, n.shape.length, ...n.shape, attrs.length, ...attrs);
+    out.push(OPS[n.op].opcode, n.inputs.length, ...n.inputs, n.shape.length, ...n.shape, attrs.length);
+    // one word at a time: a tail of per-channel constants can exceed the arguments a call may spread
+    for (const a of attrs) out.push(a);
   }
   const shared = [...weightTensorIds(net)].flatMap((tensor, node) => (tensor === node ? [] : [node, tensor]));
   out.push(shared.length / 2, ...shared);

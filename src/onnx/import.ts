@@ -182,6 +182,11 @@ class ImportState {
   readonly functional: ReadonlySet<string>;
   private readonly consumers = new Map<string, number[]>();
   private readonly initializers: ReadonlySet<string>;
+  /**
+   * Constants that are a view of an initializer (a Reshape / Unsqueeze / Squeeze / Identity of it, folded on load:
+   * `self.gamma.view(1, -1, 1, 1)`), by name: the initializer they view.
+   */
+  private readonly viewOf = new Map<string, string>();
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
@@ -197,6 +202,11 @@ class ImportState {
     this.env.set(m.input.name, { k: 'ir', id: m.input.flat ? this.flatten(this.b.input) : this.b.input });
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
     this.initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+    for (const n of nodes) {
+      const [x, out] = [n.input?.[0] ?? '', n.output?.[0] ?? ''];
+      if (VIEW_OPS.has(n.opType ?? '') && m.consts.has(out) && (this.initializers.has(x) || this.viewOf.has(x)))
+        this.viewOf.set(out, this.viewOf.get(x) ?? x);
+    }
     this.functional = functionalActivations(nodes, (t) => m.consts.has(t));
     nodes.forEach((n, i) =>
       (n.input ?? []).forEach((x) => x && this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])),
@@ -236,7 +246,13 @@ class ImportState {
    * state_dict key, not a folded constant (`onnx::Mul_7`) or a Constant node's output (`/Constant_output_0`).
    */
   isBuffer(name: string): boolean {
-    return this.initializers.has(name) && !name.includes('::') && !name.startsWith('/');
+    return this.bufferOf(name) !== undefined;
+  }
+
+  /** The module's buffer (or parameter) `name` is, or views ({@link isBuffer}); undefined for any other tensor. */
+  bufferOf(name: string): string | undefined {
+    const source = this.viewOf.get(name) ?? name;
+    return this.initializers.has(source) && !source.includes('::') && !source.startsWith('/') ? source : undefined;
   }
 
   /** Input `i` as an IR feature tensor. */
@@ -320,6 +336,9 @@ class ImportState {
     );
   }
 }
+
+/** Ops that view a tensor in another shape (folded on load where the tensor is a constant). */
+const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);
 
 /** `cache`'s node for `src`, made on first use. */
 function once(cache: Map<number, number>, src: number, make: () => number): number {
@@ -661,10 +680,12 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant }
   const rank = xShape ? xShape.length + 1 : 4;
   if (dims.length > rank) fail(`${n.opType} ${n.name}: a constant that broadcasts its tensor's rank`);
   const name = n.input![i!]!;
-  const buffer = s.isBuffer(name);
-  const values = Array.from(tensorValues(c.t), (v) => (buffer ? v : float32Decimal(v)));
+  const buffer = s.bufferOf(name);
+  // a Python literal (a scalar Constant) as its decimal; a buffer, and any tensor of several values (a tensor, never
+  // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
+  const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
   if (buffer) {
-    const note = `initializer ${clip(name, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it an nn.Parameter (a ReZero gain, a layer scale, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
+    const note = `initializer ${clip(buffer, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it an nn.Parameter (a ReZero gain, a layer scale, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
     if (!s.notes.includes(note)) s.notes.push(note);
   }
   return { i: i as 0 | 1, v: perChannel ? values : values[0]! };
