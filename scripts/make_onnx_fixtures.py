@@ -700,6 +700,9 @@ def main():
         ("prelunet", PReluNet, 13, 20, "nn.PReLU() and nn.PReLU(8) beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
+        ("normnet", NormNet, 13, 22, "nn.GroupNorm and nn.LayerNorm (opset 13 decompositions): no IR op; ONNX Runtime scores SWAP"),
+        ("layernorm", LayerNormNet, 13, 23,
+         "nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...): no IR op; ONNX Runtime scores SWAP"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)
@@ -713,18 +716,6 @@ def main():
     gaussian_init(m)
     add("statsbn", m, 13, [16], dynamic=False, seed=16,
         note="BatchNorm2d(affine=False, track_running_stats=False) (NB201 search cells): batch statistics computed in the graph; fixed batch 16")
-
-    torch.manual_seed(22)
-    m = NormNet()
-    gaussian_init(m)
-    add("normnet", m, 13, [16], dynamic=True, seed=22,
-        note="nn.GroupNorm and nn.LayerNorm (opset 13 decompositions): no IR op; ONNX Runtime scores SWAP")
-
-    torch.manual_seed(23)
-    m = LayerNormNet()
-    gaussian_init(m)
-    add("layernorm", m, 13, [16], dynamic=True, seed=23,
-        note="nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...): no IR op; ONNX Runtime scores SWAP")
 
     torch.manual_seed(21)
     m = FlatInputNet()

@@ -15,7 +15,7 @@ import {
   defaultBatch,
   loadCifarBinary,
 } from '../data/cifar.js';
-import { flatBatch, flattenedImagesNote, imageShapeForFeatures } from '../data/flat.js';
+import { featureSources, flatBatch, flattenedImagesNote, requireImageShape } from '../data/flat.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import { type ImageFolderOptions, loadImageFolder } from '../data/images.js';
 import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
@@ -219,17 +219,11 @@ function isDirectory(path: string): boolean {
  * batch (an image folder is read as grey).
  */
 function flatImageShape(features: number, folder: boolean, f: ProxyFlags): Shape3 {
-  const img = imageShapeForFeatures(features);
-  const choices = `feature vectors with --input (.npy, N x ${features}) or --gaussian`;
-  if (!img)
-    throw new SwapError(
-      'E_INPUT_SHAPE',
-      `the network takes ${features} features, which no square image fills (3·s² or s² values): give ${choices}`,
-    );
+  const img = requireImageShape(features);
   if (img[0] === 1 && !folder)
     throw new SwapError(
       'E_INPUT_SHAPE',
-      `the network takes ${features} features (${img.join('x')} grey images flattened) and the CIFAR images have 3 channels: give an image folder (--images dir/, read as grey), or ${choices}`,
+      `the network takes ${features} features (${img.join('x')} grey images flattened) and the CIFAR images have 3 channels: give an image folder (--images dir/, read as grey), or ${featureSources(features)}`,
     );
   process.stderr.write(
     `swapnas: note: ${flattenedImagesNote(img, f.images ?? f.imageDir ?? 'the embedded CIFAR-10 batch')}\n`,

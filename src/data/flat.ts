@@ -1,3 +1,4 @@
+import { SwapError } from '../util/errors.js';
 import type { InputBatch } from './batch.js';
 
 type Dims = readonly [number, number, number];
@@ -22,6 +23,22 @@ export function imageShapeForFeatures(f: number): Dims | undefined {
   const grey = Math.round(Math.sqrt(f));
   if (grey * grey === f) return [1, grey, grey];
   return undefined;
+}
+
+/** {@link imageShapeForFeatures}, or a coded error naming the feature sources where no square image fills `f`. */
+export function requireImageShape(f: number): Dims {
+  const img = imageShapeForFeatures(f);
+  if (!img)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${f} features, which no square image fills (3·s² or s² values): give ${featureSources(f)}`,
+    );
+  return img;
+}
+
+/** The inputs that give a flat model its features directly. */
+export function featureSources(f: number): string {
+  return `feature vectors with --input (.npy, N x ${f}) or --gaussian`;
 }
 
 /** The note said when images are fed to a flat input flattened (a warning, or a line on stderr). */

@@ -19,7 +19,7 @@ import type { BackendName, ProgressFn } from '../backends/types.js';
 import { runOrtJobs } from '../backends/ort/pool.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
-import { flatBatch, flattenedImagesNote, imageShapeForFeatures } from '../data/flat.js';
+import { flatBatch, flattenedImagesNote, requireImageShape } from '../data/flat.js';
 import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
 import { isRecorded } from '../ir/ops.js';
@@ -123,11 +123,8 @@ export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, bat
     );
   const fixed = modelSampleShape(m);
   // a flat model reads an image batch flattened (C·H·W features per sample)
-  const fromBatch: Shape3 | undefined = batch
-    ? m.input.flat
-      ? [batch.c * batch.h * batch.w, 1, 1]
-      : [batch.c, batch.h, batch.w]
-    : undefined;
+  const b = batch && m.input.flat ? flatBatch(batch) : batch;
+  const fromBatch: Shape3 | undefined = b ? [b.c, b.h, b.w] : undefined;
   const candidate = given ?? fromBatch;
   if (fixed) {
     if (given && given.join('x') !== fixed.join('x'))
@@ -178,18 +175,13 @@ async function resolveInputs(
 ): Promise<InputBatch> {
   if (opts.inputs && opts.images) throw new SwapError('E_OPTION', 'give an input batch or an image folder, not both');
   const text = sampleShapeText(m, shape);
-  // the images a flat model reads flattened (3·s² or s² features)
-  const img = m.input.flat ? imageShapeForFeatures(shape[0]) : shape;
   let b: InputBatch;
   if (opts.inputs) {
     const i = opts.inputs;
     b = takeSamples(makeBatch(i.data, i.n, i.c, i.h, i.w, i.source), S);
   } else {
-    if (!img)
-      throw new SwapError(
-        'E_INPUT_SHAPE',
-        `${m.source} takes ${text} features, which no square image fills (3·s² or s² values): give an input batch (--input)`,
-      );
+    // the images a flat model reads flattened (3·s² or s² features)
+    const img = m.input.flat ? requireImageShape(shape[0]) : shape;
     if (opts.images) {
       b = await loadImageFolder(opts.images, {
         count: S,
