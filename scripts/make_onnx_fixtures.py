@@ -238,11 +238,13 @@ class MlpNet(nn.Module):
 
 class FlatInputNet(nn.Module):
     """A model on flat (N, 3072) inputs that views them as 3x32x32 images first (`x.view(-1, 3, 32, 32)`, as a model
-    fed flattened images writes it): conv-BN-ReLU twice, global pool, Linear. ONNX Runtime runs it on (N, F)
-    batches; the IR reads a flat input flat and cannot reshape it into a map."""
+    fed flattened images writes it; with `size`, `x.view(x.size(0), 3, 32, 32)`, which a dynamic-batch export writes
+    as Shape / Gather / Unsqueeze / Concat): conv-BN-ReLU twice, global pool, Linear. ONNX Runtime runs it on (N, F)
+    batches; the IR takes the 3x32x32 map."""
 
-    def __init__(self):
+    def __init__(self, size=False):
         super().__init__()
+        self.size = size
         self.c1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
         self.b1 = nn.BatchNorm2d(8)
         self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False)
@@ -251,7 +253,7 @@ class FlatInputNet(nn.Module):
         self.fc = nn.Linear(8, 10)
 
     def forward(self, x):
-        x = x.view(-1, 3, 32, 32)
+        x = x.view(x.size(0) if self.size else -1, 3, 32, 32)
         x = self.relu(self.b2(self.c2(self.relu(self.b1(self.c1(x))))))
         return self.fc(x.mean((2, 3)))
 
@@ -722,6 +724,12 @@ def main():
     gaussian_init(m)
     add("flatinput", m, 13, [16], dynamic=True, seed=21, flat=True,
         note="flat (N, 3072) input viewed as 3x32x32 images (the CIFAR batch flattened); dynamic batch")
+
+    torch.manual_seed(22)
+    m = FlatInputNet(size=True)
+    gaussian_init(m)
+    add("flatsize", m, 13, [16], dynamic=True, seed=22, flat=True,
+        note="flat (N, 3072) input viewed as x.view(x.size(0), 3, 32, 32): Shape / Gather / Unsqueeze / Concat; dynamic batch")
 
     with open(os.path.join(OUT, "expected.json"), "w") as fh:
         json.dump(entries, fh, indent=1, sort_keys=True)

@@ -697,6 +697,28 @@ class FlatMlp(nn.Module):
         return self.fc(self.extract_cell_features(x)[-1])
 
 
+class ViewNet(PooledHead, nn.Module):
+    """A CNN on flat (N, 768) inputs that views them as 3x16x16 images first, `x.view(x.size(0), 3, 16, 16)` (a model
+    fed flattened images; CIFAR images pooled to 16x16 and flattened): conv-BN-ReLU, a residual conv-BN-ReLU, a
+    strided conv-BN-ReLU, global pool, Linear. The official random-input code draws flat inputs of the file's shape
+    (VKDNW and AZ-NAS given them as their loader)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.res = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                  nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem(x.view(x.size(0), 3, 16, 16))
+        f1 = f0 + self.res(f0)
+        f2 = self.down(f1)
+        return [f0, f1, f2], f2
+
+
 class Tail(PooledHead, nn.Module):
     """A classifier that returns its logits through a tail, as tutorial networks do: nn.LogSoftmax(dim=1) (the
     MNIST example's), F.softmax(dim=1) or nn.Sigmoid. The official code reads whatever the model returns as its
@@ -1116,13 +1138,17 @@ def run_zen_zennas(off, net, shape, seed):
 
 
 def run_az(off, net, shape, seed):
+    # a flat (N, F) input (a model that views it as images): the official code draws (N, 3, H, W) images unless it is
+    # given a loader, so a flat Gaussian batch, drawn apart from the seeded stream, is given as one
+    given = torch.randn(size=list(shape), generator=torch.Generator().manual_seed(seed)) if len(shape) == 2 else None
     torch.manual_seed(seed)
-    info = off["az"].compute_nas_score(copy.deepcopy(net), None, None, shape[2], shape[0])
+    info = off["az"].compute_nas_score(copy.deepcopy(net), None, None if given is None else [(given,)],
+                                       None if given is not None else shape[2], shape[0])
     # Replay: kaiming init (official), Gaussian input, then one Bernoulli draw per block pair, last pair first.
     torch.manual_seed(seed)
     m = copy.deepcopy(net).train()
     off["az"].init_model(m, "kaiming_norm_fanin")
-    inp = torch.randn(size=list(shape), dtype=torch.float32)
+    inp = torch.randn(size=list(shape), dtype=torch.float32) if given is None else given
     feats = copy.deepcopy(m).extract_cell_features(inp)
     gs = []
     for i in reversed(range(1, len(feats))):
@@ -1180,7 +1206,7 @@ def vkdnw_float64(off, m, inp):
 # --------------------------------------------------------------------------------------------------------------
 
 
-def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen=True):
+def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen=True, viewed=False):
     """One network: real-input proxies on (x, y) [and (x2, y2)], random-input ones on draws of `rand_shape`."""
     e = {"classes": classes, "onnx": export(net, f"{name}.onnx", x), "inputs": save_npy(f"{name}-x.npy", x),
          "labels": save_npy(f"{name}-y.npy", y), "inputs2": save_npy(f"{name}-x2.npy", x2),
@@ -1219,7 +1245,7 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
         z, (zm, zx, zmix) = run_zen_zennas(off, net, rand_shape, seed + 1)
         e["zen_zennas"] = {"value": z, "onnx": export(zm, f"{name}-zen2.onnx", zx),
                            "inputs": save_npy(f"{name}-zen2-x.npy", zx), "mixup": save_npy(f"{name}-zen2-mix.npy", zmix)}
-    if len(rand_shape) == 2:
+    if len(rand_shape) == 2 and not viewed:
         e["az"] = {"error": az_flat_error(off, net, rand_shape, seed + 2)}
     else:
         vals, am, ax, ag, nf = run_az(off, net, rand_shape, seed + 2)
@@ -1232,15 +1258,17 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     return e
 
 
-def flat_fixture(off, seed):
-    """The flat-input MLP's fixture builder: CIFAR batches average-pooled to 4x4 and flattened (N, 48)."""
+def flat_fixture(off, seed, name="flatmlp", cls=FlatMlp, pool=8, first=(8, 2), second=(8, 12)):
+    """A flat-input model's fixture builder: CIFAR batches average-pooled by `pool` and flattened (N, 3·(32/pool)²):
+    the MLP on 48 features, or ViewNet on 768 that views them as images."""
     def build():
         torch.manual_seed(seed)
-        flat = lambda b: (torch.flatten(F.avg_pool2d(b[0], 8), 1), b[1])
-        x, y = flat(cifar(8, 2))
-        x2, y2 = flat(cifar(8, 12))
-        return fixture(off, "flatmlp", FlatMlp(10).train(), x, y, x2, y2, 10, 100 * (seed + 2), zennas=False,
-                       rand_shape=(8, 48), zen=False)
+        flat = lambda b: (torch.flatten(F.avg_pool2d(b[0], pool), 1), b[1])
+        x, y = flat(cifar(*first))
+        x2, y2 = flat(cifar(*second))
+        viewed = cls is not FlatMlp
+        return fixture(off, name, cls(10).train(), x, y, x2, y2, 10, 100 * (seed + 2), zennas=False,
+                       rand_shape=(8, x.shape[1]), zen=viewed, viewed=viewed)
     return build
 
 
@@ -1248,7 +1276,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1297,6 +1325,7 @@ def main():
         "sigmoidtail": seeded("sigmoidtail", lambda k: Tail(k, tail="sigmoid"), 23, (8, 7), (8, 12), (8, 3, 16, 16),
                               zennas=True),
         "chanarith": seeded("chanarith", ChanArith, 24, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "flatview": flat_fixture(off, 25, "flatview", ViewNet, 2, (8, 3), (8, 11)),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

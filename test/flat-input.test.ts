@@ -9,32 +9,20 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { onnxProxiesDoc } from '../src/cli/proxies.js';
 import { onnxOptionsFromFlags } from '../src/cli/score-onnx.js';
-import { defaultBatch } from '../src/data/cifar.js';
-import { flatBatch, imageShapeForFeatures } from '../src/data/flat.js';
+import { imageShapeForFeatures } from '../src/data/flat.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { decodeNpyBatch } from '../src/data/npy.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel, modelSampleShape } from '../src/onnx/load.js';
-import { decodeModel, encodeModel } from '../src/onnx/proto.js';
-import { scoreOnnxModel } from '../src/score/onnx-model.js';
+import { resolveInputShape, scoreOnnxModel } from '../src/score/onnx-model.js';
+import { withInputDims } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
 const MLP = join(DIR, 'flatmlp.onnx');
-/** (N, 3072) viewed as 3x32x32 images first, with the official SWAP count on the first 16 CIFAR images flattened. */
-const VIEWED = join(import.meta.dirname, 'fixtures', 'onnx', 'flatinput.onnx');
-const VIEWED_SWAP = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'onnx', 'expected.json'), 'utf8'))
-  .flatinput.expected['16'].swap;
+const NB201 = join(import.meta.dirname, 'fixtures', 'onnx', 'nb201_b_opset13.onnx');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')).fixtures.flatmlp;
-
-/** `bytes` with its input's dims replaced (an (N, F) input, or symbolic dims). */
-function withInputDims(bytes: Uint8Array, dims: readonly (number | string)[]): Uint8Array {
-  const m = decodeModel(bytes);
-  const t = m.graph!.input![0]!.type!.tensorType!;
-  t.shape = { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
-  return encodeModel(m);
-}
 
 /** An MLP on `f` features written by the ONNX export (4-D input, Flatten) and given an (N, f) input. */
 function mlpOn(f: number): Uint8Array {
@@ -78,19 +66,7 @@ describe('flat (N, F) inputs', () => {
       expect(Math.abs(v[k]! - want), k).toBeLessThanOrEqual(1e-4 * Math.abs(want));
   });
 
-  it('SWAP: ONNX Runtime feeds (N, F) batches (the official count); an MLP has no SWAP-Score on any engine', async () => {
-    const own = await scoreOnnxModel(VIEWED);
-    expect(own.engine).toBe('ort');
-    expect(own.perRepeat).toEqual([VIEWED_SWAP]);
-    expect(own.warnings.join('\n')).toMatch(/fed as 3x32x32 images flattened/);
-    // the same batch given flat: the same count
-    const explicit = await scoreOnnxModel(VIEWED, { inputs: flatBatch(defaultBatch(16)) });
-    expect(explicit.perRepeat).toEqual([VIEWED_SWAP]);
-    // the IR reads a flat input flat: the view into a map does not import, and the IR engine says so
-    await expect(scoreOnnxModel(VIEWED, { reinit: true, engine: 'ir' })).rejects.toMatchObject({
-      code: 'E_OPTION',
-      message: expect.stringMatching(/cannot be imported into the IR/),
-    });
+  it('SWAP: an MLP has no SWAP-Score on any engine', async () => {
     // the official SWAP hooks ReLUs on 4-D tensors only: an MLP's count is undefined, on every engine alike
     const batch = gaussianBatch(16, 48, 1, 1, 2);
     for (const o of [{ engine: 'ort' }, { backend: 'reference' }, { backend: 'native' }] as const)
@@ -100,16 +76,11 @@ describe('flat (N, F) inputs', () => {
   });
 
   it('a dynamic F comes from --input-shape F or the batch; an image shape for a flat input is refused', async () => {
-    const dyn = withInputDims(readFileSync(VIEWED), ['N', 'F']);
-    const batch = flatBatch(defaultBatch(16));
-    const given = await scoreOnnxModel(dyn, { inputs: batch, inputShape: [3072, 1, 1] });
-    const fromBatch = await scoreOnnxModel(dyn, { inputs: batch });
-    expect([given.perRepeat, fromBatch.perRepeat]).toEqual([[VIEWED_SWAP], [VIEWED_SWAP]]);
-    await expect(scoreOnnxModel(dyn, { inputs: batch, inputShape: [3, 32, 32] })).rejects.toMatchObject({
-      code: 'E_INPUT_SHAPE',
-      message: expect.stringMatching(/flat \(N, F\) inputs: --input-shape gives F/),
-    });
     const mlp = withInputDims(readFileSync(MLP), ['N', 'F']);
+    const m = loadOnnxModel(mlp);
+    expect(resolveInputShape(m, [48, 1, 1], undefined)).toEqual([48, 1, 1]);
+    expect(resolveInputShape(m, undefined, gaussianBatch(8, 48, 1, 1, 2))).toEqual([48, 1, 1]);
+    expect(() => resolveInputShape(m, [3, 4, 4], undefined)).toThrow(/flat \(N, F\) inputs: --input-shape gives F/);
     await expect(onnxProxiesDoc(mlp, { proxies: 'nwot', gaussian: true })).rejects.toMatchObject({
       code: 'E_ONNX_DYNAMIC',
       message: expect.stringMatching(/--input-shape F/),
@@ -129,7 +100,7 @@ describe('flat (N, F) inputs', () => {
     const fromNpy = await onnxProxiesDoc(mlp, { proxies: 'nwot', input: npy, batch: '8', proxyProtocol: 'swap' });
     expect(fromNpy.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
     // one number is a flat input's F: on an image model it is refused, not read as C×1×1 images
-    const images = withInputDims(readFileSync(VIEWED.replace('flatinput', 'nb201_b_opset13')), ['N', 3, 'H', 'W']);
+    const images = withInputDims(readFileSync(NB201), ['N', 3, 'H', 'W']);
     await expect(onnxProxiesDoc(images, { proxies: 'nwot', inputShape: '3', gaussian: true })).rejects.toMatchObject({
       code: 'E_OPTION',
       message: expect.stringMatching(/one number, the features of a flat \(N, F\) input/),

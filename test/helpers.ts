@@ -5,21 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
-import { type decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
+import { decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
 
-/** An official fixture's per-sample shape from its input array's: (N, C, H, W) images, or (N, F) features (F×1×1). */
-export function fixtureSampleShape(shape: readonly number[]): Shape3 {
+/** `bytes` with its input's dims replaced (an (N, F) input, or symbolic dims). */
+export function withInputDims(bytes: Uint8Array, dims: readonly (number | string)[]): Uint8Array {
+  const m = decodeModel(bytes);
+  const t = m.graph!.input![0]!.type!.tensorType!;
+  t.shape = { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  return encodeModel(m);
+}
+
+/**
+ * An official fixture's per-sample shape from its input array's: (N, C, H, W) images, or (N, F) features (F×1×1);
+ * the map a model views its flat input as, where it does (`LoadedModel.input.view`).
+ */
+export function fixtureSampleShape(shape: readonly number[], view?: Shape3): Shape3 {
+  if (view) return view;
   return (shape.length === 2 ? [shape[1]!, 1, 1] : shape.slice(1)) as unknown as Shape3;
 }
 
-/** An official fixture's input array as an input batch (an (N, F) array as F×1×1). */
+/** An official fixture's input array as an input batch (an (N, F) array as F×1×1, or as the model's `view`). */
 export function fixtureBatch(
   x: { shape: readonly number[]; data: ArrayLike<number> },
   n: number,
   source: string,
+  view?: Shape3,
 ): InputBatch {
-  const [c, h, w] = fixtureSampleShape(x.shape);
+  const [c, h, w] = fixtureSampleShape(x.shape, view);
   return { n, c, h, w, data: Float32Array.from(x.data), source };
 }
 

@@ -116,8 +116,9 @@ describe.each(Object.keys(expected.fixtures))('precision float64 equals the offi
     const e = expected.fixtures[name];
     const x = npy(e.inputs);
     const B = x.shape[0]!;
-    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), fixtureSampleShape(x.shape));
-    const [c, h, w] = fixtureSampleShape(x.shape);
+    const loaded = loadOnnxModel(join(DIR, e.onnx));
+    const m = onnxProxyModel(loaded, fixtureSampleShape(x.shape, loaded.input.view));
+    const [c, h, w] = fixtureSampleShape(x.shape, loaded.input.view);
     const data = new Float32Array([...x.data, ...npy(e.inputs2).data]);
     const images = { n: 2 * B, c, h, w, data, source: name };
     const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);

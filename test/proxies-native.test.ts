@@ -218,10 +218,11 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
     const x = npy(e.inputs);
     const x2 = npy(e.inputs2);
     const B = x.shape[0]!;
-    const m = onnxProxyModel(loadOnnxModel(join(DIR, e.onnx)), fixtureSampleShape(x.shape));
+    const loaded = loadOnnxModel(join(DIR, e.onnx));
+    const m = onnxProxyModel(loaded, fixtureSampleShape(x.shape, loaded.input.view));
     const data = new Float32Array([...x.data, ...x2.data]);
     const labels = Int32Array.from([...npy(e.labels).data, ...npy(e.labels2).data]);
-    const [c, h, w] = fixtureSampleShape(x.shape);
+    const [c, h, w] = fixtureSampleShape(x.shape, loaded.input.view);
     const images = { n: 2 * B, c, h, w, data, source: name };
     const names: ProxyName[] = [
       'grad_norm',

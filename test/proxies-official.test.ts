@@ -31,9 +31,13 @@ function npy(name: string) {
   return decodeNpy(readFileSync(join(DIR, name)), name);
 }
 
-/** A fixture's network for inputs of `shape`: (N, C, H, W) images, or (N, F) features (the IR's F×1×1). */
+/**
+ * A fixture's network for inputs of `shape`: (N, C, H, W) images, or (N, F) features (the IR's F×1×1, or the map
+ * the model views them as: `view`).
+ */
 function model(file: string, shape: readonly number[]) {
-  return onnxProxyModel(loadOnnxModel(join(DIR, file)), fixtureSampleShape(shape));
+  const m = loadOnnxModel(join(DIR, file));
+  return { ...onnxProxyModel(m, fixtureSampleShape(shape, m.input.view)), view: m.input.view };
 }
 
 /** synflow_bn below this fraction of synflow is float64 rounding of a zero (the ceilpool fixture's docstring). */
@@ -52,7 +56,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   const x = npy(e.inputs);
   const y = npy(e.labels).data;
   const B = x.shape[0]!;
-  const { net, params, modules } = model(e.onnx, x.shape);
+  const { net, params, modules, view } = model(e.onnx, x.shape);
+  const [c, h, w] = fixtureSampleShape(x.shape, view);
 
   it('grad_norm, snip, plain, fisher (ZC)', () => {
     const s = saliencies(net, params, x.data, y);
@@ -83,9 +88,9 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
       ...(modules ? { modules } : {}),
       images: {
         n: 1,
-        c: x.shape[1]!,
-        h: x.shape[2] ?? 1,
-        w: x.shape[3] ?? 1,
+        c,
+        h,
+        w,
         data: Float32Array.from(data),
         source: name,
       },
@@ -102,7 +107,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
     const v = runProxies(net, names, {
       seed: 0,
       weights: params,
-      images: fixtureBatch(x, B, name),
+      images: fixtureBatch(x, B, name, view),
       labels: y,
       batch: B,
     }).values;
@@ -167,6 +172,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'softmax',
         'sigmoidtail',
         'chanarith',
+        'flatview',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));
@@ -196,7 +202,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
       // an MLP's block features are flat (N, C): the official code unpacks each as (b, c, h, w) and raises, and
       // swapnas finds no block feature (it takes maps only), saying so
       expect(e.az.error).toMatch(/not enough values to unpack/);
-      const images = fixtureBatch(x, B, name);
+      const images = fixtureBatch(x, B, name, view);
       const v = runProxies(net, ['az_expressivity', 'az_trainability'], { seed: 0, weights: params, images }).values;
       expect(v.az_expressivity).toMatchObject({ value: 0, reason: expect.stringMatching(/no block features/) });
       return expect(v.az_trainability).toMatchObject({ value: null, reason: expect.stringMatching(/no block/) });

@@ -62,12 +62,16 @@ export function inputShapeArg(text: string): [number, number, number] {
 }
 
 /**
- * `--input-shape` for a model: {@link inputShapeArg}, where the one-number form (F) is for a flat (N, F) input only
+ * `--input-shape` for a model: {@link inputShapeArg}, where the one-number form (F) is for an (N, F) input only
  * (on an image model it would silently read C×1×1 images).
  */
-export function modelInputShapeArg(m: { readonly input: { readonly flat: boolean } }, text: string): Shape3Tuple {
+export function modelInputShapeArg(
+  m: { readonly input: { readonly flat: boolean; readonly view?: unknown } },
+  text: string,
+): Shape3Tuple {
   const shape = inputShapeArg(text);
-  if (!m.input.flat && isFeatureCount(text))
+  // a flat input viewed as images takes its F or the view's C,H,W
+  if (!m.input.flat && !m.input.view && isFeatureCount(text))
     throw new SwapError(
       'E_OPTION',
       `--input-shape ${quote(text)} gives one number, the features of a flat (N, F) input; this model takes (N, C, H, W) images: give C,H,W`,

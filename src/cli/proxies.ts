@@ -15,7 +15,7 @@ import {
   defaultBatch,
   loadCifarBinary,
 } from '../data/cifar.js';
-import { featureSources, flatBatch, flattenedImagesNote, requireImageShape } from '../data/flat.js';
+import { featureSources, flatBatch, flattenedImagesNote, requireImageShape, viewBatch } from '../data/flat.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import { type ImageFolderOptions, loadImageFolder } from '../data/images.js';
 import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
@@ -135,8 +135,9 @@ export async function proxyImages(
   f: ProxyFlags,
   count: number,
   shape: Shape3,
-  flat = false,
+  input: { readonly flat: boolean; readonly view?: Shape3 } = { flat: false },
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
+  const { flat, view } = input;
   const [c] = shape;
   const npy = f.input ?? f.npy;
   const sources = [f.gaussian, npy !== undefined, f.imageDir !== undefined, f.images !== undefined].filter(Boolean);
@@ -171,7 +172,8 @@ export async function proxyImages(
   const norm =
     f.norm === 'cifar100' ? { mean: CIFAR100_MEAN, std: CIFAR100_STD } : { mean: CIFAR10_MEAN, std: CIFAR10_STD };
   if (f.gaussian) images = gaussianBatch(count, ...shape, int('--gaussian-seed', f.gaussianSeed ?? '0', 0));
-  else if (npy !== undefined) images = loadNpyBatch(npy);
+  // an (N, F) array for a flat input viewed as images: that map
+  else if (npy !== undefined) images = view ? viewBatch(loadNpyBatch(npy), view) : loadNpyBatch(npy);
   else if (folder) images = await loadImageFolder((f.imageDir ?? f.images)!, folderOptions(f, count, imageShape));
   else if (f.images !== undefined) {
     images = sized(loadCifarBinary(f.images, count, norm));
@@ -467,7 +469,7 @@ export async function onnxProxiesDoc(
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)
   const swapBatch = f.batch !== undefined ? int('--batch', f.batch, 1) : 16;
-  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape, m.input.flat);
+  const data = await proxyImages(f, imagesNeeded(req, swapBatch), shape, m.input);
   const opts: ProxyRunOptions = {
     protocol: req.protocol,
     seed,

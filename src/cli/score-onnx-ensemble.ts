@@ -8,7 +8,7 @@ import { readLabels } from '../data/labels.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkOutputFile } from '../io/output-path.js';
 import { loadAddon } from '../native/loader.js';
-import { loadOnnxModel } from '../onnx/load.js';
+import { loadOnnxModel, type LoadedModel } from '../onnx/load.js';
 import { ruleSettings } from '../proxies/ensemble.js';
 import {
   type FitnessChoice,
@@ -51,9 +51,9 @@ async function inputsFor(
   count: number,
   shape: readonly [number, number, number],
   norm: { mean?: readonly number[] | undefined; std?: readonly number[] | undefined },
-  flat: boolean,
+  input: LoadedModel['input'],
 ): Promise<{ images: InputBatch; labels?: Int32Array; labelSource: string }> {
-  if (folder === undefined || flat) return proxyImages(f, count, [...shape] as [number, number, number], flat);
+  if (folder === undefined || input.flat) return proxyImages(f, count, [...shape] as [number, number, number], input);
   const [c, h, w] = shape;
   const images = await loadImageFolder(folder, {
     count,
@@ -112,7 +112,7 @@ async function memberOptions(
   const batch = opts.batch ?? 16;
   const m = loadOnnxModel(model, opts.maxModelBytes !== undefined ? { maxBytes: opts.maxModelBytes } : {});
   const shape = resolveInputShape(m, opts.inputShape, opts.inputs);
-  const data = await inputsFor(f, opts.images, batch, shape, opts, m.input.flat);
+  const data = await inputsFor(f, opts.images, batch, shape, opts, m.input);
   const choice = resolveFitness(f.fitness, { labelled: data.labels !== undefined });
   if (!choice.rule)
     throw new SwapError(

@@ -13,6 +13,14 @@ export function flatBatch(b: InputBatch): InputBatch {
 }
 
 /**
+ * An (N, F) batch (an .npy of feature vectors) for a model that views its flat input as the map `view`
+ * (`LoadedModel.input.view`): the same memory read as that map; any other batch is returned as is.
+ */
+export function viewBatch(b: InputBatch, [c, h, w]: Dims): InputBatch {
+  return b.h === 1 && b.w === 1 && b.c === c * h * w ? { ...b, c, h, w } : b;
+}
+
+/**
  * The image shape whose flattened pixels fill a flat input of `f` features: s×s RGB where f = 3·s², s×s grey where
  * f = s² (an MLP on flattened CIFAR or MNIST-sized images); undefined where no square image fits. The two never
  * both fit (3·s² = t² has no solution in positive integers).

@@ -17,7 +17,8 @@
  * GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), ShuffleNet's channel shuffle (Reshape to
- * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), zero Pad before AveragePool/Conv (a Pad of
+ * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), the Reshape of a flat input into the map it is viewed as
+ * (`LoadedModel.input.view`) and of a map to its own shape, zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
  * `view(x.size(0), -1)`, and the integer Add/Sub/Mul/Div on the channel count that bounds `x.chunk(k, 1)`'s Slices. Arithmetic on constants alone (PyTorch's pad lists of `F.pad` / `nn.ZeroPad2d`, a
  * constant's Transpose) was folded on load (src/onnx/fold.ts): such nodes are skipped here.
@@ -824,7 +825,9 @@ function importConstantOfShape(n: INodeProto, s: ImportState): void {
 function importShape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   if (v.k !== 'ir') fail('Shape of a non-feature tensor');
-  const full: (number | 'N')[] = ['N', ...s.shapeOf(v.id)];
+  // a viewed flat input's shape is the file's (N, F)
+  const view = s.m.input.view && n.input?.[0] === s.m.input.name ? s.m.input.view : undefined;
+  const full: (number | 'N')[] = ['N', ...(view ? [view[0] * view[1] * view[2]] : s.shapeOf(v.id))];
   const r = full.length;
   const norm = (a: number) => Math.min(r, Math.max(0, a < 0 ? a + r : a));
   s.set(n, { k: 'shape', v: full.slice(norm(getInt(n, 'start', 0)), norm(getInt(n, 'end', r))) });
@@ -976,8 +979,13 @@ function importTranspose(n: INodeProto, s: ImportState): void {
 
 function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
+  // the flat input viewed as the map the IR takes it as (the loader checked the target: `LoadedModel.input.view`)
+  if (s.m.input.view && n.input?.[0] === s.m.input.name) return s.set(n, v);
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   if (importShuffleReshape(n, s, v, shp)) return;
+  // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
+  // images): nothing to do
+  if (v.k === 'ir' && isOwnShape(n, s, v.id, shp)) return s.set(n, v);
   const per =
     v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
@@ -985,6 +993,18 @@ function importReshape(n: INodeProto, s: ImportState): void {
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per))
     fail(`Reshape to [${shp.join(', ')}]${groupNormHint(n, s)}`);
   s.setIr(n, s.flattenOf(n, v));
+}
+
+/** Whether a Reshape target is the map `x`'s own (N, C, H, W): its batch kept (or −1), its C, H, W unchanged. */
+function isOwnShape(n: INodeProto, s: ImportState, x: number, shp: readonly (number | 'N')[]): boolean {
+  const sh = s.shapeOf(x);
+  return (
+    sh.length === 3 &&
+    shp.length === 4 &&
+    (keepsBatch(n, s, shp[0]) || shp[0] === -1) &&
+    // a 0 copies the input's dimension (allowzero 0)
+    shp.slice(1).every((d, i) => d === sh[i] || (d === 0 && getInt(n, 'allowzero', 0) === 0))
+  );
 }
 
 /** What a refused Reshape starts, where an InstanceNormalization reads it: torch.onnx's nn.GroupNorm (opset < 18). */

@@ -8,6 +8,7 @@ import { SwapError } from '../util/errors.js';
 import { clip } from '../util/quote.js';
 import { onnxError } from './errors.js';
 import { foldConstant } from './fold.js';
+import { flatInputView } from './input-view.js';
 import {
   DT_FLOAT,
   decodeModel,
@@ -36,9 +37,16 @@ export interface LoadedModel {
   readonly opset: number;
   /**
    * The one graph input that is not an initializer: an (N, C, H, W) image batch, or an (N, F) batch of feature
-   * vectors (`flat`, an MLP's input), which the IR takes as F channels of 1×1 ({@link modelSampleShape}).
+   * vectors (`flat`, an MLP's input), which the IR takes as F channels of 1×1 ({@link modelSampleShape}); or an
+   * (N, F) batch the model views as images before anything else reads it (`view`, `x.view(-1, 1, 28, 28)`), which
+   * the IR takes as that C×H×W map and ONNX Runtime as the file's (N, F). `flat` is false then.
    */
-  readonly input: { readonly name: string; readonly dims: readonly (number | string)[]; readonly flat: boolean };
+  readonly input: {
+    readonly name: string;
+    readonly dims: readonly (number | string)[];
+    readonly flat: boolean;
+    readonly view?: Shape3;
+  };
   /** Initializers and Constant-node values by tensor name. */
   readonly consts: ReadonlyMap<string, ITensorProto>;
   /**
@@ -184,14 +192,16 @@ function dataInput(g: IGraphProto, consts: ReadonlyMap<string, ITensorProto>, so
       'E_INPUT_SHAPE',
       `${source}: input ${inp.name} must be a 4-D (N, C, H, W) image batch or a 2-D (N, F) feature batch, its shape is ${dims ? `[${clip(dims.join(', '), 80)}]` : 'unknown'}`,
     );
-  return { name: inp.name!, dims, flat: dims.length === 2 };
+  const view = dims.length === 2 ? flatInputView(g, consts, inp.name!, dims) : undefined;
+  return view ? { name: inp.name!, dims, flat: false, view } : { name: inp.name!, dims, flat: dims.length === 2 };
 }
 
 /**
- * The model's per-sample input shape as the IR takes it: (C, H, W), or (F, 1, 1) for a flat (N, F) input;
- * undefined where a dimension is dynamic (the caller asks for `--input-shape`).
+ * The model's per-sample input shape as the IR takes it: (C, H, W), (F, 1, 1) for a flat (N, F) input, or the map
+ * a flat input is viewed as; undefined where a dimension is dynamic (the caller asks for `--input-shape`).
  */
 export function modelSampleShape(m: Pick<LoadedModel, 'input'>): Shape3 | undefined {
+  if (m.input.view) return m.input.view;
   const d = m.input.dims.slice(1);
   if (!d.every((x) => typeof x === 'number' && x > 0)) return undefined;
   return (m.input.flat ? [d[0], 1, 1] : d) as unknown as Shape3;

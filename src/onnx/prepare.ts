@@ -89,8 +89,9 @@ export function onnxParamCount(m: LoadedModel): number {
 export function prepareForOrt(m: LoadedModel, opts: PrepareOptions): PreparedModel {
   const model = decodeModel(encodeModel(m.model));
   const g = model.graph!;
-  // a flat model's (N, F) input: the IR's F×1×1 per sample, fed in the model's own rank
-  const inputDims = m.input.flat ? [opts.batch, opts.inputShape[0]] : [opts.batch, ...opts.inputShape];
+  // an (N, F) input (the IR's F×1×1 per sample, or the C×H×W map the model views it as), fed in the model's own rank
+  const [c, h, w] = opts.inputShape;
+  const inputDims = m.input.dims.length === 2 ? [opts.batch, c * h * w] : [opts.batch, c, h, w];
   setConcreteInput(g, m.input.name, inputDims);
   const batchStats = batchStatsAnyBatch(g, m);
   const bn = setBnMode(g.node ?? [], m.opset, opts.bn ?? 'model', batchStats);

@@ -19,7 +19,7 @@ import type { BackendName, ProgressFn } from '../backends/types.js';
 import { runOrtJobs } from '../backends/ort/pool.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
-import { flatBatch, flattenedImagesNote, requireImageShape } from '../data/flat.js';
+import { flatBatch, flattenedImagesNote, requireImageShape, viewBatch } from '../data/flat.js';
 import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
 import { isRecorded } from '../ir/ops.js';
@@ -116,6 +116,12 @@ function checkInt(name: string, v: number, min: number): number {
 
 /** The per-sample input shape: the model's fixed dims, else --input-shape, else the given batch's. */
 export function resolveInputShape(m: LoadedModel, given: Shape3 | undefined, batch: InputBatch | undefined): Shape3 {
+  // a flat input viewed as images: its F (or the view's C,H,W) given, feature vectors or images of the view
+  const view = m.input.view;
+  if (view) {
+    if (given?.join('x') === `${view[0] * view[1] * view[2]}x1x1`) given = view;
+    batch = batch && viewBatch(batch, view);
+  }
   if (given && m.input.flat && (given[1] !== 1 || given[2] !== 1))
     throw new SwapError(
       'E_INPUT_SHAPE',
@@ -179,6 +185,7 @@ async function resolveInputs(
   if (opts.inputs) {
     const i = opts.inputs;
     b = takeSamples(makeBatch(i.data, i.n, i.c, i.h, i.w, i.source), S);
+    if (m.input.view) b = viewBatch(b, m.input.view);
   } else {
     // the images a flat model reads flattened (3·s² or s² features)
     const img = m.input.flat ? requireImageShape(shape[0]) : shape;
