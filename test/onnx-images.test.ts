@@ -8,6 +8,8 @@ import { dataDir } from '../src/data/paths.js';
 import { listImageFiles, loadImageFolder } from '../src/data/images.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { runScoreOnnx } from '../src/cli/score-onnx.js';
+import { resizeBatch } from '../src/data/resize.js';
+import { withInputDims } from './helpers.js';
 
 const FIX = join(__dirname, 'fixtures', 'onnx');
 const tmp = () => mkdtempSync(join(tmpdir(), 'swapnas-img-'));
@@ -122,5 +124,29 @@ describe('image folders', () => {
     await expect(
       runScoreOnnx(join(FIX, 'headnet.onnx'), { images: dir, batch: '2', mean: '0.5,0.5', progress: false }),
     ).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+});
+
+describe('the default CIFAR-10 batch on a model of another size', () => {
+  it('is resized to the model input (bilinear, as score --proxies feeds it), said where the aspect changes', async () => {
+    const file = join(FIX, 'nb201_b_opset13.onnx');
+    const dyn = withInputDims(readFileSync(file), ['N', 3, 'H', 'W']);
+    for (const [h, w] of [
+      [16, 16],
+      [12, 20],
+    ] as const) {
+      const r = await scoreOnnxModel(dyn, { batch: 8, inputShape: [3, h, w] });
+      expect(r.settings.inputs).toMatch(new RegExp(`resized to ${h}x${w}$`));
+      const given = await scoreOnnxModel(dyn, { inputs: resizeBatch(defaultBatch(8), h, w) });
+      expect(r.perRepeat).toEqual(given.perRepeat);
+      if (h === w) expect(r.warnings).toEqual([]);
+      else expect(r.warnings.join(' ')).toMatch(/32x32 CIFAR images are stretched to the network's 12x20 input/);
+    }
+    // a model on grey images: the RGB batch does not fit, and the error says what does
+    const grey = withInputDims(readFileSync(file), ['N', 1, 'H', 'W']);
+    await expect(scoreOnnxModel(grey, { batch: 8, inputShape: [1, 16, 16] })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/default CIFAR-10 batch has 3 channels/),
+    });
   });
 });

@@ -20,7 +20,7 @@ import { gaussianBatch } from '../data/gaussian.js';
 import { type ImageFolderOptions, loadImageFolder } from '../data/images.js';
 import { cifarLabels, defaultLabels, readLabels } from '../data/labels.js';
 import { loadNpyBatch } from '../data/npy.js';
-import { resizeBatch } from '../data/resize.js';
+import { resizeBatch, stretchNote } from '../data/resize.js';
 import type { Network, Shape3 } from '../ir/types.js';
 import { spaceEntry } from '../catalog/registry.js';
 import type { ScoringRequest } from '../request/types.js';
@@ -160,10 +160,8 @@ export async function proxyImages(
   const sized = (b: InputBatch) => {
     if (b.h === h && b.w === w) return b;
     // square CIFAR images on a non-square input: said, as the stretch is a choice the user may not want
-    if (h * b.w !== w * b.h)
-      process.stderr.write(
-        `swapnas: note: the ${b.h}x${b.w} CIFAR images are stretched to the network's ${h}x${w} input; give images of that shape with --input for a model trained on them\n`,
-      );
+    const note = stretchNote(b.h, b.w, h, w);
+    if (note) process.stderr.write(`swapnas: note: ${note}\n`);
     return resizeBatch(b, h, w);
   };
   let images: InputBatch;

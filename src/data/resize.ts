@@ -3,6 +3,16 @@ import { SwapError } from '../util/errors.js';
 import { checkFloatAlloc } from '../util/limits.js';
 
 /**
+ * What is said when `h`×`w` images are stretched to a network's `toH`×`toW` input of another aspect (a choice the
+ * user may not want); undefined where the aspect is kept.
+ */
+export function stretchNote(h: number, w: number, toH: number, toW: number): string | undefined {
+  return toH * w === toW * h
+    ? undefined
+    : `the ${h}x${w} CIFAR images are stretched to the network's ${toH}x${toW} input; give images of that shape with --input for a model trained on them`;
+}
+
+/**
  * Bilinear resize of every image of a batch to `size`×`size`, with PyTorch's `interpolate(mode='bilinear',
  * align_corners=False)` sampling (half-pixel centres, edge clamping, no antialiasing). For scoring a network whose
  * input size differs from the images at hand (e.g. CIFAR images for a 224×224 or 256×256 network).

@@ -19,6 +19,7 @@ import type { BackendName, ProgressFn } from '../backends/types.js';
 import { runOrtJobs } from '../backends/ort/pool.js';
 import { makeBatch, takeSamples, type InputBatch } from '../data/batch.js';
 import { defaultBatch } from '../data/cifar.js';
+import { resizeBatch, stretchNote } from '../data/resize.js';
 import { flatBatch, flattenedImagesNote, requireImageShape, viewBatch } from '../data/flat.js';
 import { loadImageFolder } from '../data/images.js';
 import { recordedValues } from '../ir/analysis.js';
@@ -198,12 +199,17 @@ async function resolveInputs(
         ...(opts.mean ? { mean: opts.mean } : {}),
         ...(opts.std ? { std: opts.std } : {}),
       });
-    } else if (img.join('x') !== '3x32x32') {
+    } else if (img[0] !== 3) {
       throw new SwapError(
         'E_INPUT_SHAPE',
-        `${m.source} takes ${text} inputs; the default CIFAR-10 batch is 3x32x32 — give an input batch (--input) or an image folder (--images)`,
+        `${m.source} takes ${text} inputs; the default CIFAR-10 batch has 3 channels — give an input batch (--input) or an image folder (--images, read as ${img[0]} channel${img[0] === 1 ? '' : 's'})`,
       );
-    } else b = defaultBatch(S);
+    } else {
+      // the CIFAR images at the model's size (bilinear, as `score --proxies` feeds them; the source says so)
+      b = resizeBatch(defaultBatch(S), img[1], img[2]);
+      const note = stretchNote(32, 32, img[1], img[2]);
+      if (note) warnings.push(note);
+    }
     if (m.input.flat) warnings.push(flattenedImagesNote(img, b.source));
   }
   if (m.input.flat) b = flatBatch(b);
