@@ -198,6 +198,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     // blockScale: an op keeps its (first) input's exponent unless it sets its own (Add/Concat, biases)
     if (req.blockScale && !n.inputs.empty()) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
     switch (n.op) {
+      case Op::GroupNorm:
+        fail("a GroupNorm has no native gradient pass (the reference engine has)");
       case Op::Input:
         std::memcpy(y, input, count * sizeof(float));
         break;

@@ -117,6 +117,8 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }, count);
     }
     switch (n.op) {
+      case Op::GroupNorm:
+        fail("a GroupNorm has no native gradient pass (the reference engine has)");
       case Op::Input:
       case Op::Zero:
         release(dy);

@@ -155,6 +155,8 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
   const Vec& rin = j0 < 0 ? none : rx[static_cast<size_t>(j0)];
   Vec t;
   switch (n.op) {
+    case Op::GroupNorm:
+      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Input:
     case Op::Zero:
       break;
@@ -323,6 +325,8 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
     if (!t.empty()) accumulate(j, std::move(t));
   };
   switch (n.op) {
+    case Op::GroupNorm:
+      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Conv:
     case Op::Linear:
       return weightedCotangentTangent(i, rx, V, r);

@@ -156,6 +156,8 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
   const double* p = param(i);
   const size_t HW = static_cast<size_t>(n.h) * n.w;
   switch (n.op) {
+    case Op::GroupNorm:
+      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Input:
       y.assign(input, input + count);
       break;
@@ -256,6 +258,8 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
   const Node* in = &net_.nodes[static_cast<size_t>(n.inputs[0])];
   const Vec* x = xs[0];
   switch (n.op) {
+    case Op::GroupNorm:
+      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Concat: {
       y.resize(count);
       size_t off = 0;
@@ -393,6 +397,8 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
   const double* p = param(i);
   Vec dx;
   switch (n.op) {
+    case Op::GroupNorm:
+      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Input:
     case Op::Zero:
       return;

@@ -190,7 +190,13 @@ float* Executor::runBn(const Pass& p, const Node& n, int i, size_t total) {
   ScopedTimer t(timing_.bn, timed_);
   const float* x = in(n, 0);
   float* y = takeOrAcquire(p, n, i, 0, total);
-  batchNorm(x, y, p.S, n.c, static_cast<size_t>(n.h) * n.w, n.eps);
+  const size_t hw = static_cast<size_t>(n.h) * n.w;
+  // a GroupNorm's groups are contiguous runs of (C / groups) * H * W values per sample: batch statistics over S * groups
+  // "channels" of one sample each (gamma = 1, beta = 0 at initialisation, as a BN's)
+  if (n.op == Op::GroupNorm)
+    batchNorm(x, y, 1, p.S * n.groups, hw * static_cast<size_t>(n.c / n.groups), n.eps);
+  else
+    batchNorm(x, y, p.S, n.c, hw, n.eps);
   return y;
 }
 
@@ -311,7 +317,8 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Input: return runFill(p.input, total);
     case Op::Zero: return runFill(nullptr, total);
     case Op::Conv: return runConv(p, n, total);
-    case Op::Bn: return runBn(p, n, i, total);
+    case Op::Bn:
+    case Op::GroupNorm: return runBn(p, n, i, total);
     case Op::Relu: return runRelu(p, n, i, total, consumed);
     case Op::AvgPool:
     case Op::MaxPool: return runPool(p, n, total);

@@ -117,6 +117,8 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     const float* p = params + offsets_[i];
     float* y = nullptr;
     switch (n.op) {
+      case Op::GroupNorm:
+        fail("a GroupNorm has no native gradient pass (the reference engine has)");
       case Op::Input:
       case Op::Zero:
         break;
@@ -328,6 +330,8 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     const float* p = params + offsets_[i];
     const size_t inCount = in ? static_cast<size_t>(S) * in->numel() : 0;
     switch (n.op) {
+      case Op::GroupNorm:
+        fail("a GroupNorm has no native gradient pass (the reference engine has)");
       case Op::Input:
       case Op::Zero:
         break;

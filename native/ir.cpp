@@ -144,6 +144,17 @@ void decodeBn(const NodeArgs& p) {
   p.n.batchStats = p.a[attr::Bn::BatchStats] != 0;
 }
 
+// GroupNorm per sample: C / groups channels per group (InstanceNorm: groups = C; LayerNorm on flat features: 1)
+void decodeGroupNorm(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
+  p.n.groups = p.a[attr::GroupNorm::Groups];
+  if (p.n.groups < 1 || x.c % p.n.groups != 0) bad(p.id, p.n, "the groups must divide the channels");
+  p.n.affine = p.a[attr::GroupNorm::Affine] != 0;
+  p.n.eps = wordsToDouble(p.a[attr::GroupNorm::EpsHi], p.a[attr::GroupNorm::EpsLo]);
+  if (!(p.n.eps > 0) || !(p.n.eps < 1)) bad(p.id, p.n, "epsilon must be in (0, 1)");
+}
+
 void decodeRelu(const NodeArgs& p) {
   Node& n = p.n;
   const Node& x = p.in(0);
@@ -310,6 +321,7 @@ void decode(const NodeArgs& p) {
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Sigmoid: return decodeSigmoid(p);
     case Op::Softmax: return decodeSoftmax(p);
+    case Op::GroupNorm: return decodeGroupNorm(p);
     case Op::Mul: return decodeMul(p);
     case Op::Act: return decodeAct(p);
     case Op::Slice: return decodeSlice(p);

@@ -260,8 +260,8 @@ class FlatInputNet(nn.Module):
 
 class NormNet(nn.Module):
     """nn.GroupNorm(2, 8) after a conv, nn.LayerNorm on the pooled features: torch.onnx (opset 13) writes them as
-    Reshape → InstanceNormalization → Reshape and as ReduceMean / Sub / Pow / ... / Div. No IR op has them (the
-    proxies refuse the file, naming the module); ONNX Runtime scores SWAP on it."""
+    Reshape → InstanceNormalization → Reshape and as ReduceMean / Sub / Pow / ... / Div (opset 17: LayerNormalization).
+    Both import as the IR's `gn` op."""
 
     def __init__(self):
         super().__init__()
@@ -278,11 +278,19 @@ class NormNet(nn.Module):
 
 
 class LayerNormNet(NormNet):
-    """NormNet without its GroupNorm: the nn.LayerNorm on the pooled features is the one layer without an IR op."""
+    """NormNet without its GroupNorm: an nn.LayerNorm on the pooled features."""
 
     def __init__(self):
         super().__init__()
         self.gn = nn.Identity()
+
+
+class InstNormNet(NormNet):
+    """NormNet with an nn.InstanceNorm2d(8, affine=True) for its GroupNorm (one InstanceNormalization)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gn = nn.InstanceNorm2d(8, affine=True)
 
 
 class SeNet(nn.Module):
@@ -702,9 +710,10 @@ def main():
         ("prelunet", PReluNet, 13, 20, "nn.PReLU() and nn.PReLU(8) beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
         ("actnet", ActNet, 13, 15,
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
-        ("normnet", NormNet, 13, 22, "nn.GroupNorm and nn.LayerNorm (opset 13 decompositions): no IR op; ONNX Runtime scores SWAP"),
-        ("layernorm", LayerNormNet, 13, 23,
-         "nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...): no IR op; ONNX Runtime scores SWAP"),
+        ("normnet", NormNet, 13, 22, "nn.GroupNorm and nn.LayerNorm (opset 13 decompositions)"),
+        ("layernorm", LayerNormNet, 13, 23, "nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...)"),
+        ("instnorm17", InstNormNet, 17, 24,
+         "nn.InstanceNorm2d(affine=True) and nn.LayerNorm at opset 17 (InstanceNormalization, LayerNormalization)"),
     ]
     for name, cls, opset, seed, note in models:
         torch.manual_seed(seed)

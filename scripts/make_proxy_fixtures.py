@@ -719,6 +719,41 @@ class ViewNet(PooledHead, nn.Module):
         return [f0, f1, f2], f2
 
 
+class Norms(PooledHead, nn.Module):
+    """The normalisations the IR's `gn` op covers, with trained-looking γ, β: a conv-BN-ReLU stem, a conv-GroupNorm(2)
+    -ReLU block added to it, a strided conv-InstanceNorm2d(affine)-ReLU, a conv-InstanceNorm2d(no affine)-ReLU, then
+    the pooled features through nn.LayerNorm and a ReLU before the classifier (opset 13: GroupNorm as Reshape →
+    InstanceNormalization → Reshape → Mul → Add, LayerNorm as ReduceMean / Sub / Pow / ... / Div → Mul → Add)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.g_conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.gn = nn.GroupNorm(2, c)
+        self.g_relu = nn.ReLU()
+        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False),
+                                  nn.InstanceNorm2d(2 * c, affine=True), nn.ReLU())
+        self.plain = nn.Sequential(nn.Conv2d(2 * c, 2 * c, 1, bias=True), nn.InstanceNorm2d(2 * c), nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.ln = nn.LayerNorm(2 * c)
+        self.ln_relu = nn.ReLU()
+        self.fc = nn.Linear(2 * c, classes)
+        with torch.no_grad():
+            for m in (self.gn, self.down[1], self.ln):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        f1 = f0 + self.g_relu(self.gn(self.g_conv(f0)))
+        f2 = self.down(f1)
+        f3 = self.plain(f2)
+        return [f0, f1, f2, f3], f3
+
+    def forward(self, x):
+        return self.fc(self.ln_relu(self.ln(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))))
+
+
 class Tail(PooledHead, nn.Module):
     """A classifier that returns its logits through a tail, as tutorial networks do: nn.LogSoftmax(dim=1) (the
     MNIST example's), F.softmax(dim=1) or nn.Sigmoid. The official code reads whatever the model returns as its
@@ -1276,7 +1311,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1326,6 +1361,7 @@ def main():
                               zennas=True),
         "chanarith": seeded("chanarith", ChanArith, 24, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "flatview": flat_fixture(off, 25, "flatview", ViewNet, 2, (8, 3), (8, 11)),
+        "norms": seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -24,7 +24,7 @@ import { serializeNetworks } from '../src/ir/serialize.js';
 import { loadAddon } from '../src/native/loader.js';
 import { nativeProxyRunner } from '../src/proxies/native-run.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
-import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { normGraphs, opGraphs, randomData, randomParams } from './grad-graphs.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -241,6 +241,37 @@ describe('Hessian-vector products through a softmax', () => {
         await expect(
           nativeProxyPass(load.addon, g, packed, Float32Array.from(x), 3, { ...req, ...(float64 ? { float64 } : {}) }),
         ).rejects.toThrow(/softmax has no Hessian-vector form/);
+      }
+    });
+});
+
+describe('group normalisation on the native passes', () => {
+  for (const { name, net: g } of normGraphs())
+    it(`${name}: refused by every native pass with the reason (the proxy runner routes it to the reference engine)`, async () => {
+      const params = randomParams(g, 41);
+      const { x, labels } = randomData(g, 3, 43);
+      for (const wantHvp of [false, true])
+        for (const float64 of [true, false]) {
+          const req = { bn: 'train' as const, labels, wantParams: true, wantHvp, ...(float64 ? { float64 } : {}) };
+          const packed = float64 ? packParams(g, params, Float64Array) : packParams(g, params);
+          await expect(nativeProxyPass(load.addon, g, packed, Float32Array.from(x), 3, req)).rejects.toThrow(
+            /GroupNorm has no native gradient pass/,
+          );
+        }
+      // the runner: every value from the reference engine, saying why, equal to the reference run
+      const o: ProxyRunOptions = {
+        seed: 1,
+        images: { n: 3, c: 3, h: 6, w: 6, data: Float32Array.from(x), source: 'x' },
+        labels,
+        batch: 3,
+        weights: params,
+      };
+      const names = ['grad_norm', 'jacov', 'nwot', 'synflow'] as const;
+      const r = await nativeProxyRunner(load.addon).run(g, names, o);
+      const ref = runProxies(g, names, o);
+      for (const k of names) {
+        expect(r.settings[k], k).toMatchObject({ engine: 'reference', routed: expect.stringMatching(/GroupNorm/) });
+        expect(r.values[k], k).toEqual(ref.values[k]);
       }
     });
 });

@@ -189,6 +189,19 @@ export function opGraphs(): { name: string; net: Network }[] {
   return out;
 }
 
+/**
+ * Graphs with group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features), which only the reference
+ * engine differentiates (the native passes refuse them, and the proxy runner routes such networks).
+ */
+export function normGraphs(): { name: string; net: Network }[] {
+  const b = new GraphBuilder([3, 6, 6]);
+  const g = b.relu(b.gn(b.conv(b.input, 4, 3, { pad: 1, bias: true }), 2));
+  const i = b.relu(b.gn(b.conv(g, 6, 3, { stride: 2 }), 6, false, 1e-3));
+  const r = b.add([i, b.gn(b.conv(i, 6, 1), 6)]);
+  const h = b.relu(b.gn(b.linear(b.gap(r), 5, true), 1));
+  return [{ name: 'group-instance-layer-norm', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gn' }) }];
+}
+
 function normals(rng: Rng, n: number, scale = 1, shift = 0): Float64Array {
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = shift + scale * rng.normal();
@@ -213,6 +226,8 @@ export function randomParams(net: Network, seed: number): NetParams {
       const stats = { runningMean: normals(rng, c, 0.1), runningVar: normals(rng, c, 0.1, 1).map(Math.abs) };
       return n.affine ? { gamma: normals(rng, c, 0.2, 1), beta: normals(rng, c, 0.2), ...stats } : stats;
     }
+    if (n.op === 'gn' && n.affine)
+      return { gamma: normals(rng, n.shape[0], 0.2, 1), beta: normals(rng, n.shape[0], 0.2) };
     return undefined;
   });
 }

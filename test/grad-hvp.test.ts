@@ -9,7 +9,7 @@ import { lossHessianVector } from '../src/backends/reference/hvp.js';
 import type { BnMode, NetParams, NodeParams } from '../src/grad/types.js';
 import type { Network } from '../src/ir/types.js';
 import { Rng } from '../src/util/rng.js';
-import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { normGraphs, opGraphs, randomData, randomParams } from './grad-graphs.js';
 
 const H = 1e-5;
 
@@ -59,7 +59,7 @@ function expectHv(got: ReadonlyMap<number, Float64Array>, want: ReadonlyMap<numb
 
 describe('reference Hessian-vector products: float64 central differences on every op', () => {
   for (const bn of ['train', 'eval', 'identity'] as const)
-    for (const { name, net } of opGraphs())
+    for (const { name, net } of [...opGraphs(), ...normGraphs()])
       it(`${name}, BN ${bn}: a random direction and the gradient direction`, () => {
         const params = randomParams(net, 5);
         const { x, labels } = randomData(net, 3, 13);

@@ -10,7 +10,7 @@ import { numel } from '../src/ir/analysis.js';
 import type { Network } from '../src/ir/types.js';
 import { makeBatch } from '../src/data/batch.js';
 import { Rng } from '../src/util/rng.js';
-import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { normGraphs, opGraphs, randomData, randomParams } from './grad-graphs.js';
 
 const H = 1e-5;
 
@@ -40,7 +40,7 @@ function expectClose(got: number, want: number, scale: number, what: string): vo
   if (err > 1e-7 * scale + 1e-9) throw new Error(`${what}: analytic ${got} vs finite difference ${want}`);
 }
 
-const graphs = opGraphs();
+const graphs = [...opGraphs(), ...normGraphs()];
 
 describe('reference backward: float64 finite differences on every op', () => {
   for (const bn of ['train', 'eval', 'identity'] as const) {

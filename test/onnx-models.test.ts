@@ -71,21 +71,36 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'flatinput@16',
         'normnet@16',
         'layernorm@16',
+        'instnorm17@16',
       ]),
     );
   });
 
-  it('nn.GroupNorm and nn.LayerNorm: ONNX Runtime scores them; the IR import names the module it has no op for', () => {
-    const reason = (name: string) => {
+  it('nn.GroupNorm, nn.InstanceNorm2d and nn.LayerNorm import as gn nodes; a fresh draw counts as on ONNX Runtime', async () => {
+    const gns = (name: string) => {
       const r = importOnnxModel(loadOnnxModel(fx(name)), { inputShape: [3, 32, 32] });
-      return r.ok ? '' : r.reason;
+      if (!r.ok) throw new Error(r.reason);
+      return r.network.nodes.filter((n) => n.op === 'gn').map((n) => n.op === 'gn' && [n.groups, n.affine, n.shape]);
     };
-    expect(reason('normnet')).toMatch(
-      /Reshape to \[0, 2, -1\] \(the start of nn\.GroupNorm, written as Reshape → InstanceNormalization/,
-    );
-    expect(reason('layernorm')).toMatch(
-      /ReduceMean .* of a flat tensor \(the start of nn\.LayerNorm, which has no IR op\)/,
-    );
+    // GroupNorm(2, 8) on a map, LayerNorm(8) on the pooled features (opset 13 decompositions)
+    expect(gns('normnet')).toEqual([
+      [2, true, [8, 32, 32]],
+      [1, true, [8]],
+    ]);
+    expect(gns('layernorm')).toEqual([[1, true, [8]]]);
+    // opset 17: InstanceNormalization (a group per channel) and LayerNormalization
+    expect(gns('instnorm17')).toEqual([
+      [8, true, [8, 32, 32]],
+      [1, true, [8]],
+    ]);
+    for (const name of ['normnet', 'layernorm', 'instnorm17']) {
+      const fresh = { reinit: true, repeats: 3, batch: 16 } as const;
+      const ort = await scoreOnnxModel(fx(name), { ...fresh, engine: 'ort' });
+      for (const backend of ['native', 'reference'] as const) {
+        const ir = await scoreOnnxModel(fx(name), { ...fresh, engine: 'ir', backend });
+        expect(ir.perRepeat, `${name} ${backend}`).toEqual(ort.perRepeat);
+      }
+    }
   });
 
   it('eval-mode BN keeps its running statistics by default; --bn batch switches to batch statistics', async () => {
@@ -448,7 +463,8 @@ describe('bad input: coded errors, no partial output', () => {
     expect(r.perRepeat).toEqual([EXPECTED['nb201_b_opset13']!.expected['16']!.swap]);
     const r2 = await scoreOnnxModel(dyn, { inputs: defaultBatch(16) });
     expect(r2.perRepeat).toEqual(r.perRepeat);
-    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({ code: 'E_INPUT_SHAPE' });
+    // another size: the CIFAR batch resized to it
+    expect((await scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).settings.inputs).toMatch(/resized to 16x16$/);
     expect(await codeOf(runScoreOnnx(dyn, { inputShape: '3,32', progress: false }))).toBe('E_OPTION');
   });
 
@@ -468,13 +484,13 @@ describe('bad input: coded errors, no partial output', () => {
     await expect(scoreOnnxModel(fx('headnet'), { batch: 8, inputs: b })).rejects.toMatchObject({
       code: 'E_INPUT_SHAPE',
     });
-    // a model whose input is not 32x32 has no default batch
+    // a model on grey images has no default batch (the CIFAR batch is RGB)
     const dyn = variant('headnet', (m) => {
-      m.graph!.input![0] = valueInfo('input', ['N', 3, 'H', 'W']);
+      m.graph!.input![0] = valueInfo('input', ['N', 1, 'H', 'W']);
     });
-    await expect(scoreOnnxModel(dyn, { inputShape: [3, 16, 16] })).rejects.toMatchObject({
+    await expect(scoreOnnxModel(dyn, { inputShape: [1, 16, 16] })).rejects.toMatchObject({
       code: 'E_INPUT_SHAPE',
-      message: expect.stringMatching(/--images/),
+      message: expect.stringMatching(/3 channels .*--images/),
     });
   });
 

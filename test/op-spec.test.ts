@@ -26,7 +26,8 @@ import { packageRoot } from '../src/native/loader.js';
 /** A small network holding every op of the table at least once. */
 function everyOp(): Network {
   const b = new GraphBuilder([3, 8, 8]);
-  const r = b.relu(b.bn(b.conv(b.input, 8, 3, { bias: true })));
+  // a GroupNorm of 2 groups after the BN
+  const r = b.relu(b.gn(b.bn(b.conv(b.input, 8, 3, { bias: true })), 2));
   const mp = b.maxpool(b.avgpool(r, 3, 1, 1, false), 3, 2, 1); // 8x4x4
   const sl = b.slice(mp, { c0: 1, c: 4, h0: 1, w0: 1 }); // 4x3x3
   const sum = b.add([sl, b.zero([4, 3, 3])]);
@@ -34,7 +35,8 @@ function everyOp(): Network {
   const silu = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
   const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
-  let a = se;
+  // an InstanceNorm (a group per channel, no affine parameters)
+  let a = b.gn(se, 8, false, 1e-3);
   for (const [fn, alpha] of EVERY_ACT) a = b.act(a, fn, alpha);
   // arithmetic with one constant per channel (a model's own input normalisation, a layer scale)
   a = b.channelAct(
@@ -57,7 +59,8 @@ function flatHead(): Network {
   const stats = b.bn(m, false, undefined, undefined, true); // no running statistics: batch statistics in every mode
   // 64 features; a ReLU6; the logits through a softmax and a log-softmax (a classifier's tail)
   const logits = b.channelAct(
-    b.linear(b.relu(b.linear(b.flatten(stats), 12), 6), 10),
+    // a LayerNorm on the 12 flat features (one group)
+    b.linear(b.relu(b.gn(b.linear(b.flatten(stats), 12), 1), 6), 10),
     'shift',
     [0.5, -1, 0.25, 2, -0.75, 1.5, 0, -2, 1, 3],
   );
@@ -102,8 +105,8 @@ describe('op specification', () => {
 
   it('counts parameters and MACs from the table', () => {
     const net = everyOp();
-    // conv 8·3·3·3 + bias 8, BN γ/β 2·8, linear 8·10 + bias 10
-    expect(countParams(net)).toBe(216 + 8 + 16 + 90);
+    // conv 8·3·3·3 + bias 8, BN γ/β 2·8, GroupNorm γ/β 2·8 (the InstanceNorm has none), linear 8·10 + bias 10
+    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 90);
     // conv: 8·8·8 outputs × 27 taps; linear 8 × 10
     expect(countMacs(net)).toBe(512 * 27 + 80);
   });

@@ -173,6 +173,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'sigmoidtail',
         'chanarith',
         'flatview',
+        'norms',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));

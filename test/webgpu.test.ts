@@ -343,6 +343,19 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     expect(referenceCount(plain, batch, 7)).not.toBe(count);
   });
 
+  it('group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features) equals the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const g = b.relu(b.gn(b.conv(b.input, 4, 3, { pad: 1 }), 2));
+    const i = b.relu(b.gn(b.conv(g, 4, 3, { pad: 1 }), 4, false, 1e-3));
+    const ln = b.gn(b.linear(b.gap(i), 6), 1);
+    const net = b.finish(b.linear(b.relu(ln), 3));
+    const batch = gaussianBatch(12, 3, 8, 8, 3);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [7] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 7));
+    const ins = await inspect(be, net, batch, 7, [ln], true);
+    checkAgainstReference(net, batch, 7, ins);
+  });
+
   it('ceil-mode pools with partial windows (one dividing by its extent in the padding) equal the reference', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const m = b.maxpool(b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))), 3, 2, 0, true); // 4x4 (floor 3x3)

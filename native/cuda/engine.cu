@@ -531,6 +531,21 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       bnApplyKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, it.stats, n.c, HW, total);
       break;
     }
+    case Op::GroupNorm: {
+      // each sample's group is a contiguous run of (C / groups) * H * W values: the BN kernels over S * groups
+      // channels of one sample each (forward.cpp's runBn does the same)
+      const int G = S * n.groups;
+      if (it.statsCap < static_cast<size_t>(G)) {
+        it.a.free(it.stats);
+        it.statsCap = std::max<size_t>(static_cast<size_t>(G), 256);
+        it.stats = static_cast<double*>(it.a.bytes(it.statsCap * 2 * sizeof(double)));
+      }
+      y = it.a.floats(total);
+      const int m = (n.c / n.groups) * n.h * n.w;
+      bnStatsKernel<<<G, kThreads, 0, stream_>>>(x(0), it.stats, 1, G, m, n.eps);
+      bnApplyKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, it.stats, G, m, total);
+      break;
+    }
     case Op::Relu: {
       if (consumed) y = it.a.floats(total);
       if (n.recorded) {

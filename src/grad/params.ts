@@ -43,6 +43,10 @@ export function paramsWith(
           const stats = { runningMean: new Float64Array(c), runningVar: new Float64Array(c).fill(1) };
           return n.affine ? { gamma: new Float64Array(c).fill(1), beta: new Float64Array(c), ...stats } : stats;
         }
+        case 'gn':
+          return n.affine
+            ? { gamma: new Float64Array(n.shape[0]).fill(1), beta: new Float64Array(n.shape[0]) }
+            : undefined;
         default:
           return undefined;
       }

@@ -166,6 +166,11 @@ export class GraphBuilder {
     return this.push(log ? { op: 'softmax', log: true } : { op: 'softmax' }, [x]);
   }
 
+  /** Group normalisation of `x` (a map, or flat features as F channels): see {@link GroupNormNode}. */
+  gn(x: number, groups: number, affine = true, eps?: number): number {
+    return this.push({ op: 'gn', groups, affine, ...(eps !== undefined && eps !== BN_EPS ? { eps } : {}) }, [x]);
+  }
+
   /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */
   sigmoid(x: number, hard: boolean): number {
     return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);

@@ -602,6 +602,36 @@ const softmax: OpSpec<'softmax'> = {
   onnx: { export: ['Softmax', 'LogSoftmax'], import: ['Softmax', 'LogSoftmax'] },
 };
 
+// Group normalisation per sample (nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm on flat features): ε as BN's
+const gn: OpSpec<'gn'> = {
+  op: 'gn',
+  opcode: 18,
+  native: 'GroupNorm',
+  arity: 1,
+  attrs: [
+    ['groups', (n) => n.groups],
+    ['affine', (n) => n.affine],
+    ['epsHi', (n) => float64Words(bnEps(n))[0]!],
+    ['epsLo', (n) => float64Words(bnEps(n))[1]!],
+  ],
+  shape: (a, ins) => {
+    const eps = bnEps(a);
+    if (!(eps > 0 && eps < 1)) throw new SwapError('E_IR_SHAPE', `gn epsilon ${eps} is not in (0, 1)`);
+    const s = ins[0]!;
+    const c = s[0]!;
+    if (!Number.isInteger(a.groups) || a.groups < 1 || c % a.groups !== 0)
+      throw new SwapError('E_IR_SHAPE', `gn of ${c} channels in ${a.groups} groups: the groups must divide them`);
+    return s.length === 1 ? s : map3('gn', s);
+  },
+  params: (n) => (n.affine ? 2 * n.shape[0] : 0),
+  macs: none,
+  // torch.onnx's nn.GroupNorm (opset < 18): Reshape to (N, G, -1), InstanceNormalization, Reshape back, γ, β
+  onnx: {
+    export: ['Reshape', 'InstanceNormalization', 'Shape', 'Mul', 'Add', 'Constant'],
+    import: ['InstanceNormalization', 'LayerNormalization'],
+  },
+};
+
 // The product of two same-shape tensors, or of a map and its C×1×1 channel gate (broadcast over the plane)
 const mul: OpSpec<'mul'> = {
   op: 'mul',
@@ -720,6 +750,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   mul,
   act,
   softmax,
+  gn,
 };
 
 /** Every op, in opcode order. */

@@ -189,6 +189,20 @@ export interface SoftmaxNode {
   readonly op: 'softmax';
   readonly log?: boolean;
 }
+/**
+ * Group normalisation, per sample: the C channels in `groups` groups of C/groups, each group's C/groups·H·W values
+ * normalised with their own mean and biased variance (ε added), then γ, β per channel when `affine`. Covers
+ * `nn.GroupNorm(G, C)`, `nn.InstanceNorm2d(C)` (G = C; no running statistics) and `nn.LayerNorm(F)` on flat
+ * features (G = 1 on F channels of 1×1). The same in every mode (no running statistics); at initialisation γ = 1,
+ * β = 0, which count towards Θ.
+ */
+export interface GroupNormNode {
+  readonly op: 'gn';
+  readonly groups: number;
+  readonly affine: boolean;
+  /** ε when it is not BatchNorm's 1e-5 (PyTorch's default for all three modules). */
+  readonly eps?: number;
+}
 export interface LinearNode {
   readonly op: 'linear';
   readonly fin: number;
@@ -212,6 +226,7 @@ export type LayerSpec =
   | ShuffleNode
   | SigmoidNode
   | SoftmaxNode
+  | GroupNormNode
   | MulNode
   | ActNode;
 

@@ -169,6 +169,34 @@ function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
   );
 }
 
+/**
+ * GroupNorm as torch.onnx writes nn.GroupNorm (opset < 18): Reshape to (N, G, −1), InstanceNormalization with a
+ * fixed scale 1 and bias 0 per group, Reshape back to the input's shape, then γ, β per channel (initializers: Θ).
+ */
+function exportGn(n: NodeOf<'gn'>, c: ExportCtx): void {
+  const ch = n.shape[0]!;
+  const p = `gn${n.id}`;
+  const x = c.src(n.inputs[0]!);
+  const affine = n.affine ? [`${p}_scaled`, `${p}_normed`] : [out(n.id), out(n.id)];
+  c.inits.push(int64Tensor(`${p}_groups`, [3], [0, n.groups, -1]));
+  c.fixed(`${p}_one`, `gn_${n.id}_one`, [n.groups], 1);
+  c.fixed(`${p}_zero`, `gn_${n.id}_zero`, [n.groups], 0);
+  c.nodes.push(node('Reshape', [x, `${p}_groups`], [`${p}_grouped`], `gn_${n.id}_group`));
+  c.nodes.push(
+    node('InstanceNormalization', [`${p}_grouped`, `${p}_one`, `${p}_zero`], [`${p}_norm`], `gn_${n.id}_norm`, [
+      attrFloat('epsilon', bnEps(n)),
+    ]),
+  );
+  c.nodes.push(node('Shape', [x], [`${p}_shape`], `gn_${n.id}_shape`));
+  c.nodes.push(node('Reshape', [`${p}_norm`, `${p}_shape`], [affine[1]!], `gn_${n.id}_back`));
+  if (!n.affine) return;
+  const dims = n.shape.length === 3 ? [ch, 1, 1] : [ch];
+  c.constant(`${p}_weight`, dims, 1);
+  c.constant(`${p}_bias`, dims, 0);
+  c.nodes.push(node('Mul', [affine[1]!, `${p}_weight`], [affine[0]!], `gn_${n.id}_gamma`));
+  c.nodes.push(node('Add', [affine[0]!, `${p}_bias`], [out(n.id)], `gn_${n.id}_beta`));
+}
+
 function exportPool(n: NodeOf<'avgpool' | 'maxpool'>, c: ExportCtx): void {
   const attrs = [
     attrInts('kernel_shape', [n.k, n.k]),
@@ -353,6 +381,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   input: () => {},
   conv: exportConv,
   bn: exportBn,
+  gn: exportGn,
   relu: exportRelu,
   avgpool: exportPool,
   maxpool: exportPool,

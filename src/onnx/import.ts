@@ -47,8 +47,9 @@ import {
 import { clip, quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
+import { type NormChain, normChains } from './norm-chains.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
-import { onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
+import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -72,6 +73,8 @@ export type ImportResult =
       readonly tensors: ReadonlyMap<string, number>;
       /** Tensors that are zero-padded maps the IR folds into the next conv or pool (no node of their own). */
       readonly padded: ReadonlySet<string>;
+      /** The γ / β initializers of each affine `gn` node (GroupNorm, InstanceNorm, LayerNorm). */
+      readonly norms: readonly NormRead[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -171,6 +174,10 @@ class ImportState {
   readonly weightIds = new Map<number, number>();
   /** ONNX nodes already imported as part of an earlier one (a MatMul's bias Add). */
   readonly absorbed = new Set<number>();
+  /** GroupNorm / decomposed LayerNorm chains, by the index of their last node (src/onnx/norm-chains.ts). */
+  normAt: ReadonlyMap<number, NormChain> = new Map();
+  /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
+  readonly norms: NormRead[] = [];
   /**
    * BatchNormalizations whose mean / var the graph computes from their input (no running statistics), with the
    * target of the Reshape that computation starts with.
@@ -511,6 +518,100 @@ function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
   for (let i = 1; i <= (batchStats ? 2 : 4); i++) s.cst(n, i);
   s.onlyFirstOutputUsed(n);
   s.setIr(n, s.b.bn(x, bnAffine(n, s), bnMomentum(n), eps, batchStats));
+}
+
+/**
+ * A normalisation's γ and β (constants of `count` values): a module's parameters when both are initializers (or
+ * views of them, torch.onnx's Unsqueeze), `fixed` when they are constants holding 1 and 0 (a module without affine
+ * parameters); anything else is refused.
+ */
+function normAffine(
+  n: INodeProto,
+  s: ImportState,
+  gamma: string | undefined,
+  beta: string | undefined,
+  count: number,
+  what: string,
+): { gamma: string; beta: string } | 'fixed' {
+  const values = (t: string | undefined) => {
+    const v = t ? s.env.get(t) : undefined;
+    return v?.k === 'const' ? tensorValues(v.t) : undefined;
+  };
+  const [gv, bv] = [values(gamma), values(beta)];
+  if (gamma && !gv) fail(`${what} ${n.name}: its scale is computed in the graph`);
+  if (beta && !bv) fail(`${what} ${n.name}: its bias is computed in the graph`);
+  const [g, b] = [gamma ? s.bufferOf(gamma) : undefined, beta ? s.bufferOf(beta) : undefined];
+  if (g && b) {
+    if (gv!.length !== count || bv!.length !== count)
+      fail(
+        `${what} ${n.name}: ${gv!.length} scale values for ${count} channels; only one γ and β per channel (or feature) import (an nn.LayerNorm over a map's C×H×W has one per value)`,
+      );
+    return { gamma: g, beta: b };
+  }
+  if ((gv ?? [1]).every((v) => v === 1) && (bv ?? [0]).every((v) => v === 0)) return 'fixed';
+  return fail(`${what} ${n.name}: a scale or bias that is neither the module's parameters nor 1 and 0`);
+}
+
+/** A `gn` node of `x` with the chain's or node's γ / β (recorded for the parameter reader) and ε. */
+function gnNode(
+  n: INodeProto,
+  s: ImportState,
+  x: number,
+  groups: number,
+  eps: number,
+  affine: { gamma: string; beta: string } | 'fixed',
+): void {
+  const c = s.shapeOf(x)[0]!;
+  if (c % groups !== 0) fail(`${n.opType} ${n.name}: ${groups} groups do not divide ${c} channels`);
+  const e = float32Decimal(eps);
+  if (!(e > 0 && e < 1)) fail(`${n.opType} ${n.name}: epsilon ${e} is not in (0, 1)`);
+  const id = s.b.gn(x, groups, affine !== 'fixed', e);
+  if (affine !== 'fixed') s.norms.push({ node: id, ...affine, from: n.name ?? '' });
+  s.setIr(n, id);
+}
+
+/** nn.GroupNorm or a decomposed nn.LayerNorm (src/onnx/norm-chains.ts), at the chain's last node `n`. */
+function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
+  const v = s.env.get(c.input);
+  if (v?.k === 'opaque') {
+    const e = new Unsupported(`${n.opType} ${n.name} depends on ${v.why}`);
+    e.inherited = v.why;
+    throw e;
+  }
+  if (v?.k !== 'ir') fail(`${n.opType} ${n.name}: the normalised input is not a feature tensor`);
+  const shape = s.shapeOf(v.id);
+  const what = c.kind === 'group' ? 'nn.GroupNorm' : 'nn.LayerNorm';
+  if (c.kind === 'layer') {
+    // the mean over all of a sample's values: [-1] of flat features, [-3, -2, -1] of a map
+    const rank = shape.length + 1;
+    const axes = c.axes!.map((a) => (a < 0 ? a + rank : a)).sort();
+    if (axes.join() !== Array.from({ length: rank - 1 }, (_, i) => i + 1).join())
+      fail(`${what} ${n.name} over axes ${c.axes!.join(', ')}: only over all of a sample's values (C, H, W, or F)`);
+  }
+  gnNode(n, s, v.id, c.groups, c.eps, normAffine(n, s, c.gamma, c.beta, shape[0]!, what));
+}
+
+/** nn.InstanceNorm2d: one InstanceNormalization of a map, groups = channels (no running statistics). */
+function importInstanceNorm(n: INodeProto, s: ImportState): void {
+  const x = s.ir3(n, 0);
+  const c = s.shapeOf(x)[0]!;
+  const eps = getFloat(n, 'epsilon', 1e-5);
+  gnNode(n, s, x, c, eps, normAffine(n, s, n.input?.[1], n.input?.[2], c, 'nn.InstanceNorm2d'));
+}
+
+/** opset 17's LayerNormalization over all of a sample's values (axis 1: flat features, or a map's C, H, W). */
+function importLayerNormalization(n: INodeProto, s: ImportState): void {
+  const x = s.ir(n, 0);
+  const shape = s.shapeOf(x);
+  const axis = getInt(n, 'axis', -1);
+  if ((axis < 0 ? axis + shape.length + 1 : axis) !== 1)
+    fail(`LayerNormalization ${n.name} over axis ${axis}: only over all of a sample's values (C, H, W, or F)`);
+  s.onlyFirstOutputUsed(n);
+  const per = shape.reduce((a, d) => a * d, 1);
+  const affine = normAffine(n, s, n.input?.[1], n.input?.[2], per, 'nn.LayerNorm');
+  if (affine !== 'fixed' && per !== shape[0])
+    fail(`nn.LayerNorm ${n.name} over a map's ${shape.join('x')}: one γ and β per value, not per channel`);
+  gnNode(n, s, x, 1, getFloat(n, 'epsilon', 1e-5), affine);
 }
 
 /**
@@ -916,7 +1017,9 @@ function layerNormHint(n: INodeProto, s: ImportState): string {
   const sub = s
     .readersOf(n.output?.[0] ?? '')
     .some((i) => s.nodes[i]!.opType === 'Sub' && s.nodes[i]!.input?.[0] === x);
-  return sub ? ' (the start of nn.LayerNorm, which has no IR op)' : '';
+  return sub
+    ? " (the start of an nn.LayerNorm that does not import: the mean and variance over all of a sample's values, then Mul(γ) → Add(β))"
+    : '';
 }
 
 /** Whether `d`, a Reshape target's first entry, keeps the batch: N, 0 (copy), or the file's fixed batch size. */
@@ -1010,7 +1113,9 @@ function isOwnShape(n: INodeProto, s: ImportState, x: number, shp: readonly (num
 /** What a refused Reshape starts, where an InstanceNormalization reads it: torch.onnx's nn.GroupNorm (opset < 18). */
 function groupNormHint(n: INodeProto, s: ImportState): string {
   const reads = s.readersOf(n.output?.[0] ?? '').map((i) => s.nodes[i]!.opType);
-  return reads.includes('InstanceNormalization') ? ` (the start of nn.GroupNorm${OP_HINTS.InstanceNormalization})` : '';
+  return reads.includes('InstanceNormalization')
+    ? ' (the start of an nn.GroupNorm that does not import: torch.onnx writes Reshape → InstanceNormalization(1, 0) → Reshape(Shape(x)) → Mul(γ) → Add(β))'
+    : '';
 }
 
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
@@ -1121,6 +1226,8 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Mish: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'mish')),
   Conv: importConv,
   BatchNormalization: importBatchNorm,
+  InstanceNormalization: importInstanceNorm,
+  LayerNormalization: importLayerNormalization,
   AveragePool: importPool,
   MaxPool: importPool,
   Pad: importPad,
@@ -1169,6 +1276,13 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   });
   for (const i of stats.absorbed) s.absorbed.add(i);
   for (const [i, t] of stats.targets) s.batchStatBns.set(i, t);
+  s.normAt = normChains({
+    nodes,
+    consts: m.consts,
+    readersOf: (name) => s.readersOf(name),
+    graphOutputs: s.graphOutputs,
+  });
+  for (const c of s.normAt.values()) for (const i of c.absorbed) s.absorbed.add(i);
   const needed = reluAncestors(nodes);
   nodes.forEach((n, idx) => {
     if (s.absorbed.has(idx)) return;
@@ -1177,6 +1291,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     const op = n.opType ?? '';
     try {
       if (!isDefaultDomain(n)) fail(`op ${n.domain}.${op} is outside the default domain`);
+      const chain = s.normAt.get(idx);
+      if (chain) return importNormChain(n, s, chain);
       const importer = Object.hasOwn(ONNX_IMPORTERS, op) ? ONNX_IMPORTERS[op] : undefined;
       if (!importer) fail(`op ${op} has no IR equivalent${OP_HINTS[op] ?? ''}`);
       importer(n, s, idx);
@@ -1201,12 +1317,12 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       'the model has no BatchNormalization, and its convolution weights carry the names torch.onnx gives BN-folded ones: a PyTorch model exported in eval mode loses its BN that way (export with training=TrainingMode.TRAINING, do_constant_folding=False to keep it)',
     );
   const built = s.b.finish(output, { space: 'onnx', arch: m.model.graph?.name || m.source, source: m.source });
-  const tied = onnxTies(m, built, s.weightIds);
+  const tied = onnxTies(m, built, s.weightIds, s.norms);
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   const calls = functionalWeights(nodes, (t) => inits.has(t));
   const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
-  const order = onnxParameterOrder(m, built, s.weightIds);
-  const shared = onnxSharedDraws(m, built, s.weightIds, tied);
+  const order = onnxParameterOrder(m, built, s.weightIds, s.norms);
+  const shared = onnxSharedDraws(m, built, s.weightIds, tied, s.norms);
   const network = {
     ...built,
     ...(tied.length > 0 ? { tied } : {}),
@@ -1224,17 +1340,15 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   for (const [name, v] of s.env)
     if (v.k === 'ir') tensors.set(name, v.id);
     else if (v.k === 'pad') padded.add(name);
-  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes, tensors, padded };
+  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes, tensors, padded, norms: s.norms };
 }
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
 const OP_HINTS: Readonly<Record<string, string>> = {
   Erf: ' (nn.GELU imports only as torch.onnx writes it: x·(1 + erf(x/√2))·½)',
   Celu: ' (nn.CELU)',
-  InstanceNormalization:
-    ', written as Reshape → InstanceNormalization → Reshape: GroupNorm and InstanceNorm have no IR op',
-  GroupNormalization: ' (nn.GroupNorm: no IR op)',
-  LayerNormalization: ' (nn.LayerNorm: no IR op)',
+  GroupNormalization:
+    " (opset 18's nn.GroupNorm: export at opset 17 or below, which writes it as Reshape → InstanceNormalization → Reshape)",
 };
 
 /**

@@ -40,6 +40,17 @@ export function toOnnxLayout(net: Network, ref: OnnxParamRef, values: Float64Arr
 type MutableParams = { -readonly [K in keyof NodeParams]: NodeParams[K] };
 
 /**
+ * The γ and β of an affine `gn` node (GroupNorm, InstanceNorm, LayerNorm) as the import found them: their
+ * initializers' names (a torch.onnx Unsqueeze view names its source) and the ONNX node that reads them (its scope).
+ */
+export interface NormRead {
+  readonly node: number;
+  readonly gamma: string;
+  readonly beta: string;
+  readonly from: string;
+}
+
+/**
  * One tensor an IR node reads: the ONNX tensor's name, the IR node and role, whether it is stored `[in][out]`, and
  * the ONNX node that reads it (its name carries the module scope).
  */
@@ -56,7 +67,12 @@ interface TensorRead {
  * `weightIds` of {@link importOnnxModel}), then BatchNormalization scales and biases, matched to the IR `bn` nodes in
  * graph order (the importer creates one per imported BatchNormalization, in order).
  */
-function trainableReads(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TensorRead[] {
+function trainableReads(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+  norms: readonly NormRead[] = [],
+): TensorRead[] {
   const nodes = m.model.graph?.node ?? [];
   const reads: TensorRead[] = [];
   nodes.forEach((n, idx) => {
@@ -72,6 +88,10 @@ function trainableReads(m: LoadedModel, net: Network, weightIds: ReadonlyMap<num
     reads.push({ name: n.input?.[1] ?? '', node, kind: 'gamma', transposed: false, from: n.name ?? '' });
     reads.push({ name: n.input?.[2] ?? '', node, kind: 'beta', transposed: false, from: n.name ?? '' });
   });
+  for (const r of norms) {
+    reads.push({ name: r.gamma, node: r.node, kind: 'gamma', transposed: false, from: r.from });
+    reads.push({ name: r.beta, node: r.node, kind: 'beta', transposed: false, from: r.from });
+  }
   return reads;
 }
 
@@ -111,8 +131,13 @@ function ties(a: TensorRead, b: TensorRead): boolean {
  * running variance). Not tied: a tensor read in two roles or layouts, or by two modules (an optimiser that merged
  * equal initializers: a fresh BN's γ with a running variance of ones, the zero biases of two convolutions).
  */
-export function onnxTies(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): TiedParam[] {
-  const reads = [...trainableReads(m, net, weightIds), ...statisticReads(m, net)];
+export function onnxTies(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+  norms: readonly NormRead[] = [],
+): TiedParam[] {
+  const reads = [...trainableReads(m, net, weightIds, norms), ...statisticReads(m, net)];
   const roles = new Map<string, Set<string>>();
   for (const r of reads) roles.set(r.name, (roles.get(r.name) ?? new Set()).add(`${r.kind}${r.transposed ? 'T' : ''}`));
   const first = new Map<string, TensorRead>();
@@ -135,11 +160,12 @@ export function onnxSharedDraws(
   net: Network,
   weightIds: ReadonlyMap<number, number>,
   tied: readonly TiedParam[],
+  norms: readonly NormRead[] = [],
 ): { node: number; of: number }[] {
   const isTied = new Set(tied.filter((t) => t.kind === 'weight').map((t) => t.node));
   const first = new Map<string, TensorRead>();
   const shared: { node: number; of: number }[] = [];
-  for (const r of trainableReads(m, net, weightIds).filter((x) => x.kind === 'weight' && x.name)) {
+  for (const r of trainableReads(m, net, weightIds, norms).filter((x) => x.kind === 'weight' && x.name)) {
     const f = first.get(r.name);
     if (!f) first.set(r.name, r);
     else if (!isTied.has(r.node) && f.transposed === r.transposed && f.node < r.node)
@@ -157,10 +183,11 @@ export function onnxParameterOrder(
   m: LoadedModel,
   net: Network,
   weightIds: ReadonlyMap<number, number>,
+  norms: readonly NormRead[] = [],
 ): Network['parameterOrder'] {
   const rank = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
   const seen = new Set<string>();
-  const reads = trainableReads(m, net, weightIds).filter((r) => !seen.has(r.name) && seen.add(r.name));
+  const reads = trainableReads(m, net, weightIds, norms).filter((r) => !seen.has(r.name) && seen.add(r.name));
   const kindRank = (k: string) => PARAM_KINDS.indexOf(k as ParamKind);
   const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
   const byFile = [...reads].sort((a, b) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity));
@@ -174,7 +201,12 @@ export function onnxParameterOrder(
  * {@link onnxTies}) is one Float64Array in every node that reads it. Throws E_ONNX_FORMAT when the model's tensors
  * do not line up with the network.
  */
-export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<number, number>): OnnxParams {
+export function onnxParams(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+  norms: readonly NormRead[] = [],
+): OnnxParams {
   const nodes = m.model.graph?.node ?? [];
   const params: (MutableParams | undefined)[] = net.nodes.map(() => undefined);
   const names = new Map<string, OnnxParamRef>();
@@ -190,7 +222,7 @@ export function onnxParams(m: LoadedModel, net: Network, weightIds: ReadonlyMap<
       'E_ONNX_FORMAT',
       `${m.source}: ${bnOnnx.length} BatchNormalization nodes but ${bnIr.length} imported`,
     );
-  for (const r of trainableReads(m, net, weightIds)) {
+  for (const r of trainableReads(m, net, weightIds, norms)) {
     const w = valuesOf(r.name, `${net.nodes[r.node]!.op} ${r.kind}`);
     (params[r.node] ??= {})[r.kind] = r.transposed ? transpose(w, tensorDims(m.consts.get(r.name)!)) : w;
     const kind = r.kind as ParamKind; // trainable reads only
@@ -243,7 +275,9 @@ function checkSizes(net: Network, params: readonly (NodeParams | undefined)[]): 
           ? { weight: n.fout * n.fin, bias: n.bias ? n.fout : 0 }
           : n.op === 'bn'
             ? { gamma: n.shape[0], beta: n.shape[0], runningMean: n.shape[0], runningVar: n.shape[0] }
-            : {};
+            : n.op === 'gn' && n.affine
+              ? { gamma: n.shape[0], beta: n.shape[0] }
+              : {};
     for (const [kind, size] of Object.entries(want)) {
       const got = p?.[kind as keyof NodeParams]?.length ?? 0;
       if (got !== size)

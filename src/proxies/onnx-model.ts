@@ -39,7 +39,7 @@ function tiedUses(net: Network, ref: ParamRef): number {
 export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
   const r = importOnnxModel(m, { inputShape, bn: 'batch' });
   if (!r.ok) throw new SwapError('E_ONNX_FORMAT', `${m.source}: cannot be scored by the proxies: ${r.reason}`);
-  const { params, names } = onnxParams(m, r.network, r.weightIds);
+  const { params, names } = onnxParams(m, r.network, r.weightIds, r.norms);
   const fixed = params.map((p) => (p ? { ...p } : undefined)) as (
     | { -readonly [K in keyof NodeParams]: NodeParams[K] }
     | undefined

@@ -25,6 +25,7 @@ import { type Tape, forwardTape } from './tape.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { softmaxBackward } from './softmax.js';
+import { gnBackward } from './groupnorm.js';
 import { actFormAt, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
 
@@ -197,6 +198,12 @@ function nodeVjp(
       if (wantParams && p?.gamma) pgrads[n.id] = { gamma: r.dgamma, beta: r.dbeta };
       return [r.dx];
     }
+    case 'gn': {
+      const p = params[n.id];
+      const r = gnBackward(bnMap(n.shape), n.groups, dy, B, rec.xhat!, rec.inv!, p?.gamma);
+      if (wantParams && p?.gamma) pgrads[n.id] = { gamma: r.dgamma, beta: r.dbeta };
+      return [r.dx];
+    }
     case 'conv': {
       const p = params[n.id]!;
       const r = convBackward(
@@ -238,7 +245,8 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
     for (let s = 0; s < B; s++)
       out[s] = dy[s * n.fout + o]! * (ref.kind === 'weight' ? x![s * n.fin + (ref.index % n.fin)]! : 1);
     if (ref.kind === 'weight' || (ref.kind === 'bias' && n.bias)) return out;
-  } else if (n.op === 'bn' && tape.bn !== 'identity' && tape.params[n.id]?.gamma) {
+  } else if ((n.op === 'bn' && tape.bn !== 'identity') || n.op === 'gn') {
+    if (!tape.params[n.id]?.gamma) return fail();
     const [C, H, W] = bnMap(n.shape); // a BatchNorm1d's flat features: C×1×1
     if (ref.kind === 'gamma') return channelPerSample(dy, tape.records[n.id]!.xhat!, C, H * W, B, ref.index);
     if (ref.kind === 'beta') return channelPerSample(dy, undefined, C, H * W, B, ref.index);

@@ -31,6 +31,7 @@ import {
   sliceForward,
 } from './f64-forward.js';
 import { type Tape, forwardTape } from './tape.js';
+import { gnCotangentTangent, gnXhatTangent } from './groupnorm.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actCurve, actFormAt, actSlope } from '../../ir/activations.js';
 import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
@@ -81,7 +82,7 @@ export function lossHessianVector(
   const { loss, dlogits } = crossEntropy(tape.logits, labels, classes);
   const layers = weighted(tape);
   const needDy = net.nodes.filter(
-    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'sigmoid', 'mul', 'act', 'softmax'].includes(n.op),
+    (n) => tape.evaluated[n.id] && ['conv', 'linear', 'bn', 'gn', 'sigmoid', 'mul', 'act', 'softmax'].includes(n.op),
   );
   const primal = backward(tape, {
     seeds: new Map([[net.output, dlogits]]),
@@ -197,6 +198,9 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
       case 'bn':
         if (rin) r[n.id] = bnTangent(tape, n, rin);
         break;
+      case 'gn':
+        if (rin) r[n.id] = gnTangent(tape, n as NodeOf<'gn'>, rin);
+        break;
       case 'avgpool':
         if (rin) r[n.id] = poolForward(n, inShape, n.shape as S3, rin, B).y;
         break;
@@ -279,6 +283,16 @@ function bnTangent(tape: Tape, n: IRNode, rx: F64): F64 {
   const gamma = tape.params[n.id]?.gamma;
   const out = xhatTangent(tape, n, rx);
   if (gamma) for (let k = 0; k < out.length; k++) out[k]! *= gamma[Math.floor(k / (H * W)) % C]!;
+  return out;
+}
+
+/** R(y) of a GroupNorm node: γ·R(x̂) (γ held fixed). */
+function gnTangent(tape: Tape, n: NodeOf<'gn'>, rx: F64): F64 {
+  const s = bnMap(n.shape);
+  const { xhat, inv } = tape.records[n.id]!;
+  const gamma = tape.params[n.id]?.gamma;
+  const out = gnXhatTangent(s, n.groups, tape.batch, xhat!, inv!, rx);
+  if (gamma) for (let k = 0; k < out.length; k++) out[k]! *= gamma[Math.floor(k / (s[1] * s[2])) % s[0]]!;
   return out;
 }
 
@@ -469,6 +483,25 @@ function tangentBackward(
             );
         } else if (r || rx[n.inputs[0]!]) give(0, bnTrainCotangentTangent(tape, n, dy.get(id)!, r, rx[n.inputs[0]!]));
         break;
+      case 'gn': {
+        const { xhat, inv } = records[id]!;
+        if (r || rx[n.inputs[0]!])
+          give(
+            0,
+            gnCotangentTangent(
+              bnMap(n.shape),
+              n.groups,
+              B,
+              xhat!,
+              inv!,
+              params[id]?.gamma,
+              dy.get(id)!,
+              r,
+              rx[n.inputs[0]!],
+            ),
+          );
+        break;
+      }
       case 'conv':
       case 'linear': {
         const w = params[id]!.weight!;

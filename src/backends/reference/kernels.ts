@@ -1,6 +1,7 @@
 import type { InputBatch } from '../../data/batch.js';
 import { fillGaussian } from '../../init/prng.js';
 import { softmaxForward } from './softmax.js';
+import { gnNormaliseInto } from './groupnorm.js';
 import { bnEps, bnMap, type NodeOf, numel, reluValue, sigmoidValue, weightCount } from '../../ir/ops.js';
 import type { IRNode, OpName, Shape } from '../../ir/types.js';
 import { actFormAt, actValue } from '../../ir/activations.js';
@@ -130,6 +131,11 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   add: addAll,
   concat,
   bn: batchNorm,
+  // PRNG weights: γ = 1, β = 0
+  gn: (n, { xs, S, out }) => {
+    gnNormaliseInto(bnMap(n.shape), n.groups, xs[0]!, S, out, bnEps(n));
+    return out;
+  },
   avgpool: pool,
   maxpool: pool,
   conv,

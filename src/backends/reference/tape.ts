@@ -8,6 +8,7 @@ import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.j
 import { gatePlane, mulInto, shuffleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { softmaxForward } from './softmax.js';
+import { gnNormaliseInto } from './groupnorm.js';
 import { bnEps, bnMap, bnModeOf, reluValue, sigmoidValue } from '../../ir/ops.js';
 import { actFormAt, actValue } from '../../ir/activations.js';
 import { SwapError } from '../../util/errors.js';
@@ -30,7 +31,7 @@ type S3 = readonly [number, number, number];
 export interface NodeRecord {
   /** The node's output (ReLU mask, `keep` nodes, the logits, inputs of weighted nodes). */
   out?: F64;
-  /** BN: normalised input x̂ and per-channel 1/sqrt(σ² + ε). */
+  /** BN: normalised input x̂ and per-channel 1/sqrt(σ² + ε); GroupNorm: x̂ and 1/σ per sample and group. */
   xhat?: F64;
   inv?: F64;
   /** Max pool: input index of each output's maximum. */
@@ -179,6 +180,13 @@ function evalNode(
       const { xhat, inv, mean, variance } = bnTrainNormalise(s, x!, B, bnEps(n));
       Object.assign(rec, { xhat, inv });
       bnStats.set(n.id, { mean, variance });
+      return bnAffine(s, xhat, p);
+    }
+    case 'gn': {
+      const s = bnMap(n.shape);
+      const xhat = new Float64Array(x!.length);
+      const inv = gnNormaliseInto(s, n.groups, x!, B, xhat, bnEps(n));
+      Object.assign(rec, { xhat, inv });
       return bnAffine(s, xhat, p);
     }
     case 'avgpool':

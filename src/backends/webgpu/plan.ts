@@ -331,6 +331,14 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
     const [C, H, W] = bnMap(n.shape);
     p.push(n, batchnormProgram(bnEps(n)), { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
+  // each sample's group is one contiguous run of (C/G)·H·W values: the batch-norm program over S·G "channels" of
+  // one sample each (γ = 1, β = 0)
+  gn: (n, p) => {
+    const [C, H, W] = bnMap(n.shape);
+    const g = p.S * n.groups;
+    const hw = (C / n.groups) * H * W;
+    p.push(n, batchnormProgram(bnEps(n)), { total: g, c: g, hw, s: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+  },
   avgpool: planPool,
   maxpool: planPool,
   conv: planConv,
