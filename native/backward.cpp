@@ -8,6 +8,7 @@
 #include "conv.h"
 #include "ops.h"
 #include "patterns.h"
+#include "groupnorm.h"
 #include "softmax.h"
 
 namespace swapnas {
@@ -19,6 +20,7 @@ std::vector<size_t> packedParamOffsets(const Net& net) {
     size_t size = weightCount(n);
     if (n.op == Op::Conv && n.bias) size += static_cast<size_t>(n.cout);
     if (n.op == Op::Bn) size = 4 * static_cast<size_t>(n.c);
+    if (n.op == Op::GroupNorm) size = 2 * static_cast<size_t>(n.c);  // gamma, beta (1 and 0 when not affine)
     if (n.op == Op::Linear && n.bias) size += static_cast<size_t>(n.fout);
     off[i + 1] = off[i] + size;
   }
@@ -198,8 +200,17 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     // blockScale: an op keeps its (first) input's exponent unless it sets its own (Add/Concat, biases)
     if (req.blockScale && !n.inputs.empty()) fexp_[i] = fexp_[static_cast<size_t>(n.inputs[0])];
     switch (n.op) {
-      case Op::GroupNorm:
-        fail("a GroupNorm has no native gradient pass (the reference engine has)");
+      case Op::GroupNorm: {
+        if (req.blockScale) fail("a GroupNorm has no block floating point form");
+        xhat_[i] = acquire(count, false);
+        inv_[i].assign(static_cast<size_t>(S) * n.groups, 0.0);
+        double* inv = inv_[i].data();
+        float* xhat = xhat_[i];
+        split(S * n.groups, 1, [&](int, int lo, int hi) {
+          gnForward(x, xhat, y, inv, n.c, HW, n.groups, p, p + n.c, n.affine, n.eps, lo, hi);
+        }, 3 * count);
+        break;
+      }
       case Op::Input:
         std::memcpy(y, input, count * sizeof(float));
         break;
@@ -469,7 +480,7 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
         o[s] = acc;
       }
     } else {
-      // conv bias, BN beta: sum of the channel's cotangent; BN gamma: times x-hat.
+      // conv bias, BN / GroupNorm beta: sum of the channel's cotangent; gamma: times x-hat (the same (S, C, HW) layout).
       const size_t hw = static_cast<size_t>(n.h) * n.w;
       const float* xh = kind == 2 ? xhat_[static_cast<size_t>(node)] : nullptr;
       for (int s = 0; s < S; ++s) {

@@ -7,6 +7,7 @@
 #include "backward.h"
 #include "activations.h"
 #include "ops.h"
+#include "groupnorm.h"
 #include "softmax.h"
 
 namespace swapnas {
@@ -38,7 +39,8 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
   bool readDone = false;
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net.nodes[i];
-    const bool hasParams = n.op == Op::Conv || n.op == Op::Linear || (n.op == Op::Bn && req.bn != BnMode::Identity);
+    const bool hasParams =
+        n.op == Op::Conv || n.op == Op::Linear || n.op == Op::GroupNorm || (n.op == Op::Bn && req.bn != BnMode::Identity);
     const bool weighted = n.op == Op::Conv || n.op == Op::Linear;
     flow[i] = (req.wantParams && hasParams) || (req.wantSaliency && weighted) || (req.wantInput && i == 0) ||
               static_cast<int>(i) == req.readNode || hasScalar[i];
@@ -117,8 +119,20 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       }, count);
     }
     switch (n.op) {
-      case Op::GroupNorm:
-        fail("a GroupNorm has no native gradient pass (the reference engine has)");
+      case Op::GroupNorm: {
+        if (req.wantHvp) fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
+        const size_t hw = static_cast<size_t>(n.h) * n.w;
+        const float* xhat = xhat_[i];
+        if (dp) split(n.c, 1, [&](int, int lo, int hi) { gnParamGrads(dy, xhat, S, n.c, hw, dp, dp + n.c, lo, hi); }, 2 * count);
+        if (dx) {
+          float* g = acquire(count, false);
+          const double* inv = inv_[i].data();
+          split(S * n.groups, 1, [&](int, int lo, int hi) { gnBackward(dy, xhat, inv, n.c, hw, n.groups, p, g, lo, hi); }, 3 * count);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
       case Op::Input:
       case Op::Zero:
         release(dy);

@@ -156,7 +156,7 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
   Vec t;
   switch (n.op) {
     case Op::GroupNorm:
-      fail("a GroupNorm has no native gradient pass (the reference engine has)");
+      fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
     case Op::Input:
     case Op::Zero:
       break;
@@ -326,7 +326,7 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
   };
   switch (n.op) {
     case Op::GroupNorm:
-      fail("a GroupNorm has no native gradient pass (the reference engine has)");
+      fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
     case Op::Conv:
     case Op::Linear:
       return weightedCotangentTangent(i, rx, V, r);

@@ -7,6 +7,7 @@
 #include "activations.h"
 #include "f64_conv.h"
 #include "f64_tape.h"
+#include "groupnorm.h"
 #include "softmax.h"
 
 namespace swapnas::f64 {
@@ -156,8 +157,15 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
   const double* p = param(i);
   const size_t HW = static_cast<size_t>(n.h) * n.w;
   switch (n.op) {
-    case Op::GroupNorm:
-      fail("a GroupNorm has no native gradient pass (the reference engine has)");
+    case Op::GroupNorm: {
+      BnRecord& r = bn_records_[i];
+      r.xhat.assign(count, 0.0);
+      r.inv.assign(static_cast<size_t>(S_) * n.groups, 0.0);
+      y.resize(count);
+      gnForward(x->data(), r.xhat.data(), y.data(), r.inv.data(), n.c, HW, n.groups, p, p + n.c, n.affine, n.eps, 0, S_ * n.groups);
+      hold(r.xhat);
+      break;
+    }
     case Op::Input:
       y.assign(input, input + count);
       break;
@@ -258,8 +266,6 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
   const Node* in = &net_.nodes[static_cast<size_t>(n.inputs[0])];
   const Vec* x = xs[0];
   switch (n.op) {
-    case Op::GroupNorm:
-      fail("a GroupNorm has no native gradient pass (the reference engine has)");
     case Op::Concat: {
       y.resize(count);
       size_t off = 0;
@@ -335,7 +341,7 @@ void Pass::backward(Float64Result& r) {
   for (size_t i = 0; i < N; ++i) {
     const Node& n = net_.nodes[i];
     const bool weighted = n.op == Op::Conv || n.op == Op::Linear;
-    flow_[i] = i == 0 ? wantInput_ : (wantParams_ && (weighted || n.op == Op::Bn)) || (wantSaliency_ && weighted);
+    flow_[i] = i == 0 ? wantInput_ : (wantParams_ && (weighted || n.op == Op::Bn || n.op == Op::GroupNorm)) || (wantSaliency_ && weighted);
     for (int j : n.inputs) flow_[i] |= flow_[static_cast<size_t>(j)];
   }
   grad_.assign(N, Vec());
@@ -397,8 +403,14 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
   const double* p = param(i);
   Vec dx;
   switch (n.op) {
-    case Op::GroupNorm:
-      fail("a GroupNorm has no native gradient pass (the reference engine has)");
+    case Op::GroupNorm: {
+      if (wantHvp_) fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
+      const BnRecord& r = bn_records_[i];
+      gnParamGrads(dy.data(), r.xhat.data(), S_, n.c, HW, pgrad, pgrad + n.c, 0, n.c);
+      dx.assign(dy.size(), 0.0);
+      gnBackward(dy.data(), r.xhat.data(), r.inv.data(), n.c, HW, n.groups, p, dx.data(), 0, S_ * n.groups);
+      break;
+    }
     case Op::Input:
     case Op::Zero:
       return;

@@ -32,7 +32,7 @@ void checkPasses(const GradJob& job, const Net& net, size_t i) {
     if (node < 0 || static_cast<size_t>(node) >= N || kind < 0 || kind > 3 || idx < 0) fail(who + "bad parameter scalar");
     const Node& n = net.nodes[static_cast<size_t>(node)];
     const bool ok = (n.op == Op::Conv || n.op == Op::Linear) ? (kind == 0 ? static_cast<size_t>(idx) < off[node + 1] - off[node] - (n.bias ? n.c : 0) : kind == 1 && n.bias && idx < n.c)
-                                                             : n.op == Op::Bn && kind >= 2 && idx < n.c;
+                                                             : (n.op == Op::Bn || n.op == Op::GroupNorm) && kind >= 2 && idx < n.c;
     if (!ok) fail(who + "parameter scalar on node " + std::to_string(node) + " does not exist");
   }
 }

@@ -118,7 +118,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     float* y = nullptr;
     switch (n.op) {
       case Op::GroupNorm:
-        fail("a GroupNorm has no native gradient pass (the reference engine has)");
+        fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
       case Op::Input:
       case Op::Zero:
         break;
@@ -331,7 +331,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
     const size_t inCount = in ? static_cast<size_t>(S) * in->numel() : 0;
     switch (n.op) {
       case Op::GroupNorm:
-        fail("a GroupNorm has no native gradient pass (the reference engine has)");
+        fail("a GroupNorm has no Hessian-vector form on the native engine (the reference engine has)");
       case Op::Input:
       case Op::Zero:
         break;

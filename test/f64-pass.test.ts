@@ -64,7 +64,7 @@ function same(g: Network, got: ArrayLike<number>, want: ArrayLike<number>, what 
 }
 
 describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals the reference, BN %s', (bn: BnMode) => {
-  for (const { name, net: g } of [...opGraphs(), wideConvs()])
+  for (const { name, net: g } of [...opGraphs(), ...normGraphs(), wideConvs()])
     it(`${name}: outputs, every parameter gradient and the input gradient bit for bit (1e-12 through a sigmoid or smooth activation)`, async () => {
       // float64 parameters, as the reference holds them (not float32 roundings of them)
       const params = randomParams(g, 11);
@@ -113,7 +113,7 @@ describe.each(['train', 'eval', 'identity'] as const)('the float64 pass equals t
 });
 
 describe('the float64 pass with labels: the mean cross-entropy (zico on a zero-gradient layer)', () => {
-  for (const { name, net: g } of opGraphs())
+  for (const { name, net: g } of [...opGraphs(), ...normGraphs()])
     it(`${name}: every parameter gradient equals the reference's loss gradients (1e-12: its seed's e^x is libm's)`, async () => {
       const params = randomParams(g, 13);
       const { x, labels } = randomData(g, 4, 23);
@@ -139,7 +139,7 @@ describe('the float64 pass with labels: the mean cross-entropy (zico on a zero-g
       }
       expect(compared).toBeGreaterThan(0);
     });
-  for (const { name, net: g } of opGraphs())
+  for (const { name, net: g } of [...opGraphs(), ...normGraphs()])
     it(`${name}: the channel saliency of every conv / linear output (fisher) equals the reference's (1e-11)`, async () => {
       const params = randomParams(g, 17);
       const { x, labels } = randomData(g, 3, 29);
@@ -247,32 +247,34 @@ describe('Hessian-vector products through a softmax', () => {
 
 describe('group normalisation on the native passes', () => {
   for (const { name, net: g } of normGraphs())
-    it(`${name}: refused by every native pass with the reason (the proxy runner routes it to the reference engine)`, async () => {
+    it(`${name}: the Hessian-vector passes refuse it; the runner routes grasp to the reference engine, saying why`, async () => {
       const params = randomParams(g, 41);
       const { x, labels } = randomData(g, 3, 43);
-      for (const wantHvp of [false, true])
-        for (const float64 of [true, false]) {
-          const req = { bn: 'train' as const, labels, wantParams: true, wantHvp, ...(float64 ? { float64 } : {}) };
-          const packed = float64 ? packParams(g, params, Float64Array) : packParams(g, params);
-          await expect(nativeProxyPass(load.addon, g, packed, Float32Array.from(x), 3, req)).rejects.toThrow(
-            /GroupNorm has no native gradient pass/,
-          );
-        }
-      // the runner: every value from the reference engine, saying why, equal to the reference run
-      const o: ProxyRunOptions = {
-        seed: 1,
-        images: { n: 3, c: 3, h: 6, w: 6, data: Float32Array.from(x), source: 'x' },
-        labels,
-        batch: 3,
-        weights: params,
-      };
-      const names = ['grad_norm', 'jacov', 'nwot', 'synflow'] as const;
-      const r = await nativeProxyRunner(load.addon).run(g, names, o);
-      const ref = runProxies(g, names, o);
-      for (const k of names) {
-        expect(r.settings[k], k).toMatchObject({ engine: 'reference', routed: expect.stringMatching(/GroupNorm/) });
-        expect(r.values[k], k).toEqual(ref.values[k]);
+      for (const float64 of [true, false]) {
+        const req = { bn: 'train' as const, labels, wantParams: true, wantHvp: true, ...(float64 ? { float64 } : {}) };
+        const packed = float64 ? packParams(g, params, Float64Array) : packParams(g, params);
+        await expect(nativeProxyPass(load.addon, g, packed, Float32Array.from(x), 3, req)).rejects.toThrow(
+          /GroupNorm has no Hessian-vector form/,
+        );
       }
+      const images = { n: 3, c: 3, h: 8, w: 8, data: Float32Array.from(x), source: 'x' };
+      const o: ProxyRunOptions = { seed: 1, images, labels, batch: 3, weights: params };
+      const names = ['grasp', 'grad_norm', 'jacov', 'vkdnw'] as const;
+      const r = await nativeProxyRunner(load.addon).run(g, names, { ...o, precision: 'float64' });
+      const ref = runProxies(g, names, o);
+      expect(r.settings.grasp).toMatchObject({ engine: 'reference', routed: expect.stringMatching(/GroupNorm/) });
+      expect(r.values.grasp).toEqual(ref.values.grasp);
+      for (const k of ['grad_norm', 'jacov'] as const) {
+        expect(r.settings[k], k).toMatchObject({ engine: 'native', dtype: 'float64' });
+        expect(Math.abs(r.values[k]!.value! - ref.values[k]!.value!), k).toBeLessThanOrEqual(
+          1e-9 * Math.abs(ref.values[k]!.value!),
+        );
+      }
+      // VKDNW's per-sample gradients of γ[0] and β[0] (float32 pass)
+      expect(r.settings.vkdnw).toMatchObject({ engine: 'native' });
+      expect(Math.abs(r.values.vkdnw!.value! - ref.values.vkdnw!.value!)).toBeLessThanOrEqual(
+        1e-4 * Math.abs(ref.values.vkdnw!.value!),
+      );
     });
 });
 

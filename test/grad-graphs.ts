@@ -190,14 +190,18 @@ export function opGraphs(): { name: string; net: Network }[] {
 }
 
 /**
- * Graphs with group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features), which only the reference
- * engine differentiates (the native passes refuse them, and the proxy runner routes such networks).
+ * Graphs with group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features): the reference and the
+ * native gradient passes differentiate them; the native Hessian-vector passes refuse them (GraSP is routed).
  */
 export function normGraphs(): { name: string; net: Network }[] {
-  const b = new GraphBuilder([3, 6, 6]);
-  const g = b.relu(b.gn(b.conv(b.input, 4, 3, { pad: 1, bias: true }), 2));
-  const i = b.relu(b.gn(b.conv(g, 6, 3, { stride: 2 }), 6, false, 1e-3));
-  const r = b.add([i, b.gn(b.conv(i, 6, 1), 6)]);
+  // smooth activations around the normalisations: a conv output an InstanceNorm normalises per channel has an
+  // analytically zero channel saliency (and the global pool of a normalised map is β alone), and finite differences
+  // would cross a ReLU's kink
+  const b = new GraphBuilder([3, 8, 8]);
+  const tanh = (x: number) => b.act(x, 'tanh');
+  const g = tanh(b.gn(b.conv(b.input, 4, 3, { pad: 1, bias: true }), 2));
+  const i = tanh(b.gn(tanh(b.conv(g, 6, 3, { stride: 2, pad: 1 })), 6, false, 1e-3));
+  const r = b.add([i, tanh(b.gn(tanh(b.conv(i, 6, 1)), 6))]);
   const h = b.relu(b.gn(b.linear(b.gap(r), 5, true), 1));
   return [{ name: 'group-instance-layer-norm', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gn' }) }];
 }

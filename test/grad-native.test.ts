@@ -14,7 +14,7 @@ import type { Network } from '../src/ir/types.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { onnxParams, toOnnxLayout } from '../src/onnx/params.js';
-import { opGraphs, randomData, randomParams } from './grad-graphs.js';
+import { normGraphs, opGraphs, randomData, randomParams } from './grad-graphs.js';
 import { gradientSupport } from '../src/backends/grad-support.js';
 import { NativeBackend } from '../src/backends/native/index.js';
 import { ReferenceBackend } from '../src/backends/reference/index.js';
@@ -100,7 +100,7 @@ async function both(job: GradientJob): Promise<[NetworkGradients[], NetworkGradi
 }
 
 describe('native backward equals the reference on every op', () => {
-  const graphs = opGraphs();
+  const graphs = [...opGraphs(), ...normGraphs()];
   for (const bn of ['train', 'eval', 'identity'] as const) {
     it(`random graphs of every op, BN ${bn}: cross-entropy and sum objectives, one call for all networks`, async () => {
       const networks = graphs.map((g) => g.net);

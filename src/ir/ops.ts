@@ -87,7 +87,7 @@ export function nwotHooked(n: IRNode): boolean {
 
 /**
  * Whether `net` has a node that does not commute with scaling its input by a power of two: a capped ReLU (ReLU6), a
- * sigmoid gate, a product, a smooth activation or a softmax (block floating point cannot pass them).
+ * sigmoid gate, a product, a smooth activation, a softmax or a GroupNorm (block floating point cannot pass them).
  */
 export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boolean {
   return net.nodes.some(
@@ -96,7 +96,8 @@ export function breaksScaling(net: { readonly nodes: readonly IRNode[] }): boole
       n.op === 'sigmoid' ||
       n.op === 'mul' ||
       n.op === 'act' ||
-      n.op === 'softmax',
+      n.op === 'softmax' ||
+      n.op === 'gn',
   );
 }
 

@@ -128,6 +128,8 @@ async function grasp(c: NativeGroupContext): Promise<GroupOutcome> {
   const { net, s } = c;
   if (net.nodes.some((n) => n.op === 'softmax'))
     return { routed: 'grasp: the Hessian-vector product through a softmax runs on the reference engine' };
+  if (net.nodes.some((n) => n.op === 'gn'))
+    return { routed: 'grasp: the Hessian-vector product through a GroupNorm runs on the reference engine' };
   const req = { bn: s.bn, labels: labelsFor(s, c.o), wantParams: true, wantHvp: true };
   if (c.float64) {
     const d = await c.pass(c.inputs(s), s.batch, { ...req, float64: true });

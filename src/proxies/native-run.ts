@@ -45,16 +45,6 @@ export const ROUTED: Partial<Record<ProxyGroup, string>> = {
   l2_norm: 'computed from the parameters alone (no pass)',
 };
 
-/** A network with a GroupNorm runs every group on the reference engine: the native passes have no GroupNorm. */
-function groupNormRouted(net: Network): { routed: string } | undefined {
-  return net.nodes.some((n) => n.op === 'gn')
-    ? {
-        routed:
-          'GroupNorm / InstanceNorm / LayerNorm has no native proxy pass: computed in float64 on the reference engine',
-      }
-    : undefined;
-}
-
 /**
  * Where and in what dtype a proxy's value is computed by the native runner at `precision`, before any per-network
  * routing (which its settings' `routed` reports): the groups without a native form on the reference engine
@@ -239,10 +229,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         [...groups].map(async ([group, members]) => {
           const s = settingsFor(members[0]!, o);
           const native = NATIVE_GROUPS[group];
-          const blocked =
-            oneValueBatchNorm(net, group, members, s, o.features) ??
-            softmaxSum(net, group, members) ??
-            groupNormRouted(net);
+          const blocked = oneValueBatchNorm(net, group, members, s, o.features) ?? softmaxSum(net, group, members);
           const got = blocked
             ? blocked
             : native

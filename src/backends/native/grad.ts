@@ -1,7 +1,7 @@
 /**
  * Gradient jobs on the C++ engine (native/backward.*): one coarse addon call per batch of networks, float32,
- * parameters packed per network in node order (conv weight, bias; BN γ, β, running mean, running var; linear
- * weight, bias), gradients returned in the same layout.
+ * parameters packed per network in node order (conv weight, bias; BN γ, β, running mean, running var; GroupNorm γ,
+ * β; linear weight, bias), gradients returned in the same layout.
  */
 import { availableParallelism } from 'node:os';
 import type { GradientJob, NetParams, NetworkGradients, NodeParams } from '../../grad/types.js';
@@ -32,6 +32,12 @@ function slots(net: Network, id: number): Slot[] {
       fill: k === 0 || k === 3 ? 1 : 0,
     }));
   }
+  // GroupNorm: γ, β (1 and 0 without affine parameters)
+  if (n.op === 'gn')
+    return [
+      { kind: 'gamma', size: n.shape[0], fill: 1 },
+      { kind: 'beta', size: n.shape[0], fill: 0 },
+    ];
   return [];
 }
 

@@ -118,7 +118,7 @@ function scalarArray(net: Network, scalars: readonly ScalarRef[]): Int32Array {
   const out = new Int32Array(scalars.length * 3);
   scalars.forEach((r, q) => {
     const n = net.nodes[r.node];
-    if (!n || !['conv', 'linear', 'bn'].includes(n.op) || !Number.isInteger(r.index) || r.index < 0)
+    if (!n || !['conv', 'linear', 'bn', 'gn'].includes(n.op) || !Number.isInteger(r.index) || r.index < 0)
       throw new SwapError('E_OPTION', `no parameter scalar ${r.kind}[${r.index}] on node ${r.node}`);
     out.set([r.node, KIND_CODES[r.kind], r.index], q * 3);
   });

@@ -1,0 +1,82 @@
+#pragma once
+// GroupNorm per sample (src/backends/reference/groupnorm.ts is the definition): each of the S * G groups is one
+// contiguous run of m = (C / G) * HW values of one sample, normalised with its own mean and biased variance (two passes
+// in double, as the reference), then gamma, beta per channel. Backward, with dxh = gamma_c * dy:
+// dx = inv * (dxh - mean(dxh) - x-hat * mean(dxh * x-hat)) over the group; dgamma_c = sum dy * x-hat, dbeta_c = sum dy
+// over samples and plane. T is the storage type (float for the float32 passes, double for the float64 one); every sum
+// is in double. Groups g0..g1 index all S * G groups (sample-major), so threads split them without overlap.
+
+#include <cmath>
+#include <cstddef>
+
+namespace swapnas {
+
+template <typename T, typename P>
+void gnForward(const T* x, T* xhat, T* y, double* inv, int C, size_t HW, int G, const P* gamma, const P* beta, bool affine, double eps,
+               int g0, int g1) {
+  const size_t cg = static_cast<size_t>(C / G), m = cg * HW;
+  for (int g = g0; g < g1; ++g) {
+    const size_t o = static_cast<size_t>(g) * m;
+    double sum = 0;
+    for (size_t i = 0; i < m; ++i) sum += x[o + i];
+    const double mean = sum / static_cast<double>(m);
+    double sq = 0;
+    for (size_t i = 0; i < m; ++i) {
+      const double d = x[o + i] - mean;
+      sq += d * d;
+    }
+    inv[g] = 1 / std::sqrt(sq / static_cast<double>(m) + eps);
+    const size_t c0 = static_cast<size_t>(g % G) * cg;
+    for (size_t k = 0; k < cg; ++k) {
+      const double ga = gamma[c0 + k], be = beta[c0 + k];
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t e = o + k * HW + i;
+        const double h = (x[e] - mean) * inv[g];
+        xhat[e] = static_cast<T>(h);
+        // without affine parameters y is x-hat itself (1 * h + 0 would turn -0 into +0; the reference copies x-hat)
+        y[e] = affine ? static_cast<T>(ga * h + be) : static_cast<T>(h);
+      }
+    }
+  }
+}
+
+template <typename T, typename P>
+void gnBackward(const T* dy, const T* xhat, const double* inv, int C, size_t HW, int G, const P* gamma, T* dx, int g0, int g1) {
+  const size_t cg = static_cast<size_t>(C / G), m = cg * HW;
+  for (int g = g0; g < g1; ++g) {
+    const size_t o = static_cast<size_t>(g) * m, c0 = static_cast<size_t>(g % G) * cg;
+    double s1 = 0, s2 = 0;
+    for (size_t k = 0; k < cg; ++k)
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t e = o + k * HW + i;
+        const double d = static_cast<double>(gamma[c0 + k]) * dy[e];
+        s1 += d;
+        s2 += d * xhat[e];
+      }
+    const double mg = s1 / static_cast<double>(m), mgx = s2 / static_cast<double>(m);
+    for (size_t k = 0; k < cg; ++k)
+      for (size_t i = 0; i < HW; ++i) {
+        const size_t e = o + k * HW + i;
+        dx[e] = static_cast<T>(inv[g] * (static_cast<double>(gamma[c0 + k]) * dy[e] - mg - xhat[e] * mgx));
+      }
+  }
+}
+
+// dgamma_c, dbeta_c for channels c0..c1 (each summed over every sample's plane).
+template <typename T, typename Q>
+void gnParamGrads(const T* dy, const T* xhat, int S, int C, size_t HW, Q* dgamma, Q* dbeta, int c0, int c1) {
+  for (int c = c0; c < c1; ++c) {
+    double a = 0, b = 0;
+    for (int s = 0; s < S; ++s) {
+      const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+      for (size_t i = 0; i < HW; ++i) {
+        a += static_cast<double>(dy[o + i]) * xhat[o + i];
+        b += dy[o + i];
+      }
+    }
+    dgamma[c] = static_cast<Q>(a);
+    dbeta[c] = static_cast<Q>(b);
+  }
+}
+
+}  // namespace swapnas
