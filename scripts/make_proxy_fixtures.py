@@ -1000,8 +1000,9 @@ def save_npy(name, t):
     return name
 
 
-def export(model, name, x, output_names=("logits",)):
-    """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched."""
+def export(model, name, x, output_names=("logits",), fold=False):
+    """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched. `fold`:
+    torch.onnx's default constant folding (a GroupNorm's γ, β views become initializers named `onnx::Mul_k`)."""
     path = os.path.join(OUT, name)
     m = copy.deepcopy(model).train()
     # Tracing runs a train-mode forward, which would move the running statistics written to the file; with
@@ -1015,7 +1016,7 @@ def export(model, name, x, output_names=("logits",)):
         path,
         export_params=True,
         opset_version=13,
-        do_constant_folding=False,
+        do_constant_folding=fold,
         training=torch.onnx.TrainingMode.TRAINING,
         input_names=["input"],
         output_names=list(output_names),
@@ -1293,6 +1294,18 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     return e
 
 
+def folded_too(build, cls, seed):
+    """A fixture builder that also writes the network exported with constant folding (`folded_onnx`): the same
+    network and weights, its GroupNorm γ, β read from the folded initializers."""
+    def run():
+        e = build()
+        torch.manual_seed(seed)
+        net = cls(10).train()
+        e["folded_onnx"] = export(net, e["onnx"].replace(".onnx", "-folded.onnx"), torch.from_numpy(np.load(os.path.join(OUT, e["inputs"]))), fold=True)
+        return e
+    return run
+
+
 def flat_fixture(off, seed, name="flatmlp", cls=FlatMlp, pool=8, first=(8, 2), second=(8, 12)):
     """A flat-input model's fixture builder: CIFAR batches average-pooled by `pool` and flattened (N, 3·(32/pool)²):
     the MLP on 48 features, or ViewNet on 768 that views them as images."""
@@ -1361,7 +1374,7 @@ def main():
                               zennas=True),
         "chanarith": seeded("chanarith", ChanArith, 24, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "flatview": flat_fixture(off, 25, "flatview", ViewNet, 2, (8, 3), (8, 11)),
-        "norms": seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True),
+        "norms": folded_too(seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True), Norms, 26),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -257,6 +257,12 @@ class ImportState {
     return this.bufferOf(name) !== undefined;
   }
 
+  /** The initializer `name` is or views (a folded one too: `onnx::Mul_37`); undefined for a Constant node's output. */
+  initializerOf(name: string): string | undefined {
+    const source = this.viewOf.get(name) ?? name;
+    return this.initializers.has(source) ? source : undefined;
+  }
+
   /** The module's buffer (or parameter) `name` is, or views ({@link isBuffer}); undefined for any other tensor. */
   bufferOf(name: string): string | undefined {
     const source = this.viewOf.get(name) ?? name;
@@ -522,8 +528,9 @@ function importBatchNorm(n: INodeProto, s: ImportState, idx: number): void {
 
 /**
  * A normalisation's γ and β (constants of `count` values): a module's parameters when both are initializers (or
- * views of them, torch.onnx's Unsqueeze), `fixed` when they are constants holding 1 and 0 (a module without affine
- * parameters); anything else is refused.
+ * views of them, torch.onnx's Unsqueeze; a constant-folded export names the folded views `onnx::Mul_37`, yet they
+ * are nn.GroupNorm's weight and bias: torch.onnx writes that Mul / Add from nothing else), `fixed` when they are
+ * constants holding 1 and 0 (a module without affine parameters); anything else is refused.
  */
 function normAffine(
   n: INodeProto,
@@ -540,7 +547,7 @@ function normAffine(
   const [gv, bv] = [values(gamma), values(beta)];
   if (gamma && !gv) fail(`${what} ${n.name}: its scale is computed in the graph`);
   if (beta && !bv) fail(`${what} ${n.name}: its bias is computed in the graph`);
-  const [g, b] = [gamma ? s.bufferOf(gamma) : undefined, beta ? s.bufferOf(beta) : undefined];
+  const [g, b] = [gamma ? s.initializerOf(gamma) : undefined, beta ? s.initializerOf(beta) : undefined];
   if (g && b) {
     if (gv!.length !== count || bv!.length !== count)
       fail(
