@@ -72,7 +72,7 @@ export function weightTensorIds(net: Network): Int32Array {
 export function tensorSize(n: IRNode, kind: TiedParam['kind']): number {
   if (kind === 'weight') return weightCount(n);
   if (kind === 'bias') return n.op === 'conv' && n.bias ? n.cout : n.op === 'linear' && n.bias ? n.fout : 0;
-  return n.op === 'bn' && n.affine && (kind === 'gamma' || kind === 'beta') ? n.shape[0] : 0;
+  return (n.op === 'bn' || n.op === 'gn') && n.affine && (kind === 'gamma' || kind === 'beta') ? n.shape[0] : 0;
 }
 
 /**

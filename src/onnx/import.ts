@@ -539,6 +539,7 @@ function normAffine(
   beta: string | undefined,
   count: number,
   what: string,
+  broadcast?: Shape,
 ): { gamma: string; beta: string } | 'fixed' {
   const values = (t: string | undefined) => {
     const v = t ? s.env.get(t) : undefined;
@@ -548,6 +549,18 @@ function normAffine(
   if (gamma && !gv) fail(`${what} ${n.name}: its scale is computed in the graph`);
   if (beta && !bv) fail(`${what} ${n.name}: its bias is computed in the graph`);
   const [g, b] = [gamma ? s.initializerOf(gamma) : undefined, beta ? s.initializerOf(beta) : undefined];
+  // a chain's Mul / Add broadcast γ, β: one per channel is (C, 1, 1) or (1, C, 1, 1) on a map, (F) or (1, F) flat
+  if (broadcast && gamma && beta)
+    for (const t of [gamma, beta]) {
+      const v = s.env.get(t!);
+      const dims = v?.k === 'const' ? tensorDims(v.t).filter((d, i, a) => !(d === 1 && i === 0 && a.length > 1)) : [];
+      const want = broadcast.length === 3 ? [broadcast[0], 1, 1] : [broadcast[0]];
+      if (dims.join() !== want.join())
+        fail(`${what} ${n.name}: a scale or bias shaped [${dims.join(', ')}]; one per channel is [${want.join(', ')}]`);
+    }
+  // a scale without a bias (F.layer_norm(x, w, None), nn.LayerNorm(bias=False)): γ alone is no gn parameter set
+  if ((g && !beta) || (b && !gamma))
+    fail(`${what} ${n.name}: a learned scale without a bias (or a bias without a scale); only γ and β together import`);
   if (g && b) {
     if (gv!.length !== count || bv!.length !== count)
       fail(
@@ -588,6 +601,14 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
   if (v?.k !== 'ir') fail(`${n.opType} ${n.name}: the normalised input is not a feature tensor`);
   const shape = s.shapeOf(v.id);
   const what = c.kind === 'group' ? 'nn.GroupNorm' : 'nn.LayerNorm';
+  // the groups are each sample's (the first Reshape keeps the batch), and the second Reshape gives X its shape back
+  if (c.batchEntry !== undefined && !keepsBatch(n, s, c.batchEntry))
+    fail(`${what} ${n.name}: its statistics reshape X to [${c.batchEntry}, ${c.groups}, -1], which mixes samples`);
+  if (
+    c.back &&
+    !(c.back.length === shape.length + 1 && keepsBatch(n, s, c.back[0]) && c.back.slice(1).join() === shape.join())
+  )
+    fail(`${what} ${n.name}: reshaped back to [${c.back.join(', ')}], not the normalised tensor's shape`);
   if (c.kind === 'layer') {
     // the mean over all of a sample's values: [-1] of flat features, [-3, -2, -1] of a map
     const rank = shape.length + 1;
@@ -595,7 +616,7 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
     if (axes.join() !== Array.from({ length: rank - 1 }, (_, i) => i + 1).join())
       fail(`${what} ${n.name} over axes ${c.axes!.join(', ')}: only over all of a sample's values (C, H, W, or F)`);
   }
-  gnNode(n, s, v.id, c.groups, c.eps, normAffine(n, s, c.gamma, c.beta, shape[0]!, what));
+  gnNode(n, s, v.id, c.groups, c.eps, normAffine(n, s, c.gamma, c.beta, shape[0]!, what, shape));
 }
 
 /** nn.InstanceNorm2d: one InstanceNormalization of a map, groups = channels (no running statistics). */

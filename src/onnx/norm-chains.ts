@@ -33,6 +33,13 @@ export interface NormChain {
   readonly eps: number;
   /** The ReduceMean axes a LayerNorm chain averages over (the importer checks them against X's rank). */
   readonly axes?: readonly number[];
+  /**
+   * A GroupNorm chain's Reshape targets, which the importer checks against X: the first's batch entry (0, or the
+   * file's fixed batch: another would mix samples), and the second's values where a constant-folded export wrote
+   * it as one (X's own shape), absent where it reads Shape(X).
+   */
+  readonly batchEntry?: number;
+  readonly back?: readonly number[];
   /** γ and β tensors (constants, C or F values) of the affine Mul / Add, when the chain has them. */
   readonly gamma?: string;
   readonly beta?: string;
@@ -134,13 +141,16 @@ function groupNormChain(
     getInt(sn, 'start', 0) === 0 &&
     !(sn.attribute ?? []).some((a) => a.name === 'end') &&
     g.readersOf(sn.output?.[0] ?? '').length === 1;
-  if (!fromShape && !g.consts.has(r2[1].input?.[1] ?? '')) return undefined;
+  const back = fromShape ? undefined : values(g, r2[1].input?.[1]);
+  if (!fromShape && !back) return undefined;
   const tail = affineTail(g, r2[1], r2[0]);
   const absorbed = new Set([...(fromShape ? [shapeNode!] : []), r1i, inorm[0], r2[0], ...tail.absorbed]);
   return {
     kind: 'group',
     input: x,
     groups: t1[1]!,
+    batchEntry: t1[0]!,
+    ...(back ? { back: Array.from(back) } : {}),
     eps: getFloat(inorm[1], 'epsilon', 1e-5),
     ...(tail.gamma ? { gamma: tail.gamma, beta: tail.beta! } : {}),
     absorbed: [...absorbed].filter((k) => k !== tail.last),

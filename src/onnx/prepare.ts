@@ -10,11 +10,14 @@
  *   `model.train()` does);
  * - `reinit`: Conv / Gemm / MatMul weights become graph inputs fed per repeat with the PRNG's N(0,1)
  *   (PyTorch layout, tensor id = the IR node id when the model imports, else 1 + the node's index), their
- *   biases 0 (also the bias Add after a MatMul), BatchNormalization scale 1 and bias 0.
+ *   biases 0 (also the bias Add after a MatMul), BatchNormalization scale 1 and bias 0, and so are the γ, β of a
+ *   GroupNorm / InstanceNorm / LayerNorm (InstanceNormalization, LayerNormalization, and the Mul / Add of the
+ *   chains src/onnx/norm-chains.ts recognises): the IR engines' `gn` holds γ = 1, β = 0 in a fresh draw.
  */
 import type { Shape3 } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
+import { normChains } from './norm-chains.js';
 import {
   DT_FLOAT,
   attrInt,
@@ -189,6 +192,8 @@ class Reinit {
     const consumers = new Map<string, INodeProto[]>();
     for (const n of this.nodes)
       for (const x of n.input ?? []) if (x) consumers.set(x, [...(consumers.get(x) ?? []), n]);
+    // the chains first: they are recognised by the file's constants, which the fills below rename
+    this.normAffines(consumers);
     this.nodes.forEach((n, idx) => {
       if (isDefault(n)) this.node(n, weightIds?.get(idx) ?? idx + 1, consumers);
     });
@@ -231,11 +236,30 @@ class Reinit {
         return;
       }
       case 'BatchNormalization':
+      case 'InstanceNormalization':
+      case 'LayerNormalization':
         this.fill(n, 1, 1);
         this.fill(n, 2, 0);
         return;
       default:
         return;
+    }
+  }
+
+  /** The γ (1) and β (0) of every GroupNorm / LayerNorm chain's affine Mul / Add. */
+  private normAffines(consumers: ReadonlyMap<string, INodeProto[]>): void {
+    const chains = normChains({
+      nodes: this.nodes,
+      consts: this.m.consts,
+      readersOf: (name) => (consumers.get(name) ?? []).map((n) => this.nodes.indexOf(n)),
+      graphOutputs: new Set((this.g.output ?? []).map((o) => o.name ?? '')),
+    });
+    for (const c of chains.values()) {
+      if (!c.gamma || !c.beta) continue;
+      const mul = this.nodes[c.absorbed.find((k) => this.nodes[k]!.opType === 'Mul')!]!;
+      const add = this.nodes[c.last]!;
+      this.fill(mul, mul.input!.indexOf(c.gamma), 1);
+      this.fill(add, add.input!.indexOf(c.beta), 0);
     }
   }
 

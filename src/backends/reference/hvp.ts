@@ -286,6 +286,30 @@ function bnTangent(tape: Tape, n: IRNode, rx: F64): F64 {
   return out;
 }
 
+/**
+ * R(dx) of a BN or GroupNorm node from R(dy) `r`, its primal cotangent `g` and the input's tangent `rx` (undefined
+ * where none reaches it): an identity BN passes R(dy), an eval-mode one scales it, train mode and GroupNorm add the
+ * statistics' terms.
+ */
+function normCotangentTangent(
+  tape: Tape,
+  n: IRNode,
+  r: F64 | undefined,
+  g: F64 | undefined,
+  rx: F64 | undefined,
+): F64 | undefined {
+  const { xhat, inv } = tape.records[n.id]!;
+  const gamma = tape.params[n.id]?.gamma;
+  if (n.op === 'gn')
+    return r || rx
+      ? gnCotangentTangent(bnMap(n.shape), n.groups, tape.batch, xhat!, inv!, gamma, g!, r, rx)
+      : undefined;
+  if (tape.bn === 'identity') return r;
+  if (bnModeOf(n, tape.bn) === 'eval')
+    return r && bnBackward(bnMap(n.shape), r, tape.batch, xhat!, inv!, gamma, false).dx;
+  return r || rx ? bnTrainCotangentTangent(tape, n, g!, r, rx) : undefined;
+}
+
 /** R(y) of a GroupNorm node: γ·R(x̂) (γ held fixed). */
 function gnTangent(tape: Tape, n: NodeOf<'gn'>, rx: F64): F64 {
   const s = bnMap(n.shape);
@@ -474,34 +498,9 @@ function tangentBackward(
         if (r) give(0, poolBackward(n, inShape(), n.shape as S3, r, B, records[id]!.argmax));
         break;
       case 'bn':
-        if (tape.bn === 'identity') give(0, r);
-        else if (bnModeOf(n, tape.bn) === 'eval') {
-          if (r)
-            give(
-              0,
-              bnBackward(bnMap(n.shape), r, B, records[id]!.xhat!, records[id]!.inv!, params[id]?.gamma, false).dx,
-            );
-        } else if (r || rx[n.inputs[0]!]) give(0, bnTrainCotangentTangent(tape, n, dy.get(id)!, r, rx[n.inputs[0]!]));
+      case 'gn':
+        give(0, normCotangentTangent(tape, n, r, dy.get(id), rx[n.inputs[0]!]));
         break;
-      case 'gn': {
-        const { xhat, inv } = records[id]!;
-        if (r || rx[n.inputs[0]!])
-          give(
-            0,
-            gnCotangentTangent(
-              bnMap(n.shape),
-              n.groups,
-              B,
-              xhat!,
-              inv!,
-              params[id]?.gamma,
-              dy.get(id)!,
-              r,
-              rx[n.inputs[0]!],
-            ),
-          );
-        break;
-      }
       case 'conv':
       case 'linear': {
         const w = params[id]!.weight!;
