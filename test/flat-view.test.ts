@@ -2,13 +2,15 @@
  * Models on flat (N, F) inputs that view them as images first (`x.view(-1, 3, 32, 32)`, `x.view(x.size(0), ...)`):
  * the IR takes the C×H×W map, ONNX Runtime the file's (N, F), and both count as the official code does.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onnxProxiesDoc } from '../src/cli/proxies.js';
 import { onnxOptionsFromFlags } from '../src/cli/score-onnx.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { flatBatch } from '../src/data/flat.js';
+import { encodeNpy } from '../src/data/npy.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel, modelSampleShape } from '../src/onnx/load.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
@@ -60,6 +62,14 @@ describe('flat (N, F) inputs viewed as images', () => {
       const imp = importOnnxModel(m, { inputShape: [3072, 1, 1] });
       expect(imp.ok ? '' : imp.reason).toMatch(/Reshape to/);
     }
+    // the input also read as it is (here by an extra graph output): a flat model, whose Reshape into a map says why
+    const both = decodeModel(readFileSync(VIEWED));
+    both.graph!.node!.push({ opType: 'Identity', input: ['input'], output: ['raw'], name: 'raw' });
+    both.graph!.output!.push({ name: 'raw' });
+    const m = loadOnnxModel(encodeModel(both));
+    expect(m.input).toMatchObject({ flat: true });
+    const imp = importOnnxModel(m, { inputShape: [3072, 1, 1] });
+    expect(imp.ok ? '' : imp.reason).toMatch(/views the flat \(N, F\) input as images while another node reads it/);
     // another map of the same size is the view it says
     expect(loadOnnxModel(withTarget(VIEWED, [0, 12, 16, 16])).input.view).toEqual([12, 16, 16]);
   });
@@ -99,6 +109,13 @@ describe('flat (N, F) inputs viewed as images', () => {
     expect(onnxOptionsFromFlags(VIEWED, { inputShape: '3072', gaussian: true }).inputShape).toEqual([3072, 1, 1]);
     const doc = await onnxProxiesDoc(VIEWED, { proxies: 'nwot', inputShape: '3072', gaussian: true, format: 'json' });
     expect(doc.results[0]!['proxies']).toMatchObject({ nwot: expect.any(Number) });
+    // feature vectors of another length: said in features
+    const npy = join(mkdtempSync(join(tmpdir(), 'swapnas-view-')), 'x.npy');
+    writeFileSync(npy, encodeNpy({ n: 4, c: 3071, h: 1, w: 1, data: new Float32Array(4 * 3071), source: 'x' }));
+    await expect(onnxProxiesDoc(VIEWED, { proxies: 'nwot', input: npy })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/takes 3072 features \(viewed as 3x32x32\), .* has 3071/),
+    });
   });
 
   it('score --proxies with the (N, F) .npy and its labels equals the official code on every proxy', async () => {

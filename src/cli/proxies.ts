@@ -196,6 +196,12 @@ export async function proxyImages(
     labels = labels?.subarray(0, count);
   }
   if (flat) images = flatBatch(images);
+  // feature vectors of another length for a flat input viewed as images: say it in features
+  if (view && images.c !== c && images.h === 1 && images.w === 1)
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${view[0] * view[1] * view[2]} features (viewed as ${view.join('x')}), ${images.source.slice(0, 80)} has ${images.c}`,
+    );
   if (images.c !== c)
     throw new SwapError(
       'E_INPUT_SHAPE',

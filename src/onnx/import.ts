@@ -1112,6 +1112,13 @@ function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   // the flat input viewed as the map the IR takes it as (the loader checked the target: `LoadedModel.input.view`)
   if (s.m.input.view && n.input?.[0] === s.m.input.name) return s.set(n, v);
+  const target = intVector(s.get(n, 1), 'Reshape shape');
+  const chw = target.slice(1).reduce<number>((a, d) => (typeof d === 'number' && d > 0 ? a * d : Number.NaN), 1);
+  const features = v.k === 'ir' ? s.shapeOf(v.id)[0] : undefined;
+  if (s.m.input.flat && n.input?.[0] === s.m.input.name && target.length === 4 && chw === features)
+    fail(
+      `Reshape ${n.name} views the flat (N, F) input as images while another node reads it as it is (or as another view): the IR takes a flat input either as features or as one image shape (ONNX Runtime scores SWAP on the file)`,
+    );
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   if (importShuffleReshape(n, s, v, shp)) return;
   // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
