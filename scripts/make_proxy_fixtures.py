@@ -754,6 +754,35 @@ class Norms(PooledHead, nn.Module):
         return self.fc(self.ln_relu(self.ln(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))))
 
 
+class NormTied(PooledHead, nn.Module):
+    """One nn.GroupNorm(2) module called after two convolutions and one nn.LayerNorm called on two feature vectors
+    (its γ, β tied: PyTorch accumulates both calls' gradients into one tensor; Θ counts it once)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.c2 = nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False)
+        self.gn = nn.GroupNorm(2, c)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.mid = nn.Linear(c, c)
+        self.ln = nn.LayerNorm(c)
+        self.fc = nn.Linear(c, classes)
+        with torch.no_grad():
+            for m in (self.gn, self.ln):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+
+    def features(self, x):
+        f0 = self.relu(self.gn(self.c1(x)))
+        f1 = self.relu(self.gn(self.c2(f0)))
+        return [f0, f1], f1
+
+    def forward(self, x):
+        h = self.ln(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))
+        return self.fc(self.relu(self.ln(self.mid(self.relu(h)))))
+
+
 class Tail(PooledHead, nn.Module):
     """A classifier that returns its logits through a tail, as tutorial networks do: nn.LogSoftmax(dim=1) (the
     MNIST example's), F.softmax(dim=1) or nn.Sigmoid. The official code reads whatever the model returns as its
@@ -1324,7 +1353,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1374,6 +1403,7 @@ def main():
                               zennas=True),
         "chanarith": seeded("chanarith", ChanArith, 24, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "flatview": flat_fixture(off, 25, "flatview", ViewNet, 2, (8, 3), (8, 11)),
+        "normtied": seeded("normtied", NormTied, 27, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "norms": folded_too(seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True), Norms, 26),
     }
     if a.only:
