@@ -174,6 +174,8 @@ class ImportState {
   readonly weightIds = new Map<number, number>();
   /** ONNX nodes already imported as part of an earlier one (a MatMul's bias Add). */
   readonly absorbed = new Set<number>();
+  /** A flat input viewed as [N, H, W], awaiting the Unsqueeze that makes it the IR's 1×H×W input map. */
+  readonly viewed = new Set<string>();
   /** GroupNorm / decomposed LayerNorm chains, by the index of their last node (src/onnx/norm-chains.ts). */
   normAt: ReadonlyMap<number, NormChain> = new Map();
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
@@ -971,6 +973,8 @@ function importGather(n: INodeProto, s: ImportState): void {
 
 function importUnsqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
+  // the channel axis of a flat input viewed as [N, H, W] (`x.view(-1, 28, 28).unsqueeze(1)`): the 1×H×W map
+  if (s.viewed.has(n.input?.[0] ?? '')) return s.set(n, v);
   if (v.k !== 'shape' && v.k !== 'const') fail('Unsqueeze of a feature tensor');
   const axes = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
   if (axes.length !== 1 || axes[0] !== 0) fail('Unsqueeze other than of a scalar on axis 0');
@@ -1110,8 +1114,12 @@ function importTranspose(n: INodeProto, s: ImportState): void {
 
 function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
-  // the flat input viewed as the map the IR takes it as (the loader checked the target: `LoadedModel.input.view`)
-  if (s.m.input.view && n.input?.[0] === s.m.input.name) return s.set(n, v);
+  // the flat input viewed as the map the IR takes it as (the loader checked the target: `LoadedModel.input.view`);
+  // a 3-D view [N, H, W] awaits its Unsqueeze on axis 1
+  if (s.m.input.view && n.input?.[0] === s.m.input.name) {
+    if (intVector(s.get(n, 1), 'Reshape shape').length === 3) s.viewed.add(n.output?.[0] ?? '');
+    return s.set(n, v);
+  }
   const target = intVector(s.get(n, 1), 'Reshape shape');
   const chw = target.slice(1).reduce<number>((a, d) => (typeof d === 'number' && d > 0 ? a * d : Number.NaN), 1);
   const features = v.k === 'ir' ? s.shapeOf(v.id)[0] : undefined;

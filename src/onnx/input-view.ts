@@ -11,8 +11,9 @@ type Dim = number | typeof BATCH;
 
 /**
  * The C×H×W map every reader of the flat input `name` views it as, or undefined: each reader is a Reshape of the
- * input to [batch, C, H, W] with the same C, H, W (C·H·W = F where F is fixed), or a Shape node (the dynamic
- * `x.size(0)` of such a target). The batch is −1, 0, the file's fixed batch, or `x.size(0)`.
+ * input to [batch, C, H, W] with the same C, H, W (C·H·W = F where F is fixed), or to [batch, H, W] read only by an
+ * Unsqueeze on axis 1 (`x.view(-1, 28, 28).unsqueeze(1)`: 1×H×W), or a Shape node (the dynamic `x.size(0)` of
+ * such a target). The batch is −1, 0, the file's fixed batch, or `x.size(0)`.
  */
 export function flatInputView(
   g: IGraphProto,
@@ -30,11 +31,27 @@ export function flatInputView(
   for (const n of views) {
     if (n.opType !== 'Reshape' || n.input?.[0] !== name || getInt(n, 'allowzero', 0) !== 0) return undefined;
     const t = targetOf(n.input?.[1] ?? '', consts, byOutput, name);
-    const v = t && mapOf(t, dims);
+    const v = t && mapOf(t.length === 3 && unsqueezedOnce(g, nodes, n, consts) ? [t[0]!, 1, t[1]!, t[2]!] : t, dims);
     if (!v || (view && v.join() !== view.join())) return undefined;
     view = v;
   }
   return view;
+}
+
+/** Whether Reshape `r`'s output is read only by an Unsqueeze on axis 1 (and is no graph output). */
+function unsqueezedOnce(
+  g: IGraphProto,
+  nodes: readonly INodeProto[],
+  r: INodeProto,
+  consts: ReadonlyMap<string, ITensorProto>,
+): boolean {
+  const y = r.output?.[0] ?? '';
+  const readers = nodes.filter((n) => (n.input ?? []).includes(y));
+  const u = readers.length === 1 ? readers[0]! : undefined;
+  if (u?.opType !== 'Unsqueeze' || u.input?.[0] !== y || (g.output ?? []).some((o) => o.name === y)) return false;
+  const axes = u.input?.[1] ? consts.get(u.input[1]) : undefined;
+  const ax = axes ? Array.from(tensorValues(axes)) : getInts(u, 'axes');
+  return ax?.length === 1 && ax[0] === 1;
 }
 
 /** The [batch, C, H, W] a Reshape target gives a flat input of `dims`, as C×H×W; undefined for any other. */
