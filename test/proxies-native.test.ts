@@ -367,6 +367,17 @@ describe('zico on a layer whose gradient is zero in exact arithmetic (a random-n
     // without that layer the float32 passes serve
     const plain = opGraphs().find((g) => g.name === 'gates')!.net;
     expect(scaleBeforeBn(plain)).toBeUndefined();
+    // an InstanceNorm (a GroupNorm of one channel per group) cancels the scale too; a GroupNorm of 2 groups does not
+    const normed = (groups: number) => {
+      const g = new GraphBuilder([3, 8, 8]);
+      const c = g.conv(g.relu(g.bn(g.conv(g.input, 6, 3, { pad: 1 }))), 6, 1, { groups: 6 });
+      return { c, net: g.finish(g.linear(g.gap(g.relu(g.gn(c, groups))), 3)) };
+    };
+    expect(scaleBeforeBn(normed(6).net)).toBe(normed(6).c);
+    expect(scaleBeforeBn(normed(2).net)).toBeUndefined();
+    const inst = await runner.run(normed(6).net, ['zico'], o);
+    expect(inst.settings.zico).toMatchObject({ dtype: 'float64', routed: expect.stringMatching(/InstanceNorm/) });
+    close('zico', inst.values.zico!.value, runProxies(normed(6).net, ['zico'], o).values.zico!.value, 1e-9);
     // a depthwise 1x3 dilated 3 with padding 3 on a 3-wide map (a random-network audit): only its centre tap ever
     // reads the map, so it too is one weight per channel; undilated, all three taps read it
     const dilated = (d: number) => {

@@ -238,26 +238,32 @@ async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
   if (scale === undefined) return { float64: v };
   return {
     float64: v,
-    why: `zico: node ${scale} scales each channel by one weight right before a train-mode BN, which cancels it (its gradient is rounding noise, and ZiCo's ratio reads it); computed in float64 on the native engine`,
+    why: `zico: node ${scale} scales each channel by one weight right before a train-mode BN or an InstanceNorm, which cancels it (its gradient is rounding noise, and ZiCo's ratio reads it); computed in float64 on the native engine`,
   };
 }
 
 /**
  * The first convolution that multiplies each channel by one weight (one input channel per output, and one kernel
  * tap that ever reads inside the map: a depthwise 1×1, or a depthwise 1×3 dilated past a 3-wide map) and feeds
- * train-mode BatchNorms only: BN cancels that scale, so the weight's gradient is exactly 0.
+ * train-mode BatchNorms (or InstanceNorms) only: the normalisation cancels that scale, so the weight's gradient is
+ * exactly 0.
  */
 export function scaleBeforeBn(net: Network): number | undefined {
-  const readers = new Map<number, string[]>();
-  for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n.op]);
+  const readers = new Map<number, IRNode[]>();
+  for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n]);
   return net.nodes.find(
     (n) =>
       n.op === 'conv' &&
       liveTaps(n, net.nodes[n.inputs[0]!]!.shape) === 1 &&
       n.cin === n.groups &&
       (readers.get(n.id) ?? []).length > 0 &&
-      readers.get(n.id)!.every((op) => op === 'bn'),
+      readers.get(n.id)!.every((r) => r.op === 'bn' || isInstanceNorm(r)),
   )?.id;
+}
+
+/** A GroupNorm of one channel per group (nn.InstanceNorm2d): like a train-mode BN, it cancels a channel's shift and scale. */
+function isInstanceNorm(n: IRNode): boolean {
+  return n.op === 'gn' && n.groups === n.shape[0] && n.shape.length === 3;
 }
 
 /** Kernel taps of a conv that read inside its input for at least one output (the others only ever read padding). */
