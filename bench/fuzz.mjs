@@ -89,9 +89,15 @@ function randomBytes(r, max) {
 }
 
 const NPY = encodeNpy(gaussianBatch(2, 3, 4, 4, 1));
-const ONNX = ['headnet.onnx', 'norelu.onnx', 'senet.onnx', 'nb201_a_opset17.onnx'].map((f) =>
-  readFileSync(join(root, 'test', 'fixtures', 'onnx', f)),
-);
+const ONNX = [
+  'headnet.onnx',
+  'norelu.onnx',
+  'senet.onnx',
+  'nb201_a_opset17.onnx',
+  'flatsize.onnx',
+  'normnet.onnx',
+  'instnorm17.onnx',
+].map((f) => readFileSync(join(root, 'test', 'fixtures', 'onnx', f)));
 const imgDir = mkdtempSync(join(tmpdir(), 'swapnas-fuzz-'));
 const norm = { mean: CIFAR10_MEAN, std: CIFAR10_STD };
 
