@@ -285,6 +285,15 @@ class LayerNormNet(NormNet):
         self.gn = nn.Identity()
 
 
+class PlainGroupNormNet(NormNet):
+    """NormNet with nn.GroupNorm(2, 8, affine=False): torch.onnx still writes the Mul / Add, by Constant 1 and 0 of
+    shape (1, 1, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gn = nn.GroupNorm(2, 8, affine=False)
+
+
 class InstNormNet(NormNet):
     """NormNet with an nn.InstanceNorm2d(8, affine=True) for its GroupNorm (one InstanceNormalization)."""
 
@@ -712,6 +721,7 @@ def main():
          "nn.GELU, nn.Tanh, nn.ELU(0.5), nn.SELU, nn.Softplus, nn.Mish, nn.GELU(approximate='tanh') beside nn.ReLUs: only the nn.ReLU outputs are recorded"),
         ("normnet", NormNet, 13, 22, "nn.GroupNorm and nn.LayerNorm (opset 13 decompositions)"),
         ("layernorm", LayerNormNet, 13, 23, "nn.LayerNorm on the pooled features (opset 13: ReduceMean, Sub, Pow, ...)"),
+        ("gnplain", PlainGroupNormNet, 13, 25, "nn.GroupNorm(2, 8, affine=False): Mul / Add by constants 1 and 0"),
         ("instnorm17", InstNormNet, 17, 24,
          "nn.InstanceNorm2d(affine=True) and nn.LayerNorm at opset 17 (InstanceNormalization, LayerNormalization)"),
     ]

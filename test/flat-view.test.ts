@@ -146,6 +146,12 @@ describe('flat (N, F) inputs viewed as images', () => {
       code: 'E_INPUT_SHAPE',
       message: expect.stringMatching(/takes 3072 features \(viewed as 3x32x32\), .* has 3071/),
     });
+    // images of other planes: named against the view
+    writeFileSync(npy, encodeNpy({ n: 4, c: 3, h: 16, w: 16, data: new Float32Array(4 * 768), source: 'x' }));
+    await expect(onnxProxiesDoc(VIEWED, { proxies: 'nwot', input: npy })).rejects.toMatchObject({
+      code: 'E_INPUT_SHAPE',
+      message: expect.stringMatching(/takes 3x32x32 inputs, .* has 3x16x16/),
+    });
   });
 
   it('score --proxies with the (N, F) .npy and its labels equals the official code on every proxy', async () => {

@@ -72,6 +72,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'normnet@16',
         'layernorm@16',
         'instnorm17@16',
+        'gnplain@16',
       ]),
     );
   });
@@ -88,12 +89,17 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       [1, true, [8]],
     ]);
     expect(gns('layernorm')).toEqual([[1, true, [8]]]);
+    // without affine parameters torch.onnx multiplies by a Constant 1 and adds 0 of shape (1, 1, 1)
+    expect(gns('gnplain')).toEqual([
+      [2, false, [8, 32, 32]],
+      [1, true, [8]],
+    ]);
     // opset 17: InstanceNormalization (a group per channel) and LayerNormalization
     expect(gns('instnorm17')).toEqual([
       [8, true, [8, 32, 32]],
       [1, true, [8]],
     ]);
-    for (const name of ['normnet', 'layernorm', 'instnorm17']) {
+    for (const name of ['normnet', 'layernorm', 'instnorm17', 'gnplain']) {
       const fresh = { reinit: true, repeats: 3, batch: 16 } as const;
       const ort = await scoreOnnxModel(fx(name), { ...fresh, engine: 'ort' });
       for (const backend of ['native', 'reference'] as const) {

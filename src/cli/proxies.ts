@@ -207,6 +207,12 @@ export async function proxyImages(
       'E_INPUT_SHAPE',
       `the network takes ${c} ${flat ? 'features' : 'channels'}, ${images.source.slice(0, 80)} has ${images.c}`,
     );
+  // an .npy batch of other planes (images are loaded or resized to the network's): named here, not by the engine
+  if (images.h !== shape[1] || images.w !== shape[2])
+    throw new SwapError(
+      'E_INPUT_SHAPE',
+      `the network takes ${shape.join('x')} inputs, ${images.source.slice(0, 80)} has ${images.c}x${images.h}x${images.w}`,
+    );
   return { images, ...(labels ? { labels } : {}), labelSource };
 }
 

@@ -552,7 +552,8 @@ function normAffine(
   if (beta && !bv) fail(`${what} ${n.name}: its bias is computed in the graph`);
   const [g, b] = [gamma ? s.initializerOf(gamma) : undefined, beta ? s.initializerOf(beta) : undefined];
   // a chain's Mul / Add broadcast γ, β: one per channel is (C, 1, 1) or (1, C, 1, 1) on a map, (F) or (1, F) flat
-  if (broadcast && gamma && beta)
+  // (a module without affine parameters multiplies by a constant 1 and adds 0 of shape (1, 1, 1): the check below)
+  if (broadcast && g && b)
     for (const t of [gamma, beta]) {
       const v = s.env.get(t!);
       const dims = v?.k === 'const' ? tensorDims(v.t).filter((d, i, a) => !(d === 1 && i === 0 && a.length > 1)) : [];
