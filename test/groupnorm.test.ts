@@ -9,6 +9,9 @@ import { onnxProxiesDoc } from '../src/cli/proxies.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { gaussianBatch } from '../src/data/gaussian.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { officialFixtureValues } from './helpers.js';
 
@@ -130,5 +133,24 @@ describe('normalisation layers in a constant-folded export', () => {
         node(m, '/ln/LayerNormalization').input = ['/ReduceMean_output_0', 'ln.weight'];
       }),
     ).toMatch(/a learned scale without a bias/);
+  });
+
+  it('a scalar Mul / Add after a normalisation without affine parameters is arithmetic, not γ, β (ORT --reinit keeps it)', async () => {
+    // LayerNorm over the map without affine, then `* 0.5 - 4`: ReLU mostly dead, whatever the draw
+    const b = new GraphBuilder([3, 8, 8]);
+    const n = b.act(b.act(b.gn(b.conv(b.input, 8, 3, { pad: 1 }), 1, false), 'scale', 0.5), 'shift', -4);
+    const net = b.finish(b.linear(b.gap(b.relu(b.conv(b.relu(n), 8, 3, { pad: 1 }))), 10));
+    const file = exportNetworkOnnx(net, { seed: 1 });
+    const r = importOnnxModel(loadOnnxModel(file), { inputShape: [3, 8, 8] });
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.network.nodes.filter((x) => x.op === 'gn' || x.op === 'act').map((x) => x.op)).toEqual([
+      'gn',
+      'act',
+      'act',
+    ]);
+    const fresh = { reinit: true, repeats: 2, inputs: gaussianBatch(8, 3, 8, 8, 2) } as const;
+    const ort = await scoreOnnxModel(file, { ...fresh, engine: 'ort' });
+    const ir = await scoreOnnxModel(file, { ...fresh, engine: 'ir', backend: 'native' });
+    expect(ir.perRepeat).toEqual(ort.perRepeat);
   });
 });

@@ -90,8 +90,10 @@ function other(m: INodeProto, name: string): string | undefined {
 }
 
 /**
- * The affine Mul(y, γ) → Add(·, β) after a normalisation's last node `n` (γ, β constants of one shape), with the
- * chain's last index; without them, `n` itself.
+ * The affine Mul(y, γ) → Add(·, β) after a normalisation's last node `n` (γ, β constants of one shape, one value
+ * per channel: (k, 1, 1), (1, k, 1, 1), (k) or (1, k) with k > 1), with the chain's last index; without them, `n`
+ * itself. A scalar Mul / Add after a module without affine parameters (torch.onnx's 1 and 0 of shape (1, 1, 1), or
+ * the user's `* a + b`) is no γ, β: it imports as the arithmetic it is.
  */
 function affineTail(
   g: NormGraph,
@@ -104,8 +106,19 @@ function affineTail(
   const beta = add && other(add[1], mul[1].output![0]!);
   const gt = gamma ? g.consts.get(gamma) : undefined;
   const bt = beta ? g.consts.get(beta) : undefined;
-  if (!mul || !add || !gt || !bt || tensorDims(gt).join() !== tensorDims(bt).join()) return { last: i, absorbed: [] };
+  if (!mul || !add || !gt || !bt || tensorDims(gt).join() !== tensorDims(bt).join() || !perChannel(tensorDims(gt)))
+    return { last: i, absorbed: [] };
   return { last: add[0], gamma, beta, absorbed: [i, mul[0]] };
+}
+
+/** Whether dims hold one value per channel of a map or per feature: (k, 1, 1), (1, k, 1, 1), (k) or (1, k), k > 1. */
+function perChannel(dims: readonly number[]): boolean {
+  const d = dims.length === 4 || (dims.length === 2 && dims[0] === 1) ? dims.slice(1) : dims;
+  return (
+    d[0]! > 1 &&
+    (d.length === 1 || (d.length === 3 && d[1] === 1 && d[2] === 1)) &&
+    (dims.length !== 4 || dims[0] === 1)
+  );
 }
 
 function groupNormChain(

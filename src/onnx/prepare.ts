@@ -254,8 +254,16 @@ class Reinit {
       readersOf: (name) => (consumers.get(name) ?? []).map((n) => this.nodes.indexOf(n)),
       graphOutputs: new Set((this.g.output ?? []).map((o) => o.name ?? '')),
     });
+    // the module's own γ, β only: initializers, or torch.onnx's views of them (constants of the file stay)
+    const producer = new Map<string, INodeProto>();
+    for (const n of this.nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
+    const initializer = (t: string) => {
+      const p = producer.get(t);
+      const src = p && ['Unsqueeze', 'Reshape', 'Identity'].includes(p.opType ?? '') ? (p.input?.[0] ?? '') : t;
+      return this.m.initializers.has(src);
+    };
     for (const c of chains.values()) {
-      if (!c.gamma || !c.beta) continue;
+      if (!c.gamma || !c.beta || !initializer(c.gamma) || !initializer(c.beta)) continue;
       const mul = this.nodes[c.absorbed.find((k) => this.nodes[k]!.opType === 'Mul')!]!;
       const add = this.nodes[c.last]!;
       this.fill(mul, mul.input!.indexOf(c.gamma), 1);
