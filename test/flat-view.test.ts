@@ -101,32 +101,35 @@ describe('flat (N, F) inputs viewed as images', () => {
     }
   });
 
-  it('x.view(-1, 28, 28).unsqueeze(1): the two-step view of a grey model is its 1×28×28 map', async () => {
-    const b = new GraphBuilder([1, 28, 28]);
-    const net = b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(b.input, 4, 3)))), 10));
-    const m = decodeModel(exportNetworkOnnx(net, { seed: 5 }));
-    const g = m.graph!;
-    const x = g.input![0]!.name!;
-    g.input![0]!.type!.tensorType!.shape = { dim: [{ dimParam: 'N' }, { dimValue: 784 }] };
-    g.initializer!.push({ name: 'hw', dims: [3], dataType: 7, int64Data: [-1, 28, 28] });
-    g.initializer!.push({ name: 'axis1', dims: [1], dataType: 7, int64Data: [1] });
-    for (const n of g.node!) n.input = n.input!.map((i) => (i === x ? 'unsq' : i));
-    g.node!.unshift(
-      { opType: 'Reshape', input: [x, 'hw'], output: ['hw_view'], name: 'view' },
-      { opType: 'Unsqueeze', input: ['hw_view', 'axis1'], output: ['unsq'], name: 'unsqueeze' },
-    );
-    const file = encodeModel(m);
-    const loaded = loadOnnxModel(file);
-    expect(loaded.input).toMatchObject({ flat: false, view: [1, 28, 28] });
-    const imp = importOnnxModel(loaded, { inputShape: [1, 28, 28] });
-    if (!imp.ok) throw new Error(imp.reason);
-    expect(imp.network.nodes[1]).toMatchObject({ op: 'conv', inputs: [0], cin: 1 });
-    const inputs = gaussianBatch(16, 784, 1, 1, 3);
-    const fresh = { reinit: true, repeats: 2, inputs } as const;
-    const ort = await scoreOnnxModel(file, { ...fresh, engine: 'ort' });
-    const ir = await scoreOnnxModel(file, { ...fresh, engine: 'ir', backend: 'native' });
-    expect(ir.perRepeat).toEqual(ort.perRepeat);
-  });
+  it.each([1, -3])(
+    'x.view(-1, 28, 28).unsqueeze(%i): the two-step view of a grey model is its 1×28×28 map',
+    async (axis) => {
+      const b = new GraphBuilder([1, 28, 28]);
+      const net = b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(b.input, 4, 3)))), 10));
+      const m = decodeModel(exportNetworkOnnx(net, { seed: 5 }));
+      const g = m.graph!;
+      const x = g.input![0]!.name!;
+      g.input![0]!.type!.tensorType!.shape = { dim: [{ dimParam: 'N' }, { dimValue: 784 }] };
+      g.initializer!.push({ name: 'hw', dims: [3], dataType: 7, int64Data: [-1, 28, 28] });
+      g.initializer!.push({ name: 'axis1', dims: [1], dataType: 7, int64Data: [axis] });
+      for (const n of g.node!) n.input = n.input!.map((i) => (i === x ? 'unsq' : i));
+      g.node!.unshift(
+        { opType: 'Reshape', input: [x, 'hw'], output: ['hw_view'], name: 'view' },
+        { opType: 'Unsqueeze', input: ['hw_view', 'axis1'], output: ['unsq'], name: 'unsqueeze' },
+      );
+      const file = encodeModel(m);
+      const loaded = loadOnnxModel(file);
+      expect(loaded.input).toMatchObject({ flat: false, view: [1, 28, 28] });
+      const imp = importOnnxModel(loaded, { inputShape: [1, 28, 28] });
+      if (!imp.ok) throw new Error(imp.reason);
+      expect(imp.network.nodes[1]).toMatchObject({ op: 'conv', inputs: [0], cin: 1 });
+      const inputs = gaussianBatch(16, 784, 1, 1, 3);
+      const fresh = { reinit: true, repeats: 2, inputs } as const;
+      const ort = await scoreOnnxModel(file, { ...fresh, engine: 'ort' });
+      const ir = await scoreOnnxModel(file, { ...fresh, engine: 'ir', backend: 'native' });
+      expect(ir.perRepeat).toEqual(ort.perRepeat);
+    },
+  );
 
   it('--input-shape gives F or the view; another shape is refused, naming both', async () => {
     const dyn = loadOnnxModel(withInputDims(readFileSync(VIEWED), ['N', 'F']));

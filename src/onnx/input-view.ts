@@ -38,7 +38,7 @@ export function flatInputView(
   return view;
 }
 
-/** Whether Reshape `r`'s output is read only by an Unsqueeze on axis 1 (and is no graph output). */
+/** Whether Reshape `r`'s output is read only by an Unsqueeze on axis 1 (or −3; and is no graph output). */
 function unsqueezedOnce(
   g: IGraphProto,
   nodes: readonly INodeProto[],
@@ -51,7 +51,8 @@ function unsqueezedOnce(
   if (u?.opType !== 'Unsqueeze' || u.input?.[0] !== y || (g.output ?? []).some((o) => o.name === y)) return false;
   const axes = u.input?.[1] ? consts.get(u.input[1]) : undefined;
   const ax = axes ? Array.from(tensorValues(axes)) : getInts(u, 'axes');
-  return ax?.length === 1 && ax[0] === 1;
+  // axis 1 of the 4-D result, or −3 (`unsqueeze(-3)`)
+  return ax?.length === 1 && (ax[0] === 1 || ax[0] === -3);
 }
 
 /** The [batch, C, H, W] a Reshape target gives a flat input of `dims`, as C×H×W; undefined for any other. */
