@@ -48,6 +48,7 @@ import { clip, quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { type NormChain, normChains } from './norm-chains.js';
+import { initializerViews } from './views.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
@@ -192,11 +193,8 @@ class ImportState {
   readonly functional: ReadonlySet<string>;
   private readonly consumers = new Map<string, number[]>();
   private readonly initializers: ReadonlySet<string>;
-  /**
-   * Constants that are a view of an initializer (a Reshape / Unsqueeze / Squeeze / Identity of it, folded on load:
-   * `self.gamma.view(1, -1, 1, 1)`), by name: the initializer they view.
-   */
-  private readonly viewOf = new Map<string, string>();
+  /** Constants that are a view of an initializer, by name: the initializer they view (src/onnx/views.ts). */
+  private readonly viewOf: ReadonlyMap<string, string>;
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
@@ -212,11 +210,7 @@ class ImportState {
     this.env.set(m.input.name, { k: 'ir', id: m.input.flat ? this.flatten(this.b.input) : this.b.input });
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
     this.initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
-    for (const n of nodes) {
-      const [x, out] = [n.input?.[0] ?? '', n.output?.[0] ?? ''];
-      if (VIEW_OPS.has(n.opType ?? '') && m.consts.has(out) && (this.initializers.has(x) || this.viewOf.has(x)))
-        this.viewOf.set(out, this.viewOf.get(x) ?? x);
-    }
+    this.viewOf = initializerViews(nodes, m.consts, this.initializers);
     this.functional = functionalActivations(nodes, (t) => m.consts.has(t));
     nodes.forEach((n, i) =>
       (n.input ?? []).forEach((x) => x && this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])),
@@ -352,9 +346,6 @@ class ImportState {
     );
   }
 }
-
-/** Ops that view a tensor in another shape (folded on load where the tensor is a constant). */
-const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);
 
 /** `cache`'s node for `src`, made on first use. */
 function once(cache: Map<number, number>, src: number, make: () => number): number {
@@ -556,9 +547,9 @@ function normAffine(
   if (broadcast && g && b)
     for (const t of [gamma, beta]) {
       const v = s.env.get(t!);
-      const dims = v?.k === 'const' ? tensorDims(v.t).filter((d, i, a) => !(d === 1 && i === 0 && a.length > 1)) : [];
+      const dims = v?.k === 'const' ? tensorDims(v.t) : [];
       const want = broadcast.length === 3 ? [broadcast[0], 1, 1] : [broadcast[0]];
-      if (dims.join() !== want.join())
+      if (!channelConstant(dims, broadcast))
         fail(`${what} ${n.name}: a scale or bias shaped [${dims.join(', ')}]; one per channel is [${want.join(', ')}]`);
     }
   // a scale without a bias (F.layer_norm(x, w, None), nn.LayerNorm(bias=False)): γ alone is no gn parameter set
@@ -1115,20 +1106,19 @@ function importTranspose(n: INodeProto, s: ImportState): void {
 
 function importReshape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
+  const shp = intVector(s.get(n, 1), 'Reshape shape');
+  const ofInput = n.input?.[0] === s.m.input.name;
   // the flat input viewed as the map the IR takes it as (the loader checked the target: `LoadedModel.input.view`);
   // a 3-D view [N, H, W] awaits its Unsqueeze on axis 1
-  if (s.m.input.view && n.input?.[0] === s.m.input.name) {
-    if (intVector(s.get(n, 1), 'Reshape shape').length === 3) s.viewed.add(n.output?.[0] ?? '');
+  if (s.m.input.view && ofInput) {
+    if (shp.length === 3) s.viewed.add(n.output?.[0] ?? '');
     return s.set(n, v);
   }
-  const target = intVector(s.get(n, 1), 'Reshape shape');
-  const chw = target.slice(1).reduce<number>((a, d) => (typeof d === 'number' && d > 0 ? a * d : Number.NaN), 1);
-  const features = v.k === 'ir' ? s.shapeOf(v.id)[0] : undefined;
-  if (s.m.input.flat && n.input?.[0] === s.m.input.name && target.length === 4 && chw === features)
+  const chw = shp.slice(1).reduce<number>((a, d) => (typeof d === 'number' && d > 0 ? a * d : Number.NaN), 1);
+  if (s.m.input.flat && ofInput && shp.length === 4 && v.k === 'ir' && chw === s.shapeOf(v.id)[0])
     fail(
       `Reshape ${n.name} views the flat (N, F) input as images while another node reads it as it is (or as another view): the IR takes a flat input either as features or as one image shape (ONNX Runtime scores SWAP on the file)`,
     );
-  const shp = intVector(s.get(n, 1), 'Reshape shape');
   if (importShuffleReshape(n, s, v, shp)) return;
   // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
   // images): nothing to do

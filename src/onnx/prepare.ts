@@ -18,6 +18,7 @@ import type { Shape3 } from '../ir/types.js';
 import { SwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
 import { normChains } from './norm-chains.js';
+import { initializerViews } from './views.js';
 import {
   DT_FLOAT,
   attrInt,
@@ -248,20 +249,17 @@ class Reinit {
 
   /** The γ (1) and β (0) of every GroupNorm / LayerNorm chain's affine Mul / Add. */
   private normAffines(consumers: ReadonlyMap<string, INodeProto[]>): void {
+    const index = new Map(this.nodes.map((n, i) => [n, i]));
     const chains = normChains({
       nodes: this.nodes,
       consts: this.m.consts,
-      readersOf: (name) => (consumers.get(name) ?? []).map((n) => this.nodes.indexOf(n)),
+      readersOf: (name) => (consumers.get(name) ?? []).map((n) => index.get(n)!),
       graphOutputs: new Set((this.g.output ?? []).map((o) => o.name ?? '')),
     });
     // the module's own γ, β only: initializers, or torch.onnx's views of them (constants of the file stay)
-    const producer = new Map<string, INodeProto>();
-    for (const n of this.nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
-    const initializer = (t: string) => {
-      const p = producer.get(t);
-      const src = p && ['Unsqueeze', 'Reshape', 'Identity'].includes(p.opType ?? '') ? (p.input?.[0] ?? '') : t;
-      return this.m.initializers.has(src);
-    };
+    const inits = new Set((this.g.initializer ?? []).map((t) => t.name ?? ''));
+    const views = initializerViews(this.nodes, this.m.consts, inits);
+    const initializer = (t: string) => inits.has(t) || views.has(t);
     for (const c of chains.values()) {
       if (!c.gamma || !c.beta || !initializer(c.gamma) || !initializer(c.beta)) continue;
       const mul = this.nodes[c.absorbed.find((k) => this.nodes[k]!.opType === 'Mul')!]!;

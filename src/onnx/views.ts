@@ -1,0 +1,24 @@
+/**
+ * Constants that view an initializer: a Reshape / Unsqueeze / Squeeze / Identity / Flatten of it (or of another such
+ * view), which the loader folds into a constant of its own name (`self.gamma.view(1, -1, 1, 1)`, torch.onnx's
+ * Unsqueeze of a GroupNorm's weight). What a parameter is, in a file that holds it only through such views.
+ */
+import type { INodeProto, ITensorProto } from './proto.js';
+
+/** Ops that view a tensor in another shape (folded on load where the tensor is a constant). */
+const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);
+
+/** Each folded view of an initializer (in graph order), by name: the initializer it views. */
+export function initializerViews(
+  nodes: readonly INodeProto[],
+  consts: ReadonlyMap<string, ITensorProto>,
+  initializers: ReadonlySet<string>,
+): Map<string, string> {
+  const viewOf = new Map<string, string>();
+  for (const n of nodes) {
+    const [x, out] = [n.input?.[0] ?? '', n.output?.[0] ?? ''];
+    if (VIEW_OPS.has(n.opType ?? '') && consts.has(out) && (initializers.has(x) || viewOf.has(x)))
+      viewOf.set(out, viewOf.get(x) ?? x);
+  }
+  return viewOf;
+}
