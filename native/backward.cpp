@@ -203,11 +203,11 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::GroupNorm: {
         if (req.blockScale) fail("a GroupNorm has no block floating point form");
         xhat_[i] = acquire(count, false);
-        inv_[i].assign(static_cast<size_t>(S) * n.groups, 0.0);
+        inv_[i].assign(static_cast<size_t>(gnGroupCount(n, S)), 0.0);
         double* inv = inv_[i].data();
         float* xhat = xhat_[i];
-        split(S * n.groups, 1, [&](int, int lo, int hi) {
-          gnForward(x, xhat, y, inv, n.c, HW, n.groups, p, p + n.c, n.affine, n.eps, lo, hi);
+        split(gnGroupCount(n, S), 1, [&](int, int lo, int hi) {
+          gnForward(x, xhat, y, inv, n.c, HW, n.groups, n.pixelwise, p, p + n.c, n.affine, n.eps, lo, hi);
         }, 3 * count);
         break;
       }

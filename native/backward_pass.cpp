@@ -127,7 +127,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         if (dx) {
           float* g = acquire(count, false);
           const double* inv = inv_[i].data();
-          split(S * n.groups, 1, [&](int, int lo, int hi) { gnBackward(dy, xhat, inv, n.c, hw, n.groups, p, g, lo, hi); }, 3 * count);
+          split(gnGroupCount(n, S), 1, [&](int, int lo, int hi) { gnBackward(dy, xhat, inv, n.c, hw, n.groups, n.pixelwise, p, g, lo, hi); }, 3 * count);
           give(j0, g);
         }
         release(dy);

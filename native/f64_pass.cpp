@@ -160,9 +160,9 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::GroupNorm: {
       BnRecord& r = bn_records_[i];
       r.xhat.assign(count, 0.0);
-      r.inv.assign(static_cast<size_t>(S_) * n.groups, 0.0);
+      r.inv.assign(static_cast<size_t>(gnGroupCount(n, S_)), 0.0);
       y.resize(count);
-      gnForward(x->data(), r.xhat.data(), y.data(), r.inv.data(), n.c, HW, n.groups, p, p + n.c, n.affine, n.eps, 0, S_ * n.groups);
+      gnForward(x->data(), r.xhat.data(), y.data(), r.inv.data(), n.c, HW, n.groups, n.pixelwise, p, p + n.c, n.affine, n.eps, 0, gnGroupCount(n, S_));
       hold(r.xhat);
       break;
     }
@@ -408,7 +408,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       const BnRecord& r = bn_records_[i];
       gnParamGrads(dy.data(), r.xhat.data(), S_, n.c, HW, pgrad, pgrad + n.c, 0, n.c);
       dx.assign(dy.size(), 0.0);
-      gnBackward(dy.data(), r.xhat.data(), r.inv.data(), n.c, HW, n.groups, p, dx.data(), 0, S_ * n.groups);
+      gnBackward(dy.data(), r.xhat.data(), r.inv.data(), n.c, HW, n.groups, n.pixelwise, p, dx.data(), 0, gnGroupCount(n, S_));
       break;
     }
     case Op::Input:

@@ -193,7 +193,13 @@ float* Executor::runBn(const Pass& p, const Node& n, int i, size_t total) {
   const size_t hw = static_cast<size_t>(n.h) * n.w;
   // a GroupNorm's groups are contiguous runs of (C / groups) * H * W values per sample: batch statistics over S * groups
   // "channels" of one sample each (gamma = 1, beta = 0 at initialisation, as a BN's)
-  if (n.op == Op::GroupNorm)
+  if (n.op == Op::GroupNorm && n.pixelwise) {
+    // a pixelwise group is one sample's pixel's C / groups channels, hw apart: per sample and group, batch
+    // statistics with the channels as "samples" and the pixels as "channels" of one value each
+    const size_t cg = static_cast<size_t>(n.c / n.groups);
+    for (size_t g = 0; g < static_cast<size_t>(p.S) * n.groups; ++g)
+      batchNorm(x + g * cg * hw, y + g * cg * hw, static_cast<int>(cg), static_cast<int>(hw), 1, n.eps);
+  } else if (n.op == Op::GroupNorm)
     batchNorm(x, y, 1, p.S * n.groups, hw * static_cast<size_t>(n.c / n.groups), n.eps);
   else
     batchNorm(x, y, p.S, n.c, hw, n.eps);

@@ -272,7 +272,7 @@ void readReductions(const Napi::Object& job, GradJob& j) {
   if (!j.keepModes.empty() && j.keepModes.size() != j.keepNodes.size()) fail("job.keepReduce must hold one mode per kept node");
   if (!j.passModes.empty() && j.passModes.size() != j.passSeedNodes.size()) fail("job.passReduce must hold one mode per extra pass");
   for (int32_t m : j.keepModes)
-    if (m < 0 || m > 2) fail("job.keepReduce modes must be 0, 1 or 2");
+    if (m < 0 || m > 3) fail("job.keepReduce modes must be 0, 1, 2 or 3");
   for (int32_t m : j.passModes)
     if (m < 0 || m > 1) fail("job.passReduce modes must be 0 or 1");
 }

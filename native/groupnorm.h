@@ -1,35 +1,52 @@
 #pragma once
 // GroupNorm per sample (src/backends/reference/groupnorm.ts is the definition): each of the S * G groups is one
 // contiguous run of m = (C / G) * HW values of one sample, normalised with its own mean and biased variance (two passes
-// in double, as the reference), then gamma, beta per channel. Backward, with dxh = gamma_c * dy:
-// dx = inv * (dxh - mean(dxh) - x-hat * mean(dxh * x-hat)) over the group; dgamma_c = sum dy * x-hat, dbeta_c = sum dy
-// over samples and plane. T is the storage type (float for the float32 passes, double for the float64 one); every sum
-// is in double. Groups g0..g1 index all S * G groups (sample-major), so threads split them without overlap.
+// in double, as the reference), then gamma, beta per channel. A pixelwise node (a LayerNorm over the channel axis)
+// has S * G * HW groups instead: one sample's pixel's C / G channel values, HW apart. Backward, with
+// dxh = gamma_c * dy: dx = inv * (dxh - mean(dxh) - x-hat * mean(dxh * x-hat)) over the group; dgamma_c = sum dy * x-hat,
+// dbeta_c = sum dy over samples and plane. T is the storage type (float for the float32 passes, double for the
+// float64 one); every sum is in double and adds the group's values in NCHW order, as the reference. Groups g0..g1
+// index all groups (sample-major), so threads split them without overlap.
 
 #include <cmath>
 #include <cstddef>
 
 namespace swapnas {
 
+// Where the values of group g lie: channel k (0..cg) of the group contributes `run` values from o + k * HW.
+struct GnGroups {
+  size_t cg, HW, run, P;
+  int G;
+  GnGroups(int C, size_t hw, int groups, bool pixelwise)
+      : cg(static_cast<size_t>(C / groups)), HW(hw), run(pixelwise ? 1 : hw), P(pixelwise ? hw : 1), G(groups) {}
+  // groups per sample
+  size_t perSample() const { return static_cast<size_t>(G) * P; }
+  size_t m() const { return cg * run; }
+  size_t offset(size_t g) const { return (g / P) * cg * HW + g % P; }
+  size_t channel0(size_t g) const { return ((g / P) % static_cast<size_t>(G)) * cg; }
+};
+
 template <typename T, typename P>
-void gnForward(const T* x, T* xhat, T* y, double* inv, int C, size_t HW, int G, const P* gamma, const P* beta, bool affine, double eps,
-               int g0, int g1) {
-  const size_t cg = static_cast<size_t>(C / G), m = cg * HW;
-  for (int g = g0; g < g1; ++g) {
-    const size_t o = static_cast<size_t>(g) * m;
+void gnForward(const T* x, T* xhat, T* y, double* inv, int C, size_t HW, int G, bool pixelwise, const P* gamma, const P* beta,
+               bool affine, double eps, size_t g0, size_t g1) {
+  const GnGroups q(C, HW, G, pixelwise);
+  const double m = static_cast<double>(q.m());
+  for (size_t g = g0; g < g1; ++g) {
+    const size_t o = q.offset(g), c0 = q.channel0(g);
     double sum = 0;
-    for (size_t i = 0; i < m; ++i) sum += x[o + i];
-    const double mean = sum / static_cast<double>(m);
+    for (size_t k = 0; k < q.cg; ++k)
+      for (size_t i = 0; i < q.run; ++i) sum += x[o + k * HW + i];
+    const double mean = sum / m;
     double sq = 0;
-    for (size_t i = 0; i < m; ++i) {
-      const double d = x[o + i] - mean;
-      sq += d * d;
-    }
-    inv[g] = 1 / std::sqrt(sq / static_cast<double>(m) + eps);
-    const size_t c0 = static_cast<size_t>(g % G) * cg;
-    for (size_t k = 0; k < cg; ++k) {
+    for (size_t k = 0; k < q.cg; ++k)
+      for (size_t i = 0; i < q.run; ++i) {
+        const double d = x[o + k * HW + i] - mean;
+        sq += d * d;
+      }
+    inv[g] = 1 / std::sqrt(sq / m + eps);
+    for (size_t k = 0; k < q.cg; ++k) {
       const double ga = gamma[c0 + k], be = beta[c0 + k];
-      for (size_t i = 0; i < HW; ++i) {
+      for (size_t i = 0; i < q.run; ++i) {
         const size_t e = o + k * HW + i;
         const double h = (x[e] - mean) * inv[g];
         xhat[e] = static_cast<T>(h);
@@ -41,21 +58,23 @@ void gnForward(const T* x, T* xhat, T* y, double* inv, int C, size_t HW, int G, 
 }
 
 template <typename T, typename P>
-void gnBackward(const T* dy, const T* xhat, const double* inv, int C, size_t HW, int G, const P* gamma, T* dx, int g0, int g1) {
-  const size_t cg = static_cast<size_t>(C / G), m = cg * HW;
-  for (int g = g0; g < g1; ++g) {
-    const size_t o = static_cast<size_t>(g) * m, c0 = static_cast<size_t>(g % G) * cg;
+void gnBackward(const T* dy, const T* xhat, const double* inv, int C, size_t HW, int G, bool pixelwise, const P* gamma, T* dx,
+                size_t g0, size_t g1) {
+  const GnGroups q(C, HW, G, pixelwise);
+  const double m = static_cast<double>(q.m());
+  for (size_t g = g0; g < g1; ++g) {
+    const size_t o = q.offset(g), c0 = q.channel0(g);
     double s1 = 0, s2 = 0;
-    for (size_t k = 0; k < cg; ++k)
-      for (size_t i = 0; i < HW; ++i) {
+    for (size_t k = 0; k < q.cg; ++k)
+      for (size_t i = 0; i < q.run; ++i) {
         const size_t e = o + k * HW + i;
         const double d = static_cast<double>(gamma[c0 + k]) * dy[e];
         s1 += d;
         s2 += d * xhat[e];
       }
-    const double mg = s1 / static_cast<double>(m), mgx = s2 / static_cast<double>(m);
-    for (size_t k = 0; k < cg; ++k)
-      for (size_t i = 0; i < HW; ++i) {
+    const double mg = s1 / m, mgx = s2 / m;
+    for (size_t k = 0; k < q.cg; ++k)
+      for (size_t i = 0; i < q.run; ++i) {
         const size_t e = o + k * HW + i;
         dx[e] = static_cast<T>(inv[g] * (static_cast<double>(gamma[c0 + k]) * dy[e] - mg - xhat[e] * mgx));
       }

@@ -144,13 +144,16 @@ void decodeBn(const NodeArgs& p) {
   p.n.batchStats = p.a[attr::Bn::BatchStats] != 0;
 }
 
-// GroupNorm per sample: C / groups channels per group (InstanceNorm: groups = C; LayerNorm on flat features: 1)
+// GroupNorm per sample: C / groups channels per group (InstanceNorm: groups = C; LayerNorm on flat features: 1); a
+// pixelwise one per sample and pixel (LayerNorm over a map's channels)
 void decodeGroupNorm(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
   p.n.groups = p.a[attr::GroupNorm::Groups];
   if (p.n.groups < 1 || x.c % p.n.groups != 0) bad(p.id, p.n, "the groups must divide the channels");
   p.n.affine = p.a[attr::GroupNorm::Affine] != 0;
+  p.n.pixelwise = p.a[attr::GroupNorm::Pixelwise] != 0;
+  if (p.n.pixelwise && (x.rank != 3 || p.n.groups != 1)) bad(p.id, p.n, "a pixelwise gn needs a feature map and 1 group");
   p.n.eps = wordsToDouble(p.a[attr::GroupNorm::EpsHi], p.a[attr::GroupNorm::EpsLo]);
   if (!(p.n.eps > 0) || !(p.n.eps < 1)) bad(p.id, p.n, "epsilon must be in (0, 1)");
 }

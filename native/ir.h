@@ -61,6 +61,8 @@ struct Node {
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
   double eps = kBnEps;
+  // gn: statistics per sample and pixel over the group's channels (a LayerNorm over the channel axis)
+  bool pixelwise = false;
   // bn without running statistics (PyTorch's track_running_stats=False): batch statistics in eval mode too
   bool batchStats = false;
   // conv / linear: the PRNG tensor id of its generated weights, its own id but for a later use of a tied or shared
@@ -81,6 +83,9 @@ inline Window windowOf(const Node& n) { return {n.k, n.kw, n.stride, n.strideW, 
 
 // Values in node n's weight tensor (conv / linear; 0 elsewhere): its PRNG tensor's size, the start of its packed
 // parameter block (weightCount in src/ir/ops.ts).
+// The normalised groups of a gn node over S samples (each sample's G groups, times its pixels when pixelwise).
+inline int gnGroupCount(const Node& n, int S) { return S * n.groups * (n.pixelwise ? n.h * n.w : 1); }
+
 inline size_t weightCount(const Node& n) {
   if (n.op == Op::Conv) return static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
   if (n.op == Op::Linear) return static_cast<size_t>(n.fin) * n.fout;

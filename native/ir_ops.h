@@ -39,7 +39,7 @@ inline constexpr int32_t kOpCount = 19;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax", "gn"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3, 1, 4};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3, 1, 5};
 // Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).
 inline constexpr bool kOpAttrTail[kOpCount] = {false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, false, false};
 
@@ -82,7 +82,7 @@ struct Softmax {
   enum : int { Log = 0 };
 };
 struct GroupNorm {
-  enum : int { Groups = 0, Affine = 1, EpsHi = 2, EpsLo = 3 };
+  enum : int { Groups = 0, Affine = 1, EpsHi = 2, EpsLo = 3, Pixelwise = 4 };
 };
 }  // namespace attr
 

@@ -140,6 +140,16 @@ double blockTrainability(const float* gOut, const Node& out, const float* gIn, c
 
 double keptValue(KeepReduce mode, const float* y, const Node& n, int S) {
   if (mode == KeepReduce::Meco) return n.rank == 3 ? mecoTerm(y, static_cast<size_t>(n.c), static_cast<size_t>(n.h) * n.w) : kNaN;
+  if (mode == KeepReduce::MecoRows) {
+    if (n.rank != 3) return kNaN;
+    // sample 0's channels-last (H, W, C) as H rows; each row's values in (c, w) order, the same in every row
+    const size_t C = static_cast<size_t>(n.c), H = static_cast<size_t>(n.h), W = static_cast<size_t>(n.w);
+    std::vector<float> rows(C * H * W);
+    for (size_t c = 0; c < C; ++c)
+      for (size_t h = 0; h < H; ++h)
+        for (size_t w = 0; w < W; ++w) rows[(h * C + c) * W + w] = y[(c * H + h) * W + w];
+    return mecoTerm(rows.data(), H, C * W);
+  }
   return featureEntropy(y, S, n);
 }
 

@@ -12,7 +12,8 @@
 namespace swapnas {
 
 // What a gradient job computes from each kept node's output instead of returning it.
-enum class KeepReduce : int32_t { None = 0, Meco = 1, Entropy = 2 };
+// MecoRows: MeCo's term of a module PyTorch holds channels-last, (H, W, C) read as H rows (src/proxies/meco.ts).
+enum class KeepReduce : int32_t { None = 0, Meco = 1, Entropy = 2, MecoRows = 3 };
 // What it computes from each extra pass's seed and read cotangent instead of returning the read.
 enum class PassReduce : int32_t { None = 0, Trainability = 1 };
 

@@ -754,6 +754,63 @@ class Norms(PooledHead, nn.Module):
         return self.fc(self.ln_relu(self.ln(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1))))
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """timm's LayerNorm2d: nn.LayerNorm over a map's channels, between permutes to channels-last and back."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNextBlock(nn.Module):
+    """ConvNeXt's block without its layer scale: a depthwise 7x7 conv, then channels-last nn.LayerNorm, nn.Linear to
+    4C, the activation, nn.Linear back to C, permuted back and added to the input."""
+
+    def __init__(self, c, act):
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pwconv1 = nn.Linear(c, 4 * c)
+        self.act = act
+        self.pwconv2 = nn.Linear(4 * c, c)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class ConvNextish(PooledHead, nn.Module):
+    """A small ConvNeXt: a 2x2 stride-2 patchify stem and LayerNorm2d, a block with GELU, a LayerNorm2d and 2x2
+    stride-2 downsampling conv, a block with ReLU, then the pooled features through nn.LayerNorm and the classifier.
+    γ, β of every LayerNorm drawn away from 1 and 0."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 2, stride=2), LayerNorm2d(c, eps=1e-6))
+        self.block1 = ConvNextBlock(c, nn.GELU())
+        self.down = nn.Sequential(LayerNorm2d(c, eps=1e-6), nn.Conv2d(c, 2 * c, 2, stride=2))
+        self.block2 = ConvNextBlock(2 * c, nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.norm = nn.LayerNorm(2 * c, eps=1e-6)
+        self.fc = nn.Linear(2 * c, classes)
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.LayerNorm):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.normal_(0, 0.2)
+
+    def features(self, x):
+        f0 = self.stem(x)
+        f1 = self.block1(f0)
+        f2 = self.block2(self.down(f1))
+        return [f0, f1, f2], f2
+
+    def forward(self, x):
+        return self.fc(self.norm(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1)))
+
+
 class NormTied(PooledHead, nn.Module):
     """One nn.GroupNorm(2) module called after two convolutions and one nn.LayerNorm called on two feature vectors
     (its γ, β tied: PyTorch accumulates both calls' gradients into one tensor; Θ counts it once)."""
@@ -1353,7 +1410,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1405,6 +1462,8 @@ def main():
         "flatview": flat_fixture(off, 25, "flatview", ViewNet, 2, (8, 3), (8, 11)),
         "normtied": seeded("normtied", NormTied, 27, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "norms": folded_too(seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True), Norms, 26),
+        "convnext": folded_too(seeded("convnext", ConvNextish, 28, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+                               ConvNextish, 28),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -1,6 +1,8 @@
 // Batch normalisation with batch statistics (training mode) at initialisation: γ = 1, β = 0, biased variance,
 // eps = EPS (the node's epsilon, BN_EPS of src/ir/ops.ts by default; a pipeline per value: batchnormProgram). One workgroup per channel: a strided pass plus a tree reduction in workgroup memory gives the mean,
 // a second pass the variance (two-pass, like the reference), a third writes (x - mean) / sqrt(var + eps).
+// Channel c starts at (c / plane) * block + (c % plane) * hw: plane = total for a BN (c * hw); a pixelwise GroupNorm
+// (a LayerNorm over a map's channels) has one "channel" per sample, group and pixel, hw = 1, its s values HW apart.
 
 override WG: u32 = 128u;  // power of two, ≤ 128 (the size of the reduction arrays)
 override EPS: f32;  // BatchNorm epsilon, supplied by the pipeline (programs.ts)
@@ -11,8 +13,8 @@ struct Params {
   c: u32,
   hw: u32,
   s: u32,
-  _p0: u32,
-  _p1: u32,
+  plane: u32,
+  block: u32,
   _p2: u32,
 }
 
@@ -59,7 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let n = p.s * p.hw;
   let per = p.c * p.hw;
-  let base = c * p.hw;
+  let base = (c / p.plane) * p.block + (c % p.plane) * p.hw;
   var acc = 0.0;
   for (var e = li; e < n; e += WG) {
     acc += x[(e / p.hw) * per + base + e % p.hw];

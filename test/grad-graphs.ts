@@ -203,7 +203,18 @@ export function normGraphs(): { name: string; net: Network }[] {
   const i = tanh(b.gn(tanh(b.conv(g, 6, 3, { stride: 2, pad: 1 })), 6, false, 1e-3));
   const r = b.add([i, tanh(b.gn(tanh(b.conv(i, 6, 1)), 6))]);
   const h = b.relu(b.gn(b.linear(b.gap(r), 5, true), 1));
-  return [{ name: 'group-instance-layer-norm', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gn' }) }];
+  // a ConvNeXt block: depthwise conv, LayerNorm over the channels (pixelwise, affine), 1×1 up, GELU, 1×1 down, a
+  // residual, then a LayerNorm over channels without affine parameters
+  const c = new GraphBuilder([3, 6, 6]);
+  const stem = c.act(c.conv(c.input, 8, 2, { stride: 2, bias: true }), 'tanh');
+  const dw = c.conv(stem, 8, 3, { pad: 1, groups: 8, bias: true });
+  const up = c.act(c.conv(c.gn(dw, 1, true, 1e-6, true), 16, 1, { bias: true }), 'gelu');
+  const block = c.add([stem, c.conv(up, 8, 1, { bias: true })]);
+  const ln = c.act(c.gn(block, 1, false, undefined, true), 'tanh');
+  return [
+    { name: 'group-instance-layer-norm', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'gn' }) },
+    { name: 'channel-layer-norm', net: c.finish(c.linear(c.gap(ln), 3, true), { space: 'test', arch: 'cln' }) },
+  ];
 }
 
 function normals(rng: Rng, n: number, scale = 1, shift = 0): Float64Array {

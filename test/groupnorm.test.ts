@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onnxProxiesDoc } from '../src/cli/proxies.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
@@ -13,7 +12,7 @@ import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
-import { officialFixtureValues } from './helpers.js';
+import { foldedAndPlainProxies } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
 const ONNX = join(import.meta.dirname, 'fixtures', 'onnx');
@@ -69,19 +68,9 @@ describe('normalisation layers in a constant-folded export', () => {
 
   it('give every proxy the official value, as the unfolded file does', async () => {
     const names = 'grad_norm,snip,plain,fisher,grasp,jacov,epe_nas,nwot,l2_norm,synflow,synflow_bn,params';
-    const run = (file: string) =>
-      onnxProxiesDoc(join(DIR, file), {
-        proxies: names,
-        proxyProtocol: 'swap',
-        input: join(DIR, e.inputs),
-        labels: join(DIR, e.labels),
-        batch: '8',
-        format: 'json',
-      });
-    const [folded, plain] = [await run(e.folded_onnx), await run(e.onnx)];
-    const v = folded.results[0]!['proxies'] as Record<string, number>;
-    expect(v).toEqual(plain.results[0]!['proxies']);
-    const want = { ...officialFixtureValues(e), params: e.torch_params } as Record<string, number>;
+    const { folded, plain, want } = await foldedAndPlainProxies(DIR, e, names);
+    const v = folded['proxies'] as Record<string, number>;
+    expect(v).toEqual(plain['proxies']);
     for (const k of names.split(','))
       expect(Math.abs(v[k]! - want[k]!), k).toBeLessThanOrEqual(1e-4 * Math.abs(want[k]!));
   });

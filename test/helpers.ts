@@ -167,3 +167,26 @@ export function scopedNode(
 ): INodeProto {
   return { name, input, output, opType };
 }
+
+/**
+ * `score --proxies <names>` on a proxy fixture's file and on its constant-folded twin (SWAP protocol, the fixture's
+ * batch of 8 and labels), with the official values to hold them to (Θ: PyTorch's count).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: expected.json's fixture records are untyped JSON
+export async function foldedAndPlainProxies(dir: string, e: any, names: string) {
+  const { onnxProxiesDoc } = await import('../src/cli/proxies.js');
+  const run = async (file: string) =>
+    (
+      await onnxProxiesDoc(join(dir, file), {
+        proxies: names,
+        proxyProtocol: 'swap',
+        input: join(dir, e.inputs),
+        labels: join(dir, e.labels),
+        batch: '8',
+        format: 'json',
+      })
+    ).results[0]!;
+  const [folded, plain] = [await run(e.folded_onnx), await run(e.onnx)];
+  const want = { ...officialFixtureValues(e), params: e.torch_params } as Record<string, number>;
+  return { folded, plain, want };
+}

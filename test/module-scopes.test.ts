@@ -50,7 +50,7 @@ describe('module outputs from torch.onnx node scopes', () => {
   it('one IR node per module call, in order: containers repeat their last child, functional ops are no module', () => {
     const r = moduleOutputs(graph(), ['logits'], (t) => ids[t]);
     // stem.0, stem.1, stem.2 and stem (the same tensor again), conv1, relu, relu_1 and unit (again), gap, fc, root
-    expect(r).toEqual({ ids: [1, 2, 3, 3, 4, 5, 7, 7, 9, 11, 11], missing: [] });
+    expect(r).toEqual({ ids: [1, 2, 3, 3, 4, 5, 7, 7, 9, 11, 11], channelsLast: [], missing: [] });
   });
 
   it('is undefined when a node other than a Constant carries no scope (another exporter, older torch)', () => {
@@ -74,7 +74,7 @@ describe('module outputs from torch.onnx node scopes', () => {
       undefined,
       (t) => consts.has(t),
     );
-    expect(r).toEqual({ ids: [1, 2, 3, 3, 4, 5, 7, 7, 9, 11, 11], missing: [] });
+    expect(r).toEqual({ ids: [1, 2, 3, 3, 4, 5, 7, 7, 9, 11, 11], channelsLast: [], missing: [] });
     expect(functionalActivations(g, (t) => consts.has(t))).toEqual(new Set(['/Relu']));
     // the same node on the data path (reading the map) is another exporter's: no scopes
     g[1] = node('Identity_0', ['s0'], ['gamma'], 'Identity');
@@ -105,7 +105,7 @@ describe('module outputs from torch.onnx node scopes', () => {
       (t) => t === 'xp',
     );
     // `pair` has two maps leaving it: two calls of it as far as the names tell (a tuple reads the same)
-    expect(r).toEqual({ ids: [1, 2, 2, 3, 3, 4], missing: ['/pad'] });
+    expect(r).toEqual({ ids: [1, 2, 2, 3, 3, 4], channelsLast: [], missing: ['/pad'] });
   });
 
   it("a container called twice, as torch 1.13 names it: each call's output counts (its children carry the suffix)", () => {
@@ -122,6 +122,7 @@ describe('module outputs from torch.onnx node scopes', () => {
     // hooks: block.0, block.1, block, relu, block.0, block.1, block, relu, root
     expect(moduleOutputs(g, ['r2'], (t) => irs[t])).toEqual({
       ids: [1, 2, 2, 3, 4, 5, 5, 6, 6],
+      channelsLast: [],
       missing: [],
     });
   });
@@ -141,13 +142,18 @@ describe('module outputs from torch.onnx node scopes', () => {
     // hooks shared.conv, shared.relu, shared, shared.conv, shared.relu, shared, root
     expect(moduleOutputs(g, ['r2'], (t) => irs[t])).toEqual({
       ids: [1, 3, 3, 4, 6, 6, 6],
+      channelsLast: [],
       missing: [],
     });
   });
 
   it('tells a module prefix from a longer name (layer1 is not inside layer10)', () => {
     const g = [node('/layer1/Relu', ['x'], ['a']), node('/layer10/Relu', ['a'], ['b'])];
-    expect(moduleOutputs(g, ['b'], (t) => ({ a: 1, b: 2 })[t])).toEqual({ ids: [1, 2, 2], missing: [] });
+    expect(moduleOutputs(g, ['b'], (t) => ({ a: 1, b: 2 })[t])).toEqual({
+      ids: [1, 2, 2],
+      channelsLast: [],
+      missing: [],
+    });
   });
 
   it('counts the Relu nodes that are functional calls (beside other nodes in their scope), 0 without scopes', () => {

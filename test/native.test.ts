@@ -433,21 +433,22 @@ describe('native addon: worker behaviour', () => {
       });
   });
 
-  it('counts through group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features) as the reference does, and refuses groups that do not divide the channels', async () => {
+  it('counts through group normalisation (GroupNorm, InstanceNorm, LayerNorm on flat features and over channels) as the reference does, and refuses groups that do not divide the channels', async () => {
     const b = new GraphBuilder([3, 8, 8]);
     const g = b.relu(b.gn(b.conv(b.input, 4, 3, { pad: 1 }), 2));
-    const i = b.relu(b.gn(b.conv(g, 4, 3, { pad: 1 }), 4, false, 1e-3));
+    const l = b.relu(b.gn(b.conv(g, 4, 1), 1, true, 1e-6, true));
+    const i = b.relu(b.gn(b.conv(l, 4, 3, { pad: 1 }), 4, false, 1e-3));
     const net = b.finish(b.linear(b.relu(b.gn(b.linear(b.gap(i), 6), 1)), 3));
     const x = randomBatch(6, 3, 8, 2);
     const good = job([net], x, [1, 2, 3]);
     expect(Array.from(await addon.countPatterns(good, () => {}))).toEqual(
       [1, 2, 3].map((k) => referenceCount(net, x, k)),
     );
-    // the GroupNorm node (opcode 18): [18, 1 input, node id, rank 3, 4, 8, 8, 4 attrs, groups, affine, ε words]
+    // the GroupNorm node (opcode 18): [18, 1 input, node id, rank 3, 4, 8, 8, 5 attrs, groups, affine, ε words, pixelwise]
     const p = good.program;
     const at = p.indexOf(18, 4 + 7);
     const groups = at + 2 + 1 + 1 + 3 + 1;
-    expect([p[at + 1], p[groups - 1], p[groups]]).toEqual([1, 4, 2]);
+    expect([p[at + 1], p[groups - 1], p[groups]]).toEqual([1, 5, 2]);
     const program = p.slice();
     program[groups] = 3;
     await expect(

@@ -36,7 +36,8 @@ function everyOp(): Network {
   const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   // an InstanceNorm (a group per channel, no affine parameters)
-  let a = b.gn(se, 8, false, 1e-3);
+  // and a LayerNorm over the channels (ConvNeXt's, between permutes to channels-last and back)
+  let a = b.gn(b.gn(se, 8, false, 1e-3), 1, true, 1e-6, true);
   for (const [fn, alpha] of EVERY_ACT) a = b.act(a, fn, alpha);
   // arithmetic with one constant per channel (a model's own input normalisation, a layer scale)
   a = b.channelAct(
@@ -105,8 +106,9 @@ describe('op specification', () => {
 
   it('counts parameters and MACs from the table', () => {
     const net = everyOp();
-    // conv 8·3·3·3 + bias 8, BN γ/β 2·8, GroupNorm γ/β 2·8 (the InstanceNorm has none), linear 8·10 + bias 10
-    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 90);
+    // conv 8·3·3·3 + bias 8, BN γ/β 2·8, GroupNorm and channel LayerNorm γ/β 2·8 each (the InstanceNorm has none),
+    // linear 8·10 + bias 10
+    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 16 + 90);
     // conv: 8·8·8 outputs × 27 taps; linear 8 × 10
     expect(countMacs(net)).toBe(512 * 27 + 80);
   });

@@ -144,8 +144,10 @@ describe.each(Object.keys(expected.fixtures))('precision float64 equals the offi
         close(`${name} ${p}`, got.value, v, 1e-4);
         compared++;
       }
-      // GraSP's Hessian-vector product through a softmax or a GroupNorm runs on the reference engine (float64 too)
-      const routed = p === 'grasp' && m.net.nodes.some((n) => n.op === 'softmax' || n.op === 'gn');
+      // GraSP's Hessian-vector product through a softmax or a GroupNorm runs on the reference engine (float64 too),
+      // and so do the saliencies of a network with an nn.Linear over a channels-last map (fisher's rows)
+      const saliency = ['grad_norm', 'snip', 'plain', 'fisher'].includes(p) && !!m.net.channelsLastLinears?.length;
+      const routed = (p === 'grasp' && m.net.nodes.some((n) => n.op === 'softmax' || n.op === 'gn')) || saliency;
       if (got.value !== null)
         expect(r.settings[p], p).toMatchObject({ dtype: 'float64', engine: routed ? 'reference' : 'native' });
     }

@@ -265,6 +265,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       images: { n: 1, c, h, w, data: Float32Array.from(one.data), source: name },
       weights: m.params,
       ...(m.modules ? { modules: m.modules } : {}),
+      ...(m.channelsLastCalls ? { channelsLastCalls: m.channelsLastCalls } : {}),
     });
     if (typeof e.meco === 'number') close('meco', m1.values.meco!.value, e.meco);
     else raised(m1.values.meco, e.meco);

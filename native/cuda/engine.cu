@@ -134,6 +134,29 @@ __global__ void bnApplyKernel(const float* __restrict__ x, float* __restrict__ y
   }
 }
 
+// A pixelwise GroupNorm (LayerNorm over a map's channels) at gamma = 1, beta = 0: one thread per group, the
+// groups sample-major then group then pixel, each cg channel values HW apart; shifted sums in double as the count
+// engine's batchNorm (forward.cpp's runBn calls it with the channels as samples).
+__global__ void lnPixelKernel(const float* __restrict__ x, float* __restrict__ y, size_t groups, int cg, int HW, double eps) {
+  for (size_t g = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; g < groups; g += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const size_t o = (g / HW) * static_cast<size_t>(cg) * HW + g % HW;
+    const double k = static_cast<double>(x[o]);
+    double s1 = 0, s2 = 0;
+    for (int c = 0; c < cg; ++c) {
+      const double d = static_cast<double>(x[o + static_cast<size_t>(c) * HW]) - k;
+      s1 += d;
+      s2 += d * d;
+    }
+    const double mean = k + s1 / cg;
+    const double var = fmax(0.0, (s2 - s1 * s1 / cg) / cg);
+    const double inv = 1 / sqrt(var + eps);
+    for (int c = 0; c < cg; ++c) {
+      const size_t e = o + static_cast<size_t>(c) * HW;
+      y[e] = static_cast<float>((static_cast<double>(x[e]) - mean) * inv);
+    }
+  }
+}
+
 // ReLU fused with sign packing (S <= 64): thread j gathers bit s = (x[s][j] > 0) into codes[j]; y may be null.
 __global__ void reluPackKernel(const float* __restrict__ x, float* __restrict__ y, unsigned long long* __restrict__ codes, int S, size_t per) {
   for (size_t j = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; j < per; j += static_cast<size_t>(gridDim.x) * blockDim.x) {
@@ -532,6 +555,12 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     }
     case Op::GroupNorm: {
+      if (n.pixelwise) {
+        y = it.a.floats(total);
+        const size_t groups = static_cast<size_t>(gnGroupCount(n, S));
+        lnPixelKernel<<<grid(groups), kThreads, 0, stream_>>>(x(0), y, groups, n.c / n.groups, n.h * n.w, n.eps);
+        break;
+      }
       // each sample's group is a contiguous run of (C / groups) * H * W values: the BN kernels over S * groups
       // channels of one sample each (forward.cpp's runBn does the same)
       const int G = S * n.groups;

@@ -489,6 +489,7 @@ export async function onnxProxiesDoc(
     ...(req.batch !== undefined || req.protocol === 'swap' ? { batch: req.batch ?? swapBatch } : {}),
     ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
     ...(net.modules ? { modules: net.modules } : {}),
+    ...(net.channelsLastCalls ? { channelsLastCalls: net.channelsLastCalls } : {}),
     precision: precisionFor(req, true),
   };
   const constant = constantProxyNote(req.names, opts);

@@ -167,8 +167,9 @@ export class GraphBuilder {
   }
 
   /** Group normalisation of `x` (a map, or flat features as F channels): see {@link GroupNormNode}. */
-  gn(x: number, groups: number, affine = true, eps?: number): number {
-    return this.push({ op: 'gn', groups, affine, ...(eps !== undefined && eps !== BN_EPS ? { eps } : {}) }, [x]);
+  gn(x: number, groups: number, affine = true, eps?: number, pixelwise = false): number {
+    const e = eps !== undefined && eps !== BN_EPS ? { eps } : {};
+    return this.push({ op: 'gn', groups, affine, ...e, ...(pixelwise ? { pixelwise } : {}) }, [x]);
   }
 
   /** A sigmoid gate of `x`: logistic, or `hard` (PyTorch's hardsigmoid). */

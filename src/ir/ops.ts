@@ -614,11 +614,14 @@ const gn: OpSpec<'gn'> = {
     ['affine', (n) => n.affine],
     ['epsHi', (n) => float64Words(bnEps(n))[0]!],
     ['epsLo', (n) => float64Words(bnEps(n))[1]!],
+    ['pixelwise', (n) => n.pixelwise === true],
   ],
   shape: (a, ins) => {
     const eps = bnEps(a);
     if (!(eps > 0 && eps < 1)) throw new SwapError('E_IR_SHAPE', `gn epsilon ${eps} is not in (0, 1)`);
     const s = ins[0]!;
+    if (a.pixelwise && (s.length !== 3 || a.groups !== 1))
+      throw new SwapError('E_IR_SHAPE', 'a pixelwise gn (a LayerNorm over channels) needs a feature map and 1 group');
     const c = s[0]!;
     if (!Number.isInteger(a.groups) || a.groups < 1 || c % a.groups !== 0)
       throw new SwapError('E_IR_SHAPE', `gn of ${c} channels in ${a.groups} groups: the groups must divide them`);
@@ -628,7 +631,7 @@ const gn: OpSpec<'gn'> = {
   macs: none,
   // torch.onnx's nn.GroupNorm (opset < 18): Reshape to (N, G, -1), InstanceNormalization, Reshape back, γ, β
   onnx: {
-    export: ['Reshape', 'InstanceNormalization', 'Shape', 'Mul', 'Add', 'Constant'],
+    export: ['Reshape', 'InstanceNormalization', 'Shape', 'Mul', 'Add', 'Constant', 'Transpose', 'LayerNormalization'],
     import: ['InstanceNormalization', 'LayerNormalization'],
   },
 };

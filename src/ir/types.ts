@@ -195,11 +195,17 @@ export interface SoftmaxNode {
  * `nn.GroupNorm(G, C)`, `nn.InstanceNorm2d(C)` (G = C; no running statistics) and `nn.LayerNorm(F)` on flat
  * features (G = 1 on F channels of 1×1). The same in every mode (no running statistics); at initialisation γ = 1,
  * β = 0, which count towards Θ.
+ *
+ * With `pixelwise`, the statistics are each sample's pixel's instead: at every (sample, h, w) the C/groups values of a
+ * group's channels are normalised together. With one group that is a LayerNorm over the channel axis of a map
+ * (ConvNeXt's channels-last nn.LayerNorm between permutes, timm's LayerNorm2d).
  */
 export interface GroupNormNode {
   readonly op: 'gn';
   readonly groups: number;
   readonly affine: boolean;
+  /** Statistics per sample and pixel over the group's channels (only on maps); absent: per sample over the group. */
+  readonly pixelwise?: boolean;
   /** ε when it is not BatchNorm's 1e-5 (PyTorch's default for all three modules). */
   readonly eps?: number;
 }
@@ -264,6 +270,12 @@ export interface Network {
    * them out of their per-layer sums (they still count in Θ and VKDNW's parameters). Absent: none.
    */
   readonly functionalWeights?: readonly number[];
+  /**
+   * 1×1 conv nodes that are an nn.Linear over a map permuted to channels-last (an imported ConvNeXt's pointwise
+   * layers): the module's output is (N, H, W, C), which fisher's official hook sums over all axes after the second
+   * (W and C), one term per row h instead of per channel. Absent: none.
+   */
+  readonly channelsLastLinears?: readonly number[];
   /**
    * The trainable tensors in the PyTorch model's `named_parameters()` order where it differs from node order (an
    * imported model registering its modules in another order than it calls them; the file keeps the `state_dict`

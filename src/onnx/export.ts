@@ -174,6 +174,7 @@ function exportBn(n: NodeOf<'bn'>, c: ExportCtx): void {
  * fixed scale 1 and bias 0 per group, Reshape back to the input's shape, then γ, β per channel (initializers: Θ).
  */
 function exportGn(n: NodeOf<'gn'>, c: ExportCtx): void {
+  if (n.pixelwise) return exportChannelLayerNorm(n, c);
   const ch = n.shape[0]!;
   const p = `gn${n.id}`;
   const x = c.src(n.inputs[0]!);
@@ -195,6 +196,32 @@ function exportGn(n: NodeOf<'gn'>, c: ExportCtx): void {
   c.constant(`${p}_bias`, dims, 0);
   c.nodes.push(node('Mul', [affine[1]!, `${p}_weight`], [affine[0]!], `gn_${n.id}_gamma`));
   c.nodes.push(node('Add', [affine[0]!, `${p}_bias`], [out(n.id)], `gn_${n.id}_beta`));
+}
+
+/**
+ * A pixelwise gn (one group) as ConvNeXt writes a LayerNorm over a map's channels at opset 17: Transpose to
+ * channels-last, LayerNormalization over the last axis (γ, β initializers: Θ; fixed 1, 0 without affine
+ * parameters), Transpose back.
+ */
+function exportChannelLayerNorm(n: NodeOf<'gn'>, c: ExportCtx): void {
+  const ch = n.shape[0]!;
+  const p = `ln${n.id}`;
+  if (n.affine) {
+    c.constant(`${p}_weight`, [ch], 1);
+    c.constant(`${p}_bias`, [ch], 0);
+  } else {
+    c.fixed(`${p}_weight`, `ln_${n.id}_one`, [ch], 1);
+    c.fixed(`${p}_bias`, `ln_${n.id}_zero`, [ch], 0);
+  }
+  const perm = (v: number[]) => [attrInts('perm', v)];
+  c.nodes.push(node('Transpose', [c.src(n.inputs[0]!)], [`${p}_nhwc`], `ln_${n.id}_last`, perm([0, 2, 3, 1])));
+  c.nodes.push(
+    node('LayerNormalization', [`${p}_nhwc`, `${p}_weight`, `${p}_bias`], [`${p}_norm`], `ln_${n.id}_norm`, [
+      attrInt('axis', -1),
+      attrFloat('epsilon', bnEps(n)),
+    ]),
+  );
+  c.nodes.push(node('Transpose', [`${p}_norm`], [out(n.id)], `ln_${n.id}_first`, perm([0, 3, 1, 2])));
 }
 
 function exportPool(n: NodeOf<'avgpool' | 'maxpool'>, c: ExportCtx): void {

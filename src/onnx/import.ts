@@ -16,7 +16,9 @@
  * constant and Neg (a model's `x * 0.5`, `(x - 0.45) / 0.225`, `1 - x`: `act` nodes `scale`, `divide`, `shift`),
  * GlobalAveragePool or ReduceMean over H, W followed by Flatten / Reshape(N, -1) / Reshape(-1, C) /
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
- * MatMul (+ bias Add; its weight may be a Transpose of a constant), ShuffleNet's channel shuffle (Reshape to
+ * MatMul (+ bias Add; its weight may be a Transpose of a constant), ConvNeXt's channels-last regions (a map's
+ * Transpose 0,2,3,1, then nn.LayerNorm over C as a pixelwise `gn`, nn.Linear over C as a 1×1 conv, element-wise
+ * ops with scalars or one value per channel, a mean over H, W, and the Transpose 0,3,1,2 back), ShuffleNet's channel shuffle (Reshape to
  * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), the Reshape of a flat input into the map it is viewed as
  * (`LoadedModel.input.view`) and of a map to its own shape, zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
@@ -70,8 +72,10 @@ export type ImportResult =
       readonly outputs: ReadonlyMap<string, number>;
       /** What the import changed that a proxy's value may depend on (train-mode Dropout imported as identity, a buffer read as a constant). */
       readonly notes: readonly string[];
-      /** IR node id of each tensor that is one, by ONNX tensor name. */
+      /** IR node id of each tensor that is one, by ONNX tensor name (a map permuted to channels-last: the map's). */
       readonly tensors: ReadonlyMap<string, number>;
+      /** The tensors that are a map permuted to channels-last (N, H, W, C), by ONNX tensor name. */
+      readonly channelsLast: ReadonlySet<string>;
       /** Tensors that are zero-padded maps the IR folds into the next conv or pool (no node of their own). */
       readonly padded: ReadonlySet<string>;
       /** The γ / β initializers of each affine `gn` node (GroupNorm, InstanceNorm, LayerNorm). */
@@ -94,6 +98,8 @@ type Val =
   | { readonly k: 'strided'; readonly shape: Shape3 }
   // a map viewed as (N, groups, C/groups, H, W), then transposed (channel shuffle), awaiting its Reshape back
   | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
+  // a map permuted to channels-last (N, H, W, C): `x.permute(0, 2, 3, 1)`, as ConvNeXt's blocks write it
+  | { readonly k: 'nhwc'; readonly id: number }
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -179,6 +185,8 @@ class ImportState {
   readonly viewed = new Set<string>();
   /** GroupNorm / decomposed LayerNorm chains, by the index of their last node (src/onnx/norm-chains.ts). */
   normAt: ReadonlyMap<number, NormChain> = new Map();
+  /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
+  readonly channelsLastLinears: number[] = [];
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
   readonly norms: NormRead[] = [];
   /**
@@ -270,6 +278,10 @@ class ImportState {
     const v = this.get(n, i);
     if (v.k === 'strided')
       fail(`${n.opType} ${n.name}: input ${i} is a strided Slice (step > 1), which imports only multiplied by 0`);
+    if (v.k === 'nhwc')
+      fail(
+        `${n.opType} ${n.name}: input ${i} is a map permuted to channels-last (N, H, W, C); on it only element-wise ops, a LayerNorm or Linear over C and the permute back import`,
+      );
     if (v.k !== 'ir') fail(`${n.opType} ${n.name}: input ${i} is not a feature tensor (${v.k})`);
     return v.id;
   }
@@ -574,14 +586,16 @@ function gnNode(
   groups: number,
   eps: number,
   affine: { gamma: string; beta: string } | 'fixed',
+  channelsLast = false,
 ): void {
   const c = s.shapeOf(x)[0]!;
   if (c % groups !== 0) fail(`${n.opType} ${n.name}: ${groups} groups do not divide ${c} channels`);
   const e = float32Decimal(eps);
   if (!(e > 0 && e < 1)) fail(`${n.opType} ${n.name}: epsilon ${e} is not in (0, 1)`);
-  const id = s.b.gn(x, groups, affine !== 'fixed', e);
+  // a LayerNorm over a channels-last map's C is the map's pixelwise normalisation, channels-last again
+  const id = s.b.gn(x, groups, affine !== 'fixed', e, channelsLast);
   if (affine !== 'fixed') s.norms.push({ node: id, ...affine, from: n.name ?? '' });
-  s.setIr(n, id);
+  s.set(n, channelsLast ? { k: 'nhwc', id } : { k: 'ir', id });
 }
 
 /** nn.GroupNorm or a decomposed nn.LayerNorm (src/onnx/norm-chains.ts), at the chain's last node `n`. */
@@ -592,6 +606,7 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
     e.inherited = v.why;
     throw e;
   }
+  if (v?.k === 'nhwc' && c.kind === 'layer') return importChannelsLastNormChain(n, s, c, v.id);
   if (v?.k !== 'ir') fail(`${n.opType} ${n.name}: the normalised input is not a feature tensor`);
   const shape = s.shapeOf(v.id);
   const what = c.kind === 'group' ? 'nn.GroupNorm' : 'nn.LayerNorm';
@@ -613,6 +628,15 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
   gnNode(n, s, v.id, c.groups, c.eps, normAffine(n, s, c.gamma, c.beta, shape[0]!, what, shape));
 }
 
+/** A decomposed nn.LayerNorm over a channels-last map's last axis (C): ConvNeXt's, before opset 17. */
+function importChannelsLastNormChain(n: INodeProto, s: ImportState, c: NormChain, x: number): void {
+  const axes = c.axes!.map((a) => (a < 0 ? a + 4 : a));
+  if (axes.join() !== '3')
+    fail(`nn.LayerNorm ${n.name} over axes ${c.axes!.join(', ')} of a channels-last map: only over its last axis (C)`);
+  const C = s.shapeOf(x)[0]!;
+  gnNode(n, s, x, 1, c.eps, normAffine(n, s, c.gamma, c.beta, C, 'nn.LayerNorm', [C]), true);
+}
+
 /** nn.InstanceNorm2d: one InstanceNormalization of a map, groups = channels (no running statistics). */
 function importInstanceNorm(n: INodeProto, s: ImportState): void {
   const x = s.ir3(n, 0);
@@ -623,6 +647,17 @@ function importInstanceNorm(n: INodeProto, s: ImportState): void {
 
 /** opset 17's LayerNormalization over all of a sample's values (axis 1: flat features, or a map's C, H, W). */
 function importLayerNormalization(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  if (v.k === 'nhwc') {
+    // over a channels-last map's C (ConvNeXt): a pixelwise normalisation of the map
+    const axis = getInt(n, 'axis', -1);
+    if (axis !== -1 && axis !== 3)
+      fail(`LayerNormalization ${n.name} over axis ${axis} of a channels-last map: only over C`);
+    s.onlyFirstOutputUsed(n);
+    const C = s.shapeOf(v.id)[0]!;
+    const affine = normAffine(n, s, n.input?.[1], n.input?.[2], C, 'nn.LayerNorm');
+    return gnNode(n, s, v.id, 1, getFloat(n, 'epsilon', 1e-5), affine, true);
+  }
   const x = s.ir(n, 0);
   const shape = s.shapeOf(x);
   const axis = getInt(n, 'axis', -1);
@@ -1027,6 +1062,14 @@ function importSlice(n: INodeProto, s: ImportState): void {
 }
 
 function importReduceMean(n: INodeProto, s: ImportState): void {
+  const v = s.get(n, 0);
+  if (v.k === 'nhwc') {
+    // the global average of a channels-last map (its H, W axes)
+    const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+    if (axes.join(',') !== '1,2') fail(`ReduceMean over axes ${axes.join(',')} of a channels-last map`);
+    if (getInt(n, 'keepdims', 1) === 0) return s.setIr(n, s.gap(v.id));
+    return s.set(n, { k: 'nhwc', id: s.pooledMap(v.id) });
+  }
   if (s.shapeOf(s.ir(n, 0)).length !== 3) fail(`ReduceMean ${n.name} of a flat tensor${layerNormHint(n, s)}`);
   const x = s.ir3(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
@@ -1099,8 +1142,14 @@ function importShuffleReshape(n: INodeProto, s: ImportState, v: Val, shp: readon
 function importTranspose(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const perm = getInts(n, 'perm') ?? [];
+  // ConvNeXt's permutes: a map to channels-last and back
+  if (perm.join(',') === '0,2,3,1' && v.k === 'ir' && s.shapeOf(v.id).length === 3)
+    return s.set(n, { k: 'nhwc', id: v.id });
+  if (perm.join(',') === '0,3,1,2' && v.k === 'nhwc') return s.setIr(n, v.id);
   if (v.k !== 'split' || v.transposed || perm.join(',') !== '0,2,1,3,4')
-    fail(`Transpose ${perm.join(',')}: only ShuffleNet's channel shuffle (a view's axes 1 and 2) has an IR op`);
+    fail(
+      `Transpose ${perm.join(',')}: only ShuffleNet's channel shuffle (a view's axes 1 and 2) and a map's permute to channels-last and back (0,2,3,1 / 0,3,1,2) have an IR op`,
+    );
   s.set(n, { ...v, transposed: true });
 }
 
@@ -1179,8 +1228,9 @@ function importGemm(n: INodeProto, s: ImportState, idx: number): void {
 
 /** MatMul; a bias Add that only consumes this product becomes the linear layer's bias. */
 function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
-  const x = s.ir(n, 0);
-  if (s.shapeOf(x).length !== 1) fail('MatMul on a non-flat tensor');
+  const v = s.get(n, 0);
+  const x = v.k === 'nhwc' ? v.id : s.ir(n, 0);
+  if (v.k !== 'nhwc' && s.shapeOf(x).length !== 1) fail('MatMul on a non-flat tensor');
   const wd = tensorDims(s.cst(n, 1));
   if (wd.length !== 2 || wd[0] !== s.shapeOf(x)[0]) fail('MatMul weight does not fit its input');
   const y = n.output?.[0] ?? '';
@@ -1192,13 +1242,87 @@ function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
     const t = other ? s.env.get(other) : undefined;
     if (t?.k === 'const' && numelOf(tensorDims(t.t)) === wd[1]) biasAdd = outs[0];
   }
-  const id = s.b.linear(x, wd[1]!, biasAdd !== undefined);
+  // an nn.Linear over a channels-last map's C is a 1×1 convolution of the map (the same weights, in the same order)
+  const id =
+    v.k === 'nhwc'
+      ? s.b.conv(x, wd[1]!, 1, { bias: biasAdd !== undefined })
+      : s.b.linear(x, wd[1]!, biasAdd !== undefined);
+  const out: Val = v.k === 'nhwc' ? { k: 'nhwc', id } : { k: 'ir', id };
+  if (v.k === 'nhwc') s.channelsLastLinears.push(id);
   s.weightIds.set(idx, id);
-  s.setIr(n, id);
+  s.set(n, out);
   if (biasAdd !== undefined) {
     s.absorbed.add(biasAdd);
-    s.setIr(s.nodes[biasAdd]!, id);
+    s.set(s.nodes[biasAdd]!, out);
   }
+}
+
+/**
+ * ONNX ops that act on each value (with a scalar or one value per channel): on a channels-last map they are the same
+ * op on the map itself ({@link importChannelsLast}).
+ */
+const CHANNELS_LAST_ELEMENTWISE: ReadonlySet<string> = new Set([
+  'Identity',
+  'Dropout',
+  'Relu',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Clip',
+  'LeakyRelu',
+  'PRelu',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Gelu',
+  'Mish',
+  'Neg',
+  'Add',
+  'Sum',
+  'Sub',
+  'Mul',
+  'Div',
+]);
+
+function readsChannelsLast(n: INodeProto, s: ImportState): boolean {
+  return (n.input ?? []).some((x) => s.env.get(x)?.k === 'nhwc');
+}
+
+/**
+ * An element-wise node (or the activation chain it starts, nn.GELU's) on channels-last maps: imported by its own
+ * importer on the maps themselves, a constant of one value per channel (shaped (C), (1, C), … (1, 1, 1, C): the last
+ * axis) given the map's (C, 1, 1) shape; what it produces is channels-last again. Mixing a channels-last map with a
+ * channels-first tensor, or a constant over other axes, is refused.
+ */
+function importChannelsLast(n: INodeProto, s: ImportState, idx: number, importer: Importer): void {
+  const saved = new Map<string, Val>();
+  const C = (n.input ?? []).map((x) => s.env.get(x)).find((v) => v?.k === 'nhwc') as { id: number } | undefined;
+  const channels = s.shapeOf(C!.id)[0]!;
+  for (const x of n.input ?? []) {
+    const v = x ? s.env.get(x) : undefined;
+    if (!v || saved.has(x)) continue;
+    if (v.k === 'nhwc') {
+      saved.set(x, v);
+      s.env.set(x, { k: 'ir', id: v.id });
+    } else if (v.k === 'const') {
+      const dims = tensorDims(v.t);
+      if (numelOf(dims) === 1) continue;
+      if (dims.length > 4 || dims.at(-1) !== channels || numelOf(dims) !== channels)
+        fail(
+          `${n.opType} ${n.name}: a constant shaped [${clip(dims.join(', '), 40)}] on a channels-last map; only a scalar or one value per channel (its last axis) has an IR op`,
+        );
+      saved.set(x, v);
+      s.env.set(x, { k: 'const', t: { ...v.t, dims: [channels, 1, 1] } });
+    } else if (v.k !== 'opaque') fail(`${n.opType} ${n.name}: mixes a channels-last map with a ${v.k} tensor`);
+  }
+  const before = new Set(s.env.keys());
+  try {
+    importer(n, s, idx);
+  } finally {
+    for (const [x, v] of saved) s.env.set(x, v);
+  }
+  for (const [name, v] of s.env) if (!before.has(name) && v.k === 'ir') s.env.set(name, { k: 'nhwc', id: v.id });
 }
 
 /** ONNX ops that carry no IR node of their own (constants, pass-throughs, shape arithmetic, pending pads). */
@@ -1329,7 +1453,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       if (chain) return importNormChain(n, s, chain);
       const importer = Object.hasOwn(ONNX_IMPORTERS, op) ? ONNX_IMPORTERS[op] : undefined;
       if (!importer) fail(`op ${op} has no IR equivalent${OP_HINTS[op] ?? ''}`);
-      importer(n, s, idx);
+      if (CHANNELS_LAST_ELEMENTWISE.has(op) && readsChannelsLast(n, s)) importChannelsLast(n, s, idx, importer);
+      else importer(n, s, idx);
     } catch (e) {
       if (!(e instanceof Unsupported) && !isSwapError(e)) throw e;
       // Unsupported nodes no Relu depends on (e.g. a Softmax head) are skipped.
@@ -1362,6 +1487,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     ...(tied.length > 0 ? { tied } : {}),
     ...(shared.length > 0 ? { sharedDraws: shared } : {}),
     ...(functional.length > 0 ? { functionalWeights: functional } : {}),
+    ...(s.channelsLastLinears.length > 0 ? { channelsLastLinears: s.channelsLastLinears } : {}),
     ...(order ? { parameterOrder: order } : {}),
   };
   const outputs = new Map<string, number>();
@@ -1371,10 +1497,13 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   }
   const tensors = new Map<string, number>();
   const padded = new Set<string>();
+  const channelsLast = new Set<string>();
   for (const [name, v] of s.env)
-    if (v.k === 'ir') tensors.set(name, v.id);
+    if (v.k === 'ir' || v.k === 'nhwc') tensors.set(name, v.id);
     else if (v.k === 'pad') padded.add(name);
-  return { ok: true, network, weightIds: s.weightIds, outputs, notes: s.notes, tensors, padded, norms: s.norms };
+  for (const [name, v] of s.env) if (v.k === 'nhwc') channelsLast.add(name);
+  const { weightIds, notes, norms } = s;
+  return { ok: true, network, weightIds, outputs, notes, tensors, padded, norms, channelsLast };
 }
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */

@@ -49,6 +49,8 @@ const inside = (inner: string, outer: string) => outer === '' || inner === outer
 export interface ModuleOutputs {
   /** One IR node id per module call, in the order the modules finish (repeats where outputs coincide). */
   readonly ids: readonly number[];
+  /** The positions in `ids` of the calls whose output is a map permuted to channels-last (N, H, W, C). */
+  readonly channelsLast: readonly number[];
   /** Modules whose output is a zero-padded map the IR folds into the next conv or pool (nn.ZeroPad2d), by scope. */
   readonly missing: readonly string[];
 }
@@ -66,6 +68,7 @@ export function moduleOutputs(
   irOf: (tensor: string) => number | undefined,
   padded: (tensor: string) => boolean = () => false,
   isConst: (tensor: string) => boolean = () => false,
+  channelsLast: (tensor: string) => boolean = () => false,
 ): ModuleOutputs | undefined {
   const scopes = nodeScopes(nodes, isConst);
   if (!scopes) return undefined;
@@ -87,7 +90,7 @@ export function moduleOutputs(
       }
     }
   });
-  const calls: { id: number; at: number }[] = [];
+  const calls: { id: number; at: number; last: boolean }[] = [];
   const missing: string[] = [];
   for (const [m, out] of exits) {
     // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
@@ -95,13 +98,14 @@ export function moduleOutputs(
     // `/block/block.0_1`), each hooked once
     const ir = out.flatMap((e) => {
       const id = irOf(e.tensor);
-      return id === undefined ? [] : [{ id, at: e.at }];
+      return id === undefined ? [] : [{ id, at: e.at, last: channelsLast(e.tensor) }];
     });
     calls.push(...ir);
     if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
   }
   calls.sort((a, b) => a.at - b.at);
-  return { ids: calls.map((c) => c.id), missing };
+  const last = calls.flatMap((c, i) => (c.last ? [i] : []));
+  return { ids: calls.map((c) => c.id), channelsLast: last, missing };
 }
 
 /** Append `v` to `map`'s list at `k` (in place: a list per key, no copies). */

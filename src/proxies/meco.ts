@@ -49,31 +49,69 @@ export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
     .map((n) => n.id);
 }
 
+/** One module call MeCo reads: its output's node, and whether PyTorch holds that output channels-last (N, H, W, C). */
+export interface MecoCall {
+  readonly id: number;
+  readonly channelsLast: boolean;
+}
+
+/**
+ * The module calls MeCo reads ({@link mecoNodes}), with the layout of each: `channelsLastCalls` are positions in
+ * `modules` (an imported ConvNeXt's nn.LayerNorm / nn.Linear / activation between its permutes).
+ */
+export function mecoCalls(
+  net: Network,
+  o: { readonly modules?: readonly number[]; readonly channelsLastCalls?: readonly number[] },
+): MecoCall[] {
+  const last = new Set(o.channelsLastCalls ?? []);
+  if (!o.modules) return mecoNodes(net).map((id) => ({ id, channelsLast: false }));
+  return o.modules
+    .map((id, i) => ({ id, channelsLast: last.has(i) }))
+    .filter((c) => net.nodes[c.id]!.shape.length === 3);
+}
+
 export function meco(
   net: Network,
   params: NetParams,
   x: ArrayLike<number>,
   batch: number,
   bn: BnMode = 'train',
-  modules?: readonly number[],
+  modules?: readonly number[] | readonly MecoCall[],
 ): ProxyValue {
-  const nodes = mecoNodes(net, modules);
-  const tape = forwardTape(net, params, x, batch, { bn, keep: [...new Set(nodes)] });
-  return mecoFromActivations(net, (id) => tape.activations.get(id)!, modules);
+  const calls = asCalls(net, modules);
+  const tape = forwardTape(net, params, x, batch, { bn, keep: [...new Set(calls.map((c) => c.id))] });
+  return mecoFromActivations(net, (id) => tape.activations.get(id)!, calls);
+}
+
+function asCalls(net: Network, modules: readonly number[] | readonly MecoCall[] | undefined): MecoCall[] {
+  if (modules?.length && typeof modules[0] !== 'number') return [...(modules as readonly MecoCall[])];
+  return mecoCalls(net, modules ? { modules: modules as readonly number[] } : {});
 }
 
 /** MeCo from the outputs of {@link mecoNodes} (batch-first; sample 0 is read), from any engine. */
 export function mecoFromActivations(
   net: Network,
   activation: (id: number) => ArrayLike<number>,
-  modules?: readonly number[],
+  modules?: readonly number[] | readonly MecoCall[],
 ): ProxyValue {
   return mecoFromTerms(
-    mecoNodes(net, modules).map((id) => {
+    asCalls(net, modules).map(({ id, channelsLast }) => {
       const [C, H, W] = net.nodes[id]!.shape as readonly [number, number, number];
-      return mecoTerm(activation(id), C, H * W);
+      return channelsLast ? mecoTermRows(activation(id), C, H, W) : mecoTerm(activation(id), C, H * W);
     }),
   );
+}
+
+/**
+ * The term of a module whose output PyTorch holds channels-last: the official hook reshapes sample 0's (H, W, C) to
+ * H rows, so the correlation is of the rows h, each over its W·C values (their order is the same in every row, which
+ * leaves the correlations unchanged).
+ */
+export function mecoTermRows(act: ArrayLike<number>, C: number, H: number, W: number): number {
+  const rows = new Float64Array(C * H * W);
+  for (let c = 0; c < C; c++)
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) rows[(h * C + c) * W + w] = act[(c * H + h) * W + w]!;
+  return mecoTerm(rows, H, C * W);
 }
 
 /**

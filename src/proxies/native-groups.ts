@@ -17,7 +17,7 @@ import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { azFromComponents, azPairProblem } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { epeNasScore, jacovScore } from './jacobian.js';
-import { mecoFromTerms, mecoNodes } from './meco.js';
+import { type MecoCall, mecoCalls, mecoFromTerms } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { labelsFor } from './run.js';
@@ -72,6 +72,11 @@ function split<T extends Float32Array | Float64Array>(
 }
 
 async function saliency(c: NativeGroupContext): Promise<GroupOutcome> {
+  if (c.net.channelsLastLinears?.length)
+    return {
+      routed:
+        "grad_norm, snip, plain, fisher: fisher's official hook sums an nn.Linear's channels-last output per row, which the reference engine reads",
+    };
   const { net, s } = c;
   const f64 = c.float64;
   const labels = labelsFor(s, c.o);
@@ -291,10 +296,15 @@ async function nwot(c: NativeGroupContext): Promise<Values> {
 async function meco(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   // one kept output per node, one term per module call (a container whose output is its last child's counts again)
-  const calls = mecoNodes(net, c.o.modules);
-  const keep = [...new Set(calls)];
-  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep, keepReduce: 'meco' });
-  return { meco: mecoFromTerms(calls.map((id) => r.keptValues[keep.indexOf(id)]!)) };
+  const calls = mecoCalls(net, c.o);
+  // one kept output per node and layout (a channels-last module's term reads its rows)
+  const key = (m: MecoCall) => `${m.id}${m.channelsLast ? 'r' : ''}`;
+  const kept = [...new Map(calls.map((m) => [key(m), m])).values()];
+  const keep = kept.map((m) => m.id);
+  const keepReduce = kept.map((m) => (m.channelsLast ? ('mecoRows' as const) : ('meco' as const)));
+  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep, keepReduce });
+  const at = new Map(kept.map((m, i) => [key(m), i]));
+  return { meco: mecoFromTerms(calls.map((m) => r.keptValues[at.get(key(m))!]!)) };
 }
 
 /** Per rank-3 BN node, its slice of the addon's concatenated variances (undefined where not evaluated). */

@@ -28,6 +28,8 @@ export interface OnnxProxyModel {
    * scopes ({@link moduleOutputs}): what MeCo's official hooks read. Undefined when the names carry no scopes.
    */
   readonly modules?: readonly number[];
+  /** The positions in `modules` of calls whose output is channels-last (N, H, W, C): MeCo correlates its rows h. */
+  readonly channelsLastCalls?: readonly number[];
 }
 
 /** Whether the tensor `ref` names (its first use) is shared with later nodes (`net.tied`). */
@@ -62,6 +64,7 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     (t) => r.tensors.get(t),
     (t) => r.padded.has(t),
     (t) => m.consts.has(t),
+    (t) => r.channelsLast.has(t),
   );
   const notes = [...r.notes];
   if (!scoped && (graph?.node ?? []).length > 0)
@@ -90,5 +93,6 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     notes,
     blockOutputs,
     ...(scoped ? { modules: scoped.ids } : {}),
+    ...(scoped?.channelsLast.length ? { channelsLastCalls: scoped.channelsLast } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { azNas, prngRademacher } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { initParams, type InitScheme } from './init.js';
 import { epeNasScore, inputJacobian, jacovScore } from './jacobian.js';
-import { meco } from './meco.js';
+import { meco, mecoCalls } from './meco.js';
 import { nwotF64 } from './nwot.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
 import { grasp } from './grasp.js';
@@ -45,6 +45,8 @@ export interface ProxyRunOptions {
    * implements as leaf modules ({@link mecoNodes}).
    */
   readonly modules?: readonly number[];
+  /** The positions in `modules` of calls whose output is channels-last (N, H, W, C): MeCo correlates its rows h. */
+  readonly channelsLastCalls?: readonly number[];
   /**
    * The native engine's gradient passes ({@link FLOAT64_GROUPS}): `float32` (default; the fastest) or `float64`
    * (native/f64_pass.h, equal to the float64 reference; 1.1–3× the float32 time on torchvision models, 5–6× on
@@ -267,7 +269,7 @@ export function runGroup(
     case 'nwot':
       return { nwot: nwotF64(net, params, inputsFor(s, o, net), s.batch, s.bn) };
     case 'meco':
-      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn, o.modules) };
+      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn, mecoCalls(net, o)) };
     case 'zen': {
       const none = withoutPreGap(net);
       if (none) return { zen: none };

@@ -149,6 +149,7 @@ export function saliencyFromGrads(
 /** Σ_k |½·mean_n s_nk²| with s_nk = Σ_hw a_nkhw·δ_nkhw for one layer output (B × C × HW or B × C). */
 function fisherLayer(net: Network, id: number, a: Float64Array, d: Float64Array, B: number): number {
   const shape = net.nodes[id]!.shape;
+  if (net.channelsLastLinears?.includes(id)) return fisherRows(shape as readonly number[], a, d, B);
   const C = shape[0];
   const hw = numel(shape) / C;
   let total = 0;
@@ -158,6 +159,28 @@ function fisherLayer(net: Network, id: number, a: Float64Array, d: Float64Array,
       let s = 0;
       const o = (n * C + k) * hw;
       for (let i = 0; i < hw; i++) s += a[o + i]! * d[o + i]!;
+      acc += s * s;
+    }
+    total += Math.abs((0.5 * acc) / B);
+  }
+  return total;
+}
+
+/**
+ * fisherLayer of an nn.Linear over a channels-last map, as the official hook reads its (N, H, W, C) output: the sums
+ * run over W and C, one term per row h.
+ */
+function fisherRows([C, H, W]: readonly number[], a: Float64Array, d: Float64Array, B: number): number {
+  let total = 0;
+  for (let h = 0; h < H!; h++) {
+    let acc = 0;
+    for (let n = 0; n < B; n++) {
+      let s = 0;
+      for (let c = 0; c < C!; c++)
+        for (let w = 0; w < W!; w++) {
+          const i = ((n * C! + c) * H! + h) * W! + w;
+          s += a[i]! * d[i]!;
+        }
       acc += s * s;
     }
     total += Math.abs((0.5 * acc) / B);

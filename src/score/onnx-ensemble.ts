@@ -110,6 +110,7 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
     // gradient passes: as `score model.onnx --proxies` runs a model
     ...(model.blockOutputs.length > 0 ? { features: model.blockOutputs.map(([, id]) => id) } : {}),
     ...(model.modules ? { modules: model.modules } : {}),
+    ...(model.channelsLastCalls ? { channelsLastCalls: model.channelsLastCalls } : {}),
     precision: ONNX_PRECISION,
   });
   return {

@@ -14,8 +14,11 @@ import { SwapError } from '../../util/errors.js';
 
 const BN_CODES = { train: 0, eval: 1, identity: 2 } as const;
 const KIND_CODES = { weight: 0, bias: 1, gamma: 2, beta: 3 } as const;
-/** Reductions of kept outputs: MeCo's per-module term (src/proxies/meco.ts), AZ-NAS feature entropy (src/proxies/az.ts). */
-export const KEEP_REDUCE = { none: 0, meco: 1, entropy: 2 } as const;
+/**
+ * Reductions of kept outputs: MeCo's per-module term (src/proxies/meco.ts; `mecoRows` of a channels-last module),
+ * AZ-NAS feature entropy (src/proxies/az.ts).
+ */
+export const KEEP_REDUCE = { none: 0, meco: 1, entropy: 2, mecoRows: 3 } as const;
 export type KeepMode = keyof typeof KEEP_REDUCE;
 
 /** A backward pass seeded at `seed` (batch × numel values) that returns the cotangent at `read` (when given). */

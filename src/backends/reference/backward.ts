@@ -200,7 +200,7 @@ function nodeVjp(
     }
     case 'gn': {
       const p = params[n.id];
-      const r = gnBackward(bnMap(n.shape), n.groups, dy, B, rec.xhat!, rec.inv!, p?.gamma);
+      const r = gnBackward(bnMap(n.shape), n, dy, B, rec.xhat!, rec.inv!, p?.gamma);
       if (wantParams && p?.gamma) pgrads[n.id] = { gamma: r.dgamma, beta: r.dbeta };
       return [r.dx];
     }

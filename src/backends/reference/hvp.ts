@@ -301,9 +301,7 @@ function normCotangentTangent(
   const { xhat, inv } = tape.records[n.id]!;
   const gamma = tape.params[n.id]?.gamma;
   if (n.op === 'gn')
-    return r || rx
-      ? gnCotangentTangent(bnMap(n.shape), n.groups, tape.batch, xhat!, inv!, gamma, g!, r, rx)
-      : undefined;
+    return r || rx ? gnCotangentTangent(bnMap(n.shape), n, tape.batch, xhat!, inv!, gamma, g!, r, rx) : undefined;
   if (tape.bn === 'identity') return r;
   if (bnModeOf(n, tape.bn) === 'eval')
     return r && bnBackward(bnMap(n.shape), r, tape.batch, xhat!, inv!, gamma, false).dx;
@@ -315,7 +313,7 @@ function gnTangent(tape: Tape, n: NodeOf<'gn'>, rx: F64): F64 {
   const s = bnMap(n.shape);
   const { xhat, inv } = tape.records[n.id]!;
   const gamma = tape.params[n.id]?.gamma;
-  const out = gnXhatTangent(s, n.groups, tape.batch, xhat!, inv!, rx);
+  const out = gnXhatTangent(s, n, tape.batch, xhat!, inv!, rx);
   if (gamma) for (let k = 0; k < out.length; k++) out[k]! *= gamma[Math.floor(k / (s[1] * s[2])) % s[0]]!;
   return out;
 }

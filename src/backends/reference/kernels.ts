@@ -133,7 +133,7 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   bn: batchNorm,
   // PRNG weights: γ = 1, β = 0
   gn: (n, { xs, S, out }) => {
-    gnNormaliseInto(bnMap(n.shape), n.groups, xs[0]!, S, out, bnEps(n));
+    gnNormaliseInto(bnMap(n.shape), n, xs[0]!, S, out, bnEps(n));
     return out;
   },
   avgpool: pool,

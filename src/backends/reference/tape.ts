@@ -185,7 +185,7 @@ function evalNode(
     case 'gn': {
       const s = bnMap(n.shape);
       const xhat = new Float64Array(x!.length);
-      const inv = gnNormaliseInto(s, n.groups, x!, B, xhat, bnEps(n));
+      const inv = gnNormaliseInto(s, n, x!, B, xhat, bnEps(n));
       Object.assign(rec, { xhat, inv });
       return bnAffine(s, xhat, p);
     }

@@ -241,6 +241,21 @@ function planConcat(n: NodeOf<'concat'>, p: Planner): void {
   });
 }
 
+/**
+ * A GroupNorm as the batch-norm program (γ = 1, β = 0): each sample's group is one contiguous run of (C/G)·H·W
+ * values, so S·G "channels" of one sample each; a pixelwise group is one sample's pixel's C/G values, H·W apart, so
+ * S·G·H·W "channels" of C/G "samples" of one value, the pixels of a group's block consecutive.
+ */
+function planGroupNorm(n: NodeOf<'gn'>, p: Planner): void {
+  const [C, H, W] = bnMap(n.shape);
+  const cg = C / n.groups;
+  const g = p.S * n.groups * (n.pixelwise ? H * W : 1);
+  const u = n.pixelwise
+    ? { total: g, c: H * W, hw: 1, s: cg, plane: H * W, block: cg * H * W }
+    : { total: g, c: g, hw: cg * H * W, s: 1, plane: g, block: 0 };
+  p.push(n, batchnormProgram(bnEps(n)), u, [p.ref(n.inputs[0]!), p.alloc(n)]);
+}
+
 function planPool(n: NodeOf<'avgpool' | 'maxpool'>, p: Planner): void {
   const [C, OH, OW] = shape3(n);
   const [, H, W] = shape3(p.input(n));
@@ -329,16 +344,10 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   concat: planConcat,
   bn: (n, p) => {
     const [C, H, W] = bnMap(n.shape);
-    p.push(n, batchnormProgram(bnEps(n)), { total: C, c: C, hw: H * W, s: p.S }, [p.ref(n.inputs[0]!), p.alloc(n)]);
+    const u = { total: C, c: C, hw: H * W, s: p.S, plane: C, block: 0 };
+    p.push(n, batchnormProgram(bnEps(n)), u, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
-  // each sample's group is one contiguous run of (C/G)·H·W values: the batch-norm program over S·G "channels" of
-  // one sample each (γ = 1, β = 0)
-  gn: (n, p) => {
-    const [C, H, W] = bnMap(n.shape);
-    const g = p.S * n.groups;
-    const hw = (C / n.groups) * H * W;
-    p.push(n, batchnormProgram(bnEps(n)), { total: g, c: g, hw, s: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]);
-  },
+  gn: planGroupNorm,
   avgpool: planPool,
   maxpool: planPool,
   conv: planConv,

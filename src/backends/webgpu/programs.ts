@@ -108,7 +108,7 @@ export function batchnormProgram(eps: number): ProgramSpec {
     file: 'batchnorm.wgsl',
     entryPoint: 'main',
     bindings: ['read', 'rw'],
-    uniforms: ['total', 'grid_x', 'c', 'hw', 's'],
+    uniforms: ['total', 'grid_x', 'c', 'hw', 's', 'plane', 'block'],
     dispatch: 'groups',
     workgroupSize: 128,
     constants: { EPS: eps },
