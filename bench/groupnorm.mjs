@@ -6,6 +6,10 @@
  * convolution, the embedded CIFAR batch and labels, each proxy's official protocol, 2 threads.
  *
  *   npm run build && node bench/groupnorm.mjs [--rounds 2] [--only grad_norm,jacov,zico,nwot,synflow]
+ *     [--native-only] [--no-pixelwise]
+ *
+ * `--native-only` leaves out the reference engine; the third network (unless `--no-pixelwise`, for builds before the
+ * pixelwise gn) has a LayerNorm over the channels (ConvNeXt's) after every convolution.
  *
  * Prints markdown: wall seconds per network (best of the rounds) and the values, which the engines must share.
  */
@@ -22,6 +26,7 @@ const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const rounds = Number(opt('--rounds', '2'));
 const names = opt('--only', 'grad_norm,jacov,zico,nwot,synflow').split(',');
+const nativeOnly = args.includes('--native-only');
 
 /** The ResNet with `norm(b, x)` after every convolution. */
 function resnet(norm) {
@@ -44,6 +49,7 @@ const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const runner = nativeProxyRunner(load.addon, 2);
 const nets = { GroupNorm: resnet((b, x) => b.gn(x, 4)), BatchNorm: resnet((b, x) => b.bn(x)) };
+if (!args.includes('--no-pixelwise')) nets['LayerNorm over C'] = resnet((b, x) => b.gn(x, 1, true, 1e-6, true));
 const o = (net) => ({ seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) });
 const best = async (fn) => {
   let t = Number.POSITIVE_INFINITY;
@@ -65,7 +71,7 @@ for (const [label, net] of Object.entries(nets)) {
   const rows = [
     ['native (float32)', () => runner.run(net, names, o(net))],
     ['native (--precision float64)', () => runner.run(net, names, { ...o(net), precision: 'float64' })],
-    ['reference (float64)', async () => runProxies(net, names, o(net))],
+    ...(nativeOnly ? [] : [['reference (float64)', async () => runProxies(net, names, o(net))]]),
   ];
   for (const [engine, fn] of rows) {
     const { t, v } = await best(fn);

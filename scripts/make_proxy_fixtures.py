@@ -763,6 +763,23 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+class ChannelsFirstLayerNorm(nn.Module):
+    """The official ConvNeXt's LayerNorm with data_format="channels_first": the mean and biased variance over a map's
+    channels written out (x.mean(1, keepdim=True), ...), then weight[:, None, None] * x + bias[:, None, None]."""
+
+    def __init__(self, c, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.eps = eps
+
+    def forward(self, x):
+        u = x.mean(1, keepdim=True)
+        s = (x - u).pow(2).mean(1, keepdim=True)
+        x = (x - u) / torch.sqrt(s + self.eps)
+        return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+
 class ConvNextBlock(nn.Module):
     """ConvNeXt's block without its layer scale: a depthwise 7x7 conv, then channels-last nn.LayerNorm, nn.Linear to
     4C, the activation, nn.Linear back to C, permuted back and added to the input."""
@@ -783,21 +800,23 @@ class ConvNextBlock(nn.Module):
 
 class ConvNextish(PooledHead, nn.Module):
     """A small ConvNeXt: a 2x2 stride-2 patchify stem and LayerNorm2d, a block with GELU, a LayerNorm2d and 2x2
-    stride-2 downsampling conv, a block with ReLU, then the pooled features through nn.LayerNorm and the classifier.
-    γ, β of every LayerNorm drawn away from 1 and 0."""
+    stride-2 downsampling conv, a block with ReLU, then the pooled features through nn.LayerNorm and the classifier
+    (`norm2d`: the stem's and downsampling's LayerNorm over channels; `head2d`: timm's head instead, LayerNorm2d of
+    the pooled (N, C, 1, 1) map before the flatten). γ, β of every LayerNorm drawn away from 1 and 0."""
 
-    def __init__(self, classes=10, c=8):
+    def __init__(self, classes=10, c=8, norm2d=LayerNorm2d, head2d=False):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, c, 2, stride=2), LayerNorm2d(c, eps=1e-6))
+        self.head2d = head2d
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 2, stride=2), norm2d(c, eps=1e-6))
         self.block1 = ConvNextBlock(c, nn.GELU())
-        self.down = nn.Sequential(LayerNorm2d(c, eps=1e-6), nn.Conv2d(c, 2 * c, 2, stride=2))
+        self.down = nn.Sequential(norm2d(c, eps=1e-6), nn.Conv2d(c, 2 * c, 2, stride=2))
         self.block2 = ConvNextBlock(2 * c, nn.ReLU())
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.norm = nn.LayerNorm(2 * c, eps=1e-6)
+        self.norm = (LayerNorm2d if head2d else nn.LayerNorm)(2 * c, eps=1e-6)
         self.fc = nn.Linear(2 * c, classes)
         with torch.no_grad():
             for m in self.modules():
-                if isinstance(m, nn.LayerNorm):
+                if isinstance(m, (nn.LayerNorm, ChannelsFirstLayerNorm)):
                     m.weight.uniform_(0.5, 1.5)
                     m.bias.normal_(0, 0.2)
 
@@ -808,7 +827,10 @@ class ConvNextish(PooledHead, nn.Module):
         return [f0, f1, f2], f2
 
     def forward(self, x):
-        return self.fc(self.norm(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1)))
+        pooled = self.gap(self.forward_pre_GAP(x))
+        if self.head2d:
+            return self.fc(torch.flatten(self.norm(pooled), 1))
+        return self.fc(self.norm(torch.flatten(pooled, 1)))
 
 
 class NormTied(PooledHead, nn.Module):
@@ -1410,7 +1432,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1464,6 +1486,10 @@ def main():
         "norms": folded_too(seeded("norms", Norms, 26, (8, 2), (8, 12), (8, 3, 16, 16), zennas=True), Norms, 26),
         "convnext": folded_too(seeded("convnext", ConvNextish, 28, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
                                ConvNextish, 28),
+        # the official ConvNeXt's own channels_first LayerNorm (the statistics over axis 1 written out) for the stem and
+        # the downsampling, and timm's head (a LayerNorm2d of the pooled map)
+        "convnextcf": seeded("convnextcf", lambda k: ConvNextish(k, norm2d=ChannelsFirstLayerNorm, head2d=True), 29,
+                             (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

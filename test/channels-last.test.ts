@@ -58,6 +58,10 @@ describe('channels-last regions (ConvNeXt)', () => {
       [16, 4, 4],
     ]);
     expect(plain.norms).toBe(5);
+    // the official ConvNeXt's channels_first LayerNorm (its statistics over axis 1 written out) is the same op, and
+    // timm's head (a LayerNorm2d of the pooled map) a pixelwise one of the 1×1 map
+    const cf = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')).fixtures.convnextcf;
+    expect(shape(cf.onnx)).toEqual({ ...plain, gn: [...plain.gn.slice(0, 4), [true, true]] });
   });
 
   it('give every proxy the official value from the folded file too (the saliencies routed for fisher)', async () => {

@@ -587,13 +587,14 @@ function gnNode(
   eps: number,
   affine: { gamma: string; beta: string } | 'fixed',
   channelsLast = false,
+  pixelwise = channelsLast,
 ): void {
   const c = s.shapeOf(x)[0]!;
   if (c % groups !== 0) fail(`${n.opType} ${n.name}: ${groups} groups do not divide ${c} channels`);
   const e = float32Decimal(eps);
   if (!(e > 0 && e < 1)) fail(`${n.opType} ${n.name}: epsilon ${e} is not in (0, 1)`);
   // a LayerNorm over a channels-last map's C is the map's pixelwise normalisation, channels-last again
-  const id = s.b.gn(x, groups, affine !== 'fixed', e, channelsLast);
+  const id = s.b.gn(x, groups, affine !== 'fixed', e, pixelwise);
   if (affine !== 'fixed') s.norms.push({ node: id, ...affine, from: n.name ?? '' });
   s.set(n, channelsLast ? { k: 'nhwc', id } : { k: 'ir', id });
 }
@@ -618,14 +619,18 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
     !(c.back.length === shape.length + 1 && keepsBatch(n, s, c.back[0]) && c.back.slice(1).join() === shape.join())
   )
     fail(`${what} ${n.name}: reshaped back to [${c.back.join(', ')}], not the normalised tensor's shape`);
-  if (c.kind === 'layer') {
-    // the mean over all of a sample's values: [-1] of flat features, [-3, -2, -1] of a map
-    const rank = shape.length + 1;
-    const axes = c.axes!.map((a) => (a < 0 ? a + rank : a)).sort();
-    if (axes.join() !== Array.from({ length: rank - 1 }, (_, i) => i + 1).join())
-      fail(`${what} ${n.name} over axes ${c.axes!.join(', ')}: only over all of a sample's values (C, H, W, or F)`);
-  }
-  gnNode(n, s, v.id, c.groups, c.eps, normAffine(n, s, c.gamma, c.beta, shape[0]!, what, shape));
+  // a LayerNorm over a map's channel axis written out (ConvNeXt's channels_first LayerNorm: x.mean(1, keepdim=True)
+  // ...): a pixelwise normalisation
+  const rank = shape.length + 1;
+  const axes = c.kind === 'layer' ? c.axes!.map((a) => (a < 0 ? a + rank : a)).sort() : [];
+  const pixelwise = rank === 4 && axes.join() === '1';
+  // otherwise the mean over all of a sample's values: [-1] of flat features, [-3, -2, -1] of a map
+  if (c.kind === 'layer' && !pixelwise && axes.join() !== Array.from({ length: rank - 1 }, (_, i) => i + 1).join())
+    fail(
+      `${what} ${n.name} over axes ${c.axes!.join(', ')}: only over all of a sample's values (C, H, W, or F), or over a map's channels`,
+    );
+  const affine = normAffine(n, s, c.gamma, c.beta, shape[0]!, what, shape);
+  gnNode(n, s, v.id, c.groups, c.eps, affine, false, pixelwise);
 }
 
 /** A decomposed nn.LayerNorm over a channels-last map's last axis (C): ConvNeXt's, before opset 17. */
@@ -1145,6 +1150,8 @@ function importTranspose(n: INodeProto, s: ImportState): void {
   // ConvNeXt's permutes: a map to channels-last and back
   if (perm.join(',') === '0,2,3,1' && v.k === 'ir' && s.shapeOf(v.id).length === 3)
     return s.set(n, { k: 'nhwc', id: v.id });
+  // a pooled (N, C, 1, 1) map (timm's head: a LayerNorm2d before the flatten)
+  if (perm.join(',') === '0,2,3,1' && v.k === 'gap') return s.set(n, { k: 'nhwc', id: s.pooledMap(v.src) });
   if (perm.join(',') === '0,3,1,2' && v.k === 'nhwc') return s.setIr(n, v.id);
   if (v.k !== 'split' || v.transposed || perm.join(',') !== '0,2,1,3,4')
     fail(
