@@ -134,6 +134,19 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
         /initializer scale is read as a constant .* an nn\.Parameter \(a ReZero gain, a layer scale/,
       ),
     );
+    // several (a ConvNeXt's layer scale per block): one note naming how many
+    const many = imported(
+      () => [
+        node('Mul', ['c', 'b1.gamma'], ['a'], '/b1/Mul'),
+        node('Mul', ['a', 'b2.gamma'], ['d'], '/b2/Mul'),
+        node('Mul', ['d', 'b1.gamma'], ['z'], '/b3/Mul'),
+      ],
+      {},
+      { 'b1.gamma': 0.5, 'b2.gamma': 2 },
+    );
+    if (!many.ok) throw new Error(many.reason);
+    const said = many.notes.filter((n) => /read as constant/.test(n));
+    expect(said).toEqual([expect.stringMatching(/^2 initializers \(b1\.gamma, b2\.gamma\) are read as constants/)]);
   });
 
   it('takes one constant per channel: x * k, x + k, x - k, k - x, x / k with k of (1, C, 1, 1)', () => {

@@ -185,6 +185,8 @@ class ImportState {
   readonly viewed = new Set<string>();
   /** GroupNorm / decomposed LayerNorm chains, by the index of their last node (src/onnx/norm-chains.ts). */
   normAt: ReadonlyMap<number, NormChain> = new Map();
+  /** Initializers read as constants in arithmetic (a buffer, or an nn.Parameter the file cannot tell from one): the first reader. */
+  readonly constantBuffers = new Map<string, string>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
   readonly channelsLastLinears: number[] = [];
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
@@ -848,10 +850,7 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant }
   // a Python literal (a scalar Constant) as its decimal; a buffer, and any tensor of several values (a tensor, never
   // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
   const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
-  if (buffer) {
-    const note = `initializer ${clip(buffer, 60)} is read as a constant in ${n.opType} ${clip(n.name ?? '', 60)}: right for a module's buffer; were it an nn.Parameter (a ReZero gain, a layer scale, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not`;
-    if (!s.notes.includes(note)) s.notes.push(note);
-  }
+  if (buffer && !s.constantBuffers.has(buffer)) s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
   return { i: i as 0 | 1, v: perChannel ? values : values[0]! };
 }
 
@@ -1474,6 +1473,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   });
 
   if (s.b.finish(0).nodes.length < 2) fail('no layers were imported');
+  const buffers = constantBuffersNote(s.constantBuffers);
+  if (buffers) s.notes.push(buffers);
   const output = primaryOutput(s, g.output?.[0]?.name ?? '');
   if (
     !nodes.some((n) => n.opType === 'BatchNormalization') &&
@@ -1511,6 +1512,17 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   for (const [name, v] of s.env) if (v.k === 'nhwc') channelsLast.add(name);
   const { weightIds, notes, norms } = s;
   return { ok: true, network, weightIds, outputs, notes, tensors, padded, norms, channelsLast };
+}
+
+/** One note for the initializers read as constants in arithmetic (ConvNeXt has one layer scale per block). */
+function constantBuffersNote(buffers: ReadonlyMap<string, string>): string | undefined {
+  const tail =
+    "right for a module's buffer; were it an nn.Parameter (a ReZero gain, a layer scale, a learned temperature), PyTorch would count it in params and give it a gradient, which the proxies here do not";
+  const [first] = buffers;
+  if (!first) return undefined;
+  if (buffers.size === 1) return `initializer ${clip(first[0], 60)} is read as a constant in ${first[1]}: ${tail}`;
+  const names = [...buffers.keys()].slice(0, 3).map((b) => clip(b, 40));
+  return `${buffers.size} initializers (${names.join(', ')}${buffers.size > 3 ? ', …' : ''}) are read as constants in arithmetic: right for modules' buffers; were they nn.Parameters (ReZero gains, layer scales, learned temperatures), PyTorch would count them in params and give them gradients, which the proxies here do not`;
 }
 
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
