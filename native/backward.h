@@ -86,6 +86,9 @@ struct GradRequest {
   bool wantInput = false;
   // Per-sample channel saliency of every conv/linear output: s[b][c] = sum over positions of a * da (fisher).
   bool wantSaliency = false;
+  // With wantSaliency, also per-sample row sums r[b][h] = sum over channels and columns of a * da (fisher of an
+  // nn.Linear over a channels-last map, whose official hook sums over W and C): GradResult::rowSaliency.
+  bool wantRowSaliency = false;
   // GraSP's <W, H g> per conv/linear node, H the Hessian of the mean cross-entropy w.r.t. the conv/linear weights and
   // g their gradient (needs labels and wantParams; GradResult::weightHv).
   bool wantHvp = false;
@@ -129,6 +132,7 @@ struct GradResult {
   std::vector<float> params;  // packed gradients (empty unless wanted)
   std::vector<float> input;   // S x numel(input) (empty unless wanted)
   std::vector<float> saliency;  // per conv/linear node in node order, S x C (empty unless wanted)
+  std::vector<float> rowSaliency;  // wantRowSaliency: per conv/linear node in node order, S x H (H = 1 for linear)
   std::vector<double> weightHv; // GradRequest::wantHvp: <W, (H g)_W> per node (conv/linear; 0 elsewhere), node order
   std::vector<float> activations;  // outputs of GradRequest::keepNodes, concatenated, S x numel each
   size_t peakBytes = 0;       // largest amount of activation + gradient memory held at once
@@ -145,6 +149,7 @@ struct GradResult {
   std::vector<double> params64;  // the float64 pass (f64_pass.h): packed gradients in double (params stays empty)
   std::vector<double> input64;   // the float64 pass: the input gradient in double (input stays empty)
   std::vector<double> saliency64;  // the float64 pass: the channel saliency in double (saliency stays empty)
+  std::vector<double> rowSaliency64;  // the float64 pass: the row sums in double (rowSaliency stays empty)
 };
 
 // Helper threads for splitting ops, shared by the executors of one owner (GradBuffers): one split at a time runs on

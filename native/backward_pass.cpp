@@ -48,15 +48,18 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
   }
   if (req.wantParams) r.params.assign(offsets_.back(), 0.0f);
   // Saliency offsets: conv/linear nodes in node order, S x C each.
-  std::vector<size_t> salOff(N, 0);
+  std::vector<size_t> salOff(N, 0), rowOff(N, 0);
   if (req.wantSaliency) {
-    size_t total = 0;
+    size_t total = 0, rows = 0;
     for (size_t i = 0; i < N; ++i)
       if (net.nodes[i].op == Op::Conv || net.nodes[i].op == Op::Linear) {
         salOff[i] = total;
         total += static_cast<size_t>(S) * net.nodes[i].c;
+        rowOff[i] = rows;
+        rows += static_cast<size_t>(S) * net.nodes[i].h;
       }
     r.saliency.assign(total, 0.0f);
+    if (req.wantRowSaliency) r.rowSaliency.assign(rows, 0.0f);
   }
   if (req.blockScale) r.weightExp.assign(N, 0);
   int cur = 0;  // blockScale: the exponent of the cotangents the current node hands on
@@ -117,6 +120,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
           sal[sc] = static_cast<float>(acc);
         }
       }, count);
+      if (req.wantRowSaliency) rowSums(a, dy, S, n, r.rowSaliency.data() + rowOff[i]);
     }
     switch (n.op) {
       case Op::GroupNorm: {

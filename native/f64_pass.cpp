@@ -104,6 +104,7 @@ Pass::Pass(const Net& net, const double* params, int S, const Float64Request& re
       wantParams_(req.params),
       wantInput_(req.input),
       wantSaliency_(req.saliency),
+      wantRowSaliency_(req.saliency && req.rowSaliency),
       wantHvp_(req.hvp),
       tied_(req.tiedWeights),
       labels_(req.labels),
@@ -357,22 +358,27 @@ void Pass::backward(Float64Result& r) {
     hold(grad_[out]);
   }
   // saliency: conv/linear nodes in node order, S x C each (zero where no cotangent arrives, as the reference)
-  std::vector<size_t> salOff(N, 0);
+  std::vector<size_t> salOff(N, 0), rowOff(N, 0);
   if (wantSaliency_) {
-    size_t total = 0;
+    size_t total = 0, rows = 0;
     for (size_t i = 0; i < N; ++i) {
       const Node& n = net_.nodes[i];
       if (n.op != Op::Conv && n.op != Op::Linear) continue;
       salOff[i] = total;
       total += static_cast<size_t>(S_) * (n.op == Op::Conv ? n.c : n.fout);
+      rowOff[i] = rows;
+      rows += static_cast<size_t>(S_) * n.h;
     }
     r.saliency.assign(total, 0.0);
+    if (wantRowSaliency_) r.rowSaliency.assign(rows, 0.0);
   }
   for (size_t i = out + 1; i-- > 1;) {
     if (grad_[i].empty() || !flow_[i]) continue;
     if (cancel_ && cancel_->requested()) throw Cancelled{};
     const Op op = net_.nodes[i].op;
     if (wantSaliency_ && (op == Op::Conv || op == Op::Linear)) saliency(i, grad_[i], r.saliency.data() + salOff[i]);
+    if (wantRowSaliency_ && (op == Op::Conv || op == Op::Linear))
+      rowSums(out_[i].data(), grad_[i].data(), S_, net_.nodes[i], r.rowSaliency.data() + rowOff[i]);
     vjp(i, grad_[i], pg.data() + offsets_[i]);
     // the R-operator's terms that come from the primal cotangent itself (lossHessianVector's `nodes: needDy`)
     const bool keepDy = op == Op::Conv || op == Op::Linear || op == Op::Bn || op == Op::Sigmoid || op == Op::Mul || op == Op::Act;

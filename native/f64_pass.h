@@ -33,6 +33,8 @@ struct Float64Request {
   bool hvp = false;
   // with hvp: (node, first use) pairs of conv / linear weights several nodes share (tiedDirection in backward.h)
   const std::vector<int32_t>* tiedWeights = nullptr;
+  // with saliency, also per-sample row sums of every conv/linear output (GradRequest::wantRowSaliency)
+  bool rowSaliency = false;
 };
 
 struct Float64Result {
@@ -40,6 +42,7 @@ struct Float64Result {
   std::vector<double> params;  // packed parameter gradients (packedParamOffsets; running statistics 0), when asked
   std::vector<double> input;   // S x numel(input), when asked
   std::vector<double> saliency;  // per conv/linear node in node order, S x C, when asked
+  std::vector<double> rowSaliency;  // per conv/linear node in node order, S x H, when asked
   std::vector<double> weightHv;  // hvp: <W, (H g)_W> per node in node order (conv/linear; 0 elsewhere)
   size_t peakBytes = 0;        // most activation + cotangent memory held at once
 };

@@ -130,7 +130,7 @@ class Pass {
   const Net& net_;
   const int S_;
   const BnMode bn_;
-  const bool wantParams_, wantInput_, wantSaliency_, wantHvp_;
+  const bool wantParams_, wantInput_, wantSaliency_, wantRowSaliency_, wantHvp_;
   const std::vector<int32_t>* const tied_;
   const int32_t* const labels_;
   const RowSplit& split_;

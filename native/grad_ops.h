@@ -51,6 +51,24 @@ void addChannelBias(float* y, const float* bias, int S, int C, size_t HW);
 // out[c] = sum over samples and positions of a (times b, when given), in double.
 void channelSums(const float* a, const float* b, int S, int C, size_t HW, float* out);
 
+// out[s][h] = sum over channels, then columns, of a * da, in double: fisher's per-row sums of an nn.Linear over a
+// channels-last map (its official hook sums the (N, H, W, C) output over W and C), in the reference's order
+// (fisherRows in src/proxies/saliency.ts). Node n's output is S x C x H x W (a flat one: H = W = 1).
+template <typename T, typename Q>
+void rowSums(const T* a, const T* da, int S, const Node& n, Q* out) {
+  const size_t C = static_cast<size_t>(n.c), H = static_cast<size_t>(n.h), W = static_cast<size_t>(n.w);
+  for (size_t s = 0; s < static_cast<size_t>(S); ++s)
+    for (size_t h = 0; h < H; ++h) {
+      double acc = 0;
+      for (size_t c = 0; c < C; ++c)
+        for (size_t w = 0; w < W; ++w) {
+          const size_t i = ((s * C + c) * H + h) * W + w;
+          acc += static_cast<double>(a[i]) * da[i];
+        }
+      out[s * H + h] = static_cast<Q>(acc);
+    }
+}
+
 // BN forward with parameters, for channels [c0, c1) of C. Train: batch mean / biased variance; Eval: running
 // statistics. Writes x-hat, 1/sigma per channel and y = gamma * x-hat + beta.
 void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, int S, int C, size_t HW, const float* gamma, const float* beta,

@@ -111,6 +111,7 @@ void GradWorker::Execute(const ExecutionProgress& progress) {
   req.wantParams = job_.wantParams;
   req.wantInput = job_.wantInput;
   req.wantSaliency = job_.wantSaliency;
+  req.wantRowSaliency = job_.wantRowSaliency;
   req.wantHvp = job_.wantHvp;
   req.tiedWeights = &job_.tiedWeights;
   req.wantBnVar = job_.wantBnVar;
@@ -176,12 +177,14 @@ void GradWorker::runFloat64(const std::vector<Net>& nets, int threads, int inner
         Float64Request req{job_.bn, job_.wantParams, job_.wantInput, job_.wantSaliency,
                            job_.labels.empty() ? nullptr : job_.labels.data()};
         req.hvp = job_.wantHvp;  // readGradJob has checked it has labels and wantParams
+        req.rowSaliency = job_.wantRowSaliency;
         req.tiedWeights = &job_.tiedWeights;
         Float64Result f = float64Pass(nets[i], job_.params64.data() + job_.paramOffsets[i], job_.input.data(), job_.n, req, split, &token);
         r.logits.assign(f.logits.begin(), f.logits.end());
         r.params64 = std::move(f.params);
         r.input64 = std::move(f.input);
         r.saliency64 = std::move(f.saliency);
+        r.rowSaliency64 = std::move(f.rowSaliency);
         r.weightHv = std::move(f.weightHv);
         r.peakBytes = f.peakBytes;
       };
@@ -217,6 +220,7 @@ void GradWorker::OnOK() {
     o.Set("params", f32(r.params));
     o.Set("input", f32(r.input));
     o.Set("saliency", f32(r.saliency));
+    o.Set("rowSaliency", f32(r.rowSaliency));
     o.Set("weightHv", f64(r.weightHv));
     o.Set("activations", f32(r.activations));
     o.Set("peakBytes", static_cast<double>(r.peakBytes));
@@ -233,6 +237,7 @@ void GradWorker::OnOK() {
     o.Set("params64", f64(r.params64));
     o.Set("input64", f64(r.input64));
     o.Set("saliency64", f64(r.saliency64));
+    o.Set("rowSaliency64", f64(r.rowSaliency64));
     out.Set(static_cast<uint32_t>(i), o);
   }
   deferred_.Resolve(out);
@@ -298,6 +303,7 @@ void readGradJob(const Napi::Object& job, GradJob& j) {
   j.wantParams = boolField(job, "wantParams", true);
   j.wantInput = boolField(job, "wantInput", false);
   j.wantSaliency = boolField(job, "wantSaliency", false);
+  j.wantRowSaliency = boolField(job, "wantRowSaliency", false);
   j.wantHvp = boolField(job, "wantHvp", false);
   if (j.wantHvp && (labels.ElementLength() == 0 || !j.wantParams)) fail("job.wantHvp needs labels and wantParams");
   if (!job.Get("tiedWeights").IsUndefined()) {

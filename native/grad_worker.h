@@ -26,6 +26,7 @@ struct GradJob : JobInputs {
   bool wantParams = true;
   bool wantInput = false;
   bool wantSaliency = false;
+  bool wantRowSaliency = false;  // GradRequest::wantRowSaliency
   bool wantHvp = false;
   std::vector<int32_t> tiedWeights;  // (node, first use) pairs, for every network (GradRequest::tiedWeights)
   std::vector<int32_t> keepNodes;

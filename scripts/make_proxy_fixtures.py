@@ -924,6 +924,29 @@ class ChanArith(PooledHead, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class StateArith(ChanArith):
+    """ChanArith's layers with registered buffers of both signs in the arithmetic (state_dict entries, which
+    synflow's |state_dict| makes positive): the input normalised by a mean with a negative entry, a map scaled per
+    channel by a layer-scale-like buffer of mixed signs, a scalar buffer added, a per-channel buffer minus the map
+    (c - x), and a scalar buffer subtracted (x - c)."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__(classes, c)
+        self.register_buffer("mean", torch.tensor([0.49, -0.2, 0.45]).view(1, 3, 1, 1))
+        self.register_buffer("gamma", torch.tensor([0.5, -1.0, 2.0, -0.25, 1.5, -0.75, 1.0, 3.0]))
+        self.register_buffer("bias0", torch.tensor(-0.3))
+        self.register_buffer("offset", torch.linspace(-1.0, 1.0, 2 * c).view(1, 2 * c, 1, 1))
+        self.register_buffer("drift", torch.tensor(-0.7))
+
+    def head(self, pre):
+        return self.fc(torch.flatten(self.gap(pre), 1))
+
+    def features(self, x):
+        f0 = self.stem((x - self.mean) / self.std)
+        f1 = self.block(f0 * self.gamma.view(1, -1, 1, 1) + self.bias0)
+        return [f0, f1], (self.offset - f1) - self.drift
+
+
 class Zero(nn.Module):
     """NB201's `none` edge as its search model writes it: x.mul(0.) (torch.onnx: Mul by 0)."""
 
@@ -1432,7 +1455,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1490,6 +1513,7 @@ def main():
         # the downsampling, and timm's head (a LayerNorm2d of the pooled map)
         "convnextcf": seeded("convnextcf", lambda k: ConvNextish(k, norm2d=ChannelsFirstLayerNorm, head2d=True), 29,
                              (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
+        "statearith": seeded("statearith", StateArith, 30, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -9,6 +9,14 @@ import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { onnxParams, toOnnxLayout } from '../src/onnx/params.js';
+import { tensorValues } from '../src/onnx/proto.js';
+import { mecoOneRow } from '../src/proxies/meco.js';
+import { loadAddon } from '../src/native/loader.js';
+import { nativeProxyRunner } from '../src/proxies/native-run.js';
+import { saliencies } from '../src/proxies/saliency.js';
+import { normGraphs, randomData, randomParams } from './grad-graphs.js';
 import { foldedAndPlainProxies } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
@@ -64,7 +72,65 @@ describe('channels-last regions (ConvNeXt)', () => {
     expect(shape(cf.onnx)).toEqual({ ...plain, gn: [...plain.gn.slice(0, 4), [true, true]] });
   });
 
-  it('give every proxy the official value from the folded file too (the saliencies routed for fisher)', async () => {
+  it("keep named_parameters() order (VKDNW's first 128 tensors) and give gradients back in the file's layout", () => {
+    for (const file of [e.onnx, e.folded_onnx]) {
+      const m = loadOnnxModel(join(DIR, file));
+      const r = imported(file);
+      // the Linear weights read through a Transpose (or folded into onnx::MatMul_k, written after every state_dict
+      // entry) rank as their module's: the order is node order, as named_parameters() is here
+      expect(r.network.parameterOrder, file).toBeUndefined();
+      const { params, names } = onnxParams(m, r.network, r.weightIds, r.norms);
+      let checked = 0;
+      for (const [name, ref] of names)
+        if (ref.transposed && ref.kind === 'weight') {
+          const back = toOnnxLayout(r.network, ref, Float64Array.from(params[ref.node]!.weight!));
+          expect(Array.from(back), name).toEqual(Array.from(tensorValues(m.consts.get(name)!), Math.fround));
+          checked++;
+        }
+      expect(checked).toBe(4);
+    }
+  });
+
+  it("fisher by rows: the addon's row sums give the reference's value on the float32 and float64 passes", async () => {
+    const load = loadAddon();
+    if (!load.ok) throw new Error(load.reason);
+    const plain = normGraphs().find((g) => g.name === 'channel-layer-norm')!.net;
+    // its 1×1 convs as nn.Linear layers over a channels-last map
+    const pointwise = plain.nodes.filter((n) => n.op === 'conv' && n.k === 1).map((n) => n.id);
+    expect(pointwise.length).toBe(2);
+    const net = { ...plain, channelsLastLinears: pointwise };
+    const params = randomParams(net, 5);
+    const { x: x64, labels } = randomData(net, 4, 7);
+    const x = Float32Array.from(x64); // what the addon is fed
+    const want = saliencies(net, params, x, labels).fisher.value!;
+    // rows, not channels: the plain network's fisher differs
+    expect(Math.abs(saliencies(plain, params, x, labels).fisher.value! - want)).toBeGreaterThan(1e-3 * Math.abs(want));
+    const [c, h, w] = net.nodes[0]!.shape as [number, number, number];
+    const images = { n: 4, c, h, w, data: x, source: 'rows' };
+    const runner = nativeProxyRunner(load.addon, 2);
+    for (const [precision, rel] of [
+      ['float32', 1e-4],
+      ['float64', 1e-9],
+    ] as const) {
+      const r = await runner.run(net, ['fisher'], { seed: 0, images, labels, batch: 4, weights: params, precision });
+      expect(r.settings.fisher, precision).toMatchObject({ engine: 'native' });
+      expect(Math.abs(r.values.fisher!.value! - want), precision).toBeLessThanOrEqual(rel * Math.abs(want));
+    }
+  });
+
+  it('MeCo is null with the reason where a hooked output has one row (the official code raises)', () => {
+    const b = new GraphBuilder([3, 4, 4]);
+    const one = b.relu(b.conv(b.input, 1, 3, { pad: 1 }));
+    const wide = b.relu(b.conv(one, 4, 3, { stride: 4, pad: 1 }));
+    const net = b.finish(b.linear(b.gap(wide), 10));
+    // without scopes (the leaf modules): the one-channel conv
+    expect(mecoOneRow(net, {})).toMatchObject({ value: null, reason: expect.stringMatching(/one row/) });
+    // a channels-last module of one row h (a 4×1×1 map read as (1, 1, 4)), and the same map channels-first
+    expect(mecoOneRow(net, { modules: [wide], channelsLastCalls: [0] })?.value).toBeNull();
+    expect(mecoOneRow(net, { modules: [wide] })).toBeUndefined();
+  });
+
+  it("give every proxy the official value from the folded file too (fisher from the addon's row sums)", async () => {
     const names = 'grad_norm,snip,plain,fisher,grasp,jacov,epe_nas,nwot,l2_norm,synflow,params';
     const { folded, plain, want } = await foldedAndPlainProxies(DIR, e, names);
     const v = folded['proxies'] as Record<string, number>;
@@ -72,7 +138,7 @@ describe('channels-last regions (ConvNeXt)', () => {
     for (const k of names.split(','))
       expect(Math.abs(v[k]! - want[k]!), k).toBeLessThanOrEqual(1e-4 * Math.abs(want[k]!));
     const routed = (plain['routed'] ?? {}) as Record<string, string>;
-    expect(routed['fisher']).toMatch(/channels-last output per row/);
+    expect(routed['fisher']).toBeUndefined();
   });
 
   it('SWAP --reinit: ONNX Runtime, native and reference count the same (a ReLU in a channels-last block)', async () => {

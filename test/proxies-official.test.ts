@@ -182,6 +182,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'normtied',
         'convnext',
         'convnextcf',
+        'statearith',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));

@@ -178,13 +178,20 @@ export class GraphBuilder {
   }
 
   /** An elementwise function of `x` (`alpha`: ELU's α or the arithmetic's constant, absent for 1). */
-  act(x: number, fn: ActFn, alpha?: number): number {
-    return this.push(alpha === undefined || alpha === 1 ? { op: 'act', fn } : { op: 'act', fn, alpha }, [x]);
+  act(x: number, fn: ActFn, alpha?: number, stateSign?: 1 | -1): number {
+    const state = stateSign ? { stateSign } : {};
+    return this.push(
+      alpha === undefined || alpha === 1 ? { op: 'act', fn, ...state } : { op: 'act', fn, alpha, ...state },
+      [x],
+    );
   }
 
-  /** Arithmetic with one constant per channel of `x` (`scale`, `divide` or `shift`): x·α_c, x / α_c, x + α_c. */
-  channelAct(x: number, fn: ActFn, alphas: readonly number[]): number {
-    return this.push({ op: 'act', fn, alphas: [...alphas] }, [x]);
+  /**
+   * Arithmetic with one constant per channel of `x` (`scale`, `divide` or `shift`): x·α_c, x / α_c, x + α_c
+   * (`stateSign`: see {@link ActNode}).
+   */
+  channelAct(x: number, fn: ActFn, alphas: readonly number[], stateSign?: 1 | -1): number {
+    return this.push({ op: 'act', fn, alphas: [...alphas], ...(stateSign ? { stateSign } : {}) }, [x]);
   }
 
   /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */

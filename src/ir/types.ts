@@ -177,6 +177,13 @@ export interface ActNode {
    * scale held as a buffer), one per channel of the input; `alpha` is then absent.
    */
   readonly alphas?: readonly number[];
+  /**
+   * The arithmetic's constant is a module's state_dict entry (a registered buffer, or an nn.Parameter such as a
+   * layer scale, which an ONNX file cannot tell from one) times `stateSign` (−1 where `x - c` imported as a shift
+   * by −c). synflow's weight transformation takes |·| of the whole state_dict: α becomes stateSign·|α| there.
+   * Absent: a literal or a Constant, which no state_dict holds.
+   */
+  readonly stateSign?: 1 | -1;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
 export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh' | 'scale' | 'divide' | 'shift';

@@ -278,6 +278,11 @@ export interface NativeGradJob extends Omit<NativeCountJob, 'nwot'> {
   /** Per-sample channel saliency Σ a·da of every conv/linear output. */
   readonly wantSaliency: boolean;
   /**
+   * With `wantSaliency`: also per-sample row sums Σ over channels and columns of a·da of every conv/linear output
+   * (fisher of an nn.Linear over a channels-last map), in `rowSaliency` / `rowSaliency64`.
+   */
+  readonly wantRowSaliency?: boolean;
+  /**
    * GraSP's ⟨W, H·g⟩ per conv/linear node: H the Hessian of the mean cross-entropy w.r.t. those weights, g their
    * gradient (needs labels, wantParams); in double with `float64` (native/f64_hvp.cpp).
    */
@@ -344,6 +349,8 @@ export interface NativeGradResult {
   readonly input: Float32Array;
   /** Channel saliency of each conv/linear node in node order, n × channels each (empty unless wanted). */
   readonly saliency: Float32Array;
+  /** `wantRowSaliency`: the row sums of each conv/linear node in node order, n × H each (H = 1 for a linear). */
+  readonly rowSaliency: Float32Array;
   /** `wantHvp`: ⟨W, (H·g)_W⟩ per node in node order (conv/linear; 0 elsewhere), else empty (computed in double with `float64`). */
   readonly weightHv: Float64Array;
   /** Outputs of the kept nodes in list order, n × numel each (empty unless asked). */
@@ -372,4 +379,6 @@ export interface NativeGradResult {
   readonly input64: Float64Array;
   /** `float64` with `wantSaliency`: the channel saliency in double (`saliency` is then empty). */
   readonly saliency64: Float64Array;
+  /** `float64` with `wantRowSaliency`: the row sums in double (`rowSaliency` is then empty). */
+  readonly rowSaliency64: Float64Array;
 }

@@ -320,9 +320,14 @@ class ImportState {
     return n.input?.[i] ? Array.from(tensorValues(this.cst(n, i))) : undefined;
   }
 
+  /** While defined, the names {@link set} gives a value (an element-wise import on channels-last maps reads them). */
+  written: string[] | undefined;
+
   set(n: INodeProto, v: Val, k = 0): void {
     const o = n.output?.[k];
-    if (o) this.env.set(o, v);
+    if (!o) return;
+    this.env.set(o, v);
+    this.written?.push(o);
   }
 
   setIr(n: INodeProto, id: number): void {
@@ -610,8 +615,10 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
     throw e;
   }
   if (v?.k === 'nhwc' && c.kind === 'layer') return importChannelsLastNormChain(n, s, c, v.id);
-  if (v?.k !== 'ir') fail(`${n.opType} ${n.name}: the normalised input is not a feature tensor`);
-  const shape = s.shapeOf(v.id);
+  if (v?.k !== 'ir' && v?.k !== 'gap') fail(`${n.opType} ${n.name}: the normalised input is not a feature tensor`);
+  // a pooled (N, C, 1, 1) map (a channels_first LayerNorm after the global pool) is that map
+  const x = v.k === 'gap' ? s.pooledMap(v.src) : v.id;
+  const shape = s.shapeOf(x);
   const what = c.kind === 'group' ? 'nn.GroupNorm' : 'nn.LayerNorm';
   // the groups are each sample's (the first Reshape keeps the batch), and the second Reshape gives X its shape back
   if (c.batchEntry !== undefined && !keepsBatch(n, s, c.batchEntry))
@@ -632,7 +639,7 @@ function importNormChain(n: INodeProto, s: ImportState, c: NormChain): void {
       `${what} ${n.name} over axes ${c.axes!.join(', ')}: only over all of a sample's values (C, H, W, or F), or over a map's channels`,
     );
   const affine = normAffine(n, s, c.gamma, c.beta, shape[0]!, what, shape);
-  gnNode(n, s, v.id, c.groups, c.eps, affine, false, pixelwise);
+  gnNode(n, s, x, c.groups, c.eps, affine, false, pixelwise);
 }
 
 /** A decomposed nn.LayerNorm over a channels-last map's last axis (C): ConvNeXt's, before opset 17. */
@@ -829,7 +836,7 @@ function importPad(n: INodeProto, s: ImportState): void {
  * wrote, which the official code run in float64 multiplies by; a literal with more digits than float32 keeps cannot
  * be recovered); a module's buffer, an initializer of its own name, keeps its float32 value, as `.double()` does.
  */
-function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant } | undefined {
+function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; state: boolean } | undefined {
   if ((n.input ?? []).length !== 2) return undefined;
   const vals = [s.get(n, 0), s.get(n, 1)];
   const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
@@ -851,7 +858,7 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant }
   // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
   const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
   if (buffer && !s.constantBuffers.has(buffer)) s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
-  return { i: i as 0 | 1, v: perChannel ? values : values[0]! };
+  return { i: i as 0 | 1, v: perChannel ? values : values[0]!, state: buffer !== undefined };
 }
 
 /** A scalar, or one value per channel. */
@@ -876,13 +883,20 @@ function importArithmetic(
   i: number,
   fn: 'scale' | 'divide' | 'shift',
   alpha: Constant,
+  stateSign?: 1 | -1,
 ): void {
-  s.setIr(n, arithmetic(s, s.irOrPooled(n, i), fn, alpha));
+  s.setIr(n, arithmetic(s, s.irOrPooled(n, i), fn, alpha, stateSign));
 }
 
-/** The act node of `fn` by a constant on `x`: one α, or one per channel. */
-function arithmetic(s: ImportState, x: number, fn: 'scale' | 'divide' | 'shift', alpha: Constant): number {
-  return typeof alpha === 'number' ? s.b.act(x, fn, alpha) : s.b.channelAct(x, fn, alpha);
+/** The act node of `fn` by a constant on `x`: one α, or one per channel (`stateSign`: `ActNode.stateSign`). */
+function arithmetic(
+  s: ImportState,
+  x: number,
+  fn: 'scale' | 'divide' | 'shift',
+  alpha: Constant,
+  stateSign?: 1 | -1,
+): number {
+  return typeof alpha === 'number' ? s.b.act(x, fn, alpha, stateSign) : s.b.channelAct(x, fn, alpha, stateSign);
 }
 
 /** Sub: shape arithmetic, x − c, c − x (−x + c) or x − y (x + (−y)), each exact as IEEE subtraction is. */
@@ -896,8 +910,10 @@ function importSub(n: INodeProto, s: ImportState): void {
       0,
       'shift',
       mapConstant(c.v, (v) => -v),
+      c.state ? -1 : undefined,
     );
-  if (c?.i === 0) return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v));
+  if (c?.i === 0)
+    return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v, c.state ? 1 : undefined));
   const [x, y] = sameShapeInputs(n, s);
   s.setIr(n, s.b.add([x!, s.b.act(y!, 'scale', -1)]));
 }
@@ -917,7 +933,7 @@ function sameShapeInputs(n: INodeProto, s: ImportState): number[] {
 function importSum(n: INodeProto, s: ImportState): void {
   if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
   const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
-  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v);
+  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v, c.state ? 1 : undefined);
   if (n.opType === 'Add' && (n.input ?? []).length !== 2) fail('Add needs two inputs');
   const xs = sameShapeInputs(n, s);
   s.setIr(n, s.b.add(xs));
@@ -961,7 +977,7 @@ function importMul(n: INodeProto, s: ImportState): void {
   const x = s.get(n, 1 - sc.i);
   if (sc.v === 0 && x.k === 'ir' && s.shapeOf(x.id).length === 3)
     return s.setIr(n, s.b.zero(s.shapeOf(x.id) as Shape3));
-  importArithmetic(n, s, 1 - sc.i, 'scale', sc.v);
+  importArithmetic(n, s, 1 - sc.i, 'scale', sc.v, sc.state ? 1 : undefined);
 }
 
 /** Div: shape arithmetic, nn.GELU's first node, or a tensor divided by a scalar constant. */
@@ -971,7 +987,7 @@ function importDiv(n: INodeProto, s: ImportState): void {
   if (c?.i !== 1)
     fail(`Div ${n.name}: only a tensor divided by a scalar constant has an IR op${refusedScaleHint(n, s)}`);
   if (typeof c.v === 'number' ? c.v === 0 : c.v.includes(0)) fail(`Div ${n.name}: division by zero`);
-  importArithmetic(n, s, 0, 'divide', c.v);
+  importArithmetic(n, s, 0, 'divide', c.v, c.state ? 1 : undefined);
 }
 
 function importConstantOfShape(n: INodeProto, s: ImportState): void {
@@ -1322,13 +1338,19 @@ function importChannelsLast(n: INodeProto, s: ImportState, idx: number, importer
       s.env.set(x, { k: 'const', t: { ...v.t, dims: [channels, 1, 1] } });
     } else if (v.k !== 'opaque') fail(`${n.opType} ${n.name}: mixes a channels-last map with a ${v.k} tensor`);
   }
-  const before = new Set(s.env.keys());
+  s.written = [];
+  let written: string[];
   try {
     importer(n, s, idx);
   } finally {
     for (const [x, v] of saved) s.env.set(x, v);
+    written = s.written;
+    s.written = undefined;
   }
-  for (const [name, v] of s.env) if (!before.has(name) && v.k === 'ir') s.env.set(name, { k: 'nhwc', id: v.id });
+  for (const name of written) {
+    const v = s.env.get(name);
+    if (v?.k === 'ir') s.env.set(name, { k: 'nhwc', id: v.id });
+  }
 }
 
 /** ONNX ops that carry no IR node of their own (constants, pass-throughs, shape arithmetic, pending pads). */
@@ -1502,6 +1524,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   for (const o of g.output ?? []) {
     const v = s.env.get(o.name ?? '');
     if (v?.k === 'ir') outputs.set(o.name ?? '', v.id);
+    if (v?.k === 'nhwc')
+      s.notes.push(
+        `graph output ${clip(o.name ?? '', 60)} is a map permuted to channels-last (N, H, W, C); it is not read as a block feature (AZ-NAS reads (N, C, H, W) outputs: permute it back before returning it)`,
+      );
   }
   const tensors = new Map<string, number>();
   const padded = new Set<string>();
@@ -1542,6 +1568,10 @@ function primaryOutput(s: ImportState, name: string): number {
   const v = s.env.get(name);
   if (v?.k === 'ir') return v.id;
   if (v?.k === 'gap') return s.gap(v.src);
+  if (v?.k === 'nhwc')
+    fail(
+      `the graph output ${quote(name)} is a map permuted to channels-last (N, H, W, C), which no classifier returns`,
+    );
   fail(
     `the graph output ${quote(name)} is not computed by the imported layers${v?.k === 'opaque' ? ` (${v.why})` : ''}`,
   );

@@ -33,8 +33,10 @@ export interface OnnxParamRef extends ParamRef {
 /** A tensor in IR layout (e.g. its gradient) in the layout of the ONNX initializer `ref` came from. */
 export function toOnnxLayout(net: Network, ref: OnnxParamRef, values: Float64Array): Float64Array {
   const n = net.nodes[ref.node]!;
-  if (!ref.transposed || n.op !== 'linear') return values;
-  return transpose(values, [n.fout, n.fin]);
+  if (!ref.transposed || ref.kind !== 'weight') return values;
+  // a MatMul's weight: a linear node's, or the 1×1 conv of an nn.Linear over a channels-last map
+  if (n.op === 'linear') return transpose(values, [n.fout, n.fin]);
+  return n.op === 'conv' ? transpose(values, [n.cout, n.cin]) : values;
 }
 
 type MutableParams = { -readonly [K in keyof NodeParams]: NodeParams[K] };
@@ -185,14 +187,36 @@ export function onnxParameterOrder(
   weightIds: ReadonlyMap<number, number>,
   norms: readonly NormRead[] = [],
 ): Network['parameterOrder'] {
-  const rank = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
   const seen = new Set<string>();
   const reads = trainableReads(m, net, weightIds, norms).filter((r) => !seen.has(r.name) && seen.add(r.name));
   const kindRank = (k: string) => PARAM_KINDS.indexOf(k as ParamKind);
   const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
-  const byFile = [...reads].sort((a, b) => (rank.get(a.name) ?? Infinity) - (rank.get(b.name) ?? Infinity));
+  const rank = fileRanks(m, reads);
+  const byFile = [...reads].sort((a, b) => rank(a) - rank(b));
   if (byFile.every((r, i) => r === byNode[i])) return undefined;
   return byFile.map((r) => ({ node: r.node, kind: r.kind as ParamKind }));
+}
+
+/**
+ * Each read's place in the file's `state_dict` order: its initializer's index, that of the initializer a Transpose
+ * views (an nn.Linear over a channels-last map reads its weight through one), or, for a weight that is no
+ * state_dict entry (torch.onnx's folded `onnx::MatMul_k`, written after all of them), just before its node's bias;
+ * last where none applies.
+ */
+function fileRanks(m: LoadedModel, reads: readonly TensorRead[]): (r: TensorRead) => number {
+  const inits = m.model.graph?.initializer ?? [];
+  const index = new Map(inits.map((t, i) => [t.name ?? '', i]));
+  const transposed = new Map<string, string>();
+  for (const n of m.model.graph?.node ?? [])
+    if (n.opType === 'Transpose' && index.has(n.input?.[0] ?? '')) transposed.set(n.output?.[0] ?? '', n.input![0]!);
+  const stateName = (name: string) => index.has(name) && !name.includes('::');
+  const own = (r: TensorRead) => index.get(transposed.get(r.name) ?? r.name);
+  return (r) => {
+    const bias = reads.find((b) => b.node === r.node && b.kind === 'bias');
+    if (r.kind === 'weight' && !stateName(transposed.get(r.name) ?? r.name) && bias && stateName(bias.name))
+      return index.get(bias.name)! - 0.5;
+    return own(r) ?? Number.POSITIVE_INFINITY;
+  };
 }
 
 /**

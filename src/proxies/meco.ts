@@ -70,6 +70,29 @@ export function mecoCalls(
     .filter((c) => net.nodes[c.id]!.shape.length === 3);
 }
 
+/**
+ * Null with the reason where the official MeCo raises: a hooked output of one row (one channel; one row h of a
+ * channels-last output; one feature, the model's own output included, which the root module's hook reads) gives
+ * torch.corrcoef a single row, whose correlation it returns as a scalar that torch.linalg.eig refuses.
+ */
+export function mecoOneRow(
+  net: Network,
+  o: { readonly modules?: readonly number[]; readonly channelsLastCalls?: readonly number[] },
+): ProxyValue | undefined {
+  const last = new Set(o.channelsLastCalls ?? []);
+  const rows = (id: number, i: number) => {
+    const s = net.nodes[id]!.shape;
+    return s.length === 3 && last.has(i) ? s[1]! : s[0]!;
+  };
+  const ids = o.modules ?? [...mecoNodes(net), net.output];
+  const i = ids.findIndex((id, k) => rows(id, k) === 1);
+  if (i < 0) return undefined;
+  return {
+    value: null,
+    reason: `meco: a module's output (node ${ids[i]}) has one row, whose correlation torch.corrcoef returns as a scalar; the official code raises there (torch.linalg.eig needs a matrix)`,
+  };
+}
+
 export function meco(
   net: Network,
   params: NetParams,

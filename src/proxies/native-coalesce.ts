@@ -159,6 +159,7 @@ function mergedRequest(net: Network, group: readonly Pending[]): { req: ProxyPas
     ...(main?.req.labels ? { labels: main.req.labels } : {}),
     wantParams: any((r) => r.wantParams, inMain),
     wantSaliency: any((r) => r.wantSaliency, inMain),
+    wantRowSaliency: any((r) => r.wantRowSaliency, inMain),
     ...(any((r) => r.wantHvp, inMain) ? { wantHvp: true } : {}),
     wantInput: any((r) => r.wantInput, convert ? inMain : group),
     ...(keep.length > 0 ? { keep, ...(modes.some((m) => m !== 'none') ? { keepReduce: modes } : {}) } : {}),
@@ -200,6 +201,7 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     params: req.wantParams ? r.params : EMPTY32,
     input: parts.converted ? reads : req.wantInput ? r.input : EMPTY32,
     saliency: req.wantSaliency ? r.saliency : EMPTY32,
+    rowSaliency: req.wantRowSaliency ? r.rowSaliency : EMPTY32,
     weightHv: req.wantHvp ? r.weightHv : new Float64Array(0),
     activations: r.activations.subarray(...parts.acts),
     peakBytes: r.peakBytes,
@@ -213,6 +215,7 @@ function memberResult(net: Network, req: ProxyPassRequest, parts: Parts, r: Nati
     weightExp: new Int32Array(0),
     params64: new Float64Array(0),
     input64: new Float64Array(0),
+    rowSaliency64: new Float64Array(0),
     saliency64: new Float64Array(0),
   };
 }

@@ -17,12 +17,12 @@ import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { azFromComponents, azPairProblem } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { epeNasScore, jacovScore } from './jacobian.js';
-import { type MecoCall, mecoCalls, mecoFromTerms } from './meco.js';
+import { type MecoCall, mecoCalls, mecoFromTerms, mecoOneRow } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { labelsFor } from './run.js';
 import { graspFromWeightHv } from './grasp.js';
-import { moduleWeights, saliencyFromGrads, synflowFromGrads, weightedNodes } from './saliency.js';
+import { moduleWeights, saliencyFromGrads, synflowFromGrads, synflowNetwork, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian } from './vkdnw.js';
@@ -72,21 +72,34 @@ function split<T extends Float32Array | Float64Array>(
 }
 
 async function saliency(c: NativeGroupContext): Promise<GroupOutcome> {
-  if (c.net.channelsLastLinears?.length)
-    return {
-      routed:
-        "grad_norm, snip, plain, fisher: fisher's official hook sums an nn.Linear's channels-last output per row, which the reference engine reads",
-    };
   const { net, s } = c;
   const f64 = c.float64;
   const labels = labelsFor(s, c.o);
-  const req = { bn: s.bn, labels, wantParams: true, wantSaliency: true, ...(f64 ? { float64: true } : {}) };
-  const r = await c.pass(c.inputs(s), s.batch, req);
-  const sums = split(weightedNodes(net), (id) => s.batch * net.nodes[id]!.shape[0], f64 ? r.saliency64 : r.saliency);
-  const v = {
-    ...saliencyFromGrads(net, c.params, unpackGrads(net, c.params, f64 ? r.params64 : r.params), sums, s.batch),
+  // fisher of an nn.Linear over a channels-last map reads its rows (the official hook's sums over W and C)
+  const rows = (net.channelsLastLinears?.length ?? 0) > 0;
+  const req = {
+    bn: s.bn,
+    labels,
+    wantParams: true,
+    wantSaliency: true,
+    ...(rows ? { wantRowSaliency: true } : {}),
+    ...(f64 ? { float64: true } : {}),
   };
+  const r = await c.pass(c.inputs(s), s.batch, req);
+  const nodes = weightedNodes(net);
+  const sums = split(nodes, (id) => s.batch * net.nodes[id]!.shape[0], f64 ? r.saliency64 : r.saliency);
+  const rowSums = rows
+    ? split(nodes, (id) => s.batch * rowsOf(net, id), f64 ? r.rowSaliency64 : r.rowSaliency)
+    : undefined;
+  const grads = unpackGrads(net, c.params, f64 ? r.params64 : r.params);
+  const v = { ...saliencyFromGrads(net, c.params, grads, sums, s.batch, rowSums) };
   return f64 ? { float64: v } : v;
+}
+
+/** The rows of node `id`'s output: H of a map, 1 of a flat tensor (the addon's row sums per sample). */
+function rowsOf(net: Network, id: number): number {
+  const shape = net.nodes[id]!.shape;
+  return shape.length === 3 ? shape[1]! : 1;
 }
 
 /**
@@ -268,7 +281,7 @@ export function scaleBeforeBn(net: Network): number | undefined {
 
 /** A GroupNorm of one channel per group (nn.InstanceNorm2d): like a train-mode BN, it cancels a channel's shift and scale. */
 function isInstanceNorm(n: IRNode): boolean {
-  return n.op === 'gn' && n.groups === n.shape[0] && n.shape.length === 3;
+  return n.op === 'gn' && !n.pixelwise && n.groups === n.shape[0] && n.shape.length === 3;
 }
 
 /** Kernel taps of a conv that read inside its input for at least one output (the others only ever read padding). */
@@ -296,6 +309,8 @@ async function nwot(c: NativeGroupContext): Promise<Values> {
 async function meco(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   // one kept output per node, one term per module call (a container whose output is its last child's counts again)
+  const raised = mecoOneRow(net, c.o);
+  if (raised) return { meco: raised };
   const calls = mecoCalls(net, c.o);
   // one kept output per node and layout (a channels-last module's term reads its rows)
   const key = (m: MecoCall) => `${m.id}${m.channelsLast ? 'r' : ''}`;
@@ -417,6 +432,10 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  */
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<GroupOutcome> {
   const { net, s } = c;
+  if (synflowNetwork(net) !== net)
+    return {
+      routed: `${group}: the official code takes |·| of every state_dict entry, negative buffers and layer scales in the arithmetic too, which the reference engine applies`,
+    };
   const slots = packedSlots(net);
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass

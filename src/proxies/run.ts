@@ -14,7 +14,7 @@ import { azNas, prngRademacher } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { initParams, type InitScheme } from './init.js';
 import { epeNasScore, inputJacobian, jacovScore } from './jacobian.js';
-import { meco, mecoCalls } from './meco.js';
+import { meco, mecoCalls, mecoOneRow } from './meco.js';
 import { nwotF64 } from './nwot.js';
 import { groupNeedsWeights, type ProxyGroup, type ProxyName, type ProxyProtocol, proxySpec } from './registry.js';
 import { grasp } from './grasp.js';
@@ -269,7 +269,7 @@ export function runGroup(
     case 'nwot':
       return { nwot: nwotF64(net, params, inputsFor(s, o, net), s.batch, s.bn) };
     case 'meco':
-      return { meco: meco(net, params, inputsFor(s, o, net), s.batch, s.bn, mecoCalls(net, o)) };
+      return { meco: mecoOneRow(net, o) ?? meco(net, params, inputsFor(s, o, net), s.batch, s.bn, mecoCalls(net, o)) };
     case 'zen': {
       const none = withoutPreGap(net);
       if (none) return { zen: none };

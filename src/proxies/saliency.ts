@@ -126,12 +126,16 @@ export function saliencyFromGrads(
   grads: NetParams,
   channelSums: ReadonlyMap<number, ArrayLike<number>>,
   B: number,
+  rowSums?: ReadonlyMap<number, ArrayLike<number>>,
 ): SaliencyScores {
   let fisher = 0;
+  const lastLinears = new Set(net.channelsLastLinears ?? []);
   for (const id of moduleWeights(net)) {
-    const s = channelSums.get(id);
+    // an nn.Linear over a channels-last map: the official hook's sums are per row h (fisherRows)
+    const byRows = lastLinears.has(id);
+    const s = byRows ? rowSums?.get(id) : channelSums.get(id);
     if (!s) continue;
-    const C = net.nodes[id]!.shape[0];
+    const C = byRows ? net.nodes[id]!.shape[1]! : net.nodes[id]!.shape[0];
     let total = 0;
     for (let k = 0; k < C; k++) {
       let acc = 0;
@@ -196,12 +200,30 @@ function fisherRows([C, H, W]: readonly number[], a: Float64Array, d: Float64Arr
 export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'): ProxyValue {
   const abs = mapParams(params, (v) => Math.abs(v));
   const x = new Float64Array(numel(net.nodes[0]!.shape)).fill(1);
-  const tape = forwardTape(net, abs, x, 1, { bn, backward: { params: true } });
+  const tape = forwardTape(synflowNetwork(net), abs, x, 1, { bn, backward: { params: true } });
   const g = backward(tape, {
     seeds: new Map([[net.output, new Float64Array(tape.logits.length).fill(1)]]),
     params: true,
   });
   return synflowFromGrads(net, abs, (id) => g.params?.[id]?.weight, bn);
+}
+
+/**
+ * `net` as synflow's |state_dict| sees it: each arithmetic constant that is a state_dict entry replaced by
+ * stateSign·|α| (`ActNode.stateSign`); `net` itself where that changes no constant (none, or all of the sign
+ * |·| keeps).
+ */
+export function synflowNetwork(net: Network): Network {
+  let changed = false;
+  const nodes = net.nodes.map((n) => {
+    if (n.op !== 'act' || n.stateSign === undefined) return n;
+    const f = (v: number) => n.stateSign! * Math.abs(v);
+    const [from, to] = n.alphas ? [n.alphas, n.alphas.map(f)] : [[n.alpha ?? 1], [f(n.alpha ?? 1)]];
+    if (to.every((v, i) => v === from[i])) return n;
+    changed = true;
+    return n.alphas ? { ...n, alphas: to } : { ...n, alpha: to[0]! };
+  });
+  return changed ? { ...net, nodes } : net;
 }
 
 /**

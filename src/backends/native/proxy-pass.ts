@@ -37,6 +37,8 @@ export interface ProxyPassRequest {
   readonly wantParams?: boolean;
   readonly wantInput?: boolean;
   readonly wantSaliency?: boolean;
+  /** With `wantSaliency`, the per-row sums too (`NativeGradResult.rowSaliency`). */
+  readonly wantRowSaliency?: boolean;
   /**
    * ⟨W, H·g⟩ per conv/linear node, H·g the loss's Hessian-vector product along the weight gradient (grasp; needs
    * labels and wantParams). With `float64`, computed in double (native/f64_hvp.cpp, the reference's hvp.ts).
@@ -219,6 +221,7 @@ export async function nativeProxyPass(
     wantParams: req.wantParams ?? false,
     wantInput: req.wantInput ?? false,
     wantSaliency: req.wantSaliency ?? false,
+    ...(req.wantRowSaliency ? { wantRowSaliency: true } : {}),
     ...(req.wantHvp ? { wantHvp: true, ...tiedWeights(net) } : {}),
     ...(req.keep ? { keepNodes: Int32Array.from(req.keep), keepOffsets: Int32Array.of(0, req.keep.length) } : {}),
     wantBnVar: req.bnVar ?? false,
