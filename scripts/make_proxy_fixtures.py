@@ -927,8 +927,9 @@ class ChanArith(PooledHead, nn.Module):
 class StateArith(ChanArith):
     """ChanArith's layers with registered buffers of both signs in the arithmetic (state_dict entries, which
     synflow's |state_dict| makes positive): the input normalised by a mean with a negative entry, a map scaled per
-    channel by a layer-scale-like buffer of mixed signs, a scalar buffer added, a per-channel buffer minus the map
-    (c - x), and a scalar buffer subtracted (x - c)."""
+    channel by a layer-scale-like buffer of mixed signs, a scalar buffer added, an element of a buffer (Gather), a
+    per-channel buffer minus the map (c - x), a scalar buffer subtracted (x - c) and a window of a buffer (Slice)
+    subtracted. Also exported with constant folding (the gamma view becomes an `onnx::Mul_k` initializer)."""
 
     def __init__(self, classes=10, c=8):
         super().__init__(classes, c)
@@ -937,14 +938,16 @@ class StateArith(ChanArith):
         self.register_buffer("bias0", torch.tensor(-0.3))
         self.register_buffer("offset", torch.linspace(-1.0, 1.0, 2 * c).view(1, 2 * c, 1, 1))
         self.register_buffer("drift", torch.tensor(-0.7))
+        self.register_buffer("temp", torch.tensor([-1.5, 2.0]))
+        self.register_buffer("off", torch.linspace(-0.5, 0.5, 4 * c).view(1, 4 * c, 1, 1))
 
     def head(self, pre):
         return self.fc(torch.flatten(self.gap(pre), 1))
 
     def features(self, x):
         f0 = self.stem((x - self.mean) / self.std)
-        f1 = self.block(f0 * self.gamma.view(1, -1, 1, 1) + self.bias0)
-        return [f0, f1], (self.offset - f1) - self.drift
+        f1 = self.block(f0 * self.gamma.view(1, -1, 1, 1) + self.bias0) * self.temp[0]
+        return [f0, f1], (self.offset - f1) - self.drift - self.off[:, : f1.shape[1]]
 
 
 class Zero(nn.Module):
@@ -1513,7 +1516,8 @@ def main():
         # the downsampling, and timm's head (a LayerNorm2d of the pooled map)
         "convnextcf": seeded("convnextcf", lambda k: ConvNextish(k, norm2d=ChannelsFirstLayerNorm, head2d=True), 29,
                              (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
-        "statearith": seeded("statearith", StateArith, 30, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
+        "statearith": folded_too(seeded("statearith", StateArith, 30, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
+                                 StateArith, 30),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -858,7 +858,9 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; 
   // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
   const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
   if (buffer && !s.constantBuffers.has(buffer)) s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
-  return { i: i as 0 | 1, v: perChannel ? values : values[0]!, state: buffer !== undefined };
+  // any initializer (or a view of one) comes from the state_dict, a folded one (`onnx::Mul_16`: a layer scale viewed
+  // in a constant-folded export) included; a Python literal stays a Constant node
+  return { i: i as 0 | 1, v: perChannel ? values : values[0]!, state: s.initializerOf(name) !== undefined };
 }
 
 /** A scalar, or one value per channel. */

@@ -77,12 +77,16 @@ function trainableReads(
 ): TensorRead[] {
   const nodes = m.model.graph?.node ?? [];
   const reads: TensorRead[] = [];
+  const viewed = transposedInitializers(m);
   nodes.forEach((n, idx) => {
     const node = weightIds.get(idx);
     if (node === undefined) return;
-    const transposed = n.opType === 'MatMul' || (n.opType === 'Gemm' && !gemmTransB(n));
+    // a MatMul reading the Transpose of an nn.Linear's weight (torch.onnx's form of a Linear on a >2-D input) reads
+    // the module's [out][in] weight itself
+    const source = n.opType === 'MatMul' ? viewed.get(n.input?.[1] ?? '') : undefined;
+    const transposed = !source && (n.opType === 'MatMul' || (n.opType === 'Gemm' && !gemmTransB(n)));
     const from = n.name ?? '';
-    reads.push({ name: n.input?.[1] ?? '', node, kind: 'weight', transposed, from });
+    reads.push({ name: source ?? n.input?.[1] ?? '', node, kind: 'weight', transposed, from });
     const bias = n.opType === 'MatMul' ? matmulBiasName(m, nodes, n) : n.input?.[2];
     if (bias) reads.push({ name: bias, node, kind: 'bias', transposed: false, from });
   });
@@ -191,32 +195,54 @@ export function onnxParameterOrder(
   const reads = trainableReads(m, net, weightIds, norms).filter((r) => !seen.has(r.name) && seen.add(r.name));
   const kindRank = (k: string) => PARAM_KINDS.indexOf(k as ParamKind);
   const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
-  const rank = fileRanks(m, reads);
-  const byFile = [...reads].sort((a, b) => rank(a) - rank(b));
+  const rank = fileRanks(m, reads, byNode);
+  const byFile = [...reads].sort((a, b) => rank.get(a)! - rank.get(b)!);
   if (byFile.every((r, i) => r === byNode[i])) return undefined;
   return byFile.map((r) => ({ node: r.node, kind: r.kind as ParamKind }));
 }
 
+/** The initializer each 2-D Transpose of one reads (its output's name → the initializer). */
+function transposedInitializers(m: LoadedModel): Map<string, string> {
+  const inits = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+  const out = new Map<string, string>();
+  for (const n of m.model.graph?.node ?? []) {
+    const perm = (n.attribute ?? []).find((a) => a.name === 'perm')?.ints?.map(Number);
+    const x = n.input?.[0] ?? '';
+    if (n.opType === 'Transpose' && inits.has(x) && (!perm || perm.join() === '1,0')) out.set(n.output?.[0] ?? '', x);
+  }
+  return out;
+}
+
 /**
- * Each read's place in the file's `state_dict` order: its initializer's index, that of the initializer a Transpose
- * views (an nn.Linear over a channels-last map reads its weight through one), or, for a weight that is no
- * state_dict entry (torch.onnx's folded `onnx::MatMul_k`, written after all of them), just before its node's bias;
- * last where none applies.
+ * Each read's place in the file's `state_dict` order: its initializer's index where that is a state_dict entry (a
+ * name of torch.onnx's `module.weight` form). A weight without one (torch.onnx's folded `onnx::MatMul_k`, written
+ * after every state_dict entry) goes just before its node's bias where that has one; any other read (an eval-mode
+ * export's `Identity` of an equal initializer it merged, a folded γ / β) just before the next read in node order
+ * that has a place (a module's parameters come before the next module's: a folded channels_first LayerNorm's γ, β
+ * before the conv after it, where the official ConvNeXt registers its downsampling layers ahead of its stages).
  */
-function fileRanks(m: LoadedModel, reads: readonly TensorRead[]): (r: TensorRead) => number {
-  const inits = m.model.graph?.initializer ?? [];
-  const index = new Map(inits.map((t, i) => [t.name ?? '', i]));
-  const transposed = new Map<string, string>();
-  for (const n of m.model.graph?.node ?? [])
-    if (n.opType === 'Transpose' && index.has(n.input?.[0] ?? '')) transposed.set(n.output?.[0] ?? '', n.input![0]!);
-  const stateName = (name: string) => index.has(name) && !name.includes('::');
-  const own = (r: TensorRead) => index.get(transposed.get(r.name) ?? r.name);
-  return (r) => {
-    const bias = reads.find((b) => b.node === r.node && b.kind === 'bias');
-    if (r.kind === 'weight' && !stateName(transposed.get(r.name) ?? r.name) && bias && stateName(bias.name))
-      return index.get(bias.name)! - 0.5;
-    return own(r) ?? Number.POSITIVE_INFINITY;
-  };
+function fileRanks(
+  m: LoadedModel,
+  reads: readonly TensorRead[],
+  byNode: readonly TensorRead[],
+): Map<TensorRead, number> {
+  const index = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
+  const own = (name: string) => (name.includes('::') || name.startsWith('/') ? undefined : index.get(name));
+  const biasOf = new Map(reads.filter((r) => r.kind === 'bias').map((r) => [r.node, r]));
+  const rank = new Map<TensorRead, number>();
+  for (const r of reads) {
+    const bias = r.kind === 'weight' && own(r.name) === undefined ? biasOf.get(r.node) : undefined;
+    const at = own(r.name) ?? (bias && own(bias.name) !== undefined ? own(bias.name)! - 0.5 : undefined);
+    if (at !== undefined) rank.set(r, at);
+  }
+  let next = index.size;
+  let k = 0;
+  for (const r of [...byNode].reverse()) {
+    const at = rank.get(r);
+    if (at !== undefined) [next, k] = [at, 0];
+    else rank.set(r, next - ++k * 1e-6);
+  }
+  return rank;
 }
 
 /**

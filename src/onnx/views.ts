@@ -1,12 +1,22 @@
 /**
- * Constants that view an initializer: a Reshape / Unsqueeze / Squeeze / Identity / Flatten of it (or of another such
+ * Constants that view an initializer: a Reshape / Unsqueeze / Squeeze / Identity / Flatten of it, an element or a
+ * window of it (Gather, Slice: `self.temp[0]`, `self.offset[:, :4]`) or a Cast (or any of these of another such
  * view), which the loader folds into a constant of its own name (`self.gamma.view(1, -1, 1, 1)`, torch.onnx's
- * Unsqueeze of a GroupNorm's weight). What a parameter is, in a file that holds it only through such views.
+ * Unsqueeze of a GroupNorm's weight). What a parameter or buffer is, in a file that holds it only through such views.
  */
 import type { INodeProto, ITensorProto } from './proto.js';
 
 /** Ops that view a tensor in another shape (folded on load where the tensor is a constant). */
-const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);
+const VIEW_OPS: ReadonlySet<string> = new Set([
+  'Reshape',
+  'Unsqueeze',
+  'Squeeze',
+  'Identity',
+  'Flatten',
+  'Gather',
+  'Slice',
+  'Cast',
+]);
 
 /** Each folded view of an initializer (in graph order), by name: the initializer it views. */
 export function initializerViews(
