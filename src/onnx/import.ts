@@ -50,7 +50,7 @@ import { clip, quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { type NormChain, normChains } from './norm-chains.js';
-import { initializerViews } from './views.js';
+import { initializerViews, isStateDictName } from './views.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
@@ -272,7 +272,7 @@ class ImportState {
   /** The module's buffer (or parameter) `name` is, or views ({@link isBuffer}); undefined for any other tensor. */
   bufferOf(name: string): string | undefined {
     const source = this.viewOf.get(name) ?? name;
-    return this.initializers.has(source) && !source.includes('::') && !source.startsWith('/') ? source : undefined;
+    return this.initializers.has(source) && isStateDictName(source) ? source : undefined;
   }
 
   /** Input `i` as an IR feature tensor. */

@@ -10,6 +10,7 @@ import { PARAM_KINDS } from '../grad/params.js';
 import type { LoadedModel } from './load.js';
 import { callScope } from './module-scopes.js';
 import { tensorDims, tensorValues, type INodeProto } from './proto.js';
+import { isStateDictName } from './views.js';
 
 /** Parameters read from a model, and the ONNX tensor each trainable IR tensor came from. */
 export interface OnnxParams {
@@ -183,7 +184,7 @@ export function onnxSharedDraws(
 /**
  * The trainable tensors in the file's initializer order (torch.onnx writes the `state_dict` order, that of
  * `named_parameters()`), one per tensor (its first read), or undefined where that is node order already. Tensors
- * that are not initializers keep their place after them.
+ * without a state_dict name take their place from their neighbours ({@link fileRanks}).
  */
 export function onnxParameterOrder(
   m: LoadedModel,
@@ -227,7 +228,7 @@ function fileRanks(
   byNode: readonly TensorRead[],
 ): Map<TensorRead, number> {
   const index = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
-  const own = (name: string) => (name.includes('::') || name.startsWith('/') ? undefined : index.get(name));
+  const own = (name: string) => (isStateDictName(name) ? index.get(name) : undefined);
   const biasOf = new Map(reads.filter((r) => r.kind === 'bias').map((r) => [r.node, r]));
   const rank = new Map<TensorRead, number>();
   for (const r of reads) {

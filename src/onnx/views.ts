@@ -32,3 +32,12 @@ export function initializerViews(
   }
   return viewOf;
 }
+
+/**
+ * Whether initializer `name` carries its state_dict key, as torch.onnx names a module's parameters and buffers
+ * (`layer1.0.conv1.weight`), rather than a name it made up: a folded constant (`onnx::Mul_7`) or a Constant node's
+ * output (`/Constant_output_0`).
+ */
+export function isStateDictName(name: string): boolean {
+  return !name.includes('::') && !name.startsWith('/');
+}

@@ -75,7 +75,7 @@ export function saliencies(
   for (const id of moduleWeights(net)) {
     const a = activations.get(id);
     const d = grads.nodes.get(id);
-    if (a && d) fisher += fisherLayer(net, id, a, d, B) * fanIn(net, id);
+    if (a && d) fisher += fisherOfSums(fisherSums(net, id, a, d, B), B) * fanIn(net, id);
   }
   return {
     ...weightSaliencies(net, params, tieGrads(net, grads.params)),
@@ -131,18 +131,9 @@ export function saliencyFromGrads(
   let fisher = 0;
   const lastLinears = new Set(net.channelsLastLinears ?? []);
   for (const id of moduleWeights(net)) {
-    // an nn.Linear over a channels-last map: the official hook's sums are per row h (fisherRows)
-    const byRows = lastLinears.has(id);
-    const s = byRows ? rowSums?.get(id) : channelSums.get(id);
-    if (!s) continue;
-    const C = byRows ? net.nodes[id]!.shape[1]! : net.nodes[id]!.shape[0];
-    let total = 0;
-    for (let k = 0; k < C; k++) {
-      let acc = 0;
-      for (let n = 0; n < B; n++) acc += s[n * C + k]! * s[n * C + k]!;
-      total += Math.abs((0.5 * acc) / B);
-    }
-    fisher += total * fanIn(net, id);
+    // an nn.Linear over a channels-last map: the official hook's sums are per row h (fisherSums)
+    const s = lastLinears.has(id) ? rowSums?.get(id) : channelSums.get(id);
+    if (s) fisher += fisherOfSums(s, B) * fanIn(net, id);
   }
   return {
     ...weightSaliencies(net, params, tieGrads(net, grads)),
@@ -150,46 +141,40 @@ export function saliencyFromGrads(
   };
 }
 
-/** Σ_k |½·mean_n s_nk²| with s_nk = Σ_hw a_nkhw·δ_nkhw for one layer output (B × C × HW or B × C). */
-function fisherLayer(net: Network, id: number, a: Float64Array, d: Float64Array, B: number): number {
-  const shape = net.nodes[id]!.shape;
-  if (net.channelsLastLinears?.includes(id)) return fisherRows(shape as readonly number[], a, d, B);
-  const C = shape[0];
-  const hw = numel(shape) / C;
+/** Σ_k |½·mean_n s_nk²| of a layer's per-sample sums s (B × K, sample-major). */
+function fisherOfSums(s: ArrayLike<number>, B: number): number {
+  const K = s.length / B;
   let total = 0;
-  for (let k = 0; k < C; k++) {
+  for (let k = 0; k < K; k++) {
     let acc = 0;
-    for (let n = 0; n < B; n++) {
-      let s = 0;
-      const o = (n * C + k) * hw;
-      for (let i = 0; i < hw; i++) s += a[o + i]! * d[o + i]!;
-      acc += s * s;
-    }
+    for (let n = 0; n < B; n++) acc += s[n * K + k]! * s[n * K + k]!;
     total += Math.abs((0.5 * acc) / B);
   }
   return total;
 }
 
 /**
- * fisherLayer of an nn.Linear over a channels-last map, as the official hook reads its (N, H, W, C) output: the sums
- * run over W and C, one term per row h.
+ * A layer output's per-sample sums of a·δ as fisher's official hook takes them (B × K): s_nk = Σ_hw over each
+ * channel k (B × C × HW or B × C); for an nn.Linear over a channels-last map, whose (N, H, W, C) output the hook
+ * sums over W and C, one per row h (in c, then w order, as the addon's `rowSums`).
  */
-function fisherRows([C, H, W]: readonly number[], a: Float64Array, d: Float64Array, B: number): number {
-  let total = 0;
-  for (let h = 0; h < H!; h++) {
-    let acc = 0;
-    for (let n = 0; n < B; n++) {
-      let s = 0;
-      for (let c = 0; c < C!; c++)
-        for (let w = 0; w < W!; w++) {
-          const i = ((n * C! + c) * H! + h) * W! + w;
-          s += a[i]! * d[i]!;
-        }
-      acc += s * s;
-    }
-    total += Math.abs((0.5 * acc) / B);
+function fisherSums(net: Network, id: number, a: Float64Array, d: Float64Array, B: number): Float64Array {
+  const shape = net.nodes[id]!.shape;
+  if (net.channelsLastLinears?.includes(id)) {
+    const [C, H, W] = shape as readonly [number, number, number];
+    const s = new Float64Array(B * H);
+    for (let n = 0; n < B; n++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++)
+          for (let w = 0; w < W; w++)
+            s[n * H + h]! += a[((n * C + c) * H + h) * W + w]! * d[((n * C + c) * H + h) * W + w]!;
+    return s;
   }
-  return total;
+  const C = shape[0];
+  const hw = numel(shape) / C;
+  const s = new Float64Array(B * C);
+  for (let nk = 0; nk < B * C; nk++) for (let i = 0; i < hw; i++) s[nk]! += a[nk * hw + i]! * d[nk * hw + i]!;
+  return s;
 }
 
 /**
