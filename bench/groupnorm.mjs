@@ -14,6 +14,7 @@
  * Prints markdown: wall seconds per network (best of the rounds) and the values, which the engines must share.
  */
 import { cpus, loadavg } from 'node:os';
+import { bestOf } from './harness.mjs';
 import { defaultBatch } from '../dist/data/cifar.js';
 import { defaultLabels } from '../dist/data/labels.js';
 import { prngParams } from '../dist/grad/params.js';
@@ -51,16 +52,7 @@ const runner = nativeProxyRunner(load.addon, 2);
 const nets = { GroupNorm: resnet((b, x) => b.gn(x, 4)), BatchNorm: resnet((b, x) => b.bn(x)) };
 if (!args.includes('--no-pixelwise')) nets['LayerNorm over C'] = resnet((b, x) => b.gn(x, 1, true, 1e-6, true));
 const o = (net) => ({ seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) });
-const best = async (fn) => {
-  let t = Number.POSITIVE_INFINITY;
-  let v;
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    v = await fn();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return { t, v };
-};
+const best = (fn) => bestOf(rounds, fn);
 
 console.log(
   `date ${new Date().toISOString()}, ${cpus()[0]?.model} (${cpus().length} cores), load ${loadavg()[0].toFixed(1)}, 2 threads, best of ${rounds}, wall seconds per network; proxies ${names.join(', ')}\n`,

@@ -21,6 +21,18 @@ export function benchArgs(argv = process.argv.slice(2)) {
   };
 }
 
+/** `fn` run `rounds` times: the least wall seconds and the last result ({ t, v }). */
+export async function bestOf(rounds, fn) {
+  let t = Number.POSITIVE_INFINITY;
+  let v;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    v = await fn();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+  }
+  return { t, v };
+}
+
 /** The native addon, or exit 1 with the loader's reason (needs `npm run build:native`). */
 export async function nativeAddonOrExit() {
   const { loadAddon } = await dist('native/loader.js');

@@ -4,6 +4,7 @@
 // input x. The float instantiations follow PyTorch's float32 CPU expressions (so a float32 pass rounds as the
 // official code does); the double ones the reference's.
 
+#include <algorithm>
 #include <cmath>
 
 #include "ir.h"
@@ -39,9 +40,22 @@ inline T sech2(T u) {
 }
 
 // The constant of element e of a batch of the node's tensors (NCHW): its one alpha, or its channel's
-// (e / (h * w) mod c) where the arithmetic has one per channel.
+// (e / (h * w) mod c) where the arithmetic or a PReLU has one per channel.
 inline double alphaAt(const Node& n, size_t e) {
   return n.alphas.empty() ? n.alpha : n.alphas[(e / (static_cast<size_t>(n.h) * n.w)) % static_cast<size_t>(n.c)];
+}
+
+// Elements [lo, hi) of a batch of node n's tensors, visited plane by plane (the h * w elements of one sample's
+// channel share one constant): f(begin, end, that plane's alpha). A PReLU's loops then take no division per element
+// and vectorise.
+template <typename F>
+inline void byPlanes(const Node& n, size_t lo, size_t hi, F f) {
+  const size_t hw = static_cast<size_t>(n.h) * n.w;
+  for (size_t e = lo; e < hi;) {
+    const size_t end = std::min(hi, (e / hw + 1) * hw);
+    f(e, end, alphaAt(n, e));
+    e = end;
+  }
 }
 
 template <typename T>
@@ -58,6 +72,8 @@ inline T actValue(const Node& n, T x, size_t e = 0) {
     case ActFn::Scale: return x * T(alphaAt(n, e));
     case ActFn::Divide: return x / T(alphaAt(n, e));
     case ActFn::Shift: return x + T(alphaAt(n, e));
+    // PyTorch's prelu: x > 0 ? x : w * x, the slope rounded to T
+    case ActFn::Prelu: return x > T(0) ? x : T(alphaAt(n, e)) * x;
   }
   return x;
 }
@@ -83,6 +99,8 @@ inline T actSlope(const Node& n, T x, size_t e = 0) {
     // PyTorch divides the cotangent by alpha; the product with 1 / alpha differs in the last bit at most
     case ActFn::Divide: return T(1) / T(alphaAt(n, e));
     case ActFn::Shift: return T(1);
+    // PyTorch's prelu backward: the slope at x <= 0
+    case ActFn::Prelu: return x > T(0) ? T(1) : T(alphaAt(n, e));
   }
   return T(1);
 }
@@ -117,7 +135,8 @@ inline T actCurve(const Node& n, T x, [[maybe_unused]] size_t e = 0) {
     }
     case ActFn::Scale:
     case ActFn::Divide:
-    case ActFn::Shift: return T(0);
+    case ActFn::Shift:
+    case ActFn::Prelu: return T(0);
   }
   return T(0);
 }

@@ -314,6 +314,12 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         break;
       case Op::Act:
         if (req.blockScale) fail("a smooth activation has no block floating point form");
+        if (nwot_ && onPath[i] && n.nwot) {
+          // an nn.PReLU: NASLib's hook reads its input, whose signs a negative slope would turn
+          codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
+          reluPack(x, nullptr, S, n.numel(), codes_.data());
+          nwot_->add(codes_.data(), n.numel());
+        }
         actForward(n, x, y, count);
         break;
       case Op::Softmax:

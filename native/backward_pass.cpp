@@ -250,6 +250,14 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         const bool gate = n.op == Op::Sigmoid;
         const float* v = gate ? out_[i] : out_[static_cast<size_t>(j0)];
         split(S, 1, [&](int, int lo, int hi) {
+          if (!gate && n.act == ActFn::Prelu) {
+            // actSlope's PReLU, one slope per plane
+            byPlanes(n, lo * n.numel(), hi * n.numel(), [&](size_t b, size_t e, double alpha) {
+              const float a = static_cast<float>(alpha);
+              for (size_t k = b; k < e; ++k) dy[k] *= v[k] > 0 ? 1.0f : a;
+            });
+            return;
+          }
           for (size_t e = lo * n.numel(); e < hi * n.numel(); ++e) dy[e] *= gate ? sigmoidSlope(n, v[e]) : actSlope(n, v[e], e);
         }, count);
         give(j0, dy);

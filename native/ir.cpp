@@ -253,13 +253,18 @@ void decodeAct(const NodeArgs& p) {
   if (fn < 0 || fn >= kActFnCount) bad(p.id, p.n, "unknown activation function");
   p.n.act = static_cast<ActFn>(fn);
   p.n.alpha = wordsToDouble(p.a[attr::Act::AlphaHi], p.a[attr::Act::AlphaLo]);
-  // ELU's alpha is positive (1 for the functions without one); the arithmetic's constant finite, a divisor not 0
+  // only an nn.PReLU is hooked by nwot (which reads its input's signs)
+  p.n.nwot = p.a[attr::Act::Nwot] != 0;
+  if (p.n.nwot && p.n.act != ActFn::Prelu) bad(p.id, p.n, "only a PReLU act is hooked by nwot");
+  // ELU's alpha is positive (1 for the functions without one); a PReLU's slope and the arithmetic's constant finite,
+  // a divisor not 0
   const bool arithmetic = p.n.act == ActFn::Scale || p.n.act == ActFn::Divide || p.n.act == ActFn::Shift;
-  if (!std::isfinite(p.n.alpha) || (!arithmetic && !(p.n.alpha > 0)) || (p.n.act == ActFn::Divide && p.n.alpha == 0)) bad(p.id, p.n, "the alpha must be finite, positive for an activation and not 0 for a divisor");
-  // the words after the fixed three: one constant per channel (the arithmetic only), each checked as alpha is
+  const bool anySign = arithmetic || p.n.act == ActFn::Prelu;
+  if (!std::isfinite(p.n.alpha) || (!anySign && !(p.n.alpha > 0)) || (p.n.act == ActFn::Divide && p.n.alpha == 0)) bad(p.id, p.n, "the alpha must be finite, positive for an activation and not 0 for a divisor");
+  // the words after the fixed ones: one constant per channel (the arithmetic and PReLU only), each checked as alpha is
   const size_t extra = p.a.size() - static_cast<size_t>(kOpAttrCount[static_cast<int>(Op::Act)]);
   if (extra == 0) return;
-  if (!arithmetic || extra != 2 * static_cast<size_t>(x.c)) bad(p.id, p.n, "per-channel constants: the arithmetic only, one per channel");
+  if (!anySign || extra != 2 * static_cast<size_t>(x.c)) bad(p.id, p.n, "per-channel constants: the arithmetic and PReLU only, one per channel");
   p.n.alphas.resize(static_cast<size_t>(x.c));
   for (size_t c = 0; c < p.n.alphas.size(); ++c) {
     const size_t w = static_cast<size_t>(kOpAttrCount[static_cast<int>(Op::Act)]) + 2 * c;

@@ -16,8 +16,8 @@ namespace swapnas {
 const char* opName(Op op);
 
 // The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
-enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift };
-inline constexpr int kActFnCount = 10;
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift, Prelu };
+inline constexpr int kActFnCount = 11;
 
 struct Node {
   Op op = Op::Input;
@@ -51,12 +51,14 @@ struct Node {
   bool hard = false;
   // softmax: the log-softmax (nn.LogSoftmax) rather than the softmax
   bool logSoftmax = false;
-  // act: the function (native/activations.h) and ELU's alpha
+  // act: the function (native/activations.h) and ELU's alpha (a PReLU's slope, the arithmetic's constant)
   ActFn act = ActFn::Tanh;
   double alpha = 1;
-  // the arithmetic's constant per channel, when it has one per channel (alphaAt in native/activations.h)
+  // the arithmetic's constant or a PReLU's slope per channel, when it has one per channel (alphaAt in
+  // native/activations.h)
   std::vector<double> alphas;
-  // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6; not a Hardtanh or a clamp): reluKind in src/ir/ops.ts
+  // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6, nn.LeakyReLU, an nn.PReLU act; not a Hardtanh or a clamp): nwotHooked
+  // in src/ir/ops.ts
   bool nwot = true;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;

@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 11;
+inline constexpr int32_t kIrVersion = 12;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -39,7 +39,7 @@ inline constexpr int32_t kOpCount = 19;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax", "gn"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 3, 1, 5};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 4, 1, 5};
 // Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).
 inline constexpr bool kOpAttrTail[kOpCount] = {false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, false, false};
 
@@ -76,7 +76,7 @@ struct Sigmoid {
   enum : int { Hard = 0 };
 };
 struct Act {
-  enum : int { Fn = 0, AlphaHi = 1, AlphaLo = 2 };
+  enum : int { Fn = 0, AlphaHi = 1, AlphaLo = 2, Nwot = 3 };
 };
 struct Softmax {
   enum : int { Log = 0 };

@@ -453,6 +453,14 @@ void sigmoidGate(const Node& n, const float* x, float* y, size_t count) {
 }
 
 void actForward(const Node& n, const float* x, float* y, size_t count) {
+  if (n.act == ActFn::Prelu) {
+    // actValue's PReLU, one slope per plane
+    byPlanes(n, 0, count, [&](size_t lo, size_t hi, double alpha) {
+      const float a = static_cast<float>(alpha);
+      for (size_t i = lo; i < hi; ++i) y[i] = x[i] > 0 ? x[i] : a * x[i];
+    });
+    return;
+  }
   for (size_t i = 0; i < count; ++i) y[i] = actValue(n, x[i], i);
 }
 

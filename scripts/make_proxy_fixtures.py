@@ -531,6 +531,44 @@ class PReluNet(Units, nn.Module):
         return [f0, f1, f2], f2
 
 
+class PReluTrained(Units, nn.Module):
+    """nn.PReLU with trained-looking slopes (face-recognition backbones with their own weights): a conv-BN-PReLU()
+    stem whose one slope is negative, a residual conv-BN-PReLU(C) with slopes of both signs and an exact 0, a strided
+    conv-BN-ReLU, a 1x1 conv-BN-PReLU(2C) with uniform slopes in [-0.5, 1); GAP, Linear-PReLU(hidden) on the flat
+    features, Linear. NASLib's nwot hooks each PReLU and reads its input's signs (which a negative slope turns);
+    synflow's |state_dict| takes |slope|; no official proxy differentiates the slopes."""
+
+    def __init__(self, classes=10, c=8, hidden=12):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.PReLU())
+        cbr("a", c, c, 3, nn.PReLU(c))
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("b", 2 * c, 2 * c, 1, nn.PReLU(2 * c))
+        self.pooled_head(2 * c, classes)
+        self.h = nn.Linear(2 * c, hidden)
+        self.h_act = nn.PReLU(hidden)
+        self.fc = nn.Linear(hidden, classes)
+        with torch.no_grad():
+            self.stem_act.weight.fill_(-0.2)
+            self.a_act.weight.copy_(torch.linspace(-0.6, 0.8, c))
+            self.a_act.weight[c // 2] = 0.0
+            self.b_act.weight.uniform_(-0.5, 1.0)
+            self.h_act.weight.uniform_(-1.0, 1.0)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("b", self.unit("down", f1))
+        return [f0, f1, f2], f2
+
+    def head(self, pre):
+        return self.fc(self.h_act(self.h(torch.flatten(self.gap(pre), 1))))
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
 class ResidualUnit(nn.Module):
     """torchvision's BasicBlock layout: conv-BN-ReLU, conv-BN, the input added, and the same nn.ReLU called again."""
 
@@ -1458,7 +1496,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1518,6 +1556,8 @@ def main():
                              (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "statearith": folded_too(seeded("statearith", StateArith, 30, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
                                  StateArith, 30),
+        "prelutrained": folded_too(seeded("prelutrained", PReluTrained, 31, (8, 5), (8, 12), (8, 3, 16, 16),
+                                          zennas=True), PReluTrained, 31),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -1,4 +1,5 @@
-// The arithmetic with one constant per channel (fn 7: x * a_c, 8: x / a_c, 9: x + a_c; the act op's codes), the
+// The arithmetic with one constant per channel (fn 7: x * a_c, 8: x / a_c, 9: x + a_c; the act op's codes) or a
+// PReLU with one slope per channel (fn 10: x above 0, a_c * x at and below), the
 // constants at `woff` in the weight buffer: channel (i / plane) % c of element i, one invocation per element.
 
 override WG: u32 = 64u;
@@ -24,11 +25,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     return;
   }
   let a = wts[p.woff + (i / p.plane) % p.c];
+  let v = x[i];
   if (p.fn_code == 7u) {
-    y[i] = x[i] * a;
+    y[i] = v * a;
   } else if (p.fn_code == 8u) {
-    y[i] = x[i] / a;
+    y[i] = v / a;
+  } else if (p.fn_code == 9u) {
+    y[i] = v + a;
   } else {
-    y[i] = x[i] + a;
+    y[i] = select(a * v, v, v > 0.0);
   }
 }

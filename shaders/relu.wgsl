@@ -9,7 +9,8 @@ override SLOPE: f32 = 0.01;
 // 1: the logistic sigmoid 1 / (1 + e^-x); 2: PyTorch's hardsigmoid, clamp(x / 6 + 1/2, 0, 1) (no ReLU then)
 override SIGMOID: u32 = 0u;
 // An act function (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
-// 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation, 8 x * ALPHA, 9 x / ALPHA, 10 x + ALPHA
+// 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation, 8 x * ALPHA, 9 x / ALPHA, 10 x + ALPHA,
+// 11 PReLU (ALPHA * x at and below 0)
 override ACT: u32 = 0u;
 override ALPHA: f32 = 1.0;
 
@@ -52,7 +53,8 @@ fn act(x: f32) -> f32 {
     case 7u: { return 0.5 * x * (1.0 + tanh_safe(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
     case 8u: { return x * ALPHA; }
     case 9u: { return x / ALPHA; }
-    default: { return x + ALPHA; }
+    case 10u: { return x + ALPHA; }
+    default: { return select(ALPHA * x, x, x > 0.0); }
   }
 }
 

@@ -186,6 +186,15 @@ export function opGraphs(): { name: string; net: Network }[] {
     const h = b.relu(b.bn(b.linear(g, 6, false))); // a bias before a train-mode BN: its gradient is exactly 0
     out.push({ name: 'bn1d-head', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'bn1d' }) });
   }
+  {
+    // trained nn.PReLUs: one slope per channel of both signs and 0 beside a plain ReLU of the same tensor, one
+    // negative slope, and one per feature on flat features
+    const b = new GraphBuilder([3, 6, 6]);
+    const c = b.conv(b.input, 4, 3, { bias: true });
+    const d = b.bn(b.conv(b.add([b.prelu(c, [0.25, -0.5, 0, 1.5]), b.relu(c)]), 4, 3));
+    const h = b.prelu(b.linear(b.gap(b.prelu(d, -0.3)), 5, true), [0.1, -1, 0.5, 2, 0]);
+    out.push({ name: 'prelu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'prelu' }) });
+  }
   return out;
 }
 

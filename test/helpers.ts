@@ -81,6 +81,7 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['scale', -0.5],
   ['divide', 0.225],
   ['shift', 0.25],
+  ['prelu', -0.25],
 ];
 
 /**

@@ -395,11 +395,12 @@ describe('native addon: worker behaviour', () => {
     const x = randomBatch(6, 3, 8, 2);
     const good = job([net], x, [1, 2]);
     expect(Array.from(await addon.countPatterns(good, () => {}))).toEqual([1, 2].map((k) => referenceCount(net, x, k)));
-    // the act node (opcode 16): [16, 1 input, node 0, rank 3, 3, 8, 8, nAttr, fn, α words, two words per channel]
+    // the act node (opcode 16): [16, 1 input, node 0, rank 3, 3, 8, 8, nAttr, fn, α words, nwot, two words per
+    // channel]
     const p = good.program;
     const at = p.indexOf(16, 4 + 7); // node 1's opcode (node 0 is the input: opcode, 0 inputs, rank 3, dims, 0 attrs)
     const nAttr = at + 2 + 1 + 1 + 3; // opcode, nIn, the input id, rank, three dims
-    expect([p[at + 1], p[nAttr]]).toEqual([1, 3 + 2 * 3]);
+    expect([p[at + 1], p[nAttr]]).toEqual([1, 4 + 2 * 3]);
     const edit = (f: (q: Int32Array) => Int32Array) => {
       const program = f(p.slice());
       return { ...good, program, offsets: Int32Array.of(0, program.length) };
@@ -411,17 +412,19 @@ describe('native addon: worker behaviour', () => {
         edit((q) =>
           Int32Array.from([
             ...q.subarray(0, nAttr),
-            3 + 4,
-            ...q.subarray(nAttr + 1, nAttr + 8),
-            ...q.subarray(nAttr + 10),
+            4 + 4,
+            ...q.subarray(nAttr + 1, nAttr + 9),
+            ...q.subarray(nAttr + 11),
           ]),
         ),
         /one per channel/,
       ],
       // a tail on ELU
-      ['on a smooth activation', edit((q) => ((q[nAttr + 1] = 1), q)), /arithmetic only/],
+      ['on a smooth activation', edit((q) => ((q[nAttr + 1] = 1), q)), /the arithmetic and PReLU only/],
       // a divisor of 0 (the first channel's high and low words)
-      ['a zero divisor', edit((q) => ((q[nAttr + 4] = 0), (q[nAttr + 5] = 0), q)), /not 0 for a divisor/],
+      ['a zero divisor', edit((q) => ((q[nAttr + 5] = 0), (q[nAttr + 6] = 0), q)), /not 0 for a divisor/],
+      // nwot's hook on arithmetic (only an nn.PReLU is one)
+      ['hooked arithmetic', edit((q) => ((q[nAttr + 4] = 1), q)), /only a PReLU act is hooked by nwot/],
     ];
     for (const [name, bad, why] of cases)
       await expect(

@@ -10,6 +10,7 @@ import { loadOnnxModel } from '../src/onnx/load.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { decodeModel, encodeModel, type INodeProto, valueInfo } from '../src/onnx/proto.js';
 import { convAxes } from '../src/ir/ops.js';
+import { countParams } from '../src/ir/analysis.js';
 import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -338,7 +339,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     expect(pool(padded([0, 0, 1, 1]))).toMatch(/AveragePool .* after a Pad: pads \[0,0,1,1\] differ between sides/);
   });
 
-  it('nn.PReLU imports while its slopes hold one value (their count in Θ); slopes that differ are refused', () => {
+  it('nn.PReLU imports: slopes of one positive value as the leaky relu, trained slopes as the prelu act (Θ counts both)', () => {
     const imp = importOnnxModel(loadOnnxModel(fx('prelunet')), { inputShape: [3, 32, 32] });
     if (!imp.ok) throw new Error(imp.reason);
     const prelus = imp.network.nodes.filter((n) => n.op === 'relu' && n.learned !== undefined);
@@ -346,15 +347,32 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       [0.25, 1],
       [0.25, 8],
     ]);
-    const trained = variant('prelunet', (m) => {
-      const t = m.graph!.initializer!.find((i) => i.name === 'b.2.weight')!;
-      t.floatData = [0.25, 0.3, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
-      t.rawData = undefined;
+    const slopes = (values: number[]) =>
+      variant('prelunet', (m) => {
+        const t = m.graph!.initializer!.find((i) => i.name === 'b.2.weight')!;
+        t.floatData = values;
+        t.rawData = undefined;
+      });
+    const trained = [0.25, 0.3, -0.5, 0, 0.25, 0.25, 0.25, 1.5];
+    const t = importOnnxModel(loadOnnxModel(slopes(trained)), { inputShape: [3, 32, 32] });
+    if (!t.ok) throw new Error(t.reason);
+    expect(t.network.nodes.filter((n) => n.op === 'act').map((n) => n.op === 'act' && [n.fn, n.alphas])).toEqual([
+      ['prelu', trained],
+    ]);
+    expect(countParams(t.network)).toBe(countParams(imp.network));
+    // one negative value: the prelu act too (a leaky relu's slope is positive)
+    const negative = importOnnxModel(loadOnnxModel(slopes(new Array<number>(8).fill(-0.125))), {
+      inputShape: [3, 32, 32],
     });
-    expect(importOnnxModel(loadOnnxModel(trained), { inputShape: [3, 32, 32] })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/its 8 slopes differ \(a trained nn\.PReLU\)/),
-    });
+    if (!negative.ok) throw new Error(negative.reason);
+    expect(negative.network.nodes.filter((n) => n.op === 'act').map((n) => n.op === 'act' && n.alphas)).toEqual([
+      new Array<number>(8).fill(-0.125),
+    ]);
+    expect(
+      importOnnxModel(loadOnnxModel(slopes([0.25, Number.NaN, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25])), {
+        inputShape: [3, 32, 32],
+      }),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/PRelu .*: a slope is not finite/) });
   });
 
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {

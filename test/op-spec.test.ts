@@ -46,6 +46,8 @@ function everyOp(): Network {
     [2, 0.5, -4, 1, 8, -0.25, 3, 1.25],
   );
   a = b.channelAct(a, 'scale', [1, -0.5, 2, 0.125, -1, 4, 0.75, -3]);
+  // a trained nn.PReLU(8): slopes of both signs and 0
+  a = b.prelu(a, [0.25, -0.5, 0, 1.5, 0.125, -2, 0.75, 0.3]);
   return b.finish(b.linear(b.gap(a), 10));
 }
 
@@ -61,7 +63,13 @@ function flatHead(): Network {
   // 64 features; a ReLU6; the logits through a softmax and a log-softmax (a classifier's tail)
   const logits = b.channelAct(
     // a LayerNorm on the 12 flat features (one group)
-    b.linear(b.relu(b.gn(b.linear(b.flatten(stats), 12), 1), 6), 10),
+    b.linear(
+      b.prelu(
+        b.relu(b.gn(b.linear(b.flatten(stats), 12), 1), 6),
+        [0.1, -0.2, 0.3, 0, 0.5, -0.6, 0.7, 0.8, -0.9, 1, 1.1, 1.2],
+      ),
+      10,
+    ),
     'shift',
     [0.5, -1, 0.25, 2, -0.75, 1.5, 0, -2, 1, 3],
   );
@@ -107,8 +115,8 @@ describe('op specification', () => {
   it('counts parameters and MACs from the table', () => {
     const net = everyOp();
     // conv 8·3·3·3 + bias 8, BN γ/β 2·8, GroupNorm and channel LayerNorm γ/β 2·8 each (the InstanceNorm has none),
-    // linear 8·10 + bias 10
-    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 16 + 90);
+    // linear 8·10 + bias 10, PReLU slopes 1 + 8
+    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 16 + 90 + 1 + 8);
     // conv: 8·8·8 outputs × 27 taps; linear 8 × 10
     expect(countMacs(net)).toBe(512 * 27 + 80);
   });

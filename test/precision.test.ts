@@ -16,7 +16,6 @@ import { loadAddon } from '../src/native/loader.js';
 import { nativeProxyRunner } from '../src/proxies/native-run.js';
 import { PROXY_NAMES, proxySpec } from '../src/proxies/registry.js';
 import { FLOAT64_GROUPS, type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
-import { synflowNetwork } from '../src/proxies/saliency.js';
 import { Rng } from '../src/util/rng.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
 import { fixtureSampleShape, officialFixtureValues } from './helpers.js';
@@ -145,10 +144,8 @@ describe.each(Object.keys(expected.fixtures))('precision float64 equals the offi
         close(`${name} ${p}`, got.value, v, 1e-4);
         compared++;
       }
-      // GraSP's Hessian-vector product through a softmax or a GroupNorm runs on the reference engine (float64 too),
-      // and so does synflow where |state_dict| flips a buffer's sign in the arithmetic (statearith)
-      const flips = p === 'synflow' && synflowNetwork(m.net) !== m.net;
-      const routed = (p === 'grasp' && m.net.nodes.some((n) => n.op === 'softmax' || n.op === 'gn')) || flips;
+      // GraSP's Hessian-vector product through a softmax or a GroupNorm runs on the reference engine (float64 too)
+      const routed = p === 'grasp' && m.net.nodes.some((n) => n.op === 'softmax' || n.op === 'gn');
       if (got.value !== null)
         expect(r.settings[p], p).toMatchObject({ dtype: 'float64', engine: routed ? 'reference' : 'native' });
     }

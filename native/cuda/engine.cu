@@ -285,7 +285,7 @@ __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y
 
 // The act op's functions in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
 // definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form, x * alpha, x / alpha,
-// x + alpha).
+// x + alpha, PReLU).
 __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, float alpha) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float v = x[i];
@@ -300,17 +300,20 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
       case 6: r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v))); break;
       case 7: r = v * alpha; break;
       case 8: r = v / alpha; break;
-      default: r = v + alpha; break;
+      case 9: r = v + alpha; break;
+      default: r = v > 0.0f ? v : alpha * v; break;
     }
     y[i] = r;
   }
 }
 
-// The arithmetic with one constant per channel (fn 7: x * a_c, 8: x / a_c, 9: x + a_c): channel (i / plane) % C.
+// The arithmetic with one constant per channel (fn 7: x * a_c, 8: x / a_c, 9: x + a_c) or a PReLU with one slope
+// per channel (10): channel (i / plane) % C.
 __global__ void channelActKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, const float* __restrict__ alphas, size_t plane, int C) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float a = alphas[(i / plane) % static_cast<size_t>(C)];
-    y[i] = fn == 7 ? x[i] * a : fn == 8 ? x[i] / a : x[i] + a;
+    const float v = x[i];
+    y[i] = fn == 7 ? v * a : fn == 8 ? v / a : fn == 9 ? v + a : v > 0.0f ? v : a * v;
   }
 }
 

@@ -18,6 +18,7 @@ export const ACT_FNS: readonly ActFn[] = [
   'scale',
   'divide',
   'shift',
+  'prelu',
 ];
 
 /** The functions that are arithmetic with a constant α (a function in the model, not a module; not a nonlinearity). */
@@ -154,6 +155,9 @@ export function actValue(x: number, a: ActForm): number {
       return x / (a.alpha ?? 1);
     case 'shift':
       return x + (a.alpha ?? 1);
+    // PyTorch's prelu: x where x > 0, else w·x (NaN propagates through the product)
+    case 'prelu':
+      return x > 0 ? x : (a.alpha ?? 1) * x;
   }
 }
 
@@ -185,6 +189,9 @@ export function actSlope(x: number, a: ActForm): number {
       return 1 / (a.alpha ?? 1);
     case 'shift':
       return 1;
+    // PyTorch's prelu backward: the slope at x <= 0
+    case 'prelu':
+      return x > 0 ? 1 : (a.alpha ?? 1);
   }
 }
 
@@ -224,6 +231,7 @@ export function actCurve(x: number, a: ActForm): number {
     case 'scale':
     case 'divide':
     case 'shift':
+    case 'prelu':
       return 0;
   }
 }

@@ -194,6 +194,16 @@ export class GraphBuilder {
     return this.push({ op: 'act', fn, alphas: [...alphas], ...(stateSign ? { stateSign } : {}) }, [x]);
   }
 
+  /**
+   * A trained nn.PReLU of `x`: x above 0, α·x at and below, with one slope or one per channel (any finite values;
+   * `functional`: an F.prelu call, which nwot's module hook does not see).
+   */
+  prelu(x: number, slopes: number | readonly number[], functional = false): number {
+    const f = functional ? { functional: true as const } : {};
+    const a = typeof slopes === 'number' ? (slopes === 1 ? {} : { alpha: slopes }) : { alphas: [...slopes] };
+    return this.push({ op: 'act', fn: 'prelu', ...a, ...f }, [x]);
+  }
+
   /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */
   mul(a: number, g: number): number {
     return this.push({ op: 'mul' }, [a, g]);

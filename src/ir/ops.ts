@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 11;
+export const IR_VERSION = 12;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -81,6 +81,7 @@ export function reluKind(n: ReluForm): 'relu' | 'relu6' | 'hardtanh' | 'clamp' |
  * functional call.
  */
 export function nwotHooked(n: IRNode): boolean {
+  if (n.op === 'act') return n.fn === 'prelu' && !n.functional;
   const k = n.op === 'relu' && !n.functional ? reluKind(n) : undefined;
   return k === 'relu' || k === 'relu6' || k === 'leaky';
 }
@@ -666,11 +667,13 @@ const act: OpSpec<'act'> = {
   opcode: 16,
   native: 'Act',
   arity: 1,
-  // the function's index in ACT_FNS; ELU's α as a float64's two words (1 when absent)
+  // the function's index in ACT_FNS; ELU's α as a float64's two words (1 when absent); `nwot` when NASLib's nwot
+  // hooks it (an nn.PReLU: it reads the input's signs)
   attrs: [
     ['fn', (n) => ACT_FNS.indexOf(n.fn)],
     ['alphaHi', (n) => float64Words(n.alpha ?? 1)[0]],
     ['alphaLo', (n) => float64Words(n.alpha ?? 1)[1]],
+    ['nwot', (n) => nwotHooked(n)],
   ],
   // the per-channel constants, two words each
   tail: (n) => (n.alphas ?? []).flatMap(float64Words),
@@ -680,35 +683,42 @@ const act: OpSpec<'act'> = {
     if (a.alpha !== undefined && !actAlphaFits(a.fn, a.alpha))
       throw new SwapError(
         'E_IR_SHAPE',
-        `act ${a.fn} with alpha ${a.alpha}: only ELU (positive) and the arithmetic (finite; a divisor not 0) take one`,
+        `act ${a.fn} with alpha ${a.alpha}: only ELU (positive), PReLU and the arithmetic (finite; a divisor not 0) take one`,
       );
     if (a.alphas !== undefined) checkChannelAlphas(a.fn, a.alpha, a.alphas, ins[0]!);
+    if (a.functional && a.fn !== 'prelu')
+      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU is marked functional`);
     return same(a, ins);
   },
-  params: none,
+  // an nn.PReLU's slopes are parameters
+  params: (n) => (n.fn === 'prelu' ? (n.alphas?.length ?? 1) : 0),
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
   // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries)
   onnx: {
-    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant'],
+    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant', 'PRelu'],
     import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div'],
   },
 };
 
-/** Whether function `fn` takes the constant `alpha`: ELU's positive α, or the arithmetic's finite constant (a divisor ≠ 0). */
-/** Per-channel constants: arithmetic only, one per channel, each one that fits (E_IR_SHAPE otherwise). */
+/** Per-channel constants: arithmetic or PReLU only, one per channel, each one that fits (E_IR_SHAPE otherwise). */
 function checkChannelAlphas(fn: ActFn, alpha: number | undefined, alphas: readonly number[], x: Shape): void {
-  if (!isArithmetic(fn) || alpha !== undefined || alphas.length !== x[0] || !alphas.every((a) => actAlphaFits(fn, a)))
+  const perChannel = isArithmetic(fn) || fn === 'prelu';
+  if (!perChannel || alpha !== undefined || alphas.length !== x[0] || !alphas.every((a) => actAlphaFits(fn, a)))
     throw new SwapError(
       'E_IR_SHAPE',
-      `act ${fn} with ${alphas.length} per-channel constants on ${x.join('x')}: arithmetic only, one finite constant per channel (a divisor not 0)`,
+      `act ${fn} with ${alphas.length} per-channel constants on ${x.join('x')}: arithmetic or PReLU only, one finite constant per channel (a divisor not 0)`,
     );
 }
 
+/**
+ * Whether function `fn` takes the constant `alpha`: ELU's positive α, a PReLU's finite slope, or the arithmetic's
+ * finite constant (a divisor ≠ 0).
+ */
 function actAlphaFits(fn: ActFn, alpha: number): boolean {
   if (!Number.isFinite(alpha)) return false;
   if (fn === 'elu') return alpha > 0;
-  return isArithmetic(fn) && (fn !== 'divide' || alpha !== 0);
+  return fn === 'prelu' || (isArithmetic(fn) && (fn !== 'divide' || alpha !== 0));
 }
 
 /** A sigmoid gate's value: logistic, or hard (PyTorch's hardsigmoid: 0 below −3, 1 above 3, x/6 + 1/2 between). */

@@ -163,18 +163,21 @@ export interface MulNode {
  * An elementwise function (see `src/ir/activations.ts`). A smooth activation, as PyTorch's module of the same name
  * computes it: `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold
  * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')); one
- * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. Or arithmetic with a
- * constant α, a function rather than a module (`x * 0.5`, `x / 2`, `x - 0.5`): `scale` (x·α), `divide` (x / α) and
- * `shift` (x + α), which no hook sees and no path counts.
+ * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. `prelu` is a trained
+ * nn.PReLU: x above 0, α·x (α any finite value, one or one per channel) at and below; its slopes are learned
+ * parameters (Θ counts them, synflow's |state_dict| takes |α|; no official proxy differentiates them), NASLib's nwot
+ * hooks it and reads its input's signs. (An nn.PReLU whose slopes hold one positive value is the leaky
+ * {@link ReluNode} with `learned`.) Or arithmetic with a constant α, a function rather than a module (`x * 0.5`,
+ * `x / 2`, `x - 0.5`): `scale` (x·α), `divide` (x / α) and `shift` (x + α), which no hook sees and no path counts.
  */
 export interface ActNode {
   readonly op: 'act';
   readonly fn: ActFn;
-  /** ELU's α, or the arithmetic's constant (absent: 1); no other function has a parameter. */
+  /** ELU's α, the PReLU's slope or the arithmetic's constant (absent: 1); no other function has a parameter. */
   readonly alpha?: number;
   /**
    * The arithmetic's constant per channel (a model's `(x - mean[:, None, None]) / std[:, None, None]`, a layer
-   * scale held as a buffer), one per channel of the input; `alpha` is then absent.
+   * scale held as a buffer), or an nn.PReLU(C)'s slopes, one per channel of the input; `alpha` is then absent.
    */
   readonly alphas?: readonly number[];
   /**
@@ -184,9 +187,25 @@ export interface ActNode {
    * Absent: a literal or a Constant, which no state_dict holds.
    */
   readonly stateSign?: 1 | -1;
+  /**
+   * `prelu` only: a functional call (`F.prelu`) rather than an `nn.PReLU` module, which NASLib's nwot hook does not
+   * see (as {@link ReluNode.functional}).
+   */
+  readonly functional?: true;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
-export type ActFn = 'tanh' | 'elu' | 'selu' | 'softplus' | 'gelu' | 'mish' | 'gelu_tanh' | 'scale' | 'divide' | 'shift';
+export type ActFn =
+  | 'tanh'
+  | 'elu'
+  | 'selu'
+  | 'softplus'
+  | 'gelu'
+  | 'mish'
+  | 'gelu_tanh'
+  | 'scale'
+  | 'divide'
+  | 'shift'
+  | 'prelu';
 /**
  * A softmax over a flat tensor's features, per sample: `nn.Softmax(dim=1)` / `F.softmax`, or with `log`
  * `nn.LogSoftmax(dim=1)` / `F.log_softmax` (computed as x − max − log Σ e^(x − max)). A classifier's last op in

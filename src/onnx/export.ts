@@ -80,8 +80,8 @@ interface ExportCtx {
   readonly tensors: Int32Array;
   /** Declare PRNG tensor `tensor` (an initializer or a graph input) once; a tied use names it again. */
   readonly weight: (name: string, dims: number[], tensor: number) => void;
-  /** A constant float initializer. */
-  readonly constant: (name: string, dims: number[], value: number) => void;
+  /** A constant float initializer: one value throughout, or the values in order. */
+  readonly constant: (name: string, dims: number[], value: number | readonly number[]) => void;
   /**
    * A float scalar as a Constant node (not an initializer, so not a parameter in Θ: an activation's or a clip's
    * constant, as torch.onnx writes them).
@@ -318,6 +318,8 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       one('Softplus', [x], `${y}_softplus`, '_softplus');
       one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
       return one('Mul', [x, `${y}_tanh`], y);
+    case 'prelu':
+      return exportPRelu(n, n.alphas ?? [n.alpha ?? 1], c);
     case 'scale':
     case 'divide':
     case 'shift':
@@ -373,15 +375,20 @@ function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
   );
 }
 
-/** Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one. */
+/**
+ * nn.PReLU as torch.onnx writes it: PRelu(x, slope) with the slopes an initializer (parameters: Θ of the file counts
+ * them), one, or one per channel broadcast over H, W. `slopes`: one value, or `learned` of them.
+ */
+function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: ExportCtx): void {
+  const dims = slopes.length === 1 ? [1] : n.shape.length === 3 ? [slopes.length, 1, 1] : [slopes.length];
+  c.constant(`prelu_${n.id}`, dims, slopes);
+  c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.id}`], [out(n.id)], `${n.op}_${n.id}`));
+}
+
+/** Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU. */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
-  if (n.learned !== undefined && n.slope !== undefined) {
-    // nn.PReLU's slopes are parameters: an initializer (Θ of the file counts it), per channel broadcast over H, W
-    const dims = n.learned === 1 ? [1] : n.shape.length === 3 ? [n.learned, 1, 1] : [n.learned];
-    c.constant(`prelu_${n.id}`, dims, n.slope);
-    c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.id}`], [out(n.id)], `relu_${n.id}`));
-    return;
-  }
+  if (n.learned !== undefined && n.slope !== undefined)
+    return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c);
   if (n.slope !== undefined) {
     c.nodes.push(node('LeakyRelu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`, [attrFloat('alpha', n.slope)]));
     return;
@@ -464,8 +471,14 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       inits.push(floatTensor(name, dims, fillGaussian(new Float32Array(numel(dims)), seed, tensor)));
     }
   };
-  const constant = (name: string, dims: number[], value: number) =>
-    inits.push(floatTensor(name, dims, new Float32Array(numel(dims)).fill(value)));
+  const constant = (name: string, dims: number[], value: number | readonly number[]) =>
+    inits.push(
+      floatTensor(
+        name,
+        dims,
+        typeof value === 'number' ? new Float32Array(numel(dims)).fill(value) : Float32Array.from(value),
+      ),
+    );
 
   const scalar = (name: string, value: number) =>
     nodes.push(node('Constant', [], [name], name, [attrTensor('value', floatTensor('', [], Float32Array.of(value)))]));

@@ -6,7 +6,7 @@
  *
  * Supported (default domain): Conv (2-D; kernel, strides and dilations per axis, as Inception's 1×7 / 7×1; its
  * own padding per side, `auto_pad` included, plus that of zero Pads before it; groups, bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
- * PRelu (one slope value: nn.PReLU at initialisation),
+ * PRelu (nn.PReLU, its slopes as initialised or trained),
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
  * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
@@ -465,10 +465,10 @@ function importLeakyRelu(n: INodeProto, s: ImportState): void {
 }
 
 /**
- * PRelu(x, slope): `nn.PReLU()` (one learned slope) or `nn.PReLU(C)` (one per channel), a leaky ReLU whose slopes are
- * parameters (Θ counts them). Its slopes must be one positive value (PyTorch initialises 0.25): slopes that differ
- * per channel (a trained model) have no IR op, nor do slopes computed in the graph. nwot hooks it ("ReLU" is in its
- * type name), SWAP does not (not an `nn.ReLU`).
+ * PRelu(x, slope): `nn.PReLU()` (one learned slope) or `nn.PReLU(C)` (one per channel), whose slopes are parameters
+ * (Θ counts them). Slopes holding one positive value (PyTorch initialises 0.25) make the leaky ReLU with `learned`;
+ * others (a trained model's: per channel, negative, 0) the `prelu` act. Slopes computed in the graph have no IR op.
+ * nwot hooks it ("ReLU" is in its type name), SWAP does not (not an `nn.ReLU`).
  */
 function importPRelu(n: INodeProto, s: ImportState): void {
   const x = s.irOrPooled(n, 0);
@@ -480,12 +480,13 @@ function importPRelu(n: INodeProto, s: ImportState): void {
   const perChannel = slope.length === channels && (dims.length === 1 || dims.slice(1).every((d) => d === 1));
   if (slope.length !== 1 && !perChannel)
     fail(`PRelu ${n.name}: slope shape [${dims.join(', ')}]: only one slope, or one per channel, has an IR op`);
-  const alpha = float32Decimal(slope[0]!);
-  if (slope.some((v) => v !== slope[0]))
-    fail(`PRelu ${n.name}: its ${slope.length} slopes differ (a trained nn.PReLU); only one value has an IR op`);
-  if (!(alpha > 0 && Number.isFinite(alpha)))
-    fail(`PRelu ${n.name}: slope ${alpha}; only a positive slope has an IR op`);
-  s.setIr(n, s.b.relu(x, undefined, alpha, slope.length, s.functional.has(n.name ?? '')));
+  const alphas = slope.map(float32Decimal);
+  if (!alphas.every(Number.isFinite)) fail(`PRelu ${n.name}: a slope is not finite`);
+  const functional = s.functional.has(n.name ?? '');
+  const alpha = alphas[0]!;
+  if (alphas.every((v) => v === alpha) && alpha > 0)
+    s.setIr(n, s.b.relu(x, undefined, alpha, slope.length, functional));
+  else s.setIr(n, s.b.prelu(x, alphas.length === 1 ? alpha : alphas, functional));
 }
 
 /** HardSigmoid(1/6, 1/2): PyTorch's hardsigmoid (nn.Hardsigmoid; with a Mul, nn.Hardswish). Other slopes have no IR op. */

@@ -48,6 +48,17 @@ export interface NativeGroupContext {
     req: ProxyPassRequest,
     packed?: Float32Array | Float64Array,
   ) => Promise<NativeGradResult>;
+  /**
+   * One native pass of `other`, a network with the context's nodes and parameter layout but other constants
+   * (synflow's |state_dict| network), on its own (never merged with the context's passes).
+   */
+  readonly passOn: (
+    other: Network,
+    x: Float32Array,
+    batch: number,
+    req: ProxyPassRequest,
+    packed: Float32Array | Float64Array,
+  ) => Promise<NativeGradResult>;
   /** The input batch of settings `s` (`inputsFor` of run.ts; Gaussian batches cached across networks). */
   readonly inputs: (s: ProxySettings, salt?: number) => Float32Array;
   /** Rademacher ±1 cotangent of AZ pair `pair` (cached across networks). */
@@ -432,10 +443,9 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
  */
 async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): Promise<GroupOutcome> {
   const { net, s } = c;
-  if (synflowNetwork(net) !== net)
-    return {
-      routed: `${group}: the official code takes |·| of every state_dict entry, negative buffers and layer scales in the arithmetic too, which the reference engine applies`,
-    };
+  // the official code takes |·| of every state_dict entry: buffers and layer scales in the arithmetic and PReLU
+  // slopes too, which only the program's constants hold
+  const absNet = synflowNetwork(net);
   const slots = packedSlots(net);
   const weightAt = new Map(slots.filter((t) => t.kind === 'weight').map((t) => [t.node, t]));
   // a capped ReLU's clip is not scale-free: such a network goes to the float64 pass
@@ -445,12 +455,8 @@ async function synflow(c: NativeGroupContext, group: 'synflow' | 'synflow_bn'): 
   for (const t of slots)
     if (t.kind !== 'runningMean' && t.kind !== 'runningVar') absInPlace(abs.subarray(t.offset, t.offset + t.size));
   const x = new Float32Array(numel(net.nodes[0]!.shape)).fill(1);
-  const r = await c.pass(
-    x,
-    1,
-    { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : { float64: true }) },
-    abs,
-  );
+  const req: ProxyPassRequest = { bn: s.bn, wantParams: true, ...(blockScale ? { blockScale } : { float64: true }) };
+  const r = await (absNet === net ? c.pass(x, 1, req, abs) : c.passOn(absNet, x, 1, req, abs));
   const grads = blockScale ? r.params : r.params64;
   const grad = (id: number) => {
     const t = weightAt.get(id)!;

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { packParams } from '../backends/native/grad.js';
 import { gaussianBatch } from '../data/gaussian.js';
 import type { GaussianFill } from '../init/prng.js';
-import { nativeProxyPass } from '../backends/native/proxy-pass.js';
+import { nativeProxyPass, type ProxyPassRequest } from '../backends/native/proxy-pass.js';
 import type { NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import type { NativeAddon } from '../native/addon.js';
@@ -213,16 +213,22 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
         return packs64.get(s.init)!;
       };
       let peakBytes = 0;
-      // passes of this network issued together share forward passes (native-coalesce.ts)
-      const pass = passCoalescer(net, (x, batch, req, packed) =>
+      const passOn = (
+        of: Network,
+        x: Float32Array,
+        batch: number,
+        req: ProxyPassRequest,
+        packed: Float32Array | Float64Array,
+      ) =>
         limit(async (t) => {
           const r = await gate.run(() =>
-            nativeProxyPass(addon, net, packed, x, batch, { ...req, threads: req.threads ?? t, buffers }),
+            nativeProxyPass(addon, of, packed, x, batch, { ...req, threads: req.threads ?? t, buffers }),
           );
           peakBytes = Math.max(peakBytes, r.peakBytes);
           return r;
-        }),
-      );
+        });
+      // passes of this network issued together share forward passes (native-coalesce.ts)
+      const pass = passCoalescer(net, (x, batch, req, packed) => passOn(net, x, batch, req, packed));
       const values: Partial<Record<ProxyName, ProxyValue>> = {};
       const settings: Partial<Record<ProxyName, ProxySettings>> = {};
       await Promise.all(
@@ -243,6 +249,7 @@ export function nativeProxyRunner(addon: NativeAddon, threads = availableParalle
                   float64: o.precision === 'float64' && FLOAT64_GROUPS.includes(group),
                   pass: (x, batch, req, packed) =>
                     pass(x, batch, req, packed ?? (req.float64 ? packed64For(s) : packedFor(s))),
+                  passOn,
                   inputs: (settings, salt) => inputsFor(settings, o, net, salt, gaussian),
                   rademacher: draw(o.seed),
                 })

@@ -1,6 +1,7 @@
 /**
- * NWOT on explicit weights (NASLib `nwot`, the v2 paper score): every ReLU's input (here: its output, the same
- * sign pattern) binarised per sample, K = Σ_relu [c·cᵀ + (1 − c)(1 − c)ᵀ], S = ln|det K|. The forward-only
+ * NWOT on explicit weights (NASLib `nwot`, the v2 paper score): every ReLU's input (a ReLU's or leaky ReLU's output,
+ * the same sign pattern; a PReLU's input, whose negative slopes turn signs) binarised per sample,
+ * K = Σ_relu [c·cᵀ + (1 − c)(1 − c)ᵀ], S = ln|det K|. The forward-only
  * backends compute the same on PRNG weights (`score/nwot.ts`); this path serves own weights and other inits.
  */
 import { forwardTape } from '../backends/reference/tape.js';
@@ -18,8 +19,9 @@ export function nwotF64(
   batch: number,
   bn: BnMode = 'train',
 ): ProxyValue {
-  // the ReLU modules NASLib's hook sees (nn.ReLU, nn.ReLU6: see reluKind)
-  const relus = net.nodes.filter(nwotHooked).map((n) => n.id);
+  // the ReLU modules NASLib's hook sees (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU: see nwotHooked), each read
+  // where its input's signs are
+  const relus = net.nodes.filter(nwotHooked).map((n) => (n.op === 'act' ? n.inputs[0]! : n.id));
   const tape = forwardTape(net, params, x, batch, { bn, keep: relus });
   const K = new Float64Array(batch * batch);
   for (const id of relus) {

@@ -195,14 +195,15 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
 
 /**
  * `net` as synflow's |state_dict| sees it: each arithmetic constant that is a state_dict entry replaced by
- * stateSign·|α| (`ActNode.stateSign`); `net` itself where that changes no constant (none, or all of the sign
- * |·| keeps).
+ * stateSign·|α| (`ActNode.stateSign`), each PReLU slope (a parameter) by |α|; `net` itself where that changes no
+ * constant (none, or all of the sign |·| keeps).
  */
 export function synflowNetwork(net: Network): Network {
   let changed = false;
   const nodes = net.nodes.map((n) => {
-    if (n.op !== 'act' || n.stateSign === undefined) return n;
-    const f = (v: number) => n.stateSign! * Math.abs(v);
+    if (n.op !== 'act' || (n.stateSign === undefined && n.fn !== 'prelu')) return n;
+    const sign = n.stateSign ?? 1;
+    const f = (v: number) => sign * Math.abs(v);
     const [from, to] = n.alphas ? [n.alphas, n.alphas.map(f)] : [[n.alpha ?? 1], [f(n.alpha ?? 1)]];
     if (to.every((v, i) => v === from[i])) return n;
     changed = true;
