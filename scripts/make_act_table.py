@@ -1,5 +1,5 @@
 """Writes test/fixtures/activations-torch.json: PyTorch's value, first and second derivative (autograd, float64) of
-every function the IR's `act` op holds (smooth activations and arithmetic with a constant), at points that reach each function's branches and tails
+every function the IR's `act` op holds (smooth activations, PReLU and arithmetic with a constant), at points that reach each function's branches and tails
 (ELU / SELU at 0, softplus's threshold 20, GELU's erf tail at -25, overflow of e^x at 100).
 
 Usage: /usr/bin/python3 scripts/make_act_table.py   (Debian python3-torch; deterministic)
@@ -9,6 +9,7 @@ import os
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "activations-torch.json")
 XS = [-100.0, -25.0, -20.5, -20.0, -10.0, -5.0, -3.0, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 5.0, 10.0,
@@ -25,6 +26,8 @@ MODULES = {
     "scale": (lambda x: x * 0.3, 0.3),
     "divide": (lambda x: x / 3, 3),
     "shift": (lambda x: x - 0.25, -0.25),
+    # a trained nn.PReLU's slope (negative), through F.prelu as the module calls it
+    "prelu": (lambda x: F.prelu(x.reshape(1), torch.tensor([-0.3], dtype=torch.float64)).reshape(()), -0.3),
 }
 
 

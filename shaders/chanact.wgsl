@@ -32,7 +32,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     y[i] = v / a;
   } else if (p.fn_code == 9u) {
     y[i] = v + a;
-  } else {
+  } else if (p.fn_code == 10u) {
     y[i] = select(a * v, v, v > 0.0);
+  } else {
+    // the planner emits the codes above only
+    y[i] = v;
   }
 }

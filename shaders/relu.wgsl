@@ -54,7 +54,9 @@ fn act(x: f32) -> f32 {
     case 8u: { return x * ALPHA; }
     case 9u: { return x / ALPHA; }
     case 10u: { return x + ALPHA; }
-    default: { return select(ALPHA * x, x, x > 0.0); }
+    case 11u: { return select(ALPHA * x, x, x > 0.0); }
+    // the planner emits the codes above only
+    default: { return x; }
   }
 }
 

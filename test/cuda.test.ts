@@ -180,6 +180,8 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     const gate = b.sigmoid(b.conv(b.relu(b.conv(b.gap(silu, true), 3, 1, { bias: true })), 6, 1), true);
     let x = b.mul(silu, gate);
     for (const [fn, alpha] of EVERY_ACT) x = b.relu(b.act(b.bn(b.conv(x, 6, 3, { pad: 1 })), fn, alpha));
+    // a trained nn.PReLU(6): one slope per channel (the per-channel kernel)
+    x = b.relu(b.prelu(b.bn(b.conv(x, 6, 3, { pad: 1 })), [0.25, -0.5, 0, 1.5, -2, 0.75]));
     const net = b.finish(b.linear(b.gap(x), 5));
     const req = { networks: [net], inputs: randomBatch(16, 3, 8, 77), seeds, threads: 2 };
     const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];

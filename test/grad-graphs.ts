@@ -191,7 +191,9 @@ export function opGraphs(): { name: string; net: Network }[] {
     // negative slope, and one per feature on flat features
     const b = new GraphBuilder([3, 6, 6]);
     const c = b.conv(b.input, 4, 3, { bias: true });
-    const d = b.bn(b.conv(b.add([b.prelu(c, [0.25, -0.5, 0, 1.5]), b.relu(c)]), 4, 3));
+    // and one on that ReLU's output, whose exact zeros take the slope's side
+    const r = b.relu(c);
+    const d = b.bn(b.conv(b.add([b.prelu(c, [0.25, -0.5, 0, 1.5]), r, b.prelu(r, [-0.5, 2, 0.25, 0])]), 4, 3));
     const h = b.prelu(b.linear(b.gap(b.prelu(d, -0.3)), 5, true), [0.1, -1, 0.5, 2, 0]);
     out.push({ name: 'prelu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'prelu' }) });
   }

@@ -8,9 +8,10 @@ import { makeBatch } from '../src/data/batch.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { importOnnxModel } from '../src/onnx/import.js';
-import { decodeModel, encodeModel, type INodeProto, valueInfo } from '../src/onnx/proto.js';
+import { attrTensor, decodeModel, encodeModel, floatTensor, type INodeProto, valueInfo } from '../src/onnx/proto.js';
 import { convAxes } from '../src/ir/ops.js';
 import { countParams } from '../src/ir/analysis.js';
+import { synflowNetwork } from '../src/proxies/saliency.js';
 import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -353,7 +354,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         t.floatData = values;
         t.rawData = undefined;
       });
-    const trained = [0.25, 0.3, -0.5, 0, 0.25, 0.25, 0.25, 1.5];
+    const trained = [0.25, 0.375, -0.5, 0, 0.25, 0.25, 0.25, 1.5];
     const t = importOnnxModel(loadOnnxModel(slopes(trained)), { inputShape: [3, 32, 32] });
     if (!t.ok) throw new Error(t.reason);
     expect(t.network.nodes.filter((n) => n.op === 'act').map((n) => n.op === 'act' && [n.fn, n.alphas])).toEqual([
@@ -373,6 +374,52 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         inputShape: [3, 32, 32],
       }),
     ).toMatchObject({ ok: false, reason: expect.stringMatching(/PRelu .*: a slope is not finite/) });
+  });
+
+  it('PReLU slopes broadcast as ONNX does; a module called again counts once; a Constant slope is no parameter', () => {
+    type Graph = NonNullable<ReturnType<typeof decodeModel>['graph']>;
+    const load = (edit: (g: Graph) => void) => {
+      const r = importOnnxModel(loadOnnxModel(variant('prelunet', (m) => edit(m.graph!))), { inputShape: [3, 32, 32] });
+      if (!r.ok) return r.reason;
+      const prelus = r.network.nodes.filter((n) => (n.op === 'relu' && n.slope !== undefined) || n.op === 'act');
+      return { theta: countParams(r.network), prelus, notes: r.notes, net: r.network };
+    };
+    const prelu = (g: Graph) => g.node!.find((n) => n.name === '/b/b.2/PRelu')!;
+    const base = load(() => {});
+    if (typeof base === 'string') throw new Error(base);
+    expect(base.notes).toContainEqual(expect.stringMatching(/2 nn\.PReLU slope tensor\(s\).*VKDNW is null/));
+    // the 8 slopes read as (8): ONNX aligns them with W, not with the channels
+    expect(
+      load((g) => {
+        prelu(g).input![1] = 'b.2.weight';
+      }),
+    ).toMatch(/slope shape \[8\]: only one slope, or one per channel/);
+    // as (1, 8, 1, 1): one per channel
+    const nchw = load((g) => {
+      g.initializer!.find((i) => i.name === 'b.2.weight')!.dims = [1, 8, 1, 1];
+      prelu(g).input![1] = 'b.2.weight';
+    });
+    expect(typeof nchw !== 'string' && nchw.theta).toBe(base.theta);
+    // the stem's nn.PReLU() called again (its one slope read twice): Θ counts it once, b's 8 slopes are gone
+    const again = load((g) => {
+      prelu(g).input![1] = '/stem/stem.2/Unsqueeze_output_0';
+    });
+    if (typeof again === 'string') throw new Error(again);
+    expect(again.theta).toBe(base.theta - 8);
+    expect(again.prelus.map((n) => n.op === 'relu' && n.learned)).toEqual([1, 0]);
+    // F.prelu by a constant tensor: no parameter (Θ), and synflow's |state_dict| leaves it as it is
+    const constant = load((g) => {
+      const values = Float32Array.of(0.5, -0.5, 0, 1, 2, -2, 0.25, 3);
+      const value = attrTensor('value', floatTensor('', [8, 1, 1], values));
+      g.node!.unshift({ opType: 'Constant', name: 'slopes', output: ['slopes'], attribute: [value] });
+      prelu(g).input![1] = 'slopes';
+    });
+    if (typeof constant === 'string') throw new Error(constant);
+    expect(constant.theta).toBe(base.theta - 8);
+    const act = constant.prelus.find((n) => n.op === 'act')!;
+    expect(act).toMatchObject({ fn: 'prelu', alphas: [0.5, -0.5, 0, 1, 2, -2, 0.25, 3] });
+    expect(act.op === 'act' && act.learned).toBeUndefined();
+    expect(synflowNetwork(constant.net)).toBe(constant.net);
   });
 
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {

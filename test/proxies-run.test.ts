@@ -19,6 +19,9 @@ import { synflow } from '../src/proxies/saliency.js';
 import { choleskyFactor, toFloat16, vkdnwFromJacobian } from '../src/proxies/vkdnw.js';
 import { spaceEntry } from '../src/catalog/registry.js';
 import { Rng } from '../src/util/rng.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { loadAddon } from '../src/native/loader.js';
+import { nativeProxyRunner } from '../src/proxies/native-run.js';
 
 const NB201_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
@@ -298,5 +301,34 @@ describe('invariants', () => {
       for (let i = 0; i < K; i++) expect(L[i * K + K - 1]).toBe(0);
       expect(vkdnwFromJacobian(cut, logits, B, K, P)).toEqual(vkdnwFromJacobian(J, logits, B, K, P));
     }
+  });
+});
+
+describe('VKDNW on nn.PReLU networks', () => {
+  // a conv-BN-PReLU(4) stem, then a PReLU() or a second PReLU(4): the official code differentiates the slopes (a
+  // one-slope nn.PReLU() makes it raise under torch 1.13), which swapnas does not, so VKDNW is null saying why
+  const build = (second: number | readonly number[]) => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const x = b.prelu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), [0.25, -0.5, 0, 1]);
+    return b.finish(b.linear(b.gap(b.prelu(b.conv(x, 4, 3), second)), 5, true));
+  };
+  const o = { seed: 1, images: defaultBatch(8), labels: defaultLabels(8).map((y) => y % 5) };
+  it.each([
+    ['per-channel slopes only', [0.5, -0.25, 2, 0], /Jacobian columns include the 2 nn\.PReLU slope tensor/, 2],
+    ['a one-slope nn.PReLU()', -0.5, /raises on a one-slope nn\.PReLU\(\)/, undefined],
+  ] as const)('%s: null with the reason, vkdnw_dim counting the slope tensors', async (_, second, why, extra) => {
+    const net = build(second);
+    const plain = build([0.5, -0.25, 2, 0]).nodes.filter((n) => n.op === 'conv' || n.op === 'bn' || n.op === 'linear');
+    expect(plain.length).toBe(4);
+    const r = runProxies(net, ['vkdnw', 'vkdnw_dim'], o);
+    expect(r.values.vkdnw).toMatchObject({ value: null, reason: expect.stringMatching(why) });
+    // conv weight, BN γ and β, conv weight, linear weight and bias: 6 tensors, and the slopes
+    if (extra !== undefined) expect(r.values.vkdnw_dim!.value).toBe(6 + extra);
+    else expect(r.values.vkdnw_dim).toMatchObject({ value: null });
+    // the native runner says the same
+    const load = loadAddon();
+    if (!load.ok) throw new Error(load.reason);
+    const nat = await nativeProxyRunner(load.addon, 1).run(net, ['vkdnw', 'vkdnw_dim'], o);
+    expect([nat.values.vkdnw, nat.values.vkdnw_dim]).toEqual([r.values.vkdnw, r.values.vkdnw_dim]);
   });
 });

@@ -29,6 +29,9 @@ import {
 import { grid } from '../src/backends/webgpu/programs.js';
 import { sizeClass } from '../src/backends/webgpu/pool.js';
 import { rectBatch, rectNetwork, webgpuRequired } from './helpers.js';
+import { everyOp, flatHead } from './op-samples.js';
+import { runReferenceKernel } from '../src/backends/reference/kernels.js';
+import { numel, weightTensorIds } from '../src/ir/analysis.js';
 
 const TINY = { channels: 4, cells: 1, inputSize: 8 } as const;
 const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
@@ -139,6 +142,29 @@ function checkAgainstReference(net: Network, batch: InputBatch, seed: number, in
     }
   }
   return flips;
+}
+
+/** The device's outputs of nodes `ids` against the reference's, within 1e-4 of each node's largest |value| (or 1e-4). */
+function checkNodeValues(net: Network, batch: InputBatch, seed: number, ins: WebGpuInspection, ids: number[]): void {
+  // every node's reference output (referenceForward hands on only recorded ReLUs and skips the head)
+  const ref = new Map<number, Float32Array>();
+  const tensors = weightTensorIds(net);
+  for (const n of net.nodes) {
+    const out = new Float32Array(batch.n * numel(n.shape));
+    const xs = n.inputs.map((j) => ref.get(j)!);
+    const inShape = (i: number) => net.nodes[n.inputs[i]!]!.shape;
+    ref.set(n.id, runReferenceKernel(n, { xs, inShape, S: batch.n, batch, seed, tensor: tensors[n.id]!, out }));
+  }
+  for (const id of ids) {
+    const rv = ref.get(id);
+    const gv = ins.values.get(id);
+    if (!rv || !gv)
+      throw new Error(`node ${id} (${net.nodes[id]!.op}): ${rv ? 'no device value' : 'no reference value'}`);
+    const tol = 1e-4 * Math.max(1, maxAbs(rv));
+    for (let k = 0; k < rv.length; k++)
+      if (!(Math.abs(rv[k]! - gv[k]!) <= tol))
+        throw new Error(`node ${id} (${net.nodes[id]!.op}) element ${k}: reference ${rv[k]} vs device ${gv[k]}`);
+  }
 }
 
 /** One device evaluation with the outputs of every recorded ReLU (and of `extra` nodes) read back. */
@@ -405,6 +431,31 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
     const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [6] })) as [[number]];
     expect(count).toBe(referenceCount(net, batch, 6));
     checkAgainstReference(net, batch, 6, await inspect(be, net, batch, 6, [g, t, e, s, p, m, gt], true));
+  });
+
+  it('the op-spec sample networks (every op of the table) equal the reference', async () => {
+    for (const [i, net] of [everyOp(), flatHead()].entries()) {
+      const batch = gaussianBatch(12, 3, 8, 8, 20 + i);
+      const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [i] })) as [[number]];
+      const every = net.nodes.filter((n) => n.op !== 'input').map((n) => n.id);
+      const ins = await inspect(be, net, batch, i, every, true);
+      const flips = checkAgainstReference(net, batch, i, ins);
+      if (flips === 0) expect(count).toBe(referenceCount(net, batch, i));
+      checkNodeValues(net, batch, i, ins, every);
+    }
+  });
+
+  it('trained nn.PReLU slopes (one negative, per channel of both signs and 0) equal the reference', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const one = b.prelu(b.bn(b.conv(b.input, 6, 3, { pad: 1 })), -0.25);
+    const per = b.prelu(b.bn(b.conv(one, 6, 3, { pad: 1 })), [0.25, -0.5, 0, 1.5, -2, 0.75]);
+    const r = b.relu(b.bn(b.conv(per, 6, 3, { pad: 1 })));
+    const flat = b.prelu(b.linear(b.gap(r), 4), [0.5, -1, 0, 2]);
+    const net = b.finish(b.linear(flat, 5));
+    const batch = gaussianBatch(12, 3, 8, 8, 5);
+    const [[count]] = (await be.countPatterns({ networks: [net], inputs: batch, seeds: [2] })) as [[number]];
+    expect(count).toBe(referenceCount(net, batch, 2));
+    checkAgainstReference(net, batch, 2, await inspect(be, net, batch, 2, [one, per], true));
   });
 
   it('arithmetic with constants (x * c, x / c, x + c) equals the reference', async () => {

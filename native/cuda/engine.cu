@@ -301,7 +301,9 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
       case 7: r = v * alpha; break;
       case 8: r = v / alpha; break;
       case 9: r = v + alpha; break;
-      default: r = v > 0.0f ? v : alpha * v; break;
+      case 10: r = v > 0.0f ? v : alpha * v; break;
+      // the host checks fn against kActFnCount: a function without a case here is a loud NaN, never another's value
+      default: r = NAN; break;
     }
     y[i] = r;
   }
@@ -313,7 +315,7 @@ __global__ void channelActKernel(const float* __restrict__ x, float* __restrict_
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float a = alphas[(i / plane) % static_cast<size_t>(C)];
     const float v = x[i];
-    y[i] = fn == 7 ? v * a : fn == 8 ? v / a : fn == 9 ? v + a : v > 0.0f ? v : a * v;
+    y[i] = fn == 7 ? v * a : fn == 8 ? v / a : fn == 9 ? v + a : fn == 10 ? (v > 0.0f ? v : a * v) : NAN;
   }
 }
 

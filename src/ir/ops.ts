@@ -370,10 +370,13 @@ const relu: OpSpec<'relu'> = {
         'E_IR_SHAPE',
         `leaky relu slope ${a.slope}: only a positive slope, without a clip, has an IR op`,
       );
-    if (a.learned !== undefined && !(a.slope !== undefined && (a.learned === 1 || a.learned === ins[0]?.[0])))
+    if (
+      a.learned !== undefined &&
+      !(a.slope !== undefined && (a.learned === 0 || a.learned === 1 || a.learned === ins[0]?.[0]))
+    )
       throw new SwapError(
         'E_IR_SHAPE',
-        `a PReLU's ${a.learned} learned slopes: one, or one per channel, of a leaky relu`,
+        `a PReLU's ${a.learned} learned slopes: one, or one per channel, of a leaky relu (0: counted at its first call)`,
       );
     return same(a, ins);
   },
@@ -686,12 +689,15 @@ const act: OpSpec<'act'> = {
         `act ${a.fn} with alpha ${a.alpha}: only ELU (positive), PReLU and the arithmetic (finite; a divisor not 0) take one`,
       );
     if (a.alphas !== undefined) checkChannelAlphas(a.fn, a.alpha, a.alphas, ins[0]!);
-    if (a.functional && a.fn !== 'prelu')
-      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU is marked functional`);
+    if ((a.functional || a.learned !== undefined) && a.fn !== 'prelu')
+      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU is marked functional or learned`);
+    const slopes = a.alphas?.length ?? 1;
+    if (a.learned !== undefined && a.learned !== 0 && a.learned !== slopes)
+      throw new SwapError('E_IR_SHAPE', `a PReLU's ${a.learned} learned slopes of ${slopes}: all of them, or 0`);
     return same(a, ins);
   },
-  // an nn.PReLU's slopes are parameters
-  params: (n) => (n.fn === 'prelu' ? (n.alphas?.length ?? 1) : 0),
+  // an nn.PReLU's slopes are parameters (at its first call)
+  params: (n) => n.learned ?? 0,
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
   // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries)

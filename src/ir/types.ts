@@ -78,8 +78,9 @@ export interface ReluNode {
   readonly slope?: number;
   /**
    * `nn.PReLU`: the slope is a learned parameter, `learned` of them (1, or one per channel), all holding `slope` (the
-   * file's value; PyTorch initialises 0.25). They count in Θ; no proxy differentiates them (the official ones read
-   * Conv2d / Linear weights). Only with `slope`.
+   * file's value; PyTorch initialises 0.25); 0 for a later call of the same module (its slopes count at the first).
+   * They count in Θ; no gradient proxy differentiates them (the official ones read Conv2d / Linear weights; VKDNW's
+   * `named_parameters()` would, but its official code raises on nn.PReLU networks). Only with `slope`.
    */
   readonly learned?: number;
   /**
@@ -165,9 +166,8 @@ export interface MulNode {
  * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')); one
  * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. `prelu` is a trained
  * nn.PReLU: x above 0, α·x (α any finite value, one or one per channel) at and below; its slopes are learned
- * parameters (Θ counts them, synflow's |state_dict| takes |α|; no official proxy differentiates them), NASLib's nwot
- * hooks it and reads its input's signs. (An nn.PReLU whose slopes hold one positive value is the leaky
- * {@link ReluNode} with `learned`.) Or arithmetic with a constant α, a function rather than a module (`x * 0.5`,
+ * parameters (`learned`), NASLib's nwot hooks it and reads its input's signs. (An nn.PReLU whose slopes hold one
+ * positive value is the leaky {@link ReluNode} with `learned`.) Or arithmetic with a constant α, a function rather than a module (`x * 0.5`,
  * `x / 2`, `x - 0.5`): `scale` (x·α), `divide` (x / α) and `shift` (x + α), which no hook sees and no path counts.
  */
 export interface ActNode {
@@ -192,6 +192,13 @@ export interface ActNode {
    * see (as {@link ReluNode.functional}).
    */
   readonly functional?: true;
+  /**
+   * `prelu` only: how many slope values this node adds to Θ as parameters (the alphas' count, or 1), 0 for a later
+   * call of the same nn.PReLU (counted at its first); synflow's |state_dict| takes |α| of them. Absent: slopes that
+   * are no parameter (F.prelu by a Constant), which neither counts nor changes. No gradient proxy differentiates
+   * them (see {@link ReluNode.learned}).
+   */
+  readonly learned?: number;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
 export type ActFn =

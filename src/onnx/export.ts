@@ -319,7 +319,7 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
       return one('Mul', [x, `${y}_tanh`], y);
     case 'prelu':
-      return exportPRelu(n, n.alphas ?? [n.alpha ?? 1], c);
+      return exportPRelu(n, n.alphas ?? [n.alpha ?? 1], c, n.learned !== undefined && n.learned > 0);
     case 'scale':
     case 'divide':
     case 'shift':
@@ -376,19 +376,24 @@ function exportLinear(n: NodeOf<'linear'>, c: ExportCtx): void {
 }
 
 /**
- * nn.PReLU as torch.onnx writes it: PRelu(x, slope) with the slopes an initializer (parameters: Θ of the file counts
- * them), one, or one per channel broadcast over H, W. `slopes`: one value, or `learned` of them.
+ * nn.PReLU as torch.onnx writes it: PRelu(x, slope) with the slopes one value, or one per channel broadcast over H, W;
+ * an initializer where they are parameters (`param`: Θ of the file counts them), else a Constant node (F.prelu by a
+ * constant, or a later call of a module whose slopes an earlier node holds).
  */
-function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: ExportCtx): void {
+function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: ExportCtx, param: boolean): void {
   const dims = slopes.length === 1 ? [1] : n.shape.length === 3 ? [slopes.length, 1, 1] : [slopes.length];
-  c.constant(`prelu_${n.id}`, dims, slopes);
+  if (param) c.constant(`prelu_${n.id}`, dims, slopes);
+  else c.channels(`prelu_${n.id}`, dims, slopes);
   c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.id}`], [out(n.id)], `${n.op}_${n.id}`));
 }
 
-/** Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU. */
+/**
+ * Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU (a
+ * later call of one, whose slopes count at its first: LeakyRelu).
+ */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
-  if (n.learned !== undefined && n.slope !== undefined)
-    return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c);
+  if (n.learned !== undefined && n.learned > 0 && n.slope !== undefined)
+    return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c, true);
   if (n.slope !== undefined) {
     c.nodes.push(node('LeakyRelu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`, [attrFloat('alpha', n.slope)]));
     return;

@@ -187,6 +187,8 @@ class ImportState {
   normAt: ReadonlyMap<number, NormChain> = new Map();
   /** Initializers read as constants in arithmetic (a buffer, or an nn.Parameter the file cannot tell from one): the first reader. */
   readonly constantBuffers = new Map<string, string>();
+  /** The initializers PRelu nodes have read as slopes (a later read: the same nn.PReLU called again). */
+  readonly preluSlopes = new Set<string>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
   readonly channelsLastLinears: number[] = [];
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
@@ -465,28 +467,33 @@ function importLeakyRelu(n: INodeProto, s: ImportState): void {
 }
 
 /**
- * PRelu(x, slope): `nn.PReLU()` (one learned slope) or `nn.PReLU(C)` (one per channel), whose slopes are parameters
- * (Θ counts them). Slopes holding one positive value (PyTorch initialises 0.25) make the leaky ReLU with `learned`;
- * others (a trained model's: per channel, negative, 0) the `prelu` act. Slopes computed in the graph have no IR op.
- * nwot hooks it ("ReLU" is in its type name), SWAP does not (not an `nn.ReLU`).
+ * PRelu(x, slope): `nn.PReLU()` (one learned slope) or `nn.PReLU(C)` (one per channel, (C, 1, 1) or (1, C, 1, 1) on a
+ * map as ONNX broadcasts it; (C) or (1, C) on flat features). Slopes from an initializer are the module's
+ * parameters (Θ counts them at the module's first call; a later call of the same module reads the same initializer,
+ * `learned` 0), with the file's float32 values (as `.double()` keeps them); from a Constant, `F.prelu` by a constant
+ * tensor, no parameter. Slopes of one positive value make the leaky ReLU with `learned`, others (a trained model's:
+ * per channel, negative, 0) the `prelu` act (GraphBuilder.prelu). Slopes computed in the graph have no IR op. nwot
+ * hooks it ("ReLU" is in its type name), SWAP does not (not an `nn.ReLU`).
  */
 function importPRelu(n: INodeProto, s: ImportState): void {
   const x = s.irOrPooled(n, 0);
-  if (!n.input?.[1] || s.env.get(n.input[1])?.k !== 'const')
-    fail(`PRelu ${n.name}: its slope is computed in the graph`);
-  const slope = s.cstValues(n, 1)!;
+  const name = n.input?.[1];
+  if (!name || s.env.get(name)?.k !== 'const') fail(`PRelu ${n.name}: its slope is computed in the graph`);
   const dims = tensorDims(s.cst(n, 1));
-  const channels = s.shapeOf(x)[0]!;
-  const perChannel = slope.length === channels && (dims.length === 1 || dims.slice(1).every((d) => d === 1));
-  if (slope.length !== 1 && !perChannel)
-    fail(`PRelu ${n.name}: slope shape [${dims.join(', ')}]: only one slope, or one per channel, has an IR op`);
-  const alphas = slope.map(float32Decimal);
-  if (!alphas.every(Number.isFinite)) fail(`PRelu ${n.name}: a slope is not finite`);
-  const functional = s.functional.has(n.name ?? '');
-  const alpha = alphas[0]!;
-  if (alphas.every((v) => v === alpha) && alpha > 0)
-    s.setIr(n, s.b.relu(x, undefined, alpha, slope.length, functional));
-  else s.setIr(n, s.b.prelu(x, alphas.length === 1 ? alpha : alphas, functional));
+  const slopes = Array.from(tensorValues(s.cst(n, 1)));
+  if (slopes.length !== 1 && !channelConstant(dims, s.shapeOf(x)))
+    fail(
+      `PRelu ${n.name}: slope shape [${clip(dims.join(', '), 40)}]: only one slope, or one per channel ((C, 1, 1) or (1, C, 1, 1) on a map, (C) or (1, C) on flat features), has an IR op`,
+    );
+  if (!slopes.every(Number.isFinite)) fail(`PRelu ${n.name}: a slope is not finite`);
+  const init = s.initializerOf(name);
+  const again = init !== undefined && s.preluSlopes.has(init);
+  if (init !== undefined) s.preluSlopes.add(init);
+  const learned = init === undefined ? undefined : again ? 0 : slopes.length;
+  s.setIr(
+    n,
+    s.b.prelu(x, slopes.length === 1 ? slopes[0]! : slopes, { learned, functional: s.functional.has(n.name ?? '') }),
+  );
 }
 
 /** HardSigmoid(1/6, 1/2): PyTorch's hardsigmoid (nn.Hardsigmoid; with a Mul, nn.Hardswish). Other slopes have no IR op. */
@@ -1500,6 +1507,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   if (s.b.finish(0).nodes.length < 2) fail('no layers were imported');
   const buffers = constantBuffersNote(s.constantBuffers);
   if (buffers) s.notes.push(buffers);
+  if (s.preluSlopes.size > 0)
+    s.notes.push(
+      `${s.preluSlopes.size} nn.PReLU slope tensor(s): params counts them; VKDNW is null (its official code differentiates them, which swapnas does not, or raises on a one-slope nn.PReLU())`,
+    );
   const output = primaryOutput(s, g.output?.[0]?.name ?? '');
   if (
     !nodes.some((n) => n.opType === 'BatchNormalization') &&

@@ -25,7 +25,7 @@ import { graspFromWeightHv } from './grasp.js';
 import { moduleWeights, saliencyFromGrads, synflowFromGrads, synflowNetwork, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
-import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian } from './vkdnw.js';
+import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian, vkdnwPrelu } from './vkdnw.js';
 import { mixInputs, preGapNode, withoutPreGap, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
@@ -384,6 +384,8 @@ async function az(c: NativeGroupContext): Promise<Values> {
 async function vkdnw(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
   const refs = paramRefs(c.params, net);
+  const prelu = vkdnwPrelu(net, refs.length);
+  if (prelu) return { ...prelu };
   const chosen = scalarUses(net, refs.slice(0, 128));
   const uses = chosen.flat();
   const K = numel(net.nodes[net.output]!.shape);

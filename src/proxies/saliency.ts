@@ -201,7 +201,7 @@ export function synflow(net: Network, params: NetParams, bn: BnMode = 'identity'
 export function synflowNetwork(net: Network): Network {
   let changed = false;
   const nodes = net.nodes.map((n) => {
-    if (n.op !== 'act' || (n.stateSign === undefined && n.fn !== 'prelu')) return n;
+    if (n.op !== 'act' || (n.stateSign === undefined && n.learned === undefined)) return n;
     const sign = n.stateSign ?? 1;
     const f = (v: number) => sign * Math.abs(v);
     const [from, to] = n.alphas ? [n.alphas, n.alphas.map(f)] : [[n.alpha ?? 1], [f(n.alpha ?? 1)]];

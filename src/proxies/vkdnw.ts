@@ -66,6 +66,24 @@ function smoothed(logits: Float64Array): Float64Array {
   return e.map((v) => (v / z) * keep + floor);
 }
 
+/**
+ * VKDNW on a network with nn.PReLU slopes, which `named_parameters()` holds and swapnas does not differentiate:
+ * null with the reason (where a one-slope nn.PReLU() is present, the official code's own error under torch 1.13),
+ * and `vkdnw_dim` counting the slope tensors as the official code does. Undefined without PReLU slopes.
+ */
+export function vkdnwPrelu(net: Network, tensors: number): VkdnwScores | undefined {
+  const counts = net.nodes.map((n) => (n.op === 'relu' || n.op === 'act' ? (n.learned ?? 0) : 0)).filter((k) => k > 0);
+  if (counts.length === 0) return undefined;
+  const one = counts.includes(1);
+  const why = one
+    ? "vkdnw: the official code raises on a one-slope nn.PReLU() (its vmapped per-sample Jacobians under torch 1.13: 'Mismatch of parameter numbers and input channel size')"
+    : `vkdnw: its Jacobian columns include the ${counts.length} nn.PReLU slope tensor(s) of named_parameters(), which swapnas does not differentiate`;
+  return {
+    vkdnw: { value: null, reason: why },
+    vkdnw_dim: one ? { value: null, reason: why } : { value: tensors + counts.length },
+  };
+}
+
 export function vkdnw(
   net: Network,
   params: NetParams,
@@ -74,6 +92,8 @@ export function vkdnw(
   maxTensors = 128,
 ): VkdnwScores {
   const refs = paramRefs(params, net);
+  const prelu = vkdnwPrelu(net, refs.length);
+  if (prelu) return prelu;
   const chosen = scalarUses(net, refs.slice(0, maxTensors));
   const per = x.length / batch;
   // the official Jacobians are vmapped one sample at a time: a BN without running statistics then normalises each
