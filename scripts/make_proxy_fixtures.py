@@ -569,6 +569,65 @@ class PReluTrained(Units, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class AvgPoolHead(Units, nn.Module):
+    """The common CIFAR ResNet head (kuangliu's pytorch-cifar: `F.avg_pool2d(out, 4)`): a conv-BN-ReLU stem, a residual
+    conv-BN-ReLU, a strided conv-BN-ReLU, then F.avg_pool2d with one window over the whole map (traced as an
+    AveragePool of that kernel, not a global pool), flatten, Linear. Zen's forward_pre_GAP is the map before it."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("a", c, c, 3, nn.ReLU())
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("down", f1)
+        return [f0, f1, f2], f2
+
+    def head(self, pre):
+        return self.fc(torch.flatten(F.avg_pool2d(pre, int(pre.shape[-1])), 1))
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
+class SplitNet(Units, nn.Module):
+    """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
+    block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
+    previous part's output added, concatenated, 1x1 conv-BN, the input added, ReLU), a strided conv-BN-ReLU split in
+    unequal parts (4 and 12 channels) of which the second goes through a 1x1 conv-BN-ReLU, concatenated; GAP and
+    Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("r1", c, c, 1, nn.ReLU())
+        for k in (2, 3, 4):
+            cbr(f"r{k}", c // 4, c // 4, 3, nn.ReLU())
+        self.r5 = nn.Conv2d(c, c, 1, bias=False)
+        self.r5_bn = nn.BatchNorm2d(c)
+        self.r_relu = nn.ReLU()
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("b", 12, 12, 1, nn.ReLU())
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        parts = torch.split(self.unit("r1", f0), f0.shape[1] // 4, dim=1)
+        ys = [parts[0]]
+        for k in (1, 2, 3):
+            ys.append(self.unit(f"r{k + 1}", parts[k] if k == 1 else parts[k] + ys[-1]))
+        f1 = self.r_relu(self.r5_bn(self.r5(torch.cat(ys, 1))) + f0)
+        a, b = torch.split(self.unit("down", f1), [4, 12], dim=1)
+        f2 = torch.cat([a, self.unit("b", b)], 1)
+        return [f0, f1, f2], f2
+
+
 class ResidualUnit(nn.Module):
     """torchvision's BasicBlock layout: conv-BN-ReLU, conv-BN, the input added, and the same nn.ReLU called again."""
 
@@ -1496,7 +1555,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1558,6 +1617,8 @@ def main():
                                  StateArith, 30),
         "prelutrained": folded_too(seeded("prelutrained", PReluTrained, 31, (8, 5), (8, 12), (8, 3, 16, 16),
                                           zennas=True), PReluTrained, 31),
+        "avgpoolhead": seeded("avgpoolhead", AvgPoolHead, 33, (8, 2), (8, 9), (8, 3, 16, 16), zennas=True),
+        "splitnet": seeded("splitnet", SplitNet, 34, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

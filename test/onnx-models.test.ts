@@ -620,3 +620,50 @@ describe('a squeeze-and-excitation block on a non-square plane', () => {
     expect(imp.ok && imp.network.nodes).toEqual(net.nodes);
   });
 });
+
+describe('Split along the channels (torch.split)', () => {
+  const file = join(import.meta.dirname, 'fixtures', 'proxies', 'splitnet.onnx');
+  const splits = (m: ReturnType<typeof decodeModel>) => m.graph!.node!.filter((n) => n.opType === 'Split');
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => {
+    const m = decodeModel(readFileSync(file));
+    edit(m);
+    const out = join(tmp(), 'splitnet-variant.onnx');
+    writeFileSync(out, encodeModel(m));
+    return importOnnxModel(loadOnnxModel(out), { inputShape: [3, 32, 32] });
+  };
+  it('imports as channel slices: equal parts and given sizes', () => {
+    const r = load(() => {});
+    if (!r.ok) throw new Error(r.reason);
+    const slices = r.network.nodes.filter((n) => n.op === 'slice');
+    // the Res2Net block's 4 parts of 2 channels (the first read by the concat, the other three by convs), the 4 + 12
+    expect(slices.map((n) => n.op === 'slice' && [n.c0, n.shape[0]])).toEqual([
+      [0, 2],
+      [2, 2],
+      [4, 2],
+      [6, 2],
+      [0, 4],
+      [4, 12],
+    ]);
+  });
+  it('refuses another axis and sizes that do not add up, saying why', () => {
+    const axis = load((m) => {
+      splits(m)[0]!.attribute!.find((a) => a.name === 'axis')!.i = 2;
+    });
+    expect(axis).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Split .* on axis 2: only a split of a map's channels/),
+    });
+    const sizes = load((m) => {
+      const name = splits(m)[1]!.input![1]!;
+      const t = m.graph!.initializer!.find((i) => i.name === name);
+      const c = m.graph!.node!.find((n) => n.output?.includes(name));
+      const tensor = t ?? c!.attribute![0]!.t!;
+      tensor.int64Data = [4, 10];
+      tensor.rawData = undefined;
+    });
+    expect(sizes).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/sizes \[4, 10\] do not split 16 channels/),
+    });
+  });
+});

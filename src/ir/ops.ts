@@ -539,7 +539,7 @@ const slice: OpSpec<'slice'> = {
   },
   params: none,
   macs: none,
-  onnx: { export: ['Slice'], import: ['Slice'] },
+  onnx: { export: ['Slice'], import: ['Slice', 'Split'] },
 };
 
 // A map read flat, as `torch.flatten(x, 1)` (NCHW is already the flat order, so kernels copy): a LeNet / VGG head.

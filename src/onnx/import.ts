@@ -18,7 +18,8 @@
  * Squeeze, Flatten / Reshape(N, -1) of a larger feature map (a LeNet / VGG head), Gemm,
  * MatMul (+ bias Add; its weight may be a Transpose of a constant), ConvNeXt's channels-last regions (a map's
  * Transpose 0,2,3,1, then nn.LayerNorm over C as a pixelwise `gn`, nn.Linear over C as a 1×1 conv, element-wise
- * ops with scalars or one value per channel, a mean over H, W, and the Transpose 0,3,1,2 back), ShuffleNet's channel shuffle (Reshape to
+ * ops with scalars or one value per channel, a mean over H, W, and the Transpose 0,3,1,2 back), Split along the
+ * channels (torch.split), ShuffleNet's channel shuffle (Reshape to
  * (N, g, C/g, H, W), Transpose 0,2,1,3,4, Reshape back), the Reshape of a flat input into the map it is viewed as
  * (`LoadedModel.input.view`) and of a map to its own shape, zero Pad before AveragePool/Conv (a Pad of
  * a Pad adds up), Identity, Dropout, Constant, the Shape/Gather/Unsqueeze/Concat arithmetic PyTorch emits for
@@ -1052,6 +1053,30 @@ function importConcat(n: INodeProto, s: ImportState): void {
   s.set(n, { k: 'shape', v: vals.flatMap((v) => intVector(v, 'Concat input')) });
 }
 
+/**
+ * Split along the channels of a map (`torch.split(x, sizes, 1)`, Res2Net's branches; `torch.chunk` writes Slices):
+ * one channel slice per output, of the sizes in its second input (opset ≥ 13) or `split` attribute, else equal
+ * parts (opset 18's `num_outputs`, the last part the remainder).
+ */
+function importSplit(n: INodeProto, s: ImportState): void {
+  const x = s.ir3(n, 0);
+  const C = s.shapeOf(x)[0]!;
+  const axis = getInt(n, 'axis', 0);
+  if (axis !== 1 && axis !== -3) fail(`Split ${n.name} on axis ${axis}: only a split of a map's channels has an IR op`);
+  const outs = n.output ?? [];
+  const given = n.input?.[1] ? knownInts(s.get(n, 1)) : getInts(n, 'split')?.map(Number);
+  if (n.input?.[1] && !given) fail(`Split ${n.name}: its sizes are not known integers`);
+  const part = Math.ceil(C / outs.length);
+  const sizes = given ?? outs.map((_, k) => Math.min(part, C - k * part));
+  if (sizes.length !== outs.length || sizes.some((c) => !(c > 0)) || sizes.reduce((a, b) => a + b, 0) !== C)
+    fail(`Split ${n.name}: sizes [${clip(sizes.join(', '), 40)}] do not split ${C} channels into ${outs.length} parts`);
+  let c0 = 0;
+  sizes.forEach((c, k) => {
+    s.set(n, { k: 'ir', id: s.b.slice(x, { c0, c }) }, k);
+    c0 += c;
+  });
+}
+
 function importSlice(n: INodeProto, s: ImportState): void {
   // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
   const v = s.get(n, 0);
@@ -1447,6 +1472,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Unsqueeze: importUnsqueeze,
   Concat: importConcat,
   Slice: importSlice,
+  Split: importSplit,
   GlobalAveragePool: (n, s) => s.set(n, { k: 'gap', src: s.ir3(n, 0) }),
   ReduceMean: importReduceMean,
   Flatten: (n, s) => {
