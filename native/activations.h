@@ -74,6 +74,8 @@ inline T actValue(const Node& n, T x, size_t e = 0) {
     case ActFn::Shift: return x + T(alphaAt(n, e));
     // PyTorch's prelu: x > 0 ? x : w * x, the slope rounded to T
     case ActFn::Prelu: return x > T(0) ? x : T(alphaAt(n, e)) * x;
+    // PyTorch's celu: its elu with input scale 1 / alpha (each coefficient rounded to T)
+    case ActFn::Celu: return x > T(0) ? x : T(n.alpha) * std::expm1(x * T(1 / n.alpha));
   }
   return x;
 }
@@ -101,6 +103,11 @@ inline T actSlope(const Node& n, T x, size_t e = 0) {
     case ActFn::Shift: return T(1);
     // PyTorch's prelu backward: the slope at x <= 0
     case ActFn::Prelu: return x > T(0) ? T(1) : T(alphaAt(n, e));
+    // PyTorch's celu derivative takes its input scale as 1 / alpha rounded to float (its `1.0 / alpha.toFloat()`)
+    case ActFn::Celu: {
+      const double s = 1 / static_cast<double>(static_cast<float>(n.alpha));
+      return x > T(0) ? T(1) : T(s) * T(n.alpha) * std::exp(x * T(s));
+    }
   }
   return T(1);
 }
@@ -132,6 +139,11 @@ inline T actCurve(const Node& n, T x, [[maybe_unused]] size_t e = 0) {
       const T du = T(kGeluBeta) * (T(1) + T(3 * kGeluKappa) * x * x);
       const T d2u = T(6 * kGeluBeta * kGeluKappa) * x;
       return sech2(u) * (du + T(0.5) * x * (d2u - T(2) * t * du * du));
+    }
+    // elu_double_backward: the exponential branch below 0 only
+    case ActFn::Celu: {
+      const double s = 1 / static_cast<double>(static_cast<float>(n.alpha));
+      return x < T(0) ? T(s) * T(s) * T(n.alpha) * std::exp(x * T(s)) : T(0);
     }
     case ActFn::Scale:
     case ActFn::Divide:

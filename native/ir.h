@@ -16,8 +16,8 @@ namespace swapnas {
 const char* opName(Op op);
 
 // The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
-enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift, Prelu };
-inline constexpr int kActFnCount = 11;
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift, Prelu, Celu };
+inline constexpr int kActFnCount = 12;
 
 struct Node {
   Op op = Op::Input;

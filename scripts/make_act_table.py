@@ -22,6 +22,7 @@ MODULES = {
     "gelu": (nn.GELU(), None),
     "mish": (nn.Mish(), None),
     "gelu_tanh": (nn.GELU(approximate="tanh"), None),
+    "celu": (nn.CELU(alpha=0.7), 0.7),
     # arithmetic with a Python number, as a model's forward writes it (x * 0.3, x / 3, x - 0.25)
     "scale": (lambda x: x * 0.3, 0.3),
     "divide": (lambda x: x / 3, 3),

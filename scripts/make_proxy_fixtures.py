@@ -628,6 +628,27 @@ class SplitNet(Units, nn.Module):
         return [f0, f1, f2], f2
 
 
+class CeluNet(Units, nn.Module):
+    """nn.CELU (opset 12's Celu): a conv-BN-CELU(0.5) stem, a residual conv-BN-CELU() (alpha 1), a strided
+    conv-BN-CELU(1.7), a 1x1 conv-BN-ReLU (an nn.ReLU for SWAP and nwot); GAP and Linear. MeCo hooks every module;
+    NASLib's nwot and SWAP only the nn.ReLU."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbn = self.same_unit
+        cbn("stem", 3, c, 3, nn.CELU(0.5))
+        cbn("a", c, c, 3, nn.CELU())
+        cbn("down", c, 2 * c, 3, nn.CELU(1.7), 2)
+        cbn("r", 2 * c, 2 * c, 1, nn.ReLU())
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("r", self.unit("down", f1))
+        return [f0, f1, f2], f2
+
+
 class ResidualUnit(nn.Module):
     """torchvision's BasicBlock layout: conv-BN-ReLU, conv-BN, the input added, and the same nn.ReLU called again."""
 
@@ -1555,7 +1576,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1619,6 +1640,7 @@ def main():
                                           zennas=True), PReluTrained, 31),
         "avgpoolhead": seeded("avgpoolhead", AvgPoolHead, 33, (8, 2), (8, 9), (8, 3, 16, 16), zennas=True),
         "splitnet": seeded("splitnet", SplitNet, 34, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
+        "celunet": seeded("celunet", CeluNet, 32, (8, 7), (8, 11), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -197,6 +197,13 @@ export function opGraphs(): { name: string; net: Network }[] {
     const h = b.prelu(b.linear(b.gap(b.prelu(d, -0.3)), 5, true), [0.1, -1, 0.5, 2, 0]);
     out.push({ name: 'prelu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'prelu' }) });
   }
+  {
+    // nn.CELU(0.5) on a map, nn.CELU(2) on flat features
+    const b = new GraphBuilder([3, 5, 5]);
+    const c = b.act(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), 'celu', 0.5);
+    const h = b.act(b.linear(b.gap(b.conv(c, 6, 3, { bias: true })), 5, true), 'celu', 2);
+    out.push({ name: 'celu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'celu' }) });
+  }
   return out;
 }
 

@@ -82,6 +82,7 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['divide', 0.225],
   ['shift', 0.25],
   ['prelu', -0.25],
+  ['celu', 0.7],
 ];
 
 /**

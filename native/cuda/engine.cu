@@ -285,7 +285,7 @@ __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y
 
 // The act op's functions in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
 // definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form, x * alpha, x / alpha,
-// x + alpha, PReLU).
+// x + alpha, PReLU, CELU).
 __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, float alpha) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float v = x[i];
@@ -302,6 +302,7 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
       case 8: r = v / alpha; break;
       case 9: r = v + alpha; break;
       case 10: r = v > 0.0f ? v : alpha * v; break;
+      case 11: r = v > 0.0f ? v : alpha * expm1f(v * (1.0f / alpha)); break;
       // the host checks fn against kActFnCount: a function without a case here is a loud NaN, never another's value
       default: r = NAN; break;
     }

@@ -19,6 +19,7 @@ export const ACT_FNS: readonly ActFn[] = [
   'divide',
   'shift',
   'prelu',
+  'celu',
 ];
 
 /** The functions that are arithmetic with a constant α (a function in the model, not a module; not a nonlinearity). */
@@ -131,6 +132,11 @@ function softplus(x: number): number {
   return x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
 }
 
+/** The input scale of PyTorch's celu derivative: 1 / α with α rounded to float32 (its `1.0 / alpha.toFloat()`). */
+function celuScale(alpha: number | undefined): number {
+  return 1 / Math.fround(alpha ?? 1);
+}
+
 /** The activation's output at x (NaN propagates). */
 export function actValue(x: number, a: ActForm): number {
   switch (a.fn) {
@@ -158,6 +164,9 @@ export function actValue(x: number, a: ActForm): number {
     // PyTorch's prelu: x where x > 0, else w·x (NaN propagates through the product)
     case 'prelu':
       return x > 0 ? x : (a.alpha ?? 1) * x;
+    // PyTorch's celu is its elu with input scale 1/α: α·(e^{x/α} − 1) at and below 0
+    case 'celu':
+      return x > 0 ? x : (a.alpha ?? 1) * Math.expm1(x * (1 / (a.alpha ?? 1)));
   }
 }
 
@@ -192,6 +201,12 @@ export function actSlope(x: number, a: ActForm): number {
     // PyTorch's prelu backward: the slope at x <= 0
     case 'prelu':
       return x > 0 ? 1 : (a.alpha ?? 1);
+    // elu_backward's left branch at and below 0, s·α·e^{x·s}: PyTorch's celu derivative takes its input scale s as
+    // 1 / α rounded to float32 (`1.0 / alpha.toFloat()`), 2e-7 from e^{x/α} at x = −10 for α = 0.7
+    case 'celu': {
+      const s = celuScale(a.alpha);
+      return x > 0 ? 1 : s * (a.alpha ?? 1) * Math.exp(x * s);
+    }
   }
 }
 
@@ -227,6 +242,11 @@ export function actCurve(x: number, a: ActForm): number {
       const du = GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * x * x);
       const d2u = 6 * GELU_TANH_BETA * GELU_TANH_KAPPA * x;
       return sech2(u) * (du + 0.5 * x * (d2u - 2 * t * du * du));
+    }
+    // elu_double_backward: the exponential branch below 0 only, with the same input scale s
+    case 'celu': {
+      const s = celuScale(a.alpha);
+      return x < 0 ? s * s * (a.alpha ?? 1) * Math.exp(x * s) : 0;
     }
     case 'scale':
     case 'divide':

@@ -686,7 +686,7 @@ const act: OpSpec<'act'> = {
     if (a.alpha !== undefined && !actAlphaFits(a.fn, a.alpha))
       throw new SwapError(
         'E_IR_SHAPE',
-        `act ${a.fn} with alpha ${a.alpha}: only ELU (positive), PReLU and the arithmetic (finite; a divisor not 0) take one`,
+        `act ${a.fn} with alpha ${a.alpha}: only ELU and CELU (positive), PReLU and the arithmetic (finite; a divisor not 0) take one`,
       );
     if (a.alphas !== undefined) checkChannelAlphas(a.fn, a.alpha, a.alphas, ins[0]!);
     if ((a.functional || a.learned !== undefined) && a.fn !== 'prelu')
@@ -702,8 +702,8 @@ const act: OpSpec<'act'> = {
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
   // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries)
   onnx: {
-    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant', 'PRelu'],
-    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div'],
+    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant', 'PRelu', 'Celu'],
+    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div', 'Celu'],
   },
 };
 
@@ -718,12 +718,12 @@ function checkChannelAlphas(fn: ActFn, alpha: number | undefined, alphas: readon
 }
 
 /**
- * Whether function `fn` takes the constant `alpha`: ELU's positive α, a PReLU's finite slope, or the arithmetic's
+ * Whether function `fn` takes the constant `alpha`: ELU's or CELU's positive α, a PReLU's finite slope, or the arithmetic's
  * finite constant (a divisor ≠ 0).
  */
 function actAlphaFits(fn: ActFn, alpha: number): boolean {
   if (!Number.isFinite(alpha)) return false;
-  if (fn === 'elu') return alpha > 0;
+  if (fn === 'elu' || fn === 'celu') return alpha > 0;
   return fn === 'prelu' || (isArithmetic(fn) && (fn !== 'divide' || alpha !== 0));
 }
 

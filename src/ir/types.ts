@@ -163,7 +163,8 @@ export interface MulNode {
 /**
  * An elementwise function (see `src/ir/activations.ts`). A smooth activation, as PyTorch's module of the same name
  * computes it: `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold
- * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish) and `gelu_tanh` (nn.GELU(approximate='tanh')); one
+ * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish), `gelu_tanh` (nn.GELU(approximate='tanh')) and `celu`
+ * (nn.CELU(alpha): x above 0, α·(e^{x/α} − 1) at and below); one
  * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. `prelu` is a trained
  * nn.PReLU: x above 0, α·x (α any finite value, one or one per channel) at and below; its slopes are learned
  * parameters (`learned`), NASLib's nwot hooks it and reads its input's signs. (An nn.PReLU whose slopes hold one
@@ -173,7 +174,7 @@ export interface MulNode {
 export interface ActNode {
   readonly op: 'act';
   readonly fn: ActFn;
-  /** ELU's α, the PReLU's slope or the arithmetic's constant (absent: 1); no other function has a parameter. */
+  /** ELU's or CELU's α, the PReLU's slope or the arithmetic's constant (absent: 1); no other function has one. */
   readonly alpha?: number;
   /**
    * The arithmetic's constant per channel (a model's `(x - mean[:, None, None]) / std[:, None, None]`, a layer
@@ -212,7 +213,8 @@ export type ActFn =
   | 'scale'
   | 'divide'
   | 'shift'
-  | 'prelu';
+  | 'prelu'
+  | 'celu';
 /**
  * A softmax over a flat tensor's features, per sample: `nn.Softmax(dim=1)` / `F.softmax`, or with `log`
  * `nn.LogSoftmax(dim=1)` / `F.log_softmax` (computed as x − max − log Σ e^(x − max)). A classifier's last op in

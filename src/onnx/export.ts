@@ -299,6 +299,8 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       return one('Tanh', [x], y);
     case 'elu':
       return one('Elu', [x], y, '', [attrFloat('alpha', n.alpha ?? 1)]);
+    case 'celu':
+      return one('Celu', [x], y, '', [attrFloat('alpha', n.alpha ?? 1)]);
     case 'selu':
       return one('Selu', [x], y, '', [attrFloat('alpha', SELU_ALPHA), attrFloat('gamma', SELU_SCALE)]);
     case 'softplus':

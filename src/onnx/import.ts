@@ -8,7 +8,7 @@
  * own padding per side, `auto_pad` included, plus that of zero Pads before it; groups, bias), BatchNormalization (training mode, the model's ε; of a map, or of flat features: BatchNorm1d), Relu, LeakyRelu,
  * PRelu (nn.PReLU, its slopes as initialised or trained),
  * Sigmoid, HardSigmoid(1/6, 1/2) and Mul of two feature tensors (SiLU, Hardswish, squeeze-and-excitation; a global
- * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
+ * average pool that layers read is the (N, C, 1, 1) map), Tanh, Elu, Celu, Selu, Softplus, nn.GELU exact or tanh (opset 20's
  * Gelu, or the chains torch.onnx writes: src/onnx/act-chains.ts) and nn.Mish (opset 18's Mish, or Softplus → Tanh →
  * Mul), Softmax / LogSoftmax over a flat tensor's features, Clip(0, max) (ReLU6), AveragePool / MaxPool (square, symmetric pads,
  * ceil mode: GoogLeNet, SqueezeNet), Add / Sum of same-shape maps, Sub of two (a sum with the second negated),
@@ -805,6 +805,14 @@ function importElu(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'elu', alpha));
 }
 
+/** Celu(alpha): nn.CELU(alpha) (opset ≥ 12), α read as Elu's. */
+function importCelu(n: INodeProto, s: ImportState): void {
+  const alpha = float32Decimal(getFloat(n, 'alpha', 1));
+  if (!(alpha > 0 && Number.isFinite(alpha)))
+    fail(`Celu ${n.name}: alpha ${alpha}; only a positive alpha has an IR op`);
+  s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'celu', alpha));
+}
+
 /** Selu with PyTorch's (and ONNX's default) α and γ: nn.SELU. */
 function importSelu(n: INodeProto, s: ImportState): void {
   const [alpha, gamma] = [getFloat(n, 'alpha', SELU_ALPHA), getFloat(n, 'gamma', SELU_SCALE)];
@@ -1330,6 +1338,7 @@ const CHANNELS_LAST_ELEMENTWISE: ReadonlySet<string> = new Set([
   'PRelu',
   'Tanh',
   'Elu',
+  'Celu',
   'Selu',
   'Softplus',
   'Gelu',
@@ -1440,6 +1449,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   PRelu: importPRelu,
   Tanh: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'tanh')),
   Elu: importElu,
+  Celu: importCelu,
   Selu: importSelu,
   // nn.Mish as torch.onnx writes it (Softplus → Tanh → Mul with x), else nn.Softplus()
   Softplus: (n, s) => void (importChain(mishChain(s, n), s) || s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'softplus'))),
@@ -1594,7 +1604,6 @@ function constantBuffersNote(buffers: ReadonlyMap<string, string>): string | und
 /** What a user may have written, for ops that are the inside of a module rather than the module itself. */
 const OP_HINTS: Readonly<Record<string, string>> = {
   Erf: ' (nn.GELU imports only as torch.onnx writes it: x·(1 + erf(x/√2))·½)',
-  Celu: ' (nn.CELU)',
   GroupNormalization:
     " (opset 18's nn.GroupNorm: export at opset 17 or below, which writes it as Reshape → InstanceNormalization → Reshape)",
 };
