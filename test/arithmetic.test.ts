@@ -252,6 +252,25 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     expect(preGapNode(b.finish(b.linear(b.gap(tail), 3)))).toBe(tail);
   });
 
+  it('zen reads the map before a pool whose window covers it (F.avg_pool2d(out, 4), max, padded), not after one that does not', () => {
+    const head = (pool: (b: GraphBuilder, x: number) => number) => {
+      const b = new GraphBuilder([3, 8, 8]);
+      const r = b.relu(b.bn(b.conv(b.input, 4, 3, { stride: 2, pad: 1 }))); // 4×4
+      return { net: b.finish(b.linear(b.gap(pool(b, r)), 3)), r };
+    };
+    for (const pool of [
+      (b: GraphBuilder, x: number) => b.avgpool(x, 4, 4, 0, true),
+      (b: GraphBuilder, x: number) => b.maxpool(x, 4, 4, 0),
+      (b: GraphBuilder, x: number) => b.avgpool(x, 6, 1, 1, false),
+    ]) {
+      const h = head(pool);
+      expect(preGapNode(h.net)).toBe(h.r);
+    }
+    // a 2×2 pool leaves a 2×2 map: the head's global pool reads that
+    const part = head((b, x) => b.avgpool(x, 2, 2, 0, true));
+    expect(preGapNode(part.net)).toBe(part.net.nodes.find((n) => n.op === 'avgpool')!.id);
+  });
+
   it('the IR refuses a divisor of 0 and a constant that is not finite (E_IR_SHAPE)', () => {
     const b = new GraphBuilder([3, 6, 6]);
     expect(() => b.act(b.input, 'divide', 0)).toThrow(expect.objectContaining({ code: 'E_IR_SHAPE' }));

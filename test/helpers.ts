@@ -81,8 +81,9 @@ export const EVERY_ACT: readonly (readonly [ActFn, number?])[] = [
   ['scale', -0.5],
   ['divide', 0.225],
   ['shift', 0.25],
-  ['prelu', -0.25],
+  // CELU before the PReLU, whose negative slope leaves nothing below 0 after it
   ['celu', 0.7],
+  ['prelu', -0.25],
 ];
 
 /**

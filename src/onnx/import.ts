@@ -1063,18 +1063,22 @@ function importConcat(n: INodeProto, s: ImportState): void {
 
 /**
  * Split along the channels of a map (`torch.split(x, sizes, 1)`, Res2Net's branches; `torch.chunk` writes Slices):
- * one channel slice per output, of the sizes in its second input (opset ≥ 13) or `split` attribute, else equal
- * parts (opset 18's `num_outputs`, the last part the remainder).
+ * one channel slice per output, of the sizes in its second input, else equal parts (opset 18's `num_outputs`: the
+ * last part the remainder; before opset 18 the parts must be equal).
  */
 function importSplit(n: INodeProto, s: ImportState): void {
-  const x = s.ir3(n, 0);
+  const x = s.irOrPooled(n, 0);
+  if (s.shapeOf(x).length !== 3)
+    fail(`Split ${n.name} of flat features: only a split of a map's channels has an IR op`);
   const C = s.shapeOf(x)[0]!;
   const axis = getInt(n, 'axis', 0);
   if (axis !== 1 && axis !== -3) fail(`Split ${n.name} on axis ${axis}: only a split of a map's channels has an IR op`);
   const outs = n.output ?? [];
-  const given = n.input?.[1] ? knownInts(s.get(n, 1)) : getInts(n, 'split')?.map(Number);
+  const given = n.input?.[1] ? knownInts(s.get(n, 1)) : undefined;
   if (n.input?.[1] && !given) fail(`Split ${n.name}: its sizes are not known integers`);
   const part = Math.ceil(C / outs.length);
+  if (!given && getInt(n, 'num_outputs', 0) === 0 && C % outs.length !== 0)
+    fail(`Split ${n.name}: ${C} channels do not split into ${outs.length} equal parts`);
   const sizes = given ?? outs.map((_, k) => Math.min(part, C - k * part));
   if (sizes.length !== outs.length || sizes.some((c) => !(c > 0)) || sizes.reduce((a, b) => a + b, 0) !== C)
     fail(`Split ${n.name}: sizes [${clip(sizes.join(', '), 40)}] do not split ${C} channels into ${outs.length} parts`);

@@ -45,8 +45,8 @@ export function hasPreGap(net: Network): boolean {
 /**
  * The node whose output is the map before global pooling: the input of the last classifier `gap` node, or, where
  * that reads a pooled C×1×1 map through ops of one input (`gap(x) * 2 - 1`, a ReLU or a 1×1 conv on the pooled map
- * before the flatten), the map that pool read. An average pool whose one unpadded window covers its whole input
- * (`F.avg_pool2d(out, 4)` on a 4×4 map: the head of the common CIFAR ResNets) is that global pool too.
+ * before the flatten), the map that pool read. A pool whose one window covers its whole input (`F.avg_pool2d(out,
+ * 4)` on a 4×4 map: the head of the common CIFAR ResNets; a max pool so) is that global pool too.
  */
 export function preGapNode(net: Network): number {
   const gaps = headGaps(net);
@@ -55,17 +55,20 @@ export function preGapNode(net: Network): number {
   const pooled = (n: IRNode) => n.shape.length === 3 && n.shape[1] === 1 && n.shape[2] === 1;
   for (let n = net.nodes[read]!; pooled(n); n = net.nodes[pathInputs(n)[0]!]!) {
     // a pool of a larger map: the head's (a squeeze-and-excitation gate's pool on a 1×1 tail pools nothing)
-    if (n.op === 'gap' || wholeMapAverage(net, n)) return pooled(net.nodes[n.inputs[0]!]!) ? read : n.inputs[0]!;
+    if (n.op === 'gap' || wholeMapPool(net, n)) return pooled(net.nodes[n.inputs[0]!]!) ? read : n.inputs[0]!;
     if (pathInputs(n).length !== 1) break;
   }
   return read;
 }
 
-/** Whether `n` is an average pool of one unpadded window as large as its input map: a global average pool. */
-function wholeMapAverage(net: Network, n: IRNode): boolean {
-  if (n.op !== 'avgpool' || n.pad !== 0) return false;
+/**
+ * Whether `n` is a pool whose one window covers its whole input map (k − pad ≥ H, W; a 1×1 output): a global pool,
+ * average or max (`F.avg_pool2d(out, 4)`, `F.max_pool2d(out, 4)`, padded or not).
+ */
+function wholeMapPool(net: Network, n: IRNode): boolean {
+  if (n.op !== 'avgpool' && n.op !== 'maxpool') return false;
   const x = net.nodes[n.inputs[0]!]!.shape;
-  return x.length === 3 && x[1] === n.k && x[2] === n.k;
+  return x.length === 3 && n.k - n.pad >= x[1]! && n.k - n.pad >= x[2]!;
 }
 
 /** Mixed input x + γ·x₂ in float32, as the official code forms it from float32 tensors. */
