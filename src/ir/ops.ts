@@ -718,8 +718,8 @@ function checkChannelAlphas(fn: ActFn, alpha: number | undefined, alphas: readon
 }
 
 /**
- * Whether function `fn` takes the constant `alpha`: ELU's or CELU's positive α, a PReLU's finite slope, or the arithmetic's
- * finite constant (a divisor ≠ 0).
+ * Whether function `fn` takes the constant `alpha`: ELU's or CELU's positive α, a PReLU's finite slope, or the
+ * arithmetic's finite constant (a divisor ≠ 0).
  */
 function actAlphaFits(fn: ActFn, alpha: number): boolean {
   if (!Number.isFinite(alpha)) return false;

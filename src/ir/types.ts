@@ -79,8 +79,9 @@ export interface ReluNode {
   /**
    * `nn.PReLU`: the slope is a learned parameter, `learned` of them (1, or one per channel), all holding `slope` (the
    * file's value; PyTorch initialises 0.25); 0 for a later call of the same module (its slopes count at the first).
-   * They count in Θ; no gradient proxy differentiates them (the official ones read Conv2d / Linear weights; VKDNW's
-   * `named_parameters()` would, but its official code raises on nn.PReLU networks). Only with `slope`.
+   * They count in Θ; no gradient proxy here differentiates them (the official ones read Conv2d / Linear weights but
+   * VKDNW, whose `named_parameters()` holds them: VKDNW is null on such a network, src/proxies/vkdnw.ts). Only with
+   * `slope`.
    */
   readonly learned?: number;
   /**
@@ -163,13 +164,13 @@ export interface MulNode {
 /**
  * An elementwise function (see `src/ir/activations.ts`). A smooth activation, as PyTorch's module of the same name
  * computes it: `tanh` (nn.Tanh), `elu` (nn.ELU(alpha)), `selu` (nn.SELU), `softplus` (nn.Softplus(), β 1, threshold
- * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish), `gelu_tanh` (nn.GELU(approximate='tanh')) and `celu`
- * (nn.CELU(alpha): x above 0, α·(e^{x/α} − 1) at and below); one
- * such node is one module: MeCo hooks its output, and a path counts it as one nonlinearity. `prelu` is a trained
- * nn.PReLU: x above 0, α·x (α any finite value, one or one per channel) at and below; its slopes are learned
- * parameters (`learned`), NASLib's nwot hooks it and reads its input's signs. (An nn.PReLU whose slopes hold one
- * positive value is the leaky {@link ReluNode} with `learned`.) Or arithmetic with a constant α, a function rather than a module (`x * 0.5`,
- * `x / 2`, `x - 0.5`): `scale` (x·α), `divide` (x / α) and `shift` (x + α), which no hook sees and no path counts.
+ * 20), `gelu` (nn.GELU(), the exact erf form), `mish` (nn.Mish), `gelu_tanh` (nn.GELU(approximate='tanh')) and
+ * `celu` (nn.CELU(alpha): x above 0, α·(e^{x/α} − 1) at and below); one such node is one module: MeCo hooks its
+ * output, and a path counts it as one nonlinearity. `prelu` is a trained nn.PReLU: x above 0, α·x (α any finite
+ * value, one or one per channel) at and below; its slopes are learned parameters (`learned`), NASLib's nwot hooks it
+ * and reads its input's signs. (An nn.PReLU whose slopes hold one positive value is the leaky {@link ReluNode} with
+ * `learned`.) Or arithmetic with a constant α, a function rather than a module (`x * 0.5`, `x / 2`, `x - 0.5`):
+ * `scale` (x·α), `divide` (x / α) and `shift` (x + α), which no hook sees and no path counts.
  */
 export interface ActNode {
   readonly op: 'act';
