@@ -422,6 +422,24 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     expect(synflowNetwork(constant.net)).toBe(constant.net);
   });
 
+  it('an nn.PReLU called twice keeps one parameter through export and import (Θ, and |α| for synflow at both calls)', () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const slopes = [0.25, -0.5, 0, 1.5];
+    const a = b.prelu(b.conv(b.input, 4, 3, { pad: 1 }), slopes);
+    const twice = b.prelu(b.conv(a, 4, 3, { pad: 1 }), slopes, { learned: 0 });
+    const net = b.finish(b.linear(b.gap(twice), 3));
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 3 })), { inputShape: [3, 8, 8] });
+    if (!imp.ok) throw new Error(imp.reason);
+    const prelus = imp.network.nodes.filter((n) => n.op === 'act');
+    expect(prelus.map((n) => n.op === 'act' && [n.learned, n.alphas])).toEqual([
+      [4, slopes],
+      [0, slopes],
+    ]);
+    expect(countParams(imp.network)).toBe(countParams(net));
+    const abs = synflowNetwork(imp.network).nodes.filter((n) => n.op === 'act');
+    expect(abs.map((n) => n.op === 'act' && n.alphas)).toEqual([slopes.map(Math.abs), slopes.map(Math.abs)]);
+  });
+
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {
     // the proxy fixture's head is `view(x.size(0), -1)` traced with batch 10 (scripts/make_proxy_fixtures.py)
     const lenet = join(__dirname, 'fixtures', 'proxies', 'lenet.onnx');

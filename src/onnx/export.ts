@@ -91,6 +91,11 @@ interface ExportCtx {
   readonly fixed: (name: string, nodeName: string, dims: number[], value: number) => void;
   /** A Constant node of per-channel values shaped `dims` ((1, C, 1, 1) for a map, (1, C) for flat features). */
   readonly channels: (name: string, dims: number[], values: readonly number[]) => void;
+  /**
+   * The node id of the first call of the nn.PReLU whose later call (`learned` 0) holds `slopes`: the earliest prelu
+   * act with learned slopes of those values; undefined where there is none.
+   */
+  readonly firstPRelu: (slopes: readonly number[]) => number | undefined;
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -320,8 +325,13 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       one('Softplus', [x], `${y}_softplus`, '_softplus');
       one('Tanh', [`${y}_softplus`], `${y}_tanh`, '_tanh');
       return one('Mul', [x, `${y}_tanh`], y);
-    case 'prelu':
-      return exportPRelu(n, n.alphas ?? [n.alpha ?? 1], c, n.learned !== undefined && n.learned > 0);
+    case 'prelu': {
+      // a later call of an nn.PReLU reads its first call's initializer, as the module's one parameter
+      const slopes = n.alphas ?? [n.alpha ?? 1];
+      const first = n.learned === 0 ? c.firstPRelu(slopes) : undefined;
+      if (first !== undefined) return void c.nodes.push(node('PRelu', [x, `prelu_${first}`], [y], name));
+      return exportPRelu(n, slopes, c, n.learned !== undefined && n.learned > 0);
+    }
     case 'scale':
     case 'divide':
     case 'shift':
@@ -502,6 +512,12 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       node('Constant', [], [name], name, [attrTensor('value', floatTensor('', dims, Float32Array.from(values)))]),
     );
 
+  const firstCalls = new Map<string, number>();
+  for (const n of net.nodes)
+    if (n.op === 'act' && n.fn === 'prelu' && (n.learned ?? 0) > 0) {
+      const key = (n.alphas ?? [n.alpha ?? 1]).join(',');
+      if (!firstCalls.has(key)) firstCalls.set(key, n.id);
+    }
   const ctx: ExportCtx = {
     nodes,
     inits,
@@ -512,6 +528,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
     scalar,
     fixed,
     channels,
+    firstPRelu: (slopes) => firstCalls.get(slopes.join(',')),
   };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
