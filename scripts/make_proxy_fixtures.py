@@ -531,21 +531,15 @@ class PReluNet(Units, nn.Module):
         return [f0, f1, f2], f2
 
 
-class PReluTrained(Units, nn.Module):
-    """nn.PReLU with trained-looking slopes (face-recognition backbones with their own weights): a conv-BN-PReLU()
-    stem whose one slope is negative, a residual conv-BN-PReLU(C) with slopes of both signs and an exact 0, a strided
-    conv-BN-ReLU, a 1x1 conv-BN-PReLU(2C) with uniform slopes in [-0.5, 1); GAP, Linear-PReLU(hidden) on the flat
-    features, Linear. NASLib's nwot hooks each PReLU and reads its input's signs (which a negative slope turns);
-    synflow's |state_dict| takes |slope|; no official proxy differentiates the slopes."""
+class PReluTrained(PReluNet):
+    """PReluNet with trained-looking slopes (face-recognition backbones with their own weights): the stem's one slope
+    negative, the residual PReLU(C)'s slopes of both signs and an exact 0, the 1x1 PReLU(2C)'s uniform in [-0.5, 1);
+    then GAP, Linear-PReLU(hidden) on the flat features, Linear. NASLib's nwot hooks each PReLU and reads its input's
+    signs (which a negative slope turns); synflow's |state_dict| takes |slope|; no official proxy differentiates the
+    slopes."""
 
     def __init__(self, classes=10, c=8, hidden=12):
-        super().__init__()
-        cbr = self.same_unit
-        cbr("stem", 3, c, 3, nn.PReLU())
-        cbr("a", c, c, 3, nn.PReLU(c))
-        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
-        cbr("b", 2 * c, 2 * c, 1, nn.PReLU(2 * c))
-        self.pooled_head(2 * c, classes)
+        super().__init__(classes, c)
         self.h = nn.Linear(2 * c, hidden)
         self.h_act = nn.PReLU(hidden)
         self.fc = nn.Linear(hidden, classes)
@@ -555,12 +549,6 @@ class PReluTrained(Units, nn.Module):
             self.a_act.weight[c // 2] = 0.0
             self.b_act.weight.uniform_(-0.5, 1.0)
             self.h_act.weight.uniform_(-1.0, 1.0)
-
-    def features(self, x):
-        f0 = self.unit("stem", x)
-        f1 = f0 + self.unit("a", f0)
-        f2 = self.unit("b", self.unit("down", f1))
-        return [f0, f1, f2], f2
 
     def head(self, pre):
         return self.fc(self.h_act(self.h(torch.flatten(self.gap(pre), 1))))
