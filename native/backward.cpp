@@ -167,6 +167,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
     if ((req.wantParams || req.scalarCount > 0) && (n.op == Op::Conv || n.op == Op::Linear)) keep[static_cast<size_t>(n.inputs[0])] = 1;
     if (req.wantSaliency && (n.op == Op::Conv || n.op == Op::Linear)) keep[&n - net.nodes.data()] = 1;
   }
+  // a PReLU slope's per-sample term reads the (leaky) ReLU's input, which its own backward does not need
+  for (size_t q = 0; q < req.scalarCount; ++q)
+    if (req.scalars[3 * q + 1] >= 4) keep[static_cast<size_t>(net.nodes[static_cast<size_t>(req.scalars[3 * q])].inputs[0])] = 1;
   // NWOT counts the ReLUs on the way to the output only, whatever else is kept (so passes can be shared).
   const std::vector<uint8_t> onPath = eval;
   // Kept nodes: held to the end, or (keepModes) reduced as soon as they are made and then freed as usual.
@@ -483,6 +486,18 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
           const float* xr = xs + ih * in.w + iw0;
           for (int ow = ow0; ow < ow1; ++ow) acc += static_cast<double>(dr[ow]) * xr[(ow - ow0) * a.sw];
         }
+        o[s] = acc;
+      }
+    } else if (kind >= 4) {
+      // PyTorch's prelu backward: a slope's gradient sums x * dy where x <= 0, over its channel's plane (kind 4) or
+      // the whole node (kind 5)
+      const size_t count = n.numel(), plane = kind == 5 ? count : count / static_cast<size_t>(n.c);
+      const size_t at = kind == 5 ? 0 : idx * plane;
+      for (int s = 0; s < S; ++s) {
+        double acc = 0;
+        const size_t off = static_cast<size_t>(s) * count + at;
+        for (size_t e = 0; e < plane; ++e)
+          if (x[off + e] <= 0) acc += static_cast<double>(dy[off + e]) * x[off + e];
         o[s] = acc;
       }
     } else {

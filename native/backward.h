@@ -113,7 +113,8 @@ struct GradRequest {
   // labels/wantParams/wantInput/wantSaliency only shape the forward pass).
   const BackwardPass* passes = nullptr;
   size_t passCount = 0;
-  // Parameter scalars as (node, kind 0 weight / 1 bias / 2 gamma / 3 beta, flat index) triples, for per-sample terms.
+  // Parameter scalars as (node, kind 0 weight / 1 bias / 2 gamma / 3 beta / 4 a PReLU's slope per channel / 5 its one
+  // slope, flat index) triples, for per-sample terms.
   const int32_t* scalars = nullptr;
   size_t scalarCount = 0;
   // Set per extra pass by the executor: the node whose cotangent backward() returns (-1: none).

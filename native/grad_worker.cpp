@@ -29,10 +29,12 @@ void checkPasses(const GradJob& job, const Net& net, size_t i) {
   const std::vector<size_t> off = packedParamOffsets(net);
   for (size_t q = 0; q + 2 < job.scalars.size(); q += 3) {
     const int32_t node = job.scalars[q], kind = job.scalars[q + 1], idx = job.scalars[q + 2];
-    if (node < 0 || static_cast<size_t>(node) >= N || kind < 0 || kind > 3 || idx < 0) fail(who + "bad parameter scalar");
+    if (node < 0 || static_cast<size_t>(node) >= N || kind < 0 || kind > 5 || idx < 0) fail(who + "bad parameter scalar");
     const Node& n = net.nodes[static_cast<size_t>(node)];
-    const bool ok = (n.op == Op::Conv || n.op == Op::Linear) ? (kind == 0 ? static_cast<size_t>(idx) < off[node + 1] - off[node] - (n.bias ? n.c : 0) : kind == 1 && n.bias && idx < n.c)
-                                                             : (n.op == Op::Bn || n.op == Op::GroupNorm) && kind >= 2 && idx < n.c;
+    // kinds 4 / 5: an nn.PReLU's slope, one per channel / one for the node (only the bounds are checked here)
+    const bool slope = kind >= 4 && (n.op == Op::Relu || n.op == Op::Act) && (kind == 5 ? idx == 0 : idx < n.c);
+    const bool ok = slope || ((n.op == Op::Conv || n.op == Op::Linear) ? (kind == 0 ? static_cast<size_t>(idx) < off[node + 1] - off[node] - (n.bias ? n.c : 0) : kind == 1 && n.bias && idx < n.c)
+                                                                       : (n.op == Op::Bn || n.op == Op::GroupNorm) && kind >= 2 && kind <= 3 && idx < n.c);
     if (!ok) fail(who + "parameter scalar on node " + std::to_string(node) + " does not exist");
   }
 }

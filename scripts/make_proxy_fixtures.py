@@ -557,6 +557,31 @@ class PReluTrained(PReluNet):
         return self.head(self.forward_pre_GAP(x))
 
 
+class PReluChannels(PReluTrained):
+    """PReluTrained with one slope per channel everywhere (MobileFaceNet's and IR-SE's nn.PReLU(C)), where the
+    official VKDNW runs (a one-slope nn.PReLU() makes it raise): the stem's slopes of both signs and an exact 0, the
+    residual PReLU(C) left at PyTorch's 0.25 (the leaky relu with learned slopes), a second 3x3 conv-BN after the
+    1x1 unit whose activation calls the 1x1 unit's PReLU(2C) again (one parameter, two calls), then the flat
+    PReLU(hidden) head. VKDNW's Jacobian columns include each slope tensor's first value."""
+
+    def __init__(self, classes=10, c=8, hidden=12):
+        super().__init__(classes, c, hidden)
+        self.stem_act = nn.PReLU(c)  # replaces the one-slope PReLU() in its place of named_parameters()
+        self.b2 = nn.Conv2d(2 * c, 2 * c, 3, padding=1, bias=False)
+        self.b2_bn = nn.BatchNorm2d(2 * c)
+        with torch.no_grad():
+            self.stem_act.weight.copy_(torch.linspace(-0.6, 0.8, c))
+            self.stem_act.weight[c // 2] = 0.0
+            self.a_act.weight.fill_(0.25)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("b", self.unit("down", f1))
+        f3 = f2 + self.b_act(self.b2_bn(self.b2(f2)))
+        return [f0, f1, f3], f3
+
+
 class AvgPoolHead(Units, nn.Module):
     """The common CIFAR ResNet head (kuangliu's pytorch-cifar: `F.avg_pool2d(out, 4)`): a conv-BN-ReLU stem, a residual
     conv-BN-ReLU, a strided conv-BN-ReLU, then F.avg_pool2d with one window over the whole map (traced as an
@@ -1564,7 +1589,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1629,6 +1654,8 @@ def main():
         "avgpoolhead": seeded("avgpoolhead", AvgPoolHead, 33, (8, 2), (8, 9), (8, 3, 16, 16), zennas=True),
         "splitnet": seeded("splitnet", SplitNet, 34, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "celunet": seeded("celunet", CeluNet, 32, (8, 7), (8, 11), (8, 3, 16, 16), zennas=True),
+        "preluchannels": folded_too(seeded("preluchannels", PReluChannels, 35, (8, 3), (8, 12), (8, 3, 16, 16),
+                                           zennas=True), PReluChannels, 35),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -277,6 +277,27 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
   });
 });
 
+describe('VKDNW with nn.PReLU(C) slopes on the native runner equals the official code', () => {
+  it('preluchannels: the slope tensors are Jacobian columns (kinds 4 of the native per-sample terms)', async () => {
+    const e = expected.fixtures.preluchannels.vkdnw;
+    const vx = npy(e.inputs);
+    const loaded = loadOnnxModel(join(DIR, e.onnx));
+    const m = onnxProxyModel(loaded, fixtureSampleShape(vx.shape, loaded.input.view));
+    const [n, c, h, w] = vx.shape as [number, number, number, number];
+    const o: ProxyRunOptions = {
+      protocol: 'swap',
+      seed: 0,
+      images: { n, c, h, w, data: Float32Array.from(vx.data), source: 'preluchannels' },
+      batch: n,
+      weights: m.params,
+    };
+    const r = await runner.run(m.net, ['vkdnw', 'vkdnw_dim'], o);
+    expect(r.settings.vkdnw).toMatchObject({ engine: 'native' });
+    expect(r.values.vkdnw_dim!.value).toBe(e.vkdnw_dim);
+    close('vkdnw', r.values.vkdnw!.value, e.entropy_float64);
+  });
+});
+
 describe("the ReLUs NASLib's nwot and MeCo hook: nn.ReLU and nn.ReLU6, not a Hardtanh or a clamp", () => {
   // BN keeps every unit far below the clips, so the four networks compute the same values
   const clipped = (max?: number) => {

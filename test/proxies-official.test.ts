@@ -22,7 +22,7 @@ import type { ProxyValue } from '../src/proxies/value.js';
 import { vkdnw } from '../src/proxies/vkdnw.js';
 import { withoutPreGap, zen } from '../src/proxies/zen.js';
 import { zico } from '../src/proxies/zico.js';
-import { fixtureBatch, fixtureSampleShape } from './helpers.js';
+import { fixtureBatch, fixtureSampleShape, foldedAndPlainProxies } from './helpers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
@@ -256,6 +256,20 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
       const byNode = vkdnw({ ...m.net, parameterOrder: undefined }, m.params, vx.data, vx.shape[0]!).vkdnw.value!;
       expect(Math.abs(byNode - e.vkdnw.entropy_float64)).toBeGreaterThan(0.05 * e.vkdnw.entropy_float64);
     }
+  });
+});
+
+const withFolded = Object.keys(expected.fixtures).filter((name) => expected.fixtures[name].folded_onnx);
+
+describe.each(withFolded)('the constant-folded export of %s', (name) => {
+  it('gives every proxy the value of the unfolded file, and so the official value', async () => {
+    const e = expected.fixtures[name];
+    const names = 'grad_norm,snip,plain,fisher,grasp,jacov,epe_nas,nwot,l2_norm,synflow,synflow_bn,params';
+    const { folded, plain, want } = await foldedAndPlainProxies(DIR, e, names);
+    const v = folded['proxies'] as Record<string, number>;
+    expect(v).toEqual(plain['proxies']);
+    for (const k of names.split(',').filter((k) => typeof want[k] === 'number'))
+      expect(Math.abs(v[k]! - want[k]!), k).toBeLessThanOrEqual(1e-4 * Math.abs(want[k]!));
   });
 });
 

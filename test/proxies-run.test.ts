@@ -7,6 +7,8 @@ import { referenceNwot } from '../src/backends/reference/forward.js';
 import { defaultBatch } from '../src/data/cifar.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { mapParams, prngParams } from '../src/grad/params.js';
+import { backward } from '../src/backends/reference/backward.js';
+import { forwardTape } from '../src/backends/reference/tape.js';
 import { countParams } from '../src/ir/analysis.js';
 import { azFromComponents, azNas, azPairProblem, blockTrainability, prngRademacher } from '../src/proxies/az.js';
 import { blockFeatures } from '../src/proxies/blocks.js';
@@ -305,27 +307,80 @@ describe('invariants', () => {
 });
 
 describe('VKDNW on nn.PReLU networks', () => {
-  // a conv-BN-PReLU(4) stem, then a PReLU() or a second PReLU(4): the official code differentiates the slopes (a
-  // one-slope nn.PReLU() makes it raise under torch 1.13), which swapnas does not, so VKDNW is null saying why
-  const build = (second: number | readonly number[]) => {
+  // a conv-BN-PReLU(4) stem (uniform 0.25: the leaky relu with learned slopes), a conv-PReLU of `second`'s slopes
+  // called again after a third conv (one parameter, two calls), GAP and Linear. The official code differentiates
+  // every named_parameters() tensor, slopes included (a one-slope nn.PReLU() makes it raise under torch 1.13).
+  const build = (first: readonly number[], second: number | readonly number[], constant = false) => {
     const b = new GraphBuilder([3, 8, 8]);
-    const x = b.prelu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), [0.25, -0.5, 0, 1]);
-    return b.finish(b.linear(b.gap(b.prelu(b.conv(x, 4, 3), second)), 5, true));
+    // `constant`: the same functions with slopes that are no parameter (F.prelu by a constant)
+    const at = (learned?: number) => (constant ? { learned: undefined } : learned === undefined ? {} : { learned });
+    const x = b.prelu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), first, at());
+    const y = b.prelu(b.conv(x, 4, 3, { pad: 1 }), second, at());
+    const z = b.prelu(b.conv(y, 4, 3), second, at(0));
+    return b.finish(b.linear(b.gap(z), 5, true));
   };
   const o = { seed: 1, images: defaultBatch(8), labels: defaultLabels(8).map((y) => y % 5) };
-  it.each([
-    ['per-channel slopes only', [0.5, -0.25, 2, 0], /Jacobian columns include the 2 nn\.PReLU slope tensor/, 2],
-    ['a one-slope nn.PReLU()', -0.5, /raises on a one-slope nn\.PReLU\(\)/, undefined],
-  ] as const)('%s: null with the reason, vkdnw_dim counting the slope tensors', async (_, second, why, extra) => {
-    const net = build(second);
-    const plain = build([0.5, -0.25, 2, 0]).nodes.filter((n) => n.op === 'conv' || n.op === 'bn' || n.op === 'linear');
-    expect(plain.length).toBe(4);
+  const second = [0.5, -0.25, 2, 0] as const;
+
+  it('a slope scalar per sample is the derivative of the outputs, summed over the calls of its module', () => {
+    const net = build([0.25, 0.25, 0.25, 0.25], second);
+    const params = prngParams(net, 3);
+    const rng = new Rng(5);
+    const x = Float64Array.from({ length: 3 * 3 * 8 * 8 }, () => rng.normal());
+    const slopeNodes = net.nodes.filter((n) => n.op === 'act' || n.op === 'relu').map((n) => n.id);
+    expect(slopeNodes.length).toBe(3);
+    const sum = (n: typeof net, xs: Float64Array, B: number) => {
+      const t = forwardTape(n, params, xs, B, { bn: 'eval' });
+      return Array.from({ length: B }, (_, b) => t.logits.slice(b * 5, (b + 1) * 5).reduce((a, v) => a + v, 0));
+    };
+    const tape = forwardTape(net, params, x, 3, { bn: 'eval', backward: { params: true } });
+    const perSample = backward(tape, {
+      seeds: new Map([[net.output, new Float64Array(15).fill(1)]]),
+      perSample: slopeNodes.map((node) => ({ node, kind: 'slope' as const, index: 0 })),
+    }).perSample!;
+    const h = 1e-6;
+    const fd = (a: readonly number[], b: readonly number[]) =>
+      sum(build(a, b), x, 3).map((v, i) => v - sum(net, x, 3)[i]!);
+    // the stem's slope 0 moved by ±h, then the second module's (both its calls move)
+    const up0 = fd([0.25 + h, 0.25, 0.25, 0.25], second);
+    const dn0 = fd([0.25 - h, 0.25, 0.25, 0.25], second);
+    const up1 = fd([0.25, 0.25, 0.25, 0.25], [second[0] + h, ...second.slice(1)]);
+    const dn1 = fd([0.25, 0.25, 0.25, 0.25], [second[0] - h, ...second.slice(1)]);
+    for (let b = 0; b < 3; b++) {
+      expect(perSample[0]![b]).toBeCloseTo((up0[b]! - dn0[b]!) / (2 * h), 5);
+      expect(perSample[1]![b]! + perSample[2]![b]!).toBeCloseTo((up1[b]! - dn1[b]!) / (2 * h), 5);
+    }
+    expect(Math.abs(perSample[2]![0]!)).toBeGreaterThan(1e-3); // the second call contributes
+  });
+
+  it('per-channel slopes: their first values are Jacobian columns, the same on both engines; vkdnw_dim counts them', async () => {
+    const net = build([0.25, 0.25, 0.25, 0.25], second);
     const r = runProxies(net, ['vkdnw', 'vkdnw_dim'], o);
-    expect(r.values.vkdnw).toMatchObject({ value: null, reason: expect.stringMatching(why) });
-    // conv weight, BN γ and β, conv weight, linear weight and bias: 6 tensors, and the slopes
-    if (extra !== undefined) expect(r.values.vkdnw_dim!.value).toBe(6 + extra);
-    else expect(r.values.vkdnw_dim).toMatchObject({ value: null });
-    // the native runner says the same
+    // conv weight, BN γ and β, two conv weights, linear weight and bias: 7 tensors, and 2 slope tensors
+    expect(r.values.vkdnw_dim!.value).toBe(9);
+    expect(r.values.vkdnw!.value).toBeGreaterThan(0);
+    const load = loadAddon();
+    if (!load.ok) throw new Error(load.reason);
+    const nat = await nativeProxyRunner(load.addon, 1).run(net, ['vkdnw', 'vkdnw_dim'], o);
+    expect(nat.settings.vkdnw).toMatchObject({ engine: 'native' });
+    expect(nat.values.vkdnw_dim).toEqual(r.values.vkdnw_dim);
+    expect(Math.abs(nat.values.vkdnw!.value! - r.values.vkdnw!.value!)).toBeLessThan(1e-5 * r.values.vkdnw!.value!);
+    // the same functions with constant slopes: 7 columns, another value
+    const fixed = runProxies(build([0.25, 0.25, 0.25, 0.25], second, true), ['vkdnw', 'vkdnw_dim'], o);
+    expect(fixed.values.vkdnw_dim!.value).toBe(7);
+    expect(Math.abs(fixed.values.vkdnw!.value! - r.values.vkdnw!.value!)).toBeGreaterThan(
+      0.01 * r.values.vkdnw!.value!,
+    );
+  });
+
+  it('a one-slope nn.PReLU(): null with the official error on both engines', async () => {
+    const net = build([0.25, 0.25, 0.25, 0.25], -0.5);
+    const r = runProxies(net, ['vkdnw', 'vkdnw_dim'], o);
+    expect(r.values.vkdnw).toMatchObject({
+      value: null,
+      reason: expect.stringMatching(/raises on a one-slope nn\.PReLU\(\)/),
+    });
+    expect(r.values.vkdnw_dim).toMatchObject({ value: null });
     const load = loadAddon();
     if (!load.ok) throw new Error(load.reason);
     const nat = await nativeProxyRunner(load.addon, 1).run(net, ['vkdnw', 'vkdnw_dim'], o);

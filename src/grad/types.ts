@@ -40,8 +40,16 @@ export interface ParamRef {
   readonly kind: ParamKind;
 }
 
+/**
+ * What a per-sample scalar may be: a {@link ParamKind} of the node's parameters, or `slope`, an nn.PReLU's learned
+ * slope (one per channel, or one), which the node holds as an attribute (`ReluNode.learned`, `ActNode.learned`).
+ */
+export type ScalarKind = ParamKind | 'slope';
+
 /** One scalar of one trainable tensor (flat index in its PyTorch layout). */
-export interface ScalarRef extends ParamRef {
+export interface ScalarRef {
+  readonly node: number;
+  readonly kind: ScalarKind;
   readonly index: number;
 }
 

@@ -79,9 +79,9 @@ export interface ReluNode {
   /**
    * `nn.PReLU`: the slope is a learned parameter, `learned` of them (1, or one per channel), all holding `slope` (the
    * file's value; PyTorch initialises 0.25); 0 for a later call of the same module (its slopes count at the first).
-   * They count in Θ; no gradient proxy here differentiates them (the official ones read Conv2d / Linear weights but
-   * VKDNW, whose `named_parameters()` holds them: VKDNW is null on such a network, src/proxies/vkdnw.ts). Only with
-   * `slope`.
+   * They count in Θ; VKDNW, whose `named_parameters()` holds them, differentiates each slope tensor's first value
+   * (src/grad/slopes.ts, src/proxies/vkdnw.ts); the other gradient proxies read Conv2d / Linear weights only. Only
+   * with `slope`.
    */
   readonly learned?: number;
   /**
@@ -197,8 +197,8 @@ export interface ActNode {
   /**
    * `prelu` only: how many slope values this node adds to Θ as parameters (the alphas' count, or 1), 0 for a later
    * call of the same nn.PReLU (counted at its first); synflow's |state_dict| takes |α| of them. Absent: slopes that
-   * are no parameter (F.prelu by a Constant), which neither counts nor changes. No gradient proxy differentiates
-   * them (see {@link ReluNode.learned}).
+   * are no parameter (F.prelu by a Constant), which neither counts nor changes. Only VKDNW differentiates them (see
+   * {@link ReluNode.learned}).
    */
   readonly learned?: number;
 }

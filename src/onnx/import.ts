@@ -1549,7 +1549,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   if (buffers) s.notes.push(buffers);
   if (s.preluSlopes.size > 0)
     s.notes.push(
-      `${s.preluSlopes.size} nn.PReLU slope tensor(s): params counts them; VKDNW is null (its official code differentiates them, which swapnas does not, or raises on a one-slope nn.PReLU())`,
+      `${s.preluSlopes.size} nn.PReLU slope tensor(s): params counts them and VKDNW differentiates them, as PyTorch's named_parameters() holds them (VKDNW is null where a one-slope nn.PReLU() makes its official code raise)`,
     );
   const output = primaryOutput(s, g.output?.[0]?.name ?? '');
   if (

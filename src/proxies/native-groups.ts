@@ -25,7 +25,7 @@ import { graspFromWeightHv } from './grasp.js';
 import { moduleWeights, saliencyFromGrads, synflowFromGrads, synflowNetwork, weightedNodes } from './saliency.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
-import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian, vkdnwPrelu } from './vkdnw.js';
+import { perSampleBn, scalarUses, sumUseColumns, vkdnwFromJacobian, vkdnwOneSlope, vkdnwTensors } from './vkdnw.js';
 import { mixInputs, preGapNode, withoutPreGap, zenFromPasses } from './zen.js';
 import { zicoFromGrads } from './zico.js';
 
@@ -383,10 +383,10 @@ async function az(c: NativeGroupContext): Promise<Values> {
 
 async function vkdnw(c: NativeGroupContext): Promise<Values> {
   const { net, s } = c;
-  const refs = paramRefs(c.params, net);
-  const prelu = vkdnwPrelu(net, refs.length);
-  if (prelu) return { ...prelu };
-  const chosen = scalarUses(net, refs.slice(0, 128));
+  const oneSlope = vkdnwOneSlope(net);
+  if (oneSlope) return { ...oneSlope };
+  const tensors = vkdnwTensors(net, c.params);
+  const chosen = scalarUses(tensors.slice(0, 128));
   const uses = chosen.flat();
   const K = numel(net.nodes[net.output]!.shape);
   const B = s.batch;
@@ -424,7 +424,7 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
   }
   // sample by sample, the probabilities still come from one batched forward (vkdnw.ts)
   if (size < B) outputs.set((await c.pass(x, B, { bn: 'eval' })).outputs);
-  return { vkdnw: vkdnwFromJacobian(J, outputs, B, K, P), vkdnw_dim: { value: refs.length } };
+  return { vkdnw: vkdnwFromJacobian(J, outputs, B, K, P), vkdnw_dim: { value: tensors.length } };
 }
 
 /**

@@ -6,11 +6,13 @@
  * held in a float16 tensor, so 1 − α and α/K are float16-rounded, as in the code), F = mean_b (L_b J_b)ᵀ(L_b J_b), λ = its eigenvalues, q = quantiles of λ
  * at 0.1 … 0.9, q̃ = q/(Σ|q| + 1e-10) and VKDNW = −Σ q̃·ln(q̃ + 1e-10). `vkdnw_dim` = number of trainable tensors
  * (a tensor several nodes share counts once, as in `named_parameters()`; its scalar's derivative sums the uses').
+ * An nn.PReLU's slopes are such a tensor ({@link vkdnwTensors}).
  */
 import { backward } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
 import { PARAM_KINDS, paramRefs, tensorUses } from '../grad/params.js';
-import type { NetParams, ParamRef, ScalarRef } from '../grad/types.js';
+import { slopeTensors } from '../grad/slopes.js';
+import type { NetParams, ScalarRef } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { quantile, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
@@ -67,21 +69,33 @@ function smoothed(logits: Float64Array): Float64Array {
 }
 
 /**
- * VKDNW on a network with nn.PReLU slopes, which `named_parameters()` holds and swapnas does not differentiate:
- * null with the reason (where a one-slope nn.PReLU() is present, the official code's own error under torch 1.13),
- * and `vkdnw_dim` counting the slope tensors as the official code does. Undefined without PReLU slopes.
+ * VKDNW on a network with a one-slope nn.PReLU(): null with the official code's own error under torch 1.13, and
+ * `vkdnw_dim` null likewise. Undefined where every learned slope tensor has one slope per channel.
  */
-export function vkdnwPrelu(net: Network, tensors: number): VkdnwScores | undefined {
-  const counts = net.nodes.map((n) => (n.op === 'relu' || n.op === 'act' ? (n.learned ?? 0) : 0)).filter((k) => k > 0);
-  if (counts.length === 0) return undefined;
-  const one = counts.includes(1);
-  const why = one
-    ? "vkdnw: the official code raises on a one-slope nn.PReLU() (its vmapped per-sample Jacobians under torch 1.13: 'Mismatch of parameter numbers and input channel size')"
-    : `vkdnw: its Jacobian columns include the ${counts.length} nn.PReLU slope tensor(s) of named_parameters(), which swapnas does not differentiate`;
-  return {
-    vkdnw: { value: null, reason: why },
-    vkdnw_dim: one ? { value: null, reason: why } : { value: tensors + counts.length },
-  };
+export function vkdnwOneSlope(net: Network): VkdnwScores | undefined {
+  if (!slopeTensors(net).some((t) => t.count === 1)) return undefined;
+  const reason =
+    "vkdnw: the official code raises on a one-slope nn.PReLU() (its vmapped per-sample Jacobians under torch 1.13: 'Mismatch of parameter numbers and input channel size')";
+  return { vkdnw: { value: null, reason }, vkdnw_dim: { value: null, reason } };
+}
+
+/**
+ * VKDNW's tensors, as `named_parameters()` lists them: the trainable tensors ({@link paramRefs}) and each nn.PReLU's
+ * slope tensor, placed before the first trainable tensor of a later node (a module's parameters come in call order),
+ * each with every node that uses it.
+ */
+export function vkdnwTensors(net: Network, params: NetParams): { ref: ScalarRef; uses: readonly number[] }[] {
+  const slopes = slopeTensors(net);
+  const out: { ref: ScalarRef; uses: readonly number[] }[] = [];
+  const uses = new Map(PARAM_KINDS.map((k) => [k, tensorUses(net, k)]));
+  let next = 0;
+  for (const r of paramRefs(params, net)) {
+    for (; next < slopes.length && slopes[next]!.node < r.node; next++)
+      out.push({ ref: { node: slopes[next]!.node, kind: 'slope', index: 0 }, uses: slopes[next]!.uses });
+    out.push({ ref: { ...r, index: 0 }, uses: uses.get(r.kind)!.get(r.node) ?? [r.node] });
+  }
+  for (const t of slopes.slice(next)) out.push({ ref: { node: t.node, kind: 'slope', index: 0 }, uses: t.uses });
+  return out;
 }
 
 export function vkdnw(
@@ -91,10 +105,10 @@ export function vkdnw(
   batch: number,
   maxTensors = 128,
 ): VkdnwScores {
-  const refs = paramRefs(params, net);
-  const prelu = vkdnwPrelu(net, refs.length);
-  if (prelu) return prelu;
-  const chosen = scalarUses(net, refs.slice(0, maxTensors));
+  const oneSlope = vkdnwOneSlope(net);
+  if (oneSlope) return oneSlope;
+  const tensors = vkdnwTensors(net, params);
+  const chosen = scalarUses(tensors.slice(0, maxTensors));
   const per = x.length / batch;
   // the official Jacobians are vmapped one sample at a time: a BN without running statistics then normalises each
   // sample alone, so such a network runs sample by sample (else eval-mode samples are independent: one batch); its
@@ -112,7 +126,7 @@ export function vkdnw(
     logits.set(r.logits, t * r.logits.length);
   });
   if (parts > 1) logits.set(forwardTape(net, params, x, batch, { bn: 'eval' }).logits);
-  return { vkdnw: vkdnwFromJacobian(J, logits, batch, K, chosen.length), vkdnw_dim: { value: refs.length } };
+  return { vkdnw: vkdnwFromJacobian(J, logits, batch, K, chosen.length), vkdnw_dim: { value: tensors.length } };
 }
 
 /** Whether `net` has a BN without running statistics, which VKDNW's per-sample calls normalise sample by sample. */
@@ -121,12 +135,11 @@ export function perSampleBn(net: Network): boolean {
 }
 
 /**
- * VKDNW's scalars: flat index 0 of each tensor `refs` names, as every node using that tensor sees it (one use where
+ * VKDNW's scalars: flat index 0 of each tensor of `tensors`, as every node using that tensor sees it (one use where
  * nothing is tied); a scalar's derivative is the sum over its uses'.
  */
-export function scalarUses(net: Network, refs: readonly ParamRef[]): ScalarRef[][] {
-  const uses = new Map(PARAM_KINDS.map((k) => [k, tensorUses(net, k)]));
-  return refs.map((r) => (uses.get(r.kind)!.get(r.node) ?? [r.node]).map((node) => ({ node, kind: r.kind, index: 0 })));
+export function scalarUses(tensors: readonly { ref: ScalarRef; uses: readonly number[] }[]): ScalarRef[][] {
+  return tensors.map(({ ref, uses }) => uses.map((node) => ({ node, kind: ref.kind, index: 0 })));
 }
 
 /** The columns of each scalar of `chosen` summed over its uses (`cols` in the order of `chosen.flat()`). */

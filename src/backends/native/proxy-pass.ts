@@ -4,6 +4,7 @@
  * variances, the NWOT kernel, or extra backward passes seeded at inner nodes with per-sample parameter terms).
  * TypeScript validates everything here; the addon only re-checks bounds.
  */
+import { slopeCountAt } from '../../grad/slopes.js';
 import type { BnMode, ScalarRef } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
 import { breaksScaling } from '../../ir/ops.js';
@@ -122,10 +123,15 @@ function passArrays(net: Network, batch: number, passes: readonly SeededPass[]) 
 function scalarArray(net: Network, scalars: readonly ScalarRef[]): Int32Array {
   const out = new Int32Array(scalars.length * 3);
   scalars.forEach((r, q) => {
-    const n = net.nodes[r.node];
-    if (!n || !['conv', 'linear', 'bn', 'gn'].includes(n.op) || !Number.isInteger(r.index) || r.index < 0)
+    const op = net.nodes[r.node]?.op ?? '';
+    const slopes = r.kind === 'slope' ? slopeCountAt(net, r.node) : undefined;
+    const holds =
+      r.kind === 'slope' ? slopes !== undefined && r.index < slopes : ['conv', 'linear', 'bn', 'gn'].includes(op);
+    if (!holds || !Number.isInteger(r.index) || r.index < 0)
       throw new SwapError('E_OPTION', `no parameter scalar ${r.kind}[${r.index}] on node ${r.node}`);
-    out.set([r.node, KIND_CODES[r.kind], r.index], q * 3);
+    // a slope is code 4 with one per channel, 5 with one for the whole node
+    const code = r.kind === 'slope' ? (slopes === 1 ? 5 : 4) : KIND_CODES[r.kind];
+    out.set([r.node, code, r.index], q * 3);
   });
   return out;
 }

@@ -22,6 +22,7 @@ import {
   sliceBackward,
 } from './f64-backward.js';
 import { type Tape, forwardTape } from './tape.js';
+import { slopeCountAt } from '../../grad/slopes.js';
 import type { BnMode } from '../../grad/types.js';
 import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { softmaxBackward } from './softmax.js';
@@ -234,6 +235,21 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
   const fail = (): never => {
     throw new SwapError('E_OPTION', `node ${n.id} (${n.op}) has no ${ref.kind} scalar ${ref.index}`);
   };
+  if (ref.kind === 'slope') {
+    // PyTorch's prelu backward: the slope's gradient is the sum of x·dy where x <= 0, over its channel's plane
+    const count = slopeCountAt(net, n.id) ?? fail();
+    if (ref.index >= count) fail();
+    const size = numel(n.shape);
+    const [C, hw] = count === 1 ? [1, size] : [count, size / count];
+    return channelPerSample(
+      dy,
+      x!.map((v) => (v <= 0 ? v : 0)),
+      C,
+      hw,
+      B,
+      ref.index,
+    );
+  }
   if (n.op === 'conv') {
     const [C, H, W] = n.shape as S3;
     if (ref.kind === 'weight')

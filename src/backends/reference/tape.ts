@@ -67,7 +67,10 @@ function ancestors(net: Network, roots: readonly number[]): Uint8Array {
   return need;
 }
 
-/** Which node outputs the backward pass reads: ReLU outputs, and inputs of conv/linear for weight gradients. */
+/**
+ * Which node outputs the backward pass reads: ReLU outputs, and inputs of conv/linear (and of an nn.PReLU) for
+ * parameter gradients.
+ */
 function savedOutputs(net: Network, paramGrads: boolean): Uint8Array {
   const save = new Uint8Array(net.nodes.length);
   for (const n of net.nodes) {
@@ -76,6 +79,8 @@ function savedOutputs(net: Network, paramGrads: boolean): Uint8Array {
     // a smooth activation's derivatives are read off its input
     if (n.op === 'act') save[n.inputs[0]!] = 1;
     if (paramGrads && (n.op === 'conv' || n.op === 'linear')) save[n.inputs[0]!] = 1;
+    // an nn.PReLU slope's gradient reads its input (a leaky relu's own backward reads its output)
+    if (paramGrads && n.op === 'relu' && n.learned !== undefined) save[n.inputs[0]!] = 1;
   }
   return save;
 }

@@ -1,0 +1,47 @@
+import type { IRNode, Network } from '../ir/types.js';
+
+/**
+ * One nn.PReLU's learned slope tensor: the node of its first call (which counts it in Θ), its length (1, or one per
+ * channel) and every call's node, first call first. PyTorch holds one parameter however often the module is called,
+ * and its gradient is the sum over the calls'.
+ */
+export interface SlopeTensor {
+  readonly node: number;
+  readonly count: number;
+  readonly uses: readonly number[];
+}
+
+/** A node's slope values and `learned` if it is a call of an nn.PReLU (a leaky relu or a prelu act). */
+function slopesOf(n: IRNode): { values: readonly number[]; learned: number } | undefined {
+  if (n.op === 'relu' && n.learned !== undefined) return { values: [n.slope ?? 0], learned: n.learned };
+  if (n.op === 'act' && n.fn === 'prelu' && n.learned !== undefined)
+    return { values: n.alphas ?? [n.alpha ?? 1], learned: n.learned };
+  return undefined;
+}
+
+/**
+ * The learned slope tensors of `net`, in node order of their first calls. A later call (`learned` 0) belongs to the
+ * earliest earlier first call of the same slope values (the pairing ONNX export writes as one initializer); for a
+ * leaky relu, whose slopes hold one value, also of the same length where one matches its channels.
+ */
+export function slopeTensors(net: Network): SlopeTensor[] {
+  const firsts: { node: number; count: number; key: string; uses: number[] }[] = [];
+  for (const n of net.nodes) {
+    const slopes = slopesOf(n);
+    if (!slopes) continue;
+    const key = slopes.values.join(',');
+    if (slopes.learned > 0) {
+      firsts.push({ node: n.id, count: slopes.learned, key, uses: [n.id] });
+      continue;
+    }
+    const same = firsts.filter((f) => f.key === key);
+    const channels = n.shape[0];
+    (same.find((f) => f.count === channels) ?? same[0])?.uses.push(n.id);
+  }
+  return firsts.map(({ node, count, uses }) => ({ node, count, uses }));
+}
+
+/** The length of the slope tensor node `node` calls (undefined where it calls none). */
+export function slopeCountAt(net: Network, node: number): number | undefined {
+  return slopeTensors(net).find((t) => t.uses.includes(node))?.count;
+}
