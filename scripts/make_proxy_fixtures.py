@@ -608,6 +608,38 @@ class AvgPoolHead(Units, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class ConcatPoolHead(Units, nn.Module):
+    """fastai's vision head: a conv-BN-ReLU stem, a residual conv-BN-ReLU, a strided conv-BN-ReLU, then
+    AdaptiveConcatPool2d (AdaptiveMaxPool2d(1) and AdaptiveAvgPool2d(1) of the map, concatenated), Flatten,
+    BatchNorm1d, Dropout, Linear, ReLU, BatchNorm1d, Linear. The Dropout's p is 0 here (fastai's 0.25 drops random
+    units in the official code's train mode, which no implementation can replay; swapnas imports it as identity).
+    Zen's forward_pre_GAP is the map both pools read; MeCo's one image meets a train-mode BatchNorm1d, where the
+    official code raises."""
+
+    def __init__(self, classes=10, c=8, hidden=12):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("a", c, c, 3, nn.ReLU())
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.mp = nn.AdaptiveMaxPool2d(1)
+        self.ap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Flatten(), nn.BatchNorm1d(4 * c), nn.Dropout(0.0), nn.Linear(4 * c, hidden),
+                                nn.ReLU(), nn.BatchNorm1d(hidden), nn.Linear(hidden, classes))
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("down", f1)
+        return [f0, f1, f2], f2
+
+    def head(self, pre):
+        return self.fc(torch.cat([self.mp(pre), self.ap(pre)], 1))
+
+    def forward(self, x):
+        return self.head(self.forward_pre_GAP(x))
+
+
 class SplitNet(Units, nn.Module):
     """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
     block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
@@ -1492,6 +1524,17 @@ def az_flat_error(off, net, shape, seed):
     raise AssertionError("the official AZ-NAS ran on flat features")
 
 
+def jacobian_zero(net, x):
+    """max |d(sum of outputs)/dx| of a float64 copy of `net` in train mode where it is below 1e-10 of the largest
+    output (analytically zero: rounding noise), else None."""
+    m = copy.deepcopy(net).double().train()
+    xx = x.double().clone().requires_grad_(True)
+    out = m(xx)
+    out.backward(torch.ones_like(out))
+    top = float(xx.grad.abs().max())
+    return top if top < 1e-10 * float(out.abs().max()) else None
+
+
 def vkdnw_float64(off, m, inp):
     """The official VKDNW steps on the same weights and input in float64 (its quantiles of a rank-deficient Fisher
     matrix sit at the float32 floor, where the float32 value is rounding noise): get_fisher, the singular values, the
@@ -1531,6 +1574,12 @@ def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen
     e["grasp_float64"] = f(off["zc"].find_measures(without_hard_gates(copy.deepcopy(net).double()), loader(x.double(), y),
                                                    ("random", 1, classes), torch.device("cpu"), measure_names=["grasp"])["grasp"])
     e["meco"] = run_meco(off, net, x[:1])
+    # where the gradient of the outputs' sum w.r.t. the input vanishes analytically (a train-mode BatchNorm read only
+    # through affine layers, as fastai's head ends: BatchNorm1d, Dropout, Linear), the official jacob_cov / jacov /
+    # epe_nas measure rounding noise (its float32 and float64 runs disagree); its float64 size is recorded
+    zero = jacobian_zero(net, x)
+    if zero is not None:
+        e["jacobian_zero"] = zero
     # NASLib zen only reads the shape of the batch it is given; a network without a global pool has no
     # forward_pre_GAP, so the official zen cannot run on it (swapnas gives null with the reason).
     if zen:
@@ -1589,7 +1638,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1656,6 +1705,7 @@ def main():
         "celunet": seeded("celunet", CeluNet, 32, (8, 7), (8, 11), (8, 3, 16, 16), zennas=True),
         "preluchannels": folded_too(seeded("preluchannels", PReluChannels, 35, (8, 3), (8, 12), (8, 3, 16, 16),
                                            zennas=True), PReluChannels, 35),
+        "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

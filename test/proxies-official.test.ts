@@ -138,6 +138,12 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   it('jacov (ZC jacob_cov = NASLib jacov) and epe_nas (NASLib)', () => {
     if (softmaxSum) return sumIsOne(['jacov', 'epe_nas']);
     const { rows, outputs } = inputJacobian(net, params, x.data, B);
+    if (e.jacobian_zero !== undefined) {
+      // the gradient of the outputs' sum vanishes analytically (fastai's head: a train-mode BatchNorm1d, Dropout,
+      // Linear): the official values measure rounding (its float32 and float64 runs disagree), and so would ours
+      // (the native runner says so: test/proxies-native.test.ts, test/precision.test.ts)
+      return expect(Math.max(...rows.map(Math.abs))).toBeLessThan(1e-12);
+    }
     close(jacovScore(rows, B), e.zc.jacob_cov);
     close(jacovScore(rows, B), e.naslib.jacov);
     close(epeNasScore(rows, y, outputs), e.naslib.epe_nas);

@@ -1051,8 +1051,10 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
 function importConcat(n: INodeProto, s: ImportState): void {
   const vals = (n.input ?? []).map((_, i) => s.get(n, i));
   const axis = getInt(n, 'axis', 0);
-  if (vals.every((v) => v.k === 'ir')) {
-    const ids = vals.map((v) => (v as { id: number }).id);
+  // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
+  // pools side by side)
+  if (vals.every((v) => v.k === 'ir' || v.k === 'gap')) {
+    const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');
     if (axis !== 1 && axis !== -3) fail(`Concat on axis ${axis}`);
     return s.setIr(n, s.b.concat(ids));

@@ -46,17 +46,24 @@ export function hasPreGap(net: Network): boolean {
  * The node whose output is the map before global pooling: the input of the last classifier `gap` node, or, where
  * that reads a pooled C×1×1 map through ops of one input (`gap(x) * 2 - 1`, a ReLU or a 1×1 conv on the pooled map
  * before the flatten), the map that pool read. A pool whose one window covers its whole input (`F.avg_pool2d(out,
- * 4)` on a 4×4 map: the head of the common CIFAR ResNets; a max pool so) is that global pool too.
+ * 4)` on a 4×4 map: the head of the common CIFAR ResNets; a max pool so) is that global pool too, and so are such
+ * pools of one map concatenated (fastai's AdaptiveConcatPool2d).
  */
 export function preGapNode(net: Network): number {
   const gaps = headGaps(net);
   if (gaps.length === 0) throw new SwapError('E_PROXY_HEAD', NO_PRE_GAP);
   const read = gaps[gaps.length - 1]!.inputs[0]!;
   const pooled = (n: IRNode) => n.shape.length === 3 && n.shape[1] === 1 && n.shape[2] === 1;
+  const isPool = (n: IRNode) => n.op === 'gap' || wholeMapPool(net, n);
   for (let n = net.nodes[read]!; pooled(n); n = net.nodes[pathInputs(n)[0]!]!) {
     // a pool of a larger map: the head's (a squeeze-and-excitation gate's pool on a 1×1 tail pools nothing)
-    if (n.op === 'gap' || wholeMapPool(net, n)) return pooled(net.nodes[n.inputs[0]!]!) ? read : n.inputs[0]!;
-    if (pathInputs(n).length !== 1) break;
+    if (isPool(n)) return pooled(net.nodes[n.inputs[0]!]!) ? read : n.inputs[0]!;
+    const ins = pathInputs(n).map((i) => net.nodes[i]!);
+    // pools of one map side by side (fastai's AdaptiveConcatPool2d: its max and average pools concatenated)
+    const maps = new Set(ins.map((p) => p.inputs[0]));
+    if (ins.length > 1 && ins.every(isPool) && maps.size === 1 && !pooled(net.nodes[ins[0]!.inputs[0]!]!))
+      return ins[0]!.inputs[0]!;
+    if (ins.length !== 1) break;
   }
   return read;
 }
