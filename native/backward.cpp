@@ -310,6 +310,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Shuffle:
         channelShuffle(n, x, y, S, false);
         break;
+      case Op::Upsample:
+        upsampleMap(n, x, y, S, false);
+        break;
       // no block floating point through a gate: the float64 pass takes such networks (breaksScaling in src/ir/ops.ts)
       case Op::Sigmoid:
         if (req.blockScale) fail("a sigmoid gate has no block floating point form");

@@ -285,6 +285,15 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         give(j0, dy);
         break;
       }
+      case Op::Upsample: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          upsampleMap(n, dy, g, S, true);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
       case Op::Shuffle: {
         if (dx) {
           float* g = acquire(count, false);

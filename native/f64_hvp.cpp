@@ -224,6 +224,7 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
     case Op::Gap:
     case Op::Flatten:
     case Op::Shuffle:
+    case Op::Upsample:
       if (!rin.empty()) routeForward(i, {&rin}, t);
       break;
     case Op::MaxPool: {
@@ -395,6 +396,7 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
     case Op::Gap:
     case Op::Flatten:
     case Op::Shuffle:
+    case Op::Upsample:
     case Op::AvgPool:
     case Op::MaxPool:
       // linear with the tape fixed (masks, argmaxes, windows): the R-cotangent maps as a cotangent does

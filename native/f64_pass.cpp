@@ -192,6 +192,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::Slice:
     case Op::Flatten:
     case Op::Shuffle:
+    case Op::Upsample:
     case Op::Gap: {
       std::vector<const Vec*> xs;
       for (int j : n.inputs) xs.push_back(&out_[static_cast<size_t>(j)]);
@@ -300,6 +301,10 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
                       y.data() + (static_cast<size_t>(s) * n.c + c) * hw);
       break;
     }
+    case Op::Upsample:
+      y.resize(count);
+      upsampleMap(n, x->data(), y.data(), S_, false);
+      break;
     case Op::Gap: {
       y.resize(count);
       const size_t ihw = static_cast<size_t>(in->h) * in->w;
@@ -461,6 +466,10 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
       accumulate(n.inputs[1], std::move(dg));
       break;
     }
+    case Op::Upsample:
+      dx.resize(static_cast<size_t>(S_) * in->numel());
+      upsampleMap(n, dy.data(), dx.data(), S_, true);
+      break;
     case Op::Shuffle: {
       // each cotangent plane returns to the input channel its output plane came from
       const size_t hw = static_cast<size_t>(n.h) * n.w;

@@ -296,6 +296,13 @@ float* Executor::runShuffle(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
+float* Executor::runUpsample(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.eltwise, timed_);
+  float* y = pool_.acquire(total);
+  upsampleMap(n, in(n, 0), y, p.S, false);
+  return y;
+}
+
 float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.pool, timed_);
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
@@ -335,6 +342,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Linear: return runLinear(p, n, total);
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
     case Op::Shuffle: return runShuffle(p, n, total);
+    case Op::Upsample: return runUpsample(p, n, total);
     case Op::Sigmoid:
     case Op::Softmax:
     case Op::Act:

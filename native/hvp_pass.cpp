@@ -258,6 +258,12 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           channelShuffle(n, rin, y, S, false);
         }
         break;
+      case Op::Upsample:
+        if (rin) {
+          y = acquire(count, false);
+          upsampleMap(n, rin, y, S, false);
+        }
+        break;
       case Op::Flatten:
         if (rin) {
           y = acquire(count, false);
@@ -519,6 +525,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (d) {
           float* t = acquire(inCount, false);
           channelShuffle(n, d, t, S, true);
+          give(j0, t);
+        }
+        break;
+      case Op::Upsample:
+        if (d) {
+          float* t = acquire(inCount, false);
+          upsampleMap(n, d, t, S, true);
           give(j0, t);
         }
         break;

@@ -233,6 +233,14 @@ void decodeShuffle(const NodeArgs& p) {
   if (p.n.groups < 2 || x.c % p.n.groups != 0) bad(p.id, p.n, "the groups must divide the channels, and be 2 or more");
 }
 
+void decodeUpsample(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectMap(p.id, p.n, x);
+  p.n.scale = p.a[attr::Upsample::Scale];
+  if (p.n.scale < 2 || p.n.scale > 64) bad(p.id, p.n, "the factor must be an integer from 2 to 64");
+  expectShape(p.id, p.n, 3, x.c, x.h * p.n.scale, x.w * p.n.scale);
+}
+
 void decodeSigmoid(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectShape(p.id, p.n, x.rank, x.c, x.h, x.w);
@@ -327,6 +335,7 @@ void decode(const NodeArgs& p) {
     case Op::Linear: return decodeLinear(p);
     case Op::Flatten: return decodeFlatten(p);
     case Op::Shuffle: return decodeShuffle(p);
+    case Op::Upsample: return decodeUpsample(p);
     case Op::Sigmoid: return decodeSigmoid(p);
     case Op::Softmax: return decodeSoftmax(p);
     case Op::GroupNorm: return decodeGroupNorm(p);

@@ -39,6 +39,8 @@ struct Node {
   int fin = 0, fout = 0;
   // slice: window origin in the input
   int c0 = 0, h0 = 0, w0 = 0;
+  // upsample: the integer factor (nearest neighbour: each input value fills a scale x scale block)
+  int scale = 1;
   // relu on a 4-D tensor: its output feeds the pattern count (plain ReLUs only); a capped ReLU's clip (ReLU6: 6)
   bool recorded = false;
   bool capped = false;
@@ -105,6 +107,30 @@ inline int paddedExtent(int o, int k, int stride, int pad, int size) {
 // The input channel that output channel c of a channel shuffle (groups groups of C / groups channels) reads:
 // output j * groups + i is input i * C / groups + j (shuffleSource in src/ir/ops.ts).
 inline int shuffleSource(int c, int groups, int channels) { return (c % groups) * (channels / groups) + c / groups; }
+
+// Nearest-neighbour upsampling by n.scale of S samples of an (n.c, n.h / scale, n.w / scale) map into y; back: the
+// transpose (x the output's cotangent, y the input's), each input cotangent the sum of its scale x scale block, rows
+// then columns, in double (upsampleInto in src/backends/reference/loops.ts sums in the same order, so the float64
+// passes equal it bit for bit).
+template <typename T>
+void upsampleMap(const Node& n, const T* x, T* y, int S, bool back) {
+  const int s = n.scale, H = n.h / s, W = n.w / s;
+  const size_t planes = static_cast<size_t>(S) * n.c;
+  for (size_t p = 0; p < planes; ++p)
+    for (int i = 0; i < H; ++i)
+      for (int j = 0; j < W; ++j) {
+        const size_t at = (p * H + i) * W + j;
+        double acc = 0;
+        for (int di = 0; di < s; ++di) {
+          const size_t row = (p * n.h + static_cast<size_t>(i) * s + di) * n.w + static_cast<size_t>(j) * s;
+          for (int dj = 0; dj < s; ++dj) {
+            if (back) acc += x[row + dj];
+            else y[row + dj] = x[at];
+          }
+        }
+        if (back) y[at] = static_cast<T>(acc);
+      }
+}
 
 // A sigmoid gate's value (sigmoidValue in src/ir/ops.ts): the logistic, or PyTorch's hardsigmoid.
 template <typename T>

@@ -32,6 +32,7 @@ void sliceWindow(const Node& n, const Node& in, const float* x, float* y, int S)
 // Channel shuffle of S samples (planes copied: output channel c from input shuffleSource(c)); back: the transpose,
 // for cotangents (each plane returns to its input channel).
 void channelShuffle(const Node& n, const float* x, float* y, int S, bool back);
+
 // A sigmoid gate of count floats (logistic in float, as torch.sigmoid; or hardsigmoid).
 void sigmoidGate(const Node& n, const float* x, float* y, size_t count);
 // A smooth activation of count floats (native/activations.h, in float as PyTorch's float32 kernels).

@@ -640,6 +640,35 @@ class ConcatPoolHead(Units, nn.Module):
         return self.head(self.forward_pre_GAP(x))
 
 
+class UpsampleNet(Units, nn.Module):
+    """Nearest-neighbour upsampling (an FPN's top-down path, a U-Net's skip concat): a conv-BN-ReLU stem, two strided
+    conv-BN-ReLU units; the deepest map through nn.Upsample(scale_factor=2) added to the middle one, that sum through
+    F.interpolate(size=the stem's map) added to a biased 1x1 lateral conv of the stem, concatenated with the deepest
+    map through F.interpolate(scale_factor=4), a conv-BN-ReLU; GAP and Linear. torch.onnx writes each as a Resize
+    (mode nearest, 'asymmetric', 'floor'), with scales or with sizes computed from the stem's shape."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("deep", 2 * c, 2 * c, 3, nn.ReLU(), 2)
+        self.lat = nn.Conv2d(c, 2 * c, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        cbr("fuse", 4 * c, 2 * c, 3, nn.ReLU())
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = self.unit("down", f0)
+        f2 = self.unit("deep", f1)
+        p1 = f1 + self.up(f2)
+        p0 = self.lat(f0) + F.interpolate(p1, size=f0.shape[-2:], mode="nearest")
+        f3 = self.unit("fuse", torch.cat([p0, F.interpolate(f2, scale_factor=4.0, mode="nearest")], 1))
+        # AZ-NAS's progressivity unshuffles each block feature to the next one's smaller size: the encoder's
+        return [f0, f1, f2], f3
+
+
 class SplitNet(Units, nn.Module):
     """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
     block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
@@ -1638,7 +1667,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1706,6 +1735,7 @@ def main():
         "preluchannels": folded_too(seeded("preluchannels", PReluChannels, 35, (8, 3), (8, 12), (8, 3, 16, 16),
                                            zennas=True), PReluChannels, 35),
         "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
+        "upsamplenet": seeded("upsamplenet", UpsampleNet, 37, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

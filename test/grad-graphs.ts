@@ -204,6 +204,17 @@ export function opGraphs(): { name: string; net: Network }[] {
     const h = b.act(b.linear(b.gap(b.conv(c, 6, 3, { bias: true })), 5, true), 'celu', 2);
     out.push({ name: 'celu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'celu' }) });
   }
+  {
+    // an FPN's top-down path: a strided map upsampled by 2 (nearest) and added to the finer one; a coarser map
+    // upsampled by 3 into a concat (U-Net)
+    const b = new GraphBuilder([3, 6, 6]);
+    const f = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))); // 4x6x6
+    const c = b.relu(b.bn(b.conv(f, 4, 3, { pad: 1, stride: 2 }))); // 4x3x3
+    const top = b.add([f, b.upsample(c, 2)]);
+    const c3 = b.relu(b.conv(b.maxpool(top, 3, 3, 0), 2, 1)); // 2x2x2
+    const cat = b.concat([b.upsample(c3, 3), top]); // 6x6x6
+    out.push({ name: 'upsample', net: head(b, b.relu(b.conv(cat, 4, 3)), 3, 'upsample') });
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@ import { formatOnnxScore, runScoreOnnx } from '../src/cli/score-onnx.js';
 import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
+import { nearestRepeat } from '../src/onnx/resize.js';
 
 const DIR = join(__dirname, 'fixtures', 'onnx');
 interface Expectation {
@@ -641,16 +642,18 @@ describe('a squeeze-and-excitation block on a non-square plane', () => {
   });
 });
 
+/** The import, at 3×32×32, of proxy fixture `name`'s file with `edit` applied to its decoded model. */
+function importEdited(name: string, edit: (m: ReturnType<typeof decodeModel>) => void) {
+  const m = decodeModel(readFileSync(join(import.meta.dirname, 'fixtures', 'proxies', `${name}.onnx`)));
+  edit(m);
+  const out = join(tmp(), `${name}-variant.onnx`);
+  writeFileSync(out, encodeModel(m));
+  return importOnnxModel(loadOnnxModel(out), { inputShape: [3, 32, 32] });
+}
+
 describe('Split along the channels (torch.split)', () => {
-  const file = join(import.meta.dirname, 'fixtures', 'proxies', 'splitnet.onnx');
   const splits = (m: ReturnType<typeof decodeModel>) => m.graph!.node!.filter((n) => n.opType === 'Split');
-  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => {
-    const m = decodeModel(readFileSync(file));
-    edit(m);
-    const out = join(tmp(), 'splitnet-variant.onnx');
-    writeFileSync(out, encodeModel(m));
-    return importOnnxModel(loadOnnxModel(out), { inputShape: [3, 32, 32] });
-  };
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => importEdited('splitnet', edit);
   it('imports as channel slices: equal parts and given sizes', () => {
     const r = load(() => {});
     if (!r.ok) throw new Error(r.reason);
@@ -685,5 +688,56 @@ describe('Split along the channels (torch.split)', () => {
       ok: false,
       reason: expect.stringMatching(/sizes \[4, 10\] do not split 16 channels/),
     });
+  });
+});
+
+describe('nearest-neighbour upsampling (nn.Upsample, F.interpolate): Resize', () => {
+  const resizes = (m: ReturnType<typeof decodeModel>) => m.graph!.node!.filter((n) => n.opType === 'Resize');
+  const str = (m: ReturnType<typeof decodeModel>, k: number, name: string, value: string) => {
+    const a = resizes(m)[k]!.attribute!.find((x) => x.name === name);
+    if (a) a.s = new TextEncoder().encode(value);
+    else resizes(m)[k]!.attribute!.push({ name, type: 3, s: new TextEncoder().encode(value) });
+  };
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => importEdited('upsamplenet', edit);
+  it("imports torch.onnx's scales (nn.Upsample, F.interpolate(scale_factor)) and sizes (size=x.shape[-2:])", () => {
+    const r = load(() => {});
+    if (!r.ok) throw new Error(r.reason);
+    const ups = r.network.nodes.filter((n) => n.op === 'upsample');
+    expect(ups.map((n) => [n.op === 'upsample' && n.scale, n.shape.join('x')])).toEqual([
+      [2, '16x16x16'],
+      [2, '16x32x32'],
+      [4, '16x32x32'],
+    ]);
+  });
+  it('refuses other modes and coordinate or rounding rules under which an output reads another value', () => {
+    const reason = (edit: (m: ReturnType<typeof decodeModel>) => void) => {
+      const r = load(edit);
+      return r.ok ? 'imported' : r.reason;
+    };
+    expect(reason((m) => str(m, 0, 'mode', 'linear'))).toMatch(/mode linear: only nearest-neighbour upsampling/);
+    // align_corners maps output 2 of 16 to input 14/15 of 8: floor reads input 0, not 1
+    expect(reason((m) => str(m, 0, 'coordinate_transformation_mode', 'align_corners'))).toMatch(
+      /output 2 reads input 0, not 1/,
+    );
+    // asymmetric with rounding to nearest is floor for a factor of 2 (i/2 ends in .5 or .0), not for 4
+    expect(reason((m) => str(m, 0, 'nearest_mode', 'round_prefer_floor'))).toBe('imported');
+    expect(reason((m) => str(m, 2, 'nearest_mode', 'round_prefer_floor'))).toMatch(/output 3 reads input 1, not 0/);
+    // half_pixel rounded to nearest: every output of an integer factor still reads its block's value; floored, not
+    const halfPixel = (rounding: string) => (m: ReturnType<typeof decodeModel>) => {
+      str(m, 2, 'coordinate_transformation_mode', 'half_pixel');
+      str(m, 2, 'nearest_mode', rounding);
+    };
+    expect(reason(halfPixel('round_prefer_floor'))).toBe('imported');
+    expect(reason(halfPixel('floor'))).toMatch(/output 4 reads input 0, not 1/);
+    expect(reason((m) => str(m, 0, 'coordinate_transformation_mode', 'tf_crop_and_resize'))).toMatch(
+      /coordinate_transformation_mode tf_crop_and_resize is not one the importer knows/,
+    );
+  });
+  it('nearestRepeat: the factor, or why not', () => {
+    expect(nearestRepeat(4, 12, 'asymmetric', 'floor')).toBe(3);
+    expect(nearestRepeat(4, 12, 'pytorch_half_pixel', 'round_prefer_ceil')).toBe(3);
+    expect(nearestRepeat(4, 6, 'asymmetric', 'floor')).toMatch(/not an upsampling by an integer factor/);
+    expect(nearestRepeat(4, 4, 'asymmetric', 'floor')).toMatch(/not an upsampling/);
+    expect(nearestRepeat(4, 8, 'tf_half_pixel_for_nn', 'ceil')).toMatch(/output 0 reads input 1/);
   });
 });

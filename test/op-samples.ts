@@ -14,7 +14,8 @@ export function everyOp(): Network {
   const mp = b.maxpool(b.avgpool(r, 3, 1, 1, false), 3, 2, 1); // 8x4x4
   const sl = b.slice(mp, { c0: 1, c: 4, h0: 1, w0: 1 }); // 4x3x3
   const sum = b.add([sl, b.zero([4, 3, 3])]);
-  const cat = b.relu(b.shuffle(b.concat([sum, sl]), 2)); // 8x3x3, channels shuffled in 2 groups
+  const up = b.maxpool(b.upsample(sl, 2), 3, 2, 1); // nearest upsampling to 4x6x6, pooled back to 4x3x3
+  const cat = b.relu(b.shuffle(b.concat([sum, up]), 2)); // 8x3x3, channels shuffled in 2 groups
   const silu = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
   const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)

@@ -79,9 +79,10 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   it('grasp (ZC): Σ −W ⊙ Hg with the exact Hessian-vector product', () => {
     // torch 1.13 has no second derivative of hardsigmoid: the official grasp on the same function written with relu6
     close(grasp(net, params, x.data, y), e.grasp_float64 ?? e.zc.grasp.equivalent ?? e.zc.grasp);
-    // where recorded, the same official code in float64: its float32 value is within 2e-4 of it (a cancelling sum)
+    // where recorded, the same official code in float64: its float32 value is within 5e-4 of it (a cancelling sum;
+    // upsamplenet's is 3.2e-4 off, the acts fixture's 1.4e-4)
     if (e.grasp_float64 !== undefined && typeof e.zc.grasp === 'number')
-      expect(Math.abs(e.zc.grasp - e.grasp_float64)).toBeLessThanOrEqual(2e-4 * Math.abs(e.grasp_float64));
+      expect(Math.abs(e.zc.grasp - e.grasp_float64)).toBeLessThanOrEqual(5e-4 * Math.abs(e.grasp_float64));
   });
 
   // where the official code raises (a train-mode BatchNorm1d on one sample), the suite's value is null with why
@@ -189,6 +190,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'convnext',
         'convnextcf',
         'statearith',
+        'upsamplenet',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));

@@ -338,6 +338,17 @@ __global__ void shuffleKernel(const float* __restrict__ x, float* __restrict__ y
   }
 }
 
+// Nearest-neighbour upsampling by `scale`: output (plane, i, j) of an OH x OW map reads input (plane, i / scale,
+// j / scale) (upsampleMap in native/ops.h).
+__global__ void upsampleKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int OH, int OW, int scale) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % OW);
+    const int h = static_cast<int>((i / OW) % OH);
+    const size_t plane = i / (static_cast<size_t>(OW) * OH);
+    y[i] = x[(plane * (OH / scale) + h / scale) * (OW / scale) + j / scale];
+  }
+}
+
 __global__ void gapKernel(const float* __restrict__ x, float* __restrict__ y, int SC, int HW) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < SC; i += gridDim.x * blockDim.x) {
     const float* xp = x + static_cast<size_t>(i) * HW;
@@ -661,6 +672,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
     case Op::Shuffle:
       y = it.a.floats(total);
       shuffleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, S, n.c, n.h * n.w, n.groups);
+      break;
+    case Op::Upsample:
+      y = it.a.floats(total);
+      upsampleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.scale);
       break;
     case Op::Flatten:
       // NCHW is already the flat order

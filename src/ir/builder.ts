@@ -221,6 +221,11 @@ export class GraphBuilder {
     return this.push({ op: 'mul' }, [a, g]);
   }
 
+  /** Nearest-neighbour upsampling of map `x` by the integer factor `scale` (`nn.Upsample(scale_factor=scale)`). */
+  upsample(x: number, scale: number): number {
+    return this.push({ op: 'upsample', scale }, [x]);
+  }
+
   /** ShuffleNet's channel shuffle of `x` in `groups` groups. */
   shuffle(x: number, groups: number): number {
     this.shape3(x);

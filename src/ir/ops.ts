@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 12;
+export const IR_VERSION = 13;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -751,6 +751,25 @@ export function shuffleSource(c: number, groups: number, channels: number): numb
 }
 
 /** The op table, by op name. */
+// Nearest-neighbour upsampling by an integer factor (kernels copy each input value to its s×s block)
+const upsample: OpSpec<'upsample'> = {
+  op: 'upsample',
+  opcode: 19,
+  native: 'Upsample',
+  arity: 1,
+  attrs: [['scale', (n) => n.scale]],
+  shape: (a, ins) => {
+    const [c, h, w] = map3('upsample', ins[0]);
+    if (!(Number.isInteger(a.scale) && a.scale >= 2 && a.scale <= 64))
+      throw new SwapError('E_IR_SHAPE', `upsample by ${a.scale}: an integer factor from 2 to 64`);
+    return [c, h * a.scale, w * a.scale];
+  },
+  params: none,
+  macs: none,
+  // nn.Upsample / F.interpolate, mode 'nearest' (opset 11 and later: Resize with `scales` or `sizes`)
+  onnx: { export: ['Constant', 'Resize'], import: ['Resize'] },
+};
+
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   input,
   conv,
@@ -771,6 +790,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   act,
   softmax,
   gn,
+  upsample,
 };
 
 /** Every op, in opcode order. */

@@ -147,6 +147,15 @@ export interface ShuffleNode {
   readonly groups: number;
 }
 /**
+ * Nearest-neighbour upsampling by an integer factor (`nn.Upsample(scale_factor=s)`, `F.interpolate(x,
+ * scale_factor=s)`, mode 'nearest'; ONNX Resize): `y[c][i][j] = x[c][⌊i/s⌋][⌊j/s⌋]`, the map `scale` times taller and
+ * wider (an FPN's or a U-Net's top-down path).
+ */
+export interface UpsampleNode {
+  readonly op: 'upsample';
+  readonly scale: number;
+}
+/**
  * A sigmoid gate: the logistic 1/(1 + e^−x) (`nn.Sigmoid`, the inside of `nn.SiLU`), or with `hard` PyTorch's
  * hardsigmoid relu6(x + 3)/6 (ONNX HardSigmoid(1/6, 1/2); the inside of `nn.Hardswish`).
  */
@@ -270,7 +279,8 @@ export type LayerSpec =
   | SoftmaxNode
   | GroupNormNode
   | MulNode
-  | ActNode;
+  | ActNode
+  | UpsampleNode;
 
 export type OpName = LayerSpec['op'];
 

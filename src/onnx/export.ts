@@ -22,6 +22,7 @@ import {
   attrFloat,
   attrInt,
   attrInts,
+  attrString,
   attrTensor,
   encodeModel,
   floatTensor,
@@ -425,6 +426,21 @@ function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
 }
 
 /**
+ * Nearest-neighbour upsampling as torch.onnx writes nn.Upsample(scale_factor=s) (opset 13 and later): Resize with no
+ * roi, scales (1, 1, s, s), mode 'nearest', coordinates 'asymmetric' and nearest_mode 'floor'.
+ */
+function exportUpsample(n: NodeOf<'upsample'>, c: ExportCtx): void {
+  c.channels(`upsample_${n.id}_scales`, [4], [1, 1, n.scale, n.scale]);
+  const attrs = [
+    attrString('mode', 'nearest'),
+    attrString('coordinate_transformation_mode', 'asymmetric'),
+    attrString('nearest_mode', 'floor'),
+  ];
+  const ins = [c.src(n.inputs[0]!), '', `upsample_${n.id}_scales`];
+  c.nodes.push(node('Resize', ins, [out(n.id)], `upsample_${n.id}`, attrs));
+}
+
+/**
  * The ONNX node(s) of each op, in the op types `OpSpec.onnx.export` lists (a new op fails to compile until it has
  * an entry). `input` is the graph input, so it emits nothing.
  */
@@ -447,6 +463,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
     c.nodes.push(node('Flatten', [c.src(n.inputs[0]!)], [out(n.id)], `flatten_${n.id}`, [attrInt('axis', 1)])),
   linear: exportLinear,
   shuffle: exportShuffle,
+  upsample: exportUpsample,
   sigmoid: exportSigmoid,
   mul: exportMul,
   act: exportAct,

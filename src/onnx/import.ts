@@ -52,6 +52,7 @@ import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains
 import { batchStatSubgraphs } from './bn-stats.js';
 import { type NormChain, normChains } from './norm-chains.js';
 import { initializerViews, isStateDictName } from './views.js';
+import { nearestRepeat } from './resize.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
@@ -1064,6 +1065,44 @@ function importConcat(n: INodeProto, s: ImportState): void {
 }
 
 /**
+ * Resize in mode 'nearest' that repeats each value of a map over an s × s block (nn.Upsample(scale_factor=s),
+ * `F.interpolate(x, scale_factor=s)` or to a size s times the map's; an FPN's or a U-Net's top-down path): the IR's
+ * `upsample`. Its scales are the third input (opset 11 and later; the second at opset 10), or its sizes the fourth.
+ * Refused, saying why: other modes (bilinear, bicubic), non-integer or unequal factors, a resize of the batch or the
+ * channels, and coordinate / rounding rules under which some output reads another value ({@link nearestRepeat}).
+ */
+function importResize(n: INodeProto, s: ImportState): void {
+  const x = s.irOrPooled(n, 0);
+  const shape = s.shapeOf(x);
+  if (shape.length !== 3) fail(`Resize ${n.name} of flat features`);
+  const mode = getString(n, 'mode') ?? 'nearest';
+  if (mode !== 'nearest')
+    fail(`Resize ${n.name} in mode ${clip(mode, 20)}: only nearest-neighbour upsampling by an integer factor imports`);
+  const ins = n.input ?? [];
+  const [scalesAt, sizesAt] = ins.length === 2 ? [1, -1] : [2, 3];
+  const [, H, W] = shape as Shape3;
+  let out: (number | 'N')[];
+  if (sizesAt > 0 && ins[sizesAt]) out = intVector(s.get(n, sizesAt), `Resize ${n.name} sizes`);
+  else if (ins[scalesAt]) {
+    const k = Array.from(tensorValues(s.cst(n, scalesAt)));
+    out = k.length === 4 ? ['N', k[1]! * shape[0]!, k[2]! * H, k[3]! * W] : [];
+    if (k[0] !== 1) out = [];
+  } else fail(`Resize ${n.name} has neither scales nor sizes`);
+  if (out.length !== 4 || out[1] !== shape[0]) fail(`Resize ${n.name}: only the height and width of a map may change`);
+  const [coords, nearest] = [
+    getString(n, 'coordinate_transformation_mode') ?? 'half_pixel',
+    getString(n, 'nearest_mode') ?? 'round_prefer_floor',
+  ];
+  const fh = nearestRepeat(H, Number(out[2]), coords, nearest);
+  const fw = nearestRepeat(W, Number(out[3]), coords, nearest);
+  if (typeof fh === 'string' || typeof fw === 'string' || fh !== fw)
+    fail(
+      `Resize ${n.name}: ${typeof fh === 'string' ? fh : typeof fw === 'string' ? fw : `factors ${fh} and ${fw} differ`}`,
+    );
+  s.setIr(n, s.b.upsample(x, fh));
+}
+
+/**
  * Split along the channels of a map (`torch.split(x, sizes, 1)`, Res2Net's branches; `torch.chunk` writes Slices):
  * one channel slice per output, of the sizes in its second input, else equal parts (opset 18's `num_outputs`: the
  * last part the remainder; before opset 18 the parts must be equal).
@@ -1094,6 +1133,7 @@ function importSplit(n: INodeProto, s: ImportState): void {
 function importSlice(n: INodeProto, s: ImportState): void {
   // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
   const v = s.get(n, 0);
+  if (v.k === 'shape') return s.set(n, { k: 'shape', v: sliceShapeValue(n, s, v.v) });
   const x = v.k === 'strided' ? -1 : s.ir3(n, 0);
   const dims = [0, ...(v.k === 'strided' ? v.shape : s.shapeOf(x))]; // the batch axis may not be sliced
   // bounds may be computed from the channel count (`x.chunk`): constants or shape values
@@ -1128,6 +1168,20 @@ function importSlice(n: INodeProto, s: ImportState): void {
   }
   const [c0, h0, w0] = [lo[1]!, lo[2]!, lo[3]!];
   s.setIr(n, s.b.slice(x, { c0, c: hi[1]! - c0, h0, h: hi[2]! - h0, w0, w: hi[3]! - w0 }));
+}
+
+/**
+ * A Slice of a shape value (`x.shape[-2:]`, the sizes `F.interpolate(y, size=x.shape[-2:])` resizes to): the
+ * entries from start to end (axis 0, step 1; negative bounds count from the end, as Python's).
+ */
+function sliceShapeValue(n: INodeProto, s: ImportState, v: readonly (number | 'N')[]): (number | 'N')[] {
+  const [starts, ends] = [knownInts(s.get(n, 1)), knownInts(s.get(n, 2))];
+  const axes = s.cstValues(n, 3) ?? [0];
+  const steps = s.cstValues(n, 4) ?? [1];
+  if (starts?.length !== 1 || ends?.length !== 1 || axes.join() !== '0' || steps.join() !== '1')
+    fail(`Slice ${n.name} of a shape: only one range of its entries, step 1`);
+  const at = (i: number) => Math.min(v.length, Math.max(0, i < 0 ? i + v.length : i));
+  return v.slice(at(starts[0]!), at(ends[0]!));
 }
 
 function importReduceMean(n: INodeProto, s: ImportState): void {
@@ -1489,6 +1543,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Concat: importConcat,
   Slice: importSlice,
   Split: importSplit,
+  Resize: importResize,
   GlobalAveragePool: (n, s) => s.set(n, { k: 'gap', src: s.ir3(n, 0) }),
   ReduceMean: importReduceMean,
   Flatten: (n, s) => {

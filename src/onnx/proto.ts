@@ -54,6 +54,9 @@ export function attrInts(name: string, ints: readonly number[]): IAttributeProto
 export function attrFloat(name: string, f: number): IAttributeProto {
   return { name, type: AT.FLOAT, f };
 }
+export function attrString(name: string, s: string): IAttributeProto {
+  return { name, type: AT.STRING, s: new TextEncoder().encode(s) };
+}
 export function attrTensor(name: string, t: ITensorProto): IAttributeProto {
   return { name, type: AT.TENSOR, t };
 }

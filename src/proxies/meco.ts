@@ -5,7 +5,8 @@
  *
  * Modules here are the IR ops PyTorch implements as modules: conv, BN, ReLU, avg/max pool, the smooth activations
  * (nn.GELU, nn.Tanh, nn.ELU, nn.SELU, nn.Softplus, nn.Mish: one `act` node each), gates and products (4-D outputs).
- * Functional additions/concatenations are not hooked, nor are container modules (the official hook on every
+ * Functional additions/concatenations are not hooked, nor is an upsampling (nn.Upsample is a module, F.interpolate a
+ * function, and without torch.onnx's scopes a file cannot tell them apart), nor are container modules (the official hook on every
  * `named_modules()` entry also fires on containers, e.g. an NB201 cell, counting their outputs again — the IR
  * has no module tree, so networks built from flat modules match exactly). 2-D outputs (linear, pooled) give a
  * one-column matrix whose correlations are NaN → 0 → eigenvalue 0, so they add nothing and are skipped.

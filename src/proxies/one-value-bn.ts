@@ -45,7 +45,7 @@ function constantOnOnes(net: Network): Uint8Array {
       flat[n.id] = ins ? 1 : 0; // the padding (−∞) is never the max
     // an average over in-bounds values only, or over windows that never reach the padding
     else if (n.op === 'avgpool') flat[n.id] = ins && (!n.countIncludePad || (n.pad === 0 && !n.ceil)) ? 1 : 0;
-    else if (['relu', 'act', 'sigmoid', 'add', 'mul', 'concat', 'slice', 'shuffle'].includes(n.op))
+    else if (['relu', 'act', 'sigmoid', 'add', 'mul', 'concat', 'slice', 'shuffle', 'upsample'].includes(n.op))
       flat[n.id] = ins ? 1 : 0;
   }
   return flat;

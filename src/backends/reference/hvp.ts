@@ -34,7 +34,7 @@ import { type Tape, forwardTape } from './tape.js';
 import { gnCotangentTangent, gnXhatTangent } from './groupnorm.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actCurve, actFormAt, actSlope } from '../../ir/activations.js';
-import { gateCotangent, gatePlane, mulInto, shuffleInto } from './loops.js';
+import { gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 import { softmaxCotangentTangent, softmaxForward, softmaxTangent as softmaxNodeTangent } from './softmax.js';
 
 type S3 = readonly [number, number, number];
@@ -222,6 +222,12 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         if (rin) {
           r[n.id] = new Float64Array(rin.length);
           shuffleInto(n.groups, n.shape as S3, rin, B, r[n.id]!);
+        }
+        break;
+      case 'upsample':
+        if (rin) {
+          r[n.id] = new Float64Array(B * numel(n.shape));
+          upsampleInto(n.scale, inShape as S3, rin, B, r[n.id]!);
         }
         break;
       case 'conv': {
@@ -488,6 +494,13 @@ function tangentBackward(
         if (r) {
           const dx = new Float64Array(r.length);
           shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
+          give(0, dx);
+        }
+        break;
+      case 'upsample':
+        if (r) {
+          const dx = new Float64Array(B * numel(inShape()));
+          upsampleInto(n.scale, inShape() as S3, r, B, dx, true);
           give(0, dx);
         }
         break;

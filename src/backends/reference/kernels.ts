@@ -16,6 +16,7 @@ import {
   linearInto,
   mulInto,
   shuffleInto,
+  upsampleInto,
   sliceInto,
 } from './loops.js';
 
@@ -149,6 +150,10 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   },
   shuffle: (n, { xs, S, out }) => {
     shuffleInto(n.groups, n.shape as C3, xs[0]!, S, out);
+    return out;
+  },
+  upsample: (n, { xs, S, inShape, out }) => {
+    upsampleInto(n.scale, inShape(0) as C3, xs[0]!, S, out);
     return out;
   },
   sigmoid: (n, { xs, out }) => {

@@ -156,6 +156,29 @@ export function shuffleInto(groups: number, shape: S3, x: Floats, B: number, out
     }
 }
 
+/**
+ * Nearest-neighbour upsampling of B samples of an `inShape` map by `scale` into `out`: each input value fills its
+ * scale × scale block. `back`: the transpose, each input cotangent the sum of its block's, rows then columns (the
+ * native passes sum in the same order).
+ */
+export function upsampleInto(scale: number, inShape: S3, x: Floats, B: number, out: Floats, back = false): void {
+  const [C, H, W] = inShape;
+  const OW = W * scale;
+  for (let p = 0; p < B * C; p++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        const at = (p * H + i) * W + j;
+        let acc = 0;
+        for (let di = 0; di < scale; di++)
+          for (let dj = 0; dj < scale; dj++) {
+            const o = (p * H * scale + i * scale + di) * OW + j * scale + dj;
+            if (back) acc += x[o]!;
+            else out[o] = x[at]!;
+          }
+        if (back) out[at] = acc;
+      }
+}
+
 /** The plane size a `mul` broadcasts its second input over: 1 when both have one shape, H·W for a channel gate. */
 export function gatePlane(a: Shape, g: Shape): number {
   return numel(a) / numel(g);

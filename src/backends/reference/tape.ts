@@ -5,7 +5,7 @@
  */
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
-import { gatePlane, mulInto, shuffleInto } from './loops.js';
+import { gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { softmaxForward } from './softmax.js';
 import { gnNormaliseInto } from './groupnorm.js';
@@ -213,6 +213,11 @@ function evalNode(
     case 'shuffle': {
       const y = new Float64Array(x!.length);
       shuffleInto(n.groups, n.shape as S3, x!, B, y);
+      return y;
+    }
+    case 'upsample': {
+      const y = new Float64Array(B * numel(n.shape));
+      upsampleInto(n.scale, inShape() as S3, x!, B, y);
       return y;
     }
     case 'sigmoid':

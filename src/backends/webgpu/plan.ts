@@ -382,6 +382,14 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
       p.alloc(n),
     ]);
   },
+  upsample: (n, p) => {
+    const [C, H, W] = shape3(n);
+    const [, IH, IW] = shape3(p.input(n));
+    p.push(n, PROGRAMS.upsample, { total: p.S * C * H * W, h: H, w: W, ih: IH, iw: IW, scale: n.scale }, [
+      p.ref(n.inputs[0]!),
+      p.alloc(n),
+    ]);
+  },
 };
 
 export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {

@@ -208,6 +208,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  upsample: {
+    name: 'upsample',
+    file: 'upsample.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'h', 'w', 'ih', 'iw', 'scale'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   fill: {
     name: 'fill_zero',
     file: 'fill.wgsl',

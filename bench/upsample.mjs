@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * Nearest-neighbour upsampling (the `upsample` op, session 35) on the native passes against the reference engine: a
+ * small FPN (a stem of C = 16 at 32×32, two strided stages of 32 and 64 channels, a top-down path that upsamples the
+ * deepest map by 2 into a 1×1 lateral of the middle one and that sum by 2 into a lateral of the stem, a 3×3 fuse,
+ * GAP and Linear); the embedded CIFAR batch and labels, each proxy's official protocol, 2 threads.
+ *
+ *   npm run build && node bench/upsample.mjs [--rounds 2] [--only grad_norm,jacov,zico,nwot,meco,synflow,grasp,vkdnw]
+ *
+ * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
+ */
+import { cpus, loadavg } from 'node:os';
+import { bestOf } from './harness.mjs';
+import { defaultBatch } from '../dist/data/cifar.js';
+import { defaultLabels } from '../dist/data/labels.js';
+import { prngParams } from '../dist/grad/params.js';
+import { GraphBuilder } from '../dist/ir/builder.js';
+import { loadAddon } from '../dist/native/loader.js';
+import { nativeProxyRunner } from '../dist/proxies/native-run.js';
+import { runProxies } from '../dist/proxies/run.js';
+
+const args = process.argv.slice(2);
+const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
+const rounds = Number(opt('--rounds', '2'));
+const names = opt('--only', 'grad_norm,jacov,zico,nwot,meco,synflow,grasp,vkdnw').split(',');
+
+function fpn() {
+  const b = new GraphBuilder([3, 32, 32]);
+  const cbr = (x, c, k, stride) => b.relu(b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 })));
+  const c1 = cbr(b.input, 16, 3, 1);
+  const c2 = cbr(c1, 32, 3, 2);
+  const c3 = cbr(c2, 64, 3, 2);
+  const lateral = (x) => b.conv(x, 32, 1, { bias: true });
+  const p3 = lateral(c3);
+  const p2 = b.add([lateral(c2), b.upsample(p3, 2)]);
+  const p1 = b.add([lateral(c1), b.upsample(p2, 2)]);
+  return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
+}
+
+const load = loadAddon();
+if (!load.ok) throw new Error(load.reason);
+const runner = nativeProxyRunner(load.addon, 2);
+const net = fpn();
+const o = { seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) };
+
+console.log(
+  `date ${new Date().toISOString()}, ${cpus()[0]?.model} (${cpus().length} cores), load ${loadavg()[0].toFixed(1)}, 2 threads, best of ${rounds}, wall seconds per network\n`,
+);
+console.log('| proxy | native runner | reference engine | reference / native | value (native) | value (reference) |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const name of names) {
+  const nat = await bestOf(rounds, () => runner.run(net, [name], o));
+  const ref = await bestOf(rounds, async () => runProxies(net, [name], o));
+  const v = (r) => r.v.values[name]?.value?.toPrecision(7) ?? 'null';
+  const where = nat.v.settings[name]?.engine ?? '?';
+  console.log(
+    `| ${name} | ${nat.t.toFixed(3)} (${where}) | ${ref.t.toFixed(3)} | ${(ref.t / nat.t).toFixed(1)} | ${v(nat)} | ${v(ref)} |`,
+  );
+}
