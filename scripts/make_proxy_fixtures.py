@@ -669,6 +669,44 @@ class UpsampleNet(Units, nn.Module):
         return [f0, f1, f2], f3
 
 
+class OptionA(nn.Module):
+    """The CIFAR ResNets' option-A shortcut (akamaster/pytorch_resnet_cifar10's LambdaLayer): every other row and
+    column, zero channels on both sides (`F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, p, p))`)."""
+
+    def __init__(self, pad):
+        super().__init__()
+        self.pad = pad
+
+    def forward(self, x):
+        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad), "constant", 0)
+
+
+class ShortcutA(Units, nn.Module):
+    """Parameter-free shortcuts that change the shape: a conv-BN-ReLU stem; a residual unit; a strided unit whose
+    shortcut is option A (subsampled, zero channels either side: the CIFAR ResNet-20/32/56 of the paper); a strided
+    unit whose shortcut is PyramidNet's (average-pooled, then `torch.cat` with `torch.zeros` channels); GAP, Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("a", c, c, 3, nn.ReLU())
+        cbr("b", c, 2 * c, 3, nn.ReLU(), 2)
+        self.b_short = OptionA(c // 2)
+        cbr("d", 2 * c, 3 * c, 3, nn.ReLU(), 2)
+        self.d_pool = nn.AvgPool2d(2)
+        self.pooled_head(3 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = F.relu(f0 + self.unit("a", f0))
+        f2 = F.relu(self.unit("b", f1) + self.b_short(f1))
+        p = self.d_pool(f2)
+        zeros = torch.zeros(p.shape[0], p.shape[1] // 2, p.shape[2], p.shape[3])
+        f3 = F.relu(self.unit("d", f2) + torch.cat([p, zeros], 1))
+        return [f0, f1, f2, f3], f3
+
+
 class SplitNet(Units, nn.Module):
     """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
     block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
@@ -1667,7 +1705,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1736,6 +1774,7 @@ def main():
                                            zennas=True), PReluChannels, 35),
         "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
         "upsamplenet": seeded("upsamplenet", UpsampleNet, 37, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "shortcuta": seeded("shortcuta", ShortcutA, 38, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

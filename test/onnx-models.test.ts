@@ -741,3 +741,76 @@ describe('nearest-neighbour upsampling (nn.Upsample, F.interpolate): Resize', ()
     expect(nearestRepeat(4, 8, 'tf_half_pixel_for_nn', 'ceil')).toMatch(/output 0 reads input 1/);
   });
 });
+
+describe("parameter-free shortcuts that change a map's shape (the CIFAR ResNets' option A, PyramidNet's)", () => {
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => importEdited('shortcuta', edit);
+  const stepOf = (m: ReturnType<typeof decodeModel>, slice: string) => {
+    const name = m.graph!.node!.find((n) => n.name === slice)!.input![4]!;
+    return m.graph!.node!.find((n) => n.output?.includes(name))!.attribute![0]!.t!;
+  };
+  it('x[:, :, ::2, ::2] read by a layer is a subsample (a pool of one tap), F.pad over the channels a zero concat', () => {
+    const r = load(() => {});
+    if (!r.ok) throw new Error(r.reason);
+    const nodes = r.network.nodes;
+    const pool = nodes.find((n) => n.op === 'avgpool' && n.k === 1)!;
+    expect(pool).toMatchObject({ stride: 2, pad: 0, shape: [8, 16, 16] });
+    expect(nodes[pool.inputs[0]!]).toMatchObject({ op: 'relu', shape: [8, 32, 32] });
+    const concats = nodes.filter((n) => n.op === 'concat');
+    expect(concats.map((c) => c.inputs.map((i) => `${nodes[i]!.op}:${nodes[i]!.shape[0]}`))).toEqual([
+      ['zero:4', 'avgpool:8', 'zero:4'],
+      ['avgpool:16', 'zero:8'],
+    ]);
+  });
+  it('a window that does not start at the origin is sliced first; torch.zeros traced as a constant is a zero map', () => {
+    const plain = load(() => {});
+    const offset = load((m) => {
+      // x[:, :, 1::2, ::2]: rows from 1
+      const name = m.graph!.node!.find((n) => n.name === '/b_short/Slice')!.input![1]!;
+      const t = m.graph!.node!.find((n) => n.output?.includes(name))!.attribute![0]!.t!;
+      t.int64Data = [1];
+      t.rawData = undefined;
+    });
+    if (!offset.ok || !plain.ok) throw new Error('not imported');
+    const slice = offset.network.nodes.find((n) => n.op === 'slice')!;
+    expect(slice).toMatchObject({ h0: 1, w0: 0, shape: [8, 31, 31] });
+    // the ConstantOfShape of the zeros as a constant of the trace's batch size
+    const baked = load((m) => {
+      const at = m.graph!.node!.findIndex(
+        (n) => n.opType === 'ConstantOfShape' && n.output![0] === '/ConstantOfShape_output_0',
+      );
+      m.graph!.node!.splice(at, 1);
+      m.graph!.initializer!.push(floatTensor('/ConstantOfShape_output_0', [8, 8, 8, 8], new Float32Array(4096)));
+    });
+    if (!baked.ok) throw new Error(baked.reason);
+    // the same nodes (the zero map made where the concat reads it, not where the ConstantOfShape stood)
+    const ops = (net: typeof plain.network) => net.nodes.map((n) => `${n.op}:${n.shape.join('x')}`).sort();
+    expect(ops(baked.network)).toEqual(ops(plain.network));
+    const last = baked.network.nodes.filter((n) => n.op === 'concat').at(-1)!;
+    expect(last.inputs.map((i) => baked.network.nodes[i]!.op)).toEqual(['avgpool', 'zero']);
+  });
+  it('refuses unequal steps along H and W, saying why', () => {
+    const r = load((m) => {
+      const t = stepOf(m, '/b_short/Slice_1');
+      t.int64Data = [1];
+      t.rawData = undefined;
+    });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/strided Slice of steps 2 and 1: only equal steps/),
+    });
+  });
+});
+
+describe('SWAP through ONNX Runtime equals the IR engines on the proxy fixtures of session 35', () => {
+  it.each(['upsamplenet', 'shortcuta', 'concatpool'])('%s (--reinit, batch 16)', async (name) => {
+    const file = join(import.meta.dirname, 'fixtures', 'proxies', `${name}.onnx`);
+    const o = { batch: 16, reinit: true, repeats: 2, seed: 4 } as const;
+    const ort = await scoreOnnxModel(file, { ...o, engine: 'ort' });
+    expect(ort.engine).toBe('ort');
+    for (const backend of ['reference', 'native'] as const) {
+      const ir = await scoreOnnxModel(file, { ...o, backend });
+      expect([ir.engine, ir.perRepeat], backend).toEqual([`ir:${backend}`, ort.perRepeat]);
+    }
+    expect(ort.perRepeat[0]).not.toBe(ort.perRepeat[1]);
+  });
+});

@@ -96,8 +96,15 @@ type Val =
   | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pads: Sides } // zero-padded map, awaiting AveragePool/Conv
-  // a strided window of a map (Slice with step > 1): only its shape, for a Mul by 0 (DARTS's none on a reduction edge)
-  | { readonly k: 'strided'; readonly shape: Shape3 }
+  // a strided window of map `src` (Slice with step > 1): output (c, i, j) is src[c0 + c][h0 + i·sh][w0 + j·sw]; times 0
+  // only its shape counts (DARTS's none on a reduction edge), read by a layer it becomes a subsample ({@link subsample})
+  | {
+      readonly k: 'strided';
+      readonly shape: Shape3;
+      readonly src: number;
+      readonly lo: readonly [number, number, number];
+      readonly step: readonly [number, number];
+    }
   // a map viewed as (N, groups, C/groups, H, W), then transposed (channel shuffle), awaiting its Reshape back
   | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
   // a map permuted to channels-last (N, H, W, C): `x.permute(0, 2, 3, 1)`, as ConvNeXt's blocks write it
@@ -282,8 +289,12 @@ class ImportState {
   /** Input `i` as an IR feature tensor. */
   ir(n: INodeProto, i: number): number {
     const v = this.get(n, i);
-    if (v.k === 'strided')
-      fail(`${n.opType} ${n.name}: input ${i} is a strided Slice (step > 1), which imports only multiplied by 0`);
+    if (v.k === 'strided') {
+      // read by a layer: subsampled once, and the tensor is that map from then on
+      const id = subsample(this, n, v);
+      this.env.set(n.input![i]!, { k: 'ir', id });
+      return id;
+    }
     if (v.k === 'nhwc')
       fail(
         `${n.opType} ${n.name}: input ${i} is a map permuted to channels-last (N, H, W, C); on it only element-wise ops, a LayerNorm or Linear over C and the permute back import`,
@@ -839,11 +850,24 @@ function importPad(n: INodeProto, s: ImportState): void {
   const value = s.cstValues(n, 2);
   if (value && value.length > 0 && value[0] !== 0) fail('non-zero pad value');
   if (n.input?.[3]) fail('Pad with axes');
-  if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail('padding outside H, W');
   if (pads.some((p) => p < 0)) fail('negative padding (cropping)');
+  if (pads.length === 8 && !pads[0] && !pads[4] && (pads[1] || pads[5])) return padChannels(n, s, x, before, pads);
+  if (pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5]) fail('padding outside H, W');
   // [N, C, top, left, N, C, bottom, right]
   const sides = [pads[2]! + before[0], pads[3]! + before[1], pads[6]! + before[2], pads[7]! + before[3]] as const;
   s.set(n, sides.every((p) => p === 0) ? { k: 'ir', id: x } : { k: 'pad', src: x, pads: sides });
+}
+
+/**
+ * Zero channels before and after a map (`F.pad(x, (0, 0, 0, 0, p, p))`, the option-A shortcut of the CIFAR ResNets;
+ * PyramidNet's): a concat with zero maps. Refused together with spatial padding.
+ */
+function padChannels(n: INodeProto, s: ImportState, x: number, before: Sides, pads: readonly number[]): void {
+  if (before.some((p) => p > 0) || pads[2] || pads[3] || pads[6] || pads[7])
+    fail(`Pad ${n.name} of both channels and H, W: only one or the other imports`);
+  const [, H, W] = s.shapeOf(x) as Shape3;
+  const parts = [pads[1] ? s.b.zero([pads[1], H, W]) : -1, x, pads[5] ? s.b.zero([pads[5], H, W]) : -1];
+  s.setIr(n, s.b.concat(parts.filter((id) => id >= 0)));
 }
 
 /**
@@ -1054,6 +1078,9 @@ function importConcat(n: INodeProto, s: ImportState): void {
   const axis = getInt(n, 'axis', 0);
   // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
   // pools side by side)
+  const zeros = vals.map((v) => v.k === 'const' && isZeroMap(v.t));
+  if (zeros.some(Boolean) && vals.every((v, i) => zeros[i] || (v.k !== 'const' && v.k !== 'shape')))
+    return concatWithZeros(n, s, zeros);
   if (vals.every((v) => v.k === 'ir' || v.k === 'gap')) {
     const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');
@@ -1102,6 +1129,29 @@ function importResize(n: INodeProto, s: ImportState): void {
   s.setIr(n, s.b.upsample(x, fh));
 }
 
+/** Whether constant `t` is a 4-D tensor of zeros (`torch.zeros(N, C, H, W)`, which the trace writes as a constant). */
+function isZeroMap(t: ITensorProto): boolean {
+  return tensorDims(t).length === 4 && tensorValues(t).every((v) => v === 0);
+}
+
+/**
+ * A channel concat where some inputs are constant zero maps (PyramidNet's shortcut `torch.cat([x, torch.zeros(N, Δc,
+ * H, W)], 1)`): each becomes a zero node of its channels at the map's size (its batch size, the trace's, is not read).
+ */
+function concatWithZeros(n: INodeProto, s: ImportState, zeros: readonly boolean[]): void {
+  const axis = getInt(n, 'axis', 0);
+  if (axis !== 1 && axis !== -3) fail(`Concat ${n.name} of zeros on axis ${axis}`);
+  const maps = zeros.map((z, i) => (z ? -1 : s.ir3(n, i)));
+  const [, H, W] = s.shapeOf(maps.find((id) => id >= 0) ?? fail(`Concat ${n.name} of zeros only`)) as Shape3;
+  const ids = zeros.map((z, i) => {
+    if (!z) return maps[i]!;
+    const d = tensorDims(s.cst(n, i));
+    if (d[2] !== H || d[3] !== W) fail(`Concat ${n.name}: a zero map of ${d.slice(2).join('x')} beside ${H}x${W} maps`);
+    return s.b.zero([d[1]!, H, W]);
+  });
+  s.setIr(n, s.b.concat(ids));
+}
+
 /**
  * Split along the channels of a map (`torch.split(x, sizes, 1)`, Res2Net's branches; `torch.chunk` writes Slices):
  * one channel slice per output, of the sizes in its second input, else equal parts (opset 18's `num_outputs`: the
@@ -1134,7 +1184,7 @@ function importSlice(n: INodeProto, s: ImportState): void {
   // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
   const v = s.get(n, 0);
   if (v.k === 'shape') return s.set(n, { k: 'shape', v: sliceShapeValue(n, s, v.v) });
-  const x = v.k === 'strided' ? -1 : s.ir3(n, 0);
+  const x = v.k === 'strided' ? v.src : s.ir3(n, 0);
   const dims = [0, ...(v.k === 'strided' ? v.shape : s.shapeOf(x))]; // the batch axis may not be sliced
   // bounds may be computed from the channel count (`x.chunk`): constants or shape values
   const bound = (i: number) =>
@@ -1164,10 +1214,36 @@ function importSlice(n: INodeProto, s: ImportState): void {
   // multiplied by 0 only its shape matters
   if (v.k === 'strided' || step[2] !== 1 || step[3] !== 1) {
     const size = (a: number) => Math.ceil((hi[a]! - lo[a]!) / step[a]!);
-    return s.set(n, { k: 'strided', shape: [hi[1]! - lo[1]!, size(2), size(3)] });
+    // a window of a strided window is a strided window of its source
+    const [o, st] = v.k === 'strided' ? [v.lo, v.step] : [[0, 0, 0] as const, [1, 1] as const];
+    return s.set(n, {
+      k: 'strided',
+      shape: [hi[1]! - lo[1]!, size(2), size(3)],
+      src: x,
+      lo: [o[0] + lo[1]!, o[1] + lo[2]! * st[0], o[2] + lo[3]! * st[1]],
+      step: [st[0] * step[2]!, st[1] * step[3]!],
+    });
   }
   const [c0, h0, w0] = [lo[1]!, lo[2]!, lo[3]!];
   s.setIr(n, s.b.slice(x, { c0, c: hi[1]! - c0, h0, h: hi[2]! - h0, w0, w: hi[3]! - w0 }));
+}
+
+/**
+ * A strided window read by a layer (`x[:, :, ::2, ::2]`, the option-A shortcut of the CIFAR ResNets: every other row
+ * and column): the window's rows and columns (a slice, where it is not the whole map) subsampled by an average pool
+ * of one tap and stride s, which takes one value per window exactly. Refused where the steps differ along H and W.
+ */
+function subsample(s: ImportState, n: INodeProto, v: Extract<Val, { k: 'strided' }>): number {
+  const [sh, sw] = v.step;
+  if (sh !== sw) fail(`${n.opType} ${n.name} reads a strided Slice of steps ${sh} and ${sw}: only equal steps import`);
+  const [C, H, W] = v.shape;
+  const window = { c0: v.lo[0], c: C, h0: v.lo[1], h: (H - 1) * sh + 1, w0: v.lo[2], w: (W - 1) * sw + 1 };
+  const [C0, H0, W0] = s.shapeOf(v.src) as Shape3;
+  // from the map's origin to its end: the pool of the whole map gives the same ⌈H0 / s⌉ × ⌈W0 / s⌉ values
+  const fromOrigin = window.c0 === 0 && window.h0 === 0 && window.w0 === 0 && C === C0;
+  const whole = fromOrigin && Math.ceil(H0 / sh) === H && Math.ceil(W0 / sw) === W;
+  const x = whole ? v.src : s.b.slice(v.src, window);
+  return s.b.avgpool(x, 1, sh, 0, false);
 }
 
 /**

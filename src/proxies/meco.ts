@@ -32,7 +32,7 @@ function selfGate(net: Network, id: number): boolean {
 
 /**
  * IR nodes whose outputs MeCo reads: every module's output. A clamp at 0 is a function (reluKind), which no hook
- * sees, nor arithmetic with a constant (`x * 0.5`); a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
+ * sees, nor arithmetic with a constant (`x * 0.5`), nor a strided slice (an average pool of one tap); a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
  * module's output (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a
  * squeeze-and-excitation block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
  */
@@ -45,6 +45,8 @@ export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
         n.shape.length === 3 &&
         !(n.op === 'relu' && reluKind(n) === 'clamp') &&
         !(n.op === 'act' && isArithmetic(n.fn)) &&
+        // an average pool of one tap is a strided slice's subsample (`x[:, :, ::2, ::2]`), a function
+        !(n.op === 'avgpool' && n.k === 1) &&
         !(n.op === 'sigmoid' && selfGate(net, n.id)),
     )
     .map((n) => n.id);
