@@ -564,6 +564,25 @@ class StrideZeroNet(nn.Module):
         return self.fc(self.c(x).mean(dim=(2, 3)))
 
 
+class FocusNet(nn.Module):
+    """YOLOv5's Focus stem: the four strided windows x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2],
+    x[..., 1::2, 1::2] concatenated (space to depth), then conv-BN-ReLU; a CIFAR ResNet option-A shortcut
+    (F.pad(x[:, :, ::2, ::2]) with zero channels either side) beside a strided conv-BN; nn.ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(12, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.down = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16))
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]], 1)
+        x = self.stem(x)
+        x = self.relu(self.down(x) + F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 4, 4)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 class StatsBnNet(nn.Module):
     """NB201 search-cell convolutions: ReLU, a biased conv, BatchNorm2d(affine=False, track_running_stats=False),
     which torch.onnx writes with its batch statistics computed in the graph (a fixed batch only: the export needs
@@ -712,6 +731,8 @@ def main():
         ("shufflenet", ShuffleNet, 13, 13, "ShuffleNetV2 units: x.chunk(2, 1), concat, channel_shuffle (view, transpose, view)"),
         ("gatenet", GateNet, 13, 14, "Hardswish, SiLU and a Hardsigmoid squeeze-and-excitation beside nn.ReLUs"),
         ("stridezero", StrideZeroNet, 13, 17, "DARTS's none on a reduction edge: x[:, :, ::2, ::2].mul(0.) (a Slice with step 2 times 0)"),
+        ("focusnet", FocusNet, 13, 26,
+         "YOLOv5's Focus (four strided windows concatenated) and an option-A shortcut (F.pad of x[:, :, ::2, ::2] over the channels)"),
         ("rectnet", RectNet, 13, 18,
          "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
         ("samepadnet", SamePadNet, 13, 19,

@@ -582,6 +582,29 @@ class PReluChannels(PReluTrained):
         return [f0, f1, f3], f3
 
 
+class PReluPair(Units, nn.Module):
+    """Two nn.PReLU(C) modules of equal slopes (PyTorch's initial 0.25, as every model holds them before training):
+    a stem's, and a residual unit's, which a further conv-BN calls again; then a strided conv-BN-ReLU, GAP and Linear.
+    The second call's slopes are the residual unit's tensor, not the stem's: VKDNW's Jacobian column of that tensor
+    sums the two calls of its own module."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.PReLU(c))
+        cbr("a", c, c, 3, nn.PReLU(c))
+        self.b = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b_bn = nn.BatchNorm2d(c)
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = f0 + self.unit("a", f0)
+        f2 = self.unit("down", self.a_act(self.b_bn(self.b(f1))))
+        return [f0, f1, f2], f2
+
+
 class AvgPoolHead(Units, nn.Module):
     """The common CIFAR ResNet head (kuangliu's pytorch-cifar: `F.avg_pool2d(out, 4)`): a conv-BN-ReLU stem, a residual
     conv-BN-ReLU, a strided conv-BN-ReLU, then F.avg_pool2d with one window over the whole map (traced as an
@@ -1705,7 +1728,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1775,6 +1798,7 @@ def main():
         "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
         "upsamplenet": seeded("upsamplenet", UpsampleNet, 37, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "shortcuta": seeded("shortcuta", ShortcutA, 38, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
+        "prelupair": seeded("prelupair", PReluPair, 39, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -17,6 +17,9 @@ import { ONNX_ERROR_CODES as CODE } from '../src/onnx/errors.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
 import { nearestRepeat } from '../src/onnx/resize.js';
+import { slopeTensors } from '../src/grad/slopes.js';
+import { vkdnwTensors } from '../src/proxies/vkdnw.js';
+import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 
 const DIR = join(__dirname, 'fixtures', 'onnx');
 interface Expectation {
@@ -71,6 +74,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'prelunet@16',
         'statsbn@16',
         'stridezero@16',
+        'focusnet@16',
         'flatinput@16',
         'normnet@16',
         'layernorm@16',
@@ -212,6 +216,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['statsbn', 16],
       // DARTS's none on a reduction edge: a Slice with step 2 times 0
       ['stridezero', 16],
+      // YOLOv5's Focus (strided windows concatenated) and an option-A shortcut: subsamples, zero channels
+      ['focusnet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');
@@ -441,6 +447,47 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
     expect(countParams(imp.network)).toBe(countParams(net));
     const abs = synflowNetwork(imp.network).nodes.filter((n) => n.op === 'act');
     expect(abs.map((n) => n.op === 'act' && n.alphas)).toEqual([slopes.map(Math.abs), slopes.map(Math.abs)]);
+  });
+
+  it('a later call of one of two nn.PReLUs of equal slopes keeps its own module through import and export', () => {
+    // the stem's and a unit's PReLU(4) at 0.25, the unit's called again: its first call is the unit's, not the stem's
+    const b = new GraphBuilder([3, 8, 8]);
+    const stem = b.prelu(b.conv(b.input, 4, 3, { pad: 1 }), [0.25, 0.25, 0.25, 0.25]);
+    const unit = b.prelu(b.conv(stem, 4, 3, { pad: 1 }), [0.25, 0.25, 0.25, 0.25]);
+    const again = b.prelu(b.conv(unit, 4, 3, { pad: 1 }), [0.25, 0.25, 0.25, 0.25], { learned: 0, firstCall: unit });
+    const net = b.finish(b.linear(b.gap(again), 3));
+    expect(slopeTensors(net).map((t) => t.uses)).toEqual([[stem], [unit, again]]);
+    const imp = importOnnxModel(loadOnnxModel(exportNetworkOnnx(net, { seed: 3 })), { inputShape: [3, 8, 8] });
+    if (!imp.ok) throw new Error(imp.reason);
+    const calls = imp.network.nodes.filter((n) => n.op === 'relu');
+    expect(calls.map((n) => n.op === 'relu' && [n.learned, n.firstCall])).toEqual([
+      [4, undefined],
+      [4, undefined],
+      [0, calls[1]!.id],
+    ]);
+    expect(slopeTensors(imp.network).map((t) => t.uses)).toEqual([[calls[0]!.id], [calls[1]!.id, calls[2]!.id]]);
+  });
+
+  it("VKDNW's tensors follow the file's named_parameters() order, nn.PReLU slopes included", () => {
+    // PReluChannels registers fc before h, h_act and b2 (a subclass adds them), and calls b2 before the head
+    const l = loadOnnxModel(join(import.meta.dirname, 'fixtures', 'proxies', 'preluchannels-vk.onnx'));
+    const m = onnxProxyModel(l, [3, 32, 32]);
+    const names = vkdnwTensors(m.net, m.params).map((t) => `${m.net.nodes[t.ref.node]!.op}:${t.ref.kind}`);
+    // named_parameters(): stem, stem_bn, stem_act, a, a_bn, a_act, down, down_bn, b, b_bn, b_act, fc, h, h_act, b2, b2_bn
+    const unit = (act: string) => ['conv:weight', 'bn:gamma', 'bn:beta', ...(act ? [act] : [])];
+    expect(names).toEqual([
+      ...unit('act:slope'),
+      ...unit('relu:slope'),
+      ...unit(''),
+      ...unit('act:slope'),
+      'linear:weight',
+      'linear:bias',
+      'linear:weight',
+      'linear:bias',
+      'act:slope',
+      ...unit(''),
+    ]);
+    expect(m.net.nodes[vkdnwTensors(m.net, m.params)[15]!.ref.node]!.shape).toEqual([10]); // fc first
   });
 
   it('a fixed batch held as a constant: ONNX Runtime fails at another S, and the error says what to do', async () => {

@@ -12,17 +12,20 @@ export interface SlopeTensor {
 }
 
 /** A node's slope values and `learned` if it is a call of an nn.PReLU (a leaky relu or a prelu act). */
-function slopesOf(n: IRNode): { values: readonly number[]; learned: number } | undefined {
-  if (n.op === 'relu' && n.learned !== undefined) return { values: [n.slope ?? 0], learned: n.learned };
+function slopesOf(n: IRNode): { values: readonly number[]; learned: number; firstCall?: number } | undefined {
+  const first = (f: number | undefined) => (f === undefined ? {} : { firstCall: f });
+  if (n.op === 'relu' && n.learned !== undefined)
+    return { values: [n.slope ?? 0], learned: n.learned, ...first(n.firstCall) };
   if (n.op === 'act' && n.fn === 'prelu' && n.learned !== undefined)
-    return { values: n.alphas ?? [n.alpha ?? 1], learned: n.learned };
+    return { values: n.alphas ?? [n.alpha ?? 1], learned: n.learned, ...first(n.firstCall) };
   return undefined;
 }
 
 /**
- * The learned slope tensors of `net`, in node order of their first calls. A later call (`learned` 0) belongs to the
- * earliest earlier first call of the same slope values (the pairing ONNX export writes as one initializer); for a
- * leaky relu, whose slopes hold one value, also of the same length where one matches its channels.
+ * The learned slope tensors of `net`, in node order of their first calls. A later call (`learned` 0) belongs to its
+ * `firstCall` (an import's, read off the initializer both calls read), else to the earliest earlier first call of
+ * the same slope values; for a leaky relu, whose slopes hold one value, also of the same length where one matches
+ * its channels.
  */
 export function slopeTensors(net: Network): SlopeTensor[] {
   const firsts: { node: number; count: number; key: string; uses: number[] }[] = [];
@@ -36,7 +39,8 @@ export function slopeTensors(net: Network): SlopeTensor[] {
     }
     const same = firsts.filter((f) => f.key === key);
     const channels = n.shape[0];
-    (same.find((f) => f.count === channels) ?? same[0])?.uses.push(n.id);
+    const owner = firsts.find((f) => f.node === slopes.firstCall) ?? same.find((f) => f.count === channels) ?? same[0];
+    owner?.uses.push(n.id);
   }
   return firsts.map(({ node, count, uses }) => ({ node, count, uses }));
 }

@@ -123,7 +123,7 @@ export class GraphBuilder {
    * per producer, clip, slope and form (`functional`: an F.relu call, not a module). An nn.PReLU (`learned`) is
    * never merged: two of them on one tensor are two modules with parameters of their own.
    */
-  relu(x: number, max?: number, slope?: number, learned?: number, functional?: boolean): number {
+  relu(x: number, max?: number, slope?: number, learned?: number, functional?: boolean, firstCall?: number): number {
     const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}:${functional ? 'f' : ''}`;
     const hit = learned === undefined ? this.reluOf.get(key) : undefined;
     if (hit !== undefined) return hit;
@@ -133,6 +133,7 @@ export class GraphBuilder {
         ...(max !== undefined ? { max } : {}),
         ...(slope !== undefined ? { slope } : {}),
         ...(learned !== undefined ? { learned } : {}),
+        ...(learned === 0 && firstCall !== undefined ? { firstCall } : {}),
         ...(functional ? { functional: true as const } : {}),
       },
       [x],
@@ -199,21 +200,27 @@ export class GraphBuilder {
    * An nn.PReLU of `x`: x above 0, α·x at and below, with one slope or one per channel (any finite values).
    * `learned`: the slope values it adds to Θ (default: all of them; 0 for a later call of the same module;
    * `undefined` for slopes that are no parameter, F.prelu by a constant); `functional`: an F.prelu call, which nwot's
-   * module hook does not see. Slopes of one positive value make the leaky {@link relu} with `learned`, as the import
-   * writes them.
+   * module hook does not see; `firstCall`: for a later call, its module's first call. Slopes of one positive value
+   * make the leaky {@link relu} with `learned`, as the import writes them.
    */
   prelu(
     x: number,
     slopes: number | readonly number[],
-    opts: { readonly learned?: number | undefined; readonly functional?: boolean } = {},
+    opts: {
+      readonly learned?: number | undefined;
+      readonly functional?: boolean;
+      readonly firstCall?: number | undefined;
+    } = {},
   ): number {
     const all = typeof slopes === 'number' ? [slopes] : slopes;
     const learned = 'learned' in opts ? opts.learned : all.length;
     if (learned !== undefined && all[0]! > 0 && all.every((v) => v === all[0]))
-      return this.relu(x, undefined, all[0], learned === 0 ? 0 : all.length, opts.functional);
+      return this.relu(x, undefined, all[0], learned === 0 ? 0 : all.length, opts.functional, opts.firstCall);
     const f = opts.functional ? { functional: true as const } : {};
     const a = typeof slopes === 'number' ? (slopes === 1 ? {} : { alpha: slopes }) : { alphas: [...slopes] };
-    return this.push({ op: 'act', fn: 'prelu', ...a, ...f, ...(learned !== undefined ? { learned } : {}) }, [x]);
+    const first = learned === 0 && opts.firstCall !== undefined ? { firstCall: opts.firstCall } : {};
+    const l = learned !== undefined ? { learned } : {};
+    return this.push({ op: 'act', fn: 'prelu', ...a, ...f, ...l, ...first }, [x]);
   }
 
   /** `a` ⊙ `g`: the same shape, or a map and its C×1×1 channel gate. */

@@ -85,6 +85,12 @@ export interface ReluNode {
    */
   readonly learned?: number;
   /**
+   * A later call (`learned` 0) of an nn.PReLU: the node of the module's first call, whose slope tensor it reads (an
+   * imported file tells which initializer each call reads; two modules may hold equal slopes). Absent: unknown, and
+   * the first call of equal slopes is taken.
+   */
+  readonly firstCall?: number;
+  /**
    * A functional call (`F.relu`) rather than an `nn.ReLU` module, as an imported file's node scopes tell: hooks on
    * modules do not see it, so NASLib's nwot leaves it out (SWAP still records it; docs/zero-cost-proxies.md).
    */
@@ -210,6 +216,8 @@ export interface ActNode {
    * {@link ReluNode.learned}).
    */
   readonly learned?: number;
+  /** `prelu` only: a later call's first call ({@link ReluNode.firstCall}). */
+  readonly firstCall?: number;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
 export type ActFn =
@@ -325,9 +333,13 @@ export interface Network {
   /**
    * The trainable tensors in the PyTorch model's `named_parameters()` order where it differs from node order (an
    * imported model registering its modules in another order than it calls them; the file keeps the `state_dict`
-   * order in its initializers). VKDNW's first 128 tensors follow it. Absent: node order.
+   * order in its initializers), an nn.PReLU's slope tensor (`slope`, at its first call's node) among them. VKDNW's
+   * first 128 tensors follow it. Absent: node order.
    */
-  readonly parameterOrder?: readonly { readonly node: number; readonly kind: 'weight' | 'bias' | 'gamma' | 'beta' }[];
+  readonly parameterOrder?: readonly {
+    readonly node: number;
+    readonly kind: 'weight' | 'bias' | 'gamma' | 'beta' | 'slope';
+  }[];
   /**
    * Conv / linear weights one tensor gives several modules that are not calls of one module (an imported model's
    * `self.conv3.weight = self.conv2.weight`): each later use, with its first use. They are scored per use (not

@@ -329,7 +329,7 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
     case 'prelu': {
       // a later call of an nn.PReLU reads its first call's initializer, as the module's one parameter
       const slopes = n.alphas ?? [n.alpha ?? 1];
-      const first = n.learned === 0 ? c.firstPRelu(slopes) : undefined;
+      const first = n.learned === 0 ? (n.firstCall ?? c.firstPRelu(slopes)) : undefined;
       if (first !== undefined) return void c.nodes.push(node('PRelu', [x, `prelu_${first}`], [y], name));
       return exportPRelu(n, slopes, c, n.learned !== undefined && n.learned > 0);
     }
@@ -402,11 +402,16 @@ function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: Ex
 
 /**
  * Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU (a
- * later call of one, whose slopes count at its first: LeakyRelu).
+ * later call of one: PRelu reading its first call's initializer where that call is known, else LeakyRelu).
  */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
   if (n.learned !== undefined && n.learned > 0 && n.slope !== undefined)
     return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c, true);
+  // a later call of an nn.PReLU whose first call is known reads that call's initializer
+  if (n.learned === 0 && n.firstCall !== undefined) {
+    c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.firstCall}`], [out(n.id)], `relu_${n.id}`));
+    return;
+  }
   if (n.slope !== undefined) {
     c.nodes.push(node('LeakyRelu', n.inputs.map(c.src), [out(n.id)], `relu_${n.id}`, [attrFloat('alpha', n.slope)]));
     return;

@@ -197,7 +197,8 @@ class ImportState {
   /** Initializers read as constants in arithmetic (a buffer, or an nn.Parameter the file cannot tell from one): the first reader. */
   readonly constantBuffers = new Map<string, string>();
   /** The initializers PRelu nodes have read as slopes (a later read: the same nn.PReLU called again). */
-  readonly preluSlopes = new Set<string>();
+  /** Each nn.PReLU slope initializer read, and the node of its first call. */
+  readonly preluSlopes = new Map<string, number>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
   readonly channelsLastLinears: number[] = [];
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
@@ -500,13 +501,13 @@ function importPRelu(n: INodeProto, s: ImportState): void {
     );
   if (!slopes.every(Number.isFinite)) fail(`PRelu ${n.name}: a slope is not finite`);
   const init = s.initializerOf(name);
-  const again = init !== undefined && s.preluSlopes.has(init);
-  if (init !== undefined) s.preluSlopes.add(init);
-  const learned = init === undefined ? undefined : again ? 0 : slopes.length;
-  s.setIr(
-    n,
-    s.b.prelu(x, slopes.length === 1 ? slopes[0]! : slopes, { learned, functional: s.functional.has(n.name ?? '') }),
-  );
+  // a later call of the module reads its first call's initializer again: no parameters of its own
+  const firstCall = init === undefined ? undefined : s.preluSlopes.get(init);
+  const learned = init === undefined ? undefined : firstCall !== undefined ? 0 : slopes.length;
+  const functional = s.functional.has(n.name ?? '');
+  const id = s.b.prelu(x, slopes.length === 1 ? slopes[0]! : slopes, { learned, functional, firstCall });
+  if (init !== undefined && firstCall === undefined) s.preluSlopes.set(init, id);
+  s.setIr(n, id);
 }
 
 /** HardSigmoid(1/6, 1/2): PyTorch's hardsigmoid (nn.Hardsigmoid; with a Mul, nn.Hardswish). Other slopes have no IR op. */
@@ -1078,10 +1079,12 @@ function importConcat(n: INodeProto, s: ImportState): void {
   const axis = getInt(n, 'axis', 0);
   // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
   // pools side by side)
-  const zeros = vals.map((v) => v.k === 'const' && isZeroMap(v.t));
+  // a constant zero map (not a module's parameter or buffer that happens to hold zeros)
+  const zeros = vals.map((v, i) => v.k === 'const' && isZeroMap(v.t) && !s.isBuffer(n.input![i]!));
   if (zeros.some(Boolean) && vals.every((v, i) => zeros[i] || (v.k !== 'const' && v.k !== 'shape')))
     return concatWithZeros(n, s, zeros);
-  if (vals.every((v) => v.k === 'ir' || v.k === 'gap')) {
+  // strided windows side by side (YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], …) are subsamples
+  if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided')) {
     const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');
     if (axis !== 1 && axis !== -3) fail(`Concat on axis ${axis}`);
@@ -1697,7 +1700,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   const calls = functionalWeights(nodes, (t) => inits.has(t));
   const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
-  const order = onnxParameterOrder(m, built, s.weightIds, s.norms);
+  const order = onnxParameterOrder(m, built, s.weightIds, s.norms, s.preluSlopes);
   const shared = onnxSharedDraws(m, built, s.weightIds, tied, s.norms);
   const network = {
     ...built,

@@ -57,6 +57,9 @@ export interface NormRead {
  * One tensor an IR node reads: the ONNX tensor's name, the IR node and role, whether it is stored `[in][out]`, and
  * the ONNX node that reads it (its name carries the module scope).
  */
+/** A tensor in the parameter order: a {@link TensorRead}, or an nn.PReLU's slope tensor. */
+type OrderRead = Omit<TensorRead, 'kind'> & { readonly kind: TensorRead['kind'] | 'slope' };
+
 interface TensorRead {
   readonly name: string;
   readonly node: number;
@@ -191,15 +194,22 @@ export function onnxParameterOrder(
   net: Network,
   weightIds: ReadonlyMap<number, number>,
   norms: readonly NormRead[] = [],
+  slopes: ReadonlyMap<string, number> = new Map(),
 ): Network['parameterOrder'] {
   const seen = new Set<string>();
-  const reads = trainableReads(m, net, weightIds, norms).filter((r) => !seen.has(r.name) && seen.add(r.name));
+  // nn.PReLU slope initializers (each at its first call's node) take their places too
+  const slopeReads = [...slopes].map(
+    ([name, node]): OrderRead => ({ name, node, kind: 'slope', transposed: false, from: '' }),
+  );
+  const reads = [...(trainableReads(m, net, weightIds, norms) as OrderRead[]), ...slopeReads].filter(
+    (r) => !seen.has(r.name) && seen.add(r.name),
+  );
   const kindRank = (k: string) => PARAM_KINDS.indexOf(k as ParamKind);
   const byNode = [...reads].sort((a, b) => a.node - b.node || kindRank(a.kind) - kindRank(b.kind));
   const rank = fileRanks(m, reads, byNode);
   const byFile = [...reads].sort((a, b) => rank.get(a)! - rank.get(b)!);
   if (byFile.every((r, i) => r === byNode[i])) return undefined;
-  return byFile.map((r) => ({ node: r.node, kind: r.kind as ParamKind }));
+  return byFile.map((r) => ({ node: r.node, kind: r.kind as ParamKind | 'slope' }));
 }
 
 /** The initializer each 2-D Transpose of one reads (its output's name → the initializer). */
@@ -222,15 +232,11 @@ function transposedInitializers(m: LoadedModel): Map<string, string> {
  * that has a place (a module's parameters come before the next module's: a folded channels_first LayerNorm's γ, β
  * before the conv after it, where the official ConvNeXt registers its downsampling layers ahead of its stages).
  */
-function fileRanks(
-  m: LoadedModel,
-  reads: readonly TensorRead[],
-  byNode: readonly TensorRead[],
-): Map<TensorRead, number> {
+function fileRanks(m: LoadedModel, reads: readonly OrderRead[], byNode: readonly OrderRead[]): Map<OrderRead, number> {
   const index = new Map((m.model.graph?.initializer ?? []).map((t, i) => [t.name ?? '', i]));
   const own = (name: string) => (isStateDictName(name) ? index.get(name) : undefined);
   const biasOf = new Map(reads.filter((r) => r.kind === 'bias').map((r) => [r.node, r]));
-  const rank = new Map<TensorRead, number>();
+  const rank = new Map<OrderRead, number>();
   for (const r of reads) {
     const bias = r.kind === 'weight' && own(r.name) === undefined ? biasOf.get(r.node) : undefined;
     const at = own(r.name) ?? (bias && own(bias.name) !== undefined ? own(bias.name)! - 0.5 : undefined);

@@ -81,8 +81,9 @@ export function vkdnwOneSlope(net: Network): VkdnwScores | undefined {
 
 /**
  * VKDNW's tensors, as `named_parameters()` lists them: the trainable tensors ({@link paramRefs}) and each nn.PReLU's
- * slope tensor, placed before the first trainable tensor of a later node (a module's parameters come in call order),
- * each with every node that uses it.
+ * slope tensor, placed before the first trainable tensor of a later node (a module's parameters come in call order)
+ * or, in an imported model whose file order differs from node order, where that order puts it; each with every node
+ * that uses it.
  */
 export function vkdnwTensors(net: Network, params: NetParams): { ref: ScalarRef; uses: readonly number[] }[] {
   const slopes = slopeTensors(net);
@@ -95,7 +96,14 @@ export function vkdnwTensors(net: Network, params: NetParams): { ref: ScalarRef;
     out.push({ ref: { ...r, index: 0 }, uses: uses.get(r.kind)!.get(r.node) ?? [r.node] });
   }
   for (const t of slopes.slice(next)) out.push({ ref: { node: t.node, kind: 'slope', index: 0 }, uses: t.uses });
-  return out;
+  // an imported model's own order, where it places the slopes (a tensor it does not list keeps its place after)
+  const order = net.parameterOrder;
+  if (!order?.some((r) => r.kind === 'slope')) return out;
+  const rank = new Map(order.map((r, i) => [`${r.node}:${r.kind}`, i]));
+  return out
+    .map((t, i) => ({ t, key: rank.get(`${t.ref.node}:${t.ref.kind}`) ?? order.length + i }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ t }) => t);
 }
 
 export function vkdnw(
