@@ -100,8 +100,9 @@ class Pass {
 
  private:
   void evalNode(size_t i, const float* input, Vec& y);
-  // The ops that only move, pick or average values (concat, slice, flatten, shuffle, upsample, the pools' averages): node i's
-  // output from its inputs' values xs. Linear, with nothing learnt, so the R-operator runs them on tangents too.
+  // The ops that only move, pick or average values (concat, slice, flatten, shuffle, upsample, the pools' averages):
+  // node i's output from its inputs' values xs. Linear, with nothing learnt, so the R-operator runs them on tangents
+  // too.
   void routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) const;
   // Cotangents of node i's inputs from its output cotangent dy (grad_ entries of inputs that carry flow).
   void vjp(size_t i, const Vec& dy, double* pgrad);

@@ -196,8 +196,7 @@ class ImportState {
   normAt: ReadonlyMap<number, NormChain> = new Map();
   /** Initializers read as constants in arithmetic (a buffer, or an nn.Parameter the file cannot tell from one): the first reader. */
   readonly constantBuffers = new Map<string, string>();
-  /** The initializers PRelu nodes have read as slopes (a later read: the same nn.PReLU called again). */
-  /** Each nn.PReLU slope initializer read, and the node of its first call. */
+  /** Each nn.PReLU slope initializer read, and the node of its first call (a later read: the module called again). */
   readonly preluSlopes = new Map<string, number>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
   readonly channelsLastLinears: number[] = [];
@@ -1077,13 +1076,13 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
 function importConcat(n: INodeProto, s: ImportState): void {
   const vals = (n.input ?? []).map((_, i) => s.get(n, i));
   const axis = getInt(n, 'axis', 0);
-  // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
-  // pools side by side)
   // a constant zero map (not a module's parameter or buffer that happens to hold zeros)
   const zeros = vals.map((v, i) => v.k === 'const' && isZeroMap(v.t) && !s.isBuffer(n.input![i]!));
   if (zeros.some(Boolean) && vals.every((v, i) => zeros[i] || (v.k !== 'const' && v.k !== 'shape')))
     return concatWithZeros(n, s, zeros);
-  // strided windows side by side (YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], …) are subsamples
+  // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
+  // pools side by side); strided windows side by side (YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], …) are
+  // subsamples
   if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided')) {
     const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');

@@ -57,9 +57,6 @@ export interface NormRead {
  * One tensor an IR node reads: the ONNX tensor's name, the IR node and role, whether it is stored `[in][out]`, and
  * the ONNX node that reads it (its name carries the module scope).
  */
-/** A tensor in the parameter order: a {@link TensorRead}, or an nn.PReLU's slope tensor. */
-type OrderRead = Omit<TensorRead, 'kind'> & { readonly kind: TensorRead['kind'] | 'slope' };
-
 interface TensorRead {
   readonly name: string;
   readonly node: number;
@@ -67,6 +64,9 @@ interface TensorRead {
   readonly transposed: boolean;
   readonly from: string;
 }
+
+/** A tensor in the parameter order: a {@link TensorRead}, or an nn.PReLU's slope tensor. */
+type OrderRead = Omit<TensorRead, 'kind'> & { readonly kind: TensorRead['kind'] | 'slope' };
 
 /**
  * The trainable tensors of the import's IR nodes, by ONNX name: conv / Gemm / MatMul weights and biases (ids from

@@ -6,9 +6,9 @@
  * Modules here are the IR ops PyTorch implements as modules: conv, BN, ReLU, avg/max pool, the smooth activations
  * (nn.GELU, nn.Tanh, nn.ELU, nn.SELU, nn.Softplus, nn.Mish: one `act` node each), gates and products (4-D outputs).
  * Functional additions/concatenations are not hooked, nor is an upsampling (nn.Upsample is a module, F.interpolate a
- * function, and without torch.onnx's scopes a file cannot tell them apart), nor are container modules (the official hook on every
- * `named_modules()` entry also fires on containers, e.g. an NB201 cell, counting their outputs again — the IR
- * has no module tree, so networks built from flat modules match exactly). 2-D outputs (linear, pooled) give a
+ * function, and without torch.onnx's scopes a file cannot tell them apart), nor are container modules (the official
+ * hook on every `named_modules()` entry also fires on containers, e.g. an NB201 cell, counting their outputs again —
+ * the IR has no module tree, so networks built from flat modules match exactly). 2-D outputs (linear, pooled) give a
  * one-column matrix whose correlations are NaN → 0 → eigenvalue 0, so they add nothing and are skipped.
  */
 import { forwardTape } from '../backends/reference/tape.js';
@@ -32,9 +32,10 @@ function selfGate(net: Network, id: number): boolean {
 
 /**
  * IR nodes whose outputs MeCo reads: every module's output. A clamp at 0 is a function (reluKind), which no hook
- * sees, nor arithmetic with a constant (`x * 0.5`), nor a strided slice (an average pool of one tap); a SiLU's or Hardswish's gate is inside the module, whose output is the product; a product is taken for a
- * module's output (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a
- * squeeze-and-excitation block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
+ * sees, nor arithmetic with a constant (`x * 0.5`), nor a strided slice (an average pool of one tap); a SiLU's or
+ * Hardswish's gate is inside the module, whose output is the product; a product is taken for a module's output
+ * (nn.SiLU, nn.Hardswish, torchvision's SqueezeExcitation returns scale * x). C×1×1 maps (a squeeze-and-excitation
+ * block's inside) add 0, as in the official code (a one-column correlation is NaN, set to 0).
  */
 export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
   if (modules) return modules.filter((id) => net.nodes[id]!.shape.length === 3);
