@@ -305,6 +305,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         globalAvgPool(x, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         break;
       case Op::Flatten:
+      case Op::Unflatten:
         std::memcpy(y, x, count * sizeof(float));
         break;
       case Op::Shuffle:
@@ -312,6 +313,10 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         break;
       case Op::Upsample:
         upsampleMap(n, x, y, S, false);
+        break;
+      case Op::ChanPool:
+        if (n.chanMax) argmax_[i].assign(count, -1);
+        chanPoolMap(*in, n.chanMax, x, y, S, n.chanMax ? argmax_[i].data() : nullptr);
         break;
       // no block floating point through a gate: the float64 pass takes such networks (breaksScaling in src/ir/ops.ts)
       case Op::Sigmoid:

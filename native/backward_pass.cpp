@@ -240,6 +240,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         break;
       }
       case Op::Flatten:
+      case Op::Unflatten:
         // the same elements in the same order
         if (dx) give(j0, dy);
         else release(dy);
@@ -283,6 +284,15 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         for (size_t e = 0; e < count; ++e) dy[e] *= g[e / plane];
         give(j1, dg);
         give(j0, dy);
+        break;
+      }
+      case Op::ChanPool: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), true);
+          chanPoolBack(*in, dy, g, S, n.chanMax ? argmax_[i].data() : nullptr);
+          give(j0, g);
+        }
+        release(dy);
         break;
       }
       case Op::Upsample: {

@@ -223,9 +223,19 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
     case Op::Slice:
     case Op::Gap:
     case Op::Flatten:
+    case Op::Unflatten:
     case Op::Shuffle:
     case Op::Upsample:
       if (!rin.empty()) routeForward(i, {&rin}, t);
+      break;
+    case Op::ChanPool:
+      // linear given the forward's argmax: the tangent's mean, or its value at the maximum's channel
+      if (rin.empty()) break;
+      t.resize(count);
+      if (n.chanMax)
+        for (size_t o = 0; o < count; ++o) t[o] = rin[argmax_[i][o]];
+      else
+        chanPoolMap(net_.nodes[static_cast<size_t>(n.inputs[0])], false, rin.data(), t.data(), S_, static_cast<size_t*>(nullptr));
       break;
     case Op::MaxPool: {
       if (rin.empty()) break;
@@ -395,8 +405,10 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
     case Op::Slice:
     case Op::Gap:
     case Op::Flatten:
+    case Op::Unflatten:
     case Op::Shuffle:
     case Op::Upsample:
+    case Op::ChanPool:
     case Op::AvgPool:
     case Op::MaxPool:
       // linear with the tape fixed (masks, argmaxes, windows): the R-cotangent maps as a cotangent does

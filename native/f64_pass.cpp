@@ -191,6 +191,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::AvgPool:
     case Op::Slice:
     case Op::Flatten:
+    case Op::Unflatten:
     case Op::Shuffle:
     case Op::Upsample:
     case Op::Gap: {
@@ -216,6 +217,12 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
         const size_t c = (k / HW) % static_cast<size_t>(n.c);
         y[k] = p[c] * r.xhat[k] + p[n.c + c];
       }
+      break;
+    }
+    case Op::ChanPool: {
+      y.resize(count);
+      if (n.chanMax) argmax_[i].assign(count, SIZE_MAX);
+      chanPoolMap(*in, n.chanMax, x->data(), y.data(), S_, n.chanMax ? argmax_[i].data() : nullptr);
       break;
     }
     case Op::MaxPool: {
@@ -290,6 +297,7 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
         for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
       break;
     case Op::Flatten:
+    case Op::Unflatten:
       y = *x;  // NCHW is already the flat order
       break;
     case Op::Shuffle: {
@@ -433,6 +441,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     }
     case Op::Add:
     case Op::Flatten:
+    case Op::Unflatten:
       for (int j : n.inputs) accumulate(j, dy);
       return;
     case Op::Sigmoid: {
@@ -515,6 +524,10 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
                      });
       break;
     }
+    case Op::ChanPool:
+      dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
+      chanPoolBack(*in, dy.data(), dx.data(), S_, n.chanMax ? argmax_[i].data() : nullptr);
+      break;
     case Op::MaxPool:
       dx.assign(static_cast<size_t>(S_) * in->numel(), 0.0);
       for (size_t o = 0; o < dy.size(); ++o)

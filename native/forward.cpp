@@ -303,6 +303,13 @@ float* Executor::runUpsample(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
+float* Executor::runChanPool(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.pool, timed_);
+  float* y = pool_.acquire(total);
+  chanPoolMap(p.net.nodes[static_cast<size_t>(n.inputs[0])], n.chanMax, in(n, 0), y, p.S, static_cast<int32_t*>(nullptr));
+  return y;
+}
+
 float* Executor::runGap(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.pool, timed_);
   const Node& in0 = p.net.nodes[static_cast<size_t>(n.inputs[0])];
@@ -341,8 +348,10 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Gap: return runGap(p, n, total);
     case Op::Linear: return runLinear(p, n, total);
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
+    case Op::Unflatten: return runFill(in(n, 0), total);  // the same values
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Upsample: return runUpsample(p, n, total);
+    case Op::ChanPool: return runChanPool(p, n, total);
     case Op::Sigmoid:
     case Op::Softmax:
     case Op::Act:

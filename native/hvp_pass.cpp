@@ -264,7 +264,18 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           upsampleMap(n, rin, y, S, false);
         }
         break;
+      case Op::ChanPool:
+        // linear given the forward's argmax: the tangent's mean, or its value at the maximum's channel
+        if (rin) {
+          y = acquire(count, false);
+          if (n.chanMax)
+            for (size_t o = 0; o < count; ++o) y[o] = rin[static_cast<size_t>(argmax_[i][o])];
+          else
+            chanPoolMap(*in, false, rin, y, S, static_cast<int32_t*>(nullptr));
+        }
+        break;
       case Op::Flatten:
+      case Op::Unflatten:
         if (rin) {
           y = acquire(count, false);
           std::memcpy(y, rin, count * sizeof(float));
@@ -471,6 +482,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         }
         break;
       case Op::Flatten:
+      case Op::Unflatten:
         if (d) give(j0, d);
         break;
       case Op::Sigmoid: {
@@ -532,6 +544,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (d) {
           float* t = acquire(inCount, false);
           upsampleMap(n, d, t, S, true);
+          give(j0, t);
+        }
+        break;
+      case Op::ChanPool:
+        if (d) {
+          float* t = acquire(inCount, true);
+          chanPoolBack(*in, d, t, S, n.chanMax ? argmax_[i].data() : nullptr);
           give(j0, t);
         }
         break;

@@ -225,6 +225,12 @@ void decodeFlatten(const NodeArgs& p) {
   expectShape(p.id, p.n, 1, static_cast<int>(p.in(0).numel()), 1, 1);
 }
 
+void decodeUnflatten(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  if (x.rank != 1) bad(p.id, p.n, "input must be flat features");
+  expectShape(p.id, p.n, 3, x.c, 1, 1);
+}
+
 void decodeShuffle(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectMap(p.id, p.n, x);
@@ -239,6 +245,13 @@ void decodeUpsample(const NodeArgs& p) {
   p.n.scale = p.a[attr::Upsample::Scale];
   if (p.n.scale < 2 || p.n.scale > 64) bad(p.id, p.n, "the factor must be an integer from 2 to 64");
   expectShape(p.id, p.n, 3, x.c, x.h * p.n.scale, x.w * p.n.scale);
+}
+
+void decodeChanPool(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectMap(p.id, p.n, x);
+  p.n.chanMax = p.a[attr::ChanPool::Max] != 0;
+  expectShape(p.id, p.n, 3, 1, x.h, x.w);
 }
 
 void decodeSigmoid(const NodeArgs& p) {
@@ -334,8 +347,10 @@ void decode(const NodeArgs& p) {
     case Op::Gap: return decodeGap(p);
     case Op::Linear: return decodeLinear(p);
     case Op::Flatten: return decodeFlatten(p);
+    case Op::Unflatten: return decodeUnflatten(p);
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Upsample: return decodeUpsample(p);
+    case Op::ChanPool: return decodeChanPool(p);
     case Op::Sigmoid: return decodeSigmoid(p);
     case Op::Softmax: return decodeSoftmax(p);
     case Op::GroupNorm: return decodeGroupNorm(p);

@@ -41,6 +41,8 @@ struct Node {
   int c0 = 0, h0 = 0, w0 = 0;
   // upsample: the integer factor (nearest neighbour: each input value fills a scale x scale block)
   int scale = 1;
+  // chanpool: the maximum over the channels rather than the mean
+  bool chanMax = false;
   // relu on a 4-D tensor: its output feeds the pattern count (plain ReLUs only); a capped ReLU's clip (ReLU6: 6)
   bool recorded = false;
   bool capped = false;
@@ -112,6 +114,46 @@ inline int shuffleSource(int c, int groups, int channels) { return (c % groups) 
 // transpose (x the output's cotangent, y the input's), each input cotangent the sum of its scale x scale block, rows
 // then columns, in double (upsampleInto in src/backends/reference/loops.ts sums in the same order, so the float64
 // passes equal it bit for bit).
+// The mean (max false) or the first maximum over the channels of S samples of map `in` into y (1 x H x W each),
+// summed in double in channel order as src/backends/reference/loops.ts chanpoolInto does (the float64 passes then
+// equal it bit for bit); a NaN wins, as in PyTorch's max over a dim. am (the maximum only): each output's flat input
+// index, which its backward and Hessian-vector passes route through.
+template <typename T, typename I>
+void chanPoolMap(const Node& in, bool max, const T* x, T* y, int S, I* am) {
+  const size_t hw = static_cast<size_t>(in.h) * in.w, C = static_cast<size_t>(in.c);
+  for (size_t s = 0; s < static_cast<size_t>(S); ++s)
+    for (size_t p = 0; p < hw; ++p) {
+      double acc = 0;
+      size_t at = SIZE_MAX;
+      for (size_t c = 0; c < C; ++c) {
+        const size_t i = (s * C + c) * hw + p;
+        const double v = x[i];
+        if (!max) acc += v;
+        else if (at == SIZE_MAX || (!std::isnan(acc) && (v > acc || std::isnan(v)))) {
+          acc = v;
+          at = i;
+        }
+      }
+      y[s * hw + p] = static_cast<T>(max ? acc : acc / static_cast<double>(C));
+      if (am) am[s * hw + p] = static_cast<I>(at);
+    }
+}
+
+// The transpose of chanPoolMap into dx (zeroed, S x C x H x W): the mean's cotangent spread over the channels, the
+// maximum's to the channel am names.
+template <typename T, typename I>
+void chanPoolBack(const Node& in, const T* dy, T* dx, int S, const I* am) {
+  const size_t hw = static_cast<size_t>(in.h) * in.w, C = static_cast<size_t>(in.c);
+  for (size_t o = 0; o < static_cast<size_t>(S) * hw; ++o) {
+    if (am) {
+      dx[static_cast<size_t>(am[o])] += dy[o];
+      continue;
+    }
+    const T v = static_cast<T>(static_cast<double>(dy[o]) / static_cast<double>(C));
+    for (size_t c = 0; c < C; ++c) dx[((o / hw) * C + c) * hw + o % hw] = v;
+  }
+}
+
 template <typename T>
 void upsampleMap(const Node& n, const T* x, T* y, int S, bool back) {
   const int s = n.scale, H = n.h / s, W = n.w / s;

@@ -205,6 +205,17 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'celu', net: b.finish(b.linear(h, 3, true), { space: 'test', arch: 'celu' }) });
   }
   {
+    // CBAM: a channel gate from the average and maximum pools through one MLP, then the spatial gate from the
+    // channels' mean and maximum (a 3x3 conv, a sigmoid) broadcast over the channels
+    const b = new GraphBuilder([3, 5, 5]);
+    const x = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const mlp = (v: number) => b.conv(b.relu(b.conv(v, 2, 1)), 4, 1);
+    const ca = b.mul(x, b.sigmoid(b.add([mlp(b.gap(x, true)), mlp(b.maxpool(x, 5, 5, 0))]), false));
+    const pools = b.concat([b.chanpool(ca), b.chanpool(ca, true)]);
+    const sa = b.sigmoid(b.conv(pools, 1, 3, { pad: 1 }), false);
+    out.push({ name: 'cbam', net: head(b, b.mul(ca, b.concat([sa, sa, sa, sa])), 3, 'cbam') });
+  }
+  {
     // an FPN's top-down path: a strided map upsampled by 2 (nearest) and added to the finer one; a coarser map
     // upsampled by 3 into a concat (U-Net)
     const b = new GraphBuilder([3, 6, 6]);
@@ -214,6 +225,14 @@ export function opGraphs(): { name: string; net: Network }[] {
     const c3 = b.relu(b.conv(b.maxpool(top, 3, 3, 0), 2, 1)); // 2x2x2
     const cat = b.concat([b.upsample(c3, 3), top]); // 6x6x6
     out.push({ name: 'upsample', net: head(b, b.relu(b.conv(cat, 4, 3)), 3, 'upsample') });
+  }
+  {
+    // squeeze-and-excitation with nn.Linear layers: the pooled features flat, Linear-ReLU-Linear-Sigmoid, viewed back
+    // as a C×1×1 gate of the map
+    const b = new GraphBuilder([3, 5, 5]);
+    const x = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const gate = b.unflatten(b.sigmoid(b.linear(b.relu(b.linear(b.gap(x), 2)), 4, true), false));
+    out.push({ name: 'se-linear', net: head(b, b.mul(x, gate), 3, 'se-linear') });
   }
   return out;
 }

@@ -152,11 +152,14 @@ export function officialFixtureValues(e: any, net?: Network): Record<string, num
 
 /**
  * The reason swapnas's null value gives where the official code raised `error` (the official errors the proxy
- * fixtures record: a train-mode BatchNorm of one value per channel; fisher's hooks on a module called twice).
+ * fixtures record: a train-mode BatchNorm of one value per channel; fisher's hooks on a module called twice; MeCo's
+ * eigenvalues of a one-channel output).
  */
 export function reasonForOfficialError(error: string): RegExp {
   if (/more than 1 value per channel/.test(error)) return /more than 1 value per channel/;
   if (/has no attribute 'act'/.test(error)) return /called more than once/;
+  // MeCo on a module's one-channel output (CBAM's spatial gate): torch.corrcoef of one row is a scalar
+  if (/linalg\.eig: The input tensor A must have at least 2 dimensions/.test(error)) return /has one row/;
   throw new Error(`no reason known for the official error ${error.slice(0, 80)}`);
 }
 

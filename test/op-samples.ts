@@ -16,8 +16,14 @@ export function everyOp(): Network {
   const sum = b.add([sl, b.zero([4, 3, 3])]);
   const up = b.maxpool(b.upsample(sl, 2), 3, 2, 1); // nearest upsampling to 4x6x6, pooled back to 4x3x3
   const cat = b.relu(b.shuffle(b.concat([sum, up]), 2)); // 8x3x3, channels shuffled in 2 groups
-  const silu = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
-  const se = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
+  const silu0 = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
+  // CBAM's spatial attention: the channels' mean and maximum, a 3x3 conv, a sigmoid gate broadcast over the channels
+  const pools = b.concat([b.chanpool(silu0), b.chanpool(silu0, true)]); // 2x3x3
+  const spatialGate = b.sigmoid(b.conv(pools, 1, 3, { pad: 1 }), false); // 1x3x3
+  const silu = b.mul(silu0, b.concat(new Array<number>(8).fill(spatialGate)));
+  const se0 = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
+  // a gate computed on the flat pooled features, viewed back as an 8x1x1 map (nn.Linear SE's `view(b, c, 1, 1)`)
+  const se = b.mul(se0, b.unflatten(b.sigmoid(b.gap(se0), false)));
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   // an InstanceNorm (a group per channel, no affine parameters)
   // and a LayerNorm over the channels (ConvNeXt's, between permutes to channels-last and back)

@@ -349,6 +349,20 @@ __global__ void upsampleKernel(const float* __restrict__ x, float* __restrict__ 
   }
 }
 
+// The mean or the first maximum over C channels of each position (chanPoolMap in native/ir.h), HW positions a sample.
+__global__ void chanPoolKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int C, int HW, int isMax) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float* xp = x + (i / HW) * static_cast<size_t>(C) * HW + i % HW;
+    double acc = xp[0];
+    for (int c = 1; c < C; ++c) {
+      const double v = xp[static_cast<size_t>(c) * HW];
+      if (!isMax) acc += v;
+      else if (!isnan(acc) && (v > acc || isnan(v))) acc = v;
+    }
+    y[i] = static_cast<float>(isMax ? acc : acc / C);
+  }
+}
+
 __global__ void gapKernel(const float* __restrict__ x, float* __restrict__ y, int SC, int HW) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < SC; i += gridDim.x * blockDim.x) {
     const float* xp = x + static_cast<size_t>(i) * HW;
@@ -677,7 +691,14 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       y = it.a.floats(total);
       upsampleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.scale);
       break;
+    case Op::ChanPool: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      y = it.a.floats(total);
+      chanPoolKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, in.c, n.h * n.w, n.chanMax ? 1 : 0);
+      break;
+    }
     case Op::Flatten:
+    case Op::Unflatten:
       // NCHW is already the flat order
       y = it.a.floats(total);
       SWAPNAS_CK(cudaMemcpyAsync(y, x(0), total * sizeof(float), cudaMemcpyDeviceToDevice, stream_));

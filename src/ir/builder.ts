@@ -233,6 +233,16 @@ export class GraphBuilder {
     return this.push({ op: 'upsample', scale }, [x]);
   }
 
+  /** The mean (or, with `max`, the maximum) over the channels of map `x`: a 1×H×W map (CBAM's spatial pools). */
+  chanpool(x: number, max = false): number {
+    return this.push({ op: 'chanpool', ...(max ? { max: true } : {}) }, [x]);
+  }
+
+  /** Flat features `x` read as a C×1×1 map (`y.view(b, c, 1, 1)`). */
+  unflatten(x: number): number {
+    return this.push({ op: 'unflatten' }, [x]);
+  }
+
   /** ShuffleNet's channel shuffle of `x` in `groups` groups. */
   shuffle(x: number, groups: number): number {
     this.shape3(x);

@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 13;
+export const IR_VERSION = 15;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -770,6 +770,39 @@ const upsample: OpSpec<'upsample'> = {
   onnx: { export: ['Constant', 'Resize'], import: ['Resize'] },
 };
 
+// The mean or the maximum over a map's channels (CBAM's spatial attention pools), a 1×H×W map
+const chanpool: OpSpec<'chanpool'> = {
+  op: 'chanpool',
+  opcode: 20,
+  native: 'ChanPool',
+  arity: 1,
+  attrs: [['max', (n) => n.max === true]],
+  shape: (_a, ins) => {
+    const [, h, w] = map3('chanpool', ins[0]);
+    return [1, h, w];
+  },
+  params: none,
+  macs: none,
+  onnx: { export: ['ReduceMean', 'ReduceMax'], import: ['ReduceMax'] },
+};
+
+// Flat features read as a C×1×1 map (the same values): a gate computed by nn.Linear layers, for its map
+const unflatten: OpSpec<'unflatten'> = {
+  op: 'unflatten',
+  opcode: 21,
+  native: 'Unflatten',
+  arity: 1,
+  attrs: [],
+  shape: (_a, ins) => {
+    if (ins[0]?.length !== 1) throw new SwapError('E_IR_SHAPE', 'unflatten expects flat features');
+    return [ins[0][0]!, 1, 1];
+  },
+  params: none,
+  macs: none,
+  // `view(b, c, 1, 1)` / `unsqueeze(2).unsqueeze(3)`; an Expand to the map's shape (`expand_as`) passes the gate on
+  onnx: { export: ['Reshape'], import: ['Unsqueeze', 'Expand'] },
+};
+
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   input,
   conv,
@@ -791,6 +824,8 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   softmax,
   gn,
   upsample,
+  chanpool,
+  unflatten,
 };
 
 /** Every op, in opcode order. */

@@ -140,6 +140,13 @@ export interface GapNode {
    */
   readonly keep?: boolean;
 }
+/**
+ * Flat features read as a C×1×1 map (`y.view(b, c, 1, 1)`, `y[:, :, None, None]`): a squeeze-and-excitation gate
+ * computed by nn.Linear layers on the pooled features, multiplied with its map. The same values.
+ */
+export interface UnflattenNode {
+  readonly op: 'unflatten';
+}
 /** A map read flat (C·H·W features, PyTorch's `torch.flatten(x, 1)` order): a LeNet / VGG classifier head. */
 export interface FlattenNode {
   readonly op: 'flatten';
@@ -160,6 +167,15 @@ export interface ShuffleNode {
 export interface UpsampleNode {
   readonly op: 'upsample';
   readonly scale: number;
+}
+/**
+ * The mean or the maximum over a map's channels at each position (`torch.mean(x, dim=1, keepdim=True)`,
+ * `torch.max(x, dim=1, keepdim=True)[0]`; ONNX ReduceMean / ReduceMax over axis 1): a 1×H×W map, as CBAM's spatial
+ * attention pools its input. The maximum's gradient goes to the first channel holding it, as PyTorch's does.
+ */
+export interface ChanPoolNode {
+  readonly op: 'chanpool';
+  readonly max?: boolean;
 }
 /**
  * A sigmoid gate: the logistic 1/(1 + e^−x) (`nn.Sigmoid`, the inside of `nn.SiLU`), or with `hard` PyTorch's
@@ -288,7 +304,9 @@ export type LayerSpec =
   | GroupNormNode
   | MulNode
   | ActNode
-  | UpsampleNode;
+  | UpsampleNode
+  | ChanPoolNode
+  | UnflattenNode;
 
 export type OpName = LayerSpec['op'];
 

@@ -278,6 +278,13 @@ function exportShuffle(n: NodeOf<'shuffle'>, c: ExportCtx): void {
   c.nodes.push(node('Reshape', [`${y}_t`, `${y}_merge`], [y], `shuffle_${n.id}`));
 }
 
+/** Flat features as a C×1×1 map, as torch.onnx writes `y.view(b, c, 1, 1)`: Reshape to (0, C, 1, 1). */
+function exportUnflatten(n: NodeOf<'unflatten'>, c: ExportCtx): void {
+  const y = out(n.id);
+  c.inits.push(int64Tensor(`${y}_shape`, [4], [0, n.shape[0]!, 1, 1]));
+  c.nodes.push(node('Reshape', [c.src(n.inputs[0]!), `${y}_shape`], [y], `unflatten_${n.id}`));
+}
+
 /** Sigmoid, or HardSigmoid(1/6, 1/2) (PyTorch's hardsigmoid). */
 function exportSigmoid(n: NodeOf<'sigmoid'>, c: ExportCtx): void {
   const hard = n.hard ? [attrFloat('alpha', 1 / 6), attrFloat('beta', 0.5)] : [];
@@ -445,6 +452,13 @@ function exportUpsample(n: NodeOf<'upsample'>, c: ExportCtx): void {
   c.nodes.push(node('Resize', ins, [out(n.id)], `upsample_${n.id}`, attrs));
 }
 
+/** The mean or maximum over a map's channels as torch.onnx writes `x.mean(1, keepdim=True)`: a Reduce over axis 1. */
+function exportChanPool(n: NodeOf<'chanpool'>, c: ExportCtx): void {
+  const attrs = [attrInts('axes', [1]), attrInt('keepdims', 1)];
+  const op = n.max ? 'ReduceMax' : 'ReduceMean';
+  c.nodes.push(node(op, [c.src(n.inputs[0]!)], [out(n.id)], `chanpool_${n.id}`, attrs));
+}
+
 /**
  * The ONNX node(s) of each op, in the op types `OpSpec.onnx.export` lists (a new op fails to compile until it has
  * an entry). `input` is the graph input, so it emits nothing.
@@ -469,6 +483,8 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   linear: exportLinear,
   shuffle: exportShuffle,
   upsample: exportUpsample,
+  chanpool: exportChanPool,
+  unflatten: exportUnflatten,
   sigmoid: exportSigmoid,
   mul: exportMul,
   act: exportAct,

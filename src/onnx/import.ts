@@ -109,6 +109,10 @@ type Val =
   | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
   // a map permuted to channels-last (N, H, W, C): `x.permute(0, 2, 3, 1)`, as ConvNeXt's blocks write it
   | { readonly k: 'nhwc'; readonly id: number }
+  // flat features viewed as (N, C, 1) (`y.unsqueeze(2)`), awaiting the Unsqueeze that makes them a C×1×1 map
+  | { readonly k: 'column'; readonly id: number }
+  // a pool over the channels without its channel axis (N, H, W) (`x.mean(1)`), awaiting its Unsqueeze(1)
+  | { readonly k: 'planes'; readonly id: number }
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -295,6 +299,10 @@ class ImportState {
       this.env.set(n.input![i]!, { k: 'ir', id });
       return id;
     }
+    if (v.k === 'planes' || v.k === 'column')
+      fail(
+        `${n.opType} ${n.name}: input ${i} is ${v.k === 'planes' ? 'a pool over the channels without its channel axis (keepdim=False), which imports only unsqueezed back on axis 1' : 'flat features unsqueezed once, which import only unsqueezed again into a C×1×1 map'}`,
+      );
     if (v.k === 'nhwc')
       fail(
         `${n.opType} ${n.name}: input ${i} is a map permuted to channels-last (N, H, W, C); on it only element-wise ops, a LayerNorm or Linear over C and the permute back import`,
@@ -993,7 +1001,15 @@ function importProduct(n: INodeProto, s: ImportState): void {
   const gate = (m: Shape, x: Shape) => m.length === 3 && x.length === 3 && x[0] === m[0] && x[1] === 1 && x[2] === 1;
   if (sa.join('x') === sg.join('x') || gate(sa, sg)) return s.setIr(n, s.b.mul(a, g));
   if (gate(sg, sa)) return s.setIr(n, s.b.mul(g, a));
-  fail(`Mul ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, or a map by its channel gate`);
+  // a 1×H×W spatial gate (CBAM's spatial attention) broadcast over the map's channels: the gate concatenated once
+  // per channel, whose cotangents then sum over the channels as the broadcast's do
+  const spatial = (m: Shape, x: Shape) =>
+    m.length === 3 && x.length === 3 && x[0] === 1 && m[0]! > 1 && x[1] === m[1] && x[2] === m[2];
+  const [map, sgate] = spatial(sa, sg) ? [a, g] : spatial(sg, sa) ? [g, a] : [-1, -1];
+  if (map >= 0) return s.setIr(n, s.b.mul(map, s.b.concat(new Array<number>(s.shapeOf(map)[0]!).fill(sgate))));
+  fail(
+    `Mul ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, a map by its channel gate or by a 1×H×W gate`,
+  );
 }
 
 /**
@@ -1066,10 +1082,48 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   // the channel axis of a flat input viewed as [N, H, W] (`x.view(-1, 28, 28).unsqueeze(1)`): the 1×H×W map
   if (s.viewed.has(n.input?.[0] ?? '')) return s.set(n, v);
+  if (v.k === 'ir' || v.k === 'column') return unsqueezeFeatures(n, s, v);
+  if (v.k === 'planes') {
+    const axes = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
+    if (axes.join() !== '1' && axes.join() !== '-3')
+      fail(`Unsqueeze ${n.name} of a channel pool on axes ${axes.join(',')}`);
+    return s.setIr(n, v.id);
+  }
   if (v.k !== 'shape' && v.k !== 'const') fail('Unsqueeze of a feature tensor');
   const axes = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
   if (axes.length !== 1 || axes[0] !== 0) fail('Unsqueeze other than of a scalar on axis 0');
   s.set(n, { k: 'shape', v: intVector(v, 'Unsqueeze input').slice(0, 1) });
+}
+
+/**
+ * Flat features unsqueezed into a C×1×1 map (`y.unsqueeze(2).unsqueeze(3)`, `y[:, :, None, None]`: a squeeze-and-
+ * excitation gate computed by nn.Linear layers): axes 2 and 3 at once, or one then the other (−1 counts from the
+ * end). Other axes are refused, saying why.
+ */
+function unsqueezeFeatures(n: INodeProto, s: ImportState, v: Extract<Val, { k: 'ir' | 'column' }>): void {
+  const rank = v.k === 'column' ? 3 : 2;
+  if (v.k === 'ir' && s.shapeOf(v.id).length !== 1) fail(`Unsqueeze ${n.name} of a feature map`);
+  // a negative axis counts from the end of the output (the input's rank plus the axes added)
+  const given = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
+  const axes = given.map((a) => (a < 0 ? a + rank + given.length : a));
+  const at = axes.sort().join(',');
+  if (v.k === 'ir' && at === '2,3') return s.setIr(n, s.b.unflatten(v.id));
+  if (v.k === 'ir' && at === '2') return s.set(n, { k: 'column', id: v.id });
+  if (v.k === 'column' && at === '3') return s.setIr(n, s.b.unflatten(v.id));
+  fail(`Unsqueeze ${n.name} of flat features on axes ${at}: only a view as (N, C, 1, 1) imports`);
+}
+
+/**
+ * Expand of a C×1×1 gate to its map's shape (`y.view(b, c, 1, 1).expand_as(x)`): the gate itself, which a Mul
+ * broadcasts over the map; other Expands are refused.
+ */
+function importExpand(n: INodeProto, s: ImportState): void {
+  const x = s.irOrPooled(n, 0);
+  const [c, h, w] = s.shapeOf(x);
+  const to = intVector(s.get(n, 1), `Expand ${n.name} shape`);
+  if (h !== 1 || w !== 1 || to.length !== 4 || to[1] !== c)
+    fail(`Expand ${n.name}: only a C×1×1 gate expanded over its map (expand_as) imports`);
+  s.setIr(n, x);
 }
 
 /** Concat of feature maps on channels, or of shape values (for Reshape). */
@@ -1083,7 +1137,7 @@ function importConcat(n: INodeProto, s: ImportState): void {
   // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
   // pools side by side); strided windows side by side (YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], …) are
   // subsamples
-  if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided')) {
+  if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided' || v.k === 'planes' || v.k === 'column')) {
     const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');
     if (axis !== 1 && axis !== -3) fail(`Concat on axis ${axis}`);
@@ -1274,9 +1328,28 @@ function importReduceMean(n: INodeProto, s: ImportState): void {
   if (s.shapeOf(s.ir(n, 0)).length !== 3) fail(`ReduceMean ${n.name} of a flat tensor${layerNormHint(n, s)}`);
   const x = s.ir3(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (axes.join(',') === '1') return importChanPool(n, s, x, false);
   if (axes.join(',') !== '2,3') fail(`ReduceMean over axes ${axes.join(',')}`);
   if (getInt(n, 'keepdims', 1) === 0) return s.setIr(n, s.gap(x));
   s.set(n, { k: 'gap', src: x });
+}
+
+/**
+ * The mean or maximum over a map's channels, kept as a 1×H×W map (`x.mean(1, keepdim=True)`, `x.max(1,
+ * keepdim=True)[0]`: CBAM's spatial attention; torch.max's indices, an ArgMax nothing reads, are left out).
+ */
+function importChanPool(n: INodeProto, s: ImportState, x: number, max: boolean): void {
+  // without keepdim (CBAM's reference ChannelPool: `torch.max(x, 1)[0].unsqueeze(1)`) it awaits its Unsqueeze(1)
+  if (getInt(n, 'keepdims', 1) === 0) return s.set(n, { k: 'planes', id: s.b.chanpool(x, max) });
+  s.setIr(n, s.b.chanpool(x, max));
+}
+
+/** ReduceMax over a map's channels (torch.max(x, dim=1, keepdim=True)); other axes have no IR op. */
+function importReduceMax(n: INodeProto, s: ImportState): void {
+  const x = s.ir3(n, 0);
+  const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (axes.join(',') !== '1') fail(`ReduceMax ${n.name} over axes ${axes.join(',')}: only the channels import`);
+  importChanPool(n, s, x, true);
 }
 
 /** What a refused ReduceMean starts, where a Sub reads it with its own input (x − mean): torch.onnx's nn.LayerNorm (opset < 17). */
@@ -1372,6 +1445,17 @@ function importReshape(n: INodeProto, s: ImportState): void {
       `Reshape ${n.name} views the flat (N, F) input as images while another node reads it as it is (or as another view): the IR takes a flat input either as features or as one image shape (ONNX Runtime scores SWAP on the file)`,
     );
   if (importShuffleReshape(n, s, v, shp)) return;
+  // flat features viewed as a C×1×1 map (`y.view(b, c, 1, 1)`: a squeeze-and-excitation gate from nn.Linear layers)
+  if (
+    v.k === 'ir' &&
+    s.shapeOf(v.id).length === 1 &&
+    shp.length === 4 &&
+    shp.slice(1).join() === `${s.shapeOf(v.id)[0]},1,1`
+  ) {
+    if (!keepsBatch(n, s, shp[0]) && shp[0] !== -1)
+      fail(`Reshape ${n.name} to [${shp.join(', ')}]: another batch size`);
+    return s.setIr(n, s.b.unflatten(v.id));
+  }
   // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
   // images): nothing to do
   if (v.k === 'ir' && isOwnShape(n, s, v.id, shp)) return s.set(n, v);
@@ -1618,12 +1702,14 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Shape: importShape,
   Gather: importGather,
   Unsqueeze: importUnsqueeze,
+  Expand: importExpand,
   Concat: importConcat,
   Slice: importSlice,
   Split: importSplit,
   Resize: importResize,
   GlobalAveragePool: (n, s) => s.set(n, { k: 'gap', src: s.ir3(n, 0) }),
   ReduceMean: importReduceMean,
+  ReduceMax: importReduceMax,
   Flatten: (n, s) => {
     if (getInt(n, 'axis', 1) !== 1) fail('Flatten on axis ≠ 1');
     s.setIr(n, s.flattenOf(n, s.get(n, 0)));

@@ -7,7 +7,6 @@
  */
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
-import { paramRefs } from '../grad/params.js';
 import { bnModeOf, breaksScaling, convAxes, type NodeOf } from '../ir/ops.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';

@@ -28,7 +28,7 @@ import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { softmaxBackward } from './softmax.js';
 import { gnBackward } from './groupnorm.js';
 import { actFormAt, actSlope } from '../../ir/activations.js';
-import { gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
+import { chanpoolBackInto, gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -183,6 +183,7 @@ function nodeVjp(
     case 'gap':
       return [gapBackward(inShape(), dy, B)];
     case 'flatten':
+    case 'unflatten':
       return [dy];
     case 'shuffle': {
       const dx = new Float64Array(dy.length);
@@ -192,6 +193,11 @@ function nodeVjp(
     case 'upsample': {
       const dx = new Float64Array(B * numel(inShape()));
       upsampleInto(n.scale, inShape() as S3, dy, B, dx, true);
+      return [dx];
+    }
+    case 'chanpool': {
+      const dx = new Float64Array(B * numel(inShape()));
+      chanpoolBackInto(inShape() as S3, dy, B, dx, rec.argmax);
       return [dx];
     }
     case 'avgpool':
@@ -248,7 +254,7 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
     const [C, hw] = count === 1 ? [1, size] : [count, size / count];
     return channelPerSample(
       dy,
-      x!.map((v) => (v <= 0 ? v : 0)),
+      x!.map((v) => Math.min(v, 0)),
       C,
       hw,
       B,

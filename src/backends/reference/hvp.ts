@@ -34,7 +34,15 @@ import { type Tape, forwardTape } from './tape.js';
 import { gnCotangentTangent, gnXhatTangent } from './groupnorm.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { actCurve, actFormAt, actSlope } from '../../ir/activations.js';
-import { gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
+import {
+  chanpoolBackInto,
+  chanpoolInto,
+  gateCotangent,
+  gatePlane,
+  mulInto,
+  shuffleInto,
+  upsampleInto,
+} from './loops.js';
 import { softmaxCotangentTangent, softmaxForward, softmaxTangent as softmaxNodeTangent } from './softmax.js';
 
 type S3 = readonly [number, number, number];
@@ -216,6 +224,7 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         if (rin) r[n.id] = gapForward(inShape, rin, B);
         break;
       case 'flatten':
+      case 'unflatten':
         if (rin) r[n.id] = rin;
         break;
       case 'shuffle':
@@ -230,6 +239,16 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
           upsampleInto(n.scale, inShape as S3, rin, B, r[n.id]!);
         }
         break;
+      case 'chanpool': {
+        // linear given the tape's argmax: the tangent's mean, or its value at the maximum's channel
+        const am = records[n.id]!.argmax;
+        if (rin && am) r[n.id] = Float64Array.from(am, (a) => rin[a]!);
+        else if (rin) {
+          r[n.id] = new Float64Array(B * numel(n.shape));
+          chanpoolInto(false, inShape as S3, rin, B, r[n.id]!);
+        }
+        break;
+      }
       case 'conv': {
         const w = params[n.id]!.weight!;
         const dw = v.get(n.id);
@@ -488,6 +507,7 @@ function tangentBackward(
         if (r) give(0, gapBackward(inShape(), r, B));
         break;
       case 'flatten':
+      case 'unflatten':
         if (r) give(0, r);
         break;
       case 'shuffle':
@@ -501,6 +521,13 @@ function tangentBackward(
         if (r) {
           const dx = new Float64Array(B * numel(inShape()));
           upsampleInto(n.scale, inShape() as S3, r, B, dx, true);
+          give(0, dx);
+        }
+        break;
+      case 'chanpool':
+        if (r) {
+          const dx = new Float64Array(B * numel(inShape()));
+          chanpoolBackInto(inShape() as S3, r, B, dx, records[id]!.argmax);
           give(0, dx);
         }
         break;

@@ -17,6 +17,7 @@ import {
   mulInto,
   shuffleInto,
   upsampleInto,
+  chanpoolInto,
   sliceInto,
 } from './loops.js';
 
@@ -148,8 +149,16 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
     out.set(xs[0]!);
     return out;
   },
+  unflatten: (_n, { xs, out }) => {
+    out.set(xs[0]!);
+    return out;
+  },
   shuffle: (n, { xs, S, out }) => {
     shuffleInto(n.groups, n.shape as C3, xs[0]!, S, out);
+    return out;
+  },
+  chanpool: (n, { xs, S, inShape, out }) => {
+    chanpoolInto(n.max === true, inShape(0) as C3, xs[0]!, S, out);
     return out;
   },
   upsample: (n, { xs, S, inShape, out }) => {

@@ -179,6 +179,43 @@ export function upsampleInto(scale: number, inShape: S3, x: Floats, B: number, o
       }
 }
 
+/**
+ * The mean (or, with `max`, the maximum) over the channels of B samples of an `inShape` map into `out` (1×H×W per
+ * sample), summed in double; the maximum's flat input index per output into `argmax` (the first channel holding it,
+ * as PyTorch's max over a dim returns it).
+ */
+export function chanpoolInto(max: boolean, inShape: S3, x: Floats, B: number, out: Floats, argmax?: Int32Array): void {
+  const [C, H, W] = inShape;
+  const hw = H * W;
+  for (let s = 0; s < B; s++)
+    for (let p = 0; p < hw; p++) {
+      let acc = 0;
+      let at = -1;
+      for (let c = 0; c < C; c++) {
+        const i = (s * C + c) * hw + p;
+        if (!max) acc += x[i]!;
+        else if (at < 0 || x[i]! > acc) [acc, at] = [x[i]!, i];
+      }
+      out[s * hw + p] = max ? acc : acc / C;
+      if (argmax) argmax[s * hw + p] = at;
+    }
+}
+
+/**
+ * The cotangent of a chanpool's input from its output's `dy` into `dx` (zeroed, B·C·H·W): the mean's spread evenly
+ * over the channels, the maximum's to the channel `argmax` names.
+ */
+export function chanpoolBackInto(inShape: S3, dy: Floats, B: number, dx: Floats, argmax?: Int32Array): void {
+  const [C, H, W] = inShape;
+  const hw = H * W;
+  for (let s = 0; s < B; s++)
+    for (let p = 0; p < hw; p++) {
+      const o = s * hw + p;
+      if (argmax) dx[argmax[o]!]! += dy[o]!;
+      else for (let c = 0; c < C; c++) dx[(s * C + c) * hw + p] = dy[o]! / C;
+    }
+}
+
 /** The plane size a `mul` broadcasts its second input over: 1 when both have one shape, H·W for a channel gate. */
 export function gatePlane(a: Shape, g: Shape): number {
   return numel(a) / numel(g);

@@ -5,7 +5,7 @@
  */
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
-import { gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
+import { chanpoolInto, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { softmaxForward } from './softmax.js';
 import { gnNormaliseInto } from './groupnorm.js';
@@ -209,6 +209,7 @@ function evalNode(
     case 'linear':
       return linearForward(n, x!, p!, B);
     case 'flatten':
+    case 'unflatten':
       return x!.slice();
     case 'shuffle': {
       const y = new Float64Array(x!.length);
@@ -218,6 +219,12 @@ function evalNode(
     case 'upsample': {
       const y = new Float64Array(B * numel(n.shape));
       upsampleInto(n.scale, inShape() as S3, x!, B, y);
+      return y;
+    }
+    case 'chanpool': {
+      const y = new Float64Array(B * numel(n.shape));
+      if (n.max) rec.argmax = new Int32Array(y.length);
+      chanpoolInto(n.max === true, inShape() as S3, x!, B, y, rec.argmax);
       return y;
     }
     case 'sigmoid':

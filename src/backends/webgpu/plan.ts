@@ -359,6 +359,9 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   linear: planLinear,
   // a copy: the mean over windows of one element (NCHW is already the flat order)
   flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  // the same values (a copy: the gap program over planes of one)
+  unflatten: (n, p) =>
+    p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   sigmoid: (n, p) =>
     p.push(n, sigmoidProgram(n.hard), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   act: planAct,
@@ -381,6 +384,11 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
       p.ref(n.inputs[0]!),
       p.alloc(n),
     ]);
+  },
+  chanpool: (n, p) => {
+    const [C, H, W] = shape3(p.input(n));
+    const uniforms = { total: p.S * H * W, c: C, hw: H * W, is_max: n.max ? 1 : 0 };
+    p.push(n, PROGRAMS.chanpool, uniforms, [p.ref(n.inputs[0]!), p.alloc(n)]);
   },
   upsample: (n, p) => {
     const [C, H, W] = shape3(n);

@@ -208,6 +208,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  chanpool: {
+    name: 'chanpool',
+    file: 'chanpool.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'c', 'hw', 'is_max'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   upsample: {
     name: 'upsample',
     file: 'upsample.wgsl',

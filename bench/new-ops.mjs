@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
- * Nearest-neighbour upsampling (the `upsample` op, session 35) on the native passes against the reference engine: a
- * small FPN (a stem of C = 16 at 32×32, two strided stages of 32 and 64 channels, a top-down path that upsamples the
- * deepest map by 2 into a 1×1 lateral of the middle one and that sum by 2 into a lateral of the stem, a 3×3 fuse,
- * GAP and Linear); the embedded CIFAR batch and labels, each proxy's official protocol, 2 threads.
+ * Session 35's ops on the native passes against the reference engine, each proxy alone at its official protocol on
+ * the embedded CIFAR batch and labels, 2 threads:
+ * - `--net fpn`: nearest-neighbour upsampling (`upsample`) in a small FPN (a stem of C = 16 at 32×32, two strided
+ *   stages of 32 and 64 channels, a top-down path that upsamples the deepest map by 2 into a 1×1 lateral of the
+ *   middle one and that sum by 2 into a lateral of the stem, a 3×3 fuse, GAP and Linear);
+ * - `--net cbam`: a ResNet (stem of 16, three residual blocks of 16, 32, 64) whose blocks end in CBAM: an nn.Linear
+ *   MLP channel gate on the average and maximum pools viewed back as C×1×1 (`unflatten`), the channels' mean and
+ *   maximum (`chanpool`), a 7×7 conv and a sigmoid gate broadcast over the channels.
  *
- *   npm run build && node bench/upsample.mjs [--rounds 2] [--only grad_norm,jacov,zico,nwot,meco,synflow,grasp,vkdnw]
+ *   npm run build && node bench/new-ops.mjs [--net fpn|cbam] [--rounds 2] [--only grad_norm,jacov,…]
  *
  * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
  */
@@ -23,6 +27,7 @@ const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const rounds = Number(opt('--rounds', '2'));
 const names = opt('--only', 'grad_norm,jacov,zico,nwot,meco,synflow,grasp,vkdnw').split(',');
+const which = opt('--net', 'fpn');
 
 function fpn() {
   const b = new GraphBuilder([3, 32, 32]);
@@ -37,10 +42,34 @@ function fpn() {
   return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
 }
 
+function cbam() {
+  const b = new GraphBuilder([3, 32, 32]);
+  const cbn = (x, c, k, stride) => b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 }));
+  let x = b.relu(cbn(b.input, 16, 3, 1));
+  for (const [c, stride] of [
+    [16, 1],
+    [32, 2],
+    [64, 2],
+  ]) {
+    const y = cbn(b.relu(cbn(x, c, 3, stride)), c, 3, 1);
+    // the channel gate: one Linear MLP on the average and the maximum pool (flat), viewed back as C×1×1
+    const w1 = (v) => b.linear(v, c / 4, true);
+    const mlp = (v) => b.linear(b.relu(w1(v)), c, true);
+    const h = 32 / (c / 16); // the block's map size
+    const maxPooled = b.flatten(b.maxpool(y, h, h, 0));
+    const ca = b.mul(y, b.unflatten(b.sigmoid(b.add([mlp(b.gap(y)), mlp(maxPooled)]), false)));
+    const gate = b.sigmoid(b.conv(b.concat([b.chanpool(ca, true), b.chanpool(ca)]), 1, 7, { pad: 3 }), false);
+    const sa = b.mul(ca, b.concat(new Array(c).fill(gate)));
+    const short = stride === 1 ? x : cbn(x, c, 1, stride);
+    x = b.relu(b.add([sa, short]));
+  }
+  return b.finish(b.linear(b.gap(x), 10, true), { space: 'bench', arch: 'cbam' });
+}
+
 const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const runner = nativeProxyRunner(load.addon, 2);
-const net = fpn();
+const net = which === 'cbam' ? cbam() : fpn();
 const o = { seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) };
 
 console.log(
