@@ -228,27 +228,10 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         if (rin) r[n.id] = rin;
         break;
       case 'shuffle':
-        if (rin) {
-          r[n.id] = new Float64Array(rin.length);
-          shuffleInto(n.groups, n.shape as S3, rin, B, r[n.id]!);
-        }
-        break;
       case 'upsample':
-        if (rin) {
-          r[n.id] = new Float64Array(B * numel(n.shape));
-          upsampleInto(n.scale, inShape as S3, rin, B, r[n.id]!);
-        }
+      case 'chanpool':
+        if (rin) r[n.id] = movedTangent(n, rin, B, inShape as S3, records[n.id]?.argmax);
         break;
-      case 'chanpool': {
-        // linear given the tape's argmax: the tangent's mean, or its value at the maximum's channel
-        const am = records[n.id]!.argmax;
-        if (rin && am) r[n.id] = Float64Array.from(am, (a) => rin[a]!);
-        else if (rin) {
-          r[n.id] = new Float64Array(B * numel(n.shape));
-          chanpoolInto(false, inShape as S3, rin, B, r[n.id]!);
-        }
-        break;
-      }
       case 'conv': {
         const w = params[n.id]!.weight!;
         const dw = v.get(n.id);
@@ -511,25 +494,9 @@ function tangentBackward(
         if (r) give(0, r);
         break;
       case 'shuffle':
-        if (r) {
-          const dx = new Float64Array(r.length);
-          shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
-          give(0, dx);
-        }
-        break;
       case 'upsample':
-        if (r) {
-          const dx = new Float64Array(B * numel(inShape()));
-          upsampleInto(n.scale, inShape() as S3, r, B, dx, true);
-          give(0, dx);
-        }
-        break;
       case 'chanpool':
-        if (r) {
-          const dx = new Float64Array(B * numel(inShape()));
-          chanpoolBackInto(inShape() as S3, r, B, dx, records[id]!.argmax);
-          give(0, dx);
-        }
+        if (r) give(0, movedCotangent(n, r, B, inShape() as S3, records[id]?.argmax));
         break;
       case 'avgpool':
       case 'maxpool':
@@ -558,4 +525,26 @@ function tangentBackward(
     }
   }
   return hv;
+}
+
+/**
+ * The tangent of an op that only moves or picks values (a channel shuffle, an upsampling, a channel pool): linear,
+ * with the tape's argmax for a channel maximum.
+ */
+function movedTangent(n: IRNode, rin: F64, B: number, inShape: S3, argmax?: Int32Array): F64 {
+  if (n.op === 'chanpool' && argmax) return Float64Array.from(argmax, (a) => rin[a]!);
+  const y = new Float64Array(B * numel(n.shape));
+  if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, rin, B, y);
+  else if (n.op === 'upsample') upsampleInto(n.scale, inShape, rin, B, y);
+  else chanpoolInto(false, inShape, rin, B, y);
+  return y;
+}
+
+/** The cotangent of such an op's input from its output's (the transpose of {@link movedTangent}). */
+function movedCotangent(n: IRNode, r: F64, B: number, inShape: S3, argmax?: Int32Array): F64 {
+  const dx = new Float64Array(B * numel(inShape));
+  if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
+  else if (n.op === 'upsample') upsampleInto(n.scale, inShape, r, B, dx, true);
+  else chanpoolBackInto(inShape, r, B, dx, argmax);
+  return dx;
 }
