@@ -27,7 +27,16 @@ function slopesOf(n: IRNode): { values: readonly number[]; learned: number; firs
  * the same slope values; for a leaky relu, whose slopes hold one value, also of the same length where one matches
  * its channels.
  */
-export function slopeTensors(net: Network): SlopeTensor[] {
+export function slopeTensors(net: Network): readonly SlopeTensor[] {
+  let known = tensorsOf.get(net);
+  if (!known) tensorsOf.set(net, (known = pairCalls(net)));
+  return known;
+}
+
+/** Each network's slope tensors (networks are immutable data: computed once, as every per-sample term asks). */
+const tensorsOf = new WeakMap<Network, readonly SlopeTensor[]>();
+
+function pairCalls(net: Network): SlopeTensor[] {
   const firsts: { node: number; count: number; key: string; uses: number[] }[] = [];
   for (const n of net.nodes) {
     const slopes = slopesOf(n);

@@ -17,6 +17,7 @@ import { bnEps, convAxes, isRecorded, type NodeOf, numel, weightDims } from '../
 import type { Network, OpName } from '../ir/types.js';
 import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
+import { slopeTensors } from '../grad/slopes.js';
 import { SwapError } from '../util/errors.js';
 import {
   attrFloat,
@@ -92,11 +93,8 @@ interface ExportCtx {
   readonly fixed: (name: string, nodeName: string, dims: number[], value: number) => void;
   /** A Constant node of per-channel values shaped `dims` ((1, C, 1, 1) for a map, (1, C) for flat features). */
   readonly channels: (name: string, dims: number[], values: readonly number[]) => void;
-  /**
-   * The node id of the first call of the nn.PReLU whose later call (`learned` 0) holds `slopes`: the earliest prelu
-   * act with learned slopes of those values; undefined where there is none.
-   */
-  readonly firstPRelu: (slopes: readonly number[]) => number | undefined;
+  /** The node of the first call of the nn.PReLU that later call `node` calls again ({@link slopeTensors}). */
+  readonly firstCallOf: (node: number) => number | undefined;
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -336,7 +334,7 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
     case 'prelu': {
       // a later call of an nn.PReLU reads its first call's initializer, as the module's one parameter
       const slopes = n.alphas ?? [n.alpha ?? 1];
-      const first = n.learned === 0 ? (n.firstCall ?? c.firstPRelu(slopes)) : undefined;
+      const first = n.learned === 0 ? c.firstCallOf(n.id) : undefined;
       if (first !== undefined) return void c.nodes.push(node('PRelu', [x, `prelu_${first}`], [y], name));
       return exportPRelu(n, slopes, c, n.learned !== undefined && n.learned > 0);
     }
@@ -409,14 +407,15 @@ function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: Ex
 
 /**
  * Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU (a
- * later call of one: PRelu reading its first call's initializer where that call is known, else LeakyRelu).
+ * later call of one: PRelu reading its first call's initializer).
  */
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
   if (n.learned !== undefined && n.learned > 0 && n.slope !== undefined)
     return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c, true);
-  // a later call of an nn.PReLU whose first call is known reads that call's initializer
-  if (n.learned === 0 && n.firstCall !== undefined) {
-    c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${n.firstCall}`], [out(n.id)], `relu_${n.id}`));
+  // a later call of an nn.PReLU reads its first call's initializer
+  const first = n.learned === 0 ? c.firstCallOf(n.id) : undefined;
+  if (first !== undefined) {
+    c.nodes.push(node('PRelu', [c.src(n.inputs[0]!), `prelu_${first}`], [out(n.id)], `relu_${n.id}`));
     return;
   }
   if (n.slope !== undefined) {
@@ -550,12 +549,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
       node('Constant', [], [name], name, [attrTensor('value', floatTensor('', dims, Float32Array.from(values)))]),
     );
 
-  const firstCalls = new Map<string, number>();
-  for (const n of net.nodes)
-    if (n.op === 'act' && n.fn === 'prelu' && (n.learned ?? 0) > 0) {
-      const key = (n.alphas ?? [n.alpha ?? 1]).join(',');
-      if (!firstCalls.has(key)) firstCalls.set(key, n.id);
-    }
+  const firstCalls = new Map(slopeTensors(net).flatMap((t) => t.uses.slice(1).map((u) => [u, t.node] as const)));
   const ctx: ExportCtx = {
     nodes,
     inits,
@@ -566,7 +560,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
     scalar,
     fixed,
     channels,
-    firstPRelu: (slopes) => firstCalls.get(slopes.join(',')),
+    firstCallOf: (node) => firstCalls.get(node),
   };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
