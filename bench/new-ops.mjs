@@ -6,10 +6,13 @@
  *   stages of 32 and 64 channels, a top-down path that upsamples the deepest map by 2 into a 1×1 lateral of the
  *   middle one and that sum by 2 into a lateral of the stem, a 3×3 fuse, GAP and Linear);
  * - `--net cbam`: a ResNet (stem of 16, three residual blocks of 16, 32, 64) whose blocks end in CBAM: an nn.Linear
- *   MLP channel gate on the average and maximum pools viewed back as C×1×1 (`unflatten`), the channels' mean and
- *   maximum (`chanpool`), a 7×7 conv and a sigmoid gate broadcast over the channels.
+ *   MLP channel gate on the average and maximum pools viewed back as C×1×1 (`view`), the channels' mean and
+ *   maximum (`chanpool`), a 7×7 conv and a sigmoid gate broadcast over the channels;
+ * - `--net eca` (session 36): the same ResNet whose blocks end in ECA (the pooled map viewed as 1×C×1 (`view`), a
+ *   1-D convolution of 3 taps over the channels, viewed back as the sigmoid gate of the map), and `--net resnet`,
+ *   the ResNet without gates, for the gates' cost.
  *
- *   npm run build && node bench/new-ops.mjs [--net fpn|cbam] [--rounds 2] [--only grad_norm,jacov,…]
+ *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|resnet] [--rounds 2] [--only grad_norm,jacov,…]
  *
  * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
  */
@@ -42,7 +45,8 @@ function fpn() {
   return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
 }
 
-function cbam() {
+/** A ResNet (stem of 16, three residual blocks of 16, 32, 64 channels) whose blocks end in `gate(b, y, c, h)`. */
+function resnet(arch, gate) {
   const b = new GraphBuilder([3, 32, 32]);
   const cbn = (x, c, k, stride) => b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 }));
   let x = b.relu(cbn(b.input, 16, 3, 1));
@@ -52,24 +56,39 @@ function cbam() {
     [64, 2],
   ]) {
     const y = cbn(b.relu(cbn(x, c, 3, stride)), c, 3, 1);
-    // the channel gate: one Linear MLP on the average and the maximum pool (flat), viewed back as C×1×1
-    const w1 = (v) => b.linear(v, c / 4, true);
-    const mlp = (v) => b.linear(b.relu(w1(v)), c, true);
-    const h = 32 / (c / 16); // the block's map size
-    const maxPooled = b.flatten(b.maxpool(y, h, h, 0));
-    const ca = b.mul(y, b.unflatten(b.sigmoid(b.add([mlp(b.gap(y)), mlp(maxPooled)]), false)));
-    const gate = b.sigmoid(b.conv(b.concat([b.chanpool(ca, true), b.chanpool(ca)]), 1, 7, { pad: 3 }), false);
-    const sa = b.mul(ca, b.concat(new Array(c).fill(gate)));
+    const gated = gate(b, y, c, 32 / (c / 16));
     const short = stride === 1 ? x : cbn(x, c, 1, stride);
-    x = b.relu(b.add([sa, short]));
+    x = b.relu(b.add([gated, short]));
   }
-  return b.finish(b.linear(b.gap(x), 10, true), { space: 'bench', arch: 'cbam' });
+  return b.finish(b.linear(b.gap(x), 10, true), { space: 'bench', arch });
+}
+
+/** CBAM: the channel gate of one Linear MLP on the flat average and maximum pools, then the spatial gate. */
+function cbamGate(b, y, c, h) {
+  const w1 = (v) => b.linear(v, c / 4, true);
+  const mlp = (v) => b.linear(b.relu(w1(v)), c, true);
+  const maxPooled = b.flatten(b.maxpool(y, h, h, 0));
+  const ca = b.mul(y, b.view(b.sigmoid(b.add([mlp(b.gap(y)), mlp(maxPooled)]), false), [c, 1, 1]));
+  const gate = b.sigmoid(b.conv(b.concat([b.chanpool(ca, true), b.chanpool(ca)]), 1, 7, { pad: 3 }), false);
+  return b.mul(ca, b.concat(new Array(c).fill(gate)));
+}
+
+/** ECA: the pooled map viewed as 1×C×1, 3 taps over the channels, viewed back as the sigmoid gate. */
+function ecaGate(b, y, c) {
+  const taps = b.conv(b.view(b.gap(y, true), [1, c, 1]), 1, [3, 1], { pad: [1, 0, 1, 0] });
+  return b.mul(y, b.sigmoid(b.view(taps, [c, 1, 1]), false));
 }
 
 const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const runner = nativeProxyRunner(load.addon, 2);
-const net = which === 'cbam' ? cbam() : fpn();
+const nets = {
+  fpn,
+  cbam: () => resnet('cbam', cbamGate),
+  eca: () => resnet('eca', ecaGate),
+  resnet: () => resnet('resnet', (_b, y) => y),
+};
+const net = (nets[which] ?? fpn)();
 const o = { seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) };
 
 console.log(

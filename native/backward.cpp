@@ -305,7 +305,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
         globalAvgPool(x, y, S, in->c, static_cast<size_t>(in->h) * in->w);
         break;
       case Op::Flatten:
-      case Op::Unflatten:
+      case Op::View:
         std::memcpy(y, x, count * sizeof(float));
         break;
       case Op::Shuffle:

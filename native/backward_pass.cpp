@@ -240,7 +240,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         break;
       }
       case Op::Flatten:
-      case Op::Unflatten:
+      case Op::View:
         // the same elements in the same order
         if (dx) give(j0, dy);
         else release(dy);

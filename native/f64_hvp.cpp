@@ -223,7 +223,7 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
     case Op::Slice:
     case Op::Gap:
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
       if (!rin.empty()) routeForward(i, {&rin}, t);
@@ -405,7 +405,7 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
     case Op::Slice:
     case Op::Gap:
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
     case Op::ChanPool:

@@ -191,7 +191,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::AvgPool:
     case Op::Slice:
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
     case Op::Gap: {
@@ -297,7 +297,7 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
         for (size_t j = 0; j < n.numel(); ++j) y[s * n.numel() + j] = (*x)[s * in->numel() + sliceSource(n, *in, j)];
       break;
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
       y = *x;  // NCHW is already the flat order
       break;
     case Op::Shuffle: {
@@ -441,7 +441,7 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     }
     case Op::Add:
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
       for (int j : n.inputs) accumulate(j, dy);
       return;
     case Op::Sigmoid: {

@@ -348,7 +348,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::Gap: return runGap(p, n, total);
     case Op::Linear: return runLinear(p, n, total);
     case Op::Flatten: return runFill(in(n, 0), total);  // NCHW is already the flat order
-    case Op::Unflatten: return runFill(in(n, 0), total);  // the same values
+    case Op::View: return runFill(in(n, 0), total);  // the same values
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Upsample: return runUpsample(p, n, total);
     case Op::ChanPool: return runChanPool(p, n, total);

@@ -275,7 +275,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         }
         break;
       case Op::Flatten:
-      case Op::Unflatten:
+      case Op::View:
         if (rin) {
           y = acquire(count, false);
           std::memcpy(y, rin, count * sizeof(float));
@@ -482,7 +482,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         }
         break;
       case Op::Flatten:
-      case Op::Unflatten:
+      case Op::View:
         if (d) give(j0, d);
         break;
       case Op::Sigmoid: {

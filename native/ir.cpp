@@ -225,10 +225,10 @@ void decodeFlatten(const NodeArgs& p) {
   expectShape(p.id, p.n, 1, static_cast<int>(p.in(0).numel()), 1, 1);
 }
 
-void decodeUnflatten(const NodeArgs& p) {
-  const Node& x = p.in(0);
-  if (x.rank != 1) bad(p.id, p.n, "input must be flat features");
-  expectShape(p.id, p.n, 3, x.c, 1, 1);
+void decodeView(const NodeArgs& p) {
+  // the same values in the same (NCHW) order under another shape: kernels copy
+  if (p.n.rank != 3) bad(p.id, p.n, "output must be a map");
+  if (p.n.numel() != p.in(0).numel()) bad(p.id, p.n, "output size differs from the input's");
 }
 
 void decodeShuffle(const NodeArgs& p) {
@@ -347,7 +347,7 @@ void decode(const NodeArgs& p) {
     case Op::Gap: return decodeGap(p);
     case Op::Linear: return decodeLinear(p);
     case Op::Flatten: return decodeFlatten(p);
-    case Op::Unflatten: return decodeUnflatten(p);
+    case Op::View: return decodeView(p);
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Upsample: return decodeUpsample(p);
     case Op::ChanPool: return decodeChanPool(p);

@@ -583,6 +583,31 @@ class FocusNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class EcaNet(nn.Module):
+    """Efficient channel attention, written as its authors' code (nn.AdaptiveAvgPool2d, squeeze(-1).transpose(-1,
+    -2), nn.Conv1d(1, 1, 3), transpose and unsqueeze back, nn.Sigmoid) and as timm's (mean over (2, 3) viewed as
+    (b, 1, -1), nn.Conv1d(1, 1, 5), viewed as (b, -1, 1, 1), .sigmoid()), each gating its map; nn.ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.eca1 = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+        self.gate = nn.Sigmoid()
+        self.body = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.eca2 = nn.Conv1d(1, 1, 5, padding=2, bias=False)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.eca1(self.pool(x).squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        x = self.body(x * self.gate(y).expand_as(x))
+        y = self.eca2(x.mean((2, 3)).view(x.shape[0], 1, -1))
+        x = self.relu(x * y.view(x.shape[0], -1, 1, 1).sigmoid().expand_as(x))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 class StatsBnNet(nn.Module):
     """NB201 search-cell convolutions: ReLU, a biased conv, BatchNorm2d(affine=False, track_running_stats=False),
     which torch.onnx writes with its batch statistics computed in the graph (a fixed batch only: the export needs
@@ -733,6 +758,8 @@ def main():
         ("stridezero", StrideZeroNet, 13, 17, "DARTS's none on a reduction edge: x[:, :, ::2, ::2].mul(0.) (a Slice with step 2 times 0)"),
         ("focusnet", FocusNet, 13, 26,
          "YOLOv5's Focus (four strided windows concatenated) and an option-A shortcut (F.pad of x[:, :, ::2, ::2] over the channels)"),
+        ("ecanet", EcaNet, 13, 27,
+         "ECA as its authors write it (squeeze, transpose, nn.Conv1d, transpose, unsqueeze) and as timm does (view as (b, 1, -1), nn.Conv1d, view back); dynamic batch"),
         ("rectnet", RectNet, 13, 18,
          "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
         ("samepadnet", SamePadNet, 13, 19,

@@ -831,6 +831,61 @@ class SELinearNet(Units, nn.Module):
         return [f0, f1, f3], f3
 
 
+class EcaOfficial(nn.Module):
+    """ECA as its authors' code writes it (BangguWu/ECANet `eca_layer`): an nn.AdaptiveAvgPool2d(1), the pooled map
+    squeezed and transposed to (b, 1, c), an nn.Conv1d(1, 1, k) over the channels, transposed and unsqueezed back, an
+    nn.Sigmoid gate expanded over the map."""
+
+    def __init__(self, k=3):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x):
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * self.sigmoid(y).expand_as(x)
+
+
+class EcaTimm(nn.Module):
+    """ECA as timm writes it (`EcaModule`): the mean over (2, 3) viewed as (b, 1, -1), an nn.Conv1d(1, 1, k), viewed
+    back as (b, -1, 1, 1), `.sigmoid()` (a function), expanded over the map."""
+
+    def __init__(self, k=5):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1))
+        return x * y.view(x.shape[0], -1, 1, 1).sigmoid().expand_as(x)
+
+
+class EcaNet(Units, nn.Module):
+    """Efficient channel attention: a conv-BN-ReLU stem; a residual block with the authors' ECA (k = 3); a strided
+    conv-BN-ReLU; a residual block with timm's ECA (k = 5); GAP and Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("a", c, c, 3, nn.ReLU())
+        cbr("a2", c, c, 3, nn.Identity())
+        self.a_eca = EcaOfficial(3)
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("b", 2 * c, 2 * c, 3, nn.ReLU())
+        self.b_eca = EcaTimm(5)
+        self.relu = nn.ReLU()
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = self.relu(f0 + self.a_eca(self.unit("a2", self.unit("a", f0))))
+        f2 = self.unit("down", f1)
+        f3 = self.relu(f2 + self.b_eca(self.unit("b", f2)))
+        return [f0, f1, f3], f3
+
+
 class SplitNet(Units, nn.Module):
     """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
     block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
@@ -1831,7 +1886,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1904,6 +1959,7 @@ def main():
         "prelupair": seeded("prelupair", PReluPair, 39, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "cbamnet": seeded("cbamnet", CbamNet, 40, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "selinear": seeded("selinear", SELinearNet, 41, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
+        "ecanet": seeded("ecanet", EcaNet, 42, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

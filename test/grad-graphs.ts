@@ -234,6 +234,21 @@ export function opGraphs(): { name: string; net: Network }[] {
     const gate = b.unflatten(b.sigmoid(b.linear(b.relu(b.linear(b.gap(x), 2)), 4, true), false));
     out.push({ name: 'se-linear', net: head(b, b.mul(x, gate), 3, 'se-linear') });
   }
+  {
+    // ECA: the pooled C×1×1 map viewed as 1×C×1, an nn.Conv1d(1, 1, 3) over its channels (a 3×1 kernel), viewed
+    // back as the map's gate; a second one dilated by 2
+    const b = new GraphBuilder([3, 5, 5]);
+    const x = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1 })));
+    const eca = (m: number, dilation: number) => {
+      const taps = b.conv(b.view(b.gap(m, true), [1, 6, 1]), 1, [3, 1], {
+        pad: [dilation, 0, dilation, 0],
+        dilation: [dilation, 1],
+      });
+      return b.mul(m, b.sigmoid(b.view(taps, [6, 1, 1]), false));
+    };
+    const y = eca(eca(x, 1), 2);
+    out.push({ name: 'eca', net: head(b, b.relu(b.conv(y, 2, [2, 1], { bias: true })), 3, 'eca') });
+  }
   return out;
 }
 

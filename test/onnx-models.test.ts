@@ -75,6 +75,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'statsbn@16',
         'stridezero@16',
         'focusnet@16',
+        'ecanet@16',
         'flatinput@16',
         'normnet@16',
         'layernorm@16',
@@ -218,6 +219,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['stridezero', 16],
       // YOLOv5's Focus (strided windows concatenated) and an option-A shortcut: subsamples, zero channels
       ['focusnet', 16],
+      // ECA: nn.Conv1d over the pooled channels, the authors' squeeze / transpose and timm's views
+      ['ecanet', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');
@@ -912,7 +915,7 @@ describe('gates computed by nn.Linear layers: flat features viewed as a C×1×1 
     const r = load(() => {});
     if (!r.ok) throw new Error(r.reason);
     const nodes = r.network.nodes;
-    const views = nodes.filter((n) => n.op === 'unflatten');
+    const views = nodes.filter((n) => n.op === 'view');
     // senet.pytorch's SE (view) and CBAM's channel gate (two unsqueezes): each reads a flat sigmoid, and a product
     // takes it as its map's channel gate
     expect(views.map((n) => [nodes[n.inputs[0]!]!.op, n.shape.join('x')])).toEqual([
@@ -940,6 +943,48 @@ describe('gates computed by nn.Linear layers: flat features viewed as a C×1×1 
     expect(r).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/Unsqueeze .* of flat features on axes 1: only a view as \(N, C, 1, 1\)/),
+    });
+  });
+});
+
+describe('ECA: a 1-D convolution over the pooled channels', () => {
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => importEdited('ecanet', edit);
+  it("imports the authors' squeeze-transpose and timm's view as k×1 convolutions on a 1×C×1 view, left out of the per-layer sums", () => {
+    const r = load(() => {});
+    if (!r.ok) throw new Error(r.reason);
+    const nodes = r.network.nodes;
+    const convs = nodes.filter((n) => n.op === 'conv' && n.kw === 1);
+    // the authors' eca_layer (k = 3, 8 channels) and timm's EcaModule (k = 5, 16 channels): each reads the pooled
+    // map viewed as 1×C×1 and is viewed back as the C×1×1 gate of a sigmoid
+    expect(convs.map((n) => [n.op === 'conv' && n.k, nodes[n.inputs[0]!]!.op, n.shape.join('x')])).toEqual([
+      [3, 'view', '1x8x1'],
+      [5, 'view', '1x16x1'],
+    ]);
+    for (const c of convs) {
+      const back = nodes.find((n) => n.op === 'view' && n.inputs[0] === c.id);
+      expect(back?.shape.join('x')).toBe(`${c.shape[1]}x1x1`);
+      expect(nodes.some((n) => n.op === 'sigmoid' && n.inputs[0] === back?.id)).toBe(true);
+    }
+    expect(r.network.functionalWeights).toEqual(convs.map((n) => n.id));
+    expect(r.notes.join('\n')).toMatch(/2 nn.Conv1d calls .* leave them out/);
+  });
+  it('refuses a 3-D tensor read by an element-wise op, and a 1-D convolution padded by auto_pad, saying why', () => {
+    const sigmoid = load((m) => {
+      const s = m.graph!.node!.find((n) => n.opType === 'Sigmoid')!;
+      s.input = [m.graph!.node!.find((n) => n.opType === 'Conv' && n.name?.includes('a_eca'))!.output![0]!];
+    });
+    expect(sigmoid).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/3-D tensor \(N, C, L\), which imports only into a Conv1d/),
+    });
+    const padded = load((m) => {
+      const c = m.graph!.node!.find((n) => n.opType === 'Conv' && n.name?.includes('b_eca'))!;
+      c.attribute = c.attribute!.filter((a) => a.name !== 'pads');
+      c.attribute.push({ name: 'auto_pad', type: 3, s: new TextEncoder().encode('SAME_UPPER') });
+    });
+    expect(padded).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/1-D convolution's kernel_shape, pads or auto_pad/),
     });
   });
 });

@@ -23,7 +23,10 @@ export function everyOp(): Network {
   const silu = b.mul(silu0, b.concat(new Array<number>(8).fill(spatialGate)));
   const se0 = b.mul(silu, b.sigmoid(b.avgpool(silu, 3, 1, 0, false), true)); // a hard-sigmoid channel gate (8x1x1)
   // a gate computed on the flat pooled features, viewed back as an 8x1x1 map (nn.Linear SE's `view(b, c, 1, 1)`)
-  const se = b.mul(se0, b.unflatten(b.sigmoid(b.gap(se0), false)));
+  const se1 = b.mul(se0, b.unflatten(b.sigmoid(b.gap(se0), false)));
+  // ECA: the pooled 8x1x1 map viewed as 1x8x1, a 1-D convolution of 3 taps over its channels, viewed back as a gate
+  const eca = b.conv(b.view(b.gap(se1, true), [1, 8, 1]), 1, [3, 1], { pad: [1, 0, 1, 0] });
+  const se = b.mul(se1, b.sigmoid(b.view(eca, [8, 1, 1]), false));
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   // an InstanceNorm (a group per channel, no affine parameters)
   // and a LayerNorm over the channels (ConvNeXt's, between permutes to channels-last and back)

@@ -698,7 +698,7 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     }
     case Op::Flatten:
-    case Op::Unflatten:
+    case Op::View:
       // NCHW is already the flat order
       y = it.a.floats(total);
       SWAPNAS_CK(cudaMemcpyAsync(y, x(0), total * sizeof(float), cudaMemcpyDeviceToDevice, stream_));

@@ -238,9 +238,14 @@ export class GraphBuilder {
     return this.push({ op: 'chanpool', ...(max ? { max: true } : {}) }, [x]);
   }
 
+  /** The values of `x` read with the per-sample shape `to` (NCHW order kept; the same size). */
+  view(x: number, to: Shape3): number {
+    return this.push({ op: 'view' }, [x], to);
+  }
+
   /** Flat features `x` read as a C×1×1 map (`y.view(b, c, 1, 1)`). */
   unflatten(x: number): number {
-    return this.push({ op: 'unflatten' }, [x]);
+    return this.view(x, [this.shape(x)[0]!, 1, 1]);
   }
 
   /** ShuffleNet's channel shuffle of `x` in `groups` groups. */

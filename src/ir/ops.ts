@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 15;
+export const IR_VERSION = 16;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -786,21 +786,26 @@ const chanpool: OpSpec<'chanpool'> = {
   onnx: { export: ['ReduceMean', 'ReduceMax'], import: ['ReduceMax'] },
 };
 
-// Flat features read as a C×1×1 map (the same values): a gate computed by nn.Linear layers, for its map
-const unflatten: OpSpec<'unflatten'> = {
-  op: 'unflatten',
+// The same values read with another per-sample shape (NCHW order kept, so kernels copy): flat features as a C×1×1
+// map (an nn.Linear gate), a C×1×1 map as 1×C×1 for a 1-D convolution over its channels and back (ECA)
+const view: OpSpec<'view'> = {
+  op: 'view',
   opcode: 21,
-  native: 'Unflatten',
+  native: 'View',
   arity: 1,
+  // The target shape is the node's shape.
   attrs: [],
-  shape: (_a, ins) => {
-    if (ins[0]?.length !== 1) throw new SwapError('E_IR_SHAPE', 'unflatten expects flat features');
-    return [ins[0][0]!, 1, 1];
+  shape: (_a, ins, size) => {
+    const to = sized('view', size);
+    if (!ins[0] || numel(ins[0]) !== numel(to))
+      throw new SwapError('E_IR_SHAPE', `view of ${ins[0]?.join('x') ?? 'nothing'} as ${to.join('x')}: another size`);
+    return to;
   },
   params: none,
   macs: none,
-  // `view(b, c, 1, 1)` / `unsqueeze(2).unsqueeze(3)`; an Expand to the map's shape (`expand_as`) passes the gate on
-  onnx: { export: ['Reshape'], import: ['Unsqueeze', 'Expand'] },
+  // `view(b, c, 1, 1)` / `unsqueeze(2).unsqueeze(3)`, ECA's `squeeze(-1).transpose(-1, -2)`; an Expand to the map's
+  // shape (`expand_as`) passes a C×1×1 gate on
+  onnx: { export: ['Reshape'], import: ['Unsqueeze', 'Expand', 'Transpose'] },
 };
 
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
@@ -825,7 +830,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   gn,
   upsample,
   chanpool,
-  unflatten,
+  view,
 };
 
 /** Every op, in opcode order. */

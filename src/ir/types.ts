@@ -141,11 +141,12 @@ export interface GapNode {
   readonly keep?: boolean;
 }
 /**
- * Flat features read as a C×1×1 map (`y.view(b, c, 1, 1)`, `y[:, :, None, None]`): a squeeze-and-excitation gate
- * computed by nn.Linear layers on the pooled features, multiplied with its map. The same values.
+ * The same values read with another per-sample shape, the node's (NCHW order kept): flat features as a C×1×1 map
+ * (`y.view(b, c, 1, 1)`, `y[:, :, None, None]`: a squeeze-and-excitation gate computed by nn.Linear layers), a
+ * C×1×1 map as 1×C×1 (ECA's `y.squeeze(-1).transpose(-1, -2)`, a 1-D convolution over the channels) and back.
  */
-export interface UnflattenNode {
-  readonly op: 'unflatten';
+export interface ViewNode {
+  readonly op: 'view';
 }
 /** A map read flat (C·H·W features, PyTorch's `torch.flatten(x, 1)` order): a LeNet / VGG classifier head. */
 export interface FlattenNode {
@@ -306,7 +307,7 @@ export type LayerSpec =
   | ActNode
   | UpsampleNode
   | ChanPoolNode
-  | UnflattenNode;
+  | ViewNode;
 
 export type OpName = LayerSpec['op'];
 

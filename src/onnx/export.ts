@@ -276,11 +276,11 @@ function exportShuffle(n: NodeOf<'shuffle'>, c: ExportCtx): void {
   c.nodes.push(node('Reshape', [`${y}_t`, `${y}_merge`], [y], `shuffle_${n.id}`));
 }
 
-/** Flat features as a C×1×1 map, as torch.onnx writes `y.view(b, c, 1, 1)`: Reshape to (0, C, 1, 1). */
-function exportUnflatten(n: NodeOf<'unflatten'>, c: ExportCtx): void {
+/** The values with the node's shape, as torch.onnx writes `y.view(b, c, h, w)`: Reshape to (0, C, H, W). */
+function exportView(n: NodeOf<'view'>, c: ExportCtx): void {
   const y = out(n.id);
-  c.inits.push(int64Tensor(`${y}_shape`, [4], [0, n.shape[0]!, 1, 1]));
-  c.nodes.push(node('Reshape', [c.src(n.inputs[0]!), `${y}_shape`], [y], `unflatten_${n.id}`));
+  c.inits.push(int64Tensor(`${y}_shape`, [4], [0, ...n.shape]));
+  c.nodes.push(node('Reshape', [c.src(n.inputs[0]!), `${y}_shape`], [y], `view_${n.id}`));
 }
 
 /** Sigmoid, or HardSigmoid(1/6, 1/2) (PyTorch's hardsigmoid). */
@@ -483,7 +483,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   shuffle: exportShuffle,
   upsample: exportUpsample,
   chanpool: exportChanPool,
-  unflatten: exportUnflatten,
+  view: exportView,
   sigmoid: exportSigmoid,
   mul: exportMul,
   act: exportAct,

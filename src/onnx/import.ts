@@ -113,6 +113,9 @@ type Val =
   | { readonly k: 'column'; readonly id: number }
   // a pool over the channels without its channel axis (N, H, W) (`x.mean(1)`), awaiting its Unsqueeze(1)
   | { readonly k: 'planes'; readonly id: number }
+  // a 3-D tensor (N, A, B) held as the A×B×1 map of the same values: a 1-D convolution's input or output (ECA's
+  // `y.squeeze(-1).transpose(-1, -2)` of a pooled map, timm's `y.view(b, 1, -1)` of the pooled features)
+  | { readonly k: 'seq'; readonly id: number }
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -204,6 +207,8 @@ class ImportState {
   readonly preluSlopes = new Map<string, number>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
   readonly channelsLastLinears: number[] = [];
+  /** IR conv nodes that are nn.Conv1d calls (ECA): not the nn.Conv2d modules the official per-layer sums read. */
+  readonly conv1d: number[] = [];
   /** The γ / β parameters of each affine `gn` node, by initializer name (src/onnx/params.ts reads them). */
   readonly norms: NormRead[] = [];
   /**
@@ -303,6 +308,10 @@ class ImportState {
       fail(
         `${n.opType} ${n.name}: input ${i} is ${v.k === 'planes' ? 'a pool over the channels without its channel axis (keepdim=False), which imports only unsqueezed back on axis 1' : 'flat features unsqueezed once, which import only unsqueezed again into a C×1×1 map'}`,
       );
+    if (v.k === 'seq')
+      fail(
+        `${n.opType} ${n.name}: input ${i} is a 3-D tensor (N, C, L), which imports only into a Conv1d, a transpose of a unit axis, or an Unsqueeze / Reshape back to a map (ECA's gate)`,
+      );
     if (v.k === 'nhwc')
       fail(
         `${n.opType} ${n.name}: input ${i} is a map permuted to channels-last (N, H, W, C); on it only element-wise ops, a LayerNorm or Linear over C and the permute back import`,
@@ -325,6 +334,11 @@ class ImportState {
   irOrPooled(n: INodeProto, i: number): number {
     const v = this.get(n, i);
     return v.k === 'gap' ? this.pooledMap(v.src) : this.ir(n, i);
+  }
+
+  /** `id` itself where its shape is `to`, else a view of it as `to` (the same values). */
+  viewAs(id: number, to: Shape3): number {
+    return this.shapeOf(id).join() === to.join() ? id : this.b.view(id, to);
   }
 
   /** The C×1×1 average of map `src` (one per map): a global average pool that keeps the map's rank. */
@@ -446,6 +460,7 @@ type Importer = (n: INodeProto, s: ImportState, idx: number) => void;
 
 function importConv(n: INodeProto, s: ImportState, idx: number): void {
   const xv = s.get(n, 0);
+  if (xv.k === 'seq') return importConv1d(n, s, idx, xv.id);
   const x = xv.k === 'pad' ? xv.src : s.irOrPooled(n, 0);
   if (s.shapeOf(x).length !== 3) fail(`Conv ${n.name}: expects a 4-D tensor`);
   const extraPad: Sides = xv.k === 'pad' ? xv.pads : [0, 0, 0, 0];
@@ -473,6 +488,39 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
   });
   s.weightIds.set(idx, id);
   s.setIr(n, id);
+}
+
+/**
+ * nn.Conv1d on a 3-D tensor (N, C, L) held as a C×L×1 map: the 2-D convolution of a k×1 kernel (the same weights in
+ * the same order). Recorded in `conv1d`: not an nn.Conv2d, so the official per-layer proxies leave it out.
+ */
+function importConv1d(n: INodeProto, s: ImportState, idx: number, x: number): void {
+  const wd = tensorDims(s.cst(n, 1));
+  if (wd.length !== 3) fail(`Conv ${n.name}: weight shape [${wd.join(', ')}] on a 3-D tensor (N, C, L)`);
+  const one = (name: string, dflt: number) => getInts(n, name)?.[0] ?? dflt;
+  const [k, stride, dilation, groups] = [
+    one('kernel_shape', wd[2]!),
+    one('strides', 1),
+    one('dilations', 1),
+    getInt(n, 'group', 1),
+  ];
+  const pads = getInts(n, 'pads') ?? [0, 0];
+  if (k !== wd[2] || pads.length !== 2 || !['', 'NOTSET'].includes(getString(n, 'auto_pad') ?? ''))
+    fail(`Conv ${n.name}: a 1-D convolution's kernel_shape, pads or auto_pad`);
+  const cin = s.shapeOf(x)[0]!;
+  if (wd[1]! * groups !== cin) fail(`Conv ${n.name}: weight expects ${wd[1]! * groups} input channels, got ${cin}`);
+  const bias = Boolean(n.input?.[2]);
+  if (bias && numelOf(tensorDims(s.cst(n, 2))) !== wd[0]) fail(`Conv ${n.name}: bias size`);
+  const id = s.b.conv(x, wd[0]!, [k, 1], {
+    stride: [stride, 1],
+    pad: [pads[0]!, 0, pads[1]!, 0],
+    dilation: [dilation, 1],
+    groups,
+    bias,
+  });
+  s.weightIds.set(idx, id);
+  s.conv1d.push(id);
+  s.set(n, { k: 'seq', id });
 }
 
 /**
@@ -1083,6 +1131,7 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
   // the channel axis of a flat input viewed as [N, H, W] (`x.view(-1, 28, 28).unsqueeze(1)`): the 1×H×W map
   if (s.viewed.has(n.input?.[0] ?? '')) return s.set(n, v);
   if (v.k === 'ir' || v.k === 'column') return unsqueezeFeatures(n, s, v);
+  if (v.k === 'seq') return unsqueezeSeq(n, s, v.id);
   if (v.k === 'planes') {
     const axes = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
     if (axes.join() !== '1' && axes.join() !== '-3')
@@ -1111,6 +1160,16 @@ function unsqueezeFeatures(n: INodeProto, s: ImportState, v: Extract<Val, { k: '
   if (v.k === 'ir' && at === '2') return s.set(n, { k: 'column', id: v.id });
   if (v.k === 'column' && at === '3') return s.setIr(n, s.b.unflatten(v.id));
   fail(`Unsqueeze ${n.name} of flat features on axes ${at}: only a view as (N, C, 1, 1) imports`);
+}
+
+/** A 3-D tensor (N, A, B) unsqueezed into a map: (N, A, B, 1), (N, A, 1, B) or (N, 1, A, B), views of its values. */
+function unsqueezeSeq(n: INodeProto, s: ImportState, id: number): void {
+  const [a, b] = s.shapeOf(id) as Shape3;
+  const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((x) => (x < 0 ? x + 4 : x));
+  const to: Record<string, Shape3> = { '3': [a, b, 1], '2': [a, 1, b], '1': [1, a, b] };
+  const shape = axes.length === 1 ? to[String(axes[0])] : undefined;
+  if (!shape) fail(`Unsqueeze ${n.name} of a 3-D tensor on axes ${axes.join(',')}`);
+  s.setIr(n, s.viewAs(id, shape));
 }
 
 /**
@@ -1422,6 +1481,12 @@ function importTranspose(n: INodeProto, s: ImportState): void {
   // a pooled (N, C, 1, 1) map (timm's head: a LayerNorm2d before the flatten)
   if (perm.join(',') === '0,2,3,1' && v.k === 'gap') return s.set(n, { k: 'nhwc', id: s.pooledMap(v.src) });
   if (perm.join(',') === '0,3,1,2' && v.k === 'nhwc') return s.setIr(n, v.id);
+  // a unit axis moved: the same values (ECA's `transpose(-1, -2)` of a (N, C, 1) tensor)
+  const unit = (d: readonly number[]) => d.includes(1);
+  if (perm.join(',') === '0,2,1' && v.k === 'seq' && unit(s.shapeOf(v.id).slice(0, 2))) {
+    const [a, b] = s.shapeOf(v.id) as Shape3;
+    return s.set(n, { k: 'seq', id: s.viewAs(v.id, [b, a, 1]) });
+  }
   if (v.k !== 'split' || v.transposed || perm.join(',') !== '0,2,1,3,4')
     fail(
       `Transpose ${perm.join(',')}: only ShuffleNet's channel shuffle (a view's axes 1 and 2) and a map's permute to channels-last and back (0,2,3,1 / 0,3,1,2) have an IR op`,
@@ -1445,17 +1510,7 @@ function importReshape(n: INodeProto, s: ImportState): void {
       `Reshape ${n.name} views the flat (N, F) input as images while another node reads it as it is (or as another view): the IR takes a flat input either as features or as one image shape (ONNX Runtime scores SWAP on the file)`,
     );
   if (importShuffleReshape(n, s, v, shp)) return;
-  // flat features viewed as a C×1×1 map (`y.view(b, c, 1, 1)`: a squeeze-and-excitation gate from nn.Linear layers)
-  if (
-    v.k === 'ir' &&
-    s.shapeOf(v.id).length === 1 &&
-    shp.length === 4 &&
-    shp.slice(1).join() === `${s.shapeOf(v.id)[0]},1,1`
-  ) {
-    if (!keepsBatch(n, s, shp[0]) && shp[0] !== -1)
-      fail(`Reshape ${n.name} to [${shp.join(', ')}]: another batch size`);
-    return s.setIr(n, s.b.unflatten(v.id));
-  }
+  if (importViewReshape(n, s, v, shp)) return;
   // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
   // images): nothing to do
   if (v.k === 'ir' && isOwnShape(n, s, v.id, shp)) return s.set(n, v);
@@ -1466,6 +1521,38 @@ function importReshape(n: INodeProto, s: ImportState): void {
   if (shp.length !== 2 || !okBatch || (shp[1] !== -1 && shp[1] !== per))
     fail(`Reshape to [${shp.join(', ')}]${groupNormHint(n, s)}`);
   s.setIr(n, s.flattenOf(n, v));
+}
+
+/**
+ * A view as a map, or of flat features, a pooled C×1×1 map or a 3-D tensor as a 3-D tensor (a squeeze-and-excitation
+ * gate from nn.Linear layers: `y.view(b, c, 1, 1)`; timm's ECA: `y.view(b, 1, -1)`, then `y.view(b, -1, 1, 1)`).
+ */
+function importViewReshape(n: INodeProto, s: ImportState, v: Val, shp: readonly (number | 'N')[]): boolean {
+  if (v.k !== 'gap' && v.k !== 'ir' && v.k !== 'seq') return false;
+  const sh = v.k === 'gap' ? [s.shapeOf(v.src)[0]!, 1, 1] : s.shapeOf(v.id);
+  const dims = v.k === 'seq' ? sh.slice(0, 2) : sh;
+  // to a map from anything; to a 3-D tensor with a unit axis (N, 1, L) / (N, C, 1) from flat features, a C×1×1 map
+  // or a 3-D tensor (not a GroupNorm's (N, G, -1) view, which norm-chains.ts reads)
+  const small = v.k === 'seq' || sh.length === 1 || (sh[1] === 1 && sh[2] === 1);
+  if (!(shp.length === 4 || (shp.length === 3 && small && (shp[1] === 1 || shp[2] === 1)))) return false;
+  // 0 copies the input's dimension (allowzero 0); one −1 takes what is left
+  const rest = shp.slice(1).map((d, i) => (d === 0 && getInt(n, 'allowzero', 0) === 0 ? (dims[i] ?? 0) : d));
+  if (!keepsBatch(n, s, shp[0]) && !(shp[0] === -1 && !rest.includes(-1)))
+    fail(`Reshape ${n.name} to [${shp.join(', ')}]: another batch size`);
+  const per = numelOf(sh);
+  const known = rest.reduce<number>((a, d) => (d === -1 ? a : a * (typeof d === 'number' ? d : Number.NaN)), 1);
+  const to = rest.map((d) => (d === -1 ? per / known : d));
+  if (
+    rest.filter((d) => d === -1).length > 1 ||
+    to.some((d) => !Number.isInteger(d) || (d as number) < 1) ||
+    numelOf(to as number[]) !== per
+  )
+    fail(`Reshape to [${shp.join(', ')}] (${n.name}) of ${per} values per sample: another size`);
+  const x = v.k === 'gap' ? s.pooledMap(v.src) : v.id;
+  const [a, b, c] = to as number[];
+  if (c === undefined) s.set(n, { k: 'seq', id: s.viewAs(x, [a!, b!, 1]) });
+  else s.setIr(n, s.viewAs(x, [a!, b!, c]));
+  return true;
 }
 
 /** Whether a Reshape target is the map `x`'s own (N, C, H, W): its batch kept (or −1), its C, H, W unchanged. */
@@ -1492,6 +1579,13 @@ function groupNormHint(n: INodeProto, s: ImportState): string {
 function importSqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
+  // one unit axis of a map (ECA's `y.squeeze(-1)` of its pooled map): a 3-D tensor
+  if (axes.length === 1 && (v.k === 'gap' || v.k === 'ir')) {
+    const x = v.k === 'gap' ? s.pooledMap(v.src) : s.ir3(n, 0);
+    const [c, h, w] = s.shapeOf(x) as Shape3;
+    if ((axes[0] === 3 && w === 1) || (axes[0] === 2 && h === 1))
+      return s.set(n, { k: 'seq', id: s.viewAs(x, [c, h * w, 1]) });
+  }
   if (v.k !== 'gap' || axes.join(',') !== '2,3') fail(`Squeeze ${n.name}: only the unit axes of a global average pool`);
   s.setIr(n, s.flattenOf(n, v));
 }
@@ -1784,7 +1878,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const tied = onnxTies(m, built, s.weightIds, s.norms);
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   const calls = functionalWeights(nodes, (t) => inits.has(t));
-  const functional = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
+  const callerWeights = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
+  s.notes.push(...outsideLayerNotes(callerWeights.length, s.conv1d.length));
+  const functional = [...callerWeights, ...s.conv1d].sort((a, b) => a - b);
   const order = onnxParameterOrder(m, built, s.weightIds, s.norms, s.preluSlopes);
   const shared = onnxSharedDraws(m, built, s.weightIds, tied, s.norms);
   const network = {
@@ -1807,12 +1903,34 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const tensors = new Map<string, number>();
   const padded = new Set<string>();
   const channelsLast = new Set<string>();
+  // a 3-D tensor's node holds its values as PyTorch does (sample 0 of (N, A, B): A rows of B, MeCo's reading)
   for (const [name, v] of s.env)
-    if (v.k === 'ir' || v.k === 'nhwc') tensors.set(name, v.id);
+    if (v.k === 'ir' || v.k === 'nhwc' || v.k === 'seq') tensors.set(name, v.id);
     else if (v.k === 'pad') padded.add(name);
   for (const [name, v] of s.env) if (v.k === 'nhwc') channelsLast.add(name);
   const { weightIds, notes, norms } = s;
   return { ok: true, network, weightIds, outputs, notes, tensors, padded, norms, channelsLast };
+}
+
+/**
+ * The notes on weights the official per-layer proxies leave out: `calls` conv / linear nodes applying a parameter of
+ * their caller, `conv1d` nn.Conv1d calls.
+ */
+function outsideLayerNotes(calls: number, conv1d: number): string[] {
+  const sums = 'grad_norm, snip, plain, fisher, GraSP, synflow, l2_norm and zico';
+  const one = (k: number, a: string, b: string) => (k === 1 ? a : b);
+  return [
+    ...(calls > 0
+      ? [
+          `${calls} conv / linear node${one(calls, ' applies', 's apply')} a parameter of the caller (F.conv2d / F.linear: the weight is not named <module>.weight): the official proxies iterate over nn.Conv2d / nn.Linear modules, so ${sums} leave ${one(calls, 'it', 'them')} out, as they do; params and VKDNW count ${one(calls, 'its parameter', 'their parameters')}`,
+        ]
+      : []),
+    ...(conv1d > 0
+      ? [
+          `${conv1d} nn.Conv1d call${one(conv1d, '', 's')} (ECA's convolution over the channels): the official proxies iterate over nn.Conv2d / nn.Linear modules, so ${sums} leave ${one(conv1d, 'it', 'them')} out, as they do; params and VKDNW count ${one(conv1d, 'its weights', 'their weights')}, MeCo reads ${one(conv1d, 'its output', 'their outputs')} as (C, L) rows`,
+        ]
+      : []),
+  ];
 }
 
 /** One note for the initializers read as constants in arithmetic (ConvNeXt has one layer scale per block). */

@@ -77,11 +77,6 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
   if (shared) notes.push(shared);
   const functional = functionalReluNote(graph?.node ?? [], (t) => m.consts.has(t));
   if (functional) notes.push(functional);
-  const calls = r.network.functionalWeights?.length ?? 0;
-  if (calls > 0)
-    notes.push(
-      `${calls} conv / linear node${calls === 1 ? ' applies' : 's apply'} a parameter of the caller (F.conv2d / F.linear: the weight is not named <module>.weight): the official proxies iterate over nn.Conv2d / nn.Linear modules, so grad_norm, snip, plain, fisher, GraSP, synflow, l2_norm and zico leave ${calls === 1 ? 'it' : 'them'} out, as they do; params and VKDNW count ${calls === 1 ? 'its parameter' : 'their parameters'}`,
-    );
   if (scoped?.missing.length)
     notes.push(
       `MeCo hooks every module; ${scoped.missing.length} output zero-padded maps (${scoped.missing.slice(0, 3).join(', ').slice(0, 160)}: nn.ZeroPad2d?), which swapnas folds into the next convolution or pool, so MeCo leaves them out`,

@@ -183,7 +183,7 @@ function nodeVjp(
     case 'gap':
       return [gapBackward(inShape(), dy, B)];
     case 'flatten':
-    case 'unflatten':
+    case 'view':
       return [dy];
     case 'shuffle': {
       const dx = new Float64Array(dy.length);

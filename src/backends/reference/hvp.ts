@@ -224,7 +224,7 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
         if (rin) r[n.id] = gapForward(inShape, rin, B);
         break;
       case 'flatten':
-      case 'unflatten':
+      case 'view':
         if (rin) r[n.id] = rin;
         break;
       case 'shuffle':
@@ -490,7 +490,7 @@ function tangentBackward(
         if (r) give(0, gapBackward(inShape(), r, B));
         break;
       case 'flatten':
-      case 'unflatten':
+      case 'view':
         if (r) give(0, r);
         break;
       case 'shuffle':

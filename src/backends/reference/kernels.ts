@@ -149,7 +149,7 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
     out.set(xs[0]!);
     return out;
   },
-  unflatten: (_n, { xs, out }) => {
+  view: (_n, { xs, out }) => {
     out.set(xs[0]!);
     return out;
   },

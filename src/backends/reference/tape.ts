@@ -209,7 +209,7 @@ function evalNode(
     case 'linear':
       return linearForward(n, x!, p!, B);
     case 'flatten':
-    case 'unflatten':
+    case 'view':
       return x!.slice();
     case 'shuffle': {
       const y = new Float64Array(x!.length);

@@ -360,8 +360,7 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   // a copy: the mean over windows of one element (NCHW is already the flat order)
   flatten: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   // the same values (a copy: the gap program over planes of one)
-  unflatten: (n, p) =>
-    p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
+  view: (n, p) => p.push(n, PROGRAMS.gap, { total: p.S * numel(n.shape), hw: 1 }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   sigmoid: (n, p) =>
     p.push(n, sigmoidProgram(n.hard), { total: p.S * numel(n.shape) }, [p.ref(n.inputs[0]!), p.alloc(n)]),
   act: planAct,
