@@ -10,9 +10,10 @@
  *   maximum (`chanpool`), a 7×7 conv and a sigmoid gate broadcast over the channels;
  * - `--net eca` (session 36): the same ResNet whose blocks end in ECA (the pooled map viewed as 1×C×1 (`view`), a
  *   1-D convolution of 3 taps over the channels, viewed back as the sigmoid gate of the map), and `--net resnet`,
- *   the ResNet without gates, for the gates' cost.
+ *   the ResNet without gates, for the gates' cost; `--net simam`: the same ResNet with SimAM (parameter-free: the
+ *   map's mean broadcast back (`expand`), squared deviations over their plane's energy (`reciprocal`), a sigmoid).
  *
- *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|resnet] [--rounds 2] [--only grad_norm,jacov,…]
+ *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|simam|resnet] [--rounds 2] [--only grad_norm,jacov,…]
  *
  * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
  */
@@ -73,6 +74,14 @@ function cbamGate(b, y, c, h) {
   return b.mul(ca, b.concat(new Array(c).fill(gate)));
 }
 
+/** SimAM: (x − mean)² (the mean broadcast: `expand`) over its plane's energy (1 / x), through a sigmoid gate. */
+function simamGate(b, y, c, h) {
+  const dev = b.add([y, b.act(b.expand(b.gap(y, true), [c, h, h]), 'scale', -1)]);
+  const sq = b.mul(dev, dev);
+  const energy = b.act(b.act(b.act(b.gap(sq, true), 'scale', (h * h) / (h * h - 1)), 'shift', 1e-4), 'scale', 4);
+  return b.mul(y, b.sigmoid(b.act(b.mul(sq, b.act(energy, 'reciprocal')), 'shift', 0.5), false));
+}
+
 /** ECA: the pooled map viewed as 1×C×1, 3 taps over the channels, viewed back as the sigmoid gate. */
 function ecaGate(b, y, c) {
   const taps = b.conv(b.view(b.gap(y, true), [1, c, 1]), 1, [3, 1], { pad: [1, 0, 1, 0] });
@@ -86,6 +95,7 @@ const nets = {
   fpn,
   cbam: () => resnet('cbam', cbamGate),
   eca: () => resnet('eca', ecaGate),
+  simam: () => resnet('simam', simamGate),
   resnet: () => resnet('resnet', (_b, y) => y),
 };
 const net = (nets[which] ?? fpn)();

@@ -76,6 +76,8 @@ inline T actValue(const Node& n, T x, size_t e = 0) {
     case ActFn::Prelu: return x > T(0) ? x : T(alphaAt(n, e)) * x;
     // PyTorch's celu: its elu with input scale 1 / alpha (each coefficient rounded to T)
     case ActFn::Celu: return x > T(0) ? x : T(n.alpha) * std::expm1(x * T(1 / n.alpha));
+    // torch.reciprocal, and a division by a tensor (imported as a product with 1 / b)
+    case ActFn::Reciprocal: return T(1) / x;
   }
   return x;
 }
@@ -107,6 +109,11 @@ inline T actSlope(const Node& n, T x, size_t e = 0) {
     case ActFn::Celu: {
       const double s = 1 / static_cast<double>(static_cast<float>(n.alpha));
       return x > T(0) ? T(1) : T(s) * T(n.alpha) * std::exp(x * T(s));
+    }
+    // PyTorch's reciprocal backward: -y^2 of its output y = 1 / x
+    case ActFn::Reciprocal: {
+      const T y = T(1) / x;
+      return -(y * y);
     }
   }
   return T(1);
@@ -144,6 +151,11 @@ inline T actCurve(const Node& n, T x, [[maybe_unused]] size_t e = 0) {
     case ActFn::Celu: {
       const double s = 1 / static_cast<double>(static_cast<float>(n.alpha));
       return x < T(0) ? T(s) * T(s) * T(n.alpha) * std::exp(x * T(s)) : T(0);
+    }
+    // the derivative of -y^2 (y = 1 / x): 2 y^3
+    case ActFn::Reciprocal: {
+      const T y = T(1) / x;
+      return T(2) * y * y * y;
     }
     case ActFn::Scale:
     case ActFn::Divide:

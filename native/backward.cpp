@@ -314,6 +314,9 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Upsample:
         upsampleMap(n, x, y, S, false);
         break;
+      case Op::Expand:
+        expandMap(*in, n, x, y, S, false);
+        break;
       case Op::ChanPool:
         if (n.chanMax) argmax_[i].assign(count, -1);
         chanPoolMap(*in, n.chanMax, x, y, S, n.chanMax ? argmax_[i].data() : nullptr);

@@ -304,6 +304,15 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         release(dy);
         break;
       }
+      case Op::Expand: {
+        if (dx) {
+          float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
+          expandMap(*in, n, dy, g, S, true);
+          give(j0, g);
+        }
+        release(dy);
+        break;
+      }
       case Op::Shuffle: {
         if (dx) {
           float* g = acquire(count, false);

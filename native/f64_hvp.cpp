@@ -226,6 +226,7 @@ Vec Pass::tangentOf(size_t i, const std::vector<Vec>& rx, const double* V) const
     case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
+    case Op::Expand:
       if (!rin.empty()) routeForward(i, {&rin}, t);
       break;
     case Op::ChanPool:
@@ -408,6 +409,7 @@ void Pass::cotangentTangent(size_t i, const std::vector<Vec>& rx, const double* 
     case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
+    case Op::Expand:
     case Op::ChanPool:
     case Op::AvgPool:
     case Op::MaxPool:

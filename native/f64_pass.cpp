@@ -194,6 +194,7 @@ void Pass::evalNode(size_t i, const float* input, Vec& y) {
     case Op::View:
     case Op::Shuffle:
     case Op::Upsample:
+    case Op::Expand:
     case Op::Gap: {
       std::vector<const Vec*> xs;
       for (int j : n.inputs) xs.push_back(&out_[static_cast<size_t>(j)]);
@@ -312,6 +313,10 @@ void Pass::routeForward(size_t i, const std::vector<const Vec*>& xs, Vec& y) con
     case Op::Upsample:
       y.resize(count);
       upsampleMap(n, x->data(), y.data(), S_, false);
+      break;
+    case Op::Expand:
+      y.resize(count);
+      expandMap(*in, n, x->data(), y.data(), S_, false);
       break;
     case Op::Gap: {
       y.resize(count);
@@ -478,6 +483,10 @@ void Pass::vjp(size_t i, const Vec& dy, double* pgrad) {
     case Op::Upsample:
       dx.resize(static_cast<size_t>(S_) * in->numel());
       upsampleMap(n, dy.data(), dx.data(), S_, true);
+      break;
+    case Op::Expand:
+      dx.resize(static_cast<size_t>(S_) * in->numel());
+      expandMap(*in, n, dy.data(), dx.data(), S_, true);
       break;
     case Op::Shuffle: {
       // each cotangent plane returns to the input channel its output plane came from

@@ -303,6 +303,13 @@ float* Executor::runUpsample(const Pass& p, const Node& n, size_t total) {
   return y;
 }
 
+float* Executor::runExpand(const Pass& p, const Node& n, size_t total) {
+  ScopedTimer t(timing_.eltwise, timed_);
+  float* y = pool_.acquire(total);
+  expandMap(p.net.nodes[static_cast<size_t>(n.inputs[0])], n, in(n, 0), y, p.S, false);
+  return y;
+}
+
 float* Executor::runChanPool(const Pass& p, const Node& n, size_t total) {
   ScopedTimer t(timing_.pool, timed_);
   float* y = pool_.acquire(total);
@@ -351,6 +358,7 @@ float* Executor::runNode(const Pass& p, const Node& n, int i, bool consumed) {
     case Op::View: return runFill(in(n, 0), total);  // the same values
     case Op::Shuffle: return runShuffle(p, n, total);
     case Op::Upsample: return runUpsample(p, n, total);
+    case Op::Expand: return runExpand(p, n, total);
     case Op::ChanPool: return runChanPool(p, n, total);
     case Op::Sigmoid:
     case Op::Softmax:

@@ -102,6 +102,7 @@ class Executor {
   float* runSlice(const Pass& p, const Node& n, size_t total);
   float* runShuffle(const Pass& p, const Node& n, size_t total);
   float* runUpsample(const Pass& p, const Node& n, size_t total);
+  float* runExpand(const Pass& p, const Node& n, size_t total);
   float* runChanPool(const Pass& p, const Node& n, size_t total);
   float* runGate(const Pass& p, const Node& n, size_t total);
   float* runGap(const Pass& p, const Node& n, size_t total);

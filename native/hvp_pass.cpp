@@ -264,6 +264,12 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           upsampleMap(n, rin, y, S, false);
         }
         break;
+      case Op::Expand:
+        if (rin) {
+          y = acquire(count, false);
+          expandMap(*in, n, rin, y, S, false);
+        }
+        break;
       case Op::ChanPool:
         // linear given the forward's argmax: the tangent's mean, or its value at the maximum's channel
         if (rin) {
@@ -544,6 +550,13 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (d) {
           float* t = acquire(inCount, false);
           upsampleMap(n, d, t, S, true);
+          give(j0, t);
+        }
+        break;
+      case Op::Expand:
+        if (d) {
+          float* t = acquire(inCount, false);
+          expandMap(*in, n, d, t, S, true);
           give(j0, t);
         }
         break;

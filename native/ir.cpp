@@ -247,6 +247,14 @@ void decodeUpsample(const NodeArgs& p) {
   expectShape(p.id, p.n, 3, x.c, x.h * p.n.scale, x.w * p.n.scale);
 }
 
+void decodeExpand(const NodeArgs& p) {
+  const Node& x = p.in(0);
+  expectMap(p.id, p.n, x);
+  if (p.n.rank != 3) bad(p.id, p.n, "output must be a map");
+  const bool fits = (x.c == p.n.c || x.c == 1) && (x.h == p.n.h || x.h == 1) && (x.w == p.n.w || x.w == 1);
+  if (!fits) bad(p.id, p.n, "only axes of size 1 broadcast");
+}
+
 void decodeChanPool(const NodeArgs& p) {
   const Node& x = p.in(0);
   expectMap(p.id, p.n, x);
@@ -350,6 +358,7 @@ void decode(const NodeArgs& p) {
     case Op::View: return decodeView(p);
     case Op::Shuffle: return decodeShuffle(p);
     case Op::Upsample: return decodeUpsample(p);
+    case Op::Expand: return decodeExpand(p);
     case Op::ChanPool: return decodeChanPool(p);
     case Op::Sigmoid: return decodeSigmoid(p);
     case Op::Softmax: return decodeSoftmax(p);

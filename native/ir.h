@@ -16,8 +16,8 @@ namespace swapnas {
 const char* opName(Op op);
 
 // The functions of the `act` op, in the order of ACT_FNS (src/ir/activations.ts), which the program stores.
-enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift, Prelu, Celu };
-inline constexpr int kActFnCount = 12;
+enum class ActFn : int { Tanh, Elu, Selu, Softplus, Gelu, Mish, GeluTanh, Scale, Divide, Shift, Prelu, Celu, Reciprocal };
+inline constexpr int kActFnCount = 13;
 
 struct Node {
   Op op = Op::Input;
@@ -172,6 +172,30 @@ void upsampleMap(const Node& n, const T* x, T* y, int S, bool back) {
         }
         if (back) y[at] = static_cast<T>(acc);
       }
+}
+
+// A map broadcast along its unit axes to n's shape (expand): y[s][c][i][j] = x at (c, i, j), 0 along an axis of size
+// 1. back: the transpose, x the output's cotangent and y the input's, each input the sum of its copies in output
+// order in double (expandInto in src/backends/reference/loops.ts sums in the same order).
+template <typename T>
+void expandMap(const Node& in, const Node& n, const T* x, T* y, int S, bool back) {
+  const size_t C = n.c, H = n.h, W = n.w, ic = in.c, ih = in.h, iw = in.w;
+  const size_t cs = ic == 1 ? C : 1, hs = ih == 1 ? H : 1, ws = iw == 1 ? W : 1;  // copies along each axis
+  for (size_t s = 0; s < static_cast<size_t>(S); ++s)
+    for (size_t c0 = 0; c0 < ic; ++c0)
+      for (size_t i0 = 0; i0 < ih; ++i0)
+        for (size_t j0 = 0; j0 < iw; ++j0) {
+          const size_t at = ((s * ic + c0) * ih + i0) * iw + j0;
+          double acc = 0;
+          for (size_t c = c0; c < c0 + cs; ++c)
+            for (size_t i = i0; i < i0 + hs; ++i)
+              for (size_t j = j0; j < j0 + ws; ++j) {
+                const size_t o = ((s * C + c) * H + i) * W + j;
+                if (back) acc += x[o];
+                else y[o] = x[at];
+              }
+          if (back) y[at] = static_cast<T>(acc);
+        }
 }
 
 // A sigmoid gate's value (sigmoidValue in src/ir/ops.ts): the logistic, or PyTorch's hardsigmoid.

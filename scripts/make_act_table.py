@@ -1,5 +1,5 @@
 """Writes test/fixtures/activations-torch.json: PyTorch's value, first and second derivative (autograd, float64) of
-every function the IR's `act` op holds (smooth activations, PReLU and arithmetic with a constant), at points that reach each function's branches and tails
+every function the IR's `act` op holds (smooth activations, PReLU, arithmetic with a constant and 1 / x), at points that reach each function's branches and tails
 (ELU / SELU at 0, softplus's threshold 20, GELU's erf tail at -25, overflow of e^x at 100).
 
 Usage: /usr/bin/python3 scripts/make_act_table.py   (Debian python3-torch; deterministic)
@@ -29,6 +29,8 @@ MODULES = {
     "shift": (lambda x: x - 0.25, -0.25),
     # a trained nn.PReLU's slope (negative), through F.prelu as the module calls it
     "prelu": (lambda x: F.prelu(x.reshape(1), torch.tensor([-0.3], dtype=torch.float64)).reshape(()), -0.3),
+    # torch.reciprocal (a division by a tensor imports as a product with it): infinite at 0
+    "reciprocal": (torch.reciprocal, None),
 }
 
 
@@ -41,7 +43,9 @@ def main():
             y = module(x)
             (d1,) = torch.autograd.grad(y, x, create_graph=True)
             (d2,) = torch.autograd.grad(d1, x) if d1.requires_grad else (torch.zeros((), dtype=torch.float64),)
-            rows.append([y.item(), d1.item(), d2.item()])
+            # JSON has no infinities: written as the strings JavaScript's Number() reads ("Infinity", "-Infinity")
+            rows.append([v if abs(v) != float("inf") else str(v).replace("inf", "Infinity") for v in
+                         (y.item(), d1.item(), d2.item())])
         out["functions"][fn] = {"alpha": alpha, "values": rows}
     with open(OUT, "w") as fh:
         json.dump(out, fh, indent=1)

@@ -586,7 +586,8 @@ class FocusNet(nn.Module):
 class EcaNet(nn.Module):
     """Efficient channel attention, written as its authors' code (nn.AdaptiveAvgPool2d, squeeze(-1).transpose(-1,
     -2), nn.Conv1d(1, 1, 3), transpose and unsqueeze back, nn.Sigmoid) and as timm's (mean over (2, 3) viewed as
-    (b, 1, -1), nn.Conv1d(1, 1, 5), viewed as (b, -1, 1, 1), .sigmoid()), each gating its map; nn.ReLUs."""
+    (b, 1, -1), nn.Conv1d(1, 1, 5), its sigmoid gate on that (b, 1, c) tensor, viewed as (b, -1, 1, 1)), each gating
+    its map; nn.ReLUs."""
 
     def __init__(self):
         super().__init__()
@@ -604,7 +605,32 @@ class EcaNet(nn.Module):
         y = self.eca1(self.pool(x).squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
         x = self.body(x * self.gate(y).expand_as(x))
         y = self.eca2(x.mean((2, 3)).view(x.shape[0], 1, -1))
-        x = self.relu(x * y.view(x.shape[0], -1, 1, 1).sigmoid().expand_as(x))
+        x = self.relu(x * self.gate(y).view(x.shape[0], -1, 1, 1).expand_as(x))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+class BamSimAmNet(nn.Module):
+    """Attention by broadcasting: SimAM (parameter-free: (x - mean)^2 over its plane's sum, a Pow, a ReduceSum, a Div
+    by a broadcast tensor, an nn.Sigmoid) and BAM (a Linear-BatchNorm1d-ReLU-Linear channel gate unsqueezed and
+    expanded, a one-channel spatial gate of 1x1 and dilated 3x3 convs expanded, 1 + sigmoid of their product); nn.ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.sim = nn.Sigmoid()
+        self.gate_c = nn.Sequential(nn.Linear(8, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 8))
+        self.gate_s = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4), nn.ReLU(),
+                                    nn.Conv2d(4, 4, 3, padding=2, dilation=2), nn.BatchNorm2d(4), nn.ReLU(),
+                                    nn.Conv2d(4, 1, 1))
+        self.body = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+        x = x * self.sim(d / (4 * (d.sum(dim=[2, 3], keepdim=True) / (x.shape[2] * x.shape[3] - 1) + 1e-4)) + 0.5)
+        ca = self.gate_c(x.mean(dim=(2, 3))).unsqueeze(2).unsqueeze(3).expand_as(x)
+        x = self.body((1 + torch.sigmoid(ca * self.gate_s(x).expand_as(x))) * x)
         return self.fc(x.mean(dim=(2, 3)))
 
 
@@ -760,6 +786,8 @@ def main():
          "YOLOv5's Focus (four strided windows concatenated) and an option-A shortcut (F.pad of x[:, :, ::2, ::2] over the channels)"),
         ("ecanet", EcaNet, 13, 27,
          "ECA as its authors write it (squeeze, transpose, nn.Conv1d, transpose, unsqueeze) and as timm does (view as (b, 1, -1), nn.Conv1d, view back); dynamic batch"),
+        ("bamsimam", BamSimAmNet, 13, 28,
+         "SimAM (Pow, ReduceSum, a Div by a broadcast tensor) and BAM (a channel gate unsqueezed and expanded, a one-channel spatial gate expanded, 1 + sigmoid of their product); dynamic batch"),
         ("rectnet", RectNet, 13, 18,
          "rectangular convolutions: 1x7, 7x1, (3, 5) of stride (2, 1), depthwise (1, 5) of stride (1, 2), (3, 1), (1, 3) padded along the height"),
         ("samepadnet", SamePadNet, 13, 19,

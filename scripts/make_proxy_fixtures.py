@@ -849,16 +849,17 @@ class EcaOfficial(nn.Module):
 
 
 class EcaTimm(nn.Module):
-    """ECA as timm writes it (`EcaModule`): the mean over (2, 3) viewed as (b, 1, -1), an nn.Conv1d(1, 1, k), viewed
-    back as (b, -1, 1, 1), `.sigmoid()` (a function), expanded over the map."""
+    """ECA as timm writes it (`EcaModule`): the mean over (2, 3) viewed as (b, 1, -1), an nn.Conv1d(1, 1, k), its
+    gate (an nn.Sigmoid) on that (b, 1, c) tensor, viewed as (b, -1, 1, 1), expanded over the map."""
 
     def __init__(self, k=5):
         super().__init__()
         self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
+        self.gate = nn.Sigmoid()
 
     def forward(self, x):
         y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1))
-        return x * y.view(x.shape[0], -1, 1, 1).sigmoid().expand_as(x)
+        return x * self.gate(y).view(x.shape[0], -1, 1, 1).expand_as(x)
 
 
 class EcaNet(Units, nn.Module):
@@ -883,6 +884,76 @@ class EcaNet(Units, nn.Module):
         f1 = self.relu(f0 + self.a_eca(self.unit("a2", self.unit("a", f0))))
         f2 = self.unit("down", f1)
         f3 = self.relu(f2 + self.b_eca(self.unit("b", f2)))
+        return [f0, f1, f3], f3
+
+
+class BamGate(nn.Module):
+    """BAM as its authors' code writes it (Jongchan/attention-module `BAM`): a channel gate (the map's average pool
+    over its whole plane, Flatten, Linear-BatchNorm1d-ReLU-Linear, unsqueezed twice and expanded over the map), a
+    spatial gate (1x1 conv-BN-ReLU, two 3x3 convs of dilation 2 with BN-ReLU, a 1x1 conv to one channel, expanded
+    over the map), and `1 + sigmoid(channel * spatial)` times the map; `combine="sum"`: the paper's sum of the two."""
+
+    def __init__(self, c, r=4, combine="mul"):
+        super().__init__()
+        self.combine = combine
+        self.gate_c = nn.Sequential(nn.Flatten(), nn.Linear(c, c // r), nn.BatchNorm1d(c // r), nn.ReLU(),
+                                    nn.Linear(c // r, c))
+        layers = [nn.Conv2d(c, c // r, 1), nn.BatchNorm2d(c // r), nn.ReLU()]
+        for _ in range(2):
+            layers += [nn.Conv2d(c // r, c // r, 3, padding=2, dilation=2), nn.BatchNorm2d(c // r), nn.ReLU()]
+        self.gate_s = nn.Sequential(*layers, nn.Conv2d(c // r, 1, 1))
+
+    def forward(self, x):
+        k = int(x.shape[2])
+        ca = self.gate_c(F.avg_pool2d(x, k, stride=k)).unsqueeze(2).unsqueeze(3).expand_as(x)
+        sa = self.gate_s(x).expand_as(x)
+        return (1 + torch.sigmoid(ca * sa if self.combine == "mul" else ca + sa)) * x
+
+
+class SimAM(nn.Module):
+    """SimAM as its authors' code writes it (ZjjConan/SimAM `simam_module`): parameter-free, each unit's energy
+    (x - mean)^2 / (4 (sum of (x - mean)^2 / (h w - 1) + lambda)) + 1/2 through an nn.Sigmoid, times the map."""
+
+    def __init__(self, e_lambda=1e-4):
+        super().__init__()
+        self.activaton = nn.Sigmoid()
+        self.e_lambda = e_lambda
+
+    def forward(self, x):
+        n = x.shape[2] * x.shape[3] - 1
+        d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+        return x * self.activaton(d / (4 * (d.sum(dim=[2, 3], keepdim=True) / n + self.e_lambda)) + 0.5)
+
+
+class BamSimAm(Units, nn.Module):
+    """Attention by broadcasting: a conv-BN-ReLU stem; a residual block (conv-BN-ReLU, conv-BN) with SimAM; BAM (the
+    authors' product of the gates) after it; a strided conv-BN-ReLU; BAM with the paper's sum of the gates; a residual
+    block with SimAM; GAP and Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("a", c, c, 3, nn.ReLU())
+        self.a2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.a2_bn = nn.BatchNorm2d(c)
+        self.a_sim = SimAM()
+        self.a_relu = nn.ReLU()
+        self.bam1 = BamGate(c)
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.bam2 = BamGate(2 * c, combine="sum")
+        cbr("b", 2 * c, 2 * c, 3, nn.ReLU())
+        self.b2 = nn.Conv2d(2 * c, 2 * c, 3, padding=1, bias=False)
+        self.b2_bn = nn.BatchNorm2d(2 * c)
+        self.b_sim = SimAM()
+        self.b_relu = nn.ReLU()
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = self.bam1(self.a_relu(f0 + self.a_sim(self.a2_bn(self.a2(self.unit("a", f0))))))
+        f2 = self.bam2(self.unit("down", f1))
+        f3 = self.b_relu(f2 + self.b_sim(self.b2_bn(self.b2(self.unit("b", f2)))))
         return [f0, f1, f3], f3
 
 
@@ -1886,7 +1957,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -1960,6 +2031,7 @@ def main():
         "cbamnet": seeded("cbamnet", CbamNet, 40, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),
         "selinear": seeded("selinear", SELinearNet, 41, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
         "ecanet": seeded("ecanet", EcaNet, 42, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
+        "bamsimam": seeded("bamsimam", BamSimAm, 43, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

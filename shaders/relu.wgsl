@@ -10,7 +10,7 @@ override SLOPE: f32 = 0.01;
 override SIGMOID: u32 = 0u;
 // An act function (no ReLU then), 1 + its index in ACT_FNS (src/ir/activations.ts): 1 tanh, 2 ELU(ALPHA),
 // 3 SELU, 4 softplus, 5 GELU, 6 Mish, 7 GELU's tanh approximation, 8 x * ALPHA, 9 x / ALPHA, 10 x + ALPHA,
-// 11 PReLU (ALPHA * x at and below 0), 12 CELU(ALPHA)
+// 11 PReLU (ALPHA * x at and below 0), 12 CELU(ALPHA), 13 1 / x
 override ACT: u32 = 0u;
 override ALPHA: f32 = 1.0;
 
@@ -56,6 +56,7 @@ fn act(x: f32) -> f32 {
     case 10u: { return x + ALPHA; }
     case 11u: { return select(ALPHA * x, x, x > 0.0); }
     case 12u: { return select(ALPHA * expm1_small(x / ALPHA), x, x > 0.0); }
+    case 13u: { return 1.0 / x; }
     // the planner emits the codes above only
     default: { return x; }
   }

@@ -193,7 +193,7 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     );
   });
 
-  it('refuses a constant that is neither one value nor one per channel, division by zero and a constant divided by a tensor, saying why', () => {
+  it('refuses a constant that is neither one value nor one per channel, division by zero and a per-channel constant divided by a tensor, saying why', () => {
     for (const op of ['Mul', 'Add', 'Sub', 'Div']) {
       const three = imported(() => [node(op, ['c', 'k'], ['z'], `/${op}`)], { k: [1, 2, 3] });
       expect(three, op).toMatchObject({
@@ -203,19 +203,28 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     }
     const zeroChannel = imported(() => [node('Div', ['c', 'k'], ['z'], '/Div')], { k: [1, 0, 2, 3] });
     expect(zeroChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/division by zero/) });
-    // a map less its channel means: a broadcast of two tensors
+    // a map less its channel means (SimAM's): the means broadcast over the map (expand), then the sum
     const centred = imported(() => [
       node('ReduceMean', ['c'], ['m'], '/ReduceMean', [attrInts('axes', [2, 3]), attrInt('keepdims', 1)]),
       node('Sub', ['c', 'm'], ['z'], '/Sub'),
     ]);
-    expect(centred).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/4x4x4 and 4x1x1: only tensors of one shape/),
-    });
+    if (!centred.ok) throw new Error(centred.reason);
+    const nodes = centred.network.nodes;
+    const e = nodes.find((n) => n.op === 'expand')!;
+    expect([nodes[e.inputs[0]!]!.op, nodes[e.inputs[0]!]!.shape.join('x'), e.shape.join('x')]).toEqual([
+      'gap',
+      '4x1x1',
+      '4x4x4',
+    ]);
+    expect(nodes.find((n) => n.op === 'add')!.inputs.map((i) => nodes[i]!.op)).toEqual(['conv', 'act']);
     const byZero = imported(() => [node('Div', ['c', 'k'], ['z'], '/Div')], { k: [0] });
     expect(byZero).toMatchObject({ ok: false, reason: expect.stringMatching(/division by zero/) });
-    const inverse = imported(() => [node('Div', ['k', 'c'], ['z'], '/Div')], { k: [1] });
-    expect(inverse).toMatchObject({ ok: false, reason: expect.stringMatching(/divided by a scalar constant/) });
+    // a scalar over a tensor: its reciprocal, scaled; one value per channel over a tensor is refused
+    const inverse = imported(() => [node('Div', ['k', 'c'], ['z'], '/Div')], { k: [2] });
+    if (!inverse.ok) throw new Error(inverse.reason);
+    expect(acts(inverse.network)).toEqual(['reciprocal(1)', 'scale(2)']);
+    const perChannel = imported(() => [node('Div', ['k', 'c'], ['z'], '/Div')], { k: [1, 2, 3, 4] });
+    expect(perChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/divided by a scalar constant/) });
   });
 
   it('is a function, not a module: MeCo does not hook it, a path does not count it as a nonlinearity', () => {

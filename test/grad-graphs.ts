@@ -249,6 +249,19 @@ export function opGraphs(): { name: string; net: Network }[] {
     const y = eca(eca(x, 1), 2);
     out.push({ name: 'eca', net: head(b, b.relu(b.conv(y, 2, [2, 1], { bias: true })), 3, 'eca') });
   }
+  {
+    // broadcasts (expand) and 1 / x: SimAM's x − mean, squared (a product of one tensor with itself), over a
+    // positive per-channel energy; BAM-like 1×H×W and C×H×1 gates broadcast over the map and added
+    const b = new GraphBuilder([3, 5, 5]);
+    const x = b.act(b.bn(b.conv(b.input, 4, 3, { pad: 1 })), 'tanh');
+    const dev = b.add([x, b.act(b.expand(b.gap(x, true), [4, 5, 5]), 'scale', -1)]);
+    const sq = b.mul(dev, dev);
+    const energy = b.act(b.act(b.gap(sq, true), 'scale', 25 / 24), 'shift', 0.5);
+    const g = b.mul(x, b.sigmoid(b.act(b.mul(sq, b.act(energy, 'reciprocal')), 'shift', 0.5), false));
+    const rows = b.conv(g, 4, [1, 5], { pad: 0 }); // 4x5x1
+    const gates = [b.expand(b.conv(g, 1, 3, { pad: 1 }), [4, 5, 5]), b.expand(rows, [4, 5, 5])];
+    out.push({ name: 'broadcast', net: head(b, b.act(b.add([g, ...gates]), 'tanh'), 3, 'broadcast') });
+  }
   return out;
 }
 

@@ -76,6 +76,7 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
         'stridezero@16',
         'focusnet@16',
         'ecanet@16',
+        'bamsimam@16',
         'flatinput@16',
         'normnet@16',
         'layernorm@16',
@@ -221,6 +222,8 @@ describe('PyTorch-exported models (fixtures from scripts/make_onnx_fixtures.py)'
       ['focusnet', 16],
       // ECA: nn.Conv1d over the pooled channels, the authors' squeeze / transpose and timm's views
       ['ecanet', 16],
+      // SimAM and BAM: maps broadcast along axes of size 1 (expand), x², sums over H, W, a division by a tensor
+      ['bamsimam', 16],
     ] as const) {
       const ir = await scoreOnnxModel(fx(name), { batch: S, reinit: true, repeats: 2, seed: 5, backend: 'reference' });
       expect(ir.engine).toBe('ir:reference');
@@ -932,17 +935,19 @@ describe('gates computed by nn.Linear layers: flat features viewed as a C×1×1 
     const r = load((m) => {
       const u = m.graph!.node!.find((n) => n.opType === 'Unsqueeze' && n.name?.includes('b_cbam'))!;
       const axes = u.attribute?.find((a) => a.name === 'axes');
-      if (axes) axes.ints = [1];
+      if (axes) axes.ints = [0];
       else {
         const name = u.input![1]!;
         const t = m.graph!.node!.find((n) => n.output?.includes(name))!.attribute![0]!.t!;
-        t.int64Data = [1];
+        t.int64Data = [0];
         t.rawData = undefined;
       }
     });
     expect(r).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/Unsqueeze .* of flat features on axes 1: only a view as \(N, C, 1, 1\)/),
+      reason: expect.stringMatching(
+        /Unsqueeze .* of flat features on axes 0: only a view as \(N, C, 1, 1\), \(N, C, 1\) or \(N, 1, C\)/,
+      ),
     });
   });
 });
@@ -960,22 +965,34 @@ describe('ECA: a 1-D convolution over the pooled channels', () => {
       [3, 'view', '1x8x1'],
       [5, 'view', '1x16x1'],
     ]);
-    for (const c of convs) {
-      const back = nodes.find((n) => n.op === 'view' && n.inputs[0] === c.id);
-      expect(back?.shape.join('x')).toBe(`${c.shape[1]}x1x1`);
-      expect(nodes.some((n) => n.op === 'sigmoid' && n.inputs[0] === back?.id)).toBe(true);
-    }
+    // the authors' gate: the conv viewed back as C×1×1, then nn.Sigmoid; timm's: nn.Sigmoid on the 1×C×1 tensor,
+    // then the view
+    const readerOf = (id: number) => nodes.find((n) => n.inputs[0] === id)!;
+    expect(
+      convs.map((c) => [
+        readerOf(c.id).op,
+        readerOf(readerOf(c.id).id).op,
+        readerOf(readerOf(c.id).id).shape.join('x'),
+      ]),
+    ).toEqual([
+      ['view', 'sigmoid', '8x1x1'],
+      ['sigmoid', 'view', '16x1x1'],
+    ]);
     expect(r.network.functionalWeights).toEqual(convs.map((n) => n.id));
     expect(r.notes.join('\n')).toMatch(/2 nn.Conv1d calls .* leave them out/);
   });
-  it('refuses a 3-D tensor read by an element-wise op, and a 1-D convolution padded by auto_pad, saying why', () => {
-    const sigmoid = load((m) => {
-      const s = m.graph!.node!.find((n) => n.opType === 'Sigmoid')!;
-      s.input = [m.graph!.node!.find((n) => n.opType === 'Conv' && n.name?.includes('a_eca'))!.output![0]!];
+  it('refuses a 3-D tensor multiplied by a map, and a 1-D convolution padded by auto_pad, saying why', () => {
+    // the authors' product reading the Conv1d's (N, 1, C) output instead of its gate
+    const mixed = load((m) => {
+      const mul = m.graph!.node!.find((n) => n.opType === 'Mul' && n.name?.includes('a_eca'))!;
+      mul.input = [
+        mul.input![0]!,
+        m.graph!.node!.find((n) => n.opType === 'Conv' && n.name?.includes('a_eca'))!.output![0]!,
+      ];
     });
-    expect(sigmoid).toMatchObject({
+    expect(mixed).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/3-D tensor \(N, C, L\), which imports only into a Conv1d/),
+      reason: expect.stringMatching(/mixes a 3-D tensor \(N, C, L\) with another kind of tensor/),
     });
     const padded = load((m) => {
       const c = m.graph!.node!.find((n) => n.opType === 'Conv' && n.name?.includes('b_eca'))!;
@@ -985,6 +1002,68 @@ describe('ECA: a 1-D convolution over the pooled channels', () => {
     expect(padded).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/1-D convolution's kernel_shape, pads or auto_pad/),
+    });
+  });
+});
+
+describe('attention by broadcasting: BAM and SimAM', () => {
+  const load = (edit: (m: ReturnType<typeof decodeModel>) => void) => importEdited('bamsimam', edit);
+  const find = (m: ReturnType<typeof decodeModel>, op: string, scope: string) =>
+    m.graph!.node!.find((n) => n.opType === op && n.name?.includes(scope))!;
+  it('imports broadcasts as expand nodes, x² as a product, a sum over H, W as the scaled mean, a Div by a tensor as its reciprocal', () => {
+    const r = load(() => {});
+    if (!r.ok) throw new Error(r.reason);
+    const nodes = r.network.nodes;
+    const from = (id: number) => nodes[id]!.shape.join('x');
+    // SimAM's x − mean (8x1x1 over 8x32x32, and a second SimAM's of 16 channels); BAM's 1×H×W spatial
+    // gates over the map (both) and the second's C×1×1 channel gate, which its sum needs expanded (the product
+    // broadcasts the first's)
+    expect(nodes.filter((n) => n.op === 'expand').map((n) => `${from(n.inputs[0]!)}>${n.shape.join('x')}`)).toEqual([
+      '8x1x1>8x32x32',
+      '1x32x32>8x32x32',
+      '16x1x1>16x16x16',
+      '1x16x16>16x16x16',
+      '16x1x1>16x16x16',
+    ]);
+    // (x − mean)² as a product of one tensor with itself, SimAM's division as the product with a reciprocal
+    expect(nodes.filter((n) => n.op === 'mul' && n.inputs[0] === n.inputs[1])).toHaveLength(2);
+    expect(nodes.filter((n) => n.op === 'act' && n.fn === 'reciprocal').map((n) => n.shape.join('x'))).toEqual([
+      '8x1x1',
+      '16x1x1',
+    ]);
+    // the sums over H, W: the planes' means scaled by their 1024 and 256 positions (imported at 32×32)
+    expect(
+      nodes
+        .filter((n) => n.op === 'act' && n.fn === 'scale' && nodes[n.inputs[0]!]!.op === 'gap')
+        .map((n) => n.op === 'act' && n.alpha),
+    ).toEqual([1024, 256]);
+  });
+  it('refuses other exponents, sums over other axes and Expands that do not broadcast, saying why', () => {
+    const pow = load((m) => {
+      const e = find(m, 'Pow', 'a_sim');
+      const t = m.graph!.node!.find((n) => n.output?.includes(e.input![1]!))!.attribute![0]!.t!;
+      t.rawData = new Uint8Array(new Float32Array([0.5]).buffer);
+    });
+    expect(pow).toMatchObject({ ok: false, reason: expect.stringMatching(/Pow .*: only the exponents 2, 1 and -1/) });
+    const sum = load((m) => {
+      const r = find(m, 'ReduceSum', 'a_sim');
+      r.input = [r.input![0]!];
+      r.attribute = [...(r.attribute ?? []), { name: 'axes', type: 7, ints: [3] }];
+    });
+    expect(sum).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/ReduceSum .* over axes 3: only H, W or the channels/),
+    });
+    // BAM's 1×16×16 spatial gate expanded to 16×4×4
+    const expand = load((m) => {
+      m.graph!.initializer!.push({ name: 'to', dims: [4], dataType: 7, int64Data: [1, 16, 4, 4] });
+      find(m, 'Expand', '/bam2/Expand_1').input![1] = 'to';
+    });
+    expect(expand).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        /Expand .* of 1x16x16 to \[1, 16, 4, 4\]: only a map broadcast along its axes of size 1/,
+      ),
     });
   });
 });

@@ -26,7 +26,14 @@ export function everyOp(): Network {
   const se1 = b.mul(se0, b.unflatten(b.sigmoid(b.gap(se0), false)));
   // ECA: the pooled 8x1x1 map viewed as 1x8x1, a 1-D convolution of 3 taps over its channels, viewed back as a gate
   const eca = b.conv(b.view(b.gap(se1, true), [1, 8, 1]), 1, [3, 1], { pad: [1, 0, 1, 0] });
-  const se = b.mul(se1, b.sigmoid(b.view(eca, [8, 1, 1]), false));
+  const se2 = b.mul(se1, b.sigmoid(b.view(eca, [8, 1, 1]), false));
+  // SimAM: x − mean (the mean broadcast over the map), squared, over a positive per-channel energy (1 / x); BAM's
+  // one-channel spatial gate broadcast over the channels, added
+  const dev = b.add([se2, b.act(b.expand(b.gap(se2, true), [8, 3, 3]), 'scale', -1)]);
+  const sq = b.mul(dev, dev);
+  const energy = b.mul(sq, b.act(b.act(b.gap(sq, true), 'shift', 1), 'reciprocal'));
+  const spatial = b.expand(b.conv(se2, 1, 1), [8, 3, 3]);
+  const se = b.add([b.mul(se2, b.sigmoid(energy, false)), spatial]);
   // every smooth activation (GELU and Mish export as the chains torch.onnx writes)
   // an InstanceNorm (a group per channel, no affine parameters)
   // and a LayerNorm over the channels (ConvNeXt's, between permutes to channels-last and back)

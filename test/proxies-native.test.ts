@@ -500,6 +500,33 @@ describe("synflow_bn where a BatchNorm normalises a map that is constant on synf
     );
     expect(runProxies(pooled(true), ['synflow_bn'], o).values.synflow_bn!.reason).toMatch(/normalises a 1×1 map/);
   });
+  it("has a value where that BN's branch only adds to a padded one (RepVGG's 1×1 beside its 3×3), equal to the branch left out", async () => {
+    // RepVGG's train-time block on the image: 3×3 conv-BN + unpadded 1×1 conv-BN, summed, ReLU; a product of the
+    // two branches carries only rounding, and is null again
+    const build = (branch: 'sum' | 'none' | 'product') => {
+      const b = new GraphBuilder([3, 8, 8]);
+      const dense = b.bn(b.conv(b.input, 4, 3, { pad: 1 }));
+      const one = b.bn(b.conv(b.input, 4, 1, { pad: 0 }));
+      const x = b.relu(branch === 'none' ? dense : branch === 'sum' ? b.add([dense, one]) : b.mul(dense, one));
+      return b.finish(b.linear(b.gap(b.relu(b.bn(b.conv(x, 6, 3, { pad: 1 })))), 3, true));
+    };
+    const o = sixBySix(4, 21);
+    // the 1×1 branch's BN (node 4) at PyTorch's initial β = 0: it adds exactly 0 on the all-ones input
+    const weights = randomParams(build('sum'), 3).map((p, id) => (id === 4 ? { ...p!, beta: new Float64Array(4) } : p));
+    const summed = runProxies(build('sum'), ['synflow_bn'], { ...o, weights }).values.synflow_bn!;
+    const native = (await runner.run(build('sum'), ['synflow_bn'], { ...o, weights })).values.synflow_bn!;
+    // so the value is the dense branch's alone (the 1×1 conv's weight gradient, Σ of a centred cotangent, is rounding)
+    const alone = build('none');
+    const dense = runProxies(alone, ['synflow_bn'], {
+      ...o,
+      weights: weights.slice(0, alone.nodes.length - 5).concat(weights.slice(-5)),
+    });
+    close('synflow_bn', summed.value, dense.values.synflow_bn!.value, 1e-9);
+    close('synflow_bn', native.value, summed.value, 1e-4);
+    expect(runProxies(build('product'), ['synflow_bn'], o).values.synflow_bn!.reason).toMatch(
+      /constant on the all-ones input/,
+    );
+  });
 });
 
 describe('biases a train-mode BatchNorm cancels (an audit of NB201 search cells)', () => {

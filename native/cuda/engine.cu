@@ -285,7 +285,7 @@ __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y
 
 // The act op's functions in float, as PyTorch's float32 CPU kernels write them (native/activations.h holds the host
 // definitions; ActFn order: tanh, ELU, SELU, softplus, GELU, Mish, GELU's tanh form, x * alpha, x / alpha,
-// x + alpha, PReLU, CELU).
+// x + alpha, PReLU, CELU, 1 / x).
 __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int fn, float alpha) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const float v = x[i];
@@ -303,6 +303,7 @@ __global__ void actKernel(const float* __restrict__ x, float* __restrict__ y, si
       case 9: r = v + alpha; break;
       case 10: r = v > 0.0f ? v : alpha * v; break;
       case 11: r = v > 0.0f ? v : alpha * expm1f(v * (1.0f / alpha)); break;
+      case 12: r = 1.0f / v; break;
       // the host checks fn against kActFnCount: a function without a case here is a loud NaN, never another's value
       default: r = NAN; break;
     }
@@ -346,6 +347,16 @@ __global__ void upsampleKernel(const float* __restrict__ x, float* __restrict__ 
     const int h = static_cast<int>((i / OW) % OH);
     const size_t plane = i / (static_cast<size_t>(OW) * OH);
     y[i] = x[(plane * (OH / scale) + h / scale) * (OW / scale) + j / scale];
+  }
+}
+
+// A map broadcast along its unit axes (expandMap in native/ir.h): the input index of each output, 0 along an axis of
+// size 1.
+__global__ void expandKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int C, int H, int W, int ic, int ih, int iw) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % W), h = static_cast<int>((i / W) % H), c = static_cast<int>((i / (static_cast<size_t>(W) * H)) % C);
+    const size_t s = i / (static_cast<size_t>(W) * H * C);
+    y[i] = x[((s * ic + (ic == 1 ? 0 : c)) * ih + (ih == 1 ? 0 : h)) * iw + (iw == 1 ? 0 : j)];
   }
 }
 
@@ -691,6 +702,12 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       y = it.a.floats(total);
       upsampleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.scale);
       break;
+    case Op::Expand: {
+      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
+      y = it.a.floats(total);
+      expandKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.c, n.h, n.w, in.c, in.h, in.w);
+      break;
+    }
     case Op::ChanPool: {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
       y = it.a.floats(total);

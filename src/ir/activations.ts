@@ -20,6 +20,7 @@ export const ACT_FNS: readonly ActFn[] = [
   'shift',
   'prelu',
   'celu',
+  'reciprocal',
 ];
 
 /** The functions that are arithmetic with a constant α (a function in the model, not a module; not a nonlinearity). */
@@ -28,6 +29,14 @@ export const ARITHMETIC_FNS: readonly ActFn[] = ['scale', 'divide', 'shift'];
 /** Whether `fn` is arithmetic with a constant ({@link ARITHMETIC_FNS}). */
 export function isArithmetic(fn: ActFn): boolean {
   return ARITHMETIC_FNS.includes(fn);
+}
+
+/**
+ * Whether `fn` is computed by a function in the model rather than a module: the arithmetic with a constant, and 1/x
+ * (`torch.reciprocal`, a division by a tensor). No hook sees it; it is not an activation on a path.
+ */
+export function isFunctionFn(fn: ActFn): boolean {
+  return isArithmetic(fn) || fn === 'reciprocal';
 }
 
 /** nn.SELU's constants (PyTorch's, as in the SELU paper). */
@@ -167,6 +176,9 @@ export function actValue(x: number, a: ActForm): number {
     // PyTorch's celu is its elu with input scale 1/α: α·(e^{x/α} − 1) at and below 0
     case 'celu':
       return x > 0 ? x : (a.alpha ?? 1) * Math.expm1(x * (1 / (a.alpha ?? 1)));
+    // torch.reciprocal, and a division by a tensor (a / b imports as a · (1 / b))
+    case 'reciprocal':
+      return 1 / x;
   }
 }
 
@@ -207,6 +219,9 @@ export function actSlope(x: number, a: ActForm): number {
       const s = celuScale(a.alpha);
       return x > 0 ? 1 : s * (a.alpha ?? 1) * Math.exp(x * s);
     }
+    // PyTorch's reciprocal backward: −y² (y = 1/x)
+    case 'reciprocal':
+      return -(1 / x) * (1 / x);
   }
 }
 
@@ -247,6 +262,11 @@ export function actCurve(x: number, a: ActForm): number {
     case 'celu': {
       const s = celuScale(a.alpha);
       return x < 0 ? s * s * (a.alpha ?? 1) * Math.exp(x * s) : 0;
+    }
+    // the derivative of −y² (y = 1/x): 2y³
+    case 'reciprocal': {
+      const y = 1 / x;
+      return 2 * y * y * y;
     }
     case 'scale':
     case 'divide':

@@ -1,7 +1,7 @@
 import { convTaps, isRecorded, numel, opSpec, weightCount } from './ops.js';
 import type { IRNode, Network, TiedParam } from './types.js';
 import { SwapError } from '../util/errors.js';
-import { isArithmetic } from './activations.js';
+import { isFunctionFn } from './activations.js';
 
 export { numel };
 
@@ -120,7 +120,7 @@ export function pathInputs(n: IRNode): readonly number[] {
  */
 export function isActivation(net: Network, n: IRNode): boolean {
   if (n.op === 'relu') return true;
-  if (n.op === 'act') return !isArithmetic(n.fn);
+  if (n.op === 'act') return !isFunctionFn(n.fn);
   if (n.op !== 'mul') return false;
   const g = net.nodes[n.inputs[1]!]!;
   return g.op === 'sigmoid' && g.inputs[0] === n.inputs[0];

@@ -243,6 +243,11 @@ export class GraphBuilder {
     return this.push({ op: 'view' }, [x], to);
   }
 
+  /** Map `x` broadcast along its unit axes to the per-sample shape `to` (`expand_as`). */
+  expand(x: number, to: Shape3): number {
+    return this.push({ op: 'expand' }, [x], to);
+  }
+
   /** Flat features `x` read as a C×1×1 map (`y.view(b, c, 1, 1)`). */
   unflatten(x: number): number {
     return this.view(x, [this.shape(x)[0]!, 1, 1]);

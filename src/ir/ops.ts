@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 16;
+export const IR_VERSION = 17;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -490,7 +490,7 @@ const gap: OpSpec<'gap'> = {
   macs: none,
   onnx: {
     export: ['GlobalAveragePool', 'Flatten'],
-    import: ['GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Squeeze'],
+    import: ['GlobalAveragePool', 'ReduceMean', 'ReduceSum', 'Flatten', 'Reshape', 'Squeeze'],
   },
 };
 
@@ -700,10 +700,11 @@ const act: OpSpec<'act'> = {
   params: (n) => n.learned ?? 0,
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;
-  // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries)
+  // the arithmetic as Mul / Div / Add by a Constant (Mul and Add import through the mul and add entries); 1 / x as
+  // Reciprocal, and a Div by a tensor as its product with it; Pow(x, 2) imports as x·x (a mul)
   onnx: {
-    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant', 'PRelu', 'Celu'],
-    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div', 'Celu'],
+    export: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Div', 'Erf', 'Add', 'Mul', 'Constant', 'PRelu', 'Celu', 'Reciprocal'],
+    import: ['Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu', 'Mish', 'Neg', 'Sub', 'Div', 'Celu', 'Reciprocal', 'Pow'],
   },
 };
 
@@ -803,9 +804,30 @@ const view: OpSpec<'view'> = {
   },
   params: none,
   macs: none,
-  // `view(b, c, 1, 1)` / `unsqueeze(2).unsqueeze(3)`, ECA's `squeeze(-1).transpose(-1, -2)`; an Expand to the map's
-  // shape (`expand_as`) passes a C×1×1 gate on
-  onnx: { export: ['Reshape'], import: ['Unsqueeze', 'Expand', 'Transpose'] },
+  // `view(b, c, 1, 1)` / `unsqueeze(2).unsqueeze(3)`, ECA's `squeeze(-1).transpose(-1, -2)`
+  onnx: { export: ['Reshape'], import: ['Unsqueeze', 'Transpose'] },
+};
+
+// A map broadcast along its unit axes to the node's shape (`expand_as`; the broadcast of an Add, Sub or Mul): each
+// output reads the input at its own index, 0 along an axis of size 1 (BAM's gates, SimAM's mean)
+const expand: OpSpec<'expand'> = {
+  op: 'expand',
+  opcode: 22,
+  native: 'Expand',
+  arity: 1,
+  // The target shape is the node's shape.
+  attrs: [],
+  shape: (_a, ins, size) => {
+    const x = map3('expand', ins[0]);
+    const to = sized('expand', size);
+    if (!x.every((d, i) => d === to[i] || d === 1))
+      throw new SwapError('E_IR_SHAPE', `expand of ${x.join('x')} to ${to.join('x')}: only axes of size 1 broadcast`);
+    return to;
+  },
+  params: none,
+  macs: none,
+  // Expand (an Add's, Sub's or Mul's broadcast of maps imports through those entries)
+  onnx: { export: ['Expand'], import: ['Expand'] },
 };
 
 export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
@@ -831,6 +853,7 @@ export const OPS: { readonly [K in OpName]: OpSpec<K> } = {
   upsample,
   chanpool,
   view,
+  expand,
 };
 
 /** Every op, in opcode order. */

@@ -148,6 +148,13 @@ export interface GapNode {
 export interface ViewNode {
   readonly op: 'view';
 }
+/**
+ * A map broadcast along its unit axes to the node's shape (`x.expand_as(y)`, the broadcast of an Add, Sub or Mul):
+ * output (c, i, j) is the input at (c, i, j), 0 along an axis of size 1. BAM's channel and spatial gates.
+ */
+export interface ExpandNode {
+  readonly op: 'expand';
+}
 /** A map read flat (C·H·W features, PyTorch's `torch.flatten(x, 1)` order): a LeNet / VGG classifier head. */
 export interface FlattenNode {
   readonly op: 'flatten';
@@ -249,7 +256,8 @@ export type ActFn =
   | 'divide'
   | 'shift'
   | 'prelu'
-  | 'celu';
+  | 'celu'
+  | 'reciprocal';
 /**
  * A softmax over a flat tensor's features, per sample: `nn.Softmax(dim=1)` / `F.softmax`, or with `log`
  * `nn.LogSoftmax(dim=1)` / `F.log_softmax` (computed as x − max − log Σ e^(x − max)). A classifier's last op in
@@ -307,7 +315,8 @@ export type LayerSpec =
   | ActNode
   | UpsampleNode
   | ChanPoolNode
-  | ViewNode;
+  | ViewNode
+  | ExpandNode;
 
 export type OpName = LayerSpec['op'];
 

@@ -312,6 +312,8 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
       return one('Elu', [x], y, '', [attrFloat('alpha', n.alpha ?? 1)]);
     case 'celu':
       return one('Celu', [x], y, '', [attrFloat('alpha', n.alpha ?? 1)]);
+    case 'reciprocal':
+      return one('Reciprocal', [x], y);
     case 'selu':
       return one('Selu', [x], y, '', [attrFloat('alpha', SELU_ALPHA), attrFloat('gamma', SELU_SCALE)]);
     case 'softplus':
@@ -484,6 +486,11 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   upsample: exportUpsample,
   chanpool: exportChanPool,
   view: exportView,
+  expand: (n, c) => {
+    const y = out(n.id);
+    c.inits.push(int64Tensor(`${y}_shape`, [4], [1, ...n.shape]));
+    c.nodes.push(node('Expand', [c.src(n.inputs[0]!), `${y}_shape`], [y], `expand_${n.id}`));
+  },
   sigmoid: exportSigmoid,
   mul: exportMul,
   act: exportAct,

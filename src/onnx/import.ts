@@ -109,8 +109,6 @@ type Val =
   | { readonly k: 'split'; readonly src: number; readonly groups: number; readonly transposed: boolean }
   // a map permuted to channels-last (N, H, W, C): `x.permute(0, 2, 3, 1)`, as ConvNeXt's blocks write it
   | { readonly k: 'nhwc'; readonly id: number }
-  // flat features viewed as (N, C, 1) (`y.unsqueeze(2)`), awaiting the Unsqueeze that makes them a C×1×1 map
-  | { readonly k: 'column'; readonly id: number }
   // a pool over the channels without its channel axis (N, H, W) (`x.mean(1)`), awaiting its Unsqueeze(1)
   | { readonly k: 'planes'; readonly id: number }
   // a 3-D tensor (N, A, B) held as the A×B×1 map of the same values: a 1-D convolution's input or output (ECA's
@@ -304,9 +302,9 @@ class ImportState {
       this.env.set(n.input![i]!, { k: 'ir', id });
       return id;
     }
-    if (v.k === 'planes' || v.k === 'column')
+    if (v.k === 'planes')
       fail(
-        `${n.opType} ${n.name}: input ${i} is ${v.k === 'planes' ? 'a pool over the channels without its channel axis (keepdim=False), which imports only unsqueezed back on axis 1' : 'flat features unsqueezed once, which import only unsqueezed again into a C×1×1 map'}`,
+        `${n.opType} ${n.name}: input ${i} is a pool over the channels without its channel axis (keepdim=False), which imports only unsqueezed back on axis 1`,
       );
     if (v.k === 'seq')
       fail(
@@ -334,6 +332,11 @@ class ImportState {
   irOrPooled(n: INodeProto, i: number): number {
     const v = this.get(n, i);
     return v.k === 'gap' ? this.pooledMap(v.src) : this.ir(n, i);
+  }
+
+  /** `id` itself where its shape is `to`, else map `id` broadcast to `to` along its axes of size 1. */
+  expandTo(id: number, to: Shape): number {
+    return this.shapeOf(id).join() === to.join() ? id : this.b.expand(id, to as Shape3);
   }
 
   /** `id` itself where its shape is `to`, else a view of it as `to` (the same values). */
@@ -937,6 +940,13 @@ function padChannels(n: INodeProto, s: ImportState, x: number, before: Sides, pa
 function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; state: boolean } | undefined {
   if ((n.input ?? []).length !== 2) return undefined;
   const vals = [s.get(n, 0), s.get(n, 1)];
+  // a number computed from the input's shape (SimAM's `h * w - 1` of a model exported with a dynamic batch)
+  const known = vals.map((v) =>
+    v.k === 'shape' && v.v.length <= 1 && typeof v.v[0] === 'number' ? v.v[0] : undefined,
+  );
+  const tensor = (v: Val) => v.k === 'ir' || v.k === 'gap';
+  if (known[1] !== undefined && tensor(vals[0]!)) return { i: 1, v: known[1], state: false };
+  if (known[0] !== undefined && tensor(vals[1]!)) return { i: 0, v: known[0], state: false };
   const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
   const c = i === undefined ? undefined : vals[i];
   const x = i === undefined ? undefined : vals[1 - i];
@@ -1014,19 +1024,32 @@ function importSub(n: INodeProto, s: ImportState): void {
     );
   if (c?.i === 0)
     return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v, c.state ? 1 : undefined));
-  const [x, y] = sameShapeInputs(n, s);
+  const [x, y] = broadcastInputs(n, s);
   s.setIr(n, s.b.add([x!, s.b.act(y!, 'scale', -1)]));
 }
 
-/** The inputs of an elementwise `n` as IR tensors of one shape (refused, naming the shapes, where they broadcast). */
-function sameShapeInputs(n: INodeProto, s: ImportState): number[] {
+/**
+ * The inputs of an elementwise `n` as IR tensors of one shape: maps that differ only along axes of size 1 (SimAM's
+ * `x - x.mean(dim=[2, 3], keepdim=True)`, BAM's gates summed) broadcast to their common shape (`expand`); refused,
+ * naming the shapes, where they do not broadcast.
+ */
+function broadcastInputs(n: INodeProto, s: ImportState): number[] {
   const xs = (n.input ?? []).map((_, i) => s.irOrPooled(n, i));
-  const shapes = xs.map((x) => s.shapeOf(x).join('x'));
-  if (shapes.some((sh) => sh !== shapes[0]))
+  const to = commonShape(xs.map((x) => s.shapeOf(x)));
+  if (!to)
     fail(
-      `${n.opType} ${n.name} of ${shapes.join(' and ')}: only tensors of one shape, or a tensor and a scalar constant, have an IR op`,
+      `${n.opType} ${n.name} of ${xs.map((x) => s.shapeOf(x).join('x')).join(' and ')}: only tensors of one shape, maps that broadcast along axes of size 1, or a tensor and a scalar constant, have an IR op`,
     );
-  return xs;
+  return xs.map((x) => s.expandTo(x, to));
+}
+
+/** The shape maps of `shapes` broadcast to (each axis the others' or 1), undefined where they do not. */
+function commonShape(shapes: readonly Shape[]): Shape | undefined {
+  const first = shapes[0]!;
+  if (shapes.every((sh) => sh.join('x') === first.join('x'))) return first;
+  if (shapes.some((sh) => sh.length !== 3)) return undefined;
+  const to = [0, 1, 2].map((i) => Math.max(...shapes.map((sh) => sh[i]!)));
+  return shapes.every((sh) => sh.every((d, i) => d === to[i] || d === 1)) ? (to as unknown as Shape3) : undefined;
 }
 
 /** Add / Sum: shape arithmetic, a tensor plus a scalar constant, or a sum of tensors of one shape. */
@@ -1035,7 +1058,7 @@ function importSum(n: INodeProto, s: ImportState): void {
   const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
   if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v, c.state ? 1 : undefined);
   if (n.opType === 'Add' && (n.input ?? []).length !== 2) fail('Add needs two inputs');
-  const xs = sameShapeInputs(n, s);
+  const xs = broadcastInputs(n, s);
   s.setIr(n, s.b.add(xs));
 }
 
@@ -1044,20 +1067,28 @@ function importSum(n: INodeProto, s: ImportState): void {
  * times its (N, C, 1, 1) gate (either order).
  */
 function importProduct(n: INodeProto, s: ImportState): void {
-  const [a, g] = [s.irOrPooled(n, 0), s.irOrPooled(n, 1)];
+  s.setIr(n, product(n, s, s.irOrPooled(n, 0), s.irOrPooled(n, 1)));
+}
+
+/** The IR product of tensors `a` and `g` ({@link importProduct}'s cases), for Mul / Div node `n`. */
+function product(n: INodeProto, s: ImportState, a: number, g: number): number {
   const [sa, sg] = [s.shapeOf(a), s.shapeOf(g)];
   const gate = (m: Shape, x: Shape) => m.length === 3 && x.length === 3 && x[0] === m[0] && x[1] === 1 && x[2] === 1;
-  if (sa.join('x') === sg.join('x') || gate(sa, sg)) return s.setIr(n, s.b.mul(a, g));
-  if (gate(sg, sa)) return s.setIr(n, s.b.mul(g, a));
+  if (sa.join('x') === sg.join('x') || gate(sa, sg)) return s.b.mul(a, g);
+  if (gate(sg, sa)) return s.b.mul(g, a);
   // a 1×H×W spatial gate (CBAM's spatial attention) broadcast over the map's channels: the gate concatenated once
   // per channel, whose cotangents then sum over the channels as the broadcast's do
   const spatial = (m: Shape, x: Shape) =>
     m.length === 3 && x.length === 3 && x[0] === 1 && m[0]! > 1 && x[1] === m[1] && x[2] === m[2];
   const [map, sgate] = spatial(sa, sg) ? [a, g] : spatial(sg, sa) ? [g, a] : [-1, -1];
-  if (map >= 0) return s.setIr(n, s.b.mul(map, s.b.concat(new Array<number>(s.shapeOf(map)[0]!).fill(sgate))));
-  fail(
-    `Mul ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, a map by its channel gate or by a 1×H×W gate`,
-  );
+  if (map >= 0) return s.b.mul(map, s.b.concat(new Array<number>(s.shapeOf(map)[0]!).fill(sgate)));
+  // other maps that broadcast along axes of size 1 (BAM's channel gate times its spatial gate)
+  const to = commonShape([sa, sg]);
+  if (!to)
+    fail(
+      `${n.opType} ${n.name} of ${sa.join('x')} by ${sg.join('x')}: only the same shape, a map by its channel gate or by a 1×H×W gate, or maps that broadcast along axes of size 1`,
+    );
+  return s.b.mul(s.expandTo(a, to), s.expandTo(g, to));
 }
 
 /**
@@ -1088,14 +1119,52 @@ function importMul(n: INodeProto, s: ImportState): void {
   importArithmetic(n, s, 1 - sc.i, 'scale', sc.v, sc.state ? 1 : undefined);
 }
 
-/** Div: shape arithmetic, nn.GELU's first node, or a tensor divided by a scalar constant. */
+/**
+ * Div: shape arithmetic, nn.GELU's first node, a tensor divided by a scalar constant, or by a tensor (SimAM's
+ * energy): the product with its reciprocal, broadcast as a Mul's operands are (a scalar constant's quotient by a
+ * tensor: the reciprocal scaled).
+ */
 function importDiv(n: INodeProto, s: ImportState): void {
   if (shapeArithmetic(n, s) || importChain(geluChain(s, n), s)) return;
   const c = scalarOperand(n, s);
+  if (c?.i === 0 && typeof c.v === 'number' && !c.state)
+    return s.setIr(n, s.b.act(s.b.act(s.irOrPooled(n, 1), 'reciprocal'), 'scale', c.v));
+  if (!c && s.get(n, 1).k !== 'const') {
+    const [a, b] = [s.irOrPooled(n, 0), s.irOrPooled(n, 1)];
+    return s.setIr(n, product(n, s, a, s.b.act(b, 'reciprocal')));
+  }
   if (c?.i !== 1)
     fail(`Div ${n.name}: only a tensor divided by a scalar constant has an IR op${refusedScaleHint(n, s)}`);
   if (typeof c.v === 'number' ? c.v === 0 : c.v.includes(0)) fail(`Div ${n.name}: division by zero`);
   importArithmetic(n, s, 0, 'divide', c.v, c.state ? 1 : undefined);
+}
+
+/** Pow of a tensor by a scalar constant: x² as x·x (SimAM's), x¹ as x, x⁻¹ as 1 / x; other exponents refused. */
+function importPow(n: INodeProto, s: ImportState): void {
+  const e = s.cstValues(n, 1);
+  const x = s.irOrPooled(n, 0);
+  if (e?.length !== 1 || ![2, 1, -1].includes(e[0]!))
+    fail(`Pow ${n.name}: only the exponents 2, 1 and -1 (a constant) have an IR op`);
+  s.setIr(n, e[0] === 2 ? s.b.mul(x, x) : e[0] === 1 ? x : s.b.act(x, 'reciprocal'));
+}
+
+/**
+ * ReduceSum over a map's H, W (SimAM's `sum(dim=[2, 3], keepdim=True)`) or its channels: the mean's map scaled by
+ * the count it averages (keepdim), or the flat features (over H, W without keepdim).
+ */
+function importReduceSum(n: INodeProto, s: ImportState): void {
+  const x = s.ir3(n, 0);
+  const [c, h, w] = s.shapeOf(x) as Shape3;
+  const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [])
+    .map((a) => (a < 0 ? a + 4 : a))
+    .sort()
+    .join(',');
+  const keep = getInt(n, 'keepdims', 1) === 1;
+  if (axes === '2,3') return s.setIr(n, s.b.act(keep ? s.pooledMap(x) : s.gap(x), 'scale', h * w));
+  if (axes === '1' && keep) return s.setIr(n, s.b.act(s.b.chanpool(x, false), 'scale', c));
+  fail(
+    `ReduceSum ${n.name} over axes ${axes || 'all'}${keep ? '' : ' without keepdims'}: only H, W or the channels (kept)`,
+  );
 }
 
 function importConstantOfShape(n: INodeProto, s: ImportState): void {
@@ -1130,7 +1199,7 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
   // the channel axis of a flat input viewed as [N, H, W] (`x.view(-1, 28, 28).unsqueeze(1)`): the 1×H×W map
   if (s.viewed.has(n.input?.[0] ?? '')) return s.set(n, v);
-  if (v.k === 'ir' || v.k === 'column') return unsqueezeFeatures(n, s, v);
+  if (v.k === 'ir') return unsqueezeFeatures(n, s, v.id);
   if (v.k === 'seq') return unsqueezeSeq(n, s, v.id);
   if (v.k === 'planes') {
     const axes = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
@@ -1146,20 +1215,21 @@ function importUnsqueeze(n: INodeProto, s: ImportState): void {
 
 /**
  * Flat features unsqueezed into a C×1×1 map (`y.unsqueeze(2).unsqueeze(3)`, `y[:, :, None, None]`: a squeeze-and-
- * excitation gate computed by nn.Linear layers): axes 2 and 3 at once, or one then the other (−1 counts from the
- * end). Other axes are refused, saying why.
+ * excitation gate computed by nn.Linear layers; −1 counts from the end), or into a 3-D tensor (N, C, 1) / (N, 1, C)
+ * (`y.unsqueeze(2)` then again: the C×1×1 map; ECA's `y.unsqueeze(-1).transpose(-1, -2)`). Other axes are refused.
  */
-function unsqueezeFeatures(n: INodeProto, s: ImportState, v: Extract<Val, { k: 'ir' | 'column' }>): void {
-  const rank = v.k === 'column' ? 3 : 2;
-  if (v.k === 'ir' && s.shapeOf(v.id).length !== 1) fail(`Unsqueeze ${n.name} of a feature map`);
+function unsqueezeFeatures(n: INodeProto, s: ImportState, id: number): void {
+  if (s.shapeOf(id).length !== 1) fail(`Unsqueeze ${n.name} of a feature map`);
   // a negative axis counts from the end of the output (the input's rank plus the axes added)
   const given = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [];
-  const axes = given.map((a) => (a < 0 ? a + rank + given.length : a));
+  const axes = given.map((a) => (a < 0 ? a + 2 + given.length : a));
   const at = axes.sort().join(',');
-  if (v.k === 'ir' && at === '2,3') return s.setIr(n, s.b.unflatten(v.id));
-  if (v.k === 'ir' && at === '2') return s.set(n, { k: 'column', id: v.id });
-  if (v.k === 'column' && at === '3') return s.setIr(n, s.b.unflatten(v.id));
-  fail(`Unsqueeze ${n.name} of flat features on axes ${at}: only a view as (N, C, 1, 1) imports`);
+  const c = s.shapeOf(id)[0]!;
+  if (at === '2,3') return s.setIr(n, s.b.unflatten(id));
+  if (at === '2' || at === '1') return s.set(n, { k: 'seq', id: s.viewAs(id, at === '2' ? [c, 1, 1] : [1, c, 1]) });
+  fail(
+    `Unsqueeze ${n.name} of flat features on axes ${at}: only a view as (N, C, 1, 1), (N, C, 1) or (N, 1, C) imports`,
+  );
 }
 
 /** A 3-D tensor (N, A, B) unsqueezed into a map: (N, A, B, 1), (N, A, 1, B) or (N, 1, A, B), views of its values. */
@@ -1173,16 +1243,25 @@ function unsqueezeSeq(n: INodeProto, s: ImportState, id: number): void {
 }
 
 /**
- * Expand of a C×1×1 gate to its map's shape (`y.view(b, c, 1, 1).expand_as(x)`): the gate itself, which a Mul
- * broadcasts over the map; other Expands are refused.
+ * Expand of a map to a shape (`expand_as`, ONNX's two-way broadcast: a target axis of 1 keeps the map's): a C×1×1
+ * gate over its map's channels read by products only is the gate itself (the products broadcast it), others an
+ * `expand` node (BAM's gates). Refused: a flat tensor, or a target the map does not broadcast to.
  */
 function importExpand(n: INodeProto, s: ImportState): void {
   const x = s.irOrPooled(n, 0);
-  const [c, h, w] = s.shapeOf(x);
+  const sh = s.shapeOf(x);
   const to = intVector(s.get(n, 1), `Expand ${n.name} shape`);
-  if (h !== 1 || w !== 1 || to.length !== 4 || to[1] !== c)
-    fail(`Expand ${n.name}: only a C×1×1 gate expanded over its map (expand_as) imports`);
-  s.setIr(n, x);
+  const out = to.slice(1).map((d, i) => (d === 1 ? sh[i] : d));
+  const fits = sh.length === 3 && to.length === 4 && out.every((d, i) => d === sh[i] || sh[i] === 1);
+  if (!fits || (!keepsBatch(n, s, to[0]) && to[0] !== 1))
+    fail(`Expand ${n.name} of ${sh.join('x')} to [${to.join(', ')}]: only a map broadcast along its axes of size 1`);
+  // a squeeze-and-excitation gate (`y.view(b, c, 1, 1).expand_as(x)`) read by products only: the gate, broadcast by them
+  const [c, h, w] = sh;
+  const product = (i: number) =>
+    s.nodes[i]!.opType === 'Mul' && (s.nodes[i]!.input ?? []).every((t) => s.env.get(t)?.k !== 'const');
+  const byMul = s.readersOf(n.output?.[0] ?? '').every(product);
+  if (h === 1 && w === 1 && out[0] === c && byMul) return s.setIr(n, x);
+  s.setIr(n, s.b.expand(x, out as unknown as Shape3));
 }
 
 /** Concat of feature maps on channels, or of shape values (for Reshape). */
@@ -1196,7 +1275,7 @@ function importConcat(n: INodeProto, s: ImportState): void {
   // a global average pool's output is the (N, C, 1, 1) map here (fastai's AdaptiveConcatPool2d: its max and average
   // pools side by side); strided windows side by side (YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], …) are
   // subsamples
-  if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided' || v.k === 'planes' || v.k === 'column')) {
+  if (vals.every((v) => v.k === 'ir' || v.k === 'gap' || v.k === 'strided' || v.k === 'planes')) {
     const ids = vals.map((_, i) => s.irOrPooled(n, i));
     if (ids.some((id) => s.shapeOf(id).length !== 3)) fail('Concat of flat tensors');
     if (axis !== 1 && axis !== -3) fail(`Concat on axis ${axis}`);
@@ -1483,8 +1562,12 @@ function importTranspose(n: INodeProto, s: ImportState): void {
   if (perm.join(',') === '0,3,1,2' && v.k === 'nhwc') return s.setIr(n, v.id);
   // a unit axis moved: the same values (ECA's `transpose(-1, -2)` of a (N, C, 1) tensor)
   const unit = (d: readonly number[]) => d.includes(1);
-  if (perm.join(',') === '0,2,1' && v.k === 'seq' && unit(s.shapeOf(v.id).slice(0, 2))) {
+  if (v.k === 'seq') {
     const [a, b] = s.shapeOf(v.id) as Shape3;
+    if (perm.join(',') !== '0,2,1' || !unit([a, b]))
+      fail(
+        `Transpose ${perm.join(',')} of a 3-D tensor (N, ${a}, ${b}): only (0, 2, 1) moving an axis of size 1 (a view)`,
+      );
     return s.set(n, { k: 'seq', id: s.viewAs(v.id, [b, a, 1]) });
   }
   if (v.k !== 'split' || v.transposed || perm.join(',') !== '0,2,1,3,4')
@@ -1578,16 +1661,27 @@ function groupNormHint(n: INodeProto, s: ImportState): string {
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
 function importSqueeze(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
+  if (v.k === 'seq') return squeezeSeq(n, s, v.id);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
   // one unit axis of a map (ECA's `y.squeeze(-1)` of its pooled map): a 3-D tensor
-  if (axes.length === 1 && (v.k === 'gap' || v.k === 'ir')) {
-    const x = v.k === 'gap' ? s.pooledMap(v.src) : s.ir3(n, 0);
+  if (axes.length === 1 && (v.k === 'gap' || (v.k === 'ir' && s.shapeOf(v.id).length === 3))) {
+    const x = v.k === 'gap' ? s.pooledMap(v.src) : v.id;
     const [c, h, w] = s.shapeOf(x) as Shape3;
     if ((axes[0] === 3 && w === 1) || (axes[0] === 2 && h === 1))
       return s.set(n, { k: 'seq', id: s.viewAs(x, [c, h * w, 1]) });
   }
   if (v.k !== 'gap' || axes.join(',') !== '2,3') fail(`Squeeze ${n.name}: only the unit axes of a global average pool`);
   s.setIr(n, s.flattenOf(n, v));
+}
+
+/** Squeeze of a unit axis of a 3-D tensor (N, A, B) (ECA's `y.squeeze(-1).squeeze(-1)`, `conv(y).squeeze(1)`): flat. */
+function squeezeSeq(n: INodeProto, s: ImportState, id: number): void {
+  const [a, b] = s.shapeOf(id) as Shape3;
+  const given = s.cstValues(n, 1) ?? getInts(n, 'axes') ?? (a === 1 ? [1] : [2]);
+  const axes = given.map((x) => (x < 0 ? x + 3 : x));
+  if (axes.length !== 1 || !((axes[0] === 1 && a === 1) || (axes[0] === 2 && b === 1)))
+    fail(`Squeeze ${n.name} of a 3-D tensor (N, ${a}, ${b}) on axes ${axes.join(',')}: only one unit axis`);
+  s.setIr(n, s.flattenOf(n, { k: 'ir', id }));
 }
 
 function importGemm(n: INodeProto, s: ImportState, idx: number): void {
@@ -1639,10 +1733,10 @@ function importMatMul(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /**
- * ONNX ops that act on each value (with a scalar or one value per channel): on a channels-last map they are the same
- * op on the map itself ({@link importChannelsLast}).
+ * ONNX ops that act on each value (with a scalar or one value per channel): on a channels-last map or a 3-D tensor
+ * they are the same op on the IR node that holds its values ({@link importInView}).
  */
-const CHANNELS_LAST_ELEMENTWISE: ReadonlySet<string> = new Set([
+const ELEMENTWISE: ReadonlySet<string> = new Set([
   'Identity',
   'Dropout',
   'Relu',
@@ -1667,36 +1761,40 @@ const CHANNELS_LAST_ELEMENTWISE: ReadonlySet<string> = new Set([
   'Div',
 ]);
 
-function readsChannelsLast(n: INodeProto, s: ImportState): boolean {
-  return (n.input ?? []).some((x) => s.env.get(x)?.k === 'nhwc');
+/** The kind of view (a channels-last map, a 3-D tensor) an element-wise node `n` reads, if any. */
+function viewRead(n: INodeProto, s: ImportState): 'nhwc' | 'seq' | undefined {
+  const kinds = (n.input ?? []).map((x) => s.env.get(x)?.k);
+  return kinds.includes('nhwc') ? 'nhwc' : kinds.includes('seq') ? 'seq' : undefined;
 }
 
 /**
- * An element-wise node (or the activation chain it starts, nn.GELU's) on channels-last maps: imported by its own
- * importer on the maps themselves, a constant of one value per channel (shaped (C), (1, C), … (1, 1, 1, C): the last
- * axis) given the map's (C, 1, 1) shape; what it produces is channels-last again. Mixing a channels-last map with a
- * channels-first tensor, or a constant over other axes, is refused.
+ * An element-wise node (or the activation chain it starts, nn.GELU's) on channels-last maps or 3-D tensors (timm's
+ * ECA gate: `self.gate(y)` on the (N, 1, C) tensor): imported by its own importer on the IR nodes that hold their
+ * values; what it produces is of the same kind again. A constant is a scalar, or on a channels-last map one value per
+ * channel (shaped (C), (1, C), … (1, 1, 1, C): the last axis), given the map's (C, 1, 1) shape. Mixing the kind with
+ * another tensor, or a constant over other axes, is refused.
  */
-function importChannelsLast(n: INodeProto, s: ImportState, idx: number, importer: Importer): void {
+function importInView(n: INodeProto, s: ImportState, idx: number, importer: Importer, kind: 'nhwc' | 'seq'): void {
   const saved = new Map<string, Val>();
-  const C = (n.input ?? []).map((x) => s.env.get(x)).find((v) => v?.k === 'nhwc') as { id: number } | undefined;
+  const C = (n.input ?? []).map((x) => s.env.get(x)).find((v) => v?.k === kind) as { id: number } | undefined;
   const channels = s.shapeOf(C!.id)[0]!;
+  const what = kind === 'nhwc' ? 'a channels-last map' : 'a 3-D tensor (N, C, L)';
   for (const x of n.input ?? []) {
     const v = x ? s.env.get(x) : undefined;
     if (!v || saved.has(x)) continue;
-    if (v.k === 'nhwc') {
+    if (v.k === kind) {
       saved.set(x, v);
       s.env.set(x, { k: 'ir', id: v.id });
     } else if (v.k === 'const') {
       const dims = tensorDims(v.t);
       if (numelOf(dims) === 1) continue;
-      if (dims.length > 4 || dims.at(-1) !== channels || numelOf(dims) !== channels)
+      if (kind === 'seq' || dims.length > 4 || dims.at(-1) !== channels || numelOf(dims) !== channels)
         fail(
-          `${n.opType} ${n.name}: a constant shaped [${clip(dims.join(', '), 40)}] on a channels-last map; only a scalar or one value per channel (its last axis) has an IR op`,
+          `${n.opType} ${n.name}: a constant shaped [${clip(dims.join(', '), 40)}] on ${what}; only a scalar${kind === 'nhwc' ? ' or one value per channel (its last axis)' : ''} has an IR op`,
         );
       saved.set(x, v);
       s.env.set(x, { k: 'const', t: { ...v.t, dims: [channels, 1, 1] } });
-    } else if (v.k !== 'opaque') fail(`${n.opType} ${n.name}: mixes a channels-last map with a ${v.k} tensor`);
+    } else if (v.k !== 'opaque') fail(`${n.opType} ${n.name}: mixes ${what} with another kind of tensor (${v.k})`);
   }
   s.written = [];
   let written: string[];
@@ -1709,7 +1807,7 @@ function importChannelsLast(n: INodeProto, s: ImportState, idx: number, importer
   }
   for (const name of written) {
     const v = s.env.get(name);
-    if (v?.k === 'ir') s.env.set(name, { k: 'nhwc', id: v.id });
+    if (v?.k === 'ir') s.env.set(name, { k: kind, id: v.id });
   }
 }
 
@@ -1791,6 +1889,9 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Sub: importSub,
   // nn.GELU as torch.onnx writes it starts with x / √2
   Div: importDiv,
+  Pow: importPow,
+  ReduceSum: importReduceSum,
+  Reciprocal: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'reciprocal')),
   Neg: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'scale', -1)),
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
@@ -1846,7 +1947,8 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
       if (chain) return importNormChain(n, s, chain);
       const importer = Object.hasOwn(ONNX_IMPORTERS, op) ? ONNX_IMPORTERS[op] : undefined;
       if (!importer) fail(`op ${op} has no IR equivalent${OP_HINTS[op] ?? ''}`);
-      if (CHANNELS_LAST_ELEMENTWISE.has(op) && readsChannelsLast(n, s)) importChannelsLast(n, s, idx, importer);
+      const view = ELEMENTWISE.has(op) ? viewRead(n, s) : undefined;
+      if (view) importInView(n, s, idx, importer, view);
       else importer(n, s, idx);
     } catch (e) {
       if (!(e instanceof Unsupported) && !isSwapError(e)) throw e;
@@ -1879,8 +1981,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
   const calls = functionalWeights(nodes, (t) => inits.has(t));
   const callerWeights = [...s.weightIds].filter(([idx]) => calls.has(nodes[idx]!.name ?? '')).map(([, id]) => id);
-  s.notes.push(...outsideLayerNotes(callerWeights.length, s.conv1d.length));
-  const functional = [...callerWeights, ...s.conv1d].sort((a, b) => a - b);
+  const conv1d = s.conv1d.filter((id) => !callerWeights.includes(id));
+  s.notes.push(...outsideLayerNotes(callerWeights.length, conv1d.length));
+  const functional = [...callerWeights, ...conv1d].sort((a, b) => a - b);
   const order = onnxParameterOrder(m, built, s.weightIds, s.norms, s.preluSlopes);
   const shared = onnxSharedDraws(m, built, s.weightIds, tied, s.norms);
   const network = {

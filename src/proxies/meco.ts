@@ -15,7 +15,7 @@ import { forwardTape } from '../backends/reference/tape.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { reluKind } from '../ir/ops.js';
-import { isArithmetic } from '../ir/activations.js';
+import { isFunctionFn } from '../ir/activations.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -45,7 +45,7 @@ export function mecoNodes(net: Network, modules?: readonly number[]): number[] {
         HOOKED.has(n.op) &&
         n.shape.length === 3 &&
         !(n.op === 'relu' && reluKind(n) === 'clamp') &&
-        !(n.op === 'act' && isArithmetic(n.fn)) &&
+        !(n.op === 'act' && isFunctionFn(n.fn)) &&
         // an average pool of one tap is a strided slice's subsample (`x[:, :, ::2, ::2]`), a function
         !(n.op === 'avgpool' && n.k === 1) &&
         !(n.op === 'sigmoid' && selfGate(net, n.id)),

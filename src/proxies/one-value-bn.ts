@@ -51,17 +51,32 @@ function constantOnOnes(net: Network): Uint8Array {
   return flat;
 }
 
-/** The first train-mode BN of a pass (`run`) whose input map is constant on the all-ones input, if any. */
-function constantMapBn(net: Network, bn: BnMode, run: Uint8Array): number | undefined {
+/**
+ * The first train-mode BN of a pass (`run`, ending at `ends`) whose input map is constant on the all-ones input, if
+ * no path avoiding such BNs carries the input to every end; undefined otherwise. Such a BN's output is 0 in exact
+ * arithmetic and rounding amplified by 1/√ε in practice (≈ 1e-13 of its input's scale): where it only adds to a map
+ * another path carries (RepVGG's unpadded 1×1 branch beside its 3×3), the value is that path's, as PyTorch's is.
+ * A product carries the input only where both its factors do.
+ */
+function constantMapBn(net: Network, bn: BnMode, run: Uint8Array, ends: readonly number[]): number | undefined {
   const flat = constantOnOnes(net);
-  return net.nodes.find(
+  const rounded = net.nodes.map(
     (n) =>
       n.op === 'bn' &&
-      run[n.id] &&
+      run[n.id] === 1 &&
       numel(n.shape) > n.shape[0]! &&
       bnModeOf(n, bn) === 'train' &&
       flat[n.inputs[0]!] === 1,
-  )?.id;
+  );
+  const first = rounded.indexOf(true);
+  if (first < 0) return undefined;
+  const carries = new Uint8Array(net.nodes.length);
+  for (const n of net.nodes) {
+    const ins = n.inputs.map((j) => carries[j] === 1);
+    const carried = n.op === 'mul' ? ins.every(Boolean) : ins.some(Boolean);
+    carries[n.id] = n.op === 'input' || (!rounded[n.id] && n.op !== 'zero' && carried) ? 1 : 0;
+  }
+  return ends.every((e) => carries[e] === 1) ? undefined : first;
 }
 
 /**
@@ -81,12 +96,13 @@ export function oneValueBatchNorm(
   // VKDNW runs a network with BNs without running statistics one sample at a time (vkdnw.ts), whatever the batch
   const single = s.batch === 1 || (group === 'vkdnw' && perSampleBn(net));
   if (!single) return undefined;
-  const run = ancestors(net, passEnds(net, group, features));
+  const ends = passEnds(net, group, features);
+  const run = ancestors(net, ends);
   // a BN normalises with batch statistics in train mode, and in eval mode too without running statistics
   const bn = net.nodes.find(
     (n) => n.op === 'bn' && bnModeOf(n, s.bn) === 'train' && run[n.id] && numel(n.shape) === n.shape[0],
   );
-  const constant = !bn && s.input === 'ones' ? constantMapBn(net, s.bn, run) : undefined;
+  const constant = !bn && s.input === 'ones' ? constantMapBn(net, s.bn, run, ends) : undefined;
   if (!bn && constant === undefined) return undefined;
   const what = bn?.shape.length === 1 ? 'flat features (a BatchNorm1d)' : 'a 1×1 map';
   const why = bn

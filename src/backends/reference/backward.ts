@@ -28,7 +28,7 @@ import { bnMap, bnModeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
 import { softmaxBackward } from './softmax.js';
 import { gnBackward } from './groupnorm.js';
 import { actFormAt, actSlope } from '../../ir/activations.js';
-import { chanpoolBackInto, gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
+import { chanpoolBackInto, expandInto, gateCotangent, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 
 type S3 = readonly [number, number, number];
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -193,6 +193,11 @@ function nodeVjp(
     case 'upsample': {
       const dx = new Float64Array(B * numel(inShape()));
       upsampleInto(n.scale, inShape() as S3, dy, B, dx, true);
+      return [dx];
+    }
+    case 'expand': {
+      const dx = new Float64Array(B * numel(inShape()));
+      expandInto(inShape() as S3, n.shape as S3, dy, B, dx, true);
       return [dx];
     }
     case 'chanpool': {

@@ -42,6 +42,7 @@ import {
   mulInto,
   shuffleInto,
   upsampleInto,
+  expandInto,
 } from './loops.js';
 import { softmaxCotangentTangent, softmaxForward, softmaxTangent as softmaxNodeTangent } from './softmax.js';
 
@@ -230,6 +231,7 @@ function tangentForward(tape: Tape, v: ReadonlyMap<number, F64>): (F64 | undefin
       case 'shuffle':
       case 'upsample':
       case 'chanpool':
+      case 'expand':
         if (rin) r[n.id] = movedTangent(n, rin, B, inShape as S3, records[n.id]?.argmax);
         break;
       case 'conv': {
@@ -496,6 +498,7 @@ function tangentBackward(
       case 'shuffle':
       case 'upsample':
       case 'chanpool':
+      case 'expand':
         if (r) give(0, movedCotangent(n, r, B, inShape() as S3, records[id]?.argmax));
         break;
       case 'avgpool':
@@ -528,7 +531,8 @@ function tangentBackward(
 }
 
 /**
- * The tangent of an op that only moves or picks values (a channel shuffle, an upsampling, a channel pool): linear,
+ * The tangent of an op that only moves or picks values (a channel shuffle, an upsampling, a broadcast, a channel
+ * pool): linear,
  * with the tape's argmax for a channel maximum.
  */
 function movedTangent(n: IRNode, rin: F64, B: number, inShape: S3, argmax?: Int32Array): F64 {
@@ -536,6 +540,7 @@ function movedTangent(n: IRNode, rin: F64, B: number, inShape: S3, argmax?: Int3
   const y = new Float64Array(B * numel(n.shape));
   if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, rin, B, y);
   else if (n.op === 'upsample') upsampleInto(n.scale, inShape, rin, B, y);
+  else if (n.op === 'expand') expandInto(inShape, n.shape as S3, rin, B, y);
   else chanpoolInto(false, inShape, rin, B, y);
   return y;
 }
@@ -545,6 +550,7 @@ function movedCotangent(n: IRNode, r: F64, B: number, inShape: S3, argmax?: Int3
   const dx = new Float64Array(B * numel(inShape));
   if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
   else if (n.op === 'upsample') upsampleInto(n.scale, inShape, r, B, dx, true);
+  else if (n.op === 'expand') expandInto(inShape, n.shape as S3, r, B, dx, true);
   else chanpoolBackInto(inShape, r, B, dx, argmax);
   return dx;
 }

@@ -17,6 +17,7 @@ import {
   mulInto,
   shuffleInto,
   upsampleInto,
+  expandInto,
   chanpoolInto,
   sliceInto,
 } from './loops.js';
@@ -163,6 +164,10 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
   },
   upsample: (n, { xs, S, inShape, out }) => {
     upsampleInto(n.scale, inShape(0) as C3, xs[0]!, S, out);
+    return out;
+  },
+  expand: (n, { xs, S, inShape, out }) => {
+    expandInto(inShape(0) as C3, n.shape as C3, xs[0]!, S, out);
     return out;
   },
   sigmoid: (n, { xs, out }) => {

@@ -180,6 +180,26 @@ export function upsampleInto(scale: number, inShape: S3, x: Floats, B: number, o
 }
 
 /**
+ * B samples of an `inShape` map broadcast along its unit axes to `outShape` into `out` (expand). `back`: the
+ * transpose, from the output's cotangent `x` into the input's `out`, each input the sum of its copies in output order
+ * (the native passes sum in the same order).
+ */
+export function expandInto(inShape: S3, outShape: S3, x: Floats, B: number, out: Floats, back = false): void {
+  const [ci, hi, wi] = inShape;
+  const [C, H, W] = outShape;
+  if (back) out.fill(0);
+  for (let s = 0; s < B; s++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < W; j++) {
+          const at = ((s * ci + (ci === 1 ? 0 : c)) * hi + (hi === 1 ? 0 : i)) * wi + (wi === 1 ? 0 : j);
+          const o = ((s * C + c) * H + i) * W + j;
+          if (back) out[at] = out[at]! + x[o]!;
+          else out[o] = x[at]!;
+        }
+}
+
+/**
  * The mean (or, with `max`, the maximum) over the channels of B samples of an `inShape` map into `out` (1×H×W per
  * sample), summed in double; the maximum's flat input index per output into `argmax` (the first channel holding it,
  * as PyTorch's max over a dim returns it).

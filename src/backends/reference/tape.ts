@@ -5,7 +5,7 @@
  */
 import type { IRNode, Network, Shape } from '../../ir/types.js';
 import type { BnMode, BnStats, NetParams, TapeOptions } from '../../grad/types.js';
-import { chanpoolInto, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
+import { chanpoolInto, expandInto, gatePlane, mulInto, shuffleInto, upsampleInto } from './loops.js';
 import { numel } from '../../ir/analysis.js';
 import { softmaxForward } from './softmax.js';
 import { gnNormaliseInto } from './groupnorm.js';
@@ -219,6 +219,11 @@ function evalNode(
     case 'upsample': {
       const y = new Float64Array(B * numel(n.shape));
       upsampleInto(n.scale, inShape() as S3, x!, B, y);
+      return y;
+    }
+    case 'expand': {
+      const y = new Float64Array(B * numel(n.shape));
+      expandInto(inShape() as S3, n.shape as S3, x!, B, y);
       return y;
     }
     case 'chanpool': {

@@ -397,6 +397,12 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
       p.alloc(n),
     ]);
   },
+  expand: (n, p) => {
+    const [C, H, W] = shape3(n);
+    const [IC, IH, IW] = shape3(p.input(n));
+    const uniforms = { total: p.S * C * H * W, c: C, h: H, w: W, ic: IC, ih: IH, iw: IW };
+    p.push(n, PROGRAMS.expand, uniforms, [p.ref(n.inputs[0]!), p.alloc(n)]);
+  },
 };
 
 export function planNetwork(net: Network, samples: number, opts: PlanOptions = {}): NetworkPlan {

@@ -226,6 +226,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  expand: {
+    name: 'expand',
+    file: 'expand.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'rw'],
+    uniforms: ['total', 'grid_x', 'c', 'h', 'w', 'ic', 'ih', 'iw'],
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   fill: {
     name: 'fill_zero',
     file: 'fill.wgsl',
