@@ -957,6 +957,39 @@ class BamSimAm(Units, nn.Module):
         return [f0, f1, f3], f3
 
 
+class Branches(nn.Module):
+    """Two branches of one map returned as a tuple (HRNet's and OctConv's modules return several maps): a 3x3
+    conv-BN-ReLU and a 1x1 conv-BN-ReLU."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+class TupleNet(Units, nn.Module):
+    """A module returning a tuple: a conv-BN-ReLU stem; `Branches` whose two maps are added; a strided conv-BN-ReLU;
+    GAP and Linear. MeCo's official hook reads the tuple's first map as one image's output and raises."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        self.pair = Branches(c)
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.pooled_head(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        a, b = self.pair(f0)
+        f1 = a + b
+        f2 = self.unit("down", f1)
+        return [f0, f1, f2], f2
+
+
 class SplitNet(Units, nn.Module):
     """torch.split along the channels (one ONNX Split; torch.chunk writes Slices): a conv-BN-ReLU stem, a Res2Net
     block (1x1 conv-BN-ReLU, split in 4 equal parts, each part after the first through a 3x3 conv-BN-ReLU with the
@@ -1957,7 +1990,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -2032,6 +2065,7 @@ def main():
         "selinear": seeded("selinear", SELinearNet, 41, (8, 6), (8, 11), (8, 3, 16, 16), zennas=True),
         "ecanet": seeded("ecanet", EcaNet, 42, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
         "bamsimam": seeded("bamsimam", BamSimAm, 43, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "tuplenet": seeded("tuplenet", TupleNet, 44, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

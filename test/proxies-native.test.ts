@@ -267,6 +267,7 @@ describe.each(Object.keys(expected.fixtures))('native proxies equal the official
       weights: m.params,
       ...(m.modules ? { modules: m.modules } : {}),
       ...(m.channelsLastCalls ? { channelsLastCalls: m.channelsLastCalls } : {}),
+      ...(m.tupleModules ? { tupleModules: m.tupleModules } : {}),
     });
     if (typeof e.meco === 'number') close('meco', m1.values.meco!.value, e.meco);
     else raised(m1.values.meco, e.meco);

@@ -56,7 +56,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
   const x = npy(e.inputs);
   const y = npy(e.labels).data;
   const B = x.shape[0]!;
-  const { net, params, modules, channelsLastCalls, view } = model(e.onnx, x.shape);
+  const { net, params, modules, channelsLastCalls, tupleModules, view } = model(e.onnx, x.shape);
   const calls = mecoCalls(net, {
     ...(modules ? { modules } : {}),
     ...(channelsLastCalls ? { channelsLastCalls } : {}),
@@ -92,6 +92,7 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
       weights: params,
       ...(modules ? { modules } : {}),
       ...(channelsLastCalls ? { channelsLastCalls } : {}),
+      ...(tupleModules ? { tupleModules } : {}),
       images: {
         n: 1,
         c,

@@ -490,6 +490,7 @@ export async function onnxProxiesDoc(
     ...(net.blockOutputs.length > 0 ? { features: net.blockOutputs.map(([, id]) => id) } : {}),
     ...(net.modules ? { modules: net.modules } : {}),
     ...(net.channelsLastCalls ? { channelsLastCalls: net.channelsLastCalls } : {}),
+    ...(net.tupleModules ? { tupleModules: net.tupleModules } : {}),
     precision: precisionFor(req, true),
   };
   const constant = constantProxyNote(req.names, opts);

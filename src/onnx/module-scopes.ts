@@ -53,14 +53,20 @@ export interface ModuleOutputs {
   readonly channelsLast: readonly number[];
   /** Modules whose output is a zero-padded map the IR folds into the next conv or pool (nn.ZeroPad2d), by scope. */
   readonly missing: readonly string[];
+  /**
+   * Modules one of whose calls returns several maps (a tuple or list: HRNet's branches, OctConv's (high, low) pair),
+   * by scope. The official MeCo hook reads `data_output[0]`, the tuple's first map (N, C, H, W), as one image's
+   * rows: of MeCo's one image that is one row, and torch.linalg.eig raises there.
+   */
+  readonly tuples: readonly string[];
 }
 
 /**
  * The IR node of every module call's output, or undefined when the nodes carry no torch.onnx scopes (another
  * exporter, or torch before 1.13: every node on the data path must be named `/…`). `irOf` maps a tensor name to its
  * IR node, `padded` says which tensors are zero-padded maps without a node of their own (listed in `missing`). Each
- * map leaving a module counts as one call's output (a module returning a tuple counts each element, where the
- * official hook reads the tuple's first element whole).
+ * map leaving a module counts as one call's output; where more maps leave a module than it has calls, one call
+ * returns several (`tuples`).
  */
 export function moduleOutputs(
   nodes: readonly NodeProto[],
@@ -92,6 +98,8 @@ export function moduleOutputs(
   });
   const calls: { id: number; at: number; last: boolean }[] = [];
   const missing: string[] = [];
+  const tuples: string[] = [];
+  const callCount = callsOf(nodes, scopes, isConst);
   for (const [m, out] of exits) {
     // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
     // many calls of it (torch.onnx names a container's second call like its first: `/block`, its children
@@ -102,10 +110,34 @@ export function moduleOutputs(
     });
     calls.push(...ir);
     if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
+    // (the root's several outputs are the file's: the block features an AZ-NAS export adds)
+    if (m !== '' && ir.length > (callCount.get(m) ?? 1)) tuples.push(m);
   }
   calls.sort((a, b) => a.at - b.at);
   const last = calls.flatMap((c, i) => (c.last ? [i] : []));
-  return { ids: calls.map((c) => c.id), channelsLast: last, missing };
+  return { ids: calls.map((c) => c.id), channelsLast: last, missing, tuples };
+}
+
+/**
+ * How many calls of each module the names show: how often its first data node's name recurs (names taken back to
+ * their first occurrence; a container's second call suffixes its children, `/block/block.0_1/Conv`). A child called
+ * several times within one call (R2U-Net's recurrent block) counts too: too many calls, so a module returning a
+ * tuple can be missed there, but none is invented.
+ */
+function callsOf(nodes: readonly NodeProto[], scopes: readonly string[], isConst: (t: string) => boolean) {
+  const data = dataPath(nodes, isConst);
+  const names = new Set(nodes.map((n) => n.name ?? ''));
+  const first = new Map<string, string>();
+  const count = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    if (!data[i]) return;
+    const name = firstName(n.name ?? '', names);
+    for (const m of enclosing(scopes[i]!)) {
+      if (!first.has(m)) first.set(m, name);
+      if (first.get(m) === name) count.set(m, (count.get(m) ?? 0) + 1);
+    }
+  });
+  return count;
 }
 
 /** Append `v` to `map`'s list at `k` (in place: a list per key, no copies). */

@@ -16,6 +16,7 @@ import type { BnMode, NetParams } from '../grad/types.js';
 import type { Network } from '../ir/types.js';
 import { reluKind } from '../ir/ops.js';
 import { isFunctionFn } from '../ir/activations.js';
+import { clip } from '../util/quote.js';
 import { corrcoefRows, symmetricEigenvalues } from './linalg.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -81,8 +82,18 @@ export function mecoCalls(
  */
 export function mecoOneRow(
   net: Network,
-  o: { readonly modules?: readonly number[]; readonly channelsLastCalls?: readonly number[] },
+  o: {
+    readonly modules?: readonly number[];
+    readonly channelsLastCalls?: readonly number[];
+    readonly tupleModules?: readonly string[];
+  },
 ): ProxyValue | undefined {
+  const tuple = o.tupleModules?.[0];
+  if (tuple !== undefined)
+    return {
+      value: null,
+      reason: `meco: module ${clip(tuple, 60)} returns several maps (a tuple or list), the first of which the official hook reads as one image's output, which has one row, whose correlation torch.corrcoef returns as a scalar; the official code raises there (torch.linalg.eig needs a matrix)`,
+    };
   const last = new Set(o.channelsLastCalls ?? []);
   const rows = (id: number, i: number) => {
     const s = net.nodes[id]!.shape;

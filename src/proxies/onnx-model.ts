@@ -30,6 +30,8 @@ export interface OnnxProxyModel {
   readonly modules?: readonly number[];
   /** The positions in `modules` of calls whose output is channels-last (N, H, W, C): MeCo correlates its rows h. */
   readonly channelsLastCalls?: readonly number[];
+  /** Modules a call of which returns several maps (a tuple), by scope: MeCo's official hook raises there. */
+  readonly tupleModules?: readonly string[];
 }
 
 /** Whether the tensor `ref` names (its first use) is shared with later nodes (`net.tied`). */
@@ -89,5 +91,6 @@ export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyMod
     blockOutputs,
     ...(scoped ? { modules: scoped.ids } : {}),
     ...(scoped?.channelsLast.length ? { channelsLastCalls: scoped.channelsLast } : {}),
+    ...(scoped?.tuples.length ? { tupleModules: scoped.tuples } : {}),
   };
 }

@@ -47,6 +47,8 @@ export interface ProxyRunOptions {
   readonly modules?: readonly number[];
   /** The positions in `modules` of calls whose output is channels-last (N, H, W, C): MeCo correlates its rows h. */
   readonly channelsLastCalls?: readonly number[];
+  /** Modules (scopes) a call of which returns several maps, a tuple (`OnnxProxyModel.tupleModules`): MeCo is null. */
+  readonly tupleModules?: readonly string[];
   /**
    * The native engine's gradient passes ({@link FLOAT64_GROUPS}): `float32` (default; the fastest) or `float64`
    * (native/f64_pass.h, equal to the float64 reference; 1.1–3× the float32 time on torchvision models, 5–6× on

@@ -111,6 +111,7 @@ async function rawMembers(file: string | Uint8Array, o: OnnxMemberOptions): Prom
     ...(model.blockOutputs.length > 0 ? { features: model.blockOutputs.map(([, id]) => id) } : {}),
     ...(model.modules ? { modules: model.modules } : {}),
     ...(model.channelsLastCalls ? { channelsLastCalls: model.channelsLastCalls } : {}),
+    ...(model.tupleModules ? { tupleModules: model.tupleModules } : {}),
     precision: ONNX_PRECISION,
   });
   return {
