@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBatch } from '../src/data/cifar.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
-import { decodeModel } from '../src/onnx/proto.js';
+import { attrInt, attrInts, decodeModel } from '../src/onnx/proto.js';
 import { defaultLabels } from '../src/data/labels.js';
 import { writeOnnxModel } from './helpers.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
@@ -96,6 +96,40 @@ describe('the classifier head of an imported model', () => {
     };
     expect(layers(squeezed)).toEqual(layers(HEADNET));
     expect(layers(viewed)).toEqual(layers(HEADNET));
+    // `x.mean(3).mean(2)` / `x.mean(-1).mean(-1)` (SKNet's, MetaACON's pools): a mean over one axis, then the other
+    const twice = (keep: number, first: number, second: number) =>
+      variant((m, nodes) => {
+        const i = nodes.findIndex((n) => n.opType === 'ReduceMean');
+        const mean = nodes[i]!;
+        mean.attribute = [attrInts('axes', [first]), attrInt('keepdims', keep)];
+        const out = mean.output![0]!;
+        mean.output = ['half'];
+        nodes.splice(i + 1, 0, {
+          opType: 'ReduceMean',
+          name: 'second',
+          input: ['half'],
+          output: [keep ? 'pooled4d' : out],
+          attribute: [attrInts('axes', [second]), attrInt('keepdims', keep)],
+        });
+        if (keep)
+          nodes.splice(i + 2, 0, {
+            opType: 'Flatten',
+            name: 'flat',
+            input: ['pooled4d'],
+            output: [out],
+            attribute: [attrInt('axis', 1)],
+          });
+        void m;
+      });
+    expect(layers(twice(0, 3, 2))).toEqual(layers(HEADNET));
+    expect(layers(twice(0, -1, -1))).toEqual(layers(HEADNET));
+    expect(layers(twice(1, 3, 2))).toEqual(layers(HEADNET));
+    // a mean over the same axis again is refused, saying why
+    const r = importOnnxModel(loadOnnxModel(twice(1, 3, 3)), { inputShape: [3, 32, 32] });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/mean over axis 3: only the other spatial axis/),
+    });
   });
 
   it('an AveragePool over the whole map, then Flatten (as CIFAR ResNets write it), imports as a global pool', () => {

@@ -114,6 +114,8 @@ type Val =
   // a 3-D tensor (N, A, B) held as the A×B×1 map of the same values: a 1-D convolution's input or output (ECA's
   // `y.squeeze(-1).transpose(-1, -2)` of a pooled map, timm's `y.view(b, 1, -1)` of the pooled features)
   | { readonly k: 'seq'; readonly id: number }
+  // a map's mean over one spatial axis (`x.mean(3)`), awaiting the mean over the other that makes it a global one
+  | { readonly k: 'axismean'; readonly src: number; readonly axis: 2 | 3; readonly keep: boolean }
   | { readonly k: 'opaque'; readonly why: string };
 
 function fail(msg: string): never {
@@ -305,6 +307,10 @@ class ImportState {
     if (v.k === 'planes')
       fail(
         `${n.opType} ${n.name}: input ${i} is a pool over the channels without its channel axis (keepdim=False), which imports only unsqueezed back on axis 1`,
+      );
+    if (v.k === 'axismean')
+      fail(
+        `${n.opType} ${n.name}: input ${i} is a map's mean over one axis (x.mean(${v.axis})), which imports only averaged over the other too (a global average pool)`,
       );
     if (v.k === 'seq')
       fail(
@@ -1456,6 +1462,7 @@ function sliceShapeValue(n: INodeProto, s: ImportState, v: readonly (number | 'N
 
 function importReduceMean(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
+  if (v.k === 'axismean') return secondMean(n, s, v);
   if (v.k === 'nhwc') {
     // the global average of a channels-last map (its H, W axes)
     const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
@@ -1467,9 +1474,30 @@ function importReduceMean(n: INodeProto, s: ImportState): void {
   const x = s.ir3(n, 0);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
   if (axes.join(',') === '1') return importChanPool(n, s, x, false);
+  if (axes.length === 1 && (axes[0] === 2 || axes[0] === 3))
+    return s.set(n, { k: 'axismean', src: x, axis: axes[0], keep: getInt(n, 'keepdims', 1) === 1 });
   if (axes.join(',') !== '2,3') fail(`ReduceMean over axes ${axes.join(',')}`);
   if (getInt(n, 'keepdims', 1) === 0) return s.setIr(n, s.gap(x));
   s.set(n, { k: 'gap', src: x });
+}
+
+/**
+ * The mean over the other spatial axis of a map's mean over one (`x.mean(3).mean(2)`, `x.mean(-1).mean(-1)`:
+ * SKNet's and MetaACON's global pool): the global average, as the plain mean's (mean of equal rows' means); kept
+ * twice it is the C×1×1 map, kept once the 3-D (N, C, 1), never kept the flat features.
+ */
+function secondMean(n: INodeProto, s: ImportState, v: Extract<Val, { k: 'axismean' }>): void {
+  const rank = v.keep ? 4 : 3;
+  const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? []).map((a) => (a < 0 ? a + rank : a));
+  const other = v.keep ? 5 - v.axis : 2;
+  if (axes.length !== 1 || axes[0] !== other)
+    fail(
+      `ReduceMean ${n.name} over axes ${axes.join(',')} of a map's mean over axis ${v.axis}: only the other spatial axis`,
+    );
+  const keep = getInt(n, 'keepdims', 1) === 1;
+  if (v.keep && keep) return s.set(n, { k: 'gap', src: v.src });
+  if (!v.keep && !keep) return s.setIr(n, s.gap(v.src));
+  s.set(n, { k: 'seq', id: s.pooledMap(v.src) });
 }
 
 /**
