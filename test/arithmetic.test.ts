@@ -227,6 +227,55 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
     expect(perChannel).toMatchObject({ ok: false, reason: expect.stringMatching(/divided by a scalar constant/) });
   });
 
+  it('divides by a number computed from the shape exactly once it is cast to a float (torch `x / (w / 3)`)', () => {
+    // the width (axis 3) cast to `to`, divided by 3 (a float Constant, or the int64 initializer)
+    const body = (to: number, by: string) => (y: string) => [
+      node('Shape', [y], ['sh'], '/Shape'),
+      node('Gather', ['sh', 'i3'], ['w'], '/Gather', [attrInt('axis', 0)]),
+      node('Cast', ['w'], ['wf'], '/Cast', [attrInt('to', to)]),
+      node('Div', ['wf', by], ['q'], '/Div'),
+      node('Div', [y, 'q'], ['z'], '/Div_1'),
+    ];
+    const three = int64Tensor('i3', [], [3]);
+    const real = imported(body(1, 'three'), { three: [3] }, {}, [three]);
+    if (!real.ok) throw new Error(real.reason);
+    // the map is 4 wide: 4 / 3 in floating point, 4 // 3 = 1 in integers (a cast back truncates)
+    expect(acts(real.network)).toEqual([`divide(${4 / 3})`]);
+    const integer = imported(body(7, 'i3'), { three: [3] }, {}, [three]);
+    if (!integer.ok) throw new Error(integer.reason);
+    expect(acts(integer.network)).toEqual(['divide(1)']);
+  });
+
+  it("expands a C×1×1 gate whose product's other operand is smaller than the Expand's shape (a C×H×1 map)", () => {
+    const rng = new Rng(5);
+    const k = floatTensor(
+      'k.weight',
+      [4, 4, 1, 4],
+      Float32Array.from({ length: 64 }, () => rng.normal()),
+    );
+    const r = imported(
+      (y) => [
+        node('GlobalAveragePool', [y], ['p'], '/gate/GlobalAveragePool'),
+        node('Conv', [y, 'k.weight'], ['col'], '/k/Conv', [attrInts('kernel_shape', [1, 4])]),
+        node('Shape', [y], ['s'], '/gate/Shape'),
+        node('Expand', ['p', 's'], ['e'], '/gate/Expand'),
+        node('Mul', ['e', 'col'], ['m'], '/Mul'),
+        node('Add', ['m', y], ['z'], '/Add'),
+      ],
+      {},
+      {},
+      [k],
+    );
+    if (!r.ok) throw new Error(r.reason);
+    const nodes = r.network.nodes;
+    const expands = nodes.filter((n) => n.op === 'expand');
+    expect(expands.map((n) => `${nodes[n.inputs[0]!]!.shape.join('x')}>${n.shape.join('x')}`)).toEqual([
+      '4x1x1>4x4x4',
+      '4x4x1>4x4x4',
+    ]);
+    expect(nodes.find((n) => n.op === 'mul')!.shape.join('x')).toBe('4x4x4');
+  });
+
   it('is a function, not a module: MeCo does not hook it, a path does not count it as a nonlinearity', () => {
     const b = new GraphBuilder([3, 6, 6]);
     const c = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));

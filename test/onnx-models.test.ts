@@ -1015,10 +1015,11 @@ describe('attention by broadcasting: BAM and SimAM', () => {
     if (!r.ok) throw new Error(r.reason);
     const nodes = r.network.nodes;
     const from = (id: number) => nodes[id]!.shape.join('x');
-    // SimAM's x − mean (8x1x1 over 8x32x32, and a second SimAM's of 16 channels); BAM's 1×H×W spatial
-    // gates over the map (both) and the second's C×1×1 channel gate, which its sum needs expanded (the product
-    // broadcasts the first's)
+    // SimAM's x − mean (8x1x1 over 8x32x32, and a second SimAM's of 16 channels); BAM's C×1×1 channel gates and
+    // 1×H×W spatial gates over the map (the channel gate's product is with the other gate's Expand, not yet a map of
+    // the Expand's shape when the gate is read, so the gate is expanded too)
     expect(nodes.filter((n) => n.op === 'expand').map((n) => `${from(n.inputs[0]!)}>${n.shape.join('x')}`)).toEqual([
+      '8x1x1>8x32x32',
       '8x1x1>8x32x32',
       '1x32x32>8x32x32',
       '16x1x1>16x16x16',

@@ -93,7 +93,8 @@ class Unsupported extends Error {
 type Val =
   | { readonly k: 'ir'; readonly id: number }
   | { readonly k: 'const'; readonly t: ITensorProto }
-  | { readonly k: 'shape'; readonly v: readonly (number | 'N')[] }
+  // `float`: cast to a floating type (torch's `w / 3` of a shape divides exactly; integers truncate)
+  | { readonly k: 'shape'; readonly v: readonly (number | 'N')[]; readonly float?: boolean }
   | { readonly k: 'gap'; readonly src: number } // (N, C, 1, 1) global average, awaiting Flatten/Reshape
   | { readonly k: 'pad'; readonly src: number; readonly pads: Sides } // zero-padded map, awaiting AveragePool/Conv
   // a strided window of map `src` (Slice with step > 1): output (c, i, j) is src[c0 + c][h0 + i·sh][w0 + j·sw]; times 0
@@ -428,6 +429,13 @@ function intVector(v: Val, what: string): (number | 'N')[] {
   fail(`${what} is not a constant integer vector`);
 }
 
+/** `v` as plain numbers when it is a constant or a shape value free of the batch size; undefined otherwise. */
+function knownNumbers(v: Val): number[] | undefined {
+  if (v.k !== 'shape' && v.k !== 'const') return undefined;
+  const xs = intVector(v, '');
+  return xs.every((x): x is number => typeof x === 'number' && Number.isFinite(x)) ? xs : undefined;
+}
+
 /** `v` as plain integers when it is a constant or a shape value free of the batch size; undefined otherwise. */
 function knownInts(v: Val): number[] | undefined {
   if (v.k !== 'shape' && v.k !== 'const') return undefined;
@@ -435,12 +443,20 @@ function knownInts(v: Val): number[] | undefined {
   return xs.every((x): x is number => typeof x === 'number' && Number.isInteger(x)) ? xs : undefined;
 }
 
-const SHAPE_OPS: Readonly<Record<string, (a: number, b: number) => number>> = {
+const SHAPE_OPS: Readonly<Record<string, (a: number, b: number, float: boolean) => number>> = {
   Add: (a, b) => a + b,
   Sub: (a, b) => a - b,
   Mul: (a, b) => a * b,
-  Div: (a, b) => Math.trunc(a / b),
+  Div: (a, b, float) => (float ? a / b : Math.trunc(a / b)),
 };
+
+/** ONNX's floating element types (float, float16, double, bfloat16). */
+const FLOAT_TYPES: ReadonlySet<number> = new Set([1, 10, 11, 16]);
+
+/** Whether `v` is a floating shape value or constant (a division by it is exact). */
+function isFloat(v: Val): boolean {
+  return (v.k === 'shape' && v.float === true) || (v.k === 'const' && FLOAT_TYPES.has(v.t.dataType ?? 0));
+}
 
 /**
  * Integer arithmetic on shape values (one side a `Shape` of a feature map, so not folded on load): the slice
@@ -449,7 +465,8 @@ const SHAPE_OPS: Readonly<Record<string, (a: number, b: number) => number>> = {
 function shapeArithmetic(n: INodeProto, s: ImportState): boolean {
   const vals = [s.get(n, 0), s.get(n, 1)];
   if (!vals.some((v) => v.k === 'shape') || !vals.every((v) => v.k === 'shape' || v.k === 'const')) return false;
-  const [a, b] = vals.map(knownInts);
+  const float = vals.some(isFloat);
+  const [a, b] = vals.map((v) => (float ? knownNumbers(v) : knownInts(v)));
   if (!a || !b) fail(`${n.opType} ${n.name} of shape values involving the batch size (or not integers)`);
   if (a.length === 0 || b.length === 0) fail(`${n.opType} ${n.name} of an empty shape value`);
   if (a.length !== b.length && a.length !== 1 && b.length !== 1)
@@ -459,7 +476,8 @@ function shapeArithmetic(n: INodeProto, s: ImportState): boolean {
   const len = Math.max(a.length, b.length);
   s.set(n, {
     k: 'shape',
-    v: Array.from({ length: len }, (_, i) => op(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!)),
+    v: Array.from({ length: len }, (_, i) => op(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!, float)),
+    ...(float ? { float } : {}),
   });
   return true;
 }
@@ -1261,11 +1279,17 @@ function importExpand(n: INodeProto, s: ImportState): void {
   const fits = sh.length === 3 && to.length === 4 && out.every((d, i) => d === sh[i] || sh[i] === 1);
   if (!fits || (!keepsBatch(n, s, to[0]) && to[0] !== 1))
     fail(`Expand ${n.name} of ${sh.join('x')} to [${to.join(', ')}]: only a map broadcast along its axes of size 1`);
-  // a squeeze-and-excitation gate (`y.view(b, c, 1, 1).expand_as(x)`) read by products only: the gate, broadcast by them
+  // a squeeze-and-excitation gate (`y.view(b, c, 1, 1).expand_as(x)`) read only by products with a map of the
+  // Expand's shape: the gate, which they broadcast (a product with a smaller operand needs the expanded map)
   const [c, h, w] = sh;
-  const product = (i: number) =>
-    s.nodes[i]!.opType === 'Mul' && (s.nodes[i]!.input ?? []).every((t) => s.env.get(t)?.k !== 'const');
-  const byMul = s.readersOf(n.output?.[0] ?? '').every(product);
+  const y = n.output?.[0] ?? '';
+  const product = (i: number) => {
+    if (s.nodes[i]!.opType !== 'Mul') return false;
+    const other = (s.nodes[i]!.input ?? []).filter((t) => t !== y);
+    const v = other.length === 1 ? s.env.get(other[0]!) : undefined;
+    return v?.k === 'ir' && s.shapeOf(v.id).join() === out.join();
+  };
+  const byMul = s.readersOf(y).every(product);
   if (h === 1 && w === 1 && out[0] === c && byMul) return s.setIr(n, x);
   s.setIr(n, s.b.expand(x, out as unknown as Shape3));
 }
@@ -1907,12 +1931,15 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Add: importSum,
   Sum: importSum,
   Mul: importMul,
-  // torch.onnx casts the integer arithmetic of a shape (c // groups) to float and back: exact on integers
+  // torch.onnx casts the integer arithmetic of a shape (c // groups) to float and back: a floating value divides
+  // exactly, and a cast back to an integer truncates
   Cast: (n, s) => {
     const v = s.get(n, 0);
-    if (v.k !== 'shape' || !NUMERIC_TYPES.has(getInt(n, 'to', 0)))
+    const to = getInt(n, 'to', 0);
+    if (v.k !== 'shape' || !NUMERIC_TYPES.has(to))
       fail(`Cast ${n.name} of a ${v.k === 'shape' ? 'shape to a non-numeric type' : 'tensor'}`);
-    s.set(n, v);
+    if (FLOAT_TYPES.has(to)) return s.set(n, { k: 'shape', v: v.v, float: true });
+    s.set(n, { k: 'shape', v: v.v.map((x) => (typeof x === 'number' ? Math.trunc(x) : x)) });
   },
   Sub: importSub,
   // nn.GELU as torch.onnx writes it starts with x / √2

@@ -100,6 +100,10 @@ export function moduleOutputs(
   const missing: string[] = [];
   const tuples: string[] = [];
   const callCount = callsOf(nodes, scopes, isConst);
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const t of n.output ?? []) if (t) producer.set(t, i);
+  });
   for (const [m, out] of exits) {
     // constants and shape arithmetic leaving a module are not its output; several maps leaving one scope are as
     // many calls of it (torch.onnx names a container's second call like its first: `/block`, its children
@@ -108,14 +112,38 @@ export function moduleOutputs(
       const id = irOf(e.tensor);
       return id === undefined ? [] : [{ id, at: e.at, last: channelsLast(e.tensor) }];
     });
-    calls.push(...ir);
+    // the root's hook reads what the model returns, the file's first output (the others: the block features an
+    // AZ-NAS export adds)
+    const hooked = m === '' ? ir.filter((c) => out.some((e) => e.at === c.at && e.tensor === graphOutputs[0])) : ir;
+    calls.push(...hooked);
     if (ir.length === 0 && out.length === 1 && padded(out[0]!.tensor)) missing.push(m || '(root)');
-    // (the root's several outputs are the file's: the block features an AZ-NAS export adds)
-    if (m !== '' && ir.length > (callCount.get(m) ?? 1)) tuples.push(m);
+    // a map made by a parameter-free node reading only from outside the module is no element of a tuple: torch.onnx
+    // merged two modules' identical first ops (NB201's and DARTS's edges each start with an nn.ReLU of one input),
+    // or an in-place first op the caller reads again
+    const own = out.filter(
+      (e) => irOf(e.tensor) !== undefined && !borrowed(nodes[e.at]!, m, scopes, producer, isConst),
+    );
+    if (m !== '' && own.length > (callCount.get(m) ?? 1)) tuples.push(m);
   }
   calls.sort((a, b) => a.at - b.at);
   const last = calls.flatMap((c, i) => (c.last ? [i] : []));
   return { ids: calls.map((c) => c.id), channelsLast: last, missing, tuples };
+}
+
+/** Whether node `n` of module `m` reads no parameter and only tensors made outside `m` (the graph's input included). */
+function borrowed(
+  n: NodeProto,
+  m: string,
+  scopes: readonly string[],
+  producer: ReadonlyMap<string, number>,
+  isConst: (t: string) => boolean,
+): boolean {
+  const ins = (n.input ?? []).filter(Boolean);
+  return ins.every((t) => {
+    if (isConst(t)) return false;
+    const p = producer.get(t);
+    return p === undefined || !inside(scopes[p]!, m);
+  });
 }
 
 /**

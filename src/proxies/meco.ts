@@ -92,7 +92,7 @@ export function mecoOneRow(
   if (tuple !== undefined)
     return {
       value: null,
-      reason: `meco: module ${clip(tuple, 60)} returns several maps (a tuple or list), the first of which the official hook reads as one image's output, which has one row, whose correlation torch.corrcoef returns as a scalar; the official code raises there (torch.linalg.eig needs a matrix)`,
+      reason: `meco: module ${clip(tuple, 60)} returns several maps (a tuple or list), and the official hook reads the first one's samples as its rows: at MeCo's one image it has one row, whose correlation torch.corrcoef returns as a scalar, and the official code raises there (torch.linalg.eig needs a matrix); at more images a term unlike any other module's`,
     };
   const last = new Set(o.channelsLastCalls ?? []);
   const rows = (id: number, i: number) => {
