@@ -55,8 +55,10 @@ export interface ModuleOutputs {
   readonly missing: readonly string[];
   /**
    * Modules one of whose calls returns several maps (a tuple or list: HRNet's branches, OctConv's (high, low) pair),
-   * by scope. The official MeCo hook reads `data_output[0]`, the tuple's first map (N, C, H, W), as one image's
-   * rows: of MeCo's one image that is one row, and torch.linalg.eig raises there.
+   * by scope: more maps of their own leave them than they have calls (a parameter-free op of an outside tensor is
+   * taken for torch.onnx's merge of sibling modules' first ops, not a tuple element). The official MeCo hook reads
+   * `data_output[0]`, the tuple's first map (N, C, H, W), with its samples as rows: of MeCo's one image one row, and
+   * torch.linalg.eig raises there.
    */
   readonly tuples: readonly string[];
 }

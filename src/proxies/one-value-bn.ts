@@ -53,10 +53,11 @@ function constantOnOnes(net: Network): Uint8Array {
 
 /**
  * The first train-mode BN of a pass (`run`, ending at `ends`) whose input map is constant on the all-ones input, if
- * no path avoiding such BNs carries the input to every end; undefined otherwise. Such a BN's output is 0 in exact
- * arithmetic and rounding amplified by 1/√ε in practice (≈ 1e-13 of its input's scale): where it only adds to a map
- * another path carries (RepVGG's unpadded 1×1 branch beside its 3×3), the value is that path's, as PyTorch's is.
- * A product carries the input only where both its factors do.
+ * no path avoiding such BNs carries the input to every end; undefined otherwise. Such a BN's normalised value is 0
+ * in exact arithmetic (its output β) and rounding amplified by 1/√ε in practice (≈ 1e-13 of its input's scale):
+ * where it only adds to a map another path carries (RepVGG's unpadded 1×1 branch beside its 3×3), the value is that
+ * path's, as PyTorch's is. A product carries the input only where both its factors do (conservative: a product with
+ * a function of such a BN, `x * sigmoid(bn)`, is null though the official value is defined).
  */
 function constantMapBn(net: Network, bn: BnMode, run: Uint8Array, ends: readonly number[]): number | undefined {
   const flat = constantOnOnes(net);
