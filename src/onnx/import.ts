@@ -1646,9 +1646,6 @@ function importReshape(n: INodeProto, s: ImportState): void {
     );
   if (importShuffleReshape(n, s, v, shp)) return;
   if (importViewReshape(n, s, v, shp)) return;
-  // a map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
-  // images): nothing to do
-  if (v.k === 'ir' && isOwnShape(n, s, v.id, shp)) return s.set(n, v);
   const per =
     v.k === 'gap' ? (s.shapeOf(v.src)[0] as number) : v.k === 'ir' ? s.shapeOf(v.id).reduce((a, d) => a * d, 1) : -2;
   // (N, -1), (0, -1) and `view(-1, C)`: (-1, C) with C the per-sample size
@@ -1660,7 +1657,9 @@ function importReshape(n: INodeProto, s: ImportState): void {
 
 /**
  * A view as a map, or of flat features, a pooled C×1×1 map or a 3-D tensor as a 3-D tensor (a squeeze-and-excitation
- * gate from nn.Linear layers: `y.view(b, c, 1, 1)`; timm's ECA: `y.view(b, 1, -1)`, then `y.view(b, -1, 1, 1)`).
+ * gate from nn.Linear layers: `y.view(b, c, 1, 1)`; timm's ECA: `y.view(b, 1, -1)`, then `y.view(b, -1, 1, 1)`). A
+ * map viewed as its own shape (`x.view(x.size(0), 3, 32, 32)` of a model that also takes flat inputs, traced on
+ * images) is the map itself, no node.
  */
 function importViewReshape(n: INodeProto, s: ImportState, v: Val, shp: readonly (number | 'N')[]): boolean {
   if (v.k !== 'gap' && v.k !== 'ir' && v.k !== 'seq') return false;
@@ -1688,18 +1687,6 @@ function importViewReshape(n: INodeProto, s: ImportState, v: Val, shp: readonly 
   if (c === undefined) s.set(n, { k: 'seq', id: s.viewAs(x, [a!, b!, 1]) });
   else s.setIr(n, s.viewAs(x, [a!, b!, c]));
   return true;
-}
-
-/** Whether a Reshape target is the map `x`'s own (N, C, H, W): its batch kept (or −1), its C, H, W unchanged. */
-function isOwnShape(n: INodeProto, s: ImportState, x: number, shp: readonly (number | 'N')[]): boolean {
-  const sh = s.shapeOf(x);
-  return (
-    sh.length === 3 &&
-    shp.length === 4 &&
-    (keepsBatch(n, s, shp[0]) || shp[0] === -1) &&
-    // a 0 copies the input's dimension (allowzero 0)
-    shp.slice(1).every((d, i) => d === sh[i] || (d === 0 && getInt(n, 'allowzero', 0) === 0))
-  );
 }
 
 /** What a refused Reshape starts, where an InstanceNormalization reads it: torch.onnx's nn.GroupNorm (opset < 18). */
