@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -141,10 +142,20 @@ class StdioClientTest(unittest.TestCase):
             torch.nn.Linear(8, 10),
         )
         net.eval()
+        net[4].momentum = 0.25
+        with torch.no_grad():
+            net[1].running_var.copy_(torch.linspace(0.5, 2.0, 8))
         before = net[1].running_mean.clone()
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "net.onnx")
             got = self.client.score_torch(net, torch.randn(16, 3, 32, 32), onnx_path=path)
+            data = open(path, "rb").read()
+            # the file holds the module's running statistics (VKDNW and Zen read them), not those the export's
+            # train-mode forward would move, and each BN's momentum (ONNX: 1 - PyTorch's)
+            for stats in (net[1].running_var, net[4].running_mean):
+                self.assertTrue(struct.pack("<8f", *stats.tolist()) in data, "the module's running statistics")
+            momenta = [struct.unpack("<f", data[i + 11 : i + 15])[0] for i in range(len(data)) if data.startswith(b"\x0a\x08momentum\x15", i)]
+            self.assertEqual(momenta, [struct.unpack("<f", struct.pack("<f", v))[0] for v in (0.9, 0.75)])
             self.assertEqual(dict(got["results"][0], model=path), cli("score", path)["results"][0])
             self.assertEqual(got["results"][0]["warnings"], [])  # BN exported in training mode
             again = self.client.score_torch(net, torch.randn(16, 3, 32, 32), reinit=True, repeats=2)
