@@ -500,15 +500,25 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
         o[s] = acc;
       }
     } else if (kind >= 4) {
-      // PyTorch's prelu backward: a slope's gradient sums x * dy where x <= 0, over its channel's plane (kind 4) or
-      // the whole node (kind 5)
+      // A learned constant alpha's gradient, summed over its channel's plane (kind 4) or the whole node (kind 5):
+      // PyTorch's prelu backward sums x * dy where x <= 0; x * alpha sums x * dy, x + alpha dy, x / alpha
+      // -x * dy / alpha^2 (the parameter's sign, x - c imported as x + (-c), is applied by the caller).
       const size_t count = n.numel(), plane = kind == 5 ? count : count / static_cast<size_t>(n.c);
       const size_t at = kind == 5 ? 0 : idx * plane;
+      const bool prelu = n.op == Op::Relu || n.act == ActFn::Prelu;
+      const double a = kind == 5 || n.alphas.empty() ? n.alpha : n.alphas[idx];
       for (int s = 0; s < S; ++s) {
         double acc = 0;
         const size_t off = static_cast<size_t>(s) * count + at;
-        for (size_t e = 0; e < plane; ++e)
-          if (x[off + e] <= 0) acc += static_cast<double>(dy[off + e]) * x[off + e];
+        if (prelu) {
+          for (size_t e = 0; e < plane; ++e)
+            if (x[off + e] <= 0) acc += static_cast<double>(dy[off + e]) * x[off + e];
+        } else if (n.act == ActFn::Shift) {
+          for (size_t e = 0; e < plane; ++e) acc += dy[off + e];
+        } else {
+          for (size_t e = 0; e < plane; ++e) acc += static_cast<double>(dy[off + e]) * x[off + e];
+          if (n.act == ActFn::Divide) acc = -acc / (a * a);
+        }
         o[s] = acc;
       }
     } else {

@@ -31,6 +31,7 @@ the same order with the official init functions to recover the exact tensors the
 
 import argparse
 import copy
+import functools
 import importlib.util
 import json
 import os
@@ -43,6 +44,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
+from swapnas.torch_export import with_parameter_list  # noqa: E402  (the Python client's: one writer of the list)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "test", "fixtures", "proxies")
@@ -1515,6 +1519,57 @@ class SearchCells(PooledHead, nn.Module):
         return [f0, f1, f2], self.last_relu(self.last_bn(f2))
 
 
+class ConvNextScaled(ConvNextBlock):
+    """The official ConvNeXt block: its layer scale gamma (C,) an nn.Parameter scaling the channels-last map."""
+
+    def __init__(self, c, act, gamma):
+        super().__init__(c, act)
+        self.gamma = nn.Parameter(gamma)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.gamma * self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class LayerScaleNet(PooledHead, nn.Module):
+    """nn.Parameters read in arithmetic, each of a form common in the wild, with a registered buffer beside them: the
+    input normalised by buffers; the official ConvNeXt's layer scale `gamma * x` (C,) on its channels-last map;
+    torchvision's `layer_scale * y` (C, 1, 1) on a map; a ReZero gain `x + alpha * f(x)` read twice (one tensor,
+    two reads); a learned shift per channel; a learned scalar subtracted; the logits over a learned temperature.
+    Values drawn away from their usual initial ones (and of both signs), so that each term shows."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.4, -0.1, 0.3]).view(1, 3, 1, 1))
+        self.stem = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+        self.block = ConvNextScaled(c, nn.GELU(), torch.linspace(-0.8, 1.2, c))
+        self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+        self.layer_scale = nn.Parameter(torch.linspace(0.5, -0.6, c).view(c, 1, 1))
+        self.conv2 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(2 * c)
+        self.alpha = nn.Parameter(torch.tensor(0.3))
+        self.shift = nn.Parameter(torch.linspace(-0.2, 0.25, 2 * c).view(1, 2 * c, 1, 1))
+        self.offset = nn.Parameter(torch.tensor(0.15))
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+        self.temp = nn.Parameter(torch.tensor(1.7))
+
+    def features(self, x):
+        f0 = self.relu(self.stem_bn(self.stem(x - self.mean)))
+        f1 = self.block(f0)
+        f2 = f1 + self.layer_scale * self.relu(self.bn(self.conv(f1)))
+        f3 = self.relu(self.bn2(self.conv2(f2)))
+        f4 = f3 + self.alpha * self.relu(f3 + self.shift)
+        return [f0, f1, f2, f4], (f4 + self.alpha * f4) - self.offset
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.forward_pre_GAP(x)), 1)) / self.temp
+
+
 class WithFeatures(nn.Module):
     """Export wrapper: logits first, then the AZ-NAS block features as extra graph outputs."""
 
@@ -1647,9 +1702,10 @@ def save_npy(name, t):
     return name
 
 
-def export(model, name, x, output_names=("logits",), fold=False):
+def export(model, name, x, output_names=("logits",), fold=False, parameter_list=False):
     """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched. `fold`:
-    torch.onnx's default constant folding (a GroupNorm's γ, β views become initializers named `onnx::Mul_k`)."""
+    torch.onnx's default constant folding (a GroupNorm's γ, β views become initializers named `onnx::Mul_k`).
+    `parameter_list`: the file's metadata names the model's parameters, as the Python client's export writes it."""
     path = os.path.join(OUT, name)
     m = copy.deepcopy(model).train()
     # Tracing runs a train-mode forward, which would move the running statistics written to the file; with
@@ -1668,7 +1724,15 @@ def export(model, name, x, output_names=("logits",), fold=False):
         input_names=["input"],
         output_names=list(output_names),
     )
+    if parameter_list:
+        with open(path, "rb") as fh:
+            data = with_parameter_list(fh.read(), model)
+        with open(path, "wb") as fh:
+            fh.write(data)
     return name
+
+
+export_file = export
 
 
 def write_bn_momentum(name, momentum):
@@ -1900,8 +1964,11 @@ def vkdnw_float64(off, m, inp):
 # --------------------------------------------------------------------------------------------------------------
 
 
-def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen=True, viewed=False):
-    """One network: real-input proxies on (x, y) [and (x2, y2)], random-input ones on draws of `rand_shape`."""
+def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen=True, viewed=False,
+            parameter_list=False):
+    """One network: real-input proxies on (x, y) [and (x2, y2)], random-input ones on draws of `rand_shape`
+    (`parameter_list`: every file's metadata names the model's parameters)."""
+    export = functools.partial(export_file, parameter_list=parameter_list)
     e = {"classes": classes, "onnx": export(net, f"{name}.onnx", x), "inputs": save_npy(f"{name}-x.npy", x),
          "labels": save_npy(f"{name}-y.npy", y), "inputs2": save_npy(f"{name}-x2.npy", x2),
          "labels2": save_npy(f"{name}-y2.npy", y2), "meco_input": save_npy(f"{name}-meco.npy", x[:1])}
@@ -1990,7 +2057,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -2066,6 +2133,9 @@ def main():
         "ecanet": seeded("ecanet", EcaNet, 42, (8, 2), (8, 10), (8, 3, 16, 16), zennas=True),
         "bamsimam": seeded("bamsimam", BamSimAm, 43, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
         "tuplenet": seeded("tuplenet", TupleNet, 44, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
+        # nn.Parameters in arithmetic, the files naming them (the Python client's metadata)
+        "layerscale": seeded("layerscale", LayerScaleNet, 45, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True,
+                             parameter_list=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

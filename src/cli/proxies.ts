@@ -26,6 +26,7 @@ import { spaceEntry } from '../catalog/registry.js';
 import type { ScoringRequest } from '../request/types.js';
 import type { SearchSpace } from '../spaces/types.js';
 import { loadOnnxModel } from '../onnx/load.js';
+import { learnedPattern } from '../onnx/parameters.js';
 import { resolveInputShape } from '../score/onnx-model.js';
 import { epeNasConstant } from '../proxies/jacobian.js';
 import { onnxProxyModel } from '../proxies/onnx-model.js';
@@ -475,7 +476,7 @@ export async function onnxProxiesDoc(
   const npy = f.input ?? f.npy;
   const batch = npy !== undefined && !f.inputShape ? loadNpyBatch(npy) : undefined;
   const shape = resolveInputShape(m, f.inputShape ? modelInputShapeArg(m, f.inputShape) : undefined, batch);
-  const net = onnxProxyModel(m, shape);
+  const net = onnxProxyModel(m, shape, learnedPattern(f.learned));
   const seed = int('--seed', f.seed ?? '0', 0);
   // SWAP's batch for an ONNX model: 16 unless --batch says (the SWAP protocol's batch)
   const swapBatch = f.batch !== undefined ? int('--batch', f.batch, 1) : 16;

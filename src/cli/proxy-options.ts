@@ -33,6 +33,8 @@ export interface ProxyFlags {
   precision?: string;
   inputShape?: string;
   threads?: string;
+  /** An ONNX model's nn.Parameters among its arithmetic constants (a regular expression over their names). */
+  learned?: string;
 }
 
 /** Add the proxy options to a command. */

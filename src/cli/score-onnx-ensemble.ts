@@ -151,6 +151,12 @@ export async function onnxEnsembleDoc(
   f: OnnxEnsembleFlags,
   deps: OnnxEnsembleDeps,
 ): Promise<OnnxEnsembleDoc> {
+  // the reference set is scored once per settings from the files alone: their own parameter lists count, no pattern
+  if (f.learned !== undefined)
+    throw new SwapError(
+      'E_OPTION',
+      '--learned applies to one model (its params, VKDNW and reg-SWAP); with --reference-models, let each file list its parameters (metadata swapnas.parameters, as the Python client exports)',
+    );
   const files = referenceModelFiles(f.referenceModels);
   const { o, choice, labelSource } = await memberOptions(model, f, deps);
   const rule = o.rule;

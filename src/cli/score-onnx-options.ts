@@ -45,6 +45,8 @@ export interface ScoreOnnxFlags {
   progress?: boolean;
   /** A folder of .onnx models to rank the model against by the ensemble fitness. */
   referenceModels?: string;
+  /** A regular expression: initializers read in arithmetic whose names match are nn.Parameters. */
+  learned?: string;
   // NB201-only flags of `swapnas score`, rejected when set for a model
   sample?: string;
   all?: boolean;
@@ -72,6 +74,10 @@ export function addScoreOnnxOptions(cmd: Command): Command {
       'model',
     )
     .option('--engine <name>', '(.onnx) auto | ir | ort', 'auto')
+    .option(
+      '--learned <regex>',
+      '(.onnx) initializers read in arithmetic (a layer scale `gamma * x`) whose names match are nn.Parameters: params counts them, VKDNW differentiates them (a file whose metadata swapnas.parameters lists its parameters, as the Python client writes it, needs no flag)',
+    )
     .option(
       '--reference-models <dir>',
       "(.onnx) rank the model by the ensemble fitness (--fitness) against the .onnx models of this folder (at least 8, same input shape; a few hundred rank best; scored once and cached in --cache-dir, reg-SWAP's μ/σ from their sizes)",

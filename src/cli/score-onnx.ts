@@ -149,6 +149,12 @@ export function onnxOptionsFromFlags(file: string | Uint8Array, f: ScoreOnnxFlag
   if (f.threads !== undefined) opts.threads = int('--threads', f.threads, 1);
   if (f.mu !== undefined) opts.mu = num('--mu', f.mu);
   if (f.sigma !== undefined) opts.sigma = num('--sigma', f.sigma);
+  // SWAP's Θ is the file's (its parameter list where it has one): a pattern would change nothing there
+  if (f.learned !== undefined)
+    throw new SwapError(
+      'E_OPTION',
+      "--learned applies to --proxies (params, VKDNW): SWAP counts the file's parameters",
+    );
   if (f.mean !== undefined) opts.mean = numList('--mean', f.mean);
   else if (cifar100) opts.mean = [...CIFAR100_MEAN];
   if (f.std !== undefined) opts.std = numList('--std', f.std);

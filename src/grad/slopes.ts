@@ -1,9 +1,10 @@
 import type { IRNode, Network } from '../ir/types.js';
 
 /**
- * One nn.PReLU's learned slope tensor: the node of its first call (which counts it in Θ), its length (1, or one per
- * channel) and every call's node, first call first. PyTorch holds one parameter however often the module is called,
- * and its gradient is the sum over the calls'.
+ * One learned constant tensor: an nn.PReLU's slopes, or an nn.Parameter read as an arithmetic's constant (a layer
+ * scale): the node of its first call or read (which counts it in Θ), its length (1, or one per channel) and every
+ * call's node, first call first. PyTorch holds one parameter however often the module is called, and its gradient
+ * is the sum over the calls'.
  */
 export interface SlopeTensor {
   readonly node: number;
@@ -11,12 +12,15 @@ export interface SlopeTensor {
   readonly uses: readonly number[];
 }
 
-/** A node's slope values and `learned` if it is a call of an nn.PReLU (a leaky relu or a prelu act). */
+/**
+ * A node's constants and `learned` if it is a call of an nn.PReLU (a leaky relu or a prelu act) or an arithmetic
+ * by an nn.Parameter.
+ */
 function slopesOf(n: IRNode): { values: readonly number[]; learned: number; firstCall?: number } | undefined {
   const first = (f: number | undefined) => (f === undefined ? {} : { firstCall: f });
   if (n.op === 'relu' && n.learned !== undefined)
     return { values: [n.slope ?? 0], learned: n.learned, ...first(n.firstCall) };
-  if (n.op === 'act' && n.fn === 'prelu' && n.learned !== undefined)
+  if (n.op === 'act' && n.learned !== undefined)
     return { values: n.alphas ?? [n.alpha ?? 1], learned: n.learned, ...first(n.firstCall) };
   return undefined;
 }

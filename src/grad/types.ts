@@ -41,8 +41,9 @@ export interface ParamRef {
 }
 
 /**
- * What a per-sample scalar may be: a {@link ParamKind} of the node's parameters, or `slope`, an nn.PReLU's learned
- * slope (one per channel, or one), which the node holds as an attribute (`ReluNode.learned`, `ActNode.learned`).
+ * What a per-sample scalar may be: a {@link ParamKind} of the node's parameters, or `slope`, a learned constant the
+ * node holds as an attribute (`ReluNode.learned`, `ActNode.learned`): an nn.PReLU's slope, or an arithmetic's
+ * nn.Parameter such as a layer scale (one per channel, or one).
  */
 export type ScalarKind = ParamKind | 'slope';
 

@@ -10,12 +10,15 @@ export function nodeParams(n: IRNode): number {
   return opSpec(n.op).params(n);
 }
 
-/** Θ: total trainable parameters (absolute count); a tensor shared by several nodes counts once. */
+/**
+ * Θ: total trainable parameters (absolute count); a tensor shared by several nodes counts once, and nn.Parameters
+ * the IR holds as constants count too (`Network.constantParams`).
+ */
 export function countParams(net: Network): number {
   let p = 0;
   for (const n of net.nodes) p += nodeParams(n);
   for (const t of net.tied ?? []) p -= tensorSize(net.nodes[t.node]!, t.kind);
-  return p;
+  return p + (net.constantParams?.values ?? 0);
 }
 
 /**

@@ -26,6 +26,20 @@ function pads(v: number | Pair | Pads): Pads {
  * Incremental IR builder; shapes come from the op specification (`ops.ts`). Methods return node ids. `relu(x)` is memoised per producer so
  * a ReLU applied to the same tensor by several consumers exists (and is recorded) once.
  */
+/**
+ * An arithmetic constant that is an nn.Parameter (a layer scale): the values it adds to Θ at its first read (all of
+ * them), or 0 with `firstCall`, the node of that first read, for a later one (`ActNode.learned`). Empty: no parameter.
+ */
+export interface LearnedUse {
+  readonly learned?: number;
+  readonly firstCall?: number;
+}
+
+function learnedFields(u: LearnedUse): LearnedUse {
+  if (u.learned === undefined) return {};
+  return u.learned === 0 && u.firstCall !== undefined ? { learned: 0, firstCall: u.firstCall } : { learned: u.learned };
+}
+
 export class GraphBuilder {
   private readonly nodes: IRNode[] = [];
   private readonly reluOf = new Map<string, number>();
@@ -179,9 +193,12 @@ export class GraphBuilder {
     return this.push(hard ? { op: 'sigmoid', hard: true } : { op: 'sigmoid' }, [x]);
   }
 
-  /** An elementwise function of `x` (`alpha`: ELU's α or the arithmetic's constant, absent for 1). */
-  act(x: number, fn: ActFn, alpha?: number, stateSign?: 1 | -1): number {
-    const state = stateSign ? { stateSign } : {};
+  /**
+   * An elementwise function of `x` (`alpha`: ELU's α or the arithmetic's constant, absent for 1; `stateSign` and
+   * `learned`: see {@link ActNode}).
+   */
+  act(x: number, fn: ActFn, alpha?: number, stateSign?: 1 | -1, learned: LearnedUse = {}): number {
+    const state = { ...(stateSign ? { stateSign } : {}), ...learnedFields(learned) };
     return this.push(
       alpha === undefined || alpha === 1 ? { op: 'act', fn, ...state } : { op: 'act', fn, alpha, ...state },
       [x],
@@ -190,10 +207,13 @@ export class GraphBuilder {
 
   /**
    * Arithmetic with one constant per channel of `x` (`scale`, `divide` or `shift`): x·α_c, x / α_c, x + α_c
-   * (`stateSign`: see {@link ActNode}).
+   * (`stateSign`, `learned`: see {@link ActNode}).
    */
-  channelAct(x: number, fn: ActFn, alphas: readonly number[], stateSign?: 1 | -1): number {
-    return this.push({ op: 'act', fn, alphas: [...alphas], ...(stateSign ? { stateSign } : {}) }, [x]);
+  channelAct(x: number, fn: ActFn, alphas: readonly number[], stateSign?: 1 | -1, learned: LearnedUse = {}): number {
+    return this.push(
+      { op: 'act', fn, alphas: [...alphas], ...(stateSign ? { stateSign } : {}), ...learnedFields(learned) },
+      [x],
+    );
   }
 
   /**

@@ -689,14 +689,16 @@ const act: OpSpec<'act'> = {
         `act ${a.fn} with alpha ${a.alpha}: only ELU and CELU (positive), PReLU and the arithmetic (finite; a divisor not 0) take one`,
       );
     if (a.alphas !== undefined) checkChannelAlphas(a.fn, a.alpha, a.alphas, ins[0]!);
-    if ((a.functional || a.learned !== undefined) && a.fn !== 'prelu')
-      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU is marked functional or learned`);
+    if (a.functional && a.fn !== 'prelu')
+      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU is marked functional`);
+    if (a.learned !== undefined && a.fn !== 'prelu' && !isArithmetic(a.fn))
+      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: only a PReLU's slopes and an arithmetic's constant are learned`);
     const slopes = a.alphas?.length ?? 1;
     if (a.learned !== undefined && a.learned !== 0 && a.learned !== slopes)
-      throw new SwapError('E_IR_SHAPE', `a PReLU's ${a.learned} learned slopes of ${slopes}: all of them, or 0`);
+      throw new SwapError('E_IR_SHAPE', `act ${a.fn}: ${a.learned} learned constants of ${slopes}: all of them, or 0`);
     return same(a, ins);
   },
-  // an nn.PReLU's slopes are parameters (at its first call)
+  // an nn.PReLU's slopes, and an arithmetic constant that is an nn.Parameter, are parameters (at the first read)
   params: (n) => n.learned ?? 0,
   macs: none,
   // GELU as torch.onnx writes it (x·(1 + Erf(x/√2))·½) and opset 20's Gelu; Mish as Softplus, Tanh, Mul, or opset 18's;

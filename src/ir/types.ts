@@ -234,13 +234,16 @@ export interface ActNode {
    */
   readonly functional?: true;
   /**
-   * `prelu` only: how many slope values this node adds to Θ as parameters (the alphas' count, or 1), 0 for a later
+   * `prelu`: how many slope values this node adds to Θ as parameters (the alphas' count, or 1), 0 for a later
    * call of the same nn.PReLU (counted at its first); synflow's |state_dict| takes |α| of them. Absent: slopes that
    * are no parameter (F.prelu by a Constant), which neither counts nor changes. Only VKDNW differentiates them (see
    * {@link ReluNode.learned}).
+   * The arithmetic (`scale`, `divide`, `shift`): its constant is an nn.Parameter (a layer scale `gamma * x`, a
+   * ReZero gain), as the file's parameter list or the user says; counted the same way (0 at a later read of the same
+   * tensor), and VKDNW differentiates its first value (∂/∂c = stateSign·∂/∂α).
    */
   readonly learned?: number;
-  /** `prelu` only: a later call's first call ({@link ReluNode.firstCall}). */
+  /** A later call's (or read's) first one ({@link ReluNode.firstCall}). */
   readonly firstCall?: number;
 }
 /** The functions of an {@link ActNode}, in attribute-code order (the program stores the index). */
@@ -361,7 +364,8 @@ export interface Network {
   /**
    * The trainable tensors in the PyTorch model's `named_parameters()` order where it differs from node order (an
    * imported model registering its modules in another order than it calls them; the file keeps the `state_dict`
-   * order in its initializers), an nn.PReLU's slope tensor (`slope`, at its first call's node) among them. VKDNW's
+   * order in its initializers), an nn.PReLU's slope tensor or a learned arithmetic constant (`slope`, at its first
+   * call's node) among them. VKDNW's
    * first 128 tensors follow it. Absent: node order.
    */
   readonly parameterOrder?: readonly {
@@ -374,4 +378,9 @@ export interface Network {
    * `tied`), but a fresh draw gives them one tensor, as PyTorch and ONNX Runtime hold it. Absent: none.
    */
   readonly sharedDraws?: readonly { readonly node: number; readonly of: number }[];
+  /**
+   * nn.Parameters the IR holds only as constants (an imported model's ACON `p1 - p2`, folded before it reaches a
+   * map; an element of one): Θ counts their `values`; VKDNW, which would differentiate them, is null. Absent: none.
+   */
+  readonly constantParams?: { readonly values: number; readonly names: readonly string[] };
 }

@@ -18,6 +18,7 @@ import type { Network, OpName } from '../ir/types.js';
 import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
 import { slopeTensors } from '../grad/slopes.js';
+import { PARAMETERS_KEY } from './parameters.js';
 import { SwapError } from '../util/errors.js';
 import {
   attrFloat,
@@ -93,8 +94,13 @@ interface ExportCtx {
   readonly fixed: (name: string, nodeName: string, dims: number[], value: number) => void;
   /** A Constant node of per-channel values shaped `dims` ((1, C, 1, 1) for a map, (1, C) for flat features). */
   readonly channels: (name: string, dims: number[], values: readonly number[]) => void;
-  /** The node of the first call of the nn.PReLU that later call `node` calls again ({@link slopeTensors}). */
+  /**
+   * The node of the first call of the nn.PReLU that later call `node` calls again, or of the first read of the
+   * learned arithmetic constant it reads again ({@link slopeTensors}).
+   */
   readonly firstCallOf: (node: number) => number | undefined;
+  /** The initializers that are learned arithmetic constants, listed in the file's metadata ({@link PARAMETERS_KEY}). */
+  readonly learned: string[];
 }
 
 type OpExporter<K extends OpName> = (n: NodeOf<K>, c: ExportCtx) => void;
@@ -343,6 +349,7 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
     case 'scale':
     case 'divide':
     case 'shift':
+      if (n.learned !== undefined) return exportLearned(n, c);
       // one constant, or one per channel broadcast over the batch (and the plane of a map)
       if (n.alphas)
         c.channels(`${name}_c`, n.shape.length === 3 ? [1, n.alphas.length, 1, 1] : [1, n.alphas.length], n.alphas);
@@ -353,6 +360,23 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
 
 /** The ONNX op of each arithmetic function, with its constant as the second input. */
 const ARITHMETIC_ONNX = { scale: 'Mul', divide: 'Div', shift: 'Add' } as const;
+
+/**
+ * Arithmetic by an nn.Parameter: its values an initializer the file's metadata names as a parameter (a later read
+ * reads the first read's), `x - c` written as Sub (`stateSign` −1), so the import gives the same node back.
+ */
+function exportLearned(n: NodeOf<'act'>, c: ExportCtx): void {
+  const first = n.learned === 0 ? c.firstCallOf(n.id) : undefined;
+  const p = `learned_${first ?? n.id}`;
+  const minus = n.fn === 'shift' && n.stateSign === -1;
+  if (first === undefined) {
+    const values = (n.alphas ?? [n.alpha ?? 1]).map((v) => (minus ? -v : v));
+    c.constant(p, n.alphas ? (n.shape.length === 3 ? [n.alphas.length, 1, 1] : [n.alphas.length]) : [], values);
+    c.learned.push(p);
+  }
+  const op = minus ? 'Sub' : ARITHMETIC_ONNX[n.fn as keyof typeof ARITHMETIC_ONNX];
+  c.nodes.push(node(op, [c.src(n.inputs[0]!), p], [out(n.id)], `act_${n.id}`));
+}
 
 /** nn.GELU(approximate='tanh') as torch.onnx writes it: ½·(x·(1 + tanh(β·(x + κ·x·x²)))). */
 function exportGeluTanh(
@@ -568,6 +592,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
     fixed,
     channels,
     firstCallOf: (node) => firstCalls.get(node),
+    learned: [],
   };
   for (const n of net.nodes) {
     if (n.op === 'input' || !keep[n.id]) continue;
@@ -592,6 +617,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const meta: Record<string, string | number> = {
     ...(net.meta ?? {}),
     ...(mode === 'initializers' ? { 'swapnas.weight_seed': seed } : {}),
+    ...(ctx.learned.length > 0 ? { [PARAMETERS_KEY]: JSON.stringify(ctx.learned) } : {}),
     ...(opts.metadata ?? {}),
   };
   const model: IModelProto = {

@@ -32,7 +32,7 @@
  * the same tensor becomes one IR node (recorded once). Every ONNX node that maps to an IR node creates it in
  * graph order, so a model written by `networkToOnnx` imports to the same node ids and hence the same weights.
  */
-import { GraphBuilder } from '../ir/builder.js';
+import { GraphBuilder, type LearnedUse } from '../ir/builder.js';
 import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
@@ -54,7 +54,8 @@ import { type NormChain, normChains } from './norm-chains.js';
 import { initializerViews, isStateDictName } from './views.js';
 import { nearestRepeat } from './resize.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
-import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies } from './params.js';
+import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies, trainableNames } from './params.js';
+import { type ParameterNames, parameterNames } from './parameters.js';
 import { SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 
 export interface ImportOptions {
@@ -62,6 +63,11 @@ export interface ImportOptions {
   readonly inputShape: Shape3;
   /** `batch`: treat every BatchNormalization as training mode (PyTorch `model.train()`). Default `model`. */
   readonly bn?: 'model' | 'batch';
+  /**
+   * Initializers whose names match are nn.Parameters where they are read in arithmetic (a layer scale), as are those
+   * the file's own list names (src/onnx/parameters.ts); any other is a buffer there.
+   */
+  readonly learned?: RegExp;
 }
 
 export type ImportResult =
@@ -204,6 +210,12 @@ class ImportState {
   normAt: ReadonlyMap<number, NormChain> = new Map();
   /** Initializers read as constants in arithmetic (a buffer, or an nn.Parameter the file cannot tell from one): the first reader. */
   readonly constantBuffers = new Map<string, string>();
+  /** Which initializers are nn.Parameters, where the file or the user says (src/onnx/parameters.ts). */
+  readonly parameters: ParameterNames;
+  /** nn.Parameters read whole as an arithmetic's constant (`ActNode.learned`), and the node of the first read. */
+  readonly learnedConstants = new Map<string, number>();
+  /** nn.Parameters read in arithmetic only in part (an element or a window of one). */
+  readonly partReads = new Set<string>();
   /** Each nn.PReLU slope initializer read, and the node of its first call (a later read: the module called again). */
   readonly preluSlopes = new Map<string, number>();
   /** 1×1 conv nodes imported from an nn.Linear over a channels-last map (`Network.channelsLastLinears`). */
@@ -236,6 +248,7 @@ class ImportState {
     readonly nodes: readonly INodeProto[],
   ) {
     this.b = new GraphBuilder(opts.inputShape);
+    this.parameters = parameterNames(m, opts.learned);
     for (const [name, t] of m.consts) this.env.set(name, { k: 'const', t });
     // a flat (N, F) input is the IR's F×1×1 input read flat (an MLP's first layer reads F features)
     this.env.set(m.input.name, { k: 'ir', id: m.input.flat ? this.flatten(this.b.input) : this.b.input });
@@ -256,6 +269,12 @@ class ImportState {
   constant(name: string): readonly number[] | undefined {
     const v = this.env.get(name);
     return v?.k === 'const' ? Array.from(tensorValues(v.t)) : undefined;
+  }
+
+  /** How many nodes read initializer `name`, directly or through views of it. */
+  readsOf(name: string): number {
+    const views = [...this.viewOf].filter(([, of]) => of === name).map(([v]) => v);
+    return [name, ...views].reduce((a, t) => a + this.readersOf(t).length, 0);
   }
 
   /** Indices of the nodes reading tensor `name`. */
@@ -961,7 +980,10 @@ function padChannels(n: INodeProto, s: ImportState, x: number, before: Sides, pa
  * wrote, which the official code run in float64 multiplies by; a literal with more digits than float32 keeps cannot
  * be recovered); a module's buffer, an initializer of its own name, keeps its float32 value, as `.double()` does.
  */
-function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; state: boolean } | undefined {
+function scalarOperand(
+  n: INodeProto,
+  s: ImportState,
+): { i: 0 | 1; v: Constant; state: StateRead | undefined } | undefined {
   if ((n.input ?? []).length !== 2) return undefined;
   const vals = [s.get(n, 0), s.get(n, 1)];
   // a number computed from the input's shape (SimAM's `h * w - 1` of a model exported with a dynamic batch)
@@ -969,8 +991,8 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; 
     v.k === 'shape' && v.v.length <= 1 && typeof v.v[0] === 'number' ? v.v[0] : undefined,
   );
   const tensor = (v: Val) => v.k === 'ir' || v.k === 'gap';
-  if (known[1] !== undefined && tensor(vals[0]!)) return { i: 1, v: known[1], state: false };
-  if (known[0] !== undefined && tensor(vals[1]!)) return { i: 0, v: known[0], state: false };
+  if (known[1] !== undefined && tensor(vals[0]!)) return { i: 1, v: known[1], state: undefined };
+  if (known[0] !== undefined && tensor(vals[1]!)) return { i: 0, v: known[0], state: undefined };
   const i = vals[0]!.k === 'const' ? 0 : vals[1]!.k === 'const' ? 1 : undefined;
   const c = i === undefined ? undefined : vals[i];
   const x = i === undefined ? undefined : vals[1 - i];
@@ -989,10 +1011,25 @@ function scalarOperand(n: INodeProto, s: ImportState): { i: 0 | 1; v: Constant; 
   // a Python literal (a scalar Constant) as its decimal; a buffer, and any tensor of several values (a tensor, never
   // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
   const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
-  if (buffer && !s.constantBuffers.has(buffer)) s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
+  const param = buffer !== undefined && s.parameters.isParameter(buffer) ? buffer : undefined;
+  // an nn.Parameter is learned where read whole (a view of all its values); an element or a window of one is not
+  const whole = param !== undefined && numelOf(dims) === numelOf(tensorDims(s.m.consts.get(param)!));
+  if (param !== undefined && !whole) s.partReads.add(param);
+  if (buffer && param === undefined && !s.constantBuffers.has(buffer))
+    s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
   // any initializer (or a view of one) comes from the state_dict, a folded one (`onnx::Mul_16`: a layer scale viewed
   // in a constant-folded export) included; a Python literal stays a Constant node
-  return { i: i as 0 | 1, v: perChannel ? values : values[0]!, state: s.initializerOf(name) !== undefined };
+  const state = s.initializerOf(name) === undefined ? undefined : { sign: 1 as const, ...(whole ? { param } : {}) };
+  return { i: i as 0 | 1, v: perChannel ? values : values[0]!, state };
+}
+
+/**
+ * Where an arithmetic's constant comes from the state_dict: its sign there (`ActNode.stateSign`: −1 where `x - c`
+ * imports as a shift by −c) and, where it is an nn.Parameter read whole, its initializer (`ActNode.learned`).
+ */
+interface StateRead {
+  readonly sign: 1 | -1;
+  readonly param?: string;
 }
 
 /** A scalar, or one value per channel. */
@@ -1017,20 +1054,35 @@ function importArithmetic(
   i: number,
   fn: 'scale' | 'divide' | 'shift',
   alpha: Constant,
-  stateSign?: 1 | -1,
+  state?: StateRead,
 ): void {
-  s.setIr(n, arithmetic(s, s.irOrPooled(n, i), fn, alpha, stateSign));
+  s.setIr(n, arithmetic(s, s.irOrPooled(n, i), fn, alpha, state));
 }
 
-/** The act node of `fn` by a constant on `x`: one α, or one per channel (`stateSign`: `ActNode.stateSign`). */
+/**
+ * The act node of `fn` by a constant on `x`: one α, or one per channel (`state`: where the state_dict holds it). An
+ * nn.Parameter's first read counts its values in Θ; a later read of the same tensor names that first read.
+ */
 function arithmetic(
   s: ImportState,
   x: number,
   fn: 'scale' | 'divide' | 'shift',
   alpha: Constant,
-  stateSign?: 1 | -1,
+  state?: StateRead,
 ): number {
-  return typeof alpha === 'number' ? s.b.act(x, fn, alpha, stateSign) : s.b.channelAct(x, fn, alpha, stateSign);
+  const first = state?.param === undefined ? undefined : s.learnedConstants.get(state.param);
+  const learned: LearnedUse =
+    state?.param === undefined
+      ? {}
+      : first === undefined
+        ? { learned: typeof alpha === 'number' ? 1 : alpha.length }
+        : { learned: 0, firstCall: first };
+  const id =
+    typeof alpha === 'number'
+      ? s.b.act(x, fn, alpha, state?.sign, learned)
+      : s.b.channelAct(x, fn, alpha, state?.sign, learned);
+  if (state?.param !== undefined && first === undefined) s.learnedConstants.set(state.param, id);
+  return id;
 }
 
 /** Sub: shape arithmetic, x − c, c − x (−x + c) or x − y (x + (−y)), each exact as IEEE subtraction is. */
@@ -1044,10 +1096,9 @@ function importSub(n: INodeProto, s: ImportState): void {
       0,
       'shift',
       mapConstant(c.v, (v) => -v),
-      c.state ? -1 : undefined,
+      c.state && { ...c.state, sign: -1 },
     );
-  if (c?.i === 0)
-    return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v, c.state ? 1 : undefined));
+  if (c?.i === 0) return s.setIr(n, arithmetic(s, s.b.act(s.irOrPooled(n, 1), 'scale', -1), 'shift', c.v, c.state));
   const [x, y] = broadcastInputs(n, s);
   s.setIr(n, s.b.add([x!, s.b.act(y!, 'scale', -1)]));
 }
@@ -1080,7 +1131,7 @@ function commonShape(shapes: readonly Shape[]): Shape | undefined {
 function importSum(n: INodeProto, s: ImportState): void {
   if (n.opType === 'Add' && shapeArithmetic(n, s)) return;
   const c = n.opType === 'Add' ? scalarOperand(n, s) : undefined;
-  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v, c.state ? 1 : undefined);
+  if (c) return importArithmetic(n, s, 1 - c.i, 'shift', c.v, c.state);
   if (n.opType === 'Add' && (n.input ?? []).length !== 2) fail('Add needs two inputs');
   const xs = broadcastInputs(n, s);
   s.setIr(n, s.b.add(xs));
@@ -1138,9 +1189,10 @@ function importMul(n: INodeProto, s: ImportState): void {
   if (!sc) fail(`Mul ${n.name} of two constants that were not folded`);
   // `x * 0` of a map (NB201's none edge): a zero node, which reads nothing
   const x = s.get(n, 1 - sc.i);
-  if (sc.v === 0 && x.k === 'ir' && s.shapeOf(x.id).length === 3)
+  // (a learned gain that is 0, ReZero's at initialisation, stays a product: it has a gradient)
+  if (sc.v === 0 && x.k === 'ir' && s.shapeOf(x.id).length === 3 && sc.state?.param === undefined)
     return s.setIr(n, s.b.zero(s.shapeOf(x.id) as Shape3));
-  importArithmetic(n, s, 1 - sc.i, 'scale', sc.v, sc.state ? 1 : undefined);
+  importArithmetic(n, s, 1 - sc.i, 'scale', sc.v, sc.state);
 }
 
 /**
@@ -1160,7 +1212,7 @@ function importDiv(n: INodeProto, s: ImportState): void {
   if (c?.i !== 1)
     fail(`Div ${n.name}: only a tensor divided by a scalar constant has an IR op${refusedScaleHint(n, s)}`);
   if (typeof c.v === 'number' ? c.v === 0 : c.v.includes(0)) fail(`Div ${n.name}: division by zero`);
-  importArithmetic(n, s, 0, 'divide', c.v, c.state ? 1 : undefined);
+  importArithmetic(n, s, 0, 'divide', c.v, c.state);
 }
 
 /** Pow of a tensor by a scalar constant: x² as x·x (SimAM's), x¹ as x, x⁻¹ as 1 / x; other exponents refused. */
@@ -2004,11 +2056,16 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   });
 
   if (s.b.finish(0).nodes.length < 2) fail('no layers were imported');
-  const buffers = constantBuffersNote(s.constantBuffers);
+  // where the file or the user names the parameters, the other initializers in arithmetic are buffers: no doubt left
+  const buffers = s.parameters.known ? undefined : constantBuffersNote(s.constantBuffers);
   if (buffers) s.notes.push(buffers);
   if (s.preluSlopes.size > 0)
     s.notes.push(
       `${s.preluSlopes.size} nn.PReLU slope tensor(s): params counts them and VKDNW differentiates them, as PyTorch's named_parameters() holds them (VKDNW is null where a one-slope nn.PReLU() makes its official code raise)`,
+    );
+  if (s.learnedConstants.size > 0)
+    s.notes.push(
+      `${s.learnedConstants.size} nn.Parameter tensor(s) read as arithmetic constants (layer scales, learned gains; ${clip([...s.learnedConstants.keys()].slice(0, 2).join(', '), 80)}): params counts them and VKDNW differentiates them, as PyTorch's named_parameters() holds them`,
     );
   const output = primaryOutput(s, g.output?.[0]?.name ?? '');
   if (
@@ -2026,7 +2083,9 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   const conv1d = s.conv1d.filter((id) => !callerWeights.includes(id));
   s.notes.push(...outsideLayerNotes(callerWeights.length, conv1d.length));
   const functional = [...callerWeights, ...conv1d].sort((a, b) => a - b);
-  const order = onnxParameterOrder(m, built, s.weightIds, s.norms, s.preluSlopes);
+  const learned = new Map([...s.preluSlopes, ...s.learnedConstants]);
+  const order = onnxParameterOrder(m, built, s.weightIds, s.norms, learned);
+  const untraced = untracedParameters(s, built, learned);
   const shared = onnxSharedDraws(m, built, s.weightIds, tied, s.norms);
   const network = {
     ...built,
@@ -2035,6 +2094,7 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
     ...(functional.length > 0 ? { functionalWeights: functional } : {}),
     ...(s.channelsLastLinears.length > 0 ? { channelsLastLinears: s.channelsLastLinears } : {}),
     ...(order ? { parameterOrder: order } : {}),
+    ...(untraced ? { constantParams: untraced } : {}),
   };
   const outputs = new Map<string, number>();
   for (const o of g.output ?? []) {
@@ -2055,6 +2115,35 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
   for (const [name, v] of s.env) if (v.k === 'nhwc') channelsLast.add(name);
   const { weightIds, notes, norms } = s;
   return { ok: true, network, weightIds, outputs, notes, tensors, padded, norms, channelsLast };
+}
+
+/**
+ * The nn.Parameters (as the file or the user names them) that the IR reads only as constants: folded into other
+ * constants before they reach a tensor (ACON's `p1 - p2`), read in part (an element of one), or read by no node the
+ * import made from them. Θ counts their values; VKDNW, which would differentiate them, is null (with a note here).
+ */
+function untracedParameters(
+  s: ImportState,
+  net: Network,
+  learned: ReadonlyMap<string, number>,
+): Network['constantParams'] {
+  const layers = trainableNames(s.m, net, s.weightIds, s.norms);
+  const names = [...(s.m.model.graph?.initializer ?? [])]
+    .map((t) => t.name ?? '')
+    .filter(
+      (name) =>
+        s.parameters.isParameter(name) &&
+        !layers.has(name) &&
+        (!learned.has(name) || s.partReads.has(name)) &&
+        s.readsOf(name) > 0,
+    );
+  if (names.length === 0) return undefined;
+  const values = names.reduce((a, name) => a + numelOf(tensorDims(s.m.consts.get(name)!)), 0);
+  const shown = names.slice(0, 3).map((x) => clip(x, 40));
+  s.notes.push(
+    `${names.length} nn.Parameter${names.length === 1 ? '' : 's'} (${shown.join(', ')}${names.length > 3 ? ', …' : ''}) ${names.length === 1 ? 'is' : 'are'} read only through other constants or in part (ACON's p1 − p2, an element of one): params counts ${names.length === 1 ? 'its' : 'their'} ${values} values; VKDNW, which would differentiate ${names.length === 1 ? 'it' : 'them'}, is null`,
+  );
+  return { values, names };
 }
 
 /**

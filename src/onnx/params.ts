@@ -105,6 +105,16 @@ function trainableReads(
   return reads;
 }
 
+/** The names of the initializers the import's layers read as their trainable tensors ({@link trainableReads}). */
+export function trainableNames(
+  m: LoadedModel,
+  net: Network,
+  weightIds: ReadonlyMap<number, number>,
+  norms: readonly NormRead[] = [],
+): ReadonlySet<string> {
+  return new Set(trainableReads(m, net, weightIds, norms).map((r) => r.name));
+}
+
 /**
  * The ONNX BatchNormalization nodes with their IR `bn` nodes, matched in graph order (the importer creates one per
  * imported BatchNormalization, in order); none where the import folded its BNs into the convolutions.

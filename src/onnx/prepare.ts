@@ -36,6 +36,7 @@ import {
 } from './proto.js';
 import type { WeightSpec } from './weights.js';
 import { batchStatSubgraphs } from './bn-stats.js';
+import { parameterNames } from './parameters.js';
 
 export interface PrepareOptions {
   /** Batch size S. */
@@ -69,9 +70,19 @@ function isDefault(n: INodeProto): boolean {
   return !n.domain || n.domain === 'ai.onnx';
 }
 
-/** Θ of a model: elements of its floating-point initializers, except BatchNormalization running statistics. */
+/**
+ * Θ of a model: the elements of the initializers its parameter list names where the file has one, else of its
+ * floating-point initializers except BatchNormalization running statistics (a buffer read in arithmetic counts then).
+ */
 export function onnxParamCount(m: LoadedModel): number {
   const g = m.model.graph!;
+  // a file that lists its model's parameters (src/onnx/parameters.ts) says exactly which initializers count
+  const listed = parameterNames(m);
+  if (listed.known)
+    return (g.initializer ?? []).reduce(
+      (p, t) => p + (listed.isParameter(t.name ?? '') ? numelOf(tensorDims(t)) : 0),
+      0,
+    );
   const stats = new Set<string>();
   const other = new Set<string>();
   for (const n of g.node ?? []) {

@@ -416,7 +416,7 @@ async function vkdnw(c: NativeGroupContext): Promise<Values> {
       const cols = uses.map((_, u) =>
         r.perSample.subarray((k * uses.length + u) * size, (k * uses.length + u + 1) * size),
       );
-      sumUseColumns(chosen, cols).forEach((col, i) => {
+      sumUseColumns(net, chosen, cols).forEach((col, i) => {
         for (let b = 0; b < size; b++) J[((b0 + b) * K + k) * P + i] = col[b]!;
       });
     }

@@ -40,8 +40,13 @@ function tiedUses(net: Network, ref: ParamRef): number {
   return 1 + (net.tied ?? []).filter((t) => t.of === ref.node && t.kind === ref.kind).length;
 }
 
-export function onnxProxyModel(m: LoadedModel, inputShape: Shape3): OnnxProxyModel {
-  const r = importOnnxModel(m, { inputShape, bn: 'batch' });
+/**
+ * `m` imported for the proxies (BN in train mode), with its own weights; `learned`: the user's pattern of the
+ * initializers that are nn.Parameters where read in arithmetic (src/onnx/parameters.ts; the file's own list counts
+ * without it).
+ */
+export function onnxProxyModel(m: LoadedModel, inputShape: Shape3, learned?: RegExp): OnnxProxyModel {
+  const r = importOnnxModel(m, { inputShape, bn: 'batch', ...(learned ? { learned } : {}) });
   if (!r.ok) throw new SwapError('E_ONNX_FORMAT', `${m.source}: cannot be scored by the proxies: ${r.reason}`);
   const { params, names } = onnxParams(m, r.network, r.weightIds, r.norms);
   const fixed = params.map((p) => (p ? { ...p } : undefined)) as (

@@ -70,10 +70,19 @@ function smoothed(logits: Float64Array): Float64Array {
 
 /**
  * VKDNW on a network with a one-slope nn.PReLU(): null with the official code's own error under torch 1.13, and
- * `vkdnw_dim` null likewise. Undefined where every learned slope tensor has one slope per channel.
+ * `vkdnw_dim` null likewise; also null where nn.Parameters enter only through other constants
+ * (`Network.constantParams`: their columns are not computed). Undefined otherwise.
  */
 export function vkdnwOneSlope(net: Network): VkdnwScores | undefined {
-  if (!slopeTensors(net).some((t) => t.count === 1)) return undefined;
+  if (net.constantParams) {
+    const reason = `vkdnw: ${net.constantParams.names.length} nn.Parameter(s) (${net.constantParams.names.slice(0, 2).join(', ').slice(0, 80)}) enter only through other constants or in part, so their Jacobian columns are not computed`;
+    return { vkdnw: { value: null, reason }, vkdnw_dim: { value: null, reason } };
+  }
+  const prelu = (id: number) => {
+    const n = net.nodes[id]!;
+    return n.op === 'relu' || (n.op === 'act' && n.fn === 'prelu');
+  };
+  if (!slopeTensors(net).some((t) => t.count === 1 && prelu(t.node))) return undefined;
   const reason =
     "vkdnw: the official code raises on a one-slope nn.PReLU() (its vmapped per-sample Jacobians under torch 1.13: 'Mismatch of parameter numbers and input channel size')";
   return { vkdnw: { value: null, reason }, vkdnw_dim: { value: null, reason } };
@@ -150,16 +159,26 @@ export function scalarUses(tensors: readonly { ref: ScalarRef; uses: readonly nu
   return tensors.map(({ ref, uses }) => uses.map((node) => ({ node, kind: ref.kind, index: 0 })));
 }
 
-/** The columns of each scalar of `chosen` summed over its uses (`cols` in the order of `chosen.flat()`). */
+/**
+ * The columns of each scalar of `chosen` summed over its uses (`cols` in the order of `chosen.flat()`). A use that
+ * reads a learned constant as −c (`x - c`, imported as a shift by −c: `ActNode.stateSign`) counts negated: the
+ * engines give ∂/∂α, the parameter's derivative is stateSign·∂/∂α.
+ */
 export function sumUseColumns<T extends ArrayLike<number>>(
+  net: Network,
   chosen: readonly ScalarRef[][],
   cols: readonly T[],
 ): (T | Float64Array)[] {
   let at = 0;
+  const sign = (r: ScalarRef) => {
+    const n = net.nodes[r.node]!;
+    return r.kind === 'slope' && n.op === 'act' ? (n.stateSign ?? 1) : 1;
+  };
   return chosen.map((u) => {
     const parts = cols.slice(at, (at += u.length));
-    if (parts.length === 1) return parts[0]!;
-    return Float64Array.from(parts[0]!, (_, b) => parts.reduce((acc, c) => acc + c[b]!, 0));
+    const signs = u.map(sign);
+    if (parts.length === 1 && signs[0] === 1) return parts[0]!;
+    return Float64Array.from(parts[0]!, (_, b) => parts.reduce((acc, c, i) => acc + signs[i]! * c[b]!, 0));
   });
 }
 
@@ -179,7 +198,7 @@ function jacobianRows(
     const seed = new Float64Array(batch * K);
     for (let b = 0; b < batch; b++) seed[b * K + k] = 1;
     const g = backward(tape, { seeds: new Map([[net.output, seed]]), perSample: chosen.flat() });
-    sumUseColumns(chosen, g.perSample!).forEach((col, i) => {
+    sumUseColumns(net, chosen, g.perSample!).forEach((col, i) => {
       for (let b = 0; b < batch; b++) J[(b * K + k) * P + i] = col[b]!;
     });
   }

@@ -84,6 +84,7 @@ export const ONNX_SETTINGS: Readonly<Record<string, Kind>> = {
   mu: 'num',
   sigma: 'num',
   referenceModels: 'str',
+  learned: 'str',
   fitness: 'str',
   labels: 'str',
   proxies: 'str',

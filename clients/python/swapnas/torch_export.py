@@ -2,10 +2,13 @@
 
 import copy
 import io
+import json
 import struct
 
 # An AttributeProto named "momentum" as torch.onnx serialises it: field 1 (name, 8 bytes), then field 2 (its float).
 _MOMENTUM = b"\x0a\x08momentum\x15"
+# The metadata key swapnas reads the model's parameter names from (src/onnx/parameters.ts).
+PARAMETERS_KEY = "swapnas.parameters"
 
 
 def export_torch(module, example_input, opset=13):
@@ -13,7 +16,8 @@ def export_torch(module, example_input, opset=13):
 
     SWAP scores networks as the official code does, in train mode (BatchNorm uses batch statistics), so the
     module is exported with ``torch.onnx.TrainingMode.TRAINING`` and without constant folding (BatchNormalization
-    nodes stay BatchNormalization nodes). A deep copy is exported, and the file holds the caller's weights and BN
+    nodes stay BatchNormalization nodes), and the file lists the module's parameter names (:func:`with_parameter_list`).
+    A deep copy is exported, and the file holds the caller's weights and BN
     running statistics: exporting runs the module once in train mode, which would move the statistics the proxies
     read in eval mode (VKDNW, Zen), so the copy's BN momentum is 0 while it is traced and each BatchNormalization
     node is then given its module's momentum back (ONNX momentum = 1 - PyTorch's; 0 for ``momentum=None``, as
@@ -46,7 +50,31 @@ def export_torch(module, example_input, opset=13):
     finally:
         for h in hooks:
             h.remove()
-    return _restore_momenta(buf.getvalue(), calls)
+    return with_parameter_list(_restore_momenta(buf.getvalue(), calls), model)
+
+
+def with_parameter_list(data, module):
+    """``data`` (ONNX bytes of ``module``, exported without constant folding) with ``module.named_parameters()``'s
+    names in its metadata (key ``swapnas.parameters``, a JSON array).
+
+    An ONNX file cannot tell an nn.Parameter read in arithmetic (a layer scale ``gamma * x``) from a registered
+    buffer; with the list swapnas counts such a parameter in params and VKDNW differentiates it, as PyTorch does.
+    The entry is appended as ModelProto field 14 (``metadata_props``): protobuf reads repeated fields wherever they
+    stand, and no package beyond the standard library is needed.
+    """
+    names = json.dumps([name for name, _ in module.named_parameters()]).encode("utf-8")
+    entry = _field(1, PARAMETERS_KEY.encode("utf-8")) + _field(2, names)
+    return bytes(data) + _field(14, entry)
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field: its tag, the payload's length as a varint, the payload."""
+    out, n = bytearray([number << 3 | 2]), len(payload)
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out) + payload
 
 
 def _restore_momenta(data, calls):

@@ -168,10 +168,21 @@ class StdioClientTest(unittest.TestCase):
         if torch is None:
             self.fail("SWAPNAS_REQUIRE_TORCH=1 but PyTorch is not installed")
         torch.manual_seed(1)
+
+        class LayerScale(torch.nn.Module):
+            # an nn.Parameter read in arithmetic: the exported file lists it, so params counts it as PyTorch does
+            def __init__(self):
+                super().__init__()
+                self.gamma = torch.nn.Parameter(torch.linspace(0.5, 1.5, 8).view(8, 1, 1))
+
+            def forward(self, x):
+                return self.gamma * x
+
         net = torch.nn.Sequential(
             torch.nn.Conv2d(3, 8, 3, padding=1),
             torch.nn.BatchNorm2d(8),
             torch.nn.ReLU(),
+            LayerScale(),
             torch.nn.AdaptiveAvgPool2d(1),
             torch.nn.Flatten(),
             torch.nn.Linear(8, 10),

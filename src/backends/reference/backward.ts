@@ -252,19 +252,11 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
     throw new SwapError('E_OPTION', `node ${n.id} (${n.op}) has no ${ref.kind} scalar ${ref.index}`);
   };
   if (ref.kind === 'slope') {
-    // PyTorch's prelu backward: the slope's gradient is the sum of x·dy where x <= 0, over its channel's plane
     const count = slopeCountAt(net, n.id) ?? fail();
     if (ref.index >= count) fail();
     const size = numel(n.shape);
     const [C, hw] = count === 1 ? [1, size] : [count, size / count];
-    return channelPerSample(
-      dy,
-      x!.map((v) => Math.min(v, 0)),
-      C,
-      hw,
-      B,
-      ref.index,
-    );
+    return channelPerSample(dy, learnedFactor(n, x!, ref.index), C, hw, B, ref.index);
   }
   if (n.op === 'conv') {
     const [C, H, W] = n.shape as S3;
@@ -284,6 +276,19 @@ function scalarPerSample(tape: Tape, n: IRNode, dy: F64, ref: ScalarRef): F64 {
     if (ref.kind === 'beta') return channelPerSample(dy, undefined, C, H * W, B, ref.index);
   }
   return fail();
+}
+
+/**
+ * ∂y/∂α element by element of a node whose constant α is learned (the per-sample term sums dy times it over α's
+ * plane): PyTorch's prelu backward (x where x <= 0); x·α: x; x + α: 1 (undefined); x / α: −x / α², α that of
+ * channel `c`.
+ */
+function learnedFactor(n: IRNode, x: F64, c: number): F64 | undefined {
+  if (n.op !== 'act' || n.fn === 'prelu') return x.map((v) => Math.min(v, 0));
+  if (n.fn === 'scale') return x;
+  if (n.fn === 'shift') return undefined;
+  const a = n.alphas?.[c] ?? n.alpha ?? 1;
+  return x.map((v) => -v / (a * a));
 }
 
 /** Options of {@link lossGradients}. */
