@@ -46,7 +46,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
-from swapnas.torch_export import with_parameter_list  # noqa: E402  (the Python client's: one writer of the list)
+# the Python client's export steps (one writer of each): the parameter list, the pass-through calls' nodes
+from swapnas.torch_export import show_pass_through_calls, with_parameter_list  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "test", "fixtures", "proxies")
@@ -1532,6 +1533,45 @@ class ConvNextScaled(ConvNextBlock):
         return x + y.permute(0, 3, 1, 2)
 
 
+class DropPath(nn.Module):
+    """timm's DropPath: the input itself at rate 0 (or in eval mode), as timm builds it for drop_path_rate 0."""
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = x.new_empty(x.shape[0], 1, 1, 1).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+
+
+class PassThroughNet(PooledHead, nn.Module):
+    """Modules that return their input, each of which MeCo's official hooks read: an nn.Identity stem norm on the
+    model's input, an empty nn.Sequential shortcut, timm's DropPath at rate 0 before a residual add, an nn.Identity
+    in a Sequential, and a downsampling block whose nn.Identity follows its strided convolution."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        self.norm = nn.Identity()
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.conv = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.Identity())
+        self.shortcut = nn.Sequential()
+        self.drop_path = DropPath(0.0)
+        self.relu = nn.ReLU()
+        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                  nn.ReLU(), nn.Identity())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * c, classes)
+
+    def features(self, x):
+        f0 = self.stem(self.norm(x))
+        f1 = self.relu(self.shortcut(f0) + self.drop_path(self.conv(f0)))
+        f2 = self.down(f1)
+        return [f0, f1, f2], f2
+
+
 class LayerScaleNet(PooledHead, nn.Module):
     """nn.Parameters read in arithmetic, each of a form common in the wild, with a registered buffer beside them: the
     input normalised by buffers; the official ConvNeXt's layer scale `gamma * x` (C,) on its channels-last map;
@@ -1702,12 +1742,15 @@ def save_npy(name, t):
     return name
 
 
-def export(model, name, x, output_names=("logits",), fold=False, parameter_list=False):
+def export(model, name, x, output_names=("logits",), fold=False, parameter_list=False, pass_through=False):
     """ONNX with the model's weights; a copy is traced so the train-mode forward leaves `model` untouched. `fold`:
     torch.onnx's default constant folding (a GroupNorm's γ, β views become initializers named `onnx::Mul_k`).
-    `parameter_list`: the file's metadata names the model's parameters, as the Python client's export writes it."""
+    `parameter_list`: the file's metadata names the model's parameters, as the Python client's export writes it;
+    `pass_through`: calls returning their input leave an Identity node, as the client's export writes them."""
     path = os.path.join(OUT, name)
     m = copy.deepcopy(model).train()
+    if pass_through:
+        show_pass_through_calls(m)
     # Tracing runs a train-mode forward, which would move the running statistics written to the file; with
     # momentum 0 they stay those of `model` (eval-mode BN in VKDNW and Zen's running_var read them).
     for mod in m.modules():
@@ -1965,10 +2008,10 @@ def vkdnw_float64(off, m, inp):
 
 
 def fixture(off, name, net, x, y, x2, y2, classes, seed, zennas, rand_shape, zen=True, viewed=False,
-            parameter_list=False):
+            parameter_list=False, pass_through=False):
     """One network: real-input proxies on (x, y) [and (x2, y2)], random-input ones on draws of `rand_shape`
-    (`parameter_list`: every file's metadata names the model's parameters)."""
-    export = functools.partial(export_file, parameter_list=parameter_list)
+    (`parameter_list`, `pass_through`: every file written as the Python client's export writes it)."""
+    export = functools.partial(export_file, parameter_list=parameter_list, pass_through=pass_through)
     e = {"classes": classes, "onnx": export(net, f"{name}.onnx", x), "inputs": save_npy(f"{name}-x.npy", x),
          "labels": save_npy(f"{name}-y.npy", y), "inputs2": save_npy(f"{name}-x2.npy", x2),
          "labels2": save_npy(f"{name}-y2.npy", y2), "meco_input": save_npy(f"{name}-meco.npy", x[:1])}
@@ -2057,7 +2100,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale", "passthrough"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -2136,6 +2179,10 @@ def main():
         # nn.Parameters in arithmetic, the files naming them (the Python client's metadata)
         "layerscale": seeded("layerscale", LayerScaleNet, 45, (8, 3), (8, 11), (8, 3, 16, 16), zennas=True,
                              parameter_list=True),
+        # modules returning their input (nn.Identity, empty nn.Sequential, DropPath(0)), their calls shown as the
+        # Python client's export shows them (an Identity node each)
+        "passthrough": seeded("passthrough", PassThroughNet, 46, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True,
+                              pass_through=True),
     }
     if a.only:
         with open(os.path.join(OUT, "expected.json")) as fh:

@@ -16,7 +16,7 @@ import { logAbsDet } from '../backends/reference/nwot-kernel.js';
 import { azFromComponents, azPairProblem } from './az.js';
 import { blockFeatures } from './blocks.js';
 import { epeNasScore, jacovScore } from './jacobian.js';
-import { type MecoCall, mecoCalls, mecoFromTerms, mecoOneRow } from './meco.js';
+import { type MecoCall, mecoCalls, mecoFromTerms, mecoOneRow, mecoTerm } from './meco.js';
 import type { ProxyGroup, ProxyName } from './registry.js';
 import type { ProxyRunOptions, ProxySettings } from './run.js';
 import { labelsFor } from './run.js';
@@ -324,12 +324,17 @@ async function meco(c: NativeGroupContext): Promise<Values> {
   const calls = mecoCalls(net, c.o);
   // one kept output per node and layout (a channels-last module's term reads its rows)
   const key = (m: MecoCall) => `${m.id}${m.channelsLast ? 'r' : ''}`;
-  const kept = [...new Map(calls.map((m) => [key(m), m])).values()];
+  // a call returning the model's input (an nn.Identity first: the file shows it as an Identity node of the input)
+  // reads no node the pass makes: its term is computed here
+  const kept = [...new Map(calls.filter((m) => m.id !== 0).map((m) => [key(m), m])).values()];
   const keep = kept.map((m) => m.id);
   const keepReduce = kept.map((m) => (m.channelsLast ? ('mecoRows' as const) : ('meco' as const)));
-  const r = await c.pass(c.inputs(s), s.batch, { bn: s.bn, keep, keepReduce });
+  const x = c.inputs(s);
+  const r = await c.pass(x, s.batch, { bn: s.bn, keep, keepReduce });
   const at = new Map(kept.map((m, i) => [key(m), i]));
-  return { meco: mecoFromTerms(calls.map((m) => r.keptValues[at.get(key(m))!]!)) };
+  const [C, H, W] = net.nodes[0]!.shape as readonly number[];
+  const input = () => mecoTerm(x.subarray(0, C! * (H ?? 1) * (W ?? 1)), C!, (H ?? 1) * (W ?? 1));
+  return { meco: mecoFromTerms(calls.map((m) => (m.id === 0 ? input() : r.keptValues[at.get(key(m))!]!))) };
 }
 
 /** Per rank-3 BN node, its slice of the addon's concatenated variances (undefined where not evaluated). */

@@ -183,6 +183,7 @@ class StdioClientTest(unittest.TestCase):
             torch.nn.BatchNorm2d(8),
             torch.nn.ReLU(),
             LayerScale(),
+            torch.nn.Identity(),
             torch.nn.AdaptiveAvgPool2d(1),
             torch.nn.Flatten(),
             torch.nn.Linear(8, 10),
@@ -196,6 +197,10 @@ class StdioClientTest(unittest.TestCase):
         self.assertEqual(got["results"][0]["proxies"], want["results"][0]["proxies"])
         self.assertEqual(got["settings"]["proxies"], want["settings"]["proxies"])
         self.assertEqual(got["results"][0]["proxies"]["params"], sum(p.numel() for p in net.parameters()))
+        # the nn.Identity call (MeCo's hooks read it) leaves a node in its scope; the caller's module is unchanged
+        data = swapnas.export_torch(net, torch.randn(8, 3, 32, 32))
+        self.assertIn(b"/4/Identity", data)
+        self.assertNotIn("forward", vars(net[4]))
 
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_flat_mlp_equals_cli(self):
