@@ -7,7 +7,8 @@ import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { learnedPattern, PARAMETERS_KEY } from '../src/onnx/parameters.js';
 import { decodeModel } from '../src/onnx/proto.js';
-import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { decodeNpy } from '../src/data/npy-array.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { onnxParamCount } from '../src/onnx/prepare.js';
@@ -98,43 +99,99 @@ describe('nn.Parameters read as arithmetic constants', () => {
     expect(Math.abs(v - expected.vkdnw.entropy_float64)).toBeLessThan(1e-4 * expected.vkdnw.entropy_float64);
   });
 
-  it('read in part (an element of one): Θ counts them, VKDNW is null with the reason', () => {
-    // the first value of shift added instead of shift (a Slice of the initializer: no whole tensor to differentiate)
+  it('read in part, reordered, or also in part: Θ counts each once, VKDNW is null with the reason', () => {
+    // shift's first value added instead of shift (a Slice); layer_scale reversed (a Slice with step −1: all its values,
+    // another first one); block.gamma read whole and, once more, its first value (the output before the offset)
     const path = variant((m) => {
       const nodes = m.graph!.node!;
-      const add = nodes.find((n) => n.input?.includes('shift'))!;
-      add.input = add.input!.map((t) => (t === 'shift' ? 'shift_0' : t));
-      const ints = (name: string, v: number) => ({
+      const reread = (from: string, to: string) => {
+        const n = nodes.find((k) => k.input?.includes(from))!;
+        n.input = n.input!.map((t) => (t === from ? to : t));
+      };
+      reread('shift', 'shift_0');
+      reread('layer_scale', 'ls_flip');
+      reread('/Add_3_output_0', 'gamma_scaled');
+      const ints = (name: string, v: readonly number[]) => ({
         opType: 'Constant',
         output: [name],
         name,
-        attribute: [{ name: 'value', type: 4, t: { dims: [4], dataType: 7, int64Data: [v, v, v, v] } }],
+        attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: [...v] } }],
       });
-      nodes.unshift(ints('first', 0), ints('one', 1), {
-        opType: 'Slice',
-        input: ['shift', 'first', 'one'],
-        output: ['shift_0'],
-        name: 'shift_slice',
+      nodes.unshift(
+        ints('zeros', [0, 0, 0, 0]),
+        ints('ones', [1, 1, 1, 1]),
+        { opType: 'Slice', input: ['shift', 'zeros', 'ones'], output: ['shift_0'], name: 'shift_slice' },
+        ints('last', [-1]),
+        ints('before', [-9]),
+        ints('axis0', [0]),
+        ints('back', [-1]),
+        {
+          opType: 'Slice',
+          input: ['layer_scale', 'last', 'before', 'axis0', 'back'],
+          output: ['ls_flip'],
+          name: 'ls_flip',
+        },
+        ints('first', [0]),
+        ints('second', [1]),
+        { opType: 'Slice', input: ['block.gamma', 'first', 'second'], output: ['gamma_0'], name: 'gamma_slice' },
+      );
+      const add3 = nodes.findIndex((n) => n.output?.includes('/Add_3_output_0'));
+      nodes.splice(add3 + 1, 0, {
+        opType: 'Mul',
+        input: ['/Add_3_output_0', 'gamma_0'],
+        output: ['gamma_scaled'],
+        name: 'gamma_part',
       });
     });
     const r = importOnnxModel(loadOnnxModel(path), { inputShape: [3, 16, 16] });
     if (!r.ok) throw new Error(r.reason);
-    expect(r.network.constantParams).toEqual({ values: 16, names: ['shift'] });
+    // block.gamma's values are counted by its whole read's node
+    expect(r.network.constantParams?.values).toBe(24);
+    expect([...r.network.constantParams!.names].sort()).toEqual(['block.gamma', 'layer_scale', 'shift']);
     expect(countParams(r.network)).toBe(expected.torch_params);
-    expect(r.notes.join('\n')).toMatch(/1 nn\.Parameter \(shift\) is read only through other constants or in part/);
+    expect(r.notes.join('\n')).toMatch(/3 nn\.Parameters \(.*\) are read only through/);
     const m = proxyModel(path);
     const s = vkdnw(m.net, m.params, vx.data, vx.shape[0]!);
     expect(s.vkdnw).toMatchObject({ value: null, reason: expect.stringMatching(/enter only through other constants/) });
     expect(s.vkdnw_dim.value).toBeNull();
   });
 
-  it('survive an ONNX export and import: the same learned nodes, Θ and VKDNW dimension', () => {
+  it('name no other initializer by a pattern: BN statistics and weights stay what they are', () => {
+    const all = proxyModel(variant(unlisted), /./);
+    const named = proxyModel(variant(unlisted), /gamma|layer_scale|alpha|shift|offset|temp|mean/);
+    expect(all.net.constantParams).toBeUndefined();
+    // `.` also names the normalising buffer, which is then learned (3 values more), and nothing else
+    expect(countParams(all.net)).toBe(countParams(named.net));
+    expect(countParams(all.net)).toBe(expected.torch_params + 3);
+  });
+
+  it("survive an ONNX export and import: the same learned nodes, Θ (also the file's, as SWAP counts it)", () => {
     const m = proxyModel(join(DIR, expected.vkdnw.onnx));
-    const again = importOnnxModel(loadOnnxModel(exportNetworkOnnx(m.net, { seed: 3 })), { inputShape: [3, 16, 16] });
+    const file = loadOnnxModel(exportNetworkOnnx(m.net, { seed: 3 }));
+    const again = importOnnxModel(file, { inputShape: [3, 16, 16] });
     if (!again.ok) throw new Error(again.reason);
     const shape = (net: Network) => learnedNodes(net).map((n) => [n.fn, n.learned, n.stateSign, n.alpha, n.alphas]);
     expect(shape(again.network)).toEqual(shape(m.net));
     expect(countParams(again.network)).toBe(countParams(m.net));
+    expect(onnxParamCount(file)).toBe(countParams(m.net));
+  });
+
+  it('are declared where a pruned export keeps a later read only', () => {
+    // the first read feeds a Linear only (pruned with the outputs no ReLU needs), the second a ReLU
+    const b = new GraphBuilder([3, 8, 8]);
+    const h = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const first = b.act(h, 'scale', 0.7, 1, { learned: 1 });
+    const again = b.act(h, 'scale', 0.7, 1, { learned: 0, firstCall: first });
+    const r = b.relu(b.bn(b.conv(again, 4, 3, { pad: 1 })));
+    const net = b.finish(b.add([b.linear(b.gap(r), 10, true), b.linear(b.gap(first), 10, true)]));
+    const g = networkToOnnx(net, { weights: 'inputs', prune: true, batch: 4 }).model.graph!;
+    const declared = new Set([
+      ...g.input!.map((i) => i.name),
+      ...g.initializer!.map((i) => i.name),
+      ...g.node!.flatMap((n) => n.output ?? []),
+    ]);
+    expect(g.node!.flatMap((n) => (n.input ?? []).filter((t) => t && !declared.has(t)))).toEqual([]);
+    expect(g.initializer!.map((i) => i.name)).toContain(`learned_${first}`);
   });
 
   it("give SWAP's Θ of the file: the listed parameters, else every float initializer but BN statistics", () => {

@@ -155,7 +155,7 @@ export async function onnxEnsembleDoc(
   if (f.learned !== undefined)
     throw new SwapError(
       'E_OPTION',
-      '--learned applies to one model (its params, VKDNW and reg-SWAP); with --reference-models, let each file list its parameters (metadata swapnas.parameters, as the Python client exports)',
+      "--learned applies to one model's --proxies (params, VKDNW); with --reference-models, let each file list its parameters (metadata swapnas.parameters, as the Python client exports)",
     );
   const files = referenceModelFiles(f.referenceModels);
   const { o, choice, labelSource } = await memberOptions(model, f, deps);

@@ -362,6 +362,17 @@ function exportAct(n: NodeOf<'act'>, c: ExportCtx): void {
 const ARITHMETIC_ONNX = { scale: 'Mul', divide: 'Div', shift: 'Add' } as const;
 
 /**
+ * The exported initializers that are parameters, for the file's list ({@link PARAMETERS_KEY}: a file that has one
+ * counts exactly those): all but the BatchNormalization running statistics.
+ */
+function parameterInitializers(nodes: readonly INodeProto[], inits: readonly ITensorProto[]): string[] {
+  const stats = new Set(
+    nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => (n.input ?? []).slice(3, 5)),
+  );
+  return inits.map((t) => t.name ?? '').filter((name) => !stats.has(name));
+}
+
+/**
  * Arithmetic by an nn.Parameter: its values an initializer the file's metadata names as a parameter (a later read
  * reads the first read's), `x - c` written as Sub (`stateSign` −1), so the import gives the same node back.
  */
@@ -369,7 +380,8 @@ function exportLearned(n: NodeOf<'act'>, c: ExportCtx): void {
   const first = n.learned === 0 ? c.firstCallOf(n.id) : undefined;
   const p = `learned_${first ?? n.id}`;
   const minus = n.fn === 'shift' && n.stateSign === -1;
-  if (first === undefined) {
+  // declared at the first read the file keeps (a pruned export may leave out the first): every read holds the values
+  if (!c.learned.includes(p)) {
     const values = (n.alphas ?? [n.alpha ?? 1]).map((v) => (minus ? -v : v));
     c.constant(p, n.alphas ? (n.shape.length === 3 ? [n.alphas.length, 1, 1] : [n.alphas.length]) : [], values);
     c.learned.push(p);
@@ -617,7 +629,7 @@ export function networkToOnnx(net: Network, opts: OnnxExportOptions = {}): OnnxE
   const meta: Record<string, string | number> = {
     ...(net.meta ?? {}),
     ...(mode === 'initializers' ? { 'swapnas.weight_seed': seed } : {}),
-    ...(ctx.learned.length > 0 ? { [PARAMETERS_KEY]: JSON.stringify(ctx.learned) } : {}),
+    ...(ctx.learned.length > 0 ? { [PARAMETERS_KEY]: JSON.stringify(parameterInitializers(nodes, inits)) } : {}),
     ...(opts.metadata ?? {}),
   };
   const model: IModelProto = {

@@ -51,7 +51,7 @@ import { clip, quote } from '../util/quote.js';
 import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains.js';
 import { batchStatSubgraphs } from './bn-stats.js';
 import { type NormChain, normChains } from './norm-chains.js';
-import { initializerViews, isStateDictName } from './views.js';
+import { initializerViews, inOrderViews, isStateDictName } from './views.js';
 import { nearestRepeat } from './resize.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies, trainableNames } from './params.js';
@@ -238,6 +238,8 @@ class ImportState {
   private readonly initializers: ReadonlySet<string>;
   /** Constants that are a view of an initializer, by name: the initializer they view (src/onnx/views.ts). */
   private readonly viewOf: ReadonlyMap<string, string>;
+  /** The views among them of all the initializer's values in its own order (src/onnx/views.ts). */
+  readonly inOrder: ReadonlySet<string>;
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
@@ -255,6 +257,7 @@ class ImportState {
     this.graphOutputs = new Set((m.model.graph?.output ?? []).map((o) => o.name ?? ''));
     this.initializers = new Set((m.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
     this.viewOf = initializerViews(nodes, m.consts, this.initializers);
+    this.inOrder = inOrderViews(nodes, m.consts, this.initializers);
     this.functional = functionalActivations(nodes, (t) => m.consts.has(t));
     nodes.forEach((n, i) =>
       (n.input ?? []).forEach((x) => x && this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])),
@@ -1012,8 +1015,9 @@ function scalarOperand(
   // a literal, which `.double()` and type promotion read as its float32 values), as the file's float32
   const values = Array.from(tensorValues(c.t), (v) => (buffer !== undefined || perChannel ? v : float32Decimal(v)));
   const param = buffer !== undefined && s.parameters.isParameter(buffer) ? buffer : undefined;
-  // an nn.Parameter is learned where read whole (a view of all its values); an element or a window of one is not
-  const whole = param !== undefined && numelOf(dims) === numelOf(tensorDims(s.m.consts.get(param)!));
+  // an nn.Parameter is learned where read whole, its values in their own order (itself, or a reshaping view); an
+  // element, a window, or a reordering (a flip, a permuting Gather) of one is not
+  const whole = param !== undefined && (name === param || s.inOrder.has(name));
   if (param !== undefined && !whole) s.partReads.add(param);
   if (buffer && param === undefined && !s.constantBuffers.has(buffer))
     s.constantBuffers.set(buffer, `${n.opType} ${clip(n.name ?? '', 60)}`);
@@ -2128,17 +2132,20 @@ function untracedParameters(
   learned: ReadonlyMap<string, number>,
 ): Network['constantParams'] {
   const layers = trainableNames(s.m, net, s.weightIds, s.norms);
+  // read in part in arithmetic; or (where the file lists its parameters: a pattern says nothing of other reads) a
+  // listed tensor read by a node that is neither a layer's nor an arithmetic's whole read
   const names = [...(s.m.model.graph?.initializer ?? [])]
     .map((t) => t.name ?? '')
     .filter(
       (name) =>
-        s.parameters.isParameter(name) &&
-        !layers.has(name) &&
-        (!learned.has(name) || s.partReads.has(name)) &&
-        s.readsOf(name) > 0,
+        s.partReads.has(name) ||
+        (s.parameters.isListed(name) && !layers.has(name) && !learned.has(name) && s.readsOf(name) > 0),
     );
   if (names.length === 0) return undefined;
-  const values = names.reduce((a, name) => a + numelOf(tensorDims(s.m.consts.get(name)!)), 0);
+  // a tensor also read whole is in Θ already (its learned node counts it)
+  const values = names
+    .filter((name) => !learned.has(name))
+    .reduce((a, name) => a + numelOf(tensorDims(s.m.consts.get(name)!)), 0);
   const shown = names.slice(0, 3).map((x) => clip(x, 40));
   s.notes.push(
     `${names.length} nn.Parameter${names.length === 1 ? '' : 's'} (${shown.join(', ')}${names.length > 3 ? ', …' : ''}) ${names.length === 1 ? 'is' : 'are'} read only through other constants or in part (ACON's p1 − p2, an element of one): params counts ${names.length === 1 ? 'its' : 'their'} ${values} values; VKDNW, which would differentiate ${names.length === 1 ? 'it' : 'them'}, is null`,

@@ -17,6 +17,8 @@ export interface ParameterNames {
   readonly known: boolean;
   /** Whether the initializer `name` is an nn.Parameter. */
   isParameter(name: string): boolean;
+  /** Whether the file's own list names `name` (the list is complete; a pattern speaks of arithmetic reads only). */
+  isListed(name: string): boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export function parameterNames(m: Pick<LoadedModel, 'model' | 'source'>, pattern
   return {
     known: listed !== undefined || pattern !== undefined,
     isParameter: (name) => Boolean(listed?.has(name) || pattern?.test(name)),
+    isListed: (name) => Boolean(listed?.has(name)),
   };
 }
 

@@ -33,6 +33,28 @@ export function initializerViews(
   return viewOf;
 }
 
+/** View ops that keep the element order (the same values, flat, in the same order): the others pick or reorder. */
+const IN_ORDER_OPS: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten', 'Cast']);
+
+/**
+ * The folded views of initializers (as {@link initializerViews}) made by {@link IN_ORDER_OPS} only: all of the
+ * initializer's values in its own order, so flat index 0 of the view is the initializer's (a reversing Slice or a
+ * permuting Gather of as many values is not one).
+ */
+export function inOrderViews(
+  nodes: readonly INodeProto[],
+  consts: ReadonlyMap<string, ITensorProto>,
+  initializers: ReadonlySet<string>,
+): Set<string> {
+  const inOrder = new Set<string>();
+  for (const n of nodes) {
+    const [x, out] = [n.input?.[0] ?? '', n.output?.[0] ?? ''];
+    if (IN_ORDER_OPS.has(n.opType ?? '') && consts.has(out) && (initializers.has(x) || inOrder.has(x)))
+      inOrder.add(out);
+  }
+  return inOrder;
+}
+
 /**
  * Whether initializer `name` carries its state_dict key, as torch.onnx names a module's parameters and buffers
  * (`layer1.0.conv1.weight`), rather than a name it made up: a folded constant (`onnx::Mul_7`) or a Constant node's

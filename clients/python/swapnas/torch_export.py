@@ -5,8 +5,6 @@ import io
 import json
 import struct
 
-# An AttributeProto named "momentum" as torch.onnx serialises it: field 1 (name, 8 bytes), then field 2 (its float).
-_MOMENTUM = b"\x0a\x08momentum\x15"
 # The metadata key swapnas reads the model's parameter names from (src/onnx/parameters.ts).
 PARAMETERS_KEY = "swapnas.parameters"
 
@@ -18,12 +16,10 @@ def export_torch(module, example_input, opset=13):
     module is exported with ``torch.onnx.TrainingMode.TRAINING`` and without constant folding (BatchNormalization
     nodes stay BatchNormalization nodes), the file lists the module's parameter names (:func:`with_parameter_list`),
     and a submodule call that returns its input (``nn.Identity``, an empty ``nn.Sequential``, a DropPath at rate 0)
-    leaves a node (:func:`show_pass_through_calls`).
-    A deep copy is exported, and the file holds the caller's weights and BN
-    running statistics: exporting runs the module once in train mode, which would move the statistics the proxies
-    read in eval mode (VKDNW, Zen), so the copy's BN momentum is 0 while it is traced and each BatchNormalization
-    node is then given its module's momentum back (ONNX momentum = 1 - PyTorch's; 0 for ``momentum=None``, as
-    torch.onnx writes it).
+    leaves a node (:func:`show_pass_through_calls`). A deep copy is exported, and the file holds the caller's
+    weights and buffers: exporting runs the module once in train mode, which moves BN running statistics (read in
+    eval mode by VKDNW and Zen) and any buffer a forward updates, so each such buffer's initializer is written back
+    with its value before the export (:func:`_restore_buffers`).
     """
     try:
         import torch
@@ -32,28 +28,90 @@ def export_torch(module, example_input, opset=13):
     model = copy.deepcopy(module)
     model.train(True)
     show_pass_through_calls(model)
-    calls, hooks = [], []
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            hooks.append(m.register_forward_hook(lambda mod, _i, _o, kept=m.momentum: calls.append(kept)))
-            m.momentum = 0.0
+    before = {name: b.detach().clone() for name, b in model.named_buffers()}
     buf = io.BytesIO()
-    try:
-        torch.onnx.export(
-            model,
-            example_input,
-            buf,
-            export_params=True,
-            opset_version=opset,
-            do_constant_folding=False,
-            training=torch.onnx.TrainingMode.TRAINING,
-            input_names=["input"],
-            output_names=["output"],
-        )
-    finally:
-        for h in hooks:
-            h.remove()
-    return with_parameter_list(_restore_momenta(buf.getvalue(), calls), model)
+    torch.onnx.export(
+        model,
+        example_input,
+        buf,
+        export_params=True,
+        opset_version=opset,
+        do_constant_folding=False,
+        training=torch.onnx.TrainingMode.TRAINING,
+        input_names=["input"],
+        output_names=["output"],
+    )
+    after = dict(model.named_buffers())
+    moved = {name: b for name, b in before.items() if not torch.equal(b, after[name])}
+    return with_parameter_list(_restore_buffers(buf.getvalue(), moved), model)
+
+
+def _restore_buffers(data, values):
+    """``data`` with each float32 initializer named in ``values`` (state_dict names, as an export without constant
+    folding keeps them) holding that tensor's values: its raw bytes rewritten in place, so no length changes."""
+    import torch
+
+    raw = bytearray(data)
+    at = _raw_initializers(raw)
+    for name, t in values.items():
+        span = at.get(name)
+        flat = t.detach().cpu().reshape(-1)
+        if span is None or t.dtype != torch.float32 or span[1] - span[0] != 4 * flat.numel():
+            continue  # not in the file (unused), or not a float32 tensor of the same size
+        raw[span[0] : span[1]] = struct.pack(f"<{flat.numel()}f", *flat.tolist())
+    return bytes(raw)
+
+
+def _raw_initializers(raw):
+    """The byte span of each initializer's raw_data in a serialised ModelProto, by initializer name."""
+    out = {}
+    for f, _, a, b in _fields(raw, 0, len(raw)):
+        if f != 7:  # ModelProto.graph
+            continue
+        for g, _, c, d in _fields(raw, a, b):
+            if g != 5:  # GraphProto.initializer
+                continue
+            name, span = None, None
+            for h, _, e, k in _fields(raw, c, d):
+                if h == 8:  # TensorProto.name
+                    name = bytes(raw[e:k]).decode("utf-8")
+                elif h == 9:  # TensorProto.raw_data
+                    span = (e, k)
+            if name is not None and span is not None:
+                out[name] = span
+    return out
+
+
+def _fields(raw, start, end):
+    """The protobuf fields of ``raw[start:end]``: (number, wire type, payload start, payload end)."""
+    i = start
+    while i < end:
+        key, i = _varint(raw, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, j = _varint(raw, i)
+        elif wire == 1:
+            j = i + 8
+        elif wire == 2:
+            n, i = _varint(raw, i)
+            j = i + n
+        elif wire == 5:
+            j = i + 4
+        else:
+            raise ValueError(f"export_torch: unexpected protobuf wire type {wire}")
+        yield number, wire, i, j
+        i = j
+
+
+def _varint(raw, i):
+    value, shift = 0, 0
+    while True:
+        b = raw[i]
+        value |= (b & 0x7F) << shift
+        i += 1
+        if not b & 0x80:
+            return value, i
+        shift += 7
 
 
 def show_pass_through_calls(model):

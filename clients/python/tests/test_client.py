@@ -163,6 +163,22 @@ class StdioClientTest(unittest.TestCase):
         self.assertFalse(net.training)  # the caller's module is untouched
         self.assertTrue(torch.equal(before, net[1].running_mean))
 
+        # any buffer the forward updates keeps the caller's value, however it is updated (F.batch_norm here)
+        class Functional(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = torch.nn.Conv2d(3, 4, 3)
+                self.register_buffer("rm", torch.tensor([0.25, -0.5, 0.75, 1.5]))
+                self.register_buffer("rv", torch.tensor([1.25, 2.5, 0.5, 3.0]))
+
+            def forward(self, x):
+                return torch.nn.functional.batch_norm(self.conv(x), self.rm, self.rv, training=True, momentum=0.1)
+
+        fn = Functional()
+        data = swapnas.export_torch(fn, torch.randn(4, 3, 8, 8))
+        for stats in (fn.rm, fn.rv):
+            self.assertTrue(struct.pack("<4f", *stats.tolist()) in data, "the module's buffers")
+
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_with_proxies_equals_cli(self):
         if torch is None:
