@@ -5,7 +5,9 @@ PyTorch into a failure instead of a skip (CI installs python3-torch).
 """
 
 import base64
+import copy
 import json
+import math
 import os
 import shlex
 import socket
@@ -217,6 +219,53 @@ class StdioClientTest(unittest.TestCase):
         data = swapnas.export_torch(net, torch.randn(8, 3, 32, 32))
         self.assertIn(b"/4/Identity", data)
         self.assertNotIn("forward", vars(net[4]))
+
+        # MeCo through the client equals the official hooks' sum (every module's output, the nn.Identity's too) on
+        # NB201-style cells, whose sibling edges each start with an nn.ReLU of the same input (a plain export
+        # merges those into one node)
+        class Edge(torch.nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.op = torch.nn.Sequential(
+                    torch.nn.ReLU(), torch.nn.Conv2d(c, c, 3, padding=1, bias=False), torch.nn.BatchNorm2d(c)
+                )
+
+            def forward(self, x):
+                return self.op(x)
+
+        class Cell(torch.nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.a, self.b, self.skip = Edge(c), Edge(c), torch.nn.Identity()
+
+            def forward(self, x):
+                return self.a(x) + self.b(x) + self.skip(x)
+
+        cells = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), Cell(8), Cell(8),
+                                    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 10))
+        image = torch.randn(1, 3, 32, 32)
+        with tempfile.TemporaryDirectory() as d:
+            npy = os.path.join(d, "x.npy")
+            with open(npy, "wb") as f:  # .npy version 1.0: magic, header length, a dict padded to 64 bytes, data
+                header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 32, 32), }"
+                header += " " * (63 - (10 + len(header)) % 64) + "\n"
+                f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+                f.write(struct.pack(f"<{image.numel()}f", *image.flatten().tolist()))
+            got = self.client.score_torch(cells, image, proxies="meco", input=npy)["results"][0]["proxies"]["meco"]
+        terms = []
+
+        def hook(_module, _inputs, output):  # the official MeCo hook (MeCo's NB201 script), sample 0 of the output
+            fea = output[0].detach().reshape(output.shape[1], -1)
+            corr = torch.corrcoef(fea)
+            corr[torch.isnan(corr) | torch.isinf(corr)] = 0
+            terms.append(float(torch.min(torch.real(torch.linalg.eig(corr)[0]))))
+
+        model = copy.deepcopy(cells).train()
+        for m in model.modules():
+            m.register_forward_hook(hook)
+        model(image)
+        want = sum(t for t in terms if math.isfinite(t))
+        self.assertLess(abs(got - want), 1e-4 * abs(want))
 
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_flat_mlp_equals_cli(self):
