@@ -18,7 +18,8 @@ def export_torch(module, example_input, opset=13):
     nodes stay BatchNormalization nodes), the file lists the module's parameter names (:func:`with_parameter_list`),
     a submodule call that returns its input (``nn.Identity``, an empty ``nn.Sequential``, a DropPath at rate 0)
     leaves a node (:func:`show_pass_through_calls`), and sibling modules' identical ops stay apart (no
-    common-subexpression merge: MeCo's hooks read each module). A deep copy is exported, and the file holds the caller's
+    common-subexpression merge: MeCo's hooks read each module); the batch dimension is dynamic, so the file runs at
+    any batch whatever the example's. A deep copy is exported, and the file holds the caller's
     weights and buffers: exporting runs the module once in train mode, which moves BN running statistics (read in
     eval mode by VKDNW and Zen) and any buffer a forward updates, so each such buffer's initializer is written back
     with its value before the export (:func:`_restore_buffers`).
@@ -43,6 +44,8 @@ def export_torch(module, example_input, opset=13):
             training=torch.onnx.TrainingMode.TRAINING,
             input_names=["input"],
             output_names=["output"],
+            # any batch: a traced `view(x.size(0), -1)` would otherwise keep the example's batch as a constant
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
         )
     after = dict(model.named_buffers())
     moved = {name: b for name, b in before.items() if not torch.equal(b, after[name])}

@@ -181,6 +181,20 @@ class StdioClientTest(unittest.TestCase):
         for stats in (fn.rm, fn.rv):
             self.assertTrue(struct.pack("<4f", *stats.tolist()) in data, "the module's buffers")
 
+        # the file runs at any batch whatever the example's: a traced view(x.size(0), -1) stays dynamic
+        class Viewed(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.bn, self.fc = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.Linear(256, 10)
+
+            def forward(self, x):
+                y = torch.relu(self.bn(self.conv(x)))
+                return self.fc(y.view(y.size(0), -1))
+
+        viewed = Viewed()
+        small = self.client.score_torch(viewed, torch.randn(2, 3, 8, 8))["results"][0]["swap"]
+        self.assertEqual(small, self.client.score_torch(viewed, torch.randn(16, 3, 8, 8))["results"][0]["swap"])
+
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_with_proxies_equals_cli(self):
         if torch is None:
