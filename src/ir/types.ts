@@ -379,8 +379,10 @@ export interface Network {
    */
   readonly sharedDraws?: readonly { readonly node: number; readonly of: number }[];
   /**
-   * nn.Parameters the IR holds only as constants (an imported model's ACON `p1 - p2`, folded before it reaches a
-   * map; an element of one): Θ counts their `values`; VKDNW, which would differentiate them, is null. Absent: none.
+   * nn.Parameters the IR holds only as constants (an imported model's parameter read as an element, a window or a
+   * reordering of it, or, where the file lists its parameters, read by no layer and by no arithmetic whole): Θ counts
+   * their `values` (those no learned node counts already); VKDNW, which would differentiate them, is null. Absent:
+   * none.
    */
   readonly constantParams?: { readonly values: number; readonly names: readonly string[] };
 }

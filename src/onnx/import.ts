@@ -214,7 +214,7 @@ class ImportState {
   readonly parameters: ParameterNames;
   /** nn.Parameters read whole as an arithmetic's constant (`ActNode.learned`), and the node of the first read. */
   readonly learnedConstants = new Map<string, number>();
-  /** nn.Parameters read in arithmetic only in part (an element or a window of one). */
+  /** nn.Parameters read in arithmetic in part or reordered (an element, a window, a flip of one). */
   readonly partReads = new Set<string>();
   /** Each nn.PReLU slope initializer read, and the node of its first call (a later read: the module called again). */
   readonly preluSlopes = new Map<string, number>();
@@ -2122,9 +2122,10 @@ function importOrThrow(m: LoadedModel, opts: ImportOptions): ImportResult {
 }
 
 /**
- * The nn.Parameters (as the file or the user names them) that the IR reads only as constants: folded into other
- * constants before they reach a tensor (ACON's `p1 - p2`), read in part (an element of one), or read by no node the
- * import made from them. Θ counts their values; VKDNW, which would differentiate them, is null (with a note here).
+ * The nn.Parameters (as the file or the user names them) that the IR reads only as constants: read in part or
+ * reordered (an element, a window, a flip of one), or, where the file lists them, read by a node that is neither a
+ * layer's nor an arithmetic's whole read. Θ counts the values no learned node counts; VKDNW, which would
+ * differentiate them, is null (with a note here).
  */
 function untracedParameters(
   s: ImportState,
@@ -2148,7 +2149,7 @@ function untracedParameters(
     .reduce((a, name) => a + numelOf(tensorDims(s.m.consts.get(name)!)), 0);
   const shown = names.slice(0, 3).map((x) => clip(x, 40));
   s.notes.push(
-    `${names.length} nn.Parameter${names.length === 1 ? '' : 's'} (${shown.join(', ')}${names.length > 3 ? ', …' : ''}) ${names.length === 1 ? 'is' : 'are'} read only through other constants or in part (ACON's p1 − p2, an element of one): params counts ${names.length === 1 ? 'its' : 'their'} ${values} values; VKDNW, which would differentiate ${names.length === 1 ? 'it' : 'them'}, is null`,
+    `${names.length} nn.Parameter${names.length === 1 ? '' : 's'} (${shown.join(', ')}${names.length > 3 ? ', …' : ''}) ${names.length === 1 ? 'is' : 'are'} read only in part, reordered or outside any layer or whole arithmetic read (an element, a flip of one): params counts ${names.length === 1 ? 'its' : 'their'} ${values} values; VKDNW, which would differentiate ${names.length === 1 ? 'it' : 'them'}, is null`,
   );
   return { values, names };
 }

@@ -70,12 +70,12 @@ function smoothed(logits: Float64Array): Float64Array {
 
 /**
  * VKDNW on a network with a one-slope nn.PReLU(): null with the official code's own error under torch 1.13, and
- * `vkdnw_dim` null likewise; also null where nn.Parameters enter only through other constants
+ * `vkdnw_dim` null likewise; also null where nn.Parameters are read only in part or reordered
  * (`Network.constantParams`: their columns are not computed). Undefined otherwise.
  */
 export function vkdnwOneSlope(net: Network): VkdnwScores | undefined {
   if (net.constantParams) {
-    const reason = `vkdnw: ${net.constantParams.names.length} nn.Parameter(s) (${net.constantParams.names.slice(0, 2).join(', ').slice(0, 80)}) enter only through other constants or in part, so their Jacobian columns are not computed`;
+    const reason = `vkdnw: ${net.constantParams.names.length} nn.Parameter(s) (${net.constantParams.names.slice(0, 2).join(', ').slice(0, 80)}) are read only in part, reordered or outside the layers and whole arithmetic reads, so their Jacobian columns are not computed`;
     return { vkdnw: { value: null, reason }, vkdnw_dim: { value: null, reason } };
   }
   const prelu = (id: number) => {
