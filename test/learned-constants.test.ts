@@ -1,6 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { countParams } from '../src/ir/analysis.js';
 import type { Network } from '../src/ir/types.js';
 import { importOnnxModel } from '../src/onnx/import.js';
@@ -207,5 +208,33 @@ describe('nn.Parameters read as arithmetic constants', () => {
     expect(() => proxyModel(bad)).toThrow(/metadata swapnas\.parameters must be a JSON array of parameter names/);
     expect(() => learnedPattern('(gamma')).toThrow(/--learned must be a regular expression/);
     expect(learnedPattern(undefined)).toBeUndefined();
+  });
+});
+
+describe('--learned on the command line and the server (built dist/)', () => {
+  const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: 'inherit',
+    });
+  });
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--no-progress'], { encoding: 'utf8' });
+
+  it('names the parameters of a file without a list: params as PyTorch counts them; refused where it means nothing', () => {
+    const file = variant(unlisted, expected.onnx);
+    const params = (extra: string[]) => {
+      const r = run(['score', file, '--proxies', 'params', ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).results[0].proxies.params;
+    };
+    expect(params([])).toBe(expected.torch_params - 35);
+    expect(params(['--learned', 'gamma|layer_scale|alpha|shift|offset|temp'])).toBe(expected.torch_params);
+    const swap = run(['score', file, '--learned', 'gamma']);
+    expect(swap.status).toBe(2);
+    expect(swap.stderr).toMatch(/E_OPTION: --learned applies to --proxies/);
+    const bad = run(['score', file, '--proxies', 'params', '--learned', '(']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/E_OPTION: --learned must be a regular expression/);
   });
 });

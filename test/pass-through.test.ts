@@ -5,6 +5,8 @@ import { decodeNpy } from '../src/data/npy-array.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { meco } from '../src/proxies/meco.js';
+import { nwotF64 } from '../src/proxies/nwot.js';
+import type { Network } from '../src/ir/types.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
 import { writeOnnxModel } from './helpers.js';
 
@@ -14,6 +16,16 @@ import { writeOnnxModel } from './helpers.js';
 const DIR = join(import.meta.dirname, 'fixtures', 'proxies');
 const e = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')).fixtures.passthrough;
 const one = decodeNpy(readFileSync(join(DIR, e.meco_input)), e.meco_input);
+
+/** An int64 Constant node (torch.onnx's shape arithmetic operands). */
+function int64(name: string, v: number[], dims: number[]) {
+  return {
+    opType: 'Constant',
+    output: [name],
+    name,
+    attribute: [{ name: 'value', type: 4, t: { dims, dataType: 7, int64Data: v } }],
+  };
+}
 
 function mecoOf(path: string): number {
   const m = onnxProxyModel(loadOnnxModel(path), [3, 32, 32]);
@@ -39,5 +51,106 @@ describe('calls of modules that return their input', () => {
     // norm (the input), shortcut (the stem's ReLU), conv.2 and drop_path (the BN), down.3 (the ReLU): 1.0014 in all
     expect(e.meco - plain).toBeGreaterThan(0.9);
     expect(e.meco - plain).toBeLessThan(1.1);
+  });
+});
+
+describe('a file exported without the common-subexpression merge (the Python client keeps sibling ops apart)', () => {
+  it("imports the official ConvNeXt's channels_first LayerNorm with its two (x - u): the same network", () => {
+    const m = decodeModel(readFileSync(join(DIR, 'convnextcf.onnx')));
+    const nodes = m.graph!.node!;
+    // every LayerNorm's Div reads a second, identical Sub of its own
+    let copies = 0;
+    for (const div of nodes.filter((n) => n.opType === 'Div' && n.name?.includes('stem.1'))) {
+      const sub = nodes.find((n) => n.output?.[0] === div.input![0])!;
+      const copy = { ...sub, name: `${sub.name}_1`, output: [`${sub.output![0]}_1`] };
+      nodes.splice(nodes.indexOf(div), 0, copy);
+      div.input = [copy.output[0]!, div.input![1]!];
+      copies++;
+    }
+    expect(copies).toBe(1);
+    const ops = (path: string) => onnxProxyModel(loadOnnxModel(path), [3, 16, 16]).net.nodes.map((n) => n.op);
+    expect(ops(writeOnnxModel(m, 'convnextcf-two-subs.onnx'))).toEqual(ops(join(DIR, 'convnextcf.onnx')));
+  });
+});
+
+describe('a file exported with a dynamic batch (the Python client does)', () => {
+  it("reads a window of a buffer whose bounds come from a map's shape: the same network, the buffer still a state entry", () => {
+    // statearith's `self.off[:, : f1.shape[1]]`: the Slice's end from Shape(f1) → Gather(1) → Unsqueeze, as torch.onnx
+    // writes it where the batch is dynamic (a static export makes it a Constant)
+    const m = decodeModel(readFileSync(join(DIR, 'statearith.onnx')));
+    const nodes = m.graph!.node!;
+    const slice = nodes.find((n) => n.opType === 'Slice' && n.input![0] === 'off')!;
+    const f1 = nodes.find((n) => n.output?.[0] === '/Sub_2_output_0')!.input![0]!;
+    nodes.splice(
+      nodes.indexOf(slice),
+      0,
+      { opType: 'Shape', input: [f1], output: ['f1_shape'], name: 'f1_shape' },
+      int64('one', [1], []),
+      { opType: 'Gather', input: ['f1_shape', 'one'], output: ['f1_c'], name: 'f1_c', attribute: [] },
+      int64('zero_axis', [0], [1]),
+      { opType: 'Unsqueeze', input: ['f1_c', 'zero_axis'], output: ['f1_end'], name: 'f1_end' },
+    );
+    slice.input = [slice.input![0]!, slice.input![1]!, 'f1_end', ...slice.input!.slice(3)];
+    const net = (path: string) => onnxProxyModel(loadOnnxModel(path), [3, 16, 16]).net;
+    const [dynamic, plain] = [net(writeOnnxModel(m, 'statearith-dynamic.onnx')), net(join(DIR, 'statearith.onnx'))];
+    expect(dynamic.nodes).toEqual(plain.nodes);
+  });
+});
+
+describe('the head and the ReLUs of a file the Python client writes', () => {
+  const resnetish = () => decodeModel(readFileSync(join(DIR, 'resnetish.onnx')));
+  const net = (path: string) => onnxProxyModel(loadOnnxModel(path), [3, 32, 32]).net;
+
+  it('reads `out.view(out.size(0), -1)` after the global pool at a dynamic batch: the flatten it is', () => {
+    const m = resnetish();
+    const nodes = m.graph!.node!;
+    const flatten = nodes.findIndex((n) => n.opType === 'Flatten');
+    const [pooled, flat] = [nodes[flatten]!.input![0]!, nodes[flatten]!.output![0]!];
+    nodes.splice(
+      flatten,
+      1,
+      { opType: 'Shape', input: [pooled], output: ['pooled_shape'], name: 'pooled_shape' },
+      int64('zero', [0], []),
+      { opType: 'Gather', input: ['pooled_shape', 'zero'], output: ['batch'], name: 'batch', attribute: [] },
+      int64('axis0', [0], [1]),
+      { opType: 'Unsqueeze', input: ['batch', 'axis0'], output: ['batch1'], name: 'batch1' },
+      int64('rest', [-1], [1]),
+      {
+        opType: 'Concat',
+        input: ['batch1', 'rest'],
+        output: ['to'],
+        name: 'to',
+        attribute: [{ name: 'axis', type: 2, i: 0 }],
+      },
+      { opType: 'Reshape', input: [pooled, 'to'], output: [flat], name: 'view' },
+    );
+    expect(net(writeOnnxModel(m, 'resnetish-view.onnx')).nodes).toEqual(net(join(DIR, 'resnetish.onnx')).nodes);
+  });
+
+  it('keeps two ReLU nodes on one tensor apart: two module calls, each hooked by nwot (Ψ reads them once: onnx-models)', () => {
+    // a second Relu of the residual sum, in a scope of its own, read by the shortcut's pool
+    const m = resnetish();
+    const nodes = m.graph!.node!;
+    const relu = nodes.find((n) => n.name === '/res_relu/Relu')!;
+    const pad = nodes.find((n) => n.opType === 'Pad')!;
+    nodes.splice(nodes.indexOf(relu) + 1, 0, {
+      opType: 'Relu',
+      input: [relu.input![0]!],
+      output: ['/res_relu2/Relu_output_0'],
+      name: '/res_relu2/Relu',
+    });
+    pad.input = ['/res_relu2/Relu_output_0', ...pad.input!.slice(1)];
+    const [twin, one] = [
+      onnxProxyModel(loadOnnxModel(writeOnnxModel(m, 'resnetish-twin.onnx')), [3, 32, 32]),
+      onnxProxyModel(loadOnnxModel(join(DIR, 'resnetish.onnx')), [3, 32, 32]),
+    ];
+    const relus = (n: Network) => n.nodes.filter((k) => k.op === 'relu').length;
+    expect(relus(twin.net)).toBe(relus(one.net) + 1);
+    const x = decodeNpy(readFileSync(join(DIR, 'resnetish-x.npy')), 'resnetish-x.npy');
+    const B = x.shape[0]!;
+    // NASLib's K gains the twin's codes once more: a larger log-determinant
+    expect(nwotF64(twin.net, twin.params, x.data, B).value!).toBeGreaterThan(
+      nwotF64(one.net, one.params, x.data, B).value!,
+    );
   });
 });

@@ -135,11 +135,20 @@ export class GraphBuilder {
   /**
    * ReLU, ReLU clipped at `max` (ReLU6: 6), or leaky ReLU of negative slope `slope` (LeakyReLU(0.1): 0.1); memoised
    * per producer, clip, slope and form (`functional`: an F.relu call, not a module). An nn.PReLU (`learned`) is
-   * never merged: two of them on one tensor are two modules with parameters of their own.
+   * never merged: two of them on one tensor are two modules with parameters of their own; nor is a `fresh` one (an
+   * imported file's own ReLU node: two module calls on one tensor, which NASLib's nwot hooks each count).
    */
-  relu(x: number, max?: number, slope?: number, learned?: number, functional?: boolean, firstCall?: number): number {
+  relu(
+    x: number,
+    max?: number,
+    slope?: number,
+    learned?: number,
+    functional?: boolean,
+    firstCall?: number,
+    fresh = false,
+  ): number {
     const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}:${functional ? 'f' : ''}`;
-    const hit = learned === undefined ? this.reluOf.get(key) : undefined;
+    const hit = learned === undefined && !fresh ? this.reluOf.get(key) : undefined;
     if (hit !== undefined) return hit;
     const id = this.push(
       {
@@ -152,7 +161,7 @@ export class GraphBuilder {
       },
       [x],
     );
-    this.reluOf.set(key, id);
+    if (!this.reluOf.has(key)) this.reluOf.set(key, id);
     return id;
   }
 

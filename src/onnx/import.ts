@@ -37,6 +37,7 @@ import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
 import {
+  DT_INT64,
   getFloat,
   getInt,
   getInts,
@@ -52,6 +53,7 @@ import { type ActChain, geluChain, geluTanhChain, mishChain } from './act-chains
 import { batchStatSubgraphs } from './bn-stats.js';
 import { type NormChain, normChains } from './norm-chains.js';
 import { initializerViews, inOrderViews, isStateDictName } from './views.js';
+import { foldConstant } from './fold.js';
 import { nearestRepeat } from './resize.js';
 import { functionalActivations, functionalWeights } from './module-scopes.js';
 import { type NormRead, onnxParameterOrder, onnxSharedDraws, onnxTies, trainableNames } from './params.js';
@@ -237,7 +239,7 @@ class ImportState {
   private readonly consumers = new Map<string, number[]>();
   private readonly initializers: ReadonlySet<string>;
   /** Constants that are a view of an initializer, by name: the initializer they view (src/onnx/views.ts). */
-  private readonly viewOf: ReadonlyMap<string, string>;
+  private readonly viewOf: Map<string, string>;
   /** The views among them of all the initializer's values in its own order (src/onnx/views.ts). */
   readonly inOrder: ReadonlySet<string>;
   private readonly gapOf = new Map<number, number>();
@@ -272,6 +274,12 @@ class ImportState {
   constant(name: string): readonly number[] | undefined {
     const v = this.env.get(name);
     return v?.k === 'const' ? Array.from(tensorValues(v.t)) : undefined;
+  }
+
+  /** Record constant `name`, folded during the import, as a window of `of` where that is an initializer or a view. */
+  addView(name: string, of: string): void {
+    const source = this.viewOf.get(of) ?? of;
+    if (this.initializers.has(source)) this.viewOf.set(name, source);
   }
 
   /** How many nodes read initializer `name`, directly or through views of it. */
@@ -581,7 +589,7 @@ function importLeakyRelu(n: INodeProto, s: ImportState): void {
   const alpha = float32Decimal(getFloat(n, 'alpha', 0.01)); // ONNX's default, as nn.LeakyReLU's
   if (!(alpha > 0 && Number.isFinite(alpha)))
     fail(`LeakyRelu ${n.name}: negative slope ${alpha}; only a positive slope has an IR op`);
-  s.setIr(n, s.b.relu(x, undefined, alpha, undefined, s.functional.has(n.name ?? '')));
+  s.setIr(n, s.b.relu(x, undefined, alpha, undefined, s.functional.has(n.name ?? ''), undefined, true));
 }
 
 /**
@@ -641,7 +649,15 @@ function importClip(n: INodeProto, s: ImportState): void {
     fail(`Clip ${n.name} to [${lo}, ${hi}]: only Clip(0, max > 0) (ReLU, ReLU6) has an IR op`);
   s.setIr(
     n,
-    s.b.relu(x, Number.isFinite(hi) ? float32Decimal(hi!) : hi, undefined, undefined, s.functional.has(n.name ?? '')),
+    s.b.relu(
+      x,
+      Number.isFinite(hi) ? float32Decimal(hi!) : hi,
+      undefined,
+      undefined,
+      s.functional.has(n.name ?? ''),
+      undefined,
+      true,
+    ),
   );
 }
 
@@ -1259,10 +1275,12 @@ function importConstantOfShape(n: INodeProto, s: ImportState): void {
 /** Shape / Gather / Unsqueeze / Concat on shapes: the arithmetic PyTorch emits for `view(x.size(0), -1)`. */
 function importShape(n: INodeProto, s: ImportState): void {
   const v = s.get(n, 0);
-  if (v.k !== 'ir') fail('Shape of a non-feature tensor');
+  // a global average pool's (N, C, 1, 1) too (`out.view(out.size(0), -1)` after it, exported with a dynamic batch)
+  if (v.k !== 'ir' && v.k !== 'gap') fail('Shape of a non-feature tensor');
   // a viewed flat input's shape is the file's (N, F)
   const view = s.m.input.view && n.input?.[0] === s.m.input.name ? s.m.input.view : undefined;
-  const full: (number | 'N')[] = ['N', ...(view ? [view[0] * view[1] * view[2]] : s.shapeOf(v.id))];
+  const dims = v.k === 'gap' ? [s.shapeOf(v.src)[0]!, 1, 1] : s.shapeOf(v.id);
+  const full: (number | 'N')[] = ['N', ...(view ? [view[0] * view[1] * view[2]] : dims)];
   const r = full.length;
   const norm = (a: number) => Math.min(r, Math.max(0, a < 0 ? a + r : a));
   s.set(n, { k: 'shape', v: full.slice(norm(getInt(n, 'start', 0)), norm(getInt(n, 'end', r))) });
@@ -1460,10 +1478,32 @@ function importSplit(n: INodeProto, s: ImportState): void {
   });
 }
 
+/**
+ * A window of a constant whose bounds come from the input's shape (`self.off[:, :x.shape[1]]` exported with a dynamic
+ * batch: a Shape → Gather → Unsqueeze chain the loader cannot fold): folded here once the bounds are known numbers, and
+ * a window of an initializer is a view of it, as the loader's folds are.
+ */
+function sliceConstant(n: INodeProto, s: ImportState): void {
+  const consts = new Map<string, ITensorProto>();
+  (n.input ?? []).forEach((name, i) => {
+    if (!name) return;
+    const v = s.get(n, i);
+    if (v.k === 'const') consts.set(name, v.t);
+    else {
+      const ints = knownInts(v) ?? fail(`Slice ${n.name}: input ${i} is not a known integer vector`);
+      consts.set(name, { name, dims: [ints.length], dataType: DT_INT64, int64Data: ints });
+    }
+  });
+  const t = foldConstant(n, consts) ?? fail(`Slice ${n.name} of a constant: its window cannot be read`);
+  s.set(n, { k: 'const', t });
+  s.addView(n.output![0]!, n.input![0]!);
+}
+
 function importSlice(n: INodeProto, s: ImportState): void {
   // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
   const v = s.get(n, 0);
   if (v.k === 'shape') return s.set(n, { k: 'shape', v: sliceShapeValue(n, s, v.v) });
+  if (v.k === 'const') return sliceConstant(n, s);
   const x = v.k === 'strided' ? v.src : s.ir3(n, 0);
   const dims = [0, ...(v.k === 'strided' ? v.shape : s.shapeOf(x))]; // the batch axis may not be sliced
   // bounds may be computed from the channel count (`x.chunk`): constants or shape values
@@ -1943,7 +1983,10 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   },
   // on a global average read as a layer (a squeeze-and-excitation block's), the (N, C, 1, 1) map: 4-D, so SWAP-recorded
   Relu: (n, s) =>
-    s.setIr(n, s.b.relu(s.irOrPooled(n, 0), undefined, undefined, undefined, s.functional.has(n.name ?? ''))),
+    s.setIr(
+      n,
+      s.b.relu(s.irOrPooled(n, 0), undefined, undefined, undefined, s.functional.has(n.name ?? ''), undefined, true),
+    ),
   Sigmoid: (n, s) => s.setIr(n, s.b.sigmoid(s.irOrPooled(n, 0), false)),
   Softmax: importSoftmax,
   LogSoftmax: importSoftmax,

@@ -171,17 +171,33 @@ function groupNormChain(
   };
 }
 
+/**
+ * The readers of mean `m1` if they are one or two Subs `x − m1` (the second an identical copy) and nothing else
+ * reads it; none otherwise.
+ */
+function deviations(g: NormGraph, m1: INodeProto, x: string): (readonly [number, INodeProto])[] {
+  const u = m1.output?.[0];
+  if (!u || g.graphOutputs.has(u)) return [];
+  const subs = g.readersOf(u).map((k) => [k, g.nodes[k]!] as const);
+  const ok = subs.every(([, n]) => n.opType === 'Sub' && n.input?.[0] === x && n.input?.[1] === u);
+  return ok && subs.length >= 1 && subs.length <= 2 ? subs : [];
+}
+
 function layerNormChain(g: NormGraph, m1: INodeProto, m1i: number): NormChain | undefined {
   const x = m1.input?.[0];
   const axes = getInts(m1, 'axes') ?? Array.from(values(g, m1.input?.[1]) ?? []);
   if (!x || axes.length === 0 || getInt(m1, 'keepdims', 1) !== 1) return undefined;
-  const sub = sole(g, m1, 'Sub');
-  if (!sub || sub[1].input?.[0] !== x || sub[1].input?.[1] !== m1.output?.[0]) return undefined;
-  const d = sub[1].output?.[0];
-  const readers = d && !g.graphOutputs.has(d) ? g.readersOf(d).map((k) => [k, g.nodes[k]!] as const) : [];
+  // x − mean, once, or twice where the file keeps both of the model's `(x - u)` (an export without torch.onnx's
+  // common-subexpression pass, as the Python client's): each read by the Pow or the Div only
+  const subs = deviations(g, m1, x);
+  const ds = new Set(subs.map(([, n]) => n.output?.[0] ?? ''));
+  const readers = [...ds]
+    .flatMap((d) => (g.graphOutputs.has(d) ? [] : g.readersOf(d)))
+    .map((k) => [k, g.nodes[k]!] as const);
   const pow = readers.find(([, r]) => r.opType === 'Pow');
   const div = readers.find(([, r]) => r.opType === 'Div');
-  if (readers.length !== 2 || !pow || !div || pow[1].input?.[0] !== d || div[1].input?.[0] !== d) return undefined;
+  if (readers.length !== 2 || !pow || !div || !ds.has(pow[1].input?.[0] ?? '') || !ds.has(div[1].input?.[0] ?? ''))
+    return undefined;
   if (values(g, pow[1].input?.[1])?.[0] !== 2) return undefined;
   const m2 = sole(g, pow[1], 'ReduceMean');
   const m2axes = m2 && (getInts(m2[1], 'axes') ?? Array.from(values(g, m2[1].input?.[1]) ?? []));
@@ -192,7 +208,7 @@ function layerNormChain(g: NormGraph, m1: INodeProto, m1i: number): NormChain | 
   if (eps?.length !== 1 || !sqrt || div[1].input?.[1] !== sqrt[1].output?.[0]) return undefined;
   if (g.readersOf(sqrt[1].output![0]!).length !== 1 || g.graphOutputs.has(sqrt[1].output![0]!)) return undefined;
   const tail = affineTail(g, div[1], div[0]);
-  const absorbed = [m1i, sub[0], pow[0], m2[0], add[0], sqrt[0], div[0], ...tail.absorbed];
+  const absorbed = [m1i, ...subs.map(([k]) => k), pow[0], m2[0], add[0], sqrt[0], div[0], ...tail.absorbed];
   return {
     kind: 'layer',
     input: x,

@@ -19,7 +19,7 @@ def export_torch(module, example_input, opset=13):
     a submodule call that returns its input (``nn.Identity``, an empty ``nn.Sequential``, a DropPath at rate 0)
     leaves a node (:func:`show_pass_through_calls`), and sibling modules' identical ops stay apart (no
     common-subexpression merge: MeCo's hooks read each module); the batch dimension is dynamic, so the file runs at
-    any batch whatever the example's. A deep copy is exported, and the file holds the caller's
+    any batch whatever the example's (where torch.onnx refuses that, the example's batch). A deep copy is exported, and the file holds the caller's
     weights and buffers: exporting runs the module once in train mode, which moves BN running statistics (read in
     eval mode by VKDNW and Zen) and any buffer a forward updates, so each such buffer's initializer is written back
     with its value before the export (:func:`_restore_buffers`).
@@ -32,6 +32,19 @@ def export_torch(module, example_input, opset=13):
     model.train(True)
     show_pass_through_calls(model)
     before = {name: b.detach().clone() for name, b in model.named_buffers()}
+    try:
+        # any batch: a traced `view(x.size(0), -1)` would otherwise keep the example's batch as a constant
+        data = _export(torch, model, example_input, opset, {"input": {0: "batch"}, "output": {0: "batch"}})
+    except Exception:  # noqa: BLE001 - torch.onnx refuses some ops at a dynamic batch: then the example's batch
+        # (BatchNorm without running statistics, NB201's search cells: torch 1.13 asserts a known batch size)
+        data = _export(torch, model, example_input, opset, None)
+    after = dict(model.named_buffers())
+    moved = {name: b for name, b in before.items() if not torch.equal(b, after[name])}
+    return with_parameter_list(_restore_buffers(data, moved), model)
+
+
+def _export(torch, model, example_input, opset, dynamic_axes):
+    """torch.onnx's export as swapnas reads it (see :func:`export_torch`), with or without a dynamic batch."""
     buf = io.BytesIO()
     with _no_common_subexpressions(torch):
         torch.onnx.export(
@@ -44,12 +57,9 @@ def export_torch(module, example_input, opset=13):
             training=torch.onnx.TrainingMode.TRAINING,
             input_names=["input"],
             output_names=["output"],
-            # any batch: a traced `view(x.size(0), -1)` would otherwise keep the example's batch as a constant
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            **({"dynamic_axes": dynamic_axes} if dynamic_axes else {}),
         )
-    after = dict(model.named_buffers())
-    moved = {name: b for name, b in before.items() if not torch.equal(b, after[name])}
-    return with_parameter_list(_restore_buffers(buf.getvalue(), moved), model)
+    return buf.getvalue()
 
 
 @contextlib.contextmanager
@@ -168,8 +178,11 @@ def show_pass_through_calls(model):
             continue
 
         def forward(*args, _forward=m.forward, **kwargs):
+            versions = [a._version for a in args if torch.is_tensor(a)]
             out = _forward(*args, **kwargs)
-            if torch.is_tensor(out) and any(out is a for a in args):
+            # an in-place op (nn.ReLU(inplace=True)) also returns its input, but its own node is the module's output
+            changed = [a._version for a in args if torch.is_tensor(a)] != versions
+            if torch.is_tensor(out) and not changed and any(out is a for a in args):
                 return PassThrough.apply(out)
             return out
 

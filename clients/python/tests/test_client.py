@@ -194,6 +194,11 @@ class StdioClientTest(unittest.TestCase):
         viewed = Viewed()
         small = self.client.score_torch(viewed, torch.randn(2, 3, 8, 8))["results"][0]["swap"]
         self.assertEqual(small, self.client.score_torch(viewed, torch.randn(16, 3, 8, 8))["results"][0]["swap"])
+        # where torch.onnx refuses a dynamic batch (a BatchNorm without running statistics, NB201's search cells), the
+        # example's batch
+        search = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1),
+                                     torch.nn.BatchNorm2d(4, affine=False, track_running_stats=False), torch.nn.ReLU())
+        self.assertGreater(self.client.score_torch(search, torch.randn(16, 3, 8, 8))["results"][0]["swap"], 0)
 
     @unittest.skipUnless(torch is not None or REQUIRE_TORCH, "PyTorch is not installed")
     def test_score_torch_with_proxies_equals_cli(self):
@@ -233,6 +238,9 @@ class StdioClientTest(unittest.TestCase):
         data = swapnas.export_torch(net, torch.randn(8, 3, 32, 32))
         self.assertIn(b"/4/Identity", data)
         self.assertNotIn("forward", vars(net[4]))
+        # an in-place ReLU also returns its input, but its own node is its output: no Identity node for it
+        inplace = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(inplace=True))
+        self.assertNotIn(b"Identity", swapnas.export_torch(inplace, torch.randn(2, 3, 8, 8)))
 
         # MeCo through the client equals the official hooks' sum (every module's output, the nn.Identity's too) on
         # NB201-style cells, whose sibling edges each start with an nn.ReLU of the same input (a plain export
