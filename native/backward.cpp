@@ -224,7 +224,8 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
           // NWOT reads the same sign bits the SWAP count packs; the kernel accumulates them exactly.
           codes_.resize(n.numel() * static_cast<size_t>(patternWords(S)));
           reluPack(x, y, S, n.numel(), codes_.data());
-          nwot_->add(codes_.data(), n.numel());
+          // each module call the node stands for is one hook (ReluNode.calls)
+          for (int c = 0; c < n.nwotCalls; ++c) nwot_->add(codes_.data(), n.numel());
           // the codes are x > 0 either way; a capped ReLU's output is then clipped, a leaky one's recomputed
           if (n.capped) reluClip(y, y, count, n.clip);
           if (n.leaky) leakyRelu(x, y, count, static_cast<float>(n.slope));

@@ -172,7 +172,10 @@ void decodeRelu(const NodeArgs& p) {
   if (!(slope >= 0) || std::isinf(slope) || (slope > 0 && n.capped)) bad(p.id, n, "the slope must be positive and finite, without a clip");
   n.leaky = slope > 0;
   n.slope = slope;
-  n.nwot = p.a[attr::Relu::Nwot] != 0;
+  // 0: not hooked by nwot; k: hooked, k module calls (ReluNode.calls)
+  if (p.a[attr::Relu::Nwot] < 0) bad(p.id, n, "the nwot call count must not be negative");
+  n.nwotCalls = p.a[attr::Relu::Nwot];
+  n.nwot = n.nwotCalls != 0;
   n.recorded = n.rank == 3 && !n.capped && !n.leaky;
   if ((p.a[attr::Relu::Recorded] != 0) != n.recorded) bad(p.id, n, "recorded flag must be 1 exactly when a plain ReLU's input is 4-D");
 }

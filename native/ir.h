@@ -64,6 +64,9 @@ struct Node {
   // NASLib's nwot hooks it (nn.ReLU, nn.ReLU6, nn.LeakyReLU, an nn.PReLU act; not a Hardtanh or a clamp): nwotHooked
   // in src/ir/ops.ts
   bool nwot = true;
+  // how many module calls the node stands for in nwot's kernel (a ReLU kept once for several nn.ReLU modules of one
+  // tensor: ReluNode.calls)
+  int nwotCalls = 1;
   // bn: whether it has gamma / beta (the packed parameters hold 1 / 0 when it does not), and its epsilon
   bool affine = true;
   double eps = kBnEps;

@@ -5,6 +5,11 @@ import { decodeNpy } from '../src/data/npy-array.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { meco } from '../src/proxies/meco.js';
+import { loadAddon } from '../src/native/loader.js';
+import { nativeProxyRunner } from '../src/proxies/native-run.js';
+import type { ProxyRunOptions } from '../src/proxies/run.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { nwotF64 } from '../src/proxies/nwot.js';
 import type { Network } from '../src/ir/types.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
@@ -74,7 +79,7 @@ describe('a file exported without the common-subexpression merge (the Python cli
 });
 
 describe('a file exported with a dynamic batch (the Python client does)', () => {
-  it("reads a window of a buffer whose bounds come from a map's shape: the same network, the buffer still a state entry", () => {
+  it("reads a window and an element of a buffer bounded by a map's shape: the same network, still state entries", () => {
     // statearith's `self.off[:, : f1.shape[1]]`: the Slice's end from Shape(f1) → Gather(1) → Unsqueeze, as torch.onnx
     // writes it where the batch is dynamic (a static export makes it a Constant)
     const m = decodeModel(readFileSync(join(DIR, 'statearith.onnx')));
@@ -91,6 +96,16 @@ describe('a file exported with a dynamic batch (the Python client does)', () => 
       { opType: 'Unsqueeze', input: ['f1_c', 'zero_axis'], output: ['f1_end'], name: 'f1_end' },
     );
     slice.input = [slice.input![0]!, slice.input![1]!, 'f1_end', ...slice.input!.slice(3)];
+    // and `self.temp[0]`'s index computed from the input's shape as −(c − c): a Sub and a Neg of shape values
+    const gather = nodes.find((n) => n.opType === 'Gather' && n.input![0] === 'temp')!;
+    gather.input = ['temp', 'temp_index'];
+    nodes.unshift(
+      { opType: 'Shape', input: ['input'], output: ['x_shape'], name: 'x_shape' },
+      int64('index1', [1], []),
+      { opType: 'Gather', input: ['x_shape', 'index1'], output: ['x_c'], name: 'x_c', attribute: [] },
+      { opType: 'Sub', input: ['x_c', 'x_c'], output: ['c_minus_c'], name: 'c_minus_c' },
+      { opType: 'Neg', input: ['c_minus_c'], output: ['temp_index'], name: 'temp_index' },
+    );
     const net = (path: string) => onnxProxyModel(loadOnnxModel(path), [3, 16, 16]).net;
     const [dynamic, plain] = [net(writeOnnxModel(m, 'statearith-dynamic.onnx')), net(join(DIR, 'statearith.onnx'))];
     expect(dynamic.nodes).toEqual(plain.nodes);
@@ -127,7 +142,7 @@ describe('the head and the ReLUs of a file the Python client writes', () => {
     expect(net(writeOnnxModel(m, 'resnetish-view.onnx')).nodes).toEqual(net(join(DIR, 'resnetish.onnx')).nodes);
   });
 
-  it('keeps two ReLU nodes on one tensor apart: two module calls, each hooked by nwot (Ψ reads them once: onnx-models)', () => {
+  it('counts two ReLU nodes of one tensor as two module calls in nwot (each hooked), one IR node (Ψ reads it once)', async () => {
     // a second Relu of the residual sum, in a scope of its own, read by the shortcut's pool
     const m = resnetish();
     const nodes = m.graph!.node!;
@@ -144,13 +159,31 @@ describe('the head and the ReLUs of a file the Python client writes', () => {
       onnxProxyModel(loadOnnxModel(writeOnnxModel(m, 'resnetish-twin.onnx')), [3, 32, 32]),
       onnxProxyModel(loadOnnxModel(join(DIR, 'resnetish.onnx')), [3, 32, 32]),
     ];
-    const relus = (n: Network) => n.nodes.filter((k) => k.op === 'relu').length;
-    expect(relus(twin.net)).toBe(relus(one.net) + 1);
+    // the same nodes (and node ids: the same PRNG draws under --reinit), the sum's ReLU standing for two calls
+    const plain = (n: Network) => n.nodes.map((k) => (k.op === 'relu' ? { ...k, calls: undefined } : k));
+    expect(JSON.stringify(plain(twin.net))).toBe(JSON.stringify(plain(one.net)));
+    expect(twin.net.nodes.filter((k) => k.op === 'relu' && k.calls === 2)).toHaveLength(1);
     const x = decodeNpy(readFileSync(join(DIR, 'resnetish-x.npy')), 'resnetish-x.npy');
     const B = x.shape[0]!;
-    // NASLib's K gains the twin's codes once more: a larger log-determinant
-    expect(nwotF64(twin.net, twin.params, x.data, B).value!).toBeGreaterThan(
-      nwotF64(one.net, one.params, x.data, B).value!,
-    );
+    // NASLib's K gains that ReLU's codes once more: a larger log-determinant, the same on the native pass
+    const ref = nwotF64(twin.net, twin.params, x.data, B).value!;
+    expect(ref).toBeGreaterThan(nwotF64(one.net, one.params, x.data, B).value!);
+    const load = loadAddon();
+    if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const o: ProxyRunOptions = {
+      protocol: 'swap',
+      seed: 0,
+      images: { n, c, h, w, data: Float32Array.from(x.data), source: 'resnetish' },
+      batch: n,
+      weights: twin.params,
+    };
+    const nat = await nativeProxyRunner(load.addon, 2).run(twin.net, ['nwot'], o);
+    expect(nat.settings.nwot).toMatchObject({ engine: 'native' });
+    expect(Math.abs(nat.values.nwot!.value! - ref)).toBeLessThan(1e-9 * Math.abs(ref));
+    // and an ONNX export keeps the two calls apart: the same node back
+    const again = importOnnxModel(loadOnnxModel(exportNetworkOnnx(twin.net)), { inputShape: [3, 32, 32] });
+    if (!again.ok) throw new Error(again.reason);
+    expect(again.network.nodes.filter((k) => k.op === 'relu' && k.calls === 2)).toHaveLength(1);
   });
 });

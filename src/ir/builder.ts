@@ -135,8 +135,9 @@ export class GraphBuilder {
   /**
    * ReLU, ReLU clipped at `max` (ReLU6: 6), or leaky ReLU of negative slope `slope` (LeakyReLU(0.1): 0.1); memoised
    * per producer, clip, slope and form (`functional`: an F.relu call, not a module). An nn.PReLU (`learned`) is
-   * never merged: two of them on one tensor are two modules with parameters of their own; nor is a `fresh` one (an
-   * imported file's own ReLU node: two module calls on one tensor, which NASLib's nwot hooks each count).
+   * never merged: two of them on one tensor are two modules with parameters of their own. `call`: one more module call
+   * (an imported file's own ReLU node) where the memo already holds the node: its `calls` count grows (NASLib's nwot
+   * hooks each call; SWAP reads the equal rows once).
    */
   relu(
     x: number,
@@ -145,11 +146,15 @@ export class GraphBuilder {
     learned?: number,
     functional?: boolean,
     firstCall?: number,
-    fresh = false,
+    call = false,
   ): number {
     const key = `${x}:${max ?? ''}:${slope ?? ''}:${learned ?? ''}:${functional ? 'f' : ''}`;
-    const hit = learned === undefined && !fresh ? this.reluOf.get(key) : undefined;
-    if (hit !== undefined) return hit;
+    const hit = learned === undefined ? this.reluOf.get(key) : undefined;
+    if (hit !== undefined) {
+      const n = this.nodes[hit]!;
+      if (call && n.op === 'relu') this.nodes[hit] = { ...n, calls: (n.calls ?? 1) + 1 };
+      return hit;
+    }
     const id = this.push(
       {
         op: 'relu',
@@ -161,7 +166,7 @@ export class GraphBuilder {
       },
       [x],
     );
-    if (!this.reluOf.has(key)) this.reluOf.set(key, id);
+    this.reluOf.set(key, id);
     return id;
   }
 

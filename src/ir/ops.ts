@@ -350,12 +350,12 @@ const relu: OpSpec<'relu'> = {
   opcode: 3,
   native: 'Relu',
   arity: 1,
-  // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; `nwot` when
-  // NASLib's nwot hooks it; a capped ReLU's clip and a leaky one's slope travel as a float64's two words each (0
+  // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; `nwot`: how many
+  // hooked module calls NASLib's nwot counts (0: not hooked; `calls` of an imported file's twin ReLUs); a capped ReLU's clip and a leaky one's slope travel as a float64's two words each (0
   // when plain; a clip of +∞ for a clamp).
   attrs: [
     ['recorded', (n) => isRecorded(n)],
-    ['nwot', (n) => nwotHooked(n)],
+    ['nwot', (n) => (nwotHooked(n) ? (n.calls ?? 1) : 0)],
     ['maxHi', (n) => float64Words(n.max ?? 0)[0]],
     ['maxLo', (n) => float64Words(n.max ?? 0)[1]],
     ['slopeHi', (n) => float64Words(n.slope ?? 0)[0]],

@@ -95,6 +95,12 @@ export interface ReluNode {
    * modules do not see it, so NASLib's nwot leaves it out (SWAP still records it; docs/zero-cost-proxies.md).
    */
   readonly functional?: true;
+  /**
+   * How many module calls the node stands for where an imported file keeps several ReLU nodes of one tensor (two
+   * nn.ReLU modules on one map, kept apart by an export without torch.onnx's merge, as the Python client's): NASLib's
+   * nwot hooks each (its codes count `calls` times); SWAP reads equal rows once, MeCo reads module scopes. Absent: 1.
+   */
+  readonly calls?: number;
 }
 export interface PoolNode {
   readonly op: 'avgpool' | 'maxpool';

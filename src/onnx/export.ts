@@ -447,6 +447,17 @@ function exportPRelu(n: NodeOf<'relu' | 'act'>, slopes: readonly number[], c: Ex
  * Relu, Clip(0, max) for a capped ReLU (`nn.ReLU6` exports so), LeakyRelu for a leaky one, PRelu for nn.PReLU (a
  * later call of one: PRelu reading its first call's initializer).
  */
+/**
+ * A ReLU, and for each further module call it stands for (`ReluNode.calls`) a copy of its node reading the same
+ * tensor (an output no node reads): the file keeps the calls apart, as an export without torch.onnx's merge does.
+ */
+function exportReluCalls(n: NodeOf<'relu'>, c: ExportCtx): void {
+  exportRelu(n, c);
+  const node = c.nodes[c.nodes.length - 1]!;
+  for (let k = 1; k < (n.calls ?? 1); k++)
+    c.nodes.push({ ...node, output: [`${out(n.id)}_call${k}`], name: `${node.name}_call${k}` });
+}
+
 function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
   if (n.learned !== undefined && n.learned > 0 && n.slope !== undefined)
     return exportPRelu(n, new Array<number>(n.learned).fill(n.slope), c, true);
@@ -505,7 +516,7 @@ const EXPORTERS: { readonly [K in OpName]: OpExporter<K> } = {
   conv: exportConv,
   bn: exportBn,
   gn: exportGn,
-  relu: exportRelu,
+  relu: exportReluCalls,
   avgpool: exportPool,
   maxpool: exportPool,
   add: (n, c) =>

@@ -37,6 +37,8 @@ import type { Network, Shape, Shape3 } from '../ir/types.js';
 import { isSwapError } from '../util/errors.js';
 import { bnIsTraining, type LoadedModel } from './load.js';
 import {
+  DT_DOUBLE,
+  DT_FLOAT,
   DT_INT64,
   getFloat,
   getInt,
@@ -241,7 +243,7 @@ class ImportState {
   /** Constants that are a view of an initializer, by name: the initializer they view (src/onnx/views.ts). */
   private readonly viewOf: Map<string, string>;
   /** The views among them of all the initializer's values in its own order (src/onnx/views.ts). */
-  readonly inOrder: ReadonlySet<string>;
+  readonly inOrder: Set<string>;
   private readonly gapOf = new Map<number, number>();
   private readonly pooledOf = new Map<number, number>();
   private readonly flatOf = new Map<number, number>();
@@ -276,10 +278,15 @@ class ImportState {
     return v?.k === 'const' ? Array.from(tensorValues(v.t)) : undefined;
   }
 
-  /** Record constant `name`, folded during the import, as a window of `of` where that is an initializer or a view. */
-  addView(name: string, of: string): void {
+  /**
+   * Record constant `name`, folded during the import, as a view of `of` where that is an initializer or a view of
+   * one (`inOrder`: all of its values in their order, where `of` holds them so).
+   */
+  addView(name: string, of: string, inOrder: boolean): void {
     const source = this.viewOf.get(of) ?? of;
-    if (this.initializers.has(source)) this.viewOf.set(name, source);
+    if (!this.initializers.has(source)) return;
+    this.viewOf.set(name, source);
+    if (inOrder && (of === source || this.inOrder.has(of))) this.inOrder.add(name);
   }
 
   /** How many nodes read initializer `name`, directly or through views of it. */
@@ -1287,6 +1294,7 @@ function importShape(n: INodeProto, s: ImportState): void {
 }
 
 function importGather(n: INodeProto, s: ImportState): void {
+  if (floatConstant(n, s)) return foldOnShapes(n, s);
   const data = intVector(s.get(n, 0), 'Gather data');
   if (getInt(n, 'axis', 0) !== 0) fail('Gather on axis ≠ 0');
   const ix = Array.from(tensorValues(s.cst(n, 1)));
@@ -1294,6 +1302,7 @@ function importGather(n: INodeProto, s: ImportState): void {
 }
 
 function importUnsqueeze(n: INodeProto, s: ImportState): void {
+  if (floatConstant(n, s)) return foldOnShapes(n, s);
   const v = s.get(n, 0);
   // the channel axis of a flat input viewed as [N, H, W] (`x.view(-1, 28, 28).unsqueeze(1)`): the 1×H×W map
   if (s.viewed.has(n.input?.[0] ?? '')) return s.set(n, v);
@@ -1478,32 +1487,42 @@ function importSplit(n: INodeProto, s: ImportState): void {
   });
 }
 
+/** View ops of a constant that keep all its values in their order (a reshaping): the others pick a part. */
+const RESHAPING: ReadonlySet<string> = new Set(['Reshape', 'Unsqueeze', 'Squeeze']);
+
 /**
- * A window of a constant whose bounds come from the input's shape (`self.off[:, :x.shape[1]]` exported with a dynamic
- * batch: a Shape → Gather → Unsqueeze chain the loader cannot fold): folded here once the bounds are known numbers, and
- * a window of an initializer is a view of it, as the loader's folds are.
+ * A view of a constant (Slice, Gather, Reshape, Unsqueeze, Squeeze) whose other inputs come from the input's shape
+ * (`self.off[:, :x.shape[1]]`, `self.g[:c].view(1, -1, 1, 1)` exported with a dynamic batch: Shape → Gather →
+ * Unsqueeze chains the loader cannot fold): folded here once they are known numbers. A view of an initializer stays
+ * one, as the loader's folds are (a reshaping keeps its values in order; a Slice or a Gather picks a part).
  */
-function sliceConstant(n: INodeProto, s: ImportState): void {
+function foldOnShapes(n: INodeProto, s: ImportState): void {
   const consts = new Map<string, ITensorProto>();
   (n.input ?? []).forEach((name, i) => {
     if (!name) return;
     const v = s.get(n, i);
     if (v.k === 'const') consts.set(name, v.t);
     else {
-      const ints = knownInts(v) ?? fail(`Slice ${n.name}: input ${i} is not a known integer vector`);
+      const ints = knownInts(v) ?? fail(`${n.opType} ${n.name}: input ${i} is not a known integer vector`);
       consts.set(name, { name, dims: [ints.length], dataType: DT_INT64, int64Data: ints });
     }
   });
-  const t = foldConstant(n, consts) ?? fail(`Slice ${n.name} of a constant: its window cannot be read`);
+  const t = foldConstant(n, consts) ?? fail(`${n.opType} ${n.name} of a constant cannot be read`);
   s.set(n, { k: 'const', t });
-  s.addView(n.output![0]!, n.input![0]!);
+  s.addView(n.output![0]!, n.input![0]!, RESHAPING.has(n.opType ?? ''));
+}
+
+/** Whether input 0 of `n` is a float constant (a buffer or parameter, not shape arithmetic's integers). */
+function floatConstant(n: INodeProto, s: ImportState): boolean {
+  const v = s.get(n, 0);
+  return v.k === 'const' && (v.t.dataType === DT_FLOAT || v.t.dataType === DT_DOUBLE);
 }
 
 function importSlice(n: INodeProto, s: ImportState): void {
   // torch.onnx writes x[:, :, ::2, ::2] as a Slice per axis: the second slices the first's strided window
   const v = s.get(n, 0);
   if (v.k === 'shape') return s.set(n, { k: 'shape', v: sliceShapeValue(n, s, v.v) });
-  if (v.k === 'const') return sliceConstant(n, s);
+  if (v.k === 'const') return foldOnShapes(n, s);
   const x = v.k === 'strided' ? v.src : s.ir3(n, 0);
   const dims = [0, ...(v.k === 'strided' ? v.shape : s.shapeOf(x))]; // the batch axis may not be sliced
   // bounds may be computed from the channel count (`x.chunk`): constants or shape values
@@ -1726,6 +1745,7 @@ function importTranspose(n: INodeProto, s: ImportState): void {
 }
 
 function importReshape(n: INodeProto, s: ImportState): void {
+  if (floatConstant(n, s)) return foldOnShapes(n, s);
   const v = s.get(n, 0);
   const shp = intVector(s.get(n, 1), 'Reshape shape');
   const ofInput = n.input?.[0] === s.m.input.name;
@@ -1795,6 +1815,7 @@ function groupNormHint(n: INodeProto, s: ImportState): string {
 
 /** Squeeze of a globally pooled (N, C, 1, 1) map on its two unit axes (or all of them): the flat features. */
 function importSqueeze(n: INodeProto, s: ImportState): void {
+  if (floatConstant(n, s)) return foldOnShapes(n, s);
   const v = s.get(n, 0);
   if (v.k === 'seq') return squeezeSeq(n, s, v.id);
   const axes = (s.cstValues(n, 1) ?? getInts(n, 'axes') ?? [2, 3]).map((a) => (a < 0 ? a + 4 : a)).sort();
@@ -2033,7 +2054,15 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Pow: importPow,
   ReduceSum: importReduceSum,
   Reciprocal: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'reciprocal')),
-  Neg: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'scale', -1)),
+  // a shape value negated (`self.g[:, -c:]` at a dynamic batch), or a tensor
+  Neg: (n, s) => {
+    const v = s.get(n, 0);
+    if (v.k === 'shape') {
+      const ints = knownInts(v) ?? fail(`Neg ${n.name} of a shape value involving the batch size`);
+      return s.set(n, { k: 'shape', v: ints.map((x) => -x) });
+    }
+    s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'scale', -1));
+  },
   ConstantOfShape: importConstantOfShape,
   Shape: importShape,
   Gather: importGather,

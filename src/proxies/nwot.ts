@@ -21,8 +21,11 @@ export function nwotF64(
 ): ProxyValue {
   // the ReLU modules NASLib's hook sees (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU: see nwotHooked), each read
   // where its input's signs are
-  const relus = net.nodes.filter(nwotHooked).map((n) => (n.op === 'act' ? n.inputs[0]! : n.id));
-  const tape = forwardTape(net, params, x, batch, { bn, keep: relus });
+  // where, once per module call the node stands for (`ReluNode.calls`)
+  const relus = net.nodes
+    .filter(nwotHooked)
+    .flatMap((n) => new Array<number>(n.op === 'relu' ? (n.calls ?? 1) : 1).fill(n.op === 'act' ? n.inputs[0]! : n.id));
+  const tape = forwardTape(net, params, x, batch, { bn, keep: [...new Set(relus)] });
   const K = new Float64Array(batch * batch);
   for (const id of relus) {
     const a = tape.activations.get(id)!;
