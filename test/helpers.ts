@@ -7,6 +7,8 @@ import { makeBatch, type InputBatch } from '../src/data/batch.js';
 import { dataDir } from '../src/data/paths.js';
 import { decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
+import type { NetParams } from '../src/grad/types.js';
+import type { ProxyRunOptions } from '../src/proxies/run.js';
 
 /** `bytes` with its input's dims replaced (an (N, F) input, or symbolic dims). */
 export function withInputDims(bytes: Uint8Array, dims: readonly (number | string)[]): Uint8Array {
@@ -197,4 +199,23 @@ export async function foldedAndPlainProxies(dir: string, e: any, names: string) 
   const [folded, plain] = [await run(e.folded_onnx), await run(e.onnx)];
   const want = { ...officialFixtureValues(e), params: e.torch_params } as Record<string, number>;
   return { folded, plain, want };
+}
+
+/**
+ * Proxy-run options that feed a fixture's (N, C, H, W) `.npy` batch as it is to a network with its own weights, under
+ * the SWAP protocol (every proxy on that batch): how the tests compare an engine with the official replays.
+ */
+export function npyRunOptions(
+  x: { readonly shape: readonly number[]; readonly data: ArrayLike<number> },
+  weights: NetParams,
+  source: string,
+): ProxyRunOptions {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  return {
+    protocol: 'swap',
+    seed: 0,
+    images: { n, c, h, w, data: Float32Array.from(x.data), source },
+    batch: n,
+    weights,
+  };
 }

@@ -16,8 +16,7 @@ import { onnxParamCount } from '../src/onnx/prepare.js';
 import { vkdnw } from '../src/proxies/vkdnw.js';
 import { loadAddon } from '../src/native/loader.js';
 import { nativeProxyRunner } from '../src/proxies/native-run.js';
-import type { ProxyRunOptions } from '../src/proxies/run.js';
-import { writeOnnxModel } from './helpers.js';
+import { writeOnnxModel, npyRunOptions } from './helpers.js';
 
 // nn.Parameters read in arithmetic (layer scales, a ReZero gain read twice, a learned shift, a scalar subtracted, a
 // temperature): the official fixture `layerscale`, whose files list the model's parameters in their metadata
@@ -85,14 +84,7 @@ describe('nn.Parameters read as arithmetic constants', () => {
     const load = loadAddon();
     if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
     const m = proxyModel(join(DIR, expected.vkdnw.onnx));
-    const [n, c, h, w] = vx.shape as [number, number, number, number];
-    const o: ProxyRunOptions = {
-      protocol: 'swap',
-      seed: 0,
-      images: { n, c, h, w, data: Float32Array.from(vx.data), source: 'layerscale' },
-      batch: n,
-      weights: m.params,
-    };
+    const o = npyRunOptions(vx, m.params, 'layerscale');
     const r = await nativeProxyRunner(load.addon, 2).run(m.net, ['vkdnw', 'vkdnw_dim'], o);
     expect(r.settings.vkdnw).toMatchObject({ engine: 'native' });
     expect(r.values.vkdnw_dim!.value).toBe(expected.vkdnw.vkdnw_dim);

@@ -7,13 +7,12 @@ import { decodeModel } from '../src/onnx/proto.js';
 import { meco } from '../src/proxies/meco.js';
 import { loadAddon } from '../src/native/loader.js';
 import { nativeProxyRunner } from '../src/proxies/native-run.js';
-import type { ProxyRunOptions } from '../src/proxies/run.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { exportNetworkOnnx } from '../src/onnx/export.js';
 import { nwotF64 } from '../src/proxies/nwot.js';
 import type { Network } from '../src/ir/types.js';
 import { onnxProxyModel } from '../src/proxies/onnx-model.js';
-import { writeOnnxModel } from './helpers.js';
+import { writeOnnxModel, npyRunOptions } from './helpers.js';
 
 // Modules that return their input (nn.Identity, an empty nn.Sequential, DropPath at rate 0) leave no node in a plain
 // torch.onnx export, while MeCo's official hooks read each; the Python client's export (and the fixture `passthrough`,
@@ -170,15 +169,11 @@ describe('the head and the ReLUs of a file the Python client writes', () => {
     expect(ref).toBeGreaterThan(nwotF64(one.net, one.params, x.data, B).value!);
     const load = loadAddon();
     if (!load.ok) throw new Error(`native tests need the addon: ${load.reason}`);
-    const [n, c, h, w] = x.shape as [number, number, number, number];
-    const o: ProxyRunOptions = {
-      protocol: 'swap',
-      seed: 0,
-      images: { n, c, h, w, data: Float32Array.from(x.data), source: 'resnetish' },
-      batch: n,
-      weights: twin.params,
-    };
-    const nat = await nativeProxyRunner(load.addon, 2).run(twin.net, ['nwot'], o);
+    const nat = await nativeProxyRunner(load.addon, 2).run(
+      twin.net,
+      ['nwot'],
+      npyRunOptions(x, twin.params, 'resnetish'),
+    );
     expect(nat.settings.nwot).toMatchObject({ engine: 'native' });
     expect(Math.abs(nat.values.nwot!.value! - ref)).toBeLessThan(1e-9 * Math.abs(ref));
     // and an ONNX export keeps the two calls apart: the same node back

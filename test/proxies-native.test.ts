@@ -28,7 +28,7 @@ import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { weightedNodes } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
-import { fixtureSampleShape, officialFixtureValues, reasonForOfficialError } from './helpers.js';
+import { fixtureSampleShape, officialFixtureValues, reasonForOfficialError, npyRunOptions } from './helpers.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
@@ -285,15 +285,7 @@ describe('VKDNW with nn.PReLU(C) slopes on the native runner equals the official
     const vx = npy(e.inputs);
     const loaded = loadOnnxModel(join(DIR, e.onnx));
     const m = onnxProxyModel(loaded, fixtureSampleShape(vx.shape, loaded.input.view));
-    const [n, c, h, w] = vx.shape as [number, number, number, number];
-    const o: ProxyRunOptions = {
-      protocol: 'swap',
-      seed: 0,
-      images: { n, c, h, w, data: Float32Array.from(vx.data), source: 'preluchannels' },
-      batch: n,
-      weights: m.params,
-    };
-    const r = await runner.run(m.net, ['vkdnw', 'vkdnw_dim'], o);
+    const r = await runner.run(m.net, ['vkdnw', 'vkdnw_dim'], npyRunOptions(vx, m.params, 'preluchannels'));
     expect(r.settings.vkdnw).toMatchObject({ engine: 'native' });
     expect(r.values.vkdnw_dim!.value).toBe(e.vkdnw_dim);
     close('vkdnw', r.values.vkdnw!.value, e.entropy_float64);
