@@ -351,7 +351,8 @@ const relu: OpSpec<'relu'> = {
   native: 'Relu',
   arity: 1,
   // Recorded (its output feeds the pattern count) exactly when it is plain and acts on a 4-D tensor; `nwot`: how many
-  // hooked module calls NASLib's nwot counts (0: not hooked; `calls` of an imported file's twin ReLUs); a capped ReLU's clip and a leaky one's slope travel as a float64's two words each (0
+  // hooked module calls NASLib's nwot counts (0: not hooked; `calls` of an imported file's twin ReLUs); a capped
+  // ReLU's clip and a leaky one's slope travel as a float64's two words each (0
   // when plain; a clip of +∞ for a clamp).
   attrs: [
     ['recorded', (n) => isRecorded(n)],

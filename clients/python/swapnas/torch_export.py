@@ -5,6 +5,7 @@ import copy
 import io
 import json
 import struct
+import warnings
 
 # The metadata key swapnas reads the model's parameter names from (src/onnx/parameters.ts).
 PARAMETERS_KEY = "swapnas.parameters"
@@ -46,7 +47,10 @@ def export_torch(module, example_input, opset=13):
 def _export(torch, model, example_input, opset, dynamic_axes):
     """torch.onnx's export as swapnas reads it (see :func:`export_torch`), with or without a dynamic batch."""
     buf = io.BytesIO()
-    with _no_common_subexpressions(torch):
+    with _no_common_subexpressions(torch), warnings.catch_warnings():
+        # torch 1.13 warns that `g.op` in a symbolic is deprecated for torch.Graph; torch >= 2 passes a GraphContext,
+        # whose `op` is the supported call (PassThrough's Identity node)
+        warnings.filterwarnings("ignore", message=".*_graph_op.*deprecated", category=FutureWarning)
         torch.onnx.export(
             model,
             example_input,
