@@ -234,6 +234,14 @@ class StdioClientTest(unittest.TestCase):
         self.assertEqual(got["results"][0]["proxies"], want["results"][0]["proxies"])
         self.assertEqual(got["settings"]["proxies"], want["settings"]["proxies"])
         self.assertEqual(got["results"][0]["proxies"]["params"], sum(p.numel() for p in net.parameters()))
+        # a plain export does not list the parameters: the layer scale reads as a buffer unless `learned` names it
+        with tempfile.TemporaryDirectory() as d:
+            plain = os.path.join(d, "plain.onnx")
+            torch.onnx.export(copy.deepcopy(net).train(), torch.randn(8, 3, 32, 32), plain, opset_version=13,
+                              do_constant_folding=False, training=torch.onnx.TrainingMode.TRAINING)
+            params = lambda **kw: self.client.score_onnx(plain, proxies="params", **kw)["results"][0]["proxies"]["params"]
+            self.assertEqual(params(), sum(p.numel() for p in net.parameters()) - 8)
+            self.assertEqual(params(learned="gamma$"), sum(p.numel() for p in net.parameters()))
         # the nn.Identity call (MeCo's hooks read it) leaves a node in its scope; the caller's module is unchanged
         data = swapnas.export_torch(net, torch.randn(8, 3, 32, 32))
         self.assertIn(b"/4/Identity", data)
