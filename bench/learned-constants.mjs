@@ -16,35 +16,20 @@ import { defaultBatch } from '../dist/data/cifar.js';
 import { defaultLabels } from '../dist/data/labels.js';
 import { prngParams } from '../dist/grad/params.js';
 import { countParams } from '../dist/ir/analysis.js';
-import { GraphBuilder } from '../dist/ir/builder.js';
 import { loadAddon } from '../dist/native/loader.js';
 import { nativeProxyRunner } from '../dist/proxies/native-run.js';
+import { gatedResnet } from './gated-resnet.mjs';
 
 const args = process.argv.slice(2);
 const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : '3');
 
-/** The ResNet with `scale(b, y, c)` on every residual branch. */
-function resnet(scale) {
-  const b = new GraphBuilder([3, 32, 32]);
-  const cbn = (x, c, k, stride) => b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 }));
-  let x = b.relu(cbn(b.input, 16, 3, 1));
-  for (const [c, stride] of [
-    [16, 1],
-    [32, 2],
-    [64, 2],
-  ]) {
-    const y = scale(b, cbn(b.relu(cbn(x, c, 3, stride)), c, 3, 1), c);
-    const short = stride === 1 ? x : cbn(x, c, 1, stride);
-    x = b.relu(b.add([y, short]));
-  }
-  return b.finish(b.linear(b.gap(x), 10, true), { space: 'bench', arch: 'resnet' });
-}
-
 const gains = (c) => Array.from({ length: c }, (_, i) => 0.5 + i / c);
 const nets = {
-  'layer scales learned (nn.Parameters)': resnet((b, y, c) => b.channelAct(y, 'scale', gains(c), 1, { learned: c })),
-  'layer scales as buffers': resnet((b, y, c) => b.channelAct(y, 'scale', gains(c), 1)),
-  'no layer scales': resnet((_b, y) => y),
+  'layer scales learned (nn.Parameters)': gatedResnet('resnet', (b, y, c) =>
+    b.channelAct(y, 'scale', gains(c), 1, { learned: c }),
+  ),
+  'layer scales as buffers': gatedResnet('resnet', (b, y, c) => b.channelAct(y, 'scale', gains(c), 1)),
+  'no layer scales': gatedResnet('resnet', (_b, y) => y),
 };
 
 const load = loadAddon();

@@ -23,6 +23,7 @@ import { defaultBatch } from '../dist/data/cifar.js';
 import { defaultLabels } from '../dist/data/labels.js';
 import { prngParams } from '../dist/grad/params.js';
 import { GraphBuilder } from '../dist/ir/builder.js';
+import { gatedResnet } from './gated-resnet.mjs';
 import { loadAddon } from '../dist/native/loader.js';
 import { nativeProxyRunner } from '../dist/proxies/native-run.js';
 import { runProxies } from '../dist/proxies/run.js';
@@ -44,24 +45,6 @@ function fpn() {
   const p2 = b.add([lateral(c2), b.upsample(p3, 2)]);
   const p1 = b.add([lateral(c1), b.upsample(p2, 2)]);
   return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
-}
-
-/** A ResNet (stem of 16, three residual blocks of 16, 32, 64 channels) whose blocks end in `gate(b, y, c, h)`. */
-function resnet(arch, gate) {
-  const b = new GraphBuilder([3, 32, 32]);
-  const cbn = (x, c, k, stride) => b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 }));
-  let x = b.relu(cbn(b.input, 16, 3, 1));
-  for (const [c, stride] of [
-    [16, 1],
-    [32, 2],
-    [64, 2],
-  ]) {
-    const y = cbn(b.relu(cbn(x, c, 3, stride)), c, 3, 1);
-    const gated = gate(b, y, c, 32 / (c / 16));
-    const short = stride === 1 ? x : cbn(x, c, 1, stride);
-    x = b.relu(b.add([gated, short]));
-  }
-  return b.finish(b.linear(b.gap(x), 10, true), { space: 'bench', arch });
 }
 
 /** CBAM: the channel gate of one Linear MLP on the flat average and maximum pools, then the spatial gate. */
@@ -93,10 +76,10 @@ if (!load.ok) throw new Error(load.reason);
 const runner = nativeProxyRunner(load.addon, 2);
 const nets = {
   fpn,
-  cbam: () => resnet('cbam', cbamGate),
-  eca: () => resnet('eca', ecaGate),
-  simam: () => resnet('simam', simamGate),
-  resnet: () => resnet('resnet', (_b, y) => y),
+  cbam: () => gatedResnet('cbam', cbamGate),
+  eca: () => gatedResnet('eca', ecaGate),
+  simam: () => gatedResnet('simam', simamGate),
+  resnet: () => gatedResnet('resnet', (_b, y) => y),
 };
 const net = (nets[which] ?? fpn)();
 const o = { seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) };
