@@ -13,7 +13,12 @@
  *   the ResNet without gates, for the gates' cost; `--net simam`: the same ResNet with SimAM (parameter-free: the
  *   map's mean broadcast back (`expand`), squared deviations over their plane's energy (`reciprocal`), a sigmoid).
  *
- *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|simam|resnet] [--rounds 2] [--only grad_norm,jacov,…]
+ * - `--net unet` (session 38): transposed convolutions (`conv` with `transposed`) in a small U-Net (the FPN's stem and
+ *   strided stages; up by nn.ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1)-BN-ReLU, added to the
+ *   encoder's map, twice; a 3×3 fuse, GAP, Linear), and `--net unet-up`, the same with each transposed conv replaced
+ *   by a nearest upsampling by 2 and a 3×3 conv (the same shapes; 4× the multiply-adds), for the adjoint's cost.
+ *
+ *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|simam|resnet|unet|unet-up] [--rounds 2] [--only grad_norm,jacov,…]
  *
  * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
  */
@@ -45,6 +50,23 @@ function fpn() {
   const p2 = b.add([lateral(c2), b.upsample(p3, 2)]);
   const p1 = b.add([lateral(c1), b.upsample(p2, 2)]);
   return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
+}
+
+/** A U-Net whose decoder goes up by transposed convs (`up`: false) or by nearest upsampling and a 3×3 conv. */
+function unet(viaUpsample) {
+  const b = new GraphBuilder([3, 32, 32]);
+  const cbr = (x, c, k, stride) => b.relu(b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 })));
+  const up = (x, c) =>
+    viaUpsample
+      ? b.conv(b.upsample(x, 2), c, 3, { pad: 1 })
+      : b.conv(x, c, 3, { stride: 2, pad: 1, transposed: 1, bias: true });
+  const c1 = cbr(b.input, 16, 3, 1);
+  const c2 = cbr(c1, 32, 3, 2);
+  const c3 = cbr(c2, 64, 3, 2);
+  const u2 = b.add([c2, b.relu(b.bn(up(c3, 32)))]);
+  const u1 = b.add([c1, b.relu(b.bn(up(u2, 16)))]);
+  const arch = viaUpsample ? 'unet-upsample' : 'unet-transposed';
+  return b.finish(b.linear(b.gap(cbr(u1, 32, 3, 1)), 10, true), { space: 'bench', arch });
 }
 
 /** CBAM: the channel gate of one Linear MLP on the flat average and maximum pools, then the spatial gate. */
@@ -80,6 +102,8 @@ const nets = {
   eca: () => gatedResnet('eca', ecaGate),
   simam: () => gatedResnet('simam', simamGate),
   resnet: () => gatedResnet('resnet', (_b, y) => y),
+  unet: () => unet(false),
+  'unet-up': () => unet(true),
 };
 const net = (nets[which] ?? fpn)();
 const o = { seed: 0, images: defaultBatch(128), labels: defaultLabels(128), weights: prngParams(net, 1) };

@@ -290,7 +290,7 @@ void GradExecutor::forward(const Net& net, const float* params, const float* inp
       case Op::Conv: {
         // samples are independent: each part convolves its own (a lone network on two threads)
         const size_t inPer = in->numel(), outPer = n.numel();
-        split(S, 1, [&](int t, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t).conv); },
+        split(S, 1, [&](int t, int lo, int hi) { nodeConvForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, p, scratch(t)); },
               convMacs(n, S));
         const float* bias = n.bias ? p + static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() : nullptr;
         if (bias && req.blockScale)
@@ -476,25 +476,32 @@ void GradExecutor::scalarTerms(const Net& net, int node, const float* dy, int S,
       for (int s = 0; s < S; ++s)
         o[s] = static_cast<double>(dy[static_cast<size_t>(s) * n.fout + oc]) * (kind == 0 ? x[static_cast<size_t>(s) * n.fin + idx % n.fin] : 1.0);
     } else if (n.op == Op::Conv && kind == 0) {
-      const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
-      const Window a = windowOf(n);
-      const size_t cinG = static_cast<size_t>(n.cin / n.groups), kk = static_cast<size_t>(a.taps());
+      const Node& in0 = net.nodes[static_cast<size_t>(n.inputs[0])];
+      // a transposed conv's weight is its adjoint's, whose input is the output cotangent and whose output cotangent
+      // is the input (adjointOf in ir.h)
+      const Adjoint adj = n.transposed ? adjointOf(n, in0) : Adjoint{};
+      const Node& c = n.transposed ? adj.conv : n;
+      const Node& in = n.transposed ? adj.from : in0;
+      const float* cx = n.transposed ? dy : x;
+      const float* cdy = n.transposed ? x : dy;
+      const Window a = windowOf(c);
+      const size_t cinG = static_cast<size_t>(c.cin / c.groups), kk = static_cast<size_t>(a.taps());
       const int kw = static_cast<int>(idx % a.kw), kh = static_cast<int>((idx / a.kw) % a.kh);
-      const size_t oc = idx / (kk * cinG), ic = (oc / (n.cout / n.groups)) * cinG + (idx / kk) % cinG;
+      const size_t oc = idx / (kk * cinG), ic = (oc / (c.cout / c.groups)) * cinG + (idx / kk) % cinG;
       // output columns whose tap lands inside the input row (the same for every row): the loop below visits
       // exactly the positions the bounds checks would keep, in the same order
-      int ow0 = 0, ow1 = n.w;
+      int ow0 = 0, ow1 = c.w;
       while (ow0 < ow1 && ow0 * a.sw - a.pw + kw * a.dw < 0) ++ow0;
       while (ow1 > ow0 && (ow1 - 1) * a.sw - a.pw + kw * a.dw >= in.w) --ow1;
       const int iw0 = ow0 * a.sw - a.pw + kw * a.dw;
       for (int s = 0; s < S; ++s) {
         double acc = 0;
-        const float* d = dy + (static_cast<size_t>(s) * n.cout + oc) * n.h * n.w;
-        const float* xs = x + (static_cast<size_t>(s) * n.cin + ic) * in.h * in.w;
-        for (int oh = 0; oh < n.h; ++oh) {
+        const float* d = cdy + (static_cast<size_t>(s) * c.cout + oc) * c.h * c.w;
+        const float* xs = cx + (static_cast<size_t>(s) * c.cin + ic) * in.h * in.w;
+        for (int oh = 0; oh < c.h; ++oh) {
           const int ih = oh * a.sh - a.ph + kh * a.dh;
           if (ih < 0 || ih >= in.h) continue;
-          const float* dr = d + oh * n.w;
+          const float* dr = d + oh * c.w;
           const float* xr = xs + ih * in.w + iw0;
           for (int ow = ow0; ow < ow1; ++ow) acc += static_cast<double>(dr[ow]) * xr[(ow - ow0) * a.sw];
         }

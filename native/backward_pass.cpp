@@ -218,13 +218,13 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
           // parts own whole rows of every group's weight gradient (output channels), each summed over all samples
           const float* x = out_[static_cast<size_t>(j0)];
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
-          split(depthwise ? 1 : n.cout / n.groups, 4, [&](int t, int lo, int hi) { convBackwardWeights(n, *in, x, dy, S, dp, scratch(t), lo, hi); }, macs);
+          split(depthwise ? 1 : weightRows(n), 4, [&](int t, int lo, int hi) { nodeConvBackwardWeights(n, *in, x, dy, S, dp, scratch(t), lo, hi); }, macs);
           if (n.bias && !req.blockScale) channelSums(dy, nullptr, S, n.cout, static_cast<size_t>(n.h) * n.w, dp + wCount);
         }
         if (dx) {
           float* g = acquire(static_cast<size_t>(S) * in->numel(), false);
           const size_t inPer = in->numel(), outPer = n.numel();
-          split(S, 1, [&](int t, int lo, int hi) { convBackwardData(n, *in, dy + lo * outPer, g + lo * inPer, hi - lo, p, scratch(t)); }, macs);
+          split(S, 1, [&](int t, int lo, int hi) { nodeConvBackwardData(n, *in, dy + lo * outPer, g + lo * inPer, hi - lo, p, scratch(t)); }, macs);
           give(j0, g);
         }
         release(dy);

@@ -363,6 +363,17 @@ std::vector<v8d> packWeights(const Geometry& g, const double* w, int grp, bool b
 }  // namespace
 
 void f64ConvForward(const Node& n, const Node& in, const double* x, const double* w, const double* bias, int S, double* y, const RowSplit& split) {
+  if (n.transposed) {
+    // the adjoint's backward-data, then the bias (convForward in src/backends/reference/f64-forward.ts: same order)
+    const Adjoint a = adjointOf(n, in);
+    f64ConvBackwardData(a.conv, a.from, x, w, S, y, split);
+    if (bias) {
+      const size_t plane = static_cast<size_t>(n.h) * n.w;
+      for (size_t sc = 0; sc < static_cast<size_t>(S) * n.cout; ++sc)
+        for (size_t k = 0; k < plane; ++k) y[sc * plane + k] += bias[sc % static_cast<size_t>(n.cout)];
+    }
+    return;
+  }
   const Geometry g(n, in);
   if (g.coutG < kMinLaneChannels) return forwardScalar(n, g, x, w, bias, S, y);
   const int vectors = vectorsFor(g.coutG);
@@ -382,6 +393,11 @@ void f64ConvForward(const Node& n, const Node& in, const double* x, const double
 }
 
 void f64ConvBackwardData(const Node& n, const Node& in, const double* dy, const double* w, int S, double* dx, const RowSplit& split) {
+  if (n.transposed) {
+    const Adjoint a = adjointOf(n, in);
+    f64ConvForward(a.conv, a.from, dy, w, nullptr, S, dx, split);
+    return;
+  }
   const Geometry g(n, in);
   if (g.cinG < kMinLaneChannels) return dataScalar(n, g, dy, w, S, dx);
   const auto rowTaps = tapsReaching(g.H, g.OH, g.KH, g.strideH, g.padH, g.dilH);
@@ -403,6 +419,11 @@ void f64ConvBackwardData(const Node& n, const Node& in, const double* dy, const 
 }
 
 void f64ConvBackwardWeights(const Node& n, const Node& in, const double* x, const double* dy, int S, double* dw, const RowSplit& split) {
+  if (n.transposed) {
+    const Adjoint a = adjointOf(n, in);
+    f64ConvBackwardWeights(a.conv, a.from, dy, x, S, dw, split);
+    return;
+  }
   const Geometry g(n, in);
   if (g.coutG < kMinLaneChannels) return weightScalar(n, g, x, dy, S, dw);
   const int vectors = vectorsFor(g.coutG);

@@ -20,6 +20,8 @@ using RowSplit = std::function<void(int count, size_t work, const std::function<
 // A RowSplit that runs everything on the calling thread.
 inline void serialSplit(int count, size_t, const std::function<void(int, int)>& fn) { fn(0, count); }
 
+// Each of the three takes a transposed conv too, through its adjoint (adjointOf in ir.h): its forward is the
+// adjoint's backward-data (the bias added after), and so on.
 // y (S x cout x OH x OW, overwritten) = conv(x, w) + bias (bias may be null).
 void f64ConvForward(const Node& n, const Node& in, const double* x, const double* w, const double* bias, int S, double* y, const RowSplit& split);
 

@@ -182,7 +182,7 @@ float* Executor::runConv(const Pass& p, const Node& n, size_t total) {
   }
   ScopedTimer t(timing_.conv, timed_);
   float* y = pool_.acquire(total);
-  convForward(n, in0, in(n, 0), y, p.S, w, conv_);
+  nodeConvForward(n, in0, in(n, 0), y, p.S, w, conv_);
   return y;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "conv.h"
+#include "grad_ops.h"
 #include "ir.h"
 #include "stats.h"
 #include "weight_store.h"
@@ -112,7 +113,7 @@ class Executor {
                LayerSink* sink, const CancelToken* cancel, int keep, std::vector<float>* kept);
 
   TensorPool pool_;
-  ConvScratch conv_;
+  ConvGradScratch conv_;  // (a transposed conv runs the backward-data kernel: its scratch too)
   AlignedArray<float> weights_;
   WeightCache* cache_ = nullptr;
   AlignedArray<uint64_t> codes_;

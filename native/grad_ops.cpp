@@ -375,6 +375,33 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   }
 }
 
+void nodeConvForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvGradScratch& sc) {
+  if (!n.transposed) {
+    convForward(n, in, x, y, S, w, sc.conv);
+    return;
+  }
+  const Adjoint a = adjointOf(n, in);
+  convBackwardData(a.conv, a.from, x, y, S, w, sc);
+}
+
+void nodeConvBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc) {
+  if (!n.transposed) {
+    convBackwardData(n, in, dy, dx, S, w, sc);
+    return;
+  }
+  const Adjoint a = adjointOf(n, in);
+  convForward(a.conv, a.from, dy, dx, S, w, sc.conv);
+}
+
+void nodeConvBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1) {
+  if (!n.transposed) {
+    convBackwardWeights(n, in, x, dy, S, dw, sc, r0, r1);
+    return;
+  }
+  const Adjoint a = adjointOf(n, in);
+  convBackwardWeights(a.conv, a.from, dy, x, S, dw, sc, r0, r1);
+}
+
 void addChannelBias(float* y, const float* bias, int S, int C, size_t HW) {
   for (int s = 0; s < S; ++s)
     for (int c = 0; c < C; ++c) {

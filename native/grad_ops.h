@@ -34,6 +34,16 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
 // channels [r0, r1) of every group (a depthwise convolution computes all of them: call it with 0, 1).
 void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1);
 
+// A conv node's passes whatever its kind: an ordinary conv's kernels above, or a transposed conv's through its
+// adjoint (adjointOf in ir.h): forward = the adjoint's backward-data, backward-data = the adjoint's forward, weight
+// gradient = the adjoint's with input and cotangent swapped, its rows [r0, r1) being the adjoint's output channels
+// per group (weightRows). Same contracts (overwrites, slack) as the kernels they call.
+void nodeConvForward(const Node& n, const Node& in, const float* x, float* y, int S, const float* w, ConvGradScratch& sc);
+void nodeConvBackwardData(const Node& n, const Node& in, const float* dy, float* dx, int S, const float* w, ConvGradScratch& sc);
+void nodeConvBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1);
+// Rows per group of a conv node's weight, the first axis of its PyTorch layout (cout; a transposed conv's cin).
+inline int weightRows(const Node& n) { return (n.transposed ? n.cin : n.cout) / n.groups; }
+
 // Self-check of the weight gradient's vectorised lane sums (exposed to tests as the addon's `laneSumCheck`): random
 // accumulator tiles of float vectors (signs and magnitudes spread over 2^-24..2^24, so the order of the double adds
 // shows in the last bits) summed by the vector path and by the scalar loop it replaces; they must agree bit for bit.

@@ -198,10 +198,10 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         y = acquire(count, false);
         float* t = acquire(count, false);
         const size_t inPer = in->numel(), outPer = n.numel();
-        split(S, 1, [&](int q, int lo, int hi) { convForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, V + offsets_[i], scratch(q).conv); },
+        split(S, 1, [&](int q, int lo, int hi) { nodeConvForward(n, *in, x + lo * inPer, y + lo * outPer, hi - lo, V + offsets_[i], scratch(q)); },
               convMacs(n, S));
         if (rin) {
-          split(S, 1, [&](int q, int lo, int hi) { convForward(n, *in, rin + lo * inPer, t + lo * outPer, hi - lo, p, scratch(q).conv); },
+          split(S, 1, [&](int q, int lo, int hi) { nodeConvForward(n, *in, rin + lo * inPer, t + lo * outPer, hi - lo, p, scratch(q)); },
                 convMacs(n, S));
           if (dyKeep_[i]) r.weightHv[i] += dot(t, dyKeep_[i], count);  // <conv(Rx, W), dy>
           addInto(y, t, count);
@@ -450,14 +450,14 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
           const size_t wCount = static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps();
           const bool depthwise = n.cin == n.groups && n.cout == n.groups;
           std::vector<float> tw(wCount);
-          split(depthwise ? 1 : n.cout / n.groups, 4, [&](int q, int lo, int hi) { convBackwardWeights(n, *in, x, d, S, tw.data(), scratch(q), lo, hi); }, macs);
+          split(depthwise ? 1 : weightRows(n), 4, [&](int q, int lo, int hi) { nodeConvBackwardWeights(n, *in, x, d, S, tw.data(), scratch(q), lo, hi); }, macs);
           r.weightHv[i] += dot(p, tw.data(), wCount);
         }
         if (j0 > 0 && (d || g)) {
           float* t = acquire(inCount, false);
           float* u = acquire(inCount, false);
           auto data = [&](const float* dy, const float* w, float* dst) {
-            split(S, 1, [&](int q, int lo, int hi) { convBackwardData(n, *in, dy + lo * outPer, dst + lo * inPer, hi - lo, w, scratch(q)); }, macs);
+            split(S, 1, [&](int q, int lo, int hi) { nodeConvBackwardData(n, *in, dy + lo * outPer, dst + lo * inPer, hi - lo, w, scratch(q)); }, macs);
           };
           if (d) data(d, p, t);
           if (g) {

@@ -76,6 +76,19 @@ void checkWindow(int id, const Node& n, const Node& in) {
   expectShape(id, n, 3, n.op == Op::Conv ? n.cout : in.c, oh, ow);
 }
 
+// A transposed conv: its output padding below the stride, and the output size PyTorch gives (transposedSize in
+// src/ir/ops.ts); then the adjoint conv must map that output back to exactly the input.
+void checkTransposed(int id, const Node& n, const Node& in) {
+  const Window a = windowOf(n);
+  if (n.outPadH < 0 || n.outPadW < 0 || n.outPadH >= a.sh || n.outPadW >= a.sw) bad(id, n, "output padding must be 0 to the stride less 1");
+  const long long oh = static_cast<long long>(in.h - 1) * a.sh - a.ph - a.pb + static_cast<long long>(a.dh) * (a.kh - 1) + 1 + n.outPadH;
+  const long long ow = static_cast<long long>(in.w - 1) * a.sw - a.pw - a.pr + static_cast<long long>(a.dw) * (a.kw - 1) + 1 + n.outPadW;
+  if (oh < 1 || ow < 1 || oh > static_cast<long long>(kMaxNumel) || ow > static_cast<long long>(kMaxNumel)) bad(id, n, "window does not fit the " + shapeStr(in) + " input");
+  expectShape(id, n, 3, n.cout, static_cast<int>(oh), static_cast<int>(ow));
+  const Adjoint adj = adjointOf(n, in);
+  checkWindow(id, adj.conv, adj.from);
+}
+
 void expectMap(int id, const Node& n, const Node& in) {
   if (in.rank != 3) bad(id, n, "input must be a 4-D feature map");
 }
@@ -118,10 +131,18 @@ void decodeConv(const NodeArgs& p) {
   n.dilationW = p.a[A::DilationW];
   n.padB = p.a[A::PadBottom];
   n.padR = p.a[A::PadRight];
+  n.transposed = p.a[A::Transposed] != 0;
+  n.outPadH = p.a[A::OutPad];
+  n.outPadW = p.a[A::OutPadW];
   const Node& x = p.in(0);
   if (x.rank != 3 || x.c != n.cin) bad(p.id, n, "cin " + std::to_string(n.cin) + " does not match the input " + shapeStr(x));
   if (n.groups < 1 || n.cin % n.groups != 0 || n.cout % n.groups != 0) bad(p.id, n, "groups must divide cin and cout");
-  checkWindow(p.id, n, x);
+  if (n.transposed) {
+    checkTransposed(p.id, n, x);
+  } else {
+    if (n.outPadH != 0 || n.outPadW != 0) bad(p.id, n, "output padding belongs to a transposed conv");
+    checkWindow(p.id, n, x);
+  }
   if (static_cast<size_t>(n.cout) * (n.cin / n.groups) * windowOf(n).taps() > kMaxNumel) bad(p.id, n, "weight tensor too large");
 }
 

@@ -31,6 +31,9 @@ struct Node {
   int kw = 1, strideW = 1, padW = 0, dilationW = 1;
   // a conv's padding after the map (bottom, right) where it differs from before it (top: pad, left: padW)
   int padB = 0, padR = 0;
+  // a transposed conv (nn.ConvTranspose2d): the adjoint of the conv adjointOf(n) describes; its output padding
+  bool transposed = false;
+  int outPadH = 0, outPadW = 0;
   bool bias = false;
   bool countIncludePad = false;
   // pools: PyTorch's ceil mode, where it adds a last, partial window (src/ir/ops.ts ceilOutSize)
@@ -89,6 +92,36 @@ struct Window {
   int taps() const { return kh * kw; }
 };
 inline Window windowOf(const Node& n) { return {n.k, n.kw, n.stride, n.strideW, n.pad, n.padW, n.padB, n.padR, n.dilation, n.dilationW}; }
+
+// Transposed conv n (input node in) as the adjoint of an ordinary conv (adjointConv in src/ir/ops.ts): `conv` maps
+// `from` (n's output map: n.cout channels) to `to` (n's input map: n.cin channels) with n's window, its bottom /
+// right padding less the output padding (never below 0), which gives exactly n's input size. Its weight layout
+// [n.cin][n.cout / groups][kh][kw] is nn.ConvTranspose2d's, so one tensor serves both: n's forward is conv's
+// backward-data, n's backward-data conv's forward, n's weight gradient conv's with input and cotangent swapped.
+struct Adjoint {
+  Node conv, from;
+};
+inline Adjoint adjointOf(const Node& n, const Node& in) {
+  Adjoint a;
+  a.conv = n;
+  a.conv.transposed = false;
+  a.conv.outPadH = a.conv.outPadW = 0;
+  a.conv.cin = n.cout;
+  a.conv.cout = n.cin;
+  a.conv.padB = std::max(n.padB - n.outPadH, 0);
+  a.conv.padR = std::max(n.padR - n.outPadW, 0);
+  a.conv.inputs = {};
+  a.conv.c = in.c;
+  a.conv.h = in.h;
+  a.conv.w = in.w;
+  a.conv.rank = 3;
+  a.from = Node{};
+  a.from.op = Op::Conv;
+  a.from.c = n.c;
+  a.from.h = n.h;
+  a.from.w = n.w;
+  return a;
+}
 
 // Values in node n's weight tensor (conv / linear; 0 elsewhere): its PRNG tensor's size, the start of its packed
 // parameter block (weightCount in src/ir/ops.ts).

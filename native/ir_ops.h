@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 17;
+inline constexpr int32_t kIrVersion = 18;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -43,14 +43,14 @@ inline constexpr int32_t kOpCount = 23;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax", "gn", "upsample", "chanpool", "view", "expand"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 14, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 4, 1, 5, 1, 1, 0, 0};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 17, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 4, 1, 5, 1, 1, 0, 0};
 // Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).
 inline constexpr bool kOpAttrTail[kOpCount] = {false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, false, false, false, false, false, false};
 
 // Index of each attribute word, per op.
 namespace attr {
 struct Conv {
-  enum : int { Cin = 0, Cout = 1, K = 2, Stride = 3, Pad = 4, Dilation = 5, Groups = 6, Bias = 7, Kw = 8, StrideW = 9, PadW = 10, DilationW = 11, PadBottom = 12, PadRight = 13 };
+  enum : int { Cin = 0, Cout = 1, K = 2, Stride = 3, Pad = 4, Dilation = 5, Groups = 6, Bias = 7, Kw = 8, StrideW = 9, PadW = 10, DilationW = 11, PadBottom = 12, PadRight = 13, Transposed = 14, OutPad = 15, OutPadW = 16 };
 };
 struct Bn {
   enum : int { Affine = 0, EpsHi = 1, EpsLo = 2, BatchStats = 3 };

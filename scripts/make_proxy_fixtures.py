@@ -697,6 +697,40 @@ class UpsampleNet(Units, nn.Module):
         return [f0, f1, f2], f3
 
 
+class DecoderNet(Units, nn.Module):
+    """Transposed convolutions (nn.ConvTranspose2d: a U-Net's or an autoencoder's decoder, TransNAS-Bench-101's dense
+    tasks): a conv-BN-ReLU stem and two strided conv-BN-ReLU units down to a quarter of the map; up by a biased 3x3
+    of stride 2 with output_padding 1, BN, ReLU, added to the middle map; up by a grouped 4x4 of stride 2 and
+    padding 1 without bias (DCGAN's), a LeakyReLU, added to the stem's map; a dilated 3x3 of stride 1 (padding 2);
+    a rectangular (1, 3) with output padding along the width on a stride (1, 2), BN, ReLU; GAP and Linear. The
+    official proxies' isinstance tests skip nn.ConvTranspose2d (it is no nn.Conv2d); Θ and VKDNW count it."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__()
+        cbr = self.same_unit
+        cbr("stem", 3, c, 3, nn.ReLU())
+        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
+        cbr("deep", 2 * c, 2 * c, 3, nn.ReLU(), 2)
+        self.up1 = nn.ConvTranspose2d(2 * c, 2 * c, 3, stride=2, padding=1, output_padding=1)
+        self.bn1 = nn.BatchNorm2d(2 * c)
+        self.up2 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, groups=2, bias=False)
+        self.leaky = nn.LeakyReLU(0.2)
+        self.dil = nn.ConvTranspose2d(c, c, 3, padding=2, dilation=2)
+        self.wide = nn.ConvTranspose2d(c, c, (1, 3), stride=(1, 2), padding=(0, 1), output_padding=(0, 1))
+        self.bn2 = nn.BatchNorm2d(c)
+        self.pooled_head(c, classes)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = self.unit("down", f0)
+        f2 = self.unit("deep", f1)
+        p1 = f1 + F.relu(self.bn1(self.up1(f2)))
+        p0 = f0 + self.leaky(self.up2(p1))
+        f3 = F.relu(self.bn2(self.wide(self.dil(p0))))
+        # AZ-NAS unshuffles each block feature to the next one's smaller size: the encoder's
+        return [f0, f1, f2], f3
+
+
 class OptionA(nn.Module):
     """The CIFAR ResNets' option-A shortcut (akamaster/pytorch_resnet_cifar10's LambdaLayer): every other row and
     column, zero channels on both sides (`F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, p, p))`)."""
@@ -2100,7 +2134,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale", "passthrough"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale", "passthrough", "decodernet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -2169,6 +2203,7 @@ def main():
                                            zennas=True), PReluChannels, 35),
         "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
         "upsamplenet": seeded("upsamplenet", UpsampleNet, 37, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "decodernet": seeded("decodernet", DecoderNet, 47, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "shortcuta": seeded("shortcuta", ShortcutA, 38, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
         "prelupair": seeded("prelupair", PReluPair, 39, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),
         "cbamnet": seeded("cbamnet", CbamNet, 40, (8, 3), (8, 12), (8, 3, 16, 16), zennas=True),

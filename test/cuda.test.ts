@@ -190,6 +190,20 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     );
   });
 
+  it('transposed convolutions (stride 2 with output padding, grouped 4x4, dilated, rectangular)', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const e = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1, stride: 2 }))); // 6x4x4
+    const up = b.relu(b.bn(b.conv(e, 6, 3, { stride: 2, pad: 1, transposed: 1 }))); // 6x8x8
+    const g = b.relu(b.conv(up, 4, 4, { stride: 2, pad: 1, groups: 2, transposed: 0 })); // 4x16x16
+    const d = b.relu(b.conv(g, 4, [1, 3], { stride: [1, 2], pad: [0, 1], dilation: [1, 2], transposed: [0, 1] }));
+    const net = b.finish(b.linear(b.gap(d), 5));
+    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 79), seeds, threads: 2 };
+    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
+    want[0]!.forEach((w, r) =>
+      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
+    );
+  });
+
   it('reports progress, refuses S > 64 with a clear error, and honours cancellation', async () => {
     const b = await cuda();
     const progress: number[] = [];

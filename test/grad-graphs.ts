@@ -227,6 +227,23 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'upsample', net: head(b, b.relu(b.conv(cat, 4, 3)), 3, 'upsample') });
   }
   {
+    // a decoder's transposed convs (nn.ConvTranspose2d): stride 2 with output padding and a bias, a grouped one of
+    // rectangular kernel, dilation and unequal pads, a stride-1 one; added to an encoder map (a U-Net's skip)
+    const b = new GraphBuilder([3, 6, 6]);
+    const e = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))); // 4x6x6
+    const d = b.relu(b.bn(b.conv(e, 4, 3, { pad: 1, stride: 2 }))); // 4x3x3
+    const up = b.conv(d, 4, 3, { stride: 2, pad: 1, bias: true, transposed: 1 }); // 4x6x6
+    const g = b.conv(b.relu(b.bn(b.add([e, up]))), 4, [2, 3], {
+      stride: [1, 2],
+      pad: [1, 0, 0, 2],
+      dilation: [2, 1],
+      groups: 2,
+      transposed: [0, 1],
+    }); // 4x7x12
+    const s1 = b.conv(b.relu(b.bn(g)), 3, 2, { transposed: 0 }); // 3x8x13
+    out.push({ name: 'conv-transpose', net: head(b, b.relu(b.bn(s1)), 3, 'conv-transpose') });
+  }
+  {
     // squeeze-and-excitation with nn.Linear layers: the pooled features flat, Linear-ReLU-Linear-Sigmoid, viewed back
     // as a C×1×1 gate of the map
     const b = new GraphBuilder([3, 5, 5]);

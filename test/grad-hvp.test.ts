@@ -8,13 +8,15 @@ import { lossGradients } from '../src/backends/reference/backward.js';
 import { lossHessianVector } from '../src/backends/reference/hvp.js';
 import type { BnMode, NetParams, NodeParams } from '../src/grad/types.js';
 import type { Network } from '../src/ir/types.js';
+import { nonModuleWeights } from '../src/ir/analysis.js';
 import { Rng } from '../src/util/rng.js';
 import { normGraphs, opGraphs, randomData, randomParams } from './grad-graphs.js';
 
 const H = 1e-5;
 
 function weightIds(net: Network): number[] {
-  return net.nodes.filter((n) => n.op === 'conv' || n.op === 'linear').map((n) => n.id);
+  const fixed = nonModuleWeights(net); // (a transposed conv's: outside GraSP's H, held fixed)
+  return net.nodes.filter((n) => (n.op === 'conv' || n.op === 'linear') && !fixed.has(n.id)).map((n) => n.id);
 }
 
 /** params + t·V on the conv/linear weights. */

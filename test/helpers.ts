@@ -9,6 +9,9 @@ import { decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js'
 import { Rng } from '../src/util/rng.js';
 import type { NetParams } from '../src/grad/types.js';
 import type { ProxyRunOptions } from '../src/proxies/run.js';
+import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
+import { scoreOnnxModel } from '../src/score/onnx-model.js';
+import { expect } from 'vitest';
 
 /** `bytes` with its input's dims replaced (an (N, F) input, or symbolic dims). */
 export function withInputDims(bytes: Uint8Array, dims: readonly (number | string)[]): Uint8Array {
@@ -218,4 +221,40 @@ export function npyRunOptions(
     batch: n,
     weights,
   };
+}
+
+/**
+ * SWAP with `--reinit` on an ONNX file by ONNX Runtime, the reference engine and the native engine: the three per-repeat
+ * counts must be equal (weights drawn fresh by the shared PRNG on each).
+ */
+export async function expectReinitCountsAgree(file: string | Uint8Array, opts: Parameters<typeof scoreOnnxModel>[1]) {
+  const ort = await scoreOnnxModel(file, { ...opts, engine: 'ort' });
+  const ref = await scoreOnnxModel(file, { ...opts, backend: 'reference' });
+  const nat = await scoreOnnxModel(file, { ...opts, backend: 'native' });
+  expect([ort.engine, ref.engine, nat.engine]).toEqual(['ort', 'ir:reference', 'ir:native']);
+  expect(ref.perRepeat).toEqual(ort.perRepeat);
+  expect(nat.perRepeat).toEqual(ort.perRepeat);
+}
+
+/**
+ * The native parser refuses each word of `job`'s program set to a bad value, with E_BACKEND and the expected message:
+ * `cases` are [attribute index, value, message]; `attrs` is where the node's attribute words start.
+ */
+export async function expectParserRejects(
+  addon: NativeAddon,
+  job: NativeCountJob,
+  attrs: number,
+  cases: readonly (readonly [number, number, RegExp])[],
+) {
+  for (const [word, value, message] of cases) {
+    const program = Int32Array.from(job.program);
+    program[attrs + word] = value;
+    await expect(
+      addon.countPatterns({ ...job, program }, () => {}),
+      `word ${word}`,
+    ).rejects.toMatchObject({
+      code: 'E_BACKEND',
+      message: expect.stringMatching(message),
+    });
+  }
 }

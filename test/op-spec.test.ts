@@ -63,11 +63,11 @@ describe('op specification', () => {
     const net = everyOp();
     // conv 8·3·3·3 + bias 8, BN γ/β 2·8, GroupNorm and channel LayerNorm γ/β 2·8 each (the InstanceNorm has none),
     // linear 8·10 + bias 10, the nn.PReLU(8)'s slopes (EVERY_ACT's PReLU is by a constant: no parameter), the
-    // spatial attention's 2→1 3x3 conv, ECA's 3 taps, BAM's 8→1 1x1 spatial gate
-    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 16 + 90 + 8 + 18 + 3 + 8);
+    // spatial attention's 2→1 3x3 conv, ECA's 3 taps, BAM's 8→1 1x1 spatial gate, the transposed 4→4 3x3 + bias 4
+    expect(countParams(net)).toBe(216 + 8 + 16 + 16 + 16 + 90 + 8 + 18 + 3 + 8 + 148);
     // conv: 8·8·8 outputs × 27 taps; the spatial attention's 3·3 outputs × 18 taps; ECA's 8 outputs × 3 taps;
-    // BAM's 3·3 outputs × 8 taps; linear 8 × 10
-    expect(countMacs(net)).toBe(512 * 27 + 9 * 18 + 8 * 3 + 9 * 8 + 80);
+    // BAM's 3·3 outputs × 8 taps; linear 8 × 10; the transposed conv's 4·3·3 inputs × 4·9 weights each
+    expect(countMacs(net)).toBe(512 * 27 + 9 * 18 + 8 * 3 + 9 * 8 + 80 + 36 * 36);
   });
 });
 

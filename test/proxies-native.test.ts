@@ -26,7 +26,7 @@ import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
-import { weightedNodes } from '../src/proxies/saliency.js';
+import { moduleWeights } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
 import { fixtureSampleShape, officialFixtureValues, reasonForOfficialError, npyRunOptions } from './helpers.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
@@ -594,7 +594,7 @@ describe('grasp on native equals the reference on every op graph, in every BN mo
           wantHvp: true,
         });
         const want = grasp(g, params, x, data.labels, bn).value!;
-        close(`grasp ${name}`, graspFromWeightHv(weightedNodes(g), r.weightHv).value, want);
+        close(`grasp ${name}`, graspFromWeightHv(moduleWeights(g), r.weightHv).value, want);
       });
 });
 

@@ -193,6 +193,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'shortcuta',
         'layerscale',
         'passthrough',
+        // F.relu after two of its BatchNorms: functional calls, which the leaf rule counts as modules
+        'decodernet',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));

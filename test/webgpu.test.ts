@@ -191,7 +191,7 @@ describe.skipIf(!probe.available)('webgpu backend (parity with the reference)', 
   });
 
   it('compiles every WGSL program', async () => {
-    expect(await be.compileAll()).toBe(20);
+    expect(await be.compileAll()).toBe(21);
   });
 
   for (const S of [8, 40]) {

@@ -92,6 +92,38 @@ __global__ void convKernel(const float* __restrict__ x, const float* __restrict_
   }
 }
 
+// A transposed conv (nn.ConvTranspose2d; weights [cin][cout/groups][kh][kw]), one thread per (sample, output channel,
+// output pixel): the input pixels whose window reaches it, oh = ih * stride - pad + kh * dilation, gathered in
+// float32 with FMA in (ci, kh, kw) order. (The CPU engine computes it as its adjoint conv's backward-data.)
+__global__ void convTransposeKernel(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y, int S, int Cin,
+                                    int H, int W, int Cout, int OH, int OW, Window a, int groups) {
+  const int coutG = Cout / groups, cinG = Cin / groups;
+  const size_t pix = static_cast<size_t>(OH) * OW;
+  const size_t total = static_cast<size_t>(S) * Cout * pix;
+  for (size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; idx < total; idx += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int p = static_cast<int>(idx % pix);
+    const int co = static_cast<int>((idx / pix) % Cout);
+    const int s = static_cast<int>(idx / (pix * Cout));
+    const int oh = p / OW, ow = p % OW, g = co / coutG, cog = co % coutG;
+    float acc = 0.f;
+    for (int cig = 0; cig < cinG; ++cig) {
+      const int ci = g * cinG + cig;
+      const float* xp = x + (static_cast<size_t>(s) * Cin + ci) * H * W;
+      for (int kh = 0; kh < a.kh; ++kh) {
+        const int th = oh + a.ph - kh * a.dh;
+        if (th < 0 || th % a.sh != 0 || th / a.sh >= H) continue;
+        for (int kw = 0; kw < a.kw; ++kw) {
+          const int tw = ow + a.pw - kw * a.dw;
+          if (tw < 0 || tw % a.sw != 0 || tw / a.sw >= W) continue;
+          const float wv = __ldg(w + ((static_cast<size_t>(ci) * coutG + cog) * a.kh + kh) * a.kw + kw);
+          acc = __fmaf_rn(wv, __ldg(xp + static_cast<size_t>(th / a.sh) * W + tw / a.sw), acc);
+        }
+      }
+    }
+    y[idx] = acc;
+  }
+}
+
 // Batch statistics per channel: shifted sums in double (shift = the channel's first value of sample 0, as the
 // CPU engine), then mean and 1/sqrt(var + eps) in double. One block per channel.
 __global__ void bnStatsKernel(const float* __restrict__ x, double* __restrict__ stats, int S, int C, int HW, double eps) {
@@ -578,6 +610,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];
       const float* w = weights(it.seed, n.tensor, weightCount(n));
       y = it.a.floats(total);
+      if (n.transposed) {
+        convTransposeKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, windowOf(n), n.groups);
+        break;
+      }
       const int coBlocks = (n.cout / n.groups + kCoBlock - 1) / kCoBlock;
       const size_t threads = static_cast<size_t>(S) * n.groups * coBlocks * n.h * n.w;
       convKernel<<<grid(threads), kThreads, 0, stream_>>>(x(0), w, y, S, in.c, in.h, in.w, n.cout, n.h, n.w, windowOf(n),

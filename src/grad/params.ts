@@ -161,10 +161,13 @@ export function mapParams(params: NetParams, f: (v: number, ref: ParamRef) => nu
   });
 }
 
-/** Fan-in of a conv/linear weight (`cin/groups·kh·kw` or `fin`), 0 for other nodes. */
+/**
+ * Fan-in of a conv/linear weight as PyTorch's initialisers count it (its dim 1 times the taps: `cin/groups·kh·kw`, a
+ * transposed conv's `cout/groups·kh·kw`; `fin`), 0 for other nodes.
+ */
 export function fanIn(net: Network, node: number): number {
   const n = net.nodes[node]!;
-  if (n.op === 'conv') return (n.cin / n.groups) * convTaps(n);
+  if (n.op === 'conv') return ((n.transposed ? n.cout : n.cin) / n.groups) * convTaps(n);
   if (n.op === 'linear') return n.fin;
   return 0;
 }

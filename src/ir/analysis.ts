@@ -95,7 +95,8 @@ export function countMacs(net: Network): number {
 export function autodlFlops(net: Network): number {
   let f = 0;
   for (const n of net.nodes) {
-    if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * convTaps(n) + (n.bias ? 1 : 0));
+    if (n.op === 'conv' && n.transposed) f += opSpec('conv').macs(n) + (n.bias ? numel(n.shape) : 0);
+    else if (n.op === 'conv') f += numel(n.shape) * ((n.cin / n.groups) * convTaps(n) + (n.bias ? 1 : 0));
     else if (n.op === 'linear') f += n.fout * (n.fin + (n.bias ? 1 : 0));
   }
   return f;
@@ -143,4 +144,16 @@ export function neededNodes(net: Network): Uint8Array {
     }
   }
   return need;
+}
+
+/**
+ * The conv / linear nodes whose weight is no nn.Conv2d / nn.Linear module's: calls applying a parameter of their
+ * caller (`net.functionalWeights`) and transposed convs (an nn.ConvTranspose2d is no nn.Conv2d). The official
+ * proxies' `isinstance` tests skip them: they are outside the per-layer sums and GraSP's H, and count in Θ and
+ * VKDNW's parameters.
+ */
+export function nonModuleWeights(net: Network): Set<number> {
+  const out = new Set(net.functionalWeights ?? []);
+  for (const n of net.nodes) if (n.op === 'conv' && n.transposed) out.add(n.id);
+  return out;
 }

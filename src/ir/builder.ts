@@ -92,12 +92,15 @@ export class GraphBuilder {
       dilation?: number | Pair;
       groups?: number;
       bias?: boolean;
+      /** A transposed conv (`nn.ConvTranspose2d`) with this `output_padding` (0: none); padding defaults to 0. */
+      transposed?: number | Pair;
     } = {},
   ): number {
     const [cin] = this.shape3(x);
     const [kh, kw] = pair(k);
     const [dh, dw] = pair(o.dilation ?? 1);
-    const same: Pair = [Math.floor((dh * (kh - 1)) / 2), Math.floor((dw * (kw - 1)) / 2)];
+    const same: Pair =
+      o.transposed !== undefined ? [0, 0] : [Math.floor((dh * (kh - 1)) / 2), Math.floor((dw * (kw - 1)) / 2)];
     const [ph, pw, pb, pr] = pads(o.pad ?? same);
     const [sh, sw] = pair(o.stride ?? 1);
     const groups = o.groups ?? 1;
@@ -108,6 +111,7 @@ export class GraphBuilder {
       ...(dw !== dh ? { dilationW: dw } : {}),
       ...(pb !== ph ? { padBottom: pb } : {}),
       ...(pr !== pw ? { padRight: pr } : {}),
+      ...transposedAttrs(o.transposed),
     };
     return this.push(
       { op: 'conv', cin, cout, k: kh, stride: sh, pad: ph, dilation: dh, groups, bias: o.bias ?? false, ...wide },
@@ -348,4 +352,11 @@ export class GraphBuilder {
     // Nothing is pruned: like PyTorch, dead branches are still computed and their ReLUs recorded.
     return meta ? { nodes: this.nodes.slice(), output, meta } : { nodes: this.nodes.slice(), output };
   }
+}
+
+/** A transposed conv's attributes for `output_padding` `op` (none: an ordinary conv). */
+function transposedAttrs(op: number | Pair | undefined): { transposed?: true; outPad?: number; outPadW?: number } {
+  if (op === undefined) return {};
+  const [h, w] = pair(op);
+  return { transposed: true, ...(h !== 0 || w !== 0 ? { outPad: h } : {}), ...(w !== h ? { outPadW: w } : {}) };
 }

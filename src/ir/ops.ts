@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 17;
+export const IR_VERSION = 18;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -287,6 +287,9 @@ const conv: OpSpec<'conv'> = {
     ['dilationW', (n) => convAxes(n).dw],
     ['padBottom', (n) => convAxes(n).pb],
     ['padRight', (n) => convAxes(n).pr],
+    ['transposed', (n) => n.transposed === true],
+    ['outPad', (n) => outPads(n)[0]],
+    ['outPadW', (n) => outPads(n)[1]],
   ],
   shape: (a, ins) => {
     const [cin, h, w] = map3('conv', ins[0]);
@@ -305,17 +308,93 @@ const conv: OpSpec<'conv'> = {
         'E_IR_SHAPE',
         `conv ${convWindowText(a)}: kernel, stride and dilation must be 1 to 1024, pads 0 to 1024`,
       );
+    if (a.transposed) return [a.cout, ...transposedSize(a, h, w)];
+    if (a.outPad !== undefined || a.outPadW !== undefined)
+      throw new SwapError('E_IR_SHAPE', `conv ${convWindowText(a)}: output padding belongs to a transposed conv`);
     const oh = outSize(h, x.kh, x.sh, x.ph, x.dh, x.pb);
     const ow = outSize(w, x.kw, x.sw, x.pw, x.dw, x.pr);
     if (oh < 1 || ow < 1)
       throw new SwapError('E_IR_SHAPE', `conv ${convWindowText(a)} on ${h}x${w} gives an empty map`);
     return [a.cout, oh, ow];
   },
-  weight: (a) => [a.cout, a.cin / a.groups, a.k, convAxes(a).kw],
+  // PyTorch's layouts: nn.Conv2d [cout, cin/groups, kh, kw], nn.ConvTranspose2d [cin, cout/groups, kh, kw]
+  weight: (a) =>
+    a.transposed ? [a.cin, a.cout / a.groups, a.k, convAxes(a).kw] : [a.cout, a.cin / a.groups, a.k, convAxes(a).kw],
   params: (n) => n.cout * (n.cin / n.groups) * convTaps(n) + (n.bias ? n.cout : 0),
-  macs: (n) => numel(n.shape) * (n.cin / n.groups) * convTaps(n),
-  onnx: { export: ['Conv'], import: ['Conv'] },
+  // a transposed conv multiplies each input value by cout/groups · taps weights
+  macs: (n) =>
+    n.transposed
+      ? numel(transposedInput(n)) * (n.cout / n.groups) * convTaps(n)
+      : numel(n.shape) * (n.cin / n.groups) * convTaps(n),
+  onnx: { export: ['Conv', 'ConvTranspose'], import: ['Conv', 'ConvTranspose'] },
 };
+
+/** A conv's output padding (height, width): a transposed conv's `output_padding`, else 0. */
+export function outPads(n: SpecOf<'conv'>): readonly [number, number] {
+  return [n.outPad ?? 0, n.outPadW ?? n.outPad ?? 0];
+}
+
+/**
+ * The output size of transposed conv `a` on an h×w map: PyTorch's (h − 1)·s − pad_top − pad_bottom + d·(k − 1) + 1 +
+ * output_padding per axis, with the output padding less than the stride (so the adjoint conv, {@link adjointConv},
+ * maps that size back to exactly h×w).
+ */
+function transposedSize(a: SpecOf<'conv'>, h: number, w: number): [number, number] {
+  const x = convAxes(a);
+  const [oph, opw] = outPads(a);
+  if (!(Number.isInteger(oph) && Number.isInteger(opw) && oph >= 0 && opw >= 0 && oph < x.sh && opw < x.sw))
+    throw new SwapError(
+      'E_IR_SHAPE',
+      `transposed conv ${convWindowText(a)}: output padding ${oph}x${opw} must be 0 to the stride less 1`,
+    );
+  const oh = (h - 1) * x.sh - x.ph - x.pb + x.dh * (x.kh - 1) + 1 + oph;
+  const ow = (w - 1) * x.sw - x.pw - x.pr + x.dw * (x.kw - 1) + 1 + opw;
+  if (oh < 1 || ow < 1)
+    throw new SwapError('E_IR_SHAPE', `transposed conv ${convWindowText(a)} on ${h}x${w} gives an empty map`);
+  return [oh, ow];
+}
+
+/** The input map (cin, h, w) of transposed conv `n`, read back from its output's size. */
+export function transposedInput(n: SpecOf<'conv'> & { readonly shape: Shape }): Shape3 {
+  const x = convAxes(n);
+  const [oph, opw] = outPads(n);
+  const [, oh, ow] = n.shape as Shape3;
+  return [
+    n.cin,
+    (oh - 1 - oph + x.ph + x.pb - x.dh * (x.kh - 1)) / x.sh + 1,
+    (ow - 1 - opw + x.pw + x.pr - x.dw * (x.kw - 1)) / x.sw + 1,
+  ];
+}
+
+/**
+ * The convolution whose adjoint transposed conv `n` is (PyTorch defines ConvTranspose2d so): from `n`'s output map
+ * (cout channels) to its input map (cin channels), with `n`'s kernel, stride, dilation, groups and top / left
+ * padding; its bottom / right padding is `n`'s less the output padding, never below 0, which gives exactly `n`'s
+ * input size (the output padding is less than the stride). Its weight [cout of its own = n.cin, n.cout/groups, kh,
+ * kw] is `n`'s, as laid out. Every engine runs a transposed conv through it: forward = its backward-data, backward-data
+ * = its forward, weight gradient = its weight gradient with input and output cotangent swapped.
+ */
+export function adjointConv(n: SpecOf<'conv'>): SpecOf<'conv'> {
+  const x = convAxes(n);
+  const [oph, opw] = outPads(n);
+  return {
+    op: 'conv',
+    cin: n.cout,
+    cout: n.cin,
+    k: x.kh,
+    kw: x.kw,
+    stride: x.sh,
+    strideW: x.sw,
+    pad: x.ph,
+    padW: x.pw,
+    padBottom: Math.max(x.pb - oph, 0),
+    padRight: Math.max(x.pr - opw, 0),
+    dilation: x.dh,
+    dilationW: x.dw,
+    groups: n.groups,
+    bias: false,
+  };
+}
 
 const bn: OpSpec<'bn'> = {
   op: 'bn',

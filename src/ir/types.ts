@@ -46,6 +46,17 @@ export interface ConvNode {
    */
   readonly padBottom?: number;
   readonly padRight?: number;
+  /**
+   * A transposed convolution (`nn.ConvTranspose2d`, ONNX ConvTranspose): the adjoint, from this node's input map to
+   * its output map, of the convolution with the window above that maps the output map back to the input's size
+   * ({@link adjointConv} in src/ir/ops.ts). Its weight has PyTorch's layout [cin, cout/groups, kh, kw]; as the
+   * official proxies iterate over nn.Conv2d modules only, an imported one is listed in `functionalWeights`.
+   */
+  readonly transposed?: boolean;
+  /** A transposed convolution's `output_padding`: rows added at the bottom (less than the stride). */
+  readonly outPad?: number;
+  /** The columns added at the right, where they differ from {@link ConvNode.outPad}. */
+  readonly outPadW?: number;
 }
 export interface BatchNormNode {
   readonly op: 'bn';

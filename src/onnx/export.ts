@@ -13,7 +13,7 @@
  * - Tensor names: graph input `input`, node `t`'s output `n<t>`, weights `w<t>`.
  */
 import { neededNodes, weightTensorIds } from '../ir/analysis.js';
-import { bnEps, convAxes, isRecorded, type NodeOf, numel, weightDims } from '../ir/ops.js';
+import { bnEps, convAxes, isRecorded, type NodeOf, numel, outPads, weightDims } from '../ir/ops.js';
 import type { Network, OpName } from '../ir/types.js';
 import { GELU_TANH_BETA, GELU_TANH_KAPPA, SELU_ALPHA, SELU_SCALE } from '../ir/activations.js';
 import { fillGaussian } from '../init/prng.js';
@@ -120,13 +120,15 @@ function weightedInputs(n: NodeOf<'conv' | 'linear'>, c: ExportCtx): string[] {
 
 function exportConv(n: NodeOf<'conv'>, c: ExportCtx): void {
   const a = convAxes(n);
+  const pads = outPads(n);
   c.nodes.push(
-    node('Conv', weightedInputs(n, c), [out(n.id)], `conv_${n.id}`, [
+    node(n.transposed ? 'ConvTranspose' : 'Conv', weightedInputs(n, c), [out(n.id)], `conv_${n.id}`, [
       attrInts('kernel_shape', [a.kh, a.kw]),
       attrInts('strides', [a.sh, a.sw]),
       attrInts('pads', [a.ph, a.pw, a.pb, a.pr]),
       attrInts('dilations', [a.dh, a.dw]),
       attrInt('group', n.groups),
+      ...(n.transposed && (pads[0] > 0 || pads[1] > 0) ? [attrInts('output_padding', [...pads])] : []),
     ]),
   );
 }

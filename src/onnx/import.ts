@@ -555,6 +555,52 @@ function importConv(n: INodeProto, s: ImportState, idx: number): void {
 }
 
 /**
+ * ConvTranspose (nn.ConvTranspose2d): weight [cin, cout/group, kh, kw], explicit pads, output_padding below the
+ * stride. `output_shape` is read where it names the size the other attributes give; auto_pad is refused.
+ */
+function importConvTranspose(n: INodeProto, s: ImportState, idx: number): void {
+  const xv = s.get(n, 0);
+  if (xv.k === 'pad') fail(`ConvTranspose ${n.name}: a Pad before a transposed convolution`);
+  const x = s.irOrPooled(n, 0);
+  if (s.shapeOf(x).length !== 3) fail(`ConvTranspose ${n.name}: expects a 4-D tensor`);
+  const wd = tensorDims(s.cst(n, 1));
+  if (wd.length !== 4) fail(`ConvTranspose ${n.name}: weight shape [${wd.join(', ')}] is not a 2-D kernel`);
+  const given = getInts(n, 'kernel_shape');
+  const k = given?.length ? axes2('kernel_shape', given, 0) : ([wd[2]!, wd[3]!] as [number, number]);
+  if (k[0] !== wd[2] || k[1] !== wd[3]) fail(`ConvTranspose ${n.name}: kernel_shape disagrees with the weight`);
+  if (!['', 'NOTSET'].includes(getString(n, 'auto_pad') ?? ''))
+    fail(`ConvTranspose ${n.name}: auto_pad ${getString(n, 'auto_pad')}; only explicit pads are read`);
+  const groups = getInt(n, 'group', 1);
+  const [cin] = s.shapeOf(x) as Shape3;
+  if (wd[0] !== cin) fail(`ConvTranspose ${n.name}: weight expects ${wd[0]} input channels, got ${cin}`);
+  const hasBias = Boolean(n.input?.[2]);
+  if (hasBias && numelOf(tensorDims(s.cst(n, 2))) !== wd[1]! * groups) fail(`ConvTranspose ${n.name}: bias size`);
+  const id = s.b.conv(x, wd[1]! * groups, k, {
+    stride: axes2('strides', getInts(n, 'strides'), 1),
+    pad: padsAttr(getInts(n, 'pads')),
+    dilation: axes2('dilations', getInts(n, 'dilations'), 1),
+    groups,
+    bias: hasBias,
+    transposed: outputPadding(n),
+  });
+  const want = getInts(n, 'output_shape');
+  const got = s.shapeOf(id).slice(1);
+  if (want?.length && want.slice(-2).some((v, i) => v !== got[i]))
+    fail(`ConvTranspose ${n.name}: output_shape [${want.join(', ')}] differs from the ${got.join('x')} its pads give`);
+  s.weightIds.set(idx, id);
+  s.setIr(n, id);
+}
+
+/** A ConvTranspose's output_padding (none: 0), each a non-negative integer (the IR checks it against the stride). */
+function outputPadding(n: INodeProto): [number, number] {
+  const v = getInts(n, 'output_padding');
+  if (!v || v.length === 0) return [0, 0];
+  if (v.length !== 2 || !v.every((x) => Number.isInteger(x) && x >= 0))
+    fail(`ConvTranspose ${n.name}: output_padding ${quote(v)} is not two non-negative integers`);
+  return [v[0]!, v[1]!];
+}
+
+/**
  * nn.Conv1d on a 3-D tensor (N, C, L) held as a C×L×1 map: the 2-D convolution of a k×1 kernel (the same weights in
  * the same order). Recorded in `conv1d`: not an nn.Conv2d, so the official per-layer proxies leave it out.
  */
@@ -2029,6 +2075,7 @@ export const ONNX_IMPORTERS: Readonly<Record<string, Importer>> = {
   Gelu: importGelu,
   Mish: (n, s) => s.setIr(n, s.b.act(s.irOrPooled(n, 0), 'mish')),
   Conv: importConv,
+  ConvTranspose: importConvTranspose,
   BatchNormalization: importBatchNorm,
   InstanceNormalization: importInstanceNorm,
   LayerNormalization: importLayerNormalization,

@@ -344,7 +344,7 @@ export function functionalWeights(nodes: readonly NodeProto[], isInitializer: (t
 }
 
 /** Ops whose second input is a weight. */
-const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
+const WEIGHTED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 /** The note on {@link functionalActivations}, or undefined when there are none. */
 export function functionalReluNote(nodes: readonly NodeProto[], isConst: (t: string) => boolean): string | undefined {
@@ -354,7 +354,7 @@ export function functionalReluNote(nodes: readonly NodeProto[], isConst: (t: str
 }
 
 /** Ops whose initializer inputs are a module's parameters. */
-const PARAMETRISED = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'PRelu']);
+const PARAMETRISED = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'PRelu']);
 
 /**
  * The note for a model that uses one parameter tensor in several places (a module called more than once, weights

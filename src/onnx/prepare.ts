@@ -223,6 +223,7 @@ class Reinit {
   private node(n: INodeProto, tensor: number, consumers: ReadonlyMap<string, INodeProto[]>): void {
     switch (n.opType) {
       case 'Conv':
+      case 'ConvTranspose':
         this.gaussianInput(n, 1, tensor, 'direct');
         this.fill(n, 2, 0);
         return;

@@ -7,7 +7,7 @@
  */
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
-import { bnModeOf, breaksScaling, convAxes, type NodeOf } from '../ir/ops.js';
+import { bnModeOf, breaksScaling, convAxes, convTaps, type NodeOf } from '../ir/ops.js';
 import type { BnMode, NetParams } from '../grad/types.js';
 import { numel } from '../ir/analysis.js';
 import type { IRNode, Network, Shape, Shape3 } from '../ir/types.js';
@@ -282,7 +282,7 @@ export function scaleBeforeBn(net: Network): number | undefined {
   return net.nodes.find(
     (n) =>
       n.op === 'conv' &&
-      liveTaps(n, net.nodes[n.inputs[0]!]!.shape) === 1 &&
+      (n.transposed ? convTaps(n) : liveTaps(n, net.nodes[n.inputs[0]!]!.shape)) === 1 &&
       n.cin === n.groups &&
       (readers.get(n.id) ?? []).length > 0 &&
       readers.get(n.id)!.every((r) => r.op === 'bn' || isInstanceNorm(r)),

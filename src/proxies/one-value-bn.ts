@@ -39,8 +39,9 @@ function constantOnOnes(net: Network): Uint8Array {
     const ins = n.inputs.every((j) => flat[j] === 1);
     if (n.op === 'input' || n.op === 'zero') flat[n.id] = 1;
     else if (n.op === 'conv') {
+      // (a transposed conv's outputs sum different numbers of taps, or different taps: never constant)
       const a = convAxes(n);
-      flat[n.id] = ins && a.ph + a.pw + a.pb + a.pr === 0 ? 1 : 0;
+      flat[n.id] = ins && !n.transposed && a.ph + a.pw + a.pb + a.pr === 0 ? 1 : 0;
     } else if (n.op === 'maxpool')
       flat[n.id] = ins ? 1 : 0; // the padding (−∞) is never the max
     // an average over in-bounds values only, or over windows that never reach the padding

@@ -8,7 +8,7 @@ import { backward, lossGradients } from '../backends/reference/backward.js';
 import { forwardTape } from '../backends/reference/tape.js';
 import { fanIn, isTiedUse, mapParams, sumOf, tensorUses, tieGrads } from '../grad/params.js';
 import type { BnMode, NetParams } from '../grad/types.js';
-import { numel } from '../ir/analysis.js';
+import { nonModuleWeights, numel } from '../ir/analysis.js';
 import type { Network } from '../ir/types.js';
 import { finite, type ProxyValue } from './value.js';
 
@@ -19,11 +19,12 @@ export function weightedNodes(net: Network): number[] {
 
 /**
  * The conv and linear nodes that are nn.Conv2d / nn.Linear module calls (the layers the official proxies sum over),
- * leaving out those that apply a parameter of their caller (`net.functionalWeights`: `F.conv2d(x, self.w)`).
+ * leaving out those that apply a parameter of their caller (`net.functionalWeights`: `F.conv2d(x, self.w)`) and the
+ * transposed convs (an nn.ConvTranspose2d is no nn.Conv2d: the official `isinstance` tests skip it).
  */
 export function moduleWeights(net: Network): number[] {
-  const functional = new Set(net.functionalWeights ?? []);
-  return weightedNodes(net).filter((id) => !functional.has(id));
+  const other = nonModuleWeights(net);
+  return weightedNodes(net).filter((id) => !other.has(id));
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { slopeCountAt } from '../../grad/slopes.js';
 import type { BnMode, ScalarRef } from '../../grad/types.js';
-import { numel } from '../../ir/analysis.js';
+import { nonModuleWeights, numel } from '../../ir/analysis.js';
 import { breaksScaling } from '../../ir/ops.js';
 import type { Network } from '../../ir/types.js';
 import type { NativeAddon, NativeGradBuffers, NativeGradResult } from '../../native/addon.js';
@@ -79,11 +79,12 @@ export interface ProxyPassRequest {
 }
 
 /**
- * The conv / linear weight ties of `net` as the addon's (node, first use) pairs, and its functional weights as
- * (node, -1) (held fixed: not a module's, outside GraSP's H), where it has any.
+ * The conv / linear weight ties of `net` as the addon's (node, first use) pairs, and its weights that are no module's
+ * (functional calls, transposed convs: {@link nonModuleWeights}) as (node, -1) (held fixed: outside GraSP's H), where
+ * it has any.
  */
 function tiedWeights(net: Network): { tiedWeights?: Int32Array } {
-  const fixed = new Set(net.functionalWeights ?? []);
+  const fixed = nonModuleWeights(net);
   const pairs = [
     ...(net.tied ?? [])
       .filter((t) => t.kind === 'weight' && !fixed.has(t.node) && !fixed.has(t.of))

@@ -14,13 +14,12 @@ import {
   bnBackward,
   channelPerSample,
   concatBackward,
-  convBackward,
-  convWeightPerSample,
   gapBackward,
   linearBackward,
   poolBackward,
   sliceBackward,
 } from './f64-backward.js';
+import { convBackward, convWeightPerSample } from './conv.js';
 import { type Tape, forwardTape } from './tape.js';
 import { slopeCountAt } from '../../grad/slopes.js';
 import type { BnMode } from '../../grad/types.js';

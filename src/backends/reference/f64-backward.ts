@@ -3,61 +3,12 @@
  * `dy` of a node's output and returns the cotangents of its inputs and parameters. Gradients that are not
  * asked for are not computed.
  */
-import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
+import type { LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 import { numel } from '../../ir/analysis.js';
-import { convAxes } from '../../ir/ops.js';
 import type { F64 } from './f64-forward.js';
 import { forEachPoolTap, sliceSource } from './loops.js';
 
 type S3 = readonly [number, number, number];
-
-/** Conv VJP: dx = convᵀ(dy, W) (when `w` is given), dW = Σ_b dy ⋆ x (when `x` is given), db = Σ dy. */
-export function convBackward(
-  n: ConvNode,
-  inS: S3,
-  outS: S3,
-  dy: F64,
-  B: number,
-  w: F64 | undefined,
-  x: F64 | undefined,
-): { dx?: F64; dw?: F64; db?: F64 } {
-  const [, H, W] = inS;
-  const [, OH, OW] = outS;
-  const cinG = n.cin / n.groups;
-  const coutG = n.cout / n.groups;
-  const inPer = n.cin * H * W;
-  const outPer = n.cout * OH * OW;
-  const dx = w ? new Float64Array(B * inPer) : undefined;
-  const a = convAxes(n);
-  const dw = x ? new Float64Array(n.cout * cinG * a.kh * a.kw) : undefined;
-  for (let s = 0; s < B; s++)
-    for (let oc = 0; oc < n.cout; oc++) {
-      const yo = s * outPer + oc * OH * OW;
-      const g = Math.floor(oc / coutG);
-      for (let icg = 0; icg < cinG; icg++) {
-        const xo = s * inPer + (g * cinG + icg) * H * W;
-        for (let kh = 0; kh < a.kh; kh++)
-          for (let kw = 0; kw < a.kw; kw++) {
-            const wi = ((oc * cinG + icg) * a.kh + kh) * a.kw + kw;
-            const wv = w ? w[wi]! : 0;
-            let acc = 0;
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * a.sh - a.ph + kh * a.dh;
-              if (ih < 0 || ih >= H) continue;
-              for (let ow = 0; ow < OW; ow++) {
-                const iw = ow * a.sw - a.pw + kw * a.dw;
-                if (iw < 0 || iw >= W) continue;
-                const d = dy[yo + oh * OW + ow]!;
-                if (dx) dx[xo + ih * W + iw]! += wv * d;
-                if (x) acc += x[xo + ih * W + iw]! * d;
-              }
-            }
-            if (dw) dw[wi]! += acc;
-          }
-      }
-    }
-  return { dx, dw, db: n.bias ? channelSums(dy, n.cout, OH * OW, B) : undefined };
-}
 
 /** Per-channel Σ over batch and positions (bias / β gradients). */
 export function channelSums(dy: F64, C: number, hw: number, B: number): F64 {
@@ -190,37 +141,6 @@ export function concatBackward(shapes: readonly Shape[], dy: F64, outPer: number
     off += p;
     return dx;
   });
-}
-
-/**
- * Per-sample contribution to the gradient of one weight scalar of a conv node: for each sample b,
- * Σ_{oh,ow} dy_b[oc, oh, ow] · x_b[ic, ih, iw] (plus nothing else: weights enter linearly).
- */
-export function convWeightPerSample(n: ConvNode, inS: S3, outS: S3, dy: F64, x: F64, B: number, index: number): F64 {
-  const [, H, W] = inS;
-  const [, OH, OW] = outS;
-  const cinG = n.cin / n.groups;
-  const a = convAxes(n);
-  const kw = index % a.kw;
-  const kh = Math.floor(index / a.kw) % a.kh;
-  const icg = Math.floor(index / (a.kh * a.kw)) % cinG;
-  const oc = Math.floor(index / (a.kh * a.kw * cinG));
-  const ic = Math.floor(oc / (n.cout / n.groups)) * cinG + icg;
-  const out = new Float64Array(B);
-  for (let s = 0; s < B; s++) {
-    let acc = 0;
-    for (let oh = 0; oh < OH; oh++) {
-      const ih = oh * a.sh - a.ph + kh * a.dh;
-      if (ih < 0 || ih >= H) continue;
-      for (let ow = 0; ow < OW; ow++) {
-        const iw = ow * a.sw - a.pw + kw * a.dw;
-        if (iw >= 0 && iw < W)
-          acc += dy[((s * n.cout + oc) * OH + oh) * OW + ow]! * x[((s * n.cin + ic) * H + ih) * W + iw]!;
-      }
-    }
-    out[s] = acc;
-  }
-  return out;
 }
 
 /** Per-sample Σ over positions of `a·b` in channel `c` (b = undefined means 1): bias, γ and β per-sample terms. */

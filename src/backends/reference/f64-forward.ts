@@ -3,36 +3,14 @@
  * the same functions as `forward.ts` (which stores float32 and uses the PRNG weights implicitly) through the same
  * index loops (`loops.ts`); a test keeps the two in agreement. Layouts NCHW, batch `B` first.
  */
-import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
+import type { LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 import type { NodeParams } from '../../grad/types.js';
 import { numel } from '../../ir/analysis.js';
 import { BN_EPS } from '../../ir/ops.js';
-import {
-  avgPoolInto,
-  bnTrainInto,
-  concatInto,
-  convAccumulate,
-  forEachPoolTap,
-  gapInto,
-  linearInto,
-  sliceInto,
-} from './loops.js';
+import { avgPoolInto, bnTrainInto, concatInto, forEachPoolTap, gapInto, linearInto, sliceInto } from './loops.js';
 
 export type F64 = Float64Array;
 type S3 = readonly [number, number, number];
-
-/** Convolution `y = conv(x, W) + b` with the node's stride, padding, dilation and groups. */
-export function convForward(n: ConvNode, inS: S3, outS: S3, x: F64, p: NodeParams, B: number): F64 {
-  const plane = outS[1] * outS[2];
-  const y = new Float64Array(B * n.cout * plane);
-  for (let s = 0; s < B; s++)
-    for (let oc = 0; oc < n.cout; oc++) {
-      const acc = y.subarray((s * n.cout + oc) * plane, (s * n.cout + oc + 1) * plane);
-      if (p.bias) acc.fill(p.bias[oc]!);
-      convAccumulate(n, inS, outS, x, p.weight!, s, oc, acc);
-    }
-  return y;
-}
 
 /** Train-mode BN statistics and normalised input x̂ = (x − μ)/sqrt(σ² + ε). */
 export function bnTrainNormalise(

@@ -10,26 +10,18 @@ import type { IRNode, Network } from '../../ir/types.js';
 import type { BnMode, NetParams } from '../../grad/types.js';
 import { crossEntropy } from '../../grad/loss.js';
 import { sumOf, tensorUses } from '../../grad/params.js';
-import { numel } from '../../ir/analysis.js';
+import { nonModuleWeights, numel } from '../../ir/analysis.js';
 import { backward } from './backward.js';
 import {
   bnBackward,
   concatBackward,
-  convBackward,
   gapBackward,
   linearBackward,
   poolBackward,
   sliceBackward,
 } from './f64-backward.js';
-import {
-  type F64,
-  concatForward,
-  convForward,
-  gapForward,
-  linearForward,
-  poolForward,
-  sliceForward,
-} from './f64-forward.js';
+import { type F64, concatForward, gapForward, linearForward, poolForward, sliceForward } from './f64-forward.js';
+import { convBackward, convForward } from './conv.js';
 import { type Tape, forwardTape } from './tape.js';
 import { gnCotangentTangent, gnXhatTangent } from './groupnorm.js';
 import { bnMap, bnModeOf, type NodeOf, reluCotangent, sigmoidSlope } from '../../ir/ops.js';
@@ -63,12 +55,13 @@ export type Direction = 'gradient' | ReadonlyMap<number, F64>;
 
 /**
  * IR ids of the conv and linear module calls that were evaluated (a node applying a parameter of its caller,
- * `Network.functionalWeights`, is not a module's: the official code's H and W leave it out).
+ * `Network.functionalWeights`, or a transposed conv is not an nn.Conv2d / nn.Linear module's: the official code's H
+ * and W leave it out; {@link nonModuleWeights}).
  */
 function weighted(tape: Tape): number[] {
-  const functional = new Set(tape.net.functionalWeights ?? []);
+  const other = nonModuleWeights(tape.net);
   return tape.net.nodes
-    .filter((n) => (n.op === 'conv' || n.op === 'linear') && tape.evaluated[n.id] && !functional.has(n.id))
+    .filter((n) => (n.op === 'conv' || n.op === 'linear') && tape.evaluated[n.id] && !other.has(n.id))
     .map((n) => n.id);
 }
 

@@ -21,6 +21,7 @@ import {
   chanpoolInto,
   sliceInto,
 } from './loops.js';
+import { convForward } from './conv.js';
 
 /** What a reference kernel sees: its inputs' values and shapes, the batch and the weight seed. */
 export interface KernelArgs {
@@ -72,6 +73,13 @@ function pool(n: NodeOf<'avgpool' | 'maxpool'>, { xs, inShape, S, out }: KernelA
 function conv(n: NodeOf<'conv'>, { xs, inShape, S, seed, tensor, out }: KernelArgs): Float32Array {
   const [, OH, OW] = n.shape as C3;
   const wt = fillGaussian(new Float32Array(weightCount(n)), seed, tensor);
+  if (n.transposed) {
+    // through its adjoint conv in float64, rounded once (src/backends/reference/conv.ts)
+    out.set(
+      convForward(n, inShape(0) as C3, n.shape as C3, Float64Array.from(xs[0]!), { weight: Float64Array.from(wt) }, S),
+    );
+    return out;
+  }
   const acc = new Float64Array(OH * OW);
   for (let s = 0; s < S; s++)
     for (let oc = 0; oc < n.cout; oc++) {

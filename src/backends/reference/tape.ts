@@ -18,12 +18,12 @@ import {
   bnEvalNormalise,
   bnTrainNormalise,
   concatForward,
-  convForward,
   gapForward,
   linearForward,
   poolForward,
   sliceForward,
 } from './f64-forward.js';
+import { convForward } from './conv.js';
 
 type S3 = readonly [number, number, number];
 

@@ -289,12 +289,13 @@ function planConv(n: NodeOf<'conv'>, p: Planner): void {
   const [, H, W] = shape3(p.input(n));
   const cinG = n.cin / n.groups;
   const coutG = n.cout / n.groups;
-  const ocb: 1 | 2 | 4 = coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
+  // a transposed conv: one output channel per invocation, its weights in their own layout
+  const ocb: 1 | 2 | 4 = n.transposed ? 1 : coutG % 4 === 0 ? 4 : coutG % 2 === 0 ? 2 : 1;
   const a = convAxes(n);
   const wOff = p.weight(n, weightCount(n), ocb === 4 ? { cinG, kk: a.kh * a.kw } : undefined);
   p.push(
     n,
-    convProgram(ocb),
+    n.transposed ? PROGRAMS.convTranspose : convProgram(ocb),
     {
       total: (p.S * n.cout * OH * OW) / ocb,
       cin: n.cin,

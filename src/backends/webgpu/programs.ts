@@ -217,6 +217,15 @@ export const PROGRAMS = {
     dispatch: 'threads',
     workgroupSize: 64,
   },
+  convTranspose: {
+    name: 'conv_transpose',
+    file: 'conv_transpose.wgsl',
+    entryPoint: 'main',
+    bindings: ['read', 'read', 'rw'],
+    uniforms: U_CONV,
+    dispatch: 'threads',
+    workgroupSize: 64,
+  },
   upsample: {
     name: 'upsample',
     file: 'upsample.wgsl',
