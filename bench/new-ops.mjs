@@ -18,7 +18,11 @@
  *   encoder's map, twice; a 3×3 fuse, GAP, Linear), and `--net unet-up`, the same with each transposed conv replaced
  *   by a nearest upsampling by 2 and a 3×3 conv (the same shapes; 4× the multiply-adds), for the adjoint's cost.
  *
- *   npm run build && node bench/new-ops.mjs [--net fpn|cbam|eca|simam|resnet|unet|unet-up] [--rounds 2] [--only grad_norm,jacov,…]
+ * - `--net fpn-bilinear` (session 38): the FPN with bilinear resizes (half-pixel centres) in place of its nearest
+ *   upsamplings, for the bilinear op's cost beside session 35's.
+ *
+ *   npm run build && node bench/new-ops.mjs [--net fpn|fpn-bilinear|cbam|eca|simam|resnet|unet|unet-up] [--rounds 2]
+ *        [--only grad_norm,jacov,…]
  *
  * Prints markdown: wall seconds per network (best of the rounds) on each engine, and the values.
  */
@@ -39,17 +43,24 @@ const rounds = Number(opt('--rounds', '2'));
 const names = opt('--only', 'grad_norm,jacov,zico,nwot,meco,synflow,grasp,vkdnw').split(',');
 const which = opt('--net', 'fpn');
 
-function fpn() {
+function fpn(bilinear = false) {
   const b = new GraphBuilder([3, 32, 32]);
+  const up = (x) => {
+    const [, h, w] = b.shape(x);
+    return bilinear ? b.bilinear(x, 2 * h, 2 * w) : b.upsample(x, 2);
+  };
   const cbr = (x, c, k, stride) => b.relu(b.bn(b.conv(x, c, k, { stride, pad: (k - 1) / 2 })));
   const c1 = cbr(b.input, 16, 3, 1);
   const c2 = cbr(c1, 32, 3, 2);
   const c3 = cbr(c2, 64, 3, 2);
   const lateral = (x) => b.conv(x, 32, 1, { bias: true });
   const p3 = lateral(c3);
-  const p2 = b.add([lateral(c2), b.upsample(p3, 2)]);
-  const p1 = b.add([lateral(c1), b.upsample(p2, 2)]);
-  return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), { space: 'bench', arch: 'fpn' });
+  const p2 = b.add([lateral(c2), up(p3)]);
+  const p1 = b.add([lateral(c1), up(p2)]);
+  return b.finish(b.linear(b.gap(cbr(p1, 32, 3, 1)), 10, true), {
+    space: 'bench',
+    arch: bilinear ? 'fpn-bilinear' : 'fpn',
+  });
 }
 
 /** A U-Net whose decoder goes up by transposed convs (`up`: false) or by nearest upsampling and a 3×3 conv. */
@@ -97,7 +108,8 @@ const load = loadAddon();
 if (!load.ok) throw new Error(load.reason);
 const runner = nativeProxyRunner(load.addon, 2);
 const nets = {
-  fpn,
+  fpn: () => fpn(false),
+  'fpn-bilinear': () => fpn(true),
   cbam: () => gatedResnet('cbam', cbamGate),
   eca: () => gatedResnet('eca', ecaGate),
   simam: () => gatedResnet('simam', simamGate),

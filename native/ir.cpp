@@ -264,9 +264,22 @@ void decodeShuffle(const NodeArgs& p) {
 }
 
 void decodeUpsample(const NodeArgs& p) {
+  using A = attr::Upsample;
   const Node& x = p.in(0);
   expectMap(p.id, p.n, x);
-  p.n.scale = p.a[attr::Upsample::Scale];
+  p.n.scale = p.a[A::Scale];
+  p.n.bilinear = p.a[A::Bilinear] != 0;
+  p.n.alignCorners = p.a[A::AlignCorners] != 0;
+  p.n.srcH = x.h;
+  p.n.srcW = x.w;
+  if (p.n.bilinear) {
+    const int oh = p.a[A::OutH], ow = p.a[A::OutW];
+    if (p.n.scale != 1 || oh < 1 || ow < 1 || oh > 64 * std::max(x.h, x.w) || ow > 64 * std::max(x.h, x.w))
+      bad(p.id, p.n, "a bilinear resize's size must be 1 to 64 times the map's larger side (its factor 1)");
+    expectShape(p.id, p.n, 3, x.c, oh, ow);
+    return;
+  }
+  if (p.n.alignCorners || p.a[A::OutH] != 0 || p.a[A::OutW] != 0) bad(p.id, p.n, "a nearest upsampling has no size or corner words");
   if (p.n.scale < 2 || p.n.scale > 64) bad(p.id, p.n, "the factor must be an integer from 2 to 64");
   expectShape(p.id, p.n, 3, x.c, x.h * p.n.scale, x.w * p.n.scale);
 }

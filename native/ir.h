@@ -42,8 +42,11 @@ struct Node {
   int fin = 0, fout = 0;
   // slice: window origin in the input
   int c0 = 0, h0 = 0, w0 = 0;
-  // upsample: the integer factor (nearest neighbour: each input value fills a scale x scale block)
+  // upsample: the integer factor (nearest neighbour: each input value fills a scale x scale block); or a bilinear
+  // resize of the srcH x srcW input to the node's h x w, with align_corners or half-pixel centres
   int scale = 1;
+  bool bilinear = false, alignCorners = false;
+  int srcH = 0, srcW = 0;
   // chanpool: the maximum over the channels rather than the mean
   bool chanMax = false;
   // relu on a 4-D tensor: its output feeds the pattern count (plain ReLUs only); a capped ReLU's clip (ReLU6: 6)
@@ -190,8 +193,70 @@ void chanPoolBack(const Node& in, const T* dy, T* dx, int S, const I* am) {
   }
 }
 
+// One axis of PyTorch's bilinear resize from `in` to `out` positions (bilinearAxis in src/ir/ops.ts): output i reads
+// inputs i0[i] and i1[i] with weights 1 - l[i] and l[i].
+struct LinearAxis {
+  std::vector<int> i0, i1;
+  std::vector<double> l;
+};
+inline LinearAxis bilinearAxis(int in, int out, bool alignCorners) {
+  LinearAxis a;
+  a.i0.resize(static_cast<size_t>(out));
+  a.i1.resize(static_cast<size_t>(out));
+  a.l.resize(static_cast<size_t>(out));
+  for (int i = 0; i < out; ++i) {
+    const double src = alignCorners ? (out > 1 ? static_cast<double>(i) * (in - 1) / (out - 1) : 0.0)
+                                    : std::max((i + 0.5) * in / out - 0.5, 0.0);
+    const size_t k = static_cast<size_t>(i);
+    a.i0[k] = std::min(static_cast<int>(std::floor(src)), in - 1);
+    a.i1[k] = std::min(a.i0[k] + 1, in - 1);
+    a.l[k] = src - a.i0[k];
+  }
+  return a;
+}
+
+// Bilinear resize of S samples of n's (n.c, srcH, srcW) input to its h x w map, in double; back: the transpose, each
+// output's cotangent added to its four inputs in output order (bilinearInto in src/backends/reference/loops.ts: the
+// same order, so the float64 passes equal it bit for bit).
+template <typename T>
+void bilinearMap(const Node& n, const T* x, T* y, int S, bool back) {
+  const LinearAxis rows = bilinearAxis(n.srcH, n.h, n.alignCorners), cols = bilinearAxis(n.srcW, n.w, n.alignCorners);
+  const size_t inPlane = static_cast<size_t>(n.srcH) * n.srcW, outPlane = static_cast<size_t>(n.h) * n.w;
+  std::vector<double> acc(back ? inPlane : 0);
+  for (size_t p = 0; p < static_cast<size_t>(S) * n.c; ++p) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int i = 0; i < n.h; ++i) {
+      const size_t r0 = static_cast<size_t>(rows.i0[static_cast<size_t>(i)]) * n.srcW, r1 = static_cast<size_t>(rows.i1[static_cast<size_t>(i)]) * n.srcW;
+      const double lh = rows.l[static_cast<size_t>(i)];
+      for (int j = 0; j < n.w; ++j) {
+        const size_t c0 = static_cast<size_t>(cols.i0[static_cast<size_t>(j)]), c1 = static_cast<size_t>(cols.i1[static_cast<size_t>(j)]);
+        const double lw = cols.l[static_cast<size_t>(j)];
+        const size_t o = p * outPlane + static_cast<size_t>(i) * n.w + static_cast<size_t>(j);
+        if (back) {
+          const double g = static_cast<double>(x[o]);
+          acc[r0 + c0] += (1 - lh) * (1 - lw) * g;
+          acc[r0 + c1] += (1 - lh) * lw * g;
+          acc[r1 + c0] += lh * (1 - lw) * g;
+          acc[r1 + c1] += lh * lw * g;
+        } else {
+          const T* xs = x + p * inPlane;
+          const double top = (1 - lw) * static_cast<double>(xs[r0 + c0]) + lw * static_cast<double>(xs[r0 + c1]);
+          const double bottom = (1 - lw) * static_cast<double>(xs[r1 + c0]) + lw * static_cast<double>(xs[r1 + c1]);
+          y[o] = static_cast<T>((1 - lh) * top + lh * bottom);
+        }
+      }
+    }
+    if (back)
+      for (size_t k = 0; k < inPlane; ++k) y[p * inPlane + k] = static_cast<T>(acc[k]);
+  }
+}
+
 template <typename T>
 void upsampleMap(const Node& n, const T* x, T* y, int S, bool back) {
+  if (n.bilinear) {
+    bilinearMap(n, x, y, S, back);
+    return;
+  }
   const int s = n.scale, H = n.h / s, W = n.w / s;
   const size_t planes = static_cast<size_t>(S) * n.c;
   for (size_t p = 0; p < planes; ++p)

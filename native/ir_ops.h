@@ -8,7 +8,7 @@
 namespace swapnas {
 
 inline constexpr int32_t kIrMagic = 0x53574150;
-inline constexpr int32_t kIrVersion = 18;
+inline constexpr int32_t kIrVersion = 19;
 // Default BatchNorm epsilon (BN_EPS); a model's own travels in its bn node.
 inline constexpr double kBnEps = 1e-5;
 
@@ -43,7 +43,7 @@ inline constexpr int32_t kOpCount = 23;
 // Per opcode: the op name, its number of inputs (-1: one or more) and of attribute words.
 inline constexpr const char* kOpNames[kOpCount] = {"input", "conv", "bn", "relu", "avgpool", "maxpool", "add", "concat", "zero", "gap", "linear", "slice", "flatten", "shuffle", "sigmoid", "mul", "act", "softmax", "gn", "upsample", "chanpool", "view", "expand"};
 inline constexpr int kOpArity[kOpCount] = {0, 1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1};
-inline constexpr int kOpAttrCount[kOpCount] = {0, 17, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 4, 1, 5, 1, 1, 0, 0};
+inline constexpr int kOpAttrCount[kOpCount] = {0, 17, 4, 6, 5, 4, 0, 0, 0, 1, 3, 3, 0, 1, 1, 0, 4, 1, 5, 5, 1, 0, 0};
 // Whether an op may have attribute words after its fixed ones (OpSpec.tail: the act op's per-channel constants).
 inline constexpr bool kOpAttrTail[kOpCount] = {false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, false, false, false, false, false, false};
 
@@ -89,7 +89,7 @@ struct GroupNorm {
   enum : int { Groups = 0, Affine = 1, EpsHi = 2, EpsLo = 3, Pixelwise = 4 };
 };
 struct Upsample {
-  enum : int { Scale = 0 };
+  enum : int { Scale = 0, Bilinear = 1, OutH = 2, OutW = 3, AlignCorners = 4 };
 };
 struct ChanPool {
   enum : int { Max = 0 };

@@ -697,6 +697,30 @@ class UpsampleNet(Units, nn.Module):
         return [f0, f1, f2], f3
 
 
+class BilinearNet(UpsampleNet):
+    """Bilinear resizes (DeepLab's and FCN's heads, FPN variants): UpsampleNet's modules with its nn.Upsample bilinear
+    (scale_factor=2, align_corners=False), added to the middle map; that sum through F.interpolate(size=the stem's
+    map, mode='bilinear', align_corners=False) added to the biased 1x1 lateral of the stem; the deepest map through
+    F.interpolate(size=(13, 9), align_corners=True) (a ratio that is no integer, down one axis and up the other),
+    resized back to the stem's size and concatenated; a conv-BN-ReLU; GAP and Linear."""
+
+    def __init__(self, classes=10, c=8):
+        super().__init__(classes, c)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+    def features(self, x):
+        f0 = self.unit("stem", x)
+        f1 = self.unit("down", f0)
+        f2 = self.unit("deep", f1)
+        p1 = f1 + self.up(f2)
+        p0 = self.lat(f0) + F.interpolate(p1, size=f0.shape[-2:], mode="bilinear", align_corners=False)
+        odd = F.interpolate(f2, size=(13, 9), mode="bilinear", align_corners=True)
+        side = F.interpolate(odd, size=f0.shape[-2:], mode="bilinear", align_corners=False)
+        f3 = self.unit("fuse", torch.cat([p0, side], 1))
+        # AZ-NAS unshuffles each block feature to the next one's smaller size: the encoder's
+        return [f0, f1, f2], f3
+
+
 class DecoderNet(Units, nn.Module):
     """Transposed convolutions (nn.ConvTranspose2d: a U-Net's or an autoencoder's decoder, TransNAS-Bench-101's dense
     tasks): a conv-BN-ReLU stem and two strided conv-BN-ReLU units down to a quarter of the map; up by a biased 3x3
@@ -2134,7 +2158,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for k in ("zc", "naslib", "zico", "meco", "aznas", "vkdnw", "zennas"):
         p.add_argument(f"--{k}", required=True, help=f"checkout of the official {k} repository")
-    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale", "passthrough", "decodernet"],
+    p.add_argument("--only", choices=["zen-momentum", "lenet", "mobile", "mlphead", "leaky", "ceilpool", "shuffle", "gates", "acts", "searchcells", "rect", "samepad", "prelu", "containers", "tied", "functional", "callorder", "arith", "flatmlp", "logsoftmax", "softmax", "sigmoidtail", "chanarith", "flatview", "norms", "normtied", "convnext", "convnextcf", "statearith", "prelutrained", "avgpoolhead", "splitnet", "celunet", "preluchannels", "concatpool", "upsamplenet", "shortcuta", "prelupair", "cbamnet", "selinear", "ecanet", "bamsimam", "tuplenet", "layerscale", "passthrough", "decodernet", "bilinearnet"],
                    help="write only this fixture, merged into the existing expected.json (the others stay as they are)")
     a = p.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -2203,6 +2227,7 @@ def main():
                                            zennas=True), PReluChannels, 35),
         "concatpool": seeded("concatpool", ConcatPoolHead, 36, (8, 1), (8, 10), (8, 3, 16, 16), zennas=True),
         "upsamplenet": seeded("upsamplenet", UpsampleNet, 37, (8, 4), (8, 12), (8, 3, 16, 16), zennas=True),
+        "bilinearnet": seeded("bilinearnet", BilinearNet, 48, (8, 7), (8, 12), (8, 3, 16, 16), zennas=True),
         "decodernet": seeded("decodernet", DecoderNet, 47, (8, 6), (8, 12), (8, 3, 16, 16), zennas=True),
         "shortcuta": seeded("shortcuta", ShortcutA, 38, (8, 2), (8, 11), (8, 3, 16, 16), zennas=True),
         "prelupair": seeded("prelupair", PReluPair, 39, (8, 5), (8, 12), (8, 3, 16, 16), zennas=True),

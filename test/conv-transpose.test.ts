@@ -15,7 +15,6 @@ import { referenceCount } from '../src/backends/reference/forward.js';
 import { convForward } from '../src/backends/reference/conv.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { makeBatch } from '../src/data/batch.js';
-import { mapParams } from '../src/grad/params.js';
 import { countMacs, countParams, nonModuleWeights } from '../src/ir/analysis.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { adjointConv, convAxes, type NodeOf, OPS, outPads, outSize, weightDims } from '../src/ir/ops.js';
@@ -25,13 +24,9 @@ import { exportNetworkOnnx, networkToOnnx } from '../src/onnx/export.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { encodeModel } from '../src/onnx/proto.js';
-import { nativeProxyRunner } from '../src/proxies/native-run.js';
-import { PROXY_NAMES } from '../src/proxies/registry.js';
-import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
 import { moduleWeights } from '../src/proxies/saliency.js';
 import { Rng } from '../src/util/rng.js';
-import { opGraphs, randomParams } from './grad-graphs.js';
-import { expectParserRejects, expectReinitCountsAgree } from './helpers.js';
+import { expectEveryProxyNative, expectParserRejects, expectReinitCountsAgree } from './helpers.js';
 
 const load = loadAddon();
 if (!load.ok) throw new Error(`the native addon must be built for these tests: ${load.reason}`);
@@ -189,26 +184,18 @@ describe('transposed conv: the native engine equals the reference', () => {
   });
 
   it('every proxy on the conv-transpose op graph, float32 passes within 1e-4 (GraSP through the Hessian-vector pass)', async () => {
-    const g = opGraphs().find((x) => x.name === 'conv-transpose')!.net;
-    const o: ProxyRunOptions = {
-      protocol: 'swap',
-      seed: 1,
-      images: { ...gaussianBatch(12, 3, 6, 6, 7), source: 'gaussian' },
-      batch: 6,
-      weights: mapParams(randomParams(g, 5), (v) => Math.fround(v)),
-      labels: [0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0],
-    };
-    const runner = nativeProxyRunner(addon, 2);
-    const nat = await runner.run(g, [...PROXY_NAMES], o);
-    const ref = runProxies(g, [...PROXY_NAMES], o);
-    for (const p of ['grad_norm', 'snip', 'fisher', 'grasp', 'synflow', 'zico', 'meco', 'vkdnw', 'az_trainability'])
-      expect(nat.settings[p as 'snip'], p).toMatchObject({ engine: 'native' });
-    for (const p of PROXY_NAMES) {
-      const [a, b] = [nat.values[p]!.value, ref.values[p]!.value];
-      expect(a === null, p).toBe(b === null);
-      if (a !== null && b !== null)
-        expect(Math.abs(a - b), `${p}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-4 * Math.abs(b));
-    }
+    const native = [
+      'grad_norm',
+      'snip',
+      'fisher',
+      'grasp',
+      'synflow',
+      'zico',
+      'meco',
+      'vkdnw',
+      'az_trainability',
+    ] as const;
+    await expectEveryProxyNative(addon, 'conv-transpose', [5, 7], native);
   });
 
   it('the native parser checks the output padding words', async () => {

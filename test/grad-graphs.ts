@@ -227,6 +227,16 @@ export function opGraphs(): { name: string; net: Network }[] {
     out.push({ name: 'upsample', net: head(b, b.relu(b.conv(cat, 4, 3)), 3, 'upsample') });
   }
   {
+    // bilinear resizes (DeepLab's and FCN's heads): a strided map up to the finer one's size with half-pixel centres,
+    // added to it; a resize to a ratio that is no integer (6x6 to 5x7: down one axis, up the other), align_corners
+    const b = new GraphBuilder([3, 6, 6]);
+    const f = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 }))); // 4x6x6
+    const c = b.relu(b.bn(b.conv(f, 4, 3, { pad: 1, stride: 2 }))); // 4x3x3
+    const top = b.add([f, b.bilinear(c, 6, 6)]);
+    const odd = b.bilinear(b.relu(b.conv(top, 3, 1)), 5, 7, true); // 3x5x7
+    out.push({ name: 'bilinear', net: head(b, b.relu(b.bn(b.conv(odd, 4, 3, { pad: 1 }))), 3, 'bilinear') });
+  }
+  {
     // a decoder's transposed convs (nn.ConvTranspose2d): stride 2 with output padding and a bias, a grouped one of
     // rectangular kernel, dilation and unequal pads, a stride-1 one; added to an encoder map (a U-Net's skip)
     const b = new GraphBuilder([3, 6, 6]);

@@ -8,7 +8,12 @@ import { dataDir } from '../src/data/paths.js';
 import { decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
 import type { NetParams } from '../src/grad/types.js';
-import type { ProxyRunOptions } from '../src/proxies/run.js';
+import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
+import { nativeProxyRunner } from '../src/proxies/native-run.js';
+import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
+import { gaussianBatch } from '../src/data/gaussian.js';
+import { mapParams } from '../src/grad/params.js';
+import { opGraphs, randomParams } from './grad-graphs.js';
 import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { expect } from 'vitest';
@@ -256,5 +261,36 @@ export async function expectParserRejects(
       code: 'E_BACKEND',
       message: expect.stringMatching(message),
     });
+  }
+}
+
+/**
+ * Every proxy on op graph `graph` (test/grad-graphs.ts) on the native runner against the reference engine: SWAP
+ * protocol, float32-rounded random weights (seed `seeds[0]`), a Gaussian batch of 12 (seed `seeds[1]`; ZiCo's two
+ * batches of 6) and labels of 3 classes. Each value within 1e-4 (nulls alike), and each of `native` computed natively.
+ */
+export async function expectEveryProxyNative(
+  addon: NativeAddon,
+  graph: string,
+  seeds: readonly [number, number],
+  native: readonly ProxyName[],
+) {
+  const g = opGraphs().find((x) => x.name === graph)!.net;
+  const [c, h, w] = g.nodes[0]!.shape as Shape3;
+  const o: ProxyRunOptions = {
+    protocol: 'swap',
+    seed: 1,
+    images: { ...gaussianBatch(12, c, h, w, seeds[1]), source: 'gaussian' },
+    batch: 6,
+    weights: mapParams(randomParams(g, seeds[0]), (v) => Math.fround(v)),
+    labels: [0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0],
+  };
+  const nat = await nativeProxyRunner(addon, 2).run(g, [...PROXY_NAMES], o);
+  const ref = runProxies(g, [...PROXY_NAMES], o);
+  for (const p of native) expect(nat.settings[p], p).toMatchObject({ engine: 'native' });
+  for (const p of PROXY_NAMES) {
+    const [a, b] = [nat.values[p]!.value, ref.values[p]!.value];
+    expect(a === null, p).toBe(b === null);
+    if (a !== null && b !== null) expect(Math.abs(a - b), `${p}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-4 * Math.abs(b));
   }
 }

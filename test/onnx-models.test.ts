@@ -771,7 +771,9 @@ describe('nearest-neighbour upsampling (nn.Upsample, F.interpolate): Resize', ()
       const r = load(edit);
       return r.ok ? 'imported' : r.reason;
     };
-    expect(reason((m) => str(m, 0, 'mode', 'linear'))).toMatch(/mode linear: only nearest-neighbour upsampling/);
+    expect(reason((m) => str(m, 0, 'mode', 'cubic'))).toMatch(/mode cubic: nearest-neighbour upsampling by an integer/);
+    // linear (bilinear, test/bilinear.test.ts) under torch.onnx's nearest rule 'asymmetric', which PyTorch never writes
+    expect(reason((m) => str(m, 0, 'mode', 'linear'))).toMatch(/linear with coordinate_transformation_mode asymmetric/);
     // align_corners maps output 2 of 16 to input 14/15 of 8: floor reads input 0, not 1
     expect(reason((m) => str(m, 0, 'coordinate_transformation_mode', 'align_corners'))).toMatch(
       /output 2 reads input 0, not 1/,

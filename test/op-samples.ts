@@ -14,9 +14,10 @@ export function everyOp(): Network {
   const mp = b.maxpool(b.avgpool(r, 3, 1, 1, false), 3, 2, 1); // 8x4x4
   const sl = b.slice(mp, { c0: 1, c: 4, h0: 1, w0: 1 }); // 4x3x3
   const sum = b.add([sl, b.zero([4, 3, 3])]);
-  // nearest upsampling to 4x6x6 beside a transposed conv (stride 2, output padding 1, a bias), pooled back to 4x3x3
+  // nearest upsampling to 4x6x6 beside a transposed conv (stride 2, output padding 1, a bias), pooled back to 4x3x3,
   const tconv = b.conv(sl, 4, 3, { stride: 2, pad: 1, bias: true, transposed: 1 });
-  const up = b.maxpool(b.add([b.upsample(sl, 2), tconv]), 3, 2, 1);
+  // and a bilinear resize to the same size
+  const up = b.maxpool(b.add([b.upsample(sl, 2), tconv, b.bilinear(sl, 6, 6)]), 3, 2, 1);
   const cat = b.relu(b.shuffle(b.concat([sum, up]), 2)); // 8x3x3, channels shuffled in 2 groups
   const silu0 = b.mul(cat, b.sigmoid(cat, false)); // x·σ(x)
   // CBAM's spatial attention: the channels' mean and maximum, a 3x3 conv, a sigmoid gate broadcast over the channels

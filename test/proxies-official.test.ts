@@ -195,6 +195,8 @@ describe.each(Object.keys(expected.fixtures))('official proxies on %s', (name) =
         'passthrough',
         // F.relu after two of its BatchNorms: functional calls, which the leaf rule counts as modules
         'decodernet',
+        // an nn.Upsample (a module) beside F.interpolate calls: the leaf rule hooks neither
+        'bilinearnet',
       ].includes(name)
     )
       expect(Math.abs(leaf.value! - e.meco)).toBeGreaterThan(0.05 * Math.abs(e.meco));

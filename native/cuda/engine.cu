@@ -406,6 +406,29 @@ __global__ void chanPoolKernel(const float* __restrict__ x, float* __restrict__ 
   }
 }
 
+// Bilinear resize (bilinearMap in native/ir.h): output (plane, i, j) of an OH x OW map interpolates the four inputs
+// of an H x W map around its source coordinate, in double.
+__device__ inline void bilinearTap(int i, int in, int out, bool align, int& i0, int& i1, double& l) {
+  const double src = align ? (out > 1 ? static_cast<double>(i) * (in - 1) / (out - 1) : 0.0) : fmax((i + 0.5) * in / out - 0.5, 0.0);
+  i0 = min(static_cast<int>(floor(src)), in - 1);
+  i1 = min(i0 + 1, in - 1);
+  l = src - i0;
+}
+__global__ void bilinearKernel(const float* __restrict__ x, float* __restrict__ y, size_t total, int OH, int OW, int H, int W, bool align) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % OW);
+    const int h = static_cast<int>((i / OW) % OH);
+    const float* xp = x + (i / (static_cast<size_t>(OW) * OH)) * H * W;
+    int r0, r1, c0, c1;
+    double lh, lw;
+    bilinearTap(h, H, OH, align, r0, r1, lh);
+    bilinearTap(j, W, OW, align, c0, c1, lw);
+    const double top = (1 - lw) * xp[r0 * W + c0] + lw * xp[r0 * W + c1];
+    const double bottom = (1 - lw) * xp[r1 * W + c0] + lw * xp[r1 * W + c1];
+    y[i] = static_cast<float>((1 - lh) * top + lh * bottom);
+  }
+}
+
 __global__ void gapKernel(const float* __restrict__ x, float* __restrict__ y, int SC, int HW) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < SC; i += gridDim.x * blockDim.x) {
     const float* xp = x + static_cast<size_t>(i) * HW;
@@ -736,7 +759,10 @@ float* Lane::launch(Item& it, size_t i, bool consumed, bool& own) {
       break;
     case Op::Upsample:
       y = it.a.floats(total);
-      upsampleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.scale);
+      if (n.bilinear)
+        bilinearKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.srcH, n.srcW, n.alignCorners);
+      else
+        upsampleKernel<<<grid(total), kThreads, 0, stream_>>>(x(0), y, total, n.h, n.w, n.scale);
       break;
     case Op::Expand: {
       const Node& in = net.nodes[static_cast<size_t>(n.inputs[0])];

@@ -271,6 +271,11 @@ export class GraphBuilder {
     return this.push({ op: 'upsample', scale }, [x]);
   }
 
+  /** PyTorch's bilinear resize of map `x` to `h`×`w` (`F.interpolate(x, size=(h, w), mode='bilinear')`). */
+  bilinear(x: number, h: number, w: number, alignCorners = false): number {
+    return this.push({ op: 'upsample', scale: 1, bilinear: { h, w, alignCorners } }, [x]);
+  }
+
   /** The mean (or, with `max`, the maximum) over the channels of map `x`: a 1×H×W map (CBAM's spatial pools). */
   chanpool(x: number, max = false): number {
     return this.push({ op: 'chanpool', ...(max ? { max: true } : {}) }, [x]);

@@ -21,7 +21,7 @@ export const BN_EPS = 1e-5;
 /** First word of a serialised program ("SWAP"). */
 export const IR_MAGIC = 0x53574150;
 /** Program format version; bump when the word layout changes. */
-export const IR_VERSION = 18;
+export const IR_VERSION = 19;
 
 /**
  * The C×H×W a BatchNorm normalises over, per channel: its map, or a flat [C] tensor (`nn.BatchNorm1d` on (N, C),
@@ -840,18 +840,53 @@ const upsample: OpSpec<'upsample'> = {
   opcode: 19,
   native: 'Upsample',
   arity: 1,
-  attrs: [['scale', (n) => n.scale]],
+  attrs: [
+    ['scale', (n) => n.scale],
+    ['bilinear', (n) => n.bilinear !== undefined],
+    ['outH', (n) => n.bilinear?.h ?? 0],
+    ['outW', (n) => n.bilinear?.w ?? 0],
+    ['alignCorners', (n) => n.bilinear?.alignCorners === true],
+  ],
   shape: (a, ins) => {
     const [c, h, w] = map3('upsample', ins[0]);
+    if (a.bilinear) {
+      const { h: oh, w: ow } = a.bilinear;
+      if (a.scale !== 1 || ![oh, ow].every((v) => Number.isInteger(v) && v >= 1 && v <= 64 * Math.max(h, w)))
+        throw new SwapError('E_IR_SHAPE', `bilinear resize to ${oh}x${ow}: 1 to 64 times the map's larger side`);
+      return [c, oh, ow];
+    }
     if (!(Number.isInteger(a.scale) && a.scale >= 2 && a.scale <= 64))
       throw new SwapError('E_IR_SHAPE', `upsample by ${a.scale}: an integer factor from 2 to 64`);
     return [c, h * a.scale, w * a.scale];
   },
   params: none,
   macs: none,
-  // nn.Upsample / F.interpolate, mode 'nearest' (opset 11 and later: Resize with `scales` or `sizes`)
-  onnx: { export: ['Constant', 'Resize'], import: ['Resize'] },
+  // nn.Upsample / F.interpolate, modes 'nearest' and 'bilinear' (opset 11 and later: Resize with `scales` or `sizes`)
+  onnx: { export: ['Constant', 'Resize', 'Shape', 'Slice', 'Concat'], import: ['Resize'] },
 };
+
+/**
+ * One axis of PyTorch's bilinear resize (upsample_bilinear2d) from `n` to `out` positions: output i reads inputs
+ * `i0[i]` and `i1[i]` with weights 1 − `l[i]` and `l[i]`. The source coordinate is i·(n − 1)/(out − 1) with
+ * `alignCorners`, else (i + ½)·n/out − ½ clamped at 0; i1 is i0 + 1 but at the last input. The native passes compute
+ * the same table (bilinearAxis in native/ir.h).
+ */
+export function bilinearAxis(
+  n: number,
+  out: number,
+  alignCorners: boolean,
+): { i0: Int32Array; i1: Int32Array; l: Float64Array } {
+  const i0 = new Int32Array(out);
+  const i1 = new Int32Array(out);
+  const l = new Float64Array(out);
+  for (let i = 0; i < out; i++) {
+    const src = alignCorners ? (out > 1 ? (i * (n - 1)) / (out - 1) : 0) : Math.max(((i + 0.5) * n) / out - 0.5, 0);
+    i0[i] = Math.min(Math.floor(src), n - 1);
+    i1[i] = Math.min(i0[i]! + 1, n - 1);
+    l[i] = src - i0[i]!;
+  }
+  return { i0, i1, l };
+}
 
 // The mean or the maximum over a map's channels (CBAM's spatial attention pools), a 1×H×W map
 const chanpool: OpSpec<'chanpool'> = {

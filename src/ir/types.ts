@@ -187,11 +187,19 @@ export interface ShuffleNode {
 /**
  * Nearest-neighbour upsampling by an integer factor (`nn.Upsample(scale_factor=s)`, `F.interpolate(x,
  * scale_factor=s)`, mode 'nearest'; ONNX Resize): `y[c][i][j] = x[c][⌊i/s⌋][⌊j/s⌋]`, the map `scale` times taller and
- * wider (an FPN's or a U-Net's top-down path).
+ * wider (an FPN's or a U-Net's top-down path). With `bilinear`, PyTorch's bilinear resize to that size instead
+ * (`F.interpolate(x, size=..., mode='bilinear')`, nn.Upsample(mode='bilinear'); DeepLab's and FCN's heads): each
+ * output interpolates its four nearest inputs ({@link bilinearAxis} in src/ir/ops.ts), `scale` then 1.
  */
 export interface UpsampleNode {
   readonly op: 'upsample';
   readonly scale: number;
+  readonly bilinear?: {
+    readonly h: number;
+    readonly w: number;
+    /** `align_corners=True`: the corner pixels' centres map to each other; else half-pixel centres (the default). */
+    readonly alignCorners: boolean;
+  };
 }
 /**
  * The mean or the maximum over a map's channels at each position (`torch.mean(x, dim=1, keepdim=True)`,

@@ -492,6 +492,7 @@ function exportRelu(n: NodeOf<'relu'>, c: ExportCtx): void {
  * roi, scales (1, 1, s, s), mode 'nearest', coordinates 'asymmetric' and nearest_mode 'floor'.
  */
 function exportUpsample(n: NodeOf<'upsample'>, c: ExportCtx): void {
+  if (n.bilinear) return exportBilinear(n, n.bilinear, c);
   c.channels(`upsample_${n.id}_scales`, [4], [1, 1, n.scale, n.scale]);
   const attrs = [
     attrString('mode', 'nearest'),
@@ -500,6 +501,24 @@ function exportUpsample(n: NodeOf<'upsample'>, c: ExportCtx): void {
   ];
   const ins = [c.src(n.inputs[0]!), '', `upsample_${n.id}_scales`];
   c.nodes.push(node('Resize', ins, [out(n.id)], `upsample_${n.id}`, attrs));
+}
+
+/**
+ * A bilinear resize as torch.onnx writes `F.interpolate(x, size=(h, w), mode='bilinear')`: a linear Resize to sizes
+ * made of the input's (N, C) and (h, w); 'half_pixel' (clamped at the first pixel as PyTorch's) or 'align_corners'.
+ */
+function exportBilinear(n: NodeOf<'upsample'>, to: NonNullable<NodeOf<'upsample'>['bilinear']>, c: ExportCtx): void {
+  const y = `upsample_${n.id}`;
+  c.nodes.push(node('Shape', [c.src(n.inputs[0]!)], [`${y}_shape`], `${y}_shape`, []));
+  c.inits.push(int64Tensor(`${y}_first`, [1], [0]), int64Tensor(`${y}_second`, [1], [2]));
+  c.nodes.push(node('Slice', [`${y}_shape`, `${y}_first`, `${y}_second`], [`${y}_nc`], `${y}_nc`, []));
+  c.inits.push(int64Tensor(`${y}_hw`, [2], [to.h, to.w]));
+  c.nodes.push(node('Concat', [`${y}_nc`, `${y}_hw`], [`${y}_sizes`], `${y}_sizes`, [attrInt('axis', 0)]));
+  const attrs = [
+    attrString('mode', 'linear'),
+    attrString('coordinate_transformation_mode', to.alignCorners ? 'align_corners' : 'half_pixel'),
+  ];
+  c.nodes.push(node('Resize', [c.src(n.inputs[0]!), '', '', `${y}_sizes`], [out(n.id)], y, attrs));
 }
 
 /** The mean or maximum over a map's channels as torch.onnx writes `x.mean(1, keepdim=True)`: a Reduce over axis 1. */

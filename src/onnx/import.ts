@@ -1456,8 +1456,10 @@ function importResize(n: INodeProto, s: ImportState): void {
   const shape = s.shapeOf(x);
   if (shape.length !== 3) fail(`Resize ${n.name} of flat features`);
   const mode = getString(n, 'mode') ?? 'nearest';
-  if (mode !== 'nearest')
-    fail(`Resize ${n.name} in mode ${clip(mode, 20)}: only nearest-neighbour upsampling by an integer factor imports`);
+  if (mode !== 'nearest' && mode !== 'linear')
+    fail(
+      `Resize ${n.name} in mode ${clip(mode, 20)}: nearest-neighbour upsampling by an integer factor and bilinear resizes import`,
+    );
   const ins = n.input ?? [];
   const [scalesAt, sizesAt] = ins.length === 2 ? [1, -1] : [2, 3];
   const [, H, W] = shape as Shape3;
@@ -1469,6 +1471,7 @@ function importResize(n: INodeProto, s: ImportState): void {
     if (k[0] !== 1) out = [];
   } else fail(`Resize ${n.name} has neither scales nor sizes`);
   if (out.length !== 4 || out[1] !== shape[0]) fail(`Resize ${n.name}: only the height and width of a map may change`);
+  if (mode === 'linear') return importBilinear(n, s, x, [H, W], [Number(out[2]), Number(out[3])]);
   const [coords, nearest] = [
     getString(n, 'coordinate_transformation_mode') ?? 'half_pixel',
     getString(n, 'nearest_mode') ?? 'round_prefer_floor',
@@ -1480,6 +1483,28 @@ function importResize(n: INodeProto, s: ImportState): void {
       `Resize ${n.name}: ${typeof fh === 'string' ? fh : typeof fw === 'string' ? fw : `factors ${fh} and ${fw} differ`}`,
     );
   s.setIr(n, s.b.upsample(x, fh));
+}
+
+/**
+ * A linear Resize of a map from `hw` to `to`: PyTorch's bilinear resize (F.interpolate / nn.Upsample, mode 'bilinear'),
+ * as torch.onnx writes it ('pytorch_half_pixel', or 'align_corners' for align_corners=True; 'half_pixel' too). The
+ * output size must be whole (so `scales` mean the same ratio as the sizes); a resize to one row or column with
+ * half-pixel centres, antialiasing and exclude_outside are refused, saying why.
+ */
+function importBilinear(n: INodeProto, s: ImportState, x: number, hw: readonly number[], to: readonly number[]): void {
+  const coords = getString(n, 'coordinate_transformation_mode') ?? 'half_pixel';
+  if (!['half_pixel', 'pytorch_half_pixel', 'align_corners'].includes(coords))
+    fail(
+      `Resize ${n.name}: linear with coordinate_transformation_mode ${clip(coords, 30)}; PyTorch's bilinear modes import`,
+    );
+  if (!to.every((v) => Number.isInteger(v) && v >= 1))
+    fail(`Resize ${n.name}: a linear resize to ${to.join('x')} (not whole sizes)`);
+  const align = coords === 'align_corners';
+  if (!align && to.some((v, i) => v === 1 && hw[i] !== 1))
+    fail(`Resize ${n.name}: a half-pixel linear resize to one row or column, where the modes disagree`);
+  if (getInt(n, 'antialias', 0) !== 0 || getInt(n, 'exclude_outside', 0) !== 0)
+    fail(`Resize ${n.name}: a linear resize with antialias or exclude_outside`);
+  s.setIr(n, s.b.bilinear(x, to[0]!, to[1]!, align));
 }
 
 /** Whether constant `t` is a 4-D tensor of zeros (`torch.zeros(N, C, H, W)`, which the trace writes as a constant). */

@@ -191,7 +191,7 @@ function nodeVjp(
     }
     case 'upsample': {
       const dx = new Float64Array(B * numel(inShape()));
-      upsampleInto(n.scale, inShape() as S3, dy, B, dx, true);
+      upsampleInto(n, inShape() as S3, dy, B, dx, true);
       return [dx];
     }
     case 'expand': {

@@ -532,7 +532,7 @@ function movedTangent(n: IRNode, rin: F64, B: number, inShape: S3, argmax?: Int3
   if (n.op === 'chanpool' && argmax) return Float64Array.from(argmax, (a) => rin[a]!);
   const y = new Float64Array(B * numel(n.shape));
   if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, rin, B, y);
-  else if (n.op === 'upsample') upsampleInto(n.scale, inShape, rin, B, y);
+  else if (n.op === 'upsample') upsampleInto(n, inShape, rin, B, y);
   else if (n.op === 'expand') expandInto(inShape, n.shape as S3, rin, B, y);
   else chanpoolInto(false, inShape, rin, B, y);
   return y;
@@ -542,7 +542,7 @@ function movedTangent(n: IRNode, rin: F64, B: number, inShape: S3, argmax?: Int3
 function movedCotangent(n: IRNode, r: F64, B: number, inShape: S3, argmax?: Int32Array): F64 {
   const dx = new Float64Array(B * numel(inShape));
   if (n.op === 'shuffle') shuffleInto(n.groups, n.shape as S3, r, B, dx, true);
-  else if (n.op === 'upsample') upsampleInto(n.scale, inShape, r, B, dx, true);
+  else if (n.op === 'upsample') upsampleInto(n, inShape, r, B, dx, true);
   else if (n.op === 'expand') expandInto(inShape, n.shape as S3, r, B, dx, true);
   else chanpoolBackInto(inShape, r, B, dx, argmax);
   return dx;

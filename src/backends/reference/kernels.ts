@@ -171,7 +171,7 @@ export const REFERENCE_KERNELS: { readonly [K in OpName]: ReferenceKernel<K> } =
     return out;
   },
   upsample: (n, { xs, S, inShape, out }) => {
-    upsampleInto(n.scale, inShape(0) as C3, xs[0]!, S, out);
+    upsampleInto(n, inShape(0) as C3, xs[0]!, S, out);
     return out;
   },
   expand: (n, { xs, S, inShape, out }) => {

@@ -4,7 +4,7 @@
  * fixed order and stores every output element once, so a float32 output rounds once, exactly as a float64 one
  * would be rounded afterwards: both paths compute the same function. Layouts NCHW, batch `B` first.
  */
-import { BN_EPS, convAxes, numel, paddedExtent, shuffleSource } from '../../ir/ops.js';
+import { BN_EPS, bilinearAxis, convAxes, numel, paddedExtent, type SpecOf, shuffleSource } from '../../ir/ops.js';
 import type { ConvNode, LinearNode, PoolNode, Shape, SliceNode } from '../../ir/types.js';
 
 /** Values of a tensor: float32 (forward storage) or float64 (gradient path). */
@@ -157,11 +157,20 @@ export function shuffleInto(groups: number, shape: S3, x: Floats, B: number, out
 }
 
 /**
- * Nearest-neighbour upsampling of B samples of an `inShape` map by `scale` into `out`: each input value fills its
- * scale × scale block. `back`: the transpose, each input cotangent the sum of its block's, rows then columns (the
- * native passes sum in the same order).
+ * Upsampling of B samples of an `inShape` map into `out` (`n`'s): nearest-neighbour by `n.scale`, each input value
+ * filling its scale × scale block, or bilinear ({@link bilinearInto}). `back`: the transpose, each input cotangent
+ * the sum of its block's, rows then columns (the native passes sum in the same order).
  */
-export function upsampleInto(scale: number, inShape: S3, x: Floats, B: number, out: Floats, back = false): void {
+export function upsampleInto(
+  n: SpecOf<'upsample'>,
+  inShape: S3,
+  x: Floats,
+  B: number,
+  out: Floats,
+  back = false,
+): void {
+  if (n.bilinear) return bilinearInto(n.bilinear, inShape, x, B, out, back);
+  const scale = n.scale;
   const [C, H, W] = inShape;
   const OW = W * scale;
   for (let p = 0; p < B * C; p++)
@@ -177,6 +186,49 @@ export function upsampleInto(scale: number, inShape: S3, x: Floats, B: number, o
           }
         if (back) out[at] = acc;
       }
+}
+
+/**
+ * PyTorch's bilinear resize of B samples of an `inShape` map to `to.h`×`to.w` ({@link bilinearAxis}): each output
+ * (1 − λh)·((1 − λw)·x00 + λw·x01) + λh·((1 − λw)·x10 + λw·x11), in double. `back`: the transpose, each output's
+ * cotangent added to its four inputs in output order, in the same four terms (native/ir.h's bilinearMap: the same
+ * order, so the float64 passes equal it bit for bit).
+ */
+function bilinearInto(
+  to: NonNullable<SpecOf<'upsample'>['bilinear']>,
+  inShape: S3,
+  x: Floats,
+  B: number,
+  out: Floats,
+  back: boolean,
+): void {
+  const [C, H, W] = inShape;
+  const rows = bilinearAxis(H, to.h, to.alignCorners);
+  const cols = bilinearAxis(W, to.w, to.alignCorners);
+  const acc = back ? new Float64Array(H * W) : undefined;
+  for (let p = 0; p < B * C; p++) {
+    const src = p * H * W;
+    const dst = p * to.h * to.w;
+    acc?.fill(0);
+    for (let i = 0; i < to.h; i++) {
+      const [r0, r1, lh] = [rows.i0[i]! * W, rows.i1[i]! * W, rows.l[i]!];
+      for (let j = 0; j < to.w; j++) {
+        const [c0, c1, lw] = [cols.i0[j]!, cols.i1[j]!, cols.l[j]!];
+        if (acc) {
+          const g = x[dst + i * to.w + j]!;
+          acc[r0 + c0]! += (1 - lh) * (1 - lw) * g;
+          acc[r0 + c1]! += (1 - lh) * lw * g;
+          acc[r1 + c0]! += lh * (1 - lw) * g;
+          acc[r1 + c1]! += lh * lw * g;
+        } else {
+          const top = (1 - lw) * x[src + r0 + c0]! + lw * x[src + r0 + c1]!;
+          const bottom = (1 - lw) * x[src + r1 + c0]! + lw * x[src + r1 + c1]!;
+          out[dst + i * to.w + j] = (1 - lh) * top + lh * bottom;
+        }
+      }
+    }
+    if (acc) for (let k = 0; k < H * W; k++) out[src + k] = acc[k]!;
+  }
 }
 
 /**

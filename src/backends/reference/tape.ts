@@ -218,7 +218,7 @@ function evalNode(
     }
     case 'upsample': {
       const y = new Float64Array(B * numel(n.shape));
-      upsampleInto(n.scale, inShape() as S3, x!, B, y);
+      upsampleInto(n, inShape() as S3, x!, B, y);
       return y;
     }
     case 'expand': {

@@ -393,7 +393,8 @@ const PLANNERS: { readonly [K in OpName]: OpPlanner<K> } = {
   upsample: (n, p) => {
     const [C, H, W] = shape3(n);
     const [, IH, IW] = shape3(p.input(n));
-    p.push(n, PROGRAMS.upsample, { total: p.S * C * H * W, h: H, w: W, ih: IH, iw: IW, scale: n.scale }, [
+    const bilinear = { bilinear: n.bilinear ? 1 : 0, align: n.bilinear?.alignCorners ? 1 : 0, _p0: 0, _p1: 0, _p2: 0 };
+    p.push(n, PROGRAMS.upsample, { total: p.S * C * H * W, h: H, w: W, ih: IH, iw: IW, scale: n.scale, ...bilinear }, [
       p.ref(n.inputs[0]!),
       p.alloc(n),
     ]);

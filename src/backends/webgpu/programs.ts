@@ -231,7 +231,7 @@ export const PROGRAMS = {
     file: 'upsample.wgsl',
     entryPoint: 'main',
     bindings: ['read', 'rw'],
-    uniforms: ['total', 'grid_x', 'h', 'w', 'ih', 'iw', 'scale'],
+    uniforms: ['total', 'grid_x', 'h', 'w', 'ih', 'iw', 'scale', 'bilinear', 'align', '_p0', '_p1', '_p2'],
     dispatch: 'threads',
     workgroupSize: 64,
   },
