@@ -204,6 +204,19 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     );
   });
 
+  it('bilinear resizes (half-pixel and align_corners, up and down, ratios that are no integer)', async () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const e = b.relu(b.bn(b.conv(b.input, 6, 3, { pad: 1, stride: 2 }))); // 6x4x4
+    const up = b.relu(b.add([b.bilinear(e, 8, 8), b.bn(b.conv(b.input, 6, 1))]));
+    const odd = b.relu(b.conv(b.bilinear(up, 5, 11, true), 4, 3, { pad: 1 }));
+    const net = b.finish(b.linear(b.gap(odd), 5));
+    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 80), seeds, threads: 2 };
+    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
+    want[0]!.forEach((w, r) =>
+      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
+    );
+  });
+
   it('reports progress, refuses S > 64 with a clear error, and honours cancellation', async () => {
     const b = await cuda();
     const progress: number[] = [];
