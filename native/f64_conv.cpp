@@ -364,7 +364,7 @@ std::vector<v8d> packWeights(const Geometry& g, const double* w, int grp, bool b
 
 void f64ConvForward(const Node& n, const Node& in, const double* x, const double* w, const double* bias, int S, double* y, const RowSplit& split) {
   if (n.transposed) {
-    // the adjoint's backward-data, then the bias (convForward in src/backends/reference/f64-forward.ts: same order)
+    // the adjoint's backward-data, then the bias (convForward in src/backends/reference/conv.ts: the same order)
     const Adjoint a = adjointOf(n, in);
     f64ConvBackwardData(a.conv, a.from, x, w, S, y, split);
     if (bias) {

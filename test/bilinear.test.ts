@@ -156,4 +156,21 @@ describe('bilinear resize: ONNX', () => {
     expect(attempt('mode', 'cubic')).toMatchObject({ ok: false, reason: expect.stringMatching(/mode cubic/) });
     expect(attempt('coordinate_transformation_mode', 'pytorch_half_pixel')).toMatchObject({ ok: true });
   });
+
+  it("imports a half-pixel resize to one row, and refuses it under 'pytorch_half_pixel' (ONNX reads row 0 there)", () => {
+    const b = new GraphBuilder([3, 6, 6]);
+    const net = b.finish(b.linear(b.gap(b.bilinear(b.relu(b.conv(b.input, 4, 3, { pad: 1 })), 1, 5)), 3));
+    const model = networkToOnnx(net, { seed: 1 }).model;
+    const r = model.graph!.node!.find((n) => n.opType === 'Resize')!;
+    const load = () => importOnnxModel(loadOnnxModel(encodeModel(model)), { inputShape: [3, 6, 6] });
+    const ok = load();
+    if (!ok.ok) throw new Error(ok.reason);
+    expect(ok.network.nodes.map((n) => ({ ...n }))).toEqual(net.nodes.map((n) => ({ ...n })));
+    const coords = r.attribute!.find((a) => a.name === 'coordinate_transformation_mode')!;
+    coords.s = new TextEncoder().encode('pytorch_half_pixel');
+    expect(load()).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/one row or column, where ONNX and PyTorch/),
+    });
+  });
 });

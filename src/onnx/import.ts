@@ -1488,8 +1488,9 @@ function importResize(n: INodeProto, s: ImportState): void {
 /**
  * A linear Resize of a map from `hw` to `to`: PyTorch's bilinear resize (F.interpolate / nn.Upsample, mode 'bilinear'),
  * as torch.onnx writes it ('pytorch_half_pixel', or 'align_corners' for align_corners=True; 'half_pixel' too). The
- * output size must be whole (so `scales` mean the same ratio as the sizes); a resize to one row or column with
- * half-pixel centres, antialiasing and exclude_outside are refused, saying why.
+ * output size must be whole (so `scales` mean the same ratio as the sizes); a 'pytorch_half_pixel' resize to one row or
+ * column (which ONNX reads at 0, PyTorch at the half-pixel centre), antialiasing and exclude_outside are refused,
+ * saying why.
  */
 function importBilinear(n: INodeProto, s: ImportState, x: number, hw: readonly number[], to: readonly number[]): void {
   const coords = getString(n, 'coordinate_transformation_mode') ?? 'half_pixel';
@@ -1500,8 +1501,8 @@ function importBilinear(n: INodeProto, s: ImportState, x: number, hw: readonly n
   if (!to.every((v) => Number.isInteger(v) && v >= 1))
     fail(`Resize ${n.name}: a linear resize to ${to.join('x')} (not whole sizes)`);
   const align = coords === 'align_corners';
-  if (!align && to.some((v, i) => v === 1 && hw[i] !== 1))
-    fail(`Resize ${n.name}: a half-pixel linear resize to one row or column, where the modes disagree`);
+  if (coords === 'pytorch_half_pixel' && to.some((v, i) => v === 1 && hw[i] !== 1))
+    fail(`Resize ${n.name}: a pytorch_half_pixel resize to one row or column, where ONNX and PyTorch disagree`);
   if (getInt(n, 'antialias', 0) !== 0 || getInt(n, 'exclude_outside', 0) !== 0)
     fail(`Resize ${n.name}: a linear resize with antialias or exclude_outside`);
   s.setIr(n, s.b.bilinear(x, to[0]!, to[1]!, align));

@@ -17,7 +17,7 @@ type S3 = readonly [number, number, number];
 /** Convolution `y = conv(x, W) + b` (a transposed conv's: the adjoint's backward-data of x, then b). */
 export function convForward(n: ConvNode, inS: S3, outS: S3, x: F64, p: NodeParams, B: number): F64 {
   if (!n.transposed) return plainForward(n, inS, outS, x, p, B);
-  const y = plainBackward(adjointConv(n) as ConvNode, outS, inS, x, B, p.weight!, undefined).dx!;
+  const y = plainBackward(adjointConv(n), outS, inS, x, B, p.weight!, undefined).dx!;
   const plane = outS[1] * outS[2];
   if (p.bias) for (let i = 0; i < y.length; i++) y[i]! += p.bias[Math.floor(i / plane) % n.cout]!;
   return y;
@@ -34,7 +34,7 @@ export function convBackward(
   x: F64 | undefined,
 ): { dx?: F64; dw?: F64; db?: F64 } {
   if (!n.transposed) return plainBackward(n, inS, outS, dy, B, w, x);
-  const adj = adjointConv(n) as ConvNode;
+  const adj = adjointConv(n);
   return {
     dx: w ? plainForward(adj, outS, inS, dy, { weight: w }, B) : undefined,
     dw: x ? plainBackward(adj, outS, inS, x, B, undefined, dy).dw : undefined,
@@ -48,7 +48,7 @@ export function convBackward(
  */
 export function convWeightPerSample(n: ConvNode, inS: S3, outS: S3, dy: F64, x: F64, B: number, index: number): F64 {
   if (!n.transposed) return plainWeightPerSample(n, inS, outS, dy, x, B, index);
-  return plainWeightPerSample(adjointConv(n) as ConvNode, outS, inS, x, dy, B, index);
+  return plainWeightPerSample(adjointConv(n), outS, inS, x, dy, B, index);
 }
 
 /** Convolution `y = conv(x, W) + b` with the node's stride, padding, dilation and groups. */
