@@ -80,7 +80,7 @@ void checkWindow(int id, const Node& n, const Node& in) {
 // src/ir/ops.ts); then the adjoint conv must map that output back to exactly the input.
 void checkTransposed(int id, const Node& n, const Node& in) {
   const Window a = windowOf(n);
-  if (n.outPadH < 0 || n.outPadW < 0 || n.outPadH >= a.sh || n.outPadW >= a.sw) bad(id, n, "output padding must be 0 to the stride less 1");
+  if (n.outPadH < 0 || n.outPadW < 0 || n.outPadH >= a.sh || n.outPadW >= a.sw) bad(id, n, "output padding must be 0 to the stride less 1 (PyTorch's larger ones, up to the dilation less 1, are not supported)");
   const long long oh = static_cast<long long>(in.h - 1) * a.sh - a.ph - a.pb + static_cast<long long>(a.dh) * (a.kh - 1) + 1 + n.outPadH;
   const long long ow = static_cast<long long>(in.w - 1) * a.sw - a.pw - a.pr + static_cast<long long>(a.dw) * (a.kw - 1) + 1 + n.outPadW;
   if (oh < 1 || ow < 1 || oh > static_cast<long long>(kMaxNumel) || ow > static_cast<long long>(kMaxNumel)) bad(id, n, "window does not fit the " + shapeStr(in) + " input");

@@ -25,6 +25,9 @@ import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { moduleWeights } from '../src/proxies/saliency.js';
+import { fanIn } from '../src/grad/params.js';
+import { initParams } from '../src/proxies/init.js';
+import { scaleBeforeBn } from '../src/proxies/native-groups.js';
 import { Rng } from '../src/util/rng.js';
 import { expectEveryProxyNative, expectParserRejects, expectReinitCountsAgree } from './helpers.js';
 
@@ -151,6 +154,34 @@ describe('transposed conv: the reference engine', () => {
       expect(got.length).toBe(want.length);
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 12);
     }
+  });
+
+  it("keeps PyTorch's default init under the official Gaussian and Kaiming inits, which touch nn.Conv2d only", () => {
+    const net = decoder();
+    const transposed = net.nodes.filter((n) => n.op === 'conv' && n.transposed).map((n) => n.id);
+    const ordinary = net.nodes.find((n) => n.op === 'conv' && !n.transposed)!.id;
+    const pytorch = initParams(net, 'pytorch', 3);
+    for (const scheme of ['gaussian', 'kaiming'] as const) {
+      const p = initParams(net, scheme, 3);
+      for (const id of transposed) {
+        expect(p[id]!.weight, `${scheme} ${id}`).toEqual(pytorch[id]!.weight);
+        expect(p[id]!.bias, `${scheme} ${id}`).toEqual(pytorch[id]!.bias);
+        const bound = 1 / Math.sqrt(fanIn(net, id));
+        expect(p[id]!.weight!.every((v) => Math.abs(v) <= bound)).toBe(true);
+      }
+      // an nn.Conv2d takes the scheme's own draws
+      expect(p[ordinary]!.weight).not.toEqual(pytorch[ordinary]!.weight);
+    }
+    // a transposed conv's biased up-sampling has a bias drawn, not 0
+    expect(initParams(net, 'kaiming', 3)[transposed[0]!]!.bias!.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('is no nn.Conv2d module for ZiCo either: a depthwise 1×1 transposed conv before a BN routes nothing', () => {
+    const b = new GraphBuilder([3, 8, 8]);
+    const e = b.relu(b.bn(b.conv(b.input, 4, 3, { pad: 1 })));
+    const t = b.relu(b.bn(b.conv(e, 4, 1, { stride: 2, groups: 4, transposed: 1 })));
+    const net = b.finish(b.linear(b.gap(t), 3));
+    expect(scaleBeforeBn(net)).toBeUndefined();
   });
 
   it('is no nn.Conv2d module: outside the per-layer sums and GraSP, inside Θ', () => {

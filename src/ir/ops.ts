@@ -345,7 +345,7 @@ function transposedSize(a: SpecOf<'conv'>, h: number, w: number): [number, numbe
   if (!(Number.isInteger(oph) && Number.isInteger(opw) && oph >= 0 && opw >= 0 && oph < x.sh && opw < x.sw))
     throw new SwapError(
       'E_IR_SHAPE',
-      `transposed conv ${convWindowText(a)}: output padding ${oph}x${opw} must be 0 to the stride less 1`,
+      `transposed conv ${convWindowText(a)}: output padding ${oph}x${opw} must be 0 to the stride less 1 (PyTorch's larger ones, up to the dilation less 1, are not supported)`,
     );
   const oh = (h - 1) * x.sh - x.ph - x.pb + x.dh * (x.kh - 1) + 1 + oph;
   const ow = (w - 1) * x.sw - x.pw - x.pr + x.dw * (x.kw - 1) + 1 + opw;

@@ -49,8 +49,9 @@ export interface ConvNode {
   /**
    * A transposed convolution (`nn.ConvTranspose2d`, ONNX ConvTranspose): the adjoint, from this node's input map to
    * its output map, of the convolution with the window above that maps the output map back to the input's size
-   * ({@link adjointConv} in src/ir/ops.ts). Its weight has PyTorch's layout [cin, cout/groups, kh, kw]; as the
-   * official proxies iterate over nn.Conv2d modules only, an imported one is listed in `functionalWeights`.
+   * ({@link adjointConv} in src/ir/ops.ts). Its weight has PyTorch's layout [cin, cout/groups, kh, kw]. An
+   * nn.ConvTranspose2d is no nn.Conv2d, so the official proxies' per-layer sums skip it (`nonModuleWeights` in
+   * src/ir/analysis.ts), and their inits leave it at PyTorch's default (src/proxies/init.ts).
    */
   readonly transposed?: boolean;
   /** A transposed convolution's `output_padding`: rows added at the bottom (less than the stride). */

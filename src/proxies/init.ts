@@ -5,7 +5,9 @@
  * - `kaiming`: weights N(0, 2/fan_in) (kaiming-normal, fan-in, ReLU gain), biases 0 (AZ-NAS, VKDNW);
  * - `pytorch`: PyTorch's default `reset_parameters`: weights and biases U(−1/√fan_in, 1/√fan_in) (ZC, NASLib,
  *   ZiCo, MeCo).
- * BN running statistics are mean 0, variance 1 in every scheme (a freshly built network).
+ * BN running statistics are mean 0, variance 1 in every scheme (a freshly built network). The official `gaussian` and
+ * `kaiming` inits touch nn.Conv2d and nn.Linear modules only: a transposed conv (nn.ConvTranspose2d) keeps PyTorch's
+ * default, so it takes the `pytorch` draws in every scheme.
  */
 import type { NetParams } from '../grad/types.js';
 import { fanIn, paramsWith, prngParams } from '../grad/params.js';
@@ -39,15 +41,40 @@ export interface PrngFills {
 
 /** Parameters of `net` under `scheme`, for weight seed `seed`, drawn by `fills` (the reference's by default). */
 export function initParams(net: Network, scheme: InitScheme, seed: number, fills: PrngFills = {}): NetParams {
-  if (scheme === 'pytorch') {
-    // every weight and bias U(−1/√fan_in, 1/√fan_in): no Gaussian draws
-    const draw = fills.uniform ?? uniformTensor;
-    return paramsWith(net, (node, kind, length) =>
-      draw(seed, UNIFORM_BASE + 2 * node + (kind === 'bias' ? 1 : 0), length, 1 / Math.sqrt(fanIn(net, node))),
-    );
+  const draw = fills.uniform ?? uniformTensor;
+  // every weight and bias U(−1/√fan_in, 1/√fan_in): no Gaussian draws
+  const uniform = (node: number, kind: 'weight' | 'bias', length: number) =>
+    draw(seed, UNIFORM_BASE + 2 * node + (kind === 'bias' ? 1 : 0), length, 1 / Math.sqrt(fanIn(net, node)));
+  if (scheme === 'pytorch') return paramsWith(net, uniform);
+  const params = scheme === 'gaussian' ? prngParams(net, seed, fills.gaussian) : kaimingParams(net, seed, fills);
+  return withDefaultTransposed(net, params, uniform);
+}
+
+/** `params` with each transposed conv's weight and bias drawn by `uniform` (PyTorch's default, which it keeps). */
+function withDefaultTransposed(
+  net: Network,
+  params: NetParams,
+  uniform: (node: number, kind: 'weight' | 'bias', length: number) => Float64Array,
+): NetParams {
+  const transposed = net.nodes.filter((n) => n.op === 'conv' && n.transposed);
+  if (transposed.length === 0) return params;
+  const out = params.slice();
+  for (const n of transposed) {
+    const p = params[n.id]!;
+    out[n.id] = {
+      ...p,
+      weight: uniform(n.id, 'weight', p.weight!.length),
+      ...(p.bias ? { bias: uniform(n.id, 'bias', p.bias.length) } : {}),
+    };
   }
-  if (scheme === 'gaussian') return prngParams(net, seed, fills.gaussian);
-  // kaiming: the Gaussian weights times √(2 / fan_in), biases 0
+  // a transposed conv called again holds its first call's tensors, as PyTorch's one module does
+  for (const t of net.tied ?? [])
+    if (out[t.of] !== params[t.of]) out[t.node] = { ...out[t.node], [t.kind]: out[t.of]![t.kind] };
+  return out;
+}
+
+/** The `kaiming` scheme: the Gaussian weights times √(2 / fan_in), biases 0. */
+function kaimingParams(net: Network, seed: number, fills: PrngFills): NetParams {
   const fill = fills.gaussian ?? fillGaussian;
   return paramsWith(net, (node, kind, length) => {
     const out = new Float64Array(length);

@@ -7,9 +7,9 @@
  */
 import { packedSlots, unpackGrads } from '../backends/native/grad.js';
 import type { ProxyPassRequest } from '../backends/native/proxy-pass.js';
-import { bnModeOf, breaksScaling, convAxes, convTaps, type NodeOf } from '../ir/ops.js';
+import { bnModeOf, breaksScaling, convAxes, type NodeOf } from '../ir/ops.js';
 import type { BnMode, NetParams } from '../grad/types.js';
-import { numel } from '../ir/analysis.js';
+import { nonModuleWeights, numel } from '../ir/analysis.js';
 import type { IRNode, Network, Shape, Shape3 } from '../ir/types.js';
 import type { NativeGradResult } from '../native/addon.js';
 import { logAbsDet } from '../backends/reference/nwot-kernel.js';
@@ -277,12 +277,15 @@ async function zico(c: NativeGroupContext): Promise<GroupOutcome> {
  * exactly 0.
  */
 export function scaleBeforeBn(net: Network): number | undefined {
+  // (ZiCo reads module weights only: a transposed conv's, or a caller's, gradient is never summed)
+  const other = nonModuleWeights(net);
   const readers = new Map<number, IRNode[]>();
   for (const n of net.nodes) for (const j of n.inputs) readers.set(j, [...(readers.get(j) ?? []), n]);
   return net.nodes.find(
     (n) =>
       n.op === 'conv' &&
-      (n.transposed ? convTaps(n) : liveTaps(n, net.nodes[n.inputs[0]!]!.shape)) === 1 &&
+      !other.has(n.id) &&
+      liveTaps(n, net.nodes[n.inputs[0]!]!.shape) === 1 &&
       n.cin === n.groups &&
       (readers.get(n.id) ?? []).length > 0 &&
       readers.get(n.id)!.every((r) => r.op === 'bn' || isInstanceNorm(r)),

@@ -39,7 +39,8 @@ function constantOnOnes(net: Network): Uint8Array {
     const ins = n.inputs.every((j) => flat[j] === 1);
     if (n.op === 'input' || n.op === 'zero') flat[n.id] = 1;
     else if (n.op === 'conv') {
-      // (a transposed conv's outputs sum different numbers of taps, or different taps: never constant)
+      // (a transposed conv's outputs sum different numbers of taps, or different taps; conservative: only a 1×1 of
+      // stride 1 without padding would keep a constant map constant, and it is taken as not)
       const a = convAxes(n);
       flat[n.id] = ins && !n.transposed && a.ph + a.pw + a.pb + a.pr === 0 ? 1 : 0;
     } else if (n.op === 'maxpool')
