@@ -419,6 +419,18 @@ class Units(PooledHead):
         setattr(self, name + "_bn", nn.BatchNorm2d(cout))
         setattr(self, name + "_act", act)
 
+    def encoder(self, c):
+        """Conv-BN-ReLU units `stem` (3 -> c), `down` (c -> 2c, stride 2) and `deep` (2c -> 2c, stride 2)."""
+        self.same_unit("stem", 3, c, 3, nn.ReLU())
+        self.same_unit("down", c, 2 * c, 3, nn.ReLU(), 2)
+        self.same_unit("deep", 2 * c, 2 * c, 3, nn.ReLU(), 2)
+
+    def encode(self, x):
+        """The maps of `encoder`'s three units."""
+        f0 = self.unit("stem", x)
+        f1 = self.unit("down", f0)
+        return f0, f1, self.unit("deep", f1)
+
     def pooled_head(self, c, classes):
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, classes)
@@ -678,18 +690,14 @@ class UpsampleNet(Units, nn.Module):
     def __init__(self, classes=10, c=8):
         super().__init__()
         cbr = self.same_unit
-        cbr("stem", 3, c, 3, nn.ReLU())
-        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
-        cbr("deep", 2 * c, 2 * c, 3, nn.ReLU(), 2)
+        self.encoder(c)
         self.lat = nn.Conv2d(c, 2 * c, 1)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         cbr("fuse", 4 * c, 2 * c, 3, nn.ReLU())
         self.pooled_head(2 * c, classes)
 
     def features(self, x):
-        f0 = self.unit("stem", x)
-        f1 = self.unit("down", f0)
-        f2 = self.unit("deep", f1)
+        f0, f1, f2 = self.encode(x)
         p1 = f1 + self.up(f2)
         p0 = self.lat(f0) + F.interpolate(p1, size=f0.shape[-2:], mode="nearest")
         f3 = self.unit("fuse", torch.cat([p0, F.interpolate(f2, scale_factor=4.0, mode="nearest")], 1))
@@ -709,9 +717,7 @@ class BilinearNet(UpsampleNet):
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
     def features(self, x):
-        f0 = self.unit("stem", x)
-        f1 = self.unit("down", f0)
-        f2 = self.unit("deep", f1)
+        f0, f1, f2 = self.encode(x)
         p1 = f1 + self.up(f2)
         p0 = self.lat(f0) + F.interpolate(p1, size=f0.shape[-2:], mode="bilinear", align_corners=False)
         odd = F.interpolate(f2, size=(13, 9), mode="bilinear", align_corners=True)
@@ -731,10 +737,7 @@ class DecoderNet(Units, nn.Module):
 
     def __init__(self, classes=10, c=8):
         super().__init__()
-        cbr = self.same_unit
-        cbr("stem", 3, c, 3, nn.ReLU())
-        cbr("down", c, 2 * c, 3, nn.ReLU(), 2)
-        cbr("deep", 2 * c, 2 * c, 3, nn.ReLU(), 2)
+        self.encoder(c)
         self.up1 = nn.ConvTranspose2d(2 * c, 2 * c, 3, stride=2, padding=1, output_padding=1)
         self.bn1 = nn.BatchNorm2d(2 * c)
         self.up2 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, groups=2, bias=False)
@@ -745,9 +748,7 @@ class DecoderNet(Units, nn.Module):
         self.pooled_head(c, classes)
 
     def features(self, x):
-        f0 = self.unit("stem", x)
-        f1 = self.unit("down", f0)
-        f2 = self.unit("deep", f1)
+        f0, f1, f2 = self.encode(x)
         p1 = f1 + F.relu(self.bn1(self.up1(f2)))
         p0 = f0 + self.leaky(self.up2(p1))
         f3 = F.relu(self.bn2(self.wide(self.dil(p0))))

@@ -14,6 +14,11 @@ import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
 import { mapParams } from '../src/grad/params.js';
 import { opGraphs, randomParams } from './grad-graphs.js';
+import { OrtBackend } from '../src/backends/ort/index.js';
+import { referenceCount } from '../src/backends/reference/forward.js';
+import { exportNetworkOnnx } from '../src/onnx/export.js';
+import { importOnnxModel } from '../src/onnx/import.js';
+import { loadOnnxModel } from '../src/onnx/load.js';
 import type { NativeAddon, NativeCountJob } from '../src/native/addon.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { expect } from 'vitest';
@@ -293,4 +298,18 @@ export async function expectEveryProxyNative(
     expect(a === null, p).toBe(b === null);
     if (a !== null && b !== null) expect(Math.abs(a - b), `${p}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-4 * Math.abs(b));
   }
+}
+
+/**
+ * `net` exported to ONNX with PRNG weights of `seed`: imported back, it is the same IR, and ONNX Runtime counts on
+ * `batch` what the reference engine counts. Returns the loaded file for checks of its nodes.
+ */
+export async function expectOnnxRoundTrip(net: Network, seed: number, batch: InputBatch) {
+  const loaded = loadOnnxModel(exportNetworkOnnx(net, { seed }));
+  const imp = importOnnxModel(loaded, { inputShape: net.nodes[0]!.shape as Shape3 });
+  if (!imp.ok) throw new Error(imp.reason);
+  expect(imp.network.nodes.map((n) => ({ ...n }))).toEqual(net.nodes.map((n) => ({ ...n })));
+  const got = await new OrtBackend().countPatterns({ networks: [net], inputs: batch, seeds: [seed] });
+  expect(got).toEqual([[referenceCount(net, batch, seed)]]);
+  return loaded;
 }
