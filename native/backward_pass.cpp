@@ -28,6 +28,21 @@ void alignCotangents(int& eg, float* g, int e, float* buf, size_t n) {
   }
 }
 
+// Σ a[e] * b[e] in double: eight lanes (lane l takes e = l mod 8, in order), then the lanes in order, then the tail.
+// Every product of two floats is exact in double, so only the order of the adds shows; the lanes are fixed at eight
+// whatever the vector width, and the independent chains let the compiler vectorise what one chain of dependent adds
+// (fisher's channel saliency, ~5 % of a saliency pass) could not.
+double dotDouble(const float* a, const float* b, size_t n) {
+  double lane[8] = {};
+  size_t e = 0;
+  for (; e + 8 <= n; e += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(a[e + l]) * b[e + l];
+  double acc = 0;
+  for (int l = 0; l < 8; ++l) acc += lane[l];
+  for (; e < n; ++e) acc += static_cast<double>(a[e]) * b[e];
+  return acc;
+}
+
 }  // namespace
 
 void GradExecutor::backward(const Net& net, const float* params, int S, const GradRequest& req, GradResult& r, const CancelToken* cancel) {
@@ -114,11 +129,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
       const float* a = out_[i];
       float* sal = r.saliency.data() + salOff[i];
       split(S, 1, [&](int, int lo, int hi) {
-        for (size_t sc = lo * C; sc < hi * C; ++sc) {
-          double acc = 0;
-          for (size_t e = 0; e < hw; ++e) acc += static_cast<double>(a[sc * hw + e]) * dy[sc * hw + e];
-          sal[sc] = static_cast<float>(acc);
-        }
+        for (size_t sc = lo * C; sc < hi * C; ++sc) sal[sc] = static_cast<float>(dotDouble(a + sc * hw, dy + sc * hw, hw));
       }, count);
       if (req.wantRowSaliency) rowSums(a, dy, S, n, r.rowSaliency.data() + rowOff[i]);
     }

@@ -218,15 +218,22 @@ inline constexpr int kNtRows = 4, kNtCols = 2;
 #endif
 
 // C[m][t] += sum_p A[m][p] * B[t][p] (A: M rows, B: T rows, both P floats long and contiguous; C: M x T, double).
+// Rows of B outer, rows of A inner: a tile's B rows stay in L1 while A streams from L2, so P can span several
+// samples' positions (convBackwardWeights) without B, the larger operand there, leaving L2. Every C entry is one
+// tile's lanes whatever the tile's shape (the vector lane sums equal the scalar loop), so the order does not change
+// a value.
 void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
-  int m = 0;
-  for (; m + kNtRows <= M; m += kNtRows) {
-    int t = 0;
-    for (; t + kNtCols <= T; t += kNtCols) ntTile<kNtRows, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
-    for (; t < T; ++t) ntTile<kNtRows, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  int t = 0;
+  for (; t + kNtCols <= T; t += kNtCols) {
+    int m = 0;
+    for (; m + kNtRows <= M; m += kNtRows) ntTile<kNtRows, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+    for (; m < M; ++m) ntTile<1, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
   }
-  for (; m < M; ++m)
-    for (int t = 0; t < T; ++t) ntTile<1, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  for (; t < T; ++t) {
+    int m = 0;
+    for (; m + kNtRows <= M; m += kNtRows) ntTile<kNtRows, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+    for (; m < M; ++m) ntTile<1, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  }
 }
 
 }  // namespace
@@ -323,6 +330,45 @@ void convBackwardData(const Node& n, const Node& in, const float* dy, float* dx,
   convForward(ct, zt, z, dx, S, wT, sc.conv);
 }
 
+namespace {
+
+// Samples whose positions the weight gradient reduces in one gemmNT: planes under kBlockPositions positions share
+// each float lane across up to kBlockPositions / OHW samples, so the lane sums into double (~150 instructions per
+// tile, against one vector multiply-add per 16 positions) no longer outweigh the multiply-adds at NB201's 8 x 8
+// planes. A lane then sums as many floats as a 32 x 32 plane's does per sample (64), so the float rounding stays
+// where it was. The block depends on the layer's shape only, never on threads or the vector width, so every build
+// and thread count sums in the same order. The im2col block is capped at kBlockColFloats (wide layers on small
+// planes).
+inline constexpr size_t kBlockPositions = 1024;
+inline constexpr size_t kBlockColFloats = size_t{1} << 21;
+int blockSamples(size_t OHW, int K, int rowsPerGroup) {
+  const size_t byPositions = kBlockPositions / std::max<size_t>(OHW, 1);
+  const size_t byMemory = kBlockColFloats / (static_cast<size_t>(K + rowsPerGroup) * std::max<size_t>(OHW, 1));
+  return static_cast<int>(std::max<size_t>(1, std::min(byPositions, byMemory)));
+}
+
+// The im2col rows of one padded sample (cinG planes of Hp x Wp) into `col`, whose rows are `ld` floats apart: row
+// (ci, kh, kw) holds the OH x OW positions that tap reads, whole output rows copied at stride 1.
+void im2colRows(const Window& a, const float* xpad, int Wp, size_t HpWp, int cinG, int OH, int OW, float* col, size_t ld) {
+  for (int ci = 0; ci < cinG; ++ci)
+    for (int kh = 0; kh < a.kh; ++kh)
+      for (int kw = 0; kw < a.kw; ++kw) {
+        float* dst = col + static_cast<size_t>((ci * a.kh + kh) * a.kw + kw) * ld;
+        const float* src = xpad + ci * HpWp + static_cast<size_t>(kh) * a.dh * Wp + static_cast<size_t>(kw) * a.dw;
+        for (int oh = 0; oh < OH; ++oh) {
+          const float* srow = src + static_cast<size_t>(oh) * a.sh * Wp;
+          float* drow = dst + static_cast<size_t>(oh) * OW;
+          if (a.sw == 1) {
+            std::memcpy(drow, srow, OW * sizeof(float));
+          } else {
+            for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[static_cast<size_t>(ow) * a.sw];
+          }
+        }
+      }
+}
+
+}  // namespace
+
 void convBackwardWeights(const Node& n, const Node& in, const float* x, const float* dy, int S, float* dw, ConvGradScratch& sc, int r0, int r1) {
   const int G = n.groups;
   const Window a = windowOf(n);
@@ -340,35 +386,36 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   // copied from a zero-padded input (vector copies), and both operands are position-contiguous, so the reduction over
   // positions runs in gemmNT. (The forward kernels reduce over an offset-indexed dimension; feeding them would need
   // im2col transposed, scalar stores that cost more than the multiply-adds.)
+  // Small planes are reduced a block of samples at a time (blockSamples), their positions one after another.
+  const int Sb = blockSamples(OHW, K, coutG);
+  const size_t P = static_cast<size_t>(Sb) * OHW;
   float* xpad = sc.z.reserve(static_cast<size_t>(cinG) * HpWp);
   std::memset(xpad, 0, static_cast<size_t>(cinG) * HpWp * sizeof(float));
-  float* col = sc.colT.reserve(static_cast<size_t>(K) * OHW);
+  float* col = sc.colT.reserve(static_cast<size_t>(K) * P);
   const int rows = r1 - r0;
+  float* dyb = Sb > 1 ? sc.dyBlock.reserve(static_cast<size_t>(rows) * P) : nullptr;
   double* acc = sc.acc.reserve(static_cast<size_t>(rows) * K);
   for (int g = 0; g < G; ++g) {
     std::fill(acc, acc + static_cast<size_t>(rows) * K, 0.0);
-    for (int s = 0; s < S; ++s) {
-      const float* xs = x + (static_cast<size_t>(s) * n.cin + static_cast<size_t>(g) * cinG) * HW;
-      for (int ci = 0; ci < cinG; ++ci)
-        for (int ih = 0; ih < H; ++ih)
-          std::memcpy(xpad + ci * HpWp + static_cast<size_t>(ih + a.ph) * Wp + a.pw, xs + ci * HW + static_cast<size_t>(ih) * W, W * sizeof(float));
-      for (int ci = 0; ci < cinG; ++ci)
-        for (int kh = 0; kh < a.kh; ++kh)
-          for (int kw = 0; kw < a.kw; ++kw) {
-            float* dst = col + static_cast<size_t>((ci * a.kh + kh) * a.kw + kw) * OHW;
-            const float* src = xpad + ci * HpWp + static_cast<size_t>(kh) * a.dh * Wp + static_cast<size_t>(kw) * a.dw;
-            for (int oh = 0; oh < OH; ++oh) {
-              const float* srow = src + static_cast<size_t>(oh) * a.sh * Wp;
-              float* drow = dst + static_cast<size_t>(oh) * OW;
-              if (a.sw == 1) {
-                std::memcpy(drow, srow, OW * sizeof(float));
-              } else {
-                for (int ow = 0; ow < OW; ++ow) drow[ow] = srow[static_cast<size_t>(ow) * a.sw];
-              }
-            }
-          }
-      const float* dys = dy + (static_cast<size_t>(s) * n.cout + static_cast<size_t>(g) * coutG + r0) * OHW;
-      gemmNT(rows, K, OHW, dys, col, acc);
+    for (int s0 = 0; s0 < S; s0 += Sb) {
+      const int sb = std::min(Sb, S - s0);
+      const size_t Pb = static_cast<size_t>(sb) * OHW;
+      for (int j = 0; j < sb; ++j) {
+        const float* xs = x + (static_cast<size_t>(s0 + j) * n.cin + static_cast<size_t>(g) * cinG) * HW;
+        for (int ci = 0; ci < cinG; ++ci)
+          for (int ih = 0; ih < H; ++ih)
+            std::memcpy(xpad + ci * HpWp + static_cast<size_t>(ih + a.ph) * Wp + a.pw, xs + ci * HW + static_cast<size_t>(ih) * W, W * sizeof(float));
+        im2colRows(a, xpad, Wp, HpWp, cinG, OH, OW, col + j * OHW, Pb);
+      }
+      const float* dys = dy + (static_cast<size_t>(s0) * n.cout + static_cast<size_t>(g) * coutG + r0) * OHW;
+      if (sb > 1) {
+        // the rows' planes of the block's samples, one after another (dy holds them sample-major)
+        for (int r = 0; r < rows; ++r)
+          for (int j = 0; j < sb; ++j)
+            std::memcpy(dyb + r * Pb + j * OHW, dys + (static_cast<size_t>(j) * n.cout + r) * OHW, OHW * sizeof(float));
+        dys = dyb;
+      }
+      gemmNT(rows, K, Pb, dys, col, acc);
     }
     float* dwg = dw + (static_cast<size_t>(g) * coutG + r0) * K;
     for (size_t i = 0; i < static_cast<size_t>(rows) * K; ++i) dwg[i] = static_cast<float>(acc[i]);

@@ -18,7 +18,8 @@ struct ConvGradScratch {
   ConvScratch conv;
   AlignedArray<float> wT;   // flipped, transposed weights (backward-data)
   AlignedArray<float> z;    // zero-inserted output gradient (backward-data) / padded input sample (backward-weights)
-  AlignedArray<float> colT; // im2col of one input sample (backward-weights)
+  AlignedArray<float> colT; // im2col of a block of input samples (backward-weights)
+  AlignedArray<float> dyBlock; // the output gradient's rows for a block of samples, position-contiguous (backward-weights)
   AlignedArray<double> acc; // weight-gradient accumulator
 };
 

@@ -8,7 +8,9 @@ import { dataDir } from '../src/data/paths.js';
 import { decodeModel, encodeModel, type INodeProto } from '../src/onnx/proto.js';
 import { Rng } from '../src/util/rng.js';
 import type { NetParams } from '../src/grad/types.js';
-import { type ProxyRunOptions, runProxies } from '../src/proxies/run.js';
+import { inputsFor, labelsFor, type ProxyRunOptions, runProxies, settingsFor } from '../src/proxies/run.js';
+import { initParams, type InitScheme } from '../src/proxies/init.js';
+import { lossHessianVector } from '../src/backends/reference/hvp.js';
 import { nativeProxyRunner } from '../src/proxies/native-run.js';
 import { PROXY_NAMES, type ProxyName } from '../src/proxies/registry.js';
 import { gaussianBatch } from '../src/data/gaussian.js';
@@ -312,4 +314,26 @@ export async function expectOnnxRoundTrip(net: Network, seed: number, batch: Inp
   const got = await new OrtBackend().countPatterns({ networks: [net], inputs: batch, seeds: [seed] });
   expect(got).toEqual([[referenceCount(net, batch, seed)]]);
   return loaded;
+}
+
+/**
+ * A float32 GraSP's bound relative to its value: one float32 rounding (2^-24) of every term of S = Σ −W ⊙ Hg, so
+ * Σ|W ⊙ Hg| / |S| roundings in all (docs/zero-cost-proxies.md, "grasp in float32 is only as exact as the sum
+ * allows"). Hg from the float64 reference on the weights and inputs `runProxies` draws for grasp under `o`; never
+ * below 1e-4, the bound for sums without cancellation.
+ */
+export function graspFloat32Bound(net: Network, o: ProxyRunOptions): number {
+  const s = settingsFor('grasp', o);
+  const params = o.weights ?? initParams(net, s.init as InitScheme, o.seed);
+  const { hv } = lossHessianVector(net, params, inputsFor(s, o, net), labelsFor(s, o), 'gradient', s.bn);
+  let sum = 0;
+  let magnitude = 0;
+  for (const [id, h] of hv) {
+    const w = params[id]!.weight!;
+    for (let i = 0; i < w.length; i++) {
+      sum -= w[i]! * h[i]!;
+      magnitude += Math.abs(w[i]! * h[i]!);
+    }
+  }
+  return Math.max(1e-4, 2 ** -24 * (magnitude / Math.abs(sum)));
 }

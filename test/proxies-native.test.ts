@@ -28,7 +28,13 @@ import { Rng } from '../src/util/rng.js';
 import { grasp, graspFromWeightHv } from '../src/proxies/grasp.js';
 import { moduleWeights } from '../src/proxies/saliency.js';
 import { opGraphs, randomData, randomParams } from './grad-graphs.js';
-import { fixtureSampleShape, officialFixtureValues, reasonForOfficialError, npyRunOptions } from './helpers.js';
+import {
+  fixtureSampleShape,
+  graspFloat32Bound,
+  officialFixtureValues,
+  reasonForOfficialError,
+  npyRunOptions,
+} from './helpers.js';
 import { packedSlots, packParams } from '../src/backends/native/grad.js';
 import { nativeProxyPass } from '../src/backends/native/proxy-pass.js';
 import { numel } from '../src/ir/analysis.js';
@@ -85,7 +91,9 @@ describe.each([
     };
     const ref = runProxies(n, PROXY_NAMES, o);
     const nat = await runner.run(n, PROXY_NAMES, o);
-    for (const name of PROXY_NAMES) close(name, nat.values[name]!.value, ref.values[name]!.value);
+    // grasp's float32 sum cancels (Σ|terms| / |S| reaches 4e4 on the TNB101 network): its bound follows from that
+    const tolerance = (name: ProxyName) => (name === 'grasp' ? graspFloat32Bound(n, o) : 1e-4);
+    for (const name of PROXY_NAMES) close(name, nat.values[name]!.value, ref.values[name]!.value, tolerance(name));
     // params, flops, the path statistics and l2_norm need no pass; jacov/epe_nas are routed when the tiny network's
     // Jacobian rows are nearly collinear; every value not computed natively says why. synflow_bn runs natively in
     // float64.
