@@ -475,43 +475,71 @@ void channelSums(const float* a, const float* b, int S, int C, size_t HW, float*
 
 namespace {
 
-// BN batch statistics of L consecutive channels c0 .. c0 + L - 1 at once. Each channel keeps its single running
-// double sums in sample/position order (reordering them moves ZiCo on full-size networks by ~0.3 %: its mean/std
-// over two batches amplifies float32 rounding), so the values are bit-identical to one channel at a time; the L
-// independent chains only let the adds overlap instead of each waiting on the previous one's latency.
-template <int L>
-void bnMeanVar(const float* x, int S, int C, size_t HW, int c0, double N, double* mean, double* var) {
-  double sum[L] = {}, sq[L] = {};
-  for (int s = 0; s < S; ++s) {
-    const float* xp = x + (static_cast<size_t>(s) * C + c0) * HW;
-    for (size_t i = 0; i < HW; ++i)
-      for (int j = 0; j < L; ++j) sum[j] += xp[j * HW + i];
-  }
-  for (int j = 0; j < L; ++j) mean[c0 + j] = sum[j] / N;
-  for (int s = 0; s < S; ++s) {
-    const float* xp = x + (static_cast<size_t>(s) * C + c0) * HW;
-    for (size_t i = 0; i < HW; ++i)
-      for (int j = 0; j < L; ++j) sq[j] += (xp[j * HW + i] - mean[c0 + j]) * (xp[j * HW + i] - mean[c0 + j]);
-  }
-  for (int j = 0; j < L; ++j) var[c0 + j] = sq[j] / N;
+// BN's channel sums in double over samples and positions: eight lanes (lane l takes the positions i = l mod 8 of
+// each plane's whole blocks of eight, sample after sample), then the lanes in order, then the positions past the
+// last whole block in sample / position order. The lanes are fixed at eight whatever the vector width (one AVX-512
+// vector, two AVX2 ones), so every build sums in one order; they run as vector adds instead of one chain of
+// dependent scalar adds per channel.
+typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+typedef double d8 __attribute__((vector_size(8 * sizeof(double))));
+
+inline d8 widen8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, d8);
 }
 
-// sum dy and sum dy * x-hat of channels c0 .. c0 + L - 1, interleaved as in bnMeanVar (same values, same order).
-template <int L>
-void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int c0, double* sdy, double* sdyx) {
-  double a[L] = {}, b[L] = {};
+struct Lanes8 {
+  d8 lanes = {};
+  double tail = 0;
+  double total() const {
+    double acc = 0;
+    for (int l = 0; l < 8; ++l) acc += lanes[l];
+    return acc + tail;
+  }
+};
+
+// Σ x and then Σ (x - mean)² of channel c (two passes: no cancellation in the variance).
+void bnMeanVar(const float* x, int S, int C, size_t HW, int c, double N, double& mean, double& var) {
+  const size_t whole = HW - HW % 8;
+  Lanes8 sum, sq;
   for (int s = 0; s < S; ++s) {
-    const size_t o = (static_cast<size_t>(s) * C + c0) * HW;
-    for (size_t i = 0; i < HW; ++i)
-      for (int j = 0; j < L; ++j) {
-        a[j] += dy[o + j * HW + i];
-        b[j] += static_cast<double>(dy[o + j * HW + i]) * xhat[o + j * HW + i];
-      }
+    const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
+    for (size_t i = 0; i < whole; i += 8) sum.lanes += widen8(xp + i);
+    for (size_t i = whole; i < HW; ++i) sum.tail += xp[i];
   }
-  for (int j = 0; j < L; ++j) {
-    sdy[c0 + j] = a[j];
-    sdyx[c0 + j] = b[j];
+  mean = sum.total() / N;
+  for (int s = 0; s < S; ++s) {
+    const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
+    for (size_t i = 0; i < whole; i += 8) {
+      const d8 d = widen8(xp + i) - mean;
+      sq.lanes += d * d;
+    }
+    for (size_t i = whole; i < HW; ++i) sq.tail += (xp[i] - mean) * (xp[i] - mean);
   }
+  var = sq.total() / N;
+}
+
+// Σ dy and Σ dy · x-hat of channel c, in bnMeanVar's order.
+void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int c, double& sdy, double& sdyx) {
+  const size_t whole = HW - HW % 8;
+  Lanes8 a, b;
+  for (int s = 0; s < S; ++s) {
+    const size_t o = (static_cast<size_t>(s) * C + c) * HW;
+    const float* d = dy + o;
+    const float* h = xhat + o;
+    for (size_t i = 0; i < whole; i += 8) {
+      const d8 v = widen8(d + i);
+      a.lanes += v;
+      b.lanes += v * widen8(h + i);
+    }
+    for (size_t i = whole; i < HW; ++i) {
+      a.tail += d[i];
+      b.tail += static_cast<double>(d[i]) * h[i];
+    }
+  }
+  sdy = a.total();
+  sdyx = b.total();
 }
 
 }  // namespace
@@ -520,11 +548,8 @@ void bnForward(bool train, const float* x, float* xhat, float* y, double* inv, i
                const float* runMean, const float* runVar, double eps, int c0, int c1) {
   const double N = static_cast<double>(S) * HW;
   std::vector<double> mean(runMean, runMean + C), var(runVar, runVar + C);
-  if (train) {
-    int c = c0;
-    for (; c + 4 <= c1; c += 4) bnMeanVar<4>(x, S, C, HW, c, N, mean.data(), var.data());
-    for (; c < c1; ++c) bnMeanVar<1>(x, S, C, HW, c, N, mean.data(), var.data());
-  }
+  if (train)
+    for (int c = c0; c < c1; ++c) bnMeanVar(x, S, C, HW, c, N, mean[c], var[c]);
   for (int c = c0; c < c1; ++c) {
     inv[c] = 1.0 / std::sqrt(var[c] + eps);
     const double g = gamma[c], b = beta[c], ic = inv[c], m = mean[c];
@@ -546,11 +571,8 @@ void bnBackward(bool train, const float* dy, const float* xhat, const double* in
   // gradients (VKDNW's passes) needs neither.
   std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyx(static_cast<size_t>(C), 0.0);
   const bool sums = train || dgamma || dbeta;
-  if (sums) {
-    int c = c0;
-    for (; c + 4 <= c1; c += 4) bnGradSums<4>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
-    for (; c < c1; ++c) bnGradSums<1>(dy, xhat, S, C, HW, c, sdy.data(), sdyx.data());
-  }
+  if (sums)
+    for (int c = c0; c < c1; ++c) bnGradSums(dy, xhat, S, C, HW, c, sdy[c], sdyx[c]);
   for (int c = c0; c < c1; ++c) {
     if (dgamma) dgamma[c] = static_cast<float>(sdyx[c]);
     if (dbeta) dbeta[c] = static_cast<float>(sdy[c]);
