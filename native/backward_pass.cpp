@@ -8,6 +8,7 @@
 #include "activations.h"
 #include "ops.h"
 #include "groupnorm.h"
+#include "simd.h"
 #include "softmax.h"
 
 namespace swapnas {
@@ -29,16 +30,14 @@ void alignCotangents(int& eg, float* g, int e, float* buf, size_t n) {
 }
 
 // Σ a[e] * b[e] in double: eight lanes (lane l takes e = l mod 8, in order), then the lanes in order, then the tail.
-// Every product of two floats is exact in double, so only the order of the adds shows; the lanes are fixed at eight
-// whatever the vector width, and the independent chains let the compiler vectorise what one chain of dependent adds
-// (fisher's channel saliency, ~5 % of a saliency pass) could not.
+// Every product of two floats is exact in double, so only the order of the adds shows; the lanes (d8, simd.h) are
+// fixed at eight whatever the vector width, and run as vector adds where one chain of dependent scalar adds ran
+// (fisher's channel saliency, ~5 % of a saliency pass).
 double dotDouble(const float* a, const float* b, size_t n) {
-  double lane[8] = {};
+  d8 lanes = {};
   size_t e = 0;
-  for (; e + 8 <= n; e += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(a[e + l]) * b[e + l];
-  double acc = 0;
-  for (int l = 0; l < 8; ++l) acc += lane[l];
+  for (; e + 8 <= n; e += 8) lanes += widen8(a + e) * widen8(b + e);
+  double acc = laneTotal(lanes);
   for (; e < n; ++e) acc += static_cast<double>(a[e]) * b[e];
   return acc;
 }
@@ -158,12 +157,7 @@ void GradExecutor::backward(const Net& net, const float* params, int S, const Gr
         split(S, 1, [&](int, int lo, int hi) {
           // PyTorch's rules: relu passes where x > 0, hardtanh (ReLU6) where 0 < x < clip, leaky_relu scales by the
           // slope where x <= 0
-          if (n.leaky)
-            for (size_t e = lo * per; e < hi * per; ++e) dy[e] = reluCotangent(n, y[e], dy[e]);
-          else if (n.capped)
-            for (size_t e = lo * per; e < hi * per; ++e) dy[e] = y[e] > 0 && y[e] < n.clip ? dy[e] : 0.0f;
-          else
-            for (size_t e = lo * per; e < hi * per; ++e) dy[e] = y[e] > 0 ? dy[e] : 0.0f;
+          reluCotangents(n, y + lo * per, dy + lo * per, dy + lo * per, (hi - lo) * per);
         }, count);
         give(j0, dy);
         break;

@@ -477,26 +477,13 @@ namespace {
 
 // BN's channel sums in double over samples and positions: eight lanes (lane l takes the positions i = l mod 8 of
 // each plane's whole blocks of eight, sample after sample), then the lanes in order, then the positions past the
-// last whole block in sample / position order. The lanes are fixed at eight whatever the vector width (one AVX-512
-// vector, two AVX2 ones), so every build sums in one order; they run as vector adds instead of one chain of
-// dependent scalar adds per channel.
-typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
-typedef double d8 __attribute__((vector_size(8 * sizeof(double))));
-
-inline d8 widen8(const float* p) {
-  f8 v;
-  std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, d8);
-}
-
+// last whole block in sample / position order. The lanes (d8, simd.h) are fixed at eight whatever the vector width,
+// so every build sums in one order; they run as vector adds instead of one chain of dependent scalar adds per
+// channel.
 struct Lanes8 {
   d8 lanes = {};
   double tail = 0;
-  double total() const {
-    double acc = 0;
-    for (int l = 0; l < 8; ++l) acc += lanes[l];
-    return acc + tail;
-  }
+  double total() const { return laneTotal(lanes) + tail; }
 };
 
 // Σ x and then Σ (x - mean)² of channel c (two passes: no cancellation in the variance).

@@ -16,6 +16,7 @@
 #include "backward.h"
 #include "activations.h"
 #include "ops.h"
+#include "simd.h"
 
 namespace swapnas {
 
@@ -25,51 +26,41 @@ void addInto(float* dst, const float* src, size_t n) {
   for (size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
-// Per channel over samples and positions: sums of a, a*b (b may be null: then only the first). Eight independent
-// double lanes per sum, so the loop vectorises instead of waiting on one add chain (a fixed order: the same values
-// on every run and thread count).
+// Per channel over samples and positions: sums of a, a*b (b may be null: then only the first). Per sample and channel
+// eight double lanes (d8, simd.h: lane l takes i = l mod 8, the tail too), then the lanes in order, added to the
+// channel's sum: a fixed order (the same values on every run, thread count and build), as vector adds instead of
+// one chain of dependent adds.
 struct ChannelSums {
   std::vector<double> s, sb;
   ChannelSums(const float* a, const float* b, int S, int C, size_t HW) : s(static_cast<size_t>(C), 0.0), sb(static_cast<size_t>(C), 0.0) {
     constexpr size_t L = 8;
+    const size_t whole = HW - HW % L;
     for (int q = 0; q < S; ++q)
       for (int c = 0; c < C; ++c) {
         const float* x = a + (static_cast<size_t>(q) * C + c) * HW;
         const float* y = b ? b + (static_cast<size_t>(q) * C + c) * HW : nullptr;
-        double t[L] = {}, tb[L] = {};
-        size_t i = 0;
-        for (; i + L <= HW; i += L)
-          for (size_t l = 0; l < L; ++l) t[l] += x[i + l];
-        if (y) {
-          for (i = 0; i + L <= HW; i += L)
-            for (size_t l = 0; l < L; ++l) tb[l] += static_cast<double>(x[i + l]) * y[i + l];
-        }
-        for (size_t r = i; r < HW; ++r) {
+        d8 t = {}, tb = {};
+        for (size_t i = 0; i < whole; i += L) t += widen8(x + i);
+        if (y)
+          for (size_t i = 0; i < whole; i += L) tb += widen8(x + i) * widen8(y + i);
+        for (size_t r = whole; r < HW; ++r) {
           t[r % L] += x[r];
           if (y) tb[r % L] += static_cast<double>(x[r]) * y[r];
         }
-        double st = 0, stb = 0;
-        for (size_t l = 0; l < L; ++l) {
-          st += t[l];
-          stb += tb[l];
-        }
-        s[static_cast<size_t>(c)] += st;
-        sb[static_cast<size_t>(c)] += stb;
+        s[static_cast<size_t>(c)] += laneTotal(t);
+        sb[static_cast<size_t>(c)] += laneTotal(tb);
       }
   }
 };
 
-// <a, b> over n floats, in double (eight lanes, a fixed order).
+// <a, b> over n floats, in double (eight lanes, d8 in simd.h, the tail too: a fixed order).
 double dot(const float* a, const float* b, size_t n) {
   constexpr size_t L = 8;
-  double t[L] = {};
+  d8 t = {};
   size_t i = 0;
-  for (; i + L <= n; i += L)
-    for (size_t l = 0; l < L; ++l) t[l] += static_cast<double>(a[i + l]) * b[i + l];
+  for (; i + L <= n; i += L) t += widen8(a + i) * widen8(b + i);
   for (; i < n; ++i) t[i % L] += static_cast<double>(a[i]) * b[i];
-  double s = 0;
-  for (double v : t) s += v;
-  return s;
+  return laneTotal(t);
 }
 
 }  // namespace
@@ -126,7 +117,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
         if (rin) {
           y = acquire(count, false);
           const float* o = out_[i];
-          for (size_t e = 0; e < count; ++e) y[e] = reluCotangent(n, o[e], rin[e]);
+          reluCotangents(n, o, rin, y, count);
         }
         break;
       case Op::Add:
@@ -361,7 +352,7 @@ void GradExecutor::hessianVector(const Net& net, const float* params, int S, con
       case Op::Relu:
         if (d) {
           const float* o = out_[i];
-          for (size_t e = 0; e < count; ++e) d[e] = reluCotangent(n, o[e], d[e]);
+          reluCotangents(n, o, d, d, count);
           give(j0, d);
         }
         break;

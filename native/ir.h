@@ -322,6 +322,23 @@ inline T reluCotangent(const Node& n, T y, T d) {
   return n.leaky ? d * static_cast<T>(n.slope) : T(0);
 }
 
+// out[e] = reluCotangent(n, y[e], d[e]) for e < count (out may be d), with the node's flags read once: stores
+// through a float pointer may alias the Node's float fields, so a loop over reluCotangent re-reads them (and branches
+// on them) per element.
+template <typename T>
+inline void reluCotangents(const Node& n, const T* y, const T* d, T* out, size_t count) {
+  const bool capped = n.capped;
+  const float clip = n.clip;
+  const T slope = static_cast<T>(n.slope);
+  if (n.leaky) {
+    for (size_t e = 0; e < count; ++e) out[e] = y[e] > 0 ? (!capped || y[e] < clip ? d[e] : T(0)) : d[e] * slope;
+  } else if (n.capped) {
+    for (size_t e = 0; e < count; ++e) out[e] = y[e] > 0 && y[e] < clip ? d[e] : T(0);
+  } else {
+    for (size_t e = 0; e < count; ++e) out[e] = y[e] > 0 ? d[e] : T(0);
+  }
+}
+
 struct Net {
   std::vector<Node> nodes;
   int output = 0;

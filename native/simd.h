@@ -63,4 +63,23 @@ inline vfloat combineHalves(vhalf lo, vhalf hi) {
 #endif
 }
 
+// Eight double lanes whatever the vector width (one AVX-512 vector, two AVX2 ones): double sums that keep one order
+// on every build. A plain `double lane[8]` array is not vectorised by GCC; these are.
+typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+typedef double d8 __attribute__((vector_size(8 * sizeof(double))));
+
+// p[0..8) widened to double.
+inline d8 widen8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, d8);
+}
+
+// lane 0 + lane 1 + ... + lane 7, in that order.
+inline double laneTotal(d8 v) {
+  double acc = 0;
+  for (int l = 0; l < 8; ++l) acc += v[l];
+  return acc;
+}
+
 }  // namespace swapnas
