@@ -36,7 +36,7 @@ void alignCotangents(int& eg, float* g, int e, float* buf, size_t n) {
 double dotDouble(const float* a, const float* b, size_t n) {
   d8 lanes = {};
   size_t e = 0;
-  for (; e + 8 <= n; e += 8) lanes += widen8(a + e) * widen8(b + e);
+  for (; e + 8 <= n; e += 8) addProducts(lanes, a + e, b + e);
   double acc = laneTotal(lanes);
   for (; e < n; ++e) acc += static_cast<double>(a[e]) * b[e];
   return acc;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -218,21 +219,36 @@ inline constexpr int kNtRows = 4, kNtCols = 2;
 #endif
 
 // C[m][t] += sum_p A[m][p] * B[t][p] (A: M rows, B: T rows, both P floats long and contiguous; C: M x T, double).
-// Rows of B outer, rows of A inner: a tile's B rows stay in L1 while A streams from L2, so P can span several
-// samples' positions (convBackwardWeights) without B, the larger operand there, leaving L2. Every C entry is one
-// tile's lanes whatever the tile's shape (the vector lane sums equal the scalar loop), so the order does not change
-// a value.
+// The operand with more rows is the outer loop: its tile's rows stay in L1 while the other operand, the smaller one,
+// streams past from L2 once per tile (in the weight gradient B, the im2col, is usually the larger: P can span several
+// samples' positions there). Every C entry is one tile's lanes whatever the tile's shape (the vector lane sums equal
+// the scalar loop), so neither order changes a value.
 void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
-  int t = 0;
-  for (; t + kNtCols <= T; t += kNtCols) {
-    int m = 0;
-    for (; m + kNtRows <= M; m += kNtRows) ntTile<kNtRows, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
-    for (; m < M; ++m) ntTile<1, kNtCols>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
-  }
-  for (; t < T; ++t) {
-    int m = 0;
-    for (; m + kNtRows <= M; m += kNtRows) ntTile<kNtRows, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
-    for (; m < M; ++m) ntTile<1, 1>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  const auto tile = [&](int m, int t, auto rows, auto cols) {
+    ntTile<decltype(rows)::value, decltype(cols)::value>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  };
+  using R = std::integral_constant<int, kNtRows>;
+  using Cc = std::integral_constant<int, kNtCols>;
+  using One = std::integral_constant<int, 1>;
+  const int mFull = M - M % kNtRows, tFull = T - T % kNtCols;
+  if (T >= M) {
+    for (int t = 0; t < tFull; t += kNtCols) {
+      for (int m = 0; m < mFull; m += kNtRows) tile(m, t, R{}, Cc{});
+      for (int m = mFull; m < M; ++m) tile(m, t, One{}, Cc{});
+    }
+    for (int t = tFull; t < T; ++t) {
+      for (int m = 0; m < mFull; m += kNtRows) tile(m, t, R{}, One{});
+      for (int m = mFull; m < M; ++m) tile(m, t, One{}, One{});
+    }
+  } else {
+    for (int m = 0; m < mFull; m += kNtRows) {
+      for (int t = 0; t < tFull; t += kNtCols) tile(m, t, R{}, Cc{});
+      for (int t = tFull; t < T; ++t) tile(m, t, R{}, One{});
+    }
+    for (int m = mFull; m < M; ++m) {
+      for (int t = 0; t < tFull; t += kNtCols) tile(m, t, One{}, Cc{});
+      for (int t = tFull; t < T; ++t) tile(m, t, One{}, One{});
+    }
   }
 }
 
@@ -387,7 +403,7 @@ void convBackwardWeights(const Node& n, const Node& in, const float* x, const fl
   // positions runs in gemmNT. (The forward kernels reduce over an offset-indexed dimension; feeding them would need
   // im2col transposed, scalar stores that cost more than the multiply-adds.)
   // Small planes are reduced a block of samples at a time (blockSamples), their positions one after another.
-  const int Sb = blockSamples(OHW, K, coutG);
+  const int Sb = std::min(blockSamples(OHW, K, coutG), std::max(S, 1));  // (blocks are cut at S anyway)
   const size_t P = static_cast<size_t>(Sb) * OHW;
   float* xpad = sc.z.reserve(static_cast<size_t>(cinG) * HpWp);
   std::memset(xpad, 0, static_cast<size_t>(cinG) * HpWp * sizeof(float));
@@ -492,16 +508,13 @@ void bnMeanVar(const float* x, int S, int C, size_t HW, int c, double N, double&
   Lanes8 sum, sq;
   for (int s = 0; s < S; ++s) {
     const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-    for (size_t i = 0; i < whole; i += 8) sum.lanes += widen8(xp + i);
+    for (size_t i = 0; i < whole; i += 8) addWidened(sum.lanes, xp + i);
     for (size_t i = whole; i < HW; ++i) sum.tail += xp[i];
   }
   mean = sum.total() / N;
   for (int s = 0; s < S; ++s) {
     const float* xp = x + (static_cast<size_t>(s) * C + c) * HW;
-    for (size_t i = 0; i < whole; i += 8) {
-      const d8 d = widen8(xp + i) - mean;
-      sq.lanes += d * d;
-    }
+    for (size_t i = 0; i < whole; i += 8) addSquaredDeviations(sq.lanes, xp + i, mean);
     for (size_t i = whole; i < HW; ++i) sq.tail += (xp[i] - mean) * (xp[i] - mean);
   }
   var = sq.total() / N;
@@ -516,9 +529,8 @@ void bnGradSums(const float* dy, const float* xhat, int S, int C, size_t HW, int
     const float* d = dy + o;
     const float* h = xhat + o;
     for (size_t i = 0; i < whole; i += 8) {
-      const d8 v = widen8(d + i);
-      a.lanes += v;
-      b.lanes += v * widen8(h + i);
+      addWidened(a.lanes, d + i);
+      addProducts(b.lanes, d + i, h + i);
     }
     for (size_t i = whole; i < HW; ++i) {
       a.tail += d[i];

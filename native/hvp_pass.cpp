@@ -40,9 +40,9 @@ struct ChannelSums {
         const float* x = a + (static_cast<size_t>(q) * C + c) * HW;
         const float* y = b ? b + (static_cast<size_t>(q) * C + c) * HW : nullptr;
         d8 t = {}, tb = {};
-        for (size_t i = 0; i < whole; i += L) t += widen8(x + i);
+        for (size_t i = 0; i < whole; i += L) addWidened(t, x + i);
         if (y)
-          for (size_t i = 0; i < whole; i += L) tb += widen8(x + i) * widen8(y + i);
+          for (size_t i = 0; i < whole; i += L) addProducts(tb, x + i, y + i);
         for (size_t r = whole; r < HW; ++r) {
           t[r % L] += x[r];
           if (y) tb[r % L] += static_cast<double>(x[r]) * y[r];
@@ -58,7 +58,7 @@ double dot(const float* a, const float* b, size_t n) {
   constexpr size_t L = 8;
   d8 t = {};
   size_t i = 0;
-  for (; i + L <= n; i += L) t += widen8(a + i) * widen8(b + i);
+  for (; i + L <= n; i += L) addProducts(t, a + i, b + i);
   for (; i < n; ++i) t[i % L] += static_cast<double>(a[i]) * b[i];
   return laneTotal(t);
 }

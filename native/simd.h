@@ -64,19 +64,36 @@ inline vfloat combineHalves(vhalf lo, vhalf hi) {
 }
 
 // Eight double lanes whatever the vector width (one AVX-512 vector, two AVX2 ones): double sums that keep one order
-// on every build. A plain `double lane[8]` array is not vectorised by GCC; these are.
+// on every build. A plain `double lane[8]` array is not vectorised by GCC; these are. The helpers take the lanes by
+// reference: a 64-byte vector passed or returned by value is an ABI question on AVX2 builds (-Wpsabi).
 typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
 typedef double d8 __attribute__((vector_size(8 * sizeof(double))));
 
-// p[0..8) widened to double.
-inline d8 widen8(const float* p) {
+// acc += p[0..8), widened to double.
+inline void addWidened(d8& acc, const float* p) {
   f8 v;
   std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, d8);
+  acc += __builtin_convertvector(v, d8);
+}
+
+// acc += a[0..8) * b[0..8) in double (each product exact).
+inline void addProducts(d8& acc, const float* a, const float* b) {
+  f8 x, y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  acc += __builtin_convertvector(x, d8) * __builtin_convertvector(y, d8);
+}
+
+// acc += (p[0..8) - shift)² in double.
+inline void addSquaredDeviations(d8& acc, const float* p, double shift) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  const d8 d = __builtin_convertvector(v, d8) - shift;
+  acc += d * d;
 }
 
 // lane 0 + lane 1 + ... + lane 7, in that order.
-inline double laneTotal(d8 v) {
+inline double laneTotal(const d8& v) {
   double acc = 0;
   for (int l = 0; l < 8; ++l) acc += v[l];
   return acc;

@@ -11,6 +11,7 @@ import { parseNb201 } from '../src/spaces/nb201/genotype.js';
 import { buildDartsNetwork } from '../src/spaces/darts/network.js';
 import { DARTS_KNOWN_GENOTYPES } from '../src/spaces/darts/known.js';
 import type { Network } from '../src/ir/types.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { importOnnxModel } from '../src/onnx/import.js';
 import { loadOnnxModel } from '../src/onnx/load.js';
 import { onnxParams, toOnnxLayout } from '../src/onnx/params.js';
@@ -180,6 +181,27 @@ describe('native backward equals the reference on every op', () => {
       expectParity(mine[i]!, ref[i]!, params[i]!, `network ${i}`);
       expect(mine[i]!.peakBytes).toBeGreaterThan(0);
     });
+  });
+
+  it('weight gradients reduced a block of samples at a time: partial last blocks, groups, planes of 1-64 positions', async () => {
+    // native/grad_ops.cpp blocks ⌊1024 / positions⌋ samples per reduction: at batch 45 the 8 × 8 planes take 16 + 16
+    // + 13 samples, the 5 × 5 ones 40 + 5, the 4 × 4, 3 × 3 and 1 × 1 ones all 45 in one block
+    const net = (size: number) => {
+      const b = new GraphBuilder([3, size, size]);
+      const unit = (x: number, cout: number, o: Parameters<GraphBuilder['conv']>[3] = {}) =>
+        b.relu(b.bn(b.conv(x, cout, [3, 3], { pad: [1, 1], ...o })));
+      const a = unit(unit(b.input, 8), 8, { groups: 2 });
+      const c = unit(a, 12, { stride: 2 });
+      const d = b.relu(b.conv(b.gap(c, true), 6, [1, 1], { bias: true }));
+      return b.finish(b.linear(b.gap(d), 5, true), { space: 'test', arch: `blocks-${size}` });
+    };
+    for (const size of [8, 5]) {
+      const n = net(size);
+      const params = [randomParams(n, 31 + size)];
+      const { x, labels } = randomData(n, 45, 9);
+      const [mine, ref] = await both({ networks: [n], params, input: x, batch: 45, labels, wantInput: true });
+      expectParity(mine[0]!, ref[0]!, params[0]!, `${size} × ${size}, batch 45`);
+    }
   });
 });
 
