@@ -23,6 +23,7 @@ const ARCHS = [
 ].slice(0, opt('archs', 1));
 const ALL_GROUPS = {
   'grad_norm+snip+plain+fisher': ['grad_norm', 'snip', 'plain', 'fisher'],
+  grasp: ['grasp'],
   jacov: ['jacov'],
   epe_nas: ['epe_nas'],
   synflow: ['synflow'],
