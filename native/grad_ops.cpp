@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -224,31 +224,30 @@ inline constexpr int kNtRows = 4, kNtCols = 2;
 // samples' positions there). Every C entry is one tile's lanes whatever the tile's shape (the vector lane sums equal
 // the scalar loop), so neither order changes a value.
 void gemmNT(int M, int T, size_t P, const float* A, const float* B, double* C) {
-  const auto tile = [&](int m, int t, auto rows, auto cols) {
-    ntTile<decltype(rows)::value, decltype(cols)::value>(P, A + m * P, B + t * P, C + static_cast<size_t>(m) * T + t, T);
+  // (first row, whole register tile?): the whole tiles, then the rows left over one by one
+  const auto blocks = [](int n, int step) {
+    std::vector<std::pair<int, bool>> out;
+    int i = 0;
+    for (; i + step <= n; i += step) out.emplace_back(i, true);
+    for (; i < n; ++i) out.emplace_back(i, false);
+    return out;
   };
-  using R = std::integral_constant<int, kNtRows>;
-  using Cc = std::integral_constant<int, kNtCols>;
-  using One = std::integral_constant<int, 1>;
-  const int mFull = M - M % kNtRows, tFull = T - T % kNtCols;
+  const auto tile = [&](std::pair<int, bool> m, std::pair<int, bool> t) {
+    const float* a = A + m.first * P;
+    const float* b = B + t.first * P;
+    double* c = C + static_cast<size_t>(m.first) * T + t.first;
+    if (m.second && t.second) ntTile<kNtRows, kNtCols>(P, a, b, c, T);
+    else if (m.second) ntTile<kNtRows, 1>(P, a, b, c, T);
+    else if (t.second) ntTile<1, kNtCols>(P, a, b, c, T);
+    else ntTile<1, 1>(P, a, b, c, T);
+  };
+  const auto ms = blocks(M, kNtRows), ts = blocks(T, kNtCols);
   if (T >= M) {
-    for (int t = 0; t < tFull; t += kNtCols) {
-      for (int m = 0; m < mFull; m += kNtRows) tile(m, t, R{}, Cc{});
-      for (int m = mFull; m < M; ++m) tile(m, t, One{}, Cc{});
-    }
-    for (int t = tFull; t < T; ++t) {
-      for (int m = 0; m < mFull; m += kNtRows) tile(m, t, R{}, One{});
-      for (int m = mFull; m < M; ++m) tile(m, t, One{}, One{});
-    }
+    for (const auto& t : ts)
+      for (const auto& m : ms) tile(m, t);
   } else {
-    for (int m = 0; m < mFull; m += kNtRows) {
-      for (int t = 0; t < tFull; t += kNtCols) tile(m, t, R{}, Cc{});
-      for (int t = tFull; t < T; ++t) tile(m, t, R{}, One{});
-    }
-    for (int m = mFull; m < M; ++m) {
-      for (int t = 0; t < tFull; t += kNtCols) tile(m, t, One{}, Cc{});
-      for (int t = tFull; t < T; ++t) tile(m, t, One{}, One{});
-    }
+    for (const auto& m : ms)
+      for (const auto& t : ts) tile(m, t);
   }
 }
 
