@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "linalg.h"
+#include "simd.h"
 
 namespace swapnas {
 
@@ -14,38 +16,40 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // out[i][j] = sum over samples and positions of a[s][i][p] * b[s][j][p] for S x ca x hw and S x cb x hw planes,
-// accumulated per sample as the TypeScript planeGram does (only j <= i with `symmetric`, then mirrored).
+// accumulated per sample as the TypeScript planeGram does (only j <= i with `symmetric`, then mirrored). Each entry
+// is one running sum in position order per sample (the TypeScript order); eight entries j .. j + 7 run as the lanes
+// of one double vector over the sample's planes transposed (position-major), so the adds are neither bound by one
+// chain's latency nor scalar. This file is built without FMA contraction: a lane's multiply and add round as the
+// scalar ones do, so the values are the scalar loop's bit for bit.
 std::vector<double> planeGram(const double* a, size_t ca, const double* b, size_t cb, int S, size_t hw, bool symmetric) {
   std::vector<double> out(ca * cb, 0.0);
-  for (int s = 0; s < S; ++s)
+  const size_t cbp = (cb + 7) / 8 * 8;  // a row of bT: cb entries and zeros up to a whole vector
+  std::vector<double> bT(hw * cbp, 0.0);
+  for (int s = 0; s < S; ++s) {
+    const double* bs = b + static_cast<size_t>(s) * cb * hw;
+    for (size_t j = 0; j < cb; ++j)
+      for (size_t p = 0; p < hw; ++p) bT[p * cbp + j] = bs[j * hw + p];
     for (size_t i = 0; i < ca; ++i) {
       const double* ai = a + (static_cast<size_t>(s) * ca + i) * hw;
-      const double* bs = b + static_cast<size_t>(s) * cb * hw;
       const size_t jn = symmetric ? i + 1 : cb;
-      size_t j = 0;
-      // four dot products at once: each still one running sum in position order (the same values as one at a
-      // time), but four independent chains instead of one, so the adds are not bound by their latency
-      for (; j + 4 <= jn; j += 4) {
-        const double *b0 = bs + j * hw, *b1 = b0 + hw, *b2 = b1 + hw, *b3 = b2 + hw;
-        double acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+      // four vectors (32 entries) at once where there are that many: four independent chains of adds
+      for (size_t j = 0; j < jn; j += 32) {
+        const size_t vecs = std::min<size_t>(4, (std::min(jn, cbp) - j + 7) / 8);
+        d8 acc[4] = {};
         for (size_t p = 0; p < hw; ++p) {
-          acc0 += ai[p] * b0[p];
-          acc1 += ai[p] * b1[p];
-          acc2 += ai[p] * b2[p];
-          acc3 += ai[p] * b3[p];
+          const double* row = bT.data() + p * cbp + j;
+          for (size_t k = 0; k < 4; ++k) {
+            if (k >= vecs) break;
+            d8 v;
+            std::memcpy(&v, row + 8 * k, sizeof v);
+            acc[k] += ai[p] * v;
+          }
         }
-        out[i * cb + j] += acc0;
-        out[i * cb + j + 1] += acc1;
-        out[i * cb + j + 2] += acc2;
-        out[i * cb + j + 3] += acc3;
-      }
-      for (; j < jn; ++j) {
-        const double* bj = bs + j * hw;
-        double acc = 0;
-        for (size_t p = 0; p < hw; ++p) acc += ai[p] * bj[p];
-        out[i * cb + j] += acc;
+        for (size_t k = 0; k < vecs; ++k)
+          for (size_t l = 0; l < 8 && j + 8 * k + l < jn; ++l) out[i * cb + j + 8 * k + l] += acc[k][l];
       }
     }
+  }
   if (symmetric)
     for (size_t i = 0; i < ca; ++i)
       for (size_t j = i + 1; j < cb; ++j) out[i * cb + j] = out[j * cb + i];
