@@ -32,7 +32,7 @@ import { isActivation } from '../src/ir/analysis.js';
 import { scoreOnnxModel } from '../src/score/onnx-model.js';
 import { serializeNetwork } from '../src/ir/serialize.js';
 import { Rng } from '../src/util/rng.js';
-import { expectReinitCountsAgree } from './helpers.js';
+import { expectFixtureReinitCountsAgree } from './helpers.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'proxies', 'arith.onnx');
 
@@ -358,14 +358,7 @@ describe('arithmetic with a scalar constant imports as act nodes', () => {
 
 describe('arithmetic on every engine', () => {
   it('one constant per channel (the chanarith fixture: the input normalised by buffers, a gain per channel, a shift per feature): SWAP with --reinit equal on ONNX Runtime, reference and native', async () => {
-    const file = join(import.meta.dirname, 'fixtures', 'proxies', 'chanarith.onnx');
-    await expectReinitCountsAgree(file, {
-      batch: 32,
-      inputs: gaussianBatch(32, 3, 32, 32, 7),
-      reinit: true,
-      repeats: 2,
-      seed: 4,
-    });
+    await expectFixtureReinitCountsAgree('chanarith', 32, 7, 4);
   });
 
   it('exports as Mul / Div / Add by a Constant and imports back to the same IR', () => {

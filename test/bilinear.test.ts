@@ -5,8 +5,6 @@
  * (test/grad-graphs.ts) covers finite differences and the float64 / Hessian-vector passes; the official proxies run
  * on the `bilinearnet` fixture.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addonJobInputs } from '../src/backends/addon-job.js';
 import { NativeBackend } from '../src/backends/native/index.js';
@@ -26,7 +24,7 @@ import {
   expectEveryProxyNative,
   expectOnnxRoundTrip,
   expectParserRejects,
-  expectReinitCountsAgree,
+  expectFixtureReinitCountsAgree,
 } from './helpers.js';
 
 const load = loadAddon();
@@ -122,14 +120,7 @@ describe('bilinear resize: ONNX', () => {
   });
 
   it('SWAP with --reinit on the official bilinearnet file: ONNX Runtime equals both engines', async () => {
-    const file = readFileSync(join(import.meta.dirname, 'fixtures', 'proxies', 'bilinearnet.onnx'));
-    await expectReinitCountsAgree(file, {
-      batch: 16,
-      inputs: gaussianBatch(16, 3, 32, 32, 5),
-      reinit: true,
-      repeats: 2,
-      seed: 2,
-    });
+    await expectFixtureReinitCountsAgree('bilinearnet', 16, 5, 2);
   });
 
   it('refuses the linear modes and options PyTorch does not write, saying why', () => {

@@ -5,8 +5,6 @@
  * within 1e-4), ONNX export / import and ONNX Runtime. The op graph `conv-transpose` (test/grad-graphs.ts) covers
  * finite differences and the float64 / Hessian-vector passes; the official proxies run on the `decodernet` fixture.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addonJobInputs } from '../src/backends/addon-job.js';
 import { NativeBackend } from '../src/backends/native/index.js';
@@ -32,7 +30,7 @@ import {
   expectEveryProxyNative,
   expectOnnxRoundTrip,
   expectParserRejects,
-  expectReinitCountsAgree,
+  expectFixtureReinitCountsAgree,
 } from './helpers.js';
 
 const load = loadAddon();
@@ -260,14 +258,7 @@ describe('transposed conv: ONNX', () => {
   });
 
   it("SWAP with --reinit on the official decodernet file: ONNX Runtime's ConvTranspose equals both engines", async () => {
-    const file = readFileSync(join(import.meta.dirname, 'fixtures', 'proxies', 'decodernet.onnx'));
-    await expectReinitCountsAgree(file, {
-      batch: 16,
-      inputs: gaussianBatch(16, 3, 32, 32, 8),
-      reinit: true,
-      repeats: 2,
-      seed: 3,
-    });
+    await expectFixtureReinitCountsAgree('decodernet', 16, 8, 3);
   });
 
   it('refuses auto_pad and an output_shape the pads do not give, saying why', () => {

@@ -132,6 +132,15 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     return (await cudaProvider.create()) as CudaBackend;
   }
 
+  /** SWAP counts of one network on CUDA within the parity rule of the native ones, for both seeds. */
+  async function expectOneNetworkAgrees(net: Network, inputs: InputBatch): Promise<void> {
+    const req = { networks: [net], inputs, seeds, threads: 2 };
+    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
+    want[0]!.forEach((w, r) =>
+      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
+    );
+  }
+
   for (const S of [1, 8, 16, 64]) {
     it(`S=${S}: 24 random small NB201 cells x 2 seeds`, async () => {
       const batch = randomBatch(S, 3, 8, 300 + S);
@@ -166,11 +175,7 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
   });
 
   it('rectangular convolutions (1x7, 7x1, per-axis strides, padding and dilation, depthwise, grouped)', async () => {
-    const req = { networks: [rectNetwork()], inputs: rectBatch(16, 78), seeds, threads: 2 };
-    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
-    want[0]!.forEach((w, r) =>
-      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
-    );
+    await expectOneNetworkAgrees(rectNetwork(), rectBatch(16, 78));
   });
 
   it('gates and smooth activations (SiLU, Hardswish, SE, GELU, Tanh, ELU, SELU, Softplus, Mish, GELU tanh; x * c, x / c, x + c)', async () => {
@@ -183,11 +188,7 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     // a trained nn.PReLU(6): one slope per channel (the per-channel kernel)
     x = b.relu(b.prelu(b.bn(b.conv(x, 6, 3, { pad: 1 })), [0.25, -0.5, 0, 1.5, -2, 0.75]));
     const net = b.finish(b.linear(b.gap(x), 5));
-    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 77), seeds, threads: 2 };
-    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
-    want[0]!.forEach((w, r) =>
-      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
-    );
+    await expectOneNetworkAgrees(net, randomBatch(16, 3, 8, 77));
   });
 
   it('transposed convolutions (stride 2 with output padding, grouped 4x4, dilated, rectangular)', async () => {
@@ -197,11 +198,7 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     const g = b.relu(b.conv(up, 4, 4, { stride: 2, pad: 1, groups: 2, transposed: 0 })); // 4x16x16
     const d = b.relu(b.conv(g, 4, [1, 3], { stride: [1, 2], pad: [0, 1], dilation: [1, 2], transposed: [0, 1] }));
     const net = b.finish(b.linear(b.gap(d), 5));
-    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 79), seeds, threads: 2 };
-    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
-    want[0]!.forEach((w, r) =>
-      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
-    );
+    await expectOneNetworkAgrees(net, randomBatch(16, 3, 8, 79));
   });
 
   it('bilinear resizes (half-pixel and align_corners, up and down, ratios that are no integer)', async () => {
@@ -210,11 +207,7 @@ describe.skipIf(!probe.available)('cuda: parity with the native backend', () => 
     const up = b.relu(b.add([b.bilinear(e, 8, 8), b.bn(b.conv(b.input, 6, 1))]));
     const odd = b.relu(b.conv(b.bilinear(up, 5, 11, true), 4, 3, { pad: 1 }));
     const net = b.finish(b.linear(b.gap(odd), 5));
-    const req = { networks: [net], inputs: randomBatch(16, 3, 8, 80), seeds, threads: 2 };
-    const [want, got] = [await native.countPatterns(req), await (await cuda()).countPatterns(req)];
-    want[0]!.forEach((w, r) =>
-      expect(withinRule(got[0]![r]!, w), `seed ${r}: cuda ${got[0]![r]}, native ${w}`).toBe(true),
-    );
+    await expectOneNetworkAgrees(net, randomBatch(16, 3, 8, 80));
   });
 
   it('reports progress, refuses S > 64 with a clear error, and honours cancellation', async () => {

@@ -249,6 +249,20 @@ export async function expectReinitCountsAgree(file: string | Uint8Array, opts: P
 }
 
 /**
+ * {@link expectReinitCountsAgree} on a committed official fixture (`test/fixtures/proxies/<name>.onnx`, a 3×32×32
+ * input): SWAP with `--reinit`, 2 repeats, on `batch` Gaussian images drawn with `inputSeed`, weight seed `seed`.
+ */
+export async function expectFixtureReinitCountsAgree(name: string, batch: number, inputSeed: number, seed: number) {
+  await expectReinitCountsAgree(join(import.meta.dirname, 'fixtures', 'proxies', `${name}.onnx`), {
+    batch,
+    inputs: gaussianBatch(batch, 3, 32, 32, inputSeed),
+    reinit: true,
+    repeats: 2,
+    seed,
+  });
+}
+
+/**
  * The native parser refuses each word of `job`'s program set to a bad value, with E_BACKEND and the expected message:
  * `cases` are [attribute index, value, message]; `attrs` is where the node's attribute words start.
  */
